@@ -1,0 +1,78 @@
+//! Staff accounts: roles and what each may do.
+
+use crate::customer::code_enum;
+
+code_enum!(
+    /// A staff member's role. Permissions follow from it.
+    Role, "role_unknown", {
+        Admin => "admin",
+        Manager => "manager",
+        Agent => "agent",
+        Technician => "technician",
+        Marketer => "marketer",
+        Analyst => "analyst",
+    }
+);
+
+/// Something a user or token may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read customers, products, orders and assets.
+    Read,
+    /// Create and change customers, orders, assets and interactions.
+    WriteCustomers,
+    /// Change the catalogue: categories, products, warranty policies.
+    WriteCatalog,
+    /// Merge duplicates, import data.
+    Bulk,
+    /// Read the audit log and manage users and tokens.
+    Admin,
+}
+
+impl Role {
+    pub fn allows(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Admin => true,
+            Role::Manager => matches!(p, Read | WriteCustomers | WriteCatalog | Bulk),
+            Role::Agent => matches!(p, Read | WriteCustomers),
+            Role::Technician => matches!(p, Read | WriteCustomers),
+            Role::Marketer => matches!(p, Read | Bulk),
+            Role::Analyst => matches!(p, Read),
+        }
+    }
+}
+
+code_enum!(
+    /// What an API token may do, at most; the user's role still applies.
+    Scope, "scope_unknown", { Read => "read", Write => "write", Admin => "admin" }
+);
+
+impl Scope {
+    pub fn covers(self, p: Permission) -> bool {
+        match self {
+            Scope::Read => p == Permission::Read,
+            Scope::Write => p != Permission::Admin,
+            Scope::Admin => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analysts_only_read_and_admins_do_everything() {
+        assert!(Role::Analyst.allows(Permission::Read));
+        assert!(!Role::Analyst.allows(Permission::WriteCustomers));
+        assert!(Role::Admin.allows(Permission::Admin));
+        assert!(!Role::Manager.allows(Permission::Admin));
+    }
+
+    #[test]
+    fn a_read_token_cannot_write() {
+        assert!(!Scope::Read.covers(Permission::WriteCustomers));
+        assert!(Scope::Write.covers(Permission::WriteCustomers));
+    }
+}

@@ -1,0 +1,222 @@
+//! The product catalogue's rules: warranty (三包) policies and after-sales strategies.
+
+use serde::{Deserialize, Serialize};
+
+/// Something about an item or its use that takes away the three guarantees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoidCondition {
+    /// Damage caused by misuse, a fall, liquid or improper installation by the customer.
+    Misuse,
+    /// Opened or repaired by someone not authorised by the maker.
+    UnauthorizedRepair,
+    /// No invoice or warranty card can be shown.
+    NoProofOfPurchase,
+    /// The serial number was altered or removed.
+    SerialTampered,
+    /// Fire, flood, lightning and other force majeure.
+    ForceMajeure,
+    /// Used commercially where the product is sold for household use.
+    CommercialUse,
+}
+
+impl VoidCondition {
+    pub const ALL: [VoidCondition; 6] = [
+        Self::Misuse,
+        Self::UnauthorizedRepair,
+        Self::NoProofOfPurchase,
+        Self::SerialTampered,
+        Self::ForceMajeure,
+        Self::CommercialUse,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Misuse => "misuse",
+            Self::UnauthorizedRepair => "unauthorized_repair",
+            Self::NoProofOfPurchase => "no_proof_of_purchase",
+            Self::SerialTampered => "serial_tampered",
+            Self::ForceMajeure => "force_majeure",
+            Self::CommercialUse => "commercial_use",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.code() == s.trim())
+            .ok_or("void_condition_unknown")
+    }
+}
+
+/// The three guarantees a product category carries. Windows are counted as Chinese law
+/// counts periods: the start day itself is not counted, so a 7-day return window on an
+/// item received on 1 November runs to 8 November inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarrantyPolicy {
+    /// Days after receipt in which a faulty item may be returned for a refund (0: never).
+    pub return_days: u32,
+    /// Days after receipt in which a faulty item may be exchanged (0: never).
+    pub exchange_days: u32,
+    /// Months after receipt of free repair (0: none).
+    pub repair_months: u32,
+    /// Repairs after which a further fault in the repair period is met by an exchange
+    /// instead of another repair (0: no limit).
+    pub repair_limit: u32,
+    /// Conditions that, once recorded against an item, void all three guarantees.
+    pub void_conditions: Vec<VoidCondition>,
+}
+
+impl WarrantyPolicy {
+    /// The policy China's regulations set for most household appliances: 7 / 15 days,
+    /// one year of repair, exchange after two failed repairs.
+    pub fn statutory() -> Self {
+        Self {
+            return_days: 7,
+            exchange_days: 15,
+            repair_months: 12,
+            repair_limit: 2,
+            void_conditions: VoidCondition::ALL.to_vec(),
+        }
+    }
+
+    /// Checks a policy's numbers make sense together.
+    pub fn validate(&self) -> Result<(), crate::Invalid> {
+        let mut inv = crate::Invalid::default();
+        if self.return_days > 3650 {
+            inv.push("return_days", "out_of_range");
+        }
+        if self.exchange_days > 3650 {
+            inv.push("exchange_days", "out_of_range");
+        }
+        if self.repair_months > 240 {
+            inv.push("repair_months", "out_of_range");
+        }
+        if self.repair_limit > 100 {
+            inv.push("repair_limit", "out_of_range");
+        }
+        if self.exchange_days != 0 && self.exchange_days < self.return_days {
+            inv.push("exchange_days", "exchange_shorter_than_return");
+        }
+        inv.into_result()
+    }
+}
+
+/// How far the after-sales promise for a product line goes (seed 004).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterSalesStrategy {
+    Comprehensive,
+    Special,
+    Partial,
+}
+
+impl AfterSalesStrategy {
+    pub const ALL: [Self; 3] = [Self::Comprehensive, Self::Special, Self::Partial];
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Comprehensive => "comprehensive",
+            Self::Special => "special",
+            Self::Partial => "partial",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.code() == s.trim())
+            .ok_or("strategy_unknown")
+    }
+}
+
+/// A product's code: letters, digits, `-`, `_`, `.`, 1–64 characters.
+pub fn parse_sku(s: &str) -> Result<String, &'static str> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("required");
+    }
+    if t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err("sku_invalid");
+    }
+    Ok(t.to_uppercase())
+}
+
+/// A serial number: letters, digits and `-`, 4–64 characters, kept upper-case.
+pub fn parse_serial(s: &str) -> Result<String, &'static str> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("required");
+    }
+    if !(4..=64).contains(&t.len()) || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err("serial_invalid");
+    }
+    Ok(t.to_uppercase())
+}
+
+/// A price or amount in minor units (fen for CNY). Negative amounts are refused.
+pub fn parse_money(s: &str) -> Result<i64, &'static str> {
+    let t = s.trim().trim_start_matches(['¥', '￥']).replace(',', "");
+    if t.is_empty() {
+        return Err("required");
+    }
+    let (whole, frac) = t.split_once('.').unwrap_or((t.as_str(), ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err("amount_invalid");
+    }
+    let whole: i64 = whole.parse().map_err(|_| "amount_invalid")?;
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| "amount_invalid")?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .filter(|v| *v <= 1_000_000_000_000)
+        .ok_or("amount_invalid")
+}
+
+/// Formats minor units as `1,299.00`.
+pub fn format_money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    let whole = (m / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02}", m % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_parses_yuan_and_fen() {
+        assert_eq!(parse_money("1299"), Ok(129_900));
+        assert_eq!(parse_money("¥1,299.5"), Ok(129_950));
+        assert_eq!(parse_money("0.05"), Ok(5));
+        assert_eq!(parse_money("-1"), Err("amount_invalid"));
+        assert_eq!(parse_money("1.234"), Err("amount_invalid"));
+        assert_eq!(format_money(129_950), "1,299.50");
+        assert_eq!(format_money(5), "0.05");
+    }
+
+    #[test]
+    fn serials_and_skus_are_normalised() {
+        assert_eq!(parse_serial(" sn-2026-0001 "), Ok("SN-2026-0001".into()));
+        assert_eq!(parse_serial("a b"), Err("serial_invalid"));
+        assert_eq!(parse_sku("kfr-35gw"), Ok("KFR-35GW".into()));
+    }
+
+    #[test]
+    fn exchange_window_shorter_than_return_is_refused() {
+        let mut p = WarrantyPolicy::statutory();
+        p.exchange_days = 3;
+        assert!(p.validate().is_err());
+        assert!(WarrantyPolicy::statutory().validate().is_ok());
+    }
+}

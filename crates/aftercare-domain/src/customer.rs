@@ -1,0 +1,197 @@
+//! Customers: people and organisations, how to reach them, and how they found us.
+
+use crate::contact::{Email, PhoneNumber};
+use crate::Date;
+use pinyin::ToPinyin;
+use serde::{Deserialize, Serialize};
+
+macro_rules! code_enum {
+    ($(#[$m:meta])* $name:ident, $err:literal, { $($variant:ident => $code:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, &'static str> {
+                match s.trim() {
+                    $($code => Ok($name::$variant),)+
+                    _ => Err($err),
+                }
+            }
+        }
+    };
+}
+pub(crate) use code_enum;
+
+code_enum!(
+    /// A person or an organisation (a company, a school, a hotel that buys in bulk).
+    CustomerKind, "kind_unknown", { Person => "person", Organisation => "organisation" }
+);
+
+code_enum!(
+    /// Where a customer met the brand: the marketing touchpoints (seed 003) and the
+    /// service channels.
+    Touchpoint, "touchpoint_unknown", {
+        PointOfSale => "point_of_sale",
+        DirectSales => "direct_sales",
+        Media => "media",
+        WordOfMouth => "word_of_mouth",
+        Sponsorship => "sponsorship",
+        Phone => "phone",
+        Email => "email",
+        Web => "web",
+        Chat => "chat",
+        StoreVisit => "store_visit",
+        FieldVisit => "field_visit",
+    }
+);
+
+code_enum!(
+    /// A channel a customer may or may not agree to be contacted on (PIPL consent).
+    ConsentChannel, "consent_channel_unknown", {
+        Phone => "phone",
+        Sms => "sms",
+        Email => "email",
+        Wechat => "wechat",
+        Post => "post",
+    }
+);
+
+/// A validated phone entry.
+#[derive(Debug, Clone)]
+pub struct PhoneEntry {
+    pub number: PhoneNumber,
+    pub label: Option<String>,
+    pub primary: bool,
+}
+
+/// A validated email entry.
+#[derive(Debug, Clone)]
+pub struct EmailEntry {
+    pub address: Email,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Address {
+    pub label: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub district: Option<String>,
+    pub street: String,
+    pub postcode: Option<String>,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FamilyMember {
+    pub name: String,
+    pub relation: String,
+    pub birthday: Option<Date>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportantDate {
+    pub label: String,
+    pub date: Date,
+}
+
+/// A customer as validated, ready to store.
+#[derive(Debug, Clone)]
+pub struct CustomerDraft {
+    pub kind: CustomerKind,
+    pub name: String,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub birthday: Option<Date>,
+    pub phones: Vec<PhoneEntry>,
+    pub emails: Vec<EmailEntry>,
+    pub addresses: Vec<Address>,
+    pub family: Vec<FamilyMember>,
+    pub dates: Vec<ImportantDate>,
+    pub consent: Vec<ConsentChannel>,
+    pub account_manager_id: Option<i64>,
+    pub tags: Vec<String>,
+    pub habits: Option<String>,
+    pub preferences: Option<String>,
+    pub notes: Option<String>,
+    pub source: Option<Touchpoint>,
+}
+
+/// Makes exactly one entry primary: the first one marked, else the first one.
+pub fn settle_primary<T>(items: &mut [T], get: impl Fn(&mut T) -> &mut bool) {
+    let first = items.iter_mut().position(|i| *get(i)).unwrap_or(0);
+    for (n, i) in items.iter_mut().enumerate() {
+        *get(i) = n == first;
+    }
+}
+
+/// A tag: trimmed, 1–32 characters, no commas.
+pub fn parse_tag(s: &str) -> Result<String, &'static str> {
+    let t = s.trim();
+    if t.is_empty() {
+        Err("required")
+    } else if t.chars().count() > 32 || t.contains(',') {
+        Err("tag_invalid")
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+/// The key names sort by: Chinese characters by their pinyin, so 安 comes before 张,
+/// and Latin letters as themselves, lower-cased. Storing it lets the database sort.
+pub fn sort_key(name: &str) -> String {
+    let mut key = String::with_capacity(name.len() * 3);
+    for c in name.chars() {
+        match c.to_pinyin() {
+            Some(p) => {
+                key.push_str(p.plain());
+                key.push(' ');
+            }
+            None => key.extend(c.to_lowercase()),
+        }
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_names_sort_by_pinyin() {
+        let mut names = vec!["张伟", "安娜", "李娜", "Bob", "陈静"];
+        names.sort_by_key(|n| sort_key(n));
+        assert_eq!(names, vec!["安娜", "Bob", "陈静", "李娜", "张伟"]);
+    }
+
+    #[test]
+    fn traditional_characters_sort_with_simplified_ones() {
+        assert_eq!(sort_key("陳"), sort_key("陈"));
+    }
+
+    #[test]
+    fn the_first_marked_entry_becomes_the_only_primary() {
+        let mut v = vec![false, true, true];
+        settle_primary(&mut v, |b| b);
+        assert_eq!(v, vec![false, true, false]);
+        let mut v = vec![false, false];
+        settle_primary(&mut v, |b| b);
+        assert_eq!(v, vec![true, false]);
+    }
+
+    #[test]
+    fn touchpoints_round_trip_through_their_codes() {
+        for t in Touchpoint::ALL {
+            assert_eq!(Touchpoint::parse(t.code()), Ok(*t));
+        }
+        assert_eq!(Touchpoint::parse("fax"), Err("touchpoint_unknown"));
+    }
+}

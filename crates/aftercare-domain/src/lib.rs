@@ -1,0 +1,18 @@
+//! Aftercare's vocabulary and rules. Pure: no I/O, no clock, no async.
+//!
+//! Values that reach the domain are parsed once at the edge (`PhoneNumber::parse`,
+//! `Email::parse`, …); everything past that point can trust them.
+
+pub mod account;
+pub mod catalog;
+pub mod contact;
+pub mod customer;
+pub mod error;
+pub mod lang;
+pub mod order;
+pub mod warranty;
+
+pub use error::{FieldError, Invalid};
+
+/// A calendar day, the unit of purchase, delivery and warranty dates.
+pub type Date = jiff::civil::Date;
