@@ -1,1 +1,13 @@
+//! Aftercare's use cases. They check permissions, turn input into domain values and call
+//! the storage port; they know nothing of HTTP or SQL.
 
+pub mod auth;
+pub mod error;
+pub mod input;
+pub mod model;
+pub mod ports;
+pub mod service;
+
+pub use error::{AppError, StoreError};
+pub use ports::{Clock, Store, SystemClock};
+pub use service::{Actor, App};

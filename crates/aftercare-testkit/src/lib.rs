@@ -1,1 +1,137 @@
+//! Real databases for tests: a fresh SQLite file or a fresh PostgreSQL database per test,
+//! built through the real migrator, and a running app on port 0.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aftercare_app::{App, SystemClock};
+use aftercare_store::{connect, migrate, Db, SqlStore};
+use rand::Rng;
+use std::sync::Arc;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+pub const BOTH: [Kind; 2] = [Kind::Sqlite, Kind::Postgres];
+
+/// A database made for one test; `cleanup()` removes it.
+pub struct TestDb {
+    pub kind: Kind,
+    pub url: String,
+    pub db: Db,
+    dir: Option<std::path::PathBuf>,
+    pg_admin: Option<(String, String)>,
+}
+
+/// The PostgreSQL server the test command found or started. Never skipped: without it the
+/// test fails and says how to provide one.
+pub fn pg_admin_url() -> String {
+    std::env::var("AFTERCARE_TEST_PG_URL").unwrap_or_else(|_| {
+        panic!(
+            "AFTERCARE_TEST_PG_URL is not set. The storage and API tests run on PostgreSQL too: \
+             run them with scripts/test, which finds or starts a server, or set \
+             AFTERCARE_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres"
+        )
+    })
+}
+
+fn with_db(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
+    let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl TestDb {
+    pub async fn new(kind: Kind) -> TestDb {
+        let tag: u64 = rand::rng().random();
+        match kind {
+            Kind::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("aftercare-test-{}-{tag:x}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}", dir.join("aftercare.db").display());
+                let db = connect(&url).await.unwrap();
+                migrate(&db).await.unwrap();
+                TestDb { kind, url, db, dir: Some(dir), pg_admin: None }
+            }
+            Kind::Postgres => {
+                let admin = pg_admin_url();
+                let name = format!("aftercare_test_{}_{tag:x}", std::process::id());
+                let admin_db = connect(&admin).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin_db.write).await.unwrap();
+                admin_db.write.close().await;
+                let url = with_db(&admin, &name);
+                let db = connect(&url).await.unwrap();
+                migrate(&db).await.unwrap();
+                TestDb { kind, url, db, dir: None, pg_admin: Some((admin, name)) }
+            }
+        }
+    }
+
+    pub fn store(&self) -> Arc<SqlStore> {
+        Arc::new(SqlStore::new(self.db.clone()))
+    }
+
+    pub fn app(&self) -> App {
+        App::new(self.store(), Arc::new(SystemClock))
+    }
+
+    /// Closes the pools and removes the database.
+    pub async fn cleanup(self) {
+        self.db.read.close().await;
+        self.db.write.close().await;
+        if let Some(dir) = self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((admin, name)) = self.pg_admin {
+            let admin_db = connect(&admin).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin_db.write).await;
+            admin_db.write.close().await;
+        }
+    }
+}
+
+/// A running server on port 0 over a test database, with an admin account.
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    pub app: App,
+    pub admin_email: String,
+    pub admin_password: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub async fn spawn_app(kind: Kind) -> TestApp {
+    let db = TestDb::new(kind).await;
+    let app = db.app();
+    let admin_email = "admin@example.cn".to_string();
+    let admin_password = "correct horse battery".to_string();
+    app.add_user(&aftercare_app::Actor::system("test"), &admin_email, "管理员", &admin_password, "admin")
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let router = aftercare_web::router(aftercare_web::AppState::new(app.clone()));
+    tokio::spawn(async move {
+        aftercare_web::serve(listener, router, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp { base, db, app, admin_email, admin_password, shutdown: Some(tx) }
+}
+
+impl TestApp {
+    pub async fn cleanup(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.db.cleanup().await;
+    }
+}

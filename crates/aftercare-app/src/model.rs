@@ -1,0 +1,309 @@
+//! What the use cases return: plain data, serialisable, documented for the API.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// admin, manager, agent, technician, marketer or analyst.
+    pub role: String,
+    /// Preferred interface language (zh-Hans, zh-Hant, en); none means the browser's.
+    pub lang: Option<String>,
+    pub active: bool,
+}
+
+/// A page of a list and the cursor of the next page, if there is one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A customer as listed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub company: Option<String>,
+    pub primary_phone: Option<String>,
+    pub primary_email: Option<String>,
+    pub city: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PhoneView {
+    /// E.164, e.g. +8613800138000.
+    pub number: String,
+    /// As people write it, e.g. 138 0013 8000.
+    pub display: String,
+    pub label: Option<String>,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmailView {
+    pub address: String,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddressView {
+    pub label: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub district: Option<String>,
+    pub street: String,
+    pub postcode: Option<String>,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FamilyView {
+    pub name: String,
+    pub relation: String,
+    pub birthday: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DateView {
+    pub label: String,
+    pub date: String,
+}
+
+/// Everything recorded about one customer's profile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Customer {
+    pub id: i64,
+    /// person or organisation.
+    pub kind: String,
+    pub name: String,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub birthday: Option<String>,
+    pub account_manager_id: Option<i64>,
+    pub account_manager_name: Option<String>,
+    pub habits: Option<String>,
+    pub preferences: Option<String>,
+    pub notes: Option<String>,
+    /// The touchpoint the customer came from.
+    pub source: Option<String>,
+    /// Channels the customer agreed to be contacted on.
+    pub consent: Vec<String>,
+    pub tags: Vec<String>,
+    pub phones: Vec<PhoneView>,
+    pub emails: Vec<EmailView>,
+    pub addresses: Vec<AddressView>,
+    pub family: Vec<FamilyView>,
+    pub important_dates: Vec<DateView>,
+    /// Set when this record was merged into another.
+    pub merged_into: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Increases with every change; send it back on update to avoid lost updates.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Policy {
+    pub id: i64,
+    pub name: String,
+    pub return_days: i64,
+    pub exchange_days: i64,
+    pub repair_months: i64,
+    pub repair_limit: i64,
+    pub void_conditions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+    pub parent_id: Option<i64>,
+    pub policy_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Product {
+    pub id: i64,
+    pub sku: String,
+    pub name: String,
+    pub category_id: i64,
+    pub category_name: String,
+    /// The product's own policy, else its category's.
+    pub policy_id: Option<i64>,
+    /// Minor units (fen).
+    pub price: i64,
+    pub currency: String,
+    /// Whether each unit carries a serial number and becomes an asset when sold.
+    pub serialized: bool,
+    /// comprehensive, special or partial.
+    pub strategy: String,
+    pub active: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Outlet {
+    pub id: i64,
+    pub name: String,
+    /// own or partner.
+    pub kind: String,
+    pub city: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderItem {
+    pub id: i64,
+    pub product_id: i64,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub discount: i64,
+    pub amount: i64,
+    pub serials: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: i64,
+    /// As people see it, e.g. SO-2026-000123.
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    /// store, ecommerce, agent or direct.
+    pub channel: String,
+    pub outlet_id: Option<i64>,
+    pub outlet_name: Option<String>,
+    pub ordered_on: String,
+    pub status: String,
+    pub currency: String,
+    /// Order-level discount, minor units.
+    pub discount: i64,
+    pub total: i64,
+    pub payment_terms: Option<String>,
+    pub special_needs: Option<String>,
+    pub items: Vec<OrderItem>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderRow {
+    pub id: i64,
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub channel: String,
+    pub ordered_on: String,
+    pub status: String,
+    pub currency: String,
+    pub total: i64,
+}
+
+/// An entry of an item's usage archive.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssetEvent {
+    pub id: i64,
+    pub day: String,
+    /// installed, service, repair, note or void.
+    pub kind: String,
+    pub void_condition: Option<String>,
+    pub note: Option<String>,
+    pub created_at: String,
+}
+
+/// A serial-numbered product in a customer's hands.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Asset {
+    pub id: i64,
+    pub serial: String,
+    pub product_id: i64,
+    pub product_name: String,
+    pub sku: String,
+    pub customer_id: i64,
+    pub order_id: Option<i64>,
+    pub order_number: Option<String>,
+    pub purchased_on: String,
+    pub delivered_on: Option<String>,
+    pub installed_on: Option<String>,
+    pub installed_by: Option<String>,
+    pub location: Option<String>,
+    /// The warranty (三包) status today, computed from policy and history.
+    #[schema(value_type = Object)]
+    pub warranty: Option<aftercare_domain::warranty::WarrantyStatus>,
+    pub events: Vec<AssetEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub customer_id: i64,
+    pub at: String,
+    /// interaction, order, asset, change, merge.
+    pub kind: String,
+    pub touchpoint: Option<String>,
+    pub ref_id: Option<i64>,
+    pub summary: String,
+    pub actor_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: i64,
+    #[schema(value_type = Object)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub after: Option<serde_json::Value>,
+}
+
+/// One row of the change log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeEvent {
+    pub id: i64,
+    pub at: String,
+    pub kind: String,
+    pub entity: String,
+    pub entity_id: i64,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// Two customers that look like the same person.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DuplicatePair {
+    pub a: CustomerRow,
+    pub b: CustomerRow,
+    /// phone or email.
+    pub reason: String,
+    pub value: String,
+}
+
+/// The customer 360: profile, products in use, orders and the latest timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Customer360 {
+    pub customer: Customer,
+    pub assets: Vec<Asset>,
+    pub orders: Vec<OrderRow>,
+    pub timeline: Page<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Shown once, at creation.
+    pub token: String,
+}

@@ -1,0 +1,434 @@
+//! The use cases: each checks who may do it, validates, and calls the store.
+
+use crate::auth;
+use crate::error::AppError;
+use crate::input::*;
+use crate::model::*;
+pub use crate::ports::Actor;
+use crate::ports::{stamp, Clock, Store};
+use aftercare_domain::account::{Permission, Role, Scope};
+use aftercare_domain::lang::Lang;
+use aftercare_domain::warranty;
+use aftercare_domain::Invalid;
+use jiff::ToSpan;
+use std::sync::Arc;
+
+/// Who is asking: a signed-in user, or a user through an API token with scopes.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub role: Role,
+    /// `None` for a browser session; the token's scopes otherwise.
+    pub scopes: Option<Vec<Scope>>,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: Some(self.user.id), label: self.user.email.clone() }
+    }
+
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+        let scoped = self.scopes.as_ref().is_none_or(|s| s.iter().any(|s| s.covers(p)));
+        if self.role.allows(p) && scoped { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+}
+
+/// Sessions last this long without use.
+const SESSION_DAYS: i64 = 14;
+/// After this many failed logins in the window, further attempts are refused.
+const MAX_FAILED_LOGINS: i64 = 5;
+const THROTTLE_MINUTES: i64 = 15;
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+fn page_limit(l: Option<u32>) -> u32 {
+    l.unwrap_or(50).clamp(1, 200)
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    pub fn now(&self) -> String {
+        stamp(self.clock.now())
+    }
+
+    pub async fn health(&self) -> Result<(), AppError> {
+        Ok(self.store.ping().await?)
+    }
+
+    // ---- accounts -------------------------------------------------------------------
+
+    /// Creates a staff account (CLI and admins).
+    pub async fn add_user(&self, actor: &Actor, email: &str, name: &str, password: &str, role: &str) -> Result<User, AppError> {
+        let mut inv = Invalid::default();
+        let email = inv.check("email", aftercare_domain::contact::Email::parse(email));
+        let role = inv.check("role", Role::parse(role));
+        inv.check("password", auth::check_password(password));
+        let name = inv.check("name", aftercare_domain::error::required_text(name, 100));
+        inv.into_result()?;
+        let (Some(email), Some(role), Some(name)) = (email, role, name) else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        let hash = auth::hash_password(password).map_err(AppError::Internal)?;
+        Ok(self
+            .store
+            .create_user(actor, &email.match_key(), &name, &hash, role.code(), &self.now())
+            .await
+            .map_err(AppError::from_store("user"))?)
+    }
+
+    /// Checks a password, with throttling per email and per address. Returns a new
+    /// session's secret and its CSRF token.
+    pub async fn login(&self, email: &str, password: &str, ip: &str) -> Result<(String, String, User), AppError> {
+        let email = email.trim().to_lowercase();
+        let now = self.clock.now();
+        let since = stamp(now - THROTTLE_MINUTES.minutes());
+        if self.store.failed_logins(&email, ip, &since).await? >= MAX_FAILED_LOGINS {
+            return Err(AppError::Throttled);
+        }
+        let creds = self.store.credentials(&email).await?;
+        let ok = match &creds {
+            Some(c) => c.user.active && auth::verify_password(password, &c.password_hash),
+            None => {
+                // Spend the same time as a real check, so timing does not reveal accounts.
+                auth::verify_password(password, DUMMY_HASH);
+                false
+            }
+        };
+        self.store.record_login(&email, ip, &stamp(now), ok).await?;
+        let Some(creds) = creds.filter(|_| ok) else {
+            return Err(AppError::Unauthenticated);
+        };
+        let secret = auth::new_secret("s_");
+        let csrf = auth::new_secret("");
+        let expires = stamp(now + (SESSION_DAYS * 24).hours());
+        self.store
+            .create_session(&auth::hash_secret(&secret), creds.user.id, &csrf, &stamp(now), &expires)
+            .await?;
+        Ok((secret, csrf, creds.user))
+    }
+
+    /// The principal behind a session cookie, with the session's CSRF token.
+    pub async fn session(&self, secret: &str) -> Result<Option<(Principal, String)>, AppError> {
+        let rec = self.store.session(&auth::hash_secret(secret), &self.now()).await?;
+        Ok(rec.and_then(|r| {
+            let role = Role::parse(&r.user.role).ok()?;
+            r.user.active.then_some((Principal { user: r.user, role, scopes: None }, r.csrf))
+        }))
+    }
+
+    pub async fn logout(&self, secret: &str) -> Result<(), AppError> {
+        Ok(self.store.delete_session(&auth::hash_secret(secret)).await?)
+    }
+
+    /// The principal behind an API bearer token.
+    pub async fn token_principal(&self, token: &str) -> Result<Option<Principal>, AppError> {
+        let found = self.store.token(&auth::hash_secret(token)).await?;
+        Ok(found.and_then(|(user, scopes)| {
+            let role = Role::parse(&user.role).ok()?;
+            let scopes = scopes.split(',').filter_map(|s| Scope::parse(s).ok()).collect();
+            user.active.then_some(Principal { user, role, scopes: Some(scopes) })
+        }))
+    }
+
+    /// Creates an API token for a user; the secret is returned once and stored hashed.
+    pub async fn create_token(&self, actor: &Actor, email: &str, name: &str, scopes: &[String]) -> Result<ApiToken, AppError> {
+        let mut inv = Invalid::default();
+        let mut parsed = Vec::new();
+        for (i, s) in scopes.iter().enumerate() {
+            if let Some(s) = inv.check(format!("scopes[{i}]"), Scope::parse(s)) {
+                parsed.push(s);
+            }
+        }
+        if parsed.is_empty() {
+            inv.push("scopes", "required");
+        }
+        let name = inv.check("name", aftercare_domain::error::required_text(name, 100));
+        inv.into_result()?;
+        let creds = self
+            .store
+            .credentials(&email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let token = auth::new_secret("ac_");
+        let scopes: Vec<String> = parsed.iter().map(|s| s.code().to_string()).collect();
+        let name = name.unwrap_or_default();
+        let id = self
+            .store
+            .create_token(actor, creds.user.id, &name, &auth::hash_secret(&token), &scopes.join(","), &self.now())
+            .await?;
+        Ok(ApiToken { id, name, scopes, token })
+    }
+
+    pub async fn set_lang(&self, p: &Principal, lang: Option<Lang>) -> Result<(), AppError> {
+        Ok(self.store.set_user_lang(p.user.id, lang.map(Lang::code)).await?)
+    }
+
+    pub async fn users(&self, p: &Principal) -> Result<Vec<User>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.users().await?)
+    }
+
+    // ---- customers ------------------------------------------------------------------
+
+    async fn check_manager(&self, id: Option<i64>) -> Result<(), AppError> {
+        if let Some(id) = id
+            && self.store.user(id).await?.is_none()
+        {
+            return Err(Invalid::one("account_manager_id", "not_found").into());
+        }
+        Ok(())
+    }
+
+    pub async fn create_customer(&self, p: &Principal, input: &CustomerInput) -> Result<i64, AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let draft = input.validate()?;
+        self.check_manager(draft.account_manager_id).await?;
+        let ids = self.store.create_customers(&p.actor(), &[draft], &self.now()).await?;
+        ids.first().copied().ok_or_else(|| AppError::Internal("no id returned".into()))
+    }
+
+    pub async fn update_customer(&self, p: &Principal, id: i64, input: &CustomerInput, version: Option<i64>) -> Result<(), AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let draft = input.validate()?;
+        self.check_manager(draft.account_manager_id).await?;
+        self.store
+            .update_customer(&p.actor(), id, &draft, version, &self.now())
+            .await
+            .map_err(AppError::from_store("customer"))
+    }
+
+    pub async fn customer(&self, p: &Principal, id: i64) -> Result<Customer, AppError> {
+        p.require(Permission::Read)?;
+        self.store.customer(id).await?.ok_or(AppError::NotFound("customer"))
+    }
+
+    pub async fn customers(&self, p: &Principal, q: &CustomerQuery) -> Result<Page<CustomerRow>, AppError> {
+        p.require(Permission::Read)?;
+        let mut q = q.clone();
+        q.limit = Some(page_limit(q.limit));
+        if let Some(k) = q.kind.as_deref().filter(|k| !k.is_empty()) {
+            aftercare_domain::customer::CustomerKind::parse(k).map_err(|c| Invalid::one("kind", c))?;
+        }
+        Ok(self.store.customers(&q).await.map_err(AppError::from_store("cursor"))?)
+    }
+
+    /// The customer 360: profile, products with warranty today, orders, latest timeline.
+    pub async fn customer_360(&self, p: &Principal, id: i64, cursor: Option<&str>) -> Result<Customer360, AppError> {
+        let customer = self.customer(p, id).await?;
+        let mut assets = self.store.assets_of(id).await?;
+        for a in &mut assets {
+            a.warranty = self.warranty_of(a.id).await?;
+        }
+        let orders = self
+            .store
+            .orders(&OrderQuery { customer_id: Some(id), limit: Some(50), ..Default::default() })
+            .await?
+            .items;
+        let timeline = self.store.timeline(id, cursor, 50).await.map_err(AppError::from_store("cursor"))?;
+        Ok(Customer360 { customer, assets, orders, timeline })
+    }
+
+    pub async fn timeline(&self, p: &Principal, id: i64, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<TimelineEntry>, AppError> {
+        self.customer(p, id).await?;
+        Ok(self.store.timeline(id, cursor, page_limit(limit)).await.map_err(AppError::from_store("cursor"))?)
+    }
+
+    pub async fn add_interaction(&self, p: &Principal, customer_id: i64, input: &InteractionInput) -> Result<i64, AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let d = input.validate()?;
+        self.store
+            .add_interaction(&p.actor(), customer_id, &d, &self.now())
+            .await
+            .map_err(AppError::from_store("customer"))
+    }
+
+    pub async fn duplicates(&self, p: &Principal) -> Result<Vec<DuplicatePair>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.duplicates(100).await?)
+    }
+
+    pub async fn dismiss_duplicate(&self, p: &Principal, a: i64, b: i64) -> Result<(), AppError> {
+        p.require(Permission::Bulk)?;
+        Ok(self.store.dismiss_duplicate(&p.actor(), a.min(b), a.max(b), &self.now()).await?)
+    }
+
+    pub async fn merge(&self, p: &Principal, keep: i64, drop: i64) -> Result<(), AppError> {
+        p.require(Permission::Bulk)?;
+        if keep == drop {
+            return Err(Invalid::one("drop", "same_customer").into());
+        }
+        self.store
+            .merge_customers(&p.actor(), keep, drop, &self.now())
+            .await
+            .map_err(AppError::from_store("customer"))
+    }
+
+    // ---- catalogue ------------------------------------------------------------------
+
+    pub async fn create_policy(&self, p: &Principal, input: &PolicyInput) -> Result<i64, AppError> {
+        p.require(Permission::WriteCatalog)?;
+        let (name, policy) = input.validate()?;
+        Ok(self.store.create_policy(&p.actor(), &name, &policy, &self.now()).await?)
+    }
+
+    pub async fn policies(&self, p: &Principal) -> Result<Vec<Policy>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.policies().await?)
+    }
+
+    pub async fn create_category(&self, p: &Principal, input: &CategoryInput) -> Result<i64, AppError> {
+        p.require(Permission::WriteCatalog)?;
+        let name = aftercare_domain::error::required_text(&input.name, 100).map_err(|c| Invalid::one("name", c))?;
+        self.store
+            .create_category(&p.actor(), &name, input.parent_id, input.policy_id, &self.now())
+            .await
+            .map_err(AppError::from_store("category"))
+    }
+
+    pub async fn categories(&self, p: &Principal) -> Result<Vec<Category>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.categories().await?)
+    }
+
+    pub async fn create_product(&self, p: &Principal, input: &ProductInput) -> Result<i64, AppError> {
+        p.require(Permission::WriteCatalog)?;
+        let d = input.validate()?;
+        let ids = self.store.create_products(&p.actor(), &[d], &self.now()).await?;
+        ids.first().copied().ok_or_else(|| AppError::Internal("no id returned".into()))
+    }
+
+    pub async fn update_product(&self, p: &Principal, id: i64, input: &ProductInput) -> Result<(), AppError> {
+        p.require(Permission::WriteCatalog)?;
+        let d = input.validate()?;
+        self.store
+            .update_product(&p.actor(), id, &d, &self.now())
+            .await
+            .map_err(AppError::from_store("product"))
+    }
+
+    pub async fn product(&self, p: &Principal, id: i64) -> Result<Product, AppError> {
+        p.require(Permission::Read)?;
+        self.store.product(id).await?.ok_or(AppError::NotFound("product"))
+    }
+
+    pub async fn products(&self, p: &Principal, q: &ProductQuery) -> Result<Page<Product>, AppError> {
+        p.require(Permission::Read)?;
+        let mut q = q.clone();
+        q.limit = Some(page_limit(q.limit));
+        Ok(self.store.products(&q).await.map_err(AppError::from_store("cursor"))?)
+    }
+
+    pub async fn outlets(&self, p: &Principal) -> Result<Vec<Outlet>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.outlets().await?)
+    }
+
+    // ---- orders and assets ----------------------------------------------------------
+
+    /// Validates an order against the catalogue: products exist, serial counts match
+    /// serialised products, serials are new; fills catalogue prices.
+    pub async fn prepare_order(&self, input: &OrderInput) -> Result<OrderDraft, AppError> {
+        let mut d = input.validate(self.clock.today())?;
+        let mut inv = Invalid::default();
+        if self.store.customer(d.customer_id).await?.is_none() {
+            inv.push("customer_id", "not_found");
+        }
+        if let Some(o) = d.outlet_id
+            && !self.store.outlets().await?.iter().any(|x| x.id == o)
+        {
+            inv.push("outlet_id", "not_found");
+        }
+        for (i, line) in d.lines.iter_mut().enumerate() {
+            let Some(product) = self.store.product(line.product_id).await? else {
+                inv.push(format!("items[{i}].product_id"), "not_found");
+                continue;
+            };
+            if d.price_from_catalog[i] {
+                line.unit_price = product.price;
+            }
+            if product.serialized && line.serials.len() != line.quantity as usize {
+                inv.push(format!("items[{i}].serials"), "serial_count_mismatch");
+            }
+            if !product.serialized && !line.serials.is_empty() {
+                inv.push(format!("items[{i}].serials"), "not_serialized");
+            }
+            for (j, s) in line.serials.iter().enumerate() {
+                if self.store.asset_by_serial(s).await?.is_some() {
+                    inv.push(format!("items[{i}].serials[{j}]"), "serial_taken");
+                }
+            }
+        }
+        inv.into_result()?;
+        Ok(d)
+    }
+
+    pub async fn create_order(&self, p: &Principal, input: &OrderInput) -> Result<i64, AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let d = self.prepare_order(input).await?;
+        let ids = self.store.create_orders(&p.actor(), &[d], &self.now()).await?;
+        ids.first().copied().ok_or_else(|| AppError::Internal("no id returned".into()))
+    }
+
+    pub async fn order(&self, p: &Principal, id: i64) -> Result<Order, AppError> {
+        p.require(Permission::Read)?;
+        self.store.order(id).await?.ok_or(AppError::NotFound("order"))
+    }
+
+    pub async fn orders(&self, p: &Principal, q: &OrderQuery) -> Result<Page<OrderRow>, AppError> {
+        p.require(Permission::Read)?;
+        let mut q = q.clone();
+        q.limit = Some(page_limit(q.limit));
+        Ok(self.store.orders(&q).await.map_err(AppError::from_store("cursor"))?)
+    }
+
+    /// An asset's warranty on `on` (today when `None`).
+    pub async fn warranty_on(&self, asset_id: i64, on: Option<aftercare_domain::Date>) -> Result<Option<warranty::WarrantyStatus>, AppError> {
+        let Some(w) = self.store.warranty_inputs(asset_id).await? else {
+            return Err(AppError::NotFound("asset"));
+        };
+        let on = on.unwrap_or_else(|| self.clock.today());
+        Ok(w.policy.map(|policy| warranty::status(&policy, &w.facts, on)))
+    }
+
+    async fn warranty_of(&self, asset_id: i64) -> Result<Option<warranty::WarrantyStatus>, AppError> {
+        self.warranty_on(asset_id, None).await
+    }
+
+    pub async fn asset(&self, p: &Principal, id: i64) -> Result<Asset, AppError> {
+        p.require(Permission::Read)?;
+        let mut a = self.store.asset(id).await?.ok_or(AppError::NotFound("asset"))?;
+        a.warranty = self.warranty_of(id).await?;
+        Ok(a)
+    }
+
+    pub async fn add_asset_event(&self, p: &Principal, asset_id: i64, input: &AssetEventInput) -> Result<i64, AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let d = input.validate(self.clock.today())?;
+        self.store
+            .add_asset_event(&p.actor(), asset_id, &d, &self.now())
+            .await
+            .map_err(AppError::from_store("asset"))
+    }
+
+    // ---- logs -----------------------------------------------------------------------
+
+    pub async fn audit(&self, p: &Principal, entity: Option<&str>, entity_id: Option<i64>, before: Option<i64>) -> Result<Vec<AuditEntry>, AppError> {
+        p.require(Permission::Admin)?;
+        Ok(self.store.audit(entity, entity_id, before, 100).await?)
+    }
+
+    pub async fn events(&self, p: &Principal, after: i64, limit: Option<u32>) -> Result<Vec<ChangeEvent>, AppError> {
+        p.require(Permission::Admin)?;
+        Ok(self.store.events(after, page_limit(limit)).await?)
+    }
+}
+
+/// A valid Argon2 hash of a random password, checked when an email is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA";

@@ -1,0 +1,269 @@
+use aftercare_app::StoreError;
+use sqlx::any::{AnyArguments, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Arguments};
+use std::time::Duration;
+
+/// Which database is behind the pool; branches on it carry a comment saying why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The pools. On SQLite all writes go through one connection, so writers queue in the
+/// process instead of failing with `SQLITE_BUSY` when a read transaction turns into a write.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub backend: Backend,
+    pub read: AnyPool,
+    pub write: AnyPool,
+}
+
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA temp_store = MEMORY",
+];
+
+/// Opens a database by URL: `sqlite://path/to/file.db` or `postgres://…`.
+pub async fn connect(url: &str) -> Result<Db, StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Backend::Postgres
+    } else {
+        return Err(StoreError::Backend(format!("unsupported database URL scheme in {}", redact(url))));
+    };
+    match backend {
+        Backend::Sqlite => {
+            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let opts = || {
+                AnyPoolOptions::new().after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // Per connection: WAL for concurrent readers, a busy timeout, foreign
+                        // keys, and FULL sync so an acknowledged write survives a power cut.
+                        for pragma in SQLITE_PRAGMAS {
+                            sqlx::Executor::execute(&mut *conn, *pragma).await?;
+                        }
+                        Ok(())
+                    })
+                })
+            };
+            let write = opts()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect(&url)
+                .await
+                .map_err(backend_err)?;
+            let read = opts().max_connections(16).connect(&url).await.map_err(backend_err)?;
+            Ok(Db { backend, read, write })
+        }
+        Backend::Postgres => {
+            let pool = AnyPoolOptions::new()
+                .max_connections(24)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(url)
+                .await
+                .map_err(backend_err)?;
+            Ok(Db { backend, read: pool.clone(), write: pool })
+        }
+    }
+}
+
+/// Hides a password in a database URL before it is logged.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..s], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return StoreError::Conflict { code: "already_exists", field: None };
+    }
+    if let sqlx::Error::Database(d) = &e
+        && d.is_foreign_key_violation()
+    {
+        return StoreError::Conflict { code: "reference_not_found", field: None };
+    }
+    StoreError::Backend(e.to_string())
+}
+
+/// A value to bind.
+#[derive(Debug, Clone)]
+pub(crate) enum V {
+    I(i64),
+    T(String),
+    OptI(Option<i64>),
+    OptT(Option<String>),
+}
+
+impl From<i64> for V {
+    fn from(v: i64) -> Self {
+        V::I(v)
+    }
+}
+impl From<&str> for V {
+    fn from(v: &str) -> Self {
+        V::T(v.to_string())
+    }
+}
+impl From<String> for V {
+    fn from(v: String) -> Self {
+        V::T(v)
+    }
+}
+impl From<&String> for V {
+    fn from(v: &String) -> Self {
+        V::T(v.clone())
+    }
+}
+impl From<Option<i64>> for V {
+    fn from(v: Option<i64>) -> Self {
+        V::OptI(v)
+    }
+}
+impl From<Option<String>> for V {
+    fn from(v: Option<String>) -> Self {
+        V::OptT(v)
+    }
+}
+impl From<Option<&str>> for V {
+    fn from(v: Option<&str>) -> Self {
+        V::OptT(v.map(str::to_string))
+    }
+}
+impl From<&Option<String>> for V {
+    fn from(v: &Option<String>) -> Self {
+        V::OptT(v.clone())
+    }
+}
+impl From<bool> for V {
+    fn from(v: bool) -> Self {
+        V::I(v as i64)
+    }
+}
+
+/// A statement built piece by piece, numbering its parameters as it goes.
+#[derive(Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<V>,
+}
+
+impl Sql {
+    pub fn new(s: &str) -> Self {
+        Self { text: s.to_string(), args: vec![] }
+    }
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    /// Appends a parameter placeholder bound to `v`.
+    pub fn bind(&mut self, v: impl Into<V>) -> &mut Self {
+        self.args.push(v.into());
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+}
+
+pub(crate) fn args(vals: &[V]) -> AnyArguments<'static> {
+    let mut a = AnyArguments::default();
+    for v in vals {
+        // Adding a supported type to `AnyArguments` cannot fail.
+        let _ = match v.clone() {
+            V::I(i) => a.add(i),
+            V::T(t) => a.add(t),
+            V::OptI(i) => a.add(i),
+            V::OptT(t) => a.add(t),
+        };
+    }
+    a
+}
+
+/// Runs a statement with positional values.
+pub(crate) async fn exec<'e, E>(e: E, sql: &str, vals: &[V]) -> Result<u64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    sqlx::query_with(sql, args(vals))
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(backend_err)
+}
+
+/// Runs an `INSERT … RETURNING id`.
+pub(crate) async fn insert_id<'e, E>(e: E, sql: &str, vals: &[V]) -> Result<i64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    sqlx::query_scalar_with::<_, i64, _>(sql, args(vals))
+        .fetch_one(e)
+        .await
+        .map_err(backend_err)
+}
+
+pub(crate) async fn fetch_all<'e, E, T>(e: E, sql: &str, vals: &[V]) -> Result<Vec<T>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as_with::<_, T, _>(sql, args(vals))
+        .fetch_all(e)
+        .await
+        .map_err(backend_err)
+}
+
+pub(crate) async fn fetch_opt<'e, E, T>(e: E, sql: &str, vals: &[V]) -> Result<Option<T>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as_with::<_, T, _>(sql, args(vals))
+        .fetch_optional(e)
+        .await
+        .map_err(backend_err)
+}
+
+pub(crate) async fn scalar<'e, E>(e: E, sql: &str, vals: &[V]) -> Result<Option<i64>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    sqlx::query_scalar_with::<_, i64, _>(sql, args(vals))
+        .fetch_optional(e)
+        .await
+        .map_err(backend_err)
+}
+
+/// Keyset cursors: the sort value and id of the last row, opaque to clients.
+pub(crate) fn encode_cursor(sort: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::json!([sort, id]).to_string())
+}
+
+pub(crate) fn decode_cursor(c: &str) -> Result<(String, i64), StoreError> {
+    use base64::Engine;
+    let bad = || StoreError::Conflict { code: "cursor_invalid", field: Some("cursor".into()) };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let (s, id): (String, i64) = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    Ok((s, id))
+}
+
+/// The smallest string greater than every string starting with `prefix`, for index ranges.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
