@@ -7,9 +7,13 @@
 //
 // scripts/test sets AFTERCARE_BIN (the built `aftercare` binary) and
 // AFTERCARE_TEST_PG_URL (admin URL to the `postgres` database).
+//
+// Always close browsers and stop servers in `after()`/`finally`, also when a
+// test fails: a leaked chromium keeps the test process (and the run) alive.
 
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +23,20 @@ import { chromium } from 'playwright-core';
 const execFileP = promisify(execFile);
 
 const STARTUP_TIMEOUT_MS = 120_000;
+
+// Servers still running when the test process exits (e.g. a test failed
+// before calling stop()) are killed and their data dirs removed.
+const liveChildren = new Map(); // child -> data dir
+process.on('exit', () => {
+  for (const [c, dir] of liveChildren) {
+    try {
+      c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+});
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -98,6 +116,12 @@ export async function startServer({ database = 'sqlite' } = {}) {
     }
 
     child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    liveChildren.set(child, dir);
+    child.once('exit', () => liveChildren.delete(child));
+    // A forgotten stop() must not keep the test process alive forever.
+    child.unref();
+    child.stdout.unref?.();
+    child.stderr.unref?.();
 
     let url = null;
     let email = null;
