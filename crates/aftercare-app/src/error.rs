@@ -7,7 +7,10 @@ pub enum StoreError {
     NotFound,
     /// A uniqueness or consistency rule was broken; `code` says which, `field` where.
     #[error("conflict: {code}")]
-    Conflict { code: &'static str, field: Option<String> },
+    Conflict {
+        code: &'static str,
+        field: Option<String>,
+    },
     #[error("storage failure: {0}")]
     Backend(String),
 }
@@ -20,7 +23,10 @@ pub enum AppError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("conflict: {code}")]
-    Conflict { code: &'static str, field: Option<String> },
+    Conflict {
+        code: &'static str,
+        field: Option<String>,
+    },
     #[error("not signed in")]
     Unauthenticated,
     #[error("not allowed")]

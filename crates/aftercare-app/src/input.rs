@@ -1,14 +1,16 @@
 //! What callers send, and its validation into domain values. Field names in errors are the
 //! input's own paths (`phones[1].number`), so forms and API clients can point at them.
 
-use aftercare_domain::catalog::{parse_money, parse_serial, parse_sku, AfterSalesStrategy, VoidCondition, WarrantyPolicy};
+use aftercare_domain::catalog::{
+    AfterSalesStrategy, VoidCondition, WarrantyPolicy, parse_money, parse_serial, parse_sku,
+};
 use aftercare_domain::contact::{Email, PhoneNumber};
 use aftercare_domain::customer::{
-    parse_tag, settle_primary, Address, ConsentChannel, CustomerDraft, CustomerKind, EmailEntry, FamilyMember,
-    ImportantDate, PhoneEntry, Touchpoint,
+    Address, ConsentChannel, CustomerDraft, CustomerKind, EmailEntry, FamilyMember, ImportantDate,
+    PhoneEntry, Touchpoint, parse_tag, settle_primary,
 };
 use aftercare_domain::error::{optional_text, parse_date, required_text};
-use aftercare_domain::order::{order_total, OrderLine, OrderStatus, SalesChannel};
+use aftercare_domain::order::{OrderLine, OrderStatus, SalesChannel, order_total};
 use aftercare_domain::{Date, Invalid};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -124,8 +126,12 @@ impl CustomerInput {
             Some(k) => inv.check("kind", CustomerKind::parse(k)),
         };
         let name = inv.check("name", required_text(&self.name, 100));
-        let company = inv.check("company", optional_text(self.company.as_deref(), 200)).flatten();
-        let title = inv.check("title", optional_text(self.title.as_deref(), 100)).flatten();
+        let company = inv
+            .check("company", optional_text(self.company.as_deref(), 200))
+            .flatten();
+        let title = inv
+            .check("title", optional_text(self.title.as_deref(), 100))
+            .flatten();
         let birthday = opt_date(&mut inv, "birthday".into(), self.birthday.as_deref());
 
         let mut phones = Vec::new();
@@ -134,12 +140,21 @@ impl CustomerInput {
                 continue; // an empty row left in a form
             }
             let number = inv.check(format!("phones[{i}].number"), PhoneNumber::parse(&p.number));
-            let label = inv.check(format!("phones[{i}].label"), optional_text(p.label.as_deref(), 40)).flatten();
+            let label = inv
+                .check(
+                    format!("phones[{i}].label"),
+                    optional_text(p.label.as_deref(), 40),
+                )
+                .flatten();
             if let Some(number) = number {
                 if phones.iter().any(|e: &PhoneEntry| e.number == number) {
                     inv.push(format!("phones[{i}].number"), "duplicate");
                 } else {
-                    phones.push(PhoneEntry { number, label, primary: p.primary });
+                    phones.push(PhoneEntry {
+                        number,
+                        label,
+                        primary: p.primary,
+                    });
                 }
             }
         }
@@ -150,11 +165,19 @@ impl CustomerInput {
             if e.address.trim().is_empty() {
                 continue;
             }
-            if let Some(address) = inv.check(format!("emails[{i}].address"), Email::parse(&e.address)) {
-                if emails.iter().any(|x: &EmailEntry| x.address.match_key() == address.match_key()) {
+            if let Some(address) =
+                inv.check(format!("emails[{i}].address"), Email::parse(&e.address))
+            {
+                if emails
+                    .iter()
+                    .any(|x: &EmailEntry| x.address.match_key() == address.match_key())
+                {
                     inv.push(format!("emails[{i}].address"), "duplicate");
                 } else {
-                    emails.push(EmailEntry { address, primary: e.primary });
+                    emails.push(EmailEntry {
+                        address,
+                        primary: e.primary,
+                    });
                 }
             }
         }
@@ -171,18 +194,36 @@ impl CustomerInput {
             }
             let f = |n: &str| format!("addresses[{i}].{n}");
             let street = inv.check(f("street"), required_text(&a.street, 200));
-            let label = inv.check(f("label"), optional_text(a.label.as_deref(), 40)).flatten();
-            let province = inv.check(f("province"), optional_text(a.province.as_deref(), 40)).flatten();
-            let city = inv.check(f("city"), optional_text(a.city.as_deref(), 40)).flatten();
-            let district = inv.check(f("district"), optional_text(a.district.as_deref(), 40)).flatten();
-            let postcode = inv.check(f("postcode"), optional_text(a.postcode.as_deref(), 6)).flatten();
+            let label = inv
+                .check(f("label"), optional_text(a.label.as_deref(), 40))
+                .flatten();
+            let province = inv
+                .check(f("province"), optional_text(a.province.as_deref(), 40))
+                .flatten();
+            let city = inv
+                .check(f("city"), optional_text(a.city.as_deref(), 40))
+                .flatten();
+            let district = inv
+                .check(f("district"), optional_text(a.district.as_deref(), 40))
+                .flatten();
+            let postcode = inv
+                .check(f("postcode"), optional_text(a.postcode.as_deref(), 6))
+                .flatten();
             if let Some(pc) = &postcode
                 && !(pc.len() == 6 && pc.bytes().all(|b| b.is_ascii_digit()))
             {
                 inv.push(f("postcode"), "postcode_invalid");
             }
             if let Some(street) = street {
-                addresses.push(Address { label, province, city, district, street, postcode, primary: a.primary });
+                addresses.push(Address {
+                    label,
+                    province,
+                    city,
+                    district,
+                    street,
+                    postcode,
+                    primary: a.primary,
+                });
             }
         }
         settle_primary(&mut addresses, |a| &mut a.primary);
@@ -193,10 +234,21 @@ impl CustomerInput {
                 continue;
             }
             let name = inv.check(format!("family[{i}].name"), required_text(&m.name, 60));
-            let relation = inv.check(format!("family[{i}].relation"), required_text(&m.relation, 30));
-            let birthday = opt_date(&mut inv, format!("family[{i}].birthday"), m.birthday.as_deref());
+            let relation = inv.check(
+                format!("family[{i}].relation"),
+                required_text(&m.relation, 30),
+            );
+            let birthday = opt_date(
+                &mut inv,
+                format!("family[{i}].birthday"),
+                m.birthday.as_deref(),
+            );
             if let (Some(name), Some(relation)) = (name, relation) {
-                family.push(FamilyMember { name, relation, birthday });
+                family.push(FamilyMember {
+                    name,
+                    relation,
+                    birthday,
+                });
             }
         }
 
@@ -205,7 +257,10 @@ impl CustomerInput {
             if d.label.trim().is_empty() && d.date.trim().is_empty() {
                 continue;
             }
-            let label = inv.check(format!("important_dates[{i}].label"), required_text(&d.label, 60));
+            let label = inv.check(
+                format!("important_dates[{i}].label"),
+                required_text(&d.label, 60),
+            );
             let date = inv.check(format!("important_dates[{i}].date"), parse_date(&d.date));
             if let (Some(label), Some(date)) = (label, date) {
                 dates.push(ImportantDate { label, date });
@@ -234,9 +289,18 @@ impl CustomerInput {
         if tags.len() > 30 {
             inv.push("tags", "too_many");
         }
-        let habits = inv.check("habits", optional_text(self.habits.as_deref(), 2000)).flatten();
-        let preferences = inv.check("preferences", optional_text(self.preferences.as_deref(), 2000)).flatten();
-        let notes = inv.check("notes", optional_text(self.notes.as_deref(), 10_000)).flatten();
+        let habits = inv
+            .check("habits", optional_text(self.habits.as_deref(), 2000))
+            .flatten();
+        let preferences = inv
+            .check(
+                "preferences",
+                optional_text(self.preferences.as_deref(), 2000),
+            )
+            .flatten();
+        let notes = inv
+            .check("notes", optional_text(self.notes.as_deref(), 10_000))
+            .flatten();
         let source = match self.source.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) => inv.check("source", Touchpoint::parse(s)),
@@ -359,7 +423,9 @@ pub struct ProductDraft {
 pub fn parse_currency(s: Option<&str>) -> Result<String, &'static str> {
     match s.map(str::trim) {
         None | Some("") => Ok("CNY".into()),
-        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => Ok(c.to_uppercase()),
+        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Ok(c.to_uppercase())
+        }
         Some(_) => Err("currency_invalid"),
     }
 }
@@ -475,8 +541,16 @@ impl OrderInput {
             None | Some("") => Some(today),
             Some(d) => inv.check("ordered_on", parse_date(d)),
         };
-        let delivered_on = opt_date(&mut inv, "delivered_on".into(), self.delivered_on.as_deref());
-        let installed_on = opt_date(&mut inv, "installed_on".into(), self.installed_on.as_deref());
+        let delivered_on = opt_date(
+            &mut inv,
+            "delivered_on".into(),
+            self.delivered_on.as_deref(),
+        );
+        let installed_on = opt_date(
+            &mut inv,
+            "installed_on".into(),
+            self.installed_on.as_deref(),
+        );
         if let (Some(o), Some(d)) = (ordered_on, delivered_on)
             && d < o
         {
@@ -496,9 +570,21 @@ impl OrderInput {
             None | Some("") => Some(0),
             Some(d) => inv.check("discount", parse_money(d)),
         };
-        let location = inv.check("location", optional_text(self.location.as_deref(), 200)).flatten();
-        let payment_terms = inv.check("payment_terms", optional_text(self.payment_terms.as_deref(), 200)).flatten();
-        let special_needs = inv.check("special_needs", optional_text(self.special_needs.as_deref(), 2000)).flatten();
+        let location = inv
+            .check("location", optional_text(self.location.as_deref(), 200))
+            .flatten();
+        let payment_terms = inv
+            .check(
+                "payment_terms",
+                optional_text(self.payment_terms.as_deref(), 200),
+            )
+            .flatten();
+        let special_needs = inv
+            .check(
+                "special_needs",
+                optional_text(self.special_needs.as_deref(), 2000),
+            )
+            .flatten();
         if self.items.is_empty() {
             inv.push("items", "required");
         }
@@ -598,7 +684,9 @@ impl InteractionInput {
             Some(_) => inv.check("direction", Err("direction_unknown")),
         };
         let subject = inv.check("subject", required_text(&self.subject, 200));
-        let body = inv.check("body", optional_text(self.body.as_deref(), 20_000)).flatten();
+        let body = inv
+            .check("body", optional_text(self.body.as_deref(), 20_000))
+            .flatten();
         inv.into_result()?;
         Ok(InteractionDraft {
             touchpoint: touchpoint.unwrap_or(Touchpoint::Phone),
@@ -652,9 +740,16 @@ impl AssetEventInput {
             (_, None | Some("")) => None,
             (_, Some(c)) => inv.check("void_condition", VoidCondition::parse(c)),
         };
-        let note = inv.check("note", optional_text(self.note.as_deref(), 2000)).flatten();
+        let note = inv
+            .check("note", optional_text(self.note.as_deref(), 2000))
+            .flatten();
         inv.into_result()?;
-        Ok(AssetEventDraft { kind: kind.unwrap_or("note"), day: day.unwrap_or(today), void_condition, note })
+        Ok(AssetEventDraft {
+            kind: kind.unwrap_or("note"),
+            day: day.unwrap_or(today),
+            void_condition,
+            note,
+        })
     }
 }
 

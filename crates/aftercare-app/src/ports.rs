@@ -2,8 +2,8 @@
 
 use crate::error::StoreError;
 use crate::input::{AssetEventDraft, InteractionDraft, OrderDraft, ProductDraft};
-use crate::model::*;
 use crate::input::{CustomerQuery, OrderQuery, ProductQuery};
+use crate::model::*;
 use aftercare_domain::catalog::WarrantyPolicy;
 use aftercare_domain::customer::CustomerDraft;
 use aftercare_domain::warranty::AssetFacts;
@@ -19,7 +19,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(label: &str) -> Self {
-        Self { user_id: None, label: label.to_string() }
+        Self {
+            user_id: None,
+            label: label.to_string(),
+        }
     }
 }
 
@@ -51,58 +54,170 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 
     // Accounts.
-    async fn create_user(&self, actor: &Actor, email: &str, name: &str, hash: &str, role: &str, now: &str) -> StoreResult<User>;
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        hash: &str,
+        role: &str,
+        now: &str,
+    ) -> StoreResult<User>;
     async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>>;
     async fn user(&self, id: i64) -> StoreResult<Option<User>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
     async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()>;
-    async fn create_session(&self, token_hash: &str, user_id: i64, csrf: &str, now: &str, expires: &str) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: &str,
+        expires: &str,
+    ) -> StoreResult<()>;
     async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()>;
     /// Failed attempts since `since` for this email or from this address, whichever is more.
     async fn failed_logins(&self, email: &str, ip: &str, since: &str) -> StoreResult<i64>;
-    async fn create_token(&self, actor: &Actor, user_id: i64, name: &str, hash: &str, scopes: &str, now: &str) -> StoreResult<i64>;
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        name: &str,
+        hash: &str,
+        scopes: &str,
+        now: &str,
+    ) -> StoreResult<i64>;
     async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>>;
-    async fn idempotent_get(&self, user_id: i64, key: &str) -> StoreResult<Option<(String, i64, String)>>;
-    async fn idempotent_put(&self, user_id: i64, key: &str, request_hash: &str, status: i64, body: &str, now: &str) -> StoreResult<()>;
+    async fn idempotent_get(
+        &self,
+        user_id: i64,
+        key: &str,
+    ) -> StoreResult<Option<(String, i64, String)>>;
+    async fn idempotent_put(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+        status: i64,
+        body: &str,
+        now: &str,
+    ) -> StoreResult<()>;
 
     // Customers.
-    async fn create_customers(&self, actor: &Actor, drafts: &[CustomerDraft], now: &str) -> StoreResult<Vec<i64>>;
-    async fn update_customer(&self, actor: &Actor, id: i64, draft: &CustomerDraft, version: Option<i64>, now: &str) -> StoreResult<()>;
+    async fn create_customers(
+        &self,
+        actor: &Actor,
+        drafts: &[CustomerDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
+    async fn update_customer(
+        &self,
+        actor: &Actor,
+        id: i64,
+        draft: &CustomerDraft,
+        version: Option<i64>,
+        now: &str,
+    ) -> StoreResult<()>;
     async fn customer(&self, id: i64) -> StoreResult<Option<Customer>>;
     async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>>;
-    async fn timeline(&self, customer_id: i64, cursor: Option<&str>, limit: u32) -> StoreResult<Page<TimelineEntry>>;
-    async fn add_interaction(&self, actor: &Actor, customer_id: i64, d: &InteractionDraft, now: &str) -> StoreResult<i64>;
+    async fn timeline(
+        &self,
+        customer_id: i64,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<TimelineEntry>>;
+    async fn add_interaction(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        d: &InteractionDraft,
+        now: &str,
+    ) -> StoreResult<i64>;
     async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>>;
     async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()>;
     /// Moves every record of `drop` to `keep`, marks `drop` merged; both timelines are kept.
-    async fn merge_customers(&self, actor: &Actor, keep: i64, drop: i64, now: &str) -> StoreResult<()>;
+    async fn merge_customers(
+        &self,
+        actor: &Actor,
+        keep: i64,
+        drop: i64,
+        now: &str,
+    ) -> StoreResult<()>;
 
     // Catalogue.
-    async fn create_policy(&self, actor: &Actor, name: &str, p: &WarrantyPolicy, now: &str) -> StoreResult<i64>;
+    async fn create_policy(
+        &self,
+        actor: &Actor,
+        name: &str,
+        p: &WarrantyPolicy,
+        now: &str,
+    ) -> StoreResult<i64>;
     async fn policies(&self) -> StoreResult<Vec<Policy>>;
-    async fn create_category(&self, actor: &Actor, name: &str, parent: Option<i64>, policy: Option<i64>, now: &str) -> StoreResult<i64>;
+    async fn create_category(
+        &self,
+        actor: &Actor,
+        name: &str,
+        parent: Option<i64>,
+        policy: Option<i64>,
+        now: &str,
+    ) -> StoreResult<i64>;
     async fn categories(&self) -> StoreResult<Vec<Category>>;
-    async fn create_products(&self, actor: &Actor, drafts: &[ProductDraft], now: &str) -> StoreResult<Vec<i64>>;
-    async fn update_product(&self, actor: &Actor, id: i64, d: &ProductDraft, now: &str) -> StoreResult<()>;
+    async fn create_products(
+        &self,
+        actor: &Actor,
+        drafts: &[ProductDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
+    async fn update_product(
+        &self,
+        actor: &Actor,
+        id: i64,
+        d: &ProductDraft,
+        now: &str,
+    ) -> StoreResult<()>;
     async fn product(&self, id: i64) -> StoreResult<Option<Product>>;
     async fn products(&self, q: &ProductQuery) -> StoreResult<Page<Product>>;
-    async fn create_outlet(&self, actor: &Actor, name: &str, kind: &str, city: Option<&str>, now: &str) -> StoreResult<i64>;
+    async fn create_outlet(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: &str,
+        city: Option<&str>,
+        now: &str,
+    ) -> StoreResult<i64>;
     async fn outlets(&self) -> StoreResult<Vec<Outlet>>;
 
     // Orders and assets.
-    async fn create_orders(&self, actor: &Actor, drafts: &[OrderDraft], now: &str) -> StoreResult<Vec<i64>>;
+    async fn create_orders(
+        &self,
+        actor: &Actor,
+        drafts: &[OrderDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
     async fn order(&self, id: i64) -> StoreResult<Option<Order>>;
     async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>>;
     async fn asset(&self, id: i64) -> StoreResult<Option<Asset>>;
     async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>>;
     async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>>;
     async fn warranty_inputs(&self, asset_id: i64) -> StoreResult<Option<WarrantyInputs>>;
-    async fn add_asset_event(&self, actor: &Actor, asset_id: i64, d: &AssetEventDraft, now: &str) -> StoreResult<i64>;
+    async fn add_asset_event(
+        &self,
+        actor: &Actor,
+        asset_id: i64,
+        d: &AssetEventDraft,
+        now: &str,
+    ) -> StoreResult<i64>;
 
     // Logs.
-    async fn audit(&self, entity: Option<&str>, entity_id: Option<i64>, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    async fn audit(
+        &self,
+        entity: Option<&str>,
+        entity_id: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
     async fn events(&self, after_id: i64, limit: u32) -> StoreResult<Vec<ChangeEvent>>;
 }
 
@@ -110,7 +225,9 @@ pub trait Store: Send + Sync {
 pub trait Clock: Send + Sync {
     fn now(&self) -> jiff::Timestamp;
     fn today(&self) -> jiff::civil::Date {
-        self.now().to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)).date()
+        self.now()
+            .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
+            .date()
     }
 }
 

@@ -5,11 +5,11 @@ use crate::error::AppError;
 use crate::input::*;
 use crate::model::*;
 pub use crate::ports::Actor;
-use crate::ports::{stamp, Clock, Store};
+use crate::ports::{Clock, Store, stamp};
+use aftercare_domain::Invalid;
 use aftercare_domain::account::{Permission, Role, Scope};
 use aftercare_domain::lang::Lang;
 use aftercare_domain::warranty;
-use aftercare_domain::Invalid;
 use jiff::ToSpan;
 use std::sync::Arc;
 
@@ -24,12 +24,22 @@ pub struct Principal {
 
 impl Principal {
     pub fn actor(&self) -> Actor {
-        Actor { user_id: Some(self.user.id), label: self.user.email.clone() }
+        Actor {
+            user_id: Some(self.user.id),
+            label: self.user.email.clone(),
+        }
     }
 
     pub fn require(&self, p: Permission) -> Result<(), AppError> {
-        let scoped = self.scopes.as_ref().is_none_or(|s| s.iter().any(|s| s.covers(p)));
-        if self.role.allows(p) && scoped { Ok(()) } else { Err(AppError::Forbidden) }
+        let scoped = self
+            .scopes
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|s| s.covers(p)));
+        if self.role.allows(p) && scoped {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 }
 
@@ -65,7 +75,14 @@ impl App {
     // ---- accounts -------------------------------------------------------------------
 
     /// Creates a staff account (CLI and admins).
-    pub async fn add_user(&self, actor: &Actor, email: &str, name: &str, password: &str, role: &str) -> Result<User, AppError> {
+    pub async fn add_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: &str,
+    ) -> Result<User, AppError> {
         let mut inv = Invalid::default();
         let email = inv.check("email", aftercare_domain::contact::Email::parse(email));
         let role = inv.check("role", Role::parse(role));
@@ -76,16 +93,28 @@ impl App {
             return Err(AppError::Internal("validated input missing".into()));
         };
         let hash = auth::hash_password(password).map_err(AppError::Internal)?;
-        Ok(self
+        self
             .store
-            .create_user(actor, &email.match_key(), &name, &hash, role.code(), &self.now())
+            .create_user(
+                actor,
+                &email.match_key(),
+                &name,
+                &hash,
+                role.code(),
+                &self.now(),
+            )
             .await
-            .map_err(AppError::from_store("user"))?)
+            .map_err(AppError::from_store("user"))
     }
 
     /// Checks a password, with throttling per email and per address. Returns a new
     /// session's secret and its CSRF token.
-    pub async fn login(&self, email: &str, password: &str, ip: &str) -> Result<(String, String, User), AppError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        ip: &str,
+    ) -> Result<(String, String, User), AppError> {
         let email = email.trim().to_lowercase();
         let now = self.clock.now();
         let since = stamp(now - THROTTLE_MINUTES.minutes());
@@ -109,22 +138,41 @@ impl App {
         let csrf = auth::new_secret("");
         let expires = stamp(now + (SESSION_DAYS * 24).hours());
         self.store
-            .create_session(&auth::hash_secret(&secret), creds.user.id, &csrf, &stamp(now), &expires)
+            .create_session(
+                &auth::hash_secret(&secret),
+                creds.user.id,
+                &csrf,
+                &stamp(now),
+                &expires,
+            )
             .await?;
         Ok((secret, csrf, creds.user))
     }
 
     /// The principal behind a session cookie, with the session's CSRF token.
     pub async fn session(&self, secret: &str) -> Result<Option<(Principal, String)>, AppError> {
-        let rec = self.store.session(&auth::hash_secret(secret), &self.now()).await?;
+        let rec = self
+            .store
+            .session(&auth::hash_secret(secret), &self.now())
+            .await?;
         Ok(rec.and_then(|r| {
             let role = Role::parse(&r.user.role).ok()?;
-            r.user.active.then_some((Principal { user: r.user, role, scopes: None }, r.csrf))
+            r.user.active.then_some((
+                Principal {
+                    user: r.user,
+                    role,
+                    scopes: None,
+                },
+                r.csrf,
+            ))
         }))
     }
 
     pub async fn logout(&self, secret: &str) -> Result<(), AppError> {
-        Ok(self.store.delete_session(&auth::hash_secret(secret)).await?)
+        Ok(self
+            .store
+            .delete_session(&auth::hash_secret(secret))
+            .await?)
     }
 
     /// The principal behind an API bearer token.
@@ -132,13 +180,26 @@ impl App {
         let found = self.store.token(&auth::hash_secret(token)).await?;
         Ok(found.and_then(|(user, scopes)| {
             let role = Role::parse(&user.role).ok()?;
-            let scopes = scopes.split(',').filter_map(|s| Scope::parse(s).ok()).collect();
-            user.active.then_some(Principal { user, role, scopes: Some(scopes) })
+            let scopes = scopes
+                .split(',')
+                .filter_map(|s| Scope::parse(s).ok())
+                .collect();
+            user.active.then_some(Principal {
+                user,
+                role,
+                scopes: Some(scopes),
+            })
         }))
     }
 
     /// Creates an API token for a user; the secret is returned once and stored hashed.
-    pub async fn create_token(&self, actor: &Actor, email: &str, name: &str, scopes: &[String]) -> Result<ApiToken, AppError> {
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<ApiToken, AppError> {
         let mut inv = Invalid::default();
         let mut parsed = Vec::new();
         for (i, s) in scopes.iter().enumerate() {
@@ -161,13 +222,28 @@ impl App {
         let name = name.unwrap_or_default();
         let id = self
             .store
-            .create_token(actor, creds.user.id, &name, &auth::hash_secret(&token), &scopes.join(","), &self.now())
+            .create_token(
+                actor,
+                creds.user.id,
+                &name,
+                &auth::hash_secret(&token),
+                &scopes.join(","),
+                &self.now(),
+            )
             .await?;
-        Ok(ApiToken { id, name, scopes, token })
+        Ok(ApiToken {
+            id,
+            name,
+            scopes,
+            token,
+        })
     }
 
     pub async fn set_lang(&self, p: &Principal, lang: Option<Lang>) -> Result<(), AppError> {
-        Ok(self.store.set_user_lang(p.user.id, lang.map(Lang::code)).await?)
+        Ok(self
+            .store
+            .set_user_lang(p.user.id, lang.map(Lang::code))
+            .await?)
     }
 
     pub async fn users(&self, p: &Principal) -> Result<Vec<User>, AppError> {
@@ -186,15 +262,30 @@ impl App {
         Ok(())
     }
 
-    pub async fn create_customer(&self, p: &Principal, input: &CustomerInput) -> Result<i64, AppError> {
+    pub async fn create_customer(
+        &self,
+        p: &Principal,
+        input: &CustomerInput,
+    ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
         let draft = input.validate()?;
         self.check_manager(draft.account_manager_id).await?;
-        let ids = self.store.create_customers(&p.actor(), &[draft], &self.now()).await?;
-        ids.first().copied().ok_or_else(|| AppError::Internal("no id returned".into()))
+        let ids = self
+            .store
+            .create_customers(&p.actor(), &[draft], &self.now())
+            .await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| AppError::Internal("no id returned".into()))
     }
 
-    pub async fn update_customer(&self, p: &Principal, id: i64, input: &CustomerInput, version: Option<i64>) -> Result<(), AppError> {
+    pub async fn update_customer(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: &CustomerInput,
+        version: Option<i64>,
+    ) -> Result<(), AppError> {
         p.require(Permission::WriteCustomers)?;
         let draft = input.validate()?;
         self.check_manager(draft.account_manager_id).await?;
@@ -206,21 +297,38 @@ impl App {
 
     pub async fn customer(&self, p: &Principal, id: i64) -> Result<Customer, AppError> {
         p.require(Permission::Read)?;
-        self.store.customer(id).await?.ok_or(AppError::NotFound("customer"))
+        self.store
+            .customer(id)
+            .await?
+            .ok_or(AppError::NotFound("customer"))
     }
 
-    pub async fn customers(&self, p: &Principal, q: &CustomerQuery) -> Result<Page<CustomerRow>, AppError> {
+    pub async fn customers(
+        &self,
+        p: &Principal,
+        q: &CustomerQuery,
+    ) -> Result<Page<CustomerRow>, AppError> {
         p.require(Permission::Read)?;
         let mut q = q.clone();
         q.limit = Some(page_limit(q.limit));
         if let Some(k) = q.kind.as_deref().filter(|k| !k.is_empty()) {
-            aftercare_domain::customer::CustomerKind::parse(k).map_err(|c| Invalid::one("kind", c))?;
+            aftercare_domain::customer::CustomerKind::parse(k)
+                .map_err(|c| Invalid::one("kind", c))?;
         }
-        Ok(self.store.customers(&q).await.map_err(AppError::from_store("cursor"))?)
+        self
+            .store
+            .customers(&q)
+            .await
+            .map_err(AppError::from_store("cursor"))
     }
 
     /// The customer 360: profile, products with warranty today, orders, latest timeline.
-    pub async fn customer_360(&self, p: &Principal, id: i64, cursor: Option<&str>) -> Result<Customer360, AppError> {
+    pub async fn customer_360(
+        &self,
+        p: &Principal,
+        id: i64,
+        cursor: Option<&str>,
+    ) -> Result<Customer360, AppError> {
         let customer = self.customer(p, id).await?;
         let mut assets = self.store.assets_of(id).await?;
         for a in &mut assets {
@@ -228,19 +336,47 @@ impl App {
         }
         let orders = self
             .store
-            .orders(&OrderQuery { customer_id: Some(id), limit: Some(50), ..Default::default() })
+            .orders(&OrderQuery {
+                customer_id: Some(id),
+                limit: Some(50),
+                ..Default::default()
+            })
             .await?
             .items;
-        let timeline = self.store.timeline(id, cursor, 50).await.map_err(AppError::from_store("cursor"))?;
-        Ok(Customer360 { customer, assets, orders, timeline })
+        let timeline = self
+            .store
+            .timeline(id, cursor, 50)
+            .await
+            .map_err(AppError::from_store("cursor"))?;
+        Ok(Customer360 {
+            customer,
+            assets,
+            orders,
+            timeline,
+        })
     }
 
-    pub async fn timeline(&self, p: &Principal, id: i64, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<TimelineEntry>, AppError> {
+    pub async fn timeline(
+        &self,
+        p: &Principal,
+        id: i64,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<TimelineEntry>, AppError> {
         self.customer(p, id).await?;
-        Ok(self.store.timeline(id, cursor, page_limit(limit)).await.map_err(AppError::from_store("cursor"))?)
+        self
+            .store
+            .timeline(id, cursor, page_limit(limit))
+            .await
+            .map_err(AppError::from_store("cursor"))
     }
 
-    pub async fn add_interaction(&self, p: &Principal, customer_id: i64, input: &InteractionInput) -> Result<i64, AppError> {
+    pub async fn add_interaction(
+        &self,
+        p: &Principal,
+        customer_id: i64,
+        input: &InteractionInput,
+    ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
         let d = input.validate()?;
         self.store
@@ -256,7 +392,10 @@ impl App {
 
     pub async fn dismiss_duplicate(&self, p: &Principal, a: i64, b: i64) -> Result<(), AppError> {
         p.require(Permission::Bulk)?;
-        Ok(self.store.dismiss_duplicate(&p.actor(), a.min(b), a.max(b), &self.now()).await?)
+        Ok(self
+            .store
+            .dismiss_duplicate(&p.actor(), a.min(b), a.max(b), &self.now())
+            .await?)
     }
 
     pub async fn merge(&self, p: &Principal, keep: i64, drop: i64) -> Result<(), AppError> {
@@ -275,7 +414,10 @@ impl App {
     pub async fn create_policy(&self, p: &Principal, input: &PolicyInput) -> Result<i64, AppError> {
         p.require(Permission::WriteCatalog)?;
         let (name, policy) = input.validate()?;
-        Ok(self.store.create_policy(&p.actor(), &name, &policy, &self.now()).await?)
+        Ok(self
+            .store
+            .create_policy(&p.actor(), &name, &policy, &self.now())
+            .await?)
     }
 
     pub async fn policies(&self, p: &Principal) -> Result<Vec<Policy>, AppError> {
@@ -283,11 +425,22 @@ impl App {
         Ok(self.store.policies().await?)
     }
 
-    pub async fn create_category(&self, p: &Principal, input: &CategoryInput) -> Result<i64, AppError> {
+    pub async fn create_category(
+        &self,
+        p: &Principal,
+        input: &CategoryInput,
+    ) -> Result<i64, AppError> {
         p.require(Permission::WriteCatalog)?;
-        let name = aftercare_domain::error::required_text(&input.name, 100).map_err(|c| Invalid::one("name", c))?;
+        let name = aftercare_domain::error::required_text(&input.name, 100)
+            .map_err(|c| Invalid::one("name", c))?;
         self.store
-            .create_category(&p.actor(), &name, input.parent_id, input.policy_id, &self.now())
+            .create_category(
+                &p.actor(),
+                &name,
+                input.parent_id,
+                input.policy_id,
+                &self.now(),
+            )
             .await
             .map_err(AppError::from_store("category"))
     }
@@ -297,14 +450,28 @@ impl App {
         Ok(self.store.categories().await?)
     }
 
-    pub async fn create_product(&self, p: &Principal, input: &ProductInput) -> Result<i64, AppError> {
+    pub async fn create_product(
+        &self,
+        p: &Principal,
+        input: &ProductInput,
+    ) -> Result<i64, AppError> {
         p.require(Permission::WriteCatalog)?;
         let d = input.validate()?;
-        let ids = self.store.create_products(&p.actor(), &[d], &self.now()).await?;
-        ids.first().copied().ok_or_else(|| AppError::Internal("no id returned".into()))
+        let ids = self
+            .store
+            .create_products(&p.actor(), &[d], &self.now())
+            .await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| AppError::Internal("no id returned".into()))
     }
 
-    pub async fn update_product(&self, p: &Principal, id: i64, input: &ProductInput) -> Result<(), AppError> {
+    pub async fn update_product(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: &ProductInput,
+    ) -> Result<(), AppError> {
         p.require(Permission::WriteCatalog)?;
         let d = input.validate()?;
         self.store
@@ -315,14 +482,25 @@ impl App {
 
     pub async fn product(&self, p: &Principal, id: i64) -> Result<Product, AppError> {
         p.require(Permission::Read)?;
-        self.store.product(id).await?.ok_or(AppError::NotFound("product"))
+        self.store
+            .product(id)
+            .await?
+            .ok_or(AppError::NotFound("product"))
     }
 
-    pub async fn products(&self, p: &Principal, q: &ProductQuery) -> Result<Page<Product>, AppError> {
+    pub async fn products(
+        &self,
+        p: &Principal,
+        q: &ProductQuery,
+    ) -> Result<Page<Product>, AppError> {
         p.require(Permission::Read)?;
         let mut q = q.clone();
         q.limit = Some(page_limit(q.limit));
-        Ok(self.store.products(&q).await.map_err(AppError::from_store("cursor"))?)
+        self
+            .store
+            .products(&q)
+            .await
+            .map_err(AppError::from_store("cursor"))
     }
 
     pub async fn outlets(&self, p: &Principal) -> Result<Vec<Outlet>, AppError> {
@@ -372,43 +550,72 @@ impl App {
     pub async fn create_order(&self, p: &Principal, input: &OrderInput) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
         let d = self.prepare_order(input).await?;
-        let ids = self.store.create_orders(&p.actor(), &[d], &self.now()).await?;
-        ids.first().copied().ok_or_else(|| AppError::Internal("no id returned".into()))
+        let ids = self
+            .store
+            .create_orders(&p.actor(), &[d], &self.now())
+            .await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| AppError::Internal("no id returned".into()))
     }
 
     pub async fn order(&self, p: &Principal, id: i64) -> Result<Order, AppError> {
         p.require(Permission::Read)?;
-        self.store.order(id).await?.ok_or(AppError::NotFound("order"))
+        self.store
+            .order(id)
+            .await?
+            .ok_or(AppError::NotFound("order"))
     }
 
     pub async fn orders(&self, p: &Principal, q: &OrderQuery) -> Result<Page<OrderRow>, AppError> {
         p.require(Permission::Read)?;
         let mut q = q.clone();
         q.limit = Some(page_limit(q.limit));
-        Ok(self.store.orders(&q).await.map_err(AppError::from_store("cursor"))?)
+        self
+            .store
+            .orders(&q)
+            .await
+            .map_err(AppError::from_store("cursor"))
     }
 
     /// An asset's warranty on `on` (today when `None`).
-    pub async fn warranty_on(&self, asset_id: i64, on: Option<aftercare_domain::Date>) -> Result<Option<warranty::WarrantyStatus>, AppError> {
+    pub async fn warranty_on(
+        &self,
+        asset_id: i64,
+        on: Option<aftercare_domain::Date>,
+    ) -> Result<Option<warranty::WarrantyStatus>, AppError> {
         let Some(w) = self.store.warranty_inputs(asset_id).await? else {
             return Err(AppError::NotFound("asset"));
         };
         let on = on.unwrap_or_else(|| self.clock.today());
-        Ok(w.policy.map(|policy| warranty::status(&policy, &w.facts, on)))
+        Ok(w.policy
+            .map(|policy| warranty::status(&policy, &w.facts, on)))
     }
 
-    async fn warranty_of(&self, asset_id: i64) -> Result<Option<warranty::WarrantyStatus>, AppError> {
+    async fn warranty_of(
+        &self,
+        asset_id: i64,
+    ) -> Result<Option<warranty::WarrantyStatus>, AppError> {
         self.warranty_on(asset_id, None).await
     }
 
     pub async fn asset(&self, p: &Principal, id: i64) -> Result<Asset, AppError> {
         p.require(Permission::Read)?;
-        let mut a = self.store.asset(id).await?.ok_or(AppError::NotFound("asset"))?;
+        let mut a = self
+            .store
+            .asset(id)
+            .await?
+            .ok_or(AppError::NotFound("asset"))?;
         a.warranty = self.warranty_of(id).await?;
         Ok(a)
     }
 
-    pub async fn add_asset_event(&self, p: &Principal, asset_id: i64, input: &AssetEventInput) -> Result<i64, AppError> {
+    pub async fn add_asset_event(
+        &self,
+        p: &Principal,
+        asset_id: i64,
+        input: &AssetEventInput,
+    ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
         let d = input.validate(self.clock.today())?;
         self.store
@@ -419,12 +626,23 @@ impl App {
 
     // ---- logs -----------------------------------------------------------------------
 
-    pub async fn audit(&self, p: &Principal, entity: Option<&str>, entity_id: Option<i64>, before: Option<i64>) -> Result<Vec<AuditEntry>, AppError> {
+    pub async fn audit(
+        &self,
+        p: &Principal,
+        entity: Option<&str>,
+        entity_id: Option<i64>,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, AppError> {
         p.require(Permission::Admin)?;
         Ok(self.store.audit(entity, entity_id, before, 100).await?)
     }
 
-    pub async fn events(&self, p: &Principal, after: i64, limit: Option<u32>) -> Result<Vec<ChangeEvent>, AppError> {
+    pub async fn events(
+        &self,
+        p: &Principal,
+        after: i64,
+        limit: Option<u32>,
+    ) -> Result<Vec<ChangeEvent>, AppError> {
         p.require(Permission::Admin)?;
         Ok(self.store.events(after, page_limit(limit)).await?)
     }
@@ -432,3 +650,219 @@ impl App {
 
 /// A valid Argon2 hash of a random password, checked when an email is unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA";
+
+/// What an import did, or would do on a dry run: every error with its row.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// Data rows read (the header is not counted).
+    pub rows: usize,
+    /// Records created; 0 on a dry run or when any row has an error.
+    pub created: usize,
+    pub errors: Vec<ImportError>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportError {
+    /// The row in the file, counting the header as row 1.
+    pub row: usize,
+    /// The input field the error is about; the web layer names the column.
+    pub field: String,
+    pub code: String,
+}
+
+impl ImportReport {
+    fn new(dry_run: bool, rows: usize) -> Self {
+        Self {
+            dry_run,
+            rows,
+            created: 0,
+            errors: vec![],
+        }
+    }
+    fn add(&mut self, row: usize, inv: Invalid) {
+        for e in inv.0 {
+            self.errors.push(ImportError {
+                row,
+                field: e.field,
+                code: e.code.into(),
+            });
+        }
+    }
+}
+
+impl App {
+    /// Imports customers all or nothing: any row with an error and nothing is written.
+    /// `rows[i]` is the file's row number of `inputs[i]`.
+    pub async fn import_customers(
+        &self,
+        p: &Principal,
+        inputs: &[CustomerInput],
+        rows: &[usize],
+        dry_run: bool,
+    ) -> Result<ImportReport, AppError> {
+        p.require(Permission::Bulk)?;
+        let mut report = ImportReport::new(dry_run, inputs.len());
+        let mut drafts = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            match input.validate() {
+                Ok(d) => drafts.push(d),
+                Err(inv) => report.add(rows[i], inv),
+            }
+        }
+        if report.errors.is_empty() && !dry_run {
+            report.created = self
+                .store
+                .create_customers(&p.actor(), &drafts, &self.now())
+                .await?
+                .len();
+        }
+        Ok(report)
+    }
+
+    pub async fn import_products(
+        &self,
+        p: &Principal,
+        inputs: &[Result<ProductInput, Invalid>],
+        rows: &[usize],
+        dry_run: bool,
+    ) -> Result<ImportReport, AppError> {
+        p.require(Permission::WriteCatalog)?;
+        let mut report = ImportReport::new(dry_run, inputs.len());
+        let mut drafts: Vec<ProductDraft> = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            match input
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|x| x.validate())
+            {
+                Ok(d) => {
+                    if drafts.iter().any(|x| x.sku == d.sku) {
+                        report.add(rows[i], Invalid::one("sku", "duplicate"));
+                    }
+                    drafts.push(d)
+                }
+                Err(inv) => report.add(rows[i], inv),
+            }
+        }
+        if report.errors.is_empty() && !dry_run {
+            report.created = self
+                .store
+                .create_products(&p.actor(), &drafts, &self.now())
+                .await
+                .map_err(|e| match e {
+                    crate::StoreError::Conflict { code, field } => {
+                        let row = field
+                            .as_deref()
+                            .and_then(|f| f.strip_prefix('['))
+                            .and_then(|f| f.split(']').next())
+                            .and_then(|n| n.parse::<usize>().ok());
+                        let mut inv = Invalid::default();
+                        inv.push(
+                            row.map(|r| format!("row {}: sku", rows[r]))
+                                .unwrap_or_else(|| "sku".into()),
+                            code,
+                        );
+                        AppError::Invalid(inv)
+                    }
+                    e => e.into(),
+                })?
+                .len();
+        }
+        Ok(report)
+    }
+
+    pub async fn import_orders(
+        &self,
+        p: &Principal,
+        inputs: &[Result<OrderInput, Invalid>],
+        rows: &[usize],
+        dry_run: bool,
+    ) -> Result<ImportReport, AppError> {
+        p.require(Permission::Bulk)?;
+        let mut report = ImportReport::new(dry_run, inputs.len());
+        let mut drafts: Vec<OrderDraft> = Vec::new();
+        let mut serials: Vec<String> = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let input = match input {
+                Ok(x) => x,
+                Err(inv) => {
+                    report.add(rows[i], inv.clone());
+                    continue;
+                }
+            };
+            match self.prepare_order(input).await {
+                Ok(d) => {
+                    for s in d.lines.iter().flat_map(|l| &l.serials) {
+                        if serials.contains(s) {
+                            report.add(rows[i], Invalid::one("serials", "duplicate"));
+                        }
+                        serials.push(s.clone());
+                    }
+                    drafts.push(d)
+                }
+                Err(AppError::Invalid(inv)) => report.add(rows[i], inv),
+                Err(e) => return Err(e),
+            }
+        }
+        if report.errors.is_empty() && !dry_run {
+            report.created = self
+                .store
+                .create_orders(&p.actor(), &drafts, &self.now())
+                .await?
+                .len();
+        }
+        Ok(report)
+    }
+
+    /// Every customer, page by page, for exports.
+    pub async fn all_customers(&self, p: &Principal) -> Result<Vec<CustomerRow>, AppError> {
+        let mut out = Vec::new();
+        let mut q = CustomerQuery {
+            limit: Some(200),
+            sort: Some("created".into()),
+            ..Default::default()
+        };
+        loop {
+            let page = self.customers(p, &q).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn all_products(&self, p: &Principal) -> Result<Vec<Product>, AppError> {
+        let mut out = Vec::new();
+        let mut q = ProductQuery {
+            limit: Some(200),
+            ..Default::default()
+        };
+        loop {
+            let page = self.products(p, &q).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn all_orders(&self, p: &Principal) -> Result<Vec<OrderRow>, AppError> {
+        let mut out = Vec::new();
+        let mut q = OrderQuery {
+            limit: Some(200),
+            sort: Some("ordered".into()),
+            ..Default::default()
+        };
+        loop {
+            let page = self.orders(p, &q).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+}

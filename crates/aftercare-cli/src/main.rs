@@ -1,1 +1,314 @@
-fn main() {}
+//! `aftercare`: serve the application and run its administrative jobs.
+
+mod config;
+mod demo;
+
+use aftercare_app::service::Principal;
+use aftercare_app::{Actor, App, SystemClock};
+use aftercare_domain::account::Role;
+use aftercare_store::{SqlStore, connect, migrate};
+use aftercare_web::transfer::{self, Format, Kind};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "aftercare",
+    version,
+    about = "Aftercare: after-sales service and customer loyalty"
+)]
+struct Cli {
+    /// Where the SQLite database and aftercare.toml live.
+    #[arg(long, global = true, env = "AFTERCARE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://path or postgres://user@host/db; defaults to SQLite in the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERCARE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web interface and the API.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, env = "AFTERCARE_LISTEN")]
+        listen: Option<String>,
+        /// Fill an empty database with demo data first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Fill the database with deterministic demo data.
+    Demo {
+        #[arg(long, default_value_t = 200)]
+        customers: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Import customers, products or orders from CSV or .xlsx (all or nothing).
+    Import {
+        /// customers, products or orders.
+        kind: String,
+        file: PathBuf,
+        /// Report what would happen without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export customers, products or orders to CSV or .xlsx (by the file's extension).
+    Export { kind: String, file: PathBuf },
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff account; the password is read from standard input.
+    Add {
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it (it is shown only once).
+    Create {
+        email: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// read, write, admin (comma separated).
+        #[arg(long, default_value = "read,write")]
+        scopes: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AFTERCARE_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let cfg = config::Config::load(cli.data_dir.clone(), cli.database_url.clone())?;
+    tracing::info!(database = %aftercare_store::Db::redacted(&cfg.database_url), "opening database");
+    let db = connect(&cfg.database_url).await.with_context(|| {
+        format!(
+            "cannot open {}",
+            aftercare_store::Db::redacted(&cfg.database_url)
+        )
+    })?;
+    let applied = migrate(&db).await.context("migration failed")?;
+    for m in &applied {
+        tracing::info!(migration = %m, "applied");
+    }
+    let store = Arc::new(SqlStore::new(db));
+    let app = App::new(store.clone(), Arc::new(SystemClock));
+    let system = Actor::system("cli");
+    match cli.command {
+        Command::Migrate => {
+            println!(
+                "database is up to date ({} migration(s) applied now)",
+                applied.len()
+            );
+        }
+        Command::Serve { listen, demo } => {
+            if demo {
+                if app.store.users().await?.is_empty() {
+                    let creds = demo::fill(
+                        &app,
+                        demo::Options {
+                            customers: 200,
+                            seed: 42,
+                            progress: false,
+                        },
+                    )
+                    .await?;
+                    print_credentials(&creds);
+                } else {
+                    println!("demo: the database already has data; sign in with its accounts");
+                }
+            }
+            let listen = listen
+                .or(cfg.listen.clone())
+                .unwrap_or_else(|| "127.0.0.1:8080".into());
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let addr = listener.local_addr()?;
+            println!("listening on http://{addr}");
+            let router = aftercare_web::router(aftercare_web::AppState::new(app));
+            aftercare_web::serve(listener, router, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Command::Demo { customers, seed } => {
+            if !app.store.users().await?.is_empty() {
+                bail!(
+                    "the database is not empty; demo data goes into a new database (use another --data-dir)"
+                );
+            }
+            if customers > 1_000_000 {
+                bail!("--customers: at most 1,000,000");
+            }
+            let creds = demo::fill(
+                &app,
+                demo::Options {
+                    customers,
+                    seed,
+                    progress: true,
+                },
+            )
+            .await?;
+            print_credentials(&creds);
+        }
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+        } => {
+            let k = Kind::parse(&kind)
+                .with_context(|| format!("kind: {kind} is not customers, products or orders"))?;
+            let format = Format::from_name(&file.to_string_lossy())
+                .context("file: use a .csv or .xlsx file")?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let table = transfer::read_table(&bytes, format)
+                .map_err(|e| anyhow::anyhow!("row {}: {}", e.row, e.message))?;
+            let p = admin_principal(&app).await?;
+            let report = transfer::import(&app, &p, k, &table, dry_run)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for l in transfer::report_lines(k, &report, aftercare_domain::lang::Lang::En) {
+                println!("row {}, column {}: {}", l.row, l.column, l.message);
+            }
+            println!(
+                "{} row(s) read, {} created{}",
+                report.rows,
+                report.created,
+                if dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                }
+            );
+            if !report.errors.is_empty() {
+                std::process::exit(1);
+            }
+        }
+        Command::Export { kind, file } => {
+            let k = Kind::parse(&kind)
+                .with_context(|| format!("kind: {kind} is not customers, products or orders"))?;
+            let format = Format::from_name(&file.to_string_lossy())
+                .context("file: use a .csv or .xlsx file")?;
+            let p = admin_principal(&app).await?;
+            let (header, rows) = transfer::export_rows(&app, &p, k)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let bytes = match format {
+                Format::Csv => transfer::to_csv(&header, &rows),
+                Format::Xlsx => {
+                    transfer::to_xlsx(&kind, &header, &rows).map_err(anyhow::Error::msg)?
+                }
+            };
+            std::fs::write(&file, bytes)?;
+            println!("{} {kind} written to {}", rows.len(), file.display());
+        }
+        Command::User {
+            command: UserCommand::Add { email, role, name },
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            match app.add_user(&system, &email, &name, password, &role).await {
+                Ok(u) => println!("user {} ({}) added with id {}", u.email, u.role, u.id),
+                Err(aftercare_app::AppError::Invalid(inv)) => {
+                    for e in inv.0 {
+                        eprintln!(
+                            "{}: {}",
+                            e.field,
+                            aftercare_web::i18n::field_message(
+                                aftercare_domain::lang::Lang::En,
+                                e.code
+                            )
+                        );
+                    }
+                    std::process::exit(2);
+                }
+                Err(e) => bail!("{e}"),
+            }
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    email,
+                    name,
+                    scopes,
+                },
+        } => {
+            let scopes: Vec<String> = scopes.split(',').map(|s| s.trim().to_string()).collect();
+            let t = app
+                .create_token(&system, &email, &name, &scopes)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", t.token);
+        }
+    }
+    Ok(())
+}
+
+fn print_credentials(creds: &[(String, String, String)]) {
+    println!("demo data ready; sign in with:");
+    for (email, password, role) in creds {
+        println!("login: {email} / {password}   ({role})");
+    }
+}
+
+/// Administrative commands act as the first admin account, or as the system.
+async fn admin_principal(app: &App) -> anyhow::Result<Principal> {
+    let users = app.store.users().await?;
+    let user =
+        users
+            .into_iter()
+            .find(|u| u.role == "admin")
+            .unwrap_or(aftercare_app::model::User {
+                id: 0,
+                email: "cli".into(),
+                name: "cli".into(),
+                role: "admin".into(),
+                lang: None,
+                active: true,
+            });
+    Ok(Principal {
+        user,
+        role: Role::Admin,
+        scopes: None,
+    })
+}

@@ -134,7 +134,11 @@ pub fn parse_sku(s: &str) -> Result<String, &'static str> {
     if t.is_empty() {
         return Err("required");
     }
-    if t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if t.len() > 64
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err("sku_invalid");
     }
     Ok(t.to_uppercase())
@@ -167,7 +171,9 @@ pub fn parse_money(s: &str) -> Result<i64, &'static str> {
         return Err("amount_invalid");
     }
     let whole: i64 = whole.parse().map_err(|_| "amount_invalid")?;
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| "amount_invalid")?;
+    let frac: i64 = format!("{frac:0<2}")
+        .parse()
+        .map_err(|_| "amount_invalid")?;
     whole
         .checked_mul(100)
         .and_then(|w| w.checked_add(frac))
@@ -182,7 +188,7 @@ pub fn format_money(minor: i64) -> String {
     let whole = (m / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);

@@ -1,7 +1,7 @@
 //! Customers: people and organisations, how to reach them, and how they found us.
 
-use crate::contact::{Email, PhoneNumber};
 use crate::Date;
+use crate::contact::{Email, PhoneNumber};
 use pinyin::ToPinyin;
 use serde::{Deserialize, Serialize};
 

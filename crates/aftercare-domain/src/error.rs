@@ -53,7 +53,9 @@ impl Invalid {
 
 /// Parses an ISO date (`2026-11-25`), the only date format the API and imports accept.
 pub fn parse_date(s: &str) -> Result<jiff::civil::Date, &'static str> {
-    s.trim().parse::<jiff::civil::Date>().map_err(|_| "date_invalid")
+    s.trim()
+        .parse::<jiff::civil::Date>()
+        .map_err(|_| "date_invalid")
 }
 
 /// Trims a required text field and bounds its length (in characters, not bytes).

@@ -29,7 +29,11 @@ impl Lang {
         let t = tag.trim().to_ascii_lowercase();
         if t.starts_with("zh") {
             let traditional = ["hant", "tw", "hk", "mo"].iter().any(|s| t.contains(s));
-            Some(if traditional { Lang::ZhHant } else { Lang::ZhHans })
+            Some(if traditional {
+                Lang::ZhHant
+            } else {
+                Lang::ZhHans
+            })
         } else if t.starts_with("en") {
             Some(Lang::En)
         } else {
@@ -63,9 +67,18 @@ mod tests {
 
     #[test]
     fn browsers_languages_are_understood() {
-        assert_eq!(Lang::from_accept_language("zh-TW,zh;q=0.9,en;q=0.8"), Some(Lang::ZhHant));
-        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
-        assert_eq!(Lang::from_accept_language("fr-FR,zh-CN;q=0.5"), Some(Lang::ZhHans));
+        assert_eq!(
+            Lang::from_accept_language("zh-TW,zh;q=0.9,en;q=0.8"),
+            Some(Lang::ZhHant)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR,zh-CN;q=0.5"),
+            Some(Lang::ZhHans)
+        );
         assert_eq!(Lang::from_accept_language("fr"), None);
     }
 }

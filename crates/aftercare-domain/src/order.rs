@@ -53,8 +53,20 @@ mod tests {
     #[test]
     fn totals_subtract_line_and_order_discounts() {
         let lines = vec![
-            OrderLine { product_id: 1, quantity: 2, unit_price: 100_00, discount: 10_00, serials: vec![] },
-            OrderLine { product_id: 2, quantity: 1, unit_price: 50_00, discount: 0, serials: vec![] },
+            OrderLine {
+                product_id: 1,
+                quantity: 2,
+                unit_price: 100_00,
+                discount: 10_00,
+                serials: vec![],
+            },
+            OrderLine {
+                product_id: 2,
+                quantity: 1,
+                unit_price: 50_00,
+                discount: 0,
+                serials: vec![],
+            },
         ];
         assert_eq!(order_total(&lines, 20_00), 220_00);
         assert_eq!(order_total(&lines, 1_000_00), 0);

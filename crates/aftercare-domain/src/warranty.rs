@@ -40,7 +40,10 @@ pub enum Reason {
     /// The policy does not offer this guarantee.
     NotOffered,
     /// A voiding condition was recorded.
-    Voided { condition: VoidCondition, since: Date },
+    Voided {
+        condition: VoidCondition,
+        since: Date,
+    },
     /// The day asked about is before the item was received.
     NotYetReceived,
 }
@@ -97,12 +100,18 @@ pub struct WarrantyStatus {
 pub fn status(policy: &WarrantyPolicy, facts: &AssetFacts, on: Date) -> WarrantyStatus {
     let starts = facts.delivered_on.unwrap_or(facts.purchased_on);
     let last_day = |days: u32| starts.checked_add((days as i64).days()).ok();
-    let return_until = (policy.return_days > 0).then(|| last_day(policy.return_days)).flatten();
+    let return_until = (policy.return_days > 0)
+        .then(|| last_day(policy.return_days))
+        .flatten();
     let exchange_until = (policy.exchange_days > 0)
         .then(|| last_day(policy.exchange_days))
         .flatten();
     let repair_until = (policy.repair_months > 0)
-        .then(|| starts.checked_add((policy.repair_months as i64).months()).ok())
+        .then(|| {
+            starts
+                .checked_add((policy.repair_months as i64).months())
+                .ok()
+        })
         .flatten();
     let repairs_used = facts
         .repairs
@@ -118,10 +127,26 @@ pub fn status(policy: &WarrantyPolicy, facts: &AssetFacts, on: Date) -> Warranty
 
     let window = |until: Option<Date>| -> Remedy {
         match until {
-            None => Remedy { applies: false, until: None, reason: Reason::NotOffered },
-            Some(_) if on < starts => Remedy { applies: false, until, reason: Reason::NotYetReceived },
-            Some(u) if on <= u => Remedy { applies: true, until, reason: Reason::WithinWindow },
-            Some(u) => Remedy { applies: false, until, reason: Reason::WindowEnded { ended_on: u } },
+            None => Remedy {
+                applies: false,
+                until: None,
+                reason: Reason::NotOffered,
+            },
+            Some(_) if on < starts => Remedy {
+                applies: false,
+                until,
+                reason: Reason::NotYetReceived,
+            },
+            Some(u) if on <= u => Remedy {
+                applies: true,
+                until,
+                reason: Reason::WithinWindow,
+            },
+            Some(u) => Remedy {
+                applies: false,
+                until,
+                reason: Reason::WindowEnded { ended_on: u },
+            },
         }
     };
 
@@ -132,9 +157,20 @@ pub fn status(policy: &WarrantyPolicy, facts: &AssetFacts, on: Date) -> Warranty
     if limit_reached && repair.applies {
         // 三包: after the limit of repairs, a further fault in the repair period earns an
         // exchange for the same model, for the rest of the repair period.
-        let reason = Reason::RepairLimitReached { repairs: repairs_used, limit: policy.repair_limit };
-        exchange = Remedy { applies: true, until: repair_until, reason: reason.clone() };
-        repair = Remedy { applies: false, until: repair_until, reason };
+        let reason = Reason::RepairLimitReached {
+            repairs: repairs_used,
+            limit: policy.repair_limit,
+        };
+        exchange = Remedy {
+            applies: true,
+            until: repair_until,
+            reason: reason.clone(),
+        };
+        repair = Remedy {
+            applies: false,
+            until: repair_until,
+            reason,
+        };
     }
 
     let mut return_ = return_;
@@ -159,7 +195,15 @@ pub fn status(policy: &WarrantyPolicy, facts: &AssetFacts, on: Date) -> Warranty
     } else {
         Coverage::Expired
     };
-    WarrantyStatus { on, starts, coverage, return_, exchange, repair, repairs_used }
+    WarrantyStatus {
+        on,
+        starts,
+        coverage,
+        return_,
+        exchange,
+        repair,
+        repairs_used,
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +212,12 @@ mod tests {
     use jiff::civil::date;
 
     fn facts(purchased: Date) -> AssetFacts {
-        AssetFacts { purchased_on: purchased, delivered_on: None, repairs: vec![], voids: vec![] }
+        AssetFacts {
+            purchased_on: purchased,
+            delivered_on: None,
+            repairs: vec![],
+            voids: vec![],
+        }
     }
 
     fn policy() -> WarrantyPolicy {
@@ -183,7 +232,12 @@ mod tests {
         assert_eq!(s.return_.until, Some(date(2026, 11, 8)));
         let s = status(&policy(), &f, date(2026, 11, 9));
         assert!(!s.return_.applies);
-        assert_eq!(s.return_.reason, Reason::WindowEnded { ended_on: date(2026, 11, 8) });
+        assert_eq!(
+            s.return_.reason,
+            Reason::WindowEnded {
+                ended_on: date(2026, 11, 8)
+            }
+        );
         assert!(s.exchange.applies);
     }
 
@@ -209,7 +263,12 @@ mod tests {
         assert!(status(&policy(), &f, date(2026, 11, 16)).exchange.applies);
         let s = status(&policy(), &f, date(2026, 11, 17));
         assert!(!s.exchange.applies);
-        assert_eq!(s.exchange.reason, Reason::WindowEnded { ended_on: date(2026, 11, 16) });
+        assert_eq!(
+            s.exchange.reason,
+            Reason::WindowEnded {
+                ended_on: date(2026, 11, 16)
+            }
+        );
         assert!(s.repair.applies);
     }
 
@@ -232,7 +291,12 @@ mod tests {
         let s = status(&policy(), &f, date(2026, 11, 26));
         assert!(!s.repair.applies);
         assert_eq!(s.coverage, Coverage::Expired);
-        assert_eq!(s.repair.reason, Reason::WindowEnded { ended_on: date(2026, 11, 25) });
+        assert_eq!(
+            s.repair.reason,
+            Reason::WindowEnded {
+                ended_on: date(2026, 11, 25)
+            }
+        );
     }
 
     #[test]
@@ -249,7 +313,10 @@ mod tests {
     #[test]
     fn leap_day_purchase_repair_ends_on_28_february() {
         let f = facts(date(2028, 2, 29));
-        assert_eq!(status(&policy(), &f, date(2028, 3, 1)).repair.until, Some(date(2029, 2, 28)));
+        assert_eq!(
+            status(&policy(), &f, date(2028, 3, 1)).repair.until,
+            Some(date(2029, 2, 28))
+        );
     }
 
     #[test]
@@ -264,7 +331,13 @@ mod tests {
         assert!(!s.repair.applies);
         assert!(s.exchange.applies);
         assert_eq!(s.exchange.until, Some(date(2027, 1, 1)));
-        assert_eq!(s.exchange.reason, Reason::RepairLimitReached { repairs: 2, limit: 2 });
+        assert_eq!(
+            s.exchange.reason,
+            Reason::RepairLimitReached {
+                repairs: 2,
+                limit: 2
+            }
+        );
         assert!(!status(&policy(), &f, date(2027, 1, 2)).exchange.applies);
     }
 
@@ -302,7 +375,13 @@ mod tests {
         assert_eq!(s.coverage, Coverage::Void);
         for r in [&s.return_, &s.exchange, &s.repair] {
             assert!(!r.applies);
-            assert_eq!(r.reason, Reason::Voided { condition: VoidCondition::Misuse, since: date(2026, 11, 3) });
+            assert_eq!(
+                r.reason,
+                Reason::Voided {
+                    condition: VoidCondition::Misuse,
+                    since: date(2026, 11, 3)
+                }
+            );
         }
     }
 
@@ -311,7 +390,11 @@ mod tests {
         for c in VoidCondition::ALL {
             let mut f = facts(date(2026, 11, 1));
             f.voids = vec![(c, date(2026, 11, 1))];
-            assert_eq!(status(&policy(), &f, date(2026, 11, 1)).coverage, Coverage::Void, "{c:?}");
+            assert_eq!(
+                status(&policy(), &f, date(2026, 11, 1)).coverage,
+                Coverage::Void,
+                "{c:?}"
+            );
         }
     }
 
@@ -321,7 +404,10 @@ mod tests {
         p.void_conditions = vec![VoidCondition::Misuse];
         let mut f = facts(date(2026, 11, 1));
         f.voids = vec![(VoidCondition::CommercialUse, date(2026, 11, 2))];
-        assert_eq!(status(&p, &f, date(2026, 11, 5)).coverage, Coverage::InWarranty);
+        assert_eq!(
+            status(&p, &f, date(2026, 11, 5)).coverage,
+            Coverage::InWarranty
+        );
     }
 
     #[test]
@@ -334,7 +420,10 @@ mod tests {
         let s = status(&policy(), &f, date(2026, 11, 10));
         assert_eq!(
             s.repair.reason,
-            Reason::Voided { condition: VoidCondition::SerialTampered, since: date(2026, 11, 4) }
+            Reason::Voided {
+                condition: VoidCondition::SerialTampered,
+                since: date(2026, 11, 4)
+            }
         );
     }
 
@@ -343,7 +432,12 @@ mod tests {
         let mut f = facts(date(2026, 1, 1));
         f.voids = vec![(VoidCondition::Misuse, date(2026, 6, 1))];
         let s = status(&policy(), &f, date(2026, 6, 2));
-        assert_eq!(s.return_.reason, Reason::WindowEnded { ended_on: date(2026, 1, 8) });
+        assert_eq!(
+            s.return_.reason,
+            Reason::WindowEnded {
+                ended_on: date(2026, 1, 8)
+            }
+        );
         assert!(matches!(s.repair.reason, Reason::Voided { .. }));
     }
 
@@ -352,6 +446,13 @@ mod tests {
         let mut p = policy();
         p.return_days = 0;
         let s = status(&p, &facts(date(2026, 11, 1)), date(2026, 11, 1));
-        assert_eq!(s.return_, Remedy { applies: false, until: None, reason: Reason::NotOffered });
+        assert_eq!(
+            s.return_,
+            Remedy {
+                applies: false,
+                until: None,
+                reason: Reason::NotOffered
+            }
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Customer rows and how a full customer is read back.
 
-use crate::db::{fetch_all, fetch_opt, V};
-use aftercare_app::model::*;
+use crate::db::{V, fetch_all, fetch_opt};
 use aftercare_app::StoreError;
+use aftercare_app::model::*;
 use aftercare_domain::contact::PhoneNumber;
 use aftercare_domain::customer::CustomerDraft;
 use sqlx::{Any, Executor};
@@ -43,11 +43,13 @@ pub(crate) struct RowRec {
     pub name_sort: String,
 }
 
-pub(crate) const ROW_COLS: &str =
-    "c.id, c.kind, c.name, c.company, c.primary_phone, c.primary_email, c.city, c.tags, c.created_at, c.name_sort";
+pub(crate) const ROW_COLS: &str = "c.id, c.kind, c.name, c.company, c.primary_phone, c.primary_email, c.city, c.tags, c.created_at, c.name_sort";
 
 pub(crate) fn split_list(s: &str) -> Vec<String> {
-    s.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl From<RowRec> for CustomerRow {
@@ -57,7 +59,9 @@ impl From<RowRec> for CustomerRow {
             kind: r.kind,
             name: r.name,
             company: r.company,
-            primary_phone: r.primary_phone.map(|p| PhoneNumber::from_stored(p).display()),
+            primary_phone: r
+                .primary_phone
+                .map(|p| PhoneNumber::from_stored(p).display()),
             primary_email: r.primary_email,
             city: r.city,
             tags: split_list(&r.tags),
@@ -171,7 +175,13 @@ where
                 primary: p.is_primary != 0,
             })
             .collect(),
-        emails: emails.into_iter().map(|m| EmailView { address: m.address, primary: m.is_primary != 0 }).collect(),
+        emails: emails
+            .into_iter()
+            .map(|m| EmailView {
+                address: m.address,
+                primary: m.is_primary != 0,
+            })
+            .collect(),
         addresses: addresses
             .into_iter()
             .map(|a| AddressView {
@@ -186,9 +196,19 @@ where
             .collect(),
         family: family
             .into_iter()
-            .map(|f| FamilyView { name: f.name, relation: f.relation, birthday: f.birthday })
+            .map(|f| FamilyView {
+                name: f.name,
+                relation: f.relation,
+                birthday: f.birthday,
+            })
             .collect(),
-        important_dates: dates.into_iter().map(|d| DateView { label: d.label, date: d.day }).collect(),
+        important_dates: dates
+            .into_iter()
+            .map(|d| DateView {
+                label: d.label,
+                date: d.day,
+            })
+            .collect(),
         merged_into: c.merged_into,
         created_at: c.created_at,
         updated_at: c.updated_at,
@@ -198,14 +218,29 @@ where
 
 /// The columns of `customers` a draft sets, in insert order, with their values.
 pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
-    let primary_phone = d.phones.iter().find(|p| p.primary).map(|p| p.number.as_str().to_string());
-    let primary_email = d.emails.iter().find(|p| p.primary).map(|p| p.address.as_str().to_string());
-    let city = d.addresses.iter().find(|a| a.primary).and_then(|a| a.city.clone());
+    let primary_phone = d
+        .phones
+        .iter()
+        .find(|p| p.primary)
+        .map(|p| p.number.as_str().to_string());
+    let primary_email = d
+        .emails
+        .iter()
+        .find(|p| p.primary)
+        .map(|p| p.address.as_str().to_string());
+    let city = d
+        .addresses
+        .iter()
+        .find(|a| a.primary)
+        .and_then(|a| a.city.clone());
     let list = |v: Vec<&str>| v.join(",");
     vec![
         ("kind", V::T(d.kind.code().into())),
         ("name", V::T(d.name.clone())),
-        ("name_sort", V::T(aftercare_domain::customer::sort_key(&d.name))),
+        (
+            "name_sort",
+            V::T(aftercare_domain::customer::sort_key(&d.name)),
+        ),
         ("company", V::OptT(d.company.clone())),
         ("title", V::OptT(d.title.clone())),
         ("birthday", V::OptT(d.birthday.map(|b| b.to_string()))),
@@ -214,7 +249,10 @@ pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
         ("preferences", V::OptT(d.preferences.clone())),
         ("notes", V::OptT(d.notes.clone())),
         ("source", V::OptT(d.source.map(|s| s.code().to_string()))),
-        ("consent", V::T(list(d.consent.iter().map(|c| c.code()).collect()))),
+        (
+            "consent",
+            V::T(list(d.consent.iter().map(|c| c.code()).collect())),
+        ),
         ("tags", V::T(d.tags.join(","))),
         ("primary_phone", V::OptT(primary_phone)),
         ("primary_email", V::OptT(primary_email)),
@@ -280,15 +318,34 @@ pub(crate) async fn write_children(
         .await?;
     }
     for t in &d.tags {
-        exec(&mut **tx, "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)", &[V::I(id), V::T(t.clone())])
-            .await?;
+        exec(
+            &mut **tx,
+            "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)",
+            &[V::I(id), V::T(t.clone())],
+        )
+        .await?;
     }
     Ok(())
 }
 
-pub(crate) async fn delete_children(tx: &mut sqlx::Transaction<'static, Any>, id: i64) -> Result<(), StoreError> {
-    for t in ["customer_phones", "customer_emails", "customer_addresses", "customer_family", "customer_dates", "customer_tags"] {
-        crate::db::exec(&mut **tx, &format!("DELETE FROM {t} WHERE customer_id = $1"), &[V::I(id)]).await?;
+pub(crate) async fn delete_children(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    id: i64,
+) -> Result<(), StoreError> {
+    for t in [
+        "customer_phones",
+        "customer_emails",
+        "customer_addresses",
+        "customer_family",
+        "customer_dates",
+        "customer_tags",
+    ] {
+        crate::db::exec(
+            &mut **tx,
+            &format!("DELETE FROM {t} WHERE customer_id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
     }
     Ok(())
 }

@@ -36,11 +36,18 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Backend::Postgres
     } else {
-        return Err(StoreError::Backend(format!("unsupported database URL scheme in {}", redact(url))));
+        return Err(StoreError::Backend(format!(
+            "unsupported database URL scheme in {}",
+            redact(url)
+        )));
     };
     match backend {
         Backend::Sqlite => {
-            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
             let opts = || {
                 AnyPoolOptions::new().after_connect(|conn, _| {
                     Box::pin(async move {
@@ -59,8 +66,16 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
                 .connect(&url)
                 .await
                 .map_err(backend_err)?;
-            let read = opts().max_connections(16).connect(&url).await.map_err(backend_err)?;
-            Ok(Db { backend, read, write })
+            let read = opts()
+                .max_connections(16)
+                .connect(&url)
+                .await
+                .map_err(backend_err)?;
+            Ok(Db {
+                backend,
+                read,
+                write,
+            })
         }
         Backend::Postgres => {
             let pool = AnyPoolOptions::new()
@@ -69,8 +84,19 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
                 .connect(url)
                 .await
                 .map_err(backend_err)?;
-            Ok(Db { backend, read: pool.clone(), write: pool })
+            Ok(Db {
+                backend,
+                read: pool.clone(),
+                write: pool,
+            })
         }
+    }
+}
+
+impl Db {
+    /// A database URL fit for logs.
+    pub fn redacted(url: &str) -> String {
+        redact(url)
     }
 }
 
@@ -92,12 +118,18 @@ pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e
         && d.is_unique_violation()
     {
-        return StoreError::Conflict { code: "already_exists", field: None };
+        return StoreError::Conflict {
+            code: "already_exists",
+            field: None,
+        };
     }
     if let sqlx::Error::Database(d) = &e
         && d.is_foreign_key_violation()
     {
-        return StoreError::Conflict { code: "reference_not_found", field: None };
+        return StoreError::Conflict {
+            code: "reference_not_found",
+            field: None,
+        };
     }
     StoreError::Backend(e.to_string())
 }
@@ -166,7 +198,10 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(s: &str) -> Self {
-        Self { text: s.to_string(), args: vec![] }
+        Self {
+            text: s.to_string(),
+            args: vec![],
+        }
     }
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
@@ -228,7 +263,11 @@ where
         .map_err(backend_err)
 }
 
-pub(crate) async fn fetch_opt<'e, E, T>(e: E, sql: &str, vals: &[V]) -> Result<Option<T>, StoreError>
+pub(crate) async fn fetch_opt<'e, E, T>(
+    e: E,
+    sql: &str,
+    vals: &[V],
+) -> Result<Option<T>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
@@ -252,13 +291,19 @@ where
 /// Keyset cursors: the sort value and id of the last row, opaque to clients.
 pub(crate) fn encode_cursor(sort: &str, id: i64) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::json!([sort, id]).to_string())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::json!([sort, id]).to_string())
 }
 
 pub(crate) fn decode_cursor(c: &str) -> Result<(String, i64), StoreError> {
     use base64::Engine;
-    let bad = || StoreError::Conflict { code: "cursor_invalid", field: Some("cursor".into()) };
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let bad = || StoreError::Conflict {
+        code: "cursor_invalid",
+        field: Some("cursor".into()),
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
     let (s, id): (String, i64) = serde_json::from_slice(&raw).map_err(|_| bad())?;
     Ok((s, id))
 }

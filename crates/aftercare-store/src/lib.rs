@@ -7,6 +7,6 @@ mod migrate;
 mod orders;
 mod store;
 
-pub use db::{connect, Backend, Db};
-pub use migrate::{migrate, MIGRATIONS};
+pub use db::{Backend, Db, connect};
+pub use migrate::{MIGRATIONS, migrate};
 pub use store::SqlStore;

@@ -118,7 +118,14 @@ pub(crate) struct AssetEventRec {
 
 impl From<AssetEventRec> for AssetEvent {
     fn from(r: AssetEventRec) -> Self {
-        AssetEvent { id: r.id, day: r.day, kind: r.kind, void_condition: r.void_condition, note: r.note, created_at: r.created_at }
+        AssetEvent {
+            id: r.id,
+            day: r.day,
+            kind: r.kind,
+            void_condition: r.void_condition,
+            note: r.note,
+            created_at: r.created_at,
+        }
     }
 }
 

@@ -1,18 +1,18 @@
 //! The `Store` port over SQL.
 
-use crate::customers::{self, RowRec, ROW_COLS};
+use crate::customers::{self, ROW_COLS, RowRec};
 use crate::db::*;
 use crate::orders::*;
+use aftercare_app::StoreError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
 use aftercare_app::ports::*;
-use aftercare_app::StoreError;
-use aftercare_domain::catalog::{format_money, VoidCondition, WarrantyPolicy};
+use aftercare_domain::catalog::{VoidCondition, WarrantyPolicy, format_money};
 use aftercare_domain::contact::PhoneNumber;
 use aftercare_domain::customer::CustomerDraft;
 use aftercare_domain::warranty::AssetFacts;
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sqlx::Any;
 
 type Tx = sqlx::Transaction<'static, Any>;
@@ -66,7 +66,12 @@ impl SqlStore {
             // commit event 11 before event 10 and a reader at cursor 11 would skip 10.
             // This lock, held to commit, makes event ids commit in order. SQLite has one
             // writer at a time already.
-            exec(&mut **tx, "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l", &[]).await?;
+            exec(
+                &mut **tx,
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l",
+                &[],
+            )
+            .await?;
         }
         exec(
             &mut **tx,
@@ -114,7 +119,13 @@ impl SqlStore {
     }
 
     async fn customer_exists(&self, tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
-        Ok(scalar(&mut **tx, "SELECT id FROM customers WHERE id = $1", &[V::I(id)]).await?.is_some())
+        Ok(scalar(
+            &mut **tx,
+            "SELECT id FROM customers WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?
+        .is_some())
     }
 }
 
@@ -134,7 +145,14 @@ struct UserRec {
 
 impl From<UserRec> for User {
     fn from(u: UserRec) -> Self {
-        User { id: u.id, email: u.email, name: u.name, role: u.role, lang: u.lang, active: u.active != 0 }
+        User {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            lang: u.lang,
+            active: u.active != 0,
+        }
     }
 }
 
@@ -165,33 +183,57 @@ impl From<PolicyRec> for Policy {
     }
 }
 
-fn sort_spec(sort: Option<&str>, allowed: &[(&str, &'static str, bool)], default: usize) -> Result<(&'static str, bool), StoreError> {
+fn sort_spec(
+    sort: Option<&str>,
+    allowed: &[(&str, &'static str, bool)],
+    default: usize,
+) -> Result<(&'static str, bool), StoreError> {
     match sort.filter(|s| !s.is_empty()) {
         None => Ok((allowed[default].1, allowed[default].2)),
         Some(s) => allowed
             .iter()
             .find(|(k, _, _)| *k == s)
             .map(|(_, col, desc)| (*col, *desc))
-            .ok_or(StoreError::Conflict { code: "sort_unknown", field: Some("sort".into()) }),
+            .ok_or(StoreError::Conflict {
+                code: "sort_unknown",
+                field: Some("sort".into()),
+            }),
     }
 }
 
 /// Adds `AND (col, id) > (cursor)` (or `<` when descending) and the matching ORDER BY.
-fn keyset(sql: &mut Sql, col: &str, desc: bool, cursor: Option<&str>, limit: u32) -> Result<(), StoreError> {
+fn keyset(
+    sql: &mut Sql,
+    col: &str,
+    desc: bool,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<(), StoreError> {
     if let Some(c) = cursor.filter(|c| !c.is_empty()) {
         let (v, id) = decode_cursor(c)?;
-        sql.push(&format!(" AND ({col}, x_id) {} (", if desc { "<" } else { ">" }));
+        sql.push(&format!(
+            " AND ({col}, x_id) {} (",
+            if desc { "<" } else { ">" }
+        ));
         sql.bind(v).push(", ").bind(id).push(")");
     }
     let dir = if desc { "DESC" } else { "ASC" };
-    sql.push(&format!(" ORDER BY {col} {dir}, x_id {dir} LIMIT ")).bind(limit as i64 + 1);
+    sql.push(&format!(" ORDER BY {col} {dir}, x_id {dir} LIMIT "))
+        .bind(limit as i64 + 1);
     Ok(())
 }
 
 fn next_page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> (String, i64)) -> Page<T> {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(|l| { let (s, i) = key(l); encode_cursor(&s, i) }) } else { None };
+    let next_cursor = if more {
+        items.last().map(|l| {
+            let (s, i) = key(l);
+            encode_cursor(&s, i)
+        })
+    } else {
+        None
+    };
     Page { items, next_cursor }
 }
 
@@ -201,7 +243,15 @@ impl Store for SqlStore {
         scalar(&self.db.read, "SELECT 1", &[]).await.map(|_| ())
     }
 
-    async fn create_user(&self, actor: &Actor, email: &str, name: &str, hash: &str, role: &str, now: &str) -> StoreResult<User> {
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        hash: &str,
+        role: &str,
+        now: &str,
+    ) -> StoreResult<User> {
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,
@@ -213,8 +263,25 @@ impl Store for SqlStore {
             StoreError::Conflict { .. } => StoreError::Conflict { code: "email_taken", field: Some("email".into()) },
             e => e,
         })?;
-        let user = User { id, email: email.into(), name: name.into(), role: role.into(), lang: None, active: true };
-        self.log(&mut tx, actor, "create", "user", id, None, Some(&json!(user)), now).await?;
+        let user = User {
+            id,
+            email: email.into(),
+            name: name.into(),
+            role: role.into(),
+            lang: None,
+            active: true,
+        };
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "user",
+            id,
+            None,
+            Some(&json!(user)),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(user)
     }
@@ -232,24 +299,50 @@ impl Store for SqlStore {
             &[email.into()],
         )
         .await?;
-        Ok(r.map(|r| Credentials { user: r.u.into(), password_hash: r.password_hash }))
+        Ok(r.map(|r| Credentials {
+            user: r.u.into(),
+            password_hash: r.password_hash,
+        }))
     }
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
-        let r: Option<UserRec> = fetch_opt(&self.db.read, &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"), &[V::I(id)]).await?;
+        let r: Option<UserRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
         Ok(r.map(Into::into))
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
-        let r: Vec<UserRec> = fetch_all(&self.db.read, &format!("SELECT {USER_COLS} FROM users u ORDER BY u.name, u.id"), &[]).await?;
+        let r: Vec<UserRec> = fetch_all(
+            &self.db.read,
+            &format!("SELECT {USER_COLS} FROM users u ORDER BY u.name, u.id"),
+            &[],
+        )
+        .await?;
         Ok(r.into_iter().map(Into::into).collect())
     }
 
     async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()> {
-        exec(&self.db.write, "UPDATE users SET lang = $1 WHERE id = $2", &[lang.into(), V::I(id)]).await.map(|_| ())
+        exec(
+            &self.db.write,
+            "UPDATE users SET lang = $1 WHERE id = $2",
+            &[lang.into(), V::I(id)],
+        )
+        .await
+        .map(|_| ())
     }
 
-    async fn create_session(&self, token_hash: &str, user_id: i64, csrf: &str, now: &str, expires: &str) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: &str,
+        expires: &str,
+    ) -> StoreResult<()> {
         exec(
             &self.db.write,
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -276,11 +369,21 @@ impl Store for SqlStore {
             &[token_hash.into(), now.into()],
         )
         .await?;
-        Ok(r.map(|r| SessionRecord { user: r.u.into(), csrf: r.csrf, expires_at: r.expires_at }))
+        Ok(r.map(|r| SessionRecord {
+            user: r.u.into(),
+            csrf: r.csrf,
+            expires_at: r.expires_at,
+        }))
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        exec(&self.db.write, "DELETE FROM sessions WHERE token_hash = $1", &[token_hash.into()]).await.map(|_| ())
+        exec(
+            &self.db.write,
+            "DELETE FROM sessions WHERE token_hash = $1",
+            &[token_hash.into()],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()> {
@@ -292,7 +395,12 @@ impl Store for SqlStore {
         .await?;
         if ok {
             // A successful login clears the failures counted against this email.
-            exec(&self.db.write, "DELETE FROM login_attempts WHERE email = $1 AND succeeded = 0", &[email.into()]).await?;
+            exec(
+                &self.db.write,
+                "DELETE FROM login_attempts WHERE email = $1 AND succeeded = 0",
+                &[email.into()],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -316,7 +424,15 @@ impl Store for SqlStore {
         Ok(by_email.max(by_ip / 4))
     }
 
-    async fn create_token(&self, actor: &Actor, user_id: i64, name: &str, hash: &str, scopes: &str, now: &str) -> StoreResult<i64> {
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        name: &str,
+        hash: &str,
+        scopes: &str,
+        now: &str,
+    ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,
@@ -324,8 +440,17 @@ impl Store for SqlStore {
             &[V::I(user_id), name.into(), hash.into(), scopes.into(), now.into()],
         )
         .await?;
-        self.log(&mut tx, actor, "create", "api_token", id, None, Some(&json!({"user_id": user_id, "name": name, "scopes": scopes})), now)
-            .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "api_token",
+            id,
+            None,
+            Some(&json!({"user_id": user_id, "name": name, "scopes": scopes})),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }
@@ -346,7 +471,11 @@ impl Store for SqlStore {
         Ok(r.map(|r| (r.u.into(), r.scopes)))
     }
 
-    async fn idempotent_get(&self, user_id: i64, key: &str) -> StoreResult<Option<(String, i64, String)>> {
+    async fn idempotent_get(
+        &self,
+        user_id: i64,
+        key: &str,
+    ) -> StoreResult<Option<(String, i64, String)>> {
         #[derive(sqlx::FromRow)]
         struct Q {
             request_hash: String,
@@ -362,7 +491,15 @@ impl Store for SqlStore {
         Ok(r.map(|r| (r.request_hash, r.status, r.body)))
     }
 
-    async fn idempotent_put(&self, user_id: i64, key: &str, request_hash: &str, status: i64, body: &str, now: &str) -> StoreResult<()> {
+    async fn idempotent_put(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+        status: i64,
+        body: &str,
+        now: &str,
+    ) -> StoreResult<()> {
         exec(
             &self.db.write,
             "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -372,7 +509,12 @@ impl Store for SqlStore {
         .map(|_| ())
     }
 
-    async fn create_customers(&self, actor: &Actor, drafts: &[CustomerDraft], now: &str) -> StoreResult<Vec<i64>> {
+    async fn create_customers(
+        &self,
+        actor: &Actor,
+        drafts: &[CustomerDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin().await?;
         let mut ids = Vec::with_capacity(drafts.len());
         for d in drafts {
@@ -386,24 +528,60 @@ impl Store for SqlStore {
                 }
                 sql.bind(v);
             }
-            sql.push(", ").bind(now).push(", ").bind(now).push(") RETURNING id");
+            sql.push(", ")
+                .bind(now)
+                .push(", ")
+                .bind(now)
+                .push(") RETURNING id");
             let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
             customers::write_children(&mut tx, id, d).await?;
             let after = json!({ "name": d.name, "kind": d.kind.code(),
                 "phones": d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>(),
                 "emails": d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>() });
-            self.log(&mut tx, actor, "create", "customer", id, None, Some(&after), now).await?;
-            self.timeline_add(&mut tx, id, now, "created", d.source.map(|s| s.code()), Some(id), &d.name, actor).await?;
+            self.log(
+                &mut tx,
+                actor,
+                "create",
+                "customer",
+                id,
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
+            self.timeline_add(
+                &mut tx,
+                id,
+                now,
+                "created",
+                d.source.map(|s| s.code()),
+                Some(id),
+                &d.name,
+                actor,
+            )
+            .await?;
             ids.push(id);
         }
         tx.commit().await.map_err(backend_err)?;
         Ok(ids)
     }
 
-    async fn update_customer(&self, actor: &Actor, id: i64, d: &CustomerDraft, version: Option<i64>, now: &str) -> StoreResult<()> {
-        let before = customers::load(&self.db.read, id).await?.ok_or(StoreError::NotFound)?;
+    async fn update_customer(
+        &self,
+        actor: &Actor,
+        id: i64,
+        d: &CustomerDraft,
+        version: Option<i64>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let before = customers::load(&self.db.read, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if before.merged_into.is_some() {
-            return Err(StoreError::Conflict { code: "customer_merged", field: None });
+            return Err(StoreError::Conflict {
+                code: "customer_merged",
+                field: None,
+            });
         }
         let mut tx = self.begin().await?;
         let cols = customers::columns(d);
@@ -411,13 +589,19 @@ impl Store for SqlStore {
         for (c, v) in cols {
             sql.push(c).push(" = ").bind(v).push(", ");
         }
-        sql.push("updated_at = ").bind(now).push(", version = version + 1 WHERE id = ").bind(id);
+        sql.push("updated_at = ")
+            .bind(now)
+            .push(", version = version + 1 WHERE id = ")
+            .bind(id);
         if let Some(v) = version {
             sql.push(" AND version = ").bind(v);
         }
         let n = exec(&mut *tx, &sql.text, &sql.args).await?;
         if n == 0 {
-            return Err(StoreError::Conflict { code: "stale_version", field: Some("version".into()) });
+            return Err(StoreError::Conflict {
+                code: "stale_version",
+                field: Some("version".into()),
+            });
         }
         customers::delete_children(&mut tx, id).await?;
         customers::write_children(&mut tx, id, d).await?;
@@ -436,10 +620,29 @@ impl Store for SqlStore {
                     };
                     m.insert(c.to_string(), v);
                 }
-                m.insert("phones".into(), json!(d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>()));
-                m.insert("emails".into(), json!(d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>()));
+                m.insert(
+                    "phones".into(),
+                    json!(
+                        d.phones
+                            .iter()
+                            .map(|p| p.number.as_str())
+                            .collect::<Vec<_>>()
+                    ),
+                );
+                m.insert(
+                    "emails".into(),
+                    json!(
+                        d.emails
+                            .iter()
+                            .map(|e| e.address.as_str())
+                            .collect::<Vec<_>>()
+                    ),
+                );
                 m.insert("tags".into(), json!(d.tags));
-                m.insert("consent".into(), json!(d.consent.iter().map(|c| c.code()).collect::<Vec<_>>()));
+                m.insert(
+                    "consent".into(),
+                    json!(d.consent.iter().map(|c| c.code()).collect::<Vec<_>>()),
+                );
             }
             a
         };
@@ -448,8 +651,18 @@ impl Store for SqlStore {
                 let mut keys: Vec<String> = a
                     .iter()
                     .filter(|(k, v)| {
-                        !matches!(k.as_str(), "updated_at" | "version" | "name_sort" | "primary_phone" | "primary_email" | "city")
-                            && b.get(*k).map(|bv| simplify(bv) != simplify(v)).unwrap_or(true)
+                        !matches!(
+                            k.as_str(),
+                            "updated_at"
+                                | "version"
+                                | "name_sort"
+                                | "primary_phone"
+                                | "primary_email"
+                                | "city"
+                        ) && b
+                            .get(*k)
+                            .map(|bv| simplify(bv) != simplify(v))
+                            .unwrap_or(true)
                     })
                     .map(|(k, _)| k.clone())
                     .collect();
@@ -458,8 +671,28 @@ impl Store for SqlStore {
             }
             _ => vec![],
         };
-        self.log(&mut tx, actor, "update", "customer", id, Some(&before_json), Some(&after), now).await?;
-        self.timeline_add(&mut tx, id, now, "change", None, Some(id), &changed.join(", "), actor).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "customer",
+            id,
+            Some(&before_json),
+            Some(&after),
+            now,
+        )
+        .await?;
+        self.timeline_add(
+            &mut tx,
+            id,
+            now,
+            "change",
+            None,
+            Some(id),
+            &changed.join(", "),
+            actor,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(())
     }
@@ -472,42 +705,72 @@ impl Store for SqlStore {
         let limit = q.limit.unwrap_or(50);
         let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
         // What the search looks like decides the index: email, phone, serial or name.
-        let mut sql = Sql::new(&format!("SELECT * FROM (SELECT {ROW_COLS}, c.id AS x_id FROM customers c WHERE c.merged_into IS NULL"));
+        let mut sql = Sql::new(&format!(
+            "SELECT * FROM (SELECT {ROW_COLS}, c.id AS x_id FROM customers c WHERE c.merged_into IS NULL"
+        ));
         let (mut col, mut desc) = sort_spec(
             q.sort.as_deref(),
-            &[("name", "name_sort", false), ("-name", "name_sort", true), ("created", "created_at", false), ("-created", "created_at", true)],
+            &[
+                ("name", "name_sort", false),
+                ("-name", "name_sort", true),
+                ("created", "created_at", false),
+                ("-created", "created_at", true),
+            ],
             0,
         )?;
         if let Some(s) = search {
             if s.contains('@') {
                 let k = s.to_lowercase();
-                sql.push(" AND c.id IN (SELECT customer_id FROM customer_emails WHERE match_key >= ")
-                    .bind(k.clone())
-                    .push(" AND match_key < ")
-                    .bind(prefix_end(&k))
-                    .push(")");
+                sql.push(
+                    " AND c.id IN (SELECT customer_id FROM customer_emails WHERE match_key >= ",
+                )
+                .bind(k.clone())
+                .push(" AND match_key < ")
+                .bind(prefix_end(&k))
+                .push(")");
             } else if let Ok(p) = PhoneNumber::parse(s) {
-                sql.push(" AND c.id IN (SELECT customer_id FROM customer_phones WHERE number = ").bind(p.as_str()).push(")");
-            } else if s.chars().all(|c| c.is_ascii_digit() || " -+".contains(c)) && s.chars().filter(char::is_ascii_digit).count() >= 3 {
+                sql.push(" AND c.id IN (SELECT customer_id FROM customer_phones WHERE number = ")
+                    .bind(p.as_str())
+                    .push(")");
+            } else if s.chars().all(|c| c.is_ascii_digit() || " -+".contains(c))
+                && s.chars().filter(char::is_ascii_digit).count() >= 3
+            {
                 let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-                let prefix = if digits.starts_with("86") && s.starts_with('+') { format!("+{digits}") } else { format!("+86{digits}") };
+                let prefix = if digits.starts_with("86") && s.starts_with('+') {
+                    format!("+{digits}")
+                } else {
+                    format!("+86{digits}")
+                };
                 sql.push(" AND c.id IN (SELECT customer_id FROM customer_phones WHERE number >= ")
                     .bind(prefix.clone())
                     .push(" AND number < ")
                     .bind(prefix_end(&prefix))
                     .push(")");
-            } else if let Some(serial) = aftercare_domain::catalog::parse_serial(s).ok().filter(|x| x.chars().any(|c| c.is_ascii_digit()))
-                && let Some(cid) = scalar(&self.db.read, "SELECT customer_id FROM assets WHERE serial = $1", &[serial.into()]).await?
+            } else if let Some(serial) = aftercare_domain::catalog::parse_serial(s)
+                .ok()
+                .filter(|x| x.chars().any(|c| c.is_ascii_digit()))
+                && let Some(cid) = scalar(
+                    &self.db.read,
+                    "SELECT customer_id FROM assets WHERE serial = $1",
+                    &[serial.into()],
+                )
+                .await?
             {
                 sql.push(" AND c.id = ").bind(cid);
             } else if s.is_ascii() {
                 let k = s.to_lowercase();
-                sql.push(" AND c.name_sort >= ").bind(k.clone()).push(" AND c.name_sort < ").bind(prefix_end(&k));
+                sql.push(" AND c.name_sort >= ")
+                    .bind(k.clone())
+                    .push(" AND c.name_sort < ")
+                    .bind(prefix_end(&k));
                 if q.sort.as_deref().is_none_or(str::is_empty) {
                     (col, desc) = ("name_sort", false);
                 }
             } else {
-                sql.push(" AND c.name >= ").bind(s).push(" AND c.name < ").bind(prefix_end(s));
+                sql.push(" AND c.name >= ")
+                    .bind(s)
+                    .push(" AND c.name < ")
+                    .bind(prefix_end(s));
                 if q.sort.as_deref().is_none_or(str::is_empty) {
                     (col, desc) = ("name", false);
                 }
@@ -517,7 +780,9 @@ impl Store for SqlStore {
             sql.push(" AND c.kind = ").bind(k);
         }
         if let Some(t) = q.tag.as_deref().filter(|s| !s.is_empty()) {
-            sql.push(" AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ").bind(t).push(")");
+            sql.push(" AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ")
+                .bind(t)
+                .push(")");
         }
         if let Some(city) = q.city.as_deref().filter(|s| !s.is_empty()) {
             sql.push(" AND c.city = ").bind(city);
@@ -533,10 +798,18 @@ impl Store for SqlStore {
             };
             (v, r.id)
         });
-        Ok(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
-    async fn timeline(&self, customer_id: i64, cursor: Option<&str>, limit: u32) -> StoreResult<Page<TimelineEntry>> {
+    async fn timeline(
+        &self,
+        customer_id: i64,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<TimelineEntry>> {
         #[derive(sqlx::FromRow)]
         struct Q {
             id: i64,
@@ -575,7 +848,13 @@ impl Store for SqlStore {
         })
     }
 
-    async fn add_interaction(&self, actor: &Actor, customer_id: i64, d: &InteractionDraft, now: &str) -> StoreResult<i64> {
+    async fn add_interaction(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        d: &InteractionDraft,
+        now: &str,
+    ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         if !self.customer_exists(&mut tx, customer_id).await? {
             return Err(StoreError::NotFound);
@@ -588,8 +867,28 @@ impl Store for SqlStore {
         )
         .await?;
         let after = json!({"customer_id": customer_id, "touchpoint": d.touchpoint.code(), "direction": d.direction, "subject": d.subject});
-        self.log(&mut tx, actor, "create", "interaction", id, None, Some(&after), now).await?;
-        self.timeline_add(&mut tx, customer_id, now, "interaction", Some(d.touchpoint.code()), Some(id), &d.subject, actor).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "interaction",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        self.timeline_add(
+            &mut tx,
+            customer_id,
+            now,
+            "interaction",
+            Some(d.touchpoint.code()),
+            Some(id),
+            &d.subject,
+            actor,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }
@@ -625,11 +924,25 @@ impl Store for SqlStore {
                 continue;
             }
             let row = |id: i64| async move {
-                fetch_opt::<_, RowRec>(&self.db.read, &format!("SELECT {ROW_COLS} FROM customers c WHERE c.id = $1"), &[V::I(id)]).await
+                fetch_opt::<_, RowRec>(
+                    &self.db.read,
+                    &format!("SELECT {ROW_COLS} FROM customers c WHERE c.id = $1"),
+                    &[V::I(id)],
+                )
+                .await
             };
             if let (Some(a), Some(b)) = (row(r.a).await?, row(r.b).await?) {
-                let value = if r.reason == "phone" { PhoneNumber::from_stored(r.value).display() } else { r.value };
-                out.push(DuplicatePair { a: a.into(), b: b.into(), reason: r.reason, value });
+                let value = if r.reason == "phone" {
+                    PhoneNumber::from_stored(r.value).display()
+                } else {
+                    r.value
+                };
+                out.push(DuplicatePair {
+                    a: a.into(),
+                    b: b.into(),
+                    reason: r.reason,
+                    value,
+                });
             }
             if out.len() >= limit as usize {
                 break;
@@ -640,16 +953,44 @@ impl Store for SqlStore {
 
     async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(&mut *tx, "INSERT INTO duplicate_dismissals (a, b) VALUES ($1, $2)", &[V::I(a), V::I(b)]).await?;
-        self.log(&mut tx, actor, "dismiss_duplicate", "customer", a, None, Some(&json!({"a": a, "b": b})), now).await?;
+        exec(
+            &mut *tx,
+            "INSERT INTO duplicate_dismissals (a, b) VALUES ($1, $2)",
+            &[V::I(a), V::I(b)],
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "dismiss_duplicate",
+            "customer",
+            a,
+            None,
+            Some(&json!({"a": a, "b": b})),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)
     }
 
-    async fn merge_customers(&self, actor: &Actor, keep: i64, drop: i64, now: &str) -> StoreResult<()> {
-        let k = customers::load(&self.db.read, keep).await?.ok_or(StoreError::NotFound)?;
-        let d = customers::load(&self.db.read, drop).await?.ok_or(StoreError::NotFound)?;
+    async fn merge_customers(
+        &self,
+        actor: &Actor,
+        keep: i64,
+        drop: i64,
+        now: &str,
+    ) -> StoreResult<()> {
+        let k = customers::load(&self.db.read, keep)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let d = customers::load(&self.db.read, drop)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if k.merged_into.is_some() || d.merged_into.is_some() {
-            return Err(StoreError::Conflict { code: "customer_merged", field: None });
+            return Err(StoreError::Conflict {
+                code: "customer_merged",
+                field: None,
+            });
         }
         let mut tx = self.begin().await?;
         // Child rows move to the kept customer; duplicates of what it already has are
@@ -658,12 +999,35 @@ impl Store for SqlStore {
         exec(&mut *tx, "DELETE FROM customer_emails WHERE customer_id = $1 AND match_key IN (SELECT match_key FROM customer_emails WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
         exec(&mut *tx, "DELETE FROM customer_tags WHERE customer_id = $1 AND tag IN (SELECT tag FROM customer_tags WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
         for t in ["customer_phones", "customer_emails", "customer_addresses"] {
-            exec(&mut *tx, &format!("UPDATE {t} SET customer_id = $1, is_primary = 0 WHERE customer_id = $2"), &[V::I(keep), V::I(drop)]).await?;
+            exec(
+                &mut *tx,
+                &format!("UPDATE {t} SET customer_id = $1, is_primary = 0 WHERE customer_id = $2"),
+                &[V::I(keep), V::I(drop)],
+            )
+            .await?;
         }
-        for t in ["customer_family", "customer_dates", "customer_tags", "orders", "assets", "interactions", "timeline"] {
-            exec(&mut *tx, &format!("UPDATE {t} SET customer_id = $1 WHERE customer_id = $2"), &[V::I(keep), V::I(drop)]).await?;
+        for t in [
+            "customer_family",
+            "customer_dates",
+            "customer_tags",
+            "orders",
+            "assets",
+            "interactions",
+            "timeline",
+        ] {
+            exec(
+                &mut *tx,
+                &format!("UPDATE {t} SET customer_id = $1 WHERE customer_id = $2"),
+                &[V::I(keep), V::I(drop)],
+            )
+            .await?;
         }
-        let tags: Vec<(String,)> = fetch_all(&mut *tx, "SELECT tag FROM customer_tags WHERE customer_id = $1 ORDER BY tag", &[V::I(keep)]).await?;
+        let tags: Vec<(String,)> = fetch_all(
+            &mut *tx,
+            "SELECT tag FROM customer_tags WHERE customer_id = $1 ORDER BY tag",
+            &[V::I(keep)],
+        )
+        .await?;
         let tags = tags.into_iter().map(|t| t.0).collect::<Vec<_>>().join(",");
         // Fill the kept profile's blanks from the merged one.
         exec(
@@ -704,15 +1068,56 @@ impl Store for SqlStore {
             .await?;
         }
         exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep), now.into(), V::I(drop)]).await?;
-        self.log(&mut tx, actor, "merge", "customer", keep, Some(&json!({"kept": customer_json(&k), "merged": customer_json(&d)})), Some(&json!({"kept": keep, "merged": drop})), now).await?;
-        self.log(&mut tx, actor, "merged_into", "customer", drop, Some(&customer_json(&d)), Some(&json!({"merged_into": keep})), now).await?;
-        self.timeline_add(&mut tx, keep, now, "merge", None, Some(drop), &format!("{} (#{drop})", d.name), actor).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "merge",
+            "customer",
+            keep,
+            Some(&json!({"kept": customer_json(&k), "merged": customer_json(&d)})),
+            Some(&json!({"kept": keep, "merged": drop})),
+            now,
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "merged_into",
+            "customer",
+            drop,
+            Some(&customer_json(&d)),
+            Some(&json!({"merged_into": keep})),
+            now,
+        )
+        .await?;
+        self.timeline_add(
+            &mut tx,
+            keep,
+            now,
+            "merge",
+            None,
+            Some(drop),
+            &format!("{} (#{drop})", d.name),
+            actor,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)
     }
 
-    async fn create_policy(&self, actor: &Actor, name: &str, p: &WarrantyPolicy, now: &str) -> StoreResult<i64> {
+    async fn create_policy(
+        &self,
+        actor: &Actor,
+        name: &str,
+        p: &WarrantyPolicy,
+        now: &str,
+    ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let voids = p.void_conditions.iter().map(|c| c.code()).collect::<Vec<_>>().join(",");
+        let voids = p
+            .void_conditions
+            .iter()
+            .map(|c| c.code())
+            .collect::<Vec<_>>()
+            .join(",");
         let id = insert_id(
             &mut *tx,
             "INSERT INTO warranty_policies (name, return_days, exchange_days, repair_months, repair_limit, void_conditions) \
@@ -720,7 +1125,17 @@ impl Store for SqlStore {
             &[name.into(), V::I(p.return_days as i64), V::I(p.exchange_days as i64), V::I(p.repair_months as i64), V::I(p.repair_limit as i64), voids.into()],
         )
         .await?;
-        self.log(&mut tx, actor, "create", "warranty_policy", id, None, Some(&json!({"name": name, "policy": p})), now).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "warranty_policy",
+            id,
+            None,
+            Some(&json!({"name": name, "policy": p})),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }
@@ -730,7 +1145,14 @@ impl Store for SqlStore {
         Ok(r.into_iter().map(Into::into).collect())
     }
 
-    async fn create_category(&self, actor: &Actor, name: &str, parent: Option<i64>, policy: Option<i64>, now: &str) -> StoreResult<i64> {
+    async fn create_category(
+        &self,
+        actor: &Actor,
+        name: &str,
+        parent: Option<i64>,
+        policy: Option<i64>,
+        now: &str,
+    ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,
@@ -738,7 +1160,17 @@ impl Store for SqlStore {
             &[name.into(), V::OptI(parent), V::OptI(policy)],
         )
         .await?;
-        self.log(&mut tx, actor, "create", "category", id, None, Some(&json!({"name": name, "parent_id": parent, "policy_id": policy})), now).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "category",
+            id,
+            None,
+            Some(&json!({"name": name, "parent_id": parent, "policy_id": policy})),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }
@@ -751,11 +1183,28 @@ impl Store for SqlStore {
             parent_id: Option<i64>,
             policy_id: Option<i64>,
         }
-        let r: Vec<Q> = fetch_all(&self.db.read, "SELECT id, name, parent_id, policy_id FROM product_categories ORDER BY id", &[]).await?;
-        Ok(r.into_iter().map(|r| Category { id: r.id, name: r.name, parent_id: r.parent_id, policy_id: r.policy_id }).collect())
+        let r: Vec<Q> = fetch_all(
+            &self.db.read,
+            "SELECT id, name, parent_id, policy_id FROM product_categories ORDER BY id",
+            &[],
+        )
+        .await?;
+        Ok(r.into_iter()
+            .map(|r| Category {
+                id: r.id,
+                name: r.name,
+                parent_id: r.parent_id,
+                policy_id: r.policy_id,
+            })
+            .collect())
     }
 
-    async fn create_products(&self, actor: &Actor, drafts: &[aftercare_app::input::ProductDraft], now: &str) -> StoreResult<Vec<i64>> {
+    async fn create_products(
+        &self,
+        actor: &Actor,
+        drafts: &[aftercare_app::input::ProductDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin().await?;
         let mut ids = Vec::new();
         for (i, d) in drafts.iter().enumerate() {
@@ -778,7 +1227,13 @@ impl Store for SqlStore {
         Ok(ids)
     }
 
-    async fn update_product(&self, actor: &Actor, id: i64, d: &aftercare_app::input::ProductDraft, now: &str) -> StoreResult<()> {
+    async fn update_product(
+        &self,
+        actor: &Actor,
+        id: i64,
+        d: &aftercare_app::input::ProductDraft,
+        now: &str,
+    ) -> StoreResult<()> {
         let before = self.product(id).await?.ok_or(StoreError::NotFound)?;
         let mut tx = self.begin().await?;
         exec(
@@ -792,7 +1247,17 @@ impl Store for SqlStore {
             StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict { code: "sku_taken", field: Some("sku".into()) },
             e => e,
         })?;
-        self.log(&mut tx, actor, "update", "product", id, Some(&json!(before)), Some(&json!({"sku": d.sku, "name": d.name, "price": d.price})), now).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "product",
+            id,
+            Some(&json!(before)),
+            Some(&json!({"sku": d.sku, "name": d.name, "price": d.price})),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)
     }
 
@@ -810,7 +1275,12 @@ impl Store for SqlStore {
         let limit = q.limit.unwrap_or(50);
         let (col, desc) = sort_spec(
             q.sort.as_deref(),
-            &[("name", "name_sort", false), ("-name", "name_sort", true), ("price", "price_key", false), ("-price", "price_key", true)],
+            &[
+                ("name", "name_sort", false),
+                ("-name", "name_sort", true),
+                ("price", "price_key", false),
+                ("-price", "price_key", true),
+            ],
             0,
         )?;
         // Prices sort as fixed-width text so one cursor format serves every sort.
@@ -821,9 +1291,19 @@ impl Store for SqlStore {
         if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let up = s.to_uppercase();
             let low = s.to_lowercase();
-            sql.push(" AND ((p.sku >= ").bind(up.clone()).push(" AND p.sku < ").bind(prefix_end(&up));
-            sql.push(") OR (p.name >= ").bind(s).push(" AND p.name < ").bind(prefix_end(s));
-            sql.push(") OR (p.name_sort >= ").bind(low.clone()).push(" AND p.name_sort < ").bind(prefix_end(&low)).push("))");
+            sql.push(" AND ((p.sku >= ")
+                .bind(up.clone())
+                .push(" AND p.sku < ")
+                .bind(prefix_end(&up));
+            sql.push(") OR (p.name >= ")
+                .bind(s)
+                .push(" AND p.name < ")
+                .bind(prefix_end(s));
+            sql.push(") OR (p.name_sort >= ")
+                .bind(low.clone())
+                .push(" AND p.name_sort < ")
+                .bind(prefix_end(&low))
+                .push("))");
         }
         if let Some(c) = q.category_id {
             sql.push(" AND p.category_id = ").bind(c);
@@ -837,14 +1317,48 @@ impl Store for SqlStore {
             price_key: String,
         }
         let rows: Vec<Q> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        let page = next_page(rows, limit, |r| (if col == "price_key" { r.price_key.clone() } else { r.p.name_sort.clone() }, r.p.id));
-        Ok(Page { items: page.items.into_iter().map(|r| r.p.into()).collect(), next_cursor: page.next_cursor })
+        let page = next_page(rows, limit, |r| {
+            (
+                if col == "price_key" {
+                    r.price_key.clone()
+                } else {
+                    r.p.name_sort.clone()
+                },
+                r.p.id,
+            )
+        });
+        Ok(Page {
+            items: page.items.into_iter().map(|r| r.p.into()).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
-    async fn create_outlet(&self, actor: &Actor, name: &str, kind: &str, city: Option<&str>, now: &str) -> StoreResult<i64> {
+    async fn create_outlet(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: &str,
+        city: Option<&str>,
+        now: &str,
+    ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let id = insert_id(&mut *tx, "INSERT INTO outlets (name, kind, city) VALUES ($1, $2, $3) RETURNING id", &[name.into(), kind.into(), city.into()]).await?;
-        self.log(&mut tx, actor, "create", "outlet", id, None, Some(&json!({"name": name, "kind": kind, "city": city})), now).await?;
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO outlets (name, kind, city) VALUES ($1, $2, $3) RETURNING id",
+            &[name.into(), kind.into(), city.into()],
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "outlet",
+            id,
+            None,
+            Some(&json!({"name": name, "kind": kind, "city": city})),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }
@@ -857,16 +1371,36 @@ impl Store for SqlStore {
             kind: String,
             city: Option<String>,
         }
-        let r: Vec<Q> = fetch_all(&self.db.read, "SELECT id, name, kind, city FROM outlets ORDER BY id", &[]).await?;
-        Ok(r.into_iter().map(|r| Outlet { id: r.id, name: r.name, kind: r.kind, city: r.city }).collect())
+        let r: Vec<Q> = fetch_all(
+            &self.db.read,
+            "SELECT id, name, kind, city FROM outlets ORDER BY id",
+            &[],
+        )
+        .await?;
+        Ok(r.into_iter()
+            .map(|r| Outlet {
+                id: r.id,
+                name: r.name,
+                kind: r.kind,
+                city: r.city,
+            })
+            .collect())
     }
 
-    async fn create_orders(&self, actor: &Actor, drafts: &[OrderDraft], now: &str) -> StoreResult<Vec<i64>> {
+    async fn create_orders(
+        &self,
+        actor: &Actor,
+        drafts: &[OrderDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin().await?;
         let mut ids = Vec::new();
         for d in drafts {
             if !self.customer_exists(&mut tx, d.customer_id).await? {
-                return Err(StoreError::Conflict { code: "not_found", field: Some("customer_id".into()) });
+                return Err(StoreError::Conflict {
+                    code: "not_found",
+                    field: Some("customer_id".into()),
+                });
             }
             let placeholder = format!("pending-{}", crate::db::encode_cursor(now, d.customer_id));
             let id = insert_id(
@@ -877,7 +1411,12 @@ impl Store for SqlStore {
             )
             .await?;
             let number = format!("SO-{}-{id:06}", d.ordered_on.year());
-            exec(&mut *tx, "UPDATE orders SET number = $1 WHERE id = $2", &[number.clone().into(), V::I(id)]).await?;
+            exec(
+                &mut *tx,
+                "UPDATE orders SET number = $1 WHERE id = $2",
+                &[number.clone().into(), V::I(id)],
+            )
+            .await?;
             let mut serials = Vec::new();
             for line in &d.lines {
                 let item_id = insert_id(
@@ -906,10 +1445,39 @@ impl Store for SqlStore {
                 }
             }
             let after = json!({"number": number, "customer_id": d.customer_id, "channel": d.channel.code(), "total": d.total(), "currency": d.currency, "serials": serials});
-            self.log(&mut tx, actor, "create", "order", id, None, Some(&after), now).await?;
-            let summary = format!("{number} · {} {} · {}", d.currency, format_money(d.total()), d.channel.code());
-            let at = if d.ordered_on.to_string() < now[..10].to_string() { format!("{}T12:00:00.000000Z", d.ordered_on) } else { now.to_string() };
-            self.timeline_add(&mut tx, d.customer_id, &at, "order", Some(d.channel.code()), Some(id), &summary, actor).await?;
+            self.log(
+                &mut tx,
+                actor,
+                "create",
+                "order",
+                id,
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
+            let summary = format!(
+                "{number} · {} {} · {}",
+                d.currency,
+                format_money(d.total()),
+                d.channel.code()
+            );
+            let at = if *d.ordered_on.to_string() < now[..10] {
+                format!("{}T12:00:00.000000Z", d.ordered_on)
+            } else {
+                now.to_string()
+            };
+            self.timeline_add(
+                &mut tx,
+                d.customer_id,
+                &at,
+                "order",
+                Some(d.channel.code()),
+                Some(id),
+                &summary,
+                actor,
+            )
+            .await?;
             ids.push(id);
         }
         tx.commit().await.map_err(backend_err)?;
@@ -935,7 +1503,12 @@ impl Store for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        let serials: Vec<(i64, String)> = fetch_all(&self.db.read, "SELECT order_item_id, serial FROM assets WHERE order_id = $1 ORDER BY id", &[V::I(id)]).await?;
+        let serials: Vec<(i64, String)> = fetch_all(
+            &self.db.read,
+            "SELECT order_item_id, serial FROM assets WHERE order_id = $1 ORDER BY id",
+            &[V::I(id)],
+        )
+        .await?;
         Ok(Some(Order {
             id: o.id,
             number: o.number,
@@ -954,7 +1527,11 @@ impl Store for SqlStore {
             items: items
                 .into_iter()
                 .map(|i| OrderItem {
-                    serials: serials.iter().filter(|(item, _)| *item == i.id).map(|(_, s)| s.clone()).collect(),
+                    serials: serials
+                        .iter()
+                        .filter(|(item, _)| *item == i.id)
+                        .map(|(_, s)| s.clone())
+                        .collect(),
                     id: i.id,
                     product_id: i.product_id,
                     sku: i.sku,
@@ -973,7 +1550,12 @@ impl Store for SqlStore {
         let limit = q.limit.unwrap_or(50);
         let (col, desc) = sort_spec(
             q.sort.as_deref(),
-            &[("-ordered", "ordered_on", true), ("ordered", "ordered_on", false), ("-total", "total_key", true), ("total", "total_key", false)],
+            &[
+                ("-ordered", "ordered_on", true),
+                ("ordered", "ordered_on", false),
+                ("-total", "total_key", true),
+                ("total", "total_key", false),
+            ],
             0,
         )?;
         let mut sql = Sql::new(
@@ -983,8 +1565,13 @@ impl Store for SqlStore {
         );
         if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let up = s.to_uppercase();
-            sql.push(" AND (o.number >= ").bind(up.clone()).push(" AND o.number < ").bind(prefix_end(&up));
-            sql.push(" OR o.id IN (SELECT order_id FROM assets WHERE serial = ").bind(up).push("))");
+            sql.push(" AND (o.number >= ")
+                .bind(up.clone())
+                .push(" AND o.number < ")
+                .bind(prefix_end(&up));
+            sql.push(" OR o.id IN (SELECT order_id FROM assets WHERE serial = ")
+                .bind(up)
+                .push("))");
         }
         if let Some(c) = q.channel.as_deref().filter(|s| !s.is_empty()) {
             sql.push(" AND o.channel = ").bind(c);
@@ -1004,20 +1591,44 @@ impl Store for SqlStore {
             total_key: String,
         }
         let rows: Vec<Q> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        let page = next_page(rows, limit, |r| (if col == "total_key" { r.total_key.clone() } else { r.o.ordered_on.clone() }, r.o.id));
-        Ok(Page { items: page.items.into_iter().map(|r| r.o.into()).collect(), next_cursor: page.next_cursor })
+        let page = next_page(rows, limit, |r| {
+            (
+                if col == "total_key" {
+                    r.total_key.clone()
+                } else {
+                    r.o.ordered_on.clone()
+                },
+                r.o.id,
+            )
+        });
+        Ok(Page {
+            items: page.items.into_iter().map(|r| r.o.into()).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn asset(&self, id: i64) -> StoreResult<Option<Asset>> {
-        let r: Option<AssetRec> = fetch_opt(&self.db.read, &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.id = $1"), &[V::I(id)]).await?;
-        let Some(mut a): Option<Asset> = r.map(Into::into) else { return Ok(None) };
+        let r: Option<AssetRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        let Some(mut a): Option<Asset> = r.map(Into::into) else {
+            return Ok(None);
+        };
         let ev: Vec<AssetEventRec> = fetch_all(&self.db.read, "SELECT id, day, kind, void_condition, note, created_at FROM asset_events WHERE asset_id = $1 ORDER BY day DESC, id DESC", &[V::I(id)]).await?;
         a.events = ev.into_iter().map(Into::into).collect();
         Ok(Some(a))
     }
 
     async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>> {
-        scalar(&self.db.read, "SELECT id FROM assets WHERE serial = $1", &[serial.into()]).await
+        scalar(
+            &self.db.read,
+            "SELECT id FROM assets WHERE serial = $1",
+            &[serial.into()],
+        )
+        .await
     }
 
     async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>> {
@@ -1051,22 +1662,47 @@ impl Store for SqlStore {
             exchange_days: p.exchange_days as u32,
             repair_months: p.repair_months as u32,
             repair_limit: p.repair_limit as u32,
-            void_conditions: customers::split_list(&p.void_conditions).iter().filter_map(|c| VoidCondition::parse(c).ok()).collect(),
+            void_conditions: customers::split_list(&p.void_conditions)
+                .iter()
+                .filter_map(|c| VoidCondition::parse(c).ok())
+                .collect(),
         });
         let ev: Vec<(String, String, Option<String>)> = fetch_all(&self.db.read, "SELECT day, kind, void_condition FROM asset_events WHERE asset_id = $1 AND kind IN ('repair', 'void')", &[V::I(asset_id)]).await?;
         let date = |s: &str| s.parse::<aftercare_domain::Date>().ok();
         let facts = AssetFacts {
-            purchased_on: date(&r.purchased_on).ok_or_else(|| StoreError::Backend(format!("bad stored date {}", r.purchased_on)))?,
+            purchased_on: date(&r.purchased_on).ok_or_else(|| {
+                StoreError::Backend(format!("bad stored date {}", r.purchased_on))
+            })?,
             delivered_on: r.delivered_on.as_deref().and_then(date),
-            repairs: ev.iter().filter(|e| e.1 == "repair").filter_map(|e| date(&e.0)).collect(),
-            voids: ev.iter().filter(|e| e.1 == "void").filter_map(|e| Some((VoidCondition::parse(e.2.as_deref()?).ok()?, date(&e.0)?))).collect(),
+            repairs: ev
+                .iter()
+                .filter(|e| e.1 == "repair")
+                .filter_map(|e| date(&e.0))
+                .collect(),
+            voids: ev
+                .iter()
+                .filter(|e| e.1 == "void")
+                .filter_map(|e| Some((VoidCondition::parse(e.2.as_deref()?).ok()?, date(&e.0)?)))
+                .collect(),
         };
         Ok(Some(WarrantyInputs { policy, facts }))
     }
 
-    async fn add_asset_event(&self, actor: &Actor, asset_id: i64, d: &AssetEventDraft, now: &str) -> StoreResult<i64> {
+    async fn add_asset_event(
+        &self,
+        actor: &Actor,
+        asset_id: i64,
+        d: &AssetEventDraft,
+        now: &str,
+    ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let Some(customer_id) = scalar(&mut *tx, "SELECT customer_id FROM assets WHERE id = $1", &[V::I(asset_id)]).await? else {
+        let Some(customer_id) = scalar(
+            &mut *tx,
+            "SELECT customer_id FROM assets WHERE id = $1",
+            &[V::I(asset_id)],
+        )
+        .await?
+        else {
             return Err(StoreError::NotFound);
         };
         let id = insert_id(
@@ -1076,19 +1712,62 @@ impl Store for SqlStore {
         )
         .await?;
         if d.kind == "installed" {
-            exec(&mut *tx, "UPDATE assets SET installed_on = COALESCE(installed_on, $1) WHERE id = $2", &[d.day.to_string().into(), V::I(asset_id)]).await?;
+            exec(
+                &mut *tx,
+                "UPDATE assets SET installed_on = COALESCE(installed_on, $1) WHERE id = $2",
+                &[d.day.to_string().into(), V::I(asset_id)],
+            )
+            .await?;
         }
         let after = json!({"asset_id": asset_id, "kind": d.kind, "day": d.day.to_string(), "void_condition": d.void_condition.map(|c| c.code()), "note": d.note});
-        self.log(&mut tx, actor, "create", "asset_event", id, None, Some(&after), now).await?;
-        let serial: Vec<(String,)> = fetch_all(&mut *tx, "SELECT serial FROM assets WHERE id = $1", &[V::I(asset_id)]).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "asset_event",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        let serial: Vec<(String,)> = fetch_all(
+            &mut *tx,
+            "SELECT serial FROM assets WHERE id = $1",
+            &[V::I(asset_id)],
+        )
+        .await?;
         let serial = serial.into_iter().next().map(|s| s.0).unwrap_or_default();
-        let summary = format!("{serial} · {}{}", d.kind, d.void_condition.map(|c| format!(" ({})", c.code())).unwrap_or_default());
-        self.timeline_add(&mut tx, customer_id, now, "asset", Some("field_visit").filter(|_| d.kind == "installed" || d.kind == "repair" || d.kind == "service"), Some(asset_id), &summary, actor).await?;
+        let summary = format!(
+            "{serial} · {}{}",
+            d.kind,
+            d.void_condition
+                .map(|c| format!(" ({})", c.code()))
+                .unwrap_or_default()
+        );
+        self.timeline_add(
+            &mut tx,
+            customer_id,
+            now,
+            "asset",
+            Some("field_visit")
+                .filter(|_| d.kind == "installed" || d.kind == "repair" || d.kind == "service"),
+            Some(asset_id),
+            &summary,
+            actor,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }
 
-    async fn audit(&self, entity: Option<&str>, entity_id: Option<i64>, before_id: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+    async fn audit(
+        &self,
+        entity: Option<&str>,
+        entity_id: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
         #[derive(sqlx::FromRow)]
         struct Q {
             id: i64,
@@ -1100,7 +1779,9 @@ impl Store for SqlStore {
             before_json: Option<String>,
             after_json: Option<String>,
         }
-        let mut sql = Sql::new("SELECT id, at, actor_label, action, entity, entity_id, before_json, after_json FROM audit_log WHERE 1 = 1");
+        let mut sql = Sql::new(
+            "SELECT id, at, actor_label, action, entity, entity_id, before_json, after_json FROM audit_log WHERE 1 = 1",
+        );
         if let Some(e) = entity.filter(|e| !e.is_empty()) {
             sql.push(" AND entity = ").bind(e);
         }
@@ -1115,7 +1796,16 @@ impl Store for SqlStore {
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
         Ok(rows
             .into_iter()
-            .map(|r| AuditEntry { id: r.id, at: r.at, actor: r.actor_label, action: r.action, entity: r.entity, entity_id: r.entity_id, before: parse(r.before_json), after: parse(r.after_json) })
+            .map(|r| AuditEntry {
+                id: r.id,
+                at: r.at,
+                actor: r.actor_label,
+                action: r.action,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                before: parse(r.before_json),
+                after: parse(r.after_json),
+            })
             .collect())
     }
 
@@ -1132,7 +1822,14 @@ impl Store for SqlStore {
         let rows: Vec<Q> = fetch_all(&self.db.read, "SELECT id, at, kind, entity, entity_id, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2", &[V::I(after_id), V::I(limit as i64)]).await?;
         Ok(rows
             .into_iter()
-            .map(|r| ChangeEvent { id: r.id, at: r.at, kind: r.kind, entity: r.entity, entity_id: r.entity_id, payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null) })
+            .map(|r| ChangeEvent {
+                id: r.id,
+                at: r.at,
+                kind: r.kind,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
+            })
             .collect())
     }
 }
@@ -1144,7 +1841,11 @@ fn simplify(v: &Value) -> Value {
         Value::Array(a) => Value::Array(
             a.iter()
                 .map(|x| match x {
-                    Value::Object(m) => m.get("number").or_else(|| m.get("address")).cloned().unwrap_or_else(|| x.clone()),
+                    Value::Object(m) => m
+                        .get("number")
+                        .or_else(|| m.get("address"))
+                        .cloned()
+                        .unwrap_or_else(|| x.clone()),
                     _ => x.clone(),
                 })
                 .collect(),

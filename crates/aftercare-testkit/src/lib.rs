@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aftercare_app::{App, SystemClock};
-use aftercare_store::{connect, migrate, Db, SqlStore};
+use aftercare_store::{Db, SqlStore, connect, migrate};
 use rand::Rng;
 use std::sync::Arc;
 
@@ -38,7 +38,10 @@ pub fn pg_admin_url() -> String {
 }
 
 fn with_db(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
+    let (base, query) = url
+        .split_once('?')
+        .map(|(b, q)| (b, Some(q)))
+        .unwrap_or((url, None));
     let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
     match query {
         Some(q) => format!("{base}/{name}?{q}"),
@@ -51,23 +54,41 @@ impl TestDb {
         let tag: u64 = rand::rng().random();
         match kind {
             Kind::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("aftercare-test-{}-{tag:x}", std::process::id()));
+                let dir = std::env::temp_dir()
+                    .join(format!("aftercare-test-{}-{tag:x}", std::process::id()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let url = format!("sqlite://{}", dir.join("aftercare.db").display());
                 let db = connect(&url).await.unwrap();
                 migrate(&db).await.unwrap();
-                TestDb { kind, url, db, dir: Some(dir), pg_admin: None }
+                TestDb {
+                    kind,
+                    url,
+                    db,
+                    dir: Some(dir),
+                    pg_admin: None,
+                }
             }
             Kind::Postgres => {
                 let admin = pg_admin_url();
                 let name = format!("aftercare_test_{}_{tag:x}", std::process::id());
-                let admin_db = connect(&admin).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin_db.write).await.unwrap();
+                let admin_db = connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin_db.write)
+                    .await
+                    .unwrap();
                 admin_db.write.close().await;
                 let url = with_db(&admin, &name);
                 let db = connect(&url).await.unwrap();
                 migrate(&db).await.unwrap();
-                TestDb { kind, url, db, dir: None, pg_admin: Some((admin, name)) }
+                TestDb {
+                    kind,
+                    url,
+                    db,
+                    dir: None,
+                    pg_admin: Some((admin, name)),
+                }
             }
         }
     }
@@ -89,7 +110,9 @@ impl TestDb {
         }
         if let Some((admin, name)) = self.pg_admin {
             let admin_db = connect(&admin).await.unwrap();
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin_db.write).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&admin_db.write)
+                .await;
             admin_db.write.close().await;
         }
     }
@@ -110,9 +133,15 @@ pub async fn spawn_app(kind: Kind) -> TestApp {
     let app = db.app();
     let admin_email = "admin@example.cn".to_string();
     let admin_password = "correct horse battery".to_string();
-    app.add_user(&aftercare_app::Actor::system("test"), &admin_email, "管理员", &admin_password, "admin")
-        .await
-        .unwrap();
+    app.add_user(
+        &aftercare_app::Actor::system("test"),
+        &admin_email,
+        "管理员",
+        &admin_password,
+        "admin",
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -124,7 +153,14 @@ pub async fn spawn_app(kind: Kind) -> TestApp {
         .await
         .unwrap();
     });
-    TestApp { base, db, app, admin_email, admin_password, shutdown: Some(tx) }
+    TestApp {
+        base,
+        db,
+        app,
+        admin_email,
+        admin_password,
+        shutdown: Some(tx),
+    }
 }
 
 impl TestApp {

@@ -1,1 +1,89 @@
+//! Aftercare's web layer: staff pages (askama) and the REST API (JSON + OpenAPI).
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod transfer;
+pub mod ui;
+
+use aftercare_app::App;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use std::future::Future;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+}
+
+impl AppState {
+    pub fn new(app: App) -> Self {
+        Self { app }
+    }
+}
+
+/// The largest request body accepted (imports are the largest bodies).
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// The largest JSON body the API accepts.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+/// The whole application: pages, API, API docs, health check and static files.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::routes();
+    let spec = openapi.clone();
+    Router::new()
+        .merge(ui::routes())
+        .merge(transfer::routes())
+        .merge(api.layer(DefaultBodyLimit::max(JSON_LIMIT)))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { axum::Json(spec.clone()) }),
+        )
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json.ui", openapi))
+        .route("/healthz", get(healthz))
+        .route("/static/app.css", get(css))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Answers 200 when the database answers, 503 when it does not.
+async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
+    match s.app.health().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/app.css"),
+    )
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,57 @@
+//! Configuration in layers: defaults < `aftercare.toml` in the data directory <
+//! `AFTERCARE_` environment variables < flags (clap merges the last two).
+
+use anyhow::Context;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    database_url: Option<String>,
+    listen: Option<String>,
+}
+
+pub struct Config {
+    pub database_url: String,
+    pub listen: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &aftercare_store::Db::redacted(&self.database_url),
+            )
+            .field("listen", &self.listen)
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn load(data_dir: Option<PathBuf>, database_url: Option<String>) -> anyhow::Result<Config> {
+        let dir = data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let file_path = dir.join("aftercare.toml");
+        let file: File = if file_path.exists() {
+            let text = std::fs::read_to_string(&file_path)
+                .with_context(|| format!("cannot read {}", file_path.display()))?;
+            toml::from_str(&text)
+                .with_context(|| format!("{} is not valid", file_path.display()))?
+        } else {
+            File::default()
+        };
+        let database_url = match database_url.or(file.database_url) {
+            Some(u) => u,
+            None => {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+                format!("sqlite://{}", dir.join("aftercare.db").display())
+            }
+        };
+        Ok(Config {
+            database_url,
+            listen: file.listen,
+        })
+    }
+}

@@ -1,0 +1,695 @@
+//! Deterministic demo data: Chinese customers in real cities, appliances and electronics
+//! with 三包 policies, orders from every channel, products in use with their histories,
+//! contacts on every touchpoint, and a few people who arrived twice.
+
+use aftercare_app::input::{AssetEventDraft, InteractionDraft, OrderDraft, ProductDraft};
+use aftercare_app::{Actor, App};
+use aftercare_domain::Date;
+use aftercare_domain::catalog::{AfterSalesStrategy, VoidCondition, WarrantyPolicy};
+use aftercare_domain::contact::{Email, PhoneNumber};
+use aftercare_domain::customer::*;
+use aftercare_domain::order::{OrderLine, OrderStatus, SalesChannel};
+use anyhow::Context;
+use jiff::ToSpan;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+
+pub struct Options {
+    pub customers: u64,
+    pub seed: u64,
+    pub progress: bool,
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
+    "萧", "田", "董", "潘", "袁", "蔡", "蒋", "余", "欧阳", "司马",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀英", "霞", "平", "刚", "桂英", "晨", "欣怡", "子涵", "浩然", "宇轩", "梓萱", "一诺",
+    "思远", "建华", "晓东", "海燕", "志强", "文博", "雨桐",
+];
+const CITIES: &[(&str, &str, &[&str])] = &[
+    ("北京市", "北京", &["朝阳区", "海淀区", "东城区", "丰台区"]),
+    (
+        "上海市",
+        "上海",
+        &["徐汇区", "浦东新区", "静安区", "闵行区"],
+    ),
+    ("广东省", "广州", &["天河区", "越秀区", "海珠区"]),
+    ("广东省", "深圳", &["南山区", "福田区", "宝安区"]),
+    ("浙江省", "杭州", &["西湖区", "滨江区", "余杭区"]),
+    ("四川省", "成都", &["武侯区", "锦江区", "高新区"]),
+    ("湖北省", "武汉", &["洪山区", "江汉区", "武昌区"]),
+    ("江苏省", "南京", &["鼓楼区", "玄武区", "江宁区"]),
+    ("陕西省", "西安", &["雁塔区", "碑林区"]),
+    ("重庆市", "重庆", &["渝中区", "江北区", "沙坪坝区"]),
+    ("天津市", "天津", &["和平区", "南开区"]),
+    ("山东省", "青岛", &["市南区", "崂山区"]),
+];
+const STREETS: &[&str] = &[
+    "建国路",
+    "中山路",
+    "人民路",
+    "解放大道",
+    "科技园南路",
+    "文三路",
+    "长江路",
+    "和平街",
+    "滨江大道",
+    "青年路",
+];
+const COMPANIES: &[&str] = &[
+    "华联酒店管理有限公司",
+    "蓝海科技有限公司",
+    "明德实验学校",
+    "金桥物业服务有限公司",
+    "瑞丰餐饮连锁",
+    "远航物流有限公司",
+];
+const TAGS: &[&str] = &[
+    "老客户",
+    "VIP",
+    "装修中",
+    "团购",
+    "价格敏感",
+    "爱好智能家居",
+    "企业客户",
+    "需要上门",
+    "晚上联系",
+];
+const HABITS: &[&str] = &[
+    "喜欢周末上门服务",
+    "习惯微信沟通",
+    "工作日白天不方便接电话",
+    "看重安装细节",
+    "每年春季保养空调",
+];
+const PREFS: &[&str] = &[
+    "偏好静音机型",
+    "喜欢白色外观",
+    "关注能效等级",
+    "偏好国产品牌",
+    "希望预约晚上 7 点后",
+];
+const SUBJECTS: &[(&str, &str)] = &[
+    ("phone", "咨询空调清洗保养"),
+    ("web", "在官网查询保修期"),
+    ("chat", "在线询问洗衣机异响"),
+    ("store_visit", "到店体验新款冰箱"),
+    ("field_visit", "上门安装热水器"),
+    ("email", "索取电子发票"),
+    ("media", "看到电视广告后来电咨询"),
+    ("word_of_mouth", "朋友推荐购买扫地机器人"),
+    ("sponsorship", "社区活动领取优惠券"),
+    ("direct_sales", "销售顾问上门介绍新品"),
+    ("point_of_sale", "门店导购介绍以旧换新"),
+];
+
+struct ProductSpec {
+    sku: &'static str,
+    name: &'static str,
+    category: usize,
+    price: i64,
+}
+
+const CATEGORIES: &[(&str, usize)] = &[
+    ("空调", 0),
+    ("冰箱", 0),
+    ("洗衣机", 0),
+    ("电视", 0),
+    ("热水器", 0),
+    ("手机", 1),
+    ("笔记本电脑", 2),
+    ("小家电", 3),
+];
+const PRODUCTS: &[ProductSpec] = &[
+    ProductSpec {
+        sku: "KFR-35GW",
+        name: "变频挂壁式空调 1.5匹",
+        category: 0,
+        price: 3_299_00,
+    },
+    ProductSpec {
+        sku: "KFR-72LW",
+        name: "立柜式空调 3匹",
+        category: 0,
+        price: 7_999_00,
+    },
+    ProductSpec {
+        sku: "BCD-520W",
+        name: "十字对开门冰箱 520升",
+        category: 1,
+        price: 4_599_00,
+    },
+    ProductSpec {
+        sku: "BCD-330",
+        name: "三门冰箱 330升",
+        category: 1,
+        price: 2_699_00,
+    },
+    ProductSpec {
+        sku: "XQG100-B",
+        name: "滚筒洗衣机 10公斤",
+        category: 2,
+        price: 3_199_00,
+    },
+    ProductSpec {
+        sku: "XQB80-Q",
+        name: "波轮洗衣机 8公斤",
+        category: 2,
+        price: 1_299_00,
+    },
+    ProductSpec {
+        sku: "TV-65Q8",
+        name: "65英寸 4K 量子点电视",
+        category: 3,
+        price: 5_499_00,
+    },
+    ProductSpec {
+        sku: "TV-55A6",
+        name: "55英寸智能电视",
+        category: 3,
+        price: 2_899_00,
+    },
+    ProductSpec {
+        sku: "JSQ30-16",
+        name: "燃气热水器 16升",
+        category: 4,
+        price: 2_399_00,
+    },
+    ProductSpec {
+        sku: "DSZF-60",
+        name: "电热水器 60升",
+        category: 4,
+        price: 1_599_00,
+    },
+    ProductSpec {
+        sku: "PH-X12",
+        name: "旗舰手机 X12 256GB",
+        category: 5,
+        price: 5_999_00,
+    },
+    ProductSpec {
+        sku: "PH-A5",
+        name: "青春版手机 A5 128GB",
+        category: 5,
+        price: 1_599_00,
+    },
+    ProductSpec {
+        sku: "NB-PRO14",
+        name: "轻薄笔记本 Pro 14",
+        category: 6,
+        price: 6_999_00,
+    },
+    ProductSpec {
+        sku: "NB-G16",
+        name: "游戏本 G16",
+        category: 6,
+        price: 8_999_00,
+    },
+    ProductSpec {
+        sku: "RB-S9",
+        name: "扫地机器人 S9",
+        category: 7,
+        price: 2_999_00,
+    },
+    ProductSpec {
+        sku: "AP-H3",
+        name: "空气净化器 H3",
+        category: 7,
+        price: 1_899_00,
+    },
+];
+
+fn pick<'a, T>(rng: &mut StdRng, xs: &'a [T]) -> &'a T {
+    &xs[rng.random_range(0..xs.len())]
+}
+
+fn phone(rng: &mut StdRng) -> PhoneNumber {
+    let prefixes = [
+        "138", "139", "135", "136", "150", "151", "158", "186", "187", "177", "189", "133", "199",
+    ];
+    let n = format!(
+        "{}{:08}",
+        pick(rng, &prefixes),
+        rng.random_range(0..100_000_000u32)
+    );
+    PhoneNumber::from_stored(format!("+86{n}"))
+}
+
+fn pinyin_of(name: &str) -> String {
+    sort_key(name).replace(' ', "")
+}
+
+/// Fills an empty database and returns the demo accounts (email, password, role).
+pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, String)>> {
+    let actor = Actor::system("demo");
+    let mut rng = StdRng::seed_from_u64(o.seed);
+    let today = app.clock.today();
+    let now = app.now();
+
+    let mut creds = Vec::new();
+    let mut user_ids = Vec::new();
+    for (email, name, role) in [
+        ("admin@demo.aftercare", "系统管理员", "admin"),
+        ("manager@demo.aftercare", "周经理", "manager"),
+        ("agent@demo.aftercare", "客服小林", "agent"),
+        ("tech@demo.aftercare", "技师老陈", "technician"),
+        ("marketing@demo.aftercare", "市场部小王", "marketer"),
+        ("analyst@demo.aftercare", "数据分析师", "analyst"),
+    ] {
+        let mut b = [0u8; 9];
+        rand::rng().fill_bytes(&mut b);
+        let password = b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let u = app
+            .add_user(&actor, email, name, &password, role)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        user_ids.push(u.id);
+        creds.push((email.to_string(), password, role.to_string()));
+    }
+    let managers = [user_ids[1], user_ids[2]];
+
+    let store = &app.store;
+    let policies = [
+        ("家电三包（国家标准）", WarrantyPolicy::statutory()),
+        (
+            "手机三包",
+            WarrantyPolicy {
+                return_days: 7,
+                exchange_days: 15,
+                repair_months: 12,
+                repair_limit: 2,
+                void_conditions: VoidCondition::ALL.to_vec(),
+            },
+        ),
+        (
+            "电脑三包（两年保修）",
+            WarrantyPolicy {
+                return_days: 7,
+                exchange_days: 15,
+                repair_months: 24,
+                repair_limit: 2,
+                void_conditions: VoidCondition::ALL.to_vec(),
+            },
+        ),
+        (
+            "小家电保修",
+            WarrantyPolicy {
+                return_days: 7,
+                exchange_days: 15,
+                repair_months: 12,
+                repair_limit: 0,
+                void_conditions: vec![VoidCondition::Misuse, VoidCondition::UnauthorizedRepair],
+            },
+        ),
+    ];
+    let mut policy_ids = Vec::new();
+    for (name, p) in &policies {
+        policy_ids.push(store.create_policy(&actor, name, p, &now).await?);
+    }
+    let mut cat_ids = Vec::new();
+    for (name, policy) in CATEGORIES {
+        cat_ids.push(
+            store
+                .create_category(&actor, name, None, Some(policy_ids[*policy]), &now)
+                .await?,
+        );
+    }
+    let drafts: Vec<ProductDraft> = PRODUCTS
+        .iter()
+        .map(|p| ProductDraft {
+            sku: p.sku.into(),
+            name: p.name.into(),
+            category_id: cat_ids[p.category],
+            policy_id: None,
+            price: p.price,
+            currency: "CNY".into(),
+            serialized: true,
+            strategy: if p.category == 7 {
+                AfterSalesStrategy::Partial
+            } else {
+                AfterSalesStrategy::Comprehensive
+            },
+        })
+        .collect();
+    let product_ids = store.create_products(&actor, &drafts, &now).await?;
+    let mut outlet_ids = Vec::new();
+    for (name, kind, city) in [
+        ("北京朝阳旗舰店", "own", "北京"),
+        ("上海徐汇体验店", "own", "上海"),
+        ("广州天河授权服务中心", "partner", "广州"),
+        ("成都武侯授权服务中心", "partner", "成都"),
+        ("天猫官方旗舰店", "own", "杭州"),
+        ("京东自营店", "own", "北京"),
+    ] {
+        outlet_ids.push(
+            store
+                .create_outlet(&actor, name, kind, Some(city), &now)
+                .await?,
+        );
+    }
+
+    let bar = if o.progress {
+        let b = indicatif::ProgressBar::new(o.customers);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} customers  {per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let mut serial_no: u64 = 0;
+    let batch = 500u64;
+    let mut done = 0u64;
+    while done < o.customers {
+        let n = batch.min(o.customers - done);
+        let mut customers = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let idx = done + i;
+            let org = rng.random_ratio(1, 15);
+            let name = if org {
+                pick(&mut rng, COMPANIES).to_string()
+            } else {
+                format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, GIVEN))
+            };
+            let (province, city, districts) = *pick(&mut rng, CITIES);
+            let mut phones = vec![PhoneEntry {
+                number: phone(&mut rng),
+                label: Some("手机".into()),
+                primary: true,
+            }];
+            if rng.random_ratio(1, 4) {
+                phones.push(PhoneEntry {
+                    number: phone(&mut rng),
+                    label: Some("家里".into()),
+                    primary: false,
+                });
+            }
+            let mut emails = Vec::new();
+            if rng.random_ratio(3, 5) {
+                let domain = pick(
+                    &mut rng,
+                    &["qq.com", "163.com", "126.com", "gmail.com", "outlook.com"],
+                );
+                let e = format!(
+                    "{}{}@{domain}",
+                    if org {
+                        format!("service{idx}")
+                    } else {
+                        pinyin_of(&name)
+                    },
+                    rng.random_range(1..9999)
+                );
+                if let Ok(e) = Email::parse(&e) {
+                    emails.push(EmailEntry {
+                        address: e,
+                        primary: true,
+                    });
+                }
+            }
+            let mut family = Vec::new();
+            if !org && rng.random_ratio(1, 3) {
+                let y = rng.random_range(1950..2020);
+                family.push(FamilyMember {
+                    name: format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, GIVEN)),
+                    relation: pick(&mut rng, &["配偶", "父亲", "母亲", "儿子", "女儿"]).to_string(),
+                    birthday: Date::new(y, rng.random_range(1..=12), rng.random_range(1..=28)).ok(),
+                });
+            }
+            let mut dates = Vec::new();
+            if rng.random_ratio(1, 5) {
+                dates.push(ImportantDate {
+                    label: if org {
+                        "公司周年".into()
+                    } else {
+                        "结婚纪念日".into()
+                    },
+                    date: Date::new(
+                        rng.random_range(1995..2024),
+                        rng.random_range(1..=12),
+                        rng.random_range(1..=28),
+                    )
+                    .unwrap_or(today),
+                });
+            }
+            let consent: Vec<ConsentChannel> = ConsentChannel::ALL
+                .iter()
+                .copied()
+                .filter(|_| rng.random_ratio(1, 2))
+                .collect();
+            let tags: Vec<String> = (0..rng.random_range(0..3))
+                .map(|_| pick(&mut rng, TAGS).to_string())
+                .fold(Vec::new(), |mut v, t| {
+                    if !v.contains(&t) {
+                        v.push(t)
+                    }
+                    v
+                });
+            customers.push(CustomerDraft {
+                kind: if org {
+                    CustomerKind::Organisation
+                } else {
+                    CustomerKind::Person
+                },
+                name,
+                company: if org {
+                    None
+                } else if rng.random_ratio(1, 4) {
+                    Some(pick(&mut rng, COMPANIES).to_string())
+                } else {
+                    None
+                },
+                title: None,
+                birthday: if org {
+                    None
+                } else {
+                    Date::new(
+                        rng.random_range(1955..2004),
+                        rng.random_range(1..=12),
+                        rng.random_range(1..=28),
+                    )
+                    .ok()
+                },
+                phones,
+                emails,
+                addresses: vec![Address {
+                    label: Some("家".into()),
+                    province: Some(province.into()),
+                    city: Some(city.into()),
+                    district: Some(pick(&mut rng, districts).to_string()),
+                    street: format!(
+                        "{}{}号{}室",
+                        pick(&mut rng, STREETS),
+                        rng.random_range(1..300),
+                        rng.random_range(101..2505)
+                    ),
+                    postcode: Some(format!("{:06}", rng.random_range(100000..860000))),
+                    primary: true,
+                }],
+                family,
+                dates,
+                consent,
+                account_manager_id: if rng.random_ratio(1, 10) {
+                    Some(*pick(&mut rng, &managers))
+                } else {
+                    None
+                },
+                tags,
+                habits: rng
+                    .random_ratio(1, 4)
+                    .then(|| pick(&mut rng, HABITS).to_string()),
+                preferences: rng
+                    .random_ratio(1, 4)
+                    .then(|| pick(&mut rng, PREFS).to_string()),
+                notes: None,
+                source: Some(*pick(&mut rng, Touchpoint::ALL)),
+            });
+        }
+        // Some people arrive twice, through another channel, with the same phone.
+        if done == 0 && n >= 10 {
+            for k in 0..(n / 50).max(1) {
+                let mut twin = customers[k as usize * 3].clone();
+                twin.source = Some(Touchpoint::Web);
+                twin.emails.clear();
+                twin.tags = vec!["线上注册".into()];
+                customers.push(twin);
+            }
+        }
+        let ids = store
+            .create_customers(&actor, &customers, &now)
+            .await
+            .context("creating customers")?;
+
+        let mut orders = Vec::new();
+        for id in &ids {
+            for _ in 0..rng.random_range(0..4) {
+                let ordered_on = today
+                    .checked_sub((rng.random_range(0..1100) as i64).days())
+                    .unwrap_or(today);
+                let mut lines = Vec::new();
+                for _ in 0..rng.random_range(1..3) {
+                    let pi = rng.random_range(0..PRODUCTS.len());
+                    if lines
+                        .iter()
+                        .any(|l: &OrderLine| l.product_id == product_ids[pi])
+                    {
+                        continue;
+                    }
+                    serial_no += 1;
+                    let serial = format!(
+                        "{}-{}{:07}",
+                        PRODUCTS[pi].sku.split('-').next().unwrap_or("SN"),
+                        ordered_on.year(),
+                        serial_no
+                    );
+                    let discount = if rng.random_ratio(1, 4) {
+                        PRODUCTS[pi].price / 20
+                    } else {
+                        0
+                    };
+                    lines.push(OrderLine {
+                        product_id: product_ids[pi],
+                        quantity: 1,
+                        unit_price: PRODUCTS[pi].price,
+                        discount,
+                        serials: vec![serial],
+                    });
+                }
+                let channel = *pick(&mut rng, SalesChannel::ALL);
+                let outlet = match channel {
+                    SalesChannel::Ecommerce => Some(outlet_ids[4 + rng.random_range(0..2)]),
+                    SalesChannel::Store => Some(outlet_ids[rng.random_range(0..2)]),
+                    SalesChannel::Agent => Some(outlet_ids[2 + rng.random_range(0..2)]),
+                    SalesChannel::Direct => None,
+                };
+                let delivered = ordered_on
+                    .checked_add((rng.random_range(0..5) as i64).days())
+                    .ok()
+                    .filter(|d| *d <= today);
+                let installed = delivered.filter(|_| rng.random_ratio(2, 3));
+                orders.push(OrderDraft {
+                    customer_id: *id,
+                    channel,
+                    outlet_id: outlet,
+                    ordered_on,
+                    delivered_on: delivered,
+                    installed_on: installed,
+                    location: Some(
+                        pick(
+                            &mut rng,
+                            &["客厅", "主卧", "次卧", "厨房", "阳台", "书房", "办公室"],
+                        )
+                        .to_string(),
+                    ),
+                    status: if delivered.is_some() {
+                        OrderStatus::Completed
+                    } else {
+                        OrderStatus::Paid
+                    },
+                    currency: "CNY".into(),
+                    discount: 0,
+                    payment_terms: Some(
+                        pick(
+                            &mut rng,
+                            &["全款", "12期免息分期", "货到付款", "对公转账 30 天"],
+                        )
+                        .to_string(),
+                    ),
+                    special_needs: rng.random_ratio(1, 6).then(|| {
+                        pick(
+                            &mut rng,
+                            &[
+                                "需要拆旧机",
+                                "高层需吊装",
+                                "周末送货",
+                                "需要开增值税专用发票",
+                            ],
+                        )
+                        .to_string()
+                    }),
+                    lines,
+                    price_from_catalog: vec![],
+                });
+            }
+        }
+        let order_ids = store
+            .create_orders(&actor, &orders, &now)
+            .await
+            .context("creating orders")?;
+
+        // A little history: repairs, services, one voiding finding now and then.
+        for oid in &order_ids {
+            if !rng.random_ratio(1, 6) {
+                continue;
+            }
+            if let Some(order) = store.order(*oid).await? {
+                let Some(serial) = order.items.first().and_then(|i| i.serials.first()) else {
+                    continue;
+                };
+                let Some(asset) = store.asset_by_serial(serial).await? else {
+                    continue;
+                };
+                let ordered: Date = order.ordered_on.parse().unwrap_or(today);
+                let day = ordered
+                    .checked_add((rng.random_range(20..400) as i64).days())
+                    .unwrap_or(today)
+                    .min(today);
+                let (kind, void_condition, note) = match rng.random_range(0..10) {
+                    0 => (
+                        "void",
+                        Some(VoidCondition::Misuse),
+                        "上门检测发现外壳摔裂，属人为损坏",
+                    ),
+                    1..=5 => ("repair", None, "更换主板，恢复正常"),
+                    _ => ("service", None, "例行清洗保养"),
+                };
+                store
+                    .add_asset_event(
+                        &actor,
+                        asset,
+                        &AssetEventDraft {
+                            kind,
+                            day,
+                            void_condition,
+                            note: Some(note.into()),
+                        },
+                        &now,
+                    )
+                    .await?;
+            }
+        }
+        for id in &ids {
+            for _ in 0..rng.random_range(0..3) {
+                let (tp, subject) = *pick(&mut rng, SUBJECTS);
+                let touchpoint = Touchpoint::parse(tp).unwrap_or(Touchpoint::Phone);
+                store
+                    .add_interaction(
+                        &actor,
+                        *id,
+                        &InteractionDraft {
+                            touchpoint,
+                            direction: "inbound",
+                            subject: subject.into(),
+                            body: None,
+                        },
+                        &now,
+                    )
+                    .await?;
+            }
+        }
+        done += n;
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish();
+    }
+    Ok(creds)
+}

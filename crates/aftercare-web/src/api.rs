@@ -1,0 +1,641 @@
+//! The REST API under `/api/v1`. Routes are registered through utoipa-axum, so the
+//! OpenAPI document is generated from the same code that serves the requests.
+
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorBody};
+use aftercare_app::input::*;
+use aftercare_app::model::*;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Aftercare API", version = "1", description = "Customers, products, orders, assets and warranty. \
+        Authenticate with `Authorization: Bearer <token>` (create one with `aftercare token create EMAIL`). \
+        Errors share one shape: `{code, message, fields}`. Lists are keyset-paginated: pass `next_cursor` back as `cursor`. \
+        POST requests that create something accept an `Idempotency-Key` header."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
+    }
+}
+
+/// The API's routes and its OpenAPI document.
+pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list_customers, create_customer))
+        .routes(routes!(get_customer, update_customer))
+        .routes(routes!(customer_360))
+        .routes(routes!(customer_timeline))
+        .routes(routes!(add_interaction))
+        .routes(routes!(list_duplicates))
+        .routes(routes!(merge_customers))
+        .routes(routes!(list_products, create_product))
+        .routes(routes!(get_product, update_product))
+        .routes(routes!(list_categories, create_category))
+        .routes(routes!(list_policies, create_policy))
+        .routes(routes!(list_outlets))
+        .routes(routes!(list_orders, create_order))
+        .routes(routes!(get_order))
+        .routes(routes!(get_asset))
+        .routes(routes!(asset_warranty))
+        .routes(routes!(add_asset_event))
+        .routes(routes!(list_audit))
+        .routes(routes!(list_events))
+        .routes(routes!(me))
+        .split_for_parts()
+}
+
+/// A JSON body whose rejections (bad JSON, wrong types, unknown fields, too large) come
+/// back in the API's error shape and the caller's language.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let lang = crate::auth::request_lang(&parts, None);
+        let req = Request::from_parts(parts, body);
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(match &rej {
+                JsonRejection::JsonSyntaxError(_) => {
+                    ApiError::new(StatusCode::BAD_REQUEST, lang, "malformed_json")
+                }
+                JsonRejection::JsonDataError(e) => {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, lang, "invalid_body")
+                        .with_detail(&e.body_text())
+                }
+                JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    lang,
+                    "unsupported_media_type",
+                ),
+                _ if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, lang, "payload_too_large")
+                }
+                _ => ApiError::new(StatusCode::BAD_REQUEST, lang, "malformed_json"),
+            }),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The id of something created.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+/// Runs a creation once per `Idempotency-Key`: a retry with the same key and body gets the
+/// first answer again; the same key with another body is refused.
+async fn idempotent<F, Fut>(
+    state: &AppState,
+    c: &ApiCaller,
+    headers: &HeaderMap,
+    body: &impl Serialize,
+    f: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<i64>>,
+{
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let Some(key) = key else {
+        let id = f().await?;
+        return Ok((StatusCode::CREATED, Json(Created { id })).into_response());
+    };
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(body).unwrap_or_default()));
+    let uid = c.principal.user.id;
+    let app = &state.app;
+    if let Some((h, status, stored)) = app
+        .store
+        .idempotent_get(uid, key)
+        .await
+        .map_err(|e| ApiError::from_app(e.into(), c.lang))?
+    {
+        if h != hash {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                c.lang,
+                "idempotency_key_reused",
+            ));
+        }
+        let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
+        return Ok((status, [("idempotent-replayed", "true")], Json(body)).into_response());
+    }
+    let id = f().await?;
+    let body = serde_json::to_string(&Created { id }).unwrap_or_default();
+    // If storing the key fails the creation still stands; the caller gets its answer.
+    if let Err(e) = app
+        .store
+        .idempotent_put(uid, key, &hash, 201, &body, &app.now())
+        .await
+    {
+        tracing::warn!(error = %e, "could not store idempotency key");
+    }
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+macro_rules! app_err {
+    ($c:expr) => {
+        |e| ApiError::from_app(e, $c.lang)
+    };
+}
+
+/// List customers: search by name prefix (Chinese or pinyin), phone, email or serial.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
+    responses((status = 200, body = Page<CustomerRow>), (status = 400, body = ErrorBody)))]
+async fn list_customers(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Query(q): Query<CustomerQuery>,
+) -> ApiResult<Json<Page<CustomerRow>>> {
+    s.app
+        .customers(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Create a customer.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn create_customer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CustomerInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .create_customer(&c.principal, &input)
+            .await
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+/// One customer's profile.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+    responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
+async fn get_customer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Customer>> {
+    s.app
+        .customer(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct VersionParam {
+    /// The version read; the update is refused if someone changed the customer since.
+    version: Option<i64>,
+}
+
+/// Replace a customer's profile.
+#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput, params(VersionParam),
+    responses((status = 200, body = Customer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_customer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    Query(v): Query<VersionParam>,
+    ApiJson(input): ApiJson<CustomerInput>,
+) -> ApiResult<Json<Customer>> {
+    s.app
+        .update_customer(&c.principal, id, &input, v.version)
+        .await
+        .map_err(app_err!(c))?;
+    s.app
+        .customer(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct CursorParam {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The customer 360: profile, products with warranty today, orders and the latest timeline.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/360", tag = "customers",
+    responses((status = 200, body = Customer360), (status = 404, body = ErrorBody)))]
+async fn customer_360(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Customer360>> {
+    s.app
+        .customer_360(&c.principal, id, None)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// The customer's timeline, newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(CursorParam),
+    responses((status = 200, body = Page<TimelineEntry>)))]
+async fn customer_timeline(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    Query(q): Query<CursorParam>,
+) -> ApiResult<Json<Page<TimelineEntry>>> {
+    s.app
+        .timeline(&c.principal, id, q.cursor.as_deref(), q.limit)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Log a contact with the customer on any touchpoint.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "customers", request_body = InteractionInput,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn add_interaction(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<InteractionInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{id}:{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .add_interaction(&c.principal, id, &input)
+            .await
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+/// Customers that look like the same person (same phone or email).
+#[utoipa::path(get, path = "/api/v1/duplicates", tag = "customers", responses((status = 200, body = Vec<DuplicatePair>)))]
+async fn list_duplicates(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<DuplicatePair>>> {
+    s.app
+        .duplicates(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MergeInput {
+    keep: i64,
+    drop: i64,
+}
+
+/// Merge two customers: every record and timeline entry of `drop` moves to `keep`.
+#[utoipa::path(post, path = "/api/v1/merges", tag = "customers", request_body = MergeInput,
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn merge_customers(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(m): ApiJson<MergeInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .merge(&c.principal, m.keep, m.drop)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// List products.
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalogue", params(ProductQuery), responses((status = 200, body = Page<Product>)))]
+async fn list_products(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Query(q): Query<ProductQuery>,
+) -> ApiResult<Json<Page<Product>>> {
+    s.app
+        .products(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Create a product.
+#[utoipa::path(post, path = "/api/v1/products", tag = "catalogue", request_body = ProductInput,
+    responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_product(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<ProductInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .create_product(&c.principal, &input)
+            .await
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+/// One product.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalogue", responses((status = 200, body = Product), (status = 404, body = ErrorBody)))]
+async fn get_product(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Product>> {
+    s.app
+        .product(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Replace a product.
+#[utoipa::path(put, path = "/api/v1/products/{id}", tag = "catalogue", request_body = ProductInput, responses((status = 200, body = Product)))]
+async fn update_product(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<ProductInput>,
+) -> ApiResult<Json<Product>> {
+    s.app
+        .update_product(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    s.app
+        .product(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Product categories.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "catalogue", responses((status = 200, body = Vec<Category>)))]
+async fn list_categories(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<Category>>> {
+    s.app
+        .categories(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Create a category.
+#[utoipa::path(post, path = "/api/v1/categories", tag = "catalogue", request_body = CategoryInput, responses((status = 201, body = Created)))]
+async fn create_category(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CategoryInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .create_category(&c.principal, &input)
+            .await
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+/// Warranty (三包) policies.
+#[utoipa::path(get, path = "/api/v1/policies", tag = "catalogue", responses((status = 200, body = Vec<Policy>)))]
+async fn list_policies(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<Policy>>> {
+    s.app
+        .policies(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Create a warranty policy.
+#[utoipa::path(post, path = "/api/v1/policies", tag = "catalogue", request_body = PolicyInput, responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn create_policy(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<PolicyInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .create_policy(&c.principal, &input)
+            .await
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+/// Selling and service outlets.
+#[utoipa::path(get, path = "/api/v1/outlets", tag = "catalogue", responses((status = 200, body = Vec<Outlet>)))]
+async fn list_outlets(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<Outlet>>> {
+    s.app
+        .outlets(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// List orders.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderQuery), responses((status = 200, body = Page<OrderRow>)))]
+async fn list_orders(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Query(q): Query<OrderQuery>,
+) -> ApiResult<Json<Page<OrderRow>>> {
+    s.app
+        .orders(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Record an order; each serial number of a serial-numbered product becomes an asset.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = OrderInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn create_order(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<OrderInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .create_order(&c.principal, &input)
+            .await
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+/// One order with its items and serial numbers.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
+async fn get_order(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Order>> {
+    s.app
+        .order(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// One asset with its usage archive and warranty today.
+#[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", responses((status = 200, body = Asset), (status = 404, body = ErrorBody)))]
+async fn get_asset(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Asset>> {
+    s.app
+        .asset(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct OnParam {
+    /// YYYY-MM-DD; today when absent.
+    on: Option<String>,
+}
+
+/// The asset's warranty (三包) status on a given day: which of return, exchange and repair
+/// apply, until when, and why not.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/warranty", tag = "assets", params(OnParam),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn asset_warranty(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    Query(q): Query<OnParam>,
+) -> ApiResult<Json<serde_json::Value>> {
+    s.app.asset(&c.principal, id).await.map_err(app_err!(c))?;
+    let on = match q.on.as_deref() {
+        Some(d) => Some(aftercare_domain::error::parse_date(d).map_err(|code| {
+            ApiError::from_app(aftercare_domain::Invalid::one("on", code).into(), c.lang)
+        })?),
+        None => None,
+    };
+    let w = s.app.warranty_on(id, on).await.map_err(app_err!(c))?;
+    Ok(Json(serde_json::to_value(w).unwrap_or_default()))
+}
+
+/// Add an entry to the asset's usage archive (installation, service, repair, note, or a
+/// finding that voids the warranty).
+#[utoipa::path(post, path = "/api/v1/assets/{id}/events", tag = "assets", request_body = AssetEventInput,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn add_asset_event(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<AssetEventInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{id}:{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .add_asset_event(&c.principal, id, &input)
+            .await
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+#[derive(Deserialize, IntoParams)]
+struct AuditParams {
+    entity: Option<String>,
+    entity_id: Option<i64>,
+    /// Entries older than this id (for paging back).
+    before: Option<i64>,
+}
+
+/// The audit log, newest first: who changed what, when, before and after. Admins only.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "logs", params(AuditParams), responses((status = 200, body = Vec<AuditEntry>)))]
+async fn list_audit(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Query(q): Query<AuditParams>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    s.app
+        .audit(&c.principal, q.entity.as_deref(), q.entity_id, q.before)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct EventParams {
+    /// Return events with an id greater than this (0 to start).
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// The change log, oldest first from a cursor: every write, in commit order.
+#[utoipa::path(get, path = "/api/v1/events", tag = "logs", params(EventParams), responses((status = 200, body = Vec<ChangeEvent>)))]
+async fn list_events(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Query(q): Query<EventParams>,
+) -> ApiResult<Json<Vec<ChangeEvent>>> {
+    s.app
+        .events(&c.principal, q.after.unwrap_or(0), q.limit)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = User)))]
+async fn me(c: ApiCaller) -> Json<User> {
+    Json(c.principal.user)
+}

@@ -1,0 +1,166 @@
+//! Who is asking: a session cookie (pages, with CSRF tokens on every form) or a bearer
+//! API token (scripts). Also the caller's language.
+
+use crate::AppState;
+use crate::error::ApiError;
+use aftercare_app::service::Principal;
+use aftercare_domain::lang::Lang;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+
+pub const SESSION_COOKIE: &str = "aftercare_session";
+pub const LANG_COOKIE: &str = "aftercare_lang";
+
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The language for this request: the user's choice, else a cookie, else the browser's.
+pub fn request_lang(parts: &Parts, user: Option<&str>) -> Lang {
+    user.and_then(Lang::from_tag)
+        .or_else(|| cookie(parts, LANG_COOKIE).and_then(Lang::from_tag))
+        .or_else(|| {
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// A signed-in user of the pages, with the session's CSRF token.
+pub struct Session {
+    pub principal: Principal,
+    pub csrf: String,
+    pub lang: Lang,
+    pub secret: String,
+}
+
+/// Pages redirect to the login page when there is no session.
+pub struct LoginRedirect;
+
+impl axum::response::IntoResponse for LoginRedirect {
+    fn into_response(self) -> axum::response::Response {
+        axum::response::Redirect::to("/login").into_response()
+    }
+}
+
+impl<S> FromRequestParts<S> for Session
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = LoginRedirect;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let secret = cookie(parts, SESSION_COOKIE)
+            .ok_or(LoginRedirect)?
+            .to_string();
+        let (principal, csrf) = state
+            .app
+            .session(&secret)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(LoginRedirect)?;
+        let lang = request_lang(parts, principal.user.lang.as_deref());
+        Ok(Session {
+            principal,
+            csrf,
+            lang,
+            secret,
+        })
+    }
+}
+
+/// The caller's language, for pages without a session.
+pub struct ReqLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReqLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ReqLang(request_lang(parts, None)))
+    }
+}
+
+/// An API caller: a bearer token, or a browser session that sends its CSRF token in
+/// `X-CSRF-Token` for anything but GET.
+pub struct ApiCaller {
+    pub principal: Principal,
+    pub lang: Lang,
+}
+
+impl<S> FromRequestParts<S> for ApiCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let lang0 = request_lang(parts, None);
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if let Some(token) = bearer {
+            let p = state
+                .app
+                .token_principal(token)
+                .await
+                .map_err(|e| ApiError::from_app(e, lang0))?;
+            let p =
+                p.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, lang0, "unauthenticated"))?;
+            let lang = request_lang(parts, p.user.lang.as_deref());
+            return Ok(ApiCaller { principal: p, lang });
+        }
+        if let Some(secret) = cookie(parts, SESSION_COOKIE) {
+            let found = state
+                .app
+                .session(secret)
+                .await
+                .map_err(|e| ApiError::from_app(e, lang0))?;
+            if let Some((p, csrf)) = found {
+                let lang = request_lang(parts, p.user.lang.as_deref());
+                if parts.method != axum::http::Method::GET {
+                    let sent = parts
+                        .headers
+                        .get("x-csrf-token")
+                        .and_then(|v| v.to_str().ok());
+                    if sent != Some(csrf.as_str()) {
+                        return Err(ApiError::new(StatusCode::FORBIDDEN, lang, "csrf"));
+                    }
+                }
+                return Ok(ApiCaller { principal: p, lang });
+            }
+        }
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            lang0,
+            "unauthenticated",
+        ))
+    }
+}
+
+/// The client address for login throttling.
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

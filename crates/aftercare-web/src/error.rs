@@ -1,0 +1,122 @@
+//! One JSON error shape for the API: `{code, message, fields: [{field, code, message}]}`.
+
+use crate::i18n::{field_message, t};
+use aftercare_app::AppError;
+use aftercare_domain::lang::Lang;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// The input's path, e.g. `phones[0].number`.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Every API error has this shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, snake_case: invalid_input, not_found, conflict codes, unauthenticated, …
+    pub code: String,
+    /// A sentence in the caller's language.
+    pub message: String,
+    pub fields: Vec<FieldErrorBody>,
+}
+
+/// An error on its way out of the API, in the caller's language.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, lang: Lang, code: &str) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message: t(lang, &format!("error.{code}")),
+                fields: vec![],
+            },
+        }
+    }
+
+    pub fn with_detail(mut self, detail: &str) -> Self {
+        self.body.message.push_str(detail);
+        self
+    }
+
+    pub fn from_app(e: AppError, lang: Lang) -> Self {
+        match e {
+            AppError::Invalid(inv) => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: ErrorBody {
+                    code: "invalid_input".into(),
+                    message: t(lang, "error.invalid_input"),
+                    fields: inv
+                        .0
+                        .into_iter()
+                        .map(|f| FieldErrorBody {
+                            message: field_message(lang, f.code),
+                            field: f.field,
+                            code: f.code.into(),
+                        })
+                        .collect(),
+                },
+            },
+            AppError::NotFound(what) => Self {
+                status: StatusCode::NOT_FOUND,
+                body: ErrorBody {
+                    code: "not_found".into(),
+                    message: format!("{what}: {}", t(lang, "error.not_found")),
+                    fields: vec![],
+                },
+            },
+            AppError::Conflict { code, field } => {
+                let status = if code == "cursor_invalid" || code == "sort_unknown" {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::CONFLICT
+                };
+                let message = field_message(lang, code);
+                Self {
+                    status,
+                    body: ErrorBody {
+                        code: code.into(),
+                        message: message.clone(),
+                        fields: field
+                            .map(|f| {
+                                vec![FieldErrorBody {
+                                    field: f,
+                                    code: code.into(),
+                                    message,
+                                }]
+                            })
+                            .unwrap_or_default(),
+                    },
+                }
+            }
+            AppError::Unauthenticated => {
+                Self::new(StatusCode::UNAUTHORIZED, lang, "unauthenticated")
+            }
+            AppError::Forbidden => Self::new(StatusCode::FORBIDDEN, lang, "forbidden"),
+            AppError::Throttled => Self::new(StatusCode::TOO_MANY_REQUESTS, lang, "throttled"),
+            AppError::Internal(m) => {
+                // The cause goes to the log; the caller learns nothing internal.
+                tracing::error!(error = %m, "internal error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, lang, "internal")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}

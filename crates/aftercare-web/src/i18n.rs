@@ -1,0 +1,750 @@
+//! The interface's words in 简体中文, 繁體中文 and English. One table: a key and its three
+//! translations, so a missing translation is a compile-time gap you can see in one row.
+
+use aftercare_domain::lang::Lang;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// (key, zh-Hans, zh-Hant, en)
+const MESSAGES: &[(&str, &str, &str, &str)] = &[
+    (
+        "app.name",
+        "Aftercare 售后服务",
+        "Aftercare 售後服務",
+        "Aftercare",
+    ),
+    ("nav.customers", "客户", "客戶", "Customers"),
+    ("nav.products", "产品", "產品", "Products"),
+    ("nav.orders", "订单", "訂單", "Orders"),
+    ("nav.duplicates", "重复客户", "重複客戶", "Duplicates"),
+    ("nav.audit", "审计日志", "審計日誌", "Audit log"),
+    ("nav.import", "导入", "匯入", "Import"),
+    ("nav.api", "API 文档", "API 文件", "API docs"),
+    ("nav.logout", "退出", "登出", "Sign out"),
+    ("nav.language", "语言", "語言", "Language"),
+    ("login.title", "登录", "登入", "Sign in"),
+    ("login.email", "邮箱", "電郵", "Email"),
+    ("login.password", "密码", "密碼", "Password"),
+    ("login.submit", "登录", "登入", "Sign in"),
+    (
+        "login.failed",
+        "邮箱或密码不正确。",
+        "電郵或密碼不正確。",
+        "Wrong email or password.",
+    ),
+    (
+        "login.throttled",
+        "尝试次数过多，请 15 分钟后再试。",
+        "嘗試次數過多，請 15 分鐘後再試。",
+        "Too many attempts. Try again in 15 minutes.",
+    ),
+    ("action.search", "搜索", "搜尋", "Search"),
+    ("action.save", "保存", "儲存", "Save"),
+    ("action.cancel", "取消", "取消", "Cancel"),
+    (
+        "action.new_customer",
+        "新建客户",
+        "新增客戶",
+        "New customer",
+    ),
+    ("action.edit", "编辑", "編輯", "Edit"),
+    ("action.new_order", "录入订单", "錄入訂單", "Record order"),
+    ("action.merge", "合并", "合併", "Merge"),
+    ("action.dismiss", "不是同一人", "不是同一人", "Not the same"),
+    ("action.next_page", "下一页", "下一頁", "Next page"),
+    (
+        "action.add_interaction",
+        "记录接触",
+        "記錄接觸",
+        "Log contact",
+    ),
+    ("action.export_csv", "导出 CSV", "匯出 CSV", "Export CSV"),
+    (
+        "action.export_xlsx",
+        "导出 Excel",
+        "匯出 Excel",
+        "Export Excel",
+    ),
+    ("action.vcard", "名片 vCard", "名片 vCard", "vCard"),
+    ("action.add_event", "添加记录", "新增記錄", "Add entry"),
+    (
+        "list.empty",
+        "没有记录。",
+        "沒有記錄。",
+        "Nothing here yet.",
+    ),
+    (
+        "list.search_hint",
+        "姓名、拼音、电话、邮箱或序列号",
+        "姓名、拼音、電話、電郵或序號",
+        "Name, pinyin, phone, email or serial number",
+    ),
+    ("filter.all", "全部", "全部", "All"),
+    ("filter.tag", "标签", "標籤", "Tag"),
+    ("filter.city", "城市", "城市", "City"),
+    ("filter.sort", "排序", "排序", "Sort"),
+    ("sort.name", "姓名（拼音）", "姓名（拼音）", "Name (pinyin)"),
+    ("sort.-name", "姓名倒序", "姓名倒序", "Name, descending"),
+    ("sort.created", "最早创建", "最早建立", "Oldest first"),
+    ("sort.-created", "最新创建", "最新建立", "Newest first"),
+    ("customer.kind", "类型", "類型", "Type"),
+    ("kind.person", "个人", "個人", "Person"),
+    ("kind.organisation", "机构", "機構", "Organisation"),
+    ("customer.name", "姓名 / 名称", "姓名 / 名稱", "Name"),
+    ("customer.company", "公司", "公司", "Company"),
+    ("customer.title", "职务", "職稱", "Title"),
+    ("customer.birthday", "生日", "生日", "Birthday"),
+    ("customer.phones", "电话", "電話", "Phones"),
+    ("customer.phone", "电话", "電話", "Phone"),
+    ("customer.emails", "邮箱", "電郵", "Emails"),
+    ("customer.email", "邮箱", "電郵", "Email"),
+    ("customer.label", "备注名", "標註", "Label"),
+    ("customer.primary", "首选", "首選", "Primary"),
+    ("customer.addresses", "地址", "地址", "Addresses"),
+    ("customer.province", "省份", "省份", "Province"),
+    ("customer.city", "城市", "城市", "City"),
+    ("customer.district", "区县", "區縣", "District"),
+    ("customer.street", "街道地址", "街道地址", "Street"),
+    ("customer.postcode", "邮编", "郵遞區號", "Postcode"),
+    ("customer.family", "家庭成员", "家庭成員", "Family"),
+    ("customer.relation", "关系", "關係", "Relation"),
+    ("customer.dates", "重要日子", "重要日子", "Important dates"),
+    ("customer.date", "日期", "日期", "Date"),
+    (
+        "customer.consent",
+        "联系许可",
+        "聯絡許可",
+        "Contact consent",
+    ),
+    (
+        "customer.account_manager",
+        "客户经理",
+        "客戶經理",
+        "Account manager",
+    ),
+    (
+        "customer.tags",
+        "标签（逗号分隔）",
+        "標籤（逗號分隔）",
+        "Tags (comma separated)",
+    ),
+    ("customer.habits", "习惯", "習慣", "Habits"),
+    ("customer.preferences", "偏好", "偏好", "Preferences"),
+    ("customer.notes", "备注", "備註", "Notes"),
+    ("customer.source", "来源触点", "來源觸點", "Came from"),
+    ("customer.none", "（无）", "（無）", "(none)"),
+    (
+        "customer.products",
+        "在用产品",
+        "在用產品",
+        "Products in use",
+    ),
+    ("customer.orders", "订单", "訂單", "Orders"),
+    ("customer.timeline", "时间线", "時間線", "Timeline"),
+    ("customer.profile", "资料", "資料", "Profile"),
+    (
+        "customer.merged",
+        "此客户已合并到",
+        "此客戶已合併到",
+        "This customer was merged into",
+    ),
+    ("consent.phone", "电话", "電話", "Phone"),
+    ("consent.sms", "短信", "簡訊", "SMS"),
+    ("consent.email", "邮件", "電郵", "Email"),
+    ("consent.wechat", "微信", "微信", "WeChat"),
+    ("consent.post", "邮寄", "郵寄", "Post"),
+    ("tp.point_of_sale", "销售点", "銷售點", "Point of sale"),
+    ("tp.direct_sales", "直销", "直銷", "Direct sales"),
+    ("tp.media", "媒体", "媒體", "Media"),
+    ("tp.word_of_mouth", "口碑", "口碑", "Word of mouth"),
+    ("tp.sponsorship", "赞助", "贊助", "Sponsorship"),
+    ("tp.phone", "电话", "電話", "Phone"),
+    ("tp.email", "邮件", "電郵", "Email"),
+    ("tp.web", "网站", "網站", "Web"),
+    ("tp.chat", "在线聊天", "線上聊天", "Chat"),
+    ("tp.store_visit", "到店", "到店", "Store visit"),
+    ("tp.field_visit", "上门", "上門", "Field visit"),
+    ("tl.created", "建档", "建檔", "Profile created"),
+    ("tl.change", "资料变更", "資料變更", "Profile changed"),
+    ("tl.order", "订单", "訂單", "Order"),
+    ("tl.interaction", "接触", "接觸", "Contact"),
+    ("tl.asset", "产品档案", "產品檔案", "Product record"),
+    ("tl.merge", "合并客户", "合併客戶", "Merged customer"),
+    ("interaction.subject", "主题", "主題", "Subject"),
+    ("interaction.body", "内容", "內容", "Details"),
+    ("interaction.touchpoint", "触点", "觸點", "Touchpoint"),
+    ("product.sku", "型号编码", "型號編碼", "SKU"),
+    ("product.name", "产品名称", "產品名稱", "Product"),
+    ("product.category", "类别", "類別", "Category"),
+    ("product.price", "价格", "價格", "Price"),
+    ("product.policy", "三包政策", "三包政策", "Warranty policy"),
+    (
+        "product.strategy",
+        "售后策略",
+        "售後策略",
+        "After-sales strategy",
+    ),
+    (
+        "product.serialized",
+        "序列号管理",
+        "序號管理",
+        "Serial-numbered",
+    ),
+    (
+        "policy.summary",
+        "退货 {r} 天 · 换货 {e} 天 · 保修 {m} 个月 · 维修 {l} 次后换货",
+        "退貨 {r} 天 · 換貨 {e} 天 · 保修 {m} 個月 · 維修 {l} 次後換貨",
+        "Return {r} days · exchange {e} days · repair {m} months · exchange after {l} repairs",
+    ),
+    ("order.number", "订单号", "訂單號", "Order"),
+    ("order.customer", "客户", "客戶", "Customer"),
+    ("order.channel", "渠道", "通路", "Channel"),
+    ("order.outlet", "销售网点", "銷售網點", "Outlet"),
+    ("order.ordered_on", "下单日期", "下單日期", "Ordered on"),
+    ("order.delivered_on", "送达日期", "送達日期", "Delivered on"),
+    ("order.installed_on", "安装日期", "安裝日期", "Installed on"),
+    ("order.location", "使用地点", "使用地點", "Location"),
+    ("order.status", "状态", "狀態", "Status"),
+    ("order.total", "金额", "金額", "Total"),
+    (
+        "order.discount",
+        "整单优惠（元）",
+        "整單優惠（元）",
+        "Order discount (yuan)",
+    ),
+    (
+        "order.payment_terms",
+        "付款条件",
+        "付款條件",
+        "Payment terms",
+    ),
+    (
+        "order.special_needs",
+        "特殊需求",
+        "特殊需求",
+        "Special needs",
+    ),
+    ("order.product", "产品", "產品", "Product"),
+    ("order.quantity", "数量", "數量", "Quantity"),
+    (
+        "order.unit_price",
+        "单价（元，空则按目录价）",
+        "單價（元，空則按目錄價）",
+        "Unit price (yuan, blank = list price)",
+    ),
+    (
+        "order.serials",
+        "序列号（每件一个，逗号分隔）",
+        "序號（每件一個，逗號分隔）",
+        "Serial numbers (one per unit, comma separated)",
+    ),
+    ("order.items", "明细", "明細", "Items"),
+    ("channel.store", "门店", "門市", "Store"),
+    ("channel.ecommerce", "电商", "電商", "E-commerce"),
+    ("channel.agent", "代理商", "代理商", "Agent"),
+    ("channel.direct", "直销", "直銷", "Direct"),
+    ("status.placed", "已下单", "已下單", "Placed"),
+    ("status.paid", "已付款", "已付款", "Paid"),
+    ("status.delivered", "已送达", "已送達", "Delivered"),
+    ("status.completed", "已完成", "已完成", "Completed"),
+    ("status.cancelled", "已取消", "已取消", "Cancelled"),
+    ("asset.serial", "序列号", "序號", "Serial"),
+    ("asset.purchased_on", "购买日期", "購買日期", "Purchased"),
+    ("asset.warranty", "保修状态", "保固狀態", "Warranty"),
+    ("asset.history", "使用档案", "使用檔案", "Usage archive"),
+    ("asset.event_kind", "类型", "類型", "Kind"),
+    (
+        "asset.void_condition",
+        "失效原因",
+        "失效原因",
+        "Voiding condition",
+    ),
+    ("asset.note", "说明", "說明", "Note"),
+    ("event.installed", "安装", "安裝", "Installed"),
+    ("event.service", "保养", "保養", "Service"),
+    ("event.repair", "维修", "維修", "Repair"),
+    ("event.note", "备注", "備註", "Note"),
+    (
+        "event.void",
+        "发现失效情形",
+        "發現失效情形",
+        "Voiding finding",
+    ),
+    ("void.misuse", "人为损坏", "人為損壞", "Misuse"),
+    (
+        "void.unauthorized_repair",
+        "擅自拆修",
+        "擅自拆修",
+        "Unauthorised repair",
+    ),
+    (
+        "void.no_proof_of_purchase",
+        "无购买凭证",
+        "無購買憑證",
+        "No proof of purchase",
+    ),
+    (
+        "void.serial_tampered",
+        "序列号涂改",
+        "序號塗改",
+        "Serial tampered",
+    ),
+    (
+        "void.force_majeure",
+        "不可抗力",
+        "不可抗力",
+        "Force majeure",
+    ),
+    (
+        "void.commercial_use",
+        "商业用途",
+        "商業用途",
+        "Commercial use",
+    ),
+    ("coverage.in_warranty", "在保", "保固中", "In warranty"),
+    ("coverage.expired", "已过保", "已過保", "Expired"),
+    ("coverage.void", "保修失效", "保固失效", "Void"),
+    ("coverage.none", "无三包政策", "無三包政策", "No policy"),
+    ("remedy.return", "退货", "退貨", "Return"),
+    ("remedy.exchange", "换货", "換貨", "Exchange"),
+    ("remedy.repair", "保修", "保修", "Repair"),
+    (
+        "reason.within_window",
+        "有效至 {until}",
+        "有效至 {until}",
+        "until {until}",
+    ),
+    (
+        "reason.window_ended",
+        "已于 {until} 截止",
+        "已於 {until} 截止",
+        "ended {until}",
+    ),
+    ("reason.not_offered", "不提供", "不提供", "not offered"),
+    (
+        "reason.voided",
+        "已失效（{cond}）",
+        "已失效（{cond}）",
+        "void ({cond})",
+    ),
+    (
+        "reason.repair_limit_reached",
+        "维修次数已满，可换货至 {until}",
+        "維修次數已滿，可換貨至 {until}",
+        "repair limit reached: exchange until {until}",
+    ),
+    (
+        "reason.not_yet_received",
+        "尚未签收",
+        "尚未簽收",
+        "not yet received",
+    ),
+    ("dup.reason.phone", "同一电话", "同一電話", "Same phone"),
+    ("dup.reason.email", "同一邮箱", "同一電郵", "Same email"),
+    ("dup.keep", "保留", "保留", "Keep"),
+    (
+        "dup.intro",
+        "以下客户共用电话或邮箱，可能是同一人从不同渠道进入。合并后两边的记录和时间线全部保留。",
+        "以下客戶共用電話或電郵，可能是同一人從不同通路進入。合併後兩邊的記錄和時間線全部保留。",
+        "These customers share a phone or email and may be the same person arriving through different channels. Merging keeps every record and timeline entry of both.",
+    ),
+    ("audit.at", "时间", "時間", "When"),
+    ("audit.actor", "操作人", "操作人", "Who"),
+    ("audit.action", "操作", "操作", "Action"),
+    ("audit.entity", "对象", "對象", "Record"),
+    (
+        "audit.change",
+        "变更前 → 变更后",
+        "變更前 → 變更後",
+        "Before → after",
+    ),
+    ("saved", "已保存。", "已儲存。", "Saved."),
+    (
+        "form.has_errors",
+        "请更正标出的字段。",
+        "請更正標出的欄位。",
+        "Please correct the marked fields.",
+    ),
+    ("error.required", "必填。", "必填。", "is required."),
+    ("error.too_long", "太长。", "太長。", "is too long."),
+    (
+        "error.phone_invalid",
+        "不是有效的电话号码，手机号应为 11 位，如 138 0013 8000。",
+        "不是有效的電話號碼，大陸手機號應為 11 位，如 138 0013 8000。",
+        "is not a valid phone number; a mainland mobile has 11 digits, like 138 0013 8000.",
+    ),
+    (
+        "error.email_invalid",
+        "不是有效的邮箱地址。",
+        "不是有效的電郵地址。",
+        "is not a valid email address.",
+    ),
+    (
+        "error.date_invalid",
+        "日期格式应为 2026-11-25。",
+        "日期格式應為 2026-11-25。",
+        "must be a date like 2026-11-25.",
+    ),
+    (
+        "error.duplicate",
+        "重复了。",
+        "重複了。",
+        "is listed twice.",
+    ),
+    (
+        "error.postcode_invalid",
+        "邮编应为 6 位数字。",
+        "郵遞區號應為 6 位數字。",
+        "must be 6 digits.",
+    ),
+    (
+        "error.tag_invalid",
+        "标签最多 32 字且不能含逗号。",
+        "標籤最多 32 字且不能含逗號。",
+        "must be at most 32 characters without commas.",
+    ),
+    (
+        "error.too_many",
+        "太多了。",
+        "太多了。",
+        "has too many entries.",
+    ),
+    (
+        "error.kind_unknown",
+        "未知类型。",
+        "未知類型。",
+        "is not a known kind.",
+    ),
+    (
+        "error.touchpoint_unknown",
+        "未知触点。",
+        "未知觸點。",
+        "is not a known touchpoint.",
+    ),
+    (
+        "error.consent_channel_unknown",
+        "未知渠道。",
+        "未知通路。",
+        "is not a known channel.",
+    ),
+    (
+        "error.channel_unknown",
+        "渠道应为 store、ecommerce、agent 或 direct。",
+        "通路應為 store、ecommerce、agent 或 direct。",
+        "must be store, ecommerce, agent or direct.",
+    ),
+    (
+        "error.status_unknown",
+        "未知状态。",
+        "未知狀態。",
+        "is not a known status.",
+    ),
+    (
+        "error.role_unknown",
+        "角色应为 admin、manager、agent、technician、marketer 或 analyst。",
+        "角色應為 admin、manager、agent、technician、marketer 或 analyst。",
+        "must be admin, manager, agent, technician, marketer or analyst.",
+    ),
+    (
+        "error.scope_unknown",
+        "范围应为 read、write 或 admin。",
+        "範圍應為 read、write 或 admin。",
+        "must be read, write or admin.",
+    ),
+    (
+        "error.amount_invalid",
+        "金额格式不对，如 3999.00。",
+        "金額格式不對，如 3999.00。",
+        "must be an amount like 3999.00.",
+    ),
+    (
+        "error.currency_invalid",
+        "币种应为三个字母，如 CNY。",
+        "幣別應為三個字母，如 CNY。",
+        "must be a three-letter code like CNY.",
+    ),
+    (
+        "error.sku_invalid",
+        "只能含字母、数字和 - _ .",
+        "只能含字母、數字和 - _ .",
+        "may only contain letters, digits and - _ .",
+    ),
+    (
+        "error.serial_invalid",
+        "序列号为 4–64 位字母、数字或 -。",
+        "序號為 4–64 位字母、數字或 -。",
+        "must be 4–64 letters, digits or -.",
+    ),
+    (
+        "error.serial_taken",
+        "该序列号已登记。",
+        "該序號已登記。",
+        "is already registered.",
+    ),
+    (
+        "error.serial_count_mismatch",
+        "序列号个数须与数量一致。",
+        "序號個數須與數量一致。",
+        "must list one serial number per unit.",
+    ),
+    (
+        "error.not_serialized",
+        "该产品不管理序列号。",
+        "該產品不管理序號。",
+        "is not a serial-numbered product.",
+    ),
+    (
+        "error.sku_taken",
+        "该编码已存在。",
+        "該編碼已存在。",
+        "is already used by another product.",
+    ),
+    (
+        "error.email_taken",
+        "该邮箱已注册。",
+        "該電郵已註冊。",
+        "is already registered.",
+    ),
+    ("error.not_found", "找不到。", "找不到。", "was not found."),
+    (
+        "error.out_of_range",
+        "超出范围。",
+        "超出範圍。",
+        "is out of range.",
+    ),
+    (
+        "error.before_order_date",
+        "不能早于下单日期。",
+        "不能早於下單日期。",
+        "cannot be before the order date.",
+    ),
+    (
+        "error.exchange_shorter_than_return",
+        "换货期不能短于退货期。",
+        "換貨期不能短於退貨期。",
+        "cannot be shorter than the return window.",
+    ),
+    (
+        "error.void_condition_unknown",
+        "未知失效情形。",
+        "未知失效情形。",
+        "is not a known voiding condition.",
+    ),
+    (
+        "error.strategy_unknown",
+        "应为 comprehensive、special 或 partial。",
+        "應為 comprehensive、special 或 partial。",
+        "must be comprehensive, special or partial.",
+    ),
+    (
+        "error.direction_unknown",
+        "应为 inbound 或 outbound。",
+        "應為 inbound 或 outbound。",
+        "must be inbound or outbound.",
+    ),
+    (
+        "error.same_customer",
+        "不能与自己合并。",
+        "不能與自己合併。",
+        "cannot be merged with itself.",
+    ),
+    (
+        "error.password_too_short",
+        "密码至少 8 位。",
+        "密碼至少 8 位。",
+        "must have at least 8 characters.",
+    ),
+    (
+        "error.stale_version",
+        "记录已被他人修改，请刷新后重试。",
+        "記錄已被他人修改，請重新整理後重試。",
+        "was changed by someone else; reload and try again.",
+    ),
+    (
+        "error.cursor_invalid",
+        "分页游标无效。",
+        "分頁游標無效。",
+        "is not a valid page cursor.",
+    ),
+    (
+        "error.sort_unknown",
+        "不支持的排序。",
+        "不支援的排序。",
+        "is not a supported sort.",
+    ),
+    (
+        "error.customer_merged",
+        "该客户已被合并。",
+        "該客戶已被合併。",
+        "was merged into another customer.",
+    ),
+    (
+        "error.already_exists",
+        "已存在。",
+        "已存在。",
+        "already exists.",
+    ),
+    (
+        "error.reference_not_found",
+        "引用的记录不存在。",
+        "引用的記錄不存在。",
+        "refers to a record that does not exist.",
+    ),
+    (
+        "error.invalid_input",
+        "输入有误。",
+        "輸入有誤。",
+        "The input is not valid.",
+    ),
+    (
+        "error.malformed_json",
+        "请求体不是有效的 JSON。",
+        "請求內容不是有效的 JSON。",
+        "The body is not valid JSON.",
+    ),
+    (
+        "error.invalid_body",
+        "请求体字段不符合要求：",
+        "請求內容欄位不符合要求：",
+        "The body does not match the expected fields: ",
+    ),
+    (
+        "error.payload_too_large",
+        "请求体太大。",
+        "請求內容太大。",
+        "The body is too large.",
+    ),
+    (
+        "error.unsupported_media_type",
+        "请求体须为 JSON（Content-Type: application/json）。",
+        "請求內容須為 JSON（Content-Type: application/json）。",
+        "The body must be JSON (Content-Type: application/json).",
+    ),
+    (
+        "error.unauthenticated",
+        "请先登录或提供有效的 API 令牌。",
+        "請先登入或提供有效的 API 權杖。",
+        "Sign in or send a valid API token.",
+    ),
+    (
+        "error.forbidden",
+        "没有权限执行此操作。",
+        "沒有權限執行此操作。",
+        "You are not allowed to do this.",
+    ),
+    (
+        "error.throttled",
+        "尝试次数过多，请稍后再试。",
+        "嘗試次數過多，請稍後再試。",
+        "Too many attempts; try again later.",
+    ),
+    (
+        "error.csrf",
+        "表单已过期，请刷新页面后重试。",
+        "表單已過期，請重新整理頁面後重試。",
+        "The form expired; reload the page and try again.",
+    ),
+    (
+        "error.internal",
+        "服务器内部错误，已记录。",
+        "伺服器內部錯誤，已記錄。",
+        "Something went wrong on our side; it has been logged.",
+    ),
+    (
+        "error.idempotency_key_reused",
+        "该幂等键已用于另一个请求。",
+        "該冪等鍵已用於另一個請求。",
+        "This Idempotency-Key was used for a different request.",
+    ),
+    (
+        "error.conflict",
+        "与现有数据冲突。",
+        "與現有資料衝突。",
+        "Conflicts with existing data.",
+    ),
+    (
+        "error.import_invalid",
+        "导入文件有误，未写入任何数据。",
+        "匯入檔案有誤，未寫入任何資料。",
+        "The file has errors; nothing was imported.",
+    ),
+];
+
+static INDEX: LazyLock<HashMap<&'static str, [&'static str; 3]>> = LazyLock::new(|| {
+    MESSAGES
+        .iter()
+        .map(|(k, s, t, e)| (*k, [*s, *t, *e]))
+        .collect()
+});
+
+/// Looks up a message; an unknown key shows itself, so a gap is visible, not blank.
+pub fn t(lang: Lang, key: &str) -> String {
+    match INDEX.get(key) {
+        Some(m) => m[match lang {
+            Lang::ZhHans => 0,
+            Lang::ZhHant => 1,
+            Lang::En => 2,
+        }]
+        .to_string(),
+        None => key.to_string(),
+    }
+}
+
+/// The message for an error code on a field, e.g. "电话 不是有效的电话号码…".
+pub fn field_message(lang: Lang, code: &str) -> String {
+    t(lang, &format!("error.{code}"))
+}
+
+/// The translator handed to templates.
+#[derive(Clone, Copy)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    pub fn t(&self, key: &str) -> String {
+        t(self.0, key)
+    }
+    /// A key built from a prefix and a code: `tr.k("channel", "store")`.
+    pub fn k(&self, prefix: &str, code: &str) -> String {
+        t(self.0, &format!("{prefix}.{code}"))
+    }
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_every_translation_is_filled() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, s, t, e) in MESSAGES {
+            assert!(seen.insert(*k), "duplicate key {k}");
+            assert!(!s.is_empty() && !t.is_empty() && !e.is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn every_domain_error_code_has_a_message() {
+        for code in [
+            "required",
+            "too_long",
+            "phone_invalid",
+            "email_invalid",
+            "date_invalid",
+            "duplicate",
+            "serial_taken",
+            "serial_count_mismatch",
+            "sku_taken",
+            "stale_version",
+            "cursor_invalid",
+        ] {
+            assert_ne!(
+                field_message(Lang::En, code),
+                format!("error.{code}"),
+                "{code}"
+            );
+        }
+    }
+}
