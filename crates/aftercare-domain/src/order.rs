@@ -23,6 +23,18 @@ code_enum!(
     }
 );
 
+impl SalesChannel {
+    /// The touchpoint a sale through this channel counts as on the customer's timeline.
+    pub fn touchpoint(self) -> crate::customer::Touchpoint {
+        use crate::customer::Touchpoint;
+        match self {
+            SalesChannel::Store | SalesChannel::Agent => Touchpoint::PointOfSale,
+            SalesChannel::Ecommerce => Touchpoint::Web,
+            SalesChannel::Direct => Touchpoint::DirectSales,
+        }
+    }
+}
+
 /// One line of an order, as validated.
 #[derive(Debug, Clone)]
 pub struct OrderLine {

@@ -1456,12 +1456,7 @@ impl Store for SqlStore {
                 now,
             )
             .await?;
-            let summary = format!(
-                "{number} · {} {} · {}",
-                d.currency,
-                format_money(d.total()),
-                d.channel.code()
-            );
+            let summary = format!("{number} · {} {}", d.currency, format_money(d.total()));
             let at = if *d.ordered_on.to_string() < now[..10] {
                 format!("{}T12:00:00.000000Z", d.ordered_on)
             } else {
@@ -1472,7 +1467,7 @@ impl Store for SqlStore {
                 d.customer_id,
                 &at,
                 "order",
-                Some(d.channel.code()),
+                Some(d.channel.touchpoint().code()),
                 Some(id),
                 &summary,
                 actor,

@@ -78,6 +78,17 @@ impl Chrome {
     }
 }
 
+/// A stored UTC timestamp as people in China read it (Asia/Shanghai), to the minute.
+pub fn local_time(at: &str) -> String {
+    match at.parse::<jiff::Timestamp>() {
+        Ok(ts) => ts
+            .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
 fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
@@ -869,7 +880,7 @@ impl CustomerPage {
         Touchpoint::ALL.iter().map(|t| t.code()).collect()
     }
     fn when(&self, at: &str) -> String {
-        at.get(..16).unwrap_or(at).replace('T', " ")
+        local_time(at)
     }
 }
 
@@ -1420,6 +1431,9 @@ struct AuditPage {
 }
 
 impl AuditPage {
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
     fn json(&self, v: &Option<serde_json::Value>) -> String {
         v.as_ref()
             .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
