@@ -1285,7 +1285,7 @@ impl Store for SqlStore {
         )?;
         // Prices sort as fixed-width text so one cursor format serves every sort.
         let mut sql = Sql::new(&format!(
-            "SELECT * FROM (SELECT {PRODUCT_COLS}, p.id AS x_id, SUBSTR('0000000000000000' || CAST(p.price AS TEXT), -16, 16) AS price_key \
+            "SELECT * FROM (SELECT {PRODUCT_COLS}, p.id AS x_id, SUBSTR('0000000000000000' || CAST(p.price AS TEXT), LENGTH(CAST(p.price AS TEXT)) + 1, 16) AS price_key \
              FROM products p JOIN product_categories c ON c.id = p.category_id WHERE 1 = 1"
         ));
         if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -1555,7 +1555,7 @@ impl Store for SqlStore {
         )?;
         let mut sql = Sql::new(
             "SELECT * FROM (SELECT o.id, o.id AS x_id, o.number, o.customer_id, c.name AS customer_name, o.channel, o.ordered_on, o.status, o.currency, o.total, \
-             SUBSTR('0000000000000000' || CAST(o.total AS TEXT), -16, 16) AS total_key \
+             SUBSTR('0000000000000000' || CAST(o.total AS TEXT), LENGTH(CAST(o.total AS TEXT)) + 1, 16) AS total_key \
              FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1 = 1",
         );
         if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
