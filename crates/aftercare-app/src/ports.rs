@@ -128,13 +128,13 @@ pub trait Store: Send + Sync {
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<TimelineEntry>>;
-    async fn add_interaction(
+    /// Logs contacts, all in one transaction.
+    async fn add_interactions(
         &self,
         actor: &Actor,
-        customer_id: i64,
-        d: &InteractionDraft,
+        items: &[(i64, InteractionDraft)],
         now: &str,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<Vec<i64>>;
     async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>>;
     async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()>;
     /// Moves every record of `drop` to `keep`, marks `drop` merged; both timelines are kept.
@@ -202,13 +202,13 @@ pub trait Store: Send + Sync {
     async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>>;
     async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>>;
     async fn warranty_inputs(&self, asset_id: i64) -> StoreResult<Option<WarrantyInputs>>;
-    async fn add_asset_event(
+    /// Adds entries to items' usage archives, all in one transaction.
+    async fn add_asset_events(
         &self,
         actor: &Actor,
-        asset_id: i64,
-        d: &AssetEventDraft,
+        items: &[(i64, AssetEventDraft)],
         now: &str,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<Vec<i64>>;
 
     // Logs.
     async fn audit(

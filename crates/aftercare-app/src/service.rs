@@ -93,8 +93,7 @@ impl App {
             return Err(AppError::Internal("validated input missing".into()));
         };
         let hash = auth::hash_password(password).map_err(AppError::Internal)?;
-        self
-            .store
+        self.store
             .create_user(
                 actor,
                 &email.match_key(),
@@ -315,8 +314,7 @@ impl App {
             aftercare_domain::customer::CustomerKind::parse(k)
                 .map_err(|c| Invalid::one("kind", c))?;
         }
-        self
-            .store
+        self.store
             .customers(&q)
             .await
             .map_err(AppError::from_store("cursor"))
@@ -364,8 +362,7 @@ impl App {
         limit: Option<u32>,
     ) -> Result<Page<TimelineEntry>, AppError> {
         self.customer(p, id).await?;
-        self
-            .store
+        self.store
             .timeline(id, cursor, page_limit(limit))
             .await
             .map_err(AppError::from_store("cursor"))
@@ -379,10 +376,14 @@ impl App {
     ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
         let d = input.validate()?;
-        self.store
-            .add_interaction(&p.actor(), customer_id, &d, &self.now())
+        let ids = self
+            .store
+            .add_interactions(&p.actor(), &[(customer_id, d)], &self.now())
             .await
-            .map_err(AppError::from_store("customer"))
+            .map_err(AppError::from_store("customer"))?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| AppError::Internal("no id returned".into()))
     }
 
     pub async fn duplicates(&self, p: &Principal) -> Result<Vec<DuplicatePair>, AppError> {
@@ -496,8 +497,7 @@ impl App {
         p.require(Permission::Read)?;
         let mut q = q.clone();
         q.limit = Some(page_limit(q.limit));
-        self
-            .store
+        self.store
             .products(&q)
             .await
             .map_err(AppError::from_store("cursor"))
@@ -571,8 +571,7 @@ impl App {
         p.require(Permission::Read)?;
         let mut q = q.clone();
         q.limit = Some(page_limit(q.limit));
-        self
-            .store
+        self.store
             .orders(&q)
             .await
             .map_err(AppError::from_store("cursor"))
@@ -619,9 +618,12 @@ impl App {
         p.require(Permission::WriteCustomers)?;
         let d = input.validate(self.clock.today())?;
         self.store
-            .add_asset_event(&p.actor(), asset_id, &d, &self.now())
+            .add_asset_events(&p.actor(), &[(asset_id, d)], &self.now())
             .await
-            .map_err(AppError::from_store("asset"))
+            .map_err(AppError::from_store("asset"))?
+            .first()
+            .copied()
+            .ok_or_else(|| AppError::Internal("no id returned".into()))
     }
 
     // ---- logs -----------------------------------------------------------------------

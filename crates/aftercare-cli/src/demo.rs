@@ -618,71 +618,71 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
                 });
             }
         }
-        let order_ids = store
+        store
             .create_orders(&actor, &orders, &now)
             .await
             .context("creating orders")?;
 
         // A little history: repairs, services, one voiding finding now and then.
-        for oid in &order_ids {
+        let mut history = Vec::new();
+        for order in &orders {
             if !rng.random_ratio(1, 6) {
                 continue;
             }
-            if let Some(order) = store.order(*oid).await? {
-                let Some(serial) = order.items.first().and_then(|i| i.serials.first()) else {
-                    continue;
-                };
-                let Some(asset) = store.asset_by_serial(serial).await? else {
-                    continue;
-                };
-                let ordered: Date = order.ordered_on.parse().unwrap_or(today);
-                let day = ordered
-                    .checked_add((rng.random_range(20..400) as i64).days())
-                    .unwrap_or(today)
-                    .min(today);
-                let (kind, void_condition, note) = match rng.random_range(0..10) {
-                    0 => (
-                        "void",
-                        Some(VoidCondition::Misuse),
-                        "上门检测发现外壳摔裂，属人为损坏",
-                    ),
-                    1..=5 => ("repair", None, "更换主板，恢复正常"),
-                    _ => ("service", None, "例行清洗保养"),
-                };
-                store
-                    .add_asset_event(
-                        &actor,
-                        asset,
-                        &AssetEventDraft {
-                            kind,
-                            day,
-                            void_condition,
-                            note: Some(note.into()),
-                        },
-                        &now,
-                    )
-                    .await?;
-            }
+            let Some(serial) = order.lines.first().and_then(|l| l.serials.first()) else {
+                continue;
+            };
+            let Some(asset) = store.asset_by_serial(serial).await? else {
+                continue;
+            };
+            let day = order
+                .ordered_on
+                .checked_add((rng.random_range(20..400) as i64).days())
+                .unwrap_or(today)
+                .min(today);
+            let (kind, void_condition, note) = match rng.random_range(0..10) {
+                0 => (
+                    "void",
+                    Some(VoidCondition::Misuse),
+                    "上门检测发现外壳摔裂，属人为损坏",
+                ),
+                1..=5 => ("repair", None, "更换主板，恢复正常"),
+                _ => ("service", None, "例行清洗保养"),
+            };
+            history.push((
+                asset,
+                AssetEventDraft {
+                    kind,
+                    day,
+                    void_condition,
+                    note: Some(note.into()),
+                },
+            ));
         }
+        store
+            .add_asset_events(&actor, &history, &now)
+            .await
+            .context("recording product history")?;
+        let mut contacts = Vec::new();
         for id in &ids {
             for _ in 0..rng.random_range(0..3) {
                 let (tp, subject) = *pick(&mut rng, SUBJECTS);
                 let touchpoint = Touchpoint::parse(tp).unwrap_or(Touchpoint::Phone);
-                store
-                    .add_interaction(
-                        &actor,
-                        *id,
-                        &InteractionDraft {
-                            touchpoint,
-                            direction: "inbound",
-                            subject: subject.into(),
-                            body: None,
-                        },
-                        &now,
-                    )
-                    .await?;
+                contacts.push((
+                    *id,
+                    InteractionDraft {
+                        touchpoint,
+                        direction: "inbound",
+                        subject: subject.into(),
+                        body: None,
+                    },
+                ));
             }
         }
+        store
+            .add_interactions(&actor, &contacts, &now)
+            .await
+            .context("logging contacts")?;
         done += n;
         if let Some(b) = &bar {
             b.set_position(done);

@@ -848,49 +848,53 @@ impl Store for SqlStore {
         })
     }
 
-    async fn add_interaction(
+    async fn add_interactions(
         &self,
         actor: &Actor,
-        customer_id: i64,
-        d: &InteractionDraft,
+        items: &[(i64, InteractionDraft)],
         now: &str,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin().await?;
-        if !self.customer_exists(&mut tx, customer_id).await? {
-            return Err(StoreError::NotFound);
+        let mut ids = Vec::with_capacity(items.len());
+        for (customer_id, d) in items {
+            let customer_id = *customer_id;
+            if !self.customer_exists(&mut tx, customer_id).await? {
+                return Err(StoreError::NotFound);
+            }
+            let id = insert_id(
+                &mut *tx,
+                "INSERT INTO interactions (customer_id, touchpoint, direction, subject, body, at, user_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[V::I(customer_id), d.touchpoint.code().into(), d.direction.into(), (&d.subject).into(), (&d.body).into(), now.into(), V::OptI(actor.user_id)],
+            )
+            .await?;
+            let after = json!({"customer_id": customer_id, "touchpoint": d.touchpoint.code(), "direction": d.direction, "subject": d.subject});
+            self.log(
+                &mut tx,
+                actor,
+                "create",
+                "interaction",
+                id,
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
+            self.timeline_add(
+                &mut tx,
+                customer_id,
+                now,
+                "interaction",
+                Some(d.touchpoint.code()),
+                Some(id),
+                &d.subject,
+                actor,
+            )
+            .await?;
+            ids.push(id);
         }
-        let id = insert_id(
-            &mut *tx,
-            "INSERT INTO interactions (customer_id, touchpoint, direction, subject, body, at, user_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[V::I(customer_id), d.touchpoint.code().into(), d.direction.into(), (&d.subject).into(), (&d.body).into(), now.into(), V::OptI(actor.user_id)],
-        )
-        .await?;
-        let after = json!({"customer_id": customer_id, "touchpoint": d.touchpoint.code(), "direction": d.direction, "subject": d.subject});
-        self.log(
-            &mut tx,
-            actor,
-            "create",
-            "interaction",
-            id,
-            None,
-            Some(&after),
-            now,
-        )
-        .await?;
-        self.timeline_add(
-            &mut tx,
-            customer_id,
-            now,
-            "interaction",
-            Some(d.touchpoint.code()),
-            Some(id),
-            &d.subject,
-            actor,
-        )
-        .await?;
         tx.commit().await.map_err(backend_err)?;
-        Ok(id)
+        Ok(ids)
     }
 
     async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>> {
@@ -1683,77 +1687,81 @@ impl Store for SqlStore {
         Ok(Some(WarrantyInputs { policy, facts }))
     }
 
-    async fn add_asset_event(
+    async fn add_asset_events(
         &self,
         actor: &Actor,
-        asset_id: i64,
-        d: &AssetEventDraft,
+        items: &[(i64, AssetEventDraft)],
         now: &str,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin().await?;
-        let Some(customer_id) = scalar(
-            &mut *tx,
-            "SELECT customer_id FROM assets WHERE id = $1",
-            &[V::I(asset_id)],
-        )
-        .await?
-        else {
-            return Err(StoreError::NotFound);
-        };
-        let id = insert_id(
+        let mut ids = Vec::with_capacity(items.len());
+        for (asset_id, d) in items {
+            let asset_id = *asset_id;
+            let Some(customer_id) = scalar(
+                &mut *tx,
+                "SELECT customer_id FROM assets WHERE id = $1",
+                &[V::I(asset_id)],
+            )
+            .await?
+            else {
+                return Err(StoreError::NotFound);
+            };
+            let id = insert_id(
             &mut *tx,
             "INSERT INTO asset_events (asset_id, day, kind, void_condition, note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             &[V::I(asset_id), d.day.to_string().into(), d.kind.into(), d.void_condition.map(|c| c.code()).into(), (&d.note).into(), V::OptI(actor.user_id), now.into()],
         )
         .await?;
-        if d.kind == "installed" {
-            exec(
-                &mut *tx,
-                "UPDATE assets SET installed_on = COALESCE(installed_on, $1) WHERE id = $2",
-                &[d.day.to_string().into(), V::I(asset_id)],
+            if d.kind == "installed" {
+                exec(
+                    &mut *tx,
+                    "UPDATE assets SET installed_on = COALESCE(installed_on, $1) WHERE id = $2",
+                    &[d.day.to_string().into(), V::I(asset_id)],
+                )
+                .await?;
+            }
+            let after = json!({"asset_id": asset_id, "kind": d.kind, "day": d.day.to_string(), "void_condition": d.void_condition.map(|c| c.code()), "note": d.note});
+            self.log(
+                &mut tx,
+                actor,
+                "create",
+                "asset_event",
+                id,
+                None,
+                Some(&after),
+                now,
             )
             .await?;
+            let serial: Vec<(String,)> = fetch_all(
+                &mut *tx,
+                "SELECT serial FROM assets WHERE id = $1",
+                &[V::I(asset_id)],
+            )
+            .await?;
+            let serial = serial.into_iter().next().map(|s| s.0).unwrap_or_default();
+            let summary = format!(
+                "{serial} · {}{}",
+                d.kind,
+                d.void_condition
+                    .map(|c| format!(" ({})", c.code()))
+                    .unwrap_or_default()
+            );
+            self.timeline_add(
+                &mut tx,
+                customer_id,
+                now,
+                "asset",
+                Some("field_visit")
+                    .filter(|_| d.kind == "installed" || d.kind == "repair" || d.kind == "service"),
+                Some(asset_id),
+                &summary,
+                actor,
+            )
+            .await?;
+            ids.push(id);
         }
-        let after = json!({"asset_id": asset_id, "kind": d.kind, "day": d.day.to_string(), "void_condition": d.void_condition.map(|c| c.code()), "note": d.note});
-        self.log(
-            &mut tx,
-            actor,
-            "create",
-            "asset_event",
-            id,
-            None,
-            Some(&after),
-            now,
-        )
-        .await?;
-        let serial: Vec<(String,)> = fetch_all(
-            &mut *tx,
-            "SELECT serial FROM assets WHERE id = $1",
-            &[V::I(asset_id)],
-        )
-        .await?;
-        let serial = serial.into_iter().next().map(|s| s.0).unwrap_or_default();
-        let summary = format!(
-            "{serial} · {}{}",
-            d.kind,
-            d.void_condition
-                .map(|c| format!(" ({})", c.code()))
-                .unwrap_or_default()
-        );
-        self.timeline_add(
-            &mut tx,
-            customer_id,
-            now,
-            "asset",
-            Some("field_visit")
-                .filter(|_| d.kind == "installed" || d.kind == "repair" || d.kind == "service"),
-            Some(asset_id),
-            &summary,
-            actor,
-        )
-        .await?;
         tx.commit().await.map_err(backend_err)?;
-        Ok(id)
+        Ok(ids)
     }
 
     async fn audit(
