@@ -49,6 +49,8 @@ enum Command {
     },
     /// Apply database migrations.
     Migrate,
+    /// Print the OpenAPI document of the REST API (no database needed).
+    Openapi,
     /// Fill the database with deterministic demo data.
     Demo {
         #[arg(long, default_value_t = 200)]
@@ -114,6 +116,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!("{}", aftercare_web::api::openapi_json());
+        return Ok(());
+    }
     let cfg = config::Config::load(cli.data_dir.clone(), cli.database_url.clone())?;
     tracing::info!(database = %aftercare_store::Db::redacted(&cfg.database_url), "opening database");
     let db = connect(&cfg.database_url).await.with_context(|| {
@@ -130,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
     let app = App::new(store.clone(), Arc::new(SystemClock));
     let system = Actor::system("cli");
     match cli.command {
+        Command::Openapi => {}
         Command::Migrate => {
             println!(
                 "database is up to date ({} migration(s) applied now)",

@@ -183,6 +183,27 @@ impl From<PolicyRec> for Policy {
     }
 }
 
+/// The stored-number prefix a partly typed phone number stands for: `138 0013` is
+/// `+86138 0013…`, `010 6552` is `+86106552…` (no trunk 0), `+852 2345` stays foreign.
+fn phone_prefix(s: &str) -> Option<String> {
+    if !s.chars().all(|c| c.is_ascii_digit() || " -+()".contains(c)) {
+        return None;
+    }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 3 {
+        return None;
+    }
+    Some(if s.trim_start().starts_with('+') {
+        format!("+{digits}")
+    } else if let Some(rest) = digits.strip_prefix("0086") {
+        format!("+86{rest}")
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        format!("+86{rest}")
+    } else {
+        format!("+86{digits}")
+    })
+}
+
 fn sort_spec(
     sort: Option<&str>,
     allowed: &[(&str, &'static str, bool)],
@@ -708,7 +729,7 @@ impl Store for SqlStore {
         let mut sql = Sql::new(&format!(
             "SELECT * FROM (SELECT {ROW_COLS}, c.id AS x_id FROM customers c WHERE c.merged_into IS NULL"
         ));
-        let (mut col, mut desc) = sort_spec(
+        let (col, desc) = sort_spec(
             q.sort.as_deref(),
             &[
                 ("name", "name_sort", false),
@@ -728,51 +749,47 @@ impl Store for SqlStore {
                 .push(" AND match_key < ")
                 .bind(prefix_end(&k))
                 .push(")");
+            } else if let Some(cid) = match aftercare_domain::catalog::parse_serial(s) {
+                // A serial number, when one matches exactly (serials may be all digits).
+                Ok(serial) if serial.chars().any(|c| c.is_ascii_digit()) => {
+                    scalar(
+                        &self.db.read,
+                        "SELECT customer_id FROM assets WHERE serial = $1",
+                        &[serial.into()],
+                    )
+                    .await?
+                }
+                _ => None,
+            } {
+                sql.push(" AND c.id = ").bind(cid);
             } else if let Ok(p) = PhoneNumber::parse(s) {
                 sql.push(" AND c.id IN (SELECT customer_id FROM customer_phones WHERE number = ")
                     .bind(p.as_str())
                     .push(")");
-            } else if s.chars().all(|c| c.is_ascii_digit() || " -+".contains(c))
-                && s.chars().filter(char::is_ascii_digit).count() >= 3
-            {
-                let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-                let prefix = if digits.starts_with("86") && s.starts_with('+') {
-                    format!("+{digits}")
-                } else {
-                    format!("+86{digits}")
-                };
+            } else if let Some(prefix) = phone_prefix(s) {
                 sql.push(" AND c.id IN (SELECT customer_id FROM customer_phones WHERE number >= ")
                     .bind(prefix.clone())
                     .push(" AND number < ")
                     .bind(prefix_end(&prefix))
                     .push(")");
-            } else if let Some(serial) = aftercare_domain::catalog::parse_serial(s)
-                .ok()
-                .filter(|x| x.chars().any(|c| c.is_ascii_digit()))
-                && let Some(cid) = scalar(
-                    &self.db.read,
-                    "SELECT customer_id FROM assets WHERE serial = $1",
-                    &[serial.into()],
-                )
-                .await?
-            {
-                sql.push(" AND c.id = ").bind(cid);
-            } else if s.is_ascii() {
-                let k = s.to_lowercase();
-                sql.push(" AND c.name_sort >= ")
-                    .bind(k.clone())
-                    .push(" AND c.name_sort < ")
-                    .bind(prefix_end(&k));
-                if q.sort.as_deref().is_none_or(str::is_empty) {
-                    (col, desc) = ("name_sort", false);
-                }
             } else {
-                sql.push(" AND c.name >= ")
-                    .bind(s)
-                    .push(" AND c.name < ")
-                    .bind(prefix_end(s));
-                if q.sort.as_deref().is_none_or(str::is_empty) {
-                    (col, desc) = ("name", false);
+                // A name: its pinyin range uses the sort index, so results come in pinyin
+                // order; for Chinese input the name itself must also start with it.
+                let key = aftercare_domain::customer::sort_key(s);
+                let key = if s.is_ascii() {
+                    key.trim_end().to_string()
+                } else {
+                    key
+                };
+                sql.push(" AND c.name_sort >= ")
+                    .bind(key.clone())
+                    .push(" AND c.name_sort < ")
+                    .bind(prefix_end(&key));
+                if !s.is_ascii() {
+                    sql.push(" AND c.name >= ")
+                        .bind(s)
+                        .push(" AND c.name < ")
+                        .bind(prefix_end(s));
                 }
             }
         }

@@ -2044,6 +2044,43 @@ async fn amounts_sort_numerically(app: &App) {
     );
 }
 
+async fn partial_phones_digit_serials_and_chinese_names(app: &App) {
+    let p = admin(app).await;
+    let mut landline = person("北京办公室");
+    landline.phones = vec![phone("010-6552 9988")];
+    let landline = app.create_customer(&p, &landline).await.unwrap();
+    let mut hk = person("Wong Ka Ming");
+    hk.phones = vec![phone("+852 2345 6789")];
+    let hk = app.create_customer(&p, &hk).await.unwrap();
+    let mut names = Vec::new();
+    for n in ["张敏", "张伟", "章华", "张安"] {
+        names.push(app.create_customer(&p, &person(n)).await.unwrap());
+    }
+    let cat = catalogue(app, &p).await;
+    app.create_order(&p, &order_input(names[1], cat.product, 1, &["20260001"]))
+        .await
+        .unwrap();
+
+    let ids = |rows: Vec<CustomerRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(list(app, &p, search("010 6552")).await), vec![landline]);
+    assert_eq!(ids(list(app, &p, search("+852 2345")).await), vec![hk]);
+    assert_eq!(ids(list(app, &p, search("20260001")).await), vec![names[1]]);
+    // Chinese input finds only names that start with it, in pinyin order.
+    assert_eq!(
+        names_of(list(app, &p, search("张")).await),
+        vec!["张安", "张敏", "张伟"]
+    );
+    // Pinyin input finds 章 beside 张, all in pinyin order.
+    assert_eq!(
+        names_of(list(app, &p, search("zhang")).await),
+        vec!["张安", "章华", "张敏", "张伟"]
+    );
+}
+
+fn names_of(rows: Vec<CustomerRow>) -> Vec<String> {
+    rows.into_iter().map(|r| r.name).collect()
+}
+
 // ---- tests: each scenario on both databases ----------------------------------------
 
 #[tokio::test]
@@ -2168,6 +2205,15 @@ async fn products_sort_by_price_and_orders_by_total_as_numbers() {
     for kind in BOTH {
         let db = fresh(kind).await;
         amounts_sort_numerically(&db.app()).await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn partial_phones_all_digit_serials_and_chinese_names_are_found() {
+    for kind in BOTH {
+        let db = fresh(kind).await;
+        partial_phones_digit_serials_and_chinese_names(&db.app()).await;
         db.cleanup().await;
     }
 }

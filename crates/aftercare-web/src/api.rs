@@ -69,6 +69,11 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// The OpenAPI document, pretty-printed, as committed in docs/openapi.json.
+pub fn openapi_json() -> String {
+    routes().1.to_pretty_json().unwrap_or_default()
+}
+
 /// A JSON body whose rejections (bad JSON, wrong types, unknown fields, too large) come
 /// back in the API's error shape and the caller's language.
 pub struct ApiJson<T>(pub T);
