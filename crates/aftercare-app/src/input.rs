@@ -193,7 +193,16 @@ impl CustomerInput {
                 continue;
             }
             let f = |n: &str| format!("addresses[{i}].{n}");
-            let street = inv.check(f("street"), required_text(&a.street, 200));
+            let has_region = [&a.province, &a.city, &a.district]
+                .iter()
+                .any(|v| !v.as_deref().unwrap_or("").trim().is_empty());
+            // A region without a street (a city column in a spreadsheet, or our own
+            // export read back) is still an address worth keeping.
+            let street = if a.street.trim().is_empty() && has_region {
+                Some(String::new())
+            } else {
+                inv.check(f("street"), required_text(&a.street, 200))
+            };
             let label = inv
                 .check(f("label"), optional_text(a.label.as_deref(), 40))
                 .flatten();
