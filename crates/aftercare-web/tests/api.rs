@@ -1,0 +1,1039 @@
+//! The REST API and the staff pages end to end: a real server on port 0 over a fresh
+//! database, driven over HTTP as a client would. Every scenario runs on SQLite and on
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aftercare_app::Actor;
+use aftercare_domain::lang::Lang;
+use aftercare_testkit::{TestApp, spawn_app};
+use jiff::ToSpan;
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+// ---- helpers ---------------------------------------------------------------------------
+
+/// Declares a test that runs `scenario` on each database kind, each on a fresh database that
+/// is removed afterwards even when the scenario fails.
+macro_rules! on_both_databases {
+    ($name:ident => $scenario:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            for kind in aftercare_testkit::BOTH {
+                eprintln!("-- {} on {kind:?}", stringify!($scenario));
+                let app = Arc::new(spawn_app(kind).await);
+                let shared = Arc::clone(&app);
+                let outcome = tokio::spawn(async move { $scenario(&shared).await }).await;
+                match Arc::try_unwrap(app) {
+                    Ok(app) => app.cleanup().await,
+                    Err(_) => panic!("the test app is still shared after the scenario"),
+                }
+                if let Err(e) = outcome {
+                    if e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                    panic!("{} on {kind:?} did not finish: {e}", stringify!($scenario));
+                }
+            }
+        }
+    };
+}
+
+/// What came back from the server.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+    /// The body as JSON, `Null` when it is not JSON.
+    json: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The API's error code.
+    fn code(&self) -> &str {
+        self.json["code"].as_str().unwrap_or("")
+    }
+
+    fn id(&self) -> i64 {
+        self.json["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id in {} {}", self.status, self.text))
+    }
+
+    fn items(&self) -> &Vec<Value> {
+        self.json["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items in {} {}", self.status, self.text))
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.text);
+        self
+    }
+}
+
+async fn send(rb: RequestBuilder) -> Reply {
+    let r = rb.send().await.expect("the request reaches the server");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("a readable body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+fn url(app: &TestApp, path: &str) -> String {
+    format!("{}{path}", app.base)
+}
+
+/// An API token of the admin user with these scopes.
+async fn token(app: &TestApp, scopes: &[&str]) -> String {
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    app.app
+        .create_token(&Actor::system("test"), &app.admin_email, "t", &scopes)
+        .await
+        .expect("a token for the admin")
+        .token
+}
+
+/// A request with the bearer token.
+fn api(app: &TestApp, method: Method, path: &str, tok: &str) -> RequestBuilder {
+    Client::new()
+        .request(method, url(app, path))
+        .header("Authorization", format!("Bearer {tok}"))
+}
+
+async fn get_json(app: &TestApp, tok: &str, path: &str) -> Reply {
+    send(api(app, Method::GET, path, tok)).await
+}
+
+async fn post_json(app: &TestApp, tok: &str, path: &str, body: &Value) -> Reply {
+    send(api(app, Method::POST, path, tok).json(body)).await
+}
+
+async fn put_json(app: &TestApp, tok: &str, path: &str, body: &Value) -> Reply {
+    send(api(app, Method::PUT, path, tok).json(body)).await
+}
+
+/// How many change events the database holds: unchanged means nothing was written.
+async fn events_count(app: &TestApp) -> usize {
+    app.app.store.events(0, 10_000).await.unwrap().len()
+}
+
+/// The ids of every customer listed.
+async fn customer_ids(app: &TestApp, tok: &str) -> Vec<i64> {
+    get_json(app, tok, "/api/v1/customers?limit=200")
+        .await
+        .expect(200)
+        .items()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+fn person(name: &str, phone: &str) -> Value {
+    json!({"name": name, "phones": [{"number": phone}]})
+}
+
+async fn create_customer(app: &TestApp, tok: &str, body: &Value) -> i64 {
+    post_json(app, tok, "/api/v1/customers", body)
+        .await
+        .expect(201)
+        .id()
+}
+
+/// A 三包 policy (7-day return, 15-day exchange, 12-month repair, 2 repairs), a category under
+/// it and a serial-numbered product in it; returns the product's id.
+async fn seed_product(app: &TestApp, tok: &str) -> i64 {
+    let policy = post_json(
+        app,
+        tok,
+        "/api/v1/policies",
+        &json!({"name": "家电三包", "return_days": 7, "exchange_days": 15,
+                "repair_months": 12, "repair_limit": 2}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let category = post_json(
+        app,
+        tok,
+        "/api/v1/categories",
+        &json!({"name": "空调", "policy_id": policy}),
+    )
+    .await
+    .expect(201)
+    .id();
+    post_json(
+        app,
+        tok,
+        "/api/v1/products",
+        &json!({"sku": "KFR-35GW", "name": "变频空调 1.5 匹", "category_id": category,
+                "price": "3999.00", "serialized": true}),
+    )
+    .await
+    .expect(201)
+    .id()
+}
+
+fn order(customer: i64, product: i64, serial: &str, on: &str) -> Value {
+    json!({"customer_id": customer, "channel": "store", "ordered_on": on,
+           "items": [{"product_id": product, "quantity": 1, "serials": [serial]}]})
+}
+
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The CSRF token of a page's form.
+fn scrape_csrf(html: &str) -> String {
+    let start = html
+        .find(r#"name="_csrf" value=""#)
+        .expect("the page has a CSRF field")
+        + r#"name="_csrf" value=""#.len();
+    let len = html[start..].find('"').unwrap();
+    html[start..start + len].to_string()
+}
+
+/// A browser: keeps cookies, does not follow redirects.
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn login(app: &TestApp, b: &Client, password: &str) -> Reply {
+    send(
+        b.post(url(app, "/login"))
+            .form(&[("email", app.admin_email.as_str()), ("password", password)]),
+    )
+    .await
+}
+
+// ---- scenarios -------------------------------------------------------------------------
+
+async fn health_openapi_and_docs(app: &TestApp) {
+    let r = send(Client::new().get(url(app, "/healthz")))
+        .await
+        .expect(200);
+    assert_eq!(r.text, "ok");
+
+    let spec = send(Client::new().get(url(app, "/api/v1/openapi.json")))
+        .await
+        .expect(200)
+        .json;
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        spec["openapi"]
+    );
+    let paths = spec["paths"].as_object().expect("paths");
+    for p in [
+        "/api/v1/customers",
+        "/api/v1/orders",
+        "/api/v1/assets/{id}/warranty",
+    ] {
+        assert!(paths.contains_key(p), "the document lacks {p}");
+    }
+    let scheme = &spec["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+
+    let docs = send(Client::new().get(url(app, "/api/docs/")))
+        .await
+        .expect(200);
+    assert!(
+        docs.header("content-type")
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        docs.header("content-type")
+    );
+    assert!(docs.text.to_lowercase().contains("swagger"));
+}
+
+async fn callers_need_a_bearer_token_with_the_right_scope(app: &TestApp) {
+    let read = token(app, &["read"]).await;
+    let write = token(app, &["write"]).await;
+    let before = events_count(app).await;
+
+    let r = send(Client::new().get(url(app, "/api/v1/customers")))
+        .await
+        .expect(401);
+    assert_eq!(r.code(), "unauthenticated");
+    assert!(!r.json["message"].as_str().unwrap().is_empty());
+    assert_eq!(r.json["fields"], json!([]));
+
+    // An unknown token, and a real token not sent as a bearer token.
+    let r = get_json(app, "ac_not_a_real_token", "/api/v1/customers")
+        .await
+        .expect(401);
+    assert_eq!(r.code(), "unauthenticated");
+    let r = send(
+        Client::new()
+            .get(url(app, "/api/v1/customers"))
+            .header("Authorization", format!("Token {read}")),
+    )
+    .await
+    .expect(401);
+    assert_eq!(r.code(), "unauthenticated");
+
+    // Read may read, not write, and not see the admin logs.
+    let r = get_json(app, &read, "/api/v1/customers").await.expect(200);
+    assert!(r.items().is_empty());
+    assert!(r.json["next_cursor"].is_null());
+    let r = post_json(
+        app,
+        &read,
+        "/api/v1/customers",
+        &person("张三", "13800138000"),
+    )
+    .await
+    .expect(403);
+    assert_eq!(r.code(), "forbidden");
+    assert_eq!(r.json["fields"], json!([]));
+    get_json(app, &read, "/api/v1/audit").await.expect(403);
+    let me = get_json(app, &read, "/api/v1/me").await.expect(200);
+    assert_eq!(me.json["email"], app.admin_email.as_str());
+    assert_eq!(events_count(app).await, before, "a refused call wrote");
+
+    create_customer(app, &write, &person("张三", "13800138000")).await;
+    assert_eq!(customer_ids(app, &read).await.len(), 1);
+    get_json(app, &write, "/api/v1/events?after=0")
+        .await
+        .expect(403);
+}
+
+async fn customers_are_created_read_and_updated_with_versions(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let body = json!({
+        "kind": "person",
+        "name": "王小明",
+        "company": "明辉贸易",
+        "title": "经理",
+        "birthday": "1985-06-01",
+        "phones": [
+            {"number": "138 0013 8000", "label": "手机", "primary": true},
+            {"number": "010-6552 9988", "label": "办公"}
+        ],
+        "emails": [{"address": "wang.xm@example.cn"}],
+        "addresses": [{"province": "北京市", "city": "北京市", "district": "朝阳区",
+                       "street": "建国路 88 号", "postcode": "100022", "primary": true}],
+        "family": [{"name": "李娜", "relation": "配偶", "birthday": "1987-03-12"}],
+        "important_dates": [{"label": "结婚纪念日", "date": "2012-10-01"}],
+        "consent": ["sms", "wechat"],
+        "tags": ["VIP", "空调客户"],
+        "source": "store_visit",
+        "notes": "喜欢上午联系"
+    });
+    let r = post_json(app, &tok, "/api/v1/customers", &body)
+        .await
+        .expect(201);
+    let id = r.id();
+
+    let c = get_json(app, &tok, &format!("/api/v1/customers/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(c["id"], id);
+    assert_eq!(c["name"], "王小明");
+    assert_eq!(c["kind"], "person");
+    assert_eq!(c["company"], "明辉贸易");
+    assert_eq!(c["birthday"], "1985-06-01");
+    let phones = c["phones"].as_array().unwrap();
+    assert_eq!(phones.len(), 2);
+    assert_eq!(phones[0]["number"], "+8613800138000");
+    assert_eq!(phones[0]["primary"], true);
+    assert_eq!(phones[0]["label"], "手机");
+    assert_eq!(phones[1]["primary"], false);
+    assert_eq!(c["emails"][0]["address"], "wang.xm@example.cn");
+    assert_eq!(c["emails"][0]["primary"], true);
+    assert_eq!(c["addresses"][0]["district"], "朝阳区");
+    assert_eq!(c["addresses"][0]["postcode"], "100022");
+    assert_eq!(c["family"][0]["relation"], "配偶");
+    assert_eq!(c["family"][0]["birthday"], "1987-03-12");
+    assert_eq!(c["important_dates"][0]["date"], "2012-10-01");
+    let consent: HashSet<&str> = c["consent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(consent, HashSet::from(["sms", "wechat"]));
+    let tags: HashSet<&str> = c["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(tags, HashSet::from(["VIP", "空调客户"]));
+    assert_eq!(c["source"], "store_visit");
+    assert_eq!(c["version"], 1);
+
+    let mut changed = body.clone();
+    changed["name"] = json!("王晓明");
+    let r = put_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{id}?version=1"),
+        &changed,
+    )
+    .await
+    .expect(200);
+    assert_eq!(r.json["version"], 2);
+    assert_eq!(r.json["name"], "王晓明");
+
+    // Someone who read version 1 cannot overwrite version 2.
+    let before = events_count(app).await;
+    let mut stale = body.clone();
+    stale["name"] = json!("王大明");
+    let r = put_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{id}?version=1"),
+        &stale,
+    )
+    .await
+    .expect(409);
+    assert_eq!(r.code(), "stale_version");
+    assert_eq!(events_count(app).await, before);
+    let c = get_json(app, &tok, &format!("/api/v1/customers/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(c["name"], "王晓明");
+    assert_eq!(c["version"], 2);
+
+    let r = get_json(app, &tok, "/api/v1/customers/999999")
+        .await
+        .expect(404);
+    assert_eq!(r.code(), "not_found");
+    let r = put_json(app, &tok, "/api/v1/customers/999999?version=1", &changed)
+        .await
+        .expect(404);
+    assert_eq!(r.code(), "not_found");
+}
+
+async fn bad_input_is_refused_and_changes_nothing(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let before = events_count(app).await;
+    let post = |body: Vec<u8>, content_type: Option<&str>, lang: &str| {
+        let mut rb = api(app, Method::POST, "/api/v1/customers", &tok)
+            .header("Accept-Language", lang)
+            .body(body);
+        if let Some(ct) = content_type {
+            rb = rb.header("Content-Type", ct);
+        }
+        send(rb)
+    };
+    let json_ct = Some("application/json");
+
+    let r = post(br#"{"name": "x","#.to_vec(), json_ct, "en").await;
+    assert_eq!((r.status, r.code()), (400, "malformed_json"), "{}", r.text);
+
+    let r = post(br#"{"name": 5}"#.to_vec(), json_ct, "en").await;
+    assert_eq!((r.status, r.code()), (422, "invalid_body"), "{}", r.text);
+
+    let r = post(br#"{"name": "x", "nickname": "y"}"#.to_vec(), json_ct, "en").await;
+    assert_eq!((r.status, r.code()), (422, "invalid_body"), "{}", r.text);
+    assert!(r.json["message"].as_str().unwrap().contains("nickname"));
+
+    let r = post(br#"{"name": "x"}"#.to_vec(), None, "en").await;
+    assert_eq!(r.status, 415, "{}", r.text);
+    assert_eq!(r.json["fields"], json!([]));
+
+    let huge = serde_json::to_vec(&json!({"name": "a".repeat(1024 * 1024 + 100)})).unwrap();
+    let r = post(huge, json_ct, "en").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (413, "payload_too_large"),
+        "{}",
+        r.text
+    );
+
+    let bad_phone = serde_json::to_vec(&person("李四", "12345")).unwrap();
+    for lang in ["zh-CN", "en"] {
+        let r = post(bad_phone.clone(), json_ct, lang).await;
+        assert_eq!((r.status, r.code()), (422, "invalid_input"), "{}", r.text);
+        let f = &r.json["fields"][0];
+        assert_eq!(f["field"], "phones[0].number");
+        assert_eq!(f["code"], "phone_invalid");
+        let messages = [
+            r.json["message"].as_str().unwrap(),
+            f["message"].as_str().unwrap(),
+        ];
+        for m in messages {
+            assert!(!m.is_empty());
+            if lang == "en" {
+                assert!(m.is_ascii() && !has_cjk(m), "not English: {m}");
+            } else {
+                assert!(has_cjk(m), "not Chinese: {m}");
+            }
+        }
+    }
+
+    // Several errors come back together, each with its path.
+    let r = post(
+        serde_json::to_vec(&json!({"name": " ", "emails": [{"address": "nope"}],
+                                   "birthday": "1990-13-01"}))
+        .unwrap(),
+        json_ct,
+        "en",
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let fields: HashSet<&str> = r.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.is_superset(&HashSet::from(["name", "emails[0].address", "birthday"])),
+        "{fields:?}"
+    );
+
+    assert_eq!(events_count(app).await, before, "bad input was written");
+    assert!(customer_ids(app, &tok).await.is_empty());
+}
+
+async fn a_retried_creation_with_the_same_idempotency_key_creates_once(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let body = person("赵六", "13900139000");
+    let create = |key: &'static str, body: Value| {
+        send(
+            api(app, Method::POST, "/api/v1/customers", &tok)
+                .header("Idempotency-Key", key)
+                .json(&body),
+        )
+    };
+
+    let first = create("retry-1", body.clone()).await.expect(201);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let second = create("retry-1", body.clone()).await.expect(201);
+    assert_eq!(second.id(), first.id());
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(customer_ids(app, &tok).await, vec![first.id()]);
+
+    let before = events_count(app).await;
+    let r = create("retry-1", person("赵七", "13900139001"))
+        .await
+        .expect(409);
+    assert_eq!(r.code(), "idempotency_key_reused");
+    assert_eq!(events_count(app).await, before);
+    assert_eq!(customer_ids(app, &tok).await, vec![first.id()]);
+
+    // Another key is another creation.
+    let third = create("retry-2", body).await.expect(201);
+    assert_ne!(third.id(), first.id());
+    assert_eq!(customer_ids(app, &tok).await.len(), 2);
+}
+
+async fn an_order_makes_an_asset_with_its_warranty(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let product = seed_product(app, &tok).await;
+    let p = get_json(app, &tok, &format!("/api/v1/products/{product}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(p["price"], 399_900);
+    assert_eq!(p["serialized"], true);
+    assert!(p["policy_id"].is_i64(), "the category's policy applies");
+
+    let customer = create_customer(app, &tok, &person("孙丽", "13700137000")).await;
+    let today = app.app.clock.today();
+    let order_id = post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(customer, product, "SN2024A0001", &today.to_string()),
+    )
+    .await
+    .expect(201)
+    .id();
+    let o = get_json(app, &tok, &format!("/api/v1/orders/{order_id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(o["customer_id"], customer);
+    assert_eq!(o["total"], 399_900);
+    assert_eq!(o["items"][0]["serials"], json!(["SN2024A0001"]));
+
+    let v = get_json(app, &tok, &format!("/api/v1/customers/{customer}/360"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(v["customer"]["id"], customer);
+    let assets = v["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 1);
+    assert_eq!(assets[0]["serial"], "SN2024A0001");
+    assert_eq!(assets[0]["order_id"], order_id);
+    assert_eq!(assets[0]["warranty"]["coverage"], "in_warranty");
+    let asset = assets[0]["id"].as_i64().unwrap();
+    assert_eq!(v["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(v["orders"][0]["id"], order_id);
+    let timeline = v["timeline"]["items"].as_array().unwrap();
+    assert!(!timeline.is_empty());
+    assert_eq!(timeline[0]["kind"], "order", "newest first: {timeline:?}");
+
+    // On day 8 the 7-day return is over; the 15-day exchange still applies.
+    let day8 = today.checked_add(8.days()).unwrap();
+    let w = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/assets/{asset}/warranty?on={day8}"),
+    )
+    .await
+    .expect(200)
+    .json;
+    assert_eq!(w["on"], day8.to_string());
+    assert_eq!(w["return"]["applies"], false);
+    assert_eq!(w["return"]["reason"]["code"], "window_ended");
+    assert_eq!(w["exchange"]["applies"], true);
+    assert_eq!(w["repair"]["applies"], true);
+    assert_eq!(w["coverage"], "in_warranty");
+    let r = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/assets/{asset}/warranty?on=someday"),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "on");
+    get_json(app, &tok, "/api/v1/assets/999999/warranty")
+        .await
+        .expect(404);
+
+    // A serial belongs to one item.
+    let before = events_count(app).await;
+    let other = create_customer(app, &tok, &person("周强", "13700137001")).await;
+    let before_order = events_count(app).await;
+    assert!(before_order > before);
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(other, product, "sn2024a0001", &today.to_string()),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.code(), "invalid_input");
+    assert!(
+        r.json["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "serial_taken" && f["field"] == "items[0].serials[0]"),
+        "{}",
+        r.text
+    );
+    assert_eq!(events_count(app).await, before_order);
+    let orders = get_json(app, &tok, "/api/v1/orders").await.expect(200);
+    assert_eq!(orders.items().len(), 1);
+}
+
+async fn customers_are_found_by_name_phone_and_serial_and_paged(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let zsf = create_customer(app, &tok, &person("张三丰", "13800138001")).await;
+    let zwj = create_customer(app, &tok, &person("张无忌", "13800138002")).await;
+    let lxh = create_customer(app, &tok, &person("李寻欢", "13800138003")).await;
+    let ann = create_customer(app, &tok, &person("Ann Lee", "13800138004")).await;
+    let product = seed_product(app, &tok).await;
+    let today = app.app.clock.today().to_string();
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(lxh, product, "SN7A0001", &today),
+    )
+    .await
+    .expect(201);
+
+    let found = |q: &'static str| {
+        let tok = tok.clone();
+        async move {
+            let r = send(api(app, Method::GET, "/api/v1/customers", &tok).query(&[("q", q)]))
+                .await
+                .expect(200);
+            r.items()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("张三").await, vec![zsf]);
+    let mut zhang = found("张").await;
+    zhang.sort();
+    assert_eq!(zhang, vec![zsf, zwj]);
+    assert_eq!(found("zhang san").await, vec![zsf], "pinyin");
+    assert_eq!(found("ann").await, vec![ann]);
+    assert_eq!(found("+86 138-0013-8003").await, vec![lxh]);
+    assert_eq!(found("138 0013 8002").await, vec![zwj]);
+    assert_eq!(found("sn7a0001").await, vec![lxh]);
+    assert_eq!(found("SN7A0001").await, vec![lxh]);
+    assert!(found("王").await.is_empty());
+
+    // One at a time to the end, with nothing seen twice.
+    let all = customer_ids(app, &tok).await;
+    assert_eq!(all.len(), 4);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("limit", "1".to_string())];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c.clone()));
+        }
+        let r = send(api(app, Method::GET, "/api/v1/customers", &tok).query(&query))
+            .await
+            .expect(200);
+        assert_eq!(r.items().len(), 1);
+        seen.push(r.items()[0]["id"].as_i64().unwrap());
+        match r.json["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        assert!(seen.len() <= all.len(), "paging does not end: {seen:?}");
+    }
+    assert_eq!(seen, all, "pages in the same order as one list");
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len());
+
+    let r = get_json(app, &tok, "/api/v1/customers?cursor=garbage!!")
+        .await
+        .expect(400);
+    assert_eq!(r.code(), "cursor_invalid");
+    let r = get_json(app, &tok, "/api/v1/customers?sort=shoe_size").await;
+    assert!(r.status == 400 || r.status == 422, "{}", r.text);
+}
+
+async fn customers_are_imported_all_or_nothing_and_exported(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let good = "name,phone,email,city,tags\n\
+                陈一,13700137001,chen1@example.cn,杭州,VIP\n\
+                陈二,13700137002,chen2@example.cn,宁波,\n\
+                陈三,13700137003,chen3@example.cn,温州,VIP;老客户\n";
+    let import = |path: &'static str, body: Vec<u8>| {
+        send(
+            api(app, Method::POST, path, &tok)
+                .header("Content-Type", "text/csv")
+                .body(body),
+        )
+    };
+    let before = events_count(app).await;
+
+    let r = import(
+        "/api/v1/import/customers?dry_run=true",
+        good.as_bytes().to_vec(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(r.json["dry_run"], true);
+    assert_eq!(r.json["rows"], 3);
+    assert_eq!(r.json["created"], 0);
+    assert_eq!(r.json["errors"], json!([]));
+    assert_eq!(events_count(app).await, before, "a dry run wrote");
+
+    let bad = good.replace("13700137002", "12345");
+    let r = import("/api/v1/import/customers", bad.into_bytes())
+        .await
+        .expect(422);
+    assert_eq!(r.json["created"], 0);
+    let errors = r.json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{}", r.text);
+    assert_eq!(errors[0]["row"], 3);
+    assert_eq!(errors[0]["column"], "phone");
+    assert!(!errors[0]["message"].as_str().unwrap().is_empty());
+    assert_eq!(events_count(app).await, before, "a failed import wrote");
+
+    // 陈一 saved in GBK rather than UTF-8.
+    let mut gbk = b"name,phone\n".to_vec();
+    gbk.extend_from_slice(b"\xb3\xc2\xd2\xbb,13700137009\n");
+    let r = import("/api/v1/import/customers", gbk).await.expect(422);
+    assert_eq!(r.code(), "import_invalid");
+    assert!(r.text.contains("UTF-8"), "{}", r.text);
+    assert_eq!(events_count(app).await, before, "an unreadable file wrote");
+    assert!(customer_ids(app, &tok).await.is_empty());
+
+    let r = import("/api/v1/import/customers", good.as_bytes().to_vec())
+        .await
+        .expect(200);
+    assert_eq!(r.json["dry_run"], false);
+    assert_eq!(r.json["created"], 3);
+    let list = get_json(app, &tok, "/api/v1/customers").await.expect(200);
+    assert_eq!(list.items().len(), 3);
+    let chen1 = list.items().iter().find(|c| c["name"] == "陈一").unwrap();
+    assert_eq!(chen1["city"], "杭州");
+    assert_eq!(chen1["primary_email"], "chen1@example.cn");
+    assert_eq!(chen1["tags"], json!(["VIP"]));
+
+    let r = send(api(app, Method::GET, "/api/v1/export/customers.csv", &tok))
+        .await
+        .expect(200);
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    for name in ["陈一", "陈二", "陈三", "137 0013 7001"] {
+        assert!(r.text.contains(name), "the export lacks {name}: {}", r.text);
+    }
+    // The export reads back in as an import.
+    let before = events_count(app).await;
+    let again = import(
+        "/api/v1/import/customers?dry_run=true",
+        r.text.clone().into_bytes(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(again.json["rows"], 3);
+    assert_eq!(events_count(app).await, before);
+
+    let xlsx = api(app, Method::GET, "/api/v1/export/customers.xlsx", &tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status().as_u16(), 200);
+    let bytes = xlsx.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"PK"),
+        "not a zip: {:?}",
+        &bytes[..bytes.len().min(8)]
+    );
+    get_json(app, &tok, "/api/v1/export/customers.pdf")
+        .await
+        .expect(404);
+
+    // Reading is not enough to import.
+    let read = token(app, &["read"]).await;
+    let r = send(
+        api(app, Method::POST, "/api/v1/import/customers", &read)
+            .header("Content-Type", "text/csv")
+            .body(good),
+    )
+    .await
+    .expect(403);
+    assert_eq!(r.code(), "forbidden");
+}
+
+async fn duplicates_are_listed_and_merged_with_an_audit_trail(app: &TestApp) {
+    let tok = token(app, &["admin"]).await;
+    let keep = create_customer(app, &tok, &person("周杰", "13600136000")).await;
+    let drop = create_customer(app, &tok, &person("周杰 先生", "136-0013-6000")).await;
+    let other = create_customer(app, &tok, &person("吴敏", "13600136001")).await;
+
+    let dups = get_json(app, &tok, "/api/v1/duplicates").await.expect(200);
+    let pairs = dups.json.as_array().unwrap();
+    let pair = pairs
+        .iter()
+        .find(|p| {
+            let ids = HashSet::from([p["a"]["id"].as_i64(), p["b"]["id"].as_i64()]);
+            ids == HashSet::from([Some(keep), Some(drop)])
+        })
+        .unwrap_or_else(|| panic!("the pair is not listed: {}", dups.text));
+    assert_eq!(pair["reason"], "phone");
+    assert!(
+        !pairs
+            .iter()
+            .any(|p| p["a"]["id"] == other || p["b"]["id"] == other)
+    );
+
+    let read = token(app, &["read"]).await;
+    post_json(
+        app,
+        &read,
+        "/api/v1/merges",
+        &json!({"keep": keep, "drop": drop}),
+    )
+    .await
+    .expect(403);
+    post_json(
+        app,
+        &tok,
+        "/api/v1/merges",
+        &json!({"keep": keep, "drop": keep}),
+    )
+    .await
+    .expect(422);
+    let r = send(
+        api(app, Method::POST, "/api/v1/merges", &tok).json(&json!({"keep": keep, "drop": drop})),
+    )
+    .await
+    .expect(204);
+    assert!(r.text.is_empty());
+
+    let ids = customer_ids(app, &tok).await;
+    assert!(ids.contains(&keep) && !ids.contains(&drop), "{ids:?}");
+    let dropped = get_json(app, &tok, &format!("/api/v1/customers/{drop}")).await;
+    if dropped.status == 200 {
+        assert_eq!(dropped.json["merged_into"], keep);
+    } else {
+        assert_eq!(dropped.status, 404, "{}", dropped.text);
+    }
+    let dups = get_json(app, &tok, "/api/v1/duplicates").await.expect(200);
+    assert!(
+        !dups
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["a"]["id"] == drop || p["b"]["id"] == drop),
+        "{}",
+        dups.text
+    );
+
+    let audit = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/audit?entity=customer&entity_id={keep}"),
+    )
+    .await
+    .expect(200);
+    let entries = audit.json.as_array().unwrap();
+    assert!(
+        entries.iter().any(|e| e["action"] == "merge"),
+        "{}",
+        audit.text
+    );
+    assert!(entries.iter().all(|e| e["entity_id"] == keep));
+
+    let events = get_json(app, &tok, "/api/v1/events?after=0")
+        .await
+        .expect(200);
+    let ids: Vec<i64> = events
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.len() >= 4, "{}", events.text);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let last = ids[ids.len() - 2];
+    let tail = get_json(app, &tok, &format!("/api/v1/events?after={last}"))
+        .await
+        .expect(200);
+    assert_eq!(tail.json.as_array().unwrap().len(), 1);
+}
+
+async fn pages_need_a_session_and_a_csrf_token(app: &TestApp) {
+    let b = browser();
+    let r = send(b.get(url(app, "/customers"))).await;
+    assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
+    assert_eq!(r.header("location"), Some("/login"));
+    send(b.get(url(app, "/login"))).await.expect(200);
+
+    let r = login(app, &b, &app.admin_password).await;
+    assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
+    assert_eq!(r.header("location"), Some("/customers"));
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(cookie.starts_with("aftercare_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    send(b.get(url(app, "/customers"))).await.expect(200);
+
+    let page = send(b.get(url(app, "/customers/new"))).await.expect(200);
+    let csrf = scrape_csrf(&page.text);
+    assert!(!csrf.is_empty());
+    let before = events_count(app).await;
+
+    let form = |csrf: Option<&str>, phone: &str| {
+        let mut f = vec![
+            ("name".to_string(), "钱七".to_string()),
+            ("phones[0].number".to_string(), phone.to_string()),
+            ("primary_phone".to_string(), "0".to_string()),
+        ];
+        if let Some(c) = csrf {
+            f.push(("_csrf".to_string(), c.to_string()));
+        }
+        f
+    };
+    send(
+        b.post(url(app, "/customers/new"))
+            .form(&form(None, "13500135000")),
+    )
+    .await
+    .expect(403);
+    send(
+        b.post(url(app, "/customers/new"))
+            .form(&form(Some("forged"), "13500135000")),
+    )
+    .await
+    .expect(403);
+
+    let r = send(
+        b.post(url(app, "/customers/new"))
+            .form(&form(Some(&csrf), "12345")),
+    )
+    .await
+    .expect(422);
+    let message = aftercare_web::i18n::field_message(Lang::ZhHans, "phone_invalid");
+    assert!(r.text.contains(&message), "no inline error: {}", r.text);
+    assert!(r.text.contains(r#"data-field="phones[0].number""#));
+    assert!(r.text.contains(r#"value="钱七""#), "the input is kept");
+    let r = send(
+        b.post(url(app, "/customers/new"))
+            .header("Accept-Language", "en")
+            .form(&form(Some(&csrf), "12345")),
+    )
+    .await
+    .expect(422);
+    let message = aftercare_web::i18n::field_message(Lang::En, "phone_invalid");
+    assert!(r.text.contains(&message), "no English error: {}", r.text);
+    assert_eq!(events_count(app).await, before, "a refused form wrote");
+
+    let r = send(
+        b.post(url(app, "/customers/new"))
+            .form(&form(Some(&csrf), "13500135000")),
+    )
+    .await;
+    assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
+    let location = r.header("location").unwrap().to_string();
+    assert!(location.starts_with("/customers/"), "{location}");
+    let page = send(b.get(url(app, &location))).await.expect(200);
+    assert!(page.text.contains("钱七"));
+
+    // The API accepts the session too, but writes need the CSRF header.
+    let r = send(
+        b.post(url(app, "/api/v1/customers"))
+            .json(&person("孙八", "13500135001")),
+    )
+    .await
+    .expect(403);
+    assert_eq!(r.code(), "csrf");
+    send(
+        b.post(url(app, "/api/v1/customers"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&person("孙八", "13500135001")),
+    )
+    .await
+    .expect(201);
+
+    // Five wrong passwords, and then even the right one is refused for a while.
+    let attacker = browser();
+    for _ in 0..5 {
+        let r = login(app, &attacker, "wrong password").await.expect(401);
+        assert!(r.header("set-cookie").is_none());
+    }
+    let r = login(app, &attacker, &app.admin_password).await.expect(429);
+    assert!(r.header("set-cookie").is_none());
+}
+
+// ---- the tests -------------------------------------------------------------------------
+
+on_both_databases!(the_health_check_the_openapi_document_and_the_docs_are_served => health_openapi_and_docs);
+on_both_databases!(api_callers_need_a_bearer_token_with_the_right_scope => callers_need_a_bearer_token_with_the_right_scope);
+on_both_databases!(customers_are_created_read_back_and_updated_only_from_their_current_version => customers_are_created_read_and_updated_with_versions);
+on_both_databases!(bad_input_gets_a_clear_error_in_the_callers_language_and_changes_nothing => bad_input_is_refused_and_changes_nothing);
+on_both_databases!(a_retry_with_the_same_idempotency_key_creates_one_customer => a_retried_creation_with_the_same_idempotency_key_creates_once);
+on_both_databases!(an_order_through_the_api_makes_an_asset_whose_warranty_follows_the_policy => an_order_makes_an_asset_with_its_warranty);
+on_both_databases!(customers_are_found_by_name_phone_or_serial_and_paged_without_repeats => customers_are_found_by_name_phone_and_serial_and_paged);
+on_both_databases!(customer_files_import_all_rows_or_none_and_export_as_csv_and_xlsx => customers_are_imported_all_or_nothing_and_exported);
+on_both_databases!(duplicate_customers_are_listed_merged_and_audited => duplicates_are_listed_and_merged_with_an_audit_trail);
+on_both_databases!(pages_need_a_session_and_a_csrf_token_and_logins_are_throttled => pages_need_a_session_and_a_csrf_token);
