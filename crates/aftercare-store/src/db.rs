@@ -24,7 +24,7 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA busy_timeout = 10000",
     "PRAGMA foreign_keys = ON",
     "PRAGMA synchronous = FULL",
-    "PRAGMA cache_size = -65536",
+    "PRAGMA cache_size = -16384",
     "PRAGMA temp_store = MEMORY",
 ];
 
@@ -66,8 +66,9 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
                 .connect(&url)
                 .await
                 .map_err(backend_err)?;
+            // Readers in WAL mode run beside the writer; more than a few per core buys nothing.
             let read = opts()
-                .max_connections(16)
+                .max_connections(8)
                 .connect(&url)
                 .await
                 .map_err(backend_err)?;
