@@ -55,6 +55,18 @@ for (const database of ['sqlite', 'postgres']) {
       assert.match(await page.textContent('#profile'), /138 0013 8000/);
     });
 
+    await t.test('editing keeps every address and can add another', async () => {
+      await page.click('a[href$="/edit"]');
+      assert.equal(await page.inputValue('input[name="addresses[0].city"]'), '杭州');
+      await page.fill('input[name="addresses[1].city"]', '上海');
+      await page.fill('input[name="addresses[1].street"]', '淮海中路 1 号');
+      await page.click('button[type=submit]');
+      await page.waitForURL(/\/customers\/\d+$/);
+      const profile = await page.textContent('#profile');
+      assert.match(profile, /杭州文三路 90 号/);
+      assert.match(profile, /上海淮海中路 1 号/);
+    });
+
     let serial;
     await t.test('records an order with a serial-numbered item', async () => {
       await page.click('a[href^="/orders/new"]');

@@ -741,6 +741,8 @@ impl App {
                 Ok(d) => {
                     if drafts.iter().any(|x| x.sku == d.sku) {
                         report.add(rows[i], Invalid::one("sku", "duplicate"));
+                    } else if self.sku_taken(&d.sku).await? {
+                        report.add(rows[i], Invalid::one("sku", "sku_taken"));
                     }
                     drafts.push(d)
                 }
@@ -815,6 +817,21 @@ impl App {
                 .len();
         }
         Ok(report)
+    }
+
+    async fn sku_taken(&self, sku: &str) -> Result<bool, AppError> {
+        let q = ProductQuery {
+            q: Some(sku.to_string()),
+            limit: Some(5),
+            ..Default::default()
+        };
+        Ok(self
+            .store
+            .products(&q)
+            .await?
+            .items
+            .iter()
+            .any(|p| p.sku == sku))
     }
 
     /// Every customer, page by page, for exports.

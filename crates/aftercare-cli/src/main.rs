@@ -169,10 +169,7 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             println!("listening on http://{addr}");
             let router = aftercare_web::router(aftercare_web::AppState::new(app));
-            aftercare_web::serve(listener, router, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            aftercare_web::serve(listener, router, shutdown_signal()).await?;
         }
         Command::Demo { customers, seed } => {
             if !app.store.users().await?.is_empty() {
@@ -289,6 +286,23 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what service managers send), so requests in flight finish.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
 }
 
 fn print_credentials(creds: &[(String, String, String)]) {

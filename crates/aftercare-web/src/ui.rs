@@ -52,6 +52,8 @@ pub fn routes() -> Router<AppState> {
 /// What the layout needs on every page.
 pub struct Chrome {
     pub tr: Tr,
+    /// Whether to show what only admins may open (the audit log).
+    pub admin: bool,
     pub user: String,
     pub csrf: String,
     pub nav: &'static str,
@@ -64,6 +66,10 @@ impl Chrome {
     fn new(s: &Session, nav: &'static str) -> Self {
         Chrome {
             tr: Tr(s.lang),
+            admin: s
+                .principal
+                .role
+                .allows(aftercare_domain::account::Permission::Admin),
             user: s.principal.user.name.clone(),
             csrf: s.csrf.clone(),
             nav,
@@ -359,6 +365,7 @@ pub struct AddressRow {
     pub district: String,
     pub street: String,
     pub postcode: String,
+    pub primary: bool,
     pub err_street: String,
     pub err_postcode: String,
 }
@@ -374,7 +381,7 @@ struct CustomerForm {
     errors: HashMap<String, String>,
     phones: Vec<Row>,
     emails: Vec<Row>,
-    address: AddressRow,
+    addresses: Vec<AddressRow>,
     family: Vec<Row>,
     dates: Vec<Row>,
     consent: Vec<String>,
@@ -406,6 +413,15 @@ impl CustomerForm {
     }
 }
 
+/// The stored addresses and one empty row to add another; the first is primary if none is.
+fn with_spare_address(mut v: Vec<AddressRow>) -> Vec<AddressRow> {
+    v.push(AddressRow::default());
+    if !v.iter().any(|a| a.primary) {
+        v[0].primary = true;
+    }
+    v
+}
+
 fn pad<T: Default + Clone>(mut v: Vec<T>, n: usize) -> Vec<T> {
     while v.len() < n {
         v.push(T::default());
@@ -415,7 +431,7 @@ fn pad<T: Default + Clone>(mut v: Vec<T>, n: usize) -> Vec<T> {
 
 fn form_from_customer(c: Chrome, cust: Option<&Customer>, managers: Vec<User>) -> CustomerForm {
     let mut values = HashMap::new();
-    let (phones, emails, address, family, dates, consent) = match cust {
+    let (phones, emails, addresses, family, dates, consent) = match cust {
         Some(x) => {
             for (k, v) in [
                 ("kind", Some(x.kind.clone())),
@@ -435,7 +451,6 @@ fn form_from_customer(c: Chrome, cust: Option<&Customer>, managers: Vec<User>) -
             ] {
                 values.insert(k.to_string(), v.unwrap_or_default());
             }
-            let a = x.addresses.first();
             (
                 x.phones
                     .iter()
@@ -454,15 +469,19 @@ fn form_from_customer(c: Chrome, cust: Option<&Customer>, managers: Vec<User>) -
                         ..Default::default()
                     })
                     .collect(),
-                AddressRow {
-                    label: a.and_then(|a| a.label.clone()).unwrap_or_default(),
-                    province: a.and_then(|a| a.province.clone()).unwrap_or_default(),
-                    city: a.and_then(|a| a.city.clone()).unwrap_or_default(),
-                    district: a.and_then(|a| a.district.clone()).unwrap_or_default(),
-                    street: a.map(|a| a.street.clone()).unwrap_or_default(),
-                    postcode: a.and_then(|a| a.postcode.clone()).unwrap_or_default(),
-                    ..Default::default()
-                },
+                x.addresses
+                    .iter()
+                    .map(|a| AddressRow {
+                        label: a.label.clone().unwrap_or_default(),
+                        province: a.province.clone().unwrap_or_default(),
+                        city: a.city.clone().unwrap_or_default(),
+                        district: a.district.clone().unwrap_or_default(),
+                        street: a.street.clone(),
+                        postcode: a.postcode.clone().unwrap_or_default(),
+                        primary: a.primary,
+                        ..Default::default()
+                    })
+                    .collect::<Vec<_>>(),
                 x.family
                     .iter()
                     .map(|f| Row {
@@ -486,7 +505,7 @@ fn form_from_customer(c: Chrome, cust: Option<&Customer>, managers: Vec<User>) -
         None => (
             vec![],
             vec![],
-            AddressRow::default(),
+            vec![],
             vec![],
             vec![],
             vec![],
@@ -509,7 +528,7 @@ fn form_from_customer(c: Chrome, cust: Option<&Customer>, managers: Vec<User>) -
         errors: HashMap::new(),
         phones,
         emails,
-        address,
+        addresses: with_spare_address(addresses),
         family: pad(family, 2),
         dates: pad(dates, 2),
         consent,
@@ -562,15 +581,18 @@ fn customer_input(f: &FormData) -> CustomerInput {
                 primary: primary_email == i.to_string(),
             })
             .collect(),
-        addresses: vec![AddressInput {
-            label: f.opt("addresses[0].label"),
-            province: f.opt("addresses[0].province"),
-            city: f.opt("addresses[0].city"),
-            district: f.opt("addresses[0].district"),
-            street: f.s("addresses[0].street"),
-            postcode: f.opt("addresses[0].postcode"),
-            primary: true,
-        }],
+        addresses: (0..10)
+            .filter(|i| f.get(&format!("addresses[{i}].street")).is_some())
+            .map(|i| AddressInput {
+                label: f.opt(&format!("addresses[{i}].label")),
+                province: f.opt(&format!("addresses[{i}].province")),
+                city: f.opt(&format!("addresses[{i}].city")),
+                district: f.opt(&format!("addresses[{i}].district")),
+                street: f.s(&format!("addresses[{i}].street")),
+                postcode: f.opt(&format!("addresses[{i}].postcode")),
+                primary: f.s("primary_address") == i.to_string(),
+            })
+            .collect(),
         family: rows("family", 10)
             .into_iter()
             .map(|i| FamilyInput {
@@ -662,19 +684,31 @@ fn redisplay(
             .collect(),
         2,
     );
-    form.address = AddressRow {
-        label: f.s("addresses[0].label"),
-        province: f.s("addresses[0].province"),
-        city: f.s("addresses[0].city"),
-        district: f.s("addresses[0].district"),
-        street: f.s("addresses[0].street"),
-        postcode: f.s("addresses[0].postcode"),
-        err_street: errs.get("addresses[0].street").cloned().unwrap_or_default(),
-        err_postcode: errs
-            .get("addresses[0].postcode")
-            .cloned()
-            .unwrap_or_default(),
-    };
+    form.addresses = (0..10)
+        .filter(|i| f.get(&format!("addresses[{i}].street")).is_some())
+        .map(|i| {
+            let g = |k: &str| f.s(&format!("addresses[{i}].{k}"));
+            let e = |k: &str| {
+                errs.get(&format!("addresses[{i}].{k}"))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            AddressRow {
+                label: g("label"),
+                province: g("province"),
+                city: g("city"),
+                district: g("district"),
+                street: g("street"),
+                postcode: g("postcode"),
+                primary: f.s("primary_address") == i.to_string(),
+                err_street: e("street"),
+                err_postcode: e("postcode"),
+            }
+        })
+        .collect();
+    if form.addresses.is_empty() {
+        form.addresses = with_spare_address(vec![]);
+    }
     form.family = pad(
         input
             .family
