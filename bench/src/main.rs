@@ -47,14 +47,27 @@ struct Args {
 
 const ADMIN: &str = "bench@aftercare.local";
 const PASSWORD: &str = "bench-password-2026";
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞", "平", "刚", "晨", "欣", "涵", "然", "轩", "萱", "诺", "远", "华", "东"];
-const CITIES: &[&str] = &["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "南京", "西安", "重庆"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "霞", "平", "刚", "晨", "欣", "涵", "然", "轩", "萱", "诺", "远", "华", "东",
+];
+const CITIES: &[&str] = &[
+    "北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "南京", "西安", "重庆",
+];
 
 fn name_of(i: u64) -> String {
     let s = SURNAMES.len() as u64;
     let g = GIVEN.len() as u64;
-    format!("{}{}{}", SURNAMES[(i % s) as usize], GIVEN[((i / s) % g) as usize], GIVEN[((i / (s * g)) % g) as usize])
+    format!(
+        "{}{}{}",
+        SURNAMES[(i % s) as usize],
+        GIVEN[((i / s) % g) as usize],
+        GIVEN[((i / (s * g)) % g) as usize]
+    )
 }
 fn phone_of(i: u64) -> String {
     format!("+8613{:09}", i)
@@ -71,7 +84,12 @@ enum Val {
 }
 
 /// Inserts rows with multi-row statements, in chunks the parameter limits allow.
-async fn insert(tx: &mut sqlx::Transaction<'static, sqlx::Any>, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> anyhow::Result<()> {
+async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    table: &str,
+    cols: &[&str],
+    rows: &[Vec<Val>],
+) -> anyhow::Result<()> {
     let per = (30_000 / cols.len()).min(1000);
     for chunk in rows.chunks(per) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
@@ -117,12 +135,31 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
     while c < a.customers {
         let end = (c + chunk).min(a.customers);
         let mut tx = db.write.begin().await?;
-        let (mut cust, mut phones, mut emails, mut orders, mut items, mut assets, mut inters, mut tl) =
-            (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (
+            mut cust,
+            mut phones,
+            mut emails,
+            mut orders,
+            mut items,
+            mut assets,
+            mut inters,
+            mut tl,
+        ) = (
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        );
         for i in c..end {
             let id = i as i64 + 1;
             let name = name_of(i);
-            let created = base.checked_sub(jiff::Span::new().days((i % 1100) as i64 + 1)).unwrap_or(base);
+            let created = base
+                .checked_sub(jiff::Span::new().days((i % 1100) as i64 + 1))
+                .unwrap_or(base);
             let email = (i % 2 == 0).then(|| format!("user{i}@example.cn"));
             cust.push(vec![
                 Val::I(id),
@@ -132,7 +169,11 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
                 Val::T(phone_of(i)),
                 email.clone().map(Val::T).unwrap_or(Val::N),
                 Val::T(CITIES[(i % CITIES.len() as u64) as usize].into()),
-                Val::T(if i % 7 == 0 { "VIP".into() } else { String::new() }),
+                Val::T(if i % 7 == 0 {
+                    "VIP".into()
+                } else {
+                    String::new()
+                }),
                 Val::T(stamp(created)),
                 Val::T(stamp(created)),
             ]);
@@ -141,53 +182,249 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
                 emails.push(vec![Val::I(id), Val::T(e.clone()), Val::T(e), Val::I(1)]);
             }
             tl_id += 1;
-            tl.push(vec![Val::I(tl_id as i64), Val::I(id), Val::T(stamp(created)), Val::T("created".into()), Val::N, Val::I(id), Val::T(name.clone())]);
+            tl.push(vec![
+                Val::I(tl_id as i64),
+                Val::I(id),
+                Val::T(stamp(created)),
+                Val::T("created".into()),
+                Val::N,
+                Val::I(id),
+                Val::T(name.clone()),
+            ]);
             for k in 0..a.orders_per_customer {
                 order_id += 1;
                 item_id += 1;
-                let day = created.checked_add(jiff::Span::new().days((k * 37 + i % 29) as i64)).unwrap_or(created);
+                let day = created
+                    .checked_add(jiff::Span::new().days((k * 37 + i % 29) as i64))
+                    .unwrap_or(created);
                 let p = product_ids[((i + k) % product_ids.len() as u64) as usize];
                 let price = 100_000 + ((i * 7 + k) % 500) as i64 * 1000;
                 let number = format!("SO-{}-{order_id:06}", day.year());
-                orders.push(vec![Val::I(order_id as i64), Val::T(number.clone()), Val::I(id), Val::T(["store", "ecommerce", "agent", "direct"][(k % 4) as usize].into()), Val::T(day.to_string()), Val::T("completed".into()), Val::T("CNY".into()), Val::I(0), Val::I(price), Val::T(stamp(day))]);
-                items.push(vec![Val::I(item_id as i64), Val::I(order_id as i64), Val::I(p), Val::I(1), Val::I(price), Val::I(0), Val::I(price)]);
-                assets.push(vec![Val::I(item_id as i64), Val::T(serial_of(item_id)), Val::I(p), Val::I(id), Val::I(order_id as i64), Val::I(item_id as i64), Val::T(day.to_string()), Val::T(day.to_string()), Val::T(stamp(day))]);
+                orders.push(vec![
+                    Val::I(order_id as i64),
+                    Val::T(number.clone()),
+                    Val::I(id),
+                    Val::T(["store", "ecommerce", "agent", "direct"][(k % 4) as usize].into()),
+                    Val::T(day.to_string()),
+                    Val::T("completed".into()),
+                    Val::T("CNY".into()),
+                    Val::I(0),
+                    Val::I(price),
+                    Val::T(stamp(day)),
+                ]);
+                items.push(vec![
+                    Val::I(item_id as i64),
+                    Val::I(order_id as i64),
+                    Val::I(p),
+                    Val::I(1),
+                    Val::I(price),
+                    Val::I(0),
+                    Val::I(price),
+                ]);
+                assets.push(vec![
+                    Val::I(item_id as i64),
+                    Val::T(serial_of(item_id)),
+                    Val::I(p),
+                    Val::I(id),
+                    Val::I(order_id as i64),
+                    Val::I(item_id as i64),
+                    Val::T(day.to_string()),
+                    Val::T(day.to_string()),
+                    Val::T(stamp(day)),
+                ]);
                 tl_id += 1;
-                tl.push(vec![Val::I(tl_id as i64), Val::I(id), Val::T(stamp(day)), Val::T("order".into()), Val::T("point_of_sale".into()), Val::I(order_id as i64), Val::T(format!("{number} · CNY {}.00", price / 100))]);
+                tl.push(vec![
+                    Val::I(tl_id as i64),
+                    Val::I(id),
+                    Val::T(stamp(day)),
+                    Val::T("order".into()),
+                    Val::T("point_of_sale".into()),
+                    Val::I(order_id as i64),
+                    Val::T(format!("{number} · CNY {}.00", price / 100)),
+                ]);
             }
-            for k in 0..a.timeline_per_customer.saturating_sub(1 + a.orders_per_customer) {
+            for k in 0..a
+                .timeline_per_customer
+                .saturating_sub(1 + a.orders_per_customer)
+            {
                 inter_id += 1;
                 tl_id += 1;
-                let day = created.checked_add(jiff::Span::new().days((k * 53 + 3) as i64)).unwrap_or(created);
-                inters.push(vec![Val::I(inter_id as i64), Val::I(id), Val::T("phone".into()), Val::T("inbound".into()), Val::T("咨询保养".into()), Val::T(stamp(day))]);
-                tl.push(vec![Val::I(tl_id as i64), Val::I(id), Val::T(stamp(day)), Val::T("interaction".into()), Val::T("phone".into()), Val::I(inter_id as i64), Val::T("咨询保养".into())]);
+                let day = created
+                    .checked_add(jiff::Span::new().days((k * 53 + 3) as i64))
+                    .unwrap_or(created);
+                inters.push(vec![
+                    Val::I(inter_id as i64),
+                    Val::I(id),
+                    Val::T("phone".into()),
+                    Val::T("inbound".into()),
+                    Val::T("咨询保养".into()),
+                    Val::T(stamp(day)),
+                ]);
+                tl.push(vec![
+                    Val::I(tl_id as i64),
+                    Val::I(id),
+                    Val::T(stamp(day)),
+                    Val::T("interaction".into()),
+                    Val::T("phone".into()),
+                    Val::I(inter_id as i64),
+                    Val::T("咨询保养".into()),
+                ]);
             }
         }
-        insert(&mut tx, "customers", &["id", "kind", "name", "name_sort", "primary_phone", "primary_email", "city", "tags", "created_at", "updated_at"], &cust).await?;
-        insert(&mut tx, "customer_phones", &["customer_id", "number", "is_primary"], &phones).await?;
-        insert(&mut tx, "customer_emails", &["customer_id", "address", "match_key", "is_primary"], &emails).await?;
-        insert(&mut tx, "orders", &["id", "number", "customer_id", "channel", "ordered_on", "status", "currency", "discount", "total", "created_at"], &orders).await?;
-        insert(&mut tx, "order_items", &["id", "order_id", "product_id", "quantity", "unit_price", "discount", "amount"], &items).await?;
-        insert(&mut tx, "assets", &["id", "serial", "product_id", "customer_id", "order_id", "order_item_id", "purchased_on", "delivered_on", "created_at"], &assets).await?;
-        insert(&mut tx, "interactions", &["id", "customer_id", "touchpoint", "direction", "subject", "at"], &inters).await?;
-        insert(&mut tx, "timeline", &["id", "customer_id", "at", "kind", "touchpoint", "ref_id", "summary"], &tl).await?;
+        insert(
+            &mut tx,
+            "customers",
+            &[
+                "id",
+                "kind",
+                "name",
+                "name_sort",
+                "primary_phone",
+                "primary_email",
+                "city",
+                "tags",
+                "created_at",
+                "updated_at",
+            ],
+            &cust,
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "customer_phones",
+            &["customer_id", "number", "is_primary"],
+            &phones,
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "customer_emails",
+            &["customer_id", "address", "match_key", "is_primary"],
+            &emails,
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "orders",
+            &[
+                "id",
+                "number",
+                "customer_id",
+                "channel",
+                "ordered_on",
+                "status",
+                "currency",
+                "discount",
+                "total",
+                "created_at",
+            ],
+            &orders,
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "order_items",
+            &[
+                "id",
+                "order_id",
+                "product_id",
+                "quantity",
+                "unit_price",
+                "discount",
+                "amount",
+            ],
+            &items,
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "assets",
+            &[
+                "id",
+                "serial",
+                "product_id",
+                "customer_id",
+                "order_id",
+                "order_item_id",
+                "purchased_on",
+                "delivered_on",
+                "created_at",
+            ],
+            &assets,
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "interactions",
+            &[
+                "id",
+                "customer_id",
+                "touchpoint",
+                "direction",
+                "subject",
+                "at",
+            ],
+            &inters,
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "timeline",
+            &[
+                "id",
+                "customer_id",
+                "at",
+                "kind",
+                "touchpoint",
+                "ref_id",
+                "summary",
+            ],
+            &tl,
+        )
+        .await?;
         tx.commit().await?;
-        rows += (cust.len() + phones.len() + emails.len() + orders.len() + items.len() + assets.len() + inters.len() + tl.len()) as u64;
+        rows += (cust.len()
+            + phones.len()
+            + emails.len()
+            + orders.len()
+            + items.len()
+            + assets.len()
+            + inters.len()
+            + tl.len()) as u64;
         c = end;
         if c % 100_000 == 0 || c == a.customers {
-            eprintln!("  {c} customers, {rows} rows, {:.0} rows/s", rows as f64 / start.elapsed().as_secs_f64());
+            eprintln!(
+                "  {c} customers, {rows} rows, {:.0} rows/s",
+                rows as f64 / start.elapsed().as_secs_f64()
+            );
         }
     }
     if db.backend == Backend::Postgres {
         // Explicit ids do not advance identity sequences; move them past the data.
-        for t in ["customers", "customer_phones", "customer_emails", "orders", "order_items", "assets", "interactions", "timeline"] {
-            sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))")).execute(&db.write).await?;
+        for t in [
+            "customers",
+            "customer_phones",
+            "customer_emails",
+            "orders",
+            "order_items",
+            "assets",
+            "interactions",
+            "timeline",
+        ] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
+            ))
+            .execute(&db.write)
+            .await?;
         }
         sqlx::query("ANALYZE").execute(&db.write).await?;
     } else {
         sqlx::query("ANALYZE").execute(&db.write).await?;
     }
-    Ok(Built { rows, seconds: start.elapsed().as_secs_f64() })
+    Ok(Built {
+        rows,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 struct Stats {
@@ -201,8 +438,19 @@ struct Stats {
 
 fn stats(mut lat: Vec<f64>, secs: f64, errors: usize) -> Stats {
     lat.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
-    Stats { n: lat.len(), rps: lat.len() as f64 / secs, p50: q(0.50), p95: q(0.95), p99: q(0.99), errors }
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Stats {
+        n: lat.len(),
+        rps: lat.len() as f64 / secs,
+        p50: q(0.50),
+        p95: q(0.95),
+        p99: q(0.99),
+        errors,
+    }
 }
 
 /// Runs `clients` concurrent loops for `secs`, each making requests built by `make`.
@@ -211,7 +459,10 @@ where
     F: Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
     let make = Arc::new(make);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -248,14 +499,43 @@ use rand::SeedableRng;
 
 fn rss_kb(pid: u32) -> (u64, u64) {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |k: &str| s.lines().find(|l| l.starts_with(k)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let field = |k: &str| {
+        s.lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
     (field("VmRSS:"), field("VmHWM:"))
 }
 
 async fn count_rows(db: &Db) -> anyhow::Result<i64> {
     let mut total = 0;
-    for t in ["users", "customers", "customer_phones", "customer_emails", "customer_addresses", "customer_family", "customer_dates", "customer_tags", "warranty_policies", "product_categories", "products", "outlets", "orders", "order_items", "assets", "asset_events", "interactions", "timeline", "audit_log", "events"] {
-        total += sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(&db.read).await?;
+    for t in [
+        "users",
+        "customers",
+        "customer_phones",
+        "customer_emails",
+        "customer_addresses",
+        "customer_family",
+        "customer_dates",
+        "customer_tags",
+        "warranty_policies",
+        "product_categories",
+        "products",
+        "outlets",
+        "orders",
+        "order_items",
+        "assets",
+        "asset_events",
+        "interactions",
+        "timeline",
+        "audit_log",
+        "events",
+    ] {
+        total += sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {t}"))
+            .fetch_one(&db.read)
+            .await?;
     }
     Ok(total)
 }
@@ -263,17 +543,27 @@ async fn count_rows(db: &Db) -> anyhow::Result<i64> {
 /// Runs the CLI and returns how long it took.
 fn run_cli(bin: &PathBuf, args: &[&str]) -> anyhow::Result<f64> {
     let t = Instant::now();
-    let out = std::process::Command::new(bin).args(args).env("AFTERCARE_LOG", "warn").output()?;
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .env("AFTERCARE_LOG", "warn")
+        .output()?;
     if !out.status.success() {
-        bail!("{bin:?} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{bin:?} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(t.elapsed().as_secs_f64())
 }
 
 async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
     let db = connect(admin).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&db.write).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&db.write).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&db.write)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&db.write)
+        .await?;
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
     Ok(format!("{base}/{name}"))
 }
@@ -285,7 +575,10 @@ async fn main() -> anyhow::Result<()> {
     let data_dir = std::fs::canonicalize(&a.data_dir)?;
     let url = match &a.postgres {
         Some(admin) if !a.reuse => fresh_pg(admin, "aftercare_bench").await?,
-        Some(admin) => format!("{}/aftercare_bench", admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin)),
+        Some(admin) => format!(
+            "{}/aftercare_bench",
+            admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin)
+        ),
         None => {
             let file = data_dir.join("aftercare.db");
             if !a.reuse {
@@ -300,29 +593,82 @@ async fn main() -> anyhow::Result<()> {
     migrate(&db).await?;
     let app = App::new(Arc::new(SqlStore::new(db.clone())), Arc::new(SystemClock));
     let actor = Actor::system("bench");
-    let backend = if db.backend == Backend::Postgres { "PostgreSQL" } else { "SQLite" };
+    let backend = if db.backend == Backend::Postgres {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     println!("## Aftercare benchmark on {backend}\n");
-    println!("- date: {}; machine: {} cores; clients: {}; {} s per load phase\n", jiff::Zoned::now().date(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), a.clients, a.seconds);
+    println!(
+        "- date: {}; machine: {} cores; clients: {}; {} s per load phase\n",
+        jiff::Zoned::now().date(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        a.clients,
+        a.seconds
+    );
 
     if !a.reuse {
-        app.add_user(&actor, ADMIN, "bench", PASSWORD, "admin").await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let policy = app.store.create_policy(&actor, "三包", &aftercare_domain::catalog::WarrantyPolicy::statutory(), &app.now()).await?;
-        let cat = app.store.create_category(&actor, "家电", None, Some(policy), &app.now()).await?;
+        app.add_user(&actor, ADMIN, "bench", PASSWORD, "admin")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let policy = app
+            .store
+            .create_policy(
+                &actor,
+                "三包",
+                &aftercare_domain::catalog::WarrantyPolicy::statutory(),
+                &app.now(),
+            )
+            .await?;
+        let cat = app
+            .store
+            .create_category(&actor, "家电", None, Some(policy), &app.now())
+            .await?;
         let drafts: Vec<_> = (0..16)
-            .map(|i| aftercare_app::input::ProductDraft { sku: format!("BP-{i:03}"), name: format!("基准产品 {i}"), category_id: cat, policy_id: None, price: 199_900, currency: "CNY".into(), serialized: true, strategy: aftercare_domain::catalog::AfterSalesStrategy::Comprehensive })
+            .map(|i| aftercare_app::input::ProductDraft {
+                sku: format!("BP-{i:03}"),
+                name: format!("基准产品 {i}"),
+                category_id: cat,
+                policy_id: None,
+                price: 199_900,
+                currency: "CNY".into(),
+                serialized: true,
+                strategy: aftercare_domain::catalog::AfterSalesStrategy::Comprehensive,
+            })
             .collect();
-        let product_ids = app.store.create_products(&actor, &drafts, &app.now()).await?;
+        let product_ids = app
+            .store
+            .create_products(&actor, &drafts, &app.now())
+            .await?;
         eprintln!("building {} customers…", a.customers);
         let b = build(&db, &a, &product_ids).await?;
         println!("### Data set\n");
         println!("| what | value |\n|---|---|");
-        println!("| customers / orders / assets / timeline entries | {} / {} / {} / {} |", a.customers, a.customers * a.orders_per_customer, a.customers * a.orders_per_customer, a.customers * a.timeline_per_customer);
-        println!("| rows written (with phones, emails, items, contacts) | {} |", b.rows);
+        println!(
+            "| customers / orders / assets / timeline entries | {} / {} / {} / {} |",
+            a.customers,
+            a.customers * a.orders_per_customer,
+            a.customers * a.orders_per_customer,
+            a.customers * a.timeline_per_customer
+        );
+        println!(
+            "| rows written (with phones, emails, items, contacts) | {} |",
+            b.rows
+        );
         println!("| build time | {:.0} s |", b.seconds);
-        println!("| bulk build throughput | {:.0} rows/s |", b.rows as f64 / b.seconds);
+        println!(
+            "| bulk build throughput | {:.0} rows/s |",
+            b.rows as f64 / b.seconds
+        );
     }
     if db.backend == Backend::Sqlite {
-        let size: u64 = std::fs::read_dir(&data_dir)?.filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
+        let size: u64 = std::fs::read_dir(&data_dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum();
         println!("| database size on disk | {:.1} GB |", size as f64 / 1e9);
     }
 
@@ -333,73 +679,205 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&scratch)?;
     let demo_n = 20_000u64;
     let (demo_dir, import_dir) = (scratch.join("demo"), scratch.join("import"));
-    let mut demo_args = vec!["demo".to_string(), "--customers".into(), demo_n.to_string(), "--data-dir".into(), demo_dir.display().to_string()];
-    let mut import_args = vec!["import".to_string(), "customers".into(), scratch.join("customers.csv").display().to_string(), "--data-dir".into(), import_dir.display().to_string()];
+    let mut demo_args = vec![
+        "demo".to_string(),
+        "--customers".into(),
+        demo_n.to_string(),
+        "--data-dir".into(),
+        demo_dir.display().to_string(),
+    ];
+    let mut import_args = vec![
+        "import".to_string(),
+        "customers".into(),
+        scratch.join("customers.csv").display().to_string(),
+        "--data-dir".into(),
+        import_dir.display().to_string(),
+    ];
     let (demo_url, import_url) = match &a.postgres {
-        Some(admin) => (Some(fresh_pg(admin, "aftercare_bench_demo").await?), Some(fresh_pg(admin, "aftercare_bench_import").await?)),
+        Some(admin) => (
+            Some(fresh_pg(admin, "aftercare_bench_demo").await?),
+            Some(fresh_pg(admin, "aftercare_bench_import").await?),
+        ),
         None => (None, None),
     };
     if let (Some(d), Some(i)) = (&demo_url, &import_url) {
         demo_args.extend(["--database-url".into(), d.clone()]);
         import_args.extend(["--database-url".into(), i.clone()]);
     }
-    let demo_secs = run_cli(&bin, &demo_args.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let demo_db = connect(demo_url.as_deref().unwrap_or(&format!("sqlite://{}", demo_dir.join("aftercare.db").display()))).await?;
+    let demo_secs = run_cli(
+        &bin,
+        &demo_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+    let demo_db = connect(demo_url.as_deref().unwrap_or(&format!(
+        "sqlite://{}",
+        demo_dir.join("aftercare.db").display()
+    )))
+    .await?;
     let demo_rows = count_rows(&demo_db).await?;
     let import_n = 50_000u64;
     let mut csv = String::from("name,phone,email,city,tags\n");
     for i in 0..import_n {
-        csv.push_str(&format!("{},{},imp{i}@example.cn,{},导入\n", name_of(i), phone_of(500_000_000 + i), CITIES[(i % 10) as usize]));
+        csv.push_str(&format!(
+            "{},{},imp{i}@example.cn,{},导入\n",
+            name_of(i),
+            phone_of(500_000_000 + i),
+            CITIES[(i % 10) as usize]
+        ));
     }
     std::fs::write(scratch.join("customers.csv"), csv)?;
-    run_cli(&bin, &["migrate", "--data-dir", &import_dir.display().to_string()].iter().copied().chain(import_url.iter().flat_map(|u| ["--database-url", u.as_str()])).collect::<Vec<_>>())?;
-    let import_secs = run_cli(&bin, &import_args.iter().map(String::as_str).collect::<Vec<_>>())?;
-    println!("| `aftercare demo --customers {demo_n}` | {demo_secs:.1} s: {:.0} customers/s, {:.0} rows/s ({demo_rows} rows with audit and change log) |", demo_n as f64 / demo_secs, demo_rows as f64 / demo_secs);
-    println!("| `aftercare import customers` ({import_n} rows CSV, one transaction) | {import_secs:.1} s: {:.0} rows/s |", import_n as f64 / import_secs);
+    run_cli(
+        &bin,
+        &["migrate", "--data-dir", &import_dir.display().to_string()]
+            .iter()
+            .copied()
+            .chain(
+                import_url
+                    .iter()
+                    .flat_map(|u| ["--database-url", u.as_str()]),
+            )
+            .collect::<Vec<_>>(),
+    )?;
+    let import_secs = run_cli(
+        &bin,
+        &import_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+    println!(
+        "| `aftercare demo --customers {demo_n}` | {demo_secs:.1} s: {:.0} customers/s, {:.0} rows/s ({demo_rows} rows with audit and change log) |",
+        demo_n as f64 / demo_secs,
+        demo_rows as f64 / demo_secs
+    );
+    println!(
+        "| `aftercare import customers` ({import_n} rows CSV, one transaction) | {import_secs:.1} s: {:.0} rows/s |",
+        import_n as f64 / import_secs
+    );
 
     // Start the server on the data set.
     let mut cmd = tokio::process::Command::new(&bin);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir.display().to_string()]);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir.display().to_string(),
+    ]);
     if a.postgres.is_some() {
         cmd.args(["--database-url", &url]);
     }
-    let mut child = cmd.env("AFTERCARE_LOG", "warn").stdout(Stdio::piped()).kill_on_drop(true).spawn()?;
+    let mut child = cmd
+        .env("AFTERCARE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
     let pid = child.id().context("server pid")?;
     let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
     let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await??.context("server exited")?;
+        let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+            .await??
+            .context("server exited")?;
         if let Some(u) = line.strip_prefix("listening on ") {
             break u.to_string();
         }
     };
-    let token = app.create_token(&actor, ADMIN, "bench", &["admin".into()]).await.map_err(|e| anyhow::anyhow!("{e}"))?.token;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let login = http.post(format!("{base}/login")).form(&[("email", ADMIN), ("password", PASSWORD)]).send().await?;
-    let cookie = login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).context("no session cookie")?.to_string();
+    let token = app
+        .create_token(&actor, ADMIN, "bench", &["admin".into()])
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .token;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login = http
+        .post(format!("{base}/login"))
+        .form(&[("email", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("no session cookie")?
+        .to_string();
     let n = a.customers;
     let (rss0, _) = rss_kb(pid);
 
     println!("\n### Latency at {} concurrent clients\n", a.clients);
-    println!("| request | requests | req/s | p50 ms | p95 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|");
-    let row = |label: &str, s: Stats| println!("| {label} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} |", s.n, s.rps, s.p50, s.p95, s.p99, s.errors);
+    println!(
+        "| request | requests | req/s | p50 ms | p95 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|"
+    );
+    let row = |label: &str, s: Stats| {
+        println!(
+            "| {label} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+            s.n, s.rps, s.p50, s.p95, s.p99, s.errors
+        )
+    };
     let (b, t) = (base.clone(), token.clone());
-    row("customer 360 API `GET /api/v1/customers/{id}/360`", load(a.clients, a.seconds, move |c, r| c.get(format!("{b}/api/v1/customers/{}/360", r % n + 1)).bearer_auth(&t)).await);
+    row(
+        "customer 360 API `GET /api/v1/customers/{id}/360`",
+        load(a.clients, a.seconds, move |c, r| {
+            c.get(format!("{b}/api/v1/customers/{}/360", r % n + 1))
+                .bearer_auth(&t)
+        })
+        .await,
+    );
     let (b, k) = (base.clone(), cookie.clone());
-    row("customer 360 page `GET /customers/{id}`", load(a.clients, a.seconds, move |c, r| c.get(format!("{b}/customers/{}", r % n + 1)).header("cookie", &k)).await);
+    row(
+        "customer 360 page `GET /customers/{id}`",
+        load(a.clients, a.seconds, move |c, r| {
+            c.get(format!("{b}/customers/{}", r % n + 1))
+                .header("cookie", &k)
+        })
+        .await,
+    );
     let (b, t) = (base.clone(), token.clone());
-    row("search by name prefix (2 characters)", load(a.clients, a.seconds, move |c, r| c.get(format!("{b}/api/v1/customers")).query(&[("q", name_of(r % n)[..6].to_string()), ("limit", "20".to_string())]).bearer_auth(&t)).await);
+    row(
+        "search by name prefix (2 characters)",
+        load(a.clients, a.seconds, move |c, r| {
+            c.get(format!("{b}/api/v1/customers"))
+                .query(&[
+                    ("q", name_of(r % n)[..6].to_string()),
+                    ("limit", "20".to_string()),
+                ])
+                .bearer_auth(&t)
+        })
+        .await,
+    );
     let (b, t) = (base.clone(), token.clone());
-    row("search by phone", load(a.clients, a.seconds, move |c, r| c.get(format!("{b}/api/v1/customers")).query(&[("q", phone_of(r % n)[3..].to_string()), ("limit", "20".to_string())]).bearer_auth(&t)).await);
+    row(
+        "search by phone",
+        load(a.clients, a.seconds, move |c, r| {
+            c.get(format!("{b}/api/v1/customers"))
+                .query(&[
+                    ("q", phone_of(r % n)[3..].to_string()),
+                    ("limit", "20".to_string()),
+                ])
+                .bearer_auth(&t)
+        })
+        .await,
+    );
     let (b, t, per) = (base.clone(), token.clone(), a.orders_per_customer);
-    row("search by serial number", load(a.clients, a.seconds, move |c, r| c.get(format!("{b}/api/v1/customers")).query(&[("q", serial_of(r % (n * per) + 1)), ("limit", "20".to_string())]).bearer_auth(&t)).await);
+    row(
+        "search by serial number",
+        load(a.clients, a.seconds, move |c, r| {
+            c.get(format!("{b}/api/v1/customers"))
+                .query(&[
+                    ("q", serial_of(r % (n * per) + 1)),
+                    ("limit", "20".to_string()),
+                ])
+                .bearer_auth(&t)
+        })
+        .await,
+    );
     let (_, hwm_reads) = rss_kb(pid);
     let (b, t) = (base.clone(), token.clone());
     let created = load(a.clients, a.seconds, move |c, r| {
-        c.post(format!("{b}/api/v1/customers")).bearer_auth(&t).json(&serde_json::json!({
-            "name": format!("压测客户{}", r % 1_000_000_000),
-            "phones": [{"number": format!("139{:08}", r % 100_000_000)}],
-            "tags": ["bench"]
-        }))
+        c.post(format!("{b}/api/v1/customers"))
+            .bearer_auth(&t)
+            .json(&serde_json::json!({
+                "name": format!("压测客户{}", r % 1_000_000_000),
+                "phones": [{"number": format!("139{:08}", r % 100_000_000)}],
+                "tags": ["bench"]
+            }))
     })
     .await;
     let create_rps = created.rps;
@@ -417,16 +895,39 @@ async fn main() -> anyhow::Result<()> {
     let mut i = 0i64;
     while t.elapsed() < Duration::from_secs(a.seconds) {
         i += 1;
-        sqlx::query("INSERT INTO raw_insert (id, name, phone, created_at) VALUES ($1, $2, $3, $4)").bind(i).bind(name_of(i as u64)).bind(phone_of(i as u64)).bind("2026-11-25T00:00:00.000000Z").execute(&raw.write).await?;
+        sqlx::query("INSERT INTO raw_insert (id, name, phone, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(i)
+            .bind(name_of(i as u64))
+            .bind(phone_of(i as u64))
+            .bind("2026-11-25T00:00:00.000000Z")
+            .execute(&raw.write)
+            .await?;
     }
     let raw_rps = i as f64 / t.elapsed().as_secs_f64();
     println!("\n### Writes\n");
     println!("| what | value |\n|---|---|");
-    println!("| raw single-row insert rate, one transaction each, same settings ({}) | {raw_rps:.0} rows/s |", if a.postgres.is_some() { "PostgreSQL" } else { "WAL, synchronous=FULL" });
-    println!("| create-customer API at {} clients | {create_rps:.0} req/s ({:.0} % of raw; each is one transaction writing the customer, phone, tags, audit, change log and timeline) |", a.clients, 100.0 * create_rps / raw_rps);
+    println!(
+        "| raw single-row insert rate, one transaction each, same settings ({}) | {raw_rps:.0} rows/s |",
+        if a.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "WAL, synchronous=FULL"
+        }
+    );
+    println!(
+        "| create-customer API at {} clients | {create_rps:.0} req/s ({:.0} % of raw; each is one transaction writing the customer, phone, tags, audit, change log and timeline) |",
+        a.clients,
+        100.0 * create_rps / raw_rps
+    );
     println!("\n### Server memory\n");
     println!("| when | resident |\n|---|---|");
-    println!("| after start | {:.0} MB |\n| peak during reads | {:.0} MB |\n| after writes (peak) | {:.0} MB ({:.0} MB) |", rss0 as f64 / 1024.0, hwm_reads as f64 / 1024.0, rss as f64 / 1024.0, hwm as f64 / 1024.0);
+    println!(
+        "| after start | {:.0} MB |\n| peak during reads | {:.0} MB |\n| after writes (peak) | {:.0} MB ({:.0} MB) |",
+        rss0 as f64 / 1024.0,
+        hwm_reads as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
