@@ -762,6 +762,24 @@ impl AssetEventInput {
     }
 }
 
+/// Reads an optional number from a query string where an empty value (a form's "all")
+/// means none.
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+fn empty_as_none_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// Filters, sorting and the cursor of a customer list.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(default)]
@@ -775,6 +793,7 @@ pub struct CustomerQuery {
     pub sort: Option<String>,
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[serde(deserialize_with = "empty_as_none_u32")]
     pub limit: Option<u32>,
 }
 
@@ -783,10 +802,12 @@ pub struct CustomerQuery {
 pub struct ProductQuery {
     /// Name prefix (also pinyin) or SKU prefix.
     pub q: Option<String>,
+    #[serde(deserialize_with = "empty_as_none")]
     pub category_id: Option<i64>,
     /// name (default), -name, price, -price.
     pub sort: Option<String>,
     pub cursor: Option<String>,
+    #[serde(deserialize_with = "empty_as_none_u32")]
     pub limit: Option<u32>,
 }
 
@@ -797,9 +818,11 @@ pub struct OrderQuery {
     pub q: Option<String>,
     pub channel: Option<String>,
     pub status: Option<String>,
+    #[serde(deserialize_with = "empty_as_none")]
     pub customer_id: Option<i64>,
     /// -ordered (default, newest first), ordered, -total, total.
     pub sort: Option<String>,
     pub cursor: Option<String>,
+    #[serde(deserialize_with = "empty_as_none_u32")]
     pub limit: Option<u32>,
 }

@@ -113,6 +113,35 @@ where
     }
 }
 
+/// Query parameters whose rejections come back in the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match <Query<T> as axum::extract::FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+        {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                let lang = crate::auth::request_lang(parts, None);
+                Err(
+                    ApiError::new(StatusCode::BAD_REQUEST, lang, "invalid_query")
+                        .with_detail(&e.body_text()),
+                )
+            }
+        }
+    }
+}
+
 type ApiResult<T> = Result<T, ApiError>;
 
 /// The id of something created.
@@ -188,7 +217,7 @@ macro_rules! app_err {
 async fn list_customers(
     State(s): State<AppState>,
     c: ApiCaller,
-    Query(q): Query<CustomerQuery>,
+    ApiQuery(q): ApiQuery<CustomerQuery>,
 ) -> ApiResult<Json<Page<CustomerRow>>> {
     s.app
         .customers(&c.principal, &q)
@@ -245,7 +274,7 @@ async fn update_customer(
     State(s): State<AppState>,
     c: ApiCaller,
     Path(id): Path<i64>,
-    Query(v): Query<VersionParam>,
+    ApiQuery(v): ApiQuery<VersionParam>,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> ApiResult<Json<Customer>> {
     s.app
@@ -287,7 +316,7 @@ async fn customer_timeline(
     State(s): State<AppState>,
     c: ApiCaller,
     Path(id): Path<i64>,
-    Query(q): Query<CursorParam>,
+    ApiQuery(q): ApiQuery<CursorParam>,
 ) -> ApiResult<Json<Page<TimelineEntry>>> {
     s.app
         .timeline(&c.principal, id, q.cursor.as_deref(), q.limit)
@@ -356,7 +385,7 @@ async fn merge_customers(
 async fn list_products(
     State(s): State<AppState>,
     c: ApiCaller,
-    Query(q): Query<ProductQuery>,
+    ApiQuery(q): ApiQuery<ProductQuery>,
 ) -> ApiResult<Json<Page<Product>>> {
     s.app
         .products(&c.principal, &q)
@@ -491,7 +520,7 @@ async fn list_outlets(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json
 async fn list_orders(
     State(s): State<AppState>,
     c: ApiCaller,
-    Query(q): Query<OrderQuery>,
+    ApiQuery(q): ApiQuery<OrderQuery>,
 ) -> ApiResult<Json<Page<OrderRow>>> {
     s.app
         .orders(&c.principal, &q)
@@ -562,7 +591,7 @@ async fn asset_warranty(
     State(s): State<AppState>,
     c: ApiCaller,
     Path(id): Path<i64>,
-    Query(q): Query<OnParam>,
+    ApiQuery(q): ApiQuery<OnParam>,
 ) -> ApiResult<Json<serde_json::Value>> {
     s.app.asset(&c.principal, id).await.map_err(app_err!(c))?;
     let on = match q.on.as_deref() {
@@ -609,7 +638,7 @@ struct AuditParams {
 async fn list_audit(
     State(s): State<AppState>,
     c: ApiCaller,
-    Query(q): Query<AuditParams>,
+    ApiQuery(q): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     s.app
         .audit(&c.principal, q.entity.as_deref(), q.entity_id, q.before)
@@ -630,7 +659,7 @@ struct EventParams {
 async fn list_events(
     State(s): State<AppState>,
     c: ApiCaller,
-    Query(q): Query<EventParams>,
+    ApiQuery(q): ApiQuery<EventParams>,
 ) -> ApiResult<Json<Vec<ChangeEvent>>> {
     s.app
         .events(&c.principal, q.after.unwrap_or(0), q.limit)

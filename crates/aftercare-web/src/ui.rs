@@ -38,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/customers/{id}/interactions", post(interaction_submit))
         .route("/products", get(products_page))
+        .route("/products/new", post(new_product_submit))
+        .route("/policies/new", post(new_policy_submit))
+        .route("/categories/new", post(new_category_submit))
         .route("/orders", get(orders_page))
         .route("/orders/new", get(new_order_page).post(new_order_submit))
         .route("/orders/{id}", get(order_page))
@@ -351,10 +354,15 @@ pub struct Row {
     pub a: String,
     pub b: String,
     pub c: String,
+    /// Order lines only: unit price and line discount.
+    pub d: String,
+    pub e: String,
     pub primary: bool,
     pub err_a: String,
     pub err_b: String,
     pub err_c: String,
+    pub err_d: String,
+    pub err_e: String,
 }
 
 #[derive(Default, Clone)]
@@ -502,14 +510,7 @@ fn form_from_customer(c: Chrome, cust: Option<&Customer>, managers: Vec<User>) -
                 x.consent.clone(),
             )
         }
-        None => (
-            vec![],
-            vec![],
-            vec![],
-            vec![],
-            vec![],
-            vec![],
-        ),
+        None => (vec![], vec![], vec![], vec![], vec![], vec![]),
     };
     let mut phones: Vec<Row> = pad(phones, 2);
     if !phones.iter().any(|p| p.primary) {
@@ -1006,18 +1007,38 @@ struct ProductsPage {
     categories: Vec<Category>,
     policies: Vec<Policy>,
     next_href: Option<String>,
+    /// Whether the catalogue forms are shown (managers and admins).
+    can_edit: bool,
+    /// Errors of the last catalogue form, each naming its field.
+    errors: Vec<String>,
 }
 
 impl ProductsPage {
+    fn voids(&self) -> Vec<&'static str> {
+        VoidCondition::ALL.iter().map(|c| c.code()).collect()
+    }
+    fn strategies(&self) -> Vec<&'static str> {
+        aftercare_domain::catalog::AfterSalesStrategy::ALL
+            .iter()
+            .map(|c| c.code())
+            .collect()
+    }
     fn money(&self, v: &i64) -> String {
         format_money(*v)
+    }
+    fn policy_by_id(&self, id: &i64) -> String {
+        self.policy(&Some(*id))
     }
     fn policy(&self, id: &Option<i64>) -> String {
         match id.and_then(|id| self.policies.iter().find(|p| p.id == id)) {
             Some(p) => self
                 .c
                 .tr
-                .t("policy.summary")
+                .t(if p.repair_limit == 0 {
+                    "policy.summary_no_limit"
+                } else {
+                    "policy.summary"
+                })
                 .replace("{r}", &p.return_days.to_string())
                 .replace("{e}", &p.exchange_days.to_string())
                 .replace("{m}", &p.repair_months.to_string())
@@ -1034,6 +1055,15 @@ async fn products_page(
     State(s): State<AppState>,
     session: Session,
     Query(q): Query<ProductQuery>,
+) -> Response {
+    products_view(&s, &session, q, vec![]).await
+}
+
+async fn products_view(
+    s: &AppState,
+    session: &Session,
+    q: ProductQuery,
+    errors: Vec<String>,
 ) -> Response {
     let page = match s.app.products(&session.principal, &q).await {
         Ok(p) => p,
@@ -1058,13 +1088,129 @@ async fn products_page(
         )
     });
     render(ProductsPage {
-        c: Chrome::new(&session, "products"),
+        c: Chrome::new(session, "products"),
         q,
         page,
         categories,
         policies,
         next_href,
+        can_edit: session
+            .principal
+            .role
+            .allows(aftercare_domain::account::Permission::WriteCatalog),
+        errors,
     })
+}
+
+fn form_errors(inv: &aftercare_domain::Invalid, lang: Lang) -> Vec<String> {
+    let tr = Tr(lang);
+    inv.0
+        .iter()
+        .map(|e| {
+            let label = tr.t(&format!("product.{}", e.field.trim_end_matches("_id")));
+            let label = if label.starts_with("product.") {
+                e.field.clone()
+            } else {
+                label
+            };
+            format!("{label}: {}", field_message(lang, e.code))
+        })
+        .collect()
+}
+
+async fn catalogue_result(s: &AppState, session: &Session, r: Result<i64, AppError>) -> Response {
+    match r {
+        Ok(_) => Redirect::to("/products").into_response(),
+        Err(AppError::Invalid(inv)) => {
+            let errors = form_errors(&inv, session.lang);
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                products_view(s, session, ProductQuery::default(), errors).await,
+            )
+                .into_response()
+        }
+        Err(AppError::Conflict { code, field }) => {
+            let inv = aftercare_domain::Invalid::one(field.unwrap_or_else(|| "sku".into()), code);
+            let errors = form_errors(&inv, session.lang);
+            (
+                StatusCode::CONFLICT,
+                products_view(s, session, ProductQuery::default(), errors).await,
+            )
+                .into_response()
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn new_product_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
+    let f = FormData::parse(&body);
+    if !f.csrf_ok(&session) {
+        return csrf_failed(session.lang);
+    }
+    let input = ProductInput {
+        sku: f.s("sku"),
+        name: f.s("name"),
+        category_id: f.s("category_id").parse().unwrap_or(0),
+        policy_id: f.opt("policy_id").and_then(|v| v.parse().ok()),
+        price: f.s("price"),
+        currency: None,
+        serialized: f.get("serialized").is_some(),
+        strategy: f.opt("strategy"),
+    };
+    let r = s.app.create_product(&session.principal, &input).await;
+    let r = match r {
+        Err(AppError::Conflict {
+            code: "reference_not_found",
+            ..
+        }) => Err(AppError::Invalid(aftercare_domain::Invalid::one(
+            "category_id",
+            "not_found",
+        ))),
+        r => r,
+    };
+    catalogue_result(&s, &session, r).await
+}
+
+async fn new_policy_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
+    let f = FormData::parse(&body);
+    if !f.csrf_ok(&session) {
+        return csrf_failed(session.lang);
+    }
+    let days = |k: &str| -> Result<u32, aftercare_domain::Invalid> {
+        f.s(k)
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| aftercare_domain::Invalid::one(k.to_string(), "out_of_range"))
+    };
+    let input = (|| {
+        Ok::<_, aftercare_domain::Invalid>(PolicyInput {
+            name: f.s("name"),
+            return_days: days("return_days")?,
+            exchange_days: days("exchange_days")?,
+            repair_months: days("repair_months")?,
+            repair_limit: days("repair_limit")?,
+            void_conditions: f.all("void_conditions"),
+        })
+    })();
+    let r = match input {
+        Ok(input) => s.app.create_policy(&session.principal, &input).await,
+        Err(inv) => Err(AppError::Invalid(inv)),
+    };
+    catalogue_result(&s, &session, r).await
+}
+
+async fn new_category_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
+    let f = FormData::parse(&body);
+    if !f.csrf_ok(&session) {
+        return csrf_failed(session.lang);
+    }
+    let input = CategoryInput {
+        name: f.s("name"),
+        parent_id: f.opt("parent_id").and_then(|v| v.parse().ok()),
+        policy_id: f.opt("policy_id").and_then(|v| v.parse().ok()),
+    };
+    let r = s.app.create_category(&session.principal, &input).await;
+    catalogue_result(&s, &session, r).await
 }
 
 #[derive(Template)]
@@ -1214,7 +1360,7 @@ async fn new_order_submit(State(s): State<AppState>, session: Session, body: Byt
                     .parse()
                     .unwrap_or(0),
                 unit_price: f.opt(&format!("items[{i}].unit_price")),
-                discount: None,
+                discount: f.opt(&format!("items[{i}].discount")),
                 serials: f
                     .s(&format!("items[{i}].serials"))
                     .split([',', '，', ' '])
@@ -1289,6 +1435,10 @@ async fn new_order_submit(State(s): State<AppState>, session: Session, body: Byt
                     err_a: form.e(&format!("items[{i}].product_id")),
                     err_b: form.e(&format!("items[{i}].quantity")),
                     err_c: form.e(&format!("items[{i}].serials")),
+                    d: f.s(&format!("items[{i}].unit_price")),
+                    e: f.s(&format!("items[{i}].discount")),
+                    err_d: form.e(&format!("items[{i}].unit_price")),
+                    err_e: form.e(&format!("items[{i}].discount")),
                     primary: false,
                 })
                 .collect();
