@@ -392,7 +392,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
             + inters.len()
             + tl.len()) as u64;
         c = end;
-        if c % 100_000 == 0 || c == a.customers {
+        if c.is_multiple_of(100_000) || c == a.customers {
             eprintln!(
                 "  {c} customers, {rows} rows, {:.0} rows/s",
                 rows as f64 / start.elapsed().as_secs_f64()
@@ -601,7 +601,7 @@ async fn main() -> anyhow::Result<()> {
     println!("## Aftercare benchmark on {backend}\n");
     println!(
         "- date: {}; machine: {} cores; clients: {}; {} s per load phase\n",
-        jiff::Zoned::now().date(),
+        app.clock.today(),
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),
