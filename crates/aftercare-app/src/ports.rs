@@ -90,20 +90,27 @@ pub trait Store: Send + Sync {
         now: &str,
     ) -> StoreResult<i64>;
     async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>>;
-    async fn idempotent_get(
-        &self,
-        user_id: i64,
-        key: &str,
-    ) -> StoreResult<Option<(String, i64, String)>>;
-    async fn idempotent_put(
+    /// Claims an idempotency key for a request. `None`: claimed, go ahead. `Some`: the key
+    /// is already known: (request hash, status, body), status 0 while the first request is
+    /// still running. A claim left unfinished for a minute (its process died) is taken over.
+    async fn idempotent_claim(
         &self,
         user_id: i64,
         key: &str,
         request_hash: &str,
+        now: &str,
+        stale_before: &str,
+    ) -> StoreResult<Option<(String, i64, String)>>;
+    /// Stores the answer of a claimed request.
+    async fn idempotent_finish(
+        &self,
+        user_id: i64,
+        key: &str,
         status: i64,
         body: &str,
-        now: &str,
     ) -> StoreResult<()>;
+    /// Gives up a claim whose request failed, so the client may retry.
+    async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()>;
 
     // Customers.
     async fn create_customers(

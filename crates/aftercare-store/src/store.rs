@@ -492,39 +492,73 @@ impl Store for SqlStore {
         Ok(r.map(|r| (r.u.into(), r.scopes)))
     }
 
-    async fn idempotent_get(
+    async fn idempotent_claim(
         &self,
         user_id: i64,
         key: &str,
+        request_hash: &str,
+        now: &str,
+        stale_before: &str,
     ) -> StoreResult<Option<(String, i64, String)>> {
         #[derive(sqlx::FromRow)]
         struct Q {
             request_hash: String,
             status: i64,
             body: String,
+            created_at: String,
         }
-        let r: Option<Q> = fetch_opt(
-            &self.db.read,
-            "SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        let mut tx = self.begin().await?;
+        let found: Option<Q> = fetch_opt(
+            &mut *tx,
+            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
             &[V::I(user_id), key.into()],
         )
         .await?;
-        Ok(r.map(|r| (r.request_hash, r.status, r.body)))
+        match found {
+            Some(q) if !(q.status == 0 && q.created_at.as_str() < stale_before) => {
+                return Ok(Some((q.request_hash, q.status, q.body)));
+            }
+            Some(_) => {
+                exec(
+                    &mut *tx,
+                    "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+                    &[V::I(user_id), key.into()],
+                )
+                .await?;
+            }
+            None => {}
+        }
+        exec(
+            &mut *tx,
+            "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)",
+            &[V::I(user_id), key.into(), request_hash.into(), now.into()],
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(None)
     }
 
-    async fn idempotent_put(
+    async fn idempotent_finish(
         &self,
         user_id: i64,
         key: &str,
-        request_hash: &str,
         status: i64,
         body: &str,
-        now: &str,
     ) -> StoreResult<()> {
         exec(
             &self.db.write,
-            "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[V::I(user_id), key.into(), request_hash.into(), V::I(status), body.into(), now.into()],
+            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND key = $4",
+            &[V::I(status), body.into(), V::I(user_id), key.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0",
+            &[V::I(user_id), key.into()],
         )
         .await
         .map(|_| ())

@@ -2081,6 +2081,79 @@ fn names_of(rows: Vec<CustomerRow>) -> Vec<String> {
     rows.into_iter().map(|r| r.name).collect()
 }
 
+async fn idempotency_claims(app: &App) {
+    let p = admin(app).await;
+    let uid = p.user.id;
+    let store = &app.store;
+    let t0 = "2026-11-25T10:00:00.000000Z";
+    let t1 = "2026-11-25T10:00:30.000000Z";
+    let stale_before_t1 = "2026-11-25T09:59:30.000000Z";
+    assert!(
+        store
+            .idempotent_claim(uid, "k1", "h", t0, "2000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A second request while the first runs sees it in progress.
+    assert_eq!(
+        store
+            .idempotent_claim(uid, "k1", "h", t1, stale_before_t1)
+            .await
+            .unwrap(),
+        Some(("h".to_string(), 0, String::new()))
+    );
+    store
+        .idempotent_finish(uid, "k1", 201, "{\"id\":7}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .idempotent_claim(uid, "k1", "h", t1, stale_before_t1)
+            .await
+            .unwrap(),
+        Some(("h".to_string(), 201, "{\"id\":7}".to_string()))
+    );
+    // A failed request gives its key back.
+    assert!(
+        store
+            .idempotent_claim(uid, "k2", "h", t0, "2000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.idempotent_release(uid, "k2").await.unwrap();
+    assert!(
+        store
+            .idempotent_claim(uid, "k2", "h", t0, "2000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A claim left unfinished for longer than the stale limit is taken over.
+    assert!(
+        store
+            .idempotent_claim(
+                uid,
+                "k2",
+                "h2",
+                "2026-11-25T10:05:00.000000Z",
+                "2026-11-25T10:04:00.000000Z"
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Keys are per user.
+    assert!(
+        store
+            .idempotent_claim(uid + 1, "k1", "h", t1, "2000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 // ---- tests: each scenario on both databases ----------------------------------------
 
 #[tokio::test]
@@ -2214,6 +2287,15 @@ async fn partial_phones_all_digit_serials_and_chinese_names_are_found() {
     for kind in BOTH {
         let db = fresh(kind).await;
         partial_phones_digit_serials_and_chinese_names(&db.app()).await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_claimed_once_finished_released_or_taken_over_when_stale() {
+    for kind in BOTH {
+        let db = fresh(kind).await;
+        idempotency_claims(&db.app()).await;
         db.cleanup().await;
     }
 }

@@ -175,11 +175,14 @@ where
     let hash = hex::encode(Sha256::digest(serde_json::to_vec(body).unwrap_or_default()));
     let uid = c.principal.user.id;
     let app = &state.app;
+    let now = app.clock.now();
+    let stale = aftercare_app::ports::stamp(now - std::time::Duration::from_secs(60));
+    let store_err = |e: aftercare_app::StoreError| ApiError::from_app(e.into(), c.lang);
     if let Some((h, status, stored)) = app
         .store
-        .idempotent_get(uid, key)
+        .idempotent_claim(uid, key, &hash, &app.now(), &stale)
         .await
-        .map_err(|e| ApiError::from_app(e.into(), c.lang))?
+        .map_err(store_err)?
     {
         if h != hash {
             return Err(ApiError::new(
@@ -188,21 +191,33 @@ where
                 "idempotency_key_reused",
             ));
         }
+        if status == 0 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                c.lang,
+                "idempotency_key_in_progress",
+            ));
+        }
         let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
         let body: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
         return Ok((status, [("idempotent-replayed", "true")], Json(body)).into_response());
     }
-    let id = f().await?;
-    let body = serde_json::to_string(&Created { id }).unwrap_or_default();
-    // If storing the key fails the creation still stands; the caller gets its answer.
-    if let Err(e) = app
-        .store
-        .idempotent_put(uid, key, &hash, 201, &body, &app.now())
-        .await
-    {
-        tracing::warn!(error = %e, "could not store idempotency key");
+    match f().await {
+        Ok(id) => {
+            let body = serde_json::to_string(&Created { id }).unwrap_or_default();
+            // If storing the answer fails the creation still stands; the caller gets it.
+            if let Err(e) = app.store.idempotent_finish(uid, key, 201, &body).await {
+                tracing::warn!(error = %e, "could not store the answer of an idempotency key");
+            }
+            Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+        }
+        Err(e) => {
+            if let Err(e) = app.store.idempotent_release(uid, key).await {
+                tracing::warn!(error = %e, "could not release an idempotency key");
+            }
+            Err(e)
+        }
     }
-    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
 }
 
 macro_rules! app_err {

@@ -743,6 +743,12 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "This Idempotency-Key was used for a different request.",
     ),
     (
+        "error.idempotency_key_in_progress",
+        "使用该幂等键的请求仍在处理中，请稍后重试。",
+        "使用該冪等鍵的請求仍在處理中，請稍後重試。",
+        "A request with this Idempotency-Key is still running; retry shortly.",
+    ),
+    (
         "error.conflict",
         "与现有数据冲突。",
         "與現有資料衝突。",
