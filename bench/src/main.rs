@@ -85,6 +85,7 @@ enum Val {
 
 /// Inserts rows with multi-row statements, in chunks the parameter limits allow.
 async fn insert(
+    backend: Backend,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     table: &str,
     cols: &[&str],
@@ -99,7 +100,13 @@ async fn insert(
             sql.push_str(if r == 0 { "(" } else { ", (" });
             for (c, v) in row.iter().enumerate() {
                 n += 1;
-                sql.push_str(&format!("{}${n}", if c == 0 { "" } else { ", " }));
+                // SQLite looks a named parameter up by walking a list, so thousands of `$N`
+                // in one statement cost quadratic time; plain `?` does not.
+                let sep = if c == 0 { "" } else { ", " };
+                match backend {
+                    Backend::Sqlite => sql.push_str(&format!("{sep}?")),
+                    Backend::Postgres => sql.push_str(&format!("{sep}${n}")),
+                }
                 let _ = match v {
                     Val::I(i) => args.add(*i),
                     Val::T(t) => args.add(t.clone()),
@@ -272,6 +279,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
             }
         }
         insert(
+            db.backend,
             &mut tx,
             "customers",
             &[
@@ -290,6 +298,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
         )
         .await?;
         insert(
+            db.backend,
             &mut tx,
             "customer_phones",
             &["customer_id", "number", "is_primary"],
@@ -297,6 +306,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
         )
         .await?;
         insert(
+            db.backend,
             &mut tx,
             "customer_emails",
             &["customer_id", "address", "match_key", "is_primary"],
@@ -304,6 +314,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
         )
         .await?;
         insert(
+            db.backend,
             &mut tx,
             "orders",
             &[
@@ -322,6 +333,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
         )
         .await?;
         insert(
+            db.backend,
             &mut tx,
             "order_items",
             &[
@@ -337,6 +349,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
         )
         .await?;
         insert(
+            db.backend,
             &mut tx,
             "assets",
             &[
@@ -354,6 +367,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
         )
         .await?;
         insert(
+            db.backend,
             &mut tx,
             "interactions",
             &[
@@ -368,6 +382,7 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
         )
         .await?;
         insert(
+            db.backend,
             &mut tx,
             "timeline",
             &[
