@@ -676,6 +676,7 @@ pub struct InteractionInput {
     pub body: Option<String>,
 }
 
+#[derive(Debug, Clone)]
 pub struct InteractionDraft {
     pub touchpoint: Touchpoint,
     pub direction: &'static str,
@@ -722,6 +723,7 @@ pub struct AssetEventInput {
     pub note: Option<String>,
 }
 
+#[derive(Debug, Clone)]
 pub struct AssetEventDraft {
     pub kind: &'static str,
     pub day: Date,
@@ -825,4 +827,27 @@ pub struct OrderQuery {
     pub cursor: Option<String>,
     #[serde(deserialize_with = "empty_as_none_u32")]
     pub limit: Option<u32>,
+}
+
+/// A staff account to create.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserInput {
+    pub email: String,
+    pub name: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// admin, manager, agent, technician, marketer or analyst.
+    pub role: String,
+}
+
+/// An API token to create for a user.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenInput {
+    /// The user the token acts as.
+    pub email: String,
+    pub name: String,
+    /// read, write, admin.
+    pub scopes: Vec<String>,
 }

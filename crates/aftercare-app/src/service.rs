@@ -250,6 +250,30 @@ impl App {
         Ok(self.store.users().await?)
     }
 
+    /// Creates a staff account on behalf of an administrator.
+    pub async fn create_user(&self, p: &Principal, input: &UserInput) -> Result<User, AppError> {
+        p.require(Permission::Admin)?;
+        self.add_user(
+            &p.actor(),
+            &input.email,
+            &input.name,
+            &input.password,
+            &input.role,
+        )
+        .await
+    }
+
+    /// Creates an API token for a user on behalf of an administrator.
+    pub async fn create_token_for(
+        &self,
+        p: &Principal,
+        input: &TokenInput,
+    ) -> Result<ApiToken, AppError> {
+        p.require(Permission::Admin)?;
+        self.create_token(&p.actor(), &input.email, &input.name, &input.scopes)
+            .await
+    }
+
     // ---- customers ------------------------------------------------------------------
 
     async fn check_manager(&self, id: Option<i64>) -> Result<(), AppError> {

@@ -262,14 +262,14 @@ pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
 
 /// Writes the child rows of a customer (after deleting old ones on update).
 pub(crate) async fn write_children(
-    tx: &mut sqlx::Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     id: i64,
     d: &CustomerDraft,
 ) -> Result<(), StoreError> {
     use crate::db::exec;
     for p in &d.phones {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO customer_phones (customer_id, number, label, is_primary) VALUES ($1, $2, $3, $4)",
             &[V::I(id), V::T(p.number.as_str().into()), V::OptT(p.label.clone()), V::I(p.primary as i64)],
         )
@@ -277,7 +277,7 @@ pub(crate) async fn write_children(
     }
     for m in &d.emails {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO customer_emails (customer_id, address, match_key, is_primary) VALUES ($1, $2, $3, $4)",
             &[V::I(id), V::T(m.address.as_str().into()), V::T(m.address.match_key()), V::I(m.primary as i64)],
         )
@@ -285,7 +285,7 @@ pub(crate) async fn write_children(
     }
     for a in &d.addresses {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO customer_addresses (customer_id, label, province, city, district, street, postcode, is_primary) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
@@ -303,7 +303,7 @@ pub(crate) async fn write_children(
     }
     for f in &d.family {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO customer_family (customer_id, name, relation, birthday) VALUES ($1, $2, $3, $4)",
             &[V::I(id), V::T(f.name.clone()), V::T(f.relation.clone()), V::OptT(f.birthday.map(|b| b.to_string()))],
         )
@@ -311,7 +311,7 @@ pub(crate) async fn write_children(
     }
     for dt in &d.dates {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO customer_dates (customer_id, label, day) VALUES ($1, $2, $3)",
             &[V::I(id), V::T(dt.label.clone()), V::T(dt.date.to_string())],
         )
@@ -319,7 +319,7 @@ pub(crate) async fn write_children(
     }
     for t in &d.tags {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)",
             &[V::I(id), V::T(t.clone())],
         )
@@ -329,7 +329,7 @@ pub(crate) async fn write_children(
 }
 
 pub(crate) async fn delete_children(
-    tx: &mut sqlx::Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     id: i64,
 ) -> Result<(), StoreError> {
     for t in [
@@ -341,7 +341,7 @@ pub(crate) async fn delete_children(
         "customer_tags",
     ] {
         crate::db::exec(
-            &mut **tx,
+            &mut *tx,
             &format!("DELETE FROM {t} WHERE customer_id = $1"),
             &[V::I(id)],
         )

@@ -1,6 +1,9 @@
 use aftercare_app::StoreError;
 use sqlx::any::{AnyArguments, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Arguments};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which database is behind the pool; branches on it carry a comment saying why.
@@ -17,6 +20,144 @@ pub struct Db {
     pub backend: Backend,
     pub read: AnyPool,
     pub write: AnyPool,
+    /// SQLite only: the queue of the group-commit writer (see `write_job`).
+    group: Option<GroupCommit>,
+}
+
+/// What a write job returns, type-erased for the queue.
+type Out = Box<dyn std::any::Any + Send>;
+/// A write job: statements run on the connection it is given, inside a transaction the
+/// runner owns. It may run twice (a failed batch is retried job by job), so it is `Fn`.
+type Job = Arc<dyn for<'c> Fn(&'c mut AnyConnection) -> BoxFut<'c, Out> + Send + Sync>;
+type Reply = tokio::sync::oneshot::Sender<Result<Out, StoreError>>;
+/// The future a write job returns.
+pub(crate) type BoxFut<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
+
+/// Group commit for SQLite. Every commit waits for an fsync (synchronous=FULL, so an
+/// acknowledged write survives a power cut), and SQLite has one writer: so the jobs that
+/// queue while one transaction commits run together in the next one and share its fsync.
+/// If any job of a batch fails, the batch is rolled back and its jobs run one by one, so a
+/// job's failure never touches another's write.
+#[derive(Clone, Debug)]
+struct GroupCommit {
+    queue: tokio::sync::mpsc::UnboundedSender<(Job, Reply)>,
+}
+
+/// The most jobs one group commit takes.
+const GROUP_MAX: usize = 64;
+
+async fn group_commit_loop(
+    pool: AnyPool,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Job, Reply)>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut conn = match pool.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Backend(e.to_string())));
+                }
+                continue;
+            }
+        };
+        if batch.len() > 1 {
+            tracing::debug!(jobs = batch.len(), "group commit");
+            if let Ok(outs) = run_batch(&mut conn, &batch).await {
+                for ((_, reply), out) in batch.into_iter().zip(outs) {
+                    let _ = reply.send(Ok(out));
+                }
+                continue;
+            }
+            tracing::debug!(
+                jobs = batch.len(),
+                "a job of the batch failed: running them one by one"
+            );
+        }
+        for (job, reply) in batch {
+            let _ = reply.send(run_alone(&mut conn, &job).await);
+        }
+    }
+}
+
+async fn run_batch(
+    conn: &mut AnyConnection,
+    batch: &[(Job, Reply)],
+) -> Result<Vec<Out>, StoreError> {
+    exec(&mut *conn, "BEGIN IMMEDIATE", &[]).await?;
+    let mut outs = Vec::with_capacity(batch.len());
+    for (job, _) in batch {
+        match job(conn).await {
+            Ok(o) => outs.push(o),
+            Err(e) => {
+                let _ = exec(&mut *conn, "ROLLBACK", &[]).await;
+                return Err(e);
+            }
+        }
+    }
+    if let Err(e) = exec(&mut *conn, "COMMIT", &[]).await {
+        let _ = exec(&mut *conn, "ROLLBACK", &[]).await;
+        return Err(e);
+    }
+    Ok(outs)
+}
+
+async fn run_alone(conn: &mut AnyConnection, job: &Job) -> Result<Out, StoreError> {
+    exec(&mut *conn, "BEGIN IMMEDIATE", &[]).await?;
+    match job(conn).await {
+        Ok(o) => match exec(&mut *conn, "COMMIT", &[]).await {
+            Ok(_) => Ok(o),
+            Err(e) => {
+                let _ = exec(&mut *conn, "ROLLBACK", &[]).await;
+                Err(e)
+            }
+        },
+        Err(e) => {
+            let _ = exec(&mut *conn, "ROLLBACK", &[]).await;
+            Err(e)
+        }
+    }
+}
+
+impl Db {
+    /// Runs a write in a transaction: on SQLite through the group-commit queue, on
+    /// PostgreSQL (which groups commits itself) in a transaction of its own.
+    pub(crate) async fn write_job<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut AnyConnection) -> BoxFut<'c, T> + Send + Sync + 'static,
+    {
+        let job: Job = Arc::new(move |c| {
+            let fut = f(c);
+            Box::pin(async move { fut.await.map(|v| Box::new(v) as Out) })
+        });
+        let out = match &self.group {
+            Some(g) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                g.queue
+                    .send((job, reply))
+                    .map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
+                answer
+                    .await
+                    .map_err(|_| StoreError::Backend("the writer has stopped".into()))??
+            }
+            None => {
+                let mut tx = self.write.begin().await.map_err(backend_err)?;
+                let out = job(&mut tx).await?;
+                tx.commit().await.map_err(backend_err)?;
+                out
+            }
+        };
+        out.downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| StoreError::Backend("a write job returned an unexpected type".into()))
+    }
 }
 
 const SQLITE_PRAGMAS: &[&str] = &[
@@ -72,10 +213,13 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
                 .connect(&url)
                 .await
                 .map_err(backend_err)?;
+            let (queue, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(group_commit_loop(write.clone(), rx));
             Ok(Db {
                 backend,
                 read,
                 write,
+                group: Some(GroupCommit { queue }),
             })
         }
         Backend::Postgres => {
@@ -89,6 +233,7 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
                 backend,
                 read: pool.clone(),
                 write: pool,
+                group: None,
             })
         }
     }

@@ -13,7 +13,7 @@ use aftercare_domain::customer::CustomerDraft;
 use aftercare_domain::warranty::AssetFacts;
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sqlx::Any;
+use sqlx::{Any, AnyConnection};
 
 type Tx = sqlx::Transaction<'static, Any>;
 
@@ -36,7 +36,7 @@ impl SqlStore {
     #[allow(clippy::too_many_arguments)]
     async fn log(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         actor: &Actor,
         action: &str,
         entity: &str,
@@ -46,7 +46,7 @@ impl SqlStore {
         now: &str,
     ) -> Result<(), StoreError> {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO audit_log (at, actor_id, actor_label, action, entity, entity_id, before_json, after_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
@@ -67,14 +67,14 @@ impl SqlStore {
             // This lock, held to commit, makes event ids commit in order. SQLite has one
             // writer at a time already.
             exec(
-                &mut **tx,
+                &mut *tx,
                 "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l",
                 &[],
             )
             .await?;
         }
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO events (at, kind, entity, entity_id, payload) VALUES ($1, $2, $3, $4, $5)",
             &[
                 V::T(now.into()),
@@ -91,7 +91,7 @@ impl SqlStore {
     #[allow(clippy::too_many_arguments)]
     async fn timeline_add(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         customer_id: i64,
         at: &str,
         kind: &str,
@@ -101,7 +101,7 @@ impl SqlStore {
         actor: &Actor,
     ) -> Result<(), StoreError> {
         exec(
-            &mut **tx,
+            &mut *tx,
             "INSERT INTO timeline (customer_id, at, kind, touchpoint, ref_id, summary, actor_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
@@ -118,9 +118,9 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn customer_exists(&self, tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
+    async fn customer_exists(&self, tx: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
         Ok(scalar(
-            &mut **tx,
+            &mut *tx,
             "SELECT id FROM customers WHERE id = $1",
             &[V::I(id)],
         )
@@ -570,55 +570,69 @@ impl Store for SqlStore {
         drafts: &[CustomerDraft],
         now: &str,
     ) -> StoreResult<Vec<i64>> {
-        let mut tx = self.begin().await?;
-        let mut ids = Vec::with_capacity(drafts.len());
-        for d in drafts {
-            let cols = customers::columns(d);
-            let mut sql = Sql::new("INSERT INTO customers (");
-            sql.push(&cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "));
-            sql.push(", created_at, updated_at) VALUES (");
-            for (i, (_, v)) in cols.into_iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(v);
-            }
-            sql.push(", ")
-                .bind(now)
-                .push(", ")
-                .bind(now)
-                .push(") RETURNING id");
-            let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
-            customers::write_children(&mut tx, id, d).await?;
-            let after = json!({ "name": d.name, "kind": d.kind.code(),
+        let (me, actor, now, drafts) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            drafts.to_vec(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, drafts) =
+                    (me.clone(), actor.clone(), now.clone(), drafts.clone());
+                Box::pin(async move {
+                    let (actor, now) = (&actor, now.as_str());
+                    let drafts = drafts.as_slice();
+                    let mut ids = Vec::with_capacity(drafts.len());
+                    for d in drafts {
+                        let cols = customers::columns(d);
+                        let mut sql = Sql::new("INSERT INTO customers (");
+                        sql.push(&cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "));
+                        sql.push(", created_at, updated_at) VALUES (");
+                        for (i, (_, v)) in cols.into_iter().enumerate() {
+                            if i > 0 {
+                                sql.push(", ");
+                            }
+                            sql.bind(v);
+                        }
+                        sql.push(", ")
+                            .bind(now)
+                            .push(", ")
+                            .bind(now)
+                            .push(") RETURNING id");
+                        let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
+                        customers::write_children(&mut *tx, id, d).await?;
+                        let after = json!({ "name": d.name, "kind": d.kind.code(),
                 "phones": d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>(),
                 "emails": d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>() });
-            self.log(
-                &mut tx,
-                actor,
-                "create",
-                "customer",
-                id,
-                None,
-                Some(&after),
-                now,
-            )
-            .await?;
-            self.timeline_add(
-                &mut tx,
-                id,
-                now,
-                "created",
-                d.source.map(|s| s.code()),
-                Some(id),
-                &d.name,
-                actor,
-            )
-            .await?;
-            ids.push(id);
-        }
-        tx.commit().await.map_err(backend_err)?;
-        Ok(ids)
+                        me.log(
+                            &mut *tx,
+                            actor,
+                            "create",
+                            "customer",
+                            id,
+                            None,
+                            Some(&after),
+                            now,
+                        )
+                        .await?;
+                        me.timeline_add(
+                            &mut *tx,
+                            id,
+                            now,
+                            "created",
+                            d.source.map(|s| s.code()),
+                            Some(id),
+                            &d.name,
+                            actor,
+                        )
+                        .await?;
+                        ids.push(id);
+                    }
+                    Ok(ids)
+                })
+            })
+            .await
     }
 
     async fn update_customer(
@@ -638,118 +652,139 @@ impl Store for SqlStore {
                 field: None,
             });
         }
-        let mut tx = self.begin().await?;
-        let cols = customers::columns(d);
-        let mut sql = Sql::new("UPDATE customers SET ");
-        for (c, v) in cols {
-            sql.push(c).push(" = ").bind(v).push(", ");
-        }
-        sql.push("updated_at = ")
-            .bind(now)
-            .push(", version = version + 1 WHERE id = ")
-            .bind(id);
-        if let Some(v) = version {
-            sql.push(" AND version = ").bind(v);
-        }
-        let n = exec(&mut *tx, &sql.text, &sql.args).await?;
-        if n == 0 {
-            return Err(StoreError::Conflict {
-                code: "stale_version",
-                field: Some("version".into()),
-            });
-        }
-        customers::delete_children(&mut tx, id).await?;
-        customers::write_children(&mut tx, id, d).await?;
-        let before_json = customer_json(&before);
-        // Read the new state inside the transaction for an exact "after".
-        let after = {
-            let mut a = before_json.clone();
-            let cols = customers::columns(d);
-            if let Value::Object(m) = &mut a {
-                for (c, v) in cols {
-                    let v = match v {
-                        V::T(s) => json!(s),
-                        V::OptT(s) => json!(s),
-                        V::I(i) => json!(i),
-                        V::OptI(i) => json!(i),
+        let (me, actor, now, d, before) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            d.clone(),
+            before.clone(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, d, before) = (
+                    me.clone(),
+                    actor.clone(),
+                    now.clone(),
+                    d.clone(),
+                    before.clone(),
+                );
+                Box::pin(async move {
+                    let (actor, now) = (&actor, now.as_str());
+                    let d = &d;
+                    let before = &before;
+                    let cols = customers::columns(d);
+                    let mut sql = Sql::new("UPDATE customers SET ");
+                    for (c, v) in cols {
+                        sql.push(c).push(" = ").bind(v).push(", ");
+                    }
+                    sql.push("updated_at = ")
+                        .bind(now)
+                        .push(", version = version + 1 WHERE id = ")
+                        .bind(id);
+                    if let Some(v) = version {
+                        sql.push(" AND version = ").bind(v);
+                    }
+                    let n = exec(&mut *tx, &sql.text, &sql.args).await?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict {
+                            code: "stale_version",
+                            field: Some("version".into()),
+                        });
+                    }
+                    customers::delete_children(&mut *tx, id).await?;
+                    customers::write_children(&mut *tx, id, d).await?;
+                    let before_json = customer_json(before);
+                    // Read the new state inside the transaction for an exact "after".
+                    let after = {
+                        let mut a = before_json.clone();
+                        let cols = customers::columns(d);
+                        if let Value::Object(m) = &mut a {
+                            for (c, v) in cols {
+                                let v = match v {
+                                    V::T(s) => json!(s),
+                                    V::OptT(s) => json!(s),
+                                    V::I(i) => json!(i),
+                                    V::OptI(i) => json!(i),
+                                };
+                                m.insert(c.to_string(), v);
+                            }
+                            m.insert(
+                                "phones".into(),
+                                json!(
+                                    d.phones
+                                        .iter()
+                                        .map(|p| p.number.as_str())
+                                        .collect::<Vec<_>>()
+                                ),
+                            );
+                            m.insert(
+                                "emails".into(),
+                                json!(
+                                    d.emails
+                                        .iter()
+                                        .map(|e| e.address.as_str())
+                                        .collect::<Vec<_>>()
+                                ),
+                            );
+                            m.insert("tags".into(), json!(d.tags));
+                            m.insert(
+                                "consent".into(),
+                                json!(d.consent.iter().map(|c| c.code()).collect::<Vec<_>>()),
+                            );
+                        }
+                        a
                     };
-                    m.insert(c.to_string(), v);
-                }
-                m.insert(
-                    "phones".into(),
-                    json!(
-                        d.phones
-                            .iter()
-                            .map(|p| p.number.as_str())
-                            .collect::<Vec<_>>()
-                    ),
-                );
-                m.insert(
-                    "emails".into(),
-                    json!(
-                        d.emails
-                            .iter()
-                            .map(|e| e.address.as_str())
-                            .collect::<Vec<_>>()
-                    ),
-                );
-                m.insert("tags".into(), json!(d.tags));
-                m.insert(
-                    "consent".into(),
-                    json!(d.consent.iter().map(|c| c.code()).collect::<Vec<_>>()),
-                );
-            }
-            a
-        };
-        let changed: Vec<String> = match (&before_json, &after) {
-            (Value::Object(b), Value::Object(a)) => {
-                let mut keys: Vec<String> = a
-                    .iter()
-                    .filter(|(k, v)| {
-                        !matches!(
-                            k.as_str(),
-                            "updated_at"
-                                | "version"
-                                | "name_sort"
-                                | "primary_phone"
-                                | "primary_email"
-                                | "city"
-                        ) && b
-                            .get(*k)
-                            .map(|bv| simplify(bv) != simplify(v))
-                            .unwrap_or(true)
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                keys.sort();
-                keys
-            }
-            _ => vec![],
-        };
-        self.log(
-            &mut tx,
-            actor,
-            "update",
-            "customer",
-            id,
-            Some(&before_json),
-            Some(&after),
-            now,
-        )
-        .await?;
-        self.timeline_add(
-            &mut tx,
-            id,
-            now,
-            "change",
-            None,
-            Some(id),
-            &changed.join(", "),
-            actor,
-        )
-        .await?;
-        tx.commit().await.map_err(backend_err)?;
-        Ok(())
+                    let changed: Vec<String> = match (&before_json, &after) {
+                        (Value::Object(b), Value::Object(a)) => {
+                            let mut keys: Vec<String> = a
+                                .iter()
+                                .filter(|(k, v)| {
+                                    !matches!(
+                                        k.as_str(),
+                                        "updated_at"
+                                            | "version"
+                                            | "name_sort"
+                                            | "primary_phone"
+                                            | "primary_email"
+                                            | "city"
+                                    ) && b
+                                        .get(*k)
+                                        .map(|bv| simplify(bv) != simplify(v))
+                                        .unwrap_or(true)
+                                })
+                                .map(|(k, _)| k.clone())
+                                .collect();
+                            keys.sort();
+                            keys
+                        }
+                        _ => vec![],
+                    };
+                    me.log(
+                        &mut *tx,
+                        actor,
+                        "update",
+                        "customer",
+                        id,
+                        Some(&before_json),
+                        Some(&after),
+                        now,
+                    )
+                    .await?;
+                    me.timeline_add(
+                        &mut *tx,
+                        id,
+                        now,
+                        "change",
+                        None,
+                        Some(id),
+                        &changed.join(", "),
+                        actor,
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn customer(&self, id: i64) -> StoreResult<Option<Customer>> {
@@ -905,11 +940,18 @@ impl Store for SqlStore {
         items: &[(i64, InteractionDraft)],
         now: &str,
     ) -> StoreResult<Vec<i64>> {
-        let mut tx = self.begin().await?;
+        let (me, actor, now, items) =
+            (self.clone(), actor.clone(), now.to_string(), items.to_vec());
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, items) = (me.clone(), actor.clone(), now.clone(), items.clone());
+                Box::pin(async move {
+                let (actor, now) = (&actor, now.as_str());
+                let items = items.as_slice();
         let mut ids = Vec::with_capacity(items.len());
         for (customer_id, d) in items {
             let customer_id = *customer_id;
-            if !self.customer_exists(&mut tx, customer_id).await? {
+            if !me.customer_exists(&mut *tx, customer_id).await? {
                 return Err(StoreError::NotFound);
             }
             let id = insert_id(
@@ -920,8 +962,8 @@ impl Store for SqlStore {
             )
             .await?;
             let after = json!({"customer_id": customer_id, "touchpoint": d.touchpoint.code(), "direction": d.direction, "subject": d.subject});
-            self.log(
-                &mut tx,
+            me.log(
+                &mut *tx,
                 actor,
                 "create",
                 "interaction",
@@ -931,8 +973,8 @@ impl Store for SqlStore {
                 now,
             )
             .await?;
-            self.timeline_add(
-                &mut tx,
+            me.timeline_add(
+                &mut *tx,
                 customer_id,
                 now,
                 "interaction",
@@ -944,8 +986,10 @@ impl Store for SqlStore {
             .await?;
             ids.push(id);
         }
-        tx.commit().await.map_err(backend_err)?;
         Ok(ids)
+                })
+            })
+            .await
     }
 
     async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>> {
@@ -1448,10 +1492,21 @@ impl Store for SqlStore {
         drafts: &[OrderDraft],
         now: &str,
     ) -> StoreResult<Vec<i64>> {
-        let mut tx = self.begin().await?;
+        let (me, actor, now, drafts) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            drafts.to_vec(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, drafts) = (me.clone(), actor.clone(), now.clone(), drafts.clone());
+                Box::pin(async move {
+                let (actor, now) = (&actor, now.as_str());
+                let drafts = drafts.as_slice();
         let mut ids = Vec::new();
         for d in drafts {
-            if !self.customer_exists(&mut tx, d.customer_id).await? {
+            if !me.customer_exists(&mut *tx, d.customer_id).await? {
                 return Err(StoreError::Conflict {
                     code: "not_found",
                     field: Some("customer_id".into()),
@@ -1495,13 +1550,13 @@ impl Store for SqlStore {
                     if let Some(inst) = d.installed_on {
                         exec(&mut *tx, "INSERT INTO asset_events (asset_id, day, kind, created_by, created_at) VALUES ($1, $2, 'installed', $3, $4)", &[V::I(asset_id), inst.to_string().into(), V::OptI(actor.user_id), now.into()]).await?;
                     }
-                    self.log(&mut tx, actor, "create", "asset", asset_id, None, Some(&json!({"serial": s, "product_id": line.product_id, "customer_id": d.customer_id, "order_id": id})), now).await?;
+                    me.log(&mut *tx, actor, "create", "asset", asset_id, None, Some(&json!({"serial": s, "product_id": line.product_id, "customer_id": d.customer_id, "order_id": id})), now).await?;
                     serials.push(s.clone());
                 }
             }
             let after = json!({"number": number, "customer_id": d.customer_id, "channel": d.channel.code(), "total": d.total(), "currency": d.currency, "serials": serials});
-            self.log(
-                &mut tx,
+            me.log(
+                &mut *tx,
                 actor,
                 "create",
                 "order",
@@ -1517,8 +1572,8 @@ impl Store for SqlStore {
             } else {
                 now.to_string()
             };
-            self.timeline_add(
-                &mut tx,
+            me.timeline_add(
+                &mut *tx,
                 d.customer_id,
                 &at,
                 "order",
@@ -1530,8 +1585,10 @@ impl Store for SqlStore {
             .await?;
             ids.push(id);
         }
-        tx.commit().await.map_err(backend_err)?;
         Ok(ids)
+                })
+            })
+            .await
     }
 
     async fn order(&self, id: i64) -> StoreResult<Option<Order>> {
@@ -1744,7 +1801,14 @@ impl Store for SqlStore {
         items: &[(i64, AssetEventDraft)],
         now: &str,
     ) -> StoreResult<Vec<i64>> {
-        let mut tx = self.begin().await?;
+        let (me, actor, now, items) =
+            (self.clone(), actor.clone(), now.to_string(), items.to_vec());
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, items) = (me.clone(), actor.clone(), now.clone(), items.clone());
+                Box::pin(async move {
+                let (actor, now) = (&actor, now.as_str());
+                let items = items.as_slice();
         let mut ids = Vec::with_capacity(items.len());
         for (asset_id, d) in items {
             let asset_id = *asset_id;
@@ -1772,8 +1836,8 @@ impl Store for SqlStore {
                 .await?;
             }
             let after = json!({"asset_id": asset_id, "kind": d.kind, "day": d.day.to_string(), "void_condition": d.void_condition.map(|c| c.code()), "note": d.note});
-            self.log(
-                &mut tx,
+            me.log(
+                &mut *tx,
                 actor,
                 "create",
                 "asset_event",
@@ -1797,8 +1861,8 @@ impl Store for SqlStore {
                     .map(|c| format!(" ({})", c.code()))
                     .unwrap_or_default()
             );
-            self.timeline_add(
-                &mut tx,
+            me.timeline_add(
+                &mut *tx,
                 customer_id,
                 now,
                 "asset",
@@ -1811,8 +1875,10 @@ impl Store for SqlStore {
             .await?;
             ids.push(id);
         }
-        tx.commit().await.map_err(backend_err)?;
         Ok(ids)
+                })
+            })
+            .await
     }
 
     async fn audit(

@@ -2154,6 +2154,90 @@ async fn idempotency_claims(app: &App) {
     );
 }
 
+/// Many writes at once share commits (group commit on SQLite); one failing write in the
+/// crowd fails alone and leaves nothing behind, the others all land.
+async fn concurrent_writes_fail_alone(app: &App) {
+    let p = admin(app).await;
+    let cat = catalogue(app, &p).await;
+    let customer = app.create_customer(&p, &person("并发客户")).await.unwrap();
+    // Drafts are validated up front, so the clash is only found inside the store.
+    let mut drafts = Vec::new();
+    for i in 0..24 {
+        let serial = if i == 11 {
+            "SN-CLASH-0001".to_string()
+        } else {
+            format!("SN-CONC-{i:04}")
+        };
+        drafts.push(
+            app.prepare_order(&order_input(customer, cat.product, 1, &[serial.as_str()]))
+                .await
+                .unwrap(),
+        );
+    }
+    drafts.push(
+        app.prepare_order(&order_input(customer, cat.product, 1, &["SN-CLASH-0001"]))
+            .await
+            .unwrap(),
+    );
+    let actor = p.actor();
+    let now = app.now();
+    let results = futures_join_all(drafts.iter().map(|d| {
+        let (store, actor, now, d) = (app.store.clone(), actor.clone(), now.clone(), d.clone());
+        async move { store.create_orders(&actor, &[d], &now).await }
+    }))
+    .await;
+    let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "exactly one of the two orders with the same serial fails"
+    );
+    assert!(matches!(
+        failed[0],
+        Err(StoreError::Conflict {
+            code: "serial_taken",
+            ..
+        })
+    ));
+    let orders = app
+        .orders(
+            &p,
+            &OrderQuery {
+                customer_id: Some(customer),
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(orders.items.len(), 24);
+    let assets = app.store.assets_of(customer).await.unwrap();
+    assert_eq!(assets.len(), 24);
+    let order_events = all_events(app)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "order.create")
+        .count();
+    assert_eq!(
+        order_events, 24,
+        "the failed order left no change-log entry"
+    );
+}
+
+/// Runs the futures as concurrent tasks and collects their outputs in order.
+async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
 // ---- tests: each scenario on both databases ----------------------------------------
 
 #[tokio::test]
@@ -2296,6 +2380,15 @@ async fn an_idempotency_key_is_claimed_once_finished_released_or_taken_over_when
     for kind in BOTH {
         let db = fresh(kind).await;
         idempotency_claims(&db.app()).await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
+    for kind in BOTH {
+        let db = fresh(kind).await;
+        concurrent_writes_fail_alone(&db.app()).await;
         db.cleanup().await;
     }
 }

@@ -66,6 +66,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_audit))
         .routes(routes!(list_events))
         .routes(routes!(me))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(create_token))
         .split_for_parts()
 }
 
@@ -687,4 +689,47 @@ async fn list_events(
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = User)))]
 async fn me(c: ApiCaller) -> Json<User> {
     Json(c.principal.user)
+}
+
+/// Staff accounts.
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = Vec<User>)))]
+async fn list_users(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<User>>> {
+    s.app
+        .users(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Create a staff account (admins only). The password is stored as an Argon2 hash.
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = UserInput,
+    responses((status = 201, body = User), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_user(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<UserInput>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let u = s
+        .app
+        .create_user(&c.principal, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(u)))
+}
+
+/// Create an API token for a user (admins only). The token is in the answer, once; only
+/// its hash is stored.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = TokenInput,
+    responses((status = 201, body = ApiToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_token(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<TokenInput>,
+) -> ApiResult<(StatusCode, Json<ApiToken>)> {
+    let t = s
+        .app
+        .create_token_for(&c.principal, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(t)))
 }

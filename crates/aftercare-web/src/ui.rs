@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/duplicates/merge", post(merge_submit))
         .route("/duplicates/dismiss", post(dismiss_submit))
         .route("/audit", get(audit_page))
+        .route("/users", get(users_page).post(new_user_submit))
 }
 
 /// What the layout needs on every page.
@@ -1672,4 +1673,92 @@ async fn audit_page(
         }
         Err(e) => page_error(e, session.lang),
     }
+}
+
+// ---- staff accounts --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    c: Chrome,
+    users: Vec<User>,
+    roles: Vec<&'static str>,
+    errors: Vec<String>,
+    email: String,
+    name: String,
+}
+
+async fn users_view(
+    s: &AppState,
+    session: &Session,
+    errors: Vec<String>,
+    email: String,
+    name: String,
+) -> Response {
+    if !session
+        .principal
+        .role
+        .allows(aftercare_domain::account::Permission::Admin)
+    {
+        return page_error(AppError::Forbidden, session.lang);
+    }
+    match s.app.users(&session.principal).await {
+        Ok(users) => render(UsersPage {
+            c: Chrome::new(session, "users"),
+            users,
+            roles: aftercare_domain::account::Role::ALL
+                .iter()
+                .map(|r| r.code())
+                .collect(),
+            errors,
+            email,
+            name,
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn users_page(State(s): State<AppState>, session: Session) -> Response {
+    users_view(&s, &session, vec![], String::new(), String::new()).await
+}
+
+async fn new_user_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
+    let f = FormData::parse(&body);
+    if !f.csrf_ok(&session) {
+        return csrf_failed(session.lang);
+    }
+    let input = UserInput {
+        email: f.s("email"),
+        name: f.s("name"),
+        password: f.s("password"),
+        role: f.s("role"),
+    };
+    let tr = Tr(session.lang);
+    let errors = match s.app.create_user(&session.principal, &input).await {
+        Ok(_) => return Redirect::to("/users").into_response(),
+        Err(AppError::Invalid(inv)) => inv
+            .0
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    tr.t(&format!("user.{}", e.field)),
+                    field_message(session.lang, e.code)
+                )
+            })
+            .collect(),
+        Err(AppError::Conflict { code, field }) => {
+            vec![format!(
+                "{}: {}",
+                tr.t(&format!("user.{}", field.as_deref().unwrap_or("email"))),
+                field_message(session.lang, code)
+            )]
+        }
+        Err(e) => return page_error(e, session.lang),
+    };
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        users_view(&s, &session, errors, input.email, input.name).await,
+    )
+        .into_response()
 }
