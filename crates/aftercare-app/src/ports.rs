@@ -208,7 +208,8 @@ pub trait Store: Send + Sync {
     async fn asset(&self, id: i64) -> StoreResult<Option<Asset>>;
     async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>>;
     async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>>;
-    async fn warranty_inputs(&self, asset_id: i64) -> StoreResult<Option<WarrantyInputs>>;
+    /// What the warranty of each of these assets is computed from (unknown ids are left out).
+    async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>>;
     /// Adds entries to items' usage archives, all in one transaction.
     async fn add_asset_events(
         &self,

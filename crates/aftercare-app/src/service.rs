@@ -353,9 +353,7 @@ impl App {
     ) -> Result<Customer360, AppError> {
         let customer = self.customer(p, id).await?;
         let mut assets = self.store.assets_of(id).await?;
-        for a in &mut assets {
-            a.warranty = self.warranty_of(a.id).await?;
-        }
+        self.fill_warranties(&mut assets).await?;
         let orders = self
             .store
             .orders(&OrderQuery {
@@ -607,7 +605,8 @@ impl App {
         asset_id: i64,
         on: Option<aftercare_domain::Date>,
     ) -> Result<Option<warranty::WarrantyStatus>, AppError> {
-        let Some(w) = self.store.warranty_inputs(asset_id).await? else {
+        let inputs = self.store.warranty_inputs(&[asset_id]).await?;
+        let Some((_, w)) = inputs.into_iter().next() else {
             return Err(AppError::NotFound("asset"));
         };
         let on = on.unwrap_or_else(|| self.clock.today());
@@ -615,11 +614,18 @@ impl App {
             .map(|policy| warranty::status(&policy, &w.facts, on)))
     }
 
-    async fn warranty_of(
-        &self,
-        asset_id: i64,
-    ) -> Result<Option<warranty::WarrantyStatus>, AppError> {
-        self.warranty_on(asset_id, None).await
+    /// Fills in today's warranty of each asset, reading their inputs together.
+    async fn fill_warranties(&self, assets: &mut [Asset]) -> Result<(), AppError> {
+        let ids: Vec<i64> = assets.iter().map(|a| a.id).collect();
+        let today = self.clock.today();
+        for (id, w) in self.store.warranty_inputs(&ids).await? {
+            if let Some(a) = assets.iter_mut().find(|a| a.id == id) {
+                a.warranty = w
+                    .policy
+                    .map(|policy| warranty::status(&policy, &w.facts, today));
+            }
+        }
+        Ok(())
     }
 
     pub async fn asset(&self, p: &Principal, id: i64) -> Result<Asset, AppError> {
@@ -629,7 +635,7 @@ impl App {
             .asset(id)
             .await?
             .ok_or(AppError::NotFound("asset"))?;
-        a.warranty = self.warranty_of(id).await?;
+        self.fill_warranties(std::slice::from_mut(&mut a)).await?;
         Ok(a)
     }
 

@@ -1743,56 +1743,83 @@ impl Store for SqlStore {
         Ok(r.into_iter().map(Into::into).collect())
     }
 
-    async fn warranty_inputs(&self, asset_id: i64) -> StoreResult<Option<WarrantyInputs>> {
+    async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>> {
         #[derive(sqlx::FromRow)]
         struct Q {
+            id: i64,
             purchased_on: String,
             delivered_on: Option<String>,
             policy_id: Option<i64>,
         }
-        let Some(r): Option<Q> = fetch_opt(
+        if asset_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let in_list = |sql: &mut Sql| {
+            sql.push("(");
+            for (n, id) in asset_ids.iter().enumerate() {
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(*id);
+            }
+            sql.push(")");
+        };
+        let mut q = Sql::new(
+            "SELECT a.id, a.purchased_on, a.delivered_on, COALESCE(p.policy_id, c.policy_id) AS policy_id FROM assets a \
+             JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id WHERE a.id IN ",
+        );
+        in_list(&mut q);
+        let assets: Vec<Q> = fetch_all(&self.db.read, &q.text, &q.args).await?;
+        // Policies are few; one read serves every asset.
+        let policies: Vec<PolicyRec> = fetch_all(
             &self.db.read,
-            "SELECT a.purchased_on, a.delivered_on, COALESCE(p.policy_id, c.policy_id) AS policy_id FROM assets a \
-             JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id WHERE a.id = $1",
-            &[V::I(asset_id)],
+            "SELECT id, name, return_days, exchange_days, repair_months, repair_limit, void_conditions FROM warranty_policies",
+            &[],
         )
-        .await?
-        else {
-            return Ok(None);
-        };
-        let policy = match r.policy_id {
-            Some(pid) => fetch_opt::<_, PolicyRec>(&self.db.read, "SELECT id, name, return_days, exchange_days, repair_months, repair_limit, void_conditions FROM warranty_policies WHERE id = $1", &[V::I(pid)]).await?,
-            None => None,
-        };
-        let policy = policy.map(|p| WarrantyPolicy {
-            return_days: p.return_days as u32,
-            exchange_days: p.exchange_days as u32,
-            repair_months: p.repair_months as u32,
-            repair_limit: p.repair_limit as u32,
-            void_conditions: customers::split_list(&p.void_conditions)
-                .iter()
-                .filter_map(|c| VoidCondition::parse(c).ok())
-                .collect(),
-        });
-        let ev: Vec<(String, String, Option<String>)> = fetch_all(&self.db.read, "SELECT day, kind, void_condition FROM asset_events WHERE asset_id = $1 AND kind IN ('repair', 'void')", &[V::I(asset_id)]).await?;
+        .await?;
+        let mut q = Sql::new(
+            "SELECT asset_id, day, kind, void_condition FROM asset_events WHERE kind IN ('repair', 'void') AND asset_id IN ",
+        );
+        in_list(&mut q);
+        let events: Vec<(i64, String, String, Option<String>)> =
+            fetch_all(&self.db.read, &q.text, &q.args).await?;
         let date = |s: &str| s.parse::<aftercare_domain::Date>().ok();
-        let facts = AssetFacts {
-            purchased_on: date(&r.purchased_on).ok_or_else(|| {
-                StoreError::Backend(format!("bad stored date {}", r.purchased_on))
-            })?,
-            delivered_on: r.delivered_on.as_deref().and_then(date),
-            repairs: ev
-                .iter()
-                .filter(|e| e.1 == "repair")
-                .filter_map(|e| date(&e.0))
-                .collect(),
-            voids: ev
-                .iter()
-                .filter(|e| e.1 == "void")
-                .filter_map(|e| Some((VoidCondition::parse(e.2.as_deref()?).ok()?, date(&e.0)?)))
-                .collect(),
-        };
-        Ok(Some(WarrantyInputs { policy, facts }))
+        let mut out = Vec::with_capacity(assets.len());
+        for r in assets {
+            let policy = r
+                .policy_id
+                .and_then(|pid| policies.iter().find(|p| p.id == pid))
+                .map(|p| WarrantyPolicy {
+                    return_days: p.return_days as u32,
+                    exchange_days: p.exchange_days as u32,
+                    repair_months: p.repair_months as u32,
+                    repair_limit: p.repair_limit as u32,
+                    void_conditions: customers::split_list(&p.void_conditions)
+                        .iter()
+                        .filter_map(|c| VoidCondition::parse(c).ok())
+                        .collect(),
+                });
+            let ev = events.iter().filter(|e| e.0 == r.id);
+            let facts = AssetFacts {
+                purchased_on: date(&r.purchased_on).ok_or_else(|| {
+                    StoreError::Backend(format!("bad stored date {}", r.purchased_on))
+                })?,
+                delivered_on: r.delivered_on.as_deref().and_then(date),
+                repairs: ev
+                    .clone()
+                    .filter(|e| e.2 == "repair")
+                    .filter_map(|e| date(&e.1))
+                    .collect(),
+                voids: ev
+                    .filter(|e| e.2 == "void")
+                    .filter_map(|e| {
+                        Some((VoidCondition::parse(e.3.as_deref()?).ok()?, date(&e.1)?))
+                    })
+                    .collect(),
+            };
+            out.push((r.id, WarrantyInputs { policy, facts }));
+        }
+        Ok(out)
     }
 
     async fn add_asset_events(
