@@ -51,4 +51,20 @@ test('catalogue forms create a policy, a category and a product', { timeout: 180
   await row.waitFor();
   assert.match(await row.textContent(), /2,999\.00/);
   assert.match(await row.textContent(), /repair 36 months/);
+
+  // Staff accounts: a short password is refused with the field named, then the account is made.
+  await page.goto(`${server.url}/users`);
+  await page.fill('#new-user input[name="email"]', 'wang.tech@example.cn');
+  await page.fill('#new-user input[name="name"]', '王技师');
+  await page.selectOption('#new-user select[name="role"]', 'technician');
+  await page.fill('#new-user input[name="password"]', 'short');
+  await page.click('#new-user button');
+  await page.locator('.flash.bad').waitFor();
+  assert.match(await page.textContent('.flash.bad'), /Initial password: must have at least 8 characters/);
+  await page.fill('#new-user input[name="password"]', 'long enough password');
+  await page.click('#new-user button');
+  await page.waitForURL('**/users');
+  const staff = page.locator('tbody tr', { hasText: 'wang.tech@example.cn' });
+  await staff.waitFor();
+  assert.match(await staff.textContent(), /Technician/);
 });

@@ -734,6 +734,7 @@ impl App {
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
         p.require(Permission::Bulk)?;
+        p.require(Permission::WriteCustomers)?;
         let mut report = ImportReport::new(dry_run, inputs.len());
         let mut drafts = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
@@ -814,6 +815,7 @@ impl App {
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
         p.require(Permission::Bulk)?;
+        p.require(Permission::WriteCustomers)?;
         let mut report = ImportReport::new(dry_run, inputs.len());
         let mut drafts: Vec<OrderDraft> = Vec::new();
         let mut serials: Vec<String> = Vec::new();

@@ -37,7 +37,8 @@ impl Role {
             Role::Manager => matches!(p, Read | WriteCustomers | WriteCatalog | Bulk),
             Role::Agent => matches!(p, Read | WriteCustomers),
             Role::Technician => matches!(p, Read | WriteCustomers),
-            Role::Marketer => matches!(p, Read | Bulk),
+            // Marketers bring in leads and log campaign contacts, and import lists.
+            Role::Marketer => matches!(p, Read | WriteCustomers | Bulk),
             Role::Analyst => matches!(p, Read),
         }
     }

@@ -1686,6 +1686,8 @@ struct UsersPage {
     errors: Vec<String>,
     email: String,
     name: String,
+    /// The role selected in the form; a new form starts at the least privileged one.
+    role: String,
 }
 
 async fn users_view(
@@ -1694,6 +1696,7 @@ async fn users_view(
     errors: Vec<String>,
     email: String,
     name: String,
+    role: String,
 ) -> Response {
     if !session
         .principal
@@ -1713,13 +1716,22 @@ async fn users_view(
             errors,
             email,
             name,
+            role,
         }),
         Err(e) => page_error(e, session.lang),
     }
 }
 
 async fn users_page(State(s): State<AppState>, session: Session) -> Response {
-    users_view(&s, &session, vec![], String::new(), String::new()).await
+    users_view(
+        &s,
+        &session,
+        vec![],
+        String::new(),
+        String::new(),
+        "analyst".into(),
+    )
+    .await
 }
 
 async fn new_user_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
@@ -1758,7 +1770,7 @@ async fn new_user_submit(State(s): State<AppState>, session: Session, body: Byte
     };
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        users_view(&s, &session, errors, input.email, input.name).await,
+        users_view(&s, &session, errors, input.email, input.name, input.role).await,
     )
         .into_response()
 }

@@ -1025,6 +1025,66 @@ async fn pages_need_a_session_and_a_csrf_token(app: &TestApp) {
     assert!(r.header("set-cookie").is_none());
 }
 
+async fn admins_create_staff_accounts_and_tokens(app: &TestApp) {
+    let admin = token(app, &["admin"]).await;
+    let writer = token(app, &["write"]).await;
+    let body = json!({"email": "Agent.Li@Example.cn", "name": "李客服", "password": "agent-password", "role": "agent"});
+    // Only an admin token may create accounts.
+    post_json(app, &writer, "/api/v1/users", &body)
+        .await
+        .expect(403);
+    let created = post_json(app, &admin, "/api/v1/users", &body)
+        .await
+        .expect(201);
+    assert_eq!(created.json["email"], "agent.li@example.cn");
+    assert_eq!(created.json["role"], "agent");
+    post_json(app, &admin, "/api/v1/users", &body)
+        .await
+        .expect(409);
+    let bad = post_json(
+        app,
+        &admin,
+        "/api/v1/users",
+        &json!({"email": "x@example.cn", "name": "x", "password": "short", "role": "boss"}),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<&str> = bad.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["role", "password"]);
+    let users = get_json(app, &admin, "/api/v1/users").await.expect(200);
+    assert_eq!(users.json.as_array().unwrap().len(), 2);
+
+    // A token for the new agent acts as the agent: it may read but not read the audit log.
+    let t = post_json(
+        app,
+        &admin,
+        "/api/v1/tokens",
+        &json!({"email": "agent.li@example.cn", "name": "crm", "scopes": ["read", "write"]}),
+    )
+    .await
+    .expect(201);
+    let agent_token = t.json["token"].as_str().unwrap().to_string();
+    assert!(agent_token.starts_with("ac_"));
+    let me = get_json(app, &agent_token, "/api/v1/me").await.expect(200);
+    assert_eq!(me.json["role"], "agent");
+    get_json(app, &agent_token, "/api/v1/audit")
+        .await
+        .expect(403);
+    post_json(
+        app,
+        &admin,
+        "/api/v1/tokens",
+        &json!({"email": "nobody@example.cn", "name": "x", "scopes": ["read"]}),
+    )
+    .await
+    .expect(404);
+}
+
 // ---- the tests -------------------------------------------------------------------------
 
 on_both_databases!(the_health_check_the_openapi_document_and_the_docs_are_served => health_openapi_and_docs);
@@ -1037,3 +1097,4 @@ on_both_databases!(customers_are_found_by_name_phone_or_serial_and_paged_without
 on_both_databases!(customer_files_import_all_rows_or_none_and_export_as_csv_and_xlsx => customers_are_imported_all_or_nothing_and_exported);
 on_both_databases!(duplicate_customers_are_listed_merged_and_audited => duplicates_are_listed_and_merged_with_an_audit_trail);
 on_both_databases!(pages_need_a_session_and_a_csrf_token_and_logins_are_throttled => pages_need_a_session_and_a_csrf_token);
+on_both_databases!(administrators_create_staff_accounts_and_tokens_through_the_api => admins_create_staff_accounts_and_tokens);
