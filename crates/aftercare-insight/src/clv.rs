@@ -1,0 +1,335 @@
+//! Customer lifetime value from purchase history: the BG/NBD model of how often customers
+//! buy and when they stop (Fader, Hardie & Lee 2005), and the Gamma-Gamma model of how much
+//! they spend (Fader, Hardie & Lee 2005, "RFM and CLV"), both fitted by maximum likelihood.
+
+use argmin::core::{CostFunction, Executor, State};
+use argmin::solver::neldermead::NelderMead;
+use jiff::civil::Date;
+use serde::Serialize;
+use statrs::function::gamma::ln_gamma;
+
+/// One purchase: who, which day, how much (in any unit of money).
+#[derive(Debug, Clone, Copy)]
+pub struct Purchase {
+    pub customer: i64,
+    pub day: Date,
+    pub amount: f64,
+}
+
+/// A customer's history as the models see it, in time units (weeks, say) from the first
+/// purchase: `x` repeat purchases, the last at `t_x`, observed for `t` in all.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct History {
+    pub customer: i64,
+    pub x: f64,
+    pub t_x: f64,
+    pub t: f64,
+    /// Mean value of the repeat purchases (0 without any).
+    pub monetary: f64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FitError {
+    #[error("no customers to fit")]
+    Empty,
+    #[error("no customer made a repeat purchase")]
+    NoRepeat,
+    #[error("the optimiser failed: {0}")]
+    Optimiser(String),
+}
+
+/// Summarises purchases up to and including `end` (the calibration period). Purchases on
+/// the same day count as one purchase of their total value; `unit_days` is the time unit
+/// (7 for weeks). Customers whose first purchase is after `end` are left out.
+pub fn summarize(purchases: &[Purchase], end: Date, unit_days: f64) -> Vec<History> {
+    let mut by_customer: std::collections::BTreeMap<i64, std::collections::BTreeMap<Date, f64>> =
+        Default::default();
+    for p in purchases.iter().filter(|p| p.day <= end) {
+        *by_customer
+            .entry(p.customer)
+            .or_default()
+            .entry(p.day)
+            .or_default() += p.amount;
+    }
+    let days = |a: Date, b: Date| (b - a).get_days() as f64;
+    by_customer
+        .into_iter()
+        .filter_map(|(customer, days_spent)| {
+            let first = *days_spent.keys().next()?;
+            let last = *days_spent.keys().next_back()?;
+            let repeats: Vec<f64> = days_spent.values().skip(1).copied().collect();
+            let x = repeats.len() as f64;
+            Some(History {
+                customer,
+                x,
+                t_x: days(first, last) / unit_days,
+                t: days(first, end) / unit_days,
+                monetary: if repeats.is_empty() {
+                    0.0
+                } else {
+                    repeats.iter().sum::<f64>() / x
+                },
+            })
+        })
+        .collect()
+}
+
+/// Fitted BG/NBD parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BgNbd {
+    pub r: f64,
+    pub alpha: f64,
+    pub a: f64,
+    pub b: f64,
+    /// The log-likelihood at the optimum.
+    pub log_likelihood: f64,
+}
+
+fn ln_beta(a: f64, b: f64) -> f64 {
+    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+}
+
+/// The BG/NBD log-likelihood of one history.
+fn bgnbd_ll(r: f64, alpha: f64, a: f64, b: f64, h: &History) -> f64 {
+    let x = h.x;
+    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+    let a2 = ln_beta(a, b + x) - ln_beta(a, b);
+    let a3 = -(r + x) * (alpha + h.t).ln();
+    let alive = a2 + a3;
+    let total = if x > 0.0 {
+        let a4 = ln_beta(a + 1.0, b + x - 1.0) - ln_beta(a, b) - (r + x) * (alpha + h.t_x).ln();
+        let m = alive.max(a4);
+        m + ((alive - m).exp() + (a4 - m).exp()).ln()
+    } else {
+        alive
+    };
+    a1 + total
+}
+
+/// The BG/NBD log-likelihood of a customer base at the given parameters.
+pub fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, data: &[History]) -> f64 {
+    data.iter().map(|h| bgnbd_ll(r, alpha, a, b, h)).sum()
+}
+
+struct BgNbdCost<'a>(&'a [History]);
+
+impl CostFunction for BgNbdCost<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    // Parameters are searched on a log scale, where every real number is a valid value.
+    fn cost(&self, p: &Self::Param) -> Result<f64, argmin::core::Error> {
+        let [r, alpha, a, b] = [p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp()];
+        let ll = bgnbd_log_likelihood(r, alpha, a, b, self.0);
+        Ok(if ll.is_finite() { -ll } else { f64::MAX })
+    }
+}
+
+fn simplex(start: &[f64]) -> Vec<Vec<f64>> {
+    let mut s = vec![start.to_vec()];
+    for i in 0..start.len() {
+        let mut v = start.to_vec();
+        v[i] += 0.5;
+        s.push(v);
+    }
+    s
+}
+
+fn minimise<C>(cost: C, start: &[f64]) -> Result<Vec<f64>, FitError>
+where
+    C: CostFunction<Param = Vec<f64>, Output = f64>,
+{
+    let solver = NelderMead::new(simplex(start))
+        .with_sd_tolerance(1e-10)
+        .map_err(|e| FitError::Optimiser(e.to_string()))?;
+    let res = Executor::new(cost, solver)
+        .configure(|s| s.max_iters(5000))
+        .run()
+        .map_err(|e| FitError::Optimiser(e.to_string()))?;
+    res.state()
+        .get_best_param()
+        .cloned()
+        .ok_or_else(|| FitError::Optimiser("no result".into()))
+}
+
+/// Fits BG/NBD by maximum likelihood.
+pub fn fit_bgnbd(data: &[History]) -> Result<BgNbd, FitError> {
+    if data.is_empty() {
+        return Err(FitError::Empty);
+    }
+    let p = minimise(BgNbdCost(data), &[0.0, 0.0, 0.0, 0.0])?;
+    let [r, alpha, a, b] = [p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp()];
+    Ok(BgNbd {
+        r,
+        alpha,
+        a,
+        b,
+        log_likelihood: bgnbd_log_likelihood(r, alpha, a, b, data),
+    })
+}
+
+impl BgNbd {
+    /// The probability that a customer with this history is still active at the end of it.
+    pub fn p_alive(&self, h: &History) -> f64 {
+        if h.x == 0.0 {
+            return 1.0;
+        }
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        let ratio = (a / (b + h.x - 1.0)) * ((alpha + h.t) / (alpha + h.t_x)).powf(r + h.x);
+        1.0 / (1.0 + ratio)
+    }
+}
+
+/// Fitted Gamma-Gamma spend parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GammaGamma {
+    pub p: f64,
+    pub q: f64,
+    pub gamma: f64,
+    pub log_likelihood: f64,
+}
+
+fn gg_ll(p: f64, q: f64, g: f64, h: &History) -> f64 {
+    let (x, m) = (h.x, h.monetary);
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
+        + q * g.ln()
+        + (p * x - 1.0) * m.ln()
+        + (p * x) * x.ln()
+        - (p * x + q) * (g + m * x).ln()
+}
+
+struct GgCost<'a>(&'a [History]);
+
+impl CostFunction for GgCost<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, v: &Self::Param) -> Result<f64, argmin::core::Error> {
+        let [p, q, g] = [v[0].exp(), v[1].exp(), v[2].exp()];
+        let ll: f64 = self.0.iter().map(|h| gg_ll(p, q, g, h)).sum();
+        Ok(if ll.is_finite() { -ll } else { f64::MAX })
+    }
+}
+
+/// Fits Gamma-Gamma on the customers with at least one repeat purchase.
+pub fn fit_gamma_gamma(data: &[History]) -> Result<GammaGamma, FitError> {
+    let repeat: Vec<History> = data
+        .iter()
+        .filter(|h| h.x > 0.0 && h.monetary > 0.0)
+        .copied()
+        .collect();
+    if repeat.is_empty() {
+        return Err(FitError::NoRepeat);
+    }
+    let v = minimise(GgCost(&repeat), &[0.0, 0.0, 0.0])?;
+    let [p, q, gamma] = [v[0].exp(), v[1].exp(), v[2].exp()];
+    let log_likelihood = repeat.iter().map(|h| gg_ll(p, q, gamma, h)).sum();
+    Ok(GammaGamma {
+        p,
+        q,
+        gamma,
+        log_likelihood,
+    })
+}
+
+impl GammaGamma {
+    /// The expected mean spend of a customer with this history (the population mean when
+    /// the customer has no repeat purchase).
+    pub fn expected_spend(&self, h: &History) -> f64 {
+        let (p, q, g) = (self.p, self.q, self.gamma);
+        let population = p * g / (q - 1.0);
+        if h.x == 0.0 {
+            return population;
+        }
+        let w = (q - 1.0) / (p * h.x + q - 1.0);
+        w * population + (1.0 - w) * h.monetary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn same_day_purchases_count_once_and_later_ones_are_left_out() {
+        let p = |customer, day, amount| Purchase {
+            customer,
+            day,
+            amount,
+        };
+        let h = summarize(
+            &[
+                p(1, date(2026, 1, 1), 10.0),
+                p(1, date(2026, 1, 1), 5.0),
+                p(1, date(2026, 1, 15), 20.0),
+                p(1, date(2026, 1, 29), 40.0),
+                p(1, date(2026, 3, 1), 99.0),
+                p(2, date(2026, 2, 26), 7.0),
+            ],
+            date(2026, 2, 26),
+            7.0,
+        );
+        assert_eq!(
+            h[0],
+            History {
+                customer: 1,
+                x: 2.0,
+                t_x: 4.0,
+                t: 8.0,
+                monetary: 30.0
+            }
+        );
+        assert_eq!(
+            h[1],
+            History {
+                customer: 2,
+                x: 0.0,
+                t_x: 0.0,
+                t: 0.0,
+                monetary: 0.0
+            }
+        );
+    }
+
+    #[test]
+    fn a_customer_without_repeat_purchases_is_alive() {
+        let m = BgNbd {
+            r: 0.24,
+            alpha: 4.4,
+            a: 0.79,
+            b: 2.4,
+            log_likelihood: 0.0,
+        };
+        assert_eq!(
+            m.p_alive(&History {
+                customer: 1,
+                x: 0.0,
+                t_x: 0.0,
+                t: 30.0,
+                monetary: 0.0
+            }),
+            1.0
+        );
+        let recent = m.p_alive(&History {
+            customer: 1,
+            x: 3.0,
+            t_x: 29.0,
+            t: 30.0,
+            monetary: 0.0,
+        });
+        let lapsed = m.p_alive(&History {
+            customer: 1,
+            x: 3.0,
+            t_x: 2.0,
+            t: 30.0,
+            monetary: 0.0,
+        });
+        assert!(recent > 0.8, "{recent}");
+        assert!(lapsed < 0.1, "{lapsed}");
+    }
+
+    #[test]
+    fn nothing_to_fit_is_an_error() {
+        assert_eq!(fit_bgnbd(&[]), Err(FitError::Empty));
+        assert_eq!(fit_gamma_gamma(&[]), Err(FitError::NoRepeat));
+    }
+}

@@ -1,0 +1,3 @@
+//! Aftercare's analytics. Pure computation over data handed in by the use cases; no I/O.
+
+pub mod clv;

@@ -1,0 +1,68 @@
+//! The fits reproduce the published parameters on the CDNOW sample (shared/data/cdnow).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aftercare_insight::clv::{Purchase, fit_bgnbd, fit_gamma_gamma, summarize};
+use jiff::civil::date;
+
+fn cdnow() -> Vec<Purchase> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/cdnow/CDNOW_sample.txt");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let d = f[2];
+            Purchase {
+                customer: f[1].parse().unwrap(),
+                day: date(
+                    d[..4].parse().unwrap(),
+                    d[4..6].parse().unwrap(),
+                    d[6..8].parse().unwrap(),
+                ),
+                amount: f[4].parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+/// Within 1 %: closer than the two significant figures the published values are checked to.
+fn two_figures(actual: f64, published: f64) -> bool {
+    (actual - published).abs() / published.abs() < 0.01
+}
+
+#[test]
+fn bg_nbd_on_cdnow_reproduces_the_published_parameters() {
+    let data = summarize(&cdnow(), date(1997, 9, 30), 7.0);
+    assert_eq!(data.len(), 2357);
+    let m = fit_bgnbd(&data).unwrap();
+    eprintln!("{m:?}");
+    for (name, got, want) in [
+        ("r", m.r, 0.243),
+        ("alpha", m.alpha, 4.414),
+        ("a", m.a, 0.793),
+        ("b", m.b, 2.426),
+    ] {
+        assert!(two_figures(got, want), "{name}: {got} vs published {want}");
+    }
+    assert!(
+        (m.log_likelihood - (-9582.4)).abs() < 1.0,
+        "log-likelihood {}",
+        m.log_likelihood
+    );
+}
+
+#[test]
+fn gamma_gamma_on_cdnow_reproduces_the_published_parameters() {
+    let data = summarize(&cdnow(), date(1997, 9, 30), 7.0);
+    let m = fit_gamma_gamma(&data).unwrap();
+    eprintln!("{m:?}");
+    for (name, got, want) in [
+        ("p", m.p, 6.25),
+        ("q", m.q, 3.74),
+        ("gamma", m.gamma, 15.44),
+    ] {
+        assert!(two_figures(got, want), "{name}: {got} vs published {want}");
+    }
+}
