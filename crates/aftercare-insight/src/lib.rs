@@ -1,3 +1,4 @@
 //! Aftercare's analytics. Pure computation over data handed in by the use cases; no I/O.
 
 pub mod clv;
+pub mod rfm;
