@@ -1,7 +1,7 @@
 //! The fits reproduce the published parameters on the CDNOW sample (shared/data/cdnow).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aftercare_insight::clv::{Purchase, fit_bgnbd, fit_gamma_gamma, summarize};
+use aftercare_insight::clv::{History, Purchase, clv, fit_bgnbd, fit_gamma_gamma, summarize};
 use jiff::civil::date;
 
 fn cdnow() -> Vec<Purchase> {
@@ -65,4 +65,43 @@ fn gamma_gamma_on_cdnow_reproduces_the_published_parameters() {
     ] {
         assert!(two_figures(got, want), "{name}: {got} vs published {want}");
     }
+}
+
+#[test]
+fn conditional_expectation_matches_the_papers_worked_example() {
+    // Fader, Hardie & Lee (2005), section 5: a customer with x = 2, t_x = 30.43 and
+    // T = 38.86 weeks is expected to make 1.226 purchases in the next 39 weeks.
+    let data = summarize(&cdnow(), date(1997, 9, 30), 7.0);
+    let m = fit_bgnbd(&data).unwrap();
+    let h = History {
+        customer: 0,
+        x: 2.0,
+        t_x: 30.43,
+        t: 38.86,
+        monetary: 0.0,
+    };
+    let e = m.expected_purchases(&h, 39.0);
+    eprintln!("E[Y(39)] = {e}");
+    assert!((e - 1.226).abs() < 0.01, "{e}");
+}
+
+#[test]
+fn clv_grows_with_spend_and_shrinks_with_the_discount_rate() {
+    let data = summarize(&cdnow(), date(1997, 9, 30), 7.0);
+    let (bg, gg) = (fit_bgnbd(&data).unwrap(), fit_gamma_gamma(&data).unwrap());
+    let h = History {
+        customer: 0,
+        x: 4.0,
+        t_x: 30.0,
+        t: 38.0,
+        monetary: 30.0,
+    };
+    let big = History {
+        monetary: 60.0,
+        ..h
+    };
+    let v = clv(&bg, &gg, &h, 12, 4.33, 0.3, 0.01);
+    assert!(v > 0.0);
+    assert!(clv(&bg, &gg, &big, 12, 4.33, 0.3, 0.01) > v);
+    assert!(clv(&bg, &gg, &h, 12, 4.33, 0.3, 0.05) < v);
 }
