@@ -5,10 +5,16 @@ use crate::db::{Backend, Db, backend_err};
 use aftercare_app::StoreError;
 
 /// Every migration, in order. Never edit a released one: add a new one.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "m20261125_000001_create_core",
-    include_str!("migrations/m20261125_000001_create_core.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "m20261125_000001_create_core",
+        include_str!("migrations/m20261125_000001_create_core.sql"),
+    ),
+    (
+        "m20261125_000002_index_idempotency_age",
+        include_str!("migrations/m20261125_000002_index_idempotency_age.sql"),
+    ),
+];
 
 fn render(sql: &str, backend: Backend) -> String {
     let (pk, text_c) = match backend {

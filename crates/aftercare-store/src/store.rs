@@ -528,6 +528,17 @@ impl Store for SqlStore {
             }
             None => {}
         }
+        // Keys are kept for a day: a retry comes within minutes, not days.
+        let day_ago = now
+            .parse::<jiff::Timestamp>()
+            .map(|t| aftercare_app::ports::stamp(t - std::time::Duration::from_secs(24 * 3600)))
+            .unwrap_or_default();
+        exec(
+            &mut *tx,
+            "DELETE FROM idempotency_keys WHERE created_at < $1",
+            &[day_ago.into()],
+        )
+        .await?;
         exec(
             &mut *tx,
             "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)",

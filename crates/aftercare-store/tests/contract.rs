@@ -2144,6 +2144,23 @@ async fn idempotency_claims(app: &App) {
             .unwrap()
             .is_none()
     );
+    // Keys older than a day are forgotten: the same key then starts afresh.
+    store.idempotent_finish(uid, "k2", 201, "{}").await.unwrap();
+    let two_days_later = "2026-11-27T10:06:00.000000Z";
+    assert!(
+        store
+            .idempotent_claim(uid, "k9", "h", two_days_later, "2000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .idempotent_claim(uid, "k2", "other", two_days_later, "2000")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Keys are per user.
     assert!(
         store

@@ -122,6 +122,42 @@ fn askama_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Query parameters of a page; a wrong one (`?limit=abc`) answers a page saying which, in
+/// the user's language, rather than the framework's plain text.
+struct PageQuery<T>(T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for PageQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match <Query<T> as axum::extract::FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+        {
+            Ok(Query(v)) => Ok(PageQuery(v)),
+            Err(e) => {
+                let lang = crate::auth::request_lang(parts, None);
+                let msg = format!(
+                    "{}{}",
+                    crate::i18n::t(lang, "error.invalid_query"),
+                    e.body_text()
+                );
+                Err((
+                    StatusCode::BAD_REQUEST,
+                    Html(format!("<!doctype html><meta charset=utf-8><p>{}</p><p><a href=\"javascript:history.back()\">←</a></p>", askama_escape(&msg))),
+                )
+                    .into_response())
+            }
+        }
+    }
+}
+
 /// A submitted form: every field, in order, repeated names kept.
 struct FormData(Vec<(String, String)>);
 
@@ -305,7 +341,7 @@ fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
 async fn customers_page(
     State(s): State<AppState>,
     session: Session,
-    Query(q): Query<CustomerQuery>,
+    PageQuery(q): PageQuery<CustomerQuery>,
 ) -> Response {
     let (page, error) = match s.app.customers(&session.principal, &q).await {
         Ok(p) => (p, None),
@@ -930,7 +966,7 @@ async fn customer_page(
     State(s): State<AppState>,
     session: Session,
     Path(id): Path<i64>,
-    Query(q): Query<CursorQ>,
+    PageQuery(q): PageQuery<CursorQ>,
 ) -> Response {
     let v = match s
         .app
@@ -1055,7 +1091,7 @@ impl ProductsPage {
 async fn products_page(
     State(s): State<AppState>,
     session: Session,
-    Query(q): Query<ProductQuery>,
+    PageQuery(q): PageQuery<ProductQuery>,
 ) -> Response {
     products_view(&s, &session, q, vec![]).await
 }
@@ -1235,7 +1271,7 @@ impl OrdersPage {
 async fn orders_page(
     State(s): State<AppState>,
     session: Session,
-    Query(q): Query<OrderQuery>,
+    PageQuery(q): PageQuery<OrderQuery>,
 ) -> Response {
     let page = match s.app.orders(&session.principal, &q).await {
         Ok(p) => p,
@@ -1334,7 +1370,7 @@ async fn order_form(
 async fn new_order_page(
     State(s): State<AppState>,
     session: Session,
-    Query(q): Query<CustomerIdQ>,
+    PageQuery(q): PageQuery<CustomerIdQ>,
 ) -> Response {
     match order_form(&s, &session, q.customer_id).await {
         Ok(f) => render(f),
@@ -1637,7 +1673,7 @@ struct AuditQ {
 async fn audit_page(
     State(s): State<AppState>,
     session: Session,
-    Query(q): Query<AuditQ>,
+    PageQuery(q): PageQuery<AuditQ>,
 ) -> Response {
     match s
         .app
