@@ -4,12 +4,14 @@
 //! `Email::parse`, …); everything past that point can trust them.
 
 pub mod account;
+pub mod calendar;
 pub mod catalog;
 pub mod contact;
 pub mod customer;
 pub mod error;
 pub mod lang;
 pub mod order;
+pub mod request;
 pub mod warranty;
 
 pub use error::{FieldError, Invalid};

@@ -1,0 +1,194 @@
+//! Service requests: their types, phases and the state machine every request follows.
+
+use crate::customer::code_enum;
+use serde::Serialize;
+
+code_enum!(
+    /// What the customer asks for.
+    ServiceType, "service_type_unknown", {
+        Consultation => "consultation",
+        Demonstration => "demonstration",
+        Delivery => "delivery",
+        Installation => "installation",
+        Commissioning => "commissioning",
+        Repair => "repair",
+        Exchange => "exchange",
+        Return => "return",
+        TechnicalSupport => "technical_support",
+        Upgrade => "upgrade",
+        Training => "training",
+        Maintenance => "maintenance",
+        Complaint => "complaint",
+    }
+);
+
+code_enum!(
+    /// When in the product's life the request comes (seed 004: service across the life).
+    ServicePhase, "phase_unknown", {
+        PreSale => "pre_sale",
+        InSale => "in_sale",
+        AfterSale => "after_sale",
+    }
+);
+
+code_enum!(
+    /// Where a request stands.
+    RequestStatus, "status_unknown", {
+        New => "new",
+        Triaged => "triaged",
+        Assigned => "assigned",
+        Scheduled => "scheduled",
+        InProgress => "in_progress",
+        WaitingCustomer => "waiting_customer",
+        WaitingParts => "waiting_parts",
+        Resolved => "resolved",
+        Closed => "closed",
+        Reopened => "reopened",
+        Cancelled => "cancelled",
+    }
+);
+
+/// A refused transition, with what would have been allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("a request that is {} cannot become {}", from.code(), to.code())]
+pub struct TransitionRefused {
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+    pub allowed: Vec<RequestStatus>,
+}
+
+impl TransitionRefused {
+    pub const CODE: &'static str = "transition_not_allowed";
+}
+
+impl RequestStatus {
+    /// The statuses a request in this status may move to.
+    pub fn next(self) -> &'static [RequestStatus] {
+        use RequestStatus::*;
+        match self {
+            New => &[Triaged, Assigned, Cancelled],
+            Triaged => &[Assigned, Cancelled],
+            Assigned => &[
+                Scheduled,
+                InProgress,
+                WaitingCustomer,
+                WaitingParts,
+                Resolved,
+                Cancelled,
+            ],
+            Scheduled => &[InProgress, Assigned, WaitingCustomer, Cancelled],
+            InProgress => &[Scheduled, WaitingCustomer, WaitingParts, Resolved],
+            WaitingCustomer => &[InProgress, Assigned, Resolved, Cancelled],
+            WaitingParts => &[InProgress, Scheduled, Resolved],
+            Resolved => &[Closed, Reopened],
+            Closed => &[Reopened],
+            Reopened => &[Assigned, InProgress, Resolved],
+            Cancelled => &[],
+        }
+    }
+
+    /// Checks a move and returns the new status, or why not.
+    pub fn transition(self, to: RequestStatus) -> Result<RequestStatus, TransitionRefused> {
+        if self.next().contains(&to) {
+            Ok(to)
+        } else {
+            Err(TransitionRefused {
+                from: self,
+                to,
+                allowed: self.next().to_vec(),
+            })
+        }
+    }
+
+    /// Whether the resolution clock stops in this status: while the customer is asked
+    /// for something, the wait is theirs, not the service's.
+    pub fn pauses_sla(self) -> bool {
+        self == RequestStatus::WaitingCustomer
+    }
+
+    /// Whether nothing more happens to the request unless it is reopened.
+    pub fn is_final(self) -> bool {
+        matches!(self, RequestStatus::Closed | RequestStatus::Cancelled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RequestStatus::*;
+
+    #[test]
+    fn a_request_goes_from_new_to_closed_the_usual_way() {
+        let mut s = New;
+        for to in [
+            Triaged,
+            Assigned,
+            Scheduled,
+            InProgress,
+            WaitingParts,
+            InProgress,
+            Resolved,
+            Closed,
+        ] {
+            s = s.transition(to).unwrap();
+        }
+        assert!(s.is_final());
+    }
+
+    #[test]
+    fn an_illegal_move_is_refused_with_what_is_allowed() {
+        let e = New.transition(Resolved).unwrap_err();
+        assert_eq!(e.allowed, vec![Triaged, Assigned, Cancelled]);
+        assert_eq!(
+            e.to_string(),
+            "a request that is new cannot become resolved"
+        );
+    }
+
+    #[test]
+    fn cancelled_is_the_end_and_closed_can_only_reopen() {
+        assert!(Cancelled.next().is_empty());
+        assert_eq!(Closed.next(), &[Reopened]);
+        assert!(Closed.transition(InProgress).is_err());
+        assert_eq!(Closed.transition(Reopened), Ok(Reopened));
+    }
+
+    #[test]
+    fn no_status_moves_to_itself_or_to_new() {
+        for s in RequestStatus::ALL {
+            assert!(!s.next().contains(s), "{s:?}");
+            assert!(!s.next().contains(&New), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_status_but_new_can_be_reached() {
+        for target in RequestStatus::ALL.iter().filter(|s| **s != New) {
+            assert!(
+                RequestStatus::ALL.iter().any(|s| s.next().contains(target)),
+                "{target:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_waiting_for_the_customer_pauses_the_clock() {
+        let paused: Vec<_> = RequestStatus::ALL
+            .iter()
+            .filter(|s| s.pauses_sla())
+            .collect();
+        assert_eq!(paused, vec![&WaitingCustomer]);
+    }
+
+    #[test]
+    fn service_types_and_phases_round_trip() {
+        for t in ServiceType::ALL {
+            assert_eq!(ServiceType::parse(t.code()), Ok(*t));
+        }
+        assert_eq!(
+            ServicePhase::parse("after_sale"),
+            Ok(ServicePhase::AfterSale)
+        );
+        assert_eq!(ServiceType::parse("haircut"), Err("service_type_unknown"));
+    }
+}
