@@ -349,3 +349,31 @@ pub(crate) async fn delete_children(
     }
     Ok(())
 }
+
+/// Records the customers who share a phone or an email with customer `id` as duplicate
+/// candidates (the smaller id first); pairs already known are left as they are.
+pub(crate) async fn find_duplicates_of(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    now: &str,
+) -> Result<(), StoreError> {
+    // SQLite needs a WHERE before ON CONFLICT in an INSERT … SELECT; `WHERE 1 = 1` is it.
+    crate::db::exec(
+        &mut *tx,
+        "INSERT INTO duplicate_candidates (a, b, reason, value, found_at) \
+         SELECT a, b, reason, value, $2 FROM ( \
+           SELECT CASE WHEN o.customer_id < $1 THEN o.customer_id ELSE $1 END AS a, \
+                  CASE WHEN o.customer_id < $1 THEN $1 ELSE o.customer_id END AS b, 'phone' AS reason, o.number AS value \
+           FROM customer_phones o JOIN customer_phones m ON m.number = o.number \
+           WHERE m.customer_id = $1 AND o.customer_id <> $1 \
+           UNION \
+           SELECT CASE WHEN o.customer_id < $1 THEN o.customer_id ELSE $1 END, \
+                  CASE WHEN o.customer_id < $1 THEN $1 ELSE o.customer_id END, 'email', o.match_key \
+           FROM customer_emails o JOIN customer_emails m ON m.match_key = o.match_key \
+           WHERE m.customer_id = $1 AND o.customer_id <> $1 \
+         ) x WHERE 1 = 1 ON CONFLICT DO NOTHING",
+        &[V::I(id), V::T(now.into())],
+    )
+    .await?;
+    Ok(())
+}

@@ -14,6 +14,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261125_000002_index_idempotency_age",
         include_str!("migrations/m20261125_000002_index_idempotency_age.sql"),
     ),
+    (
+        "m20261125_000003_create_duplicate_candidates",
+        include_str!("migrations/m20261125_000003_create_duplicate_candidates.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -613,6 +613,8 @@ impl Store for SqlStore {
                             .push(") RETURNING id");
                         let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
                         customers::write_children(&mut *tx, id, d).await?;
+                        customers::find_duplicates_of(&mut *tx, id, now).await?;
+                        customers::find_duplicates_of(&mut *tx, id, now).await?;
                         let after = json!({ "name": d.name, "kind": d.kind.code(),
                 "phones": d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>(),
                 "emails": d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>() });
@@ -704,6 +706,7 @@ impl Store for SqlStore {
                     }
                     customers::delete_children(&mut *tx, id).await?;
                     customers::write_children(&mut *tx, id, d).await?;
+                    customers::find_duplicates_of(&mut *tx, id, now).await?;
                     let before_json = customer_json(before);
                     // Read the new state inside the transaction for an exact "after".
                     let after = {
@@ -1013,18 +1016,17 @@ impl Store for SqlStore {
         }
         let pairs: Vec<Q> = fetch_all(
             &self.db.read,
-            "SELECT * FROM ( \
-               SELECT MIN(p1.customer_id) AS a, p2.customer_id AS b, 'phone' AS reason, p1.number AS value \
-               FROM customer_phones p1 JOIN customer_phones p2 ON p1.number = p2.number AND p1.customer_id < p2.customer_id \
-               GROUP BY p2.customer_id, p1.number \
-               UNION \
-               SELECT MIN(e1.customer_id) AS a, e2.customer_id AS b, 'email' AS reason, e1.match_key AS value \
-               FROM customer_emails e1 JOIN customer_emails e2 ON e1.match_key = e2.match_key AND e1.customer_id < e2.customer_id \
-               GROUP BY e2.customer_id, e1.match_key \
-             ) d \
+            "SELECT d.a, d.b, d.reason, d.value FROM duplicate_candidates d \
              WHERE NOT EXISTS (SELECT 1 FROM duplicate_dismissals x WHERE x.a = d.a AND x.b = d.b) \
              AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN (d.a, d.b) AND c.merged_into IS NOT NULL) \
-             ORDER BY b DESC, a LIMIT $1",
+             AND ( \
+               (d.reason = 'phone' \
+                AND EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_id = d.a AND p.number = d.value) \
+                AND EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_id = d.b AND p.number = d.value)) \
+               OR (d.reason = 'email' \
+                AND EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = d.a AND e.match_key = d.value) \
+                AND EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = d.b AND e.match_key = d.value))) \
+             ORDER BY d.b DESC, d.a LIMIT $1",
             &[V::I(limit as i64 * 2)],
         )
         .await?;
@@ -1178,6 +1180,8 @@ impl Store for SqlStore {
             .await?;
         }
         exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep), now.into(), V::I(drop)]).await?;
+        // The kept customer may now share a number with someone else.
+        customers::find_duplicates_of(&mut tx, keep, now).await?;
         self.log(
             &mut tx,
             actor,

@@ -2255,6 +2255,44 @@ where
     out
 }
 
+async fn duplicates_follow_edits(app: &App) {
+    let p = admin(app).await;
+    let mut a = person("刘洋");
+    a.phones = vec![phone("13900001111")];
+    let a_id = app.create_customer(&p, &a).await.unwrap();
+    let mut b = person("刘洋（网店）");
+    b.phones = vec![phone("13900002222")];
+    b.emails = vec![email("liu@example.cn")];
+    let b_id = app.create_customer(&p, &b).await.unwrap();
+    assert!(app.duplicates(&p).await.unwrap().is_empty());
+
+    // An edit that gives B the same phone as A proposes the pair…
+    b.phones = vec![phone("139 0000 1111")];
+    app.update_customer(&p, b_id, &b, None).await.unwrap();
+    let d = app.duplicates(&p).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0].a.id, d[0].b.id, d[0].reason.as_str()),
+        (a_id, b_id, "phone")
+    );
+
+    // …and an edit that takes it away withdraws it.
+    b.phones = vec![phone("13900003333")];
+    app.update_customer(&p, b_id, &b, None).await.unwrap();
+    assert!(app.duplicates(&p).await.unwrap().is_empty());
+
+    // A third customer with B's email, in another case, is proposed with B.
+    let mut c = person("Liu Yang");
+    c.emails = vec![email("LIU@example.cn")];
+    let c_id = app.create_customer(&p, &c).await.unwrap();
+    let d = app.duplicates(&p).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0].a.id, d[0].b.id, d[0].reason.as_str()),
+        (b_id, c_id, "email")
+    );
+}
+
 // ---- tests: each scenario on both databases ----------------------------------------
 
 #[tokio::test]
@@ -2406,6 +2444,15 @@ async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
     for kind in BOTH {
         let db = fresh(kind).await;
         concurrent_writes_fail_alone(&db.app()).await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn duplicate_proposals_follow_edits_of_phones_and_emails() {
+    for kind in BOTH {
+        let db = fresh(kind).await;
+        duplicates_follow_edits(&db.app()).await;
         db.cleanup().await;
     }
 }
