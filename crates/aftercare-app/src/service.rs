@@ -683,6 +683,28 @@ impl App {
 /// A valid Argon2 hash of a random password, checked when an email is unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA";
 
+/// Follows a keyset-paginated list from its first page to its last, for exports.
+async fn every_page<Q, T, F, Fut>(
+    mut q: Q,
+    set_cursor: impl Fn(&mut Q, String),
+    mut page: F,
+) -> Result<Vec<T>, AppError>
+where
+    Q: Clone,
+    F: FnMut(Q) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, AppError>>,
+{
+    let mut out = Vec::new();
+    loop {
+        let p = page(q.clone()).await?;
+        out.extend(p.items);
+        match p.next_cursor {
+            Some(c) => set_cursor(&mut q, c),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// What an import did, or would do on a dry run: every error with its row.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
@@ -868,52 +890,43 @@ impl App {
 
     /// Every customer, page by page, for exports.
     pub async fn all_customers(&self, p: &Principal) -> Result<Vec<CustomerRow>, AppError> {
-        let mut out = Vec::new();
-        let mut q = CustomerQuery {
+        let q = CustomerQuery {
             limit: Some(200),
             sort: Some("created".into()),
             ..Default::default()
         };
-        loop {
-            let page = self.customers(p, &q).await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => q.cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        every_page(
+            q,
+            |q, c| q.cursor = Some(c),
+            |q| async move { self.customers(p, &q).await },
+        )
+        .await
     }
 
     pub async fn all_products(&self, p: &Principal) -> Result<Vec<Product>, AppError> {
-        let mut out = Vec::new();
-        let mut q = ProductQuery {
+        let q = ProductQuery {
             limit: Some(200),
             ..Default::default()
         };
-        loop {
-            let page = self.products(p, &q).await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => q.cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        every_page(
+            q,
+            |q, c| q.cursor = Some(c),
+            |q| async move { self.products(p, &q).await },
+        )
+        .await
     }
 
     pub async fn all_orders(&self, p: &Principal) -> Result<Vec<OrderRow>, AppError> {
-        let mut out = Vec::new();
-        let mut q = OrderQuery {
+        let q = OrderQuery {
             limit: Some(200),
             sort: Some("ordered".into()),
             ..Default::default()
         };
-        loop {
-            let page = self.orders(p, &q).await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => q.cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        every_page(
+            q,
+            |q, c| q.cursor = Some(c),
+            |q| async move { self.orders(p, &q).await },
+        )
+        .await
     }
 }
