@@ -851,3 +851,17 @@ pub struct TokenInput {
     /// read, write, admin.
     pub scopes: Vec<String>,
 }
+
+/// A change to a staff account: only the fields given change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// false deactivates the account and ends its sessions.
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub role: Option<String>,
+    /// A new password (at least 8 characters); ends the account's sessions.
+    #[serde(default)]
+    pub password: Option<String>,
+}

@@ -34,6 +34,14 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// A change to a staff account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub active: Option<bool>,
+    pub role: Option<String>,
+    pub password_hash: Option<String>,
+}
+
 /// A signed-in session.
 pub struct SessionRecord {
     pub user: User,
@@ -90,6 +98,17 @@ pub trait Store: Send + Sync {
         now: &str,
     ) -> StoreResult<i64>;
     async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>>;
+    /// Revokes a token; `NotFound` if there is no such token.
+    async fn revoke_token(&self, actor: &Actor, id: i64, now: &str) -> StoreResult<()>;
+    /// Changes what is given of an account. Deactivating it or changing its password ends
+    /// its sessions.
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &UserChange,
+        now: &str,
+    ) -> StoreResult<User>;
     /// Claims an idempotency key for a request. `None`: claimed, go ahead. `Some`: the key
     /// is already known: (request hash, status, body), status 0 while the first request is
     /// still running. A claim left unfinished for a minute (its process died) is taken over.

@@ -274,6 +274,78 @@ impl App {
             .await
     }
 
+    /// Changes a staff account (admins): activate or deactivate it, change its role or
+    /// set a new password. An admin cannot deactivate or demote themself.
+    pub async fn update_user(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: &UserPatch,
+    ) -> Result<User, AppError> {
+        p.require(Permission::Admin)?;
+        let mut inv = Invalid::default();
+        let role = match input.role.as_deref() {
+            Some(r) => inv
+                .check("role", Role::parse(r))
+                .map(|r| r.code().to_string()),
+            None => None,
+        };
+        if let Some(pw) = &input.password {
+            inv.check("password", auth::check_password(pw));
+        }
+        if id == p.user.id
+            && (input.active == Some(false) || role.as_deref().is_some_and(|r| r != "admin"))
+        {
+            inv.push("active", "cannot_lock_yourself_out");
+        }
+        inv.into_result()?;
+        let password_hash = match &input.password {
+            Some(pw) => Some(auth::hash_password(pw).map_err(AppError::Internal)?),
+            None => None,
+        };
+        let change = crate::ports::UserChange {
+            active: input.active,
+            role,
+            password_hash,
+        };
+        self.store
+            .update_user(&p.actor(), id, &change, &self.now())
+            .await
+            .map_err(AppError::from_store("user"))
+    }
+
+    /// Sets a user's password (CLI), ending their sessions.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        email: &str,
+        password: &str,
+    ) -> Result<User, AppError> {
+        auth::check_password(password).map_err(|c| Invalid::one("password", c))?;
+        let creds = self
+            .store
+            .credentials(&email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let change = crate::ports::UserChange {
+            password_hash: Some(auth::hash_password(password).map_err(AppError::Internal)?),
+            ..Default::default()
+        };
+        self.store
+            .update_user(actor, creds.user.id, &change, &self.now())
+            .await
+            .map_err(AppError::from_store("user"))
+    }
+
+    /// Revokes an API token (admins).
+    pub async fn revoke_token(&self, p: &Principal, id: i64) -> Result<(), AppError> {
+        p.require(Permission::Admin)?;
+        self.store
+            .revoke_token(&p.actor(), id, &self.now())
+            .await
+            .map_err(AppError::from_store("token"))
+    }
+
     // ---- customers ------------------------------------------------------------------
 
     async fn check_manager(&self, id: Option<i64>) -> Result<(), AppError> {

@@ -83,6 +83,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UserCommand {
+    /// List staff accounts.
+    List,
+    /// Set a new password, read from standard input; ends the user's sessions.
+    Passwd { email: String },
+    /// Deactivate an account: it can no longer sign in or use its tokens.
+    Deactivate { email: String },
+    /// Reactivate an account.
+    Activate { email: String },
     /// Add a staff account; the password is read from standard input.
     Add {
         email: String,
@@ -95,6 +103,8 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum TokenCommand {
+    /// Revoke a token by its id (printed by `token create` and in the audit log).
+    Revoke { id: i64 },
     /// Create an API token for a user and print it (it is shown only once).
     Create {
         email: String,
@@ -269,6 +279,41 @@ async fn main() -> anyhow::Result<()> {
                 Err(e) => bail!("{e}"),
             }
         }
+        Command::User {
+            command: UserCommand::List,
+        } => {
+            for u in app.store.users().await? {
+                let state = if u.active { "active" } else { "inactive" };
+                println!("{}\t{}\t{}\t{state}", u.id, u.email, u.role);
+            }
+        }
+        Command::User {
+            command: UserCommand::Passwd { email },
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let u = app
+                .set_password(&system, &email, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("password of {} changed; their sessions are ended", u.email);
+        }
+        Command::User {
+            command: UserCommand::Deactivate { email },
+        } => set_active(&app, &email, false).await?,
+        Command::User {
+            command: UserCommand::Activate { email },
+        } => set_active(&app, &email, true).await?,
+        Command::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
+            let p = admin_principal(&app).await?;
+            app.revoke_token(&p, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("token {id} revoked");
+        }
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -282,6 +327,10 @@ async fn main() -> anyhow::Result<()> {
                 .create_token(&system, &email, &name, &scopes)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "token id {} (revoke with: aftercare token revoke {})",
+                t.id, t.id
+            );
             println!("{}", t.token);
         }
     }
@@ -310,6 +359,30 @@ fn print_credentials(creds: &[(String, String, String)]) {
     for (email, password, role) in creds {
         println!("login: {email} / {password}   ({role})");
     }
+}
+
+async fn set_active(app: &App, email: &str, active: bool) -> anyhow::Result<()> {
+    let p = admin_principal(app).await?;
+    let user = app
+        .store
+        .credentials(&email.trim().to_lowercase())
+        .await?
+        .context("no such user")?
+        .user;
+    let patch = aftercare_app::input::UserPatch {
+        active: Some(active),
+        ..Default::default()
+    };
+    let u = app
+        .update_user(&p, user.id, &patch)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{} is now {}",
+        u.email,
+        if u.active { "active" } else { "inactive" }
+    );
+    Ok(())
 }
 
 /// Administrative commands act as the first admin account, or as the system.

@@ -476,6 +476,96 @@ impl Store for SqlStore {
         Ok(id)
     }
 
+    async fn revoke_token(&self, actor: &Actor, id: i64, now: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = exec(
+            &mut *tx,
+            "UPDATE api_tokens SET revoked = 1 WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.log(
+            &mut tx,
+            actor,
+            "revoke",
+            "api_token",
+            id,
+            None,
+            Some(&json!({"revoked": true})),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &UserChange,
+        now: &str,
+    ) -> StoreResult<User> {
+        let before = self.user(id).await?.ok_or(StoreError::NotFound)?;
+        let mut tx = self.begin().await?;
+        if let Some(active) = change.active {
+            exec(
+                &mut *tx,
+                "UPDATE users SET active = $1 WHERE id = $2",
+                &[active.into(), V::I(id)],
+            )
+            .await?;
+        }
+        if let Some(role) = &change.role {
+            exec(
+                &mut *tx,
+                "UPDATE users SET role = $1 WHERE id = $2",
+                &[role.into(), V::I(id)],
+            )
+            .await?;
+        }
+        if let Some(hash) = &change.password_hash {
+            exec(
+                &mut *tx,
+                "UPDATE users SET password_hash = $1 WHERE id = $2",
+                &[hash.into(), V::I(id)],
+            )
+            .await?;
+        }
+        if change.active == Some(false) || change.password_hash.is_some() {
+            exec(
+                &mut *tx,
+                "DELETE FROM sessions WHERE user_id = $1",
+                &[V::I(id)],
+            )
+            .await?;
+        }
+        let after = User {
+            active: change.active.unwrap_or(before.active),
+            role: change.role.clone().unwrap_or_else(|| before.role.clone()),
+            ..before.clone()
+        };
+        let mut after_json = json!(after);
+        if change.password_hash.is_some() {
+            after_json["password"] = json!("changed");
+        }
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "user",
+            id,
+            Some(&json!(before)),
+            Some(&after_json),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(after)
+    }
+
     async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>> {
         #[derive(sqlx::FromRow)]
         struct Q {

@@ -68,6 +68,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(me))
         .routes(routes!(list_users, create_user))
         .routes(routes!(create_token))
+        .routes(routes!(update_user))
+        .routes(routes!(revoke_token))
         .split_for_parts()
 }
 
@@ -732,4 +734,36 @@ async fn create_token(
         .await
         .map_err(app_err!(c))?;
     Ok((StatusCode::CREATED, Json(t)))
+}
+
+/// Change a staff account (admins): deactivate or reactivate it, change its role, or set a
+/// new password. Deactivating or a new password ends the account's sessions.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts", request_body = UserPatch,
+    responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_user(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<UserPatch>,
+) -> ApiResult<Json<User>> {
+    s.app
+        .update_user(&c.principal, id, &input)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Revoke an API token (admins); it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn revoke_token(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .revoke_token(&c.principal, id)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1083,6 +1083,64 @@ async fn admins_create_staff_accounts_and_tokens(app: &TestApp) {
     )
     .await
     .expect(404);
+    // Deactivating the agent stops its token at once; reactivating brings it back.
+    let agent_id = created.json["id"].as_i64().unwrap();
+    let patch = |body: Value| {
+        let (app_base, admin) = (app.base.clone(), admin.clone());
+        async move {
+            send(
+                Client::new()
+                    .patch(format!("{app_base}/api/v1/users/{agent_id}"))
+                    .bearer_auth(admin)
+                    .json(&body),
+            )
+            .await
+        }
+    };
+    let r = patch(json!({"active": false})).await.expect(200);
+    assert_eq!(r.json["active"], false);
+    get_json(app, &agent_token, "/api/v1/me").await.expect(401);
+    patch(json!({"active": true, "role": "technician"}))
+        .await
+        .expect(200);
+    let me = get_json(app, &agent_token, "/api/v1/me").await.expect(200);
+    assert_eq!(me.json["role"], "technician");
+    let short = patch(json!({"password": "short"})).await.expect(422);
+    assert_eq!(short.json["fields"][0]["field"], "password");
+    patch(json!({"password": "a new long password"}))
+        .await
+        .expect(200);
+
+    // Revoking the token ends it; revoking an unknown one is 404.
+    let token_id = t.json["id"].as_i64().unwrap();
+    send(api(
+        app,
+        Method::DELETE,
+        &format!("/api/v1/tokens/{token_id}"),
+        &admin,
+    ))
+    .await
+    .expect(204);
+    get_json(app, &agent_token, "/api/v1/me").await.expect(401);
+    send(api(app, Method::DELETE, "/api/v1/tokens/999999", &admin))
+        .await
+        .expect(404);
+
+    // An admin cannot lock themself out.
+    let me = get_json(app, &admin, "/api/v1/me").await.expect(200);
+    let my_id = me.json["id"].as_i64().unwrap();
+    let r = send(
+        api(
+            app,
+            Method::PATCH,
+            &format!("/api/v1/users/{my_id}"),
+            &admin,
+        )
+        .json(&json!({"active": false})),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["code"], "cannot_lock_yourself_out");
 }
 
 // ---- the tests -------------------------------------------------------------------------
