@@ -766,15 +766,12 @@ impl AssetEventInput {
 
 /// Reads an optional number from a query string where an empty value (a form's "all")
 /// means none.
-fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    match s.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
-    }
-}
-
-fn empty_as_none_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
     let s: Option<String> = Option::deserialize(d)?;
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
@@ -795,7 +792,7 @@ pub struct CustomerQuery {
     pub sort: Option<String>,
     pub cursor: Option<String>,
     /// 1–200, default 50.
-    #[serde(deserialize_with = "empty_as_none_u32")]
+    #[serde(deserialize_with = "empty_as_none")]
     pub limit: Option<u32>,
 }
 
@@ -809,7 +806,7 @@ pub struct ProductQuery {
     /// name (default), -name, price, -price.
     pub sort: Option<String>,
     pub cursor: Option<String>,
-    #[serde(deserialize_with = "empty_as_none_u32")]
+    #[serde(deserialize_with = "empty_as_none")]
     pub limit: Option<u32>,
 }
 
@@ -825,7 +822,7 @@ pub struct OrderQuery {
     /// -ordered (default, newest first), ordered, -total, total.
     pub sort: Option<String>,
     pub cursor: Option<String>,
-    #[serde(deserialize_with = "empty_as_none_u32")]
+    #[serde(deserialize_with = "empty_as_none")]
     pub limit: Option<u32>,
 }
 
