@@ -785,7 +785,19 @@ pub struct ImportReport {
     pub rows: usize,
     /// Records created; 0 on a dry run or when any row has an error.
     pub created: usize,
+    /// What each valid row does (or would do, on a dry run), row by row.
+    pub plan: Vec<ImportAction>,
     pub errors: Vec<ImportError>,
+}
+
+/// One row's part in an import.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportAction {
+    pub row: usize,
+    /// Always `create`: imports add records, they do not change existing ones.
+    pub action: &'static str,
+    /// What is created, e.g. the customer's name and phone.
+    pub summary: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -803,8 +815,16 @@ impl ImportReport {
             dry_run,
             rows,
             created: 0,
+            plan: vec![],
             errors: vec![],
         }
+    }
+    fn plan(&mut self, row: usize, summary: String) {
+        self.plan.push(ImportAction {
+            row,
+            action: "create",
+            summary,
+        });
     }
     fn add(&mut self, row: usize, inv: Invalid) {
         for e in inv.0 {
@@ -833,7 +853,18 @@ impl App {
         let mut drafts = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
             match input.validate() {
-                Ok(d) => drafts.push(d),
+                Ok(d) => {
+                    let phone = d
+                        .phones
+                        .first()
+                        .map(|p| p.number.display())
+                        .unwrap_or_default();
+                    report.plan(
+                        rows[i],
+                        format!("{} {phone}", d.name).trim_end().to_string(),
+                    );
+                    drafts.push(d)
+                }
                 Err(inv) => report.add(rows[i], inv),
             }
         }
@@ -868,6 +899,8 @@ impl App {
                         report.add(rows[i], Invalid::one("sku", "duplicate"));
                     } else if self.sku_taken(&d.sku).await? {
                         report.add(rows[i], Invalid::one("sku", "sku_taken"));
+                    } else {
+                        report.plan(rows[i], format!("{} {}", d.sku, d.name));
                     }
                     drafts.push(d)
                 }
@@ -929,6 +962,17 @@ impl App {
                         }
                         serials.push(s.clone());
                     }
+                    let units: u32 = d.lines.iter().map(|l| l.quantity).sum();
+                    report.plan(
+                        rows[i],
+                        format!(
+                            "customer #{}: {} line(s), {units} unit(s), {} {}",
+                            d.customer_id,
+                            d.lines.len(),
+                            d.currency,
+                            aftercare_domain::catalog::format_money(d.total())
+                        ),
+                    );
                     drafts.push(d)
                 }
                 Err(AppError::Invalid(inv)) => report.add(rows[i], inv),

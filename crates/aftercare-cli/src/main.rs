@@ -218,6 +218,9 @@ async fn main() -> anyhow::Result<()> {
             let report = transfer::import(&app, &p, k, &table, dry_run)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for a in &report.plan {
+                println!("row {}: {} {}", a.row, a.action, a.summary);
+            }
             for l in transfer::report_lines(k, &report, aftercare_domain::lang::Lang::En) {
                 println!("row {}, column {}: {}", l.row, l.column, l.message);
             }

@@ -922,7 +922,7 @@ async fn import_api(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            (status, Json(serde_json::json!({"dry_run": report.dry_run, "rows": report.rows, "created": report.created, "errors": lines}))).into_response()
+            (status, Json(serde_json::json!({"dry_run": report.dry_run, "rows": report.rows, "created": report.created, "plan": report.plan, "errors": lines}))).into_response()
         }
         Err(e) => ApiError::from_app(e, c.lang).into_response(),
     }

@@ -743,6 +743,12 @@ async fn customers_are_imported_all_or_nothing_and_exported(app: &TestApp) {
     assert_eq!(r.json["rows"], 3);
     assert_eq!(r.json["created"], 0);
     assert_eq!(r.json["errors"], json!([]));
+    // Row by row, what the import would do.
+    let plan = r.json["plan"].as_array().unwrap();
+    let rows: Vec<i64> = plan.iter().map(|a| a["row"].as_i64().unwrap()).collect();
+    assert_eq!(rows, vec![2, 3, 4]);
+    assert!(plan.iter().all(|a| a["action"] == "create"));
+    assert_eq!(plan[0]["summary"], "陈一 137 0013 7001");
     assert_eq!(events_count(app).await, before, "a dry run wrote");
 
     let bad = good.replace("13700137002", "12345");
