@@ -67,4 +67,16 @@ test('catalogue forms create a policy, a category and a product', { timeout: 180
   const staff = page.locator('tbody tr', { hasText: 'wang.tech@example.cn' });
   await staff.waitFor();
   assert.match(await staff.textContent(), /Technician/);
+
+  // Deactivating the account from the Staff page, then activating it again.
+  await page.click('tr[data-email="wang.tech@example.cn"] button');
+  await page.waitForURL('**/users');
+  assert.match(await page.textContent('tr[data-email="wang.tech@example.cn"]'), /Inactive/);
+  await page.click('tr[data-email="wang.tech@example.cn"] button');
+  await page.waitForURL('**/users');
+  assert.match(await page.textContent('tr[data-email="wang.tech@example.cn"]'), /Deactivate/);
+  // An administrator cannot lock themself out.
+  await page.click(`tr[data-email="${server.email}"] button`);
+  await page.locator('.flash.bad').waitFor();
+  assert.match(await page.textContent('.flash.bad'), /cannot deactivate your own account/);
 });

@@ -18,6 +18,36 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("nav.orders", "订单", "訂單", "Orders"),
     ("nav.duplicates", "重复客户", "重複客戶", "Duplicates"),
     ("nav.audit", "审计日志", "審計日誌", "Audit log"),
+    (
+        "order.line_discount",
+        "优惠（元）",
+        "優惠（元）",
+        "Discount (yuan)",
+    ),
+    (
+        "error.cannot_lock_yourself_out",
+        "不能停用自己的账号或取消自己的管理员角色。",
+        "不能停用自己的帳號或取消自己的管理員角色。",
+        "You cannot deactivate your own account or give up your own admin role.",
+    ),
+    (
+        "error.file_unreadable",
+        "无法读取文件。",
+        "無法讀取檔案。",
+        "The file cannot be read.",
+    ),
+    (
+        "error.phase_unknown",
+        "阶段应为 pre_sale、in_sale 或 after_sale。",
+        "階段應為 pre_sale、in_sale 或 after_sale。",
+        "must be pre_sale, in_sale or after_sale.",
+    ),
+    (
+        "error.service_type_unknown",
+        "未知服务类型。",
+        "未知服務類型。",
+        "is not a known service type.",
+    ),
     ("import.errors", "错误", "錯誤", "Errors"),
     ("import.row", "行", "行", "Row"),
     ("import.column", "列", "欄", "Column"),
@@ -31,6 +61,9 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("import.create", "新建", "新增", "create"),
     ("nav.users", "员工账号", "員工帳號", "Staff"),
     ("user.name", "姓名", "姓名", "Name"),
+    ("user.deactivate", "停用", "停用", "Deactivate"),
+    ("user.activate", "启用", "啟用", "Activate"),
+    ("user.inactive", "已停用", "已停用", "Inactive"),
     ("user.email", "邮箱", "電郵", "Email"),
     ("user.role", "角色", "角色", "Role"),
     ("user.password", "初始密码", "初始密碼", "Initial password"),
@@ -848,6 +881,30 @@ mod tests {
         for (k, s, t, e) in MESSAGES {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!s.is_empty() && !t.is_empty() && !e.is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn every_key_the_pages_ask_for_has_a_translation() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        for sub in ["templates", "src"] {
+            for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+                files.push(e.unwrap().path());
+            }
+        }
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (i, _) in text.match_indices(".t(\"") {
+                let rest = &text[i + 4..];
+                let key = &rest[..rest.find('"').unwrap()];
+                if key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_' || c == '-')
+                {
+                    assert!(INDEX.contains_key(key), "{} asks for {key}", f.display());
+                }
+            }
         }
     }
 

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/duplicates/dismiss", post(dismiss_submit))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(new_user_submit))
+        .route("/users/{id}", post(user_change_submit))
 }
 
 /// What the layout needs on every page.
@@ -1809,4 +1810,45 @@ async fn new_user_submit(State(s): State<AppState>, session: Session, body: Byte
         users_view(&s, &session, errors, input.email, input.name, input.role).await,
     )
         .into_response()
+}
+
+/// Deactivates or reactivates an account from the Staff page.
+async fn user_change_submit(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = FormData::parse(&body);
+    if !f.csrf_ok(&session) {
+        return csrf_failed(session.lang);
+    }
+    let patch = UserPatch {
+        active: Some(f.s("active") == "true"),
+        ..Default::default()
+    };
+    match s.app.update_user(&session.principal, id, &patch).await {
+        Ok(_) => Redirect::to("/users").into_response(),
+        Err(AppError::Invalid(inv)) => {
+            let errors = inv
+                .0
+                .iter()
+                .map(|e| field_message(session.lang, e.code))
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                users_view(
+                    &s,
+                    &session,
+                    errors,
+                    String::new(),
+                    String::new(),
+                    "analyst".into(),
+                )
+                .await,
+            )
+                .into_response()
+        }
+        Err(e) => page_error(e, session.lang),
+    }
 }
