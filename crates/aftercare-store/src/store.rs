@@ -798,7 +798,7 @@ impl Store for SqlStore {
                     customers::write_children(&mut *tx, id, d).await?;
                     customers::find_duplicates_of(&mut *tx, id, now).await?;
                     let before_json = customer_json(before);
-                    // Read the new state inside the transaction for an exact "after".
+                    // The new state for the audit row: the stored profile with the draft written over it.
                     let after = {
                         let mut a = before_json.clone();
                         let cols = customers::columns(d);

@@ -13,7 +13,6 @@ use aftercare_domain::order::{OrderStatus, SalesChannel};
 use aftercare_domain::warranty::{Reason, Remedy, WarrantyStatus};
 use askama::Template;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -159,6 +158,34 @@ where
     }
 }
 
+/// A form posted by a signed-in user whose CSRF token matched. Page handlers take forms only
+/// through it, so no form can skip the check.
+struct CsrfForm(Session, FormData);
+
+impl<S> axum::extract::FromRequest<S> for CsrfForm
+where
+    AppState: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bytes = axum::body::to_bytes(body, crate::BODY_LIMIT)
+            .await
+            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+        let form = FormData::parse(&bytes);
+        if !form.csrf_ok(&session) {
+            return Err(csrf_failed(session.lang));
+        }
+        Ok(CsrfForm(session, form))
+    }
+}
+
 /// A submitted form: every field, in order, repeated names kept.
 struct FormData(Vec<(String, String)>);
 
@@ -271,10 +298,7 @@ async fn login_submit(
     }
 }
 
-async fn logout(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    if !FormData::parse(&body).csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn logout(State(s): State<AppState>, CsrfForm(session, _): CsrfForm) -> Response {
     let _ = s.app.logout(&session.secret).await;
     (
         [(header::SET_COOKIE, secure_cookie(SESSION_COOKIE, "", 0))],
@@ -286,14 +310,9 @@ async fn logout(State(s): State<AppState>, session: Session, body: Bytes) -> Res
 /// Switches the interface language for this user (and this browser).
 async fn set_lang(
     State(s): State<AppState>,
-    session: Session,
     headers: HeaderMap,
-    body: Bytes,
+    CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
     let lang = f.get("lang").and_then(Lang::from_tag);
     if let Err(e) = s.app.set_lang(&session.principal, lang).await {
         return page_error(e, session.lang);
@@ -809,11 +828,10 @@ async fn new_customer_page(State(s): State<AppState>, session: Session) -> Respo
     render(form)
 }
 
-async fn new_customer_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn new_customer_submit(
+    State(s): State<AppState>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
     let input = customer_input(&f);
     match s.app.create_customer(&session.principal, &input).await {
         Ok(id) => Redirect::to(&format!("/customers/{id}")).into_response(),
@@ -850,14 +868,9 @@ async fn edit_customer_page(
 
 async fn edit_customer_submit(
     State(s): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    body: Bytes,
+    CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
     let input = customer_input(&f);
     let version = f.opt("version").and_then(|v| v.parse().ok());
     match s
@@ -998,14 +1011,9 @@ async fn customer_page(
 
 async fn interaction_submit(
     State(s): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    body: Bytes,
+    CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
     let input = InteractionInput {
         touchpoint: f.s("touchpoint"),
         direction: f.opt("direction"),
@@ -1180,11 +1188,7 @@ async fn catalogue_result(s: &AppState, session: &Session, r: Result<i64, AppErr
     }
 }
 
-async fn new_product_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn new_product_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
     let input = ProductInput {
         sku: f.s("sku"),
         name: f.s("name"),
@@ -1209,11 +1213,7 @@ async fn new_product_submit(State(s): State<AppState>, session: Session, body: B
     catalogue_result(&s, &session, r).await
 }
 
-async fn new_policy_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn new_policy_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
     let days = |k: &str| -> Result<u32, aftercare_domain::Invalid> {
         f.s(k)
             .trim()
@@ -1237,11 +1237,10 @@ async fn new_policy_submit(State(s): State<AppState>, session: Session, body: By
     catalogue_result(&s, &session, r).await
 }
 
-async fn new_category_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn new_category_submit(
+    State(s): State<AppState>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
     let input = CategoryInput {
         name: f.s("name"),
         parent_id: f.opt("parent_id").and_then(|v| v.parse().ok()),
@@ -1379,11 +1378,7 @@ async fn new_order_page(
     }
 }
 
-async fn new_order_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn new_order_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
     let customer_id: i64 = f.s("customer_id").parse().unwrap_or(0);
     let mut idx = Vec::new();
     let items: Vec<OrderItemInput> = (0..10)
@@ -1549,14 +1544,9 @@ async fn asset_page(State(s): State<AppState>, session: Session, Path(id): Path<
 
 async fn asset_event_submit(
     State(s): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    body: Bytes,
+    CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
     let input = AssetEventInput {
         kind: f.s("kind"),
         day: f.opt("day"),
@@ -1618,11 +1608,7 @@ async fn duplicates_page(State(s): State<AppState>, session: Session) -> Respons
     }
 }
 
-async fn merge_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn merge_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
     let keep: i64 = f.s("keep").parse().unwrap_or(0);
     let drop: i64 = f.s("drop").parse().unwrap_or(0);
     match s.app.merge(&session.principal, keep, drop).await {
@@ -1631,11 +1617,7 @@ async fn merge_submit(State(s): State<AppState>, session: Session, body: Bytes) 
     }
 }
 
-async fn dismiss_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn dismiss_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
     let a: i64 = f.s("a").parse().unwrap_or(0);
     let b: i64 = f.s("b").parse().unwrap_or(0);
     match s.app.dismiss_duplicate(&session.principal, a, b).await {
@@ -1771,11 +1753,7 @@ async fn users_page(State(s): State<AppState>, session: Session) -> Response {
     .await
 }
 
-async fn new_user_submit(State(s): State<AppState>, session: Session, body: Bytes) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
+async fn new_user_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
     let input = UserInput {
         email: f.s("email"),
         name: f.s("name"),
@@ -1815,14 +1793,9 @@ async fn new_user_submit(State(s): State<AppState>, session: Session, body: Byte
 /// Deactivates or reactivates an account from the Staff page.
 async fn user_change_submit(
     State(s): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    body: Bytes,
+    CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let f = FormData::parse(&body);
-    if !f.csrf_ok(&session) {
-        return csrf_failed(session.lang);
-    }
     let patch = UserPatch {
         active: Some(f.s("active") == "true"),
         ..Default::default()
