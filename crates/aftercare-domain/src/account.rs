@@ -25,6 +25,11 @@ pub enum Permission {
     WriteCatalog,
     /// Merge duplicates, import data.
     Bulk,
+    /// Work service requests: reply, change status, book visits, record costs.
+    WorkRequests,
+    /// Configure the service desk: SLA policies, calendars, staff skills, articles; approve
+    /// returns and refunds.
+    ManageDesk,
     /// Read the audit log and manage users and tokens.
     Admin,
 }
@@ -34,9 +39,9 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Manager => matches!(p, Read | WriteCustomers | WriteCatalog | Bulk),
-            Role::Agent => matches!(p, Read | WriteCustomers),
-            Role::Technician => matches!(p, Read | WriteCustomers),
+            Role::Manager => !matches!(p, Admin),
+            Role::Agent => matches!(p, Read | WriteCustomers | WorkRequests),
+            Role::Technician => matches!(p, Read | WriteCustomers | WorkRequests),
             // Marketers bring in leads and log campaign contacts, and import lists.
             Role::Marketer => matches!(p, Read | WriteCustomers | Bulk),
             Role::Analyst => matches!(p, Read),
@@ -69,6 +74,10 @@ mod tests {
         assert!(!Role::Analyst.allows(Permission::WriteCustomers));
         assert!(Role::Admin.allows(Permission::Admin));
         assert!(!Role::Manager.allows(Permission::Admin));
+        assert!(Role::Manager.allows(Permission::ManageDesk));
+        assert!(Role::Technician.allows(Permission::WorkRequests));
+        assert!(!Role::Agent.allows(Permission::ManageDesk));
+        assert!(!Role::Marketer.allows(Permission::WorkRequests));
     }
 
     #[test]

@@ -222,6 +222,96 @@ impl SlaClock {
     }
 }
 
+/// A calendar as configured and stored: plain strings, checked by [`CalendarSpec::build`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CalendarSpec {
+    /// IANA time zone, e.g. `Asia/Shanghai`.
+    pub time_zone: String,
+    /// Seven entries, Monday first; each a list of `HH:MM-HH:MM` shifts (empty: day off).
+    pub week: Vec<Vec<String>>,
+    /// Public holidays, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    /// Weekend days worked instead (调休), `YYYY-MM-DD`; they keep Monday's hours.
+    #[serde(default)]
+    pub makeup_workdays: Vec<String>,
+}
+
+impl CalendarSpec {
+    /// Monday to Friday, 9:00–12:00 and 13:30–18:00 in Shanghai.
+    pub fn china_office() -> Self {
+        let day = vec!["09:00-12:00".to_string(), "13:30-18:00".to_string()];
+        let mut week = vec![day; 5];
+        week.extend([vec![], vec![]]);
+        CalendarSpec {
+            time_zone: "Asia/Shanghai".into(),
+            week,
+            holidays: vec![],
+            makeup_workdays: vec![],
+        }
+    }
+
+    /// Checks every part and builds the calendar; errors name the entry (`week[2][0]`).
+    pub fn build(&self) -> Result<BusinessCalendar, crate::Invalid> {
+        let mut inv = crate::Invalid::default();
+        let tz = inv.check(
+            "time_zone",
+            TimeZone::get(self.time_zone.trim()).map_err(|_| "time_zone_unknown"),
+        );
+        if self.week.len() != 7 {
+            inv.push("week", "week_needs_seven_days");
+        }
+        let mut week: [Vec<Shift>; 7] = Default::default();
+        for (d, shifts) in self.week.iter().take(7).enumerate() {
+            for (i, s) in shifts.iter().enumerate() {
+                if let Some(sh) = inv.check(format!("week[{d}][{i}]"), parse_shift(s)) {
+                    week[d].push(sh);
+                }
+            }
+            week[d].sort_by_key(|s| s.start);
+            if week[d].windows(2).any(|w| w[1].start < w[0].end) {
+                inv.push(format!("week[{d}]"), "shifts_overlap");
+            }
+        }
+        let days = |inv: &mut crate::Invalid, field: &str, list: &[String]| {
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, d)| inv.check(format!("{field}[{i}]"), crate::error::parse_date(d)))
+                .collect::<BTreeSet<Date>>()
+        };
+        let holidays = days(&mut inv, "holidays", &self.holidays);
+        let makeup_workdays = days(&mut inv, "makeup_workdays", &self.makeup_workdays);
+        inv.into_result()?;
+        Ok(BusinessCalendar {
+            tz: tz.unwrap_or(TimeZone::UTC),
+            week,
+            holidays,
+            makeup_workdays,
+        })
+    }
+}
+
+fn parse_shift(s: &str) -> Result<Shift, &'static str> {
+    let (a, b) = s.trim().split_once('-').ok_or("shift_invalid")?;
+    let t = |x: &str| -> Result<Time, &'static str> {
+        let x = x.trim();
+        if x == "24:00" {
+            return Ok(Time::MAX);
+        }
+        let (h, m) = x.split_once(':').ok_or("shift_invalid")?;
+        let (h, m): (i8, i8) = (
+            h.parse().map_err(|_| "shift_invalid")?,
+            m.parse().map_err(|_| "shift_invalid")?,
+        );
+        Time::new(h, m, 0, 0).map_err(|_| "shift_invalid")
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    if start >= end {
+        return Err("shift_ends_before_start");
+    }
+    Ok(Shift { start, end })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +445,30 @@ mod tests {
             cal.add_working_seconds("2026-11-25T00:00:00Z".parse().unwrap(), 60),
             None
         );
+    }
+
+    #[test]
+    fn a_spec_builds_or_names_what_is_wrong() {
+        let cal = CalendarSpec::china_office().build().unwrap();
+        assert_eq!(cal.week[0].len(), 2);
+        assert!(cal.week[6].is_empty());
+        let bad = CalendarSpec {
+            time_zone: "Mars/Olympus".into(),
+            week: vec![vec!["18:00-09:00".into()], vec!["9-5".into()]],
+            holidays: vec!["2026-13-01".into()],
+            makeup_workdays: vec![],
+        };
+        let fields: Vec<_> = bad
+            .build()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect();
+        assert!(fields.contains(&("time_zone".into(), "time_zone_unknown")));
+        assert!(fields.contains(&("week".into(), "week_needs_seven_days")));
+        assert!(fields.contains(&("week[0][0]".into(), "shift_ends_before_start")));
+        assert!(fields.contains(&("week[1][0]".into(), "shift_invalid")));
+        assert!(fields.contains(&("holidays[0]".into(), "date_invalid")));
     }
 }

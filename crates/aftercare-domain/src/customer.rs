@@ -64,6 +64,12 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// A customer's value tier and the service level that goes with it: high gets a named
+    /// account manager and the green channel, low is offered self-service first.
+    ValueTier, "tier_unknown", { High => "high", Medium => "medium", Low => "low" }
+);
+
 /// A validated phone entry.
 #[derive(Debug, Clone)]
 pub struct PhoneEntry {

@@ -12,6 +12,8 @@ pub mod error;
 pub mod lang;
 pub mod order;
 pub mod request;
+pub mod routing;
+pub mod sla;
 pub mod warranty;
 
 pub use error::{FieldError, Invalid};

@@ -48,6 +48,73 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// How urgent a request is; SLA policies and queues use it.
+    Priority, "priority_unknown", {
+        Low => "low",
+        Normal => "normal",
+        High => "high",
+        Urgent => "urgent",
+    }
+);
+
+impl Priority {
+    /// One step more urgent (escalation); urgent stays urgent.
+    pub fn raised(self) -> Priority {
+        match self {
+            Priority::Low => Priority::Normal,
+            Priority::Normal => Priority::High,
+            Priority::High | Priority::Urgent => Priority::Urgent,
+        }
+    }
+
+    /// For sorting: urgent first.
+    pub fn rank(self) -> i64 {
+        match self {
+            Priority::Urgent => 0,
+            Priority::High => 1,
+            Priority::Normal => 2,
+            Priority::Low => 3,
+        }
+    }
+}
+
+code_enum!(
+    /// Where a request came in.
+    RequestChannel, "channel_unknown", {
+        Staff => "staff",
+        Phone => "phone",
+        Portal => "portal",
+        Email => "email",
+        Api => "api",
+        Visit => "visit",
+    }
+);
+
+/// The number people see: `SR-2026-000123`, the year it was opened and a sequence.
+pub fn request_number(year: i16, seq: i64) -> String {
+    format!("SR-{year}-{seq:06}")
+}
+
+/// Finds a request number in text such as a mail subject (`Re: [SR-2026-000123] 空调不制冷`).
+pub fn find_request_number(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(off) = text[i..].find("SR-") {
+        let s = i + off;
+        let rest = &b[s + 3..];
+        let year = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if year == 4 && rest.get(4) == Some(&b'-') {
+            let seq = rest[5..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if seq >= 6 {
+                return Some(text[s..s + 3 + 5 + seq].to_string());
+            }
+        }
+        i = s + 3;
+    }
+    None
+}
+
 /// A refused transition, with what would have been allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("a request that is {} cannot become {}", from.code(), to.code())]
@@ -104,6 +171,14 @@ impl RequestStatus {
     /// for something, the wait is theirs, not the service's.
     pub fn pauses_sla(self) -> bool {
         self == RequestStatus::WaitingCustomer
+    }
+
+    /// Whether the request still needs work (it is in the working queues).
+    pub fn is_active(self) -> bool {
+        !matches!(
+            self,
+            RequestStatus::Resolved | RequestStatus::Closed | RequestStatus::Cancelled
+        )
     }
 
     /// Whether nothing more happens to the request unless it is reopened.
@@ -178,6 +253,28 @@ mod tests {
             .filter(|s| s.pauses_sla())
             .collect();
         assert_eq!(paused, vec![&WaitingCustomer]);
+    }
+
+    #[test]
+    fn numbers_are_formatted_and_found_in_subjects() {
+        assert_eq!(request_number(2026, 123), "SR-2026-000123");
+        assert_eq!(request_number(2026, 1_234_567), "SR-2026-1234567");
+        assert_eq!(
+            find_request_number("回复：[SR-2026-000123] 空调不制冷").as_deref(),
+            Some("SR-2026-000123")
+        );
+        assert_eq!(find_request_number("SR-26-000123 and SR-2026-12"), None);
+        assert_eq!(
+            find_request_number("SR-x SR-2027-0000042").as_deref(),
+            Some("SR-2027-0000042")
+        );
+    }
+
+    #[test]
+    fn priority_rises_to_urgent_and_stays() {
+        assert_eq!(Priority::Low.raised(), Priority::Normal);
+        assert_eq!(Priority::High.raised(), Priority::Urgent);
+        assert_eq!(Priority::Urgent.raised(), Priority::Urgent);
     }
 
     #[test]

@@ -206,6 +206,67 @@ pub fn status(policy: &WarrantyPolicy, facts: &AssetFacts, on: Date) -> Warranty
     }
 }
 
+/// Who pays for an after-sale request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Charge {
+    /// Covered: parts and labour free.
+    Free,
+    /// Partly covered: a lesser remedy is free (a repair instead of the exchange asked
+    /// for), or parts are covered and labour is charged.
+    Partial,
+    Chargeable,
+}
+
+impl Charge {
+    pub fn code(self) -> &'static str {
+        match self {
+            Charge::Free => "free",
+            Charge::Partial => "partial",
+            Charge::Chargeable => "chargeable",
+        }
+    }
+}
+
+/// The decision on a request and the reason, as a code the interface explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChargeDecision {
+    pub charge: Charge,
+    pub reason: &'static str,
+}
+
+/// Decides who pays for a service on an item, from its warranty status on the day the
+/// request was opened.
+pub fn decide_charge(
+    service: crate::request::ServiceType,
+    status: &WarrantyStatus,
+) -> ChargeDecision {
+    use crate::request::ServiceType as T;
+    let d = |charge, reason| ChargeDecision { charge, reason };
+    if status.coverage == Coverage::Void {
+        return d(Charge::Chargeable, "warranty_void");
+    }
+    match service {
+        T::Return if status.return_.applies => d(Charge::Free, "return_window"),
+        T::Exchange if status.exchange.applies => d(Charge::Free, "exchange_window"),
+        T::Return if status.exchange.applies => d(Charge::Partial, "exchange_instead"),
+        T::Return | T::Exchange if status.repair.applies => d(Charge::Partial, "repair_instead"),
+        T::Repair | T::TechnicalSupport | T::Commissioning | T::Installation | T::Delivery
+            if status.repair.applies =>
+        {
+            d(Charge::Free, "repair_window")
+        }
+        T::Repair if status.exchange.applies => d(Charge::Free, "exchange_due"),
+        T::Maintenance | T::Upgrade if status.coverage == Coverage::InWarranty => {
+            d(Charge::Partial, "parts_covered_labour_charged")
+        }
+        T::Consultation | T::Demonstration | T::Training | T::Complaint => {
+            d(Charge::Free, "no_charge_service")
+        }
+        _ => d(Charge::Chargeable, "warranty_expired"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +514,36 @@ mod tests {
                 until: None,
                 reason: Reason::NotOffered
             }
+        );
+    }
+
+    #[test]
+    fn who_pays_follows_the_status_on_the_day() {
+        use crate::request::ServiceType as T;
+        let p = policy();
+        let bought = date(2026, 1, 10);
+        let f = facts(bought);
+        let on = |d| status(&p, &f, d);
+        let charge = |t, d| decide_charge(t, &on(d)).charge;
+        assert_eq!(charge(T::Return, date(2026, 1, 17)), Charge::Free);
+        assert_eq!(
+            decide_charge(T::Return, &on(date(2026, 1, 18))).reason,
+            "exchange_instead"
+        );
+        assert_eq!(charge(T::Exchange, date(2026, 1, 25)), Charge::Free);
+        assert_eq!(
+            decide_charge(T::Exchange, &on(date(2026, 1, 26))).reason,
+            "repair_instead"
+        );
+        assert_eq!(charge(T::Repair, date(2027, 1, 10)), Charge::Free);
+        assert_eq!(charge(T::Repair, date(2027, 1, 11)), Charge::Chargeable);
+        assert_eq!(charge(T::Maintenance, date(2026, 6, 1)), Charge::Partial);
+        assert_eq!(charge(T::Consultation, date(2030, 1, 1)), Charge::Free);
+        let mut voided = facts(bought);
+        voided.voids = vec![(p.void_conditions[0], date(2026, 3, 1))];
+        assert_eq!(
+            decide_charge(T::Repair, &status(&p, &voided, date(2026, 3, 2))).reason,
+            "warranty_void"
         );
     }
 }
