@@ -481,7 +481,7 @@ pub struct OrderItemInput {
 }
 
 /// An order to record.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     pub customer_id: i64,
@@ -766,7 +766,7 @@ impl AssetEventInput {
 
 /// Reads an optional number from a query string where an empty value (a form's "all")
 /// means none.
-fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(crate) fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: std::str::FromStr,

@@ -2,7 +2,10 @@
 //! the storage port; they know nothing of HTTP or SQL.
 
 pub mod auth;
+pub mod desk;
+pub mod desk_model;
 pub mod error;
+pub mod ics;
 pub mod input;
 pub mod model;
 pub mod ports;

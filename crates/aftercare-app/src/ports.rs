@@ -1,5 +1,6 @@
 //! The ports the use cases need: storage and a clock.
 
+use crate::desk_model::*;
 use crate::error::StoreError;
 use crate::input::{AssetEventDraft, InteractionDraft, OrderDraft, ProductDraft};
 use crate::input::{CustomerQuery, OrderQuery, ProductQuery};
@@ -58,7 +59,7 @@ pub struct WarrantyInputs {
 /// Storage. Every write runs in one transaction that also appends to the audit log and
 /// the change log (and the customer's timeline where a customer is concerned).
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: DeskStore + Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 
     // Accounts.
@@ -270,4 +271,178 @@ impl Clock for SystemClock {
 /// Timestamps as stored: UTC, fixed width, so text order is time order.
 pub fn stamp(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// A message to add to a request, with its files.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// reply, note, customer or system.
+    pub kind: String,
+    pub author_id: Option<i64>,
+    pub author_label: String,
+    pub body: String,
+    pub channel: String,
+    /// The mail's Message-ID when it came by mail.
+    pub message_id: Option<String>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A mail to send; it is queued in the same transaction as what caused it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Everything a change to a request brings with it, written in its transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    /// (kind, from, to) rows of the request's history.
+    pub history: Vec<(String, Option<String>, Option<String>)>,
+    /// (kind, summary) entries of the customer's timeline.
+    pub timeline: Vec<(String, String)>,
+    pub message: Option<NewMessage>,
+    pub mails: Vec<Mail>,
+    /// (user, kind) staff notifications.
+    pub notify: Vec<(i64, String)>,
+    /// (asset, kind, note): an entry of the item's usage archive (a repair counts toward
+    /// the 三包 repair limit).
+    pub asset_event: Option<(i64, String, String)>,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// mine, team, unassigned, breaching or all (active ones); none: every request.
+    pub queue: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub outlet_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub status: Option<String>,
+    /// For the breaching queue: resolution due before this instant.
+    pub due_before: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// A visit to book.
+#[derive(Debug, Clone)]
+pub struct NewVisit {
+    pub request_id: i64,
+    pub technician_id: i64,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub address: Option<String>,
+}
+
+/// Which visits to list.
+#[derive(Debug, Clone, Default)]
+pub struct VisitFilter {
+    pub request_id: Option<i64>,
+    pub technician_id: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// What routing and SLA need to know about a customer.
+#[derive(Debug, Clone)]
+pub struct ServiceFacts {
+    pub name: String,
+    pub tier: Option<String>,
+    pub city: Option<String>,
+    pub account_manager_id: Option<i64>,
+    pub email: Option<String>,
+}
+
+/// The desk's configuration: calendars and SLA policies.
+#[derive(Debug, Clone, Default)]
+pub struct DeskConfig {
+    pub calendars: Vec<Calendar>,
+    pub policies: Vec<SlaPolicy>,
+}
+
+/// Storage of the service desk.
+#[async_trait]
+pub trait DeskStore: Send + Sync {
+    async fn desk_config(&self) -> StoreResult<DeskConfig>;
+    async fn create_calendar(&self, actor: &Actor, c: &CalendarBody, now: &str)
+    -> StoreResult<i64>;
+    async fn update_calendar(
+        &self,
+        actor: &Actor,
+        id: i64,
+        c: &CalendarBody,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// Stores a policy (its id is ignored).
+    async fn create_sla_policy(&self, actor: &Actor, p: &SlaPolicy, now: &str) -> StoreResult<i64>;
+    async fn set_staff_profile(
+        &self,
+        actor: &Actor,
+        p: &StaffProfile,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// Every active staff member who can take requests, with their profile (defaults when
+    /// none is set) and current load.
+    async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>>;
+    async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>>;
+    async fn set_customer_tier(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        tier: &str,
+        now: &str,
+    ) -> StoreResult<()>;
+
+    /// Stores a new request (id, number and version of `r` are ignored) and gives it the
+    /// next number of its year. Returns id and number.
+    async fn create_request(
+        &self,
+        actor: &Actor,
+        r: &ServiceRequest,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<(i64, String)>;
+    /// Writes each request that is still at its `version`, with its effects, all in one
+    /// transaction; says for each whether it was written (false: someone changed it since).
+    async fn update_requests(
+        &self,
+        actor: &Actor,
+        items: &[(ServiceRequest, Effects)],
+        now: &str,
+    ) -> StoreResult<Vec<bool>>;
+    async fn request(&self, id: i64) -> StoreResult<Option<ServiceRequest>>;
+    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<i64>>;
+    async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>>;
+    /// Counts up to `cap` matching requests.
+    async fn count_requests(&self, q: &RequestFilter, cap: i64) -> StoreResult<i64>;
+    async fn messages(&self, request_id: i64) -> StoreResult<Vec<RequestMessage>>;
+    async fn history(&self, request_id: i64) -> StoreResult<Vec<HistoryEntry>>;
+    /// An attachment's request, description and bytes.
+    async fn attachment(&self, id: i64) -> StoreResult<Option<(i64, AttachmentMeta, Vec<u8>)>>;
+    /// Requests whose SLA needs a look at `now`, oldest first.
+    async fn sla_due(&self, now: &str, limit: u32) -> StoreResult<Vec<ServiceRequest>>;
+
+    /// Books a visit; `Conflict(visit_clash)` if the technician is booked at that time.
+    async fn book_visit(&self, actor: &Actor, v: &NewVisit, now: &str) -> StoreResult<i64>;
+    async fn visits(&self, q: &VisitFilter) -> StoreResult<Vec<Visit>>;
+    async fn visit(&self, id: i64) -> StoreResult<Option<Visit>>;
+    /// Writes a visit's status and report; `fx` go with it (on its request).
+    async fn update_visit(
+        &self,
+        actor: &Actor,
+        v: &Visit,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<()>;
+
+    async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>>;
 }

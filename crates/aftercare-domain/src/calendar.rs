@@ -276,7 +276,9 @@ impl CalendarSpec {
         let days = |inv: &mut crate::Invalid, field: &str, list: &[String]| {
             list.iter()
                 .enumerate()
-                .filter_map(|(i, d)| inv.check(format!("{field}[{i}]"), crate::error::parse_date(d)))
+                .filter_map(|(i, d)| {
+                    inv.check(format!("{field}[{i}]"), crate::error::parse_date(d))
+                })
                 .collect::<BTreeSet<Date>>()
         };
         let holidays = days(&mut inv, "holidays", &self.holidays);

@@ -251,7 +251,10 @@ mod tests {
         assert_eq!(pick(ValueTier::High, ServiceType::Repair), Some(3));
         assert_eq!(pick(ValueTier::High, ServiceType::Consultation), Some(2));
         assert_eq!(pick(ValueTier::Low, ServiceType::Repair), Some(1));
-        assert_eq!(pick_rule(&[], ValueTier::Low, Priority::Low, ServiceType::Repair), None);
+        assert_eq!(
+            pick_rule(&[], ValueTier::Low, Priority::Low, ServiceType::Repair),
+            None
+        );
     }
 
     fn office() -> BusinessCalendar {
@@ -295,7 +298,11 @@ mod tests {
         t.pause(&cal, ts("2026-11-23T02:00:00Z"));
         assert_eq!(t.resolution_due, None);
         assert_eq!(t.resolution_left, Some(7 * 3600));
-        assert_eq!(t.next_check(), t.response_due, "the response clock still runs");
+        assert_eq!(
+            t.next_check(),
+            t.response_due,
+            "the response clock still runs"
+        );
         t.resume(&cal, ts("2026-11-24T01:00:00Z"));
         // Tuesday: 9–12 (3) + 13:30–17:30 (4) = 7 h → 17:30 local.
         assert_eq!(t.resolution_due, Some(ts("2026-11-24T09:30:00Z")));

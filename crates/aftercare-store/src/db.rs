@@ -287,6 +287,7 @@ pub(crate) enum V {
     T(String),
     OptI(Option<i64>),
     OptT(Option<String>),
+    B(Vec<u8>),
 }
 
 impl From<i64> for V {
@@ -370,6 +371,7 @@ pub(crate) fn args(vals: &[V]) -> AnyArguments<'static> {
             V::T(t) => a.add(t),
             V::OptI(i) => a.add(i),
             V::OptT(t) => a.add(t),
+            V::B(b) => a.add(b),
         };
     }
     a

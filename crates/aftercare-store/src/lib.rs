@@ -3,6 +3,7 @@
 
 mod customers;
 mod db;
+mod desk;
 mod migrate;
 mod orders;
 mod store;

@@ -34,7 +34,7 @@ impl SqlStore {
 
     /// Appends the audit row and the change-log event of one write, in its transaction.
     #[allow(clippy::too_many_arguments)]
-    async fn log(
+    pub(crate) async fn log(
         &self,
         tx: &mut AnyConnection,
         actor: &Actor,
@@ -89,7 +89,7 @@ impl SqlStore {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn timeline_add(
+    pub(crate) async fn timeline_add(
         &self,
         tx: &mut AnyConnection,
         customer_id: i64,
@@ -809,6 +809,7 @@ impl Store for SqlStore {
                                     V::OptT(s) => json!(s),
                                     V::I(i) => json!(i),
                                     V::OptI(i) => json!(i),
+                                    V::B(b) => json!(b.len()),
                                 };
                                 m.insert(c.to_string(), v);
                             }

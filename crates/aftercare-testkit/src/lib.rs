@@ -171,3 +171,33 @@ impl TestApp {
         self.db.cleanup().await;
     }
 }
+
+/// A clock the test sets and moves.
+#[derive(Clone)]
+pub struct ManualClock(Arc<std::sync::Mutex<jiff::Timestamp>>);
+
+impl ManualClock {
+    pub fn at(t: &str) -> Self {
+        ManualClock(Arc::new(std::sync::Mutex::new(t.parse().unwrap())))
+    }
+    pub fn set(&self, t: &str) {
+        *self.0.lock().unwrap() = t.parse().unwrap();
+    }
+    pub fn advance(&self, d: std::time::Duration) {
+        let mut t = self.0.lock().unwrap();
+        *t += d;
+    }
+}
+
+impl aftercare_app::Clock for ManualClock {
+    fn now(&self) -> jiff::Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestDb {
+    /// The app over this database with a clock the test controls.
+    pub fn app_at(&self, clock: &ManualClock) -> App {
+        App::new(self.store(), Arc::new(clock.clone()))
+    }
+}

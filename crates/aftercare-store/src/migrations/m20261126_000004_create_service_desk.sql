@@ -103,7 +103,7 @@ CREATE INDEX requests_outlet_queue ON requests (outlet_id, active, priority_rank
 CREATE INDEX requests_active_queue ON requests (active, priority_rank, created_at, id);
 CREATE INDEX requests_sla_next ON requests (sla_next);
 CREATE INDEX requests_due ON requests (active, resolution_due);
-CREATE INDEX requests_updated ON requests (updated_at, id);
+CREATE INDEX requests_created ON requests (created_at, id);
 
 CREATE TABLE request_messages (
     id {pk},
@@ -243,3 +243,16 @@ CREATE TABLE notifications (
     read_at TEXT
 );
 CREATE INDEX notifications_user ON notifications (user_id, id);
+
+-- A starting configuration, to be adapted: office hours in Shanghai (holidays and make-up
+-- days are added per year by an administrator), and four policies.
+INSERT INTO calendars (name, spec) VALUES ('Office hours (Shanghai)',
+    '{"time_zone":"Asia/Shanghai","week":[["09:00-12:00","13:30-18:00"],["09:00-12:00","13:30-18:00"],["09:00-12:00","13:30-18:00"],["09:00-12:00","13:30-18:00"],["09:00-12:00","13:30-18:00"],[],[]],"holidays":[],"makeup_workdays":[]}');
+INSERT INTO sla_policies (name, tier, priority, service_type, calendar_id, first_response_minutes, resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign)
+    SELECT 'Standard', NULL, NULL, NULL, MIN(id), 240, 1350, 120, 0, 1, 0 FROM calendars;
+INSERT INTO sla_policies (name, tier, priority, service_type, calendar_id, first_response_minutes, resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign)
+    SELECT 'High-value customers', 'high', NULL, NULL, MIN(id), 60, 450, 60, 1, 1, 1 FROM calendars;
+INSERT INTO sla_policies (name, tier, priority, service_type, calendar_id, first_response_minutes, resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign)
+    SELECT 'Urgent', NULL, 'urgent', NULL, MIN(id), 30, 240, 60, 1, 0, 1 FROM calendars;
+INSERT INTO sla_policies (name, tier, priority, service_type, calendar_id, first_response_minutes, resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign)
+    SELECT 'Complaints', NULL, NULL, 'complaint', MIN(id), 120, 900, 120, 1, 1, 0 FROM calendars;

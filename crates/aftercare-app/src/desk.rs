@@ -1,0 +1,1788 @@
+//! The service desk's use cases: opening and working requests, SLA clocks and their sweep,
+//! routing, visits, warranty decisions and ratings.
+
+use crate::desk_model::*;
+use crate::error::AppError;
+use crate::input::empty_as_none;
+use crate::model::{Page, User};
+use crate::ports::*;
+use crate::service::{App, Principal};
+use aftercare_domain::Invalid;
+use aftercare_domain::account::{Permission, Role};
+use aftercare_domain::calendar::{BusinessCalendar, CalendarSpec};
+use aftercare_domain::catalog::parse_money;
+use aftercare_domain::customer::ValueTier;
+use aftercare_domain::error::{optional_text, required_text};
+use aftercare_domain::request::{
+    Priority, RequestChannel, RequestStatus, ServicePhase, ServiceType,
+};
+use aftercare_domain::routing::{Candidate, Job, route};
+use aftercare_domain::sla::{SlaEvent, SlaRule, SlaTrack, pick_rule};
+use aftercare_domain::warranty;
+use jiff::Timestamp;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// The largest attachment accepted, in bytes.
+pub const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
+/// Queue counts stop at this many ("999+"): an exact count of a huge queue helps nobody
+/// and costs a scan.
+pub const COUNT_CAP: i64 = 1000;
+/// The breaching-soon queue looks this far ahead.
+const BREACHING_HOURS: i64 = 4;
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestInput {
+    pub customer_id: i64,
+    #[serde(default)]
+    pub asset_id: Option<i64>,
+    #[serde(default)]
+    pub order_id: Option<i64>,
+    /// consultation, demonstration, delivery, installation, commissioning, repair, exchange,
+    /// return, technical_support, upgrade, training, maintenance or complaint.
+    pub service_type: String,
+    /// pre_sale, in_sale or after_sale; after_sale when an item is given, else pre_sale.
+    #[serde(default)]
+    pub phase: Option<String>,
+    /// low, normal (default), high or urgent.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// staff (default), phone, portal, email, api or visit.
+    #[serde(default)]
+    pub channel: Option<String>,
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub outlet_id: Option<i64>,
+    /// Assign to this person; by default routing chooses.
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+}
+
+/// A move to another status.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionInput {
+    pub status: String,
+    /// The version read; refused if the request changed since.
+    pub version: i64,
+    /// Required to resolve a complaint.
+    #[serde(default)]
+    pub root_cause: Option<String>,
+    #[serde(default)]
+    pub remedy: Option<String>,
+    /// An internal note saying why.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A change of assignee, priority, costs or complaint findings; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestPatch {
+    pub version: i64,
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// A user id, or 0 to let routing choose.
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+    /// Money as text, e.g. "120.00".
+    #[serde(default)]
+    pub parts_cost: Option<String>,
+    #[serde(default)]
+    pub labour_cost: Option<String>,
+    #[serde(default)]
+    pub root_cause: Option<String>,
+    #[serde(default)]
+    pub remedy: Option<String>,
+    /// Mark the request escalated (a manager looks at it).
+    #[serde(default)]
+    pub escalate: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentInput {
+    pub filename: String,
+    pub content_type: String,
+    /// The file, base64-encoded.
+    pub content_base64: String,
+}
+
+/// A public reply or an internal note.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInput {
+    /// reply (the customer sees it) or note (staff only).
+    pub kind: String,
+    pub body: String,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInput>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitInput {
+    pub technician_id: i64,
+    /// RFC 3339 (`2026-11-26T10:00:00+08:00`) or local Shanghai time (`2026-11-26T10:00`).
+    pub starts_at: String,
+    pub ends_at: String,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitReportInput {
+    pub work_done: String,
+    #[serde(default)]
+    pub parts: Option<String>,
+    pub minutes_spent: i64,
+    /// The name of who confirmed the work on the customer's side.
+    pub confirmed_by: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingInput {
+    /// 1 to 5 stars.
+    pub stars: i64,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicyInput {
+    pub name: String,
+    #[serde(default)]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub service_type: Option<String>,
+    pub calendar_id: i64,
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+    #[serde(default)]
+    pub warn_minutes: i64,
+    #[serde(default)]
+    pub notify_manager: bool,
+    #[serde(default)]
+    pub raise_priority: bool,
+    #[serde(default)]
+    pub reassign: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffProfileInput {
+    #[serde(default)]
+    pub outlet_id: Option<i64>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default = "default_capacity")]
+    pub capacity: i64,
+    #[serde(default = "yes")]
+    pub auto_assign: bool,
+}
+
+fn default_capacity() -> i64 {
+    20
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierInput {
+    /// high, medium or low.
+    pub tier: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestQuery {
+    /// mine, team, unassigned, breaching, all (active requests); absent: every request.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub queue: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub customer_id: Option<i64>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub cursor: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VisitQuery {
+    /// From this instant (RFC 3339 or local date-time).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub from: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub to: Option<String>,
+}
+
+/// Parses an instant: RFC 3339 with an offset, or a local Shanghai date-time.
+pub fn parse_instant(s: &str) -> Result<Timestamp, &'static str> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let dt: jiff::civil::DateTime = s.parse().map_err(|_| "datetime_invalid")?;
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").map_err(|_| "datetime_invalid")?;
+    dt.to_zoned(tz)
+        .map(|z| z.timestamp())
+        .map_err(|_| "datetime_invalid")
+}
+
+fn ts(s: &Option<String>) -> Option<Timestamp> {
+    s.as_deref().and_then(|s| s.parse().ok())
+}
+
+fn st(t: Option<Timestamp>) -> Option<String> {
+    t.map(stamp)
+}
+
+/// The SLA clocks of a stored request.
+pub fn track_of(r: &ServiceRequest) -> SlaTrack {
+    SlaTrack {
+        response_due: ts(&r.response_due),
+        responded_at: ts(&r.responded_at),
+        resolution_due: ts(&r.resolution_due),
+        resolution_left: r.resolution_left,
+        warn_at: ts(&r.warn_at),
+        warn_seconds: r.warn_seconds,
+        warned: r.warned,
+        response_breached: r.response_breached,
+        resolution_breached: r.resolution_breached,
+    }
+}
+
+fn set_track(r: &mut ServiceRequest, t: &SlaTrack) {
+    r.response_due = st(t.response_due);
+    r.responded_at = st(t.responded_at);
+    r.resolution_due = st(t.resolution_due);
+    r.resolution_left = t.resolution_left;
+    r.warn_at = st(t.warn_at);
+    r.warn_seconds = t.warn_seconds;
+    r.warned = t.warned;
+    r.response_breached = t.response_breached;
+    r.resolution_breached = t.resolution_breached;
+    r.sla_next = st(t.next_check());
+}
+
+fn rule_of(p: &SlaPolicy) -> SlaRule {
+    SlaRule {
+        id: p.id,
+        tier: p.tier.as_deref().and_then(|t| ValueTier::parse(t).ok()),
+        priority: p.priority.as_deref().and_then(|t| Priority::parse(t).ok()),
+        service_type: p
+            .service_type
+            .as_deref()
+            .and_then(|t| ServiceType::parse(t).ok()),
+        first_response_minutes: p.first_response_minutes,
+        resolution_minutes: p.resolution_minutes,
+        warn_minutes: p.warn_minutes,
+    }
+}
+
+fn spec_of(c: &CalendarBody) -> CalendarSpec {
+    CalendarSpec {
+        time_zone: c.time_zone.clone(),
+        week: c.week.clone(),
+        holidays: c.holidays.clone(),
+        makeup_workdays: c.makeup_workdays.clone(),
+    }
+}
+
+impl DeskConfig {
+    /// The calendar a policy counts on (every hour if it cannot be found or built).
+    fn calendar(&self, policy_id: Option<i64>) -> BusinessCalendar {
+        policy_id
+            .and_then(|id| self.policies.iter().find(|p| p.id == id))
+            .and_then(|p| self.calendars.iter().find(|c| c.id == p.calendar_id))
+            .and_then(|c| spec_of(&c.body).build().ok())
+            .unwrap_or_else(BusinessCalendar::always)
+    }
+
+    fn policy(&self, id: Option<i64>) -> Option<&SlaPolicy> {
+        id.and_then(|id| self.policies.iter().find(|p| p.id == id))
+    }
+}
+
+fn text(field: &str, v: Option<&str>, max: usize, inv: &mut Invalid) -> Option<String> {
+    inv.check(field, optional_text(v, max)).flatten()
+}
+
+/// Checks an attachment's size and that its bytes are what its type says.
+pub fn check_attachment(name: &str, content_type: &str, bytes: &[u8]) -> Result<(), &'static str> {
+    if bytes.is_empty() {
+        return Err("attachment_empty");
+    }
+    if bytes.len() > MAX_ATTACHMENT {
+        return Err("attachment_too_large");
+    }
+    if name.trim().is_empty() || name.contains(['/', '\\']) || name.chars().count() > 200 {
+        return Err("attachment_name_invalid");
+    }
+    let magic: &[(&str, &[u8])] = &[
+        ("image/jpeg", b"\xFF\xD8\xFF"),
+        ("image/png", b"\x89PNG"),
+        ("image/gif", b"GIF8"),
+        ("image/webp", b"RIFF"),
+        ("application/pdf", b"%PDF"),
+    ];
+    let ct = content_type.trim().to_ascii_lowercase();
+    if let Some((_, m)) = magic.iter().find(|(t, _)| *t == ct) {
+        return if bytes.starts_with(m) {
+            Ok(())
+        } else {
+            Err("attachment_content_mismatch")
+        };
+    }
+    const OTHER: &[&str] = &[
+        "text/plain",
+        "text/csv",
+        "video/mp4",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/zip",
+    ];
+    if OTHER.contains(&ct.as_str()) {
+        Ok(())
+    } else {
+        Err("attachment_type_not_allowed")
+    }
+}
+
+fn opt(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The person the customer deals with, for mails and the timeline.
+fn who(p: &Principal) -> String {
+    p.user.name.clone()
+}
+
+impl App {
+    // ---- configuration ----------------------------------------------------------------
+
+    pub async fn calendars(&self, p: &Principal) -> Result<Vec<Calendar>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.desk_config().await?.calendars)
+    }
+
+    pub async fn create_calendar(&self, p: &Principal, c: &CalendarBody) -> Result<i64, AppError> {
+        p.require(Permission::ManageDesk)?;
+        let mut inv = match spec_of(c).build() {
+            Ok(_) => Invalid::default(),
+            Err(e) => e,
+        };
+        inv.check("name", required_text(&c.name, 100));
+        inv.into_result()?;
+        Ok(self
+            .store
+            .create_calendar(&p.actor(), c, &self.now())
+            .await?)
+    }
+
+    pub async fn update_calendar(
+        &self,
+        p: &Principal,
+        id: i64,
+        c: &CalendarBody,
+    ) -> Result<(), AppError> {
+        p.require(Permission::ManageDesk)?;
+        let mut inv = match spec_of(c).build() {
+            Ok(_) => Invalid::default(),
+            Err(e) => e,
+        };
+        inv.check("name", required_text(&c.name, 100));
+        inv.into_result()?;
+        self.store
+            .update_calendar(&p.actor(), id, c, &self.now())
+            .await
+            .map_err(AppError::from_store("calendar"))
+    }
+
+    pub async fn sla_policies(&self, p: &Principal) -> Result<Vec<SlaPolicy>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.desk_config().await?.policies)
+    }
+
+    pub async fn create_sla_policy(
+        &self,
+        p: &Principal,
+        i: &SlaPolicyInput,
+    ) -> Result<i64, AppError> {
+        p.require(Permission::ManageDesk)?;
+        let mut inv = Invalid::default();
+        let name = inv.check("name", required_text(&i.name, 100));
+        if let Some(t) = opt(&i.tier) {
+            inv.check("tier", ValueTier::parse(t));
+        }
+        if let Some(t) = opt(&i.priority) {
+            inv.check("priority", Priority::parse(t));
+        }
+        if let Some(t) = opt(&i.service_type) {
+            inv.check("service_type", ServiceType::parse(t));
+        }
+        let minutes = |v: i64| (1..=60 * 24 * 365).contains(&v);
+        if !minutes(i.first_response_minutes) {
+            inv.push("first_response_minutes", "out_of_range");
+        }
+        if !minutes(i.resolution_minutes) {
+            inv.push("resolution_minutes", "out_of_range");
+        }
+        if i.warn_minutes < 0 || i.warn_minutes >= i.resolution_minutes.max(1) {
+            inv.push("warn_minutes", "out_of_range");
+        }
+        let config = self.store.desk_config().await?;
+        if !config.calendars.iter().any(|c| c.id == i.calendar_id) {
+            inv.push("calendar_id", "reference_not_found");
+        }
+        inv.into_result()?;
+        let policy = SlaPolicy {
+            id: 0,
+            name: name.unwrap_or_default(),
+            tier: opt(&i.tier).map(str::to_string),
+            priority: opt(&i.priority).map(str::to_string),
+            service_type: opt(&i.service_type).map(str::to_string),
+            calendar_id: i.calendar_id,
+            first_response_minutes: i.first_response_minutes,
+            resolution_minutes: i.resolution_minutes,
+            warn_minutes: i.warn_minutes,
+            notify_manager: i.notify_manager,
+            raise_priority: i.raise_priority,
+            reassign: i.reassign,
+        };
+        Ok(self
+            .store
+            .create_sla_policy(&p.actor(), &policy, &self.now())
+            .await?)
+    }
+
+    pub async fn staff_profiles(&self, p: &Principal) -> Result<Vec<StaffProfile>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.staff_profiles().await?)
+    }
+
+    pub async fn set_staff_profile(
+        &self,
+        p: &Principal,
+        user_id: i64,
+        i: &StaffProfileInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::ManageDesk)?;
+        let mut inv = Invalid::default();
+        let mut skills = Vec::new();
+        for (n, s) in i.skills.iter().enumerate() {
+            if let Some(t) = inv.check(format!("skills[{n}]"), ServiceType::parse(s)) {
+                skills.push(t.code().to_string());
+            }
+        }
+        let regions: Vec<String> = i
+            .regions
+            .iter()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
+        if !(1..=1000).contains(&i.capacity) {
+            inv.push("capacity", "out_of_range");
+        }
+        if let Some(o) = i.outlet_id
+            && !self.store.outlets().await?.iter().any(|x| x.id == o)
+        {
+            inv.push("outlet_id", "reference_not_found");
+        }
+        inv.into_result()?;
+        let user = self
+            .store
+            .user(user_id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let profile = StaffProfile {
+            user_id,
+            name: user.name,
+            role: user.role,
+            active: user.active,
+            outlet_id: i.outlet_id,
+            skills,
+            regions,
+            capacity: i.capacity,
+            auto_assign: i.auto_assign,
+            load: 0,
+        };
+        Ok(self
+            .store
+            .set_staff_profile(&p.actor(), &profile, &self.now())
+            .await?)
+    }
+
+    /// Sets a customer's value tier by hand (until tiers are computed).
+    pub async fn set_customer_tier(
+        &self,
+        p: &Principal,
+        customer_id: i64,
+        i: &TierInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let tier = ValueTier::parse(&i.tier).map_err(|c| Invalid::one("tier", c))?;
+        self.store
+            .set_customer_tier(&p.actor(), customer_id, tier.code(), &self.now())
+            .await
+            .map_err(AppError::from_store("customer"))
+    }
+
+    // ---- visibility -------------------------------------------------------------------
+
+    /// The outlet a partner's staff member is confined to, if they work for a partner.
+    async fn partner_outlet(&self, p: &Principal) -> Result<Option<i64>, AppError> {
+        if p.role == Role::Admin || p.role == Role::Manager {
+            return Ok(None);
+        }
+        let profiles = self.store.staff_profiles().await?;
+        let Some(outlet) = profiles
+            .iter()
+            .find(|s| s.user_id == p.user.id)
+            .and_then(|s| s.outlet_id)
+        else {
+            return Ok(None);
+        };
+        let partner = self
+            .store
+            .outlets()
+            .await?
+            .iter()
+            .any(|o| o.id == outlet && o.kind == "partner");
+        Ok(partner.then_some(outlet))
+    }
+
+    async fn visible_request(&self, p: &Principal, id: i64) -> Result<ServiceRequest, AppError> {
+        p.require(Permission::Read)?;
+        let r = self
+            .store
+            .request(id)
+            .await?
+            .ok_or(AppError::NotFound("request"))?;
+        if let Some(outlet) = self.partner_outlet(p).await?
+            && r.outlet_id != Some(outlet)
+        {
+            // A partner's staff cannot tell other outlets' requests from missing ones.
+            return Err(AppError::NotFound("request"));
+        }
+        Ok(r)
+    }
+
+    // ---- requests ---------------------------------------------------------------------
+
+    /// Opens a request from the staff interface or the API.
+    pub async fn open_request(
+        &self,
+        p: &Principal,
+        i: &RequestInput,
+    ) -> Result<(i64, String), AppError> {
+        p.require(Permission::WorkRequests)?;
+        let default_channel = if p.scopes.is_some() {
+            RequestChannel::Api
+        } else {
+            RequestChannel::Staff
+        };
+        self.open_request_as(&p.actor(), i, default_channel, None)
+            .await
+    }
+
+    /// Opens a request for any channel: checks the input, picks the SLA policy, decides
+    /// who pays and routes it.
+    pub async fn open_request_as(
+        &self,
+        actor: &Actor,
+        i: &RequestInput,
+        default_channel: RequestChannel,
+        first_message: Option<NewMessage>,
+    ) -> Result<(i64, String), AppError> {
+        let mut inv = Invalid::default();
+        let ty = inv.check("service_type", ServiceType::parse(&i.service_type));
+        let phase = match i.phase.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => inv.check("phase", ServicePhase::parse(s)),
+            None if i.asset_id.is_some() => Some(ServicePhase::AfterSale),
+            None => Some(ServicePhase::PreSale),
+        };
+        let priority = match i
+            .priority
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => inv.check("priority", Priority::parse(s)),
+            None => Some(Priority::Normal),
+        };
+        let channel = match i
+            .channel
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => inv.check("channel", RequestChannel::parse(s)),
+            None => Some(default_channel),
+        };
+        let subject = inv.check("subject", required_text(&i.subject, 200));
+        let description = text("description", Some(&i.description), 20_000, &mut inv);
+        let facts = self.store.service_facts(i.customer_id).await?;
+        if facts.is_none() {
+            inv.push("customer_id", "reference_not_found");
+        }
+        let mut asset = None;
+        if let Some(a) = i.asset_id {
+            match self.store.asset(a).await? {
+                Some(x) if x.customer_id == i.customer_id => asset = Some(x),
+                Some(_) => inv.push("asset_id", "asset_of_another_customer"),
+                None => inv.push("asset_id", "reference_not_found"),
+            }
+        }
+        if let Some(o) = i.order_id {
+            match self.store.order(o).await? {
+                Some(x) if x.customer_id == i.customer_id => {}
+                Some(_) => inv.push("order_id", "order_of_another_customer"),
+                None => inv.push("order_id", "reference_not_found"),
+            }
+        }
+        if let Some(o) = i.outlet_id
+            && !self.store.outlets().await?.iter().any(|x| x.id == o)
+        {
+            inv.push("outlet_id", "reference_not_found");
+        }
+        let staff = self.store.staff_profiles().await?;
+        if let Some(a) = i.assignee_id
+            && !staff.iter().any(|s| s.user_id == a && s.active)
+        {
+            inv.push("assignee_id", "reference_not_found");
+        }
+        inv.into_result()?;
+        let (Some(ty), Some(phase), Some(mut priority), Some(channel), Some(subject), Some(facts)) =
+            (ty, phase, priority, channel, subject, facts)
+        else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        let tier = facts
+            .tier
+            .as_deref()
+            .and_then(|t| ValueTier::parse(t).ok())
+            .unwrap_or(ValueTier::Medium);
+        // The green channel: a high-tier customer's request is never below high priority.
+        if tier == ValueTier::High && priority.rank() > Priority::High.rank() {
+            priority = Priority::High;
+        }
+        let now = self.clock.now();
+        let config = self.store.desk_config().await?;
+        let rules: Vec<SlaRule> = config.policies.iter().map(rule_of).collect();
+        let rule = pick_rule(&rules, tier, priority, ty).cloned();
+        let mut r = ServiceRequest {
+            id: 0,
+            number: String::new(),
+            customer_id: i.customer_id,
+            customer_name: facts.name.clone(),
+            asset_id: i.asset_id,
+            order_id: i.order_id,
+            service_type: ty.code().into(),
+            phase: phase.code().into(),
+            status: RequestStatus::New.code().into(),
+            priority: priority.code().into(),
+            channel: channel.code().into(),
+            subject: subject.clone(),
+            description: description.unwrap_or_default(),
+            tier: tier.code().into(),
+            city: facts.city.clone(),
+            outlet_id: i.outlet_id,
+            assignee_id: None,
+            assignee_name: None,
+            routed: None,
+            sla_policy_id: rule.as_ref().map(|r| r.id),
+            response_due: None,
+            responded_at: None,
+            resolution_due: None,
+            resolution_left: None,
+            warn_at: None,
+            warn_seconds: 0,
+            warned: false,
+            response_breached: false,
+            resolution_breached: false,
+            sla_next: None,
+            escalated: false,
+            charge: None,
+            charge_reason: None,
+            parts_cost: 0,
+            labour_cost: 0,
+            root_cause: None,
+            remedy: None,
+            rating: None,
+            rating_comment: None,
+            rated_at: None,
+            resolved_at: None,
+            closed_at: None,
+            created_at: stamp(now),
+            updated_at: stamp(now),
+            version: 1,
+        };
+        if let Some(rule) = &rule {
+            let cal = config.calendar(Some(rule.id));
+            set_track(&mut r, &SlaTrack::start(&cal, now, rule));
+        }
+        if let (ServicePhase::AfterSale, Some(a)) = (phase, &asset)
+            && let Some((_, wi)) = self
+                .store
+                .warranty_inputs(&[a.id])
+                .await?
+                .into_iter()
+                .next()
+            && let Some(policy) = &wi.policy
+        {
+            let on = self.clock.today();
+            let d = warranty::decide_charge(ty, &warranty::status(policy, &wi.facts, on));
+            r.charge = Some(d.charge.code().into());
+            r.charge_reason = Some(d.reason.into());
+        }
+        let mut fx = Effects::default();
+        fx.history
+            .push(("created".into(), None, Some(channel.code().into())));
+        let assignee = match i.assignee_id {
+            Some(a) => Some((a, None)),
+            None => self.route(&r, &facts, &staff, None),
+        };
+        if let Some((a, why)) = assignee {
+            r.assignee_id = Some(a);
+            r.assignee_name = staff
+                .iter()
+                .find(|s| s.user_id == a)
+                .map(|s| s.name.clone());
+            r.routed = why.clone();
+            r.status = RequestStatus::Assigned.code().into();
+            fx.history.push((
+                "assigned".into(),
+                None,
+                Some(format!(
+                    "{}{}",
+                    r.assignee_name.clone().unwrap_or_default(),
+                    why.map(|w| format!(" ({w})")).unwrap_or_default()
+                )),
+            ));
+            fx.notify.push((a, "assigned".into()));
+        }
+        fx.timeline.push((
+            "request".into(),
+            format!("{{number}} {}: {}", ty.code(), subject),
+        ));
+        fx.message = first_message;
+        if let Some(to) = &facts.email {
+            fx.mails.push(Mail {
+                to: to.clone(),
+                subject: format!("[{{number}}] {subject}"),
+                body: format!(
+                    "您好 {name}，我们已收到您的服务请求 {{number}}，会尽快处理。\n\
+                     Dear {name}, we have received your request {{number}} and will handle it soon.\n\
+                     回复本邮件即可补充信息 / Reply to this mail to add information.",
+                    name = facts.name
+                ),
+            });
+        }
+        let (id, number) = self
+            .store
+            .create_request(actor, &r, &fx, &self.now())
+            .await?;
+        Ok((id, number))
+    }
+
+    /// Chooses an assignee: (user, reason) or none.
+    fn route(
+        &self,
+        r: &ServiceRequest,
+        facts: &ServiceFacts,
+        staff: &[StaffProfile],
+        exclude: Option<i64>,
+    ) -> Option<(i64, Option<String>)> {
+        let candidates: Vec<Candidate> = staff
+            .iter()
+            .filter(|s| s.active && s.auto_assign)
+            .filter(|s| matches!(s.role.as_str(), "agent" | "technician" | "manager"))
+            .map(|s| Candidate {
+                user_id: s.user_id,
+                outlet_id: s.outlet_id,
+                skills: s
+                    .skills
+                    .iter()
+                    .filter_map(|k| ServiceType::parse(k).ok())
+                    .collect(),
+                regions: s.regions.clone(),
+                load: s.load,
+                capacity: s.capacity,
+            })
+            .collect();
+        let am = facts
+            .account_manager_id
+            .filter(|am| staff.iter().any(|s| s.user_id == *am && s.active));
+        let job = Job {
+            service_type: ServiceType::parse(&r.service_type).ok()?,
+            city: r.city.clone(),
+            outlet_id: r.outlet_id,
+            tier: ValueTier::parse(&r.tier).unwrap_or(ValueTier::Medium),
+            account_manager: am,
+            exclude,
+        };
+        route(&job, &candidates).map(|(u, why)| (u, Some(why.code().to_string())))
+    }
+
+    pub async fn request_detail(&self, p: &Principal, id: i64) -> Result<RequestDetail, AppError> {
+        let r = self.visible_request(p, id).await?;
+        self.detail_of(r).await
+    }
+
+    pub async fn detail_of(&self, r: ServiceRequest) -> Result<RequestDetail, AppError> {
+        let config = self.store.desk_config().await?;
+        let track = track_of(&r);
+        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let sla = SlaView {
+            policy: config.policy(r.sla_policy_id).map(|p| p.name.clone()),
+            response: track.response_outcome().code().into(),
+            resolution: track
+                .resolution_outcome(r.resolved_at.is_some())
+                .code()
+                .into(),
+            paused: status == RequestStatus::WaitingCustomer,
+            remaining_seconds: track.resolution_remaining(self.clock.now()),
+        };
+        let messages = self.store.messages(r.id).await?;
+        let history = self.store.history(r.id).await?;
+        let visits = self
+            .store
+            .visits(&VisitFilter {
+                request_id: Some(r.id),
+                ..Default::default()
+            })
+            .await?;
+        Ok(RequestDetail {
+            next_statuses: status.next().iter().map(|s| s.code().into()).collect(),
+            request: r,
+            sla,
+            messages,
+            history,
+            visits,
+        })
+    }
+
+    pub async fn request_by_number(
+        &self,
+        p: &Principal,
+        number: &str,
+    ) -> Result<RequestDetail, AppError> {
+        let id = self
+            .store
+            .request_id_by_number(number.trim())
+            .await?
+            .ok_or(AppError::NotFound("request"))?;
+        self.request_detail(p, id).await
+    }
+
+    fn filter_for(&self, p: &Principal, q: &RequestQuery) -> Result<RequestFilter, AppError> {
+        let mut f = RequestFilter {
+            queue: None,
+            customer_id: q.customer_id,
+            cursor: q.cursor.clone(),
+            limit: q.limit.unwrap_or(50).clamp(1, 200),
+            ..Default::default()
+        };
+        if let Some(s) = &q.status {
+            let s = RequestStatus::parse(s).map_err(|c| Invalid::one("status", c))?;
+            f.status = Some(s.code().into());
+        }
+        match q.queue.as_deref() {
+            None => {}
+            Some("mine") => {
+                f.queue = Some("mine".into());
+                f.assignee_id = Some(p.user.id);
+            }
+            Some("unassigned") => f.queue = Some("unassigned".into()),
+            Some("all") => f.queue = Some("all".into()),
+            Some("team") => f.queue = Some("team".into()),
+            Some("breaching") => {
+                f.queue = Some("breaching".into());
+                f.due_before = Some(stamp(
+                    self.clock.now() + jiff::SignedDuration::from_hours(BREACHING_HOURS),
+                ));
+            }
+            Some(_) => return Err(Invalid::one("queue", "queue_unknown").into()),
+        }
+        Ok(f)
+    }
+
+    async fn confine(&self, p: &Principal, f: &mut RequestFilter) -> Result<(), AppError> {
+        if let Some(outlet) = self.partner_outlet(p).await? {
+            f.outlet_id = Some(outlet);
+        } else if f.queue.as_deref() == Some("team") {
+            let mine = self
+                .store
+                .staff_profiles()
+                .await?
+                .into_iter()
+                .find(|s| s.user_id == p.user.id)
+                .and_then(|s| s.outlet_id);
+            // Without an outlet the team is everyone.
+            f.outlet_id = mine;
+        }
+        Ok(())
+    }
+
+    pub async fn requests(
+        &self,
+        p: &Principal,
+        q: &RequestQuery,
+    ) -> Result<Page<RequestRow>, AppError> {
+        p.require(Permission::Read)?;
+        let mut f = self.filter_for(p, q)?;
+        self.confine(p, &mut f).await?;
+        self.store
+            .requests(&f)
+            .await
+            .map_err(AppError::from_store("cursor"))
+    }
+
+    /// The size of each queue, counted up to [`COUNT_CAP`].
+    pub async fn queue_counts(&self, p: &Principal) -> Result<Vec<QueueCount>, AppError> {
+        p.require(Permission::Read)?;
+        let mut out = Vec::new();
+        for queue in ["mine", "team", "unassigned", "breaching", "all"] {
+            let mut f = self.filter_for(
+                p,
+                &RequestQuery {
+                    queue: Some(queue.into()),
+                    ..Default::default()
+                },
+            )?;
+            self.confine(p, &mut f).await?;
+            let count = self.store.count_requests(&f, COUNT_CAP).await?;
+            out.push(QueueCount {
+                queue: queue.into(),
+                count,
+                capped: count >= COUNT_CAP,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Writes one changed request, refusing if it changed since it was read.
+    async fn write_one(
+        &self,
+        actor: &Actor,
+        r: ServiceRequest,
+        fx: Effects,
+    ) -> Result<(), AppError> {
+        let done = self
+            .store
+            .update_requests(actor, &[(r, fx)], &self.now())
+            .await?;
+        if done.first() == Some(&true) {
+            Ok(())
+        } else {
+            Err(AppError::Conflict {
+                code: "version_conflict",
+                field: Some("version".into()),
+            })
+        }
+    }
+
+    /// Moves a request to another status, with what the move implies for its clocks.
+    pub async fn transition(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &TransitionInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::WorkRequests)?;
+        let r = self.visible_request(p, id).await?;
+        if r.version != i.version {
+            return Err(AppError::Conflict {
+                code: "version_conflict",
+                field: Some("version".into()),
+            });
+        }
+        let to = RequestStatus::parse(&i.status).map_err(|c| Invalid::one("status", c))?;
+        let mut r = r;
+        let mut inv = Invalid::default();
+        if let Some(rc) = text("root_cause", i.root_cause.as_deref(), 2000, &mut inv) {
+            r.root_cause = Some(rc);
+        }
+        if let Some(rm) = text("remedy", i.remedy.as_deref(), 2000, &mut inv) {
+            r.remedy = Some(rm);
+        }
+        let note = text("note", i.note.as_deref(), 20_000, &mut inv);
+        inv.into_result()?;
+        let mut fx = Effects::default();
+        self.apply_transition(&mut r, to, &who(p), &mut fx).await?;
+        if let Some(n) = note {
+            fx.message = Some(NewMessage {
+                kind: "note".into(),
+                author_id: Some(p.user.id),
+                author_label: p.user.name.clone(),
+                body: n,
+                channel: "staff".into(),
+                message_id: None,
+                attachments: vec![],
+            });
+        }
+        self.write_one(&p.actor(), r, fx).await
+    }
+
+    /// Applies a move to `r` and collects its effects; refuses what the state machine or
+    /// the request's kind does not allow.
+    async fn apply_transition(
+        &self,
+        r: &mut ServiceRequest,
+        to: RequestStatus,
+        by: &str,
+        fx: &mut Effects,
+    ) -> Result<(), AppError> {
+        let from = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        from.transition(to).map_err(|_| AppError::Conflict {
+            code: aftercare_domain::request::TransitionRefused::CODE,
+            field: Some("status".into()),
+        })?;
+        if to == RequestStatus::Resolved && r.service_type == ServiceType::Complaint.code() {
+            let mut inv = Invalid::default();
+            if r.root_cause.is_none() {
+                inv.push("root_cause", "required_for_complaint");
+            }
+            if r.remedy.is_none() {
+                inv.push("remedy", "required_for_complaint");
+            }
+            inv.into_result()?;
+        }
+        if matches!(to, RequestStatus::Assigned) && r.assignee_id.is_none() {
+            return Err(Invalid::one("assignee_id", "required_to_assign").into());
+        }
+        let now = self.clock.now();
+        let config = self.store.desk_config().await?;
+        let cal = config.calendar(r.sla_policy_id);
+        let mut track = track_of(r);
+        match to {
+            RequestStatus::WaitingCustomer | RequestStatus::Cancelled => track.pause(&cal, now),
+            RequestStatus::Resolved => track.resolve(&cal, now),
+            _ if from == RequestStatus::WaitingCustomer || from == RequestStatus::Resolved => {
+                track.resume(&cal, now)
+            }
+            RequestStatus::Reopened => track.resume(&cal, now),
+            _ => {}
+        }
+        set_track(r, &track);
+        r.status = to.code().into();
+        match to {
+            RequestStatus::Resolved => {
+                r.resolved_at = Some(stamp(now));
+                let outcome = format!(
+                    "response {}, resolution {}",
+                    track.response_outcome().code(),
+                    track.resolution_outcome(true).code()
+                );
+                fx.timeline.push((
+                    "request_resolved".into(),
+                    format!("{} resolved by {by} — SLA: {outcome}", r.number),
+                ));
+                if let Some(email) = self.customer_email(r.customer_id).await? {
+                    fx.mails.push(Mail {
+                        to: email,
+                        subject: format!("[{}] 已解决 / Resolved: {}", r.number, r.subject),
+                        body: format!(
+                            "您的服务请求 {n} 已解决，欢迎在客户门户为本次服务评分。\n\
+                             Your request {n} is resolved; please rate the service in the customer portal.",
+                            n = r.number
+                        ),
+                    });
+                }
+            }
+            RequestStatus::Closed => r.closed_at = Some(stamp(now)),
+            RequestStatus::Reopened => {
+                r.resolved_at = None;
+                r.closed_at = None;
+                fx.timeline
+                    .push(("request".into(), format!("{} reopened", r.number)));
+            }
+            RequestStatus::Cancelled => fx
+                .timeline
+                .push(("request".into(), format!("{} cancelled", r.number))),
+            _ => {}
+        }
+        fx.history.push((
+            "status".into(),
+            Some(from.code().into()),
+            Some(to.code().into()),
+        ));
+        Ok(())
+    }
+
+    async fn customer_email(&self, customer_id: i64) -> Result<Option<String>, AppError> {
+        Ok(self
+            .store
+            .service_facts(customer_id)
+            .await?
+            .and_then(|f| f.email))
+    }
+
+    /// Changes assignee, priority, costs or complaint findings.
+    pub async fn patch_request(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &RequestPatch,
+    ) -> Result<(), AppError> {
+        p.require(Permission::WorkRequests)?;
+        let mut r = self.visible_request(p, id).await?;
+        if r.version != i.version {
+            return Err(AppError::Conflict {
+                code: "version_conflict",
+                field: Some("version".into()),
+            });
+        }
+        let mut inv = Invalid::default();
+        let mut fx = Effects::default();
+        if let Some(pr) = i.priority.as_deref()
+            && let Some(pr) = inv.check("priority", Priority::parse(pr))
+            && pr.code() != r.priority
+        {
+            fx.history.push((
+                "priority".into(),
+                Some(r.priority.clone()),
+                Some(pr.code().into()),
+            ));
+            r.priority = pr.code().into();
+        }
+        let money = |field: &str, v: &Option<String>, inv: &mut Invalid| {
+            v.as_deref().and_then(|m| inv.check(field, parse_money(m)))
+        };
+        if let Some(m) = money("parts_cost", &i.parts_cost, &mut inv) {
+            fx.history.push((
+                "parts_cost".into(),
+                Some(r.parts_cost.to_string()),
+                Some(m.to_string()),
+            ));
+            r.parts_cost = m;
+        }
+        if let Some(m) = money("labour_cost", &i.labour_cost, &mut inv) {
+            fx.history.push((
+                "labour_cost".into(),
+                Some(r.labour_cost.to_string()),
+                Some(m.to_string()),
+            ));
+            r.labour_cost = m;
+        }
+        if let Some(rc) = text("root_cause", i.root_cause.as_deref(), 2000, &mut inv) {
+            r.root_cause = Some(rc);
+        }
+        if let Some(rm) = text("remedy", i.remedy.as_deref(), 2000, &mut inv) {
+            r.remedy = Some(rm);
+        }
+        let staff = self.store.staff_profiles().await?;
+        if let Some(a) = i.assignee_id.filter(|a| *a != 0)
+            && !staff.iter().any(|s| s.user_id == a && s.active)
+        {
+            inv.push("assignee_id", "reference_not_found");
+        }
+        inv.into_result()?;
+        if i.escalate == Some(true) && !r.escalated {
+            r.escalated = true;
+            fx.history
+                .push(("escalated".into(), None, Some(p.user.name.clone())));
+            for m in self.managers().await? {
+                fx.notify.push((m.id, "escalated".into()));
+            }
+        }
+        if let Some(a) = i.assignee_id {
+            let chosen = if a == 0 {
+                let facts = self
+                    .store
+                    .service_facts(r.customer_id)
+                    .await?
+                    .ok_or(AppError::NotFound("customer"))?;
+                self.route(&r, &facts, &staff, None)
+            } else {
+                Some((a, None))
+            };
+            let Some((a, why)) = chosen else {
+                return Err(Invalid::one("assignee_id", "nobody_available").into());
+            };
+            if r.assignee_id != Some(a) {
+                let name = staff
+                    .iter()
+                    .find(|s| s.user_id == a)
+                    .map(|s| s.name.clone());
+                fx.history
+                    .push(("assigned".into(), r.assignee_name.clone(), name.clone()));
+                fx.notify.push((a, "assigned".into()));
+                r.assignee_id = Some(a);
+                r.assignee_name = name;
+                r.routed = why;
+                let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+                if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
+                    self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
+                        .await?;
+                }
+            }
+        }
+        self.write_one(&p.actor(), r, fx).await
+    }
+
+    async fn managers(&self) -> Result<Vec<User>, AppError> {
+        Ok(self
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active && (u.role == "manager" || u.role == "admin"))
+            .collect())
+    }
+
+    /// Adds a public reply or an internal note; the first reply meets the response target.
+    pub async fn add_message(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &MessageInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::WorkRequests)?;
+        let mut r = self.visible_request(p, id).await?;
+        let mut inv = Invalid::default();
+        let kind = match i.kind.trim() {
+            k @ ("reply" | "note") => k.to_string(),
+            _ => {
+                inv.push("kind", "message_kind_unknown");
+                String::new()
+            }
+        };
+        let body = inv.check("body", required_text(&i.body, 20_000));
+        let attachments = decode_attachments(&i.attachments, &mut inv);
+        inv.into_result()?;
+        let mut fx = Effects::default();
+        if kind == "reply" {
+            let mut track = track_of(&r);
+            track.respond(self.clock.now());
+            set_track(&mut r, &track);
+            if let Some(email) = self.customer_email(r.customer_id).await? {
+                fx.mails.push(Mail {
+                    to: email,
+                    subject: format!("[{}] {}", r.number, r.subject),
+                    body: body.clone().unwrap_or_default(),
+                });
+            }
+            fx.timeline
+                .push(("request_reply".into(), format!("{} {}", r.number, who(p))));
+        }
+        fx.message = Some(NewMessage {
+            kind,
+            author_id: Some(p.user.id),
+            author_label: p.user.name.clone(),
+            body: body.unwrap_or_default(),
+            channel: "staff".into(),
+            message_id: None,
+            attachments,
+        });
+        // A reply or note must not be lost to a concurrent change: retry once on a fresh
+        // read if the request moved in between.
+        let actor = p.actor();
+        let done = self
+            .store
+            .update_requests(&actor, &[(r.clone(), fx.clone())], &self.now())
+            .await?;
+        if done.first() == Some(&true) {
+            return Ok(());
+        }
+        let mut fresh = self.visible_request(p, id).await?;
+        if r.responded_at.is_some() && fresh.responded_at.is_none() {
+            let mut track = track_of(&fresh);
+            track.respond(self.clock.now());
+            set_track(&mut fresh, &track);
+        }
+        self.write_one(&actor, fresh, fx).await
+    }
+
+    pub async fn attachment(
+        &self,
+        p: &Principal,
+        id: i64,
+    ) -> Result<(AttachmentMeta, Vec<u8>), AppError> {
+        let (request_id, meta, bytes) = self
+            .store
+            .attachment(id)
+            .await?
+            .ok_or(AppError::NotFound("attachment"))?;
+        self.visible_request(p, request_id).await?;
+        Ok((meta, bytes))
+    }
+
+    pub async fn notifications(&self, p: &Principal) -> Result<Vec<Notification>, AppError> {
+        Ok(self.store.notifications(p.user.id, 50).await?)
+    }
+
+    // ---- SLA sweep ----------------------------------------------------------------------
+
+    /// Finds warnings and breaches due by now, notifies and escalates. Runs in batches
+    /// until nothing is due; safe to run from several places at once (a request changed
+    /// by someone else in between is left for the next round).
+    pub async fn sla_sweep(&self) -> Result<SweepReport, AppError> {
+        let actor = Actor::system("sla");
+        let mut report = SweepReport::default();
+        let now = self.clock.now();
+        let config = self.store.desk_config().await?;
+        let managers = self.managers().await?;
+        let mut staff: Option<Vec<StaffProfile>> = None;
+        let mut skipped = 0;
+        loop {
+            let due = self.store.sla_due(&stamp(now), 500).await?;
+            if due.len() <= skipped {
+                break;
+            }
+            let mut batch = Vec::with_capacity(due.len());
+            for mut r in due {
+                let mut track = track_of(&r);
+                let events = track.sweep(now);
+                set_track(&mut r, &track);
+                report.examined += 1;
+                let mut fx = Effects::default();
+                let policy = config.policy(r.sla_policy_id);
+                for e in &events {
+                    let kind = match e {
+                        SlaEvent::Warning => {
+                            report.warnings += 1;
+                            "sla_warning"
+                        }
+                        SlaEvent::ResponseBreached => {
+                            report.response_breaches += 1;
+                            "sla_response_breached"
+                        }
+                        SlaEvent::ResolutionBreached => {
+                            report.resolution_breaches += 1;
+                            "sla_resolution_breached"
+                        }
+                    };
+                    fx.history.push((kind.into(), None, None));
+                    if let Some(a) = r.assignee_id {
+                        fx.notify.push((a, kind.into()));
+                    }
+                    if *e == SlaEvent::Warning {
+                        continue;
+                    }
+                    let Some(policy) = policy else { continue };
+                    let mut escalated = false;
+                    if policy.notify_manager {
+                        for m in &managers {
+                            fx.notify.push((m.id, kind.into()));
+                        }
+                        escalated = true;
+                    }
+                    if policy.raise_priority {
+                        let old = Priority::parse(&r.priority).unwrap_or(Priority::Normal);
+                        if old.raised() != old {
+                            r.priority = old.raised().code().into();
+                            fx.history.push((
+                                "priority".into(),
+                                Some(old.code().into()),
+                                Some(r.priority.clone()),
+                            ));
+                        }
+                        escalated = true;
+                    }
+                    if policy.reassign && *e == SlaEvent::ResolutionBreached {
+                        if staff.is_none() {
+                            staff = Some(self.store.staff_profiles().await?);
+                        }
+                        let facts = self.store.service_facts(r.customer_id).await?;
+                        if let (Some(staff), Some(facts)) = (&staff, facts)
+                            && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)
+                        {
+                            let name = staff
+                                .iter()
+                                .find(|s| s.user_id == a)
+                                .map(|s| s.name.clone());
+                            fx.history.push((
+                                "assigned".into(),
+                                r.assignee_name.clone(),
+                                name.clone(),
+                            ));
+                            fx.notify.push((a, "assigned".into()));
+                            r.assignee_id = Some(a);
+                            r.assignee_name = name;
+                            r.routed = Some("escalation".into());
+                        }
+                        escalated = true;
+                    }
+                    if escalated && !r.escalated {
+                        r.escalated = true;
+                        report.escalations += 1;
+                        fx.history
+                            .push(("escalated".into(), None, Some("sla".into())));
+                    }
+                }
+                batch.push((r, fx));
+            }
+            let done = self
+                .store
+                .update_requests(&actor, &batch, &stamp(now))
+                .await?;
+            // Requests changed by someone else meanwhile stay due and come back; stop once
+            // a round only finds those.
+            skipped = done.iter().filter(|d| !**d).count();
+            if skipped == batch.len() {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    // ---- visits -------------------------------------------------------------------------
+
+    pub async fn book_visit(
+        &self,
+        p: &Principal,
+        request_id: i64,
+        i: &VisitInput,
+    ) -> Result<i64, AppError> {
+        p.require(Permission::WorkRequests)?;
+        let mut r = self.visible_request(p, request_id).await?;
+        let mut inv = Invalid::default();
+        let starts = inv.check("starts_at", parse_instant(&i.starts_at));
+        let ends = inv.check("ends_at", parse_instant(&i.ends_at));
+        if let (Some(s), Some(e)) = (starts, ends) {
+            if e <= s {
+                inv.push("ends_at", "ends_before_start");
+            } else if (e - s).get_seconds() > 12 * 3600 {
+                inv.push("ends_at", "visit_too_long");
+            }
+        }
+        let address = text("address", i.address.as_deref(), 500, &mut inv);
+        let tech = self.store.user(i.technician_id).await?;
+        if !tech.as_ref().is_some_and(|t| t.active) {
+            inv.push("technician_id", "reference_not_found");
+        }
+        inv.into_result()?;
+        let (Some(starts), Some(ends), Some(tech)) = (starts, ends, tech) else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        if !status.is_active() {
+            return Err(AppError::Conflict {
+                code: "request_not_active",
+                field: Some("status".into()),
+            });
+        }
+        let id = self
+            .store
+            .book_visit(
+                &p.actor(),
+                &NewVisit {
+                    request_id,
+                    technician_id: tech.id,
+                    starts_at: stamp(starts),
+                    ends_at: stamp(ends),
+                    address: address.clone(),
+                },
+                &self.now(),
+            )
+            .await
+            .map_err(AppError::from_store("visit"))?;
+        // The request follows: assigned to the technician if nobody has it, and scheduled.
+        let mut fx = Effects::default();
+        let local = |t: Timestamp| {
+            t.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        };
+        let when = format!("{}–{}", local(starts), &local(ends)[11..]);
+        fx.history.push((
+            "visit_booked".into(),
+            None,
+            Some(format!("{when} {}", tech.name)),
+        ));
+        fx.timeline.push((
+            "visit".into(),
+            format!("{} visit booked {when} with {}", r.number, tech.name),
+        ));
+        if r.assignee_id.is_none() {
+            r.assignee_id = Some(tech.id);
+            r.assignee_name = Some(tech.name.clone());
+            fx.notify.push((tech.id, "assigned".into()));
+        }
+        let mut status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
+            self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
+                .await?;
+            status = RequestStatus::Assigned;
+        }
+        if status.next().contains(&RequestStatus::Scheduled) {
+            self.apply_transition(&mut r, RequestStatus::Scheduled, &who(p), &mut fx)
+                .await?;
+        }
+        if let Some(email) = self.customer_email(r.customer_id).await? {
+            fx.mails.push(Mail {
+                to: email,
+                subject: format!("[{}] 上门服务预约 / Visit booked", r.number),
+                body: format!(
+                    "上门时间 / Visit: {when}\n工程师 / Technician: {}\n{}",
+                    tech.name,
+                    address.unwrap_or_default()
+                ),
+            });
+        }
+        fx.notify.push((tech.id, "visit_booked".into()));
+        // The visit stands even if the request moved meanwhile; its status is then left.
+        if let Err(e) = self.write_one(&p.actor(), r, fx).await {
+            tracing::warn!(error = %e, "visit booked but the request could not follow");
+        }
+        Ok(id)
+    }
+
+    pub async fn visits_of(
+        &self,
+        p: &Principal,
+        technician_id: i64,
+        q: &VisitQuery,
+    ) -> Result<Vec<Visit>, AppError> {
+        p.require(Permission::Read)?;
+        let mut inv = Invalid::default();
+        let from = q
+            .from
+            .as_deref()
+            .and_then(|s| inv.check("from", parse_instant(s)));
+        let to =
+            q.to.as_deref()
+                .and_then(|s| inv.check("to", parse_instant(s)));
+        inv.into_result()?;
+        let visits = self
+            .store
+            .visits(&VisitFilter {
+                technician_id: Some(technician_id),
+                from: from.map(stamp),
+                to: to.map(stamp),
+                ..Default::default()
+            })
+            .await?;
+        Ok(visits)
+    }
+
+    /// The technician's visits as an iCalendar feed (RFC 5545).
+    pub async fn visits_ics(&self, p: &Principal, technician_id: i64) -> Result<String, AppError> {
+        let visits = self
+            .visits_of(p, technician_id, &VisitQuery::default())
+            .await?;
+        Ok(crate::ics::calendar(&visits, self.clock.now()))
+    }
+
+    /// Records what was done on a visit; a repair under warranty counts toward the item's
+    /// repair limit.
+    pub async fn report_visit(
+        &self,
+        p: &Principal,
+        visit_id: i64,
+        i: &VisitReportInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::WorkRequests)?;
+        let mut v = self
+            .store
+            .visit(visit_id)
+            .await?
+            .ok_or(AppError::NotFound("visit"))?;
+        let r = self.visible_request(p, v.request_id).await?;
+        let mut inv = Invalid::default();
+        let work = inv.check("work_done", required_text(&i.work_done, 5000));
+        let parts = text("parts", i.parts.as_deref(), 2000, &mut inv);
+        if !(1..=24 * 60).contains(&i.minutes_spent) {
+            inv.push("minutes_spent", "out_of_range");
+        }
+        let confirmed = inv.check("confirmed_by", required_text(&i.confirmed_by, 100));
+        inv.into_result()?;
+        if v.status != "booked" {
+            return Err(AppError::Conflict {
+                code: "visit_not_booked",
+                field: None,
+            });
+        }
+        v.status = "done".into();
+        v.work_done = work;
+        v.parts = parts;
+        v.minutes_spent = Some(i.minutes_spent);
+        v.confirmed_by = confirmed;
+        v.reported_at = Some(self.now());
+        let mut fx = Effects::default();
+        fx.history.push((
+            "visit_reported".into(),
+            None,
+            Some(v.technician_name.clone()),
+        ));
+        fx.timeline.push((
+            "visit".into(),
+            format!(
+                "{} visit done by {} ({} min): {}",
+                r.number,
+                v.technician_name,
+                i.minutes_spent,
+                v.work_done.clone().unwrap_or_default()
+            ),
+        ));
+        if let Some(a) = r.asset_id {
+            let kind = if r.service_type == ServiceType::Repair.code()
+                && r.charge.as_deref() == Some("free")
+            {
+                "repair"
+            } else {
+                "service"
+            };
+            fx.asset_event = Some((
+                a,
+                kind.into(),
+                format!("{}: {}", r.number, v.work_done.clone().unwrap_or_default()),
+            ));
+        }
+        self.store
+            .update_visit(&p.actor(), &v, &fx, &self.now())
+            .await
+            .map_err(AppError::from_store("visit"))
+    }
+
+    // ---- the customer's side ------------------------------------------------------------
+
+    /// A customer rates a resolved request of theirs, once.
+    pub async fn rate_request(
+        &self,
+        customer_id: i64,
+        actor: &Actor,
+        request_id: i64,
+        i: &RatingInput,
+    ) -> Result<(), AppError> {
+        let mut r = self
+            .store
+            .request(request_id)
+            .await?
+            .filter(|r| r.customer_id == customer_id)
+            .ok_or(AppError::NotFound("request"))?;
+        let mut inv = Invalid::default();
+        if !(1..=5).contains(&i.stars) {
+            inv.push("stars", "stars_out_of_range");
+        }
+        let comment = text("comment", i.comment.as_deref(), 2000, &mut inv);
+        inv.into_result()?;
+        if r.resolved_at.is_none() {
+            return Err(AppError::Conflict {
+                code: "not_resolved_yet",
+                field: Some("stars".into()),
+            });
+        }
+        if r.rating.is_some() {
+            return Err(AppError::Conflict {
+                code: "already_rated",
+                field: Some("stars".into()),
+            });
+        }
+        r.rating = Some(i.stars);
+        r.rating_comment = comment.clone();
+        r.rated_at = Some(self.now());
+        let track = track_of(&r);
+        let mut fx = Effects::default();
+        fx.history
+            .push(("rated".into(), None, Some(i.stars.to_string())));
+        fx.timeline.push((
+            "rating".into(),
+            format!(
+                "{} rated {}/5 ({}){} — SLA: response {}, resolution {}",
+                r.number,
+                i.stars,
+                "★".repeat(i.stars as usize),
+                comment.map(|c| format!(": {c}")).unwrap_or_default(),
+                track.response_outcome().code(),
+                track.resolution_outcome(true).code()
+            ),
+        ));
+        if let Some(a) = r.assignee_id {
+            fx.notify.push((a, "rated".into()));
+        }
+        self.write_one(actor, r, fx).await
+    }
+}
+
+fn decode_attachments(list: &[AttachmentInput], inv: &mut Invalid) -> Vec<NewAttachment> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    for (n, a) in list.iter().enumerate() {
+        let field = format!("attachments[{n}]");
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(a.content_base64.trim())
+        else {
+            inv.push(field, "attachment_not_base64");
+            continue;
+        };
+        if inv
+            .check(
+                field,
+                check_attachment(&a.filename, &a.content_type, &bytes),
+            )
+            .is_some()
+        {
+            out.push(NewAttachment {
+                filename: a.filename.trim().to_string(),
+                content_type: a.content_type.trim().to_ascii_lowercase(),
+                content: bytes,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_are_checked_by_size_type_and_content() {
+        assert_eq!(
+            check_attachment("a.png", "image/png", b"\x89PNG...."),
+            Ok(())
+        );
+        assert_eq!(
+            check_attachment("a.png", "image/png", b"MZ\x90\x00"),
+            Err("attachment_content_mismatch")
+        );
+        assert_eq!(
+            check_attachment("a.exe", "application/x-msdownload", b"MZ"),
+            Err("attachment_type_not_allowed")
+        );
+        assert_eq!(
+            check_attachment("../a.txt", "text/plain", b"x"),
+            Err("attachment_name_invalid")
+        );
+        assert_eq!(
+            check_attachment("a.txt", "text/plain", &vec![b'x'; MAX_ATTACHMENT + 1]),
+            Err("attachment_too_large")
+        );
+        assert_eq!(
+            check_attachment("a.txt", "text/plain", b""),
+            Err("attachment_empty")
+        );
+    }
+
+    #[test]
+    fn instants_take_an_offset_or_shanghai_time() {
+        assert_eq!(
+            parse_instant("2026-11-26T10:00").unwrap(),
+            "2026-11-26T02:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(
+            parse_instant("2026-11-26T10:00:00+08:00").unwrap(),
+            "2026-11-26T02:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(parse_instant("tomorrow"), Err("datetime_invalid"));
+    }
+}

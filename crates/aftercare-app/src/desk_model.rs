@@ -1,0 +1,251 @@
+//! What the service desk's use cases return.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A service request, as stored. Times are UTC stamps.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServiceRequest {
+    pub id: i64,
+    /// What people see and quote: `SR-2026-000123`.
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub asset_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub service_type: String,
+    pub phase: String,
+    pub status: String,
+    pub priority: String,
+    pub channel: String,
+    pub subject: String,
+    pub description: String,
+    /// The customer's value tier when the request was opened or last re-tiered.
+    pub tier: String,
+    pub city: Option<String>,
+    pub outlet_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    /// Why the assignee was chosen by routing (account_manager, matched), if it was.
+    pub routed: Option<String>,
+    pub sla_policy_id: Option<i64>,
+    pub response_due: Option<String>,
+    pub responded_at: Option<String>,
+    /// Absent while the clock is paused (waiting for the customer) or stopped.
+    pub resolution_due: Option<String>,
+    /// Working seconds left when the clock was paused or stopped.
+    pub resolution_left: Option<i64>,
+    pub warn_at: Option<String>,
+    pub warn_seconds: i64,
+    pub warned: bool,
+    pub response_breached: bool,
+    pub resolution_breached: bool,
+    pub sla_next: Option<String>,
+    pub escalated: bool,
+    /// free, partial or chargeable: who pays, decided from the warranty.
+    pub charge: Option<String>,
+    pub charge_reason: Option<String>,
+    /// In fen.
+    pub parts_cost: i64,
+    pub labour_cost: i64,
+    pub root_cause: Option<String>,
+    pub remedy: Option<String>,
+    pub rating: Option<i64>,
+    pub rating_comment: Option<String>,
+    pub rated_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Changes must quote it; a stale version is refused.
+    pub version: i64,
+}
+
+/// A request as listed in a queue.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestRow {
+    pub id: i64,
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub subject: String,
+    pub service_type: String,
+    pub status: String,
+    pub priority: String,
+    pub tier: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub response_due: Option<String>,
+    pub responded_at: Option<String>,
+    pub resolution_due: Option<String>,
+    pub warned: bool,
+    pub response_breached: bool,
+    pub resolution_breached: bool,
+    pub created_at: String,
+}
+
+/// A queue's size; `capped` when there are at least `count` (counting stops there).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueCount {
+    pub queue: String,
+    pub count: i64,
+    pub capped: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentMeta {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// A reply to the customer, an internal note, or a message from the customer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestMessage {
+    pub id: i64,
+    /// reply (public), note (internal), customer, system.
+    pub kind: String,
+    pub author: String,
+    pub body: String,
+    pub channel: String,
+    pub created_at: String,
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+/// One change of a request: status, priority, assignee, SLA events, escalations.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub actor: String,
+}
+
+/// A technician's visit to the customer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Visit {
+    pub id: i64,
+    pub request_id: i64,
+    pub request_number: String,
+    pub subject: String,
+    pub customer_name: String,
+    pub technician_id: i64,
+    pub technician_name: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    /// booked, done, cancelled.
+    pub status: String,
+    pub address: Option<String>,
+    pub work_done: Option<String>,
+    pub parts: Option<String>,
+    pub minutes_spent: Option<i64>,
+    /// Who confirmed the work on the customer's side.
+    pub confirmed_by: Option<String>,
+    pub reported_at: Option<String>,
+}
+
+/// How the targets of a request stand.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaView {
+    pub policy: Option<String>,
+    /// pending, met or breached.
+    pub response: String,
+    pub resolution: String,
+    pub paused: bool,
+    /// Seconds to the resolution target, negative when late; absent when paused or stopped.
+    pub remaining_seconds: Option<i64>,
+}
+
+/// Everything about one request, for its page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestDetail {
+    pub request: ServiceRequest,
+    pub sla: SlaView,
+    /// The statuses it may move to now.
+    pub next_statuses: Vec<String>,
+    pub messages: Vec<RequestMessage>,
+    pub history: Vec<HistoryEntry>,
+    pub visits: Vec<Visit>,
+}
+
+/// A business calendar's configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CalendarBody {
+    #[serde(default)]
+    pub name: String,
+    /// IANA time zone, e.g. Asia/Shanghai.
+    pub time_zone: String,
+    /// Seven lists of shifts (`09:00-12:00`), Monday first.
+    pub week: Vec<Vec<String>>,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    /// Weekend days worked (调休).
+    #[serde(default)]
+    pub makeup_workdays: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Calendar {
+    pub id: i64,
+    #[serde(flatten)]
+    pub body: CalendarBody,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaPolicy {
+    pub id: i64,
+    pub name: String,
+    /// Criteria; absent matches any.
+    pub tier: Option<String>,
+    pub priority: Option<String>,
+    pub service_type: Option<String>,
+    pub calendar_id: i64,
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+    pub warn_minutes: i64,
+    /// What happens on a breach.
+    pub notify_manager: bool,
+    pub raise_priority: bool,
+    pub reassign: bool,
+}
+
+/// Who takes which requests.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaffProfile {
+    pub user_id: i64,
+    pub name: String,
+    pub role: String,
+    pub active: bool,
+    pub outlet_id: Option<i64>,
+    /// Service types handled; empty: any.
+    pub skills: Vec<String>,
+    /// Cities covered; empty: any.
+    pub regions: Vec<String>,
+    pub capacity: i64,
+    pub auto_assign: bool,
+    /// Active requests assigned now.
+    pub load: i64,
+}
+
+/// A staff notification: an SLA warning or breach, an escalation, an assignment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    pub request_id: Option<i64>,
+    pub request_number: Option<String>,
+    pub kind: String,
+    pub created_at: String,
+    pub read: bool,
+}
+
+/// What one SLA sweep did.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct SweepReport {
+    pub examined: i64,
+    pub warnings: i64,
+    pub response_breaches: i64,
+    pub resolution_breaches: i64,
+    pub escalations: i64,
+}

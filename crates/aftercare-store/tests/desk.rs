@@ -1,0 +1,917 @@
+//! The service desk through the real use cases over the real store, on SQLite and on
+//! PostgreSQL, with a clock the tests move: requests, routing, SLA clocks and the sweep,
+//! visits, warranty decisions, ratings, visibility and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aftercare_app::desk::*;
+use aftercare_app::input::*;
+use aftercare_app::ports::RequestFilter;
+use aftercare_app::service::Principal;
+use aftercare_app::{Actor, App, AppError};
+use aftercare_domain::account::Role;
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
+
+/// Monday 2026-11-23, 10:00 in Shanghai: inside office hours.
+const MONDAY_10: &str = "2026-11-23T02:00:00Z";
+
+async fn fresh(kind: Kind) -> TestDb {
+    eprintln!("---- running on {kind:?}");
+    TestDb::new(kind).await
+}
+
+async fn staff(app: &App, email: &str, name: &str, role: &str) -> Principal {
+    let user = app
+        .add_user(
+            &Actor::system("test"),
+            email,
+            name,
+            "correct horse battery",
+            role,
+        )
+        .await
+        .unwrap();
+    Principal {
+        user,
+        role: Role::parse(role).unwrap(),
+        scopes: None,
+    }
+}
+
+struct World {
+    admin: Principal,
+    agent: Principal,
+    tech: Principal,
+    customer: i64,
+    asset: i64,
+}
+
+/// An admin, an agent (consultations), a technician (repairs, Shanghai), a customer in
+/// Shanghai with an email, and an air conditioner bought today with the statutory 三包.
+async fn world(app: &App) -> World {
+    let admin = staff(app, "admin@example.cn", "管理员", "admin").await;
+    let agent = staff(app, "agent@example.cn", "客服小李", "agent").await;
+    let tech = staff(app, "tech@example.cn", "王师傅", "technician").await;
+    app.set_staff_profile(
+        &admin,
+        agent.user.id,
+        &StaffProfileInput {
+            skills: vec!["consultation".into(), "complaint".into()],
+            capacity: 20,
+            auto_assign: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    app.set_staff_profile(
+        &admin,
+        tech.user.id,
+        &StaffProfileInput {
+            skills: vec!["repair".into(), "installation".into()],
+            regions: vec!["上海".into()],
+            capacity: 20,
+            auto_assign: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let customer = app
+        .create_customer(
+            &admin,
+            &CustomerInput {
+                name: "张伟".into(),
+                emails: vec![EmailInput {
+                    address: "zhang.wei@example.cn".into(),
+                    primary: true,
+                }],
+                addresses: vec![AddressInput {
+                    city: Some("上海".into()),
+                    street: "人民路 1 号".into(),
+                    primary: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let policy = app
+        .create_policy(
+            &admin,
+            &PolicyInput {
+                name: "国家三包".into(),
+                return_days: 7,
+                exchange_days: 15,
+                repair_months: 12,
+                repair_limit: 2,
+                void_conditions: vec!["misuse".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let category = app
+        .create_category(
+            &admin,
+            &CategoryInput {
+                name: "空调".into(),
+                parent_id: None,
+                policy_id: Some(policy),
+            },
+        )
+        .await
+        .unwrap();
+    let product = app
+        .create_product(
+            &admin,
+            &ProductInput {
+                sku: "KFR-35GW".into(),
+                name: "格力云佳 1.5匹".into(),
+                category_id: category,
+                policy_id: None,
+                price: "3999.00".into(),
+                currency: None,
+                serialized: true,
+                strategy: None,
+            },
+        )
+        .await
+        .unwrap();
+    let order = app
+        .create_order(
+            &admin,
+            &OrderInput {
+                customer_id: customer,
+                channel: "store".into(),
+                items: vec![OrderItemInput {
+                    product_id: product,
+                    quantity: 1,
+                    unit_price: None,
+                    discount: None,
+                    serials: vec!["GR2026A0001".into()],
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let asset = app.store.assets_of(customer).await.unwrap()[0].id;
+    let _ = order;
+    World {
+        admin,
+        agent,
+        tech,
+        customer,
+        asset,
+    }
+}
+
+fn repair(w: &World) -> RequestInput {
+    RequestInput {
+        customer_id: w.customer,
+        asset_id: Some(w.asset),
+        service_type: "repair".into(),
+        subject: "空调不制冷".into(),
+        description: "开机半小时后出风不冷。".into(),
+        ..Default::default()
+    }
+}
+
+fn conflict_code<T: std::fmt::Debug>(r: Result<T, AppError>) -> &'static str {
+    match r {
+        Err(AppError::Conflict { code, .. }) => code,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn invalid_fields<T: std::fmt::Debug>(r: Result<T, AppError>) -> Vec<(String, &'static str)> {
+    match r {
+        Err(AppError::Invalid(i)) => i.0.into_iter().map(|e| (e.field, e.code)).collect(),
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+async fn outbox(db: &TestDb) -> Vec<(String, String)> {
+    sqlx::query_as::<_, (String, String)>("SELECT recipient, subject FROM outbox ORDER BY id")
+        .fetch_all(&db.db.read)
+        .await
+        .unwrap()
+}
+
+async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+
+    let (id, number) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    assert_eq!(number, "SR-2026-000001");
+    let d = app.request_detail(&w.agent, id).await.unwrap();
+    let r = &d.request;
+    // Routed by skill and region to the technician; in warranty, so free.
+    assert_eq!(r.assignee_id, Some(w.tech.user.id));
+    assert_eq!(r.routed.as_deref(), Some("matched"));
+    assert_eq!(r.status, "assigned");
+    assert_eq!(r.phase, "after_sale");
+    assert_eq!(
+        (r.charge.as_deref(), r.charge_reason.as_deref()),
+        (Some("free"), Some("repair_window"))
+    );
+    // Standard policy: 4 working hours to respond, 22.5 to resolve, from Monday 10:00.
+    assert_eq!(d.sla.policy.as_deref(), Some("Standard"));
+    assert_eq!(
+        r.response_due.as_deref(),
+        Some("2026-11-23T07:30:00.000000Z")
+    );
+    assert_eq!(
+        r.resolution_due.as_deref(),
+        Some("2026-11-26T02:00:00.000000Z")
+    );
+    assert_eq!(
+        outbox(&db).await,
+        vec![(
+            "zhang.wei@example.cn".into(),
+            "[SR-2026-000001] 空调不制冷".into()
+        )]
+    );
+
+    // The state machine refuses a jump and says so.
+    let jump = app
+        .transition(
+            &w.agent,
+            id,
+            &TransitionInput {
+                status: "closed".into(),
+                version: r.version,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(conflict_code(jump), "transition_not_allowed");
+    // A stale version is refused.
+    let stale = app
+        .transition(
+            &w.agent,
+            id,
+            &TransitionInput {
+                status: "in_progress".into(),
+                version: r.version - 1,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(conflict_code(stale), "version_conflict");
+
+    // The first public reply meets the response target.
+    clock.advance(std::time::Duration::from_secs(30 * 60));
+    app.add_message(
+        &w.tech,
+        id,
+        &MessageInput {
+            kind: "reply".into(),
+            body: "您好，我们明天上门。".into(),
+            attachments: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    app.add_message(
+        &w.tech,
+        id,
+        &MessageInput {
+            kind: "note".into(),
+            body: "可能是缺氟".into(),
+            attachments: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    let d = app.request_detail(&w.agent, id).await.unwrap();
+    assert_eq!(d.sla.response, "met");
+    assert_eq!(
+        d.messages
+            .iter()
+            .map(|m| m.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["reply", "note"]
+    );
+
+    // Waiting for the customer stops the resolution clock; it resumes with what was left.
+    let v = d.request.version;
+    app.transition(
+        &w.tech,
+        id,
+        &TransitionInput {
+            status: "waiting_customer".into(),
+            version: v,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = app.request_detail(&w.agent, id).await.unwrap().request;
+    assert_eq!(r.resolution_due, None);
+    // 22.5 h less the 30 min used.
+    assert_eq!(r.resolution_left, Some(22 * 3600));
+    clock.set("2026-11-24T01:00:00Z"); // Tuesday 09:00
+    app.transition(
+        &w.tech,
+        id,
+        &TransitionInput {
+            status: "in_progress".into(),
+            version: r.version,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = app.request_detail(&w.agent, id).await.unwrap().request;
+    // Tuesday 7.5 + Wednesday 7.5 + Thursday 7 → Thursday 17:30.
+    assert_eq!(
+        r.resolution_due.as_deref(),
+        Some("2026-11-26T09:30:00.000000Z")
+    );
+
+    // A visit; a clashing one for the same technician is refused.
+    let visit = app
+        .book_visit(
+            &w.agent,
+            id,
+            &VisitInput {
+                technician_id: w.tech.user.id,
+                starts_at: "2026-11-25T10:00".into(),
+                ends_at: "2026-11-25T12:00".into(),
+                address: Some("上海市人民路 1 号".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let clash = app
+        .book_visit(
+            &w.agent,
+            id,
+            &VisitInput {
+                technician_id: w.tech.user.id,
+                starts_at: "2026-11-25T11:30".into(),
+                ends_at: "2026-11-25T13:00".into(),
+                address: None,
+            },
+        )
+        .await;
+    assert_eq!(conflict_code(clash), "visit_clash");
+    let d = app.request_detail(&w.agent, id).await.unwrap();
+    assert_eq!(d.request.status, "scheduled");
+    assert_eq!(d.visits.len(), 1);
+    let ics = app.visits_ics(&w.tech, w.tech.user.id).await.unwrap();
+    assert!(ics.contains("DTSTART:20261125T020000Z"), "{ics}");
+
+    app.report_visit(
+        &w.tech,
+        visit,
+        &VisitReportInput {
+            work_done: "补充冷媒，更换阀门".into(),
+            parts: Some("阀门 x1".into()),
+            minutes_spent: 90,
+            confirmed_by: "张伟".into(),
+        },
+    )
+    .await
+    .unwrap();
+    // A free repair counts toward the 三包 repair limit.
+    let asset = app.asset(&w.admin, w.asset).await.unwrap();
+    assert_eq!(
+        asset.events.iter().filter(|e| e.kind == "repair").count(),
+        1
+    );
+
+    let r = app.request_detail(&w.agent, id).await.unwrap().request;
+    app.transition(
+        &w.tech,
+        id,
+        &TransitionInput {
+            status: "in_progress".into(),
+            version: r.version,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = app.request_detail(&w.agent, id).await.unwrap().request;
+    app.patch_request(
+        &w.tech,
+        id,
+        &RequestPatch {
+            version: r.version,
+            parts_cost: Some("35.50".into()),
+            labour_cost: Some("0".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = app.request_detail(&w.agent, id).await.unwrap().request;
+    assert_eq!((r.parts_cost, r.labour_cost), (35_50, 0));
+
+    // Rating before resolution is refused; after it, once.
+    let early = app
+        .rate_request(
+            w.customer,
+            &Actor::system("portal"),
+            id,
+            &RatingInput {
+                stars: 5,
+                comment: None,
+            },
+        )
+        .await;
+    assert_eq!(conflict_code(early), "not_resolved_yet");
+    app.transition(
+        &w.tech,
+        id,
+        &TransitionInput {
+            status: "resolved".into(),
+            version: r.version,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let d = app.request_detail(&w.agent, id).await.unwrap();
+    assert_eq!(
+        (d.sla.response.as_str(), d.sla.resolution.as_str()),
+        ("met", "met")
+    );
+    app.rate_request(
+        w.customer,
+        &Actor::system("portal"),
+        id,
+        &RatingInput {
+            stars: 4,
+            comment: Some("师傅很专业".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let again = app
+        .rate_request(
+            w.customer,
+            &Actor::system("portal"),
+            id,
+            &RatingInput {
+                stars: 1,
+                comment: None,
+            },
+        )
+        .await;
+    assert_eq!(conflict_code(again), "already_rated");
+    // Someone else's customer cannot rate it (it does not exist for them).
+    assert!(matches!(
+        app.rate_request(
+            w.customer + 1000,
+            &Actor::system("portal"),
+            id,
+            &RatingInput {
+                stars: 1,
+                comment: None
+            }
+        )
+        .await,
+        Err(AppError::NotFound("request"))
+    ));
+
+    // The customer's timeline tells the story, with the SLA outcome and the rating.
+    let tl = app
+        .store
+        .timeline(w.customer, None, 50)
+        .await
+        .unwrap()
+        .items;
+    let kinds: Vec<&str> = tl.iter().map(|t| t.kind.as_str()).collect();
+    for k in [
+        "request",
+        "request_reply",
+        "visit",
+        "request_resolved",
+        "rating",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let rating = tl.iter().find(|t| t.kind == "rating").unwrap();
+    assert!(
+        rating.summary.contains("4/5") && rating.summary.contains("resolution met"),
+        "{}",
+        rating.summary
+    );
+    let resolved = tl.iter().find(|t| t.kind == "request_resolved").unwrap();
+    assert!(
+        resolved.summary.contains("SR-2026-000001"),
+        "{}",
+        resolved.summary
+    );
+
+    // The second request of the year gets the next number.
+    let (_, n2) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    assert_eq!(n2, "SR-2026-000002");
+    db.cleanup().await;
+}
+
+async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let manager = staff(&app, "boss@example.cn", "服务经理", "manager").await;
+    // A high-value customer whose account manager is the agent.
+    app.set_customer_tier(
+        &w.admin,
+        w.customer,
+        &TierInput {
+            tier: "high".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut c = app.customer(&w.admin, w.customer).await.unwrap();
+    c.account_manager_id = Some(w.agent.user.id);
+    let mut input = CustomerInput {
+        name: c.name.clone(),
+        account_manager_id: Some(w.agent.user.id),
+        emails: vec![EmailInput {
+            address: "zhang.wei@example.cn".into(),
+            primary: true,
+        }],
+        addresses: vec![AddressInput {
+            city: Some("上海".into()),
+            street: "人民路 1 号".into(),
+            primary: true,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    input.name = c.name;
+    app.update_customer(&w.admin, w.customer, &input, None)
+        .await
+        .unwrap();
+
+    let (id, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    let r = app.request_detail(&w.agent, id).await.unwrap().request;
+    // Green channel: the account manager, at least high priority, the high-value policy.
+    assert_eq!(r.assignee_id, Some(w.agent.user.id));
+    assert_eq!(r.routed.as_deref(), Some("account_manager"));
+    assert_eq!(r.priority, "high");
+    assert_eq!(r.tier, "high");
+    // 1 working hour to respond, 7.5 to resolve (warn 1 h before): Tuesday 10:00.
+    assert_eq!(
+        r.response_due.as_deref(),
+        Some("2026-11-23T03:00:00.000000Z")
+    );
+    assert_eq!(
+        r.resolution_due.as_deref(),
+        Some("2026-11-24T02:00:00.000000Z")
+    );
+
+    assert_eq!(app.sla_sweep().await.unwrap().examined, 0);
+    clock.set("2026-11-23T03:00:00Z");
+    let s = app.sla_sweep().await.unwrap();
+    assert_eq!((s.examined, s.response_breaches, s.escalations), (1, 1, 1));
+    let r = app.request_detail(&w.agent, id).await.unwrap().request;
+    assert!(r.escalated && r.response_breached);
+    assert_eq!(r.priority, "urgent", "raised one step");
+    assert_eq!(app.sla_sweep().await.unwrap().examined, 0, "reported once");
+    // Warning an hour before the resolution target (Tuesday 09:00), then the breach,
+    // which reassigns away from the account manager.
+    clock.set("2026-11-24T01:00:00Z");
+    assert_eq!(app.sla_sweep().await.unwrap().warnings, 1);
+    clock.set("2026-11-24T02:00:00Z");
+    let s = app.sla_sweep().await.unwrap();
+    assert_eq!(s.resolution_breaches, 1);
+    let d = app.request_detail(&w.agent, id).await.unwrap();
+    assert_eq!(d.request.assignee_id, Some(w.tech.user.id));
+    assert_eq!(d.sla.resolution, "breached");
+    let kinds: Vec<&str> = d.history.iter().map(|h| h.kind.as_str()).collect();
+    for k in [
+        "sla_response_breached",
+        "sla_warning",
+        "sla_resolution_breached",
+        "escalated",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let notified: Vec<String> = app
+        .notifications(&manager)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    assert!(
+        notified.contains(&"sla_response_breached".to_string()),
+        "{notified:?}"
+    );
+    assert!(
+        notified.contains(&"sla_resolution_breached".to_string()),
+        "{notified:?}"
+    );
+    db.cleanup().await;
+}
+
+async fn queues_visibility_and_bad_input(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let actor = Actor::system("test");
+    let own = app
+        .store
+        .create_outlet(&actor, "上海服务中心", "own", Some("上海"), MONDAY_10)
+        .await
+        .unwrap();
+    let partner = app
+        .store
+        .create_outlet(&actor, "浦东特约维修站", "partner", Some("上海"), MONDAY_10)
+        .await
+        .unwrap();
+    let partner_tech = staff(&app, "partner@example.cn", "特约师傅", "technician").await;
+    app.set_staff_profile(
+        &w.admin,
+        partner_tech.user.id,
+        &StaffProfileInput {
+            outlet_id: Some(partner),
+            capacity: 20,
+            auto_assign: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    // Bad input names every field and writes nothing.
+    let bad = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                customer_id: 999_999,
+                asset_id: Some(w.asset),
+                service_type: "haircut".into(),
+                priority: Some("asap".into()),
+                subject: " ".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    let fields = invalid_fields(bad);
+    for f in [
+        ("service_type", "service_type_unknown"),
+        ("priority", "priority_unknown"),
+        ("subject", "required"),
+        ("customer_id", "reference_not_found"),
+        ("asset_id", "asset_of_another_customer"),
+    ] {
+        assert!(
+            fields.contains(&(f.0.to_string(), f.1)),
+            "{f:?} not in {fields:?}"
+        );
+    }
+    let bad_file = app
+        .open_request(&w.agent, &repair(&w))
+        .await
+        .map(|(id, _)| id)
+        .unwrap();
+    let refused = app
+        .add_message(
+            &w.agent,
+            bad_file,
+            &MessageInput {
+                kind: "reply".into(),
+                body: "见附件".into(),
+                attachments: vec![AttachmentInput {
+                    filename: "photo.png".into(),
+                    content_type: "image/png".into(),
+                    content_base64: "TVqQAAMAAAAEAAAA".into(),
+                }],
+            },
+        )
+        .await;
+    assert_eq!(
+        invalid_fields(refused),
+        vec![("attachments[0]".into(), "attachment_content_mismatch")]
+    );
+    assert!(
+        app.request_detail(&w.agent, bad_file)
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+    assert_eq!(
+        app.request_detail(&w.agent, bad_file)
+            .await
+            .unwrap()
+            .sla
+            .response,
+        "pending",
+        "nothing written"
+    );
+    // A good photo is kept and read back byte for byte.
+    let png = b"\x89PNG\r\n\x1a\n0000";
+    use base64::Engine;
+    app.add_message(
+        &w.agent,
+        bad_file,
+        &MessageInput {
+            kind: "note".into(),
+            body: "照片".into(),
+            attachments: vec![AttachmentInput {
+                filename: "外机.png".into(),
+                content_type: "image/png".into(),
+                content_base64: base64::engine::general_purpose::STANDARD.encode(png),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let m = app
+        .request_detail(&w.agent, bad_file)
+        .await
+        .unwrap()
+        .messages;
+    let (meta, bytes) = app
+        .attachment(&w.agent, m[0].attachments[0].id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (meta.filename.as_str(), bytes.as_slice()),
+        ("外机.png", &png[..])
+    );
+
+    // A complaint cannot be resolved without root cause and remedy.
+    let (complaint, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                customer_id: w.customer,
+                service_type: "complaint".into(),
+                subject: "师傅迟到两小时".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let c = app
+        .request_detail(&w.agent, complaint)
+        .await
+        .unwrap()
+        .request;
+    assert_eq!(
+        c.assignee_id,
+        Some(w.agent.user.id),
+        "complaints go to the agent with the skill"
+    );
+    assert_eq!(c.phase, "pre_sale");
+    let r = app
+        .transition(
+            &w.agent,
+            complaint,
+            &TransitionInput {
+                status: "resolved".into(),
+                version: c.version,
+                ..Default::default()
+            },
+        )
+        .await;
+    let fields = invalid_fields(r);
+    assert!(fields.contains(&("root_cause".into(), "required_for_complaint")));
+    app.transition(
+        &w.agent,
+        complaint,
+        &TransitionInput {
+            status: "resolved".into(),
+            version: c.version,
+            root_cause: Some("排班冲突".into()),
+            remedy: Some("致歉并赠送保养一次".into()),
+            note: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    // Partner staff see only their outlet's requests.
+    let (theirs, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                outlet_id: Some(partner),
+                ..repair(&w)
+            },
+        )
+        .await
+        .unwrap();
+    let (_ours, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                outlet_id: Some(own),
+                ..repair(&w)
+            },
+        )
+        .await
+        .unwrap();
+    let seen = app
+        .requests(&partner_tech, &RequestQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), vec![theirs]);
+    assert!(matches!(
+        app.request_detail(&partner_tech, bad_file).await,
+        Err(AppError::NotFound(_))
+    ));
+    let theirs_detail = app
+        .request_detail(&partner_tech, theirs)
+        .await
+        .unwrap()
+        .request;
+    assert_eq!(
+        theirs_detail.assignee_id,
+        Some(partner_tech.user.id),
+        "routed within the outlet"
+    );
+
+    // Queues and their counts; a keyset page walk sees every row once.
+    let counts = app.queue_counts(&w.tech).await.unwrap();
+    let count = |q: &str| counts.iter().find(|c| c.queue == q).unwrap().count;
+    assert_eq!(count("all"), 3, "{counts:?}");
+    assert_eq!(count("mine"), 1, "{counts:?}");
+    // The own outlet's request waits for its own people: nobody there takes work yet.
+    assert_eq!(count("unassigned"), 1, "{counts:?}");
+    let mut seen = vec![];
+    let mut cursor = None;
+    loop {
+        let page = app
+            .requests(
+                &w.admin,
+                &RequestQuery {
+                    queue: Some("all".into()),
+                    cursor,
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|r| r.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    let unknown = app
+        .requests(
+            &w.admin,
+            &RequestQuery {
+                queue: Some("everything".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        invalid_fields(unknown),
+        vec![("queue".into(), "queue_unknown")]
+    );
+    let capped = app
+        .store
+        .count_requests(
+            &RequestFilter {
+                limit: 50,
+                ..Default::default()
+            },
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(capped, 2, "counting stops at the cap");
+    db.cleanup().await;
+}
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                for kind in BOTH {
+                    super::$name(kind).await;
+                }
+            }
+        )+
+    };
+}
+
+mod on_sqlite_and_postgres {
+    on_both!(
+        a_repair_goes_from_portal_to_rating,
+        breaches_escalate_and_the_sweep_reports_each_once,
+        queues_visibility_and_bad_input,
+    );
+    use super::BOTH;
+}
