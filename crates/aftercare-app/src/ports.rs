@@ -446,3 +446,30 @@ pub trait DeskStore: Send + Sync {
 
     async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>>;
 }
+
+/// A mail as received, decoded whatever its charset (UTF-8, GBK/GB18030, Big5, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboundMail {
+    /// The sender's address, lower-cased.
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub subject: String,
+    /// The text body (from the HTML part when there is no text part).
+    pub body: String,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+impl PartialEq for NewAttachment {
+    fn eq(&self, o: &Self) -> bool {
+        self.filename == o.filename && self.content_type == o.content_type && self.content == o.content
+    }
+}
+impl Eq for NewAttachment {}
+
+/// Sends mail (SMTP in production).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+}
