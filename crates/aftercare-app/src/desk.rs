@@ -756,8 +756,13 @@ impl App {
         let mut fx = Effects::default();
         fx.history
             .push(("created".into(), None, Some(channel.code().into())));
+        // What the customer wrote themselves (portal, mail) gets a human look first: it
+        // waits in the unassigned queue for triage, which routes it. Staff on the phone
+        // have triaged already; high-value customers go straight to their manager.
+        let self_service = matches!(channel, RequestChannel::Portal | RequestChannel::Email);
         let assignee = match i.assignee_id {
             Some(a) => Some((a, None)),
+            None if self_service && tier != ValueTier::High => None,
             None => self.route(&r, &facts, &staff, None),
         };
         if let Some((a, why)) = assignee {
@@ -1028,6 +1033,35 @@ impl App {
         inv.into_result()?;
         let mut fx = Effects::default();
         self.apply_transition(&mut r, to, &who(p), &mut fx).await?;
+        // Triage routes the request unless someone has it already.
+        if to == RequestStatus::Triaged && r.assignee_id.is_none() {
+            let staff = self.store.staff_profiles().await?;
+            let facts = self
+                .store
+                .service_facts(r.customer_id)
+                .await?
+                .ok_or(AppError::NotFound("customer"))?;
+            if let Some((a, why)) = self.route(&r, &facts, &staff, None) {
+                r.assignee_id = Some(a);
+                r.assignee_name = staff
+                    .iter()
+                    .find(|s| s.user_id == a)
+                    .map(|s| s.name.clone());
+                r.routed = why.clone();
+                fx.history.push((
+                    "assigned".into(),
+                    None,
+                    Some(format!(
+                        "{}{}",
+                        r.assignee_name.clone().unwrap_or_default(),
+                        why.map(|w| format!(" ({w})")).unwrap_or_default()
+                    )),
+                ));
+                fx.notify.push((a, "assigned".into()));
+                self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
+                    .await?;
+            }
+        }
         if let Some(n) = note {
             fx.message = Some(NewMessage {
                 kind: "note".into(),

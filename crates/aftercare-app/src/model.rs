@@ -89,6 +89,8 @@ pub struct Customer {
     pub birthday: Option<String>,
     pub account_manager_id: Option<i64>,
     pub account_manager_name: Option<String>,
+    /// Value tier: high, medium or low; absent until set or computed.
+    pub tier: Option<String>,
     pub habits: Option<String>,
     pub preferences: Option<String>,
     pub notes: Option<String>,

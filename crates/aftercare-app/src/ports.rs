@@ -463,7 +463,9 @@ pub struct InboundMail {
 
 impl PartialEq for NewAttachment {
     fn eq(&self, o: &Self) -> bool {
-        self.filename == o.filename && self.content_type == o.content_type && self.content == o.content
+        self.filename == o.filename
+            && self.content_type == o.content_type
+            && self.content == o.content
     }
 }
 impl Eq for NewAttachment {}

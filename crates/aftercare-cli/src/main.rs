@@ -178,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
             println!("listening on http://{addr}");
+            aftercare_web::spawn_workers(&app);
             let router = aftercare_web::router(aftercare_web::AppState::new(app));
             aftercare_web::serve(listener, router, shutdown_signal()).await?;
         }

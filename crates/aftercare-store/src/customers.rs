@@ -17,6 +17,7 @@ pub(crate) struct CustomerRec {
     pub birthday: Option<String>,
     pub account_manager_id: Option<i64>,
     pub account_manager_name: Option<String>,
+    pub tier: Option<String>,
     pub habits: Option<String>,
     pub preferences: Option<String>,
     pub notes: Option<String>,
@@ -111,7 +112,7 @@ where
     let Some(c): Option<CustomerRec> = fetch_opt(
         e,
         "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
-         u.name AS account_manager_name, c.habits, c.preferences, c.notes, c.source, c.consent, c.tags, \
+         u.name AS account_manager_name, c.tier, c.habits, c.preferences, c.notes, c.source, c.consent, c.tags, \
          c.merged_into, c.created_at, c.updated_at, c.version \
          FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1",
         &[V::I(id)],
@@ -160,6 +161,7 @@ where
         birthday: c.birthday,
         account_manager_id: c.account_manager_id,
         account_manager_name: c.account_manager_name,
+        tier: c.tier,
         habits: c.habits,
         preferences: c.preferences,
         notes: c.notes,

@@ -70,6 +70,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(create_token))
         .routes(routes!(update_user))
         .routes(routes!(revoke_token))
+        .merge(crate::desk_api::routes())
         .split_for_parts()
 }
 
@@ -146,7 +147,7 @@ where
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// The id of something created.
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -156,7 +157,7 @@ pub struct Created {
 
 /// Runs a creation once per `Idempotency-Key`: a retry with the same key and body gets the
 /// first answer again; the same key with another body is refused.
-async fn idempotent<F, Fut>(
+pub(crate) async fn idempotent<F, Fut>(
     state: &AppState,
     c: &ApiCaller,
     headers: &HeaderMap,
@@ -226,9 +227,10 @@ where
 
 macro_rules! app_err {
     ($c:expr) => {
-        |e| ApiError::from_app(e, $c.lang)
+        |e| $crate::error::ApiError::from_app(e, $c.lang)
     };
 }
+pub(crate) use app_err;
 
 /// List customers: search by name prefix (Chinese or pinyin), phone, email or serial.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),

@@ -2,8 +2,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod desk_api;
+pub mod desk_ui;
 pub mod error;
 pub mod i18n;
+mod i18n_desk;
 pub mod transfer;
 pub mod ui;
 
@@ -86,4 +89,32 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// How often the SLA sweep runs in a server.
+pub const SLA_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The server's background work: the SLA sweep every [`SLA_SWEEP_EVERY`]. A failed round
+/// is logged and the next one tries again.
+pub fn spawn_workers(app: &App) {
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SLA_SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match sweeper.sla_sweep().await {
+                Ok(r) if r.examined > 0 => tracing::info!(
+                    examined = r.examined,
+                    warnings = r.warnings,
+                    response_breaches = r.response_breaches,
+                    resolution_breaches = r.resolution_breaches,
+                    escalations = r.escalations,
+                    "SLA sweep"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "SLA sweep failed"),
+            }
+        }
+    });
 }

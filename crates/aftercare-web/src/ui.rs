@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(new_user_submit))
         .route("/users/{id}", post(user_change_submit))
+        .merge(crate::desk_ui::routes())
 }
 
 /// What the layout needs on every page.
@@ -99,7 +100,7 @@ pub fn local_time(at: &str) -> String {
     }
 }
 
-fn render(t: impl Template) -> Response {
+pub(crate) fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -110,12 +111,12 @@ fn render(t: impl Template) -> Response {
 }
 
 /// A failure on a page: not found, forbidden or internal, in the user's language.
-fn page_error(e: AppError, lang: Lang) -> Response {
+pub(crate) fn page_error(e: AppError, lang: Lang) -> Response {
     let err = crate::error::ApiError::from_app(e, lang);
     (err.status, Html(format!("<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"/\">←</a></p>", askama_escape(&err.body.message)))).into_response()
 }
 
-fn askama_escape(s: &str) -> String {
+pub(crate) fn askama_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -124,7 +125,7 @@ fn askama_escape(s: &str) -> String {
 
 /// Query parameters of a page; a wrong one (`?limit=abc`) answers a page saying which, in
 /// the user's language, rather than the framework's plain text.
-struct PageQuery<T>(T);
+pub(crate) struct PageQuery<T>(pub(crate) T);
 
 impl<S, T> axum::extract::FromRequestParts<S> for PageQuery<T>
 where
@@ -160,7 +161,7 @@ where
 
 /// A form posted by a signed-in user whose CSRF token matched. Page handlers take forms only
 /// through it, so no form can skip the check.
-struct CsrfForm(Session, FormData);
+pub(crate) struct CsrfForm(pub(crate) Session, pub(crate) FormData);
 
 impl<S> axum::extract::FromRequest<S> for CsrfForm
 where
@@ -187,25 +188,25 @@ where
 }
 
 /// A submitted form: every field, in order, repeated names kept.
-struct FormData(Vec<(String, String)>);
+pub(crate) struct FormData(Vec<(String, String)>);
 
 impl FormData {
     fn parse(body: &[u8]) -> Self {
         FormData(form_urlencoded::parse(body).into_owned().collect())
     }
-    fn get(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
-    fn s(&self, k: &str) -> String {
+    pub(crate) fn s(&self, k: &str) -> String {
         self.get(k).unwrap_or("").to_string()
     }
-    fn opt(&self, k: &str) -> Option<String> {
+    pub(crate) fn opt(&self, k: &str) -> Option<String> {
         self.get(k)
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     }
-    fn all(&self, k: &str) -> Vec<String> {
+    pub(crate) fn all(&self, k: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(n, _)| n == k)
@@ -348,7 +349,7 @@ struct CustomersPage {
     error: Option<String>,
 }
 
-fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
+pub(crate) fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -910,7 +911,7 @@ pub struct WarrantyView {
     pub remedies: Vec<(String, bool, String)>,
 }
 
-fn warranty_view(tr: &Tr, w: Option<&WarrantyStatus>) -> WarrantyView {
+pub(crate) fn warranty_view(tr: &Tr, w: Option<&WarrantyStatus>) -> WarrantyView {
     let Some(w) = w else {
         return WarrantyView {
             coverage: "expired".into(),

@@ -1,0 +1,427 @@
+//! The service desk's part of the REST API: requests, their messages and moves, visits,
+//! SLA configuration, staff profiles and notifications.
+
+use crate::AppState;
+use crate::api::{ApiJson, ApiQuery, ApiResult, Created, app_err, idempotent};
+use crate::auth::ApiCaller;
+use crate::error::ErrorBody;
+use aftercare_app::desk::*;
+use aftercare_app::desk_model::*;
+use aftercare_app::model::Page;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_requests, open_request))
+        .routes(routes!(queue_counts))
+        .routes(routes!(get_request, patch_request))
+        .routes(routes!(request_by_number))
+        .routes(routes!(transition_request))
+        .routes(routes!(add_message))
+        .routes(routes!(get_attachment))
+        .routes(routes!(book_visit))
+        .routes(routes!(report_visit))
+        .routes(routes!(technician_visits))
+        .routes(routes!(technician_calendar))
+        .routes(routes!(sla_sweep))
+        .routes(routes!(list_calendars, create_calendar))
+        .routes(routes!(update_calendar))
+        .routes(routes!(list_sla_policies, create_sla_policy))
+        .routes(routes!(list_staff_profiles))
+        .routes(routes!(set_staff_profile))
+        .routes(routes!(set_customer_tier))
+        .routes(routes!(list_notifications))
+}
+
+/// List service requests: a queue (mine, team, unassigned, breaching, all) ordered by
+/// urgency then age, or every request newest first.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "service desk", params(RequestQuery),
+    responses((status = 200, body = Page<RequestRow>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_requests(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<RequestQuery>,
+) -> ApiResult<Json<Page<RequestRow>>> {
+    s.app
+        .requests(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Open a service request. The SLA policy, who pays (from the item's warranty) and the
+/// assignee (routing) are decided here.
+#[utoipa::path(post, path = "/api/v1/requests", tag = "service desk", request_body = RequestInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn open_request(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<RequestInput>,
+) -> ApiResult<Response> {
+    let raw = format!("{input:?}");
+    idempotent(&s, &c, &headers, &raw, || async {
+        s.app
+            .open_request(&c.principal, &input)
+            .await
+            .map(|(id, _)| id)
+            .map_err(app_err!(c))
+    })
+    .await
+}
+
+/// The size of each queue, counted up to 1000 (`capped` beyond).
+#[utoipa::path(get, path = "/api/v1/requests/counts", tag = "service desk",
+    responses((status = 200, body = Vec<QueueCount>)))]
+async fn queue_counts(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<QueueCount>>> {
+    s.app
+        .queue_counts(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// One request with its SLA, allowed next statuses, messages, history and visits.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "service desk",
+    responses((status = 200, body = RequestDetail), (status = 404, body = ErrorBody)))]
+async fn get_request(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<RequestDetail>> {
+    s.app
+        .request_detail(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// A request by its number, e.g. SR-2026-000123.
+#[utoipa::path(get, path = "/api/v1/requests/by-number/{number}", tag = "service desk",
+    responses((status = 200, body = RequestDetail), (status = 404, body = ErrorBody)))]
+async fn request_by_number(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(number): Path<String>,
+) -> ApiResult<Json<RequestDetail>> {
+    s.app
+        .request_by_number(&c.principal, &number)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Change assignee (0: let routing choose), priority, costs, complaint findings, or
+/// escalate. Quote the version read.
+#[utoipa::path(patch, path = "/api/v1/requests/{id}", tag = "service desk", request_body = RequestPatch,
+    responses((status = 200, body = RequestDetail), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn patch_request(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<RequestPatch>,
+) -> ApiResult<Json<RequestDetail>> {
+    s.app
+        .patch_request(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    get_request(State(s), c, Path(id)).await
+}
+
+/// Move a request to another status. Illegal moves are refused
+/// (`transition_not_allowed`); resolving a complaint needs root cause and remedy.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/transitions", tag = "service desk", request_body = TransitionInput,
+    responses((status = 200, body = RequestDetail), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn transition_request(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<TransitionInput>,
+) -> ApiResult<Json<RequestDetail>> {
+    s.app
+        .transition(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    get_request(State(s), c, Path(id)).await
+}
+
+/// Add a public reply (mailed to the customer; the first one meets the response target)
+/// or an internal note, with attachments (images, PDF, office files; 10 MB each).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/messages", tag = "service desk", request_body = MessageInput,
+    responses((status = 201, body = RequestDetail), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_message(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<MessageInput>,
+) -> ApiResult<(StatusCode, Json<RequestDetail>)> {
+    s.app
+        .add_message(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    let Json(d) = get_request(State(s), c, Path(id)).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// Download an attachment.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "service desk",
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+async fn get_attachment(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let (meta, bytes) = s
+        .app
+        .attachment(&c.principal, id)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(attachment_response(&meta, bytes))
+}
+
+/// A stored file as a download; never rendered inline (it came from outside).
+pub(crate) fn attachment_response(meta: &AttachmentMeta, bytes: Vec<u8>) -> Response {
+    let encoded: String = meta
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, meta.content_type.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{encoded}"),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Book a technician's visit for a request; a time that overlaps another booked visit of
+/// the same technician is refused (`visit_clash`).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/visits", tag = "field service", request_body = VisitInput,
+    responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn book_visit(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<VisitInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s
+        .app
+        .book_visit(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Report a visit: work done, parts, time spent, who confirmed it for the customer.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/report", tag = "field service", request_body = VisitReportInput,
+    responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_visit(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<VisitReportInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .report_visit(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A technician's visits in a period.
+#[utoipa::path(get, path = "/api/v1/technicians/{id}/visits", tag = "field service", params(VisitQuery),
+    responses((status = 200, body = Vec<Visit>), (status = 422, body = ErrorBody)))]
+async fn technician_visits(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<VisitQuery>,
+) -> ApiResult<Json<Vec<Visit>>> {
+    s.app
+        .visits_of(&c.principal, id, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// A technician's visits as an iCalendar feed, for any calendar application.
+#[utoipa::path(get, path = "/api/v1/technicians/{id}/visits.ics", tag = "field service",
+    responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar")))]
+async fn technician_calendar(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let ics = s
+        .app
+        .visits_ics(&c.principal, id)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        ics,
+    )
+        .into_response())
+}
+
+/// Run the SLA sweep now (it also runs every 30 seconds in the server): warnings,
+/// breaches, escalations.
+#[utoipa::path(post, path = "/api/v1/sla/sweep", tag = "service desk",
+    responses((status = 200, body = SweepReport), (status = 403, body = ErrorBody)))]
+async fn sla_sweep(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<SweepReport>> {
+    c.principal
+        .require(aftercare_domain::account::Permission::ManageDesk)
+        .map_err(app_err!(c))?;
+    s.app.sla_sweep().await.map(Json).map_err(app_err!(c))
+}
+
+/// Business calendars: working hours per weekday, time zone, holidays, make-up workdays.
+#[utoipa::path(get, path = "/api/v1/calendars", tag = "service desk",
+    responses((status = 200, body = Vec<Calendar>)))]
+async fn list_calendars(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<Calendar>>> {
+    s.app
+        .calendars(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Create a business calendar.
+#[utoipa::path(post, path = "/api/v1/calendars", tag = "service desk", request_body = CalendarBody,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn create_calendar(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<CalendarBody>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s
+        .app
+        .create_calendar(&c.principal, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Replace a business calendar (holidays of a new year, changed hours).
+#[utoipa::path(put, path = "/api/v1/calendars/{id}", tag = "service desk", request_body = CalendarBody,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_calendar(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CalendarBody>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .update_calendar(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// SLA policies; the most specific one matching tier, priority and service type applies.
+#[utoipa::path(get, path = "/api/v1/sla-policies", tag = "service desk",
+    responses((status = 200, body = Vec<SlaPolicy>)))]
+async fn list_sla_policies(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<SlaPolicy>>> {
+    s.app
+        .sla_policies(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Create an SLA policy.
+#[utoipa::path(post, path = "/api/v1/sla-policies", tag = "service desk", request_body = SlaPolicyInput,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn create_sla_policy(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<SlaPolicyInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s
+        .app
+        .create_sla_policy(&c.principal, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Staff who take requests: skills, regions, outlet, capacity and current load.
+#[utoipa::path(get, path = "/api/v1/staff-profiles", tag = "service desk",
+    responses((status = 200, body = Vec<StaffProfile>)))]
+async fn list_staff_profiles(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<StaffProfile>>> {
+    s.app
+        .staff_profiles(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Set who takes which requests: a staff member's skills, regions, outlet and capacity.
+#[utoipa::path(put, path = "/api/v1/staff-profiles/{user_id}", tag = "service desk", request_body = StaffProfileInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_staff_profile(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(user_id): Path<i64>,
+    ApiJson(input): ApiJson<StaffProfileInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .set_staff_profile(&c.principal, user_id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a customer's value tier by hand (high, medium, low); future requests follow it.
+#[utoipa::path(put, path = "/api/v1/customers/{id}/tier", tag = "customers", request_body = TierInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_customer_tier(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<TierInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .set_customer_tier(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's latest notifications: assignments, SLA warnings and breaches, escalations.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "service desk",
+    responses((status = 200, body = Vec<Notification>)))]
+async fn list_notifications(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<Notification>>> {
+    s.app
+        .notifications(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}

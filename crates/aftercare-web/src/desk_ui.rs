@@ -1,0 +1,623 @@
+//! The agent workspace: queues with counts and bulk actions, the request page with the
+//! customer 360 beside it, the new-request form, and technicians' visit calendars.
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::i18n::{Tr, field_message};
+use crate::ui::{
+    Chrome, CsrfForm, PageQuery, WarrantyView, local_time, page_error, query_string, render,
+    warranty_view,
+};
+use aftercare_app::AppError;
+use aftercare_app::desk::*;
+use aftercare_app::desk_model::*;
+use aftercare_app::model::{Asset, Customer360, Page};
+use aftercare_domain::account::Permission;
+use aftercare_domain::catalog::format_money;
+use aftercare_domain::request::{Priority, ServiceType};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/requests", get(queue_page))
+        .route("/requests/bulk", post(bulk_submit))
+        .route("/requests/new", get(new_page).post(new_submit))
+        .route("/requests/{id}", get(request_page))
+        .route("/requests/{id}/transition", post(transition_submit))
+        .route("/requests/{id}/update", post(update_submit))
+        .route("/requests/{id}/messages", post(message_submit))
+        .route("/requests/{id}/visits", post(visit_submit))
+        .route("/visits/{id}/report", post(report_submit))
+        .route("/visits", get(visits_page))
+        .route("/attachments/{id}", get(attachment_download))
+        .route("/static/desk.js", get(desk_js))
+}
+
+async fn desk_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/desk.js"),
+    )
+}
+
+/// Error messages for a form, each with the field it concerns.
+fn messages(e: &AppError, tr: &Tr) -> Vec<String> {
+    match e {
+        AppError::Invalid(inv) => inv
+            .0
+            .iter()
+            .map(|f| {
+                let label = tr.k("field", &f.field);
+                let label = if label.starts_with("field.") {
+                    f.field.clone()
+                } else {
+                    label
+                };
+                format!("{label}: {}", field_message(tr.0, f.code))
+            })
+            .collect(),
+        AppError::Conflict { code, .. } => vec![field_message(tr.0, code)],
+        other => vec![
+            crate::error::ApiError::from_app(clone_err(other), tr.0)
+                .body
+                .message,
+        ],
+    }
+}
+
+fn clone_err(e: &AppError) -> AppError {
+    match e {
+        AppError::NotFound(w) => AppError::NotFound(w),
+        AppError::Forbidden => AppError::Forbidden,
+        AppError::Unauthenticated => AppError::Unauthenticated,
+        AppError::Throttled => AppError::Throttled,
+        other => AppError::Internal(other.to_string()),
+    }
+}
+
+// ---- queues ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct QueuePage {
+    c: Chrome,
+    queue: String,
+    counts: Vec<QueueCount>,
+    page: Page<RequestRow>,
+    next_href: Option<String>,
+    statuses: Vec<&'static str>,
+    priorities: Vec<&'static str>,
+    flash: Option<String>,
+}
+
+impl QueuePage {
+    fn due(&self, r: &RequestRow) -> String {
+        r.resolution_due
+            .as_deref()
+            .map(local_time)
+            .unwrap_or_default()
+    }
+    fn sla_class(&self, r: &RequestRow) -> &'static str {
+        if r.resolution_breached || r.response_breached {
+            "bad"
+        } else if r.warned {
+            "warn"
+        } else {
+            ""
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct QueueQ {
+    queue: Option<String>,
+    cursor: Option<String>,
+    done: Option<String>,
+}
+
+async fn queue_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<QueueQ>,
+) -> Response {
+    let queue = q.queue.clone().unwrap_or_else(|| "mine".into());
+    let query = RequestQuery {
+        queue: Some(queue.clone()),
+        cursor: q.cursor.clone(),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let (page, counts) = match tokio::try_join!(
+        s.app.requests(&session.principal, &query),
+        s.app.queue_counts(&session.principal)
+    ) {
+        Ok(x) => x,
+        Err(e) => return page_error(e, session.lang),
+    };
+    let next_href = page.next_cursor.as_deref().map(|c| {
+        format!(
+            "/requests?{}",
+            query_string(&[("queue", Some(&queue)), ("cursor", Some(c))])
+        )
+    });
+    render(QueuePage {
+        c: Chrome::for_session(&session, "requests"),
+        queue,
+        counts,
+        page,
+        next_href,
+        statuses: vec![
+            "triaged",
+            "in_progress",
+            "waiting_parts",
+            "resolved",
+            "closed",
+        ],
+        priorities: Priority::ALL.iter().map(|p| p.code()).collect(),
+        flash: q.done,
+    })
+}
+
+/// Applies one action to every selected request; each succeeds or fails on its own, and
+/// the queue says how many of each.
+async fn bulk_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let ids: Vec<i64> = f.all("ids").iter().filter_map(|i| i.parse().ok()).collect();
+    let action = f.s("action");
+    let p = &session.principal;
+    let (mut ok, mut failed) = (0, 0);
+    for id in ids {
+        let Ok(d) = s.app.request_detail(p, id).await else {
+            failed += 1;
+            continue;
+        };
+        let version = d.request.version;
+        let r = if action == "assign_me" {
+            s.app
+                .patch_request(
+                    p,
+                    id,
+                    &RequestPatch {
+                        version,
+                        assignee_id: Some(p.user.id),
+                        ..Default::default()
+                    },
+                )
+                .await
+        } else if let Some(pr) = action.strip_prefix("priority:") {
+            s.app
+                .patch_request(
+                    p,
+                    id,
+                    &RequestPatch {
+                        version,
+                        priority: Some(pr.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+        } else if let Some(st) = action.strip_prefix("status:") {
+            s.app
+                .transition(
+                    p,
+                    id,
+                    &TransitionInput {
+                        status: st.into(),
+                        version,
+                        ..Default::default()
+                    },
+                )
+                .await
+        } else {
+            Err(AppError::Invalid(aftercare_domain::Invalid::one(
+                "action",
+                "action_unknown",
+            )))
+        };
+        match r {
+            Ok(()) => ok += 1,
+            Err(_) => failed += 1,
+        }
+    }
+    let tr = Tr(session.lang);
+    let done = format!(
+        "{}: {ok} · {}: {failed}",
+        tr.t("bulk.done"),
+        tr.t("bulk.failed")
+    );
+    Redirect::to(&format!(
+        "/requests?{}",
+        query_string(&[("queue", Some(&f.s("queue"))), ("done", Some(&done))])
+    ))
+    .into_response()
+}
+
+// ---- new request ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "request_form.html")]
+struct NewPage {
+    c: Chrome,
+    customer: Option<Customer360>,
+    asset_id: Option<i64>,
+    types: Vec<&'static str>,
+    priorities: Vec<&'static str>,
+    subject: String,
+    description: String,
+    service_type: String,
+    errors: Vec<String>,
+}
+
+impl NewPage {
+    fn picked(&self, id: &i64) -> bool {
+        self.asset_id == Some(*id)
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct NewQ {
+    customer_id: Option<i64>,
+    asset_id: Option<i64>,
+}
+
+async fn new_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<NewQ>,
+) -> Response {
+    let customer = match q.customer_id {
+        Some(id) => match s.app.customer_360(&session.principal, id, None).await {
+            Ok(c) => Some(c),
+            Err(e) => return page_error(e, session.lang),
+        },
+        None => None,
+    };
+    render(NewPage {
+        c: Chrome::for_session(&session, "requests"),
+        customer,
+        asset_id: q.asset_id,
+        types: ServiceType::ALL.iter().map(|t| t.code()).collect(),
+        priorities: Priority::ALL.iter().map(|p| p.code()).collect(),
+        subject: String::new(),
+        description: String::new(),
+        service_type: "repair".into(),
+        errors: vec![],
+    })
+}
+
+async fn new_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let input = RequestInput {
+        customer_id: f.s("customer_id").trim().parse().unwrap_or(0),
+        asset_id: f.opt("asset_id").and_then(|a| a.parse().ok()),
+        service_type: f.s("service_type"),
+        priority: f.opt("priority"),
+        channel: f.opt("channel"),
+        subject: f.s("subject"),
+        description: f.s("description"),
+        ..Default::default()
+    };
+    match s.app.open_request(&session.principal, &input).await {
+        Ok((id, _)) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Err(e) => {
+            let tr = Tr(session.lang);
+            let customer = s
+                .app
+                .customer_360(&session.principal, input.customer_id, None)
+                .await
+                .ok();
+            let page = NewPage {
+                c: Chrome::for_session(&session, "requests"),
+                customer,
+                asset_id: input.asset_id,
+                types: ServiceType::ALL.iter().map(|t| t.code()).collect(),
+                priorities: Priority::ALL.iter().map(|p| p.code()).collect(),
+                subject: input.subject,
+                description: input.description,
+                service_type: input.service_type,
+                errors: messages(&e, &tr),
+            };
+            (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
+        }
+    }
+}
+
+// ---- the request page -----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct RequestPage {
+    c: Chrome,
+    d: RequestDetail,
+    customer: Option<Customer360>,
+    asset: Option<(Asset, WarrantyView)>,
+    staff: Vec<StaffProfile>,
+    priorities: Vec<&'static str>,
+    errors: Vec<String>,
+    can_work: bool,
+}
+
+impl RequestPage {
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+    fn opt_when(&self, at: &Option<String>) -> String {
+        at.as_deref().map(local_time).unwrap_or_default()
+    }
+    fn money(&self, v: &i64) -> String {
+        format_money(*v)
+    }
+    fn remaining(&self) -> String {
+        match self.d.sla.remaining_seconds {
+            Some(s) => {
+                let (sign, s) = if s < 0 { ("-", -s) } else { ("", s) };
+                format!("{sign}{}h{:02}m", s / 3600, (s % 3600) / 60)
+            }
+            None => String::new(),
+        }
+    }
+    fn is_complaint(&self) -> bool {
+        self.d.request.service_type == "complaint"
+    }
+    fn is_assignee(&self, id: &i64) -> bool {
+        self.d.request.assignee_id == Some(*id)
+    }
+    fn technicians(&self) -> Vec<&StaffProfile> {
+        self.staff.iter().filter(|s| s.active).collect()
+    }
+}
+
+async fn request_view(
+    s: &AppState,
+    session: &Session,
+    id: i64,
+    errors: Vec<String>,
+) -> Result<RequestPage, AppError> {
+    let p = &session.principal;
+    let d = s.app.request_detail(p, id).await?;
+    let customer = s
+        .app
+        .customer_360(p, d.request.customer_id, None)
+        .await
+        .ok();
+    let tr = Tr(session.lang);
+    let asset = match (d.request.asset_id, &customer) {
+        (Some(a), Some(c)) => c
+            .assets
+            .iter()
+            .find(|x| x.id == a)
+            .map(|x| (x.clone(), warranty_view(&tr, x.warranty.as_ref()))),
+        _ => None,
+    };
+    let staff = s.app.staff_profiles(p).await?;
+    Ok(RequestPage {
+        c: Chrome::for_session(session, "requests"),
+        d,
+        customer,
+        asset,
+        staff,
+        priorities: Priority::ALL.iter().map(|p| p.code()).collect(),
+        errors,
+        can_work: p.require(Permission::WorkRequests).is_ok(),
+    })
+}
+
+async fn request_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    match request_view(&s, &session, id, vec![]).await {
+        Ok(p) => render(p),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// After a form on the request page: back to it, or the page again with what was wrong.
+async fn after(s: &AppState, session: &Session, id: i64, r: Result<(), AppError>) -> Response {
+    match r {
+        Ok(()) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Err(e) => {
+            let tr = Tr(session.lang);
+            let status = match &e {
+                AppError::Conflict { .. } => StatusCode::CONFLICT,
+                AppError::NotFound(_) => return page_error(e, session.lang),
+                AppError::Forbidden => return page_error(e, session.lang),
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            match request_view(s, session, id, messages(&e, &tr)).await {
+                Ok(p) => (status, render(p)).into_response(),
+                Err(e) => page_error(e, session.lang),
+            }
+        }
+    }
+}
+
+fn version(f: &crate::ui::FormData) -> i64 {
+    f.s("version").trim().parse().unwrap_or(0)
+}
+
+async fn transition_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = TransitionInput {
+        status: f.s("status"),
+        version: version(&f),
+        root_cause: f.opt("root_cause"),
+        remedy: f.opt("remedy"),
+        note: f.opt("note"),
+    };
+    let r = s.app.transition(&session.principal, id, &input).await;
+    after(&s, &session, id, r).await
+}
+
+async fn update_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = RequestPatch {
+        version: version(&f),
+        priority: f.opt("priority"),
+        assignee_id: f.opt("assignee_id").and_then(|a| a.parse().ok()),
+        parts_cost: f.opt("parts_cost"),
+        labour_cost: f.opt("labour_cost"),
+        root_cause: f.opt("root_cause"),
+        remedy: f.opt("remedy"),
+        escalate: f.opt("escalate").map(|_| true),
+    };
+    let r = s.app.patch_request(&session.principal, id, &input).await;
+    after(&s, &session, id, r).await
+}
+
+/// A reply or note with files: a multipart form, so the CSRF token is checked here.
+async fn message_submit(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    mut mp: Multipart,
+) -> Response {
+    use base64::Engine;
+    let (mut csrf, mut kind, mut body, mut files) =
+        (String::new(), String::new(), String::new(), vec![]);
+    while let Ok(Some(field)) = mp.next_field().await {
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field.file_name().map(str::to_string);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let Ok(data) = field.bytes().await else {
+            break;
+        };
+        match name.as_str() {
+            "_csrf" => csrf = String::from_utf8_lossy(&data).into(),
+            "kind" => kind = String::from_utf8_lossy(&data).into(),
+            "body" => body = String::from_utf8_lossy(&data).into(),
+            "files" => {
+                if let Some(filename) = filename.filter(|f| !f.is_empty())
+                    && !data.is_empty()
+                {
+                    files.push(AttachmentInput {
+                        filename,
+                        content_type,
+                        content_base64: base64::engine::general_purpose::STANDARD.encode(&data),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if csrf != session.csrf {
+        return (StatusCode::FORBIDDEN, Tr(session.lang).t("error.csrf")).into_response();
+    }
+    let input = MessageInput {
+        kind,
+        body,
+        attachments: files,
+    };
+    let r = s.app.add_message(&session.principal, id, &input).await;
+    after(&s, &session, id, r).await
+}
+
+async fn visit_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = VisitInput {
+        technician_id: f.s("technician_id").trim().parse().unwrap_or(0),
+        starts_at: f.s("starts_at"),
+        ends_at: f.s("ends_at"),
+        address: f.opt("address"),
+    };
+    let r = s
+        .app
+        .book_visit(&session.principal, id, &input)
+        .await
+        .map(|_| ());
+    after(&s, &session, id, r).await
+}
+
+async fn report_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let request_id: i64 = f.s("request_id").trim().parse().unwrap_or(0);
+    let input = VisitReportInput {
+        work_done: f.s("work_done"),
+        parts: f.opt("parts"),
+        minutes_spent: f.s("minutes_spent").trim().parse().unwrap_or(0),
+        confirmed_by: f.s("confirmed_by"),
+    };
+    let r = s.app.report_visit(&session.principal, id, &input).await;
+    after(&s, &session, request_id, r).await
+}
+
+async fn attachment_download(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    match s.app.attachment(&session.principal, id).await {
+        Ok((meta, bytes)) => crate::desk_api::attachment_response(&meta, bytes),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+// ---- visits ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "visits.html")]
+struct VisitsPage {
+    c: Chrome,
+    technician: i64,
+    staff: Vec<StaffProfile>,
+    visits: Vec<Visit>,
+}
+
+impl VisitsPage {
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct VisitsQ {
+    technician: Option<i64>,
+}
+
+async fn visits_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<VisitsQ>,
+) -> Response {
+    let technician = q.technician.unwrap_or(session.principal.user.id);
+    let p = &session.principal;
+    let all = VisitQuery::default();
+    let r = tokio::try_join!(
+        s.app.visits_of(p, technician, &all),
+        s.app.staff_profiles(p)
+    );
+    match r {
+        Ok((visits, staff)) => render(VisitsPage {
+            c: Chrome::for_session(&session, "visits"),
+            technician,
+            staff,
+            visits,
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
