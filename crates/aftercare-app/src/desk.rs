@@ -1346,6 +1346,70 @@ impl App {
         self.write_one(&actor, fresh, fx).await
     }
 
+    /// A message from the customer (portal or mail) on their request. A request that was
+    /// waiting for them goes back to work (its resolution clock runs again); a resolved
+    /// one is reopened. Whoever has it is told.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn customer_message(
+        &self,
+        actor: &Actor,
+        r: ServiceRequest,
+        author: &str,
+        body: String,
+        channel: &str,
+        message_id: Option<String>,
+        attachments: Vec<NewAttachment>,
+    ) -> Result<(), AppError> {
+        let id = r.id;
+        let mut r = r;
+        for attempt in 0..2 {
+            let mut fx = Effects::default();
+            let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+            let next = match status {
+                RequestStatus::WaitingCustomer => Some(RequestStatus::InProgress),
+                RequestStatus::Resolved => Some(RequestStatus::Reopened),
+                _ => None,
+            };
+            if let Some(to) = next {
+                self.apply_transition(&mut r, to, author, &mut fx).await?;
+            }
+            if let Some(a) = r.assignee_id {
+                fx.notify.push((a, "customer_replied".into()));
+            }
+            fx.timeline
+                .push(("request_message".into(), format!("{} {channel}", r.number)));
+            fx.message = Some(NewMessage {
+                kind: "customer".into(),
+                author_id: None,
+                author_label: author.to_string(),
+                body: body.clone(),
+                channel: channel.into(),
+                message_id: message_id.clone(),
+                attachments: attachments.clone(),
+            });
+            let done = self
+                .store
+                .update_requests(actor, &[(r, fx)], &self.now())
+                .await?;
+            if done.first() == Some(&true) {
+                return Ok(());
+            }
+            if attempt == 0 {
+                r = self
+                    .store
+                    .request(id)
+                    .await?
+                    .ok_or(AppError::NotFound("request"))?;
+            } else {
+                break;
+            }
+        }
+        Err(AppError::Conflict {
+            code: "version_conflict",
+            field: None,
+        })
+    }
+
     pub async fn attachment(
         &self,
         p: &Principal,

@@ -249,3 +249,58 @@ pub struct SweepReport {
     pub resolution_breaches: i64,
     pub escalations: i64,
 }
+
+/// A manual, FAQ or article for self-service, in three languages.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Article {
+    pub id: i64,
+    /// manual, faq or article.
+    pub kind: String,
+    pub product_id: Option<i64>,
+    pub title_zh_hans: String,
+    pub title_zh_hant: String,
+    pub title_en: String,
+    pub body_zh_hans: String,
+    pub body_zh_hant: String,
+    pub body_en: String,
+    pub published: bool,
+    pub updated_at: String,
+}
+
+impl Article {
+    /// Title and text in a language (zh-Hans, zh-Hant or en), falling back to simplified
+    /// Chinese when a translation is empty.
+    pub fn localized(&self, lang: &str) -> (&str, &str) {
+        let (t, b) = match lang {
+            "zh-Hant" => (&self.title_zh_hant, &self.body_zh_hant),
+            "en" => (&self.title_en, &self.body_en),
+            _ => (&self.title_zh_hans, &self.body_zh_hans),
+        };
+        if t.trim().is_empty() {
+            (&self.title_zh_hans, &self.body_zh_hans)
+        } else {
+            (t, b)
+        }
+    }
+}
+
+/// What a customer sees of one of their requests: no internal notes, no staff history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PortalRequest {
+    pub id: i64,
+    pub number: String,
+    pub subject: String,
+    pub description: String,
+    pub service_type: String,
+    pub status: String,
+    pub asset_id: Option<i64>,
+    pub charge: Option<String>,
+    pub charge_reason: Option<String>,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
+    pub rating: Option<i64>,
+    pub rating_comment: Option<String>,
+    pub messages: Vec<RequestMessage>,
+    pub visits: Vec<Visit>,
+    pub can_rate: bool,
+}

@@ -7,7 +7,9 @@ pub mod desk_model;
 pub mod error;
 pub mod ics;
 pub mod input;
+pub mod mail;
 pub mod model;
+pub mod portal;
 pub mod ports;
 pub mod service;
 

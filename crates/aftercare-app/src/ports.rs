@@ -59,7 +59,7 @@ pub struct WarrantyInputs {
 /// Storage. Every write runs in one transaction that also appends to the audit log and
 /// the change log (and the customer's timeline where a customer is concerned).
 #[async_trait]
-pub trait Store: DeskStore + Send + Sync {
+pub trait Store: DeskStore + PortalStore + Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 
     // Accounts.
@@ -445,6 +445,32 @@ pub trait DeskStore: Send + Sync {
     ) -> StoreResult<()>;
 
     async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>>;
+
+    /// Queued mails due for (another) attempt at `now`.
+    async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>>;
+    /// Records an attempt: sent, or failed with the error and when to try again (`None`:
+    /// give up).
+    async fn outbox_attempt(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        retry_at: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// The customer whose email (match key) this is, if any.
+    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>>;
+    /// Every email match key of a customer.
+    async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>>;
+}
+
+/// A queued mail.
+#[derive(Debug, Clone)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
 }
 
 /// A mail as received, decoded whatever its charset (UTF-8, GBK/GB18030, Big5, …).
@@ -474,4 +500,87 @@ impl Eq for NewAttachment {}
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+}
+
+/// A customer's account on the portal.
+#[derive(Debug, Clone)]
+pub struct PortalAccount {
+    pub id: i64,
+    pub customer_id: i64,
+    pub email: String,
+    pub name: String,
+    pub lang: Option<String>,
+}
+
+/// An article to store: a manual, an FAQ or an article, in three languages.
+#[derive(Debug, Clone)]
+pub struct ArticleDraft {
+    pub kind: String,
+    pub product_id: Option<i64>,
+    /// zh-Hans, zh-Hant, en.
+    pub titles: [String; 3],
+    pub bodies: [String; 3],
+    pub published: bool,
+}
+
+/// Storage of the customer portal and its articles.
+#[async_trait]
+pub trait PortalStore: Send + Sync {
+    /// Creates a customer and their portal account in one transaction.
+    /// `Conflict(portal_account_exists)` if the email has an account,
+    /// `Conflict(email_known)` if a customer already has this email (they are invited
+    /// instead, so nobody takes over a record by signing up with its address).
+    async fn portal_signup(
+        &self,
+        actor: &Actor,
+        d: &CustomerDraft,
+        email_key: &str,
+        password_hash: &str,
+        lang: Option<&str>,
+        now: &str,
+    ) -> StoreResult<(i64, i64)>;
+    async fn portal_credentials(
+        &self,
+        email_key: &str,
+    ) -> StoreResult<Option<(PortalAccount, String)>>;
+    async fn create_portal_session(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        csrf: &str,
+        now: &str,
+        expires: &str,
+    ) -> StoreResult<()>;
+    async fn portal_session(
+        &self,
+        token_hash: &str,
+        now: &str,
+    ) -> StoreResult<Option<(PortalAccount, String)>>;
+    async fn delete_portal_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Records an item the customer registered; `Conflict(serial_taken)` if known.
+    async fn register_asset(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        product_id: i64,
+        serial: &str,
+        purchased_on: &str,
+        now: &str,
+    ) -> StoreResult<i64>;
+    async fn create_article(&self, actor: &Actor, a: &ArticleDraft, now: &str) -> StoreResult<i64>;
+    async fn update_article(
+        &self,
+        actor: &Actor,
+        id: i64,
+        a: &ArticleDraft,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn article(&self, id: i64) -> StoreResult<Option<Article>>;
+    /// Articles whose title or text contains every term, newest first.
+    async fn articles(
+        &self,
+        terms: &[String],
+        published_only: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<Article>>;
 }

@@ -687,7 +687,7 @@ impl App {
     }
 
     /// Fills in today's warranty of each asset, reading their inputs together.
-    async fn fill_warranties(&self, assets: &mut [Asset]) -> Result<(), AppError> {
+    pub(crate) async fn fill_warranties(&self, assets: &mut [Asset]) -> Result<(), AppError> {
         let ids: Vec<i64> = assets.iter().map(|a| a.id).collect();
         let today = self.clock.today();
         for (id, w) in self.store.warranty_inputs(&ids).await? {
@@ -753,7 +753,7 @@ impl App {
 }
 
 /// A valid Argon2 hash of a random password, checked when an email is unknown.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA";
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA";
 
 /// Follows a keyset-paginated list from its first page to its last, for exports.
 async fn every_page<Q, T, F, Fut>(

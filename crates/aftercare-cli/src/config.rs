@@ -10,11 +10,14 @@ use std::path::PathBuf;
 struct File {
     database_url: Option<String>,
     listen: Option<String>,
+    smtp: Option<aftercare_mail::SmtpConfig>,
 }
 
 pub struct Config {
     pub database_url: String,
     pub listen: Option<String>,
+    /// Where notifications are sent from; without it they wait in the outbox.
+    pub smtp: Option<aftercare_mail::SmtpConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -25,6 +28,7 @@ impl std::fmt::Debug for Config {
                 &aftercare_store::Db::redacted(&self.database_url),
             )
             .field("listen", &self.listen)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -52,6 +56,7 @@ impl Config {
         Ok(Config {
             database_url,
             listen: file.listen,
+            smtp: file.smtp,
         })
     }
 }

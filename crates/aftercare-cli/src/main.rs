@@ -69,6 +69,14 @@ enum Command {
     },
     /// Export customers, products or orders to CSV or .xlsx (by the file's extension).
     Export { kind: String, file: PathBuf },
+    /// Take in one mail (RFC 822) from standard input, as a mail server's delivery
+    /// command: it becomes a reply to the request its subject names, or a new request.
+    MailIn,
+    /// Deliver the mail waiting in the outbox now (the server does it every 30 s when
+    /// `[smtp]` is configured).
+    MailOut,
+    /// Run the SLA sweep once: warnings, breaches, escalations.
+    SlaSweep,
     /// Manage staff accounts.
     User {
         #[command(subcommand)]
@@ -179,8 +187,56 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             println!("listening on http://{addr}");
             aftercare_web::spawn_workers(&app);
+            match &cfg.smtp {
+                Some(smtp) => {
+                    let mailer = aftercare_mail::SmtpMailer::new(smtp.clone())
+                        .map_err(|e| anyhow::anyhow!("[smtp] in aftercare.toml: {e}"))?;
+                    aftercare_web::spawn_mail_worker(&app, std::sync::Arc::new(mailer));
+                }
+                None => println!("no [smtp] configured: notifications wait in the outbox"),
+            }
             let router = aftercare_web::router(aftercare_web::AppState::new(app));
             aftercare_web::serve(listener, router, shutdown_signal()).await?;
+        }
+        Command::MailIn => {
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut raw)
+                .context("cannot read the mail from standard input")?;
+            let mail = aftercare_mail::parse(&raw).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let o = app
+                .receive_mail(&mail)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} {}{}",
+                if o.threaded { "replied to" } else { "opened" },
+                o.number,
+                if o.new_customer {
+                    " (new customer)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Command::MailOut => {
+            let smtp = cfg
+                .smtp
+                .clone()
+                .context("no [smtp] table in aftercare.toml: nowhere to send")?;
+            let mailer =
+                aftercare_mail::SmtpMailer::new(smtp).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let d = app
+                .deliver_outbox(&mailer)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("sent {}, failed {} (retried later)", d.sent, d.failed);
+        }
+        Command::SlaSweep => {
+            let r = app.sla_sweep().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "examined {}, warnings {}, response breaches {}, resolution breaches {}, escalations {}",
+                r.examined, r.warnings, r.response_breaches, r.resolution_breaches, r.escalations
+            );
         }
         Command::Demo { customers, seed } => {
             if !app.store.users().await?.is_empty() {

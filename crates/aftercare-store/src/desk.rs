@@ -1381,4 +1381,80 @@ impl DeskStore for SqlStore {
             })
             .collect())
     }
+
+    async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>> {
+        #[derive(sqlx::FromRow)]
+        struct O {
+            id: i64,
+            recipient: String,
+            subject: String,
+            body: String,
+            attempts: i64,
+        }
+        let rows: Vec<O> = fetch_all(
+            &self.db.read,
+            "SELECT id, recipient, subject, body, attempts FROM outbox \
+             WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+            &[now.into(), V::I(limit as i64)],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|o| OutboxMail {
+                id: o.id,
+                to: o.recipient,
+                subject: o.subject,
+                body: o.body,
+                attempts: o.attempts,
+            })
+            .collect())
+    }
+
+    async fn outbox_attempt(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        retry_at: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let status = match (error, retry_at) {
+            (None, _) => "sent",
+            (Some(_), Some(_)) => "pending",
+            (Some(_), None) => "failed",
+        };
+        exec(
+            &self.db.write,
+            "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at), sent_at = $4 WHERE id = $5",
+            &[
+                status.into(),
+                error.into(),
+                retry_at.into(),
+                V::OptT((status == "sent").then(|| now.to_string())),
+                V::I(id),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>> {
+        scalar(
+            &self.db.read,
+            "SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id \
+             WHERE e.match_key = $1 AND c.merged_into IS NULL ORDER BY e.is_primary DESC, e.customer_id LIMIT 1",
+            &[email_key.into()],
+        )
+        .await
+    }
+
+    async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar_with::<_, String, _>(
+            "SELECT match_key FROM customer_emails WHERE customer_id = $1",
+            args(&[V::I(customer_id)]),
+        )
+        .fetch_all(&self.db.read)
+        .await
+        .map_err(backend_err)
+    }
 }

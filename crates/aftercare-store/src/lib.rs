@@ -6,6 +6,7 @@ mod db;
 mod desk;
 mod migrate;
 mod orders;
+mod portal;
 mod store;
 
 pub use db::{Backend, Db, connect};

@@ -118,6 +118,61 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Inserts one customer with its children, duplicate candidates, audit row and first
+    /// timeline entry, in the caller's transaction.
+    pub(crate) async fn insert_customer(
+        &self,
+        tx: &mut AnyConnection,
+        actor: &Actor,
+        d: &CustomerDraft,
+        now: &str,
+    ) -> Result<i64, StoreError> {
+        let cols = customers::columns(d);
+        let mut sql = Sql::new("INSERT INTO customers (");
+        sql.push(&cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "));
+        sql.push(", created_at, updated_at) VALUES (");
+        for (i, (_, v)) in cols.into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(v);
+        }
+        sql.push(", ")
+            .bind(now)
+            .push(", ")
+            .bind(now)
+            .push(") RETURNING id");
+        let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
+        customers::write_children(&mut *tx, id, d).await?;
+        customers::find_duplicates_of(&mut *tx, id, now).await?;
+        let after = json!({ "name": d.name, "kind": d.kind.code(),
+                "phones": d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>(),
+                "emails": d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>() });
+        self.log(
+            &mut *tx,
+            actor,
+            "create",
+            "customer",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        self.timeline_add(
+            &mut *tx,
+            id,
+            now,
+            "created",
+            d.source.map(|s| s.code()),
+            Some(id),
+            &d.name,
+            actor,
+        )
+        .await?;
+        Ok(id)
+    }
+
     async fn customer_exists(&self, tx: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
         Ok(scalar(
             &mut *tx,
@@ -686,50 +741,7 @@ impl Store for SqlStore {
                     let drafts = drafts.as_slice();
                     let mut ids = Vec::with_capacity(drafts.len());
                     for d in drafts {
-                        let cols = customers::columns(d);
-                        let mut sql = Sql::new("INSERT INTO customers (");
-                        sql.push(&cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "));
-                        sql.push(", created_at, updated_at) VALUES (");
-                        for (i, (_, v)) in cols.into_iter().enumerate() {
-                            if i > 0 {
-                                sql.push(", ");
-                            }
-                            sql.bind(v);
-                        }
-                        sql.push(", ")
-                            .bind(now)
-                            .push(", ")
-                            .bind(now)
-                            .push(") RETURNING id");
-                        let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
-                        customers::write_children(&mut *tx, id, d).await?;
-                        customers::find_duplicates_of(&mut *tx, id, now).await?;
-                        customers::find_duplicates_of(&mut *tx, id, now).await?;
-                        let after = json!({ "name": d.name, "kind": d.kind.code(),
-                "phones": d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>(),
-                "emails": d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>() });
-                        me.log(
-                            &mut *tx,
-                            actor,
-                            "create",
-                            "customer",
-                            id,
-                            None,
-                            Some(&after),
-                            now,
-                        )
-                        .await?;
-                        me.timeline_add(
-                            &mut *tx,
-                            id,
-                            now,
-                            "created",
-                            d.source.map(|s| s.code()),
-                            Some(id),
-                            &d.name,
-                            actor,
-                        )
-                        .await?;
+                        let id = me.insert_customer(&mut *tx, actor, d, now).await?;
                         ids.push(id);
                     }
                     Ok(ids)

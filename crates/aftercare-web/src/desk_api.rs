@@ -36,6 +36,86 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_staff_profile))
         .routes(routes!(set_customer_tier))
         .routes(routes!(list_notifications))
+        .routes(routes!(mail_inbound))
+        .routes(routes!(list_articles, create_article))
+        .routes(routes!(update_article))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct ArticleQuery {
+    /// Words that must all appear in the title or text (any language).
+    q: Option<String>,
+}
+
+/// Manuals, FAQs and articles (drafts included), newest first.
+#[utoipa::path(get, path = "/api/v1/articles", tag = "portal", params(ArticleQuery),
+    responses((status = 200, body = Vec<Article>)))]
+async fn list_articles(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<ArticleQuery>,
+) -> ApiResult<Json<Vec<Article>>> {
+    s.app
+        .articles(&c.principal, q.q.as_deref().unwrap_or(""))
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Write an article in three languages; published ones are found in the portal's help.
+#[utoipa::path(post, path = "/api/v1/articles", tag = "portal", request_body = aftercare_app::portal::ArticleInput,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn create_article(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<aftercare_app::portal::ArticleInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s
+        .app
+        .create_article(&c.principal, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Replace an article.
+#[utoipa::path(put, path = "/api/v1/articles/{id}", tag = "portal", request_body = aftercare_app::portal::ArticleInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_article(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<aftercare_app::portal::ArticleInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .update_article(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Take in one raw mail (RFC 822, any charset) as a mail server delivers it: a reply to
+/// the request its subject names when it comes from that request's customer, otherwise a
+/// new request (and a new customer for an unknown sender). Up to 1 MB; larger mails go
+/// through `aftercare mail-in`.
+#[utoipa::path(post, path = "/api/v1/mail/inbound", tag = "service desk",
+    request_body(content = String, content_type = "message/rfc822"),
+    responses((status = 200, body = aftercare_app::mail::MailOutcome), (status = 422, body = ErrorBody)))]
+async fn mail_inbound(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<aftercare_app::mail::MailOutcome>> {
+    let mail = aftercare_mail::parse(&body).map_err(|e| {
+        crate::error::ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, c.lang, "mail_unreadable")
+            .with_detail(&format!(" ({e})"))
+    })?;
+    s.app
+        .mail_in(&c.principal, &mail)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
 }
 
 /// List service requests: a queue (mine, team, unassigned, breaching, all) ordered by

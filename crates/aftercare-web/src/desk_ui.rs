@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/visits", get(visits_page))
         .route("/attachments/{id}", get(attachment_download))
         .route("/static/desk.js", get(desk_js))
+        .route("/articles", get(articles_page).post(article_submit))
 }
 
 async fn desk_js() -> impl IntoResponse {
@@ -619,5 +620,82 @@ async fn visits_page(
             visits,
         }),
         Err(e) => page_error(e, session.lang),
+    }
+}
+
+// ---- articles -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "articles.html")]
+struct ArticlesPage {
+    c: Chrome,
+    articles: Vec<Article>,
+    edit: Option<Article>,
+    errors: Vec<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ArticlesQ {
+    edit: Option<i64>,
+}
+
+async fn articles_view(
+    s: &AppState,
+    session: &Session,
+    edit: Option<i64>,
+    errors: Vec<String>,
+) -> Result<ArticlesPage, AppError> {
+    let articles = s.app.articles(&session.principal, "").await?;
+    let edit = edit.and_then(|id| articles.iter().find(|a| a.id == id).cloned());
+    Ok(ArticlesPage {
+        c: Chrome::for_session(session, "articles"),
+        articles,
+        edit,
+        errors,
+    })
+}
+
+async fn articles_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<ArticlesQ>,
+) -> Response {
+    match articles_view(&s, &session, q.edit, vec![]).await {
+        Ok(p) => render(p),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn article_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let input = aftercare_app::portal::ArticleInput {
+        kind: f.s("kind"),
+        product_id: f.opt("product_id").and_then(|p| p.parse().ok()),
+        title_zh_hans: f.s("title_zh_hans"),
+        title_zh_hant: f.s("title_zh_hant"),
+        title_en: f.s("title_en"),
+        body_zh_hans: f.s("body_zh_hans"),
+        body_zh_hant: f.s("body_zh_hant"),
+        body_en: f.s("body_en"),
+        published: f.opt("published").is_some(),
+    };
+    let id: Option<i64> = f.opt("id").and_then(|i| i.parse().ok());
+    let r = match id {
+        Some(id) => s.app.update_article(&session.principal, id, &input).await,
+        None => s
+            .app
+            .create_article(&session.principal, &input)
+            .await
+            .map(|_| ()),
+    };
+    match r {
+        Ok(()) => Redirect::to("/articles").into_response(),
+        Err(e) => {
+            let tr = Tr(session.lang);
+            match articles_view(&s, &session, id, messages(&e, &tr)).await {
+                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
+                Err(e) => page_error(e, session.lang),
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod desk_ui;
 pub mod error;
 pub mod i18n;
 mod i18n_desk;
+pub mod portal;
 pub mod transfer;
 pub mod ui;
 
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     let spec = openapi.clone();
     Router::new()
         .merge(ui::routes())
+        .merge(portal::routes())
         .merge(transfer::routes())
         .merge(api.layer(DefaultBodyLimit::max(JSON_LIMIT)))
         .route(
@@ -114,6 +116,25 @@ pub fn spawn_workers(app: &App) {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "SLA sweep failed"),
+            }
+        }
+    });
+}
+
+/// Delivers the outbox every [`SLA_SWEEP_EVERY`] through `mailer`.
+pub fn spawn_mail_worker(app: &App, mailer: std::sync::Arc<dyn aftercare_app::ports::Mailer>) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SLA_SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match app.deliver_outbox(mailer.as_ref()).await {
+                Ok(d) if d.sent + d.failed > 0 => {
+                    tracing::info!(sent = d.sent, failed = d.failed, "outbox")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox delivery failed"),
             }
         }
     });

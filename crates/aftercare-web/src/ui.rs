@@ -191,7 +191,7 @@ where
 pub(crate) struct FormData(Vec<(String, String)>);
 
 impl FormData {
-    fn parse(body: &[u8]) -> Self {
+    pub(crate) fn parse(body: &[u8]) -> Self {
         FormData(form_urlencoded::parse(body).into_owned().collect())
     }
     pub(crate) fn get(&self, k: &str) -> Option<&str> {

@@ -1374,7 +1374,156 @@ async fn the_service_desk_over_http(app: &TestApp) {
     assert_eq!(c.json["tier"], "high");
 }
 
+/// Signs a customer up in the portal; returns their browser (with its cookie) and the
+/// CSRF token of their session.
+async fn portal_customer(app: &TestApp, name: &str, email: &str) -> (Client, String) {
+    let b = browser();
+    let r = send(b.post(url(app, "/portal/signup")).form(&[
+        ("name", name),
+        ("email", email),
+        ("password", "correct horse battery"),
+    ]))
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let home = send(b.get(url(app, "/portal"))).await.expect(200);
+    assert!(home.text.contains(name));
+    let csrf = scrape_csrf(&home.text);
+    (b, csrf)
+}
+
+async fn the_portal_keeps_each_customer_to_their_own(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let product = seed_product(app, &tok).await;
+    let today = app.app.clock.today().to_string();
+    let (alice, a_csrf) = portal_customer(app, "李娜", "li.na@example.cn").await;
+    let (bob, b_csrf) = portal_customer(app, "周杰", "zhou.jie@example.cn").await;
+
+    // Signing up again with a taken email is refused, in the page's language.
+    let again = send(
+        browser()
+            .post(url(app, "/portal/signup"))
+            .header("Accept-Language", "zh-CN")
+            .form(&[
+                ("name", "李娜"),
+                ("email", "LI.NA@example.cn"),
+                ("password", "correct horse battery"),
+            ]),
+    )
+    .await
+    .expect(422);
+    assert!(again.text.contains("该邮箱已注册"), "{}", again.text);
+
+    // Registering a product starts its warranty; a serial can be registered once.
+    let pid = product.to_string();
+    let reg = [
+        ("_csrf", a_csrf.as_str()),
+        ("product_id", pid.as_str()),
+        ("serial", "PORTAL-0001"),
+        ("purchased_on", today.as_str()),
+    ];
+    assert_eq!(
+        send(alice.post(url(app, "/portal/products")).form(&reg))
+            .await
+            .status,
+        303
+    );
+    let home = send(alice.get(url(app, "/portal"))).await.expect(200);
+    assert!(
+        home.text.contains("PORTAL-0001") && home.text.contains("badge in_warranty"),
+        "{}",
+        home.text
+    );
+    let taken = [
+        ("_csrf", b_csrf.as_str()),
+        ("product_id", pid.as_str()),
+        ("serial", "portal-0001"),
+        ("purchased_on", today.as_str()),
+    ];
+    send(bob.post(url(app, "/portal/products")).form(&taken))
+        .await
+        .expect(422);
+    let forged = [
+        ("_csrf", "not-the-token"),
+        ("product_id", pid.as_str()),
+        ("serial", "PORTAL-0002"),
+        ("purchased_on", today.as_str()),
+    ];
+    send(alice.post(url(app, "/portal/products")).form(&forged))
+        .await
+        .expect(403);
+
+    // A repair request for it: free under warranty, waiting for triage.
+    let asset = app
+        .app
+        .store
+        .asset_by_serial("PORTAL-0001")
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
+    let r = send(alice.post(url(app, "/portal/requests/new")).form(&[
+        ("_csrf", a_csrf.as_str()),
+        ("asset_id", asset.as_str()),
+        ("service_type", "repair"),
+        ("subject", "洗衣机不脱水"),
+        ("description", "滚筒不转"),
+    ]))
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let at = r.header("location").unwrap().to_string();
+    let page = send(alice.get(url(app, &at))).await.expect(200);
+    assert!(
+        page.text.contains("SR-") && page.text.contains("id=\"charge\""),
+        "{}",
+        page.text
+    );
+    // Someone else's request does not exist for Bob, nor can he write on it.
+    send(bob.get(url(app, &at))).await.expect(404);
+    let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
+    send(
+        bob.post(url(app, &format!("/portal/requests/{id}/messages")))
+            .form(&[("_csrf", b_csrf.as_str()), ("body", "hi")]),
+    )
+    .await
+    .expect(404);
+    // Bob cannot report Alice's item as his either.
+    let r = send(bob.post(url(app, "/portal/requests/new")).form(&[
+        ("_csrf", b_csrf.as_str()),
+        ("asset_id", asset.as_str()),
+        ("service_type", "repair"),
+        ("subject", "x"),
+    ]))
+    .await
+    .expect(422);
+    assert!(
+        r.text.contains("asset_id")
+            || r.text.contains("其他客户")
+            || r.text.contains("another customer"),
+        "{}",
+        r.text
+    );
+
+    // The desk sees it in the unassigned queue; staff pages are not the portal's.
+    let q = get_json(app, &tok, "/api/v1/requests?queue=unassigned")
+        .await
+        .expect(200);
+    assert_eq!(q.items()[0]["id"], id);
+    assert_eq!(q.items()[0]["status"], "new");
+    let staff = send(alice.get(url(app, "/requests"))).await;
+    assert_eq!(staff.status, 303, "a portal cookie is no staff session");
+    // Rating before resolution is refused with a message.
+    let early = send(
+        alice
+            .post(url(app, &format!("/portal/requests/{id}/rate")))
+            .form(&[("_csrf", a_csrf.as_str()), ("stars", "5")]),
+    )
+    .await
+    .expect(422);
+    assert!(early.text.contains("flash bad"), "{}", early.text);
+}
+
 on_both_databases!(the_service_desk_works_over_http_on_both_databases => the_service_desk_over_http);
+on_both_databases!(the_portal_keeps_each_customer_to_their_own_records => the_portal_keeps_each_customer_to_their_own);
 on_both_databases!(the_health_check_the_openapi_document_and_the_docs_are_served => health_openapi_and_docs);
 on_both_databases!(api_callers_need_a_bearer_token_with_the_right_scope => callers_need_a_bearer_token_with_the_right_scope);
 on_both_databases!(customers_are_created_read_back_and_updated_only_from_their_current_version => customers_are_created_read_and_updated_with_versions);

@@ -1,0 +1,189 @@
+//! Mail in and out. In: a decoded message becomes a reply on the request its subject
+//! names (`[SR-2026-000123]`), when it comes from that request's customer, or else a new
+//! request (from a new customer if the sender is unknown). Out: the outbox, filled in the
+//! transactions of what caused each mail, is delivered with retries.
+
+use crate::desk::RequestInput;
+use crate::desk_model::ServiceRequest;
+use crate::error::AppError;
+use crate::input::{CustomerInput, EmailInput};
+use crate::ports::*;
+use crate::service::{App, Principal};
+use aftercare_domain::account::Permission;
+use aftercare_domain::contact::Email;
+use aftercare_domain::request::{RequestChannel, find_request_number};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What became of an inbound mail.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct MailOutcome {
+    pub request_id: i64,
+    pub number: String,
+    /// True when it was added to an existing request, false when it opened one.
+    pub threaded: bool,
+    /// True when the sender was not known and a customer was created for them.
+    pub new_customer: bool,
+}
+
+/// Waits before the attempts after a failure: 1 min, 5 min, 30 min, 2 h, then 6 h.
+const RETRY_MINUTES: &[i64] = &[1, 5, 30, 120, 360, 360, 360, 360];
+
+/// Outbox delivery: how many were sent and how many failed this round.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+impl App {
+    /// Takes in a mail that a mail server delivered (through `aftercare mail-in` or the API).
+    pub async fn mail_in(
+        &self,
+        p: &Principal,
+        mail: &InboundMail,
+    ) -> Result<MailOutcome, AppError> {
+        p.require(Permission::WorkRequests)?;
+        self.receive_mail(mail).await
+    }
+
+    /// Same as [`App::mail_in`], for the command line (which has no signed-in user).
+    pub async fn receive_mail(&self, mail: &InboundMail) -> Result<MailOutcome, AppError> {
+        let actor = Actor::system(&format!("mail:{}", mail.from_email));
+        let sender = Email::parse(&mail.from_email)
+            .map_err(|c| aftercare_domain::Invalid::one("from", c))?;
+        let key = sender.match_key();
+        let body = if mail.body.trim().is_empty() {
+            "(—)".to_string()
+        } else {
+            mail.body.clone()
+        };
+        let author = mail
+            .from_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| mail.from_email.clone());
+        if let Some(r) = self.threaded_request(mail, &key).await? {
+            let outcome = MailOutcome {
+                request_id: r.id,
+                number: r.number.clone(),
+                threaded: true,
+                new_customer: false,
+            };
+            self.customer_message(
+                &actor,
+                r,
+                &author,
+                body,
+                "email",
+                mail.message_id.clone(),
+                mail.attachments.clone(),
+            )
+            .await?;
+            return Ok(outcome);
+        }
+        let (customer, new_customer) = match self.store.customer_by_email(&key).await? {
+            Some(c) => (c, false),
+            None => {
+                let draft = CustomerInput {
+                    name: author.chars().take(100).collect(),
+                    emails: vec![EmailInput {
+                        address: mail.from_email.clone(),
+                        primary: true,
+                    }],
+                    source: Some("email".into()),
+                    ..Default::default()
+                }
+                .validate()?;
+                let ids = self
+                    .store
+                    .create_customers(&actor, &[draft], &self.now())
+                    .await?;
+                let id = ids
+                    .first()
+                    .copied()
+                    .ok_or_else(|| AppError::Internal("no customer id".into()))?;
+                (id, true)
+            }
+        };
+        let subject: String = if mail.subject.trim().is_empty() {
+            body.chars().take(60).collect()
+        } else {
+            mail.subject.trim().chars().take(200).collect()
+        };
+        let input = RequestInput {
+            customer_id: customer,
+            service_type: "consultation".into(),
+            channel: Some("email".into()),
+            subject,
+            description: body.chars().take(20_000).collect(),
+            ..Default::default()
+        };
+        let first = (!mail.attachments.is_empty()).then(|| NewMessage {
+            kind: "customer".into(),
+            author_id: None,
+            author_label: author.clone(),
+            body: format!("({} attachment(s))", mail.attachments.len()),
+            channel: "email".into(),
+            message_id: mail.message_id.clone(),
+            attachments: mail.attachments.clone(),
+        });
+        let (id, number) = self
+            .open_request_as(&actor, &input, RequestChannel::Email, first)
+            .await?;
+        Ok(MailOutcome {
+            request_id: id,
+            number,
+            threaded: false,
+            new_customer,
+        })
+    }
+
+    /// The request a mail answers: named in its subject, and sent by that request's
+    /// customer (anyone else opens a request of their own).
+    async fn threaded_request(
+        &self,
+        mail: &InboundMail,
+        sender_key: &str,
+    ) -> Result<Option<ServiceRequest>, AppError> {
+        let Some(number) = find_request_number(&mail.subject) else {
+            return Ok(None);
+        };
+        let Some(id) = self.store.request_id_by_number(&number).await? else {
+            return Ok(None);
+        };
+        let Some(r) = self.store.request(id).await? else {
+            return Ok(None);
+        };
+        let theirs = self.store.customer_emails(r.customer_id).await?;
+        Ok(theirs.iter().any(|e| e == sender_key).then_some(r))
+    }
+
+    /// Sends what is due in the outbox; failures are retried later with growing waits and
+    /// given up after the last.
+    pub async fn deliver_outbox(&self, mailer: &dyn Mailer) -> Result<Delivery, AppError> {
+        let mut d = Delivery::default();
+        let now = self.clock.now();
+        for m in self.store.outbox_due(&stamp(now), 100).await? {
+            match mailer.send(&m.to, &m.subject, &m.body).await {
+                Ok(()) => {
+                    self.store
+                        .outbox_attempt(m.id, None, None, &stamp(now))
+                        .await?;
+                    d.sent += 1;
+                }
+                Err(e) => {
+                    let retry = RETRY_MINUTES
+                        .get(m.attempts as usize)
+                        .map(|min| stamp(now + jiff::SignedDuration::from_mins(*min)));
+                    tracing::warn!(to = %m.to, error = %e, "mail not sent");
+                    self.store
+                        .outbox_attempt(m.id, Some(&e), retry.as_deref(), &stamp(now))
+                        .await?;
+                    d.failed += 1;
+                }
+            }
+        }
+        Ok(d)
+    }
+}

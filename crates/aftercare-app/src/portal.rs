@@ -1,0 +1,469 @@
+//! The customer portal's use cases: sign-up and sign-in, product registration, requests
+//! and ratings, and the self-service articles staff write. A customer only ever reaches
+//! their own records: every use case takes the signed-in account, never an id to trust.
+
+use crate::auth;
+use crate::desk::{RatingInput, RequestInput};
+use crate::desk_model::*;
+use crate::error::AppError;
+use crate::input::{CustomerInput, EmailInput, PhoneInput};
+use crate::model::Asset;
+use crate::ports::*;
+use crate::service::{App, Principal};
+use aftercare_domain::Invalid;
+use aftercare_domain::account::Permission;
+use aftercare_domain::catalog::parse_serial;
+use aftercare_domain::error::{parse_date, required_text};
+use aftercare_domain::request::{RequestChannel, RequestStatus, ServiceType};
+use jiff::ToSpan;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+const SESSION_DAYS: i64 = 30;
+const MAX_FAILED_LOGINS: i64 = 5;
+const THROTTLE_MINUTES: i64 = 15;
+
+/// The service types a customer may ask for themselves.
+pub const PORTAL_TYPES: &[ServiceType] = &[
+    ServiceType::Repair,
+    ServiceType::Installation,
+    ServiceType::Maintenance,
+    ServiceType::TechnicalSupport,
+    ServiceType::Consultation,
+    ServiceType::Exchange,
+    ServiceType::Return,
+    ServiceType::Complaint,
+];
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct SignupInput {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub password: String,
+    /// Agree to be contacted by email about service (PIPL consent).
+    #[serde(default)]
+    pub email_consent: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RegisterInput {
+    pub product_id: i64,
+    pub serial: String,
+    /// YYYY-MM-DD; the warranty runs from this day.
+    pub purchased_on: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct PortalRequestInput {
+    #[serde(default)]
+    pub asset_id: Option<i64>,
+    pub service_type: String,
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ArticleInput {
+    /// manual, faq or article.
+    pub kind: String,
+    #[serde(default)]
+    pub product_id: Option<i64>,
+    pub title_zh_hans: String,
+    #[serde(default)]
+    pub title_zh_hant: String,
+    #[serde(default)]
+    pub title_en: String,
+    pub body_zh_hans: String,
+    #[serde(default)]
+    pub body_zh_hant: String,
+    #[serde(default)]
+    pub body_en: String,
+    #[serde(default)]
+    pub published: bool,
+}
+
+impl ArticleInput {
+    fn validate(&self) -> Result<ArticleDraft, Invalid> {
+        let mut inv = Invalid::default();
+        if !matches!(self.kind.trim(), "manual" | "faq" | "article") {
+            inv.push("kind", "article_kind_unknown");
+        }
+        let t0 = inv.check("title_zh_hans", required_text(&self.title_zh_hans, 200));
+        let b0 = inv.check("body_zh_hans", required_text(&self.body_zh_hans, 50_000));
+        let bound = |inv: &mut Invalid, f: &str, v: &str, max: usize| {
+            if v.chars().count() > max {
+                inv.push(f, "too_long");
+            }
+            v.trim().to_string()
+        };
+        let t1 = bound(&mut inv, "title_zh_hant", &self.title_zh_hant, 200);
+        let t2 = bound(&mut inv, "title_en", &self.title_en, 200);
+        let b1 = bound(&mut inv, "body_zh_hant", &self.body_zh_hant, 50_000);
+        let b2 = bound(&mut inv, "body_en", &self.body_en, 50_000);
+        inv.into_result()?;
+        Ok(ArticleDraft {
+            kind: self.kind.trim().to_string(),
+            product_id: self.product_id,
+            titles: [t0.unwrap_or_default(), t1, t2],
+            bodies: [b0.unwrap_or_default(), b1, b2],
+            published: self.published,
+        })
+    }
+}
+
+fn portal_actor(a: &PortalAccount) -> Actor {
+    Actor::system(&format!("portal:{}", a.email))
+}
+
+impl App {
+    /// Signs a new customer up; returns a session secret and its CSRF token.
+    pub async fn portal_signup(
+        &self,
+        i: &SignupInput,
+        lang: Option<&str>,
+    ) -> Result<(String, String), AppError> {
+        let draft = CustomerInput {
+            name: i.name.clone(),
+            phones: i
+                .phone
+                .iter()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| PhoneInput {
+                    number: p.clone(),
+                    primary: true,
+                    ..Default::default()
+                })
+                .collect(),
+            emails: vec![EmailInput {
+                address: i.email.clone(),
+                primary: true,
+            }],
+            consent: if i.email_consent {
+                vec!["email".into()]
+            } else {
+                vec![]
+            },
+            source: Some("web".into()),
+            ..Default::default()
+        }
+        .validate();
+        let mut inv = Invalid::default();
+        // The form has single fields; name errors after them.
+        let draft = match draft {
+            Ok(d) => Some(d),
+            Err(e) => {
+                for f in e.0 {
+                    let field = if f.field.starts_with("phones") {
+                        "phone".to_string()
+                    } else if f.field.starts_with("emails") {
+                        "email".to_string()
+                    } else {
+                        f.field
+                    };
+                    inv.push(field, f.code);
+                }
+                None
+            }
+        };
+        inv.check("password", auth::check_password(&i.password));
+        inv.into_result()?;
+        let Some(draft) = draft else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        let email = draft
+            .emails
+            .first()
+            .map(|e| e.address.match_key())
+            .unwrap_or_default();
+        let hash = auth::hash_password(&i.password).map_err(AppError::Internal)?;
+        let actor = Actor::system(&format!("portal:{email}"));
+        let (account, _) = self
+            .store
+            .portal_signup(&actor, &draft, &email, &hash, lang, &self.now())
+            .await
+            .map_err(AppError::from_store("customer"))?;
+        self.portal_session_for(account).await
+    }
+
+    async fn portal_session_for(&self, account: i64) -> Result<(String, String), AppError> {
+        let now = self.clock.now();
+        let secret = auth::new_secret("p_");
+        let csrf = auth::new_secret("");
+        self.store
+            .create_portal_session(
+                &auth::hash_secret(&secret),
+                account,
+                &csrf,
+                &stamp(now),
+                &stamp(now + (SESSION_DAYS * 24).hours()),
+            )
+            .await?;
+        Ok((secret, csrf))
+    }
+
+    /// Signs a customer in, throttled like staff sign-in.
+    pub async fn portal_login(
+        &self,
+        email: &str,
+        password: &str,
+        ip: &str,
+    ) -> Result<(String, String), AppError> {
+        let email = email.trim().to_lowercase();
+        let now = self.clock.now();
+        let key = format!("portal:{email}");
+        let since = stamp(now - THROTTLE_MINUTES.minutes());
+        if self.store.failed_logins(&key, ip, &since).await? >= MAX_FAILED_LOGINS {
+            return Err(AppError::Throttled);
+        }
+        let found = self.store.portal_credentials(&email).await?;
+        let ok = match &found {
+            Some((_, hash)) => auth::verify_password(password, hash),
+            None => {
+                auth::verify_password(password, crate::service::DUMMY_HASH);
+                false
+            }
+        };
+        self.store.record_login(&key, ip, &stamp(now), ok).await?;
+        match found.filter(|_| ok) {
+            Some((a, _)) => self.portal_session_for(a.id).await,
+            None => Err(AppError::Unauthenticated),
+        }
+    }
+
+    /// The account behind a portal session cookie, and the session's CSRF token.
+    pub async fn portal_session(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(PortalAccount, String)>, AppError> {
+        Ok(self
+            .store
+            .portal_session(&auth::hash_secret(secret), &self.now())
+            .await?)
+    }
+
+    pub async fn portal_logout(&self, secret: &str) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .delete_portal_session(&auth::hash_secret(secret))
+            .await?)
+    }
+
+    /// The customer's products with their warranty today.
+    pub async fn portal_assets(&self, a: &PortalAccount) -> Result<Vec<Asset>, AppError> {
+        let mut assets = self.store.assets_of(a.customer_id).await?;
+        self.fill_warranties(&mut assets).await?;
+        Ok(assets)
+    }
+
+    /// The customer's requests, newest first.
+    pub async fn portal_requests(&self, a: &PortalAccount) -> Result<Vec<RequestRow>, AppError> {
+        Ok(self
+            .store
+            .requests(&RequestFilter {
+                customer_id: Some(a.customer_id),
+                limit: 200,
+                ..Default::default()
+            })
+            .await?
+            .items)
+    }
+
+    /// Registers a product by its serial number; its warranty starts on the purchase day.
+    pub async fn portal_register(
+        &self,
+        a: &PortalAccount,
+        i: &RegisterInput,
+    ) -> Result<i64, AppError> {
+        let mut inv = Invalid::default();
+        let serial = inv.check("serial", parse_serial(&i.serial));
+        let today = self.clock.today();
+        let day = inv.check("purchased_on", parse_date(&i.purchased_on));
+        if let Some(d) = day {
+            if d > today {
+                inv.push("purchased_on", "date_in_future");
+            } else if d < today.saturating_sub(10.years()) {
+                inv.push("purchased_on", "date_too_old");
+            }
+        }
+        match self.store.product(i.product_id).await? {
+            Some(p) if p.serialized && p.active => {}
+            Some(_) => inv.push("product_id", "product_not_registrable"),
+            None => inv.push("product_id", "reference_not_found"),
+        }
+        inv.into_result()?;
+        let (Some(serial), Some(day)) = (serial, day) else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        self.store
+            .register_asset(
+                &portal_actor(a),
+                a.customer_id,
+                i.product_id,
+                &serial,
+                &day.to_string(),
+                &self.now(),
+            )
+            .await
+            .map_err(AppError::from_store("asset"))
+    }
+
+    /// Opens a request from the portal for one of the customer's own products.
+    pub async fn portal_open_request(
+        &self,
+        a: &PortalAccount,
+        i: &PortalRequestInput,
+    ) -> Result<(i64, String), AppError> {
+        if ServiceType::parse(&i.service_type).is_ok_and(|t| !PORTAL_TYPES.contains(&t)) {
+            return Err(Invalid::one("service_type", "service_type_not_offered").into());
+        }
+        let input = RequestInput {
+            customer_id: a.customer_id,
+            asset_id: i.asset_id,
+            service_type: i.service_type.clone(),
+            channel: Some("portal".into()),
+            subject: i.subject.clone(),
+            description: i.description.clone(),
+            ..Default::default()
+        };
+        self.open_request_as(&portal_actor(a), &input, RequestChannel::Portal, None)
+            .await
+    }
+
+    async fn own_request(&self, a: &PortalAccount, id: i64) -> Result<ServiceRequest, AppError> {
+        self.store
+            .request(id)
+            .await?
+            .filter(|r| r.customer_id == a.customer_id)
+            .ok_or(AppError::NotFound("request"))
+    }
+
+    /// One of the customer's requests as they may see it.
+    pub async fn portal_request(
+        &self,
+        a: &PortalAccount,
+        id: i64,
+    ) -> Result<PortalRequest, AppError> {
+        let r = self.own_request(a, id).await?;
+        let messages = self
+            .store
+            .messages(id)
+            .await?
+            .into_iter()
+            .filter(|m| m.kind == "reply" || m.kind == "customer")
+            .collect();
+        let visits = self
+            .store
+            .visits(&VisitFilter {
+                request_id: Some(id),
+                ..Default::default()
+            })
+            .await?;
+        Ok(PortalRequest {
+            can_rate: r.resolved_at.is_some() && r.rating.is_none(),
+            id: r.id,
+            number: r.number,
+            subject: r.subject,
+            description: r.description,
+            service_type: r.service_type,
+            status: r.status,
+            asset_id: r.asset_id,
+            charge: r.charge,
+            charge_reason: r.charge_reason,
+            created_at: r.created_at,
+            resolved_at: r.resolved_at,
+            rating: r.rating,
+            rating_comment: r.rating_comment,
+            messages,
+            visits,
+        })
+    }
+
+    /// The customer writes on their request; if it was waiting for them, work resumes.
+    pub async fn portal_message(
+        &self,
+        a: &PortalAccount,
+        id: i64,
+        body: &str,
+    ) -> Result<(), AppError> {
+        let body = required_text(body, 20_000).map_err(|c| Invalid::one("body", c))?;
+        let r = self.own_request(a, id).await?;
+        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        if status.is_final() {
+            return Err(AppError::Conflict {
+                code: "request_not_active",
+                field: Some("body".into()),
+            });
+        }
+        self.customer_message(&portal_actor(a), r, &a.name, body, "portal", None, vec![])
+            .await
+    }
+
+    pub async fn portal_rate(
+        &self,
+        a: &PortalAccount,
+        id: i64,
+        i: &RatingInput,
+    ) -> Result<(), AppError> {
+        self.rate_request(a.customer_id, &portal_actor(a), id, i)
+            .await
+    }
+
+    /// Published articles matching the words of `q` (all of them), for self-service.
+    pub async fn help_articles(&self, q: &str) -> Result<Vec<Article>, AppError> {
+        let terms: Vec<String> = q.split_whitespace().take(8).map(str::to_string).collect();
+        Ok(self.store.articles(&terms, true, 20).await?)
+    }
+
+    pub async fn help_article(&self, id: i64) -> Result<Article, AppError> {
+        self.store
+            .article(id)
+            .await?
+            .filter(|a| a.published)
+            .ok_or(AppError::NotFound("article"))
+    }
+
+    // ---- staff side of the articles ----------------------------------------------------
+
+    pub async fn articles(&self, p: &Principal, q: &str) -> Result<Vec<Article>, AppError> {
+        p.require(Permission::Read)?;
+        let terms: Vec<String> = q.split_whitespace().map(str::to_string).collect();
+        Ok(self.store.articles(&terms, false, 200).await?)
+    }
+
+    pub async fn create_article(&self, p: &Principal, i: &ArticleInput) -> Result<i64, AppError> {
+        p.require(Permission::ManageDesk)?;
+        let d = i.validate()?;
+        self.check_article_product(&d).await?;
+        Ok(self
+            .store
+            .create_article(&p.actor(), &d, &self.now())
+            .await?)
+    }
+
+    pub async fn update_article(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &ArticleInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::ManageDesk)?;
+        let d = i.validate()?;
+        self.check_article_product(&d).await?;
+        self.store
+            .update_article(&p.actor(), id, &d, &self.now())
+            .await
+            .map_err(AppError::from_store("article"))
+    }
+
+    async fn check_article_product(&self, d: &ArticleDraft) -> Result<(), AppError> {
+        if let Some(p) = d.product_id
+            && self.store.product(p).await?.is_none()
+        {
+            return Err(Invalid::one("product_id", "reference_not_found").into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! Aftercare's mail adapter: [`parse`] turns a received mail into the app's
+//! [`InboundMail`](aftercare_app::ports::InboundMail) whatever its charset (UTF-8, GBK,
+//! GB18030, Big5, …), and [`SmtpMailer`] is the app's
+//! [`Mailer`](aftercare_app::ports::Mailer) over SMTP.
+
+mod parse;
+mod smtp;
+
+pub use parse::{ParseError, parse};
+pub use smtp::{Security, SmtpConfig, SmtpMailer};

@@ -1,0 +1,194 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Mail through the service desk, on SQLite and on PostgreSQL: real GBK and Big5 messages
+//! become requests or replies threaded by number, attachments kept; the outbox is delivered
+//! to a real SMTP server, and a failed delivery is retried later.
+
+use aftercare_app::desk::{RequestInput, TransitionInput};
+use aftercare_app::input::{CustomerInput, EmailInput};
+use aftercare_app::service::Principal;
+use aftercare_app::{Actor, App};
+use aftercare_domain::account::Role;
+use aftercare_mail::{Security, SmtpConfig, SmtpMailer, parse};
+use aftercare_testkit::smtp::{SmtpSink, free_port};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn smtp(port: u16) -> SmtpMailer {
+    SmtpMailer::new(SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::None,
+        username: None,
+        password: None,
+        from: "售后服务中心 <service@aftercare.example.com>".into(),
+    })
+    .unwrap()
+}
+
+async fn agent(app: &App) -> Principal {
+    let user = app
+        .add_user(
+            &Actor::system("test"),
+            "agent@example.cn",
+            "客服小李",
+            "correct horse battery",
+            "agent",
+        )
+        .await
+        .unwrap();
+    Principal {
+        user,
+        role: Role::Agent,
+        scopes: None,
+    }
+}
+
+async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
+    eprintln!("---- running on {kind:?}");
+    let db = TestDb::new(kind).await;
+    let clock = ManualClock::at("2026-03-05T01:00:00Z");
+    let app = db.app_at(&clock);
+    let agent = agent(&app).await;
+    let wang = app
+        .create_customer(
+            &agent,
+            &CustomerInput {
+                name: "王小明".into(),
+                emails: vec![EmailInput {
+                    address: "wangxm@example.com".into(),
+                    primary: true,
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (id, number) = app
+        .open_request(
+            &agent,
+            &RequestInput {
+                customer_id: wang,
+                service_type: "repair".into(),
+                subject: "空调不制冷".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(number, "SR-2026-000001");
+    let v = app
+        .request_detail(&agent, id)
+        .await
+        .unwrap()
+        .request
+        .version;
+    app.transition(
+        &agent,
+        id,
+        &TransitionInput {
+            status: "waiting_customer".into(),
+            version: v,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    // A GBK reply naming the request, from its customer: threaded, the photo kept, and
+    // the request is back at work.
+    let reply = parse(&fixture("gbk-reply.eml")).unwrap();
+    let o = app.receive_mail(&reply).await.unwrap();
+    assert_eq!(
+        (o.request_id, o.threaded, o.new_customer),
+        (id, true, false)
+    );
+    let d = app.request_detail(&agent, id).await.unwrap();
+    assert_eq!(d.request.status, "in_progress");
+    let m = d.messages.last().unwrap();
+    assert_eq!(
+        (m.kind.as_str(), m.channel.as_str(), m.author.as_str()),
+        ("customer", "email", "王小明")
+    );
+    assert!(m.body.starts_with("补充：外机有异响"), "{}", m.body);
+    assert_eq!(m.attachments[0].filename, "外机.png");
+    let (_, bytes) = app.attachment(&agent, m.attachments[0].id).await.unwrap();
+    assert_eq!(bytes, fixture("gbk-photo.png"));
+
+    // A Big5 mail from someone unknown: a new customer and a new request, waiting for
+    // triage; the same mail replayed with a subject naming someone else's request does
+    // not get into that request.
+    let big5 = parse(&fixture("big5.eml")).unwrap();
+    let o = app.receive_mail(&big5).await.unwrap();
+    assert!(!o.threaded && o.new_customer);
+    assert_eq!(o.number, "SR-2026-000002");
+    let r = app
+        .request_detail(&agent, o.request_id)
+        .await
+        .unwrap()
+        .request;
+    assert_eq!(
+        (r.subject.as_str(), r.channel.as_str(), r.status.as_str()),
+        ("冷氣機不冷，請派師傅", "email", "new")
+    );
+    assert!(
+        r.description.contains("冷氣機開了一整天都不冷"),
+        "{}",
+        r.description
+    );
+    assert_eq!(r.customer_name, "陳大文");
+    let mut stranger = big5.clone();
+    stranger.subject = format!("Re: [{number}] 冷氣機");
+    let o = app.receive_mail(&stranger).await.unwrap();
+    assert!(
+        !o.threaded,
+        "a stranger cannot write into another customer's request"
+    );
+
+    // The outbox: acknowledgements to both senders. A server that is down: retried later.
+    let down = smtp(free_port());
+    let first = app.deliver_outbox(&down).await.unwrap();
+    assert!(first.failed >= 3 && first.sent == 0, "{first:?}");
+    assert_eq!(
+        app.deliver_outbox(&down).await.unwrap().failed,
+        0,
+        "not before the retry time"
+    );
+    clock.advance(std::time::Duration::from_secs(61));
+    let before = sink.delivered().len();
+    let sent = app.deliver_outbox(&smtp(sink.port)).await.unwrap();
+    assert_eq!((sent.sent, sent.failed), (first.failed, 0));
+    let arrived: Vec<_> = sink.delivered()[before..]
+        .iter()
+        .map(|raw| parse(raw).unwrap())
+        .collect();
+    assert!(
+        arrived
+            .iter()
+            .any(|m| m.subject == "[SR-2026-000002] 冷氣機不冷，請派師傅"),
+        "{:?}",
+        arrived.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    assert!(
+        arrived
+            .iter()
+            .all(|m| m.from_email == "service@aftercare.example.com")
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_becomes_requests_and_replies_and_the_outbox_is_delivered_on_both_databases() {
+    let sink = SmtpSink::start();
+    for kind in BOTH {
+        mail_scenario(kind, &sink).await;
+    }
+}

@@ -1,0 +1,448 @@
+//! The `PortalStore` port over SQL: customers' portal accounts and sessions, product
+//! registration, and the articles of the self-service help.
+
+use crate::db::*;
+use crate::store::SqlStore;
+use aftercare_app::StoreError;
+use aftercare_app::desk_model::Article;
+use aftercare_app::ports::*;
+use aftercare_domain::customer::CustomerDraft;
+use async_trait::async_trait;
+use serde_json::json;
+
+#[derive(sqlx::FromRow)]
+struct AccountRec {
+    id: i64,
+    customer_id: i64,
+    email: String,
+    name: String,
+    lang: Option<String>,
+    secret: String,
+}
+
+impl AccountRec {
+    fn split(self) -> (PortalAccount, String) {
+        (
+            PortalAccount {
+                id: self.id,
+                customer_id: self.customer_id,
+                email: self.email,
+                name: self.name,
+                lang: self.lang,
+            },
+            self.secret,
+        )
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ArticleRec {
+    id: i64,
+    kind: String,
+    product_id: Option<i64>,
+    title_zh_hans: String,
+    title_zh_hant: String,
+    title_en: String,
+    body_zh_hans: String,
+    body_zh_hant: String,
+    body_en: String,
+    published: i64,
+    updated_at: String,
+}
+
+impl From<ArticleRec> for Article {
+    fn from(a: ArticleRec) -> Self {
+        Article {
+            id: a.id,
+            kind: a.kind,
+            product_id: a.product_id,
+            title_zh_hans: a.title_zh_hans,
+            title_zh_hant: a.title_zh_hant,
+            title_en: a.title_en,
+            body_zh_hans: a.body_zh_hans,
+            body_zh_hant: a.body_zh_hant,
+            body_en: a.body_en,
+            published: a.published != 0,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+const ARTICLE_COLS: &str = "id, kind, product_id, title_zh_hans, title_zh_hant, title_en, \
+    body_zh_hans, body_zh_hant, body_en, published, updated_at";
+
+fn article_args(a: &ArticleDraft) -> Vec<V> {
+    vec![
+        (&a.kind).into(),
+        V::OptI(a.product_id),
+        (&a.titles[0]).into(),
+        (&a.titles[1]).into(),
+        (&a.titles[2]).into(),
+        (&a.bodies[0]).into(),
+        (&a.bodies[1]).into(),
+        (&a.bodies[2]).into(),
+        a.published.into(),
+    ]
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern (with `ESCAPE '\'`).
+fn like(term: &str) -> String {
+    let mut s = String::from("%");
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+#[async_trait]
+impl PortalStore for SqlStore {
+    async fn portal_signup(
+        &self,
+        actor: &Actor,
+        d: &CustomerDraft,
+        email_key: &str,
+        password_hash: &str,
+        lang: Option<&str>,
+        now: &str,
+    ) -> StoreResult<(i64, i64)> {
+        let (me, actor, d, email, hash, lang, now) = (
+            self.clone(),
+            actor.clone(),
+            d.clone(),
+            email_key.to_string(),
+            password_hash.to_string(),
+            lang.map(str::to_string),
+            now.to_string(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, d, email, hash, lang, now) = (
+                    me.clone(),
+                    actor.clone(),
+                    d.clone(),
+                    email.clone(),
+                    hash.clone(),
+                    lang.clone(),
+                    now.clone(),
+                );
+                Box::pin(async move {
+                    let taken = scalar(
+                        &mut *tx,
+                        "SELECT id FROM portal_accounts WHERE email = $1",
+                        &[(&email).into()],
+                    )
+                    .await?;
+                    if taken.is_some() {
+                        return Err(StoreError::Conflict {
+                            code: "portal_account_exists",
+                            field: Some("email".into()),
+                        });
+                    }
+                    let known = scalar(
+                        &mut *tx,
+                        "SELECT customer_id FROM customer_emails WHERE match_key = $1 LIMIT 1",
+                        &[(&email).into()],
+                    )
+                    .await?;
+                    if known.is_some() {
+                        return Err(StoreError::Conflict {
+                            code: "email_known",
+                            field: Some("email".into()),
+                        });
+                    }
+                    let customer = me.insert_customer(&mut *tx, &actor, &d, &now).await?;
+                    let account = insert_id(
+                        &mut *tx,
+                        "INSERT INTO portal_accounts (customer_id, email, password_hash, lang, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        &[
+                            V::I(customer),
+                            (&email).into(),
+                            (&hash).into(),
+                            (&lang).into(),
+                            (&now).into(),
+                        ],
+                    )
+                    .await?;
+                    let after = json!({"customer_id": customer, "email": email});
+                    me.log(
+                        &mut *tx,
+                        &actor,
+                        "create",
+                        "portal_account",
+                        account,
+                        None,
+                        Some(&after),
+                        &now,
+                    )
+                    .await?;
+                    Ok((account, customer))
+                })
+            })
+            .await
+    }
+
+    async fn portal_credentials(
+        &self,
+        email_key: &str,
+    ) -> StoreResult<Option<(PortalAccount, String)>> {
+        let r: Option<AccountRec> = fetch_opt(
+            &self.db.read,
+            "SELECT a.id, a.customer_id, a.email, c.name, a.lang, a.password_hash AS secret \
+             FROM portal_accounts a JOIN customers c ON c.id = a.customer_id WHERE a.email = $1",
+            &[email_key.into()],
+        )
+        .await?;
+        Ok(r.map(AccountRec::split))
+    }
+
+    async fn create_portal_session(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        csrf: &str,
+        now: &str,
+        expires: &str,
+    ) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "INSERT INTO portal_sessions (token_hash, account_id, csrf, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                token_hash.into(),
+                V::I(account_id),
+                csrf.into(),
+                now.into(),
+                expires.into(),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn portal_session(
+        &self,
+        token_hash: &str,
+        now: &str,
+    ) -> StoreResult<Option<(PortalAccount, String)>> {
+        let r: Option<AccountRec> = fetch_opt(
+            &self.db.read,
+            "SELECT a.id, a.customer_id, a.email, c.name, a.lang, s.csrf AS secret \
+             FROM portal_sessions s JOIN portal_accounts a ON a.id = s.account_id \
+             JOIN customers c ON c.id = a.customer_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+            &[token_hash.into(), now.into()],
+        )
+        .await?;
+        Ok(r.map(AccountRec::split))
+    }
+
+    async fn delete_portal_session(&self, token_hash: &str) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "DELETE FROM portal_sessions WHERE token_hash = $1",
+            &[token_hash.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn register_asset(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        product_id: i64,
+        serial: &str,
+        purchased_on: &str,
+        now: &str,
+    ) -> StoreResult<i64> {
+        let (me, actor, serial, purchased_on, now) = (
+            self.clone(),
+            actor.clone(),
+            serial.to_string(),
+            purchased_on.to_string(),
+            now.to_string(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, serial, purchased_on, now) = (
+                    me.clone(),
+                    actor.clone(),
+                    serial.clone(),
+                    purchased_on.clone(),
+                    now.clone(),
+                );
+                Box::pin(async move {
+                    if scalar(
+                        &mut *tx,
+                        "SELECT id FROM assets WHERE serial = $1",
+                        &[(&serial).into()],
+                    )
+                    .await?
+                    .is_some()
+                    {
+                        return Err(StoreError::Conflict {
+                            code: "serial_taken",
+                            field: Some("serial".into()),
+                        });
+                    }
+                    let id = insert_id(
+                        &mut *tx,
+                        "INSERT INTO assets (serial, product_id, customer_id, purchased_on, delivered_on, created_at) \
+                         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                        &[
+                            (&serial).into(),
+                            V::I(product_id),
+                            V::I(customer_id),
+                            (&purchased_on).into(),
+                            (&now).into(),
+                        ],
+                    )
+                    .await?;
+                    exec(
+                        &mut *tx,
+                        "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
+                         VALUES ($1, $2, 'note', 'registered by the customer', NULL, $3)",
+                        &[V::I(id), (&purchased_on).into(), (&now).into()],
+                    )
+                    .await?;
+                    let after = json!({"serial": serial, "product_id": product_id,
+                        "customer_id": customer_id, "purchased_on": purchased_on});
+                    me.log(&mut *tx, &actor, "create", "asset", id, None, Some(&after), &now)
+                        .await?;
+                    me.timeline_add(
+                        &mut *tx,
+                        customer_id,
+                        &now,
+                        "asset",
+                        Some("web"),
+                        Some(id),
+                        &format!("registered {serial}"),
+                        &actor,
+                    )
+                    .await?;
+                    Ok(id)
+                })
+            })
+            .await
+    }
+
+    async fn create_article(&self, actor: &Actor, a: &ArticleDraft, now: &str) -> StoreResult<i64> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let mut vals = article_args(a);
+        vals.push(now.into());
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO articles (kind, product_id, title_zh_hans, title_zh_hant, title_en, body_zh_hans, \
+             body_zh_hant, body_en, published, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            &vals,
+        )
+        .await?;
+        let after = json!({"kind": a.kind, "title": a.titles[0], "published": a.published});
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "article",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+
+    async fn update_article(
+        &self,
+        actor: &Actor,
+        id: i64,
+        a: &ArticleDraft,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let mut vals = article_args(a);
+        vals.push(now.into());
+        vals.push(V::I(id));
+        let n = exec(
+            &mut *tx,
+            "UPDATE articles SET kind = $1, product_id = $2, title_zh_hans = $3, title_zh_hant = $4, \
+             title_en = $5, body_zh_hans = $6, body_zh_hant = $7, body_en = $8, published = $9, \
+             updated_at = $10 WHERE id = $11",
+            &vals,
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let after = json!({"kind": a.kind, "title": a.titles[0], "published": a.published});
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "article",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn article(&self, id: i64) -> StoreResult<Option<Article>> {
+        let a: Option<ArticleRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {ARTICLE_COLS} FROM articles WHERE id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(a.map(Into::into))
+    }
+
+    async fn articles(
+        &self,
+        terms: &[String],
+        published_only: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<Article>> {
+        let mut sql = Sql::new(&format!("SELECT {ARTICLE_COLS} FROM articles WHERE 1 = 1"));
+        if published_only {
+            sql.push(" AND published = 1");
+        }
+        for t in terms {
+            let p = like(t);
+            sql.push(" AND (");
+            for (i, col) in [
+                "title_zh_hans",
+                "title_zh_hant",
+                "title_en",
+                "body_zh_hans",
+                "body_zh_hant",
+                "body_en",
+            ]
+            .iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                // Lower-cased on both sides so English matches whatever the case.
+                sql.push(&format!("LOWER({col}) LIKE "))
+                    .bind(p.to_lowercase())
+                    .push(" ESCAPE '\\'");
+            }
+            sql.push(")");
+        }
+        sql.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
+            .bind(limit as i64);
+        let rows: Vec<ArticleRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}
