@@ -74,7 +74,9 @@ async function createPgDatabase() {
 /**
  * Starts `aftercare serve --demo` on a free port with a fresh data dir.
  * @param {{ database?: 'sqlite' | 'postgres' }} [options]
- * @returns {Promise<{ url: string, email: string, password: string, stop: () => Promise<void> }>}
+ * `email`/`password` are the admin's; `accounts` has every demo account by role
+ * (admin, manager, agent, technician, marketer, analyst).
+ * @returns {Promise<{ url: string, email: string, password: string, accounts: Record<string, {email: string, password: string}>, stop: () => Promise<void> }>}
  */
 export async function startServer({ database = 'sqlite' } = {}) {
   const bin = process.env.AFTERCARE_BIN;
@@ -124,6 +126,7 @@ export async function startServer({ database = 'sqlite' } = {}) {
     child.stderr.unref?.();
 
     let url = null;
+    const accounts = {};
     let email = null;
     let password = null;
     let stdoutBuf = '';
@@ -145,10 +148,13 @@ export async function startServer({ database = 'sqlite' } = {}) {
         stdoutBuf = stdoutBuf.slice(nl + 1);
         const m1 = !url && line.match(/listening on (https?:\/\/\S+)/);
         if (m1) url = m1[1].replace(/\/+$/, '');
-        const m2 = !email && line.match(/login:\s*(\S+)\s*\/\s*(\S+)/);
+        const m2 = line.match(/login:\s*(\S+)\s*\/\s*(\S+)(?:\s*\((\w+)\))?/);
         if (m2) {
-          email = m2[1];
-          password = m2[2];
+          if (!email) {
+            email = m2[1];
+            password = m2[2];
+          }
+          if (m2[3]) accounts[m2[3]] = { email: m2[1], password: m2[2] };
         }
         if (url && email) ready();
       }
@@ -204,6 +210,7 @@ export async function startServer({ database = 'sqlite' } = {}) {
       url,
       email,
       password,
+      accounts,
       output: () => output,
       stop: cleanup,
     };

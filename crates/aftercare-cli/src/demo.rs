@@ -691,5 +691,156 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
     if let Some(b) = bar {
         b.finish();
     }
+    desk(app, &user_ids, &mut rng).await?;
     Ok(creds)
+}
+
+/// The service desk's part: who takes what, a few help articles in three languages, and
+/// some open requests on the first customers' items.
+async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<()> {
+    use aftercare_app::desk::RequestInput;
+    use aftercare_app::desk_model::StaffProfile;
+    use aftercare_app::ports::ArticleDraft;
+    use aftercare_domain::request::RequestChannel;
+    let actor = Actor::system("demo");
+    let now = app.now();
+    let store = &app.store;
+    let skills = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for (i, (user, skills)) in [
+        (
+            user_ids[2],
+            skills(&[
+                "consultation",
+                "technical_support",
+                "complaint",
+                "return",
+                "exchange",
+                "demonstration",
+                "training",
+                "upgrade",
+            ]),
+        ),
+        (
+            user_ids[3],
+            skills(&[
+                "repair",
+                "installation",
+                "maintenance",
+                "commissioning",
+                "delivery",
+            ]),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let u = store
+            .user(user)
+            .await?
+            .context("a demo account disappeared")?;
+        store
+            .set_staff_profile(
+                &actor,
+                &StaffProfile {
+                    user_id: user,
+                    name: u.name,
+                    role: u.role,
+                    active: true,
+                    outlet_id: None,
+                    skills,
+                    regions: vec![],
+                    capacity: 30 + 10 * i as i64,
+                    auto_assign: true,
+                    load: 0,
+                },
+                &now,
+            )
+            .await?;
+    }
+    for (kind, titles, bodies) in [
+        (
+            "faq",
+            [
+                "空调不制冷怎么办？",
+                "冷氣不冷怎麼辦？",
+                "Air conditioner not cooling?",
+            ],
+            [
+                "1. 确认遥控器为制冷模式，温度低于室温。\n2. 清洗过滤网（每两周一次）。\n3. 检查室外机是否通风、风扇是否转动。\n仍不制冷请在线报修，保修期内免费上门。",
+                "1. 確認遙控器為冷氣模式，溫度低於室溫。\n2. 清洗濾網（每兩週一次）。\n3. 檢查室外機是否通風、風扇是否轉動。\n仍不冷請線上報修，保固期內免費到府。",
+                "1. Check the remote is in cooling mode, set below room temperature.\n2. Clean the filter (every two weeks).\n3. Check the outdoor unit has air and its fan turns.\nStill not cooling? Ask for a repair online: free within the warranty.",
+            ],
+        ),
+        (
+            "faq",
+            [
+                "洗衣机不脱水",
+                "洗衣機不脫水",
+                "Washing machine does not spin",
+            ],
+            [
+                "衣物过少或偏在一侧会导致不平衡而停止脱水：请把衣物抖散后再试。排水管堵塞也会停止脱水。",
+                "衣物過少或偏在一側會導致不平衡而停止脫水：請把衣物抖散後再試。排水管堵塞也會停止脫水。",
+                "Too few clothes, or clothes on one side, unbalance the drum and stop the spin: spread them out and try again. A blocked drain hose stops it too.",
+            ],
+        ),
+        (
+            "manual",
+            [
+                "如何登记产品并开始保修",
+                "如何登記產品並開始保固",
+                "Registering a product starts its warranty",
+            ],
+            [
+                "在「我的服务」页面填写型号、序列号（机身铭牌上）和购买日期即可登记，三包期自购买日起算。",
+                "在「我的服務」頁面填寫型號、序號（機身銘牌上）和購買日期即可登記，保固期自購買日起算。",
+                "On My service, enter the model, the serial number (on the rating plate) and the purchase date; the warranty runs from the purchase date.",
+            ],
+        ),
+    ] {
+        store
+            .create_article(
+                &actor,
+                &ArticleDraft {
+                    kind: kind.into(),
+                    product_id: None,
+                    titles: titles.map(str::to_string),
+                    bodies: bodies.map(str::to_string),
+                    published: true,
+                },
+                &now,
+            )
+            .await?;
+    }
+    let first = store
+        .customers(&aftercare_app::input::CustomerQuery {
+            limit: Some(30),
+            ..Default::default()
+        })
+        .await?;
+    let subjects = [
+        ("repair", "空调不制冷"),
+        ("repair", "洗衣机漏水"),
+        ("installation", "新空调预约安装"),
+        ("maintenance", "热水器年度保养"),
+        ("consultation", "想了解以旧换新政策"),
+        ("complaint", "上门师傅迟到"),
+        ("technical_support", "App 无法连接设备"),
+    ];
+    for c in first.items {
+        let asset = store.assets_of(c.id).await?.first().map(|a| a.id);
+        let (ty, subject) = subjects[rng.random_range(0..subjects.len())];
+        let input = RequestInput {
+            customer_id: c.id,
+            asset_id: asset.filter(|_| ty != "consultation" && ty != "complaint"),
+            service_type: ty.into(),
+            subject: subject.into(),
+            channel: Some("phone".into()),
+            ..Default::default()
+        };
+        app.open_request_as(&actor, &input, RequestChannel::Phone, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo request: {e}"))?;
+    }
+    Ok(())
 }
