@@ -4,6 +4,8 @@
 //! the raw single-row insert rate of the same database, and the server's memory.
 //! Run it with `bench/run` (see docs/benchmarks.md).
 
+mod desk;
+
 use aftercare_app::{Actor, App, SystemClock};
 use aftercare_store::{Backend, Db, SqlStore, connect, migrate};
 use anyhow::{Context, bail};
@@ -43,6 +45,16 @@ struct Args {
     /// Use the data set already built in the data directory.
     #[arg(long)]
     reuse: bool,
+    /// Measure the service desk instead: adds requests to the data set (once), then
+    /// queues, request creation and SLA sweeps.
+    #[arg(long)]
+    desk: bool,
+    /// Service requests in the desk data set.
+    #[arg(long, default_value_t = 5_000_000)]
+    requests: u64,
+    /// How many of them are open.
+    #[arg(long, default_value_t = 500_000)]
+    open: u64,
 }
 
 const ADMIN: &str = "bench@aftercare.local";
@@ -687,8 +699,28 @@ async fn main() -> anyhow::Result<()> {
         println!("| database size on disk | {:.1} GB |", size as f64 / 1e9);
     }
 
-    // Demo and import throughput, through the real CLI paths, on fresh databases.
     let bin = std::fs::canonicalize(&a.bin)?;
+    if a.desk {
+        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(&db.read)
+            .await?;
+        if have == 0 {
+            eprintln!("adding {} requests…", a.requests);
+            let (secs, rows) = desk::build(&db, &a, app.clock.now()).await?;
+            println!(
+                "| requests added ({} open) | {rows} rows in {secs:.0} s ({:.0} rows/s) |",
+                a.open,
+                rows as f64 / secs
+            );
+        }
+        let (child, pid, base, token, cookie) =
+            start_server(&app, &a, &bin, &data_dir, &url).await?;
+        desk::measure(&app, &db, &a, &base, pid, &token, &cookie).await?;
+        drop(child);
+        return Ok(());
+    }
+
+    // Demo and import throughput, through the real CLI paths, on fresh databases.
     let scratch = data_dir.join("scratch");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
@@ -767,52 +799,8 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Start the server on the data set.
-    let mut cmd = tokio::process::Command::new(&bin);
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data_dir.display().to_string(),
-    ]);
-    if a.postgres.is_some() {
-        cmd.args(["--database-url", &url]);
-    }
-    let mut child = cmd
-        .env("AFTERCARE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().context("server pid")?;
-    let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
-            .await??
-            .context("server exited")?;
-        if let Some(u) = line.strip_prefix("listening on ") {
-            break u.to_string();
-        }
-    };
-    let token = app
-        .create_token(&actor, ADMIN, "bench", &["admin".into()])
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .token;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let login = http
-        .post(format!("{base}/login"))
-        .form(&[("email", ADMIN), ("password", PASSWORD)])
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("no session cookie")?
-        .to_string();
+    let (mut child, pid, base, token, cookie) =
+        start_server(&app, &a, &bin, &data_dir, &url).await?;
     let n = a.customers;
     let (rss0, _) = rss_kb(pid);
 
@@ -946,4 +934,63 @@ async fn main() -> anyhow::Result<()> {
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
+}
+
+/// Starts `aftercare serve` on the data set; returns the process, its pid, its base URL,
+/// an admin API token and an admin session cookie.
+async fn start_server(
+    app: &App,
+    a: &Args,
+    bin: &std::path::Path,
+    data_dir: &std::path::Path,
+    url: &str,
+) -> anyhow::Result<(tokio::process::Child, u32, String, String, String)> {
+    let actor = Actor::system("bench");
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir.display().to_string(),
+    ]);
+    if a.postgres.is_some() {
+        cmd.args(["--database-url", url]);
+    }
+    let mut child = cmd
+        .env("AFTERCARE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("server pid")?;
+    let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
+    let base = loop {
+        let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+            .await??
+            .context("server exited")?;
+        if let Some(u) = line.strip_prefix("listening on ") {
+            break u.to_string();
+        }
+    };
+    let token = app
+        .create_token(&actor, ADMIN, "bench", &["admin".into()])
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .token;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login = http
+        .post(format!("{base}/login"))
+        .form(&[("email", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("no session cookie")?
+        .to_string();
+    Ok((child, pid, base, token, cookie))
 }

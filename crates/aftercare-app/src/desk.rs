@@ -1441,6 +1441,7 @@ impl App {
         let managers = self.managers().await?;
         let mut staff: Option<Vec<StaffProfile>> = None;
         let mut skipped = 0;
+        let mut manager_breaches = 0;
         loop {
             let due = self.store.sla_due(&stamp(now), 500).await?;
             if due.len() <= skipped {
@@ -1479,9 +1480,9 @@ impl App {
                     let Some(policy) = policy else { continue };
                     let mut escalated = false;
                     if policy.notify_manager {
-                        for m in &managers {
-                            fx.notify.push((m.id, kind.into()));
-                        }
+                        // Managers get one summary per sweep, not one per request: a
+                        // mass breach must not bury them.
+                        manager_breaches += 1;
                         escalated = true;
                     }
                     if policy.raise_priority {
@@ -1539,6 +1540,17 @@ impl App {
             if skipped == batch.len() {
                 break;
             }
+        }
+        if manager_breaches > 0 {
+            let ids: Vec<i64> = managers.iter().map(|m| m.id).collect();
+            self.store
+                .notify(
+                    &ids,
+                    "sla_breaches",
+                    Some(&manager_breaches.to_string()),
+                    &stamp(now),
+                )
+                .await?;
         }
         Ok(report)
     }

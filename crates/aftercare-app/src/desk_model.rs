@@ -236,6 +236,8 @@ pub struct Notification {
     pub request_id: Option<i64>,
     pub request_number: Option<String>,
     pub kind: String,
+    /// For summaries: how many (e.g. requests that breached in one sweep).
+    pub detail: Option<String>,
     pub created_at: String,
     pub read: bool,
 }

@@ -445,6 +445,14 @@ pub trait DeskStore: Send + Sync {
     ) -> StoreResult<()>;
 
     async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>>;
+    /// Notifies these users of something not tied to one request (a sweep's summary).
+    async fn notify(
+        &self,
+        users: &[i64],
+        kind: &str,
+        detail: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()>;
 
     /// Queued mails due for (another) attempt at `now`.
     async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>>;

@@ -460,3 +460,42 @@ pub(crate) fn decode_cursor(c: &str) -> Result<(String, i64), StoreError> {
 pub(crate) fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
+
+/// A placeholder for parameter `n` (1-based). SQLite looks a numbered parameter up by
+/// walking a list, so statements with thousands of them cost quadratic time; plain `?`
+/// binds in order at no such cost.
+pub(crate) fn ph(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".into(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
+/// Inserts rows with multi-row statements, as many rows per statement as the parameter
+/// limits allow.
+pub(crate) async fn bulk_insert(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &str,
+    cols: &[&str],
+    rows: &[Vec<V>],
+) -> Result<(), StoreError> {
+    let per = (30_000 / cols.len().max(1)).clamp(1, 1000);
+    for chunk in rows.chunks(per) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+        let mut vals = Vec::with_capacity(chunk.len() * cols.len());
+        for (r, row) in chunk.iter().enumerate() {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for (c, v) in row.iter().enumerate() {
+                vals.push(v.clone());
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&ph(backend, vals.len()));
+            }
+            sql.push(')');
+        }
+        exec(&mut *conn, &sql, &vals).await?;
+    }
+    Ok(())
+}

@@ -366,6 +366,200 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// `update_requests` for many requests at once (the SLA sweep): one multi-row UPDATE
+    /// per chunk, checked against each row's version, then the audit rows, change-log
+    /// events, history and notifications of the rows written, in multi-row INSERTs.
+    async fn update_many(
+        &self,
+        tx: &mut AnyConnection,
+        actor: &Actor,
+        items: &[(ServiceRequest, Effects)],
+        now: &str,
+    ) -> Result<Vec<bool>, StoreError> {
+        let backend = self.db.backend;
+        // Column types, for the casts PostgreSQL needs on VALUES of parameters.
+        const INT: &[&str] = &[
+            "active",
+            "priority_rank",
+            "assignee_id",
+            "outlet_id",
+            "resolution_left",
+            "warn_seconds",
+            "warned",
+            "response_breached",
+            "resolution_breached",
+            "escalated",
+            "parts_cost",
+            "labour_cost",
+            "rating",
+        ];
+        let cast = |col: &str, p: String| {
+            if INT.contains(&col) {
+                format!("CAST({p} AS BIGINT)")
+            } else {
+                format!("CAST({p} AS TEXT)")
+            }
+        };
+        let mut written = std::collections::HashSet::new();
+        let per = 30_000 / (MUTABLE.len() + 3);
+        for chunk in items.chunks(per.min(500)) {
+            // `updated_at` comes first in the text, so its value is bound first (SQLite's
+            // `?` bind in order of appearance).
+            let mut vals: Vec<V> = vec![now.into()];
+            let updated_at = ph(backend, 1);
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (r, _) in chunk {
+                let mut cells = Vec::with_capacity(MUTABLE.len() + 3);
+                vals.push(V::I(r.id));
+                cells.push(format!("CAST({} AS BIGINT)", ph(backend, vals.len())));
+                vals.push(V::I(r.version));
+                cells.push(format!("CAST({} AS BIGINT)", ph(backend, vals.len())));
+                for (col, v) in MUTABLE.iter().zip(request_args(r)) {
+                    vals.push(v);
+                    cells.push(cast(col, ph(backend, vals.len())));
+                }
+                rows.push(format!("({})", cells.join(", ")));
+            }
+            // VALUES columns are column1, column2, … in both databases.
+            let names: Vec<String> = std::iter::once("column1 AS id".to_string())
+                .chain(std::iter::once("column2 AS ver".to_string()))
+                .chain(
+                    MUTABLE
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("column{} AS {c}", i + 3)),
+                )
+                .collect();
+            let sets: Vec<String> = MUTABLE.iter().map(|c| format!("{c} = v.{c}")).collect();
+            let sql = format!(
+                "UPDATE requests SET {}, updated_at = {}, version = requests.version + 1 \
+                 FROM (SELECT {} FROM (VALUES {}) AS t) AS v \
+                 WHERE requests.id = v.id AND requests.version = v.ver RETURNING requests.id",
+                sets.join(", "),
+                updated_at,
+                names.join(", "),
+                rows.join(", ")
+            );
+            let ids: Vec<i64> = sqlx::query_scalar_with::<_, i64, _>(&sql, args(&vals))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+            written.extend(ids);
+        }
+        if backend == Backend::Postgres {
+            // Change-log ids commit in order (see `log`).
+            exec(
+                &mut *tx,
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l",
+                &[],
+            )
+            .await?;
+        }
+        let (mut audit, mut events, mut history, mut notes) = (vec![], vec![], vec![], vec![]);
+        for (r, fx) in items.iter().filter(|(r, _)| written.contains(&r.id)) {
+            let after = audit_of(r);
+            audit.push(vec![
+                now.into(),
+                V::OptI(actor.user_id),
+                (&actor.label).into(),
+                "update".into(),
+                "request".into(),
+                V::I(r.id),
+                V::OptT(None),
+                after.to_string().into(),
+            ]);
+            events.push(vec![
+                now.into(),
+                "request.update".into(),
+                "request".into(),
+                V::I(r.id),
+                json!({ "actor": actor.label, "after": after })
+                    .to_string()
+                    .into(),
+            ]);
+            for (kind, from, to) in &fx.history {
+                history.push(vec![
+                    V::I(r.id),
+                    now.into(),
+                    kind.into(),
+                    from.into(),
+                    to.into(),
+                    (&actor.label).into(),
+                ]);
+            }
+            for (user, kind) in &fx.notify {
+                notes.push(vec![V::I(*user), V::I(r.id), kind.into(), now.into()]);
+            }
+            // The rarer effects go their usual way.
+            let rest = Effects {
+                timeline: fx.timeline.clone(),
+                message: fx.message.clone(),
+                mails: fx.mails.clone(),
+                asset_event: fx.asset_event.clone(),
+                ..Default::default()
+            };
+            if !rest.timeline.is_empty()
+                || rest.message.is_some()
+                || !rest.mails.is_empty()
+                || rest.asset_event.is_some()
+            {
+                self.apply_effects(&mut *tx, actor, r.id, r.customer_id, &r.number, &rest, now)
+                    .await?;
+            }
+        }
+        bulk_insert(
+            &mut *tx,
+            backend,
+            "audit_log",
+            &[
+                "at",
+                "actor_id",
+                "actor_label",
+                "action",
+                "entity",
+                "entity_id",
+                "before_json",
+                "after_json",
+            ],
+            &audit,
+        )
+        .await?;
+        bulk_insert(
+            &mut *tx,
+            backend,
+            "events",
+            &["at", "kind", "entity", "entity_id", "payload"],
+            &events,
+        )
+        .await?;
+        bulk_insert(
+            &mut *tx,
+            backend,
+            "request_history",
+            &[
+                "request_id",
+                "at",
+                "kind",
+                "from_value",
+                "to_value",
+                "actor_label",
+            ],
+            &history,
+        )
+        .await?;
+        bulk_insert(
+            &mut *tx,
+            backend,
+            "notifications",
+            &["user_id", "request_id", "kind", "created_at"],
+            &notes,
+        )
+        .await?;
+        Ok(items.iter().map(|(r, _)| written.contains(&r.id)).collect())
+    }
+}
+
 fn request_args(r: &ServiceRequest) -> Vec<V> {
     vec![
         (&r.status).into(),
@@ -947,6 +1141,9 @@ impl DeskStore for SqlStore {
                         n + 2,
                         n + 3
                     );
+                    if items.len() > 1 {
+                        return me.update_many(&mut *tx, &actor, &items, &now).await;
+                    }
                     let mut out = Vec::with_capacity(items.len());
                     for (r, fx) in items.iter() {
                         let mut vals = request_args(r);
@@ -1359,12 +1556,13 @@ impl DeskStore for SqlStore {
             request_id: Option<i64>,
             number: Option<String>,
             kind: String,
+            detail: Option<String>,
             created_at: String,
             read_at: Option<String>,
         }
         let ns: Vec<N> = fetch_all(
             &self.db.read,
-            "SELECT n.id, n.request_id, r.number, n.kind, n.created_at, n.read_at FROM notifications n \
+            "SELECT n.id, n.request_id, r.number, n.kind, n.detail, n.created_at, n.read_at FROM notifications n \
              LEFT JOIN requests r ON r.id = n.request_id WHERE n.user_id = $1 ORDER BY n.id DESC LIMIT $2",
             &[V::I(user_id), V::I(limit as i64)],
         )
@@ -1376,10 +1574,31 @@ impl DeskStore for SqlStore {
                 request_id: n.request_id,
                 request_number: n.number,
                 kind: n.kind,
+                detail: n.detail,
                 created_at: n.created_at,
                 read: n.read_at.is_some(),
             })
             .collect())
+    }
+
+    async fn notify(
+        &self,
+        users: &[i64],
+        kind: &str,
+        detail: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        for u in users {
+            exec(
+                &mut *tx,
+                "INSERT INTO notifications (user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4)",
+                &[V::I(*u), kind.into(), detail.into(), now.into()],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
     }
 
     async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>> {

@@ -554,6 +554,8 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
         .unwrap();
 
     let (id, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    // A second one at the same instant: the sweep handles them together (its bulk path).
+    let (twin, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     let r = app.request_detail(&w.agent, id).await.unwrap().request;
     // Green channel: the account manager, at least high priority, the high-value policy.
     assert_eq!(r.assignee_id, Some(w.agent.user.id));
@@ -573,7 +575,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     assert_eq!(app.sla_sweep().await.unwrap().examined, 0);
     clock.set("2026-11-23T03:00:00Z");
     let s = app.sla_sweep().await.unwrap();
-    assert_eq!((s.examined, s.response_breaches, s.escalations), (1, 1, 1));
+    assert_eq!((s.examined, s.response_breaches, s.escalations), (2, 2, 2));
     let r = app.request_detail(&w.agent, id).await.unwrap().request;
     assert!(r.escalated && r.response_breached);
     assert_eq!(r.priority, "urgent", "raised one step");
@@ -581,10 +583,20 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     // Warning an hour before the resolution target (Tuesday 09:00), then the breach,
     // which reassigns away from the account manager.
     clock.set("2026-11-24T01:00:00Z");
-    assert_eq!(app.sla_sweep().await.unwrap().warnings, 1);
+    assert_eq!(app.sla_sweep().await.unwrap().warnings, 2);
     clock.set("2026-11-24T02:00:00Z");
     let s = app.sla_sweep().await.unwrap();
-    assert_eq!(s.resolution_breaches, 1);
+    assert_eq!(s.resolution_breaches, 2);
+    let t = app.request_detail(&w.agent, twin).await.unwrap();
+    assert_eq!(t.request.assignee_id, Some(w.tech.user.id));
+    assert!(t.request.escalated && t.request.resolution_breached);
+    assert_eq!(
+        t.history
+            .iter()
+            .filter(|h| h.kind == "sla_resolution_breached")
+            .count(),
+        1
+    );
     let d = app.request_detail(&w.agent, id).await.unwrap();
     assert_eq!(d.request.assignee_id, Some(w.tech.user.id));
     assert_eq!(d.sla.resolution, "breached");
@@ -597,21 +609,16 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
-    let notified: Vec<String> = app
+    // Managers get one summary per sweep that found breaches, not one per request.
+    let notified: Vec<(String, Option<String>)> = app
         .notifications(&manager)
         .await
         .unwrap()
         .into_iter()
-        .map(|n| n.kind)
+        .map(|n| (n.kind, n.detail))
         .collect();
-    assert!(
-        notified.contains(&"sla_response_breached".to_string()),
-        "{notified:?}"
-    );
-    assert!(
-        notified.contains(&"sla_resolution_breached".to_string()),
-        "{notified:?}"
-    );
+    let summary = ("sla_breaches".to_string(), Some("2".to_string()));
+    assert_eq!(notified, vec![summary.clone(), summary]);
     db.cleanup().await;
 }
 

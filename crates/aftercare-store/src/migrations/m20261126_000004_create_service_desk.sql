@@ -239,6 +239,7 @@ CREATE TABLE notifications (
     user_id BIGINT NOT NULL REFERENCES users (id),
     request_id BIGINT REFERENCES requests (id),
     kind TEXT NOT NULL,
+    detail TEXT,
     created_at TEXT NOT NULL,
     read_at TEXT
 );
