@@ -25,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// The largest attachment accepted, in bytes.
 pub const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
-/// Queue counts stop at this many ("999+"): an exact count of a huge queue helps nobody
+/// Queue counts stop at this many (shown "1000+"): an exact count of a huge queue helps nobody
 /// and costs a scan.
 pub const COUNT_CAP: i64 = 1000;
 /// The breaching-soon queue looks this far ahead.
@@ -875,7 +875,9 @@ impl App {
                 ..Default::default()
             })
             .await?;
+        let rmas = self.store.rmas(r.id).await?;
         Ok(RequestDetail {
+            rmas,
             next_statuses: status.next().iter().map(|s| s.code().into()).collect(),
             request: r,
             sla,
@@ -1117,6 +1119,10 @@ impl App {
             _ => {}
         }
         set_track(r, &track);
+        if to == RequestStatus::Cancelled {
+            // A cancelled request owes nobody an answer: nothing for the sweep.
+            r.sla_next = None;
+        }
         r.status = to.code().into();
         match to {
             RequestStatus::Resolved => {
@@ -1201,7 +1207,9 @@ impl App {
         let money = |field: &str, v: &Option<String>, inv: &mut Invalid| {
             v.as_deref().and_then(|m| inv.check(field, parse_money(m)))
         };
-        if let Some(m) = money("parts_cost", &i.parts_cost, &mut inv) {
+        if let Some(m) = money("parts_cost", &i.parts_cost, &mut inv)
+            && m != r.parts_cost
+        {
             fx.history.push((
                 "parts_cost".into(),
                 Some(r.parts_cost.to_string()),
@@ -1209,7 +1217,9 @@ impl App {
             ));
             r.parts_cost = m;
         }
-        if let Some(m) = money("labour_cost", &i.labour_cost, &mut inv) {
+        if let Some(m) = money("labour_cost", &i.labour_cost, &mut inv)
+            && m != r.labour_cost
+        {
             fx.history.push((
                 "labour_cost".into(),
                 Some(r.labour_cost.to_string()),

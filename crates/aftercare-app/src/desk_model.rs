@@ -168,6 +168,7 @@ pub struct RequestDetail {
     pub messages: Vec<RequestMessage>,
     pub history: Vec<HistoryEntry>,
     pub visits: Vec<Visit>,
+    pub rmas: Vec<Rma>,
 }
 
 /// A business calendar's configuration.
@@ -305,4 +306,28 @@ pub struct PortalRequest {
     pub messages: Vec<RequestMessage>,
     pub visits: Vec<Visit>,
     pub can_rate: bool,
+}
+
+/// A return, exchange or refund authorisation (RMA) on a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Rma {
+    pub id: i64,
+    pub request_id: i64,
+    pub asset_id: i64,
+    pub serial: String,
+    /// return, exchange or refund.
+    pub kind: String,
+    /// requested, approved, rejected, received or completed.
+    pub status: String,
+    pub reason: String,
+    pub decided_by: Option<String>,
+    pub decision_note: Option<String>,
+    pub received_on: Option<String>,
+    /// The new item given in an exchange.
+    pub replacement_asset_id: Option<i64>,
+    pub replacement_serial: Option<String>,
+    /// In fen.
+    pub refund_amount: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
 }

@@ -11,6 +11,7 @@ pub mod mail;
 pub mod model;
 pub mod portal;
 pub mod ports;
+pub mod rma;
 pub mod service;
 
 pub use error::{AppError, StoreError};

@@ -49,6 +49,23 @@ impl App {
 
     /// Same as [`App::mail_in`], for the command line (which has no signed-in user).
     pub async fn receive_mail(&self, mail: &InboundMail) -> Result<MailOutcome, AppError> {
+        // Attachments get the same checks as any other (type, content, size); what fails
+        // them is named in the message instead of kept.
+        let mut mail = mail.clone();
+        let mut refused = Vec::new();
+        mail.attachments.retain(|a| {
+            match crate::desk::check_attachment(&a.filename, &a.content_type, &a.content) {
+                Ok(()) => true,
+                Err(code) => {
+                    refused.push(format!("{} ({code})", a.filename));
+                    false
+                }
+            }
+        });
+        if !refused.is_empty() {
+            mail.body = format!("{}\n\n[not kept: {}]", mail.body, refused.join(", "));
+        }
+        let mail = &mail;
         let actor = Actor::system(&format!("mail:{}", mail.from_email));
         let sender = Email::parse(&mail.from_email)
             .map_err(|c| aftercare_domain::Invalid::one("from", c))?;
@@ -155,6 +172,10 @@ impl App {
         let Some(r) = self.store.request(id).await? else {
             return Ok(None);
         };
+        // A finished request is not reopened by mail: the mail opens a new one.
+        if aftercare_domain::request::RequestStatus::parse(&r.status).is_ok_and(|s| s.is_final()) {
+            return Ok(None);
+        }
         let theirs = self.store.customer_emails(r.customer_id).await?;
         Ok(theirs.iter().any(|e| e == sender_key).then_some(r))
     }

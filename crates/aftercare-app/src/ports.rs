@@ -371,6 +371,7 @@ pub struct DeskConfig {
 
 /// Storage of the service desk.
 #[async_trait]
+#[allow(clippy::too_many_arguments)]
 pub trait DeskStore: Send + Sync {
     async fn desk_config(&self) -> StoreResult<DeskConfig>;
     async fn create_calendar(&self, actor: &Actor, c: &CalendarBody, now: &str)
@@ -445,6 +446,32 @@ pub trait DeskStore: Send + Sync {
     ) -> StoreResult<()>;
 
     async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>>;
+    async fn create_rma(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        asset_id: i64,
+        kind: &str,
+        reason: &str,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<i64>;
+    async fn rma(&self, id: i64) -> StoreResult<Option<Rma>>;
+    async fn rmas(&self, request_id: i64) -> StoreResult<Vec<Rma>>;
+    /// Writes an authorisation's new state if it is still in `from`; in an exchange's
+    /// completion, also records the replacement item (product, serial, day) and links it.
+    /// `Conflict(rma_changed)` if it moved meanwhile, `Conflict(serial_taken)` for a known
+    /// serial. Returns the replacement's id.
+    async fn update_rma(
+        &self,
+        actor: &Actor,
+        r: &Rma,
+        from: &str,
+        decided_by: Option<i64>,
+        replacement: Option<(i64, String, String)>,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<Option<i64>>;
     /// Notifies these users of something not tied to one request (a sweep's summary).
     async fn notify(
         &self,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod lang;
 pub mod order;
 pub mod request;
+pub mod rma;
 pub mod routing;
 pub mod sla;
 pub mod warranty;

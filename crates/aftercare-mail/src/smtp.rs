@@ -38,6 +38,7 @@ pub enum Security {
 /// from = "售后服务 <service@example.com>"
 /// ```
 #[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     /// The server's host name (also the name its TLS certificate must have).
     pub host: String,

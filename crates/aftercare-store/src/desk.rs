@@ -1040,7 +1040,18 @@ impl DeskStore for SqlStore {
                 let (me, actor, now, r, fx) =
                     (me.clone(), actor.clone(), now.clone(), r.clone(), fx.clone());
                 Box::pin(async move {
-                    let year: i16 = r.created_at.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2026);
+                    // The year people in China see on the calendar when it was opened.
+                    let year: i16 = r
+                        .created_at
+                        .parse::<jiff::Timestamp>()
+                        .map(|t| {
+                            t.to_zoned(
+                                jiff::tz::TimeZone::get("Asia/Shanghai")
+                                    .unwrap_or(jiff::tz::TimeZone::UTC),
+                            )
+                            .year()
+                        })
+                        .unwrap_or(2026);
                     let seq = insert_id(
                         &mut *tx,
                         "INSERT INTO request_numbers (year, last) VALUES ($1, 1) \
@@ -1508,7 +1519,7 @@ impl DeskStore for SqlStore {
                     let n = exec(
                         &mut *tx,
                         "UPDATE visits SET status = $1, work_done = $2, parts = $3, minutes_spent = $4, \
-                         confirmed_by = $5, reported_at = $6 WHERE id = $7",
+                         confirmed_by = $5, reported_at = $6 WHERE id = $7 AND status = 'booked'",
                         &[
                             (&v.status).into(),
                             (&v.work_done).into(),
@@ -1521,7 +1532,11 @@ impl DeskStore for SqlStore {
                     )
                     .await?;
                     if n == 0 {
-                        return Err(StoreError::NotFound);
+                        // Reported (or cancelled) meanwhile: a repair must count once.
+                        return Err(StoreError::Conflict {
+                            code: "visit_not_booked",
+                            field: None,
+                        });
                     }
                     let customer_id = scalar(
                         &mut *tx,
@@ -1675,5 +1690,240 @@ impl DeskStore for SqlStore {
         .fetch_all(&self.db.read)
         .await
         .map_err(backend_err)
+    }
+
+    async fn create_rma(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        asset_id: i64,
+        kind: &str,
+        reason: &str,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<i64> {
+        let (me, actor, kind, reason, fx, now) = (
+            self.clone(),
+            actor.clone(),
+            kind.to_string(),
+            reason.to_string(),
+            fx.clone(),
+            now.to_string(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, kind, reason, fx, now) = (
+                    me.clone(),
+                    actor.clone(),
+                    kind.clone(),
+                    reason.clone(),
+                    fx.clone(),
+                    now.clone(),
+                );
+                Box::pin(async move {
+                    // One open authorisation per item at a time.
+                    let open = scalar(
+                        &mut *tx,
+                        "SELECT id FROM rmas WHERE asset_id = $1 AND status IN ('requested', 'approved', 'received') LIMIT 1",
+                        &[V::I(asset_id)],
+                    )
+                    .await?;
+                    if open.is_some() {
+                        return Err(StoreError::Conflict {
+                            code: "rma_open_for_item",
+                            field: Some("kind".into()),
+                        });
+                    }
+                    let id = insert_id(
+                        &mut *tx,
+                        "INSERT INTO rmas (request_id, asset_id, kind, status, reason, created_at, updated_at) \
+                         VALUES ($1, $2, $3, 'requested', $4, $5, $5) RETURNING id",
+                        &[V::I(request_id), V::I(asset_id), (&kind).into(), (&reason).into(), (&now).into()],
+                    )
+                    .await?;
+                    let after = json!({"request_id": request_id, "asset_id": asset_id, "kind": kind, "status": "requested"});
+                    me.log(&mut *tx, &actor, "create", "rma", id, None, Some(&after), &now).await?;
+                    let (customer, number): (i64, String) = sqlx::query_as_with(
+                        "SELECT customer_id, number FROM requests WHERE id = $1",
+                        args(&[V::I(request_id)]),
+                    )
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    me.apply_effects(&mut *tx, &actor, request_id, customer, &number, &fx, &now)
+                        .await?;
+                    Ok(id)
+                })
+            })
+            .await
+    }
+
+    async fn rma(&self, id: i64) -> StoreResult<Option<Rma>> {
+        Ok(self.rmas_where("r.id = $1", id).await?.into_iter().next())
+    }
+
+    async fn rmas(&self, request_id: i64) -> StoreResult<Vec<Rma>> {
+        self.rmas_where("r.request_id = $1", request_id).await
+    }
+
+    async fn update_rma(
+        &self,
+        actor: &Actor,
+        r: &Rma,
+        from: &str,
+        decided_by: Option<i64>,
+        replacement: Option<(i64, String, String)>,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<Option<i64>> {
+        let (me, actor, r, from, replacement, fx, now) = (
+            self.clone(),
+            actor.clone(),
+            r.clone(),
+            from.to_string(),
+            replacement.clone(),
+            fx.clone(),
+            now.to_string(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, r, from, replacement, fx, now) = (
+                    me.clone(),
+                    actor.clone(),
+                    r.clone(),
+                    from.clone(),
+                    replacement.clone(),
+                    fx.clone(),
+                    now.clone(),
+                );
+                Box::pin(async move {
+                    let (customer, number): (i64, String) = sqlx::query_as_with(
+                        "SELECT customer_id, number FROM requests WHERE id = $1",
+                        args(&[V::I(r.request_id)]),
+                    )
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    let mut new_asset = None;
+                    if let Some((product, serial, day)) = &replacement {
+                        if scalar(&mut *tx, "SELECT id FROM assets WHERE serial = $1", &[serial.into()])
+                            .await?
+                            .is_some()
+                        {
+                            return Err(StoreError::Conflict {
+                                code: "serial_taken",
+                                field: Some("replacement_serial".into()),
+                            });
+                        }
+                        let id = insert_id(
+                            &mut *tx,
+                            "INSERT INTO assets (serial, product_id, customer_id, purchased_on, delivered_on, created_at) \
+                             VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                            &[serial.into(), V::I(*product), V::I(customer), day.into(), (&now).into()],
+                        )
+                        .await?;
+                        for (asset, note) in [
+                            (id, format!("{number}: replaces {}", r.serial)),
+                            (r.asset_id, format!("{number}: exchanged for {serial}")),
+                        ] {
+                            exec(
+                                &mut *tx,
+                                "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
+                                 VALUES ($1, $2, 'note', $3, $4, $5)",
+                                &[V::I(asset), day.into(), note.into(), V::OptI(actor.user_id), (&now).into()],
+                            )
+                            .await?;
+                        }
+                        let after = json!({"serial": serial, "product_id": product, "customer_id": customer, "replaces": r.asset_id});
+                        me.log(&mut *tx, &actor, "create", "asset", id, None, Some(&after), &now).await?;
+                        new_asset = Some(id);
+                    }
+                    let n = exec(
+                        &mut *tx,
+                        "UPDATE rmas SET status = $1, decided_by = COALESCE($2, decided_by), decision_note = $3, \
+                         received_on = $4, replacement_asset_id = COALESCE($5, replacement_asset_id), refund_amount = $6, \
+                         updated_at = $7 WHERE id = $8 AND status = $9",
+                        &[
+                            (&r.status).into(),
+                            V::OptI(decided_by),
+                            (&r.decision_note).into(),
+                            (&r.received_on).into(),
+                            V::OptI(new_asset),
+                            V::OptI(r.refund_amount),
+                            (&now).into(),
+                            V::I(r.id),
+                            (&from).into(),
+                        ],
+                    )
+                    .await?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict {
+                            code: "rma_changed",
+                            field: None,
+                        });
+                    }
+                    let after = json!({"status": r.status, "refund_amount": r.refund_amount, "replacement_asset_id": new_asset});
+                    me.log(&mut *tx, &actor, "update", "rma", r.id, None, Some(&after), &now).await?;
+                    me.apply_effects(&mut *tx, &actor, r.request_id, customer, &number, &fx, &now)
+                        .await?;
+                    Ok(new_asset)
+                })
+            })
+            .await
+    }
+}
+
+impl SqlStore {
+    async fn rmas_where(&self, cond: &str, v: i64) -> StoreResult<Vec<Rma>> {
+        #[derive(sqlx::FromRow)]
+        struct RmaRec {
+            id: i64,
+            request_id: i64,
+            asset_id: i64,
+            serial: String,
+            kind: String,
+            status: String,
+            reason: String,
+            decided_by: Option<String>,
+            decision_note: Option<String>,
+            received_on: Option<String>,
+            replacement_asset_id: Option<i64>,
+            replacement_serial: Option<String>,
+            refund_amount: Option<i64>,
+            created_at: String,
+            updated_at: String,
+        }
+        let rows: Vec<RmaRec> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT r.id, r.request_id, r.asset_id, a.serial, r.kind, r.status, r.reason, u.name AS decided_by, \
+                 r.decision_note, r.received_on, r.replacement_asset_id, b.serial AS replacement_serial, \
+                 r.refund_amount, r.created_at, r.updated_at FROM rmas r JOIN assets a ON a.id = r.asset_id \
+                 LEFT JOIN assets b ON b.id = r.replacement_asset_id LEFT JOIN users u ON u.id = r.decided_by \
+                 WHERE {cond} ORDER BY r.id"
+            ),
+            &[V::I(v)],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Rma {
+                id: r.id,
+                request_id: r.request_id,
+                asset_id: r.asset_id,
+                serial: r.serial,
+                kind: r.kind,
+                status: r.status,
+                reason: r.reason,
+                decided_by: r.decided_by,
+                decision_note: r.decision_note,
+                received_on: r.received_on,
+                replacement_asset_id: r.replacement_asset_id,
+                replacement_serial: r.replacement_serial,
+                refund_amount: r.refund_amount,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+            .collect())
     }
 }

@@ -1,5 +1,5 @@
-//! Schema migrations: append-only, each written once for both databases. `{pk}` and
-//! `{text_c}` are the only differences, filled in per backend.
+//! Schema migrations: append-only, each written once for both databases. `{pk}`,
+//! `{text_c}` and `{blob}` are the only differences, filled in per backend.
 
 use crate::db::{Backend, Db, backend_err};
 use aftercare_app::StoreError;

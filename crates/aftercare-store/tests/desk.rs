@@ -901,6 +901,175 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     db.cleanup().await;
 }
 
+async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let boss = staff(&app, "boss@example.cn", "服务经理", "manager").await;
+    use aftercare_app::rma::{RmaInput, RmaStepInput};
+    let step = |status: &str| RmaStepInput {
+        status: status.into(),
+        ..Default::default()
+    };
+
+    // Day 0: an exchange is within the window; one open authorisation per item.
+    let (id, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                service_type: "exchange".into(),
+                ..repair(&w)
+            },
+        )
+        .await
+        .unwrap();
+    let rma = app
+        .create_rma(
+            &w.agent,
+            id,
+            &RmaInput {
+                kind: "exchange".into(),
+                reason: "开箱即损".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let again = app
+        .create_rma(
+            &w.agent,
+            id,
+            &RmaInput {
+                kind: "return".into(),
+                reason: "x".into(),
+            },
+        )
+        .await;
+    assert_eq!(conflict_code(again), "rma_open_for_item");
+    // Only a manager approves; steps come in order.
+    assert!(matches!(
+        app.rma_step(&w.agent, rma, &step("approved")).await,
+        Err(AppError::Forbidden)
+    ));
+    app.rma_step(
+        &boss,
+        rma,
+        &RmaStepInput {
+            note: Some("同意换新".into()),
+            ..step("approved")
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        conflict_code(app.rma_step(&w.agent, rma, &step("completed")).await),
+        "rma_step_not_allowed"
+    );
+    app.rma_step(&w.agent, rma, &step("received"))
+        .await
+        .unwrap();
+    let missing = app.rma_step(&w.agent, rma, &step("completed")).await;
+    assert_eq!(
+        invalid_fields(missing),
+        vec![("replacement_serial".into(), "required")]
+    );
+    let done = app
+        .rma_step(
+            &w.agent,
+            rma,
+            &RmaStepInput {
+                replacement_serial: Some("GR2026B0002".into()),
+                ..step("completed")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.decided_by.as_deref()),
+        ("completed", Some("服务经理"))
+    );
+    assert_eq!(done.replacement_serial.as_deref(), Some("GR2026B0002"));
+    // The new item is the customer's, its guarantees from today; the old one says so.
+    let assets = app.store.assets_of(w.customer).await.unwrap();
+    let new = assets.iter().find(|a| a.serial == "GR2026B0002").unwrap();
+    assert_eq!(new.purchased_on, "2026-11-23");
+    let old = app.asset(&w.admin, w.asset).await.unwrap();
+    assert!(old.events.iter().any(|e| {
+        e.note
+            .as_deref()
+            .is_some_and(|n| n.contains("exchanged for GR2026B0002"))
+    }));
+    let d = app.request_detail(&w.agent, id).await.unwrap();
+    assert_eq!(d.rmas.len(), 1);
+    assert!(d.history.iter().any(|h| h.kind == "rma_completed"));
+
+    // Day 10: the new item's return window is over; a goodwill refund is the manager's call.
+    clock.set("2026-12-03T02:00:00Z");
+    let (late, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                asset_id: Some(new.id),
+                service_type: "return".into(),
+                ..repair(&w)
+            },
+        )
+        .await
+        .unwrap();
+    let refused = app
+        .create_rma(
+            &w.agent,
+            late,
+            &RmaInput {
+                kind: "return".into(),
+                reason: "不想要了".into(),
+            },
+        )
+        .await;
+    assert_eq!(
+        invalid_fields(refused),
+        vec![("kind".into(), "return_window_closed")]
+    );
+    let refund = app
+        .create_rma(
+            &w.agent,
+            late,
+            &RmaInput {
+                kind: "refund".into(),
+                reason: "安装延误补偿".into(),
+            },
+        )
+        .await
+        .unwrap();
+    app.rma_step(&boss, refund, &step("approved"))
+        .await
+        .unwrap();
+    let bad = app
+        .rma_step(
+            &w.agent,
+            refund,
+            &RmaStepInput {
+                refund_amount: Some("-5".into()),
+                ..step("completed")
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(AppError::Invalid(_))));
+    let r = app
+        .rma_step(
+            &w.agent,
+            refund,
+            &RmaStepInput {
+                refund_amount: Some("200.00".into()),
+                ..step("completed")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.refund_amount, Some(200_00));
+    db.cleanup().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -919,6 +1088,7 @@ mod on_sqlite_and_postgres {
         a_repair_goes_from_portal_to_rating,
         breaches_escalate_and_the_sweep_reports_each_once,
         queues_visibility_and_bad_input,
+        returns_and_exchanges_follow_the_three_guarantees,
     );
     use super::BOTH;
 }

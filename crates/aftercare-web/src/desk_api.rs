@@ -39,6 +39,44 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mail_inbound))
         .routes(routes!(list_articles, create_article))
         .routes(routes!(update_article))
+        .routes(routes!(create_rma))
+        .routes(routes!(rma_step))
+}
+
+/// Ask for a return, exchange or goodwill refund of the request's item. Returns and
+/// exchanges must be within the 三包 windows on the day the request was opened
+/// (`return_window_closed`, `exchange_not_due`); one open authorisation per item.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/rmas", tag = "service desk", request_body = aftercare_app::rma::RmaInput,
+    responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_rma(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<aftercare_app::rma::RmaInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s
+        .app
+        .create_rma(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Move an authorisation on: approved or rejected (managers), received, completed (with
+/// the replacement's serial for an exchange, the refund amount otherwise).
+#[utoipa::path(post, path = "/api/v1/rmas/{id}/steps", tag = "service desk", request_body = aftercare_app::rma::RmaStepInput,
+    responses((status = 200, body = Rma), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn rma_step(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<aftercare_app::rma::RmaStepInput>,
+) -> ApiResult<Json<Rma>> {
+    s.app
+        .rma_step(&c.principal, id, &input)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams, Default)]

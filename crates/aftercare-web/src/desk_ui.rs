@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{id}/messages", post(message_submit))
         .route("/requests/{id}/visits", post(visit_submit))
         .route("/visits/{id}/report", post(report_submit))
+        .route("/requests/{id}/rmas", post(rma_submit))
+        .route("/rmas/{id}/steps", post(rma_step_submit))
         .route("/visits", get(visits_page))
         .route("/attachments/{id}", get(attachment_download))
         .route("/static/desk.js", get(desk_js))
@@ -368,6 +370,13 @@ impl RequestPage {
     fn is_complaint(&self) -> bool {
         self.d.request.service_type == "complaint"
     }
+    fn rma_next(&self, x: &Rma) -> Vec<String> {
+        use aftercare_domain::rma::{RmaKind, RmaStatus};
+        match (RmaStatus::parse(&x.status), RmaKind::parse(&x.kind)) {
+            (Ok(s), Ok(k)) => s.next(k).iter().map(|n| n.code().to_string()).collect(),
+            _ => vec![],
+        }
+    }
     fn is_assignee(&self, id: &i64) -> bool {
         self.d.request.assignee_id == Some(*id)
     }
@@ -563,6 +572,44 @@ async fn report_submit(
         confirmed_by: f.s("confirmed_by"),
     };
     let r = s.app.report_visit(&session.principal, id, &input).await;
+    after(&s, &session, request_id, r).await
+}
+
+async fn rma_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = aftercare_app::rma::RmaInput {
+        kind: f.s("kind"),
+        reason: f.s("reason"),
+    };
+    let r = s
+        .app
+        .create_rma(&session.principal, id, &input)
+        .await
+        .map(|_| ());
+    after(&s, &session, id, r).await
+}
+
+async fn rma_step_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let request_id: i64 = f.s("request_id").trim().parse().unwrap_or(0);
+    let input = aftercare_app::rma::RmaStepInput {
+        status: f.s("status"),
+        note: f.opt("note"),
+        received_on: f.opt("received_on"),
+        replacement_serial: f.opt("replacement_serial"),
+        refund_amount: f.opt("refund_amount"),
+    };
+    let r = s
+        .app
+        .rma_step(&session.principal, id, &input)
+        .await
+        .map(|_| ());
     after(&s, &session, request_id, r).await
 }
 

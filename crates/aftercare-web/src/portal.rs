@@ -73,7 +73,10 @@ where
             .ok()
             .flatten()
             .ok_or(ToLogin)?;
-        let lang = request_lang(parts, account.lang.as_deref());
+        // The language selector (a cookie) wins over the language signed up with.
+        let lang = cookie(parts, LANG_COOKIE)
+            .and_then(Lang::from_tag)
+            .unwrap_or_else(|| request_lang(parts, account.lang.as_deref()));
         Ok(Customer {
             account,
             csrf,
