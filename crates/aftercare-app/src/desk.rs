@@ -306,6 +306,10 @@ fn spec_of(c: &CalendarBody) -> CalendarSpec {
 
 impl DeskConfig {
     /// The calendar a policy counts on (every hour if it cannot be found or built).
+    pub fn calendar_of(&self, policy_id: Option<i64>) -> BusinessCalendar {
+        self.calendar(policy_id)
+    }
+
     fn calendar(&self, policy_id: Option<i64>) -> BusinessCalendar {
         policy_id
             .and_then(|id| self.policies.iter().find(|p| p.id == id))
@@ -1438,6 +1442,111 @@ impl App {
         Ok(self.store.notifications(p.user.id, 50).await?)
     }
 
+    /// Complaint handling measures for the days [from, to] (Shanghai dates; default the
+    /// last 30 days).
+    pub async fn complaint_report(
+        &self,
+        p: &Principal,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<ComplaintReport, AppError> {
+        p.require(Permission::Read)?;
+        let mut inv = Invalid::default();
+        let today = self.clock.today();
+        let to = match to.filter(|s| !s.trim().is_empty()) {
+            Some(s) => inv.check("to", aftercare_domain::error::parse_date(s)),
+            None => Some(today),
+        };
+        let from = match from.filter(|s| !s.trim().is_empty()) {
+            Some(s) => inv.check("from", aftercare_domain::error::parse_date(s)),
+            None => Some(today.saturating_sub(jiff::Span::new().days(29))),
+        };
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            inv.push("from", "from_after_to");
+        }
+        inv.into_result()?;
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
+        let start = |d: jiff::civil::Date| {
+            d.to_zoned(tz.clone())
+                .map(|z| stamp(z.timestamp()))
+                .map_err(|e| AppError::Internal(e.to_string()))
+        };
+        let end = to
+            .tomorrow()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let facts = self
+            .store
+            .complaints_between(&start(from)?, &start(end)?)
+            .await?;
+        let minutes = |a: &str, b: &Option<String>| -> Option<i64> {
+            let (a, b) = (
+                a.parse::<Timestamp>().ok()?,
+                b.as_deref()?.parse::<Timestamp>().ok()?,
+            );
+            Some((b - a).get_seconds() / 60)
+        };
+        let pct = |xs: &mut Vec<i64>, q: f64| -> Option<i64> {
+            if xs.is_empty() {
+                return None;
+            }
+            xs.sort_unstable();
+            let i = ((xs.len() - 1) as f64 * q).round() as usize;
+            xs.get(i).copied()
+        };
+        let mut resp: Vec<i64> = facts
+            .iter()
+            .filter_map(|f| minutes(&f.created_at, &f.responded_at))
+            .collect();
+        let mut reso: Vec<i64> = facts
+            .iter()
+            .filter_map(|f| minutes(&f.created_at, &f.resolved_at))
+            .collect();
+        let answered = facts.iter().filter(|f| f.responded_at.is_some()).count();
+        let resolved = facts.iter().filter(|f| f.resolved_at.is_some()).count();
+        let on_time =
+            |n: usize, late: usize| (n > 0).then(|| 100.0 * (n - late.min(n)) as f64 / n as f64);
+        let mut causes: std::collections::BTreeMap<String, i64> = Default::default();
+        for f in &facts {
+            if let Some(c) = &f.root_cause {
+                *causes.entry(c.clone()).or_default() += 1;
+            }
+        }
+        let mut root_causes: Vec<(String, i64)> = causes.into_iter().collect();
+        root_causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        root_causes.truncate(5);
+        Ok(ComplaintReport {
+            from: from.to_string(),
+            to: to.to_string(),
+            opened: facts.len() as i64,
+            resolved: resolved as i64,
+            escalated: facts.iter().filter(|f| f.escalated).count() as i64,
+            response_median_minutes: pct(&mut resp, 0.5),
+            response_p90_minutes: pct(&mut resp, 0.9),
+            resolution_median_minutes: pct(&mut reso, 0.5),
+            resolution_p90_minutes: pct(&mut reso, 0.9),
+            response_on_time_pct: on_time(
+                answered,
+                facts
+                    .iter()
+                    .filter(|f| f.responded_at.is_some() && f.response_breached)
+                    .count(),
+            ),
+            resolution_on_time_pct: on_time(
+                resolved,
+                facts
+                    .iter()
+                    .filter(|f| f.resolved_at.is_some() && f.resolution_breached)
+                    .count(),
+            ),
+            root_causes,
+        })
+    }
+
     // ---- SLA sweep ----------------------------------------------------------------------
 
     /// Finds warnings and breaches due by now, notifies and escalates. Runs in batches
@@ -1574,7 +1683,7 @@ impl App {
         i: &VisitInput,
     ) -> Result<i64, AppError> {
         p.require(Permission::WorkRequests)?;
-        let mut r = self.visible_request(p, request_id).await?;
+        let r = self.visible_request(p, request_id).await?;
         let mut inv = Invalid::default();
         let starts = inv.check("starts_at", parse_instant(&i.starts_at));
         let ends = inv.check("ends_at", parse_instant(&i.ends_at));
@@ -1594,6 +1703,24 @@ impl App {
         let (Some(starts), Some(ends), Some(tech)) = (starts, ends, tech) else {
             return Err(AppError::Internal("validated input missing".into()));
         };
+        self.book_visit_for(&p.actor(), &who(p), r, tech, starts, ends, address)
+            .await
+    }
+
+    /// Books a visit on a request (staff or the customer's own choice of slot) and moves
+    /// the request along: assigned to the technician if nobody has it, and scheduled.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn book_visit_for(
+        &self,
+        actor: &Actor,
+        by: &str,
+        mut r: ServiceRequest,
+        tech: User,
+        starts: Timestamp,
+        ends: Timestamp,
+        address: Option<String>,
+    ) -> Result<i64, AppError> {
+        let request_id = r.id;
         let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
         if !status.is_active() {
             return Err(AppError::Conflict {
@@ -1604,7 +1731,7 @@ impl App {
         let id = self
             .store
             .book_visit(
-                &p.actor(),
+                actor,
                 &NewVisit {
                     request_id,
                     technician_id: tech.id,
@@ -1640,12 +1767,12 @@ impl App {
         }
         let mut status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
         if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
-            self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
+            self.apply_transition(&mut r, RequestStatus::Assigned, by, &mut fx)
                 .await?;
             status = RequestStatus::Assigned;
         }
         if status.next().contains(&RequestStatus::Scheduled) {
-            self.apply_transition(&mut r, RequestStatus::Scheduled, &who(p), &mut fx)
+            self.apply_transition(&mut r, RequestStatus::Scheduled, by, &mut fx)
                 .await?;
         }
         if let Some(email) = self.customer_email(r.customer_id).await? {
@@ -1661,7 +1788,7 @@ impl App {
         }
         fx.notify.push((tech.id, "visit_booked".into()));
         // The visit stands even if the request moved meanwhile; its status is then left.
-        if let Err(e) = self.write_one(&p.actor(), r, fx).await {
+        if let Err(e) = self.write_one(actor, r, fx).await {
             tracing::warn!(error = %e, "visit booked but the request could not follow");
         }
         Ok(id)

@@ -331,3 +331,24 @@ pub struct Rma {
     pub created_at: String,
     pub updated_at: String,
 }
+
+/// How fast complaints were handled in a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComplaintReport {
+    pub from: String,
+    pub to: String,
+    pub opened: i64,
+    pub resolved: i64,
+    pub escalated: i64,
+    /// Minutes from opening to the first answer: median and 90th percentile.
+    pub response_median_minutes: Option<i64>,
+    pub response_p90_minutes: Option<i64>,
+    /// Minutes from opening to resolution.
+    pub resolution_median_minutes: Option<i64>,
+    pub resolution_p90_minutes: Option<i64>,
+    /// Shares (0–100) of answered / resolved complaints within their SLA target.
+    pub response_on_time_pct: Option<f64>,
+    pub resolution_on_time_pct: Option<f64>,
+    /// The most frequent root causes with their counts.
+    pub root_causes: Vec<(String, i64)>,
+}

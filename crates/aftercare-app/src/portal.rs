@@ -411,6 +411,101 @@ impl App {
             .await
     }
 
+    /// Visit slots the customer may choose on their request: two-hour slots in the working
+    /// hours of the next seven days (after today) in the request's calendar, when its
+    /// technician is free. None when nobody has the request yet, it needs no visit, or a
+    /// visit is booked already.
+    pub async fn portal_slots(
+        &self,
+        a: &PortalAccount,
+        id: i64,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        let r = self.own_request(a, id).await?;
+        let visit_types = [
+            ServiceType::Repair,
+            ServiceType::Installation,
+            ServiceType::Maintenance,
+            ServiceType::Commissioning,
+            ServiceType::Delivery,
+        ];
+        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let Some(tech) = r.assignee_id else {
+            return Ok(vec![]);
+        };
+        if !status.is_active()
+            || !ServiceType::parse(&r.service_type).is_ok_and(|t| visit_types.contains(&t))
+        {
+            return Ok(vec![]);
+        }
+        let own = self
+            .store
+            .visits(&VisitFilter {
+                request_id: Some(id),
+                ..Default::default()
+            })
+            .await?;
+        if own.iter().any(|v| v.status == "booked") {
+            return Ok(vec![]);
+        }
+        let config = self.store.desk_config().await?;
+        let cal = config.calendar_of(r.sla_policy_id);
+        let today = self.clock.today();
+        let from = today
+            .tomorrow()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let until = from.saturating_add(7.days());
+        let busy = self
+            .store
+            .visits(&VisitFilter {
+                technician_id: Some(tech),
+                from: Some(stamp(self.clock.now())),
+                ..Default::default()
+            })
+            .await?;
+        let mut slots = Vec::new();
+        let mut day = from;
+        while day < until && slots.len() < 24 {
+            for (s, e) in cal.slots(day, 2 * 3600) {
+                let (ss, es) = (stamp(s), stamp(e));
+                let clash = busy
+                    .iter()
+                    .any(|v| v.status == "booked" && v.starts_at < es && v.ends_at > ss);
+                if !clash {
+                    slots.push((ss, es));
+                }
+            }
+            day = match day.tomorrow() {
+                Ok(d) => d,
+                Err(_) => break,
+            };
+        }
+        Ok(slots)
+    }
+
+    /// The customer books one of the offered slots with the request's technician.
+    pub async fn portal_book_slot(
+        &self,
+        a: &PortalAccount,
+        id: i64,
+        starts_at: &str,
+    ) -> Result<i64, AppError> {
+        let slots = self.portal_slots(a, id).await?;
+        let Some((s, e)) = slots.into_iter().find(|(s, _)| s == starts_at) else {
+            return Err(Invalid::one("starts_at", "slot_not_offered").into());
+        };
+        let r = self.own_request(a, id).await?;
+        let tech = match r.assignee_id {
+            Some(t) => self.store.user(t).await?,
+            None => None,
+        }
+        .ok_or(AppError::NotFound("technician"))?;
+        let (Ok(starts), Ok(ends)) = (s.parse(), e.parse()) else {
+            return Err(AppError::Internal("slot times unreadable".into()));
+        };
+        self.book_visit_for(&portal_actor(a), &a.name, r, tech, starts, ends, None)
+            .await
+    }
+
     /// Published articles matching the words of `q` (all of them), for self-service.
     pub async fn help_articles(&self, q: &str) -> Result<Vec<Article>, AppError> {
         let terms: Vec<String> = q.split_whitespace().take(8).map(str::to_string).collect();

@@ -472,6 +472,8 @@ pub trait DeskStore: Send + Sync {
         fx: &Effects,
         now: &str,
     ) -> StoreResult<Option<i64>>;
+    /// The complaints opened in [from, to): their times, SLA outcomes and findings.
+    async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>>;
     /// Notifies these users of something not tied to one request (a sweep's summary).
     async fn notify(
         &self,
@@ -618,4 +620,16 @@ pub trait PortalStore: Send + Sync {
         published_only: bool,
         limit: u32,
     ) -> StoreResult<Vec<Article>>;
+}
+
+/// What the complaint measures are computed from, per complaint.
+#[derive(Debug, Clone)]
+pub struct ComplaintFacts {
+    pub created_at: String,
+    pub responded_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub response_breached: bool,
+    pub resolution_breached: bool,
+    pub escalated: bool,
+    pub root_cause: Option<String>,
 }

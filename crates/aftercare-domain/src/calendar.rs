@@ -115,6 +115,26 @@ impl BusinessCalendar {
             .collect()
     }
 
+    /// A day's working time cut into slots of `len` seconds (what does not fill a whole
+    /// slot at the end of a shift is left out), for booking visits.
+    pub fn slots(&self, d: Date, len: i64) -> Vec<(Timestamp, Timestamp)> {
+        let mut out = Vec::new();
+        if len <= 0 {
+            return out;
+        }
+        for (a, b) in self.periods(d) {
+            let mut s = a;
+            while let Ok(e) = s.checked_add(len.seconds()) {
+                if e > b {
+                    break;
+                }
+                out.push((s, e));
+                s = e;
+            }
+        }
+        out
+    }
+
     /// Working seconds between two instants (0 if `to` is not after `from`).
     pub fn working_seconds(&self, from: Timestamp, to: Timestamp) -> i64 {
         if to <= from {
@@ -472,5 +492,21 @@ mod tests {
         assert!(fields.contains(&("week[0][0]".into(), "shift_ends_before_start")));
         assert!(fields.contains(&("week[1][0]".into(), "shift_invalid")));
         assert!(fields.contains(&("holidays[0]".into(), "date_invalid")));
+    }
+
+    #[test]
+    fn a_day_is_cut_into_whole_slots() {
+        let cal = CalendarSpec::china_office().build().unwrap();
+        // Monday 2026-11-23: 9–11, (11–12 too short), 13:30–15:30, 15:30–17:30.
+        let s = cal.slots(date(2026, 11, 23), 2 * 3600);
+        let starts: Vec<String> = s
+            .iter()
+            .map(|(a, _)| a.to_zoned(cal.tz.clone()).strftime("%H:%M").to_string())
+            .collect();
+        assert_eq!(starts, ["09:00", "13:30", "15:30"]);
+        assert!(
+            cal.slots(date(2026, 11, 28), 2 * 3600).is_empty(),
+            "Saturday"
+        );
     }
 }

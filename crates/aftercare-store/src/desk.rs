@@ -1596,6 +1596,39 @@ impl DeskStore for SqlStore {
             .collect())
     }
 
+    async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>> {
+        #[derive(sqlx::FromRow)]
+        struct C {
+            created_at: String,
+            responded_at: Option<String>,
+            resolved_at: Option<String>,
+            response_breached: i64,
+            resolution_breached: i64,
+            escalated: i64,
+            root_cause: Option<String>,
+        }
+        let rows: Vec<C> = fetch_all(
+            &self.db.read,
+            "SELECT created_at, responded_at, resolved_at, response_breached, resolution_breached, escalated, root_cause \
+             FROM requests WHERE service_type = 'complaint' AND created_at >= $1 AND created_at < $2 \
+             ORDER BY created_at LIMIT 200000",
+            &[from.into(), to.into()],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|c| ComplaintFacts {
+                created_at: c.created_at,
+                responded_at: c.responded_at,
+                resolved_at: c.resolved_at,
+                response_breached: c.response_breached != 0,
+                resolution_breached: c.resolution_breached != 0,
+                escalated: c.escalated != 0,
+                root_cause: c.root_cause,
+            })
+            .collect())
+    }
+
     async fn notify(
         &self,
         users: &[i64],

@@ -802,6 +802,20 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     .await
     .unwrap();
 
+    // The complaint measures: one opened and resolved, its root cause counted.
+    let report = app.complaint_report(&w.agent, None, None).await.unwrap();
+    assert_eq!((report.opened, report.resolved), (1, 1));
+    assert_eq!(report.resolution_median_minutes, Some(0));
+    assert_eq!(report.resolution_on_time_pct, Some(100.0));
+    assert_eq!(report.root_causes, vec![("排班冲突".to_string(), 1)]);
+    let backwards = app
+        .complaint_report(&w.agent, Some("2026-12-01"), Some("2026-11-01"))
+        .await;
+    assert_eq!(
+        invalid_fields(backwards),
+        vec![("from".into(), "from_after_to")]
+    );
+
     // Partner staff see only their outlet's requests.
     let (theirs, _) = app
         .open_request(
@@ -1070,6 +1084,65 @@ async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
     db.cleanup().await;
 }
 
+async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let me = aftercare_app::ports::PortalAccount {
+        id: 0,
+        customer_id: w.customer,
+        email: "zhang.wei@example.cn".into(),
+        name: "张伟".into(),
+        lang: None,
+    };
+    let (first, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    let slots = app.portal_slots(&me, first).await.unwrap();
+    // From tomorrow (Tuesday) in office hours: 09:00, 13:30 and 15:30 Shanghai.
+    assert_eq!(
+        slots[0],
+        (
+            "2026-11-24T01:00:00.000000Z".to_string(),
+            "2026-11-24T03:00:00.000000Z".to_string()
+        )
+    );
+    assert_eq!(slots[1].0, "2026-11-24T05:30:00.000000Z");
+    assert_eq!(
+        slots.len(),
+        15,
+        "three a day, five working days in the next seven"
+    );
+    let bad = app
+        .portal_book_slot(&me, first, "2026-11-24T02:00:00.000000Z")
+        .await;
+    assert_eq!(
+        invalid_fields(bad),
+        vec![("starts_at".into(), "slot_not_offered")]
+    );
+    app.portal_book_slot(&me, first, &slots[0].0).await.unwrap();
+    let d = app.request_detail(&w.agent, first).await.unwrap();
+    assert_eq!(d.request.status, "scheduled");
+    assert_eq!(d.visits[0].technician_id, w.tech.user.id);
+    assert!(
+        app.portal_slots(&me, first).await.unwrap().is_empty(),
+        "booked already"
+    );
+    // Another request: the technician's booked time is no longer offered.
+    let (second, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    let again = app.portal_slots(&me, second).await.unwrap();
+    assert_eq!(again[0].0, "2026-11-24T05:30:00.000000Z");
+    // Someone else's request offers them nothing.
+    let other = aftercare_app::ports::PortalAccount {
+        customer_id: w.customer + 1000,
+        ..me.clone()
+    };
+    assert!(matches!(
+        app.portal_slots(&other, second).await,
+        Err(AppError::NotFound(_))
+    ));
+    db.cleanup().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -1089,6 +1162,7 @@ mod on_sqlite_and_postgres {
         breaches_escalate_and_the_sweep_reports_each_once,
         queues_visibility_and_bad_input,
         returns_and_exchanges_follow_the_three_guarantees,
+        customers_book_a_free_slot_with_their_technician,
     );
     use super::BOTH;
 }

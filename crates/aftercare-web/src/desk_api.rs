@@ -41,6 +41,32 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_article))
         .routes(routes!(create_rma))
         .routes(routes!(rma_step))
+        .routes(routes!(complaint_report))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct PeriodQuery {
+    /// First day, YYYY-MM-DD (default 29 days before `to`).
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD (default today).
+    to: Option<String>,
+}
+
+/// How fast complaints were handled in a period: time to first response and to
+/// resolution (median, 90th percentile), shares within SLA, escalations, root causes.
+#[utoipa::path(get, path = "/api/v1/reports/complaints", tag = "service desk", params(PeriodQuery),
+    responses((status = 200, body = ComplaintReport), (status = 422, body = ErrorBody)))]
+async fn complaint_report(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Json<ComplaintReport>> {
+    s.app
+        .complaint_report(&c.principal, q.from.as_deref(), q.to.as_deref())
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
 }
 
 /// Ask for a return, exchange or goodwill refund of the request's item. Returns and

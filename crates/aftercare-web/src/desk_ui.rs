@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/attachments/{id}", get(attachment_download))
         .route("/static/desk.js", get(desk_js))
         .route("/articles", get(articles_page).post(article_submit))
+        .route("/reports/complaints", get(complaints_page))
 }
 
 async fn desk_js() -> impl IntoResponse {
@@ -744,5 +745,52 @@ async fn article_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfFor
                 Err(e) => page_error(e, session.lang),
             }
         }
+    }
+}
+
+// ---- complaint measures ---------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "complaints.html")]
+struct ComplaintsPage {
+    c: Chrome,
+    r: ComplaintReport,
+}
+
+impl ComplaintsPage {
+    fn mins(&self, m: &Option<i64>) -> String {
+        match m {
+            Some(m) if *m >= 60 => format!("{}h{:02}m", m / 60, m % 60),
+            Some(m) => format!("{m}m"),
+            None => "—".into(),
+        }
+    }
+    fn pct(&self, p: &Option<f64>) -> String {
+        p.map(|p| format!("{p:.0} %")).unwrap_or_else(|| "—".into())
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PeriodQ {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn complaints_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<PeriodQ>,
+) -> Response {
+    match s
+        .app
+        .complaint_report(&session.principal, q.from.as_deref(), q.to.as_deref())
+        .await
+    {
+        Ok(r) => render(ComplaintsPage {
+            c: Chrome::for_session(&session, "requests"),
+            r,
+        }),
+        Err(e) => page_error(e, session.lang),
     }
 }

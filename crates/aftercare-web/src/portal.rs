@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/requests/{id}", get(request_page))
         .route("/portal/requests/{id}/messages", post(message_submit))
         .route("/portal/requests/{id}/rate", post(rate_submit))
+        .route("/portal/requests/{id}/visits", post(slot_submit))
         .route("/portal/help", get(help_page))
         .route("/portal/help/{id}", get(article_page))
 }
@@ -511,6 +512,7 @@ async fn new_submit(State(s): State<AppState>, PortalForm(c, f): PortalForm) -> 
 struct RequestPage {
     c: PChrome,
     r: PortalRequest,
+    slots: Vec<(String, String)>,
     errors: Vec<String>,
 }
 
@@ -529,6 +531,7 @@ async fn request_view(
     Ok(RequestPage {
         c: PChrome::of(c),
         r: s.app.portal_request(&c.account, id).await?,
+        slots: s.app.portal_slots(&c.account, id).await?,
         errors,
     })
 }
@@ -560,6 +563,19 @@ async fn message_submit(
     PortalForm(c, f): PortalForm,
 ) -> Response {
     let r = s.app.portal_message(&c.account, id, &f.s("body")).await;
+    back_to(&s, &c, id, r).await
+}
+
+async fn slot_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    PortalForm(c, f): PortalForm,
+) -> Response {
+    let r = s
+        .app
+        .portal_book_slot(&c.account, id, &f.s("starts_at"))
+        .await
+        .map(|_| ());
     back_to(&s, &c, id, r).await
 }
 
