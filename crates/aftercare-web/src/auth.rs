@@ -164,3 +164,13 @@ pub fn client_ip(parts: &Parts) -> String {
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// The client's address (for login throttling), as an extractor.
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts)))
+    }
+}

@@ -8,6 +8,7 @@ pub mod error;
 pub mod i18n;
 mod i18n_desk;
 pub mod portal;
+pub mod portal_api;
 pub mod transfer;
 pub mod ui;
 

@@ -1520,6 +1520,60 @@ async fn the_portal_keeps_each_customer_to_their_own(app: &TestApp) {
     .await
     .expect(422);
     assert!(early.text.contains("flash bad"), "{}", early.text);
+
+    // The same through the portal API, with a customer's token.
+    let signin = |email: &'static str| {
+        send(
+            Client::new()
+                .post(url(app, "/api/v1/portal/sessions"))
+                .json(&json!({"email": email, "password": "correct horse battery"})),
+        )
+    };
+    let a_tok = signin("li.na@example.cn").await.expect(201).json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b_tok = signin("zhou.jie@example.cn").await.expect(201).json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wrong = send(
+        Client::new()
+            .post(url(app, "/api/v1/portal/sessions"))
+            .json(&json!({"email": "li.na@example.cn", "password": "nope nope nope"})),
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    let mine = get_json(app, &a_tok, "/api/v1/portal/requests")
+        .await
+        .expect(200);
+    assert_eq!(mine.json.as_array().unwrap().len(), 1);
+    send(
+        api(
+            app,
+            Method::POST,
+            &format!("/api/v1/portal/requests/{id}/messages"),
+            &a_tok,
+        )
+        .json(&json!({"body": "今天在家"})),
+    )
+    .await
+    .expect(204);
+    let r = get_json(app, &a_tok, &format!("/api/v1/portal/requests/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(r.json["messages"][0]["body"], "今天在家");
+    get_json(app, &b_tok, &format!("/api/v1/portal/requests/{id}"))
+        .await
+        .expect(404);
+    get_json(app, &tok, "/api/v1/portal/requests")
+        .await
+        .expect(401);
+    get_json(app, &a_tok, "/api/v1/requests").await.expect(401);
+    let assets = get_json(app, &a_tok, "/api/v1/portal/assets")
+        .await
+        .expect(200);
+    assert_eq!(assets.json[0]["serial"], "PORTAL-0001");
 }
 
 on_both_databases!(the_service_desk_works_over_http_on_both_databases => the_service_desk_over_http);
