@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/desk.js", get(desk_js))
         .route("/articles", get(articles_page).post(article_submit))
         .route("/reports/complaints", get(complaints_page))
+        .route("/customers/{id}/tier", post(tier_submit))
 }
 
 async fn desk_js() -> impl IntoResponse {
@@ -612,6 +613,24 @@ async fn rma_step_submit(
         .await
         .map(|_| ());
     after(&s, &session, request_id, r).await
+}
+
+/// Sets a customer's value tier by hand (until tiers are computed); their future
+/// requests follow it.
+async fn tier_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = TierInput { tier: f.s("tier") };
+    match s
+        .app
+        .set_customer_tier(&session.principal, id, &input)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
 }
 
 async fn attachment_download(
