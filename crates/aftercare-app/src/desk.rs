@@ -1459,7 +1459,7 @@ impl App {
         };
         let from = match from.filter(|s| !s.trim().is_empty()) {
             Some(s) => inv.check("from", aftercare_domain::error::parse_date(s)),
-            None => Some(today.saturating_sub(jiff::Span::new().days(29))),
+            None => to.map(|t| t.saturating_sub(jiff::Span::new().days(29))),
         };
         if let (Some(f), Some(t)) = (from, to)
             && f > t

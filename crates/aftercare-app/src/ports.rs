@@ -565,8 +565,8 @@ pub struct ArticleDraft {
 pub trait PortalStore: Send + Sync {
     /// Creates a customer and their portal account in one transaction.
     /// `Conflict(portal_account_exists)` if the email has an account,
-    /// `Conflict(email_known)` if a customer already has this email (they are invited
-    /// instead, so nobody takes over a record by signing up with its address).
+    /// `Conflict(email_known)` if a customer already has this email (so nobody takes over
+    /// a record by signing up with its address; such customers contact service).
     async fn portal_signup(
         &self,
         actor: &Actor,

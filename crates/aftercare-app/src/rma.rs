@@ -54,6 +54,12 @@ impl App {
     ) -> Result<i64, AppError> {
         p.require(Permission::WorkRequests)?;
         let r = self.request_detail(p, request_id).await?.request;
+        if r.status == "cancelled" {
+            return Err(AppError::Conflict {
+                code: "request_not_active",
+                field: Some("status".into()),
+            });
+        }
         let mut inv = Invalid::default();
         let kind = inv.check("kind", RmaKind::parse(&i.kind));
         let reason = inv.check("reason", required_text(&i.reason, 2000));
@@ -116,13 +122,14 @@ impl App {
             .map_err(AppError::from_store("rma"))
     }
 
+    /// Who may approve: managers and admins.
     async fn desk_managers(&self) -> Result<Vec<i64>, AppError> {
         Ok(self
             .store
             .users()
             .await?
             .into_iter()
-            .filter(|u| u.active && u.role == "manager")
+            .filter(|u| u.active && (u.role == "manager" || u.role == "admin"))
             .map(|u| u.id)
             .collect())
     }

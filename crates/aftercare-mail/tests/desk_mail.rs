@@ -123,13 +123,41 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
     let (_, bytes) = app.attachment(&agent, m.attachments[0].id).await.unwrap();
     assert_eq!(bytes, fixture("gbk-photo.png"));
 
+    // Once the request is closed, the same reply opens a new request instead.
+    for st in ["resolved", "closed"] {
+        let v = app
+            .request_detail(&agent, id)
+            .await
+            .unwrap()
+            .request
+            .version;
+        app.transition(
+            &agent,
+            id,
+            &TransitionInput {
+                status: st.into(),
+                version: v,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let o = app.receive_mail(&reply).await.unwrap();
+    assert!(!o.threaded && !o.new_customer);
+    assert_ne!(o.request_id, id);
+    assert_eq!(
+        app.request_detail(&agent, id).await.unwrap().request.status,
+        "closed"
+    );
+
     // A Big5 mail from someone unknown: a new customer and a new request, waiting for
     // triage; the same mail replayed with a subject naming someone else's request does
     // not get into that request.
     let big5 = parse(&fixture("big5.eml")).unwrap();
     let o = app.receive_mail(&big5).await.unwrap();
     assert!(!o.threaded && o.new_customer);
-    assert_eq!(o.number, "SR-2026-000002");
+    assert_eq!(o.number, "SR-2026-000003");
     let r = app
         .request_detail(&agent, o.request_id)
         .await
@@ -173,7 +201,7 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
     assert!(
         arrived
             .iter()
-            .any(|m| m.subject == "[SR-2026-000002] 冷氣機不冷，請派師傅"),
+            .any(|m| m.subject == "[SR-2026-000003] 冷氣機不冷，請派師傅"),
         "{:?}",
         arrived.iter().map(|m| &m.subject).collect::<Vec<_>>()
     );

@@ -802,6 +802,30 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     .await
     .unwrap();
 
+    // A cancelled request owes no answer: it leaves the sweep.
+    let (gone, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    let g = app.request_detail(&w.agent, gone).await.unwrap().request;
+    assert!(g.sla_next.is_some());
+    app.transition(
+        &w.agent,
+        gone,
+        &TransitionInput {
+            status: "cancelled".into(),
+            version: g.version,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.request_detail(&w.agent, gone)
+            .await
+            .unwrap()
+            .request
+            .sla_next,
+        None
+    );
+
     // The complaint measures: one opened and resolved, its root cause counted.
     let report = app.complaint_report(&w.agent, None, None).await.unwrap();
     assert_eq!((report.opened, report.resolved), (1, 1));

@@ -867,6 +867,12 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "must be return, exchange or refund.",
     ),
     (
+        "error.rma_status_unknown",
+        "应为 approved、rejected、received 或 completed。",
+        "應為 approved、rejected、received 或 completed。",
+        "must be approved, rejected, received or completed.",
+    ),
+    (
         "error.rma_needs_item",
         "请求没有关联产品，无法退换。",
         "請求沒有關聯產品，無法退換。",
