@@ -392,7 +392,8 @@ pub async fn measure(
     );
     sweep("steady state: the next sweep, nothing new due").await?;
     // Everything open falls due at once: the worst case.
-    sqlx::query("UPDATE requests SET sla_next = $1, resolution_due = $1, warn_at = NULL, warned = 1 WHERE active = 1 AND resolution_due IS NOT NULL")
+    // (Breach flags are cleared first, so this phase can be run again on the same data.)
+    sqlx::query("UPDATE requests SET sla_next = $1, resolution_due = $1, warn_at = NULL, warned = 1, resolution_breached = 0, escalated = 0 WHERE active = 1 AND resolution_due IS NOT NULL")
         .bind(stamp(
             jiff::Timestamp::from_second(1_700_000_000).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         ))

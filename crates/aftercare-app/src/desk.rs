@@ -556,21 +556,13 @@ impl App {
         if p.role == Role::Admin || p.role == Role::Manager {
             return Ok(None);
         }
-        let profiles = self.store.staff_profiles().await?;
-        let Some(outlet) = profiles
-            .iter()
-            .find(|s| s.user_id == p.user.id)
-            .and_then(|s| s.outlet_id)
-        else {
-            return Ok(None);
-        };
-        let partner = self
+        // One indexed lookup: this runs on every list and page a staff member opens.
+        Ok(self
             .store
-            .outlets()
+            .staff_outlet(p.user.id)
             .await?
-            .iter()
-            .any(|o| o.id == outlet && o.kind == "partner");
-        Ok(partner.then_some(outlet))
+            .filter(|(_, kind)| kind == "partner")
+            .map(|(outlet, _)| outlet))
     }
 
     async fn visible_request(&self, p: &Principal, id: i64) -> Result<ServiceRequest, AppError> {
@@ -940,13 +932,7 @@ impl App {
         if let Some(outlet) = self.partner_outlet(p).await? {
             f.outlet_id = Some(outlet);
         } else if f.queue.as_deref() == Some("team") {
-            let mine = self
-                .store
-                .staff_profiles()
-                .await?
-                .into_iter()
-                .find(|s| s.user_id == p.user.id)
-                .and_then(|s| s.outlet_id);
+            let mine = self.store.staff_outlet(p.user.id).await?.map(|(o, _)| o);
             // Without an outlet the team is everyone.
             f.outlet_id = mine;
         }
@@ -971,6 +957,8 @@ impl App {
     pub async fn queue_counts(&self, p: &Principal) -> Result<Vec<QueueCount>, AppError> {
         p.require(Permission::Read)?;
         let mut out = Vec::new();
+        let partner = self.partner_outlet(p).await?;
+        let own = self.store.staff_outlet(p.user.id).await?.map(|(o, _)| o);
         for queue in ["mine", "team", "unassigned", "breaching", "all"] {
             let mut f = self.filter_for(
                 p,
@@ -979,7 +967,7 @@ impl App {
                     ..Default::default()
                 },
             )?;
-            self.confine(p, &mut f).await?;
+            f.outlet_id = partner.or(if queue == "team" { own } else { None });
             let count = self.store.count_requests(&f, COUNT_CAP).await?;
             out.push(QueueCount {
                 queue: queue.into(),
@@ -1620,10 +1608,27 @@ impl App {
                         if staff.is_none() {
                             staff = Some(self.store.staff_profiles().await?);
                         }
-                        let facts = self.store.service_facts(r.customer_id).await?;
-                        if let (Some(staff), Some(facts)) = (&staff, facts)
+                        // What routing needs is on the request (tier, city); escalation
+                        // moves it away from whoever had it, account manager or not.
+                        let facts = ServiceFacts {
+                            name: r.customer_name.clone(),
+                            tier: Some(r.tier.clone()),
+                            city: r.city.clone(),
+                            account_manager_id: None,
+                            email: None,
+                        };
+                        if let Some(staff) = staff.as_mut()
                             && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)
                         {
+                            // Loads follow the sweep's own assignments, so a mass breach
+                            // is spread rather than all given to the least loaded person.
+                            for s in staff.iter_mut() {
+                                if s.user_id == a {
+                                    s.load += 1;
+                                } else if Some(s.user_id) == r.assignee_id {
+                                    s.load -= 1;
+                                }
+                            }
                             let name = staff
                                 .iter()
                                 .find(|s| s.user_id == a)

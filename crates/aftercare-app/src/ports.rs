@@ -395,6 +395,8 @@ pub trait DeskStore: Send + Sync {
     /// none is set) and current load.
     async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>>;
     async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>>;
+    /// The outlet a staff member works at, with its kind (own or partner), if any.
+    async fn staff_outlet(&self, user_id: i64) -> StoreResult<Option<(i64, String)>>;
     async fn set_customer_tier(
         &self,
         actor: &Actor,

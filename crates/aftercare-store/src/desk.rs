@@ -1000,6 +1000,16 @@ impl DeskStore for SqlStore {
         }))
     }
 
+    async fn staff_outlet(&self, user_id: i64) -> StoreResult<Option<(i64, String)>> {
+        sqlx::query_as_with::<_, (i64, String), _>(
+            "SELECT o.id, o.kind FROM staff_profiles p JOIN outlets o ON o.id = p.outlet_id WHERE p.user_id = $1",
+            args(&[V::I(user_id)]),
+        )
+        .fetch_optional(&self.db.read)
+        .await
+        .map_err(backend_err)
+    }
+
     async fn set_customer_tier(
         &self,
         actor: &Actor,
