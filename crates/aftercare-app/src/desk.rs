@@ -100,6 +100,12 @@ pub struct RequestPatch {
     /// Mark the request escalated (a manager looks at it).
     #[serde(default)]
     pub escalate: Option<bool>,
+    /// Correct the service type at triage (a mailed request arrives as consultation).
+    #[serde(default)]
+    pub service_type: Option<String>,
+    /// Attach one of the customer's items; who pays is decided again from its warranty.
+    #[serde(default)]
+    pub asset_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -1232,6 +1238,54 @@ impl App {
             inv.push("assignee_id", "reference_not_found");
         }
         inv.into_result()?;
+        let mut redecide = false;
+        let mut inv = Invalid::default();
+        if let Some(t) = i.service_type.as_deref().filter(|t| !t.trim().is_empty())
+            && let Some(t) = inv.check("service_type", ServiceType::parse(t))
+            && t.code() != r.service_type
+        {
+            fx.history.push((
+                "service_type".into(),
+                Some(r.service_type.clone()),
+                Some(t.code().into()),
+            ));
+            r.service_type = t.code().into();
+            redecide = true;
+        }
+        if let Some(a) = i.asset_id.filter(|a| Some(*a) != r.asset_id) {
+            match self.store.asset(a).await? {
+                Some(x) if x.customer_id == r.customer_id => {
+                    fx.history
+                        .push(("asset".into(), None, Some(x.serial.clone())));
+                    r.asset_id = Some(a);
+                    r.phase = ServicePhase::AfterSale.code().into();
+                    redecide = true;
+                }
+                Some(_) => inv.push("asset_id", "asset_of_another_customer"),
+                None => inv.push("asset_id", "reference_not_found"),
+            }
+        }
+        inv.into_result()?;
+        if redecide
+            && let (Some(a), Ok(ty)) = (r.asset_id, ServiceType::parse(&r.service_type))
+            && let Some((_, wi)) = self.store.warranty_inputs(&[a]).await?.into_iter().next()
+            && let Some(policy) = &wi.policy
+        {
+            // Decided on the day the request was opened, as at opening.
+            let on = r
+                .created_at
+                .parse::<Timestamp>()
+                .map(|t| {
+                    t.to_zoned(
+                        jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+                    )
+                    .date()
+                })
+                .unwrap_or_else(|_| self.clock.today());
+            let d = warranty::decide_charge(ty, &warranty::status(policy, &wi.facts, on));
+            r.charge = Some(d.charge.code().into());
+            r.charge_reason = Some(d.reason.into());
+        }
         if i.escalate == Some(true) && !r.escalated {
             r.escalated = true;
             fx.history
@@ -1904,6 +1958,72 @@ impl App {
             .update_visit(&p.actor(), &v, &fx, &self.now())
             .await
             .map_err(AppError::from_store("visit"))
+    }
+
+    /// Cancels a booked visit (the technician's time is free again); a request that was
+    /// scheduled for it goes back to assigned.
+    pub async fn cancel_visit(
+        &self,
+        p: &Principal,
+        visit_id: i64,
+        reason: Option<&str>,
+    ) -> Result<(), AppError> {
+        p.require(Permission::WorkRequests)?;
+        let mut v = self
+            .store
+            .visit(visit_id)
+            .await?
+            .ok_or(AppError::NotFound("visit"))?;
+        let r = self.visible_request(p, v.request_id).await?;
+        let reason = optional_text(reason, 500).map_err(|c| Invalid::one("reason", c))?;
+        if v.status != "booked" {
+            return Err(AppError::Conflict {
+                code: "visit_not_booked",
+                field: None,
+            });
+        }
+        v.status = "cancelled".into();
+        let mut fx = Effects::default();
+        fx.history.push((
+            "visit_cancelled".into(),
+            Some(v.technician_name.clone()),
+            reason.clone(),
+        ));
+        fx.timeline.push((
+            "visit".into(),
+            format!(
+                "{} visit cancelled{}",
+                r.number,
+                reason
+                    .as_deref()
+                    .map(|x| format!(": {x}"))
+                    .unwrap_or_default()
+            ),
+        ));
+        if let Some(email) = self.customer_email(r.customer_id).await? {
+            fx.mails.push(Mail {
+                to: email,
+                subject: format!("[{}] 上门服务已取消 / Visit cancelled", r.number),
+                body: format!(
+                    "原定上门时间已取消，我们会与您另约时间。\nThe visit has been cancelled; we will agree a new time with you.{}",
+                    reason.map(|x| format!("\n{x}")).unwrap_or_default()
+                ),
+            });
+        }
+        self.store
+            .update_visit(&p.actor(), &v, &fx, &self.now())
+            .await
+            .map_err(AppError::from_store("visit"))?;
+        if r.status == RequestStatus::Scheduled.code() {
+            let mut r = r;
+            let mut fx = Effects::default();
+            self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
+                .await?;
+            if let Err(e) = self.write_one(&p.actor(), r, fx).await {
+                tracing::warn!(error = %e, "visit cancelled but the request could not follow");
+            }
+        }
+        Ok(())
     }
 
     // ---- the customer's side ------------------------------------------------------------

@@ -380,6 +380,7 @@ impl SqlStore {
         let backend = self.db.backend;
         // Column types, for the casts PostgreSQL needs on VALUES of parameters.
         const INT: &[&str] = &[
+            "asset_id",
             "active",
             "priority_rank",
             "assignee_id",
@@ -594,6 +595,9 @@ impl SqlStore {
 
 fn request_args(r: &ServiceRequest) -> Vec<V> {
     vec![
+        (&r.service_type).into(),
+        (&r.phase).into(),
+        V::OptI(r.asset_id),
         (&r.status).into(),
         active(&r.status).into(),
         (&r.priority).into(),
@@ -628,6 +632,9 @@ fn request_args(r: &ServiceRequest) -> Vec<V> {
 
 /// The columns `request_args` binds, in its order.
 const MUTABLE: &[&str] = &[
+    "service_type",
+    "phase",
+    "asset_id",
     "status",
     "active",
     "priority",
@@ -1105,10 +1112,7 @@ impl DeskStore for SqlStore {
                     let mut cols = vec![
                         "number",
                         "customer_id",
-                        "asset_id",
                         "order_id",
-                        "service_type",
-                        "phase",
                         "channel",
                         "subject",
                         "description",
@@ -1122,10 +1126,7 @@ impl DeskStore for SqlStore {
                     let mut vals: Vec<V> = vec![
                         number.clone().into(),
                         V::I(r.customer_id),
-                        V::OptI(r.asset_id),
                         V::OptI(r.order_id),
-                        (&r.service_type).into(),
-                        (&r.phase).into(),
                         (&r.channel).into(),
                         (&r.subject).into(),
                         (&r.description).into(),

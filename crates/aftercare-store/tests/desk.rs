@@ -802,6 +802,41 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     .await
     .unwrap();
 
+    // Triage corrects what a mail could not say: the type and the item; who pays follows.
+    let (mailed, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                customer_id: w.customer,
+                service_type: "consultation".into(),
+                subject: "空调坏了".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let m = app.request_detail(&w.agent, mailed).await.unwrap().request;
+    assert_eq!((m.phase.as_str(), m.charge.as_deref()), ("pre_sale", None));
+    app.patch_request(
+        &w.agent,
+        mailed,
+        &RequestPatch {
+            version: m.version,
+            service_type: Some("repair".into()),
+            asset_id: Some(w.asset),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let m = app.request_detail(&w.agent, mailed).await.unwrap();
+    assert_eq!(
+        (m.request.service_type.as_str(), m.request.phase.as_str()),
+        ("repair", "after_sale")
+    );
+    assert_eq!(m.request.charge.as_deref(), Some("free"));
+    assert!(m.history.iter().any(|h| h.kind == "service_type"));
+
     // A cancelled request owes no answer: it leaves the sweep.
     let (gone, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     let g = app.request_detail(&w.agent, gone).await.unwrap().request;
@@ -885,7 +920,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     // Queues and their counts; a keyset page walk sees every row once.
     let counts = app.queue_counts(&w.tech).await.unwrap();
     let count = |q: &str| counts.iter().find(|c| c.queue == q).unwrap().count;
-    assert_eq!(count("all"), 3, "{counts:?}");
+    assert_eq!(count("all"), 4, "{counts:?}");
     assert_eq!(count("mine"), 1, "{counts:?}");
     // The own outlet's request waits for its own people: nobody there takes work yet.
     assert_eq!(count("unassigned"), 1, "{counts:?}");
@@ -910,7 +945,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
             break;
         }
     }
-    assert_eq!(seen.len(), 3);
+    assert_eq!(seen.len(), 4);
     let unknown = app
         .requests(
             &w.admin,
@@ -1151,6 +1186,21 @@ async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
         app.portal_slots(&me, first).await.unwrap().is_empty(),
         "booked already"
     );
+    // Cancelled: the request goes back to assigned and the time is offered again.
+    app.cancel_visit(&w.agent, d.visits[0].id, Some("客户临时有事"))
+        .await
+        .unwrap();
+    let d = app.request_detail(&w.agent, first).await.unwrap();
+    assert_eq!(
+        (d.request.status.as_str(), d.visits[0].status.as_str()),
+        ("assigned", "cancelled")
+    );
+    assert_eq!(
+        conflict_code(app.cancel_visit(&w.agent, d.visits[0].id, None).await),
+        "visit_not_booked"
+    );
+    assert_eq!(app.portal_slots(&me, first).await.unwrap()[0], slots[0]);
+    app.portal_book_slot(&me, first, &slots[0].0).await.unwrap();
     // Another request: the technician's booked time is no longer offered.
     let (second, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     let again = app.portal_slots(&me, second).await.unwrap();

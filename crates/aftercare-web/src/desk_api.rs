@@ -42,6 +42,31 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_rma))
         .routes(routes!(rma_step))
         .routes(routes!(complaint_report))
+        .routes(routes!(cancel_visit))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CancelInput {
+    /// Why, for the history and the customer's mail.
+    pub reason: Option<String>,
+}
+
+/// Cancel a booked visit; the technician's time is free again and a scheduled request
+/// goes back to assigned.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/cancel", tag = "field service", request_body = CancelInput,
+    responses((status = 204), (status = 409, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn cancel_visit(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CancelInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .cancel_visit(&c.principal, id, input.reason.as_deref())
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams, Default)]

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{id}/messages", post(message_submit))
         .route("/requests/{id}/visits", post(visit_submit))
         .route("/visits/{id}/report", post(report_submit))
+        .route("/visits/{id}/cancel", post(cancel_visit_submit))
         .route("/requests/{id}/rmas", post(rma_submit))
         .route("/rmas/{id}/steps", post(rma_step_submit))
         .route("/visits", get(visits_page))
@@ -379,6 +380,12 @@ impl RequestPage {
             _ => vec![],
         }
     }
+    fn is_asset(&self, id: &i64) -> bool {
+        self.d.request.asset_id == Some(*id)
+    }
+    fn types(&self) -> Vec<&'static str> {
+        ServiceType::ALL.iter().map(|t| t.code()).collect()
+    }
     fn is_assignee(&self, id: &i64) -> bool {
         self.d.request.assignee_id == Some(*id)
     }
@@ -487,6 +494,8 @@ async fn update_submit(
         root_cause: f.opt("root_cause"),
         remedy: f.opt("remedy"),
         escalate: f.opt("escalate").map(|_| true),
+        service_type: f.opt("service_type"),
+        asset_id: f.opt("asset_id").and_then(|a| a.parse().ok()),
     };
     let r = s.app.patch_request(&session.principal, id, &input).await;
     after(&s, &session, id, r).await
@@ -631,6 +640,19 @@ async fn tier_submit(
         Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
         Err(e) => page_error(e, session.lang),
     }
+}
+
+async fn cancel_visit_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let request_id: i64 = f.s("request_id").trim().parse().unwrap_or(0);
+    let r = s
+        .app
+        .cancel_visit(&session.principal, id, f.opt("reason").as_deref())
+        .await;
+    after(&s, &session, request_id, r).await
 }
 
 async fn attachment_download(

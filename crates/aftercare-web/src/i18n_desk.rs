@@ -774,6 +774,21 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("rmamove.completed", "完成", "完成", "Complete"),
     ("tl.rma", "退换货", "退換貨", "Return / exchange"),
+    ("visit.cancel", "取消上门", "取消到府", "Cancel visit"),
+    (
+        "visit.cancel_reason",
+        "取消原因",
+        "取消原因",
+        "Reason for cancelling",
+    ),
+    (
+        "hist.visit_cancelled",
+        "取消上门",
+        "取消到府",
+        "visit cancelled",
+    ),
+    ("hist.service_type", "服务类型", "服務類型", "service type"),
+    ("hist.asset", "关联产品", "關聯產品", "item"),
     (
         "complaints.title",
         "投诉处理时效",
