@@ -1484,6 +1484,13 @@ impl App {
         Ok(self.store.notifications(p.user.id, 50).await?)
     }
 
+    pub async fn mark_notifications_read(&self, p: &Principal) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .mark_notifications_read(p.user.id, &self.now())
+            .await?)
+    }
+
     /// Complaint handling measures for the days [from, to] (Shanghai dates; default the
     /// last 30 days).
     pub async fn complaint_report(

@@ -401,6 +401,29 @@ impl App {
             .await
     }
 
+    /// A file on one of the customer's own requests, in a message they can see.
+    pub async fn portal_attachment(
+        &self,
+        a: &PortalAccount,
+        id: i64,
+    ) -> Result<(AttachmentMeta, Vec<u8>), AppError> {
+        let (request_id, meta, bytes) = self
+            .store
+            .attachment(id)
+            .await?
+            .ok_or(AppError::NotFound("attachment"))?;
+        let visible = self
+            .portal_request(a, request_id)
+            .await?
+            .messages
+            .iter()
+            .any(|m| m.attachments.iter().any(|x| x.id == id));
+        if !visible {
+            return Err(AppError::NotFound("attachment"));
+        }
+        Ok((meta, bytes))
+    }
+
     pub async fn portal_rate(
         &self,
         a: &PortalAccount,

@@ -476,6 +476,8 @@ pub trait DeskStore: Send + Sync {
     ) -> StoreResult<Option<i64>>;
     /// The complaints opened in [from, to): their times, SLA outcomes and findings.
     async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>>;
+    /// Marks all of a user's notifications read.
+    async fn mark_notifications_read(&self, user_id: i64, now: &str) -> StoreResult<()>;
     /// Notifies these users of something not tied to one request (a sweep's summary).
     async fn notify(
         &self,

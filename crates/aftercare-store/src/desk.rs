@@ -1672,6 +1672,16 @@ impl DeskStore for SqlStore {
             .collect())
     }
 
+    async fn mark_notifications_read(&self, user_id: i64, now: &str) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
+            &[now.into(), V::I(user_id)],
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn notify(
         &self,
         users: &[i64],

@@ -43,6 +43,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rma_step))
         .routes(routes!(complaint_report))
         .routes(routes!(cancel_visit))
+        .routes(routes!(mark_notifications_read))
+}
+
+/// Mark all the caller's notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "service desk",
+    responses((status = 204)))]
+async fn mark_notifications_read(State(s): State<AppState>, c: ApiCaller) -> ApiResult<StatusCode> {
+    s.app
+        .mark_notifications_read(&c.principal)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema, Default)]

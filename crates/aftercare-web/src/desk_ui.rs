@@ -41,6 +41,10 @@ pub fn routes() -> Router<AppState> {
         .route("/static/desk.js", get(desk_js))
         .route("/articles", get(articles_page).post(article_submit))
         .route("/reports/complaints", get(complaints_page))
+        .route(
+            "/notifications",
+            get(notifications_page).post(notifications_read),
+        )
         .route("/customers/{id}/tier", post(tier_submit))
 }
 
@@ -832,6 +836,38 @@ async fn complaints_page(
             c: Chrome::for_session(&session, "requests"),
             r,
         }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+// ---- notifications --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    c: Chrome,
+    items: Vec<Notification>,
+}
+
+impl NotificationsPage {
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+}
+
+async fn notifications_page(State(s): State<AppState>, session: Session) -> Response {
+    match s.app.notifications(&session.principal).await {
+        Ok(items) => render(NotificationsPage {
+            c: Chrome::for_session(&session, "notifications"),
+            items,
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn notifications_read(State(s): State<AppState>, CsrfForm(session, _): CsrfForm) -> Response {
+    match s.app.mark_notifications_read(&session.principal).await {
+        Ok(()) => Redirect::to("/notifications").into_response(),
         Err(e) => page_error(e, session.lang),
     }
 }

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/requests/{id}/rate", post(rate_submit))
         .route("/portal/requests/{id}/visits", post(slot_submit))
         .route("/portal/help", get(help_page))
+        .route("/portal/attachments/{id}", get(attachment_download))
         .route("/portal/help/{id}", get(article_page))
 }
 
@@ -590,6 +591,17 @@ async fn rate_submit(
     };
     let r = s.app.portal_rate(&c.account, id, &input).await;
     back_to(&s, &c, id, r).await
+}
+
+async fn attachment_download(
+    State(s): State<AppState>,
+    c: Customer,
+    Path(id): Path<i64>,
+) -> Response {
+    match s.app.portal_attachment(&c.account, id).await {
+        Ok((meta, bytes)) => crate::desk_api::attachment_response(&meta, bytes),
+        Err(e) => error_page(e, c.lang),
+    }
 }
 
 // ---- help -------------------------------------------------------------------------------

@@ -1570,6 +1570,56 @@ async fn the_portal_keeps_each_customer_to_their_own(app: &TestApp) {
         .await
         .expect(401);
     get_json(app, &a_tok, "/api/v1/requests").await.expect(401);
+    // A file staff send with a reply reaches the customer, and only them.
+    use base64::Engine;
+    let png = b"\x89PNG\r\n\x1a\nreceipt";
+    let d = post_json(app, &tok, &format!("/api/v1/requests/{id}/messages"), &json!({"kind": "reply", "body": "维修单见附件",
+        "attachments": [{"filename": "维修单.png", "content_type": "image/png", "content_base64": base64::engine::general_purpose::STANDARD.encode(png)}]}))
+        .await
+        .expect(201)
+        .json;
+    let att = d["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "reply")
+        .unwrap()["attachments"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let page = send(alice.get(url(app, &at))).await.expect(200);
+    assert!(
+        page.text.contains(&format!("/portal/attachments/{att}")),
+        "{}",
+        page.text
+    );
+    let file = alice
+        .get(url(app, &format!("/portal/attachments/{att}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().as_ref(), png);
+    send(bob.get(url(app, &format!("/portal/attachments/{att}"))))
+        .await
+        .expect(404);
+    // Staff notifications: read them all.
+    send(api(app, Method::POST, "/api/v1/notifications/read", &tok))
+        .await
+        .expect(204);
+    let notes = get_json(app, &tok, "/api/v1/notifications")
+        .await
+        .expect(200);
+    assert!(
+        notes
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["read"] == true),
+        "{}",
+        notes.text
+    );
+
     let assets = get_json(app, &a_tok, "/api/v1/portal/assets")
         .await
         .expect(200);
