@@ -185,7 +185,13 @@ impl App {
     pub async fn deliver_outbox(&self, mailer: &dyn Mailer) -> Result<Delivery, AppError> {
         let mut d = Delivery::default();
         let now = self.clock.now();
+        // A claim lasts ten minutes: long enough for a slow server, short enough that a
+        // crashed deliverer's mails go out soon after.
+        let lease = stamp(now + jiff::SignedDuration::from_mins(10));
         for m in self.store.outbox_due(&stamp(now), 100).await? {
+            if !self.store.outbox_claim(m.id, &stamp(now), &lease).await? {
+                continue; // someone else is sending it
+            }
             match mailer.send(&m.to, &m.subject, &m.body).await {
                 Ok(()) => {
                     self.store

@@ -489,6 +489,9 @@ pub trait DeskStore: Send + Sync {
 
     /// Queued mails due for (another) attempt at `now`.
     async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>>;
+    /// Claims a due mail for sending until `lease_until` (another deliverer skips it; a
+    /// claim whose deliverer died is taken over once its lease ends). False: not claimed.
+    async fn outbox_claim(&self, id: i64, now: &str, lease_until: &str) -> StoreResult<bool>;
     /// Records an attempt: sent, or failed with the error and when to try again (`None`:
     /// give up).
     async fn outbox_attempt(

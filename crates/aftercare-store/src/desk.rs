@@ -1714,7 +1714,7 @@ impl DeskStore for SqlStore {
         let rows: Vec<O> = fetch_all(
             &self.db.read,
             "SELECT id, recipient, subject, body, attempts FROM outbox \
-             WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+             WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
             &[now.into(), V::I(limit as i64)],
         )
         .await?;
@@ -1728,6 +1728,17 @@ impl DeskStore for SqlStore {
                 attempts: o.attempts,
             })
             .collect())
+    }
+
+    async fn outbox_claim(&self, id: i64, now: &str, lease_until: &str) -> StoreResult<bool> {
+        let n = exec(
+            &self.db.write,
+            "UPDATE outbox SET status = 'sending', next_attempt_at = $1 \
+             WHERE id = $2 AND status IN ('pending', 'sending') AND next_attempt_at <= $3",
+            &[lease_until.into(), V::I(id), now.into()],
+        )
+        .await?;
+        Ok(n == 1)
     }
 
     async fn outbox_attempt(
