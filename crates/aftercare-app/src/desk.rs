@@ -9,7 +9,7 @@ use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::Invalid;
 use aftercare_domain::account::{Permission, Role};
-use aftercare_domain::calendar::{BusinessCalendar, CalendarSpec};
+use aftercare_domain::calendar::{BusinessCalendar, CalendarSpec, china, china_date};
 use aftercare_domain::catalog::parse_money;
 use aftercare_domain::customer::ValueTier;
 use aftercare_domain::error::{optional_text, required_text};
@@ -244,8 +244,7 @@ pub fn parse_instant(s: &str) -> Result<Timestamp, &'static str> {
         return Ok(t);
     }
     let dt: jiff::civil::DateTime = s.parse().map_err(|_| "datetime_invalid")?;
-    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").map_err(|_| "datetime_invalid")?;
-    dt.to_zoned(tz)
+    dt.to_zoned(china())
         .map(|z| z.timestamp())
         .map_err(|_| "datetime_invalid")
 }
@@ -378,6 +377,35 @@ pub fn check_attachment(name: &str, content_type: &str, bytes: &[u8]) -> Result<
 
 fn opt(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Gives a request nobody had to `a` (chosen by hand, or by routing for reason `why`):
+/// its history says who and why, and they are notified.
+fn give_to(
+    r: &mut ServiceRequest,
+    staff: &[StaffProfile],
+    a: i64,
+    why: Option<String>,
+    fx: &mut Effects,
+) {
+    r.assignee_id = Some(a);
+    r.assignee_name = staff
+        .iter()
+        .find(|s| s.user_id == a)
+        .map(|s| s.name.clone());
+    fx.history.push((
+        "assigned".into(),
+        None,
+        Some(format!(
+            "{}{}",
+            r.assignee_name.clone().unwrap_or_default(),
+            why.as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
+        )),
+    ));
+    r.routed = why;
+    fx.notify.push((a, "assigned".into()));
 }
 
 /// The person the customer deals with, for mails and the timeline.
@@ -742,16 +770,9 @@ impl App {
             set_track(&mut r, &SlaTrack::start(&cal, now, rule));
         }
         if let (ServicePhase::AfterSale, Some(a)) = (phase, &asset)
-            && let Some((_, wi)) = self
-                .store
-                .warranty_inputs(&[a.id])
-                .await?
-                .into_iter()
-                .next()
-            && let Some(policy) = &wi.policy
+            && let Some(w) = self.warranty_on(a.id, None).await?
         {
-            let on = self.clock.today();
-            let d = warranty::decide_charge(ty, &warranty::status(policy, &wi.facts, on));
+            let d = warranty::decide_charge(ty, &w);
             r.charge = Some(d.charge.code().into());
             r.charge_reason = Some(d.reason.into());
         }
@@ -768,23 +789,8 @@ impl App {
             None => self.route(&r, &facts, &staff, None),
         };
         if let Some((a, why)) = assignee {
-            r.assignee_id = Some(a);
-            r.assignee_name = staff
-                .iter()
-                .find(|s| s.user_id == a)
-                .map(|s| s.name.clone());
-            r.routed = why.clone();
+            give_to(&mut r, &staff, a, why, &mut fx);
             r.status = RequestStatus::Assigned.code().into();
-            fx.history.push((
-                "assigned".into(),
-                None,
-                Some(format!(
-                    "{}{}",
-                    r.assignee_name.clone().unwrap_or_default(),
-                    why.map(|w| format!(" ({w})")).unwrap_or_default()
-                )),
-            ));
-            fx.notify.push((a, "assigned".into()));
         }
         fx.timeline.push((
             "request".into(),
@@ -808,6 +814,15 @@ impl App {
             .create_request(actor, &r, &fx, &self.now())
             .await?;
         Ok((id, number))
+    }
+
+    /// The day (China time) a request was opened: who pays and what 三包 allows are
+    /// judged as of that day.
+    pub(crate) fn opened_on(&self, r: &ServiceRequest) -> jiff::civil::Date {
+        r.created_at
+            .parse::<Timestamp>()
+            .map(china_date)
+            .unwrap_or_else(|_| self.clock.today())
     }
 
     /// Chooses an assignee: (user, reason) or none.
@@ -1042,22 +1057,7 @@ impl App {
                 .await?
                 .ok_or(AppError::NotFound("customer"))?;
             if let Some((a, why)) = self.route(&r, &facts, &staff, None) {
-                r.assignee_id = Some(a);
-                r.assignee_name = staff
-                    .iter()
-                    .find(|s| s.user_id == a)
-                    .map(|s| s.name.clone());
-                r.routed = why.clone();
-                fx.history.push((
-                    "assigned".into(),
-                    None,
-                    Some(format!(
-                        "{}{}",
-                        r.assignee_name.clone().unwrap_or_default(),
-                        why.map(|w| format!(" ({w})")).unwrap_or_default()
-                    )),
-                ));
-                fx.notify.push((a, "assigned".into()));
+                give_to(&mut r, &staff, a, why, &mut fx);
                 self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
                     .await?;
             }
@@ -1268,21 +1268,10 @@ impl App {
         inv.into_result()?;
         if redecide
             && let (Some(a), Ok(ty)) = (r.asset_id, ServiceType::parse(&r.service_type))
-            && let Some((_, wi)) = self.store.warranty_inputs(&[a]).await?.into_iter().next()
-            && let Some(policy) = &wi.policy
-        {
             // Decided on the day the request was opened, as at opening.
-            let on = r
-                .created_at
-                .parse::<Timestamp>()
-                .map(|t| {
-                    t.to_zoned(
-                        jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
-                    )
-                    .date()
-                })
-                .unwrap_or_else(|_| self.clock.today());
-            let d = warranty::decide_charge(ty, &warranty::status(policy, &wi.facts, on));
+            && let Some(w) = self.warranty_on(a, Some(self.opened_on(&r))).await?
+        {
+            let d = warranty::decide_charge(ty, &w);
             r.charge = Some(d.charge.code().into());
             r.charge_reason = Some(d.reason.into());
         }
@@ -1519,7 +1508,7 @@ impl App {
         let (Some(from), Some(to)) = (from, to) else {
             return Err(AppError::Internal("validated input missing".into()));
         };
-        let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
+        let tz = china();
         let start = |d: jiff::civil::Date| {
             d.to_zoned(tz.clone())
                 .map(|z| stamp(z.timestamp()))
@@ -1811,11 +1800,7 @@ impl App {
             .map_err(AppError::from_store("visit"))?;
         // The request follows: assigned to the technician if nobody has it, and scheduled.
         let mut fx = Effects::default();
-        let local = |t: Timestamp| {
-            t.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string()
-        };
+        let local = |t: Timestamp| t.to_zoned(china()).strftime("%Y-%m-%d %H:%M").to_string();
         let when = format!("{}–{}", local(starts), &local(ends)[11..]);
         fx.history.push((
             "visit_booked".into(),

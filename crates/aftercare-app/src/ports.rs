@@ -253,9 +253,7 @@ pub trait Store: DeskStore + PortalStore + Send + Sync {
 pub trait Clock: Send + Sync {
     fn now(&self) -> jiff::Timestamp;
     fn today(&self) -> jiff::civil::Date {
-        self.now()
-            .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
-            .date()
+        aftercare_domain::calendar::china_date(self.now())
     }
 }
 

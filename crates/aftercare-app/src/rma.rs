@@ -12,7 +12,6 @@ use aftercare_domain::account::Permission;
 use aftercare_domain::catalog::{format_money, parse_money, parse_serial};
 use aftercare_domain::error::{optional_text, parse_date, required_text};
 use aftercare_domain::rma::{RmaKind, RmaStatus, entitled};
-use aftercare_domain::warranty;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -71,26 +70,8 @@ impl App {
         let (Some(kind), Some(reason)) = (kind, reason) else {
             return Err(AppError::Internal("validated input missing".into()));
         };
-        let asked_on = r
-            .created_at
-            .parse::<jiff::Timestamp>()
-            .map(|t| {
-                t.to_zoned(
-                    jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
-                )
-                .date()
-            })
-            .unwrap_or_else(|_| self.clock.today());
-        let inputs = self
-            .store
-            .warranty_inputs(&[asset])
-            .await?
-            .into_iter()
-            .next()
-            .map(|(_, w)| w);
-        match inputs.and_then(|w| w.policy.map(|p| (p, w.facts))) {
-            Some((policy, facts)) => {
-                let status = warranty::status(&policy, &facts, asked_on);
+        match self.warranty_on(asset, Some(self.opened_on(&r))).await? {
+            Some(status) => {
                 entitled(kind, &status).map_err(|c| Invalid::one("kind", c))?;
             }
             None if kind != RmaKind::Refund => {

@@ -7,6 +7,17 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use std::collections::BTreeSet;
 
+/// China Standard Time (Asia/Shanghai): the days and hours people in China read, for
+/// dates shown, request numbers and "the day a request was opened".
+pub fn china() -> TimeZone {
+    TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::UTC)
+}
+
+/// The calendar day in China of an instant.
+pub fn china_date(t: Timestamp) -> Date {
+    t.to_zoned(china()).date()
+}
+
 /// Working time within one day: from `start` to `end`, local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shift {
@@ -42,7 +53,7 @@ impl BusinessCalendar {
     pub fn china_office() -> Self {
         let day = vec![shift((9, 0), (12, 0)), shift((13, 30), (18, 0))];
         BusinessCalendar {
-            tz: TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::UTC),
+            tz: china(),
             week: [
                 day.clone(),
                 day.clone(),

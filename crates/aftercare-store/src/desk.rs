@@ -7,6 +7,7 @@ use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::model::Page;
 use aftercare_app::ports::*;
+use aftercare_domain::calendar::china_date;
 use aftercare_domain::request::{Priority, RequestStatus, request_number};
 use async_trait::async_trait;
 use serde_json::json;
@@ -237,11 +238,7 @@ fn active(status: &str) -> bool {
 /// The local (Shanghai) day of a stored stamp, for usage-archive entries.
 fn local_day(now: &str) -> String {
     now.parse::<jiff::Timestamp>()
-        .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
-                .date()
-                .to_string()
-        })
+        .map(|t| china_date(t).to_string())
         .unwrap_or_else(|_| now.chars().take(10).collect())
 }
 
@@ -591,6 +588,20 @@ impl SqlStore {
         .await?;
         Ok(items.iter().map(|(r, _)| written.contains(&r.id)).collect())
     }
+}
+
+/// A request's customer and number, which its effects (timeline, mails) need.
+async fn customer_and_number(
+    tx: &mut AnyConnection,
+    request_id: i64,
+) -> Result<(i64, String), StoreError> {
+    sqlx::query_as_with(
+        "SELECT customer_id, number FROM requests WHERE id = $1",
+        args(&[V::I(request_id)]),
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend_err)
 }
 
 fn request_args(r: &ServiceRequest) -> Vec<V> {
@@ -1093,13 +1104,7 @@ impl DeskStore for SqlStore {
                     let year: i16 = r
                         .created_at
                         .parse::<jiff::Timestamp>()
-                        .map(|t| {
-                            t.to_zoned(
-                                jiff::tz::TimeZone::get("Asia/Shanghai")
-                                    .unwrap_or(jiff::tz::TimeZone::UTC),
-                            )
-                            .year()
-                        })
+                        .map(|t| china_date(t).year())
                         .unwrap_or(2026);
                     let seq = insert_id(
                         &mut *tx,
@@ -1840,13 +1845,7 @@ impl DeskStore for SqlStore {
                     .await?;
                     let after = json!({"request_id": request_id, "asset_id": asset_id, "kind": kind, "status": "requested"});
                     me.log(&mut *tx, &actor, "create", "rma", id, None, Some(&after), &now).await?;
-                    let (customer, number): (i64, String) = sqlx::query_as_with(
-                        "SELECT customer_id, number FROM requests WHERE id = $1",
-                        args(&[V::I(request_id)]),
-                    )
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(backend_err)?;
+                    let (customer, number) = customer_and_number(&mut *tx, request_id).await?;
                     me.apply_effects(&mut *tx, &actor, request_id, customer, &number, &fx, &now)
                         .await?;
                     Ok(id)
@@ -1894,13 +1893,7 @@ impl DeskStore for SqlStore {
                     now.clone(),
                 );
                 Box::pin(async move {
-                    let (customer, number): (i64, String) = sqlx::query_as_with(
-                        "SELECT customer_id, number FROM requests WHERE id = $1",
-                        args(&[V::I(r.request_id)]),
-                    )
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(backend_err)?;
+                    let (customer, number) = customer_and_number(&mut *tx, r.request_id).await?;
                     let mut new_asset = None;
                     if let Some((product, serial, day)) = &replacement {
                         if scalar(&mut *tx, "SELECT id FROM assets WHERE serial = $1", &[serial.into()])

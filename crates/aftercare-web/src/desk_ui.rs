@@ -5,8 +5,8 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::{Tr, field_message};
 use crate::ui::{
-    Chrome, CsrfForm, PageQuery, WarrantyView, local_time, page_error, query_string, render,
-    warranty_view,
+    Chrome, CsrfForm, PageQuery, WarrantyView, invalid_lines, local_time, page_error, query_string,
+    render, warranty_view,
 };
 use aftercare_app::AppError;
 use aftercare_app::desk::*;
@@ -59,37 +59,11 @@ async fn desk_js() -> impl IntoResponse {
 }
 
 /// Error messages for a form, each with the field it concerns.
-fn messages(e: &AppError, tr: &Tr) -> Vec<String> {
+fn messages(e: AppError, tr: &Tr) -> Vec<String> {
     match e {
-        AppError::Invalid(inv) => inv
-            .0
-            .iter()
-            .map(|f| {
-                let label = tr.k("field", &f.field);
-                let label = if label.starts_with("field.") {
-                    f.field.clone()
-                } else {
-                    label
-                };
-                format!("{label}: {}", field_message(tr.0, f.code))
-            })
-            .collect(),
+        AppError::Invalid(inv) => invalid_lines(&inv, tr),
         AppError::Conflict { code, .. } => vec![field_message(tr.0, code)],
-        other => vec![
-            crate::error::ApiError::from_app(clone_err(other), tr.0)
-                .body
-                .message,
-        ],
-    }
-}
-
-fn clone_err(e: &AppError) -> AppError {
-    match e {
-        AppError::NotFound(w) => AppError::NotFound(w),
-        AppError::Forbidden => AppError::Forbidden,
-        AppError::Unauthenticated => AppError::Unauthenticated,
-        AppError::Throttled => AppError::Throttled,
-        other => AppError::Internal(other.to_string()),
+        other => vec![crate::error::ApiError::from_app(other, tr.0).body.message],
     }
 }
 
@@ -333,7 +307,7 @@ async fn new_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -
                 subject: input.subject,
                 description: input.description,
                 service_type: input.service_type,
-                errors: messages(&e, &tr),
+                errors: messages(e, &tr),
             };
             (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
         }
@@ -456,7 +430,7 @@ async fn after(s: &AppState, session: &Session, id: i64, r: Result<(), AppError>
                 AppError::Forbidden => return page_error(e, session.lang),
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            match request_view(s, session, id, messages(&e, &tr)).await {
+            match request_view(s, session, id, messages(e, &tr)).await {
                 Ok(p) => (status, render(p)).into_response(),
                 Err(e) => page_error(e, session.lang),
             }
@@ -785,7 +759,7 @@ async fn article_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfFor
         Ok(()) => Redirect::to("/articles").into_response(),
         Err(e) => {
             let tr = Tr(session.lang);
-            match articles_view(&s, &session, id, messages(&e, &tr)).await {
+            match articles_view(&s, &session, id, messages(e, &tr)).await {
                 Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
                 Err(e) => page_error(e, session.lang),
             }

@@ -5,7 +5,9 @@
 use crate::AppState;
 use crate::auth::{LANG_COOKIE, client_ip, cookie, request_lang};
 use crate::i18n::{Tr, field_message};
-use crate::ui::{FormData, WarrantyView, askama_escape, local_time, render, warranty_view};
+use crate::ui::{
+    FormData, WarrantyView, askama_escape, invalid_lines, local_time, render, warranty_view,
+};
 use aftercare_app::AppError;
 use aftercare_app::desk::RatingInput;
 use aftercare_app::desk_model::{Article, PortalRequest, RequestRow};
@@ -121,19 +123,7 @@ impl PChrome {
 
 fn form_messages(e: &AppError, tr: &Tr) -> Vec<String> {
     match e {
-        AppError::Invalid(inv) => inv
-            .0
-            .iter()
-            .map(|f| {
-                let label = tr.k("field", &f.field);
-                let label = if label.starts_with("field.") {
-                    f.field.clone()
-                } else {
-                    label
-                };
-                format!("{label}: {}", field_message(tr.0, f.code))
-            })
-            .collect(),
+        AppError::Invalid(inv) => invalid_lines(inv, tr),
         AppError::Conflict { code, .. } => vec![field_message(tr.0, code)],
         AppError::Throttled => vec![tr.t("error.throttled")],
         AppError::Unauthenticated => vec![tr.t("portal.wrong_login")],

@@ -93,7 +93,7 @@ impl Chrome {
 pub fn local_time(at: &str) -> String {
     match at.parse::<jiff::Timestamp>() {
         Ok(ts) => ts
-            .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC))
+            .to_zoned(aftercare_domain::calendar::china())
             .strftime("%Y-%m-%d %H:%M")
             .to_string(),
         Err(_) => at.to_string(),
@@ -114,6 +114,23 @@ pub(crate) fn render(t: impl Template) -> Response {
 pub(crate) fn page_error(e: AppError, lang: Lang) -> Response {
     let err = crate::error::ApiError::from_app(e, lang);
     (err.status, Html(format!("<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"/\">←</a></p>", askama_escape(&err.body.message)))).into_response()
+}
+
+/// One line per field error of a form, "label: message", in the user's language (the
+/// field's own name when it has no label).
+pub(crate) fn invalid_lines(inv: &aftercare_domain::Invalid, tr: &Tr) -> Vec<String> {
+    inv.0
+        .iter()
+        .map(|f| {
+            let label = tr.k("field", &f.field);
+            let label = if label.starts_with("field.") {
+                f.field.clone()
+            } else {
+                label
+            };
+            format!("{label}: {}", field_message(tr.0, f.code))
+        })
+        .collect()
 }
 
 pub(crate) fn askama_escape(s: &str) -> String {
