@@ -629,7 +629,7 @@ impl App {
         } else {
             RequestChannel::Staff
         };
-        self.open_request_as(&p.actor(), i, default_channel, None)
+        self.open_request_as(&p.actor(), i, default_channel, None, None)
             .await
     }
 
@@ -641,6 +641,7 @@ impl App {
         i: &RequestInput,
         default_channel: RequestChannel,
         first_message: Option<NewMessage>,
+        received_mail: Option<String>,
     ) -> Result<(i64, String), AppError> {
         let mut inv = Invalid::default();
         let ty = inv.check("service_type", ServiceType::parse(&i.service_type));
@@ -797,6 +798,7 @@ impl App {
             format!("{{number}} {}: {}", ty.code(), subject),
         ));
         fx.message = first_message;
+        fx.received_mail = received_mail;
         if let Some(to) = &facts.email {
             fx.mails.push(Mail {
                 to: to.clone(),
@@ -1432,6 +1434,7 @@ impl App {
                 message_id: message_id.clone(),
                 attachments: attachments.clone(),
             });
+            fx.received_mail = message_id.clone();
             let done = self
                 .store
                 .update_requests(actor, &[(r, fx)], &self.now())

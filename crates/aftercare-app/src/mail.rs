@@ -24,6 +24,8 @@ pub struct MailOutcome {
     pub threaded: bool,
     /// True when the sender was not known and a customer was created for them.
     pub new_customer: bool,
+    /// True when this mail (same Message-ID) was taken in before: nothing was changed.
+    pub duplicate: bool,
 }
 
 /// Waits before the attempts after a failure: 1 min, 5 min, 30 min, 2 h, then 6 h.
@@ -49,9 +51,29 @@ impl App {
 
     /// Same as [`App::mail_in`], for the command line (which has no signed-in user).
     pub async fn receive_mail(&self, mail: &InboundMail) -> Result<MailOutcome, AppError> {
+        // The same mail delivered again (a mailbox polled again after a crash, a mail
+        // server retrying) changes nothing.
+        let message_id = mail
+            .message_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(|m| m.chars().take(500).collect::<String>());
+        if let Some(mid) = &message_id
+            && let Some((request_id, number)) = self.store.mail_received(mid).await?
+        {
+            return Ok(MailOutcome {
+                request_id,
+                number,
+                threaded: false,
+                new_customer: false,
+                duplicate: true,
+            });
+        }
         // Attachments get the same checks as any other (type, content, size); what fails
         // them is named in the message instead of kept.
         let mut mail = mail.clone();
+        mail.message_id = message_id.clone();
         let mut refused = Vec::new();
         mail.attachments.retain(|a| {
             match crate::desk::check_attachment(&a.filename, &a.content_type, &a.content) {
@@ -86,6 +108,7 @@ impl App {
                 number: r.number.clone(),
                 threaded: true,
                 new_customer: false,
+                duplicate: false,
             };
             self.customer_message(
                 &actor,
@@ -146,13 +169,14 @@ impl App {
             attachments: mail.attachments.clone(),
         });
         let (id, number) = self
-            .open_request_as(&actor, &input, RequestChannel::Email, first)
+            .open_request_as(&actor, &input, RequestChannel::Email, first, message_id)
             .await?;
         Ok(MailOutcome {
             request_id: id,
             number,
             threaded: false,
             new_customer,
+            duplicate: false,
         })
     }
 

@@ -328,7 +328,7 @@ impl App {
             description: i.description.clone(),
             ..Default::default()
         };
-        self.open_request_as(&portal_actor(a), &input, RequestChannel::Portal, None)
+        self.open_request_as(&portal_actor(a), &input, RequestChannel::Portal, None, None)
             .await
     }
 

@@ -314,6 +314,9 @@ pub struct Effects {
     /// (asset, kind, note): an entry of the item's usage archive (a repair counts toward
     /// the 三包 repair limit).
     pub asset_event: Option<(i64, String, String)>,
+    /// The Message-ID of the inbound mail this change takes in, kept so that the same
+    /// mail delivered again is not taken in twice.
+    pub received_mail: Option<String>,
 }
 
 /// Which requests to list.
@@ -501,6 +504,9 @@ pub trait DeskStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The customer whose email (match key) this is, if any.
     async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>>;
+    /// The request (id, number) an inbound mail with this Message-ID became, if it was
+    /// taken in already.
+    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(i64, String)>>;
     /// Every email match key of a customer.
     async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>>;
 }

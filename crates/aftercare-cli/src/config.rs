@@ -11,6 +11,7 @@ struct File {
     database_url: Option<String>,
     listen: Option<String>,
     smtp: Option<aftercare_mail::SmtpConfig>,
+    imap: Option<aftercare_mail::ImapConfig>,
 }
 
 pub struct Config {
@@ -18,6 +19,9 @@ pub struct Config {
     pub listen: Option<String>,
     /// Where notifications are sent from; without it they wait in the outbox.
     pub smtp: Option<aftercare_mail::SmtpConfig>,
+    /// A mailbox whose unread mail the server takes in; without it mail comes only
+    /// through `aftercare mail-in` and the API.
+    pub imap: Option<aftercare_mail::ImapConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -29,6 +33,7 @@ impl std::fmt::Debug for Config {
             )
             .field("listen", &self.listen)
             .field("smtp", &self.smtp)
+            .field("imap", &self.imap)
             .finish()
     }
 }
@@ -57,6 +62,7 @@ impl Config {
             database_url,
             listen: file.listen,
             smtp: file.smtp,
+            imap: file.imap,
         })
     }
 }

@@ -838,7 +838,7 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
             channel: Some("phone".into()),
             ..Default::default()
         };
-        app.open_request_as(&actor, &input, RequestChannel::Phone, None)
+        app.open_request_as(&actor, &input, RequestChannel::Phone, None, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo request: {e}"))?;
     }

@@ -75,6 +75,9 @@ enum Command {
     /// Deliver the mail waiting in the outbox now (the server does it every 30 s when
     /// `[smtp]` is configured).
     MailOut,
+    /// Take in the unread mail of the `[imap]` mailbox now (the server polls it every
+    /// `every_seconds` when `[imap]` is configured).
+    MailPoll,
     /// Run the SLA sweep once: warnings, breaches, escalations.
     SlaSweep,
     /// Manage staff accounts.
@@ -195,6 +198,13 @@ async fn main() -> anyhow::Result<()> {
                 }
                 None => println!("no [smtp] configured: notifications wait in the outbox"),
             }
+            if let Some(imap) = &cfg.imap {
+                println!(
+                    "polling {} at {}:{} every {} s",
+                    imap.mailbox, imap.host, imap.port, imap.every_seconds
+                );
+                spawn_imap_worker(&app, imap.clone());
+            }
             let router = aftercare_web::router(aftercare_web::AppState::new(app));
             aftercare_web::serve(listener, router, shutdown_signal()).await?;
         }
@@ -207,6 +217,10 @@ async fn main() -> anyhow::Result<()> {
                 .receive_mail(&mail)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if o.duplicate {
+                println!("already taken in as {}", o.number);
+                return Ok(());
+            }
             println!(
                 "{} {}{}",
                 if o.threaded { "replied to" } else { "opened" },
@@ -230,6 +244,19 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("sent {}, failed {} (retried later)", d.sent, d.failed);
+        }
+        Command::MailPoll => {
+            let imap = cfg
+                .imap
+                .clone()
+                .context("no [imap] table in aftercare.toml: no mailbox to poll")?;
+            let r = aftercare_mail::poll_imap(&app, &imap)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "unread {}, taken in {}, already taken in {}, rejected {}",
+                r.fetched, r.received, r.duplicates, r.rejected
+            );
         }
         Command::SlaSweep => {
             let r = app.sla_sweep().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -419,6 +446,30 @@ fn print_credentials(creds: &[(String, String, String)]) {
     for (email, password, role) in creds {
         println!("login: {email} / {password}   ({role})");
     }
+}
+
+/// Polls the `[imap]` mailbox in the background; a failed round is logged and retried
+/// at the next one.
+fn spawn_imap_worker(app: &App, cfg: aftercare_mail::ImapConfig) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let every = std::time::Duration::from_secs(cfg.every_seconds.max(5));
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match aftercare_mail::poll_imap(&app, &cfg).await {
+                Ok(r) if r.fetched > 0 => tracing::info!(
+                    received = r.received,
+                    duplicates = r.duplicates,
+                    rejected = r.rejected,
+                    "imap poll"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "imap poll failed"),
+            }
+        }
+    });
 }
 
 async fn set_active(app: &App, email: &str, active: bool) -> anyhow::Result<()> {

@@ -3,12 +3,13 @@
 //! become requests or replies threaded by number, attachments kept; the outbox is delivered
 //! to a real SMTP server, and a failed delivery is retried later.
 
-use aftercare_app::desk::{RequestInput, TransitionInput};
+use aftercare_app::desk::{RequestInput, RequestQuery, TransitionInput};
 use aftercare_app::input::{CustomerInput, EmailInput};
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App};
 use aftercare_domain::account::Role;
-use aftercare_mail::{Security, SmtpConfig, SmtpMailer, parse};
+use aftercare_mail::{ImapConfig, Security, SmtpConfig, SmtpMailer, parse, poll_imap};
+use aftercare_testkit::imap::ImapServer;
 use aftercare_testkit::smtp::{SmtpSink, free_port};
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
 use std::path::PathBuf;
@@ -122,6 +123,14 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
     assert_eq!(m.attachments[0].filename, "外机.png");
     let (_, bytes) = app.attachment(&agent, m.attachments[0].id).await.unwrap();
     assert_eq!(bytes, fixture("gbk-photo.png"));
+    // The same mail delivered again (a mail server retrying) is taken in once.
+    let messages = d.messages.len();
+    let again = app.receive_mail(&reply).await.unwrap();
+    assert_eq!((again.request_id, again.duplicate), (id, true));
+    assert_eq!(
+        app.request_detail(&agent, id).await.unwrap().messages.len(),
+        messages
+    );
 
     // Once the request is closed, the same reply opens a new request instead.
     for st in ["resolved", "closed"] {
@@ -143,8 +152,10 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
         .await
         .unwrap();
     }
-    let o = app.receive_mail(&reply).await.unwrap();
-    assert!(!o.threaded && !o.new_customer);
+    let mut later = reply.clone();
+    later.message_id = Some("<202603061015.1@example.com>".into());
+    let o = app.receive_mail(&later).await.unwrap();
+    assert!(!o.threaded && !o.new_customer && !o.duplicate);
     assert_ne!(o.request_id, id);
     assert_eq!(
         app.request_detail(&agent, id).await.unwrap().request.status,
@@ -175,6 +186,7 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
     assert_eq!(r.customer_name, "陳大文");
     let mut stranger = big5.clone();
     stranger.subject = format!("Re: [{number}] 冷氣機");
+    stranger.message_id = Some("<20260306150000.1@mail.example.com.tw>".into());
     let o = app.receive_mail(&stranger).await.unwrap();
     assert!(
         !o.threaded,
@@ -227,5 +239,126 @@ async fn mail_becomes_requests_and_replies_and_the_outbox_is_delivered_on_both_d
     let sink = SmtpSink::start();
     for kind in BOTH {
         mail_scenario(kind, &sink).await;
+    }
+}
+
+/// Puts mail into the server's INBOX as a mail server would, unread.
+async fn deliver(server: &ImapServer, mails: &[Vec<u8>]) -> u32 {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.unwrap().unwrap();
+    let mut session = client
+        .login(server.user, server.password)
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    for raw in mails {
+        session.append("INBOX", None, None, raw).await.unwrap();
+    }
+    let exists = session.select("INBOX").await.unwrap().exists;
+    session.logout().await.unwrap();
+    exists
+}
+
+async fn imap_scenario(kind: Kind) {
+    eprintln!("---- running on {kind:?}");
+    let server = ImapServer::start();
+    let db = TestDb::new(kind).await;
+    let clock = ManualClock::at("2026-03-05T01:00:00Z");
+    let app = db.app_at(&clock);
+    let agent = agent(&app).await;
+    let cfg = ImapConfig {
+        host: "127.0.0.1".into(),
+        port: server.port,
+        security: Security::None,
+        username: server.user.into(),
+        password: server.password.into(),
+        mailbox: "INBOX".into(),
+        every_seconds: 60,
+        delete_after: false,
+    };
+
+    // A GBK mail, a Big5 mail and one with no sender: two requests, one mail refused
+    // (and not tried again).
+    deliver(
+        &server,
+        &[
+            fixture("gbk.eml"),
+            fixture("big5.eml"),
+            fixture("no-from.eml"),
+        ],
+    )
+    .await;
+    let r = poll_imap(&app, &cfg).await.unwrap();
+    assert_eq!(
+        (r.fetched, r.received, r.duplicates, r.rejected),
+        (3, 2, 0, 1),
+        "{}",
+        server.log()
+    );
+    let all = app
+        .requests(&agent, &RequestQuery::default())
+        .await
+        .unwrap()
+        .items;
+    let mut subjects: Vec<_> = all.iter().map(|r| r.subject.as_str()).collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        ["冷氣機不冷，請派師傅", "回复：[SR-2026-000123] 空调不制冷"]
+    );
+    assert!(
+        all.iter().all(|r| r.status == "new"),
+        "self-service mail waits for triage"
+    );
+
+    // Nothing unread is left: the next round finds nothing.
+    assert_eq!(poll_imap(&app, &cfg).await.unwrap(), Default::default());
+
+    // A mail taken in whose mark was lost (a crash between the two) comes back unread:
+    // it is marked, not taken in twice.
+    deliver(&server, &[fixture("big5.eml")]).await;
+    let r = poll_imap(&app, &cfg).await.unwrap();
+    assert_eq!((r.fetched, r.received, r.duplicates), (1, 0, 1));
+    let count = app
+        .requests(&agent, &RequestQuery::default())
+        .await
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(count, 2);
+
+    // delete_after: taken-in mail leaves the mailbox.
+    let mut reply = fixture("gbk.eml");
+    let at = reply
+        .windows(12)
+        .position(|w| w == b"Message-ID: ")
+        .unwrap();
+    reply.splice(at + 12..at + 12, b"<x".iter().copied());
+    assert_eq!(deliver(&server, &[reply]).await, 5);
+    let deleting = ImapConfig {
+        delete_after: true,
+        ..cfg.clone()
+    };
+    let r = poll_imap(&app, &deleting).await.unwrap();
+    assert_eq!((r.fetched, r.received), (1, 1));
+    assert_eq!(deliver(&server, &[]).await, 4, "the taken-in mail is gone");
+
+    // A wrong password is an error naming the step, and changes nothing.
+    let wrong = ImapConfig {
+        password: "nope".into(),
+        ..cfg.clone()
+    };
+    let e = poll_imap(&app, &wrong).await.unwrap_err();
+    assert!(e.to_string().starts_with("imap login"), "{e}");
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imap_mailbox_is_polled_into_requests_once_each_on_both_databases() {
+    for kind in BOTH {
+        imap_scenario(kind).await;
     }
 }

@@ -359,6 +359,14 @@ impl SqlStore {
             )
             .await?;
         }
+        if let Some(message_id) = &fx.received_mail {
+            exec(
+                &mut *tx,
+                "INSERT INTO mail_received (message_id, request_id, received_at) VALUES ($1, $2, $3)",
+                &[message_id.into(), V::I(request_id), now.into()],
+            )
+            .await?;
+        }
         Ok(())
     }
 }
@@ -527,12 +535,14 @@ impl SqlStore {
                 message: fx.message.clone(),
                 mails: fx.mails.clone(),
                 asset_event: fx.asset_event.clone(),
+                received_mail: fx.received_mail.clone(),
                 ..Default::default()
             };
             if !rest.timeline.is_empty()
                 || rest.message.is_some()
                 || !rest.mails.is_empty()
                 || rest.asset_event.is_some()
+                || rest.received_mail.is_some()
             {
                 self.apply_effects(&mut *tx, actor, r.id, r.customer_id, &r.number, &rest, now)
                     .await?;
@@ -1782,6 +1792,17 @@ impl DeskStore for SqlStore {
             &[email_key.into()],
         )
         .await
+    }
+
+    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(i64, String)>> {
+        sqlx::query_as_with::<_, (i64, String), _>(
+            "SELECT r.id, r.number FROM mail_received m JOIN requests r ON r.id = m.request_id \
+             WHERE m.message_id = $1",
+            args(&[message_id.into()]),
+        )
+        .fetch_optional(&self.db.write)
+        .await
+        .map_err(backend_err)
     }
 
     async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>> {

@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261126_000004_create_service_desk",
         include_str!("migrations/m20261126_000004_create_service_desk.sql"),
     ),
+    (
+        "m20261127_000005_create_mail_received",
+        include_str!("migrations/m20261127_000005_create_mail_received.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

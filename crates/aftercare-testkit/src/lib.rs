@@ -2,6 +2,7 @@
 //! built through the real migrator, and a running app on port 0.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod imap;
 pub mod smtp;
 
 use aftercare_app::{App, SystemClock};
