@@ -15,6 +15,7 @@ pub mod request;
 pub mod rma;
 pub mod routing;
 pub mod sla;
+pub mod value;
 pub mod warranty;
 
 pub use error::{FieldError, Invalid};

@@ -18,7 +18,7 @@ pub struct Purchase {
 
 /// A customer's history as the models see it, in time units (weeks, say) from the first
 /// purchase: `x` repeat purchases, the last at `t_x`, observed for `t` in all.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct History {
     pub customer: i64,
     pub x: f64,
@@ -75,7 +75,7 @@ pub fn summarize(purchases: &[Purchase], end: Date, unit_days: f64) -> Vec<Histo
 }
 
 /// Fitted BG/NBD parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct BgNbd {
     pub r: f64,
     pub alpha: f64,
@@ -237,7 +237,7 @@ pub fn clv(
 }
 
 /// Fitted Gamma-Gamma spend parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct GammaGamma {
     pub p: f64,
     pub q: f64,

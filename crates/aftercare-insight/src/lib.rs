@@ -2,3 +2,4 @@
 
 pub mod clv;
 pub mod rfm;
+pub mod value;
