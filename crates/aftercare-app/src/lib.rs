@@ -13,6 +13,7 @@ pub mod portal;
 pub mod ports;
 pub mod rma;
 pub mod service;
+pub mod value;
 
 pub use error::{AppError, StoreError};
 pub use ports::{Clock, Store, SystemClock};

@@ -59,7 +59,7 @@ pub struct WarrantyInputs {
 /// Storage. Every write runs in one transaction that also appends to the audit log and
 /// the change log (and the customer's timeline where a customer is concerned).
 #[async_trait]
-pub trait Store: DeskStore + PortalStore + Send + Sync {
+pub trait Store: DeskStore + PortalStore + crate::value::ValueStore + Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 
     // Accounts.

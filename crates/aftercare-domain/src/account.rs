@@ -30,6 +30,8 @@ pub enum Permission {
     /// Configure the service desk: SLA policies, calendars, staff skills, articles; approve
     /// returns and refunds.
     ManageDesk,
+    /// Customer value: run scoring, change its settings, save segments.
+    Analyze,
     /// Read the audit log and manage users and tokens.
     Admin,
 }
@@ -43,8 +45,8 @@ impl Role {
             Role::Agent => matches!(p, Read | WriteCustomers | WorkRequests),
             Role::Technician => matches!(p, Read | WriteCustomers | WorkRequests),
             // Marketers bring in leads and log campaign contacts, and import lists.
-            Role::Marketer => matches!(p, Read | WriteCustomers | Bulk),
-            Role::Analyst => matches!(p, Read),
+            Role::Marketer => matches!(p, Read | WriteCustomers | Bulk | Analyze),
+            Role::Analyst => matches!(p, Read | Analyze),
         }
     }
 }

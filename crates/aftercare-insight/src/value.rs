@@ -280,7 +280,10 @@ pub fn quintile_score(v: f64, cuts: &[f64]) -> u8 {
 /// Fits the models on the buyers among `facts` and fixes the boundaries.
 pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueModel {
     let unit = f64::from(s.unit_days);
-    let buyers: Vec<History> = facts.iter().filter_map(|f| history(f, as_of, unit)).collect();
+    let buyers: Vec<History> = facts
+        .iter()
+        .filter_map(|f| history(f, as_of, unit))
+        .collect();
     let step = (buyers.len() / s.fit_sample.max(1) as usize).max(1);
     let sample: Vec<History> = buyers.iter().step_by(step).cloned().collect();
     let (bgnbd, gamma_gamma, fit_error) = match (fit_bgnbd(&sample), fit_gamma_gamma(&sample)) {
@@ -306,7 +309,10 @@ pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueMode
         .iter()
         .filter_map(|f| f.last_purchase.map(|l| -(span_days(l, as_of) as f64)))
         .collect();
-    let mut freq: Vec<f64> = in_window.iter().map(|f| f64::from(f.window_purchases)).collect();
+    let mut freq: Vec<f64> = in_window
+        .iter()
+        .map(|f| f64::from(f.window_purchases))
+        .collect();
     let mut mon: Vec<f64> = in_window.iter().map(|f| f.window_revenue).collect();
     model.boundaries.recency = quintile_cuts(&mut rec);
     model.boundaries.frequency = quintile_cuts(&mut freq);
@@ -322,7 +328,8 @@ pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueMode
     current.sort_by(f64::total_cmp);
     clvs.sort_by(f64::total_cmp);
     let positive_floor = |v: f64| if v > 0.0 { v } else { f64::MIN_POSITIVE };
-    model.boundaries.mvc_min_value = positive_floor(percentile(&current, 100.0 - s.mvc_top_percent));
+    model.boundaries.mvc_min_value =
+        positive_floor(percentile(&current, 100.0 - s.mvc_top_percent));
     model.boundaries.mgc_min_clv = positive_floor(percentile(&clvs, 100.0 - s.mgc_top_percent));
     model.boundaries.medium_min_clv = positive_floor(percentile(&clvs, s.medium_clv_percentile));
     model
@@ -435,8 +442,7 @@ pub fn risk_of(
     }
     if tier != ValueTier::Low
         && (f.open_complaints > 0
-            || f
-                .last_unhappy
+            || f.last_unhappy
                 .is_some_and(|d| span_days(d, as_of) <= i64::from(s.unhappy_recent_days)))
     {
         return (Some(Risk::AtRisk), Some("unhappy_experience"));
@@ -536,7 +542,11 @@ mod tests {
         assert_eq!(cuts, [3.0, 5.0, 7.0, 9.0]);
         assert_eq!(quintile_score(1.0, &cuts), 1);
         assert_eq!(quintile_score(2.9, &cuts), 1);
-        assert_eq!(quintile_score(3.0, &cuts), 2, "a value on a cut scores the higher");
+        assert_eq!(
+            quintile_score(3.0, &cuts),
+            2,
+            "a value on a cut scores the higher"
+        );
         assert_eq!(quintile_score(8.0, &cuts), 4);
         assert_eq!(quintile_score(10.0, &cuts), 5);
         assert_eq!(quintile_score(1e9, &cuts), 5);
@@ -551,7 +561,14 @@ mod tests {
     #[test]
     fn recency_scores_fewer_days_higher_and_rfm_skips_non_buyers() {
         let facts: Vec<CustomerFacts> = (0..10)
-            .map(|i| buyer(i, 1 + i as u32, 1000.0 * (i + 1) as f64, date(2026, 6, 1 + i as i8)))
+            .map(|i| {
+                buyer(
+                    i,
+                    1 + i as u32,
+                    1000.0 * (i + 1) as f64,
+                    date(2026, 6, 1 + i as i8),
+                )
+            })
             .chain([CustomerFacts {
                 customer_id: 99,
                 ..Default::default()
@@ -565,7 +582,10 @@ mod tests {
         assert_eq!((oldest.r, oldest.f, oldest.m), (Some(1), Some(1), Some(1)));
         assert_eq!(newest.recency_days, Some(20));
         let none = score(&facts[10], &m, &s, AS_OF);
-        assert_eq!((none.r, none.f, none.m, none.recency_days), (None, None, None, None));
+        assert_eq!(
+            (none.r, none.f, none.m, none.recency_days),
+            (None, None, None, None)
+        );
         assert_eq!(none.class, ValueClass::Regular);
         assert_eq!(none.tier, ValueTier::Low);
     }
@@ -600,7 +620,11 @@ mod tests {
         // whatever the value.
         f.service_cost = 25_000.0;
         f.discounts = 5_000.0;
-        assert_eq!(class_of(&f, 12_000.0, 30_000.0, &b, &s), ValueClass::Mvc, "exactly the margin");
+        assert_eq!(
+            class_of(&f, 12_000.0, 30_000.0, &b, &s),
+            ValueClass::Mvc,
+            "exactly the margin"
+        );
         f.discounts = 5_001.0;
         assert_eq!(class_of(&f, 12_000.0, 30_000.0, &b, &s), ValueClass::Bz);
         // Someone who never bought and cost nothing is not BZ.
@@ -616,7 +640,10 @@ mod tests {
         assert_eq!(tier_of(ValueClass::Bz, 1e9, &b), ValueTier::Low);
         assert_eq!(tier_of(ValueClass::Regular, 2_000.0, &b), ValueTier::Medium);
         assert_eq!(tier_of(ValueClass::Regular, 1_999.0, &b), ValueTier::Low);
-        assert_eq!(tier_of(ValueClass::Regular, 0.0, &Boundaries::default()), ValueTier::Low);
+        assert_eq!(
+            tier_of(ValueClass::Regular, 0.0, &Boundaries::default()),
+            ValueTier::Low
+        );
     }
 
     #[test]
@@ -627,30 +654,62 @@ mod tests {
         f.contacts = 1;
         assert_eq!(stage_of(&f, &s), LoyaltyStage::Aware);
         f.contacts = 2;
-        assert_eq!(stage_of(&f, &s), LoyaltyStage::Familiar, "aware -> familiar by contacts");
+        assert_eq!(
+            stage_of(&f, &s),
+            LoyaltyStage::Familiar,
+            "aware -> familiar by contacts"
+        );
         let consult = CustomerFacts {
             consultations: 1,
             ..Default::default()
         };
-        assert_eq!(stage_of(&consult, &s), LoyaltyStage::Familiar, "or by a consultation");
+        assert_eq!(
+            stage_of(&consult, &s),
+            LoyaltyStage::Familiar,
+            "or by a consultation"
+        );
         f.purchases = 1;
-        assert_eq!(stage_of(&f, &s), LoyaltyStage::Trusting, "familiar -> trusting: a happy purchase");
+        assert_eq!(
+            stage_of(&f, &s),
+            LoyaltyStage::Trusting,
+            "familiar -> trusting: a happy purchase"
+        );
         f.unhappy_ratings = 1;
-        assert_eq!(stage_of(&f, &s), LoyaltyStage::Familiar, "trusting -> familiar: unhappy service");
+        assert_eq!(
+            stage_of(&f, &s),
+            LoyaltyStage::Familiar,
+            "trusting -> familiar: unhappy service"
+        );
         f.unhappy_ratings = 0;
         f.purchases = 2;
-        assert_eq!(stage_of(&f, &s), LoyaltyStage::Accepting, "trusting -> accepting: a repeat purchase");
+        assert_eq!(
+            stage_of(&f, &s),
+            LoyaltyStage::Accepting,
+            "trusting -> accepting: a repeat purchase"
+        );
         f.purchases = 3;
         assert_eq!(stage_of(&f, &s), LoyaltyStage::Accepting, "no advocacy yet");
         f.promoter_ratings = 1;
-        assert_eq!(stage_of(&f, &s), LoyaltyStage::Dependent, "accepting -> dependent: a promoter rating");
+        assert_eq!(
+            stage_of(&f, &s),
+            LoyaltyStage::Dependent,
+            "accepting -> dependent: a promoter rating"
+        );
         f.promoter_ratings = 0;
         f.referrals = 1;
         assert_eq!(stage_of(&f, &s), LoyaltyStage::Dependent, "or a referral");
         f.open_complaints = 1;
-        assert_eq!(stage_of(&f, &s), LoyaltyStage::Familiar, "dependent -> familiar: an open complaint");
+        assert_eq!(
+            stage_of(&f, &s),
+            LoyaltyStage::Familiar,
+            "dependent -> familiar: an open complaint"
+        );
         f.open_complaints = 0;
-        assert_eq!(stage_of(&f, &s), LoyaltyStage::Dependent, "and back once it is resolved");
+        assert_eq!(
+            stage_of(&f, &s),
+            LoyaltyStage::Dependent,
+            "and back once it is resolved"
+        );
         // The rules are settings.
         let strict = ValueSettings {
             dependent_purchases: 5,
@@ -662,7 +721,11 @@ mod tests {
             unhappy_ratings: 1,
             ..Default::default()
         };
-        assert_eq!(stage_of(&walk_in, &s), LoyaltyStage::Familiar, "a buyer is familiar at least");
+        assert_eq!(
+            stage_of(&walk_in, &s),
+            LoyaltyStage::Familiar,
+            "a buyer is familiar at least"
+        );
     }
 
     #[test]
@@ -674,28 +737,48 @@ mod tests {
             (Some(Risk::Dormant), Some("no_purchase"))
         );
         let f = buyer(1, 3, 1000.0, date(2025, 7, 1));
-        assert_eq!(risk_of(&f, Some(0.9), ValueTier::High, &s, AS_OF), (None, None), "364 days");
+        assert_eq!(
+            risk_of(&f, Some(0.9), ValueTier::High, &s, AS_OF),
+            (None, None),
+            "364 days"
+        );
         assert_eq!(
             risk_of(&f, Some(0.49), ValueTier::Low, &s, AS_OF),
             (Some(Risk::AtRisk), Some("low_p_alive"))
         );
         let once = buyer(2, 1, 1000.0, date(2026, 6, 1));
-        assert_eq!(risk_of(&once, Some(0.1), ValueTier::Low, &s, AS_OF), (None, None), "one purchase: no pattern yet");
+        assert_eq!(
+            risk_of(&once, Some(0.1), ValueTier::Low, &s, AS_OF),
+            (None, None),
+            "one purchase: no pattern yet"
+        );
         let mut unhappy = buyer(3, 2, 1000.0, date(2026, 6, 1));
         unhappy.last_unhappy = Some(date(2026, 4, 1));
         assert_eq!(
             risk_of(&unhappy, Some(0.9), ValueTier::Medium, &s, AS_OF),
             (Some(Risk::AtRisk), Some("unhappy_experience"))
         );
-        assert_eq!(risk_of(&unhappy, Some(0.9), ValueTier::Low, &s, AS_OF), (None, None));
+        assert_eq!(
+            risk_of(&unhappy, Some(0.9), ValueTier::Low, &s, AS_OF),
+            (None, None)
+        );
         unhappy.last_unhappy = Some(date(2026, 3, 1));
-        assert_eq!(risk_of(&unhappy, Some(0.9), ValueTier::High, &s, AS_OF), (None, None), "long ago");
-        assert_eq!(risk_of(&CustomerFacts::default(), None, ValueTier::Low, &s, AS_OF), (None, None));
+        assert_eq!(
+            risk_of(&unhappy, Some(0.9), ValueTier::High, &s, AS_OF),
+            (None, None),
+            "long ago"
+        );
+        assert_eq!(
+            risk_of(&CustomerFacts::default(), None, ValueTier::Low, &s, AS_OF),
+            (None, None)
+        );
     }
 
     #[test]
     fn pareto_shares() {
-        let rows: Vec<(f64, f64)> = (1..=10).map(|i| (f64::from(i) * 100.0, f64::from(11 - i))).collect();
+        let rows: Vec<(f64, f64)> = (1..=10)
+            .map(|i| (f64::from(i) * 100.0, f64::from(11 - i)))
+            .collect();
         let p = pareto(&rows, 20.0);
         assert_eq!(p.top_customers, 2);
         assert!((p.revenue_share - 1900.0 / 5500.0).abs() < 1e-9);
@@ -728,13 +811,13 @@ mod tests {
             let purchases = match kind {
                 0 => 8,
                 1 => 1,
-                2 => 4,
+                2 => 12,
                 _ => 2,
             };
             let last = match kind {
                 0 => date(2026, 6, 20),
                 1 => date(2025, 12, 1),
-                2 => date(2025, 9, 1),
+                2 => date(2025, 8, 1),
                 _ => date(2026, 5, 1),
             };
             let mut f = buyer(i, purchases, 5000.0 * f64::from(purchases), last);

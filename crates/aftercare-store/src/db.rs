@@ -288,6 +288,8 @@ pub(crate) enum V {
     OptI(Option<i64>),
     OptT(Option<String>),
     B(Vec<u8>),
+    F(f64),
+    OptF(Option<f64>),
 }
 
 impl From<i64> for V {
@@ -372,6 +374,8 @@ pub(crate) fn args(vals: &[V]) -> AnyArguments<'static> {
             V::OptI(i) => a.add(i),
             V::OptT(t) => a.add(t),
             V::B(b) => a.add(b),
+            V::F(f) => a.add(f),
+            V::OptF(f) => a.add(f),
         };
     }
     a
@@ -480,6 +484,18 @@ pub(crate) async fn bulk_insert(
     cols: &[&str],
     rows: &[Vec<V>],
 ) -> Result<(), StoreError> {
+    bulk_insert_then(conn, backend, table, cols, rows, "").await
+}
+
+/// [`bulk_insert`] with a clause after the values (`ON CONFLICT …`).
+pub(crate) async fn bulk_insert_then(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &str,
+    cols: &[&str],
+    rows: &[Vec<V>],
+    then: &str,
+) -> Result<(), StoreError> {
     let per = (30_000 / cols.len().max(1)).clamp(1, 1000);
     for chunk in rows.chunks(per) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
@@ -495,6 +511,7 @@ pub(crate) async fn bulk_insert(
             }
             sql.push(')');
         }
+        sql.push_str(then);
         exec(&mut *conn, &sql, &vals).await?;
     }
     Ok(())

@@ -692,6 +692,7 @@ fn audit_of(r: &ServiceRequest) -> serde_json::Value {
         "number": r.number, "status": r.status, "priority": r.priority,
         "assignee_id": r.assignee_id, "escalated": r.escalated, "charge": r.charge,
         "parts_cost": r.parts_cost, "labour_cost": r.labour_cost, "rating": r.rating,
+        "customer_id": r.customer_id,
     })
 }
 
@@ -1057,11 +1058,19 @@ impl DeskStore for SqlStore {
             return Err(StoreError::NotFound);
         };
         if before.as_deref() == Some(tier) {
+            // Set by hand: it stays even when scoring would say otherwise.
+            exec(
+                &mut *tx,
+                "UPDATE customers SET tier_pinned = 1 WHERE id = $1",
+                &[V::I(customer_id)],
+            )
+            .await?;
+            tx.commit().await.map_err(backend_err)?;
             return Ok(());
         }
         exec(
             &mut *tx,
-            "UPDATE customers SET tier = $1, updated_at = $2 WHERE id = $3",
+            "UPDATE customers SET tier = $1, tier_pinned = 1, updated_at = $2 WHERE id = $3",
             &[tier.into(), now.into(), V::I(customer_id)],
         )
         .await?;

@@ -8,6 +8,7 @@ mod migrate;
 mod orders;
 mod portal;
 mod store;
+mod value;
 
 pub use db::{Backend, Db, connect};
 pub use migrate::{MIGRATIONS, migrate};

@@ -26,6 +26,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261127_000005_create_mail_received",
         include_str!("migrations/m20261127_000005_create_mail_received.sql"),
     ),
+    (
+        "m20261127_000006_create_customer_value",
+        include_str!("migrations/m20261127_000006_create_customer_value.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -822,6 +822,8 @@ impl Store for SqlStore {
                                     V::I(i) => json!(i),
                                     V::OptI(i) => json!(i),
                                     V::B(b) => json!(b.len()),
+                                    V::F(f) => json!(f),
+                                    V::OptF(f) => json!(f),
                                 };
                                 m.insert(c.to_string(), v);
                             }

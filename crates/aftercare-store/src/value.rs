@@ -1,0 +1,1093 @@
+//! The `ValueStore` port over SQL: customer facts aggregated from orders, requests,
+//! interactions and referrals; scores, stage history, models, jobs and segments.
+
+use crate::db::*;
+use crate::store::SqlStore;
+use aftercare_app::StoreError;
+use aftercare_app::model::Page;
+use aftercare_app::ports::StoreResult;
+use aftercare_app::service::Actor;
+use aftercare_app::value::*;
+use aftercare_insight::value::{CustomerFacts, ValueScore, ValueSettings};
+use async_trait::async_trait;
+use jiff::civil::Date;
+use std::collections::HashMap;
+
+/// Ids bound per `IN (…)` list.
+const IN_CHUNK: usize = 500;
+
+const VALUE_COLS: &[&str] = &[
+    "customer_id",
+    "as_of",
+    "recency_days",
+    "r",
+    "f",
+    "m",
+    "purchases",
+    "revenue",
+    "service_cost",
+    "current_value",
+    "p_alive",
+    "expected_purchases",
+    "clv",
+    "class",
+    "tier",
+    "stage",
+    "risk",
+    "risk_reason",
+    "facts",
+    "updated_at",
+];
+
+fn day(s: &str) -> Option<Date> {
+    s.get(..10)?.parse().ok()
+}
+
+fn minus_days(d: Date, n: u32) -> String {
+    d.checked_sub(jiff::Span::new().days(i64::from(n)))
+        .unwrap_or(d)
+        .to_string()
+}
+
+fn in_list(sql: &mut Sql, col: &str, ids: &[i64]) {
+    sql.push(&format!(" AND {col} IN ("));
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(V::I(*id));
+    }
+    sql.push(")");
+}
+
+#[derive(sqlx::FromRow)]
+struct ValueRec {
+    customer_id: i64,
+    as_of: String,
+    recency_days: Option<i64>,
+    r: Option<i64>,
+    f: Option<i64>,
+    m: Option<i64>,
+    purchases: i64,
+    revenue: f64,
+    service_cost: f64,
+    current_value: f64,
+    p_alive: Option<f64>,
+    expected_purchases: Option<f64>,
+    clv: f64,
+    class: String,
+    tier: String,
+    stage: String,
+    risk: Option<String>,
+    risk_reason: Option<String>,
+    facts: String,
+    updated_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RowRec {
+    customer_id: i64,
+    name: String,
+    city: Option<String>,
+    tier: String,
+    class: String,
+    stage: String,
+    risk: Option<String>,
+    risk_reason: Option<String>,
+    r: Option<i64>,
+    f: Option<i64>,
+    m: Option<i64>,
+    recency_days: Option<i64>,
+    purchases: i64,
+    revenue: f64,
+    clv: f64,
+    p_alive: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRec {
+    id: i64,
+    started_at: String,
+    started_by: String,
+    finished_at: Option<String>,
+    stage: String,
+    done: i64,
+    total: i64,
+    error: Option<String>,
+}
+
+impl From<JobRec> for ValueJob {
+    fn from(j: JobRec) -> Self {
+        ValueJob {
+            id: j.id,
+            started_at: j.started_at,
+            started_by: j.started_by,
+            finished_at: j.finished_at,
+            stage: j.stage,
+            done: j.done,
+            total: j.total,
+            error: j.error,
+        }
+    }
+}
+
+/// `WHERE …` of a segment over `customer_values v JOIN customers c`.
+fn segment_where(sql: &mut Sql, f: &SegmentFilter) {
+    sql.push(" WHERE c.merged_into IS NULL");
+    if let Some(t) = &f.tier {
+        sql.push(" AND COALESCE(c.tier, v.tier) = ").bind(t);
+    }
+    if let Some(x) = &f.class {
+        sql.push(" AND v.class = ").bind(x);
+    }
+    if let Some(x) = &f.stage {
+        sql.push(" AND v.stage = ").bind(x);
+    }
+    match f.risk.as_deref() {
+        Some("any") => {
+            sql.push(" AND v.risk IS NOT NULL");
+        }
+        Some(x) => {
+            sql.push(" AND v.risk = ").bind(x);
+        }
+        None => {}
+    }
+    for (col, v) in [("v.r", f.r_min), ("v.f", f.f_min), ("v.m", f.m_min)] {
+        if let Some(v) = v {
+            sql.push(&format!(" AND {col} >= ")).bind(V::I(v));
+        }
+    }
+    if let Some(v) = f.clv_min {
+        sql.push(" AND v.clv >= ").bind(V::F(v * 100.0));
+    }
+    if let Some(v) = f.clv_max {
+        sql.push(" AND v.clv <= ").bind(V::F(v * 100.0));
+    }
+    if let Some(v) = f.p_alive_max {
+        sql.push(" AND v.p_alive <= ").bind(V::F(v));
+    }
+    if let Some(x) = &f.city {
+        sql.push(" AND c.city = ").bind(x);
+    }
+    if let Some(x) = &f.source {
+        sql.push(" AND c.source = ").bind(x);
+    }
+    if let Some(x) = &f.tag {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = ",
+        )
+        .bind(x)
+        .push(")");
+    }
+}
+
+/// CLV bands (yuan) of the explorer's chart.
+const CLV_BANDS: &[(f64, &str)] = &[
+    (0.0, "0"),
+    (100.0, "0-100"),
+    (1_000.0, "100-1000"),
+    (5_000.0, "1000-5000"),
+    (20_000.0, "5000-20000"),
+    (f64::INFINITY, "20000+"),
+];
+
+fn buckets(m: HashMap<String, i64>, order: &[&str]) -> Vec<Bucket> {
+    let mut out: Vec<Bucket> = order
+        .iter()
+        .map(|k| Bucket {
+            key: k.to_string(),
+            count: m.get(*k).copied().unwrap_or(0),
+        })
+        .collect();
+    let mut rest: Vec<Bucket> = m
+        .into_iter()
+        .filter(|(k, _)| !order.contains(&k.as_str()))
+        .map(|(key, count)| Bucket { key, count })
+        .collect();
+    rest.sort_by(|a, b| a.key.cmp(&b.key));
+    out.extend(rest);
+    out
+}
+
+#[async_trait]
+impl ValueStore for SqlStore {
+    async fn value_settings(&self) -> StoreResult<Option<String>> {
+        sqlx::query_scalar_with::<_, String, _>(
+            "SELECT settings FROM value_settings WHERE id = 1",
+            args(&[]),
+        )
+        .fetch_optional(&self.db.read)
+        .await
+        .map_err(backend_err)
+    }
+
+    async fn set_value_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        exec(
+            &mut *tx,
+            "INSERT INTO value_settings (id, settings, updated_at, updated_by) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, \
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            &[json.into(), now.into(), (&actor.label).into()],
+        )
+        .await?;
+        let after: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "value_settings",
+            1,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn customer_facts(
+        &self,
+        as_of: Date,
+        s: &ValueSettings,
+        ids: Option<&[i64]>,
+    ) -> StoreResult<Vec<CustomerFacts>> {
+        let chunks: Vec<Option<&[i64]>> = match ids {
+            None => vec![None],
+            Some(ids) => ids.chunks(IN_CHUNK).map(Some).collect(),
+        };
+        let mut out = Vec::new();
+        for ids in chunks {
+            out.extend(self.facts_of(as_of, s, ids).await?);
+        }
+        Ok(out)
+    }
+
+    async fn write_scores(
+        &self,
+        actor: &Actor,
+        scores: &[(ValueScore, CustomerFacts)],
+        as_of: Date,
+        now: &str,
+    ) -> StoreResult<ScoreChanges> {
+        let mut changes = ScoreChanges::default();
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        // What was there: the tier in force, whether it is pinned, the stage.
+        let mut before: HashMap<i64, (Option<String>, bool, Option<String>)> = HashMap::new();
+        for chunk in scores.chunks(IN_CHUNK) {
+            let ids: Vec<i64> = chunk.iter().map(|(s, _)| s.customer_id).collect();
+            let mut sql = Sql::new(
+                "SELECT c.id, c.tier, c.tier_pinned, v.stage FROM customers c \
+                 LEFT JOIN customer_values v ON v.customer_id = c.id WHERE 1 = 1",
+            );
+            in_list(&mut sql, "c.id", &ids);
+            let rows: Vec<(i64, Option<String>, i64, Option<String>)> =
+                fetch_all(&mut *tx, &sql.text, &sql.args).await?;
+            for (id, tier, pinned, stage) in rows {
+                before.insert(id, (tier, pinned != 0, stage));
+            }
+        }
+        let as_of_s = as_of.to_string();
+        let mut rows = Vec::with_capacity(scores.len());
+        let mut tier_moves: HashMap<&'static str, Vec<i64>> = HashMap::new();
+        let (mut timeline, mut history) = (Vec::new(), Vec::new());
+        for (s, f) in scores {
+            let Some((tier, pinned, stage)) = before.get(&s.customer_id) else {
+                continue; // deleted meanwhile
+            };
+            let facts = serde_json::to_string(f).unwrap_or_default();
+            rows.push(vec![
+                V::I(s.customer_id),
+                (&as_of_s).into(),
+                V::OptI(s.recency_days),
+                V::OptI(s.r.map(i64::from)),
+                V::OptI(s.f.map(i64::from)),
+                V::OptI(s.m.map(i64::from)),
+                V::I(i64::from(f.purchases)),
+                V::F(f.revenue),
+                V::F(f.service_cost),
+                V::F(s.current_value),
+                V::OptF(s.p_alive),
+                V::OptF(s.expected_purchases),
+                V::F(s.clv),
+                s.class.code().into(),
+                s.tier.code().into(),
+                s.stage.code().into(),
+                V::OptT(s.risk.map(|r| r.code().to_string())),
+                V::OptT(s.risk_reason.map(str::to_string)),
+                facts.into(),
+                now.into(),
+            ]);
+            let new_tier = s.tier.code();
+            if !pinned && tier.as_deref() != Some(new_tier) {
+                tier_moves.entry(new_tier).or_default().push(s.customer_id);
+                changes.tiers += 1;
+                // A first computed tier is not a change worth a timeline entry.
+                if let Some(old) = tier {
+                    timeline.push(vec![
+                        V::I(s.customer_id),
+                        now.into(),
+                        "tier".into(),
+                        V::OptT(None),
+                        V::OptI(None),
+                        format!("tier {old} → {new_tier}").into(),
+                        V::OptI(actor.user_id),
+                    ]);
+                }
+            }
+            let new_stage = s.stage.code();
+            if stage.as_deref() != Some(new_stage) {
+                changes.stages += 1;
+                history.push(vec![
+                    V::I(s.customer_id),
+                    now.into(),
+                    V::OptT(stage.clone()),
+                    new_stage.into(),
+                ]);
+                if let Some(old) = stage {
+                    timeline.push(vec![
+                        V::I(s.customer_id),
+                        now.into(),
+                        "stage".into(),
+                        V::OptT(None),
+                        V::OptI(None),
+                        format!("stage {old} → {new_stage}").into(),
+                        V::OptI(actor.user_id),
+                    ]);
+                }
+            }
+        }
+        let backend = self.db.backend;
+        let set: Vec<String> = VALUE_COLS[1..]
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        bulk_insert_then(
+            &mut tx,
+            backend,
+            "customer_values",
+            VALUE_COLS,
+            &rows,
+            &format!(
+                " ON CONFLICT (customer_id) DO UPDATE SET {}",
+                set.join(", ")
+            ),
+        )
+        .await?;
+        for (tier, ids) in tier_moves {
+            for chunk in ids.chunks(IN_CHUNK) {
+                let mut sql = Sql::new("UPDATE customers SET tier = ");
+                sql.bind(tier).push(" WHERE tier_pinned = 0");
+                in_list(&mut sql, "id", chunk);
+                exec(&mut *tx, &sql.text, &sql.args).await?;
+            }
+        }
+        bulk_insert(
+            &mut tx,
+            backend,
+            "loyalty_history",
+            &["customer_id", "at", "from_stage", "to_stage"],
+            &history,
+        )
+        .await?;
+        bulk_insert(
+            &mut tx,
+            backend,
+            "timeline",
+            &[
+                "customer_id",
+                "at",
+                "kind",
+                "touchpoint",
+                "ref_id",
+                "summary",
+                "actor_id",
+            ],
+            &timeline,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(changes)
+    }
+
+    async fn save_value_model(
+        &self,
+        model: &str,
+        settings: &str,
+        seconds: f64,
+        now: &str,
+    ) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "INSERT INTO value_models (fitted_at, settings, model, seconds) VALUES ($1, $2, $3, $4)",
+            &[now.into(), settings.into(), model.into(), V::F(seconds)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn value_model(&self) -> StoreResult<Option<(String, f64, String, String)>> {
+        fetch_opt(
+            &self.db.read,
+            "SELECT fitted_at, seconds, model, settings FROM value_models ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+    }
+
+    async fn create_value_job(&self, by: &str, now: &str) -> StoreResult<i64> {
+        insert_id(
+            &self.db.write,
+            "INSERT INTO value_jobs (started_at, started_by, stage, done, total) \
+             VALUES ($1, $2, 'queued', 0, 0) RETURNING id",
+            &[now.into(), by.into()],
+        )
+        .await
+    }
+
+    async fn update_value_job(
+        &self,
+        id: i64,
+        stage: &str,
+        done: i64,
+        total: i64,
+        error: Option<&str>,
+        finished: Option<&str>,
+    ) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "UPDATE value_jobs SET stage = $1, done = $2, total = $3, error = $4, finished_at = $5 \
+             WHERE id = $6",
+            &[
+                stage.into(),
+                V::I(done),
+                V::I(total),
+                error.into(),
+                finished.into(),
+                V::I(id),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn value_job(&self, id: i64) -> StoreResult<Option<ValueJob>> {
+        let j: Option<JobRec> = fetch_opt(
+            &self.db.write,
+            "SELECT id, started_at, started_by, finished_at, stage, done, total, error \
+             FROM value_jobs WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(j.map(Into::into))
+    }
+
+    async fn running_value_job(&self) -> StoreResult<Option<ValueJob>> {
+        let j: Option<JobRec> = fetch_opt(
+            &self.db.write,
+            "SELECT id, started_at, started_by, finished_at, stage, done, total, error \
+             FROM value_jobs WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await?;
+        Ok(j.map(Into::into))
+    }
+
+    async fn value_cursor(&self) -> StoreResult<i64> {
+        Ok(scalar(
+            &self.db.write,
+            "SELECT event_id FROM value_cursor WHERE id = 1",
+            &[],
+        )
+        .await?
+        .unwrap_or(0))
+    }
+
+    async fn set_value_cursor(&self, event_id: i64) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "UPDATE value_cursor SET event_id = $1 WHERE id = 1",
+            &[V::I(event_id)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn customers_touched(&self, after: i64, limit: u32) -> StoreResult<(Vec<i64>, i64)> {
+        if limit == 0 {
+            // Only the newest event id.
+            let last = scalar(&self.db.write, "SELECT MAX(id) FROM events", &[]).await?;
+            return Ok((vec![], last.unwrap_or(0)));
+        }
+        let rows: Vec<(i64, String, i64, String)> = fetch_all(
+            &self.db.write,
+            "SELECT id, entity, entity_id, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+            &[V::I(after), V::I(i64::from(limit))],
+        )
+        .await?;
+        let last = rows.last().map(|r| r.0).unwrap_or(after);
+        let mut ids: Vec<i64> = Vec::new();
+        for (_, entity, entity_id, payload) in rows {
+            match entity.as_str() {
+                "customer" | "customer_tier" => ids.push(entity_id),
+                "order" | "request" | "interaction" | "referral" | "rma" => {
+                    let v: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+                    let after = &v["after"];
+                    for key in ["customer_id", "referrer_id"] {
+                        if let Some(id) = after[key].as_i64() {
+                            ids.push(id);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok((ids, last))
+    }
+
+    async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>> {
+        let r: Option<ValueRec> = fetch_opt(
+            &self.db.read,
+            &format!(
+                "SELECT {} FROM customer_values WHERE customer_id = $1",
+                VALUE_COLS.join(", ")
+            ),
+            &[V::I(customer_id)],
+        )
+        .await?;
+        Ok(r.map(|r| CustomerValue {
+            customer_id: r.customer_id,
+            as_of: r.as_of,
+            recency_days: r.recency_days,
+            r: r.r,
+            f: r.f,
+            m: r.m,
+            purchases: r.purchases,
+            revenue: r.revenue,
+            service_cost: r.service_cost,
+            current_value: r.current_value,
+            p_alive: r.p_alive,
+            expected_purchases: r.expected_purchases,
+            clv: r.clv,
+            class: r.class,
+            tier: r.tier,
+            stage: r.stage,
+            risk: r.risk,
+            risk_reason: r.risk_reason,
+            facts: serde_json::from_str(&r.facts).unwrap_or_default(),
+            updated_at: r.updated_at,
+        }))
+    }
+
+    async fn customer_tier(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, bool)>> {
+        let r: Option<(Option<String>, i64)> = fetch_opt(
+            &self.db.read,
+            "SELECT tier, tier_pinned FROM customers WHERE id = $1",
+            &[V::I(customer_id)],
+        )
+        .await?;
+        Ok(r.map(|(t, p)| (t, p != 0)))
+    }
+
+    async fn unpin_tier(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let computed: Option<(Option<String>, Option<String>)> = fetch_opt(
+            &mut *tx,
+            "SELECT c.tier, v.tier FROM customers c LEFT JOIN customer_values v ON v.customer_id = c.id \
+             WHERE c.id = $1",
+            &[V::I(customer_id)],
+        )
+        .await?;
+        let Some((before, computed)) = computed else {
+            return Err(StoreError::NotFound);
+        };
+        let tier = computed.or(before.clone());
+        exec(
+            &mut *tx,
+            "UPDATE customers SET tier_pinned = 0, tier = $1, updated_at = $2 WHERE id = $3",
+            &[tier.clone().into(), now.into(), V::I(customer_id)],
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "customer_tier",
+            customer_id,
+            Some(&serde_json::json!({ "tier": before, "pinned": true })),
+            Some(&serde_json::json!({ "tier": tier, "pinned": false })),
+            now,
+        )
+        .await?;
+        if before != tier {
+            self.timeline_add(
+                &mut tx,
+                customer_id,
+                now,
+                "tier",
+                None,
+                None,
+                &format!(
+                    "tier {} → {}",
+                    before.as_deref().unwrap_or("-"),
+                    tier.as_deref().unwrap_or("-")
+                ),
+                actor,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn stage_history(&self, customer_id: i64) -> StoreResult<Vec<StageChange>> {
+        let rows: Vec<(String, Option<String>, String)> = fetch_all(
+            &self.db.read,
+            "SELECT at, from_stage, to_stage FROM loyalty_history WHERE customer_id = $1 \
+             ORDER BY id DESC LIMIT 50",
+            &[V::I(customer_id)],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, from_stage, to_stage)| StageChange {
+                at,
+                from_stage,
+                to_stage,
+            })
+            .collect())
+    }
+
+    async fn segment(
+        &self,
+        f: &SegmentFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<SegmentRow>> {
+        let mut sql = Sql::new(
+            "SELECT v.customer_id, c.name, c.city, COALESCE(c.tier, v.tier) AS tier, v.class, v.stage, \
+             v.risk, v.risk_reason, v.r, v.f, v.m, v.recency_days, v.purchases, v.revenue, v.clv, \
+             v.p_alive FROM customer_values v JOIN customers c ON c.id = v.customer_id",
+        );
+        segment_where(&mut sql, f);
+        if let Some(c) = cursor {
+            let (clv, id) = decode_cursor(c)?;
+            let clv: f64 = clv.parse().map_err(|_| StoreError::Conflict {
+                code: "cursor_invalid",
+                field: Some("cursor".into()),
+            })?;
+            sql.push(" AND (v.clv < ")
+                .bind(V::F(clv))
+                .push(" OR (v.clv = ")
+                .bind(V::F(clv))
+                .push(" AND v.customer_id < ")
+                .bind(V::I(id))
+                .push("))");
+        }
+        sql.push(" ORDER BY v.clv DESC, v.customer_id DESC LIMIT ")
+            .bind(V::I(i64::from(limit) + 1));
+        let mut rows: Vec<RowRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|r| encode_cursor(&r.clv.to_string(), r.customer_id))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|r| SegmentRow {
+                    customer_id: r.customer_id,
+                    name: r.name,
+                    city: r.city,
+                    tier: r.tier,
+                    class: r.class,
+                    stage: r.stage,
+                    risk: r.risk,
+                    risk_reason: r.risk_reason,
+                    r: r.r,
+                    f: r.f,
+                    m: r.m,
+                    recency_days: r.recency_days,
+                    purchases: r.purchases,
+                    revenue: r.revenue,
+                    clv: r.clv,
+                    p_alive: r.p_alive,
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+
+    async fn segment_stats(&self, f: &SegmentFilter) -> StoreResult<SegmentStats> {
+        // One pass: counts by every combination, folded here.
+        let mut sql = Sql::new(
+            "SELECT COALESCE(c.tier, v.tier), v.class, v.stage, v.risk, v.r, v.f, v.m, \
+             CASE WHEN v.clv <= 0 THEN -1 WHEN v.clv < 10000 THEN 0 WHEN v.clv < 100000 THEN 1 \
+             WHEN v.clv < 500000 THEN 2 WHEN v.clv < 2000000 THEN 3 ELSE 4 END AS band, \
+             CAST(v.p_alive * 10 AS BIGINT) AS tenth, COUNT(*) \
+             FROM customer_values v JOIN customers c ON c.id = v.customer_id",
+        );
+        segment_where(&mut sql, f);
+        sql.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9");
+        type Combo = (
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            Option<i64>,
+            i64,
+        );
+        let rows: Vec<Combo> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        let mut count = 0;
+        let (mut tiers, mut classes, mut stages, mut risks, mut rfm, mut clv, mut p) = (
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+        );
+        for (tier, class, stage, risk, r, fr, m, band, tenth, n) in rows {
+            count += n;
+            *tiers.entry(tier.unwrap_or_else(|| "-".into())).or_insert(0) += n;
+            *classes.entry(class).or_insert(0) += n;
+            *stages.entry(stage).or_insert(0) += n;
+            *risks
+                .entry(risk.unwrap_or_else(|| "none".into()))
+                .or_insert(0) += n;
+            for (letter, v) in [("r", r), ("f", fr), ("m", m)] {
+                let key = match v {
+                    Some(v) => format!("{letter}{v}"),
+                    None => format!("{letter}-"),
+                };
+                *rfm.entry(key).or_insert(0) += n;
+            }
+            let band = match band {
+                -1 => CLV_BANDS[0].1,
+                b => CLV_BANDS[(b as usize + 1).min(CLV_BANDS.len() - 1)].1,
+            };
+            *clv.entry(band.to_string()).or_insert(0) += n;
+            let key = match tenth {
+                Some(t) => {
+                    let t = t.clamp(0, 9);
+                    format!("{:.1}-{:.1}", t as f64 / 10.0, (t + 1) as f64 / 10.0)
+                }
+                None => "-".into(),
+            };
+            *p.entry(key).or_insert(0) += n;
+        }
+        let rfm_order: Vec<String> = ["r", "f", "m"]
+            .iter()
+            .flat_map(|l| (1..=5).map(move |i| format!("{l}{i}")))
+            .collect();
+        let rfm_order: Vec<&str> = rfm_order.iter().map(String::as_str).collect();
+        let p_order: Vec<String> = (0..10)
+            .map(|t| format!("{:.1}-{:.1}", t as f64 / 10.0, (t + 1) as f64 / 10.0))
+            .collect();
+        let p_order: Vec<&str> = p_order.iter().map(String::as_str).collect();
+        let clv_order: Vec<&str> = CLV_BANDS.iter().map(|b| b.1).collect();
+        Ok(SegmentStats {
+            count,
+            tiers: buckets(tiers, &["high", "medium", "low"]),
+            classes: buckets(classes, &["mvc", "mgc", "regular", "bz"]),
+            stages: buckets(
+                stages,
+                &["aware", "familiar", "trusting", "accepting", "dependent"],
+            ),
+            risks: buckets(risks, &["dormant", "at_risk", "none"]),
+            rfm: buckets(rfm, &rfm_order),
+            clv: buckets(clv, &clv_order),
+            p_alive: buckets(p, &p_order),
+        })
+    }
+
+    async fn save_segment(
+        &self,
+        by: Option<i64>,
+        name: &str,
+        filter: &str,
+        now: &str,
+    ) -> StoreResult<i64> {
+        insert_id(
+            &self.db.write,
+            "INSERT INTO segments (name, filter, created_by, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+            &[name.into(), filter.into(), V::OptI(by), now.into()],
+        )
+        .await
+    }
+
+    async fn segments(&self) -> StoreResult<Vec<(i64, String, String, String)>> {
+        fetch_all(
+            &self.db.read,
+            "SELECT id, name, filter, created_at FROM segments ORDER BY id DESC",
+            &[],
+        )
+        .await
+    }
+
+    async fn delete_segment(&self, id: i64) -> StoreResult<()> {
+        let n = exec(
+            &self.db.write,
+            "DELETE FROM segments WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn stage_counts(&self) -> StoreResult<Vec<Bucket>> {
+        let rows: Vec<(String, i64)> = fetch_all(
+            &self.db.read,
+            "SELECT stage, COUNT(*) FROM customer_values GROUP BY stage",
+            &[],
+        )
+        .await?;
+        Ok(buckets(
+            rows.into_iter().collect(),
+            &["aware", "familiar", "trusting", "accepting", "dependent"],
+        ))
+    }
+
+    async fn stage_moves(&self, from: &str, to: &str) -> StoreResult<Vec<Bucket>> {
+        let rows: Vec<(String, String, i64)> = fetch_all(
+            &self.db.read,
+            "SELECT from_stage, to_stage, COUNT(*) FROM loyalty_history \
+             WHERE at >= $1 AND at < $2 AND from_stage IS NOT NULL GROUP BY from_stage, to_stage",
+            &[from.into(), to.into()],
+        )
+        .await?;
+        let mut out: Vec<Bucket> = rows
+            .into_iter()
+            .map(|(a, b, count)| Bucket {
+                key: format!("{a}>{b}"),
+                count,
+            })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+        Ok(out)
+    }
+
+    async fn revenue_and_cost(&self) -> StoreResult<Vec<(f64, f64)>> {
+        fetch_all(
+            &self.db.read,
+            "SELECT v.revenue, v.service_cost FROM customer_values v \
+             JOIN customers c ON c.id = v.customer_id WHERE c.merged_into IS NULL",
+            &[],
+        )
+        .await
+    }
+
+    async fn add_referral(
+        &self,
+        actor: &Actor,
+        referrer: i64,
+        referred: i64,
+        note: Option<&str>,
+        now: &str,
+    ) -> StoreResult<i64> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        for id in [referrer, referred] {
+            if scalar(
+                &mut *tx,
+                "SELECT id FROM customers WHERE id = $1",
+                &[V::I(id)],
+            )
+            .await?
+            .is_none()
+            {
+                return Err(StoreError::NotFound);
+            }
+        }
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO referrals (referrer_id, referred_id, note, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                V::I(referrer),
+                V::I(referred),
+                note.into(),
+                V::OptI(actor.user_id),
+                now.into(),
+            ],
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                code: "already_referred",
+                field: Some("referred_id".into()),
+            },
+            e => e,
+        })?;
+        let after = serde_json::json!({ "referrer_id": referrer, "customer_id": referred });
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "referral",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        let names: Vec<(i64, String)> = fetch_all(
+            &mut *tx,
+            "SELECT id, name FROM customers WHERE id IN ($1, $2)",
+            &[V::I(referrer), V::I(referred)],
+        )
+        .await?;
+        let name = |id| {
+            names
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default()
+        };
+        self.timeline_add(
+            &mut tx,
+            referrer,
+            now,
+            "referral",
+            Some("word_of_mouth"),
+            Some(referred),
+            &format!("→ {}", name(referred)),
+            actor,
+        )
+        .await?;
+        self.timeline_add(
+            &mut tx,
+            referred,
+            now,
+            "referred",
+            Some("word_of_mouth"),
+            Some(referrer),
+            &format!("← {}", name(referrer)),
+            actor,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+}
+
+impl SqlStore {
+    async fn facts_of(
+        &self,
+        as_of: Date,
+        s: &ValueSettings,
+        ids: Option<&[i64]>,
+    ) -> StoreResult<Vec<CustomerFacts>> {
+        let today = as_of.to_string();
+        let window = minus_days(as_of, s.rfm_window_days);
+        let recent = minus_days(as_of, s.current_value_days);
+        let filter = |sql: &mut Sql, col: &str| {
+            if let Some(ids) = ids {
+                in_list(sql, col, ids);
+            }
+        };
+        let mut out: HashMap<i64, CustomerFacts> = HashMap::new();
+        let mut sql = Sql::new("SELECT id, created_at FROM customers WHERE merged_into IS NULL");
+        filter(&mut sql, "id");
+        let rows: Vec<(i64, String)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        for (id, created) in rows {
+            out.insert(
+                id,
+                CustomerFacts {
+                    customer_id: id,
+                    known_since: day(&created),
+                    ..Default::default()
+                },
+            );
+        }
+        let mut sql = Sql::new(
+            "SELECT customer_id, MIN(ordered_on), MAX(ordered_on), COUNT(DISTINCT ordered_on), \
+             CAST(SUM(total) AS DOUBLE PRECISION), CAST(SUM(discount) AS DOUBLE PRECISION), \
+             COUNT(DISTINCT CASE WHEN ordered_on > ",
+        );
+        sql.bind(&window)
+            .push(" THEN ordered_on END), CAST(SUM(CASE WHEN ordered_on > ")
+            .bind(&window)
+            .push(" THEN total ELSE 0 END) AS DOUBLE PRECISION), CAST(SUM(CASE WHEN ordered_on > ")
+            .bind(&recent)
+            .push(" THEN total ELSE 0 END) AS DOUBLE PRECISION) FROM orders WHERE status <> 'cancelled' AND ordered_on <= ")
+            .bind(&today);
+        filter(&mut sql, "customer_id");
+        sql.push(" GROUP BY customer_id");
+        type OrderAgg = (i64, String, String, i64, f64, f64, i64, f64, f64);
+        let rows: Vec<OrderAgg> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        for (id, first, last, n, revenue, discounts, wn, wrev, recent_rev) in rows {
+            if let Some(f) = out.get_mut(&id) {
+                f.first_purchase = day(&first);
+                f.last_purchase = day(&last);
+                f.purchases = n as u32;
+                f.revenue = revenue;
+                f.discounts = discounts;
+                f.window_purchases = wn as u32;
+                f.window_revenue = wrev;
+                f.recent_revenue = recent_rev;
+            }
+        }
+        let unhappy = i64::from(s.unhappy_rating_max);
+        let mut sql = Sql::new(
+            "SELECT customer_id, COUNT(*), \
+             CAST(SUM(CASE WHEN service_type = 'consultation' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(parts_cost + labour_cost) AS DOUBLE PRECISION), \
+             CAST(SUM(CASE WHEN rating = 5 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN rating <= ",
+        );
+        sql.bind(V::I(unhappy))
+            .push(" THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN service_type = 'complaint' AND status NOT IN ('resolved', 'closed', 'cancelled') THEN 1 ELSE 0 END) AS BIGINT), \
+             MAX(CASE WHEN rating <= ")
+            .bind(V::I(unhappy))
+            .push(" THEN rated_at WHEN service_type = 'complaint' THEN created_at END) FROM requests WHERE 1 = 1");
+        filter(&mut sql, "customer_id");
+        sql.push(" GROUP BY customer_id");
+        type ReqAgg = (i64, i64, i64, f64, i64, i64, i64, Option<String>);
+        let rows: Vec<ReqAgg> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        for (id, n, consult, cost, promoters, unhappy, complaints, last_unhappy) in rows {
+            if let Some(f) = out.get_mut(&id) {
+                f.contacts += n as u32;
+                f.consultations = consult as u32;
+                f.service_cost = cost;
+                f.promoter_ratings = promoters as u32;
+                f.unhappy_ratings = unhappy as u32;
+                f.open_complaints = complaints as u32;
+                f.last_unhappy = last_unhappy.as_deref().and_then(day);
+            }
+        }
+        let mut sql = Sql::new("SELECT customer_id, COUNT(*) FROM interactions WHERE 1 = 1");
+        filter(&mut sql, "customer_id");
+        sql.push(" GROUP BY customer_id");
+        let rows: Vec<(i64, i64)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        for (id, n) in rows {
+            if let Some(f) = out.get_mut(&id) {
+                f.contacts += n as u32;
+            }
+        }
+        let mut sql = Sql::new("SELECT referrer_id, COUNT(*) FROM referrals WHERE 1 = 1");
+        filter(&mut sql, "referrer_id");
+        sql.push(" GROUP BY referrer_id");
+        let rows: Vec<(i64, i64)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        for (id, n) in rows {
+            if let Some(f) = out.get_mut(&id) {
+                f.referrals = n as u32;
+            }
+        }
+        let mut facts: Vec<CustomerFacts> = out.into_values().collect();
+        facts.sort_by_key(|f| f.customer_id);
+        Ok(facts)
+    }
+}

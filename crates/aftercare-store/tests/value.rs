@@ -1,0 +1,507 @@
+//! Customer value through the real use cases over the real store, on SQLite and on
+//! PostgreSQL: a full recompute, incremental rescoring from the change log, tiers that
+//! drive the desk, stages with history, segments, the funnel, Pareto, referrals, settings.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aftercare_app::desk::{RequestInput, RequestPatch, TierInput};
+use aftercare_app::input::*;
+use aftercare_app::service::Principal;
+use aftercare_app::value::*;
+use aftercare_app::{Actor, App, AppError};
+use aftercare_domain::account::Role;
+use aftercare_insight::value::ValueSettings;
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
+use jiff::civil::date;
+
+/// 2026-06-30, noon in Shanghai.
+const NOW: &str = "2026-06-30T04:00:00Z";
+
+async fn staff(app: &App, email: &str, role: &str) -> Principal {
+    let user = app
+        .add_user(
+            &Actor::system("test"),
+            email,
+            email,
+            "correct horse battery",
+            role,
+        )
+        .await
+        .unwrap();
+    Principal {
+        user,
+        role: Role::parse(role).unwrap(),
+        scopes: None,
+    }
+}
+
+async fn customer(app: &App, p: &Principal, name: &str) -> i64 {
+    app.create_customer(
+        p,
+        &CustomerInput {
+            name: name.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn order(app: &App, p: &Principal, customer_id: i64, product: i64, day: &str, qty: u32) {
+    app.create_order(
+        p,
+        &OrderInput {
+            customer_id,
+            channel: "store".into(),
+            outlet_id: None,
+            ordered_on: Some(day.into()),
+            delivered_on: None,
+            installed_on: None,
+            location: None,
+            status: None,
+            currency: None,
+            discount: None,
+            payment_terms: None,
+            special_needs: None,
+            items: vec![OrderItemInput {
+                product_id: product,
+                quantity: qty,
+                unit_price: None,
+                discount: None,
+                serials: vec![],
+            }],
+        },
+    )
+    .await
+    .unwrap();
+}
+
+async fn recompute(app: &App, p: &Principal) -> ModelView {
+    let job = app.start_recompute(p).await.unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let view = app
+        .run_recompute(&p.actor(), job.id, &|done, total| {
+            seen.lock().unwrap().push((done, total))
+        })
+        .await
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(
+        seen.last().map(|s| s.0),
+        seen.last().map(|s| s.1),
+        "{seen:?}"
+    );
+    let job = app.value_job(p, job.id).await.unwrap();
+    assert_eq!((job.stage.as_str(), job.done), ("done", job.total));
+    view
+}
+
+async fn value(app: &App, p: &Principal, id: i64) -> ValueView {
+    app.customer_value(p, id).await.unwrap()
+}
+
+async fn timeline(app: &App, p: &Principal, id: i64) -> Vec<String> {
+    app.timeline(p, id, None, Some(100))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| format!("{} {}", e.kind, e.summary))
+        .collect()
+}
+
+async fn scenario(kind: Kind) {
+    eprintln!("---- running on {kind:?}");
+    let db = TestDb::new(kind).await;
+    let clock = ManualClock::at(NOW);
+    let app = db.app_at(&clock);
+    let admin = staff(&app, "admin@example.cn", "admin").await;
+    let analyst = staff(&app, "analyst@example.cn", "analyst").await;
+    let agent = staff(&app, "agent@example.cn", "agent").await;
+    let category = app
+        .create_category(
+            &admin,
+            &CategoryInput {
+                name: "净水器".into(),
+                parent_id: None,
+                policy_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let product = app
+        .create_product(
+            &admin,
+            &ProductInput {
+                sku: "filter".into(),
+                name: "滤芯".into(),
+                category_id: category,
+                policy_id: None,
+                price: "100.00".into(),
+                currency: None,
+                serialized: false,
+                strategy: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    // Before any run there is nothing to refresh and nothing scored.
+    assert_eq!(app.refresh_values().await.unwrap(), Refresh::default());
+
+    // A population: 40 buyers with different habits.
+    let mut crowd = Vec::new();
+    for i in 0..40u32 {
+        let id = customer(&app, &admin, &format!("顾客{i:02}")).await;
+        let orders = 1 + i % 5;
+        for k in 0..orders {
+            let month = 1 + (k * 2 + i % 3) % 12;
+            let year = if k % 2 == 0 { 2025 } else { 2026 };
+            let month = if year == 2026 { month.min(6) } else { month };
+            order(
+                &app,
+                &admin,
+                id,
+                product,
+                &format!("{year}-{month:02}-{:02}", 1 + i % 27),
+                1 + i % 3,
+            )
+            .await;
+        }
+        crowd.push(id);
+    }
+    // A big, frequent buyer; a buyer whose repairs cost more than they bring; someone who
+    // only asked questions.
+    let big = customer(&app, &admin, "大客户").await;
+    for m in 1..=6 {
+        order(&app, &admin, big, product, &format!("2026-{m:02}-15"), 30).await;
+    }
+    let costly = customer(&app, &admin, "维修多").await;
+    order(&app, &admin, costly, product, "2026-03-01", 1).await;
+    let (rid, _) = app
+        .open_request(
+            &agent,
+            &RequestInput {
+                customer_id: costly,
+                service_type: "repair".into(),
+                subject: "漏水".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let v = app
+        .request_detail(&agent, rid)
+        .await
+        .unwrap()
+        .request
+        .version;
+    app.patch_request(
+        &agent,
+        rid,
+        &RequestPatch {
+            version: v,
+            parts_cost: Some("80.00".into()),
+            labour_cost: Some("50.00".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let asker = customer(&app, &admin, "咨询者").await;
+    for s in ["价格", "安装"] {
+        app.add_interaction(
+            &agent,
+            asker,
+            &InteractionInput {
+                touchpoint: "phone".into(),
+                direction: None,
+                subject: s.into(),
+                body: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    // Only analysts (and managers) run it.
+    assert!(matches!(
+        app.start_recompute(&agent).await,
+        Err(AppError::Forbidden)
+    ));
+    let view = recompute(&app, &analyst).await;
+    let m = &view.model;
+    assert_eq!((m.customers, m.buyers), (43, 42));
+    assert_eq!(m.calibration_end, date(2026, 6, 30));
+    assert_eq!(m.calibration_start, Some(date(2025, 1, 1)));
+    assert_eq!(m.unit_days, 7);
+    assert!(
+        m.bgnbd.is_some() && m.gamma_gamma.is_some(),
+        "{:?}",
+        m.fit_error
+    );
+    assert!(m.bgnbd.unwrap().log_likelihood < 0.0);
+    // A second run while one is going is refused.
+    let running = app.start_recompute(&analyst).await.unwrap();
+    assert!(matches!(
+        app.start_recompute(&analyst).await,
+        Err(AppError::Conflict {
+            code: "recompute_running",
+            ..
+        })
+    ));
+    app.run_recompute(&analyst.actor(), running.id, &|_, _| {})
+        .await
+        .unwrap();
+
+    let b = value(&app, &agent, big).await;
+    let bv = b.value.clone().unwrap();
+    assert_eq!((bv.class.as_str(), bv.tier.as_str()), ("mvc", "high"));
+    assert_eq!(
+        b.tier.as_deref(),
+        Some("high"),
+        "the computed tier is in force"
+    );
+    assert_eq!((bv.r, bv.f, bv.m), (Some(5), Some(5), Some(5)));
+    assert_eq!(bv.purchases, 6);
+    assert_eq!(bv.revenue, 6.0 * 30.0 * 10_000.0);
+    assert!(bv.p_alive.unwrap() > 0.5 && bv.clv > 0.0);
+    assert_eq!(
+        bv.stage, "accepting",
+        "6 purchases, no promoter rating or referral yet"
+    );
+    let c = value(&app, &agent, costly).await.value.unwrap();
+    assert_eq!((c.class.as_str(), c.tier.as_str()), ("bz", "low"));
+    assert_eq!(c.service_cost, 13_000.0);
+    let a = value(&app, &agent, asker).await;
+    let av = a.value.unwrap();
+    assert_eq!(
+        (av.stage.as_str(), av.r, av.purchases),
+        ("familiar", None, 0)
+    );
+    assert_eq!(a.stages.len(), 1, "the first stage is recorded");
+
+    // The tier drives the desk: the big customer's next request is opened at high tier.
+    let (rid, _) = app
+        .open_request(
+            &agent,
+            &RequestInput {
+                customer_id: big,
+                service_type: "consultation".into(),
+                subject: "再买十个".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let r = app.request_detail(&agent, rid).await.unwrap().request;
+    assert_eq!(r.tier, "high");
+
+    // Incremental: the asker buys a lot; within a round they are rescored, their stage
+    // and tier change, and both are on the timeline.
+    order(&app, &agent, asker, product, "2026-06-29", 100).await;
+    let round = app.refresh_values().await.unwrap();
+    assert!(round.customers >= 1 && round.events >= 1, "{round:?}");
+    let a = value(&app, &agent, asker).await;
+    let av = a.value.clone().unwrap();
+    assert_eq!((av.purchases, av.stage.as_str()), (1, "trusting"));
+    assert_eq!(
+        (av.class.as_str(), a.tier.as_deref()),
+        ("mvc", Some("high"))
+    );
+    assert_eq!(a.stages[0].from_stage.as_deref(), Some("familiar"));
+    assert_eq!(a.stages[0].to_stage, "trusting");
+    let t = timeline(&app, &agent, asker).await;
+    assert!(
+        t.contains(&"stage stage familiar → trusting".to_string()),
+        "{t:?}"
+    );
+    assert!(t.contains(&"tier tier low → high".to_string()), "{t:?}");
+    // Nothing new: nothing to do.
+    assert_eq!(app.refresh_values().await.unwrap().customers, 0);
+
+    // A referral counts toward the referrer's stage: the big buyer becomes dependent.
+    app.add_referral(
+        &agent,
+        big,
+        &ReferralInput {
+            referred_id: asker,
+            note: Some("朋友介绍".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let again = app
+        .add_referral(
+            &agent,
+            costly,
+            &ReferralInput {
+                referred_id: asker,
+                note: None,
+            },
+        )
+        .await;
+    assert!(matches!(
+        again,
+        Err(AppError::Conflict {
+            code: "already_referred",
+            ..
+        })
+    ));
+    let own = app
+        .add_referral(
+            &agent,
+            big,
+            &ReferralInput {
+                referred_id: big,
+                note: None,
+            },
+        )
+        .await;
+    assert!(matches!(own, Err(AppError::Invalid(_))));
+    app.refresh_values().await.unwrap();
+    assert_eq!(
+        value(&app, &agent, big).await.value.unwrap().stage,
+        "dependent"
+    );
+
+    // A tier set by hand stays through a recompute until it is released.
+    app.set_customer_tier(
+        &agent,
+        costly,
+        &TierInput {
+            tier: "high".into(),
+        },
+    )
+    .await
+    .unwrap();
+    recompute(&app, &analyst).await;
+    let c = value(&app, &agent, costly).await;
+    assert_eq!((c.tier.as_deref(), c.tier_pinned), (Some("high"), true));
+    assert_eq!(
+        c.value.unwrap().tier,
+        "low",
+        "the computed tier is still shown"
+    );
+    app.unpin_tier(&agent, costly).await.unwrap();
+    let c = value(&app, &agent, costly).await;
+    assert_eq!((c.tier.as_deref(), c.tier_pinned), (Some("low"), false));
+
+    // Segments: filter, page, count, save; bad filters name the field.
+    let mvc = SegmentFilter {
+        class: Some("mvc".into()),
+        ..Default::default()
+    };
+    let page = app.segment(&agent, &mvc, None, 2).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(
+        page.items[0].customer_id, big,
+        "ordered by CLV, highest first"
+    );
+    assert!(page.items[0].clv >= page.items[1].clv);
+    let stats = app.segment_stats(&agent, &mvc).await.unwrap();
+    assert!(stats.count >= 2);
+    assert_eq!(stats.classes[0].key, "mvc");
+    assert_eq!(stats.classes[0].count, stats.count);
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = app
+            .segment(&agent, &SegmentFilter::default(), cursor.as_deref(), 7)
+            .await
+            .unwrap();
+        all.extend(p.items.into_iter().map(|r| r.customer_id));
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 43, "paging sees everyone once");
+    let bad = SegmentFilter {
+        tier: Some("gold".into()),
+        r_min: Some(9),
+        ..Default::default()
+    };
+    match app.segment(&agent, &bad, None, 10).await {
+        Err(AppError::Invalid(e)) => {
+            let fields: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, ["tier", "r_min"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        app.save_segment(
+            &agent,
+            &SegmentInput {
+                name: "x".into(),
+                filter: mvc.clone()
+            }
+        )
+        .await,
+        Err(AppError::Forbidden)
+    ));
+    let sid = app
+        .save_segment(
+            &analyst,
+            &SegmentInput {
+                name: "最有价值".into(),
+                filter: mvc.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let saved = app.segments(&agent).await.unwrap();
+    assert_eq!((saved[0].id, saved[0].name.as_str()), (sid, "最有价值"));
+    assert_eq!(saved[0].filter, mvc);
+    app.delete_segment(&analyst, sid).await.unwrap();
+    assert!(app.segments(&agent).await.unwrap().is_empty());
+
+    // The funnel and Pareto.
+    let f = app
+        .funnel(&agent, date(2026, 6, 1), date(2026, 6, 30))
+        .await
+        .unwrap();
+    let total: i64 = f.stages.iter().map(|b| b.count).sum();
+    assert_eq!(total, 43);
+    assert!(
+        f.moves.iter().any(|m| m.key == "familiar>trusting"),
+        "{:?}",
+        f.moves
+    );
+    let p = app.pareto(&agent, 20.0).await.unwrap();
+    assert_eq!(p.top_customers, 9);
+    assert!(p.revenue_share > 0.5, "{p:?}");
+    assert!(matches!(
+        app.pareto(&agent, 0.0).await,
+        Err(AppError::Invalid(_))
+    ));
+
+    // Settings: checked by field, kept, used by the next run.
+    let wrong = ValueSettings {
+        margin: 2.0,
+        ..ValueSettings::default()
+    };
+    match app.set_value_settings(&analyst, &wrong).await {
+        Err(AppError::Invalid(e)) => assert_eq!(e.0[0].field, "margin"),
+        other => panic!("{other:?}"),
+    }
+    let thin = ValueSettings {
+        margin: 0.05,
+        ..ValueSettings::default()
+    };
+    app.set_value_settings(&analyst, &thin).await.unwrap();
+    assert_eq!(app.value_settings(&agent).await.unwrap(), thin);
+    let view = recompute(&app, &analyst).await;
+    assert_eq!(view.settings.margin, 0.05);
+    let model = app.value_model(&agent).await.unwrap().unwrap();
+    assert_eq!(model.settings.margin, 0.05);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_value_is_scored_refreshed_and_explored_on_both_databases() {
+    for kind in BOTH {
+        scenario(kind).await;
+    }
+}
