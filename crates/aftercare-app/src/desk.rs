@@ -1485,13 +1485,13 @@ impl App {
 
     /// Complaint handling measures for the days [from, to] (Shanghai dates; default the
     /// last 30 days).
-    pub async fn complaint_report(
+    /// A period of days from optional `from` and `to` (YYYY-MM-DD): `to` defaults to
+    /// today and `from` to 29 days before it.
+    pub fn period(
         &self,
-        p: &Principal,
         from: Option<&str>,
         to: Option<&str>,
-    ) -> Result<ComplaintReport, AppError> {
-        p.require(Permission::Read)?;
+    ) -> Result<(jiff::civil::Date, jiff::civil::Date), AppError> {
         let mut inv = Invalid::default();
         let today = self.clock.today();
         let to = match to.filter(|s| !s.trim().is_empty()) {
@@ -1508,9 +1508,20 @@ impl App {
             inv.push("from", "from_after_to");
         }
         inv.into_result()?;
-        let (Some(from), Some(to)) = (from, to) else {
-            return Err(AppError::Internal("validated input missing".into()));
-        };
+        match (from, to) {
+            (Some(f), Some(t)) => Ok((f, t)),
+            _ => Err(AppError::Internal("validated input missing".into())),
+        }
+    }
+
+    pub async fn complaint_report(
+        &self,
+        p: &Principal,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<ComplaintReport, AppError> {
+        p.require(Permission::Read)?;
+        let (from, to) = self.period(from, to)?;
         let tz = china();
         let start = |d: jiff::civil::Date| {
             d.to_zoned(tz.clone())

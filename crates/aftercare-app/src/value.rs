@@ -55,7 +55,6 @@ pub struct CustomerValue {
     pub risk: Option<String>,
     pub risk_reason: Option<String>,
     /// The facts the scores came from.
-    #[schema(value_type = Object)]
     pub facts: CustomerFacts,
     pub updated_at: String,
 }
@@ -78,45 +77,72 @@ pub struct ValueView {
     pub stages: Vec<StageChange>,
 }
 
+/// An optional value given as text (a query string, a form, where empty means none) or
+/// as a JSON number.
+fn num_or_text<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        I(i64),
+        F(f64),
+        S(String),
+    }
+    let text = match Option::<Raw>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Raw::I(i)) => i.to_string(),
+        Some(Raw::F(f)) => f.to_string(),
+        Some(Raw::S(s)) => s,
+    };
+    match text.trim() {
+        "" => Ok(None),
+        v => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// Which customers: every field narrows; all empty is everyone scored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, IntoParams)]
 #[serde(default)]
 pub struct SegmentFilter {
     /// high, medium or low (the tier in force).
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub tier: Option<String>,
     /// mvc, mgc, bz or regular.
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub class: Option<String>,
     /// aware, familiar, trusting, accepting or dependent.
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub stage: Option<String>,
     /// dormant, at_risk, or any (either).
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub risk: Option<String>,
     /// RFM scores at least (1–5).
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub r_min: Option<i64>,
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub f_min: Option<i64>,
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub m_min: Option<i64>,
     /// CLV range, in yuan.
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub clv_min: Option<f64>,
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub clv_max: Option<f64>,
     /// Probability of being active, at most (0–1).
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub p_alive_max: Option<f64>,
     /// Profile: city (exact).
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub city: Option<String>,
     /// Profile: source (exact).
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub source: Option<String>,
     /// Profile: a tag.
-    #[serde(deserialize_with = "crate::input::empty_as_none")]
+    #[serde(deserialize_with = "num_or_text")]
     pub tag: Option<String>,
 }
 
@@ -266,9 +292,7 @@ pub struct ValueJob {
 pub struct ModelView {
     pub fitted_at: String,
     pub seconds: f64,
-    #[schema(value_type = Object)]
     pub model: ValueModel,
-    #[schema(value_type = Object)]
     pub settings: ValueSettings,
 }
 
@@ -704,15 +728,17 @@ impl App {
             .map_err(AppError::from_store("segment"))
     }
 
-    /// Stage counts now and the moves between stages from `from` to `to` (days, inclusive).
-    pub async fn funnel(&self, p: &Principal, from: Date, to: Date) -> Result<Funnel, AppError> {
+    /// Stage counts now and the moves between stages from `from` to `to` (days,
+    /// inclusive; the last 30 days by default).
+    pub async fn funnel(
+        &self,
+        p: &Principal,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Funnel, AppError> {
         p.require(Permission::Read)?;
-        if to < from {
-            return Err(Invalid::one("to", "before_from").into());
-        }
-        let end = to
-            .checked_add(jiff::Span::new().days(1))
-            .map_err(|_| Invalid::one("to", "out_of_range"))?;
+        let (from, to) = self.period(from, to)?;
+        let end = to.saturating_add(jiff::Span::new().days(1));
         Ok(Funnel {
             stages: self.store.stage_counts().await?,
             from: from.to_string(),
@@ -741,7 +767,7 @@ impl App {
     ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
         if referrer == i.referred_id {
-            return Err(Invalid::one("referred_id", "same_customer").into());
+            return Err(Invalid::one("referred_id", "self_referral").into());
         }
         let note = i.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
         if note.is_some_and(|n| n.chars().count() > 500) {

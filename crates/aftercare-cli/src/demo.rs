@@ -528,10 +528,8 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
 
         let mut orders = Vec::new();
         for id in &ids {
-            for _ in 0..rng.random_range(0..4) {
-                let ordered_on = today
-                    .checked_sub((rng.random_range(0..1100) as i64).days())
-                    .unwrap_or(today);
+            for ago in purchase_ages(&mut rng) {
+                let ordered_on = today.checked_sub(ago.days()).unwrap_or(today);
                 let mut lines = Vec::new();
                 for _ in 0..rng.random_range(1..3) {
                     let pi = rng.random_range(0..PRODUCTS.len());
@@ -842,5 +840,35 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
             .await
             .map_err(|e| anyhow::anyhow!("demo request: {e}"))?;
     }
+    // Scores, tiers and stages for everyone, as a first recompute would give them.
+    let job = app
+        .start_recompute_as(&actor)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo scoring: {e}"))?;
+    app.run_recompute(&actor, job.id, &|_, _| {})
+        .await
+        .map_err(|e| anyhow::anyhow!("demo scoring: {e}"))?;
     Ok(())
+}
+
+/// How many days ago a demo customer bought, oldest first: buying at their own pace
+/// (every month and a half to every year and a half) and stopping for good after any
+/// purchase with a chance of one in four, as the BG/NBD model supposes. One in five
+/// never bought.
+fn purchase_ages(rng: &mut impl Rng) -> Vec<i64> {
+    if rng.random_ratio(1, 5) {
+        return vec![];
+    }
+    let every = [45.0, 120.0, 300.0, 540.0][rng.random_range(0..4)];
+    let mut ago = rng.random_range(20..1100) as f64;
+    let mut out = vec![ago as i64];
+    while out.len() < 12 && !rng.random_ratio(1, 4) {
+        let u: f64 = rng.random_range(0.0001..1.0);
+        ago -= -u.ln() * every;
+        if ago < 0.0 {
+            break;
+        }
+        out.push(ago as i64);
+    }
+    out
 }

@@ -80,6 +80,11 @@ enum Command {
     MailPoll,
     /// Run the SLA sweep once: warnings, breaches, escalations.
     SlaSweep,
+    /// Customer value: recompute every score, show the fitted model.
+    Value {
+        #[command(subcommand)]
+        command: ValueCommand,
+    },
     /// Manage staff accounts.
     User {
         #[command(subcommand)]
@@ -90,6 +95,25 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ValueCommand {
+    /// Recompute RFM, the BG/NBD and Gamma-Gamma fit, CLV, classes, tiers, stages and
+    /// risks of every customer, with a progress bar; then print the model.
+    Recompute {
+        /// Print the model as JSON (parameters, log-likelihoods, calibration window, unit).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the model of the last recompute.
+    Model {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score again the customers changed since the last round (the server does it every
+    /// second).
+    Refresh,
 }
 
 #[derive(Subcommand)]
@@ -258,6 +282,7 @@ async fn main() -> anyhow::Result<()> {
                 r.fetched, r.received, r.duplicates, r.rejected
             );
         }
+        Command::Value { command } => value_command(&app, &system, command).await?,
         Command::SlaSweep => {
             let r = app.sla_sweep().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -446,6 +471,89 @@ fn print_credentials(creds: &[(String, String, String)]) {
     for (email, password, role) in creds {
         println!("login: {email} / {password}   ({role})");
     }
+}
+
+async fn value_command(app: &App, system: &Actor, command: ValueCommand) -> anyhow::Result<()> {
+    use std::io::Write;
+    let err = |e: aftercare_app::AppError| anyhow::anyhow!("{e}");
+    match command {
+        ValueCommand::Recompute { json } => {
+            let job = app.start_recompute_as(system).await.map_err(err)?;
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let last = std::sync::atomic::AtomicUsize::new(usize::MAX);
+            let progress = |done: usize, total: usize| {
+                let pct = (done * 100).checked_div(total).unwrap_or(100);
+                // A line per 10 % when not on a terminal; a bar redrawn in place otherwise.
+                let step = if tty { pct } else { pct / 10 * 10 };
+                if last.swap(step, std::sync::atomic::Ordering::Relaxed) == step {
+                    return;
+                }
+                let bar = "#".repeat(pct / 5) + &".".repeat(20 - pct / 5);
+                let mut e = std::io::stderr();
+                if tty {
+                    let _ = write!(e, "\r[{bar}] {pct:3}% {done}/{total}");
+                    if done >= total {
+                        let _ = writeln!(e);
+                    }
+                } else {
+                    let _ = writeln!(e, "[{bar}] {pct:3}% {done}/{total}");
+                }
+            };
+            let view = app
+                .run_recompute(system, job.id, &progress)
+                .await
+                .map_err(err)?;
+            print_model(&view, json)?;
+        }
+        ValueCommand::Model { json } => {
+            let view = app
+                .value_model(&admin_principal(app).await?)
+                .await
+                .map_err(err)?
+                .context("no model yet: run `aftercare value recompute` first")?;
+            print_model(&view, json)?;
+        }
+        ValueCommand::Refresh => {
+            let r = app.refresh_values().await.map_err(err)?;
+            println!("events {}, customers scored {}", r.events, r.customers);
+        }
+    }
+    Ok(())
+}
+
+fn print_model(v: &aftercare_app::value::ModelView, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+        return Ok(());
+    }
+    let m = &v.model;
+    println!("run at {} in {:.1} s", v.fitted_at, v.seconds);
+    println!(
+        "calibration {} .. {}, time unit {} days",
+        m.calibration_start
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into()),
+        m.calibration_end,
+        m.unit_days
+    );
+    println!(
+        "customers {}, buyers {}, fitted on {}",
+        m.customers, m.buyers, m.fitted_on
+    );
+    match (&m.bgnbd, &m.gamma_gamma) {
+        (Some(b), Some(g)) => {
+            println!(
+                "BG/NBD      r={:.4} alpha={:.4} a={:.4} b={:.4} log-likelihood={:.2}",
+                b.r, b.alpha, b.a, b.b, b.log_likelihood
+            );
+            println!(
+                "Gamma-Gamma p={:.4} q={:.4} gamma={:.4} log-likelihood={:.2}",
+                g.p, g.q, g.gamma, g.log_likelihood
+            );
+        }
+        _ => println!("no fit: {}", m.fit_error.as_deref().unwrap_or("unknown")),
+    }
+    Ok(())
 }
 
 /// Polls the `[imap]` mailbox in the background; a failed round is logged and retried

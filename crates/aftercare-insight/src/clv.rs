@@ -18,7 +18,7 @@ pub struct Purchase {
 
 /// A customer's history as the models see it, in time units (weeks, say) from the first
 /// purchase: `x` repeat purchases, the last at `t_x`, observed for `t` in all.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct History {
     pub customer: i64,
     pub x: f64,
@@ -75,7 +75,7 @@ pub fn summarize(purchases: &[Purchase], end: Date, unit_days: f64) -> Vec<Histo
 }
 
 /// Fitted BG/NBD parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct BgNbd {
     pub r: f64,
     pub alpha: f64,
@@ -118,10 +118,23 @@ impl CostFunction for BgNbdCost<'_> {
     type Output = f64;
     // Parameters are searched on a log scale, where every real number is a valid value.
     fn cost(&self, p: &Self::Param) -> Result<f64, argmin::core::Error> {
+        if out_of_bounds(p) {
+            return Ok(f64::MAX);
+        }
         let [r, alpha, a, b] = [p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp()];
         let ll = bgnbd_log_likelihood(r, alpha, a, b, self.0);
         Ok(if ll.is_finite() { -ll } else { f64::MAX })
     }
+}
+
+/// Parameters are kept within e^±12 (about 6e-6 to 160,000). Data with no sign of
+/// dropout or of differences between customers pushes the maximum likelihood to 0 or
+/// infinity, where the arithmetic breaks down; at the bound the fit still describes such
+/// data (almost no dropout, almost equal rates) with finite numbers.
+const LOG_BOUND: f64 = 12.0;
+
+fn out_of_bounds(p: &[f64]) -> bool {
+    p.iter().any(|v| !(-LOG_BOUND..=LOG_BOUND).contains(v))
 }
 
 fn simplex(start: &[f64]) -> Vec<Vec<f64>> {
@@ -225,19 +238,32 @@ pub fn clv(
     margin: f64,
     discount_rate: f64,
 ) -> f64 {
+    clv_and_purchases(bg, gg, h, periods, period, margin, discount_rate).0
+}
+
+/// [`clv`] and the expected purchases over all the periods, from one pass.
+pub fn clv_and_purchases(
+    bg: &BgNbd,
+    gg: &GammaGamma,
+    h: &History,
+    periods: u32,
+    period: f64,
+    margin: f64,
+    discount_rate: f64,
+) -> (f64, f64) {
     let spend = gg.expected_spend(h);
-    (1..=periods)
-        .map(|i| {
-            let i = f64::from(i);
-            let purchases =
-                bg.expected_purchases(h, i * period) - bg.expected_purchases(h, (i - 1.0) * period);
-            purchases * spend * margin / (1.0 + discount_rate).powf(i)
-        })
-        .sum()
+    let (mut value, mut before) = (0.0, 0.0);
+    for i in 1..=periods {
+        let i = f64::from(i);
+        let upto = bg.expected_purchases(h, i * period);
+        value += (upto - before) * spend * margin / (1.0 + discount_rate).powf(i);
+        before = upto;
+    }
+    (value, before)
 }
 
 /// Fitted Gamma-Gamma spend parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct GammaGamma {
     pub p: f64,
     pub q: f64,
@@ -260,6 +286,9 @@ impl CostFunction for GgCost<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, v: &Self::Param) -> Result<f64, argmin::core::Error> {
+        if out_of_bounds(v) {
+            return Ok(f64::MAX);
+        }
         let [p, q, g] = [v[0].exp(), v[1].exp(), v[2].exp()];
         let ll: f64 = self.0.iter().map(|h| gg_ll(p, q, g, h)).sum();
         Ok(if ll.is_finite() { -ll } else { f64::MAX })

@@ -6,7 +6,9 @@
 //! cuts, percentile thresholds); [`score`] then scores any one customer against them, so
 //! the customers rescored after a new order are judged by the same yardstick as the rest.
 
-use crate::clv::{BgNbd, FitError, GammaGamma, History, clv, fit_bgnbd, fit_gamma_gamma};
+use crate::clv::{
+    BgNbd, FitError, GammaGamma, History, clv_and_purchases, fit_bgnbd, fit_gamma_gamma,
+};
 use aftercare_domain::customer::ValueTier;
 use aftercare_domain::value::{LoyaltyStage, Risk, ValueClass};
 use jiff::civil::Date;
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 const MONTH_DAYS: f64 = 30.4375;
 
 /// Every rule and threshold, with the documented defaults (docs/user-guide.md#customer-value).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ValueSettings {
     /// RFM: purchases in this many days before the run day count (frequency, monetary).
@@ -144,12 +146,15 @@ impl ValueSettings {
 }
 
 /// What is known of one customer on the run day. Money in cents.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomerFacts {
     pub customer_id: i64,
     /// The day the customer became known (first contact).
+    #[schema(value_type = Option<String>)]
     pub known_since: Option<Date>,
+    #[schema(value_type = Option<String>)]
     pub first_purchase: Option<Date>,
+    #[schema(value_type = Option<String>)]
     pub last_purchase: Option<Date>,
     /// Days with a purchase (not cancelled), all history.
     pub purchases: u32,
@@ -170,13 +175,14 @@ pub struct CustomerFacts {
     /// Complaints not yet resolved.
     pub open_complaints: u32,
     /// The latest unhappy rating or complaint.
+    #[schema(value_type = Option<String>)]
     pub last_unhappy: Option<Date>,
     /// Customers this one brought in.
     pub referrals: u32,
 }
 
 /// Cut points fixed by a full run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Boundaries {
     /// Quintile cuts (4 each): a value at or above the k-th cut scores at least k + 2.
     /// Recency is cut on days since the last purchase, negated (fewer days score higher).
@@ -192,12 +198,15 @@ pub struct Boundaries {
 }
 
 /// A full run's model: fitted parameters, where they came from, and the boundaries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValueModel {
+    #[schema(value_type = String)]
     pub as_of: Date,
     pub unit_days: u32,
     /// The calibration window: the first purchase in the data up to the run day.
+    #[schema(value_type = Option<String>)]
     pub calibration_start: Option<Date>,
+    #[schema(value_type = String)]
     pub calibration_end: Date,
     pub customers: usize,
     pub buyers: usize,
@@ -287,9 +296,8 @@ pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueMode
     let step = (buyers.len() / s.fit_sample.max(1) as usize).max(1);
     let sample: Vec<History> = buyers.iter().step_by(step).cloned().collect();
     let (bgnbd, gamma_gamma, fit_error) = match (fit_bgnbd(&sample), fit_gamma_gamma(&sample)) {
-        (Ok(b), Ok(g)) if b.r.is_finite() && g.p.is_finite() => (Some(b), Some(g), None),
+        (Ok(b), Ok(g)) => (Some(b), Some(g), None),
         (Err(e), _) | (_, Err(e)) => (None, None, Some(fit_message(&e))),
-        _ => (None, None, Some("the fit did not converge".into())),
     };
     let mut model = ValueModel {
         as_of,
@@ -353,8 +361,8 @@ fn money(
         (Some(bg), Some(gg), Some(h)) => {
             let period = MONTH_DAYS / unit;
             let monthly = (1.0 + s.discount_rate).powf(1.0 / 12.0) - 1.0;
-            let value = clv(bg, gg, &h, s.horizon_months, period, s.margin, monthly);
-            let purchases = bg.expected_purchases(&h, f64::from(s.horizon_months) * period);
+            let (value, purchases) =
+                clv_and_purchases(bg, gg, &h, s.horizon_months, period, s.margin, monthly);
             (
                 current,
                 value.max(0.0),
@@ -481,7 +489,7 @@ pub fn score(f: &CustomerFacts, m: &ValueModel, s: &ValueSettings, as_of: Date) 
 
 /// What share of revenue and of service cost comes from the top `top_percent` of
 /// customers ranked by revenue (and of service cost from those ranked by service cost).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Pareto {
     pub customers: usize,
     pub top_customers: usize,
@@ -820,7 +828,9 @@ mod tests {
                 2 => date(2025, 8, 1),
                 _ => date(2026, 5, 1),
             };
-            let mut f = buyer(i, purchases, 5000.0 * f64::from(purchases), last);
+            let purchases = purchases + (i as u32 / 4) % 3;
+            let spend = 3000.0 + f64::from((i * 37 % 4000) as u32);
+            let mut f = buyer(i, purchases, spend * f64::from(purchases), last);
             f.first_purchase = Some(date(2024, 1, 1) + jiff::Span::new().days(i % 30));
             facts.push(f);
         }

@@ -72,6 +72,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(revoke_token))
         .merge(crate::desk_api::routes())
         .merge(crate::portal_api::routes())
+        .merge(crate::value_api::routes())
         .split_for_parts()
 }
 

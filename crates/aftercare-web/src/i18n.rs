@@ -833,6 +833,7 @@ static INDEX: LazyLock<HashMap<&'static str, [&'static str; 3]>> = LazyLock::new
     MESSAGES
         .iter()
         .chain(crate::i18n_desk::DESK_MESSAGES)
+        .chain(crate::i18n_value::VALUE_MESSAGES)
         .map(|(k, s, t, e)| (*k, [*s, *t, *e]))
         .collect()
 });
@@ -879,7 +880,11 @@ mod tests {
     #[test]
     fn keys_are_unique_and_every_translation_is_filled() {
         let mut seen = std::collections::HashSet::new();
-        for (k, s, t, e) in MESSAGES.iter().chain(crate::i18n_desk::DESK_MESSAGES) {
+        for (k, s, t, e) in MESSAGES
+            .iter()
+            .chain(crate::i18n_desk::DESK_MESSAGES)
+            .chain(crate::i18n_value::VALUE_MESSAGES)
+        {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!s.is_empty() && !t.is_empty() && !e.is_empty(), "{k}");
         }

@@ -7,10 +7,13 @@ pub mod desk_ui;
 pub mod error;
 pub mod i18n;
 mod i18n_desk;
+mod i18n_value;
 pub mod portal;
 pub mod portal_api;
 pub mod transfer;
 pub mod ui;
+pub mod value_api;
+pub mod value_ui;
 
 use aftercare_app::App;
 use axum::Router;
@@ -120,7 +123,25 @@ pub fn spawn_workers(app: &App) {
             }
         }
     });
+    let scorer = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(VALUE_REFRESH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match scorer.refresh_values().await {
+                Ok(r) if r.customers > 0 => {
+                    tracing::debug!(customers = r.customers, events = r.events, "value refresh")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "value refresh failed"),
+            }
+        }
+    });
 }
+
+/// How often the customers touched by the change log are scored again.
+pub const VALUE_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Delivers the outbox every [`SLA_SWEEP_EVERY`] through `mailer`.
 pub fn spawn_mail_worker(app: &App, mailer: std::sync::Arc<dyn aftercare_app::ports::Mailer>) {

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users_page).post(new_user_submit))
         .route("/users/{id}", post(user_change_submit))
         .merge(crate::desk_ui::routes())
+        .merge(crate::value_ui::routes())
 }
 
 /// What the layout needs on every page.
@@ -974,11 +975,21 @@ struct CustomerPage {
     v: Customer360,
     warranties: Vec<WarrantyView>,
     next_href: Option<String>,
+    value: Option<crate::value_ui::ValuePanel>,
 }
 
 impl CustomerPage {
     fn money(&self, v: &i64) -> String {
         format_money(*v)
+    }
+    fn yuan(&self, v: &f64) -> String {
+        format_money(v.round() as i64)
+    }
+    fn prob(&self, v: &Option<f64>) -> String {
+        v.map(|p| format!("{p:.2}")).unwrap_or_else(|| "—".into())
+    }
+    fn score(&self, v: &Option<i64>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_else(|| "—".into())
     }
     fn touchpoints(&self) -> Vec<&'static str> {
         Touchpoint::ALL.iter().map(|t| t.code()).collect()
@@ -1019,11 +1030,13 @@ async fn customer_page(
         .next_cursor
         .as_deref()
         .map(|c| format!("/customers/{id}?{}", query_string(&[("cursor", Some(c))])));
+    let value = crate::value_ui::panel(&s, &session, id).await;
     render(CustomerPage {
         c: Chrome::new(&session, "customers"),
         v,
         warranties,
         next_href,
+        value,
     })
 }
 

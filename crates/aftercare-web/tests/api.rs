@@ -1626,6 +1626,318 @@ async fn the_portal_keeps_each_customer_to_their_own(app: &TestApp) {
     assert_eq!(assets.json[0]["serial"], "PORTAL-0001");
 }
 
+/// Customer value over HTTP: recompute as a job, the model, a customer's value with its
+/// explanation, segments (query, stats, save, export), the funnel and Pareto, settings
+/// with bad input, referrals, and the same through the pages.
+async fn customer_value_over_http(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let product = seed_product(app, &tok).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let id = create_customer(
+            app,
+            &tok,
+            &person(&format!("顾客{i}"), &format!("1380000{:04}", i)),
+        )
+        .await;
+        for k in 0..(1 + i % 4) {
+            let on = format!("2026-{:02}-{:02}", 1 + (k * 3 + i) % 10, 1 + i);
+            post_json(
+                app,
+                &tok,
+                "/api/v1/orders",
+                &order(id, product, &format!("SN-{i}-{k}"), &on),
+            )
+            .await
+            .expect(201);
+        }
+        ids.push(id);
+    }
+    let quiet = create_customer(app, &tok, &person("只问不买", "13900000000")).await;
+
+    // Before the first run: no model, and the customer is not scored yet.
+    let m = get_json(app, &tok, "/api/v1/value/model").await.expect(200);
+    assert!(m.json.is_null(), "{}", m.text);
+    let v = get_json(app, &tok, &format!("/api/v1/customers/{quiet}/value"))
+        .await
+        .expect(200);
+    assert!(v.json["value"].is_null());
+
+    // A read-only token cannot start a run.
+    let reader = token(app, &["read"]).await;
+    post_json(app, &reader, "/api/v1/value/recompute", &json!({}))
+        .await
+        .expect(403);
+    let job = post_json(app, &tok, "/api/v1/value/recompute", &json!({}))
+        .await
+        .expect(202);
+    let id = job.json["id"].as_i64().unwrap();
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        let j = get_json(app, &tok, &format!("/api/v1/value/jobs/{id}"))
+            .await
+            .expect(200);
+        if !j.json["finished_at"].is_null() {
+            done = j.json;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_eq!(done["done"], 13);
+    let m = get_json(app, &tok, "/api/v1/value/model").await.expect(200);
+    assert_eq!(m.json["model"]["customers"], 13);
+    assert_eq!(m.json["model"]["unit_days"], 7);
+    assert!(m.json["model"]["calibration_end"].is_string());
+    assert!(
+        m.json["model"]["bgnbd"]["log_likelihood"].is_number(),
+        "{}",
+        m.text
+    );
+
+    // A customer's value, explained in the caller's language.
+    let v = send(
+        api(
+            app,
+            Method::GET,
+            &format!("/api/v1/customers/{}/value", ids[3]),
+            &tok,
+        )
+        .header("Accept-Language", "zh-CN"),
+    )
+    .await
+    .expect(200);
+    assert_eq!(v.json["value"]["purchases"], 4);
+    assert_eq!(v.json["value"]["stage"], "accepting");
+    let why = v.json["explanation"].as_array().unwrap();
+    let topics: Vec<&str> = why.iter().map(|w| w["topic"].as_str().unwrap()).collect();
+    assert_eq!(topics, ["tier", "class", "stage", "value", "risk"]);
+    assert!(
+        why[3]["text"].as_str().unwrap().contains("购买 4 次"),
+        "{}",
+        why[3]
+    );
+
+    // Segments: filter by stage, stats, bad filter, save, list, export.
+    let seg = get_json(
+        app,
+        &tok,
+        "/api/v1/segments/customers?stage=accepting&limit=2",
+    )
+    .await
+    .expect(200);
+    assert_eq!(seg.items().len(), 2);
+    assert!(seg.json["next_cursor"].is_string());
+    let stats = get_json(app, &tok, "/api/v1/segments/stats?stage=accepting")
+        .await
+        .expect(200);
+    let n = stats.json["count"].as_i64().unwrap();
+    assert!(n >= 6, "{}", stats.text);
+    let bad = get_json(app, &tok, "/api/v1/segments/customers?stage=sleepy&r_min=7")
+        .await
+        .expect(422);
+    let fields: Vec<&str> = bad.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["stage", "r_min"]);
+    let saved = post_json(
+        app,
+        &tok,
+        "/api/v1/segments",
+        &json!({"name": "常客", "filter": {"stage": "accepting", "r_min": 2}}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let list = get_json(app, &tok, "/api/v1/segments").await.expect(200);
+    assert_eq!(list.json[0]["id"], saved);
+    assert_eq!(
+        list.json[0]["filter"]["r_min"], 2,
+        "numbers survive the round trip"
+    );
+    let csv = send(api(
+        app,
+        Method::GET,
+        "/api/v1/segments/export.csv?stage=accepting",
+        &tok,
+    ))
+    .await
+    .expect(200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert_eq!(
+        csv.text.lines().count() as i64,
+        n + 1,
+        "a header and a line each"
+    );
+    assert!(csv.text.contains("顾客"));
+
+    // The funnel and Pareto.
+    let f = get_json(app, &tok, "/api/v1/value/funnel")
+        .await
+        .expect(200);
+    let total: i64 = f.json["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 13);
+    get_json(
+        app,
+        &tok,
+        "/api/v1/value/funnel?from=2026-02-01&to=2026-01-01",
+    )
+    .await
+    .expect(422);
+    let p = get_json(app, &tok, "/api/v1/value/pareto?top_percent=20")
+        .await
+        .expect(200);
+    assert!(p.json["revenue_share"].as_f64().unwrap() > 0.2);
+    let bad = get_json(app, &tok, "/api/v1/value/pareto?top_percent=abc")
+        .await
+        .expect(422);
+    assert_eq!(bad.json["fields"][0]["field"], "top_percent");
+
+    // Settings: a wrong value names the field and changes nothing.
+    let before = get_json(app, &tok, "/api/v1/value/settings")
+        .await
+        .expect(200);
+    let mut wrong = before.json.clone();
+    wrong["margin"] = json!(3);
+    let r = put_json(app, &tok, "/api/v1/value/settings", &wrong)
+        .await
+        .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "margin");
+    assert_eq!(
+        get_json(app, &tok, "/api/v1/value/settings").await.json,
+        before.json
+    );
+    put_json(app, &tok, "/api/v1/value/settings", &json!({"margin": 0.4}))
+        .await
+        .expect(200);
+    assert_eq!(
+        get_json(app, &tok, "/api/v1/value/settings").await.json["margin"],
+        0.4
+    );
+
+    // A referral: the referrer's timeline says so; self-referral is refused.
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{}/referrals", ids[3]),
+        &json!({"referred_id": quiet}),
+    )
+    .await
+    .expect(201);
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{}/referrals", ids[4]),
+        &json!({"referred_id": quiet}),
+    )
+    .await
+    .expect(409);
+    let r = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{quiet}/referrals"),
+        &json!({"referred_id": quiet}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "referred_id");
+
+    // A new order is picked up by the next round from the change log.
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(quiet, product, "SN-QUIET-1", "2026-06-01"),
+    )
+    .await
+    .expect(201);
+    app.app.refresh_values().await.unwrap();
+    let v = get_json(app, &tok, &format!("/api/v1/customers/{quiet}/value"))
+        .await
+        .expect(200);
+    assert_eq!(v.json["value"]["purchases"], 1);
+    assert_eq!(v.json["value"]["stage"], "trusting");
+
+    // The pages: dashboard, explorer with its charts, save, the customer's value panel.
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let page = send(b.get(url(app, "/value"))).await.expect(200);
+    assert!(
+        page.text.contains("id=\"bgnbd\""),
+        "the model's parameters are shown"
+    );
+    let page = send(b.get(url(app, "/value/segments?stage=accepting")))
+        .await
+        .expect(200);
+    let stats = get_json(app, &tok, "/api/v1/segments/stats?stage=accepting")
+        .await
+        .expect(200);
+    let n = stats.json["count"].as_i64().unwrap();
+    assert!(
+        page.text
+            .contains(&format!("<strong id=\"count\">{n}</strong>")),
+        "{}",
+        page.text
+    );
+    let csrf = scrape_csrf(&page.text);
+    let r = send(b.post(url(app, "/value/segments")).form(&[
+        ("_csrf", csrf.as_str()),
+        ("name", "页面保存"),
+        ("stage", "accepting"),
+    ]))
+    .await
+    .expect(303);
+    assert!(r.header("location").unwrap().contains("saved="));
+    let r = send(b.post(url(app, "/value/segments")).form(&[
+        ("_csrf", csrf.as_str()),
+        ("name", ""),
+        ("stage", "accepting"),
+    ]))
+    .await
+    .expect(200);
+    assert!(
+        r.text.contains("flash bad"),
+        "an empty name is refused on the page"
+    );
+    let page = send(b.get(url(app, &format!("/customers/{}", ids[3]))))
+        .await
+        .expect(200);
+    assert!(
+        page.text.contains("id=\"why\""),
+        "the explanation is on the customer page"
+    );
+    let page = send(b.get(url(app, "/value"))).await.expect(200);
+    let csrf = scrape_csrf(&page.text);
+    let mut form: Vec<(String, String)> = vec![("_csrf".into(), csrf)];
+    let settings = get_json(app, &tok, "/api/v1/value/settings").await.json;
+    for (k, v) in settings.as_object().unwrap() {
+        form.push((
+            k.clone(),
+            if k == "dormant_days" {
+                "soon".into()
+            } else {
+                v.to_string()
+            },
+        ));
+    }
+    let r = send(b.post(url(app, "/value/settings")).form(&form))
+        .await
+        .expect(200);
+    assert!(
+        r.text.contains("flash bad"),
+        "a word where a number belongs is named"
+    );
+}
+
+on_both_databases!(customer_value_works_over_http_and_in_the_pages => customer_value_over_http);
 on_both_databases!(the_service_desk_works_over_http_on_both_databases => the_service_desk_over_http);
 on_both_databases!(the_portal_keeps_each_customer_to_their_own_records => the_portal_keeps_each_customer_to_their_own);
 on_both_databases!(the_health_check_the_openapi_document_and_the_docs_are_served => health_openapi_and_docs);

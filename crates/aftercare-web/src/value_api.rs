@@ -1,0 +1,431 @@
+//! Customer value's part of the REST API: the model, settings and recomputes, each
+//! customer's value, segments (query, stats, export, saved), the funnel, Pareto and
+//! referrals.
+
+use crate::AppState;
+use crate::api::{ApiJson, ApiQuery, ApiResult, Created, app_err};
+use crate::auth::ApiCaller;
+use crate::error::ErrorBody;
+use aftercare_app::model::Page;
+use aftercare_app::value::*;
+use aftercare_insight::value::{Pareto, ValueSettings};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_model))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(recompute))
+        .routes(routes!(get_job))
+        .routes(routes!(customer_value))
+        .routes(routes!(unpin_tier))
+        .routes(routes!(add_referral))
+        .routes(routes!(segment_customers))
+        .routes(routes!(segment_stats))
+        .routes(routes!(segment_export))
+        .routes(routes!(list_segments, save_segment))
+        .routes(routes!(delete_segment))
+        .routes(routes!(funnel))
+        .routes(routes!(pareto))
+}
+
+/// Starts a recompute in the background and returns its job.
+pub(crate) async fn start_recompute(
+    s: &AppState,
+    p: &aftercare_app::service::Principal,
+) -> Result<ValueJob, aftercare_app::AppError> {
+    let job = s.app.start_recompute(p).await?;
+    let app = s.app.clone();
+    let actor = p.actor();
+    let id = job.id;
+    tokio::spawn(async move {
+        match app.run_recompute(&actor, id, &|_, _| {}).await {
+            Ok(v) => tracing::info!(
+                seconds = v.seconds,
+                customers = v.model.customers,
+                "value recompute"
+            ),
+            Err(e) => tracing::warn!(error = %e, "value recompute failed"),
+        }
+    });
+    Ok(job)
+}
+
+/// The last full run: BG/NBD and Gamma-Gamma parameters with their log-likelihoods, the
+/// calibration window, the time unit (days), the boundaries and the settings it ran with.
+/// `null` before the first run.
+#[utoipa::path(get, path = "/api/v1/value/model", tag = "customer value",
+    responses((status = 200, body = Option<ModelView>)))]
+async fn get_model(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Option<ModelView>>> {
+    s.app
+        .value_model(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// The rules and thresholds of scoring (defaults until changed).
+#[utoipa::path(get, path = "/api/v1/value/settings", tag = "customer value",
+    responses((status = 200, body = ValueSettings)))]
+async fn get_settings(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<ValueSettings>> {
+    s.app
+        .value_settings(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Change the rules and thresholds; absent fields take their defaults. They apply from
+/// the next full recompute.
+#[utoipa::path(put, path = "/api/v1/value/settings", tag = "customer value", request_body = ValueSettings,
+    responses((status = 200, body = ValueSettings), (status = 422, body = ErrorBody)))]
+async fn put_settings(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<ValueSettings>,
+) -> ApiResult<Json<ValueSettings>> {
+    s.app
+        .set_value_settings(&c.principal, &input)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Start a full recompute (RFM, model fit, CLV, classes, tiers, stages, risks) in the
+/// background; follow it with `GET /api/v1/value/jobs/{id}`. 409 `recompute_running`
+/// while one runs.
+#[utoipa::path(post, path = "/api/v1/value/recompute", tag = "customer value",
+    responses((status = 202, body = ValueJob), (status = 409, body = ErrorBody)))]
+async fn recompute(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<(StatusCode, Json<ValueJob>)> {
+    let job = start_recompute(&s, &c.principal)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// A recompute's progress: stage (queued, facts, fit, scoring, done, failed), done of total.
+#[utoipa::path(get, path = "/api/v1/value/jobs/{id}", tag = "customer value",
+    responses((status = 200, body = ValueJob), (status = 404, body = ErrorBody)))]
+async fn get_job(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ValueJob>> {
+    s.app
+        .value_job(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// A customer's value with its explanation.
+#[derive(Serialize, ToSchema)]
+struct ValueBody {
+    #[serde(flatten)]
+    view: ValueView,
+    /// Why, in plain words (in the caller's language): tier, class, stage, value, risk.
+    explanation: Vec<crate::value_ui::Why>,
+}
+
+/// A customer's RFM, CLV, probability of being active, class, tier (and whether it was set
+/// by hand), loyalty stage with its history, risk, the facts behind them and a plain
+/// explanation.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/value", tag = "customer value",
+    responses((status = 200, body = ValueBody), (status = 404, body = ErrorBody)))]
+async fn customer_value(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ValueBody>> {
+    let view = s
+        .app
+        .customer_value(&c.principal, id)
+        .await
+        .map_err(app_err!(c))?;
+    let model = s.app.value_model(&c.principal).await.map_err(app_err!(c))?;
+    let explanation = crate::value_ui::explain(c.lang, &view, model.as_ref());
+    Ok(Json(ValueBody { view, explanation }))
+}
+
+/// Release a tier set by hand: the computed tier applies again.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/tier", tag = "customer value",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn unpin_tier(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .unpin_tier(&c.principal, id)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Record that this customer brought in another (a customer is referred once); it counts
+/// toward the referrer's loyalty stage.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/referrals", tag = "customer value", request_body = ReferralInput,
+    responses((status = 201, body = Created), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_referral(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<ReferralInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s
+        .app
+        .add_referral(&c.principal, id, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(default)]
+pub(crate) struct PageParams {
+    pub cursor: Option<String>,
+    /// 1–1000, default 50.
+    pub limit: Option<String>,
+}
+
+impl PageParams {
+    pub fn limit(&self) -> u32 {
+        self.limit
+            .as_deref()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(50)
+            .clamp(1, 1000)
+    }
+}
+
+/// Customers matching a filter, highest CLV first.
+#[utoipa::path(get, path = "/api/v1/segments/customers", tag = "customer value", params(SegmentFilter, PageParams),
+    responses((status = 200, body = Page<SegmentRow>), (status = 422, body = ErrorBody)))]
+async fn segment_customers(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(f): ApiQuery<SegmentFilter>,
+    ApiQuery(pg): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<SegmentRow>>> {
+    s.app
+        .segment(&c.principal, &f, pg.cursor.as_deref(), pg.limit())
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// How the customers matching a filter are distributed: tiers, classes, stages, risks,
+/// R/F/M scores, CLV bands, probability of being active.
+#[utoipa::path(get, path = "/api/v1/segments/stats", tag = "customer value", params(SegmentFilter),
+    responses((status = 200, body = SegmentStats), (status = 422, body = ErrorBody)))]
+async fn segment_stats(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(f): ApiQuery<SegmentFilter>,
+) -> ApiResult<Json<SegmentStats>> {
+    s.app
+        .segment_stats(&c.principal, &f)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Every customer matching a filter as CSV (UTF-8 with BOM), for a campaign: id, name,
+/// city, tier, class, stage, risk and its reason, RFM, CLV, probability of being active.
+#[utoipa::path(get, path = "/api/v1/segments/export.csv", tag = "customer value", params(SegmentFilter),
+    responses((status = 200, content_type = "text/csv"), (status = 422, body = ErrorBody)))]
+async fn segment_export(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(f): ApiQuery<SegmentFilter>,
+) -> Response {
+    match export_csv(&s, &c.principal, &f).await {
+        Ok(bytes) => csv_response(bytes),
+        Err(e) => crate::error::ApiError::from_app(e, c.lang).into_response(),
+    }
+}
+
+pub(crate) fn csv_response(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"segment.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The whole segment, page by page, as CSV.
+pub(crate) async fn export_csv(
+    s: &AppState,
+    p: &aftercare_app::service::Principal,
+    f: &SegmentFilter,
+) -> Result<Vec<u8>, aftercare_app::AppError> {
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = s.app.segment(p, f, cursor.as_deref(), 10_000).await?;
+        for r in page.items {
+            let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+            rows.push(vec![
+                r.customer_id.to_string(),
+                r.name,
+                r.city.unwrap_or_default(),
+                r.tier,
+                r.class,
+                r.stage,
+                r.risk.unwrap_or_default(),
+                r.risk_reason.unwrap_or_default(),
+                opt(r.r),
+                opt(r.f),
+                opt(r.m),
+                opt(r.recency_days),
+                r.purchases.to_string(),
+                format!("{:.2}", r.revenue / 100.0),
+                format!("{:.2}", r.clv / 100.0),
+                r.p_alive.map(|p| format!("{p:.3}")).unwrap_or_default(),
+            ]);
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(crate::transfer::to_csv(
+        &[
+            "id",
+            "name",
+            "city",
+            "tier",
+            "class",
+            "stage",
+            "risk",
+            "risk_reason",
+            "r",
+            "f",
+            "m",
+            "recency_days",
+            "purchases",
+            "revenue",
+            "clv",
+            "p_alive",
+        ],
+        &rows,
+    ))
+}
+
+/// Saved segments, newest first.
+#[utoipa::path(get, path = "/api/v1/segments", tag = "customer value",
+    responses((status = 200, body = Vec<Segment>)))]
+async fn list_segments(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<Segment>>> {
+    s.app
+        .segments(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Save a filter under a name.
+#[utoipa::path(post, path = "/api/v1/segments", tag = "customer value", request_body = SegmentInput,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+async fn save_segment(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<SegmentInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s
+        .app
+        .save_segment(&c.principal, &input)
+        .await
+        .map_err(app_err!(c))?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "customer value",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_segment(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .delete_segment(&c.principal, id)
+        .await
+        .map_err(app_err!(c))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(default)]
+struct PeriodQuery {
+    /// First day, YYYY-MM-DD (default 29 days before `to`).
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD (default today).
+    to: Option<String>,
+}
+
+/// The loyalty funnel: customers at each stage now, and the moves between stages in a
+/// period (`familiar>trusting`: count).
+#[utoipa::path(get, path = "/api/v1/value/funnel", tag = "customer value", params(PeriodQuery),
+    responses((status = 200, body = Funnel), (status = 422, body = ErrorBody)))]
+async fn funnel(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Json<Funnel>> {
+    s.app
+        .funnel(&c.principal, q.from.as_deref(), q.to.as_deref())
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(default)]
+struct ParetoQuery {
+    /// The top share of customers, in percent (default 20).
+    top_percent: Option<String>,
+}
+
+/// What share of revenue and of service cost comes from the top customers.
+#[utoipa::path(get, path = "/api/v1/value/pareto", tag = "customer value", params(ParetoQuery),
+    responses((status = 200, body = Pareto), (status = 422, body = ErrorBody)))]
+async fn pareto(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<ParetoQuery>,
+) -> ApiResult<Json<Pareto>> {
+    let top = match q
+        .top_percent
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => 20.0,
+        Some(t) => t.parse().map_err(|_| {
+            crate::error::ApiError::from_app(
+                aftercare_domain::Invalid::one("top_percent", "not_a_number").into(),
+                c.lang,
+            )
+        })?,
+    };
+    s.app
+        .pareto(&c.principal, top)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}

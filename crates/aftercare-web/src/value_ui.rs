@@ -1,0 +1,729 @@
+//! Customer value pages: the dashboard (model, recompute with progress, settings, funnel,
+//! Pareto), the segment explorer (filters, charts, save, export), and the explanation of a
+//! customer's tier, class, stage, value and risk shown on their page.
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::i18n::Tr;
+use crate::ui::{
+    Chrome, CsrfForm, FormData, PageQuery, invalid_lines, local_time, page_error, render,
+};
+use aftercare_app::AppError;
+use aftercare_app::model::Page;
+use aftercare_app::value::*;
+use aftercare_domain::lang::Lang;
+use aftercare_insight::value::{Pareto, ValueSettings};
+use askama::Template;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/value", get(dashboard_page))
+        .route("/value/recompute", post(recompute_submit))
+        .route("/value/jobs/{id}", get(job_json))
+        .route("/value/settings", post(settings_submit))
+        .route("/value/segments", get(segments_page).post(segment_submit))
+        .route("/value/segments/export.csv", get(segment_export))
+        .route("/value/segments/{id}/delete", post(segment_delete))
+        .route("/customers/{id}/referrals", post(referral_submit))
+        .route("/customers/{id}/tier/unpin", post(unpin_submit))
+}
+
+/// One reason, in plain words.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Why {
+    /// tier, class, stage, value or risk.
+    pub topic: &'static str,
+    pub label: String,
+    pub text: String,
+}
+
+fn yuan(cents: f64) -> String {
+    aftercare_domain::catalog::format_money(cents.round() as i64)
+}
+
+fn fill(text: String, args: &[(&str, String)]) -> String {
+    args.iter()
+        .fold(text, |t, (k, v)| t.replace(&format!("{{{k}}}"), v))
+}
+
+/// Why the customer has the tier, class, stage, value and risk they have.
+pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why> {
+    let tr = Tr(lang);
+    let Some(x) = &v.value else {
+        return vec![];
+    };
+    let f = &x.facts;
+    let s = model.map(|m| m.settings.clone()).unwrap_or_default();
+    let b = model
+        .map(|m| m.model.boundaries.clone())
+        .unwrap_or_default();
+    let why = |topic: &'static str, key: &str, args: &[(&str, String)]| Why {
+        topic,
+        label: tr.t(&format!("why.{topic}")),
+        text: fill(tr.t(key), args),
+    };
+    let mut out = Vec::new();
+    let class = tr.k("class", &x.class);
+    out.push(match (&v.tier, v.tier_pinned) {
+        (Some(t), true) => why(
+            "tier",
+            "why.tier.pinned",
+            &[
+                ("tier", tr.k("tier", t)),
+                ("computed", tr.k("tier", &x.tier)),
+            ],
+        ),
+        _ if x.class == "regular" && x.tier == "medium" => why(
+            "tier",
+            "why.tier.medium_clv",
+            &[
+                ("clv", yuan(x.clv)),
+                ("min", yuan(b.medium_min_clv)),
+                ("tier", tr.k("tier", &x.tier)),
+            ],
+        ),
+        _ => why(
+            "tier",
+            "why.tier.computed",
+            &[("class", class.clone()), ("tier", tr.k("tier", &x.tier))],
+        ),
+    });
+    let cv = yuan(x.current_value);
+    let clv = yuan(x.clv);
+    out.push(match x.class.as_str() {
+        "mvc" => why(
+            "class",
+            "why.class.mvc",
+            &[
+                ("cv", cv.clone()),
+                ("pct", s.mvc_top_percent.to_string()),
+                ("min", yuan(b.mvc_min_value)),
+            ],
+        ),
+        "mgc" => why(
+            "class",
+            "why.class.mgc",
+            &[
+                ("months", s.horizon_months.to_string()),
+                ("clv", clv.clone()),
+                ("ratio", s.mgc_growth_ratio.to_string()),
+                ("cv", cv.clone()),
+            ],
+        ),
+        "bz" => why(
+            "class",
+            "why.class.bz",
+            &[
+                ("cost", yuan(f.service_cost)),
+                ("disc", yuan(f.discounts)),
+                ("margin", yuan(f.revenue * s.margin)),
+                ("mpct", format!("{:.0}", s.margin * 100.0)),
+                ("rev", yuan(f.revenue)),
+            ],
+        ),
+        _ => why(
+            "class",
+            "why.class.regular",
+            &[("cv", cv.clone()), ("clv", clv.clone())],
+        ),
+    });
+    let n = f.purchases.to_string();
+    let unhappy = f.unhappy_ratings > 0 || f.open_complaints > 0;
+    out.push(match x.stage.as_str() {
+        "dependent" => why(
+            "stage",
+            "why.stage.dependent",
+            &[
+                ("n", n.clone()),
+                ("promoters", f.promoter_ratings.to_string()),
+                ("referrals", f.referrals.to_string()),
+            ],
+        ),
+        "accepting" => why("stage", "why.stage.accepting", &[("n", n.clone())]),
+        "trusting" => why("stage", "why.stage.trusting", &[("n", n.clone())]),
+        "familiar" if unhappy => why(
+            "stage",
+            "why.stage.unhappy",
+            &[
+                ("unhappy", f.unhappy_ratings.to_string()),
+                ("complaints", f.open_complaints.to_string()),
+            ],
+        ),
+        "familiar" => why(
+            "stage",
+            "why.stage.familiar",
+            &[
+                ("contacts", f.contacts.to_string()),
+                ("consultations", f.consultations.to_string()),
+            ],
+        ),
+        _ => why(
+            "stage",
+            "why.stage.aware",
+            &[
+                (
+                    "since",
+                    f.known_since.map(|d| d.to_string()).unwrap_or_default(),
+                ),
+                ("need", s.familiar_contacts.to_string()),
+            ],
+        ),
+    });
+    let days = x.recency_days.unwrap_or(0).to_string();
+    out.push(match (f.first_purchase, x.p_alive, x.expected_purchases) {
+        (None, _, _) => why("value", "why.value.none", &[]),
+        (Some(first), Some(p), Some(e)) => {
+            let as_of: jiff::civil::Date = x.as_of.parse().unwrap_or(first);
+            let span = first.until(as_of).map(|s| s.get_days()).unwrap_or(0);
+            let months = ((f64::from(span) / 30.4375).round() as i64).max(1);
+            why(
+                "value",
+                "why.value.model",
+                &[
+                    ("months", months.to_string()),
+                    ("n", n.clone()),
+                    ("days", days.clone()),
+                    ("p", format!("{p:.2}")),
+                    ("h", s.horizon_months.to_string()),
+                    ("e", format!("{e:.1}")),
+                    ("clv", clv.clone()),
+                ],
+            )
+        }
+        _ => why(
+            "value",
+            "why.value.nomodel",
+            &[
+                ("n", n.clone()),
+                ("days", days.clone()),
+                ("clv", clv.clone()),
+            ],
+        ),
+    });
+    out.push(match x.risk_reason.as_deref() {
+        Some("no_purchase") => why(
+            "risk",
+            "why.risk.no_purchase",
+            &[
+                ("days", days.clone()),
+                ("limit", s.dormant_days.to_string()),
+            ],
+        ),
+        Some("low_p_alive") => why(
+            "risk",
+            "why.risk.low_p_alive",
+            &[
+                ("p", format!("{:.2}", x.p_alive.unwrap_or(0.0))),
+                ("limit", s.at_risk_p_alive.to_string()),
+                ("days", days.clone()),
+            ],
+        ),
+        Some("unhappy_experience") => why(
+            "risk",
+            "why.risk.unhappy_experience",
+            &[(
+                "date",
+                f.last_unhappy.map(|d| d.to_string()).unwrap_or_default(),
+            )],
+        ),
+        _ => why("risk", "why.risk.none", &[]),
+    });
+    out
+}
+
+// ---- dashboard --------------------------------------------------------------------------
+
+/// A setting as a form field.
+struct SettingField {
+    name: &'static str,
+    value: String,
+    step: &'static str,
+}
+
+fn setting_fields(s: &ValueSettings) -> Vec<SettingField> {
+    let json = serde_json::to_value(s).unwrap_or_default();
+    let mut out = Vec::new();
+    if let serde_json::Value::Object(m) = json {
+        for (k, v) in m {
+            let name: &'static str = SETTING_NAMES
+                .iter()
+                .find(|n| **n == k)
+                .copied()
+                .unwrap_or("");
+            if name.is_empty() {
+                continue;
+            }
+            out.push(SettingField {
+                name,
+                step: if v.is_f64() { "any" } else { "1" },
+                value: v.to_string(),
+            });
+        }
+    }
+    out.sort_by_key(|f| SETTING_NAMES.iter().position(|n| *n == f.name));
+    out
+}
+
+/// The settings in the order the form shows them.
+const SETTING_NAMES: &[&str] = &[
+    "rfm_window_days",
+    "unit_days",
+    "horizon_months",
+    "margin",
+    "discount_rate",
+    "fit_sample",
+    "current_value_days",
+    "mvc_top_percent",
+    "mgc_growth_ratio",
+    "mgc_top_percent",
+    "medium_clv_percentile",
+    "familiar_contacts",
+    "trusting_purchases",
+    "accepting_purchases",
+    "dependent_purchases",
+    "dependent_advocacy",
+    "unhappy_rating_max",
+    "dormant_days",
+    "at_risk_p_alive",
+    "unhappy_recent_days",
+];
+
+#[derive(Template)]
+#[template(path = "value.html")]
+struct DashboardPage {
+    c: Chrome,
+    model: Option<ModelView>,
+    job: Option<ValueJob>,
+    settings: Vec<SettingField>,
+    errors: Vec<String>,
+    funnel: Funnel,
+    pareto: Pareto,
+    can_analyze: bool,
+}
+
+impl DashboardPage {
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+    fn pct(&self, v: &f64) -> String {
+        format!("{:.1}%", v * 100.0)
+    }
+    fn num(&self, v: &f64) -> String {
+        format!("{v:.4}")
+    }
+    fn max_stage(&self) -> i64 {
+        self.funnel
+            .stages
+            .iter()
+            .map(|b| b.count)
+            .max()
+            .unwrap_or(0)
+            .max(1)
+    }
+    fn width(&self, n: &i64) -> i64 {
+        n * 100 / self.max_stage()
+    }
+    fn job_pct(&self, j: &ValueJob) -> i64 {
+        if j.total > 0 {
+            j.done * 100 / j.total
+        } else {
+            0
+        }
+    }
+    fn move_label(&self, key: &str) -> String {
+        match key.split_once('>') {
+            Some((a, b)) => format!("{} → {}", self.c.tr.k("stage", a), self.c.tr.k("stage", b)),
+            None => key.to_string(),
+        }
+    }
+    fn pareto_line(&self, key: &str) -> String {
+        fill(
+            self.c.tr.t(key),
+            &[
+                ("pct", "20".into()),
+                ("n", self.pareto.top_customers.to_string()),
+            ],
+        )
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct DashQ {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn dashboard(
+    s: &AppState,
+    session: &Session,
+    q: &DashQ,
+    errors: Vec<String>,
+    settings: Option<ValueSettings>,
+) -> Response {
+    let p = &session.principal;
+    let run = async {
+        let model = s.app.value_model(p).await?;
+        let job = s.app.running_value_job(p).await?;
+        let settings = match settings {
+            Some(x) => x,
+            None => s.app.value_settings(p).await?,
+        };
+        let funnel = s.app.funnel(p, q.from.as_deref(), q.to.as_deref()).await?;
+        let pareto = s.app.pareto(p, 20.0).await?;
+        Ok::<_, AppError>((model, job, settings, funnel, pareto))
+    };
+    match run.await {
+        Ok((model, job, settings, funnel, pareto)) => render(DashboardPage {
+            c: Chrome::for_session(session, "value"),
+            model,
+            job,
+            settings: setting_fields(&settings),
+            errors,
+            funnel,
+            pareto,
+            can_analyze: p
+                .role
+                .allows(aftercare_domain::account::Permission::Analyze),
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn dashboard_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<DashQ>,
+) -> Response {
+    dashboard(&s, &session, &q, vec![], None).await
+}
+
+async fn recompute_submit(State(s): State<AppState>, CsrfForm(session, _): CsrfForm) -> Response {
+    match crate::value_api::start_recompute(&s, &session.principal).await {
+        Ok(_) => Redirect::to("/value").into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn job_json(State(s): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    match s.app.value_job(&session.principal, id).await {
+        Ok(j) => Json(j).into_response(),
+        Err(e) => crate::error::ApiError::from_app(e, session.lang).into_response(),
+    }
+}
+
+/// Errors of the settings form, each named by its setting's label.
+fn setting_lines(inv: &aftercare_domain::Invalid, tr: &Tr) -> Vec<String> {
+    inv.0
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                tr.k("setting", &f.field),
+                crate::i18n::field_message(tr.0, f.code)
+            )
+        })
+        .collect()
+}
+
+async fn settings_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let tr = Tr(session.lang);
+    // Each field as the kind of number its default is: a fraction or a whole number.
+    let defaults = serde_json::to_value(ValueSettings::default()).unwrap_or_default();
+    let mut m = serde_json::Map::new();
+    let mut bad = aftercare_domain::Invalid::default();
+    for name in SETTING_NAMES {
+        let raw = f.s(name);
+        let raw = raw.trim();
+        if defaults.get(*name).is_some_and(serde_json::Value::is_f64) {
+            match raw.parse::<f64>() {
+                Ok(v) if v.is_finite() => {
+                    m.insert((*name).into(), serde_json::json!(v));
+                }
+                _ => bad.push(*name, "not_a_number"),
+            }
+        } else {
+            match raw.parse::<u32>() {
+                Ok(v) => {
+                    m.insert((*name).into(), serde_json::json!(v));
+                }
+                Err(_) => bad.push(*name, "not_a_whole_number"),
+            }
+        }
+    }
+    let q = DashQ::default();
+    if !bad.is_empty() {
+        return dashboard(&s, &session, &q, setting_lines(&bad, &tr), None).await;
+    }
+    let settings: ValueSettings =
+        serde_json::from_value(serde_json::Value::Object(m)).unwrap_or_default();
+    match s
+        .app
+        .set_value_settings(&session.principal, &settings)
+        .await
+    {
+        Ok(_) => Redirect::to("/value").into_response(),
+        Err(AppError::Invalid(inv)) => {
+            dashboard(&s, &session, &q, setting_lines(&inv, &tr), Some(settings)).await
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+// ---- segment explorer ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "segments.html")]
+struct SegmentsPage {
+    c: Chrome,
+    f: SegmentFilter,
+    query: String,
+    page: Page<SegmentRow>,
+    stats: Option<SegmentStats>,
+    saved: Vec<Segment>,
+    errors: Vec<String>,
+    flash: Option<String>,
+    next_href: Option<String>,
+    can_analyze: bool,
+}
+
+impl SegmentsPage {
+    fn money(&self, v: &f64) -> String {
+        yuan(*v)
+    }
+    fn prob(&self, v: &Option<f64>) -> String {
+        v.map(|p| format!("{p:.2}")).unwrap_or_else(|| "—".into())
+    }
+    fn score(&self, v: &Option<i64>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_else(|| "—".into())
+    }
+    fn sel(&self, v: &Option<String>, code: &str) -> bool {
+        v.as_deref() == Some(code)
+    }
+    fn num(&self, v: &Option<i64>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_default()
+    }
+    fn fnum(&self, v: &Option<f64>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_default()
+    }
+    fn text(&self, v: &Option<String>) -> String {
+        v.clone().unwrap_or_default()
+    }
+    fn width(&self, n: &i64, of: &[Bucket]) -> i64 {
+        let max = of.iter().map(|b| b.count).max().unwrap_or(0).max(1);
+        n * 100 / max
+    }
+    /// The current filter as (name, value) pairs, for the save form.
+    fn hidden_fields(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+    fn seg_href(&self, s: &Segment) -> String {
+        format!("/value/segments?{}", filter_query(&s.filter))
+    }
+}
+
+fn filter_query(f: &SegmentFilter) -> String {
+    let n = |v: Option<i64>| v.map(|x| x.to_string());
+    let x = |v: Option<f64>| v.map(|x| x.to_string());
+    let pairs = [
+        ("tier", f.tier.clone()),
+        ("class", f.class.clone()),
+        ("stage", f.stage.clone()),
+        ("risk", f.risk.clone()),
+        ("r_min", n(f.r_min)),
+        ("f_min", n(f.f_min)),
+        ("m_min", n(f.m_min)),
+        ("clv_min", x(f.clv_min)),
+        ("clv_max", x(f.clv_max)),
+        ("p_alive_max", x(f.p_alive_max)),
+        ("city", f.city.clone()),
+        ("source", f.source.clone()),
+        ("tag", f.tag.clone()),
+    ];
+    let pairs: Vec<(&str, Option<&str>)> = pairs.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+    crate::ui::query_string(&pairs)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct SegQ {
+    cursor: Option<String>,
+    saved: Option<String>,
+}
+
+async fn segments(
+    s: &AppState,
+    session: &Session,
+    f: SegmentFilter,
+    cursor: Option<&str>,
+    mut errors: Vec<String>,
+    flash: Option<String>,
+) -> Response {
+    let p = &session.principal;
+    let tr = Tr(session.lang);
+    let saved = match s.app.segments(p).await {
+        Ok(x) => x,
+        Err(e) => return page_error(e, session.lang),
+    };
+    let (page, stats) = match (
+        s.app.segment(p, &f, cursor, 50).await,
+        s.app.segment_stats(p, &f).await,
+    ) {
+        (Ok(page), Ok(stats)) => (page, Some(stats)),
+        (Err(AppError::Invalid(inv)), _) | (_, Err(AppError::Invalid(inv))) => {
+            errors.extend(invalid_lines(&inv, &tr));
+            (
+                Page {
+                    items: vec![],
+                    next_cursor: None,
+                },
+                None,
+            )
+        }
+        (Err(e), _) | (_, Err(e)) => return page_error(e, session.lang),
+    };
+    let query = filter_query(&f);
+    let next_href = page.next_cursor.as_deref().map(|c| {
+        let cur = crate::ui::query_string(&[("cursor", Some(c))]);
+        if query.is_empty() {
+            format!("/value/segments?{cur}")
+        } else {
+            format!("/value/segments?{query}&{cur}")
+        }
+    });
+    render(SegmentsPage {
+        c: Chrome::for_session(session, "value"),
+        f,
+        query,
+        page,
+        stats,
+        saved,
+        errors,
+        flash,
+        next_href,
+        can_analyze: p
+            .role
+            .allows(aftercare_domain::account::Permission::Analyze),
+    })
+}
+
+async fn segments_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(f): PageQuery<SegmentFilter>,
+    PageQuery(q): PageQuery<SegQ>,
+) -> Response {
+    let flash = q.saved.map(|_| Tr(session.lang).t("value.saved_ok"));
+    segments(&s, &session, f, q.cursor.as_deref(), vec![], flash).await
+}
+
+fn form_filter(f: &FormData) -> SegmentFilter {
+    let n = |k: &str| f.opt(k).and_then(|v| v.parse().ok());
+    SegmentFilter {
+        tier: f.opt("tier"),
+        class: f.opt("class"),
+        stage: f.opt("stage"),
+        risk: f.opt("risk"),
+        r_min: n("r_min"),
+        f_min: n("f_min"),
+        m_min: n("m_min"),
+        clv_min: f.opt("clv_min").and_then(|v| v.parse().ok()),
+        clv_max: f.opt("clv_max").and_then(|v| v.parse().ok()),
+        p_alive_max: f.opt("p_alive_max").and_then(|v| v.parse().ok()),
+        city: f.opt("city"),
+        source: f.opt("source"),
+        tag: f.opt("tag"),
+    }
+}
+
+async fn segment_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let filter = form_filter(&f);
+    let input = SegmentInput {
+        name: f.s("name"),
+        filter: filter.clone(),
+    };
+    match s.app.save_segment(&session.principal, &input).await {
+        Ok(id) => {
+            let q = filter_query(&filter);
+            let sep = if q.is_empty() { "" } else { "&" };
+            Redirect::to(&format!("/value/segments?{q}{sep}saved={id}")).into_response()
+        }
+        Err(AppError::Invalid(inv)) => {
+            let lines = invalid_lines(&inv, &Tr(session.lang));
+            segments(&s, &session, filter, None, lines, None).await
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn segment_delete(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, _): CsrfForm,
+) -> Response {
+    match s.app.delete_segment(&session.principal, id).await {
+        Ok(()) => Redirect::to("/value/segments").into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn segment_export(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(f): PageQuery<SegmentFilter>,
+) -> Response {
+    match crate::value_api::export_csv(&s, &session.principal, &f).await {
+        Ok(bytes) => crate::value_api::csv_response(bytes),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+// ---- on the customer page ---------------------------------------------------------------------
+
+async fn referral_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = ReferralInput {
+        referred_id: f.s("referred_id").trim().parse().unwrap_or(0),
+        note: f.opt("note"),
+    };
+    match s.app.add_referral(&session.principal, id, &input).await {
+        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn unpin_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, _): CsrfForm,
+) -> Response {
+    match s.app.unpin_tier(&session.principal, id).await {
+        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// What the customer page shows of value: the view and its explanation.
+pub(crate) struct ValuePanel {
+    pub view: ValueView,
+    pub why: Vec<Why>,
+}
+
+pub(crate) async fn panel(s: &AppState, session: &Session, id: i64) -> Option<ValuePanel> {
+    let view = s.app.customer_value(&session.principal, id).await.ok()?;
+    let model = s.app.value_model(&session.principal).await.ok().flatten();
+    let why = explain(session.lang, &view, model.as_ref());
+    Some(ValuePanel { view, why })
+}
