@@ -5,6 +5,7 @@
 //! Run it with `bench/run` (see docs/benchmarks.md).
 
 mod desk;
+mod value;
 
 use aftercare_app::{Actor, App, SystemClock};
 use aftercare_store::{Backend, Db, SqlStore, connect, migrate};
@@ -55,6 +56,11 @@ struct Args {
     /// How many of them are open.
     #[arg(long, default_value_t = 500_000)]
     open: u64,
+    /// Measure customer value instead, on a data set of its own (use another
+    /// --data-dir): customers who buy at their own pace (about 10 orders each), a full
+    /// recompute beside DuckDB's RFM, and incremental updates under load.
+    #[arg(long)]
+    value: bool,
 }
 
 const ADMIN: &str = "bench@aftercare.local";
@@ -669,26 +675,37 @@ async fn main() -> anyhow::Result<()> {
             .store
             .create_products(&actor, &drafts, &app.now())
             .await?;
-        eprintln!("building {} customers…", a.customers);
-        let b = build(&db, &a, &product_ids).await?;
-        println!("### Data set\n");
-        println!("| what | value |\n|---|---|");
-        println!(
-            "| customers / orders / assets / timeline entries | {} / {} / {} / {} |",
-            a.customers,
-            a.customers * a.orders_per_customer,
-            a.customers * a.orders_per_customer,
-            a.customers * a.timeline_per_customer
-        );
-        println!(
-            "| rows written (with phones, emails, items, contacts) | {} |",
-            b.rows
-        );
-        println!("| build time | {:.0} s |", b.seconds);
-        println!(
-            "| bulk build throughput | {:.0} rows/s |",
-            b.rows as f64 / b.seconds
-        );
+        if a.value {
+            eprintln!("building {} customers with their orders…", a.customers);
+            let (orders, secs) = value::build(&db, a.customers, &data_dir).await?;
+            println!("### Customer value: data set\n");
+            println!("| what | value |\n|---|---|");
+            println!(
+                "| customers / orders | {} / {orders} |\n| build time | {secs:.0} s |\n",
+                a.customers
+            );
+        } else {
+            eprintln!("building {} customers…", a.customers);
+            let b = build(&db, &a, &product_ids).await?;
+            println!("### Data set\n");
+            println!("| what | value |\n|---|---|");
+            println!(
+                "| customers / orders / assets / timeline entries | {} / {} / {} / {} |",
+                a.customers,
+                a.customers * a.orders_per_customer,
+                a.customers * a.orders_per_customer,
+                a.customers * a.timeline_per_customer
+            );
+            println!(
+                "| rows written (with phones, emails, items, contacts) | {} |",
+                b.rows
+            );
+            println!("| build time | {:.0} s |", b.seconds);
+            println!(
+                "| bulk build throughput | {:.0} rows/s |",
+                b.rows as f64 / b.seconds
+            );
+        }
     }
     if db.backend == Backend::Sqlite {
         let size: u64 = std::fs::read_dir(&data_dir)?
@@ -700,6 +717,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let bin = std::fs::canonicalize(&a.bin)?;
+    if a.value {
+        value::recompute(&app, &data_dir).await?;
+        value::incremental(&app, &a, &bin, &data_dir, &url).await?;
+        return Ok(());
+    }
     if a.desk {
         let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
             .fetch_one(&db.read)

@@ -537,12 +537,10 @@ impl App {
         self.store
             .save_value_model(&model_json, &settings_json, seconds, &now)
             .await?;
-        if cursor > 0 {
-            let current = self.store.value_cursor().await?;
-            if cursor > current {
-                self.store.set_value_cursor(cursor).await?;
-            }
-        }
+        // Changes made while this run read and wrote may have been scored by the
+        // incremental rounds and then overwritten here: they are scored again from the
+        // event this run started at (scoring twice is harmless).
+        self.store.set_value_cursor(cursor).await?;
         self.store
             .update_value_job(
                 job,

@@ -111,8 +111,8 @@ enum ValueCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Score again the customers changed since the last round (the server does it every
-    /// second).
+    /// Score again the customers changed since the last round (the server does it four
+    /// times a second).
     Refresh,
 }
 

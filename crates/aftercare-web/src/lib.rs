@@ -141,7 +141,7 @@ pub fn spawn_workers(app: &App) {
 }
 
 /// How often the customers touched by the change log are scored again.
-pub const VALUE_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+pub const VALUE_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Delivers the outbox every [`SLA_SWEEP_EVERY`] through `mailer`.
 pub fn spawn_mail_worker(app: &App, mailer: std::sync::Arc<dyn aftercare_app::ports::Mailer>) {
