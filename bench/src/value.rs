@@ -15,9 +15,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Builds customers and their orders: each buys every 30 to 400 days (their own pace),
-/// stops for good after a purchase with a chance of 1 in 12, from a first purchase in the
-/// last six years. Orders also go to `orders.csv` for DuckDB.
+/// Builds customers and their orders, as the BG/NBD and Gamma-Gamma models suppose: each
+/// buys at their own pace (every 15 to 135 days on average), stops for good after a
+/// purchase with their own chance (1 in 4, 10, 28 or 90), spends around their own amount
+/// (¥80 to ¥600), from a first purchase in the last six years: about 10 orders each.
+/// Orders also go to `orders.csv` for DuckDB.
 pub async fn build(db: &Db, customers: u64, data_dir: &Path) -> anyhow::Result<(u64, f64)> {
     let start = Instant::now();
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
@@ -48,8 +50,9 @@ pub async fn build(db: &Db, customers: u64, data_dir: &Path) -> anyhow::Result<(
                 Val::T(stamp(created)),
                 Val::T(stamp(created)),
             ]);
-            let every = rng.random_range(30.0..400.0f64);
-            let spend = rng.random_range(5_000..200_000i64);
+            let every = rng.random_range(15.0..135.0f64);
+            let stop_after = [4, 10, 28, 90][rng.random_range(0..4)];
+            let spend = rng.random_range(9.0..11.0f64).exp() as i64;
             let mut ago = first_ago as f64;
             loop {
                 let day = today
@@ -70,7 +73,7 @@ pub async fn build(db: &Db, customers: u64, data_dir: &Path) -> anyhow::Result<(
                     Val::T(stamp(day)),
                 ]);
                 writeln!(csv, "{id},{day},{total},completed")?;
-                if rng.random_ratio(1, 12) {
+                if rng.random_ratio(1, stop_after) {
                     break;
                 }
                 let u: f64 = rng.random_range(0.0001..1.0);

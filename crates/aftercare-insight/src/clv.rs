@@ -108,7 +108,25 @@ fn bgnbd_ll(r: f64, alpha: f64, a: f64, b: f64, h: &History) -> f64 {
 
 /// The BG/NBD log-likelihood of a customer base at the given parameters.
 pub fn bgnbd_log_likelihood(r: f64, alpha: f64, a: f64, b: f64, data: &[History]) -> f64 {
-    data.iter().map(|h| bgnbd_ll(r, alpha, a, b, h)).sum()
+    parallel_sum(data, |h| bgnbd_ll(r, alpha, a, b, h))
+}
+
+/// Sums `f` over the histories, on every core when there are enough of them to be worth it
+/// (the optimiser evaluates the likelihood hundreds of times).
+fn parallel_sum(data: &[History], f: impl Fn(&History) -> f64 + Sync) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || data.len() < 20_000 {
+        return data.iter().map(&f).sum();
+    }
+    let per = data.len().div_ceil(cores);
+    let f = &f;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = data
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(f).sum::<f64>()))
+            .collect();
+        parts.into_iter().map(|p| p.join().unwrap_or(f64::NAN)).sum()
+    })
 }
 
 struct BgNbdCost<'a>(&'a [History]);
@@ -290,7 +308,7 @@ impl CostFunction for GgCost<'_> {
             return Ok(f64::MAX);
         }
         let [p, q, g] = [v[0].exp(), v[1].exp(), v[2].exp()];
-        let ll: f64 = self.0.iter().map(|h| gg_ll(p, q, g, h)).sum();
+        let ll = parallel_sum(self.0, |h| gg_ll(p, q, g, h));
         Ok(if ll.is_finite() { -ll } else { f64::MAX })
     }
 }
@@ -321,6 +339,11 @@ impl GammaGamma {
     /// the customer has no repeat purchase).
     pub fn expected_spend(&self, h: &History) -> f64 {
         let (p, q, g) = (self.p, self.q, self.gamma);
+        if q <= 1.0 {
+            // The fitted spread of spend has no finite mean: the customer's own average
+            // is the best estimate left.
+            return h.monetary;
+        }
         let population = p * g / (q - 1.0);
         if h.x == 0.0 {
             return population;

@@ -71,7 +71,7 @@ impl Default for ValueSettings {
             horizon_months: 12,
             margin: 0.3,
             discount_rate: 0.1,
-            fit_sample: 100_000,
+            fit_sample: 50_000,
             current_value_days: 365,
             mvc_top_percent: 20.0,
             mgc_growth_ratio: 2.0,

@@ -375,7 +375,12 @@ pub(crate) fn args(vals: &[V]) -> AnyArguments<'static> {
             V::OptT(t) => a.add(t),
             V::B(b) => a.add(b),
             V::F(f) => a.add(f),
-            V::OptF(f) => a.add(f),
+            V::OptF(Some(f)) => a.add(f),
+            // sqlx 0.8's Any driver swaps the null float types when it hands arguments
+            // to PostgreSQL (a null f64 is declared float4, a null f32 float8), and a
+            // cached statement keeps the declared type: a later non-null f64 in the same
+            // place is then refused. A null f32 comes out as the float8 null it should be.
+            V::OptF(None) => a.add(Option::<f32>::None),
         };
     }
     a

@@ -27,7 +27,6 @@ CREATE TABLE customer_values (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX customer_values_class ON customer_values (class, clv);
-CREATE INDEX customer_values_tier ON customer_values (tier, clv);
 CREATE INDEX customer_values_stage ON customer_values (stage, clv);
 CREATE INDEX customer_values_risk ON customer_values (risk, clv);
 CREATE INDEX customer_values_clv ON customer_values (clv);
