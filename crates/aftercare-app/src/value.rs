@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// Customers scored and written per batch (and per progress step).
-pub const BATCH: usize = 5_000;
+pub const BATCH: usize = 20_000;
 /// Change-log events read per incremental round.
 const EVENTS_PER_ROUND: u32 = 5_000;
 
@@ -636,8 +636,22 @@ impl App {
             .customer_tier(id)
             .await?
             .ok_or(AppError::NotFound("customer"))?;
+        // The facts behind the scores, as they are now (scores follow within a second).
+        let mut value = self.store.customer_value(id).await?;
+        if let Some(v) = &mut value {
+            let s = self.value_settings_now().await?;
+            let as_of = v.as_of.parse().unwrap_or_else(|_| self.clock.today());
+            if let Some(f) = self
+                .store
+                .customer_facts(as_of, &s, Some(&[id]))
+                .await?
+                .pop()
+            {
+                v.facts = f;
+            }
+        }
         Ok(ValueView {
-            value: self.store.customer_value(id).await?,
+            value,
             tier,
             tier_pinned,
             stages: self.store.stage_history(id).await?,

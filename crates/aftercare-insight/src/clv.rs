@@ -125,7 +125,10 @@ fn parallel_sum(data: &[History], f: impl Fn(&History) -> f64 + Sync) -> f64 {
             .chunks(per)
             .map(|part| s.spawn(move || part.iter().map(f).sum::<f64>()))
             .collect();
-        parts.into_iter().map(|p| p.join().unwrap_or(f64::NAN)).sum()
+        parts
+            .into_iter()
+            .map(|p| p.join().unwrap_or(f64::NAN))
+            .sum()
     })
 }
 
@@ -135,13 +138,19 @@ impl CostFunction for BgNbdCost<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     // Parameters are searched on a log scale, where every real number is a valid value.
+    // The cost is the mean negative log-likelihood per customer, so that the optimiser's
+    // tolerance means the same whether there are two thousand customers or fifty thousand.
     fn cost(&self, p: &Self::Param) -> Result<f64, argmin::core::Error> {
         if out_of_bounds(p) {
             return Ok(f64::MAX);
         }
         let [r, alpha, a, b] = [p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp()];
         let ll = bgnbd_log_likelihood(r, alpha, a, b, self.0);
-        Ok(if ll.is_finite() { -ll } else { f64::MAX })
+        Ok(if ll.is_finite() {
+            -ll / self.0.len() as f64
+        } else {
+            f64::MAX
+        })
     }
 }
 
@@ -309,7 +318,11 @@ impl CostFunction for GgCost<'_> {
         }
         let [p, q, g] = [v[0].exp(), v[1].exp(), v[2].exp()];
         let ll = parallel_sum(self.0, |h| gg_ll(p, q, g, h));
-        Ok(if ll.is_finite() { -ll } else { f64::MAX })
+        Ok(if ll.is_finite() {
+            -ll / self.0.len() as f64
+        } else {
+            f64::MAX
+        })
     }
 }
 

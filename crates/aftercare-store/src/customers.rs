@@ -112,9 +112,11 @@ where
     let Some(c): Option<CustomerRec> = fetch_opt(
         e,
         "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
-         u.name AS account_manager_name, c.tier, c.habits, c.preferences, c.notes, c.source, c.consent, c.tags, \
+         u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.consent, c.tags, \
          c.merged_into, c.created_at, c.updated_at, c.version \
-         FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1",
+         FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1"
+            .replace("{TIER_IN_FORCE}", crate::value::TIER_IN_FORCE)
+            .as_str(),
         &[V::I(id)],
     )
     .await?

@@ -1016,7 +1016,11 @@ impl DeskStore for SqlStore {
         }
         let q: Option<Q> = fetch_opt(
             &self.db.read,
-            "SELECT name, tier, city, account_manager_id, primary_email FROM customers WHERE id = $1",
+            &format!(
+                "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email \
+                 FROM customers c WHERE c.id = $1",
+                crate::value::TIER_IN_FORCE
+            ),
             &[V::I(customer_id)],
         )
         .await?;
@@ -1048,7 +1052,10 @@ impl DeskStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let before: Option<Option<String>> = sqlx::query_scalar_with::<_, Option<String>, _>(
-            "SELECT tier FROM customers WHERE id = $1",
+            &format!(
+                "SELECT {} FROM customers c WHERE c.id = $1",
+                crate::value::TIER_IN_FORCE
+            ),
             args(&[V::I(customer_id)]),
         )
         .fetch_optional(&mut *tx)

@@ -13,6 +13,11 @@ use async_trait::async_trait;
 use jiff::civil::Date;
 use std::collections::HashMap;
 
+/// The tier a customer is served at, over `customers c`: the one set by hand while it is
+/// pinned, else the computed one, else (never scored) whatever was set before.
+pub(crate) const TIER_IN_FORCE: &str = "CASE WHEN c.tier_pinned = 1 THEN c.tier \
+    ELSE COALESCE((SELECT tv.tier FROM customer_values tv WHERE tv.customer_id = c.id), c.tier) END";
+
 /// Ids bound per `IN (…)` list.
 const IN_CHUNK: usize = 500;
 
@@ -35,7 +40,6 @@ const VALUE_COLS: &[&str] = &[
     "stage",
     "risk",
     "risk_reason",
-    "facts",
     "updated_at",
 ];
 
@@ -80,7 +84,6 @@ struct ValueRec {
     stage: String,
     risk: Option<String>,
     risk_reason: Option<String>,
-    facts: String,
     updated_at: String,
 }
 
@@ -135,7 +138,8 @@ impl From<JobRec> for ValueJob {
 fn segment_where(sql: &mut Sql, f: &SegmentFilter) {
     sql.push(" WHERE c.merged_into IS NULL");
     if let Some(t) = &f.tier {
-        sql.push(" AND COALESCE(c.tier, v.tier) = ").bind(t);
+        sql.push(" AND CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE v.tier END = ")
+            .bind(t);
     }
     if let Some(x) = &f.class {
         sql.push(" AND v.class = ").bind(x);
@@ -274,13 +278,32 @@ impl ValueStore for SqlStore {
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         // What was there: the tier in force, whether it is pinned, the stage.
         let mut before: HashMap<i64, (Option<String>, bool, Option<String>)> = HashMap::new();
-        for chunk in scores.chunks(IN_CHUNK) {
-            let ids: Vec<i64> = chunk.iter().map(|(s, _)| s.customer_id).collect();
-            let mut sql = Sql::new(
-                "SELECT c.id, c.tier, c.tier_pinned, v.stage FROM customers c \
-                 LEFT JOIN customer_values v ON v.customer_id = c.id WHERE 1 = 1",
-            );
-            in_list(&mut sql, "c.id", &ids);
+        let mut ids: Vec<i64> = scores.iter().map(|(s, _)| s.customer_id).collect();
+        ids.sort_unstable();
+        const BEFORE: &str = "SELECT c.id, CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE COALESCE(v.tier, c.tier) END, \
+             c.tier_pinned, v.stage FROM customers c \
+             LEFT JOIN customer_values v ON v.customer_id = c.id WHERE 1 = 1";
+        // A full run scores customers in id order: one range read per batch. Scattered
+        // customers (an incremental round) are read by lists of ids.
+        let batches: Vec<Sql> = match (ids.first(), ids.last()) {
+            (Some(&lo), Some(&hi)) if ((hi - lo) as usize) < ids.len() * 2 => {
+                let mut sql = Sql::new(BEFORE);
+                sql.push(" AND c.id >= ")
+                    .bind(V::I(lo))
+                    .push(" AND c.id <= ")
+                    .bind(V::I(hi));
+                vec![sql]
+            }
+            _ => ids
+                .chunks(IN_CHUNK)
+                .map(|chunk| {
+                    let mut sql = Sql::new(BEFORE);
+                    in_list(&mut sql, "c.id", chunk);
+                    sql
+                })
+                .collect(),
+        };
+        for sql in batches {
             let rows: Vec<(i64, Option<String>, i64, Option<String>)> =
                 fetch_all(&mut *tx, &sql.text, &sql.args).await?;
             for (id, tier, pinned, stage) in rows {
@@ -289,13 +312,11 @@ impl ValueStore for SqlStore {
         }
         let as_of_s = as_of.to_string();
         let mut rows = Vec::with_capacity(scores.len());
-        let mut tier_moves: HashMap<&'static str, Vec<i64>> = HashMap::new();
         let (mut timeline, mut history) = (Vec::new(), Vec::new());
         for (s, f) in scores {
             let Some((tier, pinned, stage)) = before.get(&s.customer_id) else {
                 continue; // deleted meanwhile
             };
-            let facts = serde_json::to_string(f).unwrap_or_default();
             rows.push(vec![
                 V::I(s.customer_id),
                 (&as_of_s).into(),
@@ -315,12 +336,10 @@ impl ValueStore for SqlStore {
                 s.stage.code().into(),
                 V::OptT(s.risk.map(|r| r.code().to_string())),
                 V::OptT(s.risk_reason.map(str::to_string)),
-                facts.into(),
                 now.into(),
             ]);
             let new_tier = s.tier.code();
             if !pinned && tier.as_deref() != Some(new_tier) {
-                tier_moves.entry(new_tier).or_default().push(s.customer_id);
                 changes.tiers += 1;
                 // A first computed tier is not a change worth a timeline entry.
                 if let Some(old) = tier {
@@ -374,14 +393,6 @@ impl ValueStore for SqlStore {
             ),
         )
         .await?;
-        for (tier, ids) in tier_moves {
-            for chunk in ids.chunks(IN_CHUNK) {
-                let mut sql = Sql::new("UPDATE customers SET tier = ");
-                sql.bind(tier).push(" WHERE tier_pinned = 0");
-                in_list(&mut sql, "id", chunk);
-                exec(&mut *tx, &sql.text, &sql.args).await?;
-            }
-        }
         bulk_insert(
             &mut tx,
             backend,
@@ -576,7 +587,7 @@ impl ValueStore for SqlStore {
             stage: r.stage,
             risk: r.risk,
             risk_reason: r.risk_reason,
-            facts: serde_json::from_str(&r.facts).unwrap_or_default(),
+            facts: Default::default(),
             updated_at: r.updated_at,
         }))
     }
@@ -584,7 +595,7 @@ impl ValueStore for SqlStore {
     async fn customer_tier(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, bool)>> {
         let r: Option<(Option<String>, i64)> = fetch_opt(
             &self.db.read,
-            "SELECT tier, tier_pinned FROM customers WHERE id = $1",
+            &format!("SELECT {TIER_IN_FORCE}, c.tier_pinned FROM customers c WHERE c.id = $1"),
             &[V::I(customer_id)],
         )
         .await?;
@@ -666,7 +677,7 @@ impl ValueStore for SqlStore {
         limit: u32,
     ) -> StoreResult<Page<SegmentRow>> {
         let mut sql = Sql::new(
-            "SELECT v.customer_id, c.name, c.city, COALESCE(c.tier, v.tier) AS tier, v.class, v.stage, \
+            "SELECT v.customer_id, c.name, c.city, CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE v.tier END AS tier, v.class, v.stage, \
              v.risk, v.risk_reason, v.r, v.f, v.m, v.recency_days, v.purchases, v.revenue, v.clv, \
              v.p_alive FROM customer_values v JOIN customers c ON c.id = v.customer_id",
         );
@@ -724,7 +735,7 @@ impl ValueStore for SqlStore {
     async fn segment_stats(&self, f: &SegmentFilter) -> StoreResult<SegmentStats> {
         // One pass: counts by every combination, folded here.
         let mut sql = Sql::new(
-            "SELECT COALESCE(c.tier, v.tier), v.class, v.stage, v.risk, v.r, v.f, v.m, \
+            "SELECT CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE v.tier END, v.class, v.stage, v.risk, v.r, v.f, v.m, \
              CASE WHEN v.clv <= 0 THEN -1 WHEN v.clv < 10000 THEN 0 WHEN v.clv < 100000 THEN 1 \
              WHEN v.clv < 500000 THEN 2 WHEN v.clv < 2000000 THEN 3 ELSE 4 END AS band, \
              CAST(v.p_alive * 10 AS BIGINT) AS tenth, COUNT(*) \
