@@ -1,0 +1,69 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `aftercare value recompute` and `aftercare value model`, as an analyst runs them: a
+//! progress bar on standard error, the fitted model on standard output, as JSON with
+//! `--json`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn run(dir: &PathBuf, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("AFTERCARE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aftercare {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn value_recompute_prints_progress_and_the_fitted_model_as_json() {
+    let dir = std::env::temp_dir().join(format!("aftercare-cli-value-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // Before any run there is no model to show.
+    run(&dir, &["migrate"]);
+    let none = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["value", "model"])
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("aftercare value recompute"));
+
+    run(&dir, &["demo", "--customers", "400", "--seed", "3"]);
+    let out = run(&dir, &["value", "recompute", "--json"]);
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("100%"), "{progress}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &v["model"];
+    assert_eq!(m["unit_days"], 7);
+    assert!(m["customers"].as_u64().unwrap() >= 400);
+    assert!(m["calibration_start"].is_string() && m["calibration_end"].is_string());
+    for p in ["r", "alpha", "a", "b", "log_likelihood"] {
+        assert!(m["bgnbd"][p].is_number(), "bgnbd.{p}: {v}");
+    }
+    for p in ["p", "q", "gamma", "log_likelihood"] {
+        assert!(m["gamma_gamma"][p].is_number(), "gamma_gamma.{p}: {v}");
+    }
+    assert_eq!(v["settings"]["margin"], 0.3);
+
+    // `value model` shows the same run; without --json, in words.
+    let again: serde_json::Value =
+        serde_json::from_slice(&run(&dir, &["value", "model", "--json"]).stdout).unwrap();
+    assert_eq!(again["model"], v["model"]);
+    let text = String::from_utf8_lossy(&run(&dir, &["value", "model"]).stdout).to_string();
+    assert!(text.contains("BG/NBD      r="), "{text}");
+    assert!(text.contains("time unit 7 days"), "{text}");
+    let refresh = String::from_utf8_lossy(&run(&dir, &["value", "refresh"]).stdout).to_string();
+    assert!(refresh.starts_with("events "), "{refresh}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
