@@ -36,6 +36,7 @@ const BATCH: usize = 200;
 /// # mailbox = "INBOX"        # the folder to read
 /// # every_seconds = 60       # how often the server polls
 /// # delete_after = false     # true: delete taken-in mail instead of marking it read
+/// # ca_file = "/etc/aftercare/mail-ca.pem"  # trust this CA instead of the public roots
 /// ```
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +54,10 @@ pub struct ImapConfig {
     pub every_seconds: u64,
     #[serde(default)]
     pub delete_after: bool,
+    /// PEM file of the certificate authorities to trust for `tls` and `starttls` instead
+    /// of the built-in public roots (a mail server on an intranet with its own CA).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 fn inbox() -> String {
@@ -75,6 +80,7 @@ impl fmt::Debug for ImapConfig {
             .field("mailbox", &self.mailbox)
             .field("every_seconds", &self.every_seconds)
             .field("delete_after", &self.delete_after)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -171,7 +177,25 @@ async fn tls(
     cfg: &ImapConfig,
     tcp: TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
-    let roots = RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let roots = match &cfg.ca_file {
+        None => RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(path) => {
+            use tokio_rustls::rustls::pki_types::CertificateDer;
+            use tokio_rustls::rustls::pki_types::pem::PemObject;
+            let bad =
+                |e: String| ImapError::Server("tls", format!("ca_file {}: {e}", path.display()));
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
+                roots
+                    .add(cert.map_err(|e| bad(e.to_string()))?)
+                    .map_err(|e| bad(e.to_string()))?;
+            }
+            if roots.is_empty() {
+                return Err(bad("no certificate in it".into()));
+            }
+            roots
+        }
+    };
     let config = ClientConfig::builder_with_provider(Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))

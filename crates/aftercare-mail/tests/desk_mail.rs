@@ -278,6 +278,7 @@ async fn imap_scenario(kind: Kind) {
         mailbox: "INBOX".into(),
         every_seconds: 60,
         delete_after: false,
+        ca_file: None,
     };
 
     // A GBK mail, a Big5 mail and one with no sender: two requests, one mail refused
@@ -361,4 +362,50 @@ async fn an_imap_mailbox_is_polled_into_requests_once_each_on_both_databases() {
     for kind in BOTH {
         imap_scenario(kind).await;
     }
+}
+
+/// STARTTLS against a server with a certificate of its own CA: trusted through `ca_file`,
+/// refused with the public roots, and a missing `ca_file` named in the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imap_mailbox_is_polled_over_starttls_with_the_servers_own_ca() {
+    let dir = std::env::temp_dir().join(format!("aftercare-imap-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, ca.cert.pem()).unwrap();
+    std::fs::write(&key, ca.signing_key.serialize_pem()).unwrap();
+    let server = ImapServer::start_tls(&cert, &key);
+    let db = TestDb::new(Kind::Sqlite).await;
+    let clock = ManualClock::at("2026-03-05T01:00:00Z");
+    let app = db.app_at(&clock);
+    let cfg = ImapConfig {
+        host: "localhost".into(),
+        port: server.port,
+        security: Security::StartTls,
+        username: server.user.into(),
+        password: server.password.into(),
+        mailbox: "INBOX".into(),
+        every_seconds: 60,
+        delete_after: false,
+        ca_file: Some(cert.clone()),
+    };
+    assert_eq!(deliver(&server, &[fixture("big5.eml")]).await, 1);
+    // With the public roots the certificate is not trusted.
+    let public = ImapConfig {
+        ca_file: None,
+        ..cfg.clone()
+    };
+    let e = poll_imap(&app, &public).await.unwrap_err();
+    assert!(e.to_string().starts_with("imap tls"), "{e}");
+    // With its CA: the Big5 mail is taken in over the encrypted connection.
+    let r = poll_imap(&app, &cfg).await.unwrap();
+    assert_eq!((r.fetched, r.received), (1, 1), "{}", server.log());
+    let missing = ImapConfig {
+        ca_file: Some(dir.join("missing.pem")),
+        ..cfg.clone()
+    };
+    let e = poll_imap(&app, &missing).await.unwrap_err();
+    assert!(e.to_string().contains("ca_file"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    db.cleanup().await;
 }
