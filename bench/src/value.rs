@@ -126,6 +126,18 @@ pub async fn build(db: &Db, customers: u64, data_dir: &Path) -> anyhow::Result<(
         }
     }
     csv.flush()?;
+    // Rows were given their ids: PostgreSQL's sequences must continue after them. Both
+    // databases get fresh planner statistics.
+    if db.backend == aftercare_store::Backend::Postgres {
+        for t in ["customers", "orders"] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
+            ))
+            .execute(&db.write)
+            .await?;
+        }
+    }
+    sqlx::query("ANALYZE").execute(&db.write).await?;
     Ok((order_id, start.elapsed().as_secs_f64()))
 }
 
