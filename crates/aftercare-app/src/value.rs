@@ -9,7 +9,7 @@ use crate::service::{Actor, App, Principal};
 use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::customer::ValueTier;
-use aftercare_domain::value::{LoyaltyStage, Risk, ValueClass};
+use aftercare_domain::value::{LoyaltyStage, ValueClass};
 use aftercare_insight::value::{
     CustomerFacts, Pareto, ValueModel, ValueScore, ValueSettings, fit, pareto, score,
 };
@@ -357,6 +357,8 @@ pub trait ValueStore: Send + Sync {
     /// The customers the events after `after` touch (orders, requests, interactions,
     /// referrals, customers), and the last event id read.
     async fn customers_touched(&self, after: i64, limit: u32) -> StoreResult<(Vec<i64>, i64)>;
+    /// The newest event's id (0 without any).
+    async fn latest_event_id(&self) -> StoreResult<i64>;
     async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>>;
     /// (tier in force, pinned) of a customer; none if there is no such customer.
     async fn customer_tier(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, bool)>>;
@@ -505,7 +507,7 @@ impl App {
         let s = self.value_settings_now().await?;
         let as_of = self.clock.today();
         // Events up to here are covered by this run.
-        let (_, cursor) = self.store.customers_touched(i64::MAX - 1, 0).await?;
+        let cursor = self.store.latest_event_id().await?;
         self.store
             .update_value_job(job, "facts", 0, 0, None, None)
             .await?;
@@ -518,10 +520,7 @@ impl App {
         let now = self.now();
         let mut done = 0;
         for chunk in facts.chunks(BATCH) {
-            let scores: Vec<(ValueScore, CustomerFacts)> = chunk
-                .iter()
-                .map(|f| (score(f, &model, &s, as_of), f.clone()))
-                .collect();
+            let scores = scored(chunk, &model, &s, as_of);
             self.store.write_scores(actor, &scores, as_of, &now).await?;
             done += chunk.len();
             progress(done, total);
@@ -581,10 +580,7 @@ impl App {
         } else {
             self.store.customer_facts(as_of, &s, Some(&ids)).await?
         };
-        let scores: Vec<(ValueScore, CustomerFacts)> = facts
-            .iter()
-            .map(|f| (score(f, &view.model, &s, as_of), f.clone()))
-            .collect();
+        let scores = scored(&facts, &view.model, &s, as_of);
         if !scores.is_empty() {
             self.store
                 .write_scores(&Actor::system("scoring"), &scores, as_of, &self.now())
@@ -792,19 +788,15 @@ impl App {
     }
 }
 
-/// A score's codes as stored.
-pub fn codes(
-    s: &ValueScore,
-) -> (
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-) {
-    (
-        s.class.code(),
-        s.tier.code(),
-        s.stage.code(),
-        s.risk.map(Risk::code),
-    )
+/// Each customer's scores beside the facts they came from, as `write_scores` takes them.
+fn scored(
+    facts: &[CustomerFacts],
+    m: &ValueModel,
+    s: &ValueSettings,
+    as_of: Date,
+) -> Vec<(ValueScore, CustomerFacts)> {
+    facts
+        .iter()
+        .map(|f| (score(f, m, s, as_of), f.clone()))
+        .collect()
 }

@@ -6,9 +6,7 @@
 //! cuts, percentile thresholds); [`score`] then scores any one customer against them, so
 //! the customers rescored after a new order are judged by the same yardstick as the rest.
 
-use crate::clv::{
-    BgNbd, FitError, GammaGamma, History, clv_and_purchases, fit_bgnbd, fit_gamma_gamma,
-};
+use crate::clv::{BgNbd, GammaGamma, History, clv_and_purchases, fit_bgnbd, fit_gamma_gamma};
 use aftercare_domain::customer::ValueTier;
 use aftercare_domain::value::{LoyaltyStage, Risk, ValueClass};
 use jiff::civil::Date;
@@ -297,7 +295,7 @@ pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueMode
     let sample: Vec<History> = buyers.iter().step_by(step).cloned().collect();
     let (bgnbd, gamma_gamma, fit_error) = match (fit_bgnbd(&sample), fit_gamma_gamma(&sample)) {
         (Ok(b), Ok(g)) => (Some(b), Some(g), None),
-        (Err(e), _) | (_, Err(e)) => (None, None, Some(fit_message(&e))),
+        (Err(e), _) | (_, Err(e)) => (None, None, Some(e.to_string())),
     };
     let mut model = ValueModel {
         as_of,
@@ -341,10 +339,6 @@ pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueMode
     model.boundaries.mgc_min_clv = positive_floor(percentile(&clvs, 100.0 - s.mgc_top_percent));
     model.boundaries.medium_min_clv = positive_floor(percentile(&clvs, s.medium_clv_percentile));
     model
-}
-
-fn fit_message(e: &FitError) -> String {
-    e.to_string()
 }
 
 /// (current value, CLV, P(active), expected purchases, expected spend).

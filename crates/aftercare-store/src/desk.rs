@@ -1811,14 +1811,13 @@ impl DeskStore for SqlStore {
     }
 
     async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(i64, String)>> {
-        sqlx::query_as_with::<_, (i64, String), _>(
+        fetch_opt(
+            &self.db.write,
             "SELECT r.id, r.number FROM mail_received m JOIN requests r ON r.id = m.request_id \
              WHERE m.message_id = $1",
-            args(&[message_id.into()]),
+            &[message_id.into()],
         )
-        .fetch_optional(&self.db.write)
         .await
-        .map_err(backend_err)
     }
 
     async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>> {

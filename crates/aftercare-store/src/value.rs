@@ -18,6 +18,10 @@ use std::collections::HashMap;
 pub(crate) const TIER_IN_FORCE: &str = "CASE WHEN c.tier_pinned = 1 THEN c.tier \
     ELSE COALESCE((SELECT tv.tier FROM customer_values tv WHERE tv.customer_id = c.id), c.tier) END";
 
+/// The same over `customers c LEFT JOIN customer_values v`.
+const TIER_JOINED: &str =
+    "CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE COALESCE(v.tier, c.tier) END";
+
 /// Ids bound per `IN (…)` list.
 const IN_CHUNK: usize = 500;
 
@@ -138,8 +142,7 @@ impl From<JobRec> for ValueJob {
 fn segment_where(sql: &mut Sql, f: &SegmentFilter) {
     sql.push(" WHERE c.merged_into IS NULL");
     if let Some(t) = &f.tier {
-        sql.push(" AND CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE v.tier END = ")
-            .bind(t);
+        sql.push(&format!(" AND {TIER_JOINED} = ")).bind(t);
     }
     if let Some(x) = &f.class {
         sql.push(" AND v.class = ").bind(x);
@@ -280,14 +283,15 @@ impl ValueStore for SqlStore {
         let mut before: HashMap<i64, (Option<String>, bool, Option<String>)> = HashMap::new();
         let mut ids: Vec<i64> = scores.iter().map(|(s, _)| s.customer_id).collect();
         ids.sort_unstable();
-        const BEFORE: &str = "SELECT c.id, CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE COALESCE(v.tier, c.tier) END, \
-             c.tier_pinned, v.stage FROM customers c \
-             LEFT JOIN customer_values v ON v.customer_id = c.id WHERE 1 = 1";
+        let before_sql = format!(
+            "SELECT c.id, {TIER_JOINED}, c.tier_pinned, v.stage FROM customers c \
+             LEFT JOIN customer_values v ON v.customer_id = c.id WHERE 1 = 1"
+        );
         // A full run scores customers in id order: one range read per batch. Scattered
         // customers (an incremental round) are read by lists of ids.
         let batches: Vec<Sql> = match (ids.first(), ids.last()) {
             (Some(&lo), Some(&hi)) if ((hi - lo) as usize) < ids.len() * 2 => {
-                let mut sql = Sql::new(BEFORE);
+                let mut sql = Sql::new(&before_sql);
                 sql.push(" AND c.id >= ")
                     .bind(V::I(lo))
                     .push(" AND c.id <= ")
@@ -297,7 +301,7 @@ impl ValueStore for SqlStore {
             _ => ids
                 .chunks(IN_CHUNK)
                 .map(|chunk| {
-                    let mut sql = Sql::new(BEFORE);
+                    let mut sql = Sql::new(&before_sql);
                     in_list(&mut sql, "c.id", chunk);
                     sql
                 })
@@ -524,12 +528,13 @@ impl ValueStore for SqlStore {
         Ok(())
     }
 
+    async fn latest_event_id(&self) -> StoreResult<i64> {
+        Ok(scalar(&self.db.write, "SELECT MAX(id) FROM events", &[])
+            .await?
+            .unwrap_or(0))
+    }
+
     async fn customers_touched(&self, after: i64, limit: u32) -> StoreResult<(Vec<i64>, i64)> {
-        if limit == 0 {
-            // Only the newest event id.
-            let last = scalar(&self.db.write, "SELECT MAX(id) FROM events", &[]).await?;
-            return Ok((vec![], last.unwrap_or(0)));
-        }
         let rows: Vec<(i64, String, i64, String)> = fetch_all(
             &self.db.write,
             "SELECT id, entity, entity_id, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2",
@@ -676,11 +681,11 @@ impl ValueStore for SqlStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<SegmentRow>> {
-        let mut sql = Sql::new(
-            "SELECT v.customer_id, c.name, c.city, CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE v.tier END AS tier, v.class, v.stage, \
+        let mut sql = Sql::new(&format!(
+            "SELECT v.customer_id, c.name, c.city, {TIER_JOINED} AS tier, v.class, v.stage, \
              v.risk, v.risk_reason, v.r, v.f, v.m, v.recency_days, v.purchases, v.revenue, v.clv, \
-             v.p_alive FROM customer_values v JOIN customers c ON c.id = v.customer_id",
-        );
+             v.p_alive FROM customer_values v JOIN customers c ON c.id = v.customer_id"
+        ));
         segment_where(&mut sql, f);
         if let Some(c) = cursor {
             let (clv, id) = decode_cursor(c)?;
@@ -734,13 +739,13 @@ impl ValueStore for SqlStore {
 
     async fn segment_stats(&self, f: &SegmentFilter) -> StoreResult<SegmentStats> {
         // One pass: counts by every combination, folded here.
-        let mut sql = Sql::new(
-            "SELECT CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE v.tier END, v.class, v.stage, v.risk, v.r, v.f, v.m, \
+        let mut sql = Sql::new(&format!(
+            "SELECT {TIER_JOINED}, v.class, v.stage, v.risk, v.r, v.f, v.m, \
              CASE WHEN v.clv <= 0 THEN -1 WHEN v.clv < 10000 THEN 0 WHEN v.clv < 100000 THEN 1 \
              WHEN v.clv < 500000 THEN 2 WHEN v.clv < 2000000 THEN 3 ELSE 4 END AS band, \
              CAST(v.p_alive * 10 AS BIGINT) AS tenth, COUNT(*) \
-             FROM customer_values v JOIN customers c ON c.id = v.customer_id",
-        );
+             FROM customer_values v JOIN customers c ON c.id = v.customer_id"
+        ));
         segment_where(&mut sql, f);
         sql.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9");
         type Combo = (

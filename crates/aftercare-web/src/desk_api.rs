@@ -83,11 +83,11 @@ async fn cancel_visit(
 
 #[derive(serde::Deserialize, utoipa::IntoParams, Default)]
 #[serde(default)]
-struct PeriodQuery {
+pub(crate) struct PeriodQuery {
     /// First day, YYYY-MM-DD (default 29 days before `to`).
-    from: Option<String>,
+    pub from: Option<String>,
     /// Last day, YYYY-MM-DD (default today).
-    to: Option<String>,
+    pub to: Option<String>,
 }
 
 /// How fast complaints were handled in a period: time to first response and to

@@ -983,7 +983,7 @@ impl CustomerPage {
         format_money(*v)
     }
     fn yuan(&self, v: &f64) -> String {
-        format_money(v.round() as i64)
+        crate::value_ui::yuan(*v)
     }
     fn prob(&self, v: &Option<f64>) -> String {
         v.map(|p| format!("{p:.2}")).unwrap_or_else(|| "—".into())

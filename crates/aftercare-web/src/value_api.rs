@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::api::{ApiJson, ApiQuery, ApiResult, Created, app_err};
 use crate::auth::ApiCaller;
+use crate::desk_api::PeriodQuery;
 use crate::error::ErrorBody;
 use aftercare_app::model::Page;
 use aftercare_app::value::*;
@@ -367,15 +368,6 @@ async fn delete_segment(
         .await
         .map_err(app_err!(c))?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, IntoParams, Default)]
-#[serde(default)]
-struct PeriodQuery {
-    /// First day, YYYY-MM-DD (default 29 days before `to`).
-    from: Option<String>,
-    /// Last day, YYYY-MM-DD (default today).
-    to: Option<String>,
 }
 
 /// The loyalty funnel: customers at each stage now, and the moves between stages in a

@@ -14,7 +14,6 @@ use aftercare_app::value::*;
 use aftercare_domain::lang::Lang;
 use aftercare_insight::value::{Pareto, ValueSettings};
 use askama::Template;
-use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,7 +25,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/value", get(dashboard_page))
         .route("/value/recompute", post(recompute_submit))
-        .route("/value/jobs/{id}", get(job_json))
         .route("/value/settings", post(settings_submit))
         .route("/value/segments", get(segments_page).post(segment_submit))
         .route("/value/segments/export.csv", get(segment_export))
@@ -44,7 +42,7 @@ pub struct Why {
     pub text: String,
 }
 
-fn yuan(cents: f64) -> String {
+pub(crate) fn yuan(cents: f64) -> String {
     aftercare_domain::catalog::format_money(cents.round() as i64)
 }
 
@@ -409,13 +407,6 @@ async fn recompute_submit(State(s): State<AppState>, CsrfForm(session, _): CsrfF
     match crate::value_api::start_recompute(&s, &session.principal).await {
         Ok(_) => Redirect::to("/value").into_response(),
         Err(e) => page_error(e, session.lang),
-    }
-}
-
-async fn job_json(State(s): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    match s.app.value_job(&session.principal, id).await {
-        Ok(j) => Json(j).into_response(),
-        Err(e) => crate::error::ApiError::from_app(e, session.lang).into_response(),
     }
 }
 
