@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod contact;
 pub mod customer;
 pub mod error;
+pub mod feedback;
 pub mod lang;
 pub mod order;
 pub mod request;

@@ -2,4 +2,5 @@
 
 pub mod clv;
 pub mod rfm;
+pub mod text;
 pub mod value;

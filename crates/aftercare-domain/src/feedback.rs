@@ -1,0 +1,68 @@
+//! The vocabulary of the voice of the customer (C6): what a piece of feedback says about
+//! the customer's attitude and needs, where it came from, and what became of it. The text
+//! analysis itself is in `aftercare-insight::text`.
+
+use crate::customer::code_enum;
+
+code_enum!(
+    /// The customer's attitude in a text as a whole.
+    Sentiment, "sentiment_unknown", { Positive => "positive", Neutral => "neutral", Negative => "negative" }
+);
+
+code_enum!(
+    /// The service ladder (seed 000): what level of the customer's needs a text is about,
+    /// from the product doing its basic job up to the bond beyond the transaction.
+    Ladder, "ladder_unknown", {
+        Function => "function",
+        Quality => "quality",
+        Image => "image",
+        Personality => "personality",
+        Spirit => "spirit",
+    }
+);
+
+code_enum!(
+    /// Needs by how they show (seed 002): stated now, implied but not asked for, or
+    /// interest an offer could turn into a purchase.
+    Need, "need_unknown", { Current => "current", Latent => "latent", Inducible => "inducible" }
+);
+
+code_enum!(
+    /// Where a feedback item came from.
+    FeedbackSource, "source_unknown", {
+        Survey => "survey",
+        Complaint => "complaint",
+        Consultation => "consultation",
+        RequestReply => "request_reply",
+        Call => "call",
+        Visit => "visit",
+        Review => "review",
+        Other => "other",
+    }
+);
+
+code_enum!(
+    /// The life of an improvement in a product's backlog.
+    ImprovementStatus, "status_unknown", {
+        New => "new",
+        Accepted => "accepted",
+        Planned => "planned",
+        Shipped => "shipped",
+        Declined => "declined",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for l in Ladder::ALL {
+            assert_eq!(Ladder::parse(l.code()), Ok(*l));
+        }
+        assert_eq!(Need::parse("inducible"), Ok(Need::Inducible));
+        assert_eq!(Sentiment::parse("happy"), Err("sentiment_unknown"));
+        assert_eq!(ImprovementStatus::ALL.len(), 5);
+    }
+}
