@@ -5,6 +5,7 @@ pub mod auth;
 pub mod desk;
 pub mod desk_model;
 pub mod error;
+pub mod feedback;
 pub mod ics;
 pub mod input;
 pub mod mail;

@@ -59,7 +59,9 @@ pub struct WarrantyInputs {
 /// Storage. Every write runs in one transaction that also appends to the audit log and
 /// the change log (and the customer's timeline where a customer is concerned).
 #[async_trait]
-pub trait Store: DeskStore + PortalStore + crate::value::ValueStore + Send + Sync {
+pub trait Store:
+    DeskStore + PortalStore + crate::value::ValueStore + crate::feedback::FeedbackStore + Send + Sync
+{
     async fn ping(&self) -> StoreResult<()>;
 
     // Accounts.

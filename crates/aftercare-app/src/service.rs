@@ -53,6 +53,8 @@ const THROTTLE_MINUTES: i64 = 15;
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// The feedback analyser, built on first use.
+    pub text: Arc<crate::feedback::TextModel>,
 }
 
 fn page_limit(l: Option<u32>) -> u32 {
@@ -61,7 +63,11 @@ fn page_limit(l: Option<u32>) -> u32 {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            text: Arc::default(),
+        }
     }
 
     pub fn now(&self) -> String {

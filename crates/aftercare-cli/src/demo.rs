@@ -259,6 +259,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
         ("tech@demo.aftercare", "技师老陈", "technician"),
         ("marketing@demo.aftercare", "市场部小王", "marketer"),
         ("analyst@demo.aftercare", "数据分析师", "analyst"),
+        ("pm@demo.aftercare", "产品经理小赵", "product_manager"),
     ] {
         let mut b = [0u8; 9];
         rand::rng().fill_bytes(&mut b);
@@ -848,6 +849,51 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
     app.run_recompute(&actor, job.id, &|_, _| {})
         .await
         .map_err(|e| anyhow::anyhow!("demo scoring: {e}"))?;
+    feedback(app, &actor).await
+}
+
+/// The voice of the customer: what the open requests said, and reviews and survey
+/// comments (texts from the labelled set) from the next customers about what they own.
+async fn feedback(app: &App, actor: &Actor) -> anyhow::Result<()> {
+    use aftercare_app::feedback::Captured;
+    use aftercare_domain::feedback::FeedbackSource;
+    use aftercare_insight::text::{LABELLED_TSV, parse_labelled};
+    let fail = |e: aftercare_app::AppError| anyhow::anyhow!("demo feedback: {e}");
+    app.capture_feedback().await.map_err(fail)?;
+    let texts = parse_labelled(LABELLED_TSV)?;
+    let next = app
+        .store
+        .customers(&aftercare_app::input::CustomerQuery {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await?;
+    let sources = [
+        FeedbackSource::Review,
+        FeedbackSource::Survey,
+        FeedbackSource::Visit,
+    ];
+    for (i, (c, text)) in next
+        .items
+        .iter()
+        .skip(30)
+        .zip(texts.iter().step_by(5))
+        .enumerate()
+    {
+        let asset = app.store.assets_of(c.id).await?.into_iter().next();
+        let said = Captured {
+            origin: format!("demo:{}", text.id),
+            source: sources[i % sources.len()],
+            body: text.example.text.clone(),
+            customer_id: Some(c.id),
+            product_id: asset.as_ref().map(|a| a.product_id),
+            asset_id: asset.map(|a| a.id),
+            request_id: None,
+            outlet_id: None,
+            at: app.now(),
+        };
+        app.take_in(actor, said, None).await.map_err(fail)?;
+    }
     Ok(())
 }
 

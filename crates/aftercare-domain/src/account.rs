@@ -11,6 +11,7 @@ code_enum!(
         Technician => "technician",
         Marketer => "marketer",
         Analyst => "analyst",
+        ProductManager => "product_manager",
     }
 );
 
@@ -32,6 +33,9 @@ pub enum Permission {
     ManageDesk,
     /// Customer value: run scoring, change its settings, save segments.
     Analyze,
+    /// The voice of the customer: correct classifications, run the improvement backlog,
+    /// extend the dictionary, mark experts.
+    Curate,
     /// Read the audit log and manage users and tokens.
     Admin,
 }
@@ -46,7 +50,9 @@ impl Role {
             Role::Technician => matches!(p, Read | WriteCustomers | WorkRequests),
             // Marketers bring in leads and log campaign contacts, and import lists.
             Role::Marketer => matches!(p, Read | WriteCustomers | Bulk | Analyze),
-            Role::Analyst => matches!(p, Read | Analyze),
+            Role::Analyst => matches!(p, Read | Analyze | Curate),
+            // Product managers work the improvement backlog from what customers say.
+            Role::ProductManager => matches!(p, Read | Analyze | Curate),
         }
     }
 }

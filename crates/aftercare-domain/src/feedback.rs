@@ -33,6 +33,7 @@ code_enum!(
         Survey => "survey",
         Complaint => "complaint",
         Consultation => "consultation",
+        Request => "request",
         RequestReply => "request_reply",
         Call => "call",
         Visit => "visit",

@@ -4,6 +4,7 @@
 mod customers;
 mod db;
 mod desk;
+mod feedback;
 mod migrate;
 mod orders;
 mod portal;

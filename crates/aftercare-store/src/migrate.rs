@@ -30,6 +30,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261127_000006_create_customer_value",
         include_str!("migrations/m20261127_000006_create_customer_value.sql"),
     ),
+    (
+        "m20261128_000007_create_feedback",
+        include_str!("migrations/m20261128_000007_create_feedback.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -57,7 +57,7 @@ fn minus_days(d: Date, n: u32) -> String {
         .to_string()
 }
 
-fn in_list(sql: &mut Sql, col: &str, ids: &[i64]) {
+pub(crate) fn in_list(sql: &mut Sql, col: &str, ids: &[i64]) {
     sql.push(&format!(" AND {col} IN ("));
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {

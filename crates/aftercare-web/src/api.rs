@@ -73,6 +73,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::desk_api::routes())
         .merge(crate::portal_api::routes())
         .merge(crate::value_api::routes())
+        .merge(crate::feedback_api::routes())
         .split_for_parts()
 }
 

@@ -594,9 +594,9 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "error.role_unknown",
-        "角色应为 admin、manager、agent、technician、marketer 或 analyst。",
-        "角色應為 admin、manager、agent、technician、marketer 或 analyst。",
-        "must be admin, manager, agent, technician, marketer or analyst.",
+        "角色应为 admin、manager、agent、technician、marketer、analyst 或 product_manager。",
+        "角色應為 admin、manager、agent、technician、marketer、analyst 或 product_manager。",
+        "must be admin, manager, agent, technician, marketer, analyst or product_manager.",
     ),
     (
         "error.scope_unknown",
@@ -834,6 +834,7 @@ static INDEX: LazyLock<HashMap<&'static str, [&'static str; 3]>> = LazyLock::new
         .iter()
         .chain(crate::i18n_desk::DESK_MESSAGES)
         .chain(crate::i18n_value::VALUE_MESSAGES)
+        .chain(crate::i18n_voc::VOC_MESSAGES)
         .map(|(k, s, t, e)| (*k, [*s, *t, *e]))
         .collect()
 });
@@ -884,6 +885,7 @@ mod tests {
             .iter()
             .chain(crate::i18n_desk::DESK_MESSAGES)
             .chain(crate::i18n_value::VALUE_MESSAGES)
+            .chain(crate::i18n_voc::VOC_MESSAGES)
         {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!s.is_empty() && !t.is_empty() && !e.is_empty(), "{k}");

@@ -5,9 +5,11 @@ pub mod auth;
 pub mod desk_api;
 pub mod desk_ui;
 pub mod error;
+pub mod feedback_api;
 pub mod i18n;
 mod i18n_desk;
 mod i18n_value;
+mod i18n_voc;
 pub mod portal;
 pub mod portal_api;
 pub mod transfer;
@@ -138,7 +140,26 @@ pub fn spawn_workers(app: &App) {
             }
         }
     });
+    let listener = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FEEDBACK_CAPTURE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match listener.capture_feedback().await {
+                Ok(c) if c.items > 0 => {
+                    tracing::debug!(items = c.items, events = c.events, "feedback capture")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "feedback capture failed"),
+            }
+        }
+    });
 }
+
+/// How often what customers said elsewhere (requests, replies, calls, visits) is taken in
+/// as feedback.
+pub const FEEDBACK_CAPTURE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How often the customers touched by the change log are scored again.
 pub const VALUE_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);

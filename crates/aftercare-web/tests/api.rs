@@ -1937,7 +1937,178 @@ async fn customer_value_over_http(app: &TestApp) {
     );
 }
 
+async fn feedback_over_http(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let product = seed_product(app, &tok).await;
+    let who = create_customer(app, &tok, &person("周敏", "13800009999")).await;
+
+    // A review from an e-commerce platform, analysed on arrival.
+    let review = json!({
+        "source": "review", "body": "洗衣机脱水时噪音特别大，像拖拉机一样，太失望了",
+        "customer_id": who, "product_id": product, "rating": 1, "origin": "review:tmall:1001"
+    });
+    let r = post_json(app, &tok, "/api/v1/feedback", &review)
+        .await
+        .expect(201);
+    let id = r.json["id"].as_i64().unwrap();
+    assert_eq!(r.json["sentiment"], "negative", "{}", r.text);
+    assert_eq!(r.json["analysis"], "analysed");
+    assert!(
+        r.json["evidence"]["sentiment"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.json["improvement_id"].as_i64().is_some(),
+        "in the backlog"
+    );
+    // Posting the same origin again returns the same item.
+    let again = post_json(app, &tok, "/api/v1/feedback", &review)
+        .await
+        .expect(201);
+    assert_eq!(again.json["id"].as_i64(), Some(id));
+
+    // Bad input: every field named, in the caller's language.
+    let bad = json!({ "source": "fax", "body": "", "rating": 7 });
+    let r = send(
+        api(app, Method::POST, "/api/v1/feedback", &tok)
+            .header("Accept-Language", "zh-CN")
+            .json(&bad),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<&str> = r.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, vec!["source", "body", "rating"], "{}", r.text);
+    assert!(r.text.contains("评分应在 1 到 5 之间"), "{}", r.text);
+
+    // A correction is kept and shown with the item; a read-only token may not correct.
+    let reader = token(app, &["read"]).await;
+    put_json(
+        app,
+        &reader,
+        &format!("/api/v1/feedback/{id}/labels"),
+        &json!({"ladder": "personality"}),
+    )
+    .await
+    .expect(403);
+    let fixed = put_json(
+        app,
+        &tok,
+        &format!("/api/v1/feedback/{id}/labels"),
+        &json!({"ladder": "personality"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(fixed.json["ladder"], "personality");
+    assert_eq!(fixed.json["corrected"], true);
+    // Negative and about the customer's own situation: a need now, not a defect.
+    let entry = fixed.json["improvement_id"]
+        .as_i64()
+        .expect("still in the backlog");
+    let item = get_json(app, &tok, &format!("/api/v1/feedback/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        item.json["corrections"][0]["to_value"], "personality",
+        "{}",
+        item.text
+    );
+
+    // The backlog, its status, and who to tell.
+    let b = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/improvements?product_id={product}"),
+    )
+    .await
+    .expect(200);
+    assert_eq!(b.json[0]["id"].as_i64(), Some(entry), "{}", b.text);
+    assert_eq!(b.json[0]["customers"], 1);
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/improvements/{entry}"),
+        &json!({"status": "shipped"}),
+    )
+    .await
+    .expect(200);
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/improvements/{entry}"),
+        &json!({"status": "done"}),
+    )
+    .await
+    .expect(422);
+    let tell = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/improvements/{entry}/customers"),
+    )
+    .await
+    .expect(200);
+    assert_eq!(tell.json[0]["name"], "周敏");
+
+    // The dictionary and the customer alliance.
+    let w = post_json(
+        app,
+        &tok,
+        "/api/v1/text/words",
+        &json!({"word": "减震器", "kind": "part"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(w.json["word"], "减震器");
+    post_json(
+        app,
+        &tok,
+        "/api/v1/text/words",
+        &json!({"word": "减震器", "kind": "part"}),
+    )
+    .await
+    .expect(409);
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{who}/expert"),
+        &json!({"field": "洗衣机"}),
+    )
+    .await
+    .expect(204);
+    let experts = get_json(app, &tok, "/api/v1/feedback?expert=true")
+        .await
+        .expect(200);
+    assert_eq!(
+        experts.json["items"][0]["customer_id"].as_i64(),
+        Some(who),
+        "{}",
+        experts.text
+    );
+    let note = json!({"source": "call", "body": "洗衣机的减震器好像松了，希望能派人看看", "customer_id": who, "product_id": product});
+    let r = post_json(app, &tok, "/api/v1/feedback", &note)
+        .await
+        .expect(201);
+    assert_eq!(r.json["topic"], "减震器", "{}", r.text);
+    assert_eq!(r.json["expert"], true);
+    send(api(
+        app,
+        Method::DELETE,
+        &format!("/api/v1/customers/{who}/expert"),
+        &tok,
+    ))
+    .await
+    .expect(204);
+}
+
 on_both_databases!(customer_value_works_over_http_and_in_the_pages => customer_value_over_http);
+on_both_databases!(feedback_is_taken_in_corrected_and_ranked_over_http => feedback_over_http);
 on_both_databases!(the_service_desk_works_over_http_on_both_databases => the_service_desk_over_http);
 on_both_databases!(the_portal_keeps_each_customer_to_their_own_records => the_portal_keeps_each_customer_to_their_own);
 on_both_databases!(the_health_check_the_openapi_document_and_the_docs_are_served => health_openapi_and_docs);

@@ -1,0 +1,815 @@
+//! The voice of the customer (C6): feedback items from every channel, their analysis and
+//! its corrections, the dictionary of product and part names, the improvement backlog
+//! per product and the customer alliance. The analysis itself is
+//! `aftercare_insight::text`.
+
+use crate::error::AppError;
+use crate::model::Page;
+use crate::ports::StoreResult;
+use crate::service::{Actor, App, Principal};
+use aftercare_domain::Invalid;
+use aftercare_domain::account::Permission;
+use aftercare_domain::error::{optional_text, required_text};
+use aftercare_domain::feedback::{FeedbackSource, ImprovementStatus, Ladder, Need, Sentiment};
+use aftercare_insight::text::{
+    Analysis, Analyzer, CORRECTION_WEIGHT, Example, LABELLED_TSV, WordKind, parse_labelled,
+};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, RwLock};
+use utoipa::{IntoParams, ToSchema};
+
+/// Change-log events read per capture round.
+const EVENTS_PER_ROUND: u32 = 2_000;
+
+/// Feedback as given: by staff (notes of calls and visits), by an import or an API client.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct FeedbackInput {
+    /// survey, complaint, consultation, request, request_reply, call, visit, review or other.
+    pub source: String,
+    pub body: String,
+    pub customer_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub outlet_id: Option<i64>,
+    /// A review's star rating, 1–5.
+    pub rating: Option<i64>,
+    /// Where it comes from outside Aftercare, e.g. `review:jd:7788`: posting the same
+    /// origin again changes nothing.
+    pub origin: Option<String>,
+}
+
+/// A feedback item ready to store: validated, linked, analysed (or flagged).
+#[derive(Debug, Clone)]
+pub struct FeedbackRecord {
+    pub source: FeedbackSource,
+    pub origin: Option<String>,
+    pub customer_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub outlet_id: Option<i64>,
+    pub rating: Option<i64>,
+    pub body: String,
+    pub received_at: String,
+    pub analysis: Result<Analysis, String>,
+    /// The backlog entry it belongs to: (product, topic, kind).
+    pub backlog: Option<(Option<i64>, String, &'static str)>,
+}
+
+/// A stored feedback item with its analysis.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeedbackItem {
+    pub id: i64,
+    pub source: String,
+    pub origin: Option<String>,
+    pub customer_id: Option<i64>,
+    pub customer_name: Option<String>,
+    /// The customer is a member of the customer alliance (an expert).
+    pub expert: bool,
+    pub product_id: Option<i64>,
+    pub product_name: Option<String>,
+    pub asset_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub outlet_id: Option<i64>,
+    pub rating: Option<i64>,
+    pub body: String,
+    pub received_at: String,
+    /// analysed, or failed (kept and flagged; see analysis_error).
+    pub analysis: String,
+    pub analysis_error: Option<String>,
+    pub script: Option<String>,
+    pub keywords: Vec<String>,
+    pub topic: Option<String>,
+    pub sentiment: Option<String>,
+    /// −1 to +1.
+    pub sentiment_score: Option<f64>,
+    pub ladder: Option<String>,
+    pub need: Option<String>,
+    /// The words behind each label: {"sentiment": [...], "ladder": [...], "need": [...]}.
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    /// The model's probability of each label: {"sentiment": 0.8, ...}.
+    #[schema(value_type = Object)]
+    pub confidence: serde_json::Value,
+    /// Staff corrected a label.
+    pub corrected: bool,
+    pub improvement_id: Option<i64>,
+}
+
+/// Which feedback: every field narrows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, IntoParams)]
+#[serde(default)]
+pub struct FeedbackQuery {
+    pub customer_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub improvement_id: Option<i64>,
+    pub source: Option<String>,
+    pub sentiment: Option<String>,
+    pub ladder: Option<String>,
+    pub need: Option<String>,
+    /// Only items whose analysis failed (true) or succeeded (false).
+    pub failed: Option<bool>,
+    /// Only from customers of the alliance (true) or from the others (false).
+    pub expert: Option<bool>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// A correction of an item's labels; absent labels stay.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct LabelsInput {
+    pub sentiment: Option<String>,
+    pub ladder: Option<String>,
+    pub need: Option<String>,
+}
+
+/// One label change, as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Correction {
+    pub label: String,
+    pub from_value: Option<String>,
+    pub to_value: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// An entry of the improvement backlog, with what it touches.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Improvement {
+    pub id: i64,
+    pub product_id: Option<i64>,
+    pub product_name: Option<String>,
+    pub topic: String,
+    /// defect or need.
+    pub kind: String,
+    /// new, accepted, planned, shipped or declined.
+    pub status: String,
+    pub note: Option<String>,
+    /// Feedback items behind it.
+    pub items: i64,
+    /// Distinct customers who raised it.
+    pub customers: i64,
+    /// Of whom members of the customer alliance.
+    pub experts: i64,
+    /// The lifetime value of those customers, in cents (from the last scoring).
+    pub value: f64,
+    /// Negative items among them.
+    pub negative: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub shipped_at: Option<String>,
+}
+
+/// A new status for a backlog entry.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ImprovementInput {
+    pub status: String,
+    pub note: Option<String>,
+}
+
+/// A customer who raised a backlog entry: the list to tell when it ships.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RaisedBy {
+    pub customer_id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// The channels the customer agreed to be contacted on (phone, sms, email, wechat, post).
+    pub consent: Vec<String>,
+    pub expert: bool,
+    /// Their first feedback on it.
+    pub first_said: String,
+}
+
+/// A word of the dictionary.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DictionaryWord {
+    pub word: String,
+    /// part or product.
+    pub kind: String,
+    #[serde(default)]
+    pub added_by: String,
+    #[serde(default)]
+    pub added_at: String,
+}
+
+/// Membership of the customer alliance.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ExpertInput {
+    /// What the customer knows well (e.g. "kitchen appliances").
+    pub field: Option<String>,
+}
+
+/// What a capture round found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Capture {
+    pub events: usize,
+    pub items: usize,
+}
+
+/// Something said in another part of Aftercare, waiting to become a feedback item.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub origin: String,
+    pub source: FeedbackSource,
+    pub body: String,
+    pub customer_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub outlet_id: Option<i64>,
+    pub at: String,
+}
+
+#[async_trait]
+pub trait FeedbackStore: Send + Sync {
+    /// Stores an item (and its backlog entry, created if new). Returns its id and whether
+    /// it is new: an origin taken in before gives the earlier item's id and false.
+    async fn insert_feedback(
+        &self,
+        actor: &Actor,
+        r: &FeedbackRecord,
+        now: &str,
+    ) -> StoreResult<(i64, bool)>;
+    async fn feedback_item(&self, id: i64) -> StoreResult<Option<FeedbackItem>>;
+    async fn feedback(&self, q: &FeedbackQuery, limit: u32) -> StoreResult<Page<FeedbackItem>>;
+    /// Changes labels (each change kept), marks the item corrected and moves it to
+    /// `backlog` (created if new; none leaves it out).
+    async fn correct_feedback(
+        &self,
+        actor: &Actor,
+        id: i64,
+        changes: &[(&'static str, Option<String>, String)],
+        backlog: Option<(Option<i64>, String, &'static str)>,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>>;
+    /// The corrected items: (body, sentiment, ladder, need).
+    async fn corrected_examples(&self) -> StoreResult<Vec<(String, String, String, String)>>;
+    async fn dictionary(&self) -> StoreResult<Vec<DictionaryWord>>;
+    /// False when the word was there already.
+    async fn add_dictionary_word(
+        &self,
+        actor: &Actor,
+        word: &str,
+        kind: &str,
+        now: &str,
+    ) -> StoreResult<bool>;
+    /// The backlog of a product (`Some`), of feedback about no product (`Some(None)`), or
+    /// all (`None`), ranked by customers then value touched.
+    async fn backlog(
+        &self,
+        product: Option<Option<i64>>,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<Improvement>>;
+    async fn improvement(&self, id: i64) -> StoreResult<Option<Improvement>>;
+    async fn set_improvement_status(
+        &self,
+        actor: &Actor,
+        id: i64,
+        status: &str,
+        note: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn raised_by(&self, improvement_id: i64) -> StoreResult<Vec<RaisedBy>>;
+    async fn set_expert(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        field: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn unset_expert(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()>;
+    /// (field, since) of a member of the alliance.
+    async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>>;
+    async fn feedback_cursor(&self) -> StoreResult<i64>;
+    async fn set_feedback_cursor(&self, event_id: i64) -> StoreResult<()>;
+    /// What the events after `after` said (request descriptions, customers' messages,
+    /// notes of calls and visits) not yet taken in, and the last event id read.
+    async fn captured_since(&self, after: i64, limit: u32) -> StoreResult<(Vec<Captured>, i64)>;
+}
+
+/// The analyser, built on first use from the labelled texts, the stored dictionary and
+/// the corrections, then kept up to date as staff add words and correct labels.
+#[derive(Default)]
+pub struct TextModel {
+    cell: tokio::sync::OnceCell<Arc<RwLock<Analyzer>>>,
+}
+
+impl std::fmt::Debug for TextModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TextModel")
+    }
+}
+
+/// Whether and where an analysed item joins the backlog: negative feedback is a defect
+/// when it is about function or quality and a need otherwise; a latent or inducible need
+/// is a need whatever the tone; praise and plain questions are not backlog material.
+pub fn backlog_kind(sentiment: Sentiment, ladder: Ladder, need: Need) -> Option<&'static str> {
+    match (sentiment, need) {
+        (Sentiment::Negative, _) if matches!(ladder, Ladder::Function | Ladder::Quality) => {
+            Some("defect")
+        }
+        (Sentiment::Negative, _) | (_, Need::Latent | Need::Inducible) => Some("need"),
+        _ => None,
+    }
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn poisoned<T>(_: T) -> AppError {
+    AppError::Internal("text analyser lock poisoned".into())
+}
+
+fn examples(corrected: &[(String, String, String, String)]) -> Vec<Example> {
+    let mut out: Vec<Example> = parse_labelled(LABELLED_TSV)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| l.example)
+        .collect();
+    out.extend(corrected.iter().filter_map(|(text, s, l, n)| {
+        Some(Example {
+            text: text.clone(),
+            sentiment: Sentiment::parse(s).ok()?,
+            ladder: Ladder::parse(l).ok()?,
+            need: Need::parse(n).ok()?,
+            weight: CORRECTION_WEIGHT,
+        })
+    }));
+    out
+}
+
+fn word_kind(kind: &str) -> Result<WordKind, &'static str> {
+    match kind.trim() {
+        "part" => Ok(WordKind::Part),
+        "product" => Ok(WordKind::Product),
+        _ => Err("word_kind_unknown"),
+    }
+}
+
+impl App {
+    /// The analyser (built on first use, which takes a moment).
+    pub async fn analyzer(&self) -> Result<Arc<RwLock<Analyzer>>, AppError> {
+        self.text
+            .cell
+            .get_or_try_init(|| async {
+                let words = self.store.dictionary().await?;
+                let corrected = self.store.corrected_examples().await?;
+                let mut products: Vec<String> = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let page = self
+                        .store
+                        .products(&crate::input::ProductQuery {
+                            cursor,
+                            limit: Some(200),
+                            ..Default::default()
+                        })
+                        .await?;
+                    products.extend(page.items.into_iter().map(|p| p.name));
+                    match page.next_cursor {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                let analyzer = tokio::task::spawn_blocking(move || {
+                    let mut a = Analyzer::new(&examples(&corrected));
+                    for name in &products {
+                        a.add_word(name, WordKind::Product);
+                    }
+                    for w in &words {
+                        if let Ok(kind) = word_kind(&w.kind) {
+                            a.add_word(&w.word, kind);
+                        }
+                    }
+                    a
+                })
+                .await
+                .map_err(|e| AppError::Internal(format!("building the text analyser: {e}")))?;
+                Ok::<_, AppError>(Arc::new(RwLock::new(analyzer)))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn analyse(&self, body: &str) -> Result<Result<Analysis, String>, AppError> {
+        let analyzer = self.analyzer().await?;
+        let body = body.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let a = analyzer.read().map_err(poisoned)?;
+            Ok(a.analyze(&body).map_err(|e| e.to_string()))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("text analysis: {e}")))?
+    }
+
+    /// Takes in what was said: analysed (or flagged), placed in the backlog, stored.
+    /// Returns the item's id and whether it is new (its origin was not taken in before).
+    pub async fn take_in(
+        &self,
+        actor: &Actor,
+        said: Captured,
+        rating: Option<i64>,
+    ) -> Result<(i64, bool), AppError> {
+        let record = self.record(said, rating).await?;
+        self.store
+            .insert_feedback(actor, &record, &self.now())
+            .await
+            .map_err(AppError::from_store("feedback"))
+    }
+
+    /// Turns what was said into a record: analysed (or flagged) and placed in the backlog.
+    async fn record(&self, c: Captured, rating: Option<i64>) -> Result<FeedbackRecord, AppError> {
+        let product_id = match (c.product_id, c.asset_id) {
+            (None, Some(asset)) => self.store.asset(asset).await?.map(|a| a.product_id),
+            (p, _) => p,
+        };
+        let analysis = self.analyse(&c.body).await?;
+        let backlog = analysis.as_ref().ok().and_then(|a| {
+            let kind = backlog_kind(a.sentiment.label, a.ladder.label, a.need.label)?;
+            Some((product_id, a.topic.clone()?, kind))
+        });
+        Ok(FeedbackRecord {
+            source: c.source,
+            origin: Some(c.origin).filter(|o| !o.is_empty()),
+            customer_id: c.customer_id,
+            product_id,
+            asset_id: c.asset_id,
+            request_id: c.request_id,
+            outlet_id: c.outlet_id,
+            rating,
+            body: c.body,
+            received_at: c.at,
+            analysis,
+            backlog,
+        })
+    }
+
+    /// Records feedback given by staff or a client. The text is analysed; when analysis
+    /// fails the item is kept, flagged with the reason. Returns the item (the one taken
+    /// in before when its origin is known already).
+    pub async fn add_feedback(
+        &self,
+        p: &Principal,
+        input: &FeedbackInput,
+    ) -> Result<FeedbackItem, AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let mut inv = Invalid::default();
+        let source = inv.check("source", FeedbackSource::parse(&input.source));
+        let body = inv.check(
+            "body",
+            required_text(&input.body, aftercare_insight::text::MAX_CHARS),
+        );
+        let origin = inv
+            .check("origin", optional_text(input.origin.as_deref(), 200))
+            .flatten();
+        if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            inv.push("rating", "rating_range");
+        }
+        for (field, id) in [
+            ("customer_id", input.customer_id),
+            ("product_id", input.product_id),
+            ("asset_id", input.asset_id),
+            ("request_id", input.request_id),
+            ("outlet_id", input.outlet_id),
+        ] {
+            if id.is_some_and(|i| i <= 0) {
+                inv.push(field, "id_invalid");
+            }
+        }
+        inv.into_result()?;
+        let (Some(source), Some(body)) = (source, body) else {
+            return Err(AppError::Internal(
+                "validated feedback lost its fields".into(),
+            ));
+        };
+        let captured = Captured {
+            origin: origin.unwrap_or_default(),
+            source,
+            body,
+            customer_id: input.customer_id,
+            product_id: input.product_id,
+            asset_id: input.asset_id,
+            request_id: input.request_id,
+            outlet_id: input.outlet_id,
+            at: self.now(),
+        };
+        let (id, _) = self.take_in(&p.actor(), captured, input.rating).await?;
+        self.store
+            .feedback_item(id)
+            .await?
+            .ok_or(AppError::NotFound("feedback"))
+    }
+
+    pub async fn feedback_item(&self, p: &Principal, id: i64) -> Result<FeedbackItem, AppError> {
+        p.require(Permission::Read)?;
+        self.store
+            .feedback_item(id)
+            .await?
+            .ok_or(AppError::NotFound("feedback"))
+    }
+
+    pub async fn feedback(
+        &self,
+        p: &Principal,
+        q: &FeedbackQuery,
+    ) -> Result<Page<FeedbackItem>, AppError> {
+        p.require(Permission::Read)?;
+        let mut inv = Invalid::default();
+        if let Some(s) = nonempty(&q.source) {
+            inv.check("source", FeedbackSource::parse(s));
+        }
+        if let Some(s) = nonempty(&q.sentiment) {
+            inv.check("sentiment", Sentiment::parse(s));
+        }
+        if let Some(s) = nonempty(&q.ladder) {
+            inv.check("ladder", Ladder::parse(s));
+        }
+        if let Some(s) = nonempty(&q.need) {
+            inv.check("need", Need::parse(s));
+        }
+        if q.cursor
+            .as_deref()
+            .is_some_and(|c| c.parse::<i64>().is_err())
+        {
+            inv.push("cursor", "cursor_invalid");
+        }
+        inv.into_result()?;
+        self.store
+            .feedback(q, q.limit.unwrap_or(50).clamp(1, 200))
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Corrects an item's labels. The correction is kept, trains the classifiers at once,
+    /// and moves the item in the backlog when its kind changes.
+    pub async fn correct_feedback(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: &LabelsInput,
+    ) -> Result<FeedbackItem, AppError> {
+        p.require(Permission::Curate)?;
+        let item = self
+            .store
+            .feedback_item(id)
+            .await?
+            .ok_or(AppError::NotFound("feedback"))?;
+        let mut inv = Invalid::default();
+        let sentiment =
+            nonempty(&input.sentiment).and_then(|s| inv.check("sentiment", Sentiment::parse(s)));
+        let ladder = nonempty(&input.ladder).and_then(|s| inv.check("ladder", Ladder::parse(s)));
+        let need = nonempty(&input.need).and_then(|s| inv.check("need", Need::parse(s)));
+        if sentiment.is_none() && ladder.is_none() && need.is_none() && inv.is_empty() {
+            inv.push("ladder", "labels_required");
+        }
+        inv.into_result()?;
+        let current = |v: &Option<String>| v.clone();
+        let mut changes: Vec<(&'static str, Option<String>, String)> = Vec::new();
+        let mut push = |label: &'static str, old: Option<String>, new: Option<&'static str>| {
+            if let Some(new) = new.filter(|n| old.as_deref() != Some(*n)) {
+                changes.push((label, old, new.to_owned()));
+            }
+        };
+        push(
+            "sentiment",
+            current(&item.sentiment),
+            sentiment.map(Sentiment::code),
+        );
+        push("ladder", current(&item.ladder), ladder.map(Ladder::code));
+        push("need", current(&item.need), need.map(Need::code));
+        if changes.is_empty() {
+            return Ok(item);
+        }
+        let label = |name: &str, fallback: &Option<String>| {
+            changes
+                .iter()
+                .find(|c| c.0 == name)
+                .map(|c| c.2.clone())
+                .or_else(|| fallback.clone())
+        };
+        let s = label("sentiment", &item.sentiment).and_then(|v| Sentiment::parse(&v).ok());
+        let l = label("ladder", &item.ladder).and_then(|v| Ladder::parse(&v).ok());
+        let n = label("need", &item.need).and_then(|v| Need::parse(&v).ok());
+        let (Some(s), Some(l), Some(n)) = (s, l, n) else {
+            // An item whose analysis failed needs all three labels the first time.
+            let mut inv = Invalid::default();
+            for (f, v) in [
+                ("sentiment", s.is_none()),
+                ("ladder", l.is_none()),
+                ("need", n.is_none()),
+            ] {
+                if v {
+                    inv.push(f, "required");
+                }
+            }
+            return Err(inv.into());
+        };
+        let topic = item
+            .topic
+            .clone()
+            .or_else(|| item.keywords.first().cloned());
+        let backlog = backlog_kind(s, l, n).and_then(|k| Some((item.product_id, topic?, k)));
+        self.store
+            .correct_feedback(&p.actor(), id, &changes, backlog, &self.now())
+            .await
+            .map_err(AppError::from_store("feedback"))?;
+        self.retrain().await?;
+        self.store
+            .feedback_item(id)
+            .await?
+            .ok_or(AppError::NotFound("feedback"))
+    }
+
+    async fn retrain(&self) -> Result<(), AppError> {
+        let analyzer = self.analyzer().await?;
+        let corrected = self.store.corrected_examples().await?;
+        tokio::task::spawn_blocking(move || {
+            let examples = examples(&corrected);
+            analyzer
+                .write()
+                .map_err(poisoned)
+                .map(|mut a| a.train(&examples))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("retraining: {e}")))?
+    }
+
+    pub async fn corrections(&self, p: &Principal, id: i64) -> Result<Vec<Correction>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.corrections(id).await?)
+    }
+
+    pub async fn dictionary(&self, p: &Principal) -> Result<Vec<DictionaryWord>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.dictionary().await?)
+    }
+
+    /// Adds a part or product name to the dictionary; it segments as one word from now on.
+    pub async fn add_dictionary_word(
+        &self,
+        p: &Principal,
+        w: &DictionaryWord,
+    ) -> Result<DictionaryWord, AppError> {
+        p.require(Permission::Curate)?;
+        let mut inv = Invalid::default();
+        let word = inv.check("word", required_text(&w.word, 30));
+        if word
+            .as_deref()
+            .is_some_and(|w| w.chars().any(char::is_whitespace))
+        {
+            inv.push("word", "word_single");
+        }
+        let kind = inv.check("kind", word_kind(&w.kind));
+        inv.into_result()?;
+        let (Some(word), Some(kind)) = (word, kind) else {
+            return Err(AppError::Internal("validated word lost".into()));
+        };
+        let word = aftercare_insight::text::normalise(&word);
+        let now = self.now();
+        let added = self
+            .store
+            .add_dictionary_word(&p.actor(), &word, &w.kind, &now)
+            .await?;
+        if !added {
+            return Err(AppError::Conflict {
+                code: "word_exists",
+                field: Some("word".into()),
+            });
+        }
+        let analyzer = self.analyzer().await?;
+        analyzer.write().map_err(poisoned)?.add_word(&word, kind);
+        Ok(DictionaryWord {
+            word,
+            kind: w.kind.trim().to_owned(),
+            added_by: p.actor().label,
+            added_at: now,
+        })
+    }
+
+    /// The improvement backlog: of one product, of feedback about no product
+    /// (`product_id` 0), or all; ranked by customers then value touched.
+    pub async fn backlog(
+        &self,
+        p: &Principal,
+        product_id: Option<i64>,
+        status: Option<&str>,
+    ) -> Result<Vec<Improvement>, AppError> {
+        p.require(Permission::Read)?;
+        let status = status.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(s) = status {
+            ImprovementStatus::parse(s).map_err(|c| Invalid::one("status", c))?;
+        }
+        let product = product_id.map(|id| Some(id).filter(|i| *i > 0));
+        Ok(self.store.backlog(product, status).await?)
+    }
+
+    pub async fn improvement(&self, p: &Principal, id: i64) -> Result<Improvement, AppError> {
+        p.require(Permission::Read)?;
+        self.store
+            .improvement(id)
+            .await?
+            .ok_or(AppError::NotFound("improvement"))
+    }
+
+    pub async fn set_improvement_status(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: &ImprovementInput,
+    ) -> Result<Improvement, AppError> {
+        p.require(Permission::Curate)?;
+        let mut inv = Invalid::default();
+        let status = inv.check("status", ImprovementStatus::parse(&input.status));
+        let note = inv
+            .check("note", optional_text(input.note.as_deref(), 2000))
+            .flatten();
+        inv.into_result()?;
+        let Some(status) = status else {
+            return Err(AppError::Internal("validated status lost".into()));
+        };
+        self.store
+            .set_improvement_status(&p.actor(), id, status.code(), note.as_deref(), &self.now())
+            .await
+            .map_err(AppError::from_store("improvement"))?;
+        self.improvement(p, id).await
+    }
+
+    /// The customers who raised a backlog entry, to tell them when it ships.
+    pub async fn raised_by(&self, p: &Principal, id: i64) -> Result<Vec<RaisedBy>, AppError> {
+        p.require(Permission::Read)?;
+        self.store
+            .improvement(id)
+            .await?
+            .ok_or(AppError::NotFound("improvement"))?;
+        Ok(self.store.raised_by(id).await?)
+    }
+
+    pub async fn set_expert(
+        &self,
+        p: &Principal,
+        customer_id: i64,
+        input: &ExpertInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::Curate)?;
+        let field =
+            optional_text(input.field.as_deref(), 100).map_err(|c| Invalid::one("field", c))?;
+        self.store
+            .set_expert(&p.actor(), customer_id, field.as_deref(), &self.now())
+            .await
+            .map_err(AppError::from_store("customer"))
+    }
+
+    pub async fn unset_expert(&self, p: &Principal, customer_id: i64) -> Result<(), AppError> {
+        p.require(Permission::Curate)?;
+        self.store
+            .unset_expert(&p.actor(), customer_id, &self.now())
+            .await
+            .map_err(AppError::from_store("customer"))
+    }
+
+    pub async fn expert(
+        &self,
+        p: &Principal,
+        customer_id: i64,
+    ) -> Result<Option<(Option<String>, String)>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.expert(customer_id).await?)
+    }
+
+    /// One capture round: what the change log says customers said since the last round
+    /// (request descriptions, their messages, notes of calls and visits) becomes feedback.
+    pub async fn capture_feedback(&self) -> Result<Capture, AppError> {
+        let after = self.store.feedback_cursor().await?;
+        let (found, last) = self.store.captured_since(after, EVENTS_PER_ROUND).await?;
+        if last <= after {
+            return Ok(Capture::default());
+        }
+        let actor = Actor::system("feedback");
+        let mut items = 0;
+        for c in found {
+            let record = self.record(c, None).await?;
+            if self
+                .store
+                .insert_feedback(&actor, &record, &self.now())
+                .await?
+                .1
+            {
+                items += 1;
+            }
+        }
+        self.store.set_feedback_cursor(last).await?;
+        Ok(Capture {
+            events: (last - after) as usize,
+            items,
+        })
+    }
+}

@@ -1,0 +1,939 @@
+//! The `FeedbackStore` port over SQL: feedback items and their corrections, the
+//! dictionary, the improvement backlog, the customer alliance and capture from the
+//! change log.
+
+use crate::db::*;
+use crate::store::SqlStore;
+use crate::value::in_list;
+use aftercare_app::StoreError;
+use aftercare_app::feedback::*;
+use aftercare_app::model::Page;
+use aftercare_app::ports::StoreResult;
+use aftercare_app::service::Actor;
+use aftercare_domain::feedback::FeedbackSource;
+use async_trait::async_trait;
+use serde_json::json;
+use sqlx::AnyConnection;
+
+const ITEM_SELECT: &str = "SELECT f.id, f.source, f.origin, f.customer_id, c.name AS customer_name, \
+    CAST(CASE WHEN e.customer_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS expert, f.product_id, p.name AS product_name, \
+    f.asset_id, f.request_id, f.outlet_id, f.rating, f.body, f.received_at, f.analysis, f.analysis_error, \
+    f.script, f.keywords, f.topic, f.sentiment, f.sentiment_score, f.ladder, f.need, f.evidence, \
+    f.confidence, f.corrected, f.improvement_id \
+    FROM feedback_items f LEFT JOIN customers c ON c.id = f.customer_id \
+    LEFT JOIN customer_experts e ON e.customer_id = f.customer_id \
+    LEFT JOIN products p ON p.id = f.product_id WHERE 1 = 1";
+
+#[derive(sqlx::FromRow)]
+struct ItemRec {
+    id: i64,
+    source: String,
+    origin: Option<String>,
+    customer_id: Option<i64>,
+    customer_name: Option<String>,
+    expert: i64,
+    product_id: Option<i64>,
+    product_name: Option<String>,
+    asset_id: Option<i64>,
+    request_id: Option<i64>,
+    outlet_id: Option<i64>,
+    rating: Option<i64>,
+    body: String,
+    received_at: String,
+    analysis: String,
+    analysis_error: Option<String>,
+    script: Option<String>,
+    keywords: Option<String>,
+    topic: Option<String>,
+    sentiment: Option<String>,
+    sentiment_score: Option<f64>,
+    ladder: Option<String>,
+    need: Option<String>,
+    evidence: Option<String>,
+    confidence: Option<String>,
+    corrected: i64,
+    improvement_id: Option<i64>,
+}
+
+fn json_or(s: Option<&str>, empty: serde_json::Value) -> serde_json::Value {
+    s.and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(empty)
+}
+
+impl From<ItemRec> for FeedbackItem {
+    fn from(r: ItemRec) -> Self {
+        FeedbackItem {
+            id: r.id,
+            source: r.source,
+            origin: r.origin,
+            customer_id: r.customer_id,
+            customer_name: r.customer_name,
+            expert: r.expert != 0,
+            product_id: r.product_id,
+            product_name: r.product_name,
+            asset_id: r.asset_id,
+            request_id: r.request_id,
+            outlet_id: r.outlet_id,
+            rating: r.rating,
+            body: r.body,
+            received_at: r.received_at,
+            analysis: r.analysis,
+            analysis_error: r.analysis_error,
+            script: r.script,
+            keywords: r
+                .keywords
+                .and_then(|k| serde_json::from_str(&k).ok())
+                .unwrap_or_default(),
+            topic: r.topic,
+            sentiment: r.sentiment,
+            sentiment_score: r.sentiment_score,
+            ladder: r.ladder,
+            need: r.need,
+            evidence: json_or(r.evidence.as_deref(), json!({})),
+            confidence: json_or(r.confidence.as_deref(), json!({})),
+            corrected: r.corrected != 0,
+            improvement_id: r.improvement_id,
+        }
+    }
+}
+
+const IMPROVEMENT_SELECT: &str = "SELECT i.id, i.product_id, p.name AS product_name, i.topic, i.kind, i.status, \
+    i.note, COUNT(f.id) AS items, COUNT(DISTINCT f.customer_id) AS customers, \
+    COUNT(DISTINCT e.customer_id) AS experts, \
+    CAST(COALESCE((SELECT SUM(v.clv) FROM customer_values v WHERE v.customer_id IN \
+        (SELECT DISTINCT f2.customer_id FROM feedback_items f2 WHERE f2.improvement_id = i.id)), 0) AS DOUBLE PRECISION) \
+        AS touched_value, \
+    CAST(SUM(CASE WHEN f.sentiment = 'negative' THEN 1 ELSE 0 END) AS BIGINT) AS negative, \
+    i.created_at, i.updated_at, i.shipped_at \
+    FROM improvements i LEFT JOIN products p ON p.id = i.product_id \
+    LEFT JOIN feedback_items f ON f.improvement_id = i.id \
+    LEFT JOIN customer_experts e ON e.customer_id = f.customer_id WHERE 1 = 1";
+
+const IMPROVEMENT_GROUP: &str = " GROUP BY i.id, i.product_id, p.name, i.topic, i.kind, i.status, i.note, \
+    i.created_at, i.updated_at, i.shipped_at";
+
+#[derive(sqlx::FromRow)]
+struct ImprovementRec {
+    id: i64,
+    product_id: Option<i64>,
+    product_name: Option<String>,
+    topic: String,
+    kind: String,
+    status: String,
+    note: Option<String>,
+    items: i64,
+    customers: i64,
+    experts: i64,
+    touched_value: f64,
+    negative: Option<i64>,
+    created_at: String,
+    updated_at: String,
+    shipped_at: Option<String>,
+}
+
+impl From<ImprovementRec> for Improvement {
+    fn from(r: ImprovementRec) -> Self {
+        Improvement {
+            id: r.id,
+            product_id: r.product_id,
+            product_name: r.product_name,
+            topic: r.topic,
+            kind: r.kind,
+            status: r.status,
+            note: r.note,
+            items: r.items,
+            customers: r.customers,
+            experts: r.experts,
+            value: r.touched_value,
+            negative: r.negative.unwrap_or(0),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            shipped_at: r.shipped_at,
+        }
+    }
+}
+
+/// The backlog entry of (product, topic, kind), created when new.
+async fn improvement_for(
+    tx: &mut AnyConnection,
+    (product, topic, kind): &(Option<i64>, String, &'static str),
+    now: &str,
+) -> Result<i64, StoreError> {
+    let find = "SELECT id FROM improvements WHERE COALESCE(product_id, 0) = $1 AND topic = $2 AND kind = $3";
+    let key = [
+        V::I(product.unwrap_or(0)),
+        V::T(topic.clone()),
+        V::T((*kind).into()),
+    ];
+    if let Some(id) = scalar(&mut *tx, find, &key).await? {
+        return Ok(id);
+    }
+    insert_id(
+        &mut *tx,
+        "INSERT INTO improvements (product_id, topic, kind, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'new', $4, $4) RETURNING id",
+        &[
+            V::OptI(*product),
+            V::T(topic.clone()),
+            V::T((*kind).into()),
+            now.into(),
+        ],
+    )
+    .await
+}
+
+/// Checks that each linked record exists, naming the field of the first that does not.
+async fn check_links(
+    tx: &mut AnyConnection,
+    links: &[(&'static str, &str, Option<i64>)],
+) -> Result<(), StoreError> {
+    for (field, table, id) in links {
+        let Some(id) = id else { continue };
+        let sql = format!("SELECT id FROM {table} WHERE id = $1");
+        if scalar(&mut *tx, &sql, &[V::I(*id)]).await?.is_none() {
+            return Err(StoreError::Conflict {
+                code: "reference_not_found",
+                field: Some((*field).into()),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn short(body: &str) -> String {
+    let mut s: String = body.chars().take(60).collect();
+    if body.chars().count() > 60 {
+        s.push('…');
+    }
+    s
+}
+
+#[async_trait]
+impl FeedbackStore for SqlStore {
+    async fn insert_feedback(
+        &self,
+        actor: &Actor,
+        r: &FeedbackRecord,
+        now: &str,
+    ) -> StoreResult<(i64, bool)> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        if let Some(origin) = &r.origin
+            && let Some(id) = scalar(
+                &mut *tx,
+                "SELECT id FROM feedback_items WHERE origin = $1",
+                &[origin.into()],
+            )
+            .await?
+        {
+            return Ok((id, false));
+        }
+        check_links(
+            &mut tx,
+            &[
+                ("customer_id", "customers", r.customer_id),
+                ("product_id", "products", r.product_id),
+                ("asset_id", "assets", r.asset_id),
+                ("request_id", "requests", r.request_id),
+                ("outlet_id", "outlets", r.outlet_id),
+            ],
+        )
+        .await?;
+        let improvement = match &r.backlog {
+            Some(key) => Some(improvement_for(&mut tx, key, now).await?),
+            None => None,
+        };
+        let (status, error) = match &r.analysis {
+            Ok(_) => ("analysed", None),
+            Err(e) => ("failed", Some(e.clone())),
+        };
+        let a = r.analysis.as_ref().ok();
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO feedback_items (source, origin, customer_id, product_id, asset_id, request_id, outlet_id, \
+             rating, body, received_at, analysis, analysis_error, script, keywords, topic, sentiment, \
+             sentiment_score, ladder, need, evidence, confidence, improvement_id, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+             RETURNING id",
+            &[
+                r.source.code().into(),
+                V::OptT(r.origin.clone()),
+                V::OptI(r.customer_id),
+                V::OptI(r.product_id),
+                V::OptI(r.asset_id),
+                V::OptI(r.request_id),
+                V::OptI(r.outlet_id),
+                V::OptI(r.rating),
+                (&r.body).into(),
+                (&r.received_at).into(),
+                status.into(),
+                V::OptT(error),
+                V::OptT(a.map(|a| a.script.code().into())),
+                V::OptT(a.map(|a| json!(a.keywords).to_string())),
+                V::OptT(a.and_then(|a| a.topic.clone())),
+                V::OptT(a.map(|a| a.sentiment.label.code().into())),
+                V::OptF(a.map(|a| a.sentiment_score)),
+                V::OptT(a.map(|a| a.ladder.label.code().into())),
+                V::OptT(a.map(|a| a.need.label.code().into())),
+                V::OptT(a.map(|a| {
+                    json!({"sentiment": a.sentiment.evidence, "ladder": a.ladder.evidence, "need": a.need.evidence})
+                        .to_string()
+                })),
+                V::OptT(a.map(|a| {
+                    json!({"sentiment": a.sentiment.confidence, "ladder": a.ladder.confidence, "need": a.need.confidence})
+                        .to_string()
+                })),
+                V::OptI(improvement),
+                actor.label.clone().into(),
+            ],
+        )
+        .await
+        .map_err(|e| match e {
+            // Two writers took in the same origin at once: the other one won.
+            StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict {
+                code: "feedback_duplicate",
+                field: Some("origin".into()),
+            },
+            e => e,
+        })?;
+        let after = json!({
+            "customer_id": r.customer_id, "product_id": r.product_id, "source": r.source.code(),
+            "analysis": status, "sentiment": a.map(|a| a.sentiment.label.code()),
+        });
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "feedback",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        if let Some(customer) = r.customer_id {
+            self.timeline_add(
+                &mut tx,
+                customer,
+                now,
+                "feedback",
+                None,
+                Some(id),
+                &short(&r.body),
+                actor,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend_err)?;
+        Ok((id, true))
+    }
+
+    async fn feedback_item(&self, id: i64) -> StoreResult<Option<FeedbackItem>> {
+        let r: Option<ItemRec> = fetch_opt(
+            &self.db.read,
+            &format!("{ITEM_SELECT} AND f.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(r.map(Into::into))
+    }
+
+    async fn feedback(&self, q: &FeedbackQuery, limit: u32) -> StoreResult<Page<FeedbackItem>> {
+        let mut sql = Sql::new(ITEM_SELECT);
+        let text = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        for (col, v) in [
+            ("f.customer_id", q.customer_id),
+            ("f.product_id", q.product_id),
+            ("f.improvement_id", q.improvement_id),
+        ] {
+            if let Some(v) = v {
+                sql.push(&format!(" AND {col} = ")).bind(V::I(v));
+            }
+        }
+        for (col, v) in [
+            ("f.source", &q.source),
+            ("f.sentiment", &q.sentiment),
+            ("f.ladder", &q.ladder),
+            ("f.need", &q.need),
+        ] {
+            if let Some(v) = text(v) {
+                sql.push(&format!(" AND {col} = ")).bind(V::T(v));
+            }
+        }
+        match q.failed {
+            Some(true) => {
+                sql.push(" AND f.analysis = 'failed'");
+            }
+            Some(false) => {
+                sql.push(" AND f.analysis = 'analysed'");
+            }
+            None => {}
+        }
+        match q.expert {
+            Some(true) => {
+                sql.push(" AND e.customer_id IS NOT NULL");
+            }
+            Some(false) => {
+                sql.push(" AND e.customer_id IS NULL");
+            }
+            None => {}
+        }
+        if let Some(c) = q.cursor.as_deref().and_then(|c| c.parse::<i64>().ok()) {
+            sql.push(" AND f.id < ").bind(V::I(c));
+        }
+        sql.push(" ORDER BY f.id DESC LIMIT ")
+            .bind(V::I(i64::from(limit) + 1));
+        let mut rows: Vec<ItemRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| r.id.to_string())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        })
+    }
+
+    async fn correct_feedback(
+        &self,
+        actor: &Actor,
+        id: i64,
+        changes: &[(&'static str, Option<String>, String)],
+        backlog: Option<(Option<i64>, String, &'static str)>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        if scalar(
+            &mut *tx,
+            "SELECT id FROM feedback_items WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?
+        .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
+        let improvement = match &backlog {
+            Some(key) => Some(improvement_for(&mut tx, key, now).await?),
+            None => None,
+        };
+        for (label, from, to) in changes {
+            // `label` is one of three column names chosen by the caller, never user text.
+            let column = match *label {
+                "sentiment" => "sentiment",
+                "ladder" => "ladder",
+                _ => "need",
+            };
+            exec(
+                &mut *tx,
+                &format!("UPDATE feedback_items SET {column} = $1 WHERE id = $2"),
+                &[to.into(), V::I(id)],
+            )
+            .await?;
+            exec(
+                &mut *tx,
+                "INSERT INTO feedback_corrections (feedback_id, label, from_value, to_value, by_id, by_label, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[V::I(id), (*label).into(), V::OptT(from.clone()), to.into(), V::OptI(actor.user_id), actor.label.clone().into(), now.into()],
+            )
+            .await?;
+        }
+        exec(
+            &mut *tx,
+            "UPDATE feedback_items SET corrected = 1, analysis = 'analysed', improvement_id = $1 WHERE id = $2",
+            &[V::OptI(improvement), V::I(id)],
+        )
+        .await?;
+        let after = json!({ "changes": changes.iter().map(|(l, _, t)| json!({"label": l, "to": t})).collect::<Vec<_>>() });
+        self.log(
+            &mut tx,
+            actor,
+            "correct",
+            "feedback",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>> {
+        let rows: Vec<(String, Option<String>, String, String, String)> = fetch_all(
+            &self.db.read,
+            "SELECT label, from_value, to_value, by_label, at FROM feedback_corrections WHERE feedback_id = $1 ORDER BY id",
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(label, from_value, to_value, by, at)| Correction {
+                label,
+                from_value,
+                to_value,
+                by,
+                at,
+            })
+            .collect())
+    }
+
+    async fn corrected_examples(&self) -> StoreResult<Vec<(String, String, String, String)>> {
+        fetch_all(
+            &self.db.read,
+            "SELECT body, sentiment, ladder, need FROM feedback_items WHERE corrected = 1 \
+             AND sentiment IS NOT NULL AND ladder IS NOT NULL AND need IS NOT NULL ORDER BY id",
+            &[],
+        )
+        .await
+    }
+
+    async fn dictionary(&self) -> StoreResult<Vec<DictionaryWord>> {
+        let rows: Vec<(String, String, String, String)> = fetch_all(
+            &self.db.read,
+            "SELECT word, kind, added_by, added_at FROM text_words ORDER BY word",
+            &[],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(word, kind, added_by, added_at)| DictionaryWord {
+                word,
+                kind,
+                added_by,
+                added_at,
+            })
+            .collect())
+    }
+
+    async fn add_dictionary_word(
+        &self,
+        actor: &Actor,
+        word: &str,
+        kind: &str,
+        now: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        if scalar(
+            &mut *tx,
+            "SELECT 1 FROM text_words WHERE word = $1",
+            &[word.into()],
+        )
+        .await?
+        .is_some()
+        {
+            return Ok(false);
+        }
+        exec(
+            &mut *tx,
+            "INSERT INTO text_words (word, kind, added_by, added_at) VALUES ($1, $2, $3, $4)",
+            &[
+                word.into(),
+                kind.into(),
+                actor.label.clone().into(),
+                now.into(),
+            ],
+        )
+        .await?;
+        let after = json!({ "word": word, "kind": kind });
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "text_word",
+            0,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(true)
+    }
+
+    async fn backlog(
+        &self,
+        product: Option<Option<i64>>,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<Improvement>> {
+        let mut sql = Sql::new(IMPROVEMENT_SELECT);
+        match product {
+            Some(Some(p)) => {
+                sql.push(" AND i.product_id = ").bind(V::I(p));
+            }
+            Some(None) => {
+                sql.push(" AND i.product_id IS NULL");
+            }
+            None => {}
+        }
+        if let Some(s) = status {
+            sql.push(" AND i.status = ").bind(V::T(s.into()));
+        }
+        sql.push(IMPROVEMENT_GROUP);
+        // An entry all of whose feedback moved elsewhere by correction, untouched by
+        // staff, is no longer anything.
+        sql.push(" HAVING COUNT(f.id) > 0 OR i.status <> 'new'");
+        sql.push(" ORDER BY customers DESC, touched_value DESC, items DESC, i.id LIMIT 500");
+        let rows: Vec<ImprovementRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn improvement(&self, id: i64) -> StoreResult<Option<Improvement>> {
+        let r: Option<ImprovementRec> = fetch_opt(
+            &self.db.read,
+            &format!("{IMPROVEMENT_SELECT} AND i.id = $1{IMPROVEMENT_GROUP}"),
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(r.map(Into::into))
+    }
+
+    async fn set_improvement_status(
+        &self,
+        actor: &Actor,
+        id: i64,
+        status: &str,
+        note: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let before: Option<(String, Option<String>)> = fetch_opt(
+            &mut *tx,
+            "SELECT status, note FROM improvements WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?;
+        let Some((old, old_note)) = before else {
+            return Err(StoreError::NotFound);
+        };
+        exec(
+            &mut *tx,
+            "UPDATE improvements SET status = $1, note = COALESCE($2, note), updated_at = $3, \
+             shipped_at = CASE WHEN $1 = 'shipped' THEN COALESCE(shipped_at, $3) ELSE shipped_at END WHERE id = $4",
+            &[status.into(), note.into(), now.into(), V::I(id)],
+        )
+        .await?;
+        let before = json!({ "status": old, "note": old_note });
+        let after = json!({ "status": status, "note": note });
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "improvement",
+            id,
+            Some(&before),
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn raised_by(&self, improvement_id: i64) -> StoreResult<Vec<RaisedBy>> {
+        let rows: Vec<(i64, String, Option<String>, Option<String>, String, i64, String)> = fetch_all(
+            &self.db.read,
+            "SELECT c.id, c.name, c.primary_phone, c.primary_email, c.consent, \
+             CAST(CASE WHEN e.customer_id IS NULL THEN 0 ELSE 1 END AS BIGINT), MIN(f.received_at) \
+             FROM feedback_items f JOIN customers c ON c.id = f.customer_id \
+             LEFT JOIN customer_experts e ON e.customer_id = c.id \
+             WHERE f.improvement_id = $1 \
+             GROUP BY c.id, c.name, c.primary_phone, c.primary_email, c.consent, e.customer_id ORDER BY c.id",
+            &[V::I(improvement_id)],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(customer_id, name, phone, email, consent, expert, first_said)| RaisedBy {
+                    customer_id,
+                    name,
+                    phone,
+                    email,
+                    consent: consent
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    expert: expert != 0,
+                    first_said,
+                },
+            )
+            .collect())
+    }
+
+    async fn set_expert(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        field: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        if scalar(
+            &mut *tx,
+            "SELECT id FROM customers WHERE id = $1",
+            &[V::I(customer_id)],
+        )
+        .await?
+        .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
+        let was = scalar(
+            &mut *tx,
+            "SELECT 1 FROM customer_experts WHERE customer_id = $1",
+            &[V::I(customer_id)],
+        )
+        .await?;
+        if was.is_some() {
+            exec(
+                &mut *tx,
+                "UPDATE customer_experts SET field = $1 WHERE customer_id = $2",
+                &[field.into(), V::I(customer_id)],
+            )
+            .await?;
+        } else {
+            exec(
+                &mut *tx,
+                "INSERT INTO customer_experts (customer_id, field, since, added_by) VALUES ($1, $2, $3, $4)",
+                &[V::I(customer_id), field.into(), now.into(), actor.label.clone().into()],
+            )
+            .await?;
+            self.timeline_add(
+                &mut tx,
+                customer_id,
+                now,
+                "expert",
+                None,
+                None,
+                "customer alliance: expert",
+                actor,
+            )
+            .await?;
+        }
+        let after = json!({ "customer_id": customer_id, "expert": true, "field": field });
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "customer_expert",
+            customer_id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn unset_expert(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let n = exec(
+            &mut *tx,
+            "DELETE FROM customer_experts WHERE customer_id = $1",
+            &[V::I(customer_id)],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let after = json!({ "customer_id": customer_id, "expert": false });
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "customer_expert",
+            customer_id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>> {
+        fetch_opt(
+            &self.db.read,
+            "SELECT field, since FROM customer_experts WHERE customer_id = $1",
+            &[V::I(customer_id)],
+        )
+        .await
+    }
+
+    async fn feedback_cursor(&self) -> StoreResult<i64> {
+        Ok(scalar(
+            &self.db.write,
+            "SELECT event_id FROM feedback_cursor WHERE id = 1",
+            &[],
+        )
+        .await?
+        .unwrap_or(0))
+    }
+
+    async fn set_feedback_cursor(&self, event_id: i64) -> StoreResult<()> {
+        let n = exec(
+            &self.db.write,
+            "UPDATE feedback_cursor SET event_id = $1 WHERE id = 1",
+            &[V::I(event_id)],
+        )
+        .await?;
+        if n == 0 {
+            exec(
+                &self.db.write,
+                "INSERT INTO feedback_cursor (id, event_id) VALUES (1, $1)",
+                &[V::I(event_id)],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn captured_since(&self, after: i64, limit: u32) -> StoreResult<(Vec<Captured>, i64)> {
+        let events: Vec<(i64, String, i64)> = fetch_all(
+            &self.db.write,
+            "SELECT id, entity, entity_id FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+            &[V::I(after), V::I(i64::from(limit))],
+        )
+        .await?;
+        let last = events.last().map(|e| e.0).unwrap_or(after);
+        let mut requests: Vec<i64> = events
+            .iter()
+            .filter(|e| e.1 == "request")
+            .map(|e| e.2)
+            .collect();
+        let mut interactions: Vec<i64> = events
+            .iter()
+            .filter(|e| e.1 == "interaction")
+            .map(|e| e.2)
+            .collect();
+        requests.sort_unstable();
+        requests.dedup();
+        interactions.sort_unstable();
+        interactions.dedup();
+        let mut out: Vec<Captured> = Vec::new();
+        for chunk in requests.chunks(200) {
+            let mut sql = Sql::new(
+                "SELECT r.id, r.service_type, r.subject, r.description, r.customer_id, r.asset_id, r.outlet_id, r.created_at \
+                 FROM requests r WHERE 1 = 1",
+            );
+            in_list(&mut sql, "r.id", chunk);
+            let rows: Vec<(
+                i64,
+                String,
+                String,
+                String,
+                i64,
+                Option<i64>,
+                Option<i64>,
+                String,
+            )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
+            for (id, service_type, subject, description, customer, asset, outlet, at) in rows {
+                let source = match service_type.as_str() {
+                    "complaint" => FeedbackSource::Complaint,
+                    "consultation" => FeedbackSource::Consultation,
+                    _ => FeedbackSource::Request,
+                };
+                let body = if description.trim().is_empty() {
+                    subject
+                } else if description.contains(subject.trim()) {
+                    description
+                } else {
+                    format!("{subject}\n{description}")
+                };
+                out.push(Captured {
+                    origin: format!("request:{id}"),
+                    source,
+                    body,
+                    customer_id: Some(customer),
+                    product_id: None,
+                    asset_id: asset,
+                    request_id: Some(id),
+                    outlet_id: outlet,
+                    at,
+                });
+            }
+            let mut sql = Sql::new(
+                "SELECT m.id, m.body, m.request_id, r.customer_id, r.asset_id, r.outlet_id, m.created_at \
+                 FROM request_messages m JOIN requests r ON r.id = m.request_id \
+                 WHERE m.kind = 'customer' AND m.body <> r.description",
+            );
+            in_list(&mut sql, "m.request_id", chunk);
+            let rows: Vec<(i64, String, i64, i64, Option<i64>, Option<i64>, String)> =
+                fetch_all(&self.db.write, &sql.text, &sql.args).await?;
+            for (id, body, request, customer, asset, outlet, at) in rows {
+                out.push(Captured {
+                    origin: format!("message:{id}"),
+                    source: FeedbackSource::RequestReply,
+                    body,
+                    customer_id: Some(customer),
+                    product_id: None,
+                    asset_id: asset,
+                    request_id: Some(request),
+                    outlet_id: outlet,
+                    at,
+                });
+            }
+        }
+        for chunk in interactions.chunks(200) {
+            let mut sql = Sql::new(
+                "SELECT id, customer_id, touchpoint, subject, body, at FROM interactions \
+                 WHERE touchpoint IN ('phone', 'field_visit', 'store_visit')",
+            );
+            in_list(&mut sql, "id", chunk);
+            let rows: Vec<(i64, i64, String, String, Option<String>, String)> =
+                fetch_all(&self.db.write, &sql.text, &sql.args).await?;
+            for (id, customer, touchpoint, subject, body, at) in rows {
+                let body = match body.as_deref().map(str::trim) {
+                    Some(b) if !b.is_empty() => format!("{subject}\n{b}"),
+                    _ => subject,
+                };
+                out.push(Captured {
+                    origin: format!("interaction:{id}"),
+                    source: if touchpoint == "phone" {
+                        FeedbackSource::Call
+                    } else {
+                        FeedbackSource::Visit
+                    },
+                    body,
+                    customer_id: Some(customer),
+                    product_id: None,
+                    asset_id: None,
+                    request_id: None,
+                    outlet_id: None,
+                    at,
+                });
+            }
+        }
+        // What was taken in before (an event repeats a request) is left out here; the
+        // origin's uniqueness guards the rest.
+        if !out.is_empty() {
+            let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+            for chunk in out.chunks(200) {
+                let mut sql = Sql::new("SELECT origin FROM feedback_items WHERE origin IN (");
+                for (i, c) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(V::T(c.origin.clone()));
+                }
+                sql.push(")");
+                let rows: Vec<(String,)> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
+                known.extend(rows.into_iter().map(|r| r.0));
+            }
+            out.retain(|c| known.insert(c.origin.clone()));
+        }
+        Ok((out, last))
+    }
+}
