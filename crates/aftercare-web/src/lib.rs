@@ -16,6 +16,7 @@ pub mod transfer;
 pub mod ui;
 pub mod value_api;
 pub mod value_ui;
+pub mod voc_ui;
 
 use aftercare_app::App;
 use axum::Router;

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users_page).post(new_user_submit))
         .route("/users/{id}", post(user_change_submit))
         .merge(crate::desk_ui::routes())
+        .merge(crate::voc_ui::routes())
         .merge(crate::value_ui::routes())
 }
 
@@ -976,6 +977,9 @@ struct CustomerPage {
     warranties: Vec<WarrantyView>,
     next_href: Option<String>,
     value: Option<crate::value_ui::ValuePanel>,
+    /// (field, since) when the customer is in the customer alliance.
+    expert: Option<(Option<String>, String)>,
+    curate: bool,
 }
 
 impl CustomerPage {
@@ -1031,12 +1035,21 @@ async fn customer_page(
         .as_deref()
         .map(|c| format!("/customers/{id}?{}", query_string(&[("cursor", Some(c))])));
     let value = crate::value_ui::panel(&s, &session, id).await;
+    let expert = match s.app.expert(&session.principal, id).await {
+        Ok(e) => e,
+        Err(e) => return page_error(e, session.lang),
+    };
     render(CustomerPage {
         c: Chrome::new(&session, "customers"),
         v,
         warranties,
         next_href,
         value,
+        expert,
+        curate: session
+            .principal
+            .role
+            .allows(aftercare_domain::account::Permission::Curate),
     })
 }
 

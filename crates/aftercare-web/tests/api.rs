@@ -2105,6 +2105,93 @@ async fn feedback_over_http(app: &TestApp) {
     ))
     .await
     .expect(204);
+
+    // The pages: the list with its filters and the dictionary, an item with its analysis
+    // and the correction form, the backlog and an entry, the alliance on the customer page.
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let list = send(b.get(url(
+        app,
+        &format!("/feedback?product_id={product}&sentiment=negative"),
+    )))
+    .await
+    .expect(200);
+    assert!(list.text.contains("像拖拉机一样"), "the review is listed");
+    assert!(list.text.contains("减震器"), "the dictionary is shown");
+    send(b.get(url(app, "/feedback?product_id=abc")))
+        .await
+        .expect(200);
+    let page = send(b.get(url(app, &format!("/feedback/{id}"))))
+        .await
+        .expect(200);
+    assert!(
+        page.text
+            .contains("id=\"ladder\" data-value=\"personality\""),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("id=\"corrections\""));
+    let csrf = scrape_csrf(&page.text);
+    let r = send(b.post(url(app, &format!("/feedback/{id}/labels"))).form(&[
+        ("_csrf", csrf.as_str()),
+        ("sentiment", "negative"),
+        ("ladder", "spirit"),
+        ("need", "latent"),
+    ]))
+    .await
+    .expect(303);
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!("/feedback/{id}?corrected=1")
+    );
+    let page = send(b.get(url(app, &format!("/feedback/{id}"))))
+        .await
+        .expect(200);
+    assert!(page.text.contains("data-value=\"spirit\""));
+    let r = send(
+        b.post(url(app, &format!("/feedback/{id}/labels")))
+            .form(&[("_csrf", csrf.as_str()), ("ladder", "rocket")]),
+    )
+    .await
+    .expect(200);
+    assert!(r.text.contains("flash bad"), "the error is on the page");
+    let backlog = send(b.get(url(app, &format!("/improvements?product_id={product}"))))
+        .await
+        .expect(200);
+    assert!(backlog.text.contains("噪音"), "{}", backlog.text);
+    let entry_page = send(b.get(url(app, &format!("/improvements/{entry}"))))
+        .await
+        .expect(200);
+    assert!(entry_page.text.contains("周敏"), "who to tell");
+    let r = send(b.post(url(app, "/feedback")).form(&[
+        ("_csrf", csrf.as_str()),
+        ("source", "visit"),
+        ("customer_id", &who.to_string()),
+        ("product_id", &product.to_string()),
+        ("body", "上门师傅很准时，安装得很仔细"),
+    ]))
+    .await
+    .expect(303);
+    assert!(r.header("location").unwrap().starts_with("/feedback/"));
+    let r = send(b.post(url(app, "/feedback")).form(&[
+        ("_csrf", csrf.as_str()),
+        ("source", "visit"),
+        ("body", ""),
+    ]))
+    .await
+    .expect(200);
+    assert!(r.text.contains("flash bad"));
+    send(
+        b.post(url(app, &format!("/customers/{who}/expert")))
+            .form(&[("_csrf", csrf.as_str()), ("field", "洗衣机")]),
+    )
+    .await
+    .expect(303);
+    let cpage = send(b.get(url(app, &format!("/customers/{who}"))))
+        .await
+        .expect(200);
+    assert!(cpage.text.contains("id=\"alliance\""));
+    assert!(cpage.text.contains("洗衣机"));
 }
 
 on_both_databases!(customer_value_works_over_http_and_in_the_pages => customer_value_over_http);

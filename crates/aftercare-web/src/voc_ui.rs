@@ -1,0 +1,547 @@
+//! Voice of the customer pages: the feedback list (filters, a note by hand, the
+//! dictionary), one item with its analysis and the correction form, the improvement
+//! backlog per product, and one backlog entry with the feedback behind it (experts apart),
+//! its status and the customers to tell.
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::i18n::Tr;
+use crate::ui::{Chrome, CsrfForm, PageQuery, invalid_lines, local_time, page_error, render};
+use crate::value_ui::yuan;
+use aftercare_app::AppError;
+use aftercare_app::feedback::*;
+use aftercare_app::model::{Page, Product};
+use aftercare_domain::account::Permission;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/feedback", get(list_page).post(add_submit))
+        .route("/feedback/words", post(word_submit))
+        .route("/feedback/{id}", get(item_page))
+        .route("/feedback/{id}/labels", post(labels_submit))
+        .route("/improvements", get(backlog_page))
+        .route(
+            "/improvements/{id}",
+            get(improvement_page).post(status_submit),
+        )
+        .route("/customers/{id}/expert", post(expert_submit))
+}
+
+fn can_curate(s: &Session) -> bool {
+    s.principal.role.allows(Permission::Curate)
+}
+
+/// A label's words in the page's language, e.g. `label(tr, "ladder", Some("image"))`.
+fn label(tr: &Tr, prefix: &str, v: &Option<String>) -> String {
+    v.as_deref()
+        .map(|v| tr.k(prefix, v))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn words(v: &serde_json::Value, key: &str) -> String {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join("、")
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "feedback.html")]
+struct ListPage {
+    c: Chrome,
+    q: FeedbackQuery,
+    page: Page<FeedbackItem>,
+    products: Vec<Product>,
+    dictionary: Vec<DictionaryWord>,
+    next_href: Option<String>,
+    errors: Vec<String>,
+    curate: bool,
+}
+
+impl ListPage {
+    fn label(&self, prefix: &str, v: &Option<String>) -> String {
+        label(&self.c.tr, prefix, v)
+    }
+    fn words(&self, i: &FeedbackItem, key: &str) -> String {
+        words(&i.evidence, key)
+    }
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+    fn sel(&self, v: &Option<String>, x: &str) -> bool {
+        v.as_deref() == Some(x)
+    }
+    fn product_sel(&self, id: &i64) -> bool {
+        self.q.product_id == Some(*id)
+    }
+    fn flag(&self, v: &Option<bool>, x: bool) -> bool {
+        *v == Some(x)
+    }
+}
+
+fn list_query(q: &FeedbackQuery) -> String {
+    let text = |v: &Option<String>| v.clone();
+    crate::ui::query_string(&[
+        ("source", text(&q.source).as_deref()),
+        ("sentiment", text(&q.sentiment).as_deref()),
+        ("ladder", text(&q.ladder).as_deref()),
+        ("need", text(&q.need).as_deref()),
+        ("product_id", q.product_id.map(|v| v.to_string()).as_deref()),
+        (
+            "customer_id",
+            q.customer_id.map(|v| v.to_string()).as_deref(),
+        ),
+        ("failed", q.failed.map(|v| v.to_string()).as_deref()),
+        ("expert", q.expert.map(|v| v.to_string()).as_deref()),
+    ])
+}
+
+/// A filter's query string as a form sends it (`product_id=` when none chosen).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListParams {
+    source: Option<String>,
+    sentiment: Option<String>,
+    ladder: Option<String>,
+    need: Option<String>,
+    product_id: Option<String>,
+    customer_id: Option<String>,
+    failed: Option<String>,
+    expert: Option<String>,
+    cursor: Option<String>,
+}
+
+impl ListParams {
+    fn query(self) -> Result<FeedbackQuery, aftercare_domain::Invalid> {
+        let mut inv = aftercare_domain::Invalid::default();
+        let id = |inv: &mut aftercare_domain::Invalid, k: &str, v: Option<String>| {
+            let v = v.filter(|v| !v.trim().is_empty())?;
+            match v.trim().parse::<i64>() {
+                Ok(i) => Some(i),
+                Err(_) => {
+                    inv.push(k, "id_invalid");
+                    None
+                }
+            }
+        };
+        let flag = |v: Option<String>| match v.as_deref().map(str::trim) {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        };
+        let empty = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        let q = FeedbackQuery {
+            product_id: id(&mut inv, "product_id", self.product_id),
+            customer_id: id(&mut inv, "customer_id", self.customer_id),
+            improvement_id: None,
+            source: empty(self.source),
+            sentiment: empty(self.sentiment),
+            ladder: empty(self.ladder),
+            need: empty(self.need),
+            failed: flag(self.failed),
+            expert: flag(self.expert),
+            cursor: empty(self.cursor),
+            limit: Some(50),
+        };
+        inv.into_result().map(|_| q)
+    }
+}
+
+async fn list_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(p): PageQuery<ListParams>,
+) -> Response {
+    let tr = Tr(session.lang);
+    match p.query() {
+        Ok(q) => list(&s, &session, q, vec![]).await,
+        Err(inv) => {
+            list(
+                &s,
+                &session,
+                FeedbackQuery::default(),
+                invalid_lines(&inv, &tr),
+            )
+            .await
+        }
+    }
+}
+
+async fn list(
+    s: &AppState,
+    session: &Session,
+    q: FeedbackQuery,
+    mut errors: Vec<String>,
+) -> Response {
+    let p = &session.principal;
+    let page = match s.app.feedback(p, &q).await {
+        Ok(page) => page,
+        Err(AppError::Invalid(inv)) => {
+            errors.extend(invalid_lines(&inv, &Tr(session.lang)));
+            Page {
+                items: vec![],
+                next_cursor: None,
+            }
+        }
+        Err(e) => return page_error(e, session.lang),
+    };
+    let (products, dictionary) = match (s.app.all_products(p).await, s.app.dictionary(p).await) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return page_error(e, session.lang),
+    };
+    let query = list_query(&q);
+    let next_href = page.next_cursor.as_deref().map(|c| {
+        let cur = crate::ui::query_string(&[("cursor", Some(c))]);
+        if query.is_empty() {
+            format!("/feedback?{cur}")
+        } else {
+            format!("/feedback?{query}&{cur}")
+        }
+    });
+    render(ListPage {
+        c: Chrome::for_session(session, "feedback"),
+        q,
+        page,
+        products,
+        dictionary,
+        next_href,
+        errors,
+        curate: can_curate(session),
+    })
+}
+
+async fn add_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let tr = Tr(session.lang);
+    let id = |k: &str| f.opt(k).and_then(|v| v.parse::<i64>().ok());
+    let input = FeedbackInput {
+        source: f.s("source"),
+        body: f.s("body"),
+        customer_id: id("customer_id"),
+        product_id: id("product_id"),
+        ..Default::default()
+    };
+    if ["customer_id", "product_id"]
+        .iter()
+        .any(|k| f.opt(k).is_some() && id(k).is_none())
+    {
+        let inv = aftercare_domain::Invalid::one("customer_id", "id_invalid");
+        return list(
+            &s,
+            &session,
+            FeedbackQuery::default(),
+            invalid_lines(&inv, &tr),
+        )
+        .await;
+    }
+    match s.app.add_feedback(&session.principal, &input).await {
+        Ok(item) => Redirect::to(&format!("/feedback/{}", item.id)).into_response(),
+        Err(AppError::Invalid(inv)) => {
+            list(
+                &s,
+                &session,
+                FeedbackQuery::default(),
+                invalid_lines(&inv, &tr),
+            )
+            .await
+        }
+        Err(AppError::Conflict { code, field }) => {
+            let inv = aftercare_domain::Invalid::one(field.unwrap_or_default(), code);
+            list(
+                &s,
+                &session,
+                FeedbackQuery::default(),
+                invalid_lines(&inv, &tr),
+            )
+            .await
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn word_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let w = DictionaryWord {
+        word: f.s("word"),
+        kind: f.s("kind"),
+        added_by: String::new(),
+        added_at: String::new(),
+    };
+    match s.app.add_dictionary_word(&session.principal, &w).await {
+        Ok(_) => Redirect::to("/feedback#dictionary").into_response(),
+        Err(AppError::Invalid(inv)) => {
+            list(
+                &s,
+                &session,
+                FeedbackQuery::default(),
+                invalid_lines(&inv, &Tr(session.lang)),
+            )
+            .await
+        }
+        Err(AppError::Conflict { code, field }) => {
+            let inv = aftercare_domain::Invalid::one(field.unwrap_or_default(), code);
+            list(
+                &s,
+                &session,
+                FeedbackQuery::default(),
+                invalid_lines(&inv, &Tr(session.lang)),
+            )
+            .await
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "feedback_item.html")]
+struct ItemPage {
+    c: Chrome,
+    i: FeedbackItem,
+    corrections: Vec<Correction>,
+    improvement: Option<Improvement>,
+    errors: Vec<String>,
+    curate: bool,
+}
+
+impl ItemPage {
+    fn label(&self, prefix: &str, v: &Option<String>) -> String {
+        label(&self.c.tr, prefix, v)
+    }
+    fn words(&self, key: &str) -> String {
+        words(&self.i.evidence, key)
+    }
+    fn conf(&self, key: &str) -> String {
+        self.i.confidence[key]
+            .as_f64()
+            .map(|c| format!("{:.0}%", c * 100.0))
+            .unwrap_or_default()
+    }
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+    fn sel(&self, v: &Option<String>, x: &str) -> bool {
+        v.as_deref() == Some(x)
+    }
+}
+
+async fn item(s: &AppState, session: &Session, id: i64, errors: Vec<String>) -> Response {
+    let p = &session.principal;
+    let (i, corrections) = match (
+        s.app.feedback_item(p, id).await,
+        s.app.corrections(p, id).await,
+    ) {
+        (Ok(i), Ok(c)) => (i, c),
+        (Err(e), _) | (_, Err(e)) => return page_error(e, session.lang),
+    };
+    let improvement = match i.improvement_id {
+        Some(e) => match s.app.improvement(p, e).await {
+            Ok(x) => Some(x),
+            Err(e) => return page_error(e, session.lang),
+        },
+        None => None,
+    };
+    render(ItemPage {
+        c: Chrome::for_session(session, "feedback"),
+        i,
+        corrections,
+        improvement,
+        errors,
+        curate: can_curate(session),
+    })
+}
+
+async fn item_page(State(s): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    item(&s, &session, id, vec![]).await
+}
+
+async fn labels_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = LabelsInput {
+        sentiment: f.opt("sentiment"),
+        ladder: f.opt("ladder"),
+        need: f.opt("need"),
+    };
+    match s.app.correct_feedback(&session.principal, id, &input).await {
+        Ok(_) => Redirect::to(&format!("/feedback/{id}?corrected=1")).into_response(),
+        Err(AppError::Invalid(inv)) => {
+            item(&s, &session, id, invalid_lines(&inv, &Tr(session.lang))).await
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "improvements.html")]
+struct BacklogPage {
+    c: Chrome,
+    product_id: Option<i64>,
+    status: Option<String>,
+    products: Vec<Product>,
+    entries: Vec<Improvement>,
+}
+
+impl BacklogPage {
+    fn money(&self, v: &f64) -> String {
+        yuan(*v)
+    }
+    fn product_sel(&self, id: &i64) -> bool {
+        self.product_id == Some(*id)
+    }
+    fn sel(&self, v: &Option<String>, x: &str) -> bool {
+        v.as_deref() == Some(x)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BacklogParams {
+    product_id: Option<String>,
+    status: Option<String>,
+}
+
+async fn backlog_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<BacklogParams>,
+) -> Response {
+    let p = &session.principal;
+    let product_id = q
+        .product_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse().ok());
+    let status = q.status.filter(|v| !v.trim().is_empty());
+    let (entries, products) = match (
+        s.app.backlog(p, product_id, status.as_deref()).await,
+        s.app.all_products(p).await,
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return page_error(e, session.lang),
+    };
+    render(BacklogPage {
+        c: Chrome::for_session(&session, "feedback"),
+        product_id,
+        status,
+        products,
+        entries,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "improvement.html")]
+struct ImprovementPage {
+    c: Chrome,
+    e: Improvement,
+    experts: Vec<FeedbackItem>,
+    others: Vec<FeedbackItem>,
+    raised_by: Vec<RaisedBy>,
+    errors: Vec<String>,
+    curate: bool,
+}
+
+impl ImprovementPage {
+    fn label(&self, prefix: &str, v: &Option<String>) -> String {
+        label(&self.c.tr, prefix, v)
+    }
+    fn money(&self, v: &f64) -> String {
+        yuan(*v)
+    }
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+}
+
+async fn improvement(s: &AppState, session: &Session, id: i64, errors: Vec<String>) -> Response {
+    let p = &session.principal;
+    let e = match s.app.improvement(p, id).await {
+        Ok(e) => e,
+        Err(e) => return page_error(e, session.lang),
+    };
+    let q = FeedbackQuery {
+        improvement_id: Some(id),
+        limit: Some(200),
+        ..Default::default()
+    };
+    let (items, raised_by) = match (s.app.feedback(p, &q).await, s.app.raised_by(p, id).await) {
+        (Ok(a), Ok(b)) => (a.items, b),
+        (Err(e), _) | (_, Err(e)) => return page_error(e, session.lang),
+    };
+    let (experts, others) = items.into_iter().partition(|i| i.expert);
+    render(ImprovementPage {
+        c: Chrome::for_session(session, "feedback"),
+        e,
+        experts,
+        others,
+        raised_by,
+        errors,
+        curate: can_curate(session),
+    })
+}
+
+async fn improvement_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    improvement(&s, &session, id, vec![]).await
+}
+
+async fn status_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = ImprovementInput {
+        status: f.s("status"),
+        note: f.opt("note"),
+    };
+    match s
+        .app
+        .set_improvement_status(&session.principal, id, &input)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/improvements/{id}")).into_response(),
+        Err(AppError::Invalid(inv)) => {
+            improvement(&s, &session, id, invalid_lines(&inv, &Tr(session.lang))).await
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn expert_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let p = &session.principal;
+    let r = if f.opt("remove").is_some() {
+        s.app.unset_expert(p, id).await
+    } else {
+        s.app
+            .set_expert(
+                p,
+                id,
+                &ExpertInput {
+                    field: f.opt("field"),
+                },
+            )
+            .await
+    };
+    match r {
+        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
+}
