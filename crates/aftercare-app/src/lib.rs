@@ -14,6 +14,7 @@ pub mod portal;
 pub mod ports;
 pub mod rma;
 pub mod service;
+pub mod survey;
 pub mod value;
 
 pub use error::{AppError, StoreError};

@@ -60,7 +60,13 @@ pub struct WarrantyInputs {
 /// the change log (and the customer's timeline where a customer is concerned).
 #[async_trait]
 pub trait Store:
-    DeskStore + PortalStore + crate::value::ValueStore + crate::feedback::FeedbackStore + Send + Sync
+    DeskStore
+    + PortalStore
+    + crate::value::ValueStore
+    + crate::feedback::FeedbackStore
+    + crate::survey::SurveyStore
+    + Send
+    + Sync
 {
     async fn ping(&self) -> StoreResult<()>;
 

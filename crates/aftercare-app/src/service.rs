@@ -55,6 +55,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The feedback analyser, built on first use.
     pub text: Arc<crate::feedback::TextModel>,
+    /// Where customers reach this server (survey links in mails), without a trailing `/`.
+    pub public_url: Arc<str>,
 }
 
 fn page_limit(l: Option<u32>) -> u32 {
@@ -67,7 +69,14 @@ impl App {
             store,
             clock,
             text: Arc::default(),
+            public_url: Arc::from("http://127.0.0.1:8080"),
         }
+    }
+
+    /// The same app, with links in mails pointing at `url`.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Arc::from(url.trim_end_matches('/'));
+        self
     }
 
     pub fn now(&self) -> String {

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 struct File {
     database_url: Option<String>,
     listen: Option<String>,
+    public_url: Option<String>,
     smtp: Option<aftercare_mail::SmtpConfig>,
     imap: Option<aftercare_mail::ImapConfig>,
 }
@@ -17,6 +18,8 @@ struct File {
 pub struct Config {
     pub database_url: String,
     pub listen: Option<String>,
+    /// Where customers reach this server (links in mails); by default the listen address.
+    pub public_url: Option<String>,
     /// Where notifications are sent from; without it they wait in the outbox.
     pub smtp: Option<aftercare_mail::SmtpConfig>,
     /// A mailbox whose unread mail the server takes in; without it mail comes only
@@ -32,6 +35,7 @@ impl std::fmt::Debug for Config {
                 &aftercare_store::Db::redacted(&self.database_url),
             )
             .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
             .field("smtp", &self.smtp)
             .field("imap", &self.imap)
             .finish()
@@ -61,6 +65,7 @@ impl Config {
         Ok(Config {
             database_url,
             listen: file.listen,
+            public_url: file.public_url,
             smtp: file.smtp,
             imap: file.imap,
         })

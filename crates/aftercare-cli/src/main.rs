@@ -43,6 +43,10 @@ enum Command {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, env = "AFTERCARE_LISTEN")]
         listen: Option<String>,
+        /// Where customers reach this server, for links in mails (survey links), e.g.
+        /// https://service.example.cn; by default http:// and the listen address.
+        #[arg(long, env = "AFTERCARE_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Fill an empty database with demo data first.
         #[arg(long)]
         demo: bool,
@@ -188,7 +192,11 @@ async fn main() -> anyhow::Result<()> {
                 applied.len()
             );
         }
-        Command::Serve { listen, demo } => {
+        Command::Serve {
+            listen,
+            public_url,
+            demo,
+        } => {
             if demo {
                 if app.store.users().await?.is_empty() {
                     let creds = demo::fill(
@@ -213,6 +221,10 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
             println!("listening on http://{addr}");
+            let public_url = public_url
+                .or(cfg.public_url.clone())
+                .unwrap_or_else(|| format!("http://{addr}"));
+            let app = app.with_public_url(&public_url);
             aftercare_web::spawn_workers(&app);
             match &cfg.smtp {
                 Some(smtp) => {

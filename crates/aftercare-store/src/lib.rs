@@ -9,6 +9,7 @@ mod migrate;
 mod orders;
 mod portal;
 mod store;
+mod survey;
 mod value;
 
 pub use db::{Backend, Db, connect};

@@ -7,6 +7,7 @@ use crate::auth::ApiCaller;
 use crate::error::ErrorBody;
 use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
+use aftercare_app::survey::{ScoreQuery, ScoreRow, Survey, SurveySettings};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,6 +26,69 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_improvement, set_status))
         .routes(routes!(raised_by))
         .routes(routes!(set_expert, unset_expert))
+        .routes(routes!(get_survey_settings, put_survey_settings))
+        .routes(routes!(survey_scores))
+        .routes(routes!(get_survey))
+}
+
+/// When surveys go out (after resolution, after purchase), the quiet period, reminders,
+/// link lifetime and the questions.
+#[utoipa::path(get, path = "/api/v1/surveys/settings", tag = "voice of the customer",
+    responses((status = 200, body = SurveySettings)))]
+async fn get_survey_settings(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<SurveySettings>> {
+    s.app
+        .survey_settings(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// Change the survey rules and questions (managers and admins).
+#[utoipa::path(put, path = "/api/v1/surveys/settings", tag = "voice of the customer", request_body = SurveySettings,
+    responses((status = 200, body = SurveySettings), (status = 422, body = ErrorBody)))]
+async fn put_survey_settings(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<SurveySettings>,
+) -> ApiResult<Json<SurveySettings>> {
+    s.app
+        .set_survey_settings(&c.principal, &input)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// NPS, CSAT and CES per month (China time), per product, outlet or service type.
+#[utoipa::path(get, path = "/api/v1/surveys/scores", tag = "voice of the customer", params(ScoreQuery),
+    responses((status = 200, body = Vec<ScoreRow>), (status = 422, body = ErrorBody)))]
+async fn survey_scores(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<ScoreQuery>,
+) -> ApiResult<Json<Vec<ScoreRow>>> {
+    s.app
+        .survey_scores(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// One survey with its answers.
+#[utoipa::path(get, path = "/api/v1/surveys/{id}", tag = "voice of the customer",
+    responses((status = 200, body = Survey), (status = 404, body = ErrorBody)))]
+async fn get_survey(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Survey>> {
+    s.app
+        .survey(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
 }
 
 /// Feedback items, newest first: filter by customer, product, backlog entry, source,

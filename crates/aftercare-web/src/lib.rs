@@ -12,6 +12,7 @@ mod i18n_value;
 mod i18n_voc;
 pub mod portal;
 pub mod portal_api;
+pub mod survey_ui;
 pub mod transfer;
 pub mod ui;
 pub mod value_api;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ui::routes())
         .merge(portal::routes())
+        .merge(survey_ui::routes())
         .merge(transfer::routes())
         .merge(api.layer(DefaultBodyLimit::max(JSON_LIMIT)))
         .route(
@@ -156,7 +158,29 @@ pub fn spawn_workers(app: &App) {
             }
         }
     });
+    let surveyor = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SURVEY_ROUND_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match surveyor.survey_round().await {
+                Ok(r) if r.created + r.reminded > 0 => tracing::info!(
+                    created = r.created,
+                    mailed = r.mailed,
+                    quiet = r.quiet,
+                    reminded = r.reminded,
+                    "surveys"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "survey round failed"),
+            }
+        }
+    });
 }
+
+/// How often surveys are sent for new occasions and reminded.
+pub const SURVEY_ROUND_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How often what customers said elsewhere (requests, replies, calls, visits) is taken in
 /// as feedback.

@@ -333,6 +333,8 @@ async fn set_lang(headers: HeaderMap, body: axum::body::Bytes) -> Response {
 #[template(path = "portal_home.html")]
 struct HomePage {
     c: PChrome,
+    /// Unanswered surveys with their links.
+    surveys: Vec<(aftercare_app::survey::Survey, String)>,
     assets: Vec<(Asset, WarrantyView)>,
     requests: Vec<RequestRow>,
     products: Vec<Product>,
@@ -359,6 +361,7 @@ async fn home_view(s: &AppState, c: &Customer, errors: Vec<String>) -> Result<Ho
         })
         .collect();
     let requests = s.app.portal_requests(&c.account).await?;
+    let surveys = s.app.portal_surveys(&c.account).await?;
     let products = s
         .app
         .store
@@ -373,6 +376,7 @@ async fn home_view(s: &AppState, c: &Customer, errors: Vec<String>) -> Result<Ho
         .collect();
     Ok(HomePage {
         c: PChrome::of(c),
+        surveys,
         assets,
         requests,
         products,

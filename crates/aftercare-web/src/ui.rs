@@ -225,6 +225,10 @@ impl FormData {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     }
+    /// Every field, in order.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
     pub(crate) fn all(&self, k: &str) -> Vec<String> {
         self.0
             .iter()

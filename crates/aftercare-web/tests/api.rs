@@ -2194,8 +2194,138 @@ async fn feedback_over_http(app: &TestApp) {
     assert!(cpage.text.contains("洗衣机"));
 }
 
+async fn survey_over_http(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let who = create_customer(
+        app,
+        &tok,
+        &json!({"name": "吴敏", "emails": [{"address": "wumin@example.com", "primary": true}], "consent": ["email"]}),
+    )
+    .await;
+    let id = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &json!({"customer_id": who, "service_type": "repair", "subject": "热水器不点火"}),
+    )
+    .await
+    .expect(201)
+    .json["id"]
+        .as_i64()
+        .unwrap();
+    let admin_id = get_json(app, &tok, "/api/v1/me").await.expect(200).json["id"]
+        .as_i64()
+        .unwrap();
+    let v = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200)
+        .json["request"]["version"]
+        .as_i64()
+        .unwrap();
+    send(
+        api(app, Method::PATCH, &format!("/api/v1/requests/{id}"), &tok)
+            .json(&json!({"version": v, "assignee_id": admin_id})),
+    )
+    .await
+    .expect(200);
+    for st in ["in_progress", "resolved"] {
+        let v = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+            .await
+            .expect(200)
+            .json["request"]["version"]
+            .as_i64()
+            .unwrap();
+        post_json(
+            app,
+            &tok,
+            &format!("/api/v1/requests/{id}/transitions"),
+            &json!({"status": st, "version": v}),
+        )
+        .await
+        .expect(200);
+    }
+    let round = app.app.survey_round().await.unwrap();
+    assert_eq!((round.created, round.mailed), (1, 1), "{round:?}");
+    let settings = get_json(app, &tok, "/api/v1/surveys/settings")
+        .await
+        .expect(200);
+    assert_eq!(settings.json["quiet_days"], 30);
+    let mut changed = settings.json.clone();
+    changed["questions"] = json!([{"id": "wish", "zh_hans": "您最希望我们改进什么？", "zh_hant": "您最希望我們改進什麼？", "en": "What should we improve first?"}]);
+    put_json(app, &tok, "/api/v1/surveys/settings", &changed)
+        .await
+        .expect(200);
+    changed["quiet_days"] = json!(999);
+    let r = put_json(app, &tok, "/api/v1/surveys/settings", &changed)
+        .await
+        .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "quiet_days", "{}", r.text);
+
+    // The customer opens the link, in traditional Chinese, without signing in.
+    let survey = app
+        .app
+        .store
+        .open_surveys(who, &app.app.now())
+        .await
+        .unwrap()
+        .remove(0);
+    let link = app.app.survey_link(&survey).await.unwrap();
+    let path = &link[link.find("/s/").unwrap()..];
+    let anon = browser();
+    let page = send(anon.get(url(app, &format!("{path}?lang=zh-Hant"))))
+        .await
+        .expect(200);
+    assert!(
+        page.text.contains("id=\"q-nps\"") && page.text.contains("您最希望我們改進什麼？"),
+        "{}",
+        page.text
+    );
+    let r = send(anon.post(url(app, path)).form(&[("csat", "7")]))
+        .await
+        .expect(422);
+    assert!(r.text.contains("flash bad"));
+    let r = send(anon.post(url(app, &format!("{path}?lang=en"))).form(&[
+        ("csat", "5"),
+        ("nps", "10"),
+        ("ces", "7"),
+        ("q_wish", "上门前能发个短信提醒就好了"),
+        ("comment", "师傅很专业，一次就修好了，谢谢"),
+    ]))
+    .await
+    .expect(200);
+    assert!(r.text.contains("id=\"thanks\""), "{}", r.text);
+    let again = send(anon.get(url(app, path))).await.expect(200);
+    assert!(again.text.contains("id=\"answered\""));
+    send(anon.get(url(app, "/s/1.99.abc"))).await.expect(404);
+    let got = get_json(app, &tok, &format!("/api/v1/surveys/{}", survey.id))
+        .await
+        .expect(200);
+    assert_eq!(
+        (got.json["csat"].as_i64(), got.json["nps"].as_i64()),
+        (Some(5), Some(10))
+    );
+    let fid = got.json["feedback_id"]
+        .as_i64()
+        .expect("the comment became feedback");
+    let item = get_json(app, &tok, &format!("/api/v1/feedback/{fid}"))
+        .await
+        .expect(200);
+    assert_eq!(item.json["source"], "survey");
+    assert!(
+        item.json["body"].as_str().unwrap().contains("短信提醒"),
+        "{}",
+        item.text
+    );
+    let scores = get_json(app, &tok, "/api/v1/surveys/scores?group=service_type")
+        .await
+        .expect(200);
+    assert_eq!(scores.json[0]["group"], "repair", "{}", scores.text);
+    assert_eq!(scores.json[0]["nps"], 100.0);
+}
+
 on_both_databases!(customer_value_works_over_http_and_in_the_pages => customer_value_over_http);
 on_both_databases!(feedback_is_taken_in_corrected_and_ranked_over_http => feedback_over_http);
+on_both_databases!(a_survey_is_answered_from_its_link_without_signing_in => survey_over_http);
 on_both_databases!(the_service_desk_works_over_http_on_both_databases => the_service_desk_over_http);
 on_both_databases!(the_portal_keeps_each_customer_to_their_own_records => the_portal_keeps_each_customer_to_their_own);
 on_both_databases!(the_health_check_the_openapi_document_and_the_docs_are_served => health_openapi_and_docs);

@@ -90,3 +90,54 @@ CREATE TABLE feedback_cursor (
     id BIGINT PRIMARY KEY,
     event_id BIGINT NOT NULL
 );
+
+-- Surveys (CSAT, NPS, CES and custom questions) after a resolved request or a purchase.
+CREATE TABLE surveys (
+    id {pk},
+    customer_id BIGINT NOT NULL REFERENCES customers (id),
+    -- resolved (a service request) or purchase (an order).
+    occasion TEXT NOT NULL,
+    -- What it follows, e.g. request:12 or order:34: one survey each.
+    subject_ref {text_c} NOT NULL UNIQUE,
+    request_id BIGINT REFERENCES requests (id),
+    order_id BIGINT REFERENCES orders (id),
+    product_id BIGINT REFERENCES products (id),
+    outlet_id BIGINT REFERENCES outlets (id),
+    service_type TEXT,
+    -- The address it was mailed to; NULL when it waits in the portal only (no consent to
+    -- email, or no address).
+    sent_to TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    reminded_at TEXT,
+    answered_at TEXT,
+    csat BIGINT,
+    nps BIGINT,
+    ces BIGINT,
+    answers TEXT,
+    comment TEXT,
+    feedback_id BIGINT REFERENCES feedback_items (id)
+);
+CREATE INDEX surveys_customer ON surveys (customer_id, created_at);
+CREATE INDEX surveys_open ON surveys (answered_at, reminded_at, created_at);
+CREATE INDEX surveys_answered ON surveys (answered_at);
+
+CREATE TABLE survey_settings (
+    id BIGINT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+);
+
+-- The change-log cursor of survey sending (one row).
+CREATE TABLE survey_cursor (
+    id BIGINT PRIMARY KEY,
+    event_id BIGINT NOT NULL
+);
+
+-- Keys made once per installation (the survey links' signing key).
+CREATE TABLE app_secrets (
+    name {text_c} PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);

@@ -1,0 +1,767 @@
+//! Surveys (C6): CSAT (1–5), NPS (0–10), CES (1–7) and custom questions after a resolved
+//! service request or a purchase; sent by email (with consent) through a signed, expiring
+//! link and shown in the portal; reminded once; answered without signing in. A comment
+//! becomes a feedback item; the scores make the trends by product, outlet, service type
+//! and month.
+
+use crate::error::AppError;
+use crate::feedback::Captured;
+use crate::ports::{StoreResult, stamp};
+use crate::service::{Actor, App, Principal};
+use aftercare_domain::Invalid;
+use aftercare_domain::account::Permission;
+use aftercare_domain::feedback::FeedbackSource;
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use utoipa::{IntoParams, ToSchema};
+
+/// Change-log events read per sending round.
+const EVENTS_PER_ROUND: u32 = 2_000;
+
+/// A question of the company's own, answered in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CustomQuestion {
+    /// Short and stable: the key of its answers (letters, digits, `_`).
+    pub id: String,
+    pub zh_hans: String,
+    pub zh_hant: String,
+    pub en: String,
+}
+
+/// When surveys go out and what they ask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct SurveySettings {
+    /// Survey a customer after their service request is resolved.
+    pub after_resolution: bool,
+    /// Survey a customer after a purchase.
+    pub after_purchase: bool,
+    /// Never a second survey to the same customer within this many days (0–365).
+    pub quiet_days: u32,
+    /// Remind once after this many days without an answer (0: never; at most 60).
+    pub reminder_days: u32,
+    /// The link works for this many days (1–90).
+    pub expires_days: u32,
+    /// Only occasions at most this many days old are surveyed (an import of old orders
+    /// sends nothing; 1–90).
+    pub max_age_days: u32,
+    pub csat: bool,
+    pub nps: bool,
+    pub ces: bool,
+    pub questions: Vec<CustomQuestion>,
+}
+
+impl Default for SurveySettings {
+    fn default() -> Self {
+        SurveySettings {
+            after_resolution: true,
+            after_purchase: true,
+            quiet_days: 30,
+            reminder_days: 3,
+            expires_days: 14,
+            max_age_days: 14,
+            csat: true,
+            nps: true,
+            ces: true,
+            questions: vec![],
+        }
+    }
+}
+
+impl SurveySettings {
+    fn check(&self) -> Result<(), Invalid> {
+        let mut inv = Invalid::default();
+        for (field, v, lo, hi) in [
+            ("quiet_days", self.quiet_days, 0, 365),
+            ("reminder_days", self.reminder_days, 0, 60),
+            ("expires_days", self.expires_days, 1, 90),
+            ("max_age_days", self.max_age_days, 1, 90),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                inv.push(field, "out_of_range");
+            }
+        }
+        if !(self.csat || self.nps || self.ces || !self.questions.is_empty()) {
+            inv.push("questions", "survey_empty");
+        }
+        for (i, q) in self.questions.iter().enumerate() {
+            let ok_id = !q.id.is_empty()
+                && q.id.len() <= 30
+                && q.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok_id || self.questions[..i].iter().any(|o| o.id == q.id) {
+                inv.push(format!("questions[{i}].id"), "question_id_invalid");
+            }
+            for (lang, text) in [
+                ("zh_hans", &q.zh_hans),
+                ("zh_hant", &q.zh_hant),
+                ("en", &q.en),
+            ] {
+                if text.trim().is_empty() || text.chars().count() > 300 {
+                    inv.push(format!("questions[{i}].{lang}"), "required");
+                }
+            }
+        }
+        inv.into_result()
+    }
+}
+
+/// Something worth a survey, found in the change log.
+#[derive(Debug, Clone)]
+pub struct SurveyOccasion {
+    /// resolved or purchase.
+    pub occasion: &'static str,
+    pub subject_ref: String,
+    /// When it happened (resolution or order day), for the age limit.
+    pub at: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub request_id: Option<i64>,
+    pub request_number: Option<String>,
+    pub order_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub outlet_id: Option<i64>,
+    pub service_type: Option<String>,
+    pub email: Option<String>,
+    /// The channels the customer agreed to (comma-separated codes).
+    pub consent: String,
+}
+
+/// A mail to queue with a survey or its reminder.
+#[derive(Debug, Clone)]
+pub struct SurveyMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A survey as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Survey {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub occasion: String,
+    pub subject_ref: String,
+    pub request_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub product_name: Option<String>,
+    pub outlet_id: Option<i64>,
+    pub service_type: Option<String>,
+    /// The address it was mailed to (none: portal only).
+    pub sent_to: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub reminded_at: Option<String>,
+    pub answered_at: Option<String>,
+    pub csat: Option<i64>,
+    pub nps: Option<i64>,
+    pub ces: Option<i64>,
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Value,
+    pub comment: Option<String>,
+    pub feedback_id: Option<i64>,
+}
+
+/// A customer's answers. Every score is optional; at least one answer is needed.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct SurveyAnswer {
+    /// How satisfied, 1 (very unsatisfied) to 5 (very satisfied).
+    pub csat: Option<i64>,
+    /// How likely to recommend us, 0 to 10.
+    pub nps: Option<i64>,
+    /// How easy it was, 1 (very hard) to 7 (very easy).
+    pub ces: Option<i64>,
+    /// Answers to the custom questions, by question id.
+    pub answers: std::collections::BTreeMap<String, String>,
+    pub comment: Option<String>,
+}
+
+/// A survey with the questions it asks, for the answer page.
+#[derive(Debug, Clone)]
+pub struct SurveyForm {
+    pub survey: Survey,
+    pub settings: SurveySettings,
+    pub expired: bool,
+}
+
+/// What a sending round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SurveyRound {
+    pub events: usize,
+    pub created: usize,
+    pub mailed: usize,
+    /// Left out: a survey within the quiet period.
+    pub quiet: usize,
+    /// Left out: the occasion is older than max_age_days.
+    pub old: usize,
+    pub reminded: usize,
+}
+
+/// Scores over a group and a month.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScoreRow {
+    /// The product, outlet or service type (its name), or "all".
+    pub group: String,
+    /// YYYY-MM (China time).
+    pub period: String,
+    pub answers: i64,
+    /// Mean CSAT (1–5).
+    pub csat: Option<f64>,
+    /// NPS: % promoters (9–10) minus % detractors (0–6), −100 to 100.
+    pub nps: Option<f64>,
+    /// Mean CES (1–7).
+    pub ces: Option<f64>,
+}
+
+/// Which scores: grouped by product, outlet, service_type or nothing, over months.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(default)]
+pub struct ScoreQuery {
+    /// product, outlet, service_type, or none (all together).
+    pub group: Option<String>,
+    /// First day (YYYY-MM-DD), default a year ago.
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD), default today.
+    pub to: Option<String>,
+}
+
+#[async_trait]
+pub trait SurveyStore: Send + Sync {
+    async fn survey_settings(&self) -> StoreResult<Option<String>>;
+    async fn set_survey_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()>;
+    /// The value of a named secret, made from `fresh` the first time it is asked for.
+    async fn secret(&self, name: &str, fresh: &str, now: &str) -> StoreResult<String>;
+    async fn survey_cursor(&self) -> StoreResult<i64>;
+    async fn set_survey_cursor(&self, event_id: i64) -> StoreResult<()>;
+    /// Resolved requests and new orders in the events after `after` without a survey yet,
+    /// and the last event id read.
+    async fn survey_occasions(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<(Vec<SurveyOccasion>, i64)>;
+    /// When the customer's last survey was made.
+    async fn last_survey_at(&self, customer_id: i64) -> StoreResult<Option<String>>;
+    /// Stores a survey and queues its mail, in one transaction; `None` if one exists
+    /// for the same occasion.
+    async fn create_survey(
+        &self,
+        o: &SurveyOccasion,
+        sent_to: Option<&str>,
+        expires_at: &str,
+        now: &str,
+    ) -> StoreResult<Option<i64>>;
+    async fn queue_survey_mail(
+        &self,
+        survey_id: i64,
+        mail: &SurveyMail,
+        reminder: bool,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// Mailed, unanswered, unreminded surveys made before `before` that are still valid at `now`.
+    async fn surveys_to_remind(
+        &self,
+        before: &str,
+        now: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Survey>>;
+    async fn survey(&self, id: i64) -> StoreResult<Option<Survey>>;
+    /// Records the answers; false when it was answered already.
+    async fn answer_survey(&self, id: i64, a: &SurveyAnswer, now: &str) -> StoreResult<bool>;
+    async fn link_survey_feedback(&self, id: i64, feedback_id: i64) -> StoreResult<()>;
+    /// A customer's unanswered, unexpired surveys.
+    async fn open_surveys(&self, customer_id: i64, now: &str) -> StoreResult<Vec<Survey>>;
+    /// Surveys answered between two instants: (group, answered_at, csat, nps, ces), the
+    /// group being the product's or outlet's name or the service type ("all" without).
+    async fn survey_answers(
+        &self,
+        group: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<AnswerRow>>;
+}
+
+/// (group, answered_at, csat, nps, ces)
+pub type AnswerRow = (String, String, Option<i64>, Option<i64>, Option<i64>);
+
+/// Mean CSAT and CES and NPS per group and month (China time), months in order.
+pub fn scores(rows: &[AnswerRow]) -> Vec<ScoreRow> {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Acc {
+        n: i64,
+        csat: (f64, i64),
+        ces: (f64, i64),
+        nps: (i64, i64, i64),
+    }
+    let china = aftercare_domain::calendar::china();
+    let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for (group, at, csat, nps, ces) in rows {
+        let Ok(t) = at.parse::<jiff::Timestamp>() else {
+            continue;
+        };
+        let month = t.to_zoned(china.clone()).strftime("%Y-%m").to_string();
+        let a = acc.entry((group.clone(), month)).or_default();
+        a.n += 1;
+        if let Some(c) = csat {
+            a.csat.0 += *c as f64;
+            a.csat.1 += 1;
+        }
+        if let Some(c) = ces {
+            a.ces.0 += *c as f64;
+            a.ces.1 += 1;
+        }
+        if let Some(n) = nps {
+            a.nps.2 += 1;
+            if *n >= 9 {
+                a.nps.0 += 1;
+            } else if *n <= 6 {
+                a.nps.1 += 1;
+            }
+        }
+    }
+    let mean = |(sum, n): (f64, i64)| (n > 0).then(|| (sum / n as f64 * 100.0).round() / 100.0);
+    acc.into_iter()
+        .map(|((group, period), a)| ScoreRow {
+            group,
+            period,
+            answers: a.n,
+            csat: mean(a.csat),
+            ces: mean(a.ces),
+            nps: (a.nps.2 > 0)
+                .then(|| ((a.nps.0 - a.nps.1) as f64 * 1000.0 / a.nps.2 as f64).round() / 10.0),
+        })
+        .collect()
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn sign(key: &str, id: i64, expires: i64) -> Result<String, AppError> {
+    let mut mac = HmacSha256::new_from_slice(key.as_bytes())
+        .map_err(|e| AppError::Internal(format!("survey key: {e}")))?;
+    mac.update(format!("survey:{id}:{expires}").as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+fn unix(at: &str) -> Result<i64, AppError> {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|e| AppError::Internal(format!("stored instant {at}: {e}")))
+}
+
+fn consents_to_email(consent: &str) -> bool {
+    consent.split(',').any(|c| c.trim() == "email")
+}
+
+impl App {
+    /// The settings in force (the defaults until changed).
+    pub async fn survey_settings_now(&self) -> Result<SurveySettings, AppError> {
+        Ok(match self.store.survey_settings().await? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| AppError::Internal(format!("stored survey settings: {e}")))?,
+            None => SurveySettings::default(),
+        })
+    }
+
+    pub async fn survey_settings(&self, p: &Principal) -> Result<SurveySettings, AppError> {
+        p.require(Permission::Read)?;
+        self.survey_settings_now().await
+    }
+
+    pub async fn set_survey_settings(
+        &self,
+        p: &Principal,
+        s: &SurveySettings,
+    ) -> Result<SurveySettings, AppError> {
+        p.require(Permission::ManageDesk)?;
+        s.check()?;
+        let json = serde_json::to_string(s).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.store
+            .set_survey_settings(&p.actor(), &json, &self.now())
+            .await?;
+        Ok(s.clone())
+    }
+
+    async fn survey_key(&self) -> Result<String, AppError> {
+        let mut fresh = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
+        Ok(self
+            .store
+            .secret("survey_link", &hex::encode(fresh), &self.now())
+            .await?)
+    }
+
+    /// The link that opens a survey without signing in, valid until it expires.
+    pub async fn survey_link(&self, s: &Survey) -> Result<String, AppError> {
+        let expires = unix(&s.expires_at)?;
+        let sig = sign(&self.survey_key().await?, s.id, expires)?;
+        Ok(format!("{}/s/{}.{expires}.{sig}", self.public_url, s.id))
+    }
+
+    fn survey_mail(
+        &self,
+        name: &str,
+        link: &str,
+        expires_days: u32,
+        reminder: bool,
+    ) -> (String, String) {
+        let subject = if reminder {
+            "提醒：请花一分钟评价我们的服务 / Reminder: one minute to rate our service"
+        } else {
+            "请花一分钟评价我们的服务 / One minute to rate our service"
+        };
+        let body = format!(
+            "{name}，您好：\n\n感谢您选择我们。请花一分钟告诉我们这次的体验，您的意见会直接用来改进产品和服务：\n{link}\n\n链接 {expires_days} 天内有效，无需登录。\n\n\
+             Hello {name},\n\nThank you for choosing us. Please take a minute to tell us how it went; what you say goes straight into improving our products and service:\n{link}\n\n\
+             The link works for {expires_days} days, without signing in.\n"
+        );
+        (subject.to_owned(), body)
+    }
+
+    /// One sending round: every resolved request and new order the change log reports
+    /// since the last round gets a survey, unless it is too old or the customer had one
+    /// within the quiet period; it is mailed when the customer agreed to email. Then
+    /// unanswered surveys past the reminder delay are reminded once.
+    pub async fn survey_round(&self) -> Result<SurveyRound, AppError> {
+        let s = self.survey_settings_now().await?;
+        let mut round = SurveyRound::default();
+        let now = self.clock.now();
+        let after = self.store.survey_cursor().await?;
+        let (found, last) = self.store.survey_occasions(after, EVENTS_PER_ROUND).await?;
+        round.events = (last - after).max(0) as usize;
+        let oldest = stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.max_age_days)));
+        let quiet_since =
+            stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.quiet_days)));
+        let expires = stamp(now + jiff::SignedDuration::from_hours(24 * i64::from(s.expires_days)));
+        for o in found {
+            let wanted = match o.occasion {
+                "resolved" => s.after_resolution,
+                _ => s.after_purchase,
+            };
+            if !wanted {
+                continue;
+            }
+            if o.at < oldest {
+                round.old += 1;
+                continue;
+            }
+            if let Some(at) = self.store.last_survey_at(o.customer_id).await?
+                && s.quiet_days > 0
+                && at > quiet_since
+            {
+                round.quiet += 1;
+                continue;
+            }
+            let to = o.email.as_deref().filter(|_| consents_to_email(&o.consent));
+            let Some(id) = self
+                .store
+                .create_survey(&o, to, &expires, &stamp(now))
+                .await?
+            else {
+                continue;
+            };
+            round.created += 1;
+            if let Some(to) = to {
+                let survey = self
+                    .store
+                    .survey(id)
+                    .await?
+                    .ok_or(AppError::NotFound("survey"))?;
+                let link = self.survey_link(&survey).await?;
+                let (subject, body) =
+                    self.survey_mail(&o.customer_name, &link, s.expires_days, false);
+                let mail = SurveyMail {
+                    to: to.to_owned(),
+                    subject,
+                    body,
+                };
+                self.store
+                    .queue_survey_mail(id, &mail, false, &stamp(now))
+                    .await?;
+                round.mailed += 1;
+            }
+        }
+        if last > after {
+            self.store.set_survey_cursor(last).await?;
+        }
+        if s.reminder_days > 0 {
+            let before =
+                stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.reminder_days)));
+            for survey in self
+                .store
+                .surveys_to_remind(&before, &stamp(now), 200)
+                .await?
+            {
+                let Some(to) = survey.sent_to.clone() else {
+                    continue;
+                };
+                let link = self.survey_link(&survey).await?;
+                let (subject, body) =
+                    self.survey_mail(&survey.customer_name, &link, s.expires_days, true);
+                let mail = SurveyMail { to, subject, body };
+                self.store
+                    .queue_survey_mail(survey.id, &mail, true, &stamp(now))
+                    .await?;
+                round.reminded += 1;
+            }
+        }
+        Ok(round)
+    }
+
+    /// The survey a link opens: a wrong or altered link is not found; an expired one is
+    /// returned marked expired.
+    pub async fn survey_by_token(&self, token: &str) -> Result<SurveyForm, AppError> {
+        let mut parts = token.splitn(3, '.');
+        let (Some(id), Some(expires), Some(sig)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AppError::NotFound("survey"));
+        };
+        let (Ok(id), Ok(expires)) = (id.parse::<i64>(), expires.parse::<i64>()) else {
+            return Err(AppError::NotFound("survey"));
+        };
+        let key = self.survey_key().await?;
+        let mut mac = HmacSha256::new_from_slice(key.as_bytes())
+            .map_err(|e| AppError::Internal(format!("survey key: {e}")))?;
+        mac.update(format!("survey:{id}:{expires}").as_bytes());
+        let sig = hex::decode(sig).map_err(|_| AppError::NotFound("survey"))?;
+        mac.verify_slice(&sig)
+            .map_err(|_| AppError::NotFound("survey"))?;
+        let survey = self
+            .store
+            .survey(id)
+            .await?
+            .ok_or(AppError::NotFound("survey"))?;
+        if unix(&survey.expires_at)? != expires {
+            return Err(AppError::NotFound("survey"));
+        }
+        let expired = self.clock.now().as_second() > expires;
+        let settings = self.survey_settings_now().await?;
+        Ok(SurveyForm {
+            survey,
+            settings,
+            expired,
+        })
+    }
+
+    /// Records a customer's answers from a survey link. A comment (and the answers to
+    /// custom questions) becomes a feedback item linked to the customer, the request,
+    /// the product and the outlet.
+    pub async fn answer_survey(&self, token: &str, a: &SurveyAnswer) -> Result<Survey, AppError> {
+        let form = self.survey_by_token(token).await?;
+        if form.expired {
+            return Err(AppError::Conflict {
+                code: "survey_expired",
+                field: None,
+            });
+        }
+        if form.survey.answered_at.is_some() {
+            return Err(AppError::Conflict {
+                code: "survey_answered",
+                field: None,
+            });
+        }
+        let mut inv = Invalid::default();
+        for (field, v, lo, hi) in [
+            ("csat", a.csat, 1, 5),
+            ("nps", a.nps, 0, 10),
+            ("ces", a.ces, 1, 7),
+        ] {
+            if v.is_some_and(|v| !(lo..=hi).contains(&v)) {
+                inv.push(field, "score_range");
+            }
+        }
+        let comment = inv
+            .check(
+                "comment",
+                aftercare_domain::error::optional_text(a.comment.as_deref(), 2000),
+            )
+            .flatten();
+        let mut answers = std::collections::BTreeMap::new();
+        for (k, v) in &a.answers {
+            if !form.settings.questions.iter().any(|q| &q.id == k) {
+                inv.push(format!("answers.{k}"), "question_unknown");
+                continue;
+            }
+            match aftercare_domain::error::optional_text(Some(v), 1000) {
+                Ok(Some(t)) => {
+                    answers.insert(k.clone(), t);
+                }
+                Ok(None) => {}
+                Err(c) => inv.push(format!("answers.{k}"), c),
+            }
+        }
+        if inv.is_empty()
+            && a.csat.is_none()
+            && a.nps.is_none()
+            && a.ces.is_none()
+            && comment.is_none()
+            && answers.is_empty()
+        {
+            inv.push("csat", "answer_required");
+        }
+        inv.into_result()?;
+        let clean = SurveyAnswer {
+            csat: a.csat,
+            nps: a.nps,
+            ces: a.ces,
+            answers: answers.clone(),
+            comment: comment.clone(),
+        };
+        let id = form.survey.id;
+        if !self.store.answer_survey(id, &clean, &self.now()).await? {
+            return Err(AppError::Conflict {
+                code: "survey_answered",
+                field: None,
+            });
+        }
+        let mut text: Vec<String> = comment.into_iter().collect();
+        for q in &form.settings.questions {
+            if let Some(v) = answers.get(&q.id) {
+                text.push(format!("{}：{v}", q.zh_hans));
+            }
+        }
+        if !text.is_empty() {
+            let s = &form.survey;
+            let said = Captured {
+                origin: format!("survey:{id}"),
+                source: FeedbackSource::Survey,
+                body: text.join("\n"),
+                customer_id: Some(s.customer_id),
+                product_id: s.product_id,
+                asset_id: None,
+                request_id: s.request_id,
+                outlet_id: s.outlet_id,
+                at: self.now(),
+            };
+            let (feedback, _) = self.take_in(&Actor::system("survey"), said, a.csat).await?;
+            self.store.link_survey_feedback(id, feedback).await?;
+        }
+        self.store
+            .survey(id)
+            .await?
+            .ok_or(AppError::NotFound("survey"))
+    }
+
+    /// The surveys a signed-in portal customer has not answered yet, with their links.
+    pub async fn portal_surveys(
+        &self,
+        account: &crate::ports::PortalAccount,
+    ) -> Result<Vec<(Survey, String)>, AppError> {
+        let mut out = Vec::new();
+        for s in self
+            .store
+            .open_surveys(account.customer_id, &self.now())
+            .await?
+        {
+            let link = self.survey_link(&s).await?;
+            out.push((s, link));
+        }
+        Ok(out)
+    }
+
+    pub async fn survey(&self, p: &Principal, id: i64) -> Result<Survey, AppError> {
+        p.require(Permission::Read)?;
+        self.store
+            .survey(id)
+            .await?
+            .ok_or(AppError::NotFound("survey"))
+    }
+
+    /// NPS, CSAT and CES by month, per product, outlet or service type.
+    pub async fn survey_scores(
+        &self,
+        p: &Principal,
+        q: &ScoreQuery,
+    ) -> Result<Vec<ScoreRow>, AppError> {
+        p.require(Permission::Read)?;
+        let mut inv = Invalid::default();
+        let group = q
+            .group
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty() && *g != "none");
+        if group.is_some_and(|g| !matches!(g, "product" | "outlet" | "service_type")) {
+            inv.push("group", "group_unknown");
+        }
+        let day = |inv: &mut Invalid, f: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .and_then(|v| inv.check(f, aftercare_domain::error::parse_date(v)))
+        };
+        let today = self.clock.today();
+        let from = day(&mut inv, "from", &q.from)
+            .unwrap_or_else(|| today.saturating_sub(jiff::Span::new().years(1)));
+        let to = day(&mut inv, "to", &q.to).unwrap_or(today);
+        if from > to {
+            inv.push("to", "period_reversed");
+        }
+        inv.into_result()?;
+        let china = aftercare_domain::calendar::china();
+        let instant = |d: jiff::civil::Date| {
+            d.to_zoned(china.clone())
+                .map(|z| stamp(z.timestamp()))
+                .map_err(|e| AppError::Internal(e.to_string()))
+        };
+        let end = instant(
+            to.tomorrow()
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+        )?;
+        Ok(scores(
+            &self
+                .store
+                .survey_answers(group, &instant(from)?, &end)
+                .await?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nps_is_promoters_minus_detractors_per_month_in_china_time() {
+        let row =
+            |at: &str, nps: i64| ("all".to_owned(), at.to_owned(), Some(4), Some(nps), Some(6));
+        // 2026-05-31T17:00Z is already June in China.
+        let rows = vec![
+            row("2026-05-31T15:00:00Z", 10),
+            row("2026-05-31T17:00:00Z", 9),
+            row("2026-06-02T01:00:00Z", 3),
+            row("2026-06-03T01:00:00Z", 7),
+        ];
+        let s = scores(&rows);
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].period.as_str(), s[0].nps), ("2026-05", Some(100.0)));
+        assert_eq!(
+            (s[1].period.as_str(), s[1].answers, s[1].nps),
+            ("2026-06", 3, Some(0.0))
+        );
+        assert_eq!(s[1].csat, Some(4.0));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(SurveySettings::default().check().is_ok());
+        let bad = SurveySettings {
+            quiet_days: 400,
+            csat: false,
+            nps: false,
+            ces: false,
+            ..Default::default()
+        };
+        let fields: Vec<String> = bad
+            .check()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, vec!["quiet_days", "questions"]);
+    }
+}
