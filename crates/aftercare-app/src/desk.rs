@@ -586,7 +586,7 @@ impl App {
     // ---- visibility -------------------------------------------------------------------
 
     /// The outlet a partner's staff member is confined to, if they work for a partner.
-    async fn partner_outlet(&self, p: &Principal) -> Result<Option<i64>, AppError> {
+    pub(crate) async fn partner_outlet(&self, p: &Principal) -> Result<Option<i64>, AppError> {
         if p.role == Role::Admin || p.role == Role::Manager {
             return Ok(None);
         }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod portal;
 pub mod ports;
 pub mod rma;
+pub mod search;
 pub mod service;
 pub mod survey;
 pub mod value;

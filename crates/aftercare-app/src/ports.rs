@@ -65,6 +65,7 @@ pub trait Store:
     + crate::value::ValueStore
     + crate::feedback::FeedbackStore
     + crate::survey::SurveyStore
+    + crate::search::SearchSource
     + Send
     + Sync
 {

@@ -57,6 +57,8 @@ pub struct App {
     pub text: Arc<crate::feedback::TextModel>,
     /// Where customers reach this server (survey links in mails), without a trailing `/`.
     pub public_url: Arc<str>,
+    /// The full-text index; without one, search answers `search_unavailable`.
+    pub search: Option<Arc<dyn crate::search::SearchIndex>>,
 }
 
 fn page_limit(l: Option<u32>) -> u32 {
@@ -70,7 +72,14 @@ impl App {
             clock,
             text: Arc::default(),
             public_url: Arc::from("http://127.0.0.1:8080"),
+            search: None,
         }
+    }
+
+    /// The same app, searching with `index`.
+    pub fn with_search(mut self, index: Arc<dyn crate::search::SearchIndex>) -> Self {
+        self.search = Some(index);
+        self
     }
 
     /// The same app, with links in mails pointing at `url`.

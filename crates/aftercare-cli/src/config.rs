@@ -11,6 +11,7 @@ struct File {
     database_url: Option<String>,
     listen: Option<String>,
     public_url: Option<String>,
+    index_dir: Option<PathBuf>,
     smtp: Option<aftercare_mail::SmtpConfig>,
     imap: Option<aftercare_mail::ImapConfig>,
 }
@@ -20,6 +21,8 @@ pub struct Config {
     pub listen: Option<String>,
     /// Where customers reach this server (links in mails); by default the listen address.
     pub public_url: Option<String>,
+    /// The full-text index (`<data dir>/search` unless set).
+    pub index_dir: PathBuf,
     /// Where notifications are sent from; without it they wait in the outbox.
     pub smtp: Option<aftercare_mail::SmtpConfig>,
     /// A mailbox whose unread mail the server takes in; without it mail comes only
@@ -36,6 +39,7 @@ impl std::fmt::Debug for Config {
             )
             .field("listen", &self.listen)
             .field("public_url", &self.public_url)
+            .field("index_dir", &self.index_dir)
             .field("smtp", &self.smtp)
             .field("imap", &self.imap)
             .finish()
@@ -66,6 +70,7 @@ impl Config {
             database_url,
             listen: file.listen,
             public_url: file.public_url,
+            index_dir: file.index_dir.unwrap_or_else(|| dir.join("search")),
             smtp: file.smtp,
             imap: file.imap,
         })

@@ -53,6 +53,9 @@ enum Command {
     },
     /// Apply database migrations.
     Migrate,
+    /// Rebuild the full-text search index from the database (with the server stopped:
+    /// the index has one writer).
+    Reindex,
     /// Print the OpenAPI document of the REST API (no database needed).
     Openapi,
     /// Fill the database with deterministic demo data.
@@ -224,7 +227,11 @@ async fn main() -> anyhow::Result<()> {
             let public_url = public_url
                 .or(cfg.public_url.clone())
                 .unwrap_or_else(|| format!("http://{addr}"));
-            let app = app.with_public_url(&public_url);
+            let index = aftercare_search::TantivyIndex::open(&cfg.index_dir)
+                .map_err(|e| anyhow::anyhow!("search index: {e}"))?;
+            let app = app
+                .with_public_url(&public_url)
+                .with_search(Arc::new(index));
             aftercare_web::spawn_workers(&app);
             match &cfg.smtp {
                 Some(smtp) => {
@@ -280,6 +287,30 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("sent {}, failed {} (retried later)", d.sent, d.failed);
+        }
+        Command::Reindex => {
+            let index = aftercare_search::TantivyIndex::open(&cfg.index_dir)
+                .map_err(|e| anyhow::anyhow!("search index: {e}"))?;
+            let app = app.with_search(Arc::new(index));
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message("indexing");
+            let shown = bar.clone();
+            let started = std::time::Instant::now();
+            let n = app
+                .reindex(&move |done| shown.set_message(format!("{done} documents")))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish_and_clear();
+            let (docs, bytes) = app
+                .search_stats()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "indexed {n} documents in {:.1} s; the index holds {docs} documents, {:.1} MB in {}",
+                started.elapsed().as_secs_f64(),
+                bytes as f64 / 1e6,
+                cfg.index_dir.display()
+            );
         }
         Command::MailPoll => {
             let imap = cfg

@@ -8,6 +8,7 @@ mod feedback;
 mod migrate;
 mod orders;
 mod portal;
+mod search;
 mod store;
 mod survey;
 mod value;

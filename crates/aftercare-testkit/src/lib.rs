@@ -128,12 +128,20 @@ pub struct TestApp {
     pub app: App,
     pub admin_email: String,
     pub admin_password: String,
+    pub index_dir: std::path::PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 pub async fn spawn_app(kind: Kind) -> TestApp {
     let db = TestDb::new(kind).await;
-    let app = db.app();
+    // A search index of its own, fed by hand (`refresh_search`) as the tests need it.
+    let index_dir = std::env::temp_dir().join(format!(
+        "aftercare-index-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let index = aftercare_search::TantivyIndex::open(&index_dir).unwrap();
+    let app = db.app().with_search(Arc::new(index));
     let admin_email = "admin@example.cn".to_string();
     let admin_password = "correct horse battery".to_string();
     app.add_user(
@@ -162,6 +170,7 @@ pub async fn spawn_app(kind: Kind) -> TestApp {
         app,
         admin_email,
         admin_password,
+        index_dir,
         shutdown: Some(tx),
     }
 }
@@ -172,6 +181,7 @@ impl TestApp {
             let _ = tx.send(());
         }
         self.db.cleanup().await;
+        let _ = std::fs::remove_dir_all(&self.index_dir);
     }
 }
 

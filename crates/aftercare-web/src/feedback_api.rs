@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_survey_settings, put_survey_settings))
         .routes(routes!(survey_scores))
         .routes(routes!(get_survey))
+        .routes(routes!(search))
 }
 
 /// When surveys go out (after resolution, after purchase), the quiet period, reminders,
@@ -301,4 +302,20 @@ async fn unset_expert(
         .await
         .map_err(app_err!(c))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Search customers, requests, feedback and articles: ranked, with the matched words in
+/// `<b>…</b>`, only what the caller may open; counts per kind beside.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(aftercare_app::search::SearchQuery),
+    responses((status = 200, body = aftercare_app::search::SearchResults), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn search(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<aftercare_app::search::SearchQuery>,
+) -> ApiResult<Json<aftercare_app::search::SearchResults>> {
+    s.app
+        .search(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
 }

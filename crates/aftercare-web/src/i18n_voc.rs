@@ -2,6 +2,33 @@
 
 /// (key, zh-Hans, zh-Hant, en)
 pub(crate) const VOC_MESSAGES: &[(&str, &str, &str, &str)] = &[
+    ("search.title", "搜索", "搜尋", "Search"),
+    (
+        "search.placeholder",
+        "搜索客户、工单、反馈、文章",
+        "搜尋客戶、工單、回饋、文章",
+        "Search customers, requests, feedback, articles",
+    ),
+    ("search.go", "搜索", "搜尋", "Search"),
+    ("search.all", "全部", "全部", "All"),
+    ("search.none", "没有找到。", "沒有找到。", "Nothing found."),
+    ("search.kind.customer", "客户", "客戶", "Customer"),
+    ("search.kind.request", "服务请求", "服務請求", "Request"),
+    ("search.kind.feedback", "反馈", "回饋", "Feedback"),
+    ("search.kind.article", "文章", "文章", "Article"),
+    (
+        "error.search_kind_unknown",
+        "应为 customer、request、feedback 或 article。",
+        "應為 customer、request、feedback 或 article。",
+        "must be customer, request, feedback or article.",
+    ),
+    (
+        "error.search_unavailable",
+        "搜索索引未启用。",
+        "搜尋索引未啟用。",
+        "Search is not available: the server has no index.",
+    ),
+    ("field.q", "搜索词", "搜尋詞", "Search words"),
     ("sv.title", "服务评价", "服務評價", "How did we do?"),
     ("sv.about_purchase", "购买", "購買", "Your purchase"),
     ("sv.about_service", "服务", "服務", "Your service request"),

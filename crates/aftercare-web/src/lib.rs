@@ -158,6 +158,39 @@ pub fn spawn_workers(app: &App) {
             }
         }
     });
+    if app.search.is_some() {
+        let indexer = app.clone();
+        tokio::spawn(async move {
+            // An index that was never built (or whose rebuild broke off) over a database
+            // that has data is rebuilt first; after that the change log keeps it fresh.
+            match (
+                indexer.search_cursor().await,
+                indexer.store.latest_event_id().await,
+            ) {
+                (Ok(c), Ok(latest)) if c <= 0 && latest > 0 => {
+                    tracing::info!("building the search index");
+                    match indexer.reindex(&|_| {}).await {
+                        Ok(n) => tracing::info!(documents = n, "search index built"),
+                        Err(e) => tracing::warn!(error = %e, "search index build failed"),
+                    }
+                }
+                (Err(e), _) => tracing::warn!(error = %e, "search index unreadable"),
+                _ => {}
+            }
+            let mut tick = tokio::time::interval(SEARCH_REFRESH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match indexer.refresh_search().await {
+                    Ok(r) if r.indexed + r.removed > 0 => {
+                        tracing::debug!(indexed = r.indexed, removed = r.removed, "search refresh")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "search refresh failed"),
+                }
+            }
+        });
+    }
     let surveyor = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SURVEY_ROUND_EVERY);
@@ -178,6 +211,9 @@ pub fn spawn_workers(app: &App) {
         }
     });
 }
+
+/// How often changes reach the search index.
+pub const SEARCH_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// How often surveys are sent for new occasions and reminded.
 pub const SURVEY_ROUND_EVERY: std::time::Duration = std::time::Duration::from_secs(5);

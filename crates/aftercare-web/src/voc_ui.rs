@@ -31,6 +31,84 @@ pub fn routes() -> Router<AppState> {
             get(improvement_page).post(status_submit),
         )
         .route("/customers/{id}/expert", post(expert_submit))
+        .route("/search", get(search_page))
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    c: Chrome,
+    q: String,
+    kind: Option<String>,
+    results: Option<aftercare_app::search::SearchResults>,
+    errors: Vec<String>,
+}
+
+impl SearchPage {
+    fn count(&self, k: &str) -> usize {
+        self.results
+            .as_ref()
+            .and_then(|r| r.by_kind.iter().find(|c| c.kind == k))
+            .map_or(0, |c| c.count)
+    }
+    fn all(&self) -> usize {
+        self.results
+            .as_ref()
+            .map_or(0, |r| r.by_kind.iter().map(|c| c.count).sum())
+    }
+    fn on(&self, k: &str) -> bool {
+        self.kind.as_deref() == Some(k)
+    }
+    fn href(&self, k: Option<&str>) -> String {
+        format!(
+            "/search?{}",
+            crate::ui::query_string(&[("q", Some(self.q.as_str())), ("kind", k)])
+        )
+    }
+    fn when(&self, at: &str) -> String {
+        local_time(at)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SearchParams {
+    q: String,
+    kind: Option<String>,
+}
+
+async fn search_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(p): PageQuery<SearchParams>,
+) -> Response {
+    let tr = Tr(session.lang);
+    let kind = p.kind.filter(|k| !k.trim().is_empty());
+    let mut errors = vec![];
+    let results = if p.q.trim().is_empty() {
+        None
+    } else {
+        let q = aftercare_app::search::SearchQuery {
+            q: p.q.clone(),
+            kind: kind.clone(),
+            limit: Some(50),
+        };
+        match s.app.search(&session.principal, &q).await {
+            Ok(r) => Some(r),
+            Err(AppError::Invalid(inv)) => {
+                errors = invalid_lines(&inv, &tr);
+                None
+            }
+            Err(e) => return page_error(e, session.lang),
+        }
+    };
+    render(SearchPage {
+        c: Chrome::for_session(&session, "search"),
+        q: p.q,
+        kind,
+        results,
+        errors,
+    })
 }
 
 fn can_curate(s: &Session) -> bool {

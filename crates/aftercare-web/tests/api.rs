@@ -2192,6 +2192,42 @@ async fn feedback_over_http(app: &TestApp) {
         .expect(200);
     assert!(cpage.text.contains("id=\"alliance\""));
     assert!(cpage.text.contains("洗衣机"));
+
+    // Search: fresh after a refresh round, highlighted, filtered by kind, on the page too.
+    let r = app.app.refresh_search().await.unwrap();
+    assert!(r.indexed >= 3, "{r:?}");
+    let found = get_json(app, &tok, "/api/v1/search?q=拖拉機")
+        .await
+        .expect(200);
+    assert_eq!(found.json["hits"][0]["kind"], "feedback", "{}", found.text);
+    assert_eq!(found.json["hits"][0]["id"].as_i64(), Some(id));
+    assert!(
+        found.json["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<b>拖拉机</b>"),
+        "{}",
+        found.text
+    );
+    assert_eq!(found.json["hits"][0]["url"], format!("/feedback/{id}"));
+    let people = get_json(app, &tok, "/api/v1/search?q=周敏&kind=customer")
+        .await
+        .expect(200);
+    assert_eq!(
+        people.json["hits"][0]["id"].as_i64(),
+        Some(who),
+        "{}",
+        people.text
+    );
+    get_json(app, &tok, "/api/v1/search?q=").await.expect(422);
+    get_json(app, &tok, "/api/v1/search?q=x&kind=planet")
+        .await
+        .expect(422);
+    let page = send(b.get(url(app, "/search?q=%E6%8B%96%E6%8B%89%E6%9C%BA")))
+        .await
+        .expect(200);
+    assert!(page.text.contains("<b>拖拉机</b>"), "{}", page.text);
+    assert!(page.text.contains(&format!("href=\"/feedback/{id}\"")));
 }
 
 async fn survey_over_http(app: &TestApp) {

@@ -1,0 +1,298 @@
+//! Full-text search over customers, requests, feedback and articles (C6). The index is a
+//! port (`SearchIndex`, implemented with tantivy in `aftercare-search`); it is fed from the
+//! change log, answers only what the caller may open, and is rebuilt from the database by
+//! `aftercare reindex`.
+
+use crate::error::AppError;
+use crate::ports::StoreResult;
+use crate::service::{App, Principal};
+use aftercare_domain::account::Permission;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+/// What can be found, in the order the results page shows them.
+pub const KINDS: &[&str] = &["customer", "request", "feedback", "article"];
+
+/// Change-log events read per refresh round.
+const EVENTS_PER_ROUND: u32 = 5_000;
+/// Documents read and indexed per step of a rebuild.
+const REBUILD_BATCH: u32 = 2_000;
+
+/// A record as the index sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchDoc {
+    /// customer, request, feedback or article.
+    pub kind: &'static str,
+    pub id: i64,
+    /// What the result shows as its title (a name, a number and subject, …).
+    pub title: String,
+    pub body: String,
+    /// Searchable but not shown: phone numbers, emails, tags, names of the customer.
+    pub extra: String,
+    /// The outlet a request or feedback belongs to (partners see only their own).
+    pub outlet_id: Option<i64>,
+    /// False for an unpublished article (only desk managers find it).
+    pub published: bool,
+    pub at: String,
+}
+
+/// What a caller may find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visibility {
+    /// Requests and feedback of this outlet only (a partner's staff).
+    pub outlet: Option<i64>,
+    /// Unpublished articles too.
+    pub drafts: bool,
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub kind: String,
+    pub id: i64,
+    /// The title with the matched words in `<b>…</b>` (HTML, the rest escaped).
+    pub title: String,
+    /// A passage of the text with the matched words in `<b>…</b>` (HTML, escaped).
+    pub snippet: String,
+    pub score: f32,
+    pub at: String,
+    /// Where to open it.
+    pub url: String,
+}
+
+/// How many matches of one kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KindCount {
+    pub kind: String,
+    pub count: usize,
+}
+
+/// The results of a search.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct SearchResults {
+    /// Matches of the chosen kind (or all kinds) the caller may open.
+    pub total: usize,
+    /// Matches per kind (for the filter), whatever kind was chosen.
+    pub by_kind: Vec<KindCount>,
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(default)]
+pub struct SearchQuery {
+    /// Words, in Chinese (simplified or traditional) or English; phone numbers, numbers.
+    pub q: String,
+    /// customer, request, feedback or article; all when absent.
+    pub kind: Option<String>,
+    /// 1–100, default 20.
+    pub limit: Option<usize>,
+}
+
+/// The full-text index (tantivy in `aftercare-search`). Its calls block: the app runs them
+/// off the async threads.
+pub trait SearchIndex: Send + Sync {
+    /// The last change-log event applied; -1 while a rebuild is incomplete.
+    fn cursor(&self) -> Result<i64, String>;
+    /// Replaces these documents and removes these (kind, id), then commits with the cursor.
+    fn apply(
+        &self,
+        upserts: &[SearchDoc],
+        deletes: &[(&'static str, i64)],
+        cursor: i64,
+    ) -> Result<(), String>;
+    /// Removes everything (a rebuild starts with it).
+    fn clear(&self) -> Result<(), String>;
+    fn search(
+        &self,
+        q: &str,
+        kind: Option<&str>,
+        v: Visibility,
+        limit: usize,
+    ) -> Result<SearchResults, String>;
+    /// Documents in the index and its size on disk, in bytes.
+    fn stats(&self) -> Result<(u64, u64), String>;
+}
+
+/// Where the index's documents come from.
+#[async_trait]
+pub trait SearchSource: Send + Sync {
+    /// These records as documents; a missing id is simply left out.
+    async fn search_docs(&self, kind: &str, ids: &[i64]) -> StoreResult<Vec<SearchDoc>>;
+    /// Up to `limit` records of a kind with ids above `after`, in id order.
+    async fn search_docs_after(
+        &self,
+        kind: &str,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchDoc>>;
+    /// The records the events after `after` touched, as (kind, id), and the last event id.
+    async fn search_changes(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<(Vec<(&'static str, i64)>, i64)>;
+}
+
+/// What a refresh round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SearchRefresh {
+    pub events: usize,
+    pub indexed: usize,
+    pub removed: usize,
+}
+
+fn url_of(kind: &str, id: i64) -> String {
+    match kind {
+        "customer" => format!("/customers/{id}"),
+        "request" => format!("/requests/{id}"),
+        "feedback" => format!("/feedback/{id}"),
+        _ => format!("/articles/{id}"),
+    }
+}
+
+fn unavailable() -> AppError {
+    AppError::Conflict {
+        code: "search_unavailable",
+        field: None,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("search: {e}")))?
+        .map_err(|e| AppError::Internal(format!("search: {e}")))
+}
+
+impl App {
+    fn index(&self) -> Result<Arc<dyn SearchIndex>, AppError> {
+        self.search.clone().ok_or_else(unavailable)
+    }
+
+    /// Searches what the caller may open, ranked, with the matched words highlighted.
+    pub async fn search(&self, p: &Principal, q: &SearchQuery) -> Result<SearchResults, AppError> {
+        p.require(Permission::Read)?;
+        let text = q.q.trim().to_owned();
+        let mut inv = aftercare_domain::Invalid::default();
+        if text.is_empty() {
+            inv.push("q", "required");
+        } else if text.chars().count() > 200 {
+            inv.push("q", "too_long");
+        }
+        let kind = q
+            .kind
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned);
+        if kind.as_deref().is_some_and(|k| !KINDS.contains(&k)) {
+            inv.push("kind", "search_kind_unknown");
+        }
+        inv.into_result()?;
+        let v = Visibility {
+            outlet: self.partner_outlet(p).await?,
+            drafts: p.role.allows(Permission::ManageDesk),
+        };
+        let limit = q.limit.unwrap_or(20).clamp(1, 100);
+        let index = self.index()?;
+        let mut r = blocking(move || index.search(&text, kind.as_deref(), v, limit)).await?;
+        for h in &mut r.hits {
+            h.url = url_of(&h.kind, h.id);
+        }
+        Ok(r)
+    }
+
+    /// One refresh round: the records the change log touched since the index's cursor are
+    /// indexed again (or removed when gone). Without an index, nothing.
+    pub async fn refresh_search(&self) -> Result<SearchRefresh, AppError> {
+        let Some(index) = self.search.clone() else {
+            return Ok(SearchRefresh::default());
+        };
+        let after = {
+            let index = index.clone();
+            blocking(move || index.cursor()).await?
+        };
+        if after < 0 {
+            // A rebuild was interrupted: only a rebuild can finish it.
+            return Ok(SearchRefresh::default());
+        }
+        let (touched, last) = self.store.search_changes(after, EVENTS_PER_ROUND).await?;
+        if last <= after {
+            return Ok(SearchRefresh::default());
+        }
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        for kind in KINDS {
+            let mut ids: Vec<i64> = touched
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(_, id)| *id)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                continue;
+            }
+            let docs = self.store.search_docs(kind, &ids).await?;
+            for id in &ids {
+                if !docs.iter().any(|d| d.id == *id) {
+                    deletes.push((*kind, *id));
+                }
+            }
+            upserts.extend(docs);
+        }
+        let r = SearchRefresh {
+            events: (last - after) as usize,
+            indexed: upserts.len(),
+            removed: deletes.len(),
+        };
+        blocking(move || index.apply(&upserts, &deletes, last)).await?;
+        Ok(r)
+    }
+
+    /// Rebuilds the index from the database: everything is read again, in batches;
+    /// `progress(done)` after each. Changes made meanwhile are caught up by the next
+    /// refresh (the cursor is the newest event before the rebuild began).
+    pub async fn reindex(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<u64, AppError> {
+        let index = self.index()?;
+        let latest = self.store.latest_event_id().await?;
+        {
+            let index = index.clone();
+            blocking(move || index.clear()).await?;
+        }
+        let mut done = 0u64;
+        for kind in KINDS {
+            let mut after = 0;
+            loop {
+                let docs = self
+                    .store
+                    .search_docs_after(kind, after, REBUILD_BATCH)
+                    .await?;
+                let Some(last) = docs.last() else { break };
+                after = last.id;
+                done += docs.len() as u64;
+                let index = index.clone();
+                blocking(move || index.apply(&docs, &[], -1)).await?;
+                progress(done);
+            }
+        }
+        blocking(move || index.apply(&[], &[], latest)).await?;
+        Ok(done)
+    }
+
+    /// The last change-log event the index has (-1: a rebuild broke off).
+    pub async fn search_cursor(&self) -> Result<i64, AppError> {
+        let index = self.index()?;
+        blocking(move || index.cursor()).await
+    }
+
+    /// Documents in the index and its size on disk.
+    pub async fn search_stats(&self) -> Result<(u64, u64), AppError> {
+        let index = self.index()?;
+        blocking(move || index.stats()).await
+    }
+}

@@ -1,0 +1,529 @@
+//! Aftercare's full-text index: tantivy, with a tokenizer that segments Chinese with jieba
+//! (search mode: long words and their parts) after folding traditional characters to
+//! simplified, so 密封條 finds 密封条 and the other way round, while the offsets point into
+//! the original text for highlighting. Implements `aftercare_app::search::SearchIndex`.
+
+use aftercare_app::search::{
+    KindCount, SearchDoc, SearchHit, SearchIndex, SearchResults, Visibility,
+};
+use jieba_rs::Jieba;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
+
+/// The name the tokenizer is registered under.
+const TOKENIZER: &str = "aftercare_zh";
+/// Memory for the writer's buffers.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+/// jieba in search mode over text folded to simplified Chinese and lower case.
+#[derive(Clone)]
+pub struct ZhTokenizer {
+    jieba: Arc<Jieba>,
+}
+
+impl ZhTokenizer {
+    pub fn new(jieba: Arc<Jieba>) -> Self {
+        ZhTokenizer { jieba }
+    }
+
+    /// The tokens of `text`, offsets in `text` itself.
+    pub fn tokens(&self, text: &str) -> Vec<Token> {
+        let folded = aftercare_insight::text::normalise(text);
+        // Folding maps character to character; when it does not (a rare phrase), the
+        // offsets fall back to the folded text's, which only shifts highlighting.
+        let starts: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        let same = folded.chars().count() == text.chars().count();
+        let mut out = Vec::new();
+        for t in self.jieba.cut_for_search(&folded, true) {
+            if !t.word.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            let (from, to) = if same {
+                (starts[t.start], starts[t.end])
+            } else {
+                (t.byte_start.min(text.len()), t.byte_end.min(text.len()))
+            };
+            out.push(Token {
+                offset_from: from,
+                offset_to: to,
+                position: out.len(),
+                text: t.word.to_owned(),
+                position_length: 1,
+            });
+        }
+        out
+    }
+}
+
+pub struct ZhTokenStream {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl TokenStream for ZhTokenStream {
+    fn advance(&mut self) -> bool {
+        self.at += 1;
+        self.at <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.at - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.at - 1]
+    }
+}
+
+impl Tokenizer for ZhTokenizer {
+    type TokenStream<'a> = ZhTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> ZhTokenStream {
+        ZhTokenStream {
+            tokens: self.tokens(text),
+            at: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    key: Field,
+    kind: Field,
+    id: Field,
+    title: Field,
+    body: Field,
+    extra: Field,
+    outlet: Field,
+    published: Field,
+    at: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored { o.set_stored() } else { o }
+    };
+    let f = Fields {
+        key: b.add_text_field("key", STRING),
+        kind: b.add_text_field("kind", STRING | STORED),
+        id: b.add_i64_field("id", STORED),
+        title: b.add_text_field("title", text(true)),
+        body: b.add_text_field("body", text(true)),
+        extra: b.add_text_field("extra", text(false)),
+        outlet: b.add_i64_field("outlet", INDEXED),
+        published: b.add_i64_field("published", INDEXED),
+        at: b.add_text_field("at", STORED),
+    };
+    (b.build(), f)
+}
+
+/// The index on disk, with its one writer.
+pub struct TantivyIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    dir: std::path::PathBuf,
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn key(kind: &str, id: i64) -> String {
+    format!("{kind}:{id}")
+}
+
+/// Characters a snippet may not break HTML with (tantivy escapes its own output; titles
+/// are built here).
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl TantivyIndex {
+    /// Opens the index in `dir`, creating it when there is none. Fails when another
+    /// process holds it (one writer per index).
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let (schema, fields) = schema();
+        let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(err)?;
+        let index = Index::open_or_create(mmap, schema).map_err(err)?;
+        let jieba = Arc::new(Jieba::new());
+        index
+            .tokenizers()
+            .register(TOKENIZER, ZhTokenizer::new(jieba));
+        let writer = index.writer(WRITER_MEMORY).map_err(|e| {
+            format!(
+                "the search index in {} is in use or broken: {e}",
+                dir.display()
+            )
+        })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(err)?;
+        Ok(TantivyIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn hit(
+        &self,
+        searcher: &tantivy::Searcher,
+        d: &TantivyDocument,
+        score: f32,
+        gens: &(SnippetGenerator, SnippetGenerator),
+    ) -> SearchHit {
+        let f = self.fields;
+        let text = |field: Field| {
+            d.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let _ = searcher;
+        let title_snip = gens.0.snippet_from_doc(d);
+        let title = if title_snip.highlighted().is_empty() {
+            escape(&text(f.title))
+        } else {
+            title_snip.to_html()
+        };
+        let body_snip = gens.1.snippet_from_doc(d);
+        let snippet = if body_snip.is_empty() {
+            escape(&text(f.body).chars().take(120).collect::<String>())
+        } else {
+            body_snip.to_html()
+        };
+        SearchHit {
+            kind: text(f.kind),
+            id: d.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or(0),
+            title,
+            snippet,
+            score,
+            at: text(f.at),
+            url: String::new(),
+        }
+    }
+}
+
+impl SearchIndex for TantivyIndex {
+    fn cursor(&self) -> Result<i64, String> {
+        let metas = self.index.load_metas().map_err(err)?;
+        Ok(metas.payload.and_then(|p| p.parse().ok()).unwrap_or(0))
+    }
+
+    fn apply(
+        &self,
+        upserts: &[SearchDoc],
+        deletes: &[(&'static str, i64)],
+        cursor: i64,
+    ) -> Result<(), String> {
+        let f = self.fields;
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| "the index writer lock is poisoned".to_owned())?;
+        for (kind, id) in deletes {
+            w.delete_term(Term::from_field_text(f.key, &key(kind, *id)));
+        }
+        for d in upserts {
+            w.delete_term(Term::from_field_text(f.key, &key(d.kind, d.id)));
+            w.add_document(doc!(
+                f.key => key(d.kind, d.id),
+                f.kind => d.kind,
+                f.id => d.id,
+                f.title => d.title.as_str(),
+                f.body => d.body.as_str(),
+                f.extra => d.extra.as_str(),
+                f.outlet => d.outlet_id.unwrap_or(-1),
+                f.published => i64::from(d.published),
+                f.at => d.at.as_str(),
+            ))
+            .map_err(err)?;
+        }
+        let mut commit = w.prepare_commit().map_err(err)?;
+        commit.set_payload(&cursor.to_string());
+        commit.commit().map_err(err)?;
+        drop(w);
+        self.reader.reload().map_err(err)
+    }
+
+    fn clear(&self) -> Result<(), String> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| "the index writer lock is poisoned".to_owned())?;
+        w.delete_all_documents().map_err(err)?;
+        let mut commit = w.prepare_commit().map_err(err)?;
+        commit.set_payload("-1");
+        commit.commit().map_err(err)?;
+        drop(w);
+        self.reader.reload().map_err(err)
+    }
+
+    fn search(
+        &self,
+        q: &str,
+        kind: Option<&str>,
+        v: Visibility,
+        limit: usize,
+    ) -> Result<SearchResults, String> {
+        let f = self.fields;
+        let searcher = self.reader.searcher();
+        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.body, f.extra]);
+        parser.set_field_boost(f.title, 2.0);
+        // Words are alternatives, ranked by how many match and how rare they are; the
+        // syntax of the query language is not for customers' words.
+        let (text_query, _) = parser.parse_query_lenient(q);
+        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
+        if !v.drafts {
+            must.push((
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_i64(f.published, 0),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        if let Some(outlet) = v.outlet {
+            // A partner's staff find customers and articles, and only their outlet's
+            // requests and feedback.
+            let outlet_kinds: Vec<(Occur, Box<dyn Query>)> = ["request", "feedback"]
+                .iter()
+                .map(|k| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(f.kind, k),
+                        IndexRecordOption::Basic,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            let foreign: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(BooleanQuery::new(outlet_kinds)) as Box<dyn Query>,
+                ),
+                (
+                    Occur::MustNot,
+                    Box::new(TermQuery::new(
+                        Term::from_field_i64(f.outlet, outlet),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ]));
+            must.push((Occur::MustNot, foreign));
+        }
+        let visible = BooleanQuery::new(must);
+        let mut by_kind = Vec::new();
+        for k in aftercare_app::search::KINDS {
+            let only = BooleanQuery::new(vec![
+                (Occur::Must, Box::new(visible.clone()) as Box<dyn Query>),
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.kind, k),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ]);
+            let n = searcher.search(&only, &Count).map_err(err)?;
+            if n > 0 {
+                by_kind.push(KindCount {
+                    kind: (*k).to_owned(),
+                    count: n,
+                });
+            }
+        }
+        let query: Box<dyn Query> = match kind {
+            Some(k) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(visible.clone()) as Box<dyn Query>),
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.kind, k),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ])),
+            None => Box::new(visible),
+        };
+        let total = match kind {
+            Some(k) => by_kind.iter().find(|c| c.kind == k).map_or(0, |c| c.count),
+            None => by_kind.iter().map(|c| c.count).sum(),
+        };
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(limit).order_by_score())
+            .map_err(err)?;
+        let mut title_gen = SnippetGenerator::create(&searcher, &*query, f.title).map_err(err)?;
+        title_gen.set_max_num_chars(200);
+        let mut body_gen = SnippetGenerator::create(&searcher, &*query, f.body).map_err(err)?;
+        body_gen.set_max_num_chars(120);
+        let gens = (title_gen, body_gen);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
+            hits.push(self.hit(&searcher, &d, score, &gens));
+        }
+        Ok(SearchResults {
+            total,
+            by_kind,
+            hits,
+        })
+    }
+
+    fn stats(&self) -> Result<(u64, u64), String> {
+        let docs = self.reader.searcher().num_docs();
+        let mut bytes = 0u64;
+        for e in std::fs::read_dir(&self.dir).map_err(err)? {
+            let e = e.map_err(err)?;
+            bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+        Ok((docs, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(kind: &'static str, id: i64, title: &str, body: &str, outlet: Option<i64>) -> SearchDoc {
+        SearchDoc {
+            kind,
+            id,
+            title: title.into(),
+            body: body.into(),
+            extra: String::new(),
+            outlet_id: outlet,
+            published: true,
+            at: "2026-06-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn tokens_fold_traditional_and_keep_original_offsets() {
+        let t = ZhTokenizer::new(Arc::new(Jieba::new()));
+        let text = "冰箱密封條鬆了";
+        let tokens = t.tokens(text);
+        let seal = tokens.iter().find(|k| k.text == "密封条").expect("folded");
+        assert_eq!(&text[seal.offset_from..seal.offset_to], "密封條");
+    }
+
+    #[test]
+    fn search_ranks_highlights_filters_and_hides() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let index = TantivyIndex::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(index.cursor(), Ok(0));
+        let mut draft = doc("article", 4, "压缩机保养指南", "压缩机每年检查一次", None);
+        draft.published = false;
+        index
+            .apply(
+                &[
+                    doc("customer", 1, "王芳", "喜欢安静的冰箱", None),
+                    doc(
+                        "request",
+                        2,
+                        "SR-2026-000002 冰箱密封条变形",
+                        "冰箱门关不严，密封條鬆了",
+                        Some(7),
+                    ),
+                    doc("feedback", 3, "李雷", "洗衣机噪音大，密封条也漏水", Some(8)),
+                    draft,
+                ],
+                &[],
+                42,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(index.cursor(), Ok(42));
+        let all = Visibility {
+            outlet: None,
+            drafts: true,
+        };
+        let r = index
+            .search("密封條", None, all, 10)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.total, 2);
+        assert_eq!(r.hits[0].id, 2, "the title match ranks first");
+        assert!(
+            r.hits[0].title.contains("<b>密封条</b>"),
+            "{}",
+            r.hits[0].title
+        );
+        assert!(
+            r.hits[0].snippet.contains("<b>密封條</b>"),
+            "{}",
+            r.hits[0].snippet
+        );
+        let only = index
+            .search("密封条", Some("feedback"), all, 10)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((only.total, only.hits.len()), (1, 1));
+        assert_eq!(only.by_kind.len(), 2, "counts of every kind");
+        // A partner of outlet 7 does not find outlet 8's feedback; nobody but managers
+        // finds a draft.
+        let partner = Visibility {
+            outlet: Some(7),
+            drafts: false,
+        };
+        let r = index
+            .search("密封条", None, partner, 10)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(
+            index.search("压缩机", None, partner, 10).map(|r| r.total),
+            Ok(0)
+        );
+        assert_eq!(
+            index.search("压缩机", None, all, 10).map(|r| r.total),
+            Ok(1)
+        );
+        // Replacing and removing.
+        index
+            .apply(
+                &[doc("customer", 1, "王芳", "换了新的洗衣机", None)],
+                &[("request", 2)],
+                43,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            index.search("密封条", None, all, 10).map(|r| r.total),
+            Ok(1)
+        );
+        assert_eq!(
+            index
+                .search("洗衣机", Some("customer"), all, 10)
+                .map(|r| r.total),
+            Ok(1)
+        );
+        assert_eq!(index.search("安静", None, all, 10).map(|r| r.total), Ok(0));
+        // Query syntax in customers' words does not fail.
+        assert!(index.search("AND (冰箱 OR", None, all, 10).is_ok());
+        index.clear().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(index.cursor(), Ok(-1));
+        assert_eq!(index.stats().map(|s| s.0), Ok(0));
+    }
+}
