@@ -12,12 +12,13 @@
 // test fails: a leaked chromium keeps the test process (and the run) alive.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, readdir, readFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { createConnection } from 'node:net';
 import { chromium } from 'playwright-core';
 
 const execFileP = promisify(execFile);
@@ -78,7 +79,7 @@ async function createPgDatabase() {
  * (admin, manager, agent, technician, marketer, analyst).
  * @returns {Promise<{ url: string, email: string, password: string, accounts: Record<string, {email: string, password: string}>, stop: () => Promise<void> }>}
  */
-export async function startServer({ database = 'sqlite' } = {}) {
+export async function startServer({ database = 'sqlite', smtpPort = null } = {}) {
   const bin = process.env.AFTERCARE_BIN;
   if (!bin) {
     throw new Error(
@@ -112,9 +113,17 @@ export async function startServer({ database = 'sqlite' } = {}) {
 
   try {
     const args = ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dir];
+    const common = ['--data-dir', dir];
     if (database === 'postgres') {
       pg = await createPgDatabase();
       args.push('--database-url', pg.url);
+      common.push('--database-url', pg.url);
+    }
+    if (smtpPort) {
+      await writeFile(
+        join(dir, 'aftercare.toml'),
+        `[smtp]\nhost = "127.0.0.1"\nport = ${smtpPort}\nsecurity = "none"\nfrom = "售后服务 <service@demo.aftercare>"\n`,
+      );
     }
 
     child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -212,6 +221,8 @@ export async function startServer({ database = 'sqlite' } = {}) {
       password,
       accounts,
       output: () => output,
+      // Runs another `aftercare` command on the same database (e.g. `token create`).
+      cli: async (...more) => (await execFileP(bin, [...more, ...common])).stdout,
       stop: cleanup,
     };
   } catch (e) {
@@ -221,6 +232,92 @@ export async function startServer({ database = 'sqlite' } = {}) {
     await cleanup();
     throw e;
   }
+}
+
+/**
+ * Starts a real SMTP server (aiosmtpd, from the Python environment scripts/test prepares
+ * in AFTERCARE_TEST_PYTHON) that keeps what it receives in a maildir.
+ * `mails()` returns them decoded: { to, body }.
+ */
+export async function startSmtpSink() {
+  const python = process.env.AFTERCARE_TEST_PYTHON;
+  if (!python) {
+    throw new Error('AFTERCARE_TEST_PYTHON is not set: run the browser tests through scripts/test');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'aftercare-smtp-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(
+    python,
+    ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', join(dir, 'maildir')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  liveChildren.set(child, dir);
+  child.once('exit', () => liveChildren.delete(child));
+  child.unref();
+  child.stdout.resume();
+  child.stderr.resume();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = createConnection({ host: '127.0.0.1', port }, () => {
+        s.end();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`aiosmtpd did not listen on ${port}`);
+    await sleep(100);
+  }
+  const mails = async () => {
+    const newDir = join(dir, 'maildir', 'new');
+    let names = [];
+    try {
+      names = (await readdir(newDir)).sort();
+    } catch {
+      return [];
+    }
+    const out = [];
+    for (const n of names) out.push(decodeMail(await readFile(join(newDir, n), 'latin1')));
+    return out;
+  };
+  return {
+    port,
+    mails,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A single-part text mail as lettre writes it: To header, body in base64 or
+// quoted-printable, UTF-8.
+function decodeMail(raw) {
+  const split = raw.indexOf('\r\n\r\n') >= 0 ? raw.indexOf('\r\n\r\n') : raw.indexOf('\n\n');
+  const head = raw.slice(0, split).replace(/\r?\n[ \t]+/g, ' ');
+  let body = raw.slice(split).trim();
+  const header = (name) => (head.match(new RegExp(`^${name}:\\s*(.*)$`, 'mi')) || [])[1] || '';
+  const encoding = header('Content-Transfer-Encoding').toLowerCase();
+  let bytes;
+  if (encoding === 'base64') {
+    bytes = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  } else if (encoding === 'quoted-printable') {
+    const soft = body.replace(/=\r?\n/g, '');
+    const arr = [];
+    for (let i = 0; i < soft.length; i++) {
+      if (soft[i] === '=' && /^[0-9A-F]{2}$/i.test(soft.slice(i + 1, i + 3))) {
+        arr.push(parseInt(soft.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else {
+        arr.push(soft.charCodeAt(i) & 0xff);
+      }
+    }
+    bytes = Buffer.from(arr);
+  } else {
+    bytes = Buffer.from(body, 'latin1');
+  }
+  return { to: header('To'), body: bytes.toString('utf8') };
 }
 
 /** Launches Debian's headless chromium through playwright-core. */

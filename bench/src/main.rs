@@ -6,6 +6,7 @@
 
 mod desk;
 mod value;
+mod voc;
 
 use aftercare_app::{Actor, App, SystemClock};
 use aftercare_store::{Backend, Db, SqlStore, connect, migrate};
@@ -61,6 +62,13 @@ struct Args {
     /// recompute beside DuckDB's RFM, and incremental updates under load.
     #[arg(long)]
     value: bool,
+    /// Measure the voice of the customer instead (no server): text analysis throughput,
+    /// search over a synthetic index of --voc-docs documents (built once in
+    /// <data dir>/index), and the time from a change to being searchable.
+    #[arg(long)]
+    voc: bool,
+    #[arg(long, default_value_t = 5_000_000)]
+    voc_docs: u64,
 }
 
 const ADMIN: &str = "bench@aftercare.local";
@@ -606,6 +614,9 @@ async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     std::fs::create_dir_all(&a.data_dir)?;
     let data_dir = std::fs::canonicalize(&a.data_dir)?;
+    if a.voc {
+        return voc::run(&data_dir, a.voc_docs).await;
+    }
     let url = match &a.postgres {
         Some(admin) if !a.reuse => fresh_pg(admin, "aftercare_bench").await?,
         Some(admin) => format!(

@@ -3,17 +3,18 @@
 //! simplified, so 密封條 finds 密封条 and the other way round, while the offsets point into
 //! the original text for highlighting. Implements `aftercare_app::search::SearchIndex`.
 
+use aftercare_app::search::KINDS;
 use aftercare_app::search::{
     KindCount, SearchDoc, SearchHit, SearchIndex, SearchResults, Visibility,
 };
 use jieba_rs::Jieba;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, FilterCollector, SegmentCollector, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument, TextFieldIndexing,
-    TextOptions, Value,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
+    TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
@@ -100,6 +101,7 @@ impl Tokenizer for ZhTokenizer {
 struct Fields {
     key: Field,
     kind: Field,
+    kind_code: Field,
     id: Field,
     title: Field,
     body: Field,
@@ -122,6 +124,7 @@ fn schema() -> (Schema, Fields) {
     let f = Fields {
         key: b.add_text_field("key", STRING),
         kind: b.add_text_field("kind", STRING | STORED),
+        kind_code: b.add_i64_field("kind_code", FAST),
         id: b.add_i64_field("id", STORED),
         title: b.add_text_field("title", text(true)),
         body: b.add_text_field("body", text(true)),
@@ -144,6 +147,62 @@ pub struct TantivyIndex {
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
+}
+
+/// A kind's place in `KINDS`, the fast field counted per kind.
+fn kind_code(kind: &str) -> i64 {
+    KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len()) as i64
+}
+
+/// Counts the matches of each kind in the same pass that ranks them.
+struct KindCounts;
+
+struct SegmentKindCounts {
+    column: tantivy::columnar::Column<i64>,
+    counts: [usize; 5],
+}
+
+impl Collector for KindCounts {
+    type Fruit = [usize; 5];
+    type Child = SegmentKindCounts;
+
+    fn for_segment(
+        &self,
+        _: u32,
+        segment: &tantivy::SegmentReader,
+    ) -> tantivy::Result<SegmentKindCounts> {
+        Ok(SegmentKindCounts {
+            column: segment.fast_fields().i64("kind_code")?,
+            counts: [0; 5],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<[usize; 5]>) -> tantivy::Result<[usize; 5]> {
+        let mut total = [0; 5];
+        for f in fruits {
+            for (t, n) in total.iter_mut().zip(f) {
+                *t += n;
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl SegmentCollector for SegmentKindCounts {
+    type Fruit = [usize; 5];
+
+    fn collect(&mut self, doc: tantivy::DocId, _: tantivy::Score) {
+        let code = self.column.first(doc).unwrap_or(4).clamp(0, 4) as usize;
+        self.counts[code] += 1;
+    }
+
+    fn harvest(self) -> [usize; 5] {
+        self.counts
+    }
 }
 
 fn key(kind: &str, id: i64) -> String {
@@ -256,6 +315,7 @@ impl SearchIndex for TantivyIndex {
             w.add_document(doc!(
                 f.key => key(d.kind, d.id),
                 f.kind => d.kind,
+                f.kind_code => kind_code(d.kind),
                 f.id => d.id,
                 f.title => d.title.as_str(),
                 f.body => d.body.as_str(),
@@ -338,47 +398,33 @@ impl SearchIndex for TantivyIndex {
             ]));
             must.push((Occur::MustNot, foreign));
         }
-        let visible = BooleanQuery::new(must);
-        let mut by_kind = Vec::new();
-        for k in aftercare_app::search::KINDS {
-            let only = BooleanQuery::new(vec![
-                (Occur::Must, Box::new(visible.clone()) as Box<dyn Query>),
-                (
-                    Occur::Must,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.kind, k),
-                        IndexRecordOption::Basic,
-                    )),
-                ),
-            ]);
-            let n = searcher.search(&only, &Count).map_err(err)?;
-            if n > 0 {
-                by_kind.push(KindCount {
-                    kind: (*k).to_owned(),
-                    count: n,
-                });
+        let query: Box<dyn Query> = Box::new(BooleanQuery::new(must));
+        let by_score = TopDocs::with_limit(limit).order_by_score();
+        // One pass ranks the chosen kind and counts every kind, under the same filter.
+        let (counts, top) = match kind {
+            Some(k) => {
+                let code = kind_code(k);
+                let only =
+                    FilterCollector::new("kind_code".to_owned(), move |v: i64| v == code, by_score);
+                searcher.search(&*query, &(KindCounts, only)).map_err(err)?
             }
-        }
-        let query: Box<dyn Query> = match kind {
-            Some(k) => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, Box::new(visible.clone()) as Box<dyn Query>),
-                (
-                    Occur::Must,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.kind, k),
-                        IndexRecordOption::Basic,
-                    )),
-                ),
-            ])),
-            None => Box::new(visible),
+            None => searcher
+                .search(&*query, &(KindCounts, by_score))
+                .map_err(err)?,
         };
+        let by_kind: Vec<KindCount> = KINDS
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| KindCount {
+                kind: (*k).to_owned(),
+                count: n,
+            })
+            .collect();
         let total = match kind {
             Some(k) => by_kind.iter().find(|c| c.kind == k).map_or(0, |c| c.count),
             None => by_kind.iter().map(|c| c.count).sum(),
         };
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())
-            .map_err(err)?;
         let mut title_gen = SnippetGenerator::create(&searcher, &*query, f.title).map_err(err)?;
         title_gen.set_max_num_chars(200);
         let mut body_gen = SnippetGenerator::create(&searcher, &*query, f.body).map_err(err)?;

@@ -225,11 +225,14 @@ pub const FEEDBACK_CAPTURE_EVERY: std::time::Duration = std::time::Duration::fro
 /// How often the customers touched by the change log are scored again.
 pub const VALUE_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Delivers the outbox every [`SLA_SWEEP_EVERY`] through `mailer`.
+/// How often the outbox is delivered.
+pub const MAIL_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Delivers the outbox every [`MAIL_EVERY`] through `mailer`.
 pub fn spawn_mail_worker(app: &App, mailer: std::sync::Arc<dyn aftercare_app::ports::Mailer>) {
     let app = app.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SLA_SWEEP_EVERY);
+        let mut tick = tokio::time::interval(MAIL_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
