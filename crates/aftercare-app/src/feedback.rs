@@ -39,6 +39,74 @@ pub struct FeedbackInput {
     /// Where it comes from outside Aftercare, e.g. `review:jd:7788`: posting the same
     /// origin again changes nothing.
     pub origin: Option<String>,
+    /// When it was said (an instant, or a day in China time); now when absent.
+    pub received_at: Option<String>,
+}
+
+impl FeedbackInput {
+    /// Checks every field, naming each one that is wrong, and returns what was said.
+    pub fn said(&self, now: jiff::Timestamp) -> Result<Captured, Invalid> {
+        let mut inv = Invalid::default();
+        let source = inv.check("source", FeedbackSource::parse(&self.source));
+        let body = inv.check(
+            "body",
+            required_text(&self.body, aftercare_insight::text::MAX_CHARS),
+        );
+        let origin = inv
+            .check("origin", optional_text(self.origin.as_deref(), 200))
+            .flatten();
+        if self.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            inv.push("rating", "rating_range");
+        }
+        for (field, id) in [
+            ("customer_id", self.customer_id),
+            ("product_id", self.product_id),
+            ("asset_id", self.asset_id),
+            ("request_id", self.request_id),
+            ("outlet_id", self.outlet_id),
+        ] {
+            if id.is_some_and(|i| i <= 0) {
+                inv.push(field, "id_invalid");
+            }
+        }
+        let at = match self
+            .received_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => Some(now),
+            Some(v) => v
+                .parse::<jiff::Timestamp>()
+                .ok()
+                .or_else(|| {
+                    v.parse::<jiff::civil::Date>()
+                        .ok()
+                        .and_then(|d| d.to_zoned(aftercare_domain::calendar::china()).ok())
+                        .map(|z| z.timestamp())
+                })
+                .filter(|t| *t <= now),
+        };
+        if at.is_none() {
+            inv.push("received_at", "date_invalid");
+        }
+        inv.into_result()?;
+        match (source, body, at) {
+            (Some(source), Some(body), Some(at)) => Ok(Captured {
+                origin: origin.unwrap_or_default(),
+                rating: self.rating,
+                source,
+                body,
+                customer_id: self.customer_id,
+                product_id: self.product_id,
+                asset_id: self.asset_id,
+                request_id: self.request_id,
+                outlet_id: self.outlet_id,
+                at: crate::ports::stamp(at),
+            }),
+            _ => Err(Invalid::one("body", "required")),
+        }
+    }
 }
 
 /// A feedback item ready to store: validated, linked, analysed (or flagged).
@@ -217,6 +285,8 @@ pub struct Capture {
 #[derive(Debug, Clone)]
 pub struct Captured {
     pub origin: String,
+    /// A star rating that came with it (1–5).
+    pub rating: Option<i64>,
     pub source: FeedbackSource,
     pub body: String,
     pub customer_id: Option<i64>,
@@ -462,51 +532,50 @@ impl App {
         input: &FeedbackInput,
     ) -> Result<FeedbackItem, AppError> {
         p.require(Permission::WriteCustomers)?;
-        let mut inv = Invalid::default();
-        let source = inv.check("source", FeedbackSource::parse(&input.source));
-        let body = inv.check(
-            "body",
-            required_text(&input.body, aftercare_insight::text::MAX_CHARS),
-        );
-        let origin = inv
-            .check("origin", optional_text(input.origin.as_deref(), 200))
-            .flatten();
-        if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
-            inv.push("rating", "rating_range");
-        }
-        for (field, id) in [
-            ("customer_id", input.customer_id),
-            ("product_id", input.product_id),
-            ("asset_id", input.asset_id),
-            ("request_id", input.request_id),
-            ("outlet_id", input.outlet_id),
-        ] {
-            if id.is_some_and(|i| i <= 0) {
-                inv.push(field, "id_invalid");
-            }
-        }
-        inv.into_result()?;
-        let (Some(source), Some(body)) = (source, body) else {
-            return Err(AppError::Internal(
-                "validated feedback lost its fields".into(),
-            ));
-        };
-        let captured = Captured {
-            origin: origin.unwrap_or_default(),
-            source,
-            body,
-            customer_id: input.customer_id,
-            product_id: input.product_id,
-            asset_id: input.asset_id,
-            request_id: input.request_id,
-            outlet_id: input.outlet_id,
-            at: self.now(),
-        };
-        let (id, _) = self.take_in(&p.actor(), captured, input.rating).await?;
+        let said = input.said(self.clock.now())?;
+        let (id, _) = self.take_in(&p.actor(), said, input.rating).await?;
         self.store
             .feedback_item(id)
             .await?
             .ok_or(AppError::NotFound("feedback"))
+    }
+
+    /// Imports reviews from an e-commerce platform, all rows checked before any is taken
+    /// in; `rows[i]` is the file's row of `inputs[i]`. A review whose origin was taken in
+    /// before is skipped, so importing the same file twice changes nothing.
+    pub async fn import_reviews(
+        &self,
+        p: &Principal,
+        inputs: &[Result<FeedbackInput, Invalid>],
+        rows: &[usize],
+        dry_run: bool,
+    ) -> Result<crate::service::ImportReport, AppError> {
+        p.require(Permission::Bulk)?;
+        p.require(Permission::WriteCustomers)?;
+        let mut report = crate::service::ImportReport::new(dry_run, inputs.len());
+        let mut ready = Vec::new();
+        let now = self.clock.now();
+        for (i, input) in inputs.iter().enumerate() {
+            match input
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|x| x.said(now).map(|s| (s, x.rating)))
+            {
+                Ok((said, rating)) => {
+                    report.plan(rows[i], said.body.chars().take(30).collect());
+                    ready.push((said, rating));
+                }
+                Err(inv) => report.add(rows[i], inv),
+            }
+        }
+        if report.errors.is_empty() && !dry_run {
+            for (said, rating) in ready {
+                if self.take_in(&p.actor(), said, rating).await?.1 {
+                    report.created += 1;
+                }
+            }
+        }
+        Ok(report)
     }
 
     pub async fn feedback_item(&self, p: &Principal, id: i64) -> Result<FeedbackItem, AppError> {

@@ -17,6 +17,7 @@ pub mod search;
 pub mod service;
 pub mod survey;
 pub mod value;
+pub mod voc;
 
 pub use error::{AppError, StoreError};
 pub use ports::{Clock, Store, SystemClock};

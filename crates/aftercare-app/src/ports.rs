@@ -66,6 +66,7 @@ pub trait Store:
     + crate::feedback::FeedbackStore
     + crate::survey::SurveyStore
     + crate::search::SearchSource
+    + crate::voc::VocStore
     + Send
     + Sync
 {

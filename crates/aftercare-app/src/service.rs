@@ -834,7 +834,7 @@ pub struct ImportError {
 }
 
 impl ImportReport {
-    fn new(dry_run: bool, rows: usize) -> Self {
+    pub(crate) fn new(dry_run: bool, rows: usize) -> Self {
         Self {
             dry_run,
             rows,
@@ -843,14 +843,14 @@ impl ImportReport {
             errors: vec![],
         }
     }
-    fn plan(&mut self, row: usize, summary: String) {
+    pub(crate) fn plan(&mut self, row: usize, summary: String) {
         self.plan.push(ImportAction {
             row,
             action: "create",
             summary,
         });
     }
-    fn add(&mut self, row: usize, inv: Invalid) {
+    pub(crate) fn add(&mut self, row: usize, inv: Invalid) {
         for e in inv.0 {
             self.errors.push(ImportError {
                 row,

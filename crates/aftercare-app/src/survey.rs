@@ -628,6 +628,7 @@ impl App {
             let s = &form.survey;
             let said = Captured {
                 origin: format!("survey:{id}"),
+                rating: None,
                 source: FeedbackSource::Survey,
                 body: text.join("\n"),
                 customer_id: Some(s.customer_id),

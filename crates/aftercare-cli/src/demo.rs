@@ -883,6 +883,7 @@ async fn feedback(app: &App, actor: &Actor) -> anyhow::Result<()> {
         let asset = app.store.assets_of(c.id).await?.into_iter().next();
         let said = Captured {
             origin: format!("demo:{}", text.id),
+            rating: None,
             source: sources[i % sources.len()],
             body: text.example.text.clone(),
             customer_id: Some(c.id),

@@ -65,16 +65,16 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
-    /// Import customers, products or orders from CSV or .xlsx (all or nothing).
+    /// Import customers, products, orders or reviews from CSV or .xlsx (all or nothing).
     Import {
-        /// customers, products or orders.
+        /// customers, products, orders or reviews.
         kind: String,
         file: PathBuf,
         /// Report what would happen without writing.
         #[arg(long)]
         dry_run: bool,
     },
-    /// Export customers, products or orders to CSV or .xlsx (by the file's extension).
+    /// Export customers, products, orders or reviews to CSV or .xlsx (by the file's extension).
     Export { kind: String, file: PathBuf },
     /// Take in one mail (RFC 822) from standard input, as a mail server's delivery
     /// command: it becomes a reply to the request its subject names, or a new request.
@@ -358,8 +358,9 @@ async fn main() -> anyhow::Result<()> {
             file,
             dry_run,
         } => {
-            let k = Kind::parse(&kind)
-                .with_context(|| format!("kind: {kind} is not customers, products or orders"))?;
+            let k = Kind::parse(&kind).with_context(|| {
+                format!("kind: {kind} is not customers, products, orders or reviews")
+            })?;
             let format = Format::from_name(&file.to_string_lossy())
                 .context("file: use a .csv or .xlsx file")?;
             let bytes =
@@ -391,8 +392,9 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Export { kind, file } => {
-            let k = Kind::parse(&kind)
-                .with_context(|| format!("kind: {kind} is not customers, products or orders"))?;
+            let k = Kind::parse(&kind).with_context(|| {
+                format!("kind: {kind} is not customers, products, orders or reviews")
+            })?;
             let format = Format::from_name(&file.to_string_lossy())
                 .context("file: use a .csv or .xlsx file")?;
             let p = admin_principal(&app).await?;

@@ -53,9 +53,27 @@ code_enum!(
     }
 );
 
+/// Whether a resolved service request was a good or a bad experience for word of mouth
+/// (seed essays: a pleased customer tells about 8 people, a displeased one about 25): bad
+/// when it was a complaint, its resolution target was breached, or the customer rated it
+/// 2 or less; good otherwise.
+pub fn good_experience(rating: Option<i64>, resolution_breached: bool, complaint: bool) -> bool {
+    !(complaint || resolution_breached || rating.is_some_and(|r| r <= 2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn experiences_are_bad_for_complaints_breaches_and_low_ratings() {
+        assert!(good_experience(None, false, false));
+        assert!(good_experience(Some(3), false, false));
+        assert!(good_experience(Some(5), false, false));
+        assert!(!good_experience(Some(2), false, false));
+        assert!(!good_experience(Some(5), true, false));
+        assert!(!good_experience(Some(5), false, true));
+    }
 
     #[test]
     fn codes_round_trip() {

@@ -854,6 +854,7 @@ impl FeedbackStore for SqlStore {
                 };
                 out.push(Captured {
                     origin: format!("request:{id}"),
+                    rating: None,
                     source,
                     body,
                     customer_id: Some(customer),
@@ -862,6 +863,36 @@ impl FeedbackStore for SqlStore {
                     request_id: Some(id),
                     outlet_id: outlet,
                     at,
+                });
+            }
+            // The comment a customer left with their rating in the portal.
+            let mut sql = Sql::new(
+                "SELECT r.id, r.rating, r.rating_comment, r.customer_id, r.asset_id, r.outlet_id, r.rated_at \
+                 FROM requests r WHERE r.rating_comment IS NOT NULL AND r.rating_comment <> ''",
+            );
+            in_list(&mut sql, "r.id", chunk);
+            #[allow(clippy::type_complexity)]
+            let rows: Vec<(
+                i64,
+                Option<i64>,
+                String,
+                i64,
+                Option<i64>,
+                Option<i64>,
+                Option<String>,
+            )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
+            for (id, rating, comment, customer, asset, outlet, at) in rows {
+                out.push(Captured {
+                    origin: format!("rating:{id}"),
+                    rating,
+                    source: FeedbackSource::Survey,
+                    body: comment,
+                    customer_id: Some(customer),
+                    product_id: None,
+                    asset_id: asset,
+                    request_id: Some(id),
+                    outlet_id: outlet,
+                    at: at.unwrap_or_default(),
                 });
             }
             let mut sql = Sql::new(
@@ -875,6 +906,7 @@ impl FeedbackStore for SqlStore {
             for (id, body, request, customer, asset, outlet, at) in rows {
                 out.push(Captured {
                     origin: format!("message:{id}"),
+                    rating: None,
                     source: FeedbackSource::RequestReply,
                     body,
                     customer_id: Some(customer),
@@ -901,6 +933,7 @@ impl FeedbackStore for SqlStore {
                 };
                 out.push(Captured {
                     origin: format!("interaction:{id}"),
+                    rating: None,
                     source: if touchpoint == "phone" {
                         FeedbackSource::Call
                     } else {

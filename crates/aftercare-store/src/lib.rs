@@ -12,6 +12,7 @@ mod search;
 mod store;
 mod survey;
 mod value;
+mod voc;
 
 pub use db::{Backend, Db, connect};
 pub use migrate::{MIGRATIONS, migrate};

@@ -30,6 +30,52 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(survey_scores))
         .routes(routes!(get_survey))
         .routes(routes!(search))
+        .routes(routes!(dashboard))
+        .routes(routes!(get_voc_settings, put_voc_settings))
+}
+
+/// Word of mouth (good and bad experiences, estimated reach, referrals recorded), NPS /
+/// CSAT / CES trends, the service-ladder profile of each product and outlet, and topics.
+#[utoipa::path(get, path = "/api/v1/voc/dashboard", tag = "voice of the customer", params(aftercare_app::voc::DashboardQuery),
+    responses((status = 200, body = aftercare_app::voc::VocDashboard), (status = 422, body = ErrorBody)))]
+async fn dashboard(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<aftercare_app::voc::DashboardQuery>,
+) -> ApiResult<Json<aftercare_app::voc::VocDashboard>> {
+    s.app
+        .voc_dashboard(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+/// How many people a good and a bad experience reach (defaults 8 and 25).
+#[utoipa::path(get, path = "/api/v1/voc/settings", tag = "voice of the customer",
+    responses((status = 200, body = aftercare_app::voc::VocSettings)))]
+async fn get_voc_settings(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<aftercare_app::voc::VocSettings>> {
+    s.app
+        .voc_settings(&c.principal)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
+}
+
+#[utoipa::path(put, path = "/api/v1/voc/settings", tag = "voice of the customer", request_body = aftercare_app::voc::VocSettings,
+    responses((status = 200, body = aftercare_app::voc::VocSettings), (status = 422, body = ErrorBody)))]
+async fn put_voc_settings(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<aftercare_app::voc::VocSettings>,
+) -> ApiResult<Json<aftercare_app::voc::VocSettings>> {
+    s.app
+        .set_voc_settings(&c.principal, &input)
+        .await
+        .map(Json)
+        .map_err(app_err!(c))
 }
 
 /// When surveys go out (after resolution, after purchase), the quiet period, reminders,

@@ -37,6 +37,8 @@ pub enum Kind {
     Customers,
     Products,
     Orders,
+    /// Reviews from e-commerce platforms, taken in as feedback.
+    Reviews,
 }
 
 impl Kind {
@@ -45,6 +47,7 @@ impl Kind {
             "customers" => Some(Kind::Customers),
             "products" => Some(Kind::Products),
             "orders" => Some(Kind::Orders),
+            "reviews" => Some(Kind::Reviews),
             _ => None,
         }
     }
@@ -212,6 +215,15 @@ pub const PRODUCT_COLUMNS: &[&str] = &[
     "serialized",
     "strategy",
 ];
+pub const REVIEW_COLUMNS: &[&str] = &[
+    "platform",
+    "review_id",
+    "sku",
+    "customer_phone",
+    "rating",
+    "text",
+    "date",
+];
 pub const ORDER_COLUMNS: &[&str] = &[
     "order_ref",
     "customer_phone",
@@ -296,6 +308,13 @@ pub fn column_of(kind: Kind, field: &str) -> String {
             "category_id" => "category".into(),
             f => f.into(),
         },
+        Kind::Reviews => match f {
+            "body" => "text".into(),
+            "product_id" => "sku".into(),
+            "origin" => "review_id".into(),
+            "received_at" => "date".into(),
+            f => f.into(),
+        },
         Kind::Orders => {
             if f.contains("serials") {
                 "serials".into()
@@ -370,6 +389,81 @@ pub async fn import(
                 })
                 .collect();
             app.import_products(p, &inputs, &rows, dry_run).await
+        }
+        Kind::Reviews => {
+            let products = app.all_products(p).await?;
+            let mut inputs = Vec::with_capacity(table.rows.len());
+            for (_, r) in &table.rows {
+                let mut inv = Invalid::default();
+                let platform = col(r, "platform").trim().to_lowercase();
+                let review_id = col(r, "review_id").trim().to_owned();
+                if platform.is_empty() || platform.contains(':') {
+                    inv.push("platform", "required");
+                }
+                if review_id.is_empty() {
+                    inv.push("review_id", "required");
+                }
+                let sku = col(r, "sku").trim().to_uppercase();
+                let product_id = if sku.is_empty() {
+                    None
+                } else {
+                    match products.iter().find(|x| x.sku == sku) {
+                        Some(x) => Some(x.id),
+                        None => {
+                            inv.push("sku", "not_found");
+                            None
+                        }
+                    }
+                };
+                // A reviewer is linked when their phone is a customer's; many are not.
+                let customer_id = match opt(r, "customer_phone") {
+                    Some(phone) => app
+                        .customers(
+                            p,
+                            &CustomerQuery {
+                                q: Some(phone),
+                                limit: Some(1),
+                                ..Default::default()
+                            },
+                        )
+                        .await?
+                        .items
+                        .first()
+                        .map(|c| c.id),
+                    None => None,
+                };
+                let rating = match opt(r, "rating") {
+                    None => None,
+                    Some(v) => match v.parse::<i64>() {
+                        Ok(n) => Some(n),
+                        Err(_) => {
+                            inv.push("rating", "rating_range");
+                            None
+                        }
+                    },
+                };
+                let input = aftercare_app::feedback::FeedbackInput {
+                    source: "review".into(),
+                    body: col(r, "text").into(),
+                    customer_id,
+                    product_id,
+                    rating,
+                    origin: Some(format!("review:{platform}:{review_id}")),
+                    received_at: opt(r, "date"),
+                    ..Default::default()
+                };
+                if inv.is_empty() {
+                    inputs.push(Ok(input));
+                } else {
+                    // Every error of the row at once: the lookups' and the fields' own.
+                    if let Err(more) = input.said(app.clock.now()) {
+                        inv.0.extend(more.0);
+                    }
+                    inputs.push(Err(inv));
+                }
+            }
+            let rows: Vec<usize> = table.rows.iter().map(|(n, _)| *n).collect();
+            app.import_reviews(p, &inputs, &rows, dry_run).await
         }
         Kind::Orders => {
             // Rows with the same order_ref are lines of one order; a row without one is an order.
@@ -556,6 +650,62 @@ pub async fn export_rows(
                         ]
                     })
                     .collect(),
+            )
+        }
+        Kind::Reviews => {
+            let mut rows = Vec::new();
+            let mut cursor = None;
+            loop {
+                let q = aftercare_app::feedback::FeedbackQuery {
+                    source: Some("review".into()),
+                    cursor,
+                    limit: Some(200),
+                    ..Default::default()
+                };
+                let page = app.feedback(p, &q).await?;
+                for f in page.items {
+                    let mut origin = f
+                        .origin
+                        .as_deref()
+                        .unwrap_or_default()
+                        .splitn(3, ':')
+                        .skip(1);
+                    rows.push(vec![
+                        f.id.to_string(),
+                        origin.next().unwrap_or_default().to_owned(),
+                        origin.next().unwrap_or_default().to_owned(),
+                        f.product_name.unwrap_or_default(),
+                        f.customer_name.unwrap_or_default(),
+                        f.rating.map(|r| r.to_string()).unwrap_or_default(),
+                        f.sentiment.unwrap_or_default(),
+                        f.ladder.unwrap_or_default(),
+                        f.need.unwrap_or_default(),
+                        f.topic.unwrap_or_default(),
+                        f.body,
+                        f.received_at,
+                    ]);
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            (
+                vec![
+                    "id",
+                    "platform",
+                    "review_id",
+                    "product",
+                    "customer",
+                    "rating",
+                    "sentiment",
+                    "ladder",
+                    "need",
+                    "topic",
+                    "text",
+                    "received_at",
+                ],
+                rows,
             )
         }
         Kind::Orders => (
@@ -790,6 +940,7 @@ impl ImportPage {
             ("customers", CUSTOMER_COLUMNS.join(", ")),
             ("products", PRODUCT_COLUMNS.join(", ")),
             ("orders", ORDER_COLUMNS.join(", ")),
+            ("reviews", REVIEW_COLUMNS.join(", ")),
         ]
     }
 }
@@ -877,7 +1028,7 @@ struct ImportQ {
     format: Option<String>,
 }
 
-/// `POST /api/v1/import/{customers|products|orders}?dry_run=true&format=csv` with the file as
+/// `POST /api/v1/import/{customers|products|orders|reviews}?dry_run=true&format=csv` with the file as
 /// the body. Answers the report: 200 when clean, 422 with every error otherwise.
 async fn import_api(
     State(s): State<AppState>,

@@ -32,6 +32,145 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/customers/{id}/expert", post(expert_submit))
         .route("/search", get(search_page))
+        .route("/feedback/dashboard", get(dashboard_page))
+        .route("/feedback/settings", post(voc_settings_submit))
+}
+
+#[derive(Template)]
+#[template(path = "voc_dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+    q: aftercare_app::voc::DashboardQuery,
+    d: Option<aftercare_app::voc::VocDashboard>,
+    errors: Vec<String>,
+    manage: bool,
+}
+
+impl DashboardPage {
+    /// (title key, element id, profiles) of the two ladder tables.
+    fn ladder_tables(
+        &self,
+    ) -> Vec<(
+        &'static str,
+        &'static str,
+        &[aftercare_app::voc::LadderProfile],
+    )> {
+        match &self.d {
+            Some(d) => vec![
+                (
+                    "voc.ladder_product",
+                    "ladder-product",
+                    &d.ladder_by_product[..],
+                ),
+                (
+                    "voc.ladder_outlet",
+                    "ladder-outlet",
+                    &d.ladder_by_outlet[..],
+                ),
+            ],
+            None => vec![],
+        }
+    }
+    fn ladders(&self) -> Vec<&'static str> {
+        aftercare_domain::feedback::Ladder::ALL
+            .iter()
+            .map(|l| l.code())
+            .collect()
+    }
+    /// A share as a bar width in percent.
+    fn width(&self, n: &i64, total: &i64) -> String {
+        if *total <= 0 {
+            "0".into()
+        } else {
+            format!("{:.0}", *n as f64 * 100.0 / *total as f64)
+        }
+    }
+    fn opt(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{x}")).unwrap_or_else(|| "—".into())
+    }
+    /// NPS (−100…100) as a bar from the middle: (left %, width %).
+    fn nps_bar(&self, v: &Option<f64>) -> String {
+        match v {
+            Some(n) if *n >= 0.0 => format!("margin-left:50%;width:{:.0}%", n / 2.0),
+            Some(n) => format!(
+                "margin-left:{:.0}%;width:{:.0}%;background:#f04438",
+                50.0 + n / 2.0,
+                -n / 2.0
+            ),
+            None => "width:0".into(),
+        }
+    }
+    fn text(&self, v: &Option<String>) -> String {
+        v.clone().unwrap_or_default()
+    }
+    fn sel(&self, x: &str) -> bool {
+        self.q.group.as_deref() == Some(x)
+    }
+}
+
+async fn dashboard_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<aftercare_app::voc::DashboardQuery>,
+) -> Response {
+    let tr = Tr(session.lang);
+    let (d, errors) = match s.app.voc_dashboard(&session.principal, &q).await {
+        Ok(d) => (Some(d), vec![]),
+        Err(AppError::Invalid(inv)) => (None, invalid_lines(&inv, &tr)),
+        Err(e) => return page_error(e, session.lang),
+    };
+    render(DashboardPage {
+        c: Chrome::for_session(&session, "feedback"),
+        q,
+        d,
+        errors,
+        manage: session.principal.role.allows(Permission::ManageDesk),
+    })
+}
+
+async fn voc_settings_submit(
+    State(s): State<AppState>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let tr = Tr(session.lang);
+    let n = |k: &str| f.opt(k).and_then(|v| v.parse::<u32>().ok());
+    let (Some(good_reach), Some(bad_reach)) = (n("good_reach"), n("bad_reach")) else {
+        let inv = aftercare_domain::Invalid::one("good_reach", "not_a_whole_number");
+        return render(DashboardPage {
+            c: Chrome::for_session(&session, "feedback"),
+            q: Default::default(),
+            d: s.app
+                .voc_dashboard(&session.principal, &Default::default())
+                .await
+                .ok(),
+            errors: invalid_lines(&inv, &tr),
+            manage: true,
+        });
+    };
+    match s
+        .app
+        .set_voc_settings(
+            &session.principal,
+            &aftercare_app::voc::VocSettings {
+                good_reach,
+                bad_reach,
+            },
+        )
+        .await
+    {
+        Ok(_) => Redirect::to("/feedback/dashboard").into_response(),
+        Err(AppError::Invalid(inv)) => render(DashboardPage {
+            c: Chrome::for_session(&session, "feedback"),
+            q: Default::default(),
+            d: s.app
+                .voc_dashboard(&session.principal, &Default::default())
+                .await
+                .ok(),
+            errors: invalid_lines(&inv, &tr),
+            manage: true,
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
 }
 
 #[derive(Template)]

@@ -2106,6 +2106,66 @@ async fn feedback_over_http(app: &TestApp) {
     .await
     .expect(204);
 
+    // Reviews from a platform's CSV export: all rows checked first; a second import of the
+    // same file changes nothing.
+    let sku = get_json(app, &tok, &format!("/api/v1/products/{product}"))
+        .await
+        .expect(200)
+        .json["sku"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csv = format!(
+        "platform,review_id,sku,customer_phone,rating,text,date\n\
+         JD,88001,{sku},13800009999,2,安装师傅迟到了三个小时，空调外机还有噪音,2026-05-20\n\
+         jd,88002,{sku},,5,物流很快，空调制冷效果很好,2026-05-21\n"
+    );
+    let import = |body: String| {
+        send(
+            api(app, Method::POST, "/api/v1/import/reviews", &tok)
+                .header("Content-Type", "text/csv")
+                .body(body),
+        )
+    };
+    let r = import(csv.clone()).await.expect(200);
+    assert_eq!(
+        (r.json["rows"].as_i64(), r.json["created"].as_i64()),
+        (Some(2), Some(2)),
+        "{}",
+        r.text
+    );
+    let r = import(csv).await.expect(200);
+    assert_eq!(r.json["created"], 0, "{}", r.text);
+    let reviews = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/feedback?source=review&customer_id={who}"),
+    )
+    .await
+    .expect(200);
+    assert!(
+        reviews.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["origin"] == "review:jd:88001" && i["rating"] == 2),
+        "{}",
+        reviews.text
+    );
+    let bad = "platform,review_id,sku,rating,text\njd,88003,NO-SUCH,9,\n".to_string();
+    let r = import(bad).await.expect(422);
+    let cols: Vec<&str> = r.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["column"].as_str())
+        .collect();
+    assert!(
+        cols.contains(&"sku") && cols.contains(&"rating"),
+        "{}",
+        r.text
+    );
+
     // The pages: the list with its filters and the dictionary, an item with its analysis
     // and the correction form, the backlog and an entry, the alliance on the customer page.
     let b = browser();
@@ -2357,6 +2417,48 @@ async fn survey_over_http(app: &TestApp) {
         .expect(200);
     assert_eq!(scores.json[0]["group"], "repair", "{}", scores.text);
     assert_eq!(scores.json[0]["nps"], 100.0);
+
+    // The dashboard: the resolved request is a good experience; reach follows the settings.
+    let d = get_json(app, &tok, "/api/v1/voc/dashboard?group=service_type")
+        .await
+        .expect(200);
+    assert_eq!(d.json["word_of_mouth"]["resolved"], 1, "{}", d.text);
+    assert_eq!(d.json["word_of_mouth"]["good"], 1);
+    assert_eq!(d.json["word_of_mouth"]["net_reach"], 8);
+    assert_eq!(d.json["scores"][0]["group"], "repair");
+    put_json(
+        app,
+        &tok,
+        "/api/v1/voc/settings",
+        &json!({"good_reach": 12, "bad_reach": 30}),
+    )
+    .await
+    .expect(200);
+    let d = get_json(app, &tok, "/api/v1/voc/dashboard")
+        .await
+        .expect(200);
+    assert_eq!(d.json["word_of_mouth"]["net_reach"], 12);
+    put_json(
+        app,
+        &tok,
+        "/api/v1/voc/settings",
+        &json!({"good_reach": 5000}),
+    )
+    .await
+    .expect(422);
+    get_json(app, &tok, "/api/v1/voc/dashboard?from=2026-13-01")
+        .await
+        .expect(422);
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let page = send(b.get(url(app, "/feedback/dashboard?group=service_type")))
+        .await
+        .expect(200);
+    assert!(
+        page.text.contains("id=\"wom-net\"") && page.text.contains("id=\"ladder-product\""),
+        "{}",
+        page.text
+    );
 }
 
 on_both_databases!(customer_value_works_over_http_and_in_the_pages => customer_value_over_http);

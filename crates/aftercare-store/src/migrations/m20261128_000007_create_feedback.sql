@@ -141,3 +141,11 @@ CREATE TABLE app_secrets (
     value TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+
+-- Settings of the voice of the customer (word-of-mouth reach), one row.
+CREATE TABLE voc_settings (
+    id BIGINT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+);
