@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { chromium } from 'playwright-core';
 
 const execFileP = promisify(execFile);
@@ -245,7 +245,15 @@ export async function startSmtpSink() {
     throw new Error('AFTERCARE_TEST_PYTHON is not set: run the browser tests through scripts/test');
   }
   const dir = await mkdtemp(join(tmpdir(), 'aftercare-smtp-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // A port the system just handed out, so two runs never pick the same one.
+  const port = await new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
+    });
+  });
   const child = spawn(
     python,
     ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', join(dir, 'maildir')],
@@ -254,10 +262,17 @@ export async function startSmtpSink() {
   liveChildren.set(child, dir);
   child.once('exit', () => liveChildren.delete(child));
   child.unref();
-  child.stdout.resume();
-  child.stderr.resume();
-  const deadline = Date.now() + 20_000;
+  let log = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (c) => (log += c));
+  child.stderr.on('data', (c) => (log += c));
+  // Python starts slowly while the other browser tests run beside it.
+  const deadline = Date.now() + 90_000;
   for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`aiosmtpd exited (code ${child.exitCode}): ${log}`);
+    }
     const ok = await new Promise((resolve) => {
       const s = createConnection({ host: '127.0.0.1', port }, () => {
         s.end();
@@ -266,8 +281,8 @@ export async function startSmtpSink() {
       s.on('error', () => resolve(false));
     });
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`aiosmtpd did not listen on ${port}`);
-    await sleep(100);
+    if (Date.now() > deadline) throw new Error(`aiosmtpd did not listen on ${port}: ${log}`);
+    await sleep(200);
   }
   const mails = async () => {
     const newDir = join(dir, 'maildir', 'new');

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
             "/improvements/{id}",
             get(improvement_page).post(status_submit),
         )
+        .route("/improvements/{id}/customers.csv", get(raised_by_csv))
         .route("/customers/{id}/expert", post(expert_submit))
         .route("/search", get(search_page))
         .route("/feedback/dashboard", get(dashboard_page))
@@ -736,6 +737,58 @@ async fn status_submit(
         }
         Err(e) => page_error(e, session.lang),
     }
+}
+
+/// The customers who raised an entry, as CSV for a campaign tool.
+async fn raised_by_csv(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    let rows = match s.app.raised_by(&session.principal, id).await {
+        Ok(r) => r,
+        Err(e) => return page_error(e, session.lang),
+    };
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.customer_id.to_string(),
+                r.name,
+                r.phone.unwrap_or_default(),
+                r.email.unwrap_or_default(),
+                r.consent.join(";"),
+                if r.expert { "yes" } else { "no" }.into(),
+                r.first_said,
+            ]
+        })
+        .collect();
+    let bytes = crate::transfer::to_csv(
+        &[
+            "customer_id",
+            "name",
+            "phone",
+            "email",
+            "consent",
+            "expert",
+            "first_said",
+        ],
+        &rows,
+    );
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"improvement-{id}-customers.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 async fn expert_submit(

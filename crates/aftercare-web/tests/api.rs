@@ -2223,6 +2223,14 @@ async fn feedback_over_http(app: &TestApp) {
         .await
         .expect(200);
     assert!(entry_page.text.contains("周敏"), "who to tell");
+    let list = send(b.get(url(app, &format!("/improvements/{entry}/customers.csv"))))
+        .await
+        .expect(200);
+    assert!(
+        list.text.contains("customer_id,name,phone") && list.text.contains("周敏"),
+        "{}",
+        list.text
+    );
     let r = send(b.post(url(app, "/feedback")).form(&[
         ("_csrf", csrf.as_str()),
         ("source", "visit"),
