@@ -2467,6 +2467,61 @@ async fn survey_over_http(app: &TestApp) {
         "{}",
         page.text
     );
+
+    // A portal customer sees the survey waiting on their home page and opens it there.
+    let (portal, _) = portal_customer(app, "郑洁", "zheng.jie@example.cn").await;
+    let zheng = get_json(app, &tok, "/api/v1/customers?q=zheng.jie@example.cn")
+        .await
+        .expect(200)
+        .json["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let rid = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &json!({"customer_id": zheng, "service_type": "repair", "subject": "洗碗机不出水"}),
+    )
+    .await
+    .expect(201)
+    .json["id"]
+        .as_i64()
+        .unwrap();
+    let v = get_json(app, &tok, &format!("/api/v1/requests/{rid}"))
+        .await
+        .expect(200)
+        .json["request"]["version"]
+        .as_i64()
+        .unwrap();
+    send(
+        api(app, Method::PATCH, &format!("/api/v1/requests/{rid}"), &tok)
+            .json(&json!({"version": v, "assignee_id": admin_id})),
+    )
+    .await
+    .expect(200);
+    for st in ["in_progress", "resolved"] {
+        let v = get_json(app, &tok, &format!("/api/v1/requests/{rid}"))
+            .await
+            .expect(200)
+            .json["request"]["version"]
+            .as_i64()
+            .unwrap();
+        post_json(
+            app,
+            &tok,
+            &format!("/api/v1/requests/{rid}/transitions"),
+            &json!({"status": st, "version": v}),
+        )
+        .await
+        .expect(200);
+    }
+    assert_eq!(app.app.survey_round().await.unwrap().created, 1);
+    let home = send(portal.get(url(app, "/portal"))).await.expect(200);
+    assert!(home.text.contains("id=\"surveys\""), "{}", home.text);
+    let start = home.text.find("/s/").expect("a survey link");
+    let link = &home.text[start..start + home.text[start..].find('"').unwrap()];
+    let page = send(portal.get(url(app, link))).await.expect(200);
+    assert!(page.text.contains("id=\"survey\""), "{}", page.text);
 }
 
 on_both_databases!(customer_value_works_over_http_and_in_the_pages => customer_value_over_http);
