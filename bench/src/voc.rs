@@ -238,6 +238,7 @@ pub async fn search(
         ),
     ] {
         let mut times = Vec::new();
+        let mut per_word: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
         for round in 0..2200 {
             let q = words[rng.random_range(0..words.len())];
             let started = Instant::now();
@@ -247,9 +248,27 @@ pub async fn search(
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             if round >= 200 {
                 times.push(ms); // the first 200 warm the caches
+                per_word.entry(q).or_default().push(ms);
             }
             std::hint::black_box(r);
         }
+        let mut slow: Vec<(f64, &str)> = per_word
+            .iter_mut()
+            .map(|(w, t)| {
+                t.sort_by(f64::total_cmp);
+                (pct(t, 0.5), *w)
+            })
+            .collect();
+        slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let slowest: Vec<String> = slow
+            .iter()
+            .take(5)
+            .map(|(ms, w)| format!("{w} {ms:.1} ms"))
+            .collect();
+        println!(
+            "| slowest words, median ({label}) | {} |",
+            slowest.join(", ")
+        );
         times.sort_by(f64::total_cmp);
         println!(
             "| search p50 / p95 / p99 ({label}, top 20 with snippets and counts per kind) | {:.1} / **{:.1}** / {:.1} ms |",
@@ -279,7 +298,9 @@ pub async fn search(
     });
     let mut fresh = Vec::new();
     for k in 0..20 {
-        let word = format!("新鲜度{k}号");
+        // A word no other document has (words are alternatives: a shared one would match
+        // the previous rounds' items).
+        let word = format!("fresh{k}x{}", rng.random_range(100_000_000u64..999_999_999));
         let started = Instant::now();
         app.add_feedback(
             admin,

@@ -76,6 +76,8 @@ pub struct SearchResults {
     pub total: usize,
     /// Matches per kind (for the filter), whatever kind was chosen.
     pub by_kind: Vec<KindCount>,
+    /// Counting stopped at 10,000 matches: the counts are "at least".
+    pub capped: bool,
     pub hits: Vec<SearchHit>,
 }
 

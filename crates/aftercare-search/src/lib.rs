@@ -10,14 +10,16 @@ use aftercare_app::search::{
 use jieba_rs::Jieba;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tantivy::collector::{Collector, FilterCollector, SegmentCollector, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::collector::TopDocs;
+use tantivy::query::EnableScoring;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
     TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use tantivy::{DocSet, TERMINATED};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
 
 /// The name the tokenizer is registered under.
@@ -34,6 +36,20 @@ pub struct ZhTokenizer {
 impl ZhTokenizer {
     pub fn new(jieba: Arc<Jieba>) -> Self {
         ZhTokenizer { jieba }
+    }
+
+    /// The words of a query: folded like the text, cut whole (the index also holds the
+    /// parts of long words), each once.
+    pub fn query_words(&self, q: &str) -> Vec<String> {
+        let folded = aftercare_insight::text::normalise(q);
+        let mut out: Vec<String> = Vec::new();
+        for t in self.jieba.cut(&folded, true) {
+            let w = t.word.trim();
+            if w.chars().any(char::is_alphanumeric) && !out.iter().any(|o| o == w) {
+                out.push(w.to_owned());
+            }
+        }
+        out
     }
 
     /// The tokens of `text`, offsets in `text` itself.
@@ -106,7 +122,7 @@ struct Fields {
     title: Field,
     body: Field,
     extra: Field,
-    outlet: Field,
+    gate: Field,
     published: Field,
     at: Field,
 }
@@ -129,8 +145,8 @@ fn schema() -> (Schema, Fields) {
         title: b.add_text_field("title", text(true)),
         body: b.add_text_field("body", text(true)),
         extra: b.add_text_field("extra", text(false)),
-        outlet: b.add_i64_field("outlet", INDEXED),
-        published: b.add_i64_field("published", INDEXED),
+        gate: b.add_text_field("gate", STRING),
+        published: b.add_i64_field("published", INDEXED | FAST),
         at: b.add_text_field("at", STORED),
     };
     (b.build(), f)
@@ -139,6 +155,7 @@ fn schema() -> (Schema, Fields) {
 /// The index on disk, with its one writer.
 pub struct TantivyIndex {
     index: Index,
+    tokenizer: ZhTokenizer,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
@@ -149,60 +166,56 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// The gate terms of a document: its kind, and its kind within who may find it (everyone
+/// for customers and articles, an outlet's staff for requests and feedback).
+fn gates(d: &SearchDoc) -> [String; 2] {
+    let scope = match (d.kind, d.outlet_id) {
+        ("request" | "feedback", Some(o)) => format!("outlet:{o}"),
+        ("request" | "feedback", None) => "outlet:none".into(),
+        _ => "all".into(),
+    };
+    [d.kind.to_owned(), format!("{}@{scope}", d.kind)]
+}
+
+/// Matches counted per kind at most; beyond, counts read "at least".
+pub const COUNT_CAP: usize = 10_000;
+
 /// A kind's place in `KINDS`, the fast field counted per kind.
 fn kind_code(kind: &str) -> i64 {
     KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len()) as i64
 }
 
-/// Counts the matches of each kind in the same pass that ranks them.
-struct KindCounts;
-
-struct SegmentKindCounts {
-    column: tantivy::columnar::Column<i64>,
-    counts: [usize; 5],
-}
-
-impl Collector for KindCounts {
-    type Fruit = [usize; 5];
-    type Child = SegmentKindCounts;
-
-    fn for_segment(
-        &self,
-        _: u32,
-        segment: &tantivy::SegmentReader,
-    ) -> tantivy::Result<SegmentKindCounts> {
-        Ok(SegmentKindCounts {
-            column: segment.fast_fields().i64("kind_code")?,
-            counts: [0; 5],
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<[usize; 5]>) -> tantivy::Result<[usize; 5]> {
-        let mut total = [0; 5];
-        for f in fruits {
-            for (t, n) in total.iter_mut().zip(f) {
-                *t += n;
+/// Counts the matches of `query` per kind, up to `COUNT_CAP` in all: a common word over
+/// millions of documents costs no more than a rare one. Returns the counts and whether
+/// the cap was reached.
+fn count_kinds(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    skip_drafts: bool,
+) -> tantivy::Result<([usize; 5], bool)> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut counts = [0usize; 5];
+    let mut seen = 0usize;
+    for segment in searcher.segment_readers() {
+        let kinds = segment.fast_fields().i64("kind_code")?;
+        let published = segment.fast_fields().i64("published")?;
+        let alive = segment.alive_bitset();
+        let mut docs = weight.scorer(segment, 1.0)?;
+        let mut doc = docs.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc))
+                && !(skip_drafts && published.first(doc) == Some(0))
+            {
+                counts[kinds.first(doc).unwrap_or(4).clamp(0, 4) as usize] += 1;
+                seen += 1;
+                if seen >= COUNT_CAP {
+                    return Ok((counts, true));
+                }
             }
+            doc = docs.advance();
         }
-        Ok(total)
     }
-}
-
-impl SegmentCollector for SegmentKindCounts {
-    type Fruit = [usize; 5];
-
-    fn collect(&mut self, doc: tantivy::DocId, _: tantivy::Score) {
-        let code = self.column.first(doc).unwrap_or(4).clamp(0, 4) as usize;
-        self.counts[code] += 1;
-    }
-
-    fn harvest(self) -> [usize; 5] {
-        self.counts
-    }
+    Ok((counts, false))
 }
 
 fn key(kind: &str, id: i64) -> String {
@@ -227,10 +240,8 @@ impl TantivyIndex {
         let (schema, fields) = schema();
         let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(err)?;
         let index = Index::open_or_create(mmap, schema).map_err(err)?;
-        let jieba = Arc::new(Jieba::new());
-        index
-            .tokenizers()
-            .register(TOKENIZER, ZhTokenizer::new(jieba));
+        let tokenizer = ZhTokenizer::new(Arc::new(Jieba::new()));
+        index.tokenizers().register(TOKENIZER, tokenizer.clone());
         let writer = index.writer(WRITER_MEMORY).map_err(|e| {
             format!(
                 "the search index in {} is in use or broken: {e}",
@@ -244,6 +255,7 @@ impl TantivyIndex {
             .map_err(err)?;
         Ok(TantivyIndex {
             index,
+            tokenizer,
             reader,
             writer: Mutex::new(writer),
             fields,
@@ -312,6 +324,7 @@ impl SearchIndex for TantivyIndex {
         }
         for d in upserts {
             w.delete_term(Term::from_field_text(f.key, &key(d.kind, d.id)));
+            let [g0, g1] = gates(d);
             w.add_document(doc!(
                 f.key => key(d.kind, d.id),
                 f.kind => d.kind,
@@ -320,7 +333,8 @@ impl SearchIndex for TantivyIndex {
                 f.title => d.title.as_str(),
                 f.body => d.body.as_str(),
                 f.extra => d.extra.as_str(),
-                f.outlet => d.outlet_id.unwrap_or(-1),
+                f.gate => g0,
+                f.gate => g1,
                 f.published => i64::from(d.published),
                 f.at => d.at.as_str(),
             ))
@@ -355,63 +369,116 @@ impl SearchIndex for TantivyIndex {
     ) -> Result<SearchResults, String> {
         let f = self.fields;
         let searcher = self.reader.searcher();
-        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.body, f.extra]);
-        parser.set_field_boost(f.title, 2.0);
-        // Words are alternatives, ranked by how many match and how rare they are; the
-        // syntax of the query language is not for customers' words.
-        let (text_query, _) = parser.parse_query_lenient(q);
-        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
-        if !v.drafts {
-            must.push((
-                Occur::MustNot,
-                Box::new(TermQuery::new(
-                    Term::from_field_i64(f.published, 0),
-                    IndexRecordOption::Basic,
-                )),
-            ));
-        }
-        if let Some(outlet) = v.outlet {
-            // A partner's staff find customers and articles, and only their outlet's
-            // requests and feedback.
-            let outlet_kinds: Vec<(Occur, Box<dyn Query>)> = ["request", "feedback"]
-                .iter()
-                .map(|k| {
-                    let q: Box<dyn Query> = Box::new(TermQuery::new(
-                        Term::from_field_text(f.kind, k),
-                        IndexRecordOption::Basic,
-                    ));
-                    (Occur::Should, q)
-                })
-                .collect();
-            let foreign: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-                (
-                    Occur::Must,
-                    Box::new(BooleanQuery::new(outlet_kinds)) as Box<dyn Query>,
-                ),
-                (
-                    Occur::MustNot,
-                    Box::new(TermQuery::new(
-                        Term::from_field_i64(f.outlet, outlet),
-                        IndexRecordOption::Basic,
-                    )),
-                ),
-            ]));
-            must.push((Occur::MustNot, foreign));
-        }
-        let query: Box<dyn Query> = Box::new(BooleanQuery::new(must));
-        let by_score = TopDocs::with_limit(limit).order_by_score();
-        // One pass ranks the chosen kind and counts every kind, under the same filter.
-        let (counts, top) = match kind {
-            Some(k) => {
-                let code = kind_code(k);
-                let only =
-                    FilterCollector::new("kind_code".to_owned(), move |v: i64| v == code, by_score);
-                searcher.search(&*query, &(KindCounts, only)).map_err(err)?
+        // The words as one list of alternatives over title (counting double), body and the
+        // rest, ranked by BM25: whole words as jieba cuts them (the index also holds their
+        // parts), no phrases and no query syntax, so tantivy's block-max WAND can skip
+        // what cannot reach the top.
+        let mut terms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for word in self.tokenizer.query_words(q) {
+            for (field, boost) in [(f.title, 2.0), (f.body, 1.0), (f.extra, 1.0)] {
+                let t: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(field, &word),
+                    IndexRecordOption::WithFreqs,
+                ));
+                let t: Box<dyn Query> = if boost == 1.0 {
+                    t
+                } else {
+                    Box::new(tantivy::query::BoostQuery::new(t, boost))
+                };
+                terms.push((Occur::Should, t));
             }
-            None => searcher
-                .search(&*query, &(KindCounts, by_score))
-                .map_err(err)?,
+        }
+        if terms.is_empty() {
+            return Ok(SearchResults::default());
+        }
+        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(terms));
+        // Which documents the caller may find, as gate terms: a kind, and for a partner's
+        // staff the kind within their outlet (customers and articles are everyone's).
+        let gate = |g: String| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.gate, &g),
+                IndexRecordOption::Basic,
+            ))
         };
+        let kinds: Vec<&str> = match kind {
+            Some(k) => vec![k],
+            None => KINDS.to_vec(),
+        };
+        let gates: Option<Vec<String>> = match (kind, v.outlet) {
+            (None, None) => None,
+            (Some(k), None) => Some(vec![k.to_owned()]),
+            (_, Some(o)) => Some(
+                kinds
+                    .iter()
+                    .map(|k| match *k {
+                        "request" | "feedback" => format!("{k}@outlet:{o}"),
+                        _ => format!("{k}@all"),
+                    })
+                    .collect(),
+            ),
+        };
+        let filtered = |gates: &[String]| -> Box<dyn Query> {
+            let any: Box<dyn Query> = if gates.len() == 1 {
+                gate(gates[0].clone())
+            } else {
+                Box::new(BooleanQuery::new(
+                    gates
+                        .iter()
+                        .map(|g| (Occur::Should, gate(g.clone())))
+                        .collect(),
+                ))
+            };
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, text_query.box_clone()),
+                (Occur::Must, any),
+            ]))
+        };
+        let query: Box<dyn Query> = match &gates {
+            None => text_query.box_clone(),
+            Some(g) => filtered(g),
+        };
+        // Unpublished articles are few: ranked with the rest and dropped after, unless the
+        // caller may open them.
+        let drafts = if v.drafts {
+            0
+        } else {
+            searcher
+                .doc_freq(&Term::from_field_i64(f.published, 0))
+                .map_err(err)? as usize
+        };
+        let ranked = searcher
+            .search(
+                &*query,
+                &TopDocs::with_limit(limit + drafts).order_by_score(),
+            )
+            .map_err(err)?;
+        let top: Vec<_> = ranked
+            .into_iter()
+            .filter(|(_, addr)| {
+                drafts == 0 || {
+                    let ff = searcher.segment_reader(addr.segment_ord).fast_fields();
+                    ff.i64("published").ok().and_then(|c| c.first(addr.doc_id)) != Some(0)
+                }
+            })
+            .take(limit)
+            .collect();
+        // Counts per kind under the caller's visibility (not the chosen kind), capped so
+        // that a common word costs no more than a rare one.
+        let count_gates: Option<Vec<String>> = v.outlet.map(|o| {
+            KINDS
+                .iter()
+                .map(|k| match *k {
+                    "request" | "feedback" => format!("{k}@outlet:{o}"),
+                    _ => format!("{k}@all"),
+                })
+                .collect()
+        });
+        let counted: Box<dyn Query> = match &count_gates {
+            None => text_query.box_clone(),
+            Some(g) => filtered(g),
+        };
+        let (mut counts, capped) = count_kinds(&searcher, &*counted, !v.drafts).map_err(err)?;
+        counts[4] = 0;
         let by_kind: Vec<KindCount> = KINDS
             .iter()
             .zip(counts)
@@ -425,6 +492,7 @@ impl SearchIndex for TantivyIndex {
             Some(k) => by_kind.iter().find(|c| c.kind == k).map_or(0, |c| c.count),
             None => by_kind.iter().map(|c| c.count).sum(),
         };
+        let query = text_query;
         let mut title_gen = SnippetGenerator::create(&searcher, &*query, f.title).map_err(err)?;
         title_gen.set_max_num_chars(200);
         let mut body_gen = SnippetGenerator::create(&searcher, &*query, f.body).map_err(err)?;
@@ -438,6 +506,7 @@ impl SearchIndex for TantivyIndex {
         Ok(SearchResults {
             total,
             by_kind,
+            capped,
             hits,
         })
     }

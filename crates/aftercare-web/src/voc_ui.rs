@@ -185,16 +185,28 @@ struct SearchPage {
 }
 
 impl SearchPage {
-    fn count(&self, k: &str) -> usize {
-        self.results
-            .as_ref()
-            .and_then(|r| r.by_kind.iter().find(|c| c.kind == k))
-            .map_or(0, |c| c.count)
+    /// A count as shown: "10000+" once counting stopped at its cap.
+    fn shown(&self, n: usize) -> String {
+        if self.results.as_ref().is_some_and(|r| r.capped) {
+            format!("{n}+")
+        } else {
+            n.to_string()
+        }
     }
-    fn all(&self) -> usize {
-        self.results
-            .as_ref()
-            .map_or(0, |r| r.by_kind.iter().map(|c| c.count).sum())
+    fn count(&self, k: &str) -> String {
+        self.shown(
+            self.results
+                .as_ref()
+                .and_then(|r| r.by_kind.iter().find(|c| c.kind == k))
+                .map_or(0, |c| c.count),
+        )
+    }
+    fn all(&self) -> String {
+        self.shown(
+            self.results
+                .as_ref()
+                .map_or(0, |r| r.by_kind.iter().map(|c| c.count).sum()),
+        )
     }
     fn on(&self, k: &str) -> bool {
         self.kind.as_deref() == Some(k)
