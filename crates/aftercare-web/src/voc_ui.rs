@@ -86,6 +86,11 @@ impl DashboardPage {
             format!("{:.0}", *n as f64 * 100.0 / *total as f64)
         }
     }
+    /// A mean on a 1…`top` scale as a bar width in percent.
+    fn scale(&self, v: &Option<f64>, top: f64) -> String {
+        v.map(|x| format!("{:.0}", x * 100.0 / top))
+            .unwrap_or_else(|| "0".into())
+    }
     fn opt(&self, v: &Option<f64>) -> String {
         v.map(|x| format!("{x}")).unwrap_or_else(|| "—".into())
     }
