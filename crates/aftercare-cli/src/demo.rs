@@ -826,6 +826,7 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
         ("complaint", "上门师傅迟到"),
         ("technical_support", "App 无法连接设备"),
     ];
+    let mut opened = Vec::new();
     for c in first.items {
         let asset = store.assets_of(c.id).await?.first().map(|a| a.id);
         let (ty, subject) = subjects[rng.random_range(0..subjects.len())];
@@ -837,9 +838,11 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
             channel: Some("phone".into()),
             ..Default::default()
         };
-        app.open_request_as(&actor, &input, RequestChannel::Phone, None, None)
+        let (id, _) = app
+            .open_request_as(&actor, &input, RequestChannel::Phone, None, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo request: {e}"))?;
+        opened.push((id, c.id));
     }
     // Scores, tiers and stages for everyone, as a first recompute would give them.
     let job = app
@@ -849,7 +852,106 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
     app.run_recompute(&actor, job.id, &|_, _| {})
         .await
         .map_err(|e| anyhow::anyhow!("demo scoring: {e}"))?;
+    outcomes(app, user_ids, &opened).await?;
     feedback(app, &actor).await
+}
+
+/// A third of the open requests resolved by the manager and rated by their customers,
+/// and the surveys that follow them, most answered: the voice-of-the-customer overview
+/// has word of mouth and score trends to show.
+async fn outcomes(app: &App, user_ids: &[i64], opened: &[(i64, i64)]) -> anyhow::Result<()> {
+    use aftercare_app::desk::{RatingInput, RequestPatch, TransitionInput};
+    use aftercare_app::survey::SurveyAnswer;
+    let fail = |e: aftercare_app::AppError| anyhow::anyhow!("demo outcomes: {e}");
+    let manager = app
+        .store
+        .user(user_ids[1])
+        .await?
+        .context("the demo manager")?;
+    let p = aftercare_app::service::Principal {
+        user: manager,
+        role: aftercare_domain::account::Role::Manager,
+        scopes: None,
+    };
+    let comments = [
+        (5, Some("师傅很专业，一次就修好了")),
+        (4, None),
+        (2, Some("等了三天才有人上门，太慢了")),
+        (5, Some("客服态度很好，谢谢")),
+        (3, None),
+    ];
+    for (k, (id, customer)) in opened.iter().step_by(3).enumerate() {
+        let version = app
+            .request_detail(&p, *id)
+            .await
+            .map_err(fail)?
+            .request
+            .version;
+        let patch = RequestPatch {
+            version,
+            assignee_id: Some(p.user.id),
+            ..Default::default()
+        };
+        if app.patch_request(&p, *id, &patch).await.is_err() {
+            continue; // a complaint or a consultation the manager cannot take this way
+        }
+        let mut ok = true;
+        for st in ["in_progress", "resolved"] {
+            let version = app
+                .request_detail(&p, *id)
+                .await
+                .map_err(fail)?
+                .request
+                .version;
+            let t = TransitionInput {
+                status: st.into(),
+                version,
+                root_cause: Some("安装不规范".into()),
+                remedy: Some("重新安装并回访".into()),
+                ..Default::default()
+            };
+            ok = ok && app.transition(&p, *id, &t).await.is_ok();
+        }
+        if !ok {
+            continue;
+        }
+        let (stars, comment) = comments[k % comments.len()];
+        let rating = RatingInput {
+            stars,
+            comment: comment.map(str::to_owned),
+        };
+        app.rate_request(*customer, &Actor::system("demo customer"), *id, &rating)
+            .await
+            .map_err(fail)?;
+    }
+    app.survey_round().await.map_err(fail)?;
+    let mut answered = 0;
+    for (_, customer) in opened {
+        for s in app.store.open_surveys(*customer, &app.now()).await? {
+            answered += 1;
+            if answered % 4 == 0 {
+                continue; // some never answer
+            }
+            let link = app.survey_link(&s).await.map_err(fail)?;
+            let token = link.rsplit('/').next().unwrap_or_default().to_owned();
+            let nps = [10, 9, 8, 6, 10, 3, 9][answered % 7];
+            let answer = SurveyAnswer {
+                csat: Some(if nps >= 9 {
+                    5
+                } else if nps >= 7 {
+                    4
+                } else {
+                    2
+                }),
+                nps: Some(nps),
+                ces: Some(if nps >= 7 { 6 } else { 3 }),
+                comment: (nps <= 6).then(|| "上门时间一改再改，希望能准时一点".to_owned()),
+                ..Default::default()
+            };
+            app.answer_survey(&token, &answer).await.map_err(fail)?;
+        }
+    }
+    Ok(())
 }
 
 /// The voice of the customer: what the open requests said, and reviews and survey

@@ -230,7 +230,9 @@ impl SurveyStore for SqlStore {
         }
         for chunk in orders.chunks(200) {
             let mut sql = Sql::new(
-                "SELECT o.id, o.created_at, o.customer_id, c.name, \
+                // The day of the order, not when it was recorded: an import of old orders
+                // is not a purchase to survey.
+                "SELECT o.id, o.ordered_on || 'T12:00:00Z', o.customer_id, c.name, \
                  (SELECT MIN(i.product_id) FROM order_items i WHERE i.order_id = o.id), o.outlet_id, \
                  c.primary_email, c.consent FROM orders o JOIN customers c ON c.id = o.customer_id \
                  WHERE o.status <> 'cancelled' \
