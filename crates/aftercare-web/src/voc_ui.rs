@@ -86,6 +86,16 @@ impl DashboardPage {
             format!("{:.0}", *n as f64 * 100.0 / *total as f64)
         }
     }
+    /// A group of the score trends in the page's language: service types (and the
+    /// purchase occasion) are codes; product and outlet names are shown as they are.
+    fn group_name(&self, g: &str) -> String {
+        match self.q.group.as_deref() {
+            Some("service_type") if g == "purchase" => self.c.tr.t("sv.about_purchase"),
+            Some("service_type") => self.c.tr.k("stype", g),
+            _ if g == "all" => self.c.tr.t("value.all"),
+            _ => g.to_owned(),
+        }
+    }
     /// A mean on a 1…`top` scale as a bar width in percent.
     fn scale(&self, v: &Option<f64>, top: f64) -> String {
         v.map(|x| format!("{:.0}", x * 100.0 / top))
