@@ -2,6 +2,87 @@
 
 /// (key, zh-Hans, zh-Hant, en)
 pub(crate) const VOC_MESSAGES: &[(&str, &str, &str, &str)] = &[
+    ("voc.survey_rules", "问卷规则", "問卷規則", "Survey rules"),
+    (
+        "voc.rule.after_resolution",
+        "服务请求解决后发送",
+        "服務請求解決後發送",
+        "Send after a request is resolved",
+    ),
+    (
+        "voc.rule.after_purchase",
+        "购买后发送",
+        "購買後發送",
+        "Send after a purchase",
+    ),
+    (
+        "voc.rule.csat",
+        "问满意度（CSAT）",
+        "問滿意度（CSAT）",
+        "Ask CSAT",
+    ),
+    (
+        "voc.rule.nps",
+        "问推荐意愿（NPS）",
+        "問推薦意願（NPS）",
+        "Ask NPS",
+    ),
+    (
+        "voc.rule.ces",
+        "问费力度（CES）",
+        "問費力度（CES）",
+        "Ask CES",
+    ),
+    (
+        "voc.rule.quiet_days",
+        "免打扰天数",
+        "免打擾天數",
+        "Quiet period (days)",
+    ),
+    (
+        "voc.rule.reminder_days",
+        "几天后提醒（0 不提醒）",
+        "幾天後提醒（0 不提醒）",
+        "Remind after (days, 0: never)",
+    ),
+    (
+        "voc.rule.expires_days",
+        "链接有效天数",
+        "連結有效天數",
+        "Link valid for (days)",
+    ),
+    (
+        "voc.rule.max_age_days",
+        "只为几天内的事发送",
+        "只為幾天內的事發送",
+        "Only occasions within (days)",
+    ),
+    (
+        "voc.questions",
+        "自定义问题",
+        "自訂問題",
+        "Custom questions",
+    ),
+    (
+        "voc.questions_help",
+        "编号用字母、数字或下划线；三种语言都要填；整行留空即删除。",
+        "編號用字母、數字或底線；三種語言都要填；整列留空即刪除。",
+        "Ids are letters, digits or _; fill in all three languages; clear a whole row to remove it.",
+    ),
+    (
+        "field.quiet_days",
+        "免打扰天数",
+        "免打擾天數",
+        "Quiet period",
+    ),
+    ("field.reminder_days", "提醒天数", "提醒天數", "Reminder"),
+    (
+        "field.expires_days",
+        "链接有效天数",
+        "連結有效天數",
+        "Link lifetime",
+    ),
+    ("field.max_age_days", "发送时限", "發送時限", "Occasion age"),
     ("nav.reviews", "电商评价", "電商評價", "Reviews"),
     (
         "voc.dashboard",

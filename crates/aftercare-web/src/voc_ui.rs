@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(search_page))
         .route("/feedback/dashboard", get(dashboard_page))
         .route("/feedback/settings", post(voc_settings_submit))
+        .route("/feedback/survey-settings", post(survey_settings_submit))
 }
 
 #[derive(Template)]
@@ -43,11 +44,31 @@ struct DashboardPage {
     c: Chrome,
     q: aftercare_app::voc::DashboardQuery,
     d: Option<aftercare_app::voc::VocDashboard>,
+    surveys: aftercare_app::survey::SurveySettings,
     errors: Vec<String>,
     manage: bool,
 }
 
 impl DashboardPage {
+    fn rule_flags(&self) -> Vec<(&'static str, bool)> {
+        let s = &self.surveys;
+        vec![
+            ("after_resolution", s.after_resolution),
+            ("after_purchase", s.after_purchase),
+            ("csat", s.csat),
+            ("nps", s.nps),
+            ("ces", s.ces),
+        ]
+    }
+    fn rule_numbers(&self) -> Vec<(&'static str, u32)> {
+        let s = &self.surveys;
+        vec![
+            ("quiet_days", s.quiet_days),
+            ("reminder_days", s.reminder_days),
+            ("expires_days", s.expires_days),
+            ("max_age_days", s.max_age_days),
+        ]
+    }
     /// (title key, element id, profiles) of the two ladder tables.
     fn ladder_tables(
         &self,
@@ -129,16 +150,33 @@ async fn dashboard_page(
     session: Session,
     PageQuery(q): PageQuery<aftercare_app::voc::DashboardQuery>,
 ) -> Response {
+    dashboard(&s, &session, q, vec![]).await
+}
+
+async fn dashboard(
+    s: &AppState,
+    session: &Session,
+    q: aftercare_app::voc::DashboardQuery,
+    mut errors: Vec<String>,
+) -> Response {
     let tr = Tr(session.lang);
-    let (d, errors) = match s.app.voc_dashboard(&session.principal, &q).await {
-        Ok(d) => (Some(d), vec![]),
-        Err(AppError::Invalid(inv)) => (None, invalid_lines(&inv, &tr)),
+    let d = match s.app.voc_dashboard(&session.principal, &q).await {
+        Ok(d) => Some(d),
+        Err(AppError::Invalid(inv)) => {
+            errors.extend(invalid_lines(&inv, &tr));
+            None
+        }
+        Err(e) => return page_error(e, session.lang),
+    };
+    let surveys = match s.app.survey_settings(&session.principal).await {
+        Ok(x) => x,
         Err(e) => return page_error(e, session.lang),
     };
     render(DashboardPage {
-        c: Chrome::for_session(&session, "feedback"),
+        c: Chrome::for_session(session, "feedback"),
         q,
         d,
+        surveys,
         errors,
         manage: session.principal.role.allows(Permission::ManageDesk),
     })
@@ -152,39 +190,85 @@ async fn voc_settings_submit(
     let n = |k: &str| f.opt(k).and_then(|v| v.parse::<u32>().ok());
     let (Some(good_reach), Some(bad_reach)) = (n("good_reach"), n("bad_reach")) else {
         let inv = aftercare_domain::Invalid::one("good_reach", "not_a_whole_number");
-        return render(DashboardPage {
-            c: Chrome::for_session(&session, "feedback"),
-            q: Default::default(),
-            d: s.app
-                .voc_dashboard(&session.principal, &Default::default())
-                .await
-                .ok(),
-            errors: invalid_lines(&inv, &tr),
-            manage: true,
-        });
+        return dashboard(&s, &session, Default::default(), invalid_lines(&inv, &tr)).await;
+    };
+    let settings = aftercare_app::voc::VocSettings {
+        good_reach,
+        bad_reach,
+    };
+    match s.app.set_voc_settings(&session.principal, &settings).await {
+        Ok(_) => Redirect::to("/feedback/dashboard").into_response(),
+        Err(AppError::Invalid(inv)) => {
+            dashboard(&s, &session, Default::default(), invalid_lines(&inv, &tr)).await
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// The survey rules and questions from the overview's form: every number checked and
+/// named when wrong; a question row left blank is dropped.
+async fn survey_settings_submit(
+    State(s): State<AppState>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let tr = Tr(session.lang);
+    let mut inv = aftercare_domain::Invalid::default();
+    let mut n = |k: &str| match f.opt(k).map(|v| v.parse::<u32>()) {
+        Some(Ok(v)) => v,
+        _ => {
+            inv.push(k, "not_a_whole_number");
+            0
+        }
+    };
+    let (quiet_days, reminder_days, expires_days, max_age_days) = (
+        n("quiet_days"),
+        n("reminder_days"),
+        n("expires_days"),
+        n("max_age_days"),
+    );
+    let on = |k: &str| f.opt(k).is_some();
+    let ids = f.all("q_id");
+    let (hans, hant, en) = (f.all("q_zh_hans"), f.all("q_zh_hant"), f.all("q_en"));
+    let questions = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let get = |v: &Vec<String>| v.get(i).map(|t| t.trim().to_owned()).unwrap_or_default();
+            let q = aftercare_app::survey::CustomQuestion {
+                id: id.trim().to_owned(),
+                zh_hans: get(&hans),
+                zh_hant: get(&hant),
+                en: get(&en),
+            };
+            let blank =
+                q.id.is_empty() && q.zh_hans.is_empty() && q.zh_hant.is_empty() && q.en.is_empty();
+            (!blank).then_some(q)
+        })
+        .collect();
+    if !inv.is_empty() {
+        return dashboard(&s, &session, Default::default(), invalid_lines(&inv, &tr)).await;
+    }
+    let settings = aftercare_app::survey::SurveySettings {
+        after_resolution: on("after_resolution"),
+        after_purchase: on("after_purchase"),
+        quiet_days,
+        reminder_days,
+        expires_days,
+        max_age_days,
+        csat: on("csat"),
+        nps: on("nps"),
+        ces: on("ces"),
+        questions,
     };
     match s
         .app
-        .set_voc_settings(
-            &session.principal,
-            &aftercare_app::voc::VocSettings {
-                good_reach,
-                bad_reach,
-            },
-        )
+        .set_survey_settings(&session.principal, &settings)
         .await
     {
-        Ok(_) => Redirect::to("/feedback/dashboard").into_response(),
-        Err(AppError::Invalid(inv)) => render(DashboardPage {
-            c: Chrome::for_session(&session, "feedback"),
-            q: Default::default(),
-            d: s.app
-                .voc_dashboard(&session.principal, &Default::default())
-                .await
-                .ok(),
-            errors: invalid_lines(&inv, &tr),
-            manage: true,
-        }),
+        Ok(_) => Redirect::to("/feedback/dashboard#survey-rules").into_response(),
+        Err(AppError::Invalid(inv)) => {
+            dashboard(&s, &session, Default::default(), invalid_lines(&inv, &tr)).await
+        }
         Err(e) => page_error(e, session.lang),
     }
 }

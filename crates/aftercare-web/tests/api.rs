@@ -2467,6 +2467,54 @@ async fn survey_over_http(app: &TestApp) {
         "{}",
         page.text
     );
+    // The survey rules from the page: numbers named when wrong, questions in three languages.
+    let csrf = scrape_csrf(&page.text);
+    let form = |quiet: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("after_resolution", "1".to_owned()),
+            ("nps", "1".to_owned()),
+            ("quiet_days", quiet.to_owned()),
+            ("reminder_days", "2".to_owned()),
+            ("expires_days", "10".to_owned()),
+            ("max_age_days", "7".to_owned()),
+            ("q_id", "wish".to_owned()),
+            ("q_zh_hans", "最想改进什么？".to_owned()),
+            ("q_zh_hant", "最想改進什麼？".to_owned()),
+            ("q_en", "What first?".to_owned()),
+            ("q_id", String::new()),
+            ("q_zh_hans", String::new()),
+            ("q_zh_hant", String::new()),
+            ("q_en", String::new()),
+        ]
+    };
+    let r = send(
+        b.post(url(app, "/feedback/survey-settings"))
+            .form(&form("abc")),
+    )
+    .await
+    .expect(200);
+    assert!(r.text.contains("flash bad"), "{}", r.text);
+    send(
+        b.post(url(app, "/feedback/survey-settings"))
+            .form(&form("45")),
+    )
+    .await
+    .expect(303);
+    let rules = get_json(app, &tok, "/api/v1/surveys/settings")
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            rules.json["quiet_days"].as_i64(),
+            rules.json["after_purchase"].as_bool()
+        ),
+        (Some(45), Some(false)),
+        "{}",
+        rules.text
+    );
+    assert_eq!(rules.json["questions"][0]["en"], "What first?");
+    assert_eq!(rules.json["questions"].as_array().unwrap().len(), 1);
 
     // A portal customer sees the survey waiting on their home page and opens it there.
     let (portal, _) = portal_customer(app, "郑洁", "zheng.jie@example.cn").await;
