@@ -773,31 +773,11 @@ impl FeedbackStore for SqlStore {
     }
 
     async fn feedback_cursor(&self) -> StoreResult<i64> {
-        Ok(scalar(
-            &self.db.write,
-            "SELECT event_id FROM feedback_cursor WHERE id = 1",
-            &[],
-        )
-        .await?
-        .unwrap_or(0))
+        self.cursor_row("feedback_cursor").await
     }
 
     async fn set_feedback_cursor(&self, event_id: i64) -> StoreResult<()> {
-        let n = exec(
-            &self.db.write,
-            "UPDATE feedback_cursor SET event_id = $1 WHERE id = 1",
-            &[V::I(event_id)],
-        )
-        .await?;
-        if n == 0 {
-            exec(
-                &self.db.write,
-                "INSERT INTO feedback_cursor (id, event_id) VALUES (1, $1)",
-                &[V::I(event_id)],
-            )
-            .await?;
-        }
-        Ok(())
+        self.save_cursor_row("feedback_cursor", event_id).await
     }
 
     async fn captured_since(&self, after: i64, limit: u32) -> StoreResult<(Vec<Captured>, i64)> {

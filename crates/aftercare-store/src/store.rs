@@ -32,6 +32,72 @@ impl SqlStore {
         self.db.write.begin().await.map_err(backend_err)
     }
 
+    /// The settings kept as JSON in a one-row table (`value_settings`, `survey_settings`,
+    /// `voc_settings`); none until first saved.
+    pub(crate) async fn settings_row(&self, table: &str) -> Result<Option<String>, StoreError> {
+        fetch_opt::<_, (String,)>(
+            &self.db.read,
+            &format!("SELECT settings FROM {table} WHERE id = 1"),
+            &[],
+        )
+        .await
+        .map(|r| r.map(|r| r.0))
+    }
+
+    /// Saves the settings of a one-row table, with their audit row and change-log event.
+    pub(crate) async fn save_settings_row(
+        &self,
+        table: &str,
+        actor: &Actor,
+        json: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        exec(
+            &mut *tx,
+            &format!(
+                "INSERT INTO {table} (id, settings, updated_at, updated_by) VALUES (1, $1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, \
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by"
+            ),
+            &[json.into(), now.into(), (&actor.label).into()],
+        )
+        .await?;
+        let after: Value = serde_json::from_str(json).unwrap_or_default();
+        self.log(&mut tx, actor, "update", table, 1, None, Some(&after), now)
+            .await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    /// Where a change-log consumer (`value_cursor`, `feedback_cursor`, `survey_cursor`)
+    /// has read to: 0 before its first round.
+    pub(crate) async fn cursor_row(&self, table: &str) -> Result<i64, StoreError> {
+        Ok(scalar(
+            &self.db.write,
+            &format!("SELECT event_id FROM {table} WHERE id = 1"),
+            &[],
+        )
+        .await?
+        .unwrap_or(0))
+    }
+
+    pub(crate) async fn save_cursor_row(
+        &self,
+        table: &str,
+        event_id: i64,
+    ) -> Result<(), StoreError> {
+        exec(
+            &self.db.write,
+            &format!(
+                "INSERT INTO {table} (id, event_id) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id"
+            ),
+            &[V::I(event_id)],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Appends the audit row and the change-log event of one write, in its transaction.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn log(

@@ -79,38 +79,12 @@ impl From<SurveyRec> for Survey {
 #[async_trait]
 impl SurveyStore for SqlStore {
     async fn survey_settings(&self) -> StoreResult<Option<String>> {
-        fetch_opt::<_, (String,)>(
-            &self.db.read,
-            "SELECT settings FROM survey_settings WHERE id = 1",
-            &[],
-        )
-        .await
-        .map(|r| r.map(|r| r.0))
+        self.settings_row("survey_settings").await
     }
 
     async fn set_survey_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()> {
-        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
-        exec(
-            &mut *tx,
-            "INSERT INTO survey_settings (id, settings, updated_at, updated_by) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, \
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            &[json.into(), now.into(), (&actor.label).into()],
-        )
-        .await?;
-        let after: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-        self.log(
-            &mut tx,
-            actor,
-            "update",
-            "survey_settings",
-            1,
-            None,
-            Some(&after),
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(backend_err)
+        self.save_settings_row("survey_settings", actor, json, now)
+            .await
     }
 
     async fn secret(&self, name: &str, fresh: &str, now: &str) -> StoreResult<String> {
@@ -132,31 +106,11 @@ impl SurveyStore for SqlStore {
     }
 
     async fn survey_cursor(&self) -> StoreResult<i64> {
-        Ok(scalar(
-            &self.db.write,
-            "SELECT event_id FROM survey_cursor WHERE id = 1",
-            &[],
-        )
-        .await?
-        .unwrap_or(0))
+        self.cursor_row("survey_cursor").await
     }
 
     async fn set_survey_cursor(&self, event_id: i64) -> StoreResult<()> {
-        let n = exec(
-            &self.db.write,
-            "UPDATE survey_cursor SET event_id = $1 WHERE id = 1",
-            &[V::I(event_id)],
-        )
-        .await?;
-        if n == 0 {
-            exec(
-                &self.db.write,
-                "INSERT INTO survey_cursor (id, event_id) VALUES (1, $1)",
-                &[V::I(event_id)],
-            )
-            .await?;
-        }
-        Ok(())
+        self.save_cursor_row("survey_cursor", event_id).await
     }
 
     async fn survey_occasions(

@@ -219,38 +219,12 @@ fn buckets(m: HashMap<String, i64>, order: &[&str]) -> Vec<Bucket> {
 #[async_trait]
 impl ValueStore for SqlStore {
     async fn value_settings(&self) -> StoreResult<Option<String>> {
-        sqlx::query_scalar_with::<_, String, _>(
-            "SELECT settings FROM value_settings WHERE id = 1",
-            args(&[]),
-        )
-        .fetch_optional(&self.db.read)
-        .await
-        .map_err(backend_err)
+        self.settings_row("value_settings").await
     }
 
     async fn set_value_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()> {
-        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
-        exec(
-            &mut *tx,
-            "INSERT INTO value_settings (id, settings, updated_at, updated_by) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, \
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            &[json.into(), now.into(), (&actor.label).into()],
-        )
-        .await?;
-        let after: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-        self.log(
-            &mut tx,
-            actor,
-            "update",
-            "value_settings",
-            1,
-            None,
-            Some(&after),
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(backend_err)
+        self.save_settings_row("value_settings", actor, json, now)
+            .await
     }
 
     async fn customer_facts(
@@ -509,23 +483,11 @@ impl ValueStore for SqlStore {
     }
 
     async fn value_cursor(&self) -> StoreResult<i64> {
-        Ok(scalar(
-            &self.db.write,
-            "SELECT event_id FROM value_cursor WHERE id = 1",
-            &[],
-        )
-        .await?
-        .unwrap_or(0))
+        self.cursor_row("value_cursor").await
     }
 
     async fn set_value_cursor(&self, event_id: i64) -> StoreResult<()> {
-        exec(
-            &self.db.write,
-            "UPDATE value_cursor SET event_id = $1 WHERE id = 1",
-            &[V::I(event_id)],
-        )
-        .await?;
-        Ok(())
+        self.save_cursor_row("value_cursor", event_id).await
     }
 
     async fn latest_event_id(&self) -> StoreResult<i64> {

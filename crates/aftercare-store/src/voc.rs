@@ -11,38 +11,12 @@ use async_trait::async_trait;
 #[async_trait]
 impl VocStore for SqlStore {
     async fn voc_settings(&self) -> StoreResult<Option<String>> {
-        fetch_opt::<_, (String,)>(
-            &self.db.read,
-            "SELECT settings FROM voc_settings WHERE id = 1",
-            &[],
-        )
-        .await
-        .map(|r| r.map(|r| r.0))
+        self.settings_row("voc_settings").await
     }
 
     async fn set_voc_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()> {
-        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
-        exec(
-            &mut *tx,
-            "INSERT INTO voc_settings (id, settings, updated_at, updated_by) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, \
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            &[json.into(), now.into(), (&actor.label).into()],
-        )
-        .await?;
-        let after: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-        self.log(
-            &mut tx,
-            actor,
-            "update",
-            "voc_settings",
-            1,
-            None,
-            Some(&after),
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(backend_err)
+        self.save_settings_row("voc_settings", actor, json, now)
+            .await
     }
 
     async fn experiences(&self, from: &str, to: &str) -> StoreResult<Vec<ExperienceRow>> {
