@@ -1483,14 +1483,22 @@ impl App {
             .await?)
     }
 
-    /// Complaint handling measures for the days [from, to] (Shanghai dates; default the
-    /// last 30 days).
     /// A period of days from optional `from` and `to` (YYYY-MM-DD): `to` defaults to
     /// today and `from` to 29 days before it.
     pub fn period(
         &self,
         from: Option<&str>,
         to: Option<&str>,
+    ) -> Result<(jiff::civil::Date, jiff::civil::Date), AppError> {
+        self.period_or(from, to, jiff::Span::new().days(29))
+    }
+
+    /// [`App::period`] with `from` defaulting to `back` before `to`.
+    pub fn period_or(
+        &self,
+        from: Option<&str>,
+        to: Option<&str>,
+        back: jiff::Span,
     ) -> Result<(jiff::civil::Date, jiff::civil::Date), AppError> {
         let mut inv = Invalid::default();
         let today = self.clock.today();
@@ -1500,7 +1508,7 @@ impl App {
         };
         let from = match from.filter(|s| !s.trim().is_empty()) {
             Some(s) => inv.check("from", aftercare_domain::error::parse_date(s)),
-            None => to.map(|t| t.saturating_sub(jiff::Span::new().days(29))),
+            None => to.map(|t| t.saturating_sub(back)),
         };
         if let (Some(f), Some(t)) = (from, to)
             && f > t
@@ -1514,6 +1522,8 @@ impl App {
         }
     }
 
+    /// Complaint handling measures for the days [from, to] (Shanghai dates; default the
+    /// last 30 days).
     pub async fn complaint_report(
         &self,
         p: &Principal,
@@ -1522,19 +1532,8 @@ impl App {
     ) -> Result<ComplaintReport, AppError> {
         p.require(Permission::Read)?;
         let (from, to) = self.period(from, to)?;
-        let tz = china();
-        let start = |d: jiff::civil::Date| {
-            d.to_zoned(tz.clone())
-                .map(|z| stamp(z.timestamp()))
-                .map_err(|e| AppError::Internal(e.to_string()))
-        };
-        let end = to
-            .tomorrow()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let facts = self
-            .store
-            .complaints_between(&start(from)?, &start(end)?)
-            .await?;
+        let (start, end) = day_bounds(from, to)?;
+        let facts = self.store.complaints_between(&start, &end).await?;
         let minutes = |a: &str, b: &Option<String>| -> Option<i64> {
             let (a, b) = (
                 a.parse::<Timestamp>().ok()?,
@@ -2117,6 +2116,23 @@ fn decode_attachments(list: &[AttachmentInput], inv: &mut Invalid) -> Vec<NewAtt
         }
     }
     out
+}
+
+/// The stored instants that bound the days [from, to] in China time: the start of `from`
+/// and the start of the day after `to`.
+pub(crate) fn day_bounds(
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Result<(String, String), AppError> {
+    let start = |d: jiff::civil::Date| {
+        d.to_zoned(china())
+            .map(|z| stamp(z.timestamp()))
+            .map_err(|e| AppError::Internal(e.to_string()))
+    };
+    let after = to
+        .tomorrow()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((start(from)?, start(after)?))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use aftercare_domain::account::Permission;
 use aftercare_domain::feedback::FeedbackSource;
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use utoipa::{IntoParams, ToSchema};
@@ -679,6 +680,16 @@ impl App {
         q: &ScoreQuery,
     ) -> Result<Vec<ScoreRow>, AppError> {
         p.require(Permission::Read)?;
+        let (group, from, to) = self.score_query(q)?;
+        self.scores_between(group.as_deref(), from, to).await
+    }
+
+    /// The group and the days of a score query (a year back to today by default), every
+    /// wrong field named at once.
+    pub(crate) fn score_query(
+        &self,
+        q: &ScoreQuery,
+    ) -> Result<(Option<String>, Date, Date), AppError> {
         let mut inv = Invalid::default();
         let group = q
             .group
@@ -688,35 +699,32 @@ impl App {
         if group.is_some_and(|g| !matches!(g, "product" | "outlet" | "service_type")) {
             inv.push("group", "group_unknown");
         }
-        let day = |inv: &mut Invalid, f: &str, v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .and_then(|v| inv.check(f, aftercare_domain::error::parse_date(v)))
-        };
-        let today = self.clock.today();
-        let from = day(&mut inv, "from", &q.from)
-            .unwrap_or_else(|| today.saturating_sub(jiff::Span::new().years(1)));
-        let to = day(&mut inv, "to", &q.to).unwrap_or(today);
-        if from > to {
-            inv.push("to", "period_reversed");
+        match self.period_or(
+            q.from.as_deref(),
+            q.to.as_deref(),
+            jiff::Span::new().years(1),
+        ) {
+            Ok((from, to)) => inv
+                .into_result()
+                .map(|_| (group.map(str::to_owned), from, to))
+                .map_err(Into::into),
+            Err(AppError::Invalid(more)) => {
+                inv.0.extend(more.0);
+                Err(inv.into())
+            }
+            Err(e) => Err(e),
         }
-        inv.into_result()?;
-        let china = aftercare_domain::calendar::china();
-        let instant = |d: jiff::civil::Date| {
-            d.to_zoned(china.clone())
-                .map(|z| stamp(z.timestamp()))
-                .map_err(|e| AppError::Internal(e.to_string()))
-        };
-        let end = instant(
-            to.tomorrow()
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-        )?;
+    }
+
+    pub(crate) async fn scores_between(
+        &self,
+        group: Option<&str>,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<ScoreRow>, AppError> {
+        let (start, end) = crate::desk::day_bounds(from, to)?;
         Ok(scores(
-            &self
-                .store
-                .survey_answers(group, &instant(from)?, &end)
-                .await?,
+            &self.store.survey_answers(group, &start, &end).await?,
         ))
     }
 }

@@ -3,7 +3,7 @@
 //! service-ladder profile of each product and outlet, and the topics feedback is about.
 
 use crate::error::AppError;
-use crate::ports::{StoreResult, stamp};
+use crate::ports::StoreResult;
 use crate::service::{Actor, App, Principal};
 use crate::survey::{ScoreQuery, ScoreRow};
 use aftercare_domain::Invalid;
@@ -205,35 +205,14 @@ impl App {
         q: &DashboardQuery,
     ) -> Result<VocDashboard, AppError> {
         p.require(Permission::Read)?;
-        // The score query checks the days and the group, and is the trend itself.
         let sq = ScoreQuery {
             group: q.group.clone(),
             from: q.from.clone(),
             to: q.to.clone(),
         };
-        let scores = self.survey_scores(p, &sq).await?;
-        let today = self.clock.today();
-        let day = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .and_then(|v| aftercare_domain::error::parse_date(v).ok())
-        };
-        let from = day(&q.from).unwrap_or_else(|| today.saturating_sub(jiff::Span::new().years(1)));
-        let to = day(&q.to).unwrap_or(today);
-        let china = aftercare_domain::calendar::china();
-        let instant = |d: jiff::civil::Date| {
-            d.to_zoned(china.clone())
-                .map(|z| stamp(z.timestamp()))
-                .map_err(|e| AppError::Internal(e.to_string()))
-        };
-        let (a, b) = (
-            instant(from)?,
-            instant(
-                to.tomorrow()
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-            )?,
-        );
+        let (group, from, to) = self.score_query(&sq)?;
+        let scores = self.scores_between(group.as_deref(), from, to).await?;
+        let (a, b) = crate::desk::day_bounds(from, to)?;
         let settings = self.voc_settings_now().await?;
         let rows = self.store.experiences(&a, &b).await?;
         let referrals = self.store.referral_count(&a, &b).await?;

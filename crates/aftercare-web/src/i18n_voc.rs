@@ -331,12 +331,6 @@ pub(crate) const VOC_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "應為 product、outlet 或 service_type。",
         "must be product, outlet or service_type.",
     ),
-    (
-        "error.period_reversed",
-        "结束日期早于开始日期。",
-        "結束日期早於開始日期。",
-        "is before the start.",
-    ),
     ("field.csat", "满意度", "滿意度", "Satisfaction"),
     (
         "field.nps",
