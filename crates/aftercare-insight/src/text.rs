@@ -273,7 +273,8 @@ impl Analyzer {
         let mut ladder = NaiveBayes::new(Ladder::ALL.len());
         let mut need = NaiveBayes::new(Need::ALL.len());
         for e in examples {
-            let features = self.features(&normalise(&e.text));
+            let norm = normalise(&e.text);
+            let features = self.features(&norm, &self.tokens(&norm));
             let w = f64::from(e.weight.max(1));
             sentiment.learn(&features, index_of(Sentiment::ALL, e.sentiment), w);
             ladder.learn(&features, index_of(Ladder::ALL, e.ladder), w);
@@ -289,11 +290,17 @@ impl Analyzer {
             return Err(TextError::TooLong);
         }
         let norm = normalise(text);
-        let words = self.words(&norm);
+        // Segmented once: the content words and the classifiers' features both come from it.
+        let tokens = self.tokens(&norm);
+        let words: Vec<String> = tokens
+            .iter()
+            .filter(|w| !STOP_WORDS.contains(w))
+            .map(|w| (*w).to_owned())
+            .collect();
         if words.is_empty() {
             return Err(TextError::NothingToAnalyse);
         }
-        let features = self.features(&norm);
+        let features = self.features(&norm, &tokens);
         let keywords: Vec<(String, String)> = self
             .tfidf
             .extract_keywords(&self.jieba, &norm, 5, Vec::new())
@@ -332,28 +339,21 @@ impl Analyzer {
         })
     }
 
-    /// The content words of a normalised text, in order.
-    fn words(&self, norm: &str) -> Vec<String> {
+    /// The tokens of a normalised text that hold a letter or digit, in order.
+    fn tokens<'a>(&self, norm: &'a str) -> Vec<&'a str> {
         self.jieba
             .cut(norm, true)
             .into_iter()
             .map(|t| t.word)
-            .filter(|w| w.chars().any(char::is_alphanumeric) && !STOP_WORDS.contains(w))
-            .map(str::to_owned)
+            .filter(|w| w.chars().any(char::is_alphanumeric))
             .collect()
     }
 
-    fn features(&self, norm: &str) -> Vec<Feature> {
+    /// The classifiers' features of a normalised text and its tokens.
+    fn features(&self, norm: &str, tokens: &[&str]) -> Vec<Feature> {
         let mut out: Vec<Feature> = Vec::new();
-        let tokens: Vec<&str> = self
-            .jieba
-            .cut(norm, true)
-            .into_iter()
-            .map(|t| t.word)
-            .filter(|w| w.chars().any(char::is_alphanumeric))
-            .collect();
         let mut negated = false;
-        for w in &tokens {
+        for w in tokens {
             if NEGATORS.contains(w) {
                 negated = true;
                 continue;
