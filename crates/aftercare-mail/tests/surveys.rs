@@ -12,32 +12,13 @@ use aftercare_app::input::{
 };
 use aftercare_app::service::Principal;
 use aftercare_app::survey::{ScoreQuery, SurveyAnswer};
-use aftercare_app::{Actor, App, AppError};
-use aftercare_domain::account::Role;
+use aftercare_app::{App, AppError};
 use aftercare_mail::{Security, SmtpConfig, SmtpMailer, parse};
 use aftercare_testkit::smtp::SmtpSink;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, staff};
 use std::time::Duration;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
-
-async fn staff(app: &App, email: &str, role: &str) -> Principal {
-    let user = app
-        .add_user(
-            &Actor::system("test"),
-            email,
-            email,
-            "correct horse battery",
-            role,
-        )
-        .await
-        .unwrap();
-    Principal {
-        user,
-        role: Role::parse(role).unwrap(),
-        scopes: None,
-    }
-}
 
 async fn customer(app: &App, p: &Principal, name: &str, email: &str, consent: &[&str]) -> i64 {
     app.create_customer(

@@ -8,8 +8,7 @@ use aftercare_app::input::*;
 use aftercare_app::ports::RequestFilter;
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, AppError};
-use aftercare_domain::account::Role;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, staff_named};
 
 /// Monday 2026-11-23, 10:00 in Shanghai: inside office hours.
 const MONDAY_10: &str = "2026-11-23T02:00:00Z";
@@ -17,24 +16,6 @@ const MONDAY_10: &str = "2026-11-23T02:00:00Z";
 async fn fresh(kind: Kind) -> TestDb {
     eprintln!("---- running on {kind:?}");
     TestDb::new(kind).await
-}
-
-async fn staff(app: &App, email: &str, name: &str, role: &str) -> Principal {
-    let user = app
-        .add_user(
-            &Actor::system("test"),
-            email,
-            name,
-            "correct horse battery",
-            role,
-        )
-        .await
-        .unwrap();
-    Principal {
-        user,
-        role: Role::parse(role).unwrap(),
-        scopes: None,
-    }
 }
 
 struct World {
@@ -48,9 +29,9 @@ struct World {
 /// An admin, an agent (consultations), a technician (repairs, Shanghai), a customer in
 /// Shanghai with an email, and an air conditioner bought today with the statutory 三包.
 async fn world(app: &App) -> World {
-    let admin = staff(app, "admin@example.cn", "管理员", "admin").await;
-    let agent = staff(app, "agent@example.cn", "客服小李", "agent").await;
-    let tech = staff(app, "tech@example.cn", "王师傅", "technician").await;
+    let admin = staff_named(app, "admin@example.cn", "管理员", "admin").await;
+    let agent = staff_named(app, "agent@example.cn", "客服小李", "agent").await;
+    let tech = staff_named(app, "tech@example.cn", "王师傅", "technician").await;
     app.set_staff_profile(
         &admin,
         agent.user.id,
@@ -520,7 +501,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     let clock = ManualClock::at(MONDAY_10);
     let app = db.app_at(&clock);
     let w = world(&app).await;
-    let manager = staff(&app, "boss@example.cn", "服务经理", "manager").await;
+    let manager = staff_named(&app, "boss@example.cn", "服务经理", "manager").await;
     // A high-value customer whose account manager is the agent.
     app.set_customer_tier(
         &w.admin,
@@ -638,7 +619,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .create_outlet(&actor, "浦东特约维修站", "partner", Some("上海"), MONDAY_10)
         .await
         .unwrap();
-    let partner_tech = staff(&app, "partner@example.cn", "特约师傅", "technician").await;
+    let partner_tech = staff_named(&app, "partner@example.cn", "特约师傅", "technician").await;
     app.set_staff_profile(
         &w.admin,
         partner_tech.user.id,
@@ -979,7 +960,7 @@ async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
     let clock = ManualClock::at(MONDAY_10);
     let app = db.app_at(&clock);
     let w = world(&app).await;
-    let boss = staff(&app, "boss@example.cn", "服务经理", "manager").await;
+    let boss = staff_named(&app, "boss@example.cn", "服务经理", "manager").await;
     use aftercare_app::rma::{RmaInput, RmaStepInput};
     let step = |status: &str| RmaStepInput {
         status: status.into(),

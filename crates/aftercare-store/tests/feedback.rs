@@ -4,45 +4,13 @@
 //! backlog per product with its status and the customers to tell; the customer alliance.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aftercare_app::AppError;
 use aftercare_app::desk::RequestInput;
 use aftercare_app::feedback::*;
 use aftercare_app::input::*;
-use aftercare_app::service::Principal;
-use aftercare_app::{Actor, App, AppError};
-use aftercare_domain::account::Role;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, staff};
 
 const NOW: &str = "2026-06-30T04:00:00Z";
-
-async fn staff(app: &App, email: &str, role: &str) -> Principal {
-    let user = app
-        .add_user(
-            &Actor::system("test"),
-            email,
-            email,
-            "correct horse battery",
-            role,
-        )
-        .await
-        .unwrap();
-    Principal {
-        user,
-        role: Role::parse(role).unwrap(),
-        scopes: None,
-    }
-}
-
-async fn customer(app: &App, p: &Principal, name: &str) -> i64 {
-    app.create_customer(
-        p,
-        &CustomerInput {
-            name: name.into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
 
 fn said(source: &str, body: &str, customer: i64, product: i64) -> FeedbackInput {
     FeedbackInput {

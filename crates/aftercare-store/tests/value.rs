@@ -7,44 +7,13 @@ use aftercare_app::desk::{RequestInput, RequestPatch, TierInput};
 use aftercare_app::input::*;
 use aftercare_app::service::Principal;
 use aftercare_app::value::*;
-use aftercare_app::{Actor, App, AppError};
-use aftercare_domain::account::Role;
+use aftercare_app::{App, AppError};
 use aftercare_insight::value::ValueSettings;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, staff};
 use jiff::civil::date;
 
 /// 2026-06-30, noon in Shanghai.
 const NOW: &str = "2026-06-30T04:00:00Z";
-
-async fn staff(app: &App, email: &str, role: &str) -> Principal {
-    let user = app
-        .add_user(
-            &Actor::system("test"),
-            email,
-            email,
-            "correct horse battery",
-            role,
-        )
-        .await
-        .unwrap();
-    Principal {
-        user,
-        role: Role::parse(role).unwrap(),
-        scopes: None,
-    }
-}
-
-async fn customer(app: &App, p: &Principal, name: &str) -> i64 {
-    app.create_customer(
-        p,
-        &CustomerInput {
-            name: name.into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
 
 async fn order(app: &App, p: &Principal, customer_id: i64, product: i64, day: &str, qty: u32) {
     app.create_order(

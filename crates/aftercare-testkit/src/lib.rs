@@ -214,3 +214,45 @@ impl TestDb {
         App::new(self.store(), Arc::new(clock.clone()))
     }
 }
+
+/// A staff account with this role (the email is also its name), as the principal it acts as.
+pub async fn staff(app: &App, email: &str, role: &str) -> aftercare_app::service::Principal {
+    staff_named(app, email, email, role).await
+}
+
+/// A staff account with a name of its own.
+pub async fn staff_named(
+    app: &App,
+    email: &str,
+    name: &str,
+    role: &str,
+) -> aftercare_app::service::Principal {
+    let user = app
+        .add_user(
+            &aftercare_app::Actor::system("test"),
+            email,
+            name,
+            "correct horse battery",
+            role,
+        )
+        .await
+        .unwrap();
+    aftercare_app::service::Principal {
+        user,
+        role: aftercare_domain::account::Role::parse(role).unwrap(),
+        scopes: None,
+    }
+}
+
+/// A customer with only a name.
+pub async fn customer(app: &App, p: &aftercare_app::service::Principal, name: &str) -> i64 {
+    app.create_customer(
+        p,
+        &aftercare_app::input::CustomerInput {
+            name: name.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
