@@ -398,9 +398,13 @@ impl App {
 
     /// The link that opens a survey without signing in, valid until it expires.
     pub async fn survey_link(&self, s: &Survey) -> Result<String, AppError> {
-        let expires = unix(&s.expires_at)?;
-        let sig = sign(&self.survey_key().await?, s.id, expires)?;
-        Ok(format!("{}/s/{}.{expires}.{sig}", self.public_url, s.id))
+        self.link_for(s.id, &s.expires_at).await
+    }
+
+    async fn link_for(&self, id: i64, expires_at: &str) -> Result<String, AppError> {
+        let expires = unix(expires_at)?;
+        let sig = sign(&self.survey_key().await?, id, expires)?;
+        Ok(format!("{}/s/{id}.{expires}.{sig}", self.public_url))
     }
 
     fn survey_mail(
@@ -467,12 +471,7 @@ impl App {
             };
             round.created += 1;
             if let Some(to) = to {
-                let survey = self
-                    .store
-                    .survey(id)
-                    .await?
-                    .ok_or(AppError::NotFound("survey"))?;
-                let link = self.survey_link(&survey).await?;
+                let link = self.link_for(id, &expires).await?;
                 let (subject, body) =
                     self.survey_mail(&o.customer_name, &link, s.expires_days, false);
                 let mail = SurveyMail {
