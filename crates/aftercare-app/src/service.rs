@@ -59,6 +59,8 @@ pub struct App {
     pub public_url: Arc<str>,
     /// The full-text index; without one, search answers `search_unavailable`.
     pub search: Option<Arc<dyn crate::search::SearchIndex>>,
+    /// The survey links' signing key, read from the database on first use.
+    pub(crate) survey_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
 fn page_limit(l: Option<u32>) -> u32 {
@@ -73,6 +75,7 @@ impl App {
             text: Arc::default(),
             public_url: Arc::from("http://127.0.0.1:8080"),
             search: None,
+            survey_key: Arc::default(),
         }
     }
 

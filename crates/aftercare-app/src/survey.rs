@@ -387,13 +387,20 @@ impl App {
         Ok(s.clone())
     }
 
+    /// The installation's signing key for survey links, read (or made) once per process.
     async fn survey_key(&self) -> Result<String, AppError> {
-        let mut fresh = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
-        Ok(self
-            .store
-            .secret("survey_link", &hex::encode(fresh), &self.now())
-            .await?)
+        self.survey_key
+            .get_or_try_init(|| async {
+                let mut fresh = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
+                Ok::<_, AppError>(
+                    self.store
+                        .secret("survey_link", &hex::encode(fresh), &self.now())
+                        .await?,
+                )
+            })
+            .await
+            .cloned()
     }
 
     /// The link that opens a survey without signing in, valid until it expires.
