@@ -2298,6 +2298,54 @@ async fn feedback_over_http(app: &TestApp) {
     assert!(page.text.contains(&format!("href=\"/feedback/{id}\"")));
 }
 
+/// Opens a repair request for a customer through the API, assigns it and resolves it.
+async fn resolved_over_http(
+    app: &TestApp,
+    tok: &str,
+    customer: i64,
+    assignee: i64,
+    subject: &str,
+) -> i64 {
+    let id = post_json(
+        app,
+        tok,
+        "/api/v1/requests",
+        &json!({"customer_id": customer, "service_type": "repair", "subject": subject}),
+    )
+    .await
+    .expect(201)
+    .json["id"]
+        .as_i64()
+        .unwrap();
+    let version = async || {
+        get_json(app, tok, &format!("/api/v1/requests/{id}"))
+            .await
+            .expect(200)
+            .json["request"]["version"]
+            .as_i64()
+            .unwrap()
+    };
+    let v = version().await;
+    send(
+        api(app, Method::PATCH, &format!("/api/v1/requests/{id}"), tok)
+            .json(&json!({"version": v, "assignee_id": assignee})),
+    )
+    .await
+    .expect(200);
+    for st in ["in_progress", "resolved"] {
+        let v = version().await;
+        post_json(
+            app,
+            tok,
+            &format!("/api/v1/requests/{id}/transitions"),
+            &json!({"status": st, "version": v}),
+        )
+        .await
+        .expect(200);
+    }
+    id
+}
+
 async fn survey_over_http(app: &TestApp) {
     let tok = token(app, &["write"]).await;
     let who = create_customer(
@@ -2306,48 +2354,10 @@ async fn survey_over_http(app: &TestApp) {
         &json!({"name": "吴敏", "emails": [{"address": "wumin@example.com", "primary": true}], "consent": ["email"]}),
     )
     .await;
-    let id = post_json(
-        app,
-        &tok,
-        "/api/v1/requests",
-        &json!({"customer_id": who, "service_type": "repair", "subject": "热水器不点火"}),
-    )
-    .await
-    .expect(201)
-    .json["id"]
-        .as_i64()
-        .unwrap();
     let admin_id = get_json(app, &tok, "/api/v1/me").await.expect(200).json["id"]
         .as_i64()
         .unwrap();
-    let v = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
-        .await
-        .expect(200)
-        .json["request"]["version"]
-        .as_i64()
-        .unwrap();
-    send(
-        api(app, Method::PATCH, &format!("/api/v1/requests/{id}"), &tok)
-            .json(&json!({"version": v, "assignee_id": admin_id})),
-    )
-    .await
-    .expect(200);
-    for st in ["in_progress", "resolved"] {
-        let v = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
-            .await
-            .expect(200)
-            .json["request"]["version"]
-            .as_i64()
-            .unwrap();
-        post_json(
-            app,
-            &tok,
-            &format!("/api/v1/requests/{id}/transitions"),
-            &json!({"status": st, "version": v}),
-        )
-        .await
-        .expect(200);
-    }
+    resolved_over_http(app, &tok, who, admin_id, "热水器不点火").await;
     let round = app.app.survey_round().await.unwrap();
     assert_eq!((round.created, round.mailed), (1, 1), "{round:?}");
     let settings = get_json(app, &tok, "/api/v1/surveys/settings")
@@ -2524,45 +2534,7 @@ async fn survey_over_http(app: &TestApp) {
         .json["items"][0]["id"]
         .as_i64()
         .unwrap();
-    let rid = post_json(
-        app,
-        &tok,
-        "/api/v1/requests",
-        &json!({"customer_id": zheng, "service_type": "repair", "subject": "洗碗机不出水"}),
-    )
-    .await
-    .expect(201)
-    .json["id"]
-        .as_i64()
-        .unwrap();
-    let v = get_json(app, &tok, &format!("/api/v1/requests/{rid}"))
-        .await
-        .expect(200)
-        .json["request"]["version"]
-        .as_i64()
-        .unwrap();
-    send(
-        api(app, Method::PATCH, &format!("/api/v1/requests/{rid}"), &tok)
-            .json(&json!({"version": v, "assignee_id": admin_id})),
-    )
-    .await
-    .expect(200);
-    for st in ["in_progress", "resolved"] {
-        let v = get_json(app, &tok, &format!("/api/v1/requests/{rid}"))
-            .await
-            .expect(200)
-            .json["request"]["version"]
-            .as_i64()
-            .unwrap();
-        post_json(
-            app,
-            &tok,
-            &format!("/api/v1/requests/{rid}/transitions"),
-            &json!({"status": st, "version": v}),
-        )
-        .await
-        .expect(200);
-    }
+    resolved_over_http(app, &tok, zheng, admin_id, "洗碗机不出水").await;
     assert_eq!(app.app.survey_round().await.unwrap().created, 1);
     let home = send(portal.get(url(app, "/portal"))).await.expect(200);
     assert!(home.text.contains("id=\"surveys\""), "{}", home.text);
