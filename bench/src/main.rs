@@ -440,6 +440,10 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
             );
         }
     }
+    // The orders went in around the use cases: their purchase summaries are built here.
+    let mut conn = db.write.acquire().await?;
+    aftercare_store::purchases::rebuild(&mut conn, db.backend).await?;
+    drop(conn);
     if db.backend == Backend::Postgres {
         // Explicit ids do not advance identity sequences; move them past the data.
         for t in [
@@ -729,7 +733,7 @@ async fn main() -> anyhow::Result<()> {
 
     let bin = std::fs::canonicalize(&a.bin)?;
     if a.value {
-        value::recompute(&app, &data_dir).await?;
+        value::recompute(&app, &db, &data_dir).await?;
         value::incremental(&app, &a, &bin, &data_dir, &url).await?;
         return Ok(());
     }

@@ -8,6 +8,7 @@ mod feedback;
 mod migrate;
 mod orders;
 mod portal;
+pub mod purchases;
 mod search;
 mod store;
 mod survey;

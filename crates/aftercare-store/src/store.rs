@@ -1351,6 +1351,7 @@ impl Store for SqlStore {
             .await?;
         }
         exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep), now.into(), V::I(drop)]).await?;
+        crate::purchases::refresh(&mut tx, self.db.backend, &[keep, drop]).await?;
         // The kept customer may now share a number with someone else.
         customers::find_duplicates_of(&mut tx, keep, now).await?;
         self.log(
@@ -1771,6 +1772,8 @@ impl Store for SqlStore {
             .await?;
             ids.push(id);
         }
+        let customers: Vec<i64> = drafts.iter().map(|d| d.customer_id).collect();
+        crate::purchases::refresh(&mut *tx, me.db.backend, &customers).await?;
         Ok(ids)
                 })
             })

@@ -51,12 +51,6 @@ fn day(s: &str) -> Option<Date> {
     s.get(..10)?.parse().ok()
 }
 
-fn minus_days(d: Date, n: u32) -> String {
-    d.checked_sub(jiff::Span::new().days(i64::from(n)))
-        .unwrap_or(d)
-        .to_string()
-}
-
 pub(crate) fn in_list(sql: &mut Sql, col: &str, ids: &[i64]) {
     sql.push(&format!(" AND {col} IN ("));
     for (i, id) in ids.iter().enumerate() {
@@ -967,9 +961,6 @@ impl SqlStore {
         s: &ValueSettings,
         ids: Option<&[i64]>,
     ) -> StoreResult<Vec<CustomerFacts>> {
-        let today = as_of.to_string();
-        let window = minus_days(as_of, s.rfm_window_days);
-        let recent = minus_days(as_of, s.current_value_days);
         let filter = |sql: &mut Sql, col: &str| {
             if let Some(ids) = ids {
                 in_list(sql, col, ids);
@@ -989,37 +980,21 @@ impl SqlStore {
                 },
             );
         }
-        // Days first (the index on customer and day gives them in order), then customers:
-        // no DISTINCT to keep per customer.
-        let mut sql = Sql::new(
-            "SELECT customer_id, MIN(d), MAX(d), COUNT(*), CAST(SUM(t) AS DOUBLE PRECISION), \
-             CAST(SUM(x) AS DOUBLE PRECISION), SUM(CASE WHEN d > ",
-        );
-        sql.bind(&window)
-            .push(" THEN 1 ELSE 0 END), CAST(SUM(CASE WHEN d > ")
-            .bind(&window)
-            .push(" THEN t ELSE 0 END) AS DOUBLE PRECISION), CAST(SUM(CASE WHEN d > ")
-            .bind(&recent)
-            .push(
-                " THEN t ELSE 0 END) AS DOUBLE PRECISION) FROM (SELECT customer_id, ordered_on AS d, \
-                 SUM(total) AS t, SUM(discount) AS x FROM orders WHERE status <> 'cancelled' AND ordered_on <= ",
-            )
-            .bind(&today);
-        filter(&mut sql, "customer_id");
-        sql.push(" GROUP BY customer_id, ordered_on) AS days");
-        sql.push(" GROUP BY customer_id");
-        type OrderAgg = (i64, String, String, i64, f64, f64, i64, f64, f64);
-        let rows: Vec<OrderAgg> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        for (id, first, last, n, revenue, discounts, wn, wrev, recent_rev) in rows {
-            if let Some(f) = out.get_mut(&id) {
-                f.first_purchase = day(&first);
-                f.last_purchase = day(&last);
-                f.purchases = n as u32;
-                f.revenue = revenue;
-                f.discounts = discounts;
-                f.window_purchases = wn as u32;
-                f.window_revenue = wrev;
-                f.recent_revenue = recent_rev;
+        // Purchases from the summaries kept with the orders.
+        let bought = match ids {
+            None => crate::purchases::facts_all(&self.db, as_of, s).await?,
+            Some(ids) => crate::purchases::facts_of(&self.db, as_of, s, ids).await?,
+        };
+        for p in bought {
+            if let Some(f) = out.get_mut(&p.customer_id) {
+                f.first_purchase = p.first_purchase;
+                f.last_purchase = p.last_purchase;
+                f.purchases = p.purchases;
+                f.revenue = p.revenue;
+                f.discounts = p.discounts;
+                f.window_purchases = p.window_purchases;
+                f.window_revenue = p.window_revenue;
+                f.recent_revenue = p.recent_revenue;
             }
         }
         let unhappy = i64::from(s.unhappy_rating_max);

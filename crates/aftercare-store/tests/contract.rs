@@ -361,6 +361,7 @@ async fn migrations_are_applied_once(db: &TestDb, app: &App) {
         "asset_events",
         "interactions",
         "timeline",
+        "purchase_blocks",
     ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&db.db.read)
