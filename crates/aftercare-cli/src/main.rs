@@ -121,6 +121,9 @@ enum ValueCommand {
     /// Score again the customers changed since the last round (the server does it four
     /// times a second).
     Refresh,
+    /// Build every customer's purchase summary again from the orders. Only needed after
+    /// orders were written into the database around Aftercare (with SQL).
+    RebuildPurchases,
 }
 
 #[derive(Subcommand)]
@@ -325,7 +328,7 @@ async fn main() -> anyhow::Result<()> {
                 r.fetched, r.received, r.duplicates, r.rejected
             );
         }
-        Command::Value { command } => value_command(&app, &system, command).await?,
+        Command::Value { command } => value_command(&app, &store, &system, command).await?,
         Command::SlaSweep => {
             let r = app.sla_sweep().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -518,7 +521,12 @@ fn print_credentials(creds: &[(String, String, String)]) {
     }
 }
 
-async fn value_command(app: &App, system: &Actor, command: ValueCommand) -> anyhow::Result<()> {
+async fn value_command(
+    app: &App,
+    store: &SqlStore,
+    system: &Actor,
+    command: ValueCommand,
+) -> anyhow::Result<()> {
     use std::io::Write;
     let err = |e: aftercare_app::AppError| anyhow::anyhow!("{e}");
     match command {
@@ -561,6 +569,15 @@ async fn value_command(app: &App, system: &Actor, command: ValueCommand) -> anyh
         ValueCommand::Refresh => {
             let r = app.refresh_values().await.map_err(err)?;
             println!("events {}, customers scored {}", r.events, r.customers);
+        }
+        ValueCommand::RebuildPurchases => {
+            let started = std::time::Instant::now();
+            let blocks = store.rebuild_purchases().await?;
+            println!(
+                "purchase summaries rebuilt: {blocks} blocks of {} customers in {:.1} s",
+                aftercare_store::purchases::BLOCK,
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())

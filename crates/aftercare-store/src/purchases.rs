@@ -353,6 +353,17 @@ pub async fn rebuild(conn: &mut AnyConnection, backend: Backend) -> Result<u64, 
     Ok(blocks)
 }
 
+impl crate::SqlStore {
+    /// Builds every purchase summary again from the orders, in one transaction; returns
+    /// the blocks written (`aftercare value rebuild-purchases`).
+    pub async fn rebuild_purchases(&self) -> Result<u64, StoreError> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let blocks = rebuild(&mut tx, self.db.backend).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(blocks)
+    }
+}
+
 /// The purchase facts of every customer with a purchase up to `as_of`, in id order: the
 /// blocks read in two halves side by side.
 pub async fn facts_all(
