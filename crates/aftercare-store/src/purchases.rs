@@ -364,6 +364,32 @@ impl crate::SqlStore {
     }
 }
 
+/// Appends the purchase facts of the wanted customers of these blocks (those with a
+/// purchase up to the limits' day).
+fn facts_in(
+    blocks: &[(Vec<u8>,)],
+    l: &Limits,
+    wanted: impl Fn(i64) -> bool,
+    out: &mut Vec<CustomerFacts>,
+) -> Result<(), StoreError> {
+    let mut days = Vec::new();
+    for (data,) in blocks {
+        each(data, &mut days, |id, d| {
+            if !wanted(id) {
+                return;
+            }
+            let mut f = CustomerFacts {
+                customer_id: id,
+                ..Default::default()
+            };
+            if fold(d, l, &mut f) {
+                out.push(f);
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// The purchase facts of every customer with a purchase up to `as_of`, in id order: the
 /// blocks read in two halves side by side.
 pub async fn facts_all(
@@ -386,18 +412,7 @@ pub async fn facts_all(
             )
             .await?;
             let mut out = Vec::with_capacity(rows.len() * BLOCK as usize);
-            let mut days = Vec::new();
-            for (data,) in &rows {
-                each(data, &mut days, |id, d| {
-                    let mut f = CustomerFacts {
-                        customer_id: id,
-                        ..Default::default()
-                    };
-                    if fold(d, &limits, &mut f) {
-                        out.push(f);
-                    }
-                })?;
-            }
+            facts_in(&rows, &limits, |_| true, &mut out)?;
             Ok::<_, StoreError>(out)
         })
     };
@@ -423,25 +438,16 @@ pub(crate) async fn facts_of(
     let mut blocks: Vec<i64> = ids.iter().map(|id| id / BLOCK).collect();
     blocks.dedup();
     let mut out = Vec::new();
-    let mut days = Vec::new();
     for chunk in blocks.chunks(500) {
         let mut sql = Sql::new("SELECT data FROM purchase_blocks WHERE 1 = 1");
         crate::value::in_list(&mut sql, "block", chunk);
         let rows: Vec<(Vec<u8>,)> = fetch_all(&db.read, &sql.text, &sql.args).await?;
-        for (data,) in &rows {
-            each(data, &mut days, |id, d| {
-                if ids.binary_search(&id).is_err() {
-                    return;
-                }
-                let mut f = CustomerFacts {
-                    customer_id: id,
-                    ..Default::default()
-                };
-                if fold(d, &limits, &mut f) {
-                    out.push(f);
-                }
-            })?;
-        }
+        facts_in(
+            &rows,
+            &limits,
+            |id| ids.binary_search(&id).is_ok(),
+            &mut out,
+        )?;
     }
     out.sort_unstable_by_key(|f| f.customer_id);
     Ok(out)

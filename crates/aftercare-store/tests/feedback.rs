@@ -8,7 +8,7 @@ use aftercare_app::AppError;
 use aftercare_app::desk::RequestInput;
 use aftercare_app::feedback::*;
 use aftercare_app::input::*;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, staff};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
 
 const NOW: &str = "2026-06-30T04:00:00Z";
 
@@ -30,33 +30,7 @@ async fn scenario(kind: Kind) {
     let admin = staff(&app, "admin@example.cn", "admin").await;
     let pm = staff(&app, "pm@example.cn", "product_manager").await;
     let agent = staff(&app, "agent@example.cn", "agent").await;
-    let category = app
-        .create_category(
-            &admin,
-            &CategoryInput {
-                name: "冰箱".into(),
-                parent_id: None,
-                policy_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let fridge = app
-        .create_product(
-            &admin,
-            &ProductInput {
-                sku: "BX-500".into(),
-                name: "星云双门冰箱".into(),
-                category_id: category,
-                policy_id: None,
-                price: "3299.00".into(),
-                currency: None,
-                serialized: false,
-                strategy: None,
-            },
-        )
-        .await
-        .unwrap();
+    let fridge = product(&app, &admin, "冰箱", "BX-500", "星云双门冰箱", "3299.00").await;
     let wang = customer(&app, &admin, "王芳").await;
     let li = customer(&app, &admin, "李雷").await;
     let chen = customer(&app, &admin, "陈静").await;

@@ -8,7 +8,7 @@ use aftercare_app::input::*;
 use aftercare_app::service::Principal;
 use aftercare_insight::value::{CustomerFacts, ValueSettings};
 use aftercare_store::purchases;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, staff};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
 use jiff::civil::{Date, date};
 use std::collections::BTreeMap;
 
@@ -112,33 +112,7 @@ async fn scenario(kind: Kind) {
     let clock = ManualClock::at(NOW);
     let app = db.app_at(&clock);
     let admin = staff(&app, "admin@example.cn", "admin").await;
-    let category = app
-        .create_category(
-            &admin,
-            &CategoryInput {
-                name: "净水器".into(),
-                parent_id: None,
-                policy_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let product = app
-        .create_product(
-            &admin,
-            &ProductInput {
-                sku: "filter".into(),
-                name: "滤芯".into(),
-                category_id: category,
-                policy_id: None,
-                price: "129.50".into(),
-                currency: None,
-                serialized: false,
-                strategy: None,
-            },
-        )
-        .await
-        .unwrap();
+    let product = product(&app, &admin, "净水器", "filter", "滤芯", "129.50").await;
     // Customers across three blocks; every third buys nothing.
     let mut ids = Vec::new();
     for i in 0..(purchases::BLOCK * 2 + 5) {

@@ -9,7 +9,7 @@ use aftercare_app::service::Principal;
 use aftercare_app::value::*;
 use aftercare_app::{App, AppError};
 use aftercare_insight::value::ValueSettings;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, staff};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
 use jiff::civil::date;
 
 /// 2026-06-30, noon in Shanghai.
@@ -86,33 +86,7 @@ async fn scenario(kind: Kind) {
     let admin = staff(&app, "admin@example.cn", "admin").await;
     let analyst = staff(&app, "analyst@example.cn", "analyst").await;
     let agent = staff(&app, "agent@example.cn", "agent").await;
-    let category = app
-        .create_category(
-            &admin,
-            &CategoryInput {
-                name: "净水器".into(),
-                parent_id: None,
-                policy_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    let product = app
-        .create_product(
-            &admin,
-            &ProductInput {
-                sku: "filter".into(),
-                name: "滤芯".into(),
-                category_id: category,
-                policy_id: None,
-                price: "100.00".into(),
-                currency: None,
-                serialized: false,
-                strategy: None,
-            },
-        )
-        .await
-        .unwrap();
+    let product = product(&app, &admin, "净水器", "filter", "滤芯", "100.00").await;
 
     // Before any run there is nothing to refresh and nothing scored.
     assert_eq!(app.refresh_values().await.unwrap(), Refresh::default());

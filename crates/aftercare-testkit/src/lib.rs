@@ -256,3 +256,41 @@ pub async fn customer(app: &App, p: &aftercare_app::service::Principal, name: &s
     .await
     .unwrap()
 }
+
+/// A product in a category of its own, without a warranty policy, not serialised.
+pub async fn product(
+    app: &App,
+    p: &aftercare_app::service::Principal,
+    category: &str,
+    sku: &str,
+    name: &str,
+    price: &str,
+) -> i64 {
+    use aftercare_app::input::{CategoryInput, ProductInput};
+    let category_id = app
+        .create_category(
+            p,
+            &CategoryInput {
+                name: category.into(),
+                parent_id: None,
+                policy_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.create_product(
+        p,
+        &ProductInput {
+            sku: sku.into(),
+            name: name.into(),
+            category_id,
+            policy_id: None,
+            price: price.into(),
+            currency: None,
+            serialized: false,
+            strategy: None,
+        },
+    )
+    .await
+    .unwrap()
+}
