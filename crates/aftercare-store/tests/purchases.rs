@@ -3,45 +3,13 @@
 //! them in fills them from an existing database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aftercare_app::App;
-use aftercare_app::input::*;
-use aftercare_app::service::Principal;
 use aftercare_insight::value::{CustomerFacts, ValueSettings};
 use aftercare_store::purchases;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order, product, staff};
 use jiff::civil::{Date, date};
 use std::collections::BTreeMap;
 
 const NOW: &str = "2026-06-30T04:00:00Z";
-
-async fn order(app: &App, p: &Principal, customer_id: i64, product: i64, day: &str, status: &str) {
-    app.create_order(
-        p,
-        &OrderInput {
-            customer_id,
-            channel: "store".into(),
-            outlet_id: None,
-            ordered_on: Some(day.into()),
-            delivered_on: None,
-            installed_on: None,
-            location: None,
-            status: Some(status.into()),
-            currency: None,
-            discount: None,
-            payment_terms: None,
-            special_needs: None,
-            items: vec![OrderItemInput {
-                product_id: product,
-                quantity: 1 + (customer_id % 3) as u32,
-                unit_price: None,
-                discount: None,
-                serials: vec![],
-            }],
-        },
-    )
-    .await
-    .unwrap();
-}
 
 /// The purchase facts computed straight from the orders, independently of the summaries.
 async fn from_orders(db: &TestDb, as_of: Date, s: &ValueSettings) -> BTreeMap<i64, CustomerFacts> {
@@ -136,7 +104,16 @@ async fn scenario(kind: Kind) {
             } else {
                 "completed"
             };
-            order(&app, &admin, *id, product, day, status).await;
+            order(
+                &app,
+                &admin,
+                *id,
+                product,
+                day,
+                1 + (*id % 3) as u32,
+                Some(status),
+            )
+            .await;
         }
     }
     // One customer whose only order is cancelled has no summary.
@@ -147,7 +124,8 @@ async fn scenario(kind: Kind) {
         only_cancelled,
         product,
         "2026-05-05",
-        "cancelled",
+        1,
+        Some("cancelled"),
     )
     .await;
 

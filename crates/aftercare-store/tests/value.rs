@@ -9,40 +9,11 @@ use aftercare_app::service::Principal;
 use aftercare_app::value::*;
 use aftercare_app::{App, AppError};
 use aftercare_insight::value::ValueSettings;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order, product, staff};
 use jiff::civil::date;
 
 /// 2026-06-30, noon in Shanghai.
 const NOW: &str = "2026-06-30T04:00:00Z";
-
-async fn order(app: &App, p: &Principal, customer_id: i64, product: i64, day: &str, qty: u32) {
-    app.create_order(
-        p,
-        &OrderInput {
-            customer_id,
-            channel: "store".into(),
-            outlet_id: None,
-            ordered_on: Some(day.into()),
-            delivered_on: None,
-            installed_on: None,
-            location: None,
-            status: None,
-            currency: None,
-            discount: None,
-            payment_terms: None,
-            special_needs: None,
-            items: vec![OrderItemInput {
-                product_id: product,
-                quantity: qty,
-                unit_price: None,
-                discount: None,
-                serials: vec![],
-            }],
-        },
-    )
-    .await
-    .unwrap();
-}
 
 async fn recompute(app: &App, p: &Principal) -> ModelView {
     let job = app.start_recompute(p).await.unwrap();
@@ -107,6 +78,7 @@ async fn scenario(kind: Kind) {
                 product,
                 &format!("{year}-{month:02}-{:02}", 1 + i % 27),
                 1 + i % 3,
+                None,
             )
             .await;
         }
@@ -116,10 +88,19 @@ async fn scenario(kind: Kind) {
     // only asked questions.
     let big = customer(&app, &admin, "大客户").await;
     for m in 1..=6 {
-        order(&app, &admin, big, product, &format!("2026-{m:02}-15"), 30).await;
+        order(
+            &app,
+            &admin,
+            big,
+            product,
+            &format!("2026-{m:02}-15"),
+            30,
+            None,
+        )
+        .await;
     }
     let costly = customer(&app, &admin, "维修多").await;
-    order(&app, &admin, costly, product, "2026-03-01", 1).await;
+    order(&app, &admin, costly, product, "2026-03-01", 1, None).await;
     let (rid, _) = app
         .open_request(
             &agent,
@@ -241,7 +222,7 @@ async fn scenario(kind: Kind) {
 
     // Incremental: the asker buys a lot; within a round they are rescored, their stage
     // and tier change, and both are on the timeline.
-    order(&app, &agent, asker, product, "2026-06-29", 100).await;
+    order(&app, &agent, asker, product, "2026-06-29", 100, None).await;
     let round = app.refresh_values().await.unwrap();
     assert!(round.customers >= 1 && round.events >= 1, "{round:?}");
     let a = value(&app, &agent, asker).await;

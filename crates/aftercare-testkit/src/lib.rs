@@ -294,3 +294,43 @@ pub async fn product(
     .await
     .unwrap()
 }
+
+/// An order of `quantity` of one product on `day` (YYYY-MM-DD), in a status
+/// (`completed`, `cancelled`…; none: the default).
+pub async fn order(
+    app: &App,
+    p: &aftercare_app::service::Principal,
+    customer_id: i64,
+    product_id: i64,
+    day: &str,
+    quantity: u32,
+    status: Option<&str>,
+) -> i64 {
+    use aftercare_app::input::{OrderInput, OrderItemInput};
+    app.create_order(
+        p,
+        &OrderInput {
+            customer_id,
+            channel: "store".into(),
+            outlet_id: None,
+            ordered_on: Some(day.into()),
+            delivered_on: None,
+            installed_on: None,
+            location: None,
+            status: status.map(Into::into),
+            currency: None,
+            discount: None,
+            payment_terms: None,
+            special_needs: None,
+            items: vec![OrderItemInput {
+                product_id,
+                quantity,
+                unit_price: None,
+                discount: None,
+                serials: vec![],
+            }],
+        },
+    )
+    .await
+    .unwrap()
+}
