@@ -210,7 +210,7 @@ impl SqlStore {
             .push(") RETURNING id");
         let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
         customers::write_children(&mut *tx, id, d).await?;
-        customers::find_duplicates_of(&mut *tx, id, now).await?;
+        customers::find_duplicates_of(&mut *tx, id, d, now).await?;
         let after = json!({ "name": d.name, "kind": d.kind.code(),
                 "phones": d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>(),
                 "emails": d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>() });
@@ -874,7 +874,7 @@ impl Store for SqlStore {
                     }
                     customers::delete_children(&mut *tx, id).await?;
                     customers::write_children(&mut *tx, id, d).await?;
-                    customers::find_duplicates_of(&mut *tx, id, now).await?;
+                    customers::find_duplicates_of(&mut *tx, id, d, now).await?;
                     let before_json = customer_json(before);
                     // The new state for the audit row: the stored profile with the draft written over it.
                     let after = {
@@ -1353,7 +1353,7 @@ impl Store for SqlStore {
         exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep), now.into(), V::I(drop)]).await?;
         crate::purchases::refresh(&mut tx, self.db.backend, &[keep, drop]).await?;
         // The kept customer may now share a number with someone else.
-        customers::find_duplicates_of(&mut tx, keep, now).await?;
+        customers::find_duplicates_of_stored(&mut tx, keep, now).await?;
         self.log(
             &mut tx,
             actor,
