@@ -1,6 +1,6 @@
 //! Customer rows and how a full customer is read back.
 
-use crate::db::{Sql, V, fetch_all, fetch_opt};
+use crate::db::{Sql, V, fetch_all, fetch_opt, in_list};
 use aftercare_app::StoreError;
 use aftercare_app::model::*;
 use aftercare_domain::contact::PhoneNumber;
@@ -412,14 +412,8 @@ async fn record_duplicates(
         let mut sql = Sql::new(&format!(
             "SELECT customer_id, {col} FROM {table} WHERE customer_id <> "
         ));
-        sql.bind(V::I(id)).push(&format!(" AND {col} IN ("));
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(v.as_str());
-        }
-        sql.push(")");
+        sql.bind(V::I(id));
+        in_list(&mut sql, col, values);
         let rows: Vec<(i64, String)> = fetch_all(&mut *tx, &sql.text, &sql.args).await?;
         found.extend(rows.into_iter().map(|(other, v)| (other, reason, v)));
     }

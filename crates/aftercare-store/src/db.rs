@@ -445,6 +445,21 @@ where
         .map_err(backend_err)
 }
 
+/// Values bound per `IN (…)` list.
+pub(crate) const IN_CHUNK: usize = 500;
+
+/// ` AND col IN (…)` with these values bound.
+pub(crate) fn in_list<T: Clone + Into<V>>(sql: &mut Sql, col: &str, vals: &[T]) {
+    sql.push(&format!(" AND {col} IN ("));
+    for (i, v) in vals.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(v.clone());
+    }
+    sql.push(")");
+}
+
 /// Keyset cursors: the sort value and id of the last row, opaque to clients.
 pub(crate) fn encode_cursor(sort: &str, id: i64) -> String {
     use base64::Engine;

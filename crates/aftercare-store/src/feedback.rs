@@ -4,7 +4,6 @@
 
 use crate::db::*;
 use crate::store::SqlStore;
-use crate::value::in_list;
 use aftercare_app::StoreError;
 use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
@@ -934,14 +933,9 @@ impl FeedbackStore for SqlStore {
         if !out.is_empty() {
             let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
             for chunk in out.chunks(200) {
-                let mut sql = Sql::new("SELECT origin FROM feedback_items WHERE origin IN (");
-                for (i, c) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.bind(V::T(c.origin.clone()));
-                }
-                sql.push(")");
+                let origins: Vec<&str> = chunk.iter().map(|c| c.origin.as_str()).collect();
+                let mut sql = Sql::new("SELECT origin FROM feedback_items WHERE 1 = 1");
+                in_list(&mut sql, "origin", &origins);
                 let rows: Vec<(String,)> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
                 known.extend(rows.into_iter().map(|r| r.0));
             }

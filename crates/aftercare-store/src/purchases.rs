@@ -249,16 +249,8 @@ pub(crate) async fn refresh(
             None => Vec::new(),
         };
         customers.retain(|(id, _)| group.binary_search(id).is_err());
-        let mut sql = Sql::new(
-            "SELECT customer_id, ordered_on, COUNT(*), CAST(SUM(total) AS BIGINT), \
-             CAST(SUM(discount) AS BIGINT) FROM orders \
-             WHERE status <> 'cancelled'",
-        );
-        crate::value::in_list(&mut sql, "customer_id", group);
-        sql.push(" GROUP BY customer_id, ordered_on ORDER BY customer_id, ordered_on");
-        let rows: Vec<(i64, String, i64, i64, i64)> =
-            fetch_all(&mut *conn, &sql.text, &sql.args).await?;
-        customers.extend(days_by_customer(rows)?);
+        customers
+            .extend(days_from_orders(&mut *conn, |sql| in_list(sql, "customer_id", group)).await?);
         customers.sort_unstable_by_key(|c| c.0);
         if customers.is_empty() {
             exec(
@@ -280,10 +272,20 @@ pub(crate) async fn refresh(
     Ok(())
 }
 
-/// Groups `(customer, day, orders, total, discount)` rows, in customer and day order.
-fn days_by_customer(
-    rows: Vec<(i64, String, i64, i64, i64)>,
+/// The days with a purchase of the customers `filter` picks (` AND …` conditions on
+/// `orders`), aggregated from their orders, in customer and day order.
+async fn days_from_orders(
+    conn: &mut AnyConnection,
+    filter: impl FnOnce(&mut Sql),
 ) -> Result<Vec<(i64, Vec<PurchaseDay>)>, StoreError> {
+    let mut sql = Sql::new(
+        "SELECT customer_id, ordered_on, COUNT(*), CAST(SUM(total) AS BIGINT), \
+         CAST(SUM(discount) AS BIGINT) FROM orders WHERE status <> 'cancelled'",
+    );
+    filter(&mut sql);
+    sql.push(" GROUP BY customer_id, ordered_on ORDER BY customer_id, ordered_on");
+    let rows: Vec<(i64, String, i64, i64, i64)> =
+        fetch_all(&mut *conn, &sql.text, &sql.args).await?;
     let mut out: Vec<(i64, Vec<PurchaseDay>)> = Vec::new();
     for (id, day, orders, total, discount) in rows {
         let day = parse_day(&day)
@@ -325,16 +327,13 @@ pub async fn rebuild(conn: &mut AnyConnection, backend: Backend) -> Result<u64, 
     let mut from = 0i64;
     while from <= max {
         let to = from + REBUILD_CUSTOMERS;
-        let rows: Vec<(i64, String, i64, i64, i64)> = fetch_all(
-            &mut *conn,
-            "SELECT customer_id, ordered_on, COUNT(*), CAST(SUM(total) AS BIGINT), \
-             CAST(SUM(discount) AS BIGINT) FROM orders \
-             WHERE status <> 'cancelled' AND customer_id >= $1 AND customer_id < $2 \
-             GROUP BY customer_id, ordered_on ORDER BY customer_id, ordered_on",
-            &[V::I(from), V::I(to)],
-        )
+        let customers = days_from_orders(&mut *conn, |sql| {
+            sql.push(" AND customer_id >= ")
+                .bind(V::I(from))
+                .push(" AND customer_id < ")
+                .bind(V::I(to));
+        })
         .await?;
-        let customers = days_by_customer(rows)?;
         let rows: Vec<Vec<V>> = customers
             .chunk_by(|a, b| a.0 / BLOCK == b.0 / BLOCK)
             .map(|group| vec![V::I(group[0].0 / BLOCK), V::B(encode(group))])
@@ -438,9 +437,9 @@ pub(crate) async fn facts_of(
     let mut blocks: Vec<i64> = ids.iter().map(|id| id / BLOCK).collect();
     blocks.dedup();
     let mut out = Vec::new();
-    for chunk in blocks.chunks(500) {
+    for chunk in blocks.chunks(IN_CHUNK) {
         let mut sql = Sql::new("SELECT data FROM purchase_blocks WHERE 1 = 1");
-        crate::value::in_list(&mut sql, "block", chunk);
+        in_list(&mut sql, "block", chunk);
         let rows: Vec<(Vec<u8>,)> = fetch_all(&db.read, &sql.text, &sql.args).await?;
         facts_in(
             &rows,

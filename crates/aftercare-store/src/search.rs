@@ -3,7 +3,6 @@
 
 use crate::db::*;
 use crate::store::SqlStore;
-use crate::value::in_list;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::search::{SearchDoc, SearchSource};
 use async_trait::async_trait;

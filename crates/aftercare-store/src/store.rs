@@ -1943,21 +1943,11 @@ impl Store for SqlStore {
         if asset_ids.is_empty() {
             return Ok(vec![]);
         }
-        let in_list = |sql: &mut Sql| {
-            sql.push("(");
-            for (n, id) in asset_ids.iter().enumerate() {
-                if n > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(*id);
-            }
-            sql.push(")");
-        };
         let mut q = Sql::new(
             "SELECT a.id, a.purchased_on, a.delivered_on, COALESCE(p.policy_id, c.policy_id) AS policy_id FROM assets a \
-             JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id WHERE a.id IN ",
+             JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id WHERE 1 = 1",
         );
-        in_list(&mut q);
+        in_list(&mut q, "a.id", asset_ids);
         let assets: Vec<Q> = fetch_all(&self.db.read, &q.text, &q.args).await?;
         // Policies are few; one read serves every asset.
         let policies: Vec<PolicyRec> = fetch_all(
@@ -1967,9 +1957,9 @@ impl Store for SqlStore {
         )
         .await?;
         let mut q = Sql::new(
-            "SELECT asset_id, day, kind, void_condition FROM asset_events WHERE kind IN ('repair', 'void') AND asset_id IN ",
+            "SELECT asset_id, day, kind, void_condition FROM asset_events WHERE kind IN ('repair', 'void')",
         );
-        in_list(&mut q);
+        in_list(&mut q, "asset_id", asset_ids);
         let events: Vec<(i64, String, String, Option<String>)> =
             fetch_all(&self.db.read, &q.text, &q.args).await?;
         let date = |s: &str| s.parse::<aftercare_domain::Date>().ok();

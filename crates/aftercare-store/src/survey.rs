@@ -4,7 +4,6 @@
 
 use crate::db::*;
 use crate::store::SqlStore;
-use crate::value::in_list;
 use aftercare_app::StoreError;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::service::Actor;

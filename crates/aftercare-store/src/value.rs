@@ -22,9 +22,6 @@ pub(crate) const TIER_IN_FORCE: &str = "CASE WHEN c.tier_pinned = 1 THEN c.tier 
 const TIER_JOINED: &str =
     "CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE COALESCE(v.tier, c.tier) END";
 
-/// Ids bound per `IN (…)` list.
-const IN_CHUNK: usize = 500;
-
 const VALUE_COLS: &[&str] = &[
     "customer_id",
     "as_of",
@@ -49,17 +46,6 @@ const VALUE_COLS: &[&str] = &[
 
 fn day(s: &str) -> Option<Date> {
     s.get(..10)?.parse().ok()
-}
-
-pub(crate) fn in_list(sql: &mut Sql, col: &str, ids: &[i64]) {
-    sql.push(&format!(" AND {col} IN ("));
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(V::I(*id));
-    }
-    sql.push(")");
 }
 
 #[derive(sqlx::FromRow)]
