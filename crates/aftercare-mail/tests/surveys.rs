@@ -7,15 +7,13 @@
 
 use aftercare_app::desk::{RequestInput, TransitionInput};
 use aftercare_app::feedback::FeedbackQuery;
-use aftercare_app::input::{
-    CategoryInput, CustomerInput, EmailInput, OrderInput, OrderItemInput, ProductInput,
-};
+use aftercare_app::input::{CategoryInput, CustomerInput, EmailInput, ProductInput};
 use aftercare_app::service::Principal;
 use aftercare_app::survey::{ScoreQuery, SurveyAnswer};
 use aftercare_app::{App, AppError};
 use aftercare_mail::{Security, SmtpConfig, SmtpMailer, parse};
 use aftercare_testkit::smtp::SmtpSink;
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, staff};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, order, staff};
 use std::time::Duration;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -183,32 +181,7 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
         )
         .await
         .unwrap();
-    app.create_order(
-        &agent,
-        &OrderInput {
-            customer_id: zhang,
-            channel: "store".into(),
-            outlet_id: None,
-            ordered_on: Some("2026-06-01".into()),
-            delivered_on: None,
-            installed_on: None,
-            location: None,
-            status: None,
-            currency: None,
-            discount: None,
-            payment_terms: None,
-            special_needs: None,
-            items: vec![OrderItemInput {
-                product_id: fridge,
-                quantity: 1,
-                unit_price: None,
-                discount: None,
-                serials: vec![],
-            }],
-        },
-    )
-    .await
-    .unwrap();
+    order(&app, &agent, zhang, fridge, "2026-06-01", 1, None).await;
     let round = app.survey_round().await.unwrap();
     assert_eq!((round.created, round.mailed), (1, 1), "{round:?}");
     clock.advance(4 * DAY);

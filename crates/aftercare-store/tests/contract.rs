@@ -10,7 +10,7 @@ use aftercare_app::{Actor, App, AppError, StoreError};
 use aftercare_domain::account::{Permission, Role, Scope};
 use aftercare_domain::catalog::VoidCondition;
 use aftercare_domain::warranty::{Coverage, Reason};
-use aftercare_testkit::{BOTH, Kind, TestDb};
+use aftercare_testkit::{BOTH, Kind, TestDb, order_input};
 use jiff::ToSpan;
 
 const ADMIN_EMAIL: &str = "admin@example.cn";
@@ -156,30 +156,6 @@ async fn catalogue(app: &App, p: &Principal) -> Catalogue {
         policy,
         category,
         product,
-    }
-}
-
-fn order_input(customer_id: i64, product_id: i64, quantity: u32, serials: &[&str]) -> OrderInput {
-    OrderInput {
-        customer_id,
-        channel: "store".into(),
-        outlet_id: None,
-        ordered_on: None,
-        delivered_on: None,
-        installed_on: None,
-        location: None,
-        status: None,
-        currency: None,
-        discount: None,
-        payment_terms: None,
-        special_needs: None,
-        items: vec![OrderItemInput {
-            product_id,
-            quantity,
-            unit_price: None,
-            discount: None,
-            serials: strings(serials),
-        }],
     }
 }
 

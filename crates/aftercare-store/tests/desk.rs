@@ -8,7 +8,7 @@ use aftercare_app::input::*;
 use aftercare_app::ports::RequestFilter;
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, AppError};
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, staff_named};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, order_input, staff_named};
 
 /// Monday 2026-11-23, 10:00 in Shanghai: inside office hours.
 const MONDAY_10: &str = "2026-11-23T02:00:00Z";
@@ -119,21 +119,7 @@ async fn world(app: &App) -> World {
         .await
         .unwrap();
     let order = app
-        .create_order(
-            &admin,
-            &OrderInput {
-                customer_id: customer,
-                channel: "store".into(),
-                items: vec![OrderItemInput {
-                    product_id: product,
-                    quantity: 1,
-                    unit_price: None,
-                    discount: None,
-                    serials: vec!["GR2026A0001".into()],
-                }],
-                ..Default::default()
-            },
-        )
+        .create_order(&admin, &order_input(customer, product, 1, &["GR2026A0001"]))
         .await
         .unwrap();
     let asset = app.store.assets_of(customer).await.unwrap()[0].id;

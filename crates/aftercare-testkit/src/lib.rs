@@ -295,6 +295,28 @@ pub async fn product(
     .unwrap()
 }
 
+/// A store order of `quantity` of one product, with these serials, everything else left
+/// to the defaults.
+pub fn order_input(
+    customer_id: i64,
+    product_id: i64,
+    quantity: u32,
+    serials: &[&str],
+) -> aftercare_app::input::OrderInput {
+    aftercare_app::input::OrderInput {
+        customer_id,
+        channel: "store".into(),
+        items: vec![aftercare_app::input::OrderItemInput {
+            product_id,
+            quantity,
+            unit_price: None,
+            discount: None,
+            serials: serials.iter().map(|s| s.to_string()).collect(),
+        }],
+        ..Default::default()
+    }
+}
+
 /// An order of `quantity` of one product on `day` (YYYY-MM-DD), in a status
 /// (`completed`, `cancelled`…; none: the default).
 pub async fn order(
@@ -306,31 +328,10 @@ pub async fn order(
     quantity: u32,
     status: Option<&str>,
 ) -> i64 {
-    use aftercare_app::input::{OrderInput, OrderItemInput};
-    app.create_order(
-        p,
-        &OrderInput {
-            customer_id,
-            channel: "store".into(),
-            outlet_id: None,
-            ordered_on: Some(day.into()),
-            delivered_on: None,
-            installed_on: None,
-            location: None,
-            status: status.map(Into::into),
-            currency: None,
-            discount: None,
-            payment_terms: None,
-            special_needs: None,
-            items: vec![OrderItemInput {
-                product_id,
-                quantity,
-                unit_price: None,
-                discount: None,
-                serials: vec![],
-            }],
-        },
-    )
-    .await
-    .unwrap()
+    let input = aftercare_app::input::OrderInput {
+        ordered_on: Some(day.into()),
+        status: status.map(Into::into),
+        ..order_input(customer_id, product_id, quantity, &[])
+    };
+    app.create_order(p, &input).await.unwrap()
 }
