@@ -288,14 +288,11 @@ pub async fn search(
             .await?
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let refresher = app.clone();
-    let worker = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(aftercare_web::SEARCH_REFRESH_EVERY);
-        loop {
-            tick.tick().await;
-            let _ = refresher.refresh_search().await;
-        }
-    });
+    let indexing = aftercare_app::jobs::SearchIndexing::new(app.clone());
+    let every = aftercare_app::jobs::Job::every(&indexing);
+    let worker = aftercare_app::jobs::Runner::new(app.store.clone(), app.clock.clone())
+        .with(indexing)
+        .start();
     let mut fresh = Vec::new();
     for k in 0..20 {
         // A word no other document has (words are alternatives: a shared one would match
@@ -334,11 +331,11 @@ pub async fn search(
         }
         fresh.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    worker.abort();
+    worker.shutdown().await;
     fresh.sort_by(f64::total_cmp);
     println!(
         "| change → searchable p50 / p95 / max (20 feedback items, refresh every {} ms) | {:.0} / **{:.0}** / {:.0} ms |",
-        aftercare_web::SEARCH_REFRESH_EVERY.as_millis(),
+        every.as_millis(),
         pct(&fresh, 0.5),
         pct(&fresh, 0.95),
         pct(&fresh, 1.0)

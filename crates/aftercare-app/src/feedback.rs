@@ -4,6 +4,7 @@
 //! `aftercare_insight::text`.
 
 use crate::error::AppError;
+use crate::jobs::changes;
 use crate::model::Page;
 use crate::ports::StoreResult;
 use crate::service::{Actor, App, Principal};
@@ -358,18 +359,66 @@ pub trait FeedbackStore: Send + Sync {
     async fn unset_expert(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()>;
     /// (field, since) of a member of the alliance.
     async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>>;
-    async fn feedback_cursor(&self) -> StoreResult<i64>;
-    async fn set_feedback_cursor(&self, event_id: i64) -> StoreResult<()>;
-    /// What the events after `after` said (request descriptions, customers' messages,
-    /// notes of calls and visits) not yet taken in, and the last event id read.
-    async fn captured_since(&self, after: i64, limit: u32) -> StoreResult<(Vec<Captured>, i64)>;
+    /// What these requests and contacts said (request descriptions, rating comments,
+    /// customers' messages, notes of calls and visits: see [`request_feedback`] and
+    /// [`interaction_feedback`]) and was not taken in yet.
+    async fn captured(&self, requests: &[i64], interactions: &[i64]) -> StoreResult<Vec<Captured>>;
+    /// Changes when a correction or a dictionary word is stored: (last correction's id,
+    /// number of words).
+    async fn text_model_version(&self) -> StoreResult<(i64, i64)>;
+}
+
+/// What a request says as feedback: its source by service type, and its text (the
+/// subject, unless the description already says it).
+pub fn request_feedback(
+    service_type: &str,
+    subject: String,
+    description: String,
+) -> (FeedbackSource, String) {
+    let source = match service_type {
+        "complaint" => FeedbackSource::Complaint,
+        "consultation" => FeedbackSource::Consultation,
+        _ => FeedbackSource::Request,
+    };
+    let body = if description.trim().is_empty() {
+        subject
+    } else if description.contains(subject.trim()) {
+        description
+    } else {
+        format!("{subject}\n{description}")
+    };
+    (source, body)
+}
+
+/// The contacts whose notes are taken in as feedback.
+pub const CAPTURED_TOUCHPOINTS: &[&str] = &["phone", "field_visit", "store_visit"];
+
+/// What a logged contact says as feedback: a call or a visit, with its subject and notes.
+pub fn interaction_feedback(
+    touchpoint: &str,
+    subject: String,
+    body: Option<&str>,
+) -> (FeedbackSource, String) {
+    let body = match body.map(str::trim) {
+        Some(b) if !b.is_empty() => format!("{subject}\n{b}"),
+        _ => subject,
+    };
+    let source = if touchpoint == "phone" {
+        FeedbackSource::Call
+    } else {
+        FeedbackSource::Visit
+    };
+    (source, body)
 }
 
 /// The analyser, built on first use from the labelled texts, the stored dictionary and
-/// the corrections, then kept up to date as staff add words and correct labels.
+/// the corrections, then kept up to date as staff add words and correct labels, on this
+/// server or another ([`App::sync_text_model`]).
 #[derive(Default)]
 pub struct TextModel {
     cell: tokio::sync::OnceCell<Arc<RwLock<Analyzer>>>,
+    /// The stored corrections and words the analyser has learnt ([`FeedbackStore::text_model_version`]).
+    seen: std::sync::Mutex<Option<(i64, i64)>>,
 }
 
 impl std::fmt::Debug for TextModel {
@@ -431,6 +480,7 @@ impl App {
         self.text
             .cell
             .get_or_try_init(|| async {
+                let version = self.store.text_model_version().await?;
                 let words = self.store.dictionary().await?;
                 let corrected = self.store.corrected_examples().await?;
                 let mut products: Vec<String> = Vec::new();
@@ -464,6 +514,7 @@ impl App {
                 })
                 .await
                 .map_err(|e| AppError::Internal(format!("building the text analyser: {e}")))?;
+                *self.text.seen.lock().map_err(poisoned)? = Some(version);
                 Ok::<_, AppError>(Arc::new(RwLock::new(analyzer)))
             })
             .await
@@ -691,25 +742,51 @@ impl App {
             .correct_feedback(&p.actor(), id, &changes, backlog, &self.now())
             .await
             .map_err(AppError::from_store("feedback"))?;
-        self.retrain().await?;
+        self.analyzer().await?;
+        self.sync_text_model().await?;
         self.store
             .feedback_item(id)
             .await?
             .ok_or(AppError::NotFound("feedback"))
     }
 
-    async fn retrain(&self) -> Result<(), AppError> {
-        let analyzer = self.analyzer().await?;
-        let corrected = self.store.corrected_examples().await?;
+    /// Brings this server's analyser up to date with the corrections and dictionary words
+    /// stored since it last looked, by this server or another: retrained on every
+    /// correction, words added. True when it changed; an analyser not built yet is left
+    /// to be built from what is stored.
+    pub async fn sync_text_model(&self) -> Result<bool, AppError> {
+        let Some(analyzer) = self.text.cell.get().cloned() else {
+            return Ok(false);
+        };
+        let version = self.store.text_model_version().await?;
+        let seen = *self.text.seen.lock().map_err(poisoned)?;
+        if seen == Some(version) {
+            return Ok(false);
+        }
+        let corrected = match seen {
+            Some((corrections, _)) if corrections == version.0 => None,
+            _ => Some(self.store.corrected_examples().await?),
+        };
+        let words = match seen {
+            Some((_, words)) if words == version.1 => vec![],
+            _ => self.store.dictionary().await?,
+        };
         tokio::task::spawn_blocking(move || {
-            let examples = examples(&corrected);
-            analyzer
-                .write()
-                .map_err(poisoned)
-                .map(|mut a| a.train(&examples))
+            let mut a = analyzer.write().map_err(poisoned)?;
+            if let Some(corrected) = corrected {
+                a.train(&examples(&corrected));
+            }
+            for w in &words {
+                if let Ok(kind) = word_kind(&w.kind) {
+                    a.add_word(&w.word, kind);
+                }
+            }
+            Ok::<_, AppError>(())
         })
         .await
-        .map_err(|e| AppError::Internal(format!("retraining: {e}")))?
+        .map_err(|e| AppError::Internal(format!("retraining: {e}")))??;
+        *self.text.seen.lock().map_err(poisoned)? = Some(version);
+        Ok(true)
     }
 
     pub async fn corrections(&self, p: &Principal, id: i64) -> Result<Vec<Correction>, AppError> {
@@ -857,11 +934,19 @@ impl App {
     /// One capture round: what the change log says customers said since the last round
     /// (request descriptions, their messages, notes of calls and visits) becomes feedback.
     pub async fn capture_feedback(&self) -> Result<Capture, AppError> {
-        let after = self.store.feedback_cursor().await?;
-        let (found, last) = self.store.captured_since(after, EVENTS_PER_ROUND).await?;
-        if last <= after {
+        let batch = self
+            .read_changes(changes::FEEDBACK, EVENTS_PER_ROUND)
+            .await?;
+        if batch.is_empty() {
             return Ok(Capture::default());
         }
+        let found = self
+            .store
+            .captured(
+                &changes::ids_of(&batch.events, "request"),
+                &changes::ids_of(&batch.events, "interaction"),
+            )
+            .await?;
         let actor = Actor::system("feedback");
         let mut items = 0;
         for c in found {
@@ -875,9 +960,9 @@ impl App {
                 items += 1;
             }
         }
-        self.store.set_feedback_cursor(last).await?;
+        self.consumed(changes::FEEDBACK, &batch).await?;
         Ok(Capture {
-            events: (last - after) as usize,
+            events: batch.span(),
             items,
         })
     }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod feedback;
 pub mod ics;
 pub mod input;
+pub mod jobs;
 pub mod mail;
 pub mod model;
 pub mod portal;

@@ -129,12 +129,6 @@ pub trait SearchSource: Send + Sync {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<SearchDoc>>;
-    /// The records the events after `after` touched, as (kind, id), and the last event id.
-    async fn search_changes(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> StoreResult<(Vec<(&'static str, i64)>, i64)>;
 }
 
 /// What a refresh round did.
@@ -222,10 +216,12 @@ impl App {
             // A rebuild was interrupted: only a rebuild can finish it.
             return Ok(SearchRefresh::default());
         }
-        let (touched, last) = self.store.search_changes(after, EVENTS_PER_ROUND).await?;
-        if last <= after {
+        let batch = self.changes_after(after, EVENTS_PER_ROUND).await?;
+        if batch.is_empty() {
             return Ok(SearchRefresh::default());
         }
+        let last = batch.last;
+        let touched = crate::jobs::changes::records_touched(&batch.events, KINDS);
         let mut upserts = Vec::new();
         let mut deletes = Vec::new();
         for kind in KINDS {
@@ -248,7 +244,7 @@ impl App {
             upserts.extend(docs);
         }
         let r = SearchRefresh {
-            events: (last - after) as usize,
+            events: batch.span(),
             indexed: upserts.len(),
             removed: deletes.len(),
         };

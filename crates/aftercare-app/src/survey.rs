@@ -6,6 +6,7 @@
 
 use crate::error::AppError;
 use crate::feedback::Captured;
+use crate::jobs::changes;
 use crate::ports::{StoreResult, stamp};
 use crate::service::{Actor, App, Principal};
 use aftercare_domain::Invalid;
@@ -236,15 +237,13 @@ pub trait SurveyStore: Send + Sync {
     async fn set_survey_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()>;
     /// The value of a named secret, made from `fresh` the first time it is asked for.
     async fn secret(&self, name: &str, fresh: &str, now: &str) -> StoreResult<String>;
-    async fn survey_cursor(&self) -> StoreResult<i64>;
-    async fn set_survey_cursor(&self, event_id: i64) -> StoreResult<()>;
-    /// Resolved requests and new orders in the events after `after` without a survey yet,
-    /// and the last event id read.
+    /// Of these requests and orders, the resolved requests and the orders that are not
+    /// cancelled, without a survey yet.
     async fn survey_occasions(
         &self,
-        after: i64,
-        limit: u32,
-    ) -> StoreResult<(Vec<SurveyOccasion>, i64)>;
+        requests: &[i64],
+        orders: &[i64],
+    ) -> StoreResult<Vec<SurveyOccasion>>;
     /// When the customer's last survey was made.
     async fn last_survey_at(&self, customer_id: i64) -> StoreResult<Option<String>>;
     /// Stores a survey and queues its mail, in one transaction; `None` if one exists
@@ -442,9 +441,18 @@ impl App {
         let s = self.survey_settings_now().await?;
         let mut round = SurveyRound::default();
         let now = self.clock.now();
-        let after = self.store.survey_cursor().await?;
-        let (found, last) = self.store.survey_occasions(after, EVENTS_PER_ROUND).await?;
-        round.events = (last - after).max(0) as usize;
+        let batch = self.read_changes(changes::SURVEY, EVENTS_PER_ROUND).await?;
+        round.events = batch.span();
+        let found = if batch.is_empty() {
+            vec![]
+        } else {
+            self.store
+                .survey_occasions(
+                    &changes::ids_of(&batch.events, "request"),
+                    &changes::ids_of_kind(&batch.events, "order.create"),
+                )
+                .await?
+        };
         let oldest = stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.max_age_days)));
         let quiet_since =
             stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.quiet_days)));
@@ -492,9 +500,7 @@ impl App {
                 round.mailed += 1;
             }
         }
-        if last > after {
-            self.store.set_survey_cursor(last).await?;
-        }
+        self.consumed(changes::SURVEY, &batch).await?;
         if s.reminder_days > 0 {
             let before =
                 stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.reminder_days)));

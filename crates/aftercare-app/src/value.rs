@@ -3,6 +3,7 @@
 //! settings behind them. The scoring itself is `aftercare_insight::value`.
 
 use crate::error::AppError;
+use crate::jobs::changes;
 use crate::model::Page;
 use crate::ports::StoreResult;
 use crate::service::{Actor, App, Principal};
@@ -352,13 +353,6 @@ pub trait ValueStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn value_job(&self, id: i64) -> StoreResult<Option<ValueJob>>;
     async fn running_value_job(&self) -> StoreResult<Option<ValueJob>>;
-    async fn value_cursor(&self) -> StoreResult<i64>;
-    async fn set_value_cursor(&self, event_id: i64) -> StoreResult<()>;
-    /// The customers the events after `after` touch (orders, requests, interactions,
-    /// referrals, customers), and the last event id read.
-    async fn customers_touched(&self, after: i64, limit: u32) -> StoreResult<(Vec<i64>, i64)>;
-    /// The newest event's id (0 without any).
-    async fn latest_event_id(&self) -> StoreResult<i64>;
     async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>>;
     /// (tier in force, pinned) of a customer; none if there is no such customer.
     async fn customer_tier(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, bool)>>;
@@ -539,7 +533,9 @@ impl App {
         // Changes made while this run read and wrote may have been scored by the
         // incremental rounds and then overwritten here: they are scored again from the
         // event this run started at (scoring twice is harmless).
-        self.store.set_value_cursor(cursor).await?;
+        self.store
+            .set_consumer_cursor(changes::VALUE, cursor)
+            .await?;
         self.store
             .update_value_job(
                 job,
@@ -565,14 +561,11 @@ impl App {
         let Some(view) = self.model_now().await? else {
             return Ok(Refresh::default());
         };
-        let after = self.store.value_cursor().await?;
-        let (ids, last) = self
-            .store
-            .customers_touched(after, EVENTS_PER_ROUND)
-            .await?;
-        if last <= after {
+        let batch = self.read_changes(changes::VALUE, EVENTS_PER_ROUND).await?;
+        if batch.is_empty() {
             return Ok(Refresh::default());
         }
+        let ids = changes::customers_touched(&batch.events);
         let as_of = self.clock.today();
         let s = view.settings;
         let facts = if ids.is_empty() {
@@ -586,9 +579,9 @@ impl App {
                 .write_scores(&Actor::system("scoring"), &scores, as_of, &self.now())
                 .await?;
         }
-        self.store.set_value_cursor(last).await?;
+        self.consumed(changes::VALUE, &batch).await?;
         Ok(Refresh {
-            events: (last - after) as usize,
+            events: batch.span(),
             customers: scores.len(),
         })
     }

@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 
+use aftercare_app::jobs::Runner;
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, SystemClock};
 use aftercare_domain::account::Role;
@@ -79,7 +80,7 @@ enum Command {
     /// Take in one mail (RFC 822) from standard input, as a mail server's delivery
     /// command: it becomes a reply to the request its subject names, or a new request.
     MailIn,
-    /// Deliver the mail waiting in the outbox now (the server does it every 30 s when
+    /// Deliver the mail waiting in the outbox now (the server does it every 5 s when
     /// `[smtp]` is configured).
     MailOut,
     /// Take in the unread mail of the `[imap]` mailbox now (the server polls it every
@@ -235,24 +236,33 @@ async fn main() -> anyhow::Result<()> {
             let app = app
                 .with_public_url(&public_url)
                 .with_search(Arc::new(index));
-            aftercare_web::spawn_workers(&app);
-            match &cfg.smtp {
-                Some(smtp) => {
-                    let mailer = aftercare_mail::SmtpMailer::new(smtp.clone())
-                        .map_err(|e| anyhow::anyhow!("[smtp] in aftercare.toml: {e}"))?;
-                    aftercare_web::spawn_mail_worker(&app, std::sync::Arc::new(mailer));
+            let mailer: Option<Arc<dyn aftercare_app::ports::Mailer>> = match &cfg.smtp {
+                Some(smtp) => Some(Arc::new(
+                    aftercare_mail::SmtpMailer::new(smtp.clone())
+                        .map_err(|e| anyhow::anyhow!("[smtp] in aftercare.toml: {e}"))?,
+                )),
+                None => {
+                    println!("no [smtp] configured: notifications wait in the outbox");
+                    None
                 }
-                None => println!("no [smtp] configured: notifications wait in the outbox"),
-            }
+            };
+            let stop = shutdown_signal()?;
+            let mut runner = Runner::new(app.store.clone(), app.clock.clone())
+                .with_all(aftercare_app::jobs::app_jobs(&app, mailer));
             if let Some(imap) = &cfg.imap {
                 println!(
                     "polling {} at {}:{} every {} s",
                     imap.mailbox, imap.host, imap.port, imap.every_seconds
                 );
-                spawn_imap_worker(&app, imap.clone());
+                runner = runner.with(aftercare_mail::ImapPolling::new(app.clone(), imap.clone()));
             }
+            let jobs = runner.start();
             let router = aftercare_web::router(aftercare_web::AppState::new(app));
-            aftercare_web::serve(listener, router, shutdown_signal()).await?;
+            // On SIGTERM or Ctrl-C: no new connections, the requests and the background
+            // rounds in progress finish, then the process exits.
+            aftercare_web::serve(listener, router, stop).await?;
+            jobs.shutdown().await;
+            println!("stopped");
         }
         Command::MailIn => {
             let mut raw = Vec::new();
@@ -497,21 +507,20 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM (what service managers send), so requests in flight finish.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this is
+/// called, so a signal that comes before the future is first polled is not lost (the
+/// process would otherwise die of it, mid-round).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }
 
 fn print_credentials(creds: &[(String, String, String)]) {
@@ -616,30 +625,6 @@ fn print_model(v: &aftercare_app::value::ModelView, json: bool) -> anyhow::Resul
         _ => println!("no fit: {}", m.fit_error.as_deref().unwrap_or("unknown")),
     }
     Ok(())
-}
-
-/// Polls the `[imap]` mailbox in the background; a failed round is logged and retried
-/// at the next one.
-fn spawn_imap_worker(app: &App, cfg: aftercare_mail::ImapConfig) {
-    let app = app.clone();
-    tokio::spawn(async move {
-        let every = std::time::Duration::from_secs(cfg.every_seconds.max(5));
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match aftercare_mail::poll_imap(&app, &cfg).await {
-                Ok(r) if r.fetched > 0 => tracing::info!(
-                    received = r.received,
-                    duplicates = r.duplicates,
-                    rejected = r.rejected,
-                    "imap poll"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "imap poll failed"),
-            }
-        }
-    });
 }
 
 async fn set_active(app: &App, email: &str, active: bool) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aftercare_app::jobs::{Job, Round, Scope};
 use aftercare_app::{App, AppError};
 use async_imap::{Client, Session};
 use futures_util::StreamExt;
@@ -337,4 +338,38 @@ where
     S: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
 {
     while session.unsolicited_responses.try_recv().is_ok() {}
+}
+
+/// Polls the `[imap]` mailbox as a background job, on one server at a time.
+pub struct ImapPolling {
+    app: App,
+    cfg: ImapConfig,
+}
+
+impl ImapPolling {
+    pub fn new(app: App, cfg: ImapConfig) -> Self {
+        Self { app, cfg }
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for ImapPolling {
+    fn name(&self) -> &'static str {
+        "imap_poll"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(self.cfg.every_seconds.max(5))
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let r = poll_imap(&self.app, &self.cfg)
+            .await
+            .map_err(|e| AppError::Internal(format!("imap poll: {e}")))?;
+        Ok(Round::default()
+            .count("received", r.received)
+            .count("duplicates", r.duplicates)
+            .count("rejected", r.rejected))
+    }
 }

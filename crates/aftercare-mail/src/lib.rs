@@ -8,6 +8,6 @@ mod imap;
 mod parse;
 mod smtp;
 
-pub use imap::{ImapConfig, ImapError, PollReport, poll_imap};
+pub use imap::{ImapConfig, ImapError, ImapPolling, PollReport, poll_imap};
 pub use parse::{ParseError, parse};
 pub use smtp::{Security, SmtpConfig, SmtpMailer};

@@ -771,36 +771,21 @@ impl FeedbackStore for SqlStore {
         .await
     }
 
-    async fn feedback_cursor(&self) -> StoreResult<i64> {
-        self.cursor_row("feedback_cursor").await
-    }
-
-    async fn set_feedback_cursor(&self, event_id: i64) -> StoreResult<()> {
-        self.save_cursor_row("feedback_cursor", event_id).await
-    }
-
-    async fn captured_since(&self, after: i64, limit: u32) -> StoreResult<(Vec<Captured>, i64)> {
-        let events: Vec<(i64, String, i64)> = fetch_all(
+    async fn text_model_version(&self) -> StoreResult<(i64, i64)> {
+        let corrections = scalar(
             &self.db.write,
-            "SELECT id, entity, entity_id FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-            &[V::I(after), V::I(i64::from(limit))],
+            "SELECT COALESCE(MAX(id), 0) FROM feedback_corrections",
+            &[],
         )
-        .await?;
-        let last = events.last().map(|e| e.0).unwrap_or(after);
-        let mut requests: Vec<i64> = events
-            .iter()
-            .filter(|e| e.1 == "request")
-            .map(|e| e.2)
-            .collect();
-        let mut interactions: Vec<i64> = events
-            .iter()
-            .filter(|e| e.1 == "interaction")
-            .map(|e| e.2)
-            .collect();
-        requests.sort_unstable();
-        requests.dedup();
-        interactions.sort_unstable();
-        interactions.dedup();
+        .await?
+        .unwrap_or(0);
+        let words = scalar(&self.db.write, "SELECT COUNT(*) FROM text_words", &[])
+            .await?
+            .unwrap_or(0);
+        Ok((corrections, words))
+    }
+
+    async fn captured(&self, requests: &[i64], interactions: &[i64]) -> StoreResult<Vec<Captured>> {
         let mut out: Vec<Captured> = Vec::new();
         for chunk in requests.chunks(200) {
             let mut sql = Sql::new(
@@ -819,18 +804,7 @@ impl FeedbackStore for SqlStore {
                 String,
             )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
             for (id, service_type, subject, description, customer, asset, outlet, at) in rows {
-                let source = match service_type.as_str() {
-                    "complaint" => FeedbackSource::Complaint,
-                    "consultation" => FeedbackSource::Consultation,
-                    _ => FeedbackSource::Request,
-                };
-                let body = if description.trim().is_empty() {
-                    subject
-                } else if description.contains(subject.trim()) {
-                    description
-                } else {
-                    format!("{subject}\n{description}")
-                };
+                let (source, body) = request_feedback(&service_type, subject, description);
                 out.push(Captured {
                     origin: format!("request:{id}"),
                     rating: None,
@@ -899,25 +873,18 @@ impl FeedbackStore for SqlStore {
         }
         for chunk in interactions.chunks(200) {
             let mut sql = Sql::new(
-                "SELECT id, customer_id, touchpoint, subject, body, at FROM interactions \
-                 WHERE touchpoint IN ('phone', 'field_visit', 'store_visit')",
+                "SELECT id, customer_id, touchpoint, subject, body, at FROM interactions WHERE 1 = 1",
             );
+            in_list(&mut sql, "touchpoint", CAPTURED_TOUCHPOINTS);
             in_list(&mut sql, "id", chunk);
             let rows: Vec<(i64, i64, String, String, Option<String>, String)> =
                 fetch_all(&self.db.write, &sql.text, &sql.args).await?;
             for (id, customer, touchpoint, subject, body, at) in rows {
-                let body = match body.as_deref().map(str::trim) {
-                    Some(b) if !b.is_empty() => format!("{subject}\n{b}"),
-                    _ => subject,
-                };
+                let (source, body) = interaction_feedback(&touchpoint, subject, body.as_deref());
                 out.push(Captured {
                     origin: format!("interaction:{id}"),
                     rating: None,
-                    source: if touchpoint == "phone" {
-                        FeedbackSource::Call
-                    } else {
-                        FeedbackSource::Visit
-                    },
+                    source,
                     body,
                     customer_id: Some(customer),
                     product_id: None,
@@ -941,6 +908,6 @@ impl FeedbackStore for SqlStore {
             }
             out.retain(|c| known.insert(c.origin.clone()));
         }
-        Ok((out, last))
+        Ok(out)
     }
 }

@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         crate::purchases::MIGRATION,
         include_str!("migrations/m20261128_000008_create_purchase_blocks.sql"),
     ),
+    (
+        "m20261205_000009_create_job_runtime",
+        include_str!("migrations/m20261205_000009_create_job_runtime.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -231,29 +231,4 @@ impl SearchSource for SqlStore {
     ) -> StoreResult<Vec<SearchDoc>> {
         self.docs(kind, Which::After(after, limit)).await
     }
-
-    async fn search_changes(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> StoreResult<(Vec<(&'static str, i64)>, i64)> {
-        let rows: Vec<(i64, String, i64)> = fetch_all(
-            &self.db.write,
-            "SELECT id, entity, entity_id FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-            &[V::I(after), V::I(i64::from(limit))],
-        )
-        .await?;
-        let last = rows.last().map(|r| r.0).unwrap_or(after);
-        // A merge logs both customers; the merged one is no longer a document.
-        let out = rows
-            .into_iter()
-            .filter_map(|(_, entity, id)| {
-                aftercare_app::search::KINDS
-                    .iter()
-                    .find(|k| **k == entity)
-                    .map(|k| (*k, id))
-            })
-            .collect();
-        Ok((out, last))
-    }
 }

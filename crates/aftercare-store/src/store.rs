@@ -69,35 +69,6 @@ impl SqlStore {
         tx.commit().await.map_err(backend_err)
     }
 
-    /// Where a change-log consumer (`value_cursor`, `feedback_cursor`, `survey_cursor`)
-    /// has read to: 0 before its first round.
-    pub(crate) async fn cursor_row(&self, table: &str) -> Result<i64, StoreError> {
-        Ok(scalar(
-            &self.db.write,
-            &format!("SELECT event_id FROM {table} WHERE id = 1"),
-            &[],
-        )
-        .await?
-        .unwrap_or(0))
-    }
-
-    pub(crate) async fn save_cursor_row(
-        &self,
-        table: &str,
-        event_id: i64,
-    ) -> Result<(), StoreError> {
-        exec(
-            &self.db.write,
-            &format!(
-                "INSERT INTO {table} (id, event_id) VALUES (1, $1) \
-                 ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id"
-            ),
-            &[V::I(event_id)],
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Appends the audit row and the change-log event of one write, in its transaction.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn log(

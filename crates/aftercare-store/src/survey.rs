@@ -104,40 +104,11 @@ impl SurveyStore for SqlStore {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn survey_cursor(&self) -> StoreResult<i64> {
-        self.cursor_row("survey_cursor").await
-    }
-
-    async fn set_survey_cursor(&self, event_id: i64) -> StoreResult<()> {
-        self.save_cursor_row("survey_cursor", event_id).await
-    }
-
     async fn survey_occasions(
         &self,
-        after: i64,
-        limit: u32,
-    ) -> StoreResult<(Vec<SurveyOccasion>, i64)> {
-        let events: Vec<(i64, String, String, i64)> = fetch_all(
-            &self.db.write,
-            "SELECT id, kind, entity, entity_id FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-            &[V::I(after), V::I(i64::from(limit))],
-        )
-        .await?;
-        let last = events.last().map(|e| e.0).unwrap_or(after);
-        let mut requests: Vec<i64> = events
-            .iter()
-            .filter(|e| e.2 == "request")
-            .map(|e| e.3)
-            .collect();
-        let mut orders: Vec<i64> = events
-            .iter()
-            .filter(|e| e.1 == "order.create")
-            .map(|e| e.3)
-            .collect();
-        requests.sort_unstable();
-        requests.dedup();
-        orders.sort_unstable();
-        orders.dedup();
+        requests: &[i64],
+        orders: &[i64],
+    ) -> StoreResult<Vec<SurveyOccasion>> {
         let mut out = Vec::new();
         for chunk in requests.chunks(200) {
             let mut sql = Sql::new(
@@ -223,7 +194,7 @@ impl SurveyStore for SqlStore {
         }
         // In the order they happened, so the quiet period keeps the first.
         out.sort_by(|a, b| a.at.cmp(&b.at));
-        Ok((out, last))
+        Ok(out)
     }
 
     async fn last_survey_at(&self, customer_id: i64) -> StoreResult<Option<String>> {

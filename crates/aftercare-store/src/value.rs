@@ -462,49 +462,6 @@ impl ValueStore for SqlStore {
         Ok(j.map(Into::into))
     }
 
-    async fn value_cursor(&self) -> StoreResult<i64> {
-        self.cursor_row("value_cursor").await
-    }
-
-    async fn set_value_cursor(&self, event_id: i64) -> StoreResult<()> {
-        self.save_cursor_row("value_cursor", event_id).await
-    }
-
-    async fn latest_event_id(&self) -> StoreResult<i64> {
-        Ok(scalar(&self.db.write, "SELECT MAX(id) FROM events", &[])
-            .await?
-            .unwrap_or(0))
-    }
-
-    async fn customers_touched(&self, after: i64, limit: u32) -> StoreResult<(Vec<i64>, i64)> {
-        let rows: Vec<(i64, String, i64, String)> = fetch_all(
-            &self.db.write,
-            "SELECT id, entity, entity_id, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-            &[V::I(after), V::I(i64::from(limit))],
-        )
-        .await?;
-        let last = rows.last().map(|r| r.0).unwrap_or(after);
-        let mut ids: Vec<i64> = Vec::new();
-        for (_, entity, entity_id, payload) in rows {
-            match entity.as_str() {
-                "customer" | "customer_tier" => ids.push(entity_id),
-                "order" | "request" | "interaction" | "referral" | "rma" => {
-                    let v: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
-                    let after = &v["after"];
-                    for key in ["customer_id", "referrer_id"] {
-                        if let Some(id) = after[key].as_i64() {
-                            ids.push(id);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok((ids, last))
-    }
-
     async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>> {
         let r: Option<ValueRec> = fetch_opt(
             &self.db.read,

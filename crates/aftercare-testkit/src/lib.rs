@@ -104,6 +104,20 @@ impl TestDb {
         App::new(self.store(), Arc::new(SystemClock))
     }
 
+    /// The app of another server on the same database: pools of its own.
+    pub async fn another_app(&self) -> App {
+        let db = connect(&self.url).await.unwrap();
+        App::new(Arc::new(SqlStore::new(db)), Arc::new(SystemClock))
+    }
+
+    /// A number the test reads straight from the database (a count, a sum).
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.db.write)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Closes the pools and removes the database.
     pub async fn cleanup(self) {
         self.db.read.close().await;

@@ -1,5 +1,11 @@
 //! The ports the use cases need: storage and a clock.
 
+mod change_log;
+mod job_leases;
+
+pub use change_log::ChangeLog;
+pub use job_leases::{JobLeases, LeaseState};
+
 use crate::desk_model::*;
 use crate::error::StoreError;
 use crate::input::{AssetEventDraft, InteractionDraft, OrderDraft, ProductDraft};
@@ -67,6 +73,8 @@ pub trait Store:
     + crate::survey::SurveyStore
     + crate::search::SearchSource
     + crate::voc::VocStore
+    + ChangeLog
+    + JobLeases
     + Send
     + Sync
 {

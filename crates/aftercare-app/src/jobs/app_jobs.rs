@@ -1,0 +1,229 @@
+//! The application's own background jobs, each a thin wrapper over one use case.
+
+use super::{Job, Round, Scope};
+use crate::error::AppError;
+use crate::ports::Mailer;
+use crate::service::App;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Every job a server runs: the SLA sweep, value refresh, feedback capture, surveys and
+/// the text model's sync; search indexing when the app has an index; mail delivery when
+/// there is a mailer.
+pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>> {
+    let mut jobs: Vec<Arc<dyn Job>> = vec![
+        Arc::new(SlaSweep(app.clone())),
+        Arc::new(ValueRefresh(app.clone())),
+        Arc::new(FeedbackCapture(app.clone())),
+        Arc::new(Surveys(app.clone())),
+        Arc::new(TextModelSync(app.clone())),
+    ];
+    if app.search.is_some() {
+        jobs.push(Arc::new(SearchIndexing::new(app.clone())));
+    }
+    if let Some(mailer) = mailer {
+        jobs.push(Arc::new(OutboxDelivery {
+            app: app.clone(),
+            mailer,
+        }));
+    }
+    jobs
+}
+
+/// Warns of and escalates SLA breaches.
+pub struct SlaSweep(pub App);
+
+#[async_trait]
+impl Job for SlaSweep {
+    fn name(&self) -> &'static str {
+        "sla_sweep"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let r = self.0.sla_sweep().await?;
+        let n = |v: i64| v.max(0) as usize;
+        Ok(Round::default()
+            .count("examined", n(r.examined))
+            .count("warnings", n(r.warnings))
+            .count("response_breaches", n(r.response_breaches))
+            .count("resolution_breaches", n(r.resolution_breaches))
+            .count("escalations", n(r.escalations)))
+    }
+}
+
+/// Sends the outbox.
+pub struct OutboxDelivery {
+    pub app: App,
+    pub mailer: Arc<dyn Mailer>,
+}
+
+#[async_trait]
+impl Job for OutboxDelivery {
+    fn name(&self) -> &'static str {
+        "outbox"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let d = self.app.deliver_outbox(self.mailer.as_ref()).await?;
+        Ok(Round::default()
+            .count("sent", d.sent)
+            .count("failed", d.failed))
+    }
+}
+
+/// Scores again the customers the change log touched.
+pub struct ValueRefresh(pub App);
+
+#[async_trait]
+impl Job for ValueRefresh {
+    fn name(&self) -> &'static str {
+        "value_refresh"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_millis(250)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    fn loud(&self) -> bool {
+        false
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let r = self.0.refresh_values().await?;
+        Ok(Round::default()
+            .count("events", r.events)
+            .count("customers", r.customers))
+    }
+}
+
+/// Takes in as feedback what customers said elsewhere (requests, replies, calls, visits).
+pub struct FeedbackCapture(pub App);
+
+#[async_trait]
+impl Job for FeedbackCapture {
+    fn name(&self) -> &'static str {
+        "feedback_capture"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    fn loud(&self) -> bool {
+        false
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let c = self.0.capture_feedback().await?;
+        Ok(Round::default()
+            .count("events", c.events)
+            .count("items", c.items))
+    }
+}
+
+/// Sends surveys for new occasions and reminds unanswered ones.
+pub struct Surveys(pub App);
+
+#[async_trait]
+impl Job for Surveys {
+    fn name(&self) -> &'static str {
+        "surveys"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let r = self.0.survey_round().await?;
+        Ok(Round::default()
+            .count("created", r.created)
+            .count("mailed", r.mailed)
+            .count("quiet", r.quiet)
+            .count("reminded", r.reminded))
+    }
+}
+
+/// Keeps this server's search index up to date from the change log. An index that was
+/// never built (or whose rebuild broke off) over a database that has data is rebuilt
+/// in the first round.
+pub struct SearchIndexing {
+    app: App,
+    checked: AtomicBool,
+}
+
+impl SearchIndexing {
+    pub fn new(app: App) -> Self {
+        Self {
+            app,
+            checked: AtomicBool::new(false),
+        }
+    }
+}
+
+#[async_trait]
+impl Job for SearchIndexing {
+    fn name(&self) -> &'static str {
+        "search_index"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_millis(300)
+    }
+    fn scope(&self) -> Scope {
+        Scope::PerServer
+    }
+    fn loud(&self) -> bool {
+        false
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        if !self.checked.load(Ordering::Relaxed) {
+            let cursor = self.app.search_cursor().await?;
+            if cursor <= 0 && self.app.store.latest_event_id().await? > 0 {
+                tracing::info!("building the search index");
+                let n = self.app.reindex(&|_| {}).await?;
+                tracing::info!(documents = n, "search index built");
+                self.checked.store(true, Ordering::Relaxed);
+                return Ok(Round::default().count("rebuilt", n as usize));
+            }
+            self.checked.store(true, Ordering::Relaxed);
+        }
+        let r = self.app.refresh_search().await?;
+        Ok(Round::default()
+            .count("indexed", r.indexed)
+            .count("removed", r.removed))
+    }
+}
+
+/// Brings this server's text analyser up to date with the corrections and dictionary
+/// words staff stored on any server.
+pub struct TextModelSync(pub App);
+
+#[async_trait]
+impl Job for TextModelSync {
+    fn name(&self) -> &'static str {
+        "text_model_sync"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn scope(&self) -> Scope {
+        Scope::PerServer
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let changed = self.0.sync_text_model().await?;
+        Ok(Round::default().count("retrained", usize::from(changed)))
+    }
+}

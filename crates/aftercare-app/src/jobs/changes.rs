@@ -1,0 +1,209 @@
+//! The change log's one reader, and what its events mean to each consumer. Every
+//! consumer keeps its cursor in one table (`consumer_cursors`), advanced only after the
+//! effects of what it read are written, so a crash makes it read a batch again, never skip
+//! one (each consumer's effects are keyed so that reading twice does no harm).
+
+use crate::error::AppError;
+use crate::model::ChangeEvent;
+use crate::service::App;
+
+/// The consumers that keep their cursor in the database (the search index keeps its own,
+/// inside the index, as each server has one).
+pub const VALUE: &str = "value";
+pub const FEEDBACK: &str = "feedback";
+pub const SURVEY: &str = "survey";
+
+/// Events a consumer read in one round.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The cursor before the round.
+    pub after: i64,
+    /// The last event read (`after` when none was).
+    pub last: i64,
+    pub events: Vec<ChangeEvent>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.last <= self.after
+    }
+
+    /// How far the cursor moves: ids can have gaps, so this counts ids, not rows.
+    pub fn span(&self) -> usize {
+        (self.last - self.after).max(0) as usize
+    }
+}
+
+impl App {
+    /// The events after `after`, at most `limit`.
+    pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Batch, AppError> {
+        let events = self.store.changes(after, limit).await?;
+        let last = events.last().map_or(after, |e| e.id);
+        Ok(Batch {
+            after,
+            last,
+            events,
+        })
+    }
+
+    /// The events after `consumer`'s cursor, at most `limit`.
+    pub(crate) async fn read_changes(&self, consumer: &str, limit: u32) -> Result<Batch, AppError> {
+        let after = self.store.consumer_cursor(consumer).await?;
+        self.changes_after(after, limit).await
+    }
+
+    /// Moves `consumer`'s cursor past `batch`, once its effects are written.
+    pub(crate) async fn consumed(&self, consumer: &str, batch: &Batch) -> Result<(), AppError> {
+        if !batch.is_empty() {
+            self.store.set_consumer_cursor(consumer, batch.last).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The customers whose value the events may change: the customer's own record and tier,
+/// and whoever an order, request, contact, referral or return names (as customer or as
+/// referrer). Sorted, without repeats.
+pub fn customers_touched(events: &[ChangeEvent]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for e in events {
+        match e.entity.as_str() {
+            "customer" | "customer_tier" => ids.push(e.entity_id),
+            "order" | "request" | "interaction" | "referral" | "rma" => {
+                let after = &e.payload["after"];
+                ids.extend(
+                    ["customer_id", "referrer_id"]
+                        .iter()
+                        .filter_map(|key| after[key].as_i64()),
+                );
+            }
+            _ => {}
+        }
+    }
+    sorted(ids)
+}
+
+/// The records of `kinds` the events touched, as (kind, id) in event order. A merge logs
+/// both customers; the merged one is then no longer found, and so leaves the index.
+pub fn records_touched(events: &[ChangeEvent], kinds: &[&'static str]) -> Vec<(&'static str, i64)> {
+    events
+        .iter()
+        .filter_map(|e| {
+            kinds
+                .iter()
+                .find(|k| **k == e.entity)
+                .map(|k| (*k, e.entity_id))
+        })
+        .collect()
+}
+
+/// Ids of the records of one entity the events touched (any action), sorted.
+pub fn ids_of(events: &[ChangeEvent], entity: &str) -> Vec<i64> {
+    sorted(
+        events
+            .iter()
+            .filter(|e| e.entity == entity)
+            .map(|e| e.entity_id)
+            .collect(),
+    )
+}
+
+/// Ids of the records the events created with this kind (`order.create`), sorted.
+pub fn ids_of_kind(events: &[ChangeEvent], kind: &str) -> Vec<i64> {
+    sorted(
+        events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.entity_id)
+            .collect(),
+    )
+}
+
+fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(
+        id: i64,
+        kind: &str,
+        entity: &str,
+        entity_id: i64,
+        after: serde_json::Value,
+    ) -> ChangeEvent {
+        ChangeEvent {
+            id,
+            at: "2026-12-05T00:00:00.000000Z".into(),
+            kind: kind.into(),
+            entity: entity.into(),
+            entity_id,
+            payload: json!({ "after": after }),
+        }
+    }
+
+    #[test]
+    fn value_is_touched_by_a_customers_own_changes_and_what_names_them() {
+        let events = [
+            event(1, "customer.update", "customer", 7, json!({})),
+            event(2, "order.create", "order", 100, json!({ "customer_id": 3 })),
+            event(
+                3,
+                "referral.create",
+                "referral",
+                5,
+                json!({ "customer_id": 9, "referrer_id": 3 }),
+            ),
+            event(
+                4,
+                "product.create",
+                "product",
+                2,
+                json!({ "customer_id": 99 }),
+            ),
+            event(5, "customer_tier.update", "customer_tier", 7, json!({})),
+        ];
+        assert_eq!(customers_touched(&events), vec![3, 7, 9]);
+    }
+
+    #[test]
+    fn search_sees_only_its_kinds_in_event_order() {
+        let events = [
+            event(1, "request.update", "request", 4, json!({})),
+            event(2, "order.create", "order", 1, json!({})),
+            event(3, "customer.merge", "customer", 2, json!({})),
+        ];
+        assert_eq!(
+            records_touched(&events, &["customer", "request"]),
+            vec![("request", 4), ("customer", 2)]
+        );
+    }
+
+    #[test]
+    fn created_records_are_told_apart_from_updated_ones() {
+        let events = [
+            event(1, "order.create", "order", 8, json!({})),
+            event(2, "order.update", "order", 9, json!({})),
+            event(3, "request.update", "request", 4, json!({})),
+            event(4, "request.create", "request", 4, json!({})),
+        ];
+        assert_eq!(ids_of_kind(&events, "order.create"), vec![8]);
+        assert_eq!(ids_of(&events, "request"), vec![4]);
+    }
+
+    #[test]
+    fn an_empty_batch_does_not_move_the_cursor() {
+        let b = Batch {
+            after: 10,
+            last: 10,
+            events: vec![],
+        };
+        assert!(b.is_empty());
+        assert_eq!(b.span(), 0);
+    }
+}
