@@ -706,11 +706,16 @@ impl App {
         else {
             return Err(AppError::Internal("validated input missing".into()));
         };
-        let tier = facts
-            .tier
-            .as_deref()
-            .and_then(|t| ValueTier::parse(t).ok())
-            .unwrap_or(ValueTier::Medium);
+        // A customer not scored yet is served as medium; a tier that does not parse is damage.
+        let tier = match facts.tier.as_deref() {
+            None => ValueTier::Medium,
+            Some(t) => ValueTier::parse(t).map_err(|_| crate::error::StoreError::Corrupt {
+                table: "customers",
+                id: i.customer_id,
+                column: "tier",
+                value: t.to_owned(),
+            })?,
+        };
         // The green channel: a high-tier customer's request is never below high priority.
         if tier == ValueTier::High && priority.rank() > Priority::High.rank() {
             priority = Priority::High;
@@ -787,7 +792,7 @@ impl App {
         let assignee = match i.assignee_id {
             Some(a) => Some((a, None)),
             None if self_service && tier != ValueTier::High => None,
-            None => self.route(&r, &facts, &staff, None),
+            None => self.route(&r, &facts, &staff, None)?,
         };
         if let Some((a, why)) = assignee {
             give_to(&mut r, &staff, a, why, &mut fx);
@@ -834,7 +839,7 @@ impl App {
         facts: &ServiceFacts,
         staff: &[StaffProfile],
         exclude: Option<i64>,
-    ) -> Option<(i64, Option<String>)> {
+    ) -> Result<Option<(i64, Option<String>)>, AppError> {
         let candidates: Vec<Candidate> = staff
             .iter()
             .filter(|s| s.active && s.auto_assign)
@@ -856,14 +861,14 @@ impl App {
             .account_manager_id
             .filter(|am| staff.iter().any(|s| s.user_id == *am && s.active));
         let job = Job {
-            service_type: ServiceType::parse(&r.service_type).ok()?,
+            service_type: r.service_type_of()?,
             city: r.city.clone(),
             outlet_id: r.outlet_id,
-            tier: ValueTier::parse(&r.tier).unwrap_or(ValueTier::Medium),
+            tier: r.tier_of()?,
             account_manager: am,
             exclude,
         };
-        route(&job, &candidates).map(|(u, why)| (u, Some(why.code().to_string())))
+        Ok(route(&job, &candidates).map(|(u, why)| (u, Some(why.code().to_string()))))
     }
 
     pub async fn request_detail(&self, p: &Principal, id: i64) -> Result<RequestDetail, AppError> {
@@ -874,7 +879,7 @@ impl App {
     pub async fn detail_of(&self, r: ServiceRequest) -> Result<RequestDetail, AppError> {
         let config = self.store.desk_config().await?;
         let track = track_of(&r);
-        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let status = r.status_of()?;
         let sla = SlaView {
             policy: config.policy(r.sla_policy_id).map(|p| p.name.clone()),
             response: track.response_outcome().code().into(),
@@ -1058,7 +1063,7 @@ impl App {
                 .service_facts(r.customer_id)
                 .await?
                 .ok_or(AppError::NotFound("customer"))?;
-            if let Some((a, why)) = self.route(&r, &facts, &staff, None) {
+            if let Some((a, why)) = self.route(&r, &facts, &staff, None)? {
                 give_to(&mut r, &staff, a, why, &mut fx);
                 self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
                     .await?;
@@ -1087,7 +1092,7 @@ impl App {
         by: &str,
         fx: &mut Effects,
     ) -> Result<(), AppError> {
-        let from = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let from = r.status_of()?;
         from.transition(to).map_err(|_| AppError::Conflict {
             code: aftercare_domain::request::TransitionRefused::CODE,
             field: Some("status".into()),
@@ -1269,7 +1274,8 @@ impl App {
         }
         inv.into_result()?;
         if redecide
-            && let (Some(a), Ok(ty)) = (r.asset_id, ServiceType::parse(&r.service_type))
+            && let Some(a) = r.asset_id
+            && let ty = r.service_type_of()?
             // Decided on the day the request was opened, as at opening.
             && let Some(w) = self.warranty_on(a, Some(self.opened_on(&r))).await?
         {
@@ -1292,7 +1298,7 @@ impl App {
                     .service_facts(r.customer_id)
                     .await?
                     .ok_or(AppError::NotFound("customer"))?;
-                self.route(&r, &facts, &staff, None)
+                self.route(&r, &facts, &staff, None)?
             } else {
                 Some((a, None))
             };
@@ -1310,7 +1316,7 @@ impl App {
                 r.assignee_id = Some(a);
                 r.assignee_name = name;
                 r.routed = why;
-                let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+                let status = r.status_of()?;
                 if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
                     self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
                         .await?;
@@ -1411,7 +1417,7 @@ impl App {
         let mut r = r;
         for attempt in 0..2 {
             let mut fx = Effects::default();
-            let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+            let status = r.status_of()?;
             let next = match status {
                 RequestStatus::WaitingCustomer => Some(RequestStatus::InProgress),
                 RequestStatus::Resolved => Some(RequestStatus::Reopened),
@@ -1656,7 +1662,7 @@ impl App {
                         escalated = true;
                     }
                     if policy.raise_priority {
-                        let old = Priority::parse(&r.priority).unwrap_or(Priority::Normal);
+                        let old = r.priority_of()?;
                         if old.raised() != old {
                             r.priority = old.raised().code().into();
                             fx.history.push((
@@ -1681,7 +1687,7 @@ impl App {
                             email: None,
                         };
                         if let Some(staff) = staff.as_mut()
-                            && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)
+                            && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)?
                         {
                             // Loads follow the sweep's own assignments, so a mass breach
                             // is spread rather than all given to the least loaded person.
@@ -1789,7 +1795,7 @@ impl App {
         address: Option<String>,
     ) -> Result<i64, AppError> {
         let request_id = r.id;
-        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let status = r.status_of()?;
         if !status.is_active() {
             return Err(AppError::Conflict {
                 code: "request_not_active",
@@ -1829,7 +1835,7 @@ impl App {
             r.assignee_name = Some(tech.name.clone());
             fx.notify.push((tech.id, "assigned".into()));
         }
-        let mut status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let mut status = r.status_of()?;
         if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
             self.apply_transition(&mut r, RequestStatus::Assigned, by, &mut fx)
                 .await?;

@@ -1,5 +1,8 @@
 //! What the service desk's use cases return.
 
+use crate::error::StoreError;
+use aftercare_domain::customer::ValueTier;
+use aftercare_domain::request::{Priority, RequestStatus, ServiceType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -59,6 +62,35 @@ pub struct ServiceRequest {
     pub updated_at: String,
     /// Changes must quote it; a stale version is refused.
     pub version: i64,
+}
+
+impl ServiceRequest {
+    fn corrupt(&self, column: &'static str, value: &str) -> StoreError {
+        StoreError::Corrupt {
+            table: "requests",
+            id: self.id,
+            column,
+            value: value.to_owned(),
+        }
+    }
+
+    /// The request's status; a stored value that does not parse is an error naming the row.
+    pub fn status_of(&self) -> Result<RequestStatus, StoreError> {
+        RequestStatus::parse(&self.status).map_err(|_| self.corrupt("status", &self.status))
+    }
+
+    pub fn priority_of(&self) -> Result<Priority, StoreError> {
+        Priority::parse(&self.priority).map_err(|_| self.corrupt("priority", &self.priority))
+    }
+
+    pub fn service_type_of(&self) -> Result<ServiceType, StoreError> {
+        ServiceType::parse(&self.service_type)
+            .map_err(|_| self.corrupt("service_type", &self.service_type))
+    }
+
+    pub fn tier_of(&self) -> Result<ValueTier, StoreError> {
+        ValueTier::parse(&self.tier).map_err(|_| self.corrupt("tier", &self.tier))
+    }
 }
 
 /// A request as listed in a queue.

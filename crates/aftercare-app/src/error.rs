@@ -13,6 +13,15 @@ pub enum StoreError {
     },
     #[error("storage failure: {0}")]
     Backend(String),
+    /// A stored value no version of Aftercare writes (a damaged or hand-edited row), named
+    /// so that it can be found and mended. Never read as a default.
+    #[error("corrupt row: {table} {id}: {column} = {value:?}")]
+    Corrupt {
+        table: &'static str,
+        id: i64,
+        column: &'static str,
+        value: String,
+    },
 }
 
 /// What a use case can answer instead of a result.
@@ -33,6 +42,10 @@ pub enum AppError {
     Forbidden,
     #[error("too many attempts")]
     Throttled,
+    /// What was sent cannot be read as what it claims to be (a mail, a spreadsheet):
+    /// `code` says which, `detail` why.
+    #[error("unreadable: {code}: {detail}")]
+    Unreadable { code: &'static str, detail: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -44,6 +57,7 @@ impl AppError {
             StoreError::NotFound => AppError::NotFound(entity),
             StoreError::Conflict { code, field } => AppError::Conflict { code, field },
             StoreError::Backend(m) => AppError::Internal(m),
+            e @ StoreError::Corrupt { .. } => AppError::Internal(e.to_string()),
         }
     }
 }

@@ -359,13 +359,154 @@ pub trait FeedbackStore: Send + Sync {
     async fn unset_expert(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()>;
     /// (field, since) of a member of the alliance.
     async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>>;
-    /// What these requests and contacts said (request descriptions, rating comments,
-    /// customers' messages, notes of calls and visits: see [`request_feedback`] and
-    /// [`interaction_feedback`]) and was not taken in yet.
-    async fn captured(&self, requests: &[i64], interactions: &[i64]) -> StoreResult<Vec<Captured>>;
+    /// What these requests said (their subject and description, the comment left with a
+    /// rating, customers' messages) and what these contacts of the given touchpoints
+    /// noted, as stored.
+    async fn said(
+        &self,
+        requests: &[i64],
+        interactions: &[i64],
+        touchpoints: &[&str],
+    ) -> StoreResult<Vec<Said>>;
+    /// Which of these origins a feedback item already has.
+    async fn known_origins(&self, origins: &[&str]) -> StoreResult<Vec<String>>;
     /// Changes when a correction or a dictionary word is stored: (last correction's id,
     /// number of words).
     async fn text_model_version(&self) -> StoreResult<(i64, i64)>;
+}
+
+/// Something customers said in another part of Aftercare, as stored.
+#[derive(Debug, Clone)]
+pub enum Said {
+    /// A request's subject and description.
+    Request {
+        id: i64,
+        service_type: String,
+        subject: String,
+        description: String,
+        customer_id: i64,
+        asset_id: Option<i64>,
+        outlet_id: Option<i64>,
+        at: String,
+    },
+    /// The comment a customer left with their rating of a request.
+    Rating {
+        request_id: i64,
+        rating: Option<i64>,
+        comment: String,
+        customer_id: i64,
+        asset_id: Option<i64>,
+        outlet_id: Option<i64>,
+        at: String,
+    },
+    /// A customer's message on a request (other than its description).
+    Message {
+        id: i64,
+        request_id: i64,
+        body: String,
+        customer_id: i64,
+        asset_id: Option<i64>,
+        outlet_id: Option<i64>,
+        at: String,
+    },
+    /// A logged contact: its subject and notes.
+    Contact {
+        id: i64,
+        customer_id: i64,
+        touchpoint: String,
+        subject: String,
+        body: Option<String>,
+        at: String,
+    },
+}
+
+/// What a stored saying becomes as feedback: its origin (which keeps it from being taken
+/// in twice), source, text and links.
+pub fn captured(said: Said) -> Captured {
+    let base = |origin: String, source, body, customer_id, at| Captured {
+        origin,
+        rating: None,
+        source,
+        body,
+        customer_id: Some(customer_id),
+        product_id: None,
+        asset_id: None,
+        request_id: None,
+        outlet_id: None,
+        at,
+    };
+    match said {
+        Said::Request {
+            id,
+            service_type,
+            subject,
+            description,
+            customer_id,
+            asset_id,
+            outlet_id,
+            at,
+        } => {
+            let (source, body) = request_feedback(&service_type, subject, description);
+            Captured {
+                asset_id,
+                request_id: Some(id),
+                outlet_id,
+                ..base(format!("request:{id}"), source, body, customer_id, at)
+            }
+        }
+        Said::Rating {
+            request_id,
+            rating,
+            comment,
+            customer_id,
+            asset_id,
+            outlet_id,
+            at,
+        } => Captured {
+            rating,
+            asset_id,
+            request_id: Some(request_id),
+            outlet_id,
+            ..base(
+                format!("rating:{request_id}"),
+                FeedbackSource::Survey,
+                comment,
+                customer_id,
+                at,
+            )
+        },
+        Said::Message {
+            id,
+            request_id,
+            body,
+            customer_id,
+            asset_id,
+            outlet_id,
+            at,
+        } => Captured {
+            asset_id,
+            request_id: Some(request_id),
+            outlet_id,
+            ..base(
+                format!("message:{id}"),
+                FeedbackSource::RequestReply,
+                body,
+                customer_id,
+                at,
+            )
+        },
+        Said::Contact {
+            id,
+            customer_id,
+            touchpoint,
+            subject,
+            body,
+            at,
+        } => {
+            let (source, body) = interaction_feedback(&touchpoint, subject, body.as_deref());
+            base(format!("interaction:{id}"), source, body, customer_id, at)
+        }
+    }
 }
 
 /// What a request says as feedback: its source by service type, and its text (the
@@ -940,13 +1081,27 @@ impl App {
         if batch.is_empty() {
             return Ok(Capture::default());
         }
-        let found = self
+        let said = self
             .store
-            .captured(
+            .said(
                 &changes::ids_of(&batch.events, "request"),
                 &changes::ids_of(&batch.events, "interaction"),
+                CAPTURED_TOUCHPOINTS,
             )
             .await?;
+        let mut found: Vec<Captured> = said.into_iter().map(captured).collect();
+        // What was taken in before (an event repeats a request) is not analysed again;
+        // the origin's uniqueness guards the rest.
+        if !found.is_empty() {
+            let origins: Vec<&str> = found.iter().map(|c| c.origin.as_str()).collect();
+            let mut known: std::collections::HashSet<String> = self
+                .store
+                .known_origins(&origins)
+                .await?
+                .into_iter()
+                .collect();
+            found.retain(|c| known.insert(c.origin.clone()));
+        }
         let actor = Actor::system("feedback");
         let mut items = 0;
         for c in found {
@@ -965,5 +1120,101 @@ impl App {
             events: batch.span(),
             items,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(service_type: &str, subject: &str, description: &str) -> Said {
+        Said::Request {
+            id: 7,
+            service_type: service_type.into(),
+            subject: subject.into(),
+            description: description.into(),
+            customer_id: 3,
+            asset_id: Some(11),
+            outlet_id: None,
+            at: "2026-12-05T08:00:00.000000Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_complaint_is_taken_in_with_its_subject_unless_the_description_says_it() {
+        let c = captured(request("complaint", "门封漏气", "冰箱门封漏气，制冷很差"));
+        assert_eq!(c.origin, "request:7");
+        assert_eq!(c.source, FeedbackSource::Complaint);
+        assert_eq!(c.body, "冰箱门封漏气，制冷很差");
+        assert_eq!(
+            (c.customer_id, c.asset_id, c.request_id),
+            (Some(3), Some(11), Some(7))
+        );
+        let c = captured(request("repair", "不制冷", "压缩机一直响"));
+        assert_eq!(c.source, FeedbackSource::Request);
+        assert_eq!(c.body, "不制冷\n压缩机一直响");
+        assert_eq!(
+            captured(request("consultation", "保修多久", " ")).body,
+            "保修多久"
+        );
+    }
+
+    #[test]
+    fn ratings_messages_and_contacts_keep_their_own_origin_and_source() {
+        let rating = captured(Said::Rating {
+            request_id: 7,
+            rating: Some(2),
+            comment: "师傅迟到了两个小时".into(),
+            customer_id: 3,
+            asset_id: None,
+            outlet_id: Some(5),
+            at: String::new(),
+        });
+        assert_eq!(
+            (
+                rating.origin.as_str(),
+                rating.source,
+                rating.rating,
+                rating.outlet_id
+            ),
+            ("rating:7", FeedbackSource::Survey, Some(2), Some(5))
+        );
+        let call = captured(Said::Contact {
+            id: 9,
+            customer_id: 3,
+            touchpoint: "phone".into(),
+            subject: "回访".into(),
+            body: Some("  说噪音还在 ".into()),
+            at: String::new(),
+        });
+        assert_eq!(
+            (call.origin.as_str(), call.source, call.body.as_str()),
+            ("interaction:9", FeedbackSource::Call, "回访\n说噪音还在")
+        );
+        let visit = captured(Said::Contact {
+            id: 10,
+            customer_id: 3,
+            touchpoint: "field_visit".into(),
+            subject: "上门检查".into(),
+            body: None,
+            at: String::new(),
+        });
+        assert_eq!(
+            (visit.source, visit.body.as_str()),
+            (FeedbackSource::Visit, "上门检查")
+        );
+        let message = captured(Said::Message {
+            id: 4,
+            request_id: 7,
+            body: "还是漏水".into(),
+            customer_id: 3,
+            asset_id: None,
+            outlet_id: None,
+            at: String::new(),
+        });
+        assert_eq!(
+            (message.origin.as_str(), message.source),
+            ("message:4", FeedbackSource::RequestReply)
+        );
     }
 }

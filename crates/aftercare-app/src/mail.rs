@@ -49,6 +49,21 @@ impl App {
         self.receive_mail(mail).await
     }
 
+    /// Takes in one raw mail as a mail server delivers it (the API's inbound mail): the
+    /// caller's permission is checked before the mail is read.
+    pub async fn mail_in_raw(&self, p: &Principal, raw: &[u8]) -> Result<MailOutcome, AppError> {
+        p.require(Permission::WorkRequests)?;
+        let parser = self.mail_parser.as_ref().ok_or(AppError::Unreadable {
+            code: "mail_unreadable",
+            detail: "no mail reader configured".into(),
+        })?;
+        let mail = parser.parse(raw).map_err(|detail| AppError::Unreadable {
+            code: "mail_unreadable",
+            detail,
+        })?;
+        self.receive_mail(&mail).await
+    }
+
     /// Same as [`App::mail_in`], for the command line (which has no signed-in user).
     pub async fn receive_mail(&self, mail: &InboundMail) -> Result<MailOutcome, AppError> {
         // The same mail delivered again (a mailbox polled again after a crash, a mail

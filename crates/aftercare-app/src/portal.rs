@@ -14,7 +14,7 @@ use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::catalog::parse_serial;
 use aftercare_domain::error::{parse_date, required_text};
-use aftercare_domain::request::{RequestChannel, RequestStatus, ServiceType};
+use aftercare_domain::request::{RequestChannel, ServiceType};
 use jiff::ToSpan;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -390,7 +390,7 @@ impl App {
     ) -> Result<(), AppError> {
         let body = required_text(body, 20_000).map_err(|c| Invalid::one("body", c))?;
         let r = self.own_request(a, id).await?;
-        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let status = r.status_of()?;
         if status.is_final() {
             return Err(AppError::Conflict {
                 code: "request_not_active",
@@ -451,13 +451,11 @@ impl App {
             ServiceType::Commissioning,
             ServiceType::Delivery,
         ];
-        let status = RequestStatus::parse(&r.status).unwrap_or(RequestStatus::New);
+        let status = r.status_of()?;
         let Some(tech) = r.assignee_id else {
             return Ok(vec![]);
         };
-        if !status.is_active()
-            || !ServiceType::parse(&r.service_type).is_ok_and(|t| visit_types.contains(&t))
-        {
+        if !status.is_active() || !visit_types.contains(&r.service_type_of()?) {
             return Ok(vec![]);
         }
         let own = self

@@ -61,6 +61,8 @@ pub struct App {
     pub search: Option<Arc<dyn crate::search::SearchIndex>>,
     /// The survey links' signing key, read from the database on first use.
     pub(crate) survey_key: Arc<tokio::sync::OnceCell<String>>,
+    /// Reads raw mails posted to the API; without one, they are refused as unreadable.
+    pub mail_parser: Option<Arc<dyn crate::ports::MailParser>>,
 }
 
 fn page_limit(l: Option<u32>) -> u32 {
@@ -76,7 +78,14 @@ impl App {
             public_url: Arc::from("http://127.0.0.1:8080"),
             search: None,
             survey_key: Arc::default(),
+            mail_parser: None,
         }
+    }
+
+    /// The same app, reading raw mails with `parser`.
+    pub fn with_mail_parser(mut self, parser: Arc<dyn crate::ports::MailParser>) -> Self {
+        self.mail_parser = Some(parser);
+        self
     }
 
     /// The same app, searching with `index`.

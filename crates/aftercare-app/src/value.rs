@@ -2,7 +2,7 @@
 //! log, the customer's value with its explanation, segments, the funnel, Pareto and the
 //! settings behind them. The scoring itself is `aftercare_insight::value`.
 
-use crate::error::AppError;
+use crate::error::{AppError, StoreError};
 use crate::jobs::changes;
 use crate::model::Page;
 use crate::ports::StoreResult;
@@ -629,7 +629,12 @@ impl App {
         let mut value = self.store.customer_value(id).await?;
         if let Some(v) = &mut value {
             let s = self.value_settings_now().await?;
-            let as_of = v.as_of.parse().unwrap_or_else(|_| self.clock.today());
+            let as_of = v.as_of.parse().map_err(|_| StoreError::Corrupt {
+                table: "customer_values",
+                id,
+                column: "as_of",
+                value: v.as_of.clone(),
+            })?;
             if let Some(f) = self
                 .store
                 .customer_facts(as_of, &s, Some(&[id]))

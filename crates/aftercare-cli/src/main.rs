@@ -189,7 +189,8 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!(migration = %m, "applied");
     }
     let store = Arc::new(SqlStore::new(db));
-    let app = App::new(store.clone(), Arc::new(SystemClock));
+    let app = App::new(store.clone(), Arc::new(SystemClock))
+        .with_mail_parser(Arc::new(aftercare_mail::RfcMailParser));
     let system = Actor::system("cli");
     match cli.command {
         Command::Openapi => {}

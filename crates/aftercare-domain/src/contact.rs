@@ -74,6 +74,29 @@ impl PhoneNumber {
     pub fn from_stored(s: String) -> Self {
         Self(s)
     }
+
+    /// The start of the stored numbers a partly typed number stands for, by the same rule
+    /// as [`PhoneNumber::parse`]: `138 0013` is `+86138 0013…`, `010 6552` is `+86106552…`
+    /// (no trunk 0), `+852 2345` stays foreign. `None` for what is not a number or is too
+    /// short to narrow anything (under three digits).
+    pub fn search_prefix(s: &str) -> Option<String> {
+        if !s.chars().all(|c| c.is_ascii_digit() || " -+()".contains(c)) {
+            return None;
+        }
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() < 3 {
+            return None;
+        }
+        Some(if s.trim_start().starts_with('+') {
+            format!("+{digits}")
+        } else if let Some(rest) = digits.strip_prefix("0086") {
+            format!("+86{rest}")
+        } else if let Some(rest) = digits.strip_prefix('0') {
+            format!("+86{rest}")
+        } else {
+            format!("+86{digits}")
+        })
+    }
 }
 
 fn is_mainland_mobile(n: &str) -> bool {
@@ -150,6 +173,33 @@ impl Serialize for Email {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_partly_typed_number_searches_the_stored_form() {
+        use super::PhoneNumber;
+        assert_eq!(
+            PhoneNumber::search_prefix("138 0013").as_deref(),
+            Some("+861380013")
+        );
+        assert_eq!(
+            PhoneNumber::search_prefix("010-6552").as_deref(),
+            Some("+86106552")
+        );
+        assert_eq!(
+            PhoneNumber::search_prefix("0086 139").as_deref(),
+            Some("+86139")
+        );
+        assert_eq!(
+            PhoneNumber::search_prefix("+852 2345").as_deref(),
+            Some("+8522345")
+        );
+        assert_eq!(PhoneNumber::search_prefix("13"), None);
+        assert_eq!(PhoneNumber::search_prefix("张伟"), None);
+        // Whatever a prefix finds, the whole number parses to something that starts with it.
+        let whole = PhoneNumber::parse("138 0013 8000").unwrap();
+        let prefix = PhoneNumber::search_prefix("138 0013").unwrap();
+        assert!(whole.as_str().starts_with(&prefix));
+    }
+
     use super::*;
 
     #[test]

@@ -9,5 +9,5 @@ mod parse;
 mod smtp;
 
 pub use imap::{ImapConfig, ImapError, ImapPolling, PollReport, poll_imap};
-pub use parse::{ParseError, parse};
+pub use parse::{ParseError, RfcMailParser, parse};
 pub use smtp::{Security, SmtpConfig, SmtpMailer};

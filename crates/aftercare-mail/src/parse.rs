@@ -1,6 +1,6 @@
 //! Received mail to [`InboundMail`].
 
-use aftercare_app::ports::{InboundMail, NewAttachment};
+use aftercare_app::ports::{InboundMail, MailParser, NewAttachment};
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::html::html_to_text;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
@@ -15,6 +15,16 @@ pub enum ParseError {
     NotAMessage,
     #[error("the mail has no sender: its From header is missing or holds no address")]
     NoSender,
+}
+
+/// [`parse`] as the app's [`MailParser`] port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RfcMailParser;
+
+impl MailParser for RfcMailParser {
+    fn parse(&self, raw: &[u8]) -> Result<InboundMail, String> {
+        parse(raw).map_err(|e| e.to_string())
+    }
 }
 
 /// Decodes a raw RFC 5322 message: headers from RFC 2047 words in any charset, the first

@@ -1,436 +1,642 @@
-//! Customer rows and how a full customer is read back.
+//! The `CustomerStore` port over SQL: customers, their timeline and contacts, duplicates and merges, lookups by email.
 
-use crate::db::{Sql, V, fetch_all, fetch_opt, in_list};
+use crate::customer_rows::{self as customers, ROW_COLS, RowRec};
+use crate::db::*;
+use crate::store::SqlStore;
+use crate::store::*;
 use aftercare_app::StoreError;
+use aftercare_app::input::*;
+use aftercare_app::model::Page;
 use aftercare_app::model::*;
+use aftercare_app::ports::*;
 use aftercare_domain::contact::PhoneNumber;
 use aftercare_domain::customer::CustomerDraft;
-use sqlx::{Any, Executor};
+use async_trait::async_trait;
+use serde_json::{Value, json};
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct CustomerRec {
-    pub id: i64,
-    pub kind: String,
-    pub name: String,
-    pub company: Option<String>,
-    pub title: Option<String>,
-    pub birthday: Option<String>,
-    pub account_manager_id: Option<i64>,
-    pub account_manager_name: Option<String>,
-    pub tier: Option<String>,
-    pub habits: Option<String>,
-    pub preferences: Option<String>,
-    pub notes: Option<String>,
-    pub source: Option<String>,
-    pub consent: String,
-    pub tags: String,
-    pub merged_into: Option<i64>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: i64,
-}
+#[async_trait]
+impl CustomerStore for SqlStore {
+    async fn create_customers(
+        &self,
+        actor: &Actor,
+        drafts: &[CustomerDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>> {
+        let (me, actor, now, drafts) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            drafts.to_vec(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, drafts) =
+                    (me.clone(), actor.clone(), now.clone(), drafts.clone());
+                Box::pin(async move {
+                    let (actor, now) = (&actor, now.as_str());
+                    let drafts = drafts.as_slice();
+                    let mut ids = Vec::with_capacity(drafts.len());
+                    for d in drafts {
+                        let id = me.insert_customer(&mut *tx, actor, d, now).await?;
+                        ids.push(id);
+                    }
+                    Ok(ids)
+                })
+            })
+            .await
+    }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct RowRec {
-    pub id: i64,
-    pub kind: String,
-    pub name: String,
-    pub company: Option<String>,
-    pub primary_phone: Option<String>,
-    pub primary_email: Option<String>,
-    pub city: Option<String>,
-    pub tags: String,
-    pub created_at: String,
-    pub name_sort: String,
-}
-
-pub(crate) const ROW_COLS: &str = "c.id, c.kind, c.name, c.company, c.primary_phone, c.primary_email, c.city, c.tags, c.created_at, c.name_sort";
-
-pub(crate) fn split_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-impl From<RowRec> for CustomerRow {
-    fn from(r: RowRec) -> Self {
-        CustomerRow {
-            id: r.id,
-            kind: r.kind,
-            name: r.name,
-            company: r.company,
-            primary_phone: r
-                .primary_phone
-                .map(|p| PhoneNumber::from_stored(p).display()),
-            primary_email: r.primary_email,
-            city: r.city,
-            tags: split_list(&r.tags),
-            created_at: r.created_at,
+    async fn update_customer(
+        &self,
+        actor: &Actor,
+        id: i64,
+        d: &CustomerDraft,
+        version: Option<i64>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let before = customers::load(&self.db.read, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if before.merged_into.is_some() {
+            return Err(StoreError::Conflict {
+                code: "customer_merged",
+                field: None,
+            });
         }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct PhoneRec {
-    number: String,
-    label: Option<String>,
-    is_primary: i64,
-}
-#[derive(sqlx::FromRow)]
-struct EmailRec {
-    address: String,
-    is_primary: i64,
-}
-#[derive(sqlx::FromRow)]
-struct AddressRec {
-    label: Option<String>,
-    province: Option<String>,
-    city: Option<String>,
-    district: Option<String>,
-    street: String,
-    postcode: Option<String>,
-    is_primary: i64,
-}
-#[derive(sqlx::FromRow)]
-struct FamilyRec {
-    name: String,
-    relation: String,
-    birthday: Option<String>,
-}
-#[derive(sqlx::FromRow)]
-struct DateRec {
-    label: String,
-    day: String,
-}
-
-/// Reads one customer with everything attached to it.
-pub(crate) async fn load<'c, E>(e: E, id: i64) -> Result<Option<Customer>, StoreError>
-where
-    E: Executor<'c, Database = Any> + Copy,
-{
-    let Some(c): Option<CustomerRec> = fetch_opt(
-        e,
-        "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
-         u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.consent, c.tags, \
-         c.merged_into, c.created_at, c.updated_at, c.version \
-         FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1"
-            .replace("{TIER_IN_FORCE}", crate::value::TIER_IN_FORCE)
-            .as_str(),
-        &[V::I(id)],
-    )
-    .await?
-    else {
-        return Ok(None);
-    };
-    let phones: Vec<PhoneRec> = fetch_all(
-        e,
-        "SELECT number, label, is_primary FROM customer_phones WHERE customer_id = $1 ORDER BY is_primary DESC, id",
-        &[V::I(id)],
-    )
-    .await?;
-    let emails: Vec<EmailRec> = fetch_all(
-        e,
-        "SELECT address, is_primary FROM customer_emails WHERE customer_id = $1 ORDER BY is_primary DESC, id",
-        &[V::I(id)],
-    )
-    .await?;
-    let addresses: Vec<AddressRec> = fetch_all(
-        e,
-        "SELECT label, province, city, district, street, postcode, is_primary FROM customer_addresses \
-         WHERE customer_id = $1 ORDER BY is_primary DESC, id",
-        &[V::I(id)],
-    )
-    .await?;
-    let family: Vec<FamilyRec> = fetch_all(
-        e,
-        "SELECT name, relation, birthday FROM customer_family WHERE customer_id = $1 ORDER BY id",
-        &[V::I(id)],
-    )
-    .await?;
-    let dates: Vec<DateRec> = fetch_all(
-        e,
-        "SELECT label, day FROM customer_dates WHERE customer_id = $1 ORDER BY day, id",
-        &[V::I(id)],
-    )
-    .await?;
-    Ok(Some(Customer {
-        id: c.id,
-        kind: c.kind,
-        name: c.name,
-        company: c.company,
-        title: c.title,
-        birthday: c.birthday,
-        account_manager_id: c.account_manager_id,
-        account_manager_name: c.account_manager_name,
-        tier: c.tier,
-        habits: c.habits,
-        preferences: c.preferences,
-        notes: c.notes,
-        source: c.source,
-        consent: split_list(&c.consent),
-        tags: split_list(&c.tags),
-        phones: phones
-            .into_iter()
-            .map(|p| PhoneView {
-                display: PhoneNumber::from_stored(p.number.clone()).display(),
-                number: p.number,
-                label: p.label,
-                primary: p.is_primary != 0,
+        let (me, actor, now, d, before) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            d.clone(),
+            before.clone(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, d, before) = (
+                    me.clone(),
+                    actor.clone(),
+                    now.clone(),
+                    d.clone(),
+                    before.clone(),
+                );
+                Box::pin(async move {
+                    let (actor, now) = (&actor, now.as_str());
+                    let d = &d;
+                    let before = &before;
+                    let cols = customers::columns(d);
+                    let mut sql = Sql::new("UPDATE customers SET ");
+                    for (c, v) in cols {
+                        sql.push(c).push(" = ").bind(v).push(", ");
+                    }
+                    sql.push("updated_at = ")
+                        .bind(now)
+                        .push(", version = version + 1 WHERE id = ")
+                        .bind(id);
+                    if let Some(v) = version {
+                        sql.push(" AND version = ").bind(v);
+                    }
+                    let n = exec(&mut *tx, &sql.text, &sql.args).await?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict {
+                            code: "stale_version",
+                            field: Some("version".into()),
+                        });
+                    }
+                    customers::delete_children(&mut *tx, id).await?;
+                    customers::write_children(&mut *tx, id, d).await?;
+                    customers::find_duplicates_of(&mut *tx, id, d, now).await?;
+                    let before_json = customer_json(before);
+                    // The new state for the audit row: the stored profile with the draft written over it.
+                    let after = {
+                        let mut a = before_json.clone();
+                        let cols = customers::columns(d);
+                        if let Value::Object(m) = &mut a {
+                            for (c, v) in cols {
+                                let v = match v {
+                                    V::T(s) => json!(s),
+                                    V::OptT(s) => json!(s),
+                                    V::I(i) => json!(i),
+                                    V::OptI(i) => json!(i),
+                                    V::B(b) => json!(b.len()),
+                                    V::F(f) => json!(f),
+                                    V::OptF(f) => json!(f),
+                                };
+                                m.insert(c.to_string(), v);
+                            }
+                            m.insert(
+                                "phones".into(),
+                                json!(
+                                    d.phones
+                                        .iter()
+                                        .map(|p| p.number.as_str())
+                                        .collect::<Vec<_>>()
+                                ),
+                            );
+                            m.insert(
+                                "emails".into(),
+                                json!(
+                                    d.emails
+                                        .iter()
+                                        .map(|e| e.address.as_str())
+                                        .collect::<Vec<_>>()
+                                ),
+                            );
+                            m.insert("tags".into(), json!(d.tags));
+                            m.insert(
+                                "consent".into(),
+                                json!(d.consent.iter().map(|c| c.code()).collect::<Vec<_>>()),
+                            );
+                        }
+                        a
+                    };
+                    let changed: Vec<String> = match (&before_json, &after) {
+                        (Value::Object(b), Value::Object(a)) => {
+                            let mut keys: Vec<String> = a
+                                .iter()
+                                .filter(|(k, v)| {
+                                    !matches!(
+                                        k.as_str(),
+                                        "updated_at"
+                                            | "version"
+                                            | "name_sort"
+                                            | "primary_phone"
+                                            | "primary_email"
+                                            | "city"
+                                    ) && b
+                                        .get(*k)
+                                        .map(|bv| simplify(bv) != simplify(v))
+                                        .unwrap_or(true)
+                                })
+                                .map(|(k, _)| k.clone())
+                                .collect();
+                            keys.sort();
+                            keys
+                        }
+                        _ => vec![],
+                    };
+                    me.log(
+                        &mut *tx,
+                        actor,
+                        "update",
+                        "customer",
+                        id,
+                        Some(&before_json),
+                        Some(&after),
+                        now,
+                    )
+                    .await?;
+                    me.timeline_add(
+                        &mut *tx,
+                        id,
+                        now,
+                        "change",
+                        None,
+                        Some(id),
+                        &changed.join(", "),
+                        actor,
+                    )
+                    .await?;
+                    Ok(())
+                })
             })
-            .collect(),
-        emails: emails
-            .into_iter()
-            .map(|m| EmailView {
-                address: m.address,
-                primary: m.is_primary != 0,
-            })
-            .collect(),
-        addresses: addresses
-            .into_iter()
-            .map(|a| AddressView {
-                label: a.label,
-                province: a.province,
-                city: a.city,
-                district: a.district,
-                street: a.street,
-                postcode: a.postcode,
-                primary: a.is_primary != 0,
-            })
-            .collect(),
-        family: family
-            .into_iter()
-            .map(|f| FamilyView {
-                name: f.name,
-                relation: f.relation,
-                birthday: f.birthday,
-            })
-            .collect(),
-        important_dates: dates
-            .into_iter()
-            .map(|d| DateView {
-                label: d.label,
-                date: d.day,
-            })
-            .collect(),
-        merged_into: c.merged_into,
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-        version: c.version,
-    }))
-}
+            .await
+    }
 
-/// The columns of `customers` a draft sets, in insert order, with their values.
-pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
-    let primary_phone = d
-        .phones
-        .iter()
-        .find(|p| p.primary)
-        .map(|p| p.number.as_str().to_string());
-    let primary_email = d
-        .emails
-        .iter()
-        .find(|p| p.primary)
-        .map(|p| p.address.as_str().to_string());
-    let city = d
-        .addresses
-        .iter()
-        .find(|a| a.primary)
-        .and_then(|a| a.city.clone());
-    let list = |v: Vec<&str>| v.join(",");
-    vec![
-        ("kind", V::T(d.kind.code().into())),
-        ("name", V::T(d.name.clone())),
-        (
-            "name_sort",
-            V::T(aftercare_domain::customer::sort_key(&d.name)),
-        ),
-        ("company", V::OptT(d.company.clone())),
-        ("title", V::OptT(d.title.clone())),
-        ("birthday", V::OptT(d.birthday.map(|b| b.to_string()))),
-        ("account_manager_id", V::OptI(d.account_manager_id)),
-        ("habits", V::OptT(d.habits.clone())),
-        ("preferences", V::OptT(d.preferences.clone())),
-        ("notes", V::OptT(d.notes.clone())),
-        ("source", V::OptT(d.source.map(|s| s.code().to_string()))),
-        (
-            "consent",
-            V::T(list(d.consent.iter().map(|c| c.code()).collect())),
-        ),
-        ("tags", V::T(d.tags.join(","))),
-        ("primary_phone", V::OptT(primary_phone)),
-        ("primary_email", V::OptT(primary_email)),
-        ("city", V::OptT(city)),
-    ]
-}
+    async fn customer(&self, id: i64) -> StoreResult<Option<Customer>> {
+        customers::load(&self.db.read, id).await
+    }
 
-/// Writes the child rows of a customer (after deleting old ones on update).
-pub(crate) async fn write_children(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    d: &CustomerDraft,
-) -> Result<(), StoreError> {
-    use crate::db::exec;
-    for p in &d.phones {
-        exec(
-            &mut *tx,
-            "INSERT INTO customer_phones (customer_id, number, label, is_primary) VALUES ($1, $2, $3, $4)",
-            &[V::I(id), V::T(p.number.as_str().into()), V::OptT(p.label.clone()), V::I(p.primary as i64)],
-        )
-        .await?;
-    }
-    for m in &d.emails {
-        exec(
-            &mut *tx,
-            "INSERT INTO customer_emails (customer_id, address, match_key, is_primary) VALUES ($1, $2, $3, $4)",
-            &[V::I(id), V::T(m.address.as_str().into()), V::T(m.address.match_key()), V::I(m.primary as i64)],
-        )
-        .await?;
-    }
-    for a in &d.addresses {
-        exec(
-            &mut *tx,
-            "INSERT INTO customer_addresses (customer_id, label, province, city, district, street, postcode, is_primary) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                V::I(id),
-                V::OptT(a.label.clone()),
-                V::OptT(a.province.clone()),
-                V::OptT(a.city.clone()),
-                V::OptT(a.district.clone()),
-                V::T(a.street.clone()),
-                V::OptT(a.postcode.clone()),
-                V::I(a.primary as i64),
-            ],
-        )
-        .await?;
-    }
-    for f in &d.family {
-        exec(
-            &mut *tx,
-            "INSERT INTO customer_family (customer_id, name, relation, birthday) VALUES ($1, $2, $3, $4)",
-            &[V::I(id), V::T(f.name.clone()), V::T(f.relation.clone()), V::OptT(f.birthday.map(|b| b.to_string()))],
-        )
-        .await?;
-    }
-    for dt in &d.dates {
-        exec(
-            &mut *tx,
-            "INSERT INTO customer_dates (customer_id, label, day) VALUES ($1, $2, $3)",
-            &[V::I(id), V::T(dt.label.clone()), V::T(dt.date.to_string())],
-        )
-        .await?;
-    }
-    for t in &d.tags {
-        exec(
-            &mut *tx,
-            "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)",
-            &[V::I(id), V::T(t.clone())],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-pub(crate) async fn delete_children(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-) -> Result<(), StoreError> {
-    for t in [
-        "customer_phones",
-        "customer_emails",
-        "customer_addresses",
-        "customer_family",
-        "customer_dates",
-        "customer_tags",
-    ] {
-        crate::db::exec(
-            &mut *tx,
-            &format!("DELETE FROM {t} WHERE customer_id = $1"),
-            &[V::I(id)],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Records the customers who share a phone or an email of `d` with customer `id` as
-/// duplicate candidates (the smaller id first); pairs already known are left as they are.
-pub(crate) async fn find_duplicates_of(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    d: &CustomerDraft,
-    now: &str,
-) -> Result<(), StoreError> {
-    let phones: Vec<String> = d.phones.iter().map(|p| p.number.as_str().into()).collect();
-    let keys: Vec<String> = d.emails.iter().map(|m| m.address.match_key()).collect();
-    record_duplicates(tx, id, &phones, &keys, now).await
-}
-
-/// [`find_duplicates_of`] with the phones and emails customer `id` has stored (after a
-/// merge brought more).
-pub(crate) async fn find_duplicates_of_stored(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    now: &str,
-) -> Result<(), StoreError> {
-    let phones: Vec<(String,)> = fetch_all(
-        &mut *tx,
-        "SELECT number FROM customer_phones WHERE customer_id = $1",
-        &[V::I(id)],
-    )
-    .await?;
-    let keys: Vec<(String,)> = fetch_all(
-        &mut *tx,
-        "SELECT match_key FROM customer_emails WHERE customer_id = $1",
-        &[V::I(id)],
-    )
-    .await?;
-    let phones: Vec<String> = phones.into_iter().map(|p| p.0).collect();
-    let keys: Vec<String> = keys.into_iter().map(|k| k.0).collect();
-    record_duplicates(tx, id, &phones, &keys, now).await
-}
-
-/// One indexed lookup per kind of contact, which almost always finds nobody, then an
-/// insert per pair found. A single `INSERT … SELECT` joining the customer's own rows did
-/// the same but took about a quarter of a create's time (docs/benchmarks.md).
-async fn record_duplicates(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    phones: &[String],
-    keys: &[String],
-    now: &str,
-) -> Result<(), StoreError> {
-    let mut found: Vec<(i64, &str, String)> = Vec::new();
-    for (table, col, reason, values) in [
-        ("customer_phones", "number", "phone", phones),
-        ("customer_emails", "match_key", "email", keys),
-    ] {
-        if values.is_empty() {
-            continue;
-        }
+    async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>> {
+        let limit = q.limit.unwrap_or(50);
+        let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        // What the search looks like decides the index: email, phone, serial or name.
         let mut sql = Sql::new(&format!(
-            "SELECT customer_id, {col} FROM {table} WHERE customer_id <> "
+            "SELECT * FROM (SELECT {ROW_COLS}, c.id AS x_id FROM customers c WHERE c.merged_into IS NULL"
         ));
-        sql.bind(V::I(id));
-        in_list(&mut sql, col, values);
-        let rows: Vec<(i64, String)> = fetch_all(&mut *tx, &sql.text, &sql.args).await?;
-        found.extend(rows.into_iter().map(|(other, v)| (other, reason, v)));
-    }
-    for (other, reason, value) in found {
-        crate::db::exec(
-            &mut *tx,
-            "INSERT INTO duplicate_candidates (a, b, reason, value, found_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        let (col, desc) = sort_spec(
+            q.sort.as_deref(),
             &[
-                V::I(other.min(id)),
-                V::I(other.max(id)),
-                reason.into(),
-                value.into(),
+                ("name", "name_sort", false),
+                ("-name", "name_sort", true),
+                ("created", "created_at", false),
+                ("-created", "created_at", true),
+            ],
+            0,
+        )?;
+        if let Some(s) = search {
+            if s.contains('@') {
+                let k = s.to_lowercase();
+                sql.push(
+                    " AND c.id IN (SELECT customer_id FROM customer_emails WHERE match_key >= ",
+                )
+                .bind(k.clone())
+                .push(" AND match_key < ")
+                .bind(prefix_end(&k))
+                .push(")");
+            } else if let Some(cid) = match aftercare_domain::catalog::parse_serial(s) {
+                // A serial number, when one matches exactly (serials may be all digits).
+                Ok(serial) if serial.chars().any(|c| c.is_ascii_digit()) => {
+                    scalar(
+                        &self.db.read,
+                        "SELECT customer_id FROM assets WHERE serial = $1",
+                        &[serial.into()],
+                    )
+                    .await?
+                }
+                _ => None,
+            } {
+                sql.push(" AND c.id = ").bind(cid);
+            } else if let Ok(p) = PhoneNumber::parse(s) {
+                sql.push(" AND c.id IN (SELECT customer_id FROM customer_phones WHERE number = ")
+                    .bind(p.as_str())
+                    .push(")");
+            } else if let Some(prefix) = PhoneNumber::search_prefix(s) {
+                sql.push(" AND c.id IN (SELECT customer_id FROM customer_phones WHERE number >= ")
+                    .bind(prefix.clone())
+                    .push(" AND number < ")
+                    .bind(prefix_end(&prefix))
+                    .push(")");
+            } else {
+                // A name: its pinyin range uses the sort index, so results come in pinyin
+                // order; for Chinese input the name itself must also start with it.
+                let key = aftercare_domain::customer::sort_key(s);
+                let key = if s.is_ascii() {
+                    key.trim_end().to_string()
+                } else {
+                    key
+                };
+                sql.push(" AND c.name_sort >= ")
+                    .bind(key.clone())
+                    .push(" AND c.name_sort < ")
+                    .bind(prefix_end(&key));
+                if !s.is_ascii() {
+                    sql.push(" AND c.name >= ")
+                        .bind(s)
+                        .push(" AND c.name < ")
+                        .bind(prefix_end(s));
+                }
+            }
+        }
+        if let Some(k) = q.kind.as_deref().filter(|s| !s.is_empty()) {
+            sql.push(" AND c.kind = ").bind(k);
+        }
+        if let Some(t) = q.tag.as_deref().filter(|s| !s.is_empty()) {
+            sql.push(" AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ")
+                .bind(t)
+                .push(")");
+        }
+        if let Some(city) = q.city.as_deref().filter(|s| !s.is_empty()) {
+            sql.push(" AND c.city = ").bind(city);
+        }
+        sql.push(") t WHERE 1 = 1");
+        keyset(&mut sql, col, desc, q.cursor.as_deref(), limit)?;
+        let rows: Vec<RowRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        let page = next_page(rows, limit, |r| {
+            let v = match col {
+                "name" => r.name.clone(),
+                "created_at" => r.created_at.clone(),
+                _ => r.name_sort.clone(),
+            };
+            (v, r.id)
+        });
+        Ok(Page {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    async fn timeline(
+        &self,
+        customer_id: i64,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<TimelineEntry>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            id: i64,
+            customer_id: i64,
+            at: String,
+            kind: String,
+            touchpoint: Option<String>,
+            ref_id: Option<i64>,
+            summary: String,
+            actor_name: Option<String>,
+        }
+        let mut sql = Sql::new(
+            "SELECT * FROM (SELECT t.id, t.id AS x_id, t.customer_id, t.at, t.kind, t.touchpoint, t.ref_id, t.summary, u.name AS actor_name \
+             FROM timeline t LEFT JOIN users u ON u.id = t.actor_id WHERE t.customer_id = ",
+        );
+        sql.bind(customer_id).push(") x WHERE 1 = 1");
+        keyset(&mut sql, "at", true, cursor, limit)?;
+        let rows: Vec<Q> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        let page = next_page(rows, limit, |r| (r.at.clone(), r.id));
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|r| TimelineEntry {
+                    id: r.id,
+                    customer_id: r.customer_id,
+                    at: r.at,
+                    kind: r.kind,
+                    touchpoint: r.touchpoint,
+                    ref_id: r.ref_id,
+                    summary: r.summary,
+                    actor_name: r.actor_name,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    async fn add_interactions(
+        &self,
+        actor: &Actor,
+        items: &[(i64, InteractionDraft)],
+        now: &str,
+    ) -> StoreResult<Vec<i64>> {
+        let (me, actor, now, items) =
+            (self.clone(), actor.clone(), now.to_string(), items.to_vec());
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, items) = (me.clone(), actor.clone(), now.clone(), items.clone());
+                Box::pin(async move {
+                let (actor, now) = (&actor, now.as_str());
+                let items = items.as_slice();
+        let mut ids = Vec::with_capacity(items.len());
+        for (customer_id, d) in items {
+            let customer_id = *customer_id;
+            if !me.customer_exists(&mut *tx, customer_id).await? {
+                return Err(StoreError::NotFound);
+            }
+            let id = insert_id(
+                &mut *tx,
+                "INSERT INTO interactions (customer_id, touchpoint, direction, subject, body, at, user_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[V::I(customer_id), d.touchpoint.code().into(), d.direction.into(), (&d.subject).into(), (&d.body).into(), now.into(), V::OptI(actor.user_id)],
+            )
+            .await?;
+            let after = json!({"customer_id": customer_id, "touchpoint": d.touchpoint.code(), "direction": d.direction, "subject": d.subject});
+            me.log(
+                &mut *tx,
+                actor,
+                "create",
+                "interaction",
+                id,
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
+            me.timeline_add(
+                &mut *tx,
+                customer_id,
+                now,
+                "interaction",
+                Some(d.touchpoint.code()),
+                Some(id),
+                &d.subject,
+                actor,
+            )
+            .await?;
+            ids.push(id);
+        }
+        Ok(ids)
+                })
+            })
+            .await
+    }
+
+    async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            a: i64,
+            b: i64,
+            reason: String,
+            value: String,
+        }
+        let pairs: Vec<Q> = fetch_all(
+            &self.db.read,
+            "SELECT d.a, d.b, d.reason, d.value FROM duplicate_candidates d \
+             WHERE NOT EXISTS (SELECT 1 FROM duplicate_dismissals x WHERE x.a = d.a AND x.b = d.b) \
+             AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN (d.a, d.b) AND c.merged_into IS NOT NULL) \
+             AND ( \
+               (d.reason = 'phone' \
+                AND EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_id = d.a AND p.number = d.value) \
+                AND EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_id = d.b AND p.number = d.value)) \
+               OR (d.reason = 'email' \
+                AND EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = d.a AND e.match_key = d.value) \
+                AND EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = d.b AND e.match_key = d.value))) \
+             ORDER BY d.b DESC, d.a LIMIT $1",
+            &[V::I(limit as i64 * 2)],
+        )
+        .await?;
+        let mut out: Vec<DuplicatePair> = Vec::new();
+        for r in pairs {
+            if out.iter().any(|p| p.a.id == r.a && p.b.id == r.b) {
+                continue;
+            }
+            let row = |id: i64| async move {
+                fetch_opt::<_, RowRec>(
+                    &self.db.read,
+                    &format!("SELECT {ROW_COLS} FROM customers c WHERE c.id = $1"),
+                    &[V::I(id)],
+                )
+                .await
+            };
+            if let (Some(a), Some(b)) = (row(r.a).await?, row(r.b).await?) {
+                let value = if r.reason == "phone" {
+                    PhoneNumber::from_stored(r.value).display()
+                } else {
+                    r.value
+                };
+                out.push(DuplicatePair {
+                    a: a.into(),
+                    b: b.into(),
+                    reason: r.reason,
+                    value,
+                });
+            }
+            if out.len() >= limit as usize {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        exec(
+            &mut *tx,
+            "INSERT INTO duplicate_dismissals (a, b) VALUES ($1, $2)",
+            &[V::I(a), V::I(b)],
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "dismiss_duplicate",
+            "customer",
+            a,
+            None,
+            Some(&json!({"a": a, "b": b})),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn merge_customers(
+        &self,
+        actor: &Actor,
+        keep: i64,
+        drop: i64,
+        now: &str,
+    ) -> StoreResult<()> {
+        let k = customers::load(&self.db.read, keep)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let d = customers::load(&self.db.read, drop)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if k.merged_into.is_some() || d.merged_into.is_some() {
+            return Err(StoreError::Conflict {
+                code: "customer_merged",
+                field: None,
+            });
+        }
+        let mut tx = self.begin().await?;
+        // Child rows move to the kept customer; duplicates of what it already has are
+        // dropped, everything else is kept, marked not primary.
+        exec(&mut *tx, "DELETE FROM customer_phones WHERE customer_id = $1 AND number IN (SELECT number FROM customer_phones WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
+        exec(&mut *tx, "DELETE FROM customer_emails WHERE customer_id = $1 AND match_key IN (SELECT match_key FROM customer_emails WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
+        exec(&mut *tx, "DELETE FROM customer_tags WHERE customer_id = $1 AND tag IN (SELECT tag FROM customer_tags WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
+        for t in ["customer_phones", "customer_emails", "customer_addresses"] {
+            exec(
+                &mut *tx,
+                &format!("UPDATE {t} SET customer_id = $1, is_primary = 0 WHERE customer_id = $2"),
+                &[V::I(keep), V::I(drop)],
+            )
+            .await?;
+        }
+        for t in [
+            "customer_family",
+            "customer_dates",
+            "customer_tags",
+            "orders",
+            "assets",
+            "interactions",
+            "timeline",
+        ] {
+            exec(
+                &mut *tx,
+                &format!("UPDATE {t} SET customer_id = $1 WHERE customer_id = $2"),
+                &[V::I(keep), V::I(drop)],
+            )
+            .await?;
+        }
+        let tags: Vec<(String,)> = fetch_all(
+            &mut *tx,
+            "SELECT tag FROM customer_tags WHERE customer_id = $1 ORDER BY tag",
+            &[V::I(keep)],
+        )
+        .await?;
+        let tags = tags.into_iter().map(|t| t.0).collect::<Vec<_>>().join(",");
+        // Fill the kept profile's blanks from the merged one.
+        exec(
+            &mut *tx,
+            "UPDATE customers SET tags = $1, company = COALESCE(company, $2), title = COALESCE(title, $3), \
+             birthday = COALESCE(birthday, $4), account_manager_id = COALESCE(account_manager_id, $5), \
+             habits = COALESCE(habits, $6), preferences = COALESCE(preferences, $7), \
+             notes = CASE WHEN $8 = '' THEN notes WHEN notes IS NULL THEN $8 ELSE notes || ' / ' || $8 END, \
+             primary_email = COALESCE(primary_email, $9), primary_phone = COALESCE(primary_phone, $10), \
+             city = COALESCE(city, $11), updated_at = $12, version = version + 1 WHERE id = $13",
+            &[
+                tags.into(),
+                (&d.company).into(),
+                (&d.title).into(),
+                (&d.birthday).into(),
+                V::OptI(d.account_manager_id),
+                (&d.habits).into(),
+                (&d.preferences).into(),
+                d.notes.clone().unwrap_or_default().into(),
+                d.emails.first().map(|e| e.address.clone()).into(),
+                d.phones.first().map(|p| p.number.clone()).into(),
+                d.addresses.first().and_then(|a| a.city.clone()).into(),
                 now.into(),
+                V::I(keep),
             ],
         )
         .await?;
+        // If the kept one had no primary phone/email before, make the moved one primary.
+        for t in ["customer_phones", "customer_emails", "customer_addresses"] {
+            exec(
+                &mut *tx,
+                &format!(
+                    "UPDATE {t} SET is_primary = 1 WHERE id = (SELECT MIN(id) FROM {t} WHERE customer_id = $1) \
+                     AND NOT EXISTS (SELECT 1 FROM {t} WHERE customer_id = $1 AND is_primary = 1)"
+                ),
+                &[V::I(keep)],
+            )
+            .await?;
+        }
+        exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep), now.into(), V::I(drop)]).await?;
+        crate::purchases::refresh(&mut tx, self.db.backend, &[keep, drop]).await?;
+        // The kept customer may now share a number with someone else.
+        customers::find_duplicates_of_stored(&mut tx, keep, now).await?;
+        self.log(
+            &mut tx,
+            actor,
+            "merge",
+            "customer",
+            keep,
+            Some(&json!({"kept": customer_json(&k), "merged": customer_json(&d)})),
+            Some(&json!({"kept": keep, "merged": drop})),
+            now,
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "merged_into",
+            "customer",
+            drop,
+            Some(&customer_json(&d)),
+            Some(&json!({"merged_into": keep})),
+            now,
+        )
+        .await?;
+        self.timeline_add(
+            &mut tx,
+            keep,
+            now,
+            "merge",
+            None,
+            Some(drop),
+            &format!("{} (#{drop})", d.name),
+            actor,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
     }
-    Ok(())
+
+    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>> {
+        scalar(
+            &self.db.read,
+            "SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id \
+             WHERE e.match_key = $1 AND c.merged_into IS NULL ORDER BY e.is_primary DESC, e.customer_id LIMIT 1",
+            &[email_key.into()],
+        )
+        .await
+    }
+
+    async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar_with::<_, String, _>(
+            "SELECT match_key FROM customer_emails WHERE customer_id = $1",
+            args(&[V::I(customer_id)]),
+        )
+        .fetch_all(&self.db.read)
+        .await
+        .map_err(backend_err)
+    }
 }

@@ -9,7 +9,6 @@ use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::service::Actor;
-use aftercare_domain::feedback::FeedbackSource;
 use async_trait::async_trait;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -785,8 +784,13 @@ impl FeedbackStore for SqlStore {
         Ok((corrections, words))
     }
 
-    async fn captured(&self, requests: &[i64], interactions: &[i64]) -> StoreResult<Vec<Captured>> {
-        let mut out: Vec<Captured> = Vec::new();
+    async fn said(
+        &self,
+        requests: &[i64],
+        interactions: &[i64],
+        touchpoints: &[&str],
+    ) -> StoreResult<Vec<Said>> {
+        let mut out: Vec<Said> = Vec::new();
         for chunk in requests.chunks(200) {
             let mut sql = Sql::new(
                 "SELECT r.id, r.service_type, r.subject, r.description, r.customer_id, r.asset_id, r.outlet_id, r.created_at \
@@ -803,22 +807,20 @@ impl FeedbackStore for SqlStore {
                 Option<i64>,
                 String,
             )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
-            for (id, service_type, subject, description, customer, asset, outlet, at) in rows {
-                let (source, body) = request_feedback(&service_type, subject, description);
-                out.push(Captured {
-                    origin: format!("request:{id}"),
-                    rating: None,
-                    source,
-                    body,
-                    customer_id: Some(customer),
-                    product_id: None,
-                    asset_id: asset,
-                    request_id: Some(id),
-                    outlet_id: outlet,
+            for (id, service_type, subject, description, customer_id, asset_id, outlet_id, at) in
+                rows
+            {
+                out.push(Said::Request {
+                    id,
+                    service_type,
+                    subject,
+                    description,
+                    customer_id,
+                    asset_id,
+                    outlet_id,
                     at,
                 });
             }
-            // The comment a customer left with their rating in the portal.
             let mut sql = Sql::new(
                 "SELECT r.id, r.rating, r.rating_comment, r.customer_id, r.asset_id, r.outlet_id, r.rated_at \
                  FROM requests r WHERE r.rating_comment IS NOT NULL AND r.rating_comment <> ''",
@@ -834,17 +836,14 @@ impl FeedbackStore for SqlStore {
                 Option<i64>,
                 Option<String>,
             )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
-            for (id, rating, comment, customer, asset, outlet, at) in rows {
-                out.push(Captured {
-                    origin: format!("rating:{id}"),
+            for (request_id, rating, comment, customer_id, asset_id, outlet_id, at) in rows {
+                out.push(Said::Rating {
+                    request_id,
                     rating,
-                    source: FeedbackSource::Survey,
-                    body: comment,
-                    customer_id: Some(customer),
-                    product_id: None,
-                    asset_id: asset,
-                    request_id: Some(id),
-                    outlet_id: outlet,
+                    comment,
+                    customer_id,
+                    asset_id,
+                    outlet_id,
                     at: at.unwrap_or_default(),
                 });
             }
@@ -856,58 +855,51 @@ impl FeedbackStore for SqlStore {
             in_list(&mut sql, "m.request_id", chunk);
             let rows: Vec<(i64, String, i64, i64, Option<i64>, Option<i64>, String)> =
                 fetch_all(&self.db.write, &sql.text, &sql.args).await?;
-            for (id, body, request, customer, asset, outlet, at) in rows {
-                out.push(Captured {
-                    origin: format!("message:{id}"),
-                    rating: None,
-                    source: FeedbackSource::RequestReply,
+            for (id, body, request_id, customer_id, asset_id, outlet_id, at) in rows {
+                out.push(Said::Message {
+                    id,
+                    request_id,
                     body,
-                    customer_id: Some(customer),
-                    product_id: None,
-                    asset_id: asset,
-                    request_id: Some(request),
-                    outlet_id: outlet,
+                    customer_id,
+                    asset_id,
+                    outlet_id,
                     at,
                 });
             }
+        }
+        if touchpoints.is_empty() {
+            return Ok(out);
         }
         for chunk in interactions.chunks(200) {
             let mut sql = Sql::new(
                 "SELECT id, customer_id, touchpoint, subject, body, at FROM interactions WHERE 1 = 1",
             );
-            in_list(&mut sql, "touchpoint", CAPTURED_TOUCHPOINTS);
+            in_list(&mut sql, "touchpoint", touchpoints);
             in_list(&mut sql, "id", chunk);
             let rows: Vec<(i64, i64, String, String, Option<String>, String)> =
                 fetch_all(&self.db.write, &sql.text, &sql.args).await?;
-            for (id, customer, touchpoint, subject, body, at) in rows {
-                let (source, body) = interaction_feedback(&touchpoint, subject, body.as_deref());
-                out.push(Captured {
-                    origin: format!("interaction:{id}"),
-                    rating: None,
-                    source,
+            for (id, customer_id, touchpoint, subject, body, at) in rows {
+                out.push(Said::Contact {
+                    id,
+                    customer_id,
+                    touchpoint,
+                    subject,
                     body,
-                    customer_id: Some(customer),
-                    product_id: None,
-                    asset_id: None,
-                    request_id: None,
-                    outlet_id: None,
                     at,
                 });
             }
         }
-        // What was taken in before (an event repeats a request) is left out here; the
-        // origin's uniqueness guards the rest.
-        if !out.is_empty() {
-            let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
-            for chunk in out.chunks(200) {
-                let origins: Vec<&str> = chunk.iter().map(|c| c.origin.as_str()).collect();
-                let mut sql = Sql::new("SELECT origin FROM feedback_items WHERE 1 = 1");
-                in_list(&mut sql, "origin", &origins);
-                let rows: Vec<(String,)> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
-                known.extend(rows.into_iter().map(|r| r.0));
-            }
-            out.retain(|c| known.insert(c.origin.clone()));
-        }
         Ok(out)
+    }
+
+    async fn known_origins(&self, origins: &[&str]) -> StoreResult<Vec<String>> {
+        let mut known = Vec::new();
+        for chunk in origins.chunks(200) {
+            let mut sql = Sql::new("SELECT origin FROM feedback_items WHERE 1 = 1");
+            in_list(&mut sql, "origin", chunk);
+            let rows: Vec<(String,)> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
+            known.extend(rows.into_iter().map(|r| r.0));
+        }
+        Ok(known)
     }
 }

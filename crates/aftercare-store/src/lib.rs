@@ -1,20 +1,31 @@
 //! Aftercare's storage: one code path over SQLite and PostgreSQL through sqlx's `Any`
 //! driver. SQL is written once, in the subset both understand, with `$N` parameters.
 
+mod accounts;
+mod audit;
+mod catalogue;
 mod change_log;
+mod customer_rows;
 mod customers;
 mod db;
-mod desk;
+mod desk_setup;
 mod feedback;
 mod job_leases;
 mod migrate;
+mod notifications;
+mod order_rows;
 mod orders;
+mod outbox;
 mod portal;
 pub mod purchases;
+mod request_rows;
+mod requests;
+mod returns;
 mod search;
 mod store;
 mod survey;
 mod value;
+mod visits;
 mod voc;
 
 pub use db::{Backend, Db, connect};

@@ -1,170 +1,431 @@
-//! Order and asset rows.
+//! The `OrderStore` port over SQL: orders, assets and their usage archives.
 
+use crate::customer_rows::{self as customers};
+use crate::db::*;
+use crate::order_rows::*;
+use crate::store::*;
+use aftercare_app::StoreError;
+use aftercare_app::input::*;
 use aftercare_app::model::*;
+use aftercare_app::ports::*;
+use aftercare_domain::catalog::{VoidCondition, WarrantyPolicy, format_money};
+use aftercare_domain::warranty::AssetFacts;
+use async_trait::async_trait;
+use serde_json::json;
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct OrderRec {
-    pub id: i64,
-    pub number: String,
-    pub customer_id: i64,
-    pub customer_name: String,
-    pub channel: String,
-    pub outlet_id: Option<i64>,
-    pub outlet_name: Option<String>,
-    pub ordered_on: String,
-    pub status: String,
-    pub currency: String,
-    pub discount: i64,
-    pub total: i64,
-    pub payment_terms: Option<String>,
-    pub special_needs: Option<String>,
-    pub created_at: String,
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct OrderRowRec {
-    pub id: i64,
-    pub number: String,
-    pub customer_id: i64,
-    pub customer_name: String,
-    pub channel: String,
-    pub ordered_on: String,
-    pub status: String,
-    pub currency: String,
-    pub total: i64,
-}
-
-impl From<OrderRowRec> for OrderRow {
-    fn from(r: OrderRowRec) -> Self {
-        OrderRow {
-            id: r.id,
-            number: r.number,
-            customer_id: r.customer_id,
-            customer_name: r.customer_name,
-            channel: r.channel,
-            ordered_on: r.ordered_on,
-            status: r.status,
-            currency: r.currency,
-            total: r.total,
+#[async_trait]
+impl OrderStore for SqlStore {
+    async fn create_orders(
+        &self,
+        actor: &Actor,
+        drafts: &[OrderDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>> {
+        let (me, actor, now, drafts) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            drafts.to_vec(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, drafts) = (me.clone(), actor.clone(), now.clone(), drafts.clone());
+                Box::pin(async move {
+                let (actor, now) = (&actor, now.as_str());
+                let drafts = drafts.as_slice();
+        let mut ids = Vec::new();
+        for d in drafts {
+            if !me.customer_exists(&mut *tx, d.customer_id).await? {
+                return Err(StoreError::Conflict {
+                    code: "not_found",
+                    field: Some("customer_id".into()),
+                });
+            }
+            let placeholder = format!("pending-{}", crate::db::encode_cursor(now, d.customer_id));
+            let id = insert_id(
+                &mut *tx,
+                "INSERT INTO orders (number, customer_id, channel, outlet_id, ordered_on, status, currency, discount, total, \
+                 payment_terms, special_needs, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                &[placeholder.into(), V::I(d.customer_id), d.channel.code().into(), V::OptI(d.outlet_id), d.ordered_on.to_string().into(), d.status.code().into(), (&d.currency).into(), V::I(d.discount), V::I(d.total()), (&d.payment_terms).into(), (&d.special_needs).into(), V::OptI(actor.user_id), now.into()],
+            )
+            .await?;
+            let number = format!("SO-{}-{id:06}", d.ordered_on.year());
+            exec(
+                &mut *tx,
+                "UPDATE orders SET number = $1 WHERE id = $2",
+                &[number.clone().into(), V::I(id)],
+            )
+            .await?;
+            let mut serials = Vec::new();
+            for line in &d.lines {
+                let item_id = insert_id(
+                    &mut *tx,
+                    "INSERT INTO order_items (order_id, product_id, quantity, unit_price, discount, amount) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    &[V::I(id), V::I(line.product_id), V::I(line.quantity as i64), V::I(line.unit_price), V::I(line.discount), V::I(line.amount())],
+                )
+                .await?;
+                for s in &line.serials {
+                    let asset_id = insert_id(
+                        &mut *tx,
+                        "INSERT INTO assets (serial, product_id, customer_id, order_id, order_item_id, purchased_on, delivered_on, installed_on, location, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                        &[s.into(), V::I(line.product_id), V::I(d.customer_id), V::I(id), V::I(item_id), d.ordered_on.to_string().into(), d.delivered_on.map(|x| x.to_string()).into(), d.installed_on.map(|x| x.to_string()).into(), (&d.location).into(), now.into()],
+                    )
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict { code: "serial_taken", field: Some("serials".into()) },
+                        e => e,
+                    })?;
+                    if let Some(inst) = d.installed_on {
+                        exec(&mut *tx, "INSERT INTO asset_events (asset_id, day, kind, created_by, created_at) VALUES ($1, $2, 'installed', $3, $4)", &[V::I(asset_id), inst.to_string().into(), V::OptI(actor.user_id), now.into()]).await?;
+                    }
+                    me.log(&mut *tx, actor, "create", "asset", asset_id, None, Some(&json!({"serial": s, "product_id": line.product_id, "customer_id": d.customer_id, "order_id": id})), now).await?;
+                    serials.push(s.clone());
+                }
+            }
+            let after = json!({"number": number, "customer_id": d.customer_id, "channel": d.channel.code(), "total": d.total(), "currency": d.currency, "serials": serials});
+            me.log(
+                &mut *tx,
+                actor,
+                "create",
+                "order",
+                id,
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
+            let summary = format!("{number} · {} {}", d.currency, format_money(d.total()));
+            let at = if *d.ordered_on.to_string() < now[..10] {
+                format!("{}T12:00:00.000000Z", d.ordered_on)
+            } else {
+                now.to_string()
+            };
+            me.timeline_add(
+                &mut *tx,
+                d.customer_id,
+                &at,
+                "order",
+                Some(d.channel.touchpoint().code()),
+                Some(id),
+                &summary,
+                actor,
+            )
+            .await?;
+            ids.push(id);
         }
+        let customers: Vec<i64> = drafts.iter().map(|d| d.customer_id).collect();
+        crate::purchases::refresh(&mut *tx, me.db.backend, &customers).await?;
+        Ok(ids)
+                })
+            })
+            .await
     }
-}
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ItemRec {
-    pub id: i64,
-    pub product_id: i64,
-    pub sku: String,
-    pub product_name: String,
-    pub quantity: i64,
-    pub unit_price: i64,
-    pub discount: i64,
-    pub amount: i64,
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct AssetRec {
-    pub id: i64,
-    pub serial: String,
-    pub product_id: i64,
-    pub product_name: String,
-    pub sku: String,
-    pub customer_id: i64,
-    pub order_id: Option<i64>,
-    pub order_number: Option<String>,
-    pub purchased_on: String,
-    pub delivered_on: Option<String>,
-    pub installed_on: Option<String>,
-    pub installed_by: Option<String>,
-    pub location: Option<String>,
-}
-
-pub(crate) const ASSET_COLS: &str = "a.id, a.serial, a.product_id, p.name AS product_name, p.sku, a.customer_id, \
-     a.order_id, o.number AS order_number, a.purchased_on, a.delivered_on, a.installed_on, a.installed_by, a.location";
-pub(crate) const ASSET_FROM: &str =
-    "FROM assets a JOIN products p ON p.id = a.product_id LEFT JOIN orders o ON o.id = a.order_id";
-
-impl From<AssetRec> for Asset {
-    fn from(r: AssetRec) -> Self {
-        Asset {
-            id: r.id,
-            serial: r.serial,
-            product_id: r.product_id,
-            product_name: r.product_name,
-            sku: r.sku,
-            customer_id: r.customer_id,
-            order_id: r.order_id,
-            order_number: r.order_number,
-            purchased_on: r.purchased_on,
-            delivered_on: r.delivered_on,
-            installed_on: r.installed_on,
-            installed_by: r.installed_by,
-            location: r.location,
-            warranty: None,
-            events: vec![],
-        }
+    async fn order(&self, id: i64) -> StoreResult<Option<Order>> {
+        let Some(o): Option<OrderRec> = fetch_opt(
+            &self.db.read,
+            "SELECT o.id, o.number, o.customer_id, c.name AS customer_name, o.channel, o.outlet_id, t.name AS outlet_name, \
+             o.ordered_on, o.status, o.currency, o.discount, o.total, o.payment_terms, o.special_needs, o.created_at \
+             FROM orders o JOIN customers c ON c.id = o.customer_id LEFT JOIN outlets t ON t.id = o.outlet_id WHERE o.id = $1",
+            &[V::I(id)],
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        let items: Vec<ItemRec> = fetch_all(
+            &self.db.read,
+            "SELECT i.id, i.product_id, p.sku, p.name AS product_name, i.quantity, i.unit_price, i.discount, i.amount \
+             FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.order_id = $1 ORDER BY i.id",
+            &[V::I(id)],
+        )
+        .await?;
+        let serials: Vec<(i64, String)> = fetch_all(
+            &self.db.read,
+            "SELECT order_item_id, serial FROM assets WHERE order_id = $1 ORDER BY id",
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(Some(Order {
+            id: o.id,
+            number: o.number,
+            customer_id: o.customer_id,
+            customer_name: o.customer_name,
+            channel: o.channel,
+            outlet_id: o.outlet_id,
+            outlet_name: o.outlet_name,
+            ordered_on: o.ordered_on,
+            status: o.status,
+            currency: o.currency,
+            discount: o.discount,
+            total: o.total,
+            payment_terms: o.payment_terms,
+            special_needs: o.special_needs,
+            items: items
+                .into_iter()
+                .map(|i| OrderItem {
+                    serials: serials
+                        .iter()
+                        .filter(|(item, _)| *item == i.id)
+                        .map(|(_, s)| s.clone())
+                        .collect(),
+                    id: i.id,
+                    product_id: i.product_id,
+                    sku: i.sku,
+                    product_name: i.product_name,
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                    discount: i.discount,
+                    amount: i.amount,
+                })
+                .collect(),
+            created_at: o.created_at,
+        }))
     }
-}
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct AssetEventRec {
-    pub id: i64,
-    pub day: String,
-    pub kind: String,
-    pub void_condition: Option<String>,
-    pub note: Option<String>,
-    pub created_at: String,
-}
-
-impl From<AssetEventRec> for AssetEvent {
-    fn from(r: AssetEventRec) -> Self {
-        AssetEvent {
-            id: r.id,
-            day: r.day,
-            kind: r.kind,
-            void_condition: r.void_condition,
-            note: r.note,
-            created_at: r.created_at,
+    async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>> {
+        let limit = q.limit.unwrap_or(50);
+        let (col, desc) = sort_spec(
+            q.sort.as_deref(),
+            &[
+                ("-ordered", "ordered_on", true),
+                ("ordered", "ordered_on", false),
+                ("-total", "total_key", true),
+                ("total", "total_key", false),
+            ],
+            0,
+        )?;
+        let mut sql = Sql::new(
+            "SELECT * FROM (SELECT o.id, o.id AS x_id, o.number, o.customer_id, c.name AS customer_name, o.channel, o.ordered_on, o.status, o.currency, o.total, \
+             SUBSTR('0000000000000000' || CAST(o.total AS TEXT), LENGTH(CAST(o.total AS TEXT)) + 1, 16) AS total_key \
+             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1 = 1",
+        );
+        if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let up = s.to_uppercase();
+            sql.push(" AND (o.number >= ")
+                .bind(up.clone())
+                .push(" AND o.number < ")
+                .bind(prefix_end(&up));
+            sql.push(" OR o.id IN (SELECT order_id FROM assets WHERE serial = ")
+                .bind(up)
+                .push("))");
         }
+        if let Some(c) = q.channel.as_deref().filter(|s| !s.is_empty()) {
+            sql.push(" AND o.channel = ").bind(c);
+        }
+        if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+            sql.push(" AND o.status = ").bind(s);
+        }
+        if let Some(c) = q.customer_id {
+            sql.push(" AND o.customer_id = ").bind(c);
+        }
+        sql.push(") t WHERE 1 = 1");
+        keyset(&mut sql, col, desc, q.cursor.as_deref(), limit)?;
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            #[sqlx(flatten)]
+            o: OrderRowRec,
+            total_key: String,
+        }
+        let rows: Vec<Q> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        let page = next_page(rows, limit, |r| {
+            (
+                if col == "total_key" {
+                    r.total_key.clone()
+                } else {
+                    r.o.ordered_on.clone()
+                },
+                r.o.id,
+            )
+        });
+        Ok(Page {
+            items: page.items.into_iter().map(|r| r.o.into()).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
-}
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ProductRec {
-    pub id: i64,
-    pub sku: String,
-    pub name: String,
-    pub category_id: i64,
-    pub category_name: String,
-    pub policy_id: Option<i64>,
-    pub price: i64,
-    pub currency: String,
-    pub serialized: i64,
-    pub strategy: String,
-    pub active: i64,
-    pub created_at: String,
-    pub name_sort: String,
-}
+    async fn asset(&self, id: i64) -> StoreResult<Option<Asset>> {
+        let r: Option<AssetRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        let Some(mut a): Option<Asset> = r.map(Into::into) else {
+            return Ok(None);
+        };
+        let ev: Vec<AssetEventRec> = fetch_all(&self.db.read, "SELECT id, day, kind, void_condition, note, created_at FROM asset_events WHERE asset_id = $1 ORDER BY day DESC, id DESC", &[V::I(id)]).await?;
+        a.events = ev.into_iter().map(Into::into).collect();
+        Ok(Some(a))
+    }
 
-pub(crate) const PRODUCT_COLS: &str = "p.id, p.sku, p.name, p.category_id, c.name AS category_name, \
-     COALESCE(p.policy_id, c.policy_id) AS policy_id, p.price, p.currency, p.serialized, p.strategy, p.active, \
-     p.created_at, p.name_sort";
+    async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>> {
+        scalar(
+            &self.db.read,
+            "SELECT id FROM assets WHERE serial = $1",
+            &[serial.into()],
+        )
+        .await
+    }
 
-impl From<ProductRec> for Product {
-    fn from(r: ProductRec) -> Self {
-        Product {
-            id: r.id,
-            sku: r.sku,
-            name: r.name,
-            category_id: r.category_id,
-            category_name: r.category_name,
-            policy_id: r.policy_id,
-            price: r.price,
-            currency: r.currency,
-            serialized: r.serialized != 0,
-            strategy: r.strategy,
-            active: r.active != 0,
-            created_at: r.created_at,
+    async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>> {
+        let r: Vec<AssetRec> = fetch_all(&self.db.read, &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.customer_id = $1 ORDER BY a.purchased_on DESC, a.id DESC"), &[V::I(customer_id)]).await?;
+        Ok(r.into_iter().map(Into::into).collect())
+    }
+
+    async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            id: i64,
+            purchased_on: String,
+            delivered_on: Option<String>,
+            policy_id: Option<i64>,
         }
+        if asset_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = Sql::new(
+            "SELECT a.id, a.purchased_on, a.delivered_on, COALESCE(p.policy_id, c.policy_id) AS policy_id FROM assets a \
+             JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id WHERE 1 = 1",
+        );
+        in_list(&mut q, "a.id", asset_ids);
+        let assets: Vec<Q> = fetch_all(&self.db.read, &q.text, &q.args).await?;
+        // Policies are few; one read serves every asset.
+        let policies: Vec<PolicyRec> = fetch_all(
+            &self.db.read,
+            "SELECT id, name, return_days, exchange_days, repair_months, repair_limit, void_conditions FROM warranty_policies",
+            &[],
+        )
+        .await?;
+        let mut q = Sql::new(
+            "SELECT asset_id, day, kind, void_condition FROM asset_events WHERE kind IN ('repair', 'void')",
+        );
+        in_list(&mut q, "asset_id", asset_ids);
+        let events: Vec<(i64, String, String, Option<String>)> =
+            fetch_all(&self.db.read, &q.text, &q.args).await?;
+        let date = |s: &str| s.parse::<aftercare_domain::Date>().ok();
+        let mut out = Vec::with_capacity(assets.len());
+        for r in assets {
+            let policy = r
+                .policy_id
+                .and_then(|pid| policies.iter().find(|p| p.id == pid))
+                .map(|p| WarrantyPolicy {
+                    return_days: p.return_days as u32,
+                    exchange_days: p.exchange_days as u32,
+                    repair_months: p.repair_months as u32,
+                    repair_limit: p.repair_limit as u32,
+                    void_conditions: customers::split_list(&p.void_conditions)
+                        .iter()
+                        .filter_map(|c| VoidCondition::parse(c).ok())
+                        .collect(),
+                });
+            let ev = events.iter().filter(|e| e.0 == r.id);
+            let facts = AssetFacts {
+                purchased_on: date(&r.purchased_on).ok_or_else(|| {
+                    StoreError::Backend(format!("bad stored date {}", r.purchased_on))
+                })?,
+                delivered_on: r.delivered_on.as_deref().and_then(date),
+                repairs: ev
+                    .clone()
+                    .filter(|e| e.2 == "repair")
+                    .filter_map(|e| date(&e.1))
+                    .collect(),
+                voids: ev
+                    .filter(|e| e.2 == "void")
+                    .filter_map(|e| {
+                        Some((VoidCondition::parse(e.3.as_deref()?).ok()?, date(&e.1)?))
+                    })
+                    .collect(),
+            };
+            out.push((r.id, WarrantyInputs { policy, facts }));
+        }
+        Ok(out)
+    }
+
+    async fn add_asset_events(
+        &self,
+        actor: &Actor,
+        items: &[(i64, AssetEventDraft)],
+        now: &str,
+    ) -> StoreResult<Vec<i64>> {
+        let (me, actor, now, items) =
+            (self.clone(), actor.clone(), now.to_string(), items.to_vec());
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, items) = (me.clone(), actor.clone(), now.clone(), items.clone());
+                Box::pin(async move {
+                let (actor, now) = (&actor, now.as_str());
+                let items = items.as_slice();
+        let mut ids = Vec::with_capacity(items.len());
+        for (asset_id, d) in items {
+            let asset_id = *asset_id;
+            let Some(customer_id) = scalar(
+                &mut *tx,
+                "SELECT customer_id FROM assets WHERE id = $1",
+                &[V::I(asset_id)],
+            )
+            .await?
+            else {
+                return Err(StoreError::NotFound);
+            };
+            let id = insert_id(
+            &mut *tx,
+            "INSERT INTO asset_events (asset_id, day, kind, void_condition, note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[V::I(asset_id), d.day.to_string().into(), d.kind.into(), d.void_condition.map(|c| c.code()).into(), (&d.note).into(), V::OptI(actor.user_id), now.into()],
+        )
+        .await?;
+            if d.kind == "installed" {
+                exec(
+                    &mut *tx,
+                    "UPDATE assets SET installed_on = COALESCE(installed_on, $1) WHERE id = $2",
+                    &[d.day.to_string().into(), V::I(asset_id)],
+                )
+                .await?;
+            }
+            let after = json!({"asset_id": asset_id, "kind": d.kind, "day": d.day.to_string(), "void_condition": d.void_condition.map(|c| c.code()), "note": d.note});
+            me.log(
+                &mut *tx,
+                actor,
+                "create",
+                "asset_event",
+                id,
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
+            let serial: Vec<(String,)> = fetch_all(
+                &mut *tx,
+                "SELECT serial FROM assets WHERE id = $1",
+                &[V::I(asset_id)],
+            )
+            .await?;
+            let serial = serial.into_iter().next().map(|s| s.0).unwrap_or_default();
+            let summary = format!(
+                "{serial} · {}{}",
+                d.kind,
+                d.void_condition
+                    .map(|c| format!(" ({})", c.code()))
+                    .unwrap_or_default()
+            );
+            me.timeline_add(
+                &mut *tx,
+                customer_id,
+                now,
+                "asset",
+                Some("field_visit")
+                    .filter(|_| d.kind == "installed" || d.kind == "repair" || d.kind == "service"),
+                Some(asset_id),
+                &summary,
+                actor,
+            )
+            .await?;
+            ids.push(id);
+        }
+        Ok(ids)
+                })
+            })
+            .await
     }
 }

@@ -155,7 +155,10 @@ pub async fn spawn_app(kind: Kind) -> TestApp {
         rand::random::<u64>()
     ));
     let index = aftercare_search::TantivyIndex::open(&index_dir).unwrap();
-    let app = db.app().with_search(Arc::new(index));
+    let app = db
+        .app()
+        .with_search(Arc::new(index))
+        .with_mail_parser(Arc::new(aftercare_mail::RfcMailParser));
     let admin_email = "admin@example.cn".to_string();
     let admin_password = "correct horse battery".to_string();
     app.add_user(

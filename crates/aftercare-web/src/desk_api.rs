@@ -208,12 +208,8 @@ async fn mail_inbound(
     c: ApiCaller,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<aftercare_app::mail::MailOutcome>> {
-    let mail = aftercare_mail::parse(&body).map_err(|e| {
-        crate::error::ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, c.lang, "mail_unreadable")
-            .with_detail(&format!(" ({e})"))
-    })?;
     s.app
-        .mail_in(&c.principal, &mail)
+        .mail_in_raw(&c.principal, &body)
         .await
         .map(Json)
         .map_err(app_err!(c))

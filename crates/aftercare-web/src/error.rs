@@ -106,6 +106,10 @@ impl ApiError {
             }
             AppError::Forbidden => Self::new(StatusCode::FORBIDDEN, lang, "forbidden"),
             AppError::Throttled => Self::new(StatusCode::TOO_MANY_REQUESTS, lang, "throttled"),
+            AppError::Unreadable { code, detail } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, lang, code)
+                    .with_detail(&format!(" ({detail})"))
+            }
             AppError::Internal(m) => {
                 // The cause goes to the log; the caller learns nothing internal.
                 tracing::error!(error = %m, "internal error");

@@ -1,19 +1,36 @@
 //! The ports the use cases need: storage and a clock.
 
+mod accounts;
+mod audit;
+mod catalogue;
 mod change_log;
+mod customers;
+mod desk_setup;
 mod job_leases;
+mod notifications;
+mod orders;
+mod outbox;
+mod requests;
+mod returns;
+mod visits;
 
+pub use accounts::*;
+pub use audit::*;
+pub use catalogue::*;
 pub use change_log::ChangeLog;
+pub use customers::*;
+pub use desk_setup::*;
 pub use job_leases::{JobLeases, LeaseState};
+pub use notifications::*;
+pub use orders::*;
+pub use outbox::*;
+pub use requests::*;
+pub use returns::*;
+pub use visits::*;
 
 use crate::desk_model::*;
 use crate::error::StoreError;
-use crate::input::{AssetEventDraft, InteractionDraft, OrderDraft, ProductDraft};
-use crate::input::{CustomerQuery, OrderQuery, ProductQuery};
-use crate::model::*;
-use aftercare_domain::catalog::WarrantyPolicy;
 use aftercare_domain::customer::CustomerDraft;
-use aftercare_domain::warranty::AssetFacts;
 use async_trait::async_trait;
 
 /// Who does a write, for the audit log and the timeline.
@@ -35,38 +52,22 @@ impl Actor {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A stored password hash with its user.
-pub struct Credentials {
-    pub user: User,
-    pub password_hash: String,
-}
-
-/// A change to a staff account; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct UserChange {
-    pub active: Option<bool>,
-    pub role: Option<String>,
-    pub password_hash: Option<String>,
-}
-
-/// A signed-in session.
-pub struct SessionRecord {
-    pub user: User,
-    pub csrf: String,
-    pub expires_at: String,
-}
-
-/// What is needed to compute an asset's warranty.
-pub struct WarrantyInputs {
-    pub policy: Option<WarrantyPolicy>,
-    pub facts: AssetFacts,
-}
-
-/// Storage. Every write runs in one transaction that also appends to the audit log and
-/// the change log (and the customer's timeline where a customer is concerned).
+/// Storage: the sum of every port, used for wiring. Every write runs in one transaction
+/// that also appends to the audit log and the change log (and the customer's timeline
+/// where a customer is concerned).
 #[async_trait]
 pub trait Store:
-    DeskStore
+    AccountStore
+    + CustomerStore
+    + CatalogueStore
+    + OrderStore
+    + AuditStore
+    + DeskSetupStore
+    + RequestStore
+    + VisitStore
+    + NotificationStore
+    + OutboxStore
+    + ReturnStore
     + PortalStore
     + crate::value::ValueStore
     + crate::feedback::FeedbackStore
@@ -79,192 +80,6 @@ pub trait Store:
     + Sync
 {
     async fn ping(&self) -> StoreResult<()>;
-
-    // Accounts.
-    async fn create_user(
-        &self,
-        actor: &Actor,
-        email: &str,
-        name: &str,
-        hash: &str,
-        role: &str,
-        now: &str,
-    ) -> StoreResult<User>;
-    async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>>;
-    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
-    async fn users(&self) -> StoreResult<Vec<User>>;
-    async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()>;
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: i64,
-        csrf: &str,
-        now: &str,
-        expires: &str,
-    ) -> StoreResult<()>;
-    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>>;
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()>;
-    /// Failed attempts since `since` for this email or from this address, whichever is more.
-    async fn failed_logins(&self, email: &str, ip: &str, since: &str) -> StoreResult<i64>;
-    async fn create_token(
-        &self,
-        actor: &Actor,
-        user_id: i64,
-        name: &str,
-        hash: &str,
-        scopes: &str,
-        now: &str,
-    ) -> StoreResult<i64>;
-    async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>>;
-    /// Revokes a token; `NotFound` if there is no such token.
-    async fn revoke_token(&self, actor: &Actor, id: i64, now: &str) -> StoreResult<()>;
-    /// Changes what is given of an account. Deactivating it or changing its password ends
-    /// its sessions.
-    async fn update_user(
-        &self,
-        actor: &Actor,
-        id: i64,
-        change: &UserChange,
-        now: &str,
-    ) -> StoreResult<User>;
-    /// Claims an idempotency key for a request. `None`: claimed, go ahead. `Some`: the key
-    /// is already known: (request hash, status, body), status 0 while the first request is
-    /// still running. A claim left unfinished for a minute (its process died) is taken over.
-    async fn idempotent_claim(
-        &self,
-        user_id: i64,
-        key: &str,
-        request_hash: &str,
-        now: &str,
-        stale_before: &str,
-    ) -> StoreResult<Option<(String, i64, String)>>;
-    /// Stores the answer of a claimed request.
-    async fn idempotent_finish(
-        &self,
-        user_id: i64,
-        key: &str,
-        status: i64,
-        body: &str,
-    ) -> StoreResult<()>;
-    /// Gives up a claim whose request failed, so the client may retry.
-    async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()>;
-
-    // Customers.
-    async fn create_customers(
-        &self,
-        actor: &Actor,
-        drafts: &[CustomerDraft],
-        now: &str,
-    ) -> StoreResult<Vec<i64>>;
-    async fn update_customer(
-        &self,
-        actor: &Actor,
-        id: i64,
-        draft: &CustomerDraft,
-        version: Option<i64>,
-        now: &str,
-    ) -> StoreResult<()>;
-    async fn customer(&self, id: i64) -> StoreResult<Option<Customer>>;
-    async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>>;
-    async fn timeline(
-        &self,
-        customer_id: i64,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Page<TimelineEntry>>;
-    /// Logs contacts, all in one transaction.
-    async fn add_interactions(
-        &self,
-        actor: &Actor,
-        items: &[(i64, InteractionDraft)],
-        now: &str,
-    ) -> StoreResult<Vec<i64>>;
-    async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>>;
-    async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()>;
-    /// Moves every record of `drop` to `keep`, marks `drop` merged; both timelines are kept.
-    async fn merge_customers(
-        &self,
-        actor: &Actor,
-        keep: i64,
-        drop: i64,
-        now: &str,
-    ) -> StoreResult<()>;
-
-    // Catalogue.
-    async fn create_policy(
-        &self,
-        actor: &Actor,
-        name: &str,
-        p: &WarrantyPolicy,
-        now: &str,
-    ) -> StoreResult<i64>;
-    async fn policies(&self) -> StoreResult<Vec<Policy>>;
-    async fn create_category(
-        &self,
-        actor: &Actor,
-        name: &str,
-        parent: Option<i64>,
-        policy: Option<i64>,
-        now: &str,
-    ) -> StoreResult<i64>;
-    async fn categories(&self) -> StoreResult<Vec<Category>>;
-    async fn create_products(
-        &self,
-        actor: &Actor,
-        drafts: &[ProductDraft],
-        now: &str,
-    ) -> StoreResult<Vec<i64>>;
-    async fn update_product(
-        &self,
-        actor: &Actor,
-        id: i64,
-        d: &ProductDraft,
-        now: &str,
-    ) -> StoreResult<()>;
-    async fn product(&self, id: i64) -> StoreResult<Option<Product>>;
-    async fn products(&self, q: &ProductQuery) -> StoreResult<Page<Product>>;
-    async fn create_outlet(
-        &self,
-        actor: &Actor,
-        name: &str,
-        kind: &str,
-        city: Option<&str>,
-        now: &str,
-    ) -> StoreResult<i64>;
-    async fn outlets(&self) -> StoreResult<Vec<Outlet>>;
-
-    // Orders and assets.
-    async fn create_orders(
-        &self,
-        actor: &Actor,
-        drafts: &[OrderDraft],
-        now: &str,
-    ) -> StoreResult<Vec<i64>>;
-    async fn order(&self, id: i64) -> StoreResult<Option<Order>>;
-    async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>>;
-    async fn asset(&self, id: i64) -> StoreResult<Option<Asset>>;
-    async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>>;
-    async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>>;
-    /// What the warranty of each of these assets is computed from (unknown ids are left out).
-    async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>>;
-    /// Adds entries to items' usage archives, all in one transaction.
-    async fn add_asset_events(
-        &self,
-        actor: &Actor,
-        items: &[(i64, AssetEventDraft)],
-        now: &str,
-    ) -> StoreResult<Vec<i64>>;
-
-    // Logs.
-    async fn audit(
-        &self,
-        entity: Option<&str>,
-        entity_id: Option<i64>,
-        before_id: Option<i64>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditEntry>>;
-    async fn events(&self, after_id: i64, limit: u32) -> StoreResult<Vec<ChangeEvent>>;
 }
 
 /// Where time comes from, so tests can fix it.
@@ -388,147 +203,6 @@ pub struct DeskConfig {
     pub policies: Vec<SlaPolicy>,
 }
 
-/// Storage of the service desk.
-#[async_trait]
-#[allow(clippy::too_many_arguments)]
-pub trait DeskStore: Send + Sync {
-    async fn desk_config(&self) -> StoreResult<DeskConfig>;
-    async fn create_calendar(&self, actor: &Actor, c: &CalendarBody, now: &str)
-    -> StoreResult<i64>;
-    async fn update_calendar(
-        &self,
-        actor: &Actor,
-        id: i64,
-        c: &CalendarBody,
-        now: &str,
-    ) -> StoreResult<()>;
-    /// Stores a policy (its id is ignored).
-    async fn create_sla_policy(&self, actor: &Actor, p: &SlaPolicy, now: &str) -> StoreResult<i64>;
-    async fn set_staff_profile(
-        &self,
-        actor: &Actor,
-        p: &StaffProfile,
-        now: &str,
-    ) -> StoreResult<()>;
-    /// Every active staff member who can take requests, with their profile (defaults when
-    /// none is set) and current load.
-    async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>>;
-    async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>>;
-    /// The outlet a staff member works at, with its kind (own or partner), if any.
-    async fn staff_outlet(&self, user_id: i64) -> StoreResult<Option<(i64, String)>>;
-    async fn set_customer_tier(
-        &self,
-        actor: &Actor,
-        customer_id: i64,
-        tier: &str,
-        now: &str,
-    ) -> StoreResult<()>;
-
-    /// Stores a new request (id, number and version of `r` are ignored) and gives it the
-    /// next number of its year. Returns id and number.
-    async fn create_request(
-        &self,
-        actor: &Actor,
-        r: &ServiceRequest,
-        fx: &Effects,
-        now: &str,
-    ) -> StoreResult<(i64, String)>;
-    /// Writes each request that is still at its `version`, with its effects, all in one
-    /// transaction; says for each whether it was written (false: someone changed it since).
-    async fn update_requests(
-        &self,
-        actor: &Actor,
-        items: &[(ServiceRequest, Effects)],
-        now: &str,
-    ) -> StoreResult<Vec<bool>>;
-    async fn request(&self, id: i64) -> StoreResult<Option<ServiceRequest>>;
-    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<i64>>;
-    async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>>;
-    /// Counts up to `cap` matching requests.
-    async fn count_requests(&self, q: &RequestFilter, cap: i64) -> StoreResult<i64>;
-    async fn messages(&self, request_id: i64) -> StoreResult<Vec<RequestMessage>>;
-    async fn history(&self, request_id: i64) -> StoreResult<Vec<HistoryEntry>>;
-    /// An attachment's request, description and bytes.
-    async fn attachment(&self, id: i64) -> StoreResult<Option<(i64, AttachmentMeta, Vec<u8>)>>;
-    /// Requests whose SLA needs a look at `now`, oldest first.
-    async fn sla_due(&self, now: &str, limit: u32) -> StoreResult<Vec<ServiceRequest>>;
-
-    /// Books a visit; `Conflict(visit_clash)` if the technician is booked at that time.
-    async fn book_visit(&self, actor: &Actor, v: &NewVisit, now: &str) -> StoreResult<i64>;
-    async fn visits(&self, q: &VisitFilter) -> StoreResult<Vec<Visit>>;
-    async fn visit(&self, id: i64) -> StoreResult<Option<Visit>>;
-    /// Writes a visit's status and report; `fx` go with it (on its request).
-    async fn update_visit(
-        &self,
-        actor: &Actor,
-        v: &Visit,
-        fx: &Effects,
-        now: &str,
-    ) -> StoreResult<()>;
-
-    async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>>;
-    async fn create_rma(
-        &self,
-        actor: &Actor,
-        request_id: i64,
-        asset_id: i64,
-        kind: &str,
-        reason: &str,
-        fx: &Effects,
-        now: &str,
-    ) -> StoreResult<i64>;
-    async fn rma(&self, id: i64) -> StoreResult<Option<Rma>>;
-    async fn rmas(&self, request_id: i64) -> StoreResult<Vec<Rma>>;
-    /// Writes an authorisation's new state if it is still in `from`; in an exchange's
-    /// completion, also records the replacement item (product, serial, day) and links it.
-    /// `Conflict(rma_changed)` if it moved meanwhile, `Conflict(serial_taken)` for a known
-    /// serial. Returns the replacement's id.
-    async fn update_rma(
-        &self,
-        actor: &Actor,
-        r: &Rma,
-        from: &str,
-        decided_by: Option<i64>,
-        replacement: Option<(i64, String, String)>,
-        fx: &Effects,
-        now: &str,
-    ) -> StoreResult<Option<i64>>;
-    /// The complaints opened in [from, to): their times, SLA outcomes and findings.
-    async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>>;
-    /// Marks all of a user's notifications read.
-    async fn mark_notifications_read(&self, user_id: i64, now: &str) -> StoreResult<()>;
-    /// Notifies these users of something not tied to one request (a sweep's summary).
-    async fn notify(
-        &self,
-        users: &[i64],
-        kind: &str,
-        detail: Option<&str>,
-        now: &str,
-    ) -> StoreResult<()>;
-
-    /// Queued mails due for (another) attempt at `now`.
-    async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>>;
-    /// Claims a due mail for sending until `lease_until` (another deliverer skips it; a
-    /// claim whose deliverer died is taken over once its lease ends). False: not claimed.
-    async fn outbox_claim(&self, id: i64, now: &str, lease_until: &str) -> StoreResult<bool>;
-    /// Records an attempt: sent, or failed with the error and when to try again (`None`:
-    /// give up).
-    async fn outbox_attempt(
-        &self,
-        id: i64,
-        error: Option<&str>,
-        retry_at: Option<&str>,
-        now: &str,
-    ) -> StoreResult<()>;
-    /// The customer whose email (match key) this is, if any.
-    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>>;
-    /// The request (id, number) an inbound mail with this Message-ID became, if it was
-    /// taken in already.
-    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(i64, String)>>;
-    /// Every email match key of a customer.
-    async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>>;
-}
-
 /// A queued mail.
 #[derive(Debug, Clone)]
 pub struct OutboxMail {
@@ -566,6 +240,12 @@ impl Eq for NewAttachment {}
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+}
+
+/// Reads a raw mail (RFC 822, whatever its charset) as a mail server delivers it.
+pub trait MailParser: Send + Sync {
+    /// The mail, or why the desk cannot take it (not a mail, no sender).
+    fn parse(&self, raw: &[u8]) -> Result<InboundMail, String>;
 }
 
 /// A customer's account on the portal.

@@ -1,0 +1,99 @@
+//! Staff accounts, their sessions, sign-in attempts, API tokens and idempotency keys.
+
+use super::*;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// A stored password hash with its user.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A change to a staff account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub active: Option<bool>,
+    pub role: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// A signed-in session.
+pub struct SessionRecord {
+    pub user: User,
+    pub csrf: String,
+    pub expires_at: String,
+}
+
+/// Staff accounts, their sessions, sign-in attempts, API tokens and idempotency keys.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        hash: &str,
+        role: &str,
+        now: &str,
+    ) -> StoreResult<User>;
+    async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>>;
+    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: &str,
+        expires: &str,
+    ) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()>;
+    /// Failed attempts since `since` for this email or from this address, whichever is more.
+    async fn failed_logins(&self, email: &str, ip: &str, since: &str) -> StoreResult<i64>;
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        name: &str,
+        hash: &str,
+        scopes: &str,
+        now: &str,
+    ) -> StoreResult<i64>;
+    async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>>;
+    /// Revokes a token; `NotFound` if there is no such token.
+    async fn revoke_token(&self, actor: &Actor, id: i64, now: &str) -> StoreResult<()>;
+    /// Changes what is given of an account. Deactivating it or changing its password ends
+    /// its sessions.
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &UserChange,
+        now: &str,
+    ) -> StoreResult<User>;
+    /// Claims an idempotency key for a request. `None`: claimed, go ahead. `Some`: the key
+    /// is already known: (request hash, status, body), status 0 while the first request is
+    /// still running. A claim left unfinished for a minute (its process died) is taken over.
+    async fn idempotent_claim(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: &str,
+        stale_before: &str,
+    ) -> StoreResult<Option<(String, i64, String)>>;
+    /// Stores the answer of a claimed request.
+    async fn idempotent_finish(
+        &self,
+        user_id: i64,
+        key: &str,
+        status: i64,
+        body: &str,
+    ) -> StoreResult<()>;
+    /// Gives up a claim whose request failed, so the client may retry.
+    async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,53 @@
+//! The catalogue: warranty policies, categories, products and outlets.
+
+use super::*;
+use crate::input::*;
+use crate::model::*;
+use aftercare_domain::catalog::WarrantyPolicy;
+use async_trait::async_trait;
+
+/// The catalogue: warranty policies, categories, products and outlets.
+#[async_trait]
+pub trait CatalogueStore: Send + Sync {
+    async fn create_policy(
+        &self,
+        actor: &Actor,
+        name: &str,
+        p: &WarrantyPolicy,
+        now: &str,
+    ) -> StoreResult<i64>;
+    async fn policies(&self) -> StoreResult<Vec<Policy>>;
+    async fn create_category(
+        &self,
+        actor: &Actor,
+        name: &str,
+        parent: Option<i64>,
+        policy: Option<i64>,
+        now: &str,
+    ) -> StoreResult<i64>;
+    async fn categories(&self) -> StoreResult<Vec<Category>>;
+    async fn create_products(
+        &self,
+        actor: &Actor,
+        drafts: &[ProductDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
+    async fn update_product(
+        &self,
+        actor: &Actor,
+        id: i64,
+        d: &ProductDraft,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn product(&self, id: i64) -> StoreResult<Option<Product>>;
+    async fn products(&self, q: &ProductQuery) -> StoreResult<Page<Product>>;
+    async fn create_outlet(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: &str,
+        city: Option<&str>,
+        now: &str,
+    ) -> StoreResult<i64>;
+    async fn outlets(&self) -> StoreResult<Vec<Outlet>>;
+}

@@ -1,0 +1,56 @@
+//! Customers: their records, timeline and contacts, duplicates and merges, and lookups by email.
+
+use super::*;
+use crate::input::*;
+use crate::model::*;
+use aftercare_domain::customer::CustomerDraft;
+use async_trait::async_trait;
+
+/// Customers: their records, timeline and contacts, duplicates and merges, and lookups by email.
+#[async_trait]
+#[allow(clippy::too_many_arguments)]
+pub trait CustomerStore: Send + Sync {
+    async fn create_customers(
+        &self,
+        actor: &Actor,
+        drafts: &[CustomerDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
+    async fn update_customer(
+        &self,
+        actor: &Actor,
+        id: i64,
+        draft: &CustomerDraft,
+        version: Option<i64>,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn customer(&self, id: i64) -> StoreResult<Option<Customer>>;
+    async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>>;
+    async fn timeline(
+        &self,
+        customer_id: i64,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<TimelineEntry>>;
+    /// Logs contacts, all in one transaction.
+    async fn add_interactions(
+        &self,
+        actor: &Actor,
+        items: &[(i64, InteractionDraft)],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
+    async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>>;
+    async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()>;
+    /// Moves every record of `drop` to `keep`, marks `drop` merged; both timelines are kept.
+    async fn merge_customers(
+        &self,
+        actor: &Actor,
+        keep: i64,
+        drop: i64,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// The customer whose email (match key) this is, if any.
+    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>>;
+    /// Every email match key of a customer.
+    async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>>;
+}

@@ -1,0 +1,42 @@
+//! The service desk's set-up: calendars, SLA policies, staff profiles, and what routing and SLA need to know of customers and staff.
+
+use super::*;
+use crate::desk_model::*;
+use async_trait::async_trait;
+
+/// The service desk's set-up: calendars, SLA policies, staff profiles, and what routing and SLA need to know of customers and staff.
+#[async_trait]
+#[allow(clippy::too_many_arguments)]
+pub trait DeskSetupStore: Send + Sync {
+    async fn desk_config(&self) -> StoreResult<DeskConfig>;
+    async fn create_calendar(&self, actor: &Actor, c: &CalendarBody, now: &str)
+    -> StoreResult<i64>;
+    async fn update_calendar(
+        &self,
+        actor: &Actor,
+        id: i64,
+        c: &CalendarBody,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// Stores a policy (its id is ignored).
+    async fn create_sla_policy(&self, actor: &Actor, p: &SlaPolicy, now: &str) -> StoreResult<i64>;
+    async fn set_staff_profile(
+        &self,
+        actor: &Actor,
+        p: &StaffProfile,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// Every active staff member who can take requests, with their profile (defaults when
+    /// none is set) and current load.
+    async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>>;
+    async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>>;
+    /// The outlet a staff member works at, with its kind (own or partner), if any.
+    async fn staff_outlet(&self, user_id: i64) -> StoreResult<Option<(i64, String)>>;
+    async fn set_customer_tier(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        tier: &str,
+        now: &str,
+    ) -> StoreResult<()>;
+}

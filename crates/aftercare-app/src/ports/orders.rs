@@ -1,0 +1,39 @@
+//! Orders, the assets they put in customers' hands, and each asset's usage archive.
+
+use super::*;
+use crate::input::*;
+use crate::model::*;
+use aftercare_domain::catalog::WarrantyPolicy;
+use aftercare_domain::warranty::AssetFacts;
+use async_trait::async_trait;
+
+/// What is needed to compute an asset's warranty.
+pub struct WarrantyInputs {
+    pub policy: Option<WarrantyPolicy>,
+    pub facts: AssetFacts,
+}
+
+/// Orders, the assets they put in customers' hands, and each asset's usage archive.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    async fn create_orders(
+        &self,
+        actor: &Actor,
+        drafts: &[OrderDraft],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
+    async fn order(&self, id: i64) -> StoreResult<Option<Order>>;
+    async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>>;
+    async fn asset(&self, id: i64) -> StoreResult<Option<Asset>>;
+    async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>>;
+    async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>>;
+    /// What the warranty of each of these assets is computed from (unknown ids are left out).
+    async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>>;
+    /// Adds entries to items' usage archives, all in one transaction.
+    async fn add_asset_events(
+        &self,
+        actor: &Actor,
+        items: &[(i64, AssetEventDraft)],
+        now: &str,
+    ) -> StoreResult<Vec<i64>>;
+}

@@ -1,0 +1,42 @@
+//! Service requests with their messages, history and attachments.
+
+use super::*;
+use crate::desk_model::*;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// Service requests with their messages, history and attachments.
+#[async_trait]
+#[allow(clippy::too_many_arguments)]
+pub trait RequestStore: Send + Sync {
+    /// Stores a new request (id, number and version of `r` are ignored) and gives it the
+    /// next number of its year. Returns id and number.
+    async fn create_request(
+        &self,
+        actor: &Actor,
+        r: &ServiceRequest,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<(i64, String)>;
+    /// Writes each request that is still at its `version`, with its effects, all in one
+    /// transaction; says for each whether it was written (false: someone changed it since).
+    async fn update_requests(
+        &self,
+        actor: &Actor,
+        items: &[(ServiceRequest, Effects)],
+        now: &str,
+    ) -> StoreResult<Vec<bool>>;
+    async fn request(&self, id: i64) -> StoreResult<Option<ServiceRequest>>;
+    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<i64>>;
+    async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>>;
+    /// Counts up to `cap` matching requests.
+    async fn count_requests(&self, q: &RequestFilter, cap: i64) -> StoreResult<i64>;
+    async fn messages(&self, request_id: i64) -> StoreResult<Vec<RequestMessage>>;
+    async fn history(&self, request_id: i64) -> StoreResult<Vec<HistoryEntry>>;
+    /// An attachment's request, description and bytes.
+    async fn attachment(&self, id: i64) -> StoreResult<Option<(i64, AttachmentMeta, Vec<u8>)>>;
+    /// Requests whose SLA needs a look at `now`, oldest first.
+    async fn sla_due(&self, now: &str, limit: u32) -> StoreResult<Vec<ServiceRequest>>;
+    /// The complaints opened in [from, to): their times, SLA outcomes and findings.
+    async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>>;
+}

@@ -1,0 +1,413 @@
+//! The `AccountStore` port over SQL: staff accounts, sessions, sign-in attempts, API tokens and idempotency keys.
+
+use crate::db::*;
+use crate::store::*;
+use aftercare_app::StoreError;
+use aftercare_app::model::*;
+use aftercare_app::ports::*;
+use async_trait::async_trait;
+use serde_json::json;
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        hash: &str,
+        role: &str,
+        now: &str,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO users (email, name, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[email.into(), name.into(), hash.into(), role.into(), now.into()],
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict { code: "email_taken", field: Some("email".into()) },
+            e => e,
+        })?;
+        let user = User {
+            id,
+            email: email.into(),
+            name: name.into(),
+            role: role.into(),
+            lang: None,
+            active: true,
+        };
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "user",
+            id,
+            None,
+            Some(&json!(user)),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(user)
+    }
+
+    async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            #[sqlx(flatten)]
+            u: UserRec,
+            password_hash: String,
+        }
+        let r: Option<Q> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = $1"),
+            &[email.into()],
+        )
+        .await?;
+        Ok(r.map(|r| Credentials {
+            user: r.u.into(),
+            password_hash: r.password_hash,
+        }))
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let r: Option<UserRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(r.map(Into::into))
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let r: Vec<UserRec> = fetch_all(
+            &self.db.read,
+            &format!("SELECT {USER_COLS} FROM users u ORDER BY u.name, u.id"),
+            &[],
+        )
+        .await?;
+        Ok(r.into_iter().map(Into::into).collect())
+    }
+
+    async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "UPDATE users SET lang = $1 WHERE id = $2",
+            &[lang.into(), V::I(id)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: &str,
+        expires: &str,
+    ) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[token_hash.into(), V::I(user_id), csrf.into(), now.into(), expires.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            #[sqlx(flatten)]
+            u: UserRec,
+            csrf: String,
+            expires_at: String,
+        }
+        let r: Option<Q> = fetch_opt(
+            &self.db.read,
+            &format!(
+                "SELECT {USER_COLS}, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2"
+            ),
+            &[token_hash.into(), now.into()],
+        )
+        .await?;
+        Ok(r.map(|r| SessionRecord {
+            user: r.u.into(),
+            csrf: r.csrf,
+            expires_at: r.expires_at,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "DELETE FROM sessions WHERE token_hash = $1",
+            &[token_hash.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "INSERT INTO login_attempts (email, ip, at, succeeded) VALUES ($1, $2, $3, $4)",
+            &[email.into(), ip.into(), at.into(), ok.into()],
+        )
+        .await?;
+        if ok {
+            // A successful login clears the failures counted against this email.
+            exec(
+                &self.db.write,
+                "DELETE FROM login_attempts WHERE email = $1 AND succeeded = 0",
+                &[email.into()],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn failed_logins(&self, email: &str, ip: &str, since: &str) -> StoreResult<i64> {
+        let by_email = scalar(
+            &self.db.read,
+            "SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = 0",
+            &[email.into(), since.into()],
+        )
+        .await?
+        .unwrap_or(0);
+        // Per address the limit is four times higher: an office shares one address.
+        let by_ip = scalar(
+            &self.db.read,
+            "SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0",
+            &[ip.into(), since.into()],
+        )
+        .await?
+        .unwrap_or(0);
+        Ok(by_email.max(by_ip / 4))
+    }
+
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        name: &str,
+        hash: &str,
+        scopes: &str,
+        now: &str,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[V::I(user_id), name.into(), hash.into(), scopes.into(), now.into()],
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "api_token",
+            id,
+            None,
+            Some(&json!({"user_id": user_id, "name": name, "scopes": scopes})),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+
+    async fn revoke_token(&self, actor: &Actor, id: i64, now: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = exec(
+            &mut *tx,
+            "UPDATE api_tokens SET revoked = 1 WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.log(
+            &mut tx,
+            actor,
+            "revoke",
+            "api_token",
+            id,
+            None,
+            Some(&json!({"revoked": true})),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &UserChange,
+        now: &str,
+    ) -> StoreResult<User> {
+        let before = self.user(id).await?.ok_or(StoreError::NotFound)?;
+        let mut tx = self.begin().await?;
+        if let Some(active) = change.active {
+            exec(
+                &mut *tx,
+                "UPDATE users SET active = $1 WHERE id = $2",
+                &[active.into(), V::I(id)],
+            )
+            .await?;
+        }
+        if let Some(role) = &change.role {
+            exec(
+                &mut *tx,
+                "UPDATE users SET role = $1 WHERE id = $2",
+                &[role.into(), V::I(id)],
+            )
+            .await?;
+        }
+        if let Some(hash) = &change.password_hash {
+            exec(
+                &mut *tx,
+                "UPDATE users SET password_hash = $1 WHERE id = $2",
+                &[hash.into(), V::I(id)],
+            )
+            .await?;
+        }
+        if change.active == Some(false) || change.password_hash.is_some() {
+            exec(
+                &mut *tx,
+                "DELETE FROM sessions WHERE user_id = $1",
+                &[V::I(id)],
+            )
+            .await?;
+        }
+        let after = User {
+            active: change.active.unwrap_or(before.active),
+            role: change.role.clone().unwrap_or_else(|| before.role.clone()),
+            ..before.clone()
+        };
+        let mut after_json = json!(after);
+        if change.password_hash.is_some() {
+            after_json["password"] = json!("changed");
+        }
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "user",
+            id,
+            Some(&json!(before)),
+            Some(&after_json),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(after)
+    }
+
+    async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            #[sqlx(flatten)]
+            u: UserRec,
+            scopes: String,
+        }
+        let r: Option<Q> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {USER_COLS}, t.scopes FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked = 0"),
+            &[hash.into()],
+        )
+        .await?;
+        Ok(r.map(|r| (r.u.into(), r.scopes)))
+    }
+
+    async fn idempotent_claim(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: &str,
+        stale_before: &str,
+    ) -> StoreResult<Option<(String, i64, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            request_hash: String,
+            status: i64,
+            body: String,
+            created_at: String,
+        }
+        let mut tx = self.begin().await?;
+        let found: Option<Q> = fetch_opt(
+            &mut *tx,
+            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+            &[V::I(user_id), key.into()],
+        )
+        .await?;
+        match found {
+            Some(q) if !(q.status == 0 && q.created_at.as_str() < stale_before) => {
+                return Ok(Some((q.request_hash, q.status, q.body)));
+            }
+            Some(_) => {
+                exec(
+                    &mut *tx,
+                    "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+                    &[V::I(user_id), key.into()],
+                )
+                .await?;
+            }
+            None => {}
+        }
+        // Keys are kept for a day: a retry comes within minutes, not days.
+        let day_ago = now
+            .parse::<jiff::Timestamp>()
+            .map(|t| aftercare_app::ports::stamp(t - std::time::Duration::from_secs(24 * 3600)))
+            .unwrap_or_default();
+        exec(
+            &mut *tx,
+            "DELETE FROM idempotency_keys WHERE created_at < $1",
+            &[day_ago.into()],
+        )
+        .await?;
+        exec(
+            &mut *tx,
+            "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)",
+            &[V::I(user_id), key.into(), request_hash.into(), now.into()],
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(None)
+    }
+
+    async fn idempotent_finish(
+        &self,
+        user_id: i64,
+        key: &str,
+        status: i64,
+        body: &str,
+    ) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND key = $4",
+            &[V::I(status), body.into(), V::I(user_id), key.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0",
+            &[V::I(user_id), key.into()],
+        )
+        .await
+        .map(|_| ())
+    }
+}

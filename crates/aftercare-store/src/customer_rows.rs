@@ -1,0 +1,436 @@
+//! Customer rows and how a full customer is read back.
+
+use crate::db::{Sql, V, fetch_all, fetch_opt, in_list};
+use aftercare_app::StoreError;
+use aftercare_app::model::*;
+use aftercare_domain::contact::PhoneNumber;
+use aftercare_domain::customer::CustomerDraft;
+use sqlx::{Any, Executor};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CustomerRec {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub birthday: Option<String>,
+    pub account_manager_id: Option<i64>,
+    pub account_manager_name: Option<String>,
+    pub tier: Option<String>,
+    pub habits: Option<String>,
+    pub preferences: Option<String>,
+    pub notes: Option<String>,
+    pub source: Option<String>,
+    pub consent: String,
+    pub tags: String,
+    pub merged_into: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RowRec {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub company: Option<String>,
+    pub primary_phone: Option<String>,
+    pub primary_email: Option<String>,
+    pub city: Option<String>,
+    pub tags: String,
+    pub created_at: String,
+    pub name_sort: String,
+}
+
+pub(crate) const ROW_COLS: &str = "c.id, c.kind, c.name, c.company, c.primary_phone, c.primary_email, c.city, c.tags, c.created_at, c.name_sort";
+
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl From<RowRec> for CustomerRow {
+    fn from(r: RowRec) -> Self {
+        CustomerRow {
+            id: r.id,
+            kind: r.kind,
+            name: r.name,
+            company: r.company,
+            primary_phone: r
+                .primary_phone
+                .map(|p| PhoneNumber::from_stored(p).display()),
+            primary_email: r.primary_email,
+            city: r.city,
+            tags: split_list(&r.tags),
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PhoneRec {
+    number: String,
+    label: Option<String>,
+    is_primary: i64,
+}
+#[derive(sqlx::FromRow)]
+struct EmailRec {
+    address: String,
+    is_primary: i64,
+}
+#[derive(sqlx::FromRow)]
+struct AddressRec {
+    label: Option<String>,
+    province: Option<String>,
+    city: Option<String>,
+    district: Option<String>,
+    street: String,
+    postcode: Option<String>,
+    is_primary: i64,
+}
+#[derive(sqlx::FromRow)]
+struct FamilyRec {
+    name: String,
+    relation: String,
+    birthday: Option<String>,
+}
+#[derive(sqlx::FromRow)]
+struct DateRec {
+    label: String,
+    day: String,
+}
+
+/// Reads one customer with everything attached to it.
+pub(crate) async fn load<'c, E>(e: E, id: i64) -> Result<Option<Customer>, StoreError>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    let Some(c): Option<CustomerRec> = fetch_opt(
+        e,
+        "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
+         u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.consent, c.tags, \
+         c.merged_into, c.created_at, c.updated_at, c.version \
+         FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1"
+            .replace("{TIER_IN_FORCE}", crate::value::TIER_IN_FORCE)
+            .as_str(),
+        &[V::I(id)],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let phones: Vec<PhoneRec> = fetch_all(
+        e,
+        "SELECT number, label, is_primary FROM customer_phones WHERE customer_id = $1 ORDER BY is_primary DESC, id",
+        &[V::I(id)],
+    )
+    .await?;
+    let emails: Vec<EmailRec> = fetch_all(
+        e,
+        "SELECT address, is_primary FROM customer_emails WHERE customer_id = $1 ORDER BY is_primary DESC, id",
+        &[V::I(id)],
+    )
+    .await?;
+    let addresses: Vec<AddressRec> = fetch_all(
+        e,
+        "SELECT label, province, city, district, street, postcode, is_primary FROM customer_addresses \
+         WHERE customer_id = $1 ORDER BY is_primary DESC, id",
+        &[V::I(id)],
+    )
+    .await?;
+    let family: Vec<FamilyRec> = fetch_all(
+        e,
+        "SELECT name, relation, birthday FROM customer_family WHERE customer_id = $1 ORDER BY id",
+        &[V::I(id)],
+    )
+    .await?;
+    let dates: Vec<DateRec> = fetch_all(
+        e,
+        "SELECT label, day FROM customer_dates WHERE customer_id = $1 ORDER BY day, id",
+        &[V::I(id)],
+    )
+    .await?;
+    Ok(Some(Customer {
+        id: c.id,
+        kind: c.kind,
+        name: c.name,
+        company: c.company,
+        title: c.title,
+        birthday: c.birthday,
+        account_manager_id: c.account_manager_id,
+        account_manager_name: c.account_manager_name,
+        tier: c.tier,
+        habits: c.habits,
+        preferences: c.preferences,
+        notes: c.notes,
+        source: c.source,
+        consent: split_list(&c.consent),
+        tags: split_list(&c.tags),
+        phones: phones
+            .into_iter()
+            .map(|p| PhoneView {
+                display: PhoneNumber::from_stored(p.number.clone()).display(),
+                number: p.number,
+                label: p.label,
+                primary: p.is_primary != 0,
+            })
+            .collect(),
+        emails: emails
+            .into_iter()
+            .map(|m| EmailView {
+                address: m.address,
+                primary: m.is_primary != 0,
+            })
+            .collect(),
+        addresses: addresses
+            .into_iter()
+            .map(|a| AddressView {
+                label: a.label,
+                province: a.province,
+                city: a.city,
+                district: a.district,
+                street: a.street,
+                postcode: a.postcode,
+                primary: a.is_primary != 0,
+            })
+            .collect(),
+        family: family
+            .into_iter()
+            .map(|f| FamilyView {
+                name: f.name,
+                relation: f.relation,
+                birthday: f.birthday,
+            })
+            .collect(),
+        important_dates: dates
+            .into_iter()
+            .map(|d| DateView {
+                label: d.label,
+                date: d.day,
+            })
+            .collect(),
+        merged_into: c.merged_into,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        version: c.version,
+    }))
+}
+
+/// The columns of `customers` a draft sets, in insert order, with their values.
+pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
+    let primary_phone = d
+        .phones
+        .iter()
+        .find(|p| p.primary)
+        .map(|p| p.number.as_str().to_string());
+    let primary_email = d
+        .emails
+        .iter()
+        .find(|p| p.primary)
+        .map(|p| p.address.as_str().to_string());
+    let city = d
+        .addresses
+        .iter()
+        .find(|a| a.primary)
+        .and_then(|a| a.city.clone());
+    let list = |v: Vec<&str>| v.join(",");
+    vec![
+        ("kind", V::T(d.kind.code().into())),
+        ("name", V::T(d.name.clone())),
+        (
+            "name_sort",
+            V::T(aftercare_domain::customer::sort_key(&d.name)),
+        ),
+        ("company", V::OptT(d.company.clone())),
+        ("title", V::OptT(d.title.clone())),
+        ("birthday", V::OptT(d.birthday.map(|b| b.to_string()))),
+        ("account_manager_id", V::OptI(d.account_manager_id)),
+        ("habits", V::OptT(d.habits.clone())),
+        ("preferences", V::OptT(d.preferences.clone())),
+        ("notes", V::OptT(d.notes.clone())),
+        ("source", V::OptT(d.source.map(|s| s.code().to_string()))),
+        (
+            "consent",
+            V::T(list(d.consent.iter().map(|c| c.code()).collect())),
+        ),
+        ("tags", V::T(d.tags.join(","))),
+        ("primary_phone", V::OptT(primary_phone)),
+        ("primary_email", V::OptT(primary_email)),
+        ("city", V::OptT(city)),
+    ]
+}
+
+/// Writes the child rows of a customer (after deleting old ones on update).
+pub(crate) async fn write_children(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    d: &CustomerDraft,
+) -> Result<(), StoreError> {
+    use crate::db::exec;
+    for p in &d.phones {
+        exec(
+            &mut *tx,
+            "INSERT INTO customer_phones (customer_id, number, label, is_primary) VALUES ($1, $2, $3, $4)",
+            &[V::I(id), V::T(p.number.as_str().into()), V::OptT(p.label.clone()), V::I(p.primary as i64)],
+        )
+        .await?;
+    }
+    for m in &d.emails {
+        exec(
+            &mut *tx,
+            "INSERT INTO customer_emails (customer_id, address, match_key, is_primary) VALUES ($1, $2, $3, $4)",
+            &[V::I(id), V::T(m.address.as_str().into()), V::T(m.address.match_key()), V::I(m.primary as i64)],
+        )
+        .await?;
+    }
+    for a in &d.addresses {
+        exec(
+            &mut *tx,
+            "INSERT INTO customer_addresses (customer_id, label, province, city, district, street, postcode, is_primary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                V::I(id),
+                V::OptT(a.label.clone()),
+                V::OptT(a.province.clone()),
+                V::OptT(a.city.clone()),
+                V::OptT(a.district.clone()),
+                V::T(a.street.clone()),
+                V::OptT(a.postcode.clone()),
+                V::I(a.primary as i64),
+            ],
+        )
+        .await?;
+    }
+    for f in &d.family {
+        exec(
+            &mut *tx,
+            "INSERT INTO customer_family (customer_id, name, relation, birthday) VALUES ($1, $2, $3, $4)",
+            &[V::I(id), V::T(f.name.clone()), V::T(f.relation.clone()), V::OptT(f.birthday.map(|b| b.to_string()))],
+        )
+        .await?;
+    }
+    for dt in &d.dates {
+        exec(
+            &mut *tx,
+            "INSERT INTO customer_dates (customer_id, label, day) VALUES ($1, $2, $3)",
+            &[V::I(id), V::T(dt.label.clone()), V::T(dt.date.to_string())],
+        )
+        .await?;
+    }
+    for t in &d.tags {
+        exec(
+            &mut *tx,
+            "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)",
+            &[V::I(id), V::T(t.clone())],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_children(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+) -> Result<(), StoreError> {
+    for t in [
+        "customer_phones",
+        "customer_emails",
+        "customer_addresses",
+        "customer_family",
+        "customer_dates",
+        "customer_tags",
+    ] {
+        crate::db::exec(
+            &mut *tx,
+            &format!("DELETE FROM {t} WHERE customer_id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records the customers who share a phone or an email of `d` with customer `id` as
+/// duplicate candidates (the smaller id first); pairs already known are left as they are.
+pub(crate) async fn find_duplicates_of(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    d: &CustomerDraft,
+    now: &str,
+) -> Result<(), StoreError> {
+    let phones: Vec<String> = d.phones.iter().map(|p| p.number.as_str().into()).collect();
+    let keys: Vec<String> = d.emails.iter().map(|m| m.address.match_key()).collect();
+    record_duplicates(tx, id, &phones, &keys, now).await
+}
+
+/// [`find_duplicates_of`] with the phones and emails customer `id` has stored (after a
+/// merge brought more).
+pub(crate) async fn find_duplicates_of_stored(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    now: &str,
+) -> Result<(), StoreError> {
+    let phones: Vec<(String,)> = fetch_all(
+        &mut *tx,
+        "SELECT number FROM customer_phones WHERE customer_id = $1",
+        &[V::I(id)],
+    )
+    .await?;
+    let keys: Vec<(String,)> = fetch_all(
+        &mut *tx,
+        "SELECT match_key FROM customer_emails WHERE customer_id = $1",
+        &[V::I(id)],
+    )
+    .await?;
+    let phones: Vec<String> = phones.into_iter().map(|p| p.0).collect();
+    let keys: Vec<String> = keys.into_iter().map(|k| k.0).collect();
+    record_duplicates(tx, id, &phones, &keys, now).await
+}
+
+/// One indexed lookup per kind of contact, which almost always finds nobody, then an
+/// insert per pair found. A single `INSERT … SELECT` joining the customer's own rows did
+/// the same but took about a quarter of a create's time (docs/benchmarks.md).
+async fn record_duplicates(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    phones: &[String],
+    keys: &[String],
+    now: &str,
+) -> Result<(), StoreError> {
+    let mut found: Vec<(i64, &str, String)> = Vec::new();
+    for (table, col, reason, values) in [
+        ("customer_phones", "number", "phone", phones),
+        ("customer_emails", "match_key", "email", keys),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT customer_id, {col} FROM {table} WHERE customer_id <> "
+        ));
+        sql.bind(V::I(id));
+        in_list(&mut sql, col, values);
+        let rows: Vec<(i64, String)> = fetch_all(&mut *tx, &sql.text, &sql.args).await?;
+        found.extend(rows.into_iter().map(|(other, v)| (other, reason, v)));
+    }
+    for (other, reason, value) in found {
+        crate::db::exec(
+            &mut *tx,
+            "INSERT INTO duplicate_candidates (a, b, reason, value, found_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[
+                V::I(other.min(id)),
+                V::I(other.max(id)),
+                reason.into(),
+                value.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! The `DeskSetupStore` port over SQL: calendars, SLA policies, staff profiles, customers' tiers and service facts.
+
+use crate::db::*;
+use crate::request_rows::*;
+use crate::store::SqlStore;
+use aftercare_app::StoreError;
+use aftercare_app::desk_model::*;
+use aftercare_app::ports::*;
+use async_trait::async_trait;
+use serde_json::json;
+
+#[async_trait]
+impl DeskSetupStore for SqlStore {
+    async fn desk_config(&self) -> StoreResult<DeskConfig> {
+        #[derive(sqlx::FromRow)]
+        struct C {
+            id: i64,
+            name: String,
+            spec: String,
+        }
+        #[derive(sqlx::FromRow)]
+        struct P {
+            id: i64,
+            name: String,
+            tier: Option<String>,
+            priority: Option<String>,
+            service_type: Option<String>,
+            calendar_id: i64,
+            first_response_minutes: i64,
+            resolution_minutes: i64,
+            warn_minutes: i64,
+            notify_manager: i64,
+            raise_priority: i64,
+            reassign: i64,
+        }
+        let cs: Vec<C> = fetch_all(
+            &self.db.read,
+            "SELECT id, name, spec FROM calendars ORDER BY id",
+            &[],
+        )
+        .await?;
+        let ps: Vec<P> = fetch_all(
+            &self.db.read,
+            "SELECT id, name, tier, priority, service_type, calendar_id, first_response_minutes, \
+             resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign \
+             FROM sla_policies WHERE active = 1 ORDER BY id",
+            &[],
+        )
+        .await?;
+        let mut calendars = Vec::new();
+        for c in cs {
+            let mut body: CalendarBody = serde_json::from_str(&c.spec).map_err(|e| {
+                StoreError::Backend(format!("calendar {} is not readable: {e}", c.id))
+            })?;
+            body.name = c.name;
+            calendars.push(Calendar { id: c.id, body });
+        }
+        Ok(DeskConfig {
+            calendars,
+            policies: ps
+                .into_iter()
+                .map(|p| SlaPolicy {
+                    id: p.id,
+                    name: p.name,
+                    tier: p.tier,
+                    priority: p.priority,
+                    service_type: p.service_type,
+                    calendar_id: p.calendar_id,
+                    first_response_minutes: p.first_response_minutes,
+                    resolution_minutes: p.resolution_minutes,
+                    warn_minutes: p.warn_minutes,
+                    notify_manager: p.notify_manager != 0,
+                    raise_priority: p.raise_priority != 0,
+                    reassign: p.reassign != 0,
+                })
+                .collect(),
+        })
+    }
+
+    async fn create_calendar(
+        &self,
+        actor: &Actor,
+        c: &CalendarBody,
+        now: &str,
+    ) -> StoreResult<i64> {
+        let spec = serde_json::to_string(c).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO calendars (name, spec) VALUES ($1, $2) RETURNING id",
+            &[(&c.name).into(), spec.clone().into()],
+        )
+        .await?;
+        let after = json!({"name": c.name, "spec": c});
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "calendar",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+
+    async fn update_calendar(
+        &self,
+        actor: &Actor,
+        id: i64,
+        c: &CalendarBody,
+        now: &str,
+    ) -> StoreResult<()> {
+        let spec = serde_json::to_string(c).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let n = exec(
+            &mut *tx,
+            "UPDATE calendars SET name = $1, spec = $2 WHERE id = $3",
+            &[(&c.name).into(), spec.into(), V::I(id)],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let after = json!({"name": c.name, "spec": c});
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "calendar",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn create_sla_policy(&self, actor: &Actor, p: &SlaPolicy, now: &str) -> StoreResult<i64> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO sla_policies (name, tier, priority, service_type, calendar_id, first_response_minutes, \
+             resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &[
+                (&p.name).into(),
+                (&p.tier).into(),
+                (&p.priority).into(),
+                (&p.service_type).into(),
+                V::I(p.calendar_id),
+                V::I(p.first_response_minutes),
+                V::I(p.resolution_minutes),
+                V::I(p.warn_minutes),
+                p.notify_manager.into(),
+                p.raise_priority.into(),
+                p.reassign.into(),
+            ],
+        )
+        .await?;
+        let after = serde_json::to_value(p).unwrap_or_default();
+        self.log(
+            &mut tx,
+            actor,
+            "create",
+            "sla_policy",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+
+    async fn set_staff_profile(
+        &self,
+        actor: &Actor,
+        p: &StaffProfile,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        exec(
+            &mut *tx,
+            "INSERT INTO staff_profiles (user_id, outlet_id, skills, regions, capacity, auto_assign) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET \
+             outlet_id = excluded.outlet_id, skills = excluded.skills, regions = excluded.regions, \
+             capacity = excluded.capacity, auto_assign = excluded.auto_assign",
+            &[
+                V::I(p.user_id),
+                V::OptI(p.outlet_id),
+                p.skills.join(",").into(),
+                p.regions.join(",").into(),
+                V::I(p.capacity),
+                p.auto_assign.into(),
+            ],
+        )
+        .await?;
+        let after = serde_json::to_value(p).unwrap_or_default();
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "staff_profile",
+            p.user_id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            id: i64,
+            name: String,
+            role: String,
+            active: i64,
+            outlet_id: Option<i64>,
+            skills: Option<String>,
+            regions: Option<String>,
+            capacity: Option<i64>,
+            auto_assign: Option<i64>,
+            load: i64,
+        }
+        // Load is counted up to a little over the largest capacity, so a huge backlog
+        // costs no more than a full person.
+        let rows: Vec<Q> = fetch_all(
+            &self.db.read,
+            "SELECT u.id, u.name, u.role, u.active, p.outlet_id, p.skills, p.regions, p.capacity, p.auto_assign, \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE r.assignee_id = u.id AND r.active = 1 LIMIT 1001) l) AS load \
+             FROM users u LEFT JOIN staff_profiles p ON p.user_id = u.id \
+             WHERE u.role IN ('admin', 'manager', 'agent', 'technician') ORDER BY u.name, u.id",
+            &[],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|q| StaffProfile {
+                user_id: q.id,
+                name: q.name,
+                role: q.role.clone(),
+                active: q.active != 0,
+                outlet_id: q.outlet_id,
+                skills: split_list(q.skills.as_deref().unwrap_or("")),
+                regions: split_list(q.regions.as_deref().unwrap_or("")),
+                capacity: q.capacity.unwrap_or(20),
+                // Without a profile, agents and technicians take work; admins do not.
+                auto_assign: q
+                    .auto_assign
+                    .map(|a| a != 0)
+                    .unwrap_or(q.role == "agent" || q.role == "technician"),
+                load: q.load,
+            })
+            .collect())
+    }
+
+    async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            name: String,
+            tier: Option<String>,
+            city: Option<String>,
+            account_manager_id: Option<i64>,
+            primary_email: Option<String>,
+        }
+        let q: Option<Q> = fetch_opt(
+            &self.db.read,
+            &format!(
+                "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email \
+                 FROM customers c WHERE c.id = $1",
+                crate::value::TIER_IN_FORCE
+            ),
+            &[V::I(customer_id)],
+        )
+        .await?;
+        Ok(q.map(|q| ServiceFacts {
+            name: q.name,
+            tier: q.tier,
+            city: q.city,
+            account_manager_id: q.account_manager_id,
+            email: q.primary_email,
+        }))
+    }
+
+    async fn staff_outlet(&self, user_id: i64) -> StoreResult<Option<(i64, String)>> {
+        sqlx::query_as_with::<_, (i64, String), _>(
+            "SELECT o.id, o.kind FROM staff_profiles p JOIN outlets o ON o.id = p.outlet_id WHERE p.user_id = $1",
+            args(&[V::I(user_id)]),
+        )
+        .fetch_optional(&self.db.read)
+        .await
+        .map_err(backend_err)
+    }
+
+    async fn set_customer_tier(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        tier: &str,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let before: Option<Option<String>> = sqlx::query_scalar_with::<_, Option<String>, _>(
+            &format!(
+                "SELECT {} FROM customers c WHERE c.id = $1",
+                crate::value::TIER_IN_FORCE
+            ),
+            args(&[V::I(customer_id)]),
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        let Some(before) = before else {
+            return Err(StoreError::NotFound);
+        };
+        if before.as_deref() == Some(tier) {
+            // Set by hand: it stays even when scoring would say otherwise.
+            exec(
+                &mut *tx,
+                "UPDATE customers SET tier_pinned = 1 WHERE id = $1",
+                &[V::I(customer_id)],
+            )
+            .await?;
+            tx.commit().await.map_err(backend_err)?;
+            return Ok(());
+        }
+        exec(
+            &mut *tx,
+            "UPDATE customers SET tier = $1, tier_pinned = 1, updated_at = $2 WHERE id = $3",
+            &[tier.into(), now.into(), V::I(customer_id)],
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "customer_tier",
+            customer_id,
+            Some(&json!({ "tier": before })),
+            Some(&json!({ "tier": tier })),
+            now,
+        )
+        .await?;
+        self.timeline_add(
+            &mut tx,
+            customer_id,
+            now,
+            "tier",
+            None,
+            None,
+            &format!("tier {} → {tier}", before.as_deref().unwrap_or("-")),
+            actor,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+}

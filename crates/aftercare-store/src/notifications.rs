@@ -1,0 +1,72 @@
+//! The `NotificationStore` port over SQL: staff notifications.
+
+use crate::db::*;
+use crate::store::SqlStore;
+use aftercare_app::desk_model::*;
+use aftercare_app::ports::*;
+use async_trait::async_trait;
+
+#[async_trait]
+impl NotificationStore for SqlStore {
+    async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>> {
+        #[derive(sqlx::FromRow)]
+        struct N {
+            id: i64,
+            request_id: Option<i64>,
+            number: Option<String>,
+            kind: String,
+            detail: Option<String>,
+            created_at: String,
+            read_at: Option<String>,
+        }
+        let ns: Vec<N> = fetch_all(
+            &self.db.read,
+            "SELECT n.id, n.request_id, r.number, n.kind, n.detail, n.created_at, n.read_at FROM notifications n \
+             LEFT JOIN requests r ON r.id = n.request_id WHERE n.user_id = $1 ORDER BY n.id DESC LIMIT $2",
+            &[V::I(user_id), V::I(limit as i64)],
+        )
+        .await?;
+        Ok(ns
+            .into_iter()
+            .map(|n| Notification {
+                id: n.id,
+                request_id: n.request_id,
+                request_number: n.number,
+                kind: n.kind,
+                detail: n.detail,
+                created_at: n.created_at,
+                read: n.read_at.is_some(),
+            })
+            .collect())
+    }
+
+    async fn mark_notifications_read(&self, user_id: i64, now: &str) -> StoreResult<()> {
+        exec(
+            &self.db.write,
+            "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
+            &[now.into(), V::I(user_id)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn notify(
+        &self,
+        users: &[i64],
+        kind: &str,
+        detail: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        for u in users {
+            exec(
+                &mut *tx,
+                "INSERT INTO notifications (user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4)",
+                &[V::I(*u), kind.into(), detail.into(), now.into()],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+}

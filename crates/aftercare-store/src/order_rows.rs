@@ -1,0 +1,170 @@
+//! Order and asset rows.
+
+use aftercare_app::model::*;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderRec {
+    pub id: i64,
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub channel: String,
+    pub outlet_id: Option<i64>,
+    pub outlet_name: Option<String>,
+    pub ordered_on: String,
+    pub status: String,
+    pub currency: String,
+    pub discount: i64,
+    pub total: i64,
+    pub payment_terms: Option<String>,
+    pub special_needs: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderRowRec {
+    pub id: i64,
+    pub number: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub channel: String,
+    pub ordered_on: String,
+    pub status: String,
+    pub currency: String,
+    pub total: i64,
+}
+
+impl From<OrderRowRec> for OrderRow {
+    fn from(r: OrderRowRec) -> Self {
+        OrderRow {
+            id: r.id,
+            number: r.number,
+            customer_id: r.customer_id,
+            customer_name: r.customer_name,
+            channel: r.channel,
+            ordered_on: r.ordered_on,
+            status: r.status,
+            currency: r.currency,
+            total: r.total,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ItemRec {
+    pub id: i64,
+    pub product_id: i64,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub discount: i64,
+    pub amount: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AssetRec {
+    pub id: i64,
+    pub serial: String,
+    pub product_id: i64,
+    pub product_name: String,
+    pub sku: String,
+    pub customer_id: i64,
+    pub order_id: Option<i64>,
+    pub order_number: Option<String>,
+    pub purchased_on: String,
+    pub delivered_on: Option<String>,
+    pub installed_on: Option<String>,
+    pub installed_by: Option<String>,
+    pub location: Option<String>,
+}
+
+pub(crate) const ASSET_COLS: &str = "a.id, a.serial, a.product_id, p.name AS product_name, p.sku, a.customer_id, \
+     a.order_id, o.number AS order_number, a.purchased_on, a.delivered_on, a.installed_on, a.installed_by, a.location";
+pub(crate) const ASSET_FROM: &str =
+    "FROM assets a JOIN products p ON p.id = a.product_id LEFT JOIN orders o ON o.id = a.order_id";
+
+impl From<AssetRec> for Asset {
+    fn from(r: AssetRec) -> Self {
+        Asset {
+            id: r.id,
+            serial: r.serial,
+            product_id: r.product_id,
+            product_name: r.product_name,
+            sku: r.sku,
+            customer_id: r.customer_id,
+            order_id: r.order_id,
+            order_number: r.order_number,
+            purchased_on: r.purchased_on,
+            delivered_on: r.delivered_on,
+            installed_on: r.installed_on,
+            installed_by: r.installed_by,
+            location: r.location,
+            warranty: None,
+            events: vec![],
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AssetEventRec {
+    pub id: i64,
+    pub day: String,
+    pub kind: String,
+    pub void_condition: Option<String>,
+    pub note: Option<String>,
+    pub created_at: String,
+}
+
+impl From<AssetEventRec> for AssetEvent {
+    fn from(r: AssetEventRec) -> Self {
+        AssetEvent {
+            id: r.id,
+            day: r.day,
+            kind: r.kind,
+            void_condition: r.void_condition,
+            note: r.note,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProductRec {
+    pub id: i64,
+    pub sku: String,
+    pub name: String,
+    pub category_id: i64,
+    pub category_name: String,
+    pub policy_id: Option<i64>,
+    pub price: i64,
+    pub currency: String,
+    pub serialized: i64,
+    pub strategy: String,
+    pub active: i64,
+    pub created_at: String,
+    pub name_sort: String,
+}
+
+pub(crate) const PRODUCT_COLS: &str = "p.id, p.sku, p.name, p.category_id, c.name AS category_name, \
+     COALESCE(p.policy_id, c.policy_id) AS policy_id, p.price, p.currency, p.serialized, p.strategy, p.active, \
+     p.created_at, p.name_sort";
+
+impl From<ProductRec> for Product {
+    fn from(r: ProductRec) -> Self {
+        Product {
+            id: r.id,
+            sku: r.sku,
+            name: r.name,
+            category_id: r.category_id,
+            category_name: r.category_name,
+            policy_id: r.policy_id,
+            price: r.price,
+            currency: r.currency,
+            serialized: r.serialized != 0,
+            strategy: r.strategy,
+            active: r.active != 0,
+            created_at: r.created_at,
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The `OutboxStore` port over SQL: the outbox and the inbound mails taken in.
+
+use crate::db::*;
+use crate::store::SqlStore;
+use aftercare_app::ports::*;
+use async_trait::async_trait;
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>> {
+        #[derive(sqlx::FromRow)]
+        struct O {
+            id: i64,
+            recipient: String,
+            subject: String,
+            body: String,
+            attempts: i64,
+        }
+        let rows: Vec<O> = fetch_all(
+            &self.db.read,
+            "SELECT id, recipient, subject, body, attempts FROM outbox \
+             WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+            &[now.into(), V::I(limit as i64)],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|o| OutboxMail {
+                id: o.id,
+                to: o.recipient,
+                subject: o.subject,
+                body: o.body,
+                attempts: o.attempts,
+            })
+            .collect())
+    }
+
+    async fn outbox_claim(&self, id: i64, now: &str, lease_until: &str) -> StoreResult<bool> {
+        let n = exec(
+            &self.db.write,
+            "UPDATE outbox SET status = 'sending', next_attempt_at = $1 \
+             WHERE id = $2 AND status IN ('pending', 'sending') AND next_attempt_at <= $3",
+            &[lease_until.into(), V::I(id), now.into()],
+        )
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn outbox_attempt(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        retry_at: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()> {
+        let status = match (error, retry_at) {
+            (None, _) => "sent",
+            (Some(_), Some(_)) => "pending",
+            (Some(_), None) => "failed",
+        };
+        exec(
+            &self.db.write,
+            "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at), sent_at = $4 WHERE id = $5",
+            &[
+                status.into(),
+                error.into(),
+                retry_at.into(),
+                V::OptT((status == "sent").then(|| now.to_string())),
+                V::I(id),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(i64, String)>> {
+        fetch_opt(
+            &self.db.write,
+            "SELECT r.id, r.number FROM mail_received m JOIN requests r ON r.id = m.request_id \
+             WHERE m.message_id = $1",
+            &[message_id.into()],
+        )
+        .await
+    }
+}

@@ -1,0 +1,430 @@
+//! The `RequestStore` port over SQL: service requests, their messages, history and attachments.
+
+use crate::db::*;
+use crate::request_rows::*;
+use crate::store::SqlStore;
+use aftercare_app::StoreError;
+use aftercare_app::desk_model::*;
+use aftercare_app::model::Page;
+use aftercare_app::ports::*;
+use aftercare_domain::calendar::china_date;
+use aftercare_domain::request::request_number;
+use async_trait::async_trait;
+use serde_json::json;
+
+#[async_trait]
+impl RequestStore for SqlStore {
+    async fn create_request(
+        &self,
+        actor: &Actor,
+        r: &ServiceRequest,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<(i64, String)> {
+        let (me, actor, now, r, fx) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            r.clone(),
+            fx.clone(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, r, fx) =
+                    (me.clone(), actor.clone(), now.clone(), r.clone(), fx.clone());
+                Box::pin(async move {
+                    // The year people in China see on the calendar when it was opened.
+                    let year: i16 = r
+                        .created_at
+                        .parse::<jiff::Timestamp>()
+                        .map(|t| china_date(t).year())
+                        .unwrap_or(2026);
+                    let seq = insert_id(
+                        &mut *tx,
+                        "INSERT INTO request_numbers (year, last) VALUES ($1, 1) \
+                         ON CONFLICT (year) DO UPDATE SET last = request_numbers.last + 1 RETURNING last",
+                        &[V::I(year as i64)],
+                    )
+                    .await?;
+                    let number = request_number(year, seq);
+                    let mut cols = vec![
+                        "number",
+                        "customer_id",
+                        "order_id",
+                        "channel",
+                        "subject",
+                        "description",
+                        "tier",
+                        "city",
+                        "sla_policy_id",
+                        "created_by",
+                        "created_at",
+                        "updated_at",
+                    ];
+                    let mut vals: Vec<V> = vec![
+                        number.clone().into(),
+                        V::I(r.customer_id),
+                        V::OptI(r.order_id),
+                        (&r.channel).into(),
+                        (&r.subject).into(),
+                        (&r.description).into(),
+                        (&r.tier).into(),
+                        (&r.city).into(),
+                        V::OptI(r.sla_policy_id),
+                        V::OptI(actor.user_id),
+                        now.clone().into(),
+                        now.clone().into(),
+                    ];
+                    cols.extend_from_slice(MUTABLE);
+                    vals.extend(request_args(&r));
+                    let params: Vec<String> = (1..=vals.len()).map(|i| format!("${i}")).collect();
+                    let id = insert_id(
+                        &mut *tx,
+                        &format!(
+                            "INSERT INTO requests ({}) VALUES ({}) RETURNING id",
+                            cols.join(", "),
+                            params.join(", ")
+                        ),
+                        &vals,
+                    )
+                    .await?;
+                    let mut after = audit_of(&r);
+                    after["number"] = json!(number);
+                    after["customer_id"] = json!(r.customer_id);
+                    after["service_type"] = json!(r.service_type);
+                    me.log(&mut *tx, &actor, "create", "request", id, None, Some(&after), &now)
+                        .await?;
+                    me.apply_effects(&mut *tx, &actor, id, r.customer_id, &number, &fx, &now)
+                        .await?;
+                    Ok((id, number))
+                })
+            })
+            .await
+    }
+
+    async fn update_requests(
+        &self,
+        actor: &Actor,
+        items: &[(ServiceRequest, Effects)],
+        now: &str,
+    ) -> StoreResult<Vec<bool>> {
+        let (me, actor, now, items) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            std::sync::Arc::new(items.to_vec()),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, items) =
+                    (me.clone(), actor.clone(), now.clone(), items.clone());
+                Box::pin(async move {
+                    let sets: Vec<String> = MUTABLE
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("{c} = ${}", i + 1))
+                        .collect();
+                    let n = MUTABLE.len();
+                    let sql = format!(
+                        "UPDATE requests SET {}, updated_at = ${}, version = version + 1 \
+                         WHERE id = ${} AND version = ${}",
+                        sets.join(", "),
+                        n + 1,
+                        n + 2,
+                        n + 3
+                    );
+                    if items.len() > 1 {
+                        return me.update_many(&mut *tx, &actor, &items, &now).await;
+                    }
+                    let mut out = Vec::with_capacity(items.len());
+                    for (r, fx) in items.iter() {
+                        let mut vals = request_args(r);
+                        vals.push(now.clone().into());
+                        vals.push(V::I(r.id));
+                        vals.push(V::I(r.version));
+                        if exec(&mut *tx, &sql, &vals).await? == 0 {
+                            out.push(false);
+                            continue;
+                        }
+                        let after = audit_of(r);
+                        me.log(
+                            &mut *tx,
+                            &actor,
+                            "update",
+                            "request",
+                            r.id,
+                            None,
+                            Some(&after),
+                            &now,
+                        )
+                        .await?;
+                        me.apply_effects(
+                            &mut *tx,
+                            &actor,
+                            r.id,
+                            r.customer_id,
+                            &r.number,
+                            fx,
+                            &now,
+                        )
+                        .await?;
+                        out.push(true);
+                    }
+                    Ok(out)
+                })
+            })
+            .await
+    }
+
+    async fn request(&self, id: i64) -> StoreResult<Option<ServiceRequest>> {
+        let r: Option<ReqRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {REQ_COLS} {REQ_FROM} WHERE r.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(r.map(Into::into))
+    }
+
+    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<i64>> {
+        scalar(
+            &self.db.read,
+            "SELECT id FROM requests WHERE number = $1",
+            &[number.into()],
+        )
+        .await
+    }
+
+    async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>> {
+        let mut sql = Sql::new(&format!("SELECT {ROW_COLS} {REQ_FROM}"));
+        filter_sql(q, &mut sql)?;
+        let order = order_of(q);
+        if let Some(c) = &q.cursor {
+            let (sort, id) = decode_cursor(c)?;
+            match order {
+                Order::Urgency => {
+                    let (rank, created) = sort.split_once('|').ok_or(StoreError::Conflict {
+                        code: "cursor_invalid",
+                        field: Some("cursor".into()),
+                    })?;
+                    let rank: i64 = rank.parse().map_err(|_| StoreError::Conflict {
+                        code: "cursor_invalid",
+                        field: Some("cursor".into()),
+                    })?;
+                    sql.push(" AND (r.priority_rank, r.created_at, r.id) > (")
+                        .bind(rank)
+                        .push(", ")
+                        .bind(created.to_string())
+                        .push(", ")
+                        .bind(id)
+                        .push(")");
+                }
+                Order::Due => {
+                    sql.push(" AND (r.resolution_due, r.id) > (")
+                        .bind(sort)
+                        .push(", ")
+                        .bind(id)
+                        .push(")");
+                }
+                Order::Newest => {
+                    sql.push(" AND (r.created_at, r.id) < (")
+                        .bind(sort)
+                        .push(", ")
+                        .bind(id)
+                        .push(")");
+                }
+            }
+        }
+        sql.push(match order {
+            Order::Urgency => " ORDER BY r.priority_rank, r.created_at, r.id",
+            Order::Due => " ORDER BY r.resolution_due, r.id",
+            Order::Newest => " ORDER BY r.created_at DESC, r.id DESC",
+        });
+        let limit = q.limit.clamp(1, 200);
+        sql.push(" LIMIT ").bind(limit as i64 + 1);
+        let mut rows: Vec<RowRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| match order {
+                Order::Urgency => {
+                    encode_cursor(&format!("{}|{}", r.priority_rank, r.created_at), r.id)
+                }
+                Order::Due => encode_cursor(r.resolution_due.as_deref().unwrap_or(""), r.id),
+                Order::Newest => encode_cursor(&r.created_at, r.id),
+            })
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        })
+    }
+
+    async fn count_requests(&self, q: &RequestFilter, cap: i64) -> StoreResult<i64> {
+        let mut sql = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM requests r");
+        filter_sql(q, &mut sql)?;
+        sql.push(" LIMIT ").bind(cap).push(") t");
+        Ok(scalar(&self.db.read, &sql.text, &sql.args)
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn messages(&self, request_id: i64) -> StoreResult<Vec<RequestMessage>> {
+        #[derive(sqlx::FromRow)]
+        struct M {
+            id: i64,
+            kind: String,
+            author_label: String,
+            body: String,
+            channel: String,
+            created_at: String,
+        }
+        #[derive(sqlx::FromRow)]
+        struct A {
+            id: i64,
+            message_id: Option<i64>,
+            filename: String,
+            content_type: String,
+            size: i64,
+        }
+        let ms: Vec<M> = fetch_all(
+            &self.db.read,
+            "SELECT id, kind, author_label, body, channel, created_at FROM request_messages \
+             WHERE request_id = $1 ORDER BY id",
+            &[V::I(request_id)],
+        )
+        .await?;
+        let atts: Vec<A> = fetch_all(
+            &self.db.read,
+            "SELECT id, message_id, filename, content_type, size FROM attachments WHERE request_id = $1 ORDER BY id",
+            &[V::I(request_id)],
+        )
+        .await?;
+        Ok(ms
+            .into_iter()
+            .map(|m| RequestMessage {
+                attachments: atts
+                    .iter()
+                    .filter(|a| a.message_id == Some(m.id))
+                    .map(|a| AttachmentMeta {
+                        id: a.id,
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.size,
+                    })
+                    .collect(),
+                id: m.id,
+                kind: m.kind,
+                author: m.author_label,
+                body: m.body,
+                channel: m.channel,
+                created_at: m.created_at,
+            })
+            .collect())
+    }
+
+    async fn history(&self, request_id: i64) -> StoreResult<Vec<HistoryEntry>> {
+        #[derive(sqlx::FromRow)]
+        struct H {
+            at: String,
+            kind: String,
+            from_value: Option<String>,
+            to_value: Option<String>,
+            actor_label: String,
+        }
+        let hs: Vec<H> = fetch_all(
+            &self.db.read,
+            "SELECT at, kind, from_value, to_value, actor_label FROM request_history \
+             WHERE request_id = $1 ORDER BY id",
+            &[V::I(request_id)],
+        )
+        .await?;
+        Ok(hs
+            .into_iter()
+            .map(|h| HistoryEntry {
+                at: h.at,
+                kind: h.kind,
+                from: h.from_value,
+                to: h.to_value,
+                actor: h.actor_label,
+            })
+            .collect())
+    }
+
+    async fn attachment(&self, id: i64) -> StoreResult<Option<(i64, AttachmentMeta, Vec<u8>)>> {
+        #[derive(sqlx::FromRow)]
+        struct A {
+            id: i64,
+            request_id: i64,
+            filename: String,
+            content_type: String,
+            size: i64,
+            content: Vec<u8>,
+        }
+        let a: Option<A> = fetch_opt(
+            &self.db.read,
+            "SELECT id, request_id, filename, content_type, size, content FROM attachments WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(a.map(|a| {
+            (
+                a.request_id,
+                AttachmentMeta {
+                    id: a.id,
+                    filename: a.filename,
+                    content_type: a.content_type,
+                    size: a.size,
+                },
+                a.content,
+            )
+        }))
+    }
+
+    async fn sla_due(&self, now: &str, limit: u32) -> StoreResult<Vec<ServiceRequest>> {
+        let rs: Vec<ReqRec> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT {REQ_COLS} {REQ_FROM} WHERE r.sla_next <= $1 ORDER BY r.sla_next, r.id LIMIT $2"
+            ),
+            &[now.into(), V::I(limit as i64)],
+        )
+        .await?;
+        Ok(rs.into_iter().map(Into::into).collect())
+    }
+
+    async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>> {
+        #[derive(sqlx::FromRow)]
+        struct C {
+            created_at: String,
+            responded_at: Option<String>,
+            resolved_at: Option<String>,
+            response_breached: i64,
+            resolution_breached: i64,
+            escalated: i64,
+            root_cause: Option<String>,
+        }
+        let rows: Vec<C> = fetch_all(
+            &self.db.read,
+            "SELECT created_at, responded_at, resolved_at, response_breached, resolution_breached, escalated, root_cause \
+             FROM requests WHERE service_type = 'complaint' AND created_at >= $1 AND created_at < $2 \
+             ORDER BY created_at LIMIT 200000",
+            &[from.into(), to.into()],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|c| ComplaintFacts {
+                created_at: c.created_at,
+                responded_at: c.responded_at,
+                resolved_at: c.resolved_at,
+                response_breached: c.response_breached != 0,
+                resolution_breached: c.resolution_breached != 0,
+                escalated: c.escalated != 0,
+                root_cause: c.root_cause,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,181 @@
+//! The `ReturnStore` port over SQL: returns, exchanges and refunds (RMAs).
+
+use crate::db::*;
+use crate::request_rows::*;
+use crate::store::SqlStore;
+use aftercare_app::StoreError;
+use aftercare_app::desk_model::*;
+use aftercare_app::ports::*;
+use async_trait::async_trait;
+use serde_json::json;
+
+#[async_trait]
+impl ReturnStore for SqlStore {
+    async fn create_rma(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        asset_id: i64,
+        kind: &str,
+        reason: &str,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<i64> {
+        let (me, actor, kind, reason, fx, now) = (
+            self.clone(),
+            actor.clone(),
+            kind.to_string(),
+            reason.to_string(),
+            fx.clone(),
+            now.to_string(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, kind, reason, fx, now) = (
+                    me.clone(),
+                    actor.clone(),
+                    kind.clone(),
+                    reason.clone(),
+                    fx.clone(),
+                    now.clone(),
+                );
+                Box::pin(async move {
+                    // One open authorisation per item at a time.
+                    let open = scalar(
+                        &mut *tx,
+                        "SELECT id FROM rmas WHERE asset_id = $1 AND status IN ('requested', 'approved', 'received') LIMIT 1",
+                        &[V::I(asset_id)],
+                    )
+                    .await?;
+                    if open.is_some() {
+                        return Err(StoreError::Conflict {
+                            code: "rma_open_for_item",
+                            field: Some("kind".into()),
+                        });
+                    }
+                    let id = insert_id(
+                        &mut *tx,
+                        "INSERT INTO rmas (request_id, asset_id, kind, status, reason, created_at, updated_at) \
+                         VALUES ($1, $2, $3, 'requested', $4, $5, $5) RETURNING id",
+                        &[V::I(request_id), V::I(asset_id), (&kind).into(), (&reason).into(), (&now).into()],
+                    )
+                    .await?;
+                    let after = json!({"request_id": request_id, "asset_id": asset_id, "kind": kind, "status": "requested"});
+                    me.log(&mut *tx, &actor, "create", "rma", id, None, Some(&after), &now).await?;
+                    let (customer, number) = customer_and_number(&mut *tx, request_id).await?;
+                    me.apply_effects(&mut *tx, &actor, request_id, customer, &number, &fx, &now)
+                        .await?;
+                    Ok(id)
+                })
+            })
+            .await
+    }
+
+    async fn rma(&self, id: i64) -> StoreResult<Option<Rma>> {
+        Ok(self.rmas_where("r.id = $1", id).await?.into_iter().next())
+    }
+
+    async fn rmas(&self, request_id: i64) -> StoreResult<Vec<Rma>> {
+        self.rmas_where("r.request_id = $1", request_id).await
+    }
+
+    async fn update_rma(
+        &self,
+        actor: &Actor,
+        r: &Rma,
+        from: &str,
+        decided_by: Option<i64>,
+        replacement: Option<(i64, String, String)>,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<Option<i64>> {
+        let (me, actor, r, from, replacement, fx, now) = (
+            self.clone(),
+            actor.clone(),
+            r.clone(),
+            from.to_string(),
+            replacement.clone(),
+            fx.clone(),
+            now.to_string(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, r, from, replacement, fx, now) = (
+                    me.clone(),
+                    actor.clone(),
+                    r.clone(),
+                    from.clone(),
+                    replacement.clone(),
+                    fx.clone(),
+                    now.clone(),
+                );
+                Box::pin(async move {
+                    let (customer, number) = customer_and_number(&mut *tx, r.request_id).await?;
+                    let mut new_asset = None;
+                    if let Some((product, serial, day)) = &replacement {
+                        if scalar(&mut *tx, "SELECT id FROM assets WHERE serial = $1", &[serial.into()])
+                            .await?
+                            .is_some()
+                        {
+                            return Err(StoreError::Conflict {
+                                code: "serial_taken",
+                                field: Some("replacement_serial".into()),
+                            });
+                        }
+                        let id = insert_id(
+                            &mut *tx,
+                            "INSERT INTO assets (serial, product_id, customer_id, purchased_on, delivered_on, created_at) \
+                             VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                            &[serial.into(), V::I(*product), V::I(customer), day.into(), (&now).into()],
+                        )
+                        .await?;
+                        for (asset, note) in [
+                            (id, format!("{number}: replaces {}", r.serial)),
+                            (r.asset_id, format!("{number}: exchanged for {serial}")),
+                        ] {
+                            exec(
+                                &mut *tx,
+                                "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
+                                 VALUES ($1, $2, 'note', $3, $4, $5)",
+                                &[V::I(asset), day.into(), note.into(), V::OptI(actor.user_id), (&now).into()],
+                            )
+                            .await?;
+                        }
+                        let after = json!({"serial": serial, "product_id": product, "customer_id": customer, "replaces": r.asset_id});
+                        me.log(&mut *tx, &actor, "create", "asset", id, None, Some(&after), &now).await?;
+                        new_asset = Some(id);
+                    }
+                    let n = exec(
+                        &mut *tx,
+                        "UPDATE rmas SET status = $1, decided_by = COALESCE($2, decided_by), decision_note = $3, \
+                         received_on = $4, replacement_asset_id = COALESCE($5, replacement_asset_id), refund_amount = $6, \
+                         updated_at = $7 WHERE id = $8 AND status = $9",
+                        &[
+                            (&r.status).into(),
+                            V::OptI(decided_by),
+                            (&r.decision_note).into(),
+                            (&r.received_on).into(),
+                            V::OptI(new_asset),
+                            V::OptI(r.refund_amount),
+                            (&now).into(),
+                            V::I(r.id),
+                            (&from).into(),
+                        ],
+                    )
+                    .await?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict {
+                            code: "rma_changed",
+                            field: None,
+                        });
+                    }
+                    let after = json!({"status": r.status, "refund_amount": r.refund_amount, "replacement_asset_id": new_asset});
+                    me.log(&mut *tx, &actor, "update", "rma", r.id, None, Some(&after), &now).await?;
+                    me.apply_effects(&mut *tx, &actor, r.request_id, customer, &number, &fx, &now)
+                        .await?;
+                    Ok(new_asset)
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,163 @@
+//! The `VisitStore` port over SQL: field visits.
+
+use crate::db::*;
+use crate::request_rows::*;
+use crate::store::SqlStore;
+use aftercare_app::StoreError;
+use aftercare_app::desk_model::*;
+use aftercare_app::ports::*;
+use async_trait::async_trait;
+use serde_json::json;
+
+#[async_trait]
+impl VisitStore for SqlStore {
+    async fn book_visit(&self, actor: &Actor, v: &NewVisit, now: &str) -> StoreResult<i64> {
+        let (me, actor, now, v) = (self.clone(), actor.clone(), now.to_string(), v.clone());
+        let pg = self.db.backend == Backend::Postgres;
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, v) = (me.clone(), actor.clone(), now.clone(), v.clone());
+                Box::pin(async move {
+                    if pg {
+                        // Two bookings of one technician must not both pass the clash check:
+                        // they queue on a lock per technician. (SQLite has one writer.)
+                        exec(
+                            &mut *tx,
+                            "SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l",
+                            &[V::I(7_220_612_000_000 + v.technician_id)],
+                        )
+                        .await?;
+                    }
+                    let clash = scalar(
+                        &mut *tx,
+                        "SELECT id FROM visits WHERE technician_id = $1 AND status = 'booked' \
+                         AND starts_at < $2 AND ends_at > $3 LIMIT 1",
+                        &[V::I(v.technician_id), (&v.ends_at).into(), (&v.starts_at).into()],
+                    )
+                    .await?;
+                    if clash.is_some() {
+                        return Err(StoreError::Conflict {
+                            code: "visit_clash",
+                            field: Some("starts_at".into()),
+                        });
+                    }
+                    let id = insert_id(
+                        &mut *tx,
+                        "INSERT INTO visits (request_id, technician_id, starts_at, ends_at, status, address, created_at) \
+                         VALUES ($1, $2, $3, $4, 'booked', $5, $6) RETURNING id",
+                        &[
+                            V::I(v.request_id),
+                            V::I(v.technician_id),
+                            (&v.starts_at).into(),
+                            (&v.ends_at).into(),
+                            (&v.address).into(),
+                            now.clone().into(),
+                        ],
+                    )
+                    .await?;
+                    let after = json!({"request_id": v.request_id, "technician_id": v.technician_id,
+                        "starts_at": v.starts_at, "ends_at": v.ends_at});
+                    me.log(&mut *tx, &actor, "create", "visit", id, None, Some(&after), &now)
+                        .await?;
+                    Ok(id)
+                })
+            })
+            .await
+    }
+
+    async fn visits(&self, q: &VisitFilter) -> StoreResult<Vec<Visit>> {
+        let mut sql = Sql::new(&format!("SELECT {VISIT_COLS} WHERE 1 = 1"));
+        if let Some(r) = q.request_id {
+            sql.push(" AND v.request_id = ").bind(r);
+        }
+        if let Some(t) = q.technician_id {
+            sql.push(" AND v.technician_id = ").bind(t);
+        }
+        if let Some(f) = &q.from {
+            sql.push(" AND v.ends_at > ").bind(f.clone());
+        }
+        if let Some(t) = &q.to {
+            sql.push(" AND v.starts_at < ").bind(t.clone());
+        }
+        sql.push(" ORDER BY v.starts_at, v.id LIMIT 1000");
+        let vs: Vec<VisitRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(vs.into_iter().map(Into::into).collect())
+    }
+
+    async fn visit(&self, id: i64) -> StoreResult<Option<Visit>> {
+        let v: Option<VisitRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {VISIT_COLS} WHERE v.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        Ok(v.map(Into::into))
+    }
+
+    async fn update_visit(
+        &self,
+        actor: &Actor,
+        v: &Visit,
+        fx: &Effects,
+        now: &str,
+    ) -> StoreResult<()> {
+        let (me, actor, now, v, fx) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            v.clone(),
+            fx.clone(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, v, fx) =
+                    (me.clone(), actor.clone(), now.clone(), v.clone(), fx.clone());
+                Box::pin(async move {
+                    let n = exec(
+                        &mut *tx,
+                        "UPDATE visits SET status = $1, work_done = $2, parts = $3, minutes_spent = $4, \
+                         confirmed_by = $5, reported_at = $6 WHERE id = $7 AND status = 'booked'",
+                        &[
+                            (&v.status).into(),
+                            (&v.work_done).into(),
+                            (&v.parts).into(),
+                            V::OptI(v.minutes_spent),
+                            (&v.confirmed_by).into(),
+                            (&v.reported_at).into(),
+                            V::I(v.id),
+                        ],
+                    )
+                    .await?;
+                    if n == 0 {
+                        // Reported (or cancelled) meanwhile: a repair must count once.
+                        return Err(StoreError::Conflict {
+                            code: "visit_not_booked",
+                            field: None,
+                        });
+                    }
+                    let customer_id = scalar(
+                        &mut *tx,
+                        "SELECT customer_id FROM requests WHERE id = $1",
+                        &[V::I(v.request_id)],
+                    )
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let after = serde_json::to_value(&v).unwrap_or_default();
+                    me.log(&mut *tx, &actor, "update", "visit", v.id, None, Some(&after), &now)
+                        .await?;
+                    me.apply_effects(
+                        &mut *tx,
+                        &actor,
+                        v.request_id,
+                        customer_id,
+                        &v.request_number,
+                        &fx,
+                        &now,
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}

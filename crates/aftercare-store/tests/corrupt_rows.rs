@@ -1,0 +1,50 @@
+//! A stored value no version of Aftercare writes (a hand-edited or damaged row) is an
+//! error naming its table, row and column, on SQLite and on PostgreSQL: never read as a
+//! default that would quietly change what the desk does with the request.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aftercare_app::AppError;
+use aftercare_app::desk::RequestInput;
+use aftercare_testkit::{BOTH, TestDb, customer, staff};
+
+#[tokio::test]
+async fn a_request_with_an_unknown_stored_status_is_an_error_naming_its_row() {
+    for kind in BOTH {
+        let db = TestDb::new(kind).await;
+        let app = db.app();
+        let agent = staff(&app, "agent@example.cn", "agent").await;
+        let c = customer(&app, &agent, "王芳").await;
+        let (id, _) = app
+            .open_request(
+                &agent,
+                &RequestInput {
+                    customer_id: c,
+                    service_type: "repair".into(),
+                    subject: "空调不制冷".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(app.request_detail(&agent, id).await.is_ok());
+
+        sqlx::query(&format!(
+            "UPDATE requests SET status = 'mislaid' WHERE id = {id}"
+        ))
+        .execute(&db.db.write)
+        .await
+        .unwrap();
+        match app.request_detail(&agent, id).await {
+            Err(AppError::Internal(m)) => {
+                assert!(
+                    m.contains(&format!("requests {id}"))
+                        && m.contains("status")
+                        && m.contains("mislaid"),
+                    "{kind:?}: {m}"
+                );
+            }
+            other => panic!("{kind:?}: {other:?}"),
+        }
+        db.cleanup().await;
+    }
+}
