@@ -20,7 +20,7 @@ use aftercare_domain::routing::{Candidate, Job, route};
 use aftercare_domain::sla::{SlaEvent, SlaRule, SlaTrack, pick_rule};
 use aftercare_domain::warranty;
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// The largest attachment accepted, in bytes.
@@ -31,7 +31,7 @@ pub const COUNT_CAP: i64 = 1000;
 /// The breaching-soon queue looks this far ahead.
 const BREACHING_HOURS: i64 = 4;
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestInput {
     pub customer_id: i64,

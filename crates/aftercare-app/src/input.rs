@@ -12,10 +12,10 @@ use aftercare_domain::customer::{
 use aftercare_domain::error::{optional_text, parse_date, required_text};
 use aftercare_domain::order::{OrderLine, OrderStatus, SalesChannel, order_total};
 use aftercare_domain::{Date, Invalid};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneInput {
     pub number: String,
@@ -25,7 +25,7 @@ pub struct PhoneInput {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailInput {
     pub address: String,
@@ -33,7 +33,7 @@ pub struct EmailInput {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     #[serde(default)]
@@ -51,7 +51,7 @@ pub struct AddressInput {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FamilyInput {
     pub name: String,
@@ -60,7 +60,7 @@ pub struct FamilyInput {
     pub birthday: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DateInput {
     pub label: String,
@@ -68,7 +68,7 @@ pub struct DateInput {
 }
 
 /// A customer to create or the new state of one to update.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     /// person (default) or organisation.
@@ -341,7 +341,7 @@ impl CustomerInput {
 }
 
 /// A warranty policy to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
     pub name: String,
@@ -381,7 +381,7 @@ impl PolicyInput {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryInput {
     pub name: String,
@@ -392,7 +392,7 @@ pub struct CategoryInput {
 }
 
 /// A product to create or update.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
     pub sku: String,
@@ -464,7 +464,7 @@ impl ProductInput {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderItemInput {
     pub product_id: i64,
@@ -481,7 +481,7 @@ pub struct OrderItemInput {
 }
 
 /// An order to record.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     pub customer_id: i64,
@@ -664,7 +664,7 @@ impl OrderInput {
 }
 
 /// A contact with a customer on any touchpoint.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InteractionInput {
     pub touchpoint: String,
@@ -708,7 +708,7 @@ impl InteractionInput {
 }
 
 /// An entry for an item's usage archive.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetEventInput {
     /// installed, service, repair, note or void.
@@ -827,7 +827,7 @@ pub struct OrderQuery {
 }
 
 /// A staff account to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     pub email: String,
@@ -839,7 +839,7 @@ pub struct UserInput {
 }
 
 /// An API token to create for a user.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenInput {
     /// The user the token acts as.
@@ -850,7 +850,7 @@ pub struct TokenInput {
 }
 
 /// A change to a staff account: only the fields given change.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// false deactivates the account and ends its sessions.

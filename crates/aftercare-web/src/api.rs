@@ -180,7 +180,17 @@ where
         let id = f().await?;
         return Ok((StatusCode::CREATED, Json(Created { id })).into_response());
     };
-    let hash = hex::encode(Sha256::digest(serde_json::to_vec(body).unwrap_or_default()));
+    // The parsed input, as canonical JSON: the same request however its body was spelled
+    // (key order, spacing, escapes), a different one whenever a value differs.
+    let canonical = serde_json::to_value(body)
+        .and_then(|v| serde_json::to_vec(&v))
+        .map_err(|e| {
+            ApiError::from_app(
+                aftercare_app::AppError::Internal(format!("idempotency: {e}")),
+                c.lang,
+            )
+        })?;
+    let hash = hex::encode(Sha256::digest(canonical));
     let uid = c.principal.user.id;
     let app = &state.app;
     let now = app.clock.now();
@@ -260,8 +270,7 @@ async fn create_customer(
     headers: HeaderMap,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &input, || async {
         s.app
             .create_customer(&c.principal, &input)
             .await
@@ -359,8 +368,7 @@ async fn add_interaction(
     headers: HeaderMap,
     ApiJson(input): ApiJson<InteractionInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{id}:{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &(id, &input), || async {
         s.app
             .add_interaction(&c.principal, id, &input)
             .await
@@ -427,8 +435,7 @@ async fn create_product(
     headers: HeaderMap,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &input, || async {
         s.app
             .create_product(&c.principal, &input)
             .await
@@ -491,8 +498,7 @@ async fn create_category(
     headers: HeaderMap,
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &input, || async {
         s.app
             .create_category(&c.principal, &input)
             .await
@@ -519,8 +525,7 @@ async fn create_policy(
     headers: HeaderMap,
     ApiJson(input): ApiJson<PolicyInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &input, || async {
         s.app
             .create_policy(&c.principal, &input)
             .await
@@ -563,8 +568,7 @@ async fn create_order(
     headers: HeaderMap,
     ApiJson(input): ApiJson<OrderInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &input, || async {
         s.app
             .create_order(&c.principal, &input)
             .await
@@ -639,8 +643,7 @@ async fn add_asset_event(
     headers: HeaderMap,
     ApiJson(input): ApiJson<AssetEventInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{id}:{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &(id, &input), || async {
         s.app
             .add_asset_event(&c.principal, id, &input)
             .await

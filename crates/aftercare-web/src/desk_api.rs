@@ -242,8 +242,7 @@ async fn open_request(
     headers: HeaderMap,
     ApiJson(input): ApiJson<RequestInput>,
 ) -> ApiResult<Response> {
-    let raw = format!("{input:?}");
-    idempotent(&s, &c, &headers, &raw, || async {
+    idempotent(&s, &c, &headers, &input, || async {
         s.app
             .open_request(&c.principal, &input)
             .await
