@@ -17,6 +17,7 @@ pub mod rma;
 pub mod search;
 pub mod service;
 pub mod survey;
+pub mod transfer;
 pub mod value;
 pub mod voc;
 

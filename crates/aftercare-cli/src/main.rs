@@ -5,10 +5,10 @@ mod demo;
 
 use aftercare_app::jobs::Runner;
 use aftercare_app::service::Principal;
+use aftercare_app::transfer::{self, Format, Kind};
 use aftercare_app::{Actor, App, SystemClock};
 use aftercare_domain::account::Role;
 use aftercare_store::{SqlStore, connect, migrate};
-use aftercare_web::transfer::{self, Format, Kind};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -379,16 +379,17 @@ async fn main() -> anyhow::Result<()> {
                 .context("file: use a .csv or .xlsx file")?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let table = transfer::read_table(&bytes, format)
-                .map_err(|e| anyhow::anyhow!("row {}: {}", e.row, e.message))?;
             let p = admin_principal(&app).await?;
-            let report = transfer::import(&app, &p, k, &table, dry_run)
+            let report = transfer::import_file(&app, &p, k, format, &bytes, dry_run)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .map_err(|e| anyhow::anyhow!("row {}: {}", e.row, e.message))?;
             for a in &report.plan {
                 println!("row {}: {} {}", a.row, a.action, a.summary);
             }
-            for l in transfer::report_lines(k, &report, aftercare_domain::lang::Lang::En) {
+            for l in
+                aftercare_web::transfer::report_lines(k, &report, aftercare_domain::lang::Lang::En)
+            {
                 println!("row {}, column {}: {}", l.row, l.column, l.message);
             }
             println!(

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ErrorBody};
 use aftercare_app::input::*;
 use aftercare_app::model::*;
 use axum::Json;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -45,7 +46,7 @@ impl Modify for BearerAuth {
 
 /// The API's routes and its OpenAPI document.
 pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (json, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_customers, create_customer))
         .routes(routes!(get_customer, update_customer))
         .routes(routes!(customer_360))
@@ -74,7 +75,16 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::portal_api::routes())
         .merge(crate::value_api::routes())
         .merge(crate::feedback_api::routes())
-        .split_for_parts()
+        .split_for_parts();
+    // Imports and exports carry files: in the document, outside the JSON body limit.
+    let (files, files_doc) = crate::transfer::api_routes().split_for_parts();
+    let mut doc = doc;
+    doc.merge(files_doc);
+    (
+        json.layer(DefaultBodyLimit::max(crate::JSON_LIMIT))
+            .merge(files),
+        doc,
+    )
 }
 
 /// The OpenAPI document, pretty-printed, as committed in docs/openapi.json.

@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::routes())
         .merge(survey_ui::routes())
         .merge(transfer::routes())
-        .merge(api.layer(DefaultBodyLimit::max(JSON_LIMIT)))
+        .merge(api)
         .route(
             "/api/v1/openapi.json",
             get(move || async move { axum::Json(spec.clone()) }),

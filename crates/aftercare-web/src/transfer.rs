@@ -1,564 +1,40 @@
-//! Import and export: CSV and Excel (.xlsx) for customers, products and orders, and a
-//! customer as a vCard. Imports read the whole file, report every error with its row and
-//! column, and write all rows or none.
+//! Import and export over HTTP: the import page, the file downloads and the API's import
+//! and export routes. The engine (reading files, building inputs, exports, vCards) is
+//! `aftercare_app::transfer`.
 
 use crate::AppState;
 use crate::auth::{ApiCaller, Session};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::i18n::{Tr, field_message};
-use aftercare_app::input::*;
-use aftercare_app::model::*;
 use aftercare_app::service::{ImportReport, Principal};
+use aftercare_app::transfer::*;
 use aftercare_app::{App, AppError};
-use aftercare_domain::Invalid;
-use aftercare_domain::catalog::format_money;
 use aftercare_domain::lang::Lang;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// The pages' routes: the import page and the downloads.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/export/{file}", get(export_page))
         .route("/export/customers/{file}", get(vcard_page))
         .route("/import", get(import_page).post(import_submit))
-        .route("/api/v1/import/{kind}", post(import_api))
-        .route("/api/v1/export/{file}", get(export_api))
 }
 
-/// What kind of records a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Customers,
-    Products,
-    Orders,
-    /// Reviews from e-commerce platforms, taken in as feedback.
-    Reviews,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "customers" => Some(Kind::Customers),
-            "products" => Some(Kind::Products),
-            "orders" => Some(Kind::Orders),
-            "reviews" => Some(Kind::Reviews),
-            _ => None,
-        }
-    }
-}
-
-/// A file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Xlsx,
-}
-
-impl Format {
-    pub fn from_name(name: &str) -> Option<Format> {
-        let n = name.to_ascii_lowercase();
-        if n.ends_with(".csv") {
-            Some(Format::Csv)
-        } else if n.ends_with(".xlsx") {
-            Some(Format::Xlsx)
-        } else {
-            None
-        }
-    }
-}
-
-/// A table read from a file: the header and the data rows, each with its row number.
-pub struct Table {
-    pub header: Vec<String>,
-    pub rows: Vec<(usize, HashMap<String, String>)>,
-}
-
-/// Why a file could not be read at all.
-#[derive(Debug)]
-pub struct FileError {
-    pub row: usize,
-    pub message: String,
-}
-
-pub fn read_table(bytes: &[u8], format: Format) -> Result<Table, FileError> {
-    let raw: Vec<Vec<String>> = match format {
-        Format::Csv => {
-            let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(bytes);
-            let mut out = Vec::new();
-            for (i, rec) in rdr.byte_records().enumerate() {
-                let rec = rec.map_err(|e| FileError {
-                    row: i + 1,
-                    message: e.to_string(),
-                })?;
-                let mut row = Vec::new();
-                for (col, field) in rec.iter().enumerate() {
-                    let s = std::str::from_utf8(field).map_err(|_| FileError {
-                        row: i + 1,
-                        message: format!(
-                            "column {}: not UTF-8 text (save the file as CSV UTF-8)",
-                            col + 1
-                        ),
-                    })?;
-                    row.push(s.to_string());
-                }
-                out.push(row);
-            }
-            out
-        }
-        Format::Xlsx => {
-            use calamine::Reader;
-            let mut wb =
-                calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).map_err(|e| {
-                    FileError {
-                        row: 0,
-                        message: format!("not a readable .xlsx file: {e}"),
-                    }
-                })?;
-            let range = wb
-                .worksheet_range_at(0)
-                .ok_or(FileError {
-                    row: 0,
-                    message: "the workbook has no sheet".into(),
-                })?
-                .map_err(|e| FileError {
-                    row: 0,
-                    message: e.to_string(),
-                })?;
-            range
-                .rows()
-                .map(|r| {
-                    r.iter()
-                        .map(|c| match c {
-                            calamine::Data::Float(f) if f.fract() == 0.0 => {
-                                format!("{}", *f as i64)
-                            }
-                            calamine::Data::DateTime(d) => excel_date(d.as_f64()),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .collect()
-        }
-    };
-    let mut it = raw.into_iter();
-    let header: Vec<String> = it
-        .next()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(FileError {
-            row: 1,
-            message: "the first row must name the columns".into(),
-        });
-    }
-    let rows = it
-        .enumerate()
-        .filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
-        .map(|(i, r)| {
-            (
-                i + 2,
-                header.iter().cloned().zip(r).collect::<HashMap<_, _>>(),
-            )
-        })
-        .collect();
-    Ok(Table { header, rows })
-}
-
-/// Excel stores dates as days since 1899-12-30.
-fn excel_date(serial: f64) -> String {
-    use jiff::ToSpan;
-    jiff::civil::date(1899, 12, 30)
-        .checked_add((serial.floor() as i64).days())
-        .map(|d| d.to_string())
-        .unwrap_or_default()
-}
-
-fn col<'a>(r: &'a HashMap<String, String>, k: &str) -> &'a str {
-    r.get(k).map(String::as_str).unwrap_or("").trim()
-}
-
-fn opt(r: &HashMap<String, String>, k: &str) -> Option<String> {
-    Some(col(r, k).to_string()).filter(|s| !s.is_empty())
-}
-
-fn list(r: &HashMap<String, String>, k: &str) -> Vec<String> {
-    col(r, k)
-        .split([';', '；', ',', '，'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-pub const CUSTOMER_COLUMNS: &[&str] = &[
-    "name", "kind", "company", "title", "birthday", "phone", "phone2", "email", "email2",
-    "province", "city", "district", "street", "postcode", "tags", "consent", "source", "notes",
-];
-pub const PRODUCT_COLUMNS: &[&str] = &[
-    "sku",
-    "name",
-    "category",
-    "price",
-    "currency",
-    "serialized",
-    "strategy",
-];
-pub const REVIEW_COLUMNS: &[&str] = &[
-    "platform",
-    "review_id",
-    "sku",
-    "customer_phone",
-    "rating",
-    "text",
-    "date",
-];
-pub const ORDER_COLUMNS: &[&str] = &[
-    "order_ref",
-    "customer_phone",
-    "customer_id",
-    "channel",
-    "ordered_on",
-    "delivered_on",
-    "status",
-    "sku",
-    "quantity",
-    "unit_price",
-    "serials",
-    "payment_terms",
-    "special_needs",
-];
-
-pub fn customer_from_row(r: &HashMap<String, String>) -> CustomerInput {
-    let phones = ["phone", "phone2"]
-        .iter()
-        .filter_map(|k| opt(r, k))
-        .map(|n| PhoneInput {
-            number: n,
-            label: None,
-            primary: false,
-        })
-        .collect();
-    let emails = ["email", "email2"]
-        .iter()
-        .filter_map(|k| opt(r, k))
-        .map(|a| EmailInput {
-            address: a,
-            primary: false,
-        })
-        .collect();
-    let has_address = ["province", "city", "district", "street", "postcode"]
-        .iter()
-        .any(|k| opt(r, k).is_some());
-    CustomerInput {
-        kind: opt(r, "kind"),
-        name: col(r, "name").to_string(),
-        company: opt(r, "company"),
-        title: opt(r, "title"),
-        birthday: opt(r, "birthday"),
-        phones,
-        emails,
-        addresses: if has_address {
-            vec![AddressInput {
-                label: None,
-                province: opt(r, "province"),
-                city: opt(r, "city"),
-                district: opt(r, "district"),
-                street: col(r, "street").to_string(),
-                postcode: opt(r, "postcode"),
-                primary: true,
-            }]
-        } else {
-            vec![]
-        },
-        consent: list(r, "consent"),
-        tags: list(r, "tags"),
-        notes: opt(r, "notes"),
-        source: opt(r, "source"),
-        ..Default::default()
-    }
-}
-
-/// Which column an input field came from, for error reports.
-pub fn column_of(kind: Kind, field: &str) -> String {
-    let f = field.split(" ").last().unwrap_or(field);
-    match kind {
-        Kind::Customers => match f {
-            "phones[0].number" => "phone".into(),
-            "phones[1].number" => "phone2".into(),
-            "emails[0].address" => "email".into(),
-            "emails[1].address" => "email2".into(),
-            f if f.starts_with("addresses[0].") => f.trim_start_matches("addresses[0].").into(),
-            f if f.starts_with("tags[") => "tags".into(),
-            f if f.starts_with("consent[") => "consent".into(),
-            f => f.into(),
-        },
-        Kind::Products => match f {
-            "category_id" => "category".into(),
-            f => f.into(),
-        },
-        Kind::Reviews => match f {
-            "body" => "text".into(),
-            "product_id" => "sku".into(),
-            "origin" => "review_id".into(),
-            "received_at" => "date".into(),
-            f => f.into(),
-        },
-        Kind::Orders => {
-            if f.contains("serials") {
-                "serials".into()
-            } else if let Some(rest) = f.strip_prefix("items[").and_then(|r| r.split_once("].")) {
-                match rest.1 {
-                    "product_id" => "sku".into(),
-                    other => other.into(),
-                }
-            } else if f == "customer_id" {
-                "customer_phone".into()
-            } else {
-                f.into()
-            }
-        }
-    }
-}
-
-/// Reads a table into inputs and runs the import (or its dry run).
-pub async fn import(
-    app: &App,
-    p: &Principal,
-    kind: Kind,
-    table: &Table,
-    dry_run: bool,
-) -> Result<ImportReport, AppError> {
-    let rows: Vec<usize> = table.rows.iter().map(|(n, _)| *n).collect();
-    match kind {
-        Kind::Customers => {
-            let inputs: Vec<CustomerInput> = table
-                .rows
-                .iter()
-                .map(|(_, r)| customer_from_row(r))
-                .collect();
-            app.import_customers(p, &inputs, &rows, dry_run).await
-        }
-        Kind::Products => {
-            let cats = app.categories(p).await?;
-            let inputs: Vec<Result<ProductInput, Invalid>> = table
-                .rows
-                .iter()
-                .map(|(_, r)| {
-                    let cat = col(r, "category");
-                    let category_id = cats
-                        .iter()
-                        .find(|c| c.name == cat || c.id.to_string() == cat)
-                        .map(|c| c.id)
-                        .ok_or_else(|| {
-                            Invalid::one(
-                                "category_id",
-                                if cat.is_empty() {
-                                    "required"
-                                } else {
-                                    "not_found"
-                                },
-                            )
-                        })?;
-                    let serialized = match col(r, "serialized").to_lowercase().as_str() {
-                        "" | "yes" | "true" | "1" | "是" => true,
-                        "no" | "false" | "0" | "否" => false,
-                        _ => return Err(Invalid::one("serialized", "out_of_range")),
-                    };
-                    Ok(ProductInput {
-                        sku: col(r, "sku").into(),
-                        name: col(r, "name").into(),
-                        category_id,
-                        policy_id: None,
-                        price: col(r, "price").into(),
-                        currency: opt(r, "currency"),
-                        serialized,
-                        strategy: opt(r, "strategy"),
-                    })
-                })
-                .collect();
-            app.import_products(p, &inputs, &rows, dry_run).await
-        }
-        Kind::Reviews => {
-            let products = app.all_products(p).await?;
-            let mut inputs = Vec::with_capacity(table.rows.len());
-            for (_, r) in &table.rows {
-                let mut inv = Invalid::default();
-                let platform = col(r, "platform").trim().to_lowercase();
-                let review_id = col(r, "review_id").trim().to_owned();
-                if platform.is_empty() || platform.contains(':') {
-                    inv.push("platform", "required");
-                }
-                if review_id.is_empty() {
-                    inv.push("review_id", "required");
-                }
-                let sku = col(r, "sku").trim().to_uppercase();
-                let product_id = if sku.is_empty() {
-                    None
-                } else {
-                    match products.iter().find(|x| x.sku == sku) {
-                        Some(x) => Some(x.id),
-                        None => {
-                            inv.push("sku", "not_found");
-                            None
-                        }
-                    }
-                };
-                // A reviewer is linked when their phone is a customer's; many are not.
-                let customer_id = match opt(r, "customer_phone") {
-                    Some(phone) => app
-                        .customers(
-                            p,
-                            &CustomerQuery {
-                                q: Some(phone),
-                                limit: Some(1),
-                                ..Default::default()
-                            },
-                        )
-                        .await?
-                        .items
-                        .first()
-                        .map(|c| c.id),
-                    None => None,
-                };
-                let rating = match opt(r, "rating") {
-                    None => None,
-                    Some(v) => match v.parse::<i64>() {
-                        Ok(n) => Some(n),
-                        Err(_) => {
-                            inv.push("rating", "rating_range");
-                            None
-                        }
-                    },
-                };
-                let input = aftercare_app::feedback::FeedbackInput {
-                    source: "review".into(),
-                    body: col(r, "text").into(),
-                    customer_id,
-                    product_id,
-                    rating,
-                    origin: Some(format!("review:{platform}:{review_id}")),
-                    received_at: opt(r, "date"),
-                    ..Default::default()
-                };
-                if inv.is_empty() {
-                    inputs.push(Ok(input));
-                } else {
-                    // Every error of the row at once: the lookups' and the fields' own.
-                    if let Err(more) = input.said(app.clock.now()) {
-                        inv.0.extend(more.0);
-                    }
-                    inputs.push(Err(inv));
-                }
-            }
-            let rows: Vec<usize> = table.rows.iter().map(|(n, _)| *n).collect();
-            app.import_reviews(p, &inputs, &rows, dry_run).await
-        }
-        Kind::Orders => {
-            // Rows with the same order_ref are lines of one order; a row without one is an order.
-            let products = app.all_products(p).await?;
-            let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-            for (i, (n, r)) in table.rows.iter().enumerate() {
-                let key = opt(r, "order_ref").unwrap_or_else(|| format!("row-{n}"));
-                match groups.iter_mut().find(|(k, _)| *k == key) {
-                    Some(g) => g.1.push(i),
-                    None => groups.push((key, vec![i])),
-                }
-            }
-            let mut inputs = Vec::new();
-            let mut first_rows = Vec::new();
-            for (_, idx) in &groups {
-                let (n, head) = &table.rows[idx[0]];
-                first_rows.push(*n);
-                let customer_id = match (opt(head, "customer_id"), opt(head, "customer_phone")) {
-                    (Some(id), _) => id
-                        .parse::<i64>()
-                        .map_err(|_| Invalid::one("customer_id", "not_found")),
-                    (None, Some(phone)) => {
-                        let page = app
-                            .customers(
-                                p,
-                                &CustomerQuery {
-                                    q: Some(phone),
-                                    limit: Some(2),
-                                    ..Default::default()
-                                },
-                            )
-                            .await?;
-                        page.items
-                            .first()
-                            .map(|c| c.id)
-                            .ok_or_else(|| Invalid::one("customer_id", "not_found"))
-                    }
-                    (None, None) => Err(Invalid::one("customer_id", "required")),
-                };
-                let mut items = Vec::new();
-                let mut item_err = Invalid::default();
-                for (j, i) in idx.iter().enumerate() {
-                    let r = &table.rows[*i].1;
-                    let sku = col(r, "sku").to_uppercase();
-                    let Some(prod) = products.iter().find(|x| x.sku == sku) else {
-                        item_err.push(
-                            format!("items[{j}].product_id"),
-                            if sku.is_empty() {
-                                "required"
-                            } else {
-                                "not_found"
-                            },
-                        );
-                        continue;
-                    };
-                    let quantity = col(r, "quantity");
-                    let quantity = if quantity.is_empty() {
-                        1
-                    } else {
-                        quantity.parse::<u32>().unwrap_or(0)
-                    };
-                    items.push(OrderItemInput {
-                        product_id: prod.id,
-                        quantity,
-                        unit_price: opt(r, "unit_price"),
-                        discount: None,
-                        serials: list(r, "serials"),
-                    });
-                }
-                let input = match customer_id {
-                    Err(inv) => Err(inv),
-                    Ok(_) if !item_err.is_empty() => Err(item_err),
-                    Ok(customer_id) => Ok(OrderInput {
-                        customer_id,
-                        channel: col(head, "channel").into(),
-                        outlet_id: None,
-                        ordered_on: opt(head, "ordered_on"),
-                        delivered_on: opt(head, "delivered_on"),
-                        installed_on: None,
-                        location: None,
-                        status: opt(head, "status"),
-                        currency: None,
-                        discount: None,
-                        payment_terms: opt(head, "payment_terms"),
-                        special_needs: opt(head, "special_needs"),
-                        items,
-                    }),
-                };
-                inputs.push(input);
-            }
-            let mut report = app.import_orders(p, &inputs, &first_rows, dry_run).await?;
-            report.rows = table.rows.len();
-            Ok(report)
-        }
-    }
+/// The API's import and export routes, in the OpenAPI document. Their bodies are files, up
+/// to the server's body limit, not the JSON limit.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import_api))
+        .routes(routes!(export_api))
 }
 
 /// One error of a report as people read it.
@@ -577,266 +53,6 @@ pub fn report_lines(kind: Kind, r: &ImportReport, lang: Lang) -> Vec<ReportLine>
             message: field_message(lang, &e.code),
         })
         .collect()
-}
-
-// ---- exports ---------------------------------------------------------------------------
-
-/// Rows for an export, with their header.
-pub async fn export_rows(
-    app: &App,
-    p: &Principal,
-    kind: Kind,
-) -> Result<(Vec<&'static str>, Vec<Vec<String>>), AppError> {
-    Ok(match kind {
-        Kind::Customers => (
-            vec![
-                "id",
-                "name",
-                "kind",
-                "company",
-                "phone",
-                "email",
-                "city",
-                "tags",
-                "created_at",
-            ],
-            app.all_customers(p)
-                .await?
-                .into_iter()
-                .map(|c| {
-                    vec![
-                        c.id.to_string(),
-                        c.name,
-                        c.kind,
-                        c.company.unwrap_or_default(),
-                        c.primary_phone.unwrap_or_default(),
-                        c.primary_email.unwrap_or_default(),
-                        c.city.unwrap_or_default(),
-                        c.tags.join(";"),
-                        c.created_at,
-                    ]
-                })
-                .collect(),
-        ),
-        Kind::Products => {
-            let cats = app.categories(p).await?;
-            (
-                vec![
-                    "id",
-                    "sku",
-                    "name",
-                    "category",
-                    "price",
-                    "currency",
-                    "serialized",
-                    "strategy",
-                ],
-                app.all_products(p)
-                    .await?
-                    .into_iter()
-                    .map(|x| {
-                        vec![
-                            x.id.to_string(),
-                            x.sku,
-                            x.name,
-                            cats.iter()
-                                .find(|c| c.id == x.category_id)
-                                .map(|c| c.name.clone())
-                                .unwrap_or_default(),
-                            format_money(x.price).replace(',', ""),
-                            x.currency,
-                            if x.serialized { "yes" } else { "no" }.into(),
-                            x.strategy,
-                        ]
-                    })
-                    .collect(),
-            )
-        }
-        Kind::Reviews => {
-            let mut rows = Vec::new();
-            let mut cursor = None;
-            loop {
-                let q = aftercare_app::feedback::FeedbackQuery {
-                    source: Some("review".into()),
-                    cursor,
-                    limit: Some(200),
-                    ..Default::default()
-                };
-                let page = app.feedback(p, &q).await?;
-                for f in page.items {
-                    let mut origin = f
-                        .origin
-                        .as_deref()
-                        .unwrap_or_default()
-                        .splitn(3, ':')
-                        .skip(1);
-                    rows.push(vec![
-                        f.id.to_string(),
-                        origin.next().unwrap_or_default().to_owned(),
-                        origin.next().unwrap_or_default().to_owned(),
-                        f.product_name.unwrap_or_default(),
-                        f.customer_name.unwrap_or_default(),
-                        f.rating.map(|r| r.to_string()).unwrap_or_default(),
-                        f.sentiment.unwrap_or_default(),
-                        f.ladder.unwrap_or_default(),
-                        f.need.unwrap_or_default(),
-                        f.topic.unwrap_or_default(),
-                        f.body,
-                        f.received_at,
-                    ]);
-                }
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
-            (
-                vec![
-                    "id",
-                    "platform",
-                    "review_id",
-                    "product",
-                    "customer",
-                    "rating",
-                    "sentiment",
-                    "ladder",
-                    "need",
-                    "topic",
-                    "text",
-                    "received_at",
-                ],
-                rows,
-            )
-        }
-        Kind::Orders => (
-            vec![
-                "id",
-                "number",
-                "customer_id",
-                "customer_name",
-                "channel",
-                "ordered_on",
-                "status",
-                "currency",
-                "total",
-            ],
-            app.all_orders(p)
-                .await?
-                .into_iter()
-                .map(|o| {
-                    vec![
-                        o.id.to_string(),
-                        o.number,
-                        o.customer_id.to_string(),
-                        o.customer_name,
-                        o.channel,
-                        o.ordered_on,
-                        o.status,
-                        o.currency,
-                        format_money(o.total).replace(',', ""),
-                    ]
-                })
-                .collect(),
-        ),
-    })
-}
-
-pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
-    // A BOM so Excel opens the UTF-8 file with its Chinese text intact.
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(header);
-    for r in rows {
-        let _ = w.write_record(r);
-    }
-    out.extend(w.into_inner().unwrap_or_default());
-    out
-}
-
-pub fn to_xlsx(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name(sheet).map_err(|e| e.to_string())?;
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (c, h) in header.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(|e| e.to_string())?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            ws.write_string(r as u32 + 1, c as u16, v)
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    wb.save_to_buffer().map_err(|e| e.to_string())
-}
-
-fn vcard_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(',', "\\,")
-        .replace(';', "\\;")
-        .replace('\n', "\\n")
-}
-
-/// A customer as a vCard 4.0.
-pub fn vcard(c: &Customer) -> String {
-    let mut v = vec![
-        "BEGIN:VCARD".to_string(),
-        "VERSION:4.0".into(),
-        format!("FN:{}", vcard_escape(&c.name)),
-    ];
-    if c.kind == "organisation" {
-        v.push("KIND:org".into());
-    }
-    if let Some(co) = &c.company {
-        v.push(format!("ORG:{}", vcard_escape(co)));
-    }
-    if let Some(t) = &c.title {
-        v.push(format!("TITLE:{}", vcard_escape(t)));
-    }
-    for p in &c.phones {
-        v.push(format!(
-            "TEL;VALUE=uri{}:tel:{}",
-            if p.primary { ";PREF=1" } else { "" },
-            p.number
-        ));
-    }
-    for e in &c.emails {
-        v.push(format!(
-            "EMAIL{}:{}",
-            if e.primary { ";PREF=1" } else { "" },
-            e.address
-        ));
-    }
-    for a in &c.addresses {
-        let f = |o: &Option<String>| vcard_escape(o.as_deref().unwrap_or(""));
-        v.push(format!(
-            "ADR:;;{};{}{};{};{};CN",
-            vcard_escape(&a.street),
-            f(&a.city),
-            f(&a.district),
-            f(&a.province),
-            f(&a.postcode)
-        ));
-    }
-    if let Some(b) = &c.birthday {
-        v.push(format!("BDAY:{}", b.replace('-', "")));
-    }
-    if !c.tags.is_empty() {
-        v.push(format!(
-            "CATEGORIES:{}",
-            c.tags
-                .iter()
-                .map(|t| vcard_escape(t))
-                .collect::<Vec<_>>()
-                .join(",")
-        ));
-    }
-    if let Some(n) = &c.notes {
-        v.push(format!("NOTE:{}", vcard_escape(n)));
-    }
-    v.push("END:VCARD".into());
-    v.join("\r\n") + "\r\n"
 }
 
 fn split_file(file: &str) -> Option<(Kind, Format)> {
@@ -888,6 +104,15 @@ async fn export_page(
     export_response(&s.app, &session.principal, &file, session.lang).await
 }
 
+/// Export every customer, product, order or review as CSV or Excel: `customers.csv`,
+/// `products.xlsx`, … (the columns are the import's, so an export can be imported back).
+#[utoipa::path(get, path = "/api/v1/export/{file}", tag = "import and export",
+    params(("file" = String, Path, description = "`customers`, `products`, `orders` or `reviews`, then `.csv` or `.xlsx`")),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn export_api(State(s): State<AppState>, c: ApiCaller, Path(file): Path<String>) -> Response {
     export_response(&s.app, &c.principal, &file, c.lang).await
 }
@@ -999,37 +224,67 @@ async fn import_submit(State(s): State<AppState>, session: Session, mut mp: Mult
         return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
     };
     let format = Format::from_name(&name).unwrap_or(Format::Csv);
-    match read_table(&data, format) {
-        Err(e) => {
+    match import_file(&s.app, &session.principal, k, format, &data, dry_run).await {
+        Ok(Err(e)) => {
             page.file_error = Some(format!("row {}: {}", e.row, e.message));
             (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
         }
-        Ok(table) => match import(&s.app, &session.principal, k, &table, dry_run).await {
-            Ok(report) => {
-                page.lines = report_lines(k, &report, session.lang);
-                let status = if report.errors.is_empty() {
-                    StatusCode::OK
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                page.report = Some(report);
-                (status, render(page)).into_response()
-            }
-            Err(e) => ApiError::from_app(e, session.lang).into_response(),
-        },
+        Ok(Ok(report)) => {
+            page.lines = report_lines(k, &report, session.lang);
+            let status = if report.errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            page.report = Some(report);
+            (status, render(page)).into_response()
+        }
+        Err(e) => ApiError::from_app(e, session.lang).into_response(),
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportQ {
+    /// Check every row and report what would be created, writing nothing.
     #[serde(default)]
     dry_run: bool,
-    /// csv (default) or xlsx.
+    /// `csv` (the default) or `xlsx`.
     format: Option<String>,
 }
 
-/// `POST /api/v1/import/{customers|products|orders|reviews}?dry_run=true&format=csv` with the file as
-/// the body. Answers the report: 200 when clean, 422 with every error otherwise.
+/// What an import did or, on a dry run, would do.
+#[derive(serde::Serialize, ToSchema)]
+struct ImportResult {
+    dry_run: bool,
+    /// Data rows read (the header is not counted).
+    rows: usize,
+    /// Records created: 0 on a dry run or when any row has an error.
+    created: usize,
+    /// What each valid row does, row by row.
+    plan: Vec<aftercare_app::service::ImportAction>,
+    /// Every error, with its row and column, in the caller's language.
+    errors: Vec<ImportErrorLine>,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+struct ImportErrorLine {
+    row: usize,
+    column: String,
+    message: String,
+}
+
+/// Import customers, products, orders or platform reviews from a CSV or Excel file sent as
+/// the body. All rows or none are written; the answer lists every error with its row and
+/// column (422), or what was created (200). The caller's permission to import this kind
+/// is checked before the file is read.
+#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "import and export",
+    params(("kind" = String, Path, description = "`customers`, `products`, `orders` or `reviews`"), ImportQ),
+    request_body(content(
+        (String = "text/csv"),
+        (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    responses((status = 200, body = ImportResult), (status = 422, body = ImportResult),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn import_api(
     State(s): State<AppState>,
     c: ApiCaller,
@@ -1048,32 +303,38 @@ async fn import_api(
                 .into_response();
         }
     };
-    let table = match read_table(&body, format) {
-        Ok(t) => t,
-        Err(e) => {
-            let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, c.lang, "import_invalid");
-            err.body.fields.push(crate::error::FieldErrorBody {
-                field: format!("row {}", e.row),
-                code: "file_unreadable".into(),
-                message: e.message,
-            });
-            return err.into_response();
-        }
-    };
-    match import(&s.app, &c.principal, k, &table, q.dry_run).await {
-        Ok(report) => {
-            let lines: Vec<serde_json::Value> = report_lines(k, &report, c.lang)
+    match import_file(&s.app, &c.principal, k, format, &body, q.dry_run).await {
+        Ok(Ok(report)) => {
+            let errors = report_lines(k, &report, c.lang)
                 .into_iter()
-                .map(
-                    |l| serde_json::json!({"row": l.row, "column": l.column, "message": l.message}),
-                )
+                .map(|l| ImportErrorLine {
+                    row: l.row,
+                    column: l.column,
+                    message: l.message,
+                })
                 .collect();
             let status = if report.errors.is_empty() {
                 StatusCode::OK
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            (status, Json(serde_json::json!({"dry_run": report.dry_run, "rows": report.rows, "created": report.created, "plan": report.plan, "errors": lines}))).into_response()
+            let result = ImportResult {
+                dry_run: report.dry_run,
+                rows: report.rows,
+                created: report.created,
+                plan: report.plan,
+                errors,
+            };
+            (status, Json(result)).into_response()
+        }
+        Ok(Err(e)) => {
+            let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, c.lang, "import_invalid");
+            err.body.fields.push(crate::error::FieldErrorBody {
+                field: format!("row {}", e.row),
+                code: "file_unreadable".into(),
+                message: e.message,
+            });
+            err.into_response()
         }
         Err(e) => ApiError::from_app(e, c.lang).into_response(),
     }

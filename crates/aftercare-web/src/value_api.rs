@@ -306,7 +306,7 @@ pub(crate) async fn export_csv(
             None => break,
         }
     }
-    Ok(crate::transfer::to_csv(
+    Ok(aftercare_app::transfer::to_csv(
         &[
             "id",
             "name",

@@ -874,7 +874,7 @@ async fn raised_by_csv(
             ]
         })
         .collect();
-    let bytes = crate::transfer::to_csv(
+    let bytes = aftercare_app::transfer::to_csv(
         &[
             "customer_id",
             "name",

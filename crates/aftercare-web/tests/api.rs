@@ -245,6 +245,8 @@ async fn health_openapi_and_docs(app: &TestApp) {
         "/api/v1/customers",
         "/api/v1/orders",
         "/api/v1/assets/{id}/warranty",
+        "/api/v1/import/{kind}",
+        "/api/v1/export/{file}",
     ] {
         assert!(paths.contains_key(p), "the document lacks {p}");
     }
@@ -845,6 +847,24 @@ async fn customers_are_imported_all_or_nothing_and_exported(app: &TestApp) {
         api(app, Method::POST, "/api/v1/import/customers", &read)
             .header("Content-Type", "text/csv")
             .body(good),
+    )
+    .await
+    .expect(403);
+    assert_eq!(r.code(), "forbidden");
+    // Nor is a file read for a caller who may not import it: what is not a spreadsheet is
+    // refused as forbidden, not examined.
+    let r = send(
+        api(
+            app,
+            Method::POST,
+            "/api/v1/import/customers?format=xlsx",
+            &read,
+        )
+        .header(
+            "Content-Type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(b"PK\x03\x04 not a spreadsheet".to_vec()),
     )
     .await
     .expect(403);
