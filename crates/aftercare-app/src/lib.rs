@@ -16,6 +16,7 @@ pub mod ports;
 pub mod rma;
 pub mod search;
 pub mod service;
+pub mod sign_in;
 pub mod survey;
 pub mod transfer;
 pub mod value;

@@ -10,7 +10,6 @@ use aftercare_domain::Invalid;
 use aftercare_domain::account::{Permission, Role, Scope};
 use aftercare_domain::lang::Lang;
 use aftercare_domain::warranty;
-use jiff::ToSpan;
 use std::sync::Arc;
 
 /// Who is asking: a signed-in user, or a user through an API token with scopes.
@@ -42,12 +41,6 @@ impl Principal {
         }
     }
 }
-
-/// Sessions last this long without use.
-const SESSION_DAYS: i64 = 14;
-/// After this many failed logins in the window, further attempts are refused.
-const MAX_FAILED_LOGINS: i64 = 5;
-const THROTTLE_MINUTES: i64 = 15;
 
 #[derive(Clone)]
 pub struct App {
@@ -144,70 +137,32 @@ impl App {
 
     /// Checks a password, with throttling per email and per address. Returns a new
     /// session's secret and its CSRF token.
+    fn sign_in(&self) -> crate::sign_in::SignIn<'_> {
+        crate::sign_in::SignIn {
+            store: &*self.store,
+            clock: &*self.clock,
+        }
+    }
+
+    /// Signs a staff member in: (session secret, CSRF token, user). See [`SignIn::login`].
+    ///
+    /// [`SignIn::login`]: crate::sign_in::SignIn::login
     pub async fn login(
         &self,
         email: &str,
         password: &str,
         ip: &str,
     ) -> Result<(String, String, User), AppError> {
-        let email = email.trim().to_lowercase();
-        let now = self.clock.now();
-        let since = stamp(now - THROTTLE_MINUTES.minutes());
-        if self.store.failed_logins(&email, ip, &since).await? >= MAX_FAILED_LOGINS {
-            return Err(AppError::Throttled);
-        }
-        let creds = self.store.credentials(&email).await?;
-        let ok = match &creds {
-            Some(c) => c.user.active && auth::verify_password(password, &c.password_hash),
-            None => {
-                // Spend the same time as a real check, so timing does not reveal accounts.
-                auth::verify_password(password, DUMMY_HASH);
-                false
-            }
-        };
-        self.store.record_login(&email, ip, &stamp(now), ok).await?;
-        let Some(creds) = creds.filter(|_| ok) else {
-            return Err(AppError::Unauthenticated);
-        };
-        let secret = auth::new_secret("s_");
-        let csrf = auth::new_secret("");
-        let expires = stamp(now + (SESSION_DAYS * 24).hours());
-        self.store
-            .create_session(
-                &auth::hash_secret(&secret),
-                creds.user.id,
-                &csrf,
-                &stamp(now),
-                &expires,
-            )
-            .await?;
-        Ok((secret, csrf, creds.user))
+        self.sign_in().login(email, password, ip).await
     }
 
     /// The principal behind a session cookie, with the session's CSRF token.
     pub async fn session(&self, secret: &str) -> Result<Option<(Principal, String)>, AppError> {
-        let rec = self
-            .store
-            .session(&auth::hash_secret(secret), &self.now())
-            .await?;
-        Ok(rec.and_then(|r| {
-            let role = Role::parse(&r.user.role).ok()?;
-            r.user.active.then_some((
-                Principal {
-                    user: r.user,
-                    role,
-                    scopes: None,
-                },
-                r.csrf,
-            ))
-        }))
+        self.sign_in().session(secret).await
     }
 
     pub async fn logout(&self, secret: &str) -> Result<(), AppError> {
-        Ok(self
-            .store
-            .delete_session(&auth::hash_secret(secret))
-            .await?)
+        self.sign_in().logout(secret).await
     }
 
     /// The principal behind an API bearer token.

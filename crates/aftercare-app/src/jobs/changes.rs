@@ -5,6 +5,7 @@
 
 use crate::error::AppError;
 use crate::model::ChangeEvent;
+use crate::ports::ChangeLog;
 use crate::service::App;
 
 /// The consumers that keep their cursor in the database (the search index keeps its own,
@@ -34,10 +35,15 @@ impl Batch {
     }
 }
 
-impl App {
+/// Reads the change log for consumers: only the [`ChangeLog`] port is needed.
+pub struct ChangeReader<'a> {
+    pub log: &'a dyn ChangeLog,
+}
+
+impl ChangeReader<'_> {
     /// The events after `after`, at most `limit`.
-    pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Batch, AppError> {
-        let events = self.store.changes(after, limit).await?;
+    pub async fn after(&self, after: i64, limit: u32) -> Result<Batch, AppError> {
+        let events = self.log.changes(after, limit).await?;
         let last = events.last().map_or(after, |e| e.id);
         Ok(Batch {
             after,
@@ -47,17 +53,35 @@ impl App {
     }
 
     /// The events after `consumer`'s cursor, at most `limit`.
-    pub(crate) async fn read_changes(&self, consumer: &str, limit: u32) -> Result<Batch, AppError> {
-        let after = self.store.consumer_cursor(consumer).await?;
-        self.changes_after(after, limit).await
+    pub async fn read(&self, consumer: &str, limit: u32) -> Result<Batch, AppError> {
+        let after = self.log.consumer_cursor(consumer).await?;
+        self.after(after, limit).await
     }
 
     /// Moves `consumer`'s cursor past `batch`, once its effects are written.
-    pub(crate) async fn consumed(&self, consumer: &str, batch: &Batch) -> Result<(), AppError> {
+    pub async fn consumed(&self, consumer: &str, batch: &Batch) -> Result<(), AppError> {
         if !batch.is_empty() {
-            self.store.set_consumer_cursor(consumer, batch.last).await?;
+            self.log.set_consumer_cursor(consumer, batch.last).await?;
         }
         Ok(())
+    }
+}
+
+impl App {
+    fn change_reader(&self) -> ChangeReader<'_> {
+        ChangeReader { log: &*self.store }
+    }
+
+    pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Batch, AppError> {
+        self.change_reader().after(after, limit).await
+    }
+
+    pub(crate) async fn read_changes(&self, consumer: &str, limit: u32) -> Result<Batch, AppError> {
+        self.change_reader().read(consumer, limit).await
+    }
+
+    pub(crate) async fn consumed(&self, consumer: &str, batch: &Batch) -> Result<(), AppError> {
+        self.change_reader().consumed(consumer, batch).await
     }
 }
 
@@ -126,8 +150,10 @@ fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::ports::StoreResult;
     use serde_json::json;
 
     fn event(
@@ -205,5 +231,85 @@ mod tests {
         };
         assert!(b.is_empty());
         assert_eq!(b.span(), 0);
+    }
+
+    /// The change log in memory: events with gaps in their ids, a cursor per consumer.
+    #[derive(Default)]
+    struct Log {
+        events: Vec<ChangeEvent>,
+        cursors: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ChangeLog for Log {
+        async fn changes(&self, after: i64, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
+            Ok(self
+                .events
+                .iter()
+                .filter(|e| e.id > after)
+                .take(limit as usize)
+                .cloned()
+                .collect())
+        }
+        async fn latest_event_id(&self) -> StoreResult<i64> {
+            Ok(self.events.last().map_or(0, |e| e.id))
+        }
+        async fn consumer_cursor(&self, consumer: &str) -> StoreResult<i64> {
+            Ok(self
+                .cursors
+                .lock()
+                .unwrap()
+                .get(consumer)
+                .copied()
+                .unwrap_or(0))
+        }
+        async fn set_consumer_cursor(&self, consumer: &str, event_id: i64) -> StoreResult<()> {
+            self.cursors
+                .lock()
+                .unwrap()
+                .insert(consumer.into(), event_id);
+            Ok(())
+        }
+    }
+
+    fn log_of(ids: &[i64]) -> Log {
+        Log {
+            events: ids
+                .iter()
+                .map(|id| event(*id, "customer.update", "customer", *id, json!({})))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_consumer_reads_in_batches_and_moves_on_only_once_it_has_consumed() {
+        let log = log_of(&[1, 2, 5, 9, 10]);
+        let reader = ChangeReader { log: &log };
+        let first = reader.read(VALUE, 3).await.unwrap();
+        assert_eq!((first.after, first.last, first.events.len()), (0, 5, 3));
+        assert_eq!(first.span(), 5, "ids, not rows: gaps count");
+        // A consumer that died before consuming reads the same batch again.
+        let again = reader.read(VALUE, 3).await.unwrap();
+        assert_eq!(again.last, 5);
+        reader.consumed(VALUE, &again).await.unwrap();
+        let second = reader.read(VALUE, 3).await.unwrap();
+        assert_eq!((second.after, second.last), (5, 10));
+        reader.consumed(VALUE, &second).await.unwrap();
+        let done = reader.read(VALUE, 3).await.unwrap();
+        assert!(done.is_empty());
+        reader.consumed(VALUE, &done).await.unwrap();
+        assert_eq!(log.consumer_cursor(VALUE).await.unwrap(), 10);
+    }
+
+    #[tokio::test]
+    async fn each_consumer_keeps_its_own_cursor() {
+        let log = log_of(&[3, 4]);
+        let reader = ChangeReader { log: &log };
+        let b = reader.read(FEEDBACK, 10).await.unwrap();
+        reader.consumed(FEEDBACK, &b).await.unwrap();
+        assert_eq!(reader.read(FEEDBACK, 10).await.unwrap().events.len(), 0);
+        assert_eq!(reader.read(SURVEY, 10).await.unwrap().events.len(), 2);
+        assert_eq!(log.consumer_cursor(SURVEY).await.unwrap(), 0);
     }
 }
