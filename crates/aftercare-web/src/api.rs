@@ -248,13 +248,6 @@ where
     }
 }
 
-macro_rules! app_err {
-    ($c:expr) => {
-        |e| $crate::error::ApiError::from_app(e, $c.lang)
-    };
-}
-pub(crate) use app_err;
-
 /// List customers: search by name prefix (Chinese or pinyin), phone, email or serial.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
     responses((status = 200, body = Page<CustomerRow>), (status = 400, body = ErrorBody)))]
@@ -267,7 +260,7 @@ async fn list_customers(
         .customers(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Create a customer.
@@ -284,7 +277,7 @@ async fn create_customer(
         s.app
             .create_customer(&c.principal, &input)
             .await
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -301,7 +294,7 @@ async fn get_customer(
         .customer(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -322,13 +315,12 @@ async fn update_customer(
 ) -> ApiResult<Json<Customer>> {
     s.app
         .update_customer(&c.principal, id, &input, v.version)
-        .await
-        .map_err(app_err!(c))?;
+        .await?;
     s.app
         .customer(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -349,7 +341,7 @@ async fn customer_360(
         .customer_360(&c.principal, id, None)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// The customer's timeline, newest first.
@@ -365,7 +357,7 @@ async fn customer_timeline(
         .timeline(&c.principal, id, q.cursor.as_deref(), q.limit)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Log a contact with the customer on any touchpoint.
@@ -382,7 +374,7 @@ async fn add_interaction(
         s.app
             .add_interaction(&c.principal, id, &input)
             .await
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -397,7 +389,7 @@ async fn list_duplicates(
         .duplicates(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -415,10 +407,7 @@ async fn merge_customers(
     c: ApiCaller,
     ApiJson(m): ApiJson<MergeInput>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .merge(&c.principal, m.keep, m.drop)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.merge(&c.principal, m.keep, m.drop).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -433,7 +422,7 @@ async fn list_products(
         .products(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Create a product.
@@ -449,7 +438,7 @@ async fn create_product(
         s.app
             .create_product(&c.principal, &input)
             .await
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -465,7 +454,7 @@ async fn get_product(
         .product(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Replace a product.
@@ -476,15 +465,12 @@ async fn update_product(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<Json<Product>> {
-    s.app
-        .update_product(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.update_product(&c.principal, id, &input).await?;
     s.app
         .product(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Product categories.
@@ -497,7 +483,7 @@ async fn list_categories(
         .categories(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Create a category.
@@ -512,7 +498,7 @@ async fn create_category(
         s.app
             .create_category(&c.principal, &input)
             .await
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -524,7 +510,7 @@ async fn list_policies(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Jso
         .policies(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Create a warranty policy.
@@ -539,7 +525,7 @@ async fn create_policy(
         s.app
             .create_policy(&c.principal, &input)
             .await
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -551,7 +537,7 @@ async fn list_outlets(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json
         .outlets(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// List orders.
@@ -565,7 +551,7 @@ async fn list_orders(
         .orders(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Record an order; each serial number of a serial-numbered product becomes an asset.
@@ -582,7 +568,7 @@ async fn create_order(
         s.app
             .create_order(&c.principal, &input)
             .await
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -598,7 +584,7 @@ async fn get_order(
         .order(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// One asset with its usage archive and warranty today.
@@ -612,7 +598,7 @@ async fn get_asset(
         .asset(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -631,14 +617,14 @@ async fn asset_warranty(
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<OnParam>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    s.app.asset(&c.principal, id).await.map_err(app_err!(c))?;
+    s.app.asset(&c.principal, id).await?;
     let on = match q.on.as_deref() {
         Some(d) => Some(aftercare_domain::error::parse_date(d).map_err(|code| {
             ApiError::from_app(aftercare_domain::Invalid::one("on", code).into(), c.lang)
         })?),
         None => None,
     };
-    let w = s.app.warranty_on(id, on).await.map_err(app_err!(c))?;
+    let w = s.app.warranty_on(id, on).await?;
     Ok(Json(serde_json::to_value(w).unwrap_or_default()))
 }
 
@@ -657,7 +643,7 @@ async fn add_asset_event(
         s.app
             .add_asset_event(&c.principal, id, &input)
             .await
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -681,7 +667,7 @@ async fn list_audit(
         .audit(&c.principal, q.entity.as_deref(), q.entity_id, q.before)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -702,7 +688,7 @@ async fn list_events(
         .events(&c.principal, q.after.unwrap_or(0), q.limit)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// The caller.
@@ -718,7 +704,7 @@ async fn list_users(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<V
         .users(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Create a staff account (admins only). The password is stored as an Argon2 hash.
@@ -729,11 +715,7 @@ async fn create_user(
     c: ApiCaller,
     ApiJson(input): ApiJson<UserInput>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let u = s
-        .app
-        .create_user(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let u = s.app.create_user(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(u)))
 }
 
@@ -746,11 +728,7 @@ async fn create_token(
     c: ApiCaller,
     ApiJson(input): ApiJson<TokenInput>,
 ) -> ApiResult<(StatusCode, Json<ApiToken>)> {
-    let t = s
-        .app
-        .create_token_for(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let t = s.app.create_token_for(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -768,7 +746,7 @@ async fn update_user(
         .update_user(&c.principal, id, &input)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Revoke an API token (admins); it stops working at once.
@@ -779,9 +757,6 @@ async fn revoke_token(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .revoke_token(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.revoke_token(&c.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,14 +7,17 @@ use aftercare_app::service::Principal;
 use aftercare_domain::lang::Lang;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 
 pub const SESSION_COOKIE: &str = "aftercare_session";
 pub const LANG_COOKIE: &str = "aftercare_lang";
 
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+    header_cookie(&parts.headers, name)
+}
+
+fn header_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -26,11 +29,19 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 
 /// The language for this request: the user's choice, else a cookie, else the browser's.
 pub fn request_lang(parts: &Parts, user: Option<&str>) -> Lang {
+    headers_lang(&parts.headers, user)
+}
+
+/// The language a request asks for before anyone is signed in (cookie, then browser).
+pub fn request_lang_of(req: &axum::extract::Request) -> Lang {
+    headers_lang(req.headers(), None)
+}
+
+fn headers_lang(headers: &HeaderMap, user: Option<&str>) -> Lang {
     user.and_then(Lang::from_tag)
-        .or_else(|| cookie(parts, LANG_COOKIE).and_then(Lang::from_tag))
+        .or_else(|| header_cookie(headers, LANG_COOKIE).and_then(Lang::from_tag))
         .or_else(|| {
-            parts
-                .headers
+            headers
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::from_accept_language)
@@ -126,6 +137,7 @@ where
             let p =
                 p.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, lang0, "unauthenticated"))?;
             let lang = request_lang(parts, p.user.lang.as_deref());
+            crate::error::set_caller_lang(lang);
             return Ok(ApiCaller { principal: p, lang });
         }
         if let Some(secret) = cookie(parts, SESSION_COOKIE) {
@@ -145,6 +157,7 @@ where
                         return Err(ApiError::new(StatusCode::FORBIDDEN, lang, "csrf"));
                     }
                 }
+                crate::error::set_caller_lang(lang);
                 return Ok(ApiCaller { principal: p, lang });
             }
         }

@@ -2,8 +2,9 @@
 //! SLA configuration, staff profiles and notifications.
 
 use crate::AppState;
-use crate::api::{ApiJson, ApiQuery, ApiResult, Created, app_err, idempotent};
+use crate::api::{ApiJson, ApiQuery, ApiResult, Created, idempotent};
 use crate::auth::ApiCaller;
+use crate::error::ApiError;
 use crate::error::ErrorBody;
 use aftercare_app::desk::*;
 use aftercare_app::desk_model::*;
@@ -50,10 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "service desk",
     responses((status = 204)))]
 async fn mark_notifications_read(State(s): State<AppState>, c: ApiCaller) -> ApiResult<StatusCode> {
-    s.app
-        .mark_notifications_read(&c.principal)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.mark_notifications_read(&c.principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -76,8 +74,7 @@ async fn cancel_visit(
 ) -> ApiResult<StatusCode> {
     s.app
         .cancel_visit(&c.principal, id, input.reason.as_deref())
-        .await
-        .map_err(app_err!(c))?;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -103,7 +100,7 @@ async fn complaint_report(
         .complaint_report(&c.principal, q.from.as_deref(), q.to.as_deref())
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Ask for a return, exchange or goodwill refund of the request's item. Returns and
@@ -117,11 +114,7 @@ async fn create_rma(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<aftercare_app::rma::RmaInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = s
-        .app
-        .create_rma(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let id = s.app.create_rma(&c.principal, id, &input).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -139,7 +132,7 @@ async fn rma_step(
         .rma_step(&c.principal, id, &input)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams, Default)]
@@ -161,7 +154,7 @@ async fn list_articles(
         .articles(&c.principal, q.q.as_deref().unwrap_or(""))
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Write an article in three languages; published ones are found in the portal's help.
@@ -172,11 +165,7 @@ async fn create_article(
     c: ApiCaller,
     ApiJson(input): ApiJson<aftercare_app::portal::ArticleInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = s
-        .app
-        .create_article(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let id = s.app.create_article(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -189,10 +178,7 @@ async fn update_article(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<aftercare_app::portal::ArticleInput>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .update_article(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.update_article(&c.principal, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -212,7 +198,7 @@ async fn mail_inbound(
         .mail_in_raw(&c.principal, &body)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// List service requests: a queue (mine, team, unassigned, breaching, all) ordered by
@@ -228,7 +214,7 @@ async fn list_requests(
         .requests(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Open a service request. The SLA policy, who pays (from the item's warranty) and the
@@ -247,7 +233,7 @@ async fn open_request(
             .open_request(&c.principal, &input)
             .await
             .map(|(id, _)| id)
-            .map_err(app_err!(c))
+            .map_err(ApiError::from)
     })
     .await
 }
@@ -260,7 +246,7 @@ async fn queue_counts(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json
         .queue_counts(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// One request with its SLA, allowed next statuses, messages, history and visits.
@@ -275,7 +261,7 @@ async fn get_request(
         .request_detail(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// A request by its number, e.g. SR-2026-000123.
@@ -290,7 +276,7 @@ async fn request_by_number(
         .request_by_number(&c.principal, &number)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Change assignee (0: let routing choose), priority, costs, complaint findings, or
@@ -303,10 +289,7 @@ async fn patch_request(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<RequestPatch>,
 ) -> ApiResult<Json<RequestDetail>> {
-    s.app
-        .patch_request(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.patch_request(&c.principal, id, &input).await?;
     get_request(State(s), c, Path(id)).await
 }
 
@@ -320,10 +303,7 @@ async fn transition_request(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<TransitionInput>,
 ) -> ApiResult<Json<RequestDetail>> {
-    s.app
-        .transition(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.transition(&c.principal, id, &input).await?;
     get_request(State(s), c, Path(id)).await
 }
 
@@ -337,10 +317,7 @@ async fn add_message(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<MessageInput>,
 ) -> ApiResult<(StatusCode, Json<RequestDetail>)> {
-    s.app
-        .add_message(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.add_message(&c.principal, id, &input).await?;
     let Json(d) = get_request(State(s), c, Path(id)).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
@@ -353,11 +330,7 @@ async fn get_attachment(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    let (meta, bytes) = s
-        .app
-        .attachment(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
+    let (meta, bytes) = s.app.attachment(&c.principal, id).await?;
     Ok(attachment_response(&meta, bytes))
 }
 
@@ -398,11 +371,7 @@ async fn book_visit(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<VisitInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = s
-        .app
-        .book_visit(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let id = s.app.book_visit(&c.principal, id, &input).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -415,10 +384,7 @@ async fn report_visit(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<VisitReportInput>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .report_visit(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.report_visit(&c.principal, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -435,7 +401,7 @@ async fn technician_visits(
         .visits_of(&c.principal, id, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// A technician's visits as an iCalendar feed, for any calendar application.
@@ -446,11 +412,7 @@ async fn technician_calendar(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    let ics = s
-        .app
-        .visits_ics(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
+    let ics = s.app.visits_ics(&c.principal, id).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
         ics,
@@ -464,9 +426,8 @@ async fn technician_calendar(
     responses((status = 200, body = SweepReport), (status = 403, body = ErrorBody)))]
 async fn sla_sweep(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<SweepReport>> {
     c.principal
-        .require(aftercare_domain::account::Permission::ManageDesk)
-        .map_err(app_err!(c))?;
-    s.app.sla_sweep().await.map(Json).map_err(app_err!(c))
+        .require(aftercare_domain::account::Permission::ManageDesk)?;
+    s.app.sla_sweep().await.map(Json).map_err(ApiError::from)
 }
 
 /// Business calendars: working hours per weekday, time zone, holidays, make-up workdays.
@@ -477,7 +438,7 @@ async fn list_calendars(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Js
         .calendars(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Create a business calendar.
@@ -488,11 +449,7 @@ async fn create_calendar(
     c: ApiCaller,
     ApiJson(input): ApiJson<CalendarBody>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = s
-        .app
-        .create_calendar(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let id = s.app.create_calendar(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -505,10 +462,7 @@ async fn update_calendar(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CalendarBody>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .update_calendar(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.update_calendar(&c.principal, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -523,7 +477,7 @@ async fn list_sla_policies(
         .sla_policies(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Create an SLA policy.
@@ -534,11 +488,7 @@ async fn create_sla_policy(
     c: ApiCaller,
     ApiJson(input): ApiJson<SlaPolicyInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = s
-        .app
-        .create_sla_policy(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let id = s.app.create_sla_policy(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -553,7 +503,7 @@ async fn list_staff_profiles(
         .staff_profiles(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Set who takes which requests: a staff member's skills, regions, outlet and capacity.
@@ -567,8 +517,7 @@ async fn set_staff_profile(
 ) -> ApiResult<StatusCode> {
     s.app
         .set_staff_profile(&c.principal, user_id, &input)
-        .await
-        .map_err(app_err!(c))?;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -581,10 +530,7 @@ async fn set_customer_tier(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<TierInput>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .set_customer_tier(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.set_customer_tier(&c.principal, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -599,5 +545,5 @@ async fn list_notifications(
         .notifications(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }

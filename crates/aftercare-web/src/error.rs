@@ -4,10 +4,41 @@ use crate::i18n::{field_message, t};
 use aftercare_app::AppError;
 use aftercare_domain::lang::Lang;
 use axum::Json;
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use std::cell::Cell;
 use utoipa::ToSchema;
+
+tokio::task_local! {
+    /// The language of the request being answered, set by the extractor that knows it.
+    static CALLER_LANG: Cell<Lang>;
+}
+
+/// Runs each request with a slot for the caller's language, so that a use case's error
+/// meeting `?` in a handler is rendered in that language: errors are mapped in one place
+/// ([`From<AppError> for ApiError`]), not at every call.
+pub async fn with_caller_lang(req: Request, next: Next) -> Response {
+    let lang = crate::auth::request_lang_of(&req);
+    CALLER_LANG.scope(Cell::new(lang), next.run(req)).await
+}
+
+/// Records the caller's language once it is known (the user's own choice, after sign-in).
+pub fn set_caller_lang(lang: Lang) {
+    let _ = CALLER_LANG.try_with(|l| l.set(lang));
+}
+
+fn caller_lang() -> Lang {
+    CALLER_LANG.try_with(Cell::get).unwrap_or_default()
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError::from_app(e, caller_lang())
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldErrorBody {

@@ -2,8 +2,9 @@
 //! corrected), the dictionary, the improvement backlog and the customer alliance.
 
 use crate::AppState;
-use crate::api::{ApiJson, ApiQuery, ApiResult, app_err};
+use crate::api::{ApiJson, ApiQuery, ApiResult};
 use crate::auth::ApiCaller;
+use crate::error::ApiError;
 use crate::error::ErrorBody;
 use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
@@ -47,7 +48,7 @@ async fn dashboard(
         .voc_dashboard(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// How many people a good and a bad experience reach (defaults 8 and 25).
@@ -61,7 +62,7 @@ async fn get_voc_settings(
         .voc_settings(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[utoipa::path(put, path = "/api/v1/voc/settings", tag = "voice of the customer", request_body = aftercare_app::voc::VocSettings,
@@ -75,7 +76,7 @@ async fn put_voc_settings(
         .set_voc_settings(&c.principal, &input)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// When surveys go out (after resolution, after purchase), the quiet period, reminders,
@@ -90,7 +91,7 @@ async fn get_survey_settings(
         .survey_settings(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Change the survey rules and questions (managers and admins).
@@ -105,7 +106,7 @@ async fn put_survey_settings(
         .set_survey_settings(&c.principal, &input)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// NPS, CSAT and CES per month (China time), per product, outlet or service type.
@@ -120,7 +121,7 @@ async fn survey_scores(
         .survey_scores(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// One survey with its answers.
@@ -135,7 +136,7 @@ async fn get_survey(
         .survey(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Feedback items, newest first: filter by customer, product, backlog entry, source,
@@ -151,7 +152,7 @@ async fn list_feedback(
         .feedback(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Record feedback (a note of a call or visit, a review from an e-commerce platform, …).
@@ -164,11 +165,7 @@ async fn add_feedback(
     c: ApiCaller,
     ApiJson(input): ApiJson<FeedbackInput>,
 ) -> ApiResult<(StatusCode, Json<FeedbackItem>)> {
-    let item = s
-        .app
-        .add_feedback(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let item = s.app.add_feedback(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -187,16 +184,8 @@ async fn get_feedback(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<FeedbackBody>> {
-    let item = s
-        .app
-        .feedback_item(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
-    let corrections = s
-        .app
-        .corrections(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
+    let item = s.app.feedback_item(&c.principal, id).await?;
+    let corrections = s.app.corrections(&c.principal, id).await?;
     Ok(Json(FeedbackBody { item, corrections }))
 }
 
@@ -214,7 +203,7 @@ async fn correct_labels(
         .correct_feedback(&c.principal, id, &input)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// The words staff added to the dictionary (part and product names).
@@ -228,7 +217,7 @@ async fn list_words(
         .dictionary(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Add a part or product name (kind `part` or `product`): it is segmented as one word
@@ -240,11 +229,7 @@ async fn add_word(
     c: ApiCaller,
     ApiJson(input): ApiJson<DictionaryWord>,
 ) -> ApiResult<(StatusCode, Json<DictionaryWord>)> {
-    let w = s
-        .app
-        .add_dictionary_word(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let w = s.app.add_dictionary_word(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(w)))
 }
 
@@ -270,7 +255,7 @@ async fn backlog(
         .backlog(&c.principal, q.product_id, q.status.as_deref())
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[utoipa::path(get, path = "/api/v1/improvements/{id}", tag = "voice of the customer",
@@ -284,7 +269,7 @@ async fn get_improvement(
         .improvement(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Move a backlog entry to new, accepted, planned, shipped or declined (with a note).
@@ -300,7 +285,7 @@ async fn set_status(
         .set_improvement_status(&c.principal, id, &input)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// The customers who raised a backlog entry, with their contact consent: the list to tell
@@ -316,7 +301,7 @@ async fn raised_by(
         .raised_by(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Make a customer a member of the customer alliance (an expert whose suggestions are
@@ -329,10 +314,7 @@ async fn set_expert(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ExpertInput>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .set_expert(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.set_expert(&c.principal, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -343,10 +325,7 @@ async fn unset_expert(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .unset_expert(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.unset_expert(&c.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -363,5 +342,5 @@ pub(crate) async fn search(
         .search(&c.principal, &q)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }

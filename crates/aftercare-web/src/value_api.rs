@@ -3,9 +3,10 @@
 //! referrals.
 
 use crate::AppState;
-use crate::api::{ApiJson, ApiQuery, ApiResult, Created, app_err};
+use crate::api::{ApiJson, ApiQuery, ApiResult, Created};
 use crate::auth::ApiCaller;
 use crate::desk_api::PeriodQuery;
+use crate::error::ApiError;
 use crate::error::ErrorBody;
 use aftercare_app::model::Page;
 use aftercare_app::value::*;
@@ -69,7 +70,7 @@ async fn get_model(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Op
         .value_model(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// The rules and thresholds of scoring (defaults until changed).
@@ -80,7 +81,7 @@ async fn get_settings(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json
         .value_settings(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Change the rules and thresholds; absent fields take their defaults. They apply from
@@ -96,7 +97,7 @@ async fn put_settings(
         .set_value_settings(&c.principal, &input)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Start a full recompute (RFM, model fit, CLV, classes, tiers, stages, risks) in the
@@ -108,9 +109,7 @@ async fn recompute(
     State(s): State<AppState>,
     c: ApiCaller,
 ) -> ApiResult<(StatusCode, Json<ValueJob>)> {
-    let job = start_recompute(&s, &c.principal)
-        .await
-        .map_err(app_err!(c))?;
+    let job = start_recompute(&s, &c.principal).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
@@ -126,7 +125,7 @@ async fn get_job(
         .value_job(&c.principal, id)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// A customer's value with its explanation.
@@ -148,12 +147,8 @@ async fn customer_value(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ValueBody>> {
-    let view = s
-        .app
-        .customer_value(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
-    let model = s.app.value_model(&c.principal).await.map_err(app_err!(c))?;
+    let view = s.app.customer_value(&c.principal, id).await?;
+    let model = s.app.value_model(&c.principal).await?;
     let explanation = crate::value_ui::explain(c.lang, &view, model.as_ref());
     Ok(Json(ValueBody { view, explanation }))
 }
@@ -166,10 +161,7 @@ async fn unpin_tier(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .unpin_tier(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.unpin_tier(&c.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -183,11 +175,7 @@ async fn add_referral(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<ReferralInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = s
-        .app
-        .add_referral(&c.principal, id, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let id = s.app.add_referral(&c.principal, id, &input).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -222,7 +210,7 @@ async fn segment_customers(
         .segment(&c.principal, &f, pg.cursor.as_deref(), pg.limit())
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// How the customers matching a filter are distributed: tiers, classes, stages, risks,
@@ -238,7 +226,7 @@ async fn segment_stats(
         .segment_stats(&c.principal, &f)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Every customer matching a filter as CSV (UTF-8 with BOM), for a campaign: id, name,
@@ -337,7 +325,7 @@ async fn list_segments(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Jso
         .segments(&c.principal)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 /// Save a filter under a name.
@@ -348,11 +336,7 @@ async fn save_segment(
     c: ApiCaller,
     ApiJson(input): ApiJson<SegmentInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let id = s
-        .app
-        .save_segment(&c.principal, &input)
-        .await
-        .map_err(app_err!(c))?;
+    let id = s.app.save_segment(&c.principal, &input).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -363,10 +347,7 @@ async fn delete_segment(
     c: ApiCaller,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    s.app
-        .delete_segment(&c.principal, id)
-        .await
-        .map_err(app_err!(c))?;
+    s.app.delete_segment(&c.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -383,7 +364,7 @@ async fn funnel(
         .funnel(&c.principal, q.from.as_deref(), q.to.as_deref())
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
 
 #[derive(Deserialize, IntoParams, Default)]
@@ -419,5 +400,5 @@ async fn pareto(
         .pareto(&c.principal, top)
         .await
         .map(Json)
-        .map_err(app_err!(c))
+        .map_err(ApiError::from)
 }
