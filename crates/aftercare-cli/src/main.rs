@@ -387,9 +387,11 @@ async fn main() -> anyhow::Result<()> {
             for a in &report.plan {
                 println!("row {}: {} {}", a.row, a.action, a.summary);
             }
-            for l in
-                aftercare_web::transfer::report_lines(k, &report, aftercare_domain::lang::Lang::En)
-            {
+            for l in aftercare_web::api::transfer::report_lines(
+                k,
+                &report,
+                aftercare_domain::lang::Lang::En,
+            ) {
                 println!("row {}, column {}: {}", l.row, l.column, l.message);
             }
             println!(

@@ -1,23 +1,14 @@
 //! Aftercare's web layer: staff pages (askama) and the REST API (JSON + OpenAPI).
 
 pub mod api;
-pub mod auth;
-pub mod desk_api;
-pub mod desk_ui;
-pub mod error;
-pub mod feedback_api;
 pub mod i18n;
 mod i18n_desk;
 mod i18n_value;
 mod i18n_voc;
-pub mod portal;
-pub mod portal_api;
-pub mod survey_ui;
-pub mod transfer;
-pub mod ui;
-pub mod value_api;
-pub mod value_ui;
-pub mod voc_ui;
+pub mod kit;
+pub mod pages;
+
+pub use kit::{auth, error};
 
 use aftercare_app::App;
 use axum::Router;
@@ -50,10 +41,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::routes();
     let spec = openapi.clone();
     Router::new()
-        .merge(ui::routes())
-        .merge(portal::routes())
-        .merge(survey_ui::routes())
-        .merge(transfer::routes())
+        .merge(pages::routes())
         .merge(api)
         .route(
             "/api/v1/openapi.json",

@@ -2,10 +2,10 @@
 //! corrected), the dictionary, the improvement backlog and the customer alliance.
 
 use crate::AppState;
-use crate::api::{ApiJson, ApiQuery, ApiResult};
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
+use crate::kit::json::{ApiJson, ApiQuery, ApiResult};
 use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
 use aftercare_app::survey::{ScoreQuery, ScoreRow, Survey, SurveySettings};

@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::{LANG_COOKIE, client_ip, cookie, request_lang};
 use crate::i18n::{Tr, field_message};
-use crate::ui::{
+use crate::kit::page::{
     FormData, WarrantyView, askama_escape, invalid_lines, local_time, render, warranty_view,
 };
 use aftercare_app::AppError;
@@ -593,7 +593,7 @@ async fn attachment_download(
     Path(id): Path<i64>,
 ) -> Response {
     match s.app.portal_attachment(&c.account, id).await {
-        Ok((meta, bytes)) => crate::desk_api::attachment_response(&meta, bytes),
+        Ok((meta, bytes)) => crate::api::desk::attachment_response(&meta, bytes),
         Err(e) => error_page(e, c.lang),
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::i18n::Tr;
-use crate::ui::{invalid_lines, render};
+use crate::kit::page::{invalid_lines, render};
 use aftercare_app::AppError;
 use aftercare_app::survey::{CustomQuestion, SurveyAnswer, SurveyForm};
 use aftercare_domain::lang::Lang;
@@ -107,7 +107,7 @@ async fn survey_page(
     match s.app.survey_by_token(&token).await {
         Ok(form) => page(Tr(lang), form, vec![]),
         Err(AppError::NotFound(_)) => not_found(lang),
-        Err(e) => crate::ui::page_error(e, lang),
+        Err(e) => crate::kit::page::page_error(e, lang),
     }
 }
 
@@ -120,7 +120,7 @@ async fn survey_submit(
 ) -> Response {
     let lang = lang_of(&q, &headers);
     let tr = Tr(lang);
-    let f = crate::ui::FormData::parse(&body);
+    let f = crate::kit::page::FormData::parse(&body);
     let mut bad = aftercare_domain::Invalid::default();
     let mut score = |k: &str| match f.opt(k) {
         None => None,
@@ -157,7 +157,7 @@ async fn survey_submit(
                 state: "thanks",
                 errors: vec![],
             }),
-            Err(e) => crate::ui::page_error(e, lang),
+            Err(e) => crate::kit::page::page_error(e, lang),
         },
         Err(AppError::Invalid(inv)) => match s.app.survey_by_token(&token).await {
             Ok(form) => {
@@ -165,13 +165,13 @@ async fn survey_submit(
                 *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
                 r
             }
-            Err(e) => crate::ui::page_error(e, lang),
+            Err(e) => crate::kit::page::page_error(e, lang),
         },
         Err(AppError::NotFound(_)) => not_found(lang),
         Err(AppError::Conflict { .. }) => match s.app.survey_by_token(&token).await {
             Ok(form) => page(tr, form, vec![]),
-            Err(e) => crate::ui::page_error(e, lang),
+            Err(e) => crate::kit::page::page_error(e, lang),
         },
-        Err(e) => crate::ui::page_error(e, lang),
+        Err(e) => crate::kit::page::page_error(e, lang),
     }
 }

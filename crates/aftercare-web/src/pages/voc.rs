@@ -6,8 +6,10 @@
 use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::Tr;
-use crate::ui::{Chrome, CsrfForm, PageQuery, invalid_lines, local_time, page_error, render};
-use crate::value_ui::yuan;
+use crate::kit::page::yuan;
+use crate::kit::page::{
+    Chrome, CsrfForm, PageQuery, invalid_lines, local_time, page_error, render,
+};
 use aftercare_app::AppError;
 use aftercare_app::feedback::*;
 use aftercare_app::model::{Page, Product};
@@ -313,7 +315,7 @@ impl SearchPage {
     fn href(&self, k: Option<&str>) -> String {
         format!(
             "/search?{}",
-            crate::ui::query_string(&[("q", Some(self.q.as_str())), ("kind", k)])
+            crate::kit::page::query_string(&[("q", Some(self.q.as_str())), ("kind", k)])
         )
     }
     fn when(&self, at: &str) -> String {
@@ -421,7 +423,7 @@ impl ListPage {
 
 fn list_query(q: &FeedbackQuery) -> String {
     let text = |v: &Option<String>| v.clone();
-    crate::ui::query_string(&[
+    crate::kit::page::query_string(&[
         ("source", text(&q.source).as_deref()),
         ("sentiment", text(&q.sentiment).as_deref()),
         ("ladder", text(&q.ladder).as_deref()),
@@ -531,7 +533,7 @@ async fn list(
     };
     let query = list_query(&q);
     let next_href = page.next_cursor.as_deref().map(|c| {
-        let cur = crate::ui::query_string(&[("cursor", Some(c))]);
+        let cur = crate::kit::page::query_string(&[("cursor", Some(c))]);
         if query.is_empty() {
             format!("/feedback?{cur}")
         } else {

@@ -3,9 +3,9 @@
 //! (a portal session); every call reaches only that customer's own records.
 
 use crate::AppState;
-use crate::api::{ApiJson, ApiQuery, ApiResult, Created};
 use crate::auth::request_lang;
 use crate::error::{ApiError, ErrorBody};
+use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created};
 use aftercare_app::desk::RatingInput;
 use aftercare_app::desk_model::{Article, PortalRequest, RequestRow};
 use aftercare_app::model::Asset;

@@ -1,37 +1,27 @@
-//! Import and export over HTTP: the import page, the file downloads and the API's import
-//! and export routes. The engine (reading files, building inputs, exports, vCards) is
+//! The API's import and export routes, and what the import page shares with them: the
+//! file downloads and the report's lines in the reader's language. The engine is
 //! `aftercare_app::transfer`.
 
 use crate::AppState;
-use crate::auth::{ApiCaller, Session};
+use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
-use crate::i18n::{Tr, field_message};
+use crate::i18n::field_message;
 use aftercare_app::service::{ImportReport, Principal};
 use aftercare_app::transfer::*;
 use aftercare_app::{App, AppError};
 use aftercare_domain::lang::Lang;
-use askama::Template;
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::response::{IntoResponse, Response};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The pages' routes: the import page and the downloads.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/export/{file}", get(export_page))
-        .route("/export/customers/{file}", get(vcard_page))
-        .route("/import", get(import_page).post(import_submit))
-}
-
 /// The API's import and export routes, in the OpenAPI document. Their bodies are files, up
 /// to the server's body limit, not the JSON limit.
-pub fn api_routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(import_api))
         .routes(routes!(export_api))
@@ -55,12 +45,12 @@ pub fn report_lines(kind: Kind, r: &ImportReport, lang: Lang) -> Vec<ReportLine>
         .collect()
 }
 
-fn split_file(file: &str) -> Option<(Kind, Format)> {
+pub(crate) fn split_file(file: &str) -> Option<(Kind, Format)> {
     let (kind, ext) = file.rsplit_once('.')?;
     Some((Kind::parse(kind)?, Format::from_name(&format!(".{ext}"))?))
 }
 
-async fn export_response(app: &App, p: &Principal, file: &str, lang: Lang) -> Response {
+pub(crate) async fn export_response(app: &App, p: &Principal, file: &str, lang: Lang) -> Response {
     let Some((kind, format)) = split_file(file) else {
         return ApiError::new(StatusCode::NOT_FOUND, lang, "not_found").into_response();
     };
@@ -96,14 +86,6 @@ async fn export_response(app: &App, p: &Principal, file: &str, lang: Lang) -> Re
     }
 }
 
-async fn export_page(
-    State(s): State<AppState>,
-    session: Session,
-    Path(file): Path<String>,
-) -> Response {
-    export_response(&s.app, &session.principal, &file, session.lang).await
-}
-
 /// Export every customer, product, order or review as CSV or Excel: `customers.csv`,
 /// `products.xlsx`, … (the columns are the import's, so an export can be imported back).
 #[utoipa::path(get, path = "/api/v1/export/{file}", tag = "import and export",
@@ -113,139 +95,17 @@ async fn export_page(
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn export_api(State(s): State<AppState>, c: ApiCaller, Path(file): Path<String>) -> Response {
-    export_response(&s.app, &c.principal, &file, c.lang).await
-}
-
-async fn vcard_page(
+pub(crate) async fn export_api(
     State(s): State<AppState>,
-    session: Session,
+    c: ApiCaller,
     Path(file): Path<String>,
 ) -> Response {
-    let Some(id) = file
-        .strip_suffix(".vcf")
-        .and_then(|i| i.parse::<i64>().ok())
-    else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match s.app.customer(&session.principal, id).await {
-        Ok(c) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "text/vcard; charset=utf-8".to_string(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"customer-{id}.vcf\""),
-                ),
-            ],
-            vcard(&c),
-        )
-            .into_response(),
-        Err(e) => ApiError::from_app(e, session.lang).into_response(),
-    }
-}
-
-// ---- import page and API ---------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "import.html")]
-struct ImportPage {
-    c: crate::ui::Chrome,
-    kind: String,
-    report: Option<ImportReport>,
-    lines: Vec<ReportLine>,
-    file_error: Option<String>,
-}
-
-impl ImportPage {
-    fn columns(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("customers", CUSTOMER_COLUMNS.join(", ")),
-            ("products", PRODUCT_COLUMNS.join(", ")),
-            ("orders", ORDER_COLUMNS.join(", ")),
-            ("reviews", REVIEW_COLUMNS.join(", ")),
-        ]
-    }
-}
-
-async fn import_page(session: Session) -> Response {
-    render(ImportPage {
-        c: crate::ui::Chrome::for_session(&session, "import"),
-        kind: "customers".into(),
-        report: None,
-        lines: vec![],
-        file_error: None,
-    })
-}
-
-fn render(t: impl Template) -> Response {
-    match t.render() {
-        Ok(h) => Html(h).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-async fn import_submit(State(s): State<AppState>, session: Session, mut mp: Multipart) -> Response {
-    let (mut csrf, mut kind, mut dry_run, mut file) =
-        (String::new(), String::from("customers"), false, None);
-    while let Ok(Some(field)) = mp.next_field().await {
-        let name = field.name().unwrap_or("").to_string();
-        let filename = field.file_name().map(str::to_string);
-        let Ok(data) = field.bytes().await else { break };
-        match name.as_str() {
-            "_csrf" => csrf = String::from_utf8_lossy(&data).into(),
-            "kind" => kind = String::from_utf8_lossy(&data).into(),
-            "dry_run" => dry_run = true,
-            "file" => file = Some((filename.unwrap_or_default(), data)),
-            _ => {}
-        }
-    }
-    if csrf != session.csrf {
-        return (StatusCode::FORBIDDEN, Tr(session.lang).t("error.csrf")).into_response();
-    }
-    let mut page = ImportPage {
-        c: crate::ui::Chrome::for_session(&session, "import"),
-        kind: kind.clone(),
-        report: None,
-        lines: vec![],
-        file_error: None,
-    };
-    let Some(k) = Kind::parse(&kind) else {
-        page.file_error = Some(Tr(session.lang).t("error.kind_unknown"));
-        return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
-    };
-    let Some((name, data)) = file else {
-        page.file_error = Some(Tr(session.lang).t("error.required"));
-        return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
-    };
-    let format = Format::from_name(&name).unwrap_or(Format::Csv);
-    match import_file(&s.app, &session.principal, k, format, &data, dry_run).await {
-        Ok(Err(e)) => {
-            page.file_error = Some(format!("row {}: {}", e.row, e.message));
-            (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
-        }
-        Ok(Ok(report)) => {
-            page.lines = report_lines(k, &report, session.lang);
-            let status = if report.errors.is_empty() {
-                StatusCode::OK
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            page.report = Some(report);
-            (status, render(page)).into_response()
-        }
-        Err(e) => ApiError::from_app(e, session.lang).into_response(),
-    }
+    export_response(&s.app, &c.principal, &file, c.lang).await
 }
 
 #[derive(serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ImportQ {
+pub(crate) struct ImportQ {
     /// Check every row and report what would be created, writing nothing.
     #[serde(default)]
     dry_run: bool,
@@ -255,7 +115,7 @@ struct ImportQ {
 
 /// What an import did or, on a dry run, would do.
 #[derive(serde::Serialize, ToSchema)]
-struct ImportResult {
+pub(crate) struct ImportResult {
     dry_run: bool,
     /// Data rows read (the header is not counted).
     rows: usize,
@@ -268,7 +128,7 @@ struct ImportResult {
 }
 
 #[derive(serde::Serialize, ToSchema)]
-struct ImportErrorLine {
+pub(crate) struct ImportErrorLine {
     row: usize,
     column: String,
     message: String,
@@ -285,7 +145,7 @@ struct ImportErrorLine {
         (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, body = ImportResult), (status = 422, body = ImportResult),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn import_api(
+pub(crate) async fn import_api(
     State(s): State<AppState>,
     c: ApiCaller,
     Path(kind): Path<String>,

@@ -3,23 +3,22 @@
 //! customer's tier, class, stage, value and risk shown on their page.
 
 use crate::AppState;
+use crate::api::value::{Why, explain, fill};
 use crate::auth::Session;
 use crate::i18n::Tr;
-use crate::ui::{
+use crate::kit::page::yuan;
+use crate::kit::page::{
     Chrome, CsrfForm, FormData, PageQuery, invalid_lines, local_time, page_error, render,
 };
 use aftercare_app::AppError;
 use aftercare_app::model::Page;
 use aftercare_app::value::*;
-use aftercare_domain::lang::Lang;
 use aftercare_insight::value::{Pareto, ValueSettings};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,209 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/value/segments/{id}/delete", post(segment_delete))
         .route("/customers/{id}/referrals", post(referral_submit))
         .route("/customers/{id}/tier/unpin", post(unpin_submit))
-}
-
-/// One reason, in plain words.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Why {
-    /// tier, class, stage, value or risk.
-    pub topic: &'static str,
-    pub label: String,
-    pub text: String,
-}
-
-pub(crate) fn yuan(cents: f64) -> String {
-    aftercare_domain::catalog::format_money(cents.round() as i64)
-}
-
-fn fill(text: String, args: &[(&str, String)]) -> String {
-    args.iter()
-        .fold(text, |t, (k, v)| t.replace(&format!("{{{k}}}"), v))
-}
-
-/// Why the customer has the tier, class, stage, value and risk they have.
-pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why> {
-    let tr = Tr(lang);
-    let Some(x) = &v.value else {
-        return vec![];
-    };
-    let f = &x.facts;
-    let s = model.map(|m| m.settings.clone()).unwrap_or_default();
-    let b = model
-        .map(|m| m.model.boundaries.clone())
-        .unwrap_or_default();
-    let why = |topic: &'static str, key: &str, args: &[(&str, String)]| Why {
-        topic,
-        label: tr.t(&format!("why.{topic}")),
-        text: fill(tr.t(key), args),
-    };
-    let mut out = Vec::new();
-    let class = tr.k("class", &x.class);
-    out.push(match (&v.tier, v.tier_pinned) {
-        (Some(t), true) => why(
-            "tier",
-            "why.tier.pinned",
-            &[
-                ("tier", tr.k("tier", t)),
-                ("computed", tr.k("tier", &x.tier)),
-            ],
-        ),
-        _ if x.class == "regular" && x.tier == "medium" => why(
-            "tier",
-            "why.tier.medium_clv",
-            &[
-                ("clv", yuan(x.clv)),
-                ("min", yuan(b.medium_min_clv)),
-                ("tier", tr.k("tier", &x.tier)),
-            ],
-        ),
-        _ => why(
-            "tier",
-            "why.tier.computed",
-            &[("class", class.clone()), ("tier", tr.k("tier", &x.tier))],
-        ),
-    });
-    let cv = yuan(x.current_value);
-    let clv = yuan(x.clv);
-    out.push(match x.class.as_str() {
-        "mvc" => why(
-            "class",
-            "why.class.mvc",
-            &[
-                ("cv", cv.clone()),
-                ("pct", s.mvc_top_percent.to_string()),
-                ("min", yuan(b.mvc_min_value)),
-            ],
-        ),
-        "mgc" => why(
-            "class",
-            "why.class.mgc",
-            &[
-                ("months", s.horizon_months.to_string()),
-                ("clv", clv.clone()),
-                ("ratio", s.mgc_growth_ratio.to_string()),
-                ("cv", cv.clone()),
-            ],
-        ),
-        "bz" => why(
-            "class",
-            "why.class.bz",
-            &[
-                ("cost", yuan(f.service_cost)),
-                ("disc", yuan(f.discounts)),
-                ("margin", yuan(f.revenue * s.margin)),
-                ("mpct", format!("{:.0}", s.margin * 100.0)),
-                ("rev", yuan(f.revenue)),
-            ],
-        ),
-        _ => why(
-            "class",
-            "why.class.regular",
-            &[("cv", cv.clone()), ("clv", clv.clone())],
-        ),
-    });
-    let n = f.purchases.to_string();
-    let unhappy = f.unhappy_ratings > 0 || f.open_complaints > 0;
-    out.push(match x.stage.as_str() {
-        "dependent" => why(
-            "stage",
-            "why.stage.dependent",
-            &[
-                ("n", n.clone()),
-                ("promoters", f.promoter_ratings.to_string()),
-                ("referrals", f.referrals.to_string()),
-            ],
-        ),
-        "accepting" => why("stage", "why.stage.accepting", &[("n", n.clone())]),
-        "trusting" => why("stage", "why.stage.trusting", &[("n", n.clone())]),
-        "familiar" if unhappy => why(
-            "stage",
-            "why.stage.unhappy",
-            &[
-                ("unhappy", f.unhappy_ratings.to_string()),
-                ("complaints", f.open_complaints.to_string()),
-            ],
-        ),
-        "familiar" => why(
-            "stage",
-            "why.stage.familiar",
-            &[
-                ("contacts", f.contacts.to_string()),
-                ("consultations", f.consultations.to_string()),
-            ],
-        ),
-        _ => why(
-            "stage",
-            "why.stage.aware",
-            &[
-                (
-                    "since",
-                    f.known_since.map(|d| d.to_string()).unwrap_or_default(),
-                ),
-                ("need", s.familiar_contacts.to_string()),
-            ],
-        ),
-    });
-    let days = x.recency_days.unwrap_or(0).to_string();
-    out.push(match (f.first_purchase, x.p_alive, x.expected_purchases) {
-        (None, _, _) => why("value", "why.value.none", &[]),
-        (Some(first), Some(p), Some(e)) => {
-            let as_of: jiff::civil::Date = x.as_of.parse().unwrap_or(first);
-            let span = first.until(as_of).map(|s| s.get_days()).unwrap_or(0);
-            let months = ((f64::from(span) / 30.4375).round() as i64).max(1);
-            why(
-                "value",
-                "why.value.model",
-                &[
-                    ("months", months.to_string()),
-                    ("n", n.clone()),
-                    ("days", days.clone()),
-                    ("p", format!("{p:.2}")),
-                    ("h", s.horizon_months.to_string()),
-                    ("e", format!("{e:.1}")),
-                    ("clv", clv.clone()),
-                ],
-            )
-        }
-        _ => why(
-            "value",
-            "why.value.nomodel",
-            &[
-                ("n", n.clone()),
-                ("days", days.clone()),
-                ("clv", clv.clone()),
-            ],
-        ),
-    });
-    out.push(match x.risk_reason.as_deref() {
-        Some("no_purchase") => why(
-            "risk",
-            "why.risk.no_purchase",
-            &[
-                ("days", days.clone()),
-                ("limit", s.dormant_days.to_string()),
-            ],
-        ),
-        Some("low_p_alive") => why(
-            "risk",
-            "why.risk.low_p_alive",
-            &[
-                ("p", format!("{:.2}", x.p_alive.unwrap_or(0.0))),
-                ("limit", s.at_risk_p_alive.to_string()),
-                ("days", days.clone()),
-            ],
-        ),
-        Some("unhappy_experience") => why(
-            "risk",
-            "why.risk.unhappy_experience",
-            &[(
-                "date",
-                f.last_unhappy.map(|d| d.to_string()).unwrap_or_default(),
-            )],
-        ),
-        _ => why("risk", "why.risk.none", &[]),
-    });
-    out
 }
 
 // ---- dashboard --------------------------------------------------------------------------
@@ -404,7 +200,7 @@ async fn dashboard_page(
 }
 
 async fn recompute_submit(State(s): State<AppState>, CsrfForm(session, _): CsrfForm) -> Response {
-    match crate::value_api::start_recompute(&s, &session.principal).await {
+    match crate::api::value::start_recompute(&s, &session.principal).await {
         Ok(_) => Redirect::to("/value").into_response(),
         Err(e) => page_error(e, session.lang),
     }
@@ -541,7 +337,7 @@ fn filter_query(f: &SegmentFilter) -> String {
         ("tag", f.tag.clone()),
     ];
     let pairs: Vec<(&str, Option<&str>)> = pairs.iter().map(|(k, v)| (*k, v.as_deref())).collect();
-    crate::ui::query_string(&pairs)
+    crate::kit::page::query_string(&pairs)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -584,7 +380,7 @@ async fn segments(
     };
     let query = filter_query(&f);
     let next_href = page.next_cursor.as_deref().map(|c| {
-        let cur = crate::ui::query_string(&[("cursor", Some(c))]);
+        let cur = crate::kit::page::query_string(&[("cursor", Some(c))]);
         if query.is_empty() {
             format!("/value/segments?{cur}")
         } else {
@@ -672,8 +468,8 @@ async fn segment_export(
     session: Session,
     PageQuery(f): PageQuery<SegmentFilter>,
 ) -> Response {
-    match crate::value_api::export_csv(&s, &session.principal, &f).await {
-        Ok(bytes) => crate::value_api::csv_response(bytes),
+    match crate::api::value::export_csv(&s, &session.principal, &f).await {
+        Ok(bytes) => crate::api::value::csv_response(bytes),
         Err(e) => page_error(e, session.lang),
     }
 }

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::{Tr, field_message};
-use crate::ui::{
+use crate::kit::page::{
     Chrome, CsrfForm, PageQuery, WarrantyView, invalid_lines, local_time, page_error, query_string,
     render, warranty_view,
 };
@@ -54,7 +54,7 @@ async fn desk_js() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../static/desk.js"),
+        include_str!("../../static/desk.js"),
     )
 }
 
@@ -438,7 +438,7 @@ async fn after(s: &AppState, session: &Session, id: i64, r: Result<(), AppError>
     }
 }
 
-fn version(f: &crate::ui::FormData) -> i64 {
+fn version(f: &crate::kit::page::FormData) -> i64 {
     f.s("version").trim().parse().unwrap_or(0)
 }
 
@@ -639,7 +639,7 @@ async fn attachment_download(
     Path(id): Path<i64>,
 ) -> Response {
     match s.app.attachment(&session.principal, id).await {
-        Ok((meta, bytes)) => crate::desk_api::attachment_response(&meta, bytes),
+        Ok((meta, bytes)) => crate::api::desk::attachment_response(&meta, bytes),
         Err(e) => page_error(e, session.lang),
     }
 }

@@ -2,10 +2,10 @@
 //! SLA configuration, staff profiles and notifications.
 
 use crate::AppState;
-use crate::api::{ApiJson, ApiQuery, ApiResult, Created, idempotent};
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
+use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created, idempotent};
 use aftercare_app::desk::*;
 use aftercare_app::desk_model::*;
 use aftercare_app::model::Page;

@@ -3,13 +3,16 @@
 //! referrals.
 
 use crate::AppState;
-use crate::api::{ApiJson, ApiQuery, ApiResult, Created};
+use crate::api::desk::PeriodQuery;
 use crate::auth::ApiCaller;
-use crate::desk_api::PeriodQuery;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
+use crate::i18n::Tr;
+use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created};
+use crate::kit::page::yuan;
 use aftercare_app::model::Page;
 use aftercare_app::value::*;
+use aftercare_domain::lang::Lang;
 use aftercare_insight::value::{Pareto, ValueSettings};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -134,7 +137,7 @@ struct ValueBody {
     #[serde(flatten)]
     view: ValueView,
     /// Why, in plain words (in the caller's language): tier, class, stage, value, risk.
-    explanation: Vec<crate::value_ui::Why>,
+    explanation: Vec<Why>,
 }
 
 /// A customer's RFM, CLV, probability of being active, class, tier (and whether it was set
@@ -149,7 +152,7 @@ async fn customer_value(
 ) -> ApiResult<Json<ValueBody>> {
     let view = s.app.customer_value(&c.principal, id).await?;
     let model = s.app.value_model(&c.principal).await?;
-    let explanation = crate::value_ui::explain(c.lang, &view, model.as_ref());
+    let explanation = explain(c.lang, &view, model.as_ref());
     Ok(Json(ValueBody { view, explanation }))
 }
 
@@ -401,4 +404,203 @@ async fn pareto(
         .await
         .map(Json)
         .map_err(ApiError::from)
+}
+
+/// One reason, in plain words.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Why {
+    /// tier, class, stage, value or risk.
+    pub topic: &'static str,
+    pub label: String,
+    pub text: String,
+}
+
+pub(crate) fn fill(text: String, args: &[(&str, String)]) -> String {
+    args.iter()
+        .fold(text, |t, (k, v)| t.replace(&format!("{{{k}}}"), v))
+}
+
+/// Why the customer has the tier, class, stage, value and risk they have.
+pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why> {
+    let tr = Tr(lang);
+    let Some(x) = &v.value else {
+        return vec![];
+    };
+    let f = &x.facts;
+    let s = model.map(|m| m.settings.clone()).unwrap_or_default();
+    let b = model
+        .map(|m| m.model.boundaries.clone())
+        .unwrap_or_default();
+    let why = |topic: &'static str, key: &str, args: &[(&str, String)]| Why {
+        topic,
+        label: tr.t(&format!("why.{topic}")),
+        text: fill(tr.t(key), args),
+    };
+    let mut out = Vec::new();
+    let class = tr.k("class", &x.class);
+    out.push(match (&v.tier, v.tier_pinned) {
+        (Some(t), true) => why(
+            "tier",
+            "why.tier.pinned",
+            &[
+                ("tier", tr.k("tier", t)),
+                ("computed", tr.k("tier", &x.tier)),
+            ],
+        ),
+        _ if x.class == "regular" && x.tier == "medium" => why(
+            "tier",
+            "why.tier.medium_clv",
+            &[
+                ("clv", yuan(x.clv)),
+                ("min", yuan(b.medium_min_clv)),
+                ("tier", tr.k("tier", &x.tier)),
+            ],
+        ),
+        _ => why(
+            "tier",
+            "why.tier.computed",
+            &[("class", class.clone()), ("tier", tr.k("tier", &x.tier))],
+        ),
+    });
+    let cv = yuan(x.current_value);
+    let clv = yuan(x.clv);
+    out.push(match x.class.as_str() {
+        "mvc" => why(
+            "class",
+            "why.class.mvc",
+            &[
+                ("cv", cv.clone()),
+                ("pct", s.mvc_top_percent.to_string()),
+                ("min", yuan(b.mvc_min_value)),
+            ],
+        ),
+        "mgc" => why(
+            "class",
+            "why.class.mgc",
+            &[
+                ("months", s.horizon_months.to_string()),
+                ("clv", clv.clone()),
+                ("ratio", s.mgc_growth_ratio.to_string()),
+                ("cv", cv.clone()),
+            ],
+        ),
+        "bz" => why(
+            "class",
+            "why.class.bz",
+            &[
+                ("cost", yuan(f.service_cost)),
+                ("disc", yuan(f.discounts)),
+                ("margin", yuan(f.revenue * s.margin)),
+                ("mpct", format!("{:.0}", s.margin * 100.0)),
+                ("rev", yuan(f.revenue)),
+            ],
+        ),
+        _ => why(
+            "class",
+            "why.class.regular",
+            &[("cv", cv.clone()), ("clv", clv.clone())],
+        ),
+    });
+    let n = f.purchases.to_string();
+    let unhappy = f.unhappy_ratings > 0 || f.open_complaints > 0;
+    out.push(match x.stage.as_str() {
+        "dependent" => why(
+            "stage",
+            "why.stage.dependent",
+            &[
+                ("n", n.clone()),
+                ("promoters", f.promoter_ratings.to_string()),
+                ("referrals", f.referrals.to_string()),
+            ],
+        ),
+        "accepting" => why("stage", "why.stage.accepting", &[("n", n.clone())]),
+        "trusting" => why("stage", "why.stage.trusting", &[("n", n.clone())]),
+        "familiar" if unhappy => why(
+            "stage",
+            "why.stage.unhappy",
+            &[
+                ("unhappy", f.unhappy_ratings.to_string()),
+                ("complaints", f.open_complaints.to_string()),
+            ],
+        ),
+        "familiar" => why(
+            "stage",
+            "why.stage.familiar",
+            &[
+                ("contacts", f.contacts.to_string()),
+                ("consultations", f.consultations.to_string()),
+            ],
+        ),
+        _ => why(
+            "stage",
+            "why.stage.aware",
+            &[
+                (
+                    "since",
+                    f.known_since.map(|d| d.to_string()).unwrap_or_default(),
+                ),
+                ("need", s.familiar_contacts.to_string()),
+            ],
+        ),
+    });
+    let days = x.recency_days.unwrap_or(0).to_string();
+    out.push(match (f.first_purchase, x.p_alive, x.expected_purchases) {
+        (None, _, _) => why("value", "why.value.none", &[]),
+        (Some(first), Some(p), Some(e)) => {
+            let as_of: jiff::civil::Date = x.as_of.parse().unwrap_or(first);
+            let span = first.until(as_of).map(|s| s.get_days()).unwrap_or(0);
+            let months = ((f64::from(span) / 30.4375).round() as i64).max(1);
+            why(
+                "value",
+                "why.value.model",
+                &[
+                    ("months", months.to_string()),
+                    ("n", n.clone()),
+                    ("days", days.clone()),
+                    ("p", format!("{p:.2}")),
+                    ("h", s.horizon_months.to_string()),
+                    ("e", format!("{e:.1}")),
+                    ("clv", clv.clone()),
+                ],
+            )
+        }
+        _ => why(
+            "value",
+            "why.value.nomodel",
+            &[
+                ("n", n.clone()),
+                ("days", days.clone()),
+                ("clv", clv.clone()),
+            ],
+        ),
+    });
+    out.push(match x.risk_reason.as_deref() {
+        Some("no_purchase") => why(
+            "risk",
+            "why.risk.no_purchase",
+            &[
+                ("days", days.clone()),
+                ("limit", s.dormant_days.to_string()),
+            ],
+        ),
+        Some("low_p_alive") => why(
+            "risk",
+            "why.risk.low_p_alive",
+            &[
+                ("p", format!("{:.2}", x.p_alive.unwrap_or(0.0))),
+                ("limit", s.at_risk_p_alive.to_string()),
+                ("days", days.clone()),
+            ],
+        ),
+        Some("unhappy_experience") => why(
+            "risk",
+            "why.risk.unhappy_experience",
+            &[(
+                "date",
+                f.last_unhappy.map(|d| d.to_string()).unwrap_or_default(),
+            )],
+        ),
+        _ => why("risk", "why.risk.none", &[]),
+    });
+    out
 }

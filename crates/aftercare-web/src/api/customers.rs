@@ -1,0 +1,190 @@
+//! The API of customers: the list, profiles, the 360 and timeline, contacts, duplicates and merges.
+
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorBody};
+use crate::kit::json::*;
+use aftercare_app::input::*;
+use aftercare_app::model::*;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_customers, create_customer))
+        .routes(routes!(get_customer, update_customer))
+        .routes(routes!(customer_360))
+        .routes(routes!(customer_timeline))
+        .routes(routes!(add_interaction))
+        .routes(routes!(list_duplicates))
+        .routes(routes!(merge_customers))
+}
+
+/// List customers: search by name prefix (Chinese or pinyin), phone, email or serial.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
+    responses((status = 200, body = Page<CustomerRow>), (status = 400, body = ErrorBody)))]
+pub(crate) async fn list_customers(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<CustomerQuery>,
+) -> ApiResult<Json<Page<CustomerRow>>> {
+    s.app
+        .customers(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+/// Create a customer.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+pub(crate) async fn create_customer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CustomerInput>,
+) -> ApiResult<Response> {
+    idempotent(&s, &c, &headers, &input, || async {
+        s.app
+            .create_customer(&c.principal, &input)
+            .await
+            .map_err(ApiError::from)
+    })
+    .await
+}
+
+/// One customer's profile.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+    responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_customer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Customer>> {
+    s.app
+        .customer(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct VersionParam {
+    /// The version read; the update is refused if someone changed the customer since.
+    version: Option<i64>,
+}
+
+/// Replace a customer's profile.
+#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput, params(VersionParam),
+    responses((status = 200, body = Customer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn update_customer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiQuery(v): ApiQuery<VersionParam>,
+    ApiJson(input): ApiJson<CustomerInput>,
+) -> ApiResult<Json<Customer>> {
+    s.app
+        .update_customer(&c.principal, id, &input, v.version)
+        .await?;
+    s.app
+        .customer(&c.principal, id)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct CursorParam {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The customer 360: profile, products with warranty today, orders and the latest timeline.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/360", tag = "customers",
+    responses((status = 200, body = Customer360), (status = 404, body = ErrorBody)))]
+pub(crate) async fn customer_360(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Customer360>> {
+    s.app
+        .customer_360(&c.principal, id, None)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+/// The customer's timeline, newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(CursorParam),
+    responses((status = 200, body = Page<TimelineEntry>)))]
+pub(crate) async fn customer_timeline(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<CursorParam>,
+) -> ApiResult<Json<Page<TimelineEntry>>> {
+    s.app
+        .timeline(&c.principal, id, q.cursor.as_deref(), q.limit)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+/// Log a contact with the customer on any touchpoint.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "customers", request_body = InteractionInput,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+pub(crate) async fn add_interaction(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<InteractionInput>,
+) -> ApiResult<Response> {
+    idempotent(&s, &c, &headers, &(id, &input), || async {
+        s.app
+            .add_interaction(&c.principal, id, &input)
+            .await
+            .map_err(ApiError::from)
+    })
+    .await
+}
+
+/// Customers that look like the same person (same phone or email).
+#[utoipa::path(get, path = "/api/v1/duplicates", tag = "customers", responses((status = 200, body = Vec<DuplicatePair>)))]
+pub(crate) async fn list_duplicates(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<DuplicatePair>>> {
+    s.app
+        .duplicates(&c.principal)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MergeInput {
+    keep: i64,
+    drop: i64,
+}
+
+/// Merge two customers: every record and timeline entry of `drop` moves to `keep`.
+#[utoipa::path(post, path = "/api/v1/merges", tag = "customers", request_body = MergeInput,
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub(crate) async fn merge_customers(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(m): ApiJson<MergeInput>,
+) -> ApiResult<StatusCode> {
+    s.app.merge(&c.principal, m.keep, m.drop).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

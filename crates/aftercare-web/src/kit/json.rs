@@ -1,0 +1,170 @@
+//! The API's request kit: JSON bodies and queries whose rejections come back in the API's
+//! error shape, and idempotent creation.
+
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Query, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// A JSON body whose rejections (bad JSON, wrong types, unknown fields, too large) come
+/// back in the API's error shape and the caller's language.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let lang = crate::auth::request_lang(&parts, None);
+        let req = Request::from_parts(parts, body);
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(match &rej {
+                JsonRejection::JsonSyntaxError(_) => {
+                    ApiError::new(StatusCode::BAD_REQUEST, lang, "malformed_json")
+                }
+                JsonRejection::JsonDataError(e) => {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, lang, "invalid_body")
+                        .with_detail(&e.body_text())
+                }
+                JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    lang,
+                    "unsupported_media_type",
+                ),
+                _ if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, lang, "payload_too_large")
+                }
+                _ => ApiError::new(StatusCode::BAD_REQUEST, lang, "malformed_json"),
+            }),
+        }
+    }
+}
+
+/// Query parameters whose rejections come back in the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match <Query<T> as axum::extract::FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+        {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                let lang = crate::auth::request_lang(parts, None);
+                Err(
+                    ApiError::new(StatusCode::BAD_REQUEST, lang, "invalid_query")
+                        .with_detail(&e.body_text()),
+                )
+            }
+        }
+    }
+}
+
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// The id of something created.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+/// Runs a creation once per `Idempotency-Key`: a retry with the same key and body gets the
+/// first answer again; the same key with another body is refused.
+pub(crate) async fn idempotent<F, Fut>(
+    state: &AppState,
+    c: &ApiCaller,
+    headers: &HeaderMap,
+    body: &impl Serialize,
+    f: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<i64>>,
+{
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let Some(key) = key else {
+        let id = f().await?;
+        return Ok((StatusCode::CREATED, Json(Created { id })).into_response());
+    };
+    // The parsed input, as canonical JSON: the same request however its body was spelled
+    // (key order, spacing, escapes), a different one whenever a value differs.
+    let canonical = serde_json::to_value(body)
+        .and_then(|v| serde_json::to_vec(&v))
+        .map_err(|e| {
+            ApiError::from_app(
+                aftercare_app::AppError::Internal(format!("idempotency: {e}")),
+                c.lang,
+            )
+        })?;
+    let hash = hex::encode(Sha256::digest(canonical));
+    let uid = c.principal.user.id;
+    let app = &state.app;
+    let now = app.clock.now();
+    let stale = aftercare_app::ports::stamp(now - std::time::Duration::from_secs(60));
+    let store_err = |e: aftercare_app::StoreError| ApiError::from_app(e.into(), c.lang);
+    if let Some((h, status, stored)) = app
+        .store
+        .idempotent_claim(uid, key, &hash, &app.now(), &stale)
+        .await
+        .map_err(store_err)?
+    {
+        if h != hash {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                c.lang,
+                "idempotency_key_reused",
+            ));
+        }
+        if status == 0 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                c.lang,
+                "idempotency_key_in_progress",
+            ));
+        }
+        let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
+        return Ok((status, [("idempotent-replayed", "true")], Json(body)).into_response());
+    }
+    match f().await {
+        Ok(id) => {
+            let body = serde_json::to_string(&Created { id }).unwrap_or_default();
+            // If storing the answer fails the creation still stands; the caller gets it.
+            if let Err(e) = app.store.idempotent_finish(uid, key, 201, &body).await {
+                tracing::warn!(error = %e, "could not store the answer of an idempotency key");
+            }
+            Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+        }
+        Err(e) => {
+            if let Err(e) = app.store.idempotent_release(uid, key).await {
+                tracing::warn!(error = %e, "could not release an idempotency key");
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The pages' kit: the chrome around every page, rendering, errors as pages, forms with
+//! their CSRF check, query strings, and the pieces several pages show (warranty status).
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::i18n::{Tr, field_message};
+use aftercare_app::AppError;
+use aftercare_domain::lang::Lang;
+use aftercare_domain::warranty::{Reason, Remedy, WarrantyStatus};
+use askama::Template;
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// What the layout needs on every page.
+pub struct Chrome {
+    pub tr: Tr,
+    /// Whether to show what only admins may open (the audit log).
+    pub admin: bool,
+    pub user: String,
+    pub csrf: String,
+    pub nav: &'static str,
+}
+
+impl Chrome {
+    pub fn for_session(s: &Session, nav: &'static str) -> Self {
+        Self::new(s, nav)
+    }
+    pub(crate) fn new(s: &Session, nav: &'static str) -> Self {
+        Chrome {
+            tr: Tr(s.lang),
+            admin: s
+                .principal
+                .role
+                .allows(aftercare_domain::account::Permission::Admin),
+            user: s.principal.user.name.clone(),
+            csrf: s.csrf.clone(),
+            nav,
+        }
+    }
+    pub fn langs(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("zh-Hans", "简体中文"),
+            ("zh-Hant", "繁體中文"),
+            ("en", "English"),
+        ]
+    }
+}
+
+/// A stored UTC timestamp as people in China read it (Asia/Shanghai), to the minute.
+pub fn local_time(at: &str) -> String {
+    match at.parse::<jiff::Timestamp>() {
+        Ok(ts) => ts
+            .to_zoned(aftercare_domain::calendar::china())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
+pub(crate) fn render(t: impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// A failure on a page: not found, forbidden or internal, in the user's language.
+pub(crate) fn page_error(e: AppError, lang: Lang) -> Response {
+    let err = crate::error::ApiError::from_app(e, lang);
+    (err.status, Html(format!("<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"/\">←</a></p>", askama_escape(&err.body.message)))).into_response()
+}
+
+/// One line per field error of a form, "label: message", in the user's language (the
+/// field's own name when it has no label).
+pub(crate) fn invalid_lines(inv: &aftercare_domain::Invalid, tr: &Tr) -> Vec<String> {
+    inv.0
+        .iter()
+        .map(|f| {
+            let label = tr.k("field", &f.field);
+            let label = if label.starts_with("field.") {
+                f.field.clone()
+            } else {
+                label
+            };
+            format!("{label}: {}", field_message(tr.0, f.code))
+        })
+        .collect()
+}
+
+pub(crate) fn askama_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Query parameters of a page; a wrong one (`?limit=abc`) answers a page saying which, in
+/// the user's language, rather than the framework's plain text.
+pub(crate) struct PageQuery<T>(pub(crate) T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for PageQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match <Query<T> as axum::extract::FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+        {
+            Ok(Query(v)) => Ok(PageQuery(v)),
+            Err(e) => {
+                let lang = crate::auth::request_lang(parts, None);
+                let msg = format!(
+                    "{}{}",
+                    crate::i18n::t(lang, "error.invalid_query"),
+                    e.body_text()
+                );
+                Err((
+                    StatusCode::BAD_REQUEST,
+                    Html(format!("<!doctype html><meta charset=utf-8><p>{}</p><p><a href=\"javascript:history.back()\">←</a></p>", askama_escape(&msg))),
+                )
+                    .into_response())
+            }
+        }
+    }
+}
+
+/// A form posted by a signed-in user whose CSRF token matched. Page handlers take forms only
+/// through it, so no form can skip the check.
+pub(crate) struct CsrfForm(pub(crate) Session, pub(crate) FormData);
+
+impl<S> axum::extract::FromRequest<S> for CsrfForm
+where
+    AppState: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bytes = axum::body::to_bytes(body, crate::BODY_LIMIT)
+            .await
+            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+        let form = FormData::parse(&bytes);
+        if !form.csrf_ok(&session) {
+            return Err(csrf_failed(session.lang));
+        }
+        Ok(CsrfForm(session, form))
+    }
+}
+
+/// A submitted form: every field, in order, repeated names kept.
+pub(crate) struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    pub(crate) fn parse(body: &[u8]) -> Self {
+        FormData(form_urlencoded::parse(body).into_owned().collect())
+    }
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+    pub(crate) fn s(&self, k: &str) -> String {
+        self.get(k).unwrap_or("").to_string()
+    }
+    pub(crate) fn opt(&self, k: &str) -> Option<String> {
+        self.get(k)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+    /// Every field, in order.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+    pub(crate) fn all(&self, k: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    pub(crate) fn csrf_ok(&self, s: &Session) -> bool {
+        self.get("_csrf") == Some(s.csrf.as_str())
+    }
+}
+
+pub(crate) fn csrf_failed(lang: Lang) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html(format!(
+            "<!doctype html><meta charset=utf-8><p>{}</p>",
+            crate::i18n::t(lang, "error.csrf")
+        )),
+    )
+        .into_response()
+}
+
+pub(crate) fn secure_cookie(name: &str, value: &str, max_age: i64) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
+}
+
+pub(crate) fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// A warranty status as the page shows it.
+pub struct WarrantyView {
+    pub coverage: String,
+    pub coverage_label: String,
+    pub remedies: Vec<(String, bool, String)>,
+}
+
+pub(crate) fn warranty_view(tr: &Tr, w: Option<&WarrantyStatus>) -> WarrantyView {
+    let Some(w) = w else {
+        return WarrantyView {
+            coverage: "expired".into(),
+            coverage_label: tr.t("coverage.none"),
+            remedies: vec![],
+        };
+    };
+    let explain = |r: &Remedy| -> String {
+        let until = r.until.map(|u| u.to_string()).unwrap_or_default();
+        let text = tr.k("reason", r.reason.code()).replace("{until}", &until);
+        match &r.reason {
+            Reason::Voided { condition, since } => text.replace(
+                "{cond}",
+                &format!("{} {}", tr.k("void", condition.code()), since),
+            ),
+            Reason::WindowEnded { ended_on } => text.replace("{until}", &ended_on.to_string()),
+            _ => text,
+        }
+    };
+    WarrantyView {
+        coverage: w.coverage.code().into(),
+        coverage_label: tr.k("coverage", w.coverage.code()),
+        remedies: vec![
+            (
+                tr.t("remedy.return"),
+                w.return_.applies,
+                explain(&w.return_),
+            ),
+            (
+                tr.t("remedy.exchange"),
+                w.exchange.applies,
+                explain(&w.exchange),
+            ),
+            (tr.t("remedy.repair"), w.repair.applies, explain(&w.repair)),
+        ],
+    }
+}
+
+pub(crate) fn form_errors(inv: &aftercare_domain::Invalid, lang: Lang) -> Vec<String> {
+    let tr = Tr(lang);
+    inv.0
+        .iter()
+        .map(|e| {
+            let label = tr.t(&format!("product.{}", e.field.trim_end_matches("_id")));
+            let label = if label.starts_with("product.") {
+                e.field.clone()
+            } else {
+                label
+            };
+            format!("{label}: {}", field_message(lang, e.code))
+        })
+        .collect()
+}
+
+pub(crate) fn yuan(cents: f64) -> String {
+    aftercare_domain::catalog::format_money(cents.round() as i64)
+}

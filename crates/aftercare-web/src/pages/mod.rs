@@ -1,0 +1,35 @@
+//! The staff pages (askama), the customer portal and the survey pages: one module per
+//! resource, each with its routes.
+
+mod accounts;
+mod audit;
+mod catalogue;
+mod customers;
+pub(crate) mod desk;
+mod orders;
+pub mod portal;
+mod session;
+pub(crate) mod survey;
+mod transfer;
+pub(crate) mod value;
+pub(crate) mod voc;
+
+use crate::AppState;
+use axum::Router;
+
+/// Every page's route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(session::routes())
+        .merge(customers::routes())
+        .merge(catalogue::routes())
+        .merge(orders::routes())
+        .merge(audit::routes())
+        .merge(accounts::routes())
+        .merge(desk::routes())
+        .merge(voc::routes())
+        .merge(value::routes())
+        .merge(portal::routes())
+        .merge(survey::routes())
+        .merge(transfer::routes())
+}
