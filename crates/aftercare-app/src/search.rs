@@ -4,140 +4,21 @@
 //! `aftercare reindex`.
 
 use crate::error::AppError;
-use crate::ports::StoreResult;
+pub use crate::ports::SearchIndex;
+pub use crate::ports::SearchSource;
+pub use crate::search_model::*;
 use crate::service::{App, Principal};
 use aftercare_domain::account::Permission;
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
 
 /// What can be found, in the order the results page shows them.
 pub const KINDS: &[&str] = &["customer", "request", "feedback", "article"];
 
 /// Change-log events read per refresh round.
 const EVENTS_PER_ROUND: u32 = 5_000;
+
 /// Documents read and indexed per step of a rebuild.
 const REBUILD_BATCH: u32 = 2_000;
-
-/// A record as the index sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchDoc {
-    /// customer, request, feedback or article.
-    pub kind: &'static str,
-    pub id: i64,
-    /// What the result shows as its title (a name, a number and subject, …).
-    pub title: String,
-    pub body: String,
-    /// Searchable but not shown: phone numbers, emails, tags, names of the customer.
-    pub extra: String,
-    /// The outlet a request or feedback belongs to (partners see only their own).
-    pub outlet_id: Option<i64>,
-    /// False for an unpublished article (only desk managers find it).
-    pub published: bool,
-    pub at: String,
-}
-
-/// What a caller may find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Visibility {
-    /// Requests and feedback of this outlet only (a partner's staff).
-    pub outlet: Option<i64>,
-    /// Unpublished articles too.
-    pub drafts: bool,
-}
-
-/// One result.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SearchHit {
-    pub kind: String,
-    pub id: i64,
-    /// The title with the matched words in `<b>…</b>` (HTML, the rest escaped).
-    pub title: String,
-    /// A passage of the text with the matched words in `<b>…</b>` (HTML, escaped).
-    pub snippet: String,
-    pub score: f32,
-    pub at: String,
-    /// Where to open it.
-    pub url: String,
-}
-
-/// How many matches of one kind.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct KindCount {
-    pub kind: String,
-    pub count: usize,
-}
-
-/// The results of a search.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct SearchResults {
-    /// Matches of the chosen kind (or all kinds) the caller may open.
-    pub total: usize,
-    /// Matches per kind (for the filter), whatever kind was chosen.
-    pub by_kind: Vec<KindCount>,
-    /// Counting stopped at 10,000 matches: the counts are "at least".
-    pub capped: bool,
-    pub hits: Vec<SearchHit>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
-#[serde(default)]
-pub struct SearchQuery {
-    /// Words, in Chinese (simplified or traditional) or English; phone numbers, numbers.
-    pub q: String,
-    /// customer, request, feedback or article; all when absent.
-    pub kind: Option<String>,
-    /// 1–100, default 20.
-    pub limit: Option<usize>,
-}
-
-/// The full-text index (tantivy in `aftercare-search`). Its calls block: the app runs them
-/// off the async threads.
-pub trait SearchIndex: Send + Sync {
-    /// The last change-log event applied; -1 while a rebuild is incomplete.
-    fn cursor(&self) -> Result<i64, String>;
-    /// Replaces these documents and removes these (kind, id), then commits with the cursor.
-    fn apply(
-        &self,
-        upserts: &[SearchDoc],
-        deletes: &[(&'static str, i64)],
-        cursor: i64,
-    ) -> Result<(), String>;
-    /// Removes everything (a rebuild starts with it).
-    fn clear(&self) -> Result<(), String>;
-    fn search(
-        &self,
-        q: &str,
-        kind: Option<&str>,
-        v: Visibility,
-        limit: usize,
-    ) -> Result<SearchResults, String>;
-    /// Documents in the index and its size on disk, in bytes.
-    fn stats(&self) -> Result<(u64, u64), String>;
-}
-
-/// Where the index's documents come from.
-#[async_trait]
-pub trait SearchSource: Send + Sync {
-    /// These records as documents; a missing id is simply left out.
-    async fn search_docs(&self, kind: &str, ids: &[i64]) -> StoreResult<Vec<SearchDoc>>;
-    /// Up to `limit` records of a kind with ids above `after`, in id order.
-    async fn search_docs_after(
-        &self,
-        kind: &str,
-        after: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<SearchDoc>>;
-}
-
-/// What a refresh round did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SearchRefresh {
-    pub events: usize,
-    pub indexed: usize,
-    pub removed: usize,
-}
 
 fn url_of(kind: &str, id: i64) -> String {
     match kind {

@@ -6,13 +6,19 @@ mod catalogue;
 mod change_log;
 mod customers;
 mod desk_setup;
+mod feedback;
 mod job_leases;
 mod notifications;
 mod orders;
 mod outbox;
 mod requests;
 mod returns;
+mod search_index;
+mod search_source;
+mod surveys;
+mod value;
 mod visits;
+mod voc;
 
 pub use accounts::*;
 pub use audit::*;
@@ -20,13 +26,19 @@ pub use catalogue::*;
 pub use change_log::ChangeLog;
 pub use customers::*;
 pub use desk_setup::*;
+pub use feedback::FeedbackStore;
 pub use job_leases::{JobLeases, LeaseState};
 pub use notifications::*;
 pub use orders::*;
 pub use outbox::*;
 pub use requests::*;
 pub use returns::*;
+pub use search_index::SearchIndex;
+pub use search_source::SearchSource;
+pub use surveys::SurveyStore;
+pub use value::ValueStore;
 pub use visits::*;
+pub use voc::VocStore;
 
 use crate::desk_model::*;
 use crate::error::StoreError;
@@ -69,11 +81,11 @@ pub trait Store:
     + OutboxStore
     + ReturnStore
     + PortalStore
-    + crate::value::ValueStore
-    + crate::feedback::FeedbackStore
-    + crate::survey::SurveyStore
-    + crate::search::SearchSource
-    + crate::voc::VocStore
+    + ValueStore
+    + FeedbackStore
+    + SurveyStore
+    + SearchSource
+    + VocStore
     + ChangeLog
     + JobLeases
     + Send

@@ -1,0 +1,84 @@
+//! The `FeedbackStore` port.
+
+use crate::feedback_model::*;
+use crate::model::Page;
+use crate::ports::StoreResult;
+use super::Actor;
+use async_trait::async_trait;
+
+#[async_trait]
+pub trait FeedbackStore: Send + Sync {
+    /// Stores an item (and its backlog entry, created if new). Returns its id and whether
+    /// it is new: an origin taken in before gives the earlier item's id and false.
+    async fn insert_feedback(
+        &self,
+        actor: &Actor,
+        r: &FeedbackRecord,
+        now: &str,
+    ) -> StoreResult<(i64, bool)>;
+    async fn feedback_item(&self, id: i64) -> StoreResult<Option<FeedbackItem>>;
+    async fn feedback(&self, q: &FeedbackQuery, limit: u32) -> StoreResult<Page<FeedbackItem>>;
+    /// Changes labels (each change kept), marks the item corrected and moves it to
+    /// `backlog` (created if new; none leaves it out).
+    async fn correct_feedback(
+        &self,
+        actor: &Actor,
+        id: i64,
+        changes: &[(&'static str, Option<String>, String)],
+        backlog: Option<(Option<i64>, String, &'static str)>,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>>;
+    /// The corrected items: (body, sentiment, ladder, need).
+    async fn corrected_examples(&self) -> StoreResult<Vec<(String, String, String, String)>>;
+    async fn dictionary(&self) -> StoreResult<Vec<DictionaryWord>>;
+    /// False when the word was there already.
+    async fn add_dictionary_word(
+        &self,
+        actor: &Actor,
+        word: &str,
+        kind: &str,
+        now: &str,
+    ) -> StoreResult<bool>;
+    /// The backlog of a product (`Some`), of feedback about no product (`Some(None)`), or
+    /// all (`None`), ranked by customers then value touched.
+    async fn backlog(
+        &self,
+        product: Option<Option<i64>>,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<Improvement>>;
+    async fn improvement(&self, id: i64) -> StoreResult<Option<Improvement>>;
+    async fn set_improvement_status(
+        &self,
+        actor: &Actor,
+        id: i64,
+        status: &str,
+        note: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn raised_by(&self, improvement_id: i64) -> StoreResult<Vec<RaisedBy>>;
+    async fn set_expert(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        field: Option<&str>,
+        now: &str,
+    ) -> StoreResult<()>;
+    async fn unset_expert(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()>;
+    /// (field, since) of a member of the alliance.
+    async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>>;
+    /// What these requests said (their subject and description, the comment left with a
+    /// rating, customers' messages) and what these contacts of the given touchpoints
+    /// noted, as stored.
+    async fn said(
+        &self,
+        requests: &[i64],
+        interactions: &[i64],
+        touchpoints: &[&str],
+    ) -> StoreResult<Vec<Said>>;
+    /// Which of these origins a feedback item already has.
+    async fn known_origins(&self, origins: &[&str]) -> StoreResult<Vec<String>>;
+    /// Changes when a correction or a dictionary word is stored: (last correction's id,
+    /// number of words).
+    async fn text_model_version(&self) -> StoreResult<(i64, i64)>;
+}

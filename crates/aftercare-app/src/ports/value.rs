@@ -1,0 +1,87 @@
+//! The `ValueStore` port.
+
+use crate::model::Page;
+use crate::ports::StoreResult;
+use super::Actor;
+use crate::value_model::*;
+use aftercare_insight::value::{CustomerFacts, ValueScore, ValueSettings};
+use async_trait::async_trait;
+use jiff::civil::Date;
+
+/// Storage of customer value.
+#[async_trait]
+pub trait ValueStore: Send + Sync {
+    async fn value_settings(&self) -> StoreResult<Option<String>>;
+    async fn set_value_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()>;
+    /// The facts of every customer (`None`) or of these, as of a day.
+    async fn customer_facts(
+        &self,
+        as_of: Date,
+        s: &ValueSettings,
+        ids: Option<&[i64]>,
+    ) -> StoreResult<Vec<CustomerFacts>>;
+    /// Writes scores: the values, tiers of unpinned customers (with a timeline entry when
+    /// it changes), and stage changes (history and timeline), in one transaction.
+    async fn write_scores(
+        &self,
+        actor: &Actor,
+        scores: &[(ValueScore, CustomerFacts)],
+        as_of: Date,
+        now: &str,
+    ) -> StoreResult<ScoreChanges>;
+    async fn save_value_model(
+        &self,
+        model: &str,
+        settings: &str,
+        seconds: f64,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// (fitted_at, seconds, model json, settings json) of the last run.
+    async fn value_model(&self) -> StoreResult<Option<(String, f64, String, String)>>;
+    async fn create_value_job(&self, by: &str, now: &str) -> StoreResult<i64>;
+    async fn update_value_job(
+        &self,
+        id: i64,
+        stage: &str,
+        done: i64,
+        total: i64,
+        error: Option<&str>,
+        finished: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn value_job(&self, id: i64) -> StoreResult<Option<ValueJob>>;
+    async fn running_value_job(&self) -> StoreResult<Option<ValueJob>>;
+    async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>>;
+    /// (tier in force, pinned) of a customer; none if there is no such customer.
+    async fn customer_tier(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, bool)>>;
+    async fn unpin_tier(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()>;
+    async fn stage_history(&self, customer_id: i64) -> StoreResult<Vec<StageChange>>;
+    async fn segment(
+        &self,
+        f: &SegmentFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<SegmentRow>>;
+    async fn segment_stats(&self, f: &SegmentFilter) -> StoreResult<SegmentStats>;
+    async fn save_segment(
+        &self,
+        by: Option<i64>,
+        name: &str,
+        filter: &str,
+        now: &str,
+    ) -> StoreResult<i64>;
+    /// (id, name, filter json, created_at), newest first.
+    async fn segments(&self) -> StoreResult<Vec<(i64, String, String, String)>>;
+    async fn delete_segment(&self, id: i64) -> StoreResult<()>;
+    async fn stage_counts(&self) -> StoreResult<Vec<Bucket>>;
+    async fn stage_moves(&self, from: &str, to: &str) -> StoreResult<Vec<Bucket>>;
+    /// (revenue, service cost) of every scored customer.
+    async fn revenue_and_cost(&self) -> StoreResult<Vec<(f64, f64)>>;
+    async fn add_referral(
+        &self,
+        actor: &Actor,
+        referrer: i64,
+        referred: i64,
+        note: Option<&str>,
+        now: &str,
+    ) -> StoreResult<i64>;
+}
