@@ -1,9 +1,9 @@
 //! The `FeedbackStore` port.
 
+use super::Actor;
 use crate::feedback_model::*;
 use crate::model::Page;
 use crate::ports::StoreResult;
-use super::Actor;
 use async_trait::async_trait;
 
 #[async_trait]

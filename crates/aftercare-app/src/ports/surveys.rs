@@ -1,7 +1,7 @@
 //! The `SurveyStore` port.
 
-use crate::ports::StoreResult;
 use super::Actor;
+use crate::ports::StoreResult;
 use crate::survey_model::*;
 use async_trait::async_trait;
 

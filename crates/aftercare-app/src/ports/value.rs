@@ -1,8 +1,8 @@
 //! The `ValueStore` port.
 
+use super::Actor;
 use crate::model::Page;
 use crate::ports::StoreResult;
-use super::Actor;
 use crate::value_model::*;
 use aftercare_insight::value::{CustomerFacts, ValueScore, ValueSettings};
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! The `VocStore` port.
 
-use crate::ports::StoreResult;
 use super::Actor;
+use crate::ports::StoreResult;
 use crate::voc_model::*;
 use async_trait::async_trait;
 
