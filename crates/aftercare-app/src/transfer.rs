@@ -67,7 +67,100 @@ pub struct FileError {
     pub message: String,
 }
 
+/// What an import file may hold. A file is refused as soon as it passes one of them, before
+/// anything is allocated for what lies beyond: a hostile file cannot make the server
+/// allocate or unpack without bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Data rows (the header is not counted).
+    pub rows: usize,
+    pub columns: usize,
+    /// Cells, counting the empty ones between filled ones in a row.
+    pub cells: usize,
+    /// What an .xlsx file unpacks to, all its parts together.
+    pub unpacked: u64,
+    /// Parts in an .xlsx file.
+    pub parts: usize,
+}
+
+/// The limits of every import.
+pub const LIMITS: Limits = Limits {
+    rows: 100_000,
+    columns: 64,
+    cells: 2_000_000,
+    unpacked: 128 * 1024 * 1024,
+    parts: 10_000,
+};
+
 pub fn read_table(bytes: &[u8], format: Format) -> Result<Table, FileError> {
+    read_table_within(bytes, format, &LIMITS)
+}
+
+fn unreadable(message: String) -> FileError {
+    FileError { row: 0, message }
+}
+
+/// Checks what an .xlsx file (a zip) really unpacks to: its declared sizes may lie, so each
+/// part is inflated, without keeping it, up to what is left of the limit.
+fn xlsx_unpacks_within(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| unreadable(format!("not a readable .xlsx file: {e}")))?;
+    if zip.len() > limits.parts {
+        return Err(unreadable(format!(
+            "not a spreadsheet: {} parts (at most {})",
+            zip.len(),
+            limits.parts
+        )));
+    }
+    let mut left = limits.unpacked;
+    for i in 0..zip.len() {
+        let mut part = zip
+            .by_index(i)
+            .map_err(|e| unreadable(format!("not a readable .xlsx file: {e}")))?;
+        let n = std::io::copy(&mut (&mut part).take(left + 1), &mut std::io::sink())
+            .map_err(|e| unreadable(format!("not a readable .xlsx file: {e}")))?;
+        if n > left {
+            return Err(unreadable(format!(
+                "the file unpacks to more than {} MB",
+                limits.unpacked / (1024 * 1024)
+            )));
+        }
+        left -= n;
+    }
+    Ok(())
+}
+
+/// Where a cell lies beyond the limits, if it does.
+fn beyond(row: usize, col: usize, limits: &Limits) -> Option<FileError> {
+    if row > limits.rows {
+        Some(FileError {
+            row: row + 1,
+            message: format!("more than {} rows", limits.rows),
+        })
+    } else if col >= limits.columns {
+        Some(FileError {
+            row: row + 1,
+            message: format!("more than {} columns", limits.columns),
+        })
+    } else {
+        None
+    }
+}
+
+fn too_many_cells(row: usize, limits: &Limits) -> FileError {
+    FileError {
+        row: row + 1,
+        message: format!("more than {} cells", limits.cells),
+    }
+}
+
+/// Reads a table within `limits`.
+pub fn read_table_within(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Table, FileError> {
     let raw: Vec<Vec<String>> = match format {
         Format::Csv => {
             let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
@@ -76,12 +169,20 @@ pub fn read_table(bytes: &[u8], format: Format) -> Result<Table, FileError> {
                 .flexible(true)
                 .from_reader(bytes);
             let mut out = Vec::new();
+            let mut cells = 0;
             for (i, rec) in rdr.byte_records().enumerate() {
                 let rec = rec.map_err(|e| FileError {
                     row: i + 1,
                     message: e.to_string(),
                 })?;
-                let mut row = Vec::new();
+                if let Some(e) = beyond(i, rec.len().saturating_sub(1), limits) {
+                    return Err(e);
+                }
+                cells += rec.len();
+                if cells > limits.cells {
+                    return Err(too_many_cells(i, limits));
+                }
+                let mut row = Vec::with_capacity(rec.len());
                 for (col, field) in rec.iter().enumerate() {
                     let s = std::str::from_utf8(field).map_err(|_| FileError {
                         row: i + 1,
@@ -98,37 +199,58 @@ pub fn read_table(bytes: &[u8], format: Format) -> Result<Table, FileError> {
         }
         Format::Xlsx => {
             use calamine::Reader;
-            let mut wb =
-                calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).map_err(|e| {
-                    FileError {
-                        row: 0,
-                        message: format!("not a readable .xlsx file: {e}"),
+            xlsx_unpacks_within(bytes, limits)?;
+            let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes))
+                .map_err(|e| unreadable(format!("not a readable .xlsx file: {e}")))?;
+            let sheet = wb
+                .sheet_names()
+                .first()
+                .cloned()
+                .ok_or_else(|| unreadable("the workbook has no sheet".into()))?;
+            let mut reader = wb
+                .worksheet_cells_reader(&sheet)
+                .map_err(|e| unreadable(e.to_string()))?;
+            // Cells as they come, checked one by one: the sheet's declared size is not
+            // trusted (a few bytes can claim A1:XFD1048576).
+            let mut found: Vec<(usize, usize, String)> = Vec::new();
+            while let Some(cell) = reader.next_cell().map_err(|e| unreadable(e.to_string()))? {
+                let (r, c) = cell.get_position();
+                let (r, c) = (r as usize, c as usize);
+                if found.len() >= limits.cells {
+                    return Err(too_many_cells(r, limits));
+                }
+                let text = match calamine::Data::from(cell.get_value().clone()) {
+                    calamine::Data::Float(f) if f.fract() == 0.0 => format!("{}", f as i64),
+                    calamine::Data::DateTime(d) => excel_date(d.as_f64()),
+                    calamine::Data::Empty => continue,
+                    other => other.to_string(),
+                };
+                found.push((r, c, text));
+            }
+            // As before: the table starts at the first row and column that hold something.
+            let top = found.iter().map(|f| f.0).min().unwrap_or(0);
+            let left = found.iter().map(|f| f.1).min().unwrap_or(0);
+            let mut out: Vec<Vec<String>> = Vec::new();
+            let mut slots = 0;
+            for (r, c, text) in found {
+                let (r, c) = (r - top, c - left);
+                if let Some(e) = beyond(r, c, limits) {
+                    return Err(e);
+                }
+                if out.len() <= r {
+                    out.resize_with(r + 1, Vec::new);
+                }
+                let row = &mut out[r];
+                if row.len() <= c {
+                    slots += c + 1 - row.len();
+                    if slots > limits.cells {
+                        return Err(too_many_cells(r, limits));
                     }
-                })?;
-            let range = wb
-                .worksheet_range_at(0)
-                .ok_or(FileError {
-                    row: 0,
-                    message: "the workbook has no sheet".into(),
-                })?
-                .map_err(|e| FileError {
-                    row: 0,
-                    message: e.to_string(),
-                })?;
-            range
-                .rows()
-                .map(|r| {
-                    r.iter()
-                        .map(|c| match c {
-                            calamine::Data::Float(f) if f.fract() == 0.0 => {
-                                format!("{}", *f as i64)
-                            }
-                            calamine::Data::DateTime(d) => excel_date(d.as_f64()),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .collect()
+                    row.resize(c + 1, String::new());
+                }
+                row[c] = text;
+            }
+            out
         }
     };
     let mut it = raw.into_iter();
@@ -826,4 +948,90 @@ pub fn vcard(c: &Customer) -> String {
     }
     v.push("END:VCARD".into());
     v.join("\r\n") + "\r\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_xlsxwriter::Workbook;
+
+    fn xlsx(fill: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
+        let mut wb = Workbook::new();
+        fill(wb.add_worksheet());
+        wb.save_to_buffer().unwrap()
+    }
+
+    fn refused(bytes: &[u8], format: Format, limits: &Limits) -> String {
+        match read_table_within(bytes, format, limits) {
+            Err(e) => e.message,
+            Ok(t) => panic!("read {} rows", t.rows.len()),
+        }
+    }
+
+    #[test]
+    fn a_sheet_with_a_cell_in_its_last_column_and_row_is_refused_without_allocating_the_grid() {
+        // Two cells, a few kilobytes: read as a grid, 17 billion cells.
+        let bytes = xlsx(|s| {
+            s.write_string(0, 0, "name").unwrap();
+            s.write_string(1_048_575, 16_383, "x").unwrap();
+        });
+        assert!(bytes.len() < 10_000, "{}", bytes.len());
+        let m = refused(&bytes, Format::Xlsx, &LIMITS);
+        assert!(m.contains("rows") || m.contains("columns"), "{m}");
+        // The same far cell alone (the table would start there) is one cell, and fine.
+        let alone = xlsx(|s| {
+            s.write_string(1_048_574, 16_382, "name").unwrap();
+            s.write_string(1_048_575, 16_382, "张伟").unwrap();
+        });
+        let t = read_table(&alone, Format::Xlsx).unwrap();
+        assert_eq!(t.header, vec!["name"]);
+        assert_eq!(t.rows[0].1["name"], "张伟");
+    }
+
+    #[test]
+    fn an_xlsx_that_unpacks_beyond_the_limit_is_refused_before_it_is_read() {
+        let long = "售后".repeat(10_000);
+        let bytes = xlsx(|s| {
+            s.write_string(0, 0, "name").unwrap();
+            for r in 1..=40 {
+                s.write_string(r, 0, format!("{r}{long}")).unwrap();
+            }
+        });
+        let tight = Limits {
+            unpacked: 256 * 1024,
+            ..LIMITS
+        };
+        assert!(refused(&bytes, Format::Xlsx, &tight).contains("unpacks to more than"));
+        assert_eq!(
+            read_table(&bytes, Format::Xlsx).unwrap().rows.len(),
+            40,
+            "within the real limits it reads"
+        );
+    }
+
+    #[test]
+    fn csv_rows_columns_and_cells_have_limits_too() {
+        let small = Limits {
+            rows: 3,
+            columns: 4,
+            cells: 12,
+            ..LIMITS
+        };
+        let ok = "a,b\n1,2\n3,4\n5,6\n";
+        assert_eq!(
+            read_table_within(ok.as_bytes(), Format::Csv, &small)
+                .unwrap()
+                .rows
+                .len(),
+            3
+        );
+        assert!(
+            refused(b"a,b\n1,2\n3,4\n5,6\n7,8\n", Format::Csv, &small).contains("more than 3 rows")
+        );
+        assert!(refused(b"a,b,c,d,e\n", Format::Csv, &small).contains("more than 4 columns"));
+        assert!(
+            refused(b"a,b,c,d\n1,2,3,4\n5,6,7,8\n9,0,1,2\n", Format::Csv, &small)
+                .contains("more than 12 cells")
+        );
+    }
 }
