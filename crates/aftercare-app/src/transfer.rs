@@ -60,10 +60,16 @@ pub struct Table {
     pub rows: Vec<(usize, HashMap<String, String>)>,
 }
 
-/// Why a file could not be read at all.
+/// Why a file could not be read at all: a code people read in their language (with `n`,
+/// a limit or a column number, where the code has one), and the detail in English for the
+/// command line and the log.
 #[derive(Debug)]
 pub struct FileError {
     pub row: usize,
+    /// `file_unreadable`, `file_not_utf8`, `file_no_header`, `file_too_many_rows`,
+    /// `file_too_many_columns`, `file_too_many_cells`, `file_too_large`, `file_too_many_parts`.
+    pub code: &'static str,
+    pub n: Option<u64>,
     pub message: String,
 }
 
@@ -97,7 +103,21 @@ pub fn read_table(bytes: &[u8], format: Format) -> Result<Table, FileError> {
 }
 
 fn unreadable(message: String) -> FileError {
-    FileError { row: 0, message }
+    FileError {
+        row: 0,
+        code: "file_unreadable",
+        n: None,
+        message,
+    }
+}
+
+fn over(row: usize, code: &'static str, limit: usize, what: &str) -> FileError {
+    FileError {
+        row,
+        code,
+        n: Some(limit as u64),
+        message: format!("more than {limit} {what}"),
+    }
 }
 
 /// Checks what an .xlsx file (a zip) really unpacks to: its declared sizes may lie, so each
@@ -107,11 +127,7 @@ fn xlsx_unpacks_within(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| unreadable(format!("not a readable .xlsx file: {e}")))?;
     if zip.len() > limits.parts {
-        return Err(unreadable(format!(
-            "not a spreadsheet: {} parts (at most {})",
-            zip.len(),
-            limits.parts
-        )));
+        return Err(over(0, "file_too_many_parts", limits.parts, "parts"));
     }
     let mut left = limits.unpacked;
     for i in 0..zip.len() {
@@ -121,10 +137,13 @@ fn xlsx_unpacks_within(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
         let n = std::io::copy(&mut (&mut part).take(left + 1), &mut std::io::sink())
             .map_err(|e| unreadable(format!("not a readable .xlsx file: {e}")))?;
         if n > left {
-            return Err(unreadable(format!(
-                "the file unpacks to more than {} MB",
-                limits.unpacked / (1024 * 1024)
-            )));
+            let mb = limits.unpacked / (1024 * 1024);
+            return Err(FileError {
+                row: 0,
+                code: "file_too_large",
+                n: Some(mb),
+                message: format!("the file unpacks to more than {mb} MB"),
+            });
         }
         left -= n;
     }
@@ -134,25 +153,21 @@ fn xlsx_unpacks_within(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
 /// Where a cell lies beyond the limits, if it does.
 fn beyond(row: usize, col: usize, limits: &Limits) -> Option<FileError> {
     if row > limits.rows {
-        Some(FileError {
-            row: row + 1,
-            message: format!("more than {} rows", limits.rows),
-        })
+        Some(over(row + 1, "file_too_many_rows", limits.rows, "rows"))
     } else if col >= limits.columns {
-        Some(FileError {
-            row: row + 1,
-            message: format!("more than {} columns", limits.columns),
-        })
+        Some(over(
+            row + 1,
+            "file_too_many_columns",
+            limits.columns,
+            "columns",
+        ))
     } else {
         None
     }
 }
 
 fn too_many_cells(row: usize, limits: &Limits) -> FileError {
-    FileError {
-        row: row + 1,
-        message: format!("more than {} cells", limits.cells),
-    }
+    over(row + 1, "file_too_many_cells", limits.cells, "cells")
 }
 
 /// Reads a table within `limits`.
@@ -173,7 +188,7 @@ pub fn read_table_within(
             for (i, rec) in rdr.byte_records().enumerate() {
                 let rec = rec.map_err(|e| FileError {
                     row: i + 1,
-                    message: e.to_string(),
+                    ..unreadable(e.to_string())
                 })?;
                 if let Some(e) = beyond(i, rec.len().saturating_sub(1), limits) {
                     return Err(e);
@@ -186,6 +201,8 @@ pub fn read_table_within(
                 for (col, field) in rec.iter().enumerate() {
                     let s = std::str::from_utf8(field).map_err(|_| FileError {
                         row: i + 1,
+                        code: "file_not_utf8",
+                        n: Some(col as u64 + 1),
                         message: format!(
                             "column {}: not UTF-8 text (save the file as CSV UTF-8)",
                             col + 1
@@ -263,6 +280,8 @@ pub fn read_table_within(
     if header.iter().all(String::is_empty) {
         return Err(FileError {
             row: 1,
+            code: "file_no_header",
+            n: None,
             message: "the first row must name the columns".into(),
         });
     }

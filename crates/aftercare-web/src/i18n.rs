@@ -49,6 +49,48 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "is not a known service type.",
     ),
     ("import.errors", "错误", "錯誤", "Errors"),
+    (
+        "error.file_not_utf8",
+        "第 {n} 列不是 UTF-8 文本，请另存为“CSV UTF-8”格式。",
+        "第 {n} 欄不是 UTF-8 文字，請另存為「CSV UTF-8」格式。",
+        "column {n} is not UTF-8 text; save the file as CSV UTF-8.",
+    ),
+    (
+        "error.file_no_header",
+        "第一行须为列名。",
+        "第一列須為欄位名稱。",
+        "The first row must name the columns.",
+    ),
+    (
+        "error.file_too_many_rows",
+        "文件超过 {n} 行数据。",
+        "檔案超過 {n} 列資料。",
+        "The file has more than {n} data rows.",
+    ),
+    (
+        "error.file_too_many_columns",
+        "文件超过 {n} 列。",
+        "檔案超過 {n} 欄。",
+        "The file has more than {n} columns.",
+    ),
+    (
+        "error.file_too_many_cells",
+        "文件超过 {n} 个单元格。",
+        "檔案超過 {n} 個儲存格。",
+        "The file has more than {n} cells.",
+    ),
+    (
+        "error.file_too_large",
+        "文件解压后超过 {n} MB。",
+        "檔案解壓後超過 {n} MB。",
+        "The file unpacks to more than {n} MB.",
+    ),
+    (
+        "error.file_too_many_parts",
+        "这不是电子表格：文件包含超过 {n} 个部件。",
+        "這不是試算表：檔案包含超過 {n} 個部件。",
+        "This is not a spreadsheet: it holds more than {n} parts.",
+    ),
     ("import.row", "行", "行", "Row"),
     ("import.column", "列", "欄", "Column"),
     (

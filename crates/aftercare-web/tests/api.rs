@@ -793,6 +793,10 @@ async fn customers_are_imported_all_or_nothing_and_exported(app: &TestApp) {
     let r = import("/api/v1/import/customers", gbk).await.expect(422);
     assert_eq!(r.code(), "import_invalid");
     assert!(r.text.contains("UTF-8"), "{}", r.text);
+    // Coded, and told in the reader's language with the column it is about.
+    assert_eq!(r.json["fields"][0]["code"], "file_not_utf8", "{}", r.text);
+    let told = r.json["fields"][0]["message"].as_str().unwrap();
+    assert!(told.contains('1') && has_cjk(told), "{told}");
     assert_eq!(events_count(app).await, before, "an unreadable file wrote");
     assert!(customer_ids(app, &tok).await.is_empty());
 

@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
-use crate::i18n::field_message;
+use crate::i18n::{field_message, t};
 use aftercare_app::service::{ImportReport, Principal};
 use aftercare_app::transfer::*;
 use aftercare_app::{App, AppError};
@@ -191,11 +191,26 @@ pub(crate) async fn import_api(
             let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, c.lang, "import_invalid");
             err.body.fields.push(crate::error::FieldErrorBody {
                 field: format!("row {}", e.row),
-                code: "file_unreadable".into(),
-                message: e.message,
+                code: e.code.into(),
+                message: file_error_text(c.lang, &e),
             });
             err.into_response()
         }
         Err(e) => ApiError::from_app(e, c.lang).into_response(),
+    }
+}
+
+/// Why a file could not be read, in the reader's language; an unreadable file's detail
+/// (the parser's own words) follows in brackets.
+pub(crate) fn file_error_text(lang: Lang, e: &FileError) -> String {
+    let text = t(lang, &format!("error.{}", e.code));
+    let text = match e.n {
+        Some(n) => text.replace("{n}", &n.to_string()),
+        None => text,
+    };
+    if e.code == "file_unreadable" {
+        format!("{text} ({})", e.message)
+    } else {
+        text
     }
 }

@@ -132,7 +132,12 @@ pub(crate) async fn import_submit(
     let format = Format::from_name(&name).unwrap_or(Format::Csv);
     match import_file(&s.app, &session.principal, k, format, &data, dry_run).await {
         Ok(Err(e)) => {
-            page.file_error = Some(format!("row {}: {}", e.row, e.message));
+            let text = file_error_text(session.lang, &e);
+            page.file_error = Some(if e.row > 0 {
+                format!("{} {}: {text}", Tr(session.lang).t("import.row"), e.row)
+            } else {
+                text
+            });
             (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
         }
         Ok(Ok(report)) => {
