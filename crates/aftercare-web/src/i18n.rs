@@ -92,6 +92,32 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "This is not a spreadsheet: it holds more than {n} parts.",
     ),
     ("import.row", "行", "行", "Row"),
+    (
+        "import.file",
+        "文件（CSV 或 Excel .xlsx）",
+        "檔案（CSV 或 Excel .xlsx）",
+        "File (CSV or Excel .xlsx)",
+    ),
+    (
+        "import.dry_run",
+        "只检查，不写入",
+        "只檢查，不寫入",
+        "Check only, write nothing",
+    ),
+    (
+        "import.columns",
+        "文件第一行的列名（按类型）：",
+        "檔案第一列的欄位名稱（依類型）：",
+        "The columns the file's first row names, by kind:",
+    ),
+    ("import.rows_read", "读取行数", "讀取列數", "Rows read"),
+    ("import.created", "已新建", "已新增", "Created"),
+    (
+        "import.checked_only",
+        "只检查，未写入",
+        "只檢查，未寫入",
+        "checked only, nothing written",
+    ),
     ("import.column", "列", "欄", "Column"),
     (
         "import.would",
