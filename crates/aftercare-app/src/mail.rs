@@ -39,16 +39,6 @@ pub struct Delivery {
 }
 
 impl App {
-    /// Takes in a mail that a mail server delivered (through `aftercare mail-in` or the API).
-    pub async fn mail_in(
-        &self,
-        p: &Principal,
-        mail: &InboundMail,
-    ) -> Result<MailOutcome, AppError> {
-        p.require(Permission::WorkRequests)?;
-        self.receive_mail(mail).await
-    }
-
     /// Takes in one raw mail as a mail server delivers it (the API's inbound mail): the
     /// caller's permission is checked before the mail is read.
     pub async fn mail_in_raw(&self, p: &Principal, raw: &[u8]) -> Result<MailOutcome, AppError> {
@@ -64,7 +54,8 @@ impl App {
         self.receive_mail(&mail).await
     }
 
-    /// Same as [`App::mail_in`], for the command line (which has no signed-in user).
+    /// Takes in a parsed mail, for the command line and the mailbox poller (which have no
+    /// signed-in user); [`App::mail_in_raw`] is the API's way in.
     pub async fn receive_mail(&self, mail: &InboundMail) -> Result<MailOutcome, AppError> {
         // The same mail delivered again (a mailbox polled again after a crash, a mail
         // server retrying) changes nothing.
