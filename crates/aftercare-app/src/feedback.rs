@@ -208,6 +208,15 @@ fn examples(corrected: &[(String, String, String, String)]) -> Vec<Example> {
     out
 }
 
+/// Teaches the analyser the stored dictionary's words (a word of an unknown kind is left out).
+fn learn_words(a: &mut Analyzer, words: &[DictionaryWord]) {
+    for w in words {
+        if let Ok(kind) = word_kind(&w.kind) {
+            a.add_word(&w.word, kind);
+        }
+    }
+}
+
 fn word_kind(kind: &str) -> Result<WordKind, &'static str> {
     match kind.trim() {
         "part" => Ok(WordKind::Part),
@@ -247,11 +256,7 @@ impl App {
                     for name in &products {
                         a.add_word(name, WordKind::Product);
                     }
-                    for w in &words {
-                        if let Ok(kind) = word_kind(&w.kind) {
-                            a.add_word(&w.word, kind);
-                        }
-                    }
+                    learn_words(&mut a, &words);
                     a
                 })
                 .await
@@ -518,11 +523,7 @@ impl App {
             if let Some(corrected) = corrected {
                 a.train(&examples(&corrected));
             }
-            for w in &words {
-                if let Ok(kind) = word_kind(&w.kind) {
-                    a.add_word(&w.word, kind);
-                }
-            }
+            learn_words(&mut a, &words);
             Ok::<_, AppError>(())
         })
         .await
