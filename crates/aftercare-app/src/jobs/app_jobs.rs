@@ -189,16 +189,16 @@ impl Job for SearchIndexing {
         false
     }
     async fn run_once(&self) -> Result<Round, AppError> {
-        if !self.checked.load(Ordering::Relaxed) {
+        // Looked at once: a build that fails is logged, not retried every round (an index
+        // left mid-rebuild refreshes nothing until `aftercare reindex`).
+        if !self.checked.swap(true, Ordering::Relaxed) {
             let cursor = self.app.search_cursor().await?;
             if cursor <= 0 && self.app.store.latest_event_id().await? > 0 {
                 tracing::info!("building the search index");
                 let n = self.app.reindex(&|_| {}).await?;
                 tracing::info!(documents = n, "search index built");
-                self.checked.store(true, Ordering::Relaxed);
                 return Ok(Round::default().count("rebuilt", n as usize));
             }
-            self.checked.store(true, Ordering::Relaxed);
         }
         let r = self.app.refresh_search().await?;
         Ok(Round::default()
