@@ -14,11 +14,12 @@ use aftercare_domain::catalog::parse_money;
 use aftercare_domain::customer::ValueTier;
 use aftercare_domain::error::{optional_text, required_text};
 use aftercare_domain::request::{
-    Priority, RequestChannel, RequestStatus, ServicePhase, ServiceType,
+    Priority, RequestChannel, RequestStatus, ServicePhase, ServiceType, VisitStatus,
 };
 use aftercare_domain::routing::{Candidate, Job, route};
 use aftercare_domain::sla::{SlaEvent, SlaRule, SlaTrack, pick_rule};
 use aftercare_domain::warranty;
+use aftercare_domain::{AssetId, CustomerId, Money, OrderId, OutletId, RequestId, UserId, VisitId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -249,22 +250,14 @@ pub fn parse_instant(s: &str) -> Result<Timestamp, &'static str> {
         .map_err(|_| "datetime_invalid")
 }
 
-fn ts(s: &Option<String>) -> Option<Timestamp> {
-    s.as_deref().and_then(|s| s.parse().ok())
-}
-
-fn st(t: Option<Timestamp>) -> Option<String> {
-    t.map(stamp)
-}
-
 /// The SLA clocks of a stored request.
 pub fn track_of(r: &ServiceRequest) -> SlaTrack {
     SlaTrack {
-        response_due: ts(&r.response_due),
-        responded_at: ts(&r.responded_at),
-        resolution_due: ts(&r.resolution_due),
+        response_due: r.response_due,
+        responded_at: r.responded_at,
+        resolution_due: r.resolution_due,
         resolution_left: r.resolution_left,
-        warn_at: ts(&r.warn_at),
+        warn_at: r.warn_at,
         warn_seconds: r.warn_seconds,
         warned: r.warned,
         response_breached: r.response_breached,
@@ -273,16 +266,16 @@ pub fn track_of(r: &ServiceRequest) -> SlaTrack {
 }
 
 fn set_track(r: &mut ServiceRequest, t: &SlaTrack) {
-    r.response_due = st(t.response_due);
-    r.responded_at = st(t.responded_at);
-    r.resolution_due = st(t.resolution_due);
+    r.response_due = t.response_due;
+    r.responded_at = t.responded_at;
+    r.resolution_due = t.resolution_due;
     r.resolution_left = t.resolution_left;
-    r.warn_at = st(t.warn_at);
+    r.warn_at = t.warn_at;
     r.warn_seconds = t.warn_seconds;
     r.warned = t.warned;
     r.response_breached = t.response_breached;
     r.resolution_breached = t.resolution_breached;
-    r.sla_next = st(t.next_check());
+    r.sla_next = t.next_check();
 }
 
 fn rule_of(p: &SlaPolicy) -> SlaRule {
@@ -388,7 +381,7 @@ fn give_to(
     why: Option<String>,
     fx: &mut Effects,
 ) {
-    r.assignee_id = Some(a);
+    r.assignee_id = Some(UserId(a));
     r.assignee_name = staff
         .iter()
         .find(|s| s.user_id == a)
@@ -405,7 +398,7 @@ fn give_to(
         )),
     ));
     r.routed = why;
-    fx.notify.push((a, "assigned".into()));
+    fx.notify.push((UserId(a), "assigned".into()));
 }
 
 /// The person the customer deals with, for mails and the timeline.
@@ -586,7 +579,7 @@ impl App {
     // ---- visibility -------------------------------------------------------------------
 
     /// The outlet a partner's staff member is confined to, if they work for a partner.
-    pub(crate) async fn partner_outlet(&self, p: &Principal) -> Result<Option<i64>, AppError> {
+    pub(crate) async fn partner_outlet(&self, p: &Principal) -> Result<Option<OutletId>, AppError> {
         if p.role == Role::Admin || p.role == Role::Manager {
             return Ok(None);
         }
@@ -596,14 +589,14 @@ impl App {
             .staff_outlet(p.user.id)
             .await?
             .filter(|(_, kind)| kind == "partner")
-            .map(|(outlet, _)| outlet))
+            .map(|(outlet, _)| OutletId(outlet)))
     }
 
     async fn visible_request(&self, p: &Principal, id: i64) -> Result<ServiceRequest, AppError> {
         p.require(Permission::Read)?;
         let r = self
             .store
-            .request(id)
+            .request(RequestId(id))
             .await?
             .ok_or(AppError::NotFound("request"))?;
         if let Some(outlet) = self.partner_outlet(p).await?
@@ -725,22 +718,22 @@ impl App {
         let rules: Vec<SlaRule> = config.policies.iter().map(rule_of).collect();
         let rule = pick_rule(&rules, tier, priority, ty).cloned();
         let mut r = ServiceRequest {
-            id: 0,
+            id: RequestId(0),
             number: String::new(),
-            customer_id: i.customer_id,
+            customer_id: CustomerId(i.customer_id),
             customer_name: facts.name.clone(),
-            asset_id: i.asset_id,
-            order_id: i.order_id,
-            service_type: ty.code().into(),
-            phase: phase.code().into(),
-            status: RequestStatus::New.code().into(),
-            priority: priority.code().into(),
-            channel: channel.code().into(),
+            asset_id: i.asset_id.map(AssetId),
+            order_id: i.order_id.map(OrderId),
+            service_type: ty,
+            phase,
+            status: RequestStatus::New,
+            priority,
+            channel,
             subject: subject.clone(),
             description: description.unwrap_or_default(),
-            tier: tier.code().into(),
+            tier,
             city: facts.city.clone(),
-            outlet_id: i.outlet_id,
+            outlet_id: i.outlet_id.map(OutletId),
             assignee_id: None,
             assignee_name: None,
             routed: None,
@@ -758,8 +751,8 @@ impl App {
             escalated: false,
             charge: None,
             charge_reason: None,
-            parts_cost: 0,
-            labour_cost: 0,
+            parts_cost: Money::ZERO,
+            labour_cost: Money::ZERO,
             root_cause: None,
             remedy: None,
             rating: None,
@@ -767,8 +760,8 @@ impl App {
             rated_at: None,
             resolved_at: None,
             closed_at: None,
-            created_at: stamp(now),
-            updated_at: stamp(now),
+            created_at: now,
+            updated_at: now,
             version: 1,
         };
         if let Some(rule) = &rule {
@@ -779,7 +772,7 @@ impl App {
             && let Some(w) = self.warranty_on(a.id, None).await?
         {
             let d = warranty::decide_charge(ty, &w);
-            r.charge = Some(d.charge.code().into());
+            r.charge = Some(d.charge);
             r.charge_reason = Some(d.reason.into());
         }
         let mut fx = Effects::default();
@@ -796,7 +789,7 @@ impl App {
         };
         if let Some((a, why)) = assignee {
             give_to(&mut r, &staff, a, why, &mut fx);
-            r.status = RequestStatus::Assigned.code().into();
+            r.status = RequestStatus::Assigned;
         }
         fx.timeline.push((
             "request".into(),
@@ -816,20 +809,14 @@ impl App {
                 ),
             });
         }
-        let (id, number) = self
-            .store
-            .create_request(actor, &r, &fx, &self.now())
-            .await?;
-        Ok((id, number))
+        let (id, number) = self.store.create_request(actor, &r, &fx, now).await?;
+        Ok((id.get(), number))
     }
 
     /// The day (China time) a request was opened: who pays and what 三包 allows are
     /// judged as of that day.
     pub(crate) fn opened_on(&self, r: &ServiceRequest) -> jiff::civil::Date {
-        r.created_at
-            .parse::<Timestamp>()
-            .map(china_date)
-            .unwrap_or_else(|_| self.clock.today())
+        china_date(r.created_at)
     }
 
     /// Chooses an assignee: (user, reason) or none.
@@ -861,10 +848,10 @@ impl App {
             .account_manager_id
             .filter(|am| staff.iter().any(|s| s.user_id == *am && s.active));
         let job = Job {
-            service_type: r.service_type_of()?,
+            service_type: r.service_type,
             city: r.city.clone(),
-            outlet_id: r.outlet_id,
-            tier: r.tier_of()?,
+            outlet_id: r.outlet_id.map(OutletId::get),
+            tier: r.tier,
             account_manager: am,
             exclude,
         };
@@ -879,7 +866,7 @@ impl App {
     pub async fn detail_of(&self, r: ServiceRequest) -> Result<RequestDetail, AppError> {
         let config = self.store.desk_config().await?;
         let track = track_of(&r);
-        let status = r.status_of()?;
+        let status = r.status;
         let sla = SlaView {
             policy: config.policy(r.sla_policy_id).map(|p| p.name.clone()),
             response: track.response_outcome().code().into(),
@@ -921,35 +908,34 @@ impl App {
             .request_id_by_number(number.trim())
             .await?
             .ok_or(AppError::NotFound("request"))?;
-        self.request_detail(p, id).await
+        self.request_detail(p, id.get()).await
     }
 
     fn filter_for(&self, p: &Principal, q: &RequestQuery) -> Result<RequestFilter, AppError> {
         let mut f = RequestFilter {
             queue: None,
-            customer_id: q.customer_id,
+            customer_id: q.customer_id.map(CustomerId),
             cursor: q.cursor.clone(),
             limit: q.limit.unwrap_or(50).clamp(1, 200),
             ..Default::default()
         };
         if let Some(s) = &q.status {
             let s = RequestStatus::parse(s).map_err(|c| Invalid::one("status", c))?;
-            f.status = Some(s.code().into());
+            f.status = Some(s);
         }
         match q.queue.as_deref() {
             None => {}
             Some("mine") => {
                 f.queue = Some("mine".into());
-                f.assignee_id = Some(p.user.id);
+                f.assignee_id = Some(UserId(p.user.id));
             }
             Some("unassigned") => f.queue = Some("unassigned".into()),
             Some("all") => f.queue = Some("all".into()),
             Some("team") => f.queue = Some("team".into()),
             Some("breaching") => {
                 f.queue = Some("breaching".into());
-                f.due_before = Some(stamp(
-                    self.clock.now() + jiff::SignedDuration::from_hours(BREACHING_HOURS),
-                ));
+                f.due_before =
+                    Some(self.clock.now() + jiff::SignedDuration::from_hours(BREACHING_HOURS));
             }
             Some(_) => return Err(Invalid::one("queue", "queue_unknown").into()),
         }
@@ -960,7 +946,11 @@ impl App {
         if let Some(outlet) = self.partner_outlet(p).await? {
             f.outlet_id = Some(outlet);
         } else if f.queue.as_deref() == Some("team") {
-            let mine = self.store.staff_outlet(p.user.id).await?.map(|(o, _)| o);
+            let mine = self
+                .store
+                .staff_outlet(p.user.id)
+                .await?
+                .map(|(o, _)| OutletId(o));
             // Without an outlet the team is everyone.
             f.outlet_id = mine;
         }
@@ -986,7 +976,11 @@ impl App {
         p.require(Permission::Read)?;
         let mut out = Vec::new();
         let partner = self.partner_outlet(p).await?;
-        let own = self.store.staff_outlet(p.user.id).await?.map(|(o, _)| o);
+        let own = self
+            .store
+            .staff_outlet(p.user.id)
+            .await?
+            .map(|(o, _)| OutletId(o));
         for queue in ["mine", "team", "unassigned", "breaching", "all"] {
             let mut f = self.filter_for(
                 p,
@@ -1015,7 +1009,7 @@ impl App {
     ) -> Result<(), AppError> {
         let done = self
             .store
-            .update_requests(actor, &[(r, fx)], &self.now())
+            .update_requests(actor, &[(r, fx)], self.clock.now())
             .await?;
         if done.first() == Some(&true) {
             Ok(())
@@ -1060,7 +1054,7 @@ impl App {
             let staff = self.store.staff_profiles().await?;
             let facts = self
                 .store
-                .service_facts(r.customer_id)
+                .service_facts(r.customer_id.get())
                 .await?
                 .ok_or(AppError::NotFound("customer"))?;
             if let Some((a, why)) = self.route(&r, &facts, &staff, None)? {
@@ -1092,12 +1086,12 @@ impl App {
         by: &str,
         fx: &mut Effects,
     ) -> Result<(), AppError> {
-        let from = r.status_of()?;
+        let from = r.status;
         from.transition(to).map_err(|_| AppError::Conflict {
             code: aftercare_domain::request::TransitionRefused::CODE,
             field: Some("status".into()),
         })?;
-        if to == RequestStatus::Resolved && r.service_type == ServiceType::Complaint.code() {
+        if to == RequestStatus::Resolved && r.service_type == ServiceType::Complaint {
             let mut inv = Invalid::default();
             if r.root_cause.is_none() {
                 inv.push("root_cause", "required_for_complaint");
@@ -1128,10 +1122,10 @@ impl App {
             // A cancelled request owes nobody an answer: nothing for the sweep.
             r.sla_next = None;
         }
-        r.status = to.code().into();
+        r.status = to;
         match to {
             RequestStatus::Resolved => {
-                r.resolved_at = Some(stamp(now));
+                r.resolved_at = Some(now);
                 let outcome = format!(
                     "response {}, resolution {}",
                     track.response_outcome().code(),
@@ -1141,7 +1135,7 @@ impl App {
                     "request_resolved".into(),
                     format!("{} resolved by {by} — SLA: {outcome}", r.number),
                 ));
-                if let Some(email) = self.customer_email(r.customer_id).await? {
+                if let Some(email) = self.customer_email(r.customer_id.get()).await? {
                     fx.mails.push(Mail {
                         to: email,
                         subject: format!("[{}] 已解决 / Resolved: {}", r.number, r.subject),
@@ -1153,7 +1147,7 @@ impl App {
                     });
                 }
             }
-            RequestStatus::Closed => r.closed_at = Some(stamp(now)),
+            RequestStatus::Closed => r.closed_at = Some(now),
             RequestStatus::Reopened => {
                 r.resolved_at = None;
                 r.closed_at = None;
@@ -1200,37 +1194,37 @@ impl App {
         let mut fx = Effects::default();
         if let Some(pr) = i.priority.as_deref()
             && let Some(pr) = inv.check("priority", Priority::parse(pr))
-            && pr.code() != r.priority
+            && pr != r.priority
         {
             fx.history.push((
                 "priority".into(),
-                Some(r.priority.clone()),
+                Some(r.priority.code().into()),
                 Some(pr.code().into()),
             ));
-            r.priority = pr.code().into();
+            r.priority = pr;
         }
         let money = |field: &str, v: &Option<String>, inv: &mut Invalid| {
             v.as_deref().and_then(|m| inv.check(field, parse_money(m)))
         };
         if let Some(m) = money("parts_cost", &i.parts_cost, &mut inv)
-            && m != r.parts_cost
+            && Money(m) != r.parts_cost
         {
             fx.history.push((
                 "parts_cost".into(),
-                Some(r.parts_cost.to_string()),
+                Some(r.parts_cost.fen().to_string()),
                 Some(m.to_string()),
             ));
-            r.parts_cost = m;
+            r.parts_cost = Money(m);
         }
         if let Some(m) = money("labour_cost", &i.labour_cost, &mut inv)
-            && m != r.labour_cost
+            && Money(m) != r.labour_cost
         {
             fx.history.push((
                 "labour_cost".into(),
-                Some(r.labour_cost.to_string()),
+                Some(r.labour_cost.fen().to_string()),
                 Some(m.to_string()),
             ));
-            r.labour_cost = m;
+            r.labour_cost = Money(m);
         }
         if let Some(rc) = text("root_cause", i.root_cause.as_deref(), 2000, &mut inv) {
             r.root_cause = Some(rc);
@@ -1249,23 +1243,23 @@ impl App {
         let mut inv = Invalid::default();
         if let Some(t) = i.service_type.as_deref().filter(|t| !t.trim().is_empty())
             && let Some(t) = inv.check("service_type", ServiceType::parse(t))
-            && t.code() != r.service_type
+            && t != r.service_type
         {
             fx.history.push((
                 "service_type".into(),
-                Some(r.service_type.clone()),
+                Some(r.service_type.code().into()),
                 Some(t.code().into()),
             ));
-            r.service_type = t.code().into();
+            r.service_type = t;
             redecide = true;
         }
-        if let Some(a) = i.asset_id.filter(|a| Some(*a) != r.asset_id) {
+        if let Some(a) = i.asset_id.filter(|a| Some(AssetId(*a)) != r.asset_id) {
             match self.store.asset(a).await? {
-                Some(x) if x.customer_id == r.customer_id => {
+                Some(x) if x.customer_id == r.customer_id.get() => {
                     fx.history
                         .push(("asset".into(), None, Some(x.serial.clone())));
-                    r.asset_id = Some(a);
-                    r.phase = ServicePhase::AfterSale.code().into();
+                    r.asset_id = Some(AssetId(a));
+                    r.phase = ServicePhase::AfterSale;
                     redecide = true;
                 }
                 Some(_) => inv.push("asset_id", "asset_of_another_customer"),
@@ -1275,12 +1269,12 @@ impl App {
         inv.into_result()?;
         if redecide
             && let Some(a) = r.asset_id
-            && let ty = r.service_type_of()?
+            && let ty = r.service_type
             // Decided on the day the request was opened, as at opening.
-            && let Some(w) = self.warranty_on(a, Some(self.opened_on(&r))).await?
+            && let Some(w) = self.warranty_on(a.get(), Some(self.opened_on(&r))).await?
         {
             let d = warranty::decide_charge(ty, &w);
-            r.charge = Some(d.charge.code().into());
+            r.charge = Some(d.charge);
             r.charge_reason = Some(d.reason.into());
         }
         if i.escalate == Some(true) && !r.escalated {
@@ -1288,14 +1282,14 @@ impl App {
             fx.history
                 .push(("escalated".into(), None, Some(p.user.name.clone())));
             for m in self.managers().await? {
-                fx.notify.push((m.id, "escalated".into()));
+                fx.notify.push((UserId(m.id), "escalated".into()));
             }
         }
         if let Some(a) = i.assignee_id {
             let chosen = if a == 0 {
                 let facts = self
                     .store
-                    .service_facts(r.customer_id)
+                    .service_facts(r.customer_id.get())
                     .await?
                     .ok_or(AppError::NotFound("customer"))?;
                 self.route(&r, &facts, &staff, None)?
@@ -1305,18 +1299,18 @@ impl App {
             let Some((a, why)) = chosen else {
                 return Err(Invalid::one("assignee_id", "nobody_available").into());
             };
-            if r.assignee_id != Some(a) {
+            if r.assignee_id != Some(UserId(a)) {
                 let name = staff
                     .iter()
                     .find(|s| s.user_id == a)
                     .map(|s| s.name.clone());
                 fx.history
                     .push(("assigned".into(), r.assignee_name.clone(), name.clone()));
-                fx.notify.push((a, "assigned".into()));
-                r.assignee_id = Some(a);
+                fx.notify.push((UserId(a), "assigned".into()));
+                r.assignee_id = Some(UserId(a));
                 r.assignee_name = name;
                 r.routed = why;
-                let status = r.status_of()?;
+                let status = r.status;
                 if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
                     self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
                         .await?;
@@ -1361,7 +1355,7 @@ impl App {
             let mut track = track_of(&r);
             track.respond(self.clock.now());
             set_track(&mut r, &track);
-            if let Some(email) = self.customer_email(r.customer_id).await? {
+            if let Some(email) = self.customer_email(r.customer_id.get()).await? {
                 fx.mails.push(Mail {
                     to: email,
                     subject: format!("[{}] {}", r.number, r.subject),
@@ -1385,7 +1379,7 @@ impl App {
         let actor = p.actor();
         let done = self
             .store
-            .update_requests(&actor, &[(r.clone(), fx.clone())], &self.now())
+            .update_requests(&actor, &[(r.clone(), fx.clone())], self.clock.now())
             .await?;
         if done.first() == Some(&true) {
             return Ok(());
@@ -1417,7 +1411,7 @@ impl App {
         let mut r = r;
         for attempt in 0..2 {
             let mut fx = Effects::default();
-            let status = r.status_of()?;
+            let status = r.status;
             let next = match status {
                 RequestStatus::WaitingCustomer => Some(RequestStatus::InProgress),
                 RequestStatus::Resolved => Some(RequestStatus::Reopened),
@@ -1443,7 +1437,7 @@ impl App {
             fx.received_mail = message_id.clone();
             let done = self
                 .store
-                .update_requests(actor, &[(r, fx)], &self.now())
+                .update_requests(actor, &[(r, fx)], self.clock.now())
                 .await?;
             if done.first() == Some(&true) {
                 return Ok(());
@@ -1474,7 +1468,7 @@ impl App {
             .attachment(id)
             .await?
             .ok_or(AppError::NotFound("attachment"))?;
-        self.visible_request(p, request_id).await?;
+        self.visible_request(p, request_id.get()).await?;
         Ok((meta, bytes))
     }
 
@@ -1619,7 +1613,7 @@ impl App {
         let mut skipped = 0;
         let mut manager_breaches = 0;
         loop {
-            let due = self.store.sla_due(&stamp(now), 500).await?;
+            let due = self.store.sla_due(now, 500).await?;
             if due.len() <= skipped {
                 break;
             }
@@ -1662,13 +1656,13 @@ impl App {
                         escalated = true;
                     }
                     if policy.raise_priority {
-                        let old = r.priority_of()?;
+                        let old = r.priority;
                         if old.raised() != old {
-                            r.priority = old.raised().code().into();
+                            r.priority = old.raised();
                             fx.history.push((
                                 "priority".into(),
                                 Some(old.code().into()),
-                                Some(r.priority.clone()),
+                                Some(r.priority.code().into()),
                             ));
                         }
                         escalated = true;
@@ -1681,20 +1675,21 @@ impl App {
                         // moves it away from whoever had it, account manager or not.
                         let facts = ServiceFacts {
                             name: r.customer_name.clone(),
-                            tier: Some(r.tier.clone()),
+                            tier: Some(r.tier.code().into()),
                             city: r.city.clone(),
                             account_manager_id: None,
                             email: None,
                         };
                         if let Some(staff) = staff.as_mut()
-                            && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)?
+                            && let Some((a, _)) =
+                                self.route(&r, &facts, staff, r.assignee_id.map(UserId::get))?
                         {
                             // Loads follow the sweep's own assignments, so a mass breach
                             // is spread rather than all given to the least loaded person.
                             for s in staff.iter_mut() {
                                 if s.user_id == a {
                                     s.load += 1;
-                                } else if Some(s.user_id) == r.assignee_id {
+                                } else if Some(UserId(s.user_id)) == r.assignee_id {
                                     s.load -= 1;
                                 }
                             }
@@ -1707,8 +1702,8 @@ impl App {
                                 r.assignee_name.clone(),
                                 name.clone(),
                             ));
-                            fx.notify.push((a, "assigned".into()));
-                            r.assignee_id = Some(a);
+                            fx.notify.push((UserId(a), "assigned".into()));
+                            r.assignee_id = Some(UserId(a));
                             r.assignee_name = name;
                             r.routed = Some("escalation".into());
                         }
@@ -1723,10 +1718,7 @@ impl App {
                 }
                 batch.push((r, fx));
             }
-            let done = self
-                .store
-                .update_requests(&actor, &batch, &stamp(now))
-                .await?;
+            let done = self.store.update_requests(&actor, &batch, now).await?;
             // Requests changed by someone else meanwhile stay due and come back; stop once
             // a round only finds those.
             skipped = done.iter().filter(|d| !**d).count();
@@ -1794,8 +1786,7 @@ impl App {
         ends: Timestamp,
         address: Option<String>,
     ) -> Result<i64, AppError> {
-        let request_id = r.id;
-        let status = r.status_of()?;
+        let status = r.status;
         if !status.is_active() {
             return Err(AppError::Conflict {
                 code: "request_not_active",
@@ -1807,13 +1798,13 @@ impl App {
             .book_visit(
                 actor,
                 &NewVisit {
-                    request_id,
-                    technician_id: tech.id,
-                    starts_at: stamp(starts),
-                    ends_at: stamp(ends),
+                    request_id: r.id,
+                    technician_id: UserId(tech.id),
+                    starts_at: starts,
+                    ends_at: ends,
                     address: address.clone(),
                 },
-                &self.now(),
+                self.clock.now(),
             )
             .await
             .map_err(AppError::from_store("visit"))?;
@@ -1831,11 +1822,11 @@ impl App {
             format!("{} visit booked {when} with {}", r.number, tech.name),
         ));
         if r.assignee_id.is_none() {
-            r.assignee_id = Some(tech.id);
+            r.assignee_id = Some(UserId(tech.id));
             r.assignee_name = Some(tech.name.clone());
-            fx.notify.push((tech.id, "assigned".into()));
+            fx.notify.push((UserId(tech.id), "assigned".into()));
         }
-        let mut status = r.status_of()?;
+        let mut status = r.status;
         if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
             self.apply_transition(&mut r, RequestStatus::Assigned, by, &mut fx)
                 .await?;
@@ -1845,7 +1836,7 @@ impl App {
             self.apply_transition(&mut r, RequestStatus::Scheduled, by, &mut fx)
                 .await?;
         }
-        if let Some(email) = self.customer_email(r.customer_id).await? {
+        if let Some(email) = self.customer_email(r.customer_id.get()).await? {
             fx.mails.push(Mail {
                 to: email,
                 subject: format!("[{}] 上门服务预约 / Visit booked", r.number),
@@ -1856,12 +1847,12 @@ impl App {
                 ),
             });
         }
-        fx.notify.push((tech.id, "visit_booked".into()));
+        fx.notify.push((UserId(tech.id), "visit_booked".into()));
         // The visit stands even if the request moved meanwhile; its status is then left.
         if let Err(e) = self.write_one(actor, r, fx).await {
             tracing::warn!(error = %e, "visit booked but the request could not follow");
         }
-        Ok(id)
+        Ok(id.get())
     }
 
     pub async fn visits_of(
@@ -1883,9 +1874,9 @@ impl App {
         let visits = self
             .store
             .visits(&VisitFilter {
-                technician_id: Some(technician_id),
-                from: from.map(stamp),
-                to: to.map(stamp),
+                technician_id: Some(UserId(technician_id)),
+                from,
+                to,
                 ..Default::default()
             })
             .await?;
@@ -1911,10 +1902,10 @@ impl App {
         p.require(Permission::WorkRequests)?;
         let mut v = self
             .store
-            .visit(visit_id)
+            .visit(VisitId(visit_id))
             .await?
             .ok_or(AppError::NotFound("visit"))?;
-        let r = self.visible_request(p, v.request_id).await?;
+        let r = self.visible_request(p, v.request_id.get()).await?;
         let mut inv = Invalid::default();
         let work = inv.check("work_done", required_text(&i.work_done, 5000));
         let parts = text("parts", i.parts.as_deref(), 2000, &mut inv);
@@ -1923,18 +1914,18 @@ impl App {
         }
         let confirmed = inv.check("confirmed_by", required_text(&i.confirmed_by, 100));
         inv.into_result()?;
-        if v.status != "booked" {
+        if v.status != VisitStatus::Booked {
             return Err(AppError::Conflict {
                 code: "visit_not_booked",
                 field: None,
             });
         }
-        v.status = "done".into();
+        v.status = VisitStatus::Done;
         v.work_done = work;
         v.parts = parts;
         v.minutes_spent = Some(i.minutes_spent);
         v.confirmed_by = confirmed;
-        v.reported_at = Some(self.now());
+        v.reported_at = Some(self.clock.now());
         let mut fx = Effects::default();
         fx.history.push((
             "visit_reported".into(),
@@ -1952,8 +1943,8 @@ impl App {
             ),
         ));
         if let Some(a) = r.asset_id {
-            let kind = if r.service_type == ServiceType::Repair.code()
-                && r.charge.as_deref() == Some("free")
+            let kind = if r.service_type == ServiceType::Repair
+                && r.charge == Some(warranty::Charge::Free)
             {
                 "repair"
             } else {
@@ -1966,7 +1957,7 @@ impl App {
             ));
         }
         self.store
-            .update_visit(&p.actor(), &v, &fx, &self.now())
+            .update_visit(&p.actor(), &v, &fx, self.clock.now())
             .await
             .map_err(AppError::from_store("visit"))
     }
@@ -1982,18 +1973,18 @@ impl App {
         p.require(Permission::WorkRequests)?;
         let mut v = self
             .store
-            .visit(visit_id)
+            .visit(VisitId(visit_id))
             .await?
             .ok_or(AppError::NotFound("visit"))?;
-        let r = self.visible_request(p, v.request_id).await?;
+        let r = self.visible_request(p, v.request_id.get()).await?;
         let reason = optional_text(reason, 500).map_err(|c| Invalid::one("reason", c))?;
-        if v.status != "booked" {
+        if v.status != VisitStatus::Booked {
             return Err(AppError::Conflict {
                 code: "visit_not_booked",
                 field: None,
             });
         }
-        v.status = "cancelled".into();
+        v.status = VisitStatus::Cancelled;
         let mut fx = Effects::default();
         fx.history.push((
             "visit_cancelled".into(),
@@ -2011,7 +2002,7 @@ impl App {
                     .unwrap_or_default()
             ),
         ));
-        if let Some(email) = self.customer_email(r.customer_id).await? {
+        if let Some(email) = self.customer_email(r.customer_id.get()).await? {
             fx.mails.push(Mail {
                 to: email,
                 subject: format!("[{}] 上门服务已取消 / Visit cancelled", r.number),
@@ -2022,10 +2013,10 @@ impl App {
             });
         }
         self.store
-            .update_visit(&p.actor(), &v, &fx, &self.now())
+            .update_visit(&p.actor(), &v, &fx, self.clock.now())
             .await
             .map_err(AppError::from_store("visit"))?;
-        if r.status == RequestStatus::Scheduled.code() {
+        if r.status == RequestStatus::Scheduled {
             let mut r = r;
             let mut fx = Effects::default();
             self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
@@ -2049,9 +2040,9 @@ impl App {
     ) -> Result<(), AppError> {
         let mut r = self
             .store
-            .request(request_id)
+            .request(RequestId(request_id))
             .await?
-            .filter(|r| r.customer_id == customer_id)
+            .filter(|r| r.customer_id == CustomerId(customer_id))
             .ok_or(AppError::NotFound("request"))?;
         let mut inv = Invalid::default();
         if !(1..=5).contains(&i.stars) {
@@ -2073,7 +2064,7 @@ impl App {
         }
         r.rating = Some(i.stars);
         r.rating_comment = comment.clone();
-        r.rated_at = Some(self.now());
+        r.rated_at = Some(self.clock.now());
         let track = track_of(&r);
         let mut fx = Effects::default();
         fx.history

@@ -1,119 +1,97 @@
 //! What the service desk's use cases return.
 
-use crate::error::StoreError;
 use aftercare_domain::customer::ValueTier;
-use aftercare_domain::request::{Priority, RequestStatus, ServiceType};
+use aftercare_domain::request::{
+    Priority, RequestChannel, RequestStatus, ServicePhase, ServiceType, VisitStatus,
+};
+use aftercare_domain::rma::{RmaKind, RmaStatus};
+use aftercare_domain::warranty::Charge;
+use aftercare_domain::{
+    AssetId, CustomerId, Money, OrderId, OutletId, RequestId, RmaId, UserId, VisitId,
+};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A service request, as stored. Times are UTC stamps.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServiceRequest {
-    pub id: i64,
+    pub id: RequestId,
     /// What people see and quote: `SR-2026-000123`.
     pub number: String,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub customer_name: String,
-    pub asset_id: Option<i64>,
-    pub order_id: Option<i64>,
-    pub service_type: String,
-    pub phase: String,
-    pub status: String,
-    pub priority: String,
-    pub channel: String,
+    pub asset_id: Option<AssetId>,
+    pub order_id: Option<OrderId>,
+    pub service_type: ServiceType,
+    pub phase: ServicePhase,
+    pub status: RequestStatus,
+    pub priority: Priority,
+    pub channel: RequestChannel,
     pub subject: String,
     pub description: String,
     /// The customer's value tier when the request was opened or last re-tiered.
-    pub tier: String,
+    pub tier: ValueTier,
     pub city: Option<String>,
-    pub outlet_id: Option<i64>,
-    pub assignee_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
+    pub assignee_id: Option<UserId>,
     pub assignee_name: Option<String>,
     /// Why the assignee was chosen by routing (account_manager, matched), if it was.
     pub routed: Option<String>,
     pub sla_policy_id: Option<i64>,
-    pub response_due: Option<String>,
-    pub responded_at: Option<String>,
+    pub response_due: Option<Timestamp>,
+    pub responded_at: Option<Timestamp>,
     /// Absent while the clock is paused (waiting for the customer) or stopped.
-    pub resolution_due: Option<String>,
+    pub resolution_due: Option<Timestamp>,
     /// Working seconds left when the clock was paused or stopped.
     pub resolution_left: Option<i64>,
-    pub warn_at: Option<String>,
+    pub warn_at: Option<Timestamp>,
     pub warn_seconds: i64,
     pub warned: bool,
     pub response_breached: bool,
     pub resolution_breached: bool,
-    pub sla_next: Option<String>,
+    pub sla_next: Option<Timestamp>,
     pub escalated: bool,
     /// free, partial or chargeable: who pays, decided from the warranty.
-    pub charge: Option<String>,
+    pub charge: Option<Charge>,
     pub charge_reason: Option<String>,
     /// In fen.
-    pub parts_cost: i64,
-    pub labour_cost: i64,
+    pub parts_cost: Money,
+    pub labour_cost: Money,
     pub root_cause: Option<String>,
     pub remedy: Option<String>,
     pub rating: Option<i64>,
     pub rating_comment: Option<String>,
-    pub rated_at: Option<String>,
-    pub resolved_at: Option<String>,
-    pub closed_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub rated_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// Changes must quote it; a stale version is refused.
     pub version: i64,
-}
-
-impl ServiceRequest {
-    fn corrupt(&self, column: &'static str, value: &str) -> StoreError {
-        StoreError::Corrupt {
-            table: "requests",
-            id: self.id,
-            column,
-            value: value.to_owned(),
-        }
-    }
-
-    /// The request's status; a stored value that does not parse is an error naming the row.
-    pub fn status_of(&self) -> Result<RequestStatus, StoreError> {
-        RequestStatus::parse(&self.status).map_err(|_| self.corrupt("status", &self.status))
-    }
-
-    pub fn priority_of(&self) -> Result<Priority, StoreError> {
-        Priority::parse(&self.priority).map_err(|_| self.corrupt("priority", &self.priority))
-    }
-
-    pub fn service_type_of(&self) -> Result<ServiceType, StoreError> {
-        ServiceType::parse(&self.service_type)
-            .map_err(|_| self.corrupt("service_type", &self.service_type))
-    }
-
-    pub fn tier_of(&self) -> Result<ValueTier, StoreError> {
-        ValueTier::parse(&self.tier).map_err(|_| self.corrupt("tier", &self.tier))
-    }
 }
 
 /// A request as listed in a queue.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RequestRow {
-    pub id: i64,
+    pub id: RequestId,
     pub number: String,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub customer_name: String,
     pub subject: String,
-    pub service_type: String,
-    pub status: String,
-    pub priority: String,
-    pub tier: String,
-    pub assignee_id: Option<i64>,
+    pub service_type: ServiceType,
+    pub status: RequestStatus,
+    pub priority: Priority,
+    pub tier: ValueTier,
+    pub assignee_id: Option<UserId>,
     pub assignee_name: Option<String>,
-    pub response_due: Option<String>,
-    pub responded_at: Option<String>,
-    pub resolution_due: Option<String>,
+    pub response_due: Option<Timestamp>,
+    pub responded_at: Option<Timestamp>,
+    pub resolution_due: Option<Timestamp>,
     pub warned: bool,
     pub response_breached: bool,
     pub resolution_breached: bool,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// A queue's size; `capped` when there are at least `count` (counting stops there).
@@ -141,14 +119,14 @@ pub struct RequestMessage {
     pub author: String,
     pub body: String,
     pub channel: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub attachments: Vec<AttachmentMeta>,
 }
 
 /// One change of a request: status, priority, assignee, SLA events, escalations.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryEntry {
-    pub at: String,
+    pub at: Timestamp,
     pub kind: String,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -158,24 +136,23 @@ pub struct HistoryEntry {
 /// A technician's visit to the customer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Visit {
-    pub id: i64,
-    pub request_id: i64,
+    pub id: VisitId,
+    pub request_id: RequestId,
     pub request_number: String,
     pub subject: String,
     pub customer_name: String,
-    pub technician_id: i64,
+    pub technician_id: UserId,
     pub technician_name: String,
-    pub starts_at: String,
-    pub ends_at: String,
-    /// booked, done, cancelled.
-    pub status: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub status: VisitStatus,
     pub address: Option<String>,
     pub work_done: Option<String>,
     pub parts: Option<String>,
     pub minutes_spent: Option<i64>,
     /// Who confirmed the work on the customer's side.
     pub confirmed_by: Option<String>,
-    pub reported_at: Option<String>,
+    pub reported_at: Option<Timestamp>,
 }
 
 /// How the targets of a request stand.
@@ -266,12 +243,12 @@ pub struct StaffProfile {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Notification {
     pub id: i64,
-    pub request_id: Option<i64>,
+    pub request_id: Option<RequestId>,
     pub request_number: Option<String>,
     pub kind: String,
     /// For summaries: how many (e.g. requests that breached in one sweep).
     pub detail: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub read: bool,
 }
 
@@ -322,17 +299,17 @@ impl Article {
 /// What a customer sees of one of their requests: no internal notes, no staff history.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PortalRequest {
-    pub id: i64,
+    pub id: RequestId,
     pub number: String,
     pub subject: String,
     pub description: String,
-    pub service_type: String,
-    pub status: String,
-    pub asset_id: Option<i64>,
-    pub charge: Option<String>,
+    pub service_type: ServiceType,
+    pub status: RequestStatus,
+    pub asset_id: Option<AssetId>,
+    pub charge: Option<Charge>,
     pub charge_reason: Option<String>,
-    pub created_at: String,
-    pub resolved_at: Option<String>,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
     pub rating: Option<i64>,
     pub rating_comment: Option<String>,
     pub messages: Vec<RequestMessage>,
@@ -343,25 +320,22 @@ pub struct PortalRequest {
 /// A return, exchange or refund authorisation (RMA) on a request.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Rma {
-    pub id: i64,
-    pub request_id: i64,
-    pub asset_id: i64,
+    pub id: RmaId,
+    pub request_id: RequestId,
+    pub asset_id: AssetId,
     pub serial: String,
-    /// return, exchange or refund.
-    pub kind: String,
-    /// requested, approved, rejected, received or completed.
-    pub status: String,
+    pub kind: RmaKind,
+    pub status: RmaStatus,
     pub reason: String,
     pub decided_by: Option<String>,
     pub decision_note: Option<String>,
     pub received_on: Option<String>,
     /// The new item given in an exchange.
-    pub replacement_asset_id: Option<i64>,
+    pub replacement_asset_id: Option<AssetId>,
     pub replacement_serial: Option<String>,
-    /// In fen.
-    pub refund_amount: Option<i64>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub refund_amount: Option<Money>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// How fast complaints were handled in a period.

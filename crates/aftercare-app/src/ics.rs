@@ -1,7 +1,7 @@
 //! iCalendar (RFC 5545) feeds of technicians' visits, for any calendar application.
 
 use crate::desk_model::Visit;
-use crate::ports::stamp;
+use aftercare_domain::request::VisitStatus;
 use jiff::Timestamp;
 
 /// Escapes a text value (RFC 5545 §3.3.11).
@@ -35,11 +35,9 @@ fn fold(line: &str, out: &mut String) {
     out.push_str("\r\n");
 }
 
-/// `20261126T020000Z` from a stored stamp.
-fn utc(s: &str) -> String {
-    s.parse::<Timestamp>()
-        .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
-        .unwrap_or_default()
+/// `20261126T020000Z`.
+fn utc(t: Timestamp) -> String {
+    t.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 pub fn calendar(visits: &[Visit], now: Timestamp) -> String {
@@ -52,13 +50,13 @@ pub fn calendar(visits: &[Visit], now: Timestamp) -> String {
     ] {
         fold(l, &mut out);
     }
-    let stamp_now = utc(&stamp(now));
-    for v in visits.iter().filter(|v| v.status != "cancelled") {
+    let stamp_now = utc(now);
+    for v in visits.iter().filter(|v| v.status != VisitStatus::Cancelled) {
         fold("BEGIN:VEVENT", &mut out);
         fold(&format!("UID:visit-{}@aftercare", v.id), &mut out);
         fold(&format!("DTSTAMP:{stamp_now}"), &mut out);
-        fold(&format!("DTSTART:{}", utc(&v.starts_at)), &mut out);
-        fold(&format!("DTEND:{}", utc(&v.ends_at)), &mut out);
+        fold(&format!("DTSTART:{}", utc(v.starts_at)), &mut out);
+        fold(&format!("DTEND:{}", utc(v.ends_at)), &mut out);
         fold(
             &format!(
                 "SUMMARY:{}",
@@ -72,7 +70,7 @@ pub fn calendar(visits: &[Visit], now: Timestamp) -> String {
         if let Some(a) = &v.address {
             fold(&format!("LOCATION:{}", escape(a)), &mut out);
         }
-        let status = if v.status == "done" {
+        let status = if v.status == VisitStatus::Done {
             "CONFIRMED"
         } else {
             "TENTATIVE"
@@ -91,16 +89,16 @@ mod tests {
     #[test]
     fn a_visit_becomes_an_event_with_escaped_folded_text() {
         let v = Visit {
-            id: 7,
-            request_id: 1,
+            id: aftercare_domain::VisitId(7),
+            request_id: aftercare_domain::RequestId(1),
             request_number: "SR-2026-000001".into(),
             subject: "空调不制冷, 噪音大; 需要上门检查维修".repeat(3),
             customer_name: "张三".into(),
-            technician_id: 2,
+            technician_id: aftercare_domain::UserId(2),
             technician_name: "王师傅".into(),
-            starts_at: "2026-11-26T02:00:00.000000Z".into(),
-            ends_at: "2026-11-26T04:00:00.000000Z".into(),
-            status: "booked".into(),
+            starts_at: "2026-11-26T02:00:00.000000Z".parse().unwrap(),
+            ends_at: "2026-11-26T04:00:00.000000Z".parse().unwrap(),
+            status: VisitStatus::Booked,
             address: Some("上海市浦东新区".into()),
             work_done: None,
             parts: None,

@@ -110,7 +110,7 @@ impl App {
             .unwrap_or_else(|| mail.from_email.clone());
         if let Some(r) = self.threaded_request(mail, &key).await? {
             let outcome = MailOutcome {
-                request_id: r.id,
+                request_id: r.id.get(),
                 number: r.number.clone(),
                 threaded: true,
                 new_customer: false,
@@ -203,10 +203,10 @@ impl App {
             return Ok(None);
         };
         // A finished request is not reopened by mail: the mail opens a new one.
-        if aftercare_domain::request::RequestStatus::parse(&r.status).is_ok_and(|s| s.is_final()) {
+        if r.status.is_final() {
             return Ok(None);
         }
-        let theirs = self.store.customer_emails(r.customer_id).await?;
+        let theirs = self.store.customer_emails(r.customer_id.get()).await?;
         Ok(theirs.iter().any(|e| e == sender_key).then_some(r))
     }
 

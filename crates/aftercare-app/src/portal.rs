@@ -14,7 +14,8 @@ use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::catalog::parse_serial;
 use aftercare_domain::error::{parse_date, required_text};
-use aftercare_domain::request::{RequestChannel, ServiceType};
+use aftercare_domain::request::{RequestChannel, ServiceType, VisitStatus};
+use aftercare_domain::{CustomerId, RequestId};
 use jiff::ToSpan;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -263,7 +264,7 @@ impl App {
         Ok(self
             .store
             .requests(&RequestFilter {
-                customer_id: Some(a.customer_id),
+                customer_id: Some(CustomerId(a.customer_id)),
                 limit: 200,
                 ..Default::default()
             })
@@ -334,9 +335,9 @@ impl App {
 
     async fn own_request(&self, a: &PortalAccount, id: i64) -> Result<ServiceRequest, AppError> {
         self.store
-            .request(id)
+            .request(RequestId(id))
             .await?
-            .filter(|r| r.customer_id == a.customer_id)
+            .filter(|r| r.customer_id == CustomerId(a.customer_id))
             .ok_or(AppError::NotFound("request"))
     }
 
@@ -349,7 +350,7 @@ impl App {
         let r = self.own_request(a, id).await?;
         let messages = self
             .store
-            .messages(id)
+            .messages(r.id)
             .await?
             .into_iter()
             .filter(|m| m.kind == "reply" || m.kind == "customer")
@@ -357,7 +358,7 @@ impl App {
         let visits = self
             .store
             .visits(&VisitFilter {
-                request_id: Some(id),
+                request_id: Some(RequestId(id)),
                 ..Default::default()
             })
             .await?;
@@ -390,7 +391,7 @@ impl App {
     ) -> Result<(), AppError> {
         let body = required_text(body, 20_000).map_err(|c| Invalid::one("body", c))?;
         let r = self.own_request(a, id).await?;
-        let status = r.status_of()?;
+        let status = r.status;
         if status.is_final() {
             return Err(AppError::Conflict {
                 code: "request_not_active",
@@ -413,7 +414,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("attachment"))?;
         let visible = self
-            .portal_request(a, request_id)
+            .portal_request(a, request_id.get())
             .await?
             .messages
             .iter()
@@ -451,21 +452,21 @@ impl App {
             ServiceType::Commissioning,
             ServiceType::Delivery,
         ];
-        let status = r.status_of()?;
+        let status = r.status;
         let Some(tech) = r.assignee_id else {
             return Ok(vec![]);
         };
-        if !status.is_active() || !visit_types.contains(&r.service_type_of()?) {
+        if !status.is_active() || !visit_types.contains(&r.service_type) {
             return Ok(vec![]);
         }
         let own = self
             .store
             .visits(&VisitFilter {
-                request_id: Some(id),
+                request_id: Some(RequestId(id)),
                 ..Default::default()
             })
             .await?;
-        if own.iter().any(|v| v.status == "booked") {
+        if own.iter().any(|v| v.status == VisitStatus::Booked) {
             return Ok(vec![]);
         }
         let config = self.store.desk_config().await?;
@@ -479,7 +480,7 @@ impl App {
             .store
             .visits(&VisitFilter {
                 technician_id: Some(tech),
-                from: Some(stamp(self.clock.now())),
+                from: Some(self.clock.now()),
                 ..Default::default()
             })
             .await?;
@@ -487,12 +488,11 @@ impl App {
         let mut day = from;
         while day < until && slots.len() < 24 {
             for (s, e) in cal.slots(day, 2 * 3600) {
-                let (ss, es) = (stamp(s), stamp(e));
                 let clash = busy
                     .iter()
-                    .any(|v| v.status == "booked" && v.starts_at < es && v.ends_at > ss);
+                    .any(|v| v.status == VisitStatus::Booked && v.starts_at < e && v.ends_at > s);
                 if !clash {
-                    slots.push((ss, es));
+                    slots.push((stamp(s), stamp(e)));
                 }
             }
             day = match day.tomorrow() {
@@ -516,7 +516,7 @@ impl App {
         };
         let r = self.own_request(a, id).await?;
         let tech = match r.assignee_id {
-            Some(t) => self.store.user(t).await?,
+            Some(t) => self.store.user(t.get()).await?,
             None => None,
         }
         .ok_or(AppError::NotFound("technician"))?;

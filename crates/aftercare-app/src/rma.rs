@@ -9,9 +9,11 @@ use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
-use aftercare_domain::catalog::{format_money, parse_money, parse_serial};
+use aftercare_domain::catalog::{parse_money, parse_serial};
 use aftercare_domain::error::{optional_text, parse_date, required_text};
+use aftercare_domain::request::RequestStatus;
 use aftercare_domain::rma::{RmaKind, RmaStatus, entitled};
+use aftercare_domain::{Money, ProductId, RmaId, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -53,7 +55,7 @@ impl App {
     ) -> Result<i64, AppError> {
         p.require(Permission::WorkRequests)?;
         let r = self.request_detail(p, request_id).await?.request;
-        if r.status == "cancelled" {
+        if r.status == RequestStatus::Cancelled {
             return Err(AppError::Conflict {
                 code: "request_not_active",
                 field: Some("status".into()),
@@ -70,7 +72,10 @@ impl App {
         let (Some(kind), Some(reason)) = (kind, reason) else {
             return Err(AppError::Internal("validated input missing".into()));
         };
-        match self.warranty_on(asset, Some(self.opened_on(&r))).await? {
+        match self
+            .warranty_on(asset.get(), Some(self.opened_on(&r)))
+            .await?
+        {
             Some(status) => {
                 entitled(kind, &status).map_err(|c| Invalid::one("kind", c))?;
             }
@@ -87,19 +92,20 @@ impl App {
             format!("{} {} requested: {reason}", r.number, kind.code()),
         ));
         for m in self.desk_managers().await? {
-            fx.notify.push((m, "rma_requested".into()));
+            fx.notify.push((UserId(m), "rma_requested".into()));
         }
         self.store
             .create_rma(
                 &p.actor(),
-                request_id,
+                r.id,
                 asset,
-                kind.code(),
+                kind,
                 &reason,
                 &fx,
-                &self.now(),
+                self.clock.now(),
             )
             .await
+            .map(RmaId::get)
             .map_err(AppError::from_store("rma"))
     }
 
@@ -124,10 +130,13 @@ impl App {
         i: &RmaStepInput,
     ) -> Result<Rma, AppError> {
         p.require(Permission::WorkRequests)?;
-        let mut rma = self.store.rma(id).await?.ok_or(AppError::NotFound("rma"))?;
-        let r = self.request_detail(p, rma.request_id).await?.request;
-        let kind = RmaKind::parse(&rma.kind).map_err(|c| Invalid::one("kind", c))?;
-        let from = RmaStatus::parse(&rma.status).map_err(|c| Invalid::one("status", c))?;
+        let mut rma = self
+            .store
+            .rma(RmaId(id))
+            .await?
+            .ok_or(AppError::NotFound("rma"))?;
+        let r = self.request_detail(p, rma.request_id.get()).await?.request;
+        let (kind, from) = (rma.kind, rma.status);
         let to = RmaStatus::parse(&i.status).map_err(|c| Invalid::one("status", c))?;
         if !from.next(kind).contains(&to) {
             return Err(AppError::Conflict {
@@ -165,12 +174,12 @@ impl App {
                         if let Some(serial) = inv.check("replacement_serial", parse_serial(s)) {
                             let product = self
                                 .store
-                                .asset(rma.asset_id)
+                                .asset(rma.asset_id.get())
                                 .await?
                                 .ok_or(AppError::NotFound("asset"))?
                                 .product_id;
                             // 三包: the new item's guarantees run from the exchange day.
-                            replacement = Some((product, serial, today.to_string()));
+                            replacement = Some((ProductId(product), serial, today.to_string()));
                         }
                     }
                     None => inv.push("replacement_serial", "required"),
@@ -179,14 +188,14 @@ impl App {
             RmaStatus::Completed => match i.refund_amount.as_deref() {
                 Some(m) => match inv.check("refund_amount", parse_money(m)) {
                     Some(v) if v <= 0 => inv.push("refund_amount", "out_of_range"),
-                    v => rma.refund_amount = v,
+                    v => rma.refund_amount = v.map(Money),
                 },
                 None => inv.push("refund_amount", "required"),
             },
             _ => {}
         }
         inv.into_result()?;
-        rma.status = to.code().into();
+        rma.status = to;
         if matches!(to, RmaStatus::Approved | RmaStatus::Rejected) {
             rma.decision_note = note.clone();
         }
@@ -195,7 +204,7 @@ impl App {
             format!("rma_{}", to.code()),
             Some(kind.code().into()),
             note.clone()
-                .or(rma.refund_amount.map(|a| format!("¥{}", format_money(a))))
+                .or(rma.refund_amount.map(|a| format!("¥{a}")))
                 .or(replacement.as_ref().map(|(_, s, _)| s.clone())),
         ));
         fx.timeline.push((
@@ -207,7 +216,7 @@ impl App {
                 to.code(),
                 rma.refund_amount
                     .filter(|_| to == RmaStatus::Completed)
-                    .map(|a| format!(" ¥{}", format_money(a)))
+                    .map(|a| format!(" ¥{a}"))
                     .unwrap_or_default()
             ),
         ));
@@ -216,7 +225,7 @@ impl App {
             RmaStatus::Approved | RmaStatus::Rejected | RmaStatus::Completed
         ) && let Some(email) = self
             .store
-            .service_facts(r.customer_id)
+            .service_facts(r.customer_id.get())
             .await?
             .and_then(|f| f.email)
         {
@@ -236,19 +245,22 @@ impl App {
             });
         }
         let decided_by =
-            matches!(to, RmaStatus::Approved | RmaStatus::Rejected).then_some(p.user.id);
+            matches!(to, RmaStatus::Approved | RmaStatus::Rejected).then_some(UserId(p.user.id));
         self.store
             .update_rma(
                 &p.actor(),
                 &rma,
-                from.code(),
+                from,
                 decided_by,
                 replacement,
                 &fx,
-                &self.now(),
+                self.clock.now(),
             )
             .await
             .map_err(AppError::from_store("rma"))?;
-        self.store.rma(id).await?.ok_or(AppError::NotFound("rma"))
+        self.store
+            .rma(RmaId(id))
+            .await?
+            .ok_or(AppError::NotFound("rma"))
     }
 }

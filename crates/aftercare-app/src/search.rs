@@ -8,6 +8,7 @@ pub use crate::ports::SearchIndex;
 pub use crate::ports::SearchSource;
 pub use crate::search_model::*;
 use crate::service::{App, Principal};
+use aftercare_domain::OutletId;
 use aftercare_domain::account::Permission;
 use std::sync::Arc;
 
@@ -71,7 +72,7 @@ impl App {
         }
         inv.into_result()?;
         let v = Visibility {
-            outlet: self.partner_outlet(p).await?,
+            outlet: self.partner_outlet(p).await?.map(OutletId::get),
             drafts: p.role.allows(Permission::ManageDesk),
         };
         let limit = q.limit.unwrap_or(20).clamp(1, 100);

@@ -9,8 +9,8 @@ macro_rules! code_enum {
     ($(#[$m:meta])* $name:ident, $err:literal, { $($variant:ident => $code:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        #[cfg_attr(feature = "schema", derive(::utoipa::ToSchema))]
+        pub enum $name { $(#[serde(rename = $code)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -24,6 +24,26 @@ macro_rules! code_enum {
                     $($code => Ok($name::$variant),)+
                     _ => Err($err),
                 }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.code()
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = &'static str;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::parse(s)
             }
         }
     };

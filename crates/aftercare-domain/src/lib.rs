@@ -10,7 +10,9 @@ pub mod contact;
 pub mod customer;
 pub mod error;
 pub mod feedback;
+pub mod ids;
 pub mod lang;
+pub mod money;
 pub mod order;
 pub mod request;
 pub mod rma;
@@ -20,6 +22,8 @@ pub mod value;
 pub mod warranty;
 
 pub use error::{FieldError, Invalid};
+pub use ids::*;
+pub use money::Money;
 
 /// A calendar day, the unit of purchase, delivery and warranty dates.
 pub type Date = jiff::civil::Date;

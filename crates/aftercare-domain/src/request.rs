@@ -91,6 +91,15 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// Where a technician's visit stands.
+    VisitStatus, "visit_status_unknown", {
+        Booked => "booked",
+        Done => "done",
+        Cancelled => "cancelled",
+    }
+);
+
 /// The number people see: `SR-2026-000123`, the year it was opened and a sequence.
 pub fn request_number(year: i16, seq: i64) -> String {
     format!("SR-{year}-{seq:06}")

@@ -206,27 +206,16 @@ pub fn status(policy: &WarrantyPolicy, facts: &AssetFacts, on: Date) -> Warranty
     }
 }
 
-/// Who pays for an after-sale request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Charge {
-    /// Covered: parts and labour free.
-    Free,
-    /// Partly covered: a lesser remedy is free (a repair instead of the exchange asked
-    /// for), or parts are covered and labour is charged.
-    Partial,
-    Chargeable,
-}
-
-impl Charge {
-    pub fn code(self) -> &'static str {
-        match self {
-            Charge::Free => "free",
-            Charge::Partial => "partial",
-            Charge::Chargeable => "chargeable",
-        }
+crate::customer::code_enum!(
+    /// Who pays for an after-sale request. Free: covered, parts and labour. Partial: a
+    /// lesser remedy is free (a repair instead of the exchange asked for), or parts are
+    /// covered and labour is charged.
+    Charge, "charge_unknown", {
+        Free => "free",
+        Partial => "partial",
+        Chargeable => "chargeable",
     }
-}
+);
 
 /// The decision on a request and the reason, as a code the interface explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -113,7 +113,7 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
         (id, true, false)
     );
     let d = app.request_detail(&agent, id).await.unwrap();
-    assert_eq!(d.request.status, "in_progress");
+    assert_eq!(d.request.status.code(), "in_progress");
     let m = d.messages.last().unwrap();
     assert_eq!(
         (m.kind.as_str(), m.channel.as_str(), m.author.as_str()),
@@ -158,7 +158,12 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
     assert!(!o.threaded && !o.new_customer && !o.duplicate);
     assert_ne!(o.request_id, id);
     assert_eq!(
-        app.request_detail(&agent, id).await.unwrap().request.status,
+        app.request_detail(&agent, id)
+            .await
+            .unwrap()
+            .request
+            .status
+            .code(),
         "closed"
     );
 
@@ -175,7 +180,7 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
         .unwrap()
         .request;
     assert_eq!(
-        (r.subject.as_str(), r.channel.as_str(), r.status.as_str()),
+        (r.subject.as_str(), r.channel.code(), r.status.code()),
         ("冷氣機不冷，請派師傅", "email", "new")
     );
     assert!(
@@ -311,7 +316,7 @@ async fn imap_scenario(kind: Kind) {
         ["冷氣機不冷，請派師傅", "回复：[SR-2026-000123] 空调不制冷"]
     );
     assert!(
-        all.iter().all(|r| r.status == "new"),
+        all.iter().all(|r| r.status.code() == "new"),
         "self-service mail waits for triage"
     );
 

@@ -536,3 +536,137 @@ pub(crate) async fn bulk_insert_then(
     }
     Ok(())
 }
+
+// ---- typed values at the port edge ------------------------------------------------------
+
+/// Ids are numbers, codes are their code text, amounts are fen and instants are stored
+/// stamps (fixed width, so text order is time order).
+macro_rules! id_values {
+    ($($t:ty),+) => {$(
+        impl From<$t> for V {
+            fn from(v: $t) -> Self {
+                V::I(v.get())
+            }
+        }
+        impl From<Option<$t>> for V {
+            fn from(v: Option<$t>) -> Self {
+                V::OptI(v.map(|v| v.get()))
+            }
+        }
+    )+};
+}
+id_values!(
+    aftercare_domain::CustomerId,
+    aftercare_domain::RequestId,
+    aftercare_domain::OrderId,
+    aftercare_domain::AssetId,
+    aftercare_domain::ProductId,
+    aftercare_domain::UserId,
+    aftercare_domain::OutletId,
+    aftercare_domain::VisitId,
+    aftercare_domain::RmaId
+);
+
+macro_rules! code_values {
+    ($($t:ty),+) => {$(
+        impl From<$t> for V {
+            fn from(v: $t) -> Self {
+                V::T(v.code().to_owned())
+            }
+        }
+        impl From<Option<$t>> for V {
+            fn from(v: Option<$t>) -> Self {
+                V::OptT(v.map(|v| v.code().to_owned()))
+            }
+        }
+    )+};
+}
+code_values!(
+    aftercare_domain::request::ServiceType,
+    aftercare_domain::request::ServicePhase,
+    aftercare_domain::request::RequestStatus,
+    aftercare_domain::request::Priority,
+    aftercare_domain::request::RequestChannel,
+    aftercare_domain::request::VisitStatus,
+    aftercare_domain::customer::ValueTier,
+    aftercare_domain::rma::RmaKind,
+    aftercare_domain::rma::RmaStatus,
+    aftercare_domain::warranty::Charge
+);
+
+impl From<aftercare_domain::Money> for V {
+    fn from(v: aftercare_domain::Money) -> Self {
+        V::I(v.fen())
+    }
+}
+impl From<Option<aftercare_domain::Money>> for V {
+    fn from(v: Option<aftercare_domain::Money>) -> Self {
+        V::OptI(v.map(|v| v.fen()))
+    }
+}
+impl From<jiff::Timestamp> for V {
+    fn from(v: jiff::Timestamp) -> Self {
+        V::T(aftercare_app::ports::stamp(v))
+    }
+}
+impl From<Option<jiff::Timestamp>> for V {
+    fn from(v: Option<jiff::Timestamp>) -> Self {
+        V::OptT(v.map(aftercare_app::ports::stamp))
+    }
+}
+
+/// Reads one stored row's text columns into typed values: a value that does not parse is
+/// [`StoreError::Corrupt`] naming the table, the row and the column, never a default.
+pub(crate) struct Cells {
+    pub(crate) table: &'static str,
+    pub(crate) id: i64,
+}
+
+impl Cells {
+    pub(crate) fn of(table: &'static str, id: i64) -> Cells {
+        Cells { table, id }
+    }
+
+    fn corrupt(&self, column: &'static str, value: &str) -> StoreError {
+        StoreError::Corrupt {
+            table: self.table,
+            id: self.id,
+            column,
+            value: value.to_owned(),
+        }
+    }
+
+    /// A code column (`status`, `priority`, …).
+    pub(crate) fn code<T: std::str::FromStr>(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<T, StoreError> {
+        value.parse().map_err(|_| self.corrupt(column, value))
+    }
+
+    pub(crate) fn opt_code<T: std::str::FromStr>(
+        &self,
+        column: &'static str,
+        value: Option<&str>,
+    ) -> Result<Option<T>, StoreError> {
+        value.map(|v| self.code(column, v)).transpose()
+    }
+
+    /// An instant column.
+    pub(crate) fn at(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<jiff::Timestamp, StoreError> {
+        value.parse().map_err(|_| self.corrupt(column, value))
+    }
+
+    pub(crate) fn opt_at(
+        &self,
+        column: &'static str,
+        value: Option<&str>,
+    ) -> Result<Option<jiff::Timestamp>, StoreError> {
+        value.map(|v| self.at(column, v)).transpose()
+    }
+}

@@ -26,18 +26,19 @@ impl NotificationStore for SqlStore {
             &[V::I(user_id), V::I(limit as i64)],
         )
         .await?;
-        Ok(ns
-            .into_iter()
-            .map(|n| Notification {
-                id: n.id,
-                request_id: n.request_id,
-                request_number: n.number,
-                kind: n.kind,
-                detail: n.detail,
-                created_at: n.created_at,
-                read: n.read_at.is_some(),
+        ns.into_iter()
+            .map(|n| {
+                Ok(Notification {
+                    id: n.id,
+                    request_id: n.request_id.map(aftercare_domain::RequestId),
+                    request_number: n.number,
+                    kind: n.kind,
+                    detail: n.detail,
+                    created_at: Cells::of("notifications", n.id).at("created_at", &n.created_at)?,
+                    read: n.read_at.is_some(),
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn mark_notifications_read(&self, user_id: i64, now: &str) -> StoreResult<()> {

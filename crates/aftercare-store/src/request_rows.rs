@@ -8,7 +8,9 @@ use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::calendar::china_date;
-use aftercare_domain::request::{Priority, RequestStatus};
+use aftercare_domain::{
+    AssetId, CustomerId, Money, OrderId, OutletId, RequestId, RmaId, UserId, VisitId,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
@@ -73,55 +75,58 @@ pub(crate) struct ReqRec {
     pub(crate) version: i64,
 }
 
-impl From<ReqRec> for ServiceRequest {
-    fn from(r: ReqRec) -> Self {
-        ServiceRequest {
-            id: r.id,
+impl TryFrom<ReqRec> for ServiceRequest {
+    type Error = StoreError;
+
+    fn try_from(r: ReqRec) -> Result<Self, StoreError> {
+        let c = Cells::of("requests", r.id);
+        Ok(ServiceRequest {
+            id: RequestId(r.id),
             number: r.number,
-            customer_id: r.customer_id,
+            customer_id: CustomerId(r.customer_id),
             customer_name: r.customer_name,
-            asset_id: r.asset_id,
-            order_id: r.order_id,
-            service_type: r.service_type,
-            phase: r.phase,
-            status: r.status,
-            priority: r.priority,
-            channel: r.channel,
+            asset_id: r.asset_id.map(AssetId),
+            order_id: r.order_id.map(OrderId),
+            service_type: c.code("service_type", &r.service_type)?,
+            phase: c.code("phase", &r.phase)?,
+            status: c.code("status", &r.status)?,
+            priority: c.code("priority", &r.priority)?,
+            channel: c.code("channel", &r.channel)?,
             subject: r.subject,
             description: r.description,
-            tier: r.tier,
+            tier: c.code("tier", &r.tier)?,
             city: r.city,
-            outlet_id: r.outlet_id,
-            assignee_id: r.assignee_id,
+            outlet_id: r.outlet_id.map(OutletId),
+            assignee_id: r.assignee_id.map(UserId),
             assignee_name: r.assignee_name,
             routed: r.routed,
             sla_policy_id: r.sla_policy_id,
-            response_due: r.response_due,
-            responded_at: r.responded_at,
-            resolution_due: r.resolution_due,
+            response_due: c.opt_at("response_due", r.response_due.as_deref())?,
+            responded_at: c.opt_at("responded_at", r.responded_at.as_deref())?,
+            resolution_due: c.opt_at("resolution_due", r.resolution_due.as_deref())?,
             resolution_left: r.resolution_left,
-            warn_at: r.warn_at,
+            warn_at: c.opt_at("warn_at", r.warn_at.as_deref())?,
             warn_seconds: r.warn_seconds,
             warned: r.warned != 0,
             response_breached: r.response_breached != 0,
             resolution_breached: r.resolution_breached != 0,
-            sla_next: r.sla_next,
+            sla_next: c.opt_at("sla_next", r.sla_next.as_deref())?,
             escalated: r.escalated != 0,
-            charge: r.charge,
+            charge: c.opt_code("charge", r.charge.as_deref())?,
             charge_reason: r.charge_reason,
-            parts_cost: r.parts_cost,
-            labour_cost: r.labour_cost,
+            parts_cost: Money(r.parts_cost),
+            labour_cost: Money(r.labour_cost),
             root_cause: r.root_cause,
             remedy: r.remedy,
             rating: r.rating,
             rating_comment: r.rating_comment,
-            rated_at: r.rated_at,
-            resolved_at: r.resolved_at,
-            closed_at: r.closed_at,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            rated_at: c.opt_at("rated_at", r.rated_at.as_deref())?,
+            resolved_at: c.opt_at("resolved_at", r.resolved_at.as_deref())?,
+            closed_at: c.opt_at("closed_at", r.closed_at.as_deref())?,
+            created_at: c.at("created_at", &r.created_at)?,
+            updated_at: c.at("updated_at", &r.updated_at)?,
             version: r.version,
-        }
+        })
     }
 }
 
@@ -152,28 +157,31 @@ pub(crate) struct RowRec {
     pub(crate) priority_rank: i64,
 }
 
-impl From<RowRec> for RequestRow {
-    fn from(r: RowRec) -> Self {
-        RequestRow {
-            id: r.id,
+impl TryFrom<RowRec> for RequestRow {
+    type Error = StoreError;
+
+    fn try_from(r: RowRec) -> Result<Self, StoreError> {
+        let c = Cells::of("requests", r.id);
+        Ok(RequestRow {
+            id: RequestId(r.id),
             number: r.number,
-            customer_id: r.customer_id,
+            customer_id: CustomerId(r.customer_id),
             customer_name: r.customer_name,
             subject: r.subject,
-            service_type: r.service_type,
-            status: r.status,
-            priority: r.priority,
-            tier: r.tier,
-            assignee_id: r.assignee_id,
+            service_type: c.code("service_type", &r.service_type)?,
+            status: c.code("status", &r.status)?,
+            priority: c.code("priority", &r.priority)?,
+            tier: c.code("tier", &r.tier)?,
+            assignee_id: r.assignee_id.map(UserId),
             assignee_name: r.assignee_name,
-            response_due: r.response_due,
-            responded_at: r.responded_at,
-            resolution_due: r.resolution_due,
+            response_due: c.opt_at("response_due", r.response_due.as_deref())?,
+            responded_at: c.opt_at("responded_at", r.responded_at.as_deref())?,
+            resolution_due: c.opt_at("resolution_due", r.resolution_due.as_deref())?,
             warned: r.warned != 0,
             response_breached: r.response_breached != 0,
             resolution_breached: r.resolution_breached != 0,
-            created_at: r.created_at,
-        }
+            created_at: c.at("created_at", &r.created_at)?,
+        })
     }
 }
 
@@ -203,35 +211,30 @@ pub(crate) struct VisitRec {
     pub(crate) reported_at: Option<String>,
 }
 
-impl From<VisitRec> for Visit {
-    fn from(v: VisitRec) -> Self {
-        Visit {
-            id: v.id,
-            request_id: v.request_id,
+impl TryFrom<VisitRec> for Visit {
+    type Error = StoreError;
+
+    fn try_from(v: VisitRec) -> Result<Self, StoreError> {
+        let c = Cells::of("visits", v.id);
+        Ok(Visit {
+            id: VisitId(v.id),
+            request_id: RequestId(v.request_id),
             request_number: v.request_number,
             subject: v.subject,
             customer_name: v.customer_name,
-            technician_id: v.technician_id,
+            technician_id: UserId(v.technician_id),
             technician_name: v.technician_name,
-            starts_at: v.starts_at,
-            ends_at: v.ends_at,
-            status: v.status,
+            starts_at: c.at("starts_at", &v.starts_at)?,
+            ends_at: c.at("ends_at", &v.ends_at)?,
+            status: c.code("status", &v.status)?,
             address: v.address,
             work_done: v.work_done,
             parts: v.parts,
             minutes_spent: v.minutes_spent,
             confirmed_by: v.confirmed_by,
-            reported_at: v.reported_at,
-        }
+            reported_at: c.opt_at("reported_at", v.reported_at.as_deref())?,
+        })
     }
-}
-
-pub(crate) fn rank(priority: &str) -> i64 {
-    Priority::parse(priority).map(Priority::rank).unwrap_or(2)
-}
-
-pub(crate) fn active(status: &str) -> bool {
-    RequestStatus::parse(status).is_ok_and(RequestStatus::is_active)
 }
 
 /// The local (Shanghai) day of a stored stamp, for usage-archive entries.
@@ -338,7 +341,7 @@ impl SqlStore {
             exec(
                 &mut *tx,
                 "INSERT INTO notifications (user_id, request_id, kind, created_at) VALUES ($1, $2, $3, $4)",
-                &[V::I(*user), V::I(request_id), kind.into(), now.into()],
+                &[(*user).into(), V::I(request_id), kind.into(), now.into()],
             )
             .await?;
         }
@@ -348,7 +351,7 @@ impl SqlStore {
                 "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
-                    V::I(*asset),
+                    (*asset).into(),
                     local_day(now).into(),
                     kind.into(),
                     note.into(),
@@ -427,7 +430,7 @@ impl SqlStore {
             for (r, _) in items {
                 let mut vals = request_args(r);
                 vals.push(now.into());
-                vals.push(V::I(r.id));
+                vals.push(r.id.into());
                 vals.push(V::I(r.version));
                 if exec(&mut *tx, &sql, &vals).await? == 1 {
                     written.insert(r.id);
@@ -448,7 +451,7 @@ impl SqlStore {
             let mut rows = Vec::with_capacity(chunk.len());
             for (r, _) in chunk {
                 let mut cells = Vec::with_capacity(MUTABLE.len() + 3);
-                vals.push(V::I(r.id));
+                vals.push(r.id.into());
                 cells.push(format!("CAST({} AS BIGINT)", ph(backend, vals.len())));
                 vals.push(V::I(r.version));
                 cells.push(format!("CAST({} AS BIGINT)", ph(backend, vals.len())));
@@ -482,7 +485,7 @@ impl SqlStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(backend_err)?;
-            written.extend(ids);
+            written.extend(ids.into_iter().map(RequestId));
         }
         if backend == Backend::Postgres {
             // Change-log ids commit in order (see `log`).
@@ -502,7 +505,7 @@ impl SqlStore {
                 (&actor.label).into(),
                 "update".into(),
                 "request".into(),
-                V::I(r.id),
+                r.id.into(),
                 V::OptT(None),
                 after.to_string().into(),
             ]);
@@ -510,14 +513,14 @@ impl SqlStore {
                 now.into(),
                 "request.update".into(),
                 "request".into(),
-                V::I(r.id),
+                r.id.into(),
                 json!({ "actor": actor.label, "after": after })
                     .to_string()
                     .into(),
             ]);
             for (kind, from, to) in &fx.history {
                 history.push(vec![
-                    V::I(r.id),
+                    r.id.into(),
                     now.into(),
                     kind.into(),
                     from.into(),
@@ -526,7 +529,7 @@ impl SqlStore {
                 ]);
             }
             for (user, kind) in &fx.notify {
-                notes.push(vec![V::I(*user), V::I(r.id), kind.into(), now.into()]);
+                notes.push(vec![(*user).into(), r.id.into(), kind.into(), now.into()]);
             }
             // The rarer effects go their usual way.
             let rest = Effects {
@@ -543,8 +546,16 @@ impl SqlStore {
                 || rest.asset_event.is_some()
                 || rest.received_mail.is_some()
             {
-                self.apply_effects(&mut *tx, actor, r.id, r.customer_id, &r.number, &rest, now)
-                    .await?;
+                self.apply_effects(
+                    &mut *tx,
+                    actor,
+                    r.id.get(),
+                    r.customer_id.get(),
+                    &r.number,
+                    &rest,
+                    now,
+                )
+                .await?;
             }
         }
         bulk_insert(
@@ -615,38 +626,38 @@ pub(crate) async fn customer_and_number(
 
 pub(crate) fn request_args(r: &ServiceRequest) -> Vec<V> {
     vec![
-        (&r.service_type).into(),
-        (&r.phase).into(),
-        V::OptI(r.asset_id),
-        (&r.status).into(),
-        active(&r.status).into(),
-        (&r.priority).into(),
-        V::I(rank(&r.priority)),
-        V::OptI(r.assignee_id),
+        r.service_type.into(),
+        r.phase.into(),
+        r.asset_id.into(),
+        r.status.into(),
+        r.status.is_active().into(),
+        r.priority.into(),
+        V::I(r.priority.rank()),
+        r.assignee_id.into(),
         (&r.routed).into(),
-        V::OptI(r.outlet_id),
-        (&r.response_due).into(),
-        (&r.responded_at).into(),
-        (&r.resolution_due).into(),
+        r.outlet_id.into(),
+        r.response_due.into(),
+        r.responded_at.into(),
+        r.resolution_due.into(),
         V::OptI(r.resolution_left),
-        (&r.warn_at).into(),
+        r.warn_at.into(),
         V::I(r.warn_seconds),
         r.warned.into(),
         r.response_breached.into(),
         r.resolution_breached.into(),
-        (&r.sla_next).into(),
+        r.sla_next.into(),
         r.escalated.into(),
-        (&r.charge).into(),
+        r.charge.into(),
         (&r.charge_reason).into(),
-        V::I(r.parts_cost),
-        V::I(r.labour_cost),
+        r.parts_cost.into(),
+        r.labour_cost.into(),
         (&r.root_cause).into(),
         (&r.remedy).into(),
         V::OptI(r.rating),
         (&r.rating_comment).into(),
-        (&r.rated_at).into(),
-        (&r.resolved_at).into(),
-        (&r.closed_at).into(),
+        r.rated_at.into(),
+        r.resolved_at.into(),
+        r.closed_at.into(),
     ]
 }
 
@@ -716,7 +727,7 @@ pub(crate) fn filter_sql(q: &RequestFilter, sql: &mut Sql) -> Result<(), StoreEr
         }
         Some("breaching") => {
             sql.push(" AND r.active = 1 AND r.resolution_due < ")
-                .bind(q.due_before.clone().unwrap_or_default());
+                .bind(q.due_before.map(stamp).unwrap_or_default());
         }
         _ => {}
     }
@@ -729,8 +740,8 @@ pub(crate) fn filter_sql(q: &RequestFilter, sql: &mut Sql) -> Result<(), StoreEr
     if let Some(c) = q.customer_id {
         sql.push(" AND r.customer_id = ").bind(c);
     }
-    if let Some(s) = &q.status {
-        sql.push(" AND r.status = ").bind(s.clone());
+    if let Some(s) = q.status {
+        sql.push(" AND r.status = ").bind(s);
     }
     Ok(())
 }
@@ -781,25 +792,27 @@ impl SqlStore {
             &[V::I(v)],
         )
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Rma {
-                id: r.id,
-                request_id: r.request_id,
-                asset_id: r.asset_id,
-                serial: r.serial,
-                kind: r.kind,
-                status: r.status,
-                reason: r.reason,
-                decided_by: r.decided_by,
-                decision_note: r.decision_note,
-                received_on: r.received_on,
-                replacement_asset_id: r.replacement_asset_id,
-                replacement_serial: r.replacement_serial,
-                refund_amount: r.refund_amount,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
+        rows.into_iter()
+            .map(|r| {
+                let c = Cells::of("rmas", r.id);
+                Ok(Rma {
+                    id: RmaId(r.id),
+                    request_id: RequestId(r.request_id),
+                    asset_id: AssetId(r.asset_id),
+                    serial: r.serial,
+                    kind: c.code("kind", &r.kind)?,
+                    status: c.code("status", &r.status)?,
+                    reason: r.reason,
+                    decided_by: r.decided_by,
+                    decision_note: r.decision_note,
+                    received_on: r.received_on,
+                    replacement_asset_id: r.replacement_asset_id.map(AssetId),
+                    replacement_serial: r.replacement_serial,
+                    refund_amount: r.refund_amount.map(Money),
+                    created_at: c.at("created_at", &r.created_at)?,
+                    updated_at: c.at("updated_at", &r.updated_at)?,
+                })
             })
-            .collect())
+            .collect()
     }
 }

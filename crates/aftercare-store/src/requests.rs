@@ -7,6 +7,7 @@ use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::model::Page;
 use aftercare_app::ports::*;
+use aftercare_domain::RequestId;
 use aftercare_domain::calendar::china_date;
 use aftercare_domain::request::request_number;
 use async_trait::async_trait;
@@ -19,12 +20,12 @@ impl RequestStore for SqlStore {
         actor: &Actor,
         r: &ServiceRequest,
         fx: &Effects,
-        now: &str,
-    ) -> StoreResult<(i64, String)> {
+        now: jiff::Timestamp,
+    ) -> StoreResult<(RequestId, String)> {
         let (me, actor, now, r, fx) = (
             self.clone(),
             actor.clone(),
-            now.to_string(),
+            stamp(now),
             r.clone(),
             fx.clone(),
         );
@@ -34,11 +35,7 @@ impl RequestStore for SqlStore {
                     (me.clone(), actor.clone(), now.clone(), r.clone(), fx.clone());
                 Box::pin(async move {
                     // The year people in China see on the calendar when it was opened.
-                    let year: i16 = r
-                        .created_at
-                        .parse::<jiff::Timestamp>()
-                        .map(|t| china_date(t).year())
-                        .unwrap_or(2026);
+                    let year: i16 = china_date(r.created_at).year();
                     let seq = insert_id(
                         &mut *tx,
                         "INSERT INTO request_numbers (year, last) VALUES ($1, 1) \
@@ -63,12 +60,12 @@ impl RequestStore for SqlStore {
                     ];
                     let mut vals: Vec<V> = vec![
                         number.clone().into(),
-                        V::I(r.customer_id),
-                        V::OptI(r.order_id),
-                        (&r.channel).into(),
+                        r.customer_id.into(),
+                        r.order_id.into(),
+                        r.channel.into(),
                         (&r.subject).into(),
                         (&r.description).into(),
-                        (&r.tier).into(),
+                        r.tier.into(),
                         (&r.city).into(),
                         V::OptI(r.sla_policy_id),
                         V::OptI(actor.user_id),
@@ -94,9 +91,17 @@ impl RequestStore for SqlStore {
                     after["service_type"] = json!(r.service_type);
                     me.log(&mut *tx, &actor, "create", "request", id, None, Some(&after), &now)
                         .await?;
-                    me.apply_effects(&mut *tx, &actor, id, r.customer_id, &number, &fx, &now)
-                        .await?;
-                    Ok((id, number))
+                    me.apply_effects(
+                        &mut *tx,
+                        &actor,
+                        id,
+                        r.customer_id.get(),
+                        &number,
+                        &fx,
+                        &now,
+                    )
+                    .await?;
+                    Ok((RequestId(id), number))
                 })
             })
             .await
@@ -106,12 +111,12 @@ impl RequestStore for SqlStore {
         &self,
         actor: &Actor,
         items: &[(ServiceRequest, Effects)],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<bool>> {
         let (me, actor, now, items) = (
             self.clone(),
             actor.clone(),
-            now.to_string(),
+            stamp(now),
             std::sync::Arc::new(items.to_vec()),
         );
         self.db
@@ -140,7 +145,7 @@ impl RequestStore for SqlStore {
                     for (r, fx) in items.iter() {
                         let mut vals = request_args(r);
                         vals.push(now.clone().into());
-                        vals.push(V::I(r.id));
+                        vals.push(r.id.into());
                         vals.push(V::I(r.version));
                         if exec(&mut *tx, &sql, &vals).await? == 0 {
                             out.push(false);
@@ -152,7 +157,7 @@ impl RequestStore for SqlStore {
                             &actor,
                             "update",
                             "request",
-                            r.id,
+                            r.id.get(),
                             None,
                             Some(&after),
                             &now,
@@ -161,8 +166,8 @@ impl RequestStore for SqlStore {
                         me.apply_effects(
                             &mut *tx,
                             &actor,
-                            r.id,
-                            r.customer_id,
+                            r.id.get(),
+                            r.customer_id.get(),
                             &r.number,
                             fx,
                             &now,
@@ -176,23 +181,24 @@ impl RequestStore for SqlStore {
             .await
     }
 
-    async fn request(&self, id: i64) -> StoreResult<Option<ServiceRequest>> {
+    async fn request(&self, id: RequestId) -> StoreResult<Option<ServiceRequest>> {
         let r: Option<ReqRec> = fetch_opt(
             &self.db.read,
             &format!("SELECT {REQ_COLS} {REQ_FROM} WHERE r.id = $1"),
-            &[V::I(id)],
+            &[id.into()],
         )
         .await?;
-        Ok(r.map(Into::into))
+        r.map(TryInto::try_into).transpose()
     }
 
-    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<i64>> {
-        scalar(
+    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<RequestId>> {
+        let id: Option<i64> = scalar(
             &self.db.read,
             "SELECT id FROM requests WHERE number = $1",
             &[number.into()],
         )
-        .await
+        .await?;
+        Ok(id.map(RequestId))
     }
 
     async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>> {
@@ -257,7 +263,10 @@ impl RequestStore for SqlStore {
             None
         };
         Ok(Page {
-            items: rows.into_iter().map(Into::into).collect(),
+            items: rows
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         })
     }
@@ -271,7 +280,7 @@ impl RequestStore for SqlStore {
             .unwrap_or(0))
     }
 
-    async fn messages(&self, request_id: i64) -> StoreResult<Vec<RequestMessage>> {
+    async fn messages(&self, request_id: RequestId) -> StoreResult<Vec<RequestMessage>> {
         #[derive(sqlx::FromRow)]
         struct M {
             id: i64,
@@ -293,41 +302,44 @@ impl RequestStore for SqlStore {
             &self.db.read,
             "SELECT id, kind, author_label, body, channel, created_at FROM request_messages \
              WHERE request_id = $1 ORDER BY id",
-            &[V::I(request_id)],
+            &[request_id.into()],
         )
         .await?;
         let atts: Vec<A> = fetch_all(
             &self.db.read,
             "SELECT id, message_id, filename, content_type, size FROM attachments WHERE request_id = $1 ORDER BY id",
-            &[V::I(request_id)],
+            &[request_id.into()],
         )
         .await?;
-        Ok(ms
-            .into_iter()
-            .map(|m| RequestMessage {
-                attachments: atts
-                    .iter()
-                    .filter(|a| a.message_id == Some(m.id))
-                    .map(|a| AttachmentMeta {
-                        id: a.id,
-                        filename: a.filename.clone(),
-                        content_type: a.content_type.clone(),
-                        size: a.size,
-                    })
-                    .collect(),
-                id: m.id,
-                kind: m.kind,
-                author: m.author_label,
-                body: m.body,
-                channel: m.channel,
-                created_at: m.created_at,
+        ms.into_iter()
+            .map(|m| {
+                Ok(RequestMessage {
+                    attachments: atts
+                        .iter()
+                        .filter(|a| a.message_id == Some(m.id))
+                        .map(|a| AttachmentMeta {
+                            id: a.id,
+                            filename: a.filename.clone(),
+                            content_type: a.content_type.clone(),
+                            size: a.size,
+                        })
+                        .collect(),
+                    id: m.id,
+                    kind: m.kind,
+                    author: m.author_label,
+                    body: m.body,
+                    channel: m.channel,
+                    created_at: Cells::of("request_messages", m.id)
+                        .at("created_at", &m.created_at)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
-    async fn history(&self, request_id: i64) -> StoreResult<Vec<HistoryEntry>> {
+    async fn history(&self, request_id: RequestId) -> StoreResult<Vec<HistoryEntry>> {
         #[derive(sqlx::FromRow)]
         struct H {
+            id: i64,
             at: String,
             kind: String,
             from_value: Option<String>,
@@ -336,24 +348,28 @@ impl RequestStore for SqlStore {
         }
         let hs: Vec<H> = fetch_all(
             &self.db.read,
-            "SELECT at, kind, from_value, to_value, actor_label FROM request_history \
+            "SELECT id, at, kind, from_value, to_value, actor_label FROM request_history \
              WHERE request_id = $1 ORDER BY id",
-            &[V::I(request_id)],
+            &[request_id.into()],
         )
         .await?;
-        Ok(hs
-            .into_iter()
-            .map(|h| HistoryEntry {
-                at: h.at,
-                kind: h.kind,
-                from: h.from_value,
-                to: h.to_value,
-                actor: h.actor_label,
+        hs.into_iter()
+            .map(|h| {
+                Ok(HistoryEntry {
+                    at: Cells::of("request_history", h.id).at("at", &h.at)?,
+                    kind: h.kind,
+                    from: h.from_value,
+                    to: h.to_value,
+                    actor: h.actor_label,
+                })
             })
-            .collect())
+            .collect()
     }
 
-    async fn attachment(&self, id: i64) -> StoreResult<Option<(i64, AttachmentMeta, Vec<u8>)>> {
+    async fn attachment(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<(RequestId, AttachmentMeta, Vec<u8>)>> {
         #[derive(sqlx::FromRow)]
         struct A {
             id: i64,
@@ -371,7 +387,7 @@ impl RequestStore for SqlStore {
         .await?;
         Ok(a.map(|a| {
             (
-                a.request_id,
+                RequestId(a.request_id),
                 AttachmentMeta {
                     id: a.id,
                     filename: a.filename,
@@ -383,7 +399,7 @@ impl RequestStore for SqlStore {
         }))
     }
 
-    async fn sla_due(&self, now: &str, limit: u32) -> StoreResult<Vec<ServiceRequest>> {
+    async fn sla_due(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<ServiceRequest>> {
         let rs: Vec<ReqRec> = fetch_all(
             &self.db.read,
             &format!(
@@ -392,7 +408,7 @@ impl RequestStore for SqlStore {
             &[now.into(), V::I(limit as i64)],
         )
         .await?;
-        Ok(rs.into_iter().map(Into::into).collect())
+        rs.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>> {

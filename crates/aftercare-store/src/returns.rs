@@ -6,6 +6,8 @@ use crate::store::SqlStore;
 use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
+use aftercare_domain::rma::{RmaKind, RmaStatus};
+use aftercare_domain::{AssetId, ProductId, RequestId, RmaId, UserId};
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -14,27 +16,25 @@ impl ReturnStore for SqlStore {
     async fn create_rma(
         &self,
         actor: &Actor,
-        request_id: i64,
-        asset_id: i64,
-        kind: &str,
+        request_id: RequestId,
+        asset_id: AssetId,
+        kind: RmaKind,
         reason: &str,
         fx: &Effects,
-        now: &str,
-    ) -> StoreResult<i64> {
-        let (me, actor, kind, reason, fx, now) = (
+        now: jiff::Timestamp,
+    ) -> StoreResult<RmaId> {
+        let (me, actor, reason, fx, now) = (
             self.clone(),
             actor.clone(),
-            kind.to_string(),
             reason.to_string(),
             fx.clone(),
-            now.to_string(),
+            stamp(now),
         );
         self.db
             .write_job(move |tx| {
-                let (me, actor, kind, reason, fx, now) = (
+                let (me, actor, reason, fx, now) = (
                     me.clone(),
                     actor.clone(),
-                    kind.clone(),
                     reason.clone(),
                     fx.clone(),
                     now.clone(),
@@ -44,7 +44,7 @@ impl ReturnStore for SqlStore {
                     let open = scalar(
                         &mut *tx,
                         "SELECT id FROM rmas WHERE asset_id = $1 AND status IN ('requested', 'approved', 'received') LIMIT 1",
-                        &[V::I(asset_id)],
+                        &[asset_id.into()],
                     )
                     .await?;
                     if open.is_some() {
@@ -57,60 +57,62 @@ impl ReturnStore for SqlStore {
                         &mut *tx,
                         "INSERT INTO rmas (request_id, asset_id, kind, status, reason, created_at, updated_at) \
                          VALUES ($1, $2, $3, 'requested', $4, $5, $5) RETURNING id",
-                        &[V::I(request_id), V::I(asset_id), (&kind).into(), (&reason).into(), (&now).into()],
+                        &[request_id.into(), asset_id.into(), kind.into(), (&reason).into(), (&now).into()],
                     )
                     .await?;
                     let after = json!({"request_id": request_id, "asset_id": asset_id, "kind": kind, "status": "requested"});
                     me.log(&mut *tx, &actor, "create", "rma", id, None, Some(&after), &now).await?;
-                    let (customer, number) = customer_and_number(&mut *tx, request_id).await?;
-                    me.apply_effects(&mut *tx, &actor, request_id, customer, &number, &fx, &now)
+                    let (customer, number) = customer_and_number(&mut *tx, request_id.get()).await?;
+                    me.apply_effects(&mut *tx, &actor, request_id.get(), customer, &number, &fx, &now)
                         .await?;
-                    Ok(id)
+                    Ok(RmaId(id))
                 })
             })
             .await
     }
 
-    async fn rma(&self, id: i64) -> StoreResult<Option<Rma>> {
-        Ok(self.rmas_where("r.id = $1", id).await?.into_iter().next())
+    async fn rma(&self, id: RmaId) -> StoreResult<Option<Rma>> {
+        Ok(self
+            .rmas_where("r.id = $1", id.get())
+            .await?
+            .into_iter()
+            .next())
     }
 
-    async fn rmas(&self, request_id: i64) -> StoreResult<Vec<Rma>> {
-        self.rmas_where("r.request_id = $1", request_id).await
+    async fn rmas(&self, request_id: RequestId) -> StoreResult<Vec<Rma>> {
+        self.rmas_where("r.request_id = $1", request_id.get()).await
     }
 
     async fn update_rma(
         &self,
         actor: &Actor,
         r: &Rma,
-        from: &str,
-        decided_by: Option<i64>,
-        replacement: Option<(i64, String, String)>,
+        from: RmaStatus,
+        decided_by: Option<UserId>,
+        replacement: Option<(ProductId, String, String)>,
         fx: &Effects,
-        now: &str,
-    ) -> StoreResult<Option<i64>> {
-        let (me, actor, r, from, replacement, fx, now) = (
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<AssetId>> {
+        let (me, actor, r, replacement, fx, now) = (
             self.clone(),
             actor.clone(),
             r.clone(),
-            from.to_string(),
             replacement.clone(),
             fx.clone(),
-            now.to_string(),
+            stamp(now),
         );
         self.db
             .write_job(move |tx| {
-                let (me, actor, r, from, replacement, fx, now) = (
+                let (me, actor, r, replacement, fx, now) = (
                     me.clone(),
                     actor.clone(),
                     r.clone(),
-                    from.clone(),
                     replacement.clone(),
                     fx.clone(),
                     now.clone(),
                 );
                 Box::pin(async move {
-                    let (customer, number) = customer_and_number(&mut *tx, r.request_id).await?;
+                    let (customer, number) = customer_and_number(&mut *tx, r.request_id.get()).await?;
                     let mut new_asset = None;
                     if let Some((product, serial, day)) = &replacement {
                         if scalar(&mut *tx, "SELECT id FROM assets WHERE serial = $1", &[serial.into()])
@@ -126,12 +128,12 @@ impl ReturnStore for SqlStore {
                             &mut *tx,
                             "INSERT INTO assets (serial, product_id, customer_id, purchased_on, delivered_on, created_at) \
                              VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
-                            &[serial.into(), V::I(*product), V::I(customer), day.into(), (&now).into()],
+                            &[serial.into(), (*product).into(), V::I(customer), day.into(), (&now).into()],
                         )
                         .await?;
                         for (asset, note) in [
                             (id, format!("{number}: replaces {}", r.serial)),
-                            (r.asset_id, format!("{number}: exchanged for {serial}")),
+                            (r.asset_id.get(), format!("{number}: exchanged for {serial}")),
                         ] {
                             exec(
                                 &mut *tx,
@@ -151,15 +153,15 @@ impl ReturnStore for SqlStore {
                          received_on = $4, replacement_asset_id = COALESCE($5, replacement_asset_id), refund_amount = $6, \
                          updated_at = $7 WHERE id = $8 AND status = $9",
                         &[
-                            (&r.status).into(),
-                            V::OptI(decided_by),
+                            r.status.into(),
+                            decided_by.into(),
                             (&r.decision_note).into(),
                             (&r.received_on).into(),
                             V::OptI(new_asset),
-                            V::OptI(r.refund_amount),
+                            r.refund_amount.into(),
                             (&now).into(),
-                            V::I(r.id),
-                            (&from).into(),
+                            r.id.into(),
+                            from.into(),
                         ],
                     )
                     .await?;
@@ -170,10 +172,10 @@ impl ReturnStore for SqlStore {
                         });
                     }
                     let after = json!({"status": r.status, "refund_amount": r.refund_amount, "replacement_asset_id": new_asset});
-                    me.log(&mut *tx, &actor, "update", "rma", r.id, None, Some(&after), &now).await?;
-                    me.apply_effects(&mut *tx, &actor, r.request_id, customer, &number, &fx, &now)
+                    me.log(&mut *tx, &actor, "update", "rma", r.id.get(), None, Some(&after), &now).await?;
+                    me.apply_effects(&mut *tx, &actor, r.request_id.get(), customer, &number, &fx, &now)
                         .await?;
-                    Ok(new_asset)
+                    Ok(new_asset.map(AssetId))
                 })
             })
             .await

@@ -6,13 +6,19 @@ use crate::store::SqlStore;
 use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
+use aftercare_domain::VisitId;
 use async_trait::async_trait;
 use serde_json::json;
 
 #[async_trait]
 impl VisitStore for SqlStore {
-    async fn book_visit(&self, actor: &Actor, v: &NewVisit, now: &str) -> StoreResult<i64> {
-        let (me, actor, now, v) = (self.clone(), actor.clone(), now.to_string(), v.clone());
+    async fn book_visit(
+        &self,
+        actor: &Actor,
+        v: &NewVisit,
+        now: jiff::Timestamp,
+    ) -> StoreResult<VisitId> {
+        let (me, actor, now, v) = (self.clone(), actor.clone(), stamp(now), v.clone());
         let pg = self.db.backend == Backend::Postgres;
         self.db
             .write_job(move |tx| {
@@ -24,7 +30,7 @@ impl VisitStore for SqlStore {
                         exec(
                             &mut *tx,
                             "SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l",
-                            &[V::I(7_220_612_000_000 + v.technician_id)],
+                            &[V::I(7_220_612_000_000 + v.technician_id.get())],
                         )
                         .await?;
                     }
@@ -32,7 +38,7 @@ impl VisitStore for SqlStore {
                         &mut *tx,
                         "SELECT id FROM visits WHERE technician_id = $1 AND status = 'booked' \
                          AND starts_at < $2 AND ends_at > $3 LIMIT 1",
-                        &[V::I(v.technician_id), (&v.ends_at).into(), (&v.starts_at).into()],
+                        &[v.technician_id.into(), v.ends_at.into(), v.starts_at.into()],
                     )
                     .await?;
                     if clash.is_some() {
@@ -46,10 +52,10 @@ impl VisitStore for SqlStore {
                         "INSERT INTO visits (request_id, technician_id, starts_at, ends_at, status, address, created_at) \
                          VALUES ($1, $2, $3, $4, 'booked', $5, $6) RETURNING id",
                         &[
-                            V::I(v.request_id),
-                            V::I(v.technician_id),
-                            (&v.starts_at).into(),
-                            (&v.ends_at).into(),
+                            v.request_id.into(),
+                            v.technician_id.into(),
+                            v.starts_at.into(),
+                            v.ends_at.into(),
                             (&v.address).into(),
                             now.clone().into(),
                         ],
@@ -59,7 +65,7 @@ impl VisitStore for SqlStore {
                         "starts_at": v.starts_at, "ends_at": v.ends_at});
                     me.log(&mut *tx, &actor, "create", "visit", id, None, Some(&after), &now)
                         .await?;
-                    Ok(id)
+                    Ok(VisitId(id))
                 })
             })
             .await
@@ -73,25 +79,25 @@ impl VisitStore for SqlStore {
         if let Some(t) = q.technician_id {
             sql.push(" AND v.technician_id = ").bind(t);
         }
-        if let Some(f) = &q.from {
-            sql.push(" AND v.ends_at > ").bind(f.clone());
+        if let Some(f) = q.from {
+            sql.push(" AND v.ends_at > ").bind(f);
         }
-        if let Some(t) = &q.to {
-            sql.push(" AND v.starts_at < ").bind(t.clone());
+        if let Some(t) = q.to {
+            sql.push(" AND v.starts_at < ").bind(t);
         }
         sql.push(" ORDER BY v.starts_at, v.id LIMIT 1000");
         let vs: Vec<VisitRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        Ok(vs.into_iter().map(Into::into).collect())
+        vs.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn visit(&self, id: i64) -> StoreResult<Option<Visit>> {
+    async fn visit(&self, id: VisitId) -> StoreResult<Option<Visit>> {
         let v: Option<VisitRec> = fetch_opt(
             &self.db.read,
             &format!("SELECT {VISIT_COLS} WHERE v.id = $1"),
-            &[V::I(id)],
+            &[id.into()],
         )
         .await?;
-        Ok(v.map(Into::into))
+        v.map(TryInto::try_into).transpose()
     }
 
     async fn update_visit(
@@ -99,12 +105,12 @@ impl VisitStore for SqlStore {
         actor: &Actor,
         v: &Visit,
         fx: &Effects,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let (me, actor, now, v, fx) = (
             self.clone(),
             actor.clone(),
-            now.to_string(),
+            stamp(now),
             v.clone(),
             fx.clone(),
         );
@@ -118,13 +124,13 @@ impl VisitStore for SqlStore {
                         "UPDATE visits SET status = $1, work_done = $2, parts = $3, minutes_spent = $4, \
                          confirmed_by = $5, reported_at = $6 WHERE id = $7 AND status = 'booked'",
                         &[
-                            (&v.status).into(),
+                            v.status.into(),
                             (&v.work_done).into(),
                             (&v.parts).into(),
                             V::OptI(v.minutes_spent),
                             (&v.confirmed_by).into(),
-                            (&v.reported_at).into(),
-                            V::I(v.id),
+                            v.reported_at.into(),
+                            v.id.into(),
                         ],
                     )
                     .await?;
@@ -138,17 +144,17 @@ impl VisitStore for SqlStore {
                     let customer_id = scalar(
                         &mut *tx,
                         "SELECT customer_id FROM requests WHERE id = $1",
-                        &[V::I(v.request_id)],
+                        &[v.request_id.into()],
                     )
                     .await?
                     .ok_or(StoreError::NotFound)?;
                     let after = serde_json::to_value(&v).unwrap_or_default();
-                    me.log(&mut *tx, &actor, "update", "visit", v.id, None, Some(&after), &now)
+                    me.log(&mut *tx, &actor, "update", "visit", v.id.get(), None, Some(&after), &now)
                         .await?;
                     me.apply_effects(
                         &mut *tx,
                         &actor,
-                        v.request_id,
+                        v.request_id.get(),
                         customer_id,
                         &v.request_number,
                         &fx,

@@ -45,6 +45,33 @@ async fn a_request_with_an_unknown_stored_status_is_an_error_naming_its_row() {
             }
             other => panic!("{kind:?}: {other:?}"),
         }
+
+        // A damaged instant is no better than a damaged code, in a queue as on the page
+        // (it used to read as "no target", silently turning the SLA off).
+        sqlx::query(&format!(
+            "UPDATE requests SET status = 'new', resolution_due = 'soon' WHERE id = {id}"
+        ))
+        .execute(&db.db.write)
+        .await
+        .unwrap();
+        let queue = app
+            .requests(
+                &agent,
+                &aftercare_app::desk::RequestQuery {
+                    queue: Some("all".into()),
+                    ..Default::default()
+                },
+            )
+            .await;
+        match queue {
+            Err(AppError::Internal(m)) => {
+                assert!(
+                    m.contains(&format!("requests {id}")) && m.contains("resolution_due"),
+                    "{kind:?}: {m}"
+                );
+            }
+            other => panic!("{kind:?}: {other:?}"),
+        }
         db.cleanup().await;
     }
 }

@@ -5,9 +5,10 @@
 
 use aftercare_app::desk::*;
 use aftercare_app::input::*;
-use aftercare_app::ports::RequestFilter;
+use aftercare_app::ports::{RequestFilter, stamp};
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, AppError};
+use aftercare_domain::{Money, UserId};
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, order_input, staff_named};
 
 /// Monday 2026-11-23, 10:00 in Shanghai: inside office hours.
@@ -176,22 +177,22 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     let d = app.request_detail(&w.agent, id).await.unwrap();
     let r = &d.request;
     // Routed by skill and region to the technician; in warranty, so free.
-    assert_eq!(r.assignee_id, Some(w.tech.user.id));
+    assert_eq!(r.assignee_id, Some(UserId(w.tech.user.id)));
     assert_eq!(r.routed.as_deref(), Some("matched"));
-    assert_eq!(r.status, "assigned");
-    assert_eq!(r.phase, "after_sale");
+    assert_eq!(r.status.code(), "assigned");
+    assert_eq!(r.phase.code(), "after_sale");
     assert_eq!(
-        (r.charge.as_deref(), r.charge_reason.as_deref()),
+        (r.charge.map(|c| c.code()), r.charge_reason.as_deref()),
         (Some("free"), Some("repair_window"))
     );
     // Standard policy: 4 working hours to respond, 22.5 to resolve, from Monday 10:00.
     assert_eq!(d.sla.policy.as_deref(), Some("Standard"));
     assert_eq!(
-        r.response_due.as_deref(),
+        r.response_due.map(stamp).as_deref(),
         Some("2026-11-23T07:30:00.000000Z")
     );
     assert_eq!(
-        r.resolution_due.as_deref(),
+        r.resolution_due.map(stamp).as_deref(),
         Some("2026-11-26T02:00:00.000000Z")
     );
     assert_eq!(
@@ -295,7 +296,7 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     let r = app.request_detail(&w.agent, id).await.unwrap().request;
     // Tuesday 7.5 + Wednesday 7.5 + Thursday 7 → Thursday 17:30.
     assert_eq!(
-        r.resolution_due.as_deref(),
+        r.resolution_due.map(stamp).as_deref(),
         Some("2026-11-26T09:30:00.000000Z")
     );
 
@@ -327,7 +328,7 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
         .await;
     assert_eq!(conflict_code(clash), "visit_clash");
     let d = app.request_detail(&w.agent, id).await.unwrap();
-    assert_eq!(d.request.status, "scheduled");
+    assert_eq!(d.request.status.code(), "scheduled");
     assert_eq!(d.visits.len(), 1);
     let ics = app.visits_ics(&w.tech, w.tech.user.id).await.unwrap();
     assert!(ics.contains("DTSTART:20261125T020000Z"), "{ics}");
@@ -377,7 +378,7 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     .await
     .unwrap();
     let r = app.request_detail(&w.agent, id).await.unwrap().request;
-    assert_eq!((r.parts_cost, r.labour_cost), (35_50, 0));
+    assert_eq!((r.parts_cost, r.labour_cost), (Money(35_50), Money(0)));
 
     // Rating before resolution is refused; after it, once.
     let early = app
@@ -525,17 +526,17 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     let (twin, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     let r = app.request_detail(&w.agent, id).await.unwrap().request;
     // Green channel: the account manager, at least high priority, the high-value policy.
-    assert_eq!(r.assignee_id, Some(w.agent.user.id));
+    assert_eq!(r.assignee_id, Some(UserId(w.agent.user.id)));
     assert_eq!(r.routed.as_deref(), Some("account_manager"));
-    assert_eq!(r.priority, "high");
-    assert_eq!(r.tier, "high");
+    assert_eq!(r.priority.code(), "high");
+    assert_eq!(r.tier.code(), "high");
     // 1 working hour to respond, 7.5 to resolve (warn 1 h before): Tuesday 10:00.
     assert_eq!(
-        r.response_due.as_deref(),
+        r.response_due.map(stamp).as_deref(),
         Some("2026-11-23T03:00:00.000000Z")
     );
     assert_eq!(
-        r.resolution_due.as_deref(),
+        r.resolution_due.map(stamp).as_deref(),
         Some("2026-11-24T02:00:00.000000Z")
     );
 
@@ -545,7 +546,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     assert_eq!((s.examined, s.response_breaches, s.escalations), (2, 2, 2));
     let r = app.request_detail(&w.agent, id).await.unwrap().request;
     assert!(r.escalated && r.response_breached);
-    assert_eq!(r.priority, "urgent", "raised one step");
+    assert_eq!(r.priority.code(), "urgent", "raised one step");
     assert_eq!(app.sla_sweep().await.unwrap().examined, 0, "reported once");
     // Warning an hour before the resolution target (Tuesday 09:00), then the breach,
     // which reassigns away from the account manager.
@@ -555,7 +556,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     let s = app.sla_sweep().await.unwrap();
     assert_eq!(s.resolution_breaches, 2);
     let t = app.request_detail(&w.agent, twin).await.unwrap();
-    assert_eq!(t.request.assignee_id, Some(w.tech.user.id));
+    assert_eq!(t.request.assignee_id, Some(UserId(w.tech.user.id)));
     assert!(t.request.escalated && t.request.resolution_breached);
     assert_eq!(
         t.history
@@ -565,7 +566,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
         1
     );
     let d = app.request_detail(&w.agent, id).await.unwrap();
-    assert_eq!(d.request.assignee_id, Some(w.tech.user.id));
+    assert_eq!(d.request.assignee_id, Some(UserId(w.tech.user.id)));
     assert_eq!(d.sla.resolution, "breached");
     let kinds: Vec<&str> = d.history.iter().map(|h| h.kind.as_str()).collect();
     for k in [
@@ -738,10 +739,10 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .request;
     assert_eq!(
         c.assignee_id,
-        Some(w.agent.user.id),
+        Some(UserId(w.agent.user.id)),
         "complaints go to the agent with the skill"
     );
-    assert_eq!(c.phase, "pre_sale");
+    assert_eq!(c.phase.code(), "pre_sale");
     let r = app
         .transition(
             &w.agent,
@@ -783,7 +784,10 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .await
         .unwrap();
     let m = app.request_detail(&w.agent, mailed).await.unwrap().request;
-    assert_eq!((m.phase.as_str(), m.charge.as_deref()), ("pre_sale", None));
+    assert_eq!(
+        (m.phase.code(), m.charge.map(|c| c.code())),
+        ("pre_sale", None)
+    );
     app.patch_request(
         &w.agent,
         mailed,
@@ -798,10 +802,10 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     .unwrap();
     let m = app.request_detail(&w.agent, mailed).await.unwrap();
     assert_eq!(
-        (m.request.service_type.as_str(), m.request.phase.as_str()),
+        (m.request.service_type.code(), m.request.phase.code()),
         ("repair", "after_sale")
     );
-    assert_eq!(m.request.charge.as_deref(), Some("free"));
+    assert_eq!(m.request.charge.map(|c| c.code()), Some("free"));
     assert!(m.history.iter().any(|h| h.kind == "service_type"));
 
     // A cancelled request owes no answer: it leaves the sweep.
@@ -868,7 +872,10 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .await
         .unwrap()
         .items;
-    assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), vec![theirs]);
+    assert_eq!(
+        seen.iter().map(|r| r.id.get()).collect::<Vec<_>>(),
+        vec![theirs]
+    );
     assert!(matches!(
         app.request_detail(&partner_tech, bad_file).await,
         Err(AppError::NotFound(_))
@@ -880,7 +887,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .request;
     assert_eq!(
         theirs_detail.assignee_id,
-        Some(partner_tech.user.id),
+        Some(UserId(partner_tech.user.id)),
         "routed within the outlet"
     );
 
@@ -1025,7 +1032,7 @@ async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(
-        (done.status.as_str(), done.decided_by.as_deref()),
+        (done.status.code(), done.decided_by.as_deref()),
         ("completed", Some("服务经理"))
     );
     assert_eq!(done.replacement_serial.as_deref(), Some("GR2026B0002"));
@@ -1106,7 +1113,7 @@ async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
         )
         .await
         .unwrap();
-    assert_eq!(r.refund_amount, Some(200_00));
+    assert_eq!(r.refund_amount, Some(Money(200_00)));
     db.cleanup().await;
 }
 
@@ -1147,23 +1154,23 @@ async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
     );
     app.portal_book_slot(&me, first, &slots[0].0).await.unwrap();
     let d = app.request_detail(&w.agent, first).await.unwrap();
-    assert_eq!(d.request.status, "scheduled");
-    assert_eq!(d.visits[0].technician_id, w.tech.user.id);
+    assert_eq!(d.request.status.code(), "scheduled");
+    assert_eq!(d.visits[0].technician_id, UserId(w.tech.user.id));
     assert!(
         app.portal_slots(&me, first).await.unwrap().is_empty(),
         "booked already"
     );
     // Cancelled: the request goes back to assigned and the time is offered again.
-    app.cancel_visit(&w.agent, d.visits[0].id, Some("客户临时有事"))
+    app.cancel_visit(&w.agent, d.visits[0].id.get(), Some("客户临时有事"))
         .await
         .unwrap();
     let d = app.request_detail(&w.agent, first).await.unwrap();
     assert_eq!(
-        (d.request.status.as_str(), d.visits[0].status.as_str()),
+        (d.request.status.code(), d.visits[0].status.code()),
         ("assigned", "cancelled")
     );
     assert_eq!(
-        conflict_code(app.cancel_visit(&w.agent, d.visits[0].id, None).await),
+        conflict_code(app.cancel_visit(&w.agent, d.visits[0].id.get(), None).await),
         "visit_not_booked"
     );
     assert_eq!(app.portal_slots(&me, first).await.unwrap()[0], slots[0]);

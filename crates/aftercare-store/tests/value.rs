@@ -218,7 +218,7 @@ async fn scenario(kind: Kind) {
         .await
         .unwrap();
     let r = app.request_detail(&agent, rid).await.unwrap().request;
-    assert_eq!(r.tier, "high");
+    assert_eq!(r.tier.code(), "high");
 
     // Incremental: the asker buys a lot; within a round they are rescored, their stage
     // and tier change, and both are on the timeline.

@@ -934,8 +934,10 @@ impl Tr {
         t(self.0, key)
     }
     /// A key built from a prefix and a code: `tr.k("channel", "store")`.
-    pub fn k(&self, prefix: &str, code: &str) -> String {
-        t(self.0, &format!("{prefix}.{code}"))
+    /// The translation of a code (`rstatus.resolved`): stored codes and the domain's
+    /// coded values alike.
+    pub fn k(&self, prefix: &str, code: impl AsRef<str>) -> String {
+        t(self.0, &format!("{prefix}.{}", code.as_ref()))
     }
     pub fn code(&self) -> &'static str {
         self.0.code()

@@ -43,7 +43,13 @@ pub use voc::VocStore;
 use crate::desk_model::*;
 use crate::error::StoreError;
 use aftercare_domain::customer::CustomerDraft;
+use aftercare_domain::request::RequestStatus;
+use aftercare_domain::rma::{RmaKind, RmaStatus};
+use aftercare_domain::{
+    AssetId, CustomerId, OutletId, ProductId, RequestId, RmaId, UserId, VisitId,
+};
 use async_trait::async_trait;
+use jiff::Timestamp;
 
 /// Who does a write, for the audit log and the timeline.
 #[derive(Debug, Clone)]
@@ -155,10 +161,10 @@ pub struct Effects {
     pub message: Option<NewMessage>,
     pub mails: Vec<Mail>,
     /// (user, kind) staff notifications.
-    pub notify: Vec<(i64, String)>,
+    pub notify: Vec<(UserId, String)>,
     /// (asset, kind, note): an entry of the item's usage archive (a repair counts toward
     /// the 三包 repair limit).
-    pub asset_event: Option<(i64, String, String)>,
+    pub asset_event: Option<(AssetId, String, String)>,
     /// The Message-ID of the inbound mail this change takes in, kept so that the same
     /// mail delivered again is not taken in twice.
     pub received_mail: Option<String>,
@@ -169,12 +175,12 @@ pub struct Effects {
 pub struct RequestFilter {
     /// mine, team, unassigned, breaching or all (active ones); none: every request.
     pub queue: Option<String>,
-    pub assignee_id: Option<i64>,
-    pub outlet_id: Option<i64>,
-    pub customer_id: Option<i64>,
-    pub status: Option<String>,
+    pub assignee_id: Option<UserId>,
+    pub outlet_id: Option<OutletId>,
+    pub customer_id: Option<CustomerId>,
+    pub status: Option<RequestStatus>,
     /// For the breaching queue: resolution due before this instant.
-    pub due_before: Option<String>,
+    pub due_before: Option<Timestamp>,
     pub cursor: Option<String>,
     pub limit: u32,
 }
@@ -182,20 +188,20 @@ pub struct RequestFilter {
 /// A visit to book.
 #[derive(Debug, Clone)]
 pub struct NewVisit {
-    pub request_id: i64,
-    pub technician_id: i64,
-    pub starts_at: String,
-    pub ends_at: String,
+    pub request_id: RequestId,
+    pub technician_id: UserId,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
     pub address: Option<String>,
 }
 
 /// Which visits to list.
 #[derive(Debug, Clone, Default)]
 pub struct VisitFilter {
-    pub request_id: Option<i64>,
-    pub technician_id: Option<i64>,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub request_id: Option<RequestId>,
+    pub technician_id: Option<UserId>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
 }
 
 /// What routing and SLA need to know about a customer.

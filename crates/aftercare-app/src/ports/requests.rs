@@ -16,27 +16,30 @@ pub trait RequestStore: Send + Sync {
         actor: &Actor,
         r: &ServiceRequest,
         fx: &Effects,
-        now: &str,
-    ) -> StoreResult<(i64, String)>;
+        now: Timestamp,
+    ) -> StoreResult<(RequestId, String)>;
     /// Writes each request that is still at its `version`, with its effects, all in one
     /// transaction; says for each whether it was written (false: someone changed it since).
     async fn update_requests(
         &self,
         actor: &Actor,
         items: &[(ServiceRequest, Effects)],
-        now: &str,
+        now: Timestamp,
     ) -> StoreResult<Vec<bool>>;
-    async fn request(&self, id: i64) -> StoreResult<Option<ServiceRequest>>;
-    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<i64>>;
+    async fn request(&self, id: RequestId) -> StoreResult<Option<ServiceRequest>>;
+    async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<RequestId>>;
     async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>>;
     /// Counts up to `cap` matching requests.
     async fn count_requests(&self, q: &RequestFilter, cap: i64) -> StoreResult<i64>;
-    async fn messages(&self, request_id: i64) -> StoreResult<Vec<RequestMessage>>;
-    async fn history(&self, request_id: i64) -> StoreResult<Vec<HistoryEntry>>;
+    async fn messages(&self, request_id: RequestId) -> StoreResult<Vec<RequestMessage>>;
+    async fn history(&self, request_id: RequestId) -> StoreResult<Vec<HistoryEntry>>;
     /// An attachment's request, description and bytes.
-    async fn attachment(&self, id: i64) -> StoreResult<Option<(i64, AttachmentMeta, Vec<u8>)>>;
+    async fn attachment(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<(RequestId, AttachmentMeta, Vec<u8>)>>;
     /// Requests whose SLA needs a look at `now`, oldest first.
-    async fn sla_due(&self, now: &str, limit: u32) -> StoreResult<Vec<ServiceRequest>>;
+    async fn sla_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ServiceRequest>>;
     /// The complaints opened in [from, to): their times, SLA outcomes and findings.
     async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>>;
 }

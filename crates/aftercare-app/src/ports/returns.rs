@@ -11,15 +11,15 @@ pub trait ReturnStore: Send + Sync {
     async fn create_rma(
         &self,
         actor: &Actor,
-        request_id: i64,
-        asset_id: i64,
-        kind: &str,
+        request_id: RequestId,
+        asset_id: AssetId,
+        kind: RmaKind,
         reason: &str,
         fx: &Effects,
-        now: &str,
-    ) -> StoreResult<i64>;
-    async fn rma(&self, id: i64) -> StoreResult<Option<Rma>>;
-    async fn rmas(&self, request_id: i64) -> StoreResult<Vec<Rma>>;
+        now: Timestamp,
+    ) -> StoreResult<RmaId>;
+    async fn rma(&self, id: RmaId) -> StoreResult<Option<Rma>>;
+    async fn rmas(&self, request_id: RequestId) -> StoreResult<Vec<Rma>>;
     /// Writes an authorisation's new state if it is still in `from`; in an exchange's
     /// completion, also records the replacement item (product, serial, day) and links it.
     /// `Conflict(rma_changed)` if it moved meanwhile, `Conflict(serial_taken)` for a known
@@ -28,10 +28,10 @@ pub trait ReturnStore: Send + Sync {
         &self,
         actor: &Actor,
         r: &Rma,
-        from: &str,
-        decided_by: Option<i64>,
-        replacement: Option<(i64, String, String)>,
+        from: RmaStatus,
+        decided_by: Option<UserId>,
+        replacement: Option<(ProductId, String, String)>,
         fx: &Effects,
-        now: &str,
-    ) -> StoreResult<Option<i64>>;
+        now: Timestamp,
+    ) -> StoreResult<Option<AssetId>>;
 }

@@ -9,15 +9,16 @@ use async_trait::async_trait;
 #[allow(clippy::too_many_arguments)]
 pub trait VisitStore: Send + Sync {
     /// Books a visit; `Conflict(visit_clash)` if the technician is booked at that time.
-    async fn book_visit(&self, actor: &Actor, v: &NewVisit, now: &str) -> StoreResult<i64>;
+    async fn book_visit(&self, actor: &Actor, v: &NewVisit, now: Timestamp)
+    -> StoreResult<VisitId>;
     async fn visits(&self, q: &VisitFilter) -> StoreResult<Vec<Visit>>;
-    async fn visit(&self, id: i64) -> StoreResult<Option<Visit>>;
+    async fn visit(&self, id: VisitId) -> StoreResult<Option<Visit>>;
     /// Writes a visit's status and report; `fx` go with it (on its request).
     async fn update_visit(
         &self,
         actor: &Actor,
         v: &Visit,
         fx: &Effects,
-        now: &str,
+        now: Timestamp,
     ) -> StoreResult<()>;
 }

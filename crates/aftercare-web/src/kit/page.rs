@@ -58,6 +58,38 @@ pub fn local_time(at: &str) -> String {
     }
 }
 
+/// An instant shown to a person: a typed timestamp or a stored stamp.
+pub trait Instant {
+    /// Asia/Shanghai, to the minute.
+    fn local(&self) -> String;
+}
+
+impl Instant for jiff::Timestamp {
+    fn local(&self) -> String {
+        self.to_zoned(aftercare_domain::calendar::china())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+}
+
+impl Instant for str {
+    fn local(&self) -> String {
+        local_time(self)
+    }
+}
+
+impl Instant for String {
+    fn local(&self) -> String {
+        local_time(self)
+    }
+}
+
+impl<T: Instant + ?Sized> Instant for &T {
+    fn local(&self) -> String {
+        (**self).local()
+    }
+}
+
 pub(crate) fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),

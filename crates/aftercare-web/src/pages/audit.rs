@@ -23,8 +23,8 @@ pub(crate) struct AuditPage {
 }
 
 impl AuditPage {
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
     fn json(&self, v: &Option<serde_json::Value>) -> String {
         v.as_ref()

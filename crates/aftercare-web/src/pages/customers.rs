@@ -624,8 +624,8 @@ impl CustomerPage {
     fn touchpoints(&self) -> Vec<&'static str> {
         Touchpoint::ALL.iter().map(|t| t.code()).collect()
     }
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
 }
 

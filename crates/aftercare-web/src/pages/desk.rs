@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
-    Chrome, CsrfForm, PageQuery, WarrantyView, invalid_lines, local_time, page_error, query_string,
+    Chrome, CsrfForm, Instant, PageQuery, WarrantyView, invalid_lines, page_error, query_string,
     render, warranty_view,
 };
 use aftercare_app::AppError;
@@ -13,8 +13,8 @@ use aftercare_app::desk::*;
 use aftercare_app::desk_model::*;
 use aftercare_app::model::{Asset, Customer360, Page};
 use aftercare_domain::account::Permission;
-use aftercare_domain::catalog::format_money;
 use aftercare_domain::request::{Priority, ServiceType};
+use aftercare_domain::{AssetId, Money, UserId};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, State};
@@ -85,8 +85,8 @@ struct QueuePage {
 impl QueuePage {
     fn due(&self, r: &RequestRow) -> String {
         r.resolution_due
-            .as_deref()
-            .map(local_time)
+            .as_ref()
+            .map(Instant::local)
             .unwrap_or_default()
     }
     fn sla_class(&self, r: &RequestRow) -> &'static str {
@@ -330,14 +330,14 @@ struct RequestPage {
 }
 
 impl RequestPage {
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
-    fn opt_when(&self, at: &Option<String>) -> String {
-        at.as_deref().map(local_time).unwrap_or_default()
+    fn opt_when(&self, at: &Option<jiff::Timestamp>) -> String {
+        at.as_ref().map(Instant::local).unwrap_or_default()
     }
-    fn money(&self, v: &i64) -> String {
-        format_money(*v)
+    fn money(&self, v: &Money) -> String {
+        v.to_string()
     }
     fn remaining(&self) -> String {
         match self.d.sla.remaining_seconds {
@@ -349,23 +349,23 @@ impl RequestPage {
         }
     }
     fn is_complaint(&self) -> bool {
-        self.d.request.service_type == "complaint"
+        self.d.request.service_type == ServiceType::Complaint
     }
     fn rma_next(&self, x: &Rma) -> Vec<String> {
-        use aftercare_domain::rma::{RmaKind, RmaStatus};
-        match (RmaStatus::parse(&x.status), RmaKind::parse(&x.kind)) {
-            (Ok(s), Ok(k)) => s.next(k).iter().map(|n| n.code().to_string()).collect(),
-            _ => vec![],
-        }
+        x.status
+            .next(x.kind)
+            .iter()
+            .map(|n| n.code().to_string())
+            .collect()
     }
     fn is_asset(&self, id: &i64) -> bool {
-        self.d.request.asset_id == Some(*id)
+        self.d.request.asset_id == Some(AssetId(*id))
     }
     fn types(&self) -> Vec<&'static str> {
         ServiceType::ALL.iter().map(|t| t.code()).collect()
     }
     fn is_assignee(&self, id: &i64) -> bool {
-        self.d.request.assignee_id == Some(*id)
+        self.d.request.assignee_id == Some(UserId(*id))
     }
     fn technicians(&self) -> Vec<&StaffProfile> {
         self.staff.iter().filter(|s| s.active).collect()
@@ -382,7 +382,7 @@ async fn request_view(
     let d = s.app.request_detail(p, id).await?;
     let customer = s
         .app
-        .customer_360(p, d.request.customer_id, None)
+        .customer_360(p, d.request.customer_id.get(), None)
         .await
         .ok();
     let tr = Tr(session.lang);
@@ -390,7 +390,7 @@ async fn request_view(
         (Some(a), Some(c)) => c
             .assets
             .iter()
-            .find(|x| x.id == a)
+            .find(|x| x.id == a.get())
             .map(|x| (x.clone(), warranty_view(&tr, x.warranty.as_ref()))),
         _ => None,
     };
@@ -656,8 +656,8 @@ struct VisitsPage {
 }
 
 impl VisitsPage {
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
 }
 
@@ -824,8 +824,8 @@ struct NotificationsPage {
 }
 
 impl NotificationsPage {
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
 }
 

@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::{LANG_COOKIE, client_ip, cookie, request_lang};
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
-    FormData, WarrantyView, askama_escape, invalid_lines, local_time, render, warranty_view,
+    FormData, Instant, WarrantyView, askama_escape, invalid_lines, render, warranty_view,
 };
 use aftercare_app::AppError;
 use aftercare_app::desk::RatingInput;
@@ -343,8 +343,8 @@ struct HomePage {
 }
 
 impl HomePage {
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
 }
 
@@ -512,8 +512,8 @@ struct RequestPage {
 }
 
 impl RequestPage {
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
 }
 

@@ -8,7 +8,7 @@ use crate::auth::Session;
 use crate::i18n::Tr;
 use crate::kit::page::yuan;
 use crate::kit::page::{
-    Chrome, CsrfForm, FormData, PageQuery, invalid_lines, local_time, page_error, render,
+    Chrome, CsrfForm, FormData, Instant, PageQuery, invalid_lines, page_error, render,
 };
 use aftercare_app::AppError;
 use aftercare_app::model::Page;
@@ -103,8 +103,8 @@ struct DashboardPage {
 }
 
 impl DashboardPage {
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
     fn pct(&self, v: &f64) -> String {
         format!("{:.1}%", v * 100.0)

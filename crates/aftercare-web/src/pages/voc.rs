@@ -7,9 +7,7 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::Tr;
 use crate::kit::page::yuan;
-use crate::kit::page::{
-    Chrome, CsrfForm, PageQuery, invalid_lines, local_time, page_error, render,
-};
+use crate::kit::page::{Chrome, CsrfForm, Instant, PageQuery, invalid_lines, page_error, render};
 use aftercare_app::AppError;
 use aftercare_app::feedback::*;
 use aftercare_app::model::{Page, Product};
@@ -318,8 +316,8 @@ impl SearchPage {
             crate::kit::page::query_string(&[("q", Some(self.q.as_str())), ("kind", k)])
         )
     }
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
 }
 
@@ -407,8 +405,8 @@ impl ListPage {
     fn words(&self, i: &FeedbackItem, key: &str) -> String {
         words(&i.evidence, key)
     }
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
     fn sel(&self, v: &Option<String>, x: &str) -> bool {
         v.as_deref() == Some(x)
@@ -656,8 +654,8 @@ impl ItemPage {
             .map(|c| format!("{:.0}%", c * 100.0))
             .unwrap_or_default()
     }
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
     fn sel(&self, v: &Option<String>, x: &str) -> bool {
         v.as_deref() == Some(x)
@@ -790,8 +788,8 @@ impl ImprovementPage {
     fn money(&self, v: &f64) -> String {
         yuan(*v)
     }
-    fn when(&self, at: &str) -> String {
-        local_time(at)
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
     }
 }
 
