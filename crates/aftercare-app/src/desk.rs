@@ -281,12 +281,9 @@ fn set_track(r: &mut ServiceRequest, t: &SlaTrack) {
 fn rule_of(p: &SlaPolicy) -> SlaRule {
     SlaRule {
         id: p.id,
-        tier: p.tier.as_deref().and_then(|t| ValueTier::parse(t).ok()),
-        priority: p.priority.as_deref().and_then(|t| Priority::parse(t).ok()),
-        service_type: p
-            .service_type
-            .as_deref()
-            .and_then(|t| ServiceType::parse(t).ok()),
+        tier: p.tier,
+        priority: p.priority,
+        service_type: p.service_type,
         first_response_minutes: p.first_response_minutes,
         resolution_minutes: p.resolution_minutes,
         warn_minutes: p.warn_minutes,
@@ -460,15 +457,10 @@ impl App {
         p.require(Permission::ManageDesk)?;
         let mut inv = Invalid::default();
         let name = inv.check("name", required_text(&i.name, 100));
-        if let Some(t) = opt(&i.tier) {
-            inv.check("tier", ValueTier::parse(t));
-        }
-        if let Some(t) = opt(&i.priority) {
-            inv.check("priority", Priority::parse(t));
-        }
-        if let Some(t) = opt(&i.service_type) {
-            inv.check("service_type", ServiceType::parse(t));
-        }
+        let tier = opt(&i.tier).and_then(|t| inv.check("tier", ValueTier::parse(t)));
+        let priority = opt(&i.priority).and_then(|t| inv.check("priority", Priority::parse(t)));
+        let service_type =
+            opt(&i.service_type).and_then(|t| inv.check("service_type", ServiceType::parse(t)));
         let minutes = |v: i64| (1..=60 * 24 * 365).contains(&v);
         if !minutes(i.first_response_minutes) {
             inv.push("first_response_minutes", "out_of_range");
@@ -487,9 +479,9 @@ impl App {
         let policy = SlaPolicy {
             id: 0,
             name: name.unwrap_or_default(),
-            tier: opt(&i.tier).map(str::to_string),
-            priority: opt(&i.priority).map(str::to_string),
-            service_type: opt(&i.service_type).map(str::to_string),
+            tier,
+            priority,
+            service_type,
             calendar_id: i.calendar_id,
             first_response_minutes: i.first_response_minutes,
             resolution_minutes: i.resolution_minutes,
@@ -520,7 +512,7 @@ impl App {
         let mut skills = Vec::new();
         for (n, s) in i.skills.iter().enumerate() {
             if let Some(t) = inv.check(format!("skills[{n}]"), ServiceType::parse(s)) {
-                skills.push(t.code().to_string());
+                skills.push(t);
             }
         }
         let regions: Vec<String> = i
@@ -830,15 +822,11 @@ impl App {
         let candidates: Vec<Candidate> = staff
             .iter()
             .filter(|s| s.active && s.auto_assign)
-            .filter(|s| matches!(s.role.as_str(), "agent" | "technician" | "manager"))
+            .filter(|s| matches!(s.role, Role::Agent | Role::Technician | Role::Manager))
             .map(|s| Candidate {
                 user_id: s.user_id,
                 outlet_id: s.outlet_id,
-                skills: s
-                    .skills
-                    .iter()
-                    .filter_map(|k| ServiceType::parse(k).ok())
-                    .collect(),
+                skills: s.skills.clone(),
                 regions: s.regions.clone(),
                 load: s.load,
                 capacity: s.capacity,
@@ -1326,7 +1314,7 @@ impl App {
             .users()
             .await?
             .into_iter()
-            .filter(|u| u.active && (u.role == "manager" || u.role == "admin"))
+            .filter(|u| u.active && matches!(u.role, Role::Manager | Role::Admin))
             .collect())
     }
 
@@ -1534,13 +1522,8 @@ impl App {
         let (from, to) = self.period(from, to)?;
         let (start, end) = day_bounds(from, to)?;
         let facts = self.store.complaints_between(&start, &end).await?;
-        let minutes = |a: &str, b: &Option<String>| -> Option<i64> {
-            let (a, b) = (
-                a.parse::<Timestamp>().ok()?,
-                b.as_deref()?.parse::<Timestamp>().ok()?,
-            );
-            Some((b - a).get_seconds() / 60)
-        };
+        let minutes =
+            |a: &Timestamp, b: &Option<Timestamp>| Some((*b.as_ref()? - *a).get_seconds() / 60);
         let pct = |xs: &mut Vec<i64>, q: f64| -> Option<i64> {
             if xs.is_empty() {
                 return None;

@@ -1,5 +1,6 @@
 //! What the service desk's use cases return.
 
+use aftercare_domain::account::Role;
 use aftercare_domain::customer::ValueTier;
 use aftercare_domain::request::{
     Priority, RequestChannel, RequestStatus, ServicePhase, ServiceType, VisitStatus,
@@ -208,9 +209,9 @@ pub struct SlaPolicy {
     pub id: i64,
     pub name: String,
     /// Criteria; absent matches any.
-    pub tier: Option<String>,
-    pub priority: Option<String>,
-    pub service_type: Option<String>,
+    pub tier: Option<ValueTier>,
+    pub priority: Option<Priority>,
+    pub service_type: Option<ServiceType>,
     pub calendar_id: i64,
     pub first_response_minutes: i64,
     pub resolution_minutes: i64,
@@ -226,11 +227,11 @@ pub struct SlaPolicy {
 pub struct StaffProfile {
     pub user_id: i64,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub outlet_id: Option<i64>,
     /// Service types handled; empty: any.
-    pub skills: Vec<String>,
+    pub skills: Vec<ServiceType>,
     /// Cities covered; empty: any.
     pub regions: Vec<String>,
     pub capacity: i64,

@@ -8,8 +8,7 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub name: String,
-    /// admin, manager, agent, technician, marketer or analyst.
-    pub role: String,
+    pub role: aftercare_domain::account::Role,
     /// Preferred interface language (zh-Hans, zh-Hant, en); none means the browser's.
     pub lang: Option<String>,
     pub active: bool,

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::Invalid;
-use aftercare_domain::account::Permission;
+use aftercare_domain::account::{Permission, Role};
 use aftercare_domain::catalog::{parse_money, parse_serial};
 use aftercare_domain::error::{optional_text, parse_date, required_text};
 use aftercare_domain::request::RequestStatus;
@@ -116,7 +116,7 @@ impl App {
             .users()
             .await?
             .into_iter()
-            .filter(|u| u.active && (u.role == "manager" || u.role == "admin"))
+            .filter(|u| u.active && matches!(u.role, Role::Manager | Role::Admin))
             .map(|u| u.id)
             .collect())
     }

@@ -123,14 +123,7 @@ impl App {
         };
         let hash = auth::hash_password(password).map_err(AppError::Internal)?;
         self.store
-            .create_user(
-                actor,
-                &email.match_key(),
-                &name,
-                &hash,
-                role.code(),
-                &self.now(),
-            )
+            .create_user(actor, &email.match_key(), &name, &hash, role, &self.now())
             .await
             .map_err(AppError::from_store("user"))
     }
@@ -169,7 +162,7 @@ impl App {
     pub async fn token_principal(&self, token: &str) -> Result<Option<Principal>, AppError> {
         let found = self.store.token(&auth::hash_secret(token)).await?;
         Ok(found.and_then(|(user, scopes)| {
-            let role = Role::parse(&user.role).ok()?;
+            let role = user.role;
             let scopes = scopes
                 .split(',')
                 .filter_map(|s| Scope::parse(s).ok())
@@ -276,16 +269,14 @@ impl App {
         p.require(Permission::Admin)?;
         let mut inv = Invalid::default();
         let role = match input.role.as_deref() {
-            Some(r) => inv
-                .check("role", Role::parse(r))
-                .map(|r| r.code().to_string()),
+            Some(r) => inv.check("role", Role::parse(r)),
             None => None,
         };
         if let Some(pw) = &input.password {
             inv.check("password", auth::check_password(pw));
         }
         if id == p.user.id
-            && (input.active == Some(false) || role.as_deref().is_some_and(|r| r != "admin"))
+            && (input.active == Some(false) || role.is_some_and(|r| r != Role::Admin))
         {
             inv.push("active", "cannot_lock_yourself_out");
         }

@@ -6,7 +6,6 @@ use crate::error::AppError;
 use crate::model::User;
 use crate::ports::{AccountStore, Clock, stamp};
 use crate::service::{DUMMY_HASH, Principal};
-use aftercare_domain::account::Role;
 use jiff::ToSpan;
 
 /// Sessions last this long without use.
@@ -71,7 +70,7 @@ impl SignIn<'_> {
             .session(&auth::hash_secret(secret), &stamp(self.clock.now()))
             .await?;
         Ok(rec.and_then(|r| {
-            let role = Role::parse(&r.user.role).ok()?;
+            let role = r.user.role;
             r.user.active.then_some((
                 Principal {
                     user: r.user,

@@ -704,30 +704,30 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
     let actor = Actor::system("demo");
     let now = app.now();
     let store = &app.store;
-    let skills = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    use aftercare_domain::request::ServiceType as T;
     for (i, (user, skills)) in [
         (
             user_ids[2],
-            skills(&[
-                "consultation",
-                "technical_support",
-                "complaint",
-                "return",
-                "exchange",
-                "demonstration",
-                "training",
-                "upgrade",
-            ]),
+            vec![
+                T::Consultation,
+                T::TechnicalSupport,
+                T::Complaint,
+                T::Return,
+                T::Exchange,
+                T::Demonstration,
+                T::Training,
+                T::Upgrade,
+            ],
         ),
         (
             user_ids[3],
-            skills(&[
-                "repair",
-                "installation",
-                "maintenance",
-                "commissioning",
-                "delivery",
-            ]),
+            vec![
+                T::Repair,
+                T::Installation,
+                T::Maintenance,
+                T::Commissioning,
+                T::Delivery,
+            ],
         ),
     ]
     .into_iter()

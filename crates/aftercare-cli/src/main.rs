@@ -661,12 +661,12 @@ async fn admin_principal(app: &App) -> anyhow::Result<Principal> {
     let user =
         users
             .into_iter()
-            .find(|u| u.role == "admin")
+            .find(|u| u.role == Role::Admin)
             .unwrap_or(aftercare_app::model::User {
                 id: 0,
                 email: "cli".into(),
                 name: "cli".into(),
-                role: "admin".into(),
+                role: Role::Admin,
                 lang: None,
                 active: true,
             });

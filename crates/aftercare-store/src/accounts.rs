@@ -16,7 +16,7 @@ impl AccountStore for SqlStore {
         email: &str,
         name: &str,
         hash: &str,
-        role: &str,
+        role: aftercare_domain::account::Role,
         now: &str,
     ) -> StoreResult<User> {
         let mut tx = self.begin().await?;
@@ -34,7 +34,7 @@ impl AccountStore for SqlStore {
             id,
             email: email.into(),
             name: name.into(),
-            role: role.into(),
+            role,
             lang: None,
             active: true,
         };
@@ -66,10 +66,13 @@ impl AccountStore for SqlStore {
             &[email.into()],
         )
         .await?;
-        Ok(r.map(|r| Credentials {
-            user: r.u.into(),
-            password_hash: r.password_hash,
-        }))
+        r.map(|r| {
+            Ok(Credentials {
+                user: r.u.try_into()?,
+                password_hash: r.password_hash,
+            })
+        })
+        .transpose()
     }
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
@@ -79,7 +82,7 @@ impl AccountStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(r.map(Into::into))
+        r.map(TryInto::try_into).transpose()
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
@@ -89,7 +92,7 @@ impl AccountStore for SqlStore {
             &[],
         )
         .await?;
-        Ok(r.into_iter().map(Into::into).collect())
+        r.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()> {
@@ -136,11 +139,14 @@ impl AccountStore for SqlStore {
             &[token_hash.into(), now.into()],
         )
         .await?;
-        Ok(r.map(|r| SessionRecord {
-            user: r.u.into(),
-            csrf: r.csrf,
-            expires_at: r.expires_at,
-        }))
+        r.map(|r| {
+            Ok(SessionRecord {
+                user: r.u.try_into()?,
+                csrf: r.csrf,
+                expires_at: r.expires_at,
+            })
+        })
+        .transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -264,7 +270,7 @@ impl AccountStore for SqlStore {
             )
             .await?;
         }
-        if let Some(role) = &change.role {
+        if let Some(role) = change.role {
             exec(
                 &mut *tx,
                 "UPDATE users SET role = $1 WHERE id = $2",
@@ -290,7 +296,7 @@ impl AccountStore for SqlStore {
         }
         let after = User {
             active: change.active.unwrap_or(before.active),
-            role: change.role.clone().unwrap_or_else(|| before.role.clone()),
+            role: change.role.unwrap_or(before.role),
             ..before.clone()
         };
         let mut after_json = json!(after);
@@ -325,7 +331,7 @@ impl AccountStore for SqlStore {
             &[hash.into()],
         )
         .await?;
-        Ok(r.map(|r| (r.u.into(), r.scopes)))
+        r.map(|r| Ok((r.u.try_into()?, r.scopes))).transpose()
     }
 
     async fn idempotent_claim(

@@ -591,7 +591,8 @@ code_values!(
     aftercare_domain::customer::ValueTier,
     aftercare_domain::rma::RmaKind,
     aftercare_domain::rma::RmaStatus,
-    aftercare_domain::warranty::Charge
+    aftercare_domain::warranty::Charge,
+    aftercare_domain::account::Role
 );
 
 impl From<aftercare_domain::Money> for V {

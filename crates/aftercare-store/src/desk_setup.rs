@@ -6,6 +6,7 @@ use crate::store::SqlStore;
 use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
+use aftercare_domain::account::Role;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -59,21 +60,24 @@ impl DeskSetupStore for SqlStore {
             calendars,
             policies: ps
                 .into_iter()
-                .map(|p| SlaPolicy {
-                    id: p.id,
-                    name: p.name,
-                    tier: p.tier,
-                    priority: p.priority,
-                    service_type: p.service_type,
-                    calendar_id: p.calendar_id,
-                    first_response_minutes: p.first_response_minutes,
-                    resolution_minutes: p.resolution_minutes,
-                    warn_minutes: p.warn_minutes,
-                    notify_manager: p.notify_manager != 0,
-                    raise_priority: p.raise_priority != 0,
-                    reassign: p.reassign != 0,
+                .map(|p| {
+                    let c = Cells::of("sla_policies", p.id);
+                    Ok(SlaPolicy {
+                        id: p.id,
+                        name: p.name,
+                        tier: c.opt_code("tier", p.tier.as_deref())?,
+                        priority: c.opt_code("priority", p.priority.as_deref())?,
+                        service_type: c.opt_code("service_type", p.service_type.as_deref())?,
+                        calendar_id: p.calendar_id,
+                        first_response_minutes: p.first_response_minutes,
+                        resolution_minutes: p.resolution_minutes,
+                        warn_minutes: p.warn_minutes,
+                        notify_manager: p.notify_manager != 0,
+                        raise_priority: p.raise_priority != 0,
+                        reassign: p.reassign != 0,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, StoreError>>()?,
         })
     }
 
@@ -150,9 +154,9 @@ impl DeskSetupStore for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             &[
                 (&p.name).into(),
-                (&p.tier).into(),
-                (&p.priority).into(),
-                (&p.service_type).into(),
+                p.tier.into(),
+                p.priority.into(),
+                p.service_type.into(),
                 V::I(p.calendar_id),
                 V::I(p.first_response_minutes),
                 V::I(p.resolution_minutes),
@@ -195,7 +199,12 @@ impl DeskSetupStore for SqlStore {
             &[
                 V::I(p.user_id),
                 V::OptI(p.outlet_id),
-                p.skills.join(",").into(),
+                p.skills
+                    .iter()
+                    .map(|s| s.code())
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    .into(),
                 p.regions.join(",").into(),
                 V::I(p.capacity),
                 p.auto_assign.into(),
@@ -243,25 +252,32 @@ impl DeskSetupStore for SqlStore {
             &[],
         )
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|q| StaffProfile {
-                user_id: q.id,
-                name: q.name,
-                role: q.role.clone(),
-                active: q.active != 0,
-                outlet_id: q.outlet_id,
-                skills: split_list(q.skills.as_deref().unwrap_or("")),
-                regions: split_list(q.regions.as_deref().unwrap_or("")),
-                capacity: q.capacity.unwrap_or(20),
-                // Without a profile, agents and technicians take work; admins do not.
-                auto_assign: q
-                    .auto_assign
-                    .map(|a| a != 0)
-                    .unwrap_or(q.role == "agent" || q.role == "technician"),
-                load: q.load,
+        rows.into_iter()
+            .map(|q| {
+                let c = Cells::of("users", q.id);
+                let role: Role = c.code("role", &q.role)?;
+                let skills = split_list(q.skills.as_deref().unwrap_or(""))
+                    .iter()
+                    .map(|s| Cells::of("staff_profiles", q.id).code("skills", s))
+                    .collect::<Result<_, _>>()?;
+                Ok(StaffProfile {
+                    user_id: q.id,
+                    name: q.name,
+                    role,
+                    active: q.active != 0,
+                    outlet_id: q.outlet_id,
+                    skills,
+                    regions: split_list(q.regions.as_deref().unwrap_or("")),
+                    capacity: q.capacity.unwrap_or(20),
+                    // Without a profile, agents and technicians take work; admins do not.
+                    auto_assign: q
+                        .auto_assign
+                        .map(|a| a != 0)
+                        .unwrap_or(matches!(role, Role::Agent | Role::Technician)),
+                    load: q.load,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>> {

@@ -414,6 +414,7 @@ impl RequestStore for SqlStore {
     async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>> {
         #[derive(sqlx::FromRow)]
         struct C {
+            id: i64,
             created_at: String,
             responded_at: Option<String>,
             resolved_at: Option<String>,
@@ -424,23 +425,25 @@ impl RequestStore for SqlStore {
         }
         let rows: Vec<C> = fetch_all(
             &self.db.read,
-            "SELECT created_at, responded_at, resolved_at, response_breached, resolution_breached, escalated, root_cause \
+            "SELECT id, created_at, responded_at, resolved_at, response_breached, resolution_breached, escalated, root_cause \
              FROM requests WHERE service_type = 'complaint' AND created_at >= $1 AND created_at < $2 \
              ORDER BY created_at LIMIT 200000",
             &[from.into(), to.into()],
         )
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|c| ComplaintFacts {
-                created_at: c.created_at,
-                responded_at: c.responded_at,
-                resolved_at: c.resolved_at,
-                response_breached: c.response_breached != 0,
-                resolution_breached: c.resolution_breached != 0,
-                escalated: c.escalated != 0,
-                root_cause: c.root_cause,
+        rows.into_iter()
+            .map(|c| {
+                let cells = Cells::of("requests", c.id);
+                Ok(ComplaintFacts {
+                    created_at: cells.at("created_at", &c.created_at)?,
+                    responded_at: cells.opt_at("responded_at", c.responded_at.as_deref())?,
+                    resolved_at: cells.opt_at("resolved_at", c.resolved_at.as_deref())?,
+                    response_breached: c.response_breached != 0,
+                    resolution_breached: c.resolution_breached != 0,
+                    escalated: c.escalated != 0,
+                    root_cause: c.root_cause,
+                })
             })
-            .collect())
+            .collect()
     }
 }

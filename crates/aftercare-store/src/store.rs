@@ -235,16 +235,18 @@ pub(crate) struct UserRec {
     pub(crate) active: i64,
 }
 
-impl From<UserRec> for User {
-    fn from(u: UserRec) -> Self {
-        User {
+impl TryFrom<UserRec> for User {
+    type Error = StoreError;
+
+    fn try_from(u: UserRec) -> Result<Self, StoreError> {
+        Ok(User {
             id: u.id,
+            role: Cells::of("users", u.id).code("role", &u.role)?,
             email: u.email,
             name: u.name,
-            role: u.role,
             lang: u.lang,
             active: u.active != 0,
-        }
+        })
     }
 }
 

@@ -1832,7 +1832,7 @@ async fn login_and_throttling(app: &App) {
         .login("agent@example.cn", "another good password", "10.0.0.1")
         .await
         .unwrap();
-    assert_eq!(user.role, "agent");
+    assert_eq!(user.role.code(), "agent");
     let (principal, _) = app.session(&secret).await.unwrap().unwrap();
     assert_eq!(principal.role, Role::Agent);
     assert!(principal.require(Permission::Admin).is_err());

@@ -14,7 +14,7 @@ pub struct Credentials {
 #[derive(Debug, Clone, Default)]
 pub struct UserChange {
     pub active: Option<bool>,
-    pub role: Option<String>,
+    pub role: Option<aftercare_domain::account::Role>,
     pub password_hash: Option<String>,
 }
 
@@ -34,7 +34,7 @@ pub trait AccountStore: Send + Sync {
         email: &str,
         name: &str,
         hash: &str,
-        role: &str,
+        role: aftercare_domain::account::Role,
         now: &str,
     ) -> StoreResult<User>;
     async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>>;

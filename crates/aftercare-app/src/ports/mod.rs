@@ -352,9 +352,9 @@ pub trait PortalStore: Send + Sync {
 /// What the complaint measures are computed from, per complaint.
 #[derive(Debug, Clone)]
 pub struct ComplaintFacts {
-    pub created_at: String,
-    pub responded_at: Option<String>,
-    pub resolved_at: Option<String>,
+    pub created_at: Timestamp,
+    pub responded_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
     pub response_breached: bool,
     pub resolution_breached: bool,
     pub escalated: bool,

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ports::{Actor, Credentials, SessionRecord, StoreResult, UserChange};
+use aftercare_domain::account::Role;
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -30,7 +31,7 @@ impl AccountStore for Accounts {
         _: &str,
         _: &str,
         _: &str,
-        _: &str,
+        _: Role,
         _: &str,
     ) -> StoreResult<User> {
         not_sign_in()
@@ -176,7 +177,7 @@ fn accounts() -> Accounts {
             id,
             email: email.into(),
             name: email.into(),
-            role: "agent".into(),
+            role: Role::Agent,
             lang: None,
             active,
         },
