@@ -669,7 +669,7 @@ impl App {
         }
         if let Some(o) = i.order_id {
             match self.store.order(o).await? {
-                Some(x) if x.customer_id == i.customer_id => {}
+                Some(x) if x.customer_id.get() == i.customer_id => {}
                 Some(_) => inv.push("order_id", "order_of_another_customer"),
                 None => inv.push("order_id", "reference_not_found"),
             }

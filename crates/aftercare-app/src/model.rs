@@ -1,5 +1,9 @@
 //! What the use cases return: plain data, serialisable, documented for the API.
 
+use aftercare_domain::catalog::{AfterSalesStrategy, VoidCondition};
+use aftercare_domain::order::{OrderStatus, SalesChannel};
+use aftercare_domain::{CustomerId, Date, Money, OrderId, ProductId};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -119,7 +123,7 @@ pub struct Policy {
     pub exchange_days: i64,
     pub repair_months: i64,
     pub repair_limit: i64,
-    pub void_conditions: Vec<String>,
+    pub void_conditions: Vec<VoidCondition>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -132,22 +136,20 @@ pub struct Category {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Product {
-    pub id: i64,
+    pub id: ProductId,
     pub sku: String,
     pub name: String,
     pub category_id: i64,
     pub category_name: String,
     /// The product's own policy, else its category's.
     pub policy_id: Option<i64>,
-    /// Minor units (fen).
-    pub price: i64,
+    pub price: Money,
     pub currency: String,
     /// Whether each unit carries a serial number and becomes an asset when sold.
     pub serialized: bool,
-    /// comprehensive, special or partial.
-    pub strategy: String,
+    pub strategy: AfterSalesStrategy,
     pub active: bool,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -162,50 +164,49 @@ pub struct Outlet {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderItem {
     pub id: i64,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub sku: String,
     pub product_name: String,
     pub quantity: i64,
-    pub unit_price: i64,
-    pub discount: i64,
-    pub amount: i64,
+    pub unit_price: Money,
+    pub discount: Money,
+    pub amount: Money,
     pub serials: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Order {
-    pub id: i64,
+    pub id: OrderId,
     /// As people see it, e.g. SO-2026-000123.
     pub number: String,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub customer_name: String,
-    /// store, ecommerce, agent or direct.
-    pub channel: String,
+    pub channel: SalesChannel,
     pub outlet_id: Option<i64>,
     pub outlet_name: Option<String>,
-    pub ordered_on: String,
-    pub status: String,
+    pub ordered_on: Date,
+    pub status: OrderStatus,
     pub currency: String,
-    /// Order-level discount, minor units.
-    pub discount: i64,
-    pub total: i64,
+    /// Order-level discount.
+    pub discount: Money,
+    pub total: Money,
     pub payment_terms: Option<String>,
     pub special_needs: Option<String>,
     pub items: Vec<OrderItem>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderRow {
-    pub id: i64,
+    pub id: OrderId,
     pub number: String,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub customer_name: String,
-    pub channel: String,
-    pub ordered_on: String,
-    pub status: String,
+    pub channel: SalesChannel,
+    pub ordered_on: Date,
+    pub status: OrderStatus,
     pub currency: String,
-    pub total: i64,
+    pub total: Money,
 }
 
 /// An entry of an item's usage archive.

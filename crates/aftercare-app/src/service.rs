@@ -605,7 +605,7 @@ impl App {
                 continue;
             };
             if d.price_from_catalog[i] {
-                line.unit_price = product.price;
+                line.unit_price = product.price.fen();
             }
             if product.serialized && line.serials.len() != line.quantity as usize {
                 inv.push(format!("items[{i}].serials"), "serial_count_mismatch");

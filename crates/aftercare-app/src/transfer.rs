@@ -530,7 +530,7 @@ pub async fn import(
                     None
                 } else {
                     match products.iter().find(|x| x.sku == sku) {
-                        Some(x) => Some(x.id),
+                        Some(x) => Some(x.id.get()),
                         None => {
                             inv.push("sku", "not_found");
                             None
@@ -648,7 +648,7 @@ pub async fn import(
                         quantity.parse::<u32>().unwrap_or(0)
                     };
                     items.push(OrderItemInput {
-                        product_id: prod.id,
+                        product_id: prod.id.get(),
                         quantity,
                         unit_price: opt(r, "unit_price"),
                         discount: None,
@@ -773,10 +773,10 @@ pub async fn export_rows(
                                 .find(|c| c.id == x.category_id)
                                 .map(|c| c.name.clone())
                                 .unwrap_or_default(),
-                            format_money(x.price).replace(',', ""),
+                            format_money(x.price.fen()).replace(',', ""),
                             x.currency,
                             if x.serialized { "yes" } else { "no" }.into(),
-                            x.strategy,
+                            x.strategy.code().into(),
                         ]
                     })
                     .collect(),
@@ -859,11 +859,11 @@ pub async fn export_rows(
                         o.number,
                         o.customer_id.to_string(),
                         o.customer_name,
-                        o.channel,
-                        o.ordered_on,
-                        o.status,
+                        o.channel.code().into(),
+                        o.ordered_on.to_string(),
+                        o.status.code().into(),
                         o.currency,
-                        format_money(o.total).replace(',', ""),
+                        format_money(o.total.fen()).replace(',', ""),
                     ]
                 })
                 .collect(),

@@ -2,52 +2,21 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Something about an item or its use that takes away the three guarantees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VoidCondition {
-    /// Damage caused by misuse, a fall, liquid or improper installation by the customer.
-    Misuse,
-    /// Opened or repaired by someone not authorised by the maker.
-    UnauthorizedRepair,
-    /// No invoice or warranty card can be shown.
-    NoProofOfPurchase,
-    /// The serial number was altered or removed.
-    SerialTampered,
-    /// Fire, flood, lightning and other force majeure.
-    ForceMajeure,
-    /// Used commercially where the product is sold for household use.
-    CommercialUse,
-}
-
-impl VoidCondition {
-    pub const ALL: [VoidCondition; 6] = [
-        Self::Misuse,
-        Self::UnauthorizedRepair,
-        Self::NoProofOfPurchase,
-        Self::SerialTampered,
-        Self::ForceMajeure,
-        Self::CommercialUse,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Misuse => "misuse",
-            Self::UnauthorizedRepair => "unauthorized_repair",
-            Self::NoProofOfPurchase => "no_proof_of_purchase",
-            Self::SerialTampered => "serial_tampered",
-            Self::ForceMajeure => "force_majeure",
-            Self::CommercialUse => "commercial_use",
-        }
+crate::customer::code_enum!(
+    /// Something about an item or its use that takes away the three guarantees: damage
+    /// by misuse, a fall, liquid or improper installation by the customer; opened or
+    /// repaired by someone the maker did not authorise; no invoice or warranty card; the
+    /// serial number altered or removed; fire, flood, lightning and other force majeure;
+    /// commercial use of a product sold for household use.
+    VoidCondition, "void_condition_unknown", {
+        Misuse => "misuse",
+        UnauthorizedRepair => "unauthorized_repair",
+        NoProofOfPurchase => "no_proof_of_purchase",
+        SerialTampered => "serial_tampered",
+        ForceMajeure => "force_majeure",
+        CommercialUse => "commercial_use",
     }
-
-    pub fn parse(s: &str) -> Result<Self, &'static str> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.code() == s.trim())
-            .ok_or("void_condition_unknown")
-    }
-}
+);
 
 /// The three guarantees a product category carries. Windows are counted as Chinese law
 /// counts periods: the start day itself is not counted, so a 7-day return window on an
@@ -102,31 +71,14 @@ impl WarrantyPolicy {
     }
 }
 
-/// How far the after-sales promise for a product line goes (seed 004).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AfterSalesStrategy {
-    Comprehensive,
-    Special,
-    Partial,
-}
-
-impl AfterSalesStrategy {
-    pub const ALL: [Self; 3] = [Self::Comprehensive, Self::Special, Self::Partial];
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Comprehensive => "comprehensive",
-            Self::Special => "special",
-            Self::Partial => "partial",
-        }
+crate::customer::code_enum!(
+    /// How far the after-sales promise for a product line goes (seed 004).
+    AfterSalesStrategy, "strategy_unknown", {
+        Comprehensive => "comprehensive",
+        Special => "special",
+        Partial => "partial",
     }
-    pub fn parse(s: &str) -> Result<Self, &'static str> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.code() == s.trim())
-            .ok_or("strategy_unknown")
-    }
-}
+);
 
 /// A product's code: letters, digits, `-`, `_`, `.`, 1–64 characters.
 pub fn parse_sku(s: &str) -> Result<String, &'static str> {

@@ -437,7 +437,7 @@ mod tests {
 
     #[test]
     fn every_void_condition_voids_under_the_statutory_policy() {
-        for c in VoidCondition::ALL {
+        for &c in VoidCondition::ALL {
             let mut f = facts(date(2026, 11, 1));
             f.voids = vec![(c, date(2026, 11, 1))];
             assert_eq!(

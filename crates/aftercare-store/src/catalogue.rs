@@ -51,7 +51,7 @@ impl CatalogueStore for SqlStore {
 
     async fn policies(&self) -> StoreResult<Vec<Policy>> {
         let r: Vec<PolicyRec> = fetch_all(&self.db.read, "SELECT id, name, return_days, exchange_days, repair_months, repair_limit, void_conditions FROM warranty_policies ORDER BY id", &[]).await?;
-        Ok(r.into_iter().map(Into::into).collect())
+        r.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn create_category(
@@ -177,7 +177,7 @@ impl CatalogueStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(r.map(Into::into))
+        r.map(TryInto::try_into).transpose()
     }
 
     async fn products(&self, q: &ProductQuery) -> StoreResult<Page<Product>> {
@@ -237,7 +237,11 @@ impl CatalogueStore for SqlStore {
             )
         });
         Ok(Page {
-            items: page.items.into_iter().map(|r| r.p.into()).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(|r| r.p.try_into())
+                .collect::<Result<_, _>>()?,
             next_cursor: page.next_cursor,
         })
     }

@@ -663,6 +663,15 @@ impl Cells {
         value.parse().map_err(|_| self.corrupt(column, value))
     }
 
+    /// A calendar-day column.
+    pub(crate) fn date(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<jiff::civil::Date, StoreError> {
+        value.parse().map_err(|_| self.corrupt(column, value))
+    }
+
     pub(crate) fn opt_at(
         &self,
         column: &'static str,

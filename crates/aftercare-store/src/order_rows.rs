@@ -1,6 +1,9 @@
 //! Order and asset rows.
 
+use crate::db::Cells;
+use aftercare_app::StoreError;
 use aftercare_app::model::*;
+use aftercare_domain::{CustomerId, Money, OrderId, ProductId};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrderRec {
@@ -34,19 +37,47 @@ pub(crate) struct OrderRowRec {
     pub total: i64,
 }
 
-impl From<OrderRowRec> for OrderRow {
-    fn from(r: OrderRowRec) -> Self {
-        OrderRow {
-            id: r.id,
+impl TryFrom<OrderRowRec> for OrderRow {
+    type Error = StoreError;
+
+    fn try_from(r: OrderRowRec) -> Result<Self, StoreError> {
+        let c = Cells::of("orders", r.id);
+        Ok(OrderRow {
+            id: OrderId(r.id),
             number: r.number,
-            customer_id: r.customer_id,
+            customer_id: CustomerId(r.customer_id),
             customer_name: r.customer_name,
-            channel: r.channel,
-            ordered_on: r.ordered_on,
-            status: r.status,
+            channel: c.code("channel", &r.channel)?,
+            ordered_on: c.date("ordered_on", &r.ordered_on)?,
+            status: c.code("status", &r.status)?,
             currency: r.currency,
-            total: r.total,
-        }
+            total: Money(r.total),
+        })
+    }
+}
+
+impl OrderRec {
+    /// The order with its items, read separately.
+    pub(crate) fn with_items(self, items: Vec<OrderItem>) -> Result<Order, StoreError> {
+        let c = Cells::of("orders", self.id);
+        Ok(Order {
+            id: OrderId(self.id),
+            number: self.number,
+            customer_id: CustomerId(self.customer_id),
+            customer_name: self.customer_name,
+            channel: c.code("channel", &self.channel)?,
+            outlet_id: self.outlet_id,
+            outlet_name: self.outlet_name,
+            ordered_on: c.date("ordered_on", &self.ordered_on)?,
+            status: c.code("status", &self.status)?,
+            currency: self.currency,
+            discount: Money(self.discount),
+            total: Money(self.total),
+            payment_terms: self.payment_terms,
+            special_needs: self.special_needs,
+            items,
+            created_at: c.at("created_at", &self.created_at)?,
+        })
     }
 }
 
@@ -150,21 +181,24 @@ pub(crate) const PRODUCT_COLS: &str = "p.id, p.sku, p.name, p.category_id, c.nam
      COALESCE(p.policy_id, c.policy_id) AS policy_id, p.price, p.currency, p.serialized, p.strategy, p.active, \
      p.created_at, p.name_sort";
 
-impl From<ProductRec> for Product {
-    fn from(r: ProductRec) -> Self {
-        Product {
-            id: r.id,
+impl TryFrom<ProductRec> for Product {
+    type Error = StoreError;
+
+    fn try_from(r: ProductRec) -> Result<Self, StoreError> {
+        let c = Cells::of("products", r.id);
+        Ok(Product {
+            id: ProductId(r.id),
             sku: r.sku,
             name: r.name,
             category_id: r.category_id,
             category_name: r.category_name,
             policy_id: r.policy_id,
-            price: r.price,
+            price: Money(r.price),
             currency: r.currency,
             serialized: r.serialized != 0,
-            strategy: r.strategy,
+            strategy: c.code("strategy", &r.strategy)?,
             active: r.active != 0,
-            created_at: r.created_at,
-        }
+            created_at: c.at("created_at", &r.created_at)?,
+        })
     }
 }

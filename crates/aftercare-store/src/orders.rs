@@ -10,6 +10,7 @@ use aftercare_app::model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::catalog::{VoidCondition, WarrantyPolicy, format_money};
 use aftercare_domain::warranty::AssetFacts;
+use aftercare_domain::{Money, ProductId};
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -147,41 +148,25 @@ impl OrderStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(Some(Order {
-            id: o.id,
-            number: o.number,
-            customer_id: o.customer_id,
-            customer_name: o.customer_name,
-            channel: o.channel,
-            outlet_id: o.outlet_id,
-            outlet_name: o.outlet_name,
-            ordered_on: o.ordered_on,
-            status: o.status,
-            currency: o.currency,
-            discount: o.discount,
-            total: o.total,
-            payment_terms: o.payment_terms,
-            special_needs: o.special_needs,
-            items: items
-                .into_iter()
-                .map(|i| OrderItem {
-                    serials: serials
-                        .iter()
-                        .filter(|(item, _)| *item == i.id)
-                        .map(|(_, s)| s.clone())
-                        .collect(),
-                    id: i.id,
-                    product_id: i.product_id,
-                    sku: i.sku,
-                    product_name: i.product_name,
-                    quantity: i.quantity,
-                    unit_price: i.unit_price,
-                    discount: i.discount,
-                    amount: i.amount,
-                })
-                .collect(),
-            created_at: o.created_at,
-        }))
+        let items = items
+            .into_iter()
+            .map(|i| OrderItem {
+                serials: serials
+                    .iter()
+                    .filter(|(item, _)| *item == i.id)
+                    .map(|(_, s)| s.clone())
+                    .collect(),
+                id: i.id,
+                product_id: ProductId(i.product_id),
+                sku: i.sku,
+                product_name: i.product_name,
+                quantity: i.quantity,
+                unit_price: Money(i.unit_price),
+                discount: Money(i.discount),
+                amount: Money(i.amount),
+            })
+            .collect();
+        o.with_items(items).map(Some)
     }
 
     async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>> {
@@ -240,7 +225,11 @@ impl OrderStore for SqlStore {
             )
         });
         Ok(Page {
-            items: page.items.into_iter().map(|r| r.o.into()).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(|r| r.o.try_into())
+                .collect::<Result<_, _>>()?,
             next_cursor: page.next_cursor,
         })
     }

@@ -263,17 +263,23 @@ pub(crate) struct PolicyRec {
     pub(crate) void_conditions: String,
 }
 
-impl From<PolicyRec> for Policy {
-    fn from(p: PolicyRec) -> Self {
-        Policy {
+impl TryFrom<PolicyRec> for Policy {
+    type Error = StoreError;
+
+    fn try_from(p: PolicyRec) -> Result<Self, StoreError> {
+        let c = Cells::of("warranty_policies", p.id);
+        Ok(Policy {
+            void_conditions: customers::split_list(&p.void_conditions)
+                .iter()
+                .map(|v| c.code("void_conditions", v))
+                .collect::<Result<_, _>>()?,
             id: p.id,
             name: p.name,
             return_days: p.return_days,
             exchange_days: p.exchange_days,
             repair_months: p.repair_months,
             repair_limit: p.repair_limit,
-            void_conditions: customers::split_list(&p.void_conditions),
-        }
+        })
     }
 }
 

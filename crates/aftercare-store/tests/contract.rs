@@ -10,6 +10,7 @@ use aftercare_app::{Actor, App, AppError, StoreError};
 use aftercare_domain::account::{Permission, Role, Scope};
 use aftercare_domain::catalog::VoidCondition;
 use aftercare_domain::warranty::{Coverage, Reason};
+use aftercare_domain::{CustomerId, Money};
 use aftercare_testkit::{BOTH, Kind, TestDb, order_input};
 use jiff::ToSpan;
 
@@ -910,8 +911,11 @@ async fn catalogue_scenario(app: &App) {
         (7, 15, 12, 2)
     );
     assert_eq!(
-        pol.void_conditions,
-        strings(&["misuse", "unauthorized_repair"])
+        pol.void_conditions
+            .iter()
+            .map(|v| v.code())
+            .collect::<Vec<_>>(),
+        ["misuse", "unauthorized_repair"]
     );
 
     let categories = app.categories(&p).await.unwrap();
@@ -931,10 +935,10 @@ async fn catalogue_scenario(app: &App) {
         Some(cat.policy),
         "the product inherits its category's policy"
     );
-    assert_eq!(prod.price, 399_900);
+    assert_eq!(prod.price, Money(399_900));
     assert_eq!(prod.currency, "CNY");
     assert!(prod.serialized);
-    assert_eq!(prod.strategy, "comprehensive");
+    assert_eq!(prod.strategy.code(), "comprehensive");
     assert!(prod.active);
 
     // The SKU is unique whatever its case; the refused product is not written.
@@ -1003,7 +1007,7 @@ async fn catalogue_scenario(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        found.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        found.items.iter().map(|x| x.id.get()).collect::<Vec<_>>(),
         vec![cat.product]
     );
     let found = app
@@ -1017,7 +1021,7 @@ async fn catalogue_scenario(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        found.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        found.items.iter().map(|x| x.id.get()).collect::<Vec<_>>(),
         vec![cat.product]
     );
 }
@@ -1044,19 +1048,20 @@ async fn order_creates_asset(app: &App) {
         .unwrap();
     let order = app.order(&p, order_id).await.unwrap();
     assert_eq!(order.number, format!("SO-{}-{order_id:06}", today.year()));
-    assert_eq!(order.customer_id, cid);
+    assert_eq!(order.customer_id, CustomerId(cid));
     assert_eq!(order.customer_name, "张伟");
-    assert_eq!(order.channel, "store");
-    assert_eq!(order.status, "placed");
-    assert_eq!(order.ordered_on, today.to_string());
+    assert_eq!(order.channel.code(), "store");
+    assert_eq!(order.status.code(), "placed");
+    assert_eq!(order.ordered_on, today);
     assert_eq!(order.currency, "CNY");
     assert_eq!(
-        order.total, 399_900,
+        order.total,
+        Money(399_900),
         "the catalogue price fills a missing unit price"
     );
     assert_eq!(order.items.len(), 1);
     assert_eq!(order.items[0].sku, "KFR-35GW");
-    assert_eq!(order.items[0].unit_price, 399_900);
+    assert_eq!(order.items[0].unit_price, Money(399_900));
     assert_eq!(order.items[0].serials, strings(&["SN-2026-0001"]));
 
     // The serial became an asset of the customer, in warranty from today.
@@ -1094,10 +1099,10 @@ async fn order_creates_asset(app: &App) {
     let c360 = app.customer_360(&p, cid, None).await.unwrap();
     assert_eq!(c360.customer.id, cid);
     assert_eq!(
-        c360.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        c360.orders.iter().map(|o| o.id.get()).collect::<Vec<_>>(),
         vec![order_id]
     );
-    assert_eq!(c360.orders[0].total, 399_900);
+    assert_eq!(c360.orders[0].total, Money(399_900));
     assert_eq!(c360.assets.len(), 1);
     assert_eq!(c360.assets[0].serial, "SN-2026-0001");
     assert_eq!(
@@ -1132,7 +1137,11 @@ async fn order_creates_asset(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        by_number.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        by_number
+            .items
+            .iter()
+            .map(|o| o.id.get())
+            .collect::<Vec<_>>(),
         vec![order_id]
     );
     let by_serial = app
@@ -1146,7 +1155,11 @@ async fn order_creates_asset(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        by_serial.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        by_serial
+            .items
+            .iter()
+            .map(|o| o.id.get())
+            .collect::<Vec<_>>(),
         vec![order_id]
     );
 
@@ -1539,13 +1552,16 @@ async fn duplicates_and_merge(app: &App) {
     );
 
     let c360 = app.customer_360(&p, keep, None).await.unwrap();
-    let mut order_ids: Vec<i64> = c360.orders.iter().map(|o| o.id).collect();
+    let mut order_ids: Vec<i64> = c360.orders.iter().map(|o| o.id.get()).collect();
     order_ids.sort();
     assert_eq!(order_ids, vec![keep_order, drop_order]);
     let mut serials: Vec<&str> = c360.assets.iter().map(|a| a.serial.as_str()).collect();
     serials.sort();
     assert_eq!(serials, vec!["SN-DROP-0001", "SN-KEEP-0001"]);
-    assert_eq!(app.order(&p, drop_order).await.unwrap().customer_id, keep);
+    assert_eq!(
+        app.order(&p, drop_order).await.unwrap().customer_id,
+        CustomerId(keep)
+    );
     let kept = &c360.customer;
     assert_eq!(kept.phones.len(), 2, "the shared phone is not doubled");
     assert_eq!(kept.phones.iter().filter(|p| p.primary).count(), 1);
@@ -1950,7 +1966,7 @@ async fn amounts_sort_numerically(app: &App) {
                 )
                 .await
                 .unwrap();
-            ids.extend(page.items.iter().map(|x| x.id));
+            ids.extend(page.items.iter().map(|x| x.id.get()));
             cursor = page.next_cursor;
             if cursor.is_none() {
                 break;
@@ -1977,7 +1993,7 @@ async fn amounts_sort_numerically(app: &App) {
         .create_order(&p, &order_input(cid, middle, 1, &["SN-SORT-0002"]))
         .await
         .unwrap();
-    assert_eq!(app.order(&p, o_cheap).await.unwrap().total, 29_700);
+    assert_eq!(app.order(&p, o_cheap).await.unwrap().total, Money(29_700));
     let walk_orders = async |sort: &str| {
         let mut ids = Vec::new();
         let mut cursor = None;
@@ -1994,7 +2010,7 @@ async fn amounts_sort_numerically(app: &App) {
                 )
                 .await
                 .unwrap();
-            ids.extend(page.items.iter().map(|x| x.id));
+            ids.extend(page.items.iter().map(|x| x.id.get()));
             cursor = page.next_cursor;
             if cursor.is_none() {
                 break;

@@ -316,6 +316,34 @@ pub(crate) fn form_errors(inv: &aftercare_domain::Invalid, lang: Lang) -> Vec<St
         .collect()
 }
 
+/// An amount in minor units shown to a person: a typed amount or a plain number of fen.
+pub trait Amount {
+    fn fen(&self) -> i64;
+}
+
+impl Amount for i64 {
+    fn fen(&self) -> i64 {
+        *self
+    }
+}
+
+impl Amount for aftercare_domain::Money {
+    fn fen(&self) -> i64 {
+        aftercare_domain::Money::fen(*self)
+    }
+}
+
+impl<T: Amount + ?Sized> Amount for &T {
+    fn fen(&self) -> i64 {
+        (**self).fen()
+    }
+}
+
+/// `1,299.00` from an amount in fen.
+pub(crate) fn money(v: impl Amount) -> String {
+    aftercare_domain::catalog::format_money(v.fen())
+}
+
 pub(crate) fn yuan(cents: f64) -> String {
     aftercare_domain::catalog::format_money(cents.round() as i64)
 }

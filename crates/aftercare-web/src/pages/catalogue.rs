@@ -6,7 +6,7 @@ use crate::kit::page::*;
 use aftercare_app::AppError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
-use aftercare_domain::catalog::{VoidCondition, format_money};
+use aftercare_domain::catalog::VoidCondition;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -47,8 +47,8 @@ impl ProductsPage {
             .map(|c| c.code())
             .collect()
     }
-    fn money(&self, v: &i64) -> String {
-        format_money(*v)
+    fn money(&self, v: impl Amount) -> String {
+        crate::kit::page::money(v)
     }
     fn policy_by_id(&self, id: &i64) -> String {
         self.policy(&Some(*id))

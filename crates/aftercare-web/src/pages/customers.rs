@@ -7,7 +7,6 @@ use crate::kit::page::*;
 use aftercare_app::AppError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
-use aftercare_domain::catalog::format_money;
 use aftercare_domain::customer::{ConsentChannel, Touchpoint};
 use aftercare_domain::lang::Lang;
 use askama::Template;
@@ -609,8 +608,8 @@ pub(crate) struct CustomerPage {
 }
 
 impl CustomerPage {
-    fn money(&self, v: &i64) -> String {
-        format_money(*v)
+    fn money(&self, v: impl Amount) -> String {
+        crate::kit::page::money(v)
     }
     fn yuan(&self, v: &f64) -> String {
         crate::kit::page::yuan(*v)

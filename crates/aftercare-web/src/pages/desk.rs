@@ -5,8 +5,8 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
-    Chrome, CsrfForm, Instant, PageQuery, WarrantyView, invalid_lines, page_error, query_string,
-    render, warranty_view,
+    Amount, Chrome, CsrfForm, Instant, PageQuery, WarrantyView, invalid_lines, page_error,
+    query_string, render, warranty_view,
 };
 use aftercare_app::AppError;
 use aftercare_app::desk::*;
@@ -14,7 +14,7 @@ use aftercare_app::desk_model::*;
 use aftercare_app::model::{Asset, Customer360, Page};
 use aftercare_domain::account::Permission;
 use aftercare_domain::request::{Priority, ServiceType};
-use aftercare_domain::{AssetId, Money, UserId};
+use aftercare_domain::{AssetId, UserId};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, State};
@@ -336,8 +336,8 @@ impl RequestPage {
     fn opt_when(&self, at: &Option<jiff::Timestamp>) -> String {
         at.as_ref().map(Instant::local).unwrap_or_default()
     }
-    fn money(&self, v: &Money) -> String {
-        v.to_string()
+    fn money(&self, v: impl Amount) -> String {
+        crate::kit::page::money(v)
     }
     fn remaining(&self) -> String {
         match self.d.sla.remaining_seconds {

@@ -8,7 +8,7 @@ use crate::kit::page::*;
 use aftercare_app::AppError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
-use aftercare_domain::catalog::{VoidCondition, format_money};
+use aftercare_domain::catalog::VoidCondition;
 use aftercare_domain::order::{OrderStatus, SalesChannel};
 use askama::Template;
 use axum::Router;
@@ -37,8 +37,8 @@ pub(crate) struct OrdersPage {
 }
 
 impl OrdersPage {
-    fn money(&self, v: &i64) -> String {
-        format_money(*v)
+    fn money(&self, v: impl Amount) -> String {
+        crate::kit::page::money(v)
     }
     fn channels(&self) -> Vec<&'static str> {
         SalesChannel::ALL.iter().map(|c| c.code()).collect()
@@ -101,8 +101,8 @@ impl OrderForm {
     fn statuses(&self) -> Vec<&'static str> {
         OrderStatus::ALL.iter().map(|c| c.code()).collect()
     }
-    fn money(&self, v: &i64) -> String {
-        format_money(*v)
+    fn money(&self, v: impl Amount) -> String {
+        crate::kit::page::money(v)
     }
 }
 
@@ -272,8 +272,8 @@ pub(crate) struct OrderPage {
 }
 
 impl OrderPage {
-    fn money(&self, v: &i64) -> String {
-        format_money(*v)
+    fn money(&self, v: impl Amount) -> String {
+        crate::kit::page::money(v)
     }
 }
 

@@ -411,8 +411,8 @@ impl ListPage {
     fn sel(&self, v: &Option<String>, x: &str) -> bool {
         v.as_deref() == Some(x)
     }
-    fn product_sel(&self, id: &i64) -> bool {
-        self.q.product_id == Some(*id)
+    fn product_sel(&self, id: &aftercare_domain::ProductId) -> bool {
+        self.q.product_id == Some(id.get())
     }
     fn flag(&self, v: &Option<bool>, x: bool) -> bool {
         *v == Some(x)
@@ -725,8 +725,8 @@ impl BacklogPage {
     fn money(&self, v: &f64) -> String {
         yuan(*v)
     }
-    fn product_sel(&self, id: &i64) -> bool {
-        self.product_id == Some(*id)
+    fn product_sel(&self, id: &aftercare_domain::ProductId) -> bool {
+        self.product_id == Some(id.get())
     }
     fn sel(&self, v: &Option<String>, x: &str) -> bool {
         v.as_deref() == Some(x)
