@@ -9,8 +9,22 @@ macro_rules! code_enum {
     ($(#[$m:meta])* $name:ident, $err:literal, { $($variant:ident => $code:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        #[cfg_attr(feature = "schema", derive(::utoipa::ToSchema))]
         pub enum $name { $(#[serde(rename = $code)] $variant),+ }
+
+        // Written out rather than derived: a derive cannot read the codes through this
+        // macro's literals, and the document must list the codes, not the variant names.
+        #[cfg(feature = "schema")]
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($code),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "schema")]
+        impl ::utoipa::ToSchema for $name {}
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
