@@ -82,21 +82,27 @@ pub struct CustomerInput {
     /// YYYY-MM-DD.
     #[serde(default)]
     pub birthday: Option<String>,
+    /// At most 10.
     #[serde(default)]
     pub phones: Vec<PhoneInput>,
+    /// At most 10.
     #[serde(default)]
     pub emails: Vec<EmailInput>,
+    /// At most 10.
     #[serde(default)]
     pub addresses: Vec<AddressInput>,
+    /// At most 20.
     #[serde(default)]
     pub family: Vec<FamilyInput>,
+    /// At most 20.
     #[serde(default)]
     pub important_dates: Vec<DateInput>,
-    /// Channels the customer agreed to: phone, sms, email, wechat, post.
+    /// Channels the customer agreed to: phone, sms, email, wechat, post. At most 10 entries.
     #[serde(default)]
     pub consent: Vec<String>,
     #[serde(default)]
     pub account_manager_id: Option<i64>,
+    /// At most 30.
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -118,8 +124,35 @@ fn opt_date(inv: &mut Invalid, field: String, s: Option<&str>) -> Option<Date> {
     }
 }
 
+/// How many entries each of a customer's lists may hold. Counted before anything else, so
+/// an oversized list is refused at once rather than checked entry by entry.
+pub const CUSTOMER_LIST_LIMITS: [(&str, usize); 7] = [
+    ("phones", 10),
+    ("emails", 10),
+    ("addresses", 10),
+    ("family", 20),
+    ("important_dates", 20),
+    ("consent", 10),
+    ("tags", 30),
+];
+
 impl CustomerInput {
     pub fn validate(&self) -> Result<CustomerDraft, Invalid> {
+        let counts = [
+            self.phones.len(),
+            self.emails.len(),
+            self.addresses.len(),
+            self.family.len(),
+            self.important_dates.len(),
+            self.consent.len(),
+            // Blank entries (an empty row left in a form) do not count.
+            self.tags.iter().filter(|t| !t.trim().is_empty()).count(),
+        ];
+        for ((field, max), n) in CUSTOMER_LIST_LIMITS.iter().zip(counts) {
+            if n > *max {
+                return Err(Invalid::one(*field, "too_many"));
+            }
+        }
         let mut inv = Invalid::default();
         let kind = match self.kind.as_deref().map(str::trim) {
             None | Some("") => Some(CustomerKind::Person),
@@ -475,7 +508,7 @@ pub struct OrderItemInput {
     /// Line discount in yuan.
     #[serde(default)]
     pub discount: Option<String>,
-    /// One serial per unit for serial-numbered products.
+    /// One serial per unit for serial-numbered products; at most 1,000.
     #[serde(default)]
     pub serials: Vec<String>,
 }
@@ -513,6 +546,7 @@ pub struct OrderInput {
     pub payment_terms: Option<String>,
     #[serde(default)]
     pub special_needs: Option<String>,
+    /// At most 200 lines.
     pub items: Vec<OrderItemInput>,
 }
 
@@ -544,6 +578,12 @@ impl OrderDraft {
 
 impl OrderInput {
     pub fn validate(&self, today: Date) -> Result<OrderDraft, Invalid> {
+        if self.items.len() > 200 {
+            return Err(Invalid::one("items", "too_many"));
+        }
+        if let Some(i) = self.items.iter().position(|x| x.serials.len() > 1000) {
+            return Err(Invalid::one(format!("items[{i}].serials"), "too_many"));
+        }
         let mut inv = Invalid::default();
         let channel = inv.check("channel", SalesChannel::parse(&self.channel));
         let ordered_on = match self.ordered_on.as_deref().map(str::trim) {

@@ -57,6 +57,10 @@ impl App {
     /// Takes in a parsed mail, for the command line and the mailbox poller (which have no
     /// signed-in user); [`App::mail_in_raw`] is the API's way in.
     pub async fn receive_mail(&self, mail: &InboundMail) -> Result<MailOutcome, AppError> {
+        // Mail is kept as received, less the control characters (a NUL above all) that a
+        // sender's software may leave in and no database should store.
+        let cleaned = cleaned(mail);
+        let mail = &cleaned;
         // The same mail delivered again (a mailbox polled again after a crash, a mail
         // server retrying) changes nothing.
         let message_id = mail
@@ -242,5 +246,27 @@ impl App {
             }
         }
         Ok(d)
+    }
+}
+
+/// The mail without stray control characters in the text a person reads.
+fn cleaned(mail: &InboundMail) -> InboundMail {
+    use aftercare_domain::error::without_control_characters as clean;
+    InboundMail {
+        from_email: clean(&mail.from_email).into_owned(),
+        from_name: mail.from_name.as_deref().map(|n| clean(n).into_owned()),
+        subject: clean(&mail.subject).into_owned(),
+        body: clean(&mail.body).into_owned(),
+        message_id: mail.message_id.as_deref().map(|m| clean(m).into_owned()),
+        in_reply_to: mail.in_reply_to.as_deref().map(|m| clean(m).into_owned()),
+        attachments: mail
+            .attachments
+            .iter()
+            .map(|a| crate::ports::NewAttachment {
+                filename: clean(&a.filename).into_owned(),
+                content_type: clean(&a.content_type).into_owned(),
+                content: a.content.clone(),
+            })
+            .collect(),
     }
 }

@@ -270,6 +270,21 @@ pub fn read_table_within(
             out
         }
     };
+    // A NUL or another stray control character is refused with its place in the file:
+    // PostgreSQL cannot store it, and no one means to import it.
+    for (i, row) in raw.iter().enumerate() {
+        if let Some(col) = row
+            .iter()
+            .position(|c| aftercare_domain::error::has_control_character(c))
+        {
+            return Err(FileError {
+                row: i + 1,
+                code: "file_control_character",
+                n: Some(col as u64 + 1),
+                message: format!("column {}: a control character (such as NUL)", col + 1),
+            });
+        }
+    }
     let mut it = raw.into_iter();
     let header: Vec<String> = it
         .next()
@@ -871,13 +886,33 @@ pub async fn export_rows(
     })
 }
 
+/// A cell as a spreadsheet will not run it: text that starts like a formula (`=`, `+`,
+/// `-`, `@`, a tab or a carriage return) gets a leading apostrophe, as OWASP advises for
+/// CSV exports; numbers and phone numbers (`-12.50`, `+86 138 0013 8000`) stay as they are.
+pub fn inert_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = |s: &str| {
+        let digits = s.trim_start_matches(['+', '-']);
+        !digits.is_empty()
+            && digits.starts_with(|c: char| c.is_ascii_digit())
+            && digits
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | ','))
+    };
+    if risky && !number(cell) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     // A BOM so Excel opens the UTF-8 file with its Chinese text intact.
     let mut out = "\u{feff}".as_bytes().to_vec();
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(header);
     for r in rows {
-        let _ = w.write_record(r);
+        let _ = w.write_record(r.iter().map(|c| inert_cell(c).into_owned()));
     }
     out.extend(w.into_inner().unwrap_or_default());
     out
@@ -978,6 +1013,40 @@ mod tests {
         let mut wb = Workbook::new();
         fill(wb.add_worksheet());
         wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_control_character_in_a_file_is_refused_with_its_place() {
+        let e = read_table(
+            "name,phone\n王芳,13800138000\n张\u{0}伟,13900139000\n".as_bytes(),
+            Format::Csv,
+        )
+        .err()
+        .expect("refused");
+        assert_eq!((e.row, e.code, e.n), (3, "file_control_character", Some(1)));
+    }
+
+    #[test]
+    fn exported_cells_never_start_a_formula() {
+        let csv = to_csv(
+            &["name", "phone", "note"],
+            &[vec![
+                "=HYPERLINK(\"http://x\",\"点我\")".into(),
+                "+86 138 0013 8000".into(),
+                "@SUM(A1:A9)".into(),
+            ]],
+        );
+        let text = String::from_utf8(csv).unwrap();
+        assert!(
+            text.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"点我\"\")\""),
+            "{text}"
+        );
+        assert!(text.contains(",+86 138 0013 8000,"), "{text}");
+        assert!(text.contains(",'@SUM(A1:A9)"), "{text}");
+        assert_eq!(inert_cell("-12.50"), "-12.50");
+        assert_eq!(inert_cell("-1+cmd|' /C calc'!A0"), "'-1+cmd|' /C calc'!A0");
+        assert_eq!(inert_cell("\t=1"), "'\t=1");
+        assert_eq!(inert_cell("张伟"), "张伟");
     }
 
     fn refused(bytes: &[u8], format: Format, limits: &Limits) -> String {

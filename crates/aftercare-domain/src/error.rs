@@ -61,7 +61,10 @@ pub fn parse_date(s: &str) -> Result<jiff::civil::Date, &'static str> {
 /// Trims a required text field and bounds its length (in characters, not bytes).
 pub fn required_text(s: &str, max: usize) -> Result<String, &'static str> {
     let t = s.trim();
-    if t.is_empty() {
+    if has_control_character(t) {
+        Err("control_character")
+    } else if t.chars().all(invisible) {
+        // Empty, or only zero-width characters: nothing a person could read.
         Err("required")
     } else if t.chars().count() > max {
         Err("too_long")
@@ -70,11 +73,65 @@ pub fn required_text(s: &str, max: usize) -> Result<String, &'static str> {
     }
 }
 
+/// A control character no person means to type: below a space (except tab, line feed and
+/// carriage return), DEL and the C1 range. PostgreSQL cannot store a NUL at all.
+pub fn is_stray_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+pub fn has_control_character(s: &str) -> bool {
+    s.chars().any(is_stray_control)
+}
+
+/// The text without stray control characters, for text that arrives from outside and is
+/// kept as received (mail, form posts).
+pub fn without_control_characters(s: &str) -> std::borrow::Cow<'_, str> {
+    if has_control_character(s) {
+        std::borrow::Cow::Owned(s.chars().filter(|c| !is_stray_control(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// Characters that take no room on screen: zero-width spaces and joiners, the word
+/// joiner, the byte-order mark, the soft hyphen.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
+}
+
 /// Trims an optional text field: empty becomes `None`.
 pub fn optional_text(s: Option<&str>, max: usize) -> Result<Option<String>, &'static str> {
     match s.map(str::trim) {
         None | Some("") => Ok(None),
+        Some(t) if has_control_character(t) => Err("control_character"),
+        Some(t) if t.chars().all(invisible) => Ok(None),
         Some(t) if t.chars().count() > max => Err("too_long"),
         Some(t) => Ok(Some(t.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_fields_refuse_control_characters_and_invisible_names() {
+        assert_eq!(required_text("王\u{0}芳", 100), Err("control_character"));
+        assert_eq!(required_text("\u{0}\u{0}", 100), Err("control_character"));
+        assert_eq!(required_text("\u{200B}\u{FEFF}", 100), Err("required"));
+        assert_eq!(required_text(" 王芳\n", 100), Ok("王芳".into()));
+        assert_eq!(
+            required_text("第一行\n第二行\t", 100),
+            Ok("第一行\n第二行".into())
+        );
+        assert_eq!(
+            optional_text(Some("a\u{7}b"), 100),
+            Err("control_character")
+        );
+        assert_eq!(optional_text(Some("\u{200D}"), 100), Ok(None));
+        assert_eq!(without_control_characters("a\u{0}b\u{1b}c\n"), "abc\n");
     }
 }

@@ -56,6 +56,12 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "column {n} is not UTF-8 text; save the file as CSV UTF-8.",
     ),
     (
+        "error.file_control_character",
+        "第 {n} 列含有不可见的控制字符（如 NUL），请删除后再导入。",
+        "第 {n} 欄含有不可見的控制字元（如 NUL），請刪除後再匯入。",
+        "column {n} contains an invisible control character (such as NUL); remove it and import again.",
+    ),
+    (
         "error.file_no_header",
         "第一行须为列名。",
         "第一列須為欄位名稱。",
@@ -589,6 +595,12 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("error.required", "必填。", "必填。", "is required."),
     ("error.too_long", "太长。", "太長。", "is too long."),
     (
+        "error.control_character",
+        "含有不可见的控制字符（如 NUL），请删除后再提交。",
+        "含有不可見的控制字元（如 NUL），請刪除後再提交。",
+        "contains an invisible control character (such as NUL); remove it and try again.",
+    ),
+    (
         "error.phone_invalid",
         "不是有效的电话号码，手机号应为 11 位，如 138 0013 8000。",
         "不是有效的電話號碼，大陸手機號應為 11 位，如 138 0013 8000。",
@@ -999,6 +1011,7 @@ mod tests {
         for code in [
             "required",
             "too_long",
+            "control_character",
             "phone_invalid",
             "email_invalid",
             "date_invalid",

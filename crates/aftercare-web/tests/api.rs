@@ -225,6 +225,175 @@ async fn login(app: &TestApp, b: &Client, password: &str) -> Reply {
 
 // ---- scenarios -------------------------------------------------------------------------
 
+async fn hostile_text_is_refused_alike_and_every_answer_is_hardened(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let before = events_count(app).await;
+
+    // A NUL (PostgreSQL cannot store one) or another control character is refused before
+    // any work, naming the field, on both databases alike.
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/customers",
+        &json!({"name": "王\u{0}芳"}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "name", "{}", r.text);
+    assert_eq!(r.json["fields"][0]["code"], "control_character");
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/customers",
+        &json!({"name": "王芳", "phones": [{"number": "138\u{1b}00138000"}]}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        r.json["fields"][0]["field"], "phones[0].number",
+        "{}",
+        r.text
+    );
+    let r = get_json(app, &tok, "/api/v1/customers?q=%E7%8E%8B%00")
+        .await
+        .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "q", "{}", r.text);
+    let r = get_json(app, &tok, "/api/v1/search?q=%00")
+        .await
+        .expect(422);
+    assert_eq!(r.json["fields"][0]["code"], "control_character");
+    // A name made only of zero-width characters is no name.
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/customers",
+        &json!({"name": "\u{200B}\u{FEFF}"}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["code"], "required", "{}", r.text);
+    // A file with a NUL is refused with its place in the file.
+    let r = send(
+        api(app, Method::POST, "/api/v1/import/customers", &tok)
+            .header("Content-Type", "text/csv")
+            .body("name,phone\n王芳,13800138000\n张\u{0}伟,13900139000\n"),
+    )
+    .await
+    .expect(422);
+    assert!(r.text.contains("file_control_character"), "{}", r.text);
+    // Lists are counted before any entry is looked at: 100,000 tags or 30,000 emails are
+    // refused at once, naming the list.
+    let tags: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/customers",
+        &json!({"name": "王芳", "tags": tags}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        (&r.json["fields"][0]["field"], &r.json["fields"][0]["code"]),
+        (&json!("tags"), &json!("too_many"))
+    );
+    let emails: Vec<Value> = (0..30_000)
+        .map(|i| json!({ "address": format!("x{i}@example.cn") }))
+        .collect();
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/customers",
+        &json!({"name": "王芳", "emails": emails}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "emails", "{}", r.text);
+    assert_eq!(events_count(app).await, before, "refused input wrote");
+
+    // Forms and sign-in pages drop control characters instead of failing.
+    let b = browser();
+    let r = send(b.post(url(app, "/login")).form(&[
+        ("email", "nobody\u{0}@example.cn"),
+        ("password", "wrong\u{0}"),
+    ]))
+    .await;
+    assert!(r.status < 500, "{} {}", r.status, r.text);
+    let r = send(b.post(url(app, "/portal/login")).form(&[
+        ("email", "nobody\u{0}@example.cn"),
+        ("password", "wrong\u{0}"),
+    ]))
+    .await;
+    assert!(r.status < 500, "{} {}", r.status, r.text);
+
+    // Mail keeps its text, less the NUL.
+    let raw = "From: qian.qi@example.cn\r\nTo: service@example.cn\r\n\
+               Subject: fridge\r\nMessage-ID: <nul-1@example.cn>\r\n\
+               Content-Type: text/plain; charset=utf-8\r\n\r\n冰箱不制冷\u{0}，请派人。\r\n";
+    let r = send(
+        api(app, Method::POST, "/api/v1/mail/inbound", &tok)
+            .header("Content-Type", "message/rfc822")
+            .body(raw),
+    )
+    .await
+    .expect(200);
+    let id = r.json["request_id"].as_i64().unwrap();
+    let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200);
+    assert!(
+        d.text.contains("冰箱不制冷，请派人。"),
+        "the mail's text, without its NUL: {}",
+        d.text
+    );
+
+    // Exported cells never start a formula a spreadsheet would run.
+    create_customer(
+        app,
+        &tok,
+        &json!({"name": "=HYPERLINK(\"http://evil.example\",\"点我\")", "phones": [{"number": "+86 137 0013 7009"}]}),
+    )
+    .await;
+    let r = send(api(app, Method::GET, "/api/v1/export/customers.csv", &tok))
+        .await
+        .expect(200);
+    assert!(r.text.contains("\"'=HYPERLINK("), "{}", r.text);
+    assert!(!r.text.contains(",=HYPERLINK") && !r.text.contains("\"=HYPERLINK"));
+
+    // Every answer says it may not be framed, sniffed, cached or leak its address, and
+    // where its content may come from.
+    for (path, authed) in [
+        ("/login", false),
+        ("/portal/login", false),
+        ("/healthz", false),
+        ("/api/v1/customers", true),
+        ("/api/v1/nope", true),
+    ] {
+        let rb = if authed {
+            api(app, Method::GET, path, &tok)
+        } else {
+            Client::new().get(url(app, path))
+        };
+        let r = send(rb).await;
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("referrer-policy"), Some("same-origin"), "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+        let csp = r.header("content-security-policy").unwrap_or("");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+            "{path}: {csp}"
+        );
+    }
+    let css = send(Client::new().get(url(app, "/static/app.css")))
+        .await
+        .expect(200);
+    assert_eq!(css.header("cache-control"), Some("public, max-age=3600"));
+}
+
 async fn health_openapi_and_docs(app: &TestApp) {
     let r = send(Client::new().get(url(app, "/healthz")))
         .await
@@ -2606,3 +2775,4 @@ on_both_databases!(customer_files_import_all_rows_or_none_and_export_as_csv_and_
 on_both_databases!(duplicate_customers_are_listed_merged_and_audited => duplicates_are_listed_and_merged_with_an_audit_trail);
 on_both_databases!(pages_need_a_session_and_a_csrf_token_and_logins_are_throttled => pages_need_a_session_and_a_csrf_token);
 on_both_databases!(administrators_create_staff_accounts_and_tokens_through_the_api => admins_create_staff_accounts_and_tokens);
+on_both_databases!(hostile_text_is_refused_alike_and_answers_are_hardened => hostile_text_is_refused_alike_and_every_answer_is_hardened);

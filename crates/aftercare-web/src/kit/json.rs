@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Query, Request};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,10 +26,44 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
-        let lang = crate::auth::request_lang(&parts, None);
-        let req = Request::from_parts(parts, body);
-        match Json::<T>::from_request(req, state).await {
+        let lang = crate::auth::request_lang_of(&req);
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                lang,
+                "unsupported_media_type",
+            ));
+        }
+        let bytes = match Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    lang,
+                    "payload_too_large",
+                ));
+            }
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    lang,
+                    "malformed_json",
+                ));
+            }
+        };
+        // Control characters (a NUL above all: PostgreSQL cannot store it) are refused at
+        // the door, naming the field, on every database alike. JSON can only carry them
+        // escaped, so a body without `\u00` escapes needs no closer look.
+        if bytes.windows(4).any(|w| w == b"\\u00")
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let Some(field) = control_character_at(&v, String::new())
+        {
+            return Err(ApiError::from_app(
+                aftercare_domain::Invalid::one(field, "control_character").into(),
+                lang,
+            ));
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rej) => Err(match &rej {
                 JsonRejection::JsonSyntaxError(_) => {
@@ -38,17 +73,53 @@ where
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, lang, "invalid_body")
                         .with_detail(&e.body_text())
                 }
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    lang,
-                    "unsupported_media_type",
-                ),
-                _ if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, lang, "payload_too_large")
-                }
                 _ => ApiError::new(StatusCode::BAD_REQUEST, lang, "malformed_json"),
             }),
         }
+    }
+}
+
+/// `application/json` or a `+json` type, as axum's own extractor accepts.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The path (`name`, `phones[0].number`) of the first string, or key, in `v` with a
+/// control character.
+fn control_character_at(v: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => aftercare_domain::error::has_control_character(s).then_some(at),
+        Value::Array(xs) => xs
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| control_character_at(x, format!("{at}[{i}]"))),
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            let here = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if aftercare_domain::error::has_control_character(k) {
+                Some(here)
+            } else {
+                control_character_at(x, here)
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -66,6 +137,18 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(q) = parts.uri.query()
+            && let Some((field, _)) = form_urlencoded::parse(q.as_bytes()).find(|(k, v)| {
+                aftercare_domain::error::has_control_character(k)
+                    || aftercare_domain::error::has_control_character(v)
+            })
+        {
+            let lang = crate::auth::request_lang(parts, None);
+            return Err(ApiError::from_app(
+                aftercare_domain::Invalid::one(field.into_owned(), "control_character").into(),
+                lang,
+            ));
+        }
         match <Query<T> as axum::extract::FromRequestParts<S>>::from_request_parts(parts, state)
             .await
         {

@@ -198,8 +198,17 @@ where
 pub(crate) struct FormData(Vec<(String, String)>);
 
 impl FormData {
+    /// Stray control characters (a NUL, an escape) are dropped from names and values: no
+    /// browser sends them, and no database should receive them.
     pub(crate) fn parse(body: &[u8]) -> Self {
-        FormData(form_urlencoded::parse(body).into_owned().collect())
+        let clean = |s: std::borrow::Cow<'_, str>| {
+            aftercare_domain::error::without_control_characters(&s).into_owned()
+        };
+        FormData(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (clean(k), clean(v)))
+                .collect(),
+        )
     }
     pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
