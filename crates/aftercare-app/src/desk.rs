@@ -32,6 +32,17 @@ pub const COUNT_CAP: i64 = 1000;
 /// The breaching-soon queue looks this far ahead.
 const BREACHING_HOURS: i64 = 4;
 
+/// The timeline entries the desk writes about a request (their reference is the request).
+pub const REQUEST_TIMELINE_KINDS: &[&str] = &[
+    "request",
+    "request_message",
+    "request_reply",
+    "request_resolved",
+    "rma",
+    "visit",
+    "rating",
+];
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestInput {
@@ -614,7 +625,17 @@ impl App {
         } else {
             RequestChannel::Staff
         };
-        self.open_request_as(&p.actor(), i, default_channel, None, None)
+        // A partner outlet's staff open requests for their own outlet only.
+        let mut i = i.clone();
+        if let Some(outlet) = self.partner_outlet(p).await? {
+            match i.outlet_id {
+                Some(o) if o != outlet.get() => {
+                    return Err(Invalid::one("outlet_id", "outlet_not_yours").into());
+                }
+                _ => i.outlet_id = Some(outlet.get()),
+            }
+        }
+        self.open_request_as(&p.actor(), &i, default_channel, None, None)
             .await
     }
 
@@ -1854,10 +1875,22 @@ impl App {
             q.to.as_deref()
                 .and_then(|s| inv.check("to", parse_instant(s)));
         inv.into_result()?;
+        if !self.store.user(technician_id).await?.is_some_and(|u| {
+            matches!(
+                u.role,
+                Role::Technician | Role::Agent | Role::Manager | Role::Admin
+            )
+        }) {
+            return Err(AppError::NotFound("technician"));
+        }
+        // A partner outlet's staff see their outlet's visits only (address, customer and
+        // fault of other outlets' requests are not theirs to read).
+        let outlet = self.partner_outlet(p).await?;
         let visits = self
             .store
             .visits(&VisitFilter {
                 technician_id: Some(UserId(technician_id)),
+                outlet_id: outlet,
                 from,
                 to,
                 ..Default::default()

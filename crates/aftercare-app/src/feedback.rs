@@ -378,10 +378,17 @@ impl App {
 
     pub async fn feedback_item(&self, p: &Principal, id: i64) -> Result<FeedbackItem, AppError> {
         p.require(Permission::Read)?;
-        self.store
+        let item = self
+            .store
             .feedback_item(id)
             .await?
-            .ok_or(AppError::NotFound("feedback"))
+            .ok_or(AppError::NotFound("feedback"))?;
+        if let Some(outlet) = self.partner_outlet(p).await?
+            && item.outlet_id != Some(outlet.get())
+        {
+            return Err(AppError::NotFound("feedback"));
+        }
+        Ok(item)
     }
 
     pub async fn feedback(
@@ -410,8 +417,13 @@ impl App {
             inv.push("cursor", "cursor_invalid");
         }
         inv.into_result()?;
+        // A partner outlet's staff read the feedback about their outlet's service only.
+        let mut q = q.clone();
+        if let Some(outlet) = self.partner_outlet(p).await? {
+            q.outlet_id = Some(outlet.get());
+        }
         self.store
-            .feedback(q, q.limit.unwrap_or(50).clamp(1, 200))
+            .feedback(&q, q.limit.unwrap_or(50).clamp(1, 200))
             .await
             .map_err(Into::into)
     }

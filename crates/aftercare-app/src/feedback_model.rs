@@ -158,6 +158,8 @@ pub struct FeedbackItem {
 pub struct FeedbackQuery {
     pub customer_id: Option<i64>,
     pub product_id: Option<i64>,
+    /// Only about this outlet's service (a partner outlet's staff always get their own).
+    pub outlet_id: Option<i64>,
     pub improvement_id: Option<i64>,
     pub source: Option<String>,
     pub sentiment: Option<String>,

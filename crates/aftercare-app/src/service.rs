@@ -374,10 +374,38 @@ impl App {
 
     pub async fn customer(&self, p: &Principal, id: i64) -> Result<Customer, AppError> {
         p.require(Permission::Read)?;
+        // A partner outlet's staff see the customers they serve: those with a request at
+        // their outlet. Others are missing to them, not forbidden.
+        if let Some(outlet) = self.partner_outlet(p).await? {
+            let served = crate::ports::RequestFilter {
+                customer_id: Some(aftercare_domain::CustomerId(id)),
+                outlet_id: Some(outlet),
+                limit: 1,
+                ..Default::default()
+            };
+            if self.store.count_requests(&served, 1).await? == 0 {
+                return Err(AppError::NotFound("customer"));
+            }
+        }
         self.store
             .customer(id)
             .await?
             .ok_or(AppError::NotFound("customer"))
+    }
+
+    /// What of a customer's timeline the caller may read: everything, or for a partner
+    /// outlet's staff only the entries about their outlet's requests.
+    async fn timeline_scope(
+        &self,
+        p: &Principal,
+    ) -> Result<Option<crate::ports::OutletEntries>, AppError> {
+        Ok(self
+            .partner_outlet(p)
+            .await?
+            .map(|o| crate::ports::OutletEntries {
+                outlet_id: o.get(),
+                kinds: crate::desk::REQUEST_TIMELINE_KINDS,
+            }))
     }
 
     pub async fn customers(
@@ -408,18 +436,24 @@ impl App {
         let customer = self.customer(p, id).await?;
         let mut assets = self.store.assets_of(id).await?;
         self.fill_warranties(&mut assets).await?;
-        let orders = self
-            .store
-            .orders(&OrderQuery {
-                customer_id: Some(id),
-                limit: Some(50),
-                ..Default::default()
-            })
-            .await?
-            .items;
+        let scope = self.timeline_scope(p).await?;
+        // A partner outlet serves the items; what the customer bought, and where, is the
+        // brand's.
+        let orders = if scope.is_some() {
+            vec![]
+        } else {
+            self.store
+                .orders(&OrderQuery {
+                    customer_id: Some(id),
+                    limit: Some(50),
+                    ..Default::default()
+                })
+                .await?
+                .items
+        };
         let timeline = self
             .store
-            .timeline(id, cursor, 50)
+            .timeline(id, scope.as_ref(), cursor, 50)
             .await
             .map_err(AppError::from_store("cursor"))?;
         Ok(Customer360 {
@@ -438,8 +472,9 @@ impl App {
         limit: Option<u32>,
     ) -> Result<Page<TimelineEntry>, AppError> {
         self.customer(p, id).await?;
+        let scope = self.timeline_scope(p).await?;
         self.store
-            .timeline(id, cursor, page_limit(limit))
+            .timeline(id, scope.as_ref(), cursor, page_limit(limit))
             .await
             .map_err(AppError::from_store("cursor"))
     }

@@ -308,6 +308,7 @@ impl CustomerStore for SqlStore {
     async fn timeline(
         &self,
         customer_id: i64,
+        only: Option<&OutletEntries>,
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<TimelineEntry>> {
@@ -326,7 +327,22 @@ impl CustomerStore for SqlStore {
             "SELECT * FROM (SELECT t.id, t.id AS x_id, t.customer_id, t.at, t.kind, t.touchpoint, t.ref_id, t.summary, u.name AS actor_name \
              FROM timeline t LEFT JOIN users u ON u.id = t.actor_id WHERE t.customer_id = ",
         );
-        sql.bind(customer_id).push(") x WHERE 1 = 1");
+        sql.bind(customer_id);
+        if let Some(only) = only {
+            sql.push(" AND t.kind IN (");
+            for (i, k) in only.kinds.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(*k);
+            }
+            sql.push(") AND t.ref_id IN (SELECT r.id FROM requests r WHERE r.customer_id = ")
+                .bind(customer_id)
+                .push(" AND r.outlet_id = ")
+                .bind(only.outlet_id)
+                .push(")");
+        }
+        sql.push(") x WHERE 1 = 1");
         keyset(&mut sql, "at", true, cursor, limit)?;
         let rows: Vec<Q> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
         let page = next_page(rows, limit, |r| (r.at.clone(), r.id));

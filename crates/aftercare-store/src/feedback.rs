@@ -346,6 +346,7 @@ impl FeedbackStore for SqlStore {
         for (col, v) in [
             ("f.customer_id", q.customer_id),
             ("f.product_id", q.product_id),
+            ("f.outlet_id", q.outlet_id),
             ("f.improvement_id", q.improvement_id),
         ] {
             if let Some(v) = v {

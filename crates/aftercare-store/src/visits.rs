@@ -79,6 +79,9 @@ impl VisitStore for SqlStore {
         if let Some(t) = q.technician_id {
             sql.push(" AND v.technician_id = ").bind(t);
         }
+        if let Some(o) = q.outlet_id {
+            sql.push(" AND r.outlet_id = ").bind(o);
+        }
         if let Some(f) = q.from {
             sql.push(" AND v.ends_at > ").bind(f);
         }

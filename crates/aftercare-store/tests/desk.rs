@@ -9,7 +9,7 @@ use aftercare_app::ports::{RequestFilter, stamp};
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, AppError};
 use aftercare_domain::{Money, UserId};
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, order_input, staff_named};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order_input, staff_named};
 
 /// Monday 2026-11-23, 10:00 in Shanghai: inside office hours.
 const MONDAY_10: &str = "2026-11-23T02:00:00Z";
@@ -450,7 +450,7 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     // The customer's timeline tells the story, with the SLA outcome and the rating.
     let tl = app
         .store
-        .timeline(w.customer, None, 50)
+        .timeline(w.customer, None, None, 50)
         .await
         .unwrap()
         .items;
@@ -889,6 +889,64 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         theirs_detail.assignee_id,
         Some(UserId(partner_tech.user.id)),
         "routed within the outlet"
+    );
+    // Nor do they read other outlets' requests anywhere else: the customer's timeline and
+    // 360 hold only what concerns their outlet's request, a technician's visits only
+    // their outlet's, and they open requests for their own outlet only.
+    let tl = app
+        .timeline(&partner_tech, w.customer, None, Some(100))
+        .await
+        .unwrap();
+    assert!(!tl.items.is_empty());
+    assert!(
+        tl.items.iter().all(|e| e.ref_id == Some(theirs)),
+        "{:?}",
+        tl.items
+    );
+    let full = app
+        .timeline(&w.admin, w.customer, None, Some(100))
+        .await
+        .unwrap();
+    assert!(full.items.len() > tl.items.len());
+    let c360 = app
+        .customer_360(&partner_tech, w.customer, None)
+        .await
+        .unwrap();
+    assert!(
+        c360.orders.is_empty(),
+        "the brand's sales are not the outlet's"
+    );
+    assert!(c360.timeline.items.iter().all(|e| e.ref_id == Some(theirs)));
+    let stranger = customer(&app, &w.agent, "陌生人").await;
+    assert!(matches!(
+        app.customer_360(&partner_tech, stranger, None).await,
+        Err(AppError::NotFound(_))
+    ));
+    let visits = app
+        .visits_of(&partner_tech, w.tech.user.id, &VisitQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        visits.iter().all(|v| v.request_id.get() == theirs),
+        "{visits:?}"
+    );
+    assert!(matches!(
+        app.visits_of(&w.admin, 999_999, &VisitQuery::default())
+            .await,
+        Err(AppError::NotFound("technician"))
+    ));
+    assert_eq!(
+        invalid_fields(
+            app.open_request(
+                &partner_tech,
+                &RequestInput {
+                    outlet_id: Some(own),
+                    ..repair(&w)
+                },
+            )
+            .await
+        ),
+        vec![("outlet_id".into(), "outlet_not_yours")]
     );
 
     // Queues and their counts; a keyset page walk sees every row once.

@@ -818,6 +818,12 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "already exists.",
     ),
     (
+        "error.outlet_not_yours",
+        "只能为本网点开立服务请求。",
+        "只能為本網點開立服務請求。",
+        "is another outlet's; you can open requests for your own outlet only.",
+    ),
+    (
         "error.reference_not_found",
         "引用的记录不存在。",
         "引用的記錄不存在。",
@@ -1012,6 +1018,7 @@ mod tests {
             "required",
             "too_long",
             "control_character",
+            "outlet_not_yours",
             "phone_invalid",
             "email_invalid",
             "date_invalid",

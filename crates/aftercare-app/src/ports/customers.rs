@@ -26,9 +26,12 @@ pub trait CustomerStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn customer(&self, id: i64) -> StoreResult<Option<Customer>>;
     async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>>;
+    /// A customer's timeline, newest first; with `only`, just the entries of those kinds
+    /// about requests of that outlet.
     async fn timeline(
         &self,
         customer_id: i64,
+        only: Option<&OutletEntries>,
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<TimelineEntry>>;
@@ -53,4 +56,12 @@ pub trait CustomerStore: Send + Sync {
     async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>>;
     /// Every email match key of a customer.
     async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>>;
+}
+
+/// Which timeline entries a partner outlet's staff may read: those of these kinds whose
+/// reference is a request of the outlet.
+#[derive(Debug, Clone)]
+pub struct OutletEntries {
+    pub outlet_id: i64,
+    pub kinds: &'static [&'static str],
 }

@@ -200,6 +200,8 @@ pub struct NewVisit {
 pub struct VisitFilter {
     pub request_id: Option<RequestId>,
     pub technician_id: Option<UserId>,
+    /// Only visits for requests of this outlet.
+    pub outlet_id: Option<OutletId>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
 }

@@ -473,6 +473,7 @@ impl ListParams {
         let q = FeedbackQuery {
             product_id: id(&mut inv, "product_id", self.product_id),
             customer_id: id(&mut inv, "customer_id", self.customer_id),
+            outlet_id: None,
             improvement_id: None,
             source: empty(self.source),
             sentiment: empty(self.sentiment),
