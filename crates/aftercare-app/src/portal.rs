@@ -21,8 +21,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 const SESSION_DAYS: i64 = 30;
-const MAX_FAILED_LOGINS: i64 = 5;
-const THROTTLE_MINUTES: i64 = 15;
+use crate::sign_in::{LOGIN_LIMITS, THROTTLE_MINUTES};
 
 /// The service types a customer may ask for themselves.
 pub const PORTAL_TYPES: &[ServiceType] = &[
@@ -214,11 +213,16 @@ impl App {
     ) -> Result<(String, String), AppError> {
         let email = email.trim().to_lowercase();
         let now = self.clock.now();
-        let key = format!("portal:{email}");
+        // Counted apart from staff sign-ins: a customer's mistakes never lock staff out.
+        let (key, address) = (format!("portal:{email}"), format!("portal:{ip}"));
         let since = stamp(now - THROTTLE_MINUTES.minutes());
-        if self.store.failed_logins(&key, ip, &since).await? >= MAX_FAILED_LOGINS {
+        let Some(attempt) = self
+            .store
+            .claim_login(&key, &address, &since, &stamp(now), LOGIN_LIMITS)
+            .await?
+        else {
             return Err(AppError::Throttled);
-        }
+        };
         let found = self.store.portal_credentials(&email).await?;
         let ok = match &found {
             Some((_, hash)) => auth::verify_password(password, hash),
@@ -227,7 +231,7 @@ impl App {
                 false
             }
         };
-        self.store.record_login(&key, ip, &stamp(now), ok).await?;
+        self.store.finish_login(attempt, &key, ok).await?;
         match found.filter(|_| ok) {
             Some((a, _)) => self.portal_session_for(a.id).await,
             None => Err(AppError::Unauthenticated),

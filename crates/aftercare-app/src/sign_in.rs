@@ -4,14 +4,19 @@
 use crate::auth;
 use crate::error::AppError;
 use crate::model::User;
-use crate::ports::{AccountStore, Clock, stamp};
+use crate::ports::{AccountStore, Clock, LoginLimits, stamp};
 use crate::service::{DUMMY_HASH, Principal};
 use jiff::ToSpan;
 
 /// Sessions last this long without use.
 const SESSION_DAYS: i64 = 14;
-/// After this many failed logins in the window, further attempts are refused.
-pub const MAX_FAILED_LOGINS: i64 = 5;
+/// After this many failed sign-ins in the window, further attempts are refused: per
+/// account, and (higher, as an office or a household shares one address) per client
+/// address. Staff and portal sign-ins are counted apart.
+pub const LOGIN_LIMITS: LoginLimits = LoginLimits {
+    per_account: 5,
+    per_address: 20,
+};
 pub const THROTTLE_MINUTES: i64 = 15;
 
 pub struct SignIn<'a> {
@@ -21,7 +26,7 @@ pub struct SignIn<'a> {
 
 impl SignIn<'_> {
     /// Checks a password and opens a session: (session secret, CSRF token, user). Refused
-    /// (`Throttled`) after [`MAX_FAILED_LOGINS`] failures in [`THROTTLE_MINUTES`] for this
+    /// (`Throttled`) after [`LOGIN_LIMITS`] failures in [`THROTTLE_MINUTES`] for this
     /// email or from this address; an unknown email costs as much time as a known one.
     pub async fn login(
         &self,
@@ -32,9 +37,13 @@ impl SignIn<'_> {
         let email = email.trim().to_lowercase();
         let now = self.clock.now();
         let since = stamp(now - THROTTLE_MINUTES.minutes());
-        if self.store.failed_logins(&email, ip, &since).await? >= MAX_FAILED_LOGINS {
+        let Some(attempt) = self
+            .store
+            .claim_login(&email, ip, &since, &stamp(now), LOGIN_LIMITS)
+            .await?
+        else {
             return Err(AppError::Throttled);
-        }
+        };
         let creds = self.store.credentials(&email).await?;
         let ok = match &creds {
             Some(c) => c.user.active && auth::verify_password(password, &c.password_hash),
@@ -44,7 +53,7 @@ impl SignIn<'_> {
                 false
             }
         };
-        self.store.record_login(&email, ip, &stamp(now), ok).await?;
+        self.store.finish_login(attempt, &email, ok).await?;
         let Some(creds) = creds.filter(|_| ok) else {
             return Err(AppError::Unauthenticated);
         };

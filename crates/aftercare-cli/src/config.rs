@@ -14,6 +14,8 @@ struct File {
     index_dir: Option<PathBuf>,
     smtp: Option<aftercare_mail::SmtpConfig>,
     imap: Option<aftercare_mail::ImapConfig>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 pub struct Config {
@@ -28,6 +30,8 @@ pub struct Config {
     /// A mailbox whose unread mail the server takes in; without it mail comes only
     /// through `aftercare mail-in` and the API.
     pub imap: Option<aftercare_mail::ImapConfig>,
+    /// Reverse proxies whose X-Forwarded-For is believed (addresses or networks).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -42,6 +46,7 @@ impl std::fmt::Debug for Config {
             .field("index_dir", &self.index_dir)
             .field("smtp", &self.smtp)
             .field("imap", &self.imap)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -73,6 +78,22 @@ impl Config {
             index_dir: file.index_dir.unwrap_or_else(|| dir.join("search")),
             smtp: file.smtp,
             imap: file.imap,
+            trusted_proxies: file.trusted_proxies,
         })
     }
+}
+
+/// Parses trusted proxies: addresses (`10.0.0.5`, `::1`) or networks (`10.0.0.0/8`).
+pub fn trusted_proxies(list: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("trusted proxy {s:?} is neither an address nor a network")
+                })
+        })
+        .collect()
 }

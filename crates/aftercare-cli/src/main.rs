@@ -51,6 +51,15 @@ enum Command {
         /// Fill an empty database with demo data first.
         #[arg(long)]
         demo: bool,
+        /// A reverse proxy (address or network, e.g. 10.0.0.5 or 10.0.0.0/8) whose
+        /// X-Forwarded-For is believed when throttling sign-ins; repeat or separate with
+        /// commas. Without one every client behind a proxy shares the proxy's address.
+        #[arg(
+            long = "trusted-proxy",
+            env = "AFTERCARE_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<String>,
     },
     /// Apply database migrations.
     Migrate,
@@ -204,7 +213,13 @@ async fn main() -> anyhow::Result<()> {
             listen,
             public_url,
             demo,
+            trusted_proxies,
         } => {
+            let trusted_proxies = config::trusted_proxies(if trusted_proxies.is_empty() {
+                &cfg.trusted_proxies
+            } else {
+                &trusted_proxies
+            })?;
             if demo {
                 if app.store.users().await?.is_empty() {
                     let creds = demo::fill(
@@ -258,7 +273,9 @@ async fn main() -> anyhow::Result<()> {
                 runner = runner.with(aftercare_mail::ImapPolling::new(app.clone(), imap.clone()));
             }
             let jobs = runner.start();
-            let router = aftercare_web::router(aftercare_web::AppState::new(app));
+            let router = aftercare_web::router(
+                aftercare_web::AppState::new(app).with_trusted_proxies(trusted_proxies),
+            );
             // On SIGTERM or Ctrl-C: no new connections, the requests and the background
             // rounds in progress finish, then the process exits.
             aftercare_web::serve(listener, router, stop).await?;

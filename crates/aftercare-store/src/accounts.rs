@@ -159,42 +159,91 @@ impl AccountStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()> {
-        exec(
-            &self.db.write,
-            "INSERT INTO login_attempts (email, ip, at, succeeded) VALUES ($1, $2, $3, $4)",
-            &[email.into(), ip.into(), at.into(), ok.into()],
-        )
-        .await?;
-        if ok {
-            // A successful login clears the failures counted against this email.
-            exec(
-                &self.db.write,
-                "DELETE FROM login_attempts WHERE email = $1 AND succeeded = 0",
-                &[email.into()],
-            )
-            .await?;
-        }
-        Ok(())
+    async fn claim_login(
+        &self,
+        email: &str,
+        ip: &str,
+        since: &str,
+        at: &str,
+        limits: LoginLimits,
+    ) -> StoreResult<Option<i64>> {
+        let (email, ip, since, at) = (
+            email.to_owned(),
+            ip.to_owned(),
+            since.to_owned(),
+            at.to_owned(),
+        );
+        let pg = self.db.backend == Backend::Postgres;
+        self.db
+            .write_job(move |tx| {
+                let (email, ip, since, at) = (email.clone(), ip.clone(), since.clone(), at.clone());
+                Box::pin(async move {
+                    if pg {
+                        // Counting and taking must not interleave between servers or
+                        // connections (SQLite has one writer already).
+                        exec(
+                            &mut *tx,
+                            "LOCK TABLE login_attempts IN SHARE ROW EXCLUSIVE MODE",
+                            &[],
+                        )
+                        .await?;
+                    }
+                    let count = async |tx: &mut sqlx::AnyConnection, col: &str, v: &str| {
+                        scalar(
+                            &mut *tx,
+                            &format!(
+                                "SELECT COUNT(*) FROM login_attempts WHERE {col} = $1 AND at > $2 AND succeeded = 0"
+                            ),
+                            &[v.into(), since.as_str().into()],
+                        )
+                        .await
+                        .map(|n| n.unwrap_or(0))
+                    };
+                    if count(&mut *tx, "email", &email).await? >= limits.per_account
+                        || count(&mut *tx, "ip", &ip).await? >= limits.per_address
+                    {
+                        return Ok(None);
+                    }
+                    // Counted as a failure until the password check says otherwise: a
+                    // crash in between costs the account one try, never opens a door.
+                    insert_id(
+                        &mut *tx,
+                        "INSERT INTO login_attempts (email, ip, at, succeeded) VALUES ($1, $2, $3, 0) RETURNING id",
+                        &[email.into(), ip.into(), at.into()],
+                    )
+                    .await
+                    .map(Some)
+                })
+            })
+            .await
     }
 
-    async fn failed_logins(&self, email: &str, ip: &str, since: &str) -> StoreResult<i64> {
-        let by_email = scalar(
-            &self.db.read,
-            "SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = 0",
-            &[email.into(), since.into()],
-        )
-        .await?
-        .unwrap_or(0);
-        // Per address the limit is four times higher: an office shares one address.
-        let by_ip = scalar(
-            &self.db.read,
-            "SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0",
-            &[ip.into(), since.into()],
-        )
-        .await?
-        .unwrap_or(0);
-        Ok(by_email.max(by_ip / 4))
+    async fn finish_login(&self, attempt: i64, email: &str, ok: bool) -> StoreResult<()> {
+        if !ok {
+            return Ok(());
+        }
+        let email = email.to_owned();
+        self.db
+            .write_job(move |tx| {
+                let email = email.clone();
+                Box::pin(async move {
+                    exec(
+                        &mut *tx,
+                        "UPDATE login_attempts SET succeeded = 1 WHERE id = $1",
+                        &[V::I(attempt)],
+                    )
+                    .await?;
+                    // A successful sign-in clears the failures counted against the account.
+                    exec(
+                        &mut *tx,
+                        "DELETE FROM login_attempts WHERE email = $1 AND succeeded = 0",
+                        &[email.into()],
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn create_token(

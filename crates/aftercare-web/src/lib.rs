@@ -17,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use std::future::Future;
+use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -24,11 +25,22 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (none by default): the client
+    /// address sign-in throttling counts is the first one before them.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
-        Self { app }
+        Self {
+            app,
+            trusted_proxies: Arc::new([]),
+        }
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = proxies.into();
+        self
     }
 }
 
@@ -65,6 +77,10 @@ pub fn router(state: AppState) -> Router {
             CONTENT_SECURITY_POLICY,
         ))
         .layer(axum::middleware::from_fn(error::with_caller_lang))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trusted_proxies.clone(),
+            auth::find_client_address,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

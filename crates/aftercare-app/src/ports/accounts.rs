@@ -51,9 +51,20 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()>;
-    /// Failed attempts since `since` for this email or from this address, whichever is more.
-    async fn failed_logins(&self, email: &str, ip: &str, since: &str) -> StoreResult<i64>;
+    /// Takes a sign-in attempt, counted as failed until [`finish_login`](Self::finish_login)
+    /// says otherwise, unless `email` already has `limits.per_account` failed (or
+    /// unfinished) attempts since `since`, or `ip` has `limits.per_address`: then `None`.
+    /// Counting and taking are one atomic step, so parallel attempts cannot pass together.
+    async fn claim_login(
+        &self,
+        email: &str,
+        ip: &str,
+        since: &str,
+        at: &str,
+        limits: LoginLimits,
+    ) -> StoreResult<Option<i64>>;
+    /// Settles a claimed attempt: a success clears the account's failures.
+    async fn finish_login(&self, attempt: i64, email: &str, ok: bool) -> StoreResult<()>;
     async fn create_token(
         &self,
         actor: &Actor,
@@ -96,4 +107,11 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Gives up a claim whose request failed, so the client may retry.
     async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()>;
+}
+
+/// How many failed sign-ins are allowed in the throttling window.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub per_account: i64,
+    pub per_address: i64,
 }

@@ -98,22 +98,40 @@ impl AccountStore for Accounts {
         self.sessions.lock().unwrap().retain(|s| s.0 != token_hash);
         Ok(())
     }
-    async fn record_login(&self, email: &str, ip: &str, at: &str, ok: bool) -> StoreResult<()> {
-        self.attempts
-            .lock()
-            .unwrap()
-            .push((email.into(), ip.into(), at.into(), ok));
-        Ok(())
-    }
-    async fn failed_logins(&self, email: &str, ip: &str, since: &str) -> StoreResult<i64> {
-        let attempts = self.attempts.lock().unwrap();
+    async fn claim_login(
+        &self,
+        email: &str,
+        ip: &str,
+        since: &str,
+        at: &str,
+        limits: LoginLimits,
+    ) -> StoreResult<Option<i64>> {
+        // One lock for counting and taking: the atomic step the port promises.
+        let mut attempts = self.attempts.lock().unwrap();
         let failed = |same: &dyn Fn(&(String, String, String, bool)) -> bool| {
             attempts
                 .iter()
-                .filter(|a| !a.3 && a.2.as_str() >= since && same(a))
+                .filter(|a| !a.3 && a.2.as_str() > since && same(a))
                 .count() as i64
         };
-        Ok(failed(&|a| a.0 == email).max(failed(&|a| a.1 == ip)))
+        if failed(&|a| a.0 == email) >= limits.per_account
+            || failed(&|a| a.1 == ip) >= limits.per_address
+        {
+            return Ok(None);
+        }
+        attempts.push((email.into(), ip.into(), at.into(), false));
+        Ok(Some(attempts.len() as i64 - 1))
+    }
+    async fn finish_login(&self, attempt: i64, email: &str, ok: bool) -> StoreResult<()> {
+        let mut attempts = self.attempts.lock().unwrap();
+        if ok {
+            attempts[attempt as usize].3 = true;
+            // Failures are cleared by marking them settled, so attempt numbers stay put.
+            for a in attempts.iter_mut().filter(|a| a.0 == email) {
+                a.3 = true;
+            }
+        }
+        Ok(())
     }
     async fn create_token(
         &self,
@@ -253,7 +271,7 @@ async fn five_failures_throttle_even_the_right_password_until_the_window_passes(
         store: &store,
         clock: &clock,
     };
-    for _ in 0..MAX_FAILED_LOGINS {
+    for _ in 0..LOGIN_LIMITS.per_account {
         assert!(matches!(
             s.login("wang@example.cn", "guess", "10.0.0.3").await,
             Err(AppError::Unauthenticated)

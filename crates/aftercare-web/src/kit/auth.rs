@@ -169,12 +169,63 @@ where
     }
 }
 
+/// The client's address, as found once per request by [`find_client_address`].
+#[derive(Clone)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+/// Finds who is asking: the connection's peer, unless that peer is a trusted reverse
+/// proxy; then the nearest address in `X-Forwarded-For` that is not a trusted proxy
+/// itself. Without trusted proxies the header is ignored (anyone can write it).
+pub async fn find_client_address(
+    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<[ipnet::IpNet]>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let address = client_address(peer, req.headers(), &trusted);
+        req.extensions_mut().insert(ClientAddress(address));
+    }
+    next.run(req).await
+}
+
+/// The client behind `peer`, trusting `X-Forwarded-For` only as far as `trusted` goes.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    // Each proxy appends the address it got the request from: read from the right,
+    // past our own proxies, to the first address they did not add for themselves.
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|a| !is_trusted(a))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
 /// The client address for login throttling.
 pub fn client_ip(parts: &Parts) -> String {
     parts
         .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<ClientAddress>()
+        .map(|c| c.0.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -185,5 +236,47 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(client_ip(parts)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn the_client_is_found_past_trusted_proxies_only() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let proxies: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // No trusted proxy: the header is anyone's to write and is ignored.
+        assert_eq!(
+            client_address(ip("203.0.113.9"), &forwarded("1.2.3.4"), &[]),
+            ip("203.0.113.9")
+        );
+        // An untrusted peer's header is ignored too.
+        assert_eq!(
+            client_address(ip("203.0.113.9"), &forwarded("1.2.3.4"), &proxies),
+            ip("203.0.113.9")
+        );
+        // Behind our proxies: the nearest address they did not add for themselves, not a
+        // spoofed one the client put first.
+        assert_eq!(
+            client_address(
+                ip("10.0.0.5"),
+                &forwarded("6.6.6.6, 198.51.100.7, 10.0.0.9"),
+                &proxies
+            ),
+            ip("198.51.100.7")
+        );
+        // A proxy that forwards nothing: the proxy itself.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &HeaderMap::new(), &proxies),
+            ip("10.0.0.5")
+        );
     }
 }
