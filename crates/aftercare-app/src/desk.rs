@@ -1524,6 +1524,14 @@ impl App {
         {
             inv.push("from", "from_after_to");
         }
+        // A period is about the service's own life: 1990 to 2100 covers it, and keeps the
+        // day after `to` and the time zone arithmetic far from the calendar's ends.
+        let bounds = jiff::civil::date(1990, 1, 1)..=jiff::civil::date(2100, 12, 31);
+        for (field, d) in [("from", from), ("to", to)] {
+            if d.is_some_and(|d| !bounds.contains(&d)) {
+                inv.push(field, "date_out_of_range");
+            }
+        }
         inv.into_result()?;
         match (from, to) {
             (Some(f), Some(t)) => Ok((f, t)),

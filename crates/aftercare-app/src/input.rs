@@ -546,7 +546,7 @@ pub struct OrderInput {
     pub payment_terms: Option<String>,
     #[serde(default)]
     pub special_needs: Option<String>,
-    /// At most 200 lines.
+    /// At most 500 lines.
     pub items: Vec<OrderItemInput>,
 }
 
@@ -578,7 +578,7 @@ impl OrderDraft {
 
 impl OrderInput {
     pub fn validate(&self, today: Date) -> Result<OrderDraft, Invalid> {
-        if self.items.len() > 200 {
+        if self.items.len() > 500 {
             return Err(Invalid::one("items", "too_many"));
         }
         if let Some(i) = self.items.iter().position(|x| x.serials.len() > 1000) {
@@ -586,20 +586,29 @@ impl OrderInput {
         }
         let mut inv = Invalid::default();
         let channel = inv.check("channel", SalesChannel::parse(&self.channel));
+        // Business dates lie between 1990 and the end of next year: a year-0 or year-9999
+        // order is a typing or export mistake, and one such order would move every
+        // customer's value model.
+        let business = |d: &str| {
+            parse_date(d).and_then(|d| {
+                let last = jiff::civil::date(today.year().saturating_add(1), 12, 31);
+                if d < jiff::civil::date(1990, 1, 1) || d > last {
+                    Err("date_out_of_range")
+                } else {
+                    Ok(d)
+                }
+            })
+        };
         let ordered_on = match self.ordered_on.as_deref().map(str::trim) {
             None | Some("") => Some(today),
-            Some(d) => inv.check("ordered_on", parse_date(d)),
+            Some(d) => inv.check("ordered_on", business(d)),
         };
-        let delivered_on = opt_date(
-            &mut inv,
-            "delivered_on".into(),
-            self.delivered_on.as_deref(),
-        );
-        let installed_on = opt_date(
-            &mut inv,
-            "installed_on".into(),
-            self.installed_on.as_deref(),
-        );
+        let mut later = |field: &'static str, v: Option<&str>| match v.map(str::trim) {
+            None | Some("") => None,
+            Some(d) => inv.check(field, business(d)),
+        };
+        let delivered_on = later("delivered_on", self.delivered_on.as_deref());
+        let installed_on = later("installed_on", self.installed_on.as_deref());
         if let (Some(o), Some(d)) = (ordered_on, delivered_on)
             && d < o
         {

@@ -653,6 +653,15 @@ impl App {
                     inv.push(format!("items[{i}].serials[{j}]"), "serial_taken");
                 }
             }
+            // Prices are known now (catalogue or given): a discount cannot exceed them.
+            let gross = line.unit_price.saturating_mul(line.quantity as i64);
+            if line.discount > gross {
+                inv.push(format!("items[{i}].discount"), "discount_exceeds_amount");
+            }
+        }
+        let lines: i64 = d.lines.iter().map(|l| l.amount()).sum();
+        if d.discount > lines {
+            inv.push("discount", "discount_exceeds_amount");
         }
         inv.into_result()?;
         Ok(d)

@@ -102,6 +102,45 @@ pub fn read_table(bytes: &[u8], format: Format) -> Result<Table, FileError> {
     read_table_within(bytes, format, &LIMITS)
 }
 
+/// The row (1 is the header) where a quoted field starts that the file never closes. The
+/// CSV reader would take the rest of the file as that one field: a mangled record.
+fn unterminated_quote(bytes: &[u8]) -> Option<usize> {
+    let (mut row, mut opened_on) = (1, None);
+    let mut field_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if opened_on.is_some() {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 1; // an escaped quote inside the field
+                } else {
+                    opened_on = None;
+                }
+            }
+        } else {
+            match b {
+                b'"' if field_start => opened_on = Some(row),
+                b',' => {
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                b'\n' => {
+                    row += 1;
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        field_start = false;
+        i += 1;
+    }
+    opened_on
+}
+
 fn unreadable(message: String) -> FileError {
     FileError {
         row: 0,
@@ -179,6 +218,14 @@ pub fn read_table_within(
     let raw: Vec<Vec<String>> = match format {
         Format::Csv => {
             let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+            if let Some(row) = unterminated_quote(bytes) {
+                return Err(FileError {
+                    row,
+                    code: "file_unterminated_quote",
+                    n: Some(row as u64),
+                    message: format!("row {row}: a quote is opened and never closed"),
+                });
+            }
             let mut rdr = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
@@ -1013,6 +1060,17 @@ mod tests {
         let mut wb = Workbook::new();
         fill(wb.add_worksheet());
         wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_refused_with_its_row() {
+        let ok = "name,note\n王芳,\"说 \"\"好\"\"\"\n\"张伟\",\"两行\n备注\"\n";
+        assert!(read_table(ok.as_bytes(), Format::Csv).is_ok());
+        let bad = "name,note\n王芳,好\n\"张伟,备注\n李四,x\n";
+        let e = read_table(bad.as_bytes(), Format::Csv)
+            .err()
+            .expect("refused");
+        assert_eq!((e.row, e.code), (3, "file_unterminated_quote"));
     }
 
     #[test]

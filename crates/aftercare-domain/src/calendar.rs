@@ -304,6 +304,11 @@ impl CalendarSpec {
                 inv.push(format!("week[{d}]"), "shifts_overlap");
             }
         }
+        // A week without a working hour would never let an SLA clock run: every target
+        // would be "never", quietly.
+        if self.week.len() == 7 && self.week.iter().all(|d| d.is_empty()) {
+            inv.push("week", "calendar_without_hours");
+        }
         let days = |inv: &mut crate::Invalid, field: &str, list: &[String]| {
             list.iter()
                 .enumerate()

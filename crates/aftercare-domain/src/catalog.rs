@@ -110,10 +110,20 @@ pub fn parse_serial(s: &str) -> Result<String, &'static str> {
 
 /// A price or amount in minor units (fen for CNY). Negative amounts are refused.
 pub fn parse_money(s: &str) -> Result<i64, &'static str> {
-    let t = s.trim().trim_start_matches(['¥', '￥']).replace(',', "");
+    let t = s.trim().trim_start_matches(['¥', '￥']);
     if t.is_empty() {
         return Err("required");
     }
+    // Commas only group thousands (`3,299.00`): `3,2,9` is a typing mistake, not 329.
+    let whole_part = t.split('.').next().unwrap_or("");
+    if whole_part.contains(',') {
+        let mut groups = whole_part.split(',');
+        let first = groups.next().unwrap_or("");
+        if first.is_empty() || first.len() > 3 || groups.any(|g| g.len() != 3) {
+            return Err("amount_invalid");
+        }
+    }
+    let t = t.replace(',', "");
     let (whole, frac) = t.split_once('.').unwrap_or((t.as_str(), ""));
     if whole.is_empty()
         || !whole.bytes().all(|b| b.is_ascii_digit())
@@ -159,6 +169,11 @@ mod tests {
         assert_eq!(parse_money("0.05"), Ok(5));
         assert_eq!(parse_money("-1"), Err("amount_invalid"));
         assert_eq!(parse_money("1.234"), Err("amount_invalid"));
+        // Commas group thousands and nothing else.
+        assert_eq!(parse_money("3,2,9"), Err("amount_invalid"));
+        assert_eq!(parse_money(",329"), Err("amount_invalid"));
+        assert_eq!(parse_money("1,2345"), Err("amount_invalid"));
+        assert_eq!(parse_money("12,345,678.90"), Ok(1_234_567_890));
         assert_eq!(format_money(129_950), "1,299.50");
         assert_eq!(format_money(5), "0.05");
     }

@@ -343,6 +343,16 @@ impl AccountStore for SqlStore {
             )
             .await?;
         }
+        if change.password_hash.is_some() {
+            // A new password is a new start: the API tokens made under the old one stop
+            // working too (a leaked token is often why a password is changed).
+            exec(
+                &mut *tx,
+                "UPDATE api_tokens SET revoked = 1 WHERE user_id = $1 AND revoked = 0",
+                &[V::I(id)],
+            )
+            .await?;
+        }
         let after = User {
             active: change.active.unwrap_or(before.active),
             role: change.role.unwrap_or(before.role),

@@ -225,6 +225,84 @@ async fn login(app: &TestApp, b: &Client, password: &str) -> Reply {
 
 // ---- scenarios -------------------------------------------------------------------------
 
+async fn dates_and_money_are_bounded(app: &TestApp) {
+    let tok = token(app, &["write", "admin"]).await;
+    let product = seed_product(app, &tok).await;
+    let cid = create_customer(app, &tok, &json!({"name": "周敏"})).await;
+    let before = events_count(app).await;
+    let field = |r: &Reply| {
+        (
+            r.json["fields"][0]["field"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+            r.json["fields"][0]["code"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        )
+    };
+    // A year-0 or year-9999 order is a mistake, not history (one would move every
+    // customer's value model).
+    for on in ["0000-01-01", "1989-12-31", "9999-12-31"] {
+        let r = post_json(
+            app,
+            &tok,
+            "/api/v1/orders",
+            &order(cid, product, "SN-DATE-0001", on),
+        )
+        .await
+        .expect(422);
+        assert_eq!(
+            field(&r),
+            ("ordered_on".into(), "date_out_of_range".into()),
+            "{on}"
+        );
+    }
+    // Commas group thousands and nothing else; a discount cannot exceed what it discounts.
+    let mut o = order(cid, product, "SN-DATE-0002", "2026-11-20");
+    o["items"][0]["unit_price"] = json!("3,2,9");
+    let r = post_json(app, &tok, "/api/v1/orders", &o).await.expect(422);
+    assert_eq!(
+        field(&r),
+        ("items[0].unit_price".into(), "amount_invalid".into())
+    );
+    let mut o = order(cid, product, "SN-DATE-0003", "2026-11-20");
+    o["discount"] = json!("5000.00");
+    let r = post_json(app, &tok, "/api/v1/orders", &o).await.expect(422);
+    assert_eq!(
+        field(&r),
+        ("discount".into(), "discount_exceeds_amount".into())
+    );
+    let mut o = order(cid, product, "SN-DATE-0004", "2026-11-20");
+    o["items"][0]["discount"] = json!("4000.00");
+    let r = post_json(app, &tok, "/api/v1/orders", &o).await.expect(422);
+    assert_eq!(
+        field(&r),
+        ("items[0].discount".into(), "discount_exceeds_amount".into())
+    );
+    assert_eq!(events_count(app).await, before, "refused orders wrote");
+    // Far dates on the reports are refused, not a 500.
+    for path in [
+        "/api/v1/reports/complaints?to=9999-12-31",
+        "/api/v1/surveys/scores?to=9999-12-31",
+        "/api/v1/voc/dashboard?to=9999-12-31",
+        "/api/v1/reports/complaints?from=0001-01-01",
+    ] {
+        let r = get_json(app, &tok, path).await.expect(422);
+        assert_eq!(field(&r).1, "date_out_of_range", "{path}: {}", r.text);
+    }
+    // A sound order still goes through.
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(cid, product, "SN-DATE-0005", "2026-11-20"),
+    )
+    .await
+    .expect(201);
+}
+
 async fn hostile_text_is_refused_alike_and_every_answer_is_hardened(app: &TestApp) {
     let tok = token(app, &["write"]).await;
     let before = events_count(app).await;
@@ -281,6 +359,15 @@ async fn hostile_text_is_refused_alike_and_every_answer_is_hardened(app: &TestAp
     .await
     .expect(422);
     assert!(r.text.contains("file_control_character"), "{}", r.text);
+    // A quote opened and never closed would swallow the rest of the file into one field.
+    let r = send(
+        api(app, Method::POST, "/api/v1/import/customers", &tok)
+            .header("Content-Type", "text/csv")
+            .body("name,phone\n王芳,13800138000\n\"张伟,13900139000\n李四,13700137000\n"),
+    )
+    .await
+    .expect(422);
+    assert!(r.text.contains("file_unterminated_quote"), "{}", r.text);
     // Lists are counted before any entry is looked at: 100,000 tags or 30,000 emails are
     // refused at once, naming the list.
     let tags: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
@@ -1331,6 +1418,9 @@ async fn admins_create_staff_accounts_and_tokens(app: &TestApp) {
     patch(json!({"password": "a new long password"}))
         .await
         .expect(200);
+    // A new password ends the tokens made under the old one (a leaked token is often why
+    // a password is changed).
+    get_json(app, &agent_token, "/api/v1/me").await.expect(401);
 
     // Revoking the token ends it; revoking an unknown one is 404.
     let token_id = t.json["id"].as_i64().unwrap();
@@ -1571,6 +1661,20 @@ async fn the_service_desk_over_http(app: &TestApp) {
         bad_cal.text.contains("time_zone") && bad_cal.text.contains("week_needs_seven_days"),
         "{}",
         bad_cal.text
+    );
+    // A week without a working shift would never let a target run: refused.
+    let idle = post_json(
+        app,
+        &tok,
+        "/api/v1/calendars",
+        &json!({"name": "空", "time_zone": "Asia/Shanghai", "week": [[], [], [], [], [], [], []]}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        idle.json["fields"][0]["code"], "calendar_without_hours",
+        "{}",
+        idle.text
     );
     post_json(app, &tok, "/api/v1/sla/sweep", &json!({}))
         .await
@@ -2776,3 +2880,4 @@ on_both_databases!(duplicate_customers_are_listed_merged_and_audited => duplicat
 on_both_databases!(pages_need_a_session_and_a_csrf_token_and_logins_are_throttled => pages_need_a_session_and_a_csrf_token);
 on_both_databases!(administrators_create_staff_accounts_and_tokens_through_the_api => admins_create_staff_accounts_and_tokens);
 on_both_databases!(hostile_text_is_refused_alike_and_answers_are_hardened => hostile_text_is_refused_alike_and_every_answer_is_hardened);
+on_both_databases!(dates_and_money_are_bounded_on_orders_and_reports => dates_and_money_are_bounded);
