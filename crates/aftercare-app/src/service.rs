@@ -26,6 +26,7 @@ impl Principal {
         Actor {
             user_id: Some(self.user.id),
             label: self.user.email.clone(),
+            idempotency: crate::ports::IDEMPOTENCY.try_with(Clone::clone).ok(),
         }
     }
 

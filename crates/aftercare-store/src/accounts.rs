@@ -415,9 +415,46 @@ impl AccountStore for SqlStore {
             &[V::I(user_id), key.into()],
         )
         .await?;
+        // What the key made, if its creation committed (whatever became of its answer).
+        let effect: Option<i64> = scalar(
+            &mut *tx,
+            "SELECT entity_id FROM idempotent_effects WHERE user_id = $1 AND key = $2",
+            &[V::I(user_id), key.into()],
+        )
+        .await?;
         match found {
-            Some(q) if !(q.status == 0 && q.created_at.as_str() < stale_before) => {
+            Some(q) if q.status != 0 => {
                 return Ok(Some((q.request_hash, q.status, q.body)));
+            }
+            Some(q) if effect.is_some() => {
+                // Created, but the answer was never stored (a crash, a failed last step):
+                // the answer is the record the key made, and it is kept from now on.
+                let body = json!({ "id": effect }).to_string();
+                exec(
+                    &mut *tx,
+                    "UPDATE idempotency_keys SET status = 201, body = $1 WHERE user_id = $2 AND key = $3",
+                    &[body.clone().into(), V::I(user_id), key.into()],
+                )
+                .await?;
+                tx.commit().await.map_err(backend_err)?;
+                return Ok(Some((q.request_hash, 201, body)));
+            }
+            Some(q) if q.created_at.as_str() >= stale_before => {
+                return Ok(Some((q.request_hash, q.status, q.body)));
+            }
+            None if effect.is_some() => {
+                // Created, and the key's row released since (its slower twin failed on
+                // the key): the record stands, and so does its answer.
+                let body = json!({ "id": effect }).to_string();
+                exec(
+                    &mut *tx,
+                    "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) \
+                     VALUES ($1, $2, $3, 201, $4, $5)",
+                    &[V::I(user_id), key.into(), request_hash.into(), body.clone().into(), now.into()],
+                )
+                .await?;
+                tx.commit().await.map_err(backend_err)?;
+                return Ok(Some((request_hash.to_owned(), 201, body)));
             }
             Some(_) => {
                 exec(
@@ -437,6 +474,12 @@ impl AccountStore for SqlStore {
         exec(
             &mut *tx,
             "DELETE FROM idempotency_keys WHERE created_at < $1",
+            &[day_ago.clone().into()],
+        )
+        .await?;
+        exec(
+            &mut *tx,
+            "DELETE FROM idempotent_effects WHERE created_at < $1",
             &[day_ago.into()],
         )
         .await?;

@@ -43,6 +43,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000009_create_job_runtime",
         include_str!("migrations/m20261205_000009_create_job_runtime.sql"),
     ),
+    (
+        "m20261205_000010_create_idempotent_effects",
+        include_str!("migrations/m20261205_000010_create_idempotent_effects.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -78,6 +78,33 @@ impl SqlStore {
         after: Option<&Value>,
         now: &str,
     ) -> Result<(), StoreError> {
+        // A creation under an Idempotency-Key: its key goes with it, in this transaction.
+        // A second effect for the key fails the primary key, and with it this transaction.
+        if let (Some(mark), Some(user)) = (&actor.idempotency, actor.user_id)
+            && action == "create"
+            && mark.entity == entity
+        {
+            exec(
+                &mut *tx,
+                "INSERT INTO idempotent_effects (user_id, key, entity, entity_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    V::I(user),
+                    V::T(mark.key.clone()),
+                    V::T(entity.into()),
+                    V::I(id),
+                    V::T(now.into()),
+                ],
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    code: "idempotency_key_in_progress",
+                    field: None,
+                },
+                e => e,
+            })?;
+        }
         exec(
             &mut *tx,
             "INSERT INTO audit_log (at, actor_id, actor_label, action, entity, entity_id, before_json, after_json) \

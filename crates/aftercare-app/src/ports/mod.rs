@@ -57,6 +57,8 @@ pub struct Actor {
     pub user_id: Option<i64>,
     /// The user's email, or `system`, `import`, `demo`.
     pub label: String,
+    /// The `Idempotency-Key` the write runs under, if any (see [`IdempotencyMark`]).
+    pub idempotency: Option<IdempotencyMark>,
 }
 
 impl Actor {
@@ -64,8 +66,26 @@ impl Actor {
         Self {
             user_id: None,
             label: label.to_string(),
+            idempotency: None,
         }
     }
+}
+
+/// A creation under an `Idempotency-Key`: the store records the created record of this
+/// kind (`customer`, `order`, …) under the key in the creation's own transaction, so the
+/// key and the effect commit together, and a key can never make two records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyMark {
+    pub key: String,
+    pub entity: &'static str,
+}
+
+tokio::task_local! {
+    /// The mark of the creation the current request runs; [`Principal::actor`] carries it
+    /// into the write (a task-local does not reach the store's writer task by itself).
+    ///
+    /// [`Principal::actor`]: crate::service::Principal::actor
+    pub static IDEMPOTENCY: IdempotencyMark;
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

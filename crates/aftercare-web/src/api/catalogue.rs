@@ -45,7 +45,7 @@ pub(crate) async fn create_product(
     headers: HeaderMap,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &input, || async {
+    idempotent(&s, &c, &headers, "product", &input, || async {
         s.app
             .create_product(&c.principal, &input)
             .await
@@ -105,7 +105,7 @@ pub(crate) async fn create_category(
     headers: HeaderMap,
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &input, || async {
+    idempotent(&s, &c, &headers, "category", &input, || async {
         s.app
             .create_category(&c.principal, &input)
             .await
@@ -135,7 +135,7 @@ pub(crate) async fn create_policy(
     headers: HeaderMap,
     ApiJson(input): ApiJson<PolicyInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &input, || async {
+    idempotent(&s, &c, &headers, "warranty_policy", &input, || async {
         s.app
             .create_policy(&c.principal, &input)
             .await

@@ -51,7 +51,7 @@ pub(crate) async fn create_customer(
     headers: HeaderMap,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &input, || async {
+    idempotent(&s, &c, &headers, "customer", &input, || async {
         s.app
             .create_customer(&c.principal, &input)
             .await
@@ -148,7 +148,7 @@ pub(crate) async fn add_interaction(
     headers: HeaderMap,
     ApiJson(input): ApiJson<InteractionInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &(id, &input), || async {
+    idempotent(&s, &c, &headers, "interaction", &(id, &input), || async {
         s.app
             .add_interaction(&c.principal, id, &input)
             .await

@@ -228,7 +228,7 @@ async fn open_request(
     headers: HeaderMap,
     ApiJson(input): ApiJson<RequestInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &input, || async {
+    idempotent(&s, &c, &headers, "request", &input, || async {
         s.app
             .open_request(&c.principal, &input)
             .await

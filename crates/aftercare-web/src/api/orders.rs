@@ -48,7 +48,7 @@ pub(crate) async fn create_order(
     headers: HeaderMap,
     ApiJson(input): ApiJson<OrderInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &input, || async {
+    idempotent(&s, &c, &headers, "order", &input, || async {
         s.app
             .create_order(&c.principal, &input)
             .await
@@ -123,7 +123,7 @@ pub(crate) async fn add_asset_event(
     headers: HeaderMap,
     ApiJson(input): ApiJson<AssetEventInput>,
 ) -> ApiResult<Response> {
-    idempotent(&s, &c, &headers, &(id, &input), || async {
+    idempotent(&s, &c, &headers, "asset_event", &(id, &input), || async {
         s.app
             .add_asset_event(&c.principal, id, &input)
             .await

@@ -173,11 +173,15 @@ pub struct Created {
 }
 
 /// Runs a creation once per `Idempotency-Key`: a retry with the same key and body gets the
-/// first answer again; the same key with another body is refused.
+/// first answer again; the same key with another body is refused. The record the creation
+/// makes (of kind `entity`, as the audit log names it) is written under the key in the
+/// creation's own transaction: after a crash between creating and answering, a retry gets
+/// the record that was made, never a second one.
 pub(crate) async fn idempotent<F, Fut>(
     state: &AppState,
     c: &ApiCaller,
     headers: &HeaderMap,
+    entity: &'static str,
     body: &impl Serialize,
     f: F,
 ) -> ApiResult<Response>
@@ -234,7 +238,11 @@ where
         let body: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
         return Ok((status, [("idempotent-replayed", "true")], Json(body)).into_response());
     }
-    match f().await {
+    let mark = aftercare_app::ports::IdempotencyMark {
+        key: key.to_owned(),
+        entity,
+    };
+    match aftercare_app::ports::IDEMPOTENCY.scope(mark, f()).await {
         Ok(id) => {
             let body = serde_json::to_string(&Created { id }).unwrap_or_default();
             // If storing the answer fails the creation still stands; the caller gets it.
