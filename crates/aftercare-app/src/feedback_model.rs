@@ -154,6 +154,7 @@ pub struct FeedbackItem {
 
 /// Which feedback: every field narrows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct FeedbackQuery {
     pub customer_id: Option<i64>,

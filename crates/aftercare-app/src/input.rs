@@ -830,6 +830,7 @@ where
 
 /// Filters, sorting and the cursor of a customer list.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct CustomerQuery {
     /// Name prefix (also pinyin), phone, email or serial number.
@@ -846,6 +847,7 @@ pub struct CustomerQuery {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ProductQuery {
     /// Name prefix (also pinyin) or SKU prefix.
@@ -860,6 +862,7 @@ pub struct ProductQuery {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct OrderQuery {
     /// Order number prefix, or a serial number.

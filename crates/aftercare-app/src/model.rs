@@ -264,9 +264,9 @@ pub struct AuditEntry {
     pub action: String,
     pub entity: String,
     pub entity_id: i64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }
 

@@ -65,6 +65,7 @@ pub struct SearchResults {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct SearchQuery {
     /// Words, in Chinese (simplified or traditional) or English; phone numbers, numbers.

@@ -203,6 +203,7 @@ pub struct ScoreRow {
 
 /// Which scores: grouped by product, outlet, service_type or nothing, over months.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ScoreQuery {
     /// product, outlet, service_type, or none (all together).

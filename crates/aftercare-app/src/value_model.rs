@@ -63,6 +63,7 @@ pub struct ValueView {
 
 /// Which customers: every field narrows; all empty is everyone scored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct SegmentFilter {
     /// high, medium or low (the tier in force).

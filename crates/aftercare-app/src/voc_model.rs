@@ -79,6 +79,7 @@ pub type ExperienceRow = (Option<i64>, bool, bool);
 
 /// The period of a dashboard query, as days.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct DashboardQuery {
     /// First day (YYYY-MM-DD), default a year ago.

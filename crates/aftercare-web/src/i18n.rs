@@ -338,6 +338,12 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "Return {r} days · exchange {e} days · repair {m} months · no repair limit",
     ),
     (
+        "error.invalid_path",
+        "地址中的参数有误：",
+        "位址中的參數有誤：",
+        "The address is not valid: ",
+    ),
+    (
         "error.invalid_query",
         "查询参数有误：",
         "查詢參數有誤：",

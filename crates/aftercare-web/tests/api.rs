@@ -475,6 +475,11 @@ async fn hostile_text_is_refused_alike_and_every_answer_is_hardened(app: &TestAp
             "{path}: {csp}"
         );
     }
+    // A malformed id in the path answers in the API's error shape too, not plain text.
+    let r = get_json(app, &tok, "/api/v1/customers/abc")
+        .await
+        .expect(400);
+    assert_eq!(r.code(), "invalid_path", "{}", r.text);
     let css = send(Client::new().get(url(app, "/static/app.css")))
         .await
         .expect(200);

@@ -81,10 +81,8 @@ pub struct IdempotencyMark {
 }
 
 tokio::task_local! {
-    /// The mark of the creation the current request runs; [`Principal::actor`] carries it
+    /// The mark of the creation the current request runs; `Principal::actor` carries it
     /// into the write (a task-local does not reach the store's writer task by itself).
-    ///
-    /// [`Principal::actor`]: crate::service::Principal::actor
     pub static IDEMPOTENCY: IdempotencyMark;
 }
 

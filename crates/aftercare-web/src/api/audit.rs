@@ -19,6 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditParams {
     entity: Option<String>,
     entity_id: Option<i64>,
@@ -41,6 +42,7 @@ pub(crate) async fn list_audit(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct EventParams {
     /// Return events with an id greater than this (0 to start).
     after: Option<i64>,

@@ -3,11 +3,12 @@
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::kit::json::Path;
 use crate::kit::json::*;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
@@ -76,6 +77,7 @@ pub(crate) async fn get_customer(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct VersionParam {
     /// The version read; the update is refused if someone changed the customer since.
     version: Option<i64>,
@@ -102,6 +104,7 @@ pub(crate) async fn update_customer(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CursorParam {
     cursor: Option<String>,
     limit: Option<u32>,

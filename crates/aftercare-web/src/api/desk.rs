@@ -5,12 +5,13 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
+use crate::kit::json::Path;
 use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created, idempotent};
 use aftercare_app::desk::*;
 use aftercare_app::desk_model::*;
 use aftercare_app::model::Page;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
@@ -79,6 +80,7 @@ async fn cancel_visit(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub(crate) struct PeriodQuery {
     /// First day, YYYY-MM-DD (default 29 days before `to`).
@@ -136,6 +138,7 @@ async fn rma_step(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct ArticleQuery {
     /// Words that must all appear in the title or text (any language).

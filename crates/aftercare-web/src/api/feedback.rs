@@ -5,12 +5,13 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
+use crate::kit::json::Path;
 use crate::kit::json::{ApiJson, ApiQuery, ApiResult};
 use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
 use aftercare_app::survey::{ScoreQuery, ScoreRow, Survey, SurveySettings};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -234,6 +235,7 @@ async fn add_word(
 }
 
 #[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct BacklogParams {
     /// A product's backlog; 0 for feedback about no product; absent for all.

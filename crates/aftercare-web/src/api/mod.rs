@@ -61,11 +61,102 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (files, files_doc) = transfer::routes().split_for_parts();
     let mut doc = doc;
     doc.merge(files_doc);
+    document_common_answers(&mut doc);
     (
         json.layer(DefaultBodyLimit::max(crate::JSON_LIMIT))
             .merge(files),
         doc,
     )
+}
+
+/// Adds to every operation the answers the kit gives for any of them, where the operation
+/// does not document them itself: 401 and 403 when it needs a caller, 400 for a malformed
+/// path, query or body, 404 when its path names a record, and 413, 415 and 422 when it
+/// takes a body (422 also for queries: a control character in one is refused). Each in the
+/// API's one error shape.
+fn document_common_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |what: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let add = |op: &mut Operation, status: &str, what: &str| {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| error(what));
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let names_a_record = path.contains('{');
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            // `security(())`: open to anyone (portal sign-up and sign-in, published articles).
+            let open = op
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().all(|r| r == &Default::default()));
+            let has_query = op.parameters.iter().flatten().any(|p| match p {
+                RefOr::T(p) => p.parameter_in == ParameterIn::Query,
+                RefOr::Ref(_) => false,
+            });
+            let has_body = op.request_body.is_some();
+            if !open {
+                add(
+                    op,
+                    "401",
+                    "Not signed in: no token or session, or an unknown one.",
+                );
+                add(
+                    op,
+                    "403",
+                    "The caller's role or token scopes do not allow it.",
+                );
+            }
+            if names_a_record || has_query || has_body {
+                add(op, "400", "A malformed path, query or body.");
+            }
+            if names_a_record {
+                add(
+                    op,
+                    "404",
+                    "The record named in the path does not exist (or is not the caller's to see).",
+                );
+            }
+            if has_body {
+                add(op, "413", "The body is too large.");
+                add(
+                    op,
+                    "415",
+                    "The body is not of the type the operation takes.",
+                );
+            }
+            if has_body || has_query {
+                add(
+                    op,
+                    "422",
+                    "The input is not valid: each field at fault, named.",
+                );
+            }
+        }
+    }
 }
 
 /// The OpenAPI document, pretty-printed, as committed in docs/openapi.json.

@@ -3,11 +3,12 @@
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::kit::json::Path;
 use crate::kit::json::*;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -86,6 +87,7 @@ pub(crate) async fn get_asset(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OnParam {
     /// YYYY-MM-DD; today when absent.
     on: Option<String>,

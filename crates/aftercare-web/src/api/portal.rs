@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::auth::request_lang;
 use crate::error::{ApiError, ErrorBody};
+use crate::kit::json::Path;
 use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created};
 use aftercare_app::desk::RatingInput;
 use aftercare_app::desk_model::{Article, PortalRequest, RequestRow};
@@ -13,7 +14,7 @@ use aftercare_app::portal::*;
 use aftercare_app::ports::PortalAccount;
 use aftercare_domain::lang::Lang;
 use axum::Json;
-use axum::extract::{FromRef, FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
@@ -281,6 +282,7 @@ async fn book_slot(
 }
 
 #[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct HelpQuery {
     /// Words that must all appear (any of the three languages).

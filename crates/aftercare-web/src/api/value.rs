@@ -8,6 +8,7 @@ use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::i18n::Tr;
+use crate::kit::json::Path;
 use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created};
 use crate::kit::page::yuan;
 use aftercare_app::model::Page;
@@ -15,7 +16,7 @@ use aftercare_app::value::*;
 use aftercare_domain::lang::Lang;
 use aftercare_insight::value::{Pareto, ValueSettings};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -183,6 +184,7 @@ async fn add_referral(
 }
 
 #[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub(crate) struct PageParams {
     pub cursor: Option<String>,
@@ -371,6 +373,7 @@ async fn funnel(
 }
 
 #[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct ParetoQuery {
     /// The top share of customers, in percent (default 20).

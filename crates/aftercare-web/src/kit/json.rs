@@ -164,6 +164,32 @@ where
     }
 }
 
+/// Path parameters whose rejections (an id that is not a number) come back in the API's
+/// error shape, like every other error, instead of axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => {
+                let lang = crate::auth::request_lang(parts, None);
+                Err(ApiError::new(StatusCode::BAD_REQUEST, lang, "invalid_path")
+                    .with_detail(&e.body_text()))
+            }
+        }
+    }
+}
+
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// The id of something created.
