@@ -339,6 +339,23 @@ pub struct Rma {
     pub updated_at: Timestamp,
 }
 
+/// `[[text, count], …]` as a schema every OpenAPI 3.1 tool reads (a tuple's `prefixItems`
+/// is not one of them).
+fn cause_counts() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let cell = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer));
+    ArrayBuilder::new()
+        .items(
+            ArrayBuilder::new()
+                .items(cell)
+                .min_items(Some(2))
+                .max_items(Some(2)),
+        )
+        .build()
+}
+
 /// How fast complaints were handled in a period.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ComplaintReport {
@@ -356,6 +373,7 @@ pub struct ComplaintReport {
     /// Shares (0–100) of answered / resolved complaints within their SLA target.
     pub response_on_time_pct: Option<f64>,
     pub resolution_on_time_pct: Option<f64>,
-    /// The most frequent root causes with their counts.
+    /// The most frequent root causes with their counts: `[["排班冲突", 3], …]`.
+    #[schema(schema_with = cause_counts)]
     pub root_causes: Vec<(String, i64)>,
 }

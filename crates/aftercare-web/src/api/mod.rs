@@ -141,6 +141,11 @@ fn document_common_answers(doc: &mut utoipa::openapi::OpenApi) {
                 );
             }
             if has_body {
+                add(
+                    op,
+                    "409",
+                    "A conflict: a stale version, a record referred to that does not exist, an Idempotency-Key reused or still in progress.",
+                );
                 add(op, "413", "The body is too large.");
                 add(
                     op,
@@ -154,6 +159,33 @@ fn document_common_answers(doc: &mut utoipa::openapi::OpenApi) {
                     "422",
                     "The input is not valid: each field at fault, named.",
                 );
+            }
+            // An error documented with a body of its own (an import's report) can also be
+            // the kit's error shape (a control character in the query, say).
+            for (status, answer) in op.responses.responses.iter_mut() {
+                if !status.starts_with('4') {
+                    continue;
+                }
+                let RefOr::T(answer) = answer else { continue };
+                for content in answer.content.values_mut() {
+                    let RefOr::T(content) = content else { continue };
+                    let is_error_body = matches!(
+                        &content.schema,
+                        Some(RefOr::Ref(r)) if r.ref_location.ends_with("/ErrorBody")
+                    );
+                    if let Some(own) = content.schema.take() {
+                        content.schema = Some(if is_error_body {
+                            own
+                        } else {
+                            RefOr::T(utoipa::openapi::schema::Schema::OneOf(
+                                utoipa::openapi::schema::OneOfBuilder::new()
+                                    .item(own)
+                                    .item(Ref::from_schema_name("ErrorBody"))
+                                    .build(),
+                            ))
+                        });
+                    }
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ use aftercare_app::{App, AppError};
 use aftercare_domain::lang::Lang;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::{IntoParams, ToSchema};
@@ -150,7 +150,7 @@ pub(crate) async fn import_api(
     State(s): State<AppState>,
     c: ApiCaller,
     Path(kind): Path<String>,
-    Query(q): Query<ImportQ>,
+    crate::kit::json::ApiQuery(q): crate::kit::json::ApiQuery<ImportQ>,
     body: Bytes,
 ) -> Response {
     let Some(k) = Kind::parse(&kind) else {
