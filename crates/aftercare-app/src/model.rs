@@ -1,6 +1,7 @@
 //! What the use cases return: plain data, serialisable, documented for the API.
 
 use aftercare_domain::catalog::{AfterSalesStrategy, VoidCondition};
+use aftercare_domain::customer::{ConsentChannel, CustomerKind, Touchpoint, ValueTier};
 use aftercare_domain::order::{OrderStatus, SalesChannel};
 use aftercare_domain::{CustomerId, Date, Money, OrderId, ProductId};
 use jiff::Timestamp;
@@ -30,14 +31,14 @@ pub struct Page<T> {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomerRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: CustomerKind,
     pub name: String,
     pub company: Option<String>,
     pub primary_phone: Option<String>,
     pub primary_email: Option<String>,
     pub city: Option<String>,
     pub tags: Vec<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -84,23 +85,22 @@ pub struct DateView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Customer {
     pub id: i64,
-    /// person or organisation.
-    pub kind: String,
+    pub kind: CustomerKind,
     pub name: String,
     pub company: Option<String>,
     pub title: Option<String>,
-    pub birthday: Option<String>,
+    pub birthday: Option<Date>,
     pub account_manager_id: Option<i64>,
     pub account_manager_name: Option<String>,
-    /// Value tier: high, medium or low; absent until set or computed.
-    pub tier: Option<String>,
+    /// Value tier; absent until set or computed.
+    pub tier: Option<ValueTier>,
     pub habits: Option<String>,
     pub preferences: Option<String>,
     pub notes: Option<String>,
     /// The touchpoint the customer came from.
-    pub source: Option<String>,
+    pub source: Option<Touchpoint>,
     /// Channels the customer agreed to be contacted on.
-    pub consent: Vec<String>,
+    pub consent: Vec<ConsentChannel>,
     pub tags: Vec<String>,
     pub phones: Vec<PhoneView>,
     pub emails: Vec<EmailView>,
@@ -109,8 +109,8 @@ pub struct Customer {
     pub important_dates: Vec<DateView>,
     /// Set when this record was merged into another.
     pub merged_into: Option<i64>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// Increases with every change; send it back on update to avoid lost updates.
     pub version: i64,
 }

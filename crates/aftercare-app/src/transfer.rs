@@ -799,13 +799,13 @@ pub async fn export_rows(
                     vec![
                         c.id.to_string(),
                         c.name,
-                        c.kind,
+                        c.kind.code().into(),
                         c.company.unwrap_or_default(),
                         c.primary_phone.unwrap_or_default(),
                         c.primary_email.unwrap_or_default(),
                         c.city.unwrap_or_default(),
                         c.tags.join(";"),
-                        c.created_at,
+                        crate::ports::stamp(c.created_at),
                     ]
                 })
                 .collect(),
@@ -997,7 +997,7 @@ pub fn vcard(c: &Customer) -> String {
         "VERSION:4.0".into(),
         format!("FN:{}", vcard_escape(&c.name)),
     ];
-    if c.kind == "organisation" {
+    if c.kind == aftercare_domain::customer::CustomerKind::Organisation {
         v.push("KIND:org".into());
     }
     if let Some(co) = &c.company {
@@ -1032,7 +1032,7 @@ pub fn vcard(c: &Customer) -> String {
         ));
     }
     if let Some(b) = &c.birthday {
-        v.push(format!("BDAY:{}", b.replace('-', "")));
+        v.push(format!("BDAY:{}", b.strftime("%Y%m%d")));
     }
     if !c.tags.is_empty() {
         v.push(format!(

@@ -1,6 +1,6 @@
 //! Customer rows and how a full customer is read back.
 
-use crate::db::{Sql, V, fetch_all, fetch_opt, in_list};
+use crate::db::{Cells, Sql, V, fetch_all, fetch_opt, in_list};
 use aftercare_app::StoreError;
 use aftercare_app::model::*;
 use aftercare_domain::contact::PhoneNumber;
@@ -53,11 +53,14 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-impl From<RowRec> for CustomerRow {
-    fn from(r: RowRec) -> Self {
-        CustomerRow {
+impl TryFrom<RowRec> for CustomerRow {
+    type Error = StoreError;
+
+    fn try_from(r: RowRec) -> Result<Self, StoreError> {
+        let c = Cells::of("customers", r.id);
+        Ok(CustomerRow {
             id: r.id,
-            kind: r.kind,
+            kind: c.code("kind", &r.kind)?,
             name: r.name,
             company: r.company,
             primary_phone: r
@@ -66,8 +69,8 @@ impl From<RowRec> for CustomerRow {
             primary_email: r.primary_email,
             city: r.city,
             tags: split_list(&r.tags),
-            created_at: r.created_at,
-        }
+            created_at: c.at("created_at", &r.created_at)?,
+        })
     }
 }
 
@@ -154,21 +157,29 @@ where
         &[V::I(id)],
     )
     .await?;
+    let cells = Cells::of("customers", c.id);
     Ok(Some(Customer {
         id: c.id,
-        kind: c.kind,
+        kind: cells.code("kind", &c.kind)?,
         name: c.name,
         company: c.company,
         title: c.title,
-        birthday: c.birthday,
+        birthday: c
+            .birthday
+            .as_deref()
+            .map(|d| cells.date("birthday", d))
+            .transpose()?,
         account_manager_id: c.account_manager_id,
         account_manager_name: c.account_manager_name,
-        tier: c.tier,
+        tier: cells.opt_code("tier", c.tier.as_deref())?,
         habits: c.habits,
         preferences: c.preferences,
         notes: c.notes,
-        source: c.source,
-        consent: split_list(&c.consent),
+        source: cells.opt_code("source", c.source.as_deref())?,
+        consent: split_list(&c.consent)
+            .iter()
+            .map(|x| cells.code("consent", x))
+            .collect::<Result<_, _>>()?,
         tags: split_list(&c.tags),
         phones: phones
             .into_iter()
@@ -214,8 +225,8 @@ where
             })
             .collect(),
         merged_into: c.merged_into,
-        created_at: c.created_at,
-        updated_at: c.updated_at,
+        created_at: cells.at("created_at", &c.created_at)?,
+        updated_at: cells.at("updated_at", &c.updated_at)?,
         version: c.version,
     }))
 }

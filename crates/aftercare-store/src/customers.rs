@@ -300,7 +300,11 @@ impl CustomerStore for SqlStore {
             (v, r.id)
         });
         Ok(Page {
-            items: page.items.into_iter().map(Into::into).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?,
             next_cursor: page.next_cursor,
         })
     }
@@ -467,8 +471,8 @@ impl CustomerStore for SqlStore {
                     r.value
                 };
                 out.push(DuplicatePair {
-                    a: a.into(),
-                    b: b.into(),
+                    a: a.try_into()?,
+                    b: b.try_into()?,
                     reason: r.reason,
                     value,
                 });
@@ -571,7 +575,7 @@ impl CustomerStore for SqlStore {
                 tags.into(),
                 (&d.company).into(),
                 (&d.title).into(),
-                (&d.birthday).into(),
+                d.birthday.map(|b| b.to_string()).into(),
                 V::OptI(d.account_manager_id),
                 (&d.habits).into(),
                 (&d.preferences).into(),

@@ -398,18 +398,24 @@ async fn customer_round_trip(app: &App) {
     let id = app.create_customer(&p, &input).await.unwrap();
     let c = app.customer(&p, id).await.unwrap();
     assert_eq!(c.id, id);
-    assert_eq!(c.kind, "person");
+    assert_eq!(c.kind.code(), "person");
     assert_eq!(c.name, "张伟");
     assert_eq!(c.company.as_deref(), Some("北京远景科技有限公司"));
     assert_eq!(c.title.as_deref(), Some("采购经理"));
-    assert_eq!(c.birthday.as_deref(), Some("1985-06-15"));
+    assert_eq!(
+        c.birthday.map(|b| b.to_string()).as_deref(),
+        Some("1985-06-15")
+    );
     assert_eq!(c.account_manager_id, Some(p.user.id));
     assert_eq!(c.account_manager_name.as_deref(), Some("管理员"));
     assert_eq!(c.habits.as_deref(), Some("周末上午方便"));
     assert_eq!(c.preferences.as_deref(), Some("节能型号"));
     assert_eq!(c.notes.as_deref(), Some("老客户，介绍过两位朋友"));
-    assert_eq!(c.source.as_deref(), Some("store_visit"));
-    assert_eq!(c.consent, strings(&["sms", "email"]));
+    assert_eq!(c.source.map(|s| s.code()), Some("store_visit"));
+    assert_eq!(
+        c.consent.iter().map(|c| c.code()).collect::<Vec<_>>(),
+        ["sms", "email"]
+    );
     assert_eq!(c.tags, strings(&["VIP", "空调"]));
     assert_eq!(c.merged_into, None);
     assert_eq!(c.version, 1);

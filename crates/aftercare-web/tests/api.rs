@@ -475,6 +475,11 @@ async fn hostile_text_is_refused_alike_and_every_answer_is_hardened(app: &TestAp
             "{path}: {csp}"
         );
     }
+    // A page of nothing is refused, not read as a page of one.
+    let r = get_json(app, &tok, "/api/v1/customers?limit=0")
+        .await
+        .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "limit", "{}", r.text);
     // A malformed id in the path answers in the API's error shape too, not plain text.
     let r = get_json(app, &tok, "/api/v1/customers/abc")
         .await

@@ -149,6 +149,17 @@ where
                 lang,
             ));
         }
+        // A page of nothing is not a page: `limit=0` is refused rather than read as 1.
+        if let Some(q) = parts.uri.query()
+            && form_urlencoded::parse(q.as_bytes())
+                .any(|(k, v)| k == "limit" && v.trim().parse::<u64>() == Ok(0))
+        {
+            let lang = crate::auth::request_lang(parts, None);
+            return Err(ApiError::from_app(
+                aftercare_domain::Invalid::one("limit", "out_of_range").into(),
+                lang,
+            ));
+        }
         match <Query<T> as axum::extract::FromRequestParts<S>>::from_request_parts(parts, state)
             .await
         {

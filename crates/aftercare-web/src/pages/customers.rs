@@ -190,11 +190,11 @@ pub(crate) fn form_from_customer(
     let (phones, emails, addresses, family, dates, consent) = match cust {
         Some(x) => {
             for (k, v) in [
-                ("kind", Some(x.kind.clone())),
+                ("kind", Some(x.kind.code().to_string())),
                 ("name", Some(x.name.clone())),
                 ("company", x.company.clone()),
                 ("title", x.title.clone()),
-                ("birthday", x.birthday.clone()),
+                ("birthday", x.birthday.map(|b| b.to_string())),
                 (
                     "account_manager_id",
                     x.account_manager_id.map(|i| i.to_string()),
@@ -203,7 +203,7 @@ pub(crate) fn form_from_customer(
                 ("habits", x.habits.clone()),
                 ("preferences", x.preferences.clone()),
                 ("notes", x.notes.clone()),
-                ("source", x.source.clone()),
+                ("source", x.source.map(|s| s.code().to_string())),
             ] {
                 values.insert(k.to_string(), v.unwrap_or_default());
             }
@@ -255,7 +255,7 @@ pub(crate) fn form_from_customer(
                         ..Default::default()
                     })
                     .collect(),
-                x.consent.clone(),
+                x.consent.iter().map(|c| c.code().to_string()).collect(),
             )
         }
         None => (vec![], vec![], vec![], vec![], vec![], vec![]),
@@ -608,6 +608,10 @@ pub(crate) struct CustomerPage {
 }
 
 impl CustomerPage {
+    /// Whether the customer's tier is `t` (for the tier menu).
+    fn tier_is(&self, t: &str) -> bool {
+        self.v.customer.tier.is_some_and(|x| x.code() == t)
+    }
     fn money(&self, v: impl Amount) -> String {
         crate::kit::page::money(v)
     }
