@@ -23,6 +23,13 @@ use utoipa::ToSchema;
 const SESSION_DAYS: i64 = 30;
 use crate::sign_in::{LOGIN_LIMITS, THROTTLE_MINUTES};
 
+/// Portal sign-ups allowed in an hour: per email, and per client address (a household or
+/// an office signs several people up; a script signing up hundreds is stopped).
+pub const SIGNUP_LIMITS: crate::ports::LoginLimits = crate::ports::LoginLimits {
+    per_account: 3,
+    per_address: 10,
+};
+
 /// The service types a customer may ask for themselves.
 pub const PORTAL_TYPES: &[ServiceType] = &[
     ServiceType::Repair,
@@ -120,10 +127,13 @@ fn portal_actor(a: &PortalAccount) -> Actor {
 
 impl App {
     /// Signs a new customer up; returns a session secret and its CSRF token.
+    /// Refused (`Throttled`) past [`SIGNUP_LIMITS`] in an hour: sign-ups per email and
+    /// per client address, so nobody mass-creates customers.
     pub async fn portal_signup(
         &self,
         i: &SignupInput,
         lang: Option<&str>,
+        ip: &str,
     ) -> Result<(String, String), AppError> {
         let draft = CustomerInput {
             name: i.name.clone(),
@@ -178,6 +188,24 @@ impl App {
             .first()
             .map(|e| e.address.match_key())
             .unwrap_or_default();
+        // Each sign-up takes a slot that stays taken for the hour (it is never settled as
+        // a success), counted apart from sign-ins.
+        let now = self.clock.now();
+        let since = stamp(now - 60.minutes());
+        if self
+            .store
+            .claim_login(
+                &format!("signup:{email}"),
+                &format!("signup:{ip}"),
+                &since,
+                &stamp(now),
+                SIGNUP_LIMITS,
+            )
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Throttled);
+        }
         let hash = auth::hash_password(&i.password).map_err(AppError::Internal)?;
         let actor = Actor::system(&format!("portal:{email}"));
         let (account, _) = self

@@ -83,3 +83,35 @@ async fn guesses_are_counted_per_account_and_address_atomically_and_apart_from_t
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn portal_sign_ups_are_limited_per_client_address() {
+    for kind in BOTH {
+        let db = TestDb::new(kind).await;
+        let app = db.app();
+        let signup = |n: usize| aftercare_app::portal::SignupInput {
+            name: format!("顾客{n}"),
+            email: format!("guest{n}@example.cn"),
+            phone: None,
+            password: PASSWORD.into(),
+            email_consent: false,
+        };
+        // A household or an office signs several people up; a script signing up
+        // hundreds is stopped at the tenth, and only at that address.
+        for n in 0..10 {
+            let r = app.portal_signup(&signup(n), None, "10.4.0.1").await;
+            assert!(r.is_ok(), "{kind:?}: {r:?}");
+        }
+        assert!(matches!(
+            app.portal_signup(&signup(10), None, "10.4.0.1").await,
+            Err(AppError::Throttled)
+        ));
+        assert!(
+            app.portal_signup(&signup(11), None, "10.4.0.2")
+                .await
+                .is_ok(),
+            "{kind:?}"
+        );
+        db.cleanup().await;
+    }
+}

@@ -89,15 +89,16 @@ pub struct SignInInput {
 
 /// Sign a new customer up; answers a portal token.
 #[utoipa::path(post, path = "/api/v1/portal/signup", tag = "portal", request_body = SignupInput,
-    security(()), responses((status = 201, body = PortalToken), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    security(()), responses((status = 201, body = PortalToken), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn signup(
     State(s): State<AppState>,
     lang: crate::auth::ReqLang,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     ApiJson(input): ApiJson<SignupInput>,
 ) -> ApiResult<(StatusCode, Json<PortalToken>)> {
     let (token, _) = s
         .app
-        .portal_signup(&input, Some(lang.0.code()))
+        .portal_signup(&input, Some(lang.0.code()), &ip)
         .await
         .map_err(err!(lang.0))?;
     Ok((StatusCode::CREATED, Json(PortalToken { token })))

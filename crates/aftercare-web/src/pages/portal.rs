@@ -261,6 +261,7 @@ async fn signup_page(headers: HeaderMap) -> Response {
 async fn signup_submit(
     State(s): State<AppState>,
     headers: HeaderMap,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     body: axum::body::Bytes,
 ) -> Response {
     let lang = lang_of(&headers);
@@ -272,14 +273,18 @@ async fn signup_submit(
         password: f.s("password"),
         email_consent: f.opt("email_consent").is_some(),
     };
-    match s.app.portal_signup(&input, Some(lang.code())).await {
+    match s.app.portal_signup(&input, Some(lang.code()), &ip).await {
         Ok((secret, _)) => (
             [(header::SET_COOKIE, session_cookie(&secret))],
             Redirect::to("/portal"),
         )
             .into_response(),
         Err(e) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
+            if matches!(e, AppError::Throttled) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
             render(SignupPage {
                 c: PChrome::anonymous(lang),
                 name: input.name,
