@@ -10,6 +10,7 @@ use crate::input::{CustomerInput, EmailInput, PhoneInput};
 use crate::model::Asset;
 use crate::ports::*;
 use crate::service::{App, Principal};
+use crate::sign_in::{LOGIN_LIMITS, THROTTLE_MINUTES};
 use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::catalog::parse_serial;
@@ -21,7 +22,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 const SESSION_DAYS: i64 = 30;
-use crate::sign_in::{LOGIN_LIMITS, THROTTLE_MINUTES};
 
 /// Portal sign-ups allowed in an hour: per email, and per client address (a household or
 /// an office signs several people up; a script signing up hundreds is stopped).

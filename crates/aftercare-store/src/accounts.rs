@@ -422,39 +422,29 @@ impl AccountStore for SqlStore {
             &[V::I(user_id), key.into()],
         )
         .await?;
+        if let Some(q) = found.as_ref().filter(|q| q.status != 0) {
+            return Ok(Some((q.request_hash.clone(), q.status, q.body.clone())));
+        }
+        if let Some(id) = effect {
+            // Created, but the answer was never stored (a crash, a failed last step), or the
+            // key's row was released since (its slower twin failed on the key): the record
+            // stands, and the answer is the record the key made, kept from now on.
+            let body = json!({ "id": id }).to_string();
+            let hash = found.map_or_else(|| request_hash.to_owned(), |q| q.request_hash);
+            exec(
+                &mut *tx,
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) \
+                 VALUES ($1, $2, $3, 201, $4, $5) \
+                 ON CONFLICT (user_id, key) DO UPDATE SET status = 201, body = excluded.body",
+                &[V::I(user_id), key.into(), hash.clone().into(), body.clone().into(), now.into()],
+            )
+            .await?;
+            tx.commit().await.map_err(backend_err)?;
+            return Ok(Some((hash, 201, body)));
+        }
         match found {
-            Some(q) if q.status != 0 => {
-                return Ok(Some((q.request_hash, q.status, q.body)));
-            }
-            Some(q) if effect.is_some() => {
-                // Created, but the answer was never stored (a crash, a failed last step):
-                // the answer is the record the key made, and it is kept from now on.
-                let body = json!({ "id": effect }).to_string();
-                exec(
-                    &mut *tx,
-                    "UPDATE idempotency_keys SET status = 201, body = $1 WHERE user_id = $2 AND key = $3",
-                    &[body.clone().into(), V::I(user_id), key.into()],
-                )
-                .await?;
-                tx.commit().await.map_err(backend_err)?;
-                return Ok(Some((q.request_hash, 201, body)));
-            }
             Some(q) if q.created_at.as_str() >= stale_before => {
                 return Ok(Some((q.request_hash, q.status, q.body)));
-            }
-            None if effect.is_some() => {
-                // Created, and the key's row released since (its slower twin failed on
-                // the key): the record stands, and so does its answer.
-                let body = json!({ "id": effect }).to_string();
-                exec(
-                    &mut *tx,
-                    "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) \
-                     VALUES ($1, $2, $3, 201, $4, $5)",
-                    &[V::I(user_id), key.into(), request_hash.into(), body.clone().into(), now.into()],
-                )
-                .await?;
-                tx.commit().await.map_err(backend_err)?;
-                return Ok(Some((request_hash.to_owned(), 201, body)));
             }
             Some(_) => {
                 exec(

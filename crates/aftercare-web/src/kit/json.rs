@@ -137,26 +137,10 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(q) = parts.uri.query()
-            && let Some((field, _)) = form_urlencoded::parse(q.as_bytes()).find(|(k, v)| {
-                aftercare_domain::error::has_control_character(k)
-                    || aftercare_domain::error::has_control_character(v)
-            })
-        {
+        if let Some((field, code)) = parts.uri.query().and_then(query_refusal) {
             let lang = crate::auth::request_lang(parts, None);
             return Err(ApiError::from_app(
-                aftercare_domain::Invalid::one(field.into_owned(), "control_character").into(),
-                lang,
-            ));
-        }
-        // A page of nothing is not a page: `limit=0` is refused rather than read as 1.
-        if let Some(q) = parts.uri.query()
-            && form_urlencoded::parse(q.as_bytes())
-                .any(|(k, v)| k == "limit" && v.trim().parse::<u64>() == Ok(0))
-        {
-            let lang = crate::auth::request_lang(parts, None);
-            return Err(ApiError::from_app(
-                aftercare_domain::Invalid::one("limit", "out_of_range").into(),
+                aftercare_domain::Invalid::one(field, code).into(),
                 lang,
             ));
         }
@@ -173,6 +157,21 @@ where
             }
         }
     }
+}
+
+/// What the kit refuses in a query string before it is read, in one pass: a control
+/// character in a name or value (first), or `limit=0` (a page of nothing is not a page;
+/// it is refused rather than read as 1).
+fn query_refusal(q: &str) -> Option<(String, &'static str)> {
+    use aftercare_domain::error::has_control_character;
+    let mut page_of_nothing = false;
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        if has_control_character(&k) || has_control_character(&v) {
+            return Some((k.into_owned(), "control_character"));
+        }
+        page_of_nothing |= k == "limit" && v.trim().parse::<u64>() == Ok(0);
+    }
+    page_of_nothing.then(|| ("limit".to_owned(), "out_of_range"))
 }
 
 /// Path parameters whose rejections (an id that is not a number) come back in the API's
