@@ -671,12 +671,12 @@ async fn main() -> anyhow::Result<()> {
                 &actor,
                 "三包",
                 &aftercare_domain::catalog::WarrantyPolicy::statutory(),
-                &app.now(),
+                app.now(),
             )
             .await?;
         let cat = app
             .store
-            .create_category(&actor, "家电", None, Some(policy), &app.now())
+            .create_category(&actor, "家电", None, Some(policy), app.now())
             .await?;
         let drafts: Vec<_> = (0..16)
             .map(|i| aftercare_app::input::ProductDraft {
@@ -692,7 +692,7 @@ async fn main() -> anyhow::Result<()> {
             .collect();
         let product_ids = app
             .store
-            .create_products(&actor, &drafts, &app.now())
+            .create_products(&actor, &drafts, app.now())
             .await?;
         if a.value {
             eprintln!("building {} customers with their orders…", a.customers);

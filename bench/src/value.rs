@@ -199,7 +199,7 @@ pub async fn recompute(app: &App, db: &Db, data_dir: &Path) -> anyhow::Result<()
     let facts = app.store.customer_facts(as_of, &s, None).await?;
     let all_facts_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let model = fit(&facts, &s, as_of);
+    let model = fit(&facts, &s, as_of, None);
     let fit_s = t.elapsed().as_secs_f64();
     drop(facts);
     eprintln!("rfm checksum {scored}; fit {:?}", model.bgnbd);
@@ -210,7 +210,7 @@ pub async fn recompute(app: &App, db: &Db, data_dir: &Path) -> anyhow::Result<()
     let job = app.start_recompute_as(&actor).await.map_err(err)?;
     let t = Instant::now();
     let view = app
-        .run_recompute(&actor, job.id, &|done, total| {
+        .run_recompute(&actor, job.id, None, &|done, total| {
             if done % 200_000 < crate::value::BATCH_HINT {
                 eprintln!("  scored {done}/{total}");
             }

@@ -84,7 +84,8 @@ for (const database of ['sqlite', 'postgres']) {
       const why = analyst.locator('#why');
       assert.match(await why.locator('dd[data-topic="class"]').textContent(), /预测未来 \d+ 个月价值 ¥[\d,.]+，至少是当前年价值 ¥[\d,.]+ 的 [\d.]+ 倍/);
       assert.match(await why.locator('dd[data-topic="stage"]').textContent(), /购买|接触|认识/);
-      assert.match(await why.locator('dd[data-topic="value"]').textContent(), /活跃概率 [\d.]+/);
+      // P(active) with its value, or, for a customer who bought once, why there is none.
+      assert.match(await why.locator('dd[data-topic="value"]').textContent(), /活跃概率 [\d.]+|活跃概率无从判断（历史不足）/);
       await analyst.screenshot({ path: `${shots}${database}-value-3-customer.png`, fullPage: true });
     });
 
@@ -113,6 +114,58 @@ for (const database of ['sqlite', 'postgres']) {
       }
       assert.equal(now, before + 1, 'scored again from the change log');
       assert.ok(Date.now() - started < 15_000);
+    });
+
+    await t.test('the model is checked on a holdout period, on a phone too', async () => {
+      const day = new Date(Date.now() - 120 * 86_400_000).toISOString().slice(0, 10);
+      await analyst.goto(`${server.url}/value`);
+      await analyst.click('#holdout-link');
+      await analyst.waitForURL('**/value/holdout');
+      // The end before the calibration: refused, naming the field in Chinese.
+      await analyst.fill('#calibration-end', day);
+      await analyst.fill('#end', '2000-01-01');
+      await analyst.click('form.toolbar button');
+      await analyst.waitForURL(/calibration_end=/);
+      assert.match(await analyst.textContent('#errors'), /校准期截止日/);
+      await analyst.fill('#end', '');
+      await analyst.click('form.toolbar button');
+      await analyst.waitForURL(/calibration_end=/);
+      assert.ok(Number(await analyst.textContent('#cohort')) > 0);
+      assert.match(await analyst.textContent('#summary'), /留出期/);
+      if (await analyst.locator('#tracking').count()) {
+        assert.ok((await analyst.locator('#by-frequency tbody tr').count()) > 0);
+        assert.match(await analyst.textContent('#predicted'), /\d/);
+      } else {
+        assert.match(await analyst.textContent('#fit-error'), /\S/);
+      }
+      await analyst.setViewportSize({ width: 390, height: 844 });
+      const overflow = await analyst.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `no sideways scrolling on a phone (${overflow}px)`);
+      await analyst.screenshot({ path: `${shots}${database}-value-4-holdout-phone.png`, fullPage: true });
+      await analyst.setViewportSize({ width: 1280, height: 800 });
+    });
+
+    await t.test('a recompute as of a day in the past says so on the model card', async () => {
+      const day = new Date(Date.now() - 90 * 86_400_000).toISOString().slice(0, 10);
+      await analyst.goto(`${server.url}/value`);
+      const before = await analyst.getAttribute('#fitted-at', 'data-at');
+      await analyst.fill('#as-of-input', day);
+      await analyst.click('#recompute');
+      await analyst.waitForURL('**/value');
+      await analyst.waitForFunction(
+        (old) => !document.getElementById('job') && document.getElementById('fitted-at')?.dataset.at !== old,
+        before,
+        { timeout: 60_000 },
+      );
+      assert.equal(await analyst.getAttribute('#as-of', 'data-fixed'), 'true');
+      assert.match(await analyst.textContent('#as-of'), new RegExp(`${day}.*指定日期`));
+      assert.match(await analyst.textContent('#calibration'), new RegExp(day));
+      // A day in the future is refused beside the form, and the model stays.
+      await analyst.fill('#as-of-input', '2099-01-01');
+      await analyst.click('#recompute');
+      assert.match(await analyst.textContent('.flash.bad'), /评分基准日.*不能晚于今天/);
+      await analyst.goto(`${server.url}/value`);
+      assert.match(await analyst.textContent('#as-of'), new RegExp(day));
     });
   });
 }

@@ -432,7 +432,7 @@ impl App {
         inv.into_result()?;
         Ok(self
             .store
-            .create_calendar(&p.actor(), c, &self.now())
+            .create_calendar(&p.actor(), c, self.now())
             .await?)
     }
 
@@ -450,7 +450,7 @@ impl App {
         inv.check("name", required_text(&c.name, 100));
         inv.into_result()?;
         self.store
-            .update_calendar(&p.actor(), id, c, &self.now())
+            .update_calendar(&p.actor(), id, c, self.now())
             .await
             .map_err(AppError::from_store("calendar"))
     }
@@ -503,7 +503,7 @@ impl App {
         };
         Ok(self
             .store
-            .create_sla_policy(&p.actor(), &policy, &self.now())
+            .create_sla_policy(&p.actor(), &policy, self.now())
             .await?)
     }
 
@@ -560,7 +560,7 @@ impl App {
         };
         Ok(self
             .store
-            .set_staff_profile(&p.actor(), &profile, &self.now())
+            .set_staff_profile(&p.actor(), &profile, self.now())
             .await?)
     }
 
@@ -574,7 +574,7 @@ impl App {
         p.require(Permission::WriteCustomers)?;
         let tier = ValueTier::parse(&i.tier).map_err(|c| Invalid::one("tier", c))?;
         self.store
-            .set_customer_tier(&p.actor(), customer_id, tier.code(), &self.now())
+            .set_customer_tier(&p.actor(), customer_id, tier.code(), self.now())
             .await
             .map_err(AppError::from_store("customer"))
     }
@@ -1488,7 +1488,7 @@ impl App {
     pub async fn mark_notifications_read(&self, p: &Principal) -> Result<(), AppError> {
         Ok(self
             .store
-            .mark_notifications_read(p.user.id, &self.now())
+            .mark_notifications_read(p.user.id, self.now())
             .await?)
     }
 
@@ -1550,7 +1550,7 @@ impl App {
         p.require(Permission::Read)?;
         let (from, to) = self.period(from, to)?;
         let (start, end) = day_bounds(from, to)?;
-        let facts = self.store.complaints_between(&start, &end).await?;
+        let facts = self.store.complaints_between(start, end).await?;
         let minutes =
             |a: &Timestamp, b: &Option<Timestamp>| Some((*b.as_ref()? - *a).get_seconds() / 60);
         let pct = |xs: &mut Vec<i64>, q: f64| -> Option<i64> {
@@ -1745,7 +1745,7 @@ impl App {
                     &ids,
                     "sla_breaches",
                     Some(&manager_breaches.to_string()),
-                    &stamp(now),
+                    now,
                 )
                 .await?;
         }
@@ -2144,10 +2144,10 @@ fn decode_attachments(list: &[AttachmentInput], inv: &mut Invalid) -> Vec<NewAtt
 pub(crate) fn day_bounds(
     from: jiff::civil::Date,
     to: jiff::civil::Date,
-) -> Result<(String, String), AppError> {
+) -> Result<(Timestamp, Timestamp), AppError> {
     let start = |d: jiff::civil::Date| {
         d.to_zoned(china())
-            .map(|z| stamp(z.timestamp()))
+            .map(|z| z.timestamp())
             .map_err(|e| AppError::Internal(e.to_string()))
     };
     let after = to

@@ -277,7 +277,7 @@ pub struct Article {
     pub body_zh_hant: String,
     pub body_en: String,
     pub published: bool,
-    pub updated_at: String,
+    pub updated_at: jiff::Timestamp,
 }
 
 impl Article {

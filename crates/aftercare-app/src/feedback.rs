@@ -13,6 +13,7 @@ use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::error::{optional_text, required_text};
 use aftercare_domain::feedback::{FeedbackSource, ImprovementStatus, Ladder, Need, Sentiment};
+use aftercare_domain::request::ServiceType;
 use aftercare_insight::text::{
     Analysis, Analyzer, CORRECTION_WEIGHT, Example, LABELLED_TSV, WordKind, parse_labelled,
 };
@@ -47,7 +48,7 @@ pub fn captured(said: Said) -> Captured {
             outlet_id,
             at,
         } => {
-            let (source, body) = request_feedback(&service_type, subject, description);
+            let (source, body) = request_feedback(service_type, subject, description);
             Captured {
                 asset_id,
                 request_id: Some(id),
@@ -113,13 +114,13 @@ pub fn captured(said: Said) -> Captured {
 /// What a request says as feedback: its source by service type, and its text (the
 /// subject, unless the description already says it).
 pub fn request_feedback(
-    service_type: &str,
+    service_type: ServiceType,
     subject: String,
     description: String,
 ) -> (FeedbackSource, String) {
     let source = match service_type {
-        "complaint" => FeedbackSource::Complaint,
-        "consultation" => FeedbackSource::Consultation,
+        ServiceType::Complaint => FeedbackSource::Complaint,
+        ServiceType::Consultation => FeedbackSource::Consultation,
         _ => FeedbackSource::Request,
     };
     let body = if description.trim().is_empty() {
@@ -190,20 +191,18 @@ fn poisoned<T>(_: T) -> AppError {
     AppError::Internal("text analyser lock poisoned".into())
 }
 
-fn examples(corrected: &[(String, String, String, String)]) -> Vec<Example> {
+fn examples(corrected: &[(String, Sentiment, Ladder, Need)]) -> Vec<Example> {
     let mut out: Vec<Example> = parse_labelled(LABELLED_TSV)
         .unwrap_or_default()
         .into_iter()
         .map(|l| l.example)
         .collect();
-    out.extend(corrected.iter().filter_map(|(text, s, l, n)| {
-        Some(Example {
-            text: text.clone(),
-            sentiment: Sentiment::parse(s).ok()?,
-            ladder: Ladder::parse(l).ok()?,
-            need: Need::parse(n).ok()?,
-            weight: CORRECTION_WEIGHT,
-        })
+    out.extend(corrected.iter().map(|(text, s, l, n)| Example {
+        text: text.clone(),
+        sentiment: *s,
+        ladder: *l,
+        need: *n,
+        weight: CORRECTION_WEIGHT,
     }));
     out
 }
@@ -289,7 +288,7 @@ impl App {
     ) -> Result<(i64, bool), AppError> {
         let record = self.record(said, rating).await?;
         self.store
-            .insert_feedback(actor, &record, &self.now())
+            .insert_feedback(actor, &record, self.now())
             .await
             .map_err(AppError::from_store("feedback"))
     }
@@ -451,7 +450,7 @@ impl App {
             inv.push("ladder", "labels_required");
         }
         inv.into_result()?;
-        let current = |v: &Option<String>| v.clone();
+        let current = |v: Option<&str>| v.map(str::to_owned);
         let mut changes: Vec<(&'static str, Option<String>, String)> = Vec::new();
         let mut push = |label: &'static str, old: Option<String>, new: Option<&'static str>| {
             if let Some(new) = new.filter(|n| old.as_deref() != Some(*n)) {
@@ -460,24 +459,28 @@ impl App {
         };
         push(
             "sentiment",
-            current(&item.sentiment),
+            current(item.sentiment.map(Sentiment::code)),
             sentiment.map(Sentiment::code),
         );
-        push("ladder", current(&item.ladder), ladder.map(Ladder::code));
-        push("need", current(&item.need), need.map(Need::code));
+        push(
+            "ladder",
+            current(item.ladder.map(Ladder::code)),
+            ladder.map(Ladder::code),
+        );
+        push(
+            "need",
+            current(item.need.map(Need::code)),
+            need.map(Need::code),
+        );
         if changes.is_empty() {
             return Ok(item);
         }
-        let label = |name: &str, fallback: &Option<String>| {
-            changes
-                .iter()
-                .find(|c| c.0 == name)
-                .map(|c| c.2.clone())
-                .or_else(|| fallback.clone())
-        };
-        let s = label("sentiment", &item.sentiment).and_then(|v| Sentiment::parse(&v).ok());
-        let l = label("ladder", &item.ladder).and_then(|v| Ladder::parse(&v).ok());
-        let n = label("need", &item.need).and_then(|v| Need::parse(&v).ok());
+        // The labels after the change: the new one where given, the stored one otherwise.
+        let (s, l, n) = (
+            sentiment.or(item.sentiment),
+            ladder.or(item.ladder),
+            need.or(item.need),
+        );
         let (Some(s), Some(l), Some(n)) = (s, l, n) else {
             // An item whose analysis failed needs all three labels the first time.
             let mut inv = Invalid::default();
@@ -498,7 +501,7 @@ impl App {
             .or_else(|| item.keywords.first().cloned());
         let backlog = backlog_kind(s, l, n).and_then(|k| Some((item.product_id, topic?, k)));
         self.store
-            .correct_feedback(&p.actor(), id, &changes, backlog, &self.now())
+            .correct_feedback(&p.actor(), id, &changes, backlog, self.now())
             .await
             .map_err(AppError::from_store("feedback"))?;
         self.analyzer().await?;
@@ -578,7 +581,7 @@ impl App {
         let now = self.now();
         let added = self
             .store
-            .add_dictionary_word(&p.actor(), &word, &w.kind, &now)
+            .add_dictionary_word(&p.actor(), &word, &w.kind, now)
             .await?;
         if !added {
             return Err(AppError::Conflict {
@@ -638,7 +641,7 @@ impl App {
             return Err(AppError::Internal("validated status lost".into()));
         };
         self.store
-            .set_improvement_status(&p.actor(), id, status.code(), note.as_deref(), &self.now())
+            .set_improvement_status(&p.actor(), id, status.code(), note.as_deref(), self.now())
             .await
             .map_err(AppError::from_store("improvement"))?;
         self.improvement(p, id).await
@@ -664,7 +667,7 @@ impl App {
         let field =
             optional_text(input.field.as_deref(), 100).map_err(|c| Invalid::one("field", c))?;
         self.store
-            .set_expert(&p.actor(), customer_id, field.as_deref(), &self.now())
+            .set_expert(&p.actor(), customer_id, field.as_deref(), self.now())
             .await
             .map_err(AppError::from_store("customer"))
     }
@@ -672,7 +675,7 @@ impl App {
     pub async fn unset_expert(&self, p: &Principal, customer_id: i64) -> Result<(), AppError> {
         p.require(Permission::Curate)?;
         self.store
-            .unset_expert(&p.actor(), customer_id, &self.now())
+            .unset_expert(&p.actor(), customer_id, self.now())
             .await
             .map_err(AppError::from_store("customer"))
     }
@@ -722,7 +725,7 @@ impl App {
             let record = self.record(c, None).await?;
             if self
                 .store
-                .insert_feedback(&actor, &record, &self.now())
+                .insert_feedback(&actor, &record, self.now())
                 .await?
                 .1
             {
@@ -744,13 +747,13 @@ mod tests {
     fn request(service_type: &str, subject: &str, description: &str) -> Said {
         Said::Request {
             id: 7,
-            service_type: service_type.into(),
+            service_type: service_type.parse().unwrap(),
             subject: subject.into(),
             description: description.into(),
             customer_id: 3,
             asset_id: Some(11),
             outlet_id: None,
-            at: "2026-12-05T08:00:00.000000Z".into(),
+            at: "2026-12-05T08:00:00Z".parse().unwrap(),
         }
     }
 
@@ -782,7 +785,7 @@ mod tests {
             customer_id: 3,
             asset_id: None,
             outlet_id: Some(5),
-            at: String::new(),
+            at: jiff::Timestamp::UNIX_EPOCH,
         });
         assert_eq!(
             (
@@ -799,7 +802,7 @@ mod tests {
             touchpoint: "phone".into(),
             subject: "回访".into(),
             body: Some("  说噪音还在 ".into()),
-            at: String::new(),
+            at: jiff::Timestamp::UNIX_EPOCH,
         });
         assert_eq!(
             (call.origin.as_str(), call.source, call.body.as_str()),
@@ -811,7 +814,7 @@ mod tests {
             touchpoint: "field_visit".into(),
             subject: "上门检查".into(),
             body: None,
-            at: String::new(),
+            at: jiff::Timestamp::UNIX_EPOCH,
         });
         assert_eq!(
             (visit.source, visit.body.as_str()),
@@ -824,7 +827,7 @@ mod tests {
             customer_id: 3,
             asset_id: None,
             outlet_id: None,
-            at: String::new(),
+            at: jiff::Timestamp::UNIX_EPOCH,
         });
         assert_eq!(
             (message.origin.as_str(), message.source),

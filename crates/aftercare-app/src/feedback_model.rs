@@ -1,8 +1,9 @@
 //! What the feedback use cases and their port exchange: records, inputs and answers.
 
 use aftercare_domain::Invalid;
+use aftercare_domain::customer::ConsentChannel;
 use aftercare_domain::error::{optional_text, required_text};
-use aftercare_domain::feedback::FeedbackSource;
+use aftercare_domain::feedback::{FeedbackSource, ImprovementStatus, Ladder, Need, Sentiment};
 use aftercare_insight::text::Analysis;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -87,7 +88,7 @@ impl FeedbackInput {
                 asset_id: self.asset_id,
                 request_id: self.request_id,
                 outlet_id: self.outlet_id,
-                at: crate::ports::stamp(at),
+                at,
             }),
             _ => Err(Invalid::one("body", "required")),
         }
@@ -106,7 +107,7 @@ pub struct FeedbackRecord {
     pub outlet_id: Option<i64>,
     pub rating: Option<i64>,
     pub body: String,
-    pub received_at: String,
+    pub received_at: jiff::Timestamp,
     pub analysis: Result<Analysis, String>,
     /// The backlog entry it belongs to: (product, topic, kind).
     pub backlog: Option<(Option<i64>, String, &'static str)>,
@@ -116,7 +117,7 @@ pub struct FeedbackRecord {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FeedbackItem {
     pub id: i64,
-    pub source: String,
+    pub source: FeedbackSource,
     pub origin: Option<String>,
     pub customer_id: Option<i64>,
     pub customer_name: Option<String>,
@@ -129,18 +130,18 @@ pub struct FeedbackItem {
     pub outlet_id: Option<i64>,
     pub rating: Option<i64>,
     pub body: String,
-    pub received_at: String,
+    pub received_at: jiff::Timestamp,
     /// analysed, or failed (kept and flagged; see analysis_error).
     pub analysis: String,
     pub analysis_error: Option<String>,
     pub script: Option<String>,
     pub keywords: Vec<String>,
     pub topic: Option<String>,
-    pub sentiment: Option<String>,
+    pub sentiment: Option<Sentiment>,
     /// −1 to +1.
     pub sentiment_score: Option<f64>,
-    pub ladder: Option<String>,
-    pub need: Option<String>,
+    pub ladder: Option<Ladder>,
+    pub need: Option<Need>,
     /// The words behind each label: {"sentiment": [...], "ladder": [...], "need": [...]}.
     #[schema(value_type = Object)]
     pub evidence: serde_json::Value,
@@ -190,7 +191,7 @@ pub struct Correction {
     pub from_value: Option<String>,
     pub to_value: String,
     pub by: String,
-    pub at: String,
+    pub at: jiff::Timestamp,
 }
 
 /// An entry of the improvement backlog, with what it touches.
@@ -202,8 +203,7 @@ pub struct Improvement {
     pub topic: String,
     /// defect or need.
     pub kind: String,
-    /// new, accepted, planned, shipped or declined.
-    pub status: String,
+    pub status: ImprovementStatus,
     pub note: Option<String>,
     /// Feedback items behind it.
     pub items: i64,
@@ -215,9 +215,9 @@ pub struct Improvement {
     pub value: f64,
     /// Negative items among them.
     pub negative: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    pub shipped_at: Option<String>,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+    pub shipped_at: Option<jiff::Timestamp>,
 }
 
 /// A new status for a backlog entry.
@@ -236,10 +236,10 @@ pub struct RaisedBy {
     pub phone: Option<String>,
     pub email: Option<String>,
     /// The channels the customer agreed to be contacted on (phone, sms, email, wechat, post).
-    pub consent: Vec<String>,
+    pub consent: Vec<ConsentChannel>,
     pub expert: bool,
     /// Their first feedback on it.
-    pub first_said: String,
+    pub first_said: jiff::Timestamp,
 }
 
 /// A word of the dictionary.
@@ -251,7 +251,7 @@ pub struct DictionaryWord {
     #[serde(default)]
     pub added_by: String,
     #[serde(default)]
-    pub added_at: String,
+    pub added_at: jiff::Timestamp,
 }
 
 /// Membership of the customer alliance.
@@ -282,7 +282,7 @@ pub struct Captured {
     pub asset_id: Option<i64>,
     pub request_id: Option<i64>,
     pub outlet_id: Option<i64>,
-    pub at: String,
+    pub at: jiff::Timestamp,
 }
 
 /// Something customers said in another part of Aftercare, as stored.
@@ -291,13 +291,13 @@ pub enum Said {
     /// A request's subject and description.
     Request {
         id: i64,
-        service_type: String,
+        service_type: aftercare_domain::request::ServiceType,
         subject: String,
         description: String,
         customer_id: i64,
         asset_id: Option<i64>,
         outlet_id: Option<i64>,
-        at: String,
+        at: jiff::Timestamp,
     },
     /// The comment a customer left with their rating of a request.
     Rating {
@@ -307,7 +307,7 @@ pub enum Said {
         customer_id: i64,
         asset_id: Option<i64>,
         outlet_id: Option<i64>,
-        at: String,
+        at: jiff::Timestamp,
     },
     /// A customer's message on a request (other than its description).
     Message {
@@ -317,7 +317,7 @@ pub enum Said {
         customer_id: i64,
         asset_id: Option<i64>,
         outlet_id: Option<i64>,
-        at: String,
+        at: jiff::Timestamp,
     },
     /// A logged contact: its subject and notes.
     Contact {
@@ -326,6 +326,6 @@ pub enum Said {
         touchpoint: String,
         subject: String,
         body: Option<String>,
-        at: String,
+        at: jiff::Timestamp,
     },
 }

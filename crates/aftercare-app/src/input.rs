@@ -115,6 +115,11 @@ pub struct CustomerInput {
     /// word_of_mouth, sponsorship, phone, email, web, chat, store_visit, field_visit).
     #[serde(default)]
     pub source: Option<String>,
+    /// The customer's number in the system used before Aftercare (at most 64 characters,
+    /// unique): set when the customer is created, kept, and usable by an order import to
+    /// name the customer.
+    #[serde(default)]
+    pub external_ref: Option<String>,
 }
 
 fn opt_date(inv: &mut Invalid, field: String, s: Option<&str>) -> Option<Date> {
@@ -344,6 +349,12 @@ impl CustomerInput {
             None | Some("") => None,
             Some(s) => inv.check("source", Touchpoint::parse(s)),
         };
+        let external_ref = inv
+            .check(
+                "external_ref",
+                optional_text(self.external_ref.as_deref(), 64),
+            )
+            .flatten();
         inv.into_result()?;
         match (kind, name) {
             (Some(kind), Some(name)) => Ok(CustomerDraft {
@@ -364,6 +375,7 @@ impl CustomerInput {
                 preferences,
                 notes,
                 source,
+                external_ref,
             }),
             _ => Err(Invalid::one("name", "required")),
         }
@@ -459,6 +471,10 @@ pub struct ProductDraft {
     pub strategy: AfterSalesStrategy,
 }
 
+/// The currency orders are kept in: values and reports add order totals up, so they must
+/// be in one currency.
+pub const ORDER_CURRENCY: &str = "CNY";
+
 pub fn parse_currency(s: Option<&str>) -> Result<String, &'static str> {
     match s.map(str::trim) {
         None | Some("") => Ok("CNY".into()),
@@ -534,8 +550,14 @@ pub struct OrderInput {
     /// placed (default), paid, delivered, completed, cancelled.
     #[serde(default)]
     pub status: Option<String>,
+    /// CNY, the only currency orders are kept in (value and reports add them up); another
+    /// is refused (`currency_unsupported`) rather than recorded as if it were yuan.
     #[serde(default)]
     pub currency: Option<String>,
+    /// The order's number in the system used before Aftercare (unique): an import that
+    /// meets it again refuses the row instead of recording the order twice.
+    #[serde(default)]
+    pub external_ref: Option<String>,
     /// Order-level discount in yuan.
     #[serde(default)]
     pub discount: Option<String>,
@@ -559,6 +581,7 @@ pub struct OrderDraft {
     pub location: Option<String>,
     pub status: OrderStatus,
     pub currency: String,
+    pub external_ref: Option<String>,
     pub discount: i64,
     pub payment_terms: Option<String>,
     pub special_needs: Option<String>,
@@ -620,7 +643,22 @@ impl OrderInput {
             None | Some("") => Some(OrderStatus::Placed),
             Some(s) => inv.check("status", OrderStatus::parse(s)),
         };
-        let currency = inv.check("currency", parse_currency(self.currency.as_deref()));
+        let currency = inv
+            .check("currency", parse_currency(self.currency.as_deref()))
+            .and_then(|c| {
+                if c == ORDER_CURRENCY {
+                    Some(c)
+                } else {
+                    inv.push("currency", "currency_unsupported");
+                    None
+                }
+            });
+        let external_ref = inv
+            .check(
+                "external_ref",
+                optional_text(self.external_ref.as_deref(), 64),
+            )
+            .flatten();
         let discount = match self.discount.as_deref().map(str::trim) {
             None | Some("") => Some(0),
             Some(d) => inv.check("discount", parse_money(d)),
@@ -697,6 +735,7 @@ impl OrderInput {
             location,
             status: status.unwrap_or(OrderStatus::Placed),
             currency: currency.unwrap_or_default(),
+            external_ref,
             discount: discount.unwrap_or(0),
             payment_terms,
             special_needs,

@@ -147,7 +147,7 @@ impl App {
                 .validate()?;
                 let ids = self
                     .store
-                    .create_customers(&actor, &[draft], &self.now())
+                    .create_customers(&actor, &[draft], self.now())
                     .await?;
                 let id = ids
                     .first()
@@ -221,25 +221,23 @@ impl App {
         let now = self.clock.now();
         // A claim lasts ten minutes: long enough for a slow server, short enough that a
         // crashed deliverer's mails go out soon after.
-        let lease = stamp(now + jiff::SignedDuration::from_mins(10));
-        for m in self.store.outbox_due(&stamp(now), 100).await? {
-            if !self.store.outbox_claim(m.id, &stamp(now), &lease).await? {
+        let lease = now + jiff::SignedDuration::from_mins(10);
+        for m in self.store.outbox_due(now, 100).await? {
+            if !self.store.outbox_claim(m.id, now, lease).await? {
                 continue; // someone else is sending it
             }
             match mailer.send(&m.to, &m.subject, &m.body).await {
                 Ok(()) => {
-                    self.store
-                        .outbox_attempt(m.id, None, None, &stamp(now))
-                        .await?;
+                    self.store.outbox_attempt(m.id, None, None, now).await?;
                     d.sent += 1;
                 }
                 Err(e) => {
                     let retry = RETRY_MINUTES
                         .get(m.attempts as usize)
-                        .map(|min| stamp(now + jiff::SignedDuration::from_mins(*min)));
+                        .map(|min| now + jiff::SignedDuration::from_mins(*min));
                     tracing::warn!(to = %m.to, error = %e, "mail not sent");
                     self.store
-                        .outbox_attempt(m.id, Some(&e), retry.as_deref(), &stamp(now))
+                        .outbox_attempt(m.id, Some(&e), retry, now)
                         .await?;
                     d.failed += 1;
                 }

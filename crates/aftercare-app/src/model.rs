@@ -99,6 +99,8 @@ pub struct Customer {
     pub notes: Option<String>,
     /// The touchpoint the customer came from.
     pub source: Option<Touchpoint>,
+    /// The customer's number in the system used before Aftercare.
+    pub external_ref: Option<String>,
     /// Channels the customer agreed to be contacted on.
     pub consent: Vec<ConsentChannel>,
     pub tags: Vec<String>,
@@ -213,12 +215,12 @@ pub struct OrderRow {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AssetEvent {
     pub id: i64,
-    pub day: String,
+    pub day: jiff::civil::Date,
     /// installed, service, repair, note or void.
     pub kind: String,
-    pub void_condition: Option<String>,
+    pub void_condition: Option<aftercare_domain::catalog::VoidCondition>,
     pub note: Option<String>,
-    pub created_at: String,
+    pub created_at: jiff::Timestamp,
 }
 
 /// A serial-numbered product in a customer's hands.
@@ -232,9 +234,9 @@ pub struct Asset {
     pub customer_id: i64,
     pub order_id: Option<i64>,
     pub order_number: Option<String>,
-    pub purchased_on: String,
-    pub delivered_on: Option<String>,
-    pub installed_on: Option<String>,
+    pub purchased_on: jiff::civil::Date,
+    pub delivered_on: Option<jiff::civil::Date>,
+    pub installed_on: Option<jiff::civil::Date>,
     pub installed_by: Option<String>,
     pub location: Option<String>,
     /// The warranty (三包) status today, computed from policy and history.

@@ -191,14 +191,14 @@ impl App {
         // Each sign-up takes a slot that stays taken for the hour (it is never settled as
         // a success), counted apart from sign-ins.
         let now = self.clock.now();
-        let since = stamp(now - 60.minutes());
+        let since = now - 60.minutes();
         if self
             .store
             .claim_login(
                 &format!("signup:{email}"),
                 &format!("signup:{ip}"),
-                &since,
-                &stamp(now),
+                since,
+                now,
                 SIGNUP_LIMITS,
             )
             .await?
@@ -210,7 +210,7 @@ impl App {
         let actor = Actor::system(&format!("portal:{email}"));
         let (account, _) = self
             .store
-            .portal_signup(&actor, &draft, &email, &hash, lang, &self.now())
+            .portal_signup(&actor, &draft, &email, &hash, lang, self.now())
             .await
             .map_err(AppError::from_store("customer"))?;
         self.portal_session_for(account).await
@@ -225,8 +225,8 @@ impl App {
                 &auth::hash_secret(&secret),
                 account,
                 &csrf,
-                &stamp(now),
-                &stamp(now + (SESSION_DAYS * 24).hours()),
+                now,
+                now + (SESSION_DAYS * 24).hours(),
             )
             .await?;
         Ok((secret, csrf))
@@ -243,10 +243,10 @@ impl App {
         let now = self.clock.now();
         // Counted apart from staff sign-ins: a customer's mistakes never lock staff out.
         let (key, address) = (format!("portal:{email}"), format!("portal:{ip}"));
-        let since = stamp(now - THROTTLE_MINUTES.minutes());
+        let since = now - THROTTLE_MINUTES.minutes();
         let Some(attempt) = self
             .store
-            .claim_login(&key, &address, &since, &stamp(now), LOGIN_LIMITS)
+            .claim_login(&key, &address, since, now, LOGIN_LIMITS)
             .await?
         else {
             return Err(AppError::Throttled);
@@ -273,7 +273,7 @@ impl App {
     ) -> Result<Option<(PortalAccount, String)>, AppError> {
         Ok(self
             .store
-            .portal_session(&auth::hash_secret(secret), &self.now())
+            .portal_session(&auth::hash_secret(secret), self.now())
             .await?)
     }
 
@@ -337,7 +337,7 @@ impl App {
                 i.product_id,
                 &serial,
                 &day.to_string(),
-                &self.now(),
+                self.now(),
             )
             .await
             .map_err(AppError::from_store("asset"))
@@ -587,7 +587,7 @@ impl App {
         self.check_article_product(&d).await?;
         Ok(self
             .store
-            .create_article(&p.actor(), &d, &self.now())
+            .create_article(&p.actor(), &d, self.now())
             .await?)
     }
 
@@ -601,7 +601,7 @@ impl App {
         let d = i.validate()?;
         self.check_article_product(&d).await?;
         self.store
-            .update_article(&p.actor(), id, &d, &self.now())
+            .update_article(&p.actor(), id, &d, self.now())
             .await
             .map_err(AppError::from_store("article"))
     }

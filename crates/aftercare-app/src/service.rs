@@ -5,7 +5,7 @@ use crate::error::AppError;
 use crate::input::*;
 use crate::model::*;
 pub use crate::ports::Actor;
-use crate::ports::{Clock, Store, stamp};
+use crate::ports::{Clock, Store};
 use aftercare_domain::Invalid;
 use aftercare_domain::account::{Permission, Role, Scope};
 use aftercare_domain::lang::Lang;
@@ -94,8 +94,8 @@ impl App {
         self
     }
 
-    pub fn now(&self) -> String {
-        stamp(self.clock.now())
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     pub async fn health(&self) -> Result<(), AppError> {
@@ -124,7 +124,7 @@ impl App {
         };
         let hash = auth::hash_password(password).map_err(AppError::Internal)?;
         self.store
-            .create_user(actor, &email.match_key(), &name, &hash, role, &self.now())
+            .create_user(actor, &email.match_key(), &name, &hash, role, self.now())
             .await
             .map_err(AppError::from_store("user"))
     }
@@ -212,7 +212,7 @@ impl App {
                 &name,
                 &auth::hash_secret(&token),
                 &scopes.join(","),
-                &self.now(),
+                self.now(),
             )
             .await?;
         Ok(ApiToken {
@@ -292,7 +292,7 @@ impl App {
             password_hash,
         };
         self.store
-            .update_user(&p.actor(), id, &change, &self.now())
+            .update_user(&p.actor(), id, &change, self.now())
             .await
             .map_err(AppError::from_store("user"))
     }
@@ -315,7 +315,7 @@ impl App {
             ..Default::default()
         };
         self.store
-            .update_user(actor, creds.user.id, &change, &self.now())
+            .update_user(actor, creds.user.id, &change, self.now())
             .await
             .map_err(AppError::from_store("user"))
     }
@@ -324,7 +324,7 @@ impl App {
     pub async fn revoke_token(&self, p: &Principal, id: i64) -> Result<(), AppError> {
         p.require(Permission::Admin)?;
         self.store
-            .revoke_token(&p.actor(), id, &self.now())
+            .revoke_token(&p.actor(), id, self.now())
             .await
             .map_err(AppError::from_store("token"))
     }
@@ -350,7 +350,7 @@ impl App {
         self.check_manager(draft.account_manager_id).await?;
         let ids = self
             .store
-            .create_customers(&p.actor(), &[draft], &self.now())
+            .create_customers(&p.actor(), &[draft], self.now())
             .await?;
         ids.first()
             .copied()
@@ -368,7 +368,7 @@ impl App {
         let draft = input.validate()?;
         self.check_manager(draft.account_manager_id).await?;
         self.store
-            .update_customer(&p.actor(), id, &draft, version, &self.now())
+            .update_customer(&p.actor(), id, &draft, version, self.now())
             .await
             .map_err(AppError::from_store("customer"))
     }
@@ -490,7 +490,7 @@ impl App {
         let d = input.validate()?;
         let ids = self
             .store
-            .add_interactions(&p.actor(), &[(customer_id, d)], &self.now())
+            .add_interactions(&p.actor(), &[(customer_id, d)], self.now())
             .await
             .map_err(AppError::from_store("customer"))?;
         ids.first()
@@ -507,7 +507,7 @@ impl App {
         p.require(Permission::Bulk)?;
         Ok(self
             .store
-            .dismiss_duplicate(&p.actor(), a.min(b), a.max(b), &self.now())
+            .dismiss_duplicate(&p.actor(), a.min(b), a.max(b), self.now())
             .await?)
     }
 
@@ -517,7 +517,7 @@ impl App {
             return Err(Invalid::one("drop", "same_customer").into());
         }
         self.store
-            .merge_customers(&p.actor(), keep, drop, &self.now())
+            .merge_customers(&p.actor(), keep, drop, self.now())
             .await
             .map_err(AppError::from_store("customer"))
     }
@@ -529,7 +529,7 @@ impl App {
         let (name, policy) = input.validate()?;
         Ok(self
             .store
-            .create_policy(&p.actor(), &name, &policy, &self.now())
+            .create_policy(&p.actor(), &name, &policy, self.now())
             .await?)
     }
 
@@ -552,7 +552,7 @@ impl App {
                 &name,
                 input.parent_id,
                 input.policy_id,
-                &self.now(),
+                self.now(),
             )
             .await
             .map_err(AppError::from_store("category"))
@@ -572,7 +572,7 @@ impl App {
         let d = input.validate()?;
         let ids = self
             .store
-            .create_products(&p.actor(), &[d], &self.now())
+            .create_products(&p.actor(), &[d], self.now())
             .await?;
         ids.first()
             .copied()
@@ -588,7 +588,7 @@ impl App {
         p.require(Permission::WriteCatalog)?;
         let d = input.validate()?;
         self.store
-            .update_product(&p.actor(), id, &d, &self.now())
+            .update_product(&p.actor(), id, &d, self.now())
             .await
             .map_err(AppError::from_store("product"))
     }
@@ -673,7 +673,7 @@ impl App {
         let d = self.prepare_order(input).await?;
         let ids = self
             .store
-            .create_orders(&p.actor(), &[d], &self.now())
+            .create_orders(&p.actor(), &[d], self.now())
             .await?;
         ids.first()
             .copied()
@@ -747,7 +747,7 @@ impl App {
         p.require(Permission::WriteCustomers)?;
         let d = input.validate(self.clock.today())?;
         self.store
-            .add_asset_events(&p.actor(), &[(asset_id, d)], &self.now())
+            .add_asset_events(&p.actor(), &[(asset_id, d)], self.now())
             .await
             .map_err(AppError::from_store("asset"))?
             .first()
@@ -878,9 +878,35 @@ impl App {
         p.require(Permission::WriteCustomers)?;
         let mut report = ImportReport::new(dry_run, inputs.len());
         let mut drafts = Vec::with_capacity(inputs.len());
+        // Old-system numbers must be unique: in the file and against those kept already.
+        let mut refs: Vec<String> = inputs
+            .iter()
+            .filter_map(|i| Some(i.external_ref.as_deref()?.trim().to_owned()))
+            .filter(|r| !r.is_empty())
+            .collect();
+        refs.sort_unstable();
+        refs.dedup();
+        let taken: std::collections::HashSet<String> = self
+            .store
+            .customers_by_ref(&refs)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
         for (i, input) in inputs.iter().enumerate() {
             match input.validate() {
                 Ok(d) => {
+                    if let Some(r) = &d.external_ref {
+                        if taken.contains(r) {
+                            report.add(rows[i], Invalid::one("external_ref", "ref_taken"));
+                            continue;
+                        }
+                        if !seen.insert(r.clone()) {
+                            report.add(rows[i], Invalid::one("external_ref", "duplicate"));
+                            continue;
+                        }
+                    }
                     let phone = d
                         .phones
                         .first()
@@ -898,7 +924,7 @@ impl App {
         if report.errors.is_empty() && !dry_run {
             report.created = self
                 .store
-                .create_customers(&p.actor(), &drafts, &self.now())
+                .create_customers(&p.actor(), &drafts, self.now())
                 .await?
                 .len();
         }
@@ -937,7 +963,7 @@ impl App {
         if report.errors.is_empty() && !dry_run {
             report.created = self
                 .store
-                .create_products(&p.actor(), &drafts, &self.now())
+                .create_products(&p.actor(), &drafts, self.now())
                 .await
                 .map_err(|e| match e {
                     crate::StoreError::Conflict { code, field } => {
@@ -972,7 +998,18 @@ impl App {
         p.require(Permission::WriteCustomers)?;
         let mut report = ImportReport::new(dry_run, inputs.len());
         let mut drafts: Vec<OrderDraft> = Vec::new();
-        let mut serials: Vec<String> = Vec::new();
+        let mut serials: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // An old-system order number met again is an order already taken in.
+        let refs: Vec<String> = inputs
+            .iter()
+            .filter_map(|i| i.as_ref().ok()?.external_ref.clone())
+            .collect();
+        let taken: std::collections::HashSet<String> = self
+            .store
+            .known_order_refs(&refs)
+            .await?
+            .into_iter()
+            .collect();
         for (i, input) in inputs.iter().enumerate() {
             let input = match input {
                 Ok(x) => x,
@@ -981,13 +1018,20 @@ impl App {
                     continue;
                 }
             };
+            if input
+                .external_ref
+                .as_ref()
+                .is_some_and(|r| taken.contains(r.trim()))
+            {
+                report.add(rows[i], Invalid::one("external_ref", "ref_taken"));
+                continue;
+            }
             match self.prepare_order(input).await {
                 Ok(d) => {
                     for s in d.lines.iter().flat_map(|l| &l.serials) {
-                        if serials.contains(s) {
+                        if !serials.insert(s.clone()) {
                             report.add(rows[i], Invalid::one("serials", "duplicate"));
                         }
-                        serials.push(s.clone());
                     }
                     let units: u32 = d.lines.iter().map(|l| l.quantity).sum();
                     report.plan(
@@ -1009,11 +1053,21 @@ impl App {
         if report.errors.is_empty() && !dry_run {
             report.created = self
                 .store
-                .create_orders(&p.actor(), &drafts, &self.now())
+                .create_orders(&p.actor(), &drafts, self.now())
                 .await?
                 .len();
         }
         Ok(report)
+    }
+
+    /// (reference, customer) of the customers known by these old-system numbers.
+    pub async fn customers_by_ref(
+        &self,
+        p: &Principal,
+        refs: &[String],
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.customers_by_ref(refs).await?)
     }
 
     async fn sku_taken(&self, sku: &str) -> Result<bool, AppError> {

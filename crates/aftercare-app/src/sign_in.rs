@@ -4,7 +4,7 @@
 use crate::auth;
 use crate::error::AppError;
 use crate::model::User;
-use crate::ports::{AccountStore, Clock, LoginLimits, stamp};
+use crate::ports::{AccountStore, Clock, LoginLimits};
 use crate::service::{DUMMY_HASH, Principal};
 use jiff::ToSpan;
 
@@ -36,10 +36,10 @@ impl SignIn<'_> {
     ) -> Result<(String, String, User), AppError> {
         let email = email.trim().to_lowercase();
         let now = self.clock.now();
-        let since = stamp(now - THROTTLE_MINUTES.minutes());
+        let since = now - THROTTLE_MINUTES.minutes();
         let Some(attempt) = self
             .store
-            .claim_login(&email, ip, &since, &stamp(now), LOGIN_LIMITS)
+            .claim_login(&email, ip, since, now, LOGIN_LIMITS)
             .await?
         else {
             return Err(AppError::Throttled);
@@ -59,14 +59,14 @@ impl SignIn<'_> {
         };
         let secret = auth::new_secret("s_");
         let csrf = auth::new_secret("");
-        let expires = stamp(now + (SESSION_DAYS * 24).hours());
+        let expires = now + (SESSION_DAYS * 24).hours();
         self.store
             .create_session(
                 &auth::hash_secret(&secret),
                 creds.user.id,
                 &csrf,
-                &stamp(now),
-                &expires,
+                now,
+                expires,
             )
             .await?;
         Ok((secret, csrf, creds.user))
@@ -76,7 +76,7 @@ impl SignIn<'_> {
     pub async fn session(&self, secret: &str) -> Result<Option<(Principal, String)>, AppError> {
         let rec = self
             .store
-            .session(&auth::hash_secret(secret), &stamp(self.clock.now()))
+            .session(&auth::hash_secret(secret), self.clock.now())
             .await?;
         Ok(rec.and_then(|r| {
             let role = r.user.role;

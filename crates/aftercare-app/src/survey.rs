@@ -8,7 +8,6 @@ use crate::error::AppError;
 use crate::feedback::Captured;
 use crate::jobs::changes;
 pub use crate::ports::SurveyStore;
-use crate::ports::stamp;
 use crate::service::{Actor, App, Principal};
 pub use crate::survey_model::*;
 use aftercare_domain::Invalid;
@@ -36,10 +35,7 @@ pub fn scores(rows: &[AnswerRow]) -> Vec<ScoreRow> {
     let china = aftercare_domain::calendar::china();
     let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
     for (group, at, csat, nps, ces) in rows {
-        let Ok(t) = at.parse::<jiff::Timestamp>() else {
-            continue;
-        };
-        let month = t.to_zoned(china.clone()).strftime("%Y-%m").to_string();
+        let month = at.to_zoned(china.clone()).strftime("%Y-%m").to_string();
         let a = acc.entry((group.clone(), month)).or_default();
         a.n += 1;
         if let Some(c) = csat {
@@ -80,12 +76,6 @@ fn sign(key: &str, id: i64, expires: i64) -> Result<String, AppError> {
     Ok(hex::encode(mac.finalize().into_bytes()))
 }
 
-fn unix(at: &str) -> Result<i64, AppError> {
-    at.parse::<jiff::Timestamp>()
-        .map(|t| t.as_second())
-        .map_err(|e| AppError::Internal(format!("stored instant {at}: {e}")))
-}
-
 fn consents_to_email(consent: &str) -> bool {
     consent.split(',').any(|c| c.trim() == "email")
 }
@@ -114,7 +104,7 @@ impl App {
         s.check()?;
         let json = serde_json::to_string(s).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store
-            .set_survey_settings(&p.actor(), &json, &self.now())
+            .set_survey_settings(&p.actor(), &json, self.now())
             .await?;
         Ok(s.clone())
     }
@@ -127,7 +117,7 @@ impl App {
                 rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
                 Ok::<_, AppError>(
                     self.store
-                        .secret("survey_link", &hex::encode(fresh), &self.now())
+                        .secret("survey_link", &hex::encode(fresh), self.now())
                         .await?,
                 )
             })
@@ -137,11 +127,11 @@ impl App {
 
     /// The link that opens a survey without signing in, valid until it expires.
     pub async fn survey_link(&self, s: &Survey) -> Result<String, AppError> {
-        self.link_for(s.id, &s.expires_at).await
+        self.link_for(s.id, s.expires_at).await
     }
 
-    async fn link_for(&self, id: i64, expires_at: &str) -> Result<String, AppError> {
-        let expires = unix(expires_at)?;
+    async fn link_for(&self, id: i64, expires_at: jiff::Timestamp) -> Result<String, AppError> {
+        let expires = expires_at.as_second();
         let sig = sign(&self.survey_key().await?, id, expires)?;
         Ok(format!("{}/s/{id}.{expires}.{sig}", self.public_url))
     }
@@ -186,10 +176,9 @@ impl App {
                 )
                 .await?
         };
-        let oldest = stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.max_age_days)));
-        let quiet_since =
-            stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.quiet_days)));
-        let expires = stamp(now + jiff::SignedDuration::from_hours(24 * i64::from(s.expires_days)));
+        let oldest = now - jiff::SignedDuration::from_hours(24 * i64::from(s.max_age_days));
+        let quiet_since = now - jiff::SignedDuration::from_hours(24 * i64::from(s.quiet_days));
+        let expires = now + jiff::SignedDuration::from_hours(24 * i64::from(s.expires_days));
         for o in found {
             let wanted = match o.occasion {
                 "resolved" => s.after_resolution,
@@ -210,16 +199,12 @@ impl App {
                 continue;
             }
             let to = o.email.as_deref().filter(|_| consents_to_email(&o.consent));
-            let Some(id) = self
-                .store
-                .create_survey(&o, to, &expires, &stamp(now))
-                .await?
-            else {
+            let Some(id) = self.store.create_survey(&o, to, expires, now).await? else {
                 continue;
             };
             round.created += 1;
             if let Some(to) = to {
-                let link = self.link_for(id, &expires).await?;
+                let link = self.link_for(id, expires).await?;
                 let (subject, body) =
                     self.survey_mail(&o.customer_name, &link, s.expires_days, false);
                 let mail = SurveyMail {
@@ -227,21 +212,14 @@ impl App {
                     subject,
                     body,
                 };
-                self.store
-                    .queue_survey_mail(id, &mail, false, &stamp(now))
-                    .await?;
+                self.store.queue_survey_mail(id, &mail, false, now).await?;
                 round.mailed += 1;
             }
         }
         self.consumed(changes::SURVEY, &batch).await?;
         if s.reminder_days > 0 {
-            let before =
-                stamp(now - jiff::SignedDuration::from_hours(24 * i64::from(s.reminder_days)));
-            for survey in self
-                .store
-                .surveys_to_remind(&before, &stamp(now), 200)
-                .await?
-            {
+            let before = now - jiff::SignedDuration::from_hours(24 * i64::from(s.reminder_days));
+            for survey in self.store.surveys_to_remind(before, now, 200).await? {
                 let Some(to) = survey.sent_to.clone() else {
                     continue;
                 };
@@ -250,7 +228,7 @@ impl App {
                     self.survey_mail(&survey.customer_name, &link, s.expires_days, true);
                 let mail = SurveyMail { to, subject, body };
                 self.store
-                    .queue_survey_mail(survey.id, &mail, true, &stamp(now))
+                    .queue_survey_mail(survey.id, &mail, true, now)
                     .await?;
                 round.reminded += 1;
             }
@@ -281,7 +259,7 @@ impl App {
             .survey(id)
             .await?
             .ok_or(AppError::NotFound("survey"))?;
-        if unix(&survey.expires_at)? != expires {
+        if survey.expires_at.as_second() != expires {
             return Err(AppError::NotFound("survey"));
         }
         let expired = self.clock.now().as_second() > expires;
@@ -358,7 +336,7 @@ impl App {
             comment: comment.clone(),
         };
         let id = form.survey.id;
-        if !self.store.answer_survey(id, &clean, &self.now()).await? {
+        if !self.store.answer_survey(id, &clean, self.now()).await? {
             return Err(AppError::Conflict {
                 code: "survey_answered",
                 field: None,
@@ -401,7 +379,7 @@ impl App {
         let mut out = Vec::new();
         for s in self
             .store
-            .open_surveys(account.customer_id, &self.now())
+            .open_surveys(account.customer_id, self.now())
             .await?
         {
             let link = self.survey_link(&s).await?;
@@ -468,9 +446,7 @@ impl App {
         to: Date,
     ) -> Result<Vec<ScoreRow>, AppError> {
         let (start, end) = crate::desk::day_bounds(from, to)?;
-        Ok(scores(
-            &self.store.survey_answers(group, &start, &end).await?,
-        ))
+        Ok(scores(&self.store.survey_answers(group, start, end).await?))
     }
 }
 
@@ -480,8 +456,15 @@ mod tests {
 
     #[test]
     fn nps_is_promoters_minus_detractors_per_month_in_china_time() {
-        let row =
-            |at: &str, nps: i64| ("all".to_owned(), at.to_owned(), Some(4), Some(nps), Some(6));
+        let row = |at: &str, nps: i64| {
+            (
+                "all".to_owned(),
+                at.parse().unwrap(),
+                Some(4),
+                Some(nps),
+                Some(6),
+            )
+        };
         // 2026-05-31T17:00Z is already June in China.
         let rows = vec![
             row("2026-05-31T15:00:00Z", 10),

@@ -97,8 +97,9 @@ pub struct SurveyOccasion {
     /// resolved or purchase.
     pub occasion: &'static str,
     pub subject_ref: String,
-    /// When it happened (resolution or order day), for the age limit.
-    pub at: String,
+    /// When it happened (resolution, or the start of the order day in China), for the
+    /// age limit.
+    pub at: jiff::Timestamp,
     pub customer_id: i64,
     pub customer_name: String,
     pub request_id: Option<i64>,
@@ -136,10 +137,10 @@ pub struct Survey {
     pub service_type: Option<String>,
     /// The address it was mailed to (none: portal only).
     pub sent_to: Option<String>,
-    pub created_at: String,
-    pub expires_at: String,
-    pub reminded_at: Option<String>,
-    pub answered_at: Option<String>,
+    pub created_at: jiff::Timestamp,
+    pub expires_at: jiff::Timestamp,
+    pub reminded_at: Option<jiff::Timestamp>,
+    pub answered_at: Option<jiff::Timestamp>,
     pub csat: Option<i64>,
     pub nps: Option<i64>,
     pub ces: Option<i64>,
@@ -215,4 +216,10 @@ pub struct ScoreQuery {
 }
 
 /// (group, answered_at, csat, nps, ces)
-pub type AnswerRow = (String, String, Option<i64>, Option<i64>, Option<i64>);
+pub type AnswerRow = (
+    String,
+    jiff::Timestamp,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);

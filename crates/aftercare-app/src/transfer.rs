@@ -387,8 +387,25 @@ fn list(r: &HashMap<String, String>, k: &str) -> Vec<String> {
 }
 
 pub const CUSTOMER_COLUMNS: &[&str] = &[
-    "name", "kind", "company", "title", "birthday", "phone", "phone2", "email", "email2",
-    "province", "city", "district", "street", "postcode", "tags", "consent", "source", "notes",
+    "name",
+    "kind",
+    "company",
+    "title",
+    "birthday",
+    "phone",
+    "phone2",
+    "email",
+    "email2",
+    "province",
+    "city",
+    "district",
+    "street",
+    "postcode",
+    "tags",
+    "consent",
+    "source",
+    "notes",
+    "customer_ref",
 ];
 pub const PRODUCT_COLUMNS: &[&str] = &[
     "sku",
@@ -410,6 +427,7 @@ pub const REVIEW_COLUMNS: &[&str] = &[
 ];
 pub const ORDER_COLUMNS: &[&str] = &[
     "order_ref",
+    "customer_ref",
     "customer_phone",
     "customer_id",
     "channel",
@@ -422,6 +440,7 @@ pub const ORDER_COLUMNS: &[&str] = &[
     "serials",
     "payment_terms",
     "special_needs",
+    "currency",
 ];
 
 pub fn customer_from_row(r: &HashMap<String, String>) -> CustomerInput {
@@ -470,6 +489,7 @@ pub fn customer_from_row(r: &HashMap<String, String>) -> CustomerInput {
         tags: list(r, "tags"),
         notes: opt(r, "notes"),
         source: opt(r, "source"),
+        external_ref: opt(r, "customer_ref"),
         ..Default::default()
     }
 }
@@ -486,6 +506,7 @@ pub fn column_of(kind: Kind, field: &str) -> String {
             f if f.starts_with("addresses[0].") => f.trim_start_matches("addresses[0].").into(),
             f if f.starts_with("tags[") => "tags".into(),
             f if f.starts_with("consent[") => "consent".into(),
+            "external_ref" => "customer_ref".into(),
             f => f.into(),
         },
         Kind::Products => match f {
@@ -509,6 +530,8 @@ pub fn column_of(kind: Kind, field: &str) -> String {
                 }
             } else if f == "customer_id" {
                 "customer_phone".into()
+            } else if f == "external_ref" {
+                "order_ref".into()
             } else {
                 f.into()
             }
@@ -652,24 +675,48 @@ pub async fn import(
         Kind::Orders => {
             // Rows with the same order_ref are lines of one order; a row without one is an order.
             let products = app.all_products(p).await?;
-            let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-            for (i, (n, r)) in table.rows.iter().enumerate() {
-                let key = opt(r, "order_ref").unwrap_or_else(|| format!("row-{n}"));
-                match groups.iter_mut().find(|(k, _)| *k == key) {
-                    Some(g) => g.1.push(i),
-                    None => groups.push((key, vec![i])),
+            let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+            let mut group_of: HashMap<String, usize> = HashMap::new();
+            for (i, (_, r)) in table.rows.iter().enumerate() {
+                match opt(r, "order_ref") {
+                    Some(key) => match group_of.get(&key) {
+                        Some(g) => groups[*g].1.push(i),
+                        None => {
+                            group_of.insert(key.clone(), groups.len());
+                            groups.push((Some(key), vec![i]));
+                        }
+                    },
+                    None => groups.push((None, vec![i])),
                 }
             }
+            // Customers named by their number in the old system: looked up once for all.
+            let mut refs: Vec<String> = table
+                .rows
+                .iter()
+                .filter_map(|(_, r)| opt(r, "customer_ref"))
+                .collect();
+            refs.sort_unstable();
+            refs.dedup();
+            let by_ref: HashMap<String, i64> =
+                app.customers_by_ref(p, &refs).await?.into_iter().collect();
             let mut inputs = Vec::new();
             let mut first_rows = Vec::new();
-            for (_, idx) in &groups {
+            for (order_ref, idx) in &groups {
                 let (n, head) = &table.rows[idx[0]];
                 first_rows.push(*n);
-                let customer_id = match (opt(head, "customer_id"), opt(head, "customer_phone")) {
-                    (Some(id), _) => id
+                let customer_id = match (
+                    opt(head, "customer_id"),
+                    opt(head, "customer_ref"),
+                    opt(head, "customer_phone"),
+                ) {
+                    (Some(id), _, _) => id
                         .parse::<i64>()
                         .map_err(|_| Invalid::one("customer_id", "not_found")),
-                    (None, Some(phone)) => {
+                    (None, Some(r), _) => by_ref
+                        .get(&r)
+                        .copied()
+                        .ok_or_else(|| Invalid::one("customer_ref", "not_found")),
+                    (None, None, Some(phone)) => {
                         let page = app
                             .customers(
                                 p,
@@ -685,7 +732,7 @@ pub async fn import(
                             .map(|c| c.id)
                             .ok_or_else(|| Invalid::one("customer_id", "not_found"))
                     }
-                    (None, None) => Err(Invalid::one("customer_id", "required")),
+                    (None, None, None) => Err(Invalid::one("customer_id", "required")),
                 };
                 let mut items = Vec::new();
                 let mut item_err = Invalid::default();
@@ -729,7 +776,8 @@ pub async fn import(
                         installed_on: None,
                         location: None,
                         status: opt(head, "status"),
-                        currency: None,
+                        currency: opt(head, "currency"),
+                        external_ref: order_ref.clone(),
                         discount: None,
                         payment_terms: opt(head, "payment_terms"),
                         special_needs: opt(head, "special_needs"),
@@ -869,12 +917,12 @@ pub async fn export_rows(
                         f.product_name.unwrap_or_default(),
                         f.customer_name.unwrap_or_default(),
                         f.rating.map(|r| r.to_string()).unwrap_or_default(),
-                        f.sentiment.unwrap_or_default(),
-                        f.ladder.unwrap_or_default(),
-                        f.need.unwrap_or_default(),
+                        f.sentiment.map(|s| s.code().to_owned()).unwrap_or_default(),
+                        f.ladder.map(|l| l.code().to_owned()).unwrap_or_default(),
+                        f.need.map(|n| n.code().to_owned()).unwrap_or_default(),
                         f.topic.unwrap_or_default(),
                         f.body,
-                        f.received_at,
+                        f.received_at.to_string(),
                     ]);
                 }
                 match page.next_cursor {

@@ -10,13 +10,18 @@ use crate::service::{Actor, App, Principal};
 pub use crate::value_model::*;
 use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
+use aftercare_insight::clv::History;
+use aftercare_insight::holdout::{Followed, checkpoints, validate};
 use aftercare_insight::value::{
-    CustomerFacts, Pareto, ValueModel, ValueScore, ValueSettings, fit, pareto, score,
+    CustomerFacts, Pareto, ValueModel, ValueScore, ValueSettings, fit, history, pareto, score,
 };
 use jiff::civil::Date;
 
 /// Customers scored and written per batch (and per progress step).
 pub const BATCH: usize = 20_000;
+
+/// Checkpoints of a holdout validation's tracking: each reads every customer's purchases.
+const HOLDOUT_POINTS: usize = 13;
 
 /// Change-log events read per incremental round.
 const EVENTS_PER_ROUND: u32 = 5_000;
@@ -50,7 +55,7 @@ impl App {
         inv.into_result()?;
         let json = serde_json::to_string(s).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store
-            .set_value_settings(&p.actor(), &json, &self.now())
+            .set_value_settings(&p.actor(), &json, self.now())
             .await?;
         Ok(s.clone())
     }
@@ -65,10 +70,7 @@ impl App {
     pub async fn start_recompute_as(&self, actor: &Actor) -> Result<ValueJob, AppError> {
         if let Some(j) = self.store.running_value_job().await? {
             // A job whose runner died is taken over after an hour.
-            let stale = j
-                .started_at
-                .parse::<jiff::Timestamp>()
-                .is_ok_and(|t| self.clock.now().duration_since(t).as_secs() > 3600);
+            let stale = self.clock.now().duration_since(j.started_at).as_secs() > 3600;
             if !stale {
                 return Err(AppError::Conflict {
                     code: "recompute_running",
@@ -82,13 +84,13 @@ impl App {
                     j.done,
                     j.total,
                     Some("abandoned"),
-                    Some(&self.now()),
+                    Some(self.now()),
                 )
                 .await?;
         }
         let id = self
             .store
-            .create_value_job(&actor.label, &self.now())
+            .create_value_job(&actor.label, self.now())
             .await?;
         self.store
             .value_job(id)
@@ -96,19 +98,139 @@ impl App {
             .ok_or(AppError::NotFound("job"))
     }
 
+    /// The day a recompute scores as of: the run day (`None`), or a chosen day from 1990
+    /// up to today, for an analysis of history (`date_invalid`, `date_out_of_range`).
+    pub fn recompute_day(&self, as_of: Option<&str>) -> Result<Option<Date>, AppError> {
+        let Some(text) = as_of.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        Ok(Some(self.past_day("as_of", text)?))
+    }
+
+    /// A day from 1990 up to today: `date_invalid`, `date_out_of_range` (before 1990) or
+    /// `date_in_future`, named by `field`.
+    fn past_day(&self, field: &str, text: &str) -> Result<Date, Invalid> {
+        let day = aftercare_domain::error::parse_date(text.trim())
+            .map_err(|code| Invalid::one(field, code))?;
+        if day < jiff::civil::date(1990, 1, 1) {
+            return Err(Invalid::one(field, "date_out_of_range"));
+        }
+        if day > self.clock.today() {
+            return Err(Invalid::one(field, "date_in_future"));
+        }
+        Ok(day)
+    }
+
+    /// Holdout validation of the purchase model: BG/NBD fitted on the purchases up to
+    /// `calibration_end`, then the repeat purchases it expects of that cohort up to `end`
+    /// (today by default) set beside those made, by number of repeat purchases in
+    /// calibration and over time. Nothing is stored.
+    pub async fn value_holdout(
+        &self,
+        p: &Principal,
+        q: &HoldoutQuery,
+    ) -> Result<HoldoutReport, AppError> {
+        p.require(Permission::Analyze)?;
+        let mut inv = Invalid::default();
+        let cal = match q.calibration_end.as_deref().map(str::trim) {
+            None | Some("") => {
+                inv.push("calibration_end", "required");
+                None
+            }
+            Some(t) => inv.merge(self.past_day("calibration_end", t)),
+        };
+        let end = match q.end.as_deref().map(str::trim) {
+            None | Some("") => Some(self.clock.today()),
+            Some(t) => inv.merge(self.past_day("end", t)),
+        };
+        if let (Some(c), Some(e)) = (cal, end)
+            && c >= e
+        {
+            inv.push("calibration_end", "from_after_to");
+        }
+        inv.into_result()?;
+        let (Some(cal), Some(end)) = (cal, end) else {
+            return Err(Invalid::one("calibration_end", "required").into());
+        };
+        let s = self.value_settings_now().await?;
+        let unit = f64::from(s.unit_days);
+        let at_cal = self.store.customer_facts(cal, &s, None).await?;
+        let model = fit(&at_cal, &s, cal, None);
+        let cohort: Vec<(i64, u32, History)> = at_cal
+            .iter()
+            .filter_map(|f| Some((f.customer_id, f.purchases, history(f, cal, unit)?)))
+            .collect();
+        let horizon = (end - cal).get_days() as f64 / unit;
+        let points = checkpoints(horizon, HOLDOUT_POINTS);
+        let day_of = |t: f64| {
+            cal.checked_add(jiff::Span::new().days((t * unit).round() as i64))
+                .unwrap_or(end)
+                .min(end)
+        };
+        let mut followed: Vec<Followed> = cohort
+            .iter()
+            .map(|(_, _, h)| Followed {
+                history: *h,
+                after: Vec::with_capacity(points.len()),
+            })
+            .collect();
+        if model.bgnbd.is_some() {
+            for t in &points {
+                let then: std::collections::HashMap<i64, u32> = self
+                    .store
+                    .customer_facts(day_of(*t), &s, None)
+                    .await?
+                    .into_iter()
+                    .map(|f| (f.customer_id, f.purchases))
+                    .collect();
+                for ((id, before, _), c) in cohort.iter().zip(&mut followed) {
+                    let now = then.get(id).copied().unwrap_or(*before);
+                    c.after.push(f64::from(now.saturating_sub(*before)));
+                }
+            }
+        }
+        let (by_frequency, track) = match &model.bgnbd {
+            Some(bg) => validate(bg, &followed, &points),
+            None => (vec![], vec![]),
+        };
+        let last = track.last();
+        Ok(HoldoutReport {
+            calibration_start: model.calibration_start,
+            calibration_end: cal,
+            end,
+            unit_days: s.unit_days,
+            cohort: cohort.len(),
+            bgnbd: model.bgnbd,
+            fit_error_code: model.fit_error_code,
+            actual: last.map_or(0.0, |p| p.actual),
+            predicted: last.map_or(0.0, |p| p.predicted),
+            by_frequency,
+            tracking: track
+                .into_iter()
+                .map(|p| HoldoutPoint {
+                    day: day_of(p.t),
+                    actual: p.actual,
+                    predicted: p.predicted,
+                })
+                .collect(),
+        })
+    }
+
     /// Runs a full recompute: facts of every customer, the model fit, every score, in
-    /// batches, reporting progress on the job. `progress` hears (done, total).
+    /// batches, reporting progress on the job. `progress` hears (done, total). Scored as
+    /// of `as_of` when given (see [`App::recompute_day`]), else as of today.
     pub async fn run_recompute(
         &self,
         actor: &Actor,
         job: i64,
+        as_of: Option<Date>,
         progress: &(dyn Fn(usize, usize) + Send + Sync),
     ) -> Result<ModelView, AppError> {
-        let result = self.recompute_inner(actor, job, progress).await;
+        let result = self.recompute_inner(actor, job, as_of, progress).await;
         if let Err(e) = &result {
             let _ = self
                 .store
-                .update_value_job(job, "failed", 0, 0, Some(&e.to_string()), Some(&self.now()))
+                .update_value_job(job, "failed", 0, 0, Some(&e.to_string()), Some(self.now()))
                 .await;
         }
         result
@@ -118,11 +240,14 @@ impl App {
         &self,
         actor: &Actor,
         job: i64,
+        chosen: Option<Date>,
         progress: &(dyn Fn(usize, usize) + Send + Sync),
     ) -> Result<ModelView, AppError> {
         let started = std::time::Instant::now();
         let s = self.value_settings_now().await?;
-        let as_of = self.clock.today();
+        let as_of = chosen.unwrap_or_else(|| self.clock.today());
+        // A fit that fails keeps the last good parameters.
+        let previous = self.model_now().await?.map(|v| v.model);
         // Events up to here are covered by this run.
         let cursor = self.store.latest_event_id().await?;
         self.store
@@ -133,12 +258,16 @@ impl App {
         self.store
             .update_value_job(job, "fit", 0, total as i64, None, None)
             .await?;
-        let model = fit(&facts, &s, as_of);
+        let mut model = fit(&facts, &s, as_of, previous.as_ref());
+        model.as_of_fixed = chosen.is_some();
+        if let Some(e) = &model.fit_error {
+            tracing::warn!(error = %e, kept_previous = model.kept_previous, "value model not fitted");
+        }
         let now = self.now();
         let mut done = 0;
         for chunk in facts.chunks(BATCH) {
             let scores = scored(chunk, &model, &s, as_of);
-            self.store.write_scores(actor, &scores, as_of, &now).await?;
+            self.store.write_scores(actor, &scores, as_of, now).await?;
             done += chunk.len();
             progress(done, total);
             self.store
@@ -151,7 +280,7 @@ impl App {
         let settings_json =
             serde_json::to_string(&s).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store
-            .save_value_model(&model_json, &settings_json, seconds, &now)
+            .save_value_model(&model_json, &settings_json, seconds, now)
             .await?;
         // Changes made while this run read and wrote may have been scored by the
         // incremental rounds and then overwritten here: they are scored again from the
@@ -166,7 +295,7 @@ impl App {
                 total as i64,
                 total as i64,
                 None,
-                Some(&self.now()),
+                Some(self.now()),
             )
             .await?;
         Ok(ModelView {
@@ -189,7 +318,12 @@ impl App {
             return Ok(Refresh::default());
         }
         let ids = changes::customers_touched(&batch.events);
-        let as_of = self.clock.today();
+        // A historical analysis stays as of its day.
+        let as_of = if view.model.as_of_fixed {
+            view.model.as_of
+        } else {
+            self.clock.today()
+        };
         let s = view.settings;
         let facts = if ids.is_empty() {
             vec![]
@@ -199,7 +333,7 @@ impl App {
         let scores = scored(&facts, &view.model, &s, as_of);
         if !scores.is_empty() {
             self.store
-                .write_scores(&Actor::system("scoring"), &scores, as_of, &self.now())
+                .write_scores(&Actor::system("scoring"), &scores, as_of, self.now())
                 .await?;
         }
         self.consumed(changes::VALUE, &batch).await?;
@@ -252,12 +386,7 @@ impl App {
         let mut value = self.store.customer_value(id).await?;
         if let Some(v) = &mut value {
             let s = self.value_settings_now().await?;
-            let as_of = v.as_of.parse().map_err(|_| StoreError::Corrupt {
-                table: "customer_values",
-                id,
-                column: "as_of",
-                value: v.as_of.clone(),
-            })?;
+            let as_of = v.as_of;
             if let Some(f) = self
                 .store
                 .customer_facts(as_of, &s, Some(&[id]))
@@ -279,7 +408,7 @@ impl App {
     pub async fn unpin_tier(&self, p: &Principal, id: i64) -> Result<(), AppError> {
         p.require(Permission::WriteCustomers)?;
         self.store
-            .unpin_tier(&p.actor(), id, &self.now())
+            .unpin_tier(&p.actor(), id, self.now())
             .await
             .map_err(AppError::from_store("customer"))
     }
@@ -329,24 +458,30 @@ impl App {
         let json = serde_json::to_string(&f).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(self
             .store
-            .save_segment(Some(p.user.id), name, &json, &self.now())
+            .save_segment(Some(p.user.id), name, &json, self.now())
             .await?)
     }
 
     pub async fn segments(&self, p: &Principal) -> Result<Vec<Segment>, AppError> {
         p.require(Permission::Read)?;
-        Ok(self
-            .store
+        self.store
             .segments()
             .await?
             .into_iter()
-            .map(|(id, name, filter, created_at)| Segment {
-                id,
-                name,
-                filter: serde_json::from_str(&filter).unwrap_or_default(),
-                created_at,
+            .map(|(id, name, filter, created_at)| {
+                Ok(Segment {
+                    id,
+                    name,
+                    filter: serde_json::from_str(&filter).map_err(|_| StoreError::Corrupt {
+                        table: "segments",
+                        id,
+                        column: "filter",
+                        value: filter.clone(),
+                    })?,
+                    created_at,
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub async fn delete_segment(&self, p: &Principal, id: i64) -> Result<(), AppError> {
@@ -403,7 +538,7 @@ impl App {
             return Err(Invalid::one("note", "too_long").into());
         }
         self.store
-            .add_referral(&p.actor(), referrer, i.referred_id, note, &self.now())
+            .add_referral(&p.actor(), referrer, i.referred_id, note, self.now())
             .await
             .map_err(AppError::from_store("referred_id"))
     }

@@ -2,7 +2,7 @@
 
 use aftercare_domain::Invalid;
 use aftercare_domain::customer::ValueTier;
-use aftercare_domain::value::{LoyaltyStage, ValueClass};
+use aftercare_domain::value::{LoyaltyStage, Risk, ValueClass};
 use aftercare_insight::value::{CustomerFacts, ValueModel, ValueSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct CustomerValue {
     pub customer_id: i64,
     /// The day it was scored for.
-    pub as_of: String,
+    pub as_of: jiff::civil::Date,
     pub recency_days: Option<i64>,
     pub r: Option<i64>,
     pub f: Option<i64>,
@@ -31,24 +31,23 @@ pub struct CustomerValue {
     pub expected_purchases: Option<f64>,
     /// Customer lifetime value over the horizon, discounted, in cents.
     pub clv: f64,
-    /// mvc, mgc, bz or regular.
-    pub class: String,
+    pub class: ValueClass,
     /// The computed tier (the customer's tier may be pinned by hand).
-    pub tier: String,
-    pub stage: String,
-    pub risk: Option<String>,
+    pub tier: ValueTier,
+    pub stage: LoyaltyStage,
+    pub risk: Option<Risk>,
     pub risk_reason: Option<String>,
     /// The facts the scores came from.
     pub facts: CustomerFacts,
-    pub updated_at: String,
+    pub updated_at: jiff::Timestamp,
 }
 
 /// One change of loyalty stage.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StageChange {
-    pub at: String,
-    pub from_stage: Option<String>,
-    pub to_stage: String,
+    pub at: jiff::Timestamp,
+    pub from_stage: Option<LoyaltyStage>,
+    pub to_stage: LoyaltyStage,
 }
 
 /// A customer's value, with the tier they are served at and the stage history.
@@ -56,7 +55,7 @@ pub struct StageChange {
 pub struct ValueView {
     pub value: Option<CustomerValue>,
     /// The tier in force (computed, or set by hand when pinned).
-    pub tier: Option<String>,
+    pub tier: Option<ValueTier>,
     pub tier_pinned: bool,
     pub stages: Vec<StageChange>,
 }
@@ -168,10 +167,10 @@ pub struct SegmentRow {
     pub customer_id: i64,
     pub name: String,
     pub city: Option<String>,
-    pub tier: String,
-    pub class: String,
-    pub stage: String,
-    pub risk: Option<String>,
+    pub tier: ValueTier,
+    pub class: ValueClass,
+    pub stage: LoyaltyStage,
+    pub risk: Option<Risk>,
     pub risk_reason: Option<String>,
     pub r: Option<i64>,
     pub f: Option<i64>,
@@ -212,7 +211,7 @@ pub struct Segment {
     pub id: i64,
     pub name: String,
     pub filter: SegmentFilter,
-    pub created_at: String,
+    pub created_at: jiff::Timestamp,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -235,9 +234,9 @@ pub struct Funnel {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ValueJob {
     pub id: i64,
-    pub started_at: String,
+    pub started_at: jiff::Timestamp,
     pub started_by: String,
-    pub finished_at: Option<String>,
+    pub finished_at: Option<jiff::Timestamp>,
     /// facts, fit, scoring, done or failed.
     pub stage: String,
     pub done: i64,
@@ -248,7 +247,7 @@ pub struct ValueJob {
 /// The model of the last full run and the settings it ran with.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ModelView {
-    pub fitted_at: String,
+    pub fitted_at: jiff::Timestamp,
     pub seconds: f64,
     pub model: ValueModel,
     pub settings: ValueSettings,
@@ -302,4 +301,51 @@ where
         "" => Ok(None),
         v => v.parse().map(Some).map_err(serde::de::Error::custom),
     }
+}
+
+/// Which periods a holdout validation compares.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+pub struct HoldoutQuery {
+    /// The last day of the calibration period (YYYY-MM-DD), required.
+    pub calibration_end: Option<String>,
+    /// The last day of the holdout period; today when absent.
+    pub end: Option<String>,
+}
+
+/// Predicted against actual repeat purchases of the calibration cohort after the
+/// calibration end.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldoutReport {
+    #[schema(value_type = Option<String>)]
+    pub calibration_start: Option<jiff::civil::Date>,
+    #[schema(value_type = String)]
+    pub calibration_end: jiff::civil::Date,
+    #[schema(value_type = String)]
+    pub end: jiff::civil::Date,
+    pub unit_days: u32,
+    /// Customers who had bought by the calibration end.
+    pub cohort: usize,
+    /// The model fitted on the calibration period; none when it could not be fitted.
+    pub bgnbd: Option<aftercare_insight::clv::BgNbd>,
+    /// Why not: empty, no_repeat, optimiser or ran_away.
+    pub fit_error_code: Option<String>,
+    /// Repeat purchases (days with a purchase) of the cohort in the holdout period.
+    pub actual: f64,
+    /// The repeat purchases the model expected of them.
+    pub predicted: f64,
+    /// By repeat purchases in calibration (7: seven or more), mean per customer.
+    pub by_frequency: Vec<aftercare_insight::holdout::FrequencyGroup>,
+    /// Cumulative repeat purchases at checkpoints through the holdout period.
+    pub tracking: Vec<HoldoutPoint>,
+}
+
+/// Cumulative repeat purchases of the cohort up to a day.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldoutPoint {
+    #[schema(value_type = String)]
+    pub day: jiff::civil::Date,
+    pub actual: f64,
+    pub predicted: f64,
 }

@@ -89,7 +89,7 @@ impl App {
         inv.into_result()?;
         let json = serde_json::to_string(s).map_err(|e| AppError::Internal(e.to_string()))?;
         self.store
-            .set_voc_settings(&p.actor(), &json, &self.now())
+            .set_voc_settings(&p.actor(), &json, self.now())
             .await?;
         Ok(s.clone())
     }
@@ -110,16 +110,16 @@ impl App {
         let scores = self.scores_between(group.as_deref(), from, to).await?;
         let (a, b) = crate::desk::day_bounds(from, to)?;
         let settings = self.voc_settings_now().await?;
-        let rows = self.store.experiences(&a, &b).await?;
-        let referrals = self.store.referral_count(&a, &b).await?;
+        let rows = self.store.experiences(a, b).await?;
+        let referrals = self.store.referral_count(a, b).await?;
         Ok(VocDashboard {
             from: from.to_string(),
             to: to.to_string(),
             word_of_mouth: word_of_mouth(&rows, referrals, &settings),
             scores,
-            ladder_by_product: profiles(self.store.ladder_counts("product", &a, &b).await?),
-            ladder_by_outlet: profiles(self.store.ladder_counts("outlet", &a, &b).await?),
-            topics: self.store.topics(&a, &b, 30).await?,
+            ladder_by_product: profiles(self.store.ladder_counts("product", a, b).await?),
+            ladder_by_outlet: profiles(self.store.ladder_counts("outlet", a, b).await?),
+            topics: self.store.topics(a, b, 30).await?,
         })
     }
 }

@@ -309,13 +309,13 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
     ];
     let mut policy_ids = Vec::new();
     for (name, p) in &policies {
-        policy_ids.push(store.create_policy(&actor, name, p, &now).await?);
+        policy_ids.push(store.create_policy(&actor, name, p, now).await?);
     }
     let mut cat_ids = Vec::new();
     for (name, policy) in CATEGORIES {
         cat_ids.push(
             store
-                .create_category(&actor, name, None, Some(policy_ids[*policy]), &now)
+                .create_category(&actor, name, None, Some(policy_ids[*policy]), now)
                 .await?,
         );
     }
@@ -336,7 +336,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
             },
         })
         .collect();
-    let product_ids = store.create_products(&actor, &drafts, &now).await?;
+    let product_ids = store.create_products(&actor, &drafts, now).await?;
     let mut outlet_ids = Vec::new();
     for (name, kind, city) in [
         ("北京朝阳旗舰店", "own", "北京"),
@@ -348,7 +348,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
     ] {
         outlet_ids.push(
             store
-                .create_outlet(&actor, name, kind, Some(city), &now)
+                .create_outlet(&actor, name, kind, Some(city), now)
                 .await?,
         );
     }
@@ -510,6 +510,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
                     .then(|| pick(&mut rng, PREFS).to_string()),
                 notes: None,
                 source: Some(*pick(&mut rng, Touchpoint::ALL)),
+                external_ref: None,
             });
         }
         // Some people arrive twice, through another channel, with the same phone.
@@ -523,7 +524,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
             }
         }
         let ids = store
-            .create_customers(&actor, &customers, &now)
+            .create_customers(&actor, &customers, now)
             .await
             .context("creating customers")?;
 
@@ -592,6 +593,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
                         OrderStatus::Paid
                     },
                     currency: "CNY".into(),
+                    external_ref: None,
                     discount: 0,
                     payment_terms: Some(
                         pick(
@@ -618,7 +620,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
             }
         }
         store
-            .create_orders(&actor, &orders, &now)
+            .create_orders(&actor, &orders, now)
             .await
             .context("creating orders")?;
 
@@ -659,7 +661,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
             ));
         }
         store
-            .add_asset_events(&actor, &history, &now)
+            .add_asset_events(&actor, &history, now)
             .await
             .context("recording product history")?;
         let mut contacts = Vec::new();
@@ -679,7 +681,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
             }
         }
         store
-            .add_interactions(&actor, &contacts, &now)
+            .add_interactions(&actor, &contacts, now)
             .await
             .context("logging contacts")?;
         done += n;
@@ -752,7 +754,7 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
                     auto_assign: true,
                     load: 0,
                 },
-                &now,
+                now,
             )
             .await?;
     }
@@ -807,7 +809,7 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
                     bodies: bodies.map(str::to_string),
                     published: true,
                 },
-                &now,
+                now,
             )
             .await?;
     }
@@ -849,7 +851,7 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
         .start_recompute_as(&actor)
         .await
         .map_err(|e| anyhow::anyhow!("demo scoring: {e}"))?;
-    app.run_recompute(&actor, job.id, &|_, _| {})
+    app.run_recompute(&actor, job.id, None, &|_, _| {})
         .await
         .map_err(|e| anyhow::anyhow!("demo scoring: {e}"))?;
     outcomes(app, user_ids, &opened).await?;
@@ -927,7 +929,7 @@ async fn outcomes(app: &App, user_ids: &[i64], opened: &[(i64, i64)]) -> anyhow:
     app.survey_round().await.map_err(fail)?;
     let mut answered = 0;
     for (_, customer) in opened {
-        for s in app.store.open_surveys(*customer, &app.now()).await? {
+        for s in app.store.open_surveys(*customer, app.now()).await? {
             answered += 1;
             if answered % 4 == 0 {
                 continue; // some never answer

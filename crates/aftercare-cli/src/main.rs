@@ -122,9 +122,27 @@ enum ValueCommand {
         /// Print the model as JSON (parameters, log-likelihoods, calibration window, unit).
         #[arg(long)]
         json: bool,
+        /// Score as of this day (YYYY-MM-DD, 1990 to today) instead of today, for an
+        /// analysis of history such as an imported order log.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
     },
     /// Print the model of the last recompute.
     Model {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the purchase model on a holdout period: fit BG/NBD on the purchases up to
+    /// the calibration end, then print the repeat purchases it expects of that cohort up
+    /// to the end beside those made, in total, over time and by repeat purchases in
+    /// calibration. Stores nothing.
+    Holdout {
+        /// The last day of the calibration period (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        calibration_end: String,
+        /// The last day of the holdout period; today when absent.
+        #[arg(long, value_name = "DATE")]
+        end: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -560,7 +578,8 @@ async fn value_command(
     use std::io::Write;
     let err = |e: aftercare_app::AppError| anyhow::anyhow!("{e}");
     match command {
-        ValueCommand::Recompute { json } => {
+        ValueCommand::Recompute { json, as_of } => {
+            let as_of = app.recompute_day(as_of.as_deref()).map_err(err)?;
             let job = app.start_recompute_as(system).await.map_err(err)?;
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let last = std::sync::atomic::AtomicUsize::new(usize::MAX);
@@ -583,7 +602,7 @@ async fn value_command(
                 }
             };
             let view = app
-                .run_recompute(system, job.id, &progress)
+                .run_recompute(system, job.id, as_of, &progress)
                 .await
                 .map_err(err)?;
             print_model(&view, json)?;
@@ -595,6 +614,69 @@ async fn value_command(
                 .map_err(err)?
                 .context("no model yet: run `aftercare value recompute` first")?;
             print_model(&view, json)?;
+        }
+        ValueCommand::Holdout {
+            calibration_end,
+            end,
+            json,
+        } => {
+            let q = aftercare_app::value::HoldoutQuery {
+                calibration_end: Some(calibration_end),
+                end,
+            };
+            let r = app
+                .value_holdout(&admin_principal(app).await?, &q)
+                .await
+                .map_err(err)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
+            println!(
+                "calibration {} .. {}, holdout to {}, cohort {} customers",
+                r.calibration_start
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                r.calibration_end,
+                r.end,
+                r.cohort
+            );
+            let Some(b) = &r.bgnbd else {
+                println!(
+                    "no fit: {}",
+                    r.fit_error_code.as_deref().unwrap_or("unknown")
+                );
+                return Ok(());
+            };
+            println!(
+                "BG/NBD r={:.4} alpha={:.4} a={:.4} b={:.4}",
+                b.r, b.alpha, b.a, b.b
+            );
+            let gap = if r.actual > 0.0 {
+                format!("{:+.1}%", (r.predicted - r.actual) / r.actual * 100.0)
+            } else {
+                "-".into()
+            };
+            println!(
+                "repeat purchases in the holdout: actual {:.0}, predicted {:.1} ({gap})",
+                r.actual, r.predicted
+            );
+            println!("\ncumulative          actual   predicted");
+            for p in &r.tracking {
+                println!("  to {}  {:>9.0} {:>11.1}", p.day, p.actual, p.predicted);
+            }
+            println!("\nrepeats in calibration  customers  actual (mean)  predicted (mean)");
+            for g in &r.by_frequency {
+                let x = if g.x >= aftercare_insight::holdout::TOP_GROUP {
+                    format!("{}+", g.x)
+                } else {
+                    g.x.to_string()
+                };
+                println!(
+                    "  {x:>4}  {:>24} {:>14.3} {:>17.3}",
+                    g.customers, g.actual, g.predicted
+                );
+            }
         }
         ValueCommand::Refresh => {
             let r = app.refresh_values().await.map_err(err)?;

@@ -65,5 +65,55 @@ fn value_recompute_prints_progress_and_the_fitted_model_as_json() {
     assert!(text.contains("time unit 7 days"), "{text}");
     let refresh = String::from_utf8_lossy(&run(&dir, &["value", "refresh"]).stdout).to_string();
     assert!(refresh.starts_with("events "), "{refresh}");
+
+    // As of a day in the past: the model says so, and so does `value model`.
+    // The binary runs on the real clock, and so does its demo data.
+    #[allow(clippy::disallowed_methods)]
+    let today = jiff::Zoned::now().date();
+    let day = (today - jiff::Span::new().days(200)).to_string();
+    let past: serde_json::Value = serde_json::from_slice(
+        &run(&dir, &["value", "recompute", "--as-of", &day, "--json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(past["model"]["as_of"], day.as_str());
+    assert_eq!(past["model"]["calibration_end"], day.as_str());
+    assert_eq!(past["model"]["as_of_fixed"], true);
+    let shown: serde_json::Value =
+        serde_json::from_slice(&run(&dir, &["value", "model", "--json"]).stdout).unwrap();
+    assert_eq!(shown["model"]["as_of"], day.as_str());
+    // A day that is not one is refused, naming the option's field, and changes nothing.
+    let bad = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["value", "recompute", "--as-of", "2099-01-01"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let why = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        why.contains("as_of") && why.contains("date_in_future"),
+        "{why}"
+    );
+    let still: serde_json::Value =
+        serde_json::from_slice(&run(&dir, &["value", "model", "--json"]).stdout).unwrap();
+    assert_eq!(still["model"]["as_of"], day.as_str());
+
+    // The holdout check on the demo: the cohort up to the day, then up to today.
+    let holdout: serde_json::Value = serde_json::from_slice(
+        &run(
+            &dir,
+            &["value", "holdout", "--calibration-end", &day, "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(holdout["calibration_end"], day.as_str());
+    assert!(holdout["cohort"].as_u64().unwrap() > 0, "{holdout}");
+    assert!(holdout["tracking"].as_array().is_some(), "{holdout}");
+    let text = String::from_utf8_lossy(
+        &run(&dir, &["value", "holdout", "--calibration-end", &day]).stdout,
+    )
+    .to_string();
+    assert!(text.contains("cohort"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }

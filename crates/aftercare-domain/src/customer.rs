@@ -163,6 +163,9 @@ pub struct CustomerDraft {
     pub preferences: Option<String>,
     pub notes: Option<String>,
     pub source: Option<Touchpoint>,
+    /// The customer's number in the system the company used before (set when created,
+    /// e.g. by an import; orders imported later name the customer by it).
+    pub external_ref: Option<String>,
 }
 
 /// Makes exactly one entry primary: the first one marked, else the first one.

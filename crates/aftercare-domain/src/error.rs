@@ -42,6 +42,17 @@ impl Invalid {
         }
     }
 
+    /// Keeps the value if it was valid, adds its errors to these if it was not.
+    pub fn merge<T>(&mut self, r: Result<T, Invalid>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.extend(e.0);
+                None
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

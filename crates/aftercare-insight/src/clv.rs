@@ -36,6 +36,53 @@ pub enum FitError {
     NoRepeat,
     #[error("the optimiser failed: {0}")]
     Optimiser(String),
+    /// A parameter ended far outside what any customer base gives (CDNOW: r 0.24, α 4.4,
+    /// a 0.79, b 2.4; p 6.3, q 3.7, γ 15): the data do not pin the model down.
+    #[error("the parameter {0} ran away to {1:.3e}")]
+    RanAway(&'static str, f64),
+}
+
+impl FitError {
+    /// The reason as a code people get in their language (`value.fit.<code>`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            FitError::Empty => "empty",
+            FitError::NoRepeat => "no_repeat",
+            FitError::Optimiser(_) => "optimiser",
+            FitError::RanAway(..) => "ran_away",
+        }
+    }
+}
+
+/// Gamma-Gamma's fit is usable when the mean spend it implies exists (q > 1) and is of the
+/// order of the spend seen. p far out alone is not a failure: it is the limit where each
+/// customer spends the same every time (a fixed list price), where the model trusts each
+/// customer's own mean; γ is a scale in the unit of money.
+fn spend_sane(p: f64, q: f64, gamma: f64, repeat: &[History]) -> Result<(), FitError> {
+    if !(q > 1.0 && q.is_finite()) {
+        return Err(FitError::RanAway("q", q));
+    }
+    let implied = p * gamma / (q - 1.0);
+    let seen = repeat.iter().map(|h| h.monetary).sum::<f64>() / repeat.len().max(1) as f64;
+    let ratio = implied / seen;
+    if !(0.1..=10.0).contains(&ratio) || !ratio.is_finite() {
+        return Err(FitError::RanAway("mean spend", implied));
+    }
+    Ok(())
+}
+
+/// A parameter outside this range stopped near the edge of the search (e^±12): the
+/// likelihood kept improving towards zero or infinity, so the data do not pin it down.
+pub const SANE_PARAMETERS: std::ops::RangeInclusive<f64> = 1.7e-5..=5.9e4;
+
+fn sane(params: &[(&'static str, f64)]) -> Result<(), FitError> {
+    match params
+        .iter()
+        .find(|(_, v)| !v.is_finite() || !SANE_PARAMETERS.contains(v))
+    {
+        Some((name, v)) => Err(FitError::RanAway(name, *v)),
+        None => Ok(()),
+    }
 }
 
 /// Summarises purchases up to and including `end` (the calibration period). Purchases on
@@ -198,6 +245,16 @@ pub fn fit_bgnbd(data: &[History]) -> Result<BgNbd, FitError> {
     }
     let p = minimise(BgNbdCost(data), &[0.0, 0.0, 0.0, 0.0])?;
     let [r, alpha, a, b] = [p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp()];
+    // r and α (or a and b) far out together is a population that is alike (the Gamma or
+    // Beta collapses onto its mean), which the mean still describes. A dropout near 0 is
+    // what a young customer base shows (nobody has stopped yet) and harmless over a
+    // finite horizon. A purchase rate driven to an edge is a model the data do not pin
+    // down, and its predictions are worthless.
+    sane(&[
+        ("r", r.min(1.0)),
+        ("alpha", alpha.min(1.0)),
+        ("r/alpha", r / alpha),
+    ])?;
     Ok(BgNbd {
         r,
         alpha,
@@ -338,6 +395,7 @@ pub fn fit_gamma_gamma(data: &[History]) -> Result<GammaGamma, FitError> {
     }
     let v = minimise(GgCost(&repeat), &[0.0, 0.0, 0.0])?;
     let [p, q, gamma] = [v[0].exp(), v[1].exp(), v[2].exp()];
+    spend_sane(p, q, gamma, &repeat)?;
     let log_likelihood = repeat.iter().map(|h| gg_ll(p, q, gamma, h)).sum();
     Ok(GammaGamma {
         p,
@@ -475,6 +533,34 @@ mod tests {
         };
         assert!(m.expected_purchases(&h, 0.0).abs() < 1e-12);
         assert!(m.expected_purchases(&h, 39.0) < m.expected_purchases(&h, 78.0));
+    }
+
+    #[test]
+    fn parameters_that_run_away_are_refused() {
+        // A purchase rate driven to the edge: a million purchases a week.
+        assert_eq!(
+            sane(&[("r", 0.24), ("r/alpha", 1e6)]),
+            Err(FitError::RanAway("r/alpha", 1e6))
+        );
+        assert!(sane(&[("r", 0.24), ("r/alpha", 0.055)]).is_ok());
+        assert!(sane(&[("r", f64::NAN)]).is_err());
+        assert_eq!(FitError::RanAway("p", 1e9).code(), "ran_away");
+        // Spend: CDNOW's p 6.25, q 3.74, γ 15.44 imply a mean of $35 where about $39 is
+        // seen; q at or below 1 has no mean; a mean far from what is seen is refused.
+        let seen = |m: f64| History {
+            customer: 1,
+            x: 2.0,
+            t_x: 10.0,
+            t: 20.0,
+            monetary: m,
+        };
+        assert!(spend_sane(6.25, 3.74, 15.44, &[seen(39.0)]).is_ok());
+        assert!(spend_sane(1.6e5, 3.74, 15.44 / 1.6e5 * 6.25, &[seen(39.0)]).is_ok());
+        assert_eq!(
+            spend_sane(6.25, 0.9, 15.44, &[seen(39.0)]),
+            Err(FitError::RanAway("q", 0.9))
+        );
+        assert!(spend_sane(6.25, 3.74, 15_440.0, &[seen(39.0)]).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Aftercare's analytics. Pure computation over data handed in by the use cases; no I/O.
 
 pub mod clv;
+pub mod holdout;
 pub mod rfm;
 pub mod text;
 pub mod value;

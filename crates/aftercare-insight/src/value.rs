@@ -37,8 +37,11 @@ pub struct ValueSettings {
     pub mvc_top_percent: f64,
     /// MGC: CLV at least this many times the current value…
     pub mgc_growth_ratio: f64,
-    /// …and among the top this-many percent by CLV.
+    /// …and among the top this-many percent by CLV…
     pub mgc_top_percent: f64,
+    /// …and at least this much CLV, in yuan: without a floor, a customer with no current
+    /// value and any CLV at all would be "most growable".
+    pub mgc_min_clv_yuan: f64,
     /// Medium tier (besides MGC): CLV at or above this percentile of buyers.
     pub medium_clv_percentile: f64,
     /// Familiar: at least this many contacts (interactions and requests), or a consultation.
@@ -74,6 +77,7 @@ impl Default for ValueSettings {
             mvc_top_percent: 20.0,
             mgc_growth_ratio: 2.0,
             mgc_top_percent: 40.0,
+            mgc_min_clv_yuan: 500.0,
             medium_clv_percentile: 50.0,
             familiar_contacts: 2,
             trusting_purchases: 1,
@@ -130,6 +134,9 @@ impl ValueSettings {
         percent("mvc_top_percent", self.mvc_top_percent);
         percent("mgc_top_percent", self.mgc_top_percent);
         percent("medium_clv_percentile", self.medium_clv_percentile);
+        if !(0.0..=1e9).contains(&self.mgc_min_clv_yuan) {
+            out.push(("mgc_min_clv_yuan", "out_of_range"));
+        }
         if !(1.0..=1000.0).contains(&self.mgc_growth_ratio) {
             out.push(("mgc_growth_ratio", "out_of_range"));
         }
@@ -157,6 +164,10 @@ pub struct CustomerFacts {
     /// Days with a purchase (not cancelled), all history.
     pub purchases: u32,
     pub revenue: f64,
+    /// Revenue of the first day with a purchase: the spend models leave it out, as the
+    /// literature does (a first purchase is often unlike the repeat ones).
+    #[serde(default)]
+    pub first_revenue: f64,
     pub discounts: f64,
     /// Days with a purchase and revenue within the RFM window.
     pub window_purchases: u32,
@@ -212,9 +223,20 @@ pub struct ValueModel {
     pub fitted_on: usize,
     pub bgnbd: Option<BgNbd>,
     pub gamma_gamma: Option<GammaGamma>,
-    /// Why there is no fit (too few buyers, no repeat purchase…): CLV is then the
-    /// current value carried over the horizon, and the probability of being active unknown.
+    /// Why this run's fit failed (too few buyers, no repeat purchase, parameters that ran
+    /// away…). Without a previous model CLV is then the current value carried over the
+    /// horizon, and the probability of being active unknown.
     pub fit_error: Option<String>,
+    /// Why, as a code: empty, no_repeat, optimiser or ran_away.
+    #[serde(default)]
+    pub fit_error_code: Option<String>,
+    /// The fit failed and the previous run's parameters were kept (see `fit_error`).
+    #[serde(default)]
+    pub kept_previous: bool,
+    /// Scored as of a chosen day (a historical analysis) rather than the run day: later
+    /// changes are scored as of that day too.
+    #[serde(default)]
+    pub as_of_fixed: bool,
     pub boundaries: Boundaries,
 }
 
@@ -246,25 +268,29 @@ fn span_days(a: Date, b: Date) -> i64 {
     a.until(b).map(|s| i64::from(s.get_days())).unwrap_or(0)
 }
 
-fn history(f: &CustomerFacts, as_of: Date, unit: f64) -> Option<History> {
+/// A buyer's history as the models see it, as of a day, in time units of `unit` days;
+/// none for someone who never bought.
+pub fn history(f: &CustomerFacts, as_of: Date, unit: f64) -> Option<History> {
     let (first, last) = (f.first_purchase?, f.last_purchase?);
     Some(History {
         customer: f.customer_id,
         x: f64::from(f.purchases.saturating_sub(1)),
         t_x: span_days(first, last) as f64 / unit,
         t: span_days(first, as_of) as f64 / unit,
-        monetary: if f.purchases > 0 {
-            f.revenue / f64::from(f.purchases)
+        // The mean of the repeat purchases only.
+        monetary: if f.purchases > 1 {
+            (f.revenue - f.first_revenue) / f64::from(f.purchases - 1)
         } else {
             0.0
         },
     })
 }
 
-/// The value at the given percentile (0–100) of sorted values (nearest rank).
+/// The value at the given percentile (0–100) of sorted values (nearest rank); of no
+/// values, the largest number, which nothing reaches (finite, so the model stays JSON).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
-        return f64::INFINITY;
+        return f64::MAX;
     }
     let i = ((p / 100.0) * sorted.len() as f64).floor() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -284,8 +310,14 @@ pub fn quintile_score(v: f64, cuts: &[f64]) -> u8 {
     1 + cuts.iter().filter(|c| v >= **c).count() as u8
 }
 
-/// Fits the models on the buyers among `facts` and fixes the boundaries.
-pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueModel {
+/// Fits the models on the buyers among `facts` and fixes the boundaries. When the fit
+/// fails and a `previous` model had parameters, those are kept.
+pub fn fit(
+    facts: &[CustomerFacts],
+    s: &ValueSettings,
+    as_of: Date,
+    previous: Option<&ValueModel>,
+) -> ValueModel {
     let unit = f64::from(s.unit_days);
     let buyers: Vec<History> = facts
         .iter()
@@ -293,10 +325,18 @@ pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueMode
         .collect();
     let step = (buyers.len() / s.fit_sample.max(1) as usize).max(1);
     let sample: Vec<History> = buyers.iter().step_by(step).cloned().collect();
-    let (bgnbd, gamma_gamma, fit_error) = match (fit_bgnbd(&sample), fit_gamma_gamma(&sample)) {
-        (Ok(b), Ok(g)) => (Some(b), Some(g), None),
-        (Err(e), _) | (_, Err(e)) => (None, None, Some(e.to_string())),
+    // Spend first: it says plainly when nobody bought twice, where BG/NBD would run away.
+    let fitted = fit_gamma_gamma(&sample).and_then(|g| fit_bgnbd(&sample).map(|b| (b, g)));
+    let (mut bgnbd, mut gamma_gamma, fit_error) = match fitted {
+        Ok((b, g)) => (Some(b), Some(g), None),
+        Err(e) => (None, None, Some(e)),
     };
+    let mut kept_previous = false;
+    if let Some(p) = previous.filter(|_| fit_error.is_some())
+        && let (Some(b), Some(g)) = (p.bgnbd, p.gamma_gamma)
+    {
+        (bgnbd, gamma_gamma, kept_previous) = (Some(b), Some(g), true);
+    }
     let mut model = ValueModel {
         as_of,
         unit_days: s.unit_days,
@@ -307,7 +347,10 @@ pub fn fit(facts: &[CustomerFacts], s: &ValueSettings, as_of: Date) -> ValueMode
         fitted_on: sample.len(),
         bgnbd,
         gamma_gamma,
-        fit_error,
+        fit_error_code: fit_error.as_ref().map(|e| e.code().to_owned()),
+        fit_error: fit_error.map(|e| e.to_string()),
+        kept_previous,
+        as_of_fixed: false,
         boundaries: Boundaries::default(),
     };
     let in_window: Vec<&CustomerFacts> = facts.iter().filter(|f| f.window_purchases > 0).collect();
@@ -360,7 +403,9 @@ fn money(
             (
                 current,
                 value.max(0.0),
-                Some(bg.p_alive(&h)),
+                // BG/NBD says 1 for anyone without a repeat purchase: true to the model,
+                // useless to a person. Such customers have "not enough history".
+                (h.x > 0.0).then(|| bg.p_alive(&h)),
                 Some(purchases),
                 Some(gg.expected_spend(&h)),
             )
@@ -388,7 +433,11 @@ pub fn class_of(
         ValueClass::Bz
     } else if current > 0.0 && current >= b.mvc_min_value {
         ValueClass::Mvc
-    } else if clv >= b.mgc_min_clv && clv >= s.mgc_growth_ratio * current && clv > 0.0 {
+    } else if clv >= b.mgc_min_clv
+        && clv >= s.mgc_growth_ratio * current
+        && clv >= s.mgc_min_clv_yuan * 100.0
+        && clv > 0.0
+    {
         ValueClass::Mgc
     } else {
         ValueClass::Regular
@@ -556,8 +605,90 @@ mod tests {
         let mut same = vec![4.0; 7];
         let cuts = quintile_cuts(&mut same);
         assert_eq!(quintile_score(4.0, &cuts), 5);
-        // Nobody: every score is 1 rather than a panic.
-        assert!(quintile_cuts(&mut []).iter().all(|c| c.is_infinite()));
+        // Nobody: every score is 1 rather than a panic, and the cuts stay numbers JSON
+        // can carry (an infinite cut came back as null and the stored model was unreadable).
+        let cuts = quintile_cuts(&mut []);
+        assert!(cuts.iter().all(|c| c.is_finite()));
+        assert_eq!(quintile_score(1e300, &cuts), 1);
+    }
+
+    #[test]
+    fn spend_is_the_mean_of_the_repeat_purchases_only() {
+        let f = CustomerFacts {
+            customer_id: 1,
+            first_purchase: Some(date(2026, 1, 1)),
+            last_purchase: Some(date(2026, 3, 1)),
+            purchases: 3,
+            revenue: 100_000.0 + 2.0 * 5_000.0,
+            first_revenue: 100_000.0,
+            ..Default::default()
+        };
+        let h = history(&f, AS_OF, 7.0).unwrap();
+        assert_eq!((h.x, h.monetary), (2.0, 5_000.0));
+        let once = CustomerFacts {
+            purchases: 1,
+            revenue: 100_000.0,
+            ..f
+        };
+        assert_eq!(history(&once, AS_OF, 7.0).unwrap().monetary, 0.0);
+    }
+
+    #[test]
+    fn a_failed_fit_keeps_the_previous_parameters_and_says_why() {
+        let s = ValueSettings::default();
+        // Nobody bought twice: BG/NBD cannot be fitted.
+        let once: Vec<CustomerFacts> = (0..20)
+            .map(|i| buyer(i, 1, 1000.0, date(2026, 5, 1)))
+            .collect();
+        let alone = fit(&once, &s, AS_OF, None);
+        assert_eq!(alone.fit_error_code.as_deref(), Some("no_repeat"));
+        assert!(!alone.kept_previous && alone.bgnbd.is_none());
+        let previous = ValueModel {
+            bgnbd: Some(BgNbd {
+                r: 0.24,
+                alpha: 4.4,
+                a: 0.79,
+                b: 2.4,
+                log_likelihood: -9582.4,
+            }),
+            gamma_gamma: Some(GammaGamma {
+                p: 6.25,
+                q: 3.74,
+                gamma: 15.44,
+                log_likelihood: -4000.0,
+            }),
+            ..alone.clone()
+        };
+        let kept = fit(&once, &s, AS_OF, Some(&previous));
+        assert_eq!(kept.fit_error_code.as_deref(), Some("no_repeat"));
+        assert!(kept.kept_previous);
+        assert_eq!(
+            (kept.bgnbd, kept.gamma_gamma),
+            (previous.bgnbd, previous.gamma_gamma)
+        );
+        let s1 = score(&once[0], &kept, &s, AS_OF);
+        assert!(
+            s1.expected_purchases.is_some(),
+            "scored with the kept model"
+        );
+        assert_eq!(s1.p_alive, None, "a one-time buyer has not enough history");
+        // The model, as stored and read back, is the same.
+        let json = serde_json::to_string(&kept).unwrap();
+        assert_eq!(serde_json::from_str::<ValueModel>(&json).unwrap(), kept);
+    }
+
+    #[test]
+    fn most_growable_needs_a_clv_above_the_floor() {
+        let s = ValueSettings::default();
+        let b = Boundaries {
+            mvc_min_value: 1e12,
+            mgc_min_clv: 1.0,
+            ..Default::default()
+        };
+        let f = buyer(1, 1, 1000.0, date(2026, 5, 1));
+        // No current value: any CLV at all is "twice" it. ¥100 is below the ¥500 floor.
+        assert_eq!(class_of(&f, 0.0, 10_000.0, &b, &s), ValueClass::Regular);
+        assert_eq!(class_of(&f, 0.0, 100_000.0, &b, &s), ValueClass::Mgc);
     }
 
     #[test]
@@ -577,7 +708,7 @@ mod tests {
             }])
             .collect();
         let s = ValueSettings::default();
-        let m = fit(&facts, &s, AS_OF);
+        let m = fit(&facts, &s, AS_OF, None);
         let newest = score(&facts[9], &m, &s, AS_OF);
         let oldest = score(&facts[0], &m, &s, AS_OF);
         assert_eq!((newest.r, newest.f, newest.m), (Some(5), Some(5), Some(5)));
@@ -603,7 +734,11 @@ mod tests {
 
     #[test]
     fn classes_bz_before_mvc_before_mgc() {
-        let s = ValueSettings::default();
+        // The order of the rules, without the MGC floor (tested on its own).
+        let s = ValueSettings {
+            mgc_min_clv_yuan: 0.0,
+            ..ValueSettings::default()
+        };
         let b = bounds();
         let mut f = buyer(1, 3, 100_000.0, AS_OF);
         assert_eq!(class_of(&f, 12_000.0, 30_000.0, &b, &s), ValueClass::Mvc);
@@ -829,7 +964,7 @@ mod tests {
             facts.push(f);
         }
         let s = ValueSettings::default();
-        let m = fit(&facts, &s, AS_OF);
+        let m = fit(&facts, &s, AS_OF, None);
         assert!(m.fit_error.is_none(), "{:?}", m.fit_error);
         assert_eq!((m.buyers, m.fitted_on), (400, 400));
         let steady = score(&facts[0], &m, &s, AS_OF);

@@ -105,3 +105,57 @@ fn clv_grows_with_spend_and_shrinks_with_the_discount_rate() {
     assert!(clv(&bg, &gg, &big, 12, 4.33, 0.3, 0.01) > v);
     assert!(clv(&bg, &gg, &h, 12, 4.33, 0.3, 0.05) < v);
 }
+
+#[test]
+fn holdout_repeat_purchases_are_predicted_within_fifteen_percent() {
+    // Calibration 1997-01-01 .. 1997-09-30, holdout the 39 weeks up to 1998-06-30, as in
+    // Fader, Hardie & Lee (2005).
+    use aftercare_insight::holdout::{Followed, checkpoints, validate};
+    let purchases = cdnow();
+    let end = date(1997, 9, 30);
+    let data = summarize(&purchases, end, 7.0);
+    let bg = fit_bgnbd(&data).unwrap();
+    let points = checkpoints(39.0, 39);
+    assert_eq!(points.len(), 39);
+    // Repeat purchases after the end, same-day purchases counted once, up to each week.
+    let mut days: std::collections::BTreeMap<i64, std::collections::BTreeSet<jiff::civil::Date>> =
+        Default::default();
+    for p in purchases.iter().filter(|p| p.day > end) {
+        days.entry(p.customer).or_default().insert(p.day);
+    }
+    let cohort: Vec<Followed> = data
+        .iter()
+        .map(|h| Followed {
+            history: *h,
+            after: points
+                .iter()
+                .map(|t| {
+                    let until = end + jiff::Span::new().days((t * 7.0) as i64);
+                    days.get(&h.customer)
+                        .map_or(0, |d| d.iter().filter(|d| **d <= until).count())
+                        as f64
+                })
+                .collect(),
+        })
+        .collect();
+    let (groups, track) = validate(&bg, &cohort, &points);
+    let total = track.last().unwrap();
+    eprintln!(
+        "holdout: actual {} predicted {:.1}",
+        total.actual, total.predicted
+    );
+    for g in &groups {
+        eprintln!(
+            "x = {}: {} customers, actual {:.3}, predicted {:.3}",
+            g.x, g.customers, g.actual, g.predicted
+        );
+    }
+    // The sample's 2,357 customers bought again on 1,882 days in the holdout weeks; the
+    // model expects 1,653 (12 % fewer, mostly among those with one or two repeat
+    // purchases in calibration). Recorded in docs/benchmarks.md.
+    assert_eq!(total.actual, 1882.0);
+    assert!((total.predicted - total.actual).abs() / total.actual < 0.15);
+    assert_eq!(groups.iter().map(|g| g.customers).sum::<usize>(), 2357);
+    // Those who bought more often before buy more often after, as predicted.
+    assert!(groups[0].actual < groups[3].actual && groups[0].predicted < groups[3].predicted);
+}

@@ -238,10 +238,10 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
         .await
         .unwrap();
     assert_eq!(
-        (item.source.as_str(), item.customer_id, item.request_id),
+        (item.source.code(), item.customer_id, item.request_id),
         ("survey", Some(wang), Some(r1))
     );
-    assert_eq!(item.sentiment.as_deref(), Some("negative"));
+    assert_eq!(item.sentiment.map(|s| s.code()), Some("negative"));
     assert!(matches!(
         app.answer_survey(&token, &answer).await,
         Err(AppError::Conflict {

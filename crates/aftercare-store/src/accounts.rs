@@ -17,8 +17,9 @@ impl AccountStore for SqlStore {
         name: &str,
         hash: &str,
         role: aftercare_domain::account::Role,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<User> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,
@@ -110,9 +111,11 @@ impl AccountStore for SqlStore {
         token_hash: &str,
         user_id: i64,
         csrf: &str,
-        now: &str,
-        expires: &str,
+        now: jiff::Timestamp,
+        expires: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
+        let expires = &aftercare_app::ports::stamp(expires);
         exec(
             &self.db.write,
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -122,7 +125,12 @@ impl AccountStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>> {
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let now = &aftercare_app::ports::stamp(now);
         #[derive(sqlx::FromRow)]
         struct Q {
             #[sqlx(flatten)]
@@ -141,9 +149,9 @@ impl AccountStore for SqlStore {
         .await?;
         r.map(|r| {
             Ok(SessionRecord {
+                expires_at: Cells::of("sessions", r.u.id).at("expires_at", &r.expires_at)?,
                 user: r.u.try_into()?,
                 csrf: r.csrf,
-                expires_at: r.expires_at,
             })
         })
         .transpose()
@@ -163,10 +171,12 @@ impl AccountStore for SqlStore {
         &self,
         email: &str,
         ip: &str,
-        since: &str,
-        at: &str,
+        since: jiff::Timestamp,
+        at: jiff::Timestamp,
         limits: LoginLimits,
     ) -> StoreResult<Option<i64>> {
+        let since = &aftercare_app::ports::stamp(since);
+        let at = &aftercare_app::ports::stamp(at);
         let (email, ip, since, at) = (
             email.to_owned(),
             ip.to_owned(),
@@ -253,8 +263,9 @@ impl AccountStore for SqlStore {
         name: &str,
         hash: &str,
         scopes: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,
@@ -277,7 +288,8 @@ impl AccountStore for SqlStore {
         Ok(id)
     }
 
-    async fn revoke_token(&self, actor: &Actor, id: i64, now: &str) -> StoreResult<()> {
+    async fn revoke_token(&self, actor: &Actor, id: i64, now: jiff::Timestamp) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let n = exec(
             &mut *tx,
@@ -307,8 +319,9 @@ impl AccountStore for SqlStore {
         actor: &Actor,
         id: i64,
         change: &UserChange,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<User> {
+        let now = &aftercare_app::ports::stamp(now);
         let before = self.user(id).await?.ok_or(StoreError::NotFound)?;
         let mut tx = self.begin().await?;
         if let Some(active) = change.active {
@@ -398,9 +411,11 @@ impl AccountStore for SqlStore {
         user_id: i64,
         key: &str,
         request_hash: &str,
-        now: &str,
-        stale_before: &str,
+        now: jiff::Timestamp,
+        stale_before: jiff::Timestamp,
     ) -> StoreResult<Option<(String, i64, String)>> {
+        let now = &aftercare_app::ports::stamp(now);
+        let stale_before = &aftercare_app::ports::stamp(stale_before);
         #[derive(sqlx::FromRow)]
         struct Q {
             request_hash: String,
@@ -443,7 +458,7 @@ impl AccountStore for SqlStore {
             return Ok(Some((hash, 201, body)));
         }
         match found {
-            Some(q) if q.created_at.as_str() >= stale_before => {
+            Some(q) if q.created_at.as_str() >= stale_before.as_str() => {
                 return Ok(Some((q.request_hash, q.status, q.body)));
             }
             Some(_) => {

@@ -18,8 +18,9 @@ impl CatalogueStore for SqlStore {
         actor: &Actor,
         name: &str,
         p: &WarrantyPolicy,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let voids = p
             .void_conditions
@@ -60,8 +61,9 @@ impl CatalogueStore for SqlStore {
         name: &str,
         parent: Option<i64>,
         policy: Option<i64>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,
@@ -112,8 +114,9 @@ impl CatalogueStore for SqlStore {
         &self,
         actor: &Actor,
         drafts: &[aftercare_app::input::ProductDraft],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let mut ids = Vec::new();
         for (i, d) in drafts.iter().enumerate() {
@@ -141,8 +144,9 @@ impl CatalogueStore for SqlStore {
         actor: &Actor,
         id: i64,
         d: &aftercare_app::input::ProductDraft,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let before = self.product(id).await?.ok_or(StoreError::NotFound)?;
         let mut tx = self.begin().await?;
         exec(
@@ -252,8 +256,9 @@ impl CatalogueStore for SqlStore {
         name: &str,
         kind: &str,
         city: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,

@@ -22,6 +22,7 @@ pub(crate) struct CustomerRec {
     pub preferences: Option<String>,
     pub notes: Option<String>,
     pub source: Option<String>,
+    pub external_ref: Option<String>,
     pub consent: String,
     pub tags: String,
     pub merged_into: Option<i64>,
@@ -115,7 +116,7 @@ where
     let Some(c): Option<CustomerRec> = fetch_opt(
         e,
         "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
-         u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.consent, c.tags, \
+         u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.external_ref, c.consent, c.tags, \
          c.merged_into, c.created_at, c.updated_at, c.version \
          FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1"
             .replace("{TIER_IN_FORCE}", crate::value::TIER_IN_FORCE)
@@ -176,6 +177,7 @@ where
         preferences: c.preferences,
         notes: c.notes,
         source: cells.opt_code("source", c.source.as_deref())?,
+        external_ref: c.external_ref,
         consent: split_list(&c.consent)
             .iter()
             .map(|x| cells.code("consent", x))

@@ -20,8 +20,9 @@ impl CustomerStore for SqlStore {
         &self,
         actor: &Actor,
         drafts: &[CustomerDraft],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>> {
+        let now = &aftercare_app::ports::stamp(now);
         let (me, actor, now, drafts) = (
             self.clone(),
             actor.clone(),
@@ -52,8 +53,9 @@ impl CustomerStore for SqlStore {
         id: i64,
         d: &CustomerDraft,
         version: Option<i64>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let before = customers::load(&self.db.read, id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -373,8 +375,9 @@ impl CustomerStore for SqlStore {
         &self,
         actor: &Actor,
         items: &[(i64, InteractionDraft)],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>> {
+        let now = &aftercare_app::ports::stamp(now);
         let (me, actor, now, items) =
             (self.clone(), actor.clone(), now.to_string(), items.to_vec());
         self.db
@@ -484,7 +487,14 @@ impl CustomerStore for SqlStore {
         Ok(out)
     }
 
-    async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()> {
+    async fn dismiss_duplicate(
+        &self,
+        actor: &Actor,
+        a: i64,
+        b: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         exec(
             &mut *tx,
@@ -511,8 +521,9 @@ impl CustomerStore for SqlStore {
         actor: &Actor,
         keep: i64,
         drop: i64,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let k = customers::load(&self.db.read, keep)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -648,6 +659,20 @@ impl CustomerStore for SqlStore {
             &[email_key.into()],
         )
         .await
+    }
+
+    async fn customers_by_ref(&self, refs: &[String]) -> StoreResult<Vec<(String, i64)>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for chunk in refs.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(
+                "SELECT external_ref, COALESCE(merged_into, id) FROM customers \
+                 WHERE external_ref IS NOT NULL",
+            );
+            in_list(&mut sql, "external_ref", chunk);
+            let rows: Vec<(String, i64)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>> {

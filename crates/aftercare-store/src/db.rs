@@ -672,6 +672,14 @@ impl Cells {
         value.parse().map_err(|_| self.corrupt(column, value))
     }
 
+    pub(crate) fn opt_date(
+        &self,
+        column: &'static str,
+        value: Option<&str>,
+    ) -> Result<Option<jiff::civil::Date>, StoreError> {
+        value.map(|v| self.date(column, v)).transpose()
+    }
+
     pub(crate) fn opt_at(
         &self,
         column: &'static str,

@@ -85,8 +85,9 @@ impl DeskSetupStore for SqlStore {
         &self,
         actor: &Actor,
         c: &CalendarBody,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let spec = serde_json::to_string(c).map_err(|e| StoreError::Backend(e.to_string()))?;
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let id = insert_id(
@@ -116,8 +117,9 @@ impl DeskSetupStore for SqlStore {
         actor: &Actor,
         id: i64,
         c: &CalendarBody,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let spec = serde_json::to_string(c).map_err(|e| StoreError::Backend(e.to_string()))?;
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let n = exec(
@@ -145,7 +147,13 @@ impl DeskSetupStore for SqlStore {
         Ok(())
     }
 
-    async fn create_sla_policy(&self, actor: &Actor, p: &SlaPolicy, now: &str) -> StoreResult<i64> {
+    async fn create_sla_policy(
+        &self,
+        actor: &Actor,
+        p: &SlaPolicy,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let id = insert_id(
             &mut *tx,
@@ -187,8 +195,9 @@ impl DeskSetupStore for SqlStore {
         &self,
         actor: &Actor,
         p: &StaffProfile,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         exec(
             &mut *tx,
@@ -323,8 +332,9 @@ impl DeskSetupStore for SqlStore {
         actor: &Actor,
         customer_id: i64,
         tier: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let before: Option<Option<String>> = sqlx::query_scalar_with::<_, Option<String>, _>(
             &format!(

@@ -2,6 +2,7 @@
 //! dictionary, the improvement backlog, the customer alliance and capture from the
 //! change log.
 
+use crate::customer_rows::split_list;
 use crate::db::*;
 use crate::store::SqlStore;
 use aftercare_app::StoreError;
@@ -9,6 +10,7 @@ use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::service::Actor;
+use aftercare_domain::feedback::{Ladder, Need, Sentiment};
 use async_trait::async_trait;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -58,11 +60,14 @@ fn json_or(s: Option<&str>, empty: serde_json::Value) -> serde_json::Value {
         .unwrap_or(empty)
 }
 
-impl From<ItemRec> for FeedbackItem {
-    fn from(r: ItemRec) -> Self {
-        FeedbackItem {
+impl TryFrom<ItemRec> for FeedbackItem {
+    type Error = StoreError;
+
+    fn try_from(r: ItemRec) -> Result<Self, StoreError> {
+        let c = Cells::of("feedback_items", r.id);
+        Ok(FeedbackItem {
             id: r.id,
-            source: r.source,
+            source: c.code("source", &r.source)?,
             origin: r.origin,
             customer_id: r.customer_id,
             customer_name: r.customer_name,
@@ -74,7 +79,7 @@ impl From<ItemRec> for FeedbackItem {
             outlet_id: r.outlet_id,
             rating: r.rating,
             body: r.body,
-            received_at: r.received_at,
+            received_at: c.at("received_at", &r.received_at)?,
             analysis: r.analysis,
             analysis_error: r.analysis_error,
             script: r.script,
@@ -83,15 +88,15 @@ impl From<ItemRec> for FeedbackItem {
                 .and_then(|k| serde_json::from_str(&k).ok())
                 .unwrap_or_default(),
             topic: r.topic,
-            sentiment: r.sentiment,
+            sentiment: c.opt_code("sentiment", r.sentiment.as_deref())?,
             sentiment_score: r.sentiment_score,
-            ladder: r.ladder,
-            need: r.need,
+            ladder: c.opt_code("ladder", r.ladder.as_deref())?,
+            need: c.opt_code("need", r.need.as_deref())?,
             evidence: json_or(r.evidence.as_deref(), json!({})),
             confidence: json_or(r.confidence.as_deref(), json!({})),
             corrected: r.corrected != 0,
             improvement_id: r.improvement_id,
-        }
+        })
     }
 }
 
@@ -129,25 +134,28 @@ struct ImprovementRec {
     shipped_at: Option<String>,
 }
 
-impl From<ImprovementRec> for Improvement {
-    fn from(r: ImprovementRec) -> Self {
-        Improvement {
+impl TryFrom<ImprovementRec> for Improvement {
+    type Error = StoreError;
+
+    fn try_from(r: ImprovementRec) -> Result<Self, StoreError> {
+        let c = Cells::of("improvements", r.id);
+        Ok(Improvement {
             id: r.id,
             product_id: r.product_id,
             product_name: r.product_name,
             topic: r.topic,
             kind: r.kind,
-            status: r.status,
+            status: c.code("status", &r.status)?,
             note: r.note,
             items: r.items,
             customers: r.customers,
             experts: r.experts,
             value: r.touched_value,
             negative: r.negative.unwrap_or(0),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            shipped_at: r.shipped_at,
-        }
+            created_at: c.at("created_at", &r.created_at)?,
+            updated_at: c.at("updated_at", &r.updated_at)?,
+            shipped_at: c.opt_at("shipped_at", r.shipped_at.as_deref())?,
+        })
     }
 }
 
@@ -212,8 +220,9 @@ impl FeedbackStore for SqlStore {
         &self,
         actor: &Actor,
         r: &FeedbackRecord,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<(i64, bool)> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         if let Some(origin) = &r.origin
             && let Some(id) = scalar(
@@ -262,7 +271,7 @@ impl FeedbackStore for SqlStore {
                 V::OptI(r.outlet_id),
                 V::OptI(r.rating),
                 (&r.body).into(),
-                (&r.received_at).into(),
+                r.received_at.into(),
                 status.into(),
                 V::OptT(error),
                 V::OptT(a.map(|a| a.script.code().into())),
@@ -332,7 +341,7 @@ impl FeedbackStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(r.map(Into::into))
+        r.map(TryInto::try_into).transpose()
     }
 
     async fn feedback(&self, q: &FeedbackQuery, limit: u32) -> StoreResult<Page<FeedbackItem>> {
@@ -395,7 +404,10 @@ impl FeedbackStore for SqlStore {
             None
         };
         Ok(Page {
-            items: rows.into_iter().map(Into::into).collect(),
+            items: rows
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?,
             next_cursor,
         })
     }
@@ -406,8 +418,9 @@ impl FeedbackStore for SqlStore {
         id: i64,
         changes: &[(&'static str, Option<String>, String)],
         backlog: Option<(Option<i64>, String, &'static str)>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         if scalar(
             &mut *tx,
@@ -467,32 +480,44 @@ impl FeedbackStore for SqlStore {
     }
 
     async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>> {
-        let rows: Vec<(String, Option<String>, String, String, String)> = fetch_all(
+        let rows: Vec<(i64, String, Option<String>, String, String, String)> = fetch_all(
             &self.db.read,
-            "SELECT label, from_value, to_value, by_label, at FROM feedback_corrections WHERE feedback_id = $1 ORDER BY id",
+            "SELECT id, label, from_value, to_value, by_label, at FROM feedback_corrections WHERE feedback_id = $1 ORDER BY id",
             &[V::I(id)],
         )
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(label, from_value, to_value, by, at)| Correction {
-                label,
-                from_value,
-                to_value,
-                by,
-                at,
+        rows.into_iter()
+            .map(|(id, label, from_value, to_value, by, at)| {
+                Ok(Correction {
+                    at: Cells::of("feedback_corrections", id).at("at", &at)?,
+                    label,
+                    from_value,
+                    to_value,
+                    by,
+                })
             })
-            .collect())
+            .collect()
     }
 
-    async fn corrected_examples(&self) -> StoreResult<Vec<(String, String, String, String)>> {
-        fetch_all(
+    async fn corrected_examples(&self) -> StoreResult<Vec<(String, Sentiment, Ladder, Need)>> {
+        let rows: Vec<(i64, String, String, String, String)> = fetch_all(
             &self.db.read,
-            "SELECT body, sentiment, ladder, need FROM feedback_items WHERE corrected = 1 \
+            "SELECT id, body, sentiment, ladder, need FROM feedback_items WHERE corrected = 1 \
              AND sentiment IS NOT NULL AND ladder IS NOT NULL AND need IS NOT NULL ORDER BY id",
             &[],
         )
-        .await
+        .await?;
+        rows.into_iter()
+            .map(|(id, body, s, l, n)| {
+                let c = Cells::of("feedback_items", id);
+                Ok((
+                    body,
+                    c.code("sentiment", &s)?,
+                    c.code("ladder", &l)?,
+                    c.code("need", &n)?,
+                ))
+            })
+            .collect()
     }
 
     async fn dictionary(&self) -> StoreResult<Vec<DictionaryWord>> {
@@ -502,15 +527,21 @@ impl FeedbackStore for SqlStore {
             &[],
         )
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(word, kind, added_by, added_at)| DictionaryWord {
-                word,
-                kind,
-                added_by,
-                added_at,
+        rows.into_iter()
+            .map(|(word, kind, added_by, added_at)| {
+                Ok(DictionaryWord {
+                    added_at: added_at.parse().map_err(|_| StoreError::Corrupt {
+                        table: "text_words",
+                        id: 0,
+                        column: "added_at",
+                        value: added_at.clone(),
+                    })?,
+                    word,
+                    kind,
+                    added_by,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn add_dictionary_word(
@@ -518,8 +549,9 @@ impl FeedbackStore for SqlStore {
         actor: &Actor,
         word: &str,
         kind: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<bool> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         if scalar(
             &mut *tx,
@@ -582,7 +614,7 @@ impl FeedbackStore for SqlStore {
         sql.push(" HAVING COUNT(f.id) > 0 OR i.status <> 'new'");
         sql.push(" ORDER BY customers DESC, touched_value DESC, items DESC, i.id LIMIT 500");
         let rows: Vec<ImprovementRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn improvement(&self, id: i64) -> StoreResult<Option<Improvement>> {
@@ -592,7 +624,7 @@ impl FeedbackStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(r.map(Into::into))
+        r.map(TryInto::try_into).transpose()
     }
 
     async fn set_improvement_status(
@@ -601,8 +633,9 @@ impl FeedbackStore for SqlStore {
         id: i64,
         status: &str,
         note: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let before: Option<(String, Option<String>)> = fetch_opt(
             &mut *tx,
@@ -649,24 +682,25 @@ impl FeedbackStore for SqlStore {
             &[V::I(improvement_id)],
         )
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
-                |(customer_id, name, phone, email, consent, expert, first_said)| RaisedBy {
-                    customer_id,
-                    name,
-                    phone,
-                    email,
-                    consent: consent
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                    expert: expert != 0,
-                    first_said,
+                |(customer_id, name, phone, email, consent, expert, first_said)| {
+                    let c = Cells::of("customers", customer_id);
+                    Ok(RaisedBy {
+                        customer_id,
+                        name,
+                        phone,
+                        email,
+                        consent: split_list(&consent)
+                            .iter()
+                            .map(|x| c.code("consent", x))
+                            .collect::<Result<_, _>>()?,
+                        expert: expert != 0,
+                        first_said: c.at("first_said", &first_said)?,
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 
     async fn set_expert(
@@ -674,8 +708,9 @@ impl FeedbackStore for SqlStore {
         actor: &Actor,
         customer_id: i64,
         field: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         if scalar(
             &mut *tx,
@@ -735,7 +770,13 @@ impl FeedbackStore for SqlStore {
         Ok(())
     }
 
-    async fn unset_expert(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()> {
+    async fn unset_expert(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let n = exec(
             &mut *tx,
@@ -811,19 +852,21 @@ impl FeedbackStore for SqlStore {
             for (id, service_type, subject, description, customer_id, asset_id, outlet_id, at) in
                 rows
             {
+                let c = Cells::of("requests", id);
                 out.push(Said::Request {
                     id,
-                    service_type,
+                    service_type: c.code("service_type", &service_type)?,
                     subject,
                     description,
                     customer_id,
                     asset_id,
                     outlet_id,
-                    at,
+                    at: c.at("created_at", &at)?,
                 });
             }
             let mut sql = Sql::new(
-                "SELECT r.id, r.rating, r.rating_comment, r.customer_id, r.asset_id, r.outlet_id, r.rated_at \
+                "SELECT r.id, r.rating, r.rating_comment, r.customer_id, r.asset_id, r.outlet_id, \
+                 COALESCE(r.rated_at, r.updated_at) \
                  FROM requests r WHERE r.rating_comment IS NOT NULL AND r.rating_comment <> ''",
             );
             in_list(&mut sql, "r.id", chunk);
@@ -835,7 +878,7 @@ impl FeedbackStore for SqlStore {
                 i64,
                 Option<i64>,
                 Option<i64>,
-                Option<String>,
+                String,
             )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
             for (request_id, rating, comment, customer_id, asset_id, outlet_id, at) in rows {
                 out.push(Said::Rating {
@@ -845,7 +888,7 @@ impl FeedbackStore for SqlStore {
                     customer_id,
                     asset_id,
                     outlet_id,
-                    at: at.unwrap_or_default(),
+                    at: Cells::of("requests", request_id).at("rated_at", &at)?,
                 });
             }
             let mut sql = Sql::new(
@@ -858,13 +901,13 @@ impl FeedbackStore for SqlStore {
                 fetch_all(&self.db.write, &sql.text, &sql.args).await?;
             for (id, body, request_id, customer_id, asset_id, outlet_id, at) in rows {
                 out.push(Said::Message {
+                    at: Cells::of("request_messages", id).at("created_at", &at)?,
                     id,
                     request_id,
                     body,
                     customer_id,
                     asset_id,
                     outlet_id,
-                    at,
                 });
             }
         }
@@ -881,12 +924,12 @@ impl FeedbackStore for SqlStore {
                 fetch_all(&self.db.write, &sql.text, &sql.args).await?;
             for (id, customer_id, touchpoint, subject, body, at) in rows {
                 out.push(Said::Contact {
+                    at: Cells::of("interactions", id).at("at", &at)?,
                     id,
                     customer_id,
                     touchpoint,
                     subject,
                     body,
-                    at,
                 });
             }
         }

@@ -2,6 +2,7 @@
 
 use crate::db::*;
 use crate::store::SqlStore;
+use aftercare_app::StoreError;
 use aftercare_app::ports::{JobLeases, LeaseState, StoreResult};
 use async_trait::async_trait;
 
@@ -11,8 +12,8 @@ impl JobLeases for SqlStore {
         &self,
         job: &str,
         holder: &str,
-        now: &str,
-        until: &str,
+        now: jiff::Timestamp,
+        until: jiff::Timestamp,
     ) -> StoreResult<LeaseState> {
         // One statement: PostgreSQL locks the row and checks the condition on its latest
         // version, SQLite has one writer at a time, so of two servers asking one wins.
@@ -34,11 +35,19 @@ impl JobLeases for SqlStore {
         )
         .await?;
         Ok(match row {
-            Some((holder, until)) => LeaseState::HeldBy { holder, until },
+            Some((holder, until)) => LeaseState::HeldBy {
+                until: until.parse().map_err(|_| StoreError::Corrupt {
+                    table: "job_leases",
+                    id: 0,
+                    column: "until",
+                    value: until.clone(),
+                })?,
+                holder,
+            },
             // Released between the two statements: free, ask again next round.
             None => LeaseState::HeldBy {
                 holder: String::new(),
-                until: now.to_owned(),
+                until: now,
             },
         })
     }

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000010_create_idempotent_effects",
         include_str!("migrations/m20261205_000010_create_idempotent_effects.sql"),
     ),
+    (
+        "m20261205_000011_add_external_refs",
+        include_str!("migrations/m20261205_000011_add_external_refs.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -41,7 +41,8 @@ impl NotificationStore for SqlStore {
             .collect()
     }
 
-    async fn mark_notifications_read(&self, user_id: i64, now: &str) -> StoreResult<()> {
+    async fn mark_notifications_read(&self, user_id: i64, now: jiff::Timestamp) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         exec(
             &self.db.write,
             "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
@@ -56,8 +57,9 @@ impl NotificationStore for SqlStore {
         users: &[i64],
         kind: &str,
         detail: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         for u in users {
             exec(

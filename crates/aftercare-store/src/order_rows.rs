@@ -115,9 +115,12 @@ pub(crate) const ASSET_COLS: &str = "a.id, a.serial, a.product_id, p.name AS pro
 pub(crate) const ASSET_FROM: &str =
     "FROM assets a JOIN products p ON p.id = a.product_id LEFT JOIN orders o ON o.id = a.order_id";
 
-impl From<AssetRec> for Asset {
-    fn from(r: AssetRec) -> Self {
-        Asset {
+impl TryFrom<AssetRec> for Asset {
+    type Error = StoreError;
+
+    fn try_from(r: AssetRec) -> Result<Self, StoreError> {
+        let c = Cells::of("assets", r.id);
+        Ok(Asset {
             id: r.id,
             serial: r.serial,
             product_id: r.product_id,
@@ -126,14 +129,14 @@ impl From<AssetRec> for Asset {
             customer_id: r.customer_id,
             order_id: r.order_id,
             order_number: r.order_number,
-            purchased_on: r.purchased_on,
-            delivered_on: r.delivered_on,
-            installed_on: r.installed_on,
+            purchased_on: c.date("purchased_on", &r.purchased_on)?,
+            delivered_on: c.opt_date("delivered_on", r.delivered_on.as_deref())?,
+            installed_on: c.opt_date("installed_on", r.installed_on.as_deref())?,
             installed_by: r.installed_by,
             location: r.location,
             warranty: None,
             events: vec![],
-        }
+        })
     }
 }
 
@@ -147,16 +150,19 @@ pub(crate) struct AssetEventRec {
     pub created_at: String,
 }
 
-impl From<AssetEventRec> for AssetEvent {
-    fn from(r: AssetEventRec) -> Self {
-        AssetEvent {
+impl TryFrom<AssetEventRec> for AssetEvent {
+    type Error = StoreError;
+
+    fn try_from(r: AssetEventRec) -> Result<Self, StoreError> {
+        let c = Cells::of("asset_events", r.id);
+        Ok(AssetEvent {
             id: r.id,
-            day: r.day,
+            day: c.date("day", &r.day)?,
             kind: r.kind,
-            void_condition: r.void_condition,
+            void_condition: c.opt_code("void_condition", r.void_condition.as_deref())?,
             note: r.note,
-            created_at: r.created_at,
-        }
+            created_at: c.at("created_at", &r.created_at)?,
+        })
     }
 }
 

@@ -20,8 +20,9 @@ impl OrderStore for SqlStore {
         &self,
         actor: &Actor,
         drafts: &[OrderDraft],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>> {
+        let now = &aftercare_app::ports::stamp(now);
         let (me, actor, now, drafts) = (
             self.clone(),
             actor.clone(),
@@ -46,10 +47,14 @@ impl OrderStore for SqlStore {
             let id = insert_id(
                 &mut *tx,
                 "INSERT INTO orders (number, customer_id, channel, outlet_id, ordered_on, status, currency, discount, total, \
-                 payment_terms, special_needs, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-                &[placeholder.into(), V::I(d.customer_id), d.channel.code().into(), V::OptI(d.outlet_id), d.ordered_on.to_string().into(), d.status.code().into(), (&d.currency).into(), V::I(d.discount), V::I(d.total()), (&d.payment_terms).into(), (&d.special_needs).into(), V::OptI(actor.user_id), now.into()],
+                 payment_terms, special_needs, created_by, created_at, external_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                &[placeholder.into(), V::I(d.customer_id), d.channel.code().into(), V::OptI(d.outlet_id), d.ordered_on.to_string().into(), d.status.code().into(), (&d.currency).into(), V::I(d.discount), V::I(d.total()), (&d.payment_terms).into(), (&d.special_needs).into(), V::OptI(actor.user_id), now.into(), V::OptT(d.external_ref.clone())],
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict { code: "ref_taken", field: Some("external_ref".into()) },
+                e => e,
+            })?;
             let number = format!("SO-{}-{id:06}", d.ordered_on.year());
             exec(
                 &mut *tx,
@@ -241,12 +246,27 @@ impl OrderStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        let Some(mut a): Option<Asset> = r.map(Into::into) else {
+        let Some(mut a): Option<Asset> = r.map(TryInto::try_into).transpose()? else {
             return Ok(None);
         };
         let ev: Vec<AssetEventRec> = fetch_all(&self.db.read, "SELECT id, day, kind, void_condition, note, created_at FROM asset_events WHERE asset_id = $1 ORDER BY day DESC, id DESC", &[V::I(id)]).await?;
-        a.events = ev.into_iter().map(Into::into).collect();
+        a.events = ev
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
         Ok(Some(a))
+    }
+
+    async fn known_order_refs(&self, refs: &[String]) -> StoreResult<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in refs.chunks(IN_CHUNK) {
+            let mut sql =
+                Sql::new("SELECT external_ref FROM orders WHERE external_ref IS NOT NULL");
+            in_list(&mut sql, "external_ref", chunk);
+            let rows: Vec<(String,)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+            out.extend(rows.into_iter().map(|r| r.0));
+        }
+        Ok(out)
     }
 
     async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>> {
@@ -260,7 +280,7 @@ impl OrderStore for SqlStore {
 
     async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>> {
         let r: Vec<AssetRec> = fetch_all(&self.db.read, &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.customer_id = $1 ORDER BY a.purchased_on DESC, a.id DESC"), &[V::I(customer_id)]).await?;
-        Ok(r.into_iter().map(Into::into).collect())
+        r.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>> {
@@ -336,8 +356,9 @@ impl OrderStore for SqlStore {
         &self,
         actor: &Actor,
         items: &[(i64, AssetEventDraft)],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>> {
+        let now = &aftercare_app::ports::stamp(now);
         let (me, actor, now, items) =
             (self.clone(), actor.clone(), now.to_string(), items.to_vec());
         self.db

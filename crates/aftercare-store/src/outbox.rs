@@ -7,7 +7,8 @@ use async_trait::async_trait;
 
 #[async_trait]
 impl OutboxStore for SqlStore {
-    async fn outbox_due(&self, now: &str, limit: u32) -> StoreResult<Vec<OutboxMail>> {
+    async fn outbox_due(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<OutboxMail>> {
+        let now = &aftercare_app::ports::stamp(now);
         #[derive(sqlx::FromRow)]
         struct O {
             id: i64,
@@ -35,7 +36,13 @@ impl OutboxStore for SqlStore {
             .collect())
     }
 
-    async fn outbox_claim(&self, id: i64, now: &str, lease_until: &str) -> StoreResult<bool> {
+    async fn outbox_claim(
+        &self,
+        id: i64,
+        now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
+    ) -> StoreResult<bool> {
+        let now = &aftercare_app::ports::stamp(now);
         let n = exec(
             &self.db.write,
             "UPDATE outbox SET status = 'sending', next_attempt_at = $1 \
@@ -50,9 +57,10 @@ impl OutboxStore for SqlStore {
         &self,
         id: i64,
         error: Option<&str>,
-        retry_at: Option<&str>,
-        now: &str,
+        retry_at: Option<jiff::Timestamp>,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let status = match (error, retry_at) {
             (None, _) => "sent",
             (Some(_), Some(_)) => "pending",

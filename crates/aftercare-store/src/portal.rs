@@ -50,9 +50,11 @@ struct ArticleRec {
     updated_at: String,
 }
 
-impl From<ArticleRec> for Article {
-    fn from(a: ArticleRec) -> Self {
-        Article {
+impl TryFrom<ArticleRec> for Article {
+    type Error = StoreError;
+
+    fn try_from(a: ArticleRec) -> Result<Self, StoreError> {
+        Ok(Article {
             id: a.id,
             kind: a.kind,
             product_id: a.product_id,
@@ -63,8 +65,8 @@ impl From<ArticleRec> for Article {
             body_zh_hant: a.body_zh_hant,
             body_en: a.body_en,
             published: a.published != 0,
-            updated_at: a.updated_at,
-        }
+            updated_at: Cells::of("articles", a.id).at("updated_at", &a.updated_at)?,
+        })
     }
 }
 
@@ -107,8 +109,9 @@ impl PortalStore for SqlStore {
         email_key: &str,
         password_hash: &str,
         lang: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<(i64, i64)> {
+        let now = &aftercare_app::ports::stamp(now);
         let (me, actor, d, email, hash, lang, now) = (
             self.clone(),
             actor.clone(),
@@ -205,9 +208,11 @@ impl PortalStore for SqlStore {
         token_hash: &str,
         account_id: i64,
         csrf: &str,
-        now: &str,
-        expires: &str,
+        now: jiff::Timestamp,
+        expires: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
+        let expires = &aftercare_app::ports::stamp(expires);
         exec(
             &self.db.write,
             "INSERT INTO portal_sessions (token_hash, account_id, csrf, created_at, expires_at) \
@@ -227,8 +232,9 @@ impl PortalStore for SqlStore {
     async fn portal_session(
         &self,
         token_hash: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Option<(PortalAccount, String)>> {
+        let now = &aftercare_app::ports::stamp(now);
         let r: Option<AccountRec> = fetch_opt(
             &self.db.read,
             "SELECT a.id, a.customer_id, a.email, c.name, a.lang, s.csrf AS secret \
@@ -257,8 +263,9 @@ impl PortalStore for SqlStore {
         product_id: i64,
         serial: &str,
         purchased_on: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let (me, actor, serial, purchased_on, now) = (
             self.clone(),
             actor.clone(),
@@ -330,7 +337,13 @@ impl PortalStore for SqlStore {
             .await
     }
 
-    async fn create_article(&self, actor: &Actor, a: &ArticleDraft, now: &str) -> StoreResult<i64> {
+    async fn create_article(
+        &self,
+        actor: &Actor,
+        a: &ArticleDraft,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let mut vals = article_args(a);
         vals.push(now.into());
@@ -363,8 +376,9 @@ impl PortalStore for SqlStore {
         actor: &Actor,
         id: i64,
         a: &ArticleDraft,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let mut vals = article_args(a);
         vals.push(now.into());
@@ -403,7 +417,7 @@ impl PortalStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(a.map(Into::into))
+        a.map(TryInto::try_into).transpose()
     }
 
     async fn articles(
@@ -443,6 +457,6 @@ impl PortalStore for SqlStore {
         sql.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
             .bind(limit as i64);
         let rows: Vec<ArticleRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 }

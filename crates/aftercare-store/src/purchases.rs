@@ -192,6 +192,7 @@ pub fn fold(days: &[PurchaseDay], l: &Limits, f: &mut CustomerFacts) -> bool {
     for d in days.iter().take_while(|d| d.day <= l.as_of) {
         if first == 0 {
             first = d.day;
+            f.first_revenue = d.total as f64;
         }
         last = d.day;
         f.purchases += 1;

@@ -411,7 +411,13 @@ impl RequestStore for SqlStore {
         rs.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>> {
+    async fn complaints_between(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> StoreResult<Vec<ComplaintFacts>> {
+        let from = &aftercare_app::ports::stamp(from);
+        let to = &aftercare_app::ports::stamp(to);
         #[derive(sqlx::FromRow)]
         struct C {
             id: i64,

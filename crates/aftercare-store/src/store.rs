@@ -187,7 +187,9 @@ impl SqlStore {
         d: &CustomerDraft,
         now: &str,
     ) -> Result<i64, StoreError> {
-        let cols = customers::columns(d);
+        let mut cols = customers::columns(d);
+        // Set once, at creation: an edit of the profile does not carry it.
+        cols.push(("external_ref", V::OptT(d.external_ref.clone())));
         let mut sql = Sql::new("INSERT INTO customers (");
         sql.push(&cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "));
         sql.push(", created_at, updated_at) VALUES (");
@@ -202,7 +204,18 @@ impl SqlStore {
             .push(", ")
             .bind(now)
             .push(") RETURNING id");
-        let id = insert_id(&mut *tx, &sql.text, &sql.args).await?;
+        let id = insert_id(&mut *tx, &sql.text, &sql.args)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict {
+                    code: "already_exists",
+                    ..
+                } => StoreError::Conflict {
+                    code: "ref_taken",
+                    field: Some("external_ref".into()),
+                },
+                e => e,
+            })?;
         customers::write_children(&mut *tx, id, d).await?;
         customers::find_duplicates_of(&mut *tx, id, d, now).await?;
         let after = json!({ "name": d.name, "kind": d.kind.code(),

@@ -43,9 +43,12 @@ struct SurveyRec {
     feedback_id: Option<i64>,
 }
 
-impl From<SurveyRec> for Survey {
-    fn from(r: SurveyRec) -> Self {
-        Survey {
+impl TryFrom<SurveyRec> for Survey {
+    type Error = StoreError;
+
+    fn try_from(r: SurveyRec) -> Result<Self, StoreError> {
+        let c = Cells::of("surveys", r.id);
+        Ok(Survey {
             id: r.id,
             customer_id: r.customer_id,
             customer_name: r.customer_name,
@@ -58,10 +61,10 @@ impl From<SurveyRec> for Survey {
             outlet_id: r.outlet_id,
             service_type: r.service_type,
             sent_to: r.sent_to,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            reminded_at: r.reminded_at,
-            answered_at: r.answered_at,
+            created_at: c.at("created_at", &r.created_at)?,
+            expires_at: c.at("expires_at", &r.expires_at)?,
+            reminded_at: c.opt_at("reminded_at", r.reminded_at.as_deref())?,
+            answered_at: c.opt_at("answered_at", r.answered_at.as_deref())?,
             csat: r.csat,
             nps: r.nps,
             ces: r.ces,
@@ -71,7 +74,7 @@ impl From<SurveyRec> for Survey {
                 .unwrap_or_else(|| json!({})),
             comment: r.comment,
             feedback_id: r.feedback_id,
-        }
+        })
     }
 }
 
@@ -81,12 +84,19 @@ impl SurveyStore for SqlStore {
         self.settings_row("survey_settings").await
     }
 
-    async fn set_survey_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()> {
+    async fn set_survey_settings(
+        &self,
+        actor: &Actor,
+        json: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         self.save_settings_row("survey_settings", actor, json, now)
             .await
     }
 
-    async fn secret(&self, name: &str, fresh: &str, now: &str) -> StoreResult<String> {
+    async fn secret(&self, name: &str, fresh: &str, now: jiff::Timestamp) -> StoreResult<String> {
+        let now = &aftercare_app::ports::stamp(now);
         let read = "SELECT value FROM app_secrets WHERE name = $1";
         if let Some((v,)) = fetch_opt::<_, (String,)>(&self.db.write, read, &[name.into()]).await? {
             return Ok(v);
@@ -138,7 +148,7 @@ impl SurveyStore for SqlStore {
                 out.push(SurveyOccasion {
                     occasion: "resolved",
                     subject_ref: format!("request:{id}"),
-                    at,
+                    at: Cells::of("requests", id).at("resolved_at", &at)?,
                     customer_id: customer,
                     customer_name: name,
                     request_id: Some(id),
@@ -178,7 +188,7 @@ impl SurveyStore for SqlStore {
                 out.push(SurveyOccasion {
                     occasion: "purchase",
                     subject_ref: format!("order:{id}"),
-                    at,
+                    at: Cells::of("orders", id).at("ordered_on", &at)?,
                     customer_id: customer,
                     customer_name: name,
                     request_id: None,
@@ -193,27 +203,30 @@ impl SurveyStore for SqlStore {
             }
         }
         // In the order they happened, so the quiet period keeps the first.
-        out.sort_by(|a, b| a.at.cmp(&b.at));
+        out.sort_by_key(|o| o.at);
         Ok(out)
     }
 
-    async fn last_survey_at(&self, customer_id: i64) -> StoreResult<Option<String>> {
-        fetch_opt::<_, (Option<String>,)>(
+    async fn last_survey_at(&self, customer_id: i64) -> StoreResult<Option<jiff::Timestamp>> {
+        let at = fetch_opt::<_, (Option<String>,)>(
             &self.db.write,
             "SELECT MAX(created_at) FROM surveys WHERE customer_id = $1",
             &[V::I(customer_id)],
         )
-        .await
-        .map(|r| r.and_then(|r| r.0))
+        .await?
+        .and_then(|r| r.0);
+        Cells::of("customers", customer_id).opt_at("last survey", at.as_deref())
     }
 
     async fn create_survey(
         &self,
         o: &SurveyOccasion,
         sent_to: Option<&str>,
-        expires_at: &str,
-        now: &str,
+        expires_at: jiff::Timestamp,
+        now: jiff::Timestamp,
     ) -> StoreResult<Option<i64>> {
+        let expires_at = &aftercare_app::ports::stamp(expires_at);
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         if scalar(
             &mut *tx,
@@ -266,8 +279,9 @@ impl SurveyStore for SqlStore {
         survey_id: i64,
         mail: &SurveyMail,
         reminder: bool,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         exec(
             &mut *tx,
@@ -289,10 +303,12 @@ impl SurveyStore for SqlStore {
 
     async fn surveys_to_remind(
         &self,
-        before: &str,
-        now: &str,
+        before: jiff::Timestamp,
+        now: jiff::Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<Survey>> {
+        let before = &aftercare_app::ports::stamp(before);
+        let now = &aftercare_app::ports::stamp(now);
         let rows: Vec<SurveyRec> = fetch_all(
             &self.db.write,
             &format!(
@@ -302,7 +318,7 @@ impl SurveyStore for SqlStore {
             &[before.into(), now.into(), V::I(i64::from(limit))],
         )
         .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn survey(&self, id: i64) -> StoreResult<Option<Survey>> {
@@ -312,10 +328,16 @@ impl SurveyStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(r.map(Into::into))
+        r.map(TryInto::try_into).transpose()
     }
 
-    async fn answer_survey(&self, id: i64, a: &SurveyAnswer, now: &str) -> StoreResult<bool> {
+    async fn answer_survey(
+        &self,
+        id: i64,
+        a: &SurveyAnswer,
+        now: jiff::Timestamp,
+    ) -> StoreResult<bool> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let answers = serde_json::to_string(&a.answers).unwrap_or_else(|_| "{}".into());
         let n = exec(
@@ -368,7 +390,12 @@ impl SurveyStore for SqlStore {
         Ok(())
     }
 
-    async fn open_surveys(&self, customer_id: i64, now: &str) -> StoreResult<Vec<Survey>> {
+    async fn open_surveys(
+        &self,
+        customer_id: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Vec<Survey>> {
+        let now = &aftercare_app::ports::stamp(now);
         let rows: Vec<SurveyRec> = fetch_all(
             &self.db.read,
             &format!(
@@ -378,30 +405,38 @@ impl SurveyStore for SqlStore {
             &[V::I(customer_id), now.into()],
         )
         .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn survey_answers(
         &self,
         group: Option<&str>,
-        from: &str,
-        to: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
     ) -> StoreResult<Vec<AnswerRow>> {
+        let from = &aftercare_app::ports::stamp(from);
+        let to = &aftercare_app::ports::stamp(to);
         let key = match group {
             Some("product") => "COALESCE(p.name, '-')",
             Some("outlet") => "COALESCE(o.name, '-')",
             Some("service_type") => "COALESCE(s.service_type, s.occasion)",
             _ => "'all'",
         };
-        fetch_all(
+        let rows: Vec<(i64, String, String, Option<i64>, Option<i64>, Option<i64>)> = fetch_all(
             &self.db.read,
             &format!(
-                "SELECT {key}, s.answered_at, s.csat, s.nps, s.ces FROM surveys s \
+                "SELECT s.id, {key}, s.answered_at, s.csat, s.nps, s.ces FROM surveys s \
                  LEFT JOIN products p ON p.id = s.product_id LEFT JOIN outlets o ON o.id = s.outlet_id \
                  WHERE s.answered_at >= $1 AND s.answered_at < $2 ORDER BY s.answered_at"
             ),
             &[from.into(), to.into()],
         )
-        .await
+        .await?;
+        rows.into_iter()
+            .map(|(id, group, at, csat, nps, ces)| {
+                let at = Cells::of("surveys", id).at("answered_at", &at)?;
+                Ok((group, at, csat, nps, ces))
+            })
+            .collect()
     }
 }

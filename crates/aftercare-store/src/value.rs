@@ -8,6 +8,7 @@ use aftercare_app::model::Page;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::service::Actor;
 use aftercare_app::value::*;
+use aftercare_domain::customer::ValueTier;
 use aftercare_insight::value::{CustomerFacts, ValueScore, ValueSettings};
 use async_trait::async_trait;
 use jiff::civil::Date;
@@ -103,18 +104,21 @@ struct JobRec {
     error: Option<String>,
 }
 
-impl From<JobRec> for ValueJob {
-    fn from(j: JobRec) -> Self {
-        ValueJob {
+impl TryFrom<JobRec> for ValueJob {
+    type Error = StoreError;
+
+    fn try_from(j: JobRec) -> Result<Self, StoreError> {
+        let c = Cells::of("value_jobs", j.id);
+        Ok(ValueJob {
             id: j.id,
-            started_at: j.started_at,
+            started_at: c.at("started_at", &j.started_at)?,
             started_by: j.started_by,
-            finished_at: j.finished_at,
+            finished_at: c.opt_at("finished_at", j.finished_at.as_deref())?,
             stage: j.stage,
             done: j.done,
             total: j.total,
             error: j.error,
-        }
+        })
     }
 }
 
@@ -202,7 +206,13 @@ impl ValueStore for SqlStore {
         self.settings_row("value_settings").await
     }
 
-    async fn set_value_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()> {
+    async fn set_value_settings(
+        &self,
+        actor: &Actor,
+        json: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         self.save_settings_row("value_settings", actor, json, now)
             .await
     }
@@ -229,8 +239,9 @@ impl ValueStore for SqlStore {
         actor: &Actor,
         scores: &[(ValueScore, CustomerFacts)],
         as_of: Date,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<ScoreChanges> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut changes = ScoreChanges::default();
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         // What was there: the tier in force, whether it is pinned, the stage.
@@ -384,8 +395,9 @@ impl ValueStore for SqlStore {
         model: &str,
         settings: &str,
         seconds: f64,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         exec(
             &self.db.write,
             "INSERT INTO value_models (fitted_at, settings, model, seconds) VALUES ($1, $2, $3, $4)",
@@ -395,16 +407,22 @@ impl ValueStore for SqlStore {
         Ok(())
     }
 
-    async fn value_model(&self) -> StoreResult<Option<(String, f64, String, String)>> {
-        fetch_opt(
+    async fn value_model(&self) -> StoreResult<Option<(jiff::Timestamp, f64, String, String)>> {
+        let row: Option<(i64, String, f64, String, String)> = fetch_opt(
             &self.db.read,
-            "SELECT fitted_at, seconds, model, settings FROM value_models ORDER BY id DESC LIMIT 1",
+            "SELECT id, fitted_at, seconds, model, settings FROM value_models ORDER BY id DESC LIMIT 1",
             &[],
         )
-        .await
+        .await?;
+        row.map(|(id, at, seconds, model, settings)| {
+            let at = Cells::of("value_models", id).at("fitted_at", &at)?;
+            Ok((at, seconds, model, settings))
+        })
+        .transpose()
     }
 
-    async fn create_value_job(&self, by: &str, now: &str) -> StoreResult<i64> {
+    async fn create_value_job(&self, by: &str, now: jiff::Timestamp) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         insert_id(
             &self.db.write,
             "INSERT INTO value_jobs (started_at, started_by, stage, done, total) \
@@ -421,7 +439,7 @@ impl ValueStore for SqlStore {
         done: i64,
         total: i64,
         error: Option<&str>,
-        finished: Option<&str>,
+        finished: Option<jiff::Timestamp>,
     ) -> StoreResult<()> {
         exec(
             &self.db.write,
@@ -448,7 +466,7 @@ impl ValueStore for SqlStore {
             &[V::I(id)],
         )
         .await?;
-        Ok(j.map(Into::into))
+        j.map(TryInto::try_into).transpose()
     }
 
     async fn running_value_job(&self) -> StoreResult<Option<ValueJob>> {
@@ -459,7 +477,7 @@ impl ValueStore for SqlStore {
             &[],
         )
         .await?;
-        Ok(j.map(Into::into))
+        j.map(TryInto::try_into).transpose()
     }
 
     async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>> {
@@ -472,41 +490,56 @@ impl ValueStore for SqlStore {
             &[V::I(customer_id)],
         )
         .await?;
-        Ok(r.map(|r| CustomerValue {
-            customer_id: r.customer_id,
-            as_of: r.as_of,
-            recency_days: r.recency_days,
-            r: r.r,
-            f: r.f,
-            m: r.m,
-            purchases: r.purchases,
-            revenue: r.revenue,
-            service_cost: r.service_cost,
-            current_value: r.current_value,
-            p_alive: r.p_alive,
-            expected_purchases: r.expected_purchases,
-            clv: r.clv,
-            class: r.class,
-            tier: r.tier,
-            stage: r.stage,
-            risk: r.risk,
-            risk_reason: r.risk_reason,
-            facts: Default::default(),
-            updated_at: r.updated_at,
-        }))
+        r.map(|r| {
+            let c = Cells::of("customer_values", r.customer_id);
+            Ok(CustomerValue {
+                customer_id: r.customer_id,
+                as_of: c.date("as_of", &r.as_of)?,
+                recency_days: r.recency_days,
+                r: r.r,
+                f: r.f,
+                m: r.m,
+                purchases: r.purchases,
+                revenue: r.revenue,
+                service_cost: r.service_cost,
+                current_value: r.current_value,
+                p_alive: r.p_alive,
+                expected_purchases: r.expected_purchases,
+                clv: r.clv,
+                class: c.code("class", &r.class)?,
+                tier: c.code("tier", &r.tier)?,
+                stage: c.code("stage", &r.stage)?,
+                risk: c.opt_code("risk", r.risk.as_deref())?,
+                risk_reason: r.risk_reason,
+                facts: Default::default(),
+                updated_at: c.at("updated_at", &r.updated_at)?,
+            })
+        })
+        .transpose()
     }
 
-    async fn customer_tier(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, bool)>> {
+    async fn customer_tier(
+        &self,
+        customer_id: i64,
+    ) -> StoreResult<Option<(Option<ValueTier>, bool)>> {
         let r: Option<(Option<String>, i64)> = fetch_opt(
             &self.db.read,
             &format!("SELECT {TIER_IN_FORCE}, c.tier_pinned FROM customers c WHERE c.id = $1"),
             &[V::I(customer_id)],
         )
         .await?;
-        Ok(r.map(|(t, p)| (t, p != 0)))
+        let c = Cells::of("customers", customer_id);
+        r.map(|(t, p)| Ok((c.opt_code("tier", t.as_deref())?, p != 0)))
+            .transpose()
     }
 
-    async fn unpin_tier(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()> {
+    async fn unpin_tier(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let computed: Option<(Option<String>, Option<String>)> = fetch_opt(
             &mut *tx,
@@ -557,21 +590,23 @@ impl ValueStore for SqlStore {
     }
 
     async fn stage_history(&self, customer_id: i64) -> StoreResult<Vec<StageChange>> {
-        let rows: Vec<(String, Option<String>, String)> = fetch_all(
+        let rows: Vec<(i64, String, Option<String>, String)> = fetch_all(
             &self.db.read,
-            "SELECT at, from_stage, to_stage FROM loyalty_history WHERE customer_id = $1 \
+            "SELECT id, at, from_stage, to_stage FROM loyalty_history WHERE customer_id = $1 \
              ORDER BY id DESC LIMIT 50",
             &[V::I(customer_id)],
         )
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, from_stage, to_stage)| StageChange {
-                at,
-                from_stage,
-                to_stage,
+        rows.into_iter()
+            .map(|(id, at, from_stage, to_stage)| {
+                let c = Cells::of("loyalty_history", id);
+                Ok(StageChange {
+                    at: c.at("at", &at)?,
+                    from_stage: c.opt_code("from_stage", from_stage.as_deref())?,
+                    to_stage: c.code("to_stage", &to_stage)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn segment(
@@ -613,25 +648,28 @@ impl ValueStore for SqlStore {
         Ok(Page {
             items: rows
                 .into_iter()
-                .map(|r| SegmentRow {
-                    customer_id: r.customer_id,
-                    name: r.name,
-                    city: r.city,
-                    tier: r.tier,
-                    class: r.class,
-                    stage: r.stage,
-                    risk: r.risk,
-                    risk_reason: r.risk_reason,
-                    r: r.r,
-                    f: r.f,
-                    m: r.m,
-                    recency_days: r.recency_days,
-                    purchases: r.purchases,
-                    revenue: r.revenue,
-                    clv: r.clv,
-                    p_alive: r.p_alive,
+                .map(|r| {
+                    let c = Cells::of("customer_values", r.customer_id);
+                    Ok(SegmentRow {
+                        customer_id: r.customer_id,
+                        name: r.name,
+                        city: r.city,
+                        tier: c.code("tier", &r.tier)?,
+                        class: c.code("class", &r.class)?,
+                        stage: c.code("stage", &r.stage)?,
+                        risk: c.opt_code("risk", r.risk.as_deref())?,
+                        risk_reason: r.risk_reason,
+                        r: r.r,
+                        f: r.f,
+                        m: r.m,
+                        recency_days: r.recency_days,
+                        purchases: r.purchases,
+                        revenue: r.revenue,
+                        clv: r.clv,
+                        p_alive: r.p_alive,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, StoreError>>()?,
             next_cursor,
         })
     }
@@ -729,8 +767,9 @@ impl ValueStore for SqlStore {
         by: Option<i64>,
         name: &str,
         filter: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         insert_id(
             &self.db.write,
             "INSERT INTO segments (name, filter, created_by, created_at) VALUES ($1, $2, $3, $4) \
@@ -740,13 +779,19 @@ impl ValueStore for SqlStore {
         .await
     }
 
-    async fn segments(&self) -> StoreResult<Vec<(i64, String, String, String)>> {
-        fetch_all(
+    async fn segments(&self) -> StoreResult<Vec<(i64, String, String, jiff::Timestamp)>> {
+        let rows: Vec<(i64, String, String, String)> = fetch_all(
             &self.db.read,
             "SELECT id, name, filter, created_at FROM segments ORDER BY id DESC",
             &[],
         )
-        .await
+        .await?;
+        rows.into_iter()
+            .map(|(id, name, filter, at)| {
+                let at = Cells::of("segments", id).at("created_at", &at)?;
+                Ok((id, name, filter, at))
+            })
+            .collect()
     }
 
     async fn delete_segment(&self, id: i64) -> StoreResult<()> {
@@ -810,8 +855,9 @@ impl ValueStore for SqlStore {
         referrer: i64,
         referred: i64,
         note: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         for id in [referrer, referred] {
             if scalar(
@@ -934,6 +980,7 @@ impl SqlStore {
                 f.last_purchase = p.last_purchase;
                 f.purchases = p.purchases;
                 f.revenue = p.revenue;
+                f.first_revenue = p.first_revenue;
                 f.discounts = p.discounts;
                 f.window_purchases = p.window_purchases;
                 f.window_revenue = p.window_revenue;

@@ -14,12 +14,24 @@ impl VocStore for SqlStore {
         self.settings_row("voc_settings").await
     }
 
-    async fn set_voc_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()> {
+    async fn set_voc_settings(
+        &self,
+        actor: &Actor,
+        json: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = &aftercare_app::ports::stamp(now);
         self.save_settings_row("voc_settings", actor, json, now)
             .await
     }
 
-    async fn experiences(&self, from: &str, to: &str) -> StoreResult<Vec<ExperienceRow>> {
+    async fn experiences(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> StoreResult<Vec<ExperienceRow>> {
+        let from = &aftercare_app::ports::stamp(from);
+        let to = &aftercare_app::ports::stamp(to);
         let rows: Vec<(Option<i64>, i64, String)> = fetch_all(
             &self.db.read,
             "SELECT rating, resolution_breached, service_type FROM requests \
@@ -35,7 +47,9 @@ impl VocStore for SqlStore {
             .collect())
     }
 
-    async fn referral_count(&self, from: &str, to: &str) -> StoreResult<i64> {
+    async fn referral_count(&self, from: jiff::Timestamp, to: jiff::Timestamp) -> StoreResult<i64> {
+        let from = &aftercare_app::ports::stamp(from);
+        let to = &aftercare_app::ports::stamp(to);
         Ok(scalar(
             &self.db.read,
             "SELECT COUNT(*) FROM referrals WHERE created_at >= $1 AND created_at < $2",
@@ -48,9 +62,11 @@ impl VocStore for SqlStore {
     async fn ladder_counts(
         &self,
         by: &str,
-        from: &str,
-        to: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
     ) -> StoreResult<Vec<(String, String, i64)>> {
+        let from = &aftercare_app::ports::stamp(from);
+        let to = &aftercare_app::ports::stamp(to);
         // `by` is one of two fixed names chosen by the caller.
         let (join, name) = match by {
             "outlet" => ("JOIN outlets g ON g.id = f.outlet_id", "g.name"),
@@ -68,7 +84,14 @@ impl VocStore for SqlStore {
         .await
     }
 
-    async fn topics(&self, from: &str, to: &str, limit: u32) -> StoreResult<Vec<TopicRow>> {
+    async fn topics(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<TopicRow>> {
+        let from = &aftercare_app::ports::stamp(from);
+        let to = &aftercare_app::ports::stamp(to);
         let rows: Vec<(String, i64, i64, i64)> = fetch_all(
             &self.db.read,
             "SELECT topic, COUNT(*) AS items, COUNT(DISTINCT customer_id), \

@@ -598,12 +598,24 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     let actor = Actor::system("test");
     let own = app
         .store
-        .create_outlet(&actor, "上海服务中心", "own", Some("上海"), MONDAY_10)
+        .create_outlet(
+            &actor,
+            "上海服务中心",
+            "own",
+            Some("上海"),
+            MONDAY_10.parse().unwrap(),
+        )
         .await
         .unwrap();
     let partner = app
         .store
-        .create_outlet(&actor, "浦东特约维修站", "partner", Some("上海"), MONDAY_10)
+        .create_outlet(
+            &actor,
+            "浦东特约维修站",
+            "partner",
+            Some("上海"),
+            MONDAY_10.parse().unwrap(),
+        )
         .await
         .unwrap();
     let partner_tech = staff_named(&app, "partner@example.cn", "特约师傅", "technician").await;
@@ -1097,7 +1109,7 @@ async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
     // The new item is the customer's, its guarantees from today; the old one says so.
     let assets = app.store.assets_of(w.customer).await.unwrap();
     let new = assets.iter().find(|a| a.serial == "GR2026B0002").unwrap();
-    assert_eq!(new.purchased_on, "2026-11-23");
+    assert_eq!(new.purchased_on.to_string(), "2026-11-23");
     let old = app.asset(&w.admin, w.asset).await.unwrap();
     assert!(old.events.iter().any(|e| {
         e.note

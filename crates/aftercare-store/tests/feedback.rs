@@ -49,7 +49,7 @@ async fn scenario(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(a.analysis, "analysed");
-    assert_eq!(a.sentiment.as_deref(), Some("negative"));
+    assert_eq!(a.sentiment.map(|v| v.code()), Some("negative"));
     assert!(a.sentiment_score.unwrap() < 0.0);
     assert_eq!(a.topic.as_deref(), Some("密封条"));
     assert!(
@@ -92,7 +92,7 @@ async fn scenario(kind: Kind) {
         )
         .await
         .unwrap();
-    assert_eq!(praise.sentiment.as_deref(), Some("positive"));
+    assert_eq!(praise.sentiment.map(|v| v.code()), Some("positive"));
     assert_eq!(praise.improvement_id, None);
 
     // Nothing is dropped: a text without words is kept and flagged.
@@ -177,7 +177,7 @@ async fn scenario(kind: Kind) {
         Err(AppError::Forbidden)
     ));
     let fixed = app.correct_feedback(&pm, a.id, &fix).await.unwrap();
-    assert_eq!(fixed.ladder.as_deref(), Some("quality"));
+    assert_eq!(fixed.ladder.map(|v| v.code()), Some("quality"));
     assert!(fixed.corrected);
     assert_eq!(
         fixed.improvement_id,
@@ -213,7 +213,7 @@ async fn scenario(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(
-        again.ladder.as_deref(),
+        again.ladder.map(|v| v.code()),
         Some("quality"),
         "{:?}",
         again.evidence
@@ -224,7 +224,7 @@ async fn scenario(kind: Kind) {
         word: "製冰盒".into(),
         kind: "part".into(),
         added_by: String::new(),
-        added_at: String::new(),
+        added_at: jiff::Timestamp::default(),
     };
     assert!(matches!(
         app.add_dictionary_word(&agent, &word).await,
@@ -300,10 +300,7 @@ async fn scenario(kind: Kind) {
         (top.id, top.topic.as_str(), top.kind.as_str()),
         (entry, "密封条", "defect")
     );
-    assert_eq!(
-        (top.customers, top.items, top.status.as_str()),
-        (2, 3, "new")
-    );
+    assert_eq!((top.customers, top.items, top.status.code()), (2, 3, "new"));
     assert!(
         backlog
             .iter()
@@ -328,7 +325,7 @@ async fn scenario(kind: Kind) {
         )
         .await
         .unwrap();
-    assert_eq!(shipped.status, "shipped");
+    assert_eq!(shipped.status.code(), "shipped");
     assert!(shipped.shipped_at.is_some());
     let tell = app.raised_by(&agent, entry).await.unwrap();
     assert_eq!(
@@ -388,7 +385,10 @@ async fn scenario(kind: Kind) {
         .unwrap();
     assert_eq!(complaint.items.len(), 1);
     assert_eq!(complaint.items[0].request_id, Some(rid));
-    assert_eq!(complaint.items[0].sentiment.as_deref(), Some("negative"));
+    assert_eq!(
+        complaint.items[0].sentiment.map(|v| v.code()),
+        Some("negative")
+    );
     let call = app
         .feedback(
             &agent,
@@ -403,7 +403,7 @@ async fn scenario(kind: Kind) {
     assert!(
         call.items
             .iter()
-            .any(|i| i.body.contains("很满意") && i.sentiment.as_deref() == Some("positive"))
+            .any(|i| i.body.contains("很满意") && i.sentiment.map(|v| v.code()) == Some("positive"))
     );
 
     // Paging.

@@ -5,7 +5,7 @@
 
 use aftercare_app::AppError;
 use aftercare_app::input::CustomerInput;
-use aftercare_app::ports::{IDEMPOTENCY, IdempotencyMark, stamp};
+use aftercare_app::ports::{IDEMPOTENCY, IdempotencyMark};
 use aftercare_testkit::{BOTH, TestDb, staff};
 
 fn person(name: &str) -> CustomerInput {
@@ -23,7 +23,7 @@ async fn a_key_and_its_record_commit_together() {
         let agent = staff(&app, "agent@example.cn", "agent").await;
         let uid = agent.user.id;
         let t0: jiff::Timestamp = "2026-12-05T08:00:00Z".parse().unwrap();
-        let at = |secs: i64| stamp(t0 + jiff::SignedDuration::from_secs(secs));
+        let at = |secs: i64| t0 + jiff::SignedDuration::from_secs(secs);
         let mark = IdempotencyMark {
             key: "k-1".into(),
             entity: "customer",
@@ -33,7 +33,7 @@ async fn a_key_and_its_record_commit_together() {
         // store the answer.
         let claim = app
             .store
-            .idempotent_claim(uid, "k-1", "h1", &at(0), &at(-60))
+            .idempotent_claim(uid, "k-1", "h1", at(0), at(-60))
             .await
             .unwrap();
         assert!(claim.is_none(), "{kind:?}");
@@ -45,7 +45,7 @@ async fn a_key_and_its_record_commit_together() {
         // The retry, minutes later, gets the record that was made.
         let again = app
             .store
-            .idempotent_claim(uid, "k-1", "h1", &at(300), &at(240))
+            .idempotent_claim(uid, "k-1", "h1", at(300), at(240))
             .await
             .unwrap();
         assert_eq!(
@@ -79,7 +79,7 @@ async fn a_key_and_its_record_commit_together() {
         // And with the row gone, the key still answers with its record.
         let back = app
             .store
-            .idempotent_claim(uid, "k-1", "h1", &at(400), &at(340))
+            .idempotent_claim(uid, "k-1", "h1", at(400), at(340))
             .await
             .unwrap();
         assert_eq!(back, Some(("h1".into(), 201, format!("{{\"id\":{id}}}"))));

@@ -40,6 +40,7 @@ async fn from_orders(db: &TestDb, as_of: Date, s: &ValueSettings) -> BTreeMap<i6
         let f = out.entry(id).or_insert_with(|| CustomerFacts {
             customer_id: id,
             first_purchase: Some(day),
+            first_revenue: total as f64,
             ..Default::default()
         });
         f.last_purchase = Some(day);

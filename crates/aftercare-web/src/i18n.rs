@@ -273,6 +273,12 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("customer.preferences", "偏好", "偏好", "Preferences"),
     ("customer.notes", "备注", "備註", "Notes"),
     ("customer.source", "来源触点", "來源觸點", "Came from"),
+    (
+        "customer.external_ref",
+        "原系统编号",
+        "原系統編號",
+        "Number in the previous system",
+    ),
     ("customer.none", "（无）", "（無）", "(none)"),
     (
         "customer.products",
@@ -1050,6 +1056,10 @@ mod tests {
             "control_character",
             "outlet_not_yours",
             "date_out_of_range",
+            "date_in_future",
+            "from_after_to",
+            "ref_taken",
+            "currency_unsupported",
             "discount_exceeds_amount",
             "calendar_without_hours",
             "phone_invalid",

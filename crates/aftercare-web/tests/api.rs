@@ -2024,6 +2024,48 @@ async fn customer_value_over_http(app: &TestApp) {
         m.text
     );
 
+    // A day for the run: refused by field, in the caller's language, before any job.
+    let r = send(
+        api(
+            app,
+            Method::POST,
+            "/api/v1/value/recompute?as_of=2099-01-01",
+            &tok,
+        )
+        .header("Accept-Language", "zh-CN"),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "as_of", "{}", r.text);
+    assert_eq!(r.json["fields"][0]["code"], "date_in_future", "{}", r.text);
+    assert!(r.text.contains("不能晚于今天"), "{}", r.text);
+    // The holdout check: refused without its day, answered with it (nothing stored).
+    let r = get_json(app, &tok, "/api/v1/value/holdout")
+        .await
+        .expect(422);
+    assert_eq!(
+        r.json["fields"][0]["field"], "calibration_end",
+        "{}",
+        r.text
+    );
+    let cal = (app.app.clock.today() - jiff::Span::new().days(60)).to_string();
+    let h = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/value/holdout?calibration_end={cal}"),
+    )
+    .await
+    .expect(200);
+    assert_eq!(h.json["calibration_end"], cal.as_str(), "{}", h.text);
+    assert!(h.json["cohort"].as_u64().unwrap() > 0, "{}", h.text);
+    get_json(
+        app,
+        &reader,
+        &format!("/api/v1/value/holdout?calibration_end={cal}"),
+    )
+    .await
+    .expect(403);
+
     // A customer's value, explained in the caller's language.
     let v = send(
         api(
@@ -2708,7 +2750,7 @@ async fn survey_over_http(app: &TestApp) {
     let survey = app
         .app
         .store
-        .open_surveys(who, &app.app.now())
+        .open_surveys(who, app.app.now())
         .await
         .unwrap()
         .remove(0);

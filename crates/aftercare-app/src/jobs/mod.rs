@@ -16,7 +16,7 @@ pub use app_jobs::{
 };
 
 use crate::error::AppError;
-use crate::ports::{Clock, JobLeases, LeaseState, stamp};
+use crate::ports::{Clock, JobLeases, LeaseState};
 use async_trait::async_trait;
 use std::fmt;
 use std::sync::Arc;
@@ -223,7 +223,7 @@ impl Lease {
         let until = now + ttl;
         let state = self
             .leases
-            .take_lease(self.job, &self.holder, &stamp(now), &stamp(until))
+            .take_lease(self.job, &self.holder, now, until)
             .await?;
         Ok(match state {
             LeaseState::Held => {
@@ -235,7 +235,6 @@ impl Lease {
                 self.held_until = None;
                 // Asked again after a few seconds at most: a holder that stopped gracefully
                 // gave the lease up before its time ran out.
-                let theirs: jiff::Timestamp = theirs.parse().unwrap_or(now);
                 self.busy_until = Some(theirs.min(now + RECHECK_BUSY));
                 false
             }

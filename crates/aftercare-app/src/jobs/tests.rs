@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The lease table as the store keeps it, in memory.
 #[derive(Default)]
-struct Leases(Mutex<HashMap<String, (String, String)>>);
+struct Leases(Mutex<HashMap<String, (String, jiff::Timestamp)>>);
 
 #[async_trait]
 impl JobLeases for Leases {
@@ -17,17 +17,17 @@ impl JobLeases for Leases {
         &self,
         job: &str,
         holder: &str,
-        now: &str,
-        until: &str,
+        now: jiff::Timestamp,
+        until: jiff::Timestamp,
     ) -> StoreResult<LeaseState> {
         let mut rows = self.0.lock().unwrap();
         match rows.get(job) {
-            Some((h, u)) if h != holder && u.as_str() > now => Ok(LeaseState::HeldBy {
+            Some((h, u)) if h != holder && *u > now => Ok(LeaseState::HeldBy {
                 holder: h.clone(),
-                until: u.clone(),
+                until: *u,
             }),
             _ => {
-                rows.insert(job.into(), (holder.into(), until.into()));
+                rows.insert(job.into(), (holder.into(), until));
                 Ok(LeaseState::Held)
             }
         }

@@ -22,7 +22,7 @@ pub struct UserChange {
 pub struct SessionRecord {
     pub user: User,
     pub csrf: String,
-    pub expires_at: String,
+    pub expires_at: jiff::Timestamp,
 }
 
 /// Staff accounts, their sessions, sign-in attempts, API tokens and idempotency keys.
@@ -35,7 +35,7 @@ pub trait AccountStore: Send + Sync {
         name: &str,
         hash: &str,
         role: aftercare_domain::account::Role,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<User>;
     async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>>;
     async fn user(&self, id: i64) -> StoreResult<Option<User>>;
@@ -46,10 +46,14 @@ pub trait AccountStore: Send + Sync {
         token_hash: &str,
         user_id: i64,
         csrf: &str,
-        now: &str,
-        expires: &str,
+        now: jiff::Timestamp,
+        expires: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Takes a sign-in attempt, counted as failed until [`finish_login`](Self::finish_login)
     /// says otherwise, unless `email` already has `limits.per_account` failed (or
@@ -59,8 +63,8 @@ pub trait AccountStore: Send + Sync {
         &self,
         email: &str,
         ip: &str,
-        since: &str,
-        at: &str,
+        since: jiff::Timestamp,
+        at: jiff::Timestamp,
         limits: LoginLimits,
     ) -> StoreResult<Option<i64>>;
     /// Settles a claimed attempt: a success clears the account's failures.
@@ -72,11 +76,11 @@ pub trait AccountStore: Send + Sync {
         name: &str,
         hash: &str,
         scopes: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64>;
     async fn token(&self, hash: &str) -> StoreResult<Option<(User, String)>>;
     /// Revokes a token; `NotFound` if there is no such token.
-    async fn revoke_token(&self, actor: &Actor, id: i64, now: &str) -> StoreResult<()>;
+    async fn revoke_token(&self, actor: &Actor, id: i64, now: jiff::Timestamp) -> StoreResult<()>;
     /// Changes what is given of an account. Deactivating it or changing its password ends
     /// its sessions.
     async fn update_user(
@@ -84,7 +88,7 @@ pub trait AccountStore: Send + Sync {
         actor: &Actor,
         id: i64,
         change: &UserChange,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<User>;
     /// Claims an idempotency key for a request. `None`: claimed, go ahead. `Some`: the key
     /// is already known: (request hash, status, body), status 0 while the first request is
@@ -94,8 +98,8 @@ pub trait AccountStore: Send + Sync {
         user_id: i64,
         key: &str,
         request_hash: &str,
-        now: &str,
-        stale_before: &str,
+        now: jiff::Timestamp,
+        stale_before: jiff::Timestamp,
     ) -> StoreResult<Option<(String, i64, String)>>;
     /// Stores the answer of a claimed request.
     async fn idempotent_finish(

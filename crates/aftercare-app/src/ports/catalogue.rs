@@ -14,7 +14,7 @@ pub trait CatalogueStore: Send + Sync {
         actor: &Actor,
         name: &str,
         p: &WarrantyPolicy,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64>;
     async fn policies(&self) -> StoreResult<Vec<Policy>>;
     async fn create_category(
@@ -23,21 +23,21 @@ pub trait CatalogueStore: Send + Sync {
         name: &str,
         parent: Option<i64>,
         policy: Option<i64>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64>;
     async fn categories(&self) -> StoreResult<Vec<Category>>;
     async fn create_products(
         &self,
         actor: &Actor,
         drafts: &[ProductDraft],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
     async fn update_product(
         &self,
         actor: &Actor,
         id: i64,
         d: &ProductDraft,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn product(&self, id: i64) -> StoreResult<Option<Product>>;
     async fn products(&self, q: &ProductQuery) -> StoreResult<Page<Product>>;
@@ -47,7 +47,7 @@ pub trait CatalogueStore: Send + Sync {
         name: &str,
         kind: &str,
         city: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64>;
     async fn outlets(&self) -> StoreResult<Vec<Outlet>>;
 }

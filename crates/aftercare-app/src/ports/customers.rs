@@ -14,7 +14,7 @@ pub trait CustomerStore: Send + Sync {
         &self,
         actor: &Actor,
         drafts: &[CustomerDraft],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
     async fn update_customer(
         &self,
@@ -22,7 +22,7 @@ pub trait CustomerStore: Send + Sync {
         id: i64,
         draft: &CustomerDraft,
         version: Option<i64>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn customer(&self, id: i64) -> StoreResult<Option<Customer>>;
     async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>>;
@@ -40,22 +40,31 @@ pub trait CustomerStore: Send + Sync {
         &self,
         actor: &Actor,
         items: &[(i64, InteractionDraft)],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
     async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>>;
-    async fn dismiss_duplicate(&self, actor: &Actor, a: i64, b: i64, now: &str) -> StoreResult<()>;
+    async fn dismiss_duplicate(
+        &self,
+        actor: &Actor,
+        a: i64,
+        b: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
     /// Moves every record of `drop` to `keep`, marks `drop` merged; both timelines are kept.
     async fn merge_customers(
         &self,
         actor: &Actor,
         keep: i64,
         drop: i64,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     /// The customer whose email (match key) this is, if any.
     async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>>;
     /// Every email match key of a customer.
     async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>>;
+    /// (reference, customer) of the customers that carry these references from the system
+    /// used before; a merged customer answers with the one it was merged into.
+    async fn customers_by_ref(&self, refs: &[String]) -> StoreResult<Vec<(String, i64)>>;
 }
 
 /// Which timeline entries a partner outlet's staff may read: those of these kinds whose

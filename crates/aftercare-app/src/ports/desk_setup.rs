@@ -9,22 +9,31 @@ use async_trait::async_trait;
 #[allow(clippy::too_many_arguments)]
 pub trait DeskSetupStore: Send + Sync {
     async fn desk_config(&self) -> StoreResult<DeskConfig>;
-    async fn create_calendar(&self, actor: &Actor, c: &CalendarBody, now: &str)
-    -> StoreResult<i64>;
+    async fn create_calendar(
+        &self,
+        actor: &Actor,
+        c: &CalendarBody,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64>;
     async fn update_calendar(
         &self,
         actor: &Actor,
         id: i64,
         c: &CalendarBody,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     /// Stores a policy (its id is ignored).
-    async fn create_sla_policy(&self, actor: &Actor, p: &SlaPolicy, now: &str) -> StoreResult<i64>;
+    async fn create_sla_policy(
+        &self,
+        actor: &Actor,
+        p: &SlaPolicy,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64>;
     async fn set_staff_profile(
         &self,
         actor: &Actor,
         p: &StaffProfile,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     /// Every active staff member who can take requests, with their profile (defaults when
     /// none is set) and current load.
@@ -37,6 +46,6 @@ pub trait DeskSetupStore: Send + Sync {
         actor: &Actor,
         customer_id: i64,
         tier: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
 }

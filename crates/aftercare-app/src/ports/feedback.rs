@@ -4,6 +4,7 @@ use super::Actor;
 use crate::feedback_model::*;
 use crate::model::Page;
 use crate::ports::StoreResult;
+use aftercare_domain::feedback::{Ladder, Need, Sentiment};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -14,7 +15,7 @@ pub trait FeedbackStore: Send + Sync {
         &self,
         actor: &Actor,
         r: &FeedbackRecord,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<(i64, bool)>;
     async fn feedback_item(&self, id: i64) -> StoreResult<Option<FeedbackItem>>;
     async fn feedback(&self, q: &FeedbackQuery, limit: u32) -> StoreResult<Page<FeedbackItem>>;
@@ -26,11 +27,11 @@ pub trait FeedbackStore: Send + Sync {
         id: i64,
         changes: &[(&'static str, Option<String>, String)],
         backlog: Option<(Option<i64>, String, &'static str)>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>>;
     /// The corrected items: (body, sentiment, ladder, need).
-    async fn corrected_examples(&self) -> StoreResult<Vec<(String, String, String, String)>>;
+    async fn corrected_examples(&self) -> StoreResult<Vec<(String, Sentiment, Ladder, Need)>>;
     async fn dictionary(&self) -> StoreResult<Vec<DictionaryWord>>;
     /// False when the word was there already.
     async fn add_dictionary_word(
@@ -38,7 +39,7 @@ pub trait FeedbackStore: Send + Sync {
         actor: &Actor,
         word: &str,
         kind: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<bool>;
     /// The backlog of a product (`Some`), of feedback about no product (`Some(None)`), or
     /// all (`None`), ranked by customers then value touched.
@@ -54,7 +55,7 @@ pub trait FeedbackStore: Send + Sync {
         id: i64,
         status: &str,
         note: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn raised_by(&self, improvement_id: i64) -> StoreResult<Vec<RaisedBy>>;
     async fn set_expert(
@@ -62,9 +63,14 @@ pub trait FeedbackStore: Send + Sync {
         actor: &Actor,
         customer_id: i64,
         field: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn unset_expert(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()>;
+    async fn unset_expert(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
     /// (field, since) of a member of the alliance.
     async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>>;
     /// What these requests said (their subject and description, the comment left with a

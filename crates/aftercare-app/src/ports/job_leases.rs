@@ -10,7 +10,10 @@ pub enum LeaseState {
     /// The asking server holds it until the time it asked for.
     Held,
     /// Another server holds it until `until`.
-    HeldBy { holder: String, until: String },
+    HeldBy {
+        holder: String,
+        until: jiff::Timestamp,
+    },
 }
 
 #[async_trait]
@@ -22,8 +25,8 @@ pub trait JobLeases: Send + Sync {
         &self,
         job: &str,
         holder: &str,
-        now: &str,
-        until: &str,
+        now: jiff::Timestamp,
+        until: jiff::Timestamp,
     ) -> StoreResult<LeaseState>;
     /// Gives the lease up, so another server need not wait for it to run out.
     async fn release_lease(&self, job: &str, holder: &str) -> StoreResult<()>;

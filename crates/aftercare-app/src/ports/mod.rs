@@ -321,7 +321,7 @@ pub trait PortalStore: Send + Sync {
         email_key: &str,
         password_hash: &str,
         lang: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<(i64, i64)>;
     async fn portal_credentials(
         &self,
@@ -332,13 +332,13 @@ pub trait PortalStore: Send + Sync {
         token_hash: &str,
         account_id: i64,
         csrf: &str,
-        now: &str,
-        expires: &str,
+        now: jiff::Timestamp,
+        expires: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn portal_session(
         &self,
         token_hash: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Option<(PortalAccount, String)>>;
     async fn delete_portal_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Records an item the customer registered; `Conflict(serial_taken)` if known.
@@ -349,15 +349,20 @@ pub trait PortalStore: Send + Sync {
         product_id: i64,
         serial: &str,
         purchased_on: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64>;
-    async fn create_article(&self, actor: &Actor, a: &ArticleDraft, now: &str) -> StoreResult<i64>;
+    async fn create_article(
+        &self,
+        actor: &Actor,
+        a: &ArticleDraft,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64>;
     async fn update_article(
         &self,
         actor: &Actor,
         id: i64,
         a: &ArticleDraft,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn article(&self, id: i64) -> StoreResult<Option<Article>>;
     /// Articles whose title or text contains every term, newest first.

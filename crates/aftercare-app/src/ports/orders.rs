@@ -20,12 +20,14 @@ pub trait OrderStore: Send + Sync {
         &self,
         actor: &Actor,
         drafts: &[OrderDraft],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
     async fn order(&self, id: i64) -> StoreResult<Option<Order>>;
     async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>>;
     async fn asset(&self, id: i64) -> StoreResult<Option<Asset>>;
     async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>>;
+    /// Which of these references from the system used before an order already carries.
+    async fn known_order_refs(&self, refs: &[String]) -> StoreResult<Vec<String>>;
     async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>>;
     /// What the warranty of each of these assets is computed from (unknown ids are left out).
     async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>>;
@@ -34,6 +36,6 @@ pub trait OrderStore: Send + Sync {
         &self,
         actor: &Actor,
         items: &[(i64, AssetEventDraft)],
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
 }

@@ -41,5 +41,9 @@ pub trait RequestStore: Send + Sync {
     /// Requests whose SLA needs a look at `now`, oldest first.
     async fn sla_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ServiceRequest>>;
     /// The complaints opened in [from, to): their times, SLA outcomes and findings.
-    async fn complaints_between(&self, from: &str, to: &str) -> StoreResult<Vec<ComplaintFacts>>;
+    async fn complaints_between(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> StoreResult<Vec<ComplaintFacts>>;
 }

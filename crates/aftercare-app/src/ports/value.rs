@@ -12,7 +12,12 @@ use jiff::civil::Date;
 #[async_trait]
 pub trait ValueStore: Send + Sync {
     async fn value_settings(&self) -> StoreResult<Option<String>>;
-    async fn set_value_settings(&self, actor: &Actor, json: &str, now: &str) -> StoreResult<()>;
+    async fn set_value_settings(
+        &self,
+        actor: &Actor,
+        json: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
     /// The facts of every customer (`None`) or of these, as of a day.
     async fn customer_facts(
         &self,
@@ -27,18 +32,18 @@ pub trait ValueStore: Send + Sync {
         actor: &Actor,
         scores: &[(ValueScore, CustomerFacts)],
         as_of: Date,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<ScoreChanges>;
     async fn save_value_model(
         &self,
         model: &str,
         settings: &str,
         seconds: f64,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<()>;
     /// (fitted_at, seconds, model json, settings json) of the last run.
-    async fn value_model(&self) -> StoreResult<Option<(String, f64, String, String)>>;
-    async fn create_value_job(&self, by: &str, now: &str) -> StoreResult<i64>;
+    async fn value_model(&self) -> StoreResult<Option<(jiff::Timestamp, f64, String, String)>>;
+    async fn create_value_job(&self, by: &str, now: jiff::Timestamp) -> StoreResult<i64>;
     async fn update_value_job(
         &self,
         id: i64,
@@ -46,14 +51,22 @@ pub trait ValueStore: Send + Sync {
         done: i64,
         total: i64,
         error: Option<&str>,
-        finished: Option<&str>,
+        finished: Option<jiff::Timestamp>,
     ) -> StoreResult<()>;
     async fn value_job(&self, id: i64) -> StoreResult<Option<ValueJob>>;
     async fn running_value_job(&self) -> StoreResult<Option<ValueJob>>;
     async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>>;
     /// (tier in force, pinned) of a customer; none if there is no such customer.
-    async fn customer_tier(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, bool)>>;
-    async fn unpin_tier(&self, actor: &Actor, customer_id: i64, now: &str) -> StoreResult<()>;
+    async fn customer_tier(
+        &self,
+        customer_id: i64,
+    ) -> StoreResult<Option<(Option<aftercare_domain::customer::ValueTier>, bool)>>;
+    async fn unpin_tier(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
     async fn stage_history(&self, customer_id: i64) -> StoreResult<Vec<StageChange>>;
     async fn segment(
         &self,
@@ -67,10 +80,10 @@ pub trait ValueStore: Send + Sync {
         by: Option<i64>,
         name: &str,
         filter: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64>;
     /// (id, name, filter json, created_at), newest first.
-    async fn segments(&self) -> StoreResult<Vec<(i64, String, String, String)>>;
+    async fn segments(&self) -> StoreResult<Vec<(i64, String, String, jiff::Timestamp)>>;
     async fn delete_segment(&self, id: i64) -> StoreResult<()>;
     async fn stage_counts(&self) -> StoreResult<Vec<Bucket>>;
     async fn stage_moves(&self, from: &str, to: &str) -> StoreResult<Vec<Bucket>>;
@@ -82,6 +95,6 @@ pub trait ValueStore: Send + Sync {
         referrer: i64,
         referred: i64,
         note: Option<&str>,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> StoreResult<i64>;
 }

@@ -5,6 +5,7 @@ use super::*;
 use crate::ports::{Actor, Credentials, SessionRecord, StoreResult, UserChange};
 use aftercare_domain::account::Role;
 use async_trait::async_trait;
+use jiff::Timestamp;
 use std::sync::Mutex;
 
 /// The parts of the account store sign-in uses, in memory; the rest is not sign-in's.
@@ -12,9 +13,9 @@ use std::sync::Mutex;
 struct Accounts {
     users: Vec<Credentials>,
     /// (email, ip, at, ok)
-    attempts: Mutex<Vec<(String, String, String, bool)>>,
+    attempts: Mutex<Vec<(String, String, Timestamp, bool)>>,
     /// (token hash, user id, csrf, expires)
-    sessions: Mutex<Vec<(String, i64, String, String)>>,
+    sessions: Mutex<Vec<(String, i64, String, Timestamp)>>,
 }
 
 fn not_sign_in<T>() -> StoreResult<T> {
@@ -32,7 +33,7 @@ impl AccountStore for Accounts {
         _: &str,
         _: &str,
         _: Role,
-        _: &str,
+        _: Timestamp,
     ) -> StoreResult<User> {
         not_sign_in()
     }
@@ -64,24 +65,26 @@ impl AccountStore for Accounts {
         token_hash: &str,
         user_id: i64,
         csrf: &str,
-        _now: &str,
-        expires: &str,
+        _now: Timestamp,
+        expires: Timestamp,
     ) -> StoreResult<()> {
-        self.sessions.lock().unwrap().push((
-            token_hash.into(),
-            user_id,
-            csrf.into(),
-            expires.into(),
-        ));
+        self.sessions
+            .lock()
+            .unwrap()
+            .push((token_hash.into(), user_id, csrf.into(), expires));
         Ok(())
     }
-    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<SessionRecord>> {
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<SessionRecord>> {
         let found = self
             .sessions
             .lock()
             .unwrap()
             .iter()
-            .find(|s| s.0 == token_hash && s.3.as_str() > now)
+            .find(|s| s.0 == token_hash && s.3 > now)
             .cloned();
         Ok(match found {
             Some((_, user_id, csrf, expires_at)) => {
@@ -102,16 +105,16 @@ impl AccountStore for Accounts {
         &self,
         email: &str,
         ip: &str,
-        since: &str,
-        at: &str,
+        since: Timestamp,
+        at: Timestamp,
         limits: LoginLimits,
     ) -> StoreResult<Option<i64>> {
         // One lock for counting and taking: the atomic step the port promises.
         let mut attempts = self.attempts.lock().unwrap();
-        let failed = |same: &dyn Fn(&(String, String, String, bool)) -> bool| {
+        let failed = |same: &dyn Fn(&(String, String, Timestamp, bool)) -> bool| {
             attempts
                 .iter()
-                .filter(|a| !a.3 && a.2.as_str() > since && same(a))
+                .filter(|a| !a.3 && a.2 > since && same(a))
                 .count() as i64
         };
         if failed(&|a| a.0 == email) >= limits.per_account
@@ -119,7 +122,7 @@ impl AccountStore for Accounts {
         {
             return Ok(None);
         }
-        attempts.push((email.into(), ip.into(), at.into(), false));
+        attempts.push((email.into(), ip.into(), at, false));
         Ok(Some(attempts.len() as i64 - 1))
     }
     async fn finish_login(&self, attempt: i64, email: &str, ok: bool) -> StoreResult<()> {
@@ -140,17 +143,23 @@ impl AccountStore for Accounts {
         _: &str,
         _: &str,
         _: &str,
-        _: &str,
+        _: Timestamp,
     ) -> StoreResult<i64> {
         not_sign_in()
     }
     async fn token(&self, _: &str) -> StoreResult<Option<(User, String)>> {
         not_sign_in()
     }
-    async fn revoke_token(&self, _: &Actor, _: i64, _: &str) -> StoreResult<()> {
+    async fn revoke_token(&self, _: &Actor, _: i64, _: Timestamp) -> StoreResult<()> {
         not_sign_in()
     }
-    async fn update_user(&self, _: &Actor, _: i64, _: &UserChange, _: &str) -> StoreResult<User> {
+    async fn update_user(
+        &self,
+        _: &Actor,
+        _: i64,
+        _: &UserChange,
+        _: Timestamp,
+    ) -> StoreResult<User> {
         not_sign_in()
     }
     async fn idempotent_claim(
@@ -158,8 +167,8 @@ impl AccountStore for Accounts {
         _: i64,
         _: &str,
         _: &str,
-        _: &str,
-        _: &str,
+        _: Timestamp,
+        _: Timestamp,
     ) -> StoreResult<Option<(String, i64, String)>> {
         not_sign_in()
     }

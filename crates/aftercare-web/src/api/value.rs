@@ -13,7 +13,9 @@ use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created};
 use crate::kit::page::yuan;
 use aftercare_app::model::Page;
 use aftercare_app::value::*;
+use aftercare_domain::customer::ValueTier;
 use aftercare_domain::lang::Lang;
+use aftercare_domain::value::{LoyaltyStage, ValueClass};
 use aftercare_insight::value::{Pareto, ValueSettings};
 use axum::Json;
 use axum::extract::State;
@@ -39,20 +41,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_segments, save_segment))
         .routes(routes!(delete_segment))
         .routes(routes!(funnel))
+        .routes(routes!(holdout))
         .routes(routes!(pareto))
 }
 
-/// Starts a recompute in the background and returns its job.
+/// Starts a recompute in the background, as of a chosen day when `as_of` is given, and
+/// returns its job.
 pub(crate) async fn start_recompute(
     s: &AppState,
     p: &aftercare_app::service::Principal,
+    as_of: Option<&str>,
 ) -> Result<ValueJob, aftercare_app::AppError> {
+    let as_of = s.app.recompute_day(as_of)?;
     let job = s.app.start_recompute(p).await?;
     let app = s.app.clone();
     let actor = p.actor();
     let id = job.id;
     tokio::spawn(async move {
-        match app.run_recompute(&actor, id, &|_, _| {}).await {
+        match app.run_recompute(&actor, id, as_of, &|_, _| {}).await {
             Ok(v) => tracing::info!(
                 seconds = v.seconds,
                 customers = v.model.customers,
@@ -104,17 +110,47 @@ async fn put_settings(
         .map_err(ApiError::from)
 }
 
+/// When a recompute scores as of.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+struct RecomputeQuery {
+    /// Score as of this day (YYYY-MM-DD, 1990 to today) instead of today: an analysis of
+    /// history, e.g. an imported order log. Purchases after it are left out, and later
+    /// changes are scored as of it too, until a recompute without it.
+    as_of: Option<String>,
+}
+
 /// Start a full recompute (RFM, model fit, CLV, classes, tiers, stages, risks) in the
 /// background; follow it with `GET /api/v1/value/jobs/{id}`. 409 `recompute_running`
 /// while one runs.
-#[utoipa::path(post, path = "/api/v1/value/recompute", tag = "customer value",
-    responses((status = 202, body = ValueJob), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/value/recompute", tag = "customer value", params(RecomputeQuery),
+    responses((status = 202, body = ValueJob), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn recompute(
     State(s): State<AppState>,
     c: ApiCaller,
+    ApiQuery(q): ApiQuery<RecomputeQuery>,
 ) -> ApiResult<(StatusCode, Json<ValueJob>)> {
-    let job = start_recompute(&s, &c.principal).await?;
+    let job = start_recompute(&s, &c.principal, q.as_of.as_deref()).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Holdout validation of the purchase model: BG/NBD fitted on the purchases up to
+/// `calibration_end`, and the repeat purchases it expects of that cohort up to `end`
+/// (today when absent) beside those made, by repeat purchases in calibration and over
+/// time. Reads every customer's purchases once per checkpoint (13 at most); stores nothing.
+#[utoipa::path(get, path = "/api/v1/value/holdout", tag = "customer value", params(HoldoutQuery),
+    responses((status = 200, body = HoldoutReport), (status = 422, body = ErrorBody)))]
+async fn holdout(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<HoldoutQuery>,
+) -> ApiResult<Json<HoldoutReport>> {
+    s.app
+        .value_holdout(&c.principal, &q)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// A recompute's progress: stage (queued, facts, fit, scoring, done, failed), done of total.
@@ -279,10 +315,10 @@ pub(crate) async fn export_csv(
                 r.customer_id.to_string(),
                 r.name,
                 r.city.unwrap_or_default(),
-                r.tier,
-                r.class,
-                r.stage,
-                r.risk.unwrap_or_default(),
+                r.tier.code().to_owned(),
+                r.class.code().to_owned(),
+                r.stage.code().to_owned(),
+                r.risk.map(|r| r.code().to_owned()).unwrap_or_default(),
                 r.risk_reason.unwrap_or_default(),
                 opt(r.r),
                 opt(r.f),
@@ -440,35 +476,35 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
         text: fill(tr.t(key), args),
     };
     let mut out = Vec::new();
-    let class = tr.k("class", &x.class);
+    let class = tr.k("class", x.class);
     out.push(match (&v.tier, v.tier_pinned) {
         (Some(t), true) => why(
             "tier",
             "why.tier.pinned",
             &[
                 ("tier", tr.k("tier", t)),
-                ("computed", tr.k("tier", &x.tier)),
+                ("computed", tr.k("tier", x.tier)),
             ],
         ),
-        _ if x.class == "regular" && x.tier == "medium" => why(
+        _ if x.class == ValueClass::Regular && x.tier == ValueTier::Medium => why(
             "tier",
             "why.tier.medium_clv",
             &[
                 ("clv", yuan(x.clv)),
                 ("min", yuan(b.medium_min_clv)),
-                ("tier", tr.k("tier", &x.tier)),
+                ("tier", tr.k("tier", x.tier)),
             ],
         ),
         _ => why(
             "tier",
             "why.tier.computed",
-            &[("class", class.clone()), ("tier", tr.k("tier", &x.tier))],
+            &[("class", class.clone()), ("tier", tr.k("tier", x.tier))],
         ),
     });
     let cv = yuan(x.current_value);
     let clv = yuan(x.clv);
-    out.push(match x.class.as_str() {
-        "mvc" => why(
+    out.push(match x.class {
+        ValueClass::Mvc => why(
             "class",
             "why.class.mvc",
             &[
@@ -477,7 +513,7 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
                 ("min", yuan(b.mvc_min_value)),
             ],
         ),
-        "mgc" => why(
+        ValueClass::Mgc => why(
             "class",
             "why.class.mgc",
             &[
@@ -487,7 +523,7 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
                 ("cv", cv.clone()),
             ],
         ),
-        "bz" => why(
+        ValueClass::Bz => why(
             "class",
             "why.class.bz",
             &[
@@ -506,8 +542,8 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
     });
     let n = f.purchases.to_string();
     let unhappy = f.unhappy_ratings > 0 || f.open_complaints > 0;
-    out.push(match x.stage.as_str() {
-        "dependent" => why(
+    out.push(match x.stage {
+        LoyaltyStage::Dependent => why(
             "stage",
             "why.stage.dependent",
             &[
@@ -516,9 +552,9 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
                 ("referrals", f.referrals.to_string()),
             ],
         ),
-        "accepting" => why("stage", "why.stage.accepting", &[("n", n.clone())]),
-        "trusting" => why("stage", "why.stage.trusting", &[("n", n.clone())]),
-        "familiar" if unhappy => why(
+        LoyaltyStage::Accepting => why("stage", "why.stage.accepting", &[("n", n.clone())]),
+        LoyaltyStage::Trusting => why("stage", "why.stage.trusting", &[("n", n.clone())]),
+        LoyaltyStage::Familiar if unhappy => why(
             "stage",
             "why.stage.unhappy",
             &[
@@ -526,7 +562,7 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
                 ("complaints", f.open_complaints.to_string()),
             ],
         ),
-        "familiar" => why(
+        LoyaltyStage::Familiar => why(
             "stage",
             "why.stage.familiar",
             &[
@@ -534,7 +570,7 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
                 ("consultations", f.consultations.to_string()),
             ],
         ),
-        _ => why(
+        LoyaltyStage::Aware => why(
             "stage",
             "why.stage.aware",
             &[
@@ -550,8 +586,7 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
     out.push(match (f.first_purchase, x.p_alive, x.expected_purchases) {
         (None, _, _) => why("value", "why.value.none", &[]),
         (Some(first), Some(p), Some(e)) => {
-            let as_of: jiff::civil::Date = x.as_of.parse().unwrap_or(first);
-            let span = first.until(as_of).map(|s| s.get_days()).unwrap_or(0);
+            let span = first.until(x.as_of).map(|s| s.get_days()).unwrap_or(0);
             let months = ((f64::from(span) / 30.4375).round() as i64).max(1);
             why(
                 "value",
@@ -567,6 +602,17 @@ pub fn explain(lang: Lang, v: &ValueView, model: Option<&ModelView>) -> Vec<Why>
                 ],
             )
         }
+        // Bought once: the model expects purchases, but P(active) means nothing yet.
+        (Some(_), None, Some(e)) => why(
+            "value",
+            "why.value.once",
+            &[
+                ("days", days.clone()),
+                ("h", s.horizon_months.to_string()),
+                ("e", format!("{e:.1}")),
+                ("clv", clv.clone()),
+            ],
+        ),
         _ => why(
             "value",
             "why.value.nomodel",

@@ -248,11 +248,11 @@ where
     let uid = c.principal.user.id;
     let app = &state.app;
     let now = app.clock.now();
-    let stale = aftercare_app::ports::stamp(now - std::time::Duration::from_secs(60));
+    let stale = now - std::time::Duration::from_secs(60);
     let store_err = |e: aftercare_app::StoreError| ApiError::from_app(e.into(), c.lang);
     if let Some((h, status, stored)) = app
         .store
-        .idempotent_claim(uid, key, &hash, &app.now(), &stale)
+        .idempotent_claim(uid, key, &hash, now, stale)
         .await
         .map_err(store_err)?
     {

@@ -369,6 +369,7 @@ pub(crate) fn customer_input(f: &FormData) -> CustomerInput {
         preferences: f.opt("preferences"),
         notes: f.opt("notes"),
         source: f.opt("source"),
+        external_ref: None,
     }
 }
 

@@ -194,6 +194,7 @@ pub(crate) async fn new_order_submit(
         location: f.opt("location"),
         status: f.opt("status"),
         currency: None,
+        external_ref: None,
         discount: f.opt("discount"),
         payment_terms: f.opt("payment_terms"),
         special_needs: f.opt("special_needs"),

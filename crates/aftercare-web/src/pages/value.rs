@@ -24,12 +24,99 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/value", get(dashboard_page))
         .route("/value/recompute", post(recompute_submit))
+        .route("/value/holdout", get(holdout_page))
         .route("/value/settings", post(settings_submit))
         .route("/value/segments", get(segments_page).post(segment_submit))
         .route("/value/segments/export.csv", get(segment_export))
         .route("/value/segments/{id}/delete", post(segment_delete))
         .route("/customers/{id}/referrals", post(referral_submit))
         .route("/customers/{id}/tier/unpin", post(unpin_submit))
+}
+
+// ---- holdout validation -----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "value_holdout.html")]
+struct HoldoutPage {
+    c: Chrome,
+    q: HoldoutQuery,
+    report: Option<HoldoutReport>,
+    errors: Vec<String>,
+}
+
+/// The chart's drawing area, in SVG units.
+const CHART: (f64, f64) = (600.0, 220.0);
+
+impl HoldoutPage {
+    fn num(&self, v: &f64) -> String {
+        format!("{v:.2}")
+    }
+    fn whole(&self, v: &f64) -> String {
+        format!("{v:.0}")
+    }
+    /// `x,y` pairs of the tracking line, actual or predicted, scaled to the chart.
+    fn line(&self, predicted: bool) -> String {
+        let Some(r) = &self.report else {
+            return String::new();
+        };
+        let top = r
+            .tracking
+            .iter()
+            .map(|p| p.actual.max(p.predicted))
+            .fold(1.0, f64::max);
+        let n = r.tracking.len().max(1) as f64;
+        r.tracking
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let v = if predicted { p.predicted } else { p.actual };
+                let x = (i as f64 + 1.0) / n * CHART.0;
+                let y = CHART.1 - v / top * (CHART.1 - 10.0);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    fn group(&self, x: &u32) -> String {
+        if *x >= aftercare_insight::holdout::TOP_GROUP {
+            format!("{x}+")
+        } else {
+            x.to_string()
+        }
+    }
+    fn gap(&self, r: &HoldoutReport) -> String {
+        if r.actual > 0.0 {
+            format!("{:+.1}%", (r.predicted - r.actual) / r.actual * 100.0)
+        } else {
+            "—".into()
+        }
+    }
+}
+
+async fn holdout_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<HoldoutQuery>,
+) -> Response {
+    let asked = q
+        .calibration_end
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty());
+    let (report, errors) = if asked {
+        match s.app.value_holdout(&session.principal, &q).await {
+            Ok(r) => (Some(r), vec![]),
+            Err(AppError::Invalid(inv)) => (None, invalid_lines(&inv, &Tr(session.lang))),
+            Err(e) => return page_error(e, session.lang),
+        }
+    } else {
+        (None, vec![])
+    };
+    render(HoldoutPage {
+        c: Chrome::new(&session, "value"),
+        q,
+        report,
+        errors,
+    })
 }
 
 // ---- dashboard --------------------------------------------------------------------------
@@ -77,6 +164,7 @@ const SETTING_NAMES: &[&str] = &[
     "mvc_top_percent",
     "mgc_growth_ratio",
     "mgc_top_percent",
+    "mgc_min_clv_yuan",
     "medium_clv_percentile",
     "familiar_contacts",
     "trusting_purchases",
@@ -199,9 +287,14 @@ async fn dashboard_page(
     dashboard(&s, &session, &q, vec![], None).await
 }
 
-async fn recompute_submit(State(s): State<AppState>, CsrfForm(session, _): CsrfForm) -> Response {
-    match crate::api::value::start_recompute(&s, &session.principal).await {
+async fn recompute_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let as_of = f.s("as_of");
+    match crate::api::value::start_recompute(&s, &session.principal, Some(&as_of)).await {
         Ok(_) => Redirect::to("/value").into_response(),
+        Err(aftercare_app::AppError::Invalid(inv)) => {
+            let errors = setting_lines(&inv, &Tr(session.lang));
+            dashboard(&s, &session, &DashQ::default(), errors, None).await
+        }
         Err(e) => page_error(e, session.lang),
     }
 }

@@ -367,8 +367,8 @@ fn can_curate(s: &Session) -> bool {
 }
 
 /// A label's words in the page's language, e.g. `label(tr, "ladder", Some("image"))`.
-fn label(tr: &Tr, prefix: &str, v: &Option<String>) -> String {
-    v.as_deref()
+fn label<T: AsRef<str>>(tr: &Tr, prefix: &str, v: &Option<T>) -> String {
+    v.as_ref()
         .map(|v| tr.k(prefix, v))
         .unwrap_or_else(|| "—".into())
 }
@@ -399,7 +399,7 @@ struct ListPage {
 }
 
 impl ListPage {
-    fn label(&self, prefix: &str, v: &Option<String>) -> String {
+    fn label<T: AsRef<str>>(&self, prefix: &str, v: &Option<T>) -> String {
         label(&self.c.tr, prefix, v)
     }
     fn words(&self, i: &FeedbackItem, key: &str) -> String {
@@ -408,8 +408,8 @@ impl ListPage {
     fn when(&self, at: impl Instant) -> String {
         at.local()
     }
-    fn sel(&self, v: &Option<String>, x: &str) -> bool {
-        v.as_deref() == Some(x)
+    fn sel<T: AsRef<str>>(&self, v: &Option<T>, x: &str) -> bool {
+        v.as_ref().map(AsRef::as_ref) == Some(x)
     }
     fn product_sel(&self, id: &aftercare_domain::ProductId) -> bool {
         self.q.product_id == Some(id.get())
@@ -604,7 +604,7 @@ async fn word_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) 
         word: f.s("word"),
         kind: f.s("kind"),
         added_by: String::new(),
-        added_at: String::new(),
+        added_at: jiff::Timestamp::default(),
     };
     match s.app.add_dictionary_word(&session.principal, &w).await {
         Ok(_) => Redirect::to("/feedback#dictionary").into_response(),
@@ -643,7 +643,7 @@ struct ItemPage {
 }
 
 impl ItemPage {
-    fn label(&self, prefix: &str, v: &Option<String>) -> String {
+    fn label<T: AsRef<str>>(&self, prefix: &str, v: &Option<T>) -> String {
         label(&self.c.tr, prefix, v)
     }
     fn words(&self, key: &str) -> String {
@@ -658,8 +658,8 @@ impl ItemPage {
     fn when(&self, at: impl Instant) -> String {
         at.local()
     }
-    fn sel(&self, v: &Option<String>, x: &str) -> bool {
-        v.as_deref() == Some(x)
+    fn sel<T: AsRef<str>>(&self, v: &Option<T>, x: &str) -> bool {
+        v.as_ref().map(AsRef::as_ref) == Some(x)
     }
 }
 
@@ -729,8 +729,8 @@ impl BacklogPage {
     fn product_sel(&self, id: &aftercare_domain::ProductId) -> bool {
         self.product_id == Some(id.get())
     }
-    fn sel(&self, v: &Option<String>, x: &str) -> bool {
-        v.as_deref() == Some(x)
+    fn sel<T: AsRef<str>>(&self, v: &Option<T>, x: &str) -> bool {
+        v.as_ref().map(AsRef::as_ref) == Some(x)
     }
 }
 
@@ -783,7 +783,7 @@ struct ImprovementPage {
 }
 
 impl ImprovementPage {
-    fn label(&self, prefix: &str, v: &Option<String>) -> String {
+    fn label<T: AsRef<str>>(&self, prefix: &str, v: &Option<T>) -> String {
         label(&self.c.tr, prefix, v)
     }
     fn money(&self, v: &f64) -> String {
@@ -869,9 +869,13 @@ async fn raised_by_csv(
                 r.name,
                 r.phone.unwrap_or_default(),
                 r.email.unwrap_or_default(),
-                r.consent.join(";"),
+                r.consent
+                    .iter()
+                    .map(|c| c.code())
+                    .collect::<Vec<_>>()
+                    .join(";"),
                 if r.expert { "yes" } else { "no" }.into(),
-                r.first_said,
+                r.first_said.to_string(),
             ]
         })
         .collect();
