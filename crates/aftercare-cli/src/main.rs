@@ -63,6 +63,13 @@ enum Command {
     },
     /// Apply database migrations.
     Migrate,
+    /// Write a consistent copy of the SQLite database to FILE, while the server runs
+    /// (PostgreSQL: use pg_dump, see docs/operations.md).
+    Backup { file: PathBuf },
+    /// Put a backup made by `aftercare backup` in place of the SQLite database, with the
+    /// server stopped. The backup is checked first; the database it replaces is kept as
+    /// aftercare.db.before-restore-<time>.
+    Restore { file: PathBuf },
     /// Rebuild the full-text search index from the database (with the server stopped:
     /// the index has one writer).
     Reindex,
@@ -204,6 +211,9 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let cfg = config::Config::load(cli.data_dir.clone(), cli.database_url.clone())?;
+    if let Command::Restore { file } = &cli.command {
+        return restore(&cfg, file).await;
+    }
     tracing::info!(database = %aftercare_store::Db::redacted(&cfg.database_url), "opening database");
     let db = connect(&cfg.database_url).await.with_context(|| {
         format!(
@@ -225,6 +235,21 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "database is up to date ({} migration(s) applied now)",
                 applied.len()
+            );
+        }
+        Command::Restore { .. } => {}
+        Command::Backup { file } => {
+            let started = std::time::Instant::now();
+            store
+                .backup_into(&file)
+                .await
+                .map_err(|e| anyhow::anyhow!("backup failed: {e}"))?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "backup written to {} ({:.1} MB in {:.1} s)",
+                file.display(),
+                size as f64 / 1e6,
+                started.elapsed().as_secs_f64()
             );
         }
         Command::Serve {
@@ -755,6 +780,34 @@ async fn set_active(app: &App, email: &str, active: bool) -> anyhow::Result<()> 
 }
 
 /// Administrative commands act as the first admin account, or as the system.
+/// `aftercare restore FILE`: checks the backup, then puts it in place of the SQLite
+/// database, keeping the one it replaces.
+async fn restore(cfg: &config::Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let Some(db_file) = cfg.database_url.strip_prefix("sqlite://") else {
+        bail!(
+            "restore puts back a SQLite backup; PostgreSQL is restored with pg_restore \
+             (docs/operations.md#backups)"
+        );
+    };
+    let db_file = std::path::Path::new(db_file.split('?').next().unwrap_or(db_file));
+    let migrations = aftercare_store::backup::check(file)
+        .await
+        .map_err(|e| anyhow::anyhow!("not restored: {e}"))?;
+    #[allow(clippy::disallowed_methods)] // a file name, not business time
+    let stamp = jiff::Zoned::now().strftime("%Y%m%d%H%M%S").to_string();
+    let kept = aftercare_store::backup::put_in_place(file, db_file, &stamp)
+        .map_err(|e| anyhow::anyhow!("not restored: {e}"))?;
+    println!(
+        "restored {} ({migrations} migrations) as {}",
+        file.display(),
+        db_file.display()
+    );
+    if let Some(k) = kept {
+        println!("the database it replaced is kept as {}", k.display());
+    }
+    Ok(())
+}
+
 async fn admin_principal(app: &App) -> anyhow::Result<Principal> {
     let users = app.store.users().await?;
     let user =

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+pub mod backup;
 mod catalogue;
 mod change_log;
 mod customer_rows;

@@ -24,6 +24,30 @@ impl SqlStore {
         Self { db }
     }
 
+    /// A consistent copy of a SQLite database, taken while it is in use (`VACUUM INTO`:
+    /// one read transaction, so every write is either wholly in the copy or not at all),
+    /// written next to `path` and renamed onto it when complete. PostgreSQL is backed up
+    /// with its own tools (`pg_dump`), so there it is refused.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.db.backend != crate::db::Backend::Sqlite {
+            return Err(StoreError::Backend(
+                "PostgreSQL is backed up with pg_dump (docs/operations.md#backups)".into(),
+            ));
+        }
+        let partial = path.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        exec(
+            &self.db.read,
+            "VACUUM INTO $1",
+            &[partial.display().to_string().into()],
+        )
+        .await?;
+        std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .and_then(|_| std::fs::rename(&partial, path))
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))
+    }
+
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         self.db.write.begin().await.map_err(backend_err)
     }
