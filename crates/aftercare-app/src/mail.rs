@@ -255,6 +255,7 @@ fn cleaned(mail: &InboundMail) -> InboundMail {
         from_name: mail.from_name.as_deref().map(|n| clean(n).into_owned()),
         subject: clean(&mail.subject).into_owned(),
         body: clean(&mail.body).into_owned(),
+        body_undecodable: mail.body_undecodable,
         message_id: mail.message_id.as_deref().map(|m| clean(m).into_owned()),
         in_reply_to: mail.in_reply_to.as_deref().map(|m| clean(m).into_owned()),
         attachments: mail

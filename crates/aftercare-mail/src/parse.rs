@@ -49,30 +49,185 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
         .filter(|n| !n.is_empty())
         .map(str::to_string);
 
+    // Names and subjects in encoded words with labels mail-parser does not know
+    // (=?x-gbk?B?…?=) are decoded here; the rest as mail-parser read them.
+    let from_name = msg
+        .header_raw("From")
+        .and_then(|raw| raw.split('<').next())
+        .and_then(decode_words)
+        .map(|n| n.trim().trim_matches('"').trim().to_string())
+        .filter(|n| !n.is_empty())
+        .or(from_name);
+    let subject = msg
+        .header_raw("Subject")
+        .and_then(decode_words)
+        .unwrap_or_else(|| msg.subject().unwrap_or_default().to_string());
+    let mut attachments = attachments(&msg);
+    let (body, body_undecodable) = match body(&msg) {
+        Body::Text(text) => (text, false),
+        // No charset makes sense of it: kept as it came, and never read as language.
+        Body::Undecodable(raw) => {
+            attachments.push(NewAttachment {
+                filename: "original-body.txt".into(),
+                content_type: "text/plain".into(),
+                content: raw,
+            });
+            (String::new(), true)
+        }
+    };
     Ok(InboundMail {
         from_email,
         from_name,
-        subject: msg.subject().unwrap_or_default().trim().to_string(),
-        body: body(&msg),
+        subject: subject.trim().to_string(),
+        body,
+        body_undecodable,
         message_id: msg.message_id().and_then(bare_id),
         in_reply_to: first_id(msg.in_reply_to()),
-        attachments: attachments(&msg),
+        attachments,
     })
 }
 
-/// The first text part, or the first HTML part as text; mail-parser lists an HTML part
-/// among the text bodies when a message has no text/plain alternative.
-fn body(msg: &Message<'_>) -> String {
-    let text = msg
+enum Body {
+    Text(String),
+    Undecodable(Vec<u8>),
+}
+
+/// The first text part, or the first HTML part as text (mail-parser lists an HTML part
+/// among the text bodies when a message has no text/plain alternative), decoded from its
+/// bytes by its charset label, or by detection when the label is missing, unknown or
+/// wrong.
+fn body(msg: &Message<'_>) -> Body {
+    let Some(part) = msg
         .text_bodies()
-        .find_map(|part| match &part.body {
-            PartType::Text(text) => Some(text.to_string()),
-            PartType::Html(html) => Some(html_to_text(html)),
-            _ => None,
-        })
-        .unwrap_or_default();
+        .find(|p| matches!(p.body, PartType::Text(_) | PartType::Html(_)))
+    else {
+        return Body::Text(String::new());
+    };
+    let label = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .map(str::to_string);
+    let raw = content(msg, part);
+    let Some(text) = decode_text(&raw, label.as_deref()) else {
+        return Body::Undecodable(raw);
+    };
+    let text = match part.body {
+        PartType::Html(_) => html_to_text(&text),
+        _ => text,
+    };
     // Mail travels with CRLF; the app stores and shows plain newlines.
-    text.replace("\r\n", "\n").trim_end().to_string()
+    Body::Text(text.replace("\r\n", "\n").trim_end().to_string())
+}
+
+/// The encoding a charset label means, including the labels mail clients use that are not
+/// IANA names. GBK and GB2312 are read as GB18030, which contains both; Big5 as Big5 with
+/// the Hong Kong additions.
+pub fn encoding_for(label: &str) -> Option<&'static encoding_rs::Encoding> {
+    let l = label
+        .trim()
+        .trim_matches('"')
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    let bare = l.strip_prefix("x-").unwrap_or(&l);
+    let chinese = match bare {
+        "gbk" | "cp936" | "ms936" | "windows-936" | "gb2312" | "gb-2312" | "gb-2312-80"
+        | "gb2312-80" | "euc-cn" | "csgb2312" | "mac-chinesesimp" | "chinese" | "gb18030"
+        | "936" => Some(encoding_rs::GB18030),
+        "big5" | "big5-tw" | "big5-hkscs" | "big5hkscs" | "cp950" | "ms950" | "windows-950"
+        | "mac-chinesetrad" | "cn-big5" | "950" => Some(encoding_rs::BIG5),
+        _ => None,
+    };
+    chinese.or_else(|| encoding_rs::Encoding::for_label(l.as_bytes()))
+}
+
+/// Text from bytes in the labelled charset; when the label is missing or unknown, does
+/// not decode the bytes, or is a single-byte Western charset on bytes that read as
+/// Chinese, the charset is detected. None when nothing decodes them cleanly.
+pub fn decode_text(bytes: &[u8], label: Option<&str>) -> Option<String> {
+    let clean = |enc: &'static encoding_rs::Encoding| {
+        enc.decode_without_bom_handling_and_without_replacement(bytes)
+            .map(|t| t.into_owned())
+    };
+    let declared = label.and_then(encoding_for);
+    let ascii = bytes.is_ascii();
+    let guess = || {
+        let mut detector = chardetng::EncodingDetector::new();
+        detector.feed(bytes, true);
+        detector.guess(None, true)
+    };
+    match declared {
+        Some(enc) if ascii => clean(enc),
+        // A Western single-byte label decodes any bytes: trust it only when detection
+        // does not find something better.
+        Some(enc) if enc.is_single_byte() => {
+            let detected = guess();
+            if detected != enc && !detected.is_single_byte() {
+                clean(detected).or_else(|| clean(enc))
+            } else {
+                clean(enc)
+            }
+        }
+        Some(enc) => clean(enc).or_else(|| clean(guess())),
+        None => clean(guess()),
+    }
+    .filter(|t| !looks_like_noise(t))
+}
+
+/// Text that decoded without errors but is not language: mostly control characters or
+/// characters from private-use and rarely used blocks, as random bytes give.
+fn looks_like_noise(text: &str) -> bool {
+    let total = text.chars().count();
+    if total < 8 {
+        return false;
+    }
+    let odd = text
+        .chars()
+        .filter(|c| {
+            (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                || ('\u{E000}'..='\u{F8FF}').contains(c)
+                || ('\u{80}'..='\u{24F}').contains(c)
+        })
+        .count();
+    odd * 5 > total
+}
+
+/// A header made of RFC 2047 encoded words, decoded with [`decode_text`]; None when it
+/// holds no encoded word or one that does not decode.
+fn decode_words(raw: &str) -> Option<String> {
+    if !raw.contains("=?") {
+        return None;
+    }
+    let raw = raw.replace(['\r', '\n'], "");
+    let mut out = String::new();
+    let mut rest = raw.as_str();
+    let mut last_was_word = false;
+    while let Some(start) = rest.find("=?") {
+        let before = &rest[..start];
+        // Whitespace between two encoded words is not part of the text.
+        if !(last_was_word && before.trim().is_empty()) {
+            out.push_str(before);
+        }
+        let inner = &rest[start + 2..];
+        let mut pieces = inner.splitn(3, '?');
+        let (Some(label), Some(kind), Some(tail)) = (pieces.next(), pieces.next(), pieces.next())
+        else {
+            return None;
+        };
+        let end = tail.find("?=")?;
+        let data = &tail[..end];
+        let bytes = match kind {
+            "B" | "b" => base64_decode(data.as_bytes())?,
+            "Q" | "q" => quoted_printable_decode(data.replace('_', " ").as_bytes())?,
+            _ => return None,
+        };
+        // RFC 2231 allows a language after the label: gbk*zh.
+        let label = label.split('*').next().unwrap_or(label);
+        out.push_str(&decode_text(&bytes, Some(label))?);
+        rest = &tail[end + 2..];
+        last_was_word = true;
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 fn bare_id(id: &str) -> Option<String> {

@@ -236,6 +236,34 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
             .iter()
             .all(|m| m.from_email == "service@aftercare.example.com")
     );
+
+    // Mail with a charset label that is no IANA name is read; a body no charset makes
+    // sense of becomes a request without text, its bytes kept as they came.
+    let wild = app
+        .receive_mail(&parse(&fixture("label-x-gbk.eml")).unwrap())
+        .await
+        .unwrap();
+    let r = app
+        .request_detail(&agent, wild.request_id)
+        .await
+        .unwrap()
+        .request;
+    assert_eq!(r.subject, "冰箱不制冷了");
+    assert!(r.description.contains("压缩机一直响"), "{}", r.description);
+    let junk = app
+        .receive_mail(&parse(&fixture("undecodable.eml")).unwrap())
+        .await
+        .unwrap();
+    let d = app.request_detail(&agent, junk.request_id).await.unwrap();
+    assert_eq!(d.request.description, "(—)");
+    assert!(
+        d.messages
+            .iter()
+            .flat_map(|m| &m.attachments)
+            .any(|a| a.filename == "original-body.txt"),
+        "{:?}",
+        d.messages
+    );
     db.cleanup().await;
 }
 

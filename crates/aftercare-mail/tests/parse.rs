@@ -125,3 +125,56 @@ fn mail_without_a_sender_is_refused() {
 fn bytes_that_are_no_mail_are_refused() {
     assert_eq!(parse(b""), Err(ParseError::NotAMessage));
 }
+
+/// Mail as it arrives from the wild (tests/fixtures/make_charsets.py): charset labels that
+/// are not IANA names, in the body and in encoded words of the headers.
+#[test]
+fn charset_labels_from_the_wild_are_decoded() {
+    let hans = "你好，家里的冰箱从昨天开始不制冷，压缩机一直响。请尽快安排师傅上门。";
+    let hant = "您好，家裡的冷氣從昨天開始不冷，室外機一直響。請盡快安排師傅到府維修。";
+    for (file, subject, body) in [
+        ("label-x-gbk.eml", "冰箱不制冷了", hans),
+        ("label-cp936.eml", "冰箱不制冷了", hans),
+        ("label-gb2312-80.eml", "冰箱不制冷了", hans),
+        ("label-mac.eml", "冰箱不制冷了", hans),
+        ("label-big5-tw.eml", "冷氣不冷了", hant),
+    ] {
+        let mail = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(mail.subject, subject, "{file}");
+        assert_eq!(mail.from_name.as_deref(), Some("李女士"), "{file}");
+        assert_eq!(mail.body, body, "{file}");
+        assert!(!mail.body_undecodable, "{file}");
+    }
+}
+
+/// A body labelled Latin-1 but written in GBK, and one with no label at all: the charset
+/// is detected.
+#[test]
+fn a_wrong_or_missing_charset_is_detected() {
+    for file in ["wrong-label.eml", "no-label.eml"] {
+        let mail = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            mail.body, "你好，家里的冰箱从昨天开始不制冷，压缩机一直响。请尽快安排师傅上门。",
+            "{file}"
+        );
+        assert_eq!(mail.subject, "冰箱不制冷了", "{file}");
+    }
+}
+
+/// Bytes no charset makes sense of are kept as they came and flagged, never passed on as
+/// text to be analysed.
+#[test]
+fn an_undecodable_body_is_kept_raw_and_flagged() {
+    let raw = fixture("undecodable.eml");
+    let mail = parse(&raw).unwrap();
+    assert!(mail.body_undecodable);
+    assert_eq!(mail.body, "");
+    assert_eq!(mail.subject, "冰箱不制冷了");
+    let kept = mail
+        .attachments
+        .iter()
+        .find(|a| a.filename == "original-body.txt")
+        .expect("the body is kept");
+    let expected: Vec<u8> = (0..600u32).map(|i| ((i * 151 + 7) % 256) as u8).collect();
+    assert_eq!(kept.content, expected);
+}

@@ -260,6 +260,9 @@ pub struct InboundMail {
     pub subject: String,
     /// The text body (from the HTML part when there is no text part).
     pub body: String,
+    /// No charset made sense of the body: it is empty here and kept as it came among
+    /// the attachments (`original-body.txt`), and it is not analysed as language.
+    pub body_undecodable: bool,
     pub message_id: Option<String>,
     pub in_reply_to: Option<String>,
     pub attachments: Vec<NewAttachment>,
