@@ -95,6 +95,29 @@ for (const database of ['sqlite', 'postgres']) {
       await page.screenshot({ path: `${shots}${database}-2-customer360.png`, fullPage: true });
     });
 
+    await t.test('the top bar finds the customer by phone, serial and order number, on a phone', async () => {
+      const customerUrl = page.url();
+      const orderNumber = (await page.textContent('#orders')).match(/SO-\d{4}-\d{6}/)[0];
+      await page.setViewportSize({ width: 390, height: 844 });
+      for (const typed of ['+86 138-0013-8000', serial.toLowerCase(), orderNumber.toLowerCase().replaceAll('-', '')]) {
+        await page.fill('header form.search input[name="q"]', typed);
+        await page.press('header form.search input[name="q"]', 'Enter');
+        await page.waitForURL(/\/search\?q=/);
+        const first = page.locator('#exact li').first();
+        await first.waitFor();
+        const href = await first.locator('a').getAttribute('href');
+        assert.ok(
+          href === new URL(customerUrl).pathname || /^\/orders\/\d+$/.test(href),
+          `${typed} → ${href}`,
+        );
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 1, `no sideways scrolling (${overflow}px)`);
+      }
+      await page.screenshot({ path: `${shots}${database}-3-search-phone.png`, fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(customerUrl);
+    });
+
     await t.test('switching the language changes the interface', async () => {
       await page.selectOption('#lang-form select', 'en');
       await page.waitForLoadState('load');

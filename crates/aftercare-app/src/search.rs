@@ -30,6 +30,29 @@ fn url_of(kind: &str, id: i64) -> String {
     }
 }
 
+/// `SR-2026-000123` from `SR-2026-000123`, `sr2026000123` or `SR-2026-123`: the document
+/// number of this prefix the text is, if it is one.
+fn document_number(compact: &str, prefix: &str) -> Option<String> {
+    let rest = compact.strip_prefix(prefix)?.trim_start_matches('-');
+    let (year, seq) = match rest.split_once('-') {
+        Some((y, s)) => (y.to_owned(), s.to_owned()),
+        None if rest.len() > 4 => (rest[..4].to_owned(), rest[4..].to_owned()),
+        None => return None,
+    };
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if year.len() != 4 || !digits(&year) || !digits(&seq) || seq.len() > 6 {
+        return None;
+    }
+    Some(format!("{prefix}-{year}-{:0>6}", seq))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn unavailable() -> AppError {
     AppError::Conflict {
         code: "search_unavailable",
@@ -76,12 +99,110 @@ impl App {
             drafts: p.role.allows(Permission::ManageDesk),
         };
         let limit = q.limit.unwrap_or(20).clamp(1, 100);
+        let exact = self.direct_matches(&text, kind.as_deref(), v).await?;
         let index = self.index()?;
         let mut r = blocking(move || index.search(&text, kind.as_deref(), v, limit)).await?;
         for h in &mut r.hits {
             h.url = url_of(&h.kind, h.id);
         }
+        r.hits
+            .retain(|h| !exact.iter().any(|e| e.kind == h.kind && e.id == h.id));
+        r.exact = exact;
         Ok(r)
+    }
+
+    /// What the words name directly: a request or order number, or customers the customer
+    /// list finds by them (phone in any spelling, serial, name or pinyin, email). A
+    /// partner outlet's staff get their own outlet's requests only, and no customer or
+    /// order lookups (they see the customers they serve through their requests).
+    async fn direct_matches(
+        &self,
+        text: &str,
+        kind: Option<&str>,
+        v: Visibility,
+    ) -> Result<Vec<SearchHit>, AppError> {
+        let wants = |k: &str| kind.is_none_or(|x| x == k);
+        let mut out = Vec::new();
+        let hit = |kind: &str, id: i64, title: String, snippet: String, at: String| SearchHit {
+            kind: kind.into(),
+            url: match kind {
+                "order" => format!("/orders/{id}"),
+                k => url_of(k, id),
+            },
+            id,
+            title: html_escape(&title),
+            snippet: html_escape(&snippet),
+            score: f32::MAX,
+            at,
+        };
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
+        if let Some(number) = document_number(&compact, "SR") {
+            if wants("request")
+                && let Some(id) = self.store.request_id_by_number(&number).await?
+                && let Some(r) = self.store.request(id).await?
+                && v.outlet
+                    .is_none_or(|o| r.outlet_id.map(|x| x.get()) == Some(o))
+            {
+                out.push(hit(
+                    "request",
+                    id.get(),
+                    format!("{} {}", r.number, r.subject),
+                    r.customer_name.clone(),
+                    crate::ports::stamp(r.created_at),
+                ));
+            }
+            return Ok(out);
+        }
+        if v.outlet.is_some() {
+            return Ok(out);
+        }
+        if let Some(number) = document_number(&compact, "SO") {
+            if wants("order") {
+                let q = crate::input::OrderQuery {
+                    q: Some(number.clone()),
+                    limit: Some(2),
+                    ..Default::default()
+                };
+                for o in self.store.orders(&q).await?.items {
+                    if o.number == number {
+                        out.push(hit(
+                            "order",
+                            o.id.get(),
+                            o.number.clone(),
+                            o.customer_name.clone(),
+                            o.ordered_on.to_string(),
+                        ));
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        if wants("customer") {
+            let q = crate::input::CustomerQuery {
+                q: Some(text.to_owned()),
+                limit: Some(5),
+                ..Default::default()
+            };
+            for c in self.store.customers(&q).await?.items {
+                let snippet = [c.primary_phone.as_deref(), c.city.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                out.push(hit(
+                    "customer",
+                    c.id,
+                    c.name.clone(),
+                    snippet,
+                    crate::ports::stamp(c.created_at),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// One refresh round: the records the change log touched since the index's cursor are
@@ -174,5 +295,33 @@ impl App {
     pub async fn search_stats(&self) -> Result<(u64, u64), AppError> {
         let index = self.index()?;
         blocking(move || index.stats()).await
+    }
+}
+
+#[cfg(test)]
+mod direct_tests {
+    use super::document_number;
+
+    #[test]
+    fn document_numbers_are_read_in_any_spelling() {
+        for typed in [
+            "SR-2026-000123",
+            "SR2026000123",
+            "SR-2026-123",
+            "SR2026-000123",
+        ] {
+            assert_eq!(
+                document_number(typed, "SR").as_deref(),
+                Some("SR-2026-000123"),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            document_number("SO-2025-000007", "SO").as_deref(),
+            Some("SO-2025-000007")
+        );
+        for not in ["SR", "SRX", "SR-26-1", "SR-2026-1234567", "SR-ABCD-000001"] {
+            assert_eq!(document_number(not, "SR"), None, "{not}");
+        }
     }
 }

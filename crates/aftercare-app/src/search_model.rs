@@ -61,6 +61,11 @@ pub struct SearchResults {
     pub by_kind: Vec<KindCount>,
     /// Counting stopped at 10,000 matches: the counts are "at least".
     pub capped: bool,
+    /// Direct matches, shown first: a request or an order by its number, customers by
+    /// phone number in any spelling, serial number of an item, name or its pinyin
+    /// (`zhangchao`), or email. Not repeated among `hits`.
+    #[serde(default)]
+    pub exact: Vec<SearchHit>,
     pub hits: Vec<SearchHit>,
 }
 

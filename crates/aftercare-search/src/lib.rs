@@ -507,6 +507,7 @@ impl SearchIndex for TantivyIndex {
             total,
             by_kind,
             capped,
+            exact: vec![],
             hits,
         })
     }

@@ -193,6 +193,8 @@ pub(crate) const VOC_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("search.kind.request", "服务请求", "服務請求", "Request"),
     ("search.kind.feedback", "反馈", "回饋", "Feedback"),
     ("search.kind.article", "文章", "文章", "Article"),
+    ("search.kind.order", "订单", "訂單", "Order"),
+    ("search.exact", "直达", "直達", "Direct match"),
     (
         "error.search_kind_unknown",
         "应为 customer、request、feedback 或 article。",

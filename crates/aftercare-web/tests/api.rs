@@ -2649,14 +2649,47 @@ async fn feedback_over_http(app: &TestApp) {
         found.text
     );
     assert_eq!(found.json["hits"][0]["url"], format!("/feedback/{id}"));
+    // A customer by name is a direct match, shown first and not repeated among the hits.
     let people = get_json(app, &tok, "/api/v1/search?q=周敏&kind=customer")
         .await
         .expect(200);
     assert_eq!(
-        people.json["hits"][0]["id"].as_i64(),
+        people.json["exact"][0]["id"].as_i64(),
         Some(who),
         "{}",
         people.text
+    );
+    assert!(
+        people.json["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["id"].as_i64() != Some(who)),
+        "{}",
+        people.text
+    );
+    // By phone number in another spelling, and in the top bar's search page.
+    let by_phone = get_json(app, &tok, "/api/v1/search?q=%2B86%20138-0000-9999")
+        .await
+        .expect(200);
+    assert_eq!(
+        by_phone.json["exact"][0]["id"].as_i64(),
+        Some(who),
+        "{}",
+        by_phone.text
+    );
+    assert_eq!(
+        by_phone.json["exact"][0]["url"],
+        format!("/customers/{who}")
+    );
+    let page = send(b.get(url(app, "/search?q=138%200000%209999")))
+        .await
+        .expect(200);
+    assert!(
+        page.text.contains("id=\"exact\"")
+            && page.text.contains(&format!("href=\"/customers/{who}\"")),
+        "{}",
+        page.text
     );
     get_json(app, &tok, "/api/v1/search?q=").await.expect(422);
     get_json(app, &tok, "/api/v1/search?q=x&kind=planet")
