@@ -112,6 +112,11 @@ impl App {
             .clone()
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| mail.from_email.clone());
+        let named = find_request_number(&mail.subject);
+        let unknown_number = match &named {
+            Some(n) => self.store.request_id_by_number(n).await?.is_none(),
+            None => false,
+        };
         if let Some(r) = self.threaded_request(mail, &key).await? {
             let outcome = MailOutcome {
                 request_id: r.id.get(),
@@ -181,6 +186,27 @@ impl App {
         let (id, number) = self
             .open_request_as(&actor, &input, RequestChannel::Email, first, message_id)
             .await?;
+        // The subject named a request that does not exist: the agent is told, on the new
+        // request, in their own language.
+        if let (true, Some(named)) = (unknown_number, named)
+            && let Some(r) = self.store.request(id.into()).await?
+        {
+            let fx = crate::ports::Effects {
+                message: Some(NewMessage {
+                    kind: "system".into(),
+                    author_id: None,
+                    author_label: "Aftercare".into(),
+                    body: system_message("mail_unknown_request", &[("number", &named)]),
+                    channel: "email".into(),
+                    message_id: None,
+                    attachments: vec![],
+                }),
+                ..Default::default()
+            };
+            self.store
+                .update_requests(&actor, &[(r, fx)], self.clock.now())
+                .await?;
+        }
         Ok(MailOutcome {
             request_id: id,
             number,
@@ -245,6 +271,17 @@ impl App {
         }
         Ok(d)
     }
+}
+
+/// The body of a system message: a code and its values, as JSON, which each reader sees
+/// in their own language (`sysmsg.<code>`, with `{name}` filled in).
+pub fn system_message(code: &str, values: &[(&str, &str)]) -> String {
+    let mut m = serde_json::Map::new();
+    m.insert("t".into(), code.into());
+    for (k, v) in values {
+        m.insert((*k).into(), (*v).into());
+    }
+    serde_json::Value::Object(m).to_string()
 }
 
 /// The mail without stray control characters in the text a person reads.

@@ -256,6 +256,28 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
         .unwrap();
     let d = app.request_detail(&agent, junk.request_id).await.unwrap();
     assert_eq!(d.request.description, "(—)");
+
+    // A subject naming a request that does not exist opens a new request, which tells the
+    // agent so (a system message the page shows in the reader's language).
+    let mut stray = parse(&fixture("label-x-gbk.eml")).unwrap();
+    stray.subject = "Re: [SR-2026-009999] 冰箱".into();
+    stray.message_id = Some("stray-1@example.cn".into());
+    let o = app.receive_mail(&stray).await.unwrap();
+    assert!(!o.threaded);
+    let msgs = app
+        .request_detail(&agent, o.request_id)
+        .await
+        .unwrap()
+        .messages;
+    let note = msgs
+        .iter()
+        .find(|m| m.kind == "system")
+        .unwrap_or_else(|| panic!("{msgs:?}"));
+    let v: serde_json::Value = serde_json::from_str(&note.body).unwrap();
+    assert_eq!(
+        (v["t"].as_str(), v["number"].as_str()),
+        (Some("mail_unknown_request"), Some("SR-2026-009999"))
+    );
     assert!(
         d.messages
             .iter()

@@ -89,6 +89,12 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "from the customer",
     ),
     ("mkind.system", "系统", "系統", "system"),
+    (
+        "sysmsg.mail_unknown_request",
+        "邮件主题中的请求编号 {number} 在系统中不存在，因此为这封邮件新建了本请求。请核对客户是否引用了错误的编号。",
+        "郵件主旨中的請求編號 {number} 在系統中不存在，因此為這封郵件新建了本請求。請核對客戶是否引用了錯誤的編號。",
+        "The mail's subject names request {number}, which does not exist, so this request was opened for it. Check whether the customer quoted a wrong number.",
+    ),
     ("sla.response", "首次响应", "首次回應", "First response"),
     ("sla.resolution", "解决", "解決", "Resolution"),
     ("sla.due", "时限", "時限", "due"),

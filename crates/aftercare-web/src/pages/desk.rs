@@ -333,6 +333,24 @@ impl RequestPage {
     fn when(&self, at: impl Instant) -> String {
         at.local()
     }
+    /// A message as the reader sees it: a system message in their language, the rest as
+    /// written.
+    fn message_text(&self, m: &aftercare_app::desk_model::RequestMessage) -> String {
+        if m.kind != "system" {
+            return m.body.clone();
+        }
+        let Ok(serde_json::Value::Object(v)) = serde_json::from_str(&m.body) else {
+            return m.body.clone();
+        };
+        let code = v.get("t").and_then(|t| t.as_str()).unwrap_or_default();
+        let mut text = self.c.tr.t(&format!("sysmsg.{code}"));
+        for (k, val) in &v {
+            if let Some(s) = val.as_str() {
+                text = text.replace(&format!("{{{k}}}"), s);
+            }
+        }
+        text
+    }
     fn opt_when(&self, at: &Option<jiff::Timestamp>) -> String {
         at.as_ref().map(Instant::local).unwrap_or_default()
     }
