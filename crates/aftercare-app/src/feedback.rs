@@ -315,6 +315,7 @@ impl App {
             rating,
             body: c.body,
             received_at: c.at,
+            uncertain: analysis.as_ref().is_ok_and(Analysis::uncertain),
             analysis,
             backlog,
         })

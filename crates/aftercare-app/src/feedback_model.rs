@@ -109,6 +109,8 @@ pub struct FeedbackRecord {
     pub body: String,
     pub received_at: jiff::Timestamp,
     pub analysis: Result<Analysis, String>,
+    /// The analyser was unsure of a label ([`Analysis::uncertain`]): staff should label it.
+    pub uncertain: bool,
     /// The backlog entry it belongs to: (product, topic, kind).
     pub backlog: Option<(Option<i64>, String, &'static str)>,
 }
@@ -150,6 +152,8 @@ pub struct FeedbackItem {
     pub confidence: serde_json::Value,
     /// Staff corrected a label.
     pub corrected: bool,
+    /// The analyser was unsure and nobody has labelled it yet ("待确认").
+    pub uncertain: bool,
     pub improvement_id: Option<i64>,
 }
 
@@ -169,6 +173,9 @@ pub struct FeedbackQuery {
     pub need: Option<String>,
     /// Only items whose analysis failed (true) or succeeded (false).
     pub failed: Option<bool>,
+    /// Only items to confirm: the analyser was unsure and nobody has labelled them yet
+    /// (true), or the others (false).
+    pub uncertain: Option<bool>,
     /// Only from customers of the alliance (true) or from the others (false).
     pub expert: Option<bool>,
     pub cursor: Option<String>,

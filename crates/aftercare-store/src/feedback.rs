@@ -19,7 +19,7 @@ const ITEM_SELECT: &str = "SELECT f.id, f.source, f.origin, f.customer_id, c.nam
     CAST(CASE WHEN e.customer_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS expert, f.product_id, p.name AS product_name, \
     f.asset_id, f.request_id, f.outlet_id, f.rating, f.body, f.received_at, f.analysis, f.analysis_error, \
     f.script, f.keywords, f.topic, f.sentiment, f.sentiment_score, f.ladder, f.need, f.evidence, \
-    f.confidence, f.corrected, f.improvement_id \
+    f.confidence, f.corrected, f.improvement_id, f.uncertain \
     FROM feedback_items f LEFT JOIN customers c ON c.id = f.customer_id \
     LEFT JOIN customer_experts e ON e.customer_id = f.customer_id \
     LEFT JOIN products p ON p.id = f.product_id WHERE 1 = 1";
@@ -53,6 +53,7 @@ struct ItemRec {
     confidence: Option<String>,
     corrected: i64,
     improvement_id: Option<i64>,
+    uncertain: i64,
 }
 
 fn json_or(s: Option<&str>, empty: serde_json::Value) -> serde_json::Value {
@@ -96,6 +97,7 @@ impl TryFrom<ItemRec> for FeedbackItem {
             confidence: json_or(r.confidence.as_deref(), json!({})),
             corrected: r.corrected != 0,
             improvement_id: r.improvement_id,
+            uncertain: r.uncertain != 0 && r.corrected == 0,
         })
     }
 }
@@ -258,8 +260,8 @@ impl FeedbackStore for SqlStore {
             &mut *tx,
             "INSERT INTO feedback_items (source, origin, customer_id, product_id, asset_id, request_id, outlet_id, \
              rating, body, received_at, analysis, analysis_error, script, keywords, topic, sentiment, \
-             sentiment_score, ladder, need, evidence, confidence, improvement_id, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+             sentiment_score, ladder, need, evidence, confidence, improvement_id, created_by, uncertain) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
              RETURNING id",
             &[
                 r.source.code().into(),
@@ -291,6 +293,7 @@ impl FeedbackStore for SqlStore {
                 })),
                 V::OptI(improvement),
                 actor.label.clone().into(),
+                V::I(i64::from(r.uncertain)),
             ],
         )
         .await
@@ -371,6 +374,15 @@ impl FeedbackStore for SqlStore {
             if let Some(v) = text(v) {
                 sql.push(&format!(" AND {col} = ")).bind(V::T(v));
             }
+        }
+        match q.uncertain {
+            Some(true) => {
+                sql.push(" AND f.uncertain = 1 AND f.corrected = 0");
+            }
+            Some(false) => {
+                sql.push(" AND (f.uncertain = 0 OR f.corrected = 1)");
+            }
+            None => {}
         }
         match q.failed {
             Some(true) => {

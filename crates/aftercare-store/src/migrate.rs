@@ -51,6 +51,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000011_add_external_refs",
         include_str!("migrations/m20261205_000011_add_external_refs.sql"),
     ),
+    (
+        "m20261205_000012_add_feedback_uncertain",
+        include_str!("migrations/m20261205_000012_add_feedback_uncertain.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

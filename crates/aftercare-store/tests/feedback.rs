@@ -430,6 +430,62 @@ async fn scenario(kind: Kind) {
         .await
         .unwrap();
     assert!(next.items.iter().all(|i| i.id < page.items[2].id));
+    // The analyser's doubts: an item it is unsure of is "to confirm" (below the threshold
+    // on a label), listed apart, and leaves the list once someone labels it.
+    let vague = app
+        .add_feedback(&agent, &said("call", "嗯，那个，再说吧", li, fridge))
+        .await
+        .unwrap();
+    let least = ["sentiment", "ladder", "need"]
+        .iter()
+        .map(|k| vague.confidence[k].as_f64().unwrap())
+        .fold(f64::MAX, f64::min);
+    assert_eq!(
+        vague.uncertain,
+        least < aftercare_insight::text::LOW_CONFIDENCE,
+        "{:?}",
+        vague.confidence
+    );
+    let to_confirm = |q: Option<bool>| {
+        let app = &app;
+        let pm = &pm;
+        async move {
+            app.feedback(
+                pm,
+                &FeedbackQuery {
+                    uncertain: q,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items
+        }
+    };
+    let listed = to_confirm(Some(true)).await;
+    assert!(listed.iter().all(|i| i.uncertain));
+    assert!(to_confirm(Some(false)).await.iter().all(|i| !i.uncertain));
+    if vague.uncertain {
+        assert!(listed.iter().any(|i| i.id == vague.id));
+        app.correct_feedback(
+            &pm,
+            vague.id,
+            &LabelsInput {
+                sentiment: Some("neutral".into()),
+                ladder: Some("function".into()),
+                need: Some("current".into()),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            !to_confirm(Some(true))
+                .await
+                .iter()
+                .any(|i| i.id == vague.id),
+            "labelled: no longer to confirm"
+        );
+    }
     db.cleanup().await;
 }
 

@@ -432,6 +432,7 @@ fn list_query(q: &FeedbackQuery) -> String {
             q.customer_id.map(|v| v.to_string()).as_deref(),
         ),
         ("failed", q.failed.map(|v| v.to_string()).as_deref()),
+        ("uncertain", q.uncertain.map(|v| v.to_string()).as_deref()),
         ("expert", q.expert.map(|v| v.to_string()).as_deref()),
     ])
 }
@@ -448,6 +449,7 @@ struct ListParams {
     customer_id: Option<String>,
     failed: Option<String>,
     expert: Option<String>,
+    uncertain: Option<String>,
     cursor: Option<String>,
 }
 
@@ -481,6 +483,7 @@ impl ListParams {
             need: empty(self.need),
             failed: flag(self.failed),
             expert: flag(self.expert),
+            uncertain: flag(self.uncertain),
             cursor: empty(self.cursor),
             limit: Some(50),
         };
