@@ -112,12 +112,8 @@ impl App {
             .clone()
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| mail.from_email.clone());
-        let named = find_request_number(&mail.subject);
-        let unknown_number = match &named {
-            Some(n) => self.store.request_id_by_number(n).await?.is_none(),
-            None => false,
-        };
-        if let Some(r) = self.threaded_request(mail, &key).await? {
+        let thread = self.threaded_request(mail, &key).await?;
+        if let Thread::Into(r) = thread {
             let outcome = MailOutcome {
                 request_id: r.id.get(),
                 number: r.number.clone(),
@@ -127,7 +123,7 @@ impl App {
             };
             self.customer_message(
                 &actor,
-                r,
+                *r,
                 &author,
                 body,
                 "email",
@@ -188,7 +184,7 @@ impl App {
             .await?;
         // The subject named a request that does not exist: the agent is told, on the new
         // request, in their own language.
-        if let (true, Some(named)) = (unknown_number, named)
+        if let Thread::UnknownNumber(named) = thread
             && let Some(r) = self.store.request(id.into()).await?
         {
             let fx = crate::ports::Effects {
@@ -222,22 +218,26 @@ impl App {
         &self,
         mail: &InboundMail,
         sender_key: &str,
-    ) -> Result<Option<ServiceRequest>, AppError> {
+    ) -> Result<Thread, AppError> {
         let Some(number) = find_request_number(&mail.subject) else {
-            return Ok(None);
+            return Ok(Thread::New);
         };
         let Some(id) = self.store.request_id_by_number(&number).await? else {
-            return Ok(None);
+            return Ok(Thread::UnknownNumber(number));
         };
         let Some(r) = self.store.request(id).await? else {
-            return Ok(None);
+            return Ok(Thread::UnknownNumber(number));
         };
         // A finished request is not reopened by mail: the mail opens a new one.
         if r.status.is_final() {
-            return Ok(None);
+            return Ok(Thread::New);
         }
         let theirs = self.store.customer_emails(r.customer_id.get()).await?;
-        Ok(theirs.iter().any(|e| e == sender_key).then_some(r))
+        Ok(if theirs.iter().any(|e| e == sender_key) {
+            Thread::Into(Box::new(r))
+        } else {
+            Thread::New
+        })
     }
 
     /// Sends what is due in the outbox; failures are retried later with growing waits and
@@ -271,6 +271,16 @@ impl App {
         }
         Ok(d)
     }
+}
+
+/// Where a received mail goes.
+enum Thread {
+    /// Added to this request: its number is in the subject and the sender is its customer.
+    Into(Box<ServiceRequest>),
+    /// A new request, whose agent is told that the subject's number does not exist.
+    UnknownNumber(String),
+    /// A new request.
+    New,
 }
 
 /// The body of a system message: a code and its values, as JSON, which each reader sees
