@@ -340,6 +340,40 @@ impl App {
         Ok(())
     }
 
+    /// The customers who already have one of these phone numbers (in any spelling) or
+    /// emails: shown before a new customer is created, so that the same person is not
+    /// recorded twice. Empty when the input does not validate (its errors come first).
+    pub async fn known_contacts(
+        &self,
+        p: &Principal,
+        input: &CustomerInput,
+    ) -> Result<Vec<CustomerRow>, AppError> {
+        p.require(Permission::Read)?;
+        let Ok(draft) = input.validate() else {
+            return Ok(vec![]);
+        };
+        let mut out: Vec<CustomerRow> = Vec::new();
+        let keys = draft
+            .phones
+            .iter()
+            .map(|ph| ph.number.as_str().to_owned())
+            .chain(draft.emails.iter().map(|e| e.address.as_str().to_owned()));
+        for key in keys {
+            let q = CustomerQuery {
+                q: Some(key),
+                limit: Some(5),
+                ..Default::default()
+            };
+            for c in self.store.customers(&q).await?.items {
+                if !out.iter().any(|o| o.id == c.id) {
+                    out.push(c);
+                }
+            }
+        }
+        out.truncate(5);
+        Ok(out)
+    }
+
     pub async fn create_customer(
         &self,
         p: &Principal,

@@ -274,6 +274,18 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("customer.notes", "备注", "備註", "Notes"),
     ("customer.source", "来源触点", "來源觸點", "Came from"),
     (
+        "customer.known",
+        "这个电话或邮箱已经属于下面的客户。是同一个人就请打开那条记录；确实是另一个人，勾选「仍然新建」再保存。",
+        "這個電話或郵箱已經屬於下面的客戶。是同一個人就請打開那筆紀錄；確實是另一個人，勾選「仍然新建」再儲存。",
+        "This phone number or email already belongs to the customer(s) below. If it is the same person, open that record; if it really is someone else, tick \"Create anyway\" and save again.",
+    ),
+    (
+        "customer.create_anyway",
+        "仍然新建",
+        "仍然新建",
+        "Create anyway",
+    ),
+    (
         "customer.external_ref",
         "原系统编号",
         "原系統編號",

@@ -1317,6 +1317,29 @@ async fn pages_need_a_session_and_a_csrf_token(app: &TestApp) {
     let page = send(b.get(url(app, &location))).await.expect(200);
     assert!(page.text.contains("钱七"));
 
+    // The same phone number again, written another way: the known customer is shown
+    // first and nothing is written; "create anyway" goes on.
+    let before_again = events_count(app).await;
+    let r = send(
+        b.post(url(app, "/customers/new"))
+            .form(&form(Some(&csrf), "135 0013 5000")),
+    )
+    .await
+    .expect(200);
+    assert!(r.text.contains("id=\"known\""), "{}", r.text);
+    assert!(
+        r.text.contains(&format!("href=\"{location}\"")),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains(r#"value="钱七""#), "the input is kept");
+    assert_eq!(events_count(app).await, before_again, "nothing written");
+    let mut anyway = form(Some(&csrf), "135 0013 5000");
+    anyway.push(("create_anyway".into(), "1".into()));
+    let r = send(b.post(url(app, "/customers/new")).form(&anyway)).await;
+    assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
+    assert_ne!(r.header("location").unwrap(), location, "a second customer");
+
     // The API accepts the session too, but writes need the CSRF header.
     let r = send(
         b.post(url(app, "/api/v1/customers"))

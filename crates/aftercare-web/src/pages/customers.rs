@@ -139,6 +139,8 @@ pub(crate) struct CustomerForm {
     consent: Vec<String>,
     managers: Vec<User>,
     has_errors: bool,
+    /// Customers who already have a phone number or email of the new one.
+    known: Vec<aftercare_app::model::CustomerRow>,
 }
 
 impl CustomerForm {
@@ -283,6 +285,7 @@ pub(crate) fn form_from_customer(
         consent,
         managers,
         has_errors: false,
+        known: vec![],
     }
 }
 
@@ -525,6 +528,30 @@ pub(crate) async fn new_customer_submit(
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = customer_input(&f);
+    // A phone number or email someone already has: shown with that customer first, so
+    // the same person is not recorded twice; "create anyway" goes on.
+    if f.opt("create_anyway").is_none() {
+        match s.app.known_contacts(&session.principal, &input).await {
+            Ok(known) if !known.is_empty() => {
+                let managers = s.app.users(&session.principal).await.unwrap_or_default();
+                let mut form =
+                    form_from_customer(Chrome::new(&session, "customers"), None, managers);
+                form.action = "/customers/new".into();
+                form.title = form.c.tr.t("action.new_customer");
+                let mut form = redisplay(
+                    form,
+                    &f,
+                    &input,
+                    &aftercare_domain::Invalid::default(),
+                    session.lang,
+                );
+                form.known = known;
+                return render(form);
+            }
+            Ok(_) => {}
+            Err(e) => return page_error(e, session.lang),
+        }
+    }
     match s.app.create_customer(&session.principal, &input).await {
         Ok(id) => Redirect::to(&format!("/customers/{id}")).into_response(),
         Err(AppError::Invalid(inv)) => {
