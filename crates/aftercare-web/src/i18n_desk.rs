@@ -28,6 +28,19 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("request.subject", "主题", "主旨", "Subject"),
     ("request.description", "问题描述", "問題描述", "Description"),
     ("request.customer", "客户", "客戶", "Customer"),
+    ("request.customer_q", "客户", "客戶", "Customer"),
+    (
+        "request.customer_q_hint",
+        "姓名、电话或产品序列号",
+        "姓名、電話或產品序號",
+        "name, phone or serial number",
+    ),
+    (
+        "request.pick_customer",
+        "有几位客户符合，请选一位",
+        "有幾位客戶符合，請選一位",
+        "Several customers match: pick one",
+    ),
     (
         "request.customer_id",
         "客户编号",

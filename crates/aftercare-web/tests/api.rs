@@ -1340,6 +1340,50 @@ async fn pages_need_a_session_and_a_csrf_token(app: &TestApp) {
     assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
     assert_ne!(r.header("location").unwrap(), location, "a second customer");
 
+    // "New request" names the customer by name, phone or serial, not by number: two
+    // customers share this phone, so the agent picks one; an unknown one is refused.
+    let page = send(b.get(url(app, "/requests/new"))).await.expect(200);
+    assert!(page.text.contains("name=\"customer_q\""), "{}", page.text);
+    let ask = |typed: &str, pick: Option<&str>| {
+        let mut f = vec![
+            ("_csrf".to_string(), csrf.clone()),
+            ("customer_q".to_string(), typed.to_string()),
+            ("service_type".to_string(), "repair".to_string()),
+            ("subject".to_string(), "空调不制冷".to_string()),
+        ];
+        if let Some(id) = pick {
+            f.push(("customer_id".to_string(), id.to_string()));
+        }
+        f
+    };
+    let r = send(
+        b.post(url(app, "/requests/new"))
+            .form(&ask("135-0013-5000", None)),
+    )
+    .await
+    .expect(200);
+    assert!(r.text.contains("id=\"choices\""), "{}", r.text);
+    assert!(
+        r.text.contains(r#"value="空调不制冷""#),
+        "the subject is kept"
+    );
+    let first = location.trim_start_matches("/customers/");
+    assert!(r.text.contains(&format!("value=\"{first}\"")), "{}", r.text);
+    let r = send(
+        b.post(url(app, "/requests/new"))
+            .form(&ask("135-0013-5000", Some(first))),
+    )
+    .await;
+    assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
+    assert!(r.header("location").unwrap().starts_with("/requests/"));
+    let r = send(
+        b.post(url(app, "/requests/new"))
+            .form(&ask("查无此人", None)),
+    )
+    .await
+    .expect(422);
+    assert!(r.text.contains(r#"value="查无此人""#), "{}", r.text);
+
     // The API accepts the session too, but writes need the CSRF header.
     let r = send(
         b.post(url(app, "/api/v1/customers"))

@@ -238,6 +238,10 @@ struct NewPage {
     description: String,
     service_type: String,
     errors: Vec<String>,
+    /// What was typed to find the customer (name, phone or serial).
+    customer_q: String,
+    /// Several customers match it: the agent picks one.
+    choices: Vec<aftercare_app::model::CustomerRow>,
 }
 
 impl NewPage {
@@ -275,12 +279,59 @@ async fn new_page(
         description: String::new(),
         service_type: "repair".into(),
         errors: vec![],
+        customer_q: String::new(),
+        choices: vec![],
+    })
+}
+
+/// The customer the agent named by name, phone (any spelling) or serial: one match is
+/// taken; none or several come back to the form, several as choices.
+async fn find_customer(
+    s: &AppState,
+    session: &Session,
+    typed: &str,
+) -> Result<Result<i64, Vec<aftercare_app::model::CustomerRow>>, AppError> {
+    let q = aftercare_app::input::CustomerQuery {
+        q: Some(typed.trim().to_owned()),
+        limit: Some(8),
+        ..Default::default()
+    };
+    let found = s.app.customers(&session.principal, &q).await?.items;
+    Ok(match found.as_slice() {
+        [one] => Ok(one.id),
+        _ => Err(found),
     })
 }
 
 async fn new_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let customer_q = f.s("customer_q");
+    let mut choices = vec![];
+    let mut customer_id: i64 = f.s("customer_id").trim().parse().unwrap_or(0);
+    if customer_id == 0 && !customer_q.trim().is_empty() {
+        match find_customer(&s, &session, &customer_q).await {
+            Ok(Ok(id)) => customer_id = id,
+            Ok(Err(found)) => choices = found,
+            Err(e) => return page_error(e, session.lang),
+        }
+    }
+    if !choices.is_empty() {
+        let page = NewPage {
+            c: Chrome::for_session(&session, "requests"),
+            customer: None,
+            asset_id: None,
+            types: ServiceType::ALL.iter().map(|t| t.code()).collect(),
+            priorities: Priority::ALL.iter().map(|p| p.code()).collect(),
+            subject: f.s("subject"),
+            description: f.s("description"),
+            service_type: f.s("service_type"),
+            errors: vec![],
+            customer_q,
+            choices,
+        };
+        return render(page);
+    }
     let input = RequestInput {
-        customer_id: f.s("customer_id").trim().parse().unwrap_or(0),
+        customer_id,
         asset_id: f.opt("asset_id").and_then(|a| a.parse().ok()),
         service_type: f.s("service_type"),
         priority: f.opt("priority"),
@@ -308,6 +359,8 @@ async fn new_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -
                 description: input.description,
                 service_type: input.service_type,
                 errors: messages(e, &tr),
+                customer_q,
+                choices: vec![],
             };
             (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
         }
