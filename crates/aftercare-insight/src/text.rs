@@ -1450,3 +1450,47 @@ mod confidence_tuning {
         }
     }
 }
+
+#[cfg(test)]
+mod grouped {
+    //! Cross-validation grouped by style: `cargo test -p aftercare-insight --release --lib
+    //! grouped -- --ignored --nocapture`. Trained on the hand-labelled texts of one script
+    //! (with the review sentences), tested on the other's: how the analyser does on
+    //! writing unlike what it learnt from.
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn by_script() {
+        let all = parse_labelled(LABELLED_TSV).unwrap_or_default();
+        for (train_on, test_on) in [(Script::Hans, Script::Hant), (Script::Hant, Script::Hans)] {
+            let train: Vec<Example> = all
+                .iter()
+                .filter(|l| l.script == train_on)
+                .map(|l| l.example.clone())
+                .collect();
+            let test: Vec<&Labelled> = all.iter().filter(|l| l.script == test_on).collect();
+            let a = Analyzer::new(&train);
+            let mut right = [0usize; 3];
+            for t in &test {
+                let Ok(r) = a.analyze(&t.example.text) else {
+                    continue;
+                };
+                right[0] += usize::from(r.sentiment.label == t.example.sentiment);
+                right[1] += usize::from(r.ladder.label == t.example.ladder);
+                right[2] += usize::from(r.need.label == t.example.need);
+            }
+            let n = test.len() as f64;
+            println!(
+                "trained on {:?} ({}), tested on {:?} ({}): sentiment {:.3}, ladder {:.3}, need {:.3}",
+                train_on,
+                train.len(),
+                test_on,
+                test.len(),
+                right[0] as f64 / n,
+                right[1] as f64 / n,
+                right[2] as f64 / n
+            );
+        }
+    }
+}
