@@ -70,8 +70,9 @@ impl SqlStore {
         table: &str,
         actor: &Actor,
         json: &str,
-        now: &str,
+        now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
+        let now = &stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         exec(
             &mut *tx,

@@ -90,7 +90,6 @@ impl SurveyStore for SqlStore {
         json: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
-        let now = &aftercare_app::ports::stamp(now);
         self.save_settings_row("survey_settings", actor, json, now)
             .await
     }

@@ -212,7 +212,6 @@ impl ValueStore for SqlStore {
         json: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
-        let now = &aftercare_app::ports::stamp(now);
         self.save_settings_row("value_settings", actor, json, now)
             .await
     }

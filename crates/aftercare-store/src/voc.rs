@@ -20,7 +20,6 @@ impl VocStore for SqlStore {
         json: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
-        let now = &aftercare_app::ports::stamp(now);
         self.save_settings_row("voc_settings", actor, json, now)
             .await
     }

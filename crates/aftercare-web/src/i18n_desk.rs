@@ -42,12 +42,6 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "Several customers match: pick one",
     ),
     (
-        "request.customer_id",
-        "客户编号",
-        "客戶編號",
-        "Customer number",
-    ),
-    (
         "request.asset",
         "产品（序列号）",
         "產品（序號）",
