@@ -690,10 +690,14 @@ async fn main() -> anyhow::Result<()> {
                 strategy: aftercare_domain::catalog::AfterSalesStrategy::Comprehensive,
             })
             .collect();
-        let product_ids = app
+        // The bulk build writes rows as plain SQL values.
+        let product_ids: Vec<i64> = app
             .store
             .create_products(&actor, &drafts, app.now())
-            .await?;
+            .await?
+            .into_iter()
+            .map(|p| p.get())
+            .collect();
         if a.value {
             eprintln!("building {} customers with their orders…", a.customers);
             let (orders, secs) = value::build(&db, a.customers, &data_dir).await?;

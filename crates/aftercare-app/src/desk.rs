@@ -46,11 +46,11 @@ pub const REQUEST_TIMELINE_KINDS: &[&str] = &[
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestInput {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     #[serde(default)]
-    pub asset_id: Option<i64>,
+    pub asset_id: Option<AssetId>,
     #[serde(default)]
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     /// consultation, demonstration, delivery, installation, commissioning, repair, exchange,
     /// return, technical_support, upgrade, training, maintenance or complaint.
     pub service_type: String,
@@ -67,10 +67,10 @@ pub struct RequestInput {
     #[serde(default)]
     pub description: String,
     #[serde(default)]
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     /// Assign to this person; by default routing chooses.
     #[serde(default)]
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
 }
 
 /// A move to another status.
@@ -99,7 +99,7 @@ pub struct RequestPatch {
     pub priority: Option<String>,
     /// A user id, or 0 to let routing choose.
     #[serde(default)]
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
     /// Money as text, e.g. "120.00".
     #[serde(default)]
     pub parts_cost: Option<String>,
@@ -117,7 +117,7 @@ pub struct RequestPatch {
     pub service_type: Option<String>,
     /// Attach one of the customer's items; who pays is decided again from its warranty.
     #[serde(default)]
-    pub asset_id: Option<i64>,
+    pub asset_id: Option<AssetId>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -143,7 +143,7 @@ pub struct MessageInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VisitInput {
-    pub technician_id: i64,
+    pub technician_id: UserId,
     /// RFC 3339 (`2026-11-26T10:00:00+08:00`) or local Shanghai time (`2026-11-26T10:00`).
     pub starts_at: String,
     pub ends_at: String,
@@ -198,7 +198,7 @@ pub struct SlaPolicyInput {
 #[serde(deny_unknown_fields)]
 pub struct StaffProfileInput {
     #[serde(default)]
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     #[serde(default)]
     pub skills: Vec<String>,
     #[serde(default)]
@@ -232,7 +232,7 @@ pub struct RequestQuery {
     #[serde(default, deserialize_with = "empty_as_none")]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     #[serde(default, deserialize_with = "empty_as_none")]
     pub cursor: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
@@ -385,11 +385,11 @@ fn opt(v: &Option<String>) -> Option<&str> {
 fn give_to(
     r: &mut ServiceRequest,
     staff: &[StaffProfile],
-    a: i64,
+    a: UserId,
     why: Option<String>,
     fx: &mut Effects,
 ) {
-    r.assignee_id = Some(UserId(a));
+    r.assignee_id = Some(a);
     r.assignee_name = staff
         .iter()
         .find(|s| s.user_id == a)
@@ -406,7 +406,7 @@ fn give_to(
         )),
     ));
     r.routed = why;
-    fx.notify.push((UserId(a), "assigned".into()));
+    fx.notify.push((a, "assigned".into()));
 }
 
 /// The person the customer deals with, for mails and the timeline.
@@ -515,7 +515,7 @@ impl App {
     pub async fn set_staff_profile(
         &self,
         p: &Principal,
-        user_id: i64,
+        user_id: UserId,
         i: &StaffProfileInput,
     ) -> Result<(), AppError> {
         p.require(Permission::ManageDesk)?;
@@ -568,7 +568,7 @@ impl App {
     pub async fn set_customer_tier(
         &self,
         p: &Principal,
-        customer_id: i64,
+        customer_id: CustomerId,
         i: &TierInput,
     ) -> Result<(), AppError> {
         p.require(Permission::WriteCustomers)?;
@@ -592,7 +592,7 @@ impl App {
             .staff_outlet(p.user.id)
             .await?
             .filter(|(_, kind)| kind == "partner")
-            .map(|(outlet, _)| OutletId(outlet)))
+            .map(|(outlet, _)| outlet))
     }
 
     async fn visible_request(&self, p: &Principal, id: i64) -> Result<ServiceRequest, AppError> {
@@ -629,10 +629,10 @@ impl App {
         let mut i = i.clone();
         if let Some(outlet) = self.partner_outlet(p).await? {
             match i.outlet_id {
-                Some(o) if o != outlet.get() => {
+                Some(o) if o != outlet => {
                     return Err(Invalid::one("outlet_id", "outlet_not_yours").into());
                 }
-                _ => i.outlet_id = Some(outlet.get()),
+                _ => i.outlet_id = Some(outlet),
             }
         }
         self.open_request_as(&p.actor(), &i, default_channel, None, None)
@@ -690,7 +690,7 @@ impl App {
         }
         if let Some(o) = i.order_id {
             match self.store.order(o).await? {
-                Some(x) if x.customer_id.get() == i.customer_id => {}
+                Some(x) if x.customer_id == i.customer_id => {}
                 Some(_) => inv.push("order_id", "order_of_another_customer"),
                 None => inv.push("order_id", "reference_not_found"),
             }
@@ -717,7 +717,7 @@ impl App {
             None => ValueTier::Medium,
             Some(t) => ValueTier::parse(t).map_err(|_| crate::error::StoreError::Corrupt {
                 table: "customers",
-                id: i.customer_id,
+                id: i.customer_id.get(),
                 column: "tier",
                 value: t.to_owned(),
             })?,
@@ -733,10 +733,10 @@ impl App {
         let mut r = ServiceRequest {
             id: RequestId(0),
             number: String::new(),
-            customer_id: CustomerId(i.customer_id),
+            customer_id: i.customer_id,
             customer_name: facts.name.clone(),
-            asset_id: i.asset_id.map(AssetId),
-            order_id: i.order_id.map(OrderId),
+            asset_id: i.asset_id,
+            order_id: i.order_id,
             service_type: ty,
             phase,
             status: RequestStatus::New,
@@ -746,7 +746,7 @@ impl App {
             description: description.unwrap_or_default(),
             tier,
             city: facts.city.clone(),
-            outlet_id: i.outlet_id.map(OutletId),
+            outlet_id: i.outlet_id,
             assignee_id: None,
             assignee_name: None,
             routed: None,
@@ -838,15 +838,15 @@ impl App {
         r: &ServiceRequest,
         facts: &ServiceFacts,
         staff: &[StaffProfile],
-        exclude: Option<i64>,
-    ) -> Result<Option<(i64, Option<String>)>, AppError> {
+        exclude: Option<UserId>,
+    ) -> Result<Option<(UserId, Option<String>)>, AppError> {
         let candidates: Vec<Candidate> = staff
             .iter()
             .filter(|s| s.active && s.auto_assign)
             .filter(|s| matches!(s.role, Role::Agent | Role::Technician | Role::Manager))
             .map(|s| Candidate {
-                user_id: s.user_id,
-                outlet_id: s.outlet_id,
+                user_id: s.user_id.get(),
+                outlet_id: s.outlet_id.map(OutletId::get),
                 skills: s.skills.clone(),
                 regions: s.regions.clone(),
                 load: s.load,
@@ -861,10 +861,10 @@ impl App {
             city: r.city.clone(),
             outlet_id: r.outlet_id.map(OutletId::get),
             tier: r.tier,
-            account_manager: am,
-            exclude,
+            account_manager: am.map(UserId::get),
+            exclude: exclude.map(UserId::get),
         };
-        Ok(route(&job, &candidates).map(|(u, why)| (u, Some(why.code().to_string()))))
+        Ok(route(&job, &candidates).map(|(u, why)| (UserId(u), Some(why.code().to_string()))))
     }
 
     pub async fn request_detail(&self, p: &Principal, id: i64) -> Result<RequestDetail, AppError> {
@@ -923,7 +923,7 @@ impl App {
     fn filter_for(&self, p: &Principal, q: &RequestQuery) -> Result<RequestFilter, AppError> {
         let mut f = RequestFilter {
             queue: None,
-            customer_id: q.customer_id.map(CustomerId),
+            customer_id: q.customer_id,
             cursor: q.cursor.clone(),
             limit: q.limit.unwrap_or(50).clamp(1, 200),
             ..Default::default()
@@ -936,7 +936,7 @@ impl App {
             None => {}
             Some("mine") => {
                 f.queue = Some("mine".into());
-                f.assignee_id = Some(UserId(p.user.id));
+                f.assignee_id = Some(p.user.id);
             }
             Some("unassigned") => f.queue = Some("unassigned".into()),
             Some("all") => f.queue = Some("all".into()),
@@ -955,11 +955,7 @@ impl App {
         if let Some(outlet) = self.partner_outlet(p).await? {
             f.outlet_id = Some(outlet);
         } else if f.queue.as_deref() == Some("team") {
-            let mine = self
-                .store
-                .staff_outlet(p.user.id)
-                .await?
-                .map(|(o, _)| OutletId(o));
+            let mine = self.store.staff_outlet(p.user.id).await?.map(|(o, _)| o);
             // Without an outlet the team is everyone.
             f.outlet_id = mine;
         }
@@ -985,11 +981,7 @@ impl App {
         p.require(Permission::Read)?;
         let mut out = Vec::new();
         let partner = self.partner_outlet(p).await?;
-        let own = self
-            .store
-            .staff_outlet(p.user.id)
-            .await?
-            .map(|(o, _)| OutletId(o));
+        let own = self.store.staff_outlet(p.user.id).await?.map(|(o, _)| o);
         for queue in ["mine", "team", "unassigned", "breaching", "all"] {
             let mut f = self.filter_for(
                 p,
@@ -1063,7 +1055,7 @@ impl App {
             let staff = self.store.staff_profiles().await?;
             let facts = self
                 .store
-                .service_facts(r.customer_id.get())
+                .service_facts(r.customer_id)
                 .await?
                 .ok_or(AppError::NotFound("customer"))?;
             if let Some((a, why)) = self.route(&r, &facts, &staff, None)? {
@@ -1144,7 +1136,7 @@ impl App {
                     "request_resolved".into(),
                     format!("{} resolved by {by} — SLA: {outcome}", r.number),
                 ));
-                if let Some(email) = self.customer_email(r.customer_id.get()).await? {
+                if let Some(email) = self.customer_email(r.customer_id).await? {
                     fx.mails.push(Mail {
                         to: email,
                         subject: format!("[{}] 已解决 / Resolved: {}", r.number, r.subject),
@@ -1176,7 +1168,7 @@ impl App {
         Ok(())
     }
 
-    async fn customer_email(&self, customer_id: i64) -> Result<Option<String>, AppError> {
+    async fn customer_email(&self, customer_id: CustomerId) -> Result<Option<String>, AppError> {
         Ok(self
             .store
             .service_facts(customer_id)
@@ -1242,7 +1234,7 @@ impl App {
             r.remedy = Some(rm);
         }
         let staff = self.store.staff_profiles().await?;
-        if let Some(a) = i.assignee_id.filter(|a| *a != 0)
+        if let Some(a) = i.assignee_id.filter(|a| a.get() != 0)
             && !staff.iter().any(|s| s.user_id == a && s.active)
         {
             inv.push("assignee_id", "reference_not_found");
@@ -1262,12 +1254,12 @@ impl App {
             r.service_type = t;
             redecide = true;
         }
-        if let Some(a) = i.asset_id.filter(|a| Some(AssetId(*a)) != r.asset_id) {
+        if let Some(a) = i.asset_id.filter(|a| Some(*a) != r.asset_id) {
             match self.store.asset(a).await? {
-                Some(x) if x.customer_id == r.customer_id.get() => {
+                Some(x) if x.customer_id == r.customer_id => {
                     fx.history
                         .push(("asset".into(), None, Some(x.serial.clone())));
-                    r.asset_id = Some(AssetId(a));
+                    r.asset_id = Some(a);
                     r.phase = ServicePhase::AfterSale;
                     redecide = true;
                 }
@@ -1280,7 +1272,7 @@ impl App {
             && let Some(a) = r.asset_id
             && let ty = r.service_type
             // Decided on the day the request was opened, as at opening.
-            && let Some(w) = self.warranty_on(a.get(), Some(self.opened_on(&r))).await?
+            && let Some(w) = self.warranty_on(a, Some(self.opened_on(&r))).await?
         {
             let d = warranty::decide_charge(ty, &w);
             r.charge = Some(d.charge);
@@ -1291,14 +1283,14 @@ impl App {
             fx.history
                 .push(("escalated".into(), None, Some(p.user.name.clone())));
             for m in self.managers().await? {
-                fx.notify.push((UserId(m.id), "escalated".into()));
+                fx.notify.push((m.id, "escalated".into()));
             }
         }
         if let Some(a) = i.assignee_id {
-            let chosen = if a == 0 {
+            let chosen = if a.get() == 0 {
                 let facts = self
                     .store
-                    .service_facts(r.customer_id.get())
+                    .service_facts(r.customer_id)
                     .await?
                     .ok_or(AppError::NotFound("customer"))?;
                 self.route(&r, &facts, &staff, None)?
@@ -1308,15 +1300,15 @@ impl App {
             let Some((a, why)) = chosen else {
                 return Err(Invalid::one("assignee_id", "nobody_available").into());
             };
-            if r.assignee_id != Some(UserId(a)) {
+            if r.assignee_id != Some(a) {
                 let name = staff
                     .iter()
                     .find(|s| s.user_id == a)
                     .map(|s| s.name.clone());
                 fx.history
                     .push(("assigned".into(), r.assignee_name.clone(), name.clone()));
-                fx.notify.push((UserId(a), "assigned".into()));
-                r.assignee_id = Some(UserId(a));
+                fx.notify.push((a, "assigned".into()));
+                r.assignee_id = Some(a);
                 r.assignee_name = name;
                 r.routed = why;
                 let status = r.status;
@@ -1364,7 +1356,7 @@ impl App {
             let mut track = track_of(&r);
             track.respond(self.clock.now());
             set_track(&mut r, &track);
-            if let Some(email) = self.customer_email(r.customer_id.get()).await? {
+            if let Some(email) = self.customer_email(r.customer_id).await? {
                 fx.mails.push(Mail {
                     to: email,
                     subject: format!("[{}] {}", r.number, r.subject),
@@ -1693,15 +1685,14 @@ impl App {
                             email: None,
                         };
                         if let Some(staff) = staff.as_mut()
-                            && let Some((a, _)) =
-                                self.route(&r, &facts, staff, r.assignee_id.map(UserId::get))?
+                            && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)?
                         {
                             // Loads follow the sweep's own assignments, so a mass breach
                             // is spread rather than all given to the least loaded person.
                             for s in staff.iter_mut() {
                                 if s.user_id == a {
                                     s.load += 1;
-                                } else if Some(UserId(s.user_id)) == r.assignee_id {
+                                } else if Some(s.user_id) == r.assignee_id {
                                     s.load -= 1;
                                 }
                             }
@@ -1714,8 +1705,8 @@ impl App {
                                 r.assignee_name.clone(),
                                 name.clone(),
                             ));
-                            fx.notify.push((UserId(a), "assigned".into()));
-                            r.assignee_id = Some(UserId(a));
+                            fx.notify.push((a, "assigned".into()));
+                            r.assignee_id = Some(a);
                             r.assignee_name = name;
                             r.routed = Some("escalation".into());
                         }
@@ -1739,7 +1730,7 @@ impl App {
             }
         }
         if manager_breaches > 0 {
-            let ids: Vec<i64> = managers.iter().map(|m| m.id).collect();
+            let ids: Vec<UserId> = managers.iter().map(|m| m.id).collect();
             self.store
                 .notify(
                     &ids,
@@ -1811,7 +1802,7 @@ impl App {
                 actor,
                 &NewVisit {
                     request_id: r.id,
-                    technician_id: UserId(tech.id),
+                    technician_id: tech.id,
                     starts_at: starts,
                     ends_at: ends,
                     address: address.clone(),
@@ -1834,9 +1825,9 @@ impl App {
             format!("{} visit booked {when} with {}", r.number, tech.name),
         ));
         if r.assignee_id.is_none() {
-            r.assignee_id = Some(UserId(tech.id));
+            r.assignee_id = Some(tech.id);
             r.assignee_name = Some(tech.name.clone());
-            fx.notify.push((UserId(tech.id), "assigned".into()));
+            fx.notify.push((tech.id, "assigned".into()));
         }
         let mut status = r.status;
         if matches!(status, RequestStatus::New | RequestStatus::Triaged) {
@@ -1848,7 +1839,7 @@ impl App {
             self.apply_transition(&mut r, RequestStatus::Scheduled, by, &mut fx)
                 .await?;
         }
-        if let Some(email) = self.customer_email(r.customer_id.get()).await? {
+        if let Some(email) = self.customer_email(r.customer_id).await? {
             fx.mails.push(Mail {
                 to: email,
                 subject: format!("[{}] 上门服务预约 / Visit booked", r.number),
@@ -1859,7 +1850,7 @@ impl App {
                 ),
             });
         }
-        fx.notify.push((UserId(tech.id), "visit_booked".into()));
+        fx.notify.push((tech.id, "visit_booked".into()));
         // The visit stands even if the request moved meanwhile; its status is then left.
         if let Err(e) = self.write_one(actor, r, fx).await {
             tracing::warn!(error = %e, "visit booked but the request could not follow");
@@ -1870,7 +1861,7 @@ impl App {
     pub async fn visits_of(
         &self,
         p: &Principal,
-        technician_id: i64,
+        technician_id: UserId,
         q: &VisitQuery,
     ) -> Result<Vec<Visit>, AppError> {
         p.require(Permission::Read)?;
@@ -1897,7 +1888,7 @@ impl App {
         let visits = self
             .store
             .visits(&VisitFilter {
-                technician_id: Some(UserId(technician_id)),
+                technician_id: Some(technician_id),
                 outlet_id: outlet,
                 from,
                 to,
@@ -1908,7 +1899,11 @@ impl App {
     }
 
     /// The technician's visits as an iCalendar feed (RFC 5545).
-    pub async fn visits_ics(&self, p: &Principal, technician_id: i64) -> Result<String, AppError> {
+    pub async fn visits_ics(
+        &self,
+        p: &Principal,
+        technician_id: UserId,
+    ) -> Result<String, AppError> {
         let visits = self
             .visits_of(p, technician_id, &VisitQuery::default())
             .await?;
@@ -2026,7 +2021,7 @@ impl App {
                     .unwrap_or_default()
             ),
         ));
-        if let Some(email) = self.customer_email(r.customer_id.get()).await? {
+        if let Some(email) = self.customer_email(r.customer_id).await? {
             fx.mails.push(Mail {
                 to: email,
                 subject: format!("[{}] 上门服务已取消 / Visit cancelled", r.number),
@@ -2057,7 +2052,7 @@ impl App {
     /// A customer rates a resolved request of theirs, once.
     pub async fn rate_request(
         &self,
-        customer_id: i64,
+        customer_id: CustomerId,
         actor: &Actor,
         request_id: i64,
         i: &RatingInput,
@@ -2066,7 +2061,7 @@ impl App {
             .store
             .request(RequestId(request_id))
             .await?
-            .filter(|r| r.customer_id == CustomerId(customer_id))
+            .filter(|r| r.customer_id == customer_id)
             .ok_or(AppError::NotFound("request"))?;
         let mut inv = Invalid::default();
         if !(1..=5).contains(&i.stars) {

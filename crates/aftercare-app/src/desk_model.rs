@@ -2,6 +2,7 @@
 
 use aftercare_domain::account::Role;
 use aftercare_domain::customer::ValueTier;
+use aftercare_domain::ids::*;
 use aftercare_domain::request::{
     Priority, RequestChannel, RequestStatus, ServicePhase, ServiceType, VisitStatus,
 };
@@ -225,11 +226,11 @@ pub struct SlaPolicy {
 /// Who takes which requests.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StaffProfile {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub role: Role,
     pub active: bool,
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     /// Service types handled; empty: any.
     pub skills: Vec<ServiceType>,
     /// Cities covered; empty: any.
@@ -269,7 +270,7 @@ pub struct Article {
     pub id: i64,
     /// manual, faq or article.
     pub kind: String,
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     pub title_zh_hans: String,
     pub title_zh_hant: String,
     pub title_en: String,

@@ -13,6 +13,7 @@ use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::error::{optional_text, required_text};
 use aftercare_domain::feedback::{FeedbackSource, ImprovementStatus, Ladder, Need, Sentiment};
+use aftercare_domain::ids::*;
 use aftercare_domain::request::ServiceType;
 use aftercare_insight::text::{
     Analysis, Analyzer, CORRECTION_WEIGHT, Example, LABELLED_TSV, WordKind, parse_labelled,
@@ -384,7 +385,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("feedback"))?;
         if let Some(outlet) = self.partner_outlet(p).await?
-            && item.outlet_id != Some(outlet.get())
+            && item.outlet_id != Some(outlet)
         {
             return Err(AppError::NotFound("feedback"));
         }
@@ -420,7 +421,7 @@ impl App {
         // A partner outlet's staff read the feedback about their outlet's service only.
         let mut q = q.clone();
         if let Some(outlet) = self.partner_outlet(p).await? {
-            q.outlet_id = Some(outlet.get());
+            q.outlet_id = Some(outlet);
         }
         self.store
             .feedback(&q, q.limit.unwrap_or(50).clamp(1, 200))
@@ -605,7 +606,7 @@ impl App {
     pub async fn backlog(
         &self,
         p: &Principal,
-        product_id: Option<i64>,
+        product_id: Option<ProductId>,
         status: Option<&str>,
     ) -> Result<Vec<Improvement>, AppError> {
         p.require(Permission::Read)?;
@@ -613,7 +614,7 @@ impl App {
         if let Some(s) = status {
             ImprovementStatus::parse(s).map_err(|c| Invalid::one("status", c))?;
         }
-        let product = product_id.map(|id| Some(id).filter(|i| *i > 0));
+        let product = product_id.map(|id| Some(id).filter(|i| i.get() > 0));
         Ok(self.store.backlog(product, status).await?)
     }
 
@@ -661,7 +662,7 @@ impl App {
     pub async fn set_expert(
         &self,
         p: &Principal,
-        customer_id: i64,
+        customer_id: CustomerId,
         input: &ExpertInput,
     ) -> Result<(), AppError> {
         p.require(Permission::Curate)?;
@@ -673,7 +674,11 @@ impl App {
             .map_err(AppError::from_store("customer"))
     }
 
-    pub async fn unset_expert(&self, p: &Principal, customer_id: i64) -> Result<(), AppError> {
+    pub async fn unset_expert(
+        &self,
+        p: &Principal,
+        customer_id: CustomerId,
+    ) -> Result<(), AppError> {
         p.require(Permission::Curate)?;
         self.store
             .unset_expert(&p.actor(), customer_id, self.now())
@@ -684,7 +689,7 @@ impl App {
     pub async fn expert(
         &self,
         p: &Principal,
-        customer_id: i64,
+        customer_id: CustomerId,
     ) -> Result<Option<(Option<String>, String)>, AppError> {
         p.require(Permission::Read)?;
         Ok(self.store.expert(customer_id).await?)
@@ -747,12 +752,12 @@ mod tests {
 
     fn request(service_type: &str, subject: &str, description: &str) -> Said {
         Said::Request {
-            id: 7,
+            id: RequestId(7),
             service_type: service_type.parse().unwrap(),
             subject: subject.into(),
             description: description.into(),
-            customer_id: 3,
-            asset_id: Some(11),
+            customer_id: CustomerId(3),
+            asset_id: Some(AssetId(11)),
             outlet_id: None,
             at: "2026-12-05T08:00:00Z".parse().unwrap(),
         }
@@ -766,7 +771,7 @@ mod tests {
         assert_eq!(c.body, "冰箱门封漏气，制冷很差");
         assert_eq!(
             (c.customer_id, c.asset_id, c.request_id),
-            (Some(3), Some(11), Some(7))
+            (Some(CustomerId(3)), Some(AssetId(11)), Some(RequestId(7)))
         );
         let c = captured(request("repair", "不制冷", "压缩机一直响"));
         assert_eq!(c.source, FeedbackSource::Request);
@@ -780,12 +785,12 @@ mod tests {
     #[test]
     fn ratings_messages_and_contacts_keep_their_own_origin_and_source() {
         let rating = captured(Said::Rating {
-            request_id: 7,
+            request_id: RequestId(7),
             rating: Some(2),
             comment: "师傅迟到了两个小时".into(),
-            customer_id: 3,
+            customer_id: CustomerId(3),
             asset_id: None,
-            outlet_id: Some(5),
+            outlet_id: Some(OutletId(5)),
             at: jiff::Timestamp::UNIX_EPOCH,
         });
         assert_eq!(
@@ -795,11 +800,16 @@ mod tests {
                 rating.rating,
                 rating.outlet_id
             ),
-            ("rating:7", FeedbackSource::Survey, Some(2), Some(5))
+            (
+                "rating:7",
+                FeedbackSource::Survey,
+                Some(2),
+                Some(OutletId(5))
+            )
         );
         let call = captured(Said::Contact {
             id: 9,
-            customer_id: 3,
+            customer_id: CustomerId(3),
             touchpoint: "phone".into(),
             subject: "回访".into(),
             body: Some("  说噪音还在 ".into()),
@@ -811,7 +821,7 @@ mod tests {
         );
         let visit = captured(Said::Contact {
             id: 10,
-            customer_id: 3,
+            customer_id: CustomerId(3),
             touchpoint: "field_visit".into(),
             subject: "上门检查".into(),
             body: None,
@@ -823,9 +833,9 @@ mod tests {
         );
         let message = captured(Said::Message {
             id: 4,
-            request_id: 7,
+            request_id: RequestId(7),
             body: "还是漏水".into(),
-            customer_id: 3,
+            customer_id: CustomerId(3),
             asset_id: None,
             outlet_id: None,
             at: jiff::Timestamp::UNIX_EPOCH,

@@ -4,6 +4,7 @@ use aftercare_domain::Invalid;
 use aftercare_domain::customer::ConsentChannel;
 use aftercare_domain::error::{optional_text, required_text};
 use aftercare_domain::feedback::{FeedbackSource, ImprovementStatus, Ladder, Need, Sentiment};
+use aftercare_domain::{AssetId, CustomerId, OutletId, ProductId, RequestId};
 use aftercare_insight::text::Analysis;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,11 +16,11 @@ pub struct FeedbackInput {
     /// survey, complaint, consultation, request, request_reply, call, visit, review or other.
     pub source: String,
     pub body: String,
-    pub customer_id: Option<i64>,
-    pub product_id: Option<i64>,
-    pub asset_id: Option<i64>,
-    pub request_id: Option<i64>,
-    pub outlet_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
+    pub product_id: Option<ProductId>,
+    pub asset_id: Option<AssetId>,
+    pub request_id: Option<RequestId>,
+    pub outlet_id: Option<OutletId>,
     /// A review's star rating, 1–5.
     pub rating: Option<i64>,
     /// Where it comes from outside Aftercare, e.g. `review:jd:7788`: posting the same
@@ -45,11 +46,11 @@ impl FeedbackInput {
             inv.push("rating", "rating_range");
         }
         for (field, id) in [
-            ("customer_id", self.customer_id),
-            ("product_id", self.product_id),
-            ("asset_id", self.asset_id),
-            ("request_id", self.request_id),
-            ("outlet_id", self.outlet_id),
+            ("customer_id", self.customer_id.map(CustomerId::get)),
+            ("product_id", self.product_id.map(ProductId::get)),
+            ("asset_id", self.asset_id.map(AssetId::get)),
+            ("request_id", self.request_id.map(RequestId::get)),
+            ("outlet_id", self.outlet_id.map(OutletId::get)),
         ] {
             if id.is_some_and(|i| i <= 0) {
                 inv.push(field, "id_invalid");
@@ -100,11 +101,11 @@ impl FeedbackInput {
 pub struct FeedbackRecord {
     pub source: FeedbackSource,
     pub origin: Option<String>,
-    pub customer_id: Option<i64>,
-    pub product_id: Option<i64>,
-    pub asset_id: Option<i64>,
-    pub request_id: Option<i64>,
-    pub outlet_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
+    pub product_id: Option<ProductId>,
+    pub asset_id: Option<AssetId>,
+    pub request_id: Option<RequestId>,
+    pub outlet_id: Option<OutletId>,
     pub rating: Option<i64>,
     pub body: String,
     pub received_at: jiff::Timestamp,
@@ -112,7 +113,7 @@ pub struct FeedbackRecord {
     /// The analyser was unsure of a label ([`Analysis::uncertain`]): staff should label it.
     pub uncertain: bool,
     /// The backlog entry it belongs to: (product, topic, kind).
-    pub backlog: Option<(Option<i64>, String, &'static str)>,
+    pub backlog: Option<(Option<ProductId>, String, &'static str)>,
 }
 
 /// A stored feedback item with its analysis.
@@ -121,15 +122,15 @@ pub struct FeedbackItem {
     pub id: i64,
     pub source: FeedbackSource,
     pub origin: Option<String>,
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     pub customer_name: Option<String>,
     /// The customer is a member of the customer alliance (an expert).
     pub expert: bool,
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     pub product_name: Option<String>,
-    pub asset_id: Option<i64>,
-    pub request_id: Option<i64>,
-    pub outlet_id: Option<i64>,
+    pub asset_id: Option<AssetId>,
+    pub request_id: Option<RequestId>,
+    pub outlet_id: Option<OutletId>,
     pub rating: Option<i64>,
     pub body: String,
     pub received_at: jiff::Timestamp,
@@ -162,10 +163,10 @@ pub struct FeedbackItem {
 #[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct FeedbackQuery {
-    pub customer_id: Option<i64>,
-    pub product_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
+    pub product_id: Option<ProductId>,
     /// Only about this outlet's service (a partner outlet's staff always get their own).
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     pub improvement_id: Option<i64>,
     pub source: Option<String>,
     pub sentiment: Option<String>,
@@ -205,7 +206,7 @@ pub struct Correction {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Improvement {
     pub id: i64,
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     pub product_name: Option<String>,
     pub topic: String,
     /// defect or need.
@@ -238,7 +239,7 @@ pub struct ImprovementInput {
 /// A customer who raised a backlog entry: the list to tell when it ships.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RaisedBy {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
@@ -284,11 +285,11 @@ pub struct Captured {
     pub rating: Option<i64>,
     pub source: FeedbackSource,
     pub body: String,
-    pub customer_id: Option<i64>,
-    pub product_id: Option<i64>,
-    pub asset_id: Option<i64>,
-    pub request_id: Option<i64>,
-    pub outlet_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
+    pub product_id: Option<ProductId>,
+    pub asset_id: Option<AssetId>,
+    pub request_id: Option<RequestId>,
+    pub outlet_id: Option<OutletId>,
     pub at: jiff::Timestamp,
 }
 
@@ -297,39 +298,39 @@ pub struct Captured {
 pub enum Said {
     /// A request's subject and description.
     Request {
-        id: i64,
+        id: RequestId,
         service_type: aftercare_domain::request::ServiceType,
         subject: String,
         description: String,
-        customer_id: i64,
-        asset_id: Option<i64>,
-        outlet_id: Option<i64>,
+        customer_id: CustomerId,
+        asset_id: Option<AssetId>,
+        outlet_id: Option<OutletId>,
         at: jiff::Timestamp,
     },
     /// The comment a customer left with their rating of a request.
     Rating {
-        request_id: i64,
+        request_id: RequestId,
         rating: Option<i64>,
         comment: String,
-        customer_id: i64,
-        asset_id: Option<i64>,
-        outlet_id: Option<i64>,
+        customer_id: CustomerId,
+        asset_id: Option<AssetId>,
+        outlet_id: Option<OutletId>,
         at: jiff::Timestamp,
     },
     /// A customer's message on a request (other than its description).
     Message {
         id: i64,
-        request_id: i64,
+        request_id: RequestId,
         body: String,
-        customer_id: i64,
-        asset_id: Option<i64>,
-        outlet_id: Option<i64>,
+        customer_id: CustomerId,
+        asset_id: Option<AssetId>,
+        outlet_id: Option<OutletId>,
         at: jiff::Timestamp,
     },
     /// A logged contact: its subject and notes.
     Contact {
         id: i64,
-        customer_id: i64,
+        customer_id: CustomerId,
         touchpoint: String,
         subject: String,
         body: Option<String>,

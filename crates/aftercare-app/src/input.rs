@@ -11,7 +11,7 @@ use aftercare_domain::customer::{
 };
 use aftercare_domain::error::{optional_text, parse_date, required_text};
 use aftercare_domain::order::{OrderLine, OrderStatus, SalesChannel, order_total};
-use aftercare_domain::{Date, Invalid};
+use aftercare_domain::{CustomerId, Date, Invalid, OutletId, ProductId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -101,7 +101,7 @@ pub struct CustomerInput {
     #[serde(default)]
     pub consent: Vec<String>,
     #[serde(default)]
-    pub account_manager_id: Option<i64>,
+    pub account_manager_id: Option<UserId>,
     /// At most 30.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -513,7 +513,7 @@ impl ProductInput {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderItemInput {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub quantity: u32,
     /// In yuan; defaults to the catalogue price.
     #[serde(default)]
@@ -530,11 +530,11 @@ pub struct OrderItemInput {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// store, ecommerce, agent or direct.
     pub channel: String,
     #[serde(default)]
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     /// YYYY-MM-DD; defaults to today.
     #[serde(default)]
     pub ordered_on: Option<String>,
@@ -572,9 +572,9 @@ pub struct OrderInput {
 /// A validated order; prices still to be completed from the catalogue by the use case.
 #[derive(Debug, Clone)]
 pub struct OrderDraft {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub channel: SalesChannel,
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     pub ordered_on: Date,
     pub delivered_on: Option<Date>,
     pub installed_on: Option<Date>,
@@ -903,7 +903,7 @@ pub struct OrderQuery {
     pub channel: Option<String>,
     pub status: Option<String>,
     #[serde(deserialize_with = "empty_as_none")]
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     /// -ordered (default, newest first), ordered, -total, total.
     pub sort: Option<String>,
     pub cursor: Option<String>,

@@ -232,7 +232,7 @@ impl App {
         if r.status.is_final() {
             return Ok(Thread::New);
         }
-        let theirs = self.store.customer_emails(r.customer_id.get()).await?;
+        let theirs = self.store.customer_emails(r.customer_id).await?;
         Ok(if theirs.iter().any(|e| e == sender_key) {
             Thread::Into(Box::new(r))
         } else {

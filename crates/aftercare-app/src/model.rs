@@ -3,14 +3,14 @@
 use aftercare_domain::catalog::{AfterSalesStrategy, VoidCondition};
 use aftercare_domain::customer::{ConsentChannel, CustomerKind, Touchpoint, ValueTier};
 use aftercare_domain::order::{OrderStatus, SalesChannel};
-use aftercare_domain::{CustomerId, Date, Money, OrderId, ProductId};
+use aftercare_domain::{AssetId, CustomerId, Date, Money, OrderId, OutletId, ProductId, UserId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: aftercare_domain::account::Role,
@@ -30,7 +30,7 @@ pub struct Page<T> {
 /// A customer as listed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomerRow {
-    pub id: i64,
+    pub id: CustomerId,
     pub kind: CustomerKind,
     pub name: String,
     pub company: Option<String>,
@@ -84,13 +84,13 @@ pub struct DateView {
 /// Everything recorded about one customer's profile.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Customer {
-    pub id: i64,
+    pub id: CustomerId,
     pub kind: CustomerKind,
     pub name: String,
     pub company: Option<String>,
     pub title: Option<String>,
     pub birthday: Option<Date>,
-    pub account_manager_id: Option<i64>,
+    pub account_manager_id: Option<UserId>,
     pub account_manager_name: Option<String>,
     /// Value tier; absent until set or computed.
     pub tier: Option<ValueTier>,
@@ -110,7 +110,7 @@ pub struct Customer {
     pub family: Vec<FamilyView>,
     pub important_dates: Vec<DateView>,
     /// Set when this record was merged into another.
-    pub merged_into: Option<i64>,
+    pub merged_into: Option<CustomerId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Increases with every change; send it back on update to avoid lost updates.
@@ -156,7 +156,7 @@ pub struct Product {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Outlet {
-    pub id: i64,
+    pub id: OutletId,
     pub name: String,
     /// own or partner.
     pub kind: String,
@@ -184,7 +184,7 @@ pub struct Order {
     pub customer_id: CustomerId,
     pub customer_name: String,
     pub channel: SalesChannel,
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     pub outlet_name: Option<String>,
     pub ordered_on: Date,
     pub status: OrderStatus,
@@ -226,13 +226,13 @@ pub struct AssetEvent {
 /// A serial-numbered product in a customer's hands.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Asset {
-    pub id: i64,
+    pub id: AssetId,
     pub serial: String,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub product_name: String,
     pub sku: String,
-    pub customer_id: i64,
-    pub order_id: Option<i64>,
+    pub customer_id: CustomerId,
+    pub order_id: Option<OrderId>,
     pub order_number: Option<String>,
     pub purchased_on: jiff::civil::Date,
     pub delivered_on: Option<jiff::civil::Date>,
@@ -248,7 +248,7 @@ pub struct Asset {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub id: i64,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub at: String,
     /// interaction, order, asset, change, merge.
     pub kind: String,

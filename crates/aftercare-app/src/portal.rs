@@ -12,11 +12,12 @@ use crate::ports::*;
 use crate::service::{App, Principal};
 use crate::sign_in::{LOGIN_LIMITS, THROTTLE_MINUTES};
 use aftercare_domain::Invalid;
+use aftercare_domain::RequestId;
 use aftercare_domain::account::Permission;
 use aftercare_domain::catalog::parse_serial;
 use aftercare_domain::error::{parse_date, required_text};
+use aftercare_domain::ids::*;
 use aftercare_domain::request::{RequestChannel, ServiceType, VisitStatus};
-use aftercare_domain::{CustomerId, RequestId};
 use jiff::ToSpan;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -56,7 +57,7 @@ pub struct SignupInput {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct RegisterInput {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub serial: String,
     /// YYYY-MM-DD; the warranty runs from this day.
     pub purchased_on: String,
@@ -65,7 +66,7 @@ pub struct RegisterInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct PortalRequestInput {
     #[serde(default)]
-    pub asset_id: Option<i64>,
+    pub asset_id: Option<AssetId>,
     pub service_type: String,
     pub subject: String,
     #[serde(default)]
@@ -77,7 +78,7 @@ pub struct ArticleInput {
     /// manual, faq or article.
     pub kind: String,
     #[serde(default)]
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     pub title_zh_hans: String,
     #[serde(default)]
     pub title_zh_hant: String,
@@ -296,7 +297,7 @@ impl App {
         Ok(self
             .store
             .requests(&RequestFilter {
-                customer_id: Some(CustomerId(a.customer_id)),
+                customer_id: Some(a.customer_id),
                 limit: 200,
                 ..Default::default()
             })
@@ -309,7 +310,7 @@ impl App {
         &self,
         a: &PortalAccount,
         i: &RegisterInput,
-    ) -> Result<i64, AppError> {
+    ) -> Result<AssetId, AppError> {
         let mut inv = Invalid::default();
         let serial = inv.check("serial", parse_serial(&i.serial));
         let today = self.clock.today();
@@ -369,7 +370,7 @@ impl App {
         self.store
             .request(RequestId(id))
             .await?
-            .filter(|r| r.customer_id == CustomerId(a.customer_id))
+            .filter(|r| r.customer_id == a.customer_id)
             .ok_or(AppError::NotFound("request"))
     }
 
@@ -548,7 +549,7 @@ impl App {
         };
         let r = self.own_request(a, id).await?;
         let tech = match r.assignee_id {
-            Some(t) => self.store.user(t.get()).await?,
+            Some(t) => self.store.user(t).await?,
             None => None,
         }
         .ok_or(AppError::NotFound("technician"))?;

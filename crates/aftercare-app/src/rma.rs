@@ -13,7 +13,7 @@ use aftercare_domain::catalog::{parse_money, parse_serial};
 use aftercare_domain::error::{optional_text, parse_date, required_text};
 use aftercare_domain::request::RequestStatus;
 use aftercare_domain::rma::{RmaKind, RmaStatus, entitled};
-use aftercare_domain::{Money, ProductId, RmaId, UserId};
+use aftercare_domain::{Money, RmaId, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -72,10 +72,7 @@ impl App {
         let (Some(kind), Some(reason)) = (kind, reason) else {
             return Err(AppError::Internal("validated input missing".into()));
         };
-        match self
-            .warranty_on(asset.get(), Some(self.opened_on(&r)))
-            .await?
-        {
+        match self.warranty_on(asset, Some(self.opened_on(&r))).await? {
             Some(status) => {
                 entitled(kind, &status).map_err(|c| Invalid::one("kind", c))?;
             }
@@ -92,7 +89,7 @@ impl App {
             format!("{} {} requested: {reason}", r.number, kind.code()),
         ));
         for m in self.desk_managers().await? {
-            fx.notify.push((UserId(m), "rma_requested".into()));
+            fx.notify.push((m, "rma_requested".into()));
         }
         self.store
             .create_rma(
@@ -110,7 +107,7 @@ impl App {
     }
 
     /// Who may approve: managers and admins.
-    async fn desk_managers(&self) -> Result<Vec<i64>, AppError> {
+    async fn desk_managers(&self) -> Result<Vec<UserId>, AppError> {
         Ok(self
             .store
             .users()
@@ -174,12 +171,12 @@ impl App {
                         if let Some(serial) = inv.check("replacement_serial", parse_serial(s)) {
                             let product = self
                                 .store
-                                .asset(rma.asset_id.get())
+                                .asset(rma.asset_id)
                                 .await?
                                 .ok_or(AppError::NotFound("asset"))?
                                 .product_id;
                             // 三包: the new item's guarantees run from the exchange day.
-                            replacement = Some((ProductId(product), serial, today.to_string()));
+                            replacement = Some((product, serial, today.to_string()));
                         }
                     }
                     None => inv.push("replacement_serial", "required"),
@@ -225,7 +222,7 @@ impl App {
             RmaStatus::Approved | RmaStatus::Rejected | RmaStatus::Completed
         ) && let Some(email) = self
             .store
-            .service_facts(r.customer_id.get())
+            .service_facts(r.customer_id)
             .await?
             .and_then(|f| f.email)
         {
@@ -245,7 +242,7 @@ impl App {
             });
         }
         let decided_by =
-            matches!(to, RmaStatus::Approved | RmaStatus::Rejected).then_some(UserId(p.user.id));
+            matches!(to, RmaStatus::Approved | RmaStatus::Rejected).then_some(p.user.id);
         self.store
             .update_rma(
                 &p.actor(),

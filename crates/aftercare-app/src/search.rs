@@ -195,7 +195,7 @@ impl App {
                     .join(" · ");
                 out.push(hit(
                     "customer",
-                    c.id,
+                    c.id.get(),
                     c.name.clone(),
                     snippet,
                     crate::ports::stamp(c.created_at),

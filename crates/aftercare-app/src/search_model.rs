@@ -1,5 +1,6 @@
 //! What the search use cases and their port exchange: records, inputs and answers.
 
+use aftercare_domain::ids::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,7 +16,7 @@ pub struct SearchDoc {
     /// Searchable but not shown: phone numbers, emails, tags, names of the customer.
     pub extra: String,
     /// The outlet a request or feedback belongs to (partners see only their own).
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     /// False for an unpublished article (only desk managers find it).
     pub published: bool,
     pub at: String,

@@ -8,6 +8,7 @@ pub use crate::ports::Actor;
 use crate::ports::{Clock, Store};
 use aftercare_domain::Invalid;
 use aftercare_domain::account::{Permission, Role, Scope};
+use aftercare_domain::ids::*;
 use aftercare_domain::lang::Lang;
 use aftercare_domain::warranty;
 use std::sync::Arc;
@@ -264,7 +265,7 @@ impl App {
     pub async fn update_user(
         &self,
         p: &Principal,
-        id: i64,
+        id: UserId,
         input: &UserPatch,
     ) -> Result<User, AppError> {
         p.require(Permission::Admin)?;
@@ -331,7 +332,7 @@ impl App {
 
     // ---- customers ------------------------------------------------------------------
 
-    async fn check_manager(&self, id: Option<i64>) -> Result<(), AppError> {
+    async fn check_manager(&self, id: Option<UserId>) -> Result<(), AppError> {
         if let Some(id) = id
             && self.store.user(id).await?.is_none()
         {
@@ -378,7 +379,7 @@ impl App {
         &self,
         p: &Principal,
         input: &CustomerInput,
-    ) -> Result<i64, AppError> {
+    ) -> Result<CustomerId, AppError> {
         p.require(Permission::WriteCustomers)?;
         let draft = input.validate()?;
         self.check_manager(draft.account_manager_id).await?;
@@ -394,7 +395,7 @@ impl App {
     pub async fn update_customer(
         &self,
         p: &Principal,
-        id: i64,
+        id: CustomerId,
         input: &CustomerInput,
         version: Option<i64>,
     ) -> Result<(), AppError> {
@@ -407,13 +408,13 @@ impl App {
             .map_err(AppError::from_store("customer"))
     }
 
-    pub async fn customer(&self, p: &Principal, id: i64) -> Result<Customer, AppError> {
+    pub async fn customer(&self, p: &Principal, id: CustomerId) -> Result<Customer, AppError> {
         p.require(Permission::Read)?;
         // A partner outlet's staff see the customers they serve: those with a request at
         // their outlet. Others are missing to them, not forbidden.
         if let Some(outlet) = self.partner_outlet(p).await? {
             let served = crate::ports::RequestFilter {
-                customer_id: Some(aftercare_domain::CustomerId(id)),
+                customer_id: Some(id),
                 outlet_id: Some(outlet),
                 limit: 1,
                 ..Default::default()
@@ -438,7 +439,7 @@ impl App {
             .partner_outlet(p)
             .await?
             .map(|o| crate::ports::OutletEntries {
-                outlet_id: o.get(),
+                outlet_id: o,
                 kinds: crate::desk::REQUEST_TIMELINE_KINDS,
             }))
     }
@@ -465,7 +466,7 @@ impl App {
     pub async fn customer_360(
         &self,
         p: &Principal,
-        id: i64,
+        id: CustomerId,
         cursor: Option<&str>,
     ) -> Result<Customer360, AppError> {
         let customer = self.customer(p, id).await?;
@@ -502,7 +503,7 @@ impl App {
     pub async fn timeline(
         &self,
         p: &Principal,
-        id: i64,
+        id: CustomerId,
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Page<TimelineEntry>, AppError> {
@@ -517,7 +518,7 @@ impl App {
     pub async fn add_interaction(
         &self,
         p: &Principal,
-        customer_id: i64,
+        customer_id: CustomerId,
         input: &InteractionInput,
     ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
@@ -537,7 +538,12 @@ impl App {
         Ok(self.store.duplicates(100).await?)
     }
 
-    pub async fn dismiss_duplicate(&self, p: &Principal, a: i64, b: i64) -> Result<(), AppError> {
+    pub async fn dismiss_duplicate(
+        &self,
+        p: &Principal,
+        a: CustomerId,
+        b: CustomerId,
+    ) -> Result<(), AppError> {
         p.require(Permission::Bulk)?;
         Ok(self
             .store
@@ -545,7 +551,12 @@ impl App {
             .await?)
     }
 
-    pub async fn merge(&self, p: &Principal, keep: i64, drop: i64) -> Result<(), AppError> {
+    pub async fn merge(
+        &self,
+        p: &Principal,
+        keep: CustomerId,
+        drop: CustomerId,
+    ) -> Result<(), AppError> {
         p.require(Permission::Bulk)?;
         if keep == drop {
             return Err(Invalid::one("drop", "same_customer").into());
@@ -601,7 +612,7 @@ impl App {
         &self,
         p: &Principal,
         input: &ProductInput,
-    ) -> Result<i64, AppError> {
+    ) -> Result<ProductId, AppError> {
         p.require(Permission::WriteCatalog)?;
         let d = input.validate()?;
         let ids = self
@@ -616,7 +627,7 @@ impl App {
     pub async fn update_product(
         &self,
         p: &Principal,
-        id: i64,
+        id: ProductId,
         input: &ProductInput,
     ) -> Result<(), AppError> {
         p.require(Permission::WriteCatalog)?;
@@ -627,7 +638,7 @@ impl App {
             .map_err(AppError::from_store("product"))
     }
 
-    pub async fn product(&self, p: &Principal, id: i64) -> Result<Product, AppError> {
+    pub async fn product(&self, p: &Principal, id: ProductId) -> Result<Product, AppError> {
         p.require(Permission::Read)?;
         self.store
             .product(id)
@@ -702,7 +713,11 @@ impl App {
         Ok(d)
     }
 
-    pub async fn create_order(&self, p: &Principal, input: &OrderInput) -> Result<i64, AppError> {
+    pub async fn create_order(
+        &self,
+        p: &Principal,
+        input: &OrderInput,
+    ) -> Result<OrderId, AppError> {
         p.require(Permission::WriteCustomers)?;
         let d = self.prepare_order(input).await?;
         let ids = self
@@ -714,7 +729,7 @@ impl App {
             .ok_or_else(|| AppError::Internal("no id returned".into()))
     }
 
-    pub async fn order(&self, p: &Principal, id: i64) -> Result<Order, AppError> {
+    pub async fn order(&self, p: &Principal, id: OrderId) -> Result<Order, AppError> {
         p.require(Permission::Read)?;
         self.store
             .order(id)
@@ -735,7 +750,7 @@ impl App {
     /// An asset's warranty on `on` (today when `None`).
     pub async fn warranty_on(
         &self,
-        asset_id: i64,
+        asset_id: AssetId,
         on: Option<aftercare_domain::Date>,
     ) -> Result<Option<warranty::WarrantyStatus>, AppError> {
         let inputs = self.store.warranty_inputs(&[asset_id]).await?;
@@ -749,7 +764,7 @@ impl App {
 
     /// Fills in today's warranty of each asset, reading their inputs together.
     pub(crate) async fn fill_warranties(&self, assets: &mut [Asset]) -> Result<(), AppError> {
-        let ids: Vec<i64> = assets.iter().map(|a| a.id).collect();
+        let ids: Vec<AssetId> = assets.iter().map(|a| a.id).collect();
         let today = self.clock.today();
         for (id, w) in self.store.warranty_inputs(&ids).await? {
             if let Some(a) = assets.iter_mut().find(|a| a.id == id) {
@@ -761,7 +776,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn asset(&self, p: &Principal, id: i64) -> Result<Asset, AppError> {
+    pub async fn asset(&self, p: &Principal, id: AssetId) -> Result<Asset, AppError> {
         p.require(Permission::Read)?;
         let mut a = self
             .store
@@ -775,7 +790,7 @@ impl App {
     pub async fn add_asset_event(
         &self,
         p: &Principal,
-        asset_id: i64,
+        asset_id: AssetId,
         input: &AssetEventInput,
     ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;
@@ -1099,7 +1114,7 @@ impl App {
         &self,
         p: &Principal,
         refs: &[String],
-    ) -> Result<Vec<(String, i64)>, AppError> {
+    ) -> Result<Vec<(String, CustomerId)>, AppError> {
         p.require(Permission::Read)?;
         Ok(self.store.customers_by_ref(refs).await?)
     }

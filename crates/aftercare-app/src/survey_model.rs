@@ -1,6 +1,8 @@
 //! What the survey use cases and their port exchange: records, inputs and answers.
 
 use aftercare_domain::Invalid;
+use aftercare_domain::{CustomerId, OrderId, OutletId, ProductId, RequestId};
+#[allow(unused_imports)]
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -100,13 +102,13 @@ pub struct SurveyOccasion {
     /// When it happened (resolution, or the start of the order day in China), for the
     /// age limit.
     pub at: jiff::Timestamp,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub customer_name: String,
-    pub request_id: Option<i64>,
+    pub request_id: Option<RequestId>,
     pub request_number: Option<String>,
-    pub order_id: Option<i64>,
-    pub product_id: Option<i64>,
-    pub outlet_id: Option<i64>,
+    pub order_id: Option<OrderId>,
+    pub product_id: Option<ProductId>,
+    pub outlet_id: Option<OutletId>,
     pub service_type: Option<String>,
     pub email: Option<String>,
     /// The channels the customer agreed to (comma-separated codes).
@@ -125,15 +127,15 @@ pub struct SurveyMail {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Survey {
     pub id: i64,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub customer_name: String,
     pub occasion: String,
     pub subject_ref: String,
-    pub request_id: Option<i64>,
-    pub order_id: Option<i64>,
-    pub product_id: Option<i64>,
+    pub request_id: Option<RequestId>,
+    pub order_id: Option<OrderId>,
+    pub product_id: Option<ProductId>,
     pub product_name: Option<String>,
-    pub outlet_id: Option<i64>,
+    pub outlet_id: Option<OutletId>,
     pub service_type: Option<String>,
     /// The address it was mailed to (none: portal only).
     pub sent_to: Option<String>,

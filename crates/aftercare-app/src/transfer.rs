@@ -10,6 +10,7 @@ use crate::{App, AppError};
 use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::catalog::format_money;
+use aftercare_domain::ids::*;
 use std::collections::HashMap;
 
 /// What kind of records a file holds.
@@ -615,7 +616,7 @@ pub async fn import(
                     None
                 } else {
                     match products.iter().find(|x| x.sku == sku) {
-                        Some(x) => Some(x.id.get()),
+                        Some(x) => Some(x.id),
                         None => {
                             inv.push("sku", "not_found");
                             None
@@ -697,7 +698,7 @@ pub async fn import(
                 .collect();
             refs.sort_unstable();
             refs.dedup();
-            let by_ref: HashMap<String, i64> =
+            let by_ref: HashMap<String, CustomerId> =
                 app.customers_by_ref(p, &refs).await?.into_iter().collect();
             let mut inputs = Vec::new();
             let mut first_rows = Vec::new();
@@ -710,7 +711,7 @@ pub async fn import(
                     opt(head, "customer_phone"),
                 ) {
                     (Some(id), _, _) => id
-                        .parse::<i64>()
+                        .parse::<CustomerId>()
                         .map_err(|_| Invalid::one("customer_id", "not_found")),
                     (None, Some(r), _) => by_ref
                         .get(&r)
@@ -757,7 +758,7 @@ pub async fn import(
                         quantity.parse::<u32>().unwrap_or(0)
                     };
                     items.push(OrderItemInput {
-                        product_id: prod.id.get(),
+                        product_id: prod.id,
                         quantity,
                         unit_price: opt(r, "unit_price"),
                         discount: None,

@@ -10,6 +10,7 @@ use crate::service::{Actor, App, Principal};
 pub use crate::value_model::*;
 use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
+use aftercare_domain::ids::*;
 use aftercare_insight::clv::History;
 use aftercare_insight::holdout::{Followed, checkpoints, validate};
 use aftercare_insight::value::{
@@ -375,7 +376,11 @@ impl App {
         Ok(self.store.running_value_job().await?)
     }
 
-    pub async fn customer_value(&self, p: &Principal, id: i64) -> Result<ValueView, AppError> {
+    pub async fn customer_value(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+    ) -> Result<ValueView, AppError> {
         p.require(Permission::Read)?;
         let (tier, tier_pinned) = self
             .store
@@ -405,7 +410,7 @@ impl App {
     }
 
     /// Releases a tier set by hand: the computed one applies again.
-    pub async fn unpin_tier(&self, p: &Principal, id: i64) -> Result<(), AppError> {
+    pub async fn unpin_tier(&self, p: &Principal, id: CustomerId) -> Result<(), AppError> {
         p.require(Permission::WriteCustomers)?;
         self.store
             .unpin_tier(&p.actor(), id, self.now())
@@ -526,7 +531,7 @@ impl App {
     pub async fn add_referral(
         &self,
         p: &Principal,
-        referrer: i64,
+        referrer: CustomerId,
         i: &ReferralInput,
     ) -> Result<i64, AppError> {
         p.require(Permission::WriteCustomers)?;

@@ -1,5 +1,6 @@
 //! What the value use cases and their port exchange: records, inputs and answers.
 
+use aftercare_domain::CustomerId;
 use aftercare_domain::Invalid;
 use aftercare_domain::customer::ValueTier;
 use aftercare_domain::value::{LoyaltyStage, Risk, ValueClass};
@@ -10,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 /// A customer's stored value.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomerValue {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// The day it was scored for.
     pub as_of: jiff::civil::Date,
     pub recency_days: Option<i64>,
@@ -164,7 +165,7 @@ impl SegmentFilter {
 /// A customer in a segment.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SegmentRow {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub name: String,
     pub city: Option<String>,
     pub tier: ValueTier,
@@ -271,7 +272,7 @@ pub struct Refresh {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ReferralInput {
     /// The customer who was brought in.
-    pub referred_id: i64,
+    pub referred_id: CustomerId,
     #[serde(default)]
     pub note: Option<String>,
 }

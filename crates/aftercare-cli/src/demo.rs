@@ -4,11 +4,11 @@
 
 use aftercare_app::input::{AssetEventDraft, InteractionDraft, OrderDraft, ProductDraft};
 use aftercare_app::{Actor, App};
-use aftercare_domain::Date;
 use aftercare_domain::catalog::{AfterSalesStrategy, VoidCondition, WarrantyPolicy};
 use aftercare_domain::contact::{Email, PhoneNumber};
 use aftercare_domain::customer::*;
 use aftercare_domain::order::{OrderLine, OrderStatus, SalesChannel};
+use aftercare_domain::{CustomerId, Date, UserId};
 use anyhow::Context;
 use jiff::ToSpan;
 use rand::rngs::StdRng;
@@ -698,7 +698,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
 
 /// The service desk's part: who takes what, a few help articles in three languages, and
 /// some open requests on the first customers' items.
-async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<()> {
+async fn desk(app: &App, user_ids: &[UserId], rng: &mut StdRng) -> anyhow::Result<()> {
     use aftercare_app::desk::RequestInput;
     use aftercare_app::desk_model::StaffProfile;
     use aftercare_app::ports::ArticleDraft;
@@ -861,7 +861,11 @@ async fn desk(app: &App, user_ids: &[i64], rng: &mut StdRng) -> anyhow::Result<(
 /// A third of the open requests resolved by the manager and rated by their customers,
 /// and the surveys that follow them, most answered: the voice-of-the-customer overview
 /// has word of mouth and score trends to show.
-async fn outcomes(app: &App, user_ids: &[i64], opened: &[(i64, i64)]) -> anyhow::Result<()> {
+async fn outcomes(
+    app: &App,
+    user_ids: &[UserId],
+    opened: &[(i64, CustomerId)],
+) -> anyhow::Result<()> {
     use aftercare_app::desk::{RatingInput, RequestPatch, TransitionInput};
     use aftercare_app::survey::SurveyAnswer;
     let fail = |e: aftercare_app::AppError| anyhow::anyhow!("demo outcomes: {e}");

@@ -815,7 +815,7 @@ async fn admin_principal(app: &App) -> anyhow::Result<Principal> {
             .into_iter()
             .find(|u| u.role == Role::Admin)
             .unwrap_or(aftercare_app::model::User {
-                id: 0,
+                id: aftercare_domain::UserId(0),
                 email: "cli".into(),
                 name: "cli".into(),
                 role: Role::Admin,

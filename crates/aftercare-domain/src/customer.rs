@@ -157,7 +157,7 @@ pub struct CustomerDraft {
     pub family: Vec<FamilyMember>,
     pub dates: Vec<ImportantDate>,
     pub consent: Vec<ConsentChannel>,
-    pub account_manager_id: Option<i64>,
+    pub account_manager_id: Option<crate::UserId>,
     pub tags: Vec<String>,
     pub habits: Option<String>,
     pub preferences: Option<String>,

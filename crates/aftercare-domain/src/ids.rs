@@ -5,7 +5,7 @@ macro_rules! id_type {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+            Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
             ::serde::Serialize, ::serde::Deserialize,
         )]
         #[cfg_attr(feature = "schema", derive(::utoipa::ToSchema))]
@@ -27,6 +27,13 @@ macro_rules! id_type {
         impl From<$name> for i64 {
             fn from(id: $name) -> i64 {
                 id.0
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
             }
         }
 

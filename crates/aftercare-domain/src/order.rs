@@ -38,7 +38,7 @@ impl SalesChannel {
 /// One line of an order, as validated.
 #[derive(Debug, Clone)]
 pub struct OrderLine {
-    pub product_id: i64,
+    pub product_id: crate::ProductId,
     pub quantity: u32,
     pub unit_price: i64,
     pub discount: i64,
@@ -66,14 +66,14 @@ mod tests {
     fn totals_subtract_line_and_order_discounts() {
         let lines = vec![
             OrderLine {
-                product_id: 1,
+                product_id: crate::ProductId(1),
                 quantity: 2,
                 unit_price: 100_00,
                 discount: 10_00,
                 serials: vec![],
             },
             OrderLine {
-                product_id: 2,
+                product_id: crate::ProductId(2),
                 quantity: 1,
                 unit_price: 50_00,
                 discount: 0,

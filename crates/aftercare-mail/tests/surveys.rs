@@ -11,6 +11,7 @@ use aftercare_app::input::{CategoryInput, CustomerInput, EmailInput, ProductInpu
 use aftercare_app::service::Principal;
 use aftercare_app::survey::{ScoreQuery, SurveyAnswer};
 use aftercare_app::{App, AppError};
+use aftercare_domain::{CustomerId, RequestId};
 use aftercare_mail::{Security, SmtpConfig, SmtpMailer, parse};
 use aftercare_testkit::smtp::SmtpSink;
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, order, staff};
@@ -18,7 +19,13 @@ use std::time::Duration;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-async fn customer(app: &App, p: &Principal, name: &str, email: &str, consent: &[&str]) -> i64 {
+async fn customer(
+    app: &App,
+    p: &Principal,
+    name: &str,
+    email: &str,
+    consent: &[&str],
+) -> CustomerId {
     app.create_customer(
         p,
         &CustomerInput {
@@ -35,7 +42,7 @@ async fn customer(app: &App, p: &Principal, name: &str, email: &str, consent: &[
     .unwrap()
 }
 
-async fn resolved_request(app: &App, p: &Principal, customer_id: i64, subject: &str) -> i64 {
+async fn resolved_request(app: &App, p: &Principal, customer_id: CustomerId, subject: &str) -> i64 {
     let (id, _) = app
         .open_request(
             p,
@@ -213,7 +220,7 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
     ));
     let form = app.survey_by_token(&token).await.unwrap();
     assert!(!form.expired && form.survey.answered_at.is_none());
-    assert_eq!(form.survey.request_id, Some(r1));
+    assert_eq!(form.survey.request_id, Some(RequestId(r1)));
 
     // Answering from the link: scores checked, the comment becomes negative feedback.
     let bad = SurveyAnswer {
@@ -239,7 +246,7 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
         .unwrap();
     assert_eq!(
         (item.source.code(), item.customer_id, item.request_id),
-        ("survey", Some(wang), Some(r1))
+        ("survey", Some(wang), Some(RequestId(r1)))
     );
     assert_eq!(item.sentiment.map(|s| s.code()), Some("negative"));
     assert!(matches!(

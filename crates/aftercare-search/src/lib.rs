@@ -534,7 +534,7 @@ mod tests {
             title: title.into(),
             body: body.into(),
             extra: String::new(),
-            outlet_id: outlet,
+            outlet_id: outlet.map(Into::into),
             published: true,
             at: "2026-06-01T00:00:00Z".into(),
         }

@@ -5,6 +5,7 @@ use crate::store::*;
 use aftercare_app::StoreError;
 use aftercare_app::model::*;
 use aftercare_app::ports::*;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -32,7 +33,7 @@ impl AccountStore for SqlStore {
             e => e,
         })?;
         let user = User {
-            id,
+            id: UserId(id),
             email: email.into(),
             name: name.into(),
             role,
@@ -76,11 +77,11 @@ impl AccountStore for SqlStore {
         .transpose()
     }
 
-    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
         let r: Option<UserRec> = fetch_opt(
             &self.db.read,
             &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"),
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         r.map(TryInto::try_into).transpose()
@@ -96,11 +97,11 @@ impl AccountStore for SqlStore {
         r.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()> {
+    async fn set_user_lang(&self, id: UserId, lang: Option<&str>) -> StoreResult<()> {
         exec(
             &self.db.write,
             "UPDATE users SET lang = $1 WHERE id = $2",
-            &[lang.into(), V::I(id)],
+            &[lang.into(), V::I(id.get())],
         )
         .await
         .map(|_| ())
@@ -109,7 +110,7 @@ impl AccountStore for SqlStore {
     async fn create_session(
         &self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         csrf: &str,
         now: jiff::Timestamp,
         expires: jiff::Timestamp,
@@ -119,7 +120,7 @@ impl AccountStore for SqlStore {
         exec(
             &self.db.write,
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-            &[token_hash.into(), V::I(user_id), csrf.into(), now.into(), expires.into()],
+            &[token_hash.into(), V::I(user_id.get()), csrf.into(), now.into(), expires.into()],
         )
         .await
         .map(|_| ())
@@ -259,7 +260,7 @@ impl AccountStore for SqlStore {
     async fn create_token(
         &self,
         actor: &Actor,
-        user_id: i64,
+        user_id: UserId,
         name: &str,
         hash: &str,
         scopes: &str,
@@ -270,7 +271,7 @@ impl AccountStore for SqlStore {
         let id = insert_id(
             &mut *tx,
             "INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[V::I(user_id), name.into(), hash.into(), scopes.into(), now.into()],
+            &[V::I(user_id.get()), name.into(), hash.into(), scopes.into(), now.into()],
         )
         .await?;
         self.log(
@@ -317,7 +318,7 @@ impl AccountStore for SqlStore {
     async fn update_user(
         &self,
         actor: &Actor,
-        id: i64,
+        id: UserId,
         change: &UserChange,
         now: jiff::Timestamp,
     ) -> StoreResult<User> {
@@ -328,7 +329,7 @@ impl AccountStore for SqlStore {
             exec(
                 &mut *tx,
                 "UPDATE users SET active = $1 WHERE id = $2",
-                &[active.into(), V::I(id)],
+                &[active.into(), V::I(id.get())],
             )
             .await?;
         }
@@ -336,7 +337,7 @@ impl AccountStore for SqlStore {
             exec(
                 &mut *tx,
                 "UPDATE users SET role = $1 WHERE id = $2",
-                &[role.into(), V::I(id)],
+                &[role.into(), V::I(id.get())],
             )
             .await?;
         }
@@ -344,7 +345,7 @@ impl AccountStore for SqlStore {
             exec(
                 &mut *tx,
                 "UPDATE users SET password_hash = $1 WHERE id = $2",
-                &[hash.into(), V::I(id)],
+                &[hash.into(), V::I(id.get())],
             )
             .await?;
         }
@@ -352,7 +353,7 @@ impl AccountStore for SqlStore {
             exec(
                 &mut *tx,
                 "DELETE FROM sessions WHERE user_id = $1",
-                &[V::I(id)],
+                &[V::I(id.get())],
             )
             .await?;
         }
@@ -362,7 +363,7 @@ impl AccountStore for SqlStore {
             exec(
                 &mut *tx,
                 "UPDATE api_tokens SET revoked = 1 WHERE user_id = $1 AND revoked = 0",
-                &[V::I(id)],
+                &[V::I(id.get())],
             )
             .await?;
         }
@@ -380,7 +381,7 @@ impl AccountStore for SqlStore {
             actor,
             "update",
             "user",
-            id,
+            id.get(),
             Some(&json!(before)),
             Some(&after_json),
             now,
@@ -408,7 +409,7 @@ impl AccountStore for SqlStore {
 
     async fn idempotent_claim(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         request_hash: &str,
         now: jiff::Timestamp,
@@ -427,14 +428,14 @@ impl AccountStore for SqlStore {
         let found: Option<Q> = fetch_opt(
             &mut *tx,
             "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-            &[V::I(user_id), key.into()],
+            &[V::I(user_id.get()), key.into()],
         )
         .await?;
         // What the key made, if its creation committed (whatever became of its answer).
         let effect: Option<i64> = scalar(
             &mut *tx,
             "SELECT entity_id FROM idempotent_effects WHERE user_id = $1 AND key = $2",
-            &[V::I(user_id), key.into()],
+            &[V::I(user_id.get()), key.into()],
         )
         .await?;
         if let Some(q) = found.as_ref().filter(|q| q.status != 0) {
@@ -451,7 +452,7 @@ impl AccountStore for SqlStore {
                 "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) \
                  VALUES ($1, $2, $3, 201, $4, $5) \
                  ON CONFLICT (user_id, key) DO UPDATE SET status = 201, body = excluded.body",
-                &[V::I(user_id), key.into(), hash.clone().into(), body.clone().into(), now.into()],
+                &[V::I(user_id.get()), key.into(), hash.clone().into(), body.clone().into(), now.into()],
             )
             .await?;
             tx.commit().await.map_err(backend_err)?;
@@ -465,7 +466,7 @@ impl AccountStore for SqlStore {
                 exec(
                     &mut *tx,
                     "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-                    &[V::I(user_id), key.into()],
+                    &[V::I(user_id.get()), key.into()],
                 )
                 .await?;
             }
@@ -491,7 +492,7 @@ impl AccountStore for SqlStore {
         exec(
             &mut *tx,
             "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)",
-            &[V::I(user_id), key.into(), request_hash.into(), now.into()],
+            &[V::I(user_id.get()), key.into(), request_hash.into(), now.into()],
         )
         .await?;
         tx.commit().await.map_err(backend_err)?;
@@ -500,7 +501,7 @@ impl AccountStore for SqlStore {
 
     async fn idempotent_finish(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status: i64,
         body: &str,
@@ -508,17 +509,17 @@ impl AccountStore for SqlStore {
         exec(
             &self.db.write,
             "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND key = $4",
-            &[V::I(status), body.into(), V::I(user_id), key.into()],
+            &[V::I(status), body.into(), V::I(user_id.get()), key.into()],
         )
         .await
         .map(|_| ())
     }
 
-    async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()> {
+    async fn idempotent_release(&self, user_id: UserId, key: &str) -> StoreResult<()> {
         exec(
             &self.db.write,
             "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0",
-            &[V::I(user_id), key.into()],
+            &[V::I(user_id.get()), key.into()],
         )
         .await
         .map(|_| ())

@@ -8,6 +8,7 @@ use aftercare_app::input::*;
 use aftercare_app::model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::catalog::WarrantyPolicy;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -113,9 +114,9 @@ impl CatalogueStore for SqlStore {
     async fn create_products(
         &self,
         actor: &Actor,
-        drafts: &[aftercare_app::input::ProductDraft],
+        drafts: &[ProductDraft],
         now: jiff::Timestamp,
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<Vec<ProductId>> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let mut ids = Vec::new();
@@ -136,14 +137,14 @@ impl CatalogueStore for SqlStore {
             ids.push(id);
         }
         tx.commit().await.map_err(backend_err)?;
-        Ok(ids)
+        Ok(ids.into_iter().map(ProductId).collect())
     }
 
     async fn update_product(
         &self,
         actor: &Actor,
-        id: i64,
-        d: &aftercare_app::input::ProductDraft,
+        id: ProductId,
+        d: &ProductDraft,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
@@ -153,7 +154,7 @@ impl CatalogueStore for SqlStore {
             &mut *tx,
             "UPDATE products SET sku = $1, name = $2, name_sort = $3, category_id = $4, policy_id = $5, price = $6, \
              currency = $7, serialized = $8, strategy = $9 WHERE id = $10",
-            &[(&d.sku).into(), (&d.name).into(), aftercare_domain::customer::sort_key(&d.name).into(), V::I(d.category_id), V::OptI(d.policy_id), V::I(d.price), (&d.currency).into(), d.serialized.into(), d.strategy.code().into(), V::I(id)],
+            &[(&d.sku).into(), (&d.name).into(), aftercare_domain::customer::sort_key(&d.name).into(), V::I(d.category_id), V::OptI(d.policy_id), V::I(d.price), (&d.currency).into(), d.serialized.into(), d.strategy.code().into(), V::I(id.get())],
         )
         .await
         .map_err(|e| match e {
@@ -165,7 +166,7 @@ impl CatalogueStore for SqlStore {
             actor,
             "update",
             "product",
-            id,
+            id.get(),
             Some(&json!(before)),
             Some(&json!({"sku": d.sku, "name": d.name, "price": d.price})),
             now,
@@ -174,11 +175,11 @@ impl CatalogueStore for SqlStore {
         tx.commit().await.map_err(backend_err)
     }
 
-    async fn product(&self, id: i64) -> StoreResult<Option<Product>> {
+    async fn product(&self, id: ProductId) -> StoreResult<Option<Product>> {
         let r: Option<ProductRec> = fetch_opt(
             &self.db.read,
             &format!("SELECT {PRODUCT_COLS} FROM products p JOIN product_categories c ON c.id = p.category_id WHERE p.id = $1"),
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         r.map(TryInto::try_into).transpose()
@@ -257,7 +258,7 @@ impl CatalogueStore for SqlStore {
         kind: &str,
         city: Option<&str>,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<OutletId> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let id = insert_id(
@@ -278,7 +279,7 @@ impl CatalogueStore for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(backend_err)?;
-        Ok(id)
+        Ok(OutletId(id))
     }
 
     async fn outlets(&self) -> StoreResult<Vec<Outlet>> {
@@ -297,7 +298,7 @@ impl CatalogueStore for SqlStore {
         .await?;
         Ok(r.into_iter()
             .map(|r| Outlet {
-                id: r.id,
+                id: OutletId(r.id),
                 name: r.name,
                 kind: r.kind,
                 city: r.city,

@@ -5,6 +5,7 @@ use aftercare_app::StoreError;
 use aftercare_app::model::*;
 use aftercare_domain::contact::PhoneNumber;
 use aftercare_domain::customer::CustomerDraft;
+use aftercare_domain::ids::*;
 use sqlx::{Any, Executor};
 
 #[derive(sqlx::FromRow)]
@@ -60,7 +61,7 @@ impl TryFrom<RowRec> for CustomerRow {
     fn try_from(r: RowRec) -> Result<Self, StoreError> {
         let c = Cells::of("customers", r.id);
         Ok(CustomerRow {
-            id: r.id,
+            id: CustomerId(r.id),
             kind: c.code("kind", &r.kind)?,
             name: r.name,
             company: r.company,
@@ -160,7 +161,7 @@ where
     .await?;
     let cells = Cells::of("customers", c.id);
     Ok(Some(Customer {
-        id: c.id,
+        id: CustomerId(c.id),
         kind: cells.code("kind", &c.kind)?,
         name: c.name,
         company: c.company,
@@ -170,7 +171,7 @@ where
             .as_deref()
             .map(|d| cells.date("birthday", d))
             .transpose()?,
-        account_manager_id: c.account_manager_id,
+        account_manager_id: c.account_manager_id.map(UserId),
         account_manager_name: c.account_manager_name,
         tier: cells.opt_code("tier", c.tier.as_deref())?,
         habits: c.habits,
@@ -226,7 +227,7 @@ where
                 date: d.day,
             })
             .collect(),
-        merged_into: c.merged_into,
+        merged_into: c.merged_into.map(CustomerId),
         created_at: cells.at("created_at", &c.created_at)?,
         updated_at: cells.at("updated_at", &c.updated_at)?,
         version: c.version,
@@ -261,7 +262,10 @@ pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
         ("company", V::OptT(d.company.clone())),
         ("title", V::OptT(d.title.clone())),
         ("birthday", V::OptT(d.birthday.map(|b| b.to_string()))),
-        ("account_manager_id", V::OptI(d.account_manager_id)),
+        (
+            "account_manager_id",
+            V::OptI(d.account_manager_id.map(UserId::get)),
+        ),
         ("habits", V::OptT(d.habits.clone())),
         ("preferences", V::OptT(d.preferences.clone())),
         ("notes", V::OptT(d.notes.clone())),

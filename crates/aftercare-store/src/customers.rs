@@ -11,6 +11,7 @@ use aftercare_app::model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::contact::PhoneNumber;
 use aftercare_domain::customer::CustomerDraft;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -21,7 +22,7 @@ impl CustomerStore for SqlStore {
         actor: &Actor,
         drafts: &[CustomerDraft],
         now: jiff::Timestamp,
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<Vec<CustomerId>> {
         let now = &aftercare_app::ports::stamp(now);
         let (me, actor, now, drafts) = (
             self.clone(),
@@ -39,7 +40,7 @@ impl CustomerStore for SqlStore {
                     let mut ids = Vec::with_capacity(drafts.len());
                     for d in drafts {
                         let id = me.insert_customer(&mut *tx, actor, d, now).await?;
-                        ids.push(id);
+                        ids.push(CustomerId(id));
                     }
                     Ok(ids)
                 })
@@ -50,13 +51,13 @@ impl CustomerStore for SqlStore {
     async fn update_customer(
         &self,
         actor: &Actor,
-        id: i64,
+        id: CustomerId,
         d: &CustomerDraft,
         version: Option<i64>,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
-        let before = customers::load(&self.db.read, id)
+        let before = customers::load(&self.db.read, id.get())
             .await?
             .ok_or(StoreError::NotFound)?;
         if before.merged_into.is_some() {
@@ -104,9 +105,9 @@ impl CustomerStore for SqlStore {
                             field: Some("version".into()),
                         });
                     }
-                    customers::delete_children(&mut *tx, id).await?;
-                    customers::write_children(&mut *tx, id, d).await?;
-                    customers::find_duplicates_of(&mut *tx, id, d, now).await?;
+                    customers::delete_children(&mut *tx, id.get()).await?;
+                    customers::write_children(&mut *tx, id.get(), d).await?;
+                    customers::find_duplicates_of(&mut *tx, id.get(), d, now).await?;
                     let before_json = customer_json(before);
                     // The new state for the audit row: the stored profile with the draft written over it.
                     let after = {
@@ -181,7 +182,7 @@ impl CustomerStore for SqlStore {
                         actor,
                         "update",
                         "customer",
-                        id,
+                        id.get(),
                         Some(&before_json),
                         Some(&after),
                         now,
@@ -189,11 +190,11 @@ impl CustomerStore for SqlStore {
                     .await?;
                     me.timeline_add(
                         &mut *tx,
-                        id,
+                        id.get(),
                         now,
                         "change",
                         None,
-                        Some(id),
+                        Some(id.get()),
                         &changed.join(", "),
                         actor,
                     )
@@ -204,8 +205,8 @@ impl CustomerStore for SqlStore {
             .await
     }
 
-    async fn customer(&self, id: i64) -> StoreResult<Option<Customer>> {
-        customers::load(&self.db.read, id).await
+    async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
+        customers::load(&self.db.read, id.get()).await
     }
 
     async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>> {
@@ -313,7 +314,7 @@ impl CustomerStore for SqlStore {
 
     async fn timeline(
         &self,
-        customer_id: i64,
+        customer_id: CustomerId,
         only: Option<&OutletEntries>,
         cursor: Option<&str>,
         limit: u32,
@@ -358,7 +359,7 @@ impl CustomerStore for SqlStore {
                 .into_iter()
                 .map(|r| TimelineEntry {
                     id: r.id,
-                    customer_id: r.customer_id,
+                    customer_id: CustomerId(r.customer_id),
                     at: r.at,
                     kind: r.kind,
                     touchpoint: r.touchpoint,
@@ -374,7 +375,7 @@ impl CustomerStore for SqlStore {
     async fn add_interactions(
         &self,
         actor: &Actor,
-        items: &[(i64, InteractionDraft)],
+        items: &[(CustomerId, InteractionDraft)],
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>> {
         let now = &aftercare_app::ports::stamp(now);
@@ -389,14 +390,14 @@ impl CustomerStore for SqlStore {
         let mut ids = Vec::with_capacity(items.len());
         for (customer_id, d) in items {
             let customer_id = *customer_id;
-            if !me.customer_exists(&mut *tx, customer_id).await? {
+            if !me.customer_exists(&mut *tx, customer_id.get()).await? {
                 return Err(StoreError::NotFound);
             }
             let id = insert_id(
                 &mut *tx,
                 "INSERT INTO interactions (customer_id, touchpoint, direction, subject, body, at, user_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                &[V::I(customer_id), d.touchpoint.code().into(), d.direction.into(), (&d.subject).into(), (&d.body).into(), now.into(), V::OptI(actor.user_id)],
+                &[V::I(customer_id.get()), d.touchpoint.code().into(), d.direction.into(), (&d.subject).into(), (&d.body).into(), now.into(), V::OptI(actor.user_id.map(UserId::get))],
             )
             .await?;
             let after = json!({"customer_id": customer_id, "touchpoint": d.touchpoint.code(), "direction": d.direction, "subject": d.subject});
@@ -413,7 +414,7 @@ impl CustomerStore for SqlStore {
             .await?;
             me.timeline_add(
                 &mut *tx,
-                customer_id,
+                customer_id.get(),
                 now,
                 "interaction",
                 Some(d.touchpoint.code()),
@@ -456,7 +457,10 @@ impl CustomerStore for SqlStore {
         .await?;
         let mut out: Vec<DuplicatePair> = Vec::new();
         for r in pairs {
-            if out.iter().any(|p| p.a.id == r.a && p.b.id == r.b) {
+            if out
+                .iter()
+                .any(|p| p.a.id == CustomerId(r.a) && p.b.id == CustomerId(r.b))
+            {
                 continue;
             }
             let row = |id: i64| async move {
@@ -490,8 +494,8 @@ impl CustomerStore for SqlStore {
     async fn dismiss_duplicate(
         &self,
         actor: &Actor,
-        a: i64,
-        b: i64,
+        a: CustomerId,
+        b: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
@@ -499,7 +503,7 @@ impl CustomerStore for SqlStore {
         exec(
             &mut *tx,
             "INSERT INTO duplicate_dismissals (a, b) VALUES ($1, $2)",
-            &[V::I(a), V::I(b)],
+            &[V::I(a.get()), V::I(b.get())],
         )
         .await?;
         self.log(
@@ -507,7 +511,7 @@ impl CustomerStore for SqlStore {
             actor,
             "dismiss_duplicate",
             "customer",
-            a,
+            a.get(),
             None,
             Some(&json!({"a": a, "b": b})),
             now,
@@ -519,15 +523,15 @@ impl CustomerStore for SqlStore {
     async fn merge_customers(
         &self,
         actor: &Actor,
-        keep: i64,
-        drop: i64,
+        keep: CustomerId,
+        drop: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
-        let k = customers::load(&self.db.read, keep)
+        let k = customers::load(&self.db.read, keep.get())
             .await?
             .ok_or(StoreError::NotFound)?;
-        let d = customers::load(&self.db.read, drop)
+        let d = customers::load(&self.db.read, drop.get())
             .await?
             .ok_or(StoreError::NotFound)?;
         if k.merged_into.is_some() || d.merged_into.is_some() {
@@ -539,14 +543,14 @@ impl CustomerStore for SqlStore {
         let mut tx = self.begin().await?;
         // Child rows move to the kept customer; duplicates of what it already has are
         // dropped, everything else is kept, marked not primary.
-        exec(&mut *tx, "DELETE FROM customer_phones WHERE customer_id = $1 AND number IN (SELECT number FROM customer_phones WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
-        exec(&mut *tx, "DELETE FROM customer_emails WHERE customer_id = $1 AND match_key IN (SELECT match_key FROM customer_emails WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
-        exec(&mut *tx, "DELETE FROM customer_tags WHERE customer_id = $1 AND tag IN (SELECT tag FROM customer_tags WHERE customer_id = $2)", &[V::I(drop), V::I(keep)]).await?;
+        exec(&mut *tx, "DELETE FROM customer_phones WHERE customer_id = $1 AND number IN (SELECT number FROM customer_phones WHERE customer_id = $2)", &[V::I(drop.get()), V::I(keep.get())]).await?;
+        exec(&mut *tx, "DELETE FROM customer_emails WHERE customer_id = $1 AND match_key IN (SELECT match_key FROM customer_emails WHERE customer_id = $2)", &[V::I(drop.get()), V::I(keep.get())]).await?;
+        exec(&mut *tx, "DELETE FROM customer_tags WHERE customer_id = $1 AND tag IN (SELECT tag FROM customer_tags WHERE customer_id = $2)", &[V::I(drop.get()), V::I(keep.get())]).await?;
         for t in ["customer_phones", "customer_emails", "customer_addresses"] {
             exec(
                 &mut *tx,
                 &format!("UPDATE {t} SET customer_id = $1, is_primary = 0 WHERE customer_id = $2"),
-                &[V::I(keep), V::I(drop)],
+                &[V::I(keep.get()), V::I(drop.get())],
             )
             .await?;
         }
@@ -562,14 +566,14 @@ impl CustomerStore for SqlStore {
             exec(
                 &mut *tx,
                 &format!("UPDATE {t} SET customer_id = $1 WHERE customer_id = $2"),
-                &[V::I(keep), V::I(drop)],
+                &[V::I(keep.get()), V::I(drop.get())],
             )
             .await?;
         }
         let tags: Vec<(String,)> = fetch_all(
             &mut *tx,
             "SELECT tag FROM customer_tags WHERE customer_id = $1 ORDER BY tag",
-            &[V::I(keep)],
+            &[V::I(keep.get())],
         )
         .await?;
         let tags = tags.into_iter().map(|t| t.0).collect::<Vec<_>>().join(",");
@@ -587,7 +591,7 @@ impl CustomerStore for SqlStore {
                 (&d.company).into(),
                 (&d.title).into(),
                 d.birthday.map(|b| b.to_string()).into(),
-                V::OptI(d.account_manager_id),
+                V::OptI(d.account_manager_id.map(UserId::get)),
                 (&d.habits).into(),
                 (&d.preferences).into(),
                 d.notes.clone().unwrap_or_default().into(),
@@ -595,7 +599,7 @@ impl CustomerStore for SqlStore {
                 d.phones.first().map(|p| p.number.clone()).into(),
                 d.addresses.first().and_then(|a| a.city.clone()).into(),
                 now.into(),
-                V::I(keep),
+                V::I(keep.get()),
             ],
         )
         .await?;
@@ -607,20 +611,20 @@ impl CustomerStore for SqlStore {
                     "UPDATE {t} SET is_primary = 1 WHERE id = (SELECT MIN(id) FROM {t} WHERE customer_id = $1) \
                      AND NOT EXISTS (SELECT 1 FROM {t} WHERE customer_id = $1 AND is_primary = 1)"
                 ),
-                &[V::I(keep)],
+                &[V::I(keep.get())],
             )
             .await?;
         }
-        exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep), now.into(), V::I(drop)]).await?;
-        crate::purchases::refresh(&mut tx, self.db.backend, &[keep, drop]).await?;
+        exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep.get()), now.into(), V::I(drop.get())]).await?;
+        crate::purchases::refresh(&mut tx, self.db.backend, &[keep.get(), drop.get()]).await?;
         // The kept customer may now share a number with someone else.
-        customers::find_duplicates_of_stored(&mut tx, keep, now).await?;
+        customers::find_duplicates_of_stored(&mut tx, keep.get(), now).await?;
         self.log(
             &mut tx,
             actor,
             "merge",
             "customer",
-            keep,
+            keep.get(),
             Some(&json!({"kept": customer_json(&k), "merged": customer_json(&d)})),
             Some(&json!({"kept": keep, "merged": drop})),
             now,
@@ -631,7 +635,7 @@ impl CustomerStore for SqlStore {
             actor,
             "merged_into",
             "customer",
-            drop,
+            drop.get(),
             Some(&customer_json(&d)),
             Some(&json!({"merged_into": keep})),
             now,
@@ -639,11 +643,11 @@ impl CustomerStore for SqlStore {
         .await?;
         self.timeline_add(
             &mut tx,
-            keep,
+            keep.get(),
             now,
             "merge",
             None,
-            Some(drop),
+            Some(drop.get()),
             &format!("{} (#{drop})", d.name),
             actor,
         )
@@ -651,7 +655,7 @@ impl CustomerStore for SqlStore {
         tx.commit().await.map_err(backend_err)
     }
 
-    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>> {
+    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<CustomerId>> {
         scalar(
             &self.db.read,
             "SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id \
@@ -659,9 +663,10 @@ impl CustomerStore for SqlStore {
             &[email_key.into()],
         )
         .await
+        .map(|id| id.map(CustomerId))
     }
 
-    async fn customers_by_ref(&self, refs: &[String]) -> StoreResult<Vec<(String, i64)>> {
+    async fn customers_by_ref(&self, refs: &[String]) -> StoreResult<Vec<(String, CustomerId)>> {
         let mut out = Vec::with_capacity(refs.len());
         for chunk in refs.chunks(IN_CHUNK) {
             let mut sql = Sql::new(
@@ -670,15 +675,15 @@ impl CustomerStore for SqlStore {
             );
             in_list(&mut sql, "external_ref", chunk);
             let rows: Vec<(String, i64)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-            out.extend(rows);
+            out.extend(rows.into_iter().map(|(r, id)| (r, CustomerId(id))));
         }
         Ok(out)
     }
 
-    async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>> {
+    async fn customer_emails(&self, customer_id: CustomerId) -> StoreResult<Vec<String>> {
         sqlx::query_scalar_with::<_, String, _>(
             "SELECT match_key FROM customer_emails WHERE customer_id = $1",
-            args(&[V::I(customer_id)]),
+            args(&[V::I(customer_id.get())]),
         )
         .fetch_all(&self.db.read)
         .await

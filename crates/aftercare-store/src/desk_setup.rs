@@ -7,6 +7,7 @@ use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::account::Role;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -206,8 +207,8 @@ impl DeskSetupStore for SqlStore {
              outlet_id = excluded.outlet_id, skills = excluded.skills, regions = excluded.regions, \
              capacity = excluded.capacity, auto_assign = excluded.auto_assign",
             &[
-                V::I(p.user_id),
-                V::OptI(p.outlet_id),
+                V::I(p.user_id.get()),
+                V::OptI(p.outlet_id.map(OutletId::get)),
                 p.skills
                     .iter()
                     .map(|s| s.code())
@@ -226,7 +227,7 @@ impl DeskSetupStore for SqlStore {
             actor,
             "update",
             "staff_profile",
-            p.user_id,
+            p.user_id.get(),
             None,
             Some(&after),
             now,
@@ -270,11 +271,11 @@ impl DeskSetupStore for SqlStore {
                     .map(|s| Cells::of("staff_profiles", q.id).code("skills", s))
                     .collect::<Result<_, _>>()?;
                 Ok(StaffProfile {
-                    user_id: q.id,
+                    user_id: UserId(q.id),
                     name: q.name,
                     role,
                     active: q.active != 0,
-                    outlet_id: q.outlet_id,
+                    outlet_id: q.outlet_id.map(OutletId),
                     skills,
                     regions: split_list(q.regions.as_deref().unwrap_or("")),
                     capacity: q.capacity.unwrap_or(20),
@@ -289,7 +290,7 @@ impl DeskSetupStore for SqlStore {
             .collect()
     }
 
-    async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>> {
+    async fn service_facts(&self, customer_id: CustomerId) -> StoreResult<Option<ServiceFacts>> {
         #[derive(sqlx::FromRow)]
         struct Q {
             name: String,
@@ -305,32 +306,33 @@ impl DeskSetupStore for SqlStore {
                  FROM customers c WHERE c.id = $1",
                 crate::value::TIER_IN_FORCE
             ),
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?;
         Ok(q.map(|q| ServiceFacts {
             name: q.name,
             tier: q.tier,
             city: q.city,
-            account_manager_id: q.account_manager_id,
+            account_manager_id: q.account_manager_id.map(UserId),
             email: q.primary_email,
         }))
     }
 
-    async fn staff_outlet(&self, user_id: i64) -> StoreResult<Option<(i64, String)>> {
+    async fn staff_outlet(&self, user_id: UserId) -> StoreResult<Option<(OutletId, String)>> {
         sqlx::query_as_with::<_, (i64, String), _>(
             "SELECT o.id, o.kind FROM staff_profiles p JOIN outlets o ON o.id = p.outlet_id WHERE p.user_id = $1",
-            args(&[V::I(user_id)]),
+            args(&[V::I(user_id.get())]),
         )
         .fetch_optional(&self.db.read)
         .await
+        .map(|r| r.map(|(id, kind)| (OutletId(id), kind)))
         .map_err(backend_err)
     }
 
     async fn set_customer_tier(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         tier: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
@@ -341,7 +343,7 @@ impl DeskSetupStore for SqlStore {
                 "SELECT {} FROM customers c WHERE c.id = $1",
                 crate::value::TIER_IN_FORCE
             ),
-            args(&[V::I(customer_id)]),
+            args(&[V::I(customer_id.get())]),
         )
         .fetch_optional(&mut *tx)
         .await
@@ -354,7 +356,7 @@ impl DeskSetupStore for SqlStore {
             exec(
                 &mut *tx,
                 "UPDATE customers SET tier_pinned = 1 WHERE id = $1",
-                &[V::I(customer_id)],
+                &[V::I(customer_id.get())],
             )
             .await?;
             tx.commit().await.map_err(backend_err)?;
@@ -363,7 +365,7 @@ impl DeskSetupStore for SqlStore {
         exec(
             &mut *tx,
             "UPDATE customers SET tier = $1, tier_pinned = 1, updated_at = $2 WHERE id = $3",
-            &[tier.into(), now.into(), V::I(customer_id)],
+            &[tier.into(), now.into(), V::I(customer_id.get())],
         )
         .await?;
         self.log(
@@ -371,7 +373,7 @@ impl DeskSetupStore for SqlStore {
             actor,
             "update",
             "customer_tier",
-            customer_id,
+            customer_id.get(),
             Some(&json!({ "tier": before })),
             Some(&json!({ "tier": tier })),
             now,
@@ -379,7 +381,7 @@ impl DeskSetupStore for SqlStore {
         .await?;
         self.timeline_add(
             &mut tx,
-            customer_id,
+            customer_id.get(),
             now,
             "tier",
             None,

@@ -11,6 +11,7 @@ use aftercare_app::model::Page;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::service::Actor;
 use aftercare_domain::feedback::{Ladder, Need, Sentiment};
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -70,14 +71,14 @@ impl TryFrom<ItemRec> for FeedbackItem {
             id: r.id,
             source: c.code("source", &r.source)?,
             origin: r.origin,
-            customer_id: r.customer_id,
+            customer_id: r.customer_id.map(CustomerId),
             customer_name: r.customer_name,
             expert: r.expert != 0,
-            product_id: r.product_id,
+            product_id: r.product_id.map(ProductId),
             product_name: r.product_name,
-            asset_id: r.asset_id,
-            request_id: r.request_id,
-            outlet_id: r.outlet_id,
+            asset_id: r.asset_id.map(AssetId),
+            request_id: r.request_id.map(RequestId),
+            outlet_id: r.outlet_id.map(OutletId),
             rating: r.rating,
             body: r.body,
             received_at: c.at("received_at", &r.received_at)?,
@@ -143,7 +144,7 @@ impl TryFrom<ImprovementRec> for Improvement {
         let c = Cells::of("improvements", r.id);
         Ok(Improvement {
             id: r.id,
-            product_id: r.product_id,
+            product_id: r.product_id.map(ProductId),
             product_name: r.product_name,
             topic: r.topic,
             kind: r.kind,
@@ -164,12 +165,12 @@ impl TryFrom<ImprovementRec> for Improvement {
 /// The backlog entry of (product, topic, kind), created when new.
 async fn improvement_for(
     tx: &mut AnyConnection,
-    (product, topic, kind): &(Option<i64>, String, &'static str),
+    (product, topic, kind): &(Option<ProductId>, String, &'static str),
     now: &str,
 ) -> Result<i64, StoreError> {
     let find = "SELECT id FROM improvements WHERE COALESCE(product_id, 0) = $1 AND topic = $2 AND kind = $3";
     let key = [
-        V::I(product.unwrap_or(0)),
+        V::I(product.map_or(0, ProductId::get)),
         V::T(topic.clone()),
         V::T((*kind).into()),
     ];
@@ -181,7 +182,7 @@ async fn improvement_for(
         "INSERT INTO improvements (product_id, topic, kind, status, created_at, updated_at) \
          VALUES ($1, $2, $3, 'new', $4, $4) RETURNING id",
         &[
-            V::OptI(*product),
+            V::from(*product),
             V::T(topic.clone()),
             V::T((*kind).into()),
             now.into(),
@@ -239,11 +240,15 @@ impl FeedbackStore for SqlStore {
         check_links(
             &mut tx,
             &[
-                ("customer_id", "customers", r.customer_id),
-                ("product_id", "products", r.product_id),
-                ("asset_id", "assets", r.asset_id),
-                ("request_id", "requests", r.request_id),
-                ("outlet_id", "outlets", r.outlet_id),
+                (
+                    "customer_id",
+                    "customers",
+                    r.customer_id.map(CustomerId::get),
+                ),
+                ("product_id", "products", r.product_id.map(ProductId::get)),
+                ("asset_id", "assets", r.asset_id.map(AssetId::get)),
+                ("request_id", "requests", r.request_id.map(RequestId::get)),
+                ("outlet_id", "outlets", r.outlet_id.map(OutletId::get)),
             ],
         )
         .await?;
@@ -266,11 +271,11 @@ impl FeedbackStore for SqlStore {
             &[
                 r.source.code().into(),
                 V::OptT(r.origin.clone()),
-                V::OptI(r.customer_id),
-                V::OptI(r.product_id),
-                V::OptI(r.asset_id),
-                V::OptI(r.request_id),
-                V::OptI(r.outlet_id),
+                V::OptI(r.customer_id.map(CustomerId::get)),
+                V::OptI(r.product_id.map(ProductId::get)),
+                V::OptI(r.asset_id.map(AssetId::get)),
+                V::OptI(r.request_id.map(RequestId::get)),
+                V::OptI(r.outlet_id.map(OutletId::get)),
                 V::OptI(r.rating),
                 (&r.body).into(),
                 r.received_at.into(),
@@ -323,7 +328,7 @@ impl FeedbackStore for SqlStore {
         if let Some(customer) = r.customer_id {
             self.timeline_add(
                 &mut tx,
-                customer,
+                customer.get(),
                 now,
                 "feedback",
                 None,
@@ -356,9 +361,9 @@ impl FeedbackStore for SqlStore {
                 .map(str::to_owned)
         };
         for (col, v) in [
-            ("f.customer_id", q.customer_id),
-            ("f.product_id", q.product_id),
-            ("f.outlet_id", q.outlet_id),
+            ("f.customer_id", q.customer_id.map(CustomerId::get)),
+            ("f.product_id", q.product_id.map(ProductId::get)),
+            ("f.outlet_id", q.outlet_id.map(OutletId::get)),
             ("f.improvement_id", q.improvement_id),
         ] {
             if let Some(v) = v {
@@ -429,7 +434,7 @@ impl FeedbackStore for SqlStore {
         actor: &Actor,
         id: i64,
         changes: &[(&'static str, Option<String>, String)],
-        backlog: Option<(Option<i64>, String, &'static str)>,
+        backlog: Option<(Option<ProductId>, String, &'static str)>,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
@@ -465,7 +470,7 @@ impl FeedbackStore for SqlStore {
                 &mut *tx,
                 "INSERT INTO feedback_corrections (feedback_id, label, from_value, to_value, by_id, by_label, at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[V::I(id), (*label).into(), V::OptT(from.clone()), to.into(), V::OptI(actor.user_id), actor.label.clone().into(), now.into()],
+                &[V::I(id), (*label).into(), V::OptT(from.clone()), to.into(), V::OptI(actor.user_id.map(UserId::get)), actor.label.clone().into(), now.into()],
             )
             .await?;
         }
@@ -604,13 +609,13 @@ impl FeedbackStore for SqlStore {
 
     async fn backlog(
         &self,
-        product: Option<Option<i64>>,
+        product: Option<Option<ProductId>>,
         status: Option<&str>,
     ) -> StoreResult<Vec<Improvement>> {
         let mut sql = Sql::new(IMPROVEMENT_SELECT);
         match product {
             Some(Some(p)) => {
-                sql.push(" AND i.product_id = ").bind(V::I(p));
+                sql.push(" AND i.product_id = ").bind(V::I(p.get()));
             }
             Some(None) => {
                 sql.push(" AND i.product_id IS NULL");
@@ -699,7 +704,7 @@ impl FeedbackStore for SqlStore {
                 |(customer_id, name, phone, email, consent, expert, first_said)| {
                     let c = Cells::of("customers", customer_id);
                     Ok(RaisedBy {
-                        customer_id,
+                        customer_id: CustomerId(customer_id),
                         name,
                         phone,
                         email,
@@ -718,7 +723,7 @@ impl FeedbackStore for SqlStore {
     async fn set_expert(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         field: Option<&str>,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
@@ -727,7 +732,7 @@ impl FeedbackStore for SqlStore {
         if scalar(
             &mut *tx,
             "SELECT id FROM customers WHERE id = $1",
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?
         .is_none()
@@ -737,26 +742,26 @@ impl FeedbackStore for SqlStore {
         let was = scalar(
             &mut *tx,
             "SELECT 1 FROM customer_experts WHERE customer_id = $1",
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?;
         if was.is_some() {
             exec(
                 &mut *tx,
                 "UPDATE customer_experts SET field = $1 WHERE customer_id = $2",
-                &[field.into(), V::I(customer_id)],
+                &[field.into(), V::I(customer_id.get())],
             )
             .await?;
         } else {
             exec(
                 &mut *tx,
                 "INSERT INTO customer_experts (customer_id, field, since, added_by) VALUES ($1, $2, $3, $4)",
-                &[V::I(customer_id), field.into(), now.into(), actor.label.clone().into()],
+                &[V::I(customer_id.get()), field.into(), now.into(), actor.label.clone().into()],
             )
             .await?;
             self.timeline_add(
                 &mut tx,
-                customer_id,
+                customer_id.get(),
                 now,
                 "expert",
                 None,
@@ -772,7 +777,7 @@ impl FeedbackStore for SqlStore {
             actor,
             "update",
             "customer_expert",
-            customer_id,
+            customer_id.get(),
             None,
             Some(&after),
             now,
@@ -785,7 +790,7 @@ impl FeedbackStore for SqlStore {
     async fn unset_expert(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
@@ -793,7 +798,7 @@ impl FeedbackStore for SqlStore {
         let n = exec(
             &mut *tx,
             "DELETE FROM customer_experts WHERE customer_id = $1",
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?;
         if n == 0 {
@@ -805,7 +810,7 @@ impl FeedbackStore for SqlStore {
             actor,
             "update",
             "customer_expert",
-            customer_id,
+            customer_id.get(),
             None,
             Some(&after),
             now,
@@ -815,11 +820,14 @@ impl FeedbackStore for SqlStore {
         Ok(())
     }
 
-    async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>> {
+    async fn expert(
+        &self,
+        customer_id: CustomerId,
+    ) -> StoreResult<Option<(Option<String>, String)>> {
         fetch_opt(
             &self.db.read,
             "SELECT field, since FROM customer_experts WHERE customer_id = $1",
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await
     }
@@ -866,13 +874,13 @@ impl FeedbackStore for SqlStore {
             {
                 let c = Cells::of("requests", id);
                 out.push(Said::Request {
-                    id,
+                    id: RequestId(id),
                     service_type: c.code("service_type", &service_type)?,
                     subject,
                     description,
-                    customer_id,
-                    asset_id,
-                    outlet_id,
+                    customer_id: CustomerId(customer_id),
+                    asset_id: asset_id.map(AssetId),
+                    outlet_id: outlet_id.map(OutletId),
                     at: c.at("created_at", &at)?,
                 });
             }
@@ -894,12 +902,12 @@ impl FeedbackStore for SqlStore {
             )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
             for (request_id, rating, comment, customer_id, asset_id, outlet_id, at) in rows {
                 out.push(Said::Rating {
-                    request_id,
+                    request_id: RequestId(request_id),
                     rating,
                     comment,
-                    customer_id,
-                    asset_id,
-                    outlet_id,
+                    customer_id: CustomerId(customer_id),
+                    asset_id: asset_id.map(AssetId),
+                    outlet_id: outlet_id.map(OutletId),
                     at: Cells::of("requests", request_id).at("rated_at", &at)?,
                 });
             }
@@ -915,11 +923,11 @@ impl FeedbackStore for SqlStore {
                 out.push(Said::Message {
                     at: Cells::of("request_messages", id).at("created_at", &at)?,
                     id,
-                    request_id,
+                    request_id: RequestId(request_id),
                     body,
-                    customer_id,
-                    asset_id,
-                    outlet_id,
+                    customer_id: CustomerId(customer_id),
+                    asset_id: asset_id.map(AssetId),
+                    outlet_id: outlet_id.map(OutletId),
                 });
             }
         }
@@ -938,7 +946,7 @@ impl FeedbackStore for SqlStore {
                 out.push(Said::Contact {
                     at: Cells::of("interactions", id).at("at", &at)?,
                     id,
-                    customer_id,
+                    customer_id: CustomerId(customer_id),
                     touchpoint,
                     subject,
                     body,

@@ -4,11 +4,12 @@ use crate::db::*;
 use crate::store::SqlStore;
 use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 #[async_trait]
 impl NotificationStore for SqlStore {
-    async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>> {
+    async fn notifications(&self, user_id: UserId, limit: u32) -> StoreResult<Vec<Notification>> {
         #[derive(sqlx::FromRow)]
         struct N {
             id: i64,
@@ -23,7 +24,7 @@ impl NotificationStore for SqlStore {
             &self.db.read,
             "SELECT n.id, n.request_id, r.number, n.kind, n.detail, n.created_at, n.read_at FROM notifications n \
              LEFT JOIN requests r ON r.id = n.request_id WHERE n.user_id = $1 ORDER BY n.id DESC LIMIT $2",
-            &[V::I(user_id), V::I(limit as i64)],
+            &[V::I(user_id.get()), V::I(limit as i64)],
         )
         .await?;
         ns.into_iter()
@@ -41,12 +42,16 @@ impl NotificationStore for SqlStore {
             .collect()
     }
 
-    async fn mark_notifications_read(&self, user_id: i64, now: jiff::Timestamp) -> StoreResult<()> {
+    async fn mark_notifications_read(
+        &self,
+        user_id: UserId,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
         exec(
             &self.db.write,
             "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
-            &[now.into(), V::I(user_id)],
+            &[now.into(), V::I(user_id.get())],
         )
         .await
         .map(|_| ())
@@ -54,7 +59,7 @@ impl NotificationStore for SqlStore {
 
     async fn notify(
         &self,
-        users: &[i64],
+        users: &[UserId],
         kind: &str,
         detail: Option<&str>,
         now: jiff::Timestamp,
@@ -65,7 +70,7 @@ impl NotificationStore for SqlStore {
             exec(
                 &mut *tx,
                 "INSERT INTO notifications (user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4)",
-                &[V::I(*u), kind.into(), detail.into(), now.into()],
+                &[V::I(u.get()), kind.into(), detail.into(), now.into()],
             )
             .await?;
         }

@@ -3,6 +3,7 @@
 use crate::db::Cells;
 use aftercare_app::StoreError;
 use aftercare_app::model::*;
+use aftercare_domain::ids::*;
 use aftercare_domain::{CustomerId, Money, OrderId, ProductId};
 
 #[derive(sqlx::FromRow)]
@@ -66,7 +67,7 @@ impl OrderRec {
             customer_id: CustomerId(self.customer_id),
             customer_name: self.customer_name,
             channel: c.code("channel", &self.channel)?,
-            outlet_id: self.outlet_id,
+            outlet_id: self.outlet_id.map(OutletId),
             outlet_name: self.outlet_name,
             ordered_on: c.date("ordered_on", &self.ordered_on)?,
             status: c.code("status", &self.status)?,
@@ -121,13 +122,13 @@ impl TryFrom<AssetRec> for Asset {
     fn try_from(r: AssetRec) -> Result<Self, StoreError> {
         let c = Cells::of("assets", r.id);
         Ok(Asset {
-            id: r.id,
+            id: AssetId(r.id),
             serial: r.serial,
-            product_id: r.product_id,
+            product_id: ProductId(r.product_id),
             product_name: r.product_name,
             sku: r.sku,
-            customer_id: r.customer_id,
-            order_id: r.order_id,
+            customer_id: CustomerId(r.customer_id),
+            order_id: r.order_id.map(OrderId),
             order_number: r.order_number,
             purchased_on: c.date("purchased_on", &r.purchased_on)?,
             delivered_on: c.opt_date("delivered_on", r.delivered_on.as_deref())?,

@@ -9,6 +9,7 @@ use aftercare_app::input::*;
 use aftercare_app::model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::catalog::{VoidCondition, WarrantyPolicy, format_money};
+use aftercare_domain::ids::*;
 use aftercare_domain::warranty::AssetFacts;
 use aftercare_domain::{Money, ProductId};
 use async_trait::async_trait;
@@ -21,7 +22,7 @@ impl OrderStore for SqlStore {
         actor: &Actor,
         drafts: &[OrderDraft],
         now: jiff::Timestamp,
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<Vec<OrderId>> {
         let now = &aftercare_app::ports::stamp(now);
         let (me, actor, now, drafts) = (
             self.clone(),
@@ -37,18 +38,18 @@ impl OrderStore for SqlStore {
                 let drafts = drafts.as_slice();
         let mut ids = Vec::new();
         for d in drafts {
-            if !me.customer_exists(&mut *tx, d.customer_id).await? {
+            if !me.customer_exists(&mut *tx, d.customer_id.get()).await? {
                 return Err(StoreError::Conflict {
                     code: "not_found",
                     field: Some("customer_id".into()),
                 });
             }
-            let placeholder = format!("pending-{}", crate::db::encode_cursor(now, d.customer_id));
+            let placeholder = format!("pending-{}", crate::db::encode_cursor(now, d.customer_id.get()));
             let id = insert_id(
                 &mut *tx,
                 "INSERT INTO orders (number, customer_id, channel, outlet_id, ordered_on, status, currency, discount, total, \
                  payment_terms, special_needs, created_by, created_at, external_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-                &[placeholder.into(), V::I(d.customer_id), d.channel.code().into(), V::OptI(d.outlet_id), d.ordered_on.to_string().into(), d.status.code().into(), (&d.currency).into(), V::I(d.discount), V::I(d.total()), (&d.payment_terms).into(), (&d.special_needs).into(), V::OptI(actor.user_id), now.into(), V::OptT(d.external_ref.clone())],
+                &[placeholder.into(), V::I(d.customer_id.get()), d.channel.code().into(), V::OptI(d.outlet_id.map(OutletId::get)), d.ordered_on.to_string().into(), d.status.code().into(), (&d.currency).into(), V::I(d.discount), V::I(d.total()), (&d.payment_terms).into(), (&d.special_needs).into(), V::OptI(actor.user_id.map(UserId::get)), now.into(), V::OptT(d.external_ref.clone())],
             )
             .await
             .map_err(|e| match e {
@@ -67,7 +68,7 @@ impl OrderStore for SqlStore {
                 let item_id = insert_id(
                     &mut *tx,
                     "INSERT INTO order_items (order_id, product_id, quantity, unit_price, discount, amount) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    &[V::I(id), V::I(line.product_id), V::I(line.quantity as i64), V::I(line.unit_price), V::I(line.discount), V::I(line.amount())],
+                    &[V::I(id), V::I(line.product_id.get()), V::I(line.quantity as i64), V::I(line.unit_price), V::I(line.discount), V::I(line.amount())],
                 )
                 .await?;
                 for s in &line.serials {
@@ -75,7 +76,7 @@ impl OrderStore for SqlStore {
                         &mut *tx,
                         "INSERT INTO assets (serial, product_id, customer_id, order_id, order_item_id, purchased_on, delivered_on, installed_on, location, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                        &[s.into(), V::I(line.product_id), V::I(d.customer_id), V::I(id), V::I(item_id), d.ordered_on.to_string().into(), d.delivered_on.map(|x| x.to_string()).into(), d.installed_on.map(|x| x.to_string()).into(), (&d.location).into(), now.into()],
+                        &[s.into(), V::I(line.product_id.get()), V::I(d.customer_id.get()), V::I(id), V::I(item_id), d.ordered_on.to_string().into(), d.delivered_on.map(|x| x.to_string()).into(), d.installed_on.map(|x| x.to_string()).into(), (&d.location).into(), now.into()],
                     )
                     .await
                     .map_err(|e| match e {
@@ -83,7 +84,7 @@ impl OrderStore for SqlStore {
                         e => e,
                     })?;
                     if let Some(inst) = d.installed_on {
-                        exec(&mut *tx, "INSERT INTO asset_events (asset_id, day, kind, created_by, created_at) VALUES ($1, $2, 'installed', $3, $4)", &[V::I(asset_id), inst.to_string().into(), V::OptI(actor.user_id), now.into()]).await?;
+                        exec(&mut *tx, "INSERT INTO asset_events (asset_id, day, kind, created_by, created_at) VALUES ($1, $2, 'installed', $3, $4)", &[V::I(asset_id), inst.to_string().into(), V::OptI(actor.user_id.map(UserId::get)), now.into()]).await?;
                     }
                     me.log(&mut *tx, actor, "create", "asset", asset_id, None, Some(&json!({"serial": s, "product_id": line.product_id, "customer_id": d.customer_id, "order_id": id})), now).await?;
                     serials.push(s.clone());
@@ -109,7 +110,7 @@ impl OrderStore for SqlStore {
             };
             me.timeline_add(
                 &mut *tx,
-                d.customer_id,
+                d.customer_id.get(),
                 &at,
                 "order",
                 Some(d.channel.touchpoint().code()),
@@ -118,9 +119,9 @@ impl OrderStore for SqlStore {
                 actor,
             )
             .await?;
-            ids.push(id);
+            ids.push(OrderId(id));
         }
-        let customers: Vec<i64> = drafts.iter().map(|d| d.customer_id).collect();
+        let customers: Vec<i64> = drafts.iter().map(|d| d.customer_id.get()).collect();
         crate::purchases::refresh(&mut *tx, me.db.backend, &customers).await?;
         Ok(ids)
                 })
@@ -128,13 +129,13 @@ impl OrderStore for SqlStore {
             .await
     }
 
-    async fn order(&self, id: i64) -> StoreResult<Option<Order>> {
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
         let Some(o): Option<OrderRec> = fetch_opt(
             &self.db.read,
             "SELECT o.id, o.number, o.customer_id, c.name AS customer_name, o.channel, o.outlet_id, t.name AS outlet_name, \
              o.ordered_on, o.status, o.currency, o.discount, o.total, o.payment_terms, o.special_needs, o.created_at \
              FROM orders o JOIN customers c ON c.id = o.customer_id LEFT JOIN outlets t ON t.id = o.outlet_id WHERE o.id = $1",
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?
         else {
@@ -144,13 +145,13 @@ impl OrderStore for SqlStore {
             &self.db.read,
             "SELECT i.id, i.product_id, p.sku, p.name AS product_name, i.quantity, i.unit_price, i.discount, i.amount \
              FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.order_id = $1 ORDER BY i.id",
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         let serials: Vec<(i64, String)> = fetch_all(
             &self.db.read,
             "SELECT order_item_id, serial FROM assets WHERE order_id = $1 ORDER BY id",
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         let items = items
@@ -239,17 +240,17 @@ impl OrderStore for SqlStore {
         })
     }
 
-    async fn asset(&self, id: i64) -> StoreResult<Option<Asset>> {
+    async fn asset(&self, id: AssetId) -> StoreResult<Option<Asset>> {
         let r: Option<AssetRec> = fetch_opt(
             &self.db.read,
             &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.id = $1"),
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         let Some(mut a): Option<Asset> = r.map(TryInto::try_into).transpose()? else {
             return Ok(None);
         };
-        let ev: Vec<AssetEventRec> = fetch_all(&self.db.read, "SELECT id, day, kind, void_condition, note, created_at FROM asset_events WHERE asset_id = $1 ORDER BY day DESC, id DESC", &[V::I(id)]).await?;
+        let ev: Vec<AssetEventRec> = fetch_all(&self.db.read, "SELECT id, day, kind, void_condition, note, created_at FROM asset_events WHERE asset_id = $1 ORDER BY day DESC, id DESC", &[V::I(id.get())]).await?;
         a.events = ev
             .into_iter()
             .map(TryInto::try_into)
@@ -269,21 +270,25 @@ impl OrderStore for SqlStore {
         Ok(out)
     }
 
-    async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>> {
+    async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<AssetId>> {
         scalar(
             &self.db.read,
             "SELECT id FROM assets WHERE serial = $1",
             &[serial.into()],
         )
         .await
+        .map(|id| id.map(AssetId))
     }
 
-    async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>> {
-        let r: Vec<AssetRec> = fetch_all(&self.db.read, &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.customer_id = $1 ORDER BY a.purchased_on DESC, a.id DESC"), &[V::I(customer_id)]).await?;
+    async fn assets_of(&self, customer_id: CustomerId) -> StoreResult<Vec<Asset>> {
+        let r: Vec<AssetRec> = fetch_all(&self.db.read, &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.customer_id = $1 ORDER BY a.purchased_on DESC, a.id DESC"), &[V::I(customer_id.get())]).await?;
         r.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>> {
+    async fn warranty_inputs(
+        &self,
+        asset_ids: &[AssetId],
+    ) -> StoreResult<Vec<(AssetId, WarrantyInputs)>> {
         #[derive(sqlx::FromRow)]
         struct Q {
             id: i64,
@@ -347,7 +352,7 @@ impl OrderStore for SqlStore {
                     })
                     .collect(),
             };
-            out.push((r.id, WarrantyInputs { policy, facts }));
+            out.push((AssetId(r.id), WarrantyInputs { policy, facts }));
         }
         Ok(out)
     }
@@ -355,7 +360,7 @@ impl OrderStore for SqlStore {
     async fn add_asset_events(
         &self,
         actor: &Actor,
-        items: &[(i64, AssetEventDraft)],
+        items: &[(AssetId, AssetEventDraft)],
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>> {
         let now = &aftercare_app::ports::stamp(now);
@@ -373,7 +378,7 @@ impl OrderStore for SqlStore {
             let Some(customer_id) = scalar(
                 &mut *tx,
                 "SELECT customer_id FROM assets WHERE id = $1",
-                &[V::I(asset_id)],
+                &[V::I(asset_id.get())],
             )
             .await?
             else {
@@ -382,14 +387,14 @@ impl OrderStore for SqlStore {
             let id = insert_id(
             &mut *tx,
             "INSERT INTO asset_events (asset_id, day, kind, void_condition, note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[V::I(asset_id), d.day.to_string().into(), d.kind.into(), d.void_condition.map(|c| c.code()).into(), (&d.note).into(), V::OptI(actor.user_id), now.into()],
+            &[V::I(asset_id.get()), d.day.to_string().into(), d.kind.into(), d.void_condition.map(|c| c.code()).into(), (&d.note).into(), V::OptI(actor.user_id.map(UserId::get)), now.into()],
         )
         .await?;
             if d.kind == "installed" {
                 exec(
                     &mut *tx,
                     "UPDATE assets SET installed_on = COALESCE(installed_on, $1) WHERE id = $2",
-                    &[d.day.to_string().into(), V::I(asset_id)],
+                    &[d.day.to_string().into(), V::I(asset_id.get())],
                 )
                 .await?;
             }
@@ -408,7 +413,7 @@ impl OrderStore for SqlStore {
             let serial: Vec<(String,)> = fetch_all(
                 &mut *tx,
                 "SELECT serial FROM assets WHERE id = $1",
-                &[V::I(asset_id)],
+                &[V::I(asset_id.get())],
             )
             .await?;
             let serial = serial.into_iter().next().map(|s| s.0).unwrap_or_default();
@@ -426,7 +431,7 @@ impl OrderStore for SqlStore {
                 "asset",
                 Some("field_visit")
                     .filter(|_| d.kind == "installed" || d.kind == "repair" || d.kind == "service"),
-                Some(asset_id),
+                Some(asset_id.get()),
                 &summary,
                 actor,
             )

@@ -7,6 +7,7 @@ use aftercare_app::StoreError;
 use aftercare_app::desk_model::Article;
 use aftercare_app::ports::*;
 use aftercare_domain::customer::CustomerDraft;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -25,7 +26,7 @@ impl AccountRec {
         (
             PortalAccount {
                 id: self.id,
-                customer_id: self.customer_id,
+                customer_id: CustomerId(self.customer_id),
                 email: self.email,
                 name: self.name,
                 lang: self.lang,
@@ -57,7 +58,7 @@ impl TryFrom<ArticleRec> for Article {
         Ok(Article {
             id: a.id,
             kind: a.kind,
-            product_id: a.product_id,
+            product_id: a.product_id.map(ProductId),
             title_zh_hans: a.title_zh_hans,
             title_zh_hant: a.title_zh_hant,
             title_en: a.title_en,
@@ -76,7 +77,7 @@ const ARTICLE_COLS: &str = "id, kind, product_id, title_zh_hans, title_zh_hant, 
 fn article_args(a: &ArticleDraft) -> Vec<V> {
     vec![
         (&a.kind).into(),
-        V::OptI(a.product_id),
+        V::OptI(a.product_id.map(ProductId::get)),
         (&a.titles[0]).into(),
         (&a.titles[1]).into(),
         (&a.titles[2]).into(),
@@ -110,7 +111,7 @@ impl PortalStore for SqlStore {
         password_hash: &str,
         lang: Option<&str>,
         now: jiff::Timestamp,
-    ) -> StoreResult<(i64, i64)> {
+    ) -> StoreResult<(i64, CustomerId)> {
         let now = &aftercare_app::ports::stamp(now);
         let (me, actor, d, email, hash, lang, now) = (
             self.clone(),
@@ -183,7 +184,7 @@ impl PortalStore for SqlStore {
                         &now,
                     )
                     .await?;
-                    Ok((account, customer))
+                    Ok((account, CustomerId(customer)))
                 })
             })
             .await
@@ -259,12 +260,12 @@ impl PortalStore for SqlStore {
     async fn register_asset(
         &self,
         actor: &Actor,
-        customer_id: i64,
-        product_id: i64,
+        customer_id: CustomerId,
+        product_id: ProductId,
         serial: &str,
         purchased_on: &str,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<AssetId> {
         let now = &aftercare_app::ports::stamp(now);
         let (me, actor, serial, purchased_on, now) = (
             self.clone(),
@@ -302,8 +303,8 @@ impl PortalStore for SqlStore {
                          VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
                         &[
                             (&serial).into(),
-                            V::I(product_id),
-                            V::I(customer_id),
+                            V::I(product_id.get()),
+                            V::I(customer_id.get()),
                             (&purchased_on).into(),
                             (&now).into(),
                         ],
@@ -322,7 +323,7 @@ impl PortalStore for SqlStore {
                         .await?;
                     me.timeline_add(
                         &mut *tx,
-                        customer_id,
+                        customer_id.get(),
                         &now,
                         "asset",
                         Some("web"),
@@ -331,7 +332,7 @@ impl PortalStore for SqlStore {
                         &actor,
                     )
                     .await?;
-                    Ok(id)
+                    Ok(AssetId(id))
                 })
             })
             .await

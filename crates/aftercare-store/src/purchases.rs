@@ -429,10 +429,10 @@ pub(crate) async fn facts_of(
     db: &Db,
     as_of: Date,
     s: &ValueSettings,
-    ids: &[i64],
+    ids: &[aftercare_domain::CustomerId],
 ) -> Result<Vec<CustomerFacts>, StoreError> {
     let limits = Limits::new(as_of, s);
-    let mut ids = ids.to_vec();
+    let mut ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut blocks: Vec<i64> = ids.iter().map(|id| id / BLOCK).collect();

@@ -294,7 +294,7 @@ impl SqlStore {
                 &[
                     V::I(request_id),
                     (&m.kind).into(),
-                    V::OptI(m.author_id),
+                    V::OptI(m.author_id.map(UserId::get)),
                     (&m.author_label).into(),
                     (&m.body).into(),
                     (&m.channel).into(),
@@ -355,7 +355,7 @@ impl SqlStore {
                     local_day(now).into(),
                     kind.into(),
                     note.into(),
-                    V::OptI(actor.user_id),
+                    V::OptI(actor.user_id.map(UserId::get)),
                     now.into(),
                 ],
             )
@@ -501,7 +501,7 @@ impl SqlStore {
             let after = audit_of(r);
             audit.push(vec![
                 now.into(),
-                V::OptI(actor.user_id),
+                V::OptI(actor.user_id.map(UserId::get)),
                 (&actor.label).into(),
                 "update".into(),
                 "request".into(),

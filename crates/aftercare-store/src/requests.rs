@@ -9,8 +9,10 @@ use aftercare_app::model::Page;
 use aftercare_app::ports::*;
 use aftercare_domain::RequestId;
 use aftercare_domain::calendar::china_date;
+use aftercare_domain::ids::*;
 use aftercare_domain::request::request_number;
 use async_trait::async_trait;
+use jiff::Timestamp;
 use serde_json::json;
 
 #[async_trait]
@@ -20,7 +22,7 @@ impl RequestStore for SqlStore {
         actor: &Actor,
         r: &ServiceRequest,
         fx: &Effects,
-        now: jiff::Timestamp,
+        now: Timestamp,
     ) -> StoreResult<(RequestId, String)> {
         let (me, actor, now, r, fx) = (
             self.clone(),
@@ -68,7 +70,7 @@ impl RequestStore for SqlStore {
                         r.tier.into(),
                         (&r.city).into(),
                         V::OptI(r.sla_policy_id),
-                        V::OptI(actor.user_id),
+                        V::OptI(actor.user_id.map(UserId::get)),
                         now.clone().into(),
                         now.clone().into(),
                     ];
@@ -111,7 +113,7 @@ impl RequestStore for SqlStore {
         &self,
         actor: &Actor,
         items: &[(ServiceRequest, Effects)],
-        now: jiff::Timestamp,
+        now: Timestamp,
     ) -> StoreResult<Vec<bool>> {
         let (me, actor, now, items) = (
             self.clone(),
@@ -399,7 +401,7 @@ impl RequestStore for SqlStore {
         }))
     }
 
-    async fn sla_due(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<ServiceRequest>> {
+    async fn sla_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ServiceRequest>> {
         let rs: Vec<ReqRec> = fetch_all(
             &self.db.read,
             &format!(

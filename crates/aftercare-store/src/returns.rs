@@ -9,6 +9,7 @@ use aftercare_app::ports::*;
 use aftercare_domain::rma::{RmaKind, RmaStatus};
 use aftercare_domain::{AssetId, ProductId, RequestId, RmaId, UserId};
 use async_trait::async_trait;
+use jiff::Timestamp;
 use serde_json::json;
 
 #[async_trait]
@@ -21,7 +22,7 @@ impl ReturnStore for SqlStore {
         kind: RmaKind,
         reason: &str,
         fx: &Effects,
-        now: jiff::Timestamp,
+        now: Timestamp,
     ) -> StoreResult<RmaId> {
         let (me, actor, reason, fx, now) = (
             self.clone(),
@@ -91,7 +92,7 @@ impl ReturnStore for SqlStore {
         decided_by: Option<UserId>,
         replacement: Option<(ProductId, String, String)>,
         fx: &Effects,
-        now: jiff::Timestamp,
+        now: Timestamp,
     ) -> StoreResult<Option<AssetId>> {
         let (me, actor, r, replacement, fx, now) = (
             self.clone(),
@@ -139,7 +140,7 @@ impl ReturnStore for SqlStore {
                                 &mut *tx,
                                 "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
                                  VALUES ($1, $2, 'note', $3, $4, $5)",
-                                &[V::I(asset), day.into(), note.into(), V::OptI(actor.user_id), (&now).into()],
+                                &[V::I(asset), day.into(), note.into(), V::OptI(actor.user_id.map(UserId::get)), (&now).into()],
                             )
                             .await?;
                         }

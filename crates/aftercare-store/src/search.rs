@@ -5,6 +5,7 @@ use crate::db::*;
 use crate::store::SqlStore;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::search::{SearchDoc, SearchSource};
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use std::collections::HashMap;
 
@@ -135,7 +136,7 @@ impl SqlStore {
                                 messages.remove(&id).unwrap_or_default()
                             ),
                             extra: customer,
-                            outlet_id: outlet,
+                            outlet_id: outlet.map(OutletId),
                             published: true,
                             at,
                         },
@@ -169,7 +170,7 @@ impl SqlStore {
                             title: join(&[&customer, &product]),
                             body,
                             extra: join(&[&topic, &keywords]),
-                            outlet_id: outlet,
+                            outlet_id: outlet.map(OutletId),
                             published: true,
                             at,
                         },

@@ -7,6 +7,7 @@ use aftercare_app::StoreError;
 use aftercare_app::model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::customer::CustomerDraft;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use sqlx::{Any, AnyConnection};
@@ -114,7 +115,7 @@ impl SqlStore {
                 "INSERT INTO idempotent_effects (user_id, key, entity, entity_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
                 &[
-                    V::I(user),
+                    V::I(user.get()),
                     V::T(mark.key.clone()),
                     V::T(entity.into()),
                     V::I(id),
@@ -136,7 +137,7 @@ impl SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 V::T(now.into()),
-                V::OptI(actor.user_id),
+                V::OptI(actor.user_id.map(UserId::get)),
                 V::T(actor.label.clone()),
                 V::T(action.into()),
                 V::T(entity.into()),
@@ -196,7 +197,7 @@ impl SqlStore {
                 V::OptT(touchpoint.map(str::to_string)),
                 V::OptI(ref_id),
                 V::T(summary.into()),
-                V::OptI(actor.user_id),
+                V::OptI(actor.user_id.map(UserId::get)),
             ],
         )
         .await?;
@@ -305,7 +306,7 @@ impl TryFrom<UserRec> for User {
 
     fn try_from(u: UserRec) -> Result<Self, StoreError> {
         Ok(User {
-            id: u.id,
+            id: UserId(u.id),
             role: Cells::of("users", u.id).code("role", &u.role)?,
             email: u.email,
             name: u.name,

@@ -8,6 +8,7 @@ use aftercare_app::StoreError;
 use aftercare_app::ports::StoreResult;
 use aftercare_app::service::Actor;
 use aftercare_app::survey::*;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -50,15 +51,15 @@ impl TryFrom<SurveyRec> for Survey {
         let c = Cells::of("surveys", r.id);
         Ok(Survey {
             id: r.id,
-            customer_id: r.customer_id,
+            customer_id: CustomerId(r.customer_id),
             customer_name: r.customer_name,
             occasion: r.occasion,
             subject_ref: r.subject_ref,
-            request_id: r.request_id,
-            order_id: r.order_id,
-            product_id: r.product_id,
+            request_id: r.request_id.map(RequestId),
+            order_id: r.order_id.map(OrderId),
+            product_id: r.product_id.map(ProductId),
             product_name: r.product_name,
-            outlet_id: r.outlet_id,
+            outlet_id: r.outlet_id.map(OutletId),
             service_type: r.service_type,
             sent_to: r.sent_to,
             created_at: c.at("created_at", &r.created_at)?,
@@ -148,13 +149,13 @@ impl SurveyStore for SqlStore {
                     occasion: "resolved",
                     subject_ref: format!("request:{id}"),
                     at: Cells::of("requests", id).at("resolved_at", &at)?,
-                    customer_id: customer,
+                    customer_id: CustomerId(customer),
                     customer_name: name,
-                    request_id: Some(id),
+                    request_id: Some(RequestId(id)),
                     request_number: Some(number),
                     order_id: None,
-                    product_id: product,
-                    outlet_id: outlet,
+                    product_id: product.map(ProductId),
+                    outlet_id: outlet.map(OutletId),
                     service_type: Some(service_type),
                     email,
                     consent,
@@ -188,13 +189,13 @@ impl SurveyStore for SqlStore {
                     occasion: "purchase",
                     subject_ref: format!("order:{id}"),
                     at: Cells::of("orders", id).at("ordered_on", &at)?,
-                    customer_id: customer,
+                    customer_id: CustomerId(customer),
                     customer_name: name,
                     request_id: None,
                     request_number: None,
-                    order_id: Some(id),
-                    product_id: product,
-                    outlet_id: outlet,
+                    order_id: Some(OrderId(id)),
+                    product_id: product.map(ProductId),
+                    outlet_id: outlet.map(OutletId),
                     service_type: None,
                     email,
                     consent,
@@ -206,15 +207,18 @@ impl SurveyStore for SqlStore {
         Ok(out)
     }
 
-    async fn last_survey_at(&self, customer_id: i64) -> StoreResult<Option<jiff::Timestamp>> {
+    async fn last_survey_at(
+        &self,
+        customer_id: CustomerId,
+    ) -> StoreResult<Option<jiff::Timestamp>> {
         let at = fetch_opt::<_, (Option<String>,)>(
             &self.db.write,
             "SELECT MAX(created_at) FROM surveys WHERE customer_id = $1",
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?
         .and_then(|r| r.0);
-        Cells::of("customers", customer_id).opt_at("last survey", at.as_deref())
+        Cells::of("customers", customer_id.get()).opt_at("last survey", at.as_deref())
     }
 
     async fn create_survey(
@@ -243,13 +247,13 @@ impl SurveyStore for SqlStore {
              service_type, sent_to, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             &[
-                V::I(o.customer_id),
+                V::I(o.customer_id.get()),
                 o.occasion.into(),
                 (&o.subject_ref).into(),
-                V::OptI(o.request_id),
-                V::OptI(o.order_id),
-                V::OptI(o.product_id),
-                V::OptI(o.outlet_id),
+                V::OptI(o.request_id.map(RequestId::get)),
+                V::OptI(o.order_id.map(OrderId::get)),
+                V::OptI(o.product_id.map(ProductId::get)),
+                V::OptI(o.outlet_id.map(OutletId::get)),
                 V::OptT(o.service_type.clone()),
                 sent_to.into(),
                 now.into(),
@@ -391,7 +395,7 @@ impl SurveyStore for SqlStore {
 
     async fn open_surveys(
         &self,
-        customer_id: i64,
+        customer_id: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<Survey>> {
         let now = &aftercare_app::ports::stamp(now);
@@ -401,7 +405,7 @@ impl SurveyStore for SqlStore {
                 "{SURVEY_SELECT} AND s.customer_id = $1 AND s.answered_at IS NULL AND s.expires_at > $2 \
                  ORDER BY s.id DESC LIMIT 20"
             ),
-            &[V::I(customer_id), now.into()],
+            &[V::I(customer_id.get()), now.into()],
         )
         .await?;
         rows.into_iter().map(TryInto::try_into).collect()

@@ -9,6 +9,7 @@ use aftercare_app::ports::StoreResult;
 use aftercare_app::service::Actor;
 use aftercare_app::value::*;
 use aftercare_domain::customer::ValueTier;
+use aftercare_domain::ids::*;
 use aftercare_insight::value::{CustomerFacts, ValueScore, ValueSettings};
 use async_trait::async_trait;
 use jiff::civil::Date;
@@ -220,9 +221,9 @@ impl ValueStore for SqlStore {
         &self,
         as_of: Date,
         s: &ValueSettings,
-        ids: Option<&[i64]>,
+        ids: Option<&[CustomerId]>,
     ) -> StoreResult<Vec<CustomerFacts>> {
-        let chunks: Vec<Option<&[i64]>> = match ids {
+        let chunks: Vec<Option<&[CustomerId]>> = match ids {
             None => vec![None],
             Some(ids) => ids.chunks(IN_CHUNK).map(Some).collect(),
         };
@@ -318,7 +319,7 @@ impl ValueStore for SqlStore {
                         V::OptT(None),
                         V::OptI(None),
                         format!("tier {old} → {new_tier}").into(),
-                        V::OptI(actor.user_id),
+                        V::OptI(actor.user_id.map(UserId::get)),
                     ]);
                 }
             }
@@ -339,7 +340,7 @@ impl ValueStore for SqlStore {
                         V::OptT(None),
                         V::OptI(None),
                         format!("stage {old} → {new_stage}").into(),
-                        V::OptI(actor.user_id),
+                        V::OptI(actor.user_id.map(UserId::get)),
                     ]);
                 }
             }
@@ -479,20 +480,20 @@ impl ValueStore for SqlStore {
         j.map(TryInto::try_into).transpose()
     }
 
-    async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>> {
+    async fn customer_value(&self, customer_id: CustomerId) -> StoreResult<Option<CustomerValue>> {
         let r: Option<ValueRec> = fetch_opt(
             &self.db.read,
             &format!(
                 "SELECT {} FROM customer_values WHERE customer_id = $1",
                 VALUE_COLS.join(", ")
             ),
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?;
         r.map(|r| {
             let c = Cells::of("customer_values", r.customer_id);
             Ok(CustomerValue {
-                customer_id: r.customer_id,
+                customer_id: CustomerId(r.customer_id),
                 as_of: c.date("as_of", &r.as_of)?,
                 recency_days: r.recency_days,
                 r: r.r,
@@ -519,15 +520,15 @@ impl ValueStore for SqlStore {
 
     async fn customer_tier(
         &self,
-        customer_id: i64,
+        customer_id: CustomerId,
     ) -> StoreResult<Option<(Option<ValueTier>, bool)>> {
         let r: Option<(Option<String>, i64)> = fetch_opt(
             &self.db.read,
             &format!("SELECT {TIER_IN_FORCE}, c.tier_pinned FROM customers c WHERE c.id = $1"),
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?;
-        let c = Cells::of("customers", customer_id);
+        let c = Cells::of("customers", customer_id.get());
         r.map(|(t, p)| Ok((c.opt_code("tier", t.as_deref())?, p != 0)))
             .transpose()
     }
@@ -535,7 +536,7 @@ impl ValueStore for SqlStore {
     async fn unpin_tier(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
@@ -544,7 +545,7 @@ impl ValueStore for SqlStore {
             &mut *tx,
             "SELECT c.tier, v.tier FROM customers c LEFT JOIN customer_values v ON v.customer_id = c.id \
              WHERE c.id = $1",
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?;
         let Some((before, computed)) = computed else {
@@ -554,7 +555,7 @@ impl ValueStore for SqlStore {
         exec(
             &mut *tx,
             "UPDATE customers SET tier_pinned = 0, tier = $1, updated_at = $2 WHERE id = $3",
-            &[tier.clone().into(), now.into(), V::I(customer_id)],
+            &[tier.clone().into(), now.into(), V::I(customer_id.get())],
         )
         .await?;
         self.log(
@@ -562,7 +563,7 @@ impl ValueStore for SqlStore {
             actor,
             "update",
             "customer_tier",
-            customer_id,
+            customer_id.get(),
             Some(&serde_json::json!({ "tier": before, "pinned": true })),
             Some(&serde_json::json!({ "tier": tier, "pinned": false })),
             now,
@@ -571,7 +572,7 @@ impl ValueStore for SqlStore {
         if before != tier {
             self.timeline_add(
                 &mut tx,
-                customer_id,
+                customer_id.get(),
                 now,
                 "tier",
                 None,
@@ -588,12 +589,12 @@ impl ValueStore for SqlStore {
         tx.commit().await.map_err(backend_err)
     }
 
-    async fn stage_history(&self, customer_id: i64) -> StoreResult<Vec<StageChange>> {
+    async fn stage_history(&self, customer_id: CustomerId) -> StoreResult<Vec<StageChange>> {
         let rows: Vec<(i64, String, Option<String>, String)> = fetch_all(
             &self.db.read,
             "SELECT id, at, from_stage, to_stage FROM loyalty_history WHERE customer_id = $1 \
              ORDER BY id DESC LIMIT 50",
-            &[V::I(customer_id)],
+            &[V::I(customer_id.get())],
         )
         .await?;
         rows.into_iter()
@@ -650,7 +651,7 @@ impl ValueStore for SqlStore {
                 .map(|r| {
                     let c = Cells::of("customer_values", r.customer_id);
                     Ok(SegmentRow {
-                        customer_id: r.customer_id,
+                        customer_id: CustomerId(r.customer_id),
                         name: r.name,
                         city: r.city,
                         tier: c.code("tier", &r.tier)?,
@@ -763,7 +764,7 @@ impl ValueStore for SqlStore {
 
     async fn save_segment(
         &self,
-        by: Option<i64>,
+        by: Option<UserId>,
         name: &str,
         filter: &str,
         now: jiff::Timestamp,
@@ -773,7 +774,12 @@ impl ValueStore for SqlStore {
             &self.db.write,
             "INSERT INTO segments (name, filter, created_by, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id",
-            &[name.into(), filter.into(), V::OptI(by), now.into()],
+            &[
+                name.into(),
+                filter.into(),
+                V::OptI(by.map(UserId::get)),
+                now.into(),
+            ],
         )
         .await
     }
@@ -851,8 +857,8 @@ impl ValueStore for SqlStore {
     async fn add_referral(
         &self,
         actor: &Actor,
-        referrer: i64,
-        referred: i64,
+        referrer: CustomerId,
+        referred: CustomerId,
         note: Option<&str>,
         now: jiff::Timestamp,
     ) -> StoreResult<i64> {
@@ -862,7 +868,7 @@ impl ValueStore for SqlStore {
             if scalar(
                 &mut *tx,
                 "SELECT id FROM customers WHERE id = $1",
-                &[V::I(id)],
+                &[V::I(id.get())],
             )
             .await?
             .is_none()
@@ -875,10 +881,10 @@ impl ValueStore for SqlStore {
             "INSERT INTO referrals (referrer_id, referred_id, note, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
             &[
-                V::I(referrer),
-                V::I(referred),
+                V::I(referrer.get()),
+                V::I(referred.get()),
                 note.into(),
-                V::OptI(actor.user_id),
+                V::OptI(actor.user_id.map(UserId::get)),
                 now.into(),
             ],
         )
@@ -905,34 +911,34 @@ impl ValueStore for SqlStore {
         let names: Vec<(i64, String)> = fetch_all(
             &mut *tx,
             "SELECT id, name FROM customers WHERE id IN ($1, $2)",
-            &[V::I(referrer), V::I(referred)],
+            &[V::I(referrer.get()), V::I(referred.get())],
         )
         .await?;
         let name = |id| {
             names
                 .iter()
-                .find(|(i, _)| *i == id)
+                .find(|(i, _)| CustomerId(*i) == id)
                 .map(|(_, n)| n.clone())
                 .unwrap_or_default()
         };
         self.timeline_add(
             &mut tx,
-            referrer,
+            referrer.get(),
             now,
             "referral",
             Some("word_of_mouth"),
-            Some(referred),
+            Some(referred.get()),
             &format!("→ {}", name(referred)),
             actor,
         )
         .await?;
         self.timeline_add(
             &mut tx,
-            referred,
+            referred.get(),
             now,
             "referred",
             Some("word_of_mouth"),
-            Some(referrer),
+            Some(referrer.get()),
             &format!("← {}", name(referrer)),
             actor,
         )
@@ -947,7 +953,7 @@ impl SqlStore {
         &self,
         as_of: Date,
         s: &ValueSettings,
-        ids: Option<&[i64]>,
+        ids: Option<&[CustomerId]>,
     ) -> StoreResult<Vec<CustomerFacts>> {
         let filter = |sql: &mut Sql, col: &str| {
             if let Some(ids) = ids {

@@ -8,6 +8,7 @@ use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::VisitId;
 use async_trait::async_trait;
+use jiff::Timestamp;
 use serde_json::json;
 
 #[async_trait]
@@ -16,7 +17,7 @@ impl VisitStore for SqlStore {
         &self,
         actor: &Actor,
         v: &NewVisit,
-        now: jiff::Timestamp,
+        now: Timestamp,
     ) -> StoreResult<VisitId> {
         let (me, actor, now, v) = (self.clone(), actor.clone(), stamp(now), v.clone());
         let pg = self.db.backend == Backend::Postgres;
@@ -108,7 +109,7 @@ impl VisitStore for SqlStore {
         actor: &Actor,
         v: &Visit,
         fx: &Effects,
-        now: jiff::Timestamp,
+        now: Timestamp,
     ) -> StoreResult<()> {
         let (me, actor, now, v, fx) = (
             self.clone(),

@@ -10,7 +10,7 @@ use aftercare_app::{Actor, App, AppError, StoreError};
 use aftercare_domain::account::{Permission, Role, Scope};
 use aftercare_domain::catalog::VoidCondition;
 use aftercare_domain::warranty::{Coverage, Reason};
-use aftercare_domain::{CustomerId, Money};
+use aftercare_domain::{AssetId, CustomerId, Money, OrderId, ProductId, UserId};
 use aftercare_testkit::{BOTH, Kind, TestDb, order_input};
 use jiff::ToSpan;
 
@@ -130,7 +130,7 @@ struct Catalogue {
     policy: i64,
     category: i64,
     /// Serial-numbered, 3999.00.
-    product: i64,
+    product: ProductId,
 }
 
 async fn catalogue(app: &App, p: &Principal) -> Catalogue {
@@ -170,7 +170,7 @@ fn event_input(kind: &str, void_condition: Option<&str>) -> AssetEventInput {
 }
 
 /// Every timeline entry of a customer, walked two at a time.
-async fn whole_timeline(app: &App, p: &Principal, id: i64) -> Vec<TimelineEntry> {
+async fn whole_timeline(app: &App, p: &Principal, id: CustomerId) -> Vec<TimelineEntry> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -216,7 +216,7 @@ fn search(q: &str) -> CustomerQuery {
 }
 
 /// The ids of a customer list walked `limit` rows at a time, following the cursors.
-async fn walk(app: &App, p: &Principal, q: CustomerQuery, limit: u32) -> Vec<i64> {
+async fn walk(app: &App, p: &Principal, q: CustomerQuery, limit: u32) -> Vec<CustomerId> {
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -243,11 +243,11 @@ async fn walk(app: &App, p: &Principal, q: CustomerQuery, limit: u32) -> Vec<i64
 }
 
 struct People {
-    zhang_wei: i64,
-    zhang_min: i64,
-    an_na: i64,
-    chen_jing: i64,
-    haier: i64,
+    zhang_wei: CustomerId,
+    zhang_min: CustomerId,
+    an_na: CustomerId,
+    chen_jing: CustomerId,
+    haier: CustomerId,
 }
 
 async fn seed_people(app: &App, p: &Principal) -> People {
@@ -534,7 +534,9 @@ async fn customer_round_trip(app: &App) {
     assert_eq!(all_events(app).await.len(), events_before);
 
     // An unknown customer is not found.
-    let r = app.update_customer(&p, id + 1000, &changed, None).await;
+    let r = app
+        .update_customer(&p, CustomerId(id.get() + 1000), &changed, None)
+        .await;
     assert!(matches!(r, Err(AppError::NotFound(_))), "{r:?}");
 }
 
@@ -766,7 +768,7 @@ async fn customer_paging(app: &App) {
             sort: sort.map(str::to_string),
             ..Default::default()
         };
-        let unpaged: Vec<i64> = list(app, &p, q.clone())
+        let unpaged: Vec<CustomerId> = list(app, &p, q.clone())
             .await
             .into_iter()
             .map(|c| c.id)
@@ -784,7 +786,7 @@ async fn customer_paging(app: &App) {
         }
     }
     // Paging within a search and a filter.
-    let unpaged: Vec<i64> = list(app, &p, search("张"))
+    let unpaged: Vec<CustomerId> = list(app, &p, search("张"))
         .await
         .into_iter()
         .map(|c| c.id)
@@ -1014,7 +1016,7 @@ async fn catalogue_scenario(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        found.items.iter().map(|x| x.id.get()).collect::<Vec<_>>(),
+        found.items.iter().map(|x| x.id).collect::<Vec<_>>(),
         vec![cat.product]
     );
     let found = app
@@ -1028,7 +1030,7 @@ async fn catalogue_scenario(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        found.items.iter().map(|x| x.id.get()).collect::<Vec<_>>(),
+        found.items.iter().map(|x| x.id).collect::<Vec<_>>(),
         vec![cat.product]
     );
 }
@@ -1055,7 +1057,7 @@ async fn order_creates_asset(app: &App) {
         .unwrap();
     let order = app.order(&p, order_id).await.unwrap();
     assert_eq!(order.number, format!("SO-{}-{order_id:06}", today.year()));
-    assert_eq!(order.customer_id, CustomerId(cid));
+    assert_eq!(order.customer_id, cid);
     assert_eq!(order.customer_name, "张伟");
     assert_eq!(order.channel.code(), "store");
     assert_eq!(order.status.code(), "placed");
@@ -1106,7 +1108,7 @@ async fn order_creates_asset(app: &App) {
     let c360 = app.customer_360(&p, cid, None).await.unwrap();
     assert_eq!(c360.customer.id, cid);
     assert_eq!(
-        c360.orders.iter().map(|o| o.id.get()).collect::<Vec<_>>(),
+        c360.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
         vec![order_id]
     );
     assert_eq!(c360.orders[0].total, Money(399_900));
@@ -1121,7 +1123,7 @@ async fn order_creates_asset(app: &App) {
         tl.iter().map(|t| t.kind.as_str()).collect::<Vec<_>>(),
         vec!["order", "created"]
     );
-    assert_eq!(tl[0].ref_id, Some(order_id));
+    assert_eq!(tl[0].ref_id, Some(order_id.get()));
     assert!(
         tl[0].touchpoint.is_some(),
         "the sale's touchpoint is recorded"
@@ -1144,11 +1146,7 @@ async fn order_creates_asset(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        by_number
-            .items
-            .iter()
-            .map(|o| o.id.get())
-            .collect::<Vec<_>>(),
+        by_number.items.iter().map(|o| o.id).collect::<Vec<_>>(),
         vec![order_id]
     );
     let by_serial = app
@@ -1162,11 +1160,7 @@ async fn order_creates_asset(app: &App) {
         .await
         .unwrap();
     assert_eq!(
-        by_serial
-            .items
-            .iter()
-            .map(|o| o.id.get())
-            .collect::<Vec<_>>(),
+        by_serial.items.iter().map(|o| o.id).collect::<Vec<_>>(),
         vec![order_id]
     );
 
@@ -1268,8 +1262,16 @@ async fn order_creates_asset(app: &App) {
     );
     // Unknown customer and product.
     let fields = invalid_fields(
-        app.create_order(&p, &order_input(other + 1000, filter + 1000, 1, &[]))
-            .await,
+        app.create_order(
+            &p,
+            &order_input(
+                CustomerId(other.get() + 1000),
+                ProductId(filter.get() + 1000),
+                1,
+                &[],
+            ),
+        )
+        .await,
     );
     assert!(
         fields.contains(&("customer_id".to_string(), "not_found")),
@@ -1379,12 +1381,12 @@ async fn void_event_voids_warranty(app: &App) {
         Some(Coverage::Void)
     );
     assert_eq!(c360.timeline.items[0].kind, "asset");
-    assert_eq!(c360.timeline.items[0].ref_id, Some(asset));
+    assert_eq!(c360.timeline.items[0].ref_id, Some(asset.get()));
     assert!(c360.timeline.items[0].summary.contains("misuse"));
 
     // An unknown asset.
     let r = app
-        .add_asset_event(&p, asset + 1000, &event_input("note", None))
+        .add_asset_event(&p, AssetId(asset.get() + 1000), &event_input("note", None))
         .await;
     assert!(matches!(r, Err(AppError::NotFound("asset"))), "{r:?}");
 }
@@ -1550,7 +1552,7 @@ async fn duplicates_and_merge(app: &App) {
     }
     let merges: Vec<_> = merged_tl.iter().filter(|t| t.kind == "merge").collect();
     assert_eq!(merges.len(), 1);
-    assert_eq!(merges[0].ref_id, Some(drop));
+    assert_eq!(merges[0].ref_id, Some(drop.get()));
     assert_eq!(merged_tl[0].kind, "merge", "the merge is the newest entry");
     assert!(
         merged_tl
@@ -1559,16 +1561,13 @@ async fn duplicates_and_merge(app: &App) {
     );
 
     let c360 = app.customer_360(&p, keep, None).await.unwrap();
-    let mut order_ids: Vec<i64> = c360.orders.iter().map(|o| o.id.get()).collect();
+    let mut order_ids: Vec<OrderId> = c360.orders.iter().map(|o| o.id).collect();
     order_ids.sort();
     assert_eq!(order_ids, vec![keep_order, drop_order]);
     let mut serials: Vec<&str> = c360.assets.iter().map(|a| a.serial.as_str()).collect();
     serials.sort();
     assert_eq!(serials, vec!["SN-DROP-0001", "SN-KEEP-0001"]);
-    assert_eq!(
-        app.order(&p, drop_order).await.unwrap().customer_id,
-        CustomerId(keep)
-    );
+    assert_eq!(app.order(&p, drop_order).await.unwrap().customer_id, keep);
     let kept = &c360.customer;
     assert_eq!(kept.phones.len(), 2, "the shared phone is not doubled");
     assert_eq!(kept.phones.iter().filter(|p| p.primary).count(), 1);
@@ -1590,20 +1589,20 @@ async fn duplicates_and_merge(app: &App) {
     let dropped = app.customer(&p, drop).await.unwrap();
     assert_eq!(dropped.merged_into, Some(keep));
     assert!(whole_timeline(app, &p, drop).await.is_empty());
-    let listed: Vec<i64> = list(app, &p, CustomerQuery::default())
+    let listed: Vec<CustomerId> = list(app, &p, CustomerQuery::default())
         .await
         .into_iter()
         .map(|c| c.id)
         .collect();
     assert_eq!(listed.len(), 2);
     assert!(listed.contains(&keep) && listed.contains(&bystander) && !listed.contains(&drop));
-    let found: Vec<i64> = list(app, &p, search("13900139000"))
+    let found: Vec<CustomerId> = list(app, &p, search("13900139000"))
         .await
         .into_iter()
         .map(|c| c.id)
         .collect();
     assert_eq!(found, vec![keep]);
-    let found: Vec<i64> = list(app, &p, search("SN-DROP-0001"))
+    let found: Vec<CustomerId> = list(app, &p, search("SN-DROP-0001"))
         .await
         .into_iter()
         .map(|c| c.id)
@@ -1613,7 +1612,7 @@ async fn duplicates_and_merge(app: &App) {
 
     // The audit log has the merge on the kept customer and the other side on the dropped one.
     let audit = app
-        .audit(&p, Some("customer"), Some(keep), None)
+        .audit(&p, Some("customer"), Some(keep.get()), None)
         .await
         .unwrap();
     let merge = audit
@@ -1627,10 +1626,10 @@ async fn duplicates_and_merge(app: &App) {
             .as_ref()
             .and_then(|v| v.get("merged"))
             .and_then(|v| v.as_i64()),
-        Some(drop)
+        Some(drop.get())
     );
     let audit = app
-        .audit(&p, Some("customer"), Some(drop), None)
+        .audit(&p, Some("customer"), Some(drop.get()), None)
         .await
         .unwrap();
     assert!(audit.iter().any(|a| a.action == "merged_into"));
@@ -1650,7 +1649,7 @@ async fn duplicates_and_merge(app: &App) {
     );
     let fields = invalid_fields(app.merge(&p, keep, keep).await);
     assert_eq!(fields, vec![("drop".to_string(), "same_customer")]);
-    let r = app.merge(&p, keep, drop + 1000).await;
+    let r = app.merge(&p, keep, CustomerId(drop.get() + 1000)).await;
     assert!(matches!(r, Err(AppError::NotFound("customer"))), "{r:?}");
 }
 
@@ -1736,13 +1735,13 @@ async fn change_log_in_order(app: &App) {
     assert_eq!(
         got,
         vec![
-            ("customer.create", cid),
-            ("customer.update", cid),
+            ("customer.create", cid.get()),
+            ("customer.update", cid.get()),
             ("warranty_policy.create", cat.policy),
             ("category.create", cat.category),
-            ("product.create", cat.product),
-            ("asset.create", asset),
-            ("order.create", order),
+            ("product.create", cat.product.get()),
+            ("asset.create", asset.get()),
+            ("order.create", order.get()),
             ("asset_event.create", event),
             ("interaction.create", interaction),
         ]
@@ -1973,7 +1972,7 @@ async fn amounts_sort_numerically(app: &App) {
                 )
                 .await
                 .unwrap();
-            ids.extend(page.items.iter().map(|x| x.id.get()));
+            ids.extend(page.items.iter().map(|x| x.id));
             cursor = page.next_cursor;
             if cursor.is_none() {
                 break;
@@ -2017,7 +2016,7 @@ async fn amounts_sort_numerically(app: &App) {
                 )
                 .await
                 .unwrap();
-            ids.extend(page.items.iter().map(|x| x.id.get()));
+            ids.extend(page.items.iter().map(|x| x.id));
             cursor = page.next_cursor;
             if cursor.is_none() {
                 break;
@@ -2170,7 +2169,13 @@ async fn idempotency_claims(app: &App) {
     // Keys are per user.
     assert!(
         store
-            .idempotent_claim(uid + 1, "k1", "h", t1, ts("2000-01-01T00:00:00Z"))
+            .idempotent_claim(
+                UserId(uid.get() + 1),
+                "k1",
+                "h",
+                t1,
+                ts("2000-01-01T00:00:00Z")
+            )
             .await
             .unwrap()
             .is_none()

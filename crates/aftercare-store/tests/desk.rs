@@ -8,7 +8,7 @@ use aftercare_app::input::*;
 use aftercare_app::ports::{RequestFilter, stamp};
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, AppError};
-use aftercare_domain::{Money, UserId};
+use aftercare_domain::{AssetId, CustomerId, Money, UserId};
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order_input, staff_named};
 
 /// Monday 2026-11-23, 10:00 in Shanghai: inside office hours.
@@ -23,8 +23,8 @@ struct World {
     admin: Principal,
     agent: Principal,
     tech: Principal,
-    customer: i64,
-    asset: i64,
+    customer: CustomerId,
+    asset: AssetId,
 }
 
 /// An admin, an agent (consultations), a technician (repairs, Shanghai), a customer in
@@ -177,7 +177,7 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     let d = app.request_detail(&w.agent, id).await.unwrap();
     let r = &d.request;
     // Routed by skill and region to the technician; in warranty, so free.
-    assert_eq!(r.assignee_id, Some(UserId(w.tech.user.id)));
+    assert_eq!(r.assignee_id, Some(w.tech.user.id));
     assert_eq!(r.routed.as_deref(), Some("matched"));
     assert_eq!(r.status.code(), "assigned");
     assert_eq!(r.phase.code(), "after_sale");
@@ -435,7 +435,7 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     // Someone else's customer cannot rate it (it does not exist for them).
     assert!(matches!(
         app.rate_request(
-            w.customer + 1000,
+            CustomerId(w.customer.get() + 1000),
             &Actor::system("portal"),
             id,
             &RatingInput {
@@ -526,7 +526,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     let (twin, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     let r = app.request_detail(&w.agent, id).await.unwrap().request;
     // Green channel: the account manager, at least high priority, the high-value policy.
-    assert_eq!(r.assignee_id, Some(UserId(w.agent.user.id)));
+    assert_eq!(r.assignee_id, Some(w.agent.user.id));
     assert_eq!(r.routed.as_deref(), Some("account_manager"));
     assert_eq!(r.priority.code(), "high");
     assert_eq!(r.tier.code(), "high");
@@ -556,7 +556,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
     let s = app.sla_sweep().await.unwrap();
     assert_eq!(s.resolution_breaches, 2);
     let t = app.request_detail(&w.agent, twin).await.unwrap();
-    assert_eq!(t.request.assignee_id, Some(UserId(w.tech.user.id)));
+    assert_eq!(t.request.assignee_id, Some(w.tech.user.id));
     assert!(t.request.escalated && t.request.resolution_breached);
     assert_eq!(
         t.history
@@ -566,7 +566,7 @@ async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {
         1
     );
     let d = app.request_detail(&w.agent, id).await.unwrap();
-    assert_eq!(d.request.assignee_id, Some(UserId(w.tech.user.id)));
+    assert_eq!(d.request.assignee_id, Some(w.tech.user.id));
     assert_eq!(d.sla.resolution, "breached");
     let kinds: Vec<&str> = d.history.iter().map(|h| h.kind.as_str()).collect();
     for k in [
@@ -637,7 +637,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .open_request(
             &w.agent,
             &RequestInput {
-                customer_id: 999_999,
+                customer_id: CustomerId(999_999),
                 asset_id: Some(w.asset),
                 service_type: "haircut".into(),
                 priority: Some("asap".into()),
@@ -751,7 +751,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .request;
     assert_eq!(
         c.assignee_id,
-        Some(UserId(w.agent.user.id)),
+        Some(w.agent.user.id),
         "complaints go to the agent with the skill"
     );
     assert_eq!(c.phase.code(), "pre_sale");
@@ -899,7 +899,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .request;
     assert_eq!(
         theirs_detail.assignee_id,
-        Some(UserId(partner_tech.user.id)),
+        Some(partner_tech.user.id),
         "routed within the outlet"
     );
     // Nor do they read other outlets' requests anywhere else: the customer's timeline and
@@ -943,7 +943,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         "{visits:?}"
     );
     assert!(matches!(
-        app.visits_of(&w.admin, 999_999, &VisitQuery::default())
+        app.visits_of(&w.admin, UserId(999_999), &VisitQuery::default())
             .await,
         Err(AppError::NotFound("technician"))
     ));
@@ -1225,7 +1225,7 @@ async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
     app.portal_book_slot(&me, first, &slots[0].0).await.unwrap();
     let d = app.request_detail(&w.agent, first).await.unwrap();
     assert_eq!(d.request.status.code(), "scheduled");
-    assert_eq!(d.visits[0].technician_id, UserId(w.tech.user.id));
+    assert_eq!(d.visits[0].technician_id, w.tech.user.id);
     assert!(
         app.portal_slots(&me, first).await.unwrap().is_empty(),
         "booked already"
@@ -1251,7 +1251,7 @@ async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
     assert_eq!(again[0].0, "2026-11-24T05:30:00.000000Z");
     // Someone else's request offers them nothing.
     let other = aftercare_app::ports::PortalAccount {
-        customer_id: w.customer + 1000,
+        customer_id: CustomerId(w.customer.get() + 1000),
         ..me.clone()
     };
     assert!(matches!(

@@ -8,11 +8,12 @@ use aftercare_app::AppError;
 use aftercare_app::desk::RequestInput;
 use aftercare_app::feedback::*;
 use aftercare_app::input::*;
+use aftercare_domain::{CustomerId, ProductId, RequestId};
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
 
 const NOW: &str = "2026-06-30T04:00:00Z";
 
-fn said(source: &str, body: &str, customer: i64, product: i64) -> FeedbackInput {
+fn said(source: &str, body: &str, customer: CustomerId, product: ProductId) -> FeedbackInput {
     FeedbackInput {
         source: source.into(),
         body: body.into(),
@@ -146,7 +147,7 @@ async fn scenario(kind: Kind) {
         other => panic!("{other:?}"),
     }
     match app
-        .add_feedback(&agent, &said("call", "好用", 999_999, fridge))
+        .add_feedback(&agent, &said("call", "好用", CustomerId(999_999), fridge))
         .await
     {
         Err(AppError::Conflict { code, field }) => {
@@ -384,7 +385,7 @@ async fn scenario(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(complaint.items.len(), 1);
-    assert_eq!(complaint.items[0].request_id, Some(rid));
+    assert_eq!(complaint.items[0].request_id, Some(RequestId(rid)));
     assert_eq!(
         complaint.items[0].sentiment.map(|v| v.code()),
         Some("negative")

@@ -3,6 +3,7 @@
 //! them in fills them from an existing database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aftercare_domain::CustomerId;
 use aftercare_insight::value::{CustomerFacts, ValueSettings};
 use aftercare_store::purchases;
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order, product, staff};
@@ -111,7 +112,7 @@ async fn scenario(kind: Kind) {
                 *id,
                 product,
                 day,
-                1 + (*id % 3) as u32,
+                1 + (id.get() % 3) as u32,
                 Some(status),
             )
             .await;
@@ -134,7 +135,7 @@ async fn scenario(kind: Kind) {
     let today = date(2026, 6, 30);
     let expected = from_orders(&db, today, &s).await;
     assert!(expected.len() > 30, "{}", expected.len());
-    assert!(!expected.contains_key(&only_cancelled));
+    assert!(!expected.contains_key(&only_cancelled.get()));
     assert_eq!(summarised(&db, today, &s).await, expected);
     // An earlier day leaves out what came after it; other windows count other days.
     let narrow = ValueSettings {
@@ -148,7 +149,14 @@ async fn scenario(kind: Kind) {
         from_orders(&db, earlier, &narrow).await
     );
     // Some customers only, as the incremental rounds read them.
-    let some = [ids[0], ids[1], ids[2], ids[40], only_cancelled, 999_999];
+    let some = [
+        ids[0],
+        ids[1],
+        ids[2],
+        ids[40],
+        only_cancelled,
+        CustomerId(999_999),
+    ];
     let facts = app
         .store
         .customer_facts(today, &s, Some(&some))
@@ -168,12 +176,12 @@ async fn scenario(kind: Kind) {
 
     // A merge moves the orders and both summaries follow.
     let (keep, drop) = (ids[0], ids[40]);
-    let (k, d) = (expected[&keep].revenue, expected[&drop].revenue);
+    let (k, d) = (expected[&keep.get()].revenue, expected[&drop.get()].revenue);
     app.merge(&admin, keep, drop).await.unwrap();
     let after = summarised(&db, today, &s).await;
     assert_eq!(after, from_orders(&db, today, &s).await);
-    assert!(!after.contains_key(&drop));
-    assert_eq!(after[&keep].revenue, k + d);
+    assert!(!after.contains_key(&drop.get()));
+    assert_eq!(after[&keep.get()].revenue, k + d);
 
     // The migration fills the summaries from the orders of an existing database.
     let kept = blocks(&db).await;

@@ -8,6 +8,7 @@ use aftercare_app::input::*;
 use aftercare_app::service::Principal;
 use aftercare_app::value::*;
 use aftercare_app::{App, AppError};
+use aftercare_domain::CustomerId;
 use aftercare_insight::value::ValueSettings;
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order, product, staff};
 use jiff::civil::date;
@@ -35,11 +36,11 @@ async fn recompute(app: &App, p: &Principal) -> ModelView {
     view
 }
 
-async fn value(app: &App, p: &Principal, id: i64) -> ValueView {
+async fn value(app: &App, p: &Principal, id: CustomerId) -> ValueView {
     app.customer_value(p, id).await.unwrap()
 }
 
-async fn timeline(app: &App, p: &Principal, id: i64) -> Vec<String> {
+async fn timeline(app: &App, p: &Principal, id: CustomerId) -> Vec<String> {
     app.timeline(p, id, None, Some(100))
         .await
         .unwrap()

@@ -41,7 +41,7 @@ async fn scenario(kind: Kind) {
     // again (into the end of 1997), a third of them once more in 1998; and one who first
     // bought in 1998. `log` keeps (customer, day) of the early customers' orders.
     let mut early = Vec::new();
-    let mut log: Vec<(i64, String)> = Vec::new();
+    let mut log: Vec<(aftercare_domain::CustomerId, String)> = Vec::new();
     for i in 0..24u32 {
         let id = customer(&app, &admin, &format!("老顾客{i:02}")).await;
         let mut days = vec![format!("1997-0{}-1{}", 1 + i % 3, i % 9)];

@@ -262,7 +262,11 @@ pub async fn staff_named(
 }
 
 /// A customer with only a name.
-pub async fn customer(app: &App, p: &aftercare_app::service::Principal, name: &str) -> i64 {
+pub async fn customer(
+    app: &App,
+    p: &aftercare_app::service::Principal,
+    name: &str,
+) -> aftercare_domain::CustomerId {
     app.create_customer(
         p,
         &aftercare_app::input::CustomerInput {
@@ -282,7 +286,7 @@ pub async fn product(
     sku: &str,
     name: &str,
     price: &str,
-) -> i64 {
+) -> aftercare_domain::ProductId {
     use aftercare_app::input::{CategoryInput, ProductInput};
     let category_id = app
         .create_category(
@@ -315,8 +319,8 @@ pub async fn product(
 /// A store order of `quantity` of one product, with these serials, everything else left
 /// to the defaults.
 pub fn order_input(
-    customer_id: i64,
-    product_id: i64,
+    customer_id: aftercare_domain::CustomerId,
+    product_id: aftercare_domain::ProductId,
     quantity: u32,
     serials: &[&str],
 ) -> aftercare_app::input::OrderInput {
@@ -339,12 +343,12 @@ pub fn order_input(
 pub async fn order(
     app: &App,
     p: &aftercare_app::service::Principal,
-    customer_id: i64,
-    product_id: i64,
+    customer_id: aftercare_domain::CustomerId,
+    product_id: aftercare_domain::ProductId,
     day: &str,
     quantity: u32,
     status: Option<&str>,
-) -> i64 {
+) -> aftercare_domain::OrderId {
     let input = aftercare_app::input::OrderInput {
         ordered_on: Some(day.into()),
         status: status.map(Into::into),

@@ -2850,7 +2850,7 @@ async fn survey_over_http(app: &TestApp) {
     let survey = app
         .app
         .store
-        .open_surveys(who, app.app.now())
+        .open_surveys(aftercare_domain::CustomerId(who), app.app.now())
         .await
         .unwrap()
         .remove(0);

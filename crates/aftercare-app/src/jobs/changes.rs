@@ -88,17 +88,18 @@ impl App {
 /// The customers whose value the events may change: the customer's own record and tier,
 /// and whoever an order, request, contact, referral or return names (as customer or as
 /// referrer). Sorted, without repeats.
-pub fn customers_touched(events: &[ChangeEvent]) -> Vec<i64> {
+pub fn customers_touched(events: &[ChangeEvent]) -> Vec<aftercare_domain::CustomerId> {
     let mut ids = Vec::new();
     for e in events {
         match e.entity.as_str() {
-            "customer" | "customer_tier" => ids.push(e.entity_id),
+            "customer" | "customer_tier" => ids.push(aftercare_domain::CustomerId(e.entity_id)),
             "order" | "request" | "interaction" | "referral" | "rma" => {
                 let after = &e.payload["after"];
                 ids.extend(
                     ["customer_id", "referrer_id"]
                         .iter()
-                        .filter_map(|key| after[key].as_i64()),
+                        .filter_map(|key| after[key].as_i64())
+                        .map(aftercare_domain::CustomerId),
                 );
             }
             _ => {}
@@ -143,7 +144,7 @@ pub fn ids_of_kind(events: &[ChangeEvent], kind: &str) -> Vec<i64> {
     )
 }
 
-fn sorted(mut ids: Vec<i64>) -> Vec<i64> {
+fn sorted<T: Ord>(mut ids: Vec<T>) -> Vec<T> {
     ids.sort_unstable();
     ids.dedup();
     ids
@@ -194,7 +195,10 @@ mod tests {
             ),
             event(5, "customer_tier.update", "customer_tier", 7, json!({})),
         ];
-        assert_eq!(customers_touched(&events), vec![3, 7, 9]);
+        assert_eq!(
+            customers_touched(&events),
+            [3, 7, 9].map(aftercare_domain::CustomerId)
+        );
     }
 
     #[test]

@@ -38,13 +38,13 @@ pub trait AccountStore: Send + Sync {
         now: jiff::Timestamp,
     ) -> StoreResult<User>;
     async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>>;
-    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
-    async fn set_user_lang(&self, id: i64, lang: Option<&str>) -> StoreResult<()>;
+    async fn set_user_lang(&self, id: UserId, lang: Option<&str>) -> StoreResult<()>;
     async fn create_session(
         &self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         csrf: &str,
         now: jiff::Timestamp,
         expires: jiff::Timestamp,
@@ -72,7 +72,7 @@ pub trait AccountStore: Send + Sync {
     async fn create_token(
         &self,
         actor: &Actor,
-        user_id: i64,
+        user_id: UserId,
         name: &str,
         hash: &str,
         scopes: &str,
@@ -86,7 +86,7 @@ pub trait AccountStore: Send + Sync {
     async fn update_user(
         &self,
         actor: &Actor,
-        id: i64,
+        id: UserId,
         change: &UserChange,
         now: jiff::Timestamp,
     ) -> StoreResult<User>;
@@ -95,7 +95,7 @@ pub trait AccountStore: Send + Sync {
     /// still running. A claim left unfinished for a minute (its process died) is taken over.
     async fn idempotent_claim(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         request_hash: &str,
         now: jiff::Timestamp,
@@ -104,13 +104,13 @@ pub trait AccountStore: Send + Sync {
     /// Stores the answer of a claimed request.
     async fn idempotent_finish(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status: i64,
         body: &str,
     ) -> StoreResult<()>;
     /// Gives up a claim whose request failed, so the client may retry.
-    async fn idempotent_release(&self, user_id: i64, key: &str) -> StoreResult<()>;
+    async fn idempotent_release(&self, user_id: UserId, key: &str) -> StoreResult<()>;
 }
 
 /// How many failed sign-ins are allowed in the throttling window.

@@ -31,15 +31,15 @@ pub trait CatalogueStore: Send + Sync {
         actor: &Actor,
         drafts: &[ProductDraft],
         now: jiff::Timestamp,
-    ) -> StoreResult<Vec<i64>>;
+    ) -> StoreResult<Vec<ProductId>>;
     async fn update_product(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ProductId,
         d: &ProductDraft,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn product(&self, id: i64) -> StoreResult<Option<Product>>;
+    async fn product(&self, id: ProductId) -> StoreResult<Option<Product>>;
     async fn products(&self, q: &ProductQuery) -> StoreResult<Page<Product>>;
     async fn create_outlet(
         &self,
@@ -48,6 +48,6 @@ pub trait CatalogueStore: Send + Sync {
         kind: &str,
         city: Option<&str>,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<OutletId>;
     async fn outlets(&self) -> StoreResult<Vec<Outlet>>;
 }

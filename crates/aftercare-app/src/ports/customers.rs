@@ -15,22 +15,22 @@ pub trait CustomerStore: Send + Sync {
         actor: &Actor,
         drafts: &[CustomerDraft],
         now: jiff::Timestamp,
-    ) -> StoreResult<Vec<i64>>;
+    ) -> StoreResult<Vec<CustomerId>>;
     async fn update_customer(
         &self,
         actor: &Actor,
-        id: i64,
+        id: CustomerId,
         draft: &CustomerDraft,
         version: Option<i64>,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn customer(&self, id: i64) -> StoreResult<Option<Customer>>;
+    async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>>;
     async fn customers(&self, q: &CustomerQuery) -> StoreResult<Page<CustomerRow>>;
     /// A customer's timeline, newest first; with `only`, just the entries of those kinds
     /// about requests of that outlet.
     async fn timeline(
         &self,
-        customer_id: i64,
+        customer_id: CustomerId,
         only: Option<&OutletEntries>,
         cursor: Option<&str>,
         limit: u32,
@@ -39,38 +39,38 @@ pub trait CustomerStore: Send + Sync {
     async fn add_interactions(
         &self,
         actor: &Actor,
-        items: &[(i64, InteractionDraft)],
+        items: &[(CustomerId, InteractionDraft)],
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
     async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>>;
     async fn dismiss_duplicate(
         &self,
         actor: &Actor,
-        a: i64,
-        b: i64,
+        a: CustomerId,
+        b: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
     /// Moves every record of `drop` to `keep`, marks `drop` merged; both timelines are kept.
     async fn merge_customers(
         &self,
         actor: &Actor,
-        keep: i64,
-        drop: i64,
+        keep: CustomerId,
+        drop: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
     /// The customer whose email (match key) this is, if any.
-    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<i64>>;
+    async fn customer_by_email(&self, email_key: &str) -> StoreResult<Option<CustomerId>>;
     /// Every email match key of a customer.
-    async fn customer_emails(&self, customer_id: i64) -> StoreResult<Vec<String>>;
+    async fn customer_emails(&self, customer_id: CustomerId) -> StoreResult<Vec<String>>;
     /// (reference, customer) of the customers that carry these references from the system
     /// used before; a merged customer answers with the one it was merged into.
-    async fn customers_by_ref(&self, refs: &[String]) -> StoreResult<Vec<(String, i64)>>;
+    async fn customers_by_ref(&self, refs: &[String]) -> StoreResult<Vec<(String, CustomerId)>>;
 }
 
 /// Which timeline entries a partner outlet's staff may read: those of these kinds whose
 /// reference is a request of the outlet.
 #[derive(Debug, Clone)]
 pub struct OutletEntries {
-    pub outlet_id: i64,
+    pub outlet_id: OutletId,
     pub kinds: &'static [&'static str],
 }

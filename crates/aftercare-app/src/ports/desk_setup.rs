@@ -38,13 +38,13 @@ pub trait DeskSetupStore: Send + Sync {
     /// Every active staff member who can take requests, with their profile (defaults when
     /// none is set) and current load.
     async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>>;
-    async fn service_facts(&self, customer_id: i64) -> StoreResult<Option<ServiceFacts>>;
+    async fn service_facts(&self, customer_id: CustomerId) -> StoreResult<Option<ServiceFacts>>;
     /// The outlet a staff member works at, with its kind (own or partner), if any.
-    async fn staff_outlet(&self, user_id: i64) -> StoreResult<Option<(i64, String)>>;
+    async fn staff_outlet(&self, user_id: UserId) -> StoreResult<Option<(OutletId, String)>>;
     async fn set_customer_tier(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         tier: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;

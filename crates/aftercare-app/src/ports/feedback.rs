@@ -5,6 +5,7 @@ use crate::feedback_model::*;
 use crate::model::Page;
 use crate::ports::StoreResult;
 use aftercare_domain::feedback::{Ladder, Need, Sentiment};
+use aftercare_domain::{CustomerId, ProductId};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -26,7 +27,7 @@ pub trait FeedbackStore: Send + Sync {
         actor: &Actor,
         id: i64,
         changes: &[(&'static str, Option<String>, String)],
-        backlog: Option<(Option<i64>, String, &'static str)>,
+        backlog: Option<(Option<ProductId>, String, &'static str)>,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>>;
@@ -45,7 +46,7 @@ pub trait FeedbackStore: Send + Sync {
     /// all (`None`), ranked by customers then value touched.
     async fn backlog(
         &self,
-        product: Option<Option<i64>>,
+        product: Option<Option<ProductId>>,
         status: Option<&str>,
     ) -> StoreResult<Vec<Improvement>>;
     async fn improvement(&self, id: i64) -> StoreResult<Option<Improvement>>;
@@ -61,18 +62,21 @@ pub trait FeedbackStore: Send + Sync {
     async fn set_expert(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         field: Option<&str>,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn unset_expert(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
     /// (field, since) of a member of the alliance.
-    async fn expert(&self, customer_id: i64) -> StoreResult<Option<(Option<String>, String)>>;
+    async fn expert(
+        &self,
+        customer_id: CustomerId,
+    ) -> StoreResult<Option<(Option<String>, String)>>;
     /// What these requests said (their subject and description, the comment left with a
     /// rating, customers' messages) and what these contacts of the given touchpoints
     /// noted, as stored.

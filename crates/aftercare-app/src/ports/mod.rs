@@ -46,7 +46,7 @@ use aftercare_domain::customer::CustomerDraft;
 use aftercare_domain::request::RequestStatus;
 use aftercare_domain::rma::{RmaKind, RmaStatus};
 use aftercare_domain::{
-    AssetId, CustomerId, OutletId, ProductId, RequestId, RmaId, UserId, VisitId,
+    AssetId, CustomerId, OrderId, OutletId, ProductId, RequestId, RmaId, UserId, VisitId,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -54,7 +54,7 @@ use jiff::Timestamp;
 /// Who does a write, for the audit log and the timeline.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     /// The user's email, or `system`, `import`, `demo`.
     pub label: String,
     /// The `Idempotency-Key` the write runs under, if any (see [`IdempotencyMark`]).
@@ -145,7 +145,7 @@ pub fn stamp(t: jiff::Timestamp) -> String {
 pub struct NewMessage {
     /// reply, note, customer or system.
     pub kind: String,
-    pub author_id: Option<i64>,
+    pub author_id: Option<UserId>,
     pub author_label: String,
     pub body: String,
     pub channel: String,
@@ -230,7 +230,7 @@ pub struct ServiceFacts {
     pub name: String,
     pub tier: Option<String>,
     pub city: Option<String>,
-    pub account_manager_id: Option<i64>,
+    pub account_manager_id: Option<UserId>,
     pub email: Option<String>,
 }
 
@@ -293,7 +293,7 @@ pub trait MailParser: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct PortalAccount {
     pub id: i64,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub email: String,
     pub name: String,
     pub lang: Option<String>,
@@ -303,7 +303,7 @@ pub struct PortalAccount {
 #[derive(Debug, Clone)]
 pub struct ArticleDraft {
     pub kind: String,
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     /// zh-Hans, zh-Hant, en.
     pub titles: [String; 3],
     pub bodies: [String; 3],
@@ -325,7 +325,7 @@ pub trait PortalStore: Send + Sync {
         password_hash: &str,
         lang: Option<&str>,
         now: jiff::Timestamp,
-    ) -> StoreResult<(i64, i64)>;
+    ) -> StoreResult<(i64, CustomerId)>;
     async fn portal_credentials(
         &self,
         email_key: &str,
@@ -348,12 +348,12 @@ pub trait PortalStore: Send + Sync {
     async fn register_asset(
         &self,
         actor: &Actor,
-        customer_id: i64,
-        product_id: i64,
+        customer_id: CustomerId,
+        product_id: ProductId,
         serial: &str,
         purchased_on: &str,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<AssetId>;
     async fn create_article(
         &self,
         actor: &Actor,

@@ -8,13 +8,17 @@ use async_trait::async_trait;
 #[async_trait]
 #[allow(clippy::too_many_arguments)]
 pub trait NotificationStore: Send + Sync {
-    async fn notifications(&self, user_id: i64, limit: u32) -> StoreResult<Vec<Notification>>;
+    async fn notifications(&self, user_id: UserId, limit: u32) -> StoreResult<Vec<Notification>>;
     /// Marks all of a user's notifications read.
-    async fn mark_notifications_read(&self, user_id: i64, now: jiff::Timestamp) -> StoreResult<()>;
+    async fn mark_notifications_read(
+        &self,
+        user_id: UserId,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
     /// Notifies these users of something not tied to one request (a sweep's summary).
     async fn notify(
         &self,
-        users: &[i64],
+        users: &[UserId],
         kind: &str,
         detail: Option<&str>,
         now: jiff::Timestamp,

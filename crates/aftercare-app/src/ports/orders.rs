@@ -21,21 +21,24 @@ pub trait OrderStore: Send + Sync {
         actor: &Actor,
         drafts: &[OrderDraft],
         now: jiff::Timestamp,
-    ) -> StoreResult<Vec<i64>>;
-    async fn order(&self, id: i64) -> StoreResult<Option<Order>>;
+    ) -> StoreResult<Vec<OrderId>>;
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>>;
     async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>>;
-    async fn asset(&self, id: i64) -> StoreResult<Option<Asset>>;
-    async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<i64>>;
+    async fn asset(&self, id: AssetId) -> StoreResult<Option<Asset>>;
+    async fn asset_by_serial(&self, serial: &str) -> StoreResult<Option<AssetId>>;
     /// Which of these references from the system used before an order already carries.
     async fn known_order_refs(&self, refs: &[String]) -> StoreResult<Vec<String>>;
-    async fn assets_of(&self, customer_id: i64) -> StoreResult<Vec<Asset>>;
+    async fn assets_of(&self, customer_id: CustomerId) -> StoreResult<Vec<Asset>>;
     /// What the warranty of each of these assets is computed from (unknown ids are left out).
-    async fn warranty_inputs(&self, asset_ids: &[i64]) -> StoreResult<Vec<(i64, WarrantyInputs)>>;
+    async fn warranty_inputs(
+        &self,
+        asset_ids: &[AssetId],
+    ) -> StoreResult<Vec<(AssetId, WarrantyInputs)>>;
     /// Adds entries to items' usage archives, all in one transaction.
     async fn add_asset_events(
         &self,
         actor: &Actor,
-        items: &[(i64, AssetEventDraft)],
+        items: &[(AssetId, AssetEventDraft)],
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
 }

@@ -3,6 +3,7 @@
 use super::Actor;
 use crate::ports::StoreResult;
 use crate::survey_model::*;
+use aftercare_domain::CustomerId;
 use async_trait::async_trait;
 
 #[async_trait]
@@ -24,7 +25,8 @@ pub trait SurveyStore: Send + Sync {
         orders: &[i64],
     ) -> StoreResult<Vec<SurveyOccasion>>;
     /// When the customer's last survey was made.
-    async fn last_survey_at(&self, customer_id: i64) -> StoreResult<Option<jiff::Timestamp>>;
+    async fn last_survey_at(&self, customer_id: CustomerId)
+    -> StoreResult<Option<jiff::Timestamp>>;
     /// Stores a survey and queues its mail, in one transaction; `None` if one exists
     /// for the same occasion.
     async fn create_survey(
@@ -60,7 +62,7 @@ pub trait SurveyStore: Send + Sync {
     /// A customer's unanswered, unexpired surveys.
     async fn open_surveys(
         &self,
-        customer_id: i64,
+        customer_id: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<Survey>>;
     /// Surveys answered between two instants: (group, answered_at, csat, nps, ces), the

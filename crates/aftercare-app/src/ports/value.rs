@@ -4,6 +4,7 @@ use super::Actor;
 use crate::model::Page;
 use crate::ports::StoreResult;
 use crate::value_model::*;
+use aftercare_domain::{CustomerId, UserId};
 use aftercare_insight::value::{CustomerFacts, ValueScore, ValueSettings};
 use async_trait::async_trait;
 use jiff::civil::Date;
@@ -23,7 +24,7 @@ pub trait ValueStore: Send + Sync {
         &self,
         as_of: Date,
         s: &ValueSettings,
-        ids: Option<&[i64]>,
+        ids: Option<&[CustomerId]>,
     ) -> StoreResult<Vec<CustomerFacts>>;
     /// Writes scores: the values, tiers of unpinned customers (with a timeline entry when
     /// it changes), and stage changes (history and timeline), in one transaction.
@@ -55,19 +56,19 @@ pub trait ValueStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn value_job(&self, id: i64) -> StoreResult<Option<ValueJob>>;
     async fn running_value_job(&self) -> StoreResult<Option<ValueJob>>;
-    async fn customer_value(&self, customer_id: i64) -> StoreResult<Option<CustomerValue>>;
+    async fn customer_value(&self, customer_id: CustomerId) -> StoreResult<Option<CustomerValue>>;
     /// (tier in force, pinned) of a customer; none if there is no such customer.
     async fn customer_tier(
         &self,
-        customer_id: i64,
+        customer_id: CustomerId,
     ) -> StoreResult<Option<(Option<aftercare_domain::customer::ValueTier>, bool)>>;
     async fn unpin_tier(
         &self,
         actor: &Actor,
-        customer_id: i64,
+        customer_id: CustomerId,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn stage_history(&self, customer_id: i64) -> StoreResult<Vec<StageChange>>;
+    async fn stage_history(&self, customer_id: CustomerId) -> StoreResult<Vec<StageChange>>;
     async fn segment(
         &self,
         f: &SegmentFilter,
@@ -77,7 +78,7 @@ pub trait ValueStore: Send + Sync {
     async fn segment_stats(&self, f: &SegmentFilter) -> StoreResult<SegmentStats>;
     async fn save_segment(
         &self,
-        by: Option<i64>,
+        by: Option<UserId>,
         name: &str,
         filter: &str,
         now: jiff::Timestamp,
@@ -92,8 +93,8 @@ pub trait ValueStore: Send + Sync {
     async fn add_referral(
         &self,
         actor: &Actor,
-        referrer: i64,
-        referred: i64,
+        referrer: CustomerId,
+        referred: CustomerId,
         note: Option<&str>,
         now: jiff::Timestamp,
     ) -> StoreResult<i64>;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ports::{Actor, Credentials, SessionRecord, StoreResult, UserChange};
+use aftercare_domain::UserId;
 use aftercare_domain::account::Role;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -15,7 +16,7 @@ struct Accounts {
     /// (email, ip, at, ok)
     attempts: Mutex<Vec<(String, String, Timestamp, bool)>>,
     /// (token hash, user id, csrf, expires)
-    sessions: Mutex<Vec<(String, i64, String, Timestamp)>>,
+    sessions: Mutex<Vec<(String, UserId, String, Timestamp)>>,
 }
 
 fn not_sign_in<T>() -> StoreResult<T> {
@@ -47,7 +48,7 @@ impl AccountStore for Accounts {
                 password_hash: c.password_hash.clone(),
             }))
     }
-    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
         Ok(self
             .users
             .iter()
@@ -57,13 +58,13 @@ impl AccountStore for Accounts {
     async fn users(&self) -> StoreResult<Vec<User>> {
         not_sign_in()
     }
-    async fn set_user_lang(&self, _: i64, _: Option<&str>) -> StoreResult<()> {
+    async fn set_user_lang(&self, _: UserId, _: Option<&str>) -> StoreResult<()> {
         not_sign_in()
     }
     async fn create_session(
         &self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         csrf: &str,
         _now: Timestamp,
         expires: Timestamp,
@@ -139,7 +140,7 @@ impl AccountStore for Accounts {
     async fn create_token(
         &self,
         _: &Actor,
-        _: i64,
+        _: UserId,
         _: &str,
         _: &str,
         _: &str,
@@ -156,7 +157,7 @@ impl AccountStore for Accounts {
     async fn update_user(
         &self,
         _: &Actor,
-        _: i64,
+        _: UserId,
         _: &UserChange,
         _: Timestamp,
     ) -> StoreResult<User> {
@@ -164,7 +165,7 @@ impl AccountStore for Accounts {
     }
     async fn idempotent_claim(
         &self,
-        _: i64,
+        _: UserId,
         _: &str,
         _: &str,
         _: Timestamp,
@@ -172,10 +173,10 @@ impl AccountStore for Accounts {
     ) -> StoreResult<Option<(String, i64, String)>> {
         not_sign_in()
     }
-    async fn idempotent_finish(&self, _: i64, _: &str, _: i64, _: &str) -> StoreResult<()> {
+    async fn idempotent_finish(&self, _: UserId, _: &str, _: i64, _: &str) -> StoreResult<()> {
         not_sign_in()
     }
-    async fn idempotent_release(&self, _: i64, _: &str) -> StoreResult<()> {
+    async fn idempotent_release(&self, _: UserId, _: &str) -> StoreResult<()> {
         not_sign_in()
     }
 }
@@ -201,7 +202,7 @@ fn accounts() -> Accounts {
     let hash = auth::hash_password(PASSWORD).unwrap();
     let user = |id: i64, email: &str, active: bool| Credentials {
         user: User {
-            id,
+            id: UserId(id),
             email: email.into(),
             name: email.into(),
             role: Role::Agent,
@@ -234,9 +235,16 @@ async fn the_right_password_opens_a_session_that_signing_out_ends() {
         .login(" Wang@Example.cn ", PASSWORD, "10.0.0.1")
         .await
         .unwrap();
-    assert_eq!(user.id, 1, "emails are matched trimmed and lower-cased");
+    assert_eq!(
+        user.id,
+        UserId(1),
+        "emails are matched trimmed and lower-cased"
+    );
     let (p, session_csrf) = s.session(&secret).await.unwrap().expect("a session");
-    assert_eq!((p.user.id, p.role, session_csrf), (1, Role::Agent, csrf));
+    assert_eq!(
+        (p.user.id, p.role, session_csrf),
+        (UserId(1), Role::Agent, csrf)
+    );
     assert!(
         store.sessions.lock().unwrap()[0].0 != secret,
         "only the secret's hash is stored"

@@ -7,6 +7,7 @@ use crate::kit::json::Path;
 use crate::kit::json::*;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
+use aftercare_domain::ids::*;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -68,12 +69,12 @@ pub(crate) async fn create_token(
 
 /// Change a staff account (admins): deactivate or reactivate it, change its role, or set a
 /// new password. Deactivating or a new password ends the account's sessions.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts", request_body = UserPatch,
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path, description = "The user's id")), request_body = UserPatch,
     responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn update_user(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     ApiJson(input): ApiJson<UserPatch>,
 ) -> ApiResult<Json<User>> {
     s.app

@@ -7,6 +7,7 @@ use crate::kit::json::Path;
 use crate::kit::json::*;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
+use aftercare_domain::ids::*;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -56,11 +57,11 @@ pub(crate) async fn create_product(
 }
 
 /// One product.
-#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalogue", responses((status = 200, body = Product), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalogue", params(("id" = i64, Path, description = "The product's id")), responses((status = 200, body = Product), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_product(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
 ) -> ApiResult<Json<Product>> {
     s.app
         .product(&c.principal, id)
@@ -70,11 +71,11 @@ pub(crate) async fn get_product(
 }
 
 /// Replace a product.
-#[utoipa::path(put, path = "/api/v1/products/{id}", tag = "catalogue", request_body = ProductInput, responses((status = 200, body = Product)))]
+#[utoipa::path(put, path = "/api/v1/products/{id}", tag = "catalogue", params(("id" = i64, Path, description = "The product's id")), request_body = ProductInput, responses((status = 200, body = Product)))]
 pub(crate) async fn update_product(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ProductId>,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<Json<Product>> {
     s.app.update_product(&c.principal, id, &input).await?;

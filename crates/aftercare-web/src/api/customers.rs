@@ -7,6 +7,7 @@ use crate::kit::json::Path;
 use crate::kit::json::*;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
+use aftercare_domain::ids::*;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -62,12 +63,12 @@ pub(crate) async fn create_customer(
 }
 
 /// One customer's profile.
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path, description = "The customer's id")),
     responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_customer(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
 ) -> ApiResult<Json<Customer>> {
     s.app
         .customer(&c.principal, id)
@@ -84,12 +85,12 @@ pub(crate) struct VersionParam {
 }
 
 /// Replace a customer's profile.
-#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput, params(VersionParam),
+#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput, params(("id" = i64, Path, description = "The customer's id"), VersionParam),
     responses((status = 200, body = Customer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn update_customer(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     ApiQuery(v): ApiQuery<VersionParam>,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> ApiResult<Json<Customer>> {
@@ -111,12 +112,12 @@ pub(crate) struct CursorParam {
 }
 
 /// The customer 360: profile, products with warranty today, orders and the latest timeline.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/360", tag = "customers",
+#[utoipa::path(get, path = "/api/v1/customers/{id}/360", tag = "customers", params(("id" = i64, Path, description = "The customer's id")),
     responses((status = 200, body = Customer360), (status = 404, body = ErrorBody)))]
 pub(crate) async fn customer_360(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
 ) -> ApiResult<Json<Customer360>> {
     s.app
         .customer_360(&c.principal, id, None)
@@ -126,12 +127,12 @@ pub(crate) async fn customer_360(
 }
 
 /// The customer's timeline, newest first.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(CursorParam),
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = i64, Path, description = "The customer's id"), CursorParam),
     responses((status = 200, body = Page<TimelineEntry>)))]
 pub(crate) async fn customer_timeline(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     ApiQuery(q): ApiQuery<CursorParam>,
 ) -> ApiResult<Json<Page<TimelineEntry>>> {
     s.app
@@ -142,12 +143,12 @@ pub(crate) async fn customer_timeline(
 }
 
 /// Log a contact with the customer on any touchpoint.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "customers", request_body = InteractionInput,
+#[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "customers", params(("id" = i64, Path, description = "The customer's id")), request_body = InteractionInput,
     responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub(crate) async fn add_interaction(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     headers: HeaderMap,
     ApiJson(input): ApiJson<InteractionInput>,
 ) -> ApiResult<Response> {
@@ -176,8 +177,8 @@ pub(crate) async fn list_duplicates(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MergeInput {
-    keep: i64,
-    drop: i64,
+    keep: CustomerId,
+    drop: CustomerId,
 }
 
 /// Merge two customers: every record and timeline entry of `drop` moves to `keep`.

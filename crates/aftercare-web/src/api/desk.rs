@@ -10,6 +10,7 @@ use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created, idempotent};
 use aftercare_app::desk::*;
 use aftercare_app::desk_model::*;
 use aftercare_app::model::Page;
+use aftercare_domain::ids::*;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -392,12 +393,12 @@ async fn report_visit(
 }
 
 /// A technician's visits in a period.
-#[utoipa::path(get, path = "/api/v1/technicians/{id}/visits", tag = "field service", params(VisitQuery),
+#[utoipa::path(get, path = "/api/v1/technicians/{id}/visits", tag = "field service", params(("id" = i64, Path, description = "The user's id"), VisitQuery),
     responses((status = 200, body = Vec<Visit>), (status = 422, body = ErrorBody)))]
 async fn technician_visits(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     ApiQuery(q): ApiQuery<VisitQuery>,
 ) -> ApiResult<Json<Vec<Visit>>> {
     s.app
@@ -408,12 +409,12 @@ async fn technician_visits(
 }
 
 /// A technician's visits as an iCalendar feed, for any calendar application.
-#[utoipa::path(get, path = "/api/v1/technicians/{id}/visits.ics", tag = "field service",
+#[utoipa::path(get, path = "/api/v1/technicians/{id}/visits.ics", tag = "field service", params(("id" = i64, Path, description = "The user's id")),
     responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar")))]
 async fn technician_calendar(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> ApiResult<Response> {
     let ics = s.app.visits_ics(&c.principal, id).await?;
     Ok((
@@ -510,12 +511,12 @@ async fn list_staff_profiles(
 }
 
 /// Set who takes which requests: a staff member's skills, regions, outlet and capacity.
-#[utoipa::path(put, path = "/api/v1/staff-profiles/{user_id}", tag = "service desk", request_body = StaffProfileInput,
+#[utoipa::path(put, path = "/api/v1/staff-profiles/{user_id}", tag = "service desk", params(("user_id" = i64, Path, description = "The user's id")), request_body = StaffProfileInput,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn set_staff_profile(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(user_id): Path<i64>,
+    Path(user_id): Path<UserId>,
     ApiJson(input): ApiJson<StaffProfileInput>,
 ) -> ApiResult<StatusCode> {
     s.app
@@ -525,12 +526,12 @@ async fn set_staff_profile(
 }
 
 /// Set a customer's value tier by hand (high, medium, low); future requests follow it.
-#[utoipa::path(put, path = "/api/v1/customers/{id}/tier", tag = "customers", request_body = TierInput,
+#[utoipa::path(put, path = "/api/v1/customers/{id}/tier", tag = "customers", params(("id" = i64, Path, description = "The customer's id")), request_body = TierInput,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn set_customer_tier(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     ApiJson(input): ApiJson<TierInput>,
 ) -> ApiResult<StatusCode> {
     s.app.set_customer_tier(&c.principal, id, &input).await?;

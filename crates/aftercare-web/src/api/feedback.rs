@@ -10,6 +10,7 @@ use crate::kit::json::{ApiJson, ApiQuery, ApiResult};
 use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
 use aftercare_app::survey::{ScoreQuery, ScoreRow, Survey, SurveySettings};
+use aftercare_domain::ids::*;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -239,7 +240,7 @@ async fn add_word(
 #[serde(default)]
 struct BacklogParams {
     /// A product's backlog; 0 for feedback about no product; absent for all.
-    product_id: Option<i64>,
+    product_id: Option<ProductId>,
     /// new, accepted, planned, shipped or declined.
     status: Option<String>,
 }
@@ -308,24 +309,24 @@ async fn raised_by(
 
 /// Make a customer a member of the customer alliance (an expert whose suggestions are
 /// shown apart).
-#[utoipa::path(put, path = "/api/v1/customers/{id}/expert", tag = "voice of the customer", request_body = ExpertInput,
+#[utoipa::path(put, path = "/api/v1/customers/{id}/expert", tag = "voice of the customer", params(("id" = i64, Path, description = "The customer's id")), request_body = ExpertInput,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn set_expert(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     ApiJson(input): ApiJson<ExpertInput>,
 ) -> ApiResult<StatusCode> {
     s.app.set_expert(&c.principal, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/customers/{id}/expert", tag = "voice of the customer",
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/expert", tag = "voice of the customer", params(("id" = i64, Path, description = "The customer's id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn unset_expert(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
 ) -> ApiResult<StatusCode> {
     s.app.unset_expert(&c.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)

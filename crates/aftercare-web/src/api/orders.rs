@@ -7,6 +7,7 @@ use crate::kit::json::Path;
 use crate::kit::json::*;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
+use aftercare_domain::ids::*;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -59,11 +60,11 @@ pub(crate) async fn create_order(
 }
 
 /// One order with its items and serial numbers.
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = i64, Path, description = "The order's id")), responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_order(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> ApiResult<Json<Order>> {
     s.app
         .order(&c.principal, id)
@@ -73,11 +74,11 @@ pub(crate) async fn get_order(
 }
 
 /// One asset with its usage archive and warranty today.
-#[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", responses((status = 200, body = Asset), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = i64, Path, description = "The item (asset)'s id")), responses((status = 200, body = Asset), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get_asset(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<AssetId>,
 ) -> ApiResult<Json<Asset>> {
     s.app
         .asset(&c.principal, id)
@@ -95,12 +96,12 @@ pub(crate) struct OnParam {
 
 /// The asset's warranty (三包) status on a given day: which of return, exchange and repair
 /// apply, until when, and why not.
-#[utoipa::path(get, path = "/api/v1/assets/{id}/warranty", tag = "assets", params(OnParam),
+#[utoipa::path(get, path = "/api/v1/assets/{id}/warranty", tag = "assets", params(("id" = i64, Path, description = "The item (asset)'s id"), OnParam),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 pub(crate) async fn asset_warranty(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<AssetId>,
     ApiQuery(q): ApiQuery<OnParam>,
 ) -> ApiResult<Json<serde_json::Value>> {
     s.app.asset(&c.principal, id).await?;
@@ -116,12 +117,12 @@ pub(crate) async fn asset_warranty(
 
 /// Add an entry to the asset's usage archive (installation, service, repair, note, or a
 /// finding that voids the warranty).
-#[utoipa::path(post, path = "/api/v1/assets/{id}/events", tag = "assets", request_body = AssetEventInput,
+#[utoipa::path(post, path = "/api/v1/assets/{id}/events", tag = "assets", params(("id" = i64, Path, description = "The item (asset)'s id")), request_body = AssetEventInput,
     responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub(crate) async fn add_asset_event(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<AssetId>,
     headers: HeaderMap,
     ApiJson(input): ApiJson<AssetEventInput>,
 ) -> ApiResult<Response> {

@@ -145,7 +145,7 @@ async fn register_asset(
         .portal_register(&c.account, &input)
         .await
         .map_err(err!(c.lang))?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 /// The customer's requests, newest first.

@@ -14,6 +14,7 @@ use crate::kit::page::yuan;
 use aftercare_app::model::Page;
 use aftercare_app::value::*;
 use aftercare_domain::customer::ValueTier;
+use aftercare_domain::ids::*;
 use aftercare_domain::lang::Lang;
 use aftercare_domain::value::{LoyaltyStage, ValueClass};
 use aftercare_insight::value::{Pareto, ValueSettings};
@@ -180,12 +181,12 @@ struct ValueBody {
 /// A customer's RFM, CLV, probability of being active, class, tier (and whether it was set
 /// by hand), loyalty stage with its history, risk, the facts behind them and a plain
 /// explanation.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/value", tag = "customer value",
+#[utoipa::path(get, path = "/api/v1/customers/{id}/value", tag = "customer value", params(("id" = i64, Path, description = "The customer's id")),
     responses((status = 200, body = ValueBody), (status = 404, body = ErrorBody)))]
 async fn customer_value(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
 ) -> ApiResult<Json<ValueBody>> {
     let view = s.app.customer_value(&c.principal, id).await?;
     let model = s.app.value_model(&c.principal).await?;
@@ -194,12 +195,12 @@ async fn customer_value(
 }
 
 /// Release a tier set by hand: the computed tier applies again.
-#[utoipa::path(delete, path = "/api/v1/customers/{id}/tier", tag = "customer value",
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/tier", tag = "customer value", params(("id" = i64, Path, description = "The customer's id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn unpin_tier(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
 ) -> ApiResult<StatusCode> {
     s.app.unpin_tier(&c.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -207,12 +208,12 @@ async fn unpin_tier(
 
 /// Record that this customer brought in another (a customer is referred once); it counts
 /// toward the referrer's loyalty stage.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/referrals", tag = "customer value", request_body = ReferralInput,
+#[utoipa::path(post, path = "/api/v1/customers/{id}/referrals", tag = "customer value", params(("id" = i64, Path, description = "The customer's id")), request_body = ReferralInput,
     responses((status = 201, body = Created), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_referral(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     ApiJson(input): ApiJson<ReferralInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = s.app.add_referral(&c.principal, id, &input).await?;

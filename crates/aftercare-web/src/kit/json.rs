@@ -213,7 +213,7 @@ pub struct Created {
 /// makes (of kind `entity`, as the audit log names it) is written under the key in the
 /// creation's own transaction: after a crash between creating and answering, a retry gets
 /// the record that was made, never a second one.
-pub(crate) async fn idempotent<F, Fut>(
+pub(crate) async fn idempotent<F, Fut, Id>(
     state: &AppState,
     c: &ApiCaller,
     headers: &HeaderMap,
@@ -223,7 +223,8 @@ pub(crate) async fn idempotent<F, Fut>(
 ) -> ApiResult<Response>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = ApiResult<i64>>,
+    Fut: std::future::Future<Output = ApiResult<Id>>,
+    Id: Into<i64>,
 {
     let key = headers
         .get("idempotency-key")
@@ -231,7 +232,7 @@ where
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let Some(key) = key else {
-        let id = f().await?;
+        let id = f().await?.into();
         return Ok((StatusCode::CREATED, Json(Created { id })).into_response());
     };
     // The parsed input, as canonical JSON: the same request however its body was spelled
@@ -280,6 +281,7 @@ where
     };
     match aftercare_app::ports::IDEMPOTENCY.scope(mark, f()).await {
         Ok(id) => {
+            let id = id.into();
             let body = serde_json::to_string(&Created { id }).unwrap_or_default();
             // If storing the answer fails the creation still stands; the caller gets it.
             if let Err(e) = app.store.idempotent_finish(uid, key, 201, &body).await {

@@ -7,6 +7,7 @@ use crate::kit::page::*;
 use aftercare_app::AppError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
+use aftercare_domain::ids::*;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -120,7 +121,7 @@ pub(crate) async fn new_user_submit(
 /// Deactivates or reactivates an account from the Staff page.
 pub(crate) async fn user_change_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let patch = UserPatch {

@@ -126,10 +126,10 @@ pub(crate) async fn products_view(
     })
 }
 
-pub(crate) async fn catalogue_result(
+pub(crate) async fn catalogue_result<Id>(
     s: &AppState,
     session: &Session,
-    r: Result<i64, AppError>,
+    r: Result<Id, AppError>,
 ) -> Response {
     match r {
         Ok(_) => Redirect::to("/products").into_response(),

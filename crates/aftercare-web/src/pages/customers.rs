@@ -8,6 +8,7 @@ use aftercare_app::AppError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
 use aftercare_domain::customer::{ConsentChannel, Touchpoint};
+use aftercare_domain::ids::*;
 use aftercare_domain::lang::Lang;
 use askama::Template;
 use axum::Router;
@@ -162,7 +163,7 @@ impl CustomerForm {
     fn has_consent(&self, c: &&str) -> bool {
         self.consent.iter().any(|x| x == c)
     }
-    fn manager_selected(&self, id: &i64) -> bool {
+    fn manager_selected(&self, id: &UserId) -> bool {
         self.v("account_manager_id") == id.to_string()
     }
 }
@@ -572,7 +573,7 @@ pub(crate) async fn new_customer_submit(
 pub(crate) async fn edit_customer_page(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
 ) -> Response {
     let cust = match s.app.customer(&session.principal, id).await {
         Ok(c) => c,
@@ -587,7 +588,7 @@ pub(crate) async fn edit_customer_page(
 
 pub(crate) async fn edit_customer_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = customer_input(&f);
@@ -669,7 +670,7 @@ pub(crate) struct CursorQ {
 pub(crate) async fn customer_page(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     PageQuery(q): PageQuery<CursorQ>,
 ) -> Response {
     let v = match s
@@ -712,7 +713,7 @@ pub(crate) async fn customer_page(
 
 pub(crate) async fn interaction_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = InteractionInput {
@@ -764,8 +765,8 @@ pub(crate) async fn merge_submit(
     State(s): State<AppState>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let keep: i64 = f.s("keep").parse().unwrap_or(0);
-    let drop: i64 = f.s("drop").parse().unwrap_or(0);
+    let keep: CustomerId = f.s("keep").parse().unwrap_or_default();
+    let drop: CustomerId = f.s("drop").parse().unwrap_or_default();
     match s.app.merge(&session.principal, keep, drop).await {
         Ok(()) => Redirect::to(&format!("/customers/{keep}")).into_response(),
         Err(e) => page_error(e, session.lang),
@@ -776,8 +777,8 @@ pub(crate) async fn dismiss_submit(
     State(s): State<AppState>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let a: i64 = f.s("a").parse().unwrap_or(0);
-    let b: i64 = f.s("b").parse().unwrap_or(0);
+    let a: CustomerId = f.s("a").parse().unwrap_or_default();
+    let b: CustomerId = f.s("b").parse().unwrap_or_default();
     match s.app.dismiss_duplicate(&session.principal, a, b).await {
         Ok(()) => Redirect::to("/duplicates").into_response(),
         Err(e) => page_error(e, session.lang),

@@ -13,6 +13,7 @@ use aftercare_app::desk::*;
 use aftercare_app::desk_model::*;
 use aftercare_app::model::{Asset, Customer360, Page};
 use aftercare_domain::account::Permission;
+use aftercare_domain::ids::*;
 use aftercare_domain::request::{Priority, ServiceType};
 use aftercare_domain::{AssetId, UserId};
 use askama::Template;
@@ -231,7 +232,7 @@ async fn bulk_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) 
 struct NewPage {
     c: Chrome,
     customer: Option<Customer360>,
-    asset_id: Option<i64>,
+    asset_id: Option<AssetId>,
     types: Vec<&'static str>,
     priorities: Vec<&'static str>,
     subject: String,
@@ -245,7 +246,7 @@ struct NewPage {
 }
 
 impl NewPage {
-    fn picked(&self, id: &i64) -> bool {
+    fn picked(&self, id: &AssetId) -> bool {
         self.asset_id == Some(*id)
     }
 }
@@ -253,8 +254,8 @@ impl NewPage {
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct NewQ {
-    customer_id: Option<i64>,
-    asset_id: Option<i64>,
+    customer_id: Option<CustomerId>,
+    asset_id: Option<AssetId>,
 }
 
 async fn new_page(
@@ -290,7 +291,7 @@ async fn find_customer(
     s: &AppState,
     session: &Session,
     typed: &str,
-) -> Result<Result<i64, Vec<aftercare_app::model::CustomerRow>>, AppError> {
+) -> Result<Result<CustomerId, Vec<aftercare_app::model::CustomerRow>>, AppError> {
     let q = aftercare_app::input::CustomerQuery {
         q: Some(typed.trim().to_owned()),
         limit: Some(8),
@@ -306,8 +307,8 @@ async fn find_customer(
 async fn new_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
     let customer_q = f.s("customer_q");
     let mut choices = vec![];
-    let mut customer_id: i64 = f.s("customer_id").trim().parse().unwrap_or(0);
-    if customer_id == 0 && !customer_q.trim().is_empty() {
+    let mut customer_id: CustomerId = f.s("customer_id").trim().parse().unwrap_or_default();
+    if customer_id.get() == 0 && !customer_q.trim().is_empty() {
         match find_customer(&s, &session, &customer_q).await {
             Ok(Ok(id)) => customer_id = id,
             Ok(Err(found)) => choices = found,
@@ -429,14 +430,14 @@ impl RequestPage {
             .map(|n| n.code().to_string())
             .collect()
     }
-    fn is_asset(&self, id: &i64) -> bool {
-        self.d.request.asset_id == Some(AssetId(*id))
+    fn is_asset(&self, id: &AssetId) -> bool {
+        self.d.request.asset_id == Some(*id)
     }
     fn types(&self) -> Vec<&'static str> {
         ServiceType::ALL.iter().map(|t| t.code()).collect()
     }
-    fn is_assignee(&self, id: &i64) -> bool {
-        self.d.request.assignee_id == Some(UserId(*id))
+    fn is_assignee(&self, id: &UserId) -> bool {
+        self.d.request.assignee_id == Some(*id)
     }
     fn technicians(&self) -> Vec<&StaffProfile> {
         self.staff.iter().filter(|s| s.active).collect()
@@ -453,7 +454,7 @@ async fn request_view(
     let d = s.app.request_detail(p, id).await?;
     let customer = s
         .app
-        .customer_360(p, d.request.customer_id.get(), None)
+        .customer_360(p, d.request.customer_id, None)
         .await
         .ok();
     let tr = Tr(session.lang);
@@ -461,7 +462,7 @@ async fn request_view(
         (Some(a), Some(c)) => c
             .assets
             .iter()
-            .find(|x| x.id == a.get())
+            .find(|x| x.id == a)
             .map(|x| (x.clone(), warranty_view(&tr, x.warranty.as_ref()))),
         _ => None,
     };
@@ -606,7 +607,7 @@ async fn visit_submit(
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = VisitInput {
-        technician_id: f.s("technician_id").trim().parse().unwrap_or(0),
+        technician_id: f.s("technician_id").trim().parse().unwrap_or_default(),
         starts_at: f.s("starts_at"),
         ends_at: f.s("ends_at"),
         address: f.opt("address"),
@@ -677,7 +678,7 @@ async fn rma_step_submit(
 /// requests follow it.
 async fn tier_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = TierInput { tier: f.s("tier") };
@@ -721,7 +722,7 @@ async fn attachment_download(
 #[template(path = "visits.html")]
 struct VisitsPage {
     c: Chrome,
-    technician: i64,
+    technician: UserId,
     staff: Vec<StaffProfile>,
     visits: Vec<Visit>,
 }
@@ -735,7 +736,7 @@ impl VisitsPage {
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct VisitsQ {
-    technician: Option<i64>,
+    technician: Option<UserId>,
 }
 
 async fn visits_page(

@@ -9,6 +9,7 @@ use aftercare_app::AppError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
 use aftercare_domain::catalog::VoidCondition;
+use aftercare_domain::ids::*;
 use aftercare_domain::order::{OrderStatus, SalesChannel};
 use askama::Template;
 use axum::Router;
@@ -108,13 +109,13 @@ impl OrderForm {
 
 #[derive(serde::Deserialize)]
 pub(crate) struct CustomerIdQ {
-    customer_id: i64,
+    customer_id: CustomerId,
 }
 
 pub(crate) async fn order_form(
     s: &AppState,
     session: &Session,
-    customer_id: i64,
+    customer_id: CustomerId,
 ) -> Result<OrderForm, AppError> {
     let customer = s.app.customer(&session.principal, customer_id).await?;
     let products = s
@@ -159,14 +160,17 @@ pub(crate) async fn new_order_submit(
     State(s): State<AppState>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let customer_id: i64 = f.s("customer_id").parse().unwrap_or(0);
+    let customer_id: CustomerId = f.s("customer_id").parse().unwrap_or_default();
     let mut idx = Vec::new();
     let items: Vec<OrderItemInput> = (0..10)
         .filter(|i| f.opt(&format!("items[{i}].product_id")).is_some())
         .map(|i| {
             idx.push(i);
             OrderItemInput {
-                product_id: f.s(&format!("items[{i}].product_id")).parse().unwrap_or(0),
+                product_id: f
+                    .s(&format!("items[{i}].product_id"))
+                    .parse()
+                    .unwrap_or_default(),
                 quantity: f
                     .s(&format!("items[{i}].quantity"))
                     .trim()
@@ -281,7 +285,7 @@ impl OrderPage {
 pub(crate) async fn order_page(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<OrderId>,
 ) -> Response {
     match s.app.order(&session.principal, id).await {
         Ok(o) => render(OrderPage {
@@ -314,7 +318,7 @@ impl AssetPage {
 pub(crate) async fn asset_page(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<AssetId>,
 ) -> Response {
     match s.app.asset(&session.principal, id).await {
         Ok(a) => {
@@ -333,7 +337,7 @@ pub(crate) async fn asset_page(
 
 pub(crate) async fn asset_event_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<AssetId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = AssetEventInput {

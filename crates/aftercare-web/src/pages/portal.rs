@@ -15,6 +15,7 @@ use aftercare_app::input::ProductQuery;
 use aftercare_app::model::{Asset, Product};
 use aftercare_app::portal::*;
 use aftercare_app::ports::PortalAccount;
+use aftercare_domain::ids::*;
 use aftercare_domain::lang::Lang;
 use askama::Template;
 use axum::Router;
@@ -399,7 +400,7 @@ async fn home(State(s): State<AppState>, c: Customer) -> Response {
 
 async fn register_submit(State(s): State<AppState>, PortalForm(c, f): PortalForm) -> Response {
     let input = RegisterInput {
-        product_id: f.s("product_id").trim().parse().unwrap_or(0),
+        product_id: f.s("product_id").trim().parse().unwrap_or_default(),
         serial: f.s("serial"),
         purchased_on: f.s("purchased_on"),
     };
@@ -422,7 +423,7 @@ async fn register_submit(State(s): State<AppState>, PortalForm(c, f): PortalForm
 struct NewPage {
     c: PChrome,
     assets: Vec<Asset>,
-    asset_id: Option<i64>,
+    asset_id: Option<AssetId>,
     q: String,
     articles: Vec<Article>,
     types: Vec<&'static str>,
@@ -433,7 +434,7 @@ struct NewPage {
 }
 
 impl NewPage {
-    fn picked(&self, id: &i64) -> bool {
+    fn picked(&self, id: &AssetId) -> bool {
         self.asset_id == Some(*id)
     }
     fn title<'a>(&self, a: &'a Article) -> &'a str {
@@ -444,7 +445,7 @@ impl NewPage {
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct NewQ {
-    asset_id: Option<i64>,
+    asset_id: Option<AssetId>,
     q: Option<String>,
 }
 

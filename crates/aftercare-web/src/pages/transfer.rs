@@ -8,6 +8,7 @@ use crate::i18n::Tr;
 use crate::kit::page::render;
 use aftercare_app::service::ImportReport;
 use aftercare_app::transfer::*;
+use aftercare_domain::ids::*;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, State};
@@ -38,7 +39,7 @@ pub(crate) async fn vcard_page(
 ) -> Response {
     let Some(id) = file
         .strip_suffix(".vcf")
-        .and_then(|i| i.parse::<i64>().ok())
+        .and_then(|i| i.parse::<CustomerId>().ok())
     else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -13,6 +13,7 @@ use crate::kit::page::{
 use aftercare_app::AppError;
 use aftercare_app::model::Page;
 use aftercare_app::value::*;
+use aftercare_domain::ids::*;
 use aftercare_insight::value::{Pareto, ValueSettings};
 use askama::Template;
 use axum::Router;
@@ -571,11 +572,11 @@ async fn segment_export(
 
 async fn referral_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = ReferralInput {
-        referred_id: f.s("referred_id").trim().parse().unwrap_or(0),
+        referred_id: f.s("referred_id").trim().parse().unwrap_or_default(),
         note: f.opt("note"),
     };
     match s.app.add_referral(&session.principal, id, &input).await {
@@ -586,7 +587,7 @@ async fn referral_submit(
 
 async fn unpin_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     CsrfForm(session, _): CsrfForm,
 ) -> Response {
     match s.app.unpin_tier(&session.principal, id).await {
@@ -601,7 +602,7 @@ pub(crate) struct ValuePanel {
     pub why: Vec<Why>,
 }
 
-pub(crate) async fn panel(s: &AppState, session: &Session, id: i64) -> Option<ValuePanel> {
+pub(crate) async fn panel(s: &AppState, session: &Session, id: CustomerId) -> Option<ValuePanel> {
     let view = s.app.customer_value(&session.principal, id).await.ok()?;
     let model = s.app.value_model(&session.principal).await.ok().flatten();
     let why = explain(session.lang, &view, model.as_ref());

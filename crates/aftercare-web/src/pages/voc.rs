@@ -12,6 +12,7 @@ use aftercare_app::AppError;
 use aftercare_app::feedback::*;
 use aftercare_app::model::{Page, Product};
 use aftercare_domain::account::Permission;
+use aftercare_domain::ids::*;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -412,7 +413,7 @@ impl ListPage {
         v.as_ref().map(AsRef::as_ref) == Some(x)
     }
     fn product_sel(&self, id: &aftercare_domain::ProductId) -> bool {
-        self.q.product_id == Some(id.get())
+        self.q.product_id == Some(*id)
     }
     fn flag(&self, v: &Option<bool>, x: bool) -> bool {
         *v == Some(x)
@@ -456,16 +457,20 @@ struct ListParams {
 impl ListParams {
     fn query(self) -> Result<FeedbackQuery, aftercare_domain::Invalid> {
         let mut inv = aftercare_domain::Invalid::default();
-        let id = |inv: &mut aftercare_domain::Invalid, k: &str, v: Option<String>| {
+        fn id<T: std::str::FromStr>(
+            inv: &mut aftercare_domain::Invalid,
+            k: &str,
+            v: Option<String>,
+        ) -> Option<T> {
             let v = v.filter(|v| !v.trim().is_empty())?;
-            match v.trim().parse::<i64>() {
+            match v.trim().parse::<T>() {
                 Ok(i) => Some(i),
                 Err(_) => {
                     inv.push(k, "id_invalid");
                     None
                 }
             }
-        };
+        }
         let flag = |v: Option<String>| match v.as_deref().map(str::trim) {
             Some("true") => Some(true),
             Some("false") => Some(false),
@@ -560,8 +565,8 @@ async fn add_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -
     let input = FeedbackInput {
         source: f.s("source"),
         body: f.s("body"),
-        customer_id: id("customer_id"),
-        product_id: id("product_id"),
+        customer_id: id("customer_id").map(CustomerId),
+        product_id: id("product_id").map(ProductId),
         ..Default::default()
     };
     if ["customer_id", "product_id"]
@@ -719,7 +724,7 @@ async fn labels_submit(
 #[template(path = "improvements.html")]
 struct BacklogPage {
     c: Chrome,
-    product_id: Option<i64>,
+    product_id: Option<ProductId>,
     status: Option<String>,
     products: Vec<Product>,
     entries: Vec<Improvement>,
@@ -729,8 +734,12 @@ impl BacklogPage {
     fn money(&self, v: &f64) -> String {
         yuan(*v)
     }
-    fn product_sel(&self, id: &aftercare_domain::ProductId) -> bool {
-        self.product_id == Some(id.get())
+    fn product_sel(&self, id: &ProductId) -> bool {
+        self.product_id == Some(*id)
+    }
+    /// The filter "no product": entries not tied to one.
+    fn no_product(&self) -> bool {
+        self.product_id == Some(ProductId(0))
     }
     fn sel<T: AsRef<str>>(&self, v: &Option<T>, x: &str) -> bool {
         v.as_ref().map(AsRef::as_ref) == Some(x)
@@ -912,7 +921,7 @@ async fn raised_by_csv(
 
 async fn expert_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<CustomerId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let p = &session.principal;
