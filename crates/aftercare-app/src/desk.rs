@@ -5,6 +5,7 @@ use crate::desk_model::*;
 use crate::error::AppError;
 use crate::input::empty_as_none;
 use crate::model::{Page, User};
+use crate::ports;
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::Invalid;
@@ -414,7 +415,30 @@ fn who(p: &Principal) -> String {
     p.user.name.clone()
 }
 
-impl App {
+/// What a staff member may see: a partner outlet's staff only their outlet's work.
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::DeskSetupStore,
+{
+    /// The outlet a partner's staff member is confined to, if they work for a partner.
+    pub(crate) async fn partner_outlet(&self, p: &Principal) -> Result<Option<OutletId>, AppError> {
+        if p.role == Role::Admin || p.role == Role::Manager {
+            return Ok(None);
+        }
+        // One indexed lookup: this runs on every list and page a staff member opens.
+        Ok(self
+            .store
+            .staff_outlet(p.user.id)
+            .await?
+            .filter(|(_, kind)| kind == "partner")
+            .map(|(outlet, _)| outlet))
+    }
+}
+
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::DeskPorts,
+{
     // ---- configuration ----------------------------------------------------------------
 
     pub async fn calendars(&self, p: &Principal) -> Result<Vec<Calendar>, AppError> {
@@ -577,22 +601,6 @@ impl App {
             .set_customer_tier(&p.actor(), customer_id, tier.code(), self.now())
             .await
             .map_err(AppError::from_store("customer"))
-    }
-
-    // ---- visibility -------------------------------------------------------------------
-
-    /// The outlet a partner's staff member is confined to, if they work for a partner.
-    pub(crate) async fn partner_outlet(&self, p: &Principal) -> Result<Option<OutletId>, AppError> {
-        if p.role == Role::Admin || p.role == Role::Manager {
-            return Ok(None);
-        }
-        // One indexed lookup: this runs on every list and page a staff member opens.
-        Ok(self
-            .store
-            .staff_outlet(p.user.id)
-            .await?
-            .filter(|(_, kind)| kind == "partner")
-            .map(|(outlet, _)| outlet))
     }
 
     async fn visible_request(&self, p: &Principal, id: i64) -> Result<ServiceRequest, AppError> {

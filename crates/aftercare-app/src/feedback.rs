@@ -7,6 +7,7 @@ use crate::error::AppError;
 pub use crate::feedback_model::*;
 use crate::jobs::changes;
 use crate::model::Page;
+use crate::ports;
 pub use crate::ports::FeedbackStore;
 use crate::service::{Actor, App, Principal};
 use aftercare_domain::Invalid;
@@ -225,7 +226,17 @@ fn word_kind(kind: &str) -> Result<WordKind, &'static str> {
     }
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::CatalogueStore
+        + ports::ChangeLog
+        + ports::DeskSetupStore
+        + ports::FeedbackStore
+        + ports::OrderStore,
+{
     /// The analyser (built on first use, which takes a moment).
     pub async fn analyzer(&self) -> Result<Arc<RwLock<Analyzer>>, AppError> {
         self.text

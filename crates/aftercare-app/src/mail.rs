@@ -7,6 +7,7 @@ use crate::desk::RequestInput;
 use crate::desk_model::ServiceRequest;
 use crate::error::AppError;
 use crate::input::{CustomerInput, EmailInput};
+use crate::ports;
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::account::Permission;
@@ -38,7 +39,10 @@ pub struct Delivery {
     pub failed: usize,
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::DeskPorts + ports::OutboxStore,
+{
     /// Takes in one raw mail as a mail server delivers it (the API's inbound mail): the
     /// caller's permission is checked before the mail is read.
     pub async fn mail_in_raw(&self, p: &Principal, raw: &[u8]) -> Result<MailOutcome, AppError> {

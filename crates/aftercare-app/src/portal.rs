@@ -8,6 +8,7 @@ use crate::desk_model::*;
 use crate::error::AppError;
 use crate::input::{CustomerInput, EmailInput, PhoneInput};
 use crate::model::Asset;
+use crate::ports;
 use crate::ports::*;
 use crate::service::{App, Principal};
 use crate::sign_in::{LOGIN_LIMITS, THROTTLE_MINUTES};
@@ -126,7 +127,10 @@ fn portal_actor(a: &PortalAccount) -> Actor {
     Actor::system(&format!("portal:{}", a.email))
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::DeskPorts + ports::PortalStore,
+{
     /// Signs a new customer up; returns a session secret and its CSRF token.
     /// Refused (`Throttled`) past [`SIGNUP_LIMITS`] in an hour: sign-ups per email and
     /// per client address, so nobody mass-creates customers.

@@ -5,6 +5,7 @@
 
 use crate::desk_model::Rma;
 use crate::error::AppError;
+use crate::ports;
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::Invalid;
@@ -44,7 +45,10 @@ pub struct RmaStepInput {
     pub refund_amount: Option<String>,
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::DeskPorts,
+{
     /// Asks for a return, exchange or refund of the request's item. Returns and exchanges
     /// must be within the 三包 windows on the day the request was opened.
     pub async fn create_rma(

@@ -4,6 +4,7 @@
 //! `aftercare reindex`.
 
 use crate::error::AppError;
+use crate::ports;
 pub use crate::ports::SearchIndex;
 pub use crate::ports::SearchSource;
 pub use crate::search_model::*;
@@ -69,7 +70,18 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| AppError::Internal(format!("search: {e}")))
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::ChangeLog
+        + ports::CustomerStore
+        + ports::DeskSetupStore
+        + ports::OrderStore
+        + ports::RequestStore
+        + ports::SearchSource,
+{
     fn index(&self) -> Result<Arc<dyn SearchIndex>, AppError> {
         self.search.clone().ok_or_else(unavailable)
     }

@@ -4,6 +4,7 @@ use crate::auth;
 use crate::error::AppError;
 use crate::input::*;
 use crate::model::*;
+use crate::ports;
 pub use crate::ports::Actor;
 use crate::ports::{Clock, Store};
 use aftercare_domain::Invalid;
@@ -44,9 +45,12 @@ impl Principal {
     }
 }
 
-#[derive(Clone)]
-pub struct App {
-    pub store: Arc<dyn Store>,
+/// The use cases. Each area's methods sit in an `impl` block bounded by the ports that
+/// area uses (`impl<S: ?Sized + CatalogueStore + …> App<S>`), so an area runs, and is
+/// tested, on any storage that provides just those ports. The server runs `App` over
+/// the whole [`Store`].
+pub struct App<S: ?Sized = dyn Store> {
+    pub store: Arc<S>,
     pub clock: Arc<dyn Clock>,
     /// The feedback analyser, built on first use.
     pub text: Arc<crate::feedback::TextModel>,
@@ -60,12 +64,34 @@ pub struct App {
     pub mail_parser: Option<Arc<dyn crate::ports::MailParser>>,
 }
 
+impl<S: ?Sized> Clone for App<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            text: self.text.clone(),
+            public_url: self.public_url.clone(),
+            search: self.search.clone(),
+            survey_key: self.survey_key.clone(),
+            mail_parser: self.mail_parser.clone(),
+        }
+    }
+}
+
 fn page_limit(l: Option<u32>) -> u32 {
     l.unwrap_or(50).clamp(1, 200)
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        App::on(store, clock)
+    }
+}
+
+impl<S: ?Sized> App<S> {
+    /// The use cases over `store`: the whole [`Store`] in the server, the ports an area
+    /// needs in its tests.
+    pub fn on(store: Arc<S>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
@@ -98,11 +124,18 @@ impl App {
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
     }
+}
 
+impl App {
     pub async fn health(&self) -> Result<(), AppError> {
         Ok(self.store.ping().await?)
     }
+}
 
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::AccountStore,
+{
     // ---- accounts -------------------------------------------------------------------
 
     /// Creates a staff account (CLI and admins).
@@ -132,7 +165,7 @@ impl App {
 
     /// Checks a password, with throttling per email and per address. Returns a new
     /// session's secret and its CSRF token.
-    fn sign_in(&self) -> crate::sign_in::SignIn<'_> {
+    fn sign_in(&self) -> crate::sign_in::SignIn<'_, S> {
         crate::sign_in::SignIn {
             store: &*self.store,
             clock: &*self.clock,
@@ -329,7 +362,20 @@ impl App {
             .await
             .map_err(AppError::from_store("token"))
     }
+}
 
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::AccountStore
+        + ports::CatalogueStore
+        + ports::CustomerStore
+        + ports::DeskSetupStore
+        + ports::OrderStore
+        + ports::RequestStore,
+{
     // ---- customers ------------------------------------------------------------------
 
     async fn check_manager(&self, id: Option<UserId>) -> Result<(), AppError> {
@@ -566,7 +612,12 @@ impl App {
             .await
             .map_err(AppError::from_store("customer"))
     }
+}
 
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::CatalogueStore,
+{
     // ---- catalogue ------------------------------------------------------------------
 
     pub async fn create_policy(&self, p: &Principal, input: &PolicyInput) -> Result<i64, AppError> {
@@ -664,7 +715,12 @@ impl App {
         p.require(Permission::Read)?;
         Ok(self.store.outlets().await?)
     }
+}
 
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::CatalogueStore + ports::CustomerStore + ports::OrderStore,
+{
     // ---- orders and assets ----------------------------------------------------------
 
     /// Validates an order against the catalogue: products exist, serial counts match
@@ -803,7 +859,12 @@ impl App {
             .copied()
             .ok_or_else(|| AppError::Internal("no id returned".into()))
     }
+}
 
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::AuditStore,
+{
     // ---- logs -----------------------------------------------------------------------
 
     pub async fn audit(
@@ -913,7 +974,18 @@ impl ImportReport {
     }
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::AccountStore
+        + ports::CatalogueStore
+        + ports::CustomerStore
+        + ports::DeskSetupStore
+        + ports::OrderStore
+        + ports::RequestStore,
+{
     /// Imports customers all or nothing: any row with an error and nothing is written.
     /// `rows[i]` is the file's row number of `inputs[i]`.
     pub async fn import_customers(
@@ -1176,3 +1248,6 @@ impl App {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -19,12 +19,12 @@ pub const LOGIN_LIMITS: LoginLimits = LoginLimits {
 };
 pub const THROTTLE_MINUTES: i64 = 15;
 
-pub struct SignIn<'a> {
-    pub store: &'a dyn AccountStore,
+pub struct SignIn<'a, A: ?Sized = dyn AccountStore> {
+    pub store: &'a A,
     pub clock: &'a dyn Clock,
 }
 
-impl SignIn<'_> {
+impl<A: ?Sized + AccountStore> SignIn<'_, A> {
     /// Checks a password and opens a session: (session secret, CSRF token, user). Refused
     /// (`Throttled`) after [`LOGIN_LIMITS`] failures in [`THROTTLE_MINUTES`] for this
     /// email or from this address; an unknown email costs as much time as a known one.

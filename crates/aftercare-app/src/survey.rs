@@ -7,6 +7,7 @@
 use crate::error::AppError;
 use crate::feedback::Captured;
 use crate::jobs::changes;
+use crate::ports;
 pub use crate::ports::SurveyStore;
 use crate::service::{Actor, App, Principal};
 pub use crate::survey_model::*;
@@ -80,7 +81,16 @@ fn consents_to_email(consent: &str) -> bool {
     consent.split(',').any(|c| c.trim() == "email")
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::DeskPorts
+        + ports::ChangeLog
+        + ports::FeedbackStore
+        + ports::SurveyStore,
+{
     /// The settings in force (the defaults until changed).
     pub async fn survey_settings_now(&self) -> Result<SurveySettings, AppError> {
         Ok(match self.store.survey_settings().await? {

@@ -5,6 +5,7 @@
 use crate::error::{AppError, StoreError};
 use crate::jobs::changes;
 use crate::model::Page;
+use crate::ports;
 pub use crate::ports::ValueStore;
 use crate::service::{Actor, App, Principal};
 pub use crate::value_model::*;
@@ -27,7 +28,10 @@ const HOLDOUT_POINTS: usize = 13;
 /// Change-log events read per incremental round.
 const EVENTS_PER_ROUND: u32 = 5_000;
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + ports::DeskPorts + ports::ChangeLog + ports::ValueStore,
+{
     /// The settings in force (the defaults until someone changes them).
     pub async fn value_settings_now(&self) -> Result<ValueSettings, AppError> {
         Ok(match self.store.value_settings().await? {

@@ -3,6 +3,7 @@
 //! service-ladder profile of each product and outlet, and the topics feedback is about.
 
 use crate::error::AppError;
+use crate::ports;
 pub use crate::ports::VocStore;
 use crate::service::{App, Principal};
 use crate::survey::ScoreQuery;
@@ -59,7 +60,17 @@ fn profiles(rows: Vec<(String, String, i64)>) -> Vec<LadderProfile> {
     out
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::DeskPorts
+        + ports::ChangeLog
+        + ports::FeedbackStore
+        + ports::SurveyStore
+        + ports::VocStore,
+{
     pub async fn voc_settings_now(&self) -> Result<VocSettings, AppError> {
         Ok(match self.store.voc_settings().await? {
             Some(json) => serde_json::from_str(&json)

@@ -36,11 +36,11 @@ impl Batch {
 }
 
 /// Reads the change log for consumers: only the [`ChangeLog`] port is needed.
-pub struct ChangeReader<'a> {
-    pub log: &'a dyn ChangeLog,
+pub struct ChangeReader<'a, L: ?Sized = dyn ChangeLog> {
+    pub log: &'a L,
 }
 
-impl ChangeReader<'_> {
+impl<L: ?Sized + ChangeLog> ChangeReader<'_, L> {
     /// The events after `after`, at most `limit`.
     pub async fn after(&self, after: i64, limit: u32) -> Result<Batch, AppError> {
         let events = self.log.changes(after, limit).await?;
@@ -67,8 +67,8 @@ impl ChangeReader<'_> {
     }
 }
 
-impl App {
-    fn change_reader(&self) -> ChangeReader<'_> {
+impl<S: ?Sized + ChangeLog> App<S> {
+    fn change_reader(&self) -> ChangeReader<'_, S> {
         ChangeReader { log: &*self.store }
     }
 

@@ -88,6 +88,37 @@ tokio::task_local! {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What the service desk's use cases work on: requests with their visits and returns,
+/// the customers, items and orders they concern, the staff who take them, and their
+/// notifications. Areas that open or move requests (mail, the portal, surveys, value)
+/// need it too.
+pub trait DeskPorts:
+    AccountStore
+    + CatalogueStore
+    + CustomerStore
+    + DeskSetupStore
+    + NotificationStore
+    + OrderStore
+    + RequestStore
+    + ReturnStore
+    + VisitStore
+{
+}
+
+impl<T> DeskPorts for T where
+    T: ?Sized
+        + AccountStore
+        + CatalogueStore
+        + CustomerStore
+        + DeskSetupStore
+        + NotificationStore
+        + OrderStore
+        + RequestStore
+        + ReturnStore
+        + VisitStore
+{
+}
+
 /// Storage: the sum of every port, used for wiring. Every write runs in one transaction
 /// that also appends to the audit log and the change log (and the customer's timeline
 /// where a customer is concerned).
