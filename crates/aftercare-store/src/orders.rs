@@ -313,44 +313,51 @@ impl OrderStore for SqlStore {
         )
         .await?;
         let mut q = Sql::new(
-            "SELECT asset_id, day, kind, void_condition FROM asset_events WHERE kind IN ('repair', 'void')",
+            "SELECT id, asset_id, day, kind, void_condition FROM asset_events WHERE kind IN ('repair', 'void')",
         );
         in_list(&mut q, "asset_id", asset_ids);
-        let events: Vec<(i64, String, String, Option<String>)> =
+        let events: Vec<(i64, i64, String, String, Option<String>)> =
             fetch_all(&self.db.read, &q.text, &q.args).await?;
-        let date = |s: &str| s.parse::<aftercare_domain::Date>().ok();
+        // The 三包 decision rests on every one of these values: one that does not parse is
+        // a damaged row, reported as such, never a repair or a void silently left out.
+        let policy_of = |p: &PolicyRec| -> Result<WarrantyPolicy, StoreError> {
+            let c = Cells::of("warranty_policies", p.id);
+            Ok(WarrantyPolicy {
+                return_days: p.return_days as u32,
+                exchange_days: p.exchange_days as u32,
+                repair_months: p.repair_months as u32,
+                repair_limit: p.repair_limit as u32,
+                void_conditions: customers::split_list(&p.void_conditions)
+                    .iter()
+                    .map(|v| c.code::<VoidCondition>("void_conditions", v))
+                    .collect::<Result<_, _>>()?,
+            })
+        };
         let mut out = Vec::with_capacity(assets.len());
         for r in assets {
             let policy = r
                 .policy_id
                 .and_then(|pid| policies.iter().find(|p| p.id == pid))
-                .map(|p| WarrantyPolicy {
-                    return_days: p.return_days as u32,
-                    exchange_days: p.exchange_days as u32,
-                    repair_months: p.repair_months as u32,
-                    repair_limit: p.repair_limit as u32,
-                    void_conditions: customers::split_list(&p.void_conditions)
-                        .iter()
-                        .filter_map(|c| VoidCondition::parse(c).ok())
-                        .collect(),
-                });
-            let ev = events.iter().filter(|e| e.0 == r.id);
+                .map(policy_of)
+                .transpose()?;
+            let c = Cells::of("assets", r.id);
+            let mut repairs = Vec::new();
+            let mut voids = Vec::new();
+            for (id, _, day, kind, void) in events.iter().filter(|e| e.1 == r.id) {
+                let e = Cells::of("asset_events", *id);
+                let day = e.date("day", day)?;
+                if kind == "repair" {
+                    repairs.push(day);
+                } else {
+                    let void = void.as_deref().unwrap_or_default();
+                    voids.push((e.code::<VoidCondition>("void_condition", void)?, day));
+                }
+            }
             let facts = AssetFacts {
-                purchased_on: date(&r.purchased_on).ok_or_else(|| {
-                    StoreError::Backend(format!("bad stored date {}", r.purchased_on))
-                })?,
-                delivered_on: r.delivered_on.as_deref().and_then(date),
-                repairs: ev
-                    .clone()
-                    .filter(|e| e.2 == "repair")
-                    .filter_map(|e| date(&e.1))
-                    .collect(),
-                voids: ev
-                    .filter(|e| e.2 == "void")
-                    .filter_map(|e| {
-                        Some((VoidCondition::parse(e.3.as_deref()?).ok()?, date(&e.1)?))
-                    })
-                    .collect(),
+                purchased_on: c.date("purchased_on", &r.purchased_on)?,
+                delivered_on: c.opt_date("delivered_on", r.delivered_on.as_deref())?,
+                repairs,
+                voids,
             };
             out.push((AssetId(r.id), WarrantyInputs { policy, facts }));
         }
