@@ -267,7 +267,7 @@ pub struct SweepReport {
 /// A manual, FAQ or article for self-service, in three languages.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Article {
-    pub id: i64,
+    pub id: ArticleId,
     /// manual, faq or article.
     pub kind: String,
     pub product_id: Option<ProductId>,

@@ -297,7 +297,7 @@ where
         actor: &Actor,
         said: Captured,
         rating: Option<i64>,
-    ) -> Result<(i64, bool), AppError> {
+    ) -> Result<(FeedbackId, bool), AppError> {
         let record = self.record(said, rating).await?;
         self.store
             .insert_feedback(actor, &record, self.now())
@@ -388,7 +388,11 @@ where
         Ok(report)
     }
 
-    pub async fn feedback_item(&self, p: &Principal, id: i64) -> Result<FeedbackItem, AppError> {
+    pub async fn feedback_item(
+        &self,
+        p: &Principal,
+        id: FeedbackId,
+    ) -> Result<FeedbackItem, AppError> {
         p.require(Permission::Read)?;
         let item = self
             .store
@@ -445,7 +449,7 @@ where
     pub async fn correct_feedback(
         &self,
         p: &Principal,
-        id: i64,
+        id: FeedbackId,
         input: &LabelsInput,
     ) -> Result<FeedbackItem, AppError> {
         p.require(Permission::Curate)?;
@@ -560,7 +564,11 @@ where
         Ok(true)
     }
 
-    pub async fn corrections(&self, p: &Principal, id: i64) -> Result<Vec<Correction>, AppError> {
+    pub async fn corrections(
+        &self,
+        p: &Principal,
+        id: FeedbackId,
+    ) -> Result<Vec<Correction>, AppError> {
         p.require(Permission::Read)?;
         Ok(self.store.corrections(id).await?)
     }
@@ -629,7 +637,11 @@ where
         Ok(self.store.backlog(product, status).await?)
     }
 
-    pub async fn improvement(&self, p: &Principal, id: i64) -> Result<Improvement, AppError> {
+    pub async fn improvement(
+        &self,
+        p: &Principal,
+        id: ImprovementId,
+    ) -> Result<Improvement, AppError> {
         p.require(Permission::Read)?;
         self.store
             .improvement(id)
@@ -640,7 +652,7 @@ where
     pub async fn set_improvement_status(
         &self,
         p: &Principal,
-        id: i64,
+        id: ImprovementId,
         input: &ImprovementInput,
     ) -> Result<Improvement, AppError> {
         p.require(Permission::Curate)?;
@@ -661,7 +673,11 @@ where
     }
 
     /// The customers who raised a backlog entry, to tell them when it ships.
-    pub async fn raised_by(&self, p: &Principal, id: i64) -> Result<Vec<RaisedBy>, AppError> {
+    pub async fn raised_by(
+        &self,
+        p: &Principal,
+        id: ImprovementId,
+    ) -> Result<Vec<RaisedBy>, AppError> {
         p.require(Permission::Read)?;
         self.store
             .improvement(id)

@@ -4,6 +4,7 @@ use aftercare_domain::Invalid;
 use aftercare_domain::customer::ConsentChannel;
 use aftercare_domain::error::{optional_text, required_text};
 use aftercare_domain::feedback::{FeedbackSource, ImprovementStatus, Ladder, Need, Sentiment};
+use aftercare_domain::ids::*;
 use aftercare_domain::{AssetId, CustomerId, OutletId, ProductId, RequestId};
 use aftercare_insight::text::Analysis;
 use serde::{Deserialize, Serialize};
@@ -119,7 +120,7 @@ pub struct FeedbackRecord {
 /// A stored feedback item with its analysis.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FeedbackItem {
-    pub id: i64,
+    pub id: FeedbackId,
     pub source: FeedbackSource,
     pub origin: Option<String>,
     pub customer_id: Option<CustomerId>,
@@ -155,7 +156,7 @@ pub struct FeedbackItem {
     pub corrected: bool,
     /// The analyser was unsure and nobody has labelled it yet ("待确认").
     pub uncertain: bool,
-    pub improvement_id: Option<i64>,
+    pub improvement_id: Option<ImprovementId>,
 }
 
 /// Which feedback: every field narrows.
@@ -167,7 +168,7 @@ pub struct FeedbackQuery {
     pub product_id: Option<ProductId>,
     /// Only about this outlet's service (a partner outlet's staff always get their own).
     pub outlet_id: Option<OutletId>,
-    pub improvement_id: Option<i64>,
+    pub improvement_id: Option<ImprovementId>,
     pub source: Option<String>,
     pub sentiment: Option<String>,
     pub ladder: Option<String>,
@@ -205,7 +206,7 @@ pub struct Correction {
 /// An entry of the improvement backlog, with what it touches.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Improvement {
-    pub id: i64,
+    pub id: ImprovementId,
     pub product_id: Option<ProductId>,
     pub product_name: Option<String>,
     pub topic: String,

@@ -10,6 +10,7 @@ use aftercare_domain::customer::{
     PhoneEntry, Touchpoint, parse_tag, settle_primary,
 };
 use aftercare_domain::error::{optional_text, parse_date, required_text};
+use aftercare_domain::ids::*;
 use aftercare_domain::order::{OrderLine, OrderStatus, SalesChannel, order_total};
 use aftercare_domain::{CustomerId, Date, Invalid, OutletId, ProductId, UserId};
 use serde::{Deserialize, Serialize};
@@ -428,9 +429,9 @@ impl PolicyInput {
 pub struct CategoryInput {
     pub name: String,
     #[serde(default)]
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<CategoryId>,
     #[serde(default)]
-    pub policy_id: Option<i64>,
+    pub policy_id: Option<PolicyId>,
 }
 
 /// A product to create or update.
@@ -439,10 +440,10 @@ pub struct CategoryInput {
 pub struct ProductInput {
     pub sku: String,
     pub name: String,
-    pub category_id: i64,
+    pub category_id: CategoryId,
     /// Overrides the category's warranty policy.
     #[serde(default)]
-    pub policy_id: Option<i64>,
+    pub policy_id: Option<PolicyId>,
     /// In yuan, e.g. "3999.00".
     pub price: String,
     #[serde(default)]
@@ -463,8 +464,8 @@ fn yes() -> bool {
 pub struct ProductDraft {
     pub sku: String,
     pub name: String,
-    pub category_id: i64,
-    pub policy_id: Option<i64>,
+    pub category_id: CategoryId,
+    pub policy_id: Option<PolicyId>,
     pub price: i64,
     pub currency: String,
     pub serialized: bool,
@@ -886,7 +887,7 @@ pub struct ProductQuery {
     /// Name prefix (also pinyin) or SKU prefix.
     pub q: Option<String>,
     #[serde(deserialize_with = "empty_as_none")]
-    pub category_id: Option<i64>,
+    pub category_id: Option<CategoryId>,
     /// name (default), -name, price, -price.
     pub sort: Option<String>,
     pub cursor: Option<String>,

@@ -2,6 +2,7 @@
 
 use aftercare_domain::catalog::{AfterSalesStrategy, VoidCondition};
 use aftercare_domain::customer::{ConsentChannel, CustomerKind, Touchpoint, ValueTier};
+use aftercare_domain::ids::*;
 use aftercare_domain::order::{OrderStatus, SalesChannel};
 use aftercare_domain::{AssetId, CustomerId, Date, Money, OrderId, OutletId, ProductId, UserId};
 use jiff::Timestamp;
@@ -119,7 +120,7 @@ pub struct Customer {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Policy {
-    pub id: i64,
+    pub id: PolicyId,
     pub name: String,
     pub return_days: i64,
     pub exchange_days: i64,
@@ -130,10 +131,10 @@ pub struct Policy {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Category {
-    pub id: i64,
+    pub id: CategoryId,
     pub name: String,
-    pub parent_id: Option<i64>,
-    pub policy_id: Option<i64>,
+    pub parent_id: Option<CategoryId>,
+    pub policy_id: Option<PolicyId>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -141,10 +142,10 @@ pub struct Product {
     pub id: ProductId,
     pub sku: String,
     pub name: String,
-    pub category_id: i64,
+    pub category_id: CategoryId,
     pub category_name: String,
     /// The product's own policy, else its category's.
-    pub policy_id: Option<i64>,
+    pub policy_id: Option<PolicyId>,
     pub price: Money,
     pub currency: String,
     /// Whether each unit carries a serial number and becomes an asset when sold.

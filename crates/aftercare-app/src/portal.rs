@@ -570,7 +570,7 @@ where
         Ok(self.store.articles(&terms, true, 20).await?)
     }
 
-    pub async fn help_article(&self, id: i64) -> Result<Article, AppError> {
+    pub async fn help_article(&self, id: ArticleId) -> Result<Article, AppError> {
         self.store
             .article(id)
             .await?
@@ -586,7 +586,11 @@ where
         Ok(self.store.articles(&terms, false, 200).await?)
     }
 
-    pub async fn create_article(&self, p: &Principal, i: &ArticleInput) -> Result<i64, AppError> {
+    pub async fn create_article(
+        &self,
+        p: &Principal,
+        i: &ArticleInput,
+    ) -> Result<ArticleId, AppError> {
         p.require(Permission::ManageDesk)?;
         let d = i.validate()?;
         self.check_article_product(&d).await?;
@@ -599,7 +603,7 @@ where
     pub async fn update_article(
         &self,
         p: &Principal,
-        id: i64,
+        id: ArticleId,
         i: &ArticleInput,
     ) -> Result<(), AppError> {
         p.require(Permission::ManageDesk)?;

@@ -620,7 +620,11 @@ where
 {
     // ---- catalogue ------------------------------------------------------------------
 
-    pub async fn create_policy(&self, p: &Principal, input: &PolicyInput) -> Result<i64, AppError> {
+    pub async fn create_policy(
+        &self,
+        p: &Principal,
+        input: &PolicyInput,
+    ) -> Result<PolicyId, AppError> {
         p.require(Permission::WriteCatalog)?;
         let (name, policy) = input.validate()?;
         Ok(self
@@ -638,7 +642,7 @@ where
         &self,
         p: &Principal,
         input: &CategoryInput,
-    ) -> Result<i64, AppError> {
+    ) -> Result<CategoryId, AppError> {
         p.require(Permission::WriteCatalog)?;
         let name = aftercare_domain::error::required_text(&input.name, 100)
             .map_err(|c| Invalid::one("name", c))?;

@@ -14,6 +14,7 @@ pub use crate::survey_model::*;
 use aftercare_domain::Invalid;
 use aftercare_domain::account::Permission;
 use aftercare_domain::feedback::FeedbackSource;
+use aftercare_domain::ids::*;
 use hmac::{Hmac, Mac};
 use jiff::civil::Date;
 use sha2::Sha256;
@@ -140,9 +141,13 @@ where
         self.link_for(s.id, s.expires_at).await
     }
 
-    async fn link_for(&self, id: i64, expires_at: jiff::Timestamp) -> Result<String, AppError> {
+    async fn link_for(
+        &self,
+        id: SurveyId,
+        expires_at: jiff::Timestamp,
+    ) -> Result<String, AppError> {
         let expires = expires_at.as_second();
-        let sig = sign(&self.survey_key().await?, id, expires)?;
+        let sig = sign(&self.survey_key().await?, id.get(), expires)?;
         Ok(format!("{}/s/{id}.{expires}.{sig}", self.public_url))
     }
 
@@ -254,7 +259,7 @@ where
         else {
             return Err(AppError::NotFound("survey"));
         };
-        let (Ok(id), Ok(expires)) = (id.parse::<i64>(), expires.parse::<i64>()) else {
+        let (Ok(id), Ok(expires)) = (id.parse::<SurveyId>(), expires.parse::<i64>()) else {
             return Err(AppError::NotFound("survey"));
         };
         let key = self.survey_key().await?;
@@ -398,7 +403,7 @@ where
         Ok(out)
     }
 
-    pub async fn survey(&self, p: &Principal, id: i64) -> Result<Survey, AppError> {
+    pub async fn survey(&self, p: &Principal, id: SurveyId) -> Result<Survey, AppError> {
         p.require(Permission::Read)?;
         self.store
             .survey(id)

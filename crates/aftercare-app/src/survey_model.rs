@@ -1,6 +1,7 @@
 //! What the survey use cases and their port exchange: records, inputs and answers.
 
 use aftercare_domain::Invalid;
+use aftercare_domain::ids::*;
 use aftercare_domain::{CustomerId, OrderId, OutletId, ProductId, RequestId};
 #[allow(unused_imports)]
 use serde::{Deserialize, Serialize};
@@ -126,7 +127,7 @@ pub struct SurveyMail {
 /// A survey as stored.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Survey {
-    pub id: i64,
+    pub id: SurveyId,
     pub customer_id: CustomerId,
     pub customer_name: String,
     pub occasion: String,
@@ -149,7 +150,7 @@ pub struct Survey {
     #[schema(value_type = Object)]
     pub answers: serde_json::Value,
     pub comment: Option<String>,
-    pub feedback_id: Option<i64>,
+    pub feedback_id: Option<FeedbackId>,
 }
 
 /// A customer's answers. Every score is optional; at least one answer is needed.

@@ -81,3 +81,27 @@ id_type!(
     /// A return, exchange or refund authorisation.
     RmaId
 );
+id_type!(
+    /// A product category.
+    CategoryId
+);
+id_type!(
+    /// A warranty (三包) policy.
+    PolicyId
+);
+id_type!(
+    /// Something a customer said: a feedback item.
+    FeedbackId
+);
+id_type!(
+    /// An entry of the improvement backlog.
+    ImprovementId
+);
+id_type!(
+    /// A satisfaction survey sent for a request or an order.
+    SurveyId
+);
+id_type!(
+    /// A knowledge-base article: a manual, an FAQ or an article.
+    ArticleId
+);

@@ -20,7 +20,7 @@ impl CatalogueStore for SqlStore {
         name: &str,
         p: &WarrantyPolicy,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<PolicyId> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let voids = p
@@ -48,7 +48,7 @@ impl CatalogueStore for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(backend_err)?;
-        Ok(id)
+        Ok(PolicyId(id))
     }
 
     async fn policies(&self) -> StoreResult<Vec<Policy>> {
@@ -60,16 +60,16 @@ impl CatalogueStore for SqlStore {
         &self,
         actor: &Actor,
         name: &str,
-        parent: Option<i64>,
-        policy: Option<i64>,
+        parent: Option<CategoryId>,
+        policy: Option<PolicyId>,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<CategoryId> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.begin().await?;
         let id = insert_id(
             &mut *tx,
             "INSERT INTO product_categories (name, parent_id, policy_id) VALUES ($1, $2, $3) RETURNING id",
-            &[name.into(), V::OptI(parent), V::OptI(policy)],
+            &[name.into(), V::OptI(parent.map(CategoryId::get)), V::OptI(policy.map(PolicyId::get))],
         )
         .await?;
         self.log(
@@ -84,7 +84,7 @@ impl CatalogueStore for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(backend_err)?;
-        Ok(id)
+        Ok(CategoryId(id))
     }
 
     async fn categories(&self) -> StoreResult<Vec<Category>> {
@@ -103,10 +103,10 @@ impl CatalogueStore for SqlStore {
         .await?;
         Ok(r.into_iter()
             .map(|r| Category {
-                id: r.id,
+                id: CategoryId(r.id),
                 name: r.name,
-                parent_id: r.parent_id,
-                policy_id: r.policy_id,
+                parent_id: r.parent_id.map(CategoryId),
+                policy_id: r.policy_id.map(PolicyId),
             })
             .collect())
     }
@@ -125,7 +125,7 @@ impl CatalogueStore for SqlStore {
                 &mut *tx,
                 "INSERT INTO products (sku, name, name_sort, category_id, policy_id, price, currency, serialized, strategy, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                &[(&d.sku).into(), (&d.name).into(), aftercare_domain::customer::sort_key(&d.name).into(), V::I(d.category_id), V::OptI(d.policy_id), V::I(d.price), (&d.currency).into(), d.serialized.into(), d.strategy.code().into(), now.into()],
+                &[(&d.sku).into(), (&d.name).into(), aftercare_domain::customer::sort_key(&d.name).into(), V::I(d.category_id.get()), V::OptI(d.policy_id.map(PolicyId::get)), V::I(d.price), (&d.currency).into(), d.serialized.into(), d.strategy.code().into(), now.into()],
             )
             .await
             .map_err(|e| match e {
@@ -154,7 +154,7 @@ impl CatalogueStore for SqlStore {
             &mut *tx,
             "UPDATE products SET sku = $1, name = $2, name_sort = $3, category_id = $4, policy_id = $5, price = $6, \
              currency = $7, serialized = $8, strategy = $9 WHERE id = $10",
-            &[(&d.sku).into(), (&d.name).into(), aftercare_domain::customer::sort_key(&d.name).into(), V::I(d.category_id), V::OptI(d.policy_id), V::I(d.price), (&d.currency).into(), d.serialized.into(), d.strategy.code().into(), V::I(id.get())],
+            &[(&d.sku).into(), (&d.name).into(), aftercare_domain::customer::sort_key(&d.name).into(), V::I(d.category_id.get()), V::OptI(d.policy_id.map(PolicyId::get)), V::I(d.price), (&d.currency).into(), d.serialized.into(), d.strategy.code().into(), V::I(id.get())],
         )
         .await
         .map_err(|e| match e {

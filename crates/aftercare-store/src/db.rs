@@ -564,7 +564,13 @@ id_values!(
     aftercare_domain::UserId,
     aftercare_domain::OutletId,
     aftercare_domain::VisitId,
-    aftercare_domain::RmaId
+    aftercare_domain::RmaId,
+    aftercare_domain::CategoryId,
+    aftercare_domain::PolicyId,
+    aftercare_domain::FeedbackId,
+    aftercare_domain::ImprovementId,
+    aftercare_domain::SurveyId,
+    aftercare_domain::ArticleId
 );
 
 macro_rules! code_values {

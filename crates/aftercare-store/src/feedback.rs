@@ -68,7 +68,7 @@ impl TryFrom<ItemRec> for FeedbackItem {
     fn try_from(r: ItemRec) -> Result<Self, StoreError> {
         let c = Cells::of("feedback_items", r.id);
         Ok(FeedbackItem {
-            id: r.id,
+            id: FeedbackId(r.id),
             source: c.code("source", &r.source)?,
             origin: r.origin,
             customer_id: r.customer_id.map(CustomerId),
@@ -97,7 +97,7 @@ impl TryFrom<ItemRec> for FeedbackItem {
             evidence: json_or(r.evidence.as_deref(), json!({})),
             confidence: json_or(r.confidence.as_deref(), json!({})),
             corrected: r.corrected != 0,
-            improvement_id: r.improvement_id,
+            improvement_id: r.improvement_id.map(ImprovementId),
             uncertain: r.uncertain != 0 && r.corrected == 0,
         })
     }
@@ -143,7 +143,7 @@ impl TryFrom<ImprovementRec> for Improvement {
     fn try_from(r: ImprovementRec) -> Result<Self, StoreError> {
         let c = Cells::of("improvements", r.id);
         Ok(Improvement {
-            id: r.id,
+            id: ImprovementId(r.id),
             product_id: r.product_id.map(ProductId),
             product_name: r.product_name,
             topic: r.topic,
@@ -224,7 +224,7 @@ impl FeedbackStore for SqlStore {
         actor: &Actor,
         r: &FeedbackRecord,
         now: jiff::Timestamp,
-    ) -> StoreResult<(i64, bool)> {
+    ) -> StoreResult<(FeedbackId, bool)> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         if let Some(origin) = &r.origin
@@ -235,7 +235,7 @@ impl FeedbackStore for SqlStore {
             )
             .await?
         {
-            return Ok((id, false));
+            return Ok((FeedbackId(id), false));
         }
         check_links(
             &mut tx,
@@ -339,14 +339,14 @@ impl FeedbackStore for SqlStore {
             .await?;
         }
         tx.commit().await.map_err(backend_err)?;
-        Ok((id, true))
+        Ok((FeedbackId(id), true))
     }
 
-    async fn feedback_item(&self, id: i64) -> StoreResult<Option<FeedbackItem>> {
+    async fn feedback_item(&self, id: FeedbackId) -> StoreResult<Option<FeedbackItem>> {
         let r: Option<ItemRec> = fetch_opt(
             &self.db.read,
             &format!("{ITEM_SELECT} AND f.id = $1"),
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         r.map(TryInto::try_into).transpose()
@@ -364,7 +364,7 @@ impl FeedbackStore for SqlStore {
             ("f.customer_id", q.customer_id.map(CustomerId::get)),
             ("f.product_id", q.product_id.map(ProductId::get)),
             ("f.outlet_id", q.outlet_id.map(OutletId::get)),
-            ("f.improvement_id", q.improvement_id),
+            ("f.improvement_id", q.improvement_id.map(ImprovementId::get)),
         ] {
             if let Some(v) = v {
                 sql.push(&format!(" AND {col} = ")).bind(V::I(v));
@@ -432,7 +432,7 @@ impl FeedbackStore for SqlStore {
     async fn correct_feedback(
         &self,
         actor: &Actor,
-        id: i64,
+        id: FeedbackId,
         changes: &[(&'static str, Option<String>, String)],
         backlog: Option<(Option<ProductId>, String, &'static str)>,
         now: jiff::Timestamp,
@@ -442,7 +442,7 @@ impl FeedbackStore for SqlStore {
         if scalar(
             &mut *tx,
             "SELECT id FROM feedback_items WHERE id = $1",
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?
         .is_none()
@@ -463,21 +463,21 @@ impl FeedbackStore for SqlStore {
             exec(
                 &mut *tx,
                 &format!("UPDATE feedback_items SET {column} = $1 WHERE id = $2"),
-                &[to.into(), V::I(id)],
+                &[to.into(), V::I(id.get())],
             )
             .await?;
             exec(
                 &mut *tx,
                 "INSERT INTO feedback_corrections (feedback_id, label, from_value, to_value, by_id, by_label, at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[V::I(id), (*label).into(), V::OptT(from.clone()), to.into(), V::OptI(actor.user_id.map(UserId::get)), actor.label.clone().into(), now.into()],
+                &[V::I(id.get()), (*label).into(), V::OptT(from.clone()), to.into(), V::OptI(actor.user_id.map(UserId::get)), actor.label.clone().into(), now.into()],
             )
             .await?;
         }
         exec(
             &mut *tx,
             "UPDATE feedback_items SET corrected = 1, analysis = 'analysed', improvement_id = $1 WHERE id = $2",
-            &[V::OptI(improvement), V::I(id)],
+            &[V::OptI(improvement), V::I(id.get())],
         )
         .await?;
         let after = json!({ "changes": changes.iter().map(|(l, _, t)| json!({"label": l, "to": t})).collect::<Vec<_>>() });
@@ -486,7 +486,7 @@ impl FeedbackStore for SqlStore {
             actor,
             "correct",
             "feedback",
-            id,
+            id.get(),
             None,
             Some(&after),
             now,
@@ -496,11 +496,11 @@ impl FeedbackStore for SqlStore {
         Ok(())
     }
 
-    async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>> {
+    async fn corrections(&self, id: FeedbackId) -> StoreResult<Vec<Correction>> {
         let rows: Vec<(i64, String, Option<String>, String, String, String)> = fetch_all(
             &self.db.read,
             "SELECT id, label, from_value, to_value, by_label, at FROM feedback_corrections WHERE feedback_id = $1 ORDER BY id",
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         rows.into_iter()
@@ -634,11 +634,11 @@ impl FeedbackStore for SqlStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn improvement(&self, id: i64) -> StoreResult<Option<Improvement>> {
+    async fn improvement(&self, id: ImprovementId) -> StoreResult<Option<Improvement>> {
         let r: Option<ImprovementRec> = fetch_opt(
             &self.db.read,
             &format!("{IMPROVEMENT_SELECT} AND i.id = $1{IMPROVEMENT_GROUP}"),
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         r.map(TryInto::try_into).transpose()
@@ -647,7 +647,7 @@ impl FeedbackStore for SqlStore {
     async fn set_improvement_status(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ImprovementId,
         status: &str,
         note: Option<&str>,
         now: jiff::Timestamp,
@@ -657,7 +657,7 @@ impl FeedbackStore for SqlStore {
         let before: Option<(String, Option<String>)> = fetch_opt(
             &mut *tx,
             "SELECT status, note FROM improvements WHERE id = $1",
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         let Some((old, old_note)) = before else {
@@ -667,7 +667,7 @@ impl FeedbackStore for SqlStore {
             &mut *tx,
             "UPDATE improvements SET status = $1, note = COALESCE($2, note), updated_at = $3, \
              shipped_at = CASE WHEN $1 = 'shipped' THEN COALESCE(shipped_at, $3) ELSE shipped_at END WHERE id = $4",
-            &[status.into(), note.into(), now.into(), V::I(id)],
+            &[status.into(), note.into(), now.into(), V::I(id.get())],
         )
         .await?;
         let before = json!({ "status": old, "note": old_note });
@@ -677,7 +677,7 @@ impl FeedbackStore for SqlStore {
             actor,
             "update",
             "improvement",
-            id,
+            id.get(),
             Some(&before),
             Some(&after),
             now,
@@ -687,7 +687,7 @@ impl FeedbackStore for SqlStore {
         Ok(())
     }
 
-    async fn raised_by(&self, improvement_id: i64) -> StoreResult<Vec<RaisedBy>> {
+    async fn raised_by(&self, improvement_id: ImprovementId) -> StoreResult<Vec<RaisedBy>> {
         let rows: Vec<(i64, String, Option<String>, Option<String>, String, i64, String)> = fetch_all(
             &self.db.read,
             "SELECT c.id, c.name, c.primary_phone, c.primary_email, c.consent, \
@@ -696,7 +696,7 @@ impl FeedbackStore for SqlStore {
              LEFT JOIN customer_experts e ON e.customer_id = c.id \
              WHERE f.improvement_id = $1 \
              GROUP BY c.id, c.name, c.primary_phone, c.primary_email, c.consent, e.customer_id ORDER BY c.id",
-            &[V::I(improvement_id)],
+            &[V::I(improvement_id.get())],
         )
         .await?;
         rows.into_iter()

@@ -56,7 +56,7 @@ impl TryFrom<ArticleRec> for Article {
 
     fn try_from(a: ArticleRec) -> Result<Self, StoreError> {
         Ok(Article {
-            id: a.id,
+            id: ArticleId(a.id),
             kind: a.kind,
             product_id: a.product_id.map(ProductId),
             title_zh_hans: a.title_zh_hans,
@@ -343,7 +343,7 @@ impl PortalStore for SqlStore {
         actor: &Actor,
         a: &ArticleDraft,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<ArticleId> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let mut vals = article_args(a);
@@ -369,13 +369,13 @@ impl PortalStore for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(backend_err)?;
-        Ok(id)
+        Ok(ArticleId(id))
     }
 
     async fn update_article(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ArticleId,
         a: &ArticleDraft,
         now: jiff::Timestamp,
     ) -> StoreResult<()> {
@@ -383,7 +383,7 @@ impl PortalStore for SqlStore {
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         let mut vals = article_args(a);
         vals.push(now.into());
-        vals.push(V::I(id));
+        vals.push(V::I(id.get()));
         let n = exec(
             &mut *tx,
             "UPDATE articles SET kind = $1, product_id = $2, title_zh_hans = $3, title_zh_hant = $4, \
@@ -401,7 +401,7 @@ impl PortalStore for SqlStore {
             actor,
             "update",
             "article",
-            id,
+            id.get(),
             None,
             Some(&after),
             now,
@@ -411,11 +411,11 @@ impl PortalStore for SqlStore {
         Ok(())
     }
 
-    async fn article(&self, id: i64) -> StoreResult<Option<Article>> {
+    async fn article(&self, id: ArticleId) -> StoreResult<Option<Article>> {
         let a: Option<ArticleRec> = fetch_opt(
             &self.db.read,
             &format!("SELECT {ARTICLE_COLS} FROM articles WHERE id = $1"),
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         a.map(TryInto::try_into).transpose()

@@ -339,7 +339,7 @@ impl TryFrom<PolicyRec> for Policy {
                 .iter()
                 .map(|v| c.code("void_conditions", v))
                 .collect::<Result<_, _>>()?,
-            id: p.id,
+            id: PolicyId(p.id),
             name: p.name,
             return_days: p.return_days,
             exchange_days: p.exchange_days,

@@ -50,7 +50,7 @@ impl TryFrom<SurveyRec> for Survey {
     fn try_from(r: SurveyRec) -> Result<Self, StoreError> {
         let c = Cells::of("surveys", r.id);
         Ok(Survey {
-            id: r.id,
+            id: SurveyId(r.id),
             customer_id: CustomerId(r.customer_id),
             customer_name: r.customer_name,
             occasion: r.occasion,
@@ -74,7 +74,7 @@ impl TryFrom<SurveyRec> for Survey {
                 .and_then(|a| serde_json::from_str(&a).ok())
                 .unwrap_or_else(|| json!({})),
             comment: r.comment,
-            feedback_id: r.feedback_id,
+            feedback_id: r.feedback_id.map(FeedbackId),
         })
     }
 }
@@ -227,7 +227,7 @@ impl SurveyStore for SqlStore {
         sent_to: Option<&str>,
         expires_at: jiff::Timestamp,
         now: jiff::Timestamp,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Option<SurveyId>> {
         let expires_at = &aftercare_app::ports::stamp(expires_at);
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
@@ -274,12 +274,12 @@ impl SurveyStore for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(backend_err)?;
-        Ok(Some(id))
+        Ok(Some(SurveyId(id)))
     }
 
     async fn queue_survey_mail(
         &self,
-        survey_id: i64,
+        survey_id: SurveyId,
         mail: &SurveyMail,
         reminder: bool,
         now: jiff::Timestamp,
@@ -297,7 +297,7 @@ impl SurveyStore for SqlStore {
             exec(
                 &mut *tx,
                 "UPDATE surveys SET reminded_at = $1 WHERE id = $2",
-                &[now.into(), V::I(survey_id)],
+                &[now.into(), V::I(survey_id.get())],
             )
             .await?;
         }
@@ -324,11 +324,11 @@ impl SurveyStore for SqlStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn survey(&self, id: i64) -> StoreResult<Option<Survey>> {
+    async fn survey(&self, id: SurveyId) -> StoreResult<Option<Survey>> {
         let r: Option<SurveyRec> = fetch_opt(
             &self.db.write,
             &format!("{SURVEY_SELECT} AND s.id = $1"),
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         r.map(TryInto::try_into).transpose()
@@ -336,7 +336,7 @@ impl SurveyStore for SqlStore {
 
     async fn answer_survey(
         &self,
-        id: i64,
+        id: SurveyId,
         a: &SurveyAnswer,
         now: jiff::Timestamp,
     ) -> StoreResult<bool> {
@@ -354,7 +354,7 @@ impl SurveyStore for SqlStore {
                 V::OptI(a.ces),
                 answers.into(),
                 V::OptT(a.comment.clone()),
-                V::I(id),
+                V::I(id.get()),
             ],
         )
         .await?;
@@ -364,7 +364,7 @@ impl SurveyStore for SqlStore {
         let customer = scalar(
             &mut *tx,
             "SELECT customer_id FROM surveys WHERE id = $1",
-            &[V::I(id)],
+            &[V::I(id.get())],
         )
         .await?;
         let after = json!({ "customer_id": customer, "csat": a.csat, "nps": a.nps, "ces": a.ces });
@@ -373,7 +373,7 @@ impl SurveyStore for SqlStore {
             &Actor::system("customer"),
             "answer",
             "survey",
-            id,
+            id.get(),
             None,
             Some(&after),
             now,
@@ -383,11 +383,11 @@ impl SurveyStore for SqlStore {
         Ok(true)
     }
 
-    async fn link_survey_feedback(&self, id: i64, feedback_id: i64) -> StoreResult<()> {
+    async fn link_survey_feedback(&self, id: SurveyId, feedback_id: FeedbackId) -> StoreResult<()> {
         exec(
             &self.db.write,
             "UPDATE surveys SET feedback_id = $1 WHERE id = $2",
-            &[V::I(feedback_id), V::I(id)],
+            &[V::I(feedback_id.get()), V::I(id.get())],
         )
         .await?;
         Ok(())

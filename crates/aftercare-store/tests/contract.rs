@@ -10,7 +10,9 @@ use aftercare_app::{Actor, App, AppError, StoreError};
 use aftercare_domain::account::{Permission, Role, Scope};
 use aftercare_domain::catalog::VoidCondition;
 use aftercare_domain::warranty::{Coverage, Reason};
-use aftercare_domain::{AssetId, CustomerId, Money, OrderId, ProductId, UserId};
+use aftercare_domain::{
+    AssetId, CategoryId, CustomerId, Money, OrderId, PolicyId, ProductId, UserId,
+};
 use aftercare_testkit::{BOTH, Kind, TestDb, order_input};
 use jiff::ToSpan;
 
@@ -110,7 +112,7 @@ fn policy_input() -> PolicyInput {
 fn product_input(
     sku: &str,
     name: &str,
-    category_id: i64,
+    category_id: CategoryId,
     price: &str,
     serialized: bool,
 ) -> ProductInput {
@@ -127,8 +129,8 @@ fn product_input(
 }
 
 struct Catalogue {
-    policy: i64,
-    category: i64,
+    policy: PolicyId,
+    category: CategoryId,
     /// Serial-numbered, 3999.00.
     product: ProductId,
 }
@@ -999,7 +1001,13 @@ async fn catalogue_scenario(app: &App) {
     let r = app
         .create_product(
             &p,
-            &product_input("X-1", "无类别", cat.category + 1000, "1.00", false),
+            &product_input(
+                "X-1",
+                "无类别",
+                CategoryId(cat.category.get() + 1000),
+                "1.00",
+                false,
+            ),
         )
         .await;
     assert!(matches!(&r, Err(AppError::Conflict { .. })), "{r:?}");
@@ -1737,8 +1745,8 @@ async fn change_log_in_order(app: &App) {
         vec![
             ("customer.create", cid.get()),
             ("customer.update", cid.get()),
-            ("warranty_policy.create", cat.policy),
-            ("category.create", cat.category),
+            ("warranty_policy.create", cat.policy.get()),
+            ("category.create", cat.category.get()),
             ("product.create", cat.product.get()),
             ("asset.create", asset.get()),
             ("order.create", order.get()),

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::*;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 /// A stored password hash with its user.

@@ -4,6 +4,7 @@ use super::*;
 use crate::input::*;
 use crate::model::*;
 use aftercare_domain::catalog::WarrantyPolicy;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 /// The catalogue: warranty policies, categories, products and outlets.
@@ -15,16 +16,16 @@ pub trait CatalogueStore: Send + Sync {
         name: &str,
         p: &WarrantyPolicy,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<PolicyId>;
     async fn policies(&self) -> StoreResult<Vec<Policy>>;
     async fn create_category(
         &self,
         actor: &Actor,
         name: &str,
-        parent: Option<i64>,
-        policy: Option<i64>,
+        parent: Option<CategoryId>,
+        policy: Option<PolicyId>,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<CategoryId>;
     async fn categories(&self) -> StoreResult<Vec<Category>>;
     async fn create_products(
         &self,

@@ -4,6 +4,7 @@ use super::*;
 use crate::input::*;
 use crate::model::*;
 use aftercare_domain::customer::CustomerDraft;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 /// Customers: their records, timeline and contacts, duplicates and merges, and lookups by email.

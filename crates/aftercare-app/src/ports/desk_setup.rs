@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::desk_model::*;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 /// The service desk's set-up: calendars, SLA policies, staff profiles, and what routing and SLA need to know of customers and staff.

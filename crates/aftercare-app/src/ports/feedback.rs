@@ -5,6 +5,7 @@ use crate::feedback_model::*;
 use crate::model::Page;
 use crate::ports::StoreResult;
 use aftercare_domain::feedback::{Ladder, Need, Sentiment};
+use aftercare_domain::ids::*;
 use aftercare_domain::{CustomerId, ProductId};
 use async_trait::async_trait;
 
@@ -17,20 +18,20 @@ pub trait FeedbackStore: Send + Sync {
         actor: &Actor,
         r: &FeedbackRecord,
         now: jiff::Timestamp,
-    ) -> StoreResult<(i64, bool)>;
-    async fn feedback_item(&self, id: i64) -> StoreResult<Option<FeedbackItem>>;
+    ) -> StoreResult<(FeedbackId, bool)>;
+    async fn feedback_item(&self, id: FeedbackId) -> StoreResult<Option<FeedbackItem>>;
     async fn feedback(&self, q: &FeedbackQuery, limit: u32) -> StoreResult<Page<FeedbackItem>>;
     /// Changes labels (each change kept), marks the item corrected and moves it to
     /// `backlog` (created if new; none leaves it out).
     async fn correct_feedback(
         &self,
         actor: &Actor,
-        id: i64,
+        id: FeedbackId,
         changes: &[(&'static str, Option<String>, String)],
         backlog: Option<(Option<ProductId>, String, &'static str)>,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn corrections(&self, id: i64) -> StoreResult<Vec<Correction>>;
+    async fn corrections(&self, id: FeedbackId) -> StoreResult<Vec<Correction>>;
     /// The corrected items: (body, sentiment, ladder, need).
     async fn corrected_examples(&self) -> StoreResult<Vec<(String, Sentiment, Ladder, Need)>>;
     async fn dictionary(&self) -> StoreResult<Vec<DictionaryWord>>;
@@ -49,16 +50,16 @@ pub trait FeedbackStore: Send + Sync {
         product: Option<Option<ProductId>>,
         status: Option<&str>,
     ) -> StoreResult<Vec<Improvement>>;
-    async fn improvement(&self, id: i64) -> StoreResult<Option<Improvement>>;
+    async fn improvement(&self, id: ImprovementId) -> StoreResult<Option<Improvement>>;
     async fn set_improvement_status(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ImprovementId,
         status: &str,
         note: Option<&str>,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn raised_by(&self, improvement_id: i64) -> StoreResult<Vec<RaisedBy>>;
+    async fn raised_by(&self, improvement_id: ImprovementId) -> StoreResult<Vec<RaisedBy>>;
     async fn set_expert(
         &self,
         actor: &Actor,

@@ -43,11 +43,9 @@ pub use voc::VocStore;
 use crate::desk_model::*;
 use crate::error::StoreError;
 use aftercare_domain::customer::CustomerDraft;
+use aftercare_domain::ids::*;
 use aftercare_domain::request::RequestStatus;
 use aftercare_domain::rma::{RmaKind, RmaStatus};
-use aftercare_domain::{
-    AssetId, CustomerId, OrderId, OutletId, ProductId, RequestId, RmaId, UserId, VisitId,
-};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -390,15 +388,15 @@ pub trait PortalStore: Send + Sync {
         actor: &Actor,
         a: &ArticleDraft,
         now: jiff::Timestamp,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<ArticleId>;
     async fn update_article(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ArticleId,
         a: &ArticleDraft,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
-    async fn article(&self, id: i64) -> StoreResult<Option<Article>>;
+    async fn article(&self, id: ArticleId) -> StoreResult<Option<Article>>;
     /// Articles whose title or text contains every term, newest first.
     async fn articles(
         &self,

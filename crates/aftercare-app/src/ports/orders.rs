@@ -4,6 +4,7 @@ use super::*;
 use crate::input::*;
 use crate::model::*;
 use aftercare_domain::catalog::WarrantyPolicy;
+use aftercare_domain::ids::*;
 use aftercare_domain::warranty::AssetFacts;
 use async_trait::async_trait;
 

@@ -3,6 +3,7 @@
 use super::*;
 use crate::desk_model::*;
 use crate::model::*;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 /// Service requests with their messages, history and attachments.

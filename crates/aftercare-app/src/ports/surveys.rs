@@ -4,6 +4,7 @@ use super::Actor;
 use crate::ports::StoreResult;
 use crate::survey_model::*;
 use aftercare_domain::CustomerId;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 #[async_trait]
@@ -35,10 +36,10 @@ pub trait SurveyStore: Send + Sync {
         sent_to: Option<&str>,
         expires_at: jiff::Timestamp,
         now: jiff::Timestamp,
-    ) -> StoreResult<Option<i64>>;
+    ) -> StoreResult<Option<SurveyId>>;
     async fn queue_survey_mail(
         &self,
-        survey_id: i64,
+        survey_id: SurveyId,
         mail: &SurveyMail,
         reminder: bool,
         now: jiff::Timestamp,
@@ -50,15 +51,15 @@ pub trait SurveyStore: Send + Sync {
         now: jiff::Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<Survey>>;
-    async fn survey(&self, id: i64) -> StoreResult<Option<Survey>>;
+    async fn survey(&self, id: SurveyId) -> StoreResult<Option<Survey>>;
     /// Records the answers; false when it was answered already.
     async fn answer_survey(
         &self,
-        id: i64,
+        id: SurveyId,
         a: &SurveyAnswer,
         now: jiff::Timestamp,
     ) -> StoreResult<bool>;
-    async fn link_survey_feedback(&self, id: i64, feedback_id: i64) -> StoreResult<()>;
+    async fn link_survey_feedback(&self, id: SurveyId, feedback_id: FeedbackId) -> StoreResult<()>;
     /// A customer's unanswered, unexpired surveys.
     async fn open_surveys(
         &self,

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::desk_model::*;
+use aftercare_domain::ids::*;
 use async_trait::async_trait;
 
 /// Field visits.

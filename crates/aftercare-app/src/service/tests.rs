@@ -7,7 +7,7 @@ use super::*;
 use crate::error::StoreError;
 use crate::ports::{AuditStore, CatalogueStore, StoreResult};
 use aftercare_domain::catalog::{AfterSalesStrategy, WarrantyPolicy};
-use aftercare_domain::{ProductId, UserId};
+use aftercare_domain::{CategoryId, PolicyId, ProductId, UserId};
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -67,7 +67,7 @@ impl CatalogueStore for Catalogue {
         _: &str,
         _: &WarrantyPolicy,
         _: jiff::Timestamp,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<PolicyId> {
         not_catalogue()
     }
     async fn policies(&self) -> StoreResult<Vec<Policy>> {
@@ -77,10 +77,10 @@ impl CatalogueStore for Catalogue {
         &self,
         _: &Actor,
         _: &str,
-        _: Option<i64>,
-        _: Option<i64>,
+        _: Option<CategoryId>,
+        _: Option<PolicyId>,
         _: jiff::Timestamp,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<CategoryId> {
         not_catalogue()
     }
     async fn categories(&self) -> StoreResult<Vec<Category>> {
@@ -151,7 +151,7 @@ fn air_conditioner() -> ProductInput {
     ProductInput {
         sku: "kfr-35gw".into(),
         name: "格力云佳 1.5匹".into(),
-        category_id: 3,
+        category_id: CategoryId(3),
         policy_id: None,
         price: "3999.00".into(),
         currency: None,

@@ -170,16 +170,16 @@ async fn create_article(
     ApiJson(input): ApiJson<aftercare_app::portal::ArticleInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = s.app.create_article(&c.principal, &input).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 /// Replace an article.
-#[utoipa::path(put, path = "/api/v1/articles/{id}", tag = "portal", request_body = aftercare_app::portal::ArticleInput,
+#[utoipa::path(put, path = "/api/v1/articles/{id}", tag = "portal", params(("id" = i64, Path, description = "The article's id")), request_body = aftercare_app::portal::ArticleInput,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_article(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
     ApiJson(input): ApiJson<aftercare_app::portal::ArticleInput>,
 ) -> ApiResult<StatusCode> {
     s.app.update_article(&c.principal, id, &input).await?;

@@ -127,12 +127,12 @@ async fn survey_scores(
 }
 
 /// One survey with its answers.
-#[utoipa::path(get, path = "/api/v1/surveys/{id}", tag = "voice of the customer",
+#[utoipa::path(get, path = "/api/v1/surveys/{id}", tag = "voice of the customer", params(("id" = i64, Path, description = "The survey's id")),
     responses((status = 200, body = Survey), (status = 404, body = ErrorBody)))]
 async fn get_survey(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<SurveyId>,
 ) -> ApiResult<Json<Survey>> {
     s.app
         .survey(&c.principal, id)
@@ -179,12 +179,12 @@ struct FeedbackBody {
     corrections: Vec<Correction>,
 }
 
-#[utoipa::path(get, path = "/api/v1/feedback/{id}", tag = "voice of the customer",
+#[utoipa::path(get, path = "/api/v1/feedback/{id}", tag = "voice of the customer", params(("id" = i64, Path, description = "The feedback item's id")),
     responses((status = 200, body = FeedbackBody), (status = 404, body = ErrorBody)))]
 async fn get_feedback(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<FeedbackId>,
 ) -> ApiResult<Json<FeedbackBody>> {
     let item = s.app.feedback_item(&c.principal, id).await?;
     let corrections = s.app.corrections(&c.principal, id).await?;
@@ -193,12 +193,12 @@ async fn get_feedback(
 
 /// Correct an item's sentiment, ladder level or need type. The correction is kept and
 /// trains the classifiers at once.
-#[utoipa::path(put, path = "/api/v1/feedback/{id}/labels", tag = "voice of the customer", request_body = LabelsInput,
+#[utoipa::path(put, path = "/api/v1/feedback/{id}/labels", tag = "voice of the customer", params(("id" = i64, Path, description = "The feedback item's id")), request_body = LabelsInput,
     responses((status = 200, body = FeedbackItem), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn correct_labels(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<FeedbackId>,
     ApiJson(input): ApiJson<LabelsInput>,
 ) -> ApiResult<Json<FeedbackItem>> {
     s.app
@@ -261,12 +261,12 @@ async fn backlog(
         .map_err(ApiError::from)
 }
 
-#[utoipa::path(get, path = "/api/v1/improvements/{id}", tag = "voice of the customer",
+#[utoipa::path(get, path = "/api/v1/improvements/{id}", tag = "voice of the customer", params(("id" = i64, Path, description = "The backlog entry's id")),
     responses((status = 200, body = Improvement), (status = 404, body = ErrorBody)))]
 async fn get_improvement(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ImprovementId>,
 ) -> ApiResult<Json<Improvement>> {
     s.app
         .improvement(&c.principal, id)
@@ -276,12 +276,12 @@ async fn get_improvement(
 }
 
 /// Move a backlog entry to new, accepted, planned, shipped or declined (with a note).
-#[utoipa::path(put, path = "/api/v1/improvements/{id}", tag = "voice of the customer", request_body = ImprovementInput,
+#[utoipa::path(put, path = "/api/v1/improvements/{id}", tag = "voice of the customer", params(("id" = i64, Path, description = "The backlog entry's id")), request_body = ImprovementInput,
     responses((status = 200, body = Improvement), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn set_status(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ImprovementId>,
     ApiJson(input): ApiJson<ImprovementInput>,
 ) -> ApiResult<Json<Improvement>> {
     s.app
@@ -293,12 +293,12 @@ async fn set_status(
 
 /// The customers who raised a backlog entry, with their contact consent: the list to tell
 /// when it ships.
-#[utoipa::path(get, path = "/api/v1/improvements/{id}/customers", tag = "voice of the customer",
+#[utoipa::path(get, path = "/api/v1/improvements/{id}/customers", tag = "voice of the customer", params(("id" = i64, Path, description = "The backlog entry's id")),
     responses((status = 200, body = Vec<RaisedBy>), (status = 404, body = ErrorBody)))]
 async fn raised_by(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<ImprovementId>,
 ) -> ApiResult<Json<Vec<RaisedBy>>> {
     s.app
         .raised_by(&c.principal, id)

@@ -7,6 +7,7 @@ use aftercare_app::AppError;
 use aftercare_app::input::*;
 use aftercare_app::model::*;
 use aftercare_domain::catalog::VoidCondition;
+use aftercare_domain::ids::*;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -50,10 +51,10 @@ impl ProductsPage {
     fn money(&self, v: impl Amount) -> String {
         crate::kit::page::money(v)
     }
-    fn policy_by_id(&self, id: &i64) -> String {
+    fn policy_by_id(&self, id: &PolicyId) -> String {
         self.policy(&Some(*id))
     }
-    fn policy(&self, id: &Option<i64>) -> String {
+    fn policy(&self, id: &Option<PolicyId>) -> String {
         match id.and_then(|id| self.policies.iter().find(|p| p.id == id)) {
             Some(p) => self
                 .c
@@ -70,7 +71,7 @@ impl ProductsPage {
             None => self.c.tr.t("coverage.none"),
         }
     }
-    fn cat_selected(&self, id: &i64) -> bool {
+    fn cat_selected(&self, id: &CategoryId) -> bool {
         self.q.category_id == Some(*id)
     }
 }
@@ -161,7 +162,7 @@ pub(crate) async fn new_product_submit(
     let input = ProductInput {
         sku: f.s("sku"),
         name: f.s("name"),
-        category_id: f.s("category_id").parse().unwrap_or(0),
+        category_id: f.s("category_id").parse().unwrap_or_default(),
         policy_id: f.opt("policy_id").and_then(|v| v.parse().ok()),
         price: f.s("price"),
         currency: None,

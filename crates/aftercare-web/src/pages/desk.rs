@@ -776,13 +776,13 @@ struct ArticlesPage {
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct ArticlesQ {
-    edit: Option<i64>,
+    edit: Option<ArticleId>,
 }
 
 async fn articles_view(
     s: &AppState,
     session: &Session,
-    edit: Option<i64>,
+    edit: Option<ArticleId>,
     errors: Vec<String>,
 ) -> Result<ArticlesPage, AppError> {
     let articles = s.app.articles(&session.principal, "").await?;
@@ -818,7 +818,7 @@ async fn article_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfFor
         body_en: f.s("body_en"),
         published: f.opt("published").is_some(),
     };
-    let id: Option<i64> = f.opt("id").and_then(|i| i.parse().ok());
+    let id: Option<ArticleId> = f.opt("id").and_then(|i| i.parse().ok());
     let r = match id {
         Some(id) => s.app.update_article(&session.principal, id, &input).await,
         None => s

@@ -661,7 +661,7 @@ async fn article_page(
     State(s): State<AppState>,
     c: Option<Customer>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<ArticleId>,
 ) -> Response {
     let chrome = viewer(c, &headers);
     match s.app.help_article(id).await {

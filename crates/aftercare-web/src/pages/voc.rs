@@ -671,7 +671,7 @@ impl ItemPage {
     }
 }
 
-async fn item(s: &AppState, session: &Session, id: i64, errors: Vec<String>) -> Response {
+async fn item(s: &AppState, session: &Session, id: FeedbackId, errors: Vec<String>) -> Response {
     let p = &session.principal;
     let (i, corrections) = match (
         s.app.feedback_item(p, id).await,
@@ -697,13 +697,17 @@ async fn item(s: &AppState, session: &Session, id: i64, errors: Vec<String>) -> 
     })
 }
 
-async fn item_page(State(s): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+async fn item_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<FeedbackId>,
+) -> Response {
     item(&s, &session, id, vec![]).await
 }
 
 async fn labels_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<FeedbackId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = LabelsInput {
@@ -806,7 +810,12 @@ impl ImprovementPage {
     }
 }
 
-async fn improvement(s: &AppState, session: &Session, id: i64, errors: Vec<String>) -> Response {
+async fn improvement(
+    s: &AppState,
+    session: &Session,
+    id: ImprovementId,
+    errors: Vec<String>,
+) -> Response {
     let p = &session.principal;
     let e = match s.app.improvement(p, id).await {
         Ok(e) => e,
@@ -836,14 +845,14 @@ async fn improvement(s: &AppState, session: &Session, id: i64, errors: Vec<Strin
 async fn improvement_page(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ImprovementId>,
 ) -> Response {
     improvement(&s, &session, id, vec![]).await
 }
 
 async fn status_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ImprovementId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = ImprovementInput {
@@ -867,7 +876,7 @@ async fn status_submit(
 async fn raised_by_csv(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ImprovementId>,
 ) -> Response {
     let rows = match s.app.raised_by(&session.principal, id).await {
         Ok(r) => r,
