@@ -169,27 +169,23 @@ where
     }
 }
 
-/// The client's address, as found once per request by [`find_client_address`].
+/// The client's address, as found once per request by [`note_client_address`].
 #[derive(Clone)]
 pub struct ClientAddress(pub std::net::IpAddr);
 
-/// Finds who is asking: the connection's peer, unless that peer is a trusted reverse
-/// proxy; then the nearest address in `X-Forwarded-For` that is not a trusted proxy
-/// itself. Without trusted proxies the header is ignored (anyone can write it).
-pub async fn find_client_address(
-    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<[ipnet::IpNet]>>,
-    mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+/// Finds who is asking and notes it on the request: the connection's peer, unless that
+/// peer is a trusted reverse proxy; then the nearest address in `X-Forwarded-For` that is
+/// not a trusted proxy itself. Without trusted proxies the header is ignored (anyone can
+/// write it).
+pub fn note_client_address(req: &mut axum::extract::Request, trusted: &[ipnet::IpNet]) {
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
     if let Some(peer) = peer {
-        let address = client_address(peer, req.headers(), &trusted);
+        let address = client_address(peer, req.headers(), trusted);
         req.extensions_mut().insert(ClientAddress(address));
     }
-    next.run(req).await
 }
 
 /// The client behind `peer`, trusting `X-Forwarded-For` only as far as `trusted` goes.
