@@ -603,11 +603,15 @@ where
             .map_err(AppError::from_store("customer"))
     }
 
-    async fn visible_request(&self, p: &Principal, id: i64) -> Result<ServiceRequest, AppError> {
+    async fn visible_request(
+        &self,
+        p: &Principal,
+        id: RequestId,
+    ) -> Result<ServiceRequest, AppError> {
         p.require(Permission::Read)?;
         let r = self
             .store
-            .request(RequestId(id))
+            .request(id)
             .await?
             .ok_or(AppError::NotFound("request"))?;
         if let Some(outlet) = self.partner_outlet(p).await?
@@ -626,7 +630,7 @@ where
         &self,
         p: &Principal,
         i: &RequestInput,
-    ) -> Result<(i64, String), AppError> {
+    ) -> Result<(RequestId, String), AppError> {
         p.require(Permission::WorkRequests)?;
         let default_channel = if p.scopes.is_some() {
             RequestChannel::Api
@@ -656,7 +660,7 @@ where
         default_channel: RequestChannel,
         first_message: Option<NewMessage>,
         received_mail: Option<String>,
-    ) -> Result<(i64, String), AppError> {
+    ) -> Result<(RequestId, String), AppError> {
         let mut inv = Invalid::default();
         let ty = inv.check("service_type", ServiceType::parse(&i.service_type));
         let phase = match i.phase.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -831,7 +835,7 @@ where
             });
         }
         let (id, number) = self.store.create_request(actor, &r, &fx, now).await?;
-        Ok((id.get(), number))
+        Ok((id, number))
     }
 
     /// The day (China time) a request was opened: who pays and what 三包 allows are
@@ -875,7 +879,11 @@ where
         Ok(route(&job, &candidates).map(|(u, why)| (UserId(u), Some(why.code().to_string()))))
     }
 
-    pub async fn request_detail(&self, p: &Principal, id: i64) -> Result<RequestDetail, AppError> {
+    pub async fn request_detail(
+        &self,
+        p: &Principal,
+        id: RequestId,
+    ) -> Result<RequestDetail, AppError> {
         let r = self.visible_request(p, id).await?;
         self.detail_of(r).await
     }
@@ -925,7 +933,7 @@ where
             .request_id_by_number(number.trim())
             .await?
             .ok_or(AppError::NotFound("request"))?;
-        self.request_detail(p, id.get()).await
+        self.request_detail(p, id).await
     }
 
     fn filter_for(&self, p: &Principal, q: &RequestQuery) -> Result<RequestFilter, AppError> {
@@ -1034,7 +1042,7 @@ where
     pub async fn transition(
         &self,
         p: &Principal,
-        id: i64,
+        id: RequestId,
         i: &TransitionInput,
     ) -> Result<(), AppError> {
         p.require(Permission::WorkRequests)?;
@@ -1188,7 +1196,7 @@ where
     pub async fn patch_request(
         &self,
         p: &Principal,
-        id: i64,
+        id: RequestId,
         i: &RequestPatch,
     ) -> Result<(), AppError> {
         p.require(Permission::WorkRequests)?;
@@ -1343,7 +1351,7 @@ where
     pub async fn add_message(
         &self,
         p: &Principal,
-        id: i64,
+        id: RequestId,
         i: &MessageInput,
     ) -> Result<(), AppError> {
         p.require(Permission::WorkRequests)?;
@@ -1477,7 +1485,7 @@ where
             .attachment(id)
             .await?
             .ok_or(AppError::NotFound("attachment"))?;
-        self.visible_request(p, request_id.get()).await?;
+        self.visible_request(p, request_id).await?;
         Ok((meta, bytes))
     }
 
@@ -1756,9 +1764,9 @@ where
     pub async fn book_visit(
         &self,
         p: &Principal,
-        request_id: i64,
+        request_id: RequestId,
         i: &VisitInput,
-    ) -> Result<i64, AppError> {
+    ) -> Result<VisitId, AppError> {
         p.require(Permission::WorkRequests)?;
         let r = self.visible_request(p, request_id).await?;
         let mut inv = Invalid::default();
@@ -1796,7 +1804,7 @@ where
         starts: Timestamp,
         ends: Timestamp,
         address: Option<String>,
-    ) -> Result<i64, AppError> {
+    ) -> Result<VisitId, AppError> {
         let status = r.status;
         if !status.is_active() {
             return Err(AppError::Conflict {
@@ -1863,7 +1871,7 @@ where
         if let Err(e) = self.write_one(actor, r, fx).await {
             tracing::warn!(error = %e, "visit booked but the request could not follow");
         }
-        Ok(id.get())
+        Ok(id)
     }
 
     pub async fn visits_of(
@@ -1923,16 +1931,16 @@ where
     pub async fn report_visit(
         &self,
         p: &Principal,
-        visit_id: i64,
+        visit_id: VisitId,
         i: &VisitReportInput,
     ) -> Result<(), AppError> {
         p.require(Permission::WorkRequests)?;
         let mut v = self
             .store
-            .visit(VisitId(visit_id))
+            .visit(visit_id)
             .await?
             .ok_or(AppError::NotFound("visit"))?;
-        let r = self.visible_request(p, v.request_id.get()).await?;
+        let r = self.visible_request(p, v.request_id).await?;
         let mut inv = Invalid::default();
         let work = inv.check("work_done", required_text(&i.work_done, 5000));
         let parts = text("parts", i.parts.as_deref(), 2000, &mut inv);
@@ -1994,16 +2002,16 @@ where
     pub async fn cancel_visit(
         &self,
         p: &Principal,
-        visit_id: i64,
+        visit_id: VisitId,
         reason: Option<&str>,
     ) -> Result<(), AppError> {
         p.require(Permission::WorkRequests)?;
         let mut v = self
             .store
-            .visit(VisitId(visit_id))
+            .visit(visit_id)
             .await?
             .ok_or(AppError::NotFound("visit"))?;
-        let r = self.visible_request(p, v.request_id.get()).await?;
+        let r = self.visible_request(p, v.request_id).await?;
         let reason = optional_text(reason, 500).map_err(|c| Invalid::one("reason", c))?;
         if v.status != VisitStatus::Booked {
             return Err(AppError::Conflict {
@@ -2062,12 +2070,12 @@ where
         &self,
         customer_id: CustomerId,
         actor: &Actor,
-        request_id: i64,
+        request_id: RequestId,
         i: &RatingInput,
     ) -> Result<(), AppError> {
         let mut r = self
             .store
-            .request(RequestId(request_id))
+            .request(request_id)
             .await?
             .filter(|r| r.customer_id == customer_id)
             .ok_or(AppError::NotFound("request"))?;

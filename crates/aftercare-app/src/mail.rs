@@ -10,6 +10,7 @@ use crate::input::{CustomerInput, EmailInput};
 use crate::ports;
 use crate::ports::*;
 use crate::service::{App, Principal};
+use aftercare_domain::RequestId;
 use aftercare_domain::account::Permission;
 use aftercare_domain::contact::Email;
 use aftercare_domain::request::{RequestChannel, find_request_number};
@@ -19,7 +20,7 @@ use utoipa::ToSchema;
 /// What became of an inbound mail.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct MailOutcome {
-    pub request_id: i64,
+    pub request_id: RequestId,
     pub number: String,
     /// True when it was added to an existing request, false when it opened one.
     pub threaded: bool,
@@ -119,7 +120,7 @@ where
         let thread = self.threaded_request(mail, &key).await?;
         if let Thread::Into(r) = thread {
             let outcome = MailOutcome {
-                request_id: r.id.get(),
+                request_id: r.id,
                 number: r.number.clone(),
                 threaded: true,
                 new_customer: false,
@@ -189,7 +190,7 @@ where
         // The subject named a request that does not exist: the agent is told, on the new
         // request, in their own language.
         if let Thread::UnknownNumber(named) = thread
-            && let Some(r) = self.store.request(id.into()).await?
+            && let Some(r) = self.store.request(id).await?
         {
             let fx = crate::ports::Effects {
                 message: Some(NewMessage {

@@ -353,7 +353,7 @@ where
         &self,
         a: &PortalAccount,
         i: &PortalRequestInput,
-    ) -> Result<(i64, String), AppError> {
+    ) -> Result<(RequestId, String), AppError> {
         if ServiceType::parse(&i.service_type).is_ok_and(|t| !PORTAL_TYPES.contains(&t)) {
             return Err(Invalid::one("service_type", "service_type_not_offered").into());
         }
@@ -370,9 +370,13 @@ where
             .await
     }
 
-    async fn own_request(&self, a: &PortalAccount, id: i64) -> Result<ServiceRequest, AppError> {
+    async fn own_request(
+        &self,
+        a: &PortalAccount,
+        id: RequestId,
+    ) -> Result<ServiceRequest, AppError> {
         self.store
-            .request(RequestId(id))
+            .request(id)
             .await?
             .filter(|r| r.customer_id == a.customer_id)
             .ok_or(AppError::NotFound("request"))
@@ -382,7 +386,7 @@ where
     pub async fn portal_request(
         &self,
         a: &PortalAccount,
-        id: i64,
+        id: RequestId,
     ) -> Result<PortalRequest, AppError> {
         let r = self.own_request(a, id).await?;
         let messages = self
@@ -395,7 +399,7 @@ where
         let visits = self
             .store
             .visits(&VisitFilter {
-                request_id: Some(RequestId(id)),
+                request_id: Some(id),
                 ..Default::default()
             })
             .await?;
@@ -423,7 +427,7 @@ where
     pub async fn portal_message(
         &self,
         a: &PortalAccount,
-        id: i64,
+        id: RequestId,
         body: &str,
     ) -> Result<(), AppError> {
         let body = required_text(body, 20_000).map_err(|c| Invalid::one("body", c))?;
@@ -451,7 +455,7 @@ where
             .await?
             .ok_or(AppError::NotFound("attachment"))?;
         let visible = self
-            .portal_request(a, request_id.get())
+            .portal_request(a, request_id)
             .await?
             .messages
             .iter()
@@ -465,7 +469,7 @@ where
     pub async fn portal_rate(
         &self,
         a: &PortalAccount,
-        id: i64,
+        id: RequestId,
         i: &RatingInput,
     ) -> Result<(), AppError> {
         self.rate_request(a.customer_id, &portal_actor(a), id, i)
@@ -479,7 +483,7 @@ where
     pub async fn portal_slots(
         &self,
         a: &PortalAccount,
-        id: i64,
+        id: RequestId,
     ) -> Result<Vec<(String, String)>, AppError> {
         let r = self.own_request(a, id).await?;
         let visit_types = [
@@ -499,7 +503,7 @@ where
         let own = self
             .store
             .visits(&VisitFilter {
-                request_id: Some(RequestId(id)),
+                request_id: Some(id),
                 ..Default::default()
             })
             .await?;
@@ -544,9 +548,9 @@ where
     pub async fn portal_book_slot(
         &self,
         a: &PortalAccount,
-        id: i64,
+        id: RequestId,
         starts_at: &str,
-    ) -> Result<i64, AppError> {
+    ) -> Result<VisitId, AppError> {
         let slots = self.portal_slots(a, id).await?;
         let Some((s, e)) = slots.into_iter().find(|(s, _)| s == starts_at) else {
             return Err(Invalid::one("starts_at", "slot_not_offered").into());

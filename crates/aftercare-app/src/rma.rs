@@ -14,7 +14,7 @@ use aftercare_domain::catalog::{parse_money, parse_serial};
 use aftercare_domain::error::{optional_text, parse_date, required_text};
 use aftercare_domain::request::RequestStatus;
 use aftercare_domain::rma::{RmaKind, RmaStatus, entitled};
-use aftercare_domain::{Money, RmaId, UserId};
+use aftercare_domain::{Money, RequestId, RmaId, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -54,9 +54,9 @@ where
     pub async fn create_rma(
         &self,
         p: &Principal,
-        request_id: i64,
+        request_id: RequestId,
         i: &RmaInput,
-    ) -> Result<i64, AppError> {
+    ) -> Result<RmaId, AppError> {
         p.require(Permission::WorkRequests)?;
         let r = self.request_detail(p, request_id).await?.request;
         if r.status == RequestStatus::Cancelled {
@@ -106,7 +106,6 @@ where
                 self.clock.now(),
             )
             .await
-            .map(RmaId::get)
             .map_err(AppError::from_store("rma"))
     }
 
@@ -127,16 +126,12 @@ where
     pub async fn rma_step(
         &self,
         p: &Principal,
-        id: i64,
+        id: RmaId,
         i: &RmaStepInput,
     ) -> Result<Rma, AppError> {
         p.require(Permission::WorkRequests)?;
-        let mut rma = self
-            .store
-            .rma(RmaId(id))
-            .await?
-            .ok_or(AppError::NotFound("rma"))?;
-        let r = self.request_detail(p, rma.request_id.get()).await?.request;
+        let mut rma = self.store.rma(id).await?.ok_or(AppError::NotFound("rma"))?;
+        let r = self.request_detail(p, rma.request_id).await?.request;
         let (kind, from) = (rma.kind, rma.status);
         let to = RmaStatus::parse(&i.status).map_err(|c| Invalid::one("status", c))?;
         if !from.next(kind).contains(&to) {
@@ -259,9 +254,6 @@ where
             )
             .await
             .map_err(AppError::from_store("rma"))?;
-        self.store
-            .rma(RmaId(id))
-            .await?
-            .ok_or(AppError::NotFound("rma"))
+        self.store.rma(id).await?.ok_or(AppError::NotFound("rma"))
     }
 }

@@ -8,7 +8,7 @@ use aftercare_domain::catalog::{AfterSalesStrategy, VoidCondition, WarrantyPolic
 use aftercare_domain::contact::{Email, PhoneNumber};
 use aftercare_domain::customer::*;
 use aftercare_domain::order::{OrderLine, OrderStatus, SalesChannel};
-use aftercare_domain::{CustomerId, Date, UserId};
+use aftercare_domain::{CustomerId, Date, RequestId, UserId};
 use anyhow::Context;
 use jiff::ToSpan;
 use rand::rngs::StdRng;
@@ -864,7 +864,7 @@ async fn desk(app: &App, user_ids: &[UserId], rng: &mut StdRng) -> anyhow::Resul
 async fn outcomes(
     app: &App,
     user_ids: &[UserId],
-    opened: &[(i64, CustomerId)],
+    opened: &[(RequestId, CustomerId)],
 ) -> anyhow::Result<()> {
     use aftercare_app::desk::{RatingInput, RequestPatch, TransitionInput};
     use aftercare_app::survey::SurveyAnswer;

@@ -42,7 +42,12 @@ async fn customer(
     .unwrap()
 }
 
-async fn resolved_request(app: &App, p: &Principal, customer_id: CustomerId, subject: &str) -> i64 {
+async fn resolved_request(
+    app: &App,
+    p: &Principal,
+    customer_id: CustomerId,
+    subject: &str,
+) -> RequestId {
     let (id, _) = app
         .open_request(
             p,
@@ -220,7 +225,7 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
     ));
     let form = app.survey_by_token(&token).await.unwrap();
     assert!(!form.expired && form.survey.answered_at.is_none());
-    assert_eq!(form.survey.request_id, Some(RequestId(r1)));
+    assert_eq!(form.survey.request_id, Some(r1));
 
     // Answering from the link: scores checked, the comment becomes negative feedback.
     let bad = SurveyAnswer {
@@ -246,7 +251,7 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
         .unwrap();
     assert_eq!(
         (item.source.code(), item.customer_id, item.request_id),
-        ("survey", Some(wang), Some(RequestId(r1)))
+        ("survey", Some(wang), Some(r1))
     );
     assert_eq!(item.sentiment.map(|s| s.code()), Some("negative"));
     assert!(matches!(

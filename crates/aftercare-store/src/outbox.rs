@@ -3,6 +3,7 @@
 use crate::db::*;
 use crate::store::SqlStore;
 use aftercare_app::ports::*;
+use aftercare_domain::RequestId;
 use async_trait::async_trait;
 
 #[async_trait]
@@ -82,13 +83,14 @@ impl OutboxStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(i64, String)>> {
-        fetch_opt(
+    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(RequestId, String)>> {
+        let found: Option<(i64, String)> = fetch_opt(
             &self.db.write,
             "SELECT r.id, r.number FROM mail_received m JOIN requests r ON r.id = m.request_id \
              WHERE m.message_id = $1",
             &[message_id.into()],
         )
-        .await
+        .await?;
+        Ok(found.map(|(id, number)| (RequestId(id), number)))
     }
 }

@@ -884,10 +884,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .await
         .unwrap()
         .items;
-    assert_eq!(
-        seen.iter().map(|r| r.id.get()).collect::<Vec<_>>(),
-        vec![theirs]
-    );
+    assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), vec![theirs]);
     assert!(matches!(
         app.request_detail(&partner_tech, bad_file).await,
         Err(AppError::NotFound(_))
@@ -911,7 +908,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .unwrap();
     assert!(!tl.items.is_empty());
     assert!(
-        tl.items.iter().all(|e| e.ref_id == Some(theirs)),
+        tl.items.iter().all(|e| e.ref_id == Some(theirs.get())),
         "{:?}",
         tl.items
     );
@@ -928,7 +925,12 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         c360.orders.is_empty(),
         "the brand's sales are not the outlet's"
     );
-    assert!(c360.timeline.items.iter().all(|e| e.ref_id == Some(theirs)));
+    assert!(
+        c360.timeline
+            .items
+            .iter()
+            .all(|e| e.ref_id == Some(theirs.get()))
+    );
     let stranger = customer(&app, &w.agent, "陌生人").await;
     assert!(matches!(
         app.customer_360(&partner_tech, stranger, None).await,
@@ -938,10 +940,7 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         .visits_of(&partner_tech, w.tech.user.id, &VisitQuery::default())
         .await
         .unwrap();
-    assert!(
-        visits.iter().all(|v| v.request_id.get() == theirs),
-        "{visits:?}"
-    );
+    assert!(visits.iter().all(|v| v.request_id == theirs), "{visits:?}");
     assert!(matches!(
         app.visits_of(&w.admin, UserId(999_999), &VisitQuery::default())
             .await,
@@ -1231,7 +1230,7 @@ async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
         "booked already"
     );
     // Cancelled: the request goes back to assigned and the time is offered again.
-    app.cancel_visit(&w.agent, d.visits[0].id.get(), Some("客户临时有事"))
+    app.cancel_visit(&w.agent, d.visits[0].id, Some("客户临时有事"))
         .await
         .unwrap();
     let d = app.request_detail(&w.agent, first).await.unwrap();
@@ -1240,7 +1239,7 @@ async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
         ("assigned", "cancelled")
     );
     assert_eq!(
-        conflict_code(app.cancel_visit(&w.agent, d.visits[0].id.get(), None).await),
+        conflict_code(app.cancel_visit(&w.agent, d.visits[0].id, None).await),
         "visit_not_booked"
     );
     assert_eq!(app.portal_slots(&me, first).await.unwrap()[0], slots[0]);

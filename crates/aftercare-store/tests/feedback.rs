@@ -8,7 +8,7 @@ use aftercare_app::AppError;
 use aftercare_app::desk::RequestInput;
 use aftercare_app::feedback::*;
 use aftercare_app::input::*;
-use aftercare_domain::{CustomerId, ProductId, RequestId};
+use aftercare_domain::{CustomerId, ProductId};
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
 
 const NOW: &str = "2026-06-30T04:00:00Z";
@@ -385,7 +385,7 @@ async fn scenario(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(complaint.items.len(), 1);
-    assert_eq!(complaint.items[0].request_id, Some(RequestId(rid)));
+    assert_eq!(complaint.items[0].request_id, Some(rid));
     assert_eq!(
         complaint.items[0].sentiment.map(|v| v.code()),
         Some("negative")

@@ -28,5 +28,5 @@ pub trait OutboxStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The request (id, number) an inbound mail with this Message-ID became, if it was
     /// taken in already.
-    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(i64, String)>>;
+    async fn mail_received(&self, message_id: &str) -> StoreResult<Option<(RequestId, String)>>;
 }

@@ -66,12 +66,12 @@ pub struct CancelInput {
 
 /// Cancel a booked visit; the technician's time is free again and a scheduled request
 /// goes back to assigned.
-#[utoipa::path(post, path = "/api/v1/visits/{id}/cancel", tag = "field service", request_body = CancelInput,
+#[utoipa::path(post, path = "/api/v1/visits/{id}/cancel", tag = "field service", params(("id" = i64, Path, description = "The visit's id")), request_body = CancelInput,
     responses((status = 204), (status = 409, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn cancel_visit(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<VisitId>,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> ApiResult<StatusCode> {
     s.app
@@ -109,26 +109,26 @@ async fn complaint_report(
 /// Ask for a return, exchange or goodwill refund of the request's item. Returns and
 /// exchanges must be within the 三包 windows on the day the request was opened
 /// (`return_window_closed`, `exchange_not_due`); one open authorisation per item.
-#[utoipa::path(post, path = "/api/v1/requests/{id}/rmas", tag = "service desk", request_body = aftercare_app::rma::RmaInput,
+#[utoipa::path(post, path = "/api/v1/requests/{id}/rmas", tag = "service desk", params(("id" = i64, Path, description = "The request's id")), request_body = aftercare_app::rma::RmaInput,
     responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_rma(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<aftercare_app::rma::RmaInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = s.app.create_rma(&c.principal, id, &input).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 /// Move an authorisation on: approved or rejected (managers), received, completed (with
 /// the replacement's serial for an exchange, the refund amount otherwise).
-#[utoipa::path(post, path = "/api/v1/rmas/{id}/steps", tag = "service desk", request_body = aftercare_app::rma::RmaStepInput,
+#[utoipa::path(post, path = "/api/v1/rmas/{id}/steps", tag = "service desk", params(("id" = i64, Path, description = "The return's id")), request_body = aftercare_app::rma::RmaStepInput,
     responses((status = 200, body = Rma), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn rma_step(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RmaId>,
     ApiJson(input): ApiJson<aftercare_app::rma::RmaStepInput>,
 ) -> ApiResult<Json<Rma>> {
     s.app
@@ -254,12 +254,12 @@ async fn queue_counts(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json
 }
 
 /// One request with its SLA, allowed next statuses, messages, history and visits.
-#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "service desk",
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "service desk", params(("id" = i64, Path, description = "The request's id")),
     responses((status = 200, body = RequestDetail), (status = 404, body = ErrorBody)))]
 async fn get_request(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
 ) -> ApiResult<Json<RequestDetail>> {
     s.app
         .request_detail(&c.principal, id)
@@ -285,12 +285,12 @@ async fn request_by_number(
 
 /// Change assignee (0: let routing choose), priority, costs, complaint findings, or
 /// escalate. Quote the version read.
-#[utoipa::path(patch, path = "/api/v1/requests/{id}", tag = "service desk", request_body = RequestPatch,
+#[utoipa::path(patch, path = "/api/v1/requests/{id}", tag = "service desk", params(("id" = i64, Path, description = "The request's id")), request_body = RequestPatch,
     responses((status = 200, body = RequestDetail), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn patch_request(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<RequestPatch>,
 ) -> ApiResult<Json<RequestDetail>> {
     s.app.patch_request(&c.principal, id, &input).await?;
@@ -299,12 +299,12 @@ async fn patch_request(
 
 /// Move a request to another status. Illegal moves are refused
 /// (`transition_not_allowed`); resolving a complaint needs root cause and remedy.
-#[utoipa::path(post, path = "/api/v1/requests/{id}/transitions", tag = "service desk", request_body = TransitionInput,
+#[utoipa::path(post, path = "/api/v1/requests/{id}/transitions", tag = "service desk", params(("id" = i64, Path, description = "The request's id")), request_body = TransitionInput,
     responses((status = 200, body = RequestDetail), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn transition_request(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<TransitionInput>,
 ) -> ApiResult<Json<RequestDetail>> {
     s.app.transition(&c.principal, id, &input).await?;
@@ -313,12 +313,12 @@ async fn transition_request(
 
 /// Add a public reply (mailed to the customer; the first one meets the response target)
 /// or an internal note, with attachments (images, PDF, office files; 10 MB each).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/messages", tag = "service desk", request_body = MessageInput,
+#[utoipa::path(post, path = "/api/v1/requests/{id}/messages", tag = "service desk", params(("id" = i64, Path, description = "The request's id")), request_body = MessageInput,
     responses((status = 201, body = RequestDetail), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_message(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<MessageInput>,
 ) -> ApiResult<(StatusCode, Json<RequestDetail>)> {
     s.app.add_message(&c.principal, id, &input).await?;
@@ -367,25 +367,25 @@ pub(crate) fn attachment_response(meta: &AttachmentMeta, bytes: Vec<u8>) -> Resp
 
 /// Book a technician's visit for a request; a time that overlaps another booked visit of
 /// the same technician is refused (`visit_clash`).
-#[utoipa::path(post, path = "/api/v1/requests/{id}/visits", tag = "field service", request_body = VisitInput,
+#[utoipa::path(post, path = "/api/v1/requests/{id}/visits", tag = "field service", params(("id" = i64, Path, description = "The request's id")), request_body = VisitInput,
     responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn book_visit(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<VisitInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = s.app.book_visit(&c.principal, id, &input).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 /// Report a visit: work done, parts, time spent, who confirmed it for the customer.
-#[utoipa::path(post, path = "/api/v1/visits/{id}/report", tag = "field service", request_body = VisitReportInput,
+#[utoipa::path(post, path = "/api/v1/visits/{id}/report", tag = "field service", params(("id" = i64, Path, description = "The visit's id")), request_body = VisitReportInput,
     responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn report_visit(
     State(s): State<AppState>,
     c: ApiCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<VisitId>,
     ApiJson(input): ApiJson<VisitReportInput>,
 ) -> ApiResult<StatusCode> {
     s.app.report_visit(&c.principal, id, &input).await?;

@@ -12,6 +12,7 @@ use aftercare_app::desk_model::{Article, PortalRequest, RequestRow};
 use aftercare_app::model::Asset;
 use aftercare_app::portal::*;
 use aftercare_app::ports::PortalAccount;
+use aftercare_domain::RequestId;
 use aftercare_domain::lang::Lang;
 use axum::Json;
 use axum::extract::{FromRef, FromRequestParts, State};
@@ -176,16 +177,16 @@ async fn open_request(
         .portal_open_request(&c.account, &input)
         .await
         .map_err(err!(c.lang))?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 /// One of the customer's requests: status, public conversation, visits, rating.
-#[utoipa::path(get, path = "/api/v1/portal/requests/{id}", tag = "portal",
+#[utoipa::path(get, path = "/api/v1/portal/requests/{id}", tag = "portal", params(("id" = i64, Path, description = "The request's id")),
     responses((status = 200, body = PortalRequest), (status = 404, body = ErrorBody)))]
 async fn my_request(
     State(s): State<AppState>,
     c: PortalCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
 ) -> ApiResult<Json<PortalRequest>> {
     s.app
         .portal_request(&c.account, id)
@@ -200,12 +201,12 @@ pub struct PortalMessageInput {
 }
 
 /// Write on a request; one that waited for the customer goes back to work.
-#[utoipa::path(post, path = "/api/v1/portal/requests/{id}/messages", tag = "portal", request_body = PortalMessageInput,
+#[utoipa::path(post, path = "/api/v1/portal/requests/{id}/messages", tag = "portal", params(("id" = i64, Path, description = "The request's id")), request_body = PortalMessageInput,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn write_message(
     State(s): State<AppState>,
     c: PortalCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<PortalMessageInput>,
 ) -> ApiResult<StatusCode> {
     s.app
@@ -216,12 +217,12 @@ async fn write_message(
 }
 
 /// Rate a resolved request, once: 1–5 stars and a comment.
-#[utoipa::path(post, path = "/api/v1/portal/requests/{id}/rating", tag = "portal", request_body = RatingInput,
+#[utoipa::path(post, path = "/api/v1/portal/requests/{id}/rating", tag = "portal", params(("id" = i64, Path, description = "The request's id")), request_body = RatingInput,
     responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn rate(
     State(s): State<AppState>,
     c: PortalCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<RatingInput>,
 ) -> ApiResult<StatusCode> {
     s.app
@@ -239,12 +240,12 @@ pub struct Slot {
 }
 
 /// The visit slots the customer may book on a request.
-#[utoipa::path(get, path = "/api/v1/portal/requests/{id}/slots", tag = "portal",
+#[utoipa::path(get, path = "/api/v1/portal/requests/{id}/slots", tag = "portal", params(("id" = i64, Path, description = "The request's id")),
     responses((status = 200, body = Vec<Slot>), (status = 404, body = ErrorBody)))]
 async fn slots(
     State(s): State<AppState>,
     c: PortalCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
 ) -> ApiResult<Json<Vec<Slot>>> {
     let slots = s
         .app
@@ -266,12 +267,12 @@ pub struct SlotChoice {
 }
 
 /// Book one of the offered slots with the request's technician.
-#[utoipa::path(post, path = "/api/v1/portal/requests/{id}/slots", tag = "portal", request_body = SlotChoice,
+#[utoipa::path(post, path = "/api/v1/portal/requests/{id}/slots", tag = "portal", params(("id" = i64, Path, description = "The request's id")), request_body = SlotChoice,
     responses((status = 201, body = Created), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn book_slot(
     State(s): State<AppState>,
     c: PortalCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     ApiJson(input): ApiJson<SlotChoice>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = s
@@ -279,7 +280,7 @@ async fn book_slot(
         .portal_book_slot(&c.account, id, &input.starts_at)
         .await
         .map_err(err!(c.lang))?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 #[derive(Deserialize, IntoParams, Default)]

@@ -155,7 +155,7 @@ async fn queue_page(
 /// Applies one action to every selected request; each succeeds or fails on its own, and
 /// the queue says how many of each.
 async fn bulk_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
-    let ids: Vec<i64> = f.all("ids").iter().filter_map(|i| i.parse().ok()).collect();
+    let ids: Vec<RequestId> = f.all("ids").iter().filter_map(|i| i.parse().ok()).collect();
     let action = f.s("action");
     let p = &session.principal;
     let (mut ok, mut failed) = (0, 0);
@@ -447,7 +447,7 @@ impl RequestPage {
 async fn request_view(
     s: &AppState,
     session: &Session,
-    id: i64,
+    id: RequestId,
     errors: Vec<String>,
 ) -> Result<RequestPage, AppError> {
     let p = &session.principal;
@@ -482,7 +482,7 @@ async fn request_view(
 async fn request_page(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
 ) -> Response {
     match request_view(&s, &session, id, vec![]).await {
         Ok(p) => render(p),
@@ -491,7 +491,12 @@ async fn request_page(
 }
 
 /// After a form on the request page: back to it, or the page again with what was wrong.
-async fn after(s: &AppState, session: &Session, id: i64, r: Result<(), AppError>) -> Response {
+async fn after(
+    s: &AppState,
+    session: &Session,
+    id: RequestId,
+    r: Result<(), AppError>,
+) -> Response {
     match r {
         Ok(()) => Redirect::to(&format!("/requests/{id}")).into_response(),
         Err(e) => {
@@ -516,7 +521,7 @@ fn version(f: &crate::kit::page::FormData) -> i64 {
 
 async fn transition_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = TransitionInput {
@@ -532,7 +537,7 @@ async fn transition_submit(
 
 async fn update_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = RequestPatch {
@@ -555,7 +560,7 @@ async fn update_submit(
 async fn message_submit(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     mut mp: Multipart,
 ) -> Response {
     use base64::Engine;
@@ -603,7 +608,7 @@ async fn message_submit(
 
 async fn visit_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = VisitInput {
@@ -622,10 +627,10 @@ async fn visit_submit(
 
 async fn report_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<VisitId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let request_id: i64 = f.s("request_id").trim().parse().unwrap_or(0);
+    let request_id: RequestId = f.s("request_id").trim().parse().unwrap_or_default();
     let input = VisitReportInput {
         work_done: f.s("work_done"),
         parts: f.opt("parts"),
@@ -638,7 +643,7 @@ async fn report_submit(
 
 async fn rma_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let input = aftercare_app::rma::RmaInput {
@@ -655,10 +660,10 @@ async fn rma_submit(
 
 async fn rma_step_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RmaId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let request_id: i64 = f.s("request_id").trim().parse().unwrap_or(0);
+    let request_id: RequestId = f.s("request_id").trim().parse().unwrap_or_default();
     let input = aftercare_app::rma::RmaStepInput {
         status: f.s("status"),
         note: f.opt("note"),
@@ -694,10 +699,10 @@ async fn tier_submit(
 
 async fn cancel_visit_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<VisitId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
-    let request_id: i64 = f.s("request_id").trim().parse().unwrap_or(0);
+    let request_id: RequestId = f.s("request_id").trim().parse().unwrap_or_default();
     let r = s
         .app
         .cancel_visit(&session.principal, id, f.opt("reason").as_deref())

@@ -526,7 +526,7 @@ impl RequestPage {
 async fn request_view(
     s: &AppState,
     c: &Customer,
-    id: i64,
+    id: RequestId,
     errors: Vec<String>,
 ) -> Result<RequestPage, AppError> {
     Ok(RequestPage {
@@ -537,14 +537,18 @@ async fn request_view(
     })
 }
 
-async fn request_page(State(s): State<AppState>, c: Customer, Path(id): Path<i64>) -> Response {
+async fn request_page(
+    State(s): State<AppState>,
+    c: Customer,
+    Path(id): Path<RequestId>,
+) -> Response {
     match request_view(&s, &c, id, vec![]).await {
         Ok(p) => render(p),
         Err(e) => error_page(e, c.lang),
     }
 }
 
-async fn back_to(s: &AppState, c: &Customer, id: i64, r: Result<(), AppError>) -> Response {
+async fn back_to(s: &AppState, c: &Customer, id: RequestId, r: Result<(), AppError>) -> Response {
     match r {
         Ok(()) => Redirect::to(&format!("/portal/requests/{id}")).into_response(),
         Err(AppError::NotFound(w)) => error_page(AppError::NotFound(w), c.lang),
@@ -560,7 +564,7 @@ async fn back_to(s: &AppState, c: &Customer, id: i64, r: Result<(), AppError>) -
 
 async fn message_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     PortalForm(c, f): PortalForm,
 ) -> Response {
     let r = s.app.portal_message(&c.account, id, &f.s("body")).await;
@@ -569,7 +573,7 @@ async fn message_submit(
 
 async fn slot_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     PortalForm(c, f): PortalForm,
 ) -> Response {
     let r = s
@@ -582,7 +586,7 @@ async fn slot_submit(
 
 async fn rate_submit(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<RequestId>,
     PortalForm(c, f): PortalForm,
 ) -> Response {
     let input = RatingInput {
