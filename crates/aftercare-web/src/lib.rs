@@ -53,7 +53,7 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 ///
 /// The middleware wraps the router as one service instead of being added with
 /// `Router::layer`, which wraps every route in each layer separately: a request then
-/// cloned and boxed nine nested services (about 40,000 instructions, 15 % of a customer
+/// cloned and boxed nine nested services (about 37,500 instructions, 13 % of a customer
 /// search; docs/benchmarks.md, "Where a request's CPU goes").
 pub fn router(state: AppState) -> impl WebService {
     let trusted = state.trusted_proxies.clone();
