@@ -1,12 +1,12 @@
-//! The fits reproduce the published parameters on the CDNOW sample (shared/data/cdnow).
+//! The fits reproduce the published parameters on the CDNOW sample (`tests/data`, with its
+//! source and licence in `tests/data/README.md`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aftercare_insight::clv::{History, Purchase, clv, fit_bgnbd, fit_gamma_gamma, summarize};
 use jiff::civil::date;
 
 fn cdnow() -> Vec<Purchase> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/cdnow/CDNOW_sample.txt");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/CDNOW_sample.txt");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
