@@ -14,6 +14,7 @@ pub mod mail;
 pub mod model;
 pub mod portal;
 pub mod ports;
+pub mod privacy;
 pub mod rma;
 pub mod search;
 pub mod search_model;

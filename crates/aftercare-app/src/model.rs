@@ -112,6 +112,9 @@ pub struct Customer {
     pub important_dates: Vec<DateView>,
     /// Set when this record was merged into another.
     pub merged_into: Option<CustomerId>,
+    /// Set when the customer's personal information was erased at their request: the
+    /// record stays, without identity, and can no longer change.
+    pub erased_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Increases with every change; send it back on update to avoid lost updates.

@@ -263,7 +263,13 @@ where
             indexed: upserts.len(),
             removed: deletes.len(),
         };
-        blocking(move || index.apply(&upserts, &deletes, last)).await?;
+        // After an erasure, the replaced documents' text must leave the disk too.
+        let purge = batch.events.iter().any(|e| e.kind == "customer.erase");
+        blocking(move || {
+            index.apply(&upserts, &deletes, last)?;
+            if purge { index.purge() } else { Ok(()) }
+        })
+        .await?;
         Ok(r)
     }
 

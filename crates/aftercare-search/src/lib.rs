@@ -347,6 +347,31 @@ impl SearchIndex for TantivyIndex {
         self.reader.reload().map_err(err)
     }
 
+    fn purge(&self) -> Result<(), String> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| "the index writer lock is poisoned".to_owned())?;
+        let with_deletes: Vec<_> = self
+            .index
+            .searchable_segment_metas()
+            .map_err(err)?
+            .into_iter()
+            .filter(|m| m.has_deletes())
+            .map(|m| m.id())
+            .collect();
+        if !with_deletes.is_empty() {
+            // A segment already in a background merge is refused here; that merge drops
+            // its deleted documents too.
+            if let Err(e) = w.merge(&with_deletes).wait() {
+                tracing::info!("search: purge left to a running merge: {e}");
+            }
+        }
+        w.garbage_collect_files().wait().map_err(err)?;
+        drop(w);
+        self.reader.reload().map_err(err)
+    }
+
     fn clear(&self) -> Result<(), String> {
         let mut w = self
             .writer

@@ -66,6 +66,12 @@ impl CustomerStore for SqlStore {
                 field: None,
             });
         }
+        if before.erased_at.is_some() {
+            return Err(StoreError::Conflict {
+                code: "customer_erased",
+                field: None,
+            });
+        }
         let (me, actor, now, d, before) = (
             self.clone(),
             actor.clone(),
@@ -537,6 +543,12 @@ impl CustomerStore for SqlStore {
         if k.merged_into.is_some() || d.merged_into.is_some() {
             return Err(StoreError::Conflict {
                 code: "customer_merged",
+                field: None,
+            });
+        }
+        if k.erased_at.is_some() || d.erased_at.is_some() {
+            return Err(StoreError::Conflict {
+                code: "customer_erased",
                 field: None,
             });
         }

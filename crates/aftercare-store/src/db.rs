@@ -167,6 +167,9 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA synchronous = FULL",
     "PRAGMA cache_size = -16384",
     "PRAGMA temp_store = MEMORY",
+    // What is deleted or overwritten is zeroed in the file, so erased personal information
+    // does not live on in free pages (docs/decisions/0014).
+    "PRAGMA secure_delete = ON",
 ];
 
 /// Opens a database by URL: `sqlite://path/to/file.db` or `postgres://…`.

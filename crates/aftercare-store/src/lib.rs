@@ -18,6 +18,7 @@ mod order_rows;
 mod orders;
 mod outbox;
 mod portal;
+mod privacy;
 pub mod purchases;
 mod request_rows;
 mod requests;

@@ -55,6 +55,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000012_add_feedback_uncertain",
         include_str!("migrations/m20261205_000012_add_feedback_uncertain.sql"),
     ),
+    (
+        "m20261205_000013_add_customer_erased",
+        include_str!("migrations/m20261205_000013_add_customer_erased.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -3015,6 +3015,333 @@ async fn survey_over_http(app: &TestApp) {
     assert!(page.text.contains("id=\"survey\""), "{}", page.text);
 }
 
+/// Whether any file of the search index holds these bytes.
+fn index_holds(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|f| {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap_or_default();
+        bytes.windows(needle.len()).any(|w| w == needle)
+    })
+}
+
+async fn personal_data_is_exported_and_erased(app: &TestApp) {
+    let admin = token(app, &["admin"]).await;
+    let write = token(app, &["write"]).await;
+    let product = seed_product(app, &admin).await;
+    let today = app.app.clock.today().to_string();
+    // A customer who signed up in the portal, whose profile staff completed, with an
+    // order, a request with a photo, a contact and feedback.
+    let (portal, _) = portal_customer(app, "欧阳娜娜", "nana.ouyang@example.cn").await;
+    let id = get_json(
+        app,
+        &admin,
+        "/api/v1/customers?q=%E6%AC%A7%E9%98%B3%E5%A8%9C%E5%A8%9C",
+    )
+    .await
+    .expect(200)
+    .items()[0]["id"]
+        .as_i64()
+        .unwrap();
+    put_json(
+        app,
+        &admin,
+        &format!("/api/v1/customers/{id}"),
+        &json!({
+        "name": "欧阳娜娜", "emails": [{"address": "nana.ouyang@example.cn"}],
+        "phones": [{"number": "13912345678"}],
+        "addresses": [{"city": "杭州市", "street": "幸福路 8 号 3 单元"}],
+        "notes": "对噪音特别敏感", "tags": ["孕期"]}),
+    )
+    .await
+    .expect(200);
+    post_json(
+        app,
+        &write,
+        "/api/v1/orders",
+        &order(id, product, "PIPL-0001", &today),
+    )
+    .await
+    .expect(201);
+    let rid = post_json(app, &write, "/api/v1/requests", &json!({"customer_id": id, "service_type": "repair",
+        "subject": "冰箱压缩机异响", "description": "欧阳娜娜家的冰箱压缩机半夜异响，住幸福路 8 号"}))
+        .await
+        .expect(201)
+        .id();
+    use base64::Engine;
+    let png = b"\x89PNG\r\n\x1a\nkitchen-photo";
+    let d = post_json(app, &write, &format!("/api/v1/requests/{rid}/messages"), &json!({"kind": "reply", "body": "欧阳女士您好，请拍一张照片。",
+        "attachments": [{"filename": "厨房.png", "content_type": "image/png", "content_base64": base64::engine::general_purpose::STANDARD.encode(png)}]}))
+        .await
+        .expect(201)
+        .json;
+    let att = d["messages"][0]["attachments"][0]["id"].as_i64().unwrap();
+    post_json(
+        app,
+        &write,
+        &format!("/api/v1/customers/{id}/interactions"),
+        &json!({"touchpoint": "phone", "subject": "欧阳娜娜来电", "body": "手机 13912345678"}),
+    )
+    .await
+    .expect(201);
+    post_json(
+        app,
+        &write,
+        "/api/v1/feedback",
+        &json!({"source": "call", "body": "欧阳娜娜说冰箱太吵了，晚上睡不着", "customer_id": id}),
+    )
+    .await
+    .expect(201);
+    app.app.refresh_search().await.unwrap();
+    let found = get_json(app, &admin, "/api/v1/search?q=压缩机异响")
+        .await
+        .expect(200);
+    assert!(
+        found.text.contains(&format!("\"id\":{rid}")),
+        "{}",
+        found.text
+    );
+    let name = "欧阳娜娜".as_bytes();
+    assert!(
+        index_holds(&app.index_dir, name),
+        "the index holds the name before"
+    );
+
+    // The export: administrators only, everything about them, no secrets, logged.
+    let path =
+        format!("/api/v1/customers/{id}/personal-data?note=%E6%9C%AC%E4%BA%BA%E7%94%B3%E8%AF%B7");
+    get_json(app, &write, &path).await.expect(403);
+    let x = get_json(app, &admin, &path).await.expect(200).json;
+    let t = &x["tables"];
+    assert_eq!(x["customer_id"].as_i64(), Some(id));
+    assert_eq!(t["customers"][0]["name"], "欧阳娜娜");
+    assert_eq!(
+        t["customer_phones"][0]["number"], "+8613912345678",
+        "{}",
+        t["customer_phones"]
+    );
+    assert_eq!(t["customer_addresses"][0]["street"], "幸福路 8 号 3 单元");
+    assert_eq!(t["portal_accounts"][0]["email"], "nana.ouyang@example.cn");
+    assert!(t["portal_accounts"][0].get("password_hash").is_none());
+    assert_eq!(t["requests"][0]["subject"], "冰箱压缩机异响");
+    assert_eq!(
+        t["attachments"][0]["content"],
+        base64::engine::general_purpose::STANDARD.encode(png)
+    );
+    assert_eq!(t["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(t["interactions"][0]["subject"], "欧阳娜娜来电");
+    assert!(
+        t["feedback_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["body"].as_str().unwrap().contains("太吵"))
+    );
+    assert!(!t["audit_log"].as_array().unwrap().is_empty());
+    assert_eq!(
+        app.db.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'export_personal_data' AND entity_id = {id}")).await,
+        1
+    );
+
+    // The erasure: administrators only, with a note, else nothing changes.
+    let erase = format!("/api/v1/customers/{id}/erasure");
+    post_json(app, &write, &erase, &json!({"note": "本人申请"}))
+        .await
+        .expect(403);
+    let r = send(
+        api(app, Method::POST, &erase, &admin)
+            .header("Accept-Language", "zh-CN")
+            .json(&json!({})),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "note", "{}", r.text);
+    assert!(has_cjk(r.json["message"].as_str().unwrap()), "{}", r.text);
+    assert_eq!(
+        get_json(app, &admin, &format!("/api/v1/customers/{id}"))
+            .await
+            .expect(200)
+            .json["name"],
+        "欧阳娜娜"
+    );
+    let report = post_json(
+        app,
+        &admin,
+        &erase,
+        &json!({"note": "客户本人来电申请，已核实身份"}),
+    )
+    .await
+    .expect(200)
+    .json;
+    let rows = |table: &str| {
+        report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["table"] == table)
+            .unwrap()["rows"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            rows("attachments"),
+            rows("portal_accounts"),
+            rows("customer_phones")
+        ),
+        (1, 1, 1),
+        "{report}"
+    );
+
+    // What is left has no identity, cannot change, and is not erased twice.
+    let c = get_json(app, &admin, &format!("/api/v1/customers/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(c["name"], format!("#{id}"));
+    assert!(
+        c["phones"].as_array().unwrap().is_empty() && c["emails"].as_array().unwrap().is_empty()
+    );
+    assert!(c["notes"].is_null() && c["tags"].as_array().unwrap().is_empty());
+    assert!(c["erased_at"].is_string(), "{c}");
+    let again = post_json(app, &admin, &erase, &json!({"note": "再来一次"}))
+        .await
+        .expect(409);
+    assert_eq!(again.json["code"], "customer_erased", "{}", again.text);
+    let r = put_json(
+        app,
+        &admin,
+        &format!("/api/v1/customers/{id}"),
+        &json!({"name": "欧阳娜娜"}),
+    )
+    .await
+    .expect(409);
+    assert_eq!(r.json["code"], "customer_erased");
+    let req = get_json(app, &admin, &format!("/api/v1/requests/{rid}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(
+        (
+            req["request"]["subject"].as_str(),
+            req["request"]["description"].as_str()
+        ),
+        (Some(""), Some("")),
+        "{req}"
+    );
+    assert_eq!(req["request"]["service_type"], "repair");
+    get_json(app, &admin, &format!("/api/v1/attachments/{att}"))
+        .await
+        .expect(404);
+    assert_eq!(
+        get_json(app, &admin, "/api/v1/orders?limit=50")
+            .await
+            .expect(200)
+            .items()
+            .len(),
+        1
+    );
+    // Their portal session ended with the account.
+    let home = send(portal.get(url(app, "/portal"))).await;
+    assert_ne!(home.status, 200, "{}", home.text);
+    for sql in [
+        "SELECT COUNT(*) FROM audit_log WHERE before_json LIKE '%欧阳%' OR after_json LIKE '%欧阳%' OR actor_label LIKE '%nana%'",
+        "SELECT COUNT(*) FROM events WHERE payload LIKE '%欧阳%' OR payload LIKE '%13912345678%' OR payload LIKE '%nana.ouyang%'",
+        "SELECT COUNT(*) FROM request_messages WHERE body LIKE '%欧阳%'",
+        "SELECT COUNT(*) FROM outbox WHERE recipient LIKE '%nana.ouyang%' OR body LIKE '%欧阳%'",
+        "SELECT COUNT(*) FROM feedback_items WHERE body LIKE '%欧阳%'",
+        "SELECT COUNT(*) FROM interactions WHERE subject LIKE '%欧阳%' OR body LIKE '%13912345678%'",
+        "SELECT COUNT(*) FROM timeline WHERE summary LIKE '%欧阳%' OR summary LIKE '%压缩机%'",
+        "SELECT COUNT(*) FROM customer_emails WHERE address LIKE '%nana.ouyang%'",
+    ] {
+        assert_eq!(app.db.count(sql).await, 0, "{sql}");
+    }
+    assert_eq!(
+        app.db.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'erase' AND entity = 'customer' AND entity_id = {id} AND after_json LIKE '%已核实身份%'")).await,
+        1
+    );
+    // The search index reads the records again, and the old text leaves its files.
+    app.app.refresh_search().await.unwrap();
+    let found = get_json(app, &admin, "/api/v1/search?q=压缩机异响")
+        .await
+        .expect(200);
+    assert!(
+        !found.text.contains(&format!("\"id\":{rid}")),
+        "{}",
+        found.text
+    );
+    let found = get_json(app, &admin, "/api/v1/search?q=欧阳娜娜")
+        .await
+        .expect(200);
+    assert!(
+        found.json["hits"].as_array().unwrap().is_empty()
+            && found.json["exact"].as_array().unwrap().is_empty(),
+        "{}",
+        found.text
+    );
+    assert!(
+        !index_holds(&app.index_dir, name),
+        "the index still holds the name"
+    );
+
+    // The pages: the 360 says what happened; the form asks before anything is done.
+    let b = browser();
+    login(app, &b, &app.admin_password).await;
+    let page = send(b.get(url(app, &format!("/customers/{id}"))))
+        .await
+        .expect(200);
+    assert!(page.text.contains("id=\"erased\""), "{}", page.text);
+    let other = create_customer(app, &admin, &person("司马光", "13700001111")).await;
+    let page = send(b.get(url(app, &format!("/customers/{other}"))))
+        .await
+        .expect(200);
+    assert!(page.text.contains("id=\"privacy-erase\""));
+    let csrf = scrape_csrf(&page.text);
+    let form = send(b.get(url(app, &format!("/customers/{other}/erase"))))
+        .await
+        .expect(200);
+    assert!(form.text.contains("id=\"erase-kept\""));
+    let unconfirmed = send(
+        b.post(url(app, &format!("/customers/{other}/erase")))
+            .form(&[("_csrf", csrf.as_str()), ("note", "本人申请")]),
+    )
+    .await
+    .expect(422);
+    assert!(unconfirmed.text.contains("本人申请"), "the note is kept");
+    assert_eq!(
+        get_json(app, &admin, &format!("/api/v1/customers/{other}"))
+            .await
+            .expect(200)
+            .json["name"],
+        "司马光"
+    );
+    let download = send(b.get(url(app, &format!("/customers/{other}/personal-data"))))
+        .await
+        .expect(200);
+    assert!(
+        download
+            .header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+    assert_eq!(download.json["tables"]["customers"][0]["name"], "司马光");
+    send(
+        b.post(url(app, &format!("/customers/{other}/erase")))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("note", "本人申请"),
+                ("confirm", "yes"),
+            ]),
+    )
+    .await
+    .expect(303);
+    assert_eq!(
+        get_json(app, &admin, &format!("/api/v1/customers/{other}"))
+            .await
+            .expect(200)
+            .json["name"],
+        format!("#{other}")
+    );
+}
+
 on_both_databases!(customer_value_works_over_http_and_in_the_pages => customer_value_over_http);
 on_both_databases!(feedback_is_taken_in_corrected_and_ranked_over_http => feedback_over_http);
 on_both_databases!(a_survey_is_answered_from_its_link_without_signing_in => survey_over_http);
@@ -3033,3 +3360,4 @@ on_both_databases!(pages_need_a_session_and_a_csrf_token_and_logins_are_throttle
 on_both_databases!(administrators_create_staff_accounts_and_tokens_through_the_api => admins_create_staff_accounts_and_tokens);
 on_both_databases!(hostile_text_is_refused_alike_and_answers_are_hardened => hostile_text_is_refused_alike_and_every_answer_is_hardened);
 on_both_databases!(dates_and_money_are_bounded_on_orders_and_reports => dates_and_money_are_bounded);
+on_both_databases!(a_customers_personal_information_is_exported_and_erased_on_request => personal_data_is_exported_and_erased);

@@ -11,6 +11,7 @@ mod job_leases;
 mod notifications;
 mod orders;
 mod outbox;
+mod privacy;
 mod requests;
 mod returns;
 mod search_index;
@@ -31,6 +32,7 @@ pub use job_leases::{JobLeases, LeaseState};
 pub use notifications::*;
 pub use orders::*;
 pub use outbox::*;
+pub use privacy::*;
 pub use requests::*;
 pub use returns::*;
 pub use search_index::SearchIndex;
@@ -134,6 +136,7 @@ pub trait Store:
     + OutboxStore
     + ReturnStore
     + PortalStore
+    + PrivacyStore
     + ValueStore
     + FeedbackStore
     + SurveyStore

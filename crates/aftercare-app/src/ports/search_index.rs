@@ -14,6 +14,9 @@ pub trait SearchIndex: Send + Sync {
         deletes: &[(&'static str, i64)],
         cursor: i64,
     ) -> Result<(), String>;
+    /// Rewrites the parts of the index that still hold removed or replaced documents, so
+    /// their text is gone from disk too (after an erasure), and deletes unused files.
+    fn purge(&self) -> Result<(), String>;
     /// Removes everything (a rebuild starts with it).
     fn clear(&self) -> Result<(), String>;
     fn search(

@@ -1,4 +1,5 @@
-//! The API of customers: the list, profiles, the 360 and timeline, contacts, duplicates and merges.
+//! The API of customers: the list, profiles, the 360 and timeline, contacts, duplicates and
+//! merges, and the customer's rights over their personal information (export, erasure).
 
 use crate::AppState;
 use crate::auth::ApiCaller;
@@ -26,6 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_interaction))
         .routes(routes!(list_duplicates))
         .routes(routes!(merge_customers))
+        .routes(routes!(export_personal_data))
+        .routes(routes!(erase_customer))
 }
 
 /// List customers: search by name prefix (Chinese or pinyin), phone, email or serial.
@@ -191,4 +194,57 @@ pub(crate) async fn merge_customers(
 ) -> ApiResult<StatusCode> {
     s.app.merge(&c.principal, m.keep, m.drop).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct NoteParam {
+    /// How the customer's request came in and who handled it, kept in the audit log (at
+    /// most 500 characters).
+    note: Option<String>,
+}
+
+/// Everything held about a customer, for their request to see it (PIPL): every row about
+/// them, table by table (`tables`), attachment contents in base64, secrets left out.
+/// Administrators only; the export is recorded in the audit log.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/personal-data", tag = "customers",
+    params(("id" = i64, Path, description = "The customer's id"), NoteParam),
+    responses((status = 200, body = Object, description = "`format`, `customer_id`, `exported_at`, `exported_by` and `tables`: table name to a list of rows, each an object of its columns"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn export_personal_data(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<CustomerId>,
+    ApiQuery(q): ApiQuery<NoteParam>,
+) -> ApiResult<Json<serde_json::Map<String, serde_json::Value>>> {
+    let input = aftercare_app::privacy::PrivacyRequestInput { note: q.note };
+    s.app
+        .export_personal_data(&c.principal, id, &input)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+/// Erase a customer's personal information, at their request (PIPL). Profile fields,
+/// contacts, the free text of contacts, requests, messages, visits, feedback and surveys
+/// are removed; attachments, the portal account and mail to them deleted; audit rows and
+/// change-log payloads about them reduced to ids; the search index rewritten. Orders,
+/// amounts, dates, products, codes, ratings and scores stay, without identity. It cannot
+/// be undone. `note` is required. Administrators only.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/erasure", tag = "customers",
+    params(("id" = i64, Path, description = "The customer's id")),
+    request_body = aftercare_app::privacy::PrivacyRequestInput,
+    responses((status = 200, body = aftercare_app::privacy::ErasureReport),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn erase_customer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<CustomerId>,
+    ApiJson(input): ApiJson<aftercare_app::privacy::PrivacyRequestInput>,
+) -> ApiResult<Json<aftercare_app::privacy::ErasureReport>> {
+    s.app
+        .erase_customer(&c.principal, id, &input)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
 }

@@ -1,4 +1,5 @@
-//! The customer pages: the list, the customer 360, the profile form, contacts, duplicates and merges.
+//! The customer pages: the list, the customer 360, the profile form, contacts, duplicates and
+//! merges, and the customer's personal information exported or erased on request.
 
 use crate::AppState;
 use crate::auth::Session;
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
             get(edit_customer_page).post(edit_customer_submit),
         )
         .route("/customers/{id}/interactions", post(interaction_submit))
+        .route("/customers/{id}/personal-data", get(personal_data_download))
+        .route("/customers/{id}/erase", get(erase_page).post(erase_submit))
         .route("/duplicates", get(duplicates_page))
         .route("/duplicates/merge", post(merge_submit))
         .route("/duplicates/dismiss", post(dismiss_submit))
@@ -782,5 +785,133 @@ pub(crate) async fn dismiss_submit(
     match s.app.dismiss_duplicate(&session.principal, a, b).await {
         Ok(()) => Redirect::to("/duplicates").into_response(),
         Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// The customer's personal information as a JSON file (PIPL), for an administrator to hand
+/// to the customer. Logged in the audit log.
+pub(crate) async fn personal_data_download(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<CustomerId>,
+) -> Response {
+    let input = aftercare_app::privacy::PrivacyRequestInput::default();
+    match s
+        .app
+        .export_personal_data(&session.principal, id, &input)
+        .await
+    {
+        Ok(doc) => {
+            let body = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+            (
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "application/json; charset=utf-8".to_owned(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"customer-{id}-personal-data.json\""),
+                    ),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// What an erasure removes and what it keeps, as translation keys, for the confirmation.
+pub(crate) const REMOVED: &[&str] = &[
+    "privacy.removed.profile",
+    "privacy.removed.contacts",
+    "privacy.removed.text",
+    "privacy.removed.files",
+    "privacy.removed.portal",
+    "privacy.removed.logs",
+];
+pub(crate) const KEPT: &[&str] = &[
+    "privacy.kept.orders",
+    "privacy.kept.requests",
+    "privacy.kept.scores",
+    "privacy.kept.audit",
+];
+
+#[derive(Template)]
+#[template(path = "customer_erase.html")]
+pub(crate) struct ErasePage {
+    c: Chrome,
+    cu: Customer,
+    note: String,
+    errors: HashMap<String, String>,
+}
+
+async fn erase_form(
+    s: &AppState,
+    session: &Session,
+    id: CustomerId,
+    note: String,
+    errors: HashMap<String, String>,
+) -> Result<ErasePage, Response> {
+    // Only administrators get the form: nobody else could send it.
+    if !session
+        .principal
+        .role
+        .allows(aftercare_domain::account::Permission::Admin)
+    {
+        return Err(page_error(AppError::Forbidden, session.lang));
+    }
+    let cu = s
+        .app
+        .customer(&session.principal, id)
+        .await
+        .map_err(|e| page_error(e, session.lang))?;
+    Ok(ErasePage {
+        c: Chrome::new(session, "customers"),
+        cu,
+        note,
+        errors,
+    })
+}
+
+pub(crate) async fn erase_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<CustomerId>,
+) -> Response {
+    match erase_form(&s, &session, id, String::new(), HashMap::new()).await {
+        Ok(page) => render(page),
+        Err(r) => r,
+    }
+}
+
+pub(crate) async fn erase_submit(
+    State(s): State<AppState>,
+    Path(id): Path<CustomerId>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let note = f.s("note");
+    let tr = Tr(session.lang);
+    let mut errors = HashMap::new();
+    if f.get("confirm") != Some("yes") {
+        errors.insert("confirm".to_owned(), tr.t("privacy.confirm_required"));
+    } else {
+        let input = aftercare_app::privacy::PrivacyRequestInput {
+            note: Some(note.clone()),
+        };
+        match s.app.erase_customer(&session.principal, id, &input).await {
+            Ok(_) => return Redirect::to(&format!("/customers/{id}")).into_response(),
+            Err(AppError::Invalid(inv)) => {
+                for e in inv.0 {
+                    errors.insert(e.field, field_message(session.lang, e.code));
+                }
+            }
+            Err(e) => return page_error(e, session.lang),
+        }
+    }
+    match erase_form(&s, &session, id, note, errors).await {
+        Ok(page) => (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response(),
+        Err(r) => r,
     }
 }
