@@ -351,3 +351,14 @@ export async function launchBrowser() {
     ],
   });
 }
+
+/** Polls `fn` until it returns something truthy, which it returns; fails after the timeout. */
+export async function waitFor(what, fn, timeoutMs = 45_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

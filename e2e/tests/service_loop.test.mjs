@@ -1,12 +1,12 @@
 // The service desk's whole loop in Chromium, once per database: a customer signs up in
-// the portal, registers a product (its warranty starts), finds help, opens a repair
+// the portal (finishing with the link mailed through a real SMTP server), registers a product (its warranty starts), finds help, opens a repair
 // request; an agent triages it (routing gives it to the technician) and books a visit;
 // the technician reports the visit and resolves the request; the customer rates it; the
 // rating and the SLA outcome appear on the customer 360 timeline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, launchBrowser } from '../lib.mjs';
+import { startServer, startSmtpSink, launchBrowser, waitFor } from '../lib.mjs';
 
 const shots = new URL('../test-results/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -32,11 +32,13 @@ function tomorrowSlot() {
 
 for (const database of ['sqlite', 'postgres']) {
   test(`the service loop on ${database}`, { timeout: 300_000 }, async (t) => {
-    const server = await startServer({ database });
+    const smtp = await startSmtpSink();
+    const server = await startServer({ database, smtpPort: smtp.port });
     const browser = await launchBrowser();
     t.after(async () => {
       await browser.close();
       await server.stop();
+      await smtp.stop();
     });
     const serial = `E2E-${Date.now() % 1_000_000}`;
     const customerEmail = `kehu${Date.now() % 1_000_000}@example.cn`;
@@ -51,6 +53,12 @@ for (const database of ['sqlite', 'postgres']) {
       await customer.fill('#password', 'correct horse battery');
       await customer.check('input[name=email_consent]');
       await customer.click('form button');
+      await customer.locator('#signup-sent').waitFor();
+      const mail = await waitFor('the sign-up mail', async () =>
+        (await smtp.mails()).find((m) => m.to.includes(customerEmail)),
+      );
+      await customer.goto(mail.body.match(/https?:\/\/\S+\/portal\/confirm\?token=\S+/)[0]);
+      await customer.click('#confirm-form button');
       await customer.waitForURL('**/portal');
       await customer.fill('#serial', serial);
       await customer.click('#register-form button');

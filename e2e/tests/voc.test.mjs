@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, startSmtpSink, launchBrowser } from '../lib.mjs';
+import { startServer, startSmtpSink, launchBrowser, waitFor } from '../lib.mjs';
 
 const shots = new URL('../test-results/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -34,16 +34,6 @@ async function api(server, token, method, path, body) {
   const text = await res.text();
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
   return JSON.parse(text);
-}
-
-async function waitFor(what, fn, timeoutMs = 45_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 for (const database of ['sqlite', 'postgres']) {

@@ -44,7 +44,7 @@ pub const PORTAL_TYPES: &[ServiceType] = &[
     ServiceType::Complaint,
 ];
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, ToSchema)]
 pub struct SignupInput {
     pub name: String,
     pub email: String,
@@ -123,6 +123,113 @@ impl ArticleInput {
     }
 }
 
+/// Hours a mailed sign-up link works.
+pub const SIGNUP_LINK_HOURS: i64 = 24;
+
+/// The customer a sign-up describes, its errors named after the form's single fields.
+fn signup_draft(
+    i: &SignupInput,
+    inv: &mut Invalid,
+) -> Option<aftercare_domain::customer::CustomerDraft> {
+    let draft = CustomerInput {
+        name: i.name.clone(),
+        phones: i
+            .phone
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| PhoneInput {
+                number: p.clone(),
+                primary: true,
+                ..Default::default()
+            })
+            .collect(),
+        emails: vec![EmailInput {
+            address: i.email.clone(),
+            primary: true,
+        }],
+        consent: if i.email_consent {
+            vec!["email".into()]
+        } else {
+            vec![]
+        },
+        source: Some("web".into()),
+        ..Default::default()
+    }
+    .validate();
+    match draft {
+        Ok(d) => Some(d),
+        Err(e) => {
+            for f in e.0 {
+                let field = if f.field.starts_with("phones") {
+                    "phone".to_string()
+                } else if f.field.starts_with("emails") {
+                    "email".to_string()
+                } else {
+                    f.field
+                };
+                inv.push(field, f.code);
+            }
+            None
+        }
+    }
+}
+
+/// The mail a sign-up sends, in the language it was made in: the link that finishes it,
+/// or (`link` none) a note that the address already has an account.
+fn signup_mail(
+    lang: aftercare_domain::lang::Lang,
+    name: &str,
+    link: Option<&str>,
+    base: &str,
+) -> PortalMail {
+    use aftercare_domain::lang::Lang;
+    let name = name.trim();
+    let h = SIGNUP_LINK_HOURS;
+    let (subject, body) = match (lang, link) {
+        (Lang::ZhHans, Some(l)) => (
+            "请确认您的邮箱，完成注册".to_owned(),
+            format!(
+                "{name}，您好：\n\n请打开以下链接确认邮箱，完成售后服务账户的注册：\n{l}\n\n链接 {h} 小时内有效，只能使用一次。如果不是您本人注册，请忽略本邮件。\n"
+            ),
+        ),
+        (Lang::ZhHant, Some(l)) => (
+            "請確認您的電子郵件，完成註冊".to_owned(),
+            format!(
+                "{name}，您好：\n\n請開啟以下連結確認電子郵件，完成售後服務帳戶的註冊：\n{l}\n\n連結 {h} 小時內有效，只能使用一次。如果不是您本人註冊，請忽略本郵件。\n"
+            ),
+        ),
+        (Lang::En, Some(l)) => (
+            "Confirm your email to finish signing up".to_owned(),
+            format!(
+                "Hello {name},\n\nOpen this link to confirm your email and finish signing up for your service account:\n{l}\n\nThe link works once, for {h} hours. If you did not sign up, ignore this mail.\n"
+            ),
+        ),
+        (Lang::ZhHans, None) => (
+            "您已有售后服务账户".to_owned(),
+            format!(
+                "您好：\n\n有人用本邮箱申请注册售后服务账户，但本邮箱已有账户，因此没有新建。请直接登录：\n{base}/portal/login\n\n如果忘记了密码，请联系客服。如果不是您本人操作，请忽略本邮件。\n"
+            ),
+        ),
+        (Lang::ZhHant, None) => (
+            "您已有售後服務帳戶".to_owned(),
+            format!(
+                "您好：\n\n有人用本電子郵件申請註冊售後服務帳戶，但本電子郵件已有帳戶，因此沒有新建。請直接登入：\n{base}/portal/login\n\n如果忘記了密碼，請聯絡客服。如果不是您本人操作，請忽略本郵件。\n"
+            ),
+        ),
+        (Lang::En, None) => (
+            "You already have a service account".to_owned(),
+            format!(
+                "Hello,\n\nSomeone asked to sign up with this email, which already has an account, so none was made. Sign in here:\n{base}/portal/login\n\nIf you forgot your password, contact our service team. If this was not you, ignore this mail.\n"
+            ),
+        ),
+    };
+    PortalMail {
+        to: String::new(),
+        subject,
+        body,
+    }
+}
+
 fn portal_actor(a: &PortalAccount) -> Actor {
     Actor::system(&format!("portal:{}", a.email))
 }
@@ -131,58 +238,20 @@ impl<S> App<S>
 where
     S: ?Sized + Send + Sync + ports::DeskPorts + ports::PortalStore,
 {
-    /// Signs a new customer up; returns a session secret and its CSRF token.
+    /// Starts a sign-up: nothing works until the address is confirmed. A mail goes to the
+    /// address either way: a link that finishes the sign-up (valid for
+    /// [`SIGNUP_LINK_HOURS`]), or, when the address already has an account, a note saying
+    /// so. The answer is the same whether or not anyone is known by this address.
     /// Refused (`Throttled`) past [`SIGNUP_LIMITS`] in an hour: sign-ups per email and
-    /// per client address, so nobody mass-creates customers.
+    /// per client address.
     pub async fn portal_signup(
         &self,
         i: &SignupInput,
         lang: Option<&str>,
         ip: &str,
-    ) -> Result<(String, String), AppError> {
-        let draft = CustomerInput {
-            name: i.name.clone(),
-            phones: i
-                .phone
-                .iter()
-                .filter(|p| !p.trim().is_empty())
-                .map(|p| PhoneInput {
-                    number: p.clone(),
-                    primary: true,
-                    ..Default::default()
-                })
-                .collect(),
-            emails: vec![EmailInput {
-                address: i.email.clone(),
-                primary: true,
-            }],
-            consent: if i.email_consent {
-                vec!["email".into()]
-            } else {
-                vec![]
-            },
-            source: Some("web".into()),
-            ..Default::default()
-        }
-        .validate();
+    ) -> Result<(), AppError> {
         let mut inv = Invalid::default();
-        // The form has single fields; name errors after them.
-        let draft = match draft {
-            Ok(d) => Some(d),
-            Err(e) => {
-                for f in e.0 {
-                    let field = if f.field.starts_with("phones") {
-                        "phone".to_string()
-                    } else if f.field.starts_with("emails") {
-                        "email".to_string()
-                    } else {
-                        f.field
-                    };
-                    inv.push(field, f.code);
-                }
-                None
-            }
-        };
+        let draft = signup_draft(i, &mut inv);
         inv.check("password", auth::check_password(&i.password));
         inv.into_result()?;
         let Some(draft) = draft else {
@@ -211,13 +280,87 @@ where
         {
             return Err(AppError::Throttled);
         }
+        let lang = lang
+            .and_then(aftercare_domain::lang::Lang::from_tag)
+            .unwrap_or(aftercare_domain::lang::Lang::ZhHans);
+        let to = i.email.trim().to_owned();
+        if self.store.portal_credentials(&email).await?.is_some() {
+            let mail = signup_mail(lang, &i.name, None, &self.public_url);
+            return Ok(self
+                .store
+                .queue_portal_signup(None, &PortalMail { to, ..mail }, now)
+                .await?);
+        }
         let hash = auth::hash_password(&i.password).map_err(AppError::Internal)?;
-        let actor = Actor::system(&format!("portal:{email}"));
+        let token = auth::new_secret("s_");
+        let stored = SignupInput {
+            password: String::new(),
+            ..i.clone()
+        };
+        let pending = PendingSignup {
+            token_hash: auth::hash_secret(&token),
+            email,
+            input: serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?,
+            password_hash: hash,
+            lang: lang.code().to_owned(),
+            expires_at: now + SIGNUP_LINK_HOURS.hours(),
+        };
+        let link = format!("{}/portal/confirm?token={token}", self.public_url);
+        let mail = signup_mail(lang, &i.name, Some(&link), &self.public_url);
+        Ok(self
+            .store
+            .queue_portal_signup(Some(&pending), &PortalMail { to, ..mail }, now)
+            .await?)
+    }
+
+    /// Whether a sign-up link is still good (for the page that asks to confirm it).
+    pub async fn portal_signup_pending(&self, token: &str) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .pending_signup(&auth::hash_secret(token.trim()), self.clock.now())
+            .await?
+            .is_some())
+    }
+
+    /// Finishes a sign-up from its mailed link: the account is made, for the customer who
+    /// already has this address if there is one (the mail proved the address is theirs),
+    /// else for a new customer; returns a session secret and its CSRF token. A link works
+    /// once; a used, expired or unknown one is `signup_link_invalid` (field `token`).
+    pub async fn portal_confirm_signup(&self, token: &str) -> Result<(String, String), AppError> {
+        let invalid = || AppError::from(Invalid::one("token", "signup_link_invalid"));
+        let token_hash = auth::hash_secret(token.trim());
+        let Some(p) = self
+            .store
+            .pending_signup(&token_hash, self.clock.now())
+            .await?
+        else {
+            return Err(invalid());
+        };
+        let input: SignupInput = serde_json::from_str(&p.input)
+            .map_err(|e| AppError::Internal(format!("pending sign-up: {e}")))?;
+        let mut inv = Invalid::default();
+        let draft = signup_draft(&input, &mut inv);
+        inv.into_result()?;
+        let Some(draft) = draft else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        let actor = Actor::system(&format!("portal:{}", p.email));
         let (account, _) = self
             .store
-            .portal_signup(&actor, &draft, &email, &hash, lang, self.now())
+            .portal_signup(
+                &actor,
+                &draft,
+                &p.email,
+                &p.password_hash,
+                Some(&p.lang),
+                &token_hash,
+                self.now(),
+            )
             .await
-            .map_err(AppError::from_store("customer"))?;
+            .map_err(|e| match e {
+                crate::StoreError::NotFound => invalid(),
+                e => AppError::from_store("customer")(e),
+            })?;
         self.portal_session_for(account).await
     }
 

@@ -99,6 +99,13 @@ enum Command {
     /// Deliver the mail waiting in the outbox now (the server does it every 5 s when
     /// `[smtp]` is configured).
     MailOut,
+    /// Show the mail waiting in the outbox (at most 50, oldest first), for example a portal
+    /// sign-up link when no `[smtp]` is configured.
+    Outbox {
+        /// Only mail to this address.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Take in the unread mail of the `[imap]` mailbox now (the server polls it every
     /// `every_seconds` when `[imap]` is configured).
     MailPoll,
@@ -361,6 +368,20 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("sent {}, failed {} (retried later)", d.sent, d.failed);
+        }
+        Command::Outbox { to } => {
+            let waiting = app
+                .store
+                .outbox_due(app.now(), 50)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let wanted = |m: &&aftercare_app::ports::OutboxMail| {
+                to.as_deref()
+                    .is_none_or(|t| m.to.eq_ignore_ascii_case(t.trim()))
+            };
+            for m in waiting.iter().filter(wanted) {
+                println!("To: {}\nSubject: {}\n\n{}\n----", m.to, m.subject, m.body);
+            }
         }
         Command::Reindex => {
             let index = aftercare_search::TantivyIndex::open(&cfg.index_dir)

@@ -59,6 +59,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000013_add_customer_erased",
         include_str!("migrations/m20261205_000013_add_customer_erased.sql"),
     ),
+    (
+        "m20261205_000014_create_portal_signups",
+        include_str!("migrations/m20261205_000014_create_portal_signups.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -110,30 +110,43 @@ impl PortalStore for SqlStore {
         email_key: &str,
         password_hash: &str,
         lang: Option<&str>,
+        token_hash: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<(i64, CustomerId)> {
         let now = &aftercare_app::ports::stamp(now);
-        let (me, actor, d, email, hash, lang, now) = (
+        let (me, actor, d, email, hash, lang, token, now) = (
             self.clone(),
             actor.clone(),
             d.clone(),
             email_key.to_string(),
             password_hash.to_string(),
             lang.map(str::to_string),
+            token_hash.to_string(),
             now.to_string(),
         );
         self.db
             .write_job(move |tx| {
-                let (me, actor, d, email, hash, lang, now) = (
+                let (me, actor, d, email, hash, lang, token, now) = (
                     me.clone(),
                     actor.clone(),
                     d.clone(),
                     email.clone(),
                     hash.clone(),
                     lang.clone(),
+                    token.clone(),
                     now.clone(),
                 );
                 Box::pin(async move {
+                    // A link works once: whoever removes the pending row finishes it.
+                    let pending = exec(
+                        &mut *tx,
+                        "DELETE FROM portal_signups WHERE token_hash = $1",
+                        &[(&token).into()],
+                    )
+                    .await?;
+                    if pending == 0 {
+                        return Err(StoreError::NotFound);
+                    }
                     let taken = scalar(
                         &mut *tx,
                         "SELECT id FROM portal_accounts WHERE email = $1",
@@ -146,19 +159,20 @@ impl PortalStore for SqlStore {
                             field: Some("email".into()),
                         });
                     }
+                    // The mailed link proved the address is theirs: a customer who has it
+                    // gets the account.
                     let known = scalar(
                         &mut *tx,
-                        "SELECT customer_id FROM customer_emails WHERE match_key = $1 LIMIT 1",
+                        "SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id \
+                         WHERE e.match_key = $1 AND c.merged_into IS NULL AND c.erased_at IS NULL \
+                         ORDER BY e.is_primary DESC, e.customer_id LIMIT 1",
                         &[(&email).into()],
                     )
                     .await?;
-                    if known.is_some() {
-                        return Err(StoreError::Conflict {
-                            code: "email_known",
-                            field: Some("email".into()),
-                        });
-                    }
-                    let customer = me.insert_customer(&mut *tx, &actor, &d, &now).await?;
+                    let customer = match known {
+                        Some(id) => id,
+                        None => me.insert_customer(&mut *tx, &actor, &d, &now).await?,
+                    };
                     let account = insert_id(
                         &mut *tx,
                         "INSERT INTO portal_accounts (customer_id, email, password_hash, lang, created_at) \
@@ -188,6 +202,78 @@ impl PortalStore for SqlStore {
                 })
             })
             .await
+    }
+
+    async fn queue_portal_signup(
+        &self,
+        pending: Option<&PendingSignup>,
+        mail: &PortalMail,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = aftercare_app::ports::stamp(now);
+        let mut tx = self.begin().await?;
+        // Links of earlier sign-ups for the address stop working, and expired ones go.
+        if let Some(p) = pending {
+            exec(
+                &mut *tx,
+                "DELETE FROM portal_signups WHERE email = $1 OR expires_at < $2",
+                &[(&p.email).into(), (&now).into()],
+            )
+            .await?;
+            exec(
+                &mut *tx,
+                "INSERT INTO portal_signups (token_hash, email, input, password_hash, lang, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    (&p.token_hash).into(),
+                    (&p.email).into(),
+                    (&p.input).into(),
+                    (&p.password_hash).into(),
+                    (&p.lang).into(),
+                    (&now).into(),
+                    aftercare_app::ports::stamp(p.expires_at).into(),
+                ],
+            )
+            .await?;
+        }
+        exec(
+            &mut *tx,
+            "INSERT INTO outbox (recipient, subject, body, request_id, status, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, NULL, 'pending', $4, $4)",
+            &[
+                (&mail.to).into(),
+                (&mail.subject).into(),
+                (&mail.body).into(),
+                (&now).into(),
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn pending_signup(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<PendingSignup>> {
+        let r: Option<(String, String, String, String, String)> = fetch_opt(
+            &self.db.write,
+            "SELECT email, input, password_hash, lang, expires_at FROM portal_signups \
+             WHERE token_hash = $1 AND expires_at > $2",
+            &[token_hash.into(), aftercare_app::ports::stamp(now).into()],
+        )
+        .await?;
+        r.map(|(email, input, password_hash, lang, expires_at)| {
+            Ok(PendingSignup {
+                token_hash: token_hash.to_owned(),
+                email,
+                input,
+                password_hash,
+                lang,
+                expires_at: Cells::of("portal_signups", 0).at("expires_at", &expires_at)?,
+            })
+        })
+        .transpose()
     }
 
     async fn portal_credentials(

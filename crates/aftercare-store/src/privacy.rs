@@ -129,6 +129,7 @@ fn export_tables() -> Vec<(&'static str, String)> {
                 addresses()
             ),
         ),
+        ("portal_signups", format!("email IN {}", addresses())),
         ("feedback_items", format!("id IN {}", feedback())),
         (
             "feedback_corrections",
@@ -390,6 +391,11 @@ impl PrivacyStore for SqlStore {
                     "DELETE FROM outbox WHERE request_id IN {r} OR recipient IN {}",
                     addresses()
                 ),
+                vec![],
+            ),
+            (
+                "portal_signups",
+                format!("DELETE FROM portal_signups WHERE email IN {}", addresses()),
                 vec![],
             ),
             (

@@ -1095,8 +1095,44 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "請勾選確認後再刪除。",
         "Tick the confirmation to erase.",
     ),
-    ("field.note", "说明", "說明", "Note"),
     ("field.confirm", "确认", "確認", "Confirmation"),
+    (
+        "error.signup_link_invalid",
+        "此注册链接无效、已使用或已过期。请重新注册，或直接登录。",
+        "此註冊連結無效、已使用或已過期。請重新註冊，或直接登入。",
+        "This sign-up link is not valid, was used already or has expired. Sign up again, or sign in.",
+    ),
+    (
+        "portal.signup_sent",
+        "我们已发送一封邮件到",
+        "我們已寄出一封郵件到",
+        "We have sent a mail to",
+    ),
+    (
+        "portal.signup_sent_help",
+        "请打开邮件中的链接完成注册（24 小时内有效）。没有收到？请检查垃圾邮件，或稍后重新注册。",
+        "請開啟郵件中的連結完成註冊（24 小時內有效）。沒有收到？請檢查垃圾郵件，或稍後重新註冊。",
+        "Open the link in it to finish signing up (it works for 24 hours). Nothing came? Look in your spam folder, or sign up again later.",
+    ),
+    (
+        "portal.confirm_title",
+        "确认注册",
+        "確認註冊",
+        "Confirm your sign-up",
+    ),
+    (
+        "portal.confirm_help",
+        "邮箱已验证。点击下面的按钮完成注册并登录。",
+        "電子郵件已驗證。點擊下面的按鈕完成註冊並登入。",
+        "Your email is confirmed. Press the button to finish signing up and sign in.",
+    ),
+    (
+        "portal.confirm_button",
+        "完成注册并登录",
+        "完成註冊並登入",
+        "Finish and sign in",
+    ),
+    ("field.token", "链接", "連結", "Link"),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, [&'static str; 3]>> = LazyLock::new(|| {

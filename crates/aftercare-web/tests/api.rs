@@ -1772,6 +1772,21 @@ async fn the_service_desk_over_http(app: &TestApp) {
 
 /// Signs a customer up in the portal; returns their browser (with its cookie) and the
 /// CSRF token of their session.
+/// The sign-up link last mailed to this address (from the outbox), as a path.
+async fn mailed_link(app: &TestApp, email: &str) -> String {
+    let waiting = app.app.store.outbox_due(app.app.now(), 500).await.unwrap();
+    let body = &waiting
+        .iter()
+        .rfind(|m| m.to == email)
+        .unwrap_or_else(|| panic!("no mail to {email}"))
+        .body;
+    let start = body
+        .find("/portal/confirm?token=")
+        .unwrap_or_else(|| panic!("no link in {body}"));
+    body[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// Signs up in the portal and finishes with the mailed link.
 async fn portal_customer(app: &TestApp, name: &str, email: &str) -> (Client, String) {
     let b = browser();
     let r = send(b.post(url(app, "/portal/signup")).form(&[
@@ -1780,7 +1795,21 @@ async fn portal_customer(app: &TestApp, name: &str, email: &str) -> (Client, Str
         ("password", "correct horse battery"),
     ]))
     .await;
-    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("id=\"signup-sent\""), "{}", r.text);
+    // Nothing works before the link is opened.
+    let home = send(b.get(url(app, "/portal"))).await;
+    assert_ne!(home.status, 200);
+    let link = mailed_link(app, email).await;
+    let page = send(b.get(url(app, &link))).await.expect(200);
+    assert!(page.text.contains("id=\"confirm-form\""), "{}", page.text);
+    let token = link.split("token=").nth(1).unwrap();
+    send(
+        b.post(url(app, "/portal/confirm"))
+            .form(&[("token", token)]),
+    )
+    .await
+    .expect(303);
     let home = send(b.get(url(app, "/portal"))).await.expect(200);
     assert!(home.text.contains(name));
     let csrf = scrape_csrf(&home.text);
@@ -1794,7 +1823,9 @@ async fn the_portal_keeps_each_customer_to_their_own(app: &TestApp) {
     let (alice, a_csrf) = portal_customer(app, "李娜", "li.na@example.cn").await;
     let (bob, b_csrf) = portal_customer(app, "周杰", "zhou.jie@example.cn").await;
 
-    // Signing up again with a taken email is refused, in the page's language.
+    // Signing up again with a taken email answers as any sign-up does; the address gets a
+    // mail saying it has an account, and nothing is made.
+    let customers_before = app.db.count("SELECT COUNT(*) FROM customers").await;
     let again = send(
         browser()
             .post(url(app, "/portal/signup"))
@@ -1806,8 +1837,72 @@ async fn the_portal_keeps_each_customer_to_their_own(app: &TestApp) {
             ]),
     )
     .await
+    .expect(200);
+    assert!(again.text.contains("id=\"signup-sent\""), "{}", again.text);
+    assert_eq!(
+        app.db.count("SELECT COUNT(*) FROM outbox WHERE recipient = 'LI.NA@example.cn' AND subject = '您已有售后服务账户'").await,
+        1
+    );
+    // A customer staff know by their address signs up with it: the same answer, and the
+    // link makes the account theirs rather than a second record. Used again, it is dead.
+    let tok = token(app, &["write"]).await;
+    let known = create_customer(
+        app,
+        &tok,
+        &json!({"name": "钱小红", "emails": [{"address": "qian.xh@example.cn"}]}),
+    )
+    .await;
+    let api_signup = send(
+        Client::new()
+            .post(url(app, "/api/v1/portal/signup"))
+            .json(&json!({"name": "冒名者", "email": "qian.xh@example.cn", "password": "correct horse battery"})),
+    )
+    .await
+    .expect(202);
+    assert_eq!(api_signup.json["status"], "confirmation_sent");
+    let link = mailed_link(app, "qian.xh@example.cn").await;
+    let confirm_token = link.split("token=").nth(1).unwrap().to_owned();
+    let confirmed = send(
+        Client::new()
+            .post(url(app, "/api/v1/portal/signup/confirm"))
+            .json(&json!({"token": confirm_token})),
+    )
+    .await
+    .expect(201);
+    let p_tok = confirmed.json["token"].as_str().unwrap().to_owned();
+    send(
+        Client::new()
+            .get(url(app, "/api/v1/portal/assets"))
+            .bearer_auth(&p_tok),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT COUNT(*) FROM portal_accounts WHERE customer_id = {known}"
+            ))
+            .await,
+        1
+    );
+    assert_eq!(
+        app.db.count("SELECT COUNT(*) FROM customers").await,
+        customers_before + 1
+    );
+    let reused = send(
+        Client::new()
+            .post(url(app, "/api/v1/portal/signup/confirm"))
+            .header("Accept-Language", "zh-CN")
+            .json(&json!({"token": confirm_token})),
+    )
+    .await
     .expect(422);
-    assert!(again.text.contains("该邮箱已注册"), "{}", again.text);
+    assert_eq!(
+        reused.json["fields"][0]["code"], "signup_link_invalid",
+        "{}",
+        reused.text
+    );
+    send(browser().get(url(app, &link))).await.expect(404);
 
     // Registering a product starts its warranty; a serial can be registered once.
     let pid = product.to_string();

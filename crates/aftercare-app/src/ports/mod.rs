@@ -343,12 +343,34 @@ pub struct ArticleDraft {
 }
 
 /// Storage of the customer portal and its articles.
+/// A portal sign-up waiting for its mailed link.
+#[derive(Debug, Clone)]
+pub struct PendingSignup {
+    pub token_hash: String,
+    /// The email's match key.
+    pub email: String,
+    /// The sign-up form as JSON, without the password.
+    pub input: String,
+    pub password_hash: String,
+    pub lang: String,
+    pub expires_at: jiff::Timestamp,
+}
+
+/// A mail to someone who is not (yet) a customer with a request: sign-up links.
+#[derive(Debug, Clone)]
+pub struct PortalMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
 #[async_trait]
 pub trait PortalStore: Send + Sync {
-    /// Creates a customer and their portal account in one transaction.
-    /// `Conflict(portal_account_exists)` if the email has an account,
-    /// `Conflict(email_known)` if a customer already has this email (so nobody takes over
-    /// a record by signing up with its address; such customers contact service).
+    /// Finishes the sign-up waiting under `token_hash` in one transaction: the pending row
+    /// goes (`NotFound` if it already went: a link works once), and the portal account is
+    /// made for the customer who has this email, or for a new customer from `d`.
+    /// `Conflict(portal_account_exists)` if the email has an account by now.
+    #[allow(clippy::too_many_arguments)]
     async fn portal_signup(
         &self,
         actor: &Actor,
@@ -356,8 +378,23 @@ pub trait PortalStore: Send + Sync {
         email_key: &str,
         password_hash: &str,
         lang: Option<&str>,
+        token_hash: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<(i64, CustomerId)>;
+    /// Queues the mail about a sign-up, with the sign-up waiting for its link when there
+    /// is one, in one transaction.
+    async fn queue_portal_signup(
+        &self,
+        pending: Option<&PendingSignup>,
+        mail: &PortalMail,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
+    /// The sign-up waiting under this token, unless its link has expired.
+    async fn pending_signup(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<PendingSignup>>;
     async fn portal_credentials(
         &self,
         email_key: &str,

@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
+        .routes(routes!(confirm_signup))
         .routes(routes!(sign_in))
         .routes(routes!(my_assets, register_asset))
         .routes(routes!(my_requests, open_request))
@@ -88,18 +89,55 @@ pub struct SignInInput {
     pub password: String,
 }
 
-/// Sign a new customer up; answers a portal token.
+/// Sign a new customer up. Nothing works until the customer opens the link mailed to the
+/// address (valid 24 hours, once), which leads to `POST /portal/signup/confirm`. The
+/// answer is the same whether or not the address is known: a known customer's address
+/// gets the link too (the account is then theirs), an address with an account gets a mail
+/// saying so.
 #[utoipa::path(post, path = "/api/v1/portal/signup", tag = "portal", request_body = SignupInput,
-    security(()), responses((status = 201, body = PortalToken), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    security(()), responses((status = 202, body = SignupSent), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn signup(
     State(s): State<AppState>,
     lang: crate::auth::ReqLang,
     crate::auth::ClientIp(ip): crate::auth::ClientIp,
     ApiJson(input): ApiJson<SignupInput>,
+) -> ApiResult<(StatusCode, Json<SignupSent>)> {
+    s.app
+        .portal_signup(&input, Some(lang.0.code()), &ip)
+        .await
+        .map_err(err!(lang.0))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SignupSent {
+            status: "confirmation_sent".into(),
+        }),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignupSent {
+    /// Always `confirmation_sent`.
+    pub status: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmInput {
+    /// The `token` of the mailed link.
+    pub token: String,
+}
+
+/// Finish a sign-up with the token from the mailed link; answers a portal token. A link
+/// works once: used, expired or unknown is 422 `signup_link_invalid`.
+#[utoipa::path(post, path = "/api/v1/portal/signup/confirm", tag = "portal", request_body = ConfirmInput,
+    security(()), responses((status = 201, body = PortalToken), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn confirm_signup(
+    State(s): State<AppState>,
+    lang: crate::auth::ReqLang,
+    ApiJson(input): ApiJson<ConfirmInput>,
 ) -> ApiResult<(StatusCode, Json<PortalToken>)> {
     let (token, _) = s
         .app
-        .portal_signup(&input, Some(lang.0.code()), &ip)
+        .portal_confirm_signup(&input.token)
         .await
         .map_err(err!(lang.0))?;
     Ok((StatusCode::CREATED, Json(PortalToken { token })))

@@ -6,7 +6,8 @@ use crate::AppState;
 use crate::auth::{LANG_COOKIE, client_ip, cookie, request_lang};
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
-    FormData, Instant, WarrantyView, askama_escape, invalid_lines, render, warranty_view,
+    FormData, Instant, PageQuery, WarrantyView, askama_escape, invalid_lines, page_error, render,
+    warranty_view,
 };
 use aftercare_app::AppError;
 use aftercare_app::desk::RatingInput;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal", get(home))
         .route("/portal/login", get(login_page).post(login_submit))
         .route("/portal/signup", get(signup_page).post(signup_submit))
+        .route("/portal/confirm", get(confirm_page).post(confirm_submit))
         .route("/portal/logout", post(logout))
         .route("/portal/lang", post(set_lang))
         .route("/portal/products", post(register_submit))
@@ -247,6 +249,8 @@ struct SignupPage {
     email: String,
     phone: String,
     errors: Vec<String>,
+    /// The sign-up went through: the page says to open the mailed link.
+    sent: bool,
 }
 
 async fn signup_page(headers: HeaderMap) -> Response {
@@ -256,6 +260,7 @@ async fn signup_page(headers: HeaderMap) -> Response {
         email: String::new(),
         phone: String::new(),
         errors: vec![],
+        sent: false,
     })
 }
 
@@ -275,11 +280,15 @@ async fn signup_submit(
         email_consent: f.opt("email_consent").is_some(),
     };
     match s.app.portal_signup(&input, Some(lang.code()), &ip).await {
-        Ok((secret, _)) => (
-            [(header::SET_COOKIE, session_cookie(&secret))],
-            Redirect::to("/portal"),
-        )
-            .into_response(),
+        // The same page whether or not the address is known.
+        Ok(()) => render(SignupPage {
+            c: PChrome::anonymous(lang),
+            name: String::new(),
+            email: input.email,
+            phone: String::new(),
+            errors: vec![],
+            sent: true,
+        }),
         Err(e) => (
             if matches!(e, AppError::Throttled) {
                 StatusCode::TOO_MANY_REQUESTS
@@ -292,9 +301,76 @@ async fn signup_submit(
                 email: input.email,
                 phone: input.phone.unwrap_or_default(),
                 errors: form_messages(&e, &Tr(lang)),
+                sent: false,
             }),
         )
             .into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_confirm.html")]
+struct ConfirmPage {
+    c: PChrome,
+    token: String,
+    /// The link is still good; otherwise the page says it is used or expired.
+    valid: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct TokenQ {
+    token: String,
+}
+
+/// The page a mailed sign-up link opens: one button finishes the sign-up (a link
+/// checker that only fetches the page changes nothing).
+async fn confirm_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageQuery(q): PageQuery<TokenQ>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let valid = !q.token.is_empty() && s.app.portal_signup_pending(&q.token).await.unwrap_or(false);
+    let status = if valid {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    (
+        status,
+        render(ConfirmPage {
+            c: PChrome::anonymous(lang),
+            token: q.token,
+            valid,
+        }),
+    )
+        .into_response()
+}
+
+async fn confirm_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let lang = lang_of(&headers);
+    let f = FormData::parse(&body);
+    match s.app.portal_confirm_signup(&f.s("token")).await {
+        Ok((secret, _)) => (
+            [(header::SET_COOKIE, session_cookie(&secret))],
+            Redirect::to("/portal"),
+        )
+            .into_response(),
+        Err(AppError::Invalid(_)) => (
+            StatusCode::NOT_FOUND,
+            render(ConfirmPage {
+                c: PChrome::anonymous(lang),
+                token: String::new(),
+                valid: false,
+            }),
+        )
+            .into_response(),
+        Err(e) => page_error(e, lang),
     }
 }
 
