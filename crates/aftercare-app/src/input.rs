@@ -571,7 +571,8 @@ pub struct OrderInput {
 }
 
 /// A validated order; prices still to be completed from the catalogue by the use case.
-#[derive(Debug, Clone)]
+/// Kept as JSON in the plan of an import that is written in steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderDraft {
     pub customer_id: CustomerId,
     pub channel: SalesChannel,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod feedback;
 pub mod feedback_model;
 pub mod ics;
+pub mod imports;
 pub mod input;
 pub mod jobs;
 pub mod mail;

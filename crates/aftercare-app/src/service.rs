@@ -987,6 +987,7 @@ where
         + ports::CatalogueStore
         + ports::CustomerStore
         + ports::DeskSetupStore
+        + ports::ImportStore
         + ports::OrderStore
         + ports::RequestStore,
 {
@@ -1048,10 +1049,8 @@ where
         }
         if report.errors.is_empty() && !dry_run {
             report.created = self
-                .store
-                .create_customers(&p.actor(), &drafts, self.now())
-                .await?
-                .len();
+                .write_customer_import(&p.actor(), inputs, &drafts)
+                .await?;
         }
         Ok(report)
     }
@@ -1176,11 +1175,7 @@ where
             }
         }
         if report.errors.is_empty() && !dry_run {
-            report.created = self
-                .store
-                .create_orders(&p.actor(), &drafts, self.now())
-                .await?
-                .len();
+            report.created = self.write_order_import(&p.actor(), &drafts).await?;
         }
         Ok(report)
     }

@@ -36,7 +36,7 @@ impl SalesChannel {
 }
 
 /// One line of an order, as validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrderLine {
     pub product_id: crate::ProductId,
     pub quantity: u32,

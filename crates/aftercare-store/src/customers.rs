@@ -23,29 +23,7 @@ impl CustomerStore for SqlStore {
         drafts: &[CustomerDraft],
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<CustomerId>> {
-        let now = &aftercare_app::ports::stamp(now);
-        let (me, actor, now, drafts) = (
-            self.clone(),
-            actor.clone(),
-            now.to_string(),
-            drafts.to_vec(),
-        );
-        self.db
-            .write_job(move |tx| {
-                let (me, actor, now, drafts) =
-                    (me.clone(), actor.clone(), now.clone(), drafts.clone());
-                Box::pin(async move {
-                    let (actor, now) = (&actor, now.as_str());
-                    let drafts = drafts.as_slice();
-                    let mut ids = Vec::with_capacity(drafts.len());
-                    for d in drafts {
-                        let id = me.insert_customer(&mut *tx, actor, d, now).await?;
-                        ids.push(CustomerId(id));
-                    }
-                    Ok(ids)
-                })
-            })
-            .await
+        self.write_customers(actor, drafts, None, now).await
     }
 
     async fn update_customer(
@@ -700,5 +678,44 @@ impl CustomerStore for SqlStore {
         .fetch_all(&self.db.read)
         .await
         .map_err(backend_err)
+    }
+}
+
+impl SqlStore {
+    /// Customers in one transaction; with `step`, as a step of an import run.
+    pub(crate) async fn write_customers(
+        &self,
+        actor: &Actor,
+        drafts: &[CustomerDraft],
+        step: Option<ImportStep>,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Vec<CustomerId>> {
+        let now = &aftercare_app::ports::stamp(now);
+        let (me, actor, now, drafts) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            drafts.to_vec(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, drafts) =
+                    (me.clone(), actor.clone(), now.clone(), drafts.clone());
+                Box::pin(async move {
+                    let (actor, now) = (&actor, now.as_str());
+                    let drafts = drafts.as_slice();
+                    if let Some(step) = step {
+                        let keys = crate::imports::customer_keys(drafts);
+                        crate::imports::take_step(&mut *tx, step, &keys, now).await?;
+                    }
+                    let mut ids = Vec::with_capacity(drafts.len());
+                    for d in drafts {
+                        let id = me.insert_customer(&mut *tx, actor, d, now).await?;
+                        ids.push(CustomerId(id));
+                    }
+                    Ok(ids)
+                })
+            })
+            .await
     }
 }

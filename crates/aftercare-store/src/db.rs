@@ -264,8 +264,9 @@ pub fn redact(url: &str) -> String {
 }
 
 pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
+    // A key a running import has claimed (`import_claims`, SQLite's triggers) is taken.
     if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
+        && (d.is_unique_violation() || d.message().contains(CLAIMED))
     {
         return StoreError::Conflict {
             code: "already_exists",
@@ -282,6 +283,9 @@ pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
     }
     StoreError::Backend(e.to_string())
 }
+
+/// The message of SQLite's triggers that refuse a key a running import has claimed.
+pub(crate) const CLAIMED: &str = "claimed by a running import";
 
 /// A value to bind.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ mod customers;
 mod db;
 mod desk_setup;
 mod feedback;
+mod imports;
 mod job_leases;
 mod migrate;
 mod notifications;

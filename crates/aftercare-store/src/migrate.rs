@@ -63,6 +63,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000014_create_portal_signups",
         include_str!("migrations/m20261205_000014_create_portal_signups.sql"),
     ),
+    (
+        "m20261205_000015_create_import_runs",
+        include_str!("migrations/m20261205_000015_create_import_runs.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {
@@ -78,10 +82,26 @@ fn render(sql: &str, backend: Backend) -> String {
             "BYTEA",
         ),
     };
-    sql.replace("{pk}", pk)
+    let sql = sql
+        .replace("{pk}", pk)
         .replace("{int_key}", int_key)
         .replace("{text_c}", text_c)
-        .replace("{blob}", blob)
+        .replace("{blob}", blob);
+    // Statements between `-- sqlite:begin` and `-- sqlite:end` are SQLite's alone.
+    let mut out = String::with_capacity(sql.len());
+    let mut keep = true;
+    for line in sql.lines() {
+        match line.trim() {
+            "-- sqlite:begin" => keep = backend == Backend::Sqlite,
+            "-- sqlite:end" => keep = true,
+            _ if keep => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Applies every migration not yet applied, each in its own transaction. Returns the names

@@ -23,110 +23,7 @@ impl OrderStore for SqlStore {
         drafts: &[OrderDraft],
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<OrderId>> {
-        let now = &aftercare_app::ports::stamp(now);
-        let (me, actor, now, drafts) = (
-            self.clone(),
-            actor.clone(),
-            now.to_string(),
-            drafts.to_vec(),
-        );
-        self.db
-            .write_job(move |tx| {
-                let (me, actor, now, drafts) = (me.clone(), actor.clone(), now.clone(), drafts.clone());
-                Box::pin(async move {
-                let (actor, now) = (&actor, now.as_str());
-                let drafts = drafts.as_slice();
-        let mut ids = Vec::new();
-        for d in drafts {
-            if !me.customer_exists(&mut *tx, d.customer_id.get()).await? {
-                return Err(StoreError::Conflict {
-                    code: "not_found",
-                    field: Some("customer_id".into()),
-                });
-            }
-            let placeholder = format!("pending-{}", crate::db::encode_cursor(now, d.customer_id.get()));
-            let id = insert_id(
-                &mut *tx,
-                "INSERT INTO orders (number, customer_id, channel, outlet_id, ordered_on, status, currency, discount, total, \
-                 payment_terms, special_needs, created_by, created_at, external_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-                &[placeholder.into(), V::I(d.customer_id.get()), d.channel.code().into(), V::OptI(d.outlet_id.map(OutletId::get)), d.ordered_on.to_string().into(), d.status.code().into(), (&d.currency).into(), V::I(d.discount), V::I(d.total()), (&d.payment_terms).into(), (&d.special_needs).into(), V::OptI(actor.user_id.map(UserId::get)), now.into(), V::OptT(d.external_ref.clone())],
-            )
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict { code: "ref_taken", field: Some("external_ref".into()) },
-                e => e,
-            })?;
-            let number = format!("SO-{}-{id:06}", d.ordered_on.year());
-            exec(
-                &mut *tx,
-                "UPDATE orders SET number = $1 WHERE id = $2",
-                &[number.clone().into(), V::I(id)],
-            )
-            .await?;
-            let mut serials = Vec::new();
-            for line in &d.lines {
-                let item_id = insert_id(
-                    &mut *tx,
-                    "INSERT INTO order_items (order_id, product_id, quantity, unit_price, discount, amount) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    &[V::I(id), V::I(line.product_id.get()), V::I(line.quantity as i64), V::I(line.unit_price), V::I(line.discount), V::I(line.amount())],
-                )
-                .await?;
-                for s in &line.serials {
-                    let asset_id = insert_id(
-                        &mut *tx,
-                        "INSERT INTO assets (serial, product_id, customer_id, order_id, order_item_id, purchased_on, delivered_on, installed_on, location, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                        &[s.into(), V::I(line.product_id.get()), V::I(d.customer_id.get()), V::I(id), V::I(item_id), d.ordered_on.to_string().into(), d.delivered_on.map(|x| x.to_string()).into(), d.installed_on.map(|x| x.to_string()).into(), (&d.location).into(), now.into()],
-                    )
-                    .await
-                    .map_err(|e| match e {
-                        StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict { code: "serial_taken", field: Some("serials".into()) },
-                        e => e,
-                    })?;
-                    if let Some(inst) = d.installed_on {
-                        exec(&mut *tx, "INSERT INTO asset_events (asset_id, day, kind, created_by, created_at) VALUES ($1, $2, 'installed', $3, $4)", &[V::I(asset_id), inst.to_string().into(), V::OptI(actor.user_id.map(UserId::get)), now.into()]).await?;
-                    }
-                    me.log(&mut *tx, actor, "create", "asset", asset_id, None, Some(&json!({"serial": s, "product_id": line.product_id, "customer_id": d.customer_id, "order_id": id})), now).await?;
-                    serials.push(s.clone());
-                }
-            }
-            let after = json!({"number": number, "customer_id": d.customer_id, "channel": d.channel.code(), "total": d.total(), "currency": d.currency, "serials": serials});
-            me.log(
-                &mut *tx,
-                actor,
-                "create",
-                "order",
-                id,
-                None,
-                Some(&after),
-                now,
-            )
-            .await?;
-            let summary = format!("{number} · {} {}", d.currency, format_money(d.total()));
-            let at = if *d.ordered_on.to_string() < now[..10] {
-                format!("{}T12:00:00.000000Z", d.ordered_on)
-            } else {
-                now.to_string()
-            };
-            me.timeline_add(
-                &mut *tx,
-                d.customer_id.get(),
-                &at,
-                "order",
-                Some(d.channel.touchpoint().code()),
-                Some(id),
-                &summary,
-                actor,
-            )
-            .await?;
-            ids.push(OrderId(id));
-        }
-        let customers: Vec<i64> = drafts.iter().map(|d| d.customer_id.get()).collect();
-        crate::purchases::refresh(&mut *tx, me.db.backend, &customers).await?;
-        Ok(ids)
-                })
-            })
-            .await
+        self.write_orders(actor, drafts, None, now).await
     }
 
     async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
@@ -445,6 +342,126 @@ impl OrderStore for SqlStore {
             .await?;
             ids.push(id);
         }
+        Ok(ids)
+                })
+            })
+            .await
+    }
+}
+
+impl SqlStore {
+    /// Orders in one transaction; with `step`, as a step of an import run.
+    pub(crate) async fn write_orders(
+        &self,
+        actor: &Actor,
+        drafts: &[OrderDraft],
+        step: Option<ImportStep>,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Vec<OrderId>> {
+        let now = &aftercare_app::ports::stamp(now);
+        let (me, actor, now, drafts) = (
+            self.clone(),
+            actor.clone(),
+            now.to_string(),
+            drafts.to_vec(),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, drafts) = (me.clone(), actor.clone(), now.clone(), drafts.clone());
+                Box::pin(async move {
+                let (actor, now) = (&actor, now.as_str());
+                let drafts = drafts.as_slice();
+                if let Some(step) = step {
+                    let keys = crate::imports::order_keys(drafts);
+                    crate::imports::take_step(&mut *tx, step, &keys, now).await?;
+                }
+        let mut ids = Vec::new();
+        for d in drafts {
+            if !me.customer_exists(&mut *tx, d.customer_id.get()).await? {
+                return Err(StoreError::Conflict {
+                    code: "not_found",
+                    field: Some("customer_id".into()),
+                });
+            }
+            let placeholder = format!("pending-{}", crate::db::encode_cursor(now, d.customer_id.get()));
+            let id = insert_id(
+                &mut *tx,
+                "INSERT INTO orders (number, customer_id, channel, outlet_id, ordered_on, status, currency, discount, total, \
+                 payment_terms, special_needs, created_by, created_at, external_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                &[placeholder.into(), V::I(d.customer_id.get()), d.channel.code().into(), V::OptI(d.outlet_id.map(OutletId::get)), d.ordered_on.to_string().into(), d.status.code().into(), (&d.currency).into(), V::I(d.discount), V::I(d.total()), (&d.payment_terms).into(), (&d.special_needs).into(), V::OptI(actor.user_id.map(UserId::get)), now.into(), V::OptT(d.external_ref.clone())],
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict { code: "ref_taken", field: Some("external_ref".into()) },
+                e => e,
+            })?;
+            let number = format!("SO-{}-{id:06}", d.ordered_on.year());
+            exec(
+                &mut *tx,
+                "UPDATE orders SET number = $1 WHERE id = $2",
+                &[number.clone().into(), V::I(id)],
+            )
+            .await?;
+            let mut serials = Vec::new();
+            for line in &d.lines {
+                let item_id = insert_id(
+                    &mut *tx,
+                    "INSERT INTO order_items (order_id, product_id, quantity, unit_price, discount, amount) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    &[V::I(id), V::I(line.product_id.get()), V::I(line.quantity as i64), V::I(line.unit_price), V::I(line.discount), V::I(line.amount())],
+                )
+                .await?;
+                for s in &line.serials {
+                    let asset_id = insert_id(
+                        &mut *tx,
+                        "INSERT INTO assets (serial, product_id, customer_id, order_id, order_item_id, purchased_on, delivered_on, installed_on, location, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                        &[s.into(), V::I(line.product_id.get()), V::I(d.customer_id.get()), V::I(id), V::I(item_id), d.ordered_on.to_string().into(), d.delivered_on.map(|x| x.to_string()).into(), d.installed_on.map(|x| x.to_string()).into(), (&d.location).into(), now.into()],
+                    )
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict { code: "already_exists", .. } => StoreError::Conflict { code: "serial_taken", field: Some("serials".into()) },
+                        e => e,
+                    })?;
+                    if let Some(inst) = d.installed_on {
+                        exec(&mut *tx, "INSERT INTO asset_events (asset_id, day, kind, created_by, created_at) VALUES ($1, $2, 'installed', $3, $4)", &[V::I(asset_id), inst.to_string().into(), V::OptI(actor.user_id.map(UserId::get)), now.into()]).await?;
+                    }
+                    me.log(&mut *tx, actor, "create", "asset", asset_id, None, Some(&json!({"serial": s, "product_id": line.product_id, "customer_id": d.customer_id, "order_id": id})), now).await?;
+                    serials.push(s.clone());
+                }
+            }
+            let after = json!({"number": number, "customer_id": d.customer_id, "channel": d.channel.code(), "total": d.total(), "currency": d.currency, "serials": serials});
+            me.log(
+                &mut *tx,
+                actor,
+                "create",
+                "order",
+                id,
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
+            let summary = format!("{number} · {} {}", d.currency, format_money(d.total()));
+            let at = if *d.ordered_on.to_string() < now[..10] {
+                format!("{}T12:00:00.000000Z", d.ordered_on)
+            } else {
+                now.to_string()
+            };
+            me.timeline_add(
+                &mut *tx,
+                d.customer_id.get(),
+                &at,
+                "order",
+                Some(d.channel.touchpoint().code()),
+                Some(id),
+                &summary,
+                actor,
+            )
+            .await?;
+            ids.push(OrderId(id));
+        }
+        let customers: Vec<i64> = drafts.iter().map(|d| d.customer_id.get()).collect();
+        crate::purchases::refresh(&mut *tx, me.db.backend, &customers).await?;
         Ok(ids)
                 })
             })

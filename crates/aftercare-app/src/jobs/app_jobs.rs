@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Every job a server runs: the SLA sweep, value refresh, feedback capture, surveys and
-/// the text model's sync; search indexing when the app has an index; mail delivery when
+/// Every job a server runs: the SLA sweep, value refresh, feedback capture, surveys, the
+/// text model's sync and unfinished imports; search indexing when the app has an index; mail delivery when
 /// there is a mailer.
 pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>> {
     let mut jobs: Vec<Arc<dyn Job>> = vec![
@@ -19,6 +19,7 @@ pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>>
         Arc::new(FeedbackCapture(app.clone())),
         Arc::new(Surveys(app.clone())),
         Arc::new(TextModelSync(app.clone())),
+        Arc::new(ImportResume(app.clone())),
     ];
     if app.search.is_some() {
         jobs.push(Arc::new(SearchIndexing::new(app.clone())));
@@ -55,6 +56,26 @@ impl Job for SlaSweep {
             .count("response_breaches", n(r.response_breaches))
             .count("resolution_breaches", n(r.resolution_breaches))
             .count("escalations", n(r.escalations)))
+    }
+}
+
+/// Carries on import runs a crash or a stop left unfinished.
+pub struct ImportResume(pub App);
+
+#[async_trait]
+impl Job for ImportResume {
+    fn name(&self) -> &'static str {
+        "import_resume"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let rows = self.0.resume_imports().await?;
+        Ok(Round::default().count("rows", rows))
     }
 }
 

@@ -7,6 +7,7 @@ mod change_log;
 mod customers;
 mod desk_setup;
 mod feedback;
+mod imports;
 mod job_leases;
 mod notifications;
 mod orders;
@@ -28,6 +29,7 @@ pub use change_log::ChangeLog;
 pub use customers::*;
 pub use desk_setup::*;
 pub use feedback::FeedbackStore;
+pub use imports::*;
 pub use job_leases::{JobLeases, LeaseState};
 pub use notifications::*;
 pub use orders::*;
@@ -140,6 +142,7 @@ pub trait Store:
     + ValueStore
     + FeedbackStore
     + SurveyStore
+    + ImportStore
     + SearchSource
     + VocStore
     + ChangeLog
