@@ -24,6 +24,12 @@ use std::sync::{Arc, RwLock};
 /// Change-log events read per capture round.
 const EVENTS_PER_ROUND: u32 = 2_000;
 
+/// Whether a text has a word in it (a letter or a digit, in any script), rather than only
+/// punctuation and space.
+pub fn says_something(body: &str) -> bool {
+    body.chars().any(char::is_alphanumeric)
+}
+
 /// What a stored saying becomes as feedback: its origin (which keeps it from being taken
 /// in twice), source, text and links.
 pub fn captured(said: Said) -> Captured {
@@ -739,7 +745,13 @@ where
                 CAPTURED_TOUCHPOINTS,
             )
             .await?;
-        let mut found: Vec<Captured> = said.into_iter().map(captured).collect();
+        // A message that only carries files (or a mail without text, kept as "(—)") says
+        // nothing to analyse.
+        let mut found: Vec<Captured> = said
+            .into_iter()
+            .map(captured)
+            .filter(|c| says_something(&c.body))
+            .collect();
         // What was taken in before (an event repeats a request) is not analysed again;
         // the origin's uniqueness guards the rest.
         if !found.is_empty() {
@@ -776,6 +788,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_text_with_words_is_feedback() {
+        for nothing in ["", "  ", "(—)", "……", "?!"] {
+            assert!(!says_something(nothing), "{nothing:?}");
+        }
+        for text in ["好", "ok", "3", "太吵了。"] {
+            assert!(says_something(text), "{text:?}");
+        }
+    }
 
     fn request(service_type: &str, subject: &str, description: &str) -> Said {
         Said::Request {

@@ -175,11 +175,13 @@ where
             description: body.chars().take(20_000).collect(),
             ..Default::default()
         };
+        // The mail's files, on a message of their own: its text is the request's
+        // description already.
         let first = (!mail.attachments.is_empty()).then(|| NewMessage {
             kind: "customer".into(),
             author_id: None,
             author_label: author.clone(),
-            body: format!("({} attachment(s))", mail.attachments.len()),
+            body: String::new(),
             channel: "email".into(),
             message_id: mail.message_id.clone(),
             attachments: mail.attachments.clone(),

@@ -123,6 +123,16 @@ async fn mail_scenario(kind: Kind, sink: &SmtpSink) {
     assert_eq!(m.attachments[0].filename, "外机.png");
     let (_, bytes) = app.attachment(&agent, m.attachments[0].id).await.unwrap();
     assert_eq!(bytes, fixture("gbk-photo.png"));
+    // A reply that only carries a photo is kept, but says nothing to analyse: it does
+    // not become feedback (it once became a negative item "(1 attachment(s))").
+    app.capture_feedback().await.unwrap();
+    let mut photo_only = reply.clone();
+    photo_only.body = String::new();
+    photo_only.message_id = Some("<photo-only@example.cn>".into());
+    assert!(app.receive_mail(&photo_only).await.unwrap().threaded);
+    assert_eq!(app.capture_feedback().await.unwrap().items, 0);
+    let d = app.request_detail(&agent, id).await.unwrap();
+    assert_eq!(d.messages.last().unwrap().attachments.len(), 1);
     // The same mail delivered again (a mail server retrying) is taken in once.
     let messages = d.messages.len();
     let again = app.receive_mail(&reply).await.unwrap();
