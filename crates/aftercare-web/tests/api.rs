@@ -485,6 +485,32 @@ async fn hostile_text_is_refused_alike_and_every_answer_is_hardened(app: &TestAp
         .await
         .expect(400);
     assert_eq!(r.code(), "invalid_path", "{}", r.text);
+    assert!(!r.text.contains("Cannot parse"), "{}", r.text);
+    let r = send(
+        api(app, Method::GET, "/api/v1/requests/999999", &tok).header("Accept-Language", "zh-CN"),
+    )
+    .await
+    .expect(404);
+    assert_eq!(r.json["message"], "找不到该服务请求。", "{}", r.text);
+    // Pages too: a malformed or unknown number answers a page in the user's language.
+    let b = browser();
+    login(app, &b, &app.admin_password).await;
+    for (path, says) in [
+        ("/requests/abc", "没有这个页面"),
+        ("/customers/12x", "没有这个页面"),
+        ("/requests/999999", "找不到该服务请求。"),
+        ("/customers/999999", "找不到该客户。"),
+    ] {
+        let page = send(b.get(url(app, path)).header("Accept-Language", "zh-CN"))
+            .await
+            .expect(404);
+        assert!(page.text.contains(says), "{path}: {}", page.text);
+        assert!(
+            !page.text.contains("Cannot parse") && !page.text.contains("request:"),
+            "{path}: {}",
+            page.text
+        );
+    }
     let css = send(Client::new().get(url(app, "/static/app.css")))
         .await
         .expect(200);

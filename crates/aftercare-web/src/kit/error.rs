@@ -104,7 +104,7 @@ impl ApiError {
                 status: StatusCode::NOT_FOUND,
                 body: ErrorBody {
                     code: "not_found".into(),
-                    message: format!("{what}: {}", t(lang, "error.not_found")),
+                    message: not_found_message(lang, what),
                     fields: vec![],
                 },
             },
@@ -153,5 +153,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// "No such service request.": what was missing, named in the reader's language (a generic
+/// sentence for a kind without a name, never its code).
+pub(crate) fn not_found_message(lang: Lang, what: &str) -> String {
+    let key = format!("thing.{what}");
+    let thing = t(lang, &key);
+    if thing == key {
+        t(lang, "error.not_found_any")
+    } else {
+        t(lang, "error.not_found_thing").replace("{thing}", &thing)
     }
 }

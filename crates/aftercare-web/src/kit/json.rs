@@ -193,8 +193,10 @@ where
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
             Err(e) => {
                 let lang = crate::auth::request_lang(parts, None);
-                Err(ApiError::new(StatusCode::BAD_REQUEST, lang, "invalid_path")
-                    .with_detail(&e.body_text()))
+                // The framework's own text is English and names Rust types: the caller
+                // gets the code and a sentence in their language instead.
+                tracing::debug!(rejection = %e.body_text(), "invalid path");
+                Err(ApiError::new(StatusCode::BAD_REQUEST, lang, "invalid_path"))
             }
         }
     }

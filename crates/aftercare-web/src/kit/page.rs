@@ -166,6 +166,37 @@ where
     }
 }
 
+/// A page's path parameters; a malformed one (`/requests/abc`) answers a "no such page"
+/// page in the user's language, rather than the framework's English plain text.
+pub(crate) struct Path<T>(pub(crate) T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => {
+                tracing::debug!(rejection = %e.body_text(), "invalid page path");
+                let lang = crate::auth::request_lang(parts, None);
+                let msg = crate::i18n::t(lang, "error.no_such_page");
+                Err((
+                    StatusCode::NOT_FOUND,
+                    Html(format!("<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"/\">←</a></p>", askama_escape(&msg))),
+                )
+                    .into_response())
+            }
+        }
+    }
+}
+
 /// A form posted by a signed-in user whose CSRF token matched. Page handlers take forms only
 /// through it, so no form can skip the check.
 pub(crate) struct CsrfForm(pub(crate) Session, pub(crate) FormData);

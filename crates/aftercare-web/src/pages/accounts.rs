@@ -10,7 +10,7 @@ use aftercare_app::model::*;
 use aftercare_domain::ids::*;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

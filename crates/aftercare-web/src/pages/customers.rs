@@ -13,7 +13,7 @@ use aftercare_domain::ids::*;
 use aftercare_domain::lang::Lang;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
-    Amount, Chrome, CsrfForm, Instant, PageQuery, WarrantyView, invalid_lines, page_error,
+    Amount, Chrome, CsrfForm, Instant, PageQuery, Path, WarrantyView, invalid_lines, page_error,
     query_string, render, warranty_view,
 };
 use aftercare_app::AppError;
@@ -18,7 +18,7 @@ use aftercare_domain::request::{Priority, ServiceType};
 use aftercare_domain::{AssetId, UserId};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

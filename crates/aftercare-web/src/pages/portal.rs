@@ -6,8 +6,8 @@ use crate::AppState;
 use crate::auth::{LANG_COOKIE, client_ip, cookie, request_lang};
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
-    FormData, Instant, PageQuery, WarrantyView, askama_escape, invalid_lines, page_error, render,
-    warranty_view,
+    FormData, Instant, PageQuery, Path, WarrantyView, askama_escape, invalid_lines, page_error,
+    render, warranty_view,
 };
 use aftercare_app::AppError;
 use aftercare_app::desk::RatingInput;
@@ -20,7 +20,7 @@ use aftercare_domain::ids::*;
 use aftercare_domain::lang::Lang;
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};

@@ -4,13 +4,13 @@
 
 use crate::AppState;
 use crate::i18n::Tr;
-use crate::kit::page::{invalid_lines, render};
+use crate::kit::page::{Path, invalid_lines, render};
 use aftercare_app::AppError;
 use aftercare_app::survey::{CustomQuestion, SurveyAnswer, SurveyForm};
 use aftercare_domain::lang::Lang;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;

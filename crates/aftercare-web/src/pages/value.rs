@@ -8,7 +8,7 @@ use crate::auth::Session;
 use crate::i18n::Tr;
 use crate::kit::page::yuan;
 use crate::kit::page::{
-    Chrome, CsrfForm, FormData, Instant, PageQuery, invalid_lines, page_error, render,
+    Chrome, CsrfForm, FormData, Instant, PageQuery, Path, invalid_lines, page_error, render,
 };
 use aftercare_app::AppError;
 use aftercare_app::model::Page;
@@ -17,7 +17,7 @@ use aftercare_domain::ids::*;
 use aftercare_insight::value::{Pareto, ValueSettings};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 

@@ -7,7 +7,9 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::Tr;
 use crate::kit::page::yuan;
-use crate::kit::page::{Chrome, CsrfForm, Instant, PageQuery, invalid_lines, page_error, render};
+use crate::kit::page::{
+    Chrome, CsrfForm, Instant, PageQuery, Path, invalid_lines, page_error, render,
+};
 use aftercare_app::AppError;
 use aftercare_app::feedback::*;
 use aftercare_app::model::{Page, Product};
@@ -15,7 +17,7 @@ use aftercare_domain::account::Permission;
 use aftercare_domain::ids::*;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
