@@ -55,7 +55,9 @@ pub struct RequestInput {
     /// consultation, demonstration, delivery, installation, commissioning, repair, exchange,
     /// return, technical_support, upgrade, training, maintenance or complaint.
     pub service_type: String,
-    /// pre_sale, in_sale or after_sale; after_sale when an item is given, else pre_sale.
+    /// pre_sale, in_sale or after_sale; by default from the service type (a repair is
+    /// after a sale, an installation within one, a consultation before one unless it
+    /// names an item or order).
     #[serde(default)]
     pub phase: Option<String>,
     /// low, normal (default), high or urgent.
@@ -665,8 +667,9 @@ where
         let ty = inv.check("service_type", ServiceType::parse(&i.service_type));
         let phase = match i.phase.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => inv.check("phase", ServicePhase::parse(s)),
-            None if i.asset_id.is_some() => Some(ServicePhase::AfterSale),
-            None => Some(ServicePhase::PreSale),
+            None => ty.map(|t| {
+                ServicePhase::default_for(t, i.asset_id.is_some() || i.order_id.is_some())
+            }),
         };
         let priority = match i
             .priority
@@ -1267,6 +1270,11 @@ where
                 Some(r.service_type.code().into()),
                 Some(t.code().into()),
             ));
+            // A phase that followed the old type follows the new one; one set by hand stays.
+            let bought = r.asset_id.is_some() || r.order_id.is_some();
+            if r.phase == ServicePhase::default_for(r.service_type, bought) {
+                r.phase = ServicePhase::default_for(t, bought);
+            }
             r.service_type = t;
             redecide = true;
         }

@@ -220,7 +220,8 @@ pub struct OrderRow {
 pub struct AssetEvent {
     pub id: i64,
     pub day: jiff::civil::Date,
-    /// installed, service, repair, note or void.
+    /// installed, service, repair, note or void; exchanged_out, replaces or returned when a
+    /// 三包 exchange or return moved the item.
     pub kind: String,
     pub void_condition: Option<aftercare_domain::catalog::VoidCondition>,
     pub note: Option<String>,

@@ -31,6 +31,25 @@ code_enum!(
     }
 );
 
+impl ServicePhase {
+    /// The phase a request is in when nobody says: consultations and demonstrations come
+    /// before a sale unless they concern something bought; delivery, installation,
+    /// commissioning and training complete a sale; repairs, maintenance, exchanges,
+    /// returns, support, upgrades and complaints come after one, with or without an order
+    /// on record.
+    pub fn default_for(ty: ServiceType, concerns_a_purchase: bool) -> ServicePhase {
+        use ServiceType::*;
+        match ty {
+            Consultation | Demonstration if !concerns_a_purchase => ServicePhase::PreSale,
+            Consultation | Demonstration => ServicePhase::AfterSale,
+            Delivery | Installation | Commissioning | Training => ServicePhase::InSale,
+            Repair | Exchange | Return | TechnicalSupport | Upgrade | Maintenance | Complaint => {
+                ServicePhase::AfterSale
+            }
+        }
+    }
+}
+
 code_enum!(
     /// Where a request stands.
     RequestStatus, "status_unknown", {
@@ -199,6 +218,28 @@ impl RequestStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repair_without_an_order_is_after_sale_and_an_installation_within_one() {
+        use ServicePhase::*;
+        for ty in [
+            "repair",
+            "maintenance",
+            "complaint",
+            "exchange",
+            "technical_support",
+        ] {
+            let t = ServiceType::parse(ty).unwrap();
+            assert_eq!(ServicePhase::default_for(t, false), AfterSale, "{ty}");
+        }
+        for ty in ["installation", "delivery", "commissioning", "training"] {
+            let t = ServiceType::parse(ty).unwrap();
+            assert_eq!(ServicePhase::default_for(t, false), InSale, "{ty}");
+        }
+        let c = ServiceType::Consultation;
+        assert_eq!(ServicePhase::default_for(c, false), PreSale);
+        assert_eq!(ServicePhase::default_for(c, true), AfterSale);
+    }
     use RequestStatus::*;
 
     #[test]

@@ -2,7 +2,7 @@
 //! the day they asked, and the steps an authorisation goes through.
 
 use crate::customer::code_enum;
-use crate::warranty::{Coverage, WarrantyStatus};
+use crate::warranty::{Coverage, Departure, Reason, WarrantyStatus};
 
 code_enum!(
     /// What is authorised: the item back for the price (return), the item back for a new
@@ -44,6 +44,13 @@ impl RmaStatus {
 /// says why not. A goodwill refund is never an entitlement: it is the company's choice,
 /// so it is always open to a manager's decision.
 pub fn entitled(kind: RmaKind, w: &WarrantyStatus) -> Result<(), &'static str> {
+    // An item already exchanged or returned is not the customer's to give back again.
+    if let Reason::LeftService { how, .. } = w.return_.reason {
+        return Err(match how {
+            Departure::ExchangedOut => "item_exchanged",
+            Departure::Returned => "item_returned",
+        });
+    }
     if w.coverage == Coverage::Void && kind != RmaKind::Refund {
         return Err("warranty_void");
     }
@@ -69,8 +76,24 @@ mod tests {
             delivered_on: None,
             repairs,
             voids: vec![],
+            left: None,
         };
         status(&WarrantyPolicy::statutory(), &facts, d)
+    }
+
+    #[test]
+    fn an_item_exchanged_once_is_not_exchanged_returned_or_refunded_again() {
+        let facts = AssetFacts {
+            purchased_on: date(2026, 1, 10),
+            delivered_on: None,
+            repairs: vec![],
+            voids: vec![],
+            left: Some((Departure::ExchangedOut, date(2026, 1, 12))),
+        };
+        let w = status(&WarrantyPolicy::statutory(), &facts, date(2026, 1, 13));
+        for kind in [RmaKind::Exchange, RmaKind::Return, RmaKind::Refund] {
+            assert_eq!(entitled(kind, &w), Err("item_exchanged"));
+        }
     }
 
     #[test]

@@ -16,6 +16,37 @@ pub struct AssetFacts {
     pub repairs: Vec<Date>,
     /// Conditions recorded against the item, with the day each was found.
     pub voids: Vec<(VoidCondition, Date)>,
+    /// The day the item left the customer under 三包: exchanged for a new one, or
+    /// returned. From then on it has no guarantees left (the new item has its own).
+    pub left: Option<(Departure, Date)>,
+}
+
+/// How an item left the customer's hands under 三包.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Departure {
+    /// Exchanged for a new item.
+    ExchangedOut,
+    /// Returned for its price.
+    Returned,
+}
+
+impl Departure {
+    /// The usage-archive entry that records it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Departure::ExchangedOut => "exchanged_out",
+            Departure::Returned => "returned",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Departure> {
+        match code {
+            "exchanged_out" => Some(Departure::ExchangedOut),
+            "returned" => Some(Departure::Returned),
+            _ => None,
+        }
+    }
 }
 
 /// One of the three guarantees on the day asked about.
@@ -46,6 +77,8 @@ pub enum Reason {
     },
     /// The day asked about is before the item was received.
     NotYetReceived,
+    /// The item was exchanged or returned: its guarantees ended that day.
+    LeftService { how: Departure, on: Date },
 }
 
 impl Reason {
@@ -57,6 +90,7 @@ impl Reason {
             Reason::NotOffered => "not_offered",
             Reason::Voided { .. } => "voided",
             Reason::NotYetReceived => "not_yet_received",
+            Reason::LeftService { how, .. } => how.code(),
         }
     }
 }
@@ -188,7 +222,18 @@ pub fn status(policy: &WarrantyPolicy, facts: &AssetFacts, on: Date) -> Warranty
         exchange = voided(exchange);
         repair = voided(repair);
     }
-    let coverage = if void.is_some() {
+    let left = facts.left.filter(|(_, d)| *d <= on);
+    if let Some((how, on)) = left {
+        let gone = |r: Remedy| Remedy {
+            applies: false,
+            until: r.until,
+            reason: Reason::LeftService { how, on },
+        };
+        return_ = gone(return_);
+        exchange = gone(exchange);
+        repair = gone(repair);
+    }
+    let coverage = if void.is_some() && left.is_none() {
         Coverage::Void
     } else if return_.applies || exchange.applies || repair.applies {
         Coverage::InWarranty
@@ -267,6 +312,26 @@ mod tests {
             delivered_on: None,
             repairs: vec![],
             voids: vec![],
+            left: None,
+        }
+    }
+
+    #[test]
+    fn an_exchanged_or_returned_item_has_no_guarantee_left_from_that_day() {
+        for how in [Departure::ExchangedOut, Departure::Returned] {
+            let f = AssetFacts {
+                left: Some((how, date(2026, 11, 5))),
+                ..facts(date(2026, 11, 1))
+            };
+            // The day before, everything applied; from that day, nothing does.
+            let before = status(&policy(), &f, date(2026, 11, 4));
+            assert!(before.return_.applies && before.exchange.applies && before.repair.applies);
+            let s = status(&policy(), &f, date(2026, 11, 5));
+            assert_eq!(s.coverage, Coverage::Expired);
+            for r in [&s.return_, &s.exchange, &s.repair] {
+                assert!(!r.applies);
+                assert_eq!(r.reason.code(), how.code());
+            }
         }
     }
 

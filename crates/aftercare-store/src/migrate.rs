@@ -67,6 +67,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000015_create_import_runs",
         include_str!("migrations/m20261205_000015_create_import_runs.sql"),
     ),
+    (
+        "m20261205_000016_fix_phases_and_departures",
+        include_str!("migrations/m20261205_000016_fix_phases_and_departures.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -10,7 +10,7 @@ use aftercare_app::model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::catalog::{VoidCondition, WarrantyPolicy, format_money};
 use aftercare_domain::ids::*;
-use aftercare_domain::warranty::AssetFacts;
+use aftercare_domain::warranty::{AssetFacts, Departure};
 use aftercare_domain::{Money, ProductId};
 use async_trait::async_trait;
 use serde_json::json;
@@ -210,7 +210,8 @@ impl OrderStore for SqlStore {
         )
         .await?;
         let mut q = Sql::new(
-            "SELECT id, asset_id, day, kind, void_condition FROM asset_events WHERE kind IN ('repair', 'void')",
+            "SELECT id, asset_id, day, kind, void_condition FROM asset_events \
+             WHERE kind IN ('repair', 'void', 'exchanged_out', 'returned')",
         );
         in_list(&mut q, "asset_id", asset_ids);
         let events: Vec<(i64, i64, String, String, Option<String>)> =
@@ -240,11 +241,14 @@ impl OrderStore for SqlStore {
             let c = Cells::of("assets", r.id);
             let mut repairs = Vec::new();
             let mut voids = Vec::new();
+            let mut left = None;
             for (id, _, day, kind, void) in events.iter().filter(|e| e.1 == r.id) {
                 let e = Cells::of("asset_events", *id);
                 let day = e.date("day", day)?;
                 if kind == "repair" {
                     repairs.push(day);
+                } else if let Some(how) = Departure::from_code(kind) {
+                    left = Some((how, day));
                 } else {
                     let void = void.as_deref().unwrap_or_default();
                     voids.push((e.code::<VoidCondition>("void_condition", void)?, day));
@@ -255,6 +259,7 @@ impl OrderStore for SqlStore {
                 delivered_on: c.opt_date("delivered_on", r.delivered_on.as_deref())?,
                 repairs,
                 voids,
+                left,
             };
             out.push((AssetId(r.id), WarrantyInputs { policy, facts }));
         }

@@ -54,6 +54,21 @@ impl ReturnStore for SqlStore {
                             field: Some("kind".into()),
                         });
                     }
+                    // An item that left under an earlier exchange or return, whatever
+                    // day the request was opened, has nothing left to give back.
+                    let left: Option<(String,)> = fetch_opt(
+                        &mut *tx,
+                        "SELECT kind FROM asset_events WHERE asset_id = $1 \
+                         AND kind IN ('exchanged_out', 'returned') LIMIT 1",
+                        &[asset_id.into()],
+                    )
+                    .await?;
+                    if let Some((kind,)) = left {
+                        return Err(StoreError::Conflict {
+                            code: if kind == "returned" { "item_returned" } else { "item_exchanged" },
+                            field: Some("kind".into()),
+                        });
+                    }
                     let id = insert_id(
                         &mut *tx,
                         "INSERT INTO rmas (request_id, asset_id, kind, status, reason, created_at, updated_at) \
@@ -132,21 +147,35 @@ impl ReturnStore for SqlStore {
                             &[serial.into(), (*product).into(), V::I(customer), day.into(), (&now).into()],
                         )
                         .await?;
-                        for (asset, note) in [
-                            (id, format!("{number}: replaces {}", r.serial)),
-                            (r.asset_id.get(), format!("{number}: exchanged for {serial}")),
+                        // Each item's archive says what happened as a kind the page translates;
+                        // the note holds only the request and the other item's serial. The
+                        // old item's guarantees end here (`exchanged_out`).
+                        for (asset, kind, note) in [
+                            (id, "replaces", format!("{number} ← {}", r.serial)),
+                            (r.asset_id.get(), "exchanged_out", format!("{number} → {serial}")),
                         ] {
                             exec(
                                 &mut *tx,
                                 "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
-                                 VALUES ($1, $2, 'note', $3, $4, $5)",
-                                &[V::I(asset), day.into(), note.into(), V::OptI(actor.user_id.map(UserId::get)), (&now).into()],
+                                 VALUES ($1, $2, $3, $4, $5, $6)",
+                                &[V::I(asset), day.into(), kind.into(), note.into(), V::OptI(actor.user_id.map(UserId::get)), (&now).into()],
                             )
                             .await?;
                         }
                         let after = json!({"serial": serial, "product_id": product, "customer_id": customer, "replaces": r.asset_id});
                         me.log(&mut *tx, &actor, "create", "asset", id, None, Some(&after), &now).await?;
                         new_asset = Some(id);
+                    }
+                    // A completed return takes the item back: its guarantees end.
+                    if r.kind == RmaKind::Return && r.status == RmaStatus::Completed {
+                        let day = r.received_on.clone().unwrap_or_else(|| now[..10].to_owned());
+                        exec(
+                            &mut *tx,
+                            "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
+                             VALUES ($1, $2, 'returned', $3, $4, $5)",
+                            &[V::I(r.asset_id.get()), day.into(), number.clone().into(), V::OptI(actor.user_id.map(UserId::get)), (&now).into()],
+                        )
+                        .await?;
                     }
                     let n = exec(
                         &mut *tx,

@@ -754,7 +754,8 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         Some(w.agent.user.id),
         "complaints go to the agent with the skill"
     );
-    assert_eq!(c.phase.code(), "pre_sale");
+    // A complaint about service is after a sale, though it names no item.
+    assert_eq!(c.phase.code(), "after_sale");
     let r = app
         .transition(
             &w.agent,
@@ -819,6 +820,49 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     );
     assert_eq!(m.request.charge.map(|c| c.code()), Some("free"));
     assert!(m.history.iter().any(|h| h.kind == "service_type"));
+    // A type changed at triage takes its phase along, when nobody set one by hand.
+    let (asked, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                customer_id: w.customer,
+                service_type: "consultation".into(),
+                subject: "新空调什么时候装".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let v = app
+        .request_detail(&w.agent, asked)
+        .await
+        .unwrap()
+        .request
+        .version;
+    app.patch_request(
+        &w.agent,
+        asked,
+        &RequestPatch {
+            version: v,
+            service_type: Some("installation".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let a = app.request_detail(&w.agent, asked).await.unwrap().request;
+    assert_eq!(a.phase.code(), "in_sale");
+    app.transition(
+        &w.agent,
+        asked,
+        &TransitionInput {
+            status: "cancelled".into(),
+            version: a.version,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
 
     // A cancelled request owes no answer: it leaves the sweep.
     let (gone, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
@@ -1111,10 +1155,48 @@ async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
     assert_eq!(new.purchased_on.to_string(), "2026-11-23");
     let old = app.asset(&w.admin, w.asset).await.unwrap();
     assert!(old.events.iter().any(|e| {
-        e.note
-            .as_deref()
-            .is_some_and(|n| n.contains("exchanged for GR2026B0002"))
+        e.kind == "exchanged_out"
+            && e.note
+                .as_deref()
+                .is_some_and(|n| n.ends_with("→ GR2026B0002"))
     }));
+    // The old item has no guarantees left, and is not exchanged, returned or refunded
+    // again, however the new request is opened; the new one is covered.
+    let w_old = old.warranty.as_ref().unwrap();
+    assert_eq!(w_old.coverage.code(), "expired");
+    assert_eq!(w_old.exchange.reason.code(), "exchanged_out");
+    let new_now = app.asset(&w.admin, new.id).await.unwrap();
+    assert_eq!(
+        new_now.warranty.as_ref().map(|w| w.coverage.code()),
+        Some("in_warranty")
+    );
+    let (second, _) = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                service_type: "exchange".into(),
+                ..repair(&w)
+            },
+        )
+        .await
+        .unwrap();
+    for kind in ["exchange", "return", "refund"] {
+        let again = app
+            .create_rma(
+                &w.agent,
+                second,
+                &RmaInput {
+                    kind: kind.into(),
+                    reason: "又坏了".into(),
+                },
+            )
+            .await;
+        assert_eq!(
+            invalid_fields(again),
+            vec![("kind".into(), "item_exchanged")],
+            "{kind}"
+        );
+    }
     let d = app.request_detail(&w.agent, id).await.unwrap();
     assert_eq!(d.rmas.len(), 1);
     assert!(d.history.iter().any(|h| h.kind == "rma_completed"));

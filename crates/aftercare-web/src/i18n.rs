@@ -1178,6 +1178,43 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("thing.cursor", "分页位置", "分頁位置", "page position"),
     ("thing.record", "记录", "紀錄", "record"),
+    (
+        "reason.exchanged_out",
+        "已于 {on} 换货换出，三包随之结束",
+        "已於 {on} 換貨換出，三包隨之結束",
+        "exchanged out on {on}: no guarantee left",
+    ),
+    (
+        "reason.returned",
+        "已于 {on} 退货，三包随之结束",
+        "已於 {on} 退貨，三包隨之結束",
+        "returned on {on}: no guarantee left",
+    ),
+    (
+        "event.exchanged_out",
+        "换货换出",
+        "換貨換出",
+        "Exchanged out",
+    ),
+    (
+        "event.replaces",
+        "换货换入",
+        "換貨換入",
+        "Replaces an exchanged item",
+    ),
+    ("event.returned", "退货退回", "退貨退回", "Returned"),
+    (
+        "error.item_exchanged",
+        "该产品已换货换出，不能再退货、换货或退款。",
+        "該產品已換貨換出，不能再退貨、換貨或退款。",
+        "was exchanged already: it cannot be returned, exchanged or refunded again.",
+    ),
+    (
+        "error.item_returned",
+        "该产品已退货，不能再退货、换货或退款。",
+        "該產品已退貨，不能再退貨、換貨或退款。",
+        "was returned already: it cannot be returned, exchanged or refunded again.",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, [&'static str; 3]>> = LazyLock::new(|| {

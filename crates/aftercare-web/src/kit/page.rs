@@ -318,6 +318,7 @@ pub(crate) fn warranty_view(tr: &Tr, w: Option<&WarrantyStatus>) -> WarrantyView
                 &format!("{} {}", tr.k("void", condition.code()), since),
             ),
             Reason::WindowEnded { ended_on } => text.replace("{until}", &ended_on.to_string()),
+            Reason::LeftService { on, .. } => text.replace("{on}", &on.to_string()),
             _ => text,
         }
     };
