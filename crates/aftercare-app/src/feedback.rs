@@ -24,6 +24,28 @@ use std::sync::{Arc, RwLock};
 /// Change-log events read per capture round.
 const EVENTS_PER_ROUND: u32 = 2_000;
 
+/// Whether a request only books a service (an installation, a delivery, a yearly
+/// maintenance…) and says nothing more than its subject: a booking is not an opinion of the
+/// product, and taken in as feedback it was counted as a defect. A booking whose
+/// description says something is taken in.
+pub fn plain_booking(said: &Said) -> bool {
+    use aftercare_domain::request::ServiceType::*;
+    match said {
+        Said::Request {
+            service_type,
+            subject,
+            description,
+            ..
+        } => {
+            matches!(
+                service_type,
+                Delivery | Installation | Commissioning | Training | Maintenance | Demonstration
+            ) && (description.trim().is_empty() || description.trim() == subject.trim())
+        }
+        _ => false,
+    }
+}
+
 /// Whether a text has a word in it (a letter or a digit, in any script), rather than only
 /// punctuation and space.
 pub fn says_something(body: &str) -> bool {
@@ -749,6 +771,7 @@ where
         // nothing to analyse.
         let mut found: Vec<Captured> = said
             .into_iter()
+            .filter(|s| !plain_booking(s))
             .map(captured)
             .filter(|c| says_something(&c.body))
             .collect();
@@ -788,6 +811,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_booking_is_not_feedback_but_what_it_says_is() {
+        assert!(plain_booking(&request(
+            "installation",
+            "新空调预约安装",
+            ""
+        )));
+        assert!(plain_booking(&request(
+            "maintenance",
+            "热水器年度保养",
+            "热水器年度保养"
+        )));
+        assert!(!plain_booking(&request(
+            "installation",
+            "新空调预约安装",
+            "上次安装师傅把墙弄得很脏"
+        )));
+        assert!(!plain_booking(&request("repair", "空调不制冷", "")));
+    }
 
     #[test]
     fn only_text_with_words_is_feedback() {

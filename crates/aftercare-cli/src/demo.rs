@@ -981,20 +981,41 @@ async fn feedback(app: &App, actor: &Actor) -> anyhow::Result<()> {
         FeedbackSource::Survey,
         FeedbackSource::Visit,
     ];
-    for (i, (c, text)) in next
-        .items
-        .iter()
-        .skip(30)
-        .zip(texts.iter().step_by(5))
-        .enumerate()
-    {
-        let asset = app.store.assets_of(c.id).await?.into_iter().next();
+    // Each text goes to a customer who owns what it talks about (a washing-machine review
+    // to a washing machine's owner), or, when it names nothing the catalogue sells (a
+    // microwave), to a customer with no product linked.
+    let pool = &next.items[next.items.len().min(30)..];
+    if pool.is_empty() {
+        return Ok(());
+    }
+    let mut owned = Vec::with_capacity(pool.len());
+    for c in pool {
+        owned.push((c.id, app.store.assets_of(c.id).await?));
+    }
+    let mut turn = 0usize;
+    for (i, text) in texts.iter().step_by(5).take(pool.len()).enumerate() {
+        let kind = talks_about(&text.example.text);
+        let chosen = kind.and_then(|k| {
+            (0..owned.len())
+                .map(|j| (turn + j) % owned.len())
+                .find_map(|j| {
+                    let (c, assets) = &owned[j];
+                    assets
+                        .iter()
+                        .find(|a| a.product_name.contains(k))
+                        .map(|a| (j, *c, Some(a.clone())))
+                })
+        });
+        let (j, customer, asset) =
+            chosen.unwrap_or((turn % owned.len(), owned[turn % owned.len()].0, None));
+        turn = j + 1;
+        let c = customer;
         let said = Captured {
             origin: format!("demo:{}", text.id),
             rating: None,
             source: sources[i % sources.len()],
             body: text.example.text.clone(),
-            customer_id: Some(c.id),
+            customer_id: Some(c),
             product_id: asset.as_ref().map(|a| a.product_id),
             asset_id: asset.map(|a| a.id),
             request_id: None,
@@ -1004,6 +1025,22 @@ async fn feedback(app: &App, actor: &Actor) -> anyhow::Result<()> {
         app.take_in(actor, said, None).await.map_err(fail)?;
     }
     Ok(())
+}
+
+/// The catalogue's kind of product a text talks about, by the word the demo's product
+/// names use (simplified; the texts are in both scripts), if any.
+fn talks_about(text: &str) -> Option<&'static str> {
+    const KINDS: &[(&str, &[&str])] = &[
+        ("空调", &["空调", "空調", "冷气", "冷氣"]),
+        ("冰箱", &["冰箱", "雪柜", "雪櫃"]),
+        ("洗衣机", &["洗衣机", "洗衣機"]),
+        ("电视", &["电视", "電視"]),
+        ("热水器", &["热水器", "熱水器"]),
+    ];
+    KINDS
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| text.contains(w)))
+        .map(|(k, _)| *k)
 }
 
 /// How many days ago a demo customer bought, oldest first: buying at their own pace

@@ -117,3 +117,68 @@ fn value_recompute_prints_progress_and_the_fitted_model_as_json() {
     assert!(text.contains("cohort"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The demo's voice of the customer is believable: a text linked to a product talks about
+/// that kind of product, and a request that only books an installation or a yearly
+/// maintenance is not taken in as feedback (it once topped the backlog as a defect).
+#[test]
+fn the_demos_feedback_talks_about_the_products_it_is_linked_to() {
+    use aftercare_app::feedback::FeedbackQuery;
+    use aftercare_app::ports::FeedbackStore;
+    let dir = std::env::temp_dir().join(format!("aftercare-cli-demo-voc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    run(&dir, &["demo", "--customers", "200", "--seed", "5"]);
+    let url = format!("sqlite://{}", dir.join("aftercare.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let items = rt.block_on(async {
+        let store = aftercare_store::SqlStore::new(aftercare_store::connect(&url).await.unwrap());
+        let mut items = Vec::new();
+        let mut cursor = None;
+        loop {
+            let q = FeedbackQuery {
+                cursor,
+                ..Default::default()
+            };
+            let page = store.feedback(&q, 200).await.unwrap();
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        items
+    });
+    assert!(items.len() >= 40, "{} items", items.len());
+    let kinds: &[(&str, &[&str])] = &[
+        ("空调", &["空调", "空調", "冷气", "冷氣"]),
+        ("冰箱", &["冰箱", "雪柜", "雪櫃"]),
+        ("洗衣机", &["洗衣机", "洗衣機"]),
+        ("电视", &["电视", "電視"]),
+        ("热水器", &["热水器", "熱水器"]),
+    ];
+    let mut linked = 0;
+    for f in items
+        .iter()
+        .filter(|f| f.origin.as_deref().is_some_and(|o| o.starts_with("demo:")))
+    {
+        let Some(product) = &f.product_name else {
+            continue;
+        };
+        linked += 1;
+        let (_, words) = kinds.iter().find(|(k, _)| product.contains(k)).unwrap();
+        assert!(
+            words.iter().any(|w| f.body.contains(w)),
+            "{product}: {}",
+            f.body
+        );
+    }
+    assert!(linked > 0, "no demo text was linked to a product");
+    for booking in ["新空调预约安装", "热水器年度保养"] {
+        assert!(
+            !items.iter().any(|f| f.body.trim() == booking),
+            "a bare booking became feedback: {booking}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
