@@ -82,21 +82,14 @@ where
         drafts: &[CustomerDraft],
         from: usize,
     ) -> Result<usize, AppError> {
-        let mut done = from;
-        while done < drafts.len() {
-            let after = (done + IMPORT_STEP_ROWS).min(drafts.len());
-            let step = ImportStep {
-                run,
-                before: done,
-                after,
-            };
+        self.steps(run, drafts.len(), from, |step| async move {
+            let rows = &drafts[step.before..step.after];
             self.store
-                .import_customers_step(actor, &drafts[done..after], step, self.now())
-                .await?;
-            done = after;
-        }
-        self.store.finish_import(run).await?;
-        Ok(drafts.len())
+                .import_customers_step(actor, rows, step, self.now())
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     async fn order_steps(
@@ -106,21 +99,42 @@ where
         drafts: &[OrderDraft],
         from: usize,
     ) -> Result<usize, AppError> {
+        self.steps(run, drafts.len(), from, |step| async move {
+            let rows = &drafts[step.before..step.after];
+            self.store
+                .import_orders_step(actor, rows, step, self.now())
+                .await
+                .map(drop)
+        })
+        .await
+    }
+
+    /// Writes rows `from..total` of a run a step at a time with `write`, then ends the run.
+    /// Answers `total`.
+    async fn steps<F, Fut>(
+        &self,
+        run: i64,
+        total: usize,
+        from: usize,
+        write: F,
+    ) -> Result<usize, AppError>
+    where
+        F: Fn(ImportStep) -> Fut,
+        Fut: std::future::Future<Output = Result<(), crate::StoreError>>,
+    {
         let mut done = from;
-        while done < drafts.len() {
-            let after = (done + IMPORT_STEP_ROWS).min(drafts.len());
-            let step = ImportStep {
+        while done < total {
+            let after = (done + IMPORT_STEP_ROWS).min(total);
+            write(ImportStep {
                 run,
                 before: done,
                 after,
-            };
-            self.store
-                .import_orders_step(actor, &drafts[done..after], step, self.now())
-                .await?;
+            })
+            .await?;
             done = after;
         }
         self.store.finish_import(run).await?;
-        Ok(drafts.len())
+        Ok(total)
     }
 
     /// Carries on every import run a crash or a stop left unfinished, from its last
