@@ -64,7 +64,11 @@ async function createPgDatabase() {
         'or set it to an admin URL such as postgres://postgres@127.0.0.1:5432/postgres',
     );
   }
-  const name = `aftercare_test_e2e_${randomBytes(6).toString('hex')}`;
+  // The run's tag (scripts/test) first, so the run drops its own databases and no other's.
+  const run = /^[a-z0-9]+$/i.test(process.env.AFTERCARE_TEST_RUN ?? '')
+    ? `${process.env.AFTERCARE_TEST_RUN.toLowerCase()}_`
+    : '';
+  const name = `aftercare_test_${run}e2e_${randomBytes(6).toString('hex')}`;
   await psql(adminUrl, `CREATE DATABASE "${name}"`);
   return {
     url: withDatabase(adminUrl, name),

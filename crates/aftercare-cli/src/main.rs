@@ -22,7 +22,7 @@ use std::sync::Arc;
     about = "Aftercare: after-sales service and customer loyalty"
 )]
 struct Cli {
-    /// Where the SQLite database and aftercare.toml live.
+    /// Where the SQLite database and aftercare.toml live [default: ./data].
     #[arg(long, global = true, env = "AFTERCARE_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// sqlite://path or postgres://user@host/db; defaults to SQLite in the data directory.
@@ -41,7 +41,8 @@ struct Cli {
 enum Command {
     /// Serve the web interface and the API.
     Serve {
-        /// Address to listen on (port 0 picks a free port).
+        /// Address to listen on, e.g. 0.0.0.0:80 (port 0 picks a free port) [default: `listen`
+        /// in aftercare.toml, else 127.0.0.1:8080].
         #[arg(long, env = "AFTERCARE_LISTEN")]
         listen: Option<String>,
         /// Where customers reach this server, for links in mails (survey links), e.g.
@@ -283,7 +284,11 @@ async fn main() -> anyhow::Result<()> {
                     .await?;
                     print_credentials(&creds);
                 } else {
-                    println!("demo: the database already has data; sign in with its accounts");
+                    println!(
+                        "demo: the database already has data; sign in with its accounts \
+                         (a forgotten password: `aftercare user passwd EMAIL` sets a new one, \
+                         read from standard input; `aftercare user list` lists the accounts)"
+                    );
                 }
             }
             let listen = listen

@@ -28,6 +28,16 @@ pub struct TestDb {
     pg_admin: Option<(String, String)>,
 }
 
+/// The test run's tag (`AFTERCARE_TEST_RUN`, set by `scripts/test`) with a trailing
+/// underscore, so a run's databases can be told from another's and only its own dropped.
+fn run_tag() -> String {
+    std::env::var("AFTERCARE_TEST_RUN")
+        .ok()
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|t| format!("{}_", t.to_ascii_lowercase()))
+        .unwrap_or_default()
+}
+
 /// The PostgreSQL server the test command found or started. Never skipped: without it the
 /// test fails and says how to provide one.
 pub fn pg_admin_url() -> String {
@@ -73,7 +83,7 @@ impl TestDb {
             }
             Kind::Postgres => {
                 let admin = pg_admin_url();
-                let name = format!("aftercare_test_{}_{tag:x}", std::process::id());
+                let name = format!("aftercare_test_{}{}_{tag:x}", run_tag(), std::process::id());
                 let admin_db = connect(&admin)
                     .await
                     .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
