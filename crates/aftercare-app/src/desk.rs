@@ -692,8 +692,10 @@ where
         let subject = inv.check("subject", required_text(&i.subject, 200));
         let description = text("description", Some(&i.description), 20_000, &mut inv);
         let facts = self.store.service_facts(i.customer_id).await?;
-        if facts.is_none() {
-            inv.push("customer_id", "reference_not_found");
+        match &facts {
+            None => inv.push("customer_id", "reference_not_found"),
+            Some(f) if f.erased => inv.push("customer_id", "customer_erased"),
+            Some(_) => {}
         }
         let mut asset = None;
         if let Some(a) = i.asset_id {
@@ -1707,6 +1709,7 @@ where
                             city: r.city.clone(),
                             account_manager_id: None,
                             email: None,
+                            erased: false,
                         };
                         if let Some(staff) = staff.as_mut()
                             && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)?

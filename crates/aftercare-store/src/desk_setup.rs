@@ -298,11 +298,12 @@ impl DeskSetupStore for SqlStore {
             city: Option<String>,
             account_manager_id: Option<i64>,
             primary_email: Option<String>,
+            erased_at: Option<String>,
         }
         let q: Option<Q> = fetch_opt(
             &self.db.read,
             &format!(
-                "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email \
+                "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email, c.erased_at \
                  FROM customers c WHERE c.id = $1",
                 crate::value::TIER_IN_FORCE
             ),
@@ -315,6 +316,7 @@ impl DeskSetupStore for SqlStore {
             city: q.city,
             account_manager_id: q.account_manager_id.map(UserId),
             email: q.primary_email,
+            erased: q.erased_at.is_some(),
         }))
     }
 

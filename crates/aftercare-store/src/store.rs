@@ -272,18 +272,27 @@ impl SqlStore {
         Ok(id)
     }
 
+    /// Whether the customer exists; one whose personal information was erased is
+    /// `Conflict(customer_erased)`: nothing new is recorded about them.
     pub(crate) async fn customer_exists(
         &self,
         tx: &mut AnyConnection,
         id: i64,
     ) -> Result<bool, StoreError> {
-        Ok(scalar(
+        let row: Option<(Option<String>,)> = fetch_opt(
             &mut *tx,
-            "SELECT id FROM customers WHERE id = $1",
+            "SELECT erased_at FROM customers WHERE id = $1",
             &[V::I(id)],
         )
-        .await?
-        .is_some())
+        .await?;
+        match row {
+            None => Ok(false),
+            Some((Some(_),)) => Err(StoreError::Conflict {
+                code: "customer_erased",
+                field: Some("customer_id".into()),
+            }),
+            Some((None,)) => Ok(true),
+        }
     }
 }
 

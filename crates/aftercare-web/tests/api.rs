@@ -3336,6 +3336,28 @@ async fn personal_data_is_exported_and_erased(app: &TestApp) {
     .await
     .expect(409);
     assert_eq!(r.json["code"], "customer_erased");
+    // Nothing new is recorded about them: a new contact is a new customer.
+    let refused = post_json(
+        app,
+        &write,
+        "/api/v1/requests",
+        &json!({"customer_id": id, "service_type": "repair", "subject": "又坏了"}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        refused.json["fields"][0]["code"], "customer_erased",
+        "{}",
+        refused.text
+    );
+    let refused = post_json(
+        app,
+        &write,
+        "/api/v1/orders",
+        &order(id, product, "PIPL-0002", &today),
+    )
+    .await;
+    assert_eq!(refused.json["code"], "customer_erased", "{}", refused.text);
     let req = get_json(app, &admin, &format!("/api/v1/requests/{rid}"))
         .await
         .expect(200)

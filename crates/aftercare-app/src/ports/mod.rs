@@ -267,6 +267,8 @@ pub struct ServiceFacts {
     pub city: Option<String>,
     pub account_manager_id: Option<UserId>,
     pub email: Option<String>,
+    /// Their personal information was erased: no new request is opened for them.
+    pub erased: bool,
 }
 
 /// The desk's configuration: calendars and SLA policies.
