@@ -103,7 +103,19 @@ pub(crate) fn render(t: impl Template) -> Response {
 /// A failure on a page: not found, forbidden or internal, in the user's language.
 pub(crate) fn page_error(e: AppError, lang: Lang) -> Response {
     let err = crate::error::ApiError::from_app(e, lang);
-    (err.status, Html(format!("<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"/\">←</a></p>", askama_escape(&err.body.message)))).into_response()
+    message_page(err.status, &err.body.message, "/")
+}
+
+/// A bare page saying one thing, with a link back.
+fn message_page(status: StatusCode, msg: &str, back: &str) -> Response {
+    (
+        status,
+        Html(format!(
+            "<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"{back}\">←</a></p>",
+            askama_escape(msg)
+        )),
+    )
+        .into_response()
 }
 
 /// One line per field error of a form, "label: message", in the user's language (the
@@ -156,11 +168,11 @@ where
                     crate::i18n::t(lang, "error.invalid_query"),
                     e.body_text()
                 );
-                Err((
+                Err(message_page(
                     StatusCode::BAD_REQUEST,
-                    Html(format!("<!doctype html><meta charset=utf-8><p>{}</p><p><a href=\"javascript:history.back()\">←</a></p>", askama_escape(&msg))),
-                )
-                    .into_response())
+                    &msg,
+                    "javascript:history.back()",
+                ))
             }
         }
     }
@@ -187,11 +199,7 @@ where
                 tracing::debug!(rejection = %e.body_text(), "invalid page path");
                 let lang = crate::auth::request_lang(parts, None);
                 let msg = crate::i18n::t(lang, "error.no_such_page");
-                Err((
-                    StatusCode::NOT_FOUND,
-                    Html(format!("<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"/\">←</a></p>", askama_escape(&msg))),
-                )
-                    .into_response())
+                Err(message_page(StatusCode::NOT_FOUND, &msg, "/"))
             }
         }
     }
@@ -270,14 +278,11 @@ impl FormData {
 }
 
 pub(crate) fn csrf_failed(lang: Lang) -> Response {
-    (
+    message_page(
         StatusCode::FORBIDDEN,
-        Html(format!(
-            "<!doctype html><meta charset=utf-8><p>{}</p>",
-            crate::i18n::t(lang, "error.csrf")
-        )),
+        &crate::i18n::t(lang, "error.csrf"),
+        "javascript:history.back()",
     )
-        .into_response()
 }
 
 pub(crate) fn secure_cookie(name: &str, value: &str, max_age: i64) -> String {
