@@ -284,6 +284,9 @@ where
             .and_then(aftercare_domain::lang::Lang::from_tag)
             .unwrap_or(aftercare_domain::lang::Lang::ZhHans);
         let to = i.email.trim().to_owned();
+        // Hashed whether or not the address has an account: the answer must not come
+        // sooner for a known address.
+        let hash = auth::hash_password(&i.password).map_err(AppError::Internal)?;
         if self.store.portal_credentials(&email).await?.is_some() {
             let mail = signup_mail(lang, &i.name, None, &self.public_url);
             return Ok(self
@@ -291,7 +294,6 @@ where
                 .queue_portal_signup(None, &PortalMail { to, ..mail }, now)
                 .await?);
         }
-        let hash = auth::hash_password(&i.password).map_err(AppError::Internal)?;
         let token = auth::new_secret("s_");
         let stored = SignupInput {
             password: String::new(),
