@@ -5,6 +5,26 @@ use crate::store::SqlStore;
 use aftercare_app::ports::*;
 use aftercare_domain::RequestId;
 use async_trait::async_trait;
+use sqlx::AnyConnection;
+
+/// Queues one mail in the outbox, in the caller's transaction: the delivery job sends it.
+pub(crate) async fn queue_mail(
+    tx: &mut AnyConnection,
+    to: &str,
+    subject: &str,
+    body: &str,
+    request_id: Option<i64>,
+    now: &str,
+) -> StoreResult<()> {
+    exec(
+        &mut *tx,
+        "INSERT INTO outbox (recipient, subject, body, request_id, status, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+        &[to.into(), subject.into(), body.into(), V::OptI(request_id), now.into()],
+    )
+    .await
+    .map(drop)
+}
 
 #[async_trait]
 impl OutboxStore for SqlStore {

@@ -236,18 +236,7 @@ impl PortalStore for SqlStore {
             )
             .await?;
         }
-        exec(
-            &mut *tx,
-            "INSERT INTO outbox (recipient, subject, body, request_id, status, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, NULL, 'pending', $4, $4)",
-            &[
-                (&mail.to).into(),
-                (&mail.subject).into(),
-                (&mail.body).into(),
-                (&now).into(),
-            ],
-        )
-        .await?;
+        crate::outbox::queue_mail(&mut tx, &mail.to, &mail.subject, &mail.body, None, &now).await?;
         tx.commit().await.map_err(backend_err)
     }
 

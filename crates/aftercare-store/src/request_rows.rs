@@ -323,17 +323,13 @@ impl SqlStore {
             }
         }
         for m in &fx.mails {
-            exec(
+            crate::outbox::queue_mail(
                 &mut *tx,
-                "INSERT INTO outbox (recipient, subject, body, request_id, status, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
-                &[
-                    (&m.to).into(),
-                    m.subject.replace("{number}", number).into(),
-                    m.body.replace("{number}", number).into(),
-                    V::I(request_id),
-                    now.into(),
-                ],
+                &m.to,
+                &m.subject.replace("{number}", number),
+                &m.body.replace("{number}", number),
+                Some(request_id),
+                now,
             )
             .await?;
         }

@@ -286,13 +286,7 @@ impl SurveyStore for SqlStore {
     ) -> StoreResult<()> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
-        exec(
-            &mut *tx,
-            "INSERT INTO outbox (recipient, subject, body, request_id, status, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, NULL, 'pending', $4, $4)",
-            &[(&mail.to).into(), (&mail.subject).into(), (&mail.body).into(), now.into()],
-        )
-        .await?;
+        crate::outbox::queue_mail(&mut tx, &mail.to, &mail.subject, &mail.body, None, now).await?;
         if reminder {
             exec(
                 &mut *tx,
