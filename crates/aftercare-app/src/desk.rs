@@ -649,7 +649,7 @@ where
                 _ => i.outlet_id = Some(outlet),
             }
         }
-        self.open_request_as(&p.actor(), &i, default_channel, None, None)
+        self.open_request_as(&p.actor(), &i, default_channel, None, None, None)
             .await
     }
 
@@ -662,6 +662,7 @@ where
         default_channel: RequestChannel,
         first_message: Option<NewMessage>,
         received_mail: Option<String>,
+        suggested: Option<TypeSuggestion>,
     ) -> Result<(RequestId, String), AppError> {
         let mut inv = Invalid::default();
         let ty = inv.check("service_type", ServiceType::parse(&i.service_type));
@@ -755,6 +756,9 @@ where
             asset_id: i.asset_id,
             order_id: i.order_id,
             service_type: ty,
+            suggested_type: suggested.map(|s| s.service_type),
+            suggested_confidence: suggested.map(|s| (s.confidence * 100.0).round() as i64),
+            type_confirmed: false,
             phase,
             status: RequestStatus::New,
             priority,
@@ -1263,8 +1267,23 @@ where
         inv.into_result()?;
         let mut redecide = false;
         let mut inv = Invalid::default();
-        if let Some(t) = i.service_type.as_deref().filter(|t| !t.trim().is_empty())
-            && let Some(t) = inv.check("service_type", ServiceType::parse(t))
+        let ty = i
+            .service_type
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .and_then(|t| inv.check("service_type", ServiceType::parse(t)));
+        // Whoever saves a type has looked at it: a suggested type is settled.
+        if let Some(t) = ty
+            && r.suggested_type.is_some()
+            && !r.type_confirmed
+        {
+            r.type_confirmed = true;
+            if t == r.service_type {
+                fx.history
+                    .push(("type_confirmed".into(), None, Some(t.code().into())));
+            }
+        }
+        if let Some(t) = ty
             && t != r.service_type
         {
             fx.history.push((

@@ -15,6 +15,13 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The service type a request's text reads as, and how sure the model is (0–1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TypeSuggestion {
+    pub service_type: ServiceType,
+    pub confidence: f64,
+}
+
 /// A service request, as stored. Times are UTC stamps.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServiceRequest {
@@ -26,6 +33,12 @@ pub struct ServiceRequest {
     pub asset_id: Option<AssetId>,
     pub order_id: Option<OrderId>,
     pub service_type: ServiceType,
+    /// The type the text of a mail or portal request reads as, suggested when it arrived.
+    pub suggested_type: Option<ServiceType>,
+    /// How sure that suggestion was, in percent.
+    pub suggested_confidence: Option<i64>,
+    /// An agent has confirmed or changed the type since it was suggested.
+    pub type_confirmed: bool,
     pub phase: ServicePhase,
     pub status: RequestStatus,
     pub priority: Priority,

@@ -3,6 +3,7 @@
 //! per product and the customer alliance. The analysis itself is
 //! `aftercare_insight::text`.
 
+use crate::desk_model::TypeSuggestion;
 use crate::error::AppError;
 pub use crate::feedback_model::*;
 use crate::jobs::changes;
@@ -17,7 +18,7 @@ use aftercare_domain::feedback::{FeedbackSource, ImprovementStatus, Ladder, Need
 use aftercare_domain::ids::*;
 use aftercare_domain::request::ServiceType;
 use aftercare_insight::text::{
-    Analysis, Analyzer, CORRECTION_WEIGHT, Example, LABELLED_TSV, WordKind, parse_labelled,
+    Analysis, Analyzer, CORRECTION_WEIGHT, Example, WordKind, builtin_labelled,
 };
 use std::sync::{Arc, RwLock};
 
@@ -222,16 +223,13 @@ fn poisoned<T>(_: T) -> AppError {
 }
 
 fn examples(corrected: &[(String, Sentiment, Ladder, Need)]) -> Vec<Example> {
-    let mut out: Vec<Example> = parse_labelled(LABELLED_TSV)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|l| l.example)
-        .collect();
+    let mut out: Vec<Example> = builtin_labelled().into_iter().map(|l| l.example).collect();
     out.extend(corrected.iter().map(|(text, s, l, n)| Example {
         text: text.clone(),
         sentiment: *s,
         ladder: *l,
         need: *n,
+        service_type: None,
         weight: CORRECTION_WEIGHT,
     }));
     out
@@ -318,6 +316,26 @@ where
         .map_err(|e| AppError::Internal(format!("text analysis: {e}")))?
     }
 
+    /// The service type a request's text reads as (mail and portal requests, before an
+    /// agent looks); none when the text has nothing the model can read.
+    pub async fn suggest_type(
+        &self,
+        subject: &str,
+        body: &str,
+    ) -> Result<Option<TypeSuggestion>, AppError> {
+        let analyzer = self.analyzer().await?;
+        let text: String = format!("{subject}\n{body}").chars().take(4_000).collect();
+        tokio::task::spawn_blocking(move || {
+            let a = analyzer.read().map_err(poisoned)?;
+            Ok(a.suggest_type(&text).ok().map(|j| TypeSuggestion {
+                service_type: j.label,
+                confidence: j.confidence,
+            }))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("type suggestion: {e}")))?
+    }
+
     /// Takes in what was said: analysed (or flagged), placed in the backlog, stored.
     /// Returns the item's id and whether it is new (its origin was not taken in before).
     pub async fn take_in(
@@ -352,7 +370,8 @@ where
             asset_id: c.asset_id,
             request_id: c.request_id,
             outlet_id: c.outlet_id,
-            rating,
+            // A rating taken in from the change log carries its stars with it.
+            rating: rating.or(c.rating),
             body: c.body,
             received_at: c.at,
             uncertain: analysis.as_ref().is_ok_and(Analysis::uncertain),

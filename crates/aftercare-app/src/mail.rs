@@ -13,7 +13,8 @@ use crate::service::{App, Principal};
 use aftercare_domain::RequestId;
 use aftercare_domain::account::Permission;
 use aftercare_domain::contact::Email;
-use aftercare_domain::request::{RequestChannel, find_request_number};
+use aftercare_domain::request::{RequestChannel, ServiceType, find_request_number};
+use aftercare_insight::text::TYPE_CONFIDENT;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -42,7 +43,13 @@ pub struct Delivery {
 
 impl<S> App<S>
 where
-    S: ?Sized + Send + Sync + ports::DeskPorts + ports::OutboxStore,
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::DeskPorts
+        + ports::OutboxStore
+        + ports::ChangeLog
+        + ports::FeedbackStore,
 {
     /// Takes in one raw mail as a mail server delivers it (the API's inbound mail): the
     /// caller's permission is checked before the mail is read.
@@ -167,9 +174,15 @@ where
         } else {
             mail.subject.trim().chars().take(200).collect()
         };
+        // The type the text reads as, when the model is sure enough; a consultation (the
+        // least committal) when not. The agent sees the suggestion and confirms or changes.
+        let suggested = self.suggest_type(&subject, &body).await?;
+        let service_type = suggested
+            .filter(|s| s.confidence >= TYPE_CONFIDENT)
+            .map_or(ServiceType::Consultation, |s| s.service_type);
         let input = RequestInput {
             customer_id: customer,
-            service_type: "consultation".into(),
+            service_type: service_type.code().into(),
             channel: Some("email".into()),
             subject,
             description: body.chars().take(20_000).collect(),
@@ -187,7 +200,14 @@ where
             attachments: mail.attachments.clone(),
         });
         let (id, number) = self
-            .open_request_as(&actor, &input, RequestChannel::Email, first, message_id)
+            .open_request_as(
+                &actor,
+                &input,
+                RequestChannel::Email,
+                first,
+                message_id,
+                suggested,
+            )
             .await?;
         // The subject named a request that does not exist: the agent is told, on the new
         // request, in their own language.

@@ -493,28 +493,6 @@ where
             .map_err(AppError::from_store("asset"))
     }
 
-    /// Opens a request from the portal for one of the customer's own products.
-    pub async fn portal_open_request(
-        &self,
-        a: &PortalAccount,
-        i: &PortalRequestInput,
-    ) -> Result<(RequestId, String), AppError> {
-        if ServiceType::parse(&i.service_type).is_ok_and(|t| !PORTAL_TYPES.contains(&t)) {
-            return Err(Invalid::one("service_type", "service_type_not_offered").into());
-        }
-        let input = RequestInput {
-            customer_id: a.customer_id,
-            asset_id: i.asset_id,
-            service_type: i.service_type.clone(),
-            channel: Some("portal".into()),
-            subject: i.subject.clone(),
-            description: i.description.clone(),
-            ..Default::default()
-        };
-        self.open_request_as(&portal_actor(a), &input, RequestChannel::Portal, None, None)
-            .await
-    }
-
     async fn own_request(
         &self,
         a: &PortalAccount,
@@ -771,5 +749,47 @@ where
             return Err(Invalid::one("product_id", "reference_not_found").into());
         }
         Ok(())
+    }
+}
+
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::DeskPorts
+        + ports::PortalStore
+        + ports::ChangeLog
+        + ports::FeedbackStore,
+{
+    /// Opens a request from the portal for one of the customer's own products.
+    pub async fn portal_open_request(
+        &self,
+        a: &PortalAccount,
+        i: &PortalRequestInput,
+    ) -> Result<(RequestId, String), AppError> {
+        if ServiceType::parse(&i.service_type).is_ok_and(|t| !PORTAL_TYPES.contains(&t)) {
+            return Err(Invalid::one("service_type", "service_type_not_offered").into());
+        }
+        let input = RequestInput {
+            customer_id: a.customer_id,
+            asset_id: i.asset_id,
+            service_type: i.service_type.clone(),
+            channel: Some("portal".into()),
+            subject: i.subject.clone(),
+            description: i.description.clone(),
+            ..Default::default()
+        };
+        // The type the customer chose stays; what the text reads as is shown to the agent.
+        let suggested = self.suggest_type(&i.subject, &i.description).await?;
+        self.open_request_as(
+            &portal_actor(a),
+            &input,
+            RequestChannel::Portal,
+            None,
+            None,
+            suggested,
+        )
+        .await
     }
 }

@@ -841,7 +841,7 @@ async fn desk(app: &App, user_ids: &[UserId], rng: &mut StdRng) -> anyhow::Resul
             ..Default::default()
         };
         let (id, _) = app
-            .open_request_as(&actor, &input, RequestChannel::Phone, None, None)
+            .open_request_as(&actor, &input, RequestChannel::Phone, None, None, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo request: {e}"))?;
         opened.push((id, c.id));

@@ -131,7 +131,7 @@ fn the_demos_feedback_talks_about_the_products_it_is_linked_to() {
     run(&dir, &["demo", "--customers", "200", "--seed", "5"]);
     let url = format!("sqlite://{}", dir.join("aftercare.db").display());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let items = rt.block_on(async {
+    let (items, backlog) = rt.block_on(async {
         let store = aftercare_store::SqlStore::new(aftercare_store::connect(&url).await.unwrap());
         let mut items = Vec::new();
         let mut cursor = None;
@@ -147,7 +147,7 @@ fn the_demos_feedback_talks_about_the_products_it_is_linked_to() {
                 None => break,
             }
         }
-        items
+        (items, store.backlog(None, None).await.unwrap())
     });
     assert!(items.len() >= 40, "{} items", items.len());
     let kinds: &[(&str, &[&str])] = &[
@@ -179,6 +179,70 @@ fn the_demos_feedback_talks_about_the_products_it_is_linked_to() {
             !items.iter().any(|f| f.body.trim() == booking),
             "a bare booking became feedback: {booking}"
         );
+    }
+    // The backlog's top defects are real defects. Each text behind them is either one of
+    // the labelled set's (the demo's texts come from it), labelled by hand as a complaint
+    // about function or quality, or a request's own words, from a request that reports a
+    // fault (a repair, exchange, return or complaint; not a booking or a question), or a
+    // comment given with a low rating (two stars or fewer).
+    use aftercare_app::ports::RequestStore;
+    use aftercare_domain::feedback::{Ladder, Sentiment};
+    use aftercare_domain::request::ServiceType;
+    let labels: std::collections::HashMap<String, (Sentiment, Ladder)> =
+        aftercare_insight::text::builtin_labelled()
+            .into_iter()
+            .map(|l| (l.example.text, (l.example.sentiment, l.example.ladder)))
+            .collect();
+    let top: Vec<_> = backlog
+        .iter()
+        .filter(|e| e.kind == "defect")
+        .take(3)
+        .collect();
+    assert!(!top.is_empty(), "the demo's backlog has no defect");
+    let store = rt.block_on(async {
+        aftercare_store::SqlStore::new(aftercare_store::connect(&url).await.unwrap())
+    });
+    for entry in top {
+        let behind: Vec<_> = items
+            .iter()
+            .filter(|f| f.improvement_id == Some(entry.id))
+            .collect();
+        assert!(!behind.is_empty(), "{}: nothing behind it", entry.topic);
+        for f in behind {
+            let real = if let Some((s, l)) = labels.get(f.body.trim()) {
+                *s == Sentiment::Negative && matches!(l, Ladder::Function | Ladder::Quality)
+            } else if f
+                .origin
+                .as_deref()
+                .is_some_and(|o| o.starts_with("rating:"))
+            {
+                f.rating.is_some_and(|r| r <= 2)
+            } else if let Some(id) = f
+                .origin
+                .as_deref()
+                .and_then(|o| o.strip_prefix("request:"))
+                .and_then(|id| id.parse().ok())
+            {
+                let r = rt
+                    .block_on(store.request(aftercare_domain::RequestId(id)))
+                    .unwrap()
+                    .unwrap();
+                matches!(
+                    r.service_type,
+                    ServiceType::Repair
+                        | ServiceType::Exchange
+                        | ServiceType::Return
+                        | ServiceType::Complaint
+                )
+            } else {
+                false
+            };
+            assert!(
+                real,
+                "{} ({:?}) is not a defect: {} ({:?})",
+                entry.topic, entry.product_name, f.body, f.origin
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

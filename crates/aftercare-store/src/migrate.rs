@@ -71,6 +71,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000016_fix_phases_and_departures",
         include_str!("migrations/m20261205_000016_fix_phases_and_departures.sql"),
     ),
+    (
+        "m20261205_000017_add_type_suggestion",
+        include_str!("migrations/m20261205_000017_add_type_suggestion.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 pub(crate) const REQ_COLS: &str = "r.id, r.number, r.customer_id, c.name AS customer_name, r.asset_id, r.order_id, \
-    r.service_type, r.phase, r.status, r.priority, r.channel, r.subject, r.description, r.tier, r.city, \
+    r.service_type, r.suggested_type, r.suggested_confidence, r.type_confirmed, r.phase, r.status, r.priority, r.channel, r.subject, r.description, r.tier, r.city, \
     r.outlet_id, r.assignee_id, u.name AS assignee_name, r.routed, r.sla_policy_id, r.response_due, \
     r.responded_at, r.resolution_due, r.resolution_left, r.warn_at, r.warn_seconds, r.warned, \
     r.response_breached, r.resolution_breached, r.sla_next, r.escalated, r.charge, r.charge_reason, \
@@ -35,6 +35,9 @@ pub(crate) struct ReqRec {
     pub(crate) asset_id: Option<i64>,
     pub(crate) order_id: Option<i64>,
     pub(crate) service_type: String,
+    pub(crate) suggested_type: Option<String>,
+    pub(crate) suggested_confidence: Option<i64>,
+    pub(crate) type_confirmed: i64,
     pub(crate) phase: String,
     pub(crate) status: String,
     pub(crate) priority: String,
@@ -88,6 +91,9 @@ impl TryFrom<ReqRec> for ServiceRequest {
             asset_id: r.asset_id.map(AssetId),
             order_id: r.order_id.map(OrderId),
             service_type: c.code("service_type", &r.service_type)?,
+            suggested_type: c.opt_code("suggested_type", r.suggested_type.as_deref())?,
+            suggested_confidence: r.suggested_confidence,
+            type_confirmed: r.type_confirmed != 0,
             phase: c.code("phase", &r.phase)?,
             status: c.code("status", &r.status)?,
             priority: c.code("priority", &r.priority)?,
@@ -397,6 +403,8 @@ impl SqlStore {
             "parts_cost",
             "labour_cost",
             "rating",
+            "suggested_confidence",
+            "type_confirmed",
         ];
         let cast = |col: &str, p: String| {
             if INT.contains(&col) {
@@ -654,6 +662,9 @@ pub(crate) fn request_args(r: &ServiceRequest) -> Vec<V> {
         r.rated_at.into(),
         r.resolved_at.into(),
         r.closed_at.into(),
+        r.suggested_type.into(),
+        V::OptI(r.suggested_confidence),
+        r.type_confirmed.into(),
     ]
 }
 
@@ -691,6 +702,9 @@ pub(crate) const MUTABLE: &[&str] = &[
     "rated_at",
     "resolved_at",
     "closed_at",
+    "suggested_type",
+    "suggested_confidence",
+    "type_confirmed",
 ];
 
 pub(crate) fn audit_of(r: &ServiceRequest) -> serde_json::Value {

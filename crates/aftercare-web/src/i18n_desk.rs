@@ -56,6 +56,27 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("request.tier", "客户等级", "客戶等級", "Tier"),
     ("request.escalated", "已升级", "已升級", "Escalated"),
     (
+        "request.type_read_as",
+        "从文字看，这是",
+        "從文字看，這是",
+        "The text reads as",
+    ),
+    ("request.type_sure", "把握", "把握", "confidence"),
+    (
+        "request.type_now",
+        "现在的类型是",
+        "現在的類型是",
+        "the type now is",
+    ),
+    (
+        "request.type_confirm",
+        "确认类型",
+        "確認類型",
+        "Confirm the type",
+    ),
+    ("request.type_take", "改为", "改為", "Change to"),
+    ("request.type_keep", "保持", "保持", "Keep"),
+    (
         "request.escalate",
         "升级给经理",
         "升級給經理",
@@ -267,6 +288,12 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("hist.parts_cost", "配件费", "配件費", "parts cost"),
     ("hist.labour_cost", "人工费", "人工費", "labour cost"),
     ("hist.escalated", "升级", "升級", "escalated"),
+    (
+        "hist.type_confirmed",
+        "确认服务类型",
+        "確認服務類型",
+        "service type confirmed",
+    ),
     (
         "hist.sla_warning",
         "即将超时提醒",

@@ -3504,3 +3504,123 @@ on_both_databases!(administrators_create_staff_accounts_and_tokens_through_the_a
 on_both_databases!(hostile_text_is_refused_alike_and_answers_are_hardened => hostile_text_is_refused_alike_and_every_answer_is_hardened);
 on_both_databases!(dates_and_money_are_bounded_on_orders_and_reports => dates_and_money_are_bounded);
 on_both_databases!(a_customers_personal_information_is_exported_and_erased_on_request => personal_data_is_exported_and_erased);
+
+async fn mailed_text_suggests_the_service_type(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let mail = |id: &str, subject: &str, body: &str| {
+        format!(
+            "From: zhao.min@example.cn\r\nTo: service@example.cn\r\nSubject: {subject}\r\n\
+             Message-ID: <{id}@example.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        )
+    };
+    let inbound = |raw: String| {
+        let tok = tok.clone();
+        async move {
+            let r = send(
+                api(app, Method::POST, "/api/v1/mail/inbound", &tok)
+                    .header("Content-Type", "message/rfc822")
+                    .body(raw),
+            )
+            .await
+            .expect(200);
+            r.json["request_id"].as_i64().unwrap()
+        }
+    };
+    // A complaint by mail is filed as a complaint, not as a consultation.
+    let id = inbound(mail(
+        "type-1",
+        "投诉你们的售后",
+        "师傅约了三次都没来，客服电话打了五遍一直推来推去，态度还很差，我要投诉，请给个说法！",
+    ))
+    .await;
+    let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200)
+        .json;
+    let r = &d["request"];
+    assert_eq!(r["service_type"], "complaint", "{r}");
+    assert_eq!(r["suggested_type"], "complaint", "{r}");
+    let sure = r["suggested_confidence"].as_i64().unwrap();
+    assert!((50..=100).contains(&sure), "{r}");
+    assert_eq!(r["type_confirmed"], false);
+
+    // The agent sees the suggestion on the request and confirms it there.
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let page = send(b.get(url(app, &format!("/requests/{id}"))))
+        .await
+        .expect(200);
+    assert!(
+        page.text.contains("id=\"type-suggestion\""),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("从文字看，这是"), "{}", page.text);
+    let csrf = scrape_csrf(&page.text);
+    let version = r["version"].as_i64().unwrap().to_string();
+    send(b.post(url(app, &format!("/requests/{id}/update"))).form(&[
+        ("_csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("service_type", "complaint"),
+    ]))
+    .await
+    .expect(303);
+    let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(d["request"]["type_confirmed"], true, "{d}");
+    assert_eq!(d["request"]["service_type"], "complaint");
+    let page = send(b.get(url(app, &format!("/requests/{id}"))))
+        .await
+        .expect(200);
+    assert!(!page.text.contains("id=\"type-suggestion\""));
+    assert!(page.text.contains("确认服务类型"), "history: {}", page.text);
+
+    // A question stays a consultation; an agent changing the type settles it too.
+    let id = inbound(mail(
+        "type-2",
+        "咨询",
+        "请问你们的空调以旧换新有什么活动吗？旧机可以抵多少钱？",
+    ))
+    .await;
+    let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(d["request"]["service_type"], "consultation", "{d}");
+    let version = d["request"]["version"].as_i64().unwrap();
+    let d = send(
+        api(app, Method::PATCH, &format!("/api/v1/requests/{id}"), &tok)
+            .json(&json!({"version": version, "service_type": "exchange"})),
+    )
+    .await
+    .expect(200)
+    .json;
+    assert_eq!(
+        (
+            &d["request"]["service_type"],
+            &d["request"]["type_confirmed"]
+        ),
+        (&json!("exchange"), &json!(true))
+    );
+
+    // A request opened by staff on the phone has no suggestion to confirm.
+    let customer = create_customer(app, &tok, &person("钱多多", "13700137011")).await;
+    let id = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &json!({"customer_id": customer, "service_type": "repair", "subject": "冰箱不冷"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert!(d["request"]["suggested_type"].is_null(), "{d}");
+}
+
+on_both_databases!(a_mailed_complaint_is_filed_as_a_complaint_and_the_agent_confirms_its_type => mailed_text_suggests_the_service_type);

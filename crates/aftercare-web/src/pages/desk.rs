@@ -436,6 +436,24 @@ impl RequestPage {
     fn types(&self) -> Vec<&'static str> {
         ServiceType::ALL.iter().map(|t| t.code()).collect()
     }
+    /// A history value in the reader's language: the codes of a status, priority or type
+    /// change are translated; names and amounts show as they are.
+    fn hist_value(&self, kind: &str, v: &str) -> String {
+        let prefix = match kind {
+            "status" => "rstatus",
+            "priority" => "priority",
+            "service_type" | "type_confirmed" => "stype",
+            _ => return v.to_owned(),
+        };
+        self.c.tr.k(prefix, v)
+    }
+    /// The type the text read as, while no agent has settled it.
+    fn open_suggestion(&self) -> Option<(ServiceType, i64)> {
+        let r = &self.d.request;
+        r.suggested_type
+            .filter(|_| !r.type_confirmed)
+            .map(|t| (t, r.suggested_confidence.unwrap_or(0)))
+    }
     fn is_assignee(&self, id: &UserId) -> bool {
         self.d.request.assignee_id == Some(*id)
     }
