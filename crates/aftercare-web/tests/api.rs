@@ -1997,6 +1997,17 @@ async fn the_portal_keeps_each_customer_to_their_own(app: &TestApp) {
     // Someone else's request does not exist for Bob, nor can he write on it.
     send(bob.get(url(app, &at))).await.expect(404);
     let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
+    // The type the customer chose stays; what the text reads as is there for the agent.
+    let staff_view = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(staff_view["request"]["service_type"], "repair");
+    assert_eq!(
+        staff_view["request"]["suggested_type"], "repair",
+        "{staff_view}"
+    );
+    assert_eq!(staff_view["request"]["type_confirmed"], false);
     send(
         bob.post(url(app, &format!("/portal/requests/{id}/messages")))
             .form(&[("_csrf", b_csrf.as_str()), ("body", "hi")]),
