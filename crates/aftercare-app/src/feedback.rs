@@ -305,12 +305,17 @@ where
             .cloned()
     }
 
-    async fn analyse(&self, body: &str) -> Result<Result<Analysis, String>, AppError> {
+    /// Analyses a text, with the star rating that came with it when there was one.
+    async fn analyse(
+        &self,
+        body: &str,
+        rating: Option<i64>,
+    ) -> Result<Result<Analysis, String>, AppError> {
         let analyzer = self.analyzer().await?;
         let body = body.to_owned();
         tokio::task::spawn_blocking(move || {
             let a = analyzer.read().map_err(poisoned)?;
-            Ok(a.analyze(&body).map_err(|e| e.to_string()))
+            Ok(a.analyze_rated(&body, rating).map_err(|e| e.to_string()))
         })
         .await
         .map_err(|e| AppError::Internal(format!("text analysis: {e}")))?
@@ -357,7 +362,8 @@ where
             (None, Some(asset)) => self.store.asset(asset).await?.map(|a| a.product_id),
             (p, _) => p,
         };
-        let analysis = self.analyse(&c.body).await?;
+        let rating = rating.or(c.rating);
+        let analysis = self.analyse(&c.body, rating).await?;
         let backlog = analysis.as_ref().ok().and_then(|a| {
             let kind = backlog_kind(a.sentiment.label, a.ladder.label, a.need.label)?;
             Some((product_id, a.topic.clone()?, kind))
@@ -371,7 +377,7 @@ where
             request_id: c.request_id,
             outlet_id: c.outlet_id,
             // A rating taken in from the change log carries its stars with it.
-            rating: rating.or(c.rating),
+            rating,
             body: c.body,
             received_at: c.at,
             uncertain: analysis.as_ref().is_ok_and(Analysis::uncertain),

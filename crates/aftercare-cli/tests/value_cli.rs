@@ -184,7 +184,7 @@ fn the_demos_feedback_talks_about_the_products_it_is_linked_to() {
     // the labelled set's (the demo's texts come from it), labelled by hand as a complaint
     // about function or quality, or a request's own words, from a request that reports a
     // fault (a repair, exchange, return or complaint; not a booking or a question), or a
-    // comment given with a low rating (two stars or fewer).
+    // comment given with a low rating or survey score (two stars or fewer).
     use aftercare_app::ports::RequestStore;
     use aftercare_domain::feedback::{Ladder, Sentiment};
     use aftercare_domain::request::ServiceType;
@@ -214,7 +214,7 @@ fn the_demos_feedback_talks_about_the_products_it_is_linked_to() {
             } else if f
                 .origin
                 .as_deref()
-                .is_some_and(|o| o.starts_with("rating:"))
+                .is_some_and(|o| o.starts_with("rating:") || o.starts_with("survey:"))
             {
                 f.rating.is_some_and(|r| r <= 2)
             } else if let Some(id) = f
