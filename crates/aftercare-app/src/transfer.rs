@@ -67,7 +67,7 @@ pub struct Table {
 #[derive(Debug)]
 pub struct FileError {
     pub row: usize,
-    /// `file_unreadable`, `file_not_utf8`, `file_no_header`, `file_too_many_rows`,
+    /// `file_unreadable`, `file_not_utf8`, `file_encoding_unknown`, `file_no_header`, `file_too_many_rows`,
     /// `file_too_many_columns`, `file_too_many_cells`, `file_too_large`, `file_too_many_parts`.
     pub code: &'static str,
     pub n: Option<u64>,
@@ -210,6 +210,43 @@ fn too_many_cells(row: usize, limits: &Limits) -> FileError {
     over(row + 1, "file_too_many_cells", limits.cells, "cells")
 }
 
+/// The text of a CSV file in whatever encoding a spreadsheet saved it: UTF-8 with or
+/// without a byte-order mark, UTF-16 with one, or, without a mark and not valid UTF-8,
+/// the encoding detected (GBK/GB18030 from Chinese Excel, Big5 from Taiwan and Hong
+/// Kong). Bytes that no encoding reads cleanly are refused, not guessed at.
+pub fn decode_csv(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, FileError> {
+    use std::borrow::Cow;
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return enc
+            .decode_without_bom_handling_and_without_replacement(&bytes[bom..])
+            .ok_or_else(not_text);
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(Cow::Borrowed(text));
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    let guess = detector.guess(None, true);
+    // A single-byte (Western) encoding reads any bytes at all, so it is never taken:
+    // such a file is refused with the advice to save it as CSV UTF-8.
+    let candidates = [guess, encoding_rs::GB18030, encoding_rs::BIG5];
+    candidates
+        .iter()
+        .filter(|enc| !enc.is_single_byte())
+        .find_map(|enc| enc.decode_without_bom_handling_and_without_replacement(bytes))
+        .map(|t| Cow::Owned(t.into_owned()))
+        .ok_or_else(not_text)
+}
+
+fn not_text() -> FileError {
+    FileError {
+        row: 0,
+        code: "file_encoding_unknown",
+        n: None,
+        message: "not text in UTF-8, GBK/GB18030 or Big5".into(),
+    }
+}
+
 /// Reads a table within `limits`.
 pub fn read_table_within(
     bytes: &[u8],
@@ -218,7 +255,8 @@ pub fn read_table_within(
 ) -> Result<Table, FileError> {
     let raw: Vec<Vec<String>> = match format {
         Format::Csv => {
-            let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+            let text = decode_csv(bytes)?;
+            let bytes = text.as_bytes();
             if let Some(row) = unterminated_quote(bytes) {
                 return Err(FileError {
                     row,
@@ -443,6 +481,82 @@ pub const ORDER_COLUMNS: &[&str] = &[
     "special_needs",
     "currency",
 ];
+
+/// A file to fill in for an import: the columns and one example row (codes for coded
+/// values; the page shows them by name). Every column is optional except those the kind
+/// requires (a customer's name and a phone or email; an order's sku and dates…).
+pub fn template(kind: Kind) -> (&'static [&'static str], Vec<&'static str>) {
+    match kind {
+        Kind::Customers => (
+            CUSTOMER_COLUMNS,
+            vec![
+                "张伟",
+                "person",
+                "",
+                "",
+                "1985-06-01",
+                "138 0013 8000",
+                "",
+                "zhang.wei@example.cn",
+                "",
+                "广东省",
+                "深圳市",
+                "南山区",
+                "科技园路 1 号",
+                "518000",
+                "老客户",
+                "sms,email",
+                "point_of_sale",
+                "",
+                "C-0001",
+            ],
+        ),
+        Kind::Products => (
+            PRODUCT_COLUMNS,
+            vec![
+                "AC-1001",
+                "变频空调 1.5 匹",
+                "空调",
+                "3299.00",
+                "CNY",
+                "yes",
+                "comprehensive",
+            ],
+        ),
+        Kind::Orders => (
+            ORDER_COLUMNS,
+            vec![
+                "O-0001",
+                "C-0001",
+                "138 0013 8000",
+                "",
+                "store",
+                "2026-11-20",
+                "2026-11-22",
+                "completed",
+                "AC-1001",
+                "1",
+                "3299.00",
+                "SN20261120001",
+                "",
+                "",
+                "CNY",
+            ],
+        ),
+        Kind::Reviews => (
+            REVIEW_COLUMNS,
+            vec![
+                "jd",
+                "R-1001",
+                "AC-1001",
+                "138 0013 8000",
+                "5",
+                "安装师傅很专业，空调很安静",
+                "2026-11-25",
+            ],
+        ),
+    }
+}
 
 pub fn customer_from_row(r: &HashMap<String, String>) -> CustomerInput {
     let phones = ["phone", "phone2"]
@@ -804,6 +918,7 @@ pub async fn import_file(
     format: Format,
     bytes: &[u8],
     dry_run: bool,
+    aliases: &Aliases,
 ) -> Result<Result<ImportReport, FileError>, AppError> {
     let needs: &[Permission] = match kind {
         Kind::Products => &[Permission::WriteCatalog],
@@ -815,8 +930,47 @@ pub async fn import_file(
         p.require(*n)?;
     }
     match read_table(bytes, format) {
-        Ok(table) => import(app, p, kind, &table, dry_run).await.map(Ok),
+        Ok(mut table) => {
+            table.use_codes(aliases);
+            import(app, p, kind, &table, dry_run).await.map(Ok)
+        }
         Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Other names of coded values, per column: what people type in a spreadsheet (the value's
+/// name in any of the product's languages, "网站" or "Website") for the code (`web`).
+/// Names are matched ignoring case and surrounding space.
+pub type Aliases = HashMap<&'static str, HashMap<String, &'static str>>;
+
+/// Columns that hold a list of values (a code for each).
+const LIST_COLUMNS: &[&str] = &["consent"];
+
+impl Table {
+    /// Replaces the names of coded values with their codes; what is not a known name
+    /// stays as it is (and is reported if it is no code either).
+    pub fn use_codes(&mut self, aliases: &Aliases) {
+        let code = |names: &HashMap<String, &'static str>, v: &str| {
+            names
+                .get(&v.trim().to_lowercase())
+                .map_or_else(|| v.trim().to_string(), |c| (*c).to_string())
+        };
+        for (_, row) in &mut self.rows {
+            for (column, names) in aliases {
+                let Some(cell) = row.get_mut(*column) else {
+                    continue;
+                };
+                *cell = if LIST_COLUMNS.contains(column) {
+                    cell.split([';', '；', ',', '，', '、'])
+                        .filter(|s| !s.trim().is_empty())
+                        .map(|v| code(names, v))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                } else {
+                    code(names, cell)
+                };
+            }
+        }
     }
 }
 

@@ -466,7 +466,8 @@ async fn main() -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let p = admin_principal(&app).await?;
-            let report = transfer::import_file(&app, &p, k, format, &bytes, dry_run)
+            let aliases = aftercare_web::api::transfer::import_aliases(k);
+            let report = transfer::import_file(&app, &p, k, format, &bytes, dry_run, &aliases)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?
                 .map_err(|e| anyhow::anyhow!("row {}: {}", e.row, e.message))?;

@@ -16,10 +16,18 @@ use std::time::Duration;
 const NOW: &str = "2026-06-30T04:00:00Z";
 
 async fn import(app: &App, p: &Principal, kind: Kind, csv: &str) -> ImportReport {
-    import_file(app, p, kind, Format::Csv, csv.as_bytes(), false)
-        .await
-        .unwrap()
-        .unwrap()
+    import_file(
+        app,
+        p,
+        kind,
+        Format::Csv,
+        csv.as_bytes(),
+        false,
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+    .unwrap()
 }
 
 /// (row, column, code) of every error.
@@ -189,6 +197,7 @@ async fn steps_scenario(db: Db) {
                 Format::Csv,
                 customer_file("B", 6_000).as_bytes(),
                 false,
+                &Default::default(),
             )
             .await
             .unwrap()

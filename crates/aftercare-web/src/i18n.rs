@@ -50,6 +50,12 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("import.errors", "错误", "錯誤", "Errors"),
     (
+        "error.file_encoding_unknown",
+        "文件不是 UTF-8、GBK/GB18030 或 Big5 编码的文本，请另存为“CSV UTF-8”格式。",
+        "檔案不是 UTF-8、GBK/GB18030 或 Big5 編碼的文字，請另存為「CSV UTF-8」格式。",
+        "the file is not text in UTF-8, GBK/GB18030 or Big5; save it as CSV UTF-8.",
+    ),
+    (
         "error.file_not_utf8",
         "第 {n} 列不是 UTF-8 文本，请另存为“CSV UTF-8”格式。",
         "第 {n} 欄不是 UTF-8 文字，請另存為「CSV UTF-8」格式。",
@@ -98,6 +104,13 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "This is not a spreadsheet: it holds more than {n} parts.",
     ),
     ("import.row", "行", "行", "Row"),
+    ("import.allowed", "可填：", "可填：", "Allowed:"),
+    (
+        "import.template",
+        "下载模板",
+        "下載範本",
+        "Download a template",
+    ),
     (
         "import.file",
         "文件（CSV 或 Excel .xlsx）",

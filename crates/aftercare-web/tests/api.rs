@@ -1079,16 +1079,89 @@ async fn customers_are_imported_all_or_nothing_and_exported(app: &TestApp) {
     assert!(!errors[0]["message"].as_str().unwrap().is_empty());
     assert_eq!(events_count(app).await, before, "a failed import wrote");
 
-    // 陈一 saved in GBK rather than UTF-8.
+    // What Chinese Excel saves (GBK), what Taiwan's and Hong Kong's save (Big5), and
+    // UTF-8 with a byte-order mark are all read as the text they hold.
     let mut gbk = b"name,phone\n".to_vec();
-    gbk.extend_from_slice(b"\xb3\xc2\xd2\xbb,13700137009\n");
-    let r = import("/api/v1/import/customers", gbk).await.expect(422);
+    gbk.extend_from_slice(b"\xb3\xc2\xd2\xbb\xb6\xfe\xc8\xfd,13700137009\n"); // 陈一二三
+    let mut big5 = b"name,phone\n".to_vec();
+    big5.extend_from_slice(b"\xb3\xaf\xa4\x40\xa4\x47\xa4\x54,13700137009\n"); // 陳一二三
+    let bom = "\u{feff}name,phone\n陈一二三,13700137009\n"
+        .as_bytes()
+        .to_vec();
+    for (file, name) in [(gbk, "陈一二三"), (big5, "陳一二三"), (bom, "陈一二三")] {
+        let r = import("/api/v1/import/customers?dry_run=true", file)
+            .await
+            .expect(200);
+        let summary = r.json["plan"][0]["summary"].as_str().unwrap();
+        assert!(summary.starts_with(name), "{}", r.text);
+    }
+    // The template of each kind: its columns and an example row, coded values by name.
+    for kind in ["customers", "products", "orders", "reviews"] {
+        let r = get_json(app, &tok, &format!("/api/v1/import/templates/{kind}.csv"))
+            .await
+            .expect(200);
+        assert!(r.text.starts_with('\u{feff}'), "a BOM for Excel");
+        let header = r
+            .text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(header.split(',').count() >= 7, "{header}");
+    }
+    let t = get_json(app, &tok, "/api/v1/import/templates/customers.csv")
+        .await
+        .expect(200)
+        .text;
+    assert!(t.contains("短信、邮件") && t.contains("个人"), "{t}");
+    let r = import("/api/v1/import/customers?dry_run=true", t.into_bytes()).await;
+    assert_eq!(r.status, 200, "the template imports as it is: {}", r.text);
+    get_json(app, &tok, "/api/v1/import/templates/invoices.csv")
+        .await
+        .expect(404);
+
+    // Coded columns take the value's name as people write it, in any of the languages.
+    let named = "name,phone,source,consent,kind\n王网站,13700137021,网站,短信、邮件,个人\n\
+                 陳網站,13700137022,網站,電郵,\nAnn Web,13700137023,Web,SMS,\n";
+    let r = import(
+        "/api/v1/import/customers?dry_run=true",
+        named.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // A value that is no code and no name is refused with the allowed ones listed.
+    let r = import(
+        "/api/v1/import/customers?dry_run=true",
+        "name,phone,source\n李朋友,13700137024,朋友圈\n"
+            .as_bytes()
+            .to_vec(),
+    )
+    .await
+    .expect(422);
+    let e = &r.json["errors"][0];
+    assert_eq!(e["column"], "source", "{}", r.text);
+    let told = e["message"].as_str().unwrap();
+    assert!(
+        told.contains("网站 (web)") && told.contains("口碑 (word_of_mouth)"),
+        "{told}"
+    );
+
+    // Bytes no Chinese or Unicode encoding reads are refused, in the reader's language.
+    let r = import(
+        "/api/v1/import/customers",
+        b"name,phone\n\x81\x7f\xff,13700137009\n".to_vec(),
+    )
+    .await
+    .expect(422);
     assert_eq!(r.code(), "import_invalid");
-    assert!(r.text.contains("UTF-8"), "{}", r.text);
-    // Coded, and told in the reader's language with the column it is about.
-    assert_eq!(r.json["fields"][0]["code"], "file_not_utf8", "{}", r.text);
+    assert_eq!(
+        r.json["fields"][0]["code"], "file_encoding_unknown",
+        "{}",
+        r.text
+    );
     let told = r.json["fields"][0]["message"].as_str().unwrap();
-    assert!(told.contains('1') && has_cjk(told), "{told}");
+    assert!(told.contains("GBK") && has_cjk(told), "{told}");
     assert_eq!(events_count(app).await, before, "an unreadable file wrote");
     assert!(customer_ids(app, &tok).await.is_empty());
 

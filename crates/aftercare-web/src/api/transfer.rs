@@ -25,7 +25,148 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(import_api))
+        .routes(routes!(import_template_api))
         .routes(routes!(export_api))
+}
+
+/// The columns of an import that hold a coded value: the codes and the prefix of their
+/// names in the messages (`tp.web` is "网站").
+fn coded_columns(kind: Kind) -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
+    use aftercare_domain::catalog::AfterSalesStrategy;
+    use aftercare_domain::customer::{ConsentChannel, CustomerKind, Touchpoint};
+    use aftercare_domain::order::{OrderStatus, SalesChannel};
+    let codes = |all: &[&'static str]| all.to_vec();
+    match kind {
+        Kind::Customers => vec![
+            (
+                "kind",
+                CustomerKind::ALL.iter().map(|c| c.code()).collect(),
+                "kind",
+            ),
+            (
+                "source",
+                Touchpoint::ALL.iter().map(|c| c.code()).collect(),
+                "tp",
+            ),
+            (
+                "consent",
+                ConsentChannel::ALL.iter().map(|c| c.code()).collect(),
+                "consent",
+            ),
+        ],
+        Kind::Orders => vec![
+            (
+                "channel",
+                SalesChannel::ALL.iter().map(|c| c.code()).collect(),
+                "channel",
+            ),
+            (
+                "status",
+                OrderStatus::ALL.iter().map(|c| c.code()).collect(),
+                "status",
+            ),
+        ],
+        Kind::Products => vec![(
+            "strategy",
+            AfterSalesStrategy::ALL.iter().map(|c| c.code()).collect(),
+            "strategy",
+        )],
+        Kind::Reviews => vec![("platform", codes(&[]), "")],
+    }
+    .into_iter()
+    .filter(|(_, codes, _)| !codes.is_empty())
+    .collect()
+}
+
+/// What an import takes for each coded value besides its code: its name in every language
+/// ("网站", "網站", "Website" for `web`).
+pub fn import_aliases(kind: Kind) -> Aliases {
+    coded_columns(kind)
+        .into_iter()
+        .map(|(column, codes, prefix)| {
+            let mut names = std::collections::HashMap::new();
+            for code in codes {
+                for lang in Lang::ALL {
+                    let key = format!("{prefix}.{code}");
+                    let name = t(lang, &key);
+                    if name != key {
+                        names.insert(name.trim().to_lowercase(), code);
+                    }
+                }
+            }
+            (column, names)
+        })
+        .collect()
+}
+
+/// The allowed values of a coded column as people read them: "网站 (web)、门店 (store)…".
+fn allowed_values(kind: Kind, column: &str, lang: Lang) -> Option<String> {
+    let (_, codes, prefix) = coded_columns(kind)
+        .into_iter()
+        .find(|(c, _, _)| *c == column)?;
+    let sep = if lang == Lang::En { ", " } else { "、" };
+    Some(
+        codes
+            .iter()
+            .map(|c| format!("{} ({c})", t(lang, &format!("{prefix}.{c}"))))
+            .collect::<Vec<_>>()
+            .join(sep),
+    )
+}
+
+/// A file to fill in for an import of `kind`: the columns and an example row, coded values
+/// by their name in the reader's language (an import takes names or codes), as UTF-8 CSV
+/// with a byte-order mark so that Excel opens the Chinese intact.
+pub fn template_csv(kind: Kind, lang: Lang) -> Vec<u8> {
+    let (header, example) = template(kind);
+    let coded = coded_columns(kind);
+    let row: Vec<String> = header
+        .iter()
+        .zip(example)
+        .map(
+            |(column, value)| match coded.iter().find(|(c, _, _)| c == column) {
+                Some((_, _, prefix)) if !value.is_empty() => {
+                    let sep = if lang == Lang::En { "," } else { "、" };
+                    value
+                        .split(',')
+                        .map(|code| t(lang, &format!("{prefix}.{code}")))
+                        .collect::<Vec<_>>()
+                        .join(sep)
+                }
+                _ => value.to_string(),
+            },
+        )
+        .collect();
+    to_csv(header, &[row])
+}
+
+pub(crate) fn template_response(file: &str, lang: Lang) -> Response {
+    let Some((name, kind)) = file
+        .strip_suffix(".csv")
+        .and_then(|n| Some((n, Kind::parse(n)?)))
+    else {
+        return ApiError::new(StatusCode::NOT_FOUND, lang, "not_found").into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}-template.csv\""),
+            ),
+        ],
+        template_csv(kind, lang),
+    )
+        .into_response()
+}
+
+/// A file to fill in for an import: the columns and one example row, coded values named
+/// in the caller's language. Anyone signed in may fetch it.
+#[utoipa::path(get, path = "/api/v1/import/templates/{file}", tag = "import and export",
+    params(("file" = String, Path, description = "`customers.csv`, `products.csv`, `orders.csv` or `reviews.csv`")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = ErrorBody)))]
+pub(crate) async fn import_template_api(c: ApiCaller, Path(file): Path<String>) -> Response {
+    template_response(&file, c.lang)
 }
 
 /// One error of a report as people read it.
@@ -38,10 +179,20 @@ pub struct ReportLine {
 pub fn report_lines(kind: Kind, r: &ImportReport, lang: Lang) -> Vec<ReportLine> {
     r.errors
         .iter()
-        .map(|e| ReportLine {
-            row: e.row,
-            column: column_of(kind, &e.field),
-            message: field_message(lang, &e.code),
+        .map(|e| {
+            let column = column_of(kind, &e.field);
+            let mut message = field_message(lang, &e.code);
+            // A value that is not one of the column's: the allowed ones are listed.
+            if e.code.ends_with("_unknown")
+                && let Some(allowed) = allowed_values(kind, &column, lang)
+            {
+                message = format!("{message} {} {allowed}", t(lang, "import.allowed"));
+            }
+            ReportLine {
+                row: e.row,
+                column,
+                message,
+            }
         })
         .collect()
 }
@@ -164,7 +315,8 @@ pub(crate) async fn import_api(
                 .into_response();
         }
     };
-    match import_file(&s.app, &c.principal, k, format, &body, q.dry_run).await {
+    let aliases = import_aliases(k);
+    match import_file(&s.app, &c.principal, k, format, &body, q.dry_run, &aliases).await {
         Ok(Ok(report)) => {
             let errors = report_lines(k, &report, c.lang)
                 .into_iter()

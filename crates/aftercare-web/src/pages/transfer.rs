@@ -22,6 +22,11 @@ pub fn routes() -> Router<AppState> {
         .route("/export/{file}", get(export_page))
         .route("/export/customers/{file}", get(vcard_page))
         .route("/import", get(import_page).post(import_submit))
+        .route("/import/templates/{file}", get(template_page))
+}
+
+pub(crate) async fn template_page(session: Session, Path(file): Path<String>) -> Response {
+    template_response(&file, session.lang)
 }
 
 pub(crate) async fn export_page(
@@ -131,7 +136,18 @@ pub(crate) async fn import_submit(
         return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
     };
     let format = Format::from_name(&name).unwrap_or(Format::Csv);
-    match import_file(&s.app, &session.principal, k, format, &data, dry_run).await {
+    let aliases = import_aliases(k);
+    match import_file(
+        &s.app,
+        &session.principal,
+        k,
+        format,
+        &data,
+        dry_run,
+        &aliases,
+    )
+    .await
+    {
         Ok(Err(e)) => {
             let text = file_error_text(session.lang, &e);
             page.file_error = Some(if e.row > 0 {
