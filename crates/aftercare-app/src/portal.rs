@@ -126,6 +126,36 @@ impl ArticleInput {
 /// Hours a mailed sign-up link works.
 pub const SIGNUP_LINK_HOURS: i64 = 24;
 
+/// How long a password-reset link works.
+pub const RESET_LINK_MINUTES: i64 = 60;
+
+/// The mail with a password-reset link, in the account's language.
+fn reset_mail(lang: aftercare_domain::lang::Lang, name: &str, link: &str) -> (String, String) {
+    use aftercare_domain::lang::Lang;
+    let m = RESET_LINK_MINUTES;
+    let name = name.trim();
+    match lang {
+        Lang::ZhHans => (
+            "重设售后服务账户的密码".to_owned(),
+            format!(
+                "{name}，您好：\n\n请打开以下链接，为售后服务账户设置新密码：\n{link}\n\n链接 {m} 分钟内有效，只能使用一次；设置后，所有已登录的设备都需要重新登录。如果不是您本人申请，请忽略本邮件，您的密码不会改变。\n"
+            ),
+        ),
+        Lang::ZhHant => (
+            "重設售後服務帳戶的密碼".to_owned(),
+            format!(
+                "{name}，您好：\n\n請開啟以下連結，為售後服務帳戶設定新密碼：\n{link}\n\n連結 {m} 分鐘內有效，只能使用一次；設定後，所有已登入的裝置都需要重新登入。如果不是您本人申請，請忽略本郵件，您的密碼不會改變。\n"
+            ),
+        ),
+        Lang::En => (
+            "Reset the password of your service account".to_owned(),
+            format!(
+                "Hello {name},\n\nOpen this link to set a new password for your service account:\n{link}\n\nThe link works once, for {m} minutes; afterwards every device signed in must sign in again. If you did not ask for this, ignore this mail: your password stays as it is.\n"
+            ),
+        ),
+    }
+}
+
 /// The customer a sign-up describes, its errors named after the form's single fields.
 fn signup_draft(
     i: &SignupInput,
@@ -207,19 +237,19 @@ fn signup_mail(
         (Lang::ZhHans, None) => (
             "您已有售后服务账户".to_owned(),
             format!(
-                "您好：\n\n有人用本邮箱申请注册售后服务账户，但本邮箱已有账户，因此没有新建。请直接登录：\n{base}/portal/login\n\n如果忘记了密码，请联系客服。如果不是您本人操作，请忽略本邮件。\n"
+                "您好：\n\n有人用本邮箱申请注册售后服务账户，但本邮箱已有账户，因此没有新建。请直接登录：\n{base}/portal/login\n\n如果忘记了密码，可在此重设：\n{base}/portal/forgot\n\n如果不是您本人操作，请忽略本邮件。\n"
             ),
         ),
         (Lang::ZhHant, None) => (
             "您已有售後服務帳戶".to_owned(),
             format!(
-                "您好：\n\n有人用本電子郵件申請註冊售後服務帳戶，但本電子郵件已有帳戶，因此沒有新建。請直接登入：\n{base}/portal/login\n\n如果忘記了密碼，請聯絡客服。如果不是您本人操作，請忽略本郵件。\n"
+                "您好：\n\n有人用本電子郵件申請註冊售後服務帳戶，但本電子郵件已有帳戶，因此沒有新建。請直接登入：\n{base}/portal/login\n\n如果忘記了密碼，可在此重設：\n{base}/portal/forgot\n\n如果不是您本人操作，請忽略本郵件。\n"
             ),
         ),
         (Lang::En, None) => (
             "You already have a service account".to_owned(),
             format!(
-                "Hello,\n\nSomeone asked to sign up with this email, which already has an account, so none was made. Sign in here:\n{base}/portal/login\n\nIf you forgot your password, contact our service team. If this was not you, ignore this mail.\n"
+                "Hello,\n\nSomeone asked to sign up with this email, which already has an account, so none was made. Sign in here:\n{base}/portal/login\n\nIf you forgot your password, reset it here:\n{base}/portal/forgot\n\nIf this was not you, ignore this mail.\n"
             ),
         ),
     };
@@ -313,6 +343,99 @@ where
             .store
             .queue_portal_signup(Some(&pending), &PortalMail { to, ..mail }, now)
             .await?)
+    }
+
+    /// Starts a password reset. When the address has a portal account, a link to set a
+    /// new password goes to it, in the account's language, valid for
+    /// [`RESET_LINK_MINUTES`] and once; when it has none, nothing is sent. The answer is
+    /// the same either way. Refused (`Throttled`) past [`SIGNUP_LIMITS`] in an hour, per
+    /// address and per client address.
+    pub async fn portal_forgot_password(
+        &self,
+        email: &str,
+        lang: Option<&str>,
+        ip: &str,
+    ) -> Result<(), AppError> {
+        let address = aftercare_domain::contact::Email::parse(email)
+            .map_err(|c| AppError::from(Invalid::one("email", c)))?;
+        let key = address.match_key();
+        let now = self.clock.now();
+        if self
+            .store
+            .claim_login(
+                &format!("reset:{key}"),
+                &format!("reset:{ip}"),
+                now - 60.minutes(),
+                now,
+                SIGNUP_LIMITS,
+            )
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Throttled);
+        }
+        let Some((account, _)) = self.store.portal_credentials(&key).await? else {
+            return Ok(());
+        };
+        let lang = account
+            .lang
+            .as_deref()
+            .or(lang)
+            .and_then(aftercare_domain::lang::Lang::from_tag)
+            .unwrap_or(aftercare_domain::lang::Lang::ZhHans);
+        let token = auth::new_secret("r_");
+        let link = format!("{}/portal/reset?token={token}", self.public_url);
+        let (subject, body) = reset_mail(lang, &account.name, &link);
+        let mail = PortalMail {
+            to: email.trim().to_owned(),
+            subject,
+            body,
+        };
+        Ok(self
+            .store
+            .queue_password_reset(
+                account.id,
+                &auth::hash_secret(&token),
+                now + RESET_LINK_MINUTES.minutes(),
+                &mail,
+                now,
+            )
+            .await?)
+    }
+
+    /// Whether a password-reset link is still good (for the page that asks for the new
+    /// password).
+    pub async fn portal_reset_pending(&self, token: &str) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .password_reset(&auth::hash_secret(token.trim()), self.clock.now())
+            .await?
+            .is_some())
+    }
+
+    /// Sets a new password from a mailed reset link and signs the customer in (every
+    /// other session of the account has ended); returns a session secret and its CSRF
+    /// token. A used, expired or unknown link is `reset_link_invalid` (field `token`).
+    pub async fn portal_reset_password(
+        &self,
+        token: &str,
+        password: &str,
+    ) -> Result<(String, String), AppError> {
+        let mut inv = Invalid::default();
+        inv.check("password", auth::check_password(password));
+        inv.into_result()?;
+        let hash = auth::hash_password(password).map_err(AppError::Internal)?;
+        let account = self
+            .store
+            .reset_portal_password(&auth::hash_secret(token.trim()), &hash, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                crate::StoreError::NotFound => {
+                    AppError::from(Invalid::one("token", "reset_link_invalid"))
+                }
+                e => AppError::from_store("portal_account")(e),
+            })?;
+        self.portal_session_for(account).await
     }
 
     /// Whether a sign-up link is still good (for the page that asks to confirm it).

@@ -75,6 +75,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000017_add_type_suggestion",
         include_str!("migrations/m20261205_000017_add_type_suggestion.sql"),
     ),
+    (
+        "m20261205_000018_create_portal_resets",
+        include_str!("migrations/m20261205_000018_create_portal_resets.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

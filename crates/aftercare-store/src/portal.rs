@@ -240,6 +240,106 @@ impl PortalStore for SqlStore {
         tx.commit().await.map_err(backend_err)
     }
 
+    async fn queue_password_reset(
+        &self,
+        account_id: i64,
+        token_hash: &str,
+        expires_at: jiff::Timestamp,
+        mail: &PortalMail,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = aftercare_app::ports::stamp(now);
+        let mut tx = self.begin().await?;
+        exec(
+            &mut *tx,
+            "DELETE FROM portal_resets WHERE account_id = $1 OR expires_at < $2",
+            &[V::I(account_id), (&now).into()],
+        )
+        .await?;
+        exec(
+            &mut *tx,
+            "INSERT INTO portal_resets (token_hash, account_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+            &[
+                token_hash.into(),
+                V::I(account_id),
+                (&now).into(),
+                aftercare_app::ports::stamp(expires_at).into(),
+            ],
+        )
+        .await?;
+        crate::outbox::queue_mail(&mut tx, &mail.to, &mail.subject, &mail.body, None, &now).await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn password_reset(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<i64>> {
+        scalar(
+            &self.db.write,
+            "SELECT account_id FROM portal_resets WHERE token_hash = $1 AND expires_at > $2",
+            &[token_hash.into(), aftercare_app::ports::stamp(now).into()],
+        )
+        .await
+    }
+
+    async fn reset_portal_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64> {
+        let now = aftercare_app::ports::stamp(now);
+        let mut tx = self.begin().await?;
+        let Some(account) = scalar(
+            &mut *tx,
+            "SELECT account_id FROM portal_resets WHERE token_hash = $1 AND expires_at > $2",
+            &[token_hash.into(), (&now).into()],
+        )
+        .await?
+        else {
+            return Err(StoreError::NotFound);
+        };
+        // A link works once: whoever removes it sets the password.
+        let taken = exec(
+            &mut *tx,
+            "DELETE FROM portal_resets WHERE token_hash = $1",
+            &[token_hash.into()],
+        )
+        .await?;
+        if taken == 0 {
+            return Err(StoreError::NotFound);
+        }
+        exec(
+            &mut *tx,
+            "UPDATE portal_accounts SET password_hash = $1 WHERE id = $2",
+            &[password_hash.into(), V::I(account)],
+        )
+        .await?;
+        exec(
+            &mut *tx,
+            "DELETE FROM portal_sessions WHERE account_id = $1",
+            &[V::I(account)],
+        )
+        .await?;
+        let actor = Actor::system("portal");
+        self.log(
+            &mut tx,
+            &actor,
+            "reset_password",
+            "portal_account",
+            account,
+            None,
+            None,
+            &now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(account)
+    }
+
     async fn pending_signup(
         &self,
         token_hash: &str,

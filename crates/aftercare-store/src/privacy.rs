@@ -406,6 +406,13 @@ impl PrivacyStore for SqlStore {
                 vec![],
             ),
             (
+                "portal_resets",
+                of(
+                    "DELETE FROM portal_resets WHERE account_id IN (SELECT id FROM portal_accounts WHERE customer_id IN {C})",
+                ),
+                vec![],
+            ),
+            (
                 "portal_accounts",
                 of("DELETE FROM portal_accounts WHERE customer_id IN {C}"),
                 vec![],

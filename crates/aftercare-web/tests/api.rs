@@ -3661,6 +3661,38 @@ async fn mailed_text_suggests_the_service_type(app: &TestApp) {
     assert!(!page.text.contains("id=\"type-suggestion\""));
     assert!(page.text.contains("确认服务类型"), "history: {}", page.text);
 
+    // The request prints as a service order with lines to sign.
+    let print = send(b.get(url(app, &format!("/requests/{id}/print"))))
+        .await
+        .expect(200);
+    let number = d["request"]["number"].as_str().unwrap();
+    for part in [
+        "服务单",
+        number,
+        "客户签字",
+        "技师签字",
+        "故障描述",
+        "投诉你们的售后",
+    ] {
+        assert!(print.text.contains(part), "{part}: {}", print.text);
+    }
+    // A refused form answers a page in the reader's language, with the way back.
+    let refused = send(
+        b.post(url(app, &format!("/requests/{id}/update")))
+            .form(&[("version", "1"), ("priority", "high")]),
+    )
+    .await
+    .expect(403);
+    for part in [
+        "id=\"message\"",
+        "/static/app.css",
+        "没有权限",
+        "返回",
+        "回到首页",
+    ] {
+        assert!(refused.text.contains(part), "{part}: {}", refused.text);
+    }
+
     // A question stays a consultation; an agent changing the type settles it too.
     let id = inbound(mail(
         "type-2",
@@ -3708,3 +3740,107 @@ async fn mailed_text_suggests_the_service_type(app: &TestApp) {
 }
 
 on_both_databases!(a_mailed_complaint_is_filed_as_a_complaint_and_the_agent_confirms_its_type => mailed_text_suggests_the_service_type);
+
+async fn portal_password_is_reset_by_a_mailed_link(app: &TestApp) {
+    let (old_session, _) = portal_customer(app, "周莉", "zhou.li@example.cn").await;
+    let anon = browser();
+    let mails_to = |to: &'static str| async move {
+        app.app
+            .store
+            .outbox_due(app.app.now(), 500)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.to == to)
+            .count()
+    };
+    // An address with an account and one without get the same answer; only the first
+    // gets a mail.
+    let before_unknown = mails_to("nobody@example.cn").await;
+    for email in ["Zhou.Li@example.cn", "nobody@example.cn"] {
+        let r = send(
+            anon.post(url(app, "/portal/forgot"))
+                .form(&[("email", email)]),
+        )
+        .await
+        .expect(200);
+        assert!(r.text.contains("id=\"reset-sent\""), "{}", r.text);
+    }
+    assert_eq!(mails_to("nobody@example.cn").await, before_unknown);
+    let waiting = app.app.store.outbox_due(app.app.now(), 500).await.unwrap();
+    let mail = waiting
+        .iter()
+        .rfind(|m| m.body.contains("/portal/reset?token="))
+        .expect("a reset mail");
+    assert_eq!(mail.to, "Zhou.Li@example.cn");
+    assert!(mail.subject.contains("重设"), "{}", mail.subject);
+    let start = mail.body.find("/portal/reset?token=").unwrap();
+    let link = mail.body[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+
+    // The link's page asks for the new password; two that differ are refused.
+    let page = send(anon.get(url(app, &link))).await.expect(200);
+    assert!(page.text.contains("id=\"reset-form\""), "{}", page.text);
+    let r = send(anon.post(url(app, "/portal/reset")).form(&[
+        ("token", token.as_str()),
+        ("password", "a new horse battery"),
+        ("password_again", "another horse battery"),
+    ]))
+    .await
+    .expect(422);
+    assert!(r.text.contains("两次输入的密码不一致"), "{}", r.text);
+    let r = send(anon.post(url(app, "/portal/reset")).form(&[
+        ("token", token.as_str()),
+        ("password", "a new horse battery"),
+        ("password_again", "a new horse battery"),
+    ]))
+    .await
+    .expect(303);
+    assert_eq!(r.header("location"), Some("/portal"));
+    // Signed in with the new password; every older session ended; the link is spent.
+    send(anon.get(url(app, "/portal"))).await.expect(200);
+    assert_ne!(send(old_session.get(url(app, "/portal"))).await.status, 200);
+    let again = send(anon.get(url(app, &link))).await.expect(404);
+    assert!(again.text.contains("id=\"link-invalid\""));
+    let b = browser();
+    let old = send(b.post(url(app, "/portal/login")).form(&[
+        ("email", "zhou.li@example.cn"),
+        ("password", "correct horse battery"),
+    ]))
+    .await;
+    assert_ne!(old.status, 303, "the old password still works");
+    send(b.post(url(app, "/portal/login")).form(&[
+        ("email", "zhou.li@example.cn"),
+        ("password", "a new horse battery"),
+    ]))
+    .await
+    .expect(303);
+
+    // The same over the API.
+    let r = send(
+        browser()
+            .post(url(app, "/api/v1/portal/password-reset"))
+            .json(&json!({"email": "zhou.li@example.cn"})),
+    )
+    .await
+    .expect(202);
+    assert_eq!(r.json["status"], "reset_sent");
+    let r = send(
+        browser()
+            .post(url(app, "/api/v1/portal/password-reset/confirm"))
+            .json(&json!({"token": token, "password": "yet another horse"})),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        r.json["fields"][0]["code"], "reset_link_invalid",
+        "{}",
+        r.text
+    );
+}
+
+on_both_databases!(a_portal_password_is_reset_by_a_link_mailed_to_the_account => portal_password_is_reset_by_a_mailed_link);

@@ -394,6 +394,31 @@ pub trait PortalStore: Send + Sync {
         mail: &PortalMail,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
+    /// Keeps a password-reset link for an account and queues its mail, in one
+    /// transaction; the account's earlier links stop working.
+    async fn queue_password_reset(
+        &self,
+        account_id: i64,
+        token_hash: &str,
+        expires_at: jiff::Timestamp,
+        mail: &PortalMail,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
+    /// The account a reset link is for, unless the link has expired or been used.
+    async fn password_reset(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<i64>>;
+    /// Sets a new password with a reset link, in one transaction: the link goes
+    /// (`NotFound` if it is gone or expired), the password changes and every session of
+    /// the account ends. Returns the account.
+    async fn reset_portal_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64>;
     /// The sign-up waiting under this token, unless its link has expired.
     async fn pending_signup(
         &self,

@@ -27,6 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(confirm_signup))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
         .routes(routes!(sign_in))
         .routes(routes!(my_assets, register_asset))
         .routes(routes!(my_requests, open_request))
@@ -138,6 +140,64 @@ async fn confirm_signup(
     let (token, _) = s
         .app
         .portal_confirm_signup(&input.token)
+        .await
+        .map_err(err!(lang.0))?;
+    Ok((StatusCode::CREATED, Json(PortalToken { token })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ForgotInput {
+    pub email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetSent {
+    /// Always `reset_sent`.
+    pub status: String,
+}
+
+/// Ask for a password-reset link. When the address has a portal account, a link valid
+/// for an hour (once) is mailed to it; the answer is the same whether or not it has one.
+#[utoipa::path(post, path = "/api/v1/portal/password-reset", tag = "portal", request_body = ForgotInput,
+    security(()), responses((status = 202, body = ResetSent), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn forgot_password(
+    State(s): State<AppState>,
+    lang: crate::auth::ReqLang,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    ApiJson(input): ApiJson<ForgotInput>,
+) -> ApiResult<(StatusCode, Json<ResetSent>)> {
+    s.app
+        .portal_forgot_password(&input.email, Some(lang.0.code()), &ip)
+        .await
+        .map_err(err!(lang.0))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ResetSent {
+            status: "reset_sent".into(),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetInput {
+    /// The `token` of the mailed link.
+    pub token: String,
+    pub password: String,
+}
+
+/// Set a new password with the token from the mailed link; every session of the account
+/// ends and a new portal token is answered. A link works once: used, expired or unknown is
+/// 422 `reset_link_invalid`.
+#[utoipa::path(post, path = "/api/v1/portal/password-reset/confirm", tag = "portal", request_body = ResetInput,
+    security(()), responses((status = 201, body = PortalToken), (status = 422, body = ErrorBody)))]
+async fn reset_password(
+    State(s): State<AppState>,
+    lang: crate::auth::ReqLang,
+    ApiJson(input): ApiJson<ResetInput>,
+) -> ApiResult<(StatusCode, Json<PortalToken>)> {
+    let (token, _) = s
+        .app
+        .portal_reset_password(&input.token, &input.password)
         .await
         .map_err(err!(lang.0))?;
     Ok((StatusCode::CREATED, Json(PortalToken { token })))

@@ -58,6 +58,30 @@ pub fn local_time(at: &str) -> String {
     }
 }
 
+/// A time slot as a customer picks it: the day with its weekday, then the hours, in the
+/// reader's language ("12月7日 周一 09:00–11:00", "Mon 7 Dec 09:00–11:00"). Stamps that
+/// do not parse show as they are.
+pub fn slot_label(start: &str, end: &str, tr: &Tr) -> String {
+    let (Ok(s), Ok(e)) = (
+        start.parse::<jiff::Timestamp>(),
+        end.parse::<jiff::Timestamp>(),
+    ) else {
+        return format!("{start} – {end}");
+    };
+    let (s, e) = (
+        s.to_zoned(aftercare_domain::calendar::china()),
+        e.to_zoned(aftercare_domain::calendar::china()),
+    );
+    let weekday = tr.t(&format!("weekday.{}", s.weekday().to_monday_one_offset()));
+    let day = tr
+        .t("slot.day")
+        .replace("{m}", &s.month().to_string())
+        .replace("{d}", &s.day().to_string())
+        .replace("{mon}", &s.strftime("%b").to_string())
+        .replace("{wd}", &weekday);
+    format!("{day} {}–{}", s.strftime("%H:%M"), e.strftime("%H:%M"))
+}
+
 /// An instant shown to a person: a typed timestamp or a stored stamp.
 pub trait Instant {
     /// Asia/Shanghai, to the minute.
@@ -103,16 +127,40 @@ pub(crate) fn render(t: impl Template) -> Response {
 /// A failure on a page: not found, forbidden or internal, in the user's language.
 pub(crate) fn page_error(e: AppError, lang: Lang) -> Response {
     let err = crate::error::ApiError::from_app(e, lang);
-    message_page(err.status, &err.body.message, "/")
+    message_page(
+        err.status,
+        &err.body.message,
+        "javascript:history.back()",
+        lang,
+    )
 }
 
-/// A bare page saying one thing, with a link back.
-fn message_page(status: StatusCode, msg: &str, back: &str) -> Response {
+/// A page saying one thing in the user's language, styled like the rest, with a way back
+/// and a way home: what a refused, missing or failed page shows.
+fn message_page(status: StatusCode, msg: &str, back: &str, lang: Lang) -> Response {
+    let t = |k: &str| askama_escape(&crate::i18n::t(lang, k)).to_string();
+    let title = t(match status.as_u16() {
+        403 => "error.title.forbidden",
+        404 => "error.title.not_found",
+        400 | 422 => "error.title.invalid",
+        s if s >= 500 => "error.title.internal",
+        _ => "error.title.other",
+    });
     (
         status,
         Html(format!(
-            "<!doctype html><meta charset=utf-8><title>{0}</title><p>{0}</p><p><a href=\"{back}\">←</a></p>",
-            askama_escape(msg)
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=utf-8>\
+             <meta name=viewport content=\"width=device-width, initial-scale=1\">\
+             <title>{title} · {app}</title><link rel=stylesheet href=\"/static/app.css\"></head>\
+             <body><main class=\"narrow\"><section class=\"card\" id=\"message\" data-status=\"{code}\">\
+             <h1>{title}</h1><p>{msg}</p><p class=\"actions\"><a class=\"btn light\" href=\"{back}\">{back_label}</a> \
+             <a class=\"btn\" href=\"/\">{home}</a></p></section></main></body></html>",
+            lang = lang.code(),
+            app = t("app.name"),
+            code = status.as_u16(),
+            msg = askama_escape(msg),
+            back_label = t("action.back"),
+            home = t("action.home"),
         )),
     )
         .into_response()
@@ -172,6 +220,7 @@ where
                     StatusCode::BAD_REQUEST,
                     &msg,
                     "javascript:history.back()",
+                    lang,
                 ))
             }
         }
@@ -199,7 +248,7 @@ where
                 tracing::debug!(rejection = %e.body_text(), "invalid page path");
                 let lang = crate::auth::request_lang(parts, None);
                 let msg = crate::i18n::t(lang, "error.no_such_page");
-                Err(message_page(StatusCode::NOT_FOUND, &msg, "/"))
+                Err(message_page(StatusCode::NOT_FOUND, &msg, "/", lang))
             }
         }
     }
@@ -282,6 +331,7 @@ pub(crate) fn csrf_failed(lang: Lang) -> Response {
         StatusCode::FORBIDDEN,
         &crate::i18n::t(lang, "error.csrf"),
         "javascript:history.back()",
+        lang,
     )
 }
 
@@ -392,4 +442,26 @@ pub(crate) fn money(v: impl Amount) -> String {
 
 pub(crate) fn yuan(cents: f64) -> String {
     aftercare_domain::catalog::format_money(cents.round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aftercare_domain::lang::Lang;
+
+    #[test]
+    fn a_slot_names_its_day_with_the_weekday() {
+        // 2026-12-07 is a Monday; 01:00Z is 09:00 in China.
+        let (s, e) = ("2026-12-07T01:00:00Z", "2026-12-07T03:00:00Z");
+        assert_eq!(
+            slot_label(s, e, &Tr(Lang::ZhHans)),
+            "12月7日 周一 09:00–11:00"
+        );
+        assert_eq!(
+            slot_label(s, e, &Tr(Lang::ZhHant)),
+            "12月7日 週一 09:00–11:00"
+        );
+        assert_eq!(slot_label(s, e, &Tr(Lang::En)), "Mon 7 Dec 09:00–11:00");
+        assert_eq!(slot_label("soon", "later", &Tr(Lang::En)), "soon – later");
+    }
 }

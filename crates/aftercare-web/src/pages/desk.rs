@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/bulk", post(bulk_submit))
         .route("/requests/new", get(new_page).post(new_submit))
         .route("/requests/{id}", get(request_page))
+        .route("/requests/{id}/print", get(print_page))
         .route("/requests/{id}/transition", post(transition_submit))
         .route("/requests/{id}/update", post(update_submit))
         .route("/requests/{id}/messages", post(message_submit))
@@ -504,6 +505,42 @@ async fn request_page(
 ) -> Response {
     match request_view(&s, &session, id, vec![]).await {
         Ok(p) => render(p),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// A request as a service order (服务单) to print: the customer, the item and its
+/// warranty, the fault, every visit's report, the costs and lines to sign.
+#[derive(Template)]
+#[template(path = "request_print.html")]
+struct PrintPage {
+    c: Chrome,
+    d: RequestDetail,
+    customer: Option<Customer360>,
+    asset: Option<(Asset, WarrantyView)>,
+}
+
+impl PrintPage {
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
+    }
+    fn money(&self, v: impl Amount) -> String {
+        crate::kit::page::money(v)
+    }
+}
+
+async fn print_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<RequestId>,
+) -> Response {
+    match request_view(&s, &session, id, vec![]).await {
+        Ok(p) => render(PrintPage {
+            c: p.c,
+            d: p.d,
+            customer: p.customer,
+            asset: p.asset,
+        }),
         Err(e) => page_error(e, session.lang),
     }
 }

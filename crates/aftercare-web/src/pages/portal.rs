@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/login", get(login_page).post(login_submit))
         .route("/portal/signup", get(signup_page).post(signup_submit))
         .route("/portal/confirm", get(confirm_page).post(confirm_submit))
+        .route("/portal/forgot", get(forgot_page).post(forgot_submit))
+        .route("/portal/reset", get(reset_page).post(reset_submit))
         .route("/portal/logout", post(logout))
         .route("/portal/lang", post(set_lang))
         .route("/portal/products", post(register_submit))
@@ -374,6 +376,141 @@ async fn confirm_submit(
     }
 }
 
+#[derive(Template)]
+#[template(path = "portal_forgot.html")]
+struct ForgotPage {
+    c: PChrome,
+    email: String,
+    errors: Vec<String>,
+    /// The request went through: the page says to look for the mail.
+    sent: bool,
+}
+
+async fn forgot_page(headers: HeaderMap) -> Response {
+    render(ForgotPage {
+        c: PChrome::anonymous(lang_of(&headers)),
+        email: String::new(),
+        errors: vec![],
+        sent: false,
+    })
+}
+
+async fn forgot_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    body: axum::body::Bytes,
+) -> Response {
+    let lang = lang_of(&headers);
+    let f = FormData::parse(&body);
+    let email = f.s("email");
+    match s
+        .app
+        .portal_forgot_password(&email, Some(lang.code()), &ip)
+        .await
+    {
+        // The same page whether or not the address has an account.
+        Ok(()) => render(ForgotPage {
+            c: PChrome::anonymous(lang),
+            email,
+            errors: vec![],
+            sent: true,
+        }),
+        Err(e) => (
+            if matches!(e, AppError::Throttled) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
+            render(ForgotPage {
+                c: PChrome::anonymous(lang),
+                email,
+                errors: form_messages(&e, &Tr(lang)),
+                sent: false,
+            }),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_reset.html")]
+struct ResetPage {
+    c: PChrome,
+    token: String,
+    /// The link is still good; otherwise the page says it is used or expired.
+    valid: bool,
+    errors: Vec<String>,
+}
+
+/// The page a mailed reset link opens: the new password is asked for there (a link
+/// checker that only fetches the page changes nothing).
+async fn reset_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageQuery(q): PageQuery<TokenQ>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let valid = !q.token.is_empty() && s.app.portal_reset_pending(&q.token).await.unwrap_or(false);
+    (
+        if valid {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        },
+        render(ResetPage {
+            c: PChrome::anonymous(lang),
+            token: q.token,
+            valid,
+            errors: vec![],
+        }),
+    )
+        .into_response()
+}
+
+async fn reset_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let lang = lang_of(&headers);
+    let f = FormData::parse(&body);
+    let token = f.s("token");
+    let (password, again) = (f.s("password"), f.s("password_again"));
+    let page = |valid: bool, errors: Vec<String>| ResetPage {
+        c: PChrome::anonymous(lang),
+        token: token.clone(),
+        valid,
+        errors,
+    };
+    if password != again {
+        let e = AppError::from(aftercare_domain::Invalid::one(
+            "password_again",
+            "passwords_differ",
+        ));
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(page(true, form_messages(&e, &Tr(lang)))),
+        )
+            .into_response();
+    }
+    match s.app.portal_reset_password(&token, &password).await {
+        Ok((secret, _)) => (
+            [(header::SET_COOKIE, session_cookie(&secret))],
+            Redirect::to("/portal"),
+        )
+            .into_response(),
+        Err(AppError::Invalid(inv)) if inv.0.iter().any(|e| e.field == "token") => {
+            (StatusCode::NOT_FOUND, render(page(false, vec![]))).into_response()
+        }
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(page(true, form_messages(&e, &Tr(lang)))),
+        )
+            .into_response(),
+    }
+}
+
 async fn logout(State(s): State<AppState>, PortalForm(c, _): PortalForm) -> Response {
     if let Err(e) = s.app.portal_logout(&c.secret).await {
         tracing::warn!(error = %e, "portal logout");
@@ -596,6 +733,9 @@ struct RequestPage {
 impl RequestPage {
     fn when(&self, at: impl Instant) -> String {
         at.local()
+    }
+    fn slot(&self, start: &str, end: &str) -> String {
+        crate::kit::page::slot_label(start, end, &self.c.tr)
     }
 }
 

@@ -3,7 +3,6 @@
 use crate::AppState;
 use crate::api::transfer::*;
 use crate::auth::Session;
-use crate::error::ApiError;
 use crate::i18n::Tr;
 use crate::kit::page::{Path, render};
 use aftercare_app::service::ImportReport;
@@ -63,7 +62,7 @@ pub(crate) async fn vcard_page(
             vcard(&c),
         )
             .into_response(),
-        Err(e) => ApiError::from_app(e, session.lang).into_response(),
+        Err(e) => crate::kit::page::page_error(e, session.lang),
     }
 }
 
@@ -167,6 +166,6 @@ pub(crate) async fn import_submit(
             page.report = Some(report);
             (status, render(page)).into_response()
         }
-        Err(e) => ApiError::from_app(e, session.lang).into_response(),
+        Err(e) => crate::kit::page::page_error(e, session.lang),
     }
 }

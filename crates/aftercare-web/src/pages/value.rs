@@ -401,6 +401,18 @@ impl SegmentsPage {
         let max = of.iter().map(|b| b.count).max().unwrap_or(0).max(1);
         n * 100 / max
     }
+    /// An RFM bucket as people read it: "近度 R · 5 分", "频度 F · 未评分".
+    fn rfm_label(&self, key: &str) -> String {
+        let mut chars = key.chars();
+        let dim = chars.next().map(String::from).unwrap_or_default();
+        let score = chars.as_str();
+        let score = if score.chars().all(|c| c.is_ascii_digit()) && !score.is_empty() {
+            self.c.tr.t("rfm.score").replace("{n}", score)
+        } else {
+            self.c.tr.t("rfm.unscored")
+        };
+        format!("{} · {score}", self.c.tr.k("rfm", &dim))
+    }
     /// The current filter as (name, value) pairs, for the save form.
     fn hidden_fields(&self) -> Vec<(String, String)> {
         form_urlencoded::parse(self.query.as_bytes())
