@@ -832,15 +832,11 @@ where
         fx.message = first_message;
         fx.received_mail = received_mail;
         if let Some(to) = &facts.email {
+            let lang = crate::customer_mail::mail_lang(facts.lang.as_deref());
             fx.mails.push(Mail {
                 to: to.clone(),
                 subject: format!("[{{number}}] {subject}"),
-                body: format!(
-                    "您好 {name}，我们已收到您的服务请求 {{number}}，会尽快处理。\n\
-                     Dear {name}, we have received your request {{number}} and will handle it soon.\n\
-                     回复本邮件即可补充信息 / Reply to this mail to add information.",
-                    name = facts.name
-                ),
+                body: crate::customer_mail::request_received(lang, &facts.name),
             });
         }
         let (id, number) = self.store.create_request(actor, &r, &fx, now).await?;
@@ -1161,15 +1157,13 @@ where
                     "request_resolved".into(),
                     format!("{} resolved by {by} — SLA: {outcome}", r.number),
                 ));
-                if let Some(email) = self.customer_email(r.customer_id).await? {
+                if let Some((email, lang)) = self.customer_email(r.customer_id).await? {
+                    let (subject, body) =
+                        crate::customer_mail::request_resolved(lang, &r.number, &r.subject);
                     fx.mails.push(Mail {
                         to: email,
-                        subject: format!("[{}] 已解决 / Resolved: {}", r.number, r.subject),
-                        body: format!(
-                            "您的服务请求 {n} 已解决，欢迎在客户门户为本次服务评分。\n\
-                             Your request {n} is resolved; please rate the service in the customer portal.",
-                            n = r.number
-                        ),
+                        subject,
+                        body,
                     });
                 }
             }
@@ -1193,12 +1187,15 @@ where
         Ok(())
     }
 
-    async fn customer_email(&self, customer_id: CustomerId) -> Result<Option<String>, AppError> {
-        Ok(self
-            .store
-            .service_facts(customer_id)
-            .await?
-            .and_then(|f| f.email))
+    /// Where and in which language to write to a customer.
+    async fn customer_email(
+        &self,
+        customer_id: CustomerId,
+    ) -> Result<Option<(String, aftercare_domain::lang::Lang)>, AppError> {
+        Ok(self.store.service_facts(customer_id).await?.and_then(|f| {
+            let lang = crate::customer_mail::mail_lang(f.lang.as_deref());
+            f.email.map(|e| (e, lang))
+        }))
     }
 
     /// Changes assignee, priority, costs or complaint findings.
@@ -1401,7 +1398,7 @@ where
             let mut track = track_of(&r);
             track.respond(self.clock.now());
             set_track(&mut r, &track);
-            if let Some(email) = self.customer_email(r.customer_id).await? {
+            if let Some((email, _)) = self.customer_email(r.customer_id).await? {
                 fx.mails.push(Mail {
                     to: email,
                     subject: format!("[{}] {}", r.number, r.subject),
@@ -1729,6 +1726,7 @@ where
                             account_manager_id: None,
                             email: None,
                             erased: false,
+                            lang: None,
                         };
                         if let Some(staff) = staff.as_mut()
                             && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)?
@@ -1885,15 +1883,18 @@ where
             self.apply_transition(&mut r, RequestStatus::Scheduled, by, &mut fx)
                 .await?;
         }
-        if let Some(email) = self.customer_email(r.customer_id).await? {
+        if let Some((email, lang)) = self.customer_email(r.customer_id).await? {
+            let (subject, body) = crate::customer_mail::visit_booked(
+                lang,
+                &r.number,
+                &when,
+                &tech.name,
+                address.as_deref().unwrap_or_default(),
+            );
             fx.mails.push(Mail {
                 to: email,
-                subject: format!("[{}] 上门服务预约 / Visit booked", r.number),
-                body: format!(
-                    "上门时间 / Visit: {when}\n工程师 / Technician: {}\n{}",
-                    tech.name,
-                    address.unwrap_or_default()
-                ),
+                subject,
+                body,
             });
         }
         fx.notify.push((tech.id, "visit_booked".into()));
@@ -2067,14 +2068,13 @@ where
                     .unwrap_or_default()
             ),
         ));
-        if let Some(email) = self.customer_email(r.customer_id).await? {
+        if let Some((email, lang)) = self.customer_email(r.customer_id).await? {
+            let (subject, body) =
+                crate::customer_mail::visit_cancelled(lang, &r.number, reason.as_deref());
             fx.mails.push(Mail {
                 to: email,
-                subject: format!("[{}] 上门服务已取消 / Visit cancelled", r.number),
-                body: format!(
-                    "原定上门时间已取消，我们会与您另约时间。\nThe visit has been cancelled; we will agree a new time with you.{}",
-                    reason.map(|x| format!("\n{x}")).unwrap_or_default()
-                ),
+                subject,
+                body,
             });
         }
         self.store

@@ -2,6 +2,7 @@
 //! the storage port; they know nothing of HTTP or SQL.
 
 pub mod auth;
+pub mod customer_mail;
 pub mod desk;
 pub mod desk_model;
 pub mod error;

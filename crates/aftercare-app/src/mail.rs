@@ -166,6 +166,11 @@ where
                     .first()
                     .copied()
                     .ok_or_else(|| AppError::Internal("no customer id".into()))?;
+                // Written to in the language they wrote in.
+                let lang = crate::customer_mail::guess_lang(&format!("{} {body}", mail.subject));
+                self.store
+                    .set_customer_lang(&actor, id, Some(lang.code()), true, self.now())
+                    .await?;
                 (id, true)
             }
         };

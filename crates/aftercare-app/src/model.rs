@@ -115,6 +115,8 @@ pub struct Customer {
     /// Set when the customer's personal information was erased at their request: the
     /// record stays, without identity, and can no longer change.
     pub erased_at: Option<Timestamp>,
+    /// The language they get mail in (zh-Hans, zh-Hant, en); none: not known yet.
+    pub lang: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Increases with every change; send it back on update to avoid lost updates.

@@ -550,6 +550,15 @@ where
             .await?)
     }
 
+    /// The customer chose a language in the portal: it is their account's, and the one
+    /// their mail comes in from now on.
+    pub async fn portal_set_lang(&self, a: &PortalAccount, lang: &str) -> Result<(), AppError> {
+        if !crate::customer_mail::is_mail_lang(lang) {
+            return Err(Invalid::one("lang", "lang_unknown").into());
+        }
+        Ok(self.store.set_portal_lang(a.id, lang).await?)
+    }
+
     pub async fn portal_logout(&self, secret: &str) -> Result<(), AppError> {
         Ok(self
             .store

@@ -219,25 +219,22 @@ where
         if matches!(
             to,
             RmaStatus::Approved | RmaStatus::Rejected | RmaStatus::Completed
-        ) && let Some(email) = self
-            .store
-            .service_facts(r.customer_id)
-            .await?
-            .and_then(|f| f.email)
+        ) && let Some(f) = self.store.service_facts(r.customer_id).await?
+            && let Some(email) = f.email
         {
+            let lang = crate::customer_mail::mail_lang(f.lang.as_deref());
+            let (subject, body) = crate::customer_mail::rma_update(
+                lang,
+                &r.number,
+                kind,
+                to,
+                &rma.serial,
+                note.as_deref(),
+            );
             fx.mails.push(Mail {
                 to: email,
-                subject: format!("[{}] {} {}", r.number, kind.code(), to.code()),
-                body: format!(
-                    "您的{}申请（{}）状态：{}。\nYour {} for {} is now {}.{}",
-                    kind.code(),
-                    rma.serial,
-                    to.code(),
-                    kind.code(),
-                    rma.serial,
-                    to.code(),
-                    note.map(|n| format!("\n{n}")).unwrap_or_default()
-                ),
+                subject,
+                body,
             });
         }
         let decided_by =

@@ -584,6 +584,33 @@ where
         Ok(self.store.duplicates(100).await?)
     }
 
+    /// Sets the language a customer gets mail in (`zh-Hans`, `zh-Hant`, `en`; empty: not
+    /// known, mail in simplified Chinese). Refused for an erased customer.
+    pub async fn set_customer_lang(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+        lang: &str,
+    ) -> Result<(), AppError> {
+        p.require(Permission::WriteCustomers)?;
+        let lang = lang.trim();
+        if !lang.is_empty() && !crate::customer_mail::is_mail_lang(lang) {
+            return Err(Invalid::one("lang", "lang_unknown").into());
+        }
+        match self.store.customer(id).await? {
+            None => return Err(AppError::NotFound("customer")),
+            Some(c) if c.erased_at.is_some() => {
+                return Err(Invalid::one("customer_id", "customer_erased").into());
+            }
+            Some(_) => {}
+        }
+        let lang = Some(lang).filter(|l| !l.is_empty());
+        self.store
+            .set_customer_lang(&p.actor(), id, lang, false, self.now())
+            .await?;
+        Ok(())
+    }
+
     pub async fn dismiss_duplicate(
         &self,
         p: &Principal,

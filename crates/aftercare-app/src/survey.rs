@@ -153,22 +153,14 @@ where
 
     fn survey_mail(
         &self,
+        lang: Option<&str>,
         name: &str,
         link: &str,
         expires_days: u32,
         reminder: bool,
     ) -> (String, String) {
-        let subject = if reminder {
-            "提醒：请花一分钟评价我们的服务 / Reminder: one minute to rate our service"
-        } else {
-            "请花一分钟评价我们的服务 / One minute to rate our service"
-        };
-        let body = format!(
-            "{name}，您好：\n\n感谢您选择我们。请花一分钟告诉我们这次的体验，您的意见会直接用来改进产品和服务：\n{link}\n\n链接 {expires_days} 天内有效，无需登录。\n\n\
-             Hello {name},\n\nThank you for choosing us. Please take a minute to tell us how it went; what you say goes straight into improving our products and service:\n{link}\n\n\
-             The link works for {expires_days} days, without signing in.\n"
-        );
-        (subject.to_owned(), body)
+        let lang = crate::customer_mail::mail_lang(lang);
+        crate::customer_mail::survey(lang, name, link, expires_days, reminder)
     }
 
     /// One sending round: every resolved request and new order the change log reports
@@ -220,8 +212,13 @@ where
             round.created += 1;
             if let Some(to) = to {
                 let link = self.link_for(id, expires).await?;
-                let (subject, body) =
-                    self.survey_mail(&o.customer_name, &link, s.expires_days, false);
+                let (subject, body) = self.survey_mail(
+                    o.lang.as_deref(),
+                    &o.customer_name,
+                    &link,
+                    s.expires_days,
+                    false,
+                );
                 let mail = SurveyMail {
                     to: to.to_owned(),
                     subject,
@@ -239,8 +236,13 @@ where
                     continue;
                 };
                 let link = self.survey_link(&survey).await?;
-                let (subject, body) =
-                    self.survey_mail(&survey.customer_name, &link, s.expires_days, true);
+                let (subject, body) = self.survey_mail(
+                    survey.customer_lang.as_deref(),
+                    &survey.customer_name,
+                    &link,
+                    s.expires_days,
+                    true,
+                );
                 let mail = SurveyMail { to, subject, body };
                 self.store
                     .queue_survey_mail(survey.id, &mail, true, now)

@@ -114,6 +114,8 @@ pub struct SurveyOccasion {
     pub email: Option<String>,
     /// The channels the customer agreed to (comma-separated codes).
     pub consent: String,
+    /// The language the customer gets mail in, when known.
+    pub lang: Option<String>,
 }
 
 /// A mail to queue with a survey or its reminder.
@@ -130,6 +132,8 @@ pub struct Survey {
     pub id: SurveyId,
     pub customer_id: CustomerId,
     pub customer_name: String,
+    /// The language the customer gets mail in (zh-Hans, zh-Hant, en), when known.
+    pub customer_lang: Option<String>,
     pub occasion: String,
     pub subject_ref: String,
     pub request_id: Option<RequestId>,

@@ -939,7 +939,9 @@ pub fn normalise(text: &str) -> String {
     fast2s::convert(text).to_lowercase()
 }
 
-fn script_of(text: &str) -> Script {
+/// The script a text is written in: traditional when any character of it changes on
+/// folding to simplified, Latin when it has no Chinese at all.
+pub fn script_of(text: &str) -> Script {
     if !text.chars().any(is_cjk) {
         return Script::Latin;
     }

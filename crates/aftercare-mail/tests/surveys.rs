@@ -151,7 +151,8 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
         sent[0].0
     );
     assert!(
-        sent[0].2.contains("王芳") && sent[0].2.contains("Hello"),
+        // In her language only (none chosen: simplified Chinese), not in two at once.
+        sent[0].2.contains("王芳") && sent[0].2.contains("您好") && !sent[0].2.contains("Hello"),
         "{}",
         sent[0].2
     );

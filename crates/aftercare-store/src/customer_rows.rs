@@ -28,6 +28,7 @@ pub(crate) struct CustomerRec {
     pub tags: String,
     pub merged_into: Option<i64>,
     pub erased_at: Option<String>,
+    pub lang: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -119,7 +120,7 @@ where
         e,
         "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
          u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.external_ref, c.consent, c.tags, \
-         c.merged_into, c.erased_at, c.created_at, c.updated_at, c.version \
+         c.merged_into, c.erased_at, c.lang, c.created_at, c.updated_at, c.version \
          FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1"
             .replace("{TIER_IN_FORCE}", crate::value::TIER_IN_FORCE)
             .as_str(),
@@ -234,6 +235,7 @@ where
             .as_deref()
             .map(|at| cells.at("erased_at", at))
             .transpose()?,
+        lang: c.lang,
         created_at: cells.at("created_at", &c.created_at)?,
         updated_at: cells.at("updated_at", &c.updated_at)?,
         version: c.version,

@@ -475,6 +475,50 @@ impl CustomerStore for SqlStore {
         Ok(out)
     }
 
+    async fn set_customer_lang(
+        &self,
+        actor: &Actor,
+        id: CustomerId,
+        lang: Option<&str>,
+        only_if_unset: bool,
+        now: jiff::Timestamp,
+    ) -> StoreResult<bool> {
+        let now = &aftercare_app::ports::stamp(now);
+        let mut tx = self.begin().await?;
+        let Some(before) = fetch_opt::<_, (Option<String>,)>(
+            &mut *tx,
+            "SELECT lang FROM customers WHERE id = $1",
+            &[V::I(id.get())],
+        )
+        .await?
+        else {
+            return Ok(false);
+        };
+        let before = before.0;
+        if (only_if_unset && before.is_some()) || before.as_deref() == lang {
+            return Ok(true);
+        }
+        exec(
+            &mut *tx,
+            "UPDATE customers SET lang = $1 WHERE id = $2",
+            &[lang.into(), V::I(id.get())],
+        )
+        .await?;
+        self.log(
+            &mut tx,
+            actor,
+            "set_lang",
+            "customer",
+            id.get(),
+            Some(&json!({"lang": before})),
+            Some(&json!({"lang": lang})),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(true)
+    }
+
     async fn dismiss_duplicate(
         &self,
         actor: &Actor,

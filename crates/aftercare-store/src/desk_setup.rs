@@ -299,11 +299,12 @@ impl DeskSetupStore for SqlStore {
             account_manager_id: Option<i64>,
             primary_email: Option<String>,
             erased_at: Option<String>,
+            lang: Option<String>,
         }
         let q: Option<Q> = fetch_opt(
             &self.db.read,
             &format!(
-                "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email, c.erased_at \
+                "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email, c.erased_at, c.lang \
                  FROM customers c WHERE c.id = $1",
                 crate::value::TIER_IN_FORCE
             ),
@@ -317,6 +318,7 @@ impl DeskSetupStore for SqlStore {
             account_manager_id: q.account_manager_id.map(UserId),
             email: q.primary_email,
             erased: q.erased_at.is_some(),
+            lang: q.lang,
         }))
     }
 

@@ -79,6 +79,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000018_create_portal_resets",
         include_str!("migrations/m20261205_000018_create_portal_resets.sql"),
     ),
+    (
+        "m20261205_000019_add_customer_lang",
+        include_str!("migrations/m20261205_000019_add_customer_lang.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -186,6 +186,13 @@ impl PortalStore for SqlStore {
                         ],
                     )
                     .await?;
+                    // The language of the sign-up is the customer's, unless one was chosen.
+                    exec(
+                        &mut *tx,
+                        "UPDATE customers SET lang = COALESCE(lang, $1) WHERE id = $2",
+                        &[(&lang).into(), V::I(customer)],
+                    )
+                    .await?;
                     let after = json!({"customer_id": customer, "email": email});
                     me.log(
                         &mut *tx,
@@ -269,6 +276,24 @@ impl PortalStore for SqlStore {
         )
         .await?;
         crate::outbox::queue_mail(&mut tx, &mail.to, &mail.subject, &mail.body, None, &now).await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn set_portal_lang(&self, account_id: i64, lang: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        exec(
+            &mut *tx,
+            "UPDATE portal_accounts SET lang = $1 WHERE id = $2",
+            &[lang.into(), V::I(account_id)],
+        )
+        .await?;
+        exec(
+            &mut *tx,
+            "UPDATE customers SET lang = $1 \
+             WHERE id = (SELECT customer_id FROM portal_accounts WHERE id = $2)",
+            &[lang.into(), V::I(account_id)],
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)
     }
 

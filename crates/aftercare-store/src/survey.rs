@@ -15,7 +15,7 @@ use serde_json::json;
 const SURVEY_SELECT: &str = "SELECT s.id, s.customer_id, c.name AS customer_name, s.occasion, s.subject_ref, \
     s.request_id, s.order_id, s.product_id, p.name AS product_name, s.outlet_id, s.service_type, s.sent_to, \
     s.created_at, s.expires_at, s.reminded_at, s.answered_at, s.csat, s.nps, s.ces, s.answers, s.comment, \
-    s.feedback_id FROM surveys s JOIN customers c ON c.id = s.customer_id \
+    s.feedback_id, c.lang AS customer_lang FROM surveys s JOIN customers c ON c.id = s.customer_id \
     LEFT JOIN products p ON p.id = s.product_id WHERE 1 = 1";
 
 #[derive(sqlx::FromRow)]
@@ -42,6 +42,7 @@ struct SurveyRec {
     answers: Option<String>,
     comment: Option<String>,
     feedback_id: Option<i64>,
+    customer_lang: Option<String>,
 }
 
 impl TryFrom<SurveyRec> for Survey {
@@ -53,6 +54,7 @@ impl TryFrom<SurveyRec> for Survey {
             id: SurveyId(r.id),
             customer_id: CustomerId(r.customer_id),
             customer_name: r.customer_name,
+            customer_lang: r.customer_lang,
             occasion: r.occasion,
             subject_ref: r.subject_ref,
             request_id: r.request_id.map(RequestId),
@@ -123,7 +125,7 @@ impl SurveyStore for SqlStore {
         for chunk in requests.chunks(200) {
             let mut sql = Sql::new(
                 "SELECT r.id, r.number, r.resolved_at, r.customer_id, c.name, a.product_id, r.outlet_id, r.service_type, \
-                 c.primary_email, c.consent FROM requests r JOIN customers c ON c.id = r.customer_id \
+                 c.primary_email, c.consent, c.lang FROM requests r JOIN customers c ON c.id = r.customer_id \
                  LEFT JOIN assets a ON a.id = r.asset_id \
                  WHERE r.status = 'resolved' AND r.resolved_at IS NOT NULL \
                  AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.request_id = r.id AND s.occasion = 'resolved')",
@@ -141,9 +143,21 @@ impl SurveyStore for SqlStore {
                 String,
                 Option<String>,
                 String,
+                Option<String>,
             )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
-            for (id, number, at, customer, name, product, outlet, service_type, email, consent) in
-                rows
+            for (
+                id,
+                number,
+                at,
+                customer,
+                name,
+                product,
+                outlet,
+                service_type,
+                email,
+                consent,
+                lang,
+            ) in rows
             {
                 out.push(SurveyOccasion {
                     occasion: "resolved",
@@ -159,6 +173,7 @@ impl SurveyStore for SqlStore {
                     service_type: Some(service_type),
                     email,
                     consent,
+                    lang,
                 });
             }
         }
@@ -168,7 +183,7 @@ impl SurveyStore for SqlStore {
                 // is not a purchase to survey.
                 "SELECT o.id, o.ordered_on || 'T12:00:00Z', o.customer_id, c.name, \
                  (SELECT MIN(i.product_id) FROM order_items i WHERE i.order_id = o.id), o.outlet_id, \
-                 c.primary_email, c.consent FROM orders o JOIN customers c ON c.id = o.customer_id \
+                 c.primary_email, c.consent, c.lang FROM orders o JOIN customers c ON c.id = o.customer_id \
                  WHERE o.status <> 'cancelled' \
                  AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.order_id = o.id AND s.occasion = 'purchase')",
             );
@@ -183,8 +198,9 @@ impl SurveyStore for SqlStore {
                 Option<i64>,
                 Option<String>,
                 String,
+                Option<String>,
             )> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
-            for (id, at, customer, name, product, outlet, email, consent) in rows {
+            for (id, at, customer, name, product, outlet, email, consent, lang) in rows {
                 out.push(SurveyOccasion {
                     occasion: "purchase",
                     subject_ref: format!("order:{id}"),
@@ -199,6 +215,7 @@ impl SurveyStore for SqlStore {
                     service_type: None,
                     email,
                     consent,
+                    lang,
                 });
             }
         }

@@ -117,6 +117,27 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("weekday.5", "周五", "週五", "Fri"),
     ("weekday.6", "周六", "週六", "Sat"),
     ("weekday.7", "周日", "週日", "Sun"),
+    ("customer.lang", "邮件语言", "郵件語言", "Mail language"),
+    (
+        "customer.lang_unknown",
+        "未设置（简体中文）",
+        "未設定（簡體中文）",
+        "Not set (simplified Chinese)",
+    ),
+    ("lang.zh-Hans", "简体中文", "簡體中文", "Simplified Chinese"),
+    (
+        "lang.zh-Hant",
+        "繁體中文",
+        "繁體中文",
+        "Traditional Chinese",
+    ),
+    ("lang.en", "English", "English", "English"),
+    (
+        "error.lang_unknown",
+        "不是可选的语言（简体中文、繁體中文、English）。",
+        "不是可選的語言（簡體中文、繁體中文、English）。",
+        "is not one of the languages (zh-Hans, zh-Hant, en).",
+    ),
     ("action.back", "返回", "返回", "Back"),
     ("action.home", "回到首页", "回到首頁", "Home"),
     (

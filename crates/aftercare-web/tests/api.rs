@@ -3844,3 +3844,129 @@ async fn portal_password_is_reset_by_a_mailed_link(app: &TestApp) {
 }
 
 on_both_databases!(a_portal_password_is_reset_by_a_link_mailed_to_the_account => portal_password_is_reset_by_a_mailed_link);
+
+async fn customers_get_mail_in_their_language(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let outbox = |to: &'static str| async move {
+        app.app
+            .store
+            .outbox_due(app.app.now(), 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(to))
+            .map(|m| format!("{}\n{}", m.subject, m.body))
+            .collect::<Vec<_>>()
+    };
+    let id = create_customer(
+        app,
+        &tok,
+        &json!({"name": "陳大文", "phones": [{"number": "+852 9123 4567"}],
+                "emails": [{"address": "chan.taiman@example.hk"}]}),
+    )
+    .await;
+    // Staff set the language; a receipt then comes in it, and only in it.
+    let lang = |l: &str| {
+        let tok = tok.clone();
+        let l = l.to_owned();
+        async move {
+            send(
+                api(
+                    app,
+                    Method::PUT,
+                    &format!("/api/v1/customers/{id}/language"),
+                    &tok,
+                )
+                .json(&json!({ "lang": l })),
+            )
+            .await
+        }
+    };
+    lang("zh-Hant").await.expect(204);
+    let c = get_json(app, &tok, &format!("/api/v1/customers/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        c.json["customer"]["lang"]
+            .as_str()
+            .or(c.json["lang"].as_str()),
+        Some("zh-Hant"),
+        "{}",
+        c.text
+    );
+    let open = |subject: &'static str| {
+        let tok = tok.clone();
+        async move {
+            post_json(
+                app,
+                &tok,
+                "/api/v1/requests",
+                &json!({"customer_id": id, "service_type": "repair", "subject": subject}),
+            )
+            .await
+            .expect(201);
+        }
+    };
+    open("雪櫃唔凍").await;
+    let mails = outbox("chan.taiman@example.hk").await;
+    let receipt = mails.last().expect("a receipt");
+    assert!(receipt.contains("我們已收到"), "{receipt}");
+    assert!(
+        !receipt.contains("Dear") && !receipt.contains("我们"),
+        "{receipt}"
+    );
+    lang("en").await.expect(204);
+    open("Fridge not cold").await;
+    let receipt = outbox("chan.taiman@example.hk").await.pop().unwrap();
+    assert!(
+        receipt.contains("We have received") && !receipt.contains("收到"),
+        "{receipt}"
+    );
+    // A language that is not one of the three is refused and changes nothing.
+    let bad = lang("fr").await.expect(422);
+    assert_eq!(
+        bad.json["fields"][0]["code"], "lang_unknown",
+        "{}",
+        bad.text
+    );
+    let c = get_json(app, &tok, &format!("/api/v1/customers/{id}"))
+        .await
+        .expect(200);
+    assert!(c.text.contains("\"lang\":\"en\""), "{}", c.text);
+
+    // Someone new who writes in traditional characters is written back to in them.
+    let raw = "From: Lam Siu Ming <lam.siuming@example.hk>\r\nTo: service@example.cn\r\n\
+               Subject: =?UTF-8?B?5Ya35rCj5qmf5ryP5rC0?=\r\nMessage-ID: <lang-1@example.hk>\r\n\
+               Content-Type: text/plain; charset=utf-8\r\n\r\n部冷氣機一直漏水，唔該盡快派師傅上門。\r\n";
+    send(
+        api(app, Method::POST, "/api/v1/mail/inbound", &tok)
+            .header("Content-Type", "message/rfc822")
+            .body(raw),
+    )
+    .await
+    .expect(200);
+    let receipt = outbox("lam.siuming@example.hk")
+        .await
+        .pop()
+        .expect("a receipt");
+    assert!(receipt.contains("我們已收到"), "{receipt}");
+
+    // In the portal, the customer's own choice of language is their mail's too.
+    let (b, csrf) = portal_customer(app, "Mary Wong", "mary.wong@example.hk").await;
+    send(
+        b.post(url(app, "/portal/lang"))
+            .form(&[("lang", "en"), ("_csrf", csrf.as_str())]),
+    )
+    .await
+    .expect(303);
+    let rows = get_json(app, &tok, "/api/v1/customers?q=mary.wong%40example.hk")
+        .await
+        .expect(200);
+    let mary = rows.items()[0]["id"].as_i64().unwrap();
+    let c = get_json(app, &tok, &format!("/api/v1/customers/{mary}"))
+        .await
+        .expect(200);
+    assert!(c.text.contains("\"lang\":\"en\""), "{}", c.text);
+}
+
+on_both_databases!(customers_get_mail_in_the_language_they_chose_or_wrote_in => customers_get_mail_in_their_language);

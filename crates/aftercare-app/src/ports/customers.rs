@@ -44,6 +44,17 @@ pub trait CustomerStore: Send + Sync {
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<i64>>;
     async fn duplicates(&self, limit: u32) -> StoreResult<Vec<DuplicatePair>>;
+    /// Sets the language a customer gets mail in (none: not known), with an audit row;
+    /// `only_if_unset` leaves a language already chosen alone (a guess never overrides a
+    /// choice). Returns whether the customer exists.
+    async fn set_customer_lang(
+        &self,
+        actor: &Actor,
+        id: CustomerId,
+        lang: Option<&str>,
+        only_if_unset: bool,
+        now: jiff::Timestamp,
+    ) -> StoreResult<bool>;
     async fn dismiss_duplicate(
         &self,
         actor: &Actor,

@@ -269,6 +269,8 @@ pub struct ServiceFacts {
     pub email: Option<String>,
     /// Their personal information was erased: no new request is opened for them.
     pub erased: bool,
+    /// The language they get mail in (zh-Hans, zh-Hant, en), when known.
+    pub lang: Option<String>,
 }
 
 /// The desk's configuration: calendars and SLA policies.
@@ -404,6 +406,8 @@ pub trait PortalStore: Send + Sync {
         mail: &PortalMail,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
+    /// The language a portal customer chose: their account's and their mail's.
+    async fn set_portal_lang(&self, account_id: i64, lang: &str) -> StoreResult<()>;
     /// The account a reset link is for, unless the link has expired or been used.
     async fn password_reset(
         &self,

@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_staff_profiles))
         .routes(routes!(set_staff_profile))
         .routes(routes!(set_customer_tier))
+        .routes(routes!(set_customer_language))
         .routes(routes!(list_notifications))
         .routes(routes!(mail_inbound))
         .routes(routes!(list_articles, create_article))
@@ -535,6 +536,28 @@ async fn set_customer_tier(
     ApiJson(input): ApiJson<TierInput>,
 ) -> ApiResult<StatusCode> {
     s.app.set_customer_tier(&c.principal, id, &input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct LanguageInput {
+    /// `zh-Hans`, `zh-Hant` or `en`; empty: not known (mail in simplified Chinese).
+    pub lang: String,
+}
+
+/// Set the language a customer gets mail in: request receipts, visit bookings,
+/// resolutions and surveys are written in it.
+#[utoipa::path(put, path = "/api/v1/customers/{id}/language", tag = "customers", params(("id" = i64, Path, description = "The customer's id")), request_body = LanguageInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_customer_language(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<CustomerId>,
+    ApiJson(input): ApiJson<LanguageInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .set_customer_lang(&c.principal, id, &input.lang)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
             get(notifications_page).post(notifications_read),
         )
         .route("/customers/{id}/tier", post(tier_submit))
+        .route("/customers/{id}/lang", post(lang_submit))
 }
 
 async fn desk_js() -> impl IntoResponse {
@@ -745,6 +746,21 @@ async fn tier_submit(
     match s
         .app
         .set_customer_tier(&session.principal, id, &input)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn lang_submit(
+    State(s): State<AppState>,
+    Path(id): Path<CustomerId>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    match s
+        .app
+        .set_customer_lang(&session.principal, id, &f.s("lang"))
         .await
     {
         Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),

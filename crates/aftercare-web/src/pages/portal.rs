@@ -525,9 +525,22 @@ async fn logout(State(s): State<AppState>, PortalForm(c, _): PortalForm) -> Resp
         .into_response()
 }
 
-async fn set_lang(headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn set_lang(
+    State(s): State<AppState>,
+    customer: Option<Customer>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let f = FormData::parse(&body);
     let lang = Lang::from_tag(&f.s("lang")).unwrap_or_default();
+    // A signed-in customer's choice (from their own page: the form's token matches) is
+    // also the language their mail comes in.
+    if let Some(c) = customer
+        && f.get("_csrf") == Some(c.csrf.as_str())
+        && let Err(e) = s.app.portal_set_lang(&c.account, lang.code()).await
+    {
+        tracing::warn!(error = %e, "portal language");
+    }
     let back = headers
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
