@@ -1945,6 +1945,62 @@ where
         Ok(visits)
     }
 
+    /// Gives the caller a secret calendar address of their own visits, for calendar apps
+    /// that cannot sign in: `{public_url}/calendar/{secret}.ics`. Shown once; a new one
+    /// replaces the old. Browser sessions only (an API token does not hand out secrets).
+    pub async fn create_calendar_feed(&self, p: &Principal) -> Result<String, AppError> {
+        if p.scopes.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        let secret = crate::auth::new_secret("c_");
+        self.store
+            .set_calendar_feed(
+                &p.actor(),
+                p.user.id,
+                Some(&crate::auth::hash_secret(&secret)),
+                self.clock.now(),
+            )
+            .await?;
+        Ok(format!("{}/calendar/{secret}.ics", self.public_url))
+    }
+
+    /// Ends the caller's calendar subscription: the address answers not found from now on.
+    pub async fn revoke_calendar_feed(&self, p: &Principal) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .set_calendar_feed(&p.actor(), p.user.id, None, self.clock.now())
+            .await?)
+    }
+
+    /// When the caller's calendar subscription was made, if they have one.
+    pub async fn calendar_feed_since(&self, p: &Principal) -> Result<Option<Timestamp>, AppError> {
+        Ok(self.store.calendar_feed_since(p.user.id).await?)
+    }
+
+    /// The visits a calendar subscription secret opens, as an iCalendar feed: those of its
+    /// owner, seen as the owner sees them. An unknown or revoked secret, or one whose
+    /// owner is no longer active, is not found.
+    pub async fn calendar_by_secret(&self, secret: &str) -> Result<String, AppError> {
+        let not_found = || AppError::NotFound("calendar");
+        let user_id = self
+            .store
+            .calendar_feed_user(&crate::auth::hash_secret(secret.trim()))
+            .await?
+            .ok_or_else(not_found)?;
+        let user = self
+            .store
+            .user(user_id)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(not_found)?;
+        let p = Principal {
+            role: user.role,
+            user,
+            scopes: None,
+        };
+        self.visits_ics(&p, user_id).await
+    }
+
     /// The technician's visits as an iCalendar feed (RFC 5545).
     pub async fn visits_ics(
         &self,

@@ -155,7 +155,11 @@ pub struct Visit {
     pub request_id: RequestId,
     pub request_number: String,
     pub subject: String,
+    /// What the customer said is wrong (the request's description).
+    pub fault: String,
     pub customer_name: String,
+    /// The customer's primary phone, to call on the way.
+    pub customer_phone: Option<String>,
     pub technician_id: UserId,
     pub technician_name: String,
     pub starts_at: Timestamp,

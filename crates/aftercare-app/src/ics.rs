@@ -70,6 +70,20 @@ pub fn calendar(visits: &[Visit], now: Timestamp) -> String {
         if let Some(a) = &v.address {
             fold(&format!("LOCATION:{}", escape(a)), &mut out);
         }
+        // What the technician needs on the way: whom to call, and what is wrong.
+        let mut about: Vec<String> = Vec::new();
+        if let Some(phone) = &v.customer_phone {
+            about.push(format!("☎ {phone}"));
+        }
+        about.push(v.subject.clone());
+        let fault: String = v.fault.trim().chars().take(1000).collect();
+        if !fault.is_empty() && fault != v.subject.trim() {
+            about.push(fault);
+        }
+        fold(
+            &format!("DESCRIPTION:{}", escape(&about.join("\n"))),
+            &mut out,
+        );
         let status = if v.status == VisitStatus::Done {
             "CONFIRMED"
         } else {
@@ -93,7 +107,9 @@ mod tests {
             request_id: aftercare_domain::RequestId(1),
             request_number: "SR-2026-000001".into(),
             subject: "空调不制冷, 噪音大; 需要上门检查维修".repeat(3),
+            fault: "外机一直响，制冷很差".into(),
             customer_name: "张三".into(),
+            customer_phone: Some("+8613800138000".into()),
             technician_id: aftercare_domain::UserId(2),
             technician_name: "王师傅".into(),
             starts_at: "2026-11-26T02:00:00.000000Z".parse().unwrap(),
@@ -113,5 +129,13 @@ mod tests {
         assert!(ics.lines().all(|l| l.len() <= 75), "{ics}");
         let unfolded = ics.replace("\r\n ", "");
         assert!(unfolded.contains("SUMMARY:SR-2026-000001 张三 — 空调不制冷"));
+        assert!(
+            unfolded.contains("DESCRIPTION:☎ +8613800138000\\n"),
+            "{unfolded}"
+        );
+        assert!(
+            unfolded.contains("外机一直响\\，制冷很差")
+                || unfolded.contains("外机一直响，制冷很差")
+        );
     }
 }

@@ -83,6 +83,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000019_add_customer_lang",
         include_str!("migrations/m20261205_000019_add_customer_lang.sql"),
     ),
+    (
+        "m20261205_000020_create_calendar_feeds",
+        include_str!("migrations/m20261205_000020_create_calendar_feeds.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -191,7 +191,8 @@ impl TryFrom<RowRec> for RequestRow {
     }
 }
 
-pub(crate) const VISIT_COLS: &str = "v.id, v.request_id, r.number AS request_number, r.subject, c.name AS customer_name, \
+pub(crate) const VISIT_COLS: &str = "v.id, v.request_id, r.number AS request_number, r.subject, \
+    r.description AS fault, c.name AS customer_name, c.primary_phone AS customer_phone, \
     v.technician_id, u.name AS technician_name, v.starts_at, v.ends_at, v.status, v.address, v.work_done, \
     v.parts, v.minutes_spent, v.confirmed_by, v.reported_at \
     FROM visits v JOIN requests r ON r.id = v.request_id JOIN customers c ON c.id = r.customer_id \
@@ -203,7 +204,9 @@ pub(crate) struct VisitRec {
     pub(crate) request_id: i64,
     pub(crate) request_number: String,
     pub(crate) subject: String,
+    pub(crate) fault: String,
     pub(crate) customer_name: String,
+    pub(crate) customer_phone: Option<String>,
     pub(crate) technician_id: i64,
     pub(crate) technician_name: String,
     pub(crate) starts_at: String,
@@ -227,7 +230,9 @@ impl TryFrom<VisitRec> for Visit {
             request_id: RequestId(v.request_id),
             request_number: v.request_number,
             subject: v.subject,
+            fault: v.fault,
             customer_name: v.customer_name,
+            customer_phone: v.customer_phone,
             technician_id: UserId(v.technician_id),
             technician_name: v.technician_name,
             starts_at: c.at("starts_at", &v.starts_at)?,

@@ -13,6 +13,75 @@ use serde_json::json;
 
 #[async_trait]
 impl VisitStore for SqlStore {
+    async fn set_calendar_feed(
+        &self,
+        actor: &Actor,
+        user_id: aftercare_domain::UserId,
+        token_hash: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let now = aftercare_app::ports::stamp(now);
+        let mut tx = self.begin().await?;
+        exec(
+            &mut *tx,
+            "DELETE FROM calendar_feeds WHERE user_id = $1",
+            &[V::I(user_id.get())],
+        )
+        .await?;
+        if let Some(hash) = token_hash {
+            exec(
+                &mut *tx,
+                "INSERT INTO calendar_feeds (user_id, token_hash, created_at) VALUES ($1, $2, $3)",
+                &[V::I(user_id.get()), hash.into(), (&now).into()],
+            )
+            .await?;
+        }
+        let action = if token_hash.is_some() {
+            "create_calendar_feed"
+        } else {
+            "revoke_calendar_feed"
+        };
+        self.log(
+            &mut tx,
+            actor,
+            action,
+            "user",
+            user_id.get(),
+            None,
+            None,
+            &now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn calendar_feed_user(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<aftercare_domain::UserId>> {
+        Ok(scalar(
+            &self.db.read,
+            "SELECT user_id FROM calendar_feeds WHERE token_hash = $1",
+            &[token_hash.into()],
+        )
+        .await?
+        .map(aftercare_domain::UserId))
+    }
+
+    async fn calendar_feed_since(
+        &self,
+        user_id: aftercare_domain::UserId,
+    ) -> StoreResult<Option<Timestamp>> {
+        let at: Option<(String,)> = fetch_opt(
+            &self.db.read,
+            "SELECT created_at FROM calendar_feeds WHERE user_id = $1",
+            &[V::I(user_id.get())],
+        )
+        .await?;
+        at.map(|(at,)| Cells::of("calendar_feeds", user_id.get()).at("created_at", &at))
+            .transpose()
+    }
+
     async fn book_visit(
         &self,
         actor: &Actor,

@@ -63,6 +63,43 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("request.type_sure", "把握", "把握", "confidence"),
     (
+        "feed.title",
+        "日历订阅",
+        "行事曆訂閱",
+        "Calendar subscription",
+    ),
+    (
+        "feed.help",
+        "把您的上门安排订阅到手机或电脑的日历（苹果、谷歌、Outlook 日历等）：日历应用凭这个私密地址读取，无需登录。每个事件带客户电话和故障描述。请勿分享这个地址；不再需要时请停用。",
+        "把您的到府安排訂閱到手機或電腦的行事曆（Apple、Google、Outlook 行事曆等）：行事曆應用程式憑這個私密網址讀取，無需登入。每個事件附客戶電話和故障描述。請勿分享這個網址；不再需要時請停用。",
+        "Subscribe to your visits from any calendar app (Apple, Google, Outlook…): the app reads them from this private address without signing in. Each event carries the customer's phone and the fault. Do not share the address; revoke it when you no longer need it.",
+    ),
+    (
+        "feed.once",
+        "订阅地址（只显示这一次，请复制到日历应用中）：",
+        "訂閱網址（只顯示這一次，請複製到行事曆應用程式中）：",
+        "Your subscription address (shown only now; copy it into your calendar app):",
+    ),
+    (
+        "feed.since",
+        "已订阅，生成于",
+        "已訂閱，產生於",
+        "Subscribed since",
+    ),
+    (
+        "feed.create",
+        "生成订阅地址",
+        "產生訂閱網址",
+        "Make a subscription address",
+    ),
+    (
+        "feed.renew",
+        "换一个新地址（旧地址停用）",
+        "換一個新網址（舊網址停用）",
+        "New address (the old one stops)",
+    ),
+    ("feed.revoke", "停用订阅", "停用訂閱", "Revoke"),
+    (
         "print.link",
         "打印服务单",
         "列印服務單",

@@ -3970,3 +3970,95 @@ async fn customers_get_mail_in_their_language(app: &TestApp) {
 }
 
 on_both_databases!(customers_get_mail_in_the_language_they_chose_or_wrote_in => customers_get_mail_in_their_language);
+
+async fn a_calendar_subscription_opens_ones_visits_without_signing_in(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let admin_id = get_json(app, &tok, "/api/v1/me").await.expect(200).json["id"]
+        .as_i64()
+        .unwrap();
+    let customer = create_customer(app, &tok, &person("冯师奶", "13700137031")).await;
+    let id = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &json!({"customer_id": customer, "service_type": "repair", "subject": "洗碗机不排水",
+                "description": "洗完碗底部积水，报E2"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/requests/{id}/visits"),
+        &json!({"technician_id": admin_id, "starts_at": "2030-01-08T10:00", "ends_at": "2030-01-08T11:00",
+                "address": "广州市天河区体育西路 1 号"}),
+    )
+    .await
+    .expect(201);
+
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let page = send(b.get(url(app, "/visits"))).await.expect(200);
+    assert!(page.text.contains("id=\"feed-create\""), "{}", page.text);
+    let csrf = scrape_csrf(&page.text);
+    let made = send(
+        b.post(url(app, "/visits/calendar-feed"))
+            .form(&[("_csrf", csrf.as_str())]),
+    )
+    .await
+    .expect(200);
+    let start = made
+        .text
+        .find("/calendar/c_")
+        .expect("the address, shown once");
+    let path = made.text[start..].split('"').next().unwrap().to_owned();
+    // A calendar app fetches it with no cookie and no token.
+    let ics = send(browser().get(url(app, &path))).await.expect(200);
+    assert!(
+        ics.header("content-type")
+            .unwrap_or("")
+            .starts_with("text/calendar"),
+        "{:?}",
+        ics.header("content-type")
+    );
+    let unfolded = ics.text.replace("\r\n ", "");
+    for part in [
+        "洗碗机不排水",
+        "☎ +8613700137031",
+        "报E2",
+        "LOCATION:广州市天河区体育西路 1 号",
+    ] {
+        assert!(unfolded.contains(part), "{part}: {unfolded}");
+    }
+    // Shown once: the page afterwards says since when, not the address.
+    let page = send(b.get(url(app, "/visits"))).await.expect(200);
+    assert!(!page.text.contains(&path) && page.text.contains("id=\"feed-revoke\""));
+    // A new address stops the old one; revoking stops any.
+    let csrf = scrape_csrf(&page.text);
+    let again = send(
+        b.post(url(app, "/visits/calendar-feed"))
+            .form(&[("_csrf", csrf.as_str())]),
+    )
+    .await
+    .expect(200);
+    let start = again.text.find("/calendar/c_").unwrap();
+    let newer = again.text[start..].split('"').next().unwrap().to_owned();
+    send(browser().get(url(app, &path))).await.expect(404);
+    send(browser().get(url(app, &newer))).await.expect(200);
+    send(
+        b.post(url(app, "/visits/calendar-feed/revoke"))
+            .form(&[("_csrf", csrf.as_str())]),
+    )
+    .await
+    .expect(303);
+    send(browser().get(url(app, &newer))).await.expect(404);
+    send(browser().get(url(app, "/calendar/c_nonsense.ics")))
+        .await
+        .expect(404);
+    // An API token does not hand out calendar secrets (the page wants a signed-in person).
+    let r = send(api(app, Method::POST, "/visits/calendar-feed", &tok)).await;
+    assert!(!r.text.contains("/calendar/c_"), "{} {}", r.status, r.text);
+}
+
+on_both_databases!(calendar_apps_subscribe_to_a_technicians_visits_by_a_revocable_secret => a_calendar_subscription_opens_ones_visits_without_signing_in);

@@ -39,6 +39,9 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{id}/rmas", post(rma_submit))
         .route("/rmas/{id}/steps", post(rma_step_submit))
         .route("/visits", get(visits_page))
+        .route("/visits/calendar-feed", post(feed_submit))
+        .route("/visits/calendar-feed/revoke", post(feed_revoke))
+        .route("/calendar/{file}", get(calendar_feed))
         .route("/attachments/{id}", get(attachment_download))
         .route("/static/desk.js", get(desk_js))
         .route("/articles", get(articles_page).post(article_submit))
@@ -801,6 +804,10 @@ struct VisitsPage {
     technician: UserId,
     staff: Vec<StaffProfile>,
     visits: Vec<Visit>,
+    /// When the signed-in person's calendar subscription was made, if they have one.
+    feed_since: Option<jiff::Timestamp>,
+    /// The subscription address, right after it was made (it is shown once).
+    feed_url: Option<String>,
 }
 
 impl VisitsPage {
@@ -815,26 +822,75 @@ struct VisitsQ {
     technician: Option<UserId>,
 }
 
+async fn visits_view(
+    s: &AppState,
+    session: &Session,
+    technician: Option<UserId>,
+    feed_url: Option<String>,
+) -> Response {
+    let technician = technician.unwrap_or(session.principal.user.id);
+    let p = &session.principal;
+    let all = VisitQuery::default();
+    let r = tokio::try_join!(
+        s.app.visits_of(p, technician, &all),
+        s.app.staff_profiles(p),
+        s.app.calendar_feed_since(p)
+    );
+    match r {
+        Ok((visits, staff, feed_since)) => render(VisitsPage {
+            c: Chrome::for_session(session, "visits"),
+            technician,
+            staff,
+            visits,
+            feed_since,
+            feed_url,
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
 async fn visits_page(
     State(s): State<AppState>,
     session: Session,
     PageQuery(q): PageQuery<VisitsQ>,
 ) -> Response {
-    let technician = q.technician.unwrap_or(session.principal.user.id);
-    let p = &session.principal;
-    let all = VisitQuery::default();
-    let r = tokio::try_join!(
-        s.app.visits_of(p, technician, &all),
-        s.app.staff_profiles(p)
-    );
-    match r {
-        Ok((visits, staff)) => render(VisitsPage {
-            c: Chrome::for_session(&session, "visits"),
-            technician,
-            staff,
-            visits,
-        }),
+    visits_view(&s, &session, q.technician, None).await
+}
+
+/// Makes (or remakes) the signed-in person's calendar subscription and shows its address.
+async fn feed_submit(State(s): State<AppState>, CsrfForm(session, _): CsrfForm) -> Response {
+    match s.app.create_calendar_feed(&session.principal).await {
+        Ok(url) => visits_view(&s, &session, None, Some(url)).await,
         Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn feed_revoke(State(s): State<AppState>, CsrfForm(session, _): CsrfForm) -> Response {
+    match s.app.revoke_calendar_feed(&session.principal).await {
+        Ok(()) => Redirect::to("/visits").into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// A calendar subscription: calendar apps fetch it without signing in, by its secret.
+async fn calendar_feed(State(s): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(secret) = file.strip_suffix(".ics") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match s.app.calendar_by_secret(secret).await {
+        Ok(ics) => (
+            [
+                (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+                (header::CACHE_CONTROL, "private, max-age=300"),
+            ],
+            ics,
+        )
+            .into_response(),
+        Err(AppError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "calendar feed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
