@@ -7,6 +7,7 @@ mod i18n_value;
 mod i18n_voc;
 pub mod kit;
 pub mod pages;
+pub mod timeline_text;
 
 pub use kit::{auth, error};
 

@@ -82,6 +82,21 @@ pub fn slot_label(start: &str, end: &str, tr: &Tr) -> String {
     format!("{day} {}–{}", s.strftime("%H:%M"), e.strftime("%H:%M"))
 }
 
+/// Who did something, as the audit log and a request's history store it: a person by
+/// their label, the system's own jobs by name, a customer or sender by the address after
+/// `portal:` or `mail:`.
+pub fn actor_label(tr: &Tr, label: &str) -> String {
+    match label {
+        "cli" | "demo" | "feedback" | "scoring" | "sla" | "survey" | "portal" => {
+            tr.k("actor", label)
+        }
+        _ => match label.split_once(':') {
+            Some((via @ ("portal" | "mail"), who)) => format!("{} {who}", tr.k("actor", via)),
+            _ => label.to_owned(),
+        },
+    }
+}
+
 /// An instant shown to a person: a typed timestamp or a stored stamp.
 pub trait Instant {
     /// Asia/Shanghai, to the minute.
@@ -211,11 +226,9 @@ where
             Ok(Query(v)) => Ok(PageQuery(v)),
             Err(e) => {
                 let lang = crate::auth::request_lang(parts, None);
-                let msg = format!(
-                    "{}{}",
-                    crate::i18n::t(lang, "error.invalid_query"),
-                    e.body_text()
-                );
+                // The extractor's own text is English for developers: logged, not shown.
+                tracing::debug!(error = %e.body_text(), "page query");
+                let msg = crate::i18n::t(lang, "error.invalid_query");
                 Err(message_page(
                     StatusCode::BAD_REQUEST,
                     &msg,

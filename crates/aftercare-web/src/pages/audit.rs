@@ -26,6 +26,11 @@ impl AuditPage {
     fn when(&self, at: impl Instant) -> String {
         at.local()
     }
+    /// Who did it: a person by their label, the system's own jobs by name, and a
+    /// customer or sender by the address after `portal:` or `mail:`.
+    fn actor(&self, label: &str) -> String {
+        crate::kit::page::actor_label(&self.c.tr, label)
+    }
     fn json(&self, v: &Option<serde_json::Value>) -> String {
         v.as_ref()
             .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())

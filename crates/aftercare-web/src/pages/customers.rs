@@ -662,6 +662,9 @@ impl CustomerPage {
     fn when(&self, at: impl Instant) -> String {
         at.local()
     }
+    fn said(&self, kind: &str, text: &str) -> String {
+        crate::timeline_text::summary(&self.c.tr, kind, text)
+    }
 }
 
 #[derive(serde::Deserialize, Default)]

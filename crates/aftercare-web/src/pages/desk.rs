@@ -448,9 +448,27 @@ impl RequestPage {
             "status" => "rstatus",
             "priority" => "priority",
             "service_type" | "type_confirmed" => "stype",
+            "created" => "rchannel",
+            // "name (matched)": the name, and why routing chose them in words.
+            "assigned" => {
+                if let Some((name, why)) = v
+                    .strip_suffix(')')
+                    .and_then(|v| v.rsplit_once(" ("))
+                    .filter(|(_, why)| matches!(*why, "account_manager" | "matched" | "escalation"))
+                {
+                    return format!("{name}（{}）", self.c.tr.k("routed", why));
+                }
+                return v.to_owned();
+            }
             _ => return v.to_owned(),
         };
         self.c.tr.k(prefix, v)
+    }
+    fn said(&self, kind: &str, text: &str) -> String {
+        crate::timeline_text::summary(&self.c.tr, kind, text)
+    }
+    fn actor(&self, label: &str) -> String {
+        crate::kit::page::actor_label(&self.c.tr, label)
     }
     /// The type the text read as, while no agent has settled it.
     fn open_suggestion(&self) -> Option<(ServiceType, i64)> {

@@ -401,6 +401,12 @@ impl SegmentsPage {
         let max = of.iter().map(|b| b.count).max().unwrap_or(0).max(1);
         n * 100 / max
     }
+    fn touchpoints(&self) -> Vec<&'static str> {
+        aftercare_domain::customer::Touchpoint::ALL
+            .iter()
+            .map(|t| t.code())
+            .collect()
+    }
     /// An RFM bucket as people read it: "近度 R · 5 分", "频度 F · 未评分".
     fn rfm_label(&self, key: &str) -> String {
         let mut chars = key.chars();

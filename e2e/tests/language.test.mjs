@@ -1,0 +1,131 @@
+// Nothing raw on any page: every staff page, signed in as the administrator (who sees
+// them all), and the portal's pages, in 简体中文 and 繁體中文 at 1366 × 900, show no
+// message key (`stype.repair`) and no code (`in_progress`, `assigned`) as text. Runs on
+// SQLite: the pages are the same on both databases.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, startSmtpSink, launchBrowser, waitFor } from '../lib.mjs';
+import { messageKeys, findRaw } from '../walk-pages.mjs';
+
+const STAFF_PAGES = [
+  '/customers',
+  '/customers/new',
+  '/duplicates',
+  '/products',
+  '/orders',
+  '/requests',
+  '/requests?queue=all',
+  '/requests/new',
+  '/reports/complaints',
+  '/visits',
+  '/articles',
+  '/value',
+  '/value/segments',
+  '/value/holdout',
+  '/feedback',
+  '/improvements',
+  '/feedback/dashboard',
+  '/import',
+  '/notifications',
+  '/users',
+  '/audit',
+  '/search?q=空调',
+];
+
+// Detail pages: the first link of each kind on these lists.
+const DETAILS = [
+  ['/customers', 'a[href^="/customers/"]:not([href$="/new"])'],
+  ['/orders', 'a[href^="/orders/"]:not([href$="/new"])'],
+  ['/requests?queue=all', 'a[href^="/requests/"]:not([href$="/new"])'],
+  ['/feedback', 'a[href^="/feedback/"]'],
+  ['/improvements', 'a[href^="/improvements/"]'],
+  // "Record order" on the first customer's page.
+  ['FIRST_CUSTOMER', 'a[href^="/orders/new"]'],
+];
+
+const PORTAL_PAGES = ['/portal', '/portal/requests/new', '/portal/help'];
+const PORTAL_ANONYMOUS = ['/portal/login', '/portal/signup', '/portal/forgot'];
+
+test('no page shows a message key or a code', { timeout: 600_000 }, async (t) => {
+  const smtp = await startSmtpSink();
+  const server = await startServer({ smtpPort: smtp.port });
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    await smtp.stop();
+  });
+  const keys = messageKeys();
+  const problems = [];
+  for (const locale of ['zh-CN', 'zh-TW']) {
+    const context = await browser.newContext({ locale, viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.fill('#email', server.email);
+    await page.fill('#password', server.password);
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/customers');
+    const pages = [...STAFF_PAGES];
+    for (const [list, link] of DETAILS) {
+      const from = list === 'FIRST_CUSTOMER' ? pages.find((p) => /^\/customers\/\d+$/.test(p)) : list;
+      if (!from) continue;
+      await page.goto(server.url + from);
+      const href = await page.locator(link).first().getAttribute('href').catch(() => null);
+      if (href) pages.push(href);
+    }
+    for (const path of pages) {
+      const response = await page.goto(server.url + path).catch((e) => ({ status: () => String(e).slice(0, 80) }));
+      // Codes shown on purpose for machines (<code>: CSV columns, commands) and text
+      // marked as another language (an article's other titles) are not untranslated.
+      const text = await visibleText(page);
+      const raw = findRaw(text, keys);
+      if (!(response.status() < 400)) problems.push(`${locale} ${path}: HTTP ${response.status()}`);
+      if (raw.length) problems.push(`${locale} ${path}: ${raw.join(', ')}`);
+    }
+    await context.close();
+
+    // The portal: its open pages, then a customer's own after signing up.
+    const portal = await browser.newContext({ locale, viewport: { width: 1366, height: 900 } });
+    const customer = await portal.newPage();
+    const email = `walk${locale.slice(-2).toLowerCase()}${Date.now() % 1_000_000}@example.cn`;
+    await customer.goto(`${server.url}/portal/signup`);
+    await customer.fill('#name', '语言检查');
+    await customer.fill('#email', email);
+    await customer.fill('#password', 'correct horse battery');
+    await customer.click('form button');
+    await customer.locator('#signup-sent').waitFor();
+    const mail = await waitFor('the sign-up mail', async () =>
+      (await smtp.mails()).find((m) => m.to.includes(email)),
+    );
+    const portalPaths = [...PORTAL_ANONYMOUS];
+    for (const path of portalPaths) {
+      await customer.goto(server.url + path);
+      const raw = findRaw(await visibleText(customer), keys);
+      if (raw.length) problems.push(`${locale} ${path}: ${raw.join(', ')}`);
+    }
+    await customer.goto(mail.body.match(/https?:\/\/\S+\/portal\/confirm\?token=\S+/)[0]);
+    await customer.click('#confirm-form button');
+    await customer.waitForURL('**/portal');
+    for (const path of PORTAL_PAGES) {
+      const response = await customer.goto(server.url + path);
+      if (!(response.status() < 400)) problems.push(`${locale} ${path}: HTTP ${response.status()}`);
+      const raw = findRaw(await visibleText(customer), keys);
+      if (raw.length) problems.push(`${locale} ${path}: ${raw.join(', ')}`);
+    }
+    await portal.close();
+  }
+  assert.deepEqual(problems, [], `untranslated:\n${problems.join('\n')}`);
+});
+
+// The text a reader sees, less codes shown on purpose for machines (<code>: CSV columns,
+// commands) and text marked as another language (an article's other titles).
+async function visibleText(page) {
+  return page.evaluate(() => {
+    const body = document.body.cloneNode(true);
+    body.querySelectorAll('code, [lang]').forEach((e) => e.remove());
+    document.documentElement.appendChild(body);
+    const t = body.innerText;
+    body.remove();
+    return t;
+  });
+}
