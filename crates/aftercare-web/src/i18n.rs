@@ -223,6 +223,14 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "warranty policy",
     ),
     ("tlx.reopened", "重新打开", "重新開啟", "reopened"),
+    (
+        "tlx.expert",
+        "成为客户联盟专家",
+        "成為客戶聯盟專家",
+        "became an expert of the customer alliance",
+    ),
+    ("tl.feedback", "客户反馈", "客戶回饋", "Feedback"),
+    ("tl.expert", "客户联盟", "客戶聯盟", "Customer alliance"),
     ("tlx.cancelled", "已取消", "已取消", "cancelled"),
     (
         "tlx.resolved_by",

@@ -13,6 +13,9 @@ pub fn summary(tr: &Tr, kind: &str, text: &str) -> String {
 }
 
 fn said(tr: &Tr, kind: &str, text: &str) -> Option<String> {
+    if kind == "expert" && text == "customer alliance: expert" {
+        return Some(tr.t("tlx.expert"));
+    }
     let (number, rest) = text.split_once(' ')?;
     if !number.starts_with("SR-") {
         return None;
@@ -169,6 +172,10 @@ mod tests {
         );
         // People's own words stay as they are.
         assert_eq!(summary(&tr, "contact", "回访：客户满意"), "回访：客户满意");
+        assert_eq!(
+            summary(&tr, "expert", "customer alliance: expert"),
+            "成为客户联盟专家"
+        );
         assert_eq!(
             summary(&tr, "request", "SR-2026-000003 nonsense: x"),
             "SR-2026-000003 nonsense: x"
