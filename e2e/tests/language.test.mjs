@@ -81,6 +81,7 @@ test('no page shows a message key or a code', { timeout: 600_000 }, async (t) =>
     }
     for (const path of pages) {
       const response = await page.goto(server.url + path).catch((e) => ({ status: () => String(e).slice(0, 80) }));
+      await shoot(page, locale, path, 'desktop');
       // Codes shown on purpose for machines (<code>: CSV columns, commands) and text
       // marked as another language (an article's other titles) are not untranslated.
       const text = await visibleText(page);
@@ -114,6 +115,7 @@ test('no page shows a message key or a code', { timeout: 600_000 }, async (t) =>
     await customer.waitForURL('**/portal');
     for (const path of PORTAL_PAGES) {
       const response = await customer.goto(server.url + path);
+      await shoot(customer, locale, path, 'desktop');
       if (!(response.status() < 400)) problems.push(`${locale} ${path}: HTTP ${response.status()}`);
       const raw = findRaw(await visibleText(customer), keys);
       if (raw.length) problems.push(`${locale} ${path}: ${raw.join(', ')}`);
@@ -134,4 +136,31 @@ async function visibleText(page) {
     body.remove();
     return t;
   });
+}
+
+// With AFTERCARE_SCREENSHOTS=<dir>, the main pages are also saved as pictures there (at
+// 1366 px, and the request page and the portal at 390 px): docs/screenshots/ is made so,
+// for the README's tour.
+const SHOTS = {
+  '/customers': 'customers',
+  '/requests?queue=all': 'service-desk',
+  '/value': 'customer-value',
+  '/feedback/dashboard': 'voice-of-the-customer',
+  '/visits': 'visits',
+  '/portal': 'portal',
+};
+async function shoot(page, locale, path, _kind) {
+  const dir = process.env.AFTERCARE_SCREENSHOTS;
+  if (!dir || locale !== 'zh-CN') return;
+  const name = SHOTS[path] ?? (/^\/customers\/\d+$/.test(path) ? 'customer-360' : /^\/requests\/\d+$/.test(path) ? 'request' : null);
+  if (!name) return;
+  const { existsSync } = await import('node:fs');
+  if (existsSync(`${dir}/${name}.png`)) return;
+  await page.screenshot({ path: `${dir}/${name}.png` });
+  if (name === 'request' || name === 'portal') {
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${dir}/${name}-phone.png` });
+    await page.setViewportSize(size);
+  }
 }

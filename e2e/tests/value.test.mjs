@@ -74,7 +74,7 @@ for (const database of ['sqlite', 'postgres']) {
       const first = analyst.locator('#results tbody tr').first().locator('a');
       customerName = await first.textContent();
       await first.click();
-      await analyst.waitForURL(/\/customers\/\d+$/);
+      await analyst.waitForURL(/\/customers\/\d+(\?done=\w+)?$/);
       customerUrl = analyst.url();
     });
 
@@ -103,7 +103,7 @@ for (const database of ['sqlite', 'postgres']) {
       await agent.fill('input[name="items[0].serials"]', `VALUE-${database}-${Date.now()}`);
       await agent.selectOption('#channel', 'store');
       await agent.click('button[type=submit]');
-      await agent.waitForURL(/\/customers\/\d+$/);
+      await agent.waitForURL(/\/customers\/\d+(\?done=\w+)?$/);
       const started = Date.now();
       let now = before;
       while (now === before && Date.now() - started < 15_000) {

@@ -329,6 +329,8 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "不是可選的語言（簡體中文、繁體中文、English）。",
         "is not one of the languages (zh-Hans, zh-Hant, en).",
     ),
+    ("done.saved", "已保存。", "已儲存。", "Saved."),
+    ("done.created", "已创建。", "已建立。", "Created."),
     ("action.back", "返回", "返回", "Back"),
     ("action.home", "回到首页", "回到首頁", "Home"),
     (

@@ -1413,6 +1413,8 @@ async fn pages_need_a_session_and_a_csrf_token(app: &TestApp) {
     assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
     let location = r.header("location").unwrap().to_string();
     assert!(location.starts_with("/customers/"), "{location}");
+    assert!(location.ends_with("?done=created"), "{location}");
+    let location = location.trim_end_matches("?done=created").to_string();
     let page = send(b.get(url(app, &location))).await.expect(200);
     assert!(page.text.contains("钱七"));
 
@@ -3642,13 +3644,23 @@ async fn mailed_text_suggests_the_service_type(app: &TestApp) {
     assert!(page.text.contains("从文字看，这是"), "{}", page.text);
     let csrf = scrape_csrf(&page.text);
     let version = r["version"].as_i64().unwrap().to_string();
-    send(b.post(url(app, &format!("/requests/{id}/update"))).form(&[
+    let saved = send(b.post(url(app, &format!("/requests/{id}/update"))).form(&[
         ("_csrf", csrf.as_str()),
         ("version", version.as_str()),
         ("service_type", "complaint"),
     ]))
     .await
     .expect(303);
+    // Back on the request, a short confirmation says it was saved.
+    let back = saved.header("location").unwrap().to_owned();
+    assert_eq!(back, format!("/requests/{id}?done=saved"));
+    let confirmed = send(b.get(url(app, &back))).await.expect(200);
+    assert!(confirmed.text.contains("id=\"done\"") && confirmed.text.contains("已保存"));
+    // Only the known confirmations are shown; anything else in the address is ignored.
+    let odd = send(b.get(url(app, &format!("/requests/{id}?done=%3Cb%3Ehacked"))))
+        .await
+        .expect(200);
+    assert!(!odd.text.contains("id=\"done\"") && !odd.text.contains("hacked"));
     let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
         .await
         .expect(200)
@@ -4062,3 +4074,125 @@ async fn a_calendar_subscription_opens_ones_visits_without_signing_in(app: &Test
 }
 
 on_both_databases!(calendar_apps_subscribe_to_a_technicians_visits_by_a_revocable_secret => a_calendar_subscription_opens_ones_visits_without_signing_in);
+
+async fn each_role_sees_only_the_controls_it_may_use(app: &TestApp) {
+    let admin = token(app, &["admin"]).await;
+    let tok = token(app, &["write"]).await;
+    for (email, role) in [
+        ("fenxi@example.cn", "analyst"),
+        ("chanpin@example.cn", "product_manager"),
+        ("kefu@example.cn", "agent"),
+    ] {
+        post_json(
+            app,
+            &admin,
+            "/api/v1/users",
+            &json!({"email": email, "name": role, "password": "role-password", "role": role}),
+        )
+        .await
+        .expect(201);
+    }
+    let customer = create_customer(app, &tok, &person("权限测试", "13700137041")).await;
+    let signed_in = |email: &'static str| async move {
+        let b = browser();
+        send(
+            b.post(url(app, "/login"))
+                .form(&[("email", email), ("password", "role-password")]),
+        )
+        .await
+        .expect(303);
+        b
+    };
+    let page = |b: Client, path: String| async move {
+        send(b.get(url(app, &path))).await.expect(200).text
+    };
+
+    // An analyst reads the customer but is offered no order, edit, contact or tier form.
+    let analyst = signed_in("fenxi@example.cn").await;
+    let p = page(analyst.clone(), format!("/customers/{customer}")).await;
+    for control in [
+        "id=\"new-order\"",
+        "/edit\"",
+        "/interactions\"",
+        "id=\"tier-form\"",
+        "id=\"mail-lang-form\"",
+        "/requests/new?customer_id",
+    ] {
+        assert!(!p.contains(control), "analyst sees {control}");
+    }
+    let p = page(analyst.clone(), "/requests".into()).await;
+    assert!(
+        !p.contains("href=\"/requests/new\""),
+        "analyst sees new request"
+    );
+    // The product manager curates feedback but does not add it.
+    let pm = signed_in("chanpin@example.cn").await;
+    let p = page(pm, "/feedback".into()).await;
+    assert!(
+        !p.contains("id=\"add\""),
+        "product manager sees add feedback"
+    );
+    // An agent works requests and customers but neither imports nor merges.
+    let agent = signed_in("kefu@example.cn").await;
+    let p = page(agent.clone(), format!("/customers/{customer}")).await;
+    assert!(p.contains("id=\"new-order\"") && p.contains("/requests/new?customer_id"));
+    assert!(!p.contains("href=\"/import\"") && !p.contains("href=\"/duplicates\""));
+    // A return waiting for a decision: agents take it on, managers decide.
+    let product = seed_product(app, &tok).await;
+    let today = jiff::Zoned::now().date().to_string();
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(customer, product, "ROLE-0001", &today),
+    )
+    .await
+    .expect(201);
+    let asset = app
+        .app
+        .store
+        .asset_by_serial("ROLE-0001")
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
+    let request = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &json!({"customer_id": customer, "asset_id": asset.parse::<i64>().unwrap(), "service_type": "exchange", "subject": "新机有异响"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/requests/{request}/rmas"),
+        &json!({"kind": "exchange", "reason": "开箱异响"}),
+    )
+    .await
+    .expect(201);
+    let p = page(agent, format!("/requests/{request}")).await;
+    assert!(p.contains("data-rma="), "{p}");
+    assert!(
+        !p.contains("value=\"approved\"") && !p.contains("value=\"rejected\""),
+        "agent may approve"
+    );
+    // The administrator sees them all.
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let p = page(b.clone(), format!("/requests/{request}")).await;
+    assert!(p.contains("value=\"approved\""), "admin misses approve");
+    let p = page(b, format!("/customers/{customer}")).await;
+    for control in [
+        "id=\"new-order\"",
+        "id=\"tier-form\"",
+        "href=\"/import\"",
+        "href=\"/duplicates\"",
+    ] {
+        assert!(p.contains(control), "admin misses {control}");
+    }
+}
+
+on_both_databases!(each_role_is_shown_only_the_controls_it_may_use => each_role_sees_only_the_controls_it_may_use);

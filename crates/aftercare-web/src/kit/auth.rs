@@ -55,7 +55,12 @@ pub struct Session {
     pub csrf: String,
     pub lang: Lang,
     pub secret: String,
+    /// What the action before this page did (`?done=saved`), for a short confirmation.
+    pub done: Option<&'static str>,
 }
+
+/// The confirmations a page may show after an action: `?done=` takes only these.
+pub const DONE: &[&str] = &["saved", "created"];
 
 /// Pages redirect to the login page when there is no session.
 pub struct LoginRedirect;
@@ -86,11 +91,17 @@ where
             .flatten()
             .ok_or(LoginRedirect)?;
         let lang = request_lang(parts, principal.user.lang.as_deref());
+        let done = parts.uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "done")
+                .and_then(|(_, v)| DONE.iter().find(|d| **d == v).copied())
+        });
         Ok(Session {
             principal,
             csrf,
             lang,
             secret,
+            done,
         })
     }
 }

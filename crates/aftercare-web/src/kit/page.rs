@@ -20,6 +20,10 @@ pub struct Chrome {
     pub user: String,
     pub csrf: String,
     pub nav: &'static str,
+    /// The signed-in person's role: pages show only the controls it may use.
+    pub role: aftercare_domain::account::Role,
+    /// A confirmation of the action before this page ("已保存").
+    pub done: Option<&'static str>,
 }
 
 impl Chrome {
@@ -36,7 +40,27 @@ impl Chrome {
             user: s.principal.user.name.clone(),
             csrf: s.csrf.clone(),
             nav,
+            role: s.principal.role,
+            done: s.done,
         }
+    }
+    /// Whether the signed-in person may do `what`, for showing a control: `customers`
+    /// (change customers and orders), `catalog`, `bulk` (merge, import), `work` (work
+    /// requests), `desk` (configure the desk, approve returns), `analyze`, `curate`.
+    pub fn can(&self, what: &str) -> bool {
+        use aftercare_domain::account::Permission::*;
+        let p = match what {
+            "customers" => WriteCustomers,
+            "catalog" => WriteCatalog,
+            "bulk" => Bulk,
+            "work" => WorkRequests,
+            "desk" => ManageDesk,
+            "analyze" => Analyze,
+            "curate" => Curate,
+            "admin" => Admin,
+            _ => return false,
+        };
+        self.role.allows(p)
     }
     pub fn langs(&self) -> Vec<(&'static str, &'static str)> {
         vec![

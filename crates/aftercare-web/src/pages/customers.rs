@@ -557,7 +557,7 @@ pub(crate) async fn new_customer_submit(
         }
     }
     match s.app.create_customer(&session.principal, &input).await {
-        Ok(id) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(id) => Redirect::to(&format!("/customers/{id}?done=created")).into_response(),
         Err(AppError::Invalid(inv)) => {
             let managers = s.app.users(&session.principal).await.unwrap_or_default();
             let mut form = form_from_customer(Chrome::new(&session, "customers"), None, managers);
@@ -601,7 +601,7 @@ pub(crate) async fn edit_customer_submit(
         .update_customer(&session.principal, id, &input, version)
         .await
     {
-        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
             let inv = match e {
                 AppError::Invalid(inv) => inv,
@@ -729,7 +729,7 @@ pub(crate) async fn interaction_submit(
         body: f.opt("body"),
     };
     match s.app.add_interaction(&session.principal, id, &input).await {
-        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(AppError::Invalid(inv)) => {
             let msg = inv
                 .0
@@ -904,7 +904,7 @@ pub(crate) async fn erase_submit(
             note: Some(note.clone()),
         };
         match s.app.erase_customer(&session.principal, id, &input).await {
-            Ok(_) => return Redirect::to(&format!("/customers/{id}")).into_response(),
+            Ok(_) => return Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
             Err(AppError::Invalid(inv)) => {
                 for e in inv.0 {
                     errors.insert(e.field, field_message(session.lang, e.code));

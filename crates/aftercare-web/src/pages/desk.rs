@@ -347,7 +347,7 @@ async fn new_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -
         ..Default::default()
     };
     match s.app.open_request(&session.principal, &input).await {
-        Ok((id, _)) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Ok((id, _)) => Redirect::to(&format!("/requests/{id}?done=created")).into_response(),
         Err(e) => {
             let tr = Tr(session.lang);
             let customer = s
@@ -428,10 +428,14 @@ impl RequestPage {
     fn is_complaint(&self) -> bool {
         self.d.request.service_type == ServiceType::Complaint
     }
+    /// The steps of a return the signed-in person may take: approving and rejecting are
+    /// for those who manage the desk.
     fn rma_next(&self, x: &Rma) -> Vec<String> {
+        let decide = self.c.can("desk");
         x.status
             .next(x.kind)
             .iter()
+            .filter(|n| decide || !matches!(n.code(), "approved" | "rejected"))
             .map(|n| n.code().to_string())
             .collect()
     }
@@ -575,7 +579,7 @@ async fn after(
     r: Result<(), AppError>,
 ) -> Response {
     match r {
-        Ok(()) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/requests/{id}?done=saved")).into_response(),
         Err(e) => {
             let tr = Tr(session.lang);
             let status = match &e {
@@ -769,7 +773,7 @@ async fn tier_submit(
         .set_customer_tier(&session.principal, id, &input)
         .await
     {
-        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(e) => page_error(e, session.lang),
     }
 }
@@ -784,7 +788,7 @@ async fn lang_submit(
         .set_customer_lang(&session.principal, id, &f.s("lang"))
         .await
     {
-        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(e) => page_error(e, session.lang),
     }
 }

@@ -598,7 +598,7 @@ async fn referral_submit(
         note: f.opt("note"),
     };
     match s.app.add_referral(&session.principal, id, &input).await {
-        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(e) => page_error(e, session.lang),
     }
 }
@@ -609,7 +609,7 @@ async fn unpin_submit(
     CsrfForm(session, _): CsrfForm,
 ) -> Response {
     match s.app.unpin_tier(&session.principal, id).await {
-        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(e) => page_error(e, session.lang),
     }
 }

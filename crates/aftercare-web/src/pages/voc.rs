@@ -950,7 +950,7 @@ async fn expert_submit(
             .await
     };
     match r {
-        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(e) => page_error(e, session.lang),
     }
 }
