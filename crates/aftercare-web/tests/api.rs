@@ -4139,7 +4139,7 @@ async fn each_role_sees_only_the_controls_it_may_use(app: &TestApp) {
     assert!(!p.contains("href=\"/import\"") && !p.contains("href=\"/duplicates\""));
     // A return waiting for a decision: agents take it on, managers decide.
     let product = seed_product(app, &tok).await;
-    let today = jiff::Zoned::now().date().to_string();
+    let today = app.app.now().to_string()[..10].to_owned();
     post_json(
         app,
         &tok,
