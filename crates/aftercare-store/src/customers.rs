@@ -211,6 +211,13 @@ impl CustomerStore for SqlStore {
             0,
         )?;
         if let Some(s) = search {
+            // The start of an address without its `@`: characters pinyin never has
+            // (`nana.ouyang`, `li_wei`, `wang88`) make it one.
+            let address_start = s.is_ascii()
+                && !s.contains(char::is_whitespace)
+                && (s.contains(['.', '_', '-', '+'])
+                    || (s.chars().any(|c| c.is_ascii_digit())
+                        && s.chars().any(|c| c.is_ascii_alphabetic())));
             if s.contains('@') {
                 let k = s.to_lowercase();
                 sql.push(
@@ -243,6 +250,15 @@ impl CustomerStore for SqlStore {
                     .push(" AND number < ")
                     .bind(prefix_end(&prefix))
                     .push(")");
+            } else if address_start {
+                let k = s.to_lowercase();
+                sql.push(
+                    " AND c.id IN (SELECT customer_id FROM customer_emails WHERE match_key >= ",
+                )
+                .bind(k.clone())
+                .push(" AND match_key < ")
+                .bind(prefix_end(&k))
+                .push(")");
             } else {
                 // A name: its pinyin range uses the sort index, so results come in pinyin
                 // order; for Chinese input the name itself must also start with it.

@@ -669,6 +669,10 @@ async fn customer_search(app: &App) {
         vec![people.zhang_wei]
     );
     assert_eq!(ids(search("anna@")).await, vec![people.an_na]);
+    // The start of an address without its `@`: a dot, an underscore or digits among
+    // letters are never pinyin.
+    assert_eq!(ids(search("Zhang.Wei")).await, vec![people.zhang_wei]);
+    assert_eq!(ids(search("zhang.w")).await, vec![people.zhang_wei]);
     // The serial number of something the customer bought.
     assert_eq!(ids(search("sn-list-0001")).await, vec![people.zhang_wei]);
     assert!(ids(search("SN-NONE-0001")).await.is_empty());
