@@ -218,7 +218,8 @@ impl CustomerStore for SqlStore {
                 && (s.contains(['.', '_', '-', '+'])
                     || (s.chars().any(|c| c.is_ascii_digit())
                         && s.chars().any(|c| c.is_ascii_alphabetic())));
-            if s.contains('@') {
+            // Customers with an address that starts so (the `match_key` index, in range).
+            let by_address = |sql: &mut Sql| {
                 let k = s.to_lowercase();
                 sql.push(
                     " AND c.id IN (SELECT customer_id FROM customer_emails WHERE match_key >= ",
@@ -227,6 +228,9 @@ impl CustomerStore for SqlStore {
                 .push(" AND match_key < ")
                 .bind(prefix_end(&k))
                 .push(")");
+            };
+            if s.contains('@') {
+                by_address(&mut sql);
             } else if let Some(cid) = match aftercare_domain::catalog::parse_serial(s) {
                 // A serial number, when one matches exactly (serials may be all digits).
                 Ok(serial) if serial.chars().any(|c| c.is_ascii_digit()) => {
@@ -251,14 +255,7 @@ impl CustomerStore for SqlStore {
                     .bind(prefix_end(&prefix))
                     .push(")");
             } else if address_start {
-                let k = s.to_lowercase();
-                sql.push(
-                    " AND c.id IN (SELECT customer_id FROM customer_emails WHERE match_key >= ",
-                )
-                .bind(k.clone())
-                .push(" AND match_key < ")
-                .bind(prefix_end(&k))
-                .push(")");
+                by_address(&mut sql);
             } else {
                 // A name: its pinyin range uses the sort index, so results come in pinyin
                 // order; for Chinese input the name itself must also start with it.

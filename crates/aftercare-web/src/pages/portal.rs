@@ -255,6 +255,15 @@ struct SignupPage {
     sent: bool,
 }
 
+/// The status of a refused sign-up or reset: too many tries, or what was typed.
+fn refused(e: &AppError) -> StatusCode {
+    if matches!(e, AppError::Throttled) {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 async fn signup_page(headers: HeaderMap) -> Response {
     render(SignupPage {
         c: PChrome::anonymous(lang_of(&headers)),
@@ -292,11 +301,7 @@ async fn signup_submit(
             sent: true,
         }),
         Err(e) => (
-            if matches!(e, AppError::Throttled) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            },
+            refused(&e),
             render(SignupPage {
                 c: PChrome::anonymous(lang),
                 name: input.name,
@@ -417,11 +422,7 @@ async fn forgot_submit(
             sent: true,
         }),
         Err(e) => (
-            if matches!(e, AppError::Throttled) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            },
+            refused(&e),
             render(ForgotPage {
                 c: PChrome::anonymous(lang),
                 email,
