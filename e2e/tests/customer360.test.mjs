@@ -26,7 +26,9 @@ for (const database of ['sqlite', 'postgres']) {
       await page.fill('#email', server.email);
       await page.fill('#password', server.password);
       await page.click('button[type=submit]');
-      await page.waitForURL('**/customers');
+      // An administrator starts on the service dashboard.
+      await page.waitForURL('**/dashboard');
+      await page.goto(`${server.url}/customers`);
       assert.match(await page.textContent('h1'), /客户/);
     });
 

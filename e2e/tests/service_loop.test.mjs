@@ -19,7 +19,7 @@ async function staffLogin(browser, server, role) {
   await page.fill('#email', email);
   await page.fill('#password', password);
   await page.click('button[type=submit]');
-  await page.waitForURL('**/customers');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
   return page;
 }
 

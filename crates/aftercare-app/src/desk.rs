@@ -31,7 +31,7 @@ pub const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
 /// and costs a scan.
 pub const COUNT_CAP: i64 = 1000;
 /// The breaching-soon queue looks this far ahead.
-const BREACHING_HOURS: i64 = 4;
+pub(crate) const BREACHING_HOURS: i64 = 4;
 
 /// The timeline entries the desk writes about a request (their reference is the request).
 pub const REQUEST_TIMELINE_KINDS: &[&str] = &[
@@ -229,13 +229,51 @@ pub struct TierInput {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RequestQuery {
-    /// mine, team, unassigned, breaching, all (active requests); absent: every request.
+    /// mine, team, unassigned, breaching, all (active requests); `any` or absent: every
+    /// request, closed ones too.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub queue: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     pub customer_id: Option<CustomerId>,
+    /// A service type: repair, installation, complaint, …
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub service_type: Option<String>,
+    /// urgent, high, normal or low.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub priority: Option<String>,
+    /// The customer's value tier: high, medium or low.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub tier: Option<String>,
+    /// A staff member's id, or `none` for requests nobody has.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub assignee: Option<String>,
+    /// An outlet's id (a partner outlet's staff see their own outlet whatever is asked).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub outlet_id: Option<OutletId>,
+    /// breached, warned or on_track.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub sla: Option<String>,
+    /// Words in the request number, the subject or the customer's name.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub q: Option<String>,
+    /// Opened on or after this day (YYYY-MM-DD, China).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub opened_from: Option<String>,
+    /// Opened on or before this day.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub opened_to: Option<String>,
+    /// Resolved on or after this day (YYYY-MM-DD, China).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub resolved_from: Option<String>,
+    /// Resolved on or before this day.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub resolved_to: Option<String>,
+    /// urgency, due, newest or oldest; absent: the queue's own order (urgency in a queue,
+    /// due in breaching, newest without a queue).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub sort: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
     pub cursor: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none")]
@@ -479,6 +517,28 @@ where
             .update_calendar(&p.actor(), id, c, self.now())
             .await
             .map_err(AppError::from_store("calendar"))
+    }
+
+    /// Loads a year's public holidays and make-up working days (a CSV or an iCalendar
+    /// file, see `PublicDays::parse`) into a calendar. A file with an error adds nothing.
+    pub async fn add_calendar_days(
+        &self,
+        p: &Principal,
+        id: i64,
+        file: &[u8],
+    ) -> Result<DaysAdded, AppError> {
+        p.require(Permission::ManageDesk)?;
+        let text = crate::transfer::decode_csv(file).map_err(|e| Invalid::one("days", e.code))?;
+        let days = aftercare_domain::public_days::PublicDays::parse(&text)?;
+        let (holidays_added, makeup_workdays_added) = self
+            .store
+            .add_calendar_days(&p.actor(), id, &days, self.now())
+            .await
+            .map_err(AppError::from_store("calendar"))?;
+        Ok(DaysAdded {
+            holidays_added,
+            makeup_workdays_added,
+        })
     }
 
     pub async fn sla_policies(&self, p: &Principal) -> Result<Vec<SlaPolicy>, AppError> {
@@ -949,12 +1009,64 @@ where
             limit: q.limit.unwrap_or(50).clamp(1, 200),
             ..Default::default()
         };
+        let mut inv = Invalid::default();
         if let Some(s) = &q.status {
-            let s = RequestStatus::parse(s).map_err(|c| Invalid::one("status", c))?;
-            f.status = Some(s);
+            f.status = inv.check("status", RequestStatus::parse(s));
         }
-        match q.queue.as_deref() {
+        if let Some(s) = &q.service_type {
+            f.service_type = inv.check("service_type", ServiceType::parse(s));
+        }
+        if let Some(s) = &q.priority {
+            f.priority = inv.check("priority", Priority::parse(s));
+        }
+        if let Some(s) = &q.tier {
+            f.tier = inv.check("tier", aftercare_domain::customer::ValueTier::parse(s));
+        }
+        if let Some(s) = &q.sla {
+            f.sla = inv.check("sla", SlaState::parse(s));
+        }
+        if let Some(s) = &q.sort {
+            f.sort = inv.check("sort", RequestSort::parse(s));
+        }
+        match q.assignee.as_deref().map(str::trim) {
             None => {}
+            Some("none") => f.unassigned = true,
+            Some(a) => {
+                f.assignee_id = inv.check(
+                    "assignee",
+                    a.parse::<i64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .map(UserId)
+                        .ok_or("assignee_invalid"),
+                )
+            }
+        }
+        f.outlet_id = q.outlet_id;
+        // Days in China: from the start of the first to the start of the day after the last.
+        let day_start = |inv: &mut Invalid, field: &str, v: &Option<String>, after: bool| {
+            let d = inv.check(field, aftercare_domain::error::parse_date(v.as_deref()?))?;
+            let d = if after { d.tomorrow().ok()? } else { d };
+            d.to_zoned(china()).ok().map(|z| z.timestamp())
+        };
+        f.opened = (
+            day_start(&mut inv, "opened_from", &q.opened_from, false),
+            day_start(&mut inv, "opened_to", &q.opened_to, true),
+        );
+        f.resolved = (
+            day_start(&mut inv, "resolved_from", &q.resolved_from, false),
+            day_start(&mut inv, "resolved_to", &q.resolved_to, true),
+        );
+        if let Some(t) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            if t.chars().count() > 100 {
+                inv.push("q", "too_long");
+            } else {
+                f.text = Some(t.to_string());
+            }
+        }
+        inv.into_result()?;
+        match q.queue.as_deref() {
+            None | Some("any") => {}
             Some("mine") => {
                 f.queue = Some("mine".into());
                 f.assignee_id = Some(p.user.id);
@@ -995,6 +1107,51 @@ where
             .requests(&f)
             .await
             .map_err(AppError::from_store("cursor"))
+    }
+
+    /// The caller's saved views of the queue.
+    pub async fn saved_views(&self, p: &Principal) -> Result<Vec<SavedView>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.saved_views(p.user.id).await?)
+    }
+
+    /// Saves the filters `q` under a name for the caller (the same name replaces).
+    /// `encoded` is `q` as a query string, as the pages and the API write it.
+    pub async fn save_view(
+        &self,
+        p: &Principal,
+        name: &str,
+        q: &RequestQuery,
+        encoded: &str,
+    ) -> Result<i64, AppError> {
+        p.require(Permission::Read)?;
+        let mut inv = Invalid::default();
+        let name = inv.check("name", required_text(name, 60));
+        if let Err(AppError::Invalid(e)) = self.filter_for(p, q) {
+            inv.0.extend(e.0);
+        }
+        if encoded.len() > 1000 {
+            inv.push("query", "too_long");
+        }
+        inv.into_result()?;
+        let name = name.unwrap_or_default();
+        self.store
+            .save_view(p.user.id, &name, encoded, self.now())
+            .await
+            .map_err(AppError::from_store("view"))
+    }
+
+    pub async fn delete_view(&self, p: &Principal, id: i64) -> Result<(), AppError> {
+        p.require(Permission::Read)?;
+        self.store
+            .delete_view(p.user.id, id)
+            .await
+            .map_err(AppError::from_store("view"))
+    }
+
+    /// How many of the caller's notifications are unread, counted up to 100.
+    pub async fn unread_notifications(&self, p: &Principal) -> Result<i64, AppError> {
+        Ok(self.store.unread_notifications(p.user.id, 100).await?)
     }
 
     /// The size of each queue, counted up to [`COUNT_CAP`].

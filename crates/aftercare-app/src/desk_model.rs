@@ -215,6 +215,22 @@ pub struct CalendarBody {
     pub makeup_workdays: Vec<String>,
 }
 
+/// A named set of queue filters, kept per person.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SavedView {
+    pub id: i64,
+    pub name: String,
+    /// The filters as a query string of `GET /api/v1/requests` (`queue=all&sla=warned`).
+    pub query: String,
+}
+
+/// What loading a year's public days changed in a calendar.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DaysAdded {
+    pub holidays_added: usize,
+    pub makeup_workdays_added: usize,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Calendar {
     pub id: i64,

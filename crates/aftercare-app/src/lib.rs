@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod customer_mail;
+pub mod dashboard;
 pub mod desk;
 pub mod desk_model;
 pub mod error;

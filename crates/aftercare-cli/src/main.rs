@@ -112,6 +112,14 @@ enum Command {
     MailPoll,
     /// Run the SLA sweep once: warnings, breaches, escalations.
     SlaSweep,
+    /// Load a year's public holidays and make-up working days (调休) into a business
+    /// calendar, from a CSV (`date,kind`: holiday/workday or 休/班) or an iCalendar file.
+    CalendarDays {
+        file: PathBuf,
+        /// The calendar's id (`GET /api/v1/calendars`); the first one when left out.
+        #[arg(long)]
+        calendar: Option<i64>,
+    },
     /// Customer value: recompute every score, show the fitted model.
     Value {
         #[command(subcommand)]
@@ -426,6 +434,29 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Value { command } => value_command(&app, &store, &system, command).await?,
+        Command::CalendarDays { file, calendar } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let p = admin_principal(&app).await?;
+            let id = match calendar {
+                Some(id) => id,
+                None => app
+                    .calendars(&p)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .first()
+                    .map(|c| c.id)
+                    .context("there is no calendar")?,
+            };
+            let added = app
+                .add_calendar_days(&p, id, &bytes)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "calendar {id}: {} holiday(s) and {} make-up working day(s) added",
+                added.holidays_added, added.makeup_workdays_added
+            );
+        }
         Command::SlaSweep => {
             let r = app.sla_sweep().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(

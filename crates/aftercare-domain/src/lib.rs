@@ -14,6 +14,7 @@ pub mod ids;
 pub mod lang;
 pub mod money;
 pub mod order;
+pub mod public_days;
 pub mod request;
 pub mod rma;
 pub mod routing;

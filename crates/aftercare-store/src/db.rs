@@ -701,3 +701,16 @@ impl Cells {
         value.map(|v| self.at(column, v)).transpose()
     }
 }
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern (with `ESCAPE '\'`).
+pub(crate) fn like_contains(term: &str) -> String {
+    let mut s = String::from("%");
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}

@@ -11,6 +11,9 @@ use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
+/// Saved views a person may keep.
+const MAX_SAVED_VIEWS: i64 = 50;
+
 #[async_trait]
 impl DeskSetupStore for SqlStore {
     async fn desk_config(&self) -> StoreResult<DeskConfig> {
@@ -146,6 +149,126 @@ impl DeskSetupStore for SqlStore {
         .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(())
+    }
+
+    async fn saved_views(&self, user_id: UserId) -> StoreResult<Vec<SavedView>> {
+        let rows: Vec<(i64, String, String)> = fetch_all(
+            &self.db.read,
+            "SELECT id, name, query FROM saved_views WHERE user_id = $1 ORDER BY name, id",
+            &[user_id.into()],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, query)| SavedView { id, name, query })
+            .collect())
+    }
+
+    async fn save_view(
+        &self,
+        user_id: UserId,
+        name: &str,
+        query: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let same: Option<(i64,)> = fetch_opt(
+            &mut *tx,
+            "SELECT id FROM saved_views WHERE user_id = $1 AND name = $2",
+            &[user_id.into(), name.into()],
+        )
+        .await?;
+        let id = if let Some((id,)) = same {
+            exec(
+                &mut *tx,
+                "UPDATE saved_views SET query = $1 WHERE id = $2",
+                &[query.into(), V::I(id)],
+            )
+            .await?;
+            id
+        } else {
+            let n = scalar(
+                &mut *tx,
+                "SELECT COUNT(*) FROM saved_views WHERE user_id = $1",
+                &[user_id.into()],
+            )
+            .await?
+            .unwrap_or(0);
+            if n >= MAX_SAVED_VIEWS {
+                return Err(StoreError::Conflict {
+                    code: "saved_views_full",
+                    field: Some("name".into()),
+                });
+            }
+            insert_id(
+                &mut *tx,
+                "INSERT INTO saved_views (user_id, name, query, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[user_id.into(), name.into(), query.into(), now.into()],
+            )
+            .await?
+        };
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+
+    async fn delete_view(&self, user_id: UserId, id: i64) -> StoreResult<()> {
+        let n = exec(
+            &self.db.write,
+            "DELETE FROM saved_views WHERE id = $1 AND user_id = $2",
+            &[V::I(id), user_id.into()],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn add_calendar_days(
+        &self,
+        actor: &Actor,
+        id: i64,
+        days: &aftercare_domain::public_days::PublicDays,
+        now: jiff::Timestamp,
+    ) -> StoreResult<(usize, usize)> {
+        let now = &aftercare_app::ports::stamp(now);
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let lock = match self.db.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let row: Option<(String,)> = fetch_opt(
+            &mut *tx,
+            &format!("SELECT spec FROM calendars WHERE id = $1{lock}"),
+            &[V::I(id)],
+        )
+        .await?;
+        let (spec,) = row.ok_or(StoreError::NotFound)?;
+        let mut c: CalendarBody =
+            serde_json::from_str(&spec).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let added = merge_public_days(&mut c, days);
+        let spec = serde_json::to_string(&c).map_err(|e| StoreError::Backend(e.to_string()))?;
+        exec(
+            &mut *tx,
+            "UPDATE calendars SET spec = $1 WHERE id = $2",
+            &[spec.into(), V::I(id)],
+        )
+        .await?;
+        let after = json!({"holidays_added": added.0, "makeup_workdays_added": added.1});
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "calendar",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(added)
     }
 
     async fn create_sla_policy(
@@ -397,4 +520,66 @@ impl DeskSetupStore for SqlStore {
         tx.commit().await.map_err(backend_err)?;
         Ok(())
     }
+}
+
+/// Adds the days a calendar does not have yet, keeping each list sorted; a day announced
+/// as the other kind (a correction) moves. Returns how many holidays and make-up days
+/// were new.
+pub(crate) fn merge_public_days(
+    c: &mut CalendarBody,
+    days: &aftercare_domain::public_days::PublicDays,
+) -> (usize, usize) {
+    use std::collections::BTreeSet;
+    let text = |s: &BTreeSet<jiff::civil::Date>| -> BTreeSet<String> {
+        s.iter().map(|d| d.to_string()).collect()
+    };
+    let (new_off, new_on) = (text(&days.holidays), text(&days.makeup_workdays));
+    let mut off: BTreeSet<String> = c.holidays.iter().cloned().collect();
+    let mut on: BTreeSet<String> = c.makeup_workdays.iter().cloned().collect();
+    off.retain(|d| !new_on.contains(d));
+    on.retain(|d| !new_off.contains(d));
+    let added = (
+        new_off.difference(&off).count(),
+        new_on.difference(&on).count(),
+    );
+    off.extend(new_off);
+    on.extend(new_on);
+    c.holidays = off.into_iter().collect();
+    c.makeup_workdays = on.into_iter().collect();
+    added
+}
+
+/// Migration 000021: calendars in China that carry no public days get this release's
+/// table, so a holiday is not counted as a working day on a new installation.
+pub(crate) async fn load_china_public_days(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<(), StoreError> {
+    let days = aftercare_domain::public_days::PublicDays::china();
+    let rows: Vec<(i64, String)> = fetch_all(
+        &mut *conn,
+        "SELECT id, spec FROM calendars ORDER BY id",
+        &[],
+    )
+    .await?;
+    for (id, spec) in rows {
+        let Ok(mut c) = serde_json::from_str::<CalendarBody>(&spec) else {
+            continue;
+        };
+        let in_china = matches!(
+            c.time_zone.trim(),
+            "Asia/Shanghai" | "Asia/Chongqing" | "Asia/Harbin" | "Asia/Urumqi" | "PRC"
+        );
+        if !in_china || !c.holidays.is_empty() || !c.makeup_workdays.is_empty() {
+            continue;
+        }
+        merge_public_days(&mut c, &days);
+        let spec = serde_json::to_string(&c).map_err(|e| StoreError::Backend(e.to_string()))?;
+        exec(
+            &mut *conn,
+            "UPDATE calendars SET spec = $1 WHERE id = $2",
+            &[spec.into(), V::I(id)],
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -87,7 +87,23 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261205_000020_create_calendar_feeds",
         include_str!("migrations/m20261205_000020_create_calendar_feeds.sql"),
     ),
+    (
+        CHINA_PUBLIC_DAYS,
+        include_str!("migrations/m20261206_000021_load_china_public_days.sql"),
+    ),
+    (
+        "m20261206_000022_create_saved_views",
+        include_str!("migrations/m20261206_000022_create_saved_views.sql"),
+    ),
+    (
+        "m20261206_000023_index_requests_resolved",
+        include_str!("migrations/m20261206_000023_index_requests_resolved.sql"),
+    ),
 ];
+
+/// The migration whose Rust step gives calendars in China the public days this release
+/// carries.
+const CHINA_PUBLIC_DAYS: &str = "m20261206_000021_load_china_public_days";
 
 fn render(sql: &str, backend: Backend) -> String {
     let (pk, int_key, text_c, blob) = match backend {
@@ -152,6 +168,9 @@ pub async fn migrate(db: &Db) -> Result<Vec<String>, StoreError> {
             .map_err(backend_err)?;
         if *name == crate::purchases::MIGRATION {
             crate::purchases::rebuild(&mut tx, db.backend).await?;
+        }
+        if *name == CHINA_PUBLIC_DAYS {
+            crate::desk_setup::load_china_public_days(&mut tx).await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*name)

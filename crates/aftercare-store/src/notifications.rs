@@ -42,6 +42,17 @@ impl NotificationStore for SqlStore {
             .collect()
     }
 
+    async fn unread_notifications(&self, user_id: UserId, cap: i64) -> StoreResult<i64> {
+        Ok(scalar(
+            &self.db.read,
+            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE user_id = $1 AND read_at IS NULL \
+             LIMIT $2) t",
+            &[V::I(user_id.get()), V::I(cap)],
+        )
+        .await?
+        .unwrap_or(0))
+    }
+
     async fn mark_notifications_read(
         &self,
         user_id: UserId,

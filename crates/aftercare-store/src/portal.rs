@@ -88,19 +88,6 @@ fn article_args(a: &ArticleDraft) -> Vec<V> {
     ]
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern (with `ESCAPE '\'`).
-fn like(term: &str) -> String {
-    let mut s = String::from("%");
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('%');
-    s
-}
-
 #[async_trait]
 impl PortalStore for SqlStore {
     async fn portal_signup(
@@ -632,7 +619,7 @@ impl PortalStore for SqlStore {
             sql.push(" AND published = 1");
         }
         for t in terms {
-            let p = like(t);
+            let p = like_contains(t);
             sql.push(" AND (");
             for (i, col) in [
                 "title_zh_hans",

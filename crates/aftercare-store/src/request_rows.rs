@@ -758,6 +758,50 @@ pub(crate) fn filter_sql(q: &RequestFilter, sql: &mut Sql) -> Result<(), StoreEr
     if let Some(s) = q.status {
         sql.push(" AND r.status = ").bind(s);
     }
+    if let Some(t) = q.service_type {
+        sql.push(" AND r.service_type = ").bind(t);
+    }
+    if let Some(p) = q.priority {
+        sql.push(" AND r.priority = ").bind(p);
+    }
+    if let Some(t) = q.tier {
+        sql.push(" AND r.tier = ").bind(t);
+    }
+    if q.unassigned {
+        sql.push(" AND r.assignee_id IS NULL");
+    }
+    match q.sla {
+        Some(SlaState::Breached) => {
+            sql.push(" AND (r.response_breached = 1 OR r.resolution_breached = 1)");
+        }
+        Some(SlaState::Warned) => {
+            sql.push(" AND r.warned = 1 AND r.response_breached = 0 AND r.resolution_breached = 0");
+        }
+        Some(SlaState::OnTrack) => {
+            sql.push(" AND r.warned = 0 AND r.response_breached = 0 AND r.resolution_breached = 0");
+        }
+        None => {}
+    }
+    for (col, (from, until)) in [("created_at", q.opened), ("resolved_at", q.resolved)] {
+        if let Some(t) = from {
+            sql.push(&format!(" AND r.{col} >= ")).bind(stamp(t));
+        }
+        if let Some(t) = until {
+            sql.push(&format!(" AND r.{col} < ")).bind(stamp(t));
+        }
+    }
+    if let Some(t) = &q.text {
+        // The number as typed (SR-20261205-0001, any case), or the words in the subject
+        // or the customer's name.
+        let pattern = like_contains(t);
+        sql.push(" AND (r.number = ")
+            .bind(t.to_uppercase())
+            .push(" OR r.subject LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM customers qc WHERE qc.id = r.customer_id AND qc.name LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\'))");
+    }
     Ok(())
 }
 
@@ -765,9 +809,17 @@ pub(crate) enum Order {
     Urgency,
     Due,
     Newest,
+    Oldest,
 }
 
 pub(crate) fn order_of(q: &RequestFilter) -> Order {
+    match q.sort {
+        Some(RequestSort::Urgency) => return Order::Urgency,
+        Some(RequestSort::Due) => return Order::Due,
+        Some(RequestSort::Newest) => return Order::Newest,
+        Some(RequestSort::Oldest) => return Order::Oldest,
+        None => {}
+    }
     match q.queue.as_deref() {
         Some("breaching") => Order::Due,
         Some(_) => Order::Urgency,

@@ -10,6 +10,11 @@ use aftercare_app::ports::*;
 use aftercare_domain::RequestId;
 use aftercare_domain::calendar::china_date;
 use aftercare_domain::ids::*;
+
+/// Sorting by resolution due puts requests without one last, on both databases (SQLite
+/// sorts NULL first, PostgreSQL last).
+const NO_DUE: &str = "9999-12-31";
+const DUE_KEY: &str = "COALESCE(r.resolution_due, '9999-12-31')";
 use aftercare_domain::request::request_number;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -228,7 +233,7 @@ impl RequestStore for SqlStore {
                         .push(")");
                 }
                 Order::Due => {
-                    sql.push(" AND (r.resolution_due, r.id) > (")
+                    sql.push(&format!(" AND ({DUE_KEY}, r.id) > ("))
                         .bind(sort)
                         .push(", ")
                         .bind(id)
@@ -241,13 +246,21 @@ impl RequestStore for SqlStore {
                         .bind(id)
                         .push(")");
                 }
+                Order::Oldest => {
+                    sql.push(" AND (r.created_at, r.id) > (")
+                        .bind(sort)
+                        .push(", ")
+                        .bind(id)
+                        .push(")");
+                }
             }
         }
-        sql.push(match order {
-            Order::Urgency => " ORDER BY r.priority_rank, r.created_at, r.id",
-            Order::Due => " ORDER BY r.resolution_due, r.id",
-            Order::Newest => " ORDER BY r.created_at DESC, r.id DESC",
-        });
+        match order {
+            Order::Urgency => sql.push(" ORDER BY r.priority_rank, r.created_at, r.id"),
+            Order::Due => sql.push(&format!(" ORDER BY {DUE_KEY}, r.id")),
+            Order::Newest => sql.push(" ORDER BY r.created_at DESC, r.id DESC"),
+            Order::Oldest => sql.push(" ORDER BY r.created_at, r.id"),
+        };
         let limit = q.limit.clamp(1, 200);
         sql.push(" LIMIT ").bind(limit as i64 + 1);
         let mut rows: Vec<RowRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
@@ -258,8 +271,8 @@ impl RequestStore for SqlStore {
                 Order::Urgency => {
                     encode_cursor(&format!("{}|{}", r.priority_rank, r.created_at), r.id)
                 }
-                Order::Due => encode_cursor(r.resolution_due.as_deref().unwrap_or(""), r.id),
-                Order::Newest => encode_cursor(&r.created_at, r.id),
+                Order::Due => encode_cursor(r.resolution_due.as_deref().unwrap_or(NO_DUE), r.id),
+                Order::Newest | Order::Oldest => encode_cursor(&r.created_at, r.id),
             })
         } else {
             None
@@ -280,6 +293,70 @@ impl RequestStore for SqlStore {
         Ok(scalar(&self.db.read, &sql.text, &sql.args)
             .await?
             .unwrap_or(0))
+    }
+
+    async fn service_trend(
+        &self,
+        since: jiff::Timestamp,
+        outlet: Option<OutletId>,
+    ) -> StoreResult<aftercare_app::dashboard::TrendRows> {
+        let since = stamp(since);
+        let (mut args, outlet_cond) = (vec![V::T(since)], String::new());
+        let outlet_cond = match outlet {
+            Some(o) => {
+                args.push(V::I(o.get()));
+                " AND outlet_id = $2".to_string()
+            }
+            None => outlet_cond,
+        };
+        let opened: Vec<(String, i64, i64)> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT substr(created_at, 1, 13) AS h, COUNT(*), \
+                 SUM(CASE WHEN service_type = 'complaint' THEN 1 ELSE 0 END) \
+                 FROM requests WHERE created_at >= $1{outlet_cond} GROUP BY substr(created_at, 1, 13)"
+            ),
+            &args,
+        )
+        .await?;
+        let resolved: Vec<(String, i64, i64)> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT substr(resolved_at, 1, 13) AS h, COUNT(*), \
+                 SUM(CASE WHEN response_breached = 0 AND resolution_breached = 0 THEN 1 ELSE 0 END) \
+                 FROM requests WHERE resolved_at >= $1{outlet_cond} GROUP BY substr(resolved_at, 1, 13)"
+            ),
+            &args,
+        )
+        .await?;
+        let answers: Vec<(String, i64, i64, i64, i64, i64)> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT substr(answered_at, 1, 13) AS h, COUNT(csat), CAST(COALESCE(SUM(csat), 0) AS BIGINT), COUNT(nps), \
+                 SUM(CASE WHEN nps >= 9 THEN 1 ELSE 0 END), SUM(CASE WHEN nps <= 6 THEN 1 ELSE 0 END) \
+                 FROM surveys WHERE answered_at >= $1{outlet_cond} GROUP BY substr(answered_at, 1, 13)"
+            ),
+            &args,
+        )
+        .await?;
+        // Loyalty stages are the customer's, not an outlet's: a partner sees none.
+        let moves: Vec<(String, Option<String>, String, i64)> = if outlet.is_some() {
+            Vec::new()
+        } else {
+            fetch_all(
+                &self.db.read,
+                "SELECT substr(at, 1, 13) AS h, from_stage, to_stage, COUNT(*) FROM loyalty_history \
+                 WHERE at >= $1 GROUP BY substr(at, 1, 13), from_stage, to_stage",
+                &args,
+            )
+            .await?
+        };
+        Ok(aftercare_app::dashboard::TrendRows {
+            opened,
+            resolved,
+            answers,
+            moves,
+        })
     }
 
     async fn messages(&self, request_id: RequestId) -> StoreResult<Vec<RequestMessage>> {

@@ -1342,6 +1342,78 @@ async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
     db.cleanup().await;
 }
 
+/// A new database's calendar knows mainland China's public days, so the portal does not
+/// offer a visit on National Day; next year's notice is loaded from a file.
+async fn china_public_days_are_known_and_next_years_are_loaded(kind: Kind) {
+    let db = fresh(kind).await;
+    // Tuesday 29 September 2026, 10:00 in Shanghai.
+    let clock = ManualClock::at("2026-09-29T02:00:00Z");
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let cal = app.calendars(&w.admin).await.unwrap().remove(0);
+    assert!(cal.body.holidays.contains(&"2026-10-01".to_string()));
+    assert!(cal.body.makeup_workdays.contains(&"2026-10-10".to_string()));
+    let me = aftercare_app::ports::PortalAccount {
+        id: 0,
+        customer_id: w.customer,
+        email: "zhang.wei@example.cn".into(),
+        name: "张伟".into(),
+        lang: None,
+    };
+    let (id, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    let slots = app.portal_slots(&me, id).await.unwrap();
+    // The next seven days are 30 September (worked) and 1–6 October (holidays).
+    let days: std::collections::BTreeSet<&str> = slots.iter().map(|s| &s.0[..10]).collect();
+    assert_eq!(days.into_iter().collect::<Vec<_>>(), ["2026-09-30"]);
+
+    let notice = "date,kind\n2027-01-01,休\n2027-02-07,班\n2027-02-08,holiday\n";
+    let added = app
+        .add_calendar_days(&w.admin, cal.id, notice.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!((added.holidays_added, added.makeup_workdays_added), (2, 1));
+    let again = app
+        .add_calendar_days(&w.admin, cal.id, notice.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!((again.holidays_added, again.makeup_workdays_added), (0, 0));
+    let after = app.calendars(&w.admin).await.unwrap().remove(0);
+    assert_eq!(after.body.holidays.len(), cal.body.holidays.len() + 2);
+    assert!(
+        after
+            .body
+            .makeup_workdays
+            .contains(&"2027-02-07".to_string())
+    );
+    // A bad line names itself and adds nothing; an agent may not load days at all.
+    let bad = app
+        .add_calendar_days(
+            &w.admin,
+            cal.id,
+            b"2027-10-01,holiday\n2027-10-32,holiday\n",
+        )
+        .await;
+    assert_eq!(
+        invalid_fields(bad),
+        vec![("days[2]".into(), "date_invalid")]
+    );
+    assert!(matches!(
+        app.add_calendar_days(&w.agent, cal.id, notice.as_bytes())
+            .await,
+        Err(AppError::Forbidden)
+    ));
+    assert_eq!(
+        app.calendars(&w.admin).await.unwrap()[0].body.holidays,
+        after.body.holidays
+    );
+    assert!(matches!(
+        app.add_calendar_days(&w.admin, 999, notice.as_bytes())
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+    db.cleanup().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -1362,6 +1434,7 @@ mod on_sqlite_and_postgres {
         queues_visibility_and_bad_input,
         returns_and_exchanges_follow_the_three_guarantees,
         customers_book_a_free_slot_with_their_technician,
+        china_public_days_are_known_and_next_years_are_loaded,
     );
     use super::BOTH;
 }

@@ -1497,6 +1497,21 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
         "Finish and sign in",
     ),
     ("field.token", "链接", "連結", "Link"),
+    ("setup.policy_standard", "标准", "標準", "Standard"),
+    (
+        "setup.policy_high_value",
+        "高价值客户",
+        "高價值客戶",
+        "High-value customers",
+    ),
+    ("setup.policy_urgent", "紧急", "緊急", "Urgent"),
+    ("setup.policy_complaints", "投诉", "投訴", "Complaints"),
+    (
+        "setup.calendar_office",
+        "办公时间（上海）",
+        "辦公時間（上海）",
+        "Office hours (Shanghai)",
+    ),
     (
         "error.no_such_page",
         "没有这个页面：地址中的编号无效。",
@@ -1625,6 +1640,19 @@ impl Tr {
     }
     pub fn code(&self) -> &'static str {
         self.0.code()
+    }
+    /// A name the installation was set up with (the first SLA policies and calendar), in
+    /// the reader's language; a name someone gave is data and shows as written.
+    pub fn setup_name(&self, name: &str) -> String {
+        let key = match name {
+            "Standard" => "setup.policy_standard",
+            "High-value customers" => "setup.policy_high_value",
+            "Urgent" => "setup.policy_urgent",
+            "Complaints" => "setup.policy_complaints",
+            "Office hours (Shanghai)" => "setup.calendar_office",
+            _ => return name.to_string(),
+        };
+        self.t(key)
     }
 }
 

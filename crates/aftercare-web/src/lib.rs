@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> impl WebService {
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json.ui", openapi))
         .route("/healthz", get(healthz))
         .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     tower::ServiceBuilder::new()
@@ -156,6 +157,16 @@ async fn css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../static/app.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/app.js"),
     )
 }
 

@@ -1,8 +1,11 @@
 // Keyboard use of the queue: j/k move, x selects, Enter or o opens, a selects all.
 (function () {
-  var rows = Array.prototype.slice.call(document.querySelectorAll('table.queue tbody tr[data-href]'));
-  if (!rows.length) return;
+  var all = function () { return Array.prototype.slice.call(document.querySelectorAll('table.queue tbody tr[data-href]')); };
+  var rows = all();
+  if (!document.querySelector('table.queue')) return;
   var at = -1;
+  // The queue refreshes itself (app.js): the rows are new, the cursor starts again.
+  document.addEventListener('queue-refreshed', function () { rows = all(); at = -1; });
   function focus(i) {
     if (i < 0 || i >= rows.length) return;
     if (at >= 0) rows[at].classList.remove('cursor');

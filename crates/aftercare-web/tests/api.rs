@@ -1349,7 +1349,7 @@ async fn pages_need_a_session_and_a_csrf_token(app: &TestApp) {
 
     let r = login(app, &b, &app.admin_password).await;
     assert!((300..400).contains(&r.status), "{} {}", r.status, r.text);
-    assert_eq!(r.header("location"), Some("/customers"));
+    assert_eq!(r.header("location"), Some("/"));
     let cookie = r.header("set-cookie").unwrap();
     assert!(cookie.starts_with("aftercare_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -4196,3 +4196,277 @@ async fn each_role_sees_only_the_controls_it_may_use(app: &TestApp) {
 }
 
 on_both_databases!(each_role_is_shown_only_the_controls_it_may_use => each_role_sees_only_the_controls_it_may_use);
+
+async fn the_desk_filters_keeps_views_and_starts_each_role_where_its_work_is(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let admin_id = get_json(app, &tok, "/api/v1/me").await.expect(200).json["id"]
+        .as_i64()
+        .unwrap();
+    let a = create_customer(app, &tok, &person("筛选甲", "13700137051")).await;
+    let b = create_customer(app, &tok, &person("筛选乙", "13700137052")).await;
+    let open = |customer: i64, ty: &'static str, subject: &'static str| {
+        let tok = tok.clone();
+        async move {
+            post_json(
+                app,
+                &tok,
+                "/api/v1/requests",
+                &json!({"customer_id": customer, "service_type": ty, "subject": subject, "priority": "high"}),
+            )
+            .await
+            .expect(201)
+            .id()
+        }
+    };
+    let complaint = open(a, "complaint", "安装师傅迟到两小时").await;
+    let repair = open(b, "repair", "空调不制冷").await;
+    let numbers = |r: &Reply| -> Vec<i64> {
+        r.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    // Filters narrow the list; words find the subject and the customer's name.
+    let r = get_json(
+        app,
+        &tok,
+        "/api/v1/requests?queue=any&service_type=complaint",
+    )
+    .await
+    .expect(200);
+    assert_eq!(numbers(&r), [complaint]);
+    let r = get_json(
+        app,
+        &tok,
+        "/api/v1/requests?queue=all&q=%E7%AD%9B%E9%80%89%E4%B9%99",
+    )
+    .await
+    .expect(200);
+    assert_eq!(numbers(&r), [repair], "by the customer's name");
+    let r = get_json(
+        app,
+        &tok,
+        "/api/v1/requests?q=%E4%B8%8D%E5%88%B6%E5%86%B7&sort=oldest",
+    )
+    .await
+    .expect(200);
+    assert_eq!(numbers(&r), [repair], "by words of the subject");
+    let r = get_json(
+        app,
+        &tok,
+        "/api/v1/requests?queue=any&sla=on_track&sort=due&limit=1",
+    )
+    .await
+    .expect(200);
+    assert_eq!(r.json["items"].as_array().unwrap().len(), 1);
+    let next = r.json["next_cursor"].as_str().unwrap().to_string();
+    let r2 = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/requests?queue=any&sla=on_track&sort=due&limit=1&cursor={next}"),
+    )
+    .await
+    .expect(200);
+    assert_ne!(numbers(&r2), numbers(&r), "the due order pages on");
+    let today = app.app.clock.today();
+    let r = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/requests?queue=any&opened_from={today}&opened_to={today}&assignee=none"),
+    )
+    .await
+    .expect(200);
+    assert!(numbers(&r).contains(&complaint), "{}", r.text);
+    // Bad filters are named, in the caller's language.
+    let bad = send(
+        api(
+            app,
+            Method::GET,
+            "/api/v1/requests?sla=late&sort=price&tier=gold&opened_from=2026-13-01",
+            &tok,
+        )
+        .header("Accept-Language", "zh-CN"),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<&str> = bad.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["tier", "sla", "sort", "opened_from"],
+        "{}",
+        bad.text
+    );
+    assert!(has_cjk(bad.json["fields"][0]["message"].as_str().unwrap()));
+
+    // A saved view keeps the filters, per person; a bad one is refused with its field.
+    let v = post_json(
+        app,
+        &tok,
+        "/api/v1/views",
+        &json!({"name": "投诉", "query": "queue=all&service_type=complaint&cursor=abc"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let views = get_json(app, &tok, "/api/v1/views").await.expect(200);
+    assert_eq!(views.json[0]["query"], "queue=all&service_type=complaint");
+    let bad = post_json(
+        app,
+        &tok,
+        "/api/v1/views",
+        &json!({"name": "", "query": "queue=nowhere"}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(bad.json["fields"][0]["field"], "name");
+    assert_eq!(bad.json["fields"][1]["field"], "queue");
+    assert_eq!(
+        get_json(app, &tok, "/api/v1/views")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The queue page: filters, the view as a link, sortable columns.
+    let br = browser();
+    login(app, &br, &app.admin_password).await.expect(303);
+    let page = send(br.get(url(app, "/requests?queue=all&service_type=complaint")))
+        .await
+        .expect(200)
+        .text;
+    assert!(page.contains(&format!("data-id=\"{complaint}\"")));
+    assert!(!page.contains(&format!("data-id=\"{repair}\"")));
+    assert!(
+        page.contains("href=\"/requests?queue=all&#38;service_type=complaint\" class=\"on\""),
+        "{page}"
+    );
+    assert!(page.contains("sort=due"));
+    let wrong = send(br.get(url(app, "/requests?sla=late")))
+        .await
+        .expect(422)
+        .text;
+    assert!(wrong.contains("SLA"), "{wrong}");
+    send(api(
+        app,
+        Method::DELETE,
+        &format!("/api/v1/views/{v}"),
+        &tok,
+    ))
+    .await
+    .expect(204);
+    send(api(
+        app,
+        Method::DELETE,
+        &format!("/api/v1/views/{v}"),
+        &tok,
+    ))
+    .await
+    .expect(404);
+
+    // Unread notifications are counted for the badge.
+    let unread = get_json(app, &tok, "/api/v1/notifications/unread")
+        .await
+        .expect(200);
+    assert!(unread.json["unread"].as_i64().is_some());
+
+    // The administrator starts on the dashboard: the complaint is among the open ones,
+    // and this week's opened count links to the requests behind it.
+    let start = send(br.get(url(app, "/"))).await.expect(303);
+    assert_eq!(start.header("location"), Some("/dashboard"));
+    let d = send(br.get(url(app, "/dashboard"))).await.expect(200).text;
+    assert!(d.contains("data-kpi=\"complaints\""), "{d}");
+    assert!(d.contains("<svg class=\"chart\""));
+    assert!(d.contains("opened_from="));
+    let api_d = get_json(app, &tok, "/api/v1/dashboard?unit=month")
+        .await
+        .expect(200);
+    assert_eq!(api_d.json["buckets"].as_array().unwrap().len(), 12);
+    assert!(api_d.json["now"]["complaints_open"].as_i64().unwrap() >= 1);
+    let this_month = &api_d.json["buckets"][11];
+    assert!(
+        this_month["opened"].as_i64().unwrap() >= 2,
+        "{}",
+        api_d.text
+    );
+
+    // A technician starts on the day's visits: phone to call, address to navigate to.
+    let admin = token(app, &["admin"]).await;
+    post_json(
+        app,
+        &admin,
+        "/api/v1/users",
+        &json!({"email": "shifu@example.cn", "name": "李师傅", "password": "role-password", "role": "technician"}),
+    )
+    .await
+    .expect(201);
+    let tech_id = get_json(app, &admin, "/api/v1/users")
+        .await
+        .expect(200)
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "shifu@example.cn")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let _ = admin_id;
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/requests/{repair}/visits"),
+        &json!({"technician_id": tech_id, "starts_at": "2030-01-09T14:00", "ends_at": "2030-01-09T15:00",
+                "address": "深圳市南山区科技园 2 号"}),
+    )
+    .await
+    .expect(201);
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/requests/{repair}/visits"),
+        &json!({"technician_id": tech_id, "starts_at": "2030-01-09T09:00", "ends_at": "2030-01-09T10:00",
+                "address": "深圳市福田区 1 号"}),
+    )
+    .await
+    .expect(201);
+    let tech = browser();
+    send(
+        tech.post(url(app, "/login"))
+            .form(&[("email", "shifu@example.cn"), ("password", "role-password")]),
+    )
+    .await
+    .expect(303);
+    assert_eq!(
+        send(tech.get(url(app, "/")))
+            .await
+            .expect(303)
+            .header("location"),
+        Some("/visits/day")
+    );
+    let day = send(tech.get(url(app, "/visits/day?date=2030-01-09")))
+        .await
+        .expect(200)
+        .text;
+    let first = day.find("09:00–10:00").expect("the morning visit");
+    let second = day.find("14:00–15:00").expect("the afternoon visit");
+    assert!(first < second, "in order of time");
+    assert!(day.contains("href=\"tel:+8613700137052\""), "{day}");
+    assert!(day.contains("uri.amap.com/search?keyword="), "{day}");
+    assert!(day.contains("name=\"day\" value=\"2030-01-09\""));
+    let bad = send(tech.get(url(app, "/visits/day?date=2030-02-30")))
+        .await
+        .expect(422);
+    assert!(bad.text.contains("id=\"message\""));
+}
+
+on_both_databases!(the_desk_filters_keeps_views_and_starts_each_role_at_its_work => the_desk_filters_keeps_views_and_starts_each_role_where_its_work_is);

@@ -23,6 +23,15 @@ pub trait DeskSetupStore: Send + Sync {
         c: &CalendarBody,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
+    /// Adds public holidays and make-up working days to a calendar, in one transaction
+    /// (two loads at once both land). Returns how many of each were new.
+    async fn add_calendar_days(
+        &self,
+        actor: &Actor,
+        id: i64,
+        days: &aftercare_domain::public_days::PublicDays,
+        now: jiff::Timestamp,
+    ) -> StoreResult<(usize, usize)>;
     /// Stores a policy (its id is ignored).
     async fn create_sla_policy(
         &self,
@@ -39,6 +48,19 @@ pub trait DeskSetupStore: Send + Sync {
     /// Every active staff member who can take requests, with their profile (defaults when
     /// none is set) and current load.
     async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>>;
+    /// A person's saved views of the queue, by name.
+    async fn saved_views(&self, user_id: UserId) -> StoreResult<Vec<SavedView>>;
+    /// Saves a view under its name, replacing one of the same name. Refuses a person's
+    /// 51st view with `Conflict("saved_views_full")`.
+    async fn save_view(
+        &self,
+        user_id: UserId,
+        name: &str,
+        query: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64>;
+    /// Deletes one of a person's views; `NotFound` if it is not theirs.
+    async fn delete_view(&self, user_id: UserId, id: i64) -> StoreResult<()>;
     async fn service_facts(&self, customer_id: CustomerId) -> StoreResult<Option<ServiceFacts>>;
     /// The outlet a staff member works at, with its kind (own or partner), if any.
     async fn staff_outlet(&self, user_id: UserId) -> StoreResult<Option<(OutletId, String)>>;

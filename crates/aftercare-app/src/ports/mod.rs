@@ -234,8 +234,69 @@ pub struct RequestFilter {
     pub status: Option<RequestStatus>,
     /// For the breaching queue: resolution due before this instant.
     pub due_before: Option<Timestamp>,
+    pub service_type: Option<aftercare_domain::request::ServiceType>,
+    pub priority: Option<aftercare_domain::request::Priority>,
+    pub tier: Option<aftercare_domain::customer::ValueTier>,
+    /// Nobody has it (with `assignee_id` unset).
+    pub unassigned: bool,
+    pub sla: Option<SlaState>,
+    /// Words in the number, the subject or the customer's name.
+    pub text: Option<String>,
+    /// Opened in `[from, until)`.
+    pub opened: (Option<Timestamp>, Option<Timestamp>),
+    /// Resolved in `[from, until)`.
+    pub resolved: (Option<Timestamp>, Option<Timestamp>),
+    /// None: the queue's own order.
+    pub sort: Option<RequestSort>,
     pub cursor: Option<String>,
     pub limit: u32,
+}
+
+/// Where a request stands against its SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaState {
+    /// A target was missed.
+    Breached,
+    /// Warned, not breached yet.
+    Warned,
+    /// Neither.
+    OnTrack,
+}
+
+impl SlaState {
+    pub const CODES: &[&str] = &["breached", "warned", "on_track"];
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        match s {
+            "breached" => Ok(Self::Breached),
+            "warned" => Ok(Self::Warned),
+            "on_track" => Ok(Self::OnTrack),
+            _ => Err("sla_state_unknown"),
+        }
+    }
+}
+
+/// How a list of requests is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestSort {
+    /// Priority, then oldest first.
+    Urgency,
+    /// Resolution due, soonest first (none last).
+    Due,
+    Newest,
+    Oldest,
+}
+
+impl RequestSort {
+    pub const CODES: &[&str] = &["urgency", "due", "newest", "oldest"];
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        match s {
+            "urgency" => Ok(Self::Urgency),
+            "due" => Ok(Self::Due),
+            "newest" => Ok(Self::Newest),
+            "oldest" => Ok(Self::Oldest),
+            _ => Err("request_sort_unknown"),
+        }
+    }
 }
 
 /// A visit to book.

@@ -10,6 +10,8 @@ use async_trait::async_trait;
 #[allow(clippy::too_many_arguments)]
 pub trait NotificationStore: Send + Sync {
     async fn notifications(&self, user_id: UserId, limit: u32) -> StoreResult<Vec<Notification>>;
+    /// How many of a user's notifications are unread, counted up to `cap`.
+    async fn unread_notifications(&self, user_id: UserId, cap: i64) -> StoreResult<i64>;
     /// Marks all of a user's notifications read.
     async fn mark_notifications_read(
         &self,

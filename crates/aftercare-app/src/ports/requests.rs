@@ -32,6 +32,13 @@ pub trait RequestStore: Send + Sync {
     async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>>;
     /// Counts up to `cap` matching requests.
     async fn count_requests(&self, q: &RequestFilter, cap: i64) -> StoreResult<i64>;
+    /// What the service dashboard's trends are made of, per UTC hour since `since`
+    /// (`2026-11-23T02`), for one outlet or all.
+    async fn service_trend(
+        &self,
+        since: Timestamp,
+        outlet: Option<OutletId>,
+    ) -> StoreResult<crate::dashboard::TrendRows>;
     async fn messages(&self, request_id: RequestId) -> StoreResult<Vec<RequestMessage>>;
     async fn history(&self, request_id: RequestId) -> StoreResult<Vec<HistoryEntry>>;
     /// An attachment's request, description and bytes.

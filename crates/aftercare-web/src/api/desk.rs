@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sla_sweep))
         .routes(routes!(list_calendars, create_calendar))
         .routes(routes!(update_calendar))
+        .routes(routes!(add_calendar_days))
         .routes(routes!(list_sla_policies, create_sla_policy))
         .routes(routes!(list_staff_profiles))
         .routes(routes!(set_staff_profile))
@@ -48,6 +49,107 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complaint_report))
         .routes(routes!(cancel_visit))
         .routes(routes!(mark_notifications_read))
+        .routes(routes!(unread_notifications))
+        .routes(routes!(service_dashboard))
+        .routes(routes!(list_views, save_view))
+        .routes(routes!(delete_view))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardUnit {
+    /// `week` (the default: the last 12 weeks) or `month` (the last 12 months).
+    pub unit: Option<String>,
+}
+
+/// The service dashboard: open, breaching and breached requests now; per week or month,
+/// requests opened and resolved, SLA attainment, complaints, CSAT, NPS and loyalty moves.
+/// A partner outlet's staff get their outlet's figures.
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "service desk", params(DashboardUnit),
+    responses((status = 200, body = aftercare_app::dashboard::ServiceDashboard),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn service_dashboard(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<DashboardUnit>,
+) -> ApiResult<Json<aftercare_app::dashboard::ServiceDashboard>> {
+    let months = match q.unit.as_deref() {
+        None | Some("week") => false,
+        Some("month") => true,
+        Some(_) => {
+            return Err(
+                aftercare_app::AppError::Invalid(aftercare_domain::Invalid::one(
+                    "unit",
+                    "unit_unknown",
+                ))
+                .into(),
+            );
+        }
+    };
+    Ok(Json(s.app.service_dashboard(&c.principal, months).await?))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Unread {
+    /// Unread notifications, counted up to 100.
+    pub unread: i64,
+}
+
+/// How many of the caller's notifications are unread (the top bar's badge).
+#[utoipa::path(get, path = "/api/v1/notifications/unread", tag = "service desk",
+    responses((status = 200, body = Unread)))]
+async fn unread_notifications(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Unread>> {
+    let unread = s.app.unread_notifications(&c.principal).await?;
+    Ok(Json(Unread { unread }))
+}
+
+/// The caller's saved views of the request queue.
+#[utoipa::path(get, path = "/api/v1/views", tag = "service desk",
+    responses((status = 200, body = Vec<SavedView>)))]
+async fn list_views(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<SavedView>>> {
+    Ok(Json(s.app.saved_views(&c.principal).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewInput {
+    /// At most 60 characters; a view of the same name is replaced.
+    pub name: String,
+    /// The filters as a query string of `GET /api/v1/requests`, e.g.
+    /// `queue=all&service_type=complaint&sla=warned`.
+    pub query: String,
+}
+
+/// Save a view of the request queue for the caller (at most 50 per person).
+#[utoipa::path(post, path = "/api/v1/views", tag = "service desk", request_body = ViewInput,
+    responses((status = 201, body = Created), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn save_view(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<ViewInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let (q, _) = crate::pages::desk::request_query_from(&input.query);
+    let encoded = crate::pages::desk::request_query_string(&q);
+    let id = s
+        .app
+        .save_view(&c.principal, &input.name, &q, &encoded)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Delete one of the caller's saved views.
+#[utoipa::path(delete, path = "/api/v1/views/{id}", tag = "service desk",
+    params(("id" = i64, Path, description = "The view's id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_view(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.app.delete_view(&c.principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Mark all the caller's notifications read.
@@ -207,7 +309,8 @@ async fn mail_inbound(
 }
 
 /// List service requests: a queue (mine, team, unassigned, breaching, all) ordered by
-/// urgency then age, or every request newest first.
+/// urgency then age, or every request newest first; narrowed by status, type, priority,
+/// customer tier, assignee, outlet, SLA state and words, and sorted by `sort`.
 #[utoipa::path(get, path = "/api/v1/requests", tag = "service desk", params(RequestQuery),
     responses((status = 200, body = Page<RequestRow>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_requests(
@@ -469,6 +572,28 @@ async fn update_calendar(
 ) -> ApiResult<StatusCode> {
     s.app.update_calendar(&c.principal, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Load a year's public holidays and make-up working days (调休) into a calendar, from the
+/// State Council's notice typed as CSV (`date,kind` with `holiday`/`workday` or 休/班 per
+/// line) or from an iCalendar file (the "中国节假日" calendars of calendar apps). Days
+/// already there stay; a day given as the other kind moves. A file with an error adds
+/// nothing and its errors name the line (`days[12]`).
+#[utoipa::path(post, path = "/api/v1/calendars/{id}/days", tag = "service desk",
+    request_body(content((String = "text/csv"), (String = "text/calendar"))),
+    responses((status = 200, body = DaysAdded), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_calendar_days(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<DaysAdded>> {
+    s.app
+        .add_calendar_days(&c.principal, id, &body)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// SLA policies; the most specific one matching tier, priority and service type applies.

@@ -3,6 +3,7 @@
 //! creation (`json`), and the pages' chrome, rendering and forms (`page`).
 
 pub mod auth;
+pub mod chart;
 pub mod error;
 pub mod json;
 pub mod page;

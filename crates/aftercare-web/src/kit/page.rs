@@ -96,14 +96,22 @@ pub fn slot_label(start: &str, end: &str, tr: &Tr) -> String {
         s.to_zoned(aftercare_domain::calendar::china()),
         e.to_zoned(aftercare_domain::calendar::china()),
     );
-    let weekday = tr.t(&format!("weekday.{}", s.weekday().to_monday_one_offset()));
-    let day = tr
-        .t("slot.day")
-        .replace("{m}", &s.month().to_string())
-        .replace("{d}", &s.day().to_string())
-        .replace("{mon}", &s.strftime("%b").to_string())
-        .replace("{wd}", &weekday);
-    format!("{day} {}–{}", s.strftime("%H:%M"), e.strftime("%H:%M"))
+    format!(
+        "{} {}–{}",
+        day_label(s.date(), tr),
+        s.strftime("%H:%M"),
+        e.strftime("%H:%M")
+    )
+}
+
+/// A day with its weekday in the reader's language: "12月7日 周一", "Mon 7 Dec".
+pub fn day_label(d: jiff::civil::Date, tr: &Tr) -> String {
+    let weekday = tr.t(&format!("weekday.{}", d.weekday().to_monday_one_offset()));
+    tr.t("slot.day")
+        .replace("{m}", &d.month().to_string())
+        .replace("{d}", &d.day().to_string())
+        .replace("{mon}", &d.strftime("%b").to_string())
+        .replace("{wd}", &weekday)
 }
 
 /// Who did something, as the audit log and a request's history store it: a person by
@@ -176,7 +184,7 @@ pub(crate) fn page_error(e: AppError, lang: Lang) -> Response {
 
 /// A page saying one thing in the user's language, styled like the rest, with a way back
 /// and a way home: what a refused, missing or failed page shows.
-fn message_page(status: StatusCode, msg: &str, back: &str, lang: Lang) -> Response {
+pub(crate) fn message_page(status: StatusCode, msg: &str, back: &str, lang: Lang) -> Response {
     let t = |k: &str| askama_escape(&crate::i18n::t(lang, k)).to_string();
     let title = t(match status.as_u16() {
         403 => "error.title.forbidden",

@@ -5,8 +5,8 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
-    Amount, Chrome, CsrfForm, Instant, PageQuery, Path, WarrantyView, invalid_lines, page_error,
-    query_string, render, warranty_view,
+    Amount, Chrome, CsrfForm, Instant, PageQuery, Path, WarrantyView, invalid_lines, message_page,
+    page_error, query_string, render, warranty_view,
 };
 use aftercare_app::AppError;
 use aftercare_app::desk::*;
@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/requests", get(queue_page))
         .route("/requests/bulk", post(bulk_submit))
+        .route("/requests/views", post(view_submit))
+        .route("/requests/views/{id}/delete", post(view_delete))
         .route("/requests/new", get(new_page).post(new_submit))
         .route("/requests/{id}", get(request_page))
         .route("/requests/{id}/print", get(print_page))
@@ -39,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{id}/rmas", post(rma_submit))
         .route("/rmas/{id}/steps", post(rma_step_submit))
         .route("/visits", get(visits_page))
+        .route("/visits/day", get(day_page))
         .route("/visits/calendar-feed", post(feed_submit))
         .route("/visits/calendar-feed/revoke", post(feed_revoke))
         .route("/calendar/{file}", get(calendar_feed))
@@ -86,9 +89,51 @@ struct QueuePage {
     statuses: Vec<&'static str>,
     priorities: Vec<&'static str>,
     flash: Option<String>,
+    /// Any filter besides the queue is set (the filter panel opens).
+    filtered: bool,
+    /// The filters as a query string, for saving as a view and for the sort links.
+    current: String,
+    views: Vec<SavedView>,
+    staff: Vec<StaffProfile>,
+    outlets: Vec<aftercare_app::model::Outlet>,
+    q: RequestQuery,
 }
 
 impl QueuePage {
+    fn is(&self, v: &Option<String>, code: &str) -> bool {
+        v.as_deref() == Some(code)
+    }
+    fn types(&self) -> Vec<&'static str> {
+        ServiceType::ALL.iter().map(|t| t.code()).collect()
+    }
+    fn tiers(&self) -> Vec<&'static str> {
+        aftercare_domain::customer::ValueTier::ALL
+            .iter()
+            .map(|t| t.code())
+            .collect()
+    }
+    fn sla_states(&self) -> &'static [&'static str] {
+        aftercare_app::ports::SlaState::CODES
+    }
+    fn sorts(&self) -> &'static [&'static str] {
+        aftercare_app::ports::RequestSort::CODES
+    }
+    fn all_statuses(&self) -> Vec<&'static str> {
+        aftercare_domain::request::RequestStatus::ALL
+            .iter()
+            .map(|t| t.code())
+            .collect()
+    }
+    fn outlet_selected(&self, o: &aftercare_app::model::Outlet) -> bool {
+        self.q.outlet_id == Some(o.id)
+    }
+    fn assignee_selected(&self, u: &StaffProfile) -> bool {
+        self.q.assignee.as_deref() == Some(u.user_id.get().to_string().as_str())
+    }
+    /// The link of a saved view, and whether it is the view on screen.
+    fn view_on(&self, v: &SavedView) -> bool {
+        v.query == self.current
+    }
     fn due(&self, r: &RequestRow) -> String {
         r.resolution_due
             .as_ref()
@@ -106,37 +151,117 @@ impl QueuePage {
     }
 }
 
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct QueueQ {
-    queue: Option<String>,
-    cursor: Option<String>,
-    done: Option<String>,
+/// The queue's filters read from a query string (`queue=all&sla=warned&q=空调`), with
+/// what the page alone uses (`done`). Unknown keys are ignored; the app checks the values.
+pub(crate) fn request_query_from(raw: &str) -> (RequestQuery, Option<String>) {
+    let mut q = RequestQuery::default();
+    let mut done = None;
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let v = v.trim().to_string();
+        if v.is_empty() {
+            continue;
+        }
+        match k.as_ref() {
+            "queue" => q.queue = Some(v),
+            "status" => q.status = Some(v),
+            "service_type" => q.service_type = Some(v),
+            "priority" => q.priority = Some(v),
+            "tier" => q.tier = Some(v),
+            "assignee" => q.assignee = Some(v),
+            "outlet_id" => q.outlet_id = v.parse::<i64>().ok().map(OutletId),
+            "customer_id" => q.customer_id = v.parse::<i64>().ok().map(CustomerId),
+            "sla" => q.sla = Some(v),
+            "q" => q.q = Some(v),
+            "sort" => q.sort = Some(v),
+            "opened_from" => q.opened_from = Some(v),
+            "opened_to" => q.opened_to = Some(v),
+            "resolved_from" => q.resolved_from = Some(v),
+            "resolved_to" => q.resolved_to = Some(v),
+            "cursor" => q.cursor = Some(v),
+            "done" => done = Some(v),
+            _ => {}
+        }
+    }
+    (q, done)
+}
+
+/// The filters of a query as a query string, without the page cursor: what a saved view
+/// keeps and what the next page link carries.
+pub(crate) fn request_query_string(q: &RequestQuery) -> String {
+    let outlet = q.outlet_id.map(|o| o.get().to_string());
+    let customer = q.customer_id.map(|c| c.get().to_string());
+    query_string(&[
+        ("queue", q.queue.as_deref()),
+        ("status", q.status.as_deref()),
+        ("service_type", q.service_type.as_deref()),
+        ("priority", q.priority.as_deref()),
+        ("tier", q.tier.as_deref()),
+        ("assignee", q.assignee.as_deref()),
+        ("outlet_id", outlet.as_deref()),
+        ("customer_id", customer.as_deref()),
+        ("sla", q.sla.as_deref()),
+        ("q", q.q.as_deref()),
+        ("opened_from", q.opened_from.as_deref()),
+        ("opened_to", q.opened_to.as_deref()),
+        ("resolved_from", q.resolved_from.as_deref()),
+        ("resolved_to", q.resolved_to.as_deref()),
+        ("sort", q.sort.as_deref()),
+    ])
 }
 
 async fn queue_page(
     State(s): State<AppState>,
     session: Session,
-    PageQuery(q): PageQuery<QueueQ>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Response {
-    let queue = q.queue.clone().unwrap_or_else(|| "mine".into());
-    let query = RequestQuery {
-        queue: Some(queue.clone()),
-        cursor: q.cursor.clone(),
-        limit: Some(50),
-        ..Default::default()
-    };
-    let (page, counts) = match tokio::try_join!(
-        s.app.requests(&session.principal, &query),
-        s.app.queue_counts(&session.principal)
+    let (mut query, done) = request_query_from(raw.as_deref().unwrap_or_default());
+    let queue = query.queue.clone().unwrap_or_else(|| "mine".into());
+    query.queue = Some(queue.clone());
+    query.limit = Some(50);
+    let p = &session.principal;
+    let filtered = query.status.is_some()
+        || query.service_type.is_some()
+        || query.priority.is_some()
+        || query.tier.is_some()
+        || query.assignee.is_some()
+        || query.outlet_id.is_some()
+        || query.sla.is_some()
+        || query.q.is_some()
+        || query.opened_from.is_some()
+        || query.opened_to.is_some()
+        || query.resolved_from.is_some()
+        || query.resolved_to.is_some()
+        || query.sort.is_some();
+    let (page, counts, views, staff, outlets) = match tokio::try_join!(
+        s.app.requests(p, &query),
+        s.app.queue_counts(p),
+        s.app.saved_views(p),
+        s.app.staff_profiles(p),
+        s.app.outlets(p),
     ) {
         Ok(x) => x,
+        Err(AppError::Invalid(inv)) => {
+            // A filter typed into the address bar that is not one: say which, keep the rest.
+            let tr = Tr(session.lang);
+            let msg = format!(
+                "{} {}",
+                tr.t("queue.filter_invalid"),
+                invalid_lines(&inv, &tr).join(" ")
+            );
+            return message_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &msg,
+                "/requests",
+                session.lang,
+            );
+        }
         Err(e) => return page_error(e, session.lang),
     };
+    let current = request_query_string(&query);
     let next_href = page.next_cursor.as_deref().map(|c| {
         format!(
-            "/requests?{}",
-            query_string(&[("queue", Some(&queue)), ("cursor", Some(c))])
+            "/requests?{current}&{}",
+            query_string(&[("cursor", Some(c))])
         )
     });
     render(QueuePage {
@@ -153,8 +278,53 @@ async fn queue_page(
             "closed",
         ],
         priorities: Priority::ALL.iter().map(|p| p.code()).collect(),
-        flash: q.done,
+        flash: done.filter(|d| !crate::auth::DONE.contains(&d.as_str())),
+        filtered,
+        current,
+        views,
+        staff: staff.into_iter().filter(|s| s.active).collect(),
+        outlets,
+        q: query,
     })
+}
+
+/// Saves the queue's current filters under a name for the signed-in person.
+async fn view_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let encoded = f.s("query");
+    let (q, _) = request_query_from(&encoded);
+    let encoded = request_query_string(&q);
+    match s
+        .app
+        .save_view(&session.principal, &f.s("name"), &q, &encoded)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/requests?{encoded}&done=saved")).into_response(),
+        Err(e) => {
+            let tr = Tr(session.lang);
+            let msg = format!(
+                "{} {}",
+                tr.t("queue.view_not_saved"),
+                messages(e, &tr).join(" ")
+            );
+            message_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &msg,
+                "javascript:history.back()",
+                session.lang,
+            )
+        }
+    }
+}
+
+async fn view_delete(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, _): CsrfForm,
+) -> Response {
+    match s.app.delete_view(&session.principal, id).await {
+        Ok(()) => Redirect::to("/requests?done=saved").into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
 }
 
 /// Applies one action to every selected request; each succeeds or fails on its own, and
@@ -719,6 +889,11 @@ async fn report_submit(
         confirmed_by: f.s("confirmed_by"),
     };
     let r = s.app.report_visit(&session.principal, id, &input).await;
+    // From the technician's day, back to the day.
+    let day = f.s("day");
+    if r.is_ok() && aftercare_domain::error::parse_date(&day).is_ok() {
+        return Redirect::to(&format!("/visits/day?date={day}&done=saved")).into_response();
+    }
     after(&s, &session, request_id, r).await
 }
 
@@ -877,6 +1052,122 @@ async fn visits_page(
     PageQuery(q): PageQuery<VisitsQ>,
 ) -> Response {
     visits_view(&s, &session, q.technician, None).await
+}
+
+// ---- a technician's day -----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "day.html")]
+struct DayPage {
+    c: Chrome,
+    technician: UserId,
+    staff: Vec<StaffProfile>,
+    /// The day shown, in China, and the days before and after it.
+    day: jiff::civil::Date,
+    prev: jiff::civil::Date,
+    next: jiff::civil::Date,
+    today: bool,
+    visits: Vec<Visit>,
+    can_work: bool,
+}
+
+impl DayPage {
+    fn time(&self, at: &jiff::Timestamp) -> String {
+        at.to_zoned(aftercare_domain::calendar::china())
+            .strftime("%H:%M")
+            .to_string()
+    }
+    fn day_label(&self) -> String {
+        crate::kit::page::day_label(self.day, &self.c.tr)
+    }
+    /// A phone number as a `tel:` link takes it: digits and a leading plus only.
+    fn tel(&self, phone: &str) -> String {
+        phone
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect()
+    }
+    /// The address opened in the phone's map app (AMap's URI, which also opens in a
+    /// browser), for directions.
+    fn map_href(&self, address: &str) -> String {
+        format!(
+            "https://uri.amap.com/search?keyword={}",
+            form_urlencoded::byte_serialize(address.as_bytes()).collect::<String>()
+        )
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct DayQ {
+    technician: Option<UserId>,
+    date: Option<String>,
+}
+
+/// A technician's day on a phone: the visits of one day in order, each with the
+/// customer's phone to call, the address to navigate to, the fault and the report form.
+async fn day_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<DayQ>,
+) -> Response {
+    let p = &session.principal;
+    let today = s.app.clock.today();
+    let day = match q.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => today,
+        Some(d) => match aftercare_domain::error::parse_date(d) {
+            Ok(d) => d,
+            Err(code) => {
+                let inv = aftercare_domain::Invalid::one("date", code);
+                return page_error(AppError::Invalid(inv), session.lang);
+            }
+        },
+    };
+    let technician = q.technician.unwrap_or(p.user.id);
+    let tz = aftercare_domain::calendar::china();
+    let start = |d: jiff::civil::Date| {
+        d.to_zoned(tz.clone())
+            .map(|z| z.timestamp().to_string())
+            .unwrap_or_default()
+    };
+    let next = day.tomorrow().unwrap_or(day);
+    let prev = day.yesterday().unwrap_or(day);
+    let range = VisitQuery {
+        from: Some(start(day)),
+        to: Some(start(next)),
+    };
+    match tokio::try_join!(
+        s.app.visits_of(p, technician, &range),
+        s.app.staff_profiles(p)
+    ) {
+        Ok((mut visits, staff)) => {
+            // Visits that began the day before and run into this one are not this day's.
+            visits.retain(|v| v.starts_at.to_zoned(tz.clone()).date() == day);
+            visits.sort_by_key(|v| (v.starts_at, v.id.get()));
+            render(DayPage {
+                c: Chrome::for_session(&session, "visits"),
+                technician,
+                staff: staff
+                    .into_iter()
+                    .filter(|s| {
+                        s.active
+                            && matches!(
+                                s.role,
+                                aftercare_domain::account::Role::Technician
+                                    | aftercare_domain::account::Role::Agent
+                            )
+                    })
+                    .collect(),
+                day,
+                prev,
+                next,
+                today: day == today,
+                visits,
+                can_work: p.role.allows(Permission::WorkRequests),
+            })
+        }
+        Err(e) => page_error(e, session.lang),
+    }
 }
 
 /// Makes (or remakes) the signed-in person's calendar subscription and shows its address.

@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 mod catalogue;
 mod customers;
+mod dashboard;
 pub(crate) mod desk;
 mod orders;
 pub mod portal;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(accounts::routes())
         .merge(desk::routes())
+        .merge(dashboard::routes())
         .merge(voc::routes())
         .merge(value::routes())
         .merge(portal::routes())

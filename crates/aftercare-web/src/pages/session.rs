@@ -15,10 +15,28 @@ use axum::routing::{get, post};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/customers") }))
+        .route("/", get(start_page))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/lang", post(set_lang))
+}
+
+/// Each role starts where its work is: technicians on their day, agents on their queue,
+/// managers and administrators on the service dashboard, marketers and analysts on
+/// customer value, product managers on the voice of the customer.
+pub(crate) fn start_of(role: aftercare_domain::account::Role) -> &'static str {
+    use aftercare_domain::account::Role::*;
+    match role {
+        Technician => "/visits/day",
+        Agent => "/requests",
+        Manager | Admin => "/dashboard",
+        Marketer | Analyst => "/value",
+        ProductManager => "/feedback/dashboard",
+    }
+}
+
+async fn start_page(session: crate::auth::Session) -> Redirect {
+    Redirect::to(start_of(session.principal.role))
 }
 
 #[derive(Template)]
@@ -55,7 +73,7 @@ pub(crate) async fn login_submit(
                 header::SET_COOKIE,
                 secure_cookie(SESSION_COOKIE, &secret, 14 * 24 * 3600),
             )],
-            Redirect::to("/customers"),
+            Redirect::to("/"),
         )
             .into_response(),
         Err(e) => {
