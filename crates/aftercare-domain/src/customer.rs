@@ -204,9 +204,90 @@ pub fn sort_key(name: &str) -> String {
     key
 }
 
+/// Every pinyin syllable (without tones), from the pinyin of the common CJK block.
+static SYLLABLES: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        ('\u{4e00}'..='\u{9fff}')
+            .filter_map(|c| c.to_pinyin())
+            .map(|p| p.plain())
+            .collect()
+    });
+
+/// The sort-key prefixes a name typed as pinyin may stand for. `zhangchao` run together
+/// is `zhang chao`, and `xian` is `xian` or `xi an`: the letters are cut into whole
+/// syllables, the last one possibly begun only (`zhangch`), as a key names them. The
+/// letters as typed come first (a Latin name); at most `MAX_READINGS` readings, fewest
+/// syllables first.
+pub fn pinyin_readings(s: &str) -> Vec<String> {
+    const MAX_READINGS: usize = 6;
+    let s = s.trim().to_lowercase();
+    let mut out = vec![s.clone()];
+    if s.is_empty() || s.len() > 40 || !s.bytes().all(|b| b.is_ascii_lowercase()) {
+        return out;
+    }
+    let starts_a_syllable = |p: &str| SYLLABLES.iter().any(|y| y.starts_with(p));
+    // Depth-first over the cuts, bounded: at most 40 letters, and syllables are 1–6.
+    fn cut(
+        rest: &str,
+        acc: &mut Vec<String>,
+        found: &mut Vec<Vec<String>>,
+        begun: &dyn Fn(&str) -> bool,
+    ) {
+        if found.len() >= 64 {
+            return;
+        }
+        if rest.is_empty() {
+            found.push(acc.clone());
+            return;
+        }
+        for len in (1..=rest.len().min(6)).rev() {
+            let head = &rest[..len];
+            let last = len == rest.len();
+            if SYLLABLES.contains(head) || (last && begun(head)) {
+                acc.push(head.to_string());
+                cut(&rest[len..], acc, found, begun);
+                acc.pop();
+            }
+        }
+    }
+    let mut found = Vec::new();
+    cut(&s, &mut Vec::new(), &mut found, &starts_a_syllable);
+    found.sort_by_key(|r| r.len());
+    for r in found {
+        if r.len() < 2 {
+            continue;
+        }
+        let key = r.join(" ");
+        if !out.contains(&key) {
+            out.push(key);
+        }
+        if out.len() > MAX_READINGS {
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinyin_run_together_is_read_as_syllables() {
+        let r = pinyin_readings("zhangchao");
+        assert_eq!(r[0], "zhangchao");
+        assert!(r.contains(&"zhang chao".to_string()), "{r:?}");
+        assert!(pinyin_readings("ouyangnana").contains(&"ou yang na na".to_string()));
+        // A syllable only begun at the end.
+        assert!(pinyin_readings("zhangch").contains(&"zhang ch".to_string()));
+        // Ambiguous letters give both readings.
+        let x = pinyin_readings("xian");
+        assert!(x.contains(&"xi an".to_string()), "{x:?}");
+        // Not pinyin, or too long: the letters only.
+        assert_eq!(pinyin_readings("bob smith"), ["bob smith"]);
+        assert_eq!(pinyin_readings(&"a".repeat(41)).len(), 1);
+        assert!(pinyin_readings("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").len() <= 7);
+    }
 
     #[test]
     fn chinese_names_sort_by_pinyin() {

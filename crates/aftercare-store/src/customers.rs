@@ -259,16 +259,27 @@ impl CustomerStore for SqlStore {
             } else {
                 // A name: its pinyin range uses the sort index, so results come in pinyin
                 // order; for Chinese input the name itself must also start with it.
-                let key = aftercare_domain::customer::sort_key(s);
-                let key = if s.is_ascii() {
-                    key.trim_end().to_string()
+                // Pinyin run together (`zhangchao`) is tried as each way of reading it.
+                let keys = if s.is_ascii() {
+                    aftercare_domain::customer::pinyin_readings(s)
                 } else {
-                    key
+                    vec![aftercare_domain::customer::sort_key(s)]
                 };
-                sql.push(" AND c.name_sort >= ")
-                    .bind(key.clone())
-                    .push(" AND c.name_sort < ")
-                    .bind(prefix_end(&key));
+                sql.push(" AND (");
+                for (i, key) in keys.iter().enumerate() {
+                    let key = if s.is_ascii() {
+                        key.trim_end().to_string()
+                    } else {
+                        key.clone()
+                    };
+                    sql.push(if i == 0 { "(" } else { " OR (" })
+                        .push("c.name_sort >= ")
+                        .bind(key.clone())
+                        .push(" AND c.name_sort < ")
+                        .bind(prefix_end(&key))
+                        .push(")");
+                }
+                sql.push(")");
                 if !s.is_ascii() {
                     sql.push(" AND c.name >= ")
                         .bind(s)

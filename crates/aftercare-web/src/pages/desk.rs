@@ -1080,6 +1080,12 @@ impl DayPage {
     fn day_label(&self) -> String {
         crate::kit::page::day_label(self.day, &self.c.tr)
     }
+    /// A phone number as people read it: 138 0013 8000.
+    fn phone_label(&self, phone: &str) -> String {
+        aftercare_domain::contact::PhoneNumber::parse(phone)
+            .map(|p| p.display())
+            .unwrap_or_else(|_| phone.to_string())
+    }
     /// A phone number as a `tel:` link takes it: digits and a leading plus only.
     fn tel(&self, phone: &str) -> String {
         phone

@@ -1,0 +1,175 @@
+// The desk as agents, managers and technicians use it every day, in Chromium, in 简体中文:
+// the top bar's search suggests as one types (by phone and by pinyin), the queue is
+// filtered, saved as a view and refreshes itself marking what is new, the manager lands on
+// the service dashboard, and a technician works the day's visits on a phone (390 × 844)
+// with the menu folded away.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { startServer, launchBrowser } from '../lib.mjs';
+
+const shots = process.env.AFTERCARE_SCREENSHOTS || new URL('../test-results/', import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+
+async function signIn(browser, server, role, viewport) {
+  const context = await browser.newContext({ locale: 'zh-CN', viewport });
+  const page = await context.newPage();
+  const { email, password } = role === 'admin' ? server : server.accounts[role];
+  await page.goto(`${server.url}/login`);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  return page;
+}
+
+/** Tomorrow in Shanghai, YYYY-MM-DD. */
+function tomorrow() {
+  return new Date(Date.now() + 8 * 3600_000 + 24 * 3600_000).toISOString().slice(0, 10);
+}
+
+test('the desk day to day', { timeout: 240_000 }, async (t) => {
+  const server = await startServer({ database: 'sqlite' });
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  const wide = { width: 1366, height: 900 };
+  const phone = { width: 390, height: 844 };
+  const admin = await signIn(browser, server, 'admin', wide);
+
+  await t.test('an administrator starts on the service dashboard, its numbers linked', async () => {
+    assert.equal(new URL(admin.url()).pathname, '/dashboard');
+    await admin.locator('svg.chart').first().waitFor();
+    await admin.screenshot({ path: `${shots}/desk-dashboard.png`, fullPage: true });
+    const open = Number(await admin.textContent('[data-kpi=open] .n'));
+    assert.ok(open > 0, `the demo's open requests: ${open}`);
+    await admin.click('[data-kpi=open]');
+    await admin.waitForURL(/\/requests\?queue=all$/);
+    assert.equal(await admin.locator('table.queue tbody tr[data-id]').count(), Math.min(open, 50));
+    await admin.goto(`${server.url}/dashboard?unit=month`);
+    assert.equal(await admin.locator('#trend tbody tr').count(), 12);
+  });
+
+  await t.test('the search box suggests customers by phone and by pinyin as one types', async () => {
+    const c = await admin.evaluate(async () => {
+      const r = await fetch('/api/v1/customers?limit=1');
+      return (await r.json()).items[0];
+    });
+    const box = admin.locator('#global-search input[name=q]');
+    // A phone typed the way people say it: 138 0013 8000.
+    const digits = c.primary_phone.replace('+86', '');
+    await box.fill(`${digits.slice(0, 3)} ${digits.slice(3, 7)} ${digits.slice(7)}`);
+    const first = admin.locator('#suggest li[role=option]').first();
+    await first.waitFor();
+    assert.match(await first.textContent(), new RegExp(c.name));
+    assert.match(await first.locator('.kind').textContent(), /客户/);
+    await box.press('ArrowDown');
+    await box.press('Enter');
+    await admin.waitForURL(new RegExp(`/customers/${c.id}$`));
+    // By pinyin, run together as people type it.
+    const id = await admin.evaluate(async () => {
+      const csrf = document.querySelector('input[name=_csrf]').value;
+      const r = await fetch('/api/v1/customers', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ name: '欧阳娜娜', phones: [{ number: '13912345678' }] }),
+      });
+      return (await r.json()).id;
+    });
+    await box.fill('ouyangnana');
+    const hit = admin.locator('#suggest li[role=option]', { hasText: '欧阳娜娜' });
+    await hit.waitFor();
+    await admin.screenshot({ path: `${shots}/desk-search.png` });
+    await hit.locator('a').click();
+    await admin.waitForURL(new RegExp(`/customers/${id}$`));
+  });
+
+  await t.test('the queue is filtered, saved as a view and marks what is new when it refreshes', async () => {
+    await admin.goto(`${server.url}/requests?queue=all`);
+    await admin.click('#filters summary');
+    await admin.selectOption('select[name=priority]', 'normal');
+    await admin.click('#filter-form button');
+    await admin.waitForURL(/priority=normal/);
+    const shown = await admin.locator('table.queue tbody tr[data-id]').count();
+    assert.ok(shown > 0);
+    const priorities = await admin.locator('table.queue tbody td[data-label=优先级]').allTextContents();
+    assert.ok(priorities.every((p) => p.includes('普通')), priorities.join());
+    await admin.fill('#view-form input[name=name]', '普通优先级');
+    await admin.click('#view-form button');
+    await admin.locator('#done').waitFor();
+    const view = admin.locator('#views a', { hasText: '普通优先级' });
+    assert.equal(await view.getAttribute('class'), 'on');
+    // Someone opens a request by phone meanwhile: the refreshed queue marks it new.
+    const opened = await admin.evaluate(async () => {
+      const csrf = document.querySelector('input[name=_csrf]').value;
+      const c = (await (await fetch('/api/v1/customers?limit=1')).json()).items[0];
+      const r = await fetch('/api/v1/requests', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ customer_id: c.id, service_type: 'consultation', subject: '咨询延保价格', priority: 'normal' }),
+      });
+      return (await r.json()).id;
+    });
+    assert.ok(await admin.evaluate(() => window.aftercareRefreshQueue()));
+    const row = admin.locator(`table.queue tr[data-id="${opened}"]`);
+    await row.waitFor();
+    assert.match(await row.getAttribute('class'), /new/);
+    assert.match(await row.locator('.badge.new').textContent(), /新/);
+    assert.ok(!(await admin.locator('#queue-fresh').isHidden()));
+  });
+
+  await t.test('a visit is booked for the technician tomorrow', async () => {
+    await admin.goto(`${server.url}/requests?queue=all&service_type=repair`);
+    await admin.locator('table.queue tbody tr[data-id] td a').first().click();
+    await admin.locator('#visit-form').waitFor();
+    await admin.selectOption('#technician_id', { label: '技师老陈' });
+    await admin.fill('#starts_at', `${tomorrow()}T14:00`);
+    await admin.fill('#ends_at', `${tomorrow()}T15:00`);
+    await admin.fill('#address', '上海市浦东新区世纪大道 100 号');
+    await admin.click('#visit-form button');
+    await admin.locator('#done').waitFor();
+  });
+
+  await t.test("on a phone the technician works the day's visits", async () => {
+    const tech = await signIn(browser, server, 'technician', phone);
+    assert.equal(new URL(tech.url()).pathname, '/visits/day');
+    // The menu is folded away until asked for.
+    assert.ok(await tech.locator('#nav-links').isHidden());
+    await tech.click('#menu-toggle');
+    assert.ok(await tech.locator('#nav-links').isVisible());
+    await tech.click('#menu-toggle');
+    await tech.click('a[aria-label=后一天]');
+    await tech.waitForURL(new RegExp(`date=${tomorrow()}`));
+    const card = tech.locator('#day-visits li.visit').filter({ hasText: '世纪大道' });
+    await card.waitFor();
+    assert.match(await card.locator('.time').textContent(), /14:00–15:00/);
+    assert.match(await card.locator('a.call').getAttribute('href'), /^tel:\+?\d+$/);
+    assert.match(await card.locator('a.nav').getAttribute('href'), /uri\.amap\.com/);
+    // Nothing runs off the side of the phone.
+    const overflow = await tech.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
+    await tech.screenshot({ path: `${shots}/desk-technician-day.png`, fullPage: true });
+    await card.locator('summary').click();
+    await card.locator('textarea[name=work_done]').fill('更换排水泵，试机正常');
+    await card.locator('input[name=minutes_spent]').fill('50');
+    await card.locator('form.report-form button').click();
+    await tech.locator('#done').waitFor();
+    const after = tech.locator('#day-visits li.visit').filter({ hasText: '世纪大道' });
+    assert.match(await after.textContent(), /更换排水泵/);
+    assert.match(await after.getAttribute('class'), /done/);
+  });
+
+  await t.test('on a phone the queue shows cards, not a squeezed table', async () => {
+    const agent = await signIn(browser, server, 'agent', phone);
+    assert.equal(new URL(agent.url()).pathname, '/requests');
+    await agent.goto(`${server.url}/requests?queue=all`);
+    const row = agent.locator('table.queue tbody tr[data-id]').first();
+    const display = await row.evaluate((r) => getComputedStyle(r).display);
+    assert.equal(display, 'grid');
+    const overflow = await agent.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the queue is ${overflow}px wider than the phone`);
+    await agent.screenshot({ path: `${shots}/desk-queue-phone.png` });
+  });
+});
