@@ -120,6 +120,41 @@ test('the desk day to day', { timeout: 240_000 }, async (t) => {
     assert.ok(!(await admin.locator('#queue-fresh').isHidden()));
   });
 
+  await t.test('a manager approves a canned reply; an agent picks it filled in for the request', async () => {
+    await admin.goto(`${server.url}/replies`);
+    await admin.fill('#name', '上门前确认');
+    await admin.selectOption('#status', 'approved');
+    await admin.fill('#body_zh_hans', '{customer_name}您好，关于请求 {request_number}，师傅出发前会先给您打电话。');
+    await admin.fill('#body_zh_hant', '{customer_name}您好，關於請求 {request_number}，師傅出發前會先給您打電話。');
+    await admin.fill('#body_en', 'Dear {customer_name}, about {request_nr}: the technician will call first.');
+    await admin.click('#text-form button');
+    // A wrong field is named and what was typed stays.
+    await admin.locator('#errors').waitFor();
+    assert.match(await admin.textContent('#errors'), /未知字段/);
+    assert.equal(await admin.inputValue('#name'), '上门前确认');
+    await admin.fill('#body_en', 'Dear {customer_name}, about {request_number}: the technician will call first.');
+    await admin.click('#text-form button');
+    await admin.locator('#done').waitFor();
+    assert.match(await admin.textContent('#texts'), /上门前确认/);
+
+    const agent = await signIn(browser, server, 'agent', { width: 1366, height: 900 });
+    await agent.goto(`${server.url}/requests?queue=all`);
+    await agent.locator('table.queue tbody tr[data-id] td a').first().click();
+    await agent.locator('#reply-pick input').fill('上门');
+    const option = agent.locator('#reply-options li', { hasText: '上门前确认' });
+    await option.waitFor();
+    await option.click();
+    const text = await agent.inputValue('#message-form textarea[name=body]');
+    const number = (await agent.textContent('#number')).trim();
+    assert.ok(text.includes(number), text);
+    assert.ok(!text.includes('{'), text);
+    assert.match(text, /^\S+您好，關於請求|^\S+您好，关于请求|^Dear /);
+    await agent.screenshot({ path: `${shots}/desk-canned-reply.png` });
+    await agent.click('#message-form button');
+    await agent.locator('#done').waitFor();
+    assert.ok((await agent.textContent('#messages')).includes(number));
+  });
+
   await t.test('a visit is booked for the technician tomorrow', async () => {
     await admin.goto(`${server.url}/requests?queue=all&service_type=repair`);
     await admin.locator('table.queue tbody tr[data-id] td a').first().click();

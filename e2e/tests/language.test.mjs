@@ -20,6 +20,7 @@ const STAFF_PAGES = [
   '/dashboard',
   '/dashboard?unit=month',
   '/visits/day',
+  '/replies',
   '/reports/complaints',
   '/visits',
   '/articles',

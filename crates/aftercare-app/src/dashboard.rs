@@ -2,6 +2,7 @@
 //! weeks and months — requests opened and resolved, SLA attainment, complaints, CSAT and
 //! NPS from the surveys, and customers' moves between loyalty stages.
 
+pub use crate::desk_model::TrendRows;
 use crate::error::AppError;
 use crate::ports::*;
 use crate::service::{App, Principal};
@@ -13,19 +14,6 @@ use jiff::civil::Date;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-
-/// Rows per UTC hour (`2026-11-23T02`), as the store counts them.
-#[derive(Debug, Clone, Default)]
-pub struct TrendRows {
-    /// Hour, requests opened, of them complaints.
-    pub opened: Vec<(String, i64, i64)>,
-    /// Hour, requests resolved, of them within both SLA targets.
-    pub resolved: Vec<(String, i64, i64)>,
-    /// Hour, CSAT answers, their sum, NPS answers, promoters (9–10), detractors (0–6).
-    pub answers: Vec<(String, i64, i64, i64, i64, i64)>,
-    /// Hour, from stage, to stage, customers.
-    pub moves: Vec<(String, Option<String>, String, i64)>,
-}
 
 /// Open work now; each number links to the requests behind it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -186,7 +174,10 @@ pub fn fold(rows: &TrendRows, starts: &[Date], today: Date) -> Vec<TrendBucket> 
     buckets
 }
 
-impl App {
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + RequestStore + DeskSetupStore,
+{
     /// The service dashboard for managers: a partner outlet's staff see their outlet's.
     pub async fn service_dashboard(
         &self,

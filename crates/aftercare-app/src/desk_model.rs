@@ -411,3 +411,60 @@ pub struct ComplaintReport {
     #[schema(schema_with = cause_counts)]
     pub root_causes: Vec<(String, i64)>,
 }
+
+/// Rows per UTC hour (`2026-11-23T02`), as the store counts them.
+#[derive(Debug, Clone, Default)]
+pub struct TrendRows {
+    /// Hour, requests opened, of them complaints.
+    pub opened: Vec<(String, i64, i64)>,
+    /// Hour, requests resolved, of them within both SLA targets.
+    pub resolved: Vec<(String, i64, i64)>,
+    /// Hour, CSAT answers, their sum, NPS answers, promoters (9–10), detractors (0–6).
+    pub answers: Vec<(String, i64, i64, i64, i64, i64)>,
+    /// Hour, from stage, to stage, customers.
+    pub moves: Vec<(String, Option<String>, String, i64)>,
+}
+
+/// A text of the message library: the same words in three languages, with fields.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageText {
+    pub id: i64,
+    pub name: String,
+    pub body_zh_hans: String,
+    pub body_zh_hant: String,
+    pub body_en: String,
+    /// draft, approved (offered to agents) or retired.
+    pub status: String,
+    pub owner_name: String,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// A library text to create or change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageTextInput {
+    /// What agents type to find it, at most 60 characters.
+    pub name: String,
+    /// The text in simplified Chinese, at most 4,000 characters; fields in braces:
+    /// `{customer_name}`, `{request_number}`, `{visit_time}`, `{agent_name}`.
+    pub body_zh_hans: String,
+    pub body_zh_hant: String,
+    pub body_en: String,
+    /// draft (the default), approved or retired.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The version read, when changing one.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A library text filled in for one request, in its customer's language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FilledReply {
+    pub id: i64,
+    pub name: String,
+    /// zh-Hans, zh-Hant or en.
+    pub lang: String,
+    pub text: String,
+}

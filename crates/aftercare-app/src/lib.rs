@@ -13,6 +13,7 @@ pub mod ics;
 pub mod imports;
 pub mod input;
 pub mod jobs;
+pub mod library;
 pub mod mail;
 pub mod model;
 pub mod portal;

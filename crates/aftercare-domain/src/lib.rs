@@ -12,6 +12,7 @@ pub mod error;
 pub mod feedback;
 pub mod ids;
 pub mod lang;
+pub mod message;
 pub mod money;
 pub mod order;
 pub mod public_days;

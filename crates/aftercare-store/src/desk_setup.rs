@@ -11,6 +11,39 @@ use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
+const TEXT_COLS: &str =
+    "id, name, body_zh_hans, body_zh_hant, body_en, status, owner_name, updated_at, version";
+
+#[derive(sqlx::FromRow)]
+struct TextRec {
+    id: i64,
+    name: String,
+    body_zh_hans: String,
+    body_zh_hant: String,
+    body_en: String,
+    status: String,
+    owner_name: String,
+    updated_at: String,
+    version: i64,
+}
+
+impl TryFrom<TextRec> for MessageText {
+    type Error = StoreError;
+    fn try_from(r: TextRec) -> Result<Self, StoreError> {
+        Ok(MessageText {
+            updated_at: Cells::of("message_texts", r.id).at("updated_at", &r.updated_at)?,
+            id: r.id,
+            name: r.name,
+            body_zh_hans: r.body_zh_hans,
+            body_zh_hant: r.body_zh_hant,
+            body_en: r.body_en,
+            status: r.status,
+            owner_name: r.owner_name,
+            version: r.version,
+        })
+    }
+}
+
 /// Saved views a person may keep.
 const MAX_SAVED_VIEWS: i64 = 50;
 
@@ -208,6 +241,104 @@ impl DeskSetupStore for SqlStore {
             )
             .await?
         };
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+
+    async fn message_texts(&self, status: Option<&str>) -> StoreResult<Vec<MessageText>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {TEXT_COLS} FROM message_texts WHERE 1 = 1"
+        ));
+        if let Some(s) = status {
+            sql.push(" AND status = ").bind(s);
+        }
+        sql.push(" ORDER BY name, id LIMIT 500");
+        let rows: Vec<TextRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn message_text(&self, id: i64) -> StoreResult<Option<MessageText>> {
+        let row: Option<TextRec> = fetch_opt(
+            &self.db.read,
+            &format!("SELECT {TEXT_COLS} FROM message_texts WHERE id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn save_message_text(
+        &self,
+        actor: &Actor,
+        t: &MessageText,
+        owner: Option<UserId>,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64> {
+        let now = &aftercare_app::ports::stamp(now);
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let id = if t.id == 0 {
+            insert_id(
+                &mut *tx,
+                "INSERT INTO message_texts (name, body_zh_hans, body_zh_hant, body_en, status, owner_id, owner_name, \
+                 created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1) RETURNING id",
+                &[
+                    (&t.name).into(),
+                    (&t.body_zh_hans).into(),
+                    (&t.body_zh_hant).into(),
+                    (&t.body_en).into(),
+                    (&t.status).into(),
+                    owner.into(),
+                    (&t.owner_name).into(),
+                    now.into(),
+                ],
+            )
+            .await?
+        } else {
+            let n = exec(
+                &mut *tx,
+                "UPDATE message_texts SET name = $1, body_zh_hans = $2, body_zh_hant = $3, body_en = $4, \
+                 status = $5, updated_at = $6, version = version + 1 WHERE id = $7 AND version = $8",
+                &[
+                    (&t.name).into(),
+                    (&t.body_zh_hans).into(),
+                    (&t.body_zh_hant).into(),
+                    (&t.body_en).into(),
+                    (&t.status).into(),
+                    now.into(),
+                    V::I(t.id),
+                    V::I(t.version),
+                ],
+            )
+            .await?;
+            if n == 0 {
+                let exists = scalar(
+                    &mut *tx,
+                    "SELECT id FROM message_texts WHERE id = $1",
+                    &[V::I(t.id)],
+                )
+                .await?;
+                return Err(match exists {
+                    None => StoreError::NotFound,
+                    Some(_) => StoreError::Conflict {
+                        code: "version_conflict",
+                        field: Some("version".into()),
+                    },
+                });
+            }
+            t.id
+        };
+        let after = json!({"name": t.name, "status": t.status});
+        self.log(
+            &mut tx,
+            actor,
+            if t.id == 0 { "create" } else { "update" },
+            "message_text",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }

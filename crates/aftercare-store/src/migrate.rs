@@ -99,6 +99,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261206_000023_index_requests_resolved",
         include_str!("migrations/m20261206_000023_index_requests_resolved.sql"),
     ),
+    (
+        "m20261206_000024_create_message_texts",
+        include_str!("migrations/m20261206_000024_create_message_texts.sql"),
+    ),
 ];
 
 /// The migration whose Rust step gives calendars in China the public days this release

@@ -100,6 +100,66 @@
     document.addEventListener('click', function (e) { if (!form.contains(e.target)) close(); });
   }
 
+  // ---- canned replies on a request --------------------------------------------------
+  var pick = document.getElementById('reply-pick');
+  if (pick) {
+    var pickInput = pick.querySelector('input');
+    var options = document.getElementById('reply-options');
+    var body = document.querySelector('#message-form textarea[name=body]');
+    var found = [], pickAt = -1, pickTimer = null;
+    var closePick = function () { options.hidden = true; options.innerHTML = ''; found = []; pickAt = -1; pickInput.setAttribute('aria-expanded', 'false'); };
+    var use = function (r) {
+      body.value = body.value.trim() ? body.value.replace(/\s*$/, '\n\n') + r.text : r.text;
+      body.dispatchEvent(new Event('input'));
+      pickInput.value = '';
+      closePick();
+      body.focus();
+    };
+    var list = function () {
+      var q = pickInput.value.trim();
+      fetch('/api/v1/requests/' + pick.dataset.request + '/replies?q=' + encodeURIComponent(q), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (rs) {
+          if (q !== pickInput.value.trim()) return;
+          options.innerHTML = '';
+          found = rs.slice(0, 8);
+          found.forEach(function (r, i) {
+            var li = document.createElement('li');
+            li.setAttribute('role', 'option');
+            li.id = 'reply-' + i;
+            li.dataset.reply = r.id;
+            var name = document.createElement('strong');
+            name.textContent = r.name;
+            var text = document.createElement('span');
+            text.className = 'preview';
+            text.textContent = r.text;
+            li.appendChild(name);
+            li.appendChild(text);
+            li.addEventListener('mousedown', function (e) { e.preventDefault(); use(r); });
+            options.appendChild(li);
+          });
+          options.hidden = found.length === 0;
+          pickInput.setAttribute('aria-expanded', found.length ? 'true' : 'false');
+          pickAt = -1;
+        })
+        .catch(function () {});
+    };
+    pickInput.addEventListener('input', function () { clearTimeout(pickTimer); pickTimer = setTimeout(list, 150); });
+    pickInput.addEventListener('focus', list);
+    pickInput.addEventListener('blur', function () { setTimeout(closePick, 150); });
+    pickInput.addEventListener('keydown', function (e) {
+      var items = options.querySelectorAll('li');
+      if (e.key === 'ArrowDown' && items.length) { pickAt = Math.min(pickAt + 1, items.length - 1); }
+      else if (e.key === 'ArrowUp' && items.length) { pickAt = Math.max(pickAt - 1, 0); }
+      else if (e.key === 'Enter') { e.preventDefault(); if (found[Math.max(pickAt, 0)]) use(found[Math.max(pickAt, 0)]); return; }
+      else if (e.key === 'Escape') { closePick(); return; }
+      else return;
+      e.preventDefault();
+      items.forEach(function (li, i) { li.classList.toggle('on', i === pickAt); });
+      if (items[pickAt]) pickInput.setAttribute('aria-activedescendant', items[pickAt].id);
+    });
+  }
+
   // ---- unread notifications ---------------------------------------------------------
   var badge = document.getElementById('unread');
   var unread = function () {

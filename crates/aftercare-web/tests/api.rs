@@ -4470,3 +4470,167 @@ async fn the_desk_filters_keeps_views_and_starts_each_role_where_its_work_is(app
 }
 
 on_both_databases!(the_desk_filters_keeps_views_and_starts_each_role_at_its_work => the_desk_filters_keeps_views_and_starts_each_role_where_its_work_is);
+
+async fn the_message_library_gives_agents_filled_replies(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let customer = create_customer(app, &tok, &person("话术客户", "13700137061")).await;
+    let request = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &json!({"customer_id": customer, "service_type": "repair", "subject": "冰箱不制冷"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let text = |status: &str| {
+        json!({"name": "预约确认", "status": status,
+               "body_zh_hans": "{customer_name}您好，您的请求 {request_number} 已受理。—{agent_name}",
+               "body_zh_hant": "{customer_name}您好，您的請求 {request_number} 已受理。",
+               "body_en": "Dear {customer_name}, we have your request {request_number}."})
+    };
+    // An unknown field and a missing language are named; nothing is stored.
+    let mut bad = text("approved");
+    bad["body_en"] = json!("Dear {name}");
+    bad["body_zh_hant"] = json!("");
+    let r = send(
+        api(app, Method::POST, "/api/v1/message-texts", &tok)
+            .header("Accept-Language", "zh-CN")
+            .json(&bad),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<(&str, &str)> = r.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("body_zh_hant", "required"),
+            ("body_en", "text_field_unknown")
+        ]
+    );
+    assert!(has_cjk(r.json["fields"][1]["message"].as_str().unwrap()));
+    let draft = post_json(app, &tok, "/api/v1/message-texts", &text("draft"))
+        .await
+        .expect(201)
+        .id();
+    // A draft is not offered; approved, it is, filled in.
+    let replies = get_json(app, &tok, &format!("/api/v1/requests/{request}/replies"))
+        .await
+        .expect(200);
+    assert_eq!(replies.json.as_array().unwrap().len(), 0);
+    let mut approved = text("approved");
+    approved["version"] = json!(1);
+    send(
+        api(
+            app,
+            Method::PUT,
+            &format!("/api/v1/message-texts/{draft}"),
+            &tok,
+        )
+        .json(&approved),
+    )
+    .await
+    .expect(204);
+    // The same version again: someone changed it since.
+    send(
+        api(
+            app,
+            Method::PUT,
+            &format!("/api/v1/message-texts/{draft}"),
+            &tok,
+        )
+        .json(&approved),
+    )
+    .await
+    .expect(409);
+    let replies = get_json(
+        app,
+        &tok,
+        &format!("/api/v1/requests/{request}/replies?q=%E9%A2%84%E7%BA%A6"),
+    )
+    .await
+    .expect(200);
+    let number = get_json(app, &tok, &format!("/api/v1/requests/{request}"))
+        .await
+        .json["request"]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = replies.json[0]["text"].as_str().unwrap();
+    assert!(t.starts_with("话术客户您好，您的请求 "), "{t}");
+    assert!(t.contains(&number), "{t}");
+    assert!(!t.contains('{'), "{t}");
+    // In the customer's language once it is known.
+    send(
+        api(
+            app,
+            Method::PUT,
+            &format!("/api/v1/customers/{customer}/language"),
+            &tok,
+        )
+        .json(&json!({"lang": "en"})),
+    )
+    .await
+    .expect(204);
+    let replies = get_json(app, &tok, &format!("/api/v1/requests/{request}/replies"))
+        .await
+        .expect(200);
+    assert_eq!(replies.json[0]["lang"], "en");
+    assert_eq!(
+        replies.json[0]["text"],
+        format!("Dear 话术客户, we have your request {number}.")
+    );
+    // An agent reads and uses the library but does not write it.
+    let admin = token(app, &["admin"]).await;
+    post_json(
+        app,
+        &admin,
+        "/api/v1/users",
+        &json!({"email": "huashu@example.cn", "name": "客服小赵", "password": "role-password", "role": "agent"}),
+    )
+    .await
+    .expect(201);
+    let b = browser();
+    send(b.post(url(app, "/login")).form(&[
+        ("email", "huashu@example.cn"),
+        ("password", "role-password"),
+    ]))
+    .await
+    .expect(303);
+    let page = send(b.get(url(app, "/replies"))).await.expect(200).text;
+    assert!(
+        page.contains("预约确认") && !page.contains("id=\"text-form\""),
+        "{page}"
+    );
+    let page = send(b.get(url(app, &format!("/requests/{request}"))))
+        .await
+        .expect(200)
+        .text;
+    assert!(page.contains("id=\"reply-pick\""));
+    let csrf = scrape_csrf(&page);
+    let r = send(b.post(url(app, "/replies")).form(&[
+        ("_csrf", csrf.as_str()),
+        ("name", "x"),
+        ("body_zh_hans", "x"),
+        ("body_zh_hant", "x"),
+        ("body_en", "x"),
+    ]))
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(
+        get_json(app, &tok, "/api/v1/message-texts")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+on_both_databases!(the_message_library_is_one_voice_for_canned_replies => the_message_library_gives_agents_filled_replies);

@@ -59,6 +59,18 @@ pub trait DeskSetupStore: Send + Sync {
         query: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<i64>;
+    /// The message library, by name; `status` narrows it.
+    async fn message_texts(&self, status: Option<&str>) -> StoreResult<Vec<MessageText>>;
+    async fn message_text(&self, id: i64) -> StoreResult<Option<MessageText>>;
+    /// Stores a new text (`id` 0) or changes one still at `t.version` (else
+    /// `Conflict("version_conflict")`); returns its id.
+    async fn save_message_text(
+        &self,
+        actor: &Actor,
+        t: &MessageText,
+        owner: Option<UserId>,
+        now: jiff::Timestamp,
+    ) -> StoreResult<i64>;
     /// Deletes one of a person's views; `NotFound` if it is not theirs.
     async fn delete_view(&self, user_id: UserId, id: i64) -> StoreResult<()>;
     async fn service_facts(&self, customer_id: CustomerId) -> StoreResult<Option<ServiceFacts>>;

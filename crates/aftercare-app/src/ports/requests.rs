@@ -38,7 +38,7 @@ pub trait RequestStore: Send + Sync {
         &self,
         since: Timestamp,
         outlet: Option<OutletId>,
-    ) -> StoreResult<crate::dashboard::TrendRows>;
+    ) -> StoreResult<TrendRows>;
     async fn messages(&self, request_id: RequestId) -> StoreResult<Vec<RequestMessage>>;
     async fn history(&self, request_id: RequestId) -> StoreResult<Vec<HistoryEntry>>;
     /// An attachment's request, description and bytes.

@@ -51,8 +51,77 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_notifications_read))
         .routes(routes!(unread_notifications))
         .routes(routes!(service_dashboard))
+        .routes(routes!(list_message_texts, create_message_text))
+        .routes(routes!(update_message_text))
+        .routes(routes!(request_replies))
         .routes(routes!(list_views, save_view))
         .routes(routes!(delete_view))
+}
+
+/// The message library: every text for desk managers, the approved ones for the rest.
+#[utoipa::path(get, path = "/api/v1/message-texts", tag = "service desk",
+    responses((status = 200, body = Vec<MessageText>)))]
+async fn list_message_texts(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<MessageText>>> {
+    Ok(Json(s.app.message_texts(&c.principal).await?))
+}
+
+/// Add a text to the message library (desk managers). Fields in braces:
+/// `{customer_name}`, `{request_number}`, `{visit_time}`, `{agent_name}`.
+#[utoipa::path(post, path = "/api/v1/message-texts", tag = "service desk",
+    request_body = MessageTextInput,
+    responses((status = 201, body = Created), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_message_text(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<MessageTextInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s.app.create_message_text(&c.principal, &input).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Change a library text: its words, or its status (approve, retire). Send the version
+/// read; a text changed since is refused (409).
+#[utoipa::path(put, path = "/api/v1/message-texts/{id}", tag = "service desk",
+    params(("id" = i64, Path, description = "The text's id")), request_body = MessageTextInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn update_message_text(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<MessageTextInput>,
+) -> ApiResult<StatusCode> {
+    s.app.update_message_text(&c.principal, id, &input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepliesQuery {
+    /// Words in the text's name or body.
+    pub q: Option<String>,
+}
+
+/// Canned replies for a request: the approved library texts (matching `q`), filled in
+/// for this request in its customer's language.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/replies", tag = "service desk",
+    params(("id" = i64, Path, description = "The request's id"), RepliesQuery),
+    responses((status = 200, body = Vec<FilledReply>), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn request_replies(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<RequestId>,
+    ApiQuery(q): ApiQuery<RepliesQuery>,
+) -> ApiResult<Json<Vec<FilledReply>>> {
+    Ok(Json(
+        s.app.replies_for(&c.principal, id, q.q.as_deref()).await?,
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams, Default)]
@@ -130,8 +199,8 @@ async fn save_view(
     c: ApiCaller,
     ApiJson(input): ApiJson<ViewInput>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let (q, _) = crate::pages::desk::request_query_from(&input.query);
-    let encoded = crate::pages::desk::request_query_string(&q);
+    let (q, _) = crate::kit::page::request_query_from(&input.query);
+    let encoded = crate::kit::page::request_query_string(&q);
     let id = s
         .app
         .save_view(&c.principal, &input.name, &q, &encoded)

@@ -6,7 +6,7 @@ use crate::auth::Session;
 use crate::i18n::{Tr, field_message};
 use crate::kit::page::{
     Amount, Chrome, CsrfForm, Instant, PageQuery, Path, WarrantyView, invalid_lines, message_page,
-    page_error, query_string, render, warranty_view,
+    page_error, query_string, render, request_query_from, request_query_string, warranty_view,
 };
 use aftercare_app::AppError;
 use aftercare_app::desk::*;
@@ -149,64 +149,6 @@ impl QueuePage {
             ""
         }
     }
-}
-
-/// The queue's filters read from a query string (`queue=all&sla=warned&q=空调`), with
-/// what the page alone uses (`done`). Unknown keys are ignored; the app checks the values.
-pub(crate) fn request_query_from(raw: &str) -> (RequestQuery, Option<String>) {
-    let mut q = RequestQuery::default();
-    let mut done = None;
-    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-        let v = v.trim().to_string();
-        if v.is_empty() {
-            continue;
-        }
-        match k.as_ref() {
-            "queue" => q.queue = Some(v),
-            "status" => q.status = Some(v),
-            "service_type" => q.service_type = Some(v),
-            "priority" => q.priority = Some(v),
-            "tier" => q.tier = Some(v),
-            "assignee" => q.assignee = Some(v),
-            "outlet_id" => q.outlet_id = v.parse::<i64>().ok().map(OutletId),
-            "customer_id" => q.customer_id = v.parse::<i64>().ok().map(CustomerId),
-            "sla" => q.sla = Some(v),
-            "q" => q.q = Some(v),
-            "sort" => q.sort = Some(v),
-            "opened_from" => q.opened_from = Some(v),
-            "opened_to" => q.opened_to = Some(v),
-            "resolved_from" => q.resolved_from = Some(v),
-            "resolved_to" => q.resolved_to = Some(v),
-            "cursor" => q.cursor = Some(v),
-            "done" => done = Some(v),
-            _ => {}
-        }
-    }
-    (q, done)
-}
-
-/// The filters of a query as a query string, without the page cursor: what a saved view
-/// keeps and what the next page link carries.
-pub(crate) fn request_query_string(q: &RequestQuery) -> String {
-    let outlet = q.outlet_id.map(|o| o.get().to_string());
-    let customer = q.customer_id.map(|c| c.get().to_string());
-    query_string(&[
-        ("queue", q.queue.as_deref()),
-        ("status", q.status.as_deref()),
-        ("service_type", q.service_type.as_deref()),
-        ("priority", q.priority.as_deref()),
-        ("tier", q.tier.as_deref()),
-        ("assignee", q.assignee.as_deref()),
-        ("outlet_id", outlet.as_deref()),
-        ("customer_id", customer.as_deref()),
-        ("sla", q.sla.as_deref()),
-        ("q", q.q.as_deref()),
-        ("opened_from", q.opened_from.as_deref()),
-        ("opened_to", q.opened_to.as_deref()),
-        ("resolved_from", q.resolved_from.as_deref()),
-        ("resolved_to", q.resolved_to.as_deref()),
-        ("sort", q.sort.as_deref()),
-    ])
 }
 
 async fn queue_page(

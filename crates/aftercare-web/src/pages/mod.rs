@@ -7,6 +7,7 @@ mod catalogue;
 mod customers;
 mod dashboard;
 pub(crate) mod desk;
+mod library;
 mod orders;
 pub mod portal;
 mod session;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(desk::routes())
         .merge(dashboard::routes())
+        .merge(library::routes())
         .merge(voc::routes())
         .merge(value::routes())
         .merge(portal::routes())

@@ -1,0 +1,152 @@
+//! The message library page (`/replies`): desk managers write and approve texts in three
+//! languages with fields; everyone reads the approved ones, which agents pick as canned
+//! replies on a request (`app.js`, `GET /api/v1/requests/{id}/replies`).
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::i18n::Tr;
+use crate::kit::page::{Chrome, CsrfForm, PageQuery, invalid_lines, page_error, render};
+use aftercare_app::AppError;
+use aftercare_app::desk_model::{MessageText, MessageTextInput};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/replies", get(library_page).post(text_submit))
+}
+
+/// What the form shows: a text being written or changed, as typed.
+#[derive(Default)]
+struct Draft {
+    id: Option<i64>,
+    version: Option<i64>,
+    name: String,
+    body_zh_hans: String,
+    body_zh_hant: String,
+    body_en: String,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "replies.html")]
+struct LibraryPage {
+    c: Chrome,
+    texts: Vec<MessageText>,
+    draft: Draft,
+    errors: Vec<String>,
+    fields: &'static [&'static str],
+    statuses: &'static [&'static str],
+}
+
+impl LibraryPage {
+    fn is_status(&self, s: &str) -> bool {
+        self.draft.status == s || (self.draft.status.is_empty() && s == "draft")
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct LibraryQ {
+    edit: Option<i64>,
+}
+
+async fn library_view(
+    s: &AppState,
+    session: &Session,
+    draft: Draft,
+    errors: Vec<String>,
+) -> Result<LibraryPage, AppError> {
+    let texts = s.app.message_texts(&session.principal).await?;
+    Ok(LibraryPage {
+        c: Chrome::for_session(session, "requests"),
+        texts,
+        draft,
+        errors,
+        fields: aftercare_domain::message::FIELDS,
+        statuses: aftercare_app::library::TEXT_STATUSES,
+    })
+}
+
+async fn library_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<LibraryQ>,
+) -> Response {
+    let mut draft = Draft::default();
+    if let Some(id) = q.edit {
+        match s.app.message_texts(&session.principal).await {
+            Ok(texts) => {
+                if let Some(t) = texts.into_iter().find(|t| t.id == id) {
+                    draft = Draft {
+                        id: Some(t.id),
+                        version: Some(t.version),
+                        name: t.name,
+                        body_zh_hans: t.body_zh_hans,
+                        body_zh_hant: t.body_zh_hant,
+                        body_en: t.body_en,
+                        status: t.status,
+                    };
+                }
+            }
+            Err(e) => return page_error(e, session.lang),
+        }
+    }
+    match library_view(&s, &session, draft, vec![]).await {
+        Ok(p) => render(p),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn text_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let input = MessageTextInput {
+        name: f.s("name"),
+        body_zh_hans: f.s("body_zh_hans"),
+        body_zh_hant: f.s("body_zh_hant"),
+        body_en: f.s("body_en"),
+        status: f.opt("status"),
+        version: f.opt("version").and_then(|v| v.parse().ok()),
+    };
+    let id: Option<i64> = f.opt("id").and_then(|i| i.parse().ok());
+    let r = match id {
+        Some(id) => {
+            s.app
+                .update_message_text(&session.principal, id, &input)
+                .await
+        }
+        None => s
+            .app
+            .create_message_text(&session.principal, &input)
+            .await
+            .map(|_| ()),
+    };
+    match r {
+        Ok(()) => Redirect::to("/replies?done=saved").into_response(),
+        Err(e @ (AppError::Forbidden | AppError::NotFound(_))) => page_error(e, session.lang),
+        Err(e) => {
+            let tr = Tr(session.lang);
+            let errors = match e {
+                AppError::Invalid(inv) => invalid_lines(&inv, &tr),
+                AppError::Conflict { code, .. } => vec![crate::i18n::field_message(tr.0, code)],
+                other => vec![crate::error::ApiError::from_app(other, tr.0).body.message],
+            };
+            // The form keeps what was typed.
+            let draft = Draft {
+                id,
+                version: input.version,
+                name: input.name,
+                body_zh_hans: input.body_zh_hans,
+                body_zh_hant: input.body_zh_hant,
+                body_en: input.body_en,
+                status: input.status.unwrap_or_default(),
+            };
+            match library_view(&s, &session, draft, errors).await {
+                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
+                Err(e) => page_error(e, session.lang),
+            }
+        }
+    }
+}
