@@ -155,6 +155,35 @@ test('the desk day to day', { timeout: 240_000 }, async (t) => {
     assert.ok((await agent.textContent('#messages')).includes(number));
   });
 
+  await t.test('a merge shows both records side by side and asks first', async () => {
+    const [a, b] = await admin.evaluate(async () => {
+      const csrf = document.querySelector('input[name=_csrf]').value;
+      const make = async (name, phone) => {
+        const r = await fetch('/api/v1/customers', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+          body: JSON.stringify({ name, phones: [{ number: phone }], emails: [{ address: 'hebing.test@example.cn' }] }),
+        });
+        return (await r.json()).id;
+      };
+      return [await make('合并测试甲', '13600136001'), await make('合并测试乙', '13600136002')];
+    });
+    await admin.goto(`${server.url}/duplicates`);
+    await admin.click(`a[data-merge="${a}-${b}"], a[data-merge="${b}-${a}"]`);
+    await admin.locator('#merge-warning').waitFor();
+    assert.match(await admin.textContent('#merge-warning'), /无法撤销/);
+    const sides = await admin.locator('#merge-sides .merge-side').evaluateAll((els) => els.map((e) => e.dataset.customer));
+    assert.equal(sides.length, 2);
+    // Keep the other one instead: the sides change places, nothing is merged yet.
+    await admin.click('#merge-swap');
+    await admin.waitForURL(new RegExp(`keep=${sides[1]}&drop=${sides[0]}`));
+    assert.equal(await admin.getAttribute('#merge-sides .merge-side.keep', 'data-customer'), sides[1]);
+    await admin.screenshot({ path: `${shots}/desk-merge.png`, fullPage: true });
+    await admin.click('#merge-confirm button');
+    await admin.waitForURL(new RegExp(`/customers/${sides[1]}\\?done=merged$`));
+    assert.match(await admin.textContent('#done'), /已合并/);
+  });
+
   await t.test('a visit is booked for the technician tomorrow', async () => {
     await admin.goto(`${server.url}/requests?queue=all&service_type=repair`);
     await admin.locator('table.queue tbody tr[data-id] td a').first().click();

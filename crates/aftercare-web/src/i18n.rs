@@ -331,6 +331,7 @@ const MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("done.saved", "已保存。", "已儲存。", "Saved."),
     ("done.created", "已创建。", "已建立。", "Created."),
+    ("done.merged", "已合并。", "已合併。", "Merged."),
     ("action.back", "返回", "返回", "Back"),
     ("action.home", "回到首页", "回到首頁", "Home"),
     (

@@ -60,7 +60,7 @@ pub struct Session {
 }
 
 /// The confirmations a page may show after an action: `?done=` takes only these.
-pub const DONE: &[&str] = &["saved", "created"];
+pub const DONE: &[&str] = &["saved", "created", "merged"];
 
 /// Pages redirect to the login page when there is no session.
 pub struct LoginRedirect;

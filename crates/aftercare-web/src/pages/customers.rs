@@ -15,7 +15,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
 
@@ -35,7 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/personal-data", get(personal_data_download))
         .route("/customers/{id}/erase", get(erase_page).post(erase_submit))
         .route("/duplicates", get(duplicates_page))
-        .route("/duplicates/merge", post(merge_submit))
+        .route("/duplicates/merge", get(merge_page).post(merge_submit))
         .route("/duplicates/dismiss", post(dismiss_submit))
 }
 
@@ -61,9 +61,7 @@ pub(crate) async fn customers_page(
                 items: vec![],
                 next_cursor: None,
             },
-            inv.0
-                .first()
-                .map(|f| format!("{}: {}", f.field, field_message(session.lang, f.code))),
+            invalid_lines(&inv, &Tr(session.lang)).into_iter().next(),
         ),
         Err(AppError::Conflict { code, .. }) => (
             Page {
@@ -731,20 +729,13 @@ pub(crate) async fn interaction_submit(
     match s.app.add_interaction(&session.principal, id, &input).await {
         Ok(_) => Redirect::to(&format!("/customers/{id}?done=saved")).into_response(),
         Err(AppError::Invalid(inv)) => {
-            let msg = inv
-                .0
-                .iter()
-                .map(|e| format!("{}: {}", e.field, field_message(session.lang, e.code)))
-                .collect::<Vec<_>>()
-                .join(" ");
-            (
+            let lines = invalid_lines(&inv, &Tr(session.lang)).join(" ");
+            message_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Html(format!(
-                    "<!doctype html><meta charset=utf-8><p>{}</p><a href=\"/customers/{id}\">←</a>",
-                    askama_escape(&msg)
-                )),
+                &lines,
+                &format!("/customers/{id}"),
+                session.lang,
             )
-                .into_response()
         }
         Err(e) => page_error(e, session.lang),
     }
@@ -767,14 +758,133 @@ pub(crate) async fn duplicates_page(State(s): State<AppState>, session: Session)
     }
 }
 
+/// One side of a merge: the record and what hangs on it.
+pub(crate) struct MergeSide {
+    c: aftercare_app::model::Customer360,
+    requests: usize,
+}
+
+#[derive(Template)]
+#[template(path = "merge.html")]
+pub(crate) struct MergePage {
+    c: Chrome,
+    keep: MergeSide,
+    drop: MergeSide,
+}
+
+impl MergePage {
+    /// The record kept, then the one merged into it.
+    fn sides(&self) -> [(&MergeSide, bool); 2] {
+        [(&self.keep, true), (&self.drop, false)]
+    }
+    fn phones(&self, s: &MergeSide) -> String {
+        s.c.customer
+            .phones
+            .iter()
+            .map(|p| {
+                aftercare_domain::contact::PhoneNumber::parse(&p.number)
+                    .map(|n| n.display())
+                    .unwrap_or_else(|_| p.number.clone())
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+    fn emails(&self, s: &MergeSide) -> String {
+        s.c.customer
+            .emails
+            .iter()
+            .map(|e| e.address.clone())
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+    fn addresses(&self, s: &MergeSide) -> String {
+        s.c.customer
+            .addresses
+            .iter()
+            .map(|a| {
+                [
+                    a.province.as_deref(),
+                    a.city.as_deref(),
+                    a.district.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .chain([a.street.as_str()])
+                .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+    fn created(&self, s: &MergeSide) -> String {
+        s.c.customer.created_at.local()
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct MergeQ {
+    keep: Option<CustomerId>,
+    drop: Option<CustomerId>,
+}
+
+/// Merging cannot be undone: both records side by side, with what each carries, and the
+/// choice of which to keep, before anything is done.
+pub(crate) async fn merge_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<MergeQ>,
+) -> Response {
+    let p = &session.principal;
+    if !p.role.allows(aftercare_domain::account::Permission::Bulk) {
+        return page_error(AppError::Forbidden, session.lang);
+    }
+    let (Some(keep), Some(drop)) = (q.keep, q.drop) else {
+        return Redirect::to("/duplicates").into_response();
+    };
+    let side = |id: CustomerId| {
+        let s = s.clone();
+        let p = p.clone();
+        async move {
+            let c = s.app.customer_360(&p, id, None).await?;
+            let requests = s
+                .app
+                .requests(
+                    &p,
+                    &aftercare_app::desk::RequestQuery {
+                        queue: Some("any".into()),
+                        customer_id: Some(id),
+                        limit: Some(200),
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .items
+                .len();
+            Ok::<_, AppError>(MergeSide { c, requests })
+        }
+    };
+    match tokio::try_join!(side(keep), side(drop)) {
+        Ok((keep, drop)) => render(MergePage {
+            c: Chrome::new(&session, "duplicates"),
+            keep,
+            drop,
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
 pub(crate) async fn merge_submit(
     State(s): State<AppState>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let keep: CustomerId = f.s("keep").parse().unwrap_or_default();
     let drop: CustomerId = f.s("drop").parse().unwrap_or_default();
+    // Only the confirmation page's form merges; anything else is shown both records first.
+    if f.opt("confirm").is_none() {
+        return Redirect::to(&format!("/duplicates/merge?keep={keep}&drop={drop}")).into_response();
+    }
     match s.app.merge(&session.principal, keep, drop).await {
-        Ok(()) => Redirect::to(&format!("/customers/{keep}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/customers/{keep}?done=merged")).into_response(),
         Err(e) => page_error(e, session.lang),
     }
 }
