@@ -2366,7 +2366,10 @@ where
     }
 }
 
-fn decode_attachments(list: &[AttachmentInput], inv: &mut Invalid) -> Vec<NewAttachment> {
+pub(crate) fn decode_attachments(
+    list: &[AttachmentInput],
+    inv: &mut Invalid,
+) -> Vec<NewAttachment> {
     use base64::Engine;
     let mut out = Vec::new();
     for (n, a) in list.iter().enumerate() {

@@ -26,6 +26,7 @@ pub mod service;
 pub mod sign_in;
 pub mod survey;
 pub mod survey_model;
+pub mod timeline_model;
 pub mod transfer;
 pub mod value;
 pub mod value_model;

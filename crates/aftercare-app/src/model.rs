@@ -262,6 +262,10 @@ pub struct TimelineEntry {
     pub touchpoint: Option<String>,
     pub ref_id: Option<i64>,
     pub summary: String,
+    /// The desk's entries' parameters (number, service type, who, SLA outcomes…), from
+    /// which pages say them in the reader's language; none for people's own words.
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
     pub actor_name: Option<String>,
 }
 

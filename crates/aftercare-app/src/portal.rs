@@ -16,7 +16,7 @@ use aftercare_domain::Invalid;
 use aftercare_domain::RequestId;
 use aftercare_domain::account::Permission;
 use aftercare_domain::catalog::parse_serial;
-use aftercare_domain::error::{parse_date, required_text};
+use aftercare_domain::error::{optional_text, parse_date, required_text};
 use aftercare_domain::ids::*;
 use aftercare_domain::request::{RequestChannel, ServiceType, VisitStatus};
 use jiff::ToSpan;
@@ -24,6 +24,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 const SESSION_DAYS: i64 = 30;
+
+/// Photos and files a customer may add at once.
+const MAX_PORTAL_FILES: usize = 5;
 
 /// Portal sign-ups allowed in an hour: per email, and per client address (a household or
 /// an office signs several people up; a script signing up hundreds is stopped).
@@ -266,7 +269,7 @@ fn portal_actor(a: &PortalAccount) -> Actor {
 
 impl<S> App<S>
 where
-    S: ?Sized + Send + Sync + ports::DeskPorts + ports::PortalStore,
+    S: ?Sized + Send + Sync + ports::DeskPorts + ports::PortalStore + ports::SurveyStore,
 {
     /// Starts a sign-up: nothing works until the address is confirmed. A mail goes to the
     /// address either way: a link that finishes the sign-up (valid for
@@ -679,13 +682,28 @@ where
     }
 
     /// The customer writes on their request; if it was waiting for them, work resumes.
+    /// A message from the customer on their request, with photos and files (type and
+    /// size checked); a message may be files alone.
     pub async fn portal_message(
         &self,
         a: &PortalAccount,
         id: RequestId,
         body: &str,
+        attachments: &[crate::desk::AttachmentInput],
     ) -> Result<(), AppError> {
-        let body = required_text(body, 20_000).map_err(|c| Invalid::one("body", c))?;
+        let mut inv = Invalid::default();
+        let files = crate::desk::decode_attachments(attachments, &mut inv);
+        if attachments.len() > MAX_PORTAL_FILES {
+            inv.push("attachments", "attachments_too_many");
+        }
+        let body = if attachments.is_empty() {
+            inv.check("body", required_text(body, 20_000))
+        } else {
+            inv.check("body", optional_text(Some(body), 20_000))
+                .map(|b| b.unwrap_or_default())
+        };
+        inv.into_result()?;
+        let body = body.unwrap_or_default();
         let r = self.own_request(a, id).await?;
         let status = r.status;
         if status.is_final() {
@@ -694,7 +712,7 @@ where
                 field: Some("body".into()),
             });
         }
-        self.customer_message(&portal_actor(a), r, &a.name, body, "portal", None, vec![])
+        self.customer_message(&portal_actor(a), r, &a.name, body, "portal", None, files)
             .await
     }
 
@@ -728,7 +746,22 @@ where
         i: &RatingInput,
     ) -> Result<(), AppError> {
         self.rate_request(a.customer_id, &portal_actor(a), id, i)
-            .await
+            .await?;
+        // One answer: the stars are the request's survey's CSAT, so it is not asked again.
+        let now = self.clock.now();
+        for s in self.store.open_surveys(a.customer_id, now).await? {
+            if s.request_id == Some(id) {
+                let answer = crate::survey_model::SurveyAnswer {
+                    csat: Some(i.stars),
+                    nps: None,
+                    ces: None,
+                    answers: Default::default(),
+                    comment: None,
+                };
+                self.store.answer_survey(s.id, &answer, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Visit slots the customer may choose on their request: two-hour slots in the working
@@ -891,6 +924,7 @@ where
         + Sync
         + ports::DeskPorts
         + ports::PortalStore
+        + ports::SurveyStore
         + ports::ChangeLog
         + ports::FeedbackStore,
 {
@@ -923,5 +957,27 @@ where
             suggested,
         )
         .await
+    }
+
+    /// A new request with the photos and files the customer added. The files are checked
+    /// before anything is written; they land on the request as the customer's first
+    /// message.
+    pub async fn portal_open_request_with_files(
+        &self,
+        a: &PortalAccount,
+        i: &PortalRequestInput,
+        attachments: &[crate::desk::AttachmentInput],
+    ) -> Result<(RequestId, String), AppError> {
+        let mut inv = Invalid::default();
+        crate::desk::decode_attachments(attachments, &mut inv);
+        if attachments.len() > MAX_PORTAL_FILES {
+            inv.push("attachments", "attachments_too_many");
+        }
+        inv.into_result()?;
+        let (id, number) = self.portal_open_request(a, i).await?;
+        if !attachments.is_empty() {
+            self.portal_message(a, id, "", attachments).await?;
+        }
+        Ok((id, number))
     }
 }

@@ -198,6 +198,17 @@ where
                 round.old += 1;
                 continue;
             }
+            // Rated in the portal already: the stars were the answer.
+            if let Some(rid) = o.request_id
+                && self
+                    .store
+                    .request(rid)
+                    .await?
+                    .is_some_and(|r| r.rating.is_some())
+            {
+                round.rated += 1;
+                continue;
+            }
             if let Some(at) = self.store.last_survey_at(o.customer_id).await?
                 && s.quiet_days > 0
                 && at > quiet_since
@@ -358,6 +369,21 @@ where
                 code: "survey_answered",
                 field: None,
             });
+        }
+        // One answer: the CSAT is the request's rating too, unless it was rated already.
+        if let (Some(rid), Some(stars)) = (form.survey.request_id, a.csat) {
+            let rating = crate::desk::RatingInput {
+                stars,
+                comment: None,
+            };
+            let by = Actor::system("survey");
+            match self
+                .rate_request(form.survey.customer_id, &by, rid, &rating)
+                .await
+            {
+                Ok(()) | Err(AppError::Conflict { .. }) | Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut text: Vec<String> = comment.into_iter().collect();
         for q in &form.settings.questions {

@@ -190,6 +190,8 @@ pub struct SurveyRound {
     pub quiet: usize,
     /// Left out: the occasion is older than max_age_days.
     pub old: usize,
+    /// Left out: the request was rated in the portal already (one answer, not two).
+    pub rated: usize,
     pub reminded: usize,
 }
 

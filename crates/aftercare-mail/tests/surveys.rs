@@ -246,6 +246,11 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
     };
     let done = app.answer_survey(&token, &answer).await.unwrap();
     assert_eq!((done.csat, done.nps, done.ces), (Some(2), Some(3), Some(2)));
+    // One answer: the survey's CSAT is the request's rating.
+    assert_eq!(
+        app.request_detail(&agent, r1).await.unwrap().request.rating,
+        Some(2)
+    );
     let item = app
         .feedback_item(&agent, done.feedback_id.expect("the comment is feedback"))
         .await
@@ -318,6 +323,35 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
         .await,
         Err(AppError::Invalid(_))
     ));
+
+    // Stars given in the portal are the answer: no survey follows, and an open survey
+    // is answered by them.
+    let account = |customer_id: CustomerId, email: &str| aftercare_app::ports::PortalAccount {
+        id: 0,
+        customer_id,
+        email: email.into(),
+        name: "客户".into(),
+        lang: None,
+    };
+    let zhao = customer(&app, &agent, "赵敏", "zhaomin@example.com", &["email"]).await;
+    let rz = resolved_request(&app, &agent, zhao, "冰箱结霜").await;
+    let stars = |n| aftercare_app::desk::RatingInput {
+        stars: n,
+        comment: None,
+    };
+    app.portal_rate(&account(zhao, "zhaomin@example.com"), rz, &stars(5))
+        .await
+        .unwrap();
+    let round = app.survey_round().await.unwrap();
+    assert_eq!((round.created, round.rated), (0, 1), "{round:?}");
+    let qian = customer(&app, &agent, "钱进", "qianjin@example.com", &["email"]).await;
+    let rq = resolved_request(&app, &agent, qian, "油烟机异响").await;
+    let round = app.survey_round().await.unwrap();
+    assert_eq!(round.created, 1, "{round:?}");
+    let q = account(qian, "qianjin@example.com");
+    assert_eq!(app.portal_surveys(&q).await.unwrap().len(), 1);
+    app.portal_rate(&q, rq, &stars(4)).await.unwrap();
+    assert!(app.portal_surveys(&q).await.unwrap().is_empty());
     db.cleanup().await;
 }
 

@@ -336,10 +336,11 @@ impl CustomerStore for SqlStore {
             touchpoint: Option<String>,
             ref_id: Option<i64>,
             summary: String,
+            params: Option<String>,
             actor_name: Option<String>,
         }
         let mut sql = Sql::new(
-            "SELECT * FROM (SELECT t.id, t.id AS x_id, t.customer_id, t.at, t.kind, t.touchpoint, t.ref_id, t.summary, u.name AS actor_name \
+            "SELECT * FROM (SELECT t.id, t.id AS x_id, t.customer_id, t.at, t.kind, t.touchpoint, t.ref_id, t.summary, t.params, u.name AS actor_name \
              FROM timeline t LEFT JOIN users u ON u.id = t.actor_id WHERE t.customer_id = ",
         );
         sql.bind(customer_id);
@@ -373,6 +374,7 @@ impl CustomerStore for SqlStore {
                     touchpoint: r.touchpoint,
                     ref_id: r.ref_id,
                     summary: r.summary,
+                    params: r.params.and_then(|p| serde_json::from_str(&p).ok()),
                     actor_name: r.actor_name,
                 })
                 .collect(),

@@ -103,7 +103,15 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261206_000024_create_message_texts",
         include_str!("migrations/m20261206_000024_create_message_texts.sql"),
     ),
+    (
+        TIMELINE_PARAMS,
+        include_str!("migrations/m20261206_000025_add_timeline_params.sql"),
+    ),
 ];
+
+/// The migration whose Rust step gives the timeline entries written before it their
+/// parameters.
+const TIMELINE_PARAMS: &str = "m20261206_000025_add_timeline_params";
 
 /// The migration whose Rust step gives calendars in China the public days this release
 /// carries.
@@ -176,6 +184,9 @@ pub async fn migrate(db: &Db) -> Result<Vec<String>, StoreError> {
         if *name == CHINA_PUBLIC_DAYS {
             crate::desk_setup::load_china_public_days(&mut tx).await?;
         }
+        if *name == TIMELINE_PARAMS {
+            fill_timeline_params(&mut tx).await?;
+        }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*name)
             .bind(aftercare_app::ports::stamp(jiff_now()))
@@ -186,6 +197,40 @@ pub async fn migrate(db: &Db) -> Result<Vec<String>, StoreError> {
         applied.push(name.to_string());
     }
     Ok(applied)
+}
+
+/// Gives the desk's timeline entries written before migration 000025 their parameters,
+/// reading their summaries, a thousand rows at a time.
+async fn fill_timeline_params(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    use crate::db::{V, exec, fetch_all};
+    const KINDS: &str =
+        "('request', 'request_resolved', 'request_message', 'visit', 'rating', 'rma', 'expert')";
+    let mut after = 0_i64;
+    loop {
+        let rows: Vec<(i64, String, String)> = fetch_all(
+            &mut *conn,
+            &format!(
+                "SELECT id, kind, summary FROM timeline WHERE id > $1 AND kind IN {KINDS} \
+                 ORDER BY id LIMIT 1000"
+            ),
+            &[V::I(after)],
+        )
+        .await?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            return Ok(());
+        };
+        for (id, kind, summary) in rows {
+            if let Some(p) = aftercare_app::timeline_model::params_of(&kind, &summary) {
+                exec(
+                    &mut *conn,
+                    "UPDATE timeline SET params = $1 WHERE id = $2",
+                    &[V::T(p.to_string()), V::I(id)],
+                )
+                .await?;
+            }
+        }
+        after = last;
+    }
 }
 
 #[allow(clippy::disallowed_methods)] // when a migration ran is bookkeeping, not domain time

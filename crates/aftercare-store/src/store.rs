@@ -188,8 +188,8 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         exec(
             &mut *tx,
-            "INSERT INTO timeline (customer_id, at, kind, touchpoint, ref_id, summary, actor_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO timeline (customer_id, at, kind, touchpoint, ref_id, summary, actor_id, params) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 V::I(customer_id),
                 V::T(at.into()),
@@ -198,6 +198,9 @@ impl SqlStore {
                 V::OptI(ref_id),
                 V::T(summary.into()),
                 V::OptI(actor.user_id.map(UserId::get)),
+                V::OptT(
+                    aftercare_app::timeline_model::params_of(kind, summary).map(|p| p.to_string()),
+                ),
             ],
         )
         .await?;

@@ -4634,3 +4634,133 @@ async fn the_message_library_gives_agents_filled_replies(app: &TestApp) {
 }
 
 on_both_databases!(the_message_library_is_one_voice_for_canned_replies => the_message_library_gives_agents_filled_replies);
+
+async fn customers_add_photos_to_their_requests_in_the_portal(app: &TestApp) {
+    use reqwest::multipart::{Form, Part};
+    let (c, csrf) = portal_customer(app, "孙丽", "sun.li@example.cn").await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let photo = |name: &str, bytes: Vec<u8>| {
+        Part::bytes(bytes)
+            .file_name(name.to_string())
+            .mime_str("image/png")
+            .unwrap()
+    };
+    // A new request with a photo.
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("service_type", "repair")
+        .text("subject", "热水器漏水")
+        .text("description", "底部一直滴水")
+        .part("files", photo("漏水.png", png.clone()));
+    let r = send(c.post(url(app, "/portal/requests/new")).multipart(form)).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let at = r.header("location").unwrap().to_string();
+    let page = send(c.get(url(app, &at))).await.expect(200).text;
+    assert!(
+        page.contains("漏水.png") && page.contains("/portal/attachments/"),
+        "{page}"
+    );
+    let count = |p: &str| p.matches("/portal/attachments/").count();
+    // A file that is not what it says is refused, naming the file; nothing is added.
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("body", "再补一张")
+        .part("files", photo("照片.png", b"MZ\x90\0".to_vec()));
+    let r = send(c.post(url(app, &format!("{at}/messages"))).multipart(form)).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("flash bad"), "{}", r.text);
+    let after = send(c.get(url(app, &at))).await.expect(200).text;
+    assert_eq!(count(&after), count(&page));
+    assert!(!after.contains("再补一张"));
+    // Six files at once are too many.
+    let mut form = Form::new().text("_csrf", csrf.clone()).text("body", "六张");
+    for i in 0..6 {
+        form = form.part("files", photo(&format!("{i}.png"), png.clone()));
+    }
+    let r = send(c.post(url(app, &format!("{at}/messages"))).multipart(form)).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    // Photos alone, without words, are a message.
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("body", "")
+        .part("files", photo("铭牌.png", png.clone()));
+    let r = send(c.post(url(app, &format!("{at}/messages"))).multipart(form)).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let last = send(c.get(url(app, &at))).await.expect(200).text;
+    assert!(last.contains("铭牌.png"));
+    // Without the CSRF token nothing is taken.
+    let form = Form::new().part("files", photo("x.png", png.clone()));
+    let r = send(c.post(url(app, &format!("{at}/messages"))).multipart(form)).await;
+    assert_eq!(r.status, 403);
+    // Staff see the photos on the request.
+    let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
+    let tok = token(app, &["read"]).await;
+    let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+        .await
+        .expect(200);
+    let files: Vec<&str> = d.json["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["attachments"].as_array().unwrap())
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["漏水.png", "铭牌.png"]);
+}
+
+on_both_databases!(portal_photos_are_checked_and_reach_the_desk => customers_add_photos_to_their_requests_in_the_portal);
+
+async fn exports_are_for_people_from_the_pages_and_coded_for_machines(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    create_customer(
+        app,
+        &tok,
+        &json!({"name": "导出客户", "kind": "organisation", "company": "导出有限公司",
+                "phones": [{"number": "13700137071"}]}),
+    )
+    .await;
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let csv = |r: Reply| r.text.trim_start_matches('\u{feff}').to_string();
+    // For people: column names and values in the reader's language.
+    let people = csv(send(
+        b.get(url(app, "/export/customers.csv"))
+            .header("Accept-Language", "zh-CN"),
+    )
+    .await
+    .expect(200));
+    let head = people.lines().next().unwrap().to_string();
+    assert!(head.starts_with("编号,名称,类型,公司,电话"), "{head}");
+    let row = people.lines().find(|l| l.contains("导出客户")).unwrap();
+    assert!(row.contains(",机构,"), "{row}");
+    assert!(!row.contains("organisation"), "{row}");
+    // For machines: the codes the import reads, from the page and from the API.
+    let codes = csv(send(b.get(url(app, "/export/customers.csv?codes=1")))
+        .await
+        .expect(200));
+    assert!(codes.starts_with("id,name,kind,company,phone"), "{codes}");
+    assert!(codes.contains(",organisation,"));
+    let api_codes = csv(
+        send(api(app, Method::GET, "/api/v1/export/customers.csv", &tok))
+            .await
+            .expect(200),
+    );
+    assert_eq!(api_codes, codes);
+    let api_people = csv(send(
+        api(
+            app,
+            Method::GET,
+            "/api/v1/export/customers.csv?labels=true",
+            &tok,
+        )
+        .header("Accept-Language", "en"),
+    )
+    .await
+    .expect(200));
+    assert!(
+        api_people.starts_with("ID,Name,Type,Company,Phone"),
+        "{api_people}"
+    );
+}
+
+on_both_databases!(exports_speak_the_readers_language_or_codes => exports_are_for_people_from_the_pages_and_coded_for_machines);

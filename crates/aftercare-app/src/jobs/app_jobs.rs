@@ -174,6 +174,7 @@ impl Job for Surveys {
             .count("created", r.created)
             .count("mailed", r.mailed)
             .count("quiet", r.quiet)
+            .count("rated", r.rated)
             .count("reminded", r.reminded))
     }
 }

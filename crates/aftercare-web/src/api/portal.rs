@@ -295,7 +295,12 @@ async fn my_request(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PortalMessageInput {
+    /// May be empty when files are sent.
+    #[serde(default)]
     pub body: String,
+    /// Photos and files (at most 5, 10 MB each; images, PDF, text, Office, MP4).
+    #[serde(default)]
+    pub attachments: Vec<aftercare_app::desk::AttachmentInput>,
 }
 
 /// Write on a request; one that waited for the customer goes back to work.
@@ -308,7 +313,7 @@ async fn write_message(
     ApiJson(input): ApiJson<PortalMessageInput>,
 ) -> ApiResult<StatusCode> {
     s.app
-        .portal_message(&c.account, id, &input.body)
+        .portal_message(&c.account, id, &input.body, &input.attachments)
         .await
         .map_err(err!(c.lang))?;
     Ok(StatusCode::NO_CONTENT)

@@ -202,14 +202,78 @@ pub(crate) fn split_file(file: &str) -> Option<(Kind, Format)> {
     Some((Kind::parse(kind)?, Format::from_name(&format!(".{ext}"))?))
 }
 
-pub(crate) async fn export_response(app: &App, p: &Principal, file: &str, lang: Lang) -> Response {
+/// The key prefix naming a coded export column's values for people.
+fn value_prefix(column: &str) -> Option<&'static str> {
+    Some(match column {
+        "kind" => "kind",
+        "source" => "tp",
+        "consent" => "consent",
+        "channel" => "channel",
+        "status" => "status",
+        "strategy" => "strategy",
+        "sentiment" => "fb.sentiment",
+        "need" => "fb.need",
+        "ladder" => "fb.ladder",
+        "serialized" => "yesno",
+        _ => return None,
+    })
+}
+
+/// An export for people: column names and coded values in the reader's language (the
+/// codes export is for machines and for importing again). A value without a name stays
+/// as it is.
+pub fn for_people(
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+    lang: Lang,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let name = |key: String, fallback: &str| {
+        let n = t(lang, &key);
+        if n == key { fallback.to_string() } else { n }
+    };
+    let names = header.iter().map(|c| name(format!("col.{c}"), c)).collect();
+    let sep = if lang == Lang::En { "; " } else { "；" };
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .enumerate()
+                .map(|(i, v)| match header.get(i).and_then(|c| value_prefix(c)) {
+                    Some(prefix) if !v.is_empty() => v
+                        .split(';')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(|code| name(format!("{prefix}.{code}"), code))
+                        .collect::<Vec<_>>()
+                        .join(sep),
+                    _ => v,
+                })
+                .collect()
+        })
+        .collect();
+    (names, rows)
+}
+
+pub(crate) async fn export_response(
+    app: &App,
+    p: &Principal,
+    file: &str,
+    lang: Lang,
+    people: bool,
+) -> Response {
     let Some((kind, format)) = split_file(file) else {
         return ApiError::new(StatusCode::NOT_FOUND, lang, "not_found").into_response();
     };
-    let (header, rows) = match export_rows(app, p, kind).await {
+    let (codes, rows) = match export_rows(app, p, kind).await {
         Ok(x) => x,
         Err(e) => return ApiError::from_app(e, lang).into_response(),
     };
+    let (names, rows) = if people {
+        for_people(&codes, rows, lang)
+    } else {
+        (codes.iter().map(|c| c.to_string()).collect(), rows)
+    };
+    let header: Vec<&str> = names.iter().map(String::as_str).collect();
     let disposition = format!("attachment; filename=\"{file}\"");
     match format {
         Format::Csv => (
@@ -241,7 +305,7 @@ pub(crate) async fn export_response(app: &App, p: &Principal, file: &str, lang: 
 /// Export every customer, product, order or review as CSV or Excel: `customers.csv`,
 /// `products.xlsx`, … (the columns are the import's, so an export can be imported back).
 #[utoipa::path(get, path = "/api/v1/export/{file}", tag = "import and export",
-    params(("file" = String, Path, description = "`customers`, `products`, `orders` or `reviews`, then `.csv` or `.xlsx`")),
+    params(("file" = String, Path, description = "`customers`, `products`, `orders` or `reviews`, then `.csv` or `.xlsx`"), ExportQ),
     responses(
         (status = 200, description = "The file", content(
             (String = "text/csv"),
@@ -251,8 +315,18 @@ pub(crate) async fn export_api(
     State(s): State<AppState>,
     c: ApiCaller,
     Path(file): Path<String>,
+    crate::kit::json::ApiQuery(q): crate::kit::json::ApiQuery<ExportQ>,
 ) -> Response {
-    export_response(&s.app, &c.principal, &file, c.lang).await
+    export_response(&s.app, &c.principal, &file, c.lang, q.labels).await
+}
+
+#[derive(serde::Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ExportQ {
+    /// Column names and coded values in the caller's language, for people (default: the
+    /// codes, which import again).
+    labels: bool,
 }
 
 #[derive(serde::Deserialize, IntoParams)]

@@ -330,6 +330,64 @@ where
 /// A submitted form: every field, in order, repeated names kept.
 pub(crate) struct FormData(Vec<(String, String)>);
 
+/// At most this many files in one form.
+pub(crate) const MAX_FILES: usize = 5;
+
+/// A form sent either way a browser sends one: URL-encoded, or as multipart with files
+/// (the `files` fields; empty file inputs are skipped). The body was bounded by the
+/// router's limit before it got here; a sixth file is refused, not read.
+pub(crate) async fn form_with_files(
+    req: axum::extract::Request,
+) -> Result<(FormData, Vec<aftercare_app::desk::AttachmentInput>), StatusCode> {
+    use axum::extract::FromRequest;
+    use base64::Engine;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let bytes = axum::body::to_bytes(req.into_body(), crate::JSON_LIMIT)
+            .await
+            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)?;
+        return Ok((FormData::parse(&bytes), vec![]));
+    }
+    let mut mp = axum::extract::Multipart::from_request(req, &())
+        .await
+        .map_err(|_| StatusCode::BAD_REQUEST)?;
+    let (mut pairs, mut files) = (Vec::new(), Vec::new());
+    while let Some(field) = mp.next_field().await.map_err(|_| StatusCode::BAD_REQUEST)? {
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field.file_name().map(str::to_string);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        if name == "files" && files.len() >= MAX_FILES {
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        let data = field.bytes().await.map_err(|_| StatusCode::BAD_REQUEST)?;
+        if name == "files" {
+            if let Some(filename) = filename.filter(|f| !f.is_empty())
+                && !data.is_empty()
+            {
+                files.push(aftercare_app::desk::AttachmentInput {
+                    filename,
+                    content_type,
+                    content_base64: base64::engine::general_purpose::STANDARD.encode(&data),
+                });
+            }
+        } else {
+            let clean = aftercare_domain::error::without_control_characters(
+                &String::from_utf8_lossy(&data),
+            )
+            .into_owned();
+            pairs.push((name, clean));
+        }
+    }
+    Ok((FormData(pairs), files))
+}
+
 impl FormData {
     /// Stray control characters (a NUL, an escape) are dropped from names and values: no
     /// browser sends them, and no database should receive them.

@@ -660,8 +660,8 @@ impl CustomerPage {
     fn when(&self, at: impl Instant) -> String {
         at.local()
     }
-    fn said(&self, kind: &str, text: &str) -> String {
-        crate::timeline_text::summary(&self.c.tr, kind, text)
+    fn said(&self, e: &aftercare_app::model::TimelineEntry) -> String {
+        crate::timeline_text::summary(&self.c.tr, &e.kind, &e.summary, e.params.as_ref())
     }
 }
 

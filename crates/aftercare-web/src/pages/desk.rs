@@ -18,7 +18,7 @@ use aftercare_domain::request::{Priority, ServiceType};
 use aftercare_domain::{AssetId, UserId};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -580,8 +580,8 @@ impl RequestPage {
         };
         self.c.tr.k(prefix, v)
     }
-    fn said(&self, kind: &str, text: &str) -> String {
-        crate::timeline_text::summary(&self.c.tr, kind, text)
+    fn said(&self, e: &aftercare_app::model::TimelineEntry) -> String {
+        crate::timeline_text::summary(&self.c.tr, &e.kind, &e.summary, e.params.as_ref())
     }
     fn actor(&self, label: &str) -> String {
         crate::kit::page::actor_label(&self.c.tr, label)
@@ -754,49 +754,32 @@ async fn message_submit(
     State(s): State<AppState>,
     session: Session,
     Path(id): Path<RequestId>,
-    mut mp: Multipart,
+    req: axum::extract::Request,
 ) -> Response {
-    use base64::Engine;
-    let (mut csrf, mut kind, mut body, mut files) =
-        (String::new(), String::new(), String::new(), vec![]);
-    while let Ok(Some(field)) = mp.next_field().await {
-        let name = field.name().unwrap_or("").to_string();
-        let filename = field.file_name().map(str::to_string);
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_string();
-        let Ok(data) = field.bytes().await else {
-            break;
-        };
-        match name.as_str() {
-            "_csrf" => csrf = String::from_utf8_lossy(&data).into(),
-            "kind" => kind = String::from_utf8_lossy(&data).into(),
-            "body" => body = String::from_utf8_lossy(&data).into(),
-            "files" => {
-                if let Some(filename) = filename.filter(|f| !f.is_empty())
-                    && !data.is_empty()
-                {
-                    files.push(AttachmentInput {
-                        filename,
-                        content_type,
-                        content_base64: base64::engine::general_purpose::STANDARD.encode(&data),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    if csrf != session.csrf {
+    let (f, files) = match crate::kit::page::form_with_files(req).await {
+        Ok(x) => x,
+        Err(status) => return page_error(too_big_or_bad(status), session.lang),
+    };
+    if f.get("_csrf") != Some(session.csrf.as_str()) {
         return (StatusCode::FORBIDDEN, Tr(session.lang).t("error.csrf")).into_response();
     }
     let input = MessageInput {
-        kind,
-        body,
+        kind: f.s("kind"),
+        body: f.s("body"),
         attachments: files,
     };
     let r = s.app.add_message(&session.principal, id, &input).await;
     after(&s, &session, id, r).await
+}
+
+/// A form that could not be read: too large (or too many files), or malformed.
+pub(crate) fn too_big_or_bad(status: StatusCode) -> AppError {
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "attachments_too_many"
+    } else {
+        "form_unreadable"
+    };
+    AppError::Invalid(aftercare_domain::Invalid::one("files", code))
 }
 
 async fn visit_submit(

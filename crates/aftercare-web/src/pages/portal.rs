@@ -180,6 +180,40 @@ where
     }
 }
 
+/// A portal form that may carry photos and files (multipart) or not (URL-encoded), with
+/// its CSRF token checked.
+pub struct PortalUpload(
+    Customer,
+    FormData,
+    Vec<aftercare_app::desk::AttachmentInput>,
+);
+
+impl<S> axum::extract::FromRequest<S> for PortalUpload
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let customer = Customer::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let (form, files) = crate::kit::page::form_with_files(req)
+            .await
+            .map_err(|status| {
+                let e = crate::pages::desk::too_big_or_bad(status);
+                crate::kit::page::page_error(e, customer.lang)
+            })?;
+        if form.get("_csrf") != Some(customer.csrf.as_str()) {
+            return Err((StatusCode::FORBIDDEN, Tr(customer.lang).t("error.csrf")).into_response());
+        }
+        Ok(PortalUpload(customer, form, files))
+    }
+}
+
 fn session_cookie(secret: &str) -> String {
     format!(
         "{PORTAL_COOKIE}={secret}; Path=/portal; HttpOnly; SameSite=Lax; Max-Age={}",
@@ -705,14 +739,21 @@ async fn new_page(State(s): State<AppState>, c: Customer, Query(q): Query<NewQ>)
     }
 }
 
-async fn new_submit(State(s): State<AppState>, PortalForm(c, f): PortalForm) -> Response {
+async fn new_submit(
+    State(s): State<AppState>,
+    PortalUpload(c, f, files): PortalUpload,
+) -> Response {
     let input = PortalRequestInput {
         asset_id: f.opt("asset_id").and_then(|a| a.parse().ok()),
         service_type: f.s("service_type"),
         subject: f.s("subject"),
         description: f.s("description"),
     };
-    match s.app.portal_open_request(&c.account, &input).await {
+    match s
+        .app
+        .portal_open_request_with_files(&c.account, &input, &files)
+        .await
+    {
         Ok((id, _)) => Redirect::to(&format!("/portal/requests/{id}")).into_response(),
         Err(e) => {
             let assets = s.app.portal_assets(&c.account).await.unwrap_or_default();
@@ -795,9 +836,12 @@ async fn back_to(s: &AppState, c: &Customer, id: RequestId, r: Result<(), AppErr
 async fn message_submit(
     State(s): State<AppState>,
     Path(id): Path<RequestId>,
-    PortalForm(c, f): PortalForm,
+    PortalUpload(c, f, files): PortalUpload,
 ) -> Response {
-    let r = s.app.portal_message(&c.account, id, &f.s("body")).await;
+    let r = s
+        .app
+        .portal_message(&c.account, id, &f.s("body"), &files)
+        .await;
     back_to(&s, &c, id, r).await
 }
 

@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::api::transfer::*;
 use crate::auth::Session;
 use crate::i18n::Tr;
-use crate::kit::page::{Path, render};
+use crate::kit::page::{PageQuery, Path, render};
 use aftercare_app::service::ImportReport;
 use aftercare_app::transfer::*;
 use aftercare_domain::ids::*;
@@ -28,12 +28,23 @@ pub(crate) async fn template_page(session: Session, Path(file): Path<String>) ->
     template_response(&file, session.lang)
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ExportPageQ {
+    /// `1`: the codes, for machines and for importing again.
+    codes: Option<String>,
+}
+
+/// An export from a page is for people (names in the reader's language) unless the codes
+/// are asked for.
 pub(crate) async fn export_page(
     State(s): State<AppState>,
     session: Session,
     Path(file): Path<String>,
+    PageQuery(q): PageQuery<ExportPageQ>,
 ) -> Response {
-    export_response(&s.app, &session.principal, &file, session.lang).await
+    let people = q.codes.is_none();
+    export_response(&s.app, &session.principal, &file, session.lang, people).await
 }
 
 pub(crate) async fn vcard_page(
