@@ -184,6 +184,61 @@ test('the desk day to day', { timeout: 240_000 }, async (t) => {
     assert.match(await admin.textContent('#done'), /已合并/);
   });
 
+  await t.test('a caller is found by phone for a new request, however the number is spoken', async () => {
+    const c = await admin.evaluate(async () => (await (await fetch('/api/v1/customers?limit=1&sort=-created')).json()).items[0]);
+    const digits = c.primary_phone.replace('+86', '');
+    await admin.goto(`${server.url}/requests/new`);
+    await admin.fill('#customer_q', `${digits.slice(0, 3)}-${digits.slice(3, 7)}-${digits.slice(7)}`);
+    await admin.selectOption('#service_type', 'consultation');
+    await admin.fill('#subject', '来电咨询保修期');
+    await admin.click('form.card button');
+    if (await admin.locator('#choices').count()) {
+      await admin.check(`#choices input[value="${c.id}"]`);
+      await admin.click('form.card button');
+    }
+    await admin.waitForURL(/\/requests\/\d+(\?done=\w+)?$/);
+    assert.match(await admin.textContent('main'), new RegExp(c.name));
+  });
+
+  await t.test('an exchanged unit keeps no guarantee and cannot be exchanged again', async () => {
+    const made = await admin.evaluate(async (today) => {
+      const csrf = document.querySelector('input[name=_csrf]').value;
+      const post = async (path, body) => {
+        const r = await fetch(path, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+          body: JSON.stringify(body),
+        });
+        return r.json();
+      };
+      const product = (await (await fetch('/api/v1/products?limit=100')).json()).items.find((p) => p.serialized);
+      const customer = await post('/api/v1/customers', { name: '换货测试', phones: [{ number: '13600136009' }] });
+      const serial = `XCHG-${Date.now() % 1000000}`;
+      await post('/api/v1/orders', { customer_id: customer.id, channel: 'store', ordered_on: today, items: [{ product_id: product.id, quantity: 1, serials: [serial] }] });
+      const c360 = await (await fetch(`/api/v1/customers/${customer.id}/360`)).json();
+      const asset = c360.assets.find((a) => a.serial === serial).id;
+      const req = await post('/api/v1/requests', { customer_id: customer.id, asset_id: asset, service_type: 'exchange', subject: '新机有异响' });
+      const rma = await post(`/api/v1/requests/${req.id}/rmas`, { kind: 'exchange', reason: '开箱异响' });
+      for (const step of [{ status: 'approved' }, { status: 'received' }, { status: 'completed', replacement_serial: `${serial}-N` }]) {
+        await post(`/api/v1/rmas/${rma.id}/steps`, step);
+      }
+      return { asset, request: req.id };
+    }, new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10));
+    // The old unit: no guarantee left.
+    await admin.goto(`${server.url}/assets/${made.asset}`);
+    const warranty = await admin.locator('.card', { hasText: '✗' }).first().textContent();
+    assert.ok(!warranty.includes('✓'), warranty);
+    assert.match(warranty, /换货/);
+    // A second exchange of it is refused, with the reason.
+    await admin.goto(`${server.url}/requests/${made.request}`);
+    await admin.selectOption('#rma_kind', 'exchange');
+    await admin.fill('#rma_reason', '还是有异响');
+    await admin.click('#rma-form button');
+    await admin.locator('.flash.bad').waitFor();
+    assert.match(await admin.textContent('.flash.bad'), /换/);
+    assert.equal(await admin.locator('#rmas [data-rma]').count(), 1);
+  });
+
   await t.test('a visit is booked for the technician tomorrow', async () => {
     await admin.goto(`${server.url}/requests?queue=all&service_type=repair`);
     await admin.locator('table.queue tbody tr[data-id] td a').first().click();
