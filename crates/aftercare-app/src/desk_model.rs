@@ -145,7 +145,10 @@ pub struct HistoryEntry {
     pub kind: String,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Who: a person's email, or a system job's name.
     pub actor: String,
+    /// The person's name, when the actor is a member of staff.
+    pub actor_name: Option<String>,
 }
 
 /// A technician's visit to the customer.

@@ -273,7 +273,10 @@ pub struct TimelineEntry {
 pub struct AuditEntry {
     pub id: i64,
     pub at: String,
+    /// Who: a person's email, or a system job's name (`sla`, `survey`, `portal:…`).
     pub actor: String,
+    /// The person's name, when the actor is a member of staff.
+    pub actor_name: Option<String>,
     pub action: String,
     pub entity: String,
     pub entity_id: i64,

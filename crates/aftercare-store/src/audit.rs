@@ -21,6 +21,7 @@ impl AuditStore for SqlStore {
             id: i64,
             at: String,
             actor_label: String,
+            actor_name: Option<String>,
             action: String,
             entity: String,
             entity_id: i64,
@@ -28,7 +29,8 @@ impl AuditStore for SqlStore {
             after_json: Option<String>,
         }
         let mut sql = Sql::new(
-            "SELECT id, at, actor_label, action, entity, entity_id, before_json, after_json FROM audit_log WHERE 1 = 1",
+            "SELECT * FROM (SELECT a.id, a.at, a.actor_label, u.name AS actor_name, a.action, a.entity, a.entity_id, \
+             a.before_json, a.after_json FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id) x WHERE 1 = 1",
         );
         if let Some(e) = entity.filter(|e| !e.is_empty()) {
             sql.push(" AND entity = ").bind(e);
@@ -48,6 +50,7 @@ impl AuditStore for SqlStore {
                 id: r.id,
                 at: r.at,
                 actor: r.actor_label,
+                actor_name: r.actor_name,
                 action: r.action,
                 entity: r.entity,
                 entity_id: r.entity_id,

@@ -424,11 +424,13 @@ impl RequestStore for SqlStore {
             from_value: Option<String>,
             to_value: Option<String>,
             actor_label: String,
+            actor_name: Option<String>,
         }
         let hs: Vec<H> = fetch_all(
             &self.db.read,
-            "SELECT id, at, kind, from_value, to_value, actor_label FROM request_history \
-             WHERE request_id = $1 ORDER BY id",
+            "SELECT h.id, h.at, h.kind, h.from_value, h.to_value, h.actor_label, u.name AS actor_name \
+             FROM request_history h LEFT JOIN users u ON u.email = h.actor_label \
+             WHERE h.request_id = $1 ORDER BY h.id",
             &[request_id.into()],
         )
         .await?;
@@ -440,6 +442,7 @@ impl RequestStore for SqlStore {
                     from: h.from_value,
                     to: h.to_value,
                     actor: h.actor_label,
+                    actor_name: h.actor_name,
                 })
             })
             .collect()

@@ -4351,6 +4351,19 @@ async fn the_desk_filters_keeps_views_and_starts_each_role_where_its_work_is(app
         "{page}"
     );
     assert!(page.contains("sort=due"));
+    // History names people, not their addresses.
+    let req_page = send(br.get(url(app, &format!("/requests/{complaint}"))))
+        .await
+        .expect(200)
+        .text;
+    assert!(
+        !req_page.contains(&format!("· {}</span>", app.admin_email)),
+        "{req_page}"
+    );
+    let audit = get_json(app, &token(app, &["admin"]).await, "/api/v1/audit?limit=5")
+        .await
+        .expect(200);
+    assert!(audit.text.contains("\"actor_name\""), "{}", audit.text);
     let wrong = send(br.get(url(app, "/requests?sla=late")))
         .await
         .expect(422)
