@@ -52,7 +52,7 @@ test('the desk day to day', { timeout: 240_000 }, async (t) => {
     assert.equal(await admin.locator('#trend tbody tr').count(), 12);
   });
 
-  await t.test('the search box suggests customers by phone and by pinyin as one types', async () => {
+  await t.test('the search box suggests customers by phone, pinyin and serial as one types', async () => {
     const c = await admin.evaluate(async () => {
       const r = await fetch('/api/v1/customers?limit=1');
       return (await r.json()).items[0];
@@ -84,6 +84,19 @@ test('the desk day to day', { timeout: 240_000 }, async (t) => {
     await admin.screenshot({ path: `${shots}/desk-search.png` });
     await hit.locator('a').click();
     await admin.waitForURL(new RegExp(`/customers/${id}$`));
+    // By the serial number of an item the customer owns.
+    const owner = await admin.evaluate(async () => {
+      for (const c of (await (await fetch('/api/v1/customers?limit=30')).json()).items) {
+        const a = (await (await fetch(`/api/v1/customers/${c.id}/360`)).json()).assets[0];
+        if (a) return { id: c.id, name: c.name, serial: a.serial };
+      }
+      return null;
+    });
+    assert.ok(owner, 'a demo customer with an item');
+    await box.fill(owner.serial);
+    const bySerial = admin.locator('#suggest li[role=option]', { hasText: owner.name }).first();
+    await bySerial.waitFor();
+    assert.match(await bySerial.locator('.kind').textContent(), /客户/);
   });
 
   await t.test('the queue is filtered, saved as a view and marks what is new when it refreshes', async () => {

@@ -75,6 +75,9 @@ test('no page shows a message key or a code', { timeout: 600_000 }, async (t) =>
       els.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent.trim()),
     );
     if (broken.length) problems.push(`${locale} top bar at 1366 px breaks inside: ${broken.join(', ')}`);
+    // …and it is one row: the rarely used links are under "更多".
+    const height = await page.$eval('header.top', (h) => h.getBoundingClientRect().height);
+    if (height > 70) problems.push(`${locale} top bar at 1366 px is ${height}px high: more than one row`);
     const pages = [...STAFF_PAGES];
     for (const [list, link] of DETAILS) {
       const from = list === 'FIRST_CUSTOMER' ? pages.find((p) => /^\/customers\/\d+$/.test(p)) : list;

@@ -8,8 +8,9 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use std::collections::BTreeSet;
 
-/// Mainland China's public days for 2025 and 2026, from the State Council notices, as
-/// packaged in `chinesecalendar` 1.11.0 (PyPI, MIT licence); see `data/README.md`.
+/// Mainland China's public days: 2025 and 2026 as the State Council notices arranged them
+/// (`chinesecalendar` 1.11.0, PyPI, MIT), and 2027's statutory days until its notice is
+/// out (`holidays` 0.109, PyPI, MIT); see `data/README.md`.
 const CHINA_TABLE: &str = include_str!("../data/china-public-days.csv");
 
 /// At most this many lines are read from a loaded file: a year's notice is a few dozen
@@ -255,9 +256,15 @@ mod tests {
     use jiff::civil::date;
 
     #[test]
-    fn the_table_carries_2025_and_2026_with_their_makeup_days() {
+    fn the_table_carries_2025_and_2026_with_their_makeup_days_and_2027s_statutory_days() {
         let t = PublicDays::china();
-        assert_eq!(t.years(), Some((2025, 2026)));
+        assert_eq!(t.years(), Some((2025, 2027)));
+        // 2027: New Year's Eve and the first three days of Spring Festival, by law.
+        for d in 5..=8 {
+            assert!(t.holidays.contains(&date(2027, 2, d)));
+        }
+        assert!(t.holidays.contains(&date(2027, 10, 3)));
+        assert!(!t.makeup_workdays.iter().any(|d| d.year() == 2027));
         // The 2026 notice: National Day 1–7 October, worked on Sunday 20 September and
         // Saturday 10 October; Spring Festival 15–23 February.
         for d in 1..=7 {

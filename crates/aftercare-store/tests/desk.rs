@@ -1366,7 +1366,7 @@ async fn china_public_days_are_known_and_next_years_are_loaded(kind: Kind) {
     let days: std::collections::BTreeSet<&str> = slots.iter().map(|s| &s.0[..10]).collect();
     assert_eq!(days.into_iter().collect::<Vec<_>>(), ["2026-09-30"]);
 
-    let notice = "date,kind\n2027-01-01,休\n2027-02-07,班\n2027-02-08,holiday\n";
+    let notice = "date,kind\n2028-01-01,休\n2028-01-29,班\n2028-01-31,holiday\n";
     let added = app
         .add_calendar_days(&w.admin, cal.id, notice.as_bytes())
         .await
@@ -1383,14 +1383,14 @@ async fn china_public_days_are_known_and_next_years_are_loaded(kind: Kind) {
         after
             .body
             .makeup_workdays
-            .contains(&"2027-02-07".to_string())
+            .contains(&"2028-01-29".to_string())
     );
     // A bad line names itself and adds nothing; an agent may not load days at all.
     let bad = app
         .add_calendar_days(
             &w.admin,
             cal.id,
-            b"2027-10-01,holiday\n2027-10-32,holiday\n",
+            b"2028-10-01,holiday\n2028-10-32,holiday\n",
         )
         .await;
     assert_eq!(

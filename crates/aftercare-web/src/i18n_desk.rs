@@ -1349,6 +1349,7 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("nav.unread", "条未读", "則未讀", "unread"),
     ("nav.menu", "菜单", "選單", "Menu"),
+    ("nav.more", "更多", "更多", "More"),
     ("col.id", "编号", "編號", "ID"),
     ("col.name", "名称", "名稱", "Name"),
     ("col.kind", "类型", "類型", "Type"),

@@ -4644,6 +4644,20 @@ async fn the_message_library_gives_agents_filled_replies(app: &TestApp) {
             .len(),
         1
     );
+    // A refused article keeps what was typed.
+    let adm = browser();
+    login(app, &adm, &app.admin_password).await.expect(303);
+    let page = send(adm.get(url(app, "/articles"))).await.expect(200).text;
+    let csrf = scrape_csrf(&page);
+    let r = send(adm.post(url(app, "/articles")).form(&[
+        ("_csrf", csrf.as_str()),
+        ("kind", "faq"),
+        ("title_zh_hans", ""),
+        ("body_zh_hans", "保留这段正文"),
+    ]))
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("保留这段正文"), "{}", r.text);
 }
 
 on_both_databases!(the_message_library_is_one_voice_for_canned_replies => the_message_library_gives_agents_filled_replies);

@@ -1145,7 +1145,11 @@ async fn calendar_feed(State(s): State<AppState>, Path(file): Path<String>) -> R
 struct ArticlesPage {
     c: Chrome,
     articles: Vec<Article>,
+    /// What the form shows: the article being changed, or what was typed when it was
+    /// refused.
     edit: Option<Article>,
+    /// The article being changed (none: a new one).
+    editing: Option<ArticleId>,
     errors: Vec<String>,
 }
 
@@ -1162,11 +1166,13 @@ async fn articles_view(
     errors: Vec<String>,
 ) -> Result<ArticlesPage, AppError> {
     let articles = s.app.articles(&session.principal, "").await?;
+    let editing = edit;
     let edit = edit.and_then(|id| articles.iter().find(|a| a.id == id).cloned());
     Ok(ArticlesPage {
         c: Chrome::for_session(session, "articles"),
         articles,
         edit,
+        editing,
         errors,
     })
 }
@@ -1208,7 +1214,23 @@ async fn article_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfFor
         Err(e) => {
             let tr = Tr(session.lang);
             match articles_view(&s, &session, id, messages(e, &tr)).await {
-                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
+                Ok(mut p) => {
+                    // The form keeps what was typed.
+                    p.edit = Some(Article {
+                        id: id.unwrap_or(ArticleId(0)),
+                        kind: input.kind,
+                        product_id: input.product_id,
+                        title_zh_hans: input.title_zh_hans,
+                        title_zh_hant: input.title_zh_hant,
+                        title_en: input.title_en,
+                        body_zh_hans: input.body_zh_hans,
+                        body_zh_hant: input.body_zh_hant,
+                        body_en: input.body_en,
+                        published: input.published,
+                        updated_at: s.app.clock.now(),
+                    });
+                    (StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response()
+                }
                 Err(e) => page_error(e, session.lang),
             }
         }
