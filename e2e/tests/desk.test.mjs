@@ -163,6 +163,10 @@ test('the desk day to day', { timeout: 240_000 }, async (t) => {
     assert.ok(!text.includes('{'), text);
     assert.match(text, /^\S+您好，關於請求|^\S+您好，关于请求|^Dear /);
     await agent.screenshot({ path: `${shots}/desk-canned-reply.png` });
+    // The top bar's suggestions work on a request page too (beside the reply picker).
+    await agent.fill('#global-search input[name=q]', number);
+    await agent.locator('#suggest li[role=option]', { hasText: number }).first().waitFor();
+    await agent.press('#global-search input[name=q]', 'Escape');
     await agent.click('#message-form button');
     await agent.locator('#done').waitFor();
     assert.ok((await agent.textContent('#messages')).includes(number));

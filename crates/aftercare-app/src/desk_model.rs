@@ -457,7 +457,7 @@ pub struct MessageTextInput {
     /// draft (the default), approved or retired.
     #[serde(default)]
     pub status: Option<String>,
-    /// The version read, when changing one.
+    /// The version read; required when changing one (a text changed since is refused).
     #[serde(default)]
     pub version: Option<i64>,
 }

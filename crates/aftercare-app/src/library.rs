@@ -93,9 +93,11 @@ where
         t.body_zh_hant = i.body_zh_hant.trim().to_string();
         t.body_en = i.body_en.trim().to_string();
         t.status = status;
-        if let Some(v) = i.version {
-            t.version = v;
-        }
+        // The version read is required: without it a change would overwrite whatever
+        // someone else saved meanwhile.
+        t.version = i
+            .version
+            .ok_or_else(|| AppError::from(Invalid::one("version", "required")))?;
         self.store
             .save_message_text(&p.actor(), &t, None, self.clock.now())
             .await

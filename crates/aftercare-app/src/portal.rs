@@ -975,8 +975,13 @@ where
         }
         inv.into_result()?;
         let (id, number) = self.portal_open_request(a, i).await?;
-        if !attachments.is_empty() {
-            self.portal_message(a, id, "", attachments).await?;
+        // The request stands either way: a failure here (the files were checked above, so
+        // only the database can fail) must not make the customer send it twice. They see
+        // it without its files and can add them on its page.
+        if !attachments.is_empty()
+            && let Err(e) = self.portal_message(a, id, "", attachments).await
+        {
+            tracing::warn!(request = id.get(), error = %e, "a new request's files were not kept");
         }
         Ok((id, number))
     }

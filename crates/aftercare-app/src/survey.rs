@@ -198,14 +198,21 @@ where
                 round.old += 1;
                 continue;
             }
-            // Rated in the portal already: the stars were the answer.
+            // Rated in the portal already: the stars were the answer. The survey is kept,
+            // answered with them, so that CSAT counts them, and nothing is sent.
             if let Some(rid) = o.request_id
-                && self
-                    .store
-                    .request(rid)
-                    .await?
-                    .is_some_and(|r| r.rating.is_some())
+                && let Some(stars) = self.store.request(rid).await?.and_then(|r| r.rating)
             {
+                if let Some(id) = self.store.create_survey(&o, None, expires, now).await? {
+                    let answer = SurveyAnswer {
+                        csat: Some(stars),
+                        nps: None,
+                        ces: None,
+                        answers: Default::default(),
+                        comment: None,
+                    };
+                    self.store.answer_survey(id, &answer, now).await?;
+                }
                 round.rated += 1;
                 continue;
             }

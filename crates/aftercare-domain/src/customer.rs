@@ -226,9 +226,23 @@ pub fn pinyin_readings(s: &str) -> Vec<String> {
         return out;
     }
     let starts_a_syllable = |p: &str| SYLLABLES.iter().any(|y| y.starts_with(p));
-    // Depth-first over the cuts, bounded: at most 40 letters, and syllables are 1–6.
+    // Which tails can be read at all, worked out once from the end, so that the search
+    // below never enters a dead end: its work is bounded by the readings it keeps.
+    let n = s.len();
+    let mut readable = vec![false; n + 1];
+    readable[n] = true;
+    for i in (0..n).rev() {
+        readable[i] = (1..=(n - i).min(6)).any(|len| {
+            let head = &s[i..i + len];
+            (SYLLABLES.contains(head) && readable[i + len])
+                || (i + len == n && starts_a_syllable(head))
+        });
+    }
+    // Depth-first over the cuts that lead somewhere, longest syllable first.
     fn cut(
-        rest: &str,
+        s: &str,
+        at: usize,
+        readable: &[bool],
         acc: &mut Vec<String>,
         found: &mut Vec<Vec<String>>,
         begun: &dyn Fn(&str) -> bool,
@@ -236,22 +250,31 @@ pub fn pinyin_readings(s: &str) -> Vec<String> {
         if found.len() >= 64 {
             return;
         }
-        if rest.is_empty() {
+        if at == s.len() {
             found.push(acc.clone());
             return;
         }
-        for len in (1..=rest.len().min(6)).rev() {
-            let head = &rest[..len];
-            let last = len == rest.len();
-            if SYLLABLES.contains(head) || (last && begun(head)) {
+        for len in (1..=(s.len() - at).min(6)).rev() {
+            let head = &s[at..at + len];
+            let last = at + len == s.len();
+            if (SYLLABLES.contains(head) && readable[at + len]) || (last && begun(head)) {
                 acc.push(head.to_string());
-                cut(&rest[len..], acc, found, begun);
+                cut(s, at + len, readable, acc, found, begun);
                 acc.pop();
             }
         }
     }
     let mut found = Vec::new();
-    cut(&s, &mut Vec::new(), &mut found, &starts_a_syllable);
+    if readable[0] {
+        cut(
+            &s,
+            0,
+            &readable,
+            &mut Vec::new(),
+            &mut found,
+            &starts_a_syllable,
+        );
+    }
     found.sort_by_key(|r| r.len());
     for r in found {
         if r.len() < 2 {
@@ -287,6 +310,8 @@ mod tests {
         assert_eq!(pinyin_readings("bob smith"), ["bob smith"]);
         assert_eq!(pinyin_readings(&"a".repeat(41)).len(), 1);
         assert!(pinyin_readings("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").len() <= 7);
+        // Letters no reading can finish stop at once, however many ways they could start.
+        assert_eq!(pinyin_readings(&format!("{}v", "ao".repeat(19))).len(), 1);
     }
 
     #[test]

@@ -141,9 +141,19 @@ fn unfolded(text: &str) -> Vec<(usize, String)> {
     lines
 }
 
-/// An all-day date value, `20260101` (a date-time value's date is taken).
+/// The China day of a date value: `20260101`, or a date-time, `20260101T090000` (local,
+/// as a calendar in China writes it) or `20251231T160000Z` (UTC: 1 January in China).
 fn ics_date(v: &str) -> Result<Date, &'static str> {
     let v = v.trim();
+    if let Some(utc) = v.strip_suffix('Z') {
+        let dt =
+            jiff::civil::DateTime::strptime("%Y%m%dT%H%M%S", utc).map_err(|_| "date_invalid")?;
+        let t = dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|_| "date_invalid")?
+            .timestamp();
+        return Ok(crate::calendar::china_date(t));
+    }
     let digits = v.get(..8).ok_or("date_invalid")?;
     let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|s| s.parse::<i16>().ok());
     match (num(0..4), num(4..6), num(6..8)) {
@@ -333,6 +343,16 @@ mod tests {
                 ("days[2]", "day_range_invalid"),
                 ("days[7]", "day_kind_unknown")
             ]
+        );
+    }
+
+    #[test]
+    fn a_utc_date_time_is_the_day_it_is_in_china() {
+        let ics = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20261231T160000Z\nDTEND:20270101T160000Z\nSUMMARY:元旦(休)\nEND:VEVENT\nEND:VCALENDAR\n";
+        let p = PublicDays::parse(ics).unwrap();
+        assert_eq!(
+            p.holidays.iter().copied().collect::<Vec<_>>(),
+            [date(2027, 1, 1)]
         );
     }
 

@@ -343,7 +343,18 @@ async fn scenario(kind: Kind, sink: &SmtpSink) {
         .await
         .unwrap();
     let round = app.survey_round().await.unwrap();
-    assert_eq!((round.created, round.rated), (0, 1), "{round:?}");
+    assert_eq!(
+        (round.created, round.mailed, round.rated),
+        (0, 0, 1),
+        "{round:?}"
+    );
+    // Nothing is asked, and the stars count as the survey's CSAT.
+    assert!(
+        app.portal_surveys(&account(zhao, "zhaomin@example.com"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let qian = customer(&app, &agent, "钱进", "qianjin@example.com", &["email"]).await;
     let rq = resolved_request(&app, &agent, qian, "油烟机异响").await;
     let round = app.survey_round().await.unwrap();

@@ -206,41 +206,27 @@ impl DeskSetupStore for SqlStore {
     ) -> StoreResult<i64> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
-        let same: Option<(i64,)> = fetch_opt(
+        let n = scalar(
             &mut *tx,
-            "SELECT id FROM saved_views WHERE user_id = $1 AND name = $2",
+            "SELECT COUNT(*) FROM saved_views WHERE user_id = $1 AND name <> $2",
             &[user_id.into(), name.into()],
         )
+        .await?
+        .unwrap_or(0);
+        if n >= MAX_SAVED_VIEWS {
+            return Err(StoreError::Conflict {
+                code: "saved_views_full",
+                field: Some("name".into()),
+            });
+        }
+        // One statement, so two saves of one name at once both land: the later replaces.
+        let id = insert_id(
+            &mut *tx,
+            "INSERT INTO saved_views (user_id, name, query, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query RETURNING id",
+            &[user_id.into(), name.into(), query.into(), now.into()],
+        )
         .await?;
-        let id = if let Some((id,)) = same {
-            exec(
-                &mut *tx,
-                "UPDATE saved_views SET query = $1 WHERE id = $2",
-                &[query.into(), V::I(id)],
-            )
-            .await?;
-            id
-        } else {
-            let n = scalar(
-                &mut *tx,
-                "SELECT COUNT(*) FROM saved_views WHERE user_id = $1",
-                &[user_id.into()],
-            )
-            .await?
-            .unwrap_or(0);
-            if n >= MAX_SAVED_VIEWS {
-                return Err(StoreError::Conflict {
-                    code: "saved_views_full",
-                    field: Some("name".into()),
-                });
-            }
-            insert_id(
-                &mut *tx,
-                "INSERT INTO saved_views (user_id, name, query, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[user_id.into(), name.into(), query.into(), now.into()],
-            )
-            .await?
-        };
         tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }

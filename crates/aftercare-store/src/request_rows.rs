@@ -793,12 +793,13 @@ pub(crate) fn filter_sql(q: &RequestFilter, sql: &mut Sql) -> Result<(), StoreEr
     if let Some(t) = &q.text {
         // The number as typed (SR-20261205-0001, any case), or the words in the subject
         // or the customer's name.
-        let pattern = like_contains(t);
+        // Lower-cased on both sides: PostgreSQL's LIKE minds case, SQLite's does not.
+        let pattern = like_contains(&t.to_lowercase());
         sql.push(" AND (r.number = ")
             .bind(t.to_uppercase())
-            .push(" OR r.subject LIKE ")
+            .push(" OR LOWER(r.subject) LIKE ")
             .bind(pattern.clone())
-            .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM customers qc WHERE qc.id = r.customer_id AND qc.name LIKE ")
+            .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM customers qc WHERE qc.id = r.customer_id AND LOWER(qc.name) LIKE ")
             .bind(pattern)
             .push(" ESCAPE '\\'))");
     }

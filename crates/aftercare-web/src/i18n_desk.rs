@@ -1449,9 +1449,9 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "portal.files_hint",
-        "最多 5 个，每个不超过 10 MB：图片、PDF、文本、Office 文档或 MP4 视频。",
-        "最多 5 個，每個不超過 10 MB：圖片、PDF、文字、Office 文件或 MP4 影片。",
-        "Up to 5, 10 MB each: images, PDF, text, Office documents or MP4 video.",
+        "最多 5 个，每个不超过 10 MB，合计不超过 16 MB：图片、PDF、文本、Office 文档或 MP4 视频。",
+        "最多 5 個，每個不超過 10 MB，合計不超過 16 MB：圖片、PDF、文字、Office 文件或 MP4 影片。",
+        "Up to 5, 10 MB each and 16 MB in all: images, PDF, text, Office documents or MP4 video.",
     ),
     ("merge.title", "合并客户", "合併客戶", "Merge customers"),
     (

@@ -115,7 +115,7 @@
       closePick();
       body.focus();
     };
-    var list = function () {
+    var loadReplies = function () {
       var q = pickInput.value.trim();
       fetch('/api/v1/requests/' + pick.dataset.request + '/replies?q=' + encodeURIComponent(q), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
         .then(function (r) { return r.ok ? r.json() : []; })
@@ -144,8 +144,8 @@
         })
         .catch(function () {});
     };
-    pickInput.addEventListener('input', function () { clearTimeout(pickTimer); pickTimer = setTimeout(list, 150); });
-    pickInput.addEventListener('focus', list);
+    pickInput.addEventListener('input', function () { clearTimeout(pickTimer); pickTimer = setTimeout(loadReplies, 150); });
+    pickInput.addEventListener('focus', loadReplies);
     pickInput.addEventListener('blur', function () { setTimeout(closePick, 150); });
     pickInput.addEventListener('keydown', function (e) {
       var items = options.querySelectorAll('li');

@@ -4253,6 +4253,12 @@ async fn the_desk_filters_keeps_views_and_starts_each_role_where_its_work_is(app
     .await
     .expect(200);
     assert_eq!(numbers(&r), [repair], "by words of the subject");
+    // Words are found whatever their case, on both databases.
+    let aircon = open(b, "repair", "Aircon LEAKING").await;
+    let r = get_json(app, &tok, "/api/v1/requests?queue=all&q=aircon%20leak")
+        .await
+        .expect(200);
+    assert_eq!(numbers(&r), [aircon]);
     let r = get_json(
         app,
         &tok,
@@ -4317,6 +4323,31 @@ async fn the_desk_filters_keeps_views_and_starts_each_role_where_its_work_is(app
     .id();
     let views = get_json(app, &tok, "/api/v1/views").await.expect(200);
     assert_eq!(views.json[0]["query"], "queue=all&service_type=complaint");
+    // The same name again replaces it.
+    let again = post_json(
+        app,
+        &tok,
+        "/api/v1/views",
+        &json!({"name": "投诉", "query": "queue=all&service_type=complaint&sla=warned"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    assert_eq!(again, v);
+    let views = get_json(app, &tok, "/api/v1/views").await.expect(200);
+    assert_eq!(views.json.as_array().unwrap().len(), 1);
+    assert_eq!(
+        views.json[0]["query"],
+        "queue=all&service_type=complaint&sla=warned"
+    );
+    post_json(
+        app,
+        &tok,
+        "/api/v1/views",
+        &json!({"name": "投诉", "query": "queue=all&service_type=complaint"}),
+    )
+    .await
+    .expect(201);
     let bad = post_json(
         app,
         &tok,
@@ -4549,6 +4580,21 @@ async fn the_message_library_gives_agents_filled_replies(app: &TestApp) {
     )
     .await
     .expect(204);
+    // Without the version read, a change is refused rather than overwriting.
+    let mut unversioned = text("approved");
+    unversioned["body_en"] = json!("Dear {customer_name}.");
+    let r = send(
+        api(
+            app,
+            Method::PUT,
+            &format!("/api/v1/message-texts/{draft}"),
+            &tok,
+        )
+        .json(&unversioned),
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "version");
     // The same version again: someone changed it since.
     send(
         api(

@@ -354,9 +354,10 @@ pub(crate) async fn form_with_files(
     }
     let mut mp = axum::extract::Multipart::from_request(req, &())
         .await
-        .map_err(|_| StatusCode::BAD_REQUEST)?;
+        .map_err(|e| e.status())?;
     let (mut pairs, mut files) = (Vec::new(), Vec::new());
-    while let Some(field) = mp.next_field().await.map_err(|_| StatusCode::BAD_REQUEST)? {
+    // A body past the router's limit answers 413, not "unreadable".
+    while let Some(field) = mp.next_field().await.map_err(|e| e.status())? {
         let name = field.name().unwrap_or("").to_string();
         let filename = field.file_name().map(str::to_string);
         let content_type = field
@@ -366,7 +367,7 @@ pub(crate) async fn form_with_files(
         if name == "files" && files.len() >= MAX_FILES {
             return Err(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        let data = field.bytes().await.map_err(|_| StatusCode::BAD_REQUEST)?;
+        let data = field.bytes().await.map_err(|e| e.status())?;
         if name == "files" {
             if let Some(filename) = filename.filter(|f| !f.is_empty())
                 && !data.is_empty()

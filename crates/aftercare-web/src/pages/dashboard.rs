@@ -68,37 +68,47 @@ impl DashboardPage {
     fn scores_href(&self, b: &TrendBucket) -> String {
         format!("/feedback/dashboard?from={}&to={}", b.from, b.to)
     }
+    /// One bar of a bucket: its count, where it leads, and what it says when hovered.
+    fn bar(&self, b: &TrendBucket, n: i64, href: String, key: &str, series: &'static str) -> Bar {
+        Bar {
+            value: n as f64,
+            href,
+            title: format!("{} {} {n}", self.label(b), self.c.tr.t(key)),
+            series,
+        }
+    }
     fn volume_chart(&self) -> String {
-        let tr = &self.c.tr;
         let groups: Vec<Vec<Bar>> = self
             .d
             .buckets
             .iter()
             .map(|b| {
-                let l = self.label(b);
                 vec![
-                    Bar {
-                        value: b.opened as f64,
-                        href: self.opened_href(b, None),
-                        title: format!("{l} {} {}", tr.t("dash.opened"), b.opened),
-                        series: "opened",
-                    },
-                    Bar {
-                        value: b.resolved as f64,
-                        href: self.resolved_href(b),
-                        title: format!("{l} {} {}", tr.t("dash.resolved"), b.resolved),
-                        series: "resolved",
-                    },
-                    Bar {
-                        value: b.complaints as f64,
-                        href: self.opened_href(b, Some("complaint")),
-                        title: format!("{l} {} {}", tr.t("dash.complaints"), b.complaints),
-                        series: "complaints",
-                    },
+                    self.bar(
+                        b,
+                        b.opened,
+                        self.opened_href(b, None),
+                        "dash.opened",
+                        "opened",
+                    ),
+                    self.bar(
+                        b,
+                        b.resolved,
+                        self.resolved_href(b),
+                        "dash.resolved",
+                        "resolved",
+                    ),
+                    self.bar(
+                        b,
+                        b.complaints,
+                        self.opened_href(b, Some("complaint")),
+                        "dash.complaints",
+                        "complaints",
+                    ),
                 ]
             })
             .collect();
-        bars(&self.labels(), &groups, &tr.t("dash.volume"))
+        bars(&self.labels(), &groups, &self.c.tr.t("dash.volume"))
     }
     fn sla_chart(&self) -> String {
         let v: Vec<Option<f64>> = self.d.buckets.iter().map(|b| b.sla_attainment).collect();
@@ -113,30 +123,18 @@ impl DashboardPage {
         line(&self.labels(), &v, -100.0, 100.0, &self.c.tr.t("dash.nps"))
     }
     fn loyalty_chart(&self) -> String {
-        let tr = &self.c.tr;
         let groups: Vec<Vec<Bar>> = self
             .d
             .buckets
             .iter()
             .map(|b| {
-                let l = self.label(b);
                 vec![
-                    Bar {
-                        value: b.stage_up as f64,
-                        href: "/value".into(),
-                        title: format!("{l} {} {}", tr.t("dash.stage_up"), b.stage_up),
-                        series: "up",
-                    },
-                    Bar {
-                        value: b.stage_down as f64,
-                        href: "/value".into(),
-                        title: format!("{l} {} {}", tr.t("dash.stage_down"), b.stage_down),
-                        series: "down",
-                    },
+                    self.bar(b, b.stage_up, "/value".into(), "dash.stage_up", "up"),
+                    self.bar(b, b.stage_down, "/value".into(), "dash.stage_down", "down"),
                 ]
             })
             .collect();
-        bars(&self.labels(), &groups, &tr.t("dash.loyalty"))
+        bars(&self.labels(), &groups, &self.c.tr.t("dash.loyalty"))
     }
     fn pct(&self, v: &Option<f64>) -> String {
         v.map(|x| format!("{x}%")).unwrap_or_else(|| "—".into())

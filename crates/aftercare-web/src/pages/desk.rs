@@ -817,7 +817,13 @@ async fn report_submit(
     // From the technician's day, back to the day.
     let day = f.s("day");
     if r.is_ok() && aftercare_domain::error::parse_date(&day).is_ok() {
-        return Redirect::to(&format!("/visits/day?date={day}&done=saved")).into_response();
+        let technician = f.s("technician").trim().parse::<i64>().unwrap_or_default();
+        let who = if technician > 0 {
+            format!("&technician={technician}")
+        } else {
+            String::new()
+        };
+        return Redirect::to(&format!("/visits/day?date={day}{who}&done=saved")).into_response();
     }
     after(&s, &session, request_id, r).await
 }

@@ -128,6 +128,18 @@ async fn text_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) 
         Err(e @ (AppError::Forbidden | AppError::NotFound(_))) => page_error(e, session.lang),
         Err(e) => {
             let tr = Tr(session.lang);
+            // Changed by someone else since it was opened: the form keeps what was typed
+            // and takes the current version, so sending it again replaces theirs knowingly.
+            let current = match (&e, id) {
+                (AppError::Conflict { .. }, Some(id)) => s
+                    .app
+                    .message_texts(&session.principal)
+                    .await
+                    .ok()
+                    .and_then(|ts| ts.into_iter().find(|t| t.id == id))
+                    .map(|t| t.version),
+                _ => None,
+            };
             let errors = match e {
                 AppError::Invalid(inv) => invalid_lines(&inv, &tr),
                 AppError::Conflict { code, .. } => vec![crate::i18n::field_message(tr.0, code)],
@@ -136,7 +148,7 @@ async fn text_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) 
             // The form keeps what was typed.
             let draft = Draft {
                 id,
-                version: input.version,
+                version: current.or(input.version),
                 name: input.name,
                 body_zh_hans: input.body_zh_hans,
                 body_zh_hant: input.body_zh_hant,

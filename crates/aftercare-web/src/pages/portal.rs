@@ -165,17 +165,9 @@ where
     type Rejection = Response;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let customer = Customer::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let bytes = axum::body::to_bytes(body, crate::JSON_LIMIT)
-            .await
-            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-        let form = FormData::parse(&bytes);
-        if form.get("_csrf") != Some(customer.csrf.as_str()) {
-            return Err((StatusCode::FORBIDDEN, Tr(customer.lang).t("error.csrf")).into_response());
-        }
+        // The same reading and CSRF check as a form with files; a form without a file
+        // input has none.
+        let PortalUpload(customer, form, _) = PortalUpload::from_request(req, state).await?;
         Ok(PortalForm(customer, form))
     }
 }
