@@ -4752,6 +4752,22 @@ async fn customers_add_photos_to_their_requests_in_the_portal(app: &TestApp) {
     }
     let r = send(c.post(url(app, &format!("{at}/messages"))).multipart(form)).await;
     assert_eq!(r.status, 422, "{}", r.text);
+    // Too many files on a new request: the form comes back with what was typed.
+    let mut form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("service_type", "repair")
+        .text("subject", "六张照片的请求")
+        .text("description", "照片太多");
+    for i in 0..6 {
+        form = form.part("files", photo(&format!("{i}.png"), png.clone()));
+    }
+    let r = send(c.post(url(app, "/portal/requests/new")).multipart(form)).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("六张照片的请求") && r.text.contains("id=\"request-form\""),
+        "{}",
+        r.text
+    );
     // Photos alone, without words, are a message.
     let form = Form::new()
         .text("_csrf", csrf.clone())

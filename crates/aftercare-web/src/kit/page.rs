@@ -333,12 +333,19 @@ pub(crate) struct FormData(Vec<(String, String)>);
 /// At most this many files in one form.
 pub(crate) const MAX_FILES: usize = 5;
 
+/// A form with its files, and why the rest of it was not read, if it was not: the fields
+/// before that point are kept, so that a page can show again what was typed.
+pub(crate) struct Upload {
+    pub(crate) form: FormData,
+    pub(crate) files: Vec<aftercare_app::desk::AttachmentInput>,
+    /// 413: too large or a sixth file; 400: not readable.
+    pub(crate) refused: Option<StatusCode>,
+}
+
 /// A form sent either way a browser sends one: URL-encoded, or as multipart with files
 /// (the `files` fields; empty file inputs are skipped). The body was bounded by the
 /// router's limit before it got here; a sixth file is refused, not read.
-pub(crate) async fn form_with_files(
-    req: axum::extract::Request,
-) -> Result<(FormData, Vec<aftercare_app::desk::AttachmentInput>), StatusCode> {
+pub(crate) async fn form_with_files(req: axum::extract::Request) -> Result<Upload, StatusCode> {
     use axum::extract::FromRequest;
     use base64::Engine;
     let multipart = req
@@ -350,14 +357,27 @@ pub(crate) async fn form_with_files(
         let bytes = axum::body::to_bytes(req.into_body(), crate::JSON_LIMIT)
             .await
             .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)?;
-        return Ok((FormData::parse(&bytes), vec![]));
+        return Ok(Upload {
+            form: FormData::parse(&bytes),
+            files: vec![],
+            refused: None,
+        });
     }
     let mut mp = axum::extract::Multipart::from_request(req, &())
         .await
         .map_err(|e| e.status())?;
     let (mut pairs, mut files) = (Vec::new(), Vec::new());
+    let mut refused = None;
     // A body past the router's limit answers 413, not "unreadable".
-    while let Some(field) = mp.next_field().await.map_err(|e| e.status())? {
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                refused = Some(e.status());
+                break;
+            }
+        };
         let name = field.name().unwrap_or("").to_string();
         let filename = field.file_name().map(str::to_string);
         let content_type = field
@@ -365,9 +385,16 @@ pub(crate) async fn form_with_files(
             .unwrap_or("application/octet-stream")
             .to_string();
         if name == "files" && files.len() >= MAX_FILES {
-            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+            refused = Some(StatusCode::PAYLOAD_TOO_LARGE);
+            break;
         }
-        let data = field.bytes().await.map_err(|e| e.status())?;
+        let data = match field.bytes().await {
+            Ok(d) => d,
+            Err(e) => {
+                refused = Some(e.status());
+                break;
+            }
+        };
         if name == "files" {
             if let Some(filename) = filename.filter(|f| !f.is_empty())
                 && !data.is_empty()
@@ -386,7 +413,11 @@ pub(crate) async fn form_with_files(
             pairs.push((name, clean));
         }
     }
-    Ok((FormData(pairs), files))
+    Ok(Upload {
+        form: FormData(pairs),
+        files,
+        refused,
+    })
 }
 
 impl FormData {

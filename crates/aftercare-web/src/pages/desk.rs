@@ -756,10 +756,14 @@ async fn message_submit(
     Path(id): Path<RequestId>,
     req: axum::extract::Request,
 ) -> Response {
-    let (f, files) = match crate::kit::page::form_with_files(req).await {
-        Ok(x) => x,
+    let up = match crate::kit::page::form_with_files(req).await {
+        Ok(up) => up,
         Err(status) => return page_error(too_big_or_bad(status), session.lang),
     };
+    let (f, files) = (up.form, up.files);
+    if let Some(status) = up.refused {
+        return after(&s, &session, id, Err(too_big_or_bad(status))).await;
+    }
     if f.get("_csrf") != Some(session.csrf.as_str()) {
         return (StatusCode::FORBIDDEN, Tr(session.lang).t("error.csrf")).into_response();
     }

@@ -167,17 +167,23 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         // The same reading and CSRF check as a form with files; a form without a file
         // input has none.
-        let PortalUpload(customer, form, _) = PortalUpload::from_request(req, state).await?;
+        let PortalUpload(customer, form, _, refused) =
+            PortalUpload::from_request(req, state).await?;
+        if let Some(e) = refused {
+            return Err(crate::kit::page::page_error(e, customer.lang));
+        }
         Ok(PortalForm(customer, form))
     }
 }
 
 /// A portal form that may carry photos and files (multipart) or not (URL-encoded), with
-/// its CSRF token checked.
+/// its CSRF token checked; and, when the files were refused (too many, too large), why,
+/// with the fields typed before them kept.
 pub struct PortalUpload(
     Customer,
     FormData,
     Vec<aftercare_app::desk::AttachmentInput>,
+    Option<aftercare_app::AppError>,
 );
 
 impl<S> axum::extract::FromRequest<S> for PortalUpload
@@ -193,16 +199,17 @@ where
             .await
             .map_err(IntoResponse::into_response)?;
         let req = axum::extract::Request::from_parts(parts, body);
-        let (form, files) = crate::kit::page::form_with_files(req)
+        let up = crate::kit::page::form_with_files(req)
             .await
             .map_err(|status| {
                 let e = crate::pages::desk::too_big_or_bad(status);
                 crate::kit::page::page_error(e, customer.lang)
             })?;
-        if form.get("_csrf") != Some(customer.csrf.as_str()) {
+        if up.form.get("_csrf") != Some(customer.csrf.as_str()) {
             return Err((StatusCode::FORBIDDEN, Tr(customer.lang).t("error.csrf")).into_response());
         }
-        Ok(PortalUpload(customer, form, files))
+        let refused = up.refused.map(crate::pages::desk::too_big_or_bad);
+        Ok(PortalUpload(customer, up.form, up.files, refused))
     }
 }
 
@@ -733,7 +740,7 @@ async fn new_page(State(s): State<AppState>, c: Customer, Query(q): Query<NewQ>)
 
 async fn new_submit(
     State(s): State<AppState>,
-    PortalUpload(c, f, files): PortalUpload,
+    PortalUpload(c, f, files, refused): PortalUpload,
 ) -> Response {
     let input = PortalRequestInput {
         asset_id: f.opt("asset_id").and_then(|a| a.parse().ok()),
@@ -741,11 +748,16 @@ async fn new_submit(
         subject: f.s("subject"),
         description: f.s("description"),
     };
-    match s
-        .app
-        .portal_open_request_with_files(&c.account, &input, &files)
-        .await
-    {
+    // Files refused (too many, too large): the form comes back with what was typed.
+    let opened = match refused {
+        Some(e) => Err(e),
+        None => {
+            s.app
+                .portal_open_request_with_files(&c.account, &input, &files)
+                .await
+        }
+    };
+    match opened {
         Ok((id, _)) => Redirect::to(&format!("/portal/requests/{id}")).into_response(),
         Err(e) => {
             let assets = s.app.portal_assets(&c.account).await.unwrap_or_default();
@@ -828,12 +840,16 @@ async fn back_to(s: &AppState, c: &Customer, id: RequestId, r: Result<(), AppErr
 async fn message_submit(
     State(s): State<AppState>,
     Path(id): Path<RequestId>,
-    PortalUpload(c, f, files): PortalUpload,
+    PortalUpload(c, f, files, refused): PortalUpload,
 ) -> Response {
-    let r = s
-        .app
-        .portal_message(&c.account, id, &f.s("body"), &files)
-        .await;
+    let r = match refused {
+        Some(e) => Err(e),
+        None => {
+            s.app
+                .portal_message(&c.account, id, &f.s("body"), &files)
+                .await
+        }
+    };
     back_to(&s, &c, id, r).await
 }
 
