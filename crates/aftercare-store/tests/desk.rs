@@ -1268,18 +1268,23 @@ async fn returns_and_exchanges_follow_the_three_guarantees(kind: Kind) {
     db.cleanup().await;
 }
 
-async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
-    let db = fresh(kind).await;
-    let clock = ManualClock::at(MONDAY_10);
-    let app = db.app_at(&clock);
-    let w = world(&app).await;
-    let me = aftercare_app::ports::PortalAccount {
+/// The world's customer, signed in to the portal.
+fn portal_account(w: &World) -> aftercare_app::ports::PortalAccount {
+    aftercare_app::ports::PortalAccount {
         id: 0,
         customer_id: w.customer,
         email: "zhang.wei@example.cn".into(),
         name: "张伟".into(),
         lang: None,
-    };
+    }
+}
+
+async fn customers_book_a_free_slot_with_their_technician(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let me = portal_account(&w);
     let (first, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     let slots = app.portal_slots(&me, first).await.unwrap();
     // From tomorrow (Tuesday) in office hours: 09:00, 13:30 and 15:30 Shanghai.
@@ -1353,13 +1358,7 @@ async fn china_public_days_are_known_and_next_years_are_loaded(kind: Kind) {
     let cal = app.calendars(&w.admin).await.unwrap().remove(0);
     assert!(cal.body.holidays.contains(&"2026-10-01".to_string()));
     assert!(cal.body.makeup_workdays.contains(&"2026-10-10".to_string()));
-    let me = aftercare_app::ports::PortalAccount {
-        id: 0,
-        customer_id: w.customer,
-        email: "zhang.wei@example.cn".into(),
-        name: "张伟".into(),
-        lang: None,
-    };
+    let me = portal_account(&w);
     let (id, _) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     let slots = app.portal_slots(&me, id).await.unwrap();
     // The next seven days are 30 September (worked) and 1–6 October (holidays).

@@ -781,11 +781,7 @@ impl MergePage {
         s.c.customer
             .phones
             .iter()
-            .map(|p| {
-                aftercare_domain::contact::PhoneNumber::parse(&p.number)
-                    .map(|n| n.display())
-                    .unwrap_or_else(|_| p.number.clone())
-            })
+            .map(|p| p.display.as_str())
             .collect::<Vec<_>>()
             .join("、")
     }
