@@ -450,7 +450,8 @@ pub struct MessageTextInput {
     /// What agents type to find it, at most 60 characters.
     pub name: String,
     /// The text in simplified Chinese, at most 4,000 characters; fields in braces:
-    /// `{customer_name}`, `{request_number}`, `{visit_time}`, `{agent_name}`.
+    /// `{customer_name}`, `{request_number}`, `{visit_time}`, `{agent_name}`,
+    /// `{product_name}`, `{warranty_end}` (the last two filled in by campaigns).
     pub body_zh_hans: String,
     pub body_zh_hant: String,
     pub body_en: String,

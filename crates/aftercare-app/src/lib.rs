@@ -2,6 +2,8 @@
 //! the storage port; they know nothing of HTTP or SQL.
 
 pub mod auth;
+pub mod campaign;
+pub mod campaign_model;
 pub mod customer_mail;
 pub mod dashboard;
 pub mod desk;

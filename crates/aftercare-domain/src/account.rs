@@ -33,6 +33,8 @@ pub enum Permission {
     ManageDesk,
     /// Customer value: run scoring, change its settings, save segments.
     Analyze,
+    /// Campaigns: build, dry-run, start, pause and stop them; set the contact budget.
+    Campaigns,
     /// The voice of the customer: correct classifications, run the improvement backlog,
     /// extend the dictionary, mark experts.
     Curate,
@@ -49,7 +51,7 @@ impl Role {
             Role::Agent => matches!(p, Read | WriteCustomers | WorkRequests),
             Role::Technician => matches!(p, Read | WriteCustomers | WorkRequests),
             // Marketers bring in leads and log campaign contacts, and import lists.
-            Role::Marketer => matches!(p, Read | WriteCustomers | Bulk | Analyze),
+            Role::Marketer => matches!(p, Read | WriteCustomers | Bulk | Analyze | Campaigns),
             Role::Analyst => matches!(p, Read | Analyze | Curate),
             // Product managers work the improvement backlog from what customers say.
             Role::ProductManager => matches!(p, Read | Analyze | Curate),
@@ -84,6 +86,9 @@ mod tests {
         assert!(!Role::Manager.allows(Permission::Admin));
         assert!(Role::Manager.allows(Permission::ManageDesk));
         assert!(Role::Technician.allows(Permission::WorkRequests));
+        assert!(Role::Marketer.allows(Permission::Campaigns));
+        assert!(!Role::Agent.allows(Permission::Campaigns));
+        assert!(!Role::Analyst.allows(Permission::Campaigns));
         assert!(!Role::Agent.allows(Permission::ManageDesk));
         assert!(!Role::Marketer.allows(Permission::WorkRequests));
     }

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod calendar;
+pub mod campaign;
 pub mod catalog;
 pub mod contact;
 pub mod customer;

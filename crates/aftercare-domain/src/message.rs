@@ -6,6 +6,8 @@ pub const FIELDS: &[&str] = &[
     "request_number",
     "visit_time",
     "agent_name",
+    "product_name",
+    "warranty_end",
 ];
 
 /// Checks a text's fields: each `{…}` must name one of [`FIELDS`] and braces pair up.

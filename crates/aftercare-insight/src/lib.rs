@@ -4,4 +4,5 @@ pub mod clv;
 pub mod holdout;
 pub mod rfm;
 pub mod text;
+pub mod uplift;
 pub mod value;

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 pub mod backup;
+mod campaigns;
 mod catalogue;
 mod change_log;
 mod customer_rows;

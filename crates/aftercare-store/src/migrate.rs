@@ -107,6 +107,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         TIMELINE_PARAMS,
         include_str!("migrations/m20261206_000025_add_timeline_params.sql"),
     ),
+    (
+        "m20261206_000026_create_campaigns",
+        include_str!("migrations/m20261206_000026_create_campaigns.sql"),
+    ),
 ];
 
 /// The migration whose Rust step gives the timeline entries written before it their

@@ -136,6 +136,7 @@ fn export_tables() -> Vec<(&'static str, String)> {
             format!("feedback_id IN {}", feedback()),
         ),
         by_customer("surveys"),
+        by_customer("campaign_members"),
         by_customer("customer_values"),
         by_customer("loyalty_history"),
         ("referrals", of("referrer_id IN {C} OR referred_id IN {C}")),

@@ -21,7 +21,7 @@ pub(crate) const TIER_IN_FORCE: &str = "CASE WHEN c.tier_pinned = 1 THEN c.tier 
     ELSE COALESCE((SELECT tv.tier FROM customer_values tv WHERE tv.customer_id = c.id), c.tier) END";
 
 /// The same over `customers c LEFT JOIN customer_values v`.
-const TIER_JOINED: &str =
+pub(crate) const TIER_JOINED: &str =
     "CASE WHEN c.tier_pinned = 1 THEN c.tier ELSE COALESCE(v.tier, c.tier) END";
 
 const VALUE_COLS: &[&str] = &[
@@ -124,7 +124,7 @@ impl TryFrom<JobRec> for ValueJob {
 }
 
 /// `WHERE …` of a segment over `customer_values v JOIN customers c`.
-fn segment_where(sql: &mut Sql, f: &SegmentFilter) {
+pub(crate) fn segment_where(sql: &mut Sql, f: &SegmentFilter) {
     sql.push(" WHERE c.merged_into IS NULL");
     if let Some(t) = &f.tier {
         sql.push(&format!(" AND {TIER_JOINED} = ")).bind(t);

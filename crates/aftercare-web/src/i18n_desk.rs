@@ -1528,10 +1528,22 @@ pub(crate) const DESK_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("tfield.visit_time", "上门时间", "上門時間", "visit time"),
     ("tfield.agent_name", "客服姓名", "客服姓名", "agent's name"),
     (
+        "tfield.product_name",
+        "产品名称",
+        "產品名稱",
+        "product name",
+    ),
+    (
+        "tfield.warranty_end",
+        "保修到期日",
+        "保修到期日",
+        "warranty end",
+    ),
+    (
         "error.text_field_unknown",
-        "含有未知字段，可用：{customer_name}、{request_number}、{visit_time}、{agent_name}。",
-        "含有未知欄位，可用：{customer_name}、{request_number}、{visit_time}、{agent_name}。",
-        "has an unknown field; use {customer_name}, {request_number}, {visit_time} or {agent_name}.",
+        "含有未知字段，可用：{customer_name}、{request_number}、{visit_time}、{agent_name}、{product_name}、{warranty_end}。",
+        "含有未知欄位，可用：{customer_name}、{request_number}、{visit_time}、{agent_name}、{product_name}、{warranty_end}。",
+        "has an unknown field; use {customer_name}, {request_number}, {visit_time}, {agent_name}, {product_name} or {warranty_end}.",
     ),
     (
         "error.text_status_unknown",

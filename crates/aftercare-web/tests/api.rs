@@ -4853,3 +4853,416 @@ async fn exports_are_for_people_from_the_pages_and_coded_for_machines(app: &Test
 }
 
 on_both_databases!(exports_speak_the_readers_language_or_codes => exports_are_for_people_from_the_pages_and_coded_for_machines);
+
+async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_budget(
+    app: &TestApp,
+) {
+    let tok = token(app, &["write"]).await;
+    // One message a month, no quiet hours: this test may run at any hour.
+    put_json(
+        app,
+        &tok,
+        "/api/v1/contact-budget",
+        &json!({"max_messages": 1, "period_days": 30, "quiet_from": 0, "quiet_to": 0}),
+    )
+    .await
+    .expect(204);
+    let r = send(
+        api(app, Method::PUT, "/api/v1/contact-budget", &tok)
+            .header("Accept-Language", "zh-CN")
+            .json(&json!({"max_messages": 0, "period_days": 30, "quiet_from": 24, "quiet_to": 0})),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<&str> = r.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["max_messages", "quiet_from"]);
+    let budget = get_json(app, &tok, "/api/v1/contact-budget")
+        .await
+        .expect(200);
+    assert_eq!(
+        budget.json["max_messages"], 1,
+        "a refused budget changes nothing"
+    );
+
+    // Forty customers who agreed to mail, one who did not, one without an address; each
+    // bought an air conditioner whose 12-month guarantee ends in 20 days.
+    let product = seed_product(app, &tok).await;
+    let today = app
+        .app
+        .clock
+        .now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let bought = today
+        .checked_sub(jiff::Span::new().months(12))
+        .unwrap()
+        .checked_add(jiff::Span::new().days(20))
+        .unwrap();
+    let ends = bought.checked_add(jiff::Span::new().months(12)).unwrap();
+    let mut customers = vec![];
+    for i in 0..42 {
+        let mut body = person(&format!("保修客户{i}"), &format!("1370013{:04}", 7100 + i));
+        if i != 41 {
+            body["emails"] =
+                json!([{"address": format!("warranty{i}@example.cn"), "primary": true}]);
+        }
+        if i != 40 {
+            body["consent"] = json!(["email"]);
+        }
+        let cid = create_customer(app, &tok, &body).await;
+        post_json(
+            app,
+            &tok,
+            "/api/v1/orders",
+            &order(
+                cid,
+                product,
+                &format!("SN-CAMP-{i:03}"),
+                &bought.to_string(),
+            ),
+        )
+        .await
+        .expect(201);
+        customers.push(cid);
+    }
+    let text = |status: &str| {
+        json!({"name": "延保推荐", "status": status,
+               "body_zh_hans": "{customer_name}您好，您的{product_name}保修将于 {warranty_end} 到期。",
+               "body_zh_hant": "{customer_name}您好，您的{product_name}保固將於 {warranty_end} 到期。",
+               "body_en": "Dear {customer_name}, the warranty of your {product_name} ends on {warranty_end}."})
+    };
+    let draft = post_json(app, &tok, "/api/v1/message-texts", &text("draft"))
+        .await
+        .expect(201)
+        .id();
+    let approved = post_json(app, &tok, "/api/v1/message-texts", &text("approved"))
+        .await
+        .expect(201)
+        .id();
+    let campaign = |text_id: i64| {
+        json!({"name": "保修到期提醒", "trigger": "warranty_ending", "lead_days": 30,
+               "text_id": text_id, "holdout_percent": 20,
+               "subject_zh_hans": "{customer_name}，您的保修即将到期", "subject_zh_hant": "保固即將到期",
+               "subject_en": "Your warranty ends soon"})
+    };
+    // Every wrong field is named at once; a draft text may not go out.
+    let mut bad = campaign(draft);
+    bad["name"] = json!(" ");
+    bad["trigger"] = json!("birthday_party");
+    bad["holdout_percent"] = json!(60);
+    let r = send(
+        api(app, Method::POST, "/api/v1/campaigns", &tok)
+            .header("Accept-Language", "zh-CN")
+            .json(&bad),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<(&str, &str)> = r.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("name", "required"),
+            ("trigger", "trigger_unknown"),
+            ("holdout_percent", "out_of_range"),
+            ("text_id", "text_not_approved")
+        ]
+    );
+    assert!(has_cjk(r.json["fields"][3]["message"].as_str().unwrap()));
+    let id = post_json(app, &tok, "/api/v1/campaigns", &campaign(approved))
+        .await
+        .expect(201)
+        .id();
+
+    // The dry run shows who would get what, and writes nothing.
+    let before = events_count(app).await;
+    let dry = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/dry-run"),
+        &json!({}),
+    )
+    .await
+    .expect(200)
+    .json;
+    assert_eq!(events_count(app).await, before);
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
+    let counts = &dry["counts"];
+    assert_eq!((n(counts, "no_consent"), n(counts, "no_address")), (1, 1));
+    assert_eq!(n(counts, "sent") + n(counts, "held_out"), 40);
+    let held = n(counts, "held_out");
+    assert!((1..=18).contains(&held), "about a fifth held out: {held}");
+    let row = dry["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["outcome"] == "sent")
+        .unwrap();
+    let body = row["body"].as_str().unwrap();
+    assert!(
+        body.contains(row["name"].as_str().unwrap())
+            && body.contains("变频空调 1.5 匹")
+            && body.contains(&ends.to_string()),
+        "{body}"
+    );
+    assert!(row["subject"].as_str().unwrap().starts_with("保修客户"));
+
+    // Started, the round does what the dry run showed: the same holdout.
+    let started = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/status"),
+        &json!({"status": "running", "version": 1}),
+    )
+    .await
+    .expect(200)
+    .json;
+    assert_eq!(started["status"], "running");
+    let round = app.app.campaign_round().await.unwrap();
+    assert!(!round.quiet);
+    assert_eq!(round.counts.sent, n(counts, "sent"));
+    assert_eq!(round.counts.held_out, held);
+    let mails = app
+        .app
+        .store
+        .outbox_due(app.app.clock.now(), 1000)
+        .await
+        .unwrap();
+    let campaign_mails: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject.ends_with("您的保修即将到期"))
+        .collect();
+    assert_eq!(
+        campaign_mails.len() as u64,
+        round.counts.sent,
+        "the holdout gets no mail"
+    );
+    // Each occurrence once: the next round adds nothing, and writing the same decisions
+    // again (another server's round) writes and queues nothing.
+    let again = app.app.campaign_round().await.unwrap();
+    assert_eq!(again.counts.total(), 0);
+    let k = app.app.store.campaign(id).await.unwrap().unwrap();
+    let twice = aftercare_app::campaign_model::Enrolment {
+        customer_id: aftercare_domain::CustomerId(customers[0]),
+        occurrence: format!("asset:{}:{ends}", {
+            let v = get_json(
+                app,
+                &tok,
+                &format!("/api/v1/customers/{}/360", customers[0]),
+            )
+            .await
+            .expect(200)
+            .json;
+            v["assets"][0]["id"].as_i64().unwrap()
+        }),
+        outcome: aftercare_domain::campaign::Outcome::Sent,
+        mail: Some(aftercare_app::campaign_model::CampaignMail {
+            to: "warranty0@example.cn".into(),
+            subject: "again".into(),
+            body: "again".into(),
+        }),
+    };
+    assert_eq!(
+        app.app
+            .store
+            .enrol(&k, &[twice], app.app.clock.now())
+            .await
+            .unwrap(),
+        0
+    );
+
+    // A mailed customer buys an extended warranty: the order is the campaign's.
+    let list = get_json(app, &tok, "/api/v1/campaigns")
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(list[0]["counts"]["sent"], round.counts.sent);
+    let mailed = customers
+        .iter()
+        .copied()
+        .find(|c| {
+            !aftercare_domain::campaign::in_holdout(k.seed as u64, *c, 20)
+                && *c != customers[40]
+                && *c != customers[41]
+        })
+        .unwrap();
+    let v = get_json(app, &tok, &format!("/api/v1/customers/{mailed}/360"))
+        .await
+        .expect(200)
+        .json;
+    assert!(
+        v["timeline"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "campaign" && t["summary"] == "保修到期提醒"),
+        "the mail is on the customer's timeline"
+    );
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(mailed, product, "SN-CAMP-EXT", &today.to_string()),
+    )
+    .await
+    .expect(201);
+    let res = get_json(app, &tok, &format!("/api/v1/campaigns/{id}/results"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(res["attributed_orders"], 1);
+    assert_eq!(res["attributed_revenue"], 399_900);
+    assert_eq!(res["contacted"].as_u64().unwrap(), round.counts.sent);
+    assert_eq!(res["held_out"].as_u64().unwrap(), held);
+    let rate = res["purchase_rate"]["contacted"].as_f64().unwrap();
+    assert!((rate - 1.0 / round.counts.sent as f64).abs() < 1e-9);
+    assert_eq!(res["purchase_rate"]["holdout"], 0.0);
+    assert!(
+        res["purchase_rate"]["low"].is_null(),
+        "under 30 held out: no interval"
+    );
+
+    // A second campaign to everyone: the budget of one a month holds back whoever got
+    // the first; the first's holdout is reached. Segments are of scored customers.
+    let job = post_json(app, &tok, "/api/v1/value/recompute", &json!({}))
+        .await
+        .expect(202)
+        .id();
+    for _ in 0..200 {
+        let j = get_json(app, &tok, &format!("/api/v1/value/jobs/{job}"))
+            .await
+            .expect(200);
+        if !j.json["finished_at"].is_null() {
+            assert_eq!(j.json["stage"], "done", "{}", j.json);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let segment = post_json(
+        app,
+        &tok,
+        "/api/v1/segments",
+        &json!({"name": "全部客户", "filter": {}}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let mut everyone = campaign(approved);
+    everyone["trigger"] = json!("segment");
+    everyone["segment_id"] = json!(segment);
+    everyone["holdout_percent"] = json!(0);
+    let second = post_json(app, &tok, "/api/v1/campaigns", &everyone)
+        .await
+        .expect(201)
+        .id();
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{second}/status"),
+        &json!({"status": "running", "version": 1}),
+    )
+    .await
+    .expect(200);
+    let r2 = app.app.campaign_round().await.unwrap();
+    assert_eq!(r2.counts.pressure, round.counts.sent);
+    assert_eq!(r2.counts.sent, held);
+    assert_eq!((r2.counts.no_consent, r2.counts.no_address), (1, 1));
+
+    // A stopped campaign stays stopped; a stale version is refused.
+    let r = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/status"),
+        &json!({"status": "paused", "version": 1}),
+    )
+    .await
+    .expect(409);
+    assert_eq!(r.code(), "version_conflict");
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/status"),
+        &json!({"status": "stopped", "version": 2}),
+    )
+    .await
+    .expect(200);
+    let r = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/status"),
+        &json!({"status": "running", "version": 3}),
+    )
+    .await
+    .expect(409);
+    assert_eq!(r.code(), "campaign_status_invalid");
+
+    // The pages: the campaign with its dry run and results, in Chinese; an agent is
+    // refused before anything is read.
+    let b = browser();
+    login(app, &b, &app.admin_password).await;
+    let page = send(b.get(url(app, &format!("/campaigns/{id}?dry=1"))))
+        .await
+        .expect(200)
+        .text;
+    assert!(page.contains("id=\"dry-rows\"") && page.contains("试运行"));
+    assert!(page.contains("id=\"uplift\"") && page.contains("对照组"));
+    assert!(
+        page.contains("样本不足"),
+        "too few held out for an interval"
+    );
+    let list = send(b.get(url(app, "/campaigns"))).await.expect(200).text;
+    assert!(list.contains("保修到期提醒") && list.contains("id=\"budget-form\""));
+    let csrf = scrape_csrf(&list);
+    let page = send(b.post(url(app, "/campaigns")).form(&[
+        ("_csrf", csrf.as_str()),
+        ("name", "生日关怀"),
+        ("trigger", "segment"),
+        ("holdout_percent", "十"),
+        ("text_id", &approved.to_string()),
+    ]))
+    .await
+    .expect(200)
+    .text;
+    assert!(
+        page.contains("id=\"errors\"") && page.contains("生日关怀"),
+        "the form keeps what was typed"
+    );
+    assert_eq!(
+        get_json(app, &tok, "/api/v1/campaigns")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "nothing was created"
+    );
+    let admin = token(app, &["admin"]).await;
+    post_json(
+        app,
+        &admin,
+        "/api/v1/users",
+        &json!({"email": "camp.agent@example.cn", "name": "客服小钱", "password": "agent-password", "role": "agent"}),
+    )
+    .await
+    .expect(201);
+    let agent = browser();
+    send(agent.post(url(app, "/login")).form(&[
+        ("email", "camp.agent@example.cn"),
+        ("password", "agent-password"),
+    ]))
+    .await
+    .expect(303);
+    send(agent.get(url(app, "/campaigns"))).await.expect(403);
+}
+
+on_both_databases!(campaigns_reach_each_occurrence_once_with_a_holdout => campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_budget);

@@ -18,6 +18,7 @@ pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>>
         Arc::new(ValueRefresh(app.clone())),
         Arc::new(FeedbackCapture(app.clone())),
         Arc::new(Surveys(app.clone())),
+        Arc::new(Campaigns(app.clone())),
         Arc::new(TextModelSync(app.clone())),
         Arc::new(ImportResume(app.clone())),
     ];
@@ -226,6 +227,38 @@ impl Job for SearchIndexing {
         Ok(Round::default()
             .count("indexed", r.indexed)
             .count("removed", r.removed))
+    }
+}
+
+/// Runs the campaigns: segment members not reached yet, items whose guarantee ends soon,
+/// requests resolved since the last round.
+pub struct Campaigns(pub App);
+
+#[async_trait]
+impl Job for Campaigns {
+    fn name(&self) -> &'static str {
+        "campaigns"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    fn loud(&self) -> bool {
+        false
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let r = self.0.campaign_round().await?;
+        let n = |v: u64| v as usize;
+        Ok(Round::default()
+            .count("quiet", usize::from(r.quiet))
+            .count("events", r.events)
+            .count("sent", n(r.counts.sent))
+            .count("held_out", n(r.counts.held_out))
+            .count("no_consent", n(r.counts.no_consent))
+            .count("no_address", n(r.counts.no_address))
+            .count("pressure", n(r.counts.pressure)))
     }
 }
 

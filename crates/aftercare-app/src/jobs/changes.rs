@@ -13,6 +13,7 @@ use crate::service::App;
 pub const VALUE: &str = "value";
 pub const FEEDBACK: &str = "feedback";
 pub const SURVEY: &str = "survey";
+pub const CAMPAIGN: &str = "campaign";
 
 /// Events a consumer read in one round.
 #[derive(Debug, Clone)]

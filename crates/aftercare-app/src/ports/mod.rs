@@ -2,6 +2,7 @@
 
 mod accounts;
 mod audit;
+mod campaigns;
 mod catalogue;
 mod change_log;
 mod customers;
@@ -24,6 +25,7 @@ mod voc;
 
 pub use accounts::*;
 pub use audit::*;
+pub use campaigns::CampaignStore;
 pub use catalogue::*;
 pub use change_log::ChangeLog;
 pub use customers::*;
@@ -140,6 +142,7 @@ pub trait Store:
     + PortalStore
     + PrivacyStore
     + ValueStore
+    + CampaignStore
     + FeedbackStore
     + SurveyStore
     + ImportStore

@@ -69,7 +69,8 @@ async fn list_message_texts(
 }
 
 /// Add a text to the message library (desk managers). Fields in braces:
-/// `{customer_name}`, `{request_number}`, `{visit_time}`, `{agent_name}`.
+/// `{customer_name}`, `{request_number}`, `{visit_time}`, `{agent_name}`,
+/// `{product_name}`, `{warranty_end}` (the last two filled in by campaigns).
 #[utoipa::path(post, path = "/api/v1/message-texts", tag = "service desk",
     request_body = MessageTextInput,
     responses((status = 201, body = Created), (status = 403, body = ErrorBody),

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod campaigns;
 mod catalogue;
 mod customers;
 pub(crate) mod desk;
@@ -56,6 +57,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(portal::routes())
         .merge(value::routes())
         .merge(feedback::routes())
+        .merge(campaigns::routes())
         .split_for_parts();
     // Imports and exports carry files: in the document, outside the JSON body limit.
     let (files, files_doc) = transfer::routes().split_for_parts();

@@ -57,6 +57,7 @@ impl Chrome {
             "desk" => ManageDesk,
             "analyze" => Analyze,
             "curate" => Curate,
+            "campaigns" => Campaigns,
             "admin" => Admin,
             _ => return false,
         };

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod campaigns;
 mod catalogue;
 mod customers;
 mod dashboard;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .merge(desk::routes())
         .merge(dashboard::routes())
         .merge(library::routes())
+        .merge(campaigns::routes())
         .merge(voc::routes())
         .merge(value::routes())
         .merge(portal::routes())

@@ -1,0 +1,651 @@
+//! Campaigns: a library text sent to a saved segment or on an event, each occurrence to a
+//! customer once, with a holdout group kept out to measure the uplift, under one contact
+//! budget per customer.
+//!
+//! How an occurrence is decided, in order: no address on the channel, no consent to it,
+//! drawn into the holdout, over the contact budget, else sent. The first two leave the
+//! customer out of the comparison (the holdout is drawn among those the campaign could
+//! reach); the budget holds back members of the contacted group, who stay in it (the
+//! comparison is of who was meant to be contacted, not of who happened to be).
+
+use crate::campaign_model::*;
+use crate::desk_model::MessageText;
+use crate::error::AppError;
+use crate::jobs::changes;
+use crate::ports::*;
+use crate::service::{App, Principal};
+use crate::value_model::SegmentFilter;
+use aftercare_domain::account::Permission;
+use aftercare_domain::calendar::{china, china_date};
+use aftercare_domain::campaign::{
+    CampaignStatus, ContactBudget, MAX_HOLDOUT_PERCENT, Outcome, Trigger, in_holdout,
+};
+use aftercare_domain::error::required_text;
+use aftercare_domain::lang::Lang;
+use aftercare_domain::message::{check_fields, fill};
+use aftercare_domain::{CustomerId, Invalid};
+use aftercare_insight::uplift::uplift;
+use jiff::ToSpan;
+use std::collections::{HashMap, HashSet};
+
+/// Recipients read and decided at a time.
+const CHUNK: u32 = 1000;
+/// A dry run looks this many days back for events.
+const DRY_RUN_DAYS: i64 = 30;
+/// Rows a dry run lists.
+const DRY_RUN_ROWS: usize = 200;
+/// A segment or the items of a warranty campaign are looked through this often (events
+/// are read every round).
+const SWEEP_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+/// Change-log events a request campaign round reads.
+const EVENTS_PER_ROUND: u32 = 2000;
+
+/// What one campaign round did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CampaignRound {
+    /// Quiet hours: nothing was looked at.
+    pub quiet: bool,
+    pub events: usize,
+    pub counts: OutcomeCounts,
+}
+
+/// The fields a campaign text is filled in with, for one recipient.
+fn fields_of(r: &Recipient) -> Vec<(&'static str, String)> {
+    vec![
+        ("customer_name", r.name.clone()),
+        (
+            "request_number",
+            r.request_number.clone().unwrap_or_default(),
+        ),
+        ("product_name", r.product_name.clone().unwrap_or_default()),
+        (
+            "warranty_end",
+            r.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+        ),
+    ]
+}
+
+/// The subject and text of a campaign in the recipient's language, filled in.
+pub fn compose(c: &Campaign, text: &MessageText, r: &Recipient) -> (String, String) {
+    let lang = crate::customer_mail::mail_lang(r.lang.as_deref());
+    let (subject, body) = match lang {
+        Lang::ZhHans => (&c.subject_zh_hans, &text.body_zh_hans),
+        Lang::ZhHant => (&c.subject_zh_hant, &text.body_zh_hant),
+        Lang::En => (&c.subject_en, &text.body_en),
+    };
+    let fields = fields_of(r);
+    let values: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    (fill(subject, &values), fill(body, &values))
+}
+
+/// Decides each recipient's occurrence (see the module's description). `sent` holds the
+/// messages each customer had in the budget's period, and counts the ones decided here,
+/// so that campaigns decided one after another share one budget.
+pub fn decide(
+    c: &Campaign,
+    text: &MessageText,
+    budget: &ContactBudget,
+    recipients: &[Recipient],
+    sent: &mut HashMap<CustomerId, u32>,
+) -> Vec<Enrolment> {
+    recipients
+        .iter()
+        .map(|r| {
+            let outcome = if r.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+                Outcome::NoAddress
+            } else if !r.consent.split(',').any(|c| c.trim() == "email") {
+                Outcome::NoConsent
+            } else if in_holdout(c.seed as u64, r.customer_id.get(), c.holdout_percent) {
+                Outcome::HeldOut
+            } else {
+                let n = sent.entry(r.customer_id).or_default();
+                if budget.allows(*n) {
+                    *n += 1;
+                    Outcome::Sent
+                } else {
+                    Outcome::Pressure
+                }
+            };
+            let mail = (outcome == Outcome::Sent).then(|| {
+                let (subject, body) = compose(c, text, r);
+                CampaignMail {
+                    to: r.email.clone().unwrap_or_default(),
+                    subject,
+                    body,
+                }
+            });
+            Enrolment {
+                customer_id: r.customer_id,
+                occurrence: r.occurrence.clone(),
+                outcome,
+                mail,
+            }
+        })
+        .collect()
+}
+
+/// A campaign's results from its members' activity: the counts, what the mailed members
+/// bought within the window (attributed), and each measure's uplift against the holdout.
+pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
+    let mut counts = OutcomeCounts::default();
+    for m in &a.members {
+        counts.add(m.outcome, 1);
+    }
+    let window = jiff::SignedDuration::from_hours(24 * i64::from(window_days));
+    let mut orders: HashMap<CustomerId, Vec<(jiff::Timestamp, i64)>> = HashMap::new();
+    for (c, at, total) in &a.orders {
+        orders.entry(*c).or_default().push((*at, *total));
+    }
+    let mut requests: HashMap<CustomerId, Vec<(jiff::Timestamp, bool)>> = HashMap::new();
+    for (c, at, complaint) in &a.requests {
+        requests.entry(*c).or_default().push((*at, *complaint));
+    }
+    // Each customer once per group, from their first occurrence: a customer reached
+    // twice does not weigh double.
+    let mut first: HashMap<(CustomerId, bool), &MemberActivity> = HashMap::new();
+    for m in &a.members {
+        let held = match m.outcome {
+            Outcome::HeldOut => true,
+            Outcome::Sent | Outcome::Pressure => false,
+            Outcome::NoConsent | Outcome::NoAddress => continue,
+        };
+        let e = first.entry((m.customer_id, held)).or_insert(m);
+        if m.at < e.at {
+            *e = m;
+        }
+    }
+    let (mut attributed_orders, mut attributed_revenue) = (0u64, 0i64);
+    // (bought, revenue, requests, complaints) per customer, per group.
+    let mut groups: [Vec<[f64; 4]>; 2] = [vec![], vec![]];
+    let mut keys: Vec<_> = first.keys().copied().collect();
+    keys.sort_unstable_by_key(|(c, h)| (c.get(), *h));
+    for key in keys {
+        let m = first[&key];
+        let within = |at: &jiff::Timestamp| *at >= m.at && *at <= m.at + window;
+        let bought: Vec<i64> = orders
+            .get(&m.customer_id)
+            .into_iter()
+            .flatten()
+            .filter(|(at, _)| within(at))
+            .map(|(_, t)| *t)
+            .collect();
+        let asked: Vec<bool> = requests
+            .get(&m.customer_id)
+            .into_iter()
+            .flatten()
+            .filter(|(at, _)| within(at))
+            .map(|(_, c)| *c)
+            .collect();
+        if m.outcome == Outcome::Sent {
+            attributed_orders += bought.len() as u64;
+            attributed_revenue += bought.iter().sum::<i64>();
+        }
+        groups[usize::from(key.1)].push([
+            f64::from(u8::from(!bought.is_empty())),
+            bought.iter().sum::<i64>() as f64,
+            asked.len() as f64,
+            asked.iter().filter(|c| **c).count() as f64,
+        ]);
+    }
+    let measure = |i: usize| {
+        let col = |g: &Vec<[f64; 4]>| g.iter().map(|r| r[i]).collect::<Vec<_>>();
+        uplift(&col(&groups[0]), &col(&groups[1]))
+    };
+    CampaignResults {
+        contacted: groups[0].len() as u64,
+        held_out: groups[1].len() as u64,
+        counts,
+        attributed_orders,
+        attributed_revenue,
+        purchase_rate: measure(0),
+        revenue: measure(1),
+        requests: measure(2),
+        complaints: measure(3),
+    }
+}
+
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + CampaignStore
+        + ValueStore
+        + CatalogueStore
+        + DeskSetupStore
+        + ChangeLog,
+{
+    fn may_see_campaigns(p: &Principal) -> Result<(), AppError> {
+        p.require(Permission::Campaigns)
+            .or_else(|_| p.require(Permission::Analyze))
+    }
+
+    pub async fn campaigns(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<(Campaign, OutcomeCounts)>, AppError> {
+        Self::may_see_campaigns(p)?;
+        Ok(self.store.campaigns().await?)
+    }
+
+    pub async fn campaign(&self, p: &Principal, id: i64) -> Result<Campaign, AppError> {
+        Self::may_see_campaigns(p)?;
+        self.store
+            .campaign(id)
+            .await?
+            .ok_or(AppError::NotFound("campaign"))
+    }
+
+    pub async fn create_campaign(&self, p: &Principal, i: &CampaignInput) -> Result<i64, AppError> {
+        p.require(Permission::Campaigns)?;
+        let mut inv = Invalid::default();
+        let name = inv.check("name", required_text(&i.name, 80));
+        let trigger = inv.check("trigger", Trigger::parse(&i.trigger));
+        let mut subjects = Vec::new();
+        for (field, s) in [
+            ("subject_zh_hans", &i.subject_zh_hans),
+            ("subject_zh_hant", &i.subject_zh_hant),
+            ("subject_en", &i.subject_en),
+        ] {
+            let s = inv.check(field, required_text(s, 120));
+            if let Some(s) = &s {
+                inv.check(field, check_fields(s));
+            }
+            subjects.push(s.unwrap_or_default());
+        }
+        let holdout_percent = i.holdout_percent.unwrap_or(10);
+        if holdout_percent > MAX_HOLDOUT_PERCENT {
+            inv.push("holdout_percent", "out_of_range");
+        }
+        let window_days = i.window_days.unwrap_or(30);
+        if !(1..=365).contains(&window_days) {
+            inv.push("window_days", "out_of_range");
+        }
+        let lead_days = i.lead_days.unwrap_or(30);
+        if trigger == Some(Trigger::WarrantyEnding) && !(1..=180).contains(&lead_days) {
+            inv.push("lead_days", "out_of_range");
+        }
+        let mut segment = None;
+        if trigger == Some(Trigger::Segment) {
+            match i.segment_id {
+                None => inv.push("segment_id", "required"),
+                Some(id) => match self.store.segments().await?.into_iter().find(|s| s.0 == id) {
+                    None => inv.push("segment_id", "segment_unknown"),
+                    Some((_, name, filter, _)) => segment = Some((name, filter)),
+                },
+            }
+        }
+        let text = self.store.message_text(i.text_id).await?;
+        match &text {
+            None => inv.push("text_id", "text_unknown"),
+            Some(t) if t.status != "approved" => inv.push("text_id", "text_not_approved"),
+            Some(_) => {}
+        }
+        inv.into_result()?;
+        let (Some(name), Some(trigger), Some(text)) = (name, trigger, text) else {
+            return Err(AppError::Internal("campaign checked without values".into()));
+        };
+        let now = self.clock.now();
+        let [zh_hans, zh_hant, en]: [String; 3] = subjects
+            .try_into()
+            .map_err(|_| AppError::Internal("three subjects".into()))?;
+        let c = Campaign {
+            id: 0,
+            name,
+            trigger,
+            segment_name: segment.as_ref().map(|s| s.0.clone()),
+            audience: segment.map(|s| s.1),
+            lead_days: if trigger == Trigger::WarrantyEnding {
+                lead_days
+            } else {
+                0
+            },
+            text_id: text.id,
+            text_name: text.name,
+            subject_zh_hans: zh_hans,
+            subject_zh_hant: zh_hant,
+            subject_en: en,
+            holdout_percent,
+            seed: rand::random::<i64>(),
+            window_days,
+            status: CampaignStatus::Draft,
+            started_at: None,
+            stopped_at: None,
+            swept_at: None,
+            owner_name: p.user.name.clone(),
+            created_at: now,
+            version: 1,
+        };
+        Ok(self
+            .store
+            .create_campaign(&p.actor(), &c, Some(p.user.id))
+            .await?)
+    }
+
+    /// Starts, pauses, resumes or stops a campaign. A campaign starts only with its text
+    /// still approved.
+    pub async fn set_campaign_status(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &CampaignStatusInput,
+    ) -> Result<Campaign, AppError> {
+        p.require(Permission::Campaigns)?;
+        let to = CampaignStatus::parse(&i.status).map_err(|c| Invalid::one("status", c))?;
+        let c = self.campaign(p, id).await?;
+        if c.status == to {
+            return Ok(c);
+        }
+        if !c.status.may_become(to) {
+            return Err(AppError::Conflict {
+                code: "campaign_status_invalid",
+                field: Some("status".into()),
+            });
+        }
+        if to == CampaignStatus::Running {
+            let text = self.store.message_text(c.text_id).await?;
+            if text.is_none_or(|t| t.status != "approved") {
+                return Err(Invalid::one("text_id", "text_not_approved").into());
+            }
+        }
+        self.store
+            .set_campaign_status(&p.actor(), id, i.version, to, self.clock.now())
+            .await
+            .map_err(AppError::from_store("campaign"))?;
+        self.campaign(p, id).await
+    }
+
+    pub async fn contact_budget_now(&self) -> Result<ContactBudget, AppError> {
+        Ok(self.store.contact_budget().await?.unwrap_or_default())
+    }
+
+    pub async fn contact_budget(&self, p: &Principal) -> Result<ContactBudget, AppError> {
+        Self::may_see_campaigns(p)?;
+        self.contact_budget_now().await
+    }
+
+    pub async fn set_contact_budget(
+        &self,
+        p: &Principal,
+        b: &ContactBudget,
+    ) -> Result<(), AppError> {
+        p.require(Permission::Campaigns)?;
+        b.check()?;
+        Ok(self
+            .store
+            .set_contact_budget(&p.actor(), b, self.clock.now())
+            .await?)
+    }
+
+    /// The messages each recipient had within the budget's period, as a map to count on.
+    async fn sent_map(
+        &self,
+        budget: &ContactBudget,
+        recipients: &[Recipient],
+        sent: &mut HashMap<CustomerId, u32>,
+    ) -> Result<(), AppError> {
+        let since =
+            self.clock.now() - jiff::SignedDuration::from_hours(24 * i64::from(budget.period_days));
+        let unknown: Vec<CustomerId> = recipients
+            .iter()
+            .map(|r| r.customer_id)
+            .filter(|c| !sent.contains_key(c))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in unknown.chunks(CHUNK as usize) {
+            for c in chunk {
+                sent.insert(*c, 0);
+            }
+            for (c, n) in self.store.contacts_since(chunk, since).await? {
+                sent.insert(c, n);
+            }
+        }
+        Ok(())
+    }
+
+    /// The days an item's guarantee may end on for a reminder `lead_days` ahead, from
+    /// `first` to `last`: the items whose guarantee started that many months before.
+    async fn warranty_recipients(
+        &self,
+        first: jiff::civil::Date,
+        last: jiff::civil::Date,
+    ) -> Result<Vec<Recipient>, AppError> {
+        let mut out = Vec::new();
+        for policy in self.store.policies().await? {
+            if policy.repair_months <= 0 {
+                continue;
+            }
+            let months = policy.repair_months.months();
+            // Month arithmetic clamps (31 Mar + 1 month = 30 Apr), so the start window is
+            // widened by a few days and each item's end checked exactly.
+            let (Ok(from), Ok(to)) = (
+                first
+                    .checked_sub(months)
+                    .and_then(|d| d.checked_sub(3.days())),
+                last.checked_sub(months)
+                    .and_then(|d| d.checked_add(3.days())),
+            ) else {
+                continue;
+            };
+            for a in self
+                .store
+                .assets_starting(policy.id.get(), from, to)
+                .await?
+            {
+                let Ok(ends) = a.starts.checked_add(months) else {
+                    continue;
+                };
+                if ends < first || ends > last {
+                    continue;
+                }
+                let mut r = a.recipient;
+                r.at = self.clock.now();
+                r.ends_on = Some(ends);
+                r.occurrence = format!("asset:{}:{ends}", a.asset_id);
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every recipient of a segment campaign, read in chunks.
+    async fn segment_audience(&self, c: &Campaign) -> Result<Vec<Recipient>, AppError> {
+        let filter: SegmentFilter = c
+            .audience
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .ok_or_else(|| AppError::Internal(format!("campaign {} has no audience", c.id)))?;
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.store.segment_recipients(&filter, after, CHUNK).await?;
+            let Some(last) = page.last() else { break };
+            after = last.customer_id.get();
+            let done = page.len() < CHUNK as usize;
+            let now = self.clock.now();
+            out.extend(page.into_iter().map(|r| Recipient { at: now, ..r }));
+            if done {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn approved_text(&self, c: &Campaign) -> Result<Option<MessageText>, AppError> {
+        Ok(self
+            .store
+            .message_text(c.text_id)
+            .await?
+            .filter(|t| t.status == "approved"))
+    }
+
+    /// Who the campaign would reach and how, without sending or writing anything: the
+    /// segment as it is now, or the events of the last 30 days.
+    pub async fn dry_run(&self, p: &Principal, id: i64) -> Result<DryRun, AppError> {
+        p.require(Permission::Campaigns)?;
+        let c = self.campaign(p, id).await?;
+        let text = self
+            .store
+            .message_text(c.text_id)
+            .await?
+            .ok_or(AppError::NotFound("message_text"))?;
+        let to = self.clock.now();
+        let from = to - jiff::SignedDuration::from_hours(24 * DRY_RUN_DAYS);
+        let recipients = match c.trigger {
+            Trigger::Segment => self.segment_audience(&c).await?,
+            Trigger::WarrantyEnding => {
+                let lead = i64::from(c.lead_days).days();
+                let first = china_date(from).checked_add(lead).map_err(internal)?;
+                let last = china_date(to).checked_add(lead).map_err(internal)?;
+                self.warranty_recipients(first, last).await?
+            }
+            Trigger::RequestResolved => self.store.resolved_between(from, to, 100_000).await?,
+        };
+        let budget = self.contact_budget_now().await?;
+        let mut sent = HashMap::new();
+        self.sent_map(&budget, &recipients, &mut sent).await?;
+        let decided = decide(&c, &text, &budget, &recipients, &mut sent);
+        let mut counts = OutcomeCounts::default();
+        for e in &decided {
+            counts.add(e.outcome, 1);
+        }
+        let rows = decided
+            .into_iter()
+            .zip(&recipients)
+            .take(DRY_RUN_ROWS)
+            .map(|(e, r)| DryRunRow {
+                customer_id: r.customer_id,
+                name: r.name.clone(),
+                occurrence: r.occurrence.clone(),
+                outcome: e.outcome,
+                subject: e.mail.as_ref().map(|m| m.subject.clone()),
+                body: e.mail.map(|m| m.body),
+            })
+            .collect();
+        Ok(DryRun {
+            from,
+            to,
+            counts,
+            rows,
+        })
+    }
+
+    /// Decides and writes the recipients not decided yet; returns what became of them.
+    async fn enrol_new(
+        &self,
+        c: &Campaign,
+        text: &MessageText,
+        budget: &ContactBudget,
+        recipients: Vec<Recipient>,
+        sent: &mut HashMap<CustomerId, u32>,
+        counts: &mut OutcomeCounts,
+    ) -> Result<(), AppError> {
+        for chunk in recipients.chunks(CHUNK as usize) {
+            let keys: Vec<(CustomerId, String)> = chunk
+                .iter()
+                .map(|r| (r.customer_id, r.occurrence.clone()))
+                .collect();
+            let done: HashSet<(CustomerId, String)> =
+                self.store.decided(c.id, &keys).await?.into_iter().collect();
+            let fresh: Vec<Recipient> = chunk
+                .iter()
+                .filter(|r| !done.contains(&(r.customer_id, r.occurrence.clone())))
+                .cloned()
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            self.sent_map(budget, &fresh, sent).await?;
+            let decided = decide(c, text, budget, &fresh, sent);
+            self.store.enrol(c, &decided, self.clock.now()).await?;
+            for e in &decided {
+                counts.add(e.outcome, 1);
+            }
+        }
+        Ok(())
+    }
+
+    /// One round of every running campaign: segment members not reached yet, items whose
+    /// guarantee ends within the lead days, requests resolved since the last round. In
+    /// the quiet hours nothing is looked at (the change log waits for the next round).
+    pub async fn campaign_round(&self) -> Result<CampaignRound, AppError> {
+        let budget = self.contact_budget_now().await?;
+        let now = self.clock.now();
+        let hour = now.to_zoned(china()).hour();
+        let mut round = CampaignRound::default();
+        if budget.is_quiet(hour as u32) {
+            round.quiet = true;
+            return Ok(round);
+        }
+        let campaigns = self.store.running_campaigns().await?;
+        let mut sent = HashMap::new();
+        let batch = self
+            .read_changes(changes::CAMPAIGN, EVENTS_PER_ROUND)
+            .await?;
+        round.events = batch.span();
+        let resolved = if batch.is_empty()
+            || !campaigns
+                .iter()
+                .any(|c| c.trigger == Trigger::RequestResolved)
+        {
+            vec![]
+        } else {
+            self.store
+                .resolved_request_recipients(&changes::ids_of(&batch.events, "request"))
+                .await?
+        };
+        let today = china_date(now);
+        for c in &campaigns {
+            let Some(text) = self.approved_text(c).await? else {
+                tracing::warn!(
+                    campaign = c.id,
+                    "campaign text no longer approved: nothing sent"
+                );
+                continue;
+            };
+            let sweep = c.trigger != Trigger::RequestResolved;
+            if sweep && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
+                continue;
+            }
+            let recipients = match c.trigger {
+                Trigger::Segment => self.segment_audience(c).await?,
+                Trigger::WarrantyEnding => {
+                    let last = today
+                        .checked_add(i64::from(c.lead_days).days())
+                        .map_err(internal)?;
+                    self.warranty_recipients(today, last).await?
+                }
+                // Only what was resolved since the campaign started.
+                Trigger::RequestResolved => resolved
+                    .iter()
+                    .filter(|r| c.started_at.is_some_and(|s| r.at >= s))
+                    .cloned()
+                    .collect(),
+            };
+            self.enrol_new(c, &text, &budget, recipients, &mut sent, &mut round.counts)
+                .await?;
+            if sweep {
+                self.store.mark_swept(c.id, now).await?;
+            }
+        }
+        self.consumed(changes::CAMPAIGN, &batch).await?;
+        Ok(round)
+    }
+
+    /// What a campaign did, against its holdout group.
+    pub async fn campaign_results(
+        &self,
+        p: &Principal,
+        id: i64,
+    ) -> Result<CampaignResults, AppError> {
+        let c = self.campaign(p, id).await?;
+        let since = c.started_at.unwrap_or(c.created_at);
+        let a = self.store.campaign_activity(id, since).await?;
+        Ok(results(c.window_days, &a))
+    }
+}
+
+fn internal(e: jiff::Error) -> AppError {
+    AppError::Internal(e.to_string())
+}

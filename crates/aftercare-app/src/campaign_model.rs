@@ -1,0 +1,215 @@
+//! What the campaign use cases and their port exchange.
+
+use aftercare_domain::CustomerId;
+use aftercare_domain::campaign::{CampaignStatus, Outcome, Trigger};
+use aftercare_insight::uplift::Uplift;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A campaign: one library text, sent to a segment or on an event, with a holdout.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub trigger: Trigger,
+    /// The saved segment's name when the campaign was made (segment campaigns).
+    pub segment_name: Option<String>,
+    /// The segment's filter, copied when the campaign was made (JSON).
+    #[serde(skip)]
+    pub audience: Option<String>,
+    /// Warranty-ending campaigns: this many days before the guarantee ends.
+    pub lead_days: u32,
+    pub text_id: i64,
+    pub text_name: String,
+    pub subject_zh_hans: String,
+    pub subject_zh_hant: String,
+    pub subject_en: String,
+    /// Share of the audience kept out of the campaign to measure it (0–50).
+    pub holdout_percent: u32,
+    #[serde(skip)]
+    pub seed: i64,
+    /// Orders and requests within this many days of a contact count for the campaign.
+    pub window_days: u32,
+    pub status: CampaignStatus,
+    pub started_at: Option<Timestamp>,
+    pub stopped_at: Option<Timestamp>,
+    /// When the segment or the items were last looked through.
+    pub swept_at: Option<Timestamp>,
+    pub owner_name: String,
+    pub created_at: Timestamp,
+    pub version: i64,
+}
+
+/// A campaign to create.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignInput {
+    /// At most 80 characters.
+    pub name: String,
+    /// segment, warranty_ending or request_resolved.
+    pub trigger: String,
+    /// The saved segment (segment campaigns).
+    #[serde(default)]
+    pub segment_id: Option<i64>,
+    /// Warranty-ending campaigns: days before the guarantee ends (1–180, default 30).
+    #[serde(default)]
+    pub lead_days: Option<u32>,
+    /// An approved text of the message library.
+    pub text_id: i64,
+    /// The mail's subject in each language, at most 120 characters.
+    pub subject_zh_hans: String,
+    pub subject_zh_hant: String,
+    pub subject_en: String,
+    /// Share held out, 0–50 (default 10).
+    #[serde(default)]
+    pub holdout_percent: Option<u32>,
+    /// Days after a contact in which orders count for the campaign, 1–365 (default 30).
+    #[serde(default)]
+    pub window_days: Option<u32>,
+}
+
+/// A status change, with the version read.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignStatusInput {
+    /// running, paused or stopped.
+    pub status: String,
+    pub version: i64,
+}
+
+/// One occurrence of a campaign for one customer, before it is decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipient {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub email: Option<String>,
+    /// The channels the customer agreed to (comma-separated codes).
+    pub consent: String,
+    pub lang: Option<String>,
+    /// What makes the occurrence one: `segment`, `asset:12:2027-01-31`, `request:7`.
+    pub occurrence: String,
+    /// When it occurred (resolution; now for segments and items).
+    pub at: Timestamp,
+    /// The item concerned, and the day its guarantee ends (warranty campaigns).
+    pub product_name: Option<String>,
+    pub ends_on: Option<Date>,
+    /// The request concerned (request campaigns).
+    pub request_number: Option<String>,
+}
+
+/// An item that starts its guarantee in a window, for the warranty-ending trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartingAsset {
+    pub asset_id: i64,
+    pub starts: Date,
+    pub recipient: Recipient,
+}
+
+/// A mail a campaign sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// An occurrence decided: the member row to write, and the mail when it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enrolment {
+    pub customer_id: CustomerId,
+    pub occurrence: String,
+    pub outcome: Outcome,
+    pub mail: Option<CampaignMail>,
+}
+
+/// One row of a dry run: who, for what, and what would happen.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DryRunRow {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub occurrence: String,
+    pub outcome: Outcome,
+    /// The subject and text the customer would get, in their language (sent only).
+    pub subject: Option<String>,
+    pub body: Option<String>,
+}
+
+/// How many occurrences end in each outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OutcomeCounts {
+    pub sent: u64,
+    pub held_out: u64,
+    pub no_consent: u64,
+    pub no_address: u64,
+    pub pressure: u64,
+}
+
+impl OutcomeCounts {
+    pub fn add(&mut self, o: Outcome, n: u64) {
+        match o {
+            Outcome::Sent => self.sent += n,
+            Outcome::HeldOut => self.held_out += n,
+            Outcome::NoConsent => self.no_consent += n,
+            Outcome::NoAddress => self.no_address += n,
+            Outcome::Pressure => self.pressure += n,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.sent + self.held_out + self.no_consent + self.no_address + self.pressure
+    }
+}
+
+/// What a campaign would do now: over the last 30 days for event campaigns, the segment
+/// as it is for segment campaigns. Nothing is written.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DryRun {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub counts: OutcomeCounts,
+    /// The first rows (at most 200).
+    pub rows: Vec<DryRunRow>,
+}
+
+/// A member, with what they did in the window after the contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberActivity {
+    pub customer_id: CustomerId,
+    pub outcome: Outcome,
+    pub at: Timestamp,
+}
+
+/// A campaign's members' orders and requests since it started.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignActivity {
+    pub members: Vec<MemberActivity>,
+    /// (customer, when recorded, total in fen) of orders not cancelled.
+    pub orders: Vec<(CustomerId, Timestamp, i64)>,
+    /// (customer, when opened, is a complaint) of service requests.
+    pub requests: Vec<(CustomerId, Timestamp, bool)>,
+}
+
+/// What a campaign did: counts, what it sold (attributed), and the uplift against the
+/// holdout group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignResults {
+    pub counts: OutcomeCounts,
+    /// Customers compared: assigned to be contacted (sent, or held back by the budget)…
+    pub contacted: u64,
+    /// …and held out.
+    pub held_out: u64,
+    /// Orders by mailed customers within the window after the mail.
+    pub attributed_orders: u64,
+    /// Their total, in fen.
+    pub attributed_revenue: i64,
+    /// Share who bought again within the window (0–1).
+    pub purchase_rate: Uplift,
+    /// Revenue per customer within the window, in fen.
+    pub revenue: Uplift,
+    /// Service requests per customer within the window.
+    pub requests: Uplift,
+    /// Complaints per customer within the window.
+    pub complaints: Uplift,
+}

@@ -1,0 +1,96 @@
+//! The `CampaignStore` port.
+
+use super::Actor;
+use crate::campaign_model::*;
+use crate::ports::StoreResult;
+use crate::value_model::SegmentFilter;
+use aftercare_domain::CustomerId;
+use aftercare_domain::campaign::{CampaignStatus, ContactBudget};
+use async_trait::async_trait;
+use jiff::civil::Date;
+
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    /// Stores a new campaign (status draft, version 1); `c.id` is ignored.
+    async fn create_campaign(
+        &self,
+        actor: &Actor,
+        c: &Campaign,
+        owner: Option<aftercare_domain::UserId>,
+    ) -> StoreResult<i64>;
+    async fn campaign(&self, id: i64) -> StoreResult<Option<Campaign>>;
+    /// Every campaign, newest first, with its outcome counts.
+    async fn campaigns(&self) -> StoreResult<Vec<(Campaign, OutcomeCounts)>>;
+    /// Moves a campaign to `to` when its version is still `version`.
+    async fn set_campaign_status(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        to: CampaignStatus,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
+    async fn running_campaigns(&self) -> StoreResult<Vec<Campaign>>;
+    /// Records that a campaign's segment or items were looked through.
+    async fn mark_swept(&self, id: i64, now: jiff::Timestamp) -> StoreResult<()>;
+    /// The customers of a segment with their addresses, by id, after `after`, at most
+    /// `limit`.
+    async fn segment_recipients(
+        &self,
+        f: &SegmentFilter,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Recipient>>;
+    /// Items still with their owner under this warranty policy whose guarantee started
+    /// from `from` to `to` (both included).
+    async fn assets_starting(
+        &self,
+        policy_id: i64,
+        from: Date,
+        to: Date,
+    ) -> StoreResult<Vec<StartingAsset>>;
+    /// Of these requests, the resolved ones, with their customers.
+    async fn resolved_request_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
+    /// Requests resolved between two instants, with their customers.
+    async fn resolved_between(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Recipient>>;
+    /// Of these occurrences of a campaign, those already decided.
+    async fn decided(
+        &self,
+        campaign_id: i64,
+        keys: &[(CustomerId, String)],
+    ) -> StoreResult<Vec<(CustomerId, String)>>;
+    /// Messages each of these customers was sent since `since`: campaign mails and
+    /// surveys. Customers without any are left out.
+    async fn contacts_since(
+        &self,
+        customers: &[CustomerId],
+        since: jiff::Timestamp,
+    ) -> StoreResult<Vec<(CustomerId, u32)>>;
+    /// Writes the decided occurrences and queues their mails (with a timeline entry), in
+    /// one transaction; an occurrence decided already (by another server) is skipped with
+    /// its mail. Returns how many were written.
+    async fn enrol(
+        &self,
+        campaign: &Campaign,
+        members: &[Enrolment],
+        now: jiff::Timestamp,
+    ) -> StoreResult<u64>;
+    /// Members, and their orders and requests since `since`.
+    async fn campaign_activity(
+        &self,
+        campaign_id: i64,
+        since: jiff::Timestamp,
+    ) -> StoreResult<CampaignActivity>;
+    async fn contact_budget(&self) -> StoreResult<Option<ContactBudget>>;
+    async fn set_contact_budget(
+        &self,
+        actor: &Actor,
+        b: &ContactBudget,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
+}

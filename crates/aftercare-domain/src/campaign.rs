@@ -1,0 +1,214 @@
+//! Campaigns: who a campaign reaches, who is kept out to measure it, and how often a
+//! customer may be contacted at all.
+
+use crate::customer::code_enum;
+
+code_enum!(
+    /// What starts a campaign for a customer; each occurrence reaches a customer once.
+    /// `segment`: everyone in a saved segment (also those who join it later), once each;
+    /// `warranty_ending`: an item's repair guarantee ends within the lead days, once per
+    /// item and end; `request_resolved`: a service request was resolved, once per request.
+    Trigger, "trigger_unknown", {
+        Segment => "segment",
+        WarrantyEnding => "warranty_ending",
+        RequestResolved => "request_resolved",
+    }
+);
+
+code_enum!(
+    /// A campaign's life: built, running, paused (nothing new goes out, members are kept),
+    /// stopped (for good).
+    CampaignStatus, "campaign_status_unknown", {
+        Draft => "draft",
+        Running => "running",
+        Paused => "paused",
+        Stopped => "stopped",
+    }
+);
+
+impl CampaignStatus {
+    /// Whether a campaign may go from `self` to `to`.
+    pub fn may_become(self, to: CampaignStatus) -> bool {
+        use CampaignStatus::*;
+        matches!(
+            (self, to),
+            (Draft, Running)
+                | (Running, Paused)
+                | (Paused, Running)
+                | (Draft | Running | Paused, Stopped)
+        )
+    }
+}
+
+code_enum!(
+    /// What became of one occurrence for one customer: `sent` (mailed); `held_out`
+    /// (drawn into the holdout group, deliberately not contacted); `no_consent` (no
+    /// consent to the campaign's channel); `no_address` (no address on it); `pressure`
+    /// (held back: the customer's contact budget for the period was spent).
+    Outcome, "outcome_unknown", {
+        Sent => "sent",
+        HeldOut => "held_out",
+        NoConsent => "no_consent",
+        NoAddress => "no_address",
+        Pressure => "pressure",
+    }
+);
+
+/// At most this share of a campaign's audience may be held out.
+pub const MAX_HOLDOUT_PERCENT: u32 = 50;
+
+/// Whether `customer` falls into the holdout group of the campaign drawn with `seed`.
+///
+/// The draw is a hash of the campaign's random seed and the customer, uniform on [0, 1):
+/// random across customers, yet the same each time it is asked, so a dry run shows the
+/// very group the campaign keeps, and a customer stays in one group for every occurrence.
+pub fn in_holdout(seed: u64, customer: i64, percent: u32) -> bool {
+    if percent == 0 {
+        return false;
+    }
+    // SplitMix64's finaliser: a bijection that spreads nearby inputs over the range.
+    let mut z = seed ^ (customer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // The top 53 bits as a fraction.
+    let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+    u < f64::from(percent.min(100)) / 100.0
+}
+
+/// How often one customer may be contacted, across campaigns and surveys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactBudget {
+    /// At most this many messages per customer (1–50)…
+    pub max_messages: u32,
+    /// …within this many days (1–365).
+    pub period_days: u32,
+    /// No message leaves between these hours, China time (0–23; equal: no quiet hours).
+    /// The window may wrap midnight: 21 to 8 is the night.
+    pub quiet_from: u32,
+    pub quiet_to: u32,
+}
+
+impl Default for ContactBudget {
+    fn default() -> Self {
+        ContactBudget {
+            max_messages: 4,
+            period_days: 30,
+            quiet_from: 21,
+            quiet_to: 8,
+        }
+    }
+}
+
+impl ContactBudget {
+    pub fn check(&self) -> Result<(), crate::Invalid> {
+        let mut inv = crate::Invalid::default();
+        if !(1..=50).contains(&self.max_messages) {
+            inv.push("max_messages", "out_of_range");
+        }
+        if !(1..=365).contains(&self.period_days) {
+            inv.push("period_days", "out_of_range");
+        }
+        if self.quiet_from > 23 {
+            inv.push("quiet_from", "out_of_range");
+        }
+        if self.quiet_to > 23 {
+            inv.push("quiet_to", "out_of_range");
+        }
+        inv.into_result()
+    }
+
+    /// Whether `hour` (0–23, China time) is in the quiet hours.
+    pub fn is_quiet(&self, hour: u32) -> bool {
+        let (from, to) = (self.quiet_from, self.quiet_to);
+        if from == to {
+            false
+        } else if from < to {
+            (from..to).contains(&hour)
+        } else {
+            hour >= from || hour < to
+        }
+    }
+
+    /// Whether one more message fits when `sent` went out in the period.
+    pub fn allows(&self, sent: u32) -> bool {
+        sent < self.max_messages
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_holdout_is_the_share_asked_for_and_the_same_each_time() {
+        for percent in [0, 10, 25, 50] {
+            let n = 20_000;
+            let held = (1..=n).filter(|c| in_holdout(42, *c, percent)).count();
+            let share = held as f64 / n as f64;
+            assert!(
+                (share - f64::from(percent) / 100.0).abs() < 0.01,
+                "{percent} %: {share}"
+            );
+        }
+        assert_eq!(in_holdout(7, 1234, 10), in_holdout(7, 1234, 10));
+        // Another campaign draws another group.
+        let a: Vec<bool> = (1..=1000).map(|c| in_holdout(1, c, 50)).collect();
+        let b: Vec<bool> = (1..=1000).map(|c| in_holdout(2, c, 50)).collect();
+        let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
+        assert!((400..600).contains(&same), "{same} of 1000 alike");
+        // Nearby customers are not drawn alike: no runs from consecutive ids.
+        let runs = a.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!((400..600).contains(&runs), "{runs} changes");
+    }
+
+    #[test]
+    fn quiet_hours_may_wrap_midnight() {
+        let night = ContactBudget::default();
+        assert!(night.is_quiet(21) && night.is_quiet(23) && night.is_quiet(0) && night.is_quiet(7));
+        assert!(!night.is_quiet(8) && !night.is_quiet(20));
+        let lunch = ContactBudget {
+            quiet_from: 12,
+            quiet_to: 14,
+            ..night
+        };
+        assert!(lunch.is_quiet(12) && lunch.is_quiet(13) && !lunch.is_quiet(14));
+        let none = ContactBudget {
+            quiet_from: 9,
+            quiet_to: 9,
+            ..night
+        };
+        assert!((0..24).all(|h| !none.is_quiet(h)));
+    }
+
+    #[test]
+    fn the_budget_counts_and_checks_its_fields() {
+        let b = ContactBudget::default();
+        assert!(b.allows(3) && !b.allows(4));
+        let bad = ContactBudget {
+            max_messages: 0,
+            period_days: 400,
+            quiet_from: 24,
+            quiet_to: 3,
+        };
+        let fields: Vec<String> = bad
+            .check()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["max_messages", "period_days", "quiet_from"]);
+    }
+
+    #[test]
+    fn a_campaign_moves_only_forward_or_between_running_and_paused() {
+        use CampaignStatus::*;
+        assert!(Draft.may_become(Running) && Running.may_become(Paused));
+        assert!(Paused.may_become(Running) && Paused.may_become(Stopped));
+        assert!(!Stopped.may_become(Running) && !Draft.may_become(Paused));
+        assert!(!Running.may_become(Draft));
+    }
+}
