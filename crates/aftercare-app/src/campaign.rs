@@ -649,3 +649,179 @@ where
 fn internal(e: jiff::Error) -> AppError {
     AppError::Internal(e.to_string())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn campaign(holdout_percent: u32) -> Campaign {
+        Campaign {
+            id: 1,
+            name: "保修到期提醒".into(),
+            trigger: Trigger::WarrantyEnding,
+            segment_name: None,
+            audience: None,
+            lead_days: 30,
+            text_id: 1,
+            text_name: "延保".into(),
+            subject_zh_hans: "{customer_name}，保修将到期".into(),
+            subject_zh_hant: "{customer_name}，保固將到期".into(),
+            subject_en: "{customer_name}, your warranty ends".into(),
+            holdout_percent,
+            seed: 99,
+            window_days: 30,
+            status: CampaignStatus::Running,
+            started_at: Some(at("2026-12-01T00:00:00Z")),
+            stopped_at: None,
+            swept_at: None,
+            owner_name: "市场部".into(),
+            created_at: at("2026-12-01T00:00:00Z"),
+            version: 2,
+        }
+    }
+
+    fn text() -> MessageText {
+        MessageText {
+            id: 1,
+            name: "延保".into(),
+            body_zh_hans: "您的{product_name}于 {warranty_end} 到期。".into(),
+            body_zh_hant: "您的{product_name}於 {warranty_end} 到期。".into(),
+            body_en: "Your {product_name} is covered until {warranty_end}.".into(),
+            status: "approved".into(),
+            owner_name: "市场部".into(),
+            updated_at: at("2026-12-01T00:00:00Z"),
+            version: 1,
+        }
+    }
+
+    fn who(id: i64, email: Option<&str>, consent: &str, lang: Option<&str>) -> Recipient {
+        Recipient {
+            customer_id: CustomerId(id),
+            name: format!("客户{id}"),
+            email: email.map(str::to_string),
+            consent: consent.into(),
+            lang: lang.map(str::to_string),
+            occurrence: format!("asset:{id}:2027-01-01"),
+            at: at("2026-12-02T00:00:00Z"),
+            product_name: Some("空调".into()),
+            ends_on: Some("2027-01-01".parse().unwrap()),
+            request_number: None,
+        }
+    }
+
+    #[test]
+    fn occurrences_are_decided_address_consent_holdout_then_budget() {
+        let c = campaign(0);
+        let budget = ContactBudget {
+            max_messages: 1,
+            ..ContactBudget::default()
+        };
+        let rs = [
+            who(1, None, "email", None),
+            who(2, Some("b@example.cn"), "sms,wechat", None),
+            who(3, Some("c@example.cn"), "sms, email", Some("zh-Hant")),
+            who(4, Some("d@example.cn"), "email", Some("en")),
+        ];
+        // Customer 4 had their one message this month already.
+        let mut sent = HashMap::from([(CustomerId(3), 0), (CustomerId(4), 1)]);
+        let d = decide(&c, &text(), &budget, &rs, &mut sent);
+        let outcomes: Vec<Outcome> = d.iter().map(|e| e.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::NoAddress,
+                Outcome::NoConsent,
+                Outcome::Sent,
+                Outcome::Pressure
+            ]
+        );
+        let mail = d[2].mail.as_ref().unwrap();
+        assert_eq!(mail.subject, "客户3，保固將到期");
+        assert_eq!(mail.body, "您的空调於 2027-01-01 到期。");
+        assert!(d[3].mail.is_none());
+        // The message just decided counts against the budget of the next campaign.
+        assert_eq!(sent[&CustomerId(3)], 1);
+        let again = decide(&c, &text(), &budget, &rs[2..3], &mut sent);
+        assert_eq!(again[0].outcome, Outcome::Pressure);
+    }
+
+    #[test]
+    fn the_holdout_is_drawn_among_the_reachable_and_gets_nothing() {
+        let c = campaign(50);
+        let rs: Vec<Recipient> = (1..=200)
+            .map(|i| who(i, Some("x@example.cn"), "email", None))
+            .collect();
+        let mut sent = HashMap::new();
+        let d = decide(&c, &text(), &ContactBudget::default(), &rs, &mut sent);
+        for e in &d {
+            let held = in_holdout(99, e.customer_id.get(), 50);
+            assert_eq!(e.outcome == Outcome::HeldOut, held);
+            assert_eq!(e.mail.is_none(), held);
+        }
+        let held = d.iter().filter(|e| e.outcome == Outcome::HeldOut).count();
+        assert!((70..130).contains(&held), "{held}");
+    }
+
+    fn member(id: i64, outcome: Outcome, when: &str) -> MemberActivity {
+        MemberActivity {
+            customer_id: CustomerId(id),
+            outcome,
+            at: at(when),
+        }
+    }
+
+    #[test]
+    fn orders_in_the_window_after_a_mail_are_attributed() {
+        let a = CampaignActivity {
+            members: vec![
+                member(1, Outcome::Sent, "2026-12-02T00:00:00Z"),
+                member(2, Outcome::Sent, "2026-12-02T00:00:00Z"),
+                member(3, Outcome::HeldOut, "2026-12-02T00:00:00Z"),
+                member(4, Outcome::NoConsent, "2026-12-02T00:00:00Z"),
+                member(5, Outcome::Pressure, "2026-12-02T00:00:00Z"),
+                // Reached twice: counted once, from the first contact.
+                member(1, Outcome::Sent, "2026-12-20T00:00:00Z"),
+            ],
+            orders: vec![
+                // Within 30 days of the mail: the campaign's.
+                (CustomerId(1), at("2026-12-10T00:00:00Z"), 100_000),
+                // Before the mail: not.
+                (CustomerId(2), at("2026-12-01T23:00:00Z"), 50_000),
+                // After the window: not.
+                (CustomerId(2), at("2027-01-02T00:00:00Z"), 70_000),
+                // The holdout bought too: not attributed, but it counts against the uplift.
+                (CustomerId(3), at("2026-12-05T00:00:00Z"), 40_000),
+                // Not reachable: in neither group.
+                (CustomerId(4), at("2026-12-05T00:00:00Z"), 90_000),
+            ],
+            requests: vec![(CustomerId(5), at("2026-12-03T00:00:00Z"), true)],
+        };
+        let r = results(30, &a);
+        assert_eq!((r.attributed_orders, r.attributed_revenue), (1, 100_000));
+        assert_eq!((r.contacted, r.held_out), (3, 1));
+        assert_eq!(
+            (
+                r.counts.sent,
+                r.counts.held_out,
+                r.counts.no_consent,
+                r.counts.pressure
+            ),
+            (3, 1, 1, 1)
+        );
+        // Contacted: 1 of 3 bought (customer 1), 100,000 fen over 3; holdout: 1 of 1.
+        assert!((r.purchase_rate.contacted - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(r.purchase_rate.holdout, 1.0);
+        assert!((r.revenue.contacted - 100_000.0 / 3.0).abs() < 1e-9);
+        assert_eq!(r.revenue.holdout, 40_000.0);
+        assert!((r.complaints.contacted - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(
+            r.purchase_rate.low, None,
+            "groups this small get no interval"
+        );
+    }
+}

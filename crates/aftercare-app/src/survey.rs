@@ -90,7 +90,8 @@ where
         + ports::DeskPorts
         + ports::ChangeLog
         + ports::FeedbackStore
-        + ports::SurveyStore,
+        + ports::SurveyStore
+        + ports::CampaignStore,
 {
     /// The settings in force (the defaults until changed).
     pub async fn survey_settings_now(&self) -> Result<SurveySettings, AppError> {
@@ -224,6 +225,23 @@ where
                 continue;
             }
             let to = o.email.as_deref().filter(|_| consents_to_email(&o.consent));
+            // One contact budget across campaigns and surveys: a customer who had their
+            // messages for the period gets no survey now.
+            if to.is_some() {
+                let budget = self.store.contact_budget().await?.unwrap_or_default();
+                let since =
+                    now - jiff::SignedDuration::from_hours(24 * i64::from(budget.period_days));
+                let sent = self
+                    .store
+                    .contacts_since(&[o.customer_id], since)
+                    .await?
+                    .first()
+                    .map_or(0, |c| c.1);
+                if !budget.allows(sent) {
+                    round.pressure += 1;
+                    continue;
+                }
+            }
             let Some(id) = self.store.create_survey(&o, to, expires, now).await? else {
                 continue;
             };

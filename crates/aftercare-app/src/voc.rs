@@ -69,6 +69,7 @@ where
         + ports::ChangeLog
         + ports::FeedbackStore
         + ports::SurveyStore
+        + ports::CampaignStore
         + ports::VocStore,
 {
     pub async fn voc_settings_now(&self) -> Result<VocSettings, AppError> {

@@ -5131,6 +5131,11 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
         "under 30 held out: no interval"
     );
 
+    // One budget across campaigns and surveys: the purchase brings no survey to a
+    // customer who had their one message this month.
+    let s = app.app.survey_round().await.unwrap();
+    assert_eq!((s.pressure, s.mailed), (1, 0), "{s:?}");
+
     // A second campaign to everyone: the budget of one a month holds back whoever got
     // the first; the first's holdout is reached. Segments are of scored customers.
     let job = post_json(app, &tok, "/api/v1/value/recompute", &json!({}))
@@ -5176,6 +5181,60 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
     assert_eq!(r2.counts.pressure, round.counts.sent);
     assert_eq!(r2.counts.sent, held);
     assert_eq!((r2.counts.no_consent, r2.counts.no_address), (1, 1));
+
+    // After a resolved request: only what is resolved once the campaign runs, once.
+    let admin_id = get_json(app, &tok, "/api/v1/me").await.expect(200).json["id"]
+        .as_i64()
+        .unwrap();
+    let caller = |name: &str, phone: &str, mail: &str| {
+        let mut p = person(name, phone);
+        p["emails"] = json!([{"address": mail, "primary": true}]);
+        p["consent"] = json!(["email"]);
+        p
+    };
+    let early = create_customer(
+        app,
+        &tok,
+        &caller("回访甲", "13700138801", "early@example.cn"),
+    )
+    .await;
+    let late = create_customer(
+        app,
+        &tok,
+        &caller("回访乙", "13700138802", "late@example.cn"),
+    )
+    .await;
+    resolved_over_http(app, &tok, early, admin_id, "空调漏水").await;
+    let mut after_service = campaign(approved);
+    after_service["trigger"] = json!("request_resolved");
+    after_service["holdout_percent"] = json!(0);
+    let third = post_json(app, &tok, "/api/v1/campaigns", &after_service)
+        .await
+        .expect(201)
+        .id();
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{third}/status"),
+        &json!({"status": "running", "version": 1}),
+    )
+    .await
+    .expect(200);
+    resolved_over_http(app, &tok, late, admin_id, "空调不制冷").await;
+    let r3 = app.app.campaign_round().await.unwrap();
+    assert_eq!(r3.counts.sent, 1, "{r3:?}");
+    assert_eq!(app.app.campaign_round().await.unwrap().counts.total(), 0);
+    let v = get_json(app, &tok, &format!("/api/v1/customers/{late}/360"))
+        .await
+        .expect(200)
+        .json;
+    assert!(
+        v["timeline"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "campaign")
+    );
 
     // A stopped campaign stays stopped; a stale version is refused.
     let r = post_json(
@@ -5243,7 +5302,7 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
             .as_array()
             .unwrap()
             .len(),
-        2,
+        3,
         "nothing was created"
     );
     let admin = token(app, &["admin"]).await;

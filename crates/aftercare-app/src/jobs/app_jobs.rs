@@ -176,6 +176,7 @@ impl Job for Surveys {
             .count("mailed", r.mailed)
             .count("quiet", r.quiet)
             .count("rated", r.rated)
+            .count("pressure", r.pressure)
             .count("reminded", r.reminded))
     }
 }
