@@ -213,3 +213,155 @@ pub struct CampaignResults {
     /// Complaints per customer within the window.
     pub complaints: Uplift,
 }
+
+/// An offer the desk can make: when it applies, the library text the agent reads, and
+/// the product it sells, if any.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Offer {
+    pub id: i64,
+    pub name: String,
+    pub kind: aftercare_domain::offer::OfferKind,
+    /// Only items of this category.
+    pub category_id: Option<i64>,
+    /// Extension: days before the repair guarantee ends.
+    pub within_days: u32,
+    /// Upgrade: repairs at least.
+    pub min_repairs: u32,
+    /// Upgrade: months old at least; maintenance: months between services.
+    pub months: u32,
+    pub text_id: i64,
+    pub text_name: String,
+    /// The product the offer sells; orders of it count for the offer.
+    pub product_id: Option<i64>,
+    pub product_name: Option<String>,
+    /// Orders within this many days of an acceptance count for the offer.
+    pub window_days: u32,
+    pub active: bool,
+    pub owner_name: String,
+    pub created_at: Timestamp,
+    pub version: i64,
+}
+
+impl Offer {
+    pub fn rule(&self) -> aftercare_domain::offer::OfferRule {
+        aftercare_domain::offer::OfferRule {
+            kind: self.kind,
+            category_id: self.category_id,
+            within_days: self.within_days,
+            min_repairs: self.min_repairs,
+            months: self.months,
+        }
+    }
+}
+
+/// An offer to create or change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferInput {
+    /// At most 80 characters.
+    pub name: String,
+    /// warranty_extension, upgrade, consumables or maintenance.
+    pub kind: String,
+    #[serde(default)]
+    pub category_id: Option<i64>,
+    /// Extension: 1–365 days before the guarantee ends (default 60).
+    #[serde(default)]
+    pub within_days: Option<u32>,
+    /// Upgrade: repairs at least, 0–20 (default 2; 0: not by repairs).
+    #[serde(default)]
+    pub min_repairs: Option<u32>,
+    /// Upgrade: months old at least; maintenance: months between services (0–240,
+    /// default 12).
+    #[serde(default)]
+    pub months: Option<u32>,
+    /// An approved text of the message library.
+    pub text_id: i64,
+    #[serde(default)]
+    pub product_id: Option<i64>,
+    /// 1–365 (default 30).
+    #[serde(default)]
+    pub window_days: Option<u32>,
+    /// Default true.
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// Required to change an offer: the version read.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// An offer that applies to one of the customer's items now, with why and what to say.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicableOffer {
+    pub offer_id: i64,
+    pub name: String,
+    pub kind: aftercare_domain::offer::OfferKind,
+    pub asset_id: Option<aftercare_domain::AssetId>,
+    pub product_name: Option<String>,
+    #[schema(value_type = Object)]
+    pub why: aftercare_domain::offer::Why,
+    /// The library text filled in for the customer, in their language.
+    pub text: String,
+    /// What the customer said last time, and when.
+    pub last_response: Option<aftercare_domain::offer::OfferResponse>,
+    pub last_at: Option<Timestamp>,
+}
+
+/// What the agent records.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferResponseInput {
+    pub offer_id: i64,
+    #[serde(default)]
+    pub asset_id: Option<i64>,
+    /// The request the offer was made beside.
+    #[serde(default)]
+    pub request_id: Option<i64>,
+    /// offered, accepted or declined.
+    pub response: String,
+}
+
+/// One recorded response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfferResponseRow {
+    pub id: i64,
+    pub offer_id: i64,
+    pub customer_id: CustomerId,
+    pub asset_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub response: aftercare_domain::offer::OfferResponse,
+    pub user_id: Option<i64>,
+    pub user_name: String,
+    pub outlet_id: Option<i64>,
+    pub at: Timestamp,
+}
+
+/// The responses to offers and the orders that followed, for attribution.
+#[derive(Debug, Clone, Default)]
+pub struct OfferActivity {
+    pub responses: Vec<OfferResponseRow>,
+    /// (customer, when recorded, total in fen, products in it) of orders not cancelled.
+    pub orders: Vec<(CustomerId, Timestamp, i64, Vec<i64>)>,
+}
+
+/// What offers sold, grouped by offer, agent or outlet.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct OfferSales {
+    /// The offer's, agent's or outlet's name.
+    pub name: String,
+    pub offered: u64,
+    pub accepted: u64,
+    pub declined: u64,
+    /// Orders attributed (within the window after an acceptance, of the offer's product
+    /// when it has one).
+    pub orders: u64,
+    /// Their total, in fen.
+    pub revenue: i64,
+}
+
+/// Offer sales by offer, by agent and by outlet.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct OfferReport {
+    pub by_offer: Vec<OfferSales>,
+    pub by_agent: Vec<OfferSales>,
+    pub by_outlet: Vec<OfferSales>,
+}

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod library;
 pub mod mail;
 pub mod model;
+pub mod offer;
 pub mod portal;
 pub mod ports;
 pub mod privacy;

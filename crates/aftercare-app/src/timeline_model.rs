@@ -15,6 +15,11 @@ pub fn params_of(kind: &str, summary: &str) -> Option<Value> {
     if kind == "expert" && summary == "customer alliance: expert" {
         return Some(json!({"event": "expert"}));
     }
+    if kind == "offer" {
+        let (offer, response) = summary.rsplit_once(": ")?;
+        aftercare_domain::offer::OfferResponse::parse(response).ok()?;
+        return Some(json!({"offer": offer, "response": response}));
+    }
     let (number, rest) = summary.split_once(' ')?;
     if !number.starts_with("SR-") {
         return None;

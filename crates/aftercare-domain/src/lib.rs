@@ -15,6 +15,7 @@ pub mod ids;
 pub mod lang;
 pub mod message;
 pub mod money;
+pub mod offer;
 pub mod order;
 pub mod public_days;
 pub mod request;

@@ -16,6 +16,7 @@ mod imports;
 mod job_leases;
 mod migrate;
 mod notifications;
+mod offers;
 mod order_rows;
 mod orders;
 mod outbox;

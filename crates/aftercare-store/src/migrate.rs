@@ -111,6 +111,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261206_000026_create_campaigns",
         include_str!("migrations/m20261206_000026_create_campaigns.sql"),
     ),
+    (
+        "m20261206_000027_create_offers",
+        include_str!("migrations/m20261206_000027_create_offers.sql"),
+    ),
 ];
 
 /// The migration whose Rust step gives the timeline entries written before it their

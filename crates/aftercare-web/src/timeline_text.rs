@@ -20,6 +20,13 @@ fn said(tr: &Tr, kind: &str, p: &Value) -> Option<String> {
     if kind == "expert" {
         return (s("event")? == "expert").then(|| t("tlx.expert"));
     }
+    if kind == "offer" {
+        return Some(format!(
+            "{}：{}",
+            s("offer")?,
+            tr.k("offer_response", s("response")?)
+        ));
+    }
     let number = s("number")?;
     let out = match kind {
         "request" => match s("event")? {

@@ -5325,3 +5325,194 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
 }
 
 on_both_databases!(campaigns_reach_each_occurrence_once_with_a_holdout => campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_budget);
+
+async fn offers_at_the_desk_apply_with_why_and_count_what_they_sell(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let product = seed_product(app, &tok).await;
+    let category = get_json(app, &tok, &format!("/api/v1/products/{product}"))
+        .await
+        .expect(200)
+        .json["category_id"]
+        .as_i64()
+        .unwrap();
+    let extension = post_json(
+        app,
+        &tok,
+        "/api/v1/products",
+        &json!({"sku": "EXT-AC-1Y", "name": "空调延保一年", "category_id": category,
+                "price": "299.00", "serialized": false}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let today = app
+        .app
+        .clock
+        .now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let bought = today
+        .checked_sub(jiff::Span::new().months(12))
+        .unwrap()
+        .checked_add(jiff::Span::new().days(20))
+        .unwrap();
+    let ends = bought.checked_add(jiff::Span::new().months(12)).unwrap();
+    let owner = create_customer(app, &tok, &person("延保客户", "13700139901")).await;
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(owner, product, "SN-OFFER-1", &bought.to_string()),
+    )
+    .await
+    .expect(201);
+    let newcomer = create_customer(app, &tok, &person("新客户", "13700139902")).await;
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(newcomer, product, "SN-OFFER-2", &today.to_string()),
+    )
+    .await
+    .expect(201);
+    let text = |status: &str| {
+        json!({"name": "延保话术", "status": status,
+               "body_zh_hans": "{customer_name}，您的{product_name}保修 {warranty_end} 到期，可加购延保。",
+               "body_zh_hant": "{customer_name}，您的{product_name}保固 {warranty_end} 到期。",
+               "body_en": "{customer_name}, your {product_name} warranty ends on {warranty_end}."})
+    };
+    let draft = post_json(app, &tok, "/api/v1/message-texts", &text("draft"))
+        .await
+        .expect(201)
+        .id();
+    let approved = post_json(app, &tok, "/api/v1/message-texts", &text("approved"))
+        .await
+        .expect(201)
+        .id();
+    // Every wrong field at once; nothing is stored.
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/offers",
+        &json!({"name": "空调延保", "kind": "cashback", "within_days": 0, "text_id": draft,
+                "product_id": 999_999}),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<&str> = r.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["kind", "within_days", "text_id", "product_id"]);
+    assert_eq!(get_json(app, &tok, "/api/v1/offers").await.json, json!([]));
+    let offer = post_json(
+        app,
+        &tok,
+        "/api/v1/offers",
+        &json!({"name": "空调延保", "kind": "warranty_extension", "within_days": 60,
+                "text_id": approved, "product_id": extension}),
+    )
+    .await
+    .expect(201)
+    .id();
+
+    // The owner's air conditioner leaves its warranty in 20 days: the extension applies,
+    // with why and the text filled in; the newcomer's has a year to go.
+    let offers = get_json(app, &tok, &format!("/api/v1/customers/{owner}/offers"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(offers.as_array().unwrap().len(), 1, "{offers}");
+    let o = &offers[0];
+    assert_eq!(o["offer_id"], offer);
+    assert_eq!(o["why"]["reason"], "warranty_ends");
+    assert_eq!(o["why"]["until"], ends.to_string());
+    assert_eq!(
+        o["text"],
+        format!("延保客户，您的变频空调 1.5 匹保修 {ends} 到期，可加购延保。")
+    );
+    assert!(o["last_response"].is_null());
+    let asset = o["asset_id"].as_i64().unwrap();
+    let none = get_json(app, &tok, &format!("/api/v1/customers/{newcomer}/offers"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(none, json!([]));
+
+    // The answer is recorded against the customer's own item only.
+    let other_asset = get_json(app, &tok, &format!("/api/v1/customers/{newcomer}/360"))
+        .await
+        .expect(200)
+        .json["assets"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let r = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{owner}/offer-responses"),
+        &json!({"offer_id": offer, "asset_id": other_asset, "response": "maybe"}),
+    )
+    .await
+    .expect(422);
+    let codes: Vec<&str> = r.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["offer_response_unknown", "asset_not_customers"]);
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/customers/{owner}/offer-responses"),
+        &json!({"offer_id": offer, "asset_id": asset, "response": "accepted"}),
+    )
+    .await
+    .expect(201);
+    let offers = get_json(app, &tok, &format!("/api/v1/customers/{owner}/offers"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(offers[0]["last_response"], "accepted");
+
+    // The extension bought afterwards is the offer's, and the agent's.
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &json!({"customer_id": owner, "channel": "store", "ordered_on": today.to_string(),
+                "items": [{"product_id": extension, "quantity": 1}]}),
+    )
+    .await
+    .expect(201);
+    let report = get_json(app, &tok, "/api/v1/offers/report")
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(report["by_offer"][0]["name"], "空调延保");
+    assert_eq!(report["by_offer"][0]["accepted"], 1);
+    assert_eq!(report["by_offer"][0]["orders"], 1);
+    assert_eq!(report["by_offer"][0]["revenue"], 29_900);
+    let me = get_json(app, &tok, "/api/v1/me").await.expect(200).json;
+    assert_eq!(report["by_agent"][0]["name"], me["name"]);
+    assert_eq!(report["by_agent"][0]["revenue"], 29_900);
+
+    // The customer page shows it, its answer on the timeline, in the reader's language.
+    let b = browser();
+    login(app, &b, &app.admin_password).await;
+    let page = send(b.get(url(app, &format!("/customers/{owner}"))))
+        .await
+        .expect(200)
+        .text;
+    assert!(page.contains("id=\"offers\"") && page.contains(&format!("保修将于 {ends} 到期")));
+    assert!(
+        page.contains("空调延保：接受"),
+        "the timeline says it in words"
+    );
+    let page = send(b.get(url(app, "/offers"))).await.expect(200).text;
+    assert!(page.contains("id=\"offer-report\"") && page.contains("空调延保"));
+}
+
+on_both_databases!(offers_at_the_desk => offers_at_the_desk_apply_with_why_and_count_what_they_sell);

@@ -11,6 +11,7 @@ mod feedback;
 mod imports;
 mod job_leases;
 mod notifications;
+mod offers;
 mod orders;
 mod outbox;
 mod privacy;
@@ -34,6 +35,7 @@ pub use feedback::FeedbackStore;
 pub use imports::*;
 pub use job_leases::{JobLeases, LeaseState};
 pub use notifications::*;
+pub use offers::OfferStore;
 pub use orders::*;
 pub use outbox::*;
 pub use privacy::*;
@@ -143,6 +145,7 @@ pub trait Store:
     + PrivacyStore
     + ValueStore
     + CampaignStore
+    + OfferStore
     + FeedbackStore
     + SurveyStore
     + ImportStore

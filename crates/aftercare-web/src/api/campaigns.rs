@@ -7,6 +7,7 @@ use crate::error::ErrorBody;
 use crate::kit::json::Path;
 use crate::kit::json::{ApiJson, ApiResult, Created};
 use aftercare_app::campaign_model::*;
+use aftercare_domain::CustomerId;
 use aftercare_domain::campaign::ContactBudget;
 use axum::Json;
 use axum::extract::State;
@@ -22,6 +23,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_status))
         .routes(routes!(results))
         .routes(routes!(get_budget, put_budget))
+        .routes(routes!(list_offers, create_offer))
+        .routes(routes!(update_offer))
+        .routes(routes!(offer_report))
+        .routes(routes!(customer_offers))
+        .routes(routes!(record_offer))
 }
 
 /// A campaign with how many occurrences ended in each outcome.
@@ -135,4 +141,77 @@ async fn put_budget(
 ) -> ApiResult<StatusCode> {
     s.app.set_contact_budget(&c.principal, &b).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The offers: every one for those who keep them (marketers, managers), the active ones
+/// for the rest of the staff.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "campaigns",
+    responses((status = 200, body = Vec<Offer>)))]
+async fn list_offers(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<Offer>>> {
+    Ok(Json(s.app.offers(&c.principal).await?))
+}
+
+/// Add an offer: when it applies to a customer's item (kind and its thresholds, a
+/// category), the approved library text the agent reads, and the product it sells.
+#[utoipa::path(post, path = "/api/v1/offers", tag = "campaigns", request_body = OfferInput,
+    responses((status = 201, body = Created), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_offer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiJson(input): ApiJson<OfferInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s.app.save_offer(&c.principal, None, &input).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Change an offer (or retire it: `active: false`), with the version read.
+#[utoipa::path(put, path = "/api/v1/offers/{id}", tag = "campaigns",
+    params(("id" = i64, Path, description = "The offer's id")), request_body = OfferInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn update_offer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<OfferInput>,
+) -> ApiResult<StatusCode> {
+    s.app.save_offer(&c.principal, Some(id), &input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the offers sold over the last year, by offer, agent and outlet: offered,
+/// accepted, declined, and the orders attributed to acceptances.
+#[utoipa::path(get, path = "/api/v1/offers/report", tag = "campaigns",
+    responses((status = 200, body = OfferReport), (status = 403, body = ErrorBody)))]
+async fn offer_report(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<OfferReport>> {
+    Ok(Json(s.app.offer_report(&c.principal).await?))
+}
+
+/// The offers that apply to the customer's items now, each with why and the library text
+/// filled in for them, and what they answered last time.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/offers", tag = "campaigns",
+    params(("id" = i64, Path, description = "The customer's id")),
+    responses((status = 200, body = Vec<ApplicableOffer>), (status = 404, body = ErrorBody)))]
+async fn customer_offers(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<CustomerId>,
+) -> ApiResult<Json<Vec<ApplicableOffer>>> {
+    Ok(Json(s.app.offers_for(&c.principal, id).await?))
+}
+
+/// Record what the customer said to an offer: offered, accepted or declined.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/offer-responses", tag = "campaigns",
+    params(("id" = i64, Path, description = "The customer's id")), request_body = OfferResponseInput,
+    responses((status = 201, body = Created), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn record_offer(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<CustomerId>,
+    ApiJson(input): ApiJson<OfferResponseInput>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let id = s.app.record_offer(&c.principal, id, &input).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
 }

@@ -12,7 +12,9 @@ use aftercare_app::AppError;
 use aftercare_app::campaign_model::*;
 use aftercare_app::desk_model::MessageText;
 use aftercare_app::value_model::Segment;
+use aftercare_domain::CustomerId;
 use aftercare_domain::campaign::{ContactBudget, Trigger};
+use aftercare_domain::offer::{OfferKind, Why};
 use aftercare_insight::uplift::Uplift;
 use askama::Template;
 use axum::Router;
@@ -27,6 +29,12 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns/budget", post(budget_submit))
         .route("/campaigns/{id}", get(detail_page))
         .route("/campaigns/{id}/status", post(status_submit))
+        .route("/offers", get(offers_page).post(offer_submit))
+        .route("/offers/{id}/active", post(offer_active_submit))
+        .route(
+            "/customers/{id}/offer-responses",
+            post(offer_response_submit),
+        )
 }
 
 /// The new-campaign form as typed.
@@ -343,5 +351,275 @@ async fn status_submit(
                 Err(e) => page_error(e, session.lang),
             }
         }
+    }
+}
+
+/// Why an offer applies, as the agent reads it.
+pub(crate) fn why_text(tr: &Tr, why: &Why) -> String {
+    match why {
+        Why::WarrantyEnds { until } => tr
+            .t("why.warranty_ends")
+            .replace("{until}", &until.to_string()),
+        Why::Repaired { times } => tr.t("why.repaired").replace("{n}", &times.to_string()),
+        Why::Aged { months } => tr.t("why.aged").replace("{n}", &months.to_string()),
+        Why::Owns => tr.t("why.owns"),
+        Why::ServiceDue { months } => tr.t("why.service_due").replace("{n}", &months.to_string()),
+    }
+}
+
+/// The offer form as typed.
+#[derive(Default)]
+struct OfferDraft {
+    name: String,
+    kind: String,
+    category_id: String,
+    within_days: String,
+    min_repairs: String,
+    months: String,
+    text_id: String,
+    product_id: String,
+    window_days: String,
+}
+
+#[derive(Template)]
+#[template(path = "offers.html")]
+struct OffersPage {
+    c: Chrome,
+    offers: Vec<Offer>,
+    texts: Vec<MessageText>,
+    categories: Vec<(i64, String)>,
+    products: Vec<(i64, String)>,
+    kinds: Vec<&'static str>,
+    draft: OfferDraft,
+    errors: Vec<String>,
+    report: Option<OfferReport>,
+}
+
+impl OffersPage {
+    fn rule_text(&self, o: &Offer) -> String {
+        let tr = &self.c.tr;
+        let n = |key: &str, v: u32| tr.t(key).replace("{n}", &v.to_string());
+        let mut parts = match o.kind {
+            OfferKind::WarrantyExtension => vec![n("offer.rule_within", o.within_days)],
+            OfferKind::Upgrade => {
+                let mut v = vec![];
+                if o.min_repairs > 0 {
+                    v.push(n("offer.rule_repairs", o.min_repairs));
+                }
+                if o.months > 0 {
+                    v.push(n("offer.rule_age", o.months));
+                }
+                v
+            }
+            OfferKind::Consumables => vec![],
+            OfferKind::Maintenance => vec![n("offer.rule_service", o.months)],
+        };
+        if let Some(c) = o.category_id
+            && let Some((_, name)) = self.categories.iter().find(|(id, _)| *id == c)
+        {
+            parts.push(name.clone());
+        }
+        parts.join(" · ")
+    }
+    fn money(&self, fen: &i64) -> String {
+        yuan(*fen as f64)
+    }
+    fn report_groups(&self) -> Vec<(String, Vec<OfferSales>)> {
+        let tr = &self.c.tr;
+        self.report
+            .as_ref()
+            .map(|r| {
+                vec![
+                    (tr.t("offer.by_offer"), r.by_offer.clone()),
+                    (tr.t("offer.by_agent"), r.by_agent.clone()),
+                    (tr.t("offer.by_outlet"), r.by_outlet.clone()),
+                ]
+            })
+            .unwrap_or_default()
+    }
+}
+
+async fn offers_view(
+    s: &AppState,
+    session: &Session,
+    draft: OfferDraft,
+    errors: Vec<String>,
+) -> Result<OffersPage, AppError> {
+    let p = &session.principal;
+    let offers = s.app.offers(p).await?;
+    let texts = s
+        .app
+        .message_texts(p)
+        .await?
+        .into_iter()
+        .filter(|t| t.status == "approved")
+        .collect();
+    let categories = s
+        .app
+        .categories(p)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.get(), c.name))
+        .collect();
+    let products = s
+        .app
+        .products(
+            p,
+            &aftercare_app::input::ProductQuery {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|x| (x.id.get(), format!("{} · {}", x.name, x.sku)))
+        .collect();
+    let report = s.app.offer_report(p).await.ok();
+    Ok(OffersPage {
+        c: Chrome::for_session(session, "campaigns"),
+        offers,
+        texts,
+        categories,
+        products,
+        kinds: OfferKind::ALL.iter().map(|k| k.code()).collect(),
+        draft,
+        errors,
+        report,
+    })
+}
+
+async fn offers_page(State(s): State<AppState>, session: Session) -> Response {
+    let draft = OfferDraft {
+        kind: "warranty_extension".into(),
+        within_days: "60".into(),
+        min_repairs: "2".into(),
+        months: "12".into(),
+        window_days: "30".into(),
+        ..OfferDraft::default()
+    };
+    match offers_view(&s, &session, draft, vec![]).await {
+        Ok(p) => render(p),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn offer_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    let draft = OfferDraft {
+        name: f.s("name"),
+        kind: f.s("kind"),
+        category_id: f.s("category_id"),
+        within_days: f.s("within_days"),
+        min_repairs: f.s("min_repairs"),
+        months: f.s("months"),
+        text_id: f.s("text_id"),
+        product_id: f.s("product_id"),
+        window_days: f.s("window_days"),
+    };
+    let tr = Tr(session.lang);
+    let mut inv = aftercare_domain::Invalid::default();
+    let mut num = |field: &'static str, v: &str| -> Option<u32> {
+        number(v).unwrap_or_else(|_| {
+            inv.push(field, "not_a_number");
+            None
+        })
+    };
+    let within_days = num("within_days", &draft.within_days);
+    let min_repairs = num("min_repairs", &draft.min_repairs);
+    let months = num("months", &draft.months);
+    let window_days = num("window_days", &draft.window_days);
+    let text_id: Option<i64> = number(&draft.text_id).unwrap_or(None);
+    if text_id.is_none() {
+        inv.push("text_id", "required");
+    }
+    let result = if inv.0.is_empty() {
+        let input = OfferInput {
+            name: draft.name.clone(),
+            kind: draft.kind.clone(),
+            category_id: number(&draft.category_id).unwrap_or(None),
+            within_days,
+            min_repairs,
+            months,
+            text_id: text_id.unwrap_or_default(),
+            product_id: number(&draft.product_id).unwrap_or(None),
+            window_days,
+            active: Some(true),
+            version: None,
+        };
+        s.app.save_offer(&session.principal, None, &input).await
+    } else {
+        Err(inv.into())
+    };
+    match result {
+        Ok(_) => Redirect::to("/offers?done=created").into_response(),
+        Err(e @ AppError::Forbidden) => page_error(e, session.lang),
+        Err(e) => match offers_view(&s, &session, draft, lines(e, &tr)).await {
+            Ok(p) => render(p),
+            Err(e) => page_error(e, session.lang),
+        },
+    }
+}
+
+/// Retires an offer or brings it back, keeping everything else as it is.
+async fn offer_active_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let p = &session.principal;
+    let current = match s.app.offers(p).await {
+        Ok(os) => os.into_iter().find(|o| o.id == id),
+        Err(e) => return page_error(e, session.lang),
+    };
+    let Some(o) = current else {
+        return page_error(AppError::NotFound("offer"), session.lang);
+    };
+    let input = OfferInput {
+        name: o.name,
+        kind: o.kind.code().into(),
+        category_id: o.category_id,
+        within_days: Some(o.within_days),
+        min_repairs: Some(o.min_repairs),
+        months: Some(o.months),
+        text_id: o.text_id,
+        product_id: o.product_id,
+        window_days: Some(o.window_days),
+        active: Some(f.s("active") == "1"),
+        version: f.opt("version").and_then(|v| v.parse().ok()),
+    };
+    match s.app.save_offer(p, Some(id), &input).await {
+        Ok(_) => Redirect::to("/offers?done=saved").into_response(),
+        Err(e @ (AppError::Forbidden | AppError::NotFound(_))) => page_error(e, session.lang),
+        Err(e) => {
+            let errors = lines(e, &Tr(session.lang));
+            match offers_view(&s, &session, OfferDraft::default(), errors).await {
+                Ok(p) => render(p),
+                Err(e) => page_error(e, session.lang),
+            }
+        }
+    }
+}
+
+/// Records a response to an offer from the customer page or beside a request, and goes
+/// back there.
+async fn offer_response_submit(
+    State(s): State<AppState>,
+    Path(id): Path<CustomerId>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let request_id: Option<i64> = f.opt("request_id").and_then(|v| v.parse().ok());
+    let input = OfferResponseInput {
+        offer_id: f.opt("offer_id").and_then(|v| v.parse().ok()).unwrap_or(-1),
+        asset_id: f.opt("asset_id").and_then(|v| v.parse().ok()),
+        request_id,
+        response: f.s("response"),
+    };
+    let back = match request_id {
+        Some(r) => format!("/requests/{r}"),
+        None => format!("/customers/{id}"),
+    };
+    match s.app.record_offer(&session.principal, id, &input).await {
+        Ok(_) => Redirect::to(&format!("{back}?done=saved#offers")).into_response(),
+        Err(e) => page_error(e, session.lang),
     }
 }

@@ -635,6 +635,10 @@ pub(crate) struct CustomerPage {
     /// (field, since) when the customer is in the customer alliance.
     expert: Option<(Option<String>, String)>,
     curate: bool,
+    /// The offers that apply to the customer now.
+    offers: Vec<aftercare_app::campaign_model::ApplicableOffer>,
+    offer_customer: i64,
+    offer_request: Option<i64>,
 }
 
 impl CustomerPage {
@@ -662,6 +666,9 @@ impl CustomerPage {
     }
     fn said(&self, e: &aftercare_app::model::TimelineEntry) -> String {
         crate::timeline_text::summary(&self.c.tr, &e.kind, &e.summary, e.params.as_ref())
+    }
+    fn why(&self, w: &aftercare_domain::offer::Why) -> String {
+        crate::pages::campaigns::why_text(&self.c.tr, w)
     }
 }
 
@@ -701,6 +708,15 @@ pub(crate) async fn customer_page(
         Ok(e) => e,
         Err(e) => return page_error(e, session.lang),
     };
+    // An erased or merged customer is offered nothing.
+    let offers = if v.customer.erased_at.is_none() && v.customer.merged_into.is_none() {
+        match s.app.offers_for(&session.principal, id).await {
+            Ok(o) => o,
+            Err(e) => return page_error(e, session.lang),
+        }
+    } else {
+        vec![]
+    };
     render(CustomerPage {
         c: Chrome::new(&session, "customers"),
         v,
@@ -712,6 +728,9 @@ pub(crate) async fn customer_page(
             .principal
             .role
             .allows(aftercare_domain::account::Permission::Curate),
+        offers,
+        offer_customer: id.get(),
+        offer_request: None,
     })
 }
 

@@ -498,9 +498,16 @@ struct RequestPage {
     priorities: Vec<&'static str>,
     errors: Vec<String>,
     can_work: bool,
+    /// The offers that apply to the customer now.
+    offers: Vec<aftercare_app::campaign_model::ApplicableOffer>,
+    offer_customer: i64,
+    offer_request: Option<i64>,
 }
 
 impl RequestPage {
+    fn why(&self, w: &aftercare_domain::offer::Why) -> String {
+        crate::pages::campaigns::why_text(&self.c.tr, w)
+    }
     fn when(&self, at: impl Instant) -> String {
         at.local()
     }
@@ -624,6 +631,17 @@ async fn request_view(
         _ => None,
     };
     let staff = s.app.staff_profiles(p).await?;
+    // Offers are for those who work the request and may see the customer.
+    let offers = match &customer {
+        Some(c) if c.customer.erased_at.is_none() => s
+            .app
+            .offers_for(p, d.request.customer_id)
+            .await
+            .unwrap_or_default(),
+        _ => vec![],
+    };
+    let offer_customer = d.request.customer_id.get();
+    let offer_request = Some(d.request.id.get());
     Ok(RequestPage {
         c: Chrome::for_session(session, "requests"),
         d,
@@ -633,6 +651,9 @@ async fn request_view(
         priorities: Priority::ALL.iter().map(|p| p.code()).collect(),
         errors,
         can_work: p.require(Permission::WorkRequests).is_ok(),
+        offers,
+        offer_customer,
+        offer_request,
     })
 }
 
