@@ -94,9 +94,9 @@ pub(crate) const CAMPAIGN_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "campaign.uplift_help",
-        "发送组与对照组在联系后窗口期内的平均表现之差，附 95% 置信区间；区间不含 0 才说明活动确有影响。发送组包含因联系额度被暂缓的客户，无法联系的客户两组都不计。",
-        "發送組與對照組在聯絡後窗口期內的平均表現之差，附 95% 信賴區間；區間不含 0 才說明活動確有影響。發送組包含因聯絡額度被暫緩的客戶，無法聯絡的客戶兩組都不計。",
-        "The difference between the contacted and the holdout group in the window after contact, with its 95 % interval; only an interval without 0 shows the campaign made a difference. The contacted group includes those the budget held back; customers who cannot be reached count in neither.",
+        "发送组与对照组在联系后窗口期内的平均表现之差，附 95% 置信区间；区间不含 0 才说明活动确有影响。每位客户按首次联系计一次；发送组包含因联系额度被暂缓的客户，无法联系的客户两组都不计。",
+        "發送組與對照組在聯絡後窗口期內的平均表現之差，附 95% 信賴區間；區間不含 0 才說明活動確有影響。每位客戶按首次聯絡計一次；發送組包含因聯絡額度被暫緩的客戶，無法聯絡的客戶兩組都不計。",
+        "The difference between the contacted and the holdout group in the window after contact, with its 95 % interval; only an interval without 0 shows the campaign made a difference. Each customer counts once, from their first contact; the contacted group includes those the budget held back; customers who cannot be reached count in neither.",
     ),
     ("campaign.measure", "指标", "指標", "Measure"),
     ("campaign.contacted", "发送组", "發送組", "Contacted"),
