@@ -37,6 +37,12 @@ const DRY_RUN_ROWS: usize = 200;
 /// A segment or the items of a warranty campaign are looked through this often (events
 /// are read every round).
 const SWEEP_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+/// Decisions one campaign makes in one round at most.
+const DECISIONS_PER_ROUND: u64 = 20_000;
+/// Occurrences decided and written in one transaction.
+const ENROL_CHUNK: usize = 200;
+/// A request campaign mails what was resolved at most this long ago.
+const RESOLVED_RECENTLY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 /// Change-log events a request campaign round reads.
 const EVENTS_PER_ROUND: u32 = 2000;
 
@@ -47,6 +53,8 @@ pub struct CampaignRound {
     pub quiet: bool,
     pub events: usize,
     pub counts: OutcomeCounts,
+    /// Campaigns whose part failed (logged); the others went on.
+    pub failed: usize,
 }
 
 /// The fields a campaign text is filled in with, for one recipient.
@@ -63,6 +71,16 @@ fn fields_of(r: &Recipient) -> Vec<(&'static str, String)> {
             r.ends_on.map(|d| d.to_string()).unwrap_or_default(),
         ),
     ]
+}
+
+/// The fields a trigger fills in: the customer's name always; the item and its warranty's
+/// end for items, the request's number for requests.
+pub fn fields_for(t: Trigger) -> &'static [&'static str] {
+    match t {
+        Trigger::Segment => &["customer_name"],
+        Trigger::WarrantyEnding => &["customer_name", "product_name", "warranty_end"],
+        Trigger::RequestResolved => &["customer_name", "request_number"],
+    }
 }
 
 /// The subject and text of a campaign in the recipient's language, filled in.
@@ -125,61 +143,80 @@ pub fn decide(
 }
 
 /// A campaign's results from its members' activity: the counts, what the mailed members
-/// bought within the window (attributed), and each measure's uplift against the holdout.
+/// bought within the window after their first mail (attributed), and each measure's
+/// uplift against the holdout.
+///
+/// An order counts from the moment of the contact and by the day it was placed: an order
+/// recorded after the contact but placed before it (an import of old orders) does not.
 pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
     let mut counts = OutcomeCounts::default();
     for m in &a.members {
         counts.add(m.outcome, 1);
     }
-    let window = jiff::SignedDuration::from_hours(24 * i64::from(window_days));
-    let mut orders: HashMap<CustomerId, Vec<(jiff::Timestamp, i64)>> = HashMap::new();
-    for (c, at, total) in &a.orders {
-        orders.entry(*c).or_default().push((*at, *total));
+    let window = i64::from(window_days);
+    let mut orders: HashMap<CustomerId, Vec<(jiff::Timestamp, jiff::civil::Date, i64)>> =
+        HashMap::new();
+    for (c, at, on, total) in &a.orders {
+        orders.entry(*c).or_default().push((*at, *on, *total));
     }
     let mut requests: HashMap<CustomerId, Vec<(jiff::Timestamp, bool)>> = HashMap::new();
     for (c, at, complaint) in &a.requests {
         requests.entry(*c).or_default().push((*at, *complaint));
     }
+    let bought_after = |m: &MemberActivity| -> Vec<i64> {
+        let day = china_date(m.at);
+        let last = day.checked_add(window.days()).unwrap_or(day);
+        orders
+            .get(&m.customer_id)
+            .into_iter()
+            .flatten()
+            .filter(|(at, on, _)| *at >= m.at && *on >= day && *on <= last)
+            .map(|(_, _, t)| *t)
+            .collect()
+    };
+    let earliest =
+        |into: &mut HashMap<(CustomerId, bool), MemberActivity>, key, m: &MemberActivity| {
+            let e = into.entry(key).or_insert_with(|| m.clone());
+            if m.at < e.at {
+                *e = m.clone();
+            }
+        };
     // Each customer once per group, from their first occurrence: a customer reached
-    // twice does not weigh double.
-    let mut first: HashMap<(CustomerId, bool), &MemberActivity> = HashMap::new();
+    // twice does not weigh double. Attribution runs from their first mail.
+    let mut first: HashMap<(CustomerId, bool), MemberActivity> = HashMap::new();
+    let mut mailed: HashMap<(CustomerId, bool), MemberActivity> = HashMap::new();
     for m in &a.members {
         let held = match m.outcome {
             Outcome::HeldOut => true,
             Outcome::Sent | Outcome::Pressure => false,
             Outcome::NoConsent | Outcome::NoAddress => continue,
         };
-        let e = first.entry((m.customer_id, held)).or_insert(m);
-        if m.at < e.at {
-            *e = m;
+        earliest(&mut first, (m.customer_id, held), m);
+        if m.outcome == Outcome::Sent {
+            earliest(&mut mailed, (m.customer_id, false), m);
         }
     }
     let (mut attributed_orders, mut attributed_revenue) = (0u64, 0i64);
+    for m in mailed.values() {
+        let bought = bought_after(m);
+        attributed_orders += bought.len() as u64;
+        attributed_revenue += bought.iter().sum::<i64>();
+    }
     // (bought, revenue, requests, complaints) per customer, per group.
     let mut groups: [Vec<[f64; 4]>; 2] = [vec![], vec![]];
     let mut keys: Vec<_> = first.keys().copied().collect();
     keys.sort_unstable_by_key(|(c, h)| (c.get(), *h));
     for key in keys {
-        let m = first[&key];
-        let within = |at: &jiff::Timestamp| *at >= m.at && *at <= m.at + window;
-        let bought: Vec<i64> = orders
-            .get(&m.customer_id)
-            .into_iter()
-            .flatten()
-            .filter(|(at, _)| within(at))
-            .map(|(_, t)| *t)
-            .collect();
+        let m = &first[&key];
+        let bought = bought_after(m);
+        let until = m.at + jiff::SignedDuration::from_hours(24 * window);
         let asked: Vec<bool> = requests
             .get(&m.customer_id)
             .into_iter()
             .flatten()
-            .filter(|(at, _)| within(at))
+            .filter(|(at, _)| *at >= m.at && *at <= until)
             .map(|(_, c)| *c)
             .collect();
-        if m.outcome == Outcome::Sent {
-            attributed_orders += bought.len() as u64;
-            attributed_revenue += bought.iter().sum::<i64>();
-        }
         groups[usize::from(key.1)].push([
             f64::from(u8::from(!bought.is_empty())),
             bought.iter().sum::<i64>() as f64,
@@ -280,6 +317,31 @@ where
             None => inv.push("text_id", "text_unknown"),
             Some(t) if t.status != "approved" => inv.push("text_id", "text_not_approved"),
             Some(_) => {}
+        }
+        // A field the trigger cannot fill would reach the customer empty.
+        if let Some(tr) = trigger {
+            let fillable = fields_for(tr);
+            let unfillable = |s: &str| {
+                aftercare_domain::message::FIELDS
+                    .iter()
+                    .any(|f| s.contains(&format!("{{{f}}}")) && !fillable.contains(f))
+            };
+            for (field, s) in [
+                ("subject_zh_hans", &i.subject_zh_hans),
+                ("subject_zh_hant", &i.subject_zh_hant),
+                ("subject_en", &i.subject_en),
+            ] {
+                if unfillable(s) {
+                    inv.push(field, "field_not_for_trigger");
+                }
+            }
+            if let Some(t) = &text
+                && [&t.body_zh_hans, &t.body_zh_hant, &t.body_en]
+                    .iter()
+                    .any(|b| unfillable(b))
+            {
+                inv.push("text_id", "field_not_for_trigger");
+            }
         }
         inv.into_result()?;
         let (Some(name), Some(trigger), Some(text)) = (name, trigger, text) else {
@@ -531,7 +593,8 @@ where
         })
     }
 
-    /// Decides and writes the recipients not decided yet; returns what became of them.
+    /// Decides and writes the recipients not decided yet, counting what became of them;
+    /// false when the campaign was paused or stopped meanwhile (the rest is left).
     async fn enrol_new(
         &self,
         c: &Campaign,
@@ -540,8 +603,16 @@ where
         recipients: Vec<Recipient>,
         sent: &mut HashMap<CustomerId, u32>,
         counts: &mut OutcomeCounts,
-    ) -> Result<(), AppError> {
-        for chunk in recipients.chunks(CHUNK as usize) {
+    ) -> Result<bool, AppError> {
+        for chunk in recipients.chunks(ENROL_CHUNK) {
+            let running = self
+                .store
+                .campaign(c.id)
+                .await?
+                .is_some_and(|k| k.status == CampaignStatus::Running);
+            if !running {
+                return Ok(false);
+            }
             let keys: Vec<(CustomerId, String)> = chunk
                 .iter()
                 .map(|r| (r.customer_id, r.occurrence.clone()))
@@ -562,6 +633,102 @@ where
             for e in &decided {
                 counts.add(e.outcome, 1);
             }
+        }
+        Ok(true)
+    }
+
+    /// One campaign's part of a round: at most [`DECISIONS_PER_ROUND`] decisions, so that
+    /// a round stays short (the job's lease outlives it) and a pause or stop takes effect
+    /// between chunks. A sweep that stopped short is taken up again next round.
+    async fn run_campaign(
+        &self,
+        c: &Campaign,
+        budget: &ContactBudget,
+        resolved: &[Recipient],
+        sent: &mut HashMap<CustomerId, u32>,
+        round: &mut CampaignRound,
+    ) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let Some(text) = self.approved_text(c).await? else {
+            tracing::warn!(
+                campaign = c.id,
+                "campaign text no longer approved: nothing sent"
+            );
+            return Ok(());
+        };
+        let sweep = c.trigger != Trigger::RequestResolved;
+        if sweep && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
+            return Ok(());
+        }
+        let start = round.counts.total();
+        let mut complete = true;
+        match c.trigger {
+            Trigger::Segment => {
+                let filter: SegmentFilter = c
+                    .audience
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str(a).ok())
+                    .ok_or_else(|| {
+                        AppError::Internal(format!("campaign {} has no audience", c.id))
+                    })?;
+                let mut after = 0;
+                loop {
+                    let page = self.store.segment_recipients(&filter, after, CHUNK).await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.customer_id.get();
+                    let full = page.len() == CHUNK as usize;
+                    let page = page
+                        .into_iter()
+                        .map(|r| Recipient { at: now, ..r })
+                        .collect();
+                    if !self
+                        .enrol_new(c, &text, budget, page, sent, &mut round.counts)
+                        .await?
+                    {
+                        complete = false;
+                        break;
+                    }
+                    if !full {
+                        break;
+                    }
+                    if round.counts.total() - start >= DECISIONS_PER_ROUND {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            Trigger::WarrantyEnding => {
+                let today = china_date(now);
+                let last = today
+                    .checked_add(i64::from(c.lead_days).days())
+                    .map_err(internal)?;
+                let recipients = self.warranty_recipients(today, last).await?;
+                for chunk in recipients.chunks(CHUNK as usize) {
+                    if !self
+                        .enrol_new(c, &text, budget, chunk.to_vec(), sent, &mut round.counts)
+                        .await?
+                        || round.counts.total() - start >= DECISIONS_PER_ROUND
+                    {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            // What was resolved since the campaign started, and lately: a request resolved
+            // while the campaign was paused and touched again later is not mailed days late.
+            Trigger::RequestResolved => {
+                let recent = now - RESOLVED_RECENTLY;
+                let fresh = resolved
+                    .iter()
+                    .filter(|r| c.started_at.is_some_and(|s| r.at >= s) && r.at >= recent)
+                    .cloned()
+                    .collect();
+                self.enrol_new(c, &text, budget, fresh, sent, &mut round.counts)
+                    .await?;
+            }
+        }
+        if sweep && complete {
+            self.store.mark_swept(c.id, now).await?;
         }
         Ok(())
     }
@@ -595,38 +762,15 @@ where
                 .resolved_request_recipients(&changes::ids_of(&batch.events, "request"))
                 .await?
         };
-        let today = china_date(now);
+        // One campaign that fails (a corrupt audience, say) is logged and skipped; the
+        // others go on, and so does the change log.
         for c in &campaigns {
-            let Some(text) = self.approved_text(c).await? else {
-                tracing::warn!(
-                    campaign = c.id,
-                    "campaign text no longer approved: nothing sent"
-                );
-                continue;
-            };
-            let sweep = c.trigger != Trigger::RequestResolved;
-            if sweep && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
-                continue;
-            }
-            let recipients = match c.trigger {
-                Trigger::Segment => self.segment_audience(c).await?,
-                Trigger::WarrantyEnding => {
-                    let last = today
-                        .checked_add(i64::from(c.lead_days).days())
-                        .map_err(internal)?;
-                    self.warranty_recipients(today, last).await?
-                }
-                // Only what was resolved since the campaign started.
-                Trigger::RequestResolved => resolved
-                    .iter()
-                    .filter(|r| c.started_at.is_some_and(|s| r.at >= s))
-                    .cloned()
-                    .collect(),
-            };
-            self.enrol_new(c, &text, &budget, recipients, &mut sent, &mut round.counts)
-                .await?;
-            if sweep {
-                self.store.mark_swept(c.id, now).await?;
+            if let Err(e) = self
+                .run_campaign(c, &budget, &resolved, &mut sent, &mut round)
+                .await
+            {
+                tracing::warn!(campaign = c.id, error = %e, "campaign round failed");
+                round.failed += 1;
             }
         }
         self.consumed(changes::CAMPAIGN, &batch).await?;
@@ -767,6 +911,10 @@ mod tests {
         assert!((70..130).contains(&held), "{held}");
     }
 
+    fn day(s: &str) -> jiff::civil::Date {
+        s.parse().unwrap()
+    }
+
     fn member(id: i64, outcome: Outcome, when: &str) -> MemberActivity {
         MemberActivity {
             customer_id: CustomerId(id),
@@ -784,25 +932,71 @@ mod tests {
                 member(3, Outcome::HeldOut, "2026-12-02T00:00:00Z"),
                 member(4, Outcome::NoConsent, "2026-12-02T00:00:00Z"),
                 member(5, Outcome::Pressure, "2026-12-02T00:00:00Z"),
+                member(5, Outcome::Sent, "2026-12-10T00:00:00Z"),
                 // Reached twice: counted once, from the first contact.
                 member(1, Outcome::Sent, "2026-12-20T00:00:00Z"),
             ],
             orders: vec![
                 // Within 30 days of the mail: the campaign's.
-                (CustomerId(1), at("2026-12-10T00:00:00Z"), 100_000),
+                (
+                    CustomerId(1),
+                    at("2026-12-10T00:00:00Z"),
+                    day("2026-12-10"),
+                    100_000,
+                ),
                 // Before the mail: not.
-                (CustomerId(2), at("2026-12-01T23:00:00Z"), 50_000),
+                (
+                    CustomerId(2),
+                    at("2026-12-01T23:00:00Z"),
+                    day("2026-12-02"),
+                    50_000,
+                ),
+                // Recorded after the mail but placed long before (an import): not.
+                (
+                    CustomerId(2),
+                    at("2026-12-03T00:00:00Z"),
+                    day("2025-06-01"),
+                    60_000,
+                ),
                 // After the window: not.
-                (CustomerId(2), at("2027-01-02T00:00:00Z"), 70_000),
+                (
+                    CustomerId(2),
+                    at("2027-01-02T00:00:00Z"),
+                    day("2027-01-02"),
+                    70_000,
+                ),
                 // The holdout bought too: not attributed, but it counts against the uplift.
-                (CustomerId(3), at("2026-12-05T00:00:00Z"), 40_000),
+                (
+                    CustomerId(3),
+                    at("2026-12-05T00:00:00Z"),
+                    day("2026-12-05"),
+                    40_000,
+                ),
                 // Not reachable: in neither group.
-                (CustomerId(4), at("2026-12-05T00:00:00Z"), 90_000),
+                (
+                    CustomerId(4),
+                    at("2026-12-05T00:00:00Z"),
+                    day("2026-12-05"),
+                    90_000,
+                ),
+                // Held back by the budget first, mailed later: counts from the mail.
+                (
+                    CustomerId(5),
+                    at("2026-12-06T00:00:00Z"),
+                    day("2026-12-06"),
+                    20_000,
+                ),
+                (
+                    CustomerId(5),
+                    at("2026-12-12T00:00:00Z"),
+                    day("2026-12-12"),
+                    30_000,
+                ),
             ],
             requests: vec![(CustomerId(5), at("2026-12-03T00:00:00Z"), true)],
         };
         let r = results(30, &a);
-        assert_eq!((r.attributed_orders, r.attributed_revenue), (1, 100_000));
+        assert_eq!((r.attributed_orders, r.attributed_revenue), (2, 130_000));
         assert_eq!((r.contacted, r.held_out), (3, 1));
         assert_eq!(
             (
@@ -811,12 +1005,13 @@ mod tests {
                 r.counts.no_consent,
                 r.counts.pressure
             ),
-            (3, 1, 1, 1)
+            (4, 1, 1, 1)
         );
-        // Contacted: 1 of 3 bought (customer 1), 100,000 fen over 3; holdout: 1 of 1.
-        assert!((r.purchase_rate.contacted - 1.0 / 3.0).abs() < 1e-12);
+        // Contacted, each from their first contact: customer 1 (100,000) and customer 5
+        // (both orders, 50,000) of 3 bought; holdout: 1 of 1.
+        assert!((r.purchase_rate.contacted - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(r.purchase_rate.holdout, 1.0);
-        assert!((r.revenue.contacted - 100_000.0 / 3.0).abs() < 1e-9);
+        assert!((r.revenue.contacted - 150_000.0 / 3.0).abs() < 1e-9);
         assert_eq!(r.revenue.holdout, 40_000.0);
         assert!((r.complaints.contacted - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(

@@ -185,8 +185,8 @@ pub struct MemberActivity {
 #[derive(Debug, Clone, Default)]
 pub struct CampaignActivity {
     pub members: Vec<MemberActivity>,
-    /// (customer, when recorded, total in fen) of orders not cancelled.
-    pub orders: Vec<(CustomerId, Timestamp, i64)>,
+    /// (customer, when recorded, the day placed, total in fen) of orders not cancelled.
+    pub orders: Vec<(CustomerId, Timestamp, Date, i64)>,
     /// (customer, when opened, is a complaint) of service requests.
     pub requests: Vec<(CustomerId, Timestamp, bool)>,
 }
@@ -339,8 +339,9 @@ pub struct OfferResponseRow {
 #[derive(Debug, Clone, Default)]
 pub struct OfferActivity {
     pub responses: Vec<OfferResponseRow>,
-    /// (customer, when recorded, total in fen, products in it) of orders not cancelled.
-    pub orders: Vec<(CustomerId, Timestamp, i64, Vec<i64>)>,
+    /// (customer, when recorded, the day placed, total in fen, products in it) of orders
+    /// not cancelled.
+    pub orders: Vec<(CustomerId, Timestamp, Date, i64, Vec<i64>)>,
 }
 
 /// What offers sold, grouped by offer, agent or outlet.

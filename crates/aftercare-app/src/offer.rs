@@ -12,10 +12,12 @@ use crate::error::AppError;
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::account::Permission;
+use aftercare_domain::calendar::china_date;
 use aftercare_domain::error::required_text;
 use aftercare_domain::message::fill;
 use aftercare_domain::offer::{ItemFacts, OfferKind, OfferResponse, Why, applies};
 use aftercare_domain::{CustomerId, Invalid};
+use jiff::ToSpan;
 use std::collections::{BTreeMap, HashMap};
 
 /// Sales are reported over this many days back.
@@ -45,15 +47,20 @@ pub fn offer_sales(
         }
     }
     // Each order to the latest acceptance it follows within that offer's window.
-    for (customer, at, total, products) in &a.orders {
+    for (customer, at, on, total, products) in &a.orders {
         let latest = a
             .responses
             .iter()
             .filter(|r| r.response == OfferResponse::Accepted && r.customer_id == *customer)
             .filter(|r| {
                 window.get(&r.offer_id).is_some_and(|(days, product)| {
+                    // Recorded after the acceptance and placed within the window from its
+                    // day: an import of old orders is nobody's.
+                    let day = china_date(r.at);
+                    let last = day.checked_add(i64::from(*days).days()).unwrap_or(day);
                     r.at <= *at
-                        && *at <= r.at + jiff::SignedDuration::from_hours(24 * i64::from(*days))
+                        && *on >= day
+                        && *on <= last
                         && product.is_none_or(|p| products.contains(&p))
                 })
             })
@@ -122,9 +129,19 @@ where
             inv.push("category_id", "category_unknown");
         }
         let text = self.store.message_text(i.text_id).await?;
+        // An offer keeps its text when it is changed otherwise (retired, say), even if the
+        // text was withdrawn since; a new text must be approved.
+        let kept = match id {
+            Some(id) => self
+                .store
+                .offer(id)
+                .await?
+                .is_some_and(|o| o.text_id == i.text_id),
+            None => false,
+        };
         match &text {
             None => inv.push("text_id", "text_unknown"),
-            Some(t) if t.status != "approved" => inv.push("text_id", "text_not_approved"),
+            Some(t) if t.status != "approved" && !kept => inv.push("text_id", "text_not_approved"),
             Some(_) => {}
         }
         let mut product_name = None;
@@ -201,7 +218,12 @@ where
                 let facts = ItemFacts {
                     category_id: categories.get(&a.product_id.get()).copied().unwrap_or(-1),
                     starts: a.delivered_on.unwrap_or(a.purchased_on),
-                    repair_until: a.warranty.as_ref().and_then(|w| w.repair.until),
+                    // A voided guarantee is not extended.
+                    repair_until: a
+                        .warranty
+                        .as_ref()
+                        .filter(|w| w.repair.applies)
+                        .and_then(|w| w.repair.until),
                     repairs: a.events.iter().filter(|e| e.kind == "repair").count() as u32,
                     last_service: a
                         .events
@@ -226,7 +248,11 @@ where
                 if let std::collections::hash_map::Entry::Vacant(e) = texts.entry(o.text_id) {
                     e.insert(self.store.message_text(o.text_id).await?);
                 }
-                let Some(Some(t)) = texts.get(&o.text_id) else {
+                // A text withdrawn or being rewritten is not read to customers.
+                let Some(Some(t)) = texts
+                    .get(&o.text_id)
+                    .map(|t| t.as_ref().filter(|t| t.status == "approved"))
+                else {
                     continue;
                 };
                 let body = match lang {
@@ -293,10 +319,23 @@ where
         }
         let mut outlet_id = None;
         if let Some(rid) = i.request_id {
-            match self.store.request(aftercare_domain::RequestId(rid)).await? {
-                Some(r) if r.customer_id == customer_id => outlet_id = r.outlet_id.map(|o| o.get()),
-                _ => inv.push("request_id", "request_not_customers"),
+            // The request as the caller may see it: a partner's staff, their outlet's only.
+            match self
+                .request_detail(p, aftercare_domain::RequestId(rid))
+                .await
+            {
+                Ok(d) if d.request.customer_id == customer_id => {
+                    outlet_id = d.request.outlet_id.map(|o| o.get());
+                }
+                Ok(_) | Err(AppError::NotFound(_)) => {
+                    inv.push("request_id", "request_not_customers")
+                }
+                Err(e) => return Err(e),
             }
+        }
+        // Said away from a request: the outlet the agent works for, if any.
+        if outlet_id.is_none() {
+            outlet_id = self.partner_outlet(p).await?.map(|o| o.get());
         }
         inv.into_result()?;
         let Some(response) = response else {
@@ -323,6 +362,10 @@ where
     pub async fn offer_report(&self, p: &Principal) -> Result<OfferReport, AppError> {
         p.require(Permission::Campaigns)
             .or_else(|_| p.require(Permission::Analyze))?;
+        // Sales by the brand's agents and every outlet are the brand's to read.
+        if self.partner_outlet(p).await?.is_some() {
+            return Err(AppError::Forbidden);
+        }
         let offers = self.store.offers(false).await?;
         let since = self.clock.now() - jiff::SignedDuration::from_hours(24 * REPORT_DAYS);
         let a = self.store.offer_activity(since).await?;
@@ -350,6 +393,10 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn day(s: &str) -> jiff::civil::Date {
         s.parse().unwrap()
     }
 
@@ -408,13 +455,45 @@ mod tests {
             ],
             orders: vec![
                 // Holds offer 1's product, but offer 2 was accepted later: offer 2's.
-                (CustomerId(7), at("2026-12-04T00:00:00Z"), 80_000, vec![500]),
+                (
+                    CustomerId(7),
+                    at("2026-12-04T00:00:00Z"),
+                    day("2026-12-04"),
+                    80_000,
+                    vec![500],
+                ),
                 // Before any acceptance: nobody's.
-                (CustomerId(7), at("2026-11-30T00:00:00Z"), 10_000, vec![500]),
+                (
+                    CustomerId(7),
+                    at("2026-11-30T00:00:00Z"),
+                    day("2026-11-30"),
+                    10_000,
+                    vec![500],
+                ),
+                // Recorded after, placed long before (an import): nobody's.
+                (
+                    CustomerId(7),
+                    at("2026-12-05T00:00:00Z"),
+                    day("2025-03-01"),
+                    15_000,
+                    vec![],
+                ),
                 // After offer 2's window: nobody's.
-                (CustomerId(7), at("2027-01-03T00:00:00Z"), 20_000, vec![]),
+                (
+                    CustomerId(7),
+                    at("2027-01-03T00:00:00Z"),
+                    day("2027-01-03"),
+                    20_000,
+                    vec![],
+                ),
                 // Declined: nobody's.
-                (CustomerId(8), at("2026-12-02T00:00:00Z"), 30_000, vec![500]),
+                (
+                    CustomerId(8),
+                    at("2026-12-02T00:00:00Z"),
+                    day("2026-12-02"),
+                    30_000,
+                    vec![500],
+                ),
             ],
         };
         let by_offer = offer_sales(&offers, &a, |r| Some(format!("offer {}", r.offer_id)));

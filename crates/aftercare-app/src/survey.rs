@@ -226,7 +226,8 @@ where
             }
             let to = o.email.as_deref().filter(|_| consents_to_email(&o.consent));
             // One contact budget across campaigns and surveys: a customer who had their
-            // messages for the period gets no survey now.
+            // messages for the period gets the survey in the portal, not by mail.
+            let mut to = to;
             if to.is_some() {
                 let budget = self.store.contact_budget().await?.unwrap_or_default();
                 let since =
@@ -239,7 +240,7 @@ where
                     .map_or(0, |c| c.1);
                 if !budget.allows(sent) {
                     round.pressure += 1;
-                    continue;
+                    to = None;
                 }
             }
             let Some(id) = self.store.create_survey(&o, to, expires, now).await? else {

@@ -192,8 +192,8 @@ pub struct SurveyRound {
     pub old: usize,
     /// Left out: the request was rated in the portal already (one answer, not two).
     pub rated: usize,
-    /// Left out: the customer's contact budget for the period is spent (campaign mails
-    /// and surveys count alike).
+    /// Not mailed (offered in the portal only): the customer's contact budget for the
+    /// period is spent (campaign mails and surveys count alike).
     pub pressure: usize,
     pub reminded: usize,
 }

@@ -15,6 +15,21 @@ pub fn params_of(kind: &str, summary: &str) -> Option<Value> {
     if kind == "expert" && summary == "customer alliance: expert" {
         return Some(json!({"event": "expert"}));
     }
+    // A customer's value tier or loyalty stage moving: "tier low → medium" ("-": none).
+    if kind == "tier" || kind == "stage" {
+        let (from, to) = summary
+            .strip_prefix(kind)?
+            .strip_prefix(' ')?
+            .split_once(" → ")?;
+        let known = |c: &str| {
+            (c == "-" && kind == "tier")
+                || match kind {
+                    "tier" => aftercare_domain::customer::ValueTier::parse(c).is_ok(),
+                    _ => aftercare_domain::value::LoyaltyStage::parse(c).is_ok(),
+                }
+        };
+        return (known(from) && known(to)).then(|| json!({"from": from, "to": to}));
+    }
     if kind == "offer" {
         let (offer, response) = summary.rsplit_once(": ")?;
         aftercare_domain::offer::OfferResponse::parse(response).ok()?;
@@ -101,6 +116,25 @@ fn sla_of(sla: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_moves_and_offer_answers_are_taken_apart() {
+        assert_eq!(
+            params_of("tier", "tier - → high"),
+            Some(json!({"from": "-", "to": "high"}))
+        );
+        assert_eq!(
+            params_of("stage", "stage aware → trusting"),
+            Some(json!({"from": "aware", "to": "trusting"}))
+        );
+        assert_eq!(params_of("stage", "stage - → aware"), None);
+        assert_eq!(params_of("tier", "tier low → golden"), None);
+        assert_eq!(
+            params_of("offer", "空调延保: 以旧换新: accepted"),
+            Some(json!({"offer": "空调延保: 以旧换新", "response": "accepted"}))
+        );
+        assert_eq!(params_of("offer", "空调延保: maybe"), None);
+    }
 
     #[test]
     fn the_desks_forms_are_taken_apart_and_peoples_words_are_not() {

@@ -308,7 +308,7 @@ impl CampaignStore for SqlStore {
                  AND COALESCE(a.delivered_on, a.purchased_on) >= $2 AND COALESCE(a.delivered_on, a.purchased_on) <= $3 \
                  AND {REACHABLE} \
                  AND NOT EXISTS (SELECT 1 FROM asset_events e WHERE e.asset_id = a.id \
-                     AND e.kind IN ('exchanged_out', 'returned')) \
+                     AND e.kind IN ('exchanged_out', 'returned', 'void')) \
                  ORDER BY a.id"
             ),
             &[V::I(policy_id), from.to_string().into(), to.to_string().into()],
@@ -377,8 +377,11 @@ impl CampaignStore for SqlStore {
         let mut out = Vec::new();
         let ids: Vec<i64> = keys.iter().map(|k| k.0.get()).collect();
         for chunk in ids.chunks(IN_CHUNK) {
+            // Held back by the budget is not decided for good: it is decided again while
+            // the occurrence lasts.
             let mut sql = Sql::new(
-                "SELECT customer_id, occurrence FROM campaign_members WHERE campaign_id = ",
+                "SELECT customer_id, occurrence FROM campaign_members \
+                 WHERE outcome <> 'pressure' AND campaign_id = ",
             );
             sql.bind(V::I(campaign_id));
             in_list(&mut sql, "customer_id", chunk);
@@ -430,11 +433,14 @@ impl CampaignStore for SqlStore {
         let mut written = 0;
         let mut tx = self.begin().await?;
         for m in members {
-            // Decided already (by another server, or an earlier round): skipped, mail and all.
+            // Decided already (by another server, or an earlier round): skipped, mail and
+            // all; only an occurrence the budget held back is decided again.
             let n = exec(
                 &mut *tx,
                 "INSERT INTO campaign_members (campaign_id, customer_id, occurrence, outcome, at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, customer_id, occurrence) \
+                 DO UPDATE SET outcome = excluded.outcome, at = excluded.at \
+                 WHERE campaign_members.outcome = 'pressure'",
                 &[
                     V::I(campaign.id),
                     V::I(m.customer_id.get()),
@@ -481,10 +487,10 @@ impl CampaignStore for SqlStore {
         .await?;
         let of_members =
             "customer_id IN (SELECT customer_id FROM campaign_members WHERE campaign_id = $1)";
-        let orders: Vec<(i64, String, i64)> = fetch_all(
+        let orders: Vec<(i64, String, String, i64)> = fetch_all(
             &self.db.read,
             &format!(
-                "SELECT customer_id, created_at, total FROM orders \
+                "SELECT customer_id, created_at, ordered_on, total FROM orders \
                  WHERE status <> 'cancelled' AND created_at >= $2 AND {of_members}"
             ),
             &[V::I(campaign_id), since.as_str().into()],
@@ -508,10 +514,12 @@ impl CampaignStore for SqlStore {
                 at: c.at("at", &at)?,
             });
         }
-        for (customer, at, total) in orders {
+        for (customer, at, on, total) in orders {
+            let c = Cells::of("orders", customer);
             a.orders.push((
                 CustomerId(customer),
-                Cells::of("orders", customer).at("created_at", &at)?,
+                c.at("created_at", &at)?,
+                c.date("ordered_on", &on)?,
                 total,
             ));
         }

@@ -115,7 +115,15 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261206_000027_create_offers",
         include_str!("migrations/m20261206_000027_create_offers.sql"),
     ),
+    (
+        VALUE_TIMELINE_PARAMS,
+        include_str!("migrations/m20261206_000028_fill_value_timeline_params.sql"),
+    ),
 ];
+
+/// The migration whose Rust step gives the value tier and loyalty stage entries written
+/// before it their parameters.
+const VALUE_TIMELINE_PARAMS: &str = "m20261206_000028_fill_value_timeline_params";
 
 /// The migration whose Rust step gives the timeline entries written before it their
 /// parameters.
@@ -193,7 +201,14 @@ pub async fn migrate(db: &Db) -> Result<Vec<String>, StoreError> {
             crate::desk_setup::load_china_public_days(&mut tx).await?;
         }
         if *name == TIMELINE_PARAMS {
-            fill_timeline_params(&mut tx).await?;
+            fill_timeline_params(
+                &mut tx,
+                "('request', 'request_resolved', 'request_message', 'visit', 'rating', 'rma', 'expert')",
+            )
+            .await?;
+        }
+        if *name == VALUE_TIMELINE_PARAMS {
+            fill_timeline_params(&mut tx, "('tier', 'stage')").await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*name)
@@ -209,16 +224,17 @@ pub async fn migrate(db: &Db) -> Result<Vec<String>, StoreError> {
 
 /// Gives the desk's timeline entries written before migration 000025 their parameters,
 /// reading their summaries, a thousand rows at a time.
-async fn fill_timeline_params(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+async fn fill_timeline_params(
+    conn: &mut sqlx::AnyConnection,
+    kinds: &str,
+) -> Result<(), StoreError> {
     use crate::db::{V, exec, fetch_all};
-    const KINDS: &str =
-        "('request', 'request_resolved', 'request_message', 'visit', 'rating', 'rma', 'expert')";
     let mut after = 0_i64;
     loop {
         let rows: Vec<(i64, String, String)> = fetch_all(
             &mut *conn,
             &format!(
-                "SELECT id, kind, summary FROM timeline WHERE id > $1 AND kind IN {KINDS} \
+                "SELECT id, kind, summary FROM timeline WHERE id > $1 AND kind IN {kinds} \
                  ORDER BY id LIMIT 1000"
             ),
             &[V::I(after)],

@@ -262,9 +262,9 @@ impl OfferStore for SqlStore {
             &[since.as_str().into()],
         )
         .await?;
-        let orders: Vec<(i64, i64, String, i64)> = fetch_all(
+        let orders: Vec<(i64, i64, String, String, i64)> = fetch_all(
             &self.db.read,
-            "SELECT o.id, o.customer_id, o.created_at, o.total FROM orders o \
+            "SELECT o.id, o.customer_id, o.created_at, o.ordered_on, o.total FROM orders o \
              WHERE o.status <> 'cancelled' AND o.created_at >= $1 AND o.customer_id IN \
              (SELECT customer_id FROM offer_responses WHERE response = 'accepted' AND at >= $1)",
             &[since.as_str().into()],
@@ -289,11 +289,13 @@ impl OfferStore for SqlStore {
         for (order, product) in items {
             products_of.entry(order).or_default().push(product);
         }
-        for (id, customer, at, total) in orders {
+        for (id, customer, at, on, total) in orders {
             let products = products_of.remove(&id).unwrap_or_default();
+            let c = Cells::of("orders", id);
             a.orders.push((
                 CustomerId(customer),
-                Cells::of("orders", id).at("created_at", &at)?,
+                c.at("created_at", &at)?,
+                c.date("ordered_on", &on)?,
                 total,
                 products,
             ));

@@ -20,6 +20,13 @@ fn said(tr: &Tr, kind: &str, p: &Value) -> Option<String> {
     if kind == "expert" {
         return (s("event")? == "expert").then(|| t("tlx.expert"));
     }
+    if kind == "tier" || kind == "stage" {
+        return Some(format!(
+            "{} → {}",
+            tr.k(kind, s("from")?),
+            tr.k(kind, s("to")?)
+        ));
+    }
     if kind == "offer" {
         return Some(format!(
             "{}：{}",

@@ -5165,6 +5165,25 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
     everyone["trigger"] = json!("segment");
     everyone["segment_id"] = json!(segment);
     everyone["holdout_percent"] = json!(0);
+    // A segment has no item: a text about one would reach customers with blanks.
+    let r = post_json(app, &tok, "/api/v1/campaigns", &everyone)
+        .await
+        .expect(422);
+    assert_eq!(r.json["fields"][0]["field"], "text_id");
+    assert_eq!(r.json["fields"][0]["code"], "field_not_for_trigger");
+    let plain = post_json(
+        app,
+        &tok,
+        "/api/v1/message-texts",
+        &json!({"name": "感谢信", "status": "approved",
+                "body_zh_hans": "{customer_name}您好，感谢您一直以来的信任。",
+                "body_zh_hant": "{customer_name}您好，感謝您一直以來的信任。",
+                "body_en": "Dear {customer_name}, thank you for your trust."}),
+    )
+    .await
+    .expect(201)
+    .id();
+    everyone["text_id"] = json!(plain);
     let second = post_json(app, &tok, "/api/v1/campaigns", &everyone)
         .await
         .expect(201)
@@ -5205,7 +5224,7 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
     )
     .await;
     resolved_over_http(app, &tok, early, admin_id, "空调漏水").await;
-    let mut after_service = campaign(approved);
+    let mut after_service = campaign(plain);
     after_service["trigger"] = json!("request_resolved");
     after_service["holdout_percent"] = json!(0);
     let third = post_json(app, &tok, "/api/v1/campaigns", &after_service)
