@@ -9,10 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { startServer, startSmtpSink, launchBrowser, waitFor } from '../lib.mjs';
 
-const shots = process.env.AFTERCARE_SCREENSHOTS
-  ? `${process.env.AFTERCARE_SCREENSHOTS}/`
-  : new URL('../test-results/', import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
+const results = new URL('../test-results/', import.meta.url).pathname;
+mkdirSync(results, { recursive: true });
+/** Where a picture goes: the README's pictures (the SQLite run) or test-results/. */
+function shot(database, name) {
+  const docs = process.env.AFTERCARE_SCREENSHOTS;
+  return docs && database === 'sqlite' ? `${docs}/${name}.png` : `${results}${database}-${name}.png`;
+}
 
 async function staffLogin(browser, server, role, viewport) {
   const context = await browser.newContext({ locale: 'zh-CN', viewport });
@@ -135,7 +138,7 @@ for (const database of ['sqlite', 'postgres']) {
       assert.ok(sent >= 1);
       const row = marketer.locator('#dry-rows tr[data-outcome="sent"]', { hasText: suffix }).first();
       assert.match(await row.textContent(), /保修将于 \d{4}-\d{2}-\d{2} 到期/);
-      await marketer.screenshot({ path: `${shots}${database}-campaign-1-dry-run.png`, fullPage: true });
+      await marketer.screenshot({ path: shot(database, 'campaign-dry-run'), fullPage: true });
     });
 
     let buyer;
@@ -159,7 +162,7 @@ for (const database of ['sqlite', 'postgres']) {
       assert.match(await marketer.textContent('#attributed'), /¥\s?299\.00|299\.00/);
       assert.match(await marketer.textContent('#uplift tr[data-measure="purchase_rate"]'), /%/);
       assert.match(await marketer.textContent('#results'), /样本不足/, 'a handful held out: no interval claimed');
-      await marketer.screenshot({ path: `${shots}${database}-campaign-2-results.png`, fullPage: true });
+      await marketer.screenshot({ path: shot(database, 'campaign-results'), fullPage: true });
       // On a phone the page fits its width.
       await marketer.setViewportSize({ width: 390, height: 844 });
       const overflow = await marketer.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -179,7 +182,7 @@ for (const database of ['sqlite', 'postgres']) {
       const after = agent.locator('#offers .offer', { hasText: `空调延保 ${suffix}` });
       assert.match(await after.locator('.last-response').textContent(), /接受/);
       assert.equal(await agent.locator('#timeline li[data-kind="offer"]').first().isVisible(), true);
-      await agent.screenshot({ path: `${shots}${database}-campaign-3-offer.png`, fullPage: true });
+      await agent.screenshot({ path: shot(database, 'campaign-offer') });
     });
   });
 }

@@ -21,6 +21,8 @@ const STAFF_PAGES = [
   '/dashboard?unit=month',
   '/visits/day',
   '/replies',
+  '/campaigns',
+  '/offers',
   '/reports/complaints',
   '/visits',
   '/articles',

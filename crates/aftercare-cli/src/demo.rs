@@ -693,7 +693,109 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
         b.finish();
     }
     desk(app, &user_ids, &mut rng).await?;
+    library(app, user_ids[1], cat_ids[0]).await?;
     Ok(creds)
+}
+
+/// The message library's first texts, approved, and two offers for the desk: an extended
+/// warranty for air conditioners (sold as a product) and an upgrade after repeated
+/// repairs. Campaigns are left to the marketer to build.
+async fn library(
+    app: &App,
+    manager: UserId,
+    aircon: aftercare_domain::CategoryId,
+) -> anyhow::Result<()> {
+    use aftercare_app::campaign_model::Offer;
+    use aftercare_app::desk_model::MessageText;
+    use aftercare_domain::offer::OfferKind;
+    let actor = Actor::system("demo");
+    let store = &app.store;
+    let now = app.now();
+    let mut ids = Vec::new();
+    for (name, hans, hant, en) in [
+        (
+            "预约确认",
+            "{customer_name}您好，您的服务请求 {request_number} 已安排在 {visit_time} 上门，届时请保持电话畅通。—{agent_name}",
+            "{customer_name}您好，您的服務請求 {request_number} 已安排在 {visit_time} 上門，屆時請保持電話暢通。—{agent_name}",
+            "Dear {customer_name}, your request {request_number} is booked for a visit at {visit_time}. —{agent_name}",
+        ),
+        (
+            "保修到期提醒",
+            "{customer_name}您好，您的{product_name}保修将于 {warranty_end} 到期。到期前加购延保一年，维修零件和上门服务全部免费。",
+            "{customer_name}您好，您的{product_name}保固將於 {warranty_end} 到期。到期前加購延保一年，維修零件和上門服務全部免費。",
+            "Dear {customer_name}, the warranty of your {product_name} ends on {warranty_end}. Extend it by a year before then: parts and visits included.",
+        ),
+        (
+            "以旧换新推荐",
+            "{customer_name}您好，您的{product_name}已多次维修。现在以旧换新可抵扣 500 元，并享新机三包。",
+            "{customer_name}您好，您的{product_name}已多次維修。現在以舊換新可抵扣 500 元，並享新機三包。",
+            "Dear {customer_name}, your {product_name} has needed several repairs. Trade it in now for 500 yuan off a new one.",
+        ),
+    ] {
+        let t = MessageText {
+            id: 0,
+            name: name.into(),
+            body_zh_hans: hans.into(),
+            body_zh_hant: hant.into(),
+            body_en: en.into(),
+            status: "approved".into(),
+            owner_name: "周经理".into(),
+            updated_at: now,
+            version: 1,
+        };
+        ids.push(
+            store
+                .save_message_text(&actor, &t, Some(manager), now)
+                .await?,
+        );
+    }
+    let extension = store
+        .create_products(
+            &actor,
+            &[ProductDraft {
+                sku: "EXT-AC-1Y".into(),
+                name: "延保服务一年".into(),
+                category_id: aircon,
+                policy_id: None,
+                price: 29_900,
+                currency: "CNY".into(),
+                serialized: false,
+                strategy: AfterSalesStrategy::Comprehensive,
+            }],
+            now,
+        )
+        .await?;
+    for (name, kind, category, product, text) in [
+        (
+            "空调延保一年",
+            OfferKind::WarrantyExtension,
+            Some(aircon.get()),
+            extension.first().map(|p| p.get()),
+            ids[1],
+        ),
+        ("以旧换新", OfferKind::Upgrade, None, None, ids[2]),
+    ] {
+        let o = Offer {
+            id: 0,
+            name: name.into(),
+            kind,
+            category_id: category,
+            within_days: 60,
+            min_repairs: 2,
+            months: 0,
+            text_id: text,
+            text_name: String::new(),
+            product_id: product,
+            product_name: None,
+            window_days: 30,
+            active: true,
+            owner_name: "市场部小王".into(),
+            created_at: now,
+            version: 1,
+        };
+        store.save_offer(&actor, &o).await?;
+    }
+    Ok(())
 }
 
 /// The service desk's part: who takes what, a few help articles in three languages, and

@@ -49,9 +49,9 @@ pub(crate) const CAMPAIGN_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("campaign.text", "文案", "文案", "Text"),
     (
         "campaign.text_hint",
-        "只能选择已审核的文案；可用字段 {customer_name}、{product_name}、{warranty_end}、{request_number}。",
-        "只能選擇已審核的文案；可用欄位 {customer_name}、{product_name}、{warranty_end}、{request_number}。",
-        "Only approved texts; fields {customer_name}, {product_name}, {warranty_end}, {request_number}.",
+        "只能选择已审核的文案。客户分群可用客户姓名；保修到期另有产品名称和保修到期日；服务请求另有请求编号。",
+        "只能選擇已審核的文案。客戶分群可用客戶姓名；保固到期另有產品名稱和保固到期日；服務請求另有請求編號。",
+        "Only approved texts. Segments fill in the customer's name; warranty endings also the product name and the warranty end; resolved requests also the request number.",
     ),
     ("campaign.subject", "邮件主题", "郵件主旨", "Mail subject"),
     (
@@ -462,5 +462,49 @@ pub(crate) const CAMPAIGN_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "没有这个产品。",
         "沒有這個產品。",
         "is not a product.",
+    ),
+    ("entity.campaign", "营销活动", "行銷活動", "campaign"),
+    (
+        "entity.message_text",
+        "消息库文案",
+        "訊息庫文案",
+        "library text",
+    ),
+    ("entity.offer", "服务推荐", "服務推薦", "offer"),
+    (
+        "entity.offer_response",
+        "推荐答复",
+        "推薦答覆",
+        "offer answer",
+    ),
+    (
+        "entity.contact_budget",
+        "联系额度",
+        "聯絡額度",
+        "contact budget",
+    ),
+    (
+        "entity.survey_settings",
+        "调查设置",
+        "調查設定",
+        "survey settings",
+    ),
+    (
+        "entity.value_settings",
+        "客户价值设置",
+        "客戶價值設定",
+        "value settings",
+    ),
+    (
+        "entity.voc_settings",
+        "客户之声设置",
+        "客戶之聲設定",
+        "VOC settings",
+    ),
+    (
+        "error.field_not_for_trigger",
+        "含有此触发方式填不了的字段（如客户分群没有产品名称），客户会看到空白。",
+        "含有此觸發方式填不了的欄位（如客戶分群沒有產品名稱），客戶會看到空白。",
+        "uses a field this trigger cannot fill (a segment has no product name, say): the customer would see a blank.",
     ),
 ];

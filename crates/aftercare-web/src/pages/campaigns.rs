@@ -269,6 +269,9 @@ impl DetailPage {
     fn attributed(&self) -> String {
         yuan(self.results.attributed_revenue as f64)
     }
+    fn shown(&self, text: &str) -> String {
+        crate::pages::library::field_names_shown(&self.c.tr, text)
+    }
     fn n3(&self, x: impl Borrow<f64>) -> String {
         format!("{:.3}", x.borrow())
     }

@@ -46,6 +46,19 @@ impl LibraryPage {
     fn is_status(&self, s: &str) -> bool {
         self.draft.status == s || (self.draft.status.is_empty() && s == "draft")
     }
+    fn shown(&self, text: &str) -> String {
+        field_names_shown(&self.c.tr, text)
+    }
+}
+
+/// A library text as people read it in a list: each field by its name in the reader's
+/// language (`{客户姓名}`), not its code. The forms keep the codes, which is what is typed.
+pub(crate) fn field_names_shown(tr: &Tr, text: &str) -> String {
+    let mut out = text.to_string();
+    for f in aftercare_domain::message::FIELDS {
+        out = out.replace(&format!("{{{f}}}"), &format!("{{{}}}", tr.k("tfield", f)));
+    }
+    out
 }
 
 #[derive(serde::Deserialize, Default)]
