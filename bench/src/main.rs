@@ -4,6 +4,7 @@
 //! the raw single-row insert rate of the same database, and the server's memory.
 //! Run it with `bench/run` (see docs/benchmarks.md).
 
+mod campaign;
 mod desk;
 mod value;
 mod voc;
@@ -69,6 +70,10 @@ struct Args {
     voc: bool,
     #[arg(long, default_value_t = 5_000_000)]
     voc_docs: u64,
+    /// Measure campaigns instead, in process on the main data set: a segment campaign
+    /// over every customer, from audience selection to the queued mails.
+    #[arg(long)]
+    campaign: bool,
 }
 
 const ADMIN: &str = "bench@aftercare.local";
@@ -739,6 +744,9 @@ async fn main() -> anyhow::Result<()> {
         println!("| database size on disk | {:.1} GB |", size as f64 / 1e9);
     }
 
+    if a.campaign {
+        return campaign::run(&app, &db).await;
+    }
     let bin = std::fs::canonicalize(&a.bin)?;
     if a.value {
         value::recompute(&app, &db, &data_dir).await?;

@@ -55,6 +55,8 @@ pub struct CampaignRound {
     pub counts: OutcomeCounts,
     /// Campaigns whose part failed (logged); the others went on.
     pub failed: usize,
+    /// A campaign stopped short at the round's limit: run another round at once.
+    pub more: bool,
 }
 
 /// The fields a campaign text is filled in with, for one recipient.
@@ -374,6 +376,7 @@ where
             started_at: None,
             stopped_at: None,
             swept_at: None,
+            sweep_after: 0,
             owner_name: p.user.name.clone(),
             created_at: now,
             version: 1,
@@ -657,11 +660,13 @@ where
             return Ok(());
         };
         let sweep = c.trigger != Trigger::RequestResolved;
-        if sweep && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
+        // A sweep under way goes on at once; a finished one waits its turn.
+        if sweep && c.sweep_after == 0 && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
             return Ok(());
         }
         let start = round.counts.total();
         let mut complete = true;
+        let mut upto = None;
         match c.trigger {
             Trigger::Segment => {
                 let filter: SegmentFilter = c
@@ -671,28 +676,35 @@ where
                     .ok_or_else(|| {
                         AppError::Internal(format!("campaign {} has no audience", c.id))
                     })?;
-                let mut after = 0;
+                // From where the last round stopped.
+                let mut after = c.sweep_after;
                 loop {
                     let page = self.store.segment_recipients(&filter, after, CHUNK).await?;
-                    let Some(last) = page.last() else { break };
-                    after = last.customer_id.get();
                     let full = page.len() == CHUNK as usize;
-                    let page = page
+                    let page: Vec<Recipient> = page
                         .into_iter()
                         .map(|r| Recipient { at: now, ..r })
                         .collect();
+                    let Some(last) = page.last().map(|r| r.customer_id.get()) else {
+                        break;
+                    };
                     if !self
                         .enrol_new(c, &text, budget, page, sent, &mut round.counts)
                         .await?
                     {
+                        // Paused or stopped: a resumed campaign goes on from here.
                         complete = false;
+                        upto = Some(after);
                         break;
                     }
+                    after = last;
                     if !full {
                         break;
                     }
                     if round.counts.total() - start >= DECISIONS_PER_ROUND {
                         complete = false;
+                        upto = Some(after);
+                        round.more = true;
                         break;
                     }
                 }
@@ -707,9 +719,13 @@ where
                     if !self
                         .enrol_new(c, &text, budget, chunk.to_vec(), sent, &mut round.counts)
                         .await?
-                        || round.counts.total() - start >= DECISIONS_PER_ROUND
                     {
                         complete = false;
+                        break;
+                    }
+                    if round.counts.total() - start >= DECISIONS_PER_ROUND {
+                        complete = false;
+                        round.more = true;
                         break;
                     }
                 }
@@ -728,7 +744,9 @@ where
             }
         }
         if sweep && complete {
-            self.store.mark_swept(c.id, now).await?;
+            self.store.mark_swept(c.id, now, None).await?;
+        } else if let Some(after) = upto {
+            self.store.mark_swept(c.id, now, Some(after)).await?;
         }
         Ok(())
     }
@@ -823,6 +841,7 @@ mod tests {
             started_at: Some(at("2026-12-01T00:00:00Z")),
             stopped_at: None,
             swept_at: None,
+            sweep_after: 0,
             owner_name: "市场部".into(),
             created_at: at("2026-12-01T00:00:00Z"),
             version: 2,

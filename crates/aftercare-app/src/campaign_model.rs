@@ -37,6 +37,9 @@ pub struct Campaign {
     pub stopped_at: Option<Timestamp>,
     /// When the segment or the items were last looked through.
     pub swept_at: Option<Timestamp>,
+    /// A segment sweep under way: the last customer reached (0: none under way).
+    #[serde(skip)]
+    pub sweep_after: i64,
     pub owner_name: String,
     pub created_at: Timestamp,
     pub version: i64,

@@ -17,7 +17,7 @@ use serde_json::json;
 
 const CAMPAIGN_COLS: &str = "k.id, k.name, k.trigger_kind, k.segment_name, k.audience, k.lead_days, \
      k.text_id, t.name AS text_name, k.subject_zh_hans, k.subject_zh_hant, k.subject_en, \
-     k.holdout_percent, k.seed, k.window_days, k.status, k.started_at, k.stopped_at, k.swept_at, k.owner_name, \
+     k.holdout_percent, k.seed, k.window_days, k.status, k.started_at, k.stopped_at, k.swept_at, k.sweep_after, k.owner_name, \
      k.created_at, k.version FROM campaigns k JOIN message_texts t ON t.id = k.text_id";
 
 #[derive(sqlx::FromRow)]
@@ -40,6 +40,7 @@ struct Row {
     started_at: Option<String>,
     stopped_at: Option<String>,
     swept_at: Option<String>,
+    sweep_after: i64,
     owner_name: String,
     created_at: String,
     version: i64,
@@ -55,6 +56,7 @@ impl Row {
             started_at: c.opt_at("started_at", self.started_at.as_deref())?,
             stopped_at: c.opt_at("stopped_at", self.stopped_at.as_deref())?,
             swept_at: c.opt_at("swept_at", self.swept_at.as_deref())?,
+            sweep_after: self.sweep_after,
             created_at: c.at("created_at", &self.created_at)?,
             name: self.name,
             segment_name: self.segment_name,
@@ -245,14 +247,23 @@ impl CampaignStore for SqlStore {
         rows.into_iter().map(Row::campaign).collect()
     }
 
-    async fn mark_swept(&self, id: i64, now: jiff::Timestamp) -> StoreResult<()> {
-        exec(
-            &self.db.write,
-            "UPDATE campaigns SET swept_at = $1 WHERE id = $2",
-            &[stamp(now).into(), V::I(id)],
-        )
-        .await
-        .map(drop)
+    async fn mark_swept(
+        &self,
+        id: i64,
+        now: jiff::Timestamp,
+        upto: Option<i64>,
+    ) -> StoreResult<()> {
+        let (sql, vals) = match upto {
+            None => (
+                "UPDATE campaigns SET swept_at = $1, sweep_after = 0 WHERE id = $2",
+                vec![stamp(now).into(), V::I(id)],
+            ),
+            Some(after) => (
+                "UPDATE campaigns SET sweep_after = $1 WHERE id = $2",
+                vec![V::I(after), V::I(id)],
+            ),
+        };
+        exec(&self.db.write, sql, &vals).await.map(drop)
     }
 
     async fn segment_recipients(

@@ -259,7 +259,9 @@ impl Job for Campaigns {
             .count("held_out", n(r.counts.held_out))
             .count("no_consent", n(r.counts.no_consent))
             .count("no_address", n(r.counts.no_address))
-            .count("pressure", n(r.counts.pressure)))
+            .count("pressure", n(r.counts.pressure))
+            .count("failed", r.failed)
+            .more(r.more))
     }
 }
 

@@ -37,9 +37,16 @@ pub enum Scope {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Round {
     pub counts: Vec<(&'static str, u64)>,
+    /// Work is left that the round stopped short of: the next round runs at once.
+    pub more: bool,
 }
 
 impl Round {
+    pub fn more(mut self, more: bool) -> Self {
+        self.more = more;
+        self
+    }
+
     pub fn count(mut self, name: &'static str, n: usize) -> Self {
         self.counts.push((name, n as u64));
         self
@@ -179,9 +186,16 @@ async fn drive(job: Arc<dyn Job>, mut lease: Option<Lease>, mut stop: watch::Rec
             }
         }
         match job.run_once().await {
-            Ok(r) if r.did_work() && job.loud() => tracing::info!(job = job.name(), "{r}"),
-            Ok(r) if r.did_work() => tracing::debug!(job = job.name(), "{r}"),
-            Ok(_) => {}
+            Ok(r) => {
+                if r.did_work() && job.loud() {
+                    tracing::info!(job = job.name(), "{r}");
+                } else if r.did_work() {
+                    tracing::debug!(job = job.name(), "{r}");
+                }
+                if r.more {
+                    tick.reset_immediately();
+                }
+            }
             Err(e) => tracing::warn!(job = job.name(), error = %e, "job round failed"),
         }
     }

@@ -31,8 +31,10 @@ pub trait CampaignStore: Send + Sync {
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
     async fn running_campaigns(&self) -> StoreResult<Vec<Campaign>>;
-    /// Records that a campaign's segment or items were looked through.
-    async fn mark_swept(&self, id: i64, now: jiff::Timestamp) -> StoreResult<()>;
+    /// Records how far a sweep of a campaign's segment or items went: through (`None`:
+    /// swept now, the next one starts afresh) or up to a customer, to go on from.
+    async fn mark_swept(&self, id: i64, now: jiff::Timestamp, upto: Option<i64>)
+    -> StoreResult<()>;
     /// The customers of a segment with their addresses, by id, after `after`, at most
     /// `limit`.
     async fn segment_recipients(

@@ -22,8 +22,10 @@ CREATE TABLE campaigns (
     status TEXT NOT NULL,
     started_at TEXT,
     stopped_at TEXT,
-    -- When the segment or the items were last looked through (events are read as they come).
+    -- When the segment or the items were last looked through (events are read as they come),
+    -- and, while a segment's sweep is under way, the last customer it reached.
     swept_at TEXT,
+    sweep_after BIGINT NOT NULL DEFAULT 0,
     owner_id BIGINT REFERENCES users (id),
     owner_name TEXT NOT NULL,
     created_at TEXT NOT NULL,

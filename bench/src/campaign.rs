@@ -1,0 +1,166 @@
+//! The campaign benchmark (`--campaign`), in process on the main data set: every customer
+//! with an address agrees to mail and is scored (plain SQL, once), one saved segment holds
+//! them all, and a segment campaign with a 10 % holdout runs round after round until it
+//! has decided everyone — reading the audience, drawing the holdout, checking the contact
+//! budget, writing the members and queueing the mails, as the `campaigns` job does. Prints
+//! the time and the rates for docs/benchmarks.md.
+
+use aftercare_app::App;
+use aftercare_app::campaign_model::Campaign;
+use aftercare_app::desk_model::MessageText;
+use aftercare_app::service::Actor;
+use aftercare_domain::campaign::{CampaignStatus, ContactBudget, Trigger};
+use aftercare_store::Db;
+use std::time::Instant;
+
+pub async fn run(app: &App, db: &Db) -> anyhow::Result<()> {
+    let actor = Actor::system("bench");
+    let now = app.clock.now();
+    let stamp = aftercare_app::ports::stamp(now);
+    // Consent and scores, once: the campaign reads scored customers only.
+    sqlx::query(
+        "UPDATE customers SET consent = 'email' WHERE primary_email IS NOT NULL AND consent = ''",
+    )
+    .execute(&db.write)
+    .await?;
+    sqlx::query(
+        "INSERT INTO customer_values (customer_id, as_of, purchases, revenue, service_cost, current_value, \
+         clv, class, tier, stage, updated_at) \
+         SELECT id, '2026-12-01', 0, 0, 0, 0, 0, 'regular', 'low', 'aware', $1 FROM customers \
+         WHERE NOT EXISTS (SELECT 1 FROM customer_values v WHERE v.customer_id = customers.id)",
+    )
+    .bind(&stamp)
+    .execute(&db.write)
+    .await?;
+    let (audience, with_mail): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(c.primary_email) FROM customer_values v JOIN customers c ON c.id = v.customer_id",
+    )
+    .fetch_one(&db.read)
+    .await?;
+    // No quiet hours and a budget nobody reaches: the run measures the work, whatever the hour.
+    app.store
+        .set_contact_budget(
+            &actor,
+            &ContactBudget {
+                max_messages: 50,
+                period_days: 30,
+                quiet_from: 0,
+                quiet_to: 0,
+            },
+            now,
+        )
+        .await?;
+    let text = MessageText {
+        id: 0,
+        name: "基准活动".into(),
+        body_zh_hans: "{customer_name}您好，感谢您的信任。".into(),
+        body_zh_hant: "{customer_name}您好，感謝您的信任。".into(),
+        body_en: "Dear {customer_name}, thank you.".into(),
+        status: "approved".into(),
+        owner_name: "bench".into(),
+        updated_at: now,
+        version: 1,
+    };
+    let text_id = app
+        .store
+        .save_message_text(&actor, &text, None, now)
+        .await?;
+    app.store.save_segment(None, "全部客户", "{}", now).await?;
+    let c = Campaign {
+        id: 0,
+        name: format!("基准活动 {}", now.as_second()),
+        trigger: Trigger::Segment,
+        segment_name: Some("全部客户".into()),
+        audience: Some("{}".into()),
+        lead_days: 0,
+        text_id,
+        text_name: String::new(),
+        subject_zh_hans: "{customer_name}，感谢".into(),
+        subject_zh_hant: "{customer_name}，感謝".into(),
+        subject_en: "Thank you".into(),
+        holdout_percent: 10,
+        seed: rand::random::<i64>(),
+        window_days: 30,
+        status: CampaignStatus::Draft,
+        started_at: None,
+        stopped_at: None,
+        swept_at: None,
+        sweep_after: 0,
+        owner_name: "bench".into(),
+        created_at: now,
+        version: 1,
+    };
+    let id = app.store.create_campaign(&actor, &c, None).await?;
+    app.store
+        .set_campaign_status(&actor, id, 1, CampaignStatus::Running, now)
+        .await?;
+
+    // The campaign job's rounds, back to back, until the sweep is through.
+    let outbox_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&db.read)
+        .await?;
+    let start = Instant::now();
+    let (mut rounds, mut decided, mut longest) = (0u32, 0u64, 0f64);
+    let mut counts = aftercare_app::campaign_model::OutcomeCounts::default();
+    loop {
+        let t = Instant::now();
+        let r = app.campaign_round().await?;
+        longest = longest.max(t.elapsed().as_secs_f64());
+        rounds += 1;
+        decided += r.counts.total();
+        for (o, n) in [
+            (aftercare_domain::campaign::Outcome::Sent, r.counts.sent),
+            (
+                aftercare_domain::campaign::Outcome::HeldOut,
+                r.counts.held_out,
+            ),
+            (
+                aftercare_domain::campaign::Outcome::NoConsent,
+                r.counts.no_consent,
+            ),
+            (
+                aftercare_domain::campaign::Outcome::NoAddress,
+                r.counts.no_address,
+            ),
+            (
+                aftercare_domain::campaign::Outcome::Pressure,
+                r.counts.pressure,
+            ),
+        ] {
+            counts.add(o, n);
+        }
+        anyhow::ensure!(r.failed == 0, "a campaign round failed");
+        if !r.more {
+            break;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let outbox_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&db.read)
+        .await?;
+    anyhow::ensure!(
+        decided as i64 == audience,
+        "decided {decided} of an audience of {audience}"
+    );
+    println!("### Campaigns: a segment campaign over every customer\n");
+    println!("| what | value |\n|---|---|");
+    println!("| audience (scored customers; with an email address) | {audience}; {with_mail} |");
+    println!(
+        "| outcomes: sent / held out / no address / no consent / over budget | {} / {} / {} / {} / {} |",
+        counts.sent, counts.held_out, counts.no_address, counts.no_consent, counts.pressure
+    );
+    println!(
+        "| held out, of those reachable | {:.2} % |",
+        100.0 * counts.held_out as f64 / (counts.sent + counts.held_out).max(1) as f64
+    );
+    println!(
+        "| mails queued in the outbox | {} |",
+        outbox_after - outbox_before
+    );
+    println!("| rounds (at most 20,000 decisions each) | {rounds}; longest {longest:.1} s |");
+    println!(
+        "| **selection, holdout draw and enqueueing, end to end** | **{secs:.1} s** ({:.0} decisions/s) |\n",
+        decided as f64 / secs
+    );
+    Ok(())
+}
