@@ -795,6 +795,32 @@ where
         Ok(round)
     }
 
+    /// The touchpoints compared: customers each brought, their value, how loyal they
+    /// became and how often they complain.
+    pub async fn touchpoints(&self, p: &Principal) -> Result<Vec<TouchpointRow>, AppError> {
+        Self::may_see_campaigns(p)?;
+        Ok(self
+            .store
+            .touchpoint_counts()
+            .await?
+            .into_iter()
+            .map(
+                |(touchpoint, customers, scored, clv, revenue, loyal, complaints)| {
+                    let per = |x: f64, n: i64| if n > 0 { x / n as f64 } else { 0.0 };
+                    TouchpointRow {
+                        touchpoint,
+                        customers,
+                        scored,
+                        mean_clv: per(clv, scored),
+                        revenue,
+                        loyal_share: per(loyal as f64, scored),
+                        complaints_per_customer: per(complaints as f64, customers),
+                    }
+                },
+            )
+            .collect())
+    }
+
     /// What a campaign did, against its holdout group.
     pub async fn campaign_results(
         &self,

@@ -369,3 +369,22 @@ pub struct OfferReport {
     pub by_agent: Vec<OfferSales>,
     pub by_outlet: Vec<OfferSales>,
 }
+
+/// Customers by the touchpoint that brought them: how many, what they are worth, how far
+/// they came on the loyalty road, how often they complain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TouchpointRow {
+    /// The touchpoint code (`point_of_sale`, `word_of_mouth`, …), or `-` when not known.
+    pub touchpoint: String,
+    pub customers: i64,
+    /// Of them, scored.
+    pub scored: i64,
+    /// Mean lifetime value of the scored, in fen.
+    pub mean_clv: f64,
+    /// Their revenue, in fen.
+    pub revenue: f64,
+    /// Share of the scored at the trusting stage or beyond (0–1).
+    pub loyal_share: f64,
+    /// Complaints per customer.
+    pub complaints_per_customer: f64,
+}

@@ -1,7 +1,6 @@
 //! The `CampaignStore` port over SQL: campaigns, their members, and the contact budget.
 
 use crate::db::*;
-use crate::outbox::queue_mail;
 use crate::store::SqlStore;
 use crate::value::segment_where;
 use aftercare_app::StoreError;
@@ -440,45 +439,110 @@ impl CampaignStore for SqlStore {
         now: jiff::Timestamp,
     ) -> StoreResult<u64> {
         let now = &stamp(now);
-        let system = Actor::system("campaign");
+        let backend = self.db.backend;
         let mut written = 0;
+        // One occurrence once, even if the caller named it twice.
+        let mut seen = std::collections::HashSet::new();
+        let members: Vec<&Enrolment> = members
+            .iter()
+            .filter(|m| seen.insert((m.customer_id, m.occurrence.as_str())))
+            .collect();
         let mut tx = self.begin().await?;
-        for m in members {
-            // Decided already (by another server, or an earlier round): skipped, mail and
-            // all; only an occurrence the budget held back is decided again.
-            let n = exec(
-                &mut *tx,
-                "INSERT INTO campaign_members (campaign_id, customer_id, occurrence, outcome, at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, customer_id, occurrence) \
-                 DO UPDATE SET outcome = excluded.outcome, at = excluded.at \
-                 WHERE campaign_members.outcome = 'pressure'",
-                &[
+        for chunk in members.chunks(100) {
+            // Decided already (by another server, or an earlier round): not returned, so
+            // skipped, mail and all; only an occurrence the budget held back is decided
+            // again. Multi-row statements: a large campaign writes its members in bulk.
+            let mut sql = String::from(
+                "INSERT INTO campaign_members (campaign_id, customer_id, occurrence, outcome, at) VALUES ",
+            );
+            let mut vals = Vec::with_capacity(chunk.len() * 5);
+            for (r, m) in chunk.iter().enumerate() {
+                sql.push_str(if r == 0 { "(" } else { ", (" });
+                let row = [
                     V::I(campaign.id),
                     V::I(m.customer_id.get()),
-                    (&m.occurrence).into(),
-                    m.outcome.code().into(),
-                    now.into(),
+                    V::T(m.occurrence.clone()),
+                    V::T(m.outcome.code().into()),
+                    V::T(now.clone()),
+                ];
+                for (c, v) in row.into_iter().enumerate() {
+                    vals.push(v);
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&ph(backend, vals.len()));
+                }
+                sql.push(')');
+            }
+            sql.push_str(
+                " ON CONFLICT (campaign_id, customer_id, occurrence) \
+                 DO UPDATE SET outcome = excluded.outcome, at = excluded.at \
+                 WHERE campaign_members.outcome = 'pressure' RETURNING customer_id, occurrence",
+            );
+            let rows: Vec<(i64, String)> = fetch_all(&mut *tx, &sql, &vals).await?;
+            written += rows.len() as u64;
+            let done: std::collections::HashSet<(i64, &str)> =
+                rows.iter().map(|(c, o)| (*c, o.as_str())).collect();
+            let (mut mails, mut entries) = (vec![], vec![]);
+            for m in chunk {
+                let Some(mail) = &m.mail else { continue };
+                if !done.contains(&(m.customer_id.get(), m.occurrence.as_str())) {
+                    continue;
+                }
+                mails.push(vec![
+                    V::T(mail.to.clone()),
+                    V::T(mail.subject.clone()),
+                    V::T(mail.body.clone()),
+                    V::OptI(None),
+                    V::T("pending".into()),
+                    V::T(now.clone()),
+                    V::T(now.clone()),
+                ]);
+                // The customer's timeline: the campaign's name, by nobody in person.
+                entries.push(vec![
+                    V::I(m.customer_id.get()),
+                    V::T(now.clone()),
+                    V::T("campaign".into()),
+                    V::OptT(None),
+                    V::OptI(Some(campaign.id)),
+                    V::T(campaign.name.clone()),
+                    V::OptI(None),
+                    V::OptT(None),
+                ]);
+            }
+            bulk_insert(
+                &mut tx,
+                backend,
+                "outbox",
+                &[
+                    "recipient",
+                    "subject",
+                    "body",
+                    "request_id",
+                    "status",
+                    "next_attempt_at",
+                    "created_at",
                 ],
+                &mails,
             )
             .await?;
-            if n == 0 {
-                continue;
-            }
-            written += 1;
-            if let Some(mail) = &m.mail {
-                queue_mail(&mut tx, &mail.to, &mail.subject, &mail.body, None, now).await?;
-                self.timeline_add(
-                    &mut tx,
-                    m.customer_id.get(),
-                    now,
-                    "campaign",
-                    None,
-                    Some(campaign.id),
-                    &campaign.name,
-                    &system,
-                )
-                .await?;
-            }
+            bulk_insert(
+                &mut tx,
+                backend,
+                "timeline",
+                &[
+                    "customer_id",
+                    "at",
+                    "kind",
+                    "touchpoint",
+                    "ref_id",
+                    "summary",
+                    "actor_id",
+                    "params",
+                ],
+                &entries,
+            )
+            .await?;
         }
         tx.commit().await.map_err(backend_err)?;
         Ok(written)
@@ -542,6 +606,35 @@ impl CampaignStore for SqlStore {
             ));
         }
         Ok(a)
+    }
+
+    async fn touchpoint_counts(&self) -> StoreResult<Vec<(String, i64, i64, f64, f64, i64, i64)>> {
+        let rows: Vec<(String, i64, i64, f64, f64, i64)> = fetch_all(
+            &self.db.read,
+            "SELECT COALESCE(c.source, '-'), COUNT(*), COUNT(v.customer_id), \
+             CAST(COALESCE(SUM(v.clv), 0) AS DOUBLE PRECISION), \
+             CAST(COALESCE(SUM(v.revenue), 0) AS DOUBLE PRECISION), \
+             COALESCE(SUM(CASE WHEN v.stage IN ('trusting', 'accepting', 'dependent') THEN 1 ELSE 0 END), 0) \
+             FROM customers c LEFT JOIN customer_values v ON v.customer_id = c.id \
+             WHERE c.merged_into IS NULL GROUP BY 1 ORDER BY 2 DESC",
+            &[],
+        )
+        .await?;
+        let complaints: Vec<(String, i64)> = fetch_all(
+            &self.db.read,
+            "SELECT COALESCE(c.source, '-'), COUNT(*) FROM requests r \
+             JOIN customers c ON c.id = r.customer_id \
+             WHERE r.service_type = 'complaint' AND c.merged_into IS NULL GROUP BY 1",
+            &[],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, n, scored, clv, revenue, loyal)| {
+                let k = complaints.iter().find(|c| c.0 == t).map_or(0, |c| c.1);
+                (t, n, scored, clv, revenue, loyal, k)
+            })
+            .collect())
     }
 
     async fn contact_budget(&self) -> StoreResult<Option<ContactBudget>> {

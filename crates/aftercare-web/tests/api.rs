@@ -5255,6 +5255,23 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
             .any(|t| t["kind"] == "campaign")
     );
 
+    // The touchpoints compared: these customers came with no known source.
+    let tps = get_json(app, &tok, "/api/v1/touchpoints")
+        .await
+        .expect(200)
+        .json;
+    let unknown = tps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["touchpoint"] == "-")
+        .unwrap();
+    assert_eq!(unknown["customers"], 44);
+    assert_eq!(
+        unknown["scored"], 42,
+        "the two made after the recompute are not scored"
+    );
+
     // A stopped campaign stays stopped; a stale version is refused.
     let r = post_json(
         app,

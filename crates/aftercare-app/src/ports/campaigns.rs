@@ -88,6 +88,9 @@ pub trait CampaignStore: Send + Sync {
         campaign_id: i64,
         since: jiff::Timestamp,
     ) -> StoreResult<CampaignActivity>;
+    /// Customers per acquisition touchpoint (`-`: not known): (touchpoint, customers,
+    /// scored, sum of CLV, revenue, scored at the trusting stage or beyond, complaints).
+    async fn touchpoint_counts(&self) -> StoreResult<Vec<(String, i64, i64, f64, f64, i64, i64)>>;
     async fn contact_budget(&self) -> StoreResult<Option<ContactBudget>>;
     async fn set_contact_budget(
         &self,

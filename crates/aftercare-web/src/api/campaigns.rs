@@ -28,6 +28,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(offer_report))
         .routes(routes!(customer_offers))
         .routes(routes!(record_offer))
+        .routes(routes!(touchpoints))
+}
+
+/// The touchpoints compared: per acquisition touchpoint, the customers it brought, their
+/// mean lifetime value and revenue, the share at the trusting stage or beyond, and
+/// complaints per customer.
+#[utoipa::path(get, path = "/api/v1/touchpoints", tag = "campaigns",
+    responses((status = 200, body = Vec<TouchpointRow>), (status = 403, body = ErrorBody)))]
+async fn touchpoints(
+    State(s): State<AppState>,
+    c: ApiCaller,
+) -> ApiResult<Json<Vec<TouchpointRow>>> {
+    Ok(Json(s.app.touchpoints(&c.principal).await?))
 }
 
 /// A campaign with how many occurrences ended in each outcome.

@@ -64,6 +64,26 @@ struct ListPage {
     errors: Vec<String>,
     budget_errors: Vec<String>,
     triggers: &'static [Trigger],
+    touchpoints: Vec<TouchpointRow>,
+}
+
+impl ListPage {
+    fn tp(&self, code: &str) -> String {
+        if code == "-" {
+            self.c.tr.t("campaign.tp_unknown")
+        } else {
+            self.c.tr.k("tp", code)
+        }
+    }
+    fn money(&self, fen: &f64) -> String {
+        yuan(*fen)
+    }
+    fn pct(&self, x: &f64) -> String {
+        format!("{:.1} %", x * 100.0)
+    }
+    fn n2(&self, x: &f64) -> String {
+        format!("{x:.2}")
+    }
 }
 
 async fn list_view(
@@ -88,6 +108,7 @@ async fn list_view(
         Some(b) => b,
         None => s.app.contact_budget(p).await?,
     };
+    let touchpoints = s.app.touchpoints(p).await?;
     Ok(ListPage {
         c: Chrome::for_session(session, "campaigns"),
         rows,
@@ -98,6 +119,7 @@ async fn list_view(
         errors,
         budget_errors,
         triggers: Trigger::ALL,
+        touchpoints,
     })
 }
 
@@ -125,7 +147,15 @@ fn number<T: std::str::FromStr>(s: &str) -> Result<Option<T>, ()> {
 
 fn lines(e: AppError, tr: &Tr) -> Vec<String> {
     match e {
-        AppError::Invalid(inv) => invalid_lines(&inv, tr),
+        AppError::Invalid(mut inv) => {
+            // A campaign's or an offer's name, not a person's ("姓名").
+            for f in &mut inv.0 {
+                if f.field == "name" {
+                    f.field = "campaign_name".into();
+                }
+            }
+            invalid_lines(&inv, tr)
+        }
         AppError::Conflict { code, .. } => vec![crate::i18n::field_message(tr.0, code)],
         other => vec![crate::error::ApiError::from_app(other, tr.0).body.message],
     }
