@@ -40,7 +40,7 @@ const SWEEP_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
 /// Decisions one campaign makes in one round at most.
 const DECISIONS_PER_ROUND: u64 = 20_000;
 /// Occurrences decided and written in one transaction.
-const ENROL_CHUNK: usize = 200;
+const ENROL_CHUNK: usize = 1000;
 /// A request campaign mails what was resolved at most this long ago.
 const RESOLVED_RECENTLY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 /// Change-log events a request campaign round reads.
@@ -630,7 +630,18 @@ where
             if fresh.is_empty() {
                 continue;
             }
-            self.sent_map(budget, &fresh, sent).await?;
+            // The budget matters only to those who would be mailed: not to the
+            // unreachable, nor to the holdout.
+            let may_be_mailed: Vec<Recipient> = fresh
+                .iter()
+                .filter(|r| {
+                    r.email.as_deref().is_some_and(|e| !e.trim().is_empty())
+                        && r.consent.split(',').any(|c| c.trim() == "email")
+                        && !in_holdout(c.seed as u64, r.customer_id.get(), c.holdout_percent)
+                })
+                .cloned()
+                .collect();
+            self.sent_map(budget, &may_be_mailed, sent).await?;
             let decided = decide(c, text, budget, &fresh, sent);
             self.store.enrol(c, &decided, self.clock.now()).await?;
             for e in &decided {
