@@ -57,6 +57,8 @@ pub struct CampaignRound {
     pub failed: usize,
     /// A campaign stopped short at the round's limit: run another round at once.
     pub more: bool,
+    /// Occurrences written (new, or no longer held back by the budget).
+    pub written: u64,
 }
 
 /// The fields a campaign text is filled in with, for one recipient.
@@ -605,7 +607,7 @@ where
         budget: &ContactBudget,
         recipients: Vec<Recipient>,
         sent: &mut HashMap<CustomerId, u32>,
-        counts: &mut OutcomeCounts,
+        round: &mut CampaignRound,
     ) -> Result<bool, AppError> {
         for chunk in recipients.chunks(ENROL_CHUNK) {
             let running = self
@@ -643,9 +645,9 @@ where
                 .collect();
             self.sent_map(budget, &may_be_mailed, sent).await?;
             let decided = decide(c, text, budget, &fresh, sent);
-            self.store.enrol(c, &decided, self.clock.now()).await?;
+            round.written += self.store.enrol(c, &decided, self.clock.now()).await?;
             for e in &decided {
-                counts.add(e.outcome, 1);
+                round.counts.add(e.outcome, 1);
             }
         }
         Ok(true)
@@ -675,7 +677,9 @@ where
         if sweep && c.sweep_after == 0 && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
             return Ok(());
         }
-        let start = round.counts.total();
+        // Progress is what was written: an occurrence the budget still holds back is
+        // decided again without being written, and must not fill the round.
+        let start = round.written;
         let mut complete = true;
         let mut upto = None;
         match c.trigger {
@@ -699,10 +703,7 @@ where
                     let Some(last) = page.last().map(|r| r.customer_id.get()) else {
                         break;
                     };
-                    if !self
-                        .enrol_new(c, &text, budget, page, sent, &mut round.counts)
-                        .await?
-                    {
+                    if !self.enrol_new(c, &text, budget, page, sent, round).await? {
                         // Paused or stopped: a resumed campaign goes on from here.
                         complete = false;
                         upto = Some(after);
@@ -712,7 +713,7 @@ where
                     if !full {
                         break;
                     }
-                    if round.counts.total() - start >= DECISIONS_PER_ROUND {
+                    if round.written - start >= DECISIONS_PER_ROUND {
                         complete = false;
                         upto = Some(after);
                         round.more = true;
@@ -728,13 +729,13 @@ where
                 let recipients = self.warranty_recipients(today, last).await?;
                 for chunk in recipients.chunks(CHUNK as usize) {
                     if !self
-                        .enrol_new(c, &text, budget, chunk.to_vec(), sent, &mut round.counts)
+                        .enrol_new(c, &text, budget, chunk.to_vec(), sent, round)
                         .await?
                     {
                         complete = false;
                         break;
                     }
-                    if round.counts.total() - start >= DECISIONS_PER_ROUND {
+                    if round.written - start >= DECISIONS_PER_ROUND {
                         complete = false;
                         round.more = true;
                         break;
@@ -750,8 +751,7 @@ where
                     .filter(|r| c.started_at.is_some_and(|s| r.at >= s) && r.at >= recent)
                     .cloned()
                     .collect();
-                self.enrol_new(c, &text, budget, fresh, sent, &mut round.counts)
-                    .await?;
+                self.enrol_new(c, &text, budget, fresh, sent, round).await?;
             }
         }
         if sweep && complete {

@@ -477,7 +477,8 @@ impl CampaignStore for SqlStore {
             sql.push_str(
                 " ON CONFLICT (campaign_id, customer_id, occurrence) \
                  DO UPDATE SET outcome = excluded.outcome, at = excluded.at \
-                 WHERE campaign_members.outcome = 'pressure' RETURNING customer_id, occurrence",
+                 WHERE campaign_members.outcome = 'pressure' AND excluded.outcome <> 'pressure' \
+                 RETURNING customer_id, occurrence",
             );
             let rows: Vec<(i64, String)> = fetch_all(&mut *tx, &sql, &vals).await?;
             written += rows.len() as u64;

@@ -5200,6 +5200,19 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
     assert_eq!(r2.counts.pressure, round.counts.sent);
     assert_eq!(r2.counts.sent, held);
     assert_eq!((r2.counts.no_consent, r2.counts.no_address), (1, 1));
+    // The next sweep decides the held back again, writes nothing, and asks for no more.
+    app.app
+        .store
+        .mark_swept(
+            second,
+            app.app.clock.now() - jiff::SignedDuration::from_hours(1),
+            None,
+        )
+        .await
+        .unwrap();
+    let again = app.app.campaign_round().await.unwrap();
+    assert_eq!(again.counts.pressure, round.counts.sent);
+    assert_eq!((again.written, again.more), (0, false));
 
     // After a resolved request: only what is resolved once the campaign runs, once.
     let admin_id = get_json(app, &tok, "/api/v1/me").await.expect(200).json["id"]
