@@ -22,6 +22,7 @@ const STAFF_PAGES = [
   '/visits/day',
   '/replies',
   '/campaigns',
+  '/campaigns/touchpoints',
   '/offers',
   '/reports/complaints',
   '/visits',

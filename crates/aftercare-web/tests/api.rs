@@ -5327,6 +5327,11 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
         page.contains("样本不足"),
         "too few held out for an interval"
     );
+    let tps = send(b.get(url(app, "/campaigns/touchpoints")))
+        .await
+        .expect(200)
+        .text;
+    assert!(tps.contains("来源不明") && tps.contains("data-touchpoint=\"-\""));
     let list = send(b.get(url(app, "/campaigns"))).await.expect(200).text;
     assert!(list.contains("保修到期提醒") && list.contains("id=\"budget-form\""));
     let csrf = scrape_csrf(&list);

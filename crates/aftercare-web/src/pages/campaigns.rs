@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(list_page).post(create_submit))
         .route("/campaigns/budget", post(budget_submit))
+        .route("/campaigns/touchpoints", get(touchpoints_page))
         .route("/campaigns/{id}", get(detail_page))
         .route("/campaigns/{id}/status", post(status_submit))
         .route("/offers", get(offers_page).post(offer_submit))
@@ -64,10 +65,28 @@ struct ListPage {
     errors: Vec<String>,
     budget_errors: Vec<String>,
     triggers: &'static [Trigger],
+}
+
+/// The touchpoints compared (`/campaigns/touchpoints`): a read over every customer, so a
+/// page of its own rather than part of the campaign list.
+#[derive(Template)]
+#[template(path = "touchpoints.html")]
+struct TouchpointsPage {
+    c: Chrome,
     touchpoints: Vec<TouchpointRow>,
 }
 
-impl ListPage {
+async fn touchpoints_page(State(s): State<AppState>, session: Session) -> Response {
+    match s.app.touchpoints(&session.principal).await {
+        Ok(touchpoints) => render(TouchpointsPage {
+            c: Chrome::for_session(&session, "campaigns"),
+            touchpoints,
+        }),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+impl TouchpointsPage {
     fn tp(&self, code: &str) -> String {
         if code == "-" {
             self.c.tr.t("campaign.tp_unknown")
@@ -108,7 +127,6 @@ async fn list_view(
         Some(b) => b,
         None => s.app.contact_budget(p).await?,
     };
-    let touchpoints = s.app.touchpoints(p).await?;
     Ok(ListPage {
         c: Chrome::for_session(session, "campaigns"),
         rows,
@@ -119,7 +137,6 @@ async fn list_view(
         errors,
         budget_errors,
         triggers: Trigger::ALL,
-        touchpoints,
     })
 }
 
