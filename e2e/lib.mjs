@@ -356,6 +356,33 @@ export async function launchBrowser() {
   });
 }
 
+/** Signs a demo account of `role` in, in 简体中文, and returns its page. */
+export async function staffLogin(browser, server, role, viewport) {
+  const context = await browser.newContext({ locale: 'zh-CN', viewport });
+  const page = await context.newPage();
+  const { email, password } = server.accounts[role];
+  await page.goto(`${server.url}/login`);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  return page;
+}
+
+/** Calls the API with a token; fails on an error answer; returns the JSON (null if none). */
+export async function api(server, token, method, path, body) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  }
+  return text ? JSON.parse(text) : null;
+}
+
 /** Polls `fn` until it returns something truthy, which it returns; fails after the timeout. */
 export async function waitFor(what, fn, timeoutMs = 45_000) {
   const deadline = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, startSmtpSink, launchBrowser, waitFor } from '../lib.mjs';
+import { startServer, startSmtpSink, launchBrowser, waitFor, staffLogin, api } from '../lib.mjs';
 
 const results = new URL('../test-results/', import.meta.url).pathname;
 mkdirSync(results, { recursive: true });
@@ -15,29 +15,6 @@ mkdirSync(results, { recursive: true });
 function shot(database, name) {
   const docs = process.env.AFTERCARE_SCREENSHOTS;
   return docs && database === 'sqlite' ? `${docs}/${name}.png` : `${results}${database}-${name}.png`;
-}
-
-async function staffLogin(browser, server, role, viewport) {
-  const context = await browser.newContext({ locale: 'zh-CN', viewport });
-  const page = await context.newPage();
-  const { email, password } = server.accounts[role];
-  await page.goto(`${server.url}/login`);
-  await page.fill('#email', email);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-  return page;
-}
-
-async function api(server, token, method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
 }
 
 /** The day in China, `months` and `days` from today, as YYYY-MM-DD. */

@@ -6,35 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, startSmtpSink, launchBrowser, waitFor } from '../lib.mjs';
+import { startServer, startSmtpSink, launchBrowser, waitFor, staffLogin, api } from '../lib.mjs';
 
 const shots = new URL('../test-results/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
 
 const COMMENT = '冰箱门的密封条用了一个月就变形了，门关不严，冷气一直往外跑，非常失望。';
-
-async function staffLogin(browser, server, role) {
-  const context = await browser.newContext({ locale: 'zh-CN' });
-  const page = await context.newPage();
-  const { email, password } = server.accounts[role];
-  await page.goto(`${server.url}/login`);
-  await page.fill('#email', email);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-  return page;
-}
-
-async function api(server, token, method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
 
 for (const database of ['sqlite', 'postgres']) {
   test(`voice of the customer on ${database}`, { timeout: 300_000 }, async (t) => {

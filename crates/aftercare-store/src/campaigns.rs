@@ -207,19 +207,7 @@ impl CampaignStore for SqlStore {
         )
         .await?;
         if n == 0 {
-            let exists = scalar(
-                &mut *tx,
-                "SELECT id FROM campaigns WHERE id = $1",
-                &[V::I(id)],
-            )
-            .await?;
-            return Err(match exists {
-                None => StoreError::NotFound,
-                Some(_) => StoreError::Conflict {
-                    code: "version_conflict",
-                    field: Some("version".into()),
-                },
-            });
+            return Err(Self::missing_or_changed(&mut tx, "campaigns", id).await);
         }
         let after = json!({ "status": to.code() });
         self.log(

@@ -297,19 +297,7 @@ impl DeskSetupStore for SqlStore {
             )
             .await?;
             if n == 0 {
-                let exists = scalar(
-                    &mut *tx,
-                    "SELECT id FROM message_texts WHERE id = $1",
-                    &[V::I(t.id)],
-                )
-                .await?;
-                return Err(match exists {
-                    None => StoreError::NotFound,
-                    Some(_) => StoreError::Conflict {
-                        code: "version_conflict",
-                        field: Some("version".into()),
-                    },
-                });
+                return Err(Self::missing_or_changed(&mut tx, "message_texts", t.id).await);
             }
             t.id
         };

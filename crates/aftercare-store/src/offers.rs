@@ -140,19 +140,7 @@ impl OfferStore for SqlStore {
             )
             .await?;
             if n == 0 {
-                let exists = scalar(
-                    &mut *tx,
-                    "SELECT id FROM offers WHERE id = $1",
-                    &[V::I(o.id)],
-                )
-                .await?;
-                return Err(match exists {
-                    None => StoreError::NotFound,
-                    Some(_) => StoreError::Conflict {
-                        code: "version_conflict",
-                        field: Some("version".into()),
-                    },
-                });
+                return Err(Self::missing_or_changed(&mut tx, "offers", o.id).await);
             }
             o.id
         };

@@ -91,6 +91,29 @@ impl SqlStore {
         tx.commit().await.map_err(backend_err)
     }
 
+    /// Why an update guarded by `version = $n` changed no row: the record is gone, or it
+    /// was changed since the version was read.
+    pub(crate) async fn missing_or_changed(
+        tx: &mut AnyConnection,
+        table: &str,
+        id: i64,
+    ) -> StoreError {
+        let exists = scalar(
+            &mut *tx,
+            &format!("SELECT id FROM {table} WHERE id = $1"),
+            &[V::I(id)],
+        )
+        .await;
+        match exists {
+            Err(e) => e,
+            Ok(None) => StoreError::NotFound,
+            Ok(Some(_)) => StoreError::Conflict {
+                code: "version_conflict",
+                field: Some("version".into()),
+            },
+        }
+    }
+
     /// Appends the audit row and the change-log event of one write, in its transaction.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn log(

@@ -162,6 +162,14 @@ fn number<T: std::str::FromStr>(s: &str) -> Result<Option<T>, ()> {
     s.parse().map(Some).map_err(|_| ())
 }
 
+/// A number typed in a field: none when left empty; a field error when it is not one.
+fn number_in(inv: &mut aftercare_domain::Invalid, field: &'static str, s: &str) -> Option<u32> {
+    number(s).unwrap_or_else(|_| {
+        inv.push(field, "not_a_number");
+        None
+    })
+}
+
 fn lines(e: AppError, tr: &Tr) -> Vec<String> {
     match e {
         AppError::Invalid(mut inv) => {
@@ -194,15 +202,9 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
     let tr = Tr(session.lang);
     // Numbers that are not numbers are named like any other bad field.
     let mut inv = aftercare_domain::Invalid::default();
-    let mut num = |field: &'static str, v: &str| -> Option<u32> {
-        number(v).unwrap_or_else(|_| {
-            inv.push(field, "not_a_number");
-            None
-        })
-    };
-    let lead_days = num("lead_days", &draft.lead_days);
-    let holdout_percent = num("holdout_percent", &draft.holdout_percent);
-    let window_days = num("window_days", &draft.window_days);
+    let lead_days = number_in(&mut inv, "lead_days", &draft.lead_days);
+    let holdout_percent = number_in(&mut inv, "holdout_percent", &draft.holdout_percent);
+    let window_days = number_in(&mut inv, "window_days", &draft.window_days);
     let segment_id: Option<i64> = number(&draft.segment_id).unwrap_or(None);
     let text_id: Option<i64> = number(&draft.text_id).unwrap_or(None);
     if text_id.is_none() {
@@ -568,16 +570,10 @@ async fn offer_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm)
     };
     let tr = Tr(session.lang);
     let mut inv = aftercare_domain::Invalid::default();
-    let mut num = |field: &'static str, v: &str| -> Option<u32> {
-        number(v).unwrap_or_else(|_| {
-            inv.push(field, "not_a_number");
-            None
-        })
-    };
-    let within_days = num("within_days", &draft.within_days);
-    let min_repairs = num("min_repairs", &draft.min_repairs);
-    let months = num("months", &draft.months);
-    let window_days = num("window_days", &draft.window_days);
+    let within_days = number_in(&mut inv, "within_days", &draft.within_days);
+    let min_repairs = number_in(&mut inv, "min_repairs", &draft.min_repairs);
+    let months = number_in(&mut inv, "months", &draft.months);
+    let window_days = number_in(&mut inv, "window_days", &draft.window_days);
     let text_id: Option<i64> = number(&draft.text_id).unwrap_or(None);
     if text_id.is_none() {
         inv.push("text_id", "required");
