@@ -496,7 +496,6 @@ impl CampaignStore for SqlStore {
                     V::OptI(Some(campaign.id)),
                     V::T(campaign.name.clone()),
                     V::OptI(None),
-                    V::OptT(None),
                 ]);
             }
             bulk_insert(
@@ -515,23 +514,7 @@ impl CampaignStore for SqlStore {
                 &mails,
             )
             .await?;
-            bulk_insert(
-                &mut tx,
-                backend,
-                "timeline",
-                &[
-                    "customer_id",
-                    "at",
-                    "kind",
-                    "touchpoint",
-                    "ref_id",
-                    "summary",
-                    "actor_id",
-                    "params",
-                ],
-                &entries,
-            )
-            .await?;
+            self.timeline_bulk(&mut tx, entries).await?;
         }
         tx.commit().await.map_err(backend_err)?;
         Ok(written)

@@ -197,6 +197,46 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Timeline entries in bulk, rows of (customer, at, kind, touchpoint, ref, summary,
+    /// actor): each with the parameters its summary gives, as [`Self::timeline_add`]
+    /// writes one.
+    pub(crate) async fn timeline_bulk(
+        &self,
+        tx: &mut AnyConnection,
+        rows: Vec<Vec<V>>,
+    ) -> Result<(), StoreError> {
+        let rows: Vec<Vec<V>> = rows
+            .into_iter()
+            .map(|mut r| {
+                let params = match (&r[2], &r[5]) {
+                    (V::T(kind), V::T(summary)) => {
+                        aftercare_app::timeline_model::params_of(kind, summary)
+                    }
+                    _ => None,
+                };
+                r.push(V::OptT(params.map(|p| p.to_string())));
+                r
+            })
+            .collect();
+        bulk_insert(
+            tx,
+            self.db.backend,
+            "timeline",
+            &[
+                "customer_id",
+                "at",
+                "kind",
+                "touchpoint",
+                "ref_id",
+                "summary",
+                "actor_id",
+                "params",
+            ],
+            &rows,
+        )
+        .await
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn timeline_add(
         &self,

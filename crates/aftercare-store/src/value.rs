@@ -370,22 +370,8 @@ impl ValueStore for SqlStore {
             &history,
         )
         .await?;
-        bulk_insert(
-            &mut tx,
-            backend,
-            "timeline",
-            &[
-                "customer_id",
-                "at",
-                "kind",
-                "touchpoint",
-                "ref_id",
-                "summary",
-                "actor_id",
-            ],
-            &timeline,
-        )
-        .await?;
+        // With their parameters: the pages say "低价值 → 中价值", not the codes.
+        self.timeline_bulk(&mut tx, timeline).await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(changes)
     }
