@@ -865,7 +865,7 @@ where
         if let (ServicePhase::AfterSale, Some(a)) = (phase, &asset)
             && let Some(w) = self.warranty_on(a.id, None).await?
         {
-            let d = warranty::decide_charge(ty, &w);
+            let d = self.decide_who_pays(a.id, ty, &w).await?;
             r.charge = Some(d.charge);
             r.charge_reason = Some(d.reason.into());
         }
@@ -1473,7 +1473,7 @@ where
             // Decided on the day the request was opened, as at opening.
             && let Some(w) = self.warranty_on(a, Some(self.opened_on(&r))).await?
         {
-            let d = warranty::decide_charge(ty, &w);
+            let d = self.decide_who_pays(a, ty, &w).await?;
             r.charge = Some(d.charge);
             r.charge_reason = Some(d.reason.into());
         }

@@ -525,6 +525,10 @@ pub struct OrderItemInput {
     /// One serial per unit for serial-numbered products; at most 1,000.
     #[serde(default)]
     pub serials: Vec<String>,
+    /// A care-plan line: the customer's item it covers (may be left out when they own
+    /// only one item the plan can cover).
+    #[serde(default)]
+    pub asset_id: Option<i64>,
 }
 
 /// An order to record.
@@ -568,6 +572,9 @@ pub struct OrderInput {
     pub special_needs: Option<String>,
     /// At most 500 lines.
     pub items: Vec<OrderItemInput>,
+    /// A voucher of the customer's to take off the order (used once).
+    #[serde(default)]
+    pub voucher_code: Option<String>,
 }
 
 /// A validated order; prices still to be completed from the catalogue by the use case.
@@ -590,6 +597,12 @@ pub struct OrderDraft {
     pub lines: Vec<OrderLine>,
     /// Lines whose unit price was not given: filled from the catalogue.
     pub price_from_catalog: Vec<bool>,
+    /// The service contracts its care-plan lines make.
+    #[serde(default)]
+    pub contracts: Vec<crate::care_model::ContractDraft>,
+    /// The voucher it uses; its discount is part of `discount`.
+    #[serde(default)]
+    pub voucher: Option<crate::care_model::VoucherUse>,
 }
 
 impl OrderDraft {
@@ -743,6 +756,8 @@ impl OrderInput {
             special_needs,
             lines,
             price_from_catalog: from_catalog,
+            contracts: vec![],
+            voucher: None,
         })
     }
 }

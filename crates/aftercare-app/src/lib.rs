@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod campaign;
 pub mod campaign_model;
+pub mod care;
+pub mod care_model;
 pub mod customer_mail;
 pub mod dashboard;
 pub mod desk;

@@ -800,22 +800,6 @@ where
         Ok(d)
     }
 
-    pub async fn create_order(
-        &self,
-        p: &Principal,
-        input: &OrderInput,
-    ) -> Result<OrderId, AppError> {
-        p.require(Permission::WriteCustomers)?;
-        let d = self.prepare_order(input).await?;
-        let ids = self
-            .store
-            .create_orders(&p.actor(), &[d], self.now())
-            .await?;
-        ids.first()
-            .copied()
-            .ok_or_else(|| AppError::Internal("no id returned".into()))
-    }
-
     pub async fn order(&self, p: &Principal, id: OrderId) -> Result<Order, AppError> {
         p.require(Permission::Read)?;
         self.store

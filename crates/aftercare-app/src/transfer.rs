@@ -877,6 +877,7 @@ pub async fn import(
                         unit_price: opt(r, "unit_price"),
                         discount: None,
                         serials: list(r, "serials"),
+                        asset_id: None,
                     });
                 }
                 let input = match customer_id {
@@ -897,6 +898,7 @@ pub async fn import(
                         payment_terms: opt(head, "payment_terms"),
                         special_needs: opt(head, "special_needs"),
                         items,
+                        voucher_code: None,
                     }),
                 };
                 inputs.push(input);

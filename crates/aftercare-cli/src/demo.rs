@@ -616,6 +616,8 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
                     }),
                     lines,
                     price_from_catalog: vec![],
+                    contracts: vec![],
+                    voucher: None,
                 });
             }
         }
@@ -693,17 +695,20 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
         b.finish();
     }
     desk(app, &user_ids, &mut rng).await?;
-    library(app, user_ids[1], cat_ids[0]).await?;
+    library(app, user_ids[1], cat_ids[0], &product_ids).await?;
     Ok(creds)
 }
 
 /// The message library's first texts, approved, and two offers for the desk: an extended
-/// warranty for air conditioners (sold as a product) and an upgrade after repeated
-/// repairs. Campaigns are left to the marketer to build.
+/// warranty for air conditioners (sold as a product, and a care plan that covers repairs
+/// and maintenance for a year after the guarantee) and an upgrade after repeated repairs;
+/// yearly maintenance for air conditioners and water heaters. Campaigns are left to the
+/// marketer to build.
 async fn library(
     app: &App,
     manager: UserId,
     aircon: aftercare_domain::CategoryId,
+    products: &[aftercare_domain::ProductId],
 ) -> anyhow::Result<()> {
     use aftercare_app::campaign_model::Offer;
     use aftercare_app::desk_model::MessageText;
@@ -794,6 +799,36 @@ async fn library(
             version: 1,
         };
         store.save_offer(&actor, &o).await?;
+    }
+    if let Some(ext) = extension.first() {
+        let plan = aftercare_app::care_model::CarePlan {
+            id: 0,
+            product_id: ext.get(),
+            product_name: String::new(),
+            category_id: Some(aircon.get()),
+            months: 12,
+            extends_warranty: true,
+            covers: vec![
+                aftercare_domain::request::ServiceType::Repair,
+                aftercare_domain::request::ServiceType::Maintenance,
+            ],
+            active: true,
+            owner_name: "周经理".into(),
+            created_at: now,
+            version: 1,
+        };
+        store.save_care_plan(&actor, &plan).await?;
+    }
+    // Air conditioners (the first two products) and the water heater, once a year.
+    for (i, p) in products.iter().enumerate() {
+        if PRODUCTS
+            .get(i)
+            .is_some_and(|s| matches!(s.sku, "KFR-35GW" | "KFR-72LW" | "JSQ30-16"))
+        {
+            store
+                .set_maintenance(&actor, p.get(), Some(12), now)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod calendar;
 pub mod campaign;
+pub mod care;
 pub mod catalog;
 pub mod contact;
 pub mod customer;

@@ -76,9 +76,9 @@ impl Row {
 }
 
 /// (customer id, name, email, consent, language) read with every recipient.
-type Who = (i64, String, Option<String>, String, Option<String>);
+pub(crate) type Who = (i64, String, Option<String>, String, Option<String>);
 
-fn recipient(w: Who, occurrence: String, at: jiff::Timestamp) -> Recipient {
+pub(crate) fn recipient(w: Who, occurrence: String, at: jiff::Timestamp) -> Recipient {
     Recipient {
         customer_id: CustomerId(w.0),
         name: w.1,
@@ -94,7 +94,7 @@ fn recipient(w: Who, occurrence: String, at: jiff::Timestamp) -> Recipient {
 }
 
 /// Customers the campaign may address: not merged away, not erased.
-const REACHABLE: &str = "c.merged_into IS NULL AND c.erased_at IS NULL";
+pub(crate) const REACHABLE: &str = "c.merged_into IS NULL AND c.erased_at IS NULL";
 
 #[async_trait]
 impl CampaignStore for SqlStore {

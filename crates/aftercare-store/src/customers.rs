@@ -622,6 +622,8 @@ impl CustomerStore for SqlStore {
             "assets",
             "interactions",
             "timeline",
+            "service_contracts",
+            "vouchers",
         ] {
             exec(
                 &mut *tx,

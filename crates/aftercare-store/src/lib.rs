@@ -5,6 +5,7 @@ mod accounts;
 mod audit;
 pub mod backup;
 mod campaigns;
+mod care;
 mod catalogue;
 mod change_log;
 mod customer_rows;

@@ -119,6 +119,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         VALUE_TIMELINE_PARAMS,
         include_str!("migrations/m20261206_000028_fill_value_timeline_params.sql"),
     ),
+    (
+        "m20261207_000029_create_care_and_vouchers",
+        include_str!("migrations/m20261207_000029_create_care_and_vouchers.sql"),
+    ),
 ];
 
 /// The migration whose Rust step gives the value tier and loyalty stage entries written

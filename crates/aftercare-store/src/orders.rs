@@ -179,7 +179,30 @@ impl OrderStore for SqlStore {
 
     async fn assets_of(&self, customer_id: CustomerId) -> StoreResult<Vec<Asset>> {
         let r: Vec<AssetRec> = fetch_all(&self.db.read, &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.customer_id = $1 ORDER BY a.purchased_on DESC, a.id DESC"), &[V::I(customer_id.get())]).await?;
-        r.into_iter().map(TryInto::try_into).collect()
+        let mut assets: Vec<Asset> = r
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
+        // Each item's usage archive, read together: offers, maintenance and 三包 read it.
+        #[derive(sqlx::FromRow)]
+        struct Ev {
+            asset_id: i64,
+            #[sqlx(flatten)]
+            e: AssetEventRec,
+        }
+        let ev: Vec<Ev> = fetch_all(
+            &self.db.read,
+            "SELECT e.asset_id, e.id, e.day, e.kind, e.void_condition, e.note, e.created_at FROM asset_events e \
+             JOIN assets a ON a.id = e.asset_id WHERE a.customer_id = $1 ORDER BY e.day DESC, e.id DESC",
+            &[V::I(customer_id.get())],
+        )
+        .await?;
+        for Ev { asset_id, e } in ev {
+            if let Some(a) = assets.iter_mut().find(|a| a.id.get() == asset_id) {
+                a.events.push(e.try_into()?);
+            }
+        }
+        Ok(assets)
     }
 
     async fn warranty_inputs(
@@ -433,6 +456,31 @@ impl SqlStore {
                     me.log(&mut *tx, actor, "create", "asset", asset_id, None, Some(&json!({"serial": s, "product_id": line.product_id, "customer_id": d.customer_id, "order_id": id})), now).await?;
                     serials.push(s.clone());
                 }
+            }
+            // The voucher it uses, once: the first order to set it wins, a second one
+            // (another server, a double submit) finds it taken and writes nothing.
+            if let Some(v) = d.voucher {
+                let n = exec(
+                    &mut *tx,
+                    "UPDATE vouchers SET order_id = $1, discount = $2, redeemed_at = $3, version = version + 1 \
+                     WHERE id = $4 AND customer_id = $5 AND order_id IS NULL AND cancelled_at IS NULL",
+                    &[V::I(id), V::I(v.discount), now.into(), V::I(v.voucher_id), V::I(d.customer_id.get())],
+                )
+                .await?;
+                if n == 0 {
+                    return Err(StoreError::Conflict { code: "voucher_used", field: Some("voucher_code".into()) });
+                }
+                me.log(&mut *tx, actor, "redeem", "voucher", v.voucher_id, None, Some(&json!({"order_id": id, "discount": v.discount})), now).await?;
+            }
+            for c in &d.contracts {
+                let cid = insert_id(
+                    &mut *tx,
+                    "INSERT INTO service_contracts (plan_id, customer_id, asset_id, order_id, starts_on, ends_on, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    &[V::I(c.plan_id), V::I(d.customer_id.get()), V::I(c.asset_id), V::I(id), c.starts_on.to_string().into(), c.ends_on.to_string().into(), now.into()],
+                )
+                .await?;
+                me.log(&mut *tx, actor, "create", "service_contract", cid, None, Some(&json!({"asset_id": c.asset_id, "plan_id": c.plan_id, "order_id": id, "starts_on": c.starts_on.to_string(), "ends_on": c.ends_on.to_string()})), now).await?;
             }
             let after = json!({"number": number, "customer_id": d.customer_id, "channel": d.channel.code(), "total": d.total(), "currency": d.currency, "serials": serials});
             me.log(

@@ -138,6 +138,8 @@ fn export_tables() -> Vec<(&'static str, String)> {
         by_customer("surveys"),
         by_customer("campaign_members"),
         by_customer("offer_responses"),
+        by_customer("service_contracts"),
+        by_customer("vouchers"),
         by_customer("customer_values"),
         by_customer("loyalty_history"),
         ("referrals", of("referrer_id IN {C} OR referred_id IN {C}")),

@@ -343,6 +343,7 @@ pub fn order_input(
             unit_price: None,
             discount: None,
             serials: serials.iter().map(|s| s.to_string()).collect(),
+            asset_id: None,
         }],
         ..Default::default()
     }

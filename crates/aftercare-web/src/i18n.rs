@@ -1604,6 +1604,7 @@ static INDEX: LazyLock<HashMap<&'static str, [&'static str; 3]>> = LazyLock::new
         .chain(crate::i18n_value::VALUE_MESSAGES)
         .chain(crate::i18n_voc::VOC_MESSAGES)
         .chain(crate::i18n_campaign::CAMPAIGN_MESSAGES)
+        .chain(crate::i18n_care::CARE_MESSAGES)
         .map(|(k, s, t, e)| (*k, [*s, *t, *e]))
         .collect()
 });
@@ -1671,6 +1672,7 @@ mod tests {
             .chain(crate::i18n_value::VALUE_MESSAGES)
             .chain(crate::i18n_voc::VOC_MESSAGES)
             .chain(crate::i18n_campaign::CAMPAIGN_MESSAGES)
+            .chain(crate::i18n_care::CARE_MESSAGES)
         {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!s.is_empty() && !t.is_empty() && !e.is_empty(), "{k}");

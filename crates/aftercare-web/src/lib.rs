@@ -3,6 +3,7 @@
 pub mod api;
 pub mod i18n;
 mod i18n_campaign;
+mod i18n_care;
 mod i18n_desk;
 mod i18n_value;
 mod i18n_voc;

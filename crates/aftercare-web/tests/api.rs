@@ -5570,3 +5570,506 @@ async fn offers_at_the_desk_apply_with_why_and_count_what_they_sell(app: &TestAp
 }
 
 on_both_databases!(offers_at_the_desk => offers_at_the_desk_apply_with_why_and_count_what_they_sell);
+
+/// The field names of a 422 answer, in order.
+fn field_names(r: &Reply) -> Vec<String> {
+    r.json["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The field codes of a 422 answer, in order.
+fn field_codes(r: &Reply) -> Vec<String> {
+    r.json["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn care_plans_change_who_pays_and_vouchers_are_used_once(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    let product = seed_product(app, &tok).await;
+    let category = get_json(app, &tok, &format!("/api/v1/products/{product}"))
+        .await
+        .expect(200)
+        .json["category_id"]
+        .as_i64()
+        .unwrap();
+    let service = post_json(
+        app,
+        &tok,
+        "/api/v1/products",
+        &json!({"sku": "EXT-1Y", "name": "延保服务一年", "category_id": category,
+                "price": "299.00", "serialized": false}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let today = app.app.clock.today();
+    let months_ago = |m: i64| {
+        today
+            .checked_sub(jiff::Span::new().months(m))
+            .unwrap()
+            .to_string()
+    };
+
+    // Every wrong field at once, and nothing stored.
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/care-plans",
+        &json!({"product_id": product, "months": 0, "covers": ["repair", "nope"]}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(field_names(&r), ["product_id", "months", "covers[1]"]);
+    assert_eq!(
+        field_codes(&r),
+        [
+            "plan_product_serialized",
+            "out_of_range",
+            "service_type_unknown"
+        ]
+    );
+    assert_eq!(
+        get_json(app, &tok, "/api/v1/care-plans").await.json,
+        json!([])
+    );
+    let plan = json!({"product_id": service, "category_id": category, "months": 12,
+                      "extends_warranty": true, "covers": ["repair", "maintenance"]});
+    post_json(app, &tok, "/api/v1/care-plans", &plan)
+        .await
+        .expect(201);
+    let r = post_json(app, &tok, "/api/v1/care-plans", &plan)
+        .await
+        .expect(422);
+    assert_eq!(field_codes(&r), ["plan_exists_for_product"]);
+
+    // Two air conditioners bought 14 months ago: their 12-month guarantee is over.
+    let owner = create_customer(app, &tok, &person("保障客户", "13700139951")).await;
+    for serial in ["SN-CARE-1", "SN-CARE-2"] {
+        post_json(
+            app,
+            &tok,
+            "/api/v1/orders",
+            &order(owner, product, serial, &months_ago(14)),
+        )
+        .await
+        .expect(201);
+    }
+    let other = create_customer(app, &tok, &person("别的客户", "13700139952")).await;
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(other, product, "SN-CARE-3", &months_ago(2)),
+    )
+    .await
+    .expect(201);
+    let assets = |c: i64| {
+        let tok = tok.clone();
+        async move {
+            get_json(app, &tok, &format!("/api/v1/customers/{c}/360"))
+                .await
+                .expect(200)
+                .json["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    (
+                        a["serial"].as_str().unwrap().to_string(),
+                        a["id"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<std::collections::HashMap<String, i64>>()
+        }
+    };
+    let mine = assets(owner).await;
+    let theirs = assets(other).await;
+    let plan_order = |asset: Option<i64>| {
+        let mut line = json!({"product_id": service, "quantity": 1});
+        if let Some(a) = asset {
+            line["asset_id"] = json!(a);
+        }
+        json!({"customer_id": owner, "channel": "store", "items": [line]})
+    };
+    // Which of the two? And never another customer's item.
+    let r = post_json(app, &tok, "/api/v1/orders", &plan_order(None))
+        .await
+        .expect(422);
+    assert_eq!(
+        (field_names(&r), field_codes(&r)),
+        (
+            vec!["items[0].asset_id".to_string()],
+            vec!["which_item".to_string()]
+        )
+    );
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &plan_order(Some(theirs["SN-CARE-3"])),
+    )
+    .await
+    .expect(422);
+    assert_eq!(field_codes(&r), ["asset_not_customers"]);
+    let before = get_json(app, &tok, &format!("/api/v1/orders?customer_id={owner}"))
+        .await
+        .expect(200)
+        .items()
+        .len();
+    assert_eq!(before, 2, "refused orders write nothing");
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &plan_order(Some(mine["SN-CARE-1"])),
+    )
+    .await
+    .expect(201);
+    // Sold after the guarantee ended: cover runs from today for 12 months.
+    let care = get_json(app, &tok, &format!("/api/v1/customers/{owner}/care"))
+        .await
+        .expect(200)
+        .json;
+    let contract = &care["contracts"][0];
+    assert_eq!(care["contracts"].as_array().unwrap().len(), 1, "{care}");
+    assert_eq!(contract["asset_id"], mine["SN-CARE-1"]);
+    assert_eq!(contract["starts_on"], today.to_string());
+    let ends = today
+        .checked_add(jiff::Span::new().months(12))
+        .unwrap()
+        .checked_sub(jiff::Span::new().days(1))
+        .unwrap();
+    assert_eq!(contract["ends_on"], ends.to_string());
+    assert_eq!(contract["plan_name"], "延保服务一年");
+
+    // Who pays: the covered item's repair is free under the contract; the same repair
+    // on the other item, and a service the plan does not cover, are charged.
+    let request = |asset: i64, ty: &str| {
+        json!({"customer_id": owner, "asset_id": asset, "service_type": ty,
+               "subject": "空调不制冷", "channel": "phone"})
+    };
+    let charge = |id: i64| {
+        let tok = tok.clone();
+        async move {
+            let d = get_json(app, &tok, &format!("/api/v1/requests/{id}"))
+                .await
+                .expect(200)
+                .json;
+            (
+                d["request"]["charge"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                d["request"]["charge_reason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        }
+    };
+    let covered = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &request(mine["SN-CARE-1"], "repair"),
+    )
+    .await
+    .expect(201)
+    .id();
+    assert_eq!(
+        charge(covered).await,
+        ("free".to_string(), "service_contract".to_string())
+    );
+    let uncovered = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &request(mine["SN-CARE-2"], "repair"),
+    )
+    .await
+    .expect(201)
+    .id();
+    assert_eq!(
+        charge(uncovered).await,
+        ("chargeable".to_string(), "warranty_expired".to_string())
+    );
+    let exchange = post_json(
+        app,
+        &tok,
+        "/api/v1/requests",
+        &request(mine["SN-CARE-1"], "exchange"),
+    )
+    .await
+    .expect(201)
+    .id();
+    assert_eq!(
+        charge(exchange).await,
+        ("chargeable".to_string(), "warranty_expired".to_string())
+    );
+
+    // Maintenance every 6 months from delivery (or the last service).
+    let r = put_json(
+        app,
+        &tok,
+        "/api/v1/maintenance-schedules",
+        &json!({"product_id": service, "every_months": 0}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(field_codes(&r), ["product_not_serialized", "out_of_range"]);
+    put_json(
+        app,
+        &tok,
+        "/api/v1/maintenance-schedules",
+        &json!({"product_id": product, "every_months": 6}),
+    )
+    .await
+    .expect(204);
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/assets/{}/events", mine["SN-CARE-2"]),
+        &json!({"kind": "service", "day": months_ago(1)}),
+    )
+    .await
+    .expect(201);
+    let care = get_json(app, &tok, &format!("/api/v1/customers/{owner}/care"))
+        .await
+        .expect(200)
+        .json;
+    let due: std::collections::HashMap<i64, (String, bool)> = care["maintenance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["asset_id"].as_i64().unwrap(),
+                (
+                    m["due_on"].as_str().unwrap().to_string(),
+                    m["overdue"].as_bool().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(due[&mine["SN-CARE-1"]], (months_ago(8), true));
+    let next = today
+        .checked_sub(jiff::Span::new().months(1))
+        .unwrap()
+        .checked_add(jiff::Span::new().months(6))
+        .unwrap();
+    assert_eq!(due[&mine["SN-CARE-2"]], (next.to_string(), false));
+
+    // Vouchers: an agent gives at most ¥200; given from a request, for its customer.
+    let admin = token(app, &["admin"]).await;
+    post_json(
+        app,
+        &admin,
+        "/api/v1/users",
+        &json!({"email": "quan@example.cn", "name": "客服小孙", "password": "agent-password", "role": "agent"}),
+    )
+    .await
+    .expect(201);
+    let agent = app
+        .app
+        .create_token(
+            &Actor::system("test"),
+            "quan@example.cn",
+            "t",
+            &["write".to_string()],
+        )
+        .await
+        .unwrap()
+        .token;
+    let give = |body: Value| {
+        let agent = agent.clone();
+        async move {
+            post_json(
+                app,
+                &agent,
+                &format!("/api/v1/requests/{uncovered}/vouchers"),
+                &body,
+            )
+            .await
+        }
+    };
+    let r = give(json!({"kind": "amount", "value": "500", "reason": "上门迟到"}))
+        .await
+        .expect(422);
+    assert_eq!(field_codes(&r), ["over_your_limit"]);
+    let r = give(json!({"kind": "percent", "value": "150", "valid_days": 0, "reason": " "}))
+        .await
+        .expect(422);
+    assert_eq!(
+        field_names(&r),
+        ["value", "valid_days", "reason"],
+        "{}",
+        r.text
+    );
+    let fifty = give(json!({"kind": "amount", "value": "50", "reason": "上门迟到"}))
+        .await
+        .expect(201)
+        .id();
+    let v = get_json(app, &tok, &format!("/api/v1/vouchers/{fifty}"))
+        .await
+        .expect(200)
+        .json;
+    let code = v["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 8);
+    assert_eq!(v["customer_id"], owner);
+    assert_eq!(v["valid_from"], today.to_string());
+    // Another customer cannot use it.
+    let filter = post_json(
+        app,
+        &tok,
+        "/api/v1/products",
+        &json!({"sku": "FLT-1", "name": "空调滤网", "category_id": category,
+                "price": "80.00", "serialized": false}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let buy = |customer: i64, code: &str| {
+        json!({"customer_id": customer, "channel": "store", "voucher_code": code,
+               "items": [{"product_id": filter, "quantity": 1}]})
+    };
+    let r = post_json(app, &tok, "/api/v1/orders", &buy(other, &code))
+        .await
+        .expect(422);
+    assert_eq!(field_codes(&r), ["voucher_unknown"]);
+    // Its customer uses it once (typed in lower case): ¥50 off the order.
+    let mut first = buy(owner, &code.to_lowercase());
+    first["items"][0] =
+        json!({"product_id": service, "quantity": 1, "asset_id": mine["SN-CARE-2"]});
+    let used = post_json(app, &tok, "/api/v1/orders", &first)
+        .await
+        .expect(201)
+        .id();
+    let o = get_json(app, &tok, &format!("/api/v1/orders/{used}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(o["total"], 249_00, "{o}");
+    let v = get_json(app, &tok, &format!("/api/v1/vouchers/{fifty}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(
+        (v["order_id"].as_i64(), v["discount"].as_i64()),
+        (Some(used), Some(50_00))
+    );
+    let r = post_json(app, &tok, "/api/v1/orders", &buy(owner, &code))
+        .await
+        .expect(422);
+    assert_eq!(field_codes(&r), ["voucher_used"]);
+
+    // Two orders at once with one voucher: one is taken, the other refused, whatever
+    // server each lands on.
+    let pct = give(json!({"kind": "percent", "value": "10", "reason": "维修返工"}))
+        .await
+        .expect(201)
+        .id();
+    let code = get_json(app, &tok, &format!("/api/v1/vouchers/{pct}"))
+        .await
+        .json["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let goods = |serial: &str| {
+        json!({"customer_id": owner, "channel": "store", "voucher_code": code,
+               "items": [{"product_id": product, "quantity": 1, "serials": [serial]}]})
+    };
+    let (one, two) = (goods("SN-RACE-1"), goods("SN-RACE-2"));
+    let (a, b) = tokio::join!(
+        post_json(app, &tok, "/api/v1/orders", &one),
+        post_json(app, &tok, "/api/v1/orders", &two),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses[0], 201, "{} / {}", a.text, b.text);
+    assert!(matches!(statuses[1], 409 | 422), "{} / {}", a.text, b.text);
+    let loser = if a.status == 201 { &b } else { &a };
+    assert!(loser.text.contains("voucher_used"), "{}", loser.text);
+    let orders = get_json(app, &tok, &format!("/api/v1/orders?customer_id={owner}"))
+        .await
+        .items()
+        .len();
+    assert_eq!(
+        orders, 5,
+        "two bought, one plan, one with ¥50 off, one raced"
+    );
+
+    // Cancelling: the desk's managers only, unused vouchers only.
+    let spare = give(json!({"kind": "amount", "value": "20", "reason": "补偿"}))
+        .await
+        .expect(201)
+        .id();
+    post_json(
+        app,
+        &agent,
+        &format!("/api/v1/vouchers/{spare}/cancel"),
+        &json!({"version": 1}),
+    )
+    .await
+    .expect(403);
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/vouchers/{spare}/cancel"),
+        &json!({"version": 1}),
+    )
+    .await
+    .expect(204);
+    let spare_code = get_json(app, &tok, &format!("/api/v1/vouchers/{spare}"))
+        .await
+        .json["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = post_json(app, &tok, "/api/v1/orders", &buy(owner, &spare_code))
+        .await
+        .expect(422);
+    assert_eq!(field_codes(&r), ["voucher_cancelled"]);
+    let r = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/vouchers/{fifty}/cancel"),
+        &json!({"version": 2}),
+    )
+    .await
+    .expect(422);
+    assert!(r.text.contains("voucher_used"), "{}", r.text);
+
+    // The customer page shows the contract, the maintenance due and the vouchers.
+    let b = browser();
+    send(b.post(url(app, "/login")).form(&[
+        ("email", app.admin_email.as_str()),
+        ("password", app.admin_password.as_str()),
+    ]))
+    .await
+    .expect(303);
+    let page = send(b.get(url(app, &format!("/customers/{owner}"))))
+        .await
+        .expect(200)
+        .text;
+    assert!(
+        page.contains("id=\"care\"") && page.contains("延保服务一年"),
+        "{page}"
+    );
+    assert!(page.contains("已逾期") && page.contains("已用于订单"));
+    let page = send(b.get(url(app, "/care"))).await.expect(200).text;
+    assert!(page.contains("延保服务一年") && page.contains("生效中"));
+}
+
+on_both_databases!(care_plans_and_vouchers => care_plans_change_who_pays_and_vouchers_are_used_once);

@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod campaigns;
+mod care;
 mod catalogue;
 mod change_log;
 mod customers;
@@ -27,6 +28,7 @@ mod voc;
 pub use accounts::*;
 pub use audit::*;
 pub use campaigns::CampaignStore;
+pub use care::CareStore;
 pub use catalogue::*;
 pub use change_log::ChangeLog;
 pub use customers::*;
@@ -100,6 +102,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// need it too.
 pub trait DeskPorts:
     AccountStore
+    + CareStore
     + CatalogueStore
     + CustomerStore
     + DeskSetupStore
@@ -114,6 +117,7 @@ pub trait DeskPorts:
 impl<T> DeskPorts for T where
     T: ?Sized
         + AccountStore
+        + CareStore
         + CatalogueStore
         + CustomerStore
         + DeskSetupStore
@@ -145,6 +149,7 @@ pub trait Store:
     + PrivacyStore
     + ValueStore
     + CampaignStore
+    + CareStore
     + OfferStore
     + FeedbackStore
     + SurveyStore

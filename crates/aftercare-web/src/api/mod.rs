@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod campaigns;
+mod care;
 mod catalogue;
 mod customers;
 pub(crate) mod desk;
@@ -58,6 +59,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(value::routes())
         .merge(feedback::routes())
         .merge(campaigns::routes())
+        .merge(care::routes())
         .split_for_parts();
     // Imports and exports carry files: in the document, outside the JSON body limit.
     let (files, files_doc) = transfer::routes().split_for_parts();

@@ -154,7 +154,7 @@ async fn list_page(State(s): State<AppState>, session: Session) -> Response {
     }
 }
 
-fn number<T: std::str::FromStr>(s: &str) -> Result<Option<T>, ()> {
+pub(crate) fn number<T: std::str::FromStr>(s: &str) -> Result<Option<T>, ()> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -170,7 +170,7 @@ fn number_in(inv: &mut aftercare_domain::Invalid, field: &'static str, s: &str) 
     })
 }
 
-fn lines(e: AppError, tr: &Tr) -> Vec<String> {
+pub(crate) fn lines(e: AppError, tr: &Tr) -> Vec<String> {
     match e {
         AppError::Invalid(mut inv) => {
             // A campaign's or an offer's name, not a person's ("姓名").

@@ -639,9 +639,28 @@ pub(crate) struct CustomerPage {
     offers: Vec<aftercare_app::campaign_model::ApplicableOffer>,
     offer_customer: i64,
     offer_request: Option<i64>,
+    /// Contracts, vouchers and maintenance due.
+    care: aftercare_app::care_model::CustomerCare,
+    today: jiff::civil::Date,
 }
 
 impl CustomerPage {
+    fn voucher_value(&self, v: &aftercare_app::care_model::Voucher) -> String {
+        crate::pages::care::voucher_value(v)
+    }
+    fn voucher_state(&self, v: &aftercare_app::care_model::Voucher) -> String {
+        crate::pages::care::voucher_state(&self.c.tr, v, self.today)
+    }
+    fn contract_state(&self, k: &aftercare_app::care_model::ServiceContract) -> String {
+        crate::pages::care::contract_state(&self.c.tr, k, self.today)
+    }
+    fn covers_text(&self, covers: &[aftercare_domain::request::ServiceType]) -> String {
+        covers
+            .iter()
+            .map(|t| self.c.tr.k("stype", t.code()))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
     /// Whether the customer's tier is `t` (for the tier menu).
     fn tier_is(&self, t: &str) -> bool {
         self.v.customer.tier.is_some_and(|x| x.code() == t)
@@ -717,6 +736,10 @@ pub(crate) async fn customer_page(
     } else {
         vec![]
     };
+    let care = match s.app.customer_care(&session.principal, id).await {
+        Ok(c) => c,
+        Err(e) => return page_error(e, session.lang),
+    };
     render(CustomerPage {
         c: Chrome::new(&session, "customers"),
         v,
@@ -731,6 +754,8 @@ pub(crate) async fn customer_page(
         offers,
         offer_customer: id.get(),
         offer_request: None,
+        care,
+        today: s.app.clock.today(),
     })
 }
 

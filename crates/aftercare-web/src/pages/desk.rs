@@ -502,9 +502,18 @@ struct RequestPage {
     offers: Vec<aftercare_app::campaign_model::ApplicableOffer>,
     offer_customer: i64,
     offer_request: Option<i64>,
+    /// Vouchers given from this request.
+    vouchers: Vec<aftercare_app::care_model::Voucher>,
+    today: jiff::civil::Date,
 }
 
 impl RequestPage {
+    fn voucher_value(&self, v: &aftercare_app::care_model::Voucher) -> String {
+        crate::pages::care::voucher_value(v)
+    }
+    fn voucher_state(&self, v: &aftercare_app::care_model::Voucher) -> String {
+        crate::pages::care::voucher_state(&self.c.tr, v, self.today)
+    }
     fn why(&self, w: &aftercare_domain::offer::Why) -> String {
         crate::pages::campaigns::why_text(&self.c.tr, w)
     }
@@ -642,6 +651,18 @@ async fn request_view(
     };
     let offer_customer = d.request.customer_id.get();
     let offer_request = Some(d.request.id.get());
+    let vouchers = match &customer {
+        Some(_) => s
+            .app
+            .customer_care(p, d.request.customer_id)
+            .await
+            .map(|c| c.vouchers)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| v.request_id == Some(d.request.id.get()))
+            .collect(),
+        None => vec![],
+    };
     Ok(RequestPage {
         c: Chrome::for_session(session, "requests"),
         d,
@@ -654,7 +675,22 @@ async fn request_view(
         offers,
         offer_customer,
         offer_request,
+        vouchers,
+        today: s.app.clock.today(),
     })
+}
+
+/// The request page again, with the errors of a form sent from it.
+pub(crate) async fn request_with_errors(
+    s: &AppState,
+    session: &Session,
+    id: RequestId,
+    errors: Vec<String>,
+) -> Response {
+    match request_view(s, session, id, errors).await {
+        Ok(p) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
+        Err(e) => page_error(e, session.lang),
+    }
 }
 
 async fn request_page(

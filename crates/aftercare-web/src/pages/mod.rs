@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod campaigns;
+mod care;
 mod catalogue;
 mod customers;
 mod dashboard;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(library::routes())
         .merge(campaigns::routes())
+        .merge(care::routes())
         .merge(voc::routes())
         .merge(value::routes())
         .merge(portal::routes())

@@ -87,6 +87,8 @@ pub(crate) struct OrderForm {
     values: HashMap<String, String>,
     errors: HashMap<String, String>,
     lines: Vec<Row>,
+    /// The customer's items a care plan on the order may cover.
+    assets: Vec<Asset>,
 }
 
 impl OrderForm {
@@ -130,6 +132,11 @@ pub(crate) async fn order_form(
         .await?
         .items;
     let outlets = s.app.outlets(&session.principal).await?;
+    let assets = s
+        .app
+        .customer_360(&session.principal, customer_id, None)
+        .await?
+        .assets;
     let mut values = HashMap::new();
     values.insert("ordered_on".to_string(), s.app.clock.today().to_string());
     values.insert("channel".to_string(), "store".to_string());
@@ -142,6 +149,7 @@ pub(crate) async fn order_form(
         values,
         errors: HashMap::new(),
         lines: pad(vec![], 3),
+        assets,
     })
 }
 
@@ -161,6 +169,12 @@ pub(crate) async fn new_order_submit(
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
     let customer_id: CustomerId = f.s("customer_id").parse().unwrap_or_default();
+    // The item chosen for the order's care plan goes on its care-plan lines.
+    let plans: Vec<i64> = match s.app.care_plans(&session.principal).await {
+        Ok(ps) => ps.into_iter().map(|p| p.product_id).collect(),
+        Err(e) => return page_error(e, session.lang),
+    };
+    let cover: Option<i64> = f.opt("cover_asset_id").and_then(|v| v.parse().ok());
     let mut idx = Vec::new();
     let items: Vec<OrderItemInput> = (0..10)
         .filter(|i| f.opt(&format!("items[{i}].product_id")).is_some())
@@ -185,6 +199,11 @@ pub(crate) async fn new_order_submit(
                     .filter(|x| !x.is_empty())
                     .map(str::to_string)
                     .collect(),
+                asset_id: cover.filter(|_| {
+                    f.s(&format!("items[{i}].product_id"))
+                        .parse::<i64>()
+                        .is_ok_and(|p| plans.contains(&p))
+                }),
             }
         })
         .collect();
@@ -203,6 +222,7 @@ pub(crate) async fn new_order_submit(
         payment_terms: f.opt("payment_terms"),
         special_needs: f.opt("special_needs"),
         items,
+        voucher_code: f.opt("voucher_code"),
     };
     match s.app.create_order(&session.principal, &input).await {
         Ok(_) => Redirect::to(&format!("/customers/{customer_id}")).into_response(),
@@ -222,6 +242,8 @@ pub(crate) async fn new_order_submit(
                 "discount",
                 "payment_terms",
                 "special_needs",
+                "voucher_code",
+                "cover_asset_id",
             ] {
                 form.values.insert(k.into(), f.s(k));
             }
@@ -231,6 +253,12 @@ pub(crate) async fn new_order_submit(
                 for (n, i) in idx.iter().enumerate() {
                     field = field.replace(&format!("items[{n}]"), &format!("items[{i}]"));
                 }
+                // The care plan's item is chosen once for the order.
+                let field = if field.ends_with(".asset_id") {
+                    "cover_asset_id".to_string()
+                } else {
+                    field
+                };
                 let field = field
                     .split(".serials[")
                     .next()
@@ -304,6 +332,28 @@ pub(crate) struct AssetPage {
     w: WarrantyView,
     today: String,
     error: Option<String>,
+    contracts: Vec<aftercare_app::care_model::ServiceContract>,
+    due: Option<aftercare_app::care_model::MaintenanceDue>,
+}
+
+/// The asset page for `a`, with its contracts and the maintenance it is due for.
+async fn asset_view(
+    s: &AppState,
+    session: &Session,
+    a: Asset,
+    error: Option<String>,
+) -> Result<AssetPage, AppError> {
+    let w = warranty_view(&Tr(session.lang), a.warranty.as_ref());
+    let (contracts, due) = s.app.asset_care(&session.principal, &a).await?;
+    Ok(AssetPage {
+        c: Chrome::new(session, "customers"),
+        a,
+        w,
+        today: s.app.clock.today().to_string(),
+        error,
+        contracts,
+        due,
+    })
 }
 
 impl AssetPage {
@@ -320,17 +370,12 @@ pub(crate) async fn asset_page(
     session: Session,
     Path(id): Path<AssetId>,
 ) -> Response {
-    match s.app.asset(&session.principal, id).await {
-        Ok(a) => {
-            let w = warranty_view(&Tr(session.lang), a.warranty.as_ref());
-            render(AssetPage {
-                c: Chrome::new(&session, "customers"),
-                a,
-                w,
-                today: s.app.clock.today().to_string(),
-                error: None,
-            })
-        }
+    let page = match s.app.asset(&session.principal, id).await {
+        Ok(a) => asset_view(&s, &session, a, None).await,
+        Err(e) => Err(e),
+    };
+    match page {
+        Ok(p) => render(p),
         Err(e) => page_error(e, session.lang),
     }
 }
@@ -350,7 +395,6 @@ pub(crate) async fn asset_event_submit(
         Ok(_) => Redirect::to(&format!("/assets/{id}")).into_response(),
         Err(AppError::Invalid(inv)) => match s.app.asset(&session.principal, id).await {
             Ok(a) => {
-                let w = warranty_view(&Tr(session.lang), a.warranty.as_ref());
                 let error = Some(
                     inv.0
                         .iter()
@@ -364,17 +408,10 @@ pub(crate) async fn asset_event_submit(
                         .collect::<Vec<_>>()
                         .join(" "),
                 );
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render(AssetPage {
-                        c: Chrome::new(&session, "customers"),
-                        a,
-                        w,
-                        today: s.app.clock.today().to_string(),
-                        error,
-                    }),
-                )
-                    .into_response()
+                match asset_view(&s, &session, a, error).await {
+                    Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
+                    Err(e) => page_error(e, session.lang),
+                }
             }
             Err(e) => page_error(e, session.lang),
         },
