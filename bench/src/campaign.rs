@@ -79,6 +79,7 @@ pub async fn run(app: &App, db: &Db) -> anyhow::Result<()> {
         subject_zh_hant: "{customer_name}，感謝".into(),
         subject_en: "Thank you".into(),
         holdout_percent: 10,
+        voucher: None,
         seed: rand::random::<i64>(),
         window_days: 30,
         status: CampaignStatus::Draft,

@@ -24,6 +24,7 @@ const STAFF_PAGES = [
   '/campaigns',
   '/campaigns/touchpoints',
   '/offers',
+  '/care',
   '/reports/complaints',
   '/visits',
   '/articles',

@@ -9,17 +9,21 @@
 //! comparison is of who was meant to be contacted, not of who happened to be).
 
 use crate::campaign_model::*;
+use crate::care_model::Voucher;
 use crate::desk_model::MessageText;
 use crate::error::AppError;
 use crate::jobs::changes;
 use crate::ports::*;
 use crate::service::{App, Principal};
 use crate::value_model::SegmentFilter;
+use aftercare_domain::Date;
 use aftercare_domain::account::Permission;
 use aftercare_domain::calendar::{china, china_date};
 use aftercare_domain::campaign::{
-    CampaignStatus, ContactBudget, MAX_HOLDOUT_PERCENT, Outcome, Trigger, in_holdout,
+    CampaignStatus, ContactBudget, MAX_HOLDOUT_PERCENT, Outcome, Trigger, in_holdout, next_yearly,
+    occurrence_bits,
 };
+use aftercare_domain::care::{VoucherKind, VoucherSource, maintenance_due, voucher_code};
 use aftercare_domain::error::required_text;
 use aftercare_domain::lang::Lang;
 use aftercare_domain::message::{check_fields, fill};
@@ -61,8 +65,9 @@ pub struct CampaignRound {
     pub written: u64,
 }
 
-/// The fields a campaign text is filled in with, for one recipient.
-fn fields_of(r: &Recipient) -> Vec<(&'static str, String)> {
+/// The fields a campaign text is filled in with, for one recipient (and their voucher).
+fn fields_of(r: &Recipient, v: Option<&Voucher>) -> Vec<(&'static str, String)> {
+    let day = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
     vec![
         ("customer_name", r.name.clone()),
         (
@@ -70,34 +75,94 @@ fn fields_of(r: &Recipient) -> Vec<(&'static str, String)> {
             r.request_number.clone().unwrap_or_default(),
         ),
         ("product_name", r.product_name.clone().unwrap_or_default()),
+        ("warranty_end", day(r.ends_on)),
+        ("maintenance_due", day(r.due_on)),
         (
-            "warranty_end",
-            r.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+            "voucher_code",
+            v.map(|v| v.code.clone()).unwrap_or_default(),
         ),
+        (
+            "voucher_value",
+            v.map(|v| voucher_value_text(v.kind, v.value))
+                .unwrap_or_default(),
+        ),
+        ("voucher_until", day(v.map(|v| v.valid_until))),
     ]
+}
+
+/// A voucher's value as a customer reads it: ¥50.00, or 15%.
+pub fn voucher_value_text(kind: VoucherKind, value: i64) -> String {
+    match kind {
+        VoucherKind::Amount => format!("¥{}", aftercare_domain::catalog::format_money(value)),
+        VoucherKind::Percent => format!("{value}%"),
+    }
 }
 
 /// The fields a trigger fills in: the customer's name always; the item and its warranty's
 /// end for items, the request's number for requests.
 pub fn fields_for(t: Trigger) -> &'static [&'static str] {
     match t {
-        Trigger::Segment => &["customer_name"],
+        Trigger::Segment | Trigger::DateComing => &["customer_name"],
         Trigger::WarrantyEnding => &["customer_name", "product_name", "warranty_end"],
         Trigger::RequestResolved => &["customer_name", "request_number"],
+        Trigger::MaintenanceDue => &["customer_name", "product_name", "maintenance_due"],
     }
 }
 
+/// The fields a campaign's voucher fills in.
+pub const VOUCHER_FIELDS: &[&str] = &["voucher_code", "voucher_value", "voucher_until"];
+
 /// The subject and text of a campaign in the recipient's language, filled in.
-pub fn compose(c: &Campaign, text: &MessageText, r: &Recipient) -> (String, String) {
+pub fn compose(
+    c: &Campaign,
+    text: &MessageText,
+    r: &Recipient,
+    v: Option<&Voucher>,
+) -> (String, String) {
     let lang = crate::customer_mail::mail_lang(r.lang.as_deref());
     let (subject, body) = match lang {
         Lang::ZhHans => (&c.subject_zh_hans, &text.body_zh_hans),
         Lang::ZhHant => (&c.subject_zh_hant, &text.body_zh_hant),
         Lang::En => (&c.subject_en, &text.body_en),
     };
-    let fields = fields_of(r);
+    let fields = fields_of(r, v);
     let values: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     (fill(subject, &values), fill(body, &values))
+}
+
+/// The voucher a campaign gives one occurrence, sent on `today`.
+fn campaign_voucher(c: &Campaign, r: &Recipient, today: Date) -> Option<Voucher> {
+    let g = c.voucher?;
+    let until = today
+        .checked_add(i64::from(g.days.max(1) - 1).days())
+        .unwrap_or(today);
+    Some(Voucher {
+        id: 0,
+        code: voucher_code(occurrence_bits(
+            c.seed as u64,
+            r.customer_id.get(),
+            &r.occurrence,
+        )),
+        customer_id: r.customer_id,
+        kind: g.kind,
+        value: g.value,
+        valid_from: today,
+        valid_until: until,
+        source: VoucherSource::Campaign,
+        request_id: None,
+        request_number: None,
+        campaign_id: Some(c.id),
+        campaign_name: Some(c.name.clone()),
+        reason: c.name.clone(),
+        issued_by: c.owner_name.clone(),
+        issued_at: jiff::Timestamp::UNIX_EPOCH,
+        order_id: None,
+        order_number: None,
+        discount: aftercare_domain::Money::ZERO,
+        redeemed_at: None,
+        cancelled_at: None,
+        version: 1,
+    })
 }
 
 /// Decides each recipient's occurrence (see the module's description). `sent` holds the
@@ -109,7 +174,9 @@ pub fn decide(
     budget: &ContactBudget,
     recipients: &[Recipient],
     sent: &mut HashMap<CustomerId, u32>,
+    now: jiff::Timestamp,
 ) -> Vec<Enrolment> {
+    let today = china_date(now);
     recipients
         .iter()
         .map(|r| {
@@ -128,8 +195,15 @@ pub fn decide(
                     Outcome::Pressure
                 }
             };
+            let voucher = (outcome == Outcome::Sent)
+                .then(|| campaign_voucher(c, r, today))
+                .flatten()
+                .map(|v| Voucher {
+                    issued_at: now,
+                    ..v
+                });
             let mail = (outcome == Outcome::Sent).then(|| {
-                let (subject, body) = compose(c, text, r);
+                let (subject, body) = compose(c, text, r, voucher.as_ref());
                 CampaignMail {
                     to: r.email.clone().unwrap_or_default(),
                     subject,
@@ -141,6 +215,7 @@ pub fn decide(
                 occurrence: r.occurrence.clone(),
                 outcome,
                 mail,
+                voucher,
             }
         })
         .collect()
@@ -251,6 +326,7 @@ where
         + Send
         + Sync
         + CampaignStore
+        + CareStore
         + ValueStore
         + CatalogueStore
         + DeskSetupStore
@@ -302,10 +378,59 @@ where
         if !(1..=365).contains(&window_days) {
             inv.push("window_days", "out_of_range");
         }
-        let lead_days = i.lead_days.unwrap_or(30);
-        if trigger == Some(Trigger::WarrantyEnding) && !(1..=180).contains(&lead_days) {
-            inv.push("lead_days", "out_of_range");
-        }
+        let lead_days = match trigger {
+            Some(Trigger::DateComing) => {
+                let d = i.lead_days.unwrap_or(7);
+                if d > 60 {
+                    inv.push("lead_days", "out_of_range");
+                }
+                d
+            }
+            Some(t) if t.looks_ahead() => {
+                let d = i.lead_days.unwrap_or(30);
+                if !(1..=180).contains(&d) {
+                    inv.push("lead_days", "out_of_range");
+                }
+                d
+            }
+            _ => 0,
+        };
+        let voucher = match i.voucher_kind.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(k) => {
+                let kind = inv.check("voucher_kind", VoucherKind::parse(k));
+                let raw = i.voucher_value.as_deref().unwrap_or("").trim();
+                let value = match kind {
+                    Some(VoucherKind::Amount) => {
+                        match aftercare_domain::catalog::parse_money(raw) {
+                            Ok(v) if v > 0 && v <= crate::care::MAX_VOUCHER_AMOUNT => Some(v),
+                            Ok(_) => {
+                                inv.push("voucher_value", "out_of_range");
+                                None
+                            }
+                            Err(code) => {
+                                inv.push("voucher_value", code);
+                                None
+                            }
+                        }
+                    }
+                    Some(VoucherKind::Percent) => match raw.parse::<i64>() {
+                        Ok(v) if (1..=100).contains(&v) => Some(v),
+                        _ => {
+                            inv.push("voucher_value", "percent_out_of_range");
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let days = i.voucher_days.unwrap_or(30);
+                if !(1..=366).contains(&days) {
+                    inv.push("voucher_days", "out_of_range");
+                }
+                kind.zip(value)
+                    .map(|(kind, value)| CampaignVoucher { kind, value, days })
+            }
+        };
         let mut segment = None;
         if trigger == Some(Trigger::Segment) {
             match i.segment_id {
@@ -324,7 +449,14 @@ where
         }
         // A field the trigger cannot fill would reach the customer empty.
         if let Some(tr) = trigger {
-            let fillable = fields_for(tr);
+            let mut fillable = fields_for(tr).to_vec();
+            if voucher.is_some()
+                || i.voucher_kind
+                    .as_deref()
+                    .is_some_and(|k| !k.trim().is_empty())
+            {
+                fillable.extend_from_slice(VOUCHER_FIELDS);
+            }
             let unfillable = |s: &str| {
                 aftercare_domain::message::FIELDS
                     .iter()
@@ -361,17 +493,14 @@ where
             trigger,
             segment_name: segment.as_ref().map(|s| s.0.clone()),
             audience: segment.map(|s| s.1),
-            lead_days: if trigger == Trigger::WarrantyEnding {
-                lead_days
-            } else {
-                0
-            },
+            lead_days,
             text_id: text.id,
             text_name: text.name,
             subject_zh_hans: zh_hans,
             subject_zh_hant: zh_hant,
             subject_en: en,
             holdout_percent,
+            voucher,
             seed: rand::random::<i64>(),
             window_days,
             status: CampaignStatus::Draft,
@@ -516,6 +645,78 @@ where
         Ok(out)
     }
 
+    /// The occurrences of a looking-ahead trigger that fall from `first` to `last`.
+    async fn ahead_recipients(
+        &self,
+        t: Trigger,
+        first: Date,
+        last: Date,
+    ) -> Result<Vec<Recipient>, AppError> {
+        match t {
+            Trigger::WarrantyEnding => self.warranty_recipients(first, last).await,
+            Trigger::MaintenanceDue => self.maintenance_recipients(first, last).await,
+            Trigger::DateComing => self.date_recipients(first, last).await,
+            Trigger::Segment | Trigger::RequestResolved => Ok(vec![]),
+        }
+    }
+
+    /// Items due for maintenance from `first` to `last`, once per item and due date.
+    async fn maintenance_recipients(
+        &self,
+        first: Date,
+        last: Date,
+    ) -> Result<Vec<Recipient>, AppError> {
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.store.scheduled_items(after, CHUNK * 5).await?;
+            let Some(l) = page.last() else { break };
+            after = l.asset_id;
+            let full = page.len() == (CHUNK * 5) as usize;
+            for it in page {
+                let due = maintenance_due(it.every_months, it.received, it.last_service);
+                if due < first || due > last {
+                    continue;
+                }
+                let mut r = it.recipient;
+                r.at = self.clock.now();
+                r.due_on = Some(due);
+                r.occurrence = format!("maintenance:{}:{due}", it.asset_id);
+                out.push(r);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Important dates that come round from `first` to `last`, once per date and year.
+    async fn date_recipients(&self, first: Date, last: Date) -> Result<Vec<Recipient>, AppError> {
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.store.important_dates(after, CHUNK * 5).await?;
+            let Some(l) = page.last() else { break };
+            after = l.id;
+            let full = page.len() == (CHUNK * 5) as usize;
+            for d in page {
+                let next = next_yearly(d.day, first);
+                if next > last {
+                    continue;
+                }
+                let mut r = d.recipient;
+                r.at = self.clock.now();
+                r.occurrence = format!("date:{}:{}", d.id, next.year());
+                out.push(r);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Every recipient of a segment campaign, read in chunks.
     async fn segment_audience(&self, c: &Campaign) -> Result<Vec<Recipient>, AppError> {
         let filter: SegmentFilter = c
@@ -561,18 +762,18 @@ where
         let from = to - jiff::SignedDuration::from_hours(24 * DRY_RUN_DAYS);
         let recipients = match c.trigger {
             Trigger::Segment => self.segment_audience(&c).await?,
-            Trigger::WarrantyEnding => {
+            Trigger::WarrantyEnding | Trigger::MaintenanceDue | Trigger::DateComing => {
                 let lead = i64::from(c.lead_days).days();
                 let first = china_date(from).checked_add(lead).map_err(internal)?;
                 let last = china_date(to).checked_add(lead).map_err(internal)?;
-                self.warranty_recipients(first, last).await?
+                self.ahead_recipients(c.trigger, first, last).await?
             }
             Trigger::RequestResolved => self.store.resolved_between(from, to, 100_000).await?,
         };
         let budget = self.contact_budget_now().await?;
         let mut sent = HashMap::new();
         self.sent_map(&budget, &recipients, &mut sent).await?;
-        let decided = decide(&c, &text, &budget, &recipients, &mut sent);
+        let decided = decide(&c, &text, &budget, &recipients, &mut sent, self.clock.now());
         let mut counts = OutcomeCounts::default();
         for e in &decided {
             counts.add(e.outcome, 1);
@@ -644,7 +845,7 @@ where
                 .cloned()
                 .collect();
             self.sent_map(budget, &may_be_mailed, sent).await?;
-            let decided = decide(c, text, budget, &fresh, sent);
+            let decided = decide(c, text, budget, &fresh, sent, self.clock.now());
             round.written += self.store.enrol(c, &decided, self.clock.now()).await?;
             for e in &decided {
                 round.counts.add(e.outcome, 1);
@@ -721,12 +922,12 @@ where
                     }
                 }
             }
-            Trigger::WarrantyEnding => {
+            Trigger::WarrantyEnding | Trigger::MaintenanceDue | Trigger::DateComing => {
                 let today = china_date(now);
                 let last = today
                     .checked_add(i64::from(c.lead_days).days())
                     .map_err(internal)?;
-                let recipients = self.warranty_recipients(today, last).await?;
+                let recipients = self.ahead_recipients(c.trigger, today, last).await?;
                 for chunk in recipients.chunks(CHUNK as usize) {
                     if !self
                         .enrol_new(c, &text, budget, chunk.to_vec(), sent, round)
@@ -872,6 +1073,7 @@ mod tests {
             subject_zh_hant: "{customer_name}，保固將到期".into(),
             subject_en: "{customer_name}, your warranty ends".into(),
             holdout_percent,
+            voucher: None,
             seed: 99,
             window_days: 30,
             status: CampaignStatus::Running,
@@ -910,6 +1112,7 @@ mod tests {
             at: at("2026-12-02T00:00:00Z"),
             product_name: Some("空调".into()),
             ends_on: Some("2027-01-01".parse().unwrap()),
+            due_on: None,
             request_number: None,
         }
     }
@@ -929,7 +1132,14 @@ mod tests {
         ];
         // Customer 4 had their one message this month already.
         let mut sent = HashMap::from([(CustomerId(3), 0), (CustomerId(4), 1)]);
-        let d = decide(&c, &text(), &budget, &rs, &mut sent);
+        let d = decide(
+            &c,
+            &text(),
+            &budget,
+            &rs,
+            &mut sent,
+            at("2026-12-01T00:00:00Z"),
+        );
         let outcomes: Vec<Outcome> = d.iter().map(|e| e.outcome).collect();
         assert_eq!(
             outcomes,
@@ -946,7 +1156,14 @@ mod tests {
         assert!(d[3].mail.is_none());
         // The message just decided counts against the budget of the next campaign.
         assert_eq!(sent[&CustomerId(3)], 1);
-        let again = decide(&c, &text(), &budget, &rs[2..3], &mut sent);
+        let again = decide(
+            &c,
+            &text(),
+            &budget,
+            &rs[2..3],
+            &mut sent,
+            at("2026-12-01T00:00:00Z"),
+        );
         assert_eq!(again[0].outcome, Outcome::Pressure);
     }
 
@@ -957,7 +1174,14 @@ mod tests {
             .map(|i| who(i, Some("x@example.cn"), "email", None))
             .collect();
         let mut sent = HashMap::new();
-        let d = decide(&c, &text(), &ContactBudget::default(), &rs, &mut sent);
+        let d = decide(
+            &c,
+            &text(),
+            &ContactBudget::default(),
+            &rs,
+            &mut sent,
+            at("2026-12-01T00:00:00Z"),
+        );
         for e in &d {
             let held = in_holdout(99, e.customer_id.get(), 50);
             assert_eq!(e.outcome == Outcome::HeldOut, held);

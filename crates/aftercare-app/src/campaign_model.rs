@@ -28,6 +28,8 @@ pub struct Campaign {
     pub subject_en: String,
     /// Share of the audience kept out of the campaign to measure it (0–50).
     pub holdout_percent: u32,
+    /// A voucher for each customer mailed, if the campaign gives one.
+    pub voucher: Option<CampaignVoucher>,
     #[serde(skip)]
     pub seed: i64,
     /// Orders and requests within this many days of a contact count for the campaign.
@@ -45,6 +47,16 @@ pub struct Campaign {
     pub version: i64,
 }
 
+/// The voucher a campaign gives each customer it mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CampaignVoucher {
+    pub kind: aftercare_domain::care::VoucherKind,
+    /// Fen for an amount, a percentage for a share.
+    pub value: i64,
+    /// Days it stays valid from the day it is sent.
+    pub days: u32,
+}
+
 /// A campaign to create.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,9 +68,19 @@ pub struct CampaignInput {
     /// The saved segment (segment campaigns).
     #[serde(default)]
     pub segment_id: Option<i64>,
-    /// Warranty-ending campaigns: days before the guarantee ends (1–180, default 30).
+    /// Warranty-ending and maintenance-due campaigns: days ahead (1–180, default 30);
+    /// important dates: days ahead (0–60, default 7).
     #[serde(default)]
     pub lead_days: Option<u32>,
+    /// A voucher for each customer mailed: amount or percent (none: no voucher).
+    #[serde(default)]
+    pub voucher_kind: Option<String>,
+    /// Yuan for an amount, a whole percentage (1–100) for a share.
+    #[serde(default)]
+    pub voucher_value: Option<String>,
+    /// Days the voucher stays valid, 1–366 (default 30).
+    #[serde(default)]
+    pub voucher_days: Option<u32>,
     /// An approved text of the message library.
     pub text_id: i64,
     /// The mail's subject in each language, at most 120 characters.
@@ -98,6 +120,8 @@ pub struct Recipient {
     /// The item concerned, and the day its guarantee ends (warranty campaigns).
     pub product_name: Option<String>,
     pub ends_on: Option<Date>,
+    /// The day maintenance is due (maintenance campaigns).
+    pub due_on: Option<Date>,
     /// The request concerned (request campaigns).
     pub request_number: Option<String>,
 }
@@ -125,6 +149,16 @@ pub struct Enrolment {
     pub occurrence: String,
     pub outcome: Outcome,
     pub mail: Option<CampaignMail>,
+    /// The voucher that goes with the mail, if the campaign gives one.
+    pub voucher: Option<crate::care_model::Voucher>,
+}
+
+/// A customer's important date, for the date-coming trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportantDate {
+    pub id: i64,
+    pub day: Date,
+    pub recipient: Recipient,
 }
 
 /// One row of a dry run: who, for what, and what would happen.

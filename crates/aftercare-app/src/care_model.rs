@@ -123,7 +123,7 @@ pub struct ScheduledItem {
 }
 
 /// A voucher.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Voucher {
     pub id: i64,
     /// What the customer quotes at the till.

@@ -5,13 +5,19 @@ use crate::customer::code_enum;
 
 code_enum!(
     /// What starts a campaign for a customer; each occurrence reaches a customer once.
-    /// `segment`: everyone in a saved segment (also those who join it later), once each;
+    /// `segment`: everyone in a saved segment (also those who join it later; a segment of
+    /// dormant or at-risk customers makes a win-back campaign), once each;
     /// `warranty_ending`: an item's repair guarantee ends within the lead days, once per
-    /// item and end; `request_resolved`: a service request was resolved, once per request.
+    /// item and end; `request_resolved`: a service request was resolved, once per request;
+    /// `maintenance_due`: an item is due for maintenance within the lead days, once per
+    /// item and due date; `date_coming`: one of the customer's important dates (a
+    /// birthday) comes within the lead days, once per date and year.
     Trigger, "trigger_unknown", {
         Segment => "segment",
         WarrantyEnding => "warranty_ending",
         RequestResolved => "request_resolved",
+        MaintenanceDue => "maintenance_due",
+        DateComing => "date_coming",
     }
 );
 
@@ -57,6 +63,32 @@ code_enum!(
 /// At most this share of a campaign's audience may be held out.
 pub const MAX_HOLDOUT_PERCENT: u32 = 50;
 
+impl Trigger {
+    /// Whether the trigger looks ahead a number of days (`lead_days`).
+    pub fn looks_ahead(self) -> bool {
+        matches!(
+            self,
+            Trigger::WarrantyEnding | Trigger::MaintenanceDue | Trigger::DateComing
+        )
+    }
+}
+
+/// The next day on or after `from` that a yearly date (a birthday) falls on: 29 February
+/// falls on 28 February in other years.
+pub fn next_yearly(day: crate::Date, from: crate::Date) -> crate::Date {
+    let on = |year: i16| {
+        jiff::civil::Date::new(year, day.month(), day.day())
+            .or_else(|_| jiff::civil::Date::new(year, day.month(), day.day() - 1))
+            .unwrap_or(from)
+    };
+    let this = on(from.year());
+    if this >= from {
+        this
+    } else {
+        on(from.year().saturating_add(1))
+    }
+}
+
 /// Whether `customer` falls into the holdout group of the campaign drawn with `seed`.
 ///
 /// The draw is a hash of the campaign's random seed and the customer, uniform on [0, 1):
@@ -74,6 +106,26 @@ pub fn in_holdout(seed: u64, customer: i64, percent: u32) -> bool {
     // The top 53 bits as a fraction.
     let u = (z >> 11) as f64 / (1u64 << 53) as f64;
     u < f64::from(percent.min(100)) / 100.0
+}
+
+/// SplitMix64's finaliser.
+fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// 64 bits drawn for one occurrence of a campaign with `seed`: the same for the same
+/// occurrence every time (a campaign voucher's code, decided again after a pause, or by
+/// another server, comes out the same), unguessable without the seed.
+pub fn occurrence_bits(seed: u64, customer: i64, occurrence: &str) -> u64 {
+    // FNV-1a over the occurrence, then mixed with the customer and the seed.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in occurrence.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    splitmix(seed ^ splitmix((customer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ h))
 }
 
 /// How often one customer may be contacted, across campaigns and surveys.
@@ -210,5 +262,39 @@ mod tests {
         assert!(Paused.may_become(Running) && Paused.may_become(Stopped));
         assert!(!Stopped.may_become(Running) && !Draft.may_become(Paused));
         assert!(!Running.may_become(Draft));
+    }
+
+    #[test]
+    fn yearly_dates_come_round_and_leap_days_fall_on_the_28th() {
+        let d = |s: &str| s.parse::<crate::Date>().unwrap();
+        assert_eq!(
+            next_yearly(d("1990-12-20"), d("2026-12-06")),
+            d("2026-12-20")
+        );
+        assert_eq!(
+            next_yearly(d("1990-12-06"), d("2026-12-06")),
+            d("2026-12-06")
+        );
+        assert_eq!(
+            next_yearly(d("1990-03-01"), d("2026-12-06")),
+            d("2027-03-01")
+        );
+        assert_eq!(
+            next_yearly(d("2000-02-29"), d("2026-12-06")),
+            d("2027-02-28")
+        );
+        assert_eq!(
+            next_yearly(d("2000-02-29"), d("2027-12-06")),
+            d("2028-02-29")
+        );
+    }
+
+    #[test]
+    fn occurrence_bits_are_stable_and_differ_by_occurrence() {
+        let a = occurrence_bits(7, 42, "segment");
+        assert_eq!(a, occurrence_bits(7, 42, "segment"));
+        assert_ne!(a, occurrence_bits(7, 42, "asset:1:2027-01-01"));
+        assert_ne!(a, occurrence_bits(8, 42, "segment"));
+        assert_ne!(a, occurrence_bits(7, 43, "segment"));
     }
 }

@@ -8,6 +8,10 @@ pub const FIELDS: &[&str] = &[
     "agent_name",
     "product_name",
     "warranty_end",
+    "maintenance_due",
+    "voucher_code",
+    "voucher_value",
+    "voucher_until",
 ];
 
 /// Checks a text's fields: each `{…}` must name one of [`FIELDS`] and braces pair up.

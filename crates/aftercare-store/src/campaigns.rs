@@ -16,7 +16,7 @@ use serde_json::json;
 
 const CAMPAIGN_COLS: &str = "k.id, k.name, k.trigger_kind, k.segment_name, k.audience, k.lead_days, \
      k.text_id, t.name AS text_name, k.subject_zh_hans, k.subject_zh_hant, k.subject_en, \
-     k.holdout_percent, k.seed, k.window_days, k.status, k.started_at, k.stopped_at, k.swept_at, k.sweep_after, k.owner_name, \
+     k.holdout_percent, k.voucher_kind, k.voucher_value, k.voucher_days, k.seed, k.window_days, k.status, k.started_at, k.stopped_at, k.swept_at, k.sweep_after, k.owner_name, \
      k.created_at, k.version FROM campaigns k JOIN message_texts t ON t.id = k.text_id";
 
 #[derive(sqlx::FromRow)]
@@ -33,6 +33,9 @@ struct Row {
     subject_zh_hant: String,
     subject_en: String,
     holdout_percent: i64,
+    voucher_kind: Option<String>,
+    voucher_value: i64,
+    voucher_days: i64,
     seed: i64,
     window_days: i64,
     status: String,
@@ -67,6 +70,16 @@ impl Row {
             subject_zh_hant: self.subject_zh_hant,
             subject_en: self.subject_en,
             holdout_percent: self.holdout_percent.max(0) as u32,
+            voucher: c
+                .opt_code::<aftercare_domain::care::VoucherKind>(
+                    "voucher_kind",
+                    self.voucher_kind.as_deref(),
+                )?
+                .map(|kind| CampaignVoucher {
+                    kind,
+                    value: self.voucher_value,
+                    days: self.voucher_days.clamp(0, 366) as u32,
+                }),
             seed: self.seed,
             window_days: self.window_days.max(0) as u32,
             owner_name: self.owner_name,
@@ -89,6 +102,7 @@ pub(crate) fn recipient(w: Who, occurrence: String, at: jiff::Timestamp) -> Reci
         at,
         product_name: None,
         ends_on: None,
+        due_on: None,
         request_number: None,
     }
 }
@@ -110,8 +124,8 @@ impl CampaignStore for SqlStore {
             &mut *tx,
             "INSERT INTO campaigns (name, trigger_kind, segment_name, audience, lead_days, text_id, \
              subject_zh_hans, subject_zh_hant, subject_en, holdout_percent, seed, window_days, status, \
-             owner_id, owner_name, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1) RETURNING id",
+             owner_id, owner_name, created_at, updated_at, version, voucher_kind, voucher_value, voucher_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1, $17, $18, $19) RETURNING id",
             &[
                 (&c.name).into(),
                 c.trigger.code().into(),
@@ -129,6 +143,9 @@ impl CampaignStore for SqlStore {
                 V::OptI(owner.map(UserId::get)),
                 (&c.owner_name).into(),
                 now.into(),
+                V::OptT(c.voucher.map(|v| v.kind.code().to_string())),
+                V::I(c.voucher.map_or(0, |v| v.value)),
+                V::I(c.voucher.map_or(0, |v| i64::from(v.days))),
             ],
         )
         .await?;
@@ -275,6 +292,46 @@ impl CampaignStore for SqlStore {
             .into_iter()
             .map(|w| recipient(w, "segment".into(), jiff::Timestamp::UNIX_EPOCH))
             .collect())
+    }
+
+    async fn important_dates(&self, after: i64, limit: u32) -> StoreResult<Vec<ImportantDate>> {
+        #[derive(sqlx::FromRow)]
+        struct D {
+            date_id: i64,
+            day: String,
+            id: i64,
+            name: String,
+            primary_email: Option<String>,
+            consent: String,
+            lang: Option<String>,
+        }
+        let rows: Vec<D> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT d.id AS date_id, d.day, c.id, c.name, c.primary_email, c.consent, c.lang \
+                 FROM customer_dates d JOIN customers c ON c.id = d.customer_id \
+                 WHERE d.id > $1 AND {REACHABLE} ORDER BY d.id LIMIT $2"
+            ),
+            &[V::I(after), V::I(i64::from(limit))],
+        )
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for d in rows {
+            // A date typed badly long ago is skipped, not fatal to the campaign.
+            let Ok(day) = d.day.trim().parse::<Date>() else {
+                continue;
+            };
+            out.push(ImportantDate {
+                id: d.date_id,
+                day,
+                recipient: recipient(
+                    (d.id, d.name, d.primary_email, d.consent, d.lang),
+                    format!("date:{}", d.date_id),
+                    jiff::Timestamp::UNIX_EPOCH,
+                ),
+            });
+        }
+        Ok(out)
     }
 
     async fn assets_starting(
@@ -498,6 +555,22 @@ impl CampaignStore for SqlStore {
                     V::OptI(None),
                 ]);
             }
+            let vouchers: Vec<Vec<V>> = chunk
+                .iter()
+                .filter(|m| done.contains(&(m.customer_id.get(), m.occurrence.as_str())))
+                .filter_map(|m| m.voucher.as_ref())
+                .map(crate::care::voucher_values)
+                .collect();
+            // A code its customer already holds (one chance in 10^11) is not given twice.
+            bulk_insert_then(
+                &mut tx,
+                backend,
+                "vouchers",
+                crate::care::VOUCHER_COLUMNS,
+                &vouchers,
+                " ON CONFLICT (customer_id, code) DO NOTHING",
+            )
+            .await?;
             bulk_insert(
                 &mut tx,
                 backend,

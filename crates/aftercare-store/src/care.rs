@@ -177,8 +177,22 @@ impl VoucherRow {
 }
 
 /// The columns a voucher is inserted with, in [`voucher_values`]' order.
-pub(crate) const VOUCHER_INSERT: &str = "INSERT INTO vouchers (code, customer_id, kind, value, valid_from, \
-     valid_until, source, request_id, campaign_id, reason, issued_by, issued_at, discount, version) VALUES ";
+pub(crate) const VOUCHER_COLUMNS: &[&str] = &[
+    "code",
+    "customer_id",
+    "kind",
+    "value",
+    "valid_from",
+    "valid_until",
+    "source",
+    "request_id",
+    "campaign_id",
+    "reason",
+    "issued_by",
+    "issued_at",
+    "discount",
+    "version",
+];
 
 pub(crate) fn voucher_values(v: &Voucher) -> Vec<V> {
     vec![
@@ -457,7 +471,11 @@ impl CareStore for SqlStore {
             let marks: Vec<String> = (1..=vals.len()).map(|n| format!("${n}")).collect();
             let id = insert_id(
                 &mut *tx,
-                &format!("{VOUCHER_INSERT}({}) RETURNING id", marks.join(", ")),
+                &format!(
+                    "INSERT INTO vouchers ({}) VALUES ({}) RETURNING id",
+                    VOUCHER_COLUMNS.join(", "),
+                    marks.join(", ")
+                ),
                 &vals,
             )
             .await

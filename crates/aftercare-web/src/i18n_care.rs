@@ -3,6 +3,73 @@
 
 /// (key, zh-Hans, zh-Hant, en)
 pub(crate) const CARE_MESSAGES: &[(&str, &str, &str, &str)] = &[
+    (
+        "tfield.maintenance_due",
+        "保养到期日",
+        "保養到期日",
+        "maintenance due date",
+    ),
+    (
+        "tfield.voucher_code",
+        "代金券券码",
+        "代金券券碼",
+        "voucher code",
+    ),
+    (
+        "tfield.voucher_value",
+        "代金券面值",
+        "代金券面值",
+        "voucher value",
+    ),
+    (
+        "tfield.voucher_until",
+        "代金券有效期至",
+        "代金券有效期至",
+        "voucher valid until",
+    ),
+    (
+        "trigger.maintenance_due",
+        "保养到期前",
+        "保養到期前",
+        "Before maintenance is due",
+    ),
+    (
+        "trigger.date_coming",
+        "重要日期前（如生日）",
+        "重要日期前（如生日）",
+        "Before an important date (a birthday)",
+    ),
+    (
+        "campaign.voucher",
+        "随邮件发放代金券",
+        "隨郵件發放代金券",
+        "Voucher with each mail",
+    ),
+    ("campaign.no_voucher", "不发放", "不發放", "None"),
+    (
+        "campaign.voucher_hint",
+        "每位收到邮件的客户得到一张只能用一次的代金券；文案中可用“代金券券码”“代金券面值”“代金券有效期至”三个字段。对照组和未发送的客户不会得到。",
+        "每位收到郵件的客戶得到一張只能用一次的代金券；文案中可用「代金券券碼」「代金券面值」「代金券有效期至」三個欄位。對照組和未發送的客戶不會得到。",
+        "Each customer mailed gets a voucher that works once; texts may use the fields voucher code, voucher value and voucher valid until. The holdout and those not mailed get none.",
+    ),
+    (
+        "field.voucher_kind",
+        "代金券类型",
+        "代金券類型",
+        "Voucher kind",
+    ),
+    (
+        "field.voucher_value",
+        "代金券面值",
+        "代金券面值",
+        "Voucher value",
+    ),
+    (
+        "field.voucher_days",
+        "代金券有效天数",
+        "代金券有效天數",
+        "Voucher valid for (days)",
+    ),
     ("nav.care", "保障计划", "保障計劃", "Care plans"),
     (
         "care.title",
@@ -98,6 +165,12 @@ pub(crate) const CARE_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ("care.item", "保障的产品", "保障的產品", "Item covered"),
     ("care.period", "保障期", "保障期", "Cover"),
     ("care.cancelled", "已取消", "已取消", "Cancelled"),
+    (
+        "care.covered_until",
+        "保障至 {date}",
+        "保障至 {date}",
+        "covered until {date}",
+    ),
     ("care.in_force", "生效中", "生效中", "In force"),
     ("care.not_started", "未开始", "未開始", "Not started"),
     ("care.ended", "已结束", "已結束", "Ended"),

@@ -5070,6 +5070,7 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
             subject: "again".into(),
             body: "again".into(),
         }),
+        voucher: None,
     };
     assert_eq!(
         app.app
@@ -6073,3 +6074,243 @@ async fn care_plans_change_who_pays_and_vouchers_are_used_once(app: &TestApp) {
 }
 
 on_both_databases!(care_plans_and_vouchers => care_plans_change_who_pays_and_vouchers_are_used_once);
+
+async fn campaigns_remind_of_maintenance_and_dates_and_give_vouchers_once(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    put_json(
+        app,
+        &tok,
+        "/api/v1/contact-budget",
+        &json!({"max_messages": 10, "period_days": 30, "quiet_from": 0, "quiet_to": 0}),
+    )
+    .await
+    .expect(204);
+    let product = seed_product(app, &tok).await;
+    put_json(
+        app,
+        &tok,
+        "/api/v1/maintenance-schedules",
+        &json!({"product_id": product, "every_months": 6}),
+    )
+    .await
+    .expect(204);
+    let today = app.app.clock.today();
+    // Received six months ago less ten days: due in ten days. Another was serviced
+    // last month: due in five months, not now.
+    let bought = today
+        .checked_sub(jiff::Span::new().months(6))
+        .unwrap()
+        .checked_add(jiff::Span::new().days(10))
+        .unwrap();
+    let due = bought.checked_add(jiff::Span::new().months(6)).unwrap();
+    let mut body = person("保养客户", "13700139961");
+    body["emails"] = json!([{"address": "upkeep@example.cn", "primary": true}]);
+    body["consent"] = json!(["email"]);
+    let owner = create_customer(app, &tok, &body).await;
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(owner, product, "SN-UPKEEP-1", &bought.to_string()),
+    )
+    .await
+    .expect(201);
+    let serviced = create_customer(app, &tok, &{
+        let mut b = person("刚保养的客户", "13700139962");
+        b["emails"] = json!([{"address": "serviced@example.cn", "primary": true}]);
+        b["consent"] = json!(["email"]);
+        b
+    })
+    .await;
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(serviced, product, "SN-UPKEEP-2", &bought.to_string()),
+    )
+    .await
+    .expect(201);
+    let item = get_json(app, &tok, &format!("/api/v1/customers/{serviced}/360"))
+        .await
+        .json["assets"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let last_month = today.checked_sub(jiff::Span::new().months(1)).unwrap();
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/assets/{item}/events"),
+        &json!({"kind": "service", "day": last_month.to_string()}),
+    )
+    .await
+    .expect(201);
+    // A birthday in three days (born in 1990), and one long past this year.
+    let soon = today.checked_add(jiff::Span::new().days(3)).unwrap();
+    let born = jiff::civil::Date::new(1990, soon.month(), soon.day()).unwrap_or(soon);
+    let mut b = person("生日客户", "13700139963");
+    b["emails"] = json!([{"address": "birthday@example.cn", "primary": true}]);
+    b["consent"] = json!(["email"]);
+    b["important_dates"] = json!([{"label": "生日", "date": born.to_string()}]);
+    let birthday = create_customer(app, &tok, &b).await;
+
+    let text = |body: &str| {
+        json!({"name": format!("文案 {}", body.len()), "status": "approved",
+               "body_zh_hans": body, "body_zh_hant": body, "body_en": body})
+    };
+    let upkeep_text = post_json(
+        app,
+        &tok,
+        "/api/v1/message-texts",
+        &text("{customer_name}您好，您的{product_name}将于 {maintenance_due} 到保养时间。凭券码 {voucher_code} 立减 {voucher_value}，{voucher_until} 前有效。"),
+    )
+    .await
+    .expect(201)
+    .id();
+    let birthday_text = post_json(
+        app,
+        &tok,
+        "/api/v1/message-texts",
+        &text("{customer_name}，生日快乐！"),
+    )
+    .await
+    .expect(201)
+    .id();
+    let campaign = |trigger: &str, text_id: i64, lead: u32| {
+        json!({"name": format!("{trigger} 提醒"), "trigger": trigger, "lead_days": lead,
+               "text_id": text_id, "holdout_percent": 0,
+               "subject_zh_hans": "{customer_name}，给您的提醒", "subject_zh_hant": "提醒",
+               "subject_en": "A reminder"})
+    };
+    // The voucher's fields need a voucher; a bad voucher is named field by field.
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/campaigns",
+        &campaign("maintenance_due", upkeep_text, 30),
+    )
+    .await
+    .expect(422);
+    assert_eq!(field_codes(&r), ["field_not_for_trigger"]);
+    let mut bad = campaign("date_coming", birthday_text, 61);
+    bad["voucher_kind"] = json!("gift");
+    let r = post_json(app, &tok, "/api/v1/campaigns", &bad)
+        .await
+        .expect(422);
+    assert_eq!(field_names(&r), ["lead_days", "voucher_kind"]);
+    let mut with_voucher = campaign("maintenance_due", upkeep_text, 30);
+    with_voucher["voucher_kind"] = json!("amount");
+    with_voucher["voucher_value"] = json!("30");
+    with_voucher["voucher_days"] = json!(30);
+    let upkeep = post_json(app, &tok, "/api/v1/campaigns", &with_voucher)
+        .await
+        .expect(201)
+        .id();
+    let greet = post_json(
+        app,
+        &tok,
+        "/api/v1/campaigns",
+        &campaign("date_coming", birthday_text, 7),
+    )
+    .await
+    .expect(201)
+    .id();
+    // The dry run shows the code the customer will get, and gives none.
+    let dry = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{upkeep}/dry-run"),
+        &json!({}),
+    )
+    .await
+    .expect(200)
+    .json;
+    assert_eq!(dry["counts"]["sent"], 1, "{dry}");
+    assert_eq!(dry["rows"][0]["customer_id"], owner);
+    let dry_body = dry["rows"][0]["body"].as_str().unwrap().to_string();
+    assert!(
+        dry_body.contains(&due.to_string()) && dry_body.contains("¥30.00"),
+        "{dry_body}"
+    );
+    let care = get_json(app, &tok, &format!("/api/v1/customers/{owner}/care"))
+        .await
+        .json;
+    assert_eq!(care["vouchers"], json!([]), "a dry run gives nothing");
+
+    for id in [upkeep, greet] {
+        post_json(
+            app,
+            &tok,
+            &format!("/api/v1/campaigns/{id}/status"),
+            &json!({"status": "running", "version": 1}),
+        )
+        .await
+        .expect(200);
+    }
+    let round = app.app.campaign_round().await.unwrap();
+    assert_eq!(round.counts.sent, 2, "{round:?}");
+    let mails = app
+        .app
+        .store
+        .outbox_due(app.app.clock.now(), 1000)
+        .await
+        .unwrap();
+    let to = |addr: &str| {
+        mails
+            .iter()
+            .filter(|m| m.to == addr)
+            .map(|m| m.body.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(to("birthday@example.cn"), ["生日客户，生日快乐！"]);
+    assert!(to("serviced@example.cn").is_empty());
+    let upkeep_mail = to("upkeep@example.cn");
+    assert_eq!(upkeep_mail.len(), 1);
+    // The voucher in the mail is the one given, and the one the dry run showed.
+    let care = get_json(app, &tok, &format!("/api/v1/customers/{owner}/care"))
+        .await
+        .json;
+    let v = &care["vouchers"][0];
+    assert_eq!(care["vouchers"].as_array().unwrap().len(), 1, "{care}");
+    assert_eq!(
+        (v["source"].as_str(), v["campaign_id"].as_i64()),
+        (Some("campaign"), Some(upkeep))
+    );
+    let code = v["code"].as_str().unwrap();
+    assert!(upkeep_mail[0].contains(code), "{}", upkeep_mail[0]);
+    assert_eq!(upkeep_mail[0], dry_body);
+    // Each occurrence once: the next round sends and gives nothing more.
+    let again = app.app.campaign_round().await.unwrap();
+    assert_eq!(again.counts.total(), 0);
+    let care = get_json(app, &tok, &format!("/api/v1/customers/{owner}/care"))
+        .await
+        .json;
+    assert_eq!(care["vouchers"].as_array().unwrap().len(), 1);
+    // The customer uses it on their next order: ¥30 off.
+    let filter = post_json(
+        app,
+        &tok,
+        "/api/v1/products",
+        &json!({"sku": "FLT-2", "name": "空调滤网", "category_id": get_json(app, &tok, &format!("/api/v1/products/{product}")).await.json["category_id"],
+                "price": "80.00", "serialized": false}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let bought_with = post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &json!({"customer_id": owner, "channel": "store", "voucher_code": code,
+                "items": [{"product_id": filter, "quantity": 1}]}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let o = get_json(app, &tok, &format!("/api/v1/orders/{bought_with}"))
+        .await
+        .json;
+    assert_eq!(o["total"], 50_00);
+    let _ = birthday;
+}
+
+on_both_databases!(campaign_triggers_and_vouchers => campaigns_remind_of_maintenance_and_dates_and_give_vouchers_once);

@@ -51,6 +51,9 @@ pub trait CampaignStore: Send + Sync {
         from: Date,
         to: Date,
     ) -> StoreResult<Vec<StartingAsset>>;
+    /// Customers' important dates (birthdays and the like), with their customers, from the
+    /// date after `after`, at most `limit`, by id.
+    async fn important_dates(&self, after: i64, limit: u32) -> StoreResult<Vec<ImportantDate>>;
     /// Of these requests, the resolved ones, with their customers.
     async fn resolved_request_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
     /// Requests resolved between two instants, with their customers.

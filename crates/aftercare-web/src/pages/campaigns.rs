@@ -51,6 +51,9 @@ struct Draft {
     subject_en: String,
     holdout_percent: String,
     window_days: String,
+    voucher_kind: String,
+    voucher_value: String,
+    voucher_days: String,
 }
 
 #[derive(Template)]
@@ -146,6 +149,7 @@ async fn list_page(State(s): State<AppState>, session: Session) -> Response {
         lead_days: "30".into(),
         holdout_percent: "10".into(),
         window_days: "30".into(),
+        voucher_days: "30".into(),
         ..Draft::default()
     };
     match list_view(&s, &session, draft, vec![], None, vec![]).await {
@@ -198,6 +202,9 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
         subject_en: f.s("subject_en"),
         holdout_percent: f.s("holdout_percent"),
         window_days: f.s("window_days"),
+        voucher_kind: f.s("voucher_kind"),
+        voucher_value: f.s("voucher_value"),
+        voucher_days: f.s("voucher_days"),
     };
     let tr = Tr(session.lang);
     // Numbers that are not numbers are named like any other bad field.
@@ -205,6 +212,7 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
     let lead_days = number_in(&mut inv, "lead_days", &draft.lead_days);
     let holdout_percent = number_in(&mut inv, "holdout_percent", &draft.holdout_percent);
     let window_days = number_in(&mut inv, "window_days", &draft.window_days);
+    let voucher_days = number_in(&mut inv, "voucher_days", &draft.voucher_days);
     let segment_id: Option<i64> = number(&draft.segment_id).unwrap_or(None);
     let text_id: Option<i64> = number(&draft.text_id).unwrap_or(None);
     if text_id.is_none() {
@@ -222,6 +230,9 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
             subject_en: draft.subject_en.clone(),
             holdout_percent,
             window_days,
+            voucher_kind: Some(draft.voucher_kind.clone()).filter(|k| !k.trim().is_empty()),
+            voucher_value: Some(draft.voucher_value.clone()),
+            voucher_days,
         };
         s.app.create_campaign(&session.principal, &input).await
     } else {
@@ -288,6 +299,9 @@ struct DetailPage {
 }
 
 impl DetailPage {
+    fn voucher_value(&self, v: &CampaignVoucher) -> String {
+        aftercare_app::campaign::voucher_value_text(v.kind, v.value)
+    }
     fn when(&self, at: &Option<jiff::Timestamp>) -> String {
         at.map(|t| local_time(&t.to_string())).unwrap_or_default()
     }

@@ -651,6 +651,17 @@ impl CustomerPage {
     fn voucher_state(&self, v: &aftercare_app::care_model::Voucher) -> String {
         crate::pages::care::voucher_state(&self.c.tr, v, self.today)
     }
+    /// The last day a contract in force today covers the item, if one does.
+    fn covered_until(&self, asset: &AssetId) -> Option<String> {
+        self.care
+            .contracts
+            .iter()
+            .filter(|k| k.asset_id == asset.get() && k.cancelled_at.is_none())
+            .filter(|k| k.starts_on <= self.today && self.today <= k.ends_on)
+            .map(|k| k.ends_on)
+            .max()
+            .map(|d| d.to_string())
+    }
     fn contract_state(&self, k: &aftercare_app::care_model::ServiceContract) -> String {
         crate::pages::care::contract_state(&self.c.tr, k, self.today)
     }
