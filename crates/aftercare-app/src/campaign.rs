@@ -146,6 +146,7 @@ fn campaign_voucher(c: &Campaign, r: &Recipient, today: Date) -> Option<Voucher>
         customer_id: r.customer_id,
         kind: g.kind,
         value: g.value,
+        max_discount: g.max_discount,
         valid_from: today,
         valid_until: until,
         source: VoucherSource::Campaign,
@@ -427,8 +428,21 @@ where
                 if !(1..=366).contains(&days) {
                     inv.push("voucher_days", "out_of_range");
                 }
-                kind.zip(value)
-                    .map(|(kind, value)| CampaignVoucher { kind, value, days })
+                // Those who do not run the desk give what an agent may give, per customer.
+                let capped = !p.role.allows(Permission::ManageDesk);
+                if let (Some(k), Some(v)) = (kind, value)
+                    && capped
+                    && crate::care::over_limit(k, v)
+                {
+                    inv.push("voucher_value", "over_your_limit");
+                }
+                kind.zip(value).map(|(kind, value)| CampaignVoucher {
+                    kind,
+                    value,
+                    days,
+                    max_discount: (capped && kind == VoucherKind::Percent)
+                        .then_some(crate::care::RECOVERY_AMOUNT_CAP),
+                })
             }
         };
         let mut segment = None;
@@ -691,27 +705,42 @@ where
         Ok(out)
     }
 
-    /// Important dates that come round from `first` to `last`, once per date and year.
+    /// Important dates and birthdays that come round from `first` to `last`, once per date
+    /// and year.
     async fn date_recipients(&self, first: Date, last: Date) -> Result<Vec<Recipient>, AppError> {
         let mut out = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = self.store.important_dates(after, CHUNK * 5).await?;
-            let Some(l) = page.last() else { break };
-            after = l.id;
-            let full = page.len() == (CHUNK * 5) as usize;
-            for d in page {
-                let next = next_yearly(d.day, first);
-                if next > last {
-                    continue;
+        // A birthday kept both on the profile and among the dates is greeted once.
+        let mut seen: HashSet<(CustomerId, Date)> = HashSet::new();
+        for birthdays in [true, false] {
+            let mut after = 0;
+            loop {
+                let page = if birthdays {
+                    self.store.birthdays(after, CHUNK * 5).await?
+                } else {
+                    self.store.important_dates(after, CHUNK * 5).await?
+                };
+                let Some(l) = page.last() else { break };
+                after = l.id;
+                let full = page.len() == (CHUNK * 5) as usize;
+                for d in page {
+                    // A day that is not a date is skipped, not fatal to the campaign.
+                    let Some(day) = d.day else { continue };
+                    let next = next_yearly(day, first);
+                    if next > last || !seen.insert((d.recipient.customer_id, next)) {
+                        continue;
+                    }
+                    let mut r = d.recipient;
+                    r.at = self.clock.now();
+                    r.occurrence = if birthdays {
+                        format!("birthday:{}", next.year())
+                    } else {
+                        format!("date:{}:{}", d.id, next.year())
+                    };
+                    out.push(r);
                 }
-                let mut r = d.recipient;
-                r.at = self.clock.now();
-                r.occurrence = format!("date:{}:{}", d.id, next.year());
-                out.push(r);
-            }
-            if !full {
-                break;
+                if !full {
+                    break;
+                }
             }
         }
         Ok(out)

@@ -55,6 +55,8 @@ pub struct CampaignVoucher {
     pub value: i64,
     /// Days it stays valid from the day it is sent.
     pub days: u32,
+    /// A share's ceiling in fen, when its maker may give only so much.
+    pub max_discount: Option<i64>,
 }
 
 /// A campaign to create.
@@ -157,7 +159,8 @@ pub struct Enrolment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportantDate {
     pub id: i64,
-    pub day: Date,
+    /// None when the stored day is not a date (typed badly long ago): skipped.
+    pub day: Option<Date>,
     pub recipient: Recipient,
 }
 

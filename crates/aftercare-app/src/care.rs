@@ -28,6 +28,14 @@ pub const RECOVERY_AMOUNT_CAP: i64 = 200_00;
 /// …or this share of it.
 pub const RECOVERY_PERCENT_CAP: i64 = 20;
 
+/// Whether a voucher is more than staff who do not run the desk may give.
+pub fn over_limit(kind: VoucherKind, value: i64) -> bool {
+    match kind {
+        VoucherKind::Amount => value > RECOVERY_AMOUNT_CAP,
+        VoucherKind::Percent => value > RECOVERY_PERCENT_CAP,
+    }
+}
+
 /// The usage-archive entries that count as a service for maintenance schedules.
 fn is_service(kind: &str) -> bool {
     matches!(kind, "service" | "installed")
@@ -241,9 +249,11 @@ where
         self.customer(p, customer_id).await?;
         let assets = self.store.assets_of(customer_id).await?;
         let schedules = self.store.maintenance_schedules().await?;
+        let contracts = self.store.contracts(Some(customer_id), None).await?;
+        let vouchers = self.store.vouchers_of(customer_id).await?;
         Ok(CustomerCare {
-            contracts: self.store.contracts(Some(customer_id), None).await?,
-            vouchers: self.store.vouchers_of(customer_id).await?,
+            contracts: self.visible_contracts(p, contracts).await?,
+            vouchers: self.visible_vouchers(p, vouchers).await?,
             maintenance: maintenance_of(&assets, &schedules, self.clock.today()),
         })
     }
@@ -254,11 +264,13 @@ where
         p: &Principal,
         asset: &Asset,
     ) -> Result<(Vec<ServiceContract>, Option<MaintenanceDue>), AppError> {
-        p.require(Permission::Read)?;
+        // The item as its owner may be seen by the caller.
+        self.customer(p, asset.customer_id).await?;
         let schedules = self.store.maintenance_schedules().await?;
         let due = maintenance_of(std::slice::from_ref(asset), &schedules, self.clock.today());
+        let contracts = self.store.contracts(None, Some(asset.id.get())).await?;
         Ok((
-            self.store.contracts(None, Some(asset.id.get())).await?,
+            self.visible_contracts(p, contracts).await?,
             due.into_iter().next(),
         ))
     }
@@ -297,6 +309,11 @@ where
         // The request as the caller may see it.
         let r = self.request_detail(p, request_id).await?.request;
         let mut inv = Invalid::default();
+        // Not for a customer erased, or merged into another (whose vouchers they now are).
+        let customer = self.customer(p, r.customer_id).await?;
+        if customer.erased_at.is_some() || customer.merged_into.is_some() {
+            inv.push("request", "customer_erased");
+        }
         let kind = inv.check("kind", VoucherKind::parse(&i.kind));
         let value = match kind {
             Some(VoucherKind::Amount) => inv.check("value", parse_money(&i.value)).and_then(|v| {
@@ -316,16 +333,12 @@ where
             },
             None => None,
         };
+        let capped = !p.role.allows(Permission::ManageDesk);
         if let (Some(k), Some(v)) = (kind, value)
-            && !p.role.allows(Permission::ManageDesk)
+            && capped
+            && over_limit(k, v)
         {
-            let over = match k {
-                VoucherKind::Amount => v > RECOVERY_AMOUNT_CAP,
-                VoucherKind::Percent => v > RECOVERY_PERCENT_CAP,
-            };
-            if over {
-                inv.push("value", "over_your_limit");
-            }
+            inv.push("value", "over_your_limit");
         }
         let days = i.valid_days.unwrap_or(90);
         if !(1..=366).contains(&days) {
@@ -346,6 +359,8 @@ where
             customer_id: r.customer_id,
             kind,
             value,
+            // A capped share is capped in money too: 20 % of a large order is not ¥200.
+            max_discount: (capped && kind == VoucherKind::Percent).then_some(RECOVERY_AMOUNT_CAP),
             valid_from: today,
             valid_until: until,
             source: VoucherSource::Recovery,
@@ -375,9 +390,58 @@ where
             .voucher(id)
             .await?
             .ok_or(AppError::NotFound("voucher"))?;
-        // The voucher as its customer may be seen by the caller.
+        // The voucher as its customer may be seen by the caller; a partner outlet's staff,
+        // only those given from their outlet's requests.
         self.customer(p, v.customer_id).await?;
-        Ok(v)
+        let mut shown = self.visible_vouchers(p, vec![v]).await?;
+        shown.pop().ok_or(AppError::NotFound("voucher"))
+    }
+
+    /// Vouchers as the caller may see them: all, for the brand's staff; for a partner
+    /// outlet's staff, those given from requests they may see, without the orders that
+    /// used them (what a customer buys is the brand's).
+    async fn visible_vouchers(
+        &self,
+        p: &Principal,
+        vs: Vec<Voucher>,
+    ) -> Result<Vec<Voucher>, AppError> {
+        if self.partner_outlet(p).await?.is_none() {
+            return Ok(vs);
+        }
+        let mut out = Vec::new();
+        for v in vs {
+            let Some(rid) = v.request_id else { continue };
+            match self.request_detail(p, RequestId(rid)).await {
+                Ok(_) => out.push(Voucher {
+                    order_id: None,
+                    order_number: None,
+                    ..v
+                }),
+                Err(AppError::NotFound(_) | AppError::Forbidden) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Contracts as the caller may see them: a partner outlet's staff see what is covered,
+    /// not the orders that sold it.
+    async fn visible_contracts(
+        &self,
+        p: &Principal,
+        ks: Vec<ServiceContract>,
+    ) -> Result<Vec<ServiceContract>, AppError> {
+        if self.partner_outlet(p).await?.is_none() {
+            return Ok(ks);
+        }
+        Ok(ks
+            .into_iter()
+            .map(|k| ServiceContract {
+                order_id: None,
+                order_number: None,
+                ..k
+            })
+            .collect())
     }
 
     /// Cancels an unused voucher (a mistake, a voucher given twice): those who run the
@@ -391,7 +455,10 @@ where
         p.require(Permission::ManageDesk)?;
         let v = self.voucher(p, id).await?;
         if v.order_id.is_some() {
-            return Err(Invalid::one("voucher", "voucher_used").into());
+            return Err(AppError::Conflict {
+                code: "voucher_used",
+                field: Some("voucher".into()),
+            });
         }
         self.store
             .cancel_voucher(&p.actor(), id, version, self.clock.now())
@@ -441,9 +508,11 @@ where
         voucher_code: Option<&str>,
     ) -> Result<OrderCare, AppError> {
         let mut inv = Invalid::default();
+        // Every plan, withdrawn ones too: a withdrawn plan's product is not sold as if it
+        // were an ordinary product, without the contract it promises.
         let plans: HashMap<i64, CarePlan> = self
             .store
-            .care_plans(true)
+            .care_plans(false)
             .await?
             .into_iter()
             .map(|pl| (pl.product_id, pl))
@@ -478,16 +547,27 @@ where
                 }
                 continue;
             };
+            if !plan.active {
+                inv.push(format!("items[{n}].product_id"), "plan_retired");
+                continue;
+            }
             if line.quantity != 1 {
                 inv.push(format!("items[{n}].quantity"), "care_plan_one_item");
                 continue;
             }
+            // Still with the customer, and with a warranty that is not void (what voids
+            // the warranty voids the contract).
             let eligible: Vec<&Asset> = owned
                 .iter()
                 .filter(|a| {
                     !a.events
                         .iter()
                         .any(|e| matches!(e.kind.as_str(), "exchanged_out" | "returned"))
+                })
+                .filter(|a| {
+                    a.warranty
+                        .as_ref()
+                        .is_none_or(|w| w.coverage != aftercare_domain::warranty::Coverage::Void)
                 })
                 .filter(|a| {
                     plan.category_id
@@ -530,11 +610,34 @@ where
                 covers: plan.covers.clone(),
             };
             let (starts_on, ends_on) = contract_period(&terms, d.ordered_on, repair_until);
+            // One contract at a time on an item: not twice in one order, nor over one in
+            // force for any of the same days.
+            let field = format!("items[{n}].asset_id");
+            if contracts
+                .iter()
+                .any(|c: &ContractDraft| c.asset_id == item.id.get())
+            {
+                inv.push(field, "duplicate");
+                continue;
+            }
+            let overlaps = self
+                .store
+                .contracts(None, Some(item.id.get()))
+                .await?
+                .iter()
+                .any(|k| {
+                    k.cancelled_at.is_none() && k.starts_on <= ends_on && starts_on <= k.ends_on
+                });
+            if overlaps {
+                inv.push(field, "item_already_covered");
+                continue;
+            }
             contracts.push(ContractDraft {
                 plan_id: plan.id,
                 asset_id: item.id.get(),
                 starts_on,
                 ends_on,
+                covers: plan.covers.clone(),
             });
         }
         let mut voucher = None;
@@ -553,7 +656,7 @@ where
                     ) {
                         Some(why) => inv.push("voucher_code", why),
                         None => {
-                            let off = voucher_discount(v.kind, v.value, d.total());
+                            let off = voucher_discount(v.kind, v.value, v.max_discount, d.total());
                             if off == 0 {
                                 inv.push("voucher_code", "voucher_nothing_to_take_off");
                             }

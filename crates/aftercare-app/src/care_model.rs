@@ -78,6 +78,8 @@ pub struct ContractDraft {
     pub asset_id: i64,
     pub starts_on: Date,
     pub ends_on: Date,
+    /// What the plan covered when it was sold.
+    pub covers: Vec<ServiceType>,
 }
 
 /// How often a product is due for maintenance.
@@ -132,6 +134,8 @@ pub struct Voucher {
     pub kind: VoucherKind,
     /// Fen for an amount, a percentage for a share.
     pub value: i64,
+    /// A share's ceiling, in fen (given by staff with a limit).
+    pub max_discount: Option<i64>,
     pub valid_from: Date,
     pub valid_until: Date,
     pub source: VoucherSource,

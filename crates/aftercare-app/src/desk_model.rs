@@ -428,6 +428,35 @@ pub struct TrendRows {
     pub moves: Vec<(String, Option<String>, String, i64)>,
 }
 
+/// When a request was opened, first answered, resolved, and first visited (its first
+/// visit not cancelled): what the promise check measures texts against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestTimes {
+    pub opened: Timestamp,
+    pub responded: Option<Timestamp>,
+    pub resolved: Option<Timestamp>,
+    pub first_visit: Option<Timestamp>,
+}
+
+/// One promise of a library text, and how the service kept it lately.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PromiseCheck {
+    pub text_id: i64,
+    pub text_name: String,
+    pub kind: aftercare_domain::promise::PromiseKind,
+    /// Within this many minutes.
+    pub minutes: u32,
+    /// The words it was read from.
+    pub phrase: String,
+    /// Requests it applied to, and those that took longer.
+    pub measured: u64,
+    pub broken: u64,
+    /// `broken / measured`, when at least 20 were measured.
+    pub share: Option<f64>,
+    /// Broken more than one time in ten: the text promises what the service does not keep.
+    pub flagged: bool,
+}
+
 /// A text of the message library: the same words in three languages, with fields.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MessageText {

@@ -13,7 +13,13 @@ use aftercare_domain::calendar::china;
 use aftercare_domain::error::required_text;
 use aftercare_domain::lang::Lang;
 use aftercare_domain::message::{check_fields, fill};
+use aftercare_domain::promise::{Kept, Promise, PromiseKind, kept, promises};
 use aftercare_domain::request::VisitStatus;
+
+/// The promise check looks this many days back…
+pub const PROMISE_DAYS: i64 = 90;
+/// …at the latest this many requests.
+pub const PROMISE_SAMPLE: u32 = 5000;
 
 /// A library text's statuses.
 pub const TEXT_STATUSES: &[&str] = &["draft", "approved", "retired"];
@@ -31,6 +37,77 @@ where
             .store
             .message_texts(if all { None } else { Some("approved") })
             .await?)
+    }
+
+    /// The promise check: every time a library text promises ("24小时上门", "2 hours to
+    /// reply"), against the latest [`PROMISE_SAMPLE`] requests of the last
+    /// [`PROMISE_DAYS`] days: how many took longer than promised (wall-clock time, as the
+    /// customer reads it). Visits are measured on the requests that had one.
+    pub async fn promise_checks(&self, p: &Principal) -> Result<Vec<PromiseCheck>, AppError> {
+        let texts = self.message_texts(p).await?;
+        let found: Vec<(&MessageText, Vec<Promise>)> = texts
+            .iter()
+            .filter(|t| t.status != "retired")
+            .map(|t| {
+                // The same promise in three languages is one promise.
+                let mut ps: Vec<Promise> = Vec::new();
+                for body in [&t.body_zh_hans, &t.body_zh_hant, &t.body_en] {
+                    for x in promises(body) {
+                        if !ps
+                            .iter()
+                            .any(|q| q.kind == x.kind && q.minutes == x.minutes)
+                        {
+                            ps.push(x);
+                        }
+                    }
+                }
+                (t, ps)
+            })
+            .filter(|(_, ps)| !ps.is_empty())
+            .collect();
+        if found.is_empty() {
+            return Ok(vec![]);
+        }
+        let now = self.clock.now();
+        let since = now - jiff::SignedDuration::from_hours(24 * PROMISE_DAYS);
+        let times = self.store.request_times(since, PROMISE_SAMPLE).await?;
+        let minutes = |a: jiff::Timestamp, b: jiff::Timestamp| b.duration_since(a).as_secs() / 60;
+        let mut out = Vec::new();
+        for (t, ps) in found {
+            for x in ps {
+                let mut k = Kept::default();
+                for r in &times {
+                    let done = match x.kind {
+                        PromiseKind::Response => r.responded,
+                        PromiseKind::Resolution => r.resolved,
+                        PromiseKind::Visit => match r.first_visit {
+                            Some(v) => Some(v),
+                            None => continue,
+                        },
+                    };
+                    if let Some(ok) = kept(
+                        x.minutes,
+                        done.map(|d| minutes(r.opened, d)),
+                        minutes(r.opened, now),
+                    ) {
+                        k.measured += 1;
+                        k.broken += u64::from(!ok);
+                    }
+                }
+                out.push(PromiseCheck {
+                    text_id: t.id,
+                    text_name: t.name.clone(),
+                    kind: x.kind,
+                    minutes: x.minutes,
+                    phrase: x.phrase,
+                    measured: k.measured,
+                    broken: k.broken,
+                    share: k.share(),
+                    flagged: k.flagged(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn checked_text(&self, i: &MessageTextInput) -> Result<(String, String), AppError> {

@@ -102,6 +102,9 @@ pub struct Customer {
     pub source: Option<Touchpoint>,
     /// The customer's number in the system used before Aftercare.
     pub external_ref: Option<String>,
+    /// The code the customer gives friends; a customer created with it is credited to
+    /// them (`referral_code` on `POST /customers`).
+    pub referral_code: Option<String>,
     /// Channels the customer agreed to be contacted on.
     pub consent: Vec<ConsentChannel>,
     pub tags: Vec<String>,

@@ -429,6 +429,13 @@ where
         p.require(Permission::WriteCustomers)?;
         let draft = input.validate()?;
         self.check_manager(draft.account_manager_id).await?;
+        // A referral code names a customer who is still one of ours.
+        if let Some(r) = draft.referred_by {
+            match self.store.customer(r).await? {
+                Some(c) if c.erased_at.is_none() && c.merged_into.is_none() => {}
+                _ => return Err(Invalid::one("referral_code", "referral_code_unknown").into()),
+            }
+        }
         let ids = self
             .store
             .create_customers(&p.actor(), &[draft], self.now())

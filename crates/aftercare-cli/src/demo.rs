@@ -511,6 +511,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
                 notes: None,
                 source: Some(*pick(&mut rng, Touchpoint::ALL)),
                 external_ref: None,
+                referred_by: None,
             });
         }
         // Some people arrive twice, through another channel, with the same phone.
@@ -735,6 +736,12 @@ async fn library(
             "{customer_name}您好，您的{product_name}已多次维修。现在以旧换新可抵扣 500 元，并享新机三包。",
             "{customer_name}您好，您的{product_name}已多次維修。現在以舊換新可抵扣 500 元，並享新機三包。",
             "Dear {customer_name}, your {product_name} has needed several repairs. Trade it in now for 500 yuan off a new one.",
+        ),
+        (
+            "受理承诺",
+            "{customer_name}您好，您的服务请求 {request_number} 已受理。我们承诺 2 小时内回复，24 小时内上门。",
+            "{customer_name}您好，您的服務請求 {request_number} 已受理。我們承諾 2 小時內回覆，24 小時內上門。",
+            "Dear {customer_name}, we have your request {request_number}. We reply within 2 hours and visit within 24 hours.",
         ),
     ] {
         let t = MessageText {

@@ -32,10 +32,14 @@ pub fn contract_period(
         }
         _ => sold_on,
     };
-    let ends = starts
-        .checked_add(i64::from(terms.months).months())
-        .and_then(|d| d.checked_sub(1.day()))
-        .unwrap_or(starts);
+    // The day before the same day `months` later; when that day does not exist (31 March
+    // plus a month), month arithmetic clamps to the month's last day, which is then the
+    // last day covered.
+    let ends = match starts.checked_add(i64::from(terms.months).months()) {
+        Ok(e) if e.day() < starts.day() => e,
+        Ok(e) => e.checked_sub(1.day()).unwrap_or(e),
+        Err(_) => starts,
+    };
     (starts, ends)
 }
 
@@ -103,13 +107,14 @@ code_enum!(
 );
 
 /// What a voucher takes off an order of `total` fen: its amount, or its share rounded
-/// down to the fen, never more than the order.
-pub fn voucher_discount(kind: VoucherKind, value: i64, total: i64) -> i64 {
+/// down to the fen (at most `max`, when the share has a ceiling), never more than the
+/// order.
+pub fn voucher_discount(kind: VoucherKind, value: i64, max: Option<i64>, total: i64) -> i64 {
     let off = match kind {
         VoucherKind::Amount => value,
         VoucherKind::Percent => total.saturating_mul(value.clamp(0, 100)) / 100,
     };
-    off.clamp(0, total.max(0))
+    off.min(max.unwrap_or(i64::MAX)).clamp(0, total.max(0))
 }
 
 /// Why a voucher cannot be used on a day, as the code the interface explains.
@@ -179,6 +184,19 @@ mod tests {
         assert_eq!(
             contract_period(&terms(false), d("2026-12-01"), until),
             (d("2026-12-01"), d("2027-11-30"))
+        );
+        // Month ends: the last day of the shorter month is covered.
+        let month = PlanTerms {
+            months: 1,
+            ..terms(false)
+        };
+        assert_eq!(
+            contract_period(&month, d("2027-01-31"), None),
+            (d("2027-01-31"), d("2027-02-28"))
+        );
+        assert_eq!(
+            contract_period(&terms(false), d("2028-02-29"), None),
+            (d("2028-02-29"), d("2029-02-28"))
         );
     }
 
@@ -251,13 +269,27 @@ mod tests {
 
     #[test]
     fn a_voucher_takes_off_at_most_the_order() {
-        assert_eq!(voucher_discount(VoucherKind::Amount, 50_00, 300_00), 50_00);
         assert_eq!(
-            voucher_discount(VoucherKind::Amount, 500_00, 300_00),
+            voucher_discount(VoucherKind::Amount, 50_00, None, 300_00),
+            50_00
+        );
+        assert_eq!(
+            voucher_discount(VoucherKind::Amount, 500_00, None, 300_00),
             300_00
         );
-        assert_eq!(voucher_discount(VoucherKind::Percent, 15, 199_99), 29_99);
-        assert_eq!(voucher_discount(VoucherKind::Percent, 100, 199_99), 199_99);
+        assert_eq!(
+            voucher_discount(VoucherKind::Percent, 15, None, 199_99),
+            29_99
+        );
+        assert_eq!(
+            voucher_discount(VoucherKind::Percent, 100, None, 199_99),
+            199_99
+        );
+        // A share with a ceiling: 20 % of ¥50,000 is ¥200 at most.
+        assert_eq!(
+            voucher_discount(VoucherKind::Percent, 20, Some(200_00), 50_000_00),
+            200_00
+        );
         let (from, until) = (d("2026-12-01"), d("2026-12-31"));
         assert_eq!(
             voucher_unusable(from, until, false, false, d("2026-12-31")),

@@ -166,6 +166,8 @@ pub struct CustomerDraft {
     /// The customer's number in the system the company used before (set when created,
     /// e.g. by an import; orders imported later name the customer by it).
     pub external_ref: Option<String>,
+    /// The customer who brought this one (a referral code given at creation).
+    pub referred_by: Option<crate::CustomerId>,
 }
 
 /// Makes exactly one entry primary: the first one marked, else the first one.

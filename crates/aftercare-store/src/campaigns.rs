@@ -16,7 +16,7 @@ use serde_json::json;
 
 const CAMPAIGN_COLS: &str = "k.id, k.name, k.trigger_kind, k.segment_name, k.audience, k.lead_days, \
      k.text_id, t.name AS text_name, k.subject_zh_hans, k.subject_zh_hant, k.subject_en, \
-     k.holdout_percent, k.voucher_kind, k.voucher_value, k.voucher_days, k.seed, k.window_days, k.status, k.started_at, k.stopped_at, k.swept_at, k.sweep_after, k.owner_name, \
+     k.holdout_percent, k.voucher_kind, k.voucher_value, k.voucher_days, k.voucher_max, k.seed, k.window_days, k.status, k.started_at, k.stopped_at, k.swept_at, k.sweep_after, k.owner_name, \
      k.created_at, k.version FROM campaigns k JOIN message_texts t ON t.id = k.text_id";
 
 #[derive(sqlx::FromRow)]
@@ -36,6 +36,7 @@ struct Row {
     voucher_kind: Option<String>,
     voucher_value: i64,
     voucher_days: i64,
+    voucher_max: Option<i64>,
     seed: i64,
     window_days: i64,
     status: String,
@@ -79,6 +80,7 @@ impl Row {
                     kind,
                     value: self.voucher_value,
                     days: self.voucher_days.clamp(0, 366) as u32,
+                    max_discount: self.voucher_max,
                 }),
             seed: self.seed,
             window_days: self.window_days.max(0) as u32,
@@ -124,8 +126,8 @@ impl CampaignStore for SqlStore {
             &mut *tx,
             "INSERT INTO campaigns (name, trigger_kind, segment_name, audience, lead_days, text_id, \
              subject_zh_hans, subject_zh_hant, subject_en, holdout_percent, seed, window_days, status, \
-             owner_id, owner_name, created_at, updated_at, version, voucher_kind, voucher_value, voucher_days) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1, $17, $18, $19) RETURNING id",
+             owner_id, owner_name, created_at, updated_at, version, voucher_kind, voucher_value, voucher_days, voucher_max) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1, $17, $18, $19, $20) RETURNING id",
             &[
                 (&c.name).into(),
                 c.trigger.code().into(),
@@ -146,6 +148,7 @@ impl CampaignStore for SqlStore {
                 V::OptT(c.voucher.map(|v| v.kind.code().to_string())),
                 V::I(c.voucher.map_or(0, |v| v.value)),
                 V::I(c.voucher.map_or(0, |v| i64::from(v.days))),
+                V::OptI(c.voucher.and_then(|v| v.max_discount)),
             ],
         )
         .await?;
@@ -317,16 +320,46 @@ impl CampaignStore for SqlStore {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for d in rows {
-            // A date typed badly long ago is skipped, not fatal to the campaign.
-            let Ok(day) = d.day.trim().parse::<Date>() else {
-                continue;
-            };
             out.push(ImportantDate {
                 id: d.date_id,
-                day,
+                day: d.day.trim().parse::<Date>().ok(),
                 recipient: recipient(
                     (d.id, d.name, d.primary_email, d.consent, d.lang),
                     format!("date:{}", d.date_id),
+                    jiff::Timestamp::UNIX_EPOCH,
+                ),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn birthdays(&self, after: i64, limit: u32) -> StoreResult<Vec<ImportantDate>> {
+        #[derive(sqlx::FromRow)]
+        struct B {
+            birthday: String,
+            id: i64,
+            name: String,
+            primary_email: Option<String>,
+            consent: String,
+            lang: Option<String>,
+        }
+        let rows: Vec<B> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT c.birthday, c.id, c.name, c.primary_email, c.consent, c.lang FROM customers c \
+                 WHERE c.id > $1 AND c.birthday IS NOT NULL AND {REACHABLE} ORDER BY c.id LIMIT $2"
+            ),
+            &[V::I(after), V::I(i64::from(limit))],
+        )
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for b in rows {
+            out.push(ImportantDate {
+                id: b.id,
+                day: b.birthday.trim().parse::<Date>().ok(),
+                recipient: recipient(
+                    (b.id, b.name, b.primary_email, b.consent, b.lang),
+                    "birthday".into(),
                     jiff::Timestamp::UNIX_EPOCH,
                 ),
             });

@@ -19,7 +19,7 @@ fn small(v: i64) -> u32 {
     v.clamp(0, i64::from(u32::MAX)) as u32
 }
 
-fn covers_text(c: &[ServiceType]) -> String {
+pub(crate) fn covers_text(c: &[ServiceType]) -> String {
     c.iter().map(|t| t.code()).collect::<Vec<_>>().join(",")
 }
 
@@ -70,7 +70,7 @@ impl PlanRow {
 
 const CONTRACT_COLS: &str = "s.id, s.plan_id, pp.name AS plan_name, s.customer_id, s.asset_id, \
      a.serial, ap.name AS product_name, s.order_id, o.number AS order_number, s.starts_on, s.ends_on, \
-     k.covers, s.cancelled_at, s.created_at \
+     s.covers, s.cancelled_at, s.created_at \
      FROM service_contracts s JOIN care_plans k ON k.id = s.plan_id \
      JOIN products pp ON pp.id = k.product_id JOIN assets a ON a.id = s.asset_id \
      JOIN products ap ON ap.id = a.product_id LEFT JOIN orders o ON o.id = s.order_id";
@@ -115,7 +115,7 @@ impl ContractRow {
     }
 }
 
-const VOUCHER_COLS: &str = "v.id, v.code, v.customer_id, v.kind, v.value, v.valid_from, v.valid_until, \
+const VOUCHER_COLS: &str = "v.id, v.code, v.customer_id, v.kind, v.value, v.max_discount, v.valid_from, v.valid_until, \
      v.source, v.request_id, r.number AS request_number, v.campaign_id, m.name AS campaign_name, \
      v.reason, v.issued_by, v.issued_at, v.order_id, o.number AS order_number, v.discount, \
      v.redeemed_at, v.cancelled_at, v.version \
@@ -129,6 +129,7 @@ struct VoucherRow {
     customer_id: i64,
     kind: String,
     value: i64,
+    max_discount: Option<i64>,
     valid_from: String,
     valid_until: String,
     source: String,
@@ -156,6 +157,7 @@ impl VoucherRow {
             customer_id: CustomerId(self.customer_id),
             kind: c.code("kind", &self.kind)?,
             value: self.value,
+            max_discount: self.max_discount,
             valid_from: c.date("valid_from", &self.valid_from)?,
             valid_until: c.date("valid_until", &self.valid_until)?,
             source: c.code("source", &self.source)?,
@@ -182,6 +184,7 @@ pub(crate) const VOUCHER_COLUMNS: &[&str] = &[
     "customer_id",
     "kind",
     "value",
+    "max_discount",
     "valid_from",
     "valid_until",
     "source",
@@ -200,6 +203,7 @@ pub(crate) fn voucher_values(v: &Voucher) -> Vec<V> {
         V::I(v.customer_id.get()),
         v.kind.code().into(),
         V::I(v.value),
+        V::OptI(v.max_discount),
         v.valid_from.to_string().into(),
         v.valid_until.to_string().into(),
         v.source.code().into(),
@@ -333,7 +337,17 @@ impl CareStore for SqlStore {
         )
         .await?;
         if n == 0 {
-            return Err(StoreError::NotFound);
+            // Cancelled already: nothing to do; no such contract: not found.
+            return match scalar(
+                &mut *tx,
+                "SELECT id FROM service_contracts WHERE id = $1",
+                &[V::I(id)],
+            )
+            .await?
+            {
+                Some(_) => Ok(()),
+                None => Err(StoreError::NotFound),
+            };
         }
         self.log(
             &mut tx,
@@ -359,19 +373,26 @@ impl CareStore for SqlStore {
     ) -> StoreResult<()> {
         let now = &stamp(at);
         let mut tx = self.begin().await?;
-        exec(
-            &mut *tx,
-            "DELETE FROM maintenance_schedules WHERE product_id = $1",
-            &[V::I(product_id)],
-        )
-        .await?;
-        if let Some(m) = every_months {
-            exec(
-                &mut *tx,
-                "INSERT INTO maintenance_schedules (product_id, every_months, updated_at) VALUES ($1, $2, $3)",
-                &[V::I(product_id), V::I(i64::from(m)), now.into()],
-            )
-            .await?;
+        match every_months {
+            // One statement either way: two managers saving at once both succeed.
+            Some(m) => {
+                exec(
+                    &mut *tx,
+                    "INSERT INTO maintenance_schedules (product_id, every_months, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (product_id) DO UPDATE SET every_months = excluded.every_months, \
+                     updated_at = excluded.updated_at",
+                    &[V::I(product_id), V::I(i64::from(m)), now.into()],
+                )
+                .await?;
+            }
+            None => {
+                exec(
+                    &mut *tx,
+                    "DELETE FROM maintenance_schedules WHERE product_id = $1",
+                    &[V::I(product_id)],
+                )
+                .await?;
+            }
         }
         let after = json!({"every_months": every_months});
         self.log(

@@ -181,6 +181,7 @@ where
         notes: c.notes,
         source: cells.opt_code("source", c.source.as_deref())?,
         external_ref: c.external_ref,
+        referral_code: aftercare_domain::referral::referral_code(c.id),
         consent: split_list(&c.consent)
             .iter()
             .map(|x| cells.code("consent", x))

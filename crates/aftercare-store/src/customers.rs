@@ -783,6 +783,18 @@ impl SqlStore {
                     let mut ids = Vec::with_capacity(drafts.len());
                     for d in drafts {
                         let id = me.insert_customer(&mut *tx, actor, d, now).await?;
+                        // Brought by another customer: credited with the new record.
+                        if let Some(by) = d.referred_by {
+                            me.write_referral(&mut *tx, actor, by, CustomerId(id), None, now)
+                                .await
+                                .map_err(|e| match e {
+                                    StoreError::NotFound => StoreError::Conflict {
+                                        code: "referral_code_unknown",
+                                        field: Some("referral_code".into()),
+                                    },
+                                    e => e,
+                                })?;
+                        }
                         ids.push(CustomerId(id));
                     }
                     Ok(ids)

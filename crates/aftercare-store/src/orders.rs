@@ -197,9 +197,14 @@ impl OrderStore for SqlStore {
             &[V::I(customer_id.get())],
         )
         .await?;
+        let at: std::collections::HashMap<i64, usize> = assets
+            .iter()
+            .enumerate()
+            .map(|(n, a)| (a.id.get(), n))
+            .collect();
         for Ev { asset_id, e } in ev {
-            if let Some(a) = assets.iter_mut().find(|a| a.id.get() == asset_id) {
-                a.events.push(e.try_into()?);
+            if let Some(&n) = at.get(&asset_id) {
+                assets[n].events.push(e.try_into()?);
             }
         }
         Ok(assets)
@@ -475,9 +480,9 @@ impl SqlStore {
             for c in &d.contracts {
                 let cid = insert_id(
                     &mut *tx,
-                    "INSERT INTO service_contracts (plan_id, customer_id, asset_id, order_id, starts_on, ends_on, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    &[V::I(c.plan_id), V::I(d.customer_id.get()), V::I(c.asset_id), V::I(id), c.starts_on.to_string().into(), c.ends_on.to_string().into(), now.into()],
+                    "INSERT INTO service_contracts (plan_id, customer_id, asset_id, order_id, starts_on, ends_on, covers, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    &[V::I(c.plan_id), V::I(d.customer_id.get()), V::I(c.asset_id), V::I(id), c.starts_on.to_string().into(), c.ends_on.to_string().into(), crate::care::covers_text(&c.covers).into(), now.into()],
                 )
                 .await?;
                 me.log(&mut *tx, actor, "create", "service_contract", cid, None, Some(&json!({"asset_id": c.asset_id, "plan_id": c.plan_id, "order_id": id, "starts_on": c.starts_on.to_string(), "ends_on": c.ends_on.to_string()})), now).await?;

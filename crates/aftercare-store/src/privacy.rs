@@ -508,6 +508,11 @@ impl PrivacyStore for SqlStore {
                 vec![],
             ),
             (
+                "vouchers",
+                of("UPDATE vouchers SET reason = '' WHERE customer_id IN {C}"),
+                vec![],
+            ),
+            (
                 "requests",
                 of(
                     "UPDATE requests SET subject = '', description = '', rating_comment = NULL WHERE customer_id IN {C}",

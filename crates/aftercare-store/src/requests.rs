@@ -493,6 +493,29 @@ impl RequestStore for SqlStore {
         rs.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn request_times(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<RequestTimes>> {
+        let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>)> = fetch_all(
+            &self.db.read,
+            "SELECT r.id, r.created_at, r.responded_at, r.resolved_at, \
+             (SELECT MIN(v.starts_at) FROM visits v WHERE v.request_id = r.id AND v.status <> 'cancelled') \
+             FROM requests r WHERE r.created_at >= $1 AND r.status <> 'cancelled' \
+             ORDER BY r.created_at DESC, r.id DESC LIMIT $2",
+            &[since.into(), V::I(i64::from(limit))],
+        )
+        .await?;
+        rows.into_iter()
+            .map(|(id, opened, responded, resolved, visit)| {
+                let c = Cells::of("requests", id);
+                Ok(RequestTimes {
+                    opened: c.at("created_at", &opened)?,
+                    responded: c.opt_at("responded_at", responded.as_deref())?,
+                    resolved: c.opt_at("resolved_at", resolved.as_deref())?,
+                    first_visit: c.opt_at("visits.starts_at", visit.as_deref())?,
+                })
+            })
+            .collect()
+    }
+
     async fn complaints_between(
         &self,
         from: jiff::Timestamp,

@@ -13,6 +13,7 @@ use aftercare_domain::ids::*;
 use aftercare_insight::value::{CustomerFacts, ValueScore, ValueSettings};
 use async_trait::async_trait;
 use jiff::civil::Date;
+use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 /// The tier a customer is served at, over `customers c`: the one set by hand while it is
@@ -850,6 +851,25 @@ impl ValueStore for SqlStore {
     ) -> StoreResult<i64> {
         let now = &aftercare_app::ports::stamp(now);
         let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let id = self
+            .write_referral(&mut tx, actor, referrer, referred, note, now)
+            .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(id)
+    }
+}
+
+impl SqlStore {
+    /// A referral, its audit row and both customers' timeline entries, in `tx`.
+    pub(crate) async fn write_referral(
+        &self,
+        tx: &mut AnyConnection,
+        actor: &Actor,
+        referrer: CustomerId,
+        referred: CustomerId,
+        note: Option<&str>,
+        now: &str,
+    ) -> StoreResult<i64> {
         for id in [referrer, referred] {
             if scalar(
                 &mut *tx,
@@ -883,17 +903,8 @@ impl ValueStore for SqlStore {
             e => e,
         })?;
         let after = serde_json::json!({ "referrer_id": referrer, "customer_id": referred });
-        self.log(
-            &mut tx,
-            actor,
-            "create",
-            "referral",
-            id,
-            None,
-            Some(&after),
-            now,
-        )
-        .await?;
+        self.log(tx, actor, "create", "referral", id, None, Some(&after), now)
+            .await?;
         let names: Vec<(i64, String)> = fetch_all(
             &mut *tx,
             "SELECT id, name FROM customers WHERE id IN ($1, $2)",
@@ -908,7 +919,7 @@ impl ValueStore for SqlStore {
                 .unwrap_or_default()
         };
         self.timeline_add(
-            &mut tx,
+            tx,
             referrer.get(),
             now,
             "referral",
@@ -919,7 +930,7 @@ impl ValueStore for SqlStore {
         )
         .await?;
         self.timeline_add(
-            &mut tx,
+            tx,
             referred.get(),
             now,
             "referred",
@@ -929,7 +940,6 @@ impl ValueStore for SqlStore {
             actor,
         )
         .await?;
-        tx.commit().await.map_err(backend_err)?;
         Ok(id)
     }
 }

@@ -1413,6 +1413,91 @@ async fn china_public_days_are_known_and_next_years_are_loaded(kind: Kind) {
     db.cleanup().await;
 }
 
+/// A text promising a reply within two hours, against 25 requests: 15 answered after 30
+/// minutes, 5 after three hours, 5 not yet after three hours. Ten broke it: flagged. A
+/// text promising a fix within 30 days cannot be judged yet; a text without a time
+/// promises nothing.
+async fn the_promise_check_flags_what_the_desk_does_not_keep(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let text = |name: &str, hans: &str, en: &str| aftercare_app::desk_model::MessageTextInput {
+        name: name.into(),
+        body_zh_hans: hans.into(),
+        body_zh_hant: hans.into(),
+        body_en: en.into(),
+        status: Some("approved".into()),
+        ..Default::default()
+    };
+    let reply = app
+        .create_message_text(
+            &w.admin,
+            &text(
+                "两小时回复",
+                "{customer_name}您好，我们承诺 2 小时内回复您。",
+                "We reply within 2 hours.",
+            ),
+        )
+        .await
+        .unwrap();
+    let fix = app
+        .create_message_text(
+            &w.admin,
+            &text("月内修好", "30天内解决您的问题。", "Resolved in 30 days."),
+        )
+        .await
+        .unwrap();
+    app.create_message_text(&w.admin, &text("感谢", "感谢您的支持。", "Thank you."))
+        .await
+        .unwrap();
+    let mut ids = vec![];
+    for _ in 0..25 {
+        ids.push(app.open_request(&w.agent, &repair(&w)).await.unwrap().0);
+    }
+    let answer = |id| {
+        let app = &app;
+        let admin = &w.admin;
+        async move {
+            app.add_message(
+                admin,
+                id,
+                &MessageInput {
+                    kind: "reply".into(),
+                    body: "您好，已收到。".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        }
+    };
+    clock.advance(std::time::Duration::from_secs(30 * 60));
+    for id in &ids[..15] {
+        answer(*id).await;
+    }
+    clock.advance(std::time::Duration::from_secs(150 * 60));
+    for id in &ids[15..20] {
+        answer(*id).await;
+    }
+    let checks = app.promise_checks(&w.agent).await.unwrap();
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    let r = checks.iter().find(|c| c.text_id == reply).unwrap();
+    assert_eq!(
+        (r.kind.code(), r.minutes, r.measured, r.broken, r.flagged),
+        ("response", 120, 25, 10, true)
+    );
+    assert_eq!(r.share, Some(0.4));
+    assert_eq!(r.phrase, "我们承诺 2 小时内回复您");
+    let f = checks.iter().find(|c| c.text_id == fix).unwrap();
+    assert_eq!(
+        (f.kind.code(), f.minutes, f.measured, f.flagged),
+        ("resolution", 30 * 24 * 60, 0, false)
+    );
+    assert_eq!(f.share, None, "not enough to say");
+    db.cleanup().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -1434,6 +1519,7 @@ mod on_sqlite_and_postgres {
         returns_and_exchanges_follow_the_three_guarantees,
         customers_book_a_free_slot_with_their_technician,
         china_public_days_are_known_and_next_years_are_loaded,
+        the_promise_check_flags_what_the_desk_does_not_keep,
     );
     use super::BOTH;
 }

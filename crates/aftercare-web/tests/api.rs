@@ -5754,6 +5754,16 @@ async fn care_plans_change_who_pays_and_vouchers_are_used_once(app: &TestApp) {
         .unwrap();
     assert_eq!(contract["ends_on"], ends.to_string());
     assert_eq!(contract["plan_name"], "延保服务一年");
+    // One contract at a time on an item.
+    let r = post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &plan_order(Some(mine["SN-CARE-1"])),
+    )
+    .await
+    .expect(422);
+    assert_eq!(field_codes(&r), ["item_already_covered"]);
 
     // Who pays: the covered item's repair is free under the contract; the same repair
     // on the other item, and a service the plan does not cover, are charged.
@@ -5981,12 +5991,12 @@ async fn care_plans_change_who_pays_and_vouchers_are_used_once(app: &TestApp) {
         .await
         .expect(201)
         .id();
-    let code = get_json(app, &tok, &format!("/api/v1/vouchers/{pct}"))
+    let pct_voucher = get_json(app, &tok, &format!("/api/v1/vouchers/{pct}"))
         .await
-        .json["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .json;
+    // An agent's share is capped in money too.
+    assert_eq!(pct_voucher["max_discount"], 200_00);
+    let code = pct_voucher["code"].as_str().unwrap().to_string();
     let goods = |serial: &str| {
         json!({"customer_id": owner, "channel": "store", "voucher_code": code,
                "items": [{"product_id": product, "quantity": 1, "serials": [serial]}]})
@@ -6049,8 +6059,71 @@ async fn care_plans_change_who_pays_and_vouchers_are_used_once(app: &TestApp) {
         &json!({"version": 2}),
     )
     .await
-    .expect(422);
+    .expect(409);
     assert!(r.text.contains("voucher_used"), "{}", r.text);
+
+    // Referral codes: the owner's code credits a friend's new record to them; a mistyped
+    // code, or one of nobody, is refused and creates nobody.
+    let code = get_json(app, &tok, &format!("/api/v1/customers/{owner}"))
+        .await
+        .expect(200)
+        .json["referral_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut typo: Vec<char> = code.chars().collect();
+    typo[3] = if typo[3] == 'K' { 'M' } else { 'K' };
+    let typo: String = typo.into_iter().collect();
+    let nobody = aftercare_domain::referral::referral_code(9_999_999).unwrap();
+    for (bad, why) in [
+        (typo.as_str(), "referral_code_invalid"),
+        (nobody.as_str(), "referral_code_unknown"),
+    ] {
+        let mut b = person("朋友", "13700139958");
+        b["referral_code"] = json!(bad);
+        let r = post_json(app, &tok, "/api/v1/customers", &b)
+            .await
+            .expect(422);
+        assert_eq!(field_codes(&r), [why]);
+    }
+    let mut b = person("朋友", "13700139958");
+    b["referral_code"] = json!(code.to_lowercase());
+    let friend = create_customer(app, &tok, &b).await;
+    let f = get_json(app, &tok, &format!("/api/v1/customers/{friend}"))
+        .await
+        .json;
+    assert_eq!(f["source"], "word_of_mouth");
+    let timeline = get_json(app, &tok, &format!("/api/v1/customers/{owner}/360"))
+        .await
+        .json["timeline"]["items"]
+        .clone();
+    assert!(
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "referral" && e["ref_id"] == friend),
+        "{timeline}"
+    );
+
+    // A plan withdrawn from sale is not sold as an ordinary product.
+    let plans = get_json(app, &tok, "/api/v1/care-plans").await.json;
+    let p0 = &plans[0];
+    let mut retired = plan.clone();
+    retired["active"] = json!(false);
+    retired["version"] = p0["version"].clone();
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/care-plans/{}", p0["id"]),
+        &retired,
+    )
+    .await
+    .expect(204);
+    let r = post_json(app, &tok, "/api/v1/orders", &plan_order(None))
+        .await
+        .expect(422);
+    assert_eq!(field_codes(&r), ["plan_retired"]);
 
     // The customer page shows the contract, the maintenance due and the vouchers.
     let b = browser();
@@ -6151,7 +6224,15 @@ async fn campaigns_remind_of_maintenance_and_dates_and_give_vouchers_once(app: &
     b["emails"] = json!([{"address": "birthday@example.cn", "primary": true}]);
     b["consent"] = json!(["email"]);
     b["important_dates"] = json!([{"label": "生日", "date": born.to_string()}]);
+    // The same birthday on the profile: greeted once.
+    b["birthday"] = json!(born.to_string());
     let birthday = create_customer(app, &tok, &b).await;
+    // A birthday on the profile only.
+    let mut b = person("资料生日客户", "13700139964");
+    b["emails"] = json!([{"address": "profile.birthday@example.cn", "primary": true}]);
+    b["consent"] = json!(["email"]);
+    b["birthday"] = json!(born.to_string());
+    create_customer(app, &tok, &b).await;
 
     let text = |body: &str| {
         json!({"name": format!("文案 {}", body.len()), "status": "approved",
@@ -6247,7 +6328,7 @@ async fn campaigns_remind_of_maintenance_and_dates_and_give_vouchers_once(app: &
         .expect(200);
     }
     let round = app.app.campaign_round().await.unwrap();
-    assert_eq!(round.counts.sent, 2, "{round:?}");
+    assert_eq!(round.counts.sent, 3, "{round:?}");
     let mails = app
         .app
         .store
@@ -6262,6 +6343,10 @@ async fn campaigns_remind_of_maintenance_and_dates_and_give_vouchers_once(app: &
             .collect::<Vec<_>>()
     };
     assert_eq!(to("birthday@example.cn"), ["生日客户，生日快乐！"]);
+    assert_eq!(
+        to("profile.birthday@example.cn"),
+        ["资料生日客户，生日快乐！"]
+    );
     assert!(to("serviced@example.cn").is_empty());
     let upkeep_mail = to("upkeep@example.cn");
     assert_eq!(upkeep_mail.len(), 1);

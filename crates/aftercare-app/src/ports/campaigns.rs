@@ -54,6 +54,9 @@ pub trait CampaignStore: Send + Sync {
     /// Customers' important dates (birthdays and the like), with their customers, from the
     /// date after `after`, at most `limit`, by id.
     async fn important_dates(&self, after: i64, limit: u32) -> StoreResult<Vec<ImportantDate>>;
+    /// Customers' birthdays, as important dates whose id is the customer's, from the
+    /// customer after `after`, at most `limit`, by id.
+    async fn birthdays(&self, after: i64, limit: u32) -> StoreResult<Vec<ImportantDate>>;
     /// Of these requests, the resolved ones, with their customers.
     async fn resolved_request_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
     /// Requests resolved between two instants, with their customers.

@@ -18,8 +18,9 @@ CREATE TABLE care_plans (
 );
 CREATE UNIQUE INDEX care_plans_product ON care_plans (product_id);
 
--- One item covered by one plan from one day to another, sold on an order (or not, when
--- given). Cancelled contracts stay, with the moment they were cancelled.
+-- One item covered by one plan from one day to another, sold on an order. What it
+-- covers is copied from the plan when sold: a plan changed later does not change the
+-- contracts already sold. Cancelled contracts stay, with the moment they were cancelled.
 CREATE TABLE service_contracts (
     id {pk},
     plan_id BIGINT NOT NULL REFERENCES care_plans (id),
@@ -28,6 +29,7 @@ CREATE TABLE service_contracts (
     order_id BIGINT REFERENCES orders (id),
     starts_on TEXT NOT NULL,
     ends_on TEXT NOT NULL,
+    covers TEXT NOT NULL,
     cancelled_at TEXT,
     created_at TEXT NOT NULL
 );
@@ -52,6 +54,8 @@ CREATE TABLE vouchers (
     customer_id BIGINT NOT NULL REFERENCES customers (id),
     kind TEXT NOT NULL,
     value BIGINT NOT NULL,
+    -- A share's ceiling in fen (given by staff with a limit), or none.
+    max_discount BIGINT,
     valid_from TEXT NOT NULL,
     valid_until TEXT NOT NULL,
     source TEXT NOT NULL,
@@ -74,3 +78,4 @@ CREATE INDEX vouchers_campaign ON vouchers (campaign_id);
 ALTER TABLE campaigns ADD COLUMN voucher_kind TEXT;
 ALTER TABLE campaigns ADD COLUMN voucher_value BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE campaigns ADD COLUMN voucher_days BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN voucher_max BIGINT;

@@ -280,7 +280,10 @@ async fn maintenance_submit(State(s): State<AppState>, CsrfForm(session, f): Csr
 /// A page of ours to go back to after a form: a path on this site, else `fallback`.
 fn back(f: &FormData, fallback: &str) -> String {
     let b = f.s("back");
-    if b.starts_with('/') && !b.starts_with("//") && !b.contains(['\\', '\r', '\n']) {
+    let plain = b
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_#?=&.-".contains(c));
+    if plain && b.starts_with('/') && !b.starts_with("//") {
         b
     } else {
         fallback.to_string()
@@ -316,13 +319,23 @@ async fn voucher_submit(
     Path(id): Path<RequestId>,
     CsrfForm(session, f): CsrfForm,
 ) -> Response {
+    let mut inv = aftercare_domain::Invalid::default();
+    let valid_days: Option<u32> = number(&f.s("valid_days")).unwrap_or_else(|_| {
+        inv.push("valid_days", "not_a_number");
+        None
+    });
     let input = VoucherInput {
         kind: f.s("kind"),
         value: f.s("value"),
-        valid_days: f.opt("valid_days").and_then(|v| v.trim().parse().ok()),
+        valid_days,
         reason: f.s("reason"),
     };
-    match s.app.issue_voucher(&session.principal, id, &input).await {
+    let result = if inv.0.is_empty() {
+        s.app.issue_voucher(&session.principal, id, &input).await
+    } else {
+        Err(inv.into())
+    };
+    match result {
         Ok(_) => Redirect::to(&format!("/requests/{id}?done=voucher#vouchers")).into_response(),
         Err(e @ (AppError::Forbidden | AppError::NotFound(_))) => page_error(e, session.lang),
         Err(e) => {

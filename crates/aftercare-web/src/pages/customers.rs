@@ -375,6 +375,7 @@ pub(crate) fn customer_input(f: &FormData) -> CustomerInput {
         notes: f.opt("notes"),
         source: f.opt("source"),
         external_ref: None,
+        referral_code: f.opt("referral_code"),
     }
 }
 
@@ -650,6 +651,10 @@ impl CustomerPage {
     }
     fn voucher_state(&self, v: &aftercare_app::care_model::Voucher) -> String {
         crate::pages::care::voucher_state(&self.c.tr, v, self.today)
+    }
+    /// The code the customer can give friends.
+    fn referral_code(&self) -> String {
+        aftercare_domain::referral::referral_code(self.v.customer.id.get()).unwrap_or_default()
     }
     /// The last day a contract in force today covers the item, if one does.
     fn covered_until(&self, asset: &AssetId) -> Option<String> {

@@ -40,11 +40,46 @@ struct LibraryPage {
     errors: Vec<String>,
     fields: &'static [&'static str],
     statuses: &'static [&'static str],
+    /// The promises texts make, and how they are kept.
+    checks: Vec<aftercare_app::desk_model::PromiseCheck>,
 }
 
 impl LibraryPage {
     fn is_status(&self, s: &str) -> bool {
         self.draft.status == s || (self.draft.status.is_empty() && s == "draft")
+    }
+    /// The text's promises, each in words: "24 小时上门：近 90 天 31%（62/200）未做到".
+    fn promises_of(&self, id: &i64) -> Vec<(bool, String)> {
+        let tr = &self.c.tr;
+        self.checks
+            .iter()
+            .filter(|k| k.text_id == *id)
+            .map(|k| {
+                // As people say it: "24 小时", "3 天".
+                let within = if k.minutes % (24 * 60) == 0 && k.minutes >= 48 * 60 {
+                    tr.t("promise.days")
+                        .replace("{n}", &(k.minutes / (24 * 60)).to_string())
+                } else if k.minutes % 60 == 0 {
+                    tr.t("promise.hours")
+                        .replace("{n}", &(k.minutes / 60).to_string())
+                } else {
+                    tr.t("promise.minutes")
+                        .replace("{n}", &k.minutes.to_string())
+                };
+                let what = format!("{within}{}", tr.k("promise_kind", k.kind.code()));
+                let how = match k.share {
+                    Some(share) => tr
+                        .t("promise.broken")
+                        .replace("{pct}", &format!("{:.0}", share * 100.0))
+                        .replace("{broken}", &k.broken.to_string())
+                        .replace("{measured}", &k.measured.to_string()),
+                    None => tr
+                        .t("promise.too_few")
+                        .replace("{measured}", &k.measured.to_string()),
+                };
+                (k.flagged, format!("{what}{}{how}", tr.t("promise.sep")))
+            })
+            .collect()
     }
     fn shown(&self, text: &str) -> String {
         field_names_shown(&self.c.tr, text)
@@ -74,6 +109,7 @@ async fn library_view(
     errors: Vec<String>,
 ) -> Result<LibraryPage, AppError> {
     let texts = s.app.message_texts(&session.principal).await?;
+    let checks = s.app.promise_checks(&session.principal).await?;
     Ok(LibraryPage {
         c: Chrome::for_session(session, "requests"),
         texts,
@@ -81,6 +117,7 @@ async fn library_view(
         errors,
         fields: aftercare_domain::message::FIELDS,
         statuses: aftercare_app::library::TEXT_STATUSES,
+        checks,
     })
 }
 

@@ -606,6 +606,8 @@ struct HomePage {
     products: Vec<Product>,
     today: String,
     errors: Vec<String>,
+    /// The code the customer can give friends.
+    referral_code: String,
 }
 
 impl HomePage {
@@ -648,6 +650,8 @@ async fn home_view(s: &AppState, c: &Customer, errors: Vec<String>) -> Result<Ho
         products,
         today: s.app.clock.today().to_string(),
         errors,
+        referral_code: aftercare_domain::referral::referral_code(c.account.customer_id.get())
+            .unwrap_or_default(),
     })
 }
 
