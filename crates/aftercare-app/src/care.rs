@@ -311,8 +311,10 @@ where
         let mut inv = Invalid::default();
         // Not for a customer erased, or merged into another (whose vouchers they now are).
         let customer = self.customer(p, r.customer_id).await?;
-        if customer.erased_at.is_some() || customer.merged_into.is_some() {
-            inv.push("request", "customer_erased");
+        if customer.erased_at.is_some() {
+            inv.push("customer_id", "customer_erased");
+        } else if customer.merged_into.is_some() {
+            inv.push("customer_id", "customer_merged");
         }
         let kind = inv.check("kind", VoucherKind::parse(&i.kind));
         let value = match kind {

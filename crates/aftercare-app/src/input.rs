@@ -121,11 +121,11 @@ pub struct CustomerInput {
     /// name the customer.
     #[serde(default)]
     pub external_ref: Option<String>,
-    /// The referral code of the customer who brought this one (when creating): the
+    /// Only when creating: the referral code of the customer who brought this one; the
     /// referral is recorded with the new customer, and the source defaults to word of
     /// mouth.
     #[serde(default)]
-    pub referral_code: Option<String>,
+    pub referred_by_code: Option<String>,
 }
 
 fn opt_date(inv: &mut Invalid, field: String, s: Option<&str>) -> Option<Date> {
@@ -361,19 +361,15 @@ impl CustomerInput {
                 optional_text(self.external_ref.as_deref(), 64),
             )
             .flatten();
-        let referred_by = match self.referral_code.as_deref().map(str::trim) {
+        let referred_by = match self.referred_by_code.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(code) => match aftercare_domain::referral::referrer_of(code) {
                 Some(id) => Some(CustomerId(id)),
                 None => {
-                    inv.push("referral_code", "referral_code_invalid");
+                    inv.push("referred_by_code", "referral_code_invalid");
                     None
                 }
             },
-        };
-        let source = match (source, referred_by) {
-            (None, Some(_)) => Some(aftercare_domain::customer::Touchpoint::WordOfMouth),
-            (s, _) => s,
         };
         inv.into_result()?;
         match (kind, name) {

@@ -427,14 +427,18 @@ where
         input: &CustomerInput,
     ) -> Result<CustomerId, AppError> {
         p.require(Permission::WriteCustomers)?;
-        let draft = input.validate()?;
+        let mut draft = input.validate()?;
         self.check_manager(draft.account_manager_id).await?;
-        // A referral code names a customer who is still one of ours.
+        // A referral code names a customer who is still one of ours; the friend came by
+        // word of mouth unless said otherwise.
         if let Some(r) = draft.referred_by {
             match self.store.customer(r).await? {
                 Some(c) if c.erased_at.is_none() && c.merged_into.is_none() => {}
-                _ => return Err(Invalid::one("referral_code", "referral_code_unknown").into()),
+                _ => return Err(Invalid::one("referred_by_code", "referral_code_unknown").into()),
             }
+            draft.source = draft
+                .source
+                .or(Some(aftercare_domain::customer::Touchpoint::WordOfMouth));
         }
         let ids = self
             .store
@@ -453,6 +457,14 @@ where
         version: Option<i64>,
     ) -> Result<(), AppError> {
         p.require(Permission::WriteCustomers)?;
+        // Who brought a customer is recorded when they are created (or as a referral).
+        if input
+            .referred_by_code
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty())
+        {
+            return Err(Invalid::one("referred_by_code", "only_on_create").into());
+        }
         let draft = input.validate()?;
         self.check_manager(draft.account_manager_id).await?;
         self.store

@@ -87,8 +87,8 @@ const WORDS: &[(PromiseKind, &[&str])] = &[
 /// How far (in characters) a promise's words may stand from its time.
 const REACH: usize = 12;
 
-/// A number at `i` in `chars`: ASCII or full-width digits, or a small Chinese numeral
-/// (一 to 十, 两, 半); the value and the index after it.
+/// A number at `i` in `chars`: ASCII or full-width digits, or a Chinese numeral up to 九十九
+/// (一, 两, 十, 二十四); the value and the index after it.
 fn number_at(chars: &[char], i: usize) -> Option<(u32, usize)> {
     let digit = |c: char| match c {
         '0'..='9' => Some(c as u32 - '0' as u32),
@@ -147,6 +147,8 @@ fn unit_at(chars: &[char], mut i: usize) -> Option<(u32, usize)> {
     }
     let rest: String = chars[i..chars.len().min(i + 8)].iter().collect();
     let lower = rest.to_lowercase();
+    // Calendar time only: working days need the desk's calendar, and "日" is as often a
+    // date ("12月31日") as a length; both are left unread rather than misread.
     for (unit, minutes) in [
         ("小时", 60),
         ("小時", 60),
@@ -154,21 +156,24 @@ fn unit_at(chars: &[char], mut i: usize) -> Option<(u32, usize)> {
         ("鐘頭", 60),
         ("分钟", 1),
         ("分鐘", 1),
-        ("工作日", 24 * 60),
         ("天", 24 * 60),
-        ("日", 24 * 60),
         ("hours", 60),
         ("hour", 60),
         ("hrs", 60),
         ("minutes", 1),
         ("mins", 1),
+        ("min", 1),
         ("days", 24 * 60),
         ("day", 24 * 60),
-        ("h ", 60),
     ] {
         if lower.starts_with(unit) {
             return Some((minutes, i + unit.chars().count()));
         }
+    }
+    // "24h", "24H上门": an h that does not begin a word.
+    let mut it = lower.chars();
+    if it.next() == Some('h') && !it.next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return Some((60, i + 1));
     }
     None
 }
@@ -197,26 +202,31 @@ fn clause(lower: &[char], from: usize, to: usize) -> (usize, usize) {
 /// [`REACH`] characters either side and in the same clause.
 fn kind_near(lower: &[char], from: usize, to: usize) -> Option<PromiseKind> {
     let (lo, hi) = clause(lower, from, to);
-    let mut best: Option<(usize, PromiseKind)> = None;
+    // Only the clause near the time is looked through (words are at most 16 characters).
+    let lo = lo.max(from.saturating_sub(REACH + 16));
+    let hi = hi.min(to + REACH + 16).min(lower.len());
+    // (distance, before): the nearest word; on a tie the one after the time ("2小时上门
+    // 24小时修复": the 24 hours are the repair's).
+    let mut best: Option<((usize, bool), PromiseKind)> = None;
     for (kind, words) in WORDS {
         for w in *words {
             let w: Vec<char> = w.chars().collect();
-            if w.is_empty() || w.len() > lower.len() {
+            if w.is_empty() || lo + w.len() > hi {
                 continue;
             }
-            for start in 0..=lower.len() - w.len() {
-                if lower[start..start + w.len()] != w[..] || start < lo || start + w.len() > hi {
+            for start in lo..=hi - w.len() {
+                if lower[start..start + w.len()] != w[..] {
                     continue;
                 }
-                let distance = if start >= to {
-                    start - to
+                let rank = if start >= to {
+                    (start - to, false)
                 } else if start + w.len() <= from {
-                    from - (start + w.len())
+                    (from - (start + w.len()), true)
                 } else {
                     continue;
                 };
-                if distance <= REACH && best.is_none_or(|(d, _)| distance < d) {
-                    best = Some((distance, *kind));
+                if rank.0 <= REACH && best.is_none_or(|(r, _)| rank < r) {
+                    best = Some((rank, *kind));
                 }
             }
         }
@@ -224,30 +234,73 @@ fn kind_near(lower: &[char], from: usize, to: usize) -> Option<PromiseKind> {
     best.map(|(_, k)| k)
 }
 
+/// Whether the clause asks the customer to act ("请在 24 小时内回复确认", "please reply
+/// within 48 hours"): that is not the desk's promise.
+fn asks_the_customer(lower: &[char], from: usize, to: usize) -> bool {
+    let (lo, hi) = clause(lower, from, to);
+    let text: String = lower[lo..hi].iter().collect();
+    ["请", "請", "您需", "please", "if you"]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
 /// Every promise of a time in `text`, once per kind and time.
 pub fn promises(text: &str) -> Vec<Promise> {
-    let chars: Vec<char> = text.chars().collect();
-    let lower: Vec<char> = text.to_lowercase().chars().collect();
-    // Lower-casing can change the length of exotic letters; then words are matched on the
-    // text as written.
-    let lower = if lower.len() == chars.len() {
-        lower
-    } else {
-        chars.clone()
-    };
+    // Fields ({visit_time}) are not words of the text: masked, keeping every position.
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut open = None;
+    let mut fields = Vec::new();
+    for (n, c) in chars.iter().enumerate() {
+        match c {
+            '{' => open = Some(n),
+            '}' => fields.extend(open.take().map(|o| (o, n))),
+            _ => {}
+        }
+    }
+    for (o, n) in fields {
+        chars[o..=n].iter_mut().for_each(|c| *c = ' ');
+    }
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| {
+            let mut l = c.to_lowercase();
+            match (l.next(), l.next()) {
+                (Some(one), None) => one,
+                _ => *c,
+            }
+        })
+        .collect();
     let mut out: Vec<Promise> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let Some((n, after_number)) = number_at(&chars, i) else {
-            i += 1;
-            continue;
+        // "半小时": half an hour.
+        let (n, after_number, half) = if chars[i] == '半' {
+            (0, i + 1, true)
+        } else {
+            match number_at(&chars, i) {
+                Some((n, after)) => (n, after, false),
+                None => {
+                    i += 1;
+                    continue;
+                }
+            }
         };
+        // Not a length of time: a decimal ("1.5 小时" is left unread), a date or a
+        // weekday ("12月", "周六"), round-the-clock ("7×24小时").
+        let before = i.checked_sub(1).map(|b| chars[b]);
+        let decimal = after_number + 1 < chars.len()
+            && chars[after_number] == '.'
+            && chars[after_number + 1].is_ascii_digit();
+        let not_a_length = decimal
+            || before.is_some_and(|b| "月周星期×x*/.个個".contains(b) || b.is_ascii_digit());
         let Some((per, end)) = unit_at(&chars, after_number) else {
             i = after_number;
             continue;
         };
-        let minutes = n.saturating_mul(per);
+        let minutes = if half { per / 2 } else { n.saturating_mul(per) };
         if minutes > 0
+            && !not_a_length
+            && !asks_the_customer(&lower, i, end)
             && let Some(kind) = kind_near(&lower, i, end)
             && !out.iter().any(|p| p.kind == kind && p.minutes == minutes)
         {
@@ -326,6 +379,29 @@ mod tests {
             [(Response, 120), (Visit, 24 * 60)]
         );
         assert_eq!(read("两小时内回电"), [(Response, 120)]);
+        assert_eq!(read("半小时内回电"), [(Response, 30)]);
+        assert_eq!(
+            read("一个半小时内回电"),
+            [],
+            "not read, rather than misread"
+        );
+        assert_eq!(
+            read("24H上门，2h内回复"),
+            [(Visit, 24 * 60), (Response, 120)]
+        );
+        assert_eq!(
+            read("2小时上门24小时修复"),
+            [(Visit, 120), (Resolution, 24 * 60)]
+        );
+        // Not promises of the desk: dates, decimals, slogans, requests to the customer,
+        // working days (not read), fields.
+        assert_eq!(read("12月31日前完成维修"), []);
+        assert_eq!(read("每月1日上门保养"), []);
+        assert_eq!(read("1.5小时内回复"), []);
+        assert_eq!(read("7×24小时响应"), []);
+        assert_eq!(read("请在24小时内回复确认"), []);
+        assert_eq!(read("2个工作日内上门"), []);
+        assert_eq!(read("已安排在 {visit_time} 上门，2 天后回访"), []);
         assert_eq!(read("二十四小时上门"), [(Visit, 24 * 60)]);
         assert_eq!(read("十二小时内响应"), [(Response, 12 * 60)]);
         assert_eq!(read("３天内解决您的问题"), [(Resolution, 3 * 24 * 60)]);
@@ -353,6 +429,11 @@ mod tests {
             [(Resolution, 3 * 24 * 60)]
         );
         assert_eq!(read("Your warranty lasts 12 months."), []);
+        assert_eq!(read("Please reply within 48 hours."), []);
+        assert_eq!(
+            read("24h response, on site in 2 days"),
+            [(Response, 24 * 60), (Visit, 2 * 24 * 60)]
+        );
     }
 
     #[test]

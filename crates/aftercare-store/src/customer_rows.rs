@@ -181,7 +181,10 @@ where
         notes: c.notes,
         source: cells.opt_code("source", c.source.as_deref())?,
         external_ref: c.external_ref,
-        referral_code: aftercare_domain::referral::referral_code(c.id),
+        // A record erased or merged away refers nobody.
+        referral_code: (c.erased_at.is_none() && c.merged_into.is_none())
+            .then(|| aftercare_domain::referral::referral_code(c.id))
+            .flatten(),
         consent: split_list(&c.consent)
             .iter()
             .map(|x| cells.code("consent", x))

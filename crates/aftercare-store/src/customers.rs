@@ -790,7 +790,7 @@ impl SqlStore {
                                 .map_err(|e| match e {
                                     StoreError::NotFound => StoreError::Conflict {
                                         code: "referral_code_unknown",
-                                        field: Some("referral_code".into()),
+                                        field: Some("referred_by_code".into()),
                                     },
                                     e => e,
                                 })?;

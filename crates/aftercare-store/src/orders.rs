@@ -478,6 +478,21 @@ impl SqlStore {
                 me.log(&mut *tx, actor, "redeem", "voucher", v.voucher_id, None, Some(&json!({"order_id": id, "discount": v.discount})), now).await?;
             }
             for c in &d.contracts {
+                // One contract at a time on an item, also when two orders race: the item is
+                // locked (PostgreSQL; SQLite has one writer) and checked again here.
+                if me.db.backend == Backend::Postgres {
+                    scalar(&mut *tx, "SELECT id FROM assets WHERE id = $1 FOR UPDATE", &[V::I(c.asset_id)]).await?;
+                }
+                let clash = scalar(
+                    &mut *tx,
+                    "SELECT id FROM service_contracts WHERE asset_id = $1 AND cancelled_at IS NULL \
+                     AND starts_on <= $2 AND ends_on >= $3",
+                    &[V::I(c.asset_id), c.ends_on.to_string().into(), c.starts_on.to_string().into()],
+                )
+                .await?;
+                if clash.is_some() {
+                    return Err(StoreError::Conflict { code: "item_already_covered", field: Some("asset_id".into()) });
+                }
                 let cid = insert_id(
                     &mut *tx,
                     "INSERT INTO service_contracts (plan_id, customer_id, asset_id, order_id, starts_on, ends_on, covers, created_at) \

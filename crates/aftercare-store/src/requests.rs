@@ -493,14 +493,19 @@ impl RequestStore for SqlStore {
         rs.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn request_times(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<RequestTimes>> {
+    async fn request_times(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<RequestTimes>> {
         let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>)> = fetch_all(
             &self.db.read,
             "SELECT r.id, r.created_at, r.responded_at, r.resolved_at, \
-             (SELECT MIN(v.starts_at) FROM visits v WHERE v.request_id = r.id AND v.status <> 'cancelled') \
-             FROM requests r WHERE r.created_at >= $1 AND r.status <> 'cancelled' \
-             ORDER BY r.created_at DESC, r.id DESC LIMIT $2",
-            &[since.into(), V::I(i64::from(limit))],
+             (SELECT MIN(v.starts_at) FROM visits v WHERE v.request_id = r.id AND v.status = 'done') \
+             FROM requests r WHERE r.created_at >= $1 AND r.created_at <= $2 AND r.status <> 'cancelled' \
+             ORDER BY r.created_at DESC, r.id DESC LIMIT $3",
+            &[since.into(), until.into(), V::I(i64::from(limit))],
         )
         .await?;
         rows.into_iter()

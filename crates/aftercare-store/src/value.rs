@@ -870,15 +870,15 @@ impl SqlStore {
         note: Option<&str>,
         now: &str,
     ) -> StoreResult<i64> {
-        for id in [referrer, referred] {
-            if scalar(
-                &mut *tx,
-                "SELECT id FROM customers WHERE id = $1",
-                &[V::I(id.get())],
-            )
-            .await?
-            .is_none()
-            {
+        // The referrer is a current customer (not erased, not merged away), checked in the
+        // transaction that credits them.
+        for (id, current) in [(referrer, true), (referred, false)] {
+            let sql = if current {
+                "SELECT id FROM customers WHERE id = $1 AND merged_into IS NULL AND erased_at IS NULL"
+            } else {
+                "SELECT id FROM customers WHERE id = $1"
+            };
+            if scalar(&mut *tx, sql, &[V::I(id.get())]).await?.is_none() {
                 return Err(StoreError::NotFound);
             }
         }

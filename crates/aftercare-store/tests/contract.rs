@@ -397,7 +397,7 @@ async fn customer_round_trip(app: &App) {
         notes: Some("老客户，介绍过两位朋友".into()),
         source: Some("store_visit".into()),
         external_ref: None,
-        referral_code: None,
+        referred_by_code: None,
     };
     let id = app.create_customer(&p, &input).await.unwrap();
     let c = app.customer(&p, id).await.unwrap();

@@ -1480,7 +1480,12 @@ async fn the_promise_check_flags_what_the_desk_does_not_keep(kind: Kind) {
     for id in &ids[15..20] {
         answer(*id).await;
     }
-    let checks = app.promise_checks(&w.agent).await.unwrap();
+    // The brand's figures: not for an agent.
+    assert!(matches!(
+        app.promise_checks(&w.agent).await,
+        Err(AppError::Forbidden)
+    ));
+    let checks = app.promise_checks(&w.admin).await.unwrap();
     assert_eq!(checks.len(), 2, "{checks:?}");
     let r = checks.iter().find(|c| c.text_id == reply).unwrap();
     assert_eq!(

@@ -143,6 +143,18 @@ pub(crate) const CARE_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("field.referral_code", "推荐码", "推薦碼", "Referral code"),
     (
+        "field.referred_by_code",
+        "推荐人的推荐码",
+        "推薦人的推薦碼",
+        "Referred by (code)",
+    ),
+    (
+        "error.only_on_create",
+        "只能在建档时填写。",
+        "只能在建檔時填寫。",
+        "can only be given when the customer is created.",
+    ),
+    (
         "error.referral_code_invalid",
         "不是有效的推荐码，请核对（8 位，不含 0、1、O、I、L）。",
         "不是有效的推薦碼，請核對（8 位，不含 0、1、O、I、L）。",
@@ -569,6 +581,7 @@ mod tests {
             "duplicate",
             "referral_code_invalid",
             "referral_code_unknown",
+            "only_on_create",
         ] {
             for lang in [Lang::ZhHans, Lang::ZhHant, Lang::En] {
                 assert_ne!(field_message(lang, code), format!("error.{code}"), "{code}");

@@ -6080,14 +6080,14 @@ async fn care_plans_change_who_pays_and_vouchers_are_used_once(app: &TestApp) {
         (nobody.as_str(), "referral_code_unknown"),
     ] {
         let mut b = person("朋友", "13700139958");
-        b["referral_code"] = json!(bad);
+        b["referred_by_code"] = json!(bad);
         let r = post_json(app, &tok, "/api/v1/customers", &b)
             .await
             .expect(422);
         assert_eq!(field_codes(&r), [why]);
     }
     let mut b = person("朋友", "13700139958");
-    b["referral_code"] = json!(code.to_lowercase());
+    b["referred_by_code"] = json!(code.to_lowercase());
     let friend = create_customer(app, &tok, &b).await;
     let f = get_json(app, &tok, &format!("/api/v1/customers/{friend}"))
         .await

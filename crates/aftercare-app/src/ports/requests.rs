@@ -48,9 +48,14 @@ pub trait RequestStore: Send + Sync {
     ) -> StoreResult<Option<(RequestId, AttachmentMeta, Vec<u8>)>>;
     /// Requests whose SLA needs a look at `now`, oldest first.
     async fn sla_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<ServiceRequest>>;
-    /// Requests opened since `since` and not cancelled, newest first, at most `limit`: when
-    /// each was opened, answered, resolved and first visited.
-    async fn request_times(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<RequestTimes>>;
+    /// Requests opened from `since` to `until` and not cancelled, newest first, at most
+    /// `limit`: when each was opened, answered, resolved and first visited (a visit done).
+    async fn request_times(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<RequestTimes>>;
     /// The complaints opened in [from, to): their times, SLA outcomes and findings.
     async fn complaints_between(
         &self,

@@ -375,7 +375,7 @@ pub(crate) fn customer_input(f: &FormData) -> CustomerInput {
         notes: f.opt("notes"),
         source: f.opt("source"),
         external_ref: None,
-        referral_code: f.opt("referral_code"),
+        referred_by_code: f.opt("referred_by_code"),
     }
 }
 
@@ -399,6 +399,7 @@ pub(crate) fn redisplay(
         "preferences",
         "notes",
         "source",
+        "referred_by_code",
     ] {
         form.values.insert(k.into(), f.s(k));
     }
