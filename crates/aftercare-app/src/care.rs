@@ -53,11 +53,7 @@ pub fn maintenance_of(
         .collect();
     assets
         .iter()
-        .filter(|a| {
-            !a.events
-                .iter()
-                .any(|e| matches!(e.kind.as_str(), "exchanged_out" | "returned"))
-        })
+        .filter(|a| !a.left_customer())
         .filter_map(|a| {
             let months = *every.get(&a.product_id.get())?;
             let last = a
@@ -146,12 +142,7 @@ where
             inv.push("covers", "required");
         }
         if let Some(c) = i.category_id
-            && !self
-                .store
-                .categories()
-                .await?
-                .iter()
-                .any(|k| k.id.get() == c)
+            && !self.category_known(c).await?
         {
             inv.push("category_id", "category_unknown");
         }
@@ -561,11 +552,7 @@ where
             // the warranty voids the contract).
             let eligible: Vec<&Asset> = owned
                 .iter()
-                .filter(|a| {
-                    !a.events
-                        .iter()
-                        .any(|e| matches!(e.kind.as_str(), "exchanged_out" | "returned"))
-                })
+                .filter(|a| !a.left_customer())
                 .filter(|a| {
                     a.warranty
                         .as_ref()

@@ -255,6 +255,16 @@ pub struct Asset {
     pub events: Vec<AssetEvent>,
 }
 
+impl Asset {
+    /// Whether the item left the customer under 三包 (exchanged for a new one, or
+    /// returned): nothing more is offered, scheduled or covered for it.
+    pub fn left_customer(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e.kind.as_str(), "exchanged_out" | "returned"))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub id: i64,

@@ -119,12 +119,7 @@ where
             inv.push("months", "offer_never_applies");
         }
         if let Some(c) = i.category_id
-            && !self
-                .store
-                .categories()
-                .await?
-                .iter()
-                .any(|k| k.id.get() == c)
+            && !self.category_known(c).await?
         {
             inv.push("category_id", "category_unknown");
         }
@@ -231,10 +226,7 @@ where
                         .filter(|e| matches!(e.kind.as_str(), "service" | "installed"))
                         .map(|e| e.day)
                         .max(),
-                    gone: a
-                        .events
-                        .iter()
-                        .any(|e| matches!(e.kind.as_str(), "exchanged_out" | "returned")),
+                    gone: a.left_customer(),
                 };
                 let Some(why) = applies(&rule, &facts, today) else {
                     continue;

@@ -704,6 +704,16 @@ where
             .map_err(AppError::from_store("category"))
     }
 
+    /// Whether a product category of this id exists.
+    pub(crate) async fn category_known(&self, id: i64) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .categories()
+            .await?
+            .iter()
+            .any(|k| k.id.get() == id))
+    }
+
     pub async fn categories(&self, p: &Principal) -> Result<Vec<Category>, AppError> {
         p.require(Permission::Read)?;
         Ok(self.store.categories().await?)
