@@ -82,6 +82,7 @@ pub async fn run(app: &App, db: &Db) -> anyhow::Result<()> {
         voucher: None,
         seed: rand::random::<i64>(),
         window_days: 30,
+        steps: vec![],
         status: CampaignStatus::Draft,
         started_at: None,
         stopped_at: None,

@@ -20,7 +20,8 @@ use aftercare_domain::Date;
 use aftercare_domain::account::Permission;
 use aftercare_domain::calendar::{china, china_date};
 use aftercare_domain::campaign::{
-    CampaignStatus, ContactBudget, MAX_HOLDOUT_PERCENT, Outcome, Trigger, in_holdout, next_yearly,
+    CallbackResult, CampaignStatus, Channel, Condition, ContactBudget, MAX_HOLDOUT_PERCENT, Move,
+    Outcome, Step, Trigger, check_steps, in_holdout, journey_token, next_move, next_yearly,
     occurrence_bits,
 };
 use aftercare_domain::care::{VoucherKind, VoucherSource, maintenance_due, voucher_code};
@@ -63,10 +64,125 @@ pub struct CampaignRound {
     pub more: bool,
     /// Occurrences written (new, or no longer held back by the budget).
     pub written: u64,
+    /// Journeys moved on a step.
+    pub journeys: u64,
+}
+
+/// Journeys one campaign moves in one round at most.
+const JOURNEYS_PER_ROUND: u64 = 20_000;
+/// Journeys read and moved at a time.
+const JOURNEY_CHUNK: u32 = 500;
+/// A step the contact budget holds back is tried again this much later.
+const PRESSURE_RETRY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// What one due journey does now: its move, with what its step sends (decided against the
+/// customer's addresses, consents and contact budget).
+#[allow(clippy::too_many_arguments)]
+pub fn journey_move(
+    c: &Campaign,
+    j: &DueJourney,
+    facts: JourneyFacts,
+    texts: &HashMap<i64, MessageText>,
+    budget: &ContactBudget,
+    sent: &mut HashMap<CustomerId, u32>,
+    now: jiff::Timestamp,
+    public_url: &str,
+) -> JourneyMove {
+    let did = |k: Condition| match k {
+        Condition::Opened => facts.opened || facts.clicked,
+        Condition::Clicked => facts.clicked,
+        Condition::Answered => facts.answered,
+        Condition::Bought => facts.bought,
+        Condition::Requested => facts.requested,
+    };
+    let mv = |to: usize, due_at, end, send| JourneyMove {
+        id: j.id,
+        customer_id: j.recipient.customer_id,
+        from: j.step,
+        to,
+        due_at,
+        end,
+        send,
+    };
+    match next_move(&c.steps, j.step, did) {
+        Move::End { stopped } => mv(
+            j.step,
+            now,
+            Some(if stopped { "stopped" } else { "done" }),
+            None,
+        ),
+        Move::Wait { days, next } => mv(
+            next,
+            now + jiff::SignedDuration::from_hours(24 * i64::from(days)),
+            None,
+            None,
+        ),
+        Move::Send {
+            channel,
+            text_id,
+            next,
+        } => {
+            let r = &j.recipient;
+            let consents = |k: &str| r.consent.split(',').any(|c| c.trim() == k);
+            let blank = |v: Option<&str>| v.is_none_or(|v| v.trim().is_empty());
+            let outcome = match channel {
+                Channel::Email if blank(r.email.as_deref()) => Outcome::NoAddress,
+                Channel::Email if !consents("email") => Outcome::NoConsent,
+                Channel::Callback if blank(j.phone.as_deref()) => Outcome::NoAddress,
+                Channel::Callback if !consents("phone") => Outcome::NoConsent,
+                Channel::Portal if !j.portal => Outcome::NoAddress,
+                _ => {
+                    let n = sent.entry(r.customer_id).or_default();
+                    if budget.allows(*n) {
+                        *n += 1;
+                        Outcome::Sent
+                    } else {
+                        Outcome::Pressure
+                    }
+                }
+            };
+            let mut send = StepSend {
+                // The send's own step, past any branch taken on the way.
+                step: next - 1,
+                channel,
+                outcome,
+                mail: None,
+                portal: None,
+                callback: None,
+            };
+            // A text withdrawn meanwhile sends nothing; the journey goes on.
+            let text = texts.get(&text_id);
+            if outcome == Outcome::Sent
+                && let Some(text) = text
+            {
+                let link = format!("{public_url}/c/{}", j.token);
+                let (subject, body) = compose(c, text, r, None, &link);
+                match channel {
+                    Channel::Email => {
+                        send.mail = Some(CampaignMail {
+                            to: r.email.clone().unwrap_or_default(),
+                            subject,
+                            body,
+                        })
+                    }
+                    Channel::Portal => send.portal = Some((subject, body)),
+                    Channel::Callback => {
+                        send.callback = Some((j.phone.clone().unwrap_or_default(), body))
+                    }
+                }
+            }
+            if outcome == Outcome::Pressure {
+                // Tried again once the budget has room: the same step, a day later.
+                mv(j.step, now + PRESSURE_RETRY, None, Some(send))
+            } else {
+                mv(next, now, None, text.is_some().then_some(send))
+            }
+        }
+    }
 }
 
 /// The fields a campaign text is filled in with, for one recipient (and their voucher).
-fn fields_of(r: &Recipient, v: Option<&Voucher>) -> Vec<(&'static str, String)> {
+fn fields_of(r: &Recipient, v: Option<&Voucher>, link: &str) -> Vec<(&'static str, String)> {
     let day = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
     vec![
         ("customer_name", r.name.clone()),
@@ -87,6 +203,7 @@ fn fields_of(r: &Recipient, v: Option<&Voucher>) -> Vec<(&'static str, String)> 
                 .unwrap_or_default(),
         ),
         ("voucher_until", day(v.map(|v| v.valid_until))),
+        ("campaign_link", link.to_string()),
     ]
 }
 
@@ -109,6 +226,16 @@ pub fn fields_for(t: Trigger) -> &'static [&'static str] {
     }
 }
 
+/// The field every campaign fills in: the link that leads to the portal and tells the
+/// campaign the customer followed it.
+pub const LINK_FIELD: &str = "campaign_link";
+
+/// The link in one occurrence's messages.
+pub fn campaign_link(public_url: &str, c: &Campaign, r: &Recipient) -> String {
+    let token = journey_token(c.seed as u64, r.customer_id.get(), &r.occurrence);
+    format!("{public_url}/c/{token}")
+}
+
 /// The fields a campaign's voucher fills in.
 pub const VOUCHER_FIELDS: &[&str] = &["voucher_code", "voucher_value", "voucher_until"];
 
@@ -118,6 +245,7 @@ pub fn compose(
     text: &MessageText,
     r: &Recipient,
     v: Option<&Voucher>,
+    link: &str,
 ) -> (String, String) {
     let lang = crate::customer_mail::mail_lang(r.lang.as_deref());
     let (subject, body) = match lang {
@@ -125,7 +253,7 @@ pub fn compose(
         Lang::ZhHant => (&c.subject_zh_hant, &text.body_zh_hant),
         Lang::En => (&c.subject_en, &text.body_en),
     };
-    let fields = fields_of(r, v);
+    let fields = fields_of(r, v, link);
     let values: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     (fill(subject, &values), fill(body, &values))
 }
@@ -176,6 +304,7 @@ pub fn decide(
     recipients: &[Recipient],
     sent: &mut HashMap<CustomerId, u32>,
     now: jiff::Timestamp,
+    public_url: &str,
 ) -> Vec<Enrolment> {
     let today = china_date(now);
     recipients
@@ -204,7 +333,8 @@ pub fn decide(
                     ..v
                 });
             let mail = (outcome == Outcome::Sent).then(|| {
-                let (subject, body) = compose(c, text, r, voucher.as_ref());
+                let link = campaign_link(public_url, c, r);
+                let (subject, body) = compose(c, text, r, voucher.as_ref(), &link);
                 CampaignMail {
                     to: r.email.clone().unwrap_or_default(),
                     subject,
@@ -215,6 +345,9 @@ pub fn decide(
                 customer_id: r.customer_id,
                 occurrence: r.occurrence.clone(),
                 outcome,
+                token: mail
+                    .is_some()
+                    .then(|| journey_token(c.seed as u64, r.customer_id.get(), &r.occurrence)),
                 mail,
                 voucher,
             }
@@ -318,6 +451,7 @@ pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
         revenue: measure(1),
         requests: measure(2),
         complaints: measure(3),
+        journeys: JourneyStats::default(),
     }
 }
 
@@ -464,6 +598,7 @@ where
         // A field the trigger cannot fill would reach the customer empty.
         if let Some(tr) = trigger {
             let mut fillable = fields_for(tr).to_vec();
+            fillable.push(LINK_FIELD);
             if voucher.is_some()
                 || i.voucher_kind
                     .as_deref()
@@ -493,6 +628,37 @@ where
                 inv.push("text_id", "field_not_for_trigger");
             }
         }
+        if let Err(e) = check_steps(&i.steps) {
+            inv.0.extend(e.0);
+        }
+        for (n, step) in i.steps.iter().enumerate() {
+            if let Step::Send { text_id, .. } = step {
+                match self.store.message_text(*text_id).await? {
+                    None => inv.push(format!("steps[{n}].text_id"), "text_unknown"),
+                    Some(t) if t.status != "approved" => {
+                        inv.push(format!("steps[{n}].text_id"), "text_not_approved")
+                    }
+                    Some(t) => {
+                        // A later step knows the customer, the occurrence and the link; a
+                        // voucher goes with the first message only.
+                        let fillable = trigger.map(fields_for).unwrap_or(&[]);
+                        let unfillable =
+                            [&t.body_zh_hans, &t.body_zh_hant, &t.body_en]
+                                .iter()
+                                .any(|b| {
+                                    aftercare_domain::message::FIELDS.iter().any(|f| {
+                                        b.contains(&format!("{{{f}}}"))
+                                            && *f != LINK_FIELD
+                                            && !fillable.contains(f)
+                                    })
+                                });
+                        if unfillable {
+                            inv.push(format!("steps[{n}].text_id"), "field_not_for_trigger");
+                        }
+                    }
+                }
+            }
+        }
         inv.into_result()?;
         let (Some(name), Some(trigger), Some(text)) = (name, trigger, text) else {
             return Err(AppError::Internal("campaign checked without values".into()));
@@ -517,6 +683,7 @@ where
             voucher,
             seed: rand::random::<i64>(),
             window_days,
+            steps: i.steps.clone(),
             status: CampaignStatus::Draft,
             started_at: None,
             stopped_at: None,
@@ -556,6 +723,18 @@ where
             let text = self.store.message_text(c.text_id).await?;
             if text.is_none_or(|t| t.status != "approved") {
                 return Err(Invalid::one("text_id", "text_not_approved").into());
+            }
+            for (n, step) in c.steps.iter().enumerate() {
+                if let Step::Send { text_id, .. } = step {
+                    let t = self.store.message_text(*text_id).await?;
+                    if t.is_none_or(|t| t.status != "approved") {
+                        return Err(Invalid::one(
+                            format!("steps[{n}].text_id"),
+                            "text_not_approved",
+                        )
+                        .into());
+                    }
+                }
             }
         }
         self.store
@@ -802,7 +981,15 @@ where
         let budget = self.contact_budget_now().await?;
         let mut sent = HashMap::new();
         self.sent_map(&budget, &recipients, &mut sent).await?;
-        let decided = decide(&c, &text, &budget, &recipients, &mut sent, self.clock.now());
+        let decided = decide(
+            &c,
+            &text,
+            &budget,
+            &recipients,
+            &mut sent,
+            self.clock.now(),
+            &self.public_url,
+        );
         let mut counts = OutcomeCounts::default();
         for e in &decided {
             counts.add(e.outcome, 1);
@@ -874,7 +1061,15 @@ where
                 .cloned()
                 .collect();
             self.sent_map(budget, &may_be_mailed, sent).await?;
-            let decided = decide(c, text, budget, &fresh, sent, self.clock.now());
+            let decided = decide(
+                c,
+                text,
+                budget,
+                &fresh,
+                sent,
+                self.clock.now(),
+                &self.public_url,
+            );
             round.written += self.store.enrol(c, &decided, self.clock.now()).await?;
             for e in &decided {
                 round.counts.add(e.outcome, 1);
@@ -1024,16 +1219,183 @@ where
         // One campaign that fails (a corrupt audience, say) is logged and skipped; the
         // others go on, and so does the change log.
         for c in &campaigns {
-            if let Err(e) = self
+            let ran = match self
                 .run_campaign(c, &budget, &resolved, &mut sent, &mut round)
                 .await
             {
+                Ok(()) => self.run_journeys(c, &budget, &mut sent, &mut round).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = ran {
                 tracing::warn!(campaign = c.id, error = %e, "campaign round failed");
                 round.failed += 1;
             }
         }
         self.consumed(changes::CAMPAIGN, &batch).await?;
         Ok(round)
+    }
+
+    /// Moves a campaign's due journeys on: waits, sends on each channel (under the consent
+    /// and the contact budget), branches and stops. At most [`JOURNEYS_PER_ROUND`]; a
+    /// journey moved by another server meanwhile is left to it.
+    async fn run_journeys(
+        &self,
+        c: &Campaign,
+        budget: &ContactBudget,
+        sent: &mut HashMap<CustomerId, u32>,
+        round: &mut CampaignRound,
+    ) -> Result<(), AppError> {
+        if c.steps.is_empty() {
+            return Ok(());
+        }
+        let mut texts = HashMap::new();
+        for step in &c.steps {
+            if let Step::Send { text_id, .. } = step
+                && let Some(t) = self.store.message_text(*text_id).await?
+                && t.status == "approved"
+            {
+                texts.insert(*text_id, t);
+            }
+        }
+        let start = round.journeys;
+        loop {
+            let now = self.clock.now();
+            let due = self.store.due_journeys(c.id, now, JOURNEY_CHUNK).await?;
+            if due.is_empty() {
+                break;
+            }
+            let running = self
+                .store
+                .campaign(c.id)
+                .await?
+                .is_some_and(|k| k.status == CampaignStatus::Running);
+            if !running {
+                break;
+            }
+            let ids: Vec<i64> = due.iter().map(|j| j.id).collect();
+            let facts: HashMap<i64, JourneyFacts> =
+                self.store.journey_facts(&ids).await?.into_iter().collect();
+            let recipients: Vec<Recipient> = due.iter().map(|j| j.recipient.clone()).collect();
+            self.sent_map(budget, &recipients, sent).await?;
+            let moves: Vec<JourneyMove> = due
+                .iter()
+                .map(|j| {
+                    let f = facts.get(&j.id).copied().unwrap_or_default();
+                    journey_move(c, j, f, &texts, budget, sent, now, &self.public_url)
+                })
+                .collect();
+            let moved = self.store.move_journeys(c, &moves, now).await?;
+            round.journeys += moved;
+            for m in &moves {
+                if let Some(s) = &m.send {
+                    round.counts.add(s.outcome, 1);
+                }
+            }
+            if due.len() < JOURNEY_CHUNK as usize {
+                break;
+            }
+            // Everything read was moved by another server, or held back to a later day:
+            // read again only if something moved.
+            if moved == 0 {
+                break;
+            }
+            if round.journeys - start >= JOURNEYS_PER_ROUND {
+                round.more = true;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that a campaign's link was followed. The link leads to the portal whether
+    /// or not its token is known, so it tells a stranger nothing.
+    pub async fn follow_campaign_link(&self, token: &str) -> Result<(), AppError> {
+        let well_formed = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
+        if well_formed {
+            self.store.follow_link(token, self.clock.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// The messages in a customer's portal account, newest first.
+    pub async fn portal_inbox(&self, a: &PortalAccount) -> Result<Vec<PortalMessage>, AppError> {
+        Ok(self.store.portal_messages(a.customer_id, 100).await?)
+    }
+
+    /// One of the customer's portal messages, marked read.
+    pub async fn portal_read_message(
+        &self,
+        a: &PortalAccount,
+        id: i64,
+    ) -> Result<PortalMessage, AppError> {
+        self.store
+            .read_portal_message(a.customer_id, id, self.clock.now())
+            .await?
+            .ok_or(AppError::NotFound("portal_message"))
+    }
+
+    /// Call-back tasks for agents: the open ones (oldest first), or the last done ones.
+    pub async fn callback_tasks(
+        &self,
+        p: &Principal,
+        open: bool,
+    ) -> Result<Vec<CallbackTask>, AppError> {
+        p.require(Permission::WorkRequests)?;
+        Ok(self.store.callback_tasks(open, 200).await?)
+    }
+
+    /// Records what came of a call-back.
+    pub async fn record_callback(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &CallbackInput,
+    ) -> Result<CallbackTask, AppError> {
+        p.require(Permission::WorkRequests)?;
+        let mut inv = Invalid::default();
+        let result = inv.check("result", CallbackResult::parse(i.result.trim()));
+        if result == Some(CallbackResult::Cancelled) {
+            inv.push("result", "callback_result_unknown");
+        }
+        let note = inv
+            .check(
+                "note",
+                aftercare_domain::error::optional_text(i.note.as_deref(), 500),
+            )
+            .flatten();
+        inv.into_result()?;
+        let Some(result) = result else {
+            return Err(AppError::Internal(
+                "callback checked without a result".into(),
+            ));
+        };
+        let task = self
+            .store
+            .callback_task(id)
+            .await?
+            .ok_or(AppError::NotFound("callback"))?;
+        if task.result.is_some() {
+            return Err(AppError::Conflict {
+                code: "callback_done",
+                field: Some("result".into()),
+            });
+        }
+        self.store
+            .record_callback(
+                &p.actor(),
+                id,
+                i.version,
+                result,
+                note.as_deref(),
+                &p.user.name,
+                self.clock.now(),
+            )
+            .await
+            .map_err(AppError::from_store("callback"))?;
+        self.store
+            .callback_task(id)
+            .await?
+            .ok_or(AppError::NotFound("callback"))
     }
 
     /// The touchpoints compared: customers each brought, their value, how loyal they
@@ -1071,7 +1433,10 @@ where
         let c = self.campaign(p, id).await?;
         let since = c.started_at.unwrap_or(c.created_at);
         let a = self.store.campaign_activity(id, since).await?;
-        Ok(results(c.window_days, &a))
+        Ok(CampaignResults {
+            journeys: self.store.journey_stats(id).await?,
+            ..results(c.window_days, &a)
+        })
     }
 }
 
@@ -1105,6 +1470,7 @@ mod tests {
             voucher: None,
             seed: 99,
             window_days: 30,
+            steps: vec![],
             status: CampaignStatus::Running,
             started_at: Some(at("2026-12-01T00:00:00Z")),
             stopped_at: None,
@@ -1168,6 +1534,7 @@ mod tests {
             &rs,
             &mut sent,
             at("2026-12-01T00:00:00Z"),
+            "https://svc.example.cn",
         );
         let outcomes: Vec<Outcome> = d.iter().map(|e| e.outcome).collect();
         assert_eq!(
@@ -1192,6 +1559,7 @@ mod tests {
             &rs[2..3],
             &mut sent,
             at("2026-12-01T00:00:00Z"),
+            "https://svc.example.cn",
         );
         assert_eq!(again[0].outcome, Outcome::Pressure);
     }
@@ -1210,6 +1578,7 @@ mod tests {
             &rs,
             &mut sent,
             at("2026-12-01T00:00:00Z"),
+            "https://svc.example.cn",
         );
         for e in &d {
             let held = in_holdout(99, e.customer_id.get(), 50);
@@ -1327,5 +1696,125 @@ mod tests {
             r.purchase_rate.low, None,
             "groups this small get no interval"
         );
+    }
+
+    fn journey(step: usize, email: Option<&str>, consent: &str) -> DueJourney {
+        DueJourney {
+            id: 7,
+            step,
+            started_at: at("2026-12-01T00:00:00Z"),
+            token: "ab".repeat(16),
+            recipient: who(3, email, consent, None),
+            phone: Some("13700000000".into()),
+            portal: false,
+        }
+    }
+
+    #[test]
+    fn a_journey_waits_sends_on_its_channel_and_is_held_back_by_the_budget() {
+        let mut c = campaign(0);
+        c.steps = vec![
+            Step::Wait { days: 3 },
+            Step::Send {
+                channel: Channel::Email,
+                text_id: 1,
+            },
+            Step::Send {
+                channel: Channel::Callback,
+                text_id: 1,
+            },
+            Step::Send {
+                channel: Channel::Portal,
+                text_id: 1,
+            },
+        ];
+        let texts = HashMap::from([(1, text())]);
+        let now = at("2026-12-05T02:00:00Z");
+        let budget = ContactBudget {
+            max_messages: 1,
+            ..ContactBudget::default()
+        };
+        let url = "https://svc.example.cn";
+        let mut sent = HashMap::new();
+        let facts = JourneyFacts::default();
+        let j = journey(0, Some("c@example.cn"), "email");
+        let m = journey_move(&c, &j, facts, &texts, &budget, &mut sent, now, url);
+        assert_eq!((m.from, m.to, m.send.clone()), (0, 1, None));
+        assert_eq!(m.due_at, at("2026-12-08T02:00:00Z"));
+        // The mail carries the journey's own link.
+        let m = journey_move(
+            &c,
+            &journey(1, Some("c@example.cn"), "email"),
+            facts,
+            &texts,
+            &budget,
+            &mut sent,
+            now,
+            url,
+        );
+        let s = m.send.unwrap();
+        assert_eq!(s.outcome, Outcome::Sent);
+        assert_eq!(s.mail.unwrap().to, "c@example.cn");
+        assert_eq!((m.to, m.due_at), (2, now));
+        // No consent to be phoned: nothing, and on to the next step.
+        let m = journey_move(
+            &c,
+            &journey(2, Some("c@example.cn"), "email"),
+            facts,
+            &texts,
+            &budget,
+            &mut sent,
+            now,
+            url,
+        );
+        assert_eq!(m.send.as_ref().unwrap().outcome, Outcome::NoConsent);
+        assert!(m.send.unwrap().callback.is_none());
+        assert_eq!(m.to, 3);
+        // No portal account: nothing; with one, the budget (one message) is spent.
+        let m = journey_move(
+            &c,
+            &journey(3, None, "email,phone"),
+            facts,
+            &texts,
+            &budget,
+            &mut sent,
+            now,
+            url,
+        );
+        assert_eq!(m.send.unwrap().outcome, Outcome::NoAddress);
+        let mut j = journey(3, None, "email,phone");
+        j.portal = true;
+        let m = journey_move(&c, &j, facts, &texts, &budget, &mut sent, now, url);
+        assert_eq!(m.send.as_ref().unwrap().outcome, Outcome::Pressure);
+        assert!(m.send.unwrap().portal.is_none());
+        assert_eq!((m.from, m.to), (3, 3), "the same step, tried again");
+        assert_eq!(m.due_at, at("2026-12-06T02:00:00Z"));
+        // With room in the budget, the call-back carries the script for the customer.
+        let mut sent = HashMap::new();
+        let m = journey_move(
+            &c,
+            &journey(2, None, "phone"),
+            facts,
+            &texts,
+            &budget,
+            &mut sent,
+            now,
+            url,
+        );
+        let (phone, script) = m.send.unwrap().callback.unwrap();
+        assert_eq!(phone, "13700000000");
+        assert!(script.contains("空调"), "{script}");
+        // Past the last step, the journey is done.
+        let m = journey_move(
+            &c,
+            &journey(4, None, "phone"),
+            facts,
+            &texts,
+            &budget,
+            &mut sent,
+            now,
+            url,
+        );
+        assert_eq!(m.end, Some("done"));
     }
 }

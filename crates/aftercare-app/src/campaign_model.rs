@@ -1,7 +1,7 @@
 //! What the campaign use cases and their port exchange.
 
 use aftercare_domain::CustomerId;
-use aftercare_domain::campaign::{CampaignStatus, Outcome, Trigger};
+use aftercare_domain::campaign::{CampaignStatus, Channel, Outcome, Step, Trigger};
 use aftercare_insight::uplift::Uplift;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -34,6 +34,8 @@ pub struct Campaign {
     pub seed: i64,
     /// Orders and requests within this many days of a contact count for the campaign.
     pub window_days: u32,
+    /// What follows the first message, for each customer it reached.
+    pub steps: Vec<Step>,
     pub status: CampaignStatus,
     pub started_at: Option<Timestamp>,
     pub stopped_at: Option<Timestamp>,
@@ -95,6 +97,9 @@ pub struct CampaignInput {
     /// Days after a contact in which orders count for the campaign, 1–365 (default 30).
     #[serde(default)]
     pub window_days: Option<u32>,
+    /// What follows the first message (at most 10 steps; none: the first message only).
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 /// A status change, with the version read.
@@ -150,6 +155,8 @@ pub struct Enrolment {
     pub customer_id: CustomerId,
     pub occurrence: String,
     pub outcome: Outcome,
+    /// The journey's token (in the link of its messages), when the customer is mailed.
+    pub token: Option<String>,
     pub mail: Option<CampaignMail>,
     /// The voucher that goes with the mail, if the campaign gives one.
     pub voucher: Option<crate::care_model::Voucher>,
@@ -252,6 +259,8 @@ pub struct CampaignResults {
     pub requests: Uplift,
     /// Complaints per customer within the window.
     pub complaints: Uplift,
+    /// Where its journeys are and what their customers did.
+    pub journeys: JourneyStats,
 }
 
 /// An offer the desk can make: when it applies, the library text the agent reads, and
@@ -424,4 +433,116 @@ pub struct TouchpointRow {
     pub loyal_share: f64,
     /// Complaints per customer.
     pub complaints_per_customer: f64,
+}
+
+/// A journey due for its next step, with what its messages need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueJourney {
+    pub id: i64,
+    pub step: usize,
+    pub started_at: Timestamp,
+    pub token: String,
+    pub recipient: Recipient,
+    /// The customer's phone, for call-backs.
+    pub phone: Option<String>,
+    /// Whether the customer has a portal account, for portal messages.
+    pub portal: bool,
+}
+
+/// What a journey's customer did since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JourneyFacts {
+    pub opened: bool,
+    pub clicked: bool,
+    pub answered: bool,
+    pub bought: bool,
+    pub requested: bool,
+}
+
+/// What one step sent (or why not), to write with the journey's move.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepSend {
+    pub step: usize,
+    pub channel: Channel,
+    pub outcome: Outcome,
+    pub mail: Option<CampaignMail>,
+    /// A portal message: subject and text.
+    pub portal: Option<(String, String)>,
+    /// A call-back: the phone and the script.
+    pub callback: Option<(String, String)>,
+}
+
+/// A journey moved on from `from` (written only if no one moved it meanwhile).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JourneyMove {
+    pub id: i64,
+    pub customer_id: CustomerId,
+    pub from: usize,
+    pub to: usize,
+    pub due_at: Timestamp,
+    /// `done` or `stopped` when the journey ends here.
+    pub end: Option<&'static str>,
+    pub send: Option<StepSend>,
+}
+
+/// How one step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StepCounts {
+    /// Numbered from 1.
+    pub step: u32,
+    pub counts: OutcomeCounts,
+}
+
+/// Where a campaign's journeys are, and what their customers did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct JourneyStats {
+    pub active: u64,
+    pub done: u64,
+    pub stopped: u64,
+    pub opened: u64,
+    pub clicked: u64,
+    pub answered: u64,
+    pub steps: Vec<StepCounts>,
+}
+
+/// A message in a customer's portal account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PortalMessage {
+    pub id: i64,
+    pub subject: String,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
+}
+
+/// A call-back an agent makes for a campaign.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallbackTask {
+    pub id: i64,
+    pub customer_id: CustomerId,
+    pub customer_name: String,
+    pub campaign_id: Option<i64>,
+    pub campaign_name: Option<String>,
+    pub phone: String,
+    /// What to say, filled in for the customer, in their language.
+    pub script: String,
+    pub created_at: Timestamp,
+    /// None while open.
+    pub result: Option<aftercare_domain::campaign::CallbackResult>,
+    pub note: Option<String>,
+    pub done_by: Option<String>,
+    pub done_at: Option<Timestamp>,
+    pub version: i64,
+}
+
+/// What came of a call-back.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackInput {
+    /// reached, no_answer, declined or wrong_number.
+    pub result: String,
+    /// At most 500 characters.
+    #[serde(default)]
+    pub note: Option<String>,
+    pub version: i64,
 }

@@ -60,6 +60,143 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// How a campaign step reaches the customer: `email` (through the outbox, with the
+    /// consent to email), `portal` (a message in their portal account), `callback` (a
+    /// call-back task for an agent, with a script, with the consent to phone).
+    Channel, "step_channel_unknown", {
+        Email => "email",
+        Portal => "portal",
+        Callback => "callback",
+    }
+);
+
+code_enum!(
+    /// What a customer may have done since a campaign first reached them: `opened` (read
+    /// its portal message or followed its link), `clicked` (followed its link), `answered`
+    /// (reached by its call-back, or wrote to the service), `bought` (placed an order),
+    /// `requested` (opened a service request).
+    Condition, "condition_unknown", {
+        Opened => "opened",
+        Clicked => "clicked",
+        Answered => "answered",
+        Bought => "bought",
+        Requested => "requested",
+    }
+);
+
+code_enum!(
+    /// What came of a call-back: the customer was `reached`, did not answer, `declined`
+    /// to talk, the number was wrong; `cancelled` when its campaign stopped first.
+    CallbackResult, "callback_result_unknown", {
+        Reached => "reached",
+        NoAnswer => "no_answer",
+        Declined => "declined",
+        WrongNumber => "wrong_number",
+        Cancelled => "cancelled",
+    }
+);
+
+/// One step of a campaign after its first message. Steps run in order; a branch only
+/// jumps forward, so a customer's journey ends after at most as many steps as there are.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Wait this many days (1–90).
+    Wait { days: u32 },
+    /// Send an approved library text on a channel.
+    Send { channel: Channel, text_id: i64 },
+    /// If the customer did this since the first message, go on at step `to` (numbered
+    /// from 1, later than this one); else go on with the next step.
+    Branch { condition: Condition, to: u32 },
+    /// End the journey here; with a condition, only if the customer did it.
+    Stop {
+        #[serde(default)]
+        condition: Option<Condition>,
+    },
+}
+
+/// Steps a campaign may have at most.
+pub const MAX_STEPS: usize = 10;
+
+/// Checks a campaign's steps, naming the step (`steps[2].days`) and the reason.
+pub fn check_steps(steps: &[Step]) -> Result<(), crate::Invalid> {
+    let mut inv = crate::Invalid::default();
+    if steps.len() > MAX_STEPS {
+        inv.push("steps", "too_many_steps");
+    }
+    for (i, s) in steps.iter().enumerate() {
+        match s {
+            Step::Wait { days } if !(1..=90).contains(days) => {
+                inv.push(format!("steps[{i}].days"), "out_of_range");
+            }
+            Step::Branch { to, .. } => {
+                // Numbered from 1: step i is number i + 1; a jump goes past it.
+                let to = *to as usize;
+                if to <= i + 1 || to > steps.len() {
+                    inv.push(format!("steps[{i}].to"), "step_not_ahead");
+                }
+            }
+            _ => {}
+        }
+    }
+    inv.into_result()
+}
+
+/// What a journey does next, from step `at` (0-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Move {
+    /// Wait this many days, then go on at `next`.
+    Wait { days: u32, next: usize },
+    /// Send, then go on at `next`.
+    Send {
+        channel: Channel,
+        text_id: i64,
+        next: usize,
+    },
+    /// The journey ends: its steps ran out, or a stop was reached (`stopped`).
+    End { stopped: bool },
+}
+
+/// The next thing to do from step `at`, given what the customer did: branches and stops
+/// are decided on the way, so the answer is always a wait, a send or the end.
+pub fn next_move(steps: &[Step], mut at: usize, did: impl Fn(Condition) -> bool) -> Move {
+    // Forward only: each pass moves `at` on by at least one.
+    while let Some(s) = steps.get(at) {
+        match s {
+            Step::Wait { days } => {
+                return Move::Wait {
+                    days: *days,
+                    next: at + 1,
+                };
+            }
+            Step::Send { channel, text_id } => {
+                return Move::Send {
+                    channel: *channel,
+                    text_id: *text_id,
+                    next: at + 1,
+                };
+            }
+            Step::Branch { condition, to } => {
+                let to = (*to as usize).saturating_sub(1);
+                at = if did(*condition) && to > at {
+                    to
+                } else {
+                    at + 1
+                };
+            }
+            Step::Stop { condition } => {
+                if condition.is_none_or(&did) {
+                    return Move::End { stopped: true };
+                }
+                at += 1;
+            }
+        }
+    }
+    Move::End { stopped: false }
+}
+
 /// At most this share of a campaign's audience may be held out.
 pub const MAX_HOLDOUT_PERCENT: u32 = 50;
 
@@ -126,6 +263,14 @@ pub fn occurrence_bits(seed: u64, customer: i64, occurrence: &str) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     splitmix(seed ^ splitmix((customer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ h))
+}
+
+/// The token in the link of one occurrence's messages: the same every time it is asked,
+/// unguessable without the campaign's seed, and not the voucher's code.
+pub fn journey_token(seed: u64, customer: i64, occurrence: &str) -> String {
+    let a = occurrence_bits(seed ^ 0x6A6F_7572_6E65_7931, customer, occurrence);
+    let b = occurrence_bits(seed ^ 0x6C69_6E6B_7365_6564, customer, occurrence);
+    format!("{a:016x}{b:016x}")
 }
 
 /// How often one customer may be contacted, across campaigns and surveys.
@@ -286,6 +431,110 @@ mod tests {
         assert_eq!(
             next_yearly(d("2000-02-29"), d("2027-12-06")),
             d("2028-02-29")
+        );
+    }
+
+    #[test]
+    fn journeys_wait_send_branch_forward_and_stop() {
+        use Condition::*;
+        let steps = vec![
+            Step::Wait { days: 3 },
+            Step::Stop {
+                condition: Some(Bought),
+            },
+            Step::Branch {
+                condition: Opened,
+                to: 6,
+            },
+            Step::Send {
+                channel: Channel::Email,
+                text_id: 7,
+            },
+            Step::Stop { condition: None },
+            Step::Send {
+                channel: Channel::Callback,
+                text_id: 8,
+            },
+        ];
+        assert!(check_steps(&steps).is_ok());
+        let nothing = |_: Condition| false;
+        assert_eq!(
+            next_move(&steps, 0, nothing),
+            Move::Wait { days: 3, next: 1 }
+        );
+        // Nothing done: the reminder mail, then the end.
+        assert_eq!(
+            next_move(&steps, 1, nothing),
+            Move::Send {
+                channel: Channel::Email,
+                text_id: 7,
+                next: 4
+            }
+        );
+        assert_eq!(next_move(&steps, 4, nothing), Move::End { stopped: true });
+        // Opened: straight to the call-back.
+        assert_eq!(
+            next_move(&steps, 1, |c| c == Opened),
+            Move::Send {
+                channel: Channel::Callback,
+                text_id: 8,
+                next: 6
+            }
+        );
+        assert_eq!(next_move(&steps, 6, nothing), Move::End { stopped: false });
+        // Bought: the journey stops.
+        assert_eq!(
+            next_move(&steps, 1, |c| c == Bought || c == Opened),
+            Move::End { stopped: true }
+        );
+        assert_eq!(next_move(&[], 0, nothing), Move::End { stopped: false });
+    }
+
+    #[test]
+    fn steps_are_checked_by_number_and_jump_only_forward() {
+        let bad = vec![
+            Step::Wait { days: 0 },
+            Step::Branch {
+                condition: Condition::Clicked,
+                to: 2,
+            },
+            Step::Branch {
+                condition: Condition::Clicked,
+                to: 9,
+            },
+            Step::Wait { days: 91 },
+        ];
+        let fields: Vec<String> = check_steps(&bad)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "steps[0].days",
+                "steps[1].to",
+                "steps[2].to",
+                "steps[3].days"
+            ]
+        );
+        let many = vec![Step::Wait { days: 1 }; MAX_STEPS + 1];
+        assert_eq!(check_steps(&many).unwrap_err().0[0].field, "steps");
+    }
+
+    #[test]
+    fn steps_read_and_write_as_tagged_json() {
+        let s: Vec<Step> = serde_json::from_str(
+            r#"[{"kind":"wait","days":2},{"kind":"send","channel":"portal","text_id":3},
+                {"kind":"branch","condition":"clicked","to":4},{"kind":"stop"}]"#,
+        )
+        .unwrap();
+        assert_eq!(s[3], Step::Stop { condition: None });
+        assert!(serde_json::from_str::<Vec<Step>>(r#"[{"kind":"jump"}]"#).is_err());
+        assert!(
+            serde_json::from_str::<Vec<Step>>(r#"[{"kind":"send","channel":"fax","text_id":3}]"#)
+                .is_err()
         );
     }
 

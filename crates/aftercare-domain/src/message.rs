@@ -12,6 +12,7 @@ pub const FIELDS: &[&str] = &[
     "voucher_code",
     "voucher_value",
     "voucher_until",
+    "campaign_link",
 ];
 
 /// Checks a text's fields: each `{…}` must name one of [`FIELDS`] and braces pair up.

@@ -16,7 +16,7 @@ use serde_json::json;
 
 const CAMPAIGN_COLS: &str = "k.id, k.name, k.trigger_kind, k.segment_name, k.audience, k.lead_days, \
      k.text_id, t.name AS text_name, k.subject_zh_hans, k.subject_zh_hant, k.subject_en, \
-     k.holdout_percent, k.voucher_kind, k.voucher_value, k.voucher_days, k.voucher_max, k.seed, k.window_days, k.status, k.started_at, k.stopped_at, k.swept_at, k.sweep_after, k.owner_name, \
+     k.holdout_percent, k.voucher_kind, k.voucher_value, k.voucher_days, k.voucher_max, k.seed, k.window_days, k.steps, k.status, k.started_at, k.stopped_at, k.swept_at, k.sweep_after, k.owner_name, \
      k.created_at, k.version FROM campaigns k JOIN message_texts t ON t.id = k.text_id";
 
 #[derive(sqlx::FromRow)]
@@ -39,6 +39,7 @@ struct Row {
     voucher_max: Option<i64>,
     seed: i64,
     window_days: i64,
+    steps: String,
     status: String,
     started_at: Option<String>,
     stopped_at: Option<String>,
@@ -84,6 +85,7 @@ impl Row {
                 }),
             seed: self.seed,
             window_days: self.window_days.max(0) as u32,
+            steps: c.json("steps", &self.steps)?,
             owner_name: self.owner_name,
             version: self.version,
         })
@@ -126,8 +128,8 @@ impl CampaignStore for SqlStore {
             &mut *tx,
             "INSERT INTO campaigns (name, trigger_kind, segment_name, audience, lead_days, text_id, \
              subject_zh_hans, subject_zh_hant, subject_en, holdout_percent, seed, window_days, status, \
-             owner_id, owner_name, created_at, updated_at, version, voucher_kind, voucher_value, voucher_days, voucher_max) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1, $17, $18, $19, $20) RETURNING id",
+             owner_id, owner_name, created_at, updated_at, version, voucher_kind, voucher_value, voucher_days, voucher_max, steps) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, 1, $17, $18, $19, $20, $21) RETURNING id",
             &[
                 (&c.name).into(),
                 c.trigger.code().into(),
@@ -149,12 +151,13 @@ impl CampaignStore for SqlStore {
                 V::I(c.voucher.map_or(0, |v| v.value)),
                 V::I(c.voucher.map_or(0, |v| i64::from(v.days))),
                 V::OptI(c.voucher.and_then(|v| v.max_discount)),
+                V::T(serde_json::to_string(&c.steps).map_err(|e| StoreError::Backend(e.to_string()))?),
             ],
         )
         .await?;
         let after = json!({
             "name": c.name, "trigger": c.trigger.code(), "segment": c.segment_name,
-            "text_id": c.text_id, "holdout_percent": c.holdout_percent,
+            "text_id": c.text_id, "holdout_percent": c.holdout_percent, "steps": c.steps,
         });
         self.log(
             &mut tx,
@@ -228,6 +231,23 @@ impl CampaignStore for SqlStore {
         .await?;
         if n == 0 {
             return Err(Self::missing_or_changed(&mut tx, "campaigns", id).await);
+        }
+        if to == CampaignStatus::Stopped {
+            // Nothing more goes out: journeys end, call-backs not made yet are called off.
+            exec(
+                &mut *tx,
+                "UPDATE campaign_journeys SET state = 'stopped', ended_at = $1 \
+                 WHERE campaign_id = $2 AND state = 'active'",
+                &[now.into(), V::I(id)],
+            )
+            .await?;
+            exec(
+                &mut *tx,
+                "UPDATE callback_tasks SET result = 'cancelled', done_at = $1, version = version + 1 \
+                 WHERE campaign_id = $2 AND result IS NULL",
+                &[now.into(), V::I(id)],
+            )
+            .await?;
         }
         let after = json!({ "status": to.code() });
         self.log(
@@ -500,6 +520,9 @@ impl CampaignStore for SqlStore {
             sql.push(" UNION ALL SELECT customer_id FROM surveys WHERE sent_to IS NOT NULL AND created_at >= ")
                 .bind(since.as_str());
             in_list(&mut sql, "customer_id", chunk);
+            sql.push(" UNION ALL SELECT customer_id FROM campaign_sends WHERE outcome = 'sent' AND at >= ")
+                .bind(since.as_str());
+            in_list(&mut sql, "customer_id", chunk);
             sql.push(") x GROUP BY customer_id");
             let rows: Vec<(i64, i64)> = fetch_all(&self.db.write, &sql.text, &sql.args).await?;
             out.extend(
@@ -621,6 +644,51 @@ impl CampaignStore for SqlStore {
             )
             .await?;
             self.timeline_bulk(&mut tx, entries).await?;
+            // Each customer mailed starts on the campaign's steps (a campaign without any
+            // keeps the journey for its link).
+            let state = if campaign.steps.is_empty() {
+                "done"
+            } else {
+                "active"
+            };
+            let journeys: Vec<Vec<V>> = chunk
+                .iter()
+                .filter(|m| done.contains(&(m.customer_id.get(), m.occurrence.as_str())))
+                .filter_map(|m| {
+                    m.token.as_ref().map(|t| {
+                        vec![
+                            V::I(campaign.id),
+                            V::I(m.customer_id.get()),
+                            V::T(m.occurrence.clone()),
+                            V::T(t.clone()),
+                            V::I(0),
+                            V::T(now.clone()),
+                            V::T(state.into()),
+                            V::T(now.clone()),
+                            V::OptT((state == "done").then(|| now.clone())),
+                        ]
+                    })
+                })
+                .collect();
+            bulk_insert_then(
+                &mut tx,
+                backend,
+                "campaign_journeys",
+                &[
+                    "campaign_id",
+                    "customer_id",
+                    "occurrence",
+                    "token",
+                    "step",
+                    "due_at",
+                    "state",
+                    "started_at",
+                    "ended_at",
+                ],
+                &journeys,
+                " ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING",
+            )
+            .await?;
         }
         tx.commit().await.map_err(backend_err)?;
         Ok(written)
@@ -739,6 +807,402 @@ impl CampaignStore for SqlStore {
         self.save_settings_row("contact_budget", actor, &json, now)
             .await
     }
+
+    async fn due_journeys(
+        &self,
+        campaign_id: i64,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DueJourney>> {
+        #[derive(sqlx::FromRow)]
+        struct J {
+            jid: i64,
+            step: i64,
+            started_at: String,
+            token: String,
+            occurrence: String,
+            id: i64,
+            name: String,
+            primary_email: Option<String>,
+            consent: String,
+            lang: Option<String>,
+            primary_phone: Option<String>,
+            portal: i64,
+        }
+        let rows: Vec<J> = fetch_all(
+            &self.db.write,
+            &format!(
+                "SELECT j.id AS jid, j.step, j.started_at, j.token, j.occurrence, \
+                 c.id, c.name, c.primary_email, c.consent, c.lang, c.primary_phone, \
+                 (SELECT COUNT(*) FROM portal_accounts pa WHERE pa.customer_id = c.id) AS portal \
+                 FROM campaign_journeys j JOIN customers c ON c.id = j.customer_id \
+                 WHERE j.campaign_id = $1 AND j.state = 'active' AND j.due_at <= $2 AND {REACHABLE} \
+                 ORDER BY j.due_at, j.id LIMIT $3"
+            ),
+            &[V::I(campaign_id), stamp(now).into(), V::I(i64::from(limit))],
+        )
+        .await?;
+        rows.into_iter()
+            .map(|j| {
+                let c = Cells::of("campaign_journeys", j.jid);
+                Ok(DueJourney {
+                    id: j.jid,
+                    step: j.step.max(0) as usize,
+                    started_at: c.at("started_at", &j.started_at)?,
+                    token: j.token,
+                    phone: j.primary_phone,
+                    portal: j.portal > 0,
+                    recipient: recipient(
+                        (j.id, j.name, j.primary_email, j.consent, j.lang),
+                        j.occurrence,
+                        now,
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    async fn journey_facts(&self, ids: &[i64]) -> StoreResult<Vec<(i64, JourneyFacts)>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            // What the customer did from the moment the journey started: orders placed
+            // (not cancelled), requests opened, messages they wrote on a request.
+            let mut sql = Sql::new(
+                "SELECT j.id, \
+                 CASE WHEN j.opened_at IS NULL THEN 0 ELSE 1 END, \
+                 CASE WHEN j.clicked_at IS NULL THEN 0 ELSE 1 END, \
+                 CASE WHEN j.answered_at IS NOT NULL OR EXISTS (SELECT 1 FROM request_messages m \
+                     JOIN requests r ON r.id = m.request_id WHERE r.customer_id = j.customer_id \
+                     AND m.kind = 'customer' AND m.created_at >= j.started_at) THEN 1 ELSE 0 END, \
+                 CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = j.customer_id \
+                     AND o.status <> 'cancelled' AND o.created_at >= j.started_at) THEN 1 ELSE 0 END, \
+                 CASE WHEN EXISTS (SELECT 1 FROM requests r WHERE r.customer_id = j.customer_id \
+                     AND r.created_at >= j.started_at) THEN 1 ELSE 0 END \
+                 FROM campaign_journeys j WHERE 1 = 1",
+            );
+            in_list(&mut sql, "j.id", chunk);
+            let rows: Vec<(i64, i64, i64, i64, i64, i64)> =
+                fetch_all(&self.db.write, &sql.text, &sql.args).await?;
+            out.extend(rows.into_iter().map(|(id, o, c, a, b, r)| {
+                (
+                    id,
+                    JourneyFacts {
+                        opened: o > 0,
+                        clicked: c > 0,
+                        answered: a > 0,
+                        bought: b > 0,
+                        requested: r > 0,
+                    },
+                )
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn move_journeys(
+        &self,
+        campaign: &Campaign,
+        moves: &[JourneyMove],
+        now: jiff::Timestamp,
+    ) -> StoreResult<u64> {
+        let now = &stamp(now);
+        let mut tx = self.begin().await?;
+        let mut moved = 0;
+        for m in moves {
+            // Only from where it was read: a journey another server moved is left alone,
+            // and what its step sends is not sent twice.
+            let n = exec(
+                &mut *tx,
+                "UPDATE campaign_journeys SET step = $1, due_at = $2, \
+                 state = COALESCE($3, state), ended_at = CASE WHEN $3 IS NULL THEN ended_at ELSE $4 END \
+                 WHERE id = $5 AND step = $6 AND state = 'active'",
+                &[
+                    V::I(m.to as i64),
+                    stamp(m.due_at).into(),
+                    V::OptT(m.end.map(str::to_string)),
+                    now.into(),
+                    V::I(m.id),
+                    V::I(m.from as i64),
+                ],
+            )
+            .await?;
+            if n == 0 {
+                continue;
+            }
+            moved += 1;
+            let Some(send) = &m.send else { continue };
+            let customer = m.customer_id.get();
+            exec(
+                &mut *tx,
+                "INSERT INTO campaign_sends (journey_id, campaign_id, customer_id, step, channel, outcome, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    V::I(m.id),
+                    V::I(campaign.id),
+                    V::I(customer),
+                    V::I(send.step as i64),
+                    send.channel.code().into(),
+                    send.outcome.code().into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+            if let Some(mail) = &send.mail {
+                exec(
+                    &mut *tx,
+                    "INSERT INTO outbox (recipient, subject, body, status, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, 'pending', $4, $4)",
+                    &[(&mail.to).into(), (&mail.subject).into(), (&mail.body).into(), now.into()],
+                )
+                .await?;
+            }
+            if let Some((subject, body)) = &send.portal {
+                exec(
+                    &mut *tx,
+                    "INSERT INTO portal_messages (customer_id, campaign_id, journey_id, subject, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        V::I(customer),
+                        V::I(campaign.id),
+                        V::I(m.id),
+                        subject.into(),
+                        body.into(),
+                        now.into(),
+                    ],
+                )
+                .await?;
+            }
+            if let Some((phone, script)) = &send.callback {
+                exec(
+                    &mut *tx,
+                    "INSERT INTO callback_tasks (customer_id, campaign_id, journey_id, phone, script, created_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 1)",
+                    &[
+                        V::I(customer),
+                        V::I(campaign.id),
+                        V::I(m.id),
+                        phone.into(),
+                        script.into(),
+                        now.into(),
+                    ],
+                )
+                .await?;
+            }
+            if send.mail.is_some() || send.portal.is_some() {
+                self.timeline_bulk(
+                    &mut tx,
+                    vec![vec![
+                        V::I(customer),
+                        V::T(now.clone()),
+                        V::T("campaign".into()),
+                        V::OptT(None),
+                        V::OptI(Some(campaign.id)),
+                        V::T(campaign.name.clone()),
+                        V::OptI(None),
+                    ]],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await.map_err(backend_err)?;
+        Ok(moved)
+    }
+
+    async fn journey_stats(&self, campaign_id: i64) -> StoreResult<JourneyStats> {
+        let (active, done, stopped, opened, clicked, answered): (i64, i64, i64, i64, i64, i64) =
+            fetch_opt(
+                &self.db.read,
+                "SELECT \
+                 COALESCE(SUM(CASE WHEN state = 'active' THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN state = 'stopped' THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN opened_at IS NOT NULL OR clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END), 0) \
+                 FROM campaign_journeys WHERE campaign_id = $1",
+                &[V::I(campaign_id)],
+            )
+            .await?
+            .unwrap_or_default();
+        let sends: Vec<(i64, String, i64)> = fetch_all(
+            &self.db.read,
+            "SELECT step, outcome, COUNT(*) FROM campaign_sends WHERE campaign_id = $1 \
+             GROUP BY step, outcome ORDER BY step",
+            &[V::I(campaign_id)],
+        )
+        .await?;
+        let n = |x: i64| x.max(0) as u64;
+        let mut steps: Vec<StepCounts> = Vec::new();
+        for (step, outcome, count) in sends {
+            let o: Outcome = Cells::of("campaign_sends", step).code("outcome", &outcome)?;
+            let number = (step.max(0) + 1) as u32;
+            if steps.last().is_none_or(|s| s.step != number) {
+                steps.push(StepCounts {
+                    step: number,
+                    counts: OutcomeCounts::default(),
+                });
+            }
+            if let Some(s) = steps.last_mut() {
+                s.counts.add(o, n(count));
+            }
+        }
+        Ok(JourneyStats {
+            active: n(active),
+            done: n(done),
+            stopped: n(stopped),
+            opened: n(opened),
+            clicked: n(clicked),
+            answered: n(answered),
+            steps,
+        })
+    }
+
+    async fn follow_link(&self, token: &str, now: jiff::Timestamp) -> StoreResult<bool> {
+        let now = stamp(now);
+        let n = exec(
+            &self.db.write,
+            "UPDATE campaign_journeys SET clicked_at = COALESCE(clicked_at, $1), \
+             opened_at = COALESCE(opened_at, $1) WHERE token = $2",
+            &[now.as_str().into(), token.into()],
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn portal_messages(
+        &self,
+        customer: CustomerId,
+        limit: u32,
+    ) -> StoreResult<Vec<PortalMessage>> {
+        let rows: Vec<(i64, String, String, String, Option<String>)> = fetch_all(
+            &self.db.read,
+            "SELECT id, subject, body, created_at, read_at FROM portal_messages \
+             WHERE customer_id = $1 ORDER BY id DESC LIMIT $2",
+            &[V::I(customer.get()), V::I(i64::from(limit))],
+        )
+        .await?;
+        rows.into_iter().map(portal_message).collect()
+    }
+
+    async fn read_portal_message(
+        &self,
+        customer: CustomerId,
+        id: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<PortalMessage>> {
+        let now = stamp(now);
+        let mut tx = self.begin().await?;
+        let journey: Option<(Option<i64>,)> = fetch_opt(
+            &mut *tx,
+            "SELECT journey_id FROM portal_messages WHERE id = $1 AND customer_id = $2",
+            &[V::I(id), V::I(customer.get())],
+        )
+        .await?;
+        let Some((journey,)) = journey else {
+            return Ok(None);
+        };
+        exec(
+            &mut *tx,
+            "UPDATE portal_messages SET read_at = COALESCE(read_at, $1) WHERE id = $2",
+            &[now.as_str().into(), V::I(id)],
+        )
+        .await?;
+        if let Some(j) = journey {
+            exec(
+                &mut *tx,
+                "UPDATE campaign_journeys SET opened_at = COALESCE(opened_at, $1) WHERE id = $2",
+                &[now.as_str().into(), V::I(j)],
+            )
+            .await?;
+        }
+        let row: Option<(i64, String, String, String, Option<String>)> = fetch_opt(
+            &mut *tx,
+            "SELECT id, subject, body, created_at, read_at FROM portal_messages WHERE id = $1",
+            &[V::I(id)],
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        row.map(portal_message).transpose()
+    }
+
+    async fn callback_tasks(&self, open: bool, limit: u32) -> StoreResult<Vec<CallbackTask>> {
+        let filter = if open {
+            "t.result IS NULL ORDER BY t.id"
+        } else {
+            "t.result IS NOT NULL ORDER BY t.done_at DESC, t.id DESC"
+        };
+        let rows: Vec<CallbackRow> = fetch_all(
+            &self.db.read,
+            &format!("{CALLBACK_SELECT} WHERE {filter} LIMIT $1"),
+            &[V::I(i64::from(limit))],
+        )
+        .await?;
+        rows.into_iter().map(CallbackRow::task).collect()
+    }
+
+    async fn callback_task(&self, id: i64) -> StoreResult<Option<CallbackTask>> {
+        let row: Option<CallbackRow> = fetch_opt(
+            &self.db.write,
+            &format!("{CALLBACK_SELECT} WHERE t.id = $1"),
+            &[V::I(id)],
+        )
+        .await?;
+        row.map(CallbackRow::task).transpose()
+    }
+
+    async fn record_callback(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        result: aftercare_domain::campaign::CallbackResult,
+        note: Option<&str>,
+        by: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let now = &stamp(now);
+        let mut tx = self.begin().await?;
+        let n = exec(
+            &mut *tx,
+            "UPDATE callback_tasks SET result = $1, note = $2, done_by_id = $3, done_by = $4, \
+             done_at = $5, version = version + 1 WHERE id = $6 AND version = $7 AND result IS NULL",
+            &[
+                result.code().into(),
+                V::OptT(note.map(str::to_string)),
+                V::OptI(actor.user_id.map(UserId::get)),
+                by.into(),
+                now.into(),
+                V::I(id),
+                V::I(version),
+            ],
+        )
+        .await?;
+        if n == 0 {
+            return Err(Self::missing_or_changed(&mut tx, "callback_tasks", id).await);
+        }
+        if result == aftercare_domain::campaign::CallbackResult::Reached {
+            exec(
+                &mut *tx,
+                "UPDATE campaign_journeys SET answered_at = COALESCE(answered_at, $1) \
+                 WHERE id = (SELECT journey_id FROM callback_tasks WHERE id = $2)",
+                &[now.into(), V::I(id)],
+            )
+            .await?;
+        }
+        let after = json!({ "result": result.code(), "note": note });
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "callback",
+            id,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)
+    }
 }
 
 type ResolvedRow = (
@@ -765,4 +1229,60 @@ fn resolved_rows(rows: Vec<ResolvedRow>) -> StoreResult<Vec<Recipient>> {
             Ok(r)
         })
         .collect()
+}
+
+fn portal_message(
+    (id, subject, body, created_at, read_at): (i64, String, String, String, Option<String>),
+) -> StoreResult<PortalMessage> {
+    let c = Cells::of("portal_messages", id);
+    Ok(PortalMessage {
+        id,
+        created_at: c.at("created_at", &created_at)?,
+        read_at: c.opt_at("read_at", read_at.as_deref())?,
+        subject,
+        body,
+    })
+}
+
+const CALLBACK_SELECT: &str = "SELECT t.id, t.customer_id, c.name AS customer_name, t.campaign_id, \
+     k.name AS campaign_name, t.phone, t.script, t.created_at, t.result, t.note, t.done_by, t.done_at, t.version \
+     FROM callback_tasks t JOIN customers c ON c.id = t.customer_id \
+     LEFT JOIN campaigns k ON k.id = t.campaign_id";
+
+#[derive(sqlx::FromRow)]
+struct CallbackRow {
+    id: i64,
+    customer_id: i64,
+    customer_name: String,
+    campaign_id: Option<i64>,
+    campaign_name: Option<String>,
+    phone: String,
+    script: String,
+    created_at: String,
+    result: Option<String>,
+    note: Option<String>,
+    done_by: Option<String>,
+    done_at: Option<String>,
+    version: i64,
+}
+
+impl CallbackRow {
+    fn task(self) -> StoreResult<CallbackTask> {
+        let c = Cells::of("callback_tasks", self.id);
+        Ok(CallbackTask {
+            id: self.id,
+            customer_id: CustomerId(self.customer_id),
+            customer_name: self.customer_name,
+            campaign_id: self.campaign_id,
+            campaign_name: self.campaign_name,
+            phone: self.phone,
+            script: self.script,
+            created_at: c.at("created_at", &self.created_at)?,
+            result: c.opt_code("result", self.result.as_deref())?,
+            note: self.note,
+            done_by: self.done_by,
+            done_at: c.opt_at("done_at", self.done_at.as_deref())?,
+            version: self.version,
+        })
+    }
 }

@@ -676,6 +676,15 @@ impl Cells {
         value.parse().map_err(|_| self.corrupt(column, value))
     }
 
+    /// A JSON column.
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<T, StoreError> {
+        serde_json::from_str(value).map_err(|_| self.corrupt(column, value))
+    }
+
     /// A calendar-day column.
     pub(crate) fn date(
         &self,

@@ -123,6 +123,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261207_000029_create_care_and_vouchers",
         include_str!("migrations/m20261207_000029_create_care_and_vouchers.sql"),
     ),
+    (
+        "m20261208_000030_create_campaign_journeys",
+        include_str!("migrations/m20261208_000030_create_campaign_journeys.sql"),
+    ),
 ];
 
 /// The migration whose Rust step gives the value tier and loyalty stage entries written

@@ -5065,6 +5065,7 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
             v["assets"][0]["id"].as_i64().unwrap()
         }),
         outcome: aftercare_domain::campaign::Outcome::Sent,
+        token: Some("f".repeat(32)),
         mail: Some(aftercare_app::campaign_model::CampaignMail {
             to: "warranty0@example.cn".into(),
             subject: "again".into(),
@@ -6399,3 +6400,428 @@ async fn campaigns_remind_of_maintenance_and_dates_and_give_vouchers_once(app: &
 }
 
 on_both_databases!(campaign_triggers_and_vouchers => campaigns_remind_of_maintenance_and_dates_and_give_vouchers_once);
+
+/// The journey of one customer of a campaign with steps, as its stats show it.
+async fn journey_stats(app: &TestApp, tok: &str, id: i64) -> Value {
+    get_json(app, tok, &format!("/api/v1/campaigns/{id}/results"))
+        .await
+        .expect(200)
+        .json["journeys"]
+        .clone()
+}
+
+async fn campaign_steps_follow_each_customer_once(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    put_json(
+        app,
+        &tok,
+        "/api/v1/contact-budget",
+        &json!({"max_messages": 10, "period_days": 30, "quiet_from": 0, "quiet_to": 0}),
+    )
+    .await
+    .expect(204);
+    let today = app.app.clock.today();
+    let birthday = today
+        .checked_add(jiff::Span::new().days(3))
+        .unwrap()
+        .checked_sub(jiff::Span::new().years(30))
+        .unwrap()
+        .to_string();
+    // P has a portal account and follows the link; Q has a phone but no consent to be
+    // phoned; R agreed to be phoned, is reached, and buys.
+    let who = |name: &str, phone: &str, email: &str, consent: Value| {
+        let mut b = person(name, phone);
+        b["emails"] = json!([{"address": email, "primary": true}]);
+        b["consent"] = consent;
+        b["birthday"] = json!(birthday);
+        b
+    };
+    let p = create_customer(
+        app,
+        &tok,
+        &who(
+            "旅程甲",
+            "13700150001",
+            "journey.p@example.cn",
+            json!(["email"]),
+        ),
+    )
+    .await;
+    let q = create_customer(
+        app,
+        &tok,
+        &who(
+            "旅程乙",
+            "13700150002",
+            "journey.q@example.cn",
+            json!(["email"]),
+        ),
+    )
+    .await;
+    let r = create_customer(
+        app,
+        &tok,
+        &who(
+            "旅程丙",
+            "13700150003",
+            "journey.r@example.cn",
+            json!(["email", "phone"]),
+        ),
+    )
+    .await;
+    let (portal, _) = portal_customer(app, "旅程甲", "journey.p@example.cn").await;
+    let text = |name: &str, hans: &str, status: &str| {
+        json!({"name": name, "status": status, "body_zh_hans": hans, "body_zh_hant": hans,
+               "body_en": "Dear {customer_name}: {campaign_link}"})
+    };
+    let mut ids = vec![];
+    for (name, hans, status) in [
+        (
+            "生日祝福",
+            "{customer_name}，生日快乐！礼物在这里：{campaign_link}",
+            "approved",
+        ),
+        (
+            "生日提醒",
+            "{customer_name}，您的生日礼物还在等您。",
+            "approved",
+        ),
+        (
+            "生日回访",
+            "您好{customer_name}，我是客服，想问问礼物是否收到。",
+            "approved",
+        ),
+        ("草稿", "{customer_name}", "draft"),
+    ] {
+        ids.push(
+            post_json(
+                app,
+                &tok,
+                "/api/v1/message-texts",
+                &text(name, hans, status),
+            )
+            .await
+            .expect(201)
+            .id(),
+        );
+    }
+    let campaign = |steps: Value| {
+        json!({"name": "生日旅程", "trigger": "date_coming", "lead_days": 7,
+               "text_id": ids[0], "holdout_percent": 0, "steps": steps,
+               "subject_zh_hans": "{customer_name}，生日快乐", "subject_zh_hant": "生日快樂",
+               "subject_en": "Happy birthday"})
+    };
+    // Steps are checked one by one, each field named with its step.
+    let r422 = send(
+        api(app, Method::POST, "/api/v1/campaigns", &tok)
+            .header("Accept-Language", "zh-CN")
+            .json(&campaign(json!([
+                {"kind": "wait", "days": 0},
+                {"kind": "branch", "condition": "clicked", "to": 1},
+                {"kind": "send", "channel": "portal", "text_id": ids[3]},
+            ]))),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<(&str, &str)> = r422.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("steps[0].days", "out_of_range"),
+            ("steps[1].to", "step_not_ahead"),
+            ("steps[2].text_id", "text_not_approved"),
+        ]
+    );
+    assert!(has_cjk(r422.json["fields"][1]["message"].as_str().unwrap()));
+    send(
+        api(app, Method::POST, "/api/v1/campaigns", &tok).json(&campaign(json!([
+            {"kind": "send", "channel": "fax", "text_id": ids[1]}
+        ]))),
+    )
+    .await
+    .expect(422);
+    let id = post_json(
+        app,
+        &tok,
+        "/api/v1/campaigns",
+        &campaign(json!([
+            {"kind": "send", "channel": "portal", "text_id": ids[1]},
+            {"kind": "branch", "condition": "clicked", "to": 4},
+            {"kind": "send", "channel": "callback", "text_id": ids[2]},
+            {"kind": "stop", "condition": "bought"},
+            {"kind": "send", "channel": "email", "text_id": ids[1]},
+        ])),
+    )
+    .await
+    .expect(201)
+    .id();
+    let k = get_json(app, &tok, &format!("/api/v1/campaigns/{id}"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(k["steps"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        k["steps"][1],
+        json!({"kind": "branch", "condition": "clicked", "to": 4})
+    );
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/status"),
+        &json!({"status": "running", "version": 1}),
+    )
+    .await
+    .expect(200);
+
+    // Round 1: the first mail, with each customer's own link, and the first step at
+    // once: the portal message, only for P, who has an account.
+    let round = app.app.campaign_round().await.unwrap();
+    assert_eq!((round.counts.sent, round.counts.no_address), (3 + 1, 2));
+    let outbox = app.app.store.outbox_due(app.app.now(), 500).await.unwrap();
+    let link_of = |email: &str| {
+        let body = &outbox
+            .iter()
+            .find(|m| m.to == email && m.body.contains("/c/"))
+            .unwrap()
+            .body;
+        let at = body.find("/c/").unwrap();
+        body[at..at + 35].to_string()
+    };
+    let p_link = link_of("journey.p@example.cn");
+    assert_ne!(p_link, link_of("journey.q@example.cn"));
+    // P follows it: on to the portal, counted once however often it is followed; a
+    // made-up token leads to the portal too and counts for nobody.
+    for path in [
+        p_link.as_str(),
+        p_link.as_str(),
+        "/c/0123456789abcdef0123456789abcdef",
+        "/c/nonsense",
+    ] {
+        let res = send(browser().get(url(app, path))).await;
+        assert_eq!(res.status, 303, "{path}");
+    }
+    let j = journey_stats(app, &tok, id).await;
+    assert_eq!(
+        (j["active"].as_u64(), j["clicked"].as_u64()),
+        (Some(3), Some(1))
+    );
+
+    let home = send(portal.get(url(app, "/portal"))).await.expect(200);
+    assert!(home.text.contains("id=\"messages\"") && home.text.contains("旅程甲，生日快乐"));
+    let mid: i64 = {
+        let at = home.text.find("data-message=\"").unwrap() + 14;
+        home.text[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let msg = send(portal.get(url(app, &format!("/portal/messages/{mid}"))))
+        .await
+        .expect(200);
+    assert!(msg.text.contains("您的生日礼物还在等您"), "{}", msg.text);
+    // Another customer's message is not found (P's own session, a made-up number).
+    send(portal.get(url(app, &format!("/portal/messages/{}", mid + 1000))))
+        .await
+        .expect(404);
+
+    // Paused, nothing moves; resumed, the journeys go on where they were.
+    let v = get_json(app, &tok, &format!("/api/v1/campaigns/{id}"))
+        .await
+        .expect(200)
+        .json["version"]
+        .as_i64()
+        .unwrap();
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/status"),
+        &json!({"status": "paused", "version": v}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(app.app.campaign_round().await.unwrap().journeys, 0);
+    post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{id}/status"),
+        &json!({"status": "running", "version": v + 1}),
+    )
+    .await
+    .expect(200);
+
+    // Round 2: P clicked and jumps ahead past the call-back to the closing mail; Q may
+    // not be phoned; R gets a call-back.
+    let round = app.app.campaign_round().await.unwrap();
+    assert_eq!((round.counts.sent, round.counts.no_consent), (2, 1));
+    let open = get_json(app, &tok, "/api/v1/callbacks")
+        .await
+        .expect(200)
+        .json;
+    let task = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["customer_id"] == r)
+        .unwrap()
+        .clone();
+    assert_eq!(task["phone"], "+8613700150003");
+    assert!(task["script"].as_str().unwrap().contains("您好旅程丙"));
+    let tid = task["id"].as_i64().unwrap();
+    let bad = send(
+        api(app, Method::POST, &format!("/api/v1/callbacks/{tid}"), &tok)
+            .header("Accept-Language", "zh-CN")
+            .json(&json!({"result": "cancelled", "version": task["version"]})),
+    )
+    .await
+    .expect(422);
+    assert_eq!(bad.json["fields"][0]["field"], "result");
+    let done = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/callbacks/{tid}"),
+        &json!({"result": "reached", "note": "已收到礼物", "version": task["version"]}),
+    )
+    .await
+    .expect(200)
+    .json;
+    assert_eq!(done["result"], "reached");
+    send(
+        api(app, Method::POST, &format!("/api/v1/callbacks/{tid}"), &tok)
+            .json(&json!({"result": "no_answer", "version": done["version"]})),
+    )
+    .await
+    .expect(409);
+    // R buys before the next step: the journey stops there.
+    let product = seed_product(app, &tok).await;
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(r, product, "SN-JOURNEY-R", &today.to_string()),
+    )
+    .await
+    .expect(201);
+
+    // Another server moving a journey already moved sends nothing.
+    let k = app.app.store.campaign(id).await.unwrap().unwrap();
+    let due = app
+        .app
+        .store
+        .due_journeys(id, app.app.now(), 10)
+        .await
+        .unwrap();
+    let stale: Vec<_> = due
+        .iter()
+        .map(|j| aftercare_app::campaign_model::JourneyMove {
+            id: j.id,
+            customer_id: j.recipient.customer_id,
+            from: j.step + 1,
+            to: j.step + 2,
+            due_at: app.app.now(),
+            end: None,
+            send: Some(aftercare_app::campaign_model::StepSend {
+                step: j.step,
+                channel: aftercare_domain::campaign::Channel::Email,
+                outcome: aftercare_domain::campaign::Outcome::Sent,
+                mail: Some(aftercare_app::campaign_model::CampaignMail {
+                    to: "stale@example.cn".into(),
+                    subject: "stale".into(),
+                    body: "stale".into(),
+                }),
+                portal: None,
+                callback: None,
+            }),
+        })
+        .collect();
+    assert_eq!(
+        app.app
+            .store
+            .move_journeys(&k, &stale, app.app.now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT COUNT(*) FROM outbox WHERE recipient = 'stale@example.cn'")
+            .await,
+        0
+    );
+
+    // Round 3: P is through; R bought and stops; Q gets the closing mail. Round 4: Q is
+    // through.
+    let round = app.app.campaign_round().await.unwrap();
+    assert_eq!(round.counts.sent, 1);
+    app.app.campaign_round().await.unwrap();
+    let j = journey_stats(app, &tok, id).await;
+    assert_eq!(
+        (
+            j["active"].as_u64().unwrap(),
+            j["done"].as_u64().unwrap(),
+            j["stopped"].as_u64().unwrap()
+        ),
+        (0, 2, 1)
+    );
+    assert_eq!(
+        (
+            j["opened"].as_u64().unwrap(),
+            j["clicked"].as_u64().unwrap(),
+            j["answered"].as_u64().unwrap()
+        ),
+        (1, 1, 1)
+    );
+    let steps: Vec<(u64, u64, u64, u64)> = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let c = &s["counts"];
+            (
+                s["step"].as_u64().unwrap(),
+                c["sent"].as_u64().unwrap(),
+                c["no_address"].as_u64().unwrap(),
+                c["no_consent"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [(1, 1, 2, 0), (3, 1, 0, 1), (5, 2, 0, 0)]);
+    // Nothing more, ever: every journey ended.
+    let round = app.app.campaign_round().await.unwrap();
+    assert_eq!((round.journeys, round.counts.total()), (0, 0));
+    let mails = |email: &str| {
+        let email = email.to_string();
+        async move {
+            app.db
+                .count(&format!(
+                    "SELECT COUNT(*) FROM outbox WHERE recipient = '{email}'"
+                ))
+                .await
+        }
+    };
+    assert_eq!(
+        mails("journey.p@example.cn").await,
+        3,
+        "first, sign-up, closing"
+    );
+    assert_eq!(mails("journey.q@example.cn").await, 2);
+    assert_eq!(mails("journey.r@example.cn").await, 1);
+    // The campaign's page shows the steps as read, and the agent's page the call-back done.
+    let b = browser();
+    login(app, &b, &app.admin_password).await.expect(303);
+    let page = send(b.get(url(app, &format!("/campaigns/{id}"))))
+        .await
+        .expect(200);
+    assert!(
+        page.text.contains("如果客户点开了链接，跳到第 4 步"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("回访任务 · 生日回访"));
+    let calls = send(b.get(url(app, "/callbacks?done=1"))).await.expect(200);
+    assert!(calls.text.contains("已收到礼物"));
+    let _ = (p, q);
+}
+
+on_both_databases!(campaign_steps_wait_send_branch_and_stop => campaign_steps_follow_each_customer_once);

@@ -260,6 +260,7 @@ impl Job for Campaigns {
             .count("no_consent", n(r.counts.no_consent))
             .count("no_address", n(r.counts.no_address))
             .count("pressure", n(r.counts.pressure))
+            .count("journeys", n(r.journeys))
             .count("failed", r.failed)
             .more(r.more))
     }

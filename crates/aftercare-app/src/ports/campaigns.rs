@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use jiff::civil::Date;
 
 #[async_trait]
+#[allow(clippy::too_many_arguments)]
 pub trait CampaignStore: Send + Sync {
     /// Stores a new campaign (status draft, version 1); `c.id` is ignored.
     async fn create_campaign(
@@ -102,6 +103,57 @@ pub trait CampaignStore: Send + Sync {
         &self,
         actor: &Actor,
         b: &ContactBudget,
+        now: jiff::Timestamp,
+    ) -> StoreResult<()>;
+    /// Journeys of a campaign due for their next step at `now`, oldest due first.
+    async fn due_journeys(
+        &self,
+        campaign_id: i64,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DueJourney>>;
+    /// What the customers of these journeys did since each started.
+    async fn journey_facts(&self, ids: &[i64]) -> StoreResult<Vec<(i64, JourneyFacts)>>;
+    /// Moves journeys on, each only if it is still active at the step it was read at
+    /// (another server may have moved it), with what its step sent: the mail queued, the
+    /// portal message or call-back task made, the send recorded, in one transaction.
+    /// Returns how many moved.
+    async fn move_journeys(
+        &self,
+        campaign: &Campaign,
+        moves: &[JourneyMove],
+        now: jiff::Timestamp,
+    ) -> StoreResult<u64>;
+    async fn journey_stats(&self, campaign_id: i64) -> StoreResult<JourneyStats>;
+    /// Records that the link of the journey with this token was followed (which also
+    /// opens it). False: no such journey.
+    async fn follow_link(&self, token: &str, now: jiff::Timestamp) -> StoreResult<bool>;
+    /// A customer's portal messages, newest first.
+    async fn portal_messages(
+        &self,
+        customer: CustomerId,
+        limit: u32,
+    ) -> StoreResult<Vec<PortalMessage>>;
+    /// Marks a customer's portal message read (and its journey opened), returning it.
+    async fn read_portal_message(
+        &self,
+        customer: CustomerId,
+        id: i64,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<PortalMessage>>;
+    /// Call-back tasks: the open ones oldest first, or the done ones newest first.
+    async fn callback_tasks(&self, open: bool, limit: u32) -> StoreResult<Vec<CallbackTask>>;
+    async fn callback_task(&self, id: i64) -> StoreResult<Option<CallbackTask>>;
+    /// Records what came of an open call-back when its version is still `version`
+    /// (`reached` also marks its journey answered).
+    async fn record_callback(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        result: aftercare_domain::campaign::CallbackResult,
+        note: Option<&str>,
+        by: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<()>;
 }

@@ -29,6 +29,43 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_offers))
         .routes(routes!(record_offer))
         .routes(routes!(touchpoints))
+        .routes(routes!(list_callbacks))
+        .routes(routes!(record_callback))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct CallbackQuery {
+    /// true: the last 200 done (newest first); otherwise the open ones (oldest first).
+    #[serde(default)]
+    done: bool,
+}
+
+/// Call-back tasks campaigns made for agents, each with the customer, the phone and the
+/// script filled in for them (agents, managers).
+#[utoipa::path(get, path = "/api/v1/callbacks", tag = "campaigns", params(CallbackQuery),
+    responses((status = 200, body = Vec<CallbackTask>), (status = 403, body = ErrorBody)))]
+async fn list_callbacks(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    crate::kit::json::ApiQuery(q): crate::kit::json::ApiQuery<CallbackQuery>,
+) -> ApiResult<Json<Vec<CallbackTask>>> {
+    Ok(Json(s.app.callback_tasks(&c.principal, !q.done).await?))
+}
+
+/// Record what came of a call-back (reached, no_answer, declined, wrong_number), with the
+/// version read. Reached tells the campaign the customer answered.
+#[utoipa::path(post, path = "/api/v1/callbacks/{id}", tag = "campaigns",
+    params(("id" = i64, Path, description = "The call-back's id")), request_body = CallbackInput,
+    responses((status = 200, body = CallbackTask), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn record_callback(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CallbackInput>,
+) -> ApiResult<Json<CallbackTask>> {
+    Ok(Json(s.app.record_callback(&c.principal, id, &input).await?))
 }
 
 /// The touchpoints compared: per acquisition touchpoint, the customers it brought, their

@@ -13,7 +13,7 @@ use aftercare_app::campaign_model::*;
 use aftercare_app::desk_model::MessageText;
 use aftercare_app::value_model::Segment;
 use aftercare_domain::CustomerId;
-use aftercare_domain::campaign::{ContactBudget, Trigger};
+use aftercare_domain::campaign::{Channel, Condition, ContactBudget, Step, Trigger};
 use aftercare_domain::offer::{OfferKind, Why};
 use aftercare_insight::uplift::Uplift;
 use askama::Template;
@@ -30,6 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns/touchpoints", get(touchpoints_page))
         .route("/campaigns/{id}", get(detail_page))
         .route("/campaigns/{id}/status", post(status_submit))
+        .route("/callbacks", get(callbacks_page))
+        .route("/callbacks/{id}", post(callback_submit))
+        .route("/c/{token}", get(follow_link))
         .route("/offers", get(offers_page).post(offer_submit))
         .route("/offers/{id}/active", post(offer_active_submit))
         .route(
@@ -54,6 +57,118 @@ struct Draft {
     voucher_kind: String,
     voucher_value: String,
     voucher_days: String,
+    steps: Vec<StepDraft>,
+}
+
+/// Rows of steps the form offers.
+const STEP_ROWS: usize = 5;
+
+/// One row of steps as typed; a row without a kind is left out.
+#[derive(Default, Clone)]
+struct StepDraft {
+    kind: String,
+    days: String,
+    channel: String,
+    text_id: String,
+    condition: String,
+    to: String,
+}
+
+impl Draft {
+    /// The step rows, as many as the form offers.
+    fn step_rows(&self) -> Vec<(usize, StepDraft)> {
+        (0..STEP_ROWS)
+            .map(|i| (i + 1, self.steps.get(i).cloned().unwrap_or_default()))
+            .collect()
+    }
+}
+
+/// The steps typed in the form's rows. Rows left empty are skipped and the steps renumbered;
+/// a branch names the row it jumps to, which becomes that step's number.
+fn steps_of(rows: &[StepDraft], inv: &mut aftercare_domain::Invalid) -> Vec<Step> {
+    let filled: Vec<usize> = (0..rows.len())
+        .filter(|i| !rows[*i].kind.trim().is_empty())
+        .collect();
+    let mut steps = Vec::new();
+    for (n, i) in filled.iter().enumerate() {
+        let r = &rows[*i];
+        let field = |f: &str| format!("steps[{n}].{f}");
+        let num = |inv: &mut aftercare_domain::Invalid, f: &str, v: &str| -> u32 {
+            match number::<u32>(v) {
+                Ok(Some(x)) => x,
+                Ok(None) => {
+                    inv.push(field(f), "required");
+                    0
+                }
+                Err(()) => {
+                    inv.push(field(f), "not_a_number");
+                    0
+                }
+            }
+        };
+        let condition = |inv: &mut aftercare_domain::Invalid| {
+            inv.check(field("condition"), Condition::parse(r.condition.trim()))
+        };
+        match r.kind.trim() {
+            "wait" => steps.push(Step::Wait {
+                days: num(inv, "days", &r.days),
+            }),
+            "send" => {
+                let channel = inv.check(field("channel"), Channel::parse(r.channel.trim()));
+                let text_id = number::<i64>(&r.text_id).ok().flatten();
+                if text_id.is_none() {
+                    inv.push(field("text_id"), "required");
+                }
+                if let (Some(channel), Some(text_id)) = (channel, text_id) {
+                    steps.push(Step::Send { channel, text_id });
+                }
+            }
+            "branch" => {
+                let c = condition(inv);
+                let row = num(inv, "to", &r.to) as usize;
+                // The row's step number once empty rows are skipped (0: an empty row).
+                let to = filled
+                    .iter()
+                    .position(|f| f + 1 == row)
+                    .map_or(0, |p| p as u32 + 1);
+                if let Some(condition) = c {
+                    steps.push(Step::Branch { condition, to });
+                }
+            }
+            "stop" => {
+                let c = if r.condition.trim().is_empty() {
+                    None
+                } else {
+                    condition(inv)
+                };
+                steps.push(Step::Stop { condition: c });
+            }
+            _ => inv.push(field("kind"), "step_kind_unknown"),
+        }
+    }
+    steps
+}
+
+/// A step as a person reads it.
+pub(crate) fn step_text(tr: &Tr, step: &Step, texts: &[MessageText]) -> String {
+    let cond = |c: &Condition| tr.k("condition", c.code());
+    match step {
+        Step::Wait { days } => tr.t("step.wait").replace("{days}", &days.to_string()),
+        Step::Send { channel, text_id } => {
+            let name = texts
+                .iter()
+                .find(|t| t.id == *text_id)
+                .map(|t| t.name.clone())
+                .unwrap_or_else(|| format!("#{text_id}"));
+            format!("{} · {name}", tr.k("step_channel", channel.code()))
+        }
+        Step::Branch { condition, to } => tr
+            .t("step.branch")
+            .replace("{condition}", &cond(condition))
+            .replace("{to}", &to.to_string()),
+        Step::Stop { condition: None } => tr.t("step.stop"),
+        Step::Stop { condition: Some(c) } => tr.t("step.stop_if").replace("{condition}", &cond(c)),
+    }
 }
 
 #[derive(Template)]
@@ -68,6 +183,8 @@ struct ListPage {
     errors: Vec<String>,
     budget_errors: Vec<String>,
     triggers: &'static [Trigger],
+    channels: &'static [Channel],
+    conditions: &'static [Condition],
 }
 
 /// The touchpoints compared (`/campaigns/touchpoints`): a read over every customer, so a
@@ -140,6 +257,8 @@ async fn list_view(
         errors,
         budget_errors,
         triggers: Trigger::ALL,
+        channels: Channel::ALL,
+        conditions: Condition::ALL,
     })
 }
 
@@ -183,7 +302,34 @@ pub(crate) fn lines(e: AppError, tr: &Tr) -> Vec<String> {
                     f.field = "campaign_name".into();
                 }
             }
-            invalid_lines(&inv, tr)
+            // A step's field: "第 2 步 · 天数: …".
+            let (steps, rest): (Vec<_>, Vec<_>) = inv
+                .0
+                .into_iter()
+                .partition(|f| f.field.starts_with("steps["));
+            let mut out = invalid_lines(&aftercare_domain::Invalid(rest), tr);
+            for f in steps {
+                let (n, sub) = f.field["steps[".len()..]
+                    .split_once("].")
+                    .map(|(n, sub)| (n.parse::<usize>().unwrap_or(0) + 1, sub.to_string()))
+                    .unwrap_or((0, String::new()));
+                let label = tr.k("step_field", &sub);
+                let label = if label.starts_with("step_field.") {
+                    sub
+                } else {
+                    label
+                };
+                let step = if n > 0 {
+                    tr.t("step.number").replace("{n}", &n.to_string())
+                } else {
+                    tr.t("step.steps")
+                };
+                out.push(format!(
+                    "{step} · {label}: {}",
+                    crate::i18n::field_message(tr.0, f.code)
+                ));
+            }
+            out
         }
         AppError::Conflict { code, .. } => vec![crate::i18n::field_message(tr.0, code)],
         other => vec![crate::error::ApiError::from_app(other, tr.0).body.message],
@@ -205,6 +351,16 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
         voucher_kind: f.s("voucher_kind"),
         voucher_value: f.s("voucher_value"),
         voucher_days: f.s("voucher_days"),
+        steps: (1..=STEP_ROWS)
+            .map(|i| StepDraft {
+                kind: f.s(&format!("step{i}_kind")),
+                days: f.s(&format!("step{i}_days")),
+                channel: f.s(&format!("step{i}_channel")),
+                text_id: f.s(&format!("step{i}_text_id")),
+                condition: f.s(&format!("step{i}_condition")),
+                to: f.s(&format!("step{i}_to")),
+            })
+            .collect(),
     };
     let tr = Tr(session.lang);
     // Numbers that are not numbers are named like any other bad field.
@@ -218,6 +374,7 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
     if text_id.is_none() {
         inv.push("text_id", "required");
     }
+    let steps = steps_of(&draft.steps, &mut inv);
     let result = if inv.0.is_empty() {
         let input = CampaignInput {
             name: draft.name.clone(),
@@ -233,6 +390,7 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
             voucher_kind: Some(draft.voucher_kind.clone()).filter(|k| !k.trim().is_empty()),
             voucher_value: Some(draft.voucher_value.clone()),
             voucher_days,
+            steps,
         };
         s.app.create_campaign(&session.principal, &input).await
     } else {
@@ -296,9 +454,29 @@ struct DetailPage {
     results: CampaignResults,
     dry: Option<DryRun>,
     errors: Vec<String>,
+    texts: Vec<MessageText>,
 }
 
 impl DetailPage {
+    /// Each step numbered, as read, with what it sent.
+    fn step_rows(&self) -> Vec<(u32, String, Option<OutcomeCounts>)> {
+        self.k
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let n = i as u32 + 1;
+                let counts = self
+                    .results
+                    .journeys
+                    .steps
+                    .iter()
+                    .find(|c| c.step == n)
+                    .map(|c| c.counts.clone());
+                (n, step_text(&self.c.tr, st, &self.texts), counts)
+            })
+            .collect()
+    }
     fn voucher_value(&self, v: &CampaignVoucher) -> String {
         aftercare_app::campaign::voucher_value_text(v.kind, v.value)
     }
@@ -373,12 +551,15 @@ async fn detail_view(
     } else {
         None
     };
+    // Step texts are named from the library; those who may not read it see numbers.
+    let texts = s.app.message_texts(p).await.unwrap_or_default();
     Ok(DetailPage {
         c: Chrome::for_session(session, "campaigns"),
         k,
         results,
         dry,
         errors,
+        texts,
     })
 }
 
@@ -414,6 +595,96 @@ async fn status_submit(
             let errors = lines(e, &Tr(session.lang));
             match detail_view(&s, &session, id, false, errors).await {
                 Ok(p) => render(p),
+                Err(e) => page_error(e, session.lang),
+            }
+        }
+    }
+}
+
+/// A campaign's link: recorded, then on to the portal (a stranger's token goes there too).
+async fn follow_link(State(s): State<AppState>, Path(token): Path<String>) -> Response {
+    if let Err(e) = s.app.follow_campaign_link(&token).await {
+        tracing::warn!(error = %e, "campaign link not recorded");
+    }
+    Redirect::to("/portal").into_response()
+}
+
+#[derive(Template)]
+#[template(path = "callbacks.html")]
+struct CallbacksPage {
+    c: Chrome,
+    open: Vec<CallbackTask>,
+    done: Vec<CallbackTask>,
+    errors: Vec<String>,
+    /// The task the errors are about.
+    failed: Option<i64>,
+    saved: bool,
+}
+
+impl CallbacksPage {
+    fn when(&self, at: &jiff::Timestamp) -> String {
+        local_time(&at.to_string())
+    }
+    fn is_failed(&self, id: &i64) -> bool {
+        self.failed == Some(*id)
+    }
+    fn results(&self) -> Vec<&'static str> {
+        vec!["reached", "no_answer", "declined", "wrong_number"]
+    }
+}
+
+async fn callbacks_view(
+    s: &AppState,
+    session: &Session,
+    errors: Vec<String>,
+    failed: Option<i64>,
+    saved: bool,
+) -> Result<CallbacksPage, AppError> {
+    let p = &session.principal;
+    Ok(CallbacksPage {
+        c: Chrome::for_session(session, "callbacks"),
+        open: s.app.callback_tasks(p, true).await?,
+        done: s.app.callback_tasks(p, false).await?,
+        errors,
+        failed,
+        saved,
+    })
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct CallbacksQ {
+    done: Option<String>,
+}
+
+async fn callbacks_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<CallbacksQ>,
+) -> Response {
+    match callbacks_view(&s, &session, vec![], None, q.done.is_some()).await {
+        Ok(p) => render(p),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn callback_submit(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let input = CallbackInput {
+        result: f.s("result"),
+        note: f.opt("note"),
+        version: f.opt("version").and_then(|v| v.parse().ok()).unwrap_or(-1),
+    };
+    match s.app.record_callback(&session.principal, id, &input).await {
+        Ok(_) => Redirect::to("/callbacks?done=saved").into_response(),
+        Err(e @ (AppError::Forbidden | AppError::NotFound(_))) => page_error(e, session.lang),
+        Err(e) => {
+            let errors = lines(e, &Tr(session.lang));
+            match callbacks_view(&s, &session, errors, Some(id), false).await {
+                Ok(p) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
                 Err(e) => page_error(e, session.lang),
             }
         }

@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/requests/{id}/rate", post(rate_submit))
         .route("/portal/requests/{id}/visits", post(slot_submit))
         .route("/portal/help", get(help_page))
+        .route("/portal/messages/{id}", get(message_page))
         .route("/portal/attachments/{id}", get(attachment_download))
         .route("/portal/help/{id}", get(article_page))
 }
@@ -608,6 +609,8 @@ struct HomePage {
     errors: Vec<String>,
     /// The code the customer can give friends.
     referral_code: String,
+    /// Messages campaigns left in the account, newest first.
+    messages: Vec<aftercare_app::campaign_model::PortalMessage>,
 }
 
 impl HomePage {
@@ -630,6 +633,7 @@ async fn home_view(s: &AppState, c: &Customer, errors: Vec<String>) -> Result<Ho
         .collect();
     let requests = s.app.portal_requests(&c.account).await?;
     let surveys = s.app.portal_surveys(&c.account).await?;
+    let messages = s.app.portal_inbox(&c.account).await?;
     let products = s
         .app
         .store
@@ -652,7 +656,32 @@ async fn home_view(s: &AppState, c: &Customer, errors: Vec<String>) -> Result<Ho
         errors,
         referral_code: aftercare_domain::referral::referral_code(c.account.customer_id.get())
             .unwrap_or_default(),
+        messages,
     })
+}
+
+/// One message in the customer's account, read.
+#[derive(Template)]
+#[template(path = "portal_message.html")]
+struct MessagePage {
+    c: PChrome,
+    m: aftercare_app::campaign_model::PortalMessage,
+}
+
+impl MessagePage {
+    fn when(&self, at: impl Instant) -> String {
+        at.local()
+    }
+}
+
+async fn message_page(State(s): State<AppState>, c: Customer, Path(id): Path<i64>) -> Response {
+    match s.app.portal_read_message(&c.account, id).await {
+        Ok(m) => render(MessagePage {
+            c: PChrome::of(&c),
+            m,
+        }),
+        Err(e) => error_page(e, c.lang),
+    }
 }
 
 async fn home(State(s): State<AppState>, c: Customer) -> Response {
