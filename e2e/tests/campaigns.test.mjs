@@ -69,7 +69,8 @@ for (const database of ['sqlite', 'postgres']) {
       const c = await api(server, token, 'POST', '/api/v1/customers', {
         name: `空调客户${i}${suffix}`,
         emails: [{ address, primary: true }],
-        consent: ['email'],
+        phones: [{ number: `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}` }],
+        consent: ['email', 'phone'],
       });
       await api(server, token, 'POST', '/api/v1/orders', {
         customer_id: c.id, channel: 'store', ordered_on: bought,
@@ -103,10 +104,18 @@ for (const database of ['sqlite', 'postgres']) {
       assert.equal(await marketer.inputValue('#name'), campaignName);
       await marketer.fill('#holdout_percent', '10');
       await marketer.fill('#lead_days', '30');
+      // After the mail: a call-back by an agent, unless the customer bought meanwhile.
+      await marketer.selectOption('#step1_kind', 'stop');
+      await marketer.selectOption('#step1_condition', 'bought');
+      await marketer.selectOption('#step2_kind', 'send');
+      await marketer.selectOption('#step2_channel', 'callback');
+      await marketer.selectOption('#step2_text_id', String(text.id));
       await marketer.click('#campaign-form button');
       await marketer.waitForURL(/\/campaigns\/\d+\?done=created/);
       campaignUrl = marketer.url().replace(/\?.*$/, '');
       assert.match(await marketer.textContent('#status'), /草稿/);
+      assert.match(await marketer.textContent('#steps'), /如果客户已购买，停止/);
+      assert.match(await marketer.textContent('#steps'), new RegExp(`回访任务 · ${textName}`));
       await marketer.click('#dry-run-link');
       await marketer.waitForSelector('#dry-rows');
       const sent = await marketer.locator('#dry-rows tr[data-outcome="sent"]', { hasText: suffix }).count();
@@ -144,6 +153,11 @@ for (const database of ['sqlite', 'postgres']) {
       await marketer.setViewportSize({ width: 390, height: 844 });
       const overflow = await marketer.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `no sideways scrolling on a phone (${overflow}px)`);
+      // The list with its form of steps too.
+      await marketer.goto(`${server.url}/campaigns`);
+      const listOverflow = await marketer.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(listOverflow <= 1, `the campaign form fits a phone (${listOverflow}px)`);
+      await marketer.setViewportSize({ width: 1280, height: 900 });
     });
 
     await t.test('an agent sees the extension offered on a customer 360 and records the answer', async () => {
@@ -160,6 +174,23 @@ for (const database of ['sqlite', 'postgres']) {
       assert.match(await after.locator('.last-response').textContent(), /接受/);
       assert.equal(await agent.locator('#timeline li[data-kind="offer"]').first().isVisible(), true);
       await agent.screenshot({ path: shot(database, 'campaign-offer') });
+
+      // The campaign's call-back step left the agent tasks, each with its script.
+      await agent.click('#nav-more summary');
+      await agent.click('#nav-more a[href="/callbacks"]');
+      await agent.waitForURL(/\/callbacks$/);
+      const task = agent.locator('#open-callbacks tr[data-callback]', { hasText: new RegExp(`空调客户\\d${suffix}`) }).first();
+      await task.waitFor();
+      assert.match(await task.textContent(), /保修将于 \d{4}-\d{2}-\d{2} 到期/);
+      assert.match(await task.textContent(), new RegExp(campaignName));
+      await task.locator('select[name="result"]').selectOption('reached');
+      await task.locator('input[name="note"]').fill('客户说考虑一下');
+      await task.locator('button').click();
+      await agent.waitForURL(/done=saved/);
+      assert.match(await agent.textContent('#done-callbacks'), /客户说考虑一下/);
+      await agent.screenshot({ path: shot(database, 'callbacks'), fullPage: true });
+      await marketer.goto(campaignUrl);
+      assert.equal((await marketer.textContent('#journeys [data-fact="answered"]')).trim(), '1');
     });
   });
 }

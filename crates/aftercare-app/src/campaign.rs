@@ -348,6 +348,7 @@ pub fn decide(
                 token: mail
                     .is_some()
                     .then(|| journey_token(c.seed as u64, r.customer_id.get(), &r.occurrence)),
+                fields: OccurrenceFields::of(r),
                 mail,
                 voucher,
             }

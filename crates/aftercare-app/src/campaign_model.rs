@@ -133,6 +133,35 @@ pub struct Recipient {
     pub request_number: Option<String>,
 }
 
+/// What an occurrence was about, kept with its journey for the fields of later messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OccurrenceFields {
+    pub product_name: Option<String>,
+    pub ends_on: Option<Date>,
+    pub due_on: Option<Date>,
+    pub request_number: Option<String>,
+}
+
+impl OccurrenceFields {
+    pub fn of(r: &Recipient) -> Self {
+        OccurrenceFields {
+            product_name: r.product_name.clone(),
+            ends_on: r.ends_on,
+            due_on: r.due_on,
+            request_number: r.request_number.clone(),
+        }
+    }
+
+    /// The recipient with these fields.
+    pub fn apply(self, r: &mut Recipient) {
+        r.product_name = self.product_name;
+        r.ends_on = self.ends_on;
+        r.due_on = self.due_on;
+        r.request_number = self.request_number;
+    }
+}
+
 /// An item that starts its guarantee in a window, for the warranty-ending trigger.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartingAsset {
@@ -157,6 +186,8 @@ pub struct Enrolment {
     pub outcome: Outcome,
     /// The journey's token (in the link of its messages), when the customer is mailed.
     pub token: Option<String>,
+    /// What the occurrence was about, for later steps' messages.
+    pub fields: OccurrenceFields,
     pub mail: Option<CampaignMail>,
     /// The voucher that goes with the mail, if the campaign gives one.
     pub voucher: Option<crate::care_model::Voucher>,

@@ -660,6 +660,7 @@ impl CampaignStore for SqlStore {
                             V::I(campaign.id),
                             V::I(m.customer_id.get()),
                             V::T(m.occurrence.clone()),
+                            V::T(serde_json::to_string(&m.fields).unwrap_or_else(|_| "{}".into())),
                             V::T(t.clone()),
                             V::I(0),
                             V::T(now.clone()),
@@ -678,6 +679,7 @@ impl CampaignStore for SqlStore {
                     "campaign_id",
                     "customer_id",
                     "occurrence",
+                    "fields",
                     "token",
                     "step",
                     "due_at",
@@ -821,6 +823,7 @@ impl CampaignStore for SqlStore {
             started_at: String,
             token: String,
             occurrence: String,
+            fields: String,
             id: i64,
             name: String,
             primary_email: Option<String>,
@@ -832,7 +835,7 @@ impl CampaignStore for SqlStore {
         let rows: Vec<J> = fetch_all(
             &self.db.write,
             &format!(
-                "SELECT j.id AS jid, j.step, j.started_at, j.token, j.occurrence, \
+                "SELECT j.id AS jid, j.step, j.started_at, j.token, j.occurrence, j.fields, \
                  c.id, c.name, c.primary_email, c.consent, c.lang, c.primary_phone, \
                  (SELECT COUNT(*) FROM portal_accounts pa WHERE pa.customer_id = c.id) AS portal \
                  FROM campaign_journeys j JOIN customers c ON c.id = j.customer_id \
@@ -845,6 +848,13 @@ impl CampaignStore for SqlStore {
         rows.into_iter()
             .map(|j| {
                 let c = Cells::of("campaign_journeys", j.jid);
+                let fields: OccurrenceFields = c.json("fields", &j.fields)?;
+                let mut recipient = recipient(
+                    (j.id, j.name, j.primary_email, j.consent, j.lang),
+                    j.occurrence,
+                    now,
+                );
+                fields.apply(&mut recipient);
                 Ok(DueJourney {
                     id: j.jid,
                     step: j.step.max(0) as usize,
@@ -852,11 +862,7 @@ impl CampaignStore for SqlStore {
                     token: j.token,
                     phone: j.primary_phone,
                     portal: j.portal > 0,
-                    recipient: recipient(
-                        (j.id, j.name, j.primary_email, j.consent, j.lang),
-                        j.occurrence,
-                        now,
-                    ),
+                    recipient,
                 })
             })
             .collect()

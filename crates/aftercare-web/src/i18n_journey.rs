@@ -156,12 +156,6 @@ pub(crate) const JOURNEY_MESSAGES: &[(&str, &str, &str, &str)] = &[
     ),
     ("callback.done_list", "最近完成", "最近完成", "Done lately"),
     ("callback.by", "记录人", "記錄人", "By"),
-    (
-        "callback.saved",
-        "已记录回访结果。",
-        "已記錄回訪結果。",
-        "Call-back recorded.",
-    ),
     ("cbresult.reached", "已接通", "已接通", "Reached"),
     ("cbresult.no_answer", "无人接听", "無人接聽", "No answer"),
     ("cbresult.declined", "客户拒绝", "客戶拒絕", "Declined"),

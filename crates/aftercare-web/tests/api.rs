@@ -5066,6 +5066,7 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
         }),
         outcome: aftercare_domain::campaign::Outcome::Sent,
         token: Some("f".repeat(32)),
+        fields: Default::default(),
         mail: Some(aftercare_app::campaign_model::CampaignMail {
             to: "warranty0@example.cn".into(),
             subject: "again".into(),
@@ -6819,7 +6820,7 @@ async fn campaign_steps_follow_each_customer_once(app: &TestApp) {
         page.text
     );
     assert!(page.text.contains("回访任务 · 生日回访"));
-    let calls = send(b.get(url(app, "/callbacks?done=1"))).await.expect(200);
+    let calls = send(b.get(url(app, "/callbacks"))).await.expect(200);
     assert!(calls.text.contains("已收到礼物"));
     let _ = (p, q);
 }

@@ -10,6 +10,9 @@ CREATE TABLE campaign_journeys (
     campaign_id BIGINT NOT NULL REFERENCES campaigns (id),
     customer_id BIGINT NOT NULL REFERENCES customers (id),
     occurrence TEXT NOT NULL,
+    -- What the occurrence was about, for the fields of later messages (JSON: the item,
+    -- the day its guarantee ends or maintenance is due, the request's number).
+    fields TEXT NOT NULL,
     -- Unguessable: the link in the journey's messages carries it.
     token TEXT NOT NULL,
     -- The next step to take (0-based), and when.

@@ -618,7 +618,6 @@ struct CallbacksPage {
     errors: Vec<String>,
     /// The task the errors are about.
     failed: Option<i64>,
-    saved: bool,
 }
 
 impl CallbacksPage {
@@ -638,7 +637,6 @@ async fn callbacks_view(
     session: &Session,
     errors: Vec<String>,
     failed: Option<i64>,
-    saved: bool,
 ) -> Result<CallbacksPage, AppError> {
     let p = &session.principal;
     Ok(CallbacksPage {
@@ -647,22 +645,11 @@ async fn callbacks_view(
         done: s.app.callback_tasks(p, false).await?,
         errors,
         failed,
-        saved,
     })
 }
 
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct CallbacksQ {
-    done: Option<String>,
-}
-
-async fn callbacks_page(
-    State(s): State<AppState>,
-    session: Session,
-    PageQuery(q): PageQuery<CallbacksQ>,
-) -> Response {
-    match callbacks_view(&s, &session, vec![], None, q.done.is_some()).await {
+async fn callbacks_page(State(s): State<AppState>, session: Session) -> Response {
+    match callbacks_view(&s, &session, vec![], None).await {
         Ok(p) => render(p),
         Err(e) => page_error(e, session.lang),
     }
@@ -683,7 +670,7 @@ async fn callback_submit(
         Err(e @ (AppError::Forbidden | AppError::NotFound(_))) => page_error(e, session.lang),
         Err(e) => {
             let errors = lines(e, &Tr(session.lang));
-            match callbacks_view(&s, &session, errors, Some(id), false).await {
+            match callbacks_view(&s, &session, errors, Some(id)).await {
                 Ok(p) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(p)).into_response(),
                 Err(e) => page_error(e, session.lang),
             }
