@@ -204,6 +204,7 @@ fn fields_of(r: &Recipient, v: Option<&Voucher>, link: &str) -> Vec<(&'static st
         ),
         ("voucher_until", day(v.map(|v| v.valid_until))),
         ("campaign_link", link.to_string()),
+        ("improvement", r.improvement.clone().unwrap_or_default()),
     ]
 }
 
@@ -222,6 +223,8 @@ pub fn fields_for(t: Trigger) -> &'static [&'static str] {
         Trigger::Segment | Trigger::DateComing => &["customer_name"],
         Trigger::WarrantyEnding => &["customer_name", "product_name", "warranty_end"],
         Trigger::RequestResolved => &["customer_name", "request_number"],
+        Trigger::BacklogShipped => &["customer_name", "product_name", "improvement"],
+        Trigger::NeedFound => &["customer_name", "product_name"],
         Trigger::MaintenanceDue => &["customer_name", "product_name", "maintenance_due"],
     }
 }
@@ -850,7 +853,10 @@ where
             Trigger::WarrantyEnding => self.warranty_recipients(first, last).await,
             Trigger::MaintenanceDue => self.maintenance_recipients(first, last).await,
             Trigger::DateComing => self.date_recipients(first, last).await,
-            Trigger::Segment | Trigger::RequestResolved => Ok(vec![]),
+            Trigger::Segment
+            | Trigger::RequestResolved
+            | Trigger::BacklogShipped
+            | Trigger::NeedFound => Ok(vec![]),
         }
     }
 
@@ -978,6 +984,8 @@ where
                 self.ahead_recipients(c.trigger, first, last).await?
             }
             Trigger::RequestResolved => self.store.resolved_between(from, to, 100_000).await?,
+            Trigger::BacklogShipped => self.store.shipped_between(from, to, 100_000).await?,
+            Trigger::NeedFound => self.store.needs_between(from, to, 100_000).await?,
         };
         let budget = self.contact_budget_now().await?;
         let mut sent = HashMap::new();
@@ -1086,7 +1094,7 @@ where
         &self,
         c: &Campaign,
         budget: &ContactBudget,
-        resolved: &[Recipient],
+        happened: &[Recipient],
         sent: &mut HashMap<CustomerId, u32>,
         round: &mut CampaignRound,
     ) -> Result<(), AppError> {
@@ -1098,7 +1106,7 @@ where
             );
             return Ok(());
         };
-        let sweep = c.trigger != Trigger::RequestResolved;
+        let sweep = !c.trigger.on_events();
         // A sweep under way goes on at once; a finished one waits its turn.
         if sweep && c.sweep_after == 0 && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
             return Ok(());
@@ -1168,11 +1176,12 @@ where
                     }
                 }
             }
-            // What was resolved since the campaign started, and lately: a request resolved
-            // while the campaign was paused and touched again later is not mailed days late.
-            Trigger::RequestResolved => {
+            // What happened since the campaign started, and lately: a request resolved
+            // while the campaign was paused and touched again later is not mailed days late,
+            // nor is old feedback taken in today.
+            Trigger::RequestResolved | Trigger::BacklogShipped | Trigger::NeedFound => {
                 let recent = now - RESOLVED_RECENTLY;
-                let fresh = resolved
+                let fresh = happened
                     .iter()
                     .filter(|r| c.started_at.is_some_and(|s| r.at >= s) && r.at >= recent)
                     .cloned()
@@ -1206,22 +1215,46 @@ where
             .read_changes(changes::CAMPAIGN, EVENTS_PER_ROUND)
             .await?;
         round.events = batch.span();
-        let resolved = if batch.is_empty()
-            || !campaigns
-                .iter()
-                .any(|c| c.trigger == Trigger::RequestResolved)
-        {
-            vec![]
-        } else {
-            self.store
-                .resolved_request_recipients(&changes::ids_of(&batch.events, "request"))
-                .await?
-        };
+        // What the events brought, per event trigger a running campaign has.
+        let mut happened: HashMap<Trigger, Vec<Recipient>> = HashMap::new();
+        for t in [
+            Trigger::RequestResolved,
+            Trigger::BacklogShipped,
+            Trigger::NeedFound,
+        ] {
+            if batch.is_empty() || !campaigns.iter().any(|c| c.trigger == t) {
+                continue;
+            }
+            let found = match t {
+                Trigger::RequestResolved => {
+                    self.store
+                        .resolved_request_recipients(&changes::ids_of(&batch.events, "request"))
+                        .await?
+                }
+                Trigger::BacklogShipped => {
+                    self.store
+                        .shipped_recipients(&changes::ids_of(&batch.events, "improvement"))
+                        .await?
+                }
+                _ => {
+                    self.store
+                        .need_recipients(&changes::ids_of(&batch.events, "feedback"))
+                        .await?
+                }
+            };
+            happened.insert(t, found);
+        }
         // One campaign that fails (a corrupt audience, say) is logged and skipped; the
         // others go on, and so does the change log.
         for c in &campaigns {
             let ran = match self
-                .run_campaign(c, &budget, &resolved, &mut sent, &mut round)
+                .run_campaign(
+                    c,
+                    &budget,
+                    happened.get(&c.trigger).map_or(&[], Vec::as_slice),
+                    &mut sent,
+                    &mut round,
+                )
                 .await
             {
                 Ok(()) => self.run_journeys(c, &budget, &mut sent, &mut round).await,
@@ -1510,6 +1543,7 @@ mod tests {
             ends_on: Some("2027-01-01".parse().unwrap()),
             due_on: None,
             request_number: None,
+            improvement: None,
         }
     }
 

@@ -131,6 +131,8 @@ pub struct Recipient {
     pub due_on: Option<Date>,
     /// The request concerned (request campaigns).
     pub request_number: Option<String>,
+    /// What was improved (backlog campaigns).
+    pub improvement: Option<String>,
 }
 
 /// What an occurrence was about, kept with its journey for the fields of later messages.
@@ -141,6 +143,7 @@ pub struct OccurrenceFields {
     pub ends_on: Option<Date>,
     pub due_on: Option<Date>,
     pub request_number: Option<String>,
+    pub improvement: Option<String>,
 }
 
 impl OccurrenceFields {
@@ -150,6 +153,7 @@ impl OccurrenceFields {
             ends_on: r.ends_on,
             due_on: r.due_on,
             request_number: r.request_number.clone(),
+            improvement: r.improvement.clone(),
         }
     }
 
@@ -159,6 +163,7 @@ impl OccurrenceFields {
         r.ends_on = self.ends_on;
         r.due_on = self.due_on;
         r.request_number = self.request_number;
+        r.improvement = self.improvement;
     }
 }
 

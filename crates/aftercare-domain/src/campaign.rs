@@ -11,13 +11,18 @@ code_enum!(
     /// item and end; `request_resolved`: a service request was resolved, once per request;
     /// `maintenance_due`: an item is due for maintenance within the lead days, once per
     /// item and due date; `date_coming`: one of the customer's important dates (a
-    /// birthday) comes within the lead days, once per date and year.
+    /// birthday) comes within the lead days, once per date and year; `backlog_shipped`: an
+    /// improvement of the backlog shipped, to each customer whose feedback asked for it,
+    /// once per improvement; `need_found`: feedback of a customer showed an inducible need,
+    /// once per feedback.
     Trigger, "trigger_unknown", {
         Segment => "segment",
         WarrantyEnding => "warranty_ending",
         RequestResolved => "request_resolved",
         MaintenanceDue => "maintenance_due",
         DateComing => "date_coming",
+        BacklogShipped => "backlog_shipped",
+        NeedFound => "need_found",
     }
 );
 
@@ -201,6 +206,15 @@ pub fn next_move(steps: &[Step], mut at: usize, did: impl Fn(Condition) -> bool)
 pub const MAX_HOLDOUT_PERCENT: u32 = 50;
 
 impl Trigger {
+    /// Whether the trigger reacts to events of the change log (a request resolved, an
+    /// improvement shipped, feedback analysed), within seconds of them.
+    pub fn on_events(self) -> bool {
+        matches!(
+            self,
+            Trigger::RequestResolved | Trigger::BacklogShipped | Trigger::NeedFound
+        )
+    }
+
     /// Whether the trigger looks ahead a number of days (`lead_days`).
     pub fn looks_ahead(self) -> bool {
         matches!(

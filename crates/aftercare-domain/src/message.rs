@@ -13,6 +13,7 @@ pub const FIELDS: &[&str] = &[
     "voucher_value",
     "voucher_until",
     "campaign_link",
+    "improvement",
 ];
 
 /// Checks a text's fields: each `{…}` must name one of [`FIELDS`] and braces pair up.

@@ -108,6 +108,7 @@ pub(crate) fn recipient(w: Who, occurrence: String, at: jiff::Timestamp) -> Reci
         ends_on: None,
         due_on: None,
         request_number: None,
+        improvement: None,
     }
 }
 
@@ -455,6 +456,66 @@ impl CampaignStore for SqlStore {
             )?);
         }
         Ok(out)
+    }
+
+    async fn shipped_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(&format!("{SHIPPED} AND 1 = 1"));
+            in_list(&mut sql, "i.id", chunk);
+            sql.push(" ORDER BY i.id, c.id");
+            out.extend(shipped_rows(
+                fetch_all(&self.db.read, &sql.text, &sql.args).await?,
+            )?);
+        }
+        Ok(out)
+    }
+
+    async fn shipped_between(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Recipient>> {
+        let rows = fetch_all(
+            &self.db.read,
+            &format!(
+                "{SHIPPED} AND i.shipped_at >= $1 AND i.shipped_at <= $2 ORDER BY i.shipped_at, i.id, c.id LIMIT $3"
+            ),
+            &[stamp(from).into(), stamp(to).into(), V::I(i64::from(limit))],
+        )
+        .await?;
+        shipped_rows(rows)
+    }
+
+    async fn need_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(&format!("{NEEDS} AND 1 = 1"));
+            in_list(&mut sql, "f.id", chunk);
+            sql.push(" ORDER BY f.id");
+            out.extend(need_rows(
+                fetch_all(&self.db.read, &sql.text, &sql.args).await?,
+            )?);
+        }
+        Ok(out)
+    }
+
+    async fn needs_between(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Recipient>> {
+        let rows = fetch_all(
+            &self.db.read,
+            &format!(
+                "{NEEDS} AND f.received_at >= $1 AND f.received_at <= $2 ORDER BY f.received_at, f.id LIMIT $3"
+            ),
+            &[stamp(from).into(), stamp(to).into(), V::I(i64::from(limit))],
+        )
+        .await?;
+        need_rows(rows)
     }
 
     async fn resolved_between(
@@ -1291,4 +1352,78 @@ impl CallbackRow {
             version: self.version,
         })
     }
+}
+
+/// Shipped improvements with each customer whose feedback asked for them.
+const SHIPPED: &str = "SELECT DISTINCT i.id, i.shipped_at, i.topic, p.name AS product_name, \
+     c.id AS customer_id, c.name, c.primary_email, c.consent, c.lang \
+     FROM improvements i JOIN feedback_items f ON f.improvement_id = i.id \
+     JOIN customers c ON c.id = f.customer_id LEFT JOIN products p ON p.id = i.product_id \
+     WHERE i.status = 'shipped' AND i.shipped_at IS NOT NULL \
+     AND c.merged_into IS NULL AND c.erased_at IS NULL";
+
+type ShippedRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn shipped_rows(rows: Vec<ShippedRow>) -> StoreResult<Vec<Recipient>> {
+    rows.into_iter()
+        .map(
+            |(id, shipped_at, topic, product, customer, name, email, consent, lang)| {
+                let at = Cells::of("improvements", id).at("shipped_at", &shipped_at)?;
+                let mut r = recipient(
+                    (customer, name, email, consent, lang),
+                    format!("improvement:{id}"),
+                    at,
+                );
+                r.product_name = product;
+                r.improvement = Some(topic);
+                Ok(r)
+            },
+        )
+        .collect()
+}
+
+/// Analysed feedback of a customer that shows an inducible need.
+const NEEDS: &str = "SELECT f.id, f.received_at, p.name AS product_name, \
+     c.id AS customer_id, c.name, c.primary_email, c.consent, c.lang \
+     FROM feedback_items f JOIN customers c ON c.id = f.customer_id \
+     LEFT JOIN products p ON p.id = f.product_id \
+     WHERE f.need = 'inducible' AND f.analysis = 'analysed' \
+     AND c.merged_into IS NULL AND c.erased_at IS NULL";
+
+type NeedRow = (
+    i64,
+    String,
+    Option<String>,
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn need_rows(rows: Vec<NeedRow>) -> StoreResult<Vec<Recipient>> {
+    rows.into_iter()
+        .map(
+            |(id, received_at, product, customer, name, email, consent, lang)| {
+                let at = Cells::of("feedback_items", id).at("received_at", &received_at)?;
+                let mut r = recipient(
+                    (customer, name, email, consent, lang),
+                    format!("feedback:{id}"),
+                    at,
+                );
+                r.product_name = product;
+                Ok(r)
+            },
+        )
+        .collect()
 }

@@ -132,6 +132,19 @@ pub(crate) const JOURNEY_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "活動連結",
         "campaign link",
     ),
+    (
+        "trigger.backlog_shipped",
+        "客户反馈的改进已上线",
+        "客戶回饋的改進已上線",
+        "Improvement asked for has shipped",
+    ),
+    (
+        "trigger.need_found",
+        "反馈中发现可诱导需求",
+        "回饋中發現可誘導需求",
+        "Inducible need found in feedback",
+    ),
+    ("tfield.improvement", "改进内容", "改進內容", "improvement"),
     ("nav.callbacks", "回访任务", "回訪任務", "Call-backs"),
     ("callback.title", "回访任务", "回訪任務", "Call-back tasks"),
     (

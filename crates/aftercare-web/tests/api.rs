@@ -6826,3 +6826,210 @@ async fn campaign_steps_follow_each_customer_once(app: &TestApp) {
 }
 
 on_both_databases!(campaign_steps_wait_send_branch_and_stop => campaign_steps_follow_each_customer_once);
+
+async fn campaigns_tell_who_asked_and_follow_needs(app: &TestApp) {
+    let tok = token(app, &["write"]).await;
+    put_json(
+        app,
+        &tok,
+        "/api/v1/contact-budget",
+        &json!({"max_messages": 10, "period_days": 30, "quiet_from": 0, "quiet_to": 0}),
+    )
+    .await
+    .expect(204);
+    let product = seed_product(app, &tok).await;
+    let who = |name: &str, phone: &str, email: &str| {
+        let mut b = person(name, phone);
+        b["emails"] = json!([{"address": email, "primary": true}]);
+        b["consent"] = json!(["email"]);
+        b
+    };
+    let asked = create_customer(
+        app,
+        &tok,
+        &who("反馈客户", "13700160001", "asked@example.cn"),
+    )
+    .await;
+    let needs = create_customer(
+        app,
+        &tok,
+        &who("需求客户", "13700160002", "needs@example.cn"),
+    )
+    .await;
+    // The complaint that put an entry in the backlog, before any campaign ran.
+    let complaint = post_json(
+        app,
+        &tok,
+        "/api/v1/feedback",
+        &json!({"source": "review", "body": "洗衣机脱水时噪音特别大，像拖拉机一样，太失望了",
+                "customer_id": asked, "product_id": product, "rating": 1,
+                "origin": "review:tmall:7001"}),
+    )
+    .await
+    .expect(201)
+    .json;
+    let entry = complaint["improvement_id"]
+        .as_i64()
+        .expect("in the backlog");
+    let text = |name: &str, hans: &str| {
+        json!({"name": name, "status": "approved", "body_zh_hans": hans, "body_zh_hant": hans,
+               "body_en": "Dear {customer_name}"})
+    };
+    let shipped_text = post_json(
+        app,
+        &tok,
+        "/api/v1/message-texts",
+        &text(
+            "改进上线",
+            "{customer_name}您好，您反馈的{product_name}「{improvement}」已经改进。",
+        ),
+    )
+    .await
+    .expect(201)
+    .id();
+    let need_text = post_json(
+        app,
+        &tok,
+        "/api/v1/message-texts",
+        &text(
+            "需求跟进",
+            "{customer_name}您好，关于{product_name}，我们有适合您的方案。",
+        ),
+    )
+    .await
+    .expect(201)
+    .id();
+    // A field the trigger cannot fill is refused: a need has no improvement.
+    let mut bad = json!({"name": "需求跟进", "trigger": "need_found", "text_id": shipped_text,
+        "holdout_percent": 0, "subject_zh_hans": "您的需求", "subject_zh_hant": "您的需求",
+        "subject_en": "Your need"});
+    let r = send(api(app, Method::POST, "/api/v1/campaigns", &tok).json(&bad))
+        .await
+        .expect(422);
+    assert_eq!(r.json["fields"][0]["code"], "field_not_for_trigger");
+    bad["text_id"] = json!(need_text);
+    let need_campaign = post_json(app, &tok, "/api/v1/campaigns", &bad)
+        .await
+        .expect(201)
+        .id();
+    let ship_campaign = post_json(
+        app,
+        &tok,
+        "/api/v1/campaigns",
+        &json!({"name": "改进通知", "trigger": "backlog_shipped", "text_id": shipped_text,
+            "holdout_percent": 0, "subject_zh_hans": "您的反馈有结果了",
+            "subject_zh_hant": "您的回饋有結果了", "subject_en": "You asked, we did"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    for id in [need_campaign, ship_campaign] {
+        post_json(
+            app,
+            &tok,
+            &format!("/api/v1/campaigns/{id}/status"),
+            &json!({"status": "running", "version": 1}),
+        )
+        .await
+        .expect(200);
+    }
+    // What came before the campaigns started reaches nobody.
+    let round = app.app.campaign_round().await.unwrap();
+    assert_eq!(round.counts.total(), 0);
+
+    // The entry ships; feedback comes in and staff see an inducible need in it.
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/improvements/{entry}"),
+        &json!({"status": "shipped"}),
+    )
+    .await
+    .expect(200);
+    let fb = post_json(
+        app,
+        &tok,
+        "/api/v1/feedback",
+        &json!({"source": "consultation", "body": "家里老人洗衣服总是弯腰，不太方便",
+                "customer_id": needs, "product_id": product}),
+    )
+    .await
+    .expect(201)
+    .id();
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/feedback/{fb}/labels"),
+        &json!({"need": "inducible"}),
+    )
+    .await
+    .expect(200);
+    // Old feedback taken in today, marked inducible too, is not followed up.
+    let old = post_json(
+        app,
+        &tok,
+        "/api/v1/feedback",
+        &json!({"source": "review", "body": "希望有更大的容量", "customer_id": needs,
+                "product_id": product, "origin": "review:jd:7002",
+                "received_at": "2025-01-02T08:00:00Z"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/feedback/{old}/labels"),
+        &json!({"need": "inducible"}),
+    )
+    .await
+    .expect(200);
+
+    let round = app.app.campaign_round().await.unwrap();
+    assert_eq!(round.counts.sent, 2);
+    let outbox = app.app.store.outbox_due(app.app.now(), 500).await.unwrap();
+    let body_to = |email: &str| {
+        outbox
+            .iter()
+            .filter(|m| m.to == email)
+            .map(|m| m.body.clone())
+            .collect::<Vec<_>>()
+    };
+    let told = body_to("asked@example.cn");
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].starts_with("反馈客户您好，您反馈的变频空调 1.5 匹「")
+            && told[0].ends_with("」已经改进。"),
+        "{}",
+        told[0]
+    );
+    let followed = body_to("needs@example.cn");
+    assert_eq!(
+        followed,
+        ["需求客户您好，关于变频空调 1.5 匹，我们有适合您的方案。"]
+    );
+    // Once each: another round, or the entry shipped again, adds nothing.
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/improvements/{entry}"),
+        &json!({"status": "shipped"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(app.app.campaign_round().await.unwrap().counts.total(), 0);
+    // The dry run looks back 30 days and shows the same people.
+    let dry = post_json(
+        app,
+        &tok,
+        &format!("/api/v1/campaigns/{ship_campaign}/dry-run"),
+        &json!({}),
+    )
+    .await
+    .expect(200)
+    .json;
+    assert_eq!(dry["rows"][0]["occurrence"], format!("improvement:{entry}"));
+    assert_eq!(dry["rows"][0]["customer_id"], asked);
+}
+
+on_both_databases!(campaigns_on_shipped_improvements_and_inducible_needs => campaigns_tell_who_asked_and_follow_needs);

@@ -60,6 +60,26 @@ pub trait CampaignStore: Send + Sync {
     async fn birthdays(&self, after: i64, limit: u32) -> StoreResult<Vec<ImportantDate>>;
     /// Of these requests, the resolved ones, with their customers.
     async fn resolved_request_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
+    /// Of these improvements, the shipped ones, with each customer whose feedback asked for
+    /// them (`at`: when shipped).
+    async fn shipped_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
+    /// Improvements shipped between two instants, with the customers who asked.
+    async fn shipped_between(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Recipient>>;
+    /// Of these feedback items, those of a customer that show an inducible need (`at`:
+    /// when received).
+    async fn need_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
+    /// Feedback received between two instants that shows an inducible need.
+    async fn needs_between(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Recipient>>;
     /// Requests resolved between two instants, with their customers.
     async fn resolved_between(
         &self,
