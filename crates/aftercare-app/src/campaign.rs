@@ -21,8 +21,7 @@ use aftercare_domain::account::Permission;
 use aftercare_domain::calendar::{china, china_date};
 use aftercare_domain::campaign::{
     CallbackResult, CampaignStatus, Channel, Condition, ContactBudget, MAX_HOLDOUT_PERCENT, Move,
-    Outcome, Step, Trigger, check_steps, in_holdout, journey_token, next_move, next_yearly,
-    occurrence_bits,
+    Outcome, Step, Trigger, check_steps, in_holdout, next_move, next_yearly, occurrence_bits,
 };
 use aftercare_domain::care::{VoucherKind, VoucherSource, maintenance_due, voucher_code};
 use aftercare_domain::error::required_text;
@@ -99,6 +98,7 @@ pub fn journey_move(
         id: j.id,
         customer_id: j.recipient.customer_id,
         from: j.step,
+        from_due: j.due_at,
         to,
         due_at,
         end,
@@ -122,6 +122,10 @@ pub fn journey_move(
             text_id,
             next,
         } => {
+            // A text withdrawn meanwhile sends nothing, spends nothing; the journey goes on.
+            let Some(text) = texts.get(&text_id) else {
+                return mv(next, now, None, None);
+            };
             let r = &j.recipient;
             let consents = |k: &str| r.consent.split(',').any(|c| c.trim() == k);
             let blank = |v: Option<&str>| v.is_none_or(|v| v.trim().is_empty());
@@ -150,11 +154,7 @@ pub fn journey_move(
                 portal: None,
                 callback: None,
             };
-            // A text withdrawn meanwhile sends nothing; the journey goes on.
-            let text = texts.get(&text_id);
-            if outcome == Outcome::Sent
-                && let Some(text) = text
-            {
+            if outcome == Outcome::Sent {
                 let link = format!("{public_url}/c/{}", j.token);
                 let (subject, body) = compose(c, text, r, None, &link);
                 match channel {
@@ -175,7 +175,7 @@ pub fn journey_move(
                 // Tried again once the budget has room: the same step, a day later.
                 mv(j.step, now + PRESSURE_RETRY, None, Some(send))
             } else {
-                mv(next, now, None, text.is_some().then_some(send))
+                mv(next, now, None, Some(send))
             }
         }
     }
@@ -233,10 +233,11 @@ pub fn fields_for(t: Trigger) -> &'static [&'static str] {
 /// campaign the customer followed it.
 pub const LINK_FIELD: &str = "campaign_link";
 
-/// The link in one occurrence's messages.
-pub fn campaign_link(public_url: &str, c: &Campaign, r: &Recipient) -> String {
-    let token = journey_token(c.seed as u64, r.customer_id.get(), &r.occurrence);
-    format!("{public_url}/c/{token}")
+/// A fresh token for the link of one occurrence's messages: 128 random bits, kept with its
+/// journey (written with the first mail, in one transaction), so nothing about the
+/// campaign or the customer can be read from it or worked out from another.
+pub fn new_link_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// The fields a campaign's voucher fills in.
@@ -335,8 +336,9 @@ pub fn decide(
                     issued_at: now,
                     ..v
                 });
-            let mail = (outcome == Outcome::Sent).then(|| {
-                let link = campaign_link(public_url, c, r);
+            let token = (outcome == Outcome::Sent).then(new_link_token);
+            let mail = token.as_ref().map(|token| {
+                let link = format!("{public_url}/c/{token}");
                 let (subject, body) = compose(c, text, r, voucher.as_ref(), &link);
                 CampaignMail {
                     to: r.email.clone().unwrap_or_default(),
@@ -348,9 +350,7 @@ pub fn decide(
                 customer_id: r.customer_id,
                 occurrence: r.occurrence.clone(),
                 outcome,
-                token: mail
-                    .is_some()
-                    .then(|| journey_token(c.seed as u64, r.customer_id.get(), &r.occurrence)),
+                token,
                 fields: OccurrenceFields::of(r),
                 mail,
                 voucher,
@@ -635,9 +635,39 @@ where
         if let Err(e) = check_steps(&i.steps) {
             inv.0.extend(e.0);
         }
-        for (n, step) in i.steps.iter().enumerate() {
+        // Too many steps are refused as such; their texts are not looked up one by one.
+        let steps = if i.steps.len() > aftercare_domain::campaign::MAX_STEPS {
+            &[][..]
+        } else {
+            &i.steps[..]
+        };
+        // Later messages reuse the subjects, without the first mail's voucher.
+        if steps.iter().any(|s| matches!(s, Step::Send { .. })) {
+            for (field, subject) in [
+                ("subject_zh_hans", &i.subject_zh_hans),
+                ("subject_zh_hant", &i.subject_zh_hant),
+                ("subject_en", &i.subject_en),
+            ] {
+                if VOUCHER_FIELDS
+                    .iter()
+                    .any(|f| subject.contains(&format!("{{{f}}}")))
+                {
+                    inv.push(field, "field_not_for_trigger");
+                }
+            }
+        }
+        let mut texts_seen: HashMap<i64, Option<MessageText>> = HashMap::new();
+        for (n, step) in steps.iter().enumerate() {
             if let Step::Send { text_id, .. } = step {
-                match self.store.message_text(*text_id).await? {
+                let text = match texts_seen.get(text_id) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = self.store.message_text(*text_id).await?;
+                        texts_seen.insert(*text_id, t.clone());
+                        t
+                    }
+                };
+                match text {
                     None => inv.push(format!("steps[{n}].text_id"), "text_unknown"),
                     Some(t) if t.status != "approved" => {
                         inv.push(format!("steps[{n}].text_id"), "text_not_approved")
@@ -1318,9 +1348,15 @@ where
                     journey_move(c, j, f, &texts, budget, sent, now, &self.public_url)
                 })
                 .collect();
-            let moved = self.store.move_journeys(c, &moves, now).await?;
-            round.journeys += moved;
-            for m in &moves {
+            let moved: HashSet<i64> = self
+                .store
+                .move_journeys(c, &moves, now)
+                .await?
+                .into_iter()
+                .collect();
+            round.journeys += moved.len() as u64;
+            // What this server wrote; a move another server made first is its to count.
+            for m in moves.iter().filter(|m| moved.contains(&m.id)) {
                 if let Some(s) = &m.send {
                     round.counts.add(s.outcome, 1);
                 }
@@ -1330,7 +1366,7 @@ where
             }
             // Everything read was moved by another server, or held back to a later day:
             // read again only if something moved.
-            if moved == 0 {
+            if moved.is_empty() {
                 break;
             }
             if round.journeys - start >= JOURNEYS_PER_ROUND {
@@ -1737,6 +1773,7 @@ mod tests {
         DueJourney {
             id: 7,
             step,
+            due_at: at("2026-12-05T02:00:00Z"),
             started_at: at("2026-12-01T00:00:00Z"),
             token: "ab".repeat(16),
             recipient: who(3, email, consent, None),

@@ -476,6 +476,8 @@ pub struct TouchpointRow {
 pub struct DueJourney {
     pub id: i64,
     pub step: usize,
+    /// When it was due: it moves only if still so (another server may have moved it).
+    pub due_at: Timestamp,
     pub started_at: Timestamp,
     pub token: String,
     pub recipient: Recipient,
@@ -514,6 +516,8 @@ pub struct JourneyMove {
     pub id: i64,
     pub customer_id: CustomerId,
     pub from: usize,
+    /// When it was due as read.
+    pub from_due: Timestamp,
     pub to: usize,
     pub due_at: Timestamp,
     /// `done` or `stopped` when the journey ends here.

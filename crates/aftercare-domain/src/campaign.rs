@@ -279,14 +279,6 @@ pub fn occurrence_bits(seed: u64, customer: i64, occurrence: &str) -> u64 {
     splitmix(seed ^ splitmix((customer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ h))
 }
 
-/// The token in the link of one occurrence's messages: the same every time it is asked,
-/// unguessable without the campaign's seed, and not the voucher's code.
-pub fn journey_token(seed: u64, customer: i64, occurrence: &str) -> String {
-    let a = occurrence_bits(seed ^ 0x6A6F_7572_6E65_7931, customer, occurrence);
-    let b = occurrence_bits(seed ^ 0x6C69_6E6B_7365_6564, customer, occurrence);
-    format!("{a:016x}{b:016x}")
-}
-
 /// How often one customer may be contacted, across campaigns and surveys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]

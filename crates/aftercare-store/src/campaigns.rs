@@ -881,6 +881,7 @@ impl CampaignStore for SqlStore {
         struct J {
             jid: i64,
             step: i64,
+            due_at: String,
             started_at: String,
             token: String,
             occurrence: String,
@@ -896,7 +897,7 @@ impl CampaignStore for SqlStore {
         let rows: Vec<J> = fetch_all(
             &self.db.write,
             &format!(
-                "SELECT j.id AS jid, j.step, j.started_at, j.token, j.occurrence, j.fields, \
+                "SELECT j.id AS jid, j.step, j.due_at, j.started_at, j.token, j.occurrence, j.fields, \
                  c.id, c.name, c.primary_email, c.consent, c.lang, c.primary_phone, \
                  (SELECT COUNT(*) FROM portal_accounts pa WHERE pa.customer_id = c.id) AS portal \
                  FROM campaign_journeys j JOIN customers c ON c.id = j.customer_id \
@@ -919,6 +920,7 @@ impl CampaignStore for SqlStore {
                 Ok(DueJourney {
                     id: j.jid,
                     step: j.step.max(0) as usize,
+                    due_at: c.at("due_at", &j.due_at)?,
                     started_at: c.at("started_at", &j.started_at)?,
                     token: j.token,
                     phone: j.primary_phone,
@@ -971,10 +973,10 @@ impl CampaignStore for SqlStore {
         campaign: &Campaign,
         moves: &[JourneyMove],
         now: jiff::Timestamp,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<i64>> {
         let now = &stamp(now);
         let mut tx = self.begin().await?;
-        let mut moved = 0;
+        let mut moved = Vec::new();
         for m in moves {
             // Only from where it was read: a journey another server moved is left alone,
             // and what its step sends is not sent twice.
@@ -982,7 +984,7 @@ impl CampaignStore for SqlStore {
                 &mut *tx,
                 "UPDATE campaign_journeys SET step = $1, due_at = $2, \
                  state = COALESCE($3, state), ended_at = CASE WHEN $3 IS NULL THEN ended_at ELSE $4 END \
-                 WHERE id = $5 AND step = $6 AND state = 'active'",
+                 WHERE id = $5 AND step = $6 AND due_at = $7 AND state = 'active'",
                 &[
                     V::I(m.to as i64),
                     stamp(m.due_at).into(),
@@ -990,19 +992,22 @@ impl CampaignStore for SqlStore {
                     now.into(),
                     V::I(m.id),
                     V::I(m.from as i64),
+                    stamp(m.from_due).into(),
                 ],
             )
             .await?;
             if n == 0 {
                 continue;
             }
-            moved += 1;
+            moved.push(m.id);
             let Some(send) = &m.send else { continue };
             let customer = m.customer_id.get();
+            // A step the budget holds back day after day is recorded once.
             exec(
                 &mut *tx,
                 "INSERT INTO campaign_sends (journey_id, campaign_id, customer_id, step, channel, outcome, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $6 <> 'pressure' OR NOT EXISTS \
+                 (SELECT 1 FROM campaign_sends WHERE journey_id = $1 AND step = $4 AND outcome = 'pressure')",
                 &[
                     V::I(m.id),
                     V::I(campaign.id),
@@ -1193,8 +1198,12 @@ impl CampaignStore for SqlStore {
     }
 
     async fn callback_tasks(&self, open: bool, limit: u32) -> StoreResult<Vec<CallbackTask>> {
+        // Open: to call now. Not while the campaign is paused or stopped, nor once the
+        // customer withdrew the consent to be phoned, was merged away or erased.
         let filter = if open {
-            "t.result IS NULL ORDER BY t.id"
+            "t.result IS NULL AND (k.id IS NULL OR k.status = 'running') \
+             AND c.merged_into IS NULL AND c.erased_at IS NULL \
+             AND (',' || REPLACE(c.consent, ' ', '') || ',') LIKE '%,phone,%' ORDER BY t.id"
         } else {
             "t.result IS NOT NULL ORDER BY t.done_at DESC, t.id DESC"
         };

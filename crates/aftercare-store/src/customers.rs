@@ -632,6 +632,22 @@ impl CustomerStore for SqlStore {
             )
             .await?;
         }
+        // The merged customer's campaign journeys end, and call-backs not made are called
+        // off: the kept customer is reached on their own journeys.
+        exec(
+            &mut *tx,
+            "UPDATE campaign_journeys SET state = 'stopped', ended_at = $1 \
+             WHERE customer_id = $2 AND state = 'active'",
+            &[now.into(), V::I(drop.get())],
+        )
+        .await?;
+        exec(
+            &mut *tx,
+            "UPDATE callback_tasks SET result = 'cancelled', done_at = $1, version = version + 1 \
+             WHERE customer_id = $2 AND result IS NULL",
+            &[now.into(), V::I(drop.get())],
+        )
+        .await?;
         let tags: Vec<(String,)> = fetch_all(
             &mut *tx,
             "SELECT tag FROM customer_tags WHERE customer_id = $1 ORDER BY tag",

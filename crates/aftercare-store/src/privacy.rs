@@ -140,6 +140,10 @@ fn export_tables() -> Vec<(&'static str, String)> {
         by_customer("offer_responses"),
         by_customer("service_contracts"),
         by_customer("vouchers"),
+        by_customer("campaign_journeys"),
+        by_customer("campaign_sends"),
+        by_customer("portal_messages"),
+        by_customer("callback_tasks"),
         by_customer("customer_values"),
         by_customer("loyalty_history"),
         ("referrals", of("referrer_id IN {C} OR referred_id IN {C}")),
@@ -511,6 +515,29 @@ impl PrivacyStore for SqlStore {
                 "vouchers",
                 of("UPDATE vouchers SET reason = '' WHERE customer_id IN {C}"),
                 vec![],
+            ),
+            // Campaigns stop for them; what their messages and call-backs said goes.
+            (
+                "campaign_journeys",
+                of(
+                    "UPDATE campaign_journeys SET fields = '{}', ended_at = COALESCE(ended_at, $2), \
+                     state = CASE WHEN state = 'active' THEN 'stopped' ELSE state END WHERE customer_id IN {C}",
+                ),
+                vec![now.into()],
+            ),
+            (
+                "portal_messages",
+                of("UPDATE portal_messages SET subject = '', body = '' WHERE customer_id IN {C}"),
+                vec![],
+            ),
+            (
+                "callback_tasks",
+                of(
+                    "UPDATE callback_tasks SET phone = '', script = '', note = NULL, \
+                     result = COALESCE(result, 'cancelled'), done_at = COALESCE(done_at, $2), \
+                     version = version + 1 WHERE customer_id IN {C}",
+                ),
+                vec![now.into()],
             ),
             (
                 "requests",

@@ -6713,36 +6713,48 @@ async fn campaign_steps_follow_each_customer_once(app: &TestApp) {
         .due_journeys(id, app.app.now(), 10)
         .await
         .unwrap();
-    let stale: Vec<_> = due
-        .iter()
-        .map(|j| aftercare_app::campaign_model::JourneyMove {
-            id: j.id,
-            customer_id: j.recipient.customer_id,
-            from: j.step + 1,
-            to: j.step + 2,
-            due_at: app.app.now(),
-            end: None,
-            send: Some(aftercare_app::campaign_model::StepSend {
-                step: j.step,
-                channel: aftercare_domain::campaign::Channel::Email,
-                outcome: aftercare_domain::campaign::Outcome::Sent,
-                mail: Some(aftercare_app::campaign_model::CampaignMail {
-                    to: "stale@example.cn".into(),
-                    subject: "stale".into(),
-                    body: "stale".into(),
+    assert!(!due.is_empty());
+    // One server moves them (here: on the spot, a second earlier) ...
+    let moves = |send: bool| -> Vec<aftercare_app::campaign_model::JourneyMove> {
+        due.iter()
+            .map(|j| aftercare_app::campaign_model::JourneyMove {
+                id: j.id,
+                customer_id: j.recipient.customer_id,
+                from: j.step,
+                from_due: j.due_at,
+                to: j.step,
+                due_at: j.due_at - std::time::Duration::from_secs(1),
+                end: None,
+                send: send.then(|| aftercare_app::campaign_model::StepSend {
+                    step: j.step,
+                    channel: aftercare_domain::campaign::Channel::Email,
+                    outcome: aftercare_domain::campaign::Outcome::Sent,
+                    mail: Some(aftercare_app::campaign_model::CampaignMail {
+                        to: "stale@example.cn".into(),
+                        subject: "stale".into(),
+                        body: "stale".into(),
+                    }),
+                    portal: None,
+                    callback: None,
                 }),
-                portal: None,
-                callback: None,
-            }),
-        })
-        .collect();
-    assert_eq!(
+            })
+            .collect()
+    };
+    let first = app
+        .app
+        .store
+        .move_journeys(&k, &moves(false), app.app.now())
+        .await
+        .unwrap();
+    assert_eq!(first.len(), due.len());
+    // ... and another, which read them at the same moment, moves none and sends nothing.
+    assert!(
         app.app
             .store
-            .move_journeys(&k, &stale, app.app.now())
+            .move_journeys(&k, &moves(true), app.app.now())
             .await
-            .unwrap(),
-        0
+            .unwrap()
+            .is_empty()
     );
     assert_eq!(
         app.db

@@ -134,16 +134,16 @@ pub trait CampaignStore: Send + Sync {
     ) -> StoreResult<Vec<DueJourney>>;
     /// What the customers of these journeys did since each started.
     async fn journey_facts(&self, ids: &[i64]) -> StoreResult<Vec<(i64, JourneyFacts)>>;
-    /// Moves journeys on, each only if it is still active at the step it was read at
-    /// (another server may have moved it), with what its step sent: the mail queued, the
-    /// portal message or call-back task made, the send recorded, in one transaction.
-    /// Returns how many moved.
+    /// Moves journeys on, each only if it is still active at the step and due time it
+    /// was read at (another server may have moved it), with what its step sent: the mail
+    /// queued, the portal message or call-back task made, the send recorded (a step the
+    /// budget holds back, once), in one transaction. Returns the journeys moved.
     async fn move_journeys(
         &self,
         campaign: &Campaign,
         moves: &[JourneyMove],
         now: jiff::Timestamp,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<Vec<i64>>;
     async fn journey_stats(&self, campaign_id: i64) -> StoreResult<JourneyStats>;
     /// Records that the link of the journey with this token was followed (which also
     /// opens it). False: no such journey.

@@ -83,16 +83,17 @@ impl Draft {
     }
 }
 
-/// The steps typed in the form's rows. Rows left empty are skipped and the steps renumbered;
-/// a branch names the row it jumps to, which becomes that step's number.
-fn steps_of(rows: &[StepDraft], inv: &mut aftercare_domain::Invalid) -> Vec<Step> {
+/// The steps typed in the form's rows, and the row of each (0-based). Rows left empty are
+/// skipped and the steps renumbered; a branch names the row it jumps to, which becomes that
+/// step's number. Errors here name the row.
+fn steps_of(rows: &[StepDraft], inv: &mut aftercare_domain::Invalid) -> (Vec<Step>, Vec<usize>) {
     let filled: Vec<usize> = (0..rows.len())
         .filter(|i| !rows[*i].kind.trim().is_empty())
         .collect();
     let mut steps = Vec::new();
-    for (n, i) in filled.iter().enumerate() {
+    for i in &filled {
         let r = &rows[*i];
-        let field = |f: &str| format!("steps[{n}].{f}");
+        let field = |f: &str| format!("steps[{i}].{f}");
         let num = |inv: &mut aftercare_domain::Invalid, f: &str, v: &str| -> u32 {
             match number::<u32>(v) {
                 Ok(Some(x)) => x,
@@ -115,10 +116,17 @@ fn steps_of(rows: &[StepDraft], inv: &mut aftercare_domain::Invalid) -> Vec<Step
             }),
             "send" => {
                 let channel = inv.check(field("channel"), Channel::parse(r.channel.trim()));
-                let text_id = number::<i64>(&r.text_id).ok().flatten();
-                if text_id.is_none() {
-                    inv.push(field("text_id"), "required");
-                }
+                let text_id = match number::<i64>(&r.text_id) {
+                    Ok(Some(t)) => Some(t),
+                    Ok(None) => {
+                        inv.push(field("text_id"), "required");
+                        None
+                    }
+                    Err(()) => {
+                        inv.push(field("text_id"), "not_a_number");
+                        None
+                    }
+                };
                 if let (Some(channel), Some(text_id)) = (channel, text_id) {
                     steps.push(Step::Send { channel, text_id });
                 }
@@ -146,7 +154,27 @@ fn steps_of(rows: &[StepDraft], inv: &mut aftercare_domain::Invalid) -> Vec<Step
             _ => inv.push(field("kind"), "step_kind_unknown"),
         }
     }
-    steps
+    (steps, filled)
+}
+
+/// The use case names a step by its number among the steps; the form by its row.
+fn steps_by_row(e: AppError, rows: &[usize]) -> AppError {
+    match e {
+        AppError::Invalid(mut inv) => {
+            for f in &mut inv.0 {
+                if let Some((n, rest)) = f
+                    .field
+                    .strip_prefix("steps[")
+                    .and_then(|x| x.split_once(']'))
+                    && let Some(row) = n.parse::<usize>().ok().and_then(|n| rows.get(n))
+                {
+                    f.field = format!("steps[{row}]{rest}");
+                }
+            }
+            AppError::Invalid(inv)
+        }
+        e => e,
+    }
 }
 
 /// A step as a person reads it.
@@ -374,7 +402,7 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
     if text_id.is_none() {
         inv.push("text_id", "required");
     }
-    let steps = steps_of(&draft.steps, &mut inv);
+    let (steps, rows) = steps_of(&draft.steps, &mut inv);
     let result = if inv.0.is_empty() {
         let input = CampaignInput {
             name: draft.name.clone(),
@@ -392,7 +420,10 @@ async fn create_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm
             voucher_days,
             steps,
         };
-        s.app.create_campaign(&session.principal, &input).await
+        s.app
+            .create_campaign(&session.principal, &input)
+            .await
+            .map_err(|e| steps_by_row(e, &rows))
     } else {
         Err(inv.into())
     };
