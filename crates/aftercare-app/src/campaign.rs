@@ -240,6 +240,23 @@ pub fn new_link_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+/// Whether a campaign follows the customers it mails: it has steps, or its first message
+/// carries the link whose clicks it counts. Otherwise no journey is kept.
+pub fn follows(c: &Campaign, text: &MessageText) -> bool {
+    let link = format!("{{{LINK_FIELD}}}");
+    !c.steps.is_empty()
+        || [
+            &c.subject_zh_hans,
+            &c.subject_zh_hant,
+            &c.subject_en,
+            &text.body_zh_hans,
+            &text.body_zh_hant,
+            &text.body_en,
+        ]
+        .iter()
+        .any(|s| s.contains(&link))
+}
+
 /// The fields a campaign's voucher fills in.
 pub const VOUCHER_FIELDS: &[&str] = &["voucher_code", "voucher_value", "voucher_until"];
 
@@ -336,9 +353,14 @@ pub fn decide(
                     issued_at: now,
                     ..v
                 });
-            let token = (outcome == Outcome::Sent).then(new_link_token);
-            let mail = token.as_ref().map(|token| {
-                let link = format!("{public_url}/c/{token}");
+            // A journey (and its link) only where there is something to follow: steps, or a
+            // link to count the clicks of.
+            let token = (outcome == Outcome::Sent && follows(c, text)).then(new_link_token);
+            let mail = (outcome == Outcome::Sent).then(|| {
+                let link = token
+                    .as_ref()
+                    .map(|t| format!("{public_url}/c/{t}"))
+                    .unwrap_or_default();
                 let (subject, body) = compose(c, text, r, voucher.as_ref(), &link);
                 CampaignMail {
                     to: r.email.clone().unwrap_or_default(),

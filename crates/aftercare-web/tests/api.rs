@@ -5046,6 +5046,15 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
         round.counts.sent,
         "the holdout gets no mail"
     );
+    // Without steps or a link in its text there is nothing to follow: no journeys.
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT COUNT(*) FROM campaign_journeys WHERE campaign_id = {id}"
+            ))
+            .await,
+        0
+    );
     // Each occurrence once: the next round adds nothing, and writing the same decisions
     // again (another server's round) writes and queues nothing.
     let again = app.app.campaign_round().await.unwrap();
