@@ -166,3 +166,224 @@ pub async fn run(app: &App, db: &Db) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The event benchmark (`--campaign-events`): a request-resolved campaign runs in the
+/// server as in production while clients open, take on and resolve requests through the
+/// API; each resolution's time to its campaign step (the member decided and the mail
+/// queued, or held out) is read from the database afterwards.
+pub async fn events(
+    app: &App,
+    db: &Db,
+    a: &crate::Args,
+    bin: &std::path::Path,
+    data_dir: &std::path::Path,
+    url: &str,
+) -> anyhow::Result<()> {
+    let actor = Actor::system("bench");
+    let now = app.clock.now();
+    sqlx::query(
+        "UPDATE customers SET consent = 'email' WHERE primary_email IS NOT NULL AND consent = ''",
+    )
+    .execute(&db.write)
+    .await?;
+    app.store
+        .set_contact_budget(
+            &actor,
+            &ContactBudget {
+                max_messages: 50,
+                period_days: 30,
+                quiet_from: 0,
+                quiet_to: 0,
+            },
+            now,
+        )
+        .await?;
+    let text = MessageText {
+        id: 0,
+        name: format!("解决回访 {}", now.as_second()),
+        body_zh_hans: "{customer_name}您好，您的请求 {request_number} 已解决。".into(),
+        body_zh_hant: "{customer_name}您好，您的請求 {request_number} 已解決。".into(),
+        body_en: "Dear {customer_name}, request {request_number} is resolved.".into(),
+        status: "approved".into(),
+        owner_name: "bench".into(),
+        updated_at: now,
+        version: 1,
+    };
+    let text_id = app
+        .store
+        .save_message_text(&actor, &text, None, now)
+        .await?;
+    let c = Campaign {
+        id: 0,
+        name: format!("解决回访 {}", now.as_second()),
+        trigger: Trigger::RequestResolved,
+        segment_name: None,
+        audience: None,
+        lead_days: 0,
+        text_id,
+        text_name: String::new(),
+        subject_zh_hans: "您的请求已解决".into(),
+        subject_zh_hant: "您的請求已解決".into(),
+        subject_en: "Your request is resolved".into(),
+        holdout_percent: 10,
+        voucher: None,
+        seed: rand::random::<i64>(),
+        window_days: 30,
+        steps: vec![],
+        status: CampaignStatus::Draft,
+        started_at: None,
+        stopped_at: None,
+        swept_at: None,
+        sweep_after: 0,
+        owner_name: "bench".into(),
+        created_at: now,
+        version: 1,
+    };
+    let id = app.store.create_campaign(&actor, &c, None).await?;
+    app.store
+        .set_campaign_status(&actor, id, 1, CampaignStatus::Running, now)
+        .await?;
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(crate::ADMIN)
+        .fetch_one(&db.read)
+        .await?;
+    let (child, _pid, base, token, _cookie) =
+        crate::start_server(app, a, bin, data_dir, url).await?;
+
+    // Clients open a repair for a customer with an address, assign it, start and resolve
+    // it, one after another, for the load phase.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.clients)
+        .build()?;
+    let deadline = Instant::now() + std::time::Duration::from_secs(a.seconds);
+    let (customers, per) = (a.customers, a.orders_per_customer);
+    let mut tasks = Vec::new();
+    for k in 0..a.clients {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut resolved = 0u64;
+            let mut errors = 0u64;
+            let mut r = k as u64 * 7919;
+            while Instant::now() < deadline {
+                r = r
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                // Customers with an even index (odd id) have an email address.
+                let customer = (r >> 33) % customers.div_ceil(2) * 2 + 1;
+                let step = async {
+                    let created: serde_json::Value = http
+                        .post(format!("{base}/api/v1/requests"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({
+                            "customer_id": customer,
+                            "asset_id": (customer - 1) * per + 1,
+                            "service_type": "repair",
+                            "subject": "压测报修",
+                            "description": "基准测试"
+                        }))
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .json()
+                        .await?;
+                    let rid = created["id"].as_i64().unwrap_or_default();
+                    let detail: serde_json::Value = http
+                        .get(format!("{base}/api/v1/requests/{rid}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .json()
+                        .await?;
+                    let mut version = detail["request"]["version"].as_i64().unwrap_or(1);
+                    let after: serde_json::Value = http
+                        .patch(format!("{base}/api/v1/requests/{rid}"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({"version": version, "assignee_id": admin}))
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .json()
+                        .await?;
+                    version = after["request"]["version"].as_i64().unwrap_or(version);
+                    for status in ["in_progress", "resolved"] {
+                        let after: serde_json::Value = http
+                            .post(format!("{base}/api/v1/requests/{rid}/transitions"))
+                            .bearer_auth(&token)
+                            .json(&serde_json::json!({"status": status, "version": version}))
+                            .send()
+                            .await?
+                            .error_for_status()?
+                            .json()
+                            .await?;
+                        version = after["request"]["version"].as_i64().unwrap_or(version);
+                    }
+                    Ok::<_, reqwest::Error>(())
+                };
+                match step.await {
+                    Ok(()) => resolved += 1,
+                    Err(_) => errors += 1,
+                }
+            }
+            (resolved, errors)
+        }));
+    }
+    let (mut resolved, mut errors) = (0, 0);
+    for t in tasks {
+        let (r, e) = t.await?;
+        resolved += r;
+        errors += e;
+    }
+    // The last resolutions get their round too.
+    let wait = Instant::now();
+    let decided = loop {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM campaign_members WHERE campaign_id = $1")
+                .bind(id)
+                .fetch_one(&db.read)
+                .await?;
+        if n as u64 >= resolved || wait.elapsed().as_secs() > 60 {
+            break n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    drop(child);
+    let pairs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.resolved_at, m.at FROM campaign_members m \
+         JOIN requests r ON m.occurrence = 'request:' || CAST(r.id AS TEXT) \
+         WHERE m.campaign_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&db.read)
+    .await?;
+    let mut lat: Vec<f64> = pairs
+        .iter()
+        .filter_map(|(r, m)| {
+            let r: jiff::Timestamp = r.parse().ok()?;
+            let m: jiff::Timestamp = m.parse().ok()?;
+            Some(m.duration_since(r).as_secs_f64())
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!("### Campaigns: a step on an event, under load\n");
+    println!("| what | value |\n|---|---|");
+    println!(
+        "| requests resolved through the API ({} clients, {} s; open, assign, start, resolve) | {resolved} ({:.0}/s; {errors} errors) |",
+        a.clients,
+        a.seconds,
+        resolved as f64 / a.seconds as f64
+    );
+    println!("| decided by the campaign (sent or held out) | {decided} |");
+    println!(
+        "| **time from the resolution to the step: p50 / p95 / max** | **{:.2} s / {:.2} s / {:.2} s** |\n",
+        q(0.5),
+        q(0.95),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    Ok(())
+}

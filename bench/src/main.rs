@@ -74,6 +74,11 @@ struct Args {
     /// over every customer, from audience selection to the queued mails.
     #[arg(long)]
     campaign: bool,
+    /// Measure event-triggered campaign steps instead: a request-resolved campaign runs in
+    /// the server while clients resolve requests through the API; the time from each
+    /// resolution to its step.
+    #[arg(long)]
+    campaign_events: bool,
 }
 
 const ADMIN: &str = "bench@aftercare.local";
@@ -748,6 +753,9 @@ async fn main() -> anyhow::Result<()> {
         return campaign::run(&app, &db).await;
     }
     let bin = std::fs::canonicalize(&a.bin)?;
+    if a.campaign_events {
+        return campaign::events(&app, &db, &a, &bin, &data_dir, &url).await;
+    }
     if a.value {
         value::recompute(&app, &db, &data_dir).await?;
         value::incremental(&app, &a, &bin, &data_dir, &url).await?;

@@ -25,6 +25,7 @@ const STAFF_PAGES = [
   '/campaigns/touchpoints',
   '/offers',
   '/care',
+  '/callbacks',
   '/reports/complaints',
   '/visits',
   '/articles',

@@ -703,8 +703,8 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
 /// The message library's first texts, approved, and two offers for the desk: an extended
 /// warranty for air conditioners (sold as a product, and a care plan that covers repairs
 /// and maintenance for a year after the guarantee) and an upgrade after repeated repairs;
-/// yearly maintenance for air conditioners and water heaters. Campaigns are left to the
-/// marketer to build.
+/// yearly maintenance for air conditioners and water heaters; a call-back script for
+/// campaign steps. Campaigns are left to the marketer to build.
 async fn library(
     app: &App,
     manager: UserId,
@@ -742,6 +742,12 @@ async fn library(
             "{customer_name}您好，您的服务请求 {request_number} 已受理。我们承诺 2 小时内回复，24 小时内上门。",
             "{customer_name}您好，您的服務請求 {request_number} 已受理。我們承諾 2 小時內回覆，24 小時內上門。",
             "Dear {customer_name}, we have your request {request_number}. We reply within 2 hours and visit within 24 hours.",
+        ),
+        (
+            "回访话术",
+            "{customer_name}您好，我是售后服务中心的客服。想了解一下您最近的使用体验，有什么需要我们帮忙的吗？",
+            "{customer_name}您好，我是售後服務中心的客服。想了解一下您最近的使用體驗，有什麼需要我們幫忙的嗎？",
+            "Hello {customer_name}, this is the service centre. How has everything been working for you lately, and is there anything we can help with?",
         ),
     ] {
         let t = MessageText {

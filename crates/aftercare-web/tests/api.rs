@@ -6843,6 +6843,32 @@ async fn campaign_steps_follow_each_customer_once(app: &TestApp) {
     assert!(page.text.contains("回访任务 · 生日回访"));
     let calls = send(b.get(url(app, "/callbacks"))).await.expect(200);
     assert!(calls.text.contains("已收到礼物"));
+    // R's personal data holds the journey and the call-back; erased, they say nothing.
+    let admin = token(app, &["write", "admin"]).await;
+    let data = get_json(app, &admin, &format!("/api/v1/customers/{r}/personal-data"))
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(data["tables"]["callback_tasks"][0]["note"], "已收到礼物");
+    assert_eq!(data["tables"]["campaign_journeys"][0]["state"], "stopped");
+    post_json(
+        app,
+        &admin,
+        &format!("/api/v1/customers/{r}/erasure"),
+        &json!({"note": "本人申请"}),
+    )
+    .await
+    .expect(200);
+    let data = get_json(app, &admin, &format!("/api/v1/customers/{r}/personal-data"))
+        .await
+        .expect(200)
+        .json;
+    let task = &data["tables"]["callback_tasks"][0];
+    assert_eq!(
+        (task["phone"].as_str(), task["script"].as_str()),
+        (Some(""), Some(""))
+    );
+    assert!(task["note"].is_null());
     let _ = (p, q);
 }
 

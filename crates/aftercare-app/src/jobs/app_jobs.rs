@@ -240,8 +240,11 @@ impl Job for Campaigns {
     fn name(&self) -> &'static str {
         "campaigns"
     }
+    /// Every second: a step on an event (a request resolved) follows it within seconds.
+    /// An idle round reads the running campaigns and the change log's tail; sweeps of
+    /// segments and items come every ten minutes.
     fn every(&self) -> Duration {
-        Duration::from_secs(5)
+        Duration::from_secs(1)
     }
     fn scope(&self) -> Scope {
         Scope::Shared
