@@ -402,6 +402,11 @@ pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
     for (c, at, complaint) in &a.requests {
         requests.entry(*c).or_default().push((*at, *complaint));
     }
+    let clv: HashMap<CustomerId, f64> = a.clv.iter().copied().collect();
+    let mut moves: HashMap<CustomerId, Vec<(jiff::Timestamp, bool)>> = HashMap::new();
+    for (c, at, up) in &a.stage_moves {
+        moves.entry(*c).or_default().push((*at, *up));
+    }
     let bought_after = |m: &MemberActivity| -> Vec<i64> {
         let day = china_date(m.at);
         let last = day.checked_add(window.days()).unwrap_or(day);
@@ -441,8 +446,8 @@ pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
         attributed_orders += bought.len() as u64;
         attributed_revenue += bought.iter().sum::<i64>();
     }
-    // (bought, revenue, requests, complaints) per customer, per group.
-    let mut groups: [Vec<[f64; 4]>; 2] = [vec![], vec![]];
+    // (bought, revenue, requests, complaints, CLV, moved up) per customer, per group.
+    let mut groups: [Vec<[f64; 6]>; 2] = [vec![], vec![]];
     let mut keys: Vec<_> = first.keys().copied().collect();
     keys.sort_unstable_by_key(|(c, h)| (c.get(), *h));
     for key in keys {
@@ -456,15 +461,22 @@ pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
             .filter(|(at, _)| *at >= m.at && *at <= until)
             .map(|(_, c)| *c)
             .collect();
+        let moved_up = moves
+            .get(&m.customer_id)
+            .into_iter()
+            .flatten()
+            .any(|(at, up)| *up && *at >= m.at && *at <= until);
         groups[usize::from(key.1)].push([
             f64::from(u8::from(!bought.is_empty())),
             bought.iter().sum::<i64>() as f64,
             asked.len() as f64,
             asked.iter().filter(|c| **c).count() as f64,
+            clv.get(&m.customer_id).copied().unwrap_or(0.0),
+            f64::from(u8::from(moved_up)),
         ]);
     }
     let measure = |i: usize| {
-        let col = |g: &Vec<[f64; 4]>| g.iter().map(|r| r[i]).collect::<Vec<_>>();
+        let col = |g: &Vec<[f64; 6]>| g.iter().map(|r| r[i]).collect::<Vec<_>>();
         uplift(&col(&groups[0]), &col(&groups[1]))
     };
     CampaignResults {
@@ -477,6 +489,8 @@ pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
         revenue: measure(1),
         requests: measure(2),
         complaints: measure(3),
+        clv: measure(4),
+        stage_up: measure(5),
         journeys: JourneyStats::default(),
     }
 }
@@ -1765,6 +1779,14 @@ mod tests {
                 ),
             ],
             requests: vec![(CustomerId(5), at("2026-12-03T00:00:00Z"), true)],
+            clv: vec![(CustomerId(1), 90_000.0), (CustomerId(3), 30_000.0)],
+            stage_moves: vec![
+                // Up within the window: counts; down, or before the contact: not.
+                (CustomerId(5), at("2026-12-05T00:00:00Z"), true),
+                (CustomerId(1), at("2026-12-05T00:00:00Z"), false),
+                (CustomerId(2), at("2026-12-01T00:00:00Z"), true),
+                (CustomerId(3), at("2026-12-04T00:00:00Z"), true),
+            ],
         };
         let r = results(30, &a);
         assert_eq!((r.attributed_orders, r.attributed_revenue), (2, 130_000));
@@ -1785,6 +1807,11 @@ mod tests {
         assert!((r.revenue.contacted - 150_000.0 / 3.0).abs() < 1e-9);
         assert_eq!(r.revenue.holdout, 40_000.0);
         assert!((r.complaints.contacted - 1.0 / 3.0).abs() < 1e-12);
+        // CLV as scored: customer 1's 90,000 over three contacted (2 and 5 unscored: 0).
+        assert!((r.clv.contacted - 30_000.0).abs() < 1e-9);
+        assert_eq!(r.clv.holdout, 30_000.0);
+        assert!((r.stage_up.contacted - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(r.stage_up.holdout, 1.0);
         assert_eq!(
             r.purchase_rate.low, None,
             "groups this small get no interval"

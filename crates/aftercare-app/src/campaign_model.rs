@@ -272,6 +272,10 @@ pub struct CampaignActivity {
     pub orders: Vec<(CustomerId, Timestamp, Date, i64)>,
     /// (customer, when opened, is a complaint) of service requests.
     pub requests: Vec<(CustomerId, Timestamp, bool)>,
+    /// Members' lifetime value as last scored, in fen (unscored members are absent).
+    pub clv: Vec<(CustomerId, f64)>,
+    /// (customer, when, moved up) of members' loyalty-stage moves.
+    pub stage_moves: Vec<(CustomerId, Timestamp, bool)>,
 }
 
 /// What a campaign did: counts, what it sold (attributed), and the uplift against the
@@ -295,6 +299,11 @@ pub struct CampaignResults {
     pub requests: Uplift,
     /// Complaints per customer within the window.
     pub complaints: Uplift,
+    /// Lifetime value per customer as last scored, in fen (unscored count 0): the groups
+    /// are drawn at random, so the difference is what the campaign did to it.
+    pub clv: Uplift,
+    /// Share who moved up a loyalty stage within the window (0–1).
+    pub stage_up: Uplift,
     /// Where its journeys are and what their customers did.
     pub journeys: JourneyStats,
 }

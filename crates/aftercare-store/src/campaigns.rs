@@ -610,7 +610,7 @@ impl CampaignStore for SqlStore {
             .filter(|m| seen.insert((m.customer_id, m.occurrence.as_str())))
             .collect();
         let mut tx = self.begin().await?;
-        for chunk in members.chunks(100) {
+        for chunk in members.chunks(500) {
             // Decided already (by another server, or an earlier round): not returned, so
             // skipped, mail and all; only an occurrence the budget held back is decided
             // again. Multi-row statements: a large campaign writes its members in bulk.
@@ -789,7 +789,39 @@ impl CampaignStore for SqlStore {
             &[V::I(campaign_id), since.as_str().into()],
         )
         .await?;
-        let mut a = CampaignActivity::default();
+        let clv: Vec<(i64, f64)> = fetch_all(
+            &self.db.read,
+            &format!("SELECT customer_id, clv FROM customer_values WHERE {of_members}"),
+            &[V::I(campaign_id)],
+        )
+        .await?;
+        let moves: Vec<(i64, String, Option<String>, String)> = fetch_all(
+            &self.db.read,
+            &format!(
+                "SELECT customer_id, at, from_stage, to_stage FROM loyalty_history \
+                 WHERE at >= $2 AND {of_members}"
+            ),
+            &[V::I(campaign_id), since.as_str().into()],
+        )
+        .await?;
+        let mut a = CampaignActivity {
+            clv: clv.into_iter().map(|(c, v)| (CustomerId(c), v)).collect(),
+            ..CampaignActivity::default()
+        };
+        for (customer, at, from, to) in moves {
+            let c = Cells::of("loyalty_history", customer);
+            let rank = |s: &str| {
+                c.code::<aftercare_domain::value::LoyaltyStage>("to_stage", s)
+                    .map(|s| s.rank())
+            };
+            let to = rank(&to)?;
+            let up = match from.as_deref() {
+                Some(f) => to > rank(f)?,
+                None => false,
+            };
+            a.stage_moves
+                .push((CustomerId(customer), c.at("at", &at)?, up));
+        }
         for (id, customer, outcome, at) in members {
             let c = Cells::of("campaign_members", id);
             a.members.push(MemberActivity {

@@ -10,6 +10,18 @@ pub(crate) const JOURNEY_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "首封郵件之後，每位收到的客戶依次走這些步驟：等待幾天、再發一條（郵件、入口網站訊息或回訪任務）、按客戶的反應跳到後面的步驟、或停止。跳轉只能向後。留空的列不算。",
         "After the first mail, every customer it reached goes through these steps in turn: wait some days, send again (mail, portal message or call-back task), jump to a later step on what the customer did, or stop. Jumps only go forward. Empty rows do not count.",
     ),
+    (
+        "campaign.m_clv",
+        "人均终身价值",
+        "人均終身價值",
+        "Lifetime value per customer",
+    ),
+    (
+        "campaign.m_stage_up",
+        "忠诚阶段上升比例",
+        "忠誠階段上升比例",
+        "Moved up a loyalty stage",
+    ),
     ("field.steps", "后续步骤", "後續步驟", "steps"),
     ("step.number", "第 {n} 步", "第 {n} 步", "Step {n}"),
     (

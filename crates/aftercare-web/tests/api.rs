@@ -5142,6 +5142,14 @@ async fn campaigns_reach_each_occurrence_once_with_a_holdout_under_consent_and_b
         res["purchase_rate"]["low"].is_null(),
         "under 30 held out: no interval"
     );
+    // Nobody here was scored yet, nor moved a loyalty stage: both groups read 0.
+    assert_eq!(
+        (
+            res["clv"]["contacted"].as_f64(),
+            res["stage_up"]["holdout"].as_f64()
+        ),
+        (Some(0.0), Some(0.0))
+    );
 
     // One budget across campaigns and surveys: the purchase brings no survey to a
     // customer who had their one message this month.
