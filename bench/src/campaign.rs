@@ -350,7 +350,7 @@ pub async fn events(
     drop(child);
     let pairs: Vec<(String, String)> = sqlx::query_as(
         "SELECT r.resolved_at, m.at FROM campaign_members m \
-         JOIN requests r ON m.occurrence = 'request:' || CAST(r.id AS TEXT) \
+         JOIN requests r ON r.id = CAST(SUBSTR(m.occurrence, 9) AS BIGINT) \
          WHERE m.campaign_id = $1",
     )
     .bind(id)

@@ -223,8 +223,8 @@ pub fn fields_for(t: Trigger) -> &'static [&'static str] {
         Trigger::Segment | Trigger::DateComing => &["customer_name"],
         Trigger::WarrantyEnding => &["customer_name", "product_name", "warranty_end"],
         Trigger::RequestResolved => &["customer_name", "request_number"],
-        Trigger::BacklogShipped => &["customer_name", "product_name", "improvement"],
-        Trigger::NeedFound => &["customer_name", "product_name"],
+        Trigger::BacklogShipped => &["customer_name", "improvement"],
+        Trigger::NeedFound => &["customer_name"],
         Trigger::MaintenanceDue => &["customer_name", "product_name", "maintenance_due"],
     }
 }
@@ -403,9 +403,10 @@ pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
         requests.entry(*c).or_default().push((*at, *complaint));
     }
     let clv: HashMap<CustomerId, f64> = a.clv.iter().copied().collect();
-    let mut moves: HashMap<CustomerId, Vec<(jiff::Timestamp, bool)>> = HashMap::new();
-    for (c, at, up) in &a.stage_moves {
-        moves.entry(*c).or_default().push((*at, *up));
+    let mut moves: HashMap<CustomerId, Vec<(jiff::Timestamp, Option<usize>, usize)>> =
+        HashMap::new();
+    for (c, at, from, to) in &a.stage_moves {
+        moves.entry(*c).or_default().push((*at, *from, *to));
     }
     let bought_after = |m: &MemberActivity| -> Vec<i64> {
         let day = china_date(m.at);
@@ -461,11 +462,21 @@ pub fn results(window_days: u32, a: &CampaignActivity) -> CampaignResults {
             .filter(|(at, _)| *at >= m.at && *at <= until)
             .map(|(_, c)| *c)
             .collect();
-        let moved_up = moves
+        // Up by the end of the window from where they stood at the contact: a move up
+        // taken back within the window does not count.
+        let mut within: Vec<&(jiff::Timestamp, Option<usize>, usize)> = moves
             .get(&m.customer_id)
             .into_iter()
             .flatten()
-            .any(|(at, up)| *up && *at >= m.at && *at <= until);
+            .filter(|(at, _, _)| *at >= m.at && *at <= until)
+            .collect();
+        within.sort_by_key(|(at, _, _)| *at);
+        let moved_up = match (within.first(), within.last()) {
+            (Some((_, from, first_to)), Some((_, _, last_to))) => {
+                *last_to > from.unwrap_or(*first_to)
+            }
+            _ => false,
+        };
         groups[usize::from(key.1)].push([
             f64::from(u8::from(!bought.is_empty())),
             bought.iter().sum::<i64>() as f64,
@@ -1165,6 +1176,15 @@ where
         round: &mut CampaignRound,
     ) -> Result<(), AppError> {
         let now = self.clock.now();
+        let sweep = !c.trigger.on_events();
+        // A sweep under way goes on at once; a finished one waits its turn; an event
+        // campaign waits for its events. Nothing is read before.
+        if sweep && c.sweep_after == 0 && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
+            return Ok(());
+        }
+        if !sweep && happened.is_empty() {
+            return Ok(());
+        }
         let Some(text) = self.approved_text(c).await? else {
             tracing::warn!(
                 campaign = c.id,
@@ -1172,11 +1192,6 @@ where
             );
             return Ok(());
         };
-        let sweep = !c.trigger.on_events();
-        // A sweep under way goes on at once; a finished one waits its turn.
-        if sweep && c.sweep_after == 0 && c.swept_at.is_some_and(|at| now - SWEEP_EVERY < at) {
-            return Ok(());
-        }
         // Progress is what was written: an occurrence the budget still holds back is
         // decided again without being written, and must not fill the round.
         let start = round.written;
@@ -1297,16 +1312,8 @@ where
                         .resolved_request_recipients(&changes::ids_of(&batch.events, "request"))
                         .await?
                 }
-                Trigger::BacklogShipped => {
-                    self.store
-                        .shipped_recipients(&changes::ids_of(&batch.events, "improvement"))
-                        .await?
-                }
-                _ => {
-                    self.store
-                        .need_recipients(&changes::ids_of(&batch.events, "feedback"))
-                        .await?
-                }
+                Trigger::BacklogShipped => self.shipped_now(&batch.events).await?,
+                _ => self.needs_now(&batch.events, now).await?,
             };
             happened.insert(t, found);
         }
@@ -1335,6 +1342,70 @@ where
         Ok(round)
     }
 
+    /// Who an improvement shipped reaches, from this round's events: the customers whose
+    /// feedback is linked to an improvement just marked shipped, and those whose feedback
+    /// was just linked to one already shipped; each at the time of its event.
+    async fn shipped_now(
+        &self,
+        events: &[crate::model::ChangeEvent],
+    ) -> Result<Vec<Recipient>, AppError> {
+        let when = event_times(events);
+        let mut out = self
+            .store
+            .shipped_recipients(&changes::ids_of(events, "improvement"))
+            .await?;
+        for r in &mut out {
+            if let Some(at) = record_of(&r.occurrence, "improvement:")
+                .and_then(|id| when.get(&("improvement", id)))
+            {
+                r.at = *at;
+            }
+        }
+        let newest = events.iter().filter_map(|e| e.at.parse().ok()).max();
+        for mut r in self
+            .store
+            .shipped_for_feedback(&changes::ids_of(events, "feedback"))
+            .await?
+        {
+            if let Some(at) = newest {
+                r.at = at;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Who an inducible need found reaches, from this round's events: the customer of
+    /// feedback received in the last 30 days (old reviews taken in today are not followed
+    /// up), at the time the need was found; once a day per customer, however many messages
+    /// showed it.
+    async fn needs_now(
+        &self,
+        events: &[crate::model::ChangeEvent],
+        now: jiff::Timestamp,
+    ) -> Result<Vec<Recipient>, AppError> {
+        let when = event_times(events);
+        let oldest = now - jiff::SignedDuration::from_hours(24 * NEED_FEEDBACK_DAYS);
+        let mut out = Vec::new();
+        for mut r in self
+            .store
+            .need_recipients(&changes::ids_of(events, "feedback"))
+            .await?
+        {
+            if r.at < oldest {
+                continue;
+            }
+            if let Some(at) =
+                record_of(&r.occurrence, "feedback:").and_then(|id| when.get(&("feedback", id)))
+            {
+                r.at = *at;
+            }
+            r.occurrence = format!("need:{}", china_date(r.at));
+            out.push(r);
+        }
+        Ok(out)
+    }
+
     /// Moves a campaign's due journeys on: waits, sends on each channel (under the consent
     /// and the contact budget), branches and stops. At most [`JOURNEYS_PER_ROUND`]; a
     /// journey moved by another server meanwhile is left to it.
@@ -1348,15 +1419,8 @@ where
         if c.steps.is_empty() {
             return Ok(());
         }
-        let mut texts = HashMap::new();
-        for step in &c.steps {
-            if let Step::Send { text_id, .. } = step
-                && let Some(t) = self.store.message_text(*text_id).await?
-                && t.status == "approved"
-            {
-                texts.insert(*text_id, t);
-            }
-        }
+        // Texts are read once something is due: an idle round reads only the due list.
+        let mut texts: Option<HashMap<i64, MessageText>> = None;
         let start = round.journeys;
         loop {
             let now = self.clock.now();
@@ -1364,6 +1428,22 @@ where
             if due.is_empty() {
                 break;
             }
+            if texts.is_none() {
+                let mut read = HashMap::new();
+                for step in &c.steps {
+                    if let Step::Send { text_id, .. } = step
+                        && !read.contains_key(text_id)
+                        && let Some(t) = self.store.message_text(*text_id).await?
+                        && t.status == "approved"
+                    {
+                        read.insert(*text_id, t);
+                    }
+                }
+                texts = Some(read);
+            }
+            let Some(step_texts) = texts.as_ref() else {
+                break;
+            };
             let running = self
                 .store
                 .campaign(c.id)
@@ -1381,7 +1461,7 @@ where
                 .iter()
                 .map(|j| {
                     let f = facts.get(&j.id).copied().unwrap_or_default();
-                    journey_move(c, j, f, &texts, budget, sent, now, &self.public_url)
+                    journey_move(c, j, f, step_texts, budget, sent, now, &self.public_url)
                 })
                 .collect();
             let moved: HashSet<i64> = self
@@ -1544,6 +1624,32 @@ where
             ..results(c.window_days, &a)
         })
     }
+}
+
+/// Feedback older than this many days is not followed up for the need it shows.
+const NEED_FEEDBACK_DAYS: i64 = 30;
+
+/// When each (entity, id) the events name last changed.
+fn event_times(
+    events: &[crate::model::ChangeEvent],
+) -> HashMap<(&'static str, i64), jiff::Timestamp> {
+    let mut out = HashMap::new();
+    for e in events {
+        let entity = match e.entity.as_str() {
+            "improvement" => "improvement",
+            "feedback" => "feedback",
+            _ => continue,
+        };
+        if let Ok(at) = e.at.parse() {
+            out.insert((entity, e.entity_id), at);
+        }
+    }
+    out
+}
+
+/// The record an occurrence names (`feedback:12` → 12).
+fn record_of(occurrence: &str, prefix: &str) -> Option<i64> {
+    occurrence.strip_prefix(prefix)?.parse().ok()
 }
 
 fn internal(e: jiff::Error) -> AppError {
@@ -1781,11 +1887,14 @@ mod tests {
             requests: vec![(CustomerId(5), at("2026-12-03T00:00:00Z"), true)],
             clv: vec![(CustomerId(1), 90_000.0), (CustomerId(3), 30_000.0)],
             stage_moves: vec![
-                // Up within the window: counts; down, or before the contact: not.
-                (CustomerId(5), at("2026-12-05T00:00:00Z"), true),
-                (CustomerId(1), at("2026-12-05T00:00:00Z"), false),
-                (CustomerId(2), at("2026-12-01T00:00:00Z"), true),
-                (CustomerId(3), at("2026-12-04T00:00:00Z"), true),
+                // Up within the window: counts; down, before the contact, or up and back
+                // down again: not.
+                (CustomerId(5), at("2026-12-05T00:00:00Z"), Some(0), 1),
+                (CustomerId(1), at("2026-12-05T00:00:00Z"), Some(2), 1),
+                (CustomerId(2), at("2026-12-01T00:00:00Z"), Some(0), 1),
+                (CustomerId(2), at("2026-12-06T00:00:00Z"), Some(1), 2),
+                (CustomerId(2), at("2026-12-08T00:00:00Z"), Some(2), 1),
+                (CustomerId(3), at("2026-12-04T00:00:00Z"), Some(1), 2),
             ],
         };
         let r = results(30, &a);

@@ -274,8 +274,9 @@ pub struct CampaignActivity {
     pub requests: Vec<(CustomerId, Timestamp, bool)>,
     /// Members' lifetime value as last scored, in fen (unscored members are absent).
     pub clv: Vec<(CustomerId, f64)>,
-    /// (customer, when, moved up) of members' loyalty-stage moves.
-    pub stage_moves: Vec<(CustomerId, Timestamp, bool)>,
+    /// (customer, when, rank before (none: the first stage given), rank after) of
+    /// members' loyalty-stage moves; ranks from 0 (aware) to 4 (dependent).
+    pub stage_moves: Vec<(CustomerId, Timestamp, Option<usize>, usize)>,
 }
 
 /// What a campaign did: counts, what it sold (attributed), and the uplift against the

@@ -471,6 +471,19 @@ impl CampaignStore for SqlStore {
         Ok(out)
     }
 
+    async fn shipped_for_feedback(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(&format!("{SHIPPED} AND 1 = 1"));
+            in_list(&mut sql, "f.id", chunk);
+            sql.push(" ORDER BY i.id, c.id");
+            out.extend(shipped_rows(
+                fetch_all(&self.db.read, &sql.text, &sql.args).await?,
+            )?);
+        }
+        Ok(out)
+    }
+
     async fn shipped_between(
         &self,
         from: jiff::Timestamp,
@@ -815,12 +828,9 @@ impl CampaignStore for SqlStore {
                     .map(|s| s.rank())
             };
             let to = rank(&to)?;
-            let up = match from.as_deref() {
-                Some(f) => to > rank(f)?,
-                None => false,
-            };
+            let from = from.as_deref().map(rank).transpose()?;
             a.stage_moves
-                .push((CustomerId(customer), c.at("at", &at)?, up));
+                .push((CustomerId(customer), c.at("at", &at)?, from, to));
         }
         for (id, customer, outcome, at) in members {
             let c = Cells::of("campaign_members", id);

@@ -624,6 +624,7 @@ impl CustomerStore for SqlStore {
             "timeline",
             "service_contracts",
             "vouchers",
+            "feedback_items",
         ] {
             exec(
                 &mut *tx,

@@ -241,7 +241,8 @@ impl Job for Campaigns {
         "campaigns"
     }
     /// Every second: a step on an event (a request resolved) follows it within seconds.
-    /// An idle round reads the running campaigns and the change log's tail; sweeps of
+    /// An idle round reads the budget, the running campaigns, the change log's tail and
+    /// each stepped campaign's due journeys (an index read); sweeps of
     /// segments and items come every ten minutes.
     fn every(&self) -> Duration {
         Duration::from_secs(1)

@@ -63,6 +63,9 @@ pub trait CampaignStore: Send + Sync {
     /// Of these improvements, the shipped ones, with each customer whose feedback asked for
     /// them (`at`: when shipped).
     async fn shipped_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
+    /// Of these feedback items, those linked to a shipped improvement, with their customer
+    /// (one per improvement and customer).
+    async fn shipped_for_feedback(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>>;
     /// Improvements shipped between two instants, with the customers who asked.
     async fn shipped_between(
         &self,
