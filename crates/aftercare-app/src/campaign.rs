@@ -1296,6 +1296,7 @@ where
             .read_changes(changes::CAMPAIGN, EVENTS_PER_ROUND)
             .await?;
         round.events = batch.span();
+        round.more |= batch.full(EVENTS_PER_ROUND);
         // What the events brought, per event trigger a running campaign has.
         let mut happened: HashMap<Trigger, Vec<Recipient>> = HashMap::new();
         for t in [

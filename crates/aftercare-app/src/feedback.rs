@@ -829,6 +829,7 @@ where
         Ok(Capture {
             events: batch.span(),
             items,
+            more: batch.full(EVENTS_PER_ROUND),
         })
     }
 }

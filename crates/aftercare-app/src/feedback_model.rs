@@ -276,6 +276,8 @@ pub struct ExpertInput {
 pub struct Capture {
     pub events: usize,
     pub items: usize,
+    /// The batch was full: run again at once.
+    pub more: bool,
 }
 
 /// Something said in another part of Aftercare, waiting to become a feedback item.

@@ -174,6 +174,7 @@ where
         let now = self.clock.now();
         let batch = self.read_changes(changes::SURVEY, EVENTS_PER_ROUND).await?;
         round.events = batch.span();
+        round.more = batch.full(EVENTS_PER_ROUND);
         let found = if batch.is_empty() {
             vec![]
         } else {

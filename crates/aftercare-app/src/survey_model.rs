@@ -184,6 +184,8 @@ pub struct SurveyForm {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SurveyRound {
     pub events: usize,
+    /// The batch of events was full: run again at once.
+    pub more: bool,
     pub created: usize,
     pub mailed: usize,
     /// Left out: a survey within the quiet period.

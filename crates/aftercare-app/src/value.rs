@@ -345,6 +345,7 @@ where
         Ok(Refresh {
             events: batch.span(),
             customers: scores.len(),
+            more: batch.full(EVENTS_PER_ROUND),
         })
     }
 

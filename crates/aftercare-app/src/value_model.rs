@@ -266,6 +266,8 @@ pub struct ScoreChanges {
 pub struct Refresh {
     pub events: usize,
     pub customers: usize,
+    /// The batch was full: run again at once.
+    pub more: bool,
 }
 
 /// Who referred whom.

@@ -126,7 +126,8 @@ impl Job for ValueRefresh {
         let r = self.0.refresh_values().await?;
         Ok(Round::default()
             .count("events", r.events)
-            .count("customers", r.customers))
+            .count("customers", r.customers)
+            .more(r.more))
     }
 }
 
@@ -151,7 +152,8 @@ impl Job for FeedbackCapture {
         let c = self.0.capture_feedback().await?;
         Ok(Round::default()
             .count("events", c.events)
-            .count("items", c.items))
+            .count("items", c.items)
+            .more(c.more))
     }
 }
 
@@ -177,7 +179,8 @@ impl Job for Surveys {
             .count("quiet", r.quiet)
             .count("rated", r.rated)
             .count("pressure", r.pressure)
-            .count("reminded", r.reminded))
+            .count("reminded", r.reminded)
+            .more(r.more))
     }
 }
 

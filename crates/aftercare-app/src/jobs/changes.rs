@@ -30,6 +30,13 @@ impl Batch {
         self.last <= self.after
     }
 
+    /// Whether the batch took as many events as it was allowed: more are likely waiting,
+    /// and the consumer's next round should come at once rather than after its pause (a
+    /// large import is then absorbed at the rounds' own pace, not one batch per pause).
+    pub fn full(&self, limit: u32) -> bool {
+        self.events.len() >= limit as usize
+    }
+
     /// How far the cursor moves: ids can have gaps, so this counts ids, not rows.
     pub fn span(&self) -> usize {
         (self.last - self.after).max(0) as usize
@@ -173,6 +180,25 @@ mod tests {
             entity_id,
             payload: json!({ "after": after }),
         }
+    }
+
+    #[test]
+    fn a_full_batch_asks_for_the_next_round_at_once() {
+        let events: Vec<ChangeEvent> = (1..=3)
+            .map(|i| event(i, "order.create", "order", i, json!({})))
+            .collect();
+        let batch = Batch {
+            after: 0,
+            last: 3,
+            events,
+        };
+        assert!(batch.full(3) && !batch.full(4));
+        let empty = Batch {
+            after: 3,
+            last: 3,
+            events: vec![],
+        };
+        assert!(!empty.full(3) && empty.is_empty());
     }
 
     #[test]
