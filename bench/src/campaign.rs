@@ -14,15 +14,9 @@ use aftercare_store::Db;
 use std::time::Instant;
 
 pub async fn run(app: &App, db: &Db) -> anyhow::Result<()> {
-    let actor = Actor::system("bench");
     let now = app.clock.now();
     let stamp = aftercare_app::ports::stamp(now);
-    // Consent and scores, once: the campaign reads scored customers only.
-    sqlx::query(
-        "UPDATE customers SET consent = 'email' WHERE primary_email IS NOT NULL AND consent = ''",
-    )
-    .execute(&db.write)
-    .await?;
+    // Scores, once: the campaign reads scored customers only.
     sqlx::query(
         "INSERT INTO customer_values (customer_id, as_of, purchases, revenue, service_cost, current_value, \
          clv, class, tier, stage, updated_at) \
@@ -37,65 +31,27 @@ pub async fn run(app: &App, db: &Db) -> anyhow::Result<()> {
     )
     .fetch_one(&db.read)
     .await?;
-    // No quiet hours and a budget nobody reaches: the run measures the work, whatever the hour.
-    app.store
-        .set_contact_budget(
-            &actor,
-            &ContactBudget {
-                max_messages: 50,
-                period_days: 30,
-                quiet_from: 0,
-                quiet_to: 0,
-            },
-            now,
-        )
-        .await?;
-    let text = MessageText {
-        id: 0,
-        name: "基准活动".into(),
-        body_zh_hans: "{customer_name}您好，感谢您的信任。".into(),
-        body_zh_hant: "{customer_name}您好，感謝您的信任。".into(),
-        body_en: "Dear {customer_name}, thank you.".into(),
-        status: "approved".into(),
-        owner_name: "bench".into(),
-        updated_at: now,
-        version: 1,
-    };
-    let text_id = app
-        .store
-        .save_message_text(&actor, &text, None, now)
-        .await?;
     app.store.save_segment(None, "全部客户", "{}", now).await?;
-    let c = Campaign {
-        id: 0,
-        name: format!("基准活动 {}", now.as_second()),
-        trigger: Trigger::Segment,
-        segment_name: Some("全部客户".into()),
-        audience: Some("{}".into()),
-        lead_days: 0,
-        text_id,
-        text_name: String::new(),
-        subject_zh_hans: "{customer_name}，感谢".into(),
-        subject_zh_hant: "{customer_name}，感謝".into(),
-        subject_en: "Thank you".into(),
-        holdout_percent: 10,
-        voucher: None,
-        seed: rand::random::<i64>(),
-        window_days: 30,
-        steps: vec![],
-        status: CampaignStatus::Draft,
-        started_at: None,
-        stopped_at: None,
-        swept_at: None,
-        sweep_after: 0,
-        owner_name: "bench".into(),
-        created_at: now,
-        version: 1,
-    };
-    let id = app.store.create_campaign(&actor, &c, None).await?;
-    app.store
-        .set_campaign_status(&actor, id, 1, CampaignStatus::Running, now)
-        .await?;
+    running_campaign(
+        app,
+        db,
+        Trigger::Segment,
+        Some("全部客户"),
+        &BenchText {
+            name: "基准活动",
+            bodies: [
+                "{customer_name}您好，感谢您的信任。",
+                "{customer_name}您好，感謝您的信任。",
+                "Dear {customer_name}, thank you.",
+            ],
+            subjects: [
+                "{customer_name}，感谢",
+                "{customer_name}，感謝",
+                "Thank you",
+            ],
+        },
+    )
+    .await?;
 
     // The campaign job's rounds, back to back, until the sweep is through.
     let outbox_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
@@ -179,70 +135,26 @@ pub async fn events(
     data_dir: &std::path::Path,
     url: &str,
 ) -> anyhow::Result<()> {
-    let actor = Actor::system("bench");
-    let now = app.clock.now();
-    sqlx::query(
-        "UPDATE customers SET consent = 'email' WHERE primary_email IS NOT NULL AND consent = ''",
+    let id = running_campaign(
+        app,
+        db,
+        Trigger::RequestResolved,
+        None,
+        &BenchText {
+            name: "解决回访",
+            bodies: [
+                "{customer_name}您好，您的请求 {request_number} 已解决。",
+                "{customer_name}您好，您的請求 {request_number} 已解決。",
+                "Dear {customer_name}, request {request_number} is resolved.",
+            ],
+            subjects: [
+                "您的请求已解决",
+                "您的請求已解決",
+                "Your request is resolved",
+            ],
+        },
     )
-    .execute(&db.write)
     .await?;
-    app.store
-        .set_contact_budget(
-            &actor,
-            &ContactBudget {
-                max_messages: 50,
-                period_days: 30,
-                quiet_from: 0,
-                quiet_to: 0,
-            },
-            now,
-        )
-        .await?;
-    let text = MessageText {
-        id: 0,
-        name: format!("解决回访 {}", now.as_second()),
-        body_zh_hans: "{customer_name}您好，您的请求 {request_number} 已解决。".into(),
-        body_zh_hant: "{customer_name}您好，您的請求 {request_number} 已解決。".into(),
-        body_en: "Dear {customer_name}, request {request_number} is resolved.".into(),
-        status: "approved".into(),
-        owner_name: "bench".into(),
-        updated_at: now,
-        version: 1,
-    };
-    let text_id = app
-        .store
-        .save_message_text(&actor, &text, None, now)
-        .await?;
-    let c = Campaign {
-        id: 0,
-        name: format!("解决回访 {}", now.as_second()),
-        trigger: Trigger::RequestResolved,
-        segment_name: None,
-        audience: None,
-        lead_days: 0,
-        text_id,
-        text_name: String::new(),
-        subject_zh_hans: "您的请求已解决".into(),
-        subject_zh_hant: "您的請求已解決".into(),
-        subject_en: "Your request is resolved".into(),
-        holdout_percent: 10,
-        voucher: None,
-        seed: rand::random::<i64>(),
-        window_days: 30,
-        steps: vec![],
-        status: CampaignStatus::Draft,
-        started_at: None,
-        stopped_at: None,
-        swept_at: None,
-        sweep_after: 0,
-        owner_name: "bench".into(),
-        created_at: now,
-        version: 1,
-    };
-    let id = app.store.create_campaign(&actor, &c, None).await?;
-    app.store
-        .set_campaign_status(&actor, id, 1, CampaignStatus::Running, now)
-        .await?;
     let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(crate::ADMIN)
         .fetch_one(&db.read)
@@ -386,4 +298,91 @@ pub async fn events(
         lat.last().copied().unwrap_or(f64::NAN)
     );
     Ok(())
+}
+
+/// A campaign's text and subjects in 简体中文, 繁體中文 and English.
+struct BenchText {
+    name: &'static str,
+    bodies: [&'static str; 3],
+    subjects: [&'static str; 3],
+}
+
+/// What both campaign benchmarks start from: consent to mail for every customer with an
+/// address, no quiet hours and a budget nobody reaches (the run measures the work, whatever
+/// the hour), an approved text, and a running campaign over it with a 10 % holdout.
+async fn running_campaign(
+    app: &App,
+    db: &Db,
+    trigger: Trigger,
+    segment: Option<&str>,
+    t: &BenchText,
+) -> anyhow::Result<i64> {
+    let actor = Actor::system("bench");
+    let now = app.clock.now();
+    sqlx::query(
+        "UPDATE customers SET consent = 'email' WHERE primary_email IS NOT NULL AND consent = ''",
+    )
+    .execute(&db.write)
+    .await?;
+    app.store
+        .set_contact_budget(
+            &actor,
+            &ContactBudget {
+                max_messages: 50,
+                period_days: 30,
+                quiet_from: 0,
+                quiet_to: 0,
+            },
+            now,
+        )
+        .await?;
+    let name = format!("{} {}", t.name, now.as_second());
+    let [zh_hans, zh_hant, en] = t.bodies;
+    let text = MessageText {
+        id: 0,
+        name: name.clone(),
+        body_zh_hans: zh_hans.into(),
+        body_zh_hant: zh_hant.into(),
+        body_en: en.into(),
+        status: "approved".into(),
+        owner_name: "bench".into(),
+        updated_at: now,
+        version: 1,
+    };
+    let text_id = app
+        .store
+        .save_message_text(&actor, &text, None, now)
+        .await?;
+    let [s_hans, s_hant, s_en] = t.subjects;
+    let c = Campaign {
+        id: 0,
+        name,
+        trigger,
+        segment_name: segment.map(str::to_string),
+        audience: segment.map(|_| "{}".to_string()),
+        lead_days: 0,
+        text_id,
+        text_name: String::new(),
+        subject_zh_hans: s_hans.into(),
+        subject_zh_hant: s_hant.into(),
+        subject_en: s_en.into(),
+        holdout_percent: 10,
+        voucher: None,
+        seed: rand::random::<i64>(),
+        window_days: 30,
+        steps: vec![],
+        status: CampaignStatus::Draft,
+        started_at: None,
+        stopped_at: None,
+        swept_at: None,
+        sweep_after: 0,
+        owner_name: "bench".into(),
+        created_at: now,
+        version: 1,
+    };
+    let id = app.store.create_campaign(&actor, &c, None).await?;
+    app.store
+        .set_campaign_status(&actor, id, 1, CampaignStatus::Running, now)
+        .await?;
+    Ok(id)
 }

@@ -442,46 +442,23 @@ impl CampaignStore for SqlStore {
     }
 
     async fn resolved_request_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let mut sql = Sql::new(&format!(
-                "SELECT r.id, r.number, r.resolved_at, c.id, c.name, c.primary_email, c.consent, c.lang \
-                 FROM requests r JOIN customers c ON c.id = r.customer_id \
-                 WHERE r.resolved_at IS NOT NULL AND {REACHABLE}"
-            ));
-            in_list(&mut sql, "r.id", chunk);
-            sql.push(" ORDER BY r.id");
-            out.extend(resolved_rows(
-                fetch_all(&self.db.read, &sql.text, &sql.args).await?,
-            )?);
-        }
-        Ok(out)
+        let query = format!(
+            "SELECT r.id, r.number, r.resolved_at, c.id, c.name, c.primary_email, c.consent, c.lang \
+             FROM requests r JOIN customers c ON c.id = r.customer_id \
+             WHERE r.resolved_at IS NOT NULL AND {REACHABLE}"
+        );
+        self.recipients_of(&query, "r.id", ids, "r.id", resolved_rows)
+            .await
     }
 
     async fn shipped_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let mut sql = Sql::new(&format!("{SHIPPED} AND 1 = 1"));
-            in_list(&mut sql, "i.id", chunk);
-            sql.push(" ORDER BY i.id, c.id");
-            out.extend(shipped_rows(
-                fetch_all(&self.db.read, &sql.text, &sql.args).await?,
-            )?);
-        }
-        Ok(out)
+        self.recipients_of(SHIPPED, "i.id", ids, "i.id, c.id", shipped_rows)
+            .await
     }
 
     async fn shipped_for_feedback(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let mut sql = Sql::new(&format!("{SHIPPED} AND 1 = 1"));
-            in_list(&mut sql, "f.id", chunk);
-            sql.push(" ORDER BY i.id, c.id");
-            out.extend(shipped_rows(
-                fetch_all(&self.db.read, &sql.text, &sql.args).await?,
-            )?);
-        }
-        Ok(out)
+        self.recipients_of(SHIPPED, "f.id", ids, "i.id, c.id", shipped_rows)
+            .await
     }
 
     async fn shipped_between(
@@ -502,16 +479,8 @@ impl CampaignStore for SqlStore {
     }
 
     async fn need_recipients(&self, ids: &[i64]) -> StoreResult<Vec<Recipient>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let mut sql = Sql::new(&format!("{NEEDS} AND 1 = 1"));
-            in_list(&mut sql, "f.id", chunk);
-            sql.push(" ORDER BY f.id");
-            out.extend(need_rows(
-                fetch_all(&self.db.read, &sql.text, &sql.args).await?,
-            )?);
-        }
-        Ok(out)
+        self.recipients_of(NEEDS, "f.id", ids, "f.id", need_rows)
+            .await
     }
 
     async fn needs_between(
@@ -1402,6 +1371,32 @@ impl CallbackRow {
             done_at: c.opt_at("done_at", self.done_at.as_deref())?,
             version: self.version,
         })
+    }
+}
+
+impl SqlStore {
+    /// The recipients `query` (a SELECT ending in its WHERE conditions) finds for these ids
+    /// of `col`, a chunk of ids at a time, each chunk's rows ordered by `order` and read by
+    /// `rows`.
+    async fn recipients_of<R>(
+        &self,
+        query: &str,
+        col: &str,
+        ids: &[i64],
+        order: &str,
+        rows: fn(Vec<R>) -> StoreResult<Vec<Recipient>>,
+    ) -> StoreResult<Vec<Recipient>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(query);
+            in_list(&mut sql, col, chunk);
+            sql.push(&format!(" ORDER BY {order}"));
+            out.extend(rows(fetch_all(&self.db.read, &sql.text, &sql.args).await?)?);
+        }
+        Ok(out)
     }
 }
 
