@@ -243,7 +243,6 @@ pub fn new_link_token() -> String {
 /// Whether a campaign follows the customers it mails: it has steps, or its first message
 /// carries the link whose clicks it counts. Otherwise no journey is kept.
 pub fn follows(c: &Campaign, text: &MessageText) -> bool {
-    let link = format!("{{{LINK_FIELD}}}");
     !c.steps.is_empty()
         || [
             &c.subject_zh_hans,
@@ -254,7 +253,20 @@ pub fn follows(c: &Campaign, text: &MessageText) -> bool {
             &text.body_en,
         ]
         .iter()
-        .any(|s| s.contains(&link))
+        .any(|s| names_any(s, &[LINK_FIELD]))
+}
+
+/// Whether a text names one of these fields (`{product_name}`).
+fn names_any(text: &str, fields: &[&str]) -> bool {
+    fields.iter().any(|f| text.contains(&format!("{{{f}}}")))
+}
+
+/// Whether a text names a field of the library other than these: one that would reach
+/// the customer blank.
+fn names_other(text: &str, fields: &[&str]) -> bool {
+    aftercare_domain::message::FIELDS
+        .iter()
+        .any(|f| !fields.contains(f) && names_any(text, &[f]))
 }
 
 /// The fields a campaign's voucher fills in.
@@ -328,6 +340,8 @@ pub fn decide(
     public_url: &str,
 ) -> Vec<Enrolment> {
     let today = china_date(now);
+    // Read once, not per recipient: whether the mail gets a journey and its link.
+    let follow = follows(c, text);
     recipients
         .iter()
         .map(|r| {
@@ -355,7 +369,7 @@ pub fn decide(
                 });
             // A journey (and its link) only where there is something to follow: steps, or a
             // link to count the clicks of.
-            let token = (outcome == Outcome::Sent && follows(c, text)).then(new_link_token);
+            let token = (outcome == Outcome::Sent && follow).then(new_link_token);
             let mail = (outcome == Outcome::Sent).then(|| {
                 let link = token
                     .as_ref()
@@ -657,11 +671,7 @@ where
             {
                 fillable.extend_from_slice(VOUCHER_FIELDS);
             }
-            let unfillable = |s: &str| {
-                aftercare_domain::message::FIELDS
-                    .iter()
-                    .any(|f| s.contains(&format!("{{{f}}}")) && !fillable.contains(f))
-            };
+            let unfillable = |s: &str| names_other(s, &fillable);
             for (field, s) in [
                 ("subject_zh_hans", &i.subject_zh_hans),
                 ("subject_zh_hant", &i.subject_zh_hant),
@@ -695,14 +705,15 @@ where
                 ("subject_zh_hant", &i.subject_zh_hant),
                 ("subject_en", &i.subject_en),
             ] {
-                if VOUCHER_FIELDS
-                    .iter()
-                    .any(|f| subject.contains(&format!("{{{f}}}")))
-                {
+                if names_any(subject, VOUCHER_FIELDS) {
                     inv.push(field, "field_not_for_trigger");
                 }
             }
         }
+        // A later step knows the customer, the occurrence and the link; a voucher goes
+        // with the first message only.
+        let mut step_fields = trigger.map(fields_for).unwrap_or(&[]).to_vec();
+        step_fields.push(LINK_FIELD);
         let mut texts_seen: HashMap<i64, Option<MessageText>> = HashMap::new();
         for (n, step) in steps.iter().enumerate() {
             if let Step::Send { text_id, .. } = step {
@@ -720,19 +731,9 @@ where
                         inv.push(format!("steps[{n}].text_id"), "text_not_approved")
                     }
                     Some(t) => {
-                        // A later step knows the customer, the occurrence and the link; a
-                        // voucher goes with the first message only.
-                        let fillable = trigger.map(fields_for).unwrap_or(&[]);
-                        let unfillable =
-                            [&t.body_zh_hans, &t.body_zh_hant, &t.body_en]
-                                .iter()
-                                .any(|b| {
-                                    aftercare_domain::message::FIELDS.iter().any(|f| {
-                                        b.contains(&format!("{{{f}}}"))
-                                            && *f != LINK_FIELD
-                                            && !fillable.contains(f)
-                                    })
-                                });
+                        let unfillable = [&t.body_zh_hans, &t.body_zh_hant, &t.body_en]
+                            .iter()
+                            .any(|b| names_other(b, &step_fields));
                         if unfillable {
                             inv.push(format!("steps[{n}].text_id"), "field_not_for_trigger");
                         }
