@@ -5,6 +5,7 @@ use crate::desk_model::*;
 use crate::error::AppError;
 use crate::input::empty_as_none;
 use crate::model::{Page, User};
+use crate::network::Certification;
 use crate::ports;
 use crate::ports::*;
 use crate::service::{App, Principal};
@@ -450,6 +451,15 @@ fn give_to(
     fx.notify.push((a, "assigned".into()));
 }
 
+/// An outlet given by hand must exist and not be retired.
+fn check_outlet_open(outlets: &[crate::model::Outlet], id: OutletId, inv: &mut Invalid) {
+    match outlets.iter().find(|o| o.id == id) {
+        None => inv.push("outlet_id", "reference_not_found"),
+        Some(o) if !o.active => inv.push("outlet_id", "outlet_retired"),
+        Some(_) => {}
+    }
+}
+
 /// The person the customer deals with, for mails and the timeline.
 fn who(p: &Principal) -> String {
     p.user.name.clone()
@@ -621,10 +631,8 @@ where
         if !(1..=1000).contains(&i.capacity) {
             inv.push("capacity", "out_of_range");
         }
-        if let Some(o) = i.outlet_id
-            && !self.store.outlets().await?.iter().any(|x| x.id == o)
-        {
-            inv.push("outlet_id", "reference_not_found");
+        if let Some(o) = i.outlet_id {
+            check_outlet_open(&self.store.outlets().await?, o, &mut inv);
         }
         inv.into_result()?;
         let user = self
@@ -638,6 +646,7 @@ where
             role: user.role,
             active: user.active,
             outlet_id: i.outlet_id,
+            partner: false,
             skills,
             regions,
             capacity: i.capacity,
@@ -773,10 +782,8 @@ where
                 None => inv.push("order_id", "reference_not_found"),
             }
         }
-        if let Some(o) = i.outlet_id
-            && !self.store.outlets().await?.iter().any(|x| x.id == o)
-        {
-            inv.push("outlet_id", "reference_not_found");
+        if let Some(o) = i.outlet_id {
+            check_outlet_open(&self.store.outlets().await?, o, &mut inv);
         }
         let staff = self.store.staff_profiles().await?;
         if let Some(a) = i.assignee_id
@@ -869,9 +876,29 @@ where
             r.charge = Some(d.charge);
             r.charge_reason = Some(d.reason.into());
         }
+        // Nobody chose an outlet: the one covering the customer's city and the item's
+        // product line takes it, if any does.
+        let (lines, needs_certificate) = self.product_line(r.asset_id).await?;
+        let covered = match r.outlet_id {
+            Some(_) => None,
+            None => self.covering_outlet(r.city.as_deref(), &lines).await?,
+        };
+        if let Some(o) = &covered {
+            r.outlet_id = Some(o.id);
+        }
+        let cert = self.certification(&lines, needs_certificate).await?;
+        if let (Some(a), Some(c)) = (i.assignee_id, &cert)
+            && !c.allows(a, ty)
+        {
+            return Err(Invalid::one("assignee_id", "assignee_not_certified").into());
+        }
         let mut fx = Effects::default();
         fx.history
             .push(("created".into(), None, Some(channel.code().into())));
+        if let Some(o) = covered {
+            fx.history
+                .push(("outlet_covered".into(), None, Some(o.name)));
+        }
         // What the customer wrote themselves (portal, mail) gets a human look first: it
         // waits in the unassigned queue for triage, which routes it. Staff on the phone
         // have triaged already; high-value customers go straight to their manager.
@@ -879,7 +906,7 @@ where
         let assignee = match i.assignee_id {
             Some(a) => Some((a, None)),
             None if self_service && tier != ValueTier::High => None,
-            None => self.route(&r, &facts, &staff, None)?,
+            None => self.route(&r, &facts, &staff, cert.as_ref(), None)?,
         };
         if let Some((a, why)) = assignee {
             give_to(&mut r, &staff, a, why, &mut fx);
@@ -915,24 +942,36 @@ where
         r: &ServiceRequest,
         facts: &ServiceFacts,
         staff: &[StaffProfile],
+        cert: Option<&Certification>,
         exclude: Option<UserId>,
     ) -> Result<Option<(UserId, Option<String>)>, AppError> {
+        let am = facts
+            .account_manager_id
+            .filter(|am| staff.iter().any(|s| s.user_id == *am && s.active));
         let candidates: Vec<Candidate> = staff
             .iter()
-            .filter(|s| s.active && s.auto_assign)
-            .filter(|s| matches!(s.role, Role::Agent | Role::Technician | Role::Manager))
+            .filter(|s| s.active)
+            .filter(|s| {
+                matches!(s.role, Role::Agent | Role::Technician | Role::Manager)
+                    || Some(s.user_id) == am
+            })
             .map(|s| Candidate {
                 user_id: s.user_id.get(),
                 outlet_id: s.outlet_id.map(OutletId::get),
+                partner: s.partner,
                 skills: s.skills.clone(),
                 regions: s.regions.clone(),
                 load: s.load,
                 capacity: s.capacity,
+                // An account manager of another role is here for their certificates only.
+                auto_assign: s.auto_assign
+                    && matches!(s.role, Role::Agent | Role::Technician | Role::Manager),
+                certificates: cert
+                    .and_then(|c| c.held.get(&s.user_id))
+                    .cloned()
+                    .unwrap_or_default(),
             })
             .collect();
-        let am = facts
-            .account_manager_id
-            .filter(|am| staff.iter().any(|s| s.user_id == *am && s.active));
         let job = Job {
             service_type: r.service_type,
             city: r.city.clone(),
@@ -940,6 +979,7 @@ where
             tier: r.tier,
             account_manager: am.map(UserId::get),
             exclude: exclude.map(UserId::get),
+            certification: cert.map(|c| c.requirement.clone()),
         };
         Ok(route(&job, &candidates).map(|(u, why)| (UserId(u), Some(why.code().to_string()))))
     }
@@ -1236,7 +1276,8 @@ where
                 .service_facts(r.customer_id)
                 .await?
                 .ok_or(AppError::NotFound("customer"))?;
-            if let Some((a, why)) = self.route(&r, &facts, &staff, None)? {
+            let cert = self.certification_for(r.asset_id).await?;
+            if let Some((a, why)) = self.route(&r, &facts, &staff, cert.as_ref(), None)? {
                 give_to(&mut r, &staff, a, why, &mut fx);
                 self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
                     .await?;
@@ -1486,13 +1527,19 @@ where
             }
         }
         if let Some(a) = i.assignee_id {
+            let cert = self.certification_for(r.asset_id).await?;
             let chosen = if a.get() == 0 {
                 let facts = self
                     .store
                     .service_facts(r.customer_id)
                     .await?
                     .ok_or(AppError::NotFound("customer"))?;
-                self.route(&r, &facts, &staff, None)?
+                self.route(&r, &facts, &staff, cert.as_ref(), None)?
+            } else if cert
+                .as_ref()
+                .is_some_and(|c| r.assignee_id != Some(a) && !c.allows(a, r.service_type))
+            {
+                return Err(Invalid::one("assignee_id", "assignee_not_certified").into());
             } else {
                 Some((a, None))
             };
@@ -1885,8 +1932,10 @@ where
                             erased: false,
                             lang: None,
                         };
+                        let cert = self.certification_for(r.asset_id).await?;
                         if let Some(staff) = staff.as_mut()
-                            && let Some((a, _)) = self.route(&r, &facts, staff, r.assignee_id)?
+                            && let Some((a, _)) =
+                                self.route(&r, &facts, staff, cert.as_ref(), r.assignee_id)?
                         {
                             // Loads follow the sweep's own assignments, so a mass breach
                             // is spread rather than all given to the least loaded person.
@@ -1968,6 +2017,10 @@ where
         let tech = self.store.user(i.technician_id).await?;
         if !tech.as_ref().is_some_and(|t| t.active) {
             inv.push("technician_id", "reference_not_found");
+        } else if let Some(c) = self.certification_for(r.asset_id).await?
+            && !c.allows(i.technician_id, r.service_type)
+        {
+            inv.push("technician_id", "technician_not_certified");
         }
         inv.into_result()?;
         let (Some(starts), Some(ends), Some(tech)) = (starts, ends, tech) else {

@@ -267,6 +267,8 @@ pub struct StaffProfile {
     pub role: Role,
     pub active: bool,
     pub outlet_id: Option<OutletId>,
+    /// Their outlet is a partner's: they take and see only its requests.
+    pub partner: bool,
     /// Service types handled; empty: any.
     pub skills: Vec<ServiceType>,
     /// Cities covered; empty: any.

@@ -20,6 +20,8 @@ pub mod jobs;
 pub mod library;
 pub mod mail;
 pub mod model;
+pub mod network;
+pub mod network_model;
 pub mod offer;
 pub mod portal;
 pub mod ports;

@@ -143,6 +143,8 @@ pub struct Category {
     pub name: String,
     pub parent_id: Option<CategoryId>,
     pub policy_id: Option<PolicyId>,
+    /// Requests for items in this line (or below it) go only to certified people.
+    pub certification_required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -170,6 +172,26 @@ pub struct Outlet {
     /// own or partner.
     pub kind: String,
     pub city: Option<String>,
+    pub address: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    /// Cities it serves: requests there go to it when nobody chose an outlet. None: it
+    /// takes only requests given to it.
+    pub regions: Vec<String>,
+    /// Product categories it serves; none: every product line.
+    pub categories: Vec<CategoryId>,
+    /// The working calendar its SLA targets are counted in.
+    pub calendar_id: Option<i64>,
+    /// The most active requests it takes; none: no limit.
+    pub capacity: Option<i64>,
+    /// Its own first-response target, in working minutes (a partner's SLA).
+    pub response_minutes: Option<i64>,
+    /// Its own resolution target, in working minutes.
+    pub resolution_minutes: Option<i64>,
+    /// Retired outlets take no new work and are offered nowhere.
+    pub active: bool,
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -21,6 +21,8 @@ pub enum Kind {
     Orders,
     /// Reviews from e-commerce platforms, taken in as feedback.
     Reviews,
+    /// Service outlets with their coverage.
+    Outlets,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
             "products" => Some(Kind::Products),
             "orders" => Some(Kind::Orders),
             "reviews" => Some(Kind::Reviews),
+            "outlets" => Some(Kind::Outlets),
             _ => None,
         }
     }
@@ -464,6 +467,20 @@ pub const REVIEW_COLUMNS: &[&str] = &[
     "text",
     "date",
 ];
+pub const OUTLET_COLUMNS: &[&str] = &[
+    "name",
+    "kind",
+    "city",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "regions",
+    "categories",
+    "capacity",
+    "response_minutes",
+    "resolution_minutes",
+];
 pub const ORDER_COLUMNS: &[&str] = &[
     "order_ref",
     "customer_ref",
@@ -543,6 +560,23 @@ pub fn template(kind: Kind) -> (&'static [&'static str], Vec<&'static str>) {
                 "CNY",
             ],
         ),
+        Kind::Outlets => (
+            OUTLET_COLUMNS,
+            vec![
+                "苏州工业园区特约服务站",
+                "partner",
+                "苏州",
+                "星湖街 328 号",
+                "李站长",
+                "0512 6666 8888",
+                "service@example.cn",
+                "苏州、昆山",
+                "空调、热水器",
+                "80",
+                "120",
+                "1440",
+            ],
+        ),
         Kind::Reviews => (
             REVIEW_COLUMNS,
             vec![
@@ -609,6 +643,59 @@ pub fn customer_from_row(r: &HashMap<String, String>) -> CustomerInput {
     }
 }
 
+/// An outlet from a row: its product lines by name (or id), its numbers checked here.
+fn outlet_from_row(
+    r: &HashMap<String, String>,
+    cats: &[Category],
+) -> Result<crate::network_model::OutletInput, Invalid> {
+    let mut inv = Invalid::default();
+    let places = |k: &str| -> Vec<String> {
+        col(r, k)
+            .split([';', '；', ',', '，', '、'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut categories = Vec::new();
+    for name in places("categories") {
+        match cats
+            .iter()
+            .find(|c| c.name == name || c.id.to_string() == name)
+        {
+            Some(c) => categories.push(c.id),
+            None => inv.push("categories", "not_found"),
+        }
+    }
+    let mut number = |k: &'static str| -> Option<i64> {
+        let v = col(r, k).trim();
+        if v.is_empty() {
+            return None;
+        }
+        v.parse().map_err(|_| inv.push(k, "not_a_number")).ok()
+    };
+    let capacity = number("capacity");
+    let response_minutes = number("response_minutes");
+    let resolution_minutes = number("resolution_minutes");
+    inv.into_result()?;
+    Ok(crate::network_model::OutletInput {
+        name: col(r, "name").into(),
+        kind: opt(r, "kind").unwrap_or_else(|| "partner".into()),
+        city: opt(r, "city"),
+        address: opt(r, "address"),
+        contact_name: opt(r, "contact_name"),
+        contact_phone: opt(r, "contact_phone"),
+        contact_email: opt(r, "contact_email"),
+        regions: places("regions"),
+        categories,
+        calendar_id: None,
+        capacity,
+        response_minutes,
+        resolution_minutes,
+        version: None,
+    })
+}
+
 /// Which column an input field came from, for error reports.
 pub fn column_of(kind: Kind, field: &str) -> String {
     let f = field.split(" ").last().unwrap_or(field);
@@ -628,6 +715,7 @@ pub fn column_of(kind: Kind, field: &str) -> String {
             "category_id" => "category".into(),
             f => f.into(),
         },
+        Kind::Outlets => f.split('[').next().unwrap_or(f).into(),
         Kind::Reviews => match f {
             "body" => "text".into(),
             "product_id" => "sku".into(),
@@ -664,6 +752,15 @@ pub async fn import(
 ) -> Result<ImportReport, AppError> {
     let rows: Vec<usize> = table.rows.iter().map(|(n, _)| *n).collect();
     match kind {
+        Kind::Outlets => {
+            let cats = app.categories(p).await?;
+            let inputs: Vec<Result<crate::network_model::OutletInput, Invalid>> = table
+                .rows
+                .iter()
+                .map(|(_, r)| outlet_from_row(r, &cats))
+                .collect();
+            app.import_outlets(p, &inputs, &rows, dry_run).await
+        }
         Kind::Customers => {
             let inputs: Vec<CustomerInput> = table
                 .rows
@@ -924,6 +1021,7 @@ pub async fn import_file(
 ) -> Result<Result<ImportReport, FileError>, AppError> {
     let needs: &[Permission] = match kind {
         Kind::Products => &[Permission::WriteCatalog],
+        Kind::Outlets => &[Permission::ManageDesk],
         Kind::Customers | Kind::Orders | Kind::Reviews => {
             &[Permission::Bulk, Permission::WriteCustomers]
         }
@@ -1044,6 +1142,48 @@ pub async fn export_rows(
                             x.currency,
                             if x.serialized { "yes" } else { "no" }.into(),
                             x.strategy.code().into(),
+                        ]
+                    })
+                    .collect(),
+            )
+        }
+        Kind::Outlets => {
+            let cats = app.categories(p).await?;
+            let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+            let mut header = OUTLET_COLUMNS.to_vec();
+            header.insert(0, "id");
+            header.push("active");
+            (
+                header,
+                app.outlets(p)
+                    .await?
+                    .into_iter()
+                    .map(|o| {
+                        let lines = o
+                            .categories
+                            .iter()
+                            .map(|id| {
+                                cats.iter()
+                                    .find(|c| c.id == *id)
+                                    .map_or_else(|| id.to_string(), |c| c.name.clone())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(";");
+                        vec![
+                            o.id.to_string(),
+                            o.name,
+                            o.kind,
+                            o.city.unwrap_or_default(),
+                            o.address.unwrap_or_default(),
+                            o.contact_name.unwrap_or_default(),
+                            o.contact_phone.unwrap_or_default(),
+                            o.contact_email.unwrap_or_default(),
+                            o.regions.join(";"),
+                            lines,
+                            num(o.capacity),
+                            num(o.response_minutes),
+                            num(o.resolution_minutes),
+                            if o.active { "yes" } else { "no" }.into(),
                         ]
                     })
                     .collect(),

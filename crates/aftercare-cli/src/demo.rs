@@ -260,6 +260,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
         ("marketing@demo.aftercare", "市场部小王", "marketer"),
         ("analyst@demo.aftercare", "数据分析师", "analyst"),
         ("pm@demo.aftercare", "产品经理小赵", "product_manager"),
+        ("partner@demo.aftercare", "特约师傅阿强", "technician"),
     ] {
         let mut b = [0u8; 9];
         rand::rng().fill_bytes(&mut b);
@@ -337,21 +338,113 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
         })
         .collect();
     let product_ids = store.create_products(&actor, &drafts, now).await?;
+    // The partner service centres cover their cities (Chengdu: air conditioners and
+    // water heaters only) and answer to their own SLA targets.
     let mut outlet_ids = Vec::new();
-    for (name, kind, city) in [
-        ("北京朝阳旗舰店", "own", "北京"),
-        ("上海徐汇体验店", "own", "上海"),
-        ("广州天河授权服务中心", "partner", "广州"),
-        ("成都武侯授权服务中心", "partner", "成都"),
-        ("天猫官方旗舰店", "own", "杭州"),
-        ("京东自营店", "own", "北京"),
+    for (name, kind, city, regions, lines) in [
+        ("北京朝阳旗舰店", "own", "北京", &[][..], &[][..]),
+        ("上海徐汇体验店", "own", "上海", &[], &[]),
+        (
+            "广州天河授权服务中心",
+            "partner",
+            "广州",
+            &["广州", "佛山"],
+            &[],
+        ),
+        (
+            "成都武侯授权服务中心",
+            "partner",
+            "成都",
+            &["成都"],
+            &[0, 4],
+        ),
+        ("天猫官方旗舰店", "own", "杭州", &[], &[]),
+        ("京东自营店", "own", "北京", &[], &[]),
     ] {
+        let partner = kind == "partner";
         outlet_ids.push(
             store
-                .create_outlet(&actor, name, kind, Some(city), now)
+                .save_outlet(
+                    &actor,
+                    &aftercare_app::model::Outlet {
+                        id: aftercare_domain::OutletId(0),
+                        name: name.into(),
+                        kind: kind.into(),
+                        city: Some(city.into()),
+                        address: partner.then(|| format!("{city}市中心服务大厦 1 层")),
+                        contact_name: partner.then(|| "站长".to_string()),
+                        contact_phone: None,
+                        contact_email: None,
+                        regions: regions.iter().map(|r: &&str| r.to_string()).collect(),
+                        categories: lines.iter().map(|i: &usize| cat_ids[*i]).collect(),
+                        calendar_id: None,
+                        capacity: partner.then_some(200),
+                        response_minutes: partner.then_some(120),
+                        resolution_minutes: partner.then_some(1440),
+                        active: true,
+                        version: 1,
+                    },
+                    now,
+                )
                 .await?,
         );
     }
+    // Air conditioners are installed and repaired by certified people only (refrigerant
+    // work); the partner's technician works at Guangzhou, his certificate running out soon.
+    store
+        .set_certification_required(&actor, cat_ids[0], true, now)
+        .await?;
+    for (user, name, skills, until) in [
+        (
+            user_ids[3],
+            "空调安装维修上岗证",
+            vec![
+                aftercare_domain::request::ServiceType::Installation,
+                aftercare_domain::request::ServiceType::Repair,
+                aftercare_domain::request::ServiceType::Maintenance,
+            ],
+            today + 700.days(),
+        ),
+        (user_ids[7], "空调安装维修上岗证", vec![], today + 20.days()),
+    ] {
+        store
+            .add_certificate(
+                &actor,
+                &aftercare_app::network_model::CertificateDraft {
+                    user_id: user,
+                    name: name.into(),
+                    category_id: Some(cat_ids[0]),
+                    skills,
+                    issued_on: today - 365.days(),
+                    valid_until: until,
+                },
+                now,
+            )
+            .await?;
+    }
+    let partner_tech = store
+        .user(user_ids[7])
+        .await?
+        .context("a demo account disappeared")?;
+    store
+        .set_staff_profile(
+            &actor,
+            &aftercare_app::desk_model::StaffProfile {
+                user_id: user_ids[7],
+                name: partner_tech.name,
+                role: partner_tech.role,
+                active: true,
+                outlet_id: Some(outlet_ids[2]),
+                partner: true,
+                skills: vec![],
+                regions: vec![],
+                capacity: 40,
+                auto_assign: true,
+                load: 0,
+            },
+            now,
+        )
+        .await?;
 
     let bar = if o.progress {
         let b = indicatif::ProgressBar::new(o.customers);
@@ -898,6 +991,7 @@ async fn desk(app: &App, user_ids: &[UserId], rng: &mut StdRng) -> anyhow::Resul
                     role: u.role,
                     active: true,
                     outlet_id: None,
+                    partner: false,
                     skills,
                     regions: vec![],
                     capacity: 30 + 10 * i as i64,

@@ -1,15 +1,59 @@
 //! Who gets a request: the customer's account manager for high-tier customers, otherwise
 //! the least loaded person with the skill, preferring the customer's region and outlet.
+//! Which outlet a request goes to when nobody chose one: the outlet covering the
+//! customer's city and the item's product line. A product line that needs certification
+//! goes only to people holding a valid certificate for it.
 
+use crate::Date;
 use crate::customer::ValueTier;
 use crate::request::ServiceType;
 use serde::Serialize;
+
+/// A certificate someone holds: for a product line (a category; none: every line) and
+/// some service types (none: every type), valid through a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub category_id: Option<i64>,
+    pub skills: Vec<ServiceType>,
+    pub valid_until: Date,
+}
+
+/// What a job asks of whoever takes it when its product line needs certification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The item's category and every category above it: a certificate for any of them
+    /// covers the item.
+    pub lines: Vec<i64>,
+    /// The day it is judged on: a certificate valid through this day counts.
+    pub on: Date,
+}
+
+impl Certificate {
+    /// Whether this certificate lets its holder take a job of this type under `req`.
+    pub fn covers(&self, service_type: ServiceType, req: &Requirement) -> bool {
+        self.valid_until >= req.on
+            && (self.skills.is_empty() || self.skills.contains(&service_type))
+            && self.category_id.is_none_or(|c| req.lines.contains(&c))
+    }
+}
+
+/// Whether someone holding `certificates` may take a job: always, when its product line
+/// needs no certification.
+pub fn qualified(
+    certificates: &[Certificate],
+    service_type: ServiceType,
+    req: Option<&Requirement>,
+) -> bool {
+    req.is_none_or(|r| certificates.iter().any(|c| c.covers(service_type, r)))
+}
 
 /// Someone who can take requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub user_id: i64,
     pub outlet_id: Option<i64>,
+    /// They work for a partner outlet: they take only that outlet's requests.
+    pub partner: bool,
     /// Service types they handle; empty means any.
     pub skills: Vec<ServiceType>,
     /// Cities they cover; empty means any.
@@ -18,6 +62,11 @@ pub struct Candidate {
     pub load: i64,
     /// The most active requests they take.
     pub capacity: i64,
+    /// Whether routing may give them requests (an account manager may say no and still
+    /// get their own customers' requests).
+    pub auto_assign: bool,
+    /// Their certificates still in force (not revoked).
+    pub certificates: Vec<Certificate>,
 }
 
 /// What is being routed.
@@ -32,6 +81,8 @@ pub struct Job {
     pub account_manager: Option<i64>,
     /// Someone who must not get it (escalation reassigns away from them).
     pub exclude: Option<i64>,
+    /// Set when the item's product line needs certification.
+    pub certification: Option<Requirement>,
 }
 
 /// Why someone was chosen, for the request's history.
@@ -57,8 +108,18 @@ impl Routed {
 
 /// Chooses who gets a job, or nobody (it stays unassigned for a person to pick up).
 pub fn route(job: &Job, candidates: &[Candidate]) -> Option<(i64, Routed)> {
+    let qualifies = |c: &Candidate| {
+        qualified(
+            &c.certificates,
+            job.service_type,
+            job.certification.as_ref(),
+        )
+    };
     if job.tier == ValueTier::High
         && let Some(am) = job.account_manager.filter(|am| Some(*am) != job.exclude)
+        // Where certification is needed, the account manager must hold it too.
+        && (job.certification.is_none()
+            || candidates.iter().any(|c| c.user_id == am && qualifies(c)))
     {
         return Some((am, Routed::AccountManager));
     }
@@ -69,11 +130,16 @@ pub fn route(job: &Job, candidates: &[Candidate]) -> Option<(i64, Routed)> {
     };
     candidates
         .iter()
-        .filter(|c| Some(c.user_id) != job.exclude)
+        .filter(|c| c.auto_assign && Some(c.user_id) != job.exclude)
         .filter(|c| c.load < c.capacity)
         .filter(|c| c.skills.is_empty() || c.skills.contains(&job.service_type))
         .filter(|c| c.regions.is_empty() || region(c) || job.city.is_none())
-        .filter(|c| job.outlet_id.is_none() || c.outlet_id == job.outlet_id)
+        .filter(|c| match job.outlet_id {
+            Some(o) => c.outlet_id == Some(o),
+            // A partner's people see only their outlet's requests: they cannot take others.
+            None => !c.partner,
+        })
+        .filter(|c| qualifies(c))
         .min_by_key(|c| {
             let specialist = !c.skills.is_empty();
             // Specialists before all-rounders, the region's own people first, then the
@@ -97,6 +163,52 @@ pub fn route(job: &Job, candidates: &[Candidate]) -> Option<(i64, Routed)> {
         })
 }
 
+/// Whether two spellings name one city: `广州` and `广州市`, `Suzhou` and `suzhou `.
+pub fn same_city(a: &str, b: &str) -> bool {
+    let bare = |s: &str| {
+        let t = s.trim();
+        t.strip_suffix('市').unwrap_or(t).trim().to_lowercase()
+    };
+    let (a, b) = (bare(a), bare(b));
+    !a.is_empty() && a == b
+}
+
+/// What an outlet covers, and how full it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    pub outlet_id: i64,
+    /// Cities; none: the outlet takes only requests given to it.
+    pub regions: Vec<String>,
+    /// Product categories; none: every product line.
+    pub categories: Vec<i64>,
+    /// Active requests at the outlet now.
+    pub load: i64,
+    /// The most active requests it takes; none: no limit.
+    pub capacity: Option<i64>,
+}
+
+/// The outlet a request goes to when nobody chose one: one covering the customer's city
+/// and the item's product line (`lines`: its category and those above it; empty when
+/// the request concerns no item, which only outlets serving every line take), with room
+/// left. Outlets naming the line come before those serving every line, then the least
+/// full (relative to capacity), then the oldest.
+pub fn covering_outlet(city: Option<&str>, lines: &[i64], outlets: &[Coverage]) -> Option<i64> {
+    let city = city?;
+    outlets
+        .iter()
+        .filter(|o| o.regions.iter().any(|r| same_city(r, city)))
+        .filter(|o| o.capacity.is_none_or(|c| o.load < c))
+        .filter(|o| o.categories.is_empty() || o.categories.iter().any(|c| lines.contains(c)))
+        .min_by_key(|o| {
+            (
+                o.categories.is_empty(),
+                o.capacity.map_or(0, |c| o.load * 1000 / c.max(1)),
+                o.outlet_id,
+            )
+        })
+        .map(|o| o.outlet_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,9 +218,12 @@ mod tests {
             user_id: id,
             outlet_id: None,
             skills: skills.to_vec(),
+            partner: false,
             regions: regions.iter().map(|r| r.to_string()).collect(),
             load,
             capacity: 10,
+            auto_assign: true,
+            certificates: vec![],
         }
     }
 
@@ -120,6 +235,7 @@ mod tests {
             tier,
             account_manager: Some(99),
             exclude: None,
+            certification: None,
         }
     }
 
@@ -173,5 +289,117 @@ mod tests {
         assert_eq!(route(&j, &[full.clone(), other.clone()]), None);
         full.load = 9;
         assert_eq!(route(&j, &[full, other]).map(|r| r.0), Some(1));
+    }
+
+    fn cert(category: Option<i64>, skills: &[ServiceType], until: &str) -> Certificate {
+        Certificate {
+            category_id: category,
+            skills: skills.to_vec(),
+            valid_until: until.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_certified_line_goes_only_to_certified_people() {
+        // The item is a split air conditioner (category 12) under air conditioners (10).
+        let mut j = job(ValueTier::Low);
+        j.certification = Some(Requirement {
+            lines: vec![12, 10],
+            on: "2026-12-06".parse().unwrap(),
+        });
+        let mut idle = cand(1, &[ServiceType::Repair], &["上海"], 0);
+        let mut busy = cand(2, &[ServiceType::Repair], &["上海"], 5);
+        // Nobody certified: nobody gets it, however idle.
+        assert_eq!(route(&j, &[idle.clone(), busy.clone()]), None);
+        // A certificate for the parent line, for repairs, valid through today: the busy one.
+        busy.certificates = vec![cert(Some(10), &[ServiceType::Repair], "2026-12-06")];
+        assert_eq!(
+            route(&j, &[idle.clone(), busy.clone()]).map(|r| r.0),
+            Some(2)
+        );
+        // Expired yesterday, for another line, or for installations only: none counts.
+        idle.certificates = vec![
+            cert(Some(10), &[ServiceType::Repair], "2026-12-05"),
+            cert(Some(20), &[], "2027-12-31"),
+            cert(None, &[ServiceType::Installation], "2027-12-31"),
+        ];
+        assert_eq!(
+            route(&j, &[idle.clone(), busy.clone()]).map(|r| r.0),
+            Some(2)
+        );
+        // A certificate for every line and every skill: the idle one again.
+        idle.certificates.push(cert(None, &[], "2027-12-31"));
+        assert_eq!(route(&j, &[idle, busy]).map(|r| r.0), Some(1));
+    }
+
+    #[test]
+    fn an_uncertified_account_manager_is_passed_over() {
+        let mut j = job(ValueTier::High);
+        j.certification = Some(Requirement {
+            lines: vec![10],
+            on: "2026-12-06".parse().unwrap(),
+        });
+        let mut am = cand(99, &[], &[], 0);
+        am.auto_assign = false;
+        let mut tech = cand(3, &[ServiceType::Repair], &[], 4);
+        tech.certificates = vec![cert(Some(10), &[], "2027-01-01")];
+        assert_eq!(route(&j, &[am.clone(), tech.clone()]).map(|r| r.0), Some(3));
+        am.certificates = vec![cert(Some(10), &[], "2027-01-01")];
+        assert_eq!(route(&j, &[am, tech]), Some((99, Routed::AccountManager)));
+    }
+
+    #[test]
+    fn partner_staff_take_only_their_outlets_requests() {
+        let mut partner = cand(1, &[ServiceType::Repair], &[], 0);
+        partner.outlet_id = Some(7);
+        partner.partner = true;
+        let own = cand(2, &[], &[], 8);
+        let mut j = job(ValueTier::Low);
+        assert_eq!(
+            route(&j, &[partner.clone(), own.clone()]).map(|r| r.0),
+            Some(2)
+        );
+        j.outlet_id = Some(7);
+        assert_eq!(route(&j, &[partner, own]).map(|r| r.0), Some(1));
+    }
+
+    fn outlet(id: i64, regions: &[&str], categories: &[i64], load: i64) -> Coverage {
+        Coverage {
+            outlet_id: id,
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            categories: categories.to_vec(),
+            load,
+            capacity: Some(10),
+        }
+    }
+
+    #[test]
+    fn the_outlet_covering_city_and_line_with_room_gets_the_request() {
+        let outlets = [
+            outlet(1, &["苏州"], &[], 0),
+            outlet(2, &["苏州", "无锡"], &[10], 9),
+            outlet(3, &["苏州"], &[20], 0),
+            outlet(4, &[], &[], 0),
+        ];
+        // An air conditioner (12 under 10) in Suzhou: the outlet naming the line, though
+        // fuller than the one serving every line.
+        assert_eq!(covering_outlet(Some("苏州"), &[12, 10], &outlets), Some(2));
+        // No item: only outlets serving every line.
+        assert_eq!(covering_outlet(Some("苏州"), &[], &outlets), Some(1));
+        // Written with 市, it is the same city.
+        assert_eq!(covering_outlet(Some("苏州市"), &[], &outlets), Some(1));
+        // Wuxi: only outlet 2 covers it; a city nobody covers, or none known: no outlet.
+        assert_eq!(covering_outlet(Some("无锡"), &[30], &outlets), None);
+        assert_eq!(covering_outlet(Some("无锡"), &[10], &outlets), Some(2));
+        assert_eq!(covering_outlet(Some("北京"), &[10], &outlets), None);
+        assert_eq!(covering_outlet(None, &[10], &outlets), None);
+        // Full: passed over, to the next that covers.
+        let mut full = outlets.clone();
+        full[1].load = 10;
+        assert_eq!(covering_outlet(Some("苏州"), &[12, 10], &full), Some(1));
+        // Unlimited capacity counts as empty.
+        full[0].capacity = None;
+        full[0].load = 500;
+        assert_eq!(covering_outlet(Some("苏州"), &[], &full), Some(1));
     }
 }

@@ -94,10 +94,11 @@ impl CatalogueStore for SqlStore {
             name: String,
             parent_id: Option<i64>,
             policy_id: Option<i64>,
+            certification_required: i64,
         }
         let r: Vec<Q> = fetch_all(
             &self.db.read,
-            "SELECT id, name, parent_id, policy_id FROM product_categories ORDER BY id",
+            "SELECT id, name, parent_id, policy_id, certification_required FROM product_categories ORDER BY id",
             &[],
         )
         .await?;
@@ -107,6 +108,7 @@ impl CatalogueStore for SqlStore {
                 name: r.name,
                 parent_id: r.parent_id.map(CategoryId),
                 policy_id: r.policy_id.map(PolicyId),
+                certification_required: r.certification_required != 0,
             })
             .collect())
     }
@@ -251,58 +253,7 @@ impl CatalogueStore for SqlStore {
         })
     }
 
-    async fn create_outlet(
-        &self,
-        actor: &Actor,
-        name: &str,
-        kind: &str,
-        city: Option<&str>,
-        now: jiff::Timestamp,
-    ) -> StoreResult<OutletId> {
-        let now = &aftercare_app::ports::stamp(now);
-        let mut tx = self.begin().await?;
-        let id = insert_id(
-            &mut *tx,
-            "INSERT INTO outlets (name, kind, city) VALUES ($1, $2, $3) RETURNING id",
-            &[name.into(), kind.into(), city.into()],
-        )
-        .await?;
-        self.log(
-            &mut tx,
-            actor,
-            "create",
-            "outlet",
-            id,
-            None,
-            Some(&json!({"name": name, "kind": kind, "city": city})),
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(backend_err)?;
-        Ok(OutletId(id))
-    }
-
     async fn outlets(&self) -> StoreResult<Vec<Outlet>> {
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            id: i64,
-            name: String,
-            kind: String,
-            city: Option<String>,
-        }
-        let r: Vec<Q> = fetch_all(
-            &self.db.read,
-            "SELECT id, name, kind, city FROM outlets ORDER BY id",
-            &[],
-        )
-        .await?;
-        Ok(r.into_iter()
-            .map(|r| Outlet {
-                id: OutletId(r.id),
-                name: r.name,
-                kind: r.kind,
-                city: r.city,
-            })
-            .collect())
+        crate::network::outlets(&self.db.read).await
     }
 }

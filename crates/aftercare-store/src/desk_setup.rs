@@ -477,6 +477,7 @@ impl DeskSetupStore for SqlStore {
             regions: Option<String>,
             capacity: Option<i64>,
             auto_assign: Option<i64>,
+            outlet_kind: Option<String>,
             load: i64,
         }
         // Load is counted up to a little over the largest capacity, so a huge backlog
@@ -484,8 +485,9 @@ impl DeskSetupStore for SqlStore {
         let rows: Vec<Q> = fetch_all(
             &self.db.read,
             "SELECT u.id, u.name, u.role, u.active, p.outlet_id, p.skills, p.regions, p.capacity, p.auto_assign, \
+             o.kind AS outlet_kind, \
              (SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE r.assignee_id = u.id AND r.active = 1 LIMIT 1001) l) AS load \
-             FROM users u LEFT JOIN staff_profiles p ON p.user_id = u.id \
+             FROM users u LEFT JOIN staff_profiles p ON p.user_id = u.id LEFT JOIN outlets o ON o.id = p.outlet_id \
              WHERE u.role IN ('admin', 'manager', 'agent', 'technician') ORDER BY u.name, u.id",
             &[],
         )
@@ -504,6 +506,7 @@ impl DeskSetupStore for SqlStore {
                     role,
                     active: q.active != 0,
                     outlet_id: q.outlet_id.map(OutletId),
+                    partner: q.outlet_kind.as_deref() == Some("partner"),
                     skills,
                     regions: split_list(q.regions.as_deref().unwrap_or("")),
                     capacity: q.capacity.unwrap_or(20),

@@ -16,6 +16,7 @@ mod feedback;
 mod imports;
 mod job_leases;
 mod migrate;
+mod network;
 mod notifications;
 mod offers;
 mod order_rows;

@@ -127,6 +127,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "m20261208_000030_create_campaign_journeys",
         include_str!("migrations/m20261208_000030_create_campaign_journeys.sql"),
     ),
+    (
+        "m20261209_000031_create_service_network",
+        include_str!("migrations/m20261209_000031_create_service_network.sql"),
+    ),
 ];
 
 /// The migration whose Rust step gives the value tier and loyalty stage entries written

@@ -5,6 +5,7 @@
 
 use aftercare_app::desk::*;
 use aftercare_app::input::*;
+use aftercare_app::network_model::OutletInput;
 use aftercare_app::ports::{RequestFilter, stamp};
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, AppError};
@@ -595,26 +596,29 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
     let clock = ManualClock::at(MONDAY_10);
     let app = db.app_at(&clock);
     let w = world(&app).await;
-    let actor = Actor::system("test");
     let own = app
-        .store
-        .create_outlet(
-            &actor,
-            "上海服务中心",
-            "own",
-            Some("上海"),
-            MONDAY_10.parse().unwrap(),
+        .save_outlet(
+            &w.admin,
+            None,
+            &OutletInput {
+                name: "上海服务中心".into(),
+                kind: "own".into(),
+                city: Some("上海".into()),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     let partner = app
-        .store
-        .create_outlet(
-            &actor,
-            "浦东特约维修站",
-            "partner",
-            Some("上海"),
-            MONDAY_10.parse().unwrap(),
+        .save_outlet(
+            &w.admin,
+            None,
+            &OutletInput {
+                name: "浦东特约维修站".into(),
+                kind: "partner".into(),
+                city: Some("上海".into()),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();

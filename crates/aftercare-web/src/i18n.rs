@@ -1606,6 +1606,7 @@ static INDEX: LazyLock<HashMap<&'static str, [&'static str; 3]>> = LazyLock::new
         .chain(crate::i18n_campaign::CAMPAIGN_MESSAGES)
         .chain(crate::i18n_care::CARE_MESSAGES)
         .chain(crate::i18n_journey::JOURNEY_MESSAGES)
+        .chain(crate::i18n_network::NETWORK_MESSAGES)
         .map(|(k, s, t, e)| (*k, [*s, *t, *e]))
         .collect()
 });
@@ -1675,6 +1676,7 @@ mod tests {
             .chain(crate::i18n_campaign::CAMPAIGN_MESSAGES)
             .chain(crate::i18n_care::CARE_MESSAGES)
             .chain(crate::i18n_journey::JOURNEY_MESSAGES)
+            .chain(crate::i18n_network::NETWORK_MESSAGES)
         {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!s.is_empty() && !t.is_empty() && !e.is_empty(), "{k}");

@@ -6,6 +6,7 @@ mod i18n_campaign;
 mod i18n_care;
 mod i18n_desk;
 mod i18n_journey;
+mod i18n_network;
 mod i18n_value;
 mod i18n_voc;
 pub mod kit;

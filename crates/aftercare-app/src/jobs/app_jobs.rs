@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Every job a server runs: the SLA sweep, value refresh, feedback capture, surveys, the
-/// text model's sync and unfinished imports; search indexing when the app has an index; mail delivery when
+/// text model's sync, unfinished imports and certificate warnings; search indexing when the app has an index; mail delivery when
 /// there is a mailer.
 pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>> {
     let mut jobs: Vec<Arc<dyn Job>> = vec![
@@ -21,6 +21,7 @@ pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>>
         Arc::new(Campaigns(app.clone())),
         Arc::new(TextModelSync(app.clone())),
         Arc::new(ImportResume(app.clone())),
+        Arc::new(CertificateWarnings(app.clone())),
     ];
     if app.search.is_some() {
         jobs.push(Arc::new(SearchIndexing::new(app.clone())));
@@ -57,6 +58,26 @@ impl Job for SlaSweep {
             .count("response_breaches", n(r.response_breaches))
             .count("resolution_breaches", n(r.resolution_breaches))
             .count("escalations", n(r.escalations)))
+    }
+}
+
+/// Tells holders and managers of certificates about to run out.
+pub struct CertificateWarnings(pub App);
+
+#[async_trait]
+impl Job for CertificateWarnings {
+    fn name(&self) -> &'static str {
+        "certificate_warnings"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let n = self.0.warn_expiring_certificates().await?;
+        Ok(Round::default().count("warned", n))
     }
 }
 

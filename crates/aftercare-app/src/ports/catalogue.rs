@@ -42,13 +42,6 @@ pub trait CatalogueStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn product(&self, id: ProductId) -> StoreResult<Option<Product>>;
     async fn products(&self, q: &ProductQuery) -> StoreResult<Page<Product>>;
-    async fn create_outlet(
-        &self,
-        actor: &Actor,
-        name: &str,
-        kind: &str,
-        city: Option<&str>,
-        now: jiff::Timestamp,
-    ) -> StoreResult<OutletId>;
+    /// Every outlet, retired ones too, by id.
     async fn outlets(&self) -> StoreResult<Vec<Outlet>>;
 }

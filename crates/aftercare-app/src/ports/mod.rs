@@ -11,6 +11,7 @@ mod desk_setup;
 mod feedback;
 mod imports;
 mod job_leases;
+mod network;
 mod notifications;
 mod offers;
 mod orders;
@@ -36,6 +37,7 @@ pub use desk_setup::*;
 pub use feedback::FeedbackStore;
 pub use imports::*;
 pub use job_leases::{JobLeases, LeaseState};
+pub use network::NetworkStore;
 pub use notifications::*;
 pub use offers::OfferStore;
 pub use orders::*;
@@ -106,6 +108,7 @@ pub trait DeskPorts:
     + CatalogueStore
     + CustomerStore
     + DeskSetupStore
+    + NetworkStore
     + NotificationStore
     + OrderStore
     + RequestStore
@@ -121,6 +124,7 @@ impl<T> DeskPorts for T where
         + CatalogueStore
         + CustomerStore
         + DeskSetupStore
+        + NetworkStore
         + NotificationStore
         + OrderStore
         + RequestStore
@@ -140,6 +144,7 @@ pub trait Store:
     + OrderStore
     + AuditStore
     + DeskSetupStore
+    + NetworkStore
     + RequestStore
     + VisitStore
     + NotificationStore

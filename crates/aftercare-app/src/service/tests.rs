@@ -132,16 +132,6 @@ impl CatalogueStore for Catalogue {
             next_cursor: None,
         })
     }
-    async fn create_outlet(
-        &self,
-        _: &Actor,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
-        _: jiff::Timestamp,
-    ) -> StoreResult<OutletId> {
-        not_catalogue()
-    }
     async fn outlets(&self) -> StoreResult<Vec<Outlet>> {
         not_catalogue()
     }

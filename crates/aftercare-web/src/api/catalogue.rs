@@ -21,7 +21,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_product, update_product))
         .routes(routes!(list_categories, create_category))
         .routes(routes!(list_policies, create_policy))
-        .routes(routes!(list_outlets))
 }
 
 /// List products.
@@ -144,17 +143,4 @@ pub(crate) async fn create_policy(
             .map_err(ApiError::from)
     })
     .await
-}
-
-/// Selling and service outlets.
-#[utoipa::path(get, path = "/api/v1/outlets", tag = "catalogue", responses((status = 200, body = Vec<Outlet>)))]
-pub(crate) async fn list_outlets(
-    State(s): State<AppState>,
-    c: ApiCaller,
-) -> ApiResult<Json<Vec<Outlet>>> {
-    s.app
-        .outlets(&c.principal)
-        .await
-        .map(Json)
-        .map_err(ApiError::from)
 }

@@ -9,6 +9,7 @@ mod catalogue;
 mod customers;
 pub(crate) mod desk;
 mod feedback;
+mod network;
 mod orders;
 mod portal;
 pub mod transfer;
@@ -60,6 +61,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(feedback::routes())
         .merge(campaigns::routes())
         .merge(care::routes())
+        .merge(network::routes())
         .split_for_parts();
     // Imports and exports carry files: in the document, outside the JSON body limit.
     let (files, files_doc) = transfer::routes().split_for_parts();

@@ -72,6 +72,7 @@ fn coded_columns(kind: Kind) -> Vec<(&'static str, Vec<&'static str>, &'static s
             "strategy",
         )],
         Kind::Reviews => vec![("platform", codes(&[]), "")],
+        Kind::Outlets => vec![("kind", codes(&["own", "partner"]), "outlet_kind")],
     }
     .into_iter()
     .filter(|(_, codes, _)| !codes.is_empty())
@@ -305,7 +306,7 @@ pub(crate) async fn export_response(
 /// Export every customer, product, order or review as CSV or Excel: `customers.csv`,
 /// `products.xlsx`, … (the columns are the import's, so an export can be imported back).
 #[utoipa::path(get, path = "/api/v1/export/{file}", tag = "import and export",
-    params(("file" = String, Path, description = "`customers`, `products`, `orders` or `reviews`, then `.csv` or `.xlsx`"), ExportQ),
+    params(("file" = String, Path, description = "`customers`, `products`, `orders`, `reviews` or `outlets`, then `.csv` or `.xlsx`"), ExportQ),
     responses(
         (status = 200, description = "The file", content(
             (String = "text/csv"),
@@ -365,7 +366,7 @@ pub(crate) struct ImportErrorLine {
 /// column (422), or what was created (200). The caller's permission to import this kind
 /// is checked before the file is read.
 #[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "import and export",
-    params(("kind" = String, Path, description = "`customers`, `products`, `orders` or `reviews`"), ImportQ),
+    params(("kind" = String, Path, description = "`customers`, `products`, `orders`, `reviews` or `outlets`"), ImportQ),
     request_body(content(
         (String = "text/csv"),
         (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),

@@ -216,17 +216,33 @@ pub(crate) fn message_page(status: StatusCode, msg: &str, back: &str, lang: Lang
 
 /// One line per field error of a form, "label: message", in the user's language (the
 /// field's own name when it has no label).
+/// A field's name in the reader's language; one item of a list (`regions[2]`) is the
+/// list's name and the item's place (覆盖城市 #3). A field without a name shows as sent.
+pub(crate) fn field_label(tr: &Tr, field: &str) -> String {
+    let label = tr.k("field", field);
+    if !label.starts_with("field.") {
+        return label;
+    }
+    if let Some((base, rest)) = field.split_once('[')
+        && let Some(n) = rest.strip_suffix(']').and_then(|n| n.parse::<usize>().ok())
+    {
+        let base_label = tr.k("field", base);
+        if !base_label.starts_with("field.") {
+            return format!("{base_label} #{}", n + 1);
+        }
+    }
+    field.to_string()
+}
+
 pub(crate) fn invalid_lines(inv: &aftercare_domain::Invalid, tr: &Tr) -> Vec<String> {
     inv.0
         .iter()
         .map(|f| {
-            let label = tr.k("field", &f.field);
-            let label = if label.starts_with("field.") {
-                f.field.clone()
-            } else {
-                label
-            };
-            format!("{label}: {}", field_message(tr.0, f.code))
+            format!(
+                "{}: {}",
+                field_label(tr, &f.field),
+                field_message(tr.0, f.code)
+            )
         })
         .collect()
 }

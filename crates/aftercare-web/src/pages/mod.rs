@@ -10,6 +10,7 @@ mod customers;
 mod dashboard;
 pub(crate) mod desk;
 mod library;
+mod network;
 mod orders;
 pub mod portal;
 mod session;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(library::routes())
         .merge(campaigns::routes())
         .merge(care::routes())
+        .merge(network::routes())
         .merge(voc::routes())
         .merge(value::routes())
         .merge(portal::routes())

@@ -94,6 +94,7 @@ impl ImportPage {
             ("products", PRODUCT_COLUMNS.join(", ")),
             ("orders", ORDER_COLUMNS.join(", ")),
             ("reviews", REVIEW_COLUMNS.join(", ")),
+            ("outlets", OUTLET_COLUMNS.join(", ")),
         ]
     }
 }
