@@ -164,6 +164,10 @@ pub struct VisitReportInput {
     pub minutes_spent: i64,
     /// The name of who confirmed the work on the customer's side.
     pub confirmed_by: String,
+    /// Every item of the service type's standard, marked done or not (none when the type
+    /// has no standard).
+    #[serde(default)]
+    pub checklist: Vec<aftercare_domain::standards::ChecklistMark>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -674,7 +678,7 @@ where
             .map_err(AppError::from_store("customer"))
     }
 
-    async fn visible_request(
+    pub(crate) async fn visible_request(
         &self,
         p: &Principal,
         id: RequestId,
@@ -2245,6 +2249,15 @@ where
             inv.push("minutes_spent", "out_of_range");
         }
         let confirmed = inv.check("confirmed_by", required_text(&i.confirmed_by, 100));
+        // Every item of the service type's standard, marked done or not.
+        let standard = self.standard_of(r.service_type).await?;
+        let checklist = match aftercare_domain::standards::check_marks(&standard, &i.checklist) {
+            Ok(marks) => marks,
+            Err(e) => {
+                inv.0.extend(e.0);
+                vec![]
+            }
+        };
         inv.into_result()?;
         if v.status != VisitStatus::Booked {
             return Err(AppError::Conflict {
@@ -2258,12 +2271,18 @@ where
         v.minutes_spent = Some(i.minutes_spent);
         v.confirmed_by = confirmed;
         v.reported_at = Some(self.clock.now());
+        let missed = aftercare_domain::standards::missed(&checklist).join("、");
+        v.checklist = checklist;
         let mut fx = Effects::default();
         fx.history.push((
             "visit_reported".into(),
             None,
             Some(v.technician_name.clone()),
         ));
+        if !missed.is_empty() {
+            fx.history
+                .push(("standard_missed".into(), None, Some(missed)));
+        }
         fx.timeline.push((
             "visit".into(),
             format!(

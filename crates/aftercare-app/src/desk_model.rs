@@ -175,6 +175,11 @@ pub struct Visit {
     /// Who confirmed the work on the customer's side.
     pub confirmed_by: Option<String>,
     pub reported_at: Option<Timestamp>,
+    /// The request's service type: the standard the visit is held to.
+    pub service_type: ServiceType,
+    /// The standard's items as the report marked them (none before it is reported, or
+    /// when the service type has no standard).
+    pub checklist: Vec<aftercare_domain::standards::ChecklistMark>,
 }
 
 /// How the targets of a request stand.

@@ -121,6 +121,8 @@ mod tests {
             minutes_spent: None,
             confirmed_by: None,
             reported_at: None,
+            service_type: aftercare_domain::request::ServiceType::Repair,
+            checklist: vec![],
         };
         let ics = calendar(&[v], "2026-11-25T00:00:00Z".parse().unwrap());
         assert!(ics.contains("UID:visit-7@aftercare\r\n"));

@@ -6,6 +6,8 @@ pub mod campaign;
 pub mod campaign_model;
 pub mod care;
 pub mod care_model;
+pub mod claims;
+pub mod claims_model;
 pub mod customer_mail;
 pub mod dashboard;
 pub mod desk;

@@ -295,6 +295,54 @@ where
             .map_err(AppError::from_store("category"))
     }
 
+    /// Every service type's checklist.
+    pub async fn standards(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<(ServiceType, Vec<String>)>, AppError> {
+        p.require(Permission::Read)?;
+        Ok(self.store.standards().await?)
+    }
+
+    /// The checklist a service type's visits are held to (empty: none).
+    pub(crate) async fn standard_of(&self, t: ServiceType) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .store
+            .standards()
+            .await?
+            .into_iter()
+            .find(|(k, _)| *k == t)
+            .map(|(_, items)| items)
+            .unwrap_or_default())
+    }
+
+    /// Sets a service type's checklist (no items: the type has none).
+    pub async fn set_standard(
+        &self,
+        p: &Principal,
+        service_type: &str,
+        items: &[String],
+    ) -> Result<(), AppError> {
+        p.require(Permission::ManageDesk)?;
+        let mut inv = Invalid::default();
+        let t = inv.check("service_type", ServiceType::parse(service_type.trim()));
+        let items = match aftercare_domain::standards::check_items(items) {
+            Ok(items) => items,
+            Err(e) => {
+                inv.0.extend(e.0);
+                vec![]
+            }
+        };
+        inv.into_result()?;
+        let Some(t) = t else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        Ok(self
+            .store
+            .save_standard(&p.actor(), t, &items, self.now())
+            .await?)
+    }
+
     /// Certificates with their state today: everyone's for those who set up the desk, a
     /// person's own otherwise.
     pub async fn certificates(

@@ -422,6 +422,33 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
             )
             .await?;
     }
+    // What a visit must do, per service type.
+    {
+        use aftercare_domain::request::ServiceType as T;
+        let common = [
+            "准时到达，出示工牌",
+            "穿鞋套，铺防护垫",
+            "讲解故障原因和处理方案",
+        ];
+        for (t, own) in [
+            (
+                T::Repair,
+                &["修后试机并请客户确认", "清理现场，带走旧件"][..],
+            ),
+            (
+                T::Installation,
+                &["按规范打孔、固定，检查管路密封", "试机并讲解使用方法"],
+            ),
+            (T::Maintenance, &["清洗滤网和换热器", "检查运行参数并记录"]),
+        ] {
+            let items: Vec<String> = common
+                .iter()
+                .chain(own.iter())
+                .map(|x| x.to_string())
+                .collect();
+            store.save_standard(&actor, t, &items, now).await?;
+        }
+    }
     let partner_tech = store
         .user(user_ids[7])
         .await?

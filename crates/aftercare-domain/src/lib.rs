@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod campaign;
 pub mod care;
 pub mod catalog;
+pub mod claims;
 pub mod contact;
 pub mod customer;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod request;
 pub mod rma;
 pub mod routing;
 pub mod sla;
+pub mod standards;
 pub mod value;
 pub mod warranty;
 

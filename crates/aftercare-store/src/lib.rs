@@ -8,6 +8,7 @@ mod campaigns;
 mod care;
 mod catalogue;
 mod change_log;
+mod claims;
 mod customer_rows;
 mod customers;
 mod db;

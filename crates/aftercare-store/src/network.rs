@@ -321,6 +321,64 @@ impl NetworkStore for SqlStore {
         Ok(())
     }
 
+    async fn standards(&self) -> StoreResult<Vec<(ServiceType, Vec<String>)>> {
+        let rows: Vec<(String, String)> = fetch_all(
+            &self.db.read,
+            "SELECT service_type, items FROM service_standards ORDER BY service_type",
+            &[],
+        )
+        .await?;
+        rows.into_iter()
+            .map(|(t, items)| {
+                let c = Cells::of("service_standards", 0);
+                Ok((c.code("service_type", &t)?, c.json("items", &items)?))
+            })
+            .collect()
+    }
+
+    async fn save_standard(
+        &self,
+        actor: &Actor,
+        service_type: ServiceType,
+        items: &[String],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let now = &stamp(now);
+        let mut tx = self.begin().await?;
+        exec(
+            &mut *tx,
+            "DELETE FROM service_standards WHERE service_type = $1",
+            &[service_type.code().into()],
+        )
+        .await?;
+        if !items.is_empty() {
+            exec(
+                &mut *tx,
+                "INSERT INTO service_standards (service_type, items, updated_at) VALUES ($1, $2, $3)",
+                &[
+                    service_type.code().into(),
+                    serde_json::to_string(items).unwrap_or_default().into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+        }
+        let after = json!({ "service_type": service_type.code(), "items": items });
+        self.log(
+            &mut tx,
+            actor,
+            "update",
+            "service_standard",
+            0,
+            None,
+            Some(&after),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(())
+    }
+
     async fn certificates(
         &self,
         user: Option<UserId>,

@@ -194,7 +194,7 @@ impl TryFrom<RowRec> for RequestRow {
 pub(crate) const VISIT_COLS: &str = "v.id, v.request_id, r.number AS request_number, r.subject, \
     r.description AS fault, c.name AS customer_name, c.primary_phone AS customer_phone, \
     v.technician_id, u.name AS technician_name, v.starts_at, v.ends_at, v.status, v.address, v.work_done, \
-    v.parts, v.minutes_spent, v.confirmed_by, v.reported_at \
+    v.parts, v.minutes_spent, v.confirmed_by, v.reported_at, r.service_type, v.checklist \
     FROM visits v JOIN requests r ON r.id = v.request_id JOIN customers c ON c.id = r.customer_id \
     JOIN users u ON u.id = v.technician_id";
 
@@ -218,6 +218,8 @@ pub(crate) struct VisitRec {
     pub(crate) minutes_spent: Option<i64>,
     pub(crate) confirmed_by: Option<String>,
     pub(crate) reported_at: Option<String>,
+    pub(crate) service_type: String,
+    pub(crate) checklist: Option<String>,
 }
 
 impl TryFrom<VisitRec> for Visit {
@@ -244,6 +246,11 @@ impl TryFrom<VisitRec> for Visit {
             minutes_spent: v.minutes_spent,
             confirmed_by: v.confirmed_by,
             reported_at: c.opt_at("reported_at", v.reported_at.as_deref())?,
+            service_type: c.code("service_type", &v.service_type)?,
+            checklist: match v.checklist.as_deref() {
+                Some(j) => c.json("checklist", j)?,
+                None => vec![],
+            },
         })
     }
 }

@@ -195,7 +195,7 @@ impl VisitStore for SqlStore {
                     let n = exec(
                         &mut *tx,
                         "UPDATE visits SET status = $1, work_done = $2, parts = $3, minutes_spent = $4, \
-                         confirmed_by = $5, reported_at = $6 WHERE id = $7 AND status = 'booked'",
+                         confirmed_by = $5, reported_at = $6, checklist = $7 WHERE id = $8 AND status = 'booked'",
                         &[
                             v.status.into(),
                             (&v.work_done).into(),
@@ -203,6 +203,10 @@ impl VisitStore for SqlStore {
                             V::OptI(v.minutes_spent),
                             (&v.confirmed_by).into(),
                             v.reported_at.into(),
+                            V::OptT(
+                                (!v.checklist.is_empty())
+                                    .then(|| serde_json::to_string(&v.checklist).unwrap_or_default()),
+                            ),
                             v.id.into(),
                         ],
                     )

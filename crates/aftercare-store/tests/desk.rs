@@ -334,18 +334,51 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     let ics = app.visits_ics(&w.tech, w.tech.user.id).await.unwrap();
     assert!(ics.contains("DTSTART:20261125T020000Z"), "{ics}");
 
-    app.report_visit(
-        &w.tech,
-        visit,
-        &VisitReportInput {
-            work_done: "补充冷媒，更换阀门".into(),
-            parts: Some("阀门 x1".into()),
-            minutes_spent: 90,
-            confirmed_by: "张伟".into(),
-        },
+    // Repairs are held to a checklist: a report must mark every item, done or not.
+    app.set_standard(
+        &w.admin,
+        "repair",
+        &["准时到达".into(), "穿鞋套".into(), "清理现场".into()],
     )
     .await
     .unwrap();
+    use aftercare_domain::standards::ChecklistMark;
+    let mark = |item: &str, done: bool| ChecklistMark {
+        item: item.into(),
+        done,
+    };
+    let mut report = VisitReportInput {
+        work_done: "补充冷媒，更换阀门".into(),
+        parts: Some("阀门 x1".into()),
+        minutes_spent: 90,
+        confirmed_by: "张伟".into(),
+        checklist: vec![mark("准时到达", true)],
+    };
+    assert_eq!(
+        invalid_fields(app.report_visit(&w.tech, visit, &report).await),
+        vec![("checklist".to_string(), "checklist_incomplete")]
+    );
+    report.checklist = vec![
+        mark("清理现场", false),
+        mark("准时到达", true),
+        mark("穿鞋套", true),
+    ];
+    app.report_visit(&w.tech, visit, &report).await.unwrap();
+    let d = app.request_detail(&w.admin, id).await.unwrap();
+    assert_eq!(
+        d.visits[0].checklist,
+        vec![
+            mark("准时到达", true),
+            mark("穿鞋套", true),
+            mark("清理现场", false)
+        ]
+    );
+    let missed = d
+        .history
+        .iter()
+        .find(|h| h.kind == "standard_missed")
+        .unwrap();
+    assert_eq!(missed.to.as_deref(), Some("清理现场"));
     // A free repair counts toward the 三包 repair limit.
     let asset = app.asset(&w.admin, w.asset).await.unwrap();
     assert_eq!(

@@ -107,7 +107,7 @@ async fn world(app: &App) -> World {
             &CategoryInput {
                 name: "空调".into(),
                 parent_id: Some(appliances),
-                policy_id: None,
+                policy_id: Some(policy),
             },
         )
         .await
@@ -648,6 +648,232 @@ async fn outlets_come_in_from_a_file(kind: Kind) {
     db.cleanup().await;
 }
 
+async fn partners_claim_and_are_paid_by_statement(kind: Kind) {
+    use aftercare_app::claims_model::*;
+    eprintln!("---- running on {kind:?}");
+    let db = TestDb::new(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let mut outlet = suzhou_partner(w.aircon);
+    outlet.capacity = None;
+    let partner = app.save_outlet(&w.admin, None, &outlet).await.unwrap();
+    app.set_staff_profile(
+        &w.admin,
+        w.partner_tech.user.id,
+        &StaffProfileInput {
+            outlet_id: Some(partner),
+            capacity: 20,
+            auto_assign: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = open(&app, &w.agent, &repair(w.suzhou, w.suzhou_ac)).await;
+    let d = app.request_detail(&w.admin, id).await.unwrap();
+    assert_eq!(d.request.outlet_id, Some(partner));
+    assert_eq!(
+        d.request.charge,
+        Some(aftercare_domain::warranty::Charge::Free)
+    );
+    let claim = ClaimInput {
+        parts_amount: "120.00".into(),
+        labour_amount: "80".into(),
+        note: Some("更换压缩机电容".into()),
+        version: None,
+    };
+    // No visit report yet (and so no parts in one): refused, with the reasons.
+    assert_eq!(
+        invalid_fields(app.file_claim(&w.partner_tech, id, &claim).await),
+        vec![
+            ("request_id".to_string(), "claim_without_visit_report"),
+            ("parts_amount".into(), "claim_parts_not_reported")
+        ]
+    );
+    let visit = app
+        .book_visit(
+            &w.partner_tech,
+            id,
+            &VisitInput {
+                technician_id: w.partner_tech.user.id,
+                starts_at: "2026-11-24T10:00".into(),
+                ends_at: "2026-11-24T11:00".into(),
+                address: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut report = VisitReportInput {
+        work_done: "更换启动电容，试机正常".into(),
+        parts: None,
+        minutes_spent: 60,
+        confirmed_by: "陈静".into(),
+        checklist: vec![],
+    };
+    report.parts = Some("启动电容 x1".into());
+    app.report_visit(&w.partner_tech, visit, &report)
+        .await
+        .unwrap();
+    // The brand's agent may not file for a partner; the partner's technician does.
+    assert!(matches!(
+        app.file_claim(&w.agent, id, &claim).await,
+        Err(AppError::Forbidden)
+    ));
+    let claim_id = app.file_claim(&w.partner_tech, id, &claim).await.unwrap();
+    assert!(matches!(
+        app.file_claim(&w.partner_tech, id, &claim).await,
+        Err(AppError::Conflict {
+            code: "claim_exists",
+            ..
+        })
+    ));
+    let k = app.claim(&w.partner_tech, claim_id).await.unwrap();
+    assert_eq!(
+        (k.claimed().fen(), k.warranty_reason.as_str()),
+        (20_000, "repair_window")
+    );
+    // Only the brand decides; the partner sees its own claims only.
+    let decision =
+        |d: &str, amount: Option<&str>, note: Option<&str>, version| ClaimDecisionInput {
+            decision: d.into(),
+            approved_amount: amount.map(str::to_string),
+            note: note.map(str::to_string),
+            version,
+        };
+    assert!(matches!(
+        app.decide_claim(
+            &w.partner_tech,
+            claim_id,
+            &decision("approve", None, None, 1)
+        )
+        .await,
+        Err(AppError::Forbidden)
+    ));
+    assert!(matches!(
+        app.claims(&w.agent, &ClaimQuery::default()).await,
+        Err(AppError::Forbidden)
+    ));
+    // A part approval needs an amount below the claim and a reason.
+    assert_eq!(
+        invalid_fields(
+            app.decide_claim(
+                &w.admin,
+                claim_id,
+                &decision("partly_approve", Some("250.00"), None, 1)
+            )
+            .await
+        ),
+        vec![
+            ("approved_amount".to_string(), "claim_partial_amount"),
+            ("note".into(), "required")
+        ]
+    );
+    // Sent back, corrected, approved in part.
+    app.decide_claim(
+        &w.admin,
+        claim_id,
+        &decision("return", None, Some("工时费超标准"), 1),
+    )
+    .await
+    .unwrap();
+    let mut corrected = claim.clone();
+    corrected.labour_amount = "60".into();
+    corrected.version = Some(2);
+    app.refile_claim(&w.partner_tech, claim_id, &corrected)
+        .await
+        .unwrap();
+    assert!(matches!(
+        app.refile_claim(&w.partner_tech, claim_id, &corrected)
+            .await,
+        Err(AppError::Invalid(_))
+    ));
+    // A decision on what was read before the correction is refused.
+    assert!(matches!(
+        app.decide_claim(&w.admin, claim_id, &decision("approve", None, None, 2))
+            .await,
+        Err(AppError::Conflict {
+            code: "version_conflict",
+            ..
+        })
+    ));
+    app.decide_claim(
+        &w.admin,
+        claim_id,
+        &decision(
+            "partly_approve",
+            Some("150.00"),
+            Some("电容按标准价 90 元"),
+            3,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        invalid_fields(
+            app.decide_claim(&w.admin, claim_id, &decision("approve", None, None, 4))
+                .await
+        ),
+        vec![("decision".to_string(), "claim_not_open")]
+    );
+    let st = app
+        .statement(&w.partner_tech, partner, "2026-11")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            st.claims.len(),
+            st.claimed_total.fen(),
+            st.approved_total.fen(),
+            st.partly_count
+        ),
+        (1, 18_000, 15_000, 1)
+    );
+    assert!(
+        app.statement(&w.partner_tech, partner, "2026-12")
+            .await
+            .unwrap()
+            .claims
+            .is_empty()
+    );
+    assert_eq!(
+        invalid_fields(app.statement(&w.admin, partner, "2026-13").await),
+        vec![("month".to_string(), "month_invalid")]
+    );
+    // Another outlet's statement is nothing to a partner's staff.
+    assert!(matches!(
+        app.statement(&w.partner_tech, OutletId(partner.get() + 1), "2026-11")
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+
+    // Thirteen months on the air conditioner is out of 三包: a repair is paid by the
+    // customer, and a claim for it is refused, saying so.
+    clock.advance(std::time::Duration::from_secs(400 * 86_400));
+    let late = open(&app, &w.agent, &repair(w.suzhou, w.suzhou_ac)).await;
+    let visit = app
+        .book_visit(
+            &w.partner_tech,
+            late,
+            &VisitInput {
+                technician_id: w.partner_tech.user.id,
+                starts_at: "2027-12-28T10:00".into(),
+                ends_at: "2027-12-28T11:00".into(),
+                address: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.report_visit(&w.partner_tech, visit, &report)
+        .await
+        .unwrap();
+    assert_eq!(
+        invalid_fields(app.file_claim(&w.partner_tech, late, &claim).await),
+        vec![("request_id".to_string(), "claim_warranty_expired")]
+    );
+    db.cleanup().await;
+}
+
 /// The import's other names of coded values come from the web layer's messages; the
 /// codes themselves need none.
 fn aftercare_web_free_aliases() -> aftercare_app::transfer::Aliases {
@@ -670,7 +896,8 @@ macro_rules! on_both {
 mod on_sqlite_and_postgres {
     on_both!(
         outlets_requests_and_certificates,
-        outlets_come_in_from_a_file
+        outlets_come_in_from_a_file,
+        partners_claim_and_are_paid_by_statement,
     );
     use super::BOTH;
 }

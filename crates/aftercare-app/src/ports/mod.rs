@@ -6,6 +6,7 @@ mod campaigns;
 mod care;
 mod catalogue;
 mod change_log;
+mod claims;
 mod customers;
 mod desk_setup;
 mod feedback;
@@ -32,6 +33,7 @@ pub use campaigns::CampaignStore;
 pub use care::CareStore;
 pub use catalogue::*;
 pub use change_log::ChangeLog;
+pub use claims::ClaimStore;
 pub use customers::*;
 pub use desk_setup::*;
 pub use feedback::FeedbackStore;
@@ -145,6 +147,7 @@ pub trait Store:
     + AuditStore
     + DeskSetupStore
     + NetworkStore
+    + ClaimStore
     + RequestStore
     + VisitStore
     + NotificationStore

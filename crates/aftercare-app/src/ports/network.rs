@@ -39,6 +39,18 @@ pub trait NetworkStore: Send + Sync {
         required: bool,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Every service type's standard: its checklist's items, in order.
+    async fn standards(
+        &self,
+    ) -> StoreResult<Vec<(aftercare_domain::request::ServiceType, Vec<String>)>>;
+    /// Sets a service type's checklist; none removes it. Audited.
+    async fn save_standard(
+        &self,
+        actor: &Actor,
+        service_type: aftercare_domain::request::ServiceType,
+        items: &[String],
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Certificates, of one person or of everyone, newest first; revoked ones when asked.
     /// `state` is left empty for the caller to fill.
     async fn certificates(

@@ -38,3 +38,42 @@ CREATE TABLE certificates (
 );
 CREATE INDEX certificates_user ON certificates (user_id, valid_until);
 CREATE INDEX certificates_expiry ON certificates (valid_until, id);
+
+-- Service standards: per service type, the checklist a field visit is held to (a JSON
+-- array of texts, as the brand words them).
+CREATE TABLE service_standards (
+    service_type TEXT PRIMARY KEY,
+    items TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+-- What the visit report marked of its standard: JSON [{"item", "done"}]; none for visits
+-- reported without a standard.
+ALTER TABLE visits ADD COLUMN checklist TEXT;
+
+-- Warranty claims (三包索赔): a partner outlet asks the brand to pay for a repair, an
+-- exchange or a return it did free under 三包; one per request. Amounts in fen.
+CREATE TABLE warranty_claims (
+    id {pk},
+    outlet_id BIGINT NOT NULL REFERENCES outlets (id),
+    request_id BIGINT NOT NULL REFERENCES requests (id),
+    -- The 三包 decision taken the day the request was opened (codes), as the claim saw it.
+    warranty_charge TEXT NOT NULL,
+    warranty_reason TEXT NOT NULL,
+    parts_amount BIGINT NOT NULL,
+    labour_amount BIGINT NOT NULL,
+    note TEXT,
+    -- submitted, approved, partly_approved, returned (sent back to be corrected)
+    status TEXT NOT NULL,
+    approved_amount BIGINT,
+    decision_note TEXT,
+    filed_by BIGINT NOT NULL REFERENCES users (id),
+    filed_at TEXT NOT NULL,
+    decided_by BIGINT REFERENCES users (id),
+    decided_at TEXT,
+    -- The statement it is paid in (YYYY-MM, China time): the month it was approved.
+    month TEXT,
+    version BIGINT NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX warranty_claims_request ON warranty_claims (request_id);
+CREATE INDEX warranty_claims_outlet ON warranty_claims (outlet_id, month, id);
+CREATE INDEX warranty_claims_status ON warranty_claims (status, id);

@@ -6,6 +6,7 @@ mod audit;
 mod campaigns;
 mod care;
 mod catalogue;
+mod claims;
 mod customers;
 pub(crate) mod desk;
 mod feedback;
@@ -62,6 +63,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(campaigns::routes())
         .merge(care::routes())
         .merge(network::routes())
+        .merge(claims::routes())
         .split_for_parts();
     // Imports and exports carry files: in the document, outside the JSON body limit.
     let (files, files_doc) = transfer::routes().split_for_parts();

@@ -7,6 +7,7 @@ use crate::error::ErrorBody;
 use crate::kit::json::{ApiJson, ApiQuery, ApiResult, Created, Path};
 use aftercare_app::model::Outlet;
 use aftercare_app::network_model::*;
+use aftercare_domain::request::ServiceType;
 use aftercare_domain::{CategoryId, OutletId, UserId};
 use axum::Json;
 use axum::extract::State;
@@ -25,6 +26,58 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_certificates, add_certificate))
         .routes(routes!(revoke_certificate))
         .routes(routes!(set_certification))
+        .routes(routes!(list_standards))
+        .routes(routes!(put_standard))
+}
+
+/// A service type's checklist.
+#[derive(Debug, serde::Serialize, ToSchema)]
+struct Standard {
+    service_type: ServiceType,
+    /// The items, in order, as the brand words them.
+    items: Vec<String>,
+}
+
+/// Every service type's checklist: what a field visit must do. The visit report marks
+/// each item done or not (`checklist` in `POST /api/v1/visits/{id}/report`).
+#[utoipa::path(get, path = "/api/v1/service-standards", tag = "service network",
+    responses((status = 200, body = Vec<Standard>)))]
+async fn list_standards(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Vec<Standard>>> {
+    Ok(Json(
+        s.app
+            .standards(&c.principal)
+            .await?
+            .into_iter()
+            .map(|(service_type, items)| Standard {
+                service_type,
+                items,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct StandardInput {
+    /// At most 20 items of at most 100 characters; none removes the checklist.
+    items: Vec<String>,
+}
+
+/// Set a service type's checklist (managers). Visits reported afterwards mark these items.
+#[utoipa::path(put, path = "/api/v1/service-standards/{service_type}", tag = "service network",
+    params(("service_type" = String, Path, description = "A service type code, e.g. repair")),
+    request_body = StandardInput,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_standard(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(service_type): Path<String>,
+    ApiJson(input): ApiJson<StandardInput>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .set_standard(&c.principal, &service_type, &input.items)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Every outlet, retired ones too: what each covers (cities, product lines), its

@@ -505,9 +505,21 @@ struct RequestPage {
     /// Vouchers given from this request.
     vouchers: Vec<aftercare_app::care_model::Voucher>,
     today: jiff::civil::Date,
+    /// Every service type's checklist, for the visit report.
+    standards: Vec<(ServiceType, Vec<String>)>,
+    /// The warranty claim filed on it, as the reader may see it.
+    claim: Option<aftercare_app::claims_model::Claim>,
+    /// The reader may file a warranty claim on it (a partner outlet's request, none yet).
+    can_claim: bool,
 }
 
 impl RequestPage {
+    fn claim_yuan(&self, m: impl crate::pages::claims::Fen) -> String {
+        aftercare_domain::catalog::format_money(m.fen_of())
+    }
+    fn standard(&self, t: &ServiceType) -> Vec<String> {
+        standard_in(&self.standards, *t)
+    }
     fn voucher_value(&self, v: &aftercare_app::care_model::Voucher) -> String {
         crate::pages::care::voucher_value(v)
     }
@@ -640,6 +652,24 @@ async fn request_view(
         _ => None,
     };
     let staff = s.app.staff_profiles(p).await?;
+    // Warranty claims: filed by the partner outlet the request belongs to (or a manager
+    // for it), once a visit was reported.
+    let claim = s.app.claim_of_request(p, d.request.id).await?;
+    let partner_request = match d.request.outlet_id {
+        Some(o) => s
+            .app
+            .outlets(p)
+            .await?
+            .iter()
+            .any(|x| x.id == o && x.kind == "partner"),
+        None => false,
+    };
+    let me_partner = staff.iter().any(|x| x.user_id == p.user.id && x.partner);
+    let can_claim = claim.is_none()
+        && partner_request
+        && (me_partner || p.role.allows(Permission::ManageDesk))
+        && p.role.allows(Permission::WorkRequests)
+        && d.visits.iter().any(|v| v.status.code() == "done");
     // Offers are for those who work the request and may see the customer.
     let offers = match &customer {
         Some(c) if c.customer.erased_at.is_none() => s
@@ -677,7 +707,31 @@ async fn request_view(
         offer_request,
         vouchers,
         today: s.app.clock.today(),
+        standards: s.app.standards(p).await?,
+        claim,
+        can_claim,
     })
+}
+
+/// A service type's checklist among all of them.
+fn standard_in(all: &[(ServiceType, Vec<String>)], t: ServiceType) -> Vec<String> {
+    all.iter()
+        .find(|(k, _)| *k == t)
+        .map(|(_, items)| items.clone())
+        .unwrap_or_default()
+}
+
+/// The checklist marks of a visit report form: every item sent, done where ticked.
+fn checklist_of(f: &crate::kit::page::FormData) -> Vec<aftercare_domain::standards::ChecklistMark> {
+    let done = f.all("done");
+    f.all("checklist")
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| aftercare_domain::standards::ChecklistMark {
+            item,
+            done: done.contains(&i.to_string()),
+        })
+        .collect()
 }
 
 /// The request page again, with the errors of a form sent from it.
@@ -873,6 +927,7 @@ async fn report_submit(
         parts: f.opt("parts"),
         minutes_spent: f.s("minutes_spent").trim().parse().unwrap_or(0),
         confirmed_by: f.s("confirmed_by"),
+        checklist: checklist_of(&f),
     };
     let r = s.app.report_visit(&session.principal, id, &input).await;
     // From the technician's day, back to the day.
@@ -1061,9 +1116,13 @@ struct DayPage {
     today: bool,
     visits: Vec<Visit>,
     can_work: bool,
+    standards: Vec<(ServiceType, Vec<String>)>,
 }
 
 impl DayPage {
+    fn standard(&self, t: &ServiceType) -> Vec<String> {
+        standard_in(&self.standards, *t)
+    }
     fn time(&self, at: &jiff::Timestamp) -> String {
         at.to_zoned(aftercare_domain::calendar::china())
             .strftime("%H:%M")
@@ -1136,9 +1195,10 @@ async fn day_page(
     };
     match tokio::try_join!(
         s.app.visits_of(p, technician, &range),
-        s.app.staff_profiles(p)
+        s.app.staff_profiles(p),
+        s.app.standards(p)
     ) {
-        Ok((mut visits, staff)) => {
+        Ok((mut visits, staff, standards)) => {
             // Visits that began the day before and run into this one are not this day's.
             visits.retain(|v| v.starts_at.to_zoned(tz.clone()).date() == day);
             visits.sort_by_key(|v| (v.starts_at, v.id.get()));
@@ -1162,6 +1222,7 @@ async fn day_page(
                 today: day == today,
                 visits,
                 can_work: p.role.allows(Permission::WorkRequests),
+                standards,
             })
         }
         Err(e) => page_error(e, session.lang),

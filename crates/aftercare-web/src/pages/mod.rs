@@ -6,6 +6,7 @@ mod audit;
 mod campaigns;
 mod care;
 mod catalogue;
+mod claims;
 mod customers;
 mod dashboard;
 pub(crate) mod desk;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(care::routes())
         .merge(network::routes())
+        .merge(claims::routes())
         .merge(voc::routes())
         .merge(value::routes())
         .merge(portal::routes())

@@ -31,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/certificates/{id}/revoke", post(revoke_submit))
         .route("/certificates/lines", post(lines_submit))
+        .route("/standards", get(standards_page))
+        .route("/standards/{service_type}", post(standard_submit))
 }
 
 /// The outlet form as typed.
@@ -662,4 +664,96 @@ async fn lines_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm)
         }
     }
     Redirect::to("/certificates?done=saved#lines").into_response()
+}
+
+// ---- service standards -------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "standards.html")]
+struct StandardsPage {
+    c: Chrome,
+    /// Every service type with its checklist, one item a line.
+    types: Vec<(&'static str, String)>,
+    errors: Vec<String>,
+}
+
+async fn standards_view(
+    s: &AppState,
+    session: &Session,
+    typed: Option<(String, String)>,
+    errors: Vec<String>,
+) -> Result<StandardsPage, AppError> {
+    let all = s.app.standards(&session.principal).await?;
+    let types = ServiceType::ALL
+        .iter()
+        .map(|t| {
+            let text = match &typed {
+                Some((k, text)) if k == t.code() => text.clone(),
+                _ => all
+                    .iter()
+                    .find(|(k, _)| k == t)
+                    .map(|(_, items)| items.join("\n"))
+                    .unwrap_or_default(),
+            };
+            (t.code(), text)
+        })
+        .collect();
+    Ok(StandardsPage {
+        c: Chrome::for_session(session, "standards"),
+        types,
+        errors,
+    })
+}
+
+async fn standards_page(State(s): State<AppState>, session: Session) -> Response {
+    match standards_view(&s, &session, None, vec![]).await {
+        Ok(p) => render(p),
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+async fn standard_submit(
+    State(s): State<AppState>,
+    Path(service_type): Path<String>,
+    CsrfForm(session, f): CsrfForm,
+) -> Response {
+    let text = f.s("items");
+    let items: Vec<String> = text.lines().map(str::to_string).collect();
+    match s
+        .app
+        .set_standard(&session.principal, &service_type, &items)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/standards?done=saved#{service_type}")).into_response(),
+        Err(e @ AppError::Forbidden) => page_error(e, session.lang),
+        Err(e) => {
+            let tr = Tr(session.lang);
+            // "第 3 行: 重复" for the line of the text box that is wrong.
+            let errors = match e {
+                AppError::Invalid(inv) => inv
+                    .0
+                    .iter()
+                    .map(|x| {
+                        let line = x
+                            .field
+                            .strip_prefix("items[")
+                            .and_then(|r| r.strip_suffix(']'))
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .map(|n| tr.t("standard.line").replace("{n}", &(n + 1).to_string()))
+                            .unwrap_or_else(|| crate::kit::page::field_label(&tr, &x.field));
+                        format!(
+                            "{} · {line}: {}",
+                            tr.k("stype", &service_type),
+                            crate::i18n::field_message(tr.0, x.code)
+                        )
+                    })
+                    .collect(),
+                e => lines(e, &tr),
+            };
+            match standards_view(&s, &session, Some((service_type, text)), errors).await {
+                Ok(p) => render(p),
+                Err(e) => page_error(e, session.lang),
+            }
+        }
+    }
 }
