@@ -168,6 +168,10 @@ pub struct VisitReportInput {
     /// has no standard).
     #[serde(default)]
     pub checklist: Vec<aftercare_domain::standards::ChecklistMark>,
+    /// When the technician arrived: RFC 3339 or local Shanghai time (`2026-11-26T10:05`).
+    /// On time is at most 15 minutes after the booked start.
+    #[serde(default)]
+    pub arrived_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -347,7 +351,7 @@ fn rule_of(p: &SlaPolicy) -> SlaRule {
     }
 }
 
-fn spec_of(c: &CalendarBody) -> CalendarSpec {
+pub(crate) fn spec_of(c: &CalendarBody) -> CalendarSpec {
     CalendarSpec {
         time_zone: c.time_zone.clone(),
         week: c.week.clone(),
@@ -825,6 +829,7 @@ where
             customer_id: i.customer_id,
             customer_name: facts.name.clone(),
             asset_id: i.asset_id,
+            category_id: None,
             order_id: i.order_id,
             service_type: ty,
             suggested_type: suggested.map(|s| s.service_type),
@@ -883,6 +888,18 @@ where
         // Nobody chose an outlet: the one covering the customer's city and the item's
         // product line takes it, if any does.
         let (lines, needs_certificate) = self.product_line(r.asset_id).await?;
+        r.category_id = lines.first().copied();
+        // A repair of an item repaired and resolved within the last 30 days: that earlier
+        // repair did not hold.
+        let repeat_of = match (ty, r.asset_id) {
+            (ServiceType::Repair, Some(a)) => self
+                .store
+                .last_repair(a)
+                .await?
+                .filter(|(_, resolved)| aftercare_domain::scorecard::repeats(*resolved, now))
+                .map(|(id, _)| id),
+            _ => None,
+        };
         let covered = match r.outlet_id {
             Some(_) => None,
             None => self.covering_outlet(r.city.as_deref(), &lines).await?,
@@ -896,7 +913,10 @@ where
         {
             return Err(Invalid::one("assignee_id", "assignee_not_certified").into());
         }
-        let mut fx = Effects::default();
+        let mut fx = Effects {
+            repeat_of,
+            ..Effects::default()
+        };
         fx.history
             .push(("created".into(), None, Some(channel.code().into())));
         if let Some(o) = covered {
@@ -2249,6 +2269,20 @@ where
             inv.push("minutes_spent", "out_of_range");
         }
         let confirmed = inv.check("confirmed_by", required_text(&i.confirmed_by, 100));
+        let arrived = match i.arrived_at.as_deref().map(str::trim) {
+            Some(a) if !a.is_empty() => match inv.check("arrived_at", parse_instant(a)) {
+                // Half a day early or later than now is a typing mistake.
+                Some(t)
+                    if t > self.clock.now()
+                        || t.duration_until(v.starts_at).as_secs() > 12 * 3600 =>
+                {
+                    inv.push("arrived_at", "arrival_out_of_range");
+                    None
+                }
+                t => t,
+            },
+            _ => None,
+        };
         // Every item of the service type's standard, marked done or not.
         let standard = self.standard_of(r.service_type).await?;
         let checklist = match aftercare_domain::standards::check_marks(&standard, &i.checklist) {
@@ -2273,6 +2307,8 @@ where
         v.reported_at = Some(self.clock.now());
         let missed = aftercare_domain::standards::missed(&checklist).join("、");
         v.checklist = checklist;
+        v.arrived_at = arrived;
+        v.on_time = arrived.map(|a| aftercare_domain::scorecard::on_time(v.starts_at, a));
         let mut fx = Effects::default();
         fx.history.push((
             "visit_reported".into(),

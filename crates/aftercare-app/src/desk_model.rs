@@ -31,6 +31,8 @@ pub struct ServiceRequest {
     pub customer_id: CustomerId,
     pub customer_name: String,
     pub asset_id: Option<AssetId>,
+    /// The item's product category when the request was opened (for scorecards' case mix).
+    pub category_id: Option<i64>,
     pub order_id: Option<OrderId>,
     pub service_type: ServiceType,
     /// The type the text of a mail or portal request reads as, suggested when it arrived.
@@ -180,6 +182,10 @@ pub struct Visit {
     /// The standard's items as the report marked them (none before it is reported, or
     /// when the service type has no standard).
     pub checklist: Vec<aftercare_domain::standards::ChecklistMark>,
+    /// When the technician arrived, as reported.
+    pub arrived_at: Option<Timestamp>,
+    /// Whether that was on time (at most 15 minutes after the booked start).
+    pub on_time: Option<bool>,
 }
 
 /// How the targets of a request stand.

@@ -123,6 +123,8 @@ mod tests {
             reported_at: None,
             service_type: aftercare_domain::request::ServiceType::Repair,
             checklist: vec![],
+            arrived_at: None,
+            on_time: None,
         };
         let ics = calendar(&[v], "2026-11-25T00:00:00Z".parse().unwrap());
         assert!(ics.contains("UID:visit-7@aftercare\r\n"));

@@ -28,6 +28,8 @@ pub mod offer;
 pub mod portal;
 pub mod ports;
 pub mod privacy;
+pub mod quality;
+pub mod quality_model;
 pub mod rma;
 pub mod search;
 pub mod search_model;

@@ -25,6 +25,7 @@ pub mod referral;
 pub mod request;
 pub mod rma;
 pub mod routing;
+pub mod scorecard;
 pub mod sla;
 pub mod standards;
 pub mod value;

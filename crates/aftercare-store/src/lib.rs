@@ -26,6 +26,7 @@ mod outbox;
 mod portal;
 mod privacy;
 pub mod purchases;
+mod quality;
 mod request_rows;
 mod requests;
 mod returns;

@@ -21,13 +21,14 @@ pub(crate) const REQ_COLS: &str = "r.id, r.number, r.customer_id, c.name AS cust
     r.responded_at, r.resolution_due, r.resolution_left, r.warn_at, r.warn_seconds, r.warned, \
     r.response_breached, r.resolution_breached, r.sla_next, r.escalated, r.charge, r.charge_reason, \
     r.parts_cost, r.labour_cost, r.root_cause, r.remedy, r.rating, r.rating_comment, r.rated_at, \
-    r.resolved_at, r.closed_at, r.created_at, r.updated_at, r.version";
+    r.resolved_at, r.closed_at, r.created_at, r.updated_at, r.version, r.category_id";
 
 pub(crate) const REQ_FROM: &str = "FROM requests r JOIN customers c ON c.id = r.customer_id \
     LEFT JOIN users u ON u.id = r.assignee_id";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ReqRec {
+    pub(crate) category_id: Option<i64>,
     pub(crate) id: i64,
     pub(crate) number: String,
     pub(crate) customer_id: i64,
@@ -89,6 +90,7 @@ impl TryFrom<ReqRec> for ServiceRequest {
             customer_id: CustomerId(r.customer_id),
             customer_name: r.customer_name,
             asset_id: r.asset_id.map(AssetId),
+            category_id: r.category_id,
             order_id: r.order_id.map(OrderId),
             service_type: c.code("service_type", &r.service_type)?,
             suggested_type: c.opt_code("suggested_type", r.suggested_type.as_deref())?,
@@ -194,7 +196,7 @@ impl TryFrom<RowRec> for RequestRow {
 pub(crate) const VISIT_COLS: &str = "v.id, v.request_id, r.number AS request_number, r.subject, \
     r.description AS fault, c.name AS customer_name, c.primary_phone AS customer_phone, \
     v.technician_id, u.name AS technician_name, v.starts_at, v.ends_at, v.status, v.address, v.work_done, \
-    v.parts, v.minutes_spent, v.confirmed_by, v.reported_at, r.service_type, v.checklist \
+    v.parts, v.minutes_spent, v.confirmed_by, v.reported_at, r.service_type, v.checklist, v.arrived_at, v.on_time \
     FROM visits v JOIN requests r ON r.id = v.request_id JOIN customers c ON c.id = r.customer_id \
     JOIN users u ON u.id = v.technician_id";
 
@@ -220,6 +222,8 @@ pub(crate) struct VisitRec {
     pub(crate) reported_at: Option<String>,
     pub(crate) service_type: String,
     pub(crate) checklist: Option<String>,
+    pub(crate) arrived_at: Option<String>,
+    pub(crate) on_time: Option<i64>,
 }
 
 impl TryFrom<VisitRec> for Visit {
@@ -251,6 +255,8 @@ impl TryFrom<VisitRec> for Visit {
                 Some(j) => c.json("checklist", j)?,
                 None => vec![],
             },
+            arrived_at: c.opt_at("arrived_at", v.arrived_at.as_deref())?,
+            on_time: v.on_time.map(|x| x != 0),
         })
     }
 }
@@ -275,6 +281,15 @@ impl SqlStore {
         fx: &Effects,
         now: &str,
     ) -> Result<(), StoreError> {
+        if let Some(earlier) = fx.repeat_of {
+            // Its item came back for repair: its month's scorecard figures change.
+            exec(
+                &mut *tx,
+                "UPDATE requests SET repeated = 1, updated_at = $1 WHERE id = $2",
+                &[now.into(), V::I(earlier.get())],
+            )
+            .await?;
+        }
         for (kind, from, to) in &fx.history {
             exec(
                 &mut *tx,
@@ -549,6 +564,7 @@ impl SqlStore {
             }
             // The rarer effects go their usual way.
             let rest = Effects {
+                repeat_of: fx.repeat_of,
                 timeline: fx.timeline.clone(),
                 message: fx.message.clone(),
                 mails: fx.mails.clone(),

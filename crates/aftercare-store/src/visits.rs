@@ -195,7 +195,8 @@ impl VisitStore for SqlStore {
                     let n = exec(
                         &mut *tx,
                         "UPDATE visits SET status = $1, work_done = $2, parts = $3, minutes_spent = $4, \
-                         confirmed_by = $5, reported_at = $6, checklist = $7 WHERE id = $8 AND status = 'booked'",
+                         confirmed_by = $5, reported_at = $6, checklist = $7, arrived_at = $8, on_time = $9, \
+                         checklist_items = $10, checklist_done = $11 WHERE id = $12 AND status = 'booked'",
                         &[
                             v.status.into(),
                             (&v.work_done).into(),
@@ -207,6 +208,10 @@ impl VisitStore for SqlStore {
                                 (!v.checklist.is_empty())
                                     .then(|| serde_json::to_string(&v.checklist).unwrap_or_default()),
                             ),
+                            v.arrived_at.into(),
+                            V::OptI(v.on_time.map(i64::from)),
+                            V::I(v.checklist.len() as i64),
+                            V::I(v.checklist.iter().filter(|m| m.done).count() as i64),
                             v.id.into(),
                         ],
                     )
@@ -217,6 +222,15 @@ impl VisitStore for SqlStore {
                             code: "visit_not_booked",
                             field: None,
                         });
+                    }
+                    // One more visit done on the request: its month's figures change.
+                    if v.status == aftercare_domain::request::VisitStatus::Done {
+                        exec(
+                            &mut *tx,
+                            "UPDATE requests SET visits_done = visits_done + 1, updated_at = $1 WHERE id = $2",
+                            &[now.clone().into(), v.request_id.into()],
+                        )
+                        .await?;
                     }
                     let customer_id = scalar(
                         &mut *tx,

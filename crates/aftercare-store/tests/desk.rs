@@ -353,6 +353,7 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
         minutes_spent: 90,
         confirmed_by: "张伟".into(),
         checklist: vec![mark("准时到达", true)],
+        arrived_at: None,
     };
     assert_eq!(
         invalid_fields(app.report_visit(&w.tech, visit, &report).await),

@@ -710,6 +710,7 @@ async fn partners_claim_and_are_paid_by_statement(kind: Kind) {
         minutes_spent: 60,
         confirmed_by: "陈静".into(),
         checklist: vec![],
+        arrived_at: None,
     };
     report.parts = Some("启动电容 x1".into());
     app.report_visit(&w.partner_tech, visit, &report)

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Every job a server runs: the SLA sweep, value refresh, feedback capture, surveys, the
-/// text model's sync, unfinished imports and certificate warnings; search indexing when the app has an index; mail delivery when
+/// text model's sync, unfinished imports, certificate warnings and scorecard figures; search indexing when the app has an index; mail delivery when
 /// there is a mailer.
 pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>> {
     let mut jobs: Vec<Arc<dyn Job>> = vec![
@@ -22,6 +22,7 @@ pub fn app_jobs(app: &App, mailer: Option<Arc<dyn Mailer>>) -> Vec<Arc<dyn Job>>
         Arc::new(TextModelSync(app.clone())),
         Arc::new(ImportResume(app.clone())),
         Arc::new(CertificateWarnings(app.clone())),
+        Arc::new(ScorecardRefresh(app.clone())),
     ];
     if app.search.is_some() {
         jobs.push(Arc::new(SearchIndexing::new(app.clone())));
@@ -78,6 +79,26 @@ impl Job for CertificateWarnings {
     async fn run_once(&self) -> Result<Round, AppError> {
         let n = self.0.warn_expiring_certificates().await?;
         Ok(Round::default().count("warned", n))
+    }
+}
+
+/// Sums again the scorecard months whose figures changed, so that scorecards open fast.
+pub struct ScorecardRefresh(pub App);
+
+#[async_trait]
+impl Job for ScorecardRefresh {
+    fn name(&self) -> &'static str {
+        "scorecard_refresh"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(300)
+    }
+    fn scope(&self) -> Scope {
+        Scope::Shared
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let n = self.0.refresh_scorecards().await?;
+        Ok(Round::default().count("months", n))
     }
 }
 

@@ -18,6 +18,7 @@ mod offers;
 mod orders;
 mod outbox;
 mod privacy;
+mod quality;
 mod requests;
 mod returns;
 mod search_index;
@@ -45,6 +46,7 @@ pub use offers::OfferStore;
 pub use orders::*;
 pub use outbox::*;
 pub use privacy::*;
+pub use quality::QualityStore;
 pub use requests::*;
 pub use returns::*;
 pub use search_index::SearchIndex;
@@ -113,6 +115,7 @@ pub trait DeskPorts:
     + NetworkStore
     + NotificationStore
     + OrderStore
+    + QualityStore
     + RequestStore
     + ReturnStore
     + VisitStore
@@ -129,6 +132,7 @@ impl<T> DeskPorts for T where
         + NetworkStore
         + NotificationStore
         + OrderStore
+        + QualityStore
         + RequestStore
         + ReturnStore
         + VisitStore
@@ -148,6 +152,7 @@ pub trait Store:
     + DeskSetupStore
     + NetworkStore
     + ClaimStore
+    + QualityStore
     + RequestStore
     + VisitStore
     + NotificationStore
@@ -240,6 +245,9 @@ pub struct Effects {
     /// The Message-ID of the inbound mail this change takes in, kept so that the same
     /// mail delivered again is not taken in twice.
     pub received_mail: Option<String>,
+    /// An earlier repair of the same item this request repeats (within 30 days of its
+    /// resolution): marked repeated, for scorecards.
+    pub repeat_of: Option<RequestId>,
 }
 
 /// Which requests to list.

@@ -77,3 +77,88 @@ CREATE TABLE warranty_claims (
 CREATE UNIQUE INDEX warranty_claims_request ON warranty_claims (request_id);
 CREATE INDEX warranty_claims_outlet ON warranty_claims (outlet_id, month, id);
 CREATE INDEX warranty_claims_status ON warranty_claims (status, id);
+
+-- Scorecards. What a request's scorecard needs that is not stored elsewhere: its item's
+-- product category, the visits reported done on it, whether a repair of the same item
+-- followed within 30 days of its resolution, and when the technician arrived.
+ALTER TABLE requests ADD COLUMN category_id BIGINT;
+ALTER TABLE requests ADD COLUMN visits_done BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN repeated BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE visits ADD COLUMN arrived_at TEXT;
+-- Arrived at most 15 minutes late (1) or not (0); none when no arrival was recorded.
+ALTER TABLE visits ADD COLUMN on_time BIGINT;
+ALTER TABLE visits ADD COLUMN checklist_items BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE visits ADD COLUMN checklist_done BIGINT NOT NULL DEFAULT 0;
+UPDATE requests SET category_id = (SELECT p.category_id FROM assets a JOIN products p ON p.id = a.product_id
+    WHERE a.id = requests.asset_id) WHERE asset_id IS NOT NULL;
+UPDATE requests SET visits_done = (SELECT COUNT(*) FROM visits v WHERE v.request_id = requests.id
+    AND v.status = 'done');
+-- Which months' figures changed since they were summed: requests touched, visits
+-- reported and surveys answered since (surveys are found by their answer time already).
+CREATE INDEX requests_updated ON requests (updated_at);
+CREATE INDEX surveys_request ON surveys (request_id);
+CREATE INDEX visits_reported ON visits (reported_at);
+
+-- The figures of a month (by when requests were opened), summed per person, outlet,
+-- service type, product category and value tier: what scorecards add up, and the case
+-- mix they compare against. Rebuilt per month when something in it changed.
+CREATE TABLE scorecard_cells (
+    month TEXT NOT NULL,
+    user_id BIGINT NOT NULL,
+    outlet_id BIGINT NOT NULL,
+    service_type TEXT NOT NULL,
+    category_id BIGINT NOT NULL,
+    tier TEXT NOT NULL,
+    requests BIGINT NOT NULL,
+    response_n BIGINT NOT NULL,
+    response_ok BIGINT NOT NULL,
+    resolved BIGINT NOT NULL,
+    resolved_ok BIGINT NOT NULL,
+    fix_n BIGINT NOT NULL,
+    first_fix BIGINT NOT NULL,
+    repair_n BIGINT NOT NULL,
+    repeats BIGINT NOT NULL,
+    rated BIGINT NOT NULL,
+    satisfied BIGINT NOT NULL,
+    nps_n BIGINT NOT NULL,
+    promoters BIGINT NOT NULL,
+    detractors BIGINT NOT NULL,
+    ces_n BIGINT NOT NULL,
+    ces_sum BIGINT NOT NULL,
+    complaints BIGINT NOT NULL,
+    visits_timed BIGINT NOT NULL,
+    visits_on_time BIGINT NOT NULL,
+    checklist_items BIGINT NOT NULL,
+    checklist_done BIGINT NOT NULL
+);
+CREATE INDEX scorecard_cells_month ON scorecard_cells (month, user_id);
+-- When each month was last summed.
+CREATE TABLE scorecard_builds (
+    month TEXT PRIMARY KEY,
+    built_at TEXT NOT NULL
+);
+
+-- Quality reviews: a resolved request looked at against a rubric (each criterion scored
+-- 0–5, JSON), with the person's answer.
+CREATE TABLE quality_reviews (
+    id {pk},
+    request_id BIGINT NOT NULL REFERENCES requests (id),
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    -- The month (YYYY-MM) it samples.
+    period TEXT NOT NULL,
+    -- random, complaint, low_rating
+    reason TEXT NOT NULL,
+    -- open, done
+    status TEXT NOT NULL,
+    scores TEXT,
+    score BIGINT,
+    comment TEXT,
+    reviewer_id BIGINT REFERENCES users (id),
+    reviewed_at TEXT,
+    answer TEXT,
+    answered_at TEXT,
+    created_at TEXT NOT NULL,
+    version BIGINT NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX quality_reviews_request ON quality_reviews (request_id);
+CREATE INDEX quality_reviews_user ON quality_reviews (user_id, period);

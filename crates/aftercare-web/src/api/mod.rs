@@ -13,6 +13,7 @@ mod feedback;
 mod network;
 mod orders;
 mod portal;
+mod quality;
 pub mod transfer;
 pub(crate) mod value;
 
@@ -64,6 +65,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(care::routes())
         .merge(network::routes())
         .merge(claims::routes())
+        .merge(quality::routes())
         .split_for_parts();
     // Imports and exports carry files: in the document, outside the JSON body limit.
     let (files, files_doc) = transfer::routes().split_for_parts();

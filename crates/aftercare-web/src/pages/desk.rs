@@ -514,6 +514,10 @@ struct RequestPage {
 }
 
 impl RequestPage {
+    /// A visit's day in China, for the arrival time typed in its report.
+    fn visit_day(&self, at: &jiff::Timestamp) -> String {
+        aftercare_domain::calendar::china_date(*at).to_string()
+    }
     fn claim_yuan(&self, m: impl crate::pages::claims::Fen) -> String {
         aftercare_domain::catalog::format_money(m.fen_of())
     }
@@ -719,6 +723,14 @@ fn standard_in(all: &[(ServiceType, Vec<String>)], t: ServiceType) -> Vec<String
         .find(|(k, _)| *k == t)
         .map(|(_, items)| items.clone())
         .unwrap_or_default()
+}
+
+/// The arrival time of a visit report form: the visit's day and the time typed.
+fn arrival_of(f: &crate::kit::page::FormData) -> Option<String> {
+    let time = f.s("arrived_time");
+    let day = f.s("visit_day");
+    (!time.trim().is_empty() && !day.trim().is_empty())
+        .then(|| format!("{}T{}", day.trim(), time.trim()))
 }
 
 /// The checklist marks of a visit report form: every item sent, done where ticked.
@@ -928,6 +940,7 @@ async fn report_submit(
         minutes_spent: f.s("minutes_spent").trim().parse().unwrap_or(0),
         confirmed_by: f.s("confirmed_by"),
         checklist: checklist_of(&f),
+        arrived_at: arrival_of(&f),
     };
     let r = s.app.report_visit(&session.principal, id, &input).await;
     // From the technician's day, back to the day.

@@ -14,6 +14,7 @@ mod library;
 mod network;
 mod orders;
 pub mod portal;
+mod quality;
 mod session;
 pub(crate) mod survey;
 mod transfer;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(care::routes())
         .merge(network::routes())
         .merge(claims::routes())
+        .merge(quality::routes())
         .merge(voc::routes())
         .merge(value::routes())
         .merge(portal::routes())

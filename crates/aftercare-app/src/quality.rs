@@ -1,0 +1,694 @@
+//! Service quality held to account: scorecards per person and per outlet over whole
+//! months, against targets and adjusted for case mix; the monthly figures they add up
+//! (kept per month, summed again when something in a month changes); quality reviews of
+//! sampled requests, which the reviewed person sees and answers.
+//!
+//! A brand's desk managers see everyone's; everyone else sees their own, and a partner's
+//! staff their own outlet's.
+
+use crate::error::AppError;
+use crate::ports::*;
+use crate::quality_model::*;
+use crate::service::{App, Principal};
+use aftercare_domain::account::{Permission, Role};
+use aftercare_domain::calendar::{BusinessCalendar, china};
+use aftercare_domain::error::{optional_text, required_text};
+use aftercare_domain::scorecard::{self, Counts, Measure, MixKey};
+use aftercare_domain::{Invalid, OutletId, UserId};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, HashMap};
+
+/// The most months one scorecard spans.
+const MAX_MONTHS: i64 = 36;
+/// The most months summed again in one refresh (the rest follow in the next).
+const REFRESH_MONTHS: usize = 48;
+/// Requests picked at random per person and month for review, besides every complaint
+/// and low rating.
+pub const RANDOM_REVIEWS: usize = 3;
+/// A rating at or below this is low: always reviewed.
+pub const LOW_RATING: i64 = 2;
+
+/// A month as YYYY-MM, and its first day.
+pub fn parse_month(s: &str) -> Result<Date, &'static str> {
+    let t = s.trim();
+    if t.len() != 7 || t.as_bytes()[4] != b'-' {
+        return Err("month_invalid");
+    }
+    format!("{t}-01").parse().map_err(|_| "month_invalid")
+}
+
+fn month_label(d: Date) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+fn next_month(d: Date) -> Date {
+    d.first_of_month()
+        .checked_add(jiff::Span::new().months(1))
+        .unwrap_or(d)
+}
+
+/// The instants a month (China time) starts and ends at.
+fn month_range(first: Date) -> (Timestamp, Timestamp) {
+    let at = |d: Date| {
+        d.to_zoned(china())
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+    };
+    (at(first), at(next_month(first)))
+}
+
+fn view(m: &Measure) -> MeasureView {
+    MeasureView {
+        code: m.code.to_string(),
+        value: m.value,
+        n: m.n,
+        expected: m.expected,
+        adjusted: m.adjusted,
+        target: m.target,
+        meets: m.meets(),
+        better: match m.better {
+            scorecard::Better::Higher => "higher",
+            scorecard::Better::Lower => "lower",
+        }
+        .into(),
+    }
+}
+
+fn plain(
+    code: &'static str,
+    n: i64,
+    value: Option<f64>,
+    target: Option<f64>,
+    better: scorecard::Better,
+) -> Measure {
+    Measure {
+        code,
+        value,
+        n,
+        expected: None,
+        adjusted: None,
+        target,
+        better,
+    }
+}
+
+/// Everyone's figures per kind of request, and one subject's.
+#[derive(Default)]
+struct Sums {
+    total: Counts,
+    mix: HashMap<MixKey, Counts>,
+}
+
+impl Sums {
+    fn add(&mut self, c: &Cell) {
+        self.total += c.counts;
+        *self
+            .mix
+            .entry((c.service_type.clone(), c.category_id, c.tier.clone()))
+            .or_default() += c.counts;
+    }
+}
+
+impl<S> App<S>
+where
+    S: ?Sized + Send + Sync + DeskPorts + QualityStore + OfferStore + CampaignStore,
+{
+    /// Sums again the months whose figures changed since the last refresh (and those never
+    /// summed). Returns how many months were summed.
+    pub async fn refresh_scorecards(&self) -> Result<usize, AppError> {
+        let started = self.clock.now();
+        let Some((first, last)) = self.store.request_span().await? else {
+            return Ok(0);
+        };
+        let builds = self.store.scorecard_builds().await?;
+        let built: HashMap<String, Timestamp> = builds.into_iter().collect();
+        let mut dirty: Vec<Date> = Vec::new();
+        let mut m = aftercare_domain::calendar::china_date(first).first_of_month();
+        let end = aftercare_domain::calendar::china_date(last.max(started)).first_of_month();
+        while m <= end {
+            if !built.contains_key(&month_label(m)) {
+                dirty.push(m);
+            }
+            m = next_month(m);
+        }
+        if let Some(since) = built.get("*") {
+            for t in self.store.changed_since(*since).await? {
+                let d = aftercare_domain::calendar::china_date(t).first_of_month();
+                if !dirty.contains(&d) {
+                    dirty.push(d);
+                }
+            }
+        }
+        dirty.sort();
+        let todo: Vec<Date> = dirty.iter().copied().take(REFRESH_MONTHS).collect();
+        for d in &todo {
+            self.rebuild_month(*d).await?;
+        }
+        if todo.len() == dirty.len() {
+            self.store.mark_refreshed(started).await?;
+        }
+        Ok(todo.len())
+    }
+
+    async fn rebuild_month(&self, first: Date) -> Result<(), AppError> {
+        let (from, to) = month_range(first);
+        let lookback = from
+            .checked_sub(jiff::SignedDuration::from_hours(
+                24 * scorecard::REPEAT_DAYS,
+            ))
+            .unwrap_or(from);
+        // Each complaint to whoever served the customer last, within 30 days before it.
+        let mut latest: BTreeMap<i64, ComplaintCandidate> = BTreeMap::new();
+        for c in self.store.complaint_candidates(from, to, lookback).await? {
+            let within = c.complaint_at.duration_since(c.resolved_at).as_secs()
+                <= scorecard::REPEAT_DAYS * 86_400;
+            if !within {
+                continue;
+            }
+            let better = latest
+                .get(&c.complaint_id)
+                .is_none_or(|x| (c.resolved_at, c.request_id) > (x.resolved_at, x.request_id));
+            if better {
+                latest.insert(c.complaint_id, c);
+            }
+        }
+        let mut cells: HashMap<(i64, i64, String, i64, String), Counts> = HashMap::new();
+        for c in latest.into_values() {
+            cells
+                .entry((
+                    c.user_id,
+                    c.outlet_id,
+                    c.service_type,
+                    c.category_id,
+                    c.tier,
+                ))
+                .or_default()
+                .complaints += 1;
+        }
+        let extra: Vec<Cell> = cells
+            .into_iter()
+            .map(
+                |((user_id, outlet_id, service_type, category_id, tier), counts)| Cell {
+                    month: None,
+                    user_id,
+                    outlet_id,
+                    service_type,
+                    category_id,
+                    tier,
+                    counts,
+                },
+            )
+            .collect();
+        self.store
+            .rebuild_month(&month_label(first), from, to, &extra, self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// The months a query spans, checked.
+    fn months_of(&self, q: &ScorecardQuery) -> Result<(Date, Date), AppError> {
+        let this = self.clock.today().first_of_month();
+        let mut inv = Invalid::default();
+        let from = match q.from.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => inv.check("from", parse_month(s)),
+            None => Some(this),
+        };
+        let to = match q.to.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => inv.check("to", parse_month(s)),
+            None => from,
+        };
+        if let (Some(a), Some(b)) = (from, to) {
+            if b < a {
+                inv.push("to", "from_after_to");
+            } else {
+                let months =
+                    (b.year() as i64 - a.year() as i64) * 12 + b.month() as i64 - a.month() as i64;
+                if months >= MAX_MONTHS {
+                    inv.push("to", "period_too_long");
+                }
+            }
+        }
+        if q.of
+            .as_deref()
+            .is_some_and(|o| !matches!(o, "people" | "outlets"))
+        {
+            inv.push("of", "out_of_range");
+        }
+        inv.into_result()?;
+        Ok((from.unwrap_or(this), to.unwrap_or(this)))
+    }
+
+    /// Whose scorecards the caller may read: everyone's (managers), or only theirs (and
+    /// a partner's staff their outlet's).
+    async fn scorecard_scope(
+        &self,
+        p: &Principal,
+    ) -> Result<(Option<UserId>, Option<OutletId>, bool), AppError> {
+        p.require(Permission::Read)?;
+        if let Some(o) = self.partner_outlet(p).await? {
+            return Ok((Some(p.user.id), Some(o), false));
+        }
+        if p.role.allows(Permission::ManageDesk) {
+            return Ok((None, None, true));
+        }
+        Ok((Some(p.user.id), None, false))
+    }
+
+    /// Scorecards for a period of whole months: people's (default) or outlets'.
+    pub async fn scorecards(
+        &self,
+        p: &Principal,
+        q: &ScorecardQuery,
+    ) -> Result<ScorecardReport, AppError> {
+        let (from, to) = self.months_of(q)?;
+        let (me, my_outlet, all) = self.scorecard_scope(p).await?;
+        let outlets_wanted = q.of.as_deref() == Some("outlets");
+        if outlets_wanted && !all && my_outlet.is_none() {
+            return Err(AppError::Forbidden);
+        }
+        self.refresh_scorecards().await?;
+        let (fl, tl) = (month_label(from), month_label(to));
+        let cells = self.store.scorecard_cells(&fl, &tl, None, false).await?;
+        let mut everyone = Sums::default();
+        let mut subjects: HashMap<i64, Sums> = HashMap::new();
+        for c in &cells {
+            everyone.add(c);
+            let id = if outlets_wanted {
+                c.outlet_id
+            } else {
+                c.user_id
+            };
+            if id != 0 {
+                subjects.entry(id).or_default().add(c);
+            }
+        }
+        let targets = scorecard::default_targets();
+        let staff = self.store.staff_profiles().await?;
+        let outlets = self.store.outlets().await?;
+        // Quality review scores and second-sale revenue of the period.
+        let reviews: HashMap<i64, (i64, i64)> = self
+            .store
+            .review_scores(&fl, &tl)
+            .await?
+            .into_iter()
+            .map(|(u, n, s)| (u.get(), (n, s)))
+            .collect();
+        let (range_from, _) = month_range(from);
+        let (_, range_to) = month_range(to);
+        let sales = self
+            .second_sales(range_from, range_to, outlets_wanted)
+            .await?;
+        // Every active outlet or member of staff who takes requests, and whoever else has
+        // figures in the period.
+        let mut ids: Vec<i64> = if outlets_wanted {
+            outlets
+                .iter()
+                .filter(|o| o.active)
+                .map(|o| o.id.get())
+                .collect()
+        } else {
+            staff
+                .iter()
+                .filter(|s| {
+                    s.active && matches!(s.role, Role::Agent | Role::Technician | Role::Manager)
+                })
+                .map(|s| s.user_id.get())
+                .collect()
+        };
+        let listed: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        let mut others: Vec<i64> = subjects
+            .keys()
+            .copied()
+            .filter(|k| !listed.contains(k))
+            .collect();
+        others.sort_unstable();
+        ids.extend(others);
+        let mut cards = Vec::new();
+        for id in ids {
+            if outlets_wanted {
+                if my_outlet.is_some_and(|o| o.get() != id) {
+                    continue;
+                }
+            } else if me.is_some_and(|u| u.get() != id) {
+                continue;
+            }
+            let mine = subjects.remove(&id).unwrap_or_default();
+            let expected = scorecard::expected(&mine.mix, &everyone.mix);
+            let mut measures =
+                scorecard::measures(&mine.total, &expected, &everyone.total, &targets);
+            let (name, outlet) = if outlets_wanted {
+                let o = outlets.iter().find(|o| o.id.get() == id);
+                if let Some(o) = o
+                    && (o.response_minutes.is_some() || o.resolution_minutes.is_some())
+                {
+                    measures.extend(self.own_targets(o, range_from, range_to).await?);
+                }
+                (
+                    o.map(|o| o.name.clone())
+                        .unwrap_or_else(|| format!("#{id}")),
+                    None,
+                )
+            } else {
+                let s = staff.iter().find(|s| s.user_id.get() == id);
+                let review = reviews.get(&id).copied().unwrap_or((0, 0));
+                measures.push(plain(
+                    "quality_score",
+                    review.0,
+                    (review.0 > 0).then(|| review.1 as f64 / review.0 as f64),
+                    targets.get("quality_score").copied(),
+                    scorecard::Better::Higher,
+                ));
+                (
+                    s.map(|s| s.name.clone())
+                        .unwrap_or_else(|| format!("#{id}")),
+                    s.and_then(|s| s.outlet_id)
+                        .and_then(|o| outlets.iter().find(|x| x.id == o))
+                        .map(|o| o.name.clone()),
+                )
+            };
+            let sold = sales.get(&id).copied().unwrap_or((0, 0));
+            measures.push(plain(
+                "second_sale",
+                sold.0,
+                Some(sold.1 as f64),
+                None,
+                scorecard::Better::Higher,
+            ));
+            let judged = measures.iter().filter(|m| m.meets().is_some()).count() as i64;
+            let met = measures.iter().filter(|m| m.meets() == Some(true)).count() as i64;
+            cards.push(Scorecard {
+                kind: if outlets_wanted { "outlet" } else { "person" }.into(),
+                id,
+                name,
+                outlet,
+                measures: measures.iter().map(view).collect(),
+                met,
+                judged,
+            });
+        }
+        // Ranked: most targets met first, then the best case-mix adjusted resolution rate.
+        let resolution = |c: &Scorecard| {
+            c.measures
+                .iter()
+                .find(|m| m.code == "resolution_in_sla")
+                .and_then(|m| m.adjusted.or(m.value))
+                .unwrap_or(-1.0)
+        };
+        cards.sort_by(|a, b| {
+            b.met
+                .cmp(&a.met)
+                .then(resolution(b).total_cmp(&resolution(a)))
+                .then(a.name.cmp(&b.name))
+        });
+        Ok(ScorecardReport {
+            from: fl,
+            to: tl,
+            of: if outlets_wanted { "outlets" } else { "people" }.into(),
+            cards,
+        })
+    }
+
+    /// A person's or an outlet's scorecard month by month over the period.
+    pub async fn scorecard_trend(
+        &self,
+        p: &Principal,
+        q: &ScorecardQuery,
+        id: i64,
+    ) -> Result<Vec<TrendPoint>, AppError> {
+        let (from, to) = self.months_of(q)?;
+        let mut out = Vec::new();
+        let mut m = from;
+        while m <= to {
+            let label = month_label(m);
+            let one = ScorecardQuery {
+                from: Some(label.clone()),
+                to: Some(label.clone()),
+                of: q.of.clone(),
+            };
+            let r = self.scorecards(p, &one).await?;
+            if let Some(card) = r.cards.into_iter().find(|c| c.id == id) {
+                out.push(TrendPoint {
+                    month: label,
+                    measures: card.measures,
+                });
+            } else {
+                return Err(AppError::NotFound("scorecard"));
+            }
+            m = next_month(m);
+        }
+        Ok(out)
+    }
+
+    /// A partner's requests against its own targets, counted in its working calendar.
+    async fn own_targets(
+        &self,
+        o: &crate::model::Outlet,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Measure>, AppError> {
+        let config = self.store.desk_config().await?;
+        let cal = o
+            .calendar_id
+            .and_then(|id| config.calendars.iter().find(|c| c.id == id))
+            .and_then(|c| crate::desk::spec_of(&c.body).build().ok())
+            .unwrap_or_else(BusinessCalendar::always);
+        let times = self.store.outlet_times(o.id, from, to).await?;
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for (code, target, pick) in [
+            (
+                "response_own_target",
+                o.response_minutes,
+                (|t: &OutletTimes| t.responded_at) as fn(&OutletTimes) -> Option<Timestamp>,
+            ),
+            (
+                "resolution_own_target",
+                o.resolution_minutes,
+                |t: &OutletTimes| t.resolved_at,
+            ),
+        ] {
+            let Some(minutes) = target else { continue };
+            let (mut n, mut ok) = (0i64, 0i64);
+            for t in &times {
+                let done = pick(t);
+                let spent = cal.working_seconds(t.created_at, done.unwrap_or(now));
+                // Still open and within its target: not judged yet.
+                if done.is_none() && spent <= minutes * 60 {
+                    continue;
+                }
+                n += 1;
+                if done.is_some() && spent <= minutes * 60 {
+                    ok += 1;
+                }
+            }
+            out.push(plain(
+                code,
+                n,
+                (n >= scorecard::MIN_SAMPLE).then(|| ok as f64 / n as f64),
+                Some(0.9),
+                scorecard::Better::Higher,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Offer sales credited per person (or per outlet) in [from, to): (orders, fen).
+    async fn second_sales(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        by_outlet: bool,
+    ) -> Result<HashMap<i64, (i64, i64)>, AppError> {
+        let mut a = self.store.offer_activity(from).await?;
+        a.responses.retain(|r| r.at < to);
+        a.orders.retain(|(_, at, _, _, _)| *at < to);
+        let offers = self.store.offers(false).await?;
+        let sales = crate::offer::offer_sales(&offers, &a, |r| {
+            if by_outlet {
+                r.outlet_id.map(|o| o.to_string())
+            } else {
+                r.user_id.map(|u| u.to_string())
+            }
+        });
+        Ok(sales
+            .into_iter()
+            .filter_map(|s| {
+                s.name
+                    .parse::<i64>()
+                    .ok()
+                    .map(|id| (id, (s.orders as i64, s.revenue)))
+            })
+            .collect())
+    }
+
+    // ---- quality reviews ---------------------------------------------------------------
+
+    /// Picks the month's requests to review, per person: every low rating and every request
+    /// a complaint was laid at, and a few at random. Returns how many reviews are new.
+    pub async fn sample_reviews(&self, p: &Principal, month: &str) -> Result<usize, AppError> {
+        p.require(Permission::ManageDesk)?;
+        let first = parse_month(month).map_err(|c| Invalid::one("period", c))?;
+        let label = month_label(first);
+        let (from, to) = month_range(first);
+        let candidates = self.store.review_candidates(from, to).await?;
+        // Complaints opened up to 30 days after the month ended may concern its requests.
+        let until = to
+            .checked_add(jiff::SignedDuration::from_hours(
+                24 * scorecard::REPEAT_DAYS,
+            ))
+            .unwrap_or(to);
+        let complained: std::collections::HashSet<i64> = self
+            .store
+            .complaint_candidates(from, until, from)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.complaint_at.duration_since(c.resolved_at).as_secs()
+                    <= scorecard::REPEAT_DAYS * 86_400
+            })
+            .map(|c| c.request_id)
+            .collect();
+        let mut per_user: BTreeMap<i64, Vec<&ReviewCandidate>> = BTreeMap::new();
+        for c in &candidates {
+            per_user.entry(c.user_id.get()).or_default().push(c);
+        }
+        let mut picked = Vec::new();
+        for (user, list) in per_user {
+            let mut rest = Vec::new();
+            for c in list {
+                let reason = if complained.contains(&c.request_id.get()) {
+                    Some("complaint")
+                } else if c.rating.is_some_and(|r| r <= LOW_RATING) {
+                    Some("low_rating")
+                } else {
+                    None
+                };
+                match reason {
+                    Some(r) => picked.push(NewReview {
+                        request_id: c.request_id,
+                        user_id: c.user_id,
+                        period: label.clone(),
+                        reason: r.into(),
+                    }),
+                    None => rest.push(c),
+                }
+            }
+            // The same month and person always draw the same sample.
+            let seed = (first.year() as u64) << 40 ^ (first.month() as u64) << 32 ^ user as u64;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            rest.shuffle(&mut rng);
+            let _ = rng.random::<u8>();
+            for c in rest.into_iter().take(RANDOM_REVIEWS) {
+                picked.push(NewReview {
+                    request_id: c.request_id,
+                    user_id: c.user_id,
+                    period: label.clone(),
+                    reason: "random".into(),
+                });
+            }
+        }
+        Ok(self.store.create_reviews(&picked, self.now()).await?)
+    }
+
+    /// Reviews: everyone's for managers, one's own otherwise.
+    pub async fn reviews(&self, p: &Principal, q: &ReviewQuery) -> Result<Vec<Review>, AppError> {
+        p.require(Permission::Read)?;
+        let mut inv = Invalid::default();
+        let period = match q.period.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => inv.check("period", parse_month(s)).map(month_label),
+            None => None,
+        };
+        let status = q.status.as_deref().filter(|s| !s.trim().is_empty());
+        if status.is_some_and(|s| !matches!(s, "open" | "done")) {
+            inv.push("status", "out_of_range");
+        }
+        inv.into_result()?;
+        let user =
+            if p.role.allows(Permission::ManageDesk) && self.partner_outlet(p).await?.is_none() {
+                q.user_id.map(UserId)
+            } else {
+                Some(p.user.id)
+            };
+        Ok(self.store.reviews(period.as_deref(), status, user).await?)
+    }
+
+    pub async fn review(&self, p: &Principal, id: i64) -> Result<Review, AppError> {
+        p.require(Permission::Read)?;
+        let r = self
+            .store
+            .review(id)
+            .await?
+            .ok_or(AppError::NotFound("review"))?;
+        let manager =
+            p.role.allows(Permission::ManageDesk) && self.partner_outlet(p).await?.is_none();
+        if !manager && r.user_id != p.user.id {
+            return Err(AppError::NotFound("review"));
+        }
+        Ok(r)
+    }
+
+    /// Scores a review against the rubric (managers; not their own).
+    pub async fn save_review(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &ReviewInput,
+    ) -> Result<(), AppError> {
+        p.require(Permission::ManageDesk)?;
+        let r = self.review(p, id).await?;
+        if r.user_id == p.user.id {
+            return Err(Invalid::one("reviewer", "review_own_work").into());
+        }
+        let scores: Vec<(String, i64)> = i.scores.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let mut inv = Invalid::default();
+        let score = match scorecard::review_score(&scores) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                inv.0.extend(e.0);
+                None
+            }
+        };
+        let comment = inv
+            .check("comment", optional_text(i.comment.as_deref(), 5000))
+            .flatten();
+        inv.into_result()?;
+        self.store
+            .save_review(
+                &p.actor(),
+                id,
+                i.version,
+                &scores,
+                score.unwrap_or(0),
+                comment.as_deref(),
+                p.user.id,
+                self.now(),
+            )
+            .await
+            .map_err(AppError::from_store("review"))
+    }
+
+    /// The reviewed person answers their review.
+    pub async fn answer_review(
+        &self,
+        p: &Principal,
+        id: i64,
+        i: &ReviewAnswer,
+    ) -> Result<(), AppError> {
+        p.require(Permission::Read)?;
+        let r = self.review(p, id).await?;
+        if r.user_id != p.user.id {
+            return Err(AppError::Forbidden);
+        }
+        if r.status != "done" {
+            return Err(Invalid::one("answer", "review_not_done").into());
+        }
+        let answer = required_text(&i.answer, 5000).map_err(|c| Invalid::one("answer", c))?;
+        self.store
+            .answer_review(&p.actor(), id, i.version, &answer, self.now())
+            .await
+            .map_err(AppError::from_store("review"))
+    }
+}
