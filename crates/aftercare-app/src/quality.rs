@@ -692,3 +692,156 @@ where
             .map_err(AppError::from_store("review"))
     }
 }
+
+impl<S> App<S>
+where
+    S: ?Sized + Store,
+{
+    /// The brand's measures side by side, month by month: awareness (customers reached,
+    /// per touchpoint), reputation (ratings, NPS, word of mouth), loyalty (who buys again,
+    /// the stage funnel) — for everyone, per product line or per outlet.
+    pub async fn overview(&self, p: &Principal, q: &OverviewQuery) -> Result<Overview, AppError> {
+        p.require(Permission::Analyze)?;
+        let this = self.clock.today().first_of_month();
+        let five_before = this
+            .checked_sub(jiff::Span::new().months(5))
+            .unwrap_or(this);
+        let (from, to) = self.months_of(&ScorecardQuery {
+            from: q.from.clone().or_else(|| Some(month_label(five_before))),
+            to: q.to.clone().or_else(|| Some(month_label(this))),
+            of: None,
+        })?;
+        let by = q.by.as_deref().unwrap_or("all");
+        if !matches!(by, "all" | "line" | "outlet") {
+            return Err(Invalid::one("by", "out_of_range").into());
+        }
+        let mut firsts = Vec::new();
+        let mut m = from;
+        while m <= to {
+            firsts.push(m);
+            m = next_month(m);
+        }
+        let mut days = firsts.clone();
+        days.push(m);
+        let bounds: Vec<Timestamp> = days.iter().map(|d| month_range(*d).0).collect();
+        let f = self.store.overview_facts(&bounds, &days, by).await?;
+        let settings = self.voc_settings_now().await?;
+        // The groups: everyone, every product line, or every outlet.
+        let groups: Vec<(i64, String)> = match by {
+            "line" => self
+                .store
+                .categories()
+                .await?
+                .into_iter()
+                .map(|c| (c.id.get(), c.name))
+                .collect(),
+            "outlet" => self
+                .store
+                .outlets()
+                .await?
+                .into_iter()
+                .map(|o| (o.id.get(), o.name))
+                .collect(),
+            _ => vec![(0, String::new())],
+        };
+        let n = firsts.len();
+        let mut out = Vec::new();
+        for (id, name) in groups {
+            let mut months: Vec<OverviewCell> = firsts
+                .iter()
+                .map(|d| OverviewCell {
+                    month: month_label(*d),
+                    ..OverviewCell::default()
+                })
+                .collect();
+            for (m, g, t, c) in &f.reached {
+                if *g == id && *m < n {
+                    months[*m].reached += c;
+                    if by == "all" {
+                        months[*m].by_touchpoint.push((t.clone(), *c));
+                    }
+                }
+            }
+            let mut rated = vec![(0i64, 0i64); n];
+            let mut good = vec![0i64; n];
+            for (m, g, rating, breached, complaint, c) in &f.experiences {
+                if *g != id || *m >= n {
+                    continue;
+                }
+                months[*m].resolved += c;
+                if let Some(r) = rating {
+                    rated[*m].0 += c;
+                    rated[*m].1 += r * c;
+                }
+                if aftercare_domain::feedback::good_experience(*rating, *breached, *complaint) {
+                    good[*m] += c;
+                }
+            }
+            let mut nps = vec![(0i64, 0i64, 0i64); n];
+            for (m, g, score, c) in &f.nps {
+                if *g == id && *m < n {
+                    nps[*m].0 += c;
+                    if *score >= 9 {
+                        nps[*m].1 += c;
+                    } else if *score <= 6 {
+                        nps[*m].2 += c;
+                    }
+                }
+            }
+            for (m, g, b, again) in &f.buyers {
+                if *g == id && *m < n {
+                    months[*m].buyers += b;
+                    let prior =
+                        months[*m].repeat_share.unwrap_or(0.0) * (months[*m].buyers - b) as f64;
+                    months[*m].repeat_share = (months[*m].buyers > 0)
+                        .then(|| (prior + *again as f64) / months[*m].buyers as f64);
+                }
+            }
+            for (m, stage, c) in &f.stage_entries {
+                if id == 0 && *m < n {
+                    months[*m].stage_entries.push((stage.clone(), *c));
+                }
+            }
+            for (i, cell) in months.iter_mut().enumerate() {
+                cell.rating = (rated[i].0 > 0).then(|| rated[i].1 as f64 / rated[i].0 as f64);
+                cell.nps_answers = nps[i].0;
+                cell.nps = (nps[i].0 >= scorecard::MIN_SAMPLE)
+                    .then(|| 100.0 * (nps[i].1 - nps[i].2) as f64 / nps[i].0 as f64);
+                let bad = cell.resolved - good[i];
+                cell.word_of_mouth =
+                    good[i] * i64::from(settings.good_reach) - bad * i64::from(settings.bad_reach);
+                cell.by_touchpoint.sort_by(|a, b| b.1.cmp(&a.1));
+            }
+            let funnel: Vec<(String, i64)> = aftercare_domain::value::LoyaltyStage::ALL
+                .iter()
+                .map(|s| {
+                    let count = f
+                        .funnel
+                        .iter()
+                        .filter(|(g, st, _)| *g == id && st == s.code())
+                        .map(|(_, _, c)| c)
+                        .sum();
+                    (s.code().to_string(), count)
+                })
+                .collect();
+            out.push(OverviewGroup {
+                id,
+                name,
+                months,
+                funnel,
+            });
+        }
+        // Busiest first.
+        if by != "all" {
+            out.sort_by_key(|g| {
+                std::cmp::Reverse(g.months.iter().map(|m| m.resolved + m.buyers).sum::<i64>())
+            });
+        }
+        Ok(Overview {
+            from: month_label(from),
+            to: month_label(to),
+            by: by.into(),
+            groups: out,
+        })
+    }
+}

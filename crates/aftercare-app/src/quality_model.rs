@@ -185,3 +185,74 @@ pub struct Names {
     pub people: std::collections::HashMap<i64, (String, Option<OutletId>)>,
     pub outlets: std::collections::HashMap<i64, String>,
 }
+
+/// Which overview: months and grouping.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewQuery {
+    /// The first month, YYYY-MM (default: five months before this one).
+    pub from: Option<String>,
+    /// The last month, YYYY-MM (default: this month).
+    pub to: Option<String>,
+    /// all (default), line (product line) or outlet.
+    pub by: Option<String>,
+}
+
+/// Raw monthly figures for the overview: (month index, group key, figure…).
+#[derive(Debug, Clone, Default)]
+pub struct OverviewFacts {
+    /// (month, group, touchpoint or "", new customers reached).
+    pub reached: Vec<(usize, i64, String, i64)>,
+    /// (month, group, rating, breached, complaint, requests resolved).
+    pub experiences: Vec<(usize, i64, Option<i64>, bool, bool, i64)>,
+    /// (month, group, nps score, answers).
+    pub nps: Vec<(usize, i64, i64, i64)>,
+    /// (month, group, buyers, of them buying again).
+    pub buyers: Vec<(usize, i64, i64, i64)>,
+    /// (month, stage entered, customers) — for everyone only.
+    pub stage_entries: Vec<(usize, String, i64)>,
+    /// (group, stage, customers now).
+    pub funnel: Vec<(i64, String, i64)>,
+}
+
+/// One group's measures for one month.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct OverviewCell {
+    pub month: String,
+    /// Awareness: customers newly reached (for a product line or outlet: first buyers).
+    pub reached: i64,
+    /// Reached, per touchpoint code (everyone only).
+    pub by_touchpoint: Vec<(String, i64)>,
+    /// Reputation: requests resolved, their average rating (1–5), NPS, and the estimated
+    /// net word-of-mouth reach (good experiences × people told − bad × people told).
+    pub resolved: i64,
+    pub rating: Option<f64>,
+    pub nps: Option<f64>,
+    pub nps_answers: i64,
+    pub word_of_mouth: i64,
+    /// Loyalty: customers who bought, and the share buying again.
+    pub buyers: i64,
+    pub repeat_share: Option<f64>,
+    /// Customers entering each loyalty stage (everyone only).
+    pub stage_entries: Vec<(String, i64)>,
+}
+
+/// A group (everyone, a product line, an outlet) month by month.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OverviewGroup {
+    pub id: i64,
+    pub name: String,
+    pub months: Vec<OverviewCell>,
+    /// Customers at each loyalty stage now (a product line's: its buyers; an outlet's:
+    /// who bought there).
+    pub funnel: Vec<(String, i64)>,
+}
+
+/// The brand's measures side by side.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Overview {
+    pub from: String,
+    pub to: String,
+    pub by: String,
+    pub groups: Vec<OverviewGroup>,
+}

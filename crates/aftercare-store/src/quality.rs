@@ -680,4 +680,167 @@ impl QualityStore for SqlStore {
             .map(|(u, n, s)| (UserId(u), n, s))
             .collect())
     }
+
+    async fn overview_facts(
+        &self,
+        bounds: &[Timestamp],
+        days: &[jiff::civil::Date],
+        by: &str,
+    ) -> StoreResult<OverviewFacts> {
+        if bounds.len() < 2 || days.len() != bounds.len() {
+            return Ok(OverviewFacts::default());
+        }
+        let stamps: Vec<String> = bounds.iter().map(|b| stamp(*b)).collect();
+        let day_texts: Vec<String> = days.iter().map(ToString::to_string).collect();
+        // `CASE WHEN col < b1 THEN 0 WHEN col < b2 THEN 1 … END`, and the window filter.
+        let bucket = |sql: &mut Sql, col: &str, b: &[String]| {
+            // PostgreSQL types small literals as int4: cast to what is read.
+            sql.push("CAST(CASE");
+            for (i, v) in b.iter().enumerate().skip(1) {
+                sql.push(&format!(" WHEN {col} < ")).bind(v.as_str());
+                sql.push(&format!(" THEN {}", i - 1));
+            }
+            sql.push(" END AS BIGINT)");
+        };
+        let window = |sql: &mut Sql, col: &str, b: &[String]| {
+            sql.push(&format!(" {col} >= "))
+                .bind(b[0].as_str())
+                .push(&format!(" AND {col} < "))
+                .bind(b[b.len() - 1].as_str());
+        };
+        let mut f = OverviewFacts::default();
+
+        // Awareness: new customers (by touchpoint), or a line's or outlet's first buyers.
+        let mut sql = Sql::new("SELECT ");
+        if by == "all" {
+            bucket(&mut sql, "c.created_at", &stamps);
+            sql.push(" AS m, CAST(0 AS BIGINT) AS g, COALESCE(c.source, '') AS t, COUNT(*) AS n FROM customers c WHERE");
+            window(&mut sql, "c.created_at", &stamps);
+            sql.push(" GROUP BY 1, 3");
+        } else {
+            let key = if by == "line" {
+                "p.category_id"
+            } else {
+                "o.outlet_id"
+            };
+            let join = if by == "line" {
+                " JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id"
+            } else {
+                ""
+            };
+            bucket(&mut sql, "f.first", &day_texts);
+            sql.push(&format!(
+                " AS m, f.g AS g, '' AS t, COUNT(*) AS n FROM (SELECT o.customer_id, {key} AS g, \
+                 MIN(o.ordered_on) AS first FROM orders o{join} WHERE {key} IS NOT NULL \
+                 GROUP BY o.customer_id, {key}) f WHERE"
+            ));
+            window(&mut sql, "f.first", &day_texts);
+            sql.push(" GROUP BY 1, 2");
+        }
+        let rows: Vec<(i64, i64, String, i64)> =
+            fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        f.reached = rows
+            .into_iter()
+            .map(|(m, g, t, n)| (m as usize, g, t, n))
+            .collect();
+
+        // Reputation: resolved requests' experiences, and survey NPS answers.
+        let key = match by {
+            "line" => "COALESCE(r.category_id, 0)",
+            "outlet" => "COALESCE(r.outlet_id, 0)",
+            _ => "CAST(0 AS BIGINT)",
+        };
+        let mut sql = Sql::new("SELECT ");
+        bucket(&mut sql, "r.resolved_at", &stamps);
+        sql.push(&format!(
+            " AS m, {key} AS g, r.rating, r.resolution_breached, \
+             CAST(CASE WHEN r.service_type = 'complaint' THEN 1 ELSE 0 END AS BIGINT) AS complaint, COUNT(*) AS n \
+             FROM requests r WHERE"
+        ));
+        window(&mut sql, "r.resolved_at", &stamps);
+        sql.push(" GROUP BY 1, 2, 3, 4, 5");
+        let rows: Vec<(i64, i64, Option<i64>, i64, i64, i64)> =
+            fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        f.experiences = rows
+            .into_iter()
+            .map(|(m, g, rating, breached, complaint, n)| {
+                (m as usize, g, rating, breached != 0, complaint != 0, n)
+            })
+            .collect();
+        let key = match by {
+            "line" => "COALESCE(p.category_id, 0)",
+            "outlet" => "COALESCE(s.outlet_id, 0)",
+            _ => "CAST(0 AS BIGINT)",
+        };
+        let mut sql = Sql::new("SELECT ");
+        bucket(&mut sql, "s.answered_at", &stamps);
+        sql.push(&format!(
+            " AS m, {key} AS g, s.nps, COUNT(*) AS n FROM surveys s \
+             LEFT JOIN products p ON p.id = s.product_id WHERE s.nps IS NOT NULL AND"
+        ));
+        window(&mut sql, "s.answered_at", &stamps);
+        sql.push(" GROUP BY 1, 2, 3");
+        let rows: Vec<(i64, i64, i64, i64)> =
+            fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        f.nps = rows
+            .into_iter()
+            .map(|(m, g, nps, n)| (m as usize, g, nps, n))
+            .collect();
+
+        // Loyalty: who bought, and who had bought before.
+        let (key, join) = match by {
+            "line" => (
+                "p.category_id",
+                " JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id",
+            ),
+            "outlet" => ("COALESCE(o.outlet_id, 0)", ""),
+            _ => ("CAST(0 AS BIGINT)", ""),
+        };
+        let mut sql = Sql::new("SELECT ");
+        bucket(&mut sql, "o.ordered_on", &day_texts);
+        sql.push(&format!(
+            " AS m, {key} AS g, COUNT(DISTINCT o.customer_id) AS buyers, \
+             COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM orders e WHERE e.customer_id = o.customer_id \
+             AND e.ordered_on < o.ordered_on) THEN o.customer_id END) AS again \
+             FROM orders o{join} WHERE"
+        ));
+        window(&mut sql, "o.ordered_on", &day_texts);
+        sql.push(" GROUP BY 1, 2");
+        let rows: Vec<(i64, i64, i64, i64)> =
+            fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        f.buyers = rows
+            .into_iter()
+            .map(|(m, g, b, a)| (m as usize, g, b, a))
+            .collect();
+        if by == "all" {
+            let mut sql = Sql::new("SELECT ");
+            bucket(&mut sql, "h.at", &stamps);
+            sql.push(" AS m, h.to_stage, COUNT(*) AS n FROM loyalty_history h WHERE");
+            window(&mut sql, "h.at", &stamps);
+            sql.push(" GROUP BY 1, 2");
+            let rows: Vec<(i64, String, i64)> =
+                fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+            f.stage_entries = rows
+                .into_iter()
+                .map(|(m, s, n)| (m as usize, s, n))
+                .collect();
+        }
+        let funnel_sql = match by {
+            "line" => {
+                "SELECT p.category_id AS g, v.stage, COUNT(DISTINCT v.customer_id) AS n \
+                 FROM customer_values v JOIN orders o ON o.customer_id = v.customer_id \
+                 JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id GROUP BY 1, 2"
+            }
+            "outlet" => {
+                "SELECT o.outlet_id AS g, v.stage, COUNT(DISTINCT v.customer_id) AS n \
+                 FROM customer_values v JOIN orders o ON o.customer_id = v.customer_id \
+                 WHERE o.outlet_id IS NOT NULL GROUP BY 1, 2"
+            }
+            _ => {
+                "SELECT CAST(0 AS BIGINT) AS g, stage, COUNT(*) AS n FROM customer_values GROUP BY 1, 2"
+            }
+        };
+        f.funnel = fetch_all(&self.db.read, funnel_sql, &[]).await?;
+        Ok(f)
+    }
 }

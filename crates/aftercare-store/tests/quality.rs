@@ -434,7 +434,60 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
     let li = r.cards.iter().find(|c| c.name == "李师傅").unwrap();
     let qs = measure(li, "quality_score");
     assert_eq!((qs.n, qs.value), (1, Some(64.0)));
-    let _ = w.aircon;
+
+    // The management overview: November's resolved requests, ratings and buyers, for
+    // everyone and per product line; technicians do not read it.
+    let nov = OverviewQuery {
+        from: Some("2026-11".into()),
+        to: Some("2026-11".into()),
+        by: None,
+    };
+    assert!(matches!(
+        app.overview(&w.li, &nov).await,
+        Err(AppError::Forbidden)
+    ));
+    let o = app.overview(&w.admin, &nov).await.unwrap();
+    assert_eq!(o.groups.len(), 1);
+    let m = &o.groups[0].months[0];
+    // 160 laid down and one worked through the desk; two rated (1 and 2 stars).
+    assert_eq!((m.month.as_str(), m.resolved), ("2026-11", 161));
+    assert_eq!(m.rating, Some(1.5));
+    // One customer bought (the test's order), for the first time.
+    assert_eq!((m.buyers, m.repeat_share), (1, Some(0.0)));
+    assert_eq!(m.reached, 1);
+    // Bad experiences: 40 resolved late and the two low ratings (both in time); good ones
+    // tell 8 people, bad ones 25.
+    let bad = (1 + 18 + 6 + 8 + 3 + 4) + 2;
+    let good = 161 - bad;
+    assert_eq!(m.word_of_mouth, good * 8 - bad * 25);
+    let per_line = app
+        .overview(
+            &w.admin,
+            &OverviewQuery {
+                by: Some("line".into()),
+                ..nov.clone()
+            },
+        )
+        .await
+        .unwrap();
+    let aircon = per_line
+        .groups
+        .iter()
+        .find(|g| g.id == w.aircon.get())
+        .unwrap();
+    assert_eq!(aircon.months[0].resolved, 161);
+    assert_eq!(aircon.months[0].buyers, 1);
+    assert!(matches!(
+        app.overview(
+            &w.admin,
+            &OverviewQuery {
+                by: Some("region".into()),
+                ..nov
+            }
+        )
+        .await,
+        Err(AppError::Invalid(_))
+    ));
     db.cleanup().await;
 }
 

@@ -95,4 +95,14 @@ pub trait QualityStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Done reviews' scores of requests in periods `from`..=`to`: (person, count, sum).
     async fn review_scores(&self, from: &str, to: &str) -> StoreResult<Vec<(UserId, i64, i64)>>;
+
+    /// The overview's raw figures for months starting at `bounds` (each month runs to the
+    /// next bound; `days` are the same bounds as China days, for orders), grouped by
+    /// `by`: all (group 0), line (product category) or outlet.
+    async fn overview_facts(
+        &self,
+        bounds: &[Timestamp],
+        days: &[jiff::civil::Date],
+        by: &str,
+    ) -> StoreResult<OverviewFacts>;
 }

@@ -21,6 +21,23 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sample_reviews))
         .routes(routes!(get_review, save_review))
         .routes(routes!(answer_review))
+        .routes(routes!(overview))
+}
+
+/// The brand's measures side by side, month by month (analysts, managers, marketers):
+/// awareness (customers reached, per touchpoint; a line's or outlet's first buyers),
+/// reputation (ratings, NPS, estimated net word of mouth), loyalty (buyers and the share
+/// buying again, loyalty stages entered, the stage funnel now); for everyone (`by=all`),
+/// per product line (`line`) or per outlet (`outlet`).
+#[utoipa::path(get, path = "/api/v1/overview", tag = "service quality", params(OverviewQuery),
+    responses((status = 200, body = Overview), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn overview(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<OverviewQuery>,
+) -> ApiResult<Json<Overview>> {
+    Ok(Json(s.app.overview(&c.principal, &q).await?))
 }
 
 /// Scorecards for whole months (China time): every person's or outlet's for desk

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
             get(review_page).post(review_submit),
         )
         .route("/quality-reviews/{id}/answer", post(answer_submit))
+        .route("/overview", get(overview_page))
 }
 
 /// A measure's value as people read it.
@@ -489,4 +490,94 @@ async fn answer_submit(
             review_view(&s, &session, id, errors).await
         }
     }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct OverviewParams {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    c: Chrome,
+    o: Option<Overview>,
+    by: String,
+    from: String,
+    to: String,
+    errors: Vec<String>,
+}
+
+impl OverviewPage {
+    fn pct(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{:.0}%", x * 100.0))
+            .unwrap_or_else(|| "—".into())
+    }
+    fn one(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into())
+    }
+    fn whole(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "—".into())
+    }
+    fn touchpoints(&self, cell: &OverviewCell) -> String {
+        cell.by_touchpoint
+            .iter()
+            .take(3)
+            .map(|(t, n)| {
+                let name = if t.is_empty() {
+                    self.c.tr.t("overview.unknown_touchpoint")
+                } else {
+                    self.c.tr.k("tp", t)
+                };
+                format!("{name} {n}")
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+    fn stages(&self, list: &[(String, i64)]) -> String {
+        list.iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{} {n}", self.c.tr.k("stage", s)))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
+async fn overview_page(
+    State(s): State<AppState>,
+    session: Session,
+    PageQuery(q): PageQuery<OverviewParams>,
+) -> Response {
+    let tr = Tr(session.lang);
+    let query = OverviewQuery {
+        from: q.from.clone().filter(|x| !x.is_empty()),
+        to: q.to.clone().filter(|x| !x.is_empty()),
+        by: q.by.clone().filter(|x| !x.is_empty()),
+    };
+    let (o, errors) = match s.app.overview(&session.principal, &query).await {
+        Ok(o) => (Some(o), vec![]),
+        Err(e @ AppError::Invalid(_)) => (None, lines(e, &tr)),
+        Err(e) => return page_error(e, session.lang),
+    };
+    render(OverviewPage {
+        c: Chrome::for_session(&session, "overview"),
+        by: o
+            .as_ref()
+            .map(|o| o.by.clone())
+            .unwrap_or_else(|| "all".into()),
+        from: o
+            .as_ref()
+            .map(|o| o.from.clone())
+            .or(q.from)
+            .unwrap_or_default(),
+        to: o
+            .as_ref()
+            .map(|o| o.to.clone())
+            .or(q.to)
+            .unwrap_or_default(),
+        o,
+        errors,
+    })
 }
