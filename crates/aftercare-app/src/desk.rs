@@ -907,7 +907,9 @@ where
         if let Some(o) = &covered {
             r.outlet_id = Some(o.id);
         }
-        let cert = self.certification(&lines, needs_certificate).await?;
+        let cert = self
+            .certification(&lines, needs_certificate, self.clock.today())
+            .await?;
         if let (Some(a), Some(c)) = (i.assignee_id, &cert)
             && !c.allows(a, ty)
         {
@@ -1300,7 +1302,9 @@ where
                 .service_facts(r.customer_id)
                 .await?
                 .ok_or(AppError::NotFound("customer"))?;
-            let cert = self.certification_for(r.asset_id).await?;
+            let cert = self
+                .certification_for(r.asset_id, self.clock.today())
+                .await?;
             if let Some((a, why)) = self.route(&r, &facts, &staff, cert.as_ref(), None)? {
                 give_to(&mut r, &staff, a, why, &mut fx);
                 self.apply_transition(&mut r, RequestStatus::Assigned, &who(p), &mut fx)
@@ -1551,7 +1555,9 @@ where
             }
         }
         if let Some(a) = i.assignee_id {
-            let cert = self.certification_for(r.asset_id).await?;
+            let cert = self
+                .certification_for(r.asset_id, self.clock.today())
+                .await?;
             let chosen = if a.get() == 0 {
                 let facts = self
                     .store
@@ -1956,7 +1962,9 @@ where
                             erased: false,
                             lang: None,
                         };
-                        let cert = self.certification_for(r.asset_id).await?;
+                        let cert = self
+                            .certification_for(r.asset_id, self.clock.today())
+                            .await?;
                         if let Some(staff) = staff.as_mut()
                             && let Some((a, _)) =
                                 self.route(&r, &facts, staff, cert.as_ref(), r.assignee_id)?
@@ -2041,10 +2049,6 @@ where
         let tech = self.store.user(i.technician_id).await?;
         if !tech.as_ref().is_some_and(|t| t.active) {
             inv.push("technician_id", "reference_not_found");
-        } else if let Some(c) = self.certification_for(r.asset_id).await?
-            && !c.allows(i.technician_id, r.service_type)
-        {
-            inv.push("technician_id", "technician_not_certified");
         }
         inv.into_result()?;
         let (Some(starts), Some(ends), Some(tech)) = (starts, ends, tech) else {
@@ -2073,6 +2077,15 @@ where
                 code: "request_not_active",
                 field: Some("status".into()),
             });
+        }
+        // A product line that needs certification: the technician holds a certificate in
+        // force on the day of the visit (staff booking and the customer's own booking alike).
+        if let Some(c) = self
+            .certification_for(r.asset_id, china_date(starts))
+            .await?
+            && !c.allows(tech.id, r.service_type)
+        {
+            return Err(Invalid::one("technician_id", "technician_not_certified").into());
         }
         let id = self
             .store

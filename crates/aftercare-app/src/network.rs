@@ -62,6 +62,10 @@ fn warning_horizon(today: Date) -> Date {
 }
 
 fn list_text(field: &str, items: &[String], max_len: usize, inv: &mut Invalid) -> Vec<String> {
+    if items.len() > MAX_COVERAGE {
+        inv.push(field, "too_many");
+        return vec![];
+    }
     let mut out: Vec<String> = Vec::new();
     for (n, r) in items.iter().enumerate() {
         match optional_text(Some(r), max_len) {
@@ -127,7 +131,10 @@ where
         let regions = list_text("regions", &i.regions, 50, &mut inv);
         let known = self.store.categories().await?;
         let mut categories: Vec<CategoryId> = Vec::new();
-        for (n, c) in i.categories.iter().enumerate() {
+        if i.categories.len() > MAX_COVERAGE {
+            inv.push("categories", "too_many");
+        }
+        for (n, c) in i.categories.iter().take(MAX_COVERAGE).enumerate() {
             if !known.iter().any(|k| k.id == *c) {
                 inv.push(format!("categories[{n}]"), "reference_not_found");
             } else if !categories.contains(c) {
@@ -288,9 +295,23 @@ where
         category: CategoryId,
         required: bool,
     ) -> Result<(), AppError> {
+        self.set_certification_lines(p, &[(category, required)])
+            .await
+    }
+
+    /// Says for several product lines at once whether they need certification: all
+    /// changed together, or none.
+    pub async fn set_certification_lines(
+        &self,
+        p: &Principal,
+        changes: &[(CategoryId, bool)],
+    ) -> Result<(), AppError> {
         p.require(Permission::ManageDesk)?;
+        if changes.is_empty() {
+            return Ok(());
+        }
         self.store
-            .set_certification_required(&p.actor(), category, required, self.now())
+            .set_certification_required(&p.actor(), changes, self.now())
             .await
             .map_err(AppError::from_store("category"))
     }
@@ -497,11 +518,11 @@ where
         &self,
         lines: &[i64],
         required: bool,
+        on: Date,
     ) -> Result<Option<Certification>, AppError> {
         if !required {
             return Ok(None);
         }
-        let on = self.clock.today();
         let mut held: HashMap<UserId, Vec<routing::Certificate>> = HashMap::new();
         for (u, c) in self.store.certificates_in_force(on).await? {
             held.entry(u).or_default().push(c);
@@ -515,13 +536,14 @@ where
         }))
     }
 
-    /// The certification a stored request's item needs, if any.
+    /// The certification a stored request's item needs on a day, if any.
     pub(crate) async fn certification_for(
         &self,
         asset: Option<AssetId>,
+        on: Date,
     ) -> Result<Option<Certification>, AppError> {
         let (lines, required) = self.product_line(asset).await?;
-        self.certification(&lines, required).await
+        self.certification(&lines, required, on).await
     }
 
     /// The active outlet covering a city and product line, with room left, if any.

@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, HashMap};
 const MAX_MONTHS: i64 = 36;
 /// The most months summed again in one refresh (the rest follow in the next).
 const REFRESH_MONTHS: usize = 48;
+/// A refresh looks again at changes stamped this long before it started.
+const REFRESH_MARGIN_SECS: i64 = 120;
 /// Requests picked at random per person and month for review, besides every complaint
 /// and low rating.
 pub const RANDOM_REVIEWS: usize = 3;
@@ -116,6 +118,13 @@ impl<S> App<S>
 where
     S: ?Sized + Send + Sync + DeskPorts + QualityStore + OfferStore + CampaignStore,
 {
+    /// Sums again now what changed (desk managers): scorecards read the figures as of the
+    /// last refresh, which runs every five minutes.
+    pub async fn refresh_scorecards_now(&self, p: &Principal) -> Result<usize, AppError> {
+        p.require(Permission::ManageDesk)?;
+        self.refresh_scorecards().await
+    }
+
     /// Sums again the months whose figures changed since the last refresh (and those never
     /// summed). Returns how many months were summed.
     pub async fn refresh_scorecards(&self) -> Result<usize, AppError> {
@@ -134,11 +143,20 @@ where
             }
             m = next_month(m);
         }
-        if let Some(since) = built.get("*") {
-            for t in self.store.changed_since(*since).await? {
+        // Changes since the last refresh of all, or (before one finished) since the first
+        // month was summed.
+        let since = built
+            .get("*")
+            .copied()
+            .or_else(|| built.values().min().copied());
+        if let Some(since) = since {
+            for t in self.store.changed_since(since).await? {
                 let d = aftercare_domain::calendar::china_date(t).first_of_month();
-                if !dirty.contains(&d) {
-                    dirty.push(d);
+                // A complaint in the next month may be laid at this month's requests.
+                for m in [d, next_month(d)] {
+                    if !dirty.contains(&m) && m <= end {
+                        dirty.push(m);
+                    }
                 }
             }
         }
@@ -148,7 +166,12 @@ where
             self.rebuild_month(*d).await?;
         }
         if todo.len() == dirty.len() {
-            self.store.mark_refreshed(started).await?;
+            // Writes stamped a little before they commit (a sweep's long transaction) are
+            // looked at again next time.
+            let margin = jiff::SignedDuration::from_secs(REFRESH_MARGIN_SECS);
+            self.store
+                .mark_refreshed(started.checked_sub(margin).unwrap_or(started))
+                .await?;
         }
         Ok(todo.len())
     }
@@ -263,14 +286,31 @@ where
         p: &Principal,
         q: &ScorecardQuery,
     ) -> Result<ScorecardReport, AppError> {
+        self.cards(p, q, None).await
+    }
+
+    /// Scorecards, with `include`'s card even if they had nothing in the period (a trend's
+    /// quiet month).
+    async fn cards(
+        &self,
+        p: &Principal,
+        q: &ScorecardQuery,
+        include: Option<i64>,
+    ) -> Result<ScorecardReport, AppError> {
         let (from, to) = self.months_of(q)?;
         let (me, my_outlet, all) = self.scorecard_scope(p).await?;
         let outlets_wanted = q.of.as_deref() == Some("outlets");
         if outlets_wanted && !all && my_outlet.is_none() {
             return Err(AppError::Forbidden);
         }
-        self.refresh_scorecards().await?;
         let (fl, tl) = (month_label(from), month_label(to));
+        let as_of = self
+            .store
+            .scorecard_builds()
+            .await?
+            .into_iter()
+            .find(|(m, _)| m == "*")
+            .map(|(_, at)| at);
         let cells = self.store.scorecard_cells(&fl, &tl, None, false).await?;
         let mut everyone = Sums::default();
         let mut subjects: HashMap<i64, Sums> = HashMap::new();
@@ -326,6 +366,19 @@ where
             .collect();
         others.sort_unstable();
         ids.extend(others);
+        if let Some(x) = include
+            && !ids.contains(&x)
+        {
+            let known = if outlets_wanted {
+                outlets.iter().any(|o| o.id.get() == x)
+            } else {
+                staff.iter().any(|s| s.user_id.get() == x)
+            };
+            if !known {
+                return Err(AppError::NotFound("scorecard"));
+            }
+            ids.push(x);
+        }
         let mut cards = Vec::new();
         for id in ids {
             if outlets_wanted {
@@ -341,10 +394,14 @@ where
                 scorecard::measures(&mine.total, &expected, &everyone.total, &targets);
             let (name, outlet) = if outlets_wanted {
                 let o = outlets.iter().find(|o| o.id.get() == id);
-                if let Some(o) = o
-                    && (o.response_minutes.is_some() || o.resolution_minutes.is_some())
-                {
-                    measures.extend(self.own_targets(o, range_from, range_to).await?);
+                // Every outlet's card has the same measures: those without targets of their
+                // own say so with no value.
+                match o {
+                    Some(o) => measures.extend(self.own_targets(o, range_from, range_to).await?),
+                    None => measures.extend(
+                        ["response_own_target", "resolution_own_target"]
+                            .map(|c| plain(c, 0, None, None, scorecard::Better::Higher)),
+                    ),
                 }
                 (
                     o.map(|o| o.name.clone())
@@ -404,6 +461,7 @@ where
                 .then(a.name.cmp(&b.name))
         });
         Ok(ScorecardReport {
+            as_of,
             from: fl,
             to: tl,
             of: if outlets_wanted { "outlets" } else { "people" }.into(),
@@ -428,7 +486,7 @@ where
                 to: Some(label.clone()),
                 of: q.of.clone(),
             };
-            let r = self.scorecards(p, &one).await?;
+            let r = self.cards(p, &one, Some(id)).await?;
             if let Some(card) = r.cards.into_iter().find(|c| c.id == id) {
                 out.push(TrendPoint {
                     month: label,
@@ -455,7 +513,11 @@ where
             .and_then(|id| config.calendars.iter().find(|c| c.id == id))
             .and_then(|c| crate::desk::spec_of(&c.body).build().ok())
             .unwrap_or_else(BusinessCalendar::always);
-        let times = self.store.outlet_times(o.id, from, to).await?;
+        let times = if o.response_minutes.is_some() || o.resolution_minutes.is_some() {
+            self.store.outlet_times(o.id, from, to).await?
+        } else {
+            vec![]
+        };
         let now = self.clock.now();
         let mut out = Vec::new();
         for (code, target, pick) in [
@@ -470,7 +532,10 @@ where
                 |t: &OutletTimes| t.resolved_at,
             ),
         ] {
-            let Some(minutes) = target else { continue };
+            let Some(minutes) = target else {
+                out.push(plain(code, 0, None, None, scorecard::Better::Higher));
+                continue;
+            };
             let (mut n, mut ok) = (0i64, 0i64);
             for t in &times {
                 let done = pick(t);
@@ -810,7 +875,7 @@ where
                 let bad = cell.resolved - good[i];
                 cell.word_of_mouth =
                     good[i] * i64::from(settings.good_reach) - bad * i64::from(settings.bad_reach);
-                cell.by_touchpoint.sort_by(|a, b| b.1.cmp(&a.1));
+                cell.by_touchpoint.sort_by_key(|b| std::cmp::Reverse(b.1));
             }
             let funnel: Vec<(String, i64)> = aftercare_domain::value::LoyaltyStage::ALL
                 .iter()

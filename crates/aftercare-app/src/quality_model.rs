@@ -85,6 +85,8 @@ pub struct Scorecard {
 /// Everyone's scorecards for a period, ranked, with the month figures were summed to.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ScorecardReport {
+    /// When the figures were last summed (they are refreshed every five minutes).
+    pub as_of: Option<Timestamp>,
     pub from: String,
     pub to: String,
     pub of: String,

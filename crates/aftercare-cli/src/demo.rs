@@ -392,7 +392,7 @@ pub async fn fill(app: &App, o: Options) -> anyhow::Result<Vec<(String, String, 
     // Air conditioners are installed and repaired by certified people only (refrigerant
     // work); the partner's technician works at Guangzhou, his certificate running out soon.
     store
-        .set_certification_required(&actor, cat_ids[0], true, now)
+        .set_certification_required(&actor, &[(cat_ids[0], true)], now)
         .await?;
     for (user, name, skills, until) in [
         (

@@ -115,18 +115,29 @@ pub fn route(job: &Job, candidates: &[Candidate]) -> Option<(i64, Routed)> {
             job.certification.as_ref(),
         )
     };
+    // The account manager must be able to see the request (the outlet's, or the brand's
+    // own when no outlet has it) and, where certification is needed, hold it.
+    let am_fits = |am: i64| match candidates.iter().find(|c| c.user_id == am) {
+        Some(c) => {
+            let outlet_ok = match job.outlet_id {
+                Some(o) => c.outlet_id == Some(o),
+                None => !c.partner,
+            };
+            outlet_ok && qualifies(c)
+        }
+        // Not among the candidates: known only as the customer's manager, brand-side.
+        None => job.outlet_id.is_none() && job.certification.is_none(),
+    };
     if job.tier == ValueTier::High
         && let Some(am) = job.account_manager.filter(|am| Some(*am) != job.exclude)
-        // Where certification is needed, the account manager must hold it too.
-        && (job.certification.is_none()
-            || candidates.iter().any(|c| c.user_id == am && qualifies(c)))
+        && am_fits(am)
     {
         return Some((am, Routed::AccountManager));
     }
     let region = |c: &Candidate| {
         job.city
             .as_deref()
-            .is_some_and(|city| c.regions.iter().any(|r| r == city))
+            .is_some_and(|city| c.regions.iter().any(|r| same_city(r, city)))
     };
     candidates
         .iter()
@@ -346,6 +357,34 @@ mod tests {
         assert_eq!(route(&j, &[am.clone(), tech.clone()]).map(|r| r.0), Some(3));
         am.certificates = vec![cert(Some(10), &[], "2027-01-01")];
         assert_eq!(route(&j, &[am, tech]), Some((99, Routed::AccountManager)));
+    }
+
+    #[test]
+    fn an_account_manager_elsewhere_does_not_take_an_outlets_request() {
+        let mut j = job(ValueTier::High);
+        j.outlet_id = Some(7);
+        let am = cand(99, &[], &[], 0);
+        let mut there = cand(1, &[ServiceType::Repair], &["上海市"], 0);
+        there.outlet_id = Some(7);
+        there.partner = true;
+        // The outlet's own technician, matched on 上海 written 上海市.
+        assert_eq!(
+            route(&j, &[am.clone(), there.clone()]),
+            Some((
+                1,
+                Routed::Matched {
+                    skill: true,
+                    region: true,
+                    load: 0
+                }
+            ))
+        );
+        // A partner's account manager at another outlet does not get a brand request.
+        let mut elsewhere = am;
+        elsewhere.outlet_id = Some(8);
+        elsewhere.partner = true;
+        j.outlet_id = None;
+        assert_eq!(route(&j, &[elsewhere]), None);
     }
 
     #[test]

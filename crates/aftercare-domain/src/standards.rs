@@ -47,6 +47,10 @@ pub fn check_marks(
     standard: &[String],
     marks: &[ChecklistMark],
 ) -> Result<Vec<ChecklistMark>, Invalid> {
+    // No standard has more items than this: more marks are refused before any work.
+    if marks.len() > MAX_ITEMS {
+        return Err(Invalid::one("checklist", "too_many"));
+    }
     let mut inv = Invalid::default();
     for (n, m) in marks.iter().enumerate() {
         if !standard.contains(&m.item) {

@@ -290,33 +290,34 @@ impl NetworkStore for SqlStore {
     async fn set_certification_required(
         &self,
         actor: &Actor,
-        category: CategoryId,
-        required: bool,
+        changes: &[(CategoryId, bool)],
         now: Timestamp,
     ) -> StoreResult<()> {
         let now = &stamp(now);
         let mut tx = self.begin().await?;
-        let n = exec(
-            &mut *tx,
-            "UPDATE product_categories SET certification_required = $1 WHERE id = $2",
-            &[required.into(), V::I(category.get())],
-        )
-        .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
+        for (category, required) in changes {
+            let n = exec(
+                &mut *tx,
+                "UPDATE product_categories SET certification_required = $1 WHERE id = $2",
+                &[(*required).into(), V::I(category.get())],
+            )
+            .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let after = json!({ "certification_required": required });
+            self.log(
+                &mut tx,
+                actor,
+                "update",
+                "category",
+                category.get(),
+                None,
+                Some(&after),
+                now,
+            )
+            .await?;
         }
-        let after = json!({ "certification_required": required });
-        self.log(
-            &mut tx,
-            actor,
-            "update",
-            "category",
-            category.get(),
-            None,
-            Some(&after),
-            now,
-        )
-        .await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(())
     }

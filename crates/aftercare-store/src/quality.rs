@@ -190,6 +190,23 @@ impl ReviewRow {
     }
 }
 
+impl SqlStore {
+    /// Summing months one writer at a time: on PostgreSQL a second rebuild of a month
+    /// would not see the first one's new rows to delete them, and add its own beside them.
+    /// (SQLite has one writer anyway.)
+    async fn lock_scorecards(&self, tx: &mut crate::store::Tx) -> StoreResult<()> {
+        if self.db.backend == Backend::Postgres {
+            exec(
+                &mut **tx,
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7220612)) AS l",
+                &[],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl QualityStore for SqlStore {
     async fn last_repair(&self, asset: AssetId) -> StoreResult<Option<(RequestId, Timestamp)>> {
@@ -322,6 +339,7 @@ impl QualityStore for SqlStore {
     ) -> StoreResult<()> {
         let (from, to, now) = (stamp(from), stamp(to), stamp(now));
         let mut tx = self.begin().await?;
+        self.lock_scorecards(&mut tx).await?;
         exec(
             &mut *tx,
             "DELETE FROM scorecard_cells WHERE month = $1",
@@ -426,6 +444,7 @@ impl QualityStore for SqlStore {
 
     async fn mark_refreshed(&self, at: Timestamp) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        self.lock_scorecards(&mut tx).await?;
         exec(
             &mut *tx,
             "DELETE FROM scorecard_builds WHERE month = '*'",

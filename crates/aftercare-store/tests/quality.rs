@@ -177,7 +177,17 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
         from: Some("2026-11".into()),
         ..Default::default()
     };
+    // Figures are as of the last refresh: none yet.
+    assert!(app.scorecards(&w.admin, &q).await.unwrap().as_of.is_none());
+    assert!(matches!(
+        app.refresh_scorecards_now(&w.li).await,
+        Err(AppError::Forbidden)
+    ));
+    assert_eq!(app.refresh_scorecards_now(&w.admin).await.unwrap(), 1);
+    // Nothing changed since: nothing summed again.
+    assert_eq!(app.refresh_scorecards().await.unwrap(), 0);
     let r = app.scorecards(&w.admin, &q).await.unwrap();
+    assert!(r.as_of.is_some());
     assert_eq!(
         (r.from.as_str(), r.to.as_str(), r.of.as_str()),
         ("2026-11", "2026-11", "people")
@@ -332,6 +342,9 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
     clock.advance(std::time::Duration::from_secs(3 * 86_400));
     let again = open(w.agent.clone()).await;
     assert_ne!(again, first);
+    // November changed: summed again (December, where complaints about it could fall, has
+    // not begun).
+    assert_eq!(app.refresh_scorecards().await.unwrap(), 1);
     let r = app.scorecards(&w.admin, &q).await.unwrap();
     let li = r.cards.iter().find(|c| c.name == "李师傅").unwrap();
     assert_eq!(measure(li, "resolution_in_sla").n, 51);
@@ -429,7 +442,7 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
         .await,
         Err(AppError::NotFound(_))
     ));
-    // The score enters Li's card.
+    // The score enters Li's card (reviews are read as they are).
     let r = app.scorecards(&w.admin, &q).await.unwrap();
     let li = r.cards.iter().find(|c| c.name == "李师傅").unwrap();
     let qs = measure(li, "quality_score");

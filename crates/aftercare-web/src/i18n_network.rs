@@ -101,6 +101,14 @@ pub(crate) const NETWORK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "Export for payroll",
     ),
     ("score.subject", "对象", "對象", "Who"),
+    ("score.as_of", "数据截至", "資料截至", "Figures as of"),
+    (
+        "score.never",
+        "尚未统计（每 5 分钟自动统计一次）。",
+        "尚未統計（每 5 分鐘自動統計一次）。",
+        "Not summed yet (every five minutes).",
+    ),
+    ("score.refresh", "立即重新统计", "立即重新統計", "Sum up now"),
     ("score.met", "达标", "達標", "Targets met"),
     (
         "score.requests",

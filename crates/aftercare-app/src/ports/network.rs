@@ -31,12 +31,12 @@ pub trait NetworkStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Active requests and active staff per outlet (outlets with neither are left out).
     async fn outlet_loads(&self) -> StoreResult<Vec<OutletLoad>>;
-    /// Marks a product category as needing certification, or not. Audited.
+    /// Marks product categories as needing certification, or not, in one transaction
+    /// (`NotFound` for a category that does not exist, and nothing changes). Audited.
     async fn set_certification_required(
         &self,
         actor: &Actor,
-        category: CategoryId,
-        required: bool,
+        changes: &[(CategoryId, bool)],
         now: Timestamp,
     ) -> StoreResult<()>;
     /// Every service type's standard: its checklist's items, in order.

@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(scorecards))
+        .routes(routes!(refresh))
         .routes(routes!(trend))
         .routes(routes!(list_reviews))
         .routes(routes!(sample_reviews))
@@ -53,6 +54,21 @@ async fn scorecards(
     ApiQuery(q): ApiQuery<ScorecardQuery>,
 ) -> ApiResult<Json<ScorecardReport>> {
     Ok(Json(s.app.scorecards(&c.principal, &q).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Refreshed {
+    /// Months summed again.
+    months: usize,
+}
+
+/// Sum again now the months whose figures changed (desk managers). Scorecards read the
+/// figures as of the last refresh (`as_of`), which runs every five minutes anyway.
+#[utoipa::path(post, path = "/api/v1/scorecards/refresh", tag = "service quality",
+    responses((status = 200, body = Refreshed), (status = 403, body = ErrorBody)))]
+async fn refresh(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Refreshed>> {
+    let months = s.app.refresh_scorecards_now(&c.principal).await?;
+    Ok(Json(Refreshed { months }))
 }
 
 /// One person's (or, with `of=outlets`, one outlet's) scorecard month by month.

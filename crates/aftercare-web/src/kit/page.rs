@@ -223,8 +223,9 @@ pub(crate) fn field_label(tr: &Tr, field: &str) -> String {
     if !label.starts_with("field.") {
         return label;
     }
+    // `regions[2]`, `checklist[0].item`: the list's name and the item's place.
     if let Some((base, rest)) = field.split_once('[')
-        && let Some(n) = rest.strip_suffix(']').and_then(|n| n.parse::<usize>().ok())
+        && let Some(n) = rest.split(']').next().and_then(|n| n.parse::<usize>().ok())
     {
         let base_label = tr.k("field", base);
         if !base_label.starts_with("field.") {

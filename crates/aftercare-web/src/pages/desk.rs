@@ -735,13 +735,21 @@ fn arrival_of(f: &crate::kit::page::FormData) -> Option<String> {
 
 /// The checklist marks of a visit report form: every item sent, done where ticked.
 fn checklist_of(f: &crate::kit::page::FormData) -> Vec<aftercare_domain::standards::ChecklistMark> {
-    let done = f.all("done");
+    use aftercare_domain::standards::MAX_ITEMS;
+    // One more than any standard has: the report is refused as too long, cheaply.
+    let done: std::collections::HashSet<usize> = f
+        .all("done")
+        .iter()
+        .take(MAX_ITEMS + 1)
+        .filter_map(|d| d.trim().parse().ok())
+        .collect();
     f.all("checklist")
         .into_iter()
+        .take(MAX_ITEMS + 1)
         .enumerate()
         .map(|(i, item)| aftercare_domain::standards::ChecklistMark {
             item,
-            done: done.contains(&i.to_string()),
+            done: done.contains(&i),
         })
         .collect()
 }

@@ -655,15 +655,19 @@ async fn lines_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm)
         Ok(c) => c,
         Err(e) => return page_error(e, session.lang),
     };
-    for c in categories {
-        let want = ticked.contains(&c.id.get().to_string());
-        if want != c.certification_required
-            && let Err(e) = s.app.set_certification_required(p, c.id, want).await
-        {
-            return page_error(e, session.lang);
-        }
+    let changes: Vec<(CategoryId, bool)> = categories
+        .iter()
+        .map(|c| (c.id, ticked.contains(&c.id.get().to_string())))
+        .filter(|(id, want)| {
+            categories
+                .iter()
+                .any(|c| c.id == *id && c.certification_required != *want)
+        })
+        .collect();
+    match s.app.set_certification_lines(p, &changes).await {
+        Ok(()) => Redirect::to("/certificates?done=saved#lines").into_response(),
+        Err(e) => page_error(e, session.lang),
     }
-    Redirect::to("/certificates?done=saved#lines").into_response()
 }
 
 // ---- service standards -------------------------------------------------------------

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/scorecards", get(scorecards_page))
         .route("/scorecards.csv", get(scorecards_csv))
+        .route("/scorecards/refresh", post(refresh_submit))
         .route("/scorecards/{of}/{id}", get(trend_page))
         .route("/quality-reviews", get(reviews_page))
         .route("/quality-reviews/sample", post(sample_submit))
@@ -140,6 +141,30 @@ async fn scorecards_page(
         codes,
         errors,
     })
+}
+
+/// Sums again what changed, then back to the scorecards asked for.
+async fn refresh_submit(State(s): State<AppState>, CsrfForm(session, f): CsrfForm) -> Response {
+    match s.app.refresh_scorecards_now(&session.principal).await {
+        Ok(_) => {
+            let back = format!(
+                "/scorecards?of={}&from={}&to={}&done=saved",
+                safe(&f.s("of")),
+                safe(&f.s("from")),
+                safe(&f.s("to"))
+            );
+            Redirect::to(&back).into_response()
+        }
+        Err(e) => page_error(e, session.lang),
+    }
+}
+
+/// A query value that goes back into a link unchanged only when it is plain.
+fn safe(v: &str) -> String {
+    v.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(20)
+        .collect()
 }
 
 /// Everyone's scorecards as a CSV file for payroll: a row per person (or outlet) and
