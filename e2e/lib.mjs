@@ -79,7 +79,8 @@ async function createPgDatabase() {
 /**
  * Starts `aftercare serve --demo` on a free port with a fresh data dir.
  * @param {{ database?: 'sqlite' | 'postgres' }} [options]
- * `email`/`password` are the admin's; `accounts` has every demo account by role
+ * `email`/`password` are the admin's; `accounts` has every demo account by role (the
+ * first of a role) and by the name of its email (`partner`)
  * (admin, manager, agent, technician, marketer, analyst).
  * @returns {Promise<{ url: string, email: string, password: string, accounts: Record<string, {email: string, password: string}>, stop: () => Promise<void> }>}
  */
@@ -167,7 +168,10 @@ export async function startServer({ database = 'sqlite', smtpPort = null } = {})
             email = m2[1];
             password = m2[2];
           }
-          if (m2[3]) accounts[m2[3]] = { email: m2[1], password: m2[2] };
+          // By role (the first account of a role: the demo's own technician before the
+          // partner's), and by the email's name (`partner`).
+          if (m2[3] && !accounts[m2[3]]) accounts[m2[3]] = { email: m2[1], password: m2[2] };
+          accounts[m2[1].split('@')[0]] = { email: m2[1], password: m2[2] };
         }
         if (url && email) ready();
       }
