@@ -6,6 +6,7 @@
 
 mod campaign;
 mod desk;
+mod quality;
 mod value;
 mod voc;
 
@@ -79,6 +80,11 @@ struct Args {
     /// resolution to its step.
     #[arg(long)]
     campaign_events: bool,
+    /// Measure scorecards instead, in process: 1,000 staff and a year of --requests
+    /// requests (with visits and survey answers) over the data set's customers; the first
+    /// summing, everyone's scorecards for the year, a trend, summing after changes.
+    #[arg(long)]
+    scorecards: bool,
 }
 
 const ADMIN: &str = "bench@aftercare.local";
@@ -751,6 +757,9 @@ async fn main() -> anyhow::Result<()> {
 
     if a.campaign {
         return campaign::run(&app, &db).await;
+    }
+    if a.scorecards {
+        return quality::run(&app, &db, &a).await;
     }
     let bin = std::fs::canonicalize(&a.bin)?;
     if a.campaign_events {

@@ -108,7 +108,12 @@ pub(crate) const NETWORK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "尚未統計（每 5 分鐘自動統計一次）。",
         "Not summed yet (every five minutes).",
     ),
-    ("score.refresh", "立即重新统计", "立即重新統計", "Sum up now"),
+    (
+        "score.refresh",
+        "立即重新统计",
+        "立即重新統計",
+        "Sum up now",
+    ),
     ("score.met", "达标", "達標", "Targets met"),
     (
         "score.requests",

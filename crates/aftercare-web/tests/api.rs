@@ -7081,3 +7081,282 @@ async fn campaigns_tell_who_asked_and_follow_needs(app: &TestApp) {
 }
 
 on_both_databases!(campaigns_on_shipped_improvements_and_inducible_needs => campaigns_tell_who_asked_and_follow_needs);
+
+/// A staff account of `role` and a write token for it.
+async fn staff_token(app: &TestApp, email: &str, name: &str, role: &str) -> (i64, String) {
+    let admin = token(app, &["admin"]).await;
+    let id = post_json(
+        app,
+        &admin,
+        "/api/v1/users",
+        &json!({"email": email, "name": name, "password": "staff-password-1", "role": role}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let tok = app
+        .app
+        .create_token(&Actor::system("test"), email, "t", &["write".to_string()])
+        .await
+        .unwrap()
+        .token;
+    (id, tok)
+}
+
+async fn the_service_network_claims_and_scorecards_over_http(app: &TestApp) {
+    let tok = token(app, &["write", "admin"]).await;
+    // An outlet refused field by field, in the caller's language, and nothing written.
+    let before = events_count(app).await;
+    let bad = send(
+        api(app, Method::POST, "/api/v1/outlets", &tok)
+            .header("Accept-Language", "zh-CN")
+            .json(
+                &json!({"name": "", "kind": "shop", "regions": ["苏州"], "categories": [999999],
+                          "response_minutes": 600, "resolution_minutes": 60}),
+            ),
+    )
+    .await
+    .expect(422);
+    let fields: Vec<(&str, &str)> = bad.json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("name", "required"),
+            ("kind", "outlet_kind_unknown"),
+            ("categories[0]", "reference_not_found"),
+            ("resolution_minutes", "resolution_before_response"),
+        ]
+    );
+    assert!(
+        bad.json["fields"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("自营"),
+        "{}",
+        bad.text
+    );
+    assert_eq!(events_count(app).await, before);
+    // An unknown field is refused too.
+    post_json(
+        app,
+        &tok,
+        "/api/v1/outlets",
+        &json!({"name": "x", "kind": "own", "colour": "red"}),
+    )
+    .await
+    .expect(422);
+
+    let outlet = post_json(
+        app,
+        &tok,
+        "/api/v1/outlets",
+        &json!({"name": "杭州特约站", "kind": "partner", "city": "杭州", "regions": ["杭州"],
+                "response_minutes": 120, "resolution_minutes": 1440}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let o = get_json(app, &tok, &format!("/api/v1/outlets/{outlet}"))
+        .await
+        .expect(200);
+    assert_eq!(o.json["regions"], json!(["杭州"]));
+    assert_eq!(o.json["version"], 1);
+    let change = json!({"name": "杭州特约站", "kind": "partner", "city": "杭州", "regions": ["杭州", "绍兴"],
+                        "version": 1});
+    send(api(app, Method::PUT, &format!("/api/v1/outlets/{outlet}"), &tok).json(&change))
+        .await
+        .expect(204);
+    let stale =
+        send(api(app, Method::PUT, &format!("/api/v1/outlets/{outlet}"), &tok).json(&change))
+            .await
+            .expect(409);
+    assert_eq!(stale.code(), "version_conflict");
+
+    // The partner's technician, a customer in 杭州 with an air conditioner in warranty.
+    let (tech_id, tech) = staff_token(app, "hz.tech@example.cn", "杭州师傅", "technician").await;
+    put_json(
+        app,
+        &tok,
+        &format!("/api/v1/staff-profiles/{tech_id}"),
+        &json!({"outlet_id": outlet, "capacity": 20}),
+    )
+    .await
+    .expect(204);
+    let (_, agent) = staff_token(app, "hz.agent@example.cn", "客服小周", "agent").await;
+    let product = seed_product(app, &tok).await;
+    let customer = create_customer(
+        app,
+        &tok,
+        &json!({"name": "杭州客户", "addresses": [{"city": "杭州市", "street": "文三路 1 号", "primary": true}]}),
+    )
+    .await;
+    let today = aftercare_domain::calendar::china_date(jiff::Timestamp::now()).to_string();
+    post_json(
+        app,
+        &tok,
+        "/api/v1/orders",
+        &order(customer, product, "HZ-0001", &today),
+    )
+    .await
+    .expect(201);
+    let asset = get_json(app, &tok, &format!("/api/v1/customers/{customer}/360"))
+        .await
+        .expect(200)
+        .json["assets"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let request = post_json(
+        app,
+        &agent,
+        "/api/v1/requests",
+        &json!({"customer_id": customer, "asset_id": asset, "service_type": "repair", "subject": "不制冷"}),
+    )
+    .await
+    .expect(201)
+    .id();
+    let r = get_json(app, &tech, &format!("/api/v1/requests/{request}"))
+        .await
+        .expect(200);
+    assert_eq!(r.json["request"]["outlet_id"], outlet);
+    assert_eq!(r.json["request"]["assignee_id"], tech_id);
+
+    // No claim before the visit is reported; after it, one, and only one.
+    let claim = json!({"parts_amount": "", "labour_amount": "80.00"});
+    let early = post_json(
+        app,
+        &tech,
+        &format!("/api/v1/requests/{request}/claims"),
+        &claim,
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        early.json["fields"][0]["code"],
+        "claim_without_visit_report"
+    );
+    let now = jiff::Timestamp::now();
+    let local = |t: jiff::Timestamp| {
+        t.to_zoned(aftercare_domain::calendar::china())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let visit = post_json(
+        app,
+        &tech,
+        &format!("/api/v1/requests/{request}/visits"),
+        &json!({"technician_id": tech_id,
+                "starts_at": local(now - jiff::SignedDuration::from_mins(90)),
+                "ends_at": local(now - jiff::SignedDuration::from_mins(30))}),
+    )
+    .await
+    .expect(201)
+    .id();
+    send(
+        api(
+            app,
+            Method::POST,
+            &format!("/api/v1/visits/{visit}/report"),
+            &tech,
+        )
+        .json(&json!({
+            "work_done": "清洗冷凝器", "minutes_spent": 50, "confirmed_by": "杭州客户",
+            "arrived_at": local(now - jiff::SignedDuration::from_mins(85))})),
+    )
+    .await
+    .expect(204);
+    let claim_id = post_json(
+        app,
+        &tech,
+        &format!("/api/v1/requests/{request}/claims"),
+        &claim,
+    )
+    .await
+    .expect(201)
+    .id();
+    let again = post_json(
+        app,
+        &tech,
+        &format!("/api/v1/requests/{request}/claims"),
+        &claim,
+    )
+    .await
+    .expect(409);
+    assert_eq!(again.code(), "claim_exists");
+    // The partner may not decide; the brand approves it in full.
+    let decision = json!({"decision": "approve", "version": 1});
+    post_json(
+        app,
+        &tech,
+        &format!("/api/v1/claims/{claim_id}/decision"),
+        &decision,
+    )
+    .await
+    .expect(403);
+    send(
+        api(
+            app,
+            Method::POST,
+            &format!("/api/v1/claims/{claim_id}/decision"),
+            &tok,
+        )
+        .json(&decision),
+    )
+    .await
+    .expect(204);
+    let month = &today[..7];
+    let st = get_json(
+        app,
+        &tech,
+        &format!("/api/v1/outlets/{outlet}/statements/{month}"),
+    )
+    .await
+    .expect(200);
+    assert_eq!(st.json["approved_total"], 8000);
+    assert_eq!(st.json["claims"].as_array().unwrap().len(), 1);
+    // The agent (the brand's, not a manager) reads no claims.
+    get_json(app, &agent, "/api/v1/claims").await.expect(403);
+
+    // Scorecards: summed on demand by a manager; the technician reads only his own.
+    post_json(app, &tech, "/api/v1/scorecards/refresh", &json!({}))
+        .await
+        .expect(403);
+    post_json(app, &tok, "/api/v1/scorecards/refresh", &json!({}))
+        .await
+        .expect(200);
+    let mine = get_json(app, &tech, "/api/v1/scorecards").await.expect(200);
+    let cards = mine.json["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(cards[0]["name"], "杭州师傅");
+    let on_time = cards[0]["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "visits_on_time")
+        .unwrap();
+    assert_eq!(
+        (on_time["n"].as_i64(), on_time["value"].is_null()),
+        (Some(1), true)
+    );
+    let bad = get_json(app, &tok, "/api/v1/scorecards?from=2026-13")
+        .await
+        .expect(422);
+    assert_eq!(bad.json["fields"][0]["field"], "from");
+    get_json(app, &agent, "/api/v1/overview").await.expect(403);
+    let overview = get_json(app, &tok, "/api/v1/overview?by=outlet")
+        .await
+        .expect(200);
+    assert!(
+        overview.json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == outlet)
+    );
+}
+
+on_both_databases!(the_service_network_claims_and_scorecards => the_service_network_claims_and_scorecards_over_http);
