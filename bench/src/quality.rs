@@ -144,7 +144,7 @@ async fn build(db: &Db, a: &Args, now: jiff::Timestamp) -> anyhow::Result<(f64, 
             // two product lines, as staff with skills do.
             let staff = FIRST_STAFF + ((r * 31) % STAFF as u64) as i64;
             let k = (staff - FIRST_STAFF) as u64;
-            let skills: &[&str] = if k % 3 == 0 {
+            let skills: &[&str] = if k.is_multiple_of(3) {
                 &AGENT_TYPES
             } else {
                 &TECH_TYPES
@@ -304,7 +304,7 @@ async fn build(db: &Db, a: &Args, now: jiff::Timestamp) -> anyhow::Result<(f64, 
         tx.commit().await?;
         rows += (reqs.len() + visits.len() + surveys.len()) as u64;
         i = end;
-        if i % 500_000 == 0 {
+        if i.is_multiple_of(500_000) {
             eprintln!("  {i} requests…");
         }
     }
