@@ -97,6 +97,26 @@ fn plain(
     }
 }
 
+/// Each complaint laid at the door of whoever served the customer last, in the 30 days
+/// before it: by complaint.
+fn attribute(candidates: Vec<ComplaintCandidate>) -> BTreeMap<i64, ComplaintCandidate> {
+    let mut latest: BTreeMap<i64, ComplaintCandidate> = BTreeMap::new();
+    for c in candidates {
+        let within = c.complaint_at.duration_since(c.resolved_at).as_secs()
+            <= scorecard::REPEAT_DAYS * 86_400;
+        if !within {
+            continue;
+        }
+        let better = latest
+            .get(&c.complaint_id)
+            .is_none_or(|x| (c.resolved_at, c.request_id) > (x.resolved_at, x.request_id));
+        if better {
+            latest.insert(c.complaint_id, c);
+        }
+    }
+    latest
+}
+
 /// Everyone's figures per kind of request, and one subject's.
 #[derive(Default)]
 struct Sums {
@@ -183,21 +203,7 @@ where
                 24 * scorecard::REPEAT_DAYS,
             ))
             .unwrap_or(from);
-        // Each complaint to whoever served the customer last, within 30 days before it.
-        let mut latest: BTreeMap<i64, ComplaintCandidate> = BTreeMap::new();
-        for c in self.store.complaint_candidates(from, to, lookback).await? {
-            let within = c.complaint_at.duration_since(c.resolved_at).as_secs()
-                <= scorecard::REPEAT_DAYS * 86_400;
-            if !within {
-                continue;
-            }
-            let better = latest
-                .get(&c.complaint_id)
-                .is_none_or(|x| (c.resolved_at, c.request_id) > (x.resolved_at, x.request_id));
-            if better {
-                latest.insert(c.complaint_id, c);
-            }
-        }
+        let latest = attribute(self.store.complaint_candidates(from, to, lookback).await?);
         let mut cells: HashMap<(i64, i64, String, i64, String), Counts> = HashMap::new();
         for c in latest.into_values() {
             cells
@@ -500,6 +506,58 @@ where
         Ok(out)
     }
 
+    /// The complaints laid at a person's (or an outlet's) door in a period, with the root
+    /// causes found: what the scorecard's complaints count is made of.
+    pub async fn complaints_laid(
+        &self,
+        p: &Principal,
+        q: &ScorecardQuery,
+        id: i64,
+    ) -> Result<Vec<ComplaintLaid>, AppError> {
+        let (from, to) = self.months_of(q)?;
+        let (me, my_outlet, all) = self.scorecard_scope(p).await?;
+        let outlets = q.of.as_deref() == Some("outlets");
+        let allowed = all
+            || if outlets {
+                my_outlet.is_some_and(|o| o.get() == id)
+            } else {
+                me.is_some_and(|u| u.get() == id)
+            };
+        if !allowed {
+            return Err(AppError::NotFound("scorecard"));
+        }
+        let (start, _) = month_range(from);
+        let (_, end) = month_range(to);
+        let lookback = start
+            .checked_sub(jiff::SignedDuration::from_hours(
+                24 * scorecard::REPEAT_DAYS,
+            ))
+            .unwrap_or(start);
+        let mut out: Vec<ComplaintLaid> = attribute(
+            self.store
+                .complaint_candidates(start, end, lookback)
+                .await?,
+        )
+        .into_values()
+        .filter(|c| {
+            if outlets {
+                c.outlet_id == id
+            } else {
+                c.user_id == id
+            }
+        })
+        .map(|c| ComplaintLaid {
+            complaint_id: aftercare_domain::RequestId(c.complaint_id),
+            complaint_number: c.complaint_number,
+            opened_at: c.complaint_at,
+            root_cause: c.root_cause,
+            request_id: aftercare_domain::RequestId(c.request_id),
+        })
+        .collect();
+        out.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        Ok(out)
+    }
+
     /// A partner's requests against its own targets, counted in its working calendar.
     async fn own_targets(
         &self,
@@ -605,17 +663,11 @@ where
                 24 * scorecard::REPEAT_DAYS,
             ))
             .unwrap_or(to);
-        let complained: std::collections::HashSet<i64> = self
-            .store
-            .complaint_candidates(from, until, from)
-            .await?
-            .into_iter()
-            .filter(|c| {
-                c.complaint_at.duration_since(c.resolved_at).as_secs()
-                    <= scorecard::REPEAT_DAYS * 86_400
-            })
-            .map(|c| c.request_id)
-            .collect();
+        let complained: std::collections::HashSet<i64> =
+            attribute(self.store.complaint_candidates(from, until, from).await?)
+                .into_values()
+                .map(|c| c.request_id)
+                .collect();
         let mut per_user: BTreeMap<i64, Vec<&ReviewCandidate>> = BTreeMap::new();
         for c in &candidates {
             per_user.entry(c.user_id.get()).or_default().push(c);

@@ -27,6 +27,8 @@ pub struct Cell {
 #[derive(Debug, Clone)]
 pub struct ComplaintCandidate {
     pub complaint_id: i64,
+    pub complaint_number: String,
+    pub root_cause: Option<String>,
     pub complaint_at: Timestamp,
     pub request_id: i64,
     pub resolved_at: Timestamp,
@@ -257,4 +259,17 @@ pub struct Overview {
     pub to: String,
     pub by: String,
     pub groups: Vec<OverviewGroup>,
+}
+
+/// A complaint laid at someone's door: the complaint, what it found, and the request it
+/// concerns.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComplaintLaid {
+    pub complaint_id: RequestId,
+    pub complaint_number: String,
+    pub opened_at: Timestamp,
+    /// The root cause the complaint's handler found, once it is resolved.
+    pub root_cause: Option<String>,
+    /// The request served last before it, by the person (or at the outlet).
+    pub request_id: RequestId,
 }

@@ -290,6 +290,8 @@ impl QualityStore for SqlStore {
         #[derive(sqlx::FromRow)]
         struct Q {
             complaint_id: i64,
+            complaint_number: String,
+            root_cause: Option<String>,
             complaint_at: String,
             request_id: i64,
             resolved_at: String,
@@ -301,7 +303,8 @@ impl QualityStore for SqlStore {
         }
         let rows: Vec<Q> = fetch_all(
             &self.db.read,
-            "SELECT c.id AS complaint_id, c.created_at AS complaint_at, q.id AS request_id, \
+            "SELECT c.id AS complaint_id, c.number AS complaint_number, c.root_cause, \
+             c.created_at AS complaint_at, q.id AS request_id, \
              q.resolved_at, COALESCE(q.assignee_id, 0) AS user_id, COALESCE(q.outlet_id, 0) AS outlet_id, \
              q.service_type, COALESCE(q.category_id, 0) AS category_id, q.tier \
              FROM requests c JOIN requests q ON q.customer_id = c.customer_id AND q.id <> c.id \
@@ -316,6 +319,8 @@ impl QualityStore for SqlStore {
                 let c = Cells::of("requests", q.complaint_id);
                 Ok(ComplaintCandidate {
                     complaint_id: q.complaint_id,
+                    complaint_number: q.complaint_number,
+                    root_cause: q.root_cause,
                     complaint_at: c.at("created_at", &q.complaint_at)?,
                     request_id: q.request_id,
                     resolved_at: c.at("resolved_at", &q.resolved_at)?,

@@ -342,6 +342,41 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
     clock.advance(std::time::Duration::from_secs(3 * 86_400));
     let again = open(w.agent.clone()).await;
     assert_ne!(again, first);
+    // The customer complains: laid at the door of who served them last (Li, three days
+    // ago), not of those who served them before.
+    let complaint = app
+        .open_request(
+            &w.agent,
+            &RequestInput {
+                customer_id: w.customer,
+                service_type: "complaint".into(),
+                subject: "师傅没有清理现场".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .0;
+    let laid = app
+        .complaints_laid(&w.admin, &q, w.li.user.id.get())
+        .await
+        .unwrap();
+    assert_eq!(laid.len(), 1);
+    assert_eq!(
+        (laid[0].complaint_id, laid[0].request_id),
+        (complaint, first)
+    );
+    assert_eq!(laid[0].root_cause, None);
+    assert!(
+        app.complaints_laid(&w.admin, &q, w.wang.user.id.get())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        app.complaints_laid(&w.wang, &q, w.li.user.id.get()).await,
+        Err(AppError::NotFound(_))
+    ));
     // November changed: summed again (December, where complaints about it could fall, has
     // not begun).
     assert_eq!(app.refresh_scorecards().await.unwrap(), 1);
@@ -356,6 +391,9 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
     assert!(close(repeat.value, 1.0 / 41.0), "{repeat:?}");
     let ftf = measure(li, "first_time_fix");
     assert_eq!((ftf.n, ftf.value), (1, None));
+    assert_eq!(measure(li, "complaints").value, Some(1.0));
+    let wang = r.cards.iter().find(|c| c.name == "王师傅").unwrap();
+    assert_eq!(measure(wang, "complaints").value, Some(0.0));
 
     // Reviews: per person, every low rating and three at random.
     assert!(matches!(
@@ -370,7 +408,15 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
         .unwrap();
     assert_eq!(all.len(), added);
     let lis: Vec<&Review> = all.iter().filter(|r| r.user_id == w.li.user.id).collect();
-    assert_eq!(lis.len(), 4, "one low rating and three at random");
+    assert_eq!(
+        lis.len(),
+        5,
+        "the complaint, the low rating and three at random"
+    );
+    assert!(
+        lis.iter()
+            .any(|r| r.reason == "complaint" && r.request_id == first)
+    );
     assert_eq!(lis.iter().filter(|r| r.reason == "low_rating").count(), 1);
     let wangs = all.iter().filter(|r| r.user_id == w.wang.user.id).count();
     assert_eq!(wangs, 4, "a 2-star rating is low too, and three at random");
@@ -381,7 +427,7 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
             .await
             .unwrap()
             .len(),
-        4
+        5
     );
     let wang_review = all.iter().find(|r| r.user_id == w.wang.user.id).unwrap();
     assert!(matches!(

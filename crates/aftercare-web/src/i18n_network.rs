@@ -101,6 +101,31 @@ pub(crate) const NETWORK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "Export for payroll",
     ),
     ("score.subject", "对象", "對象", "Who"),
+    (
+        "score.complaints",
+        "被投诉及原因",
+        "被投訴及原因",
+        "Complaints and their root causes",
+    ),
+    ("score.root_cause", "原因：", "原因：", "root cause:"),
+    (
+        "score.root_cause_open",
+        "原因待查",
+        "原因待查",
+        "root cause not found yet",
+    ),
+    (
+        "score.served",
+        "所涉服务单",
+        "所涉服務單",
+        "the request it concerns",
+    ),
+    (
+        "score.no_complaints",
+        "期内没有投诉。",
+        "期內沒有投訴。",
+        "No complaints in the period.",
+    ),
     ("score.as_of", "数据截至", "資料截至", "Figures as of"),
     (
         "score.never",

@@ -18,6 +18,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scorecards))
         .routes(routes!(refresh))
         .routes(routes!(trend))
+        .routes(routes!(complaints))
         .routes(routes!(list_reviews))
         .routes(routes!(sample_reviews))
         .routes(routes!(get_review, save_review))
@@ -83,6 +84,22 @@ async fn trend(
     ApiQuery(q): ApiQuery<ScorecardQuery>,
 ) -> ApiResult<Json<Vec<TrendPoint>>> {
     Ok(Json(s.app.scorecard_trend(&c.principal, &q, id).await?))
+}
+
+/// The complaints a person's (or outlet's) scorecard counts in the period, each laid at
+/// the door of whoever served the customer last in the 30 days before it, with the root
+/// cause found.
+#[utoipa::path(get, path = "/api/v1/scorecards/{id}/complaints", tag = "service quality",
+    params(("id" = i64, Path, description = "The person's or outlet's id"), ScorecardQuery),
+    responses((status = 200, body = Vec<ComplaintLaid>), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn complaints(
+    State(s): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<ScorecardQuery>,
+) -> ApiResult<Json<Vec<ComplaintLaid>>> {
+    Ok(Json(s.app.complaints_laid(&c.principal, &q, id).await?))
 }
 
 /// Quality reviews: everyone's for desk managers, one's own otherwise.

@@ -247,6 +247,7 @@ struct TrendPage {
     from: String,
     to: String,
     reviews: Vec<Review>,
+    complaints: Vec<ComplaintLaid>,
     errors: Vec<String>,
 }
 
@@ -329,6 +330,11 @@ async fn trend_page(
         .first()
         .map(|t| t.measures.iter().map(|m| m.code.clone()).collect())
         .unwrap_or_default();
+    let complaints = s
+        .app
+        .complaints_laid(p, &query, id)
+        .await
+        .unwrap_or_default();
     render(TrendPage {
         c: Chrome::for_session(&session, "scorecards"),
         name,
@@ -339,6 +345,7 @@ async fn trend_page(
         from: query.from.unwrap_or_default(),
         to: query.to.unwrap_or_default(),
         reviews,
+        complaints,
         errors,
     })
 }
