@@ -554,7 +554,7 @@ where
             request_id: aftercare_domain::RequestId(c.request_id),
         })
         .collect();
-        out.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        out.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
         Ok(out)
     }
 
