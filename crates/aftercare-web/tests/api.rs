@@ -7195,7 +7195,7 @@ async fn the_service_network_claims_and_scorecards_over_http(app: &TestApp) {
         &json!({"name": "杭州客户", "addresses": [{"city": "杭州市", "street": "文三路 1 号", "primary": true}]}),
     )
     .await;
-    let today = aftercare_domain::calendar::china_date(jiff::Timestamp::now()).to_string();
+    let today = aftercare_domain::calendar::china_date(app.app.clock.now()).to_string();
     post_json(
         app,
         &tok,
@@ -7239,7 +7239,7 @@ async fn the_service_network_claims_and_scorecards_over_http(app: &TestApp) {
         early.json["fields"][0]["code"],
         "claim_without_visit_report"
     );
-    let now = jiff::Timestamp::now();
+    let now = app.app.clock.now();
     let local = |t: jiff::Timestamp| {
         t.to_zoned(aftercare_domain::calendar::china())
             .strftime("%Y-%m-%dT%H:%M")
