@@ -325,9 +325,6 @@ fn self_rss_kb() -> (u64, u64) {
 
 pub async fn run(app: &App, db: &Db, a: &Args) -> anyhow::Result<()> {
     let now = app.clock.now();
-    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scorecard_builds")
-        .fetch_one(&db.read)
-        .await?;
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
         .fetch_one(&db.read)
         .await?;
@@ -354,18 +351,19 @@ pub async fn run(app: &App, db: &Db, a: &Args) -> anyhow::Result<()> {
         "| requests / visits / survey answers | {} / {} / {} |",
         counts.0, counts.1, counts.2
     );
-    // The first summing: every month of the year.
+    // The first summing: every month of the year, from nothing (also with --reuse).
+    sqlx::raw_sql("DELETE FROM scorecard_cells; DELETE FROM scorecard_builds")
+        .execute(&db.write)
+        .await?;
     let t = Instant::now();
     let months = app
         .refresh_scorecards()
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if have == 0 {
-        println!(
-            "| first summing of the months ({months} months) | {:.1} s |",
-            t.elapsed().as_secs_f64()
-        );
-    }
+    println!(
+        "| first summing of the months ({months} months) | {:.1} s |",
+        t.elapsed().as_secs_f64()
+    );
     let user = app
         .store
         .users()

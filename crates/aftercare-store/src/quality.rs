@@ -303,13 +303,17 @@ impl QualityStore for SqlStore {
         }
         let rows: Vec<Q> = fetch_all(
             &self.db.read,
+            // Per complaint, the same customer's latest request resolved before it (the
+            // index on customer and resolution time finds it in a step or two); the app
+            // decides whether it is recent enough to count.
             "SELECT c.id AS complaint_id, c.number AS complaint_number, c.root_cause, \
              c.created_at AS complaint_at, q.id AS request_id, \
              q.resolved_at, COALESCE(q.assignee_id, 0) AS user_id, COALESCE(q.outlet_id, 0) AS outlet_id, \
              q.service_type, COALESCE(q.category_id, 0) AS category_id, q.tier \
-             FROM requests c JOIN requests q ON q.customer_id = c.customer_id AND q.id <> c.id \
-             AND q.service_type <> 'complaint' AND q.resolved_at IS NOT NULL \
-             AND q.resolved_at <= c.created_at AND q.resolved_at >= $3 \
+             FROM requests c JOIN requests q ON q.id = (SELECT p.id FROM requests p \
+             WHERE p.customer_id = c.customer_id AND p.resolved_at IS NOT NULL \
+             AND p.resolved_at <= c.created_at AND p.resolved_at >= $3 AND p.id <> c.id \
+             AND p.service_type <> 'complaint' ORDER BY p.resolved_at DESC, p.id DESC LIMIT 1) \
              WHERE c.service_type = 'complaint' AND c.created_at >= $1 AND c.created_at < $2",
             &[stamp(from).into(), stamp(to).into(), stamp(lookback).into()],
         )

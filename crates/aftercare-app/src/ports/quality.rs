@@ -18,8 +18,8 @@ pub trait QualityStore: Send + Sync {
     /// When requests were opened (to the hour) whose figures changed after `since`: the
     /// request itself, a visit reported on it or a survey answered about it.
     async fn changed_since(&self, since: Timestamp) -> StoreResult<Vec<Timestamp>>;
-    /// Complaints opened in [from, to) with the same customer's requests resolved in
-    /// [lookback, complaint).
+    /// Complaints opened in [from, to), each with the same customer's latest request
+    /// resolved before it and not before `lookback` (none: the complaint is left out).
     async fn complaint_candidates(
         &self,
         from: Timestamp,

@@ -96,6 +96,8 @@ UPDATE requests SET visits_done = (SELECT COUNT(*) FROM visits v WHERE v.request
 -- Which months' figures changed since they were summed: requests touched, visits
 -- reported and surveys answered since (surveys are found by their answer time already).
 CREATE INDEX requests_updated ON requests (updated_at);
+-- A complaint is laid at the door of the customer's latest request resolved before it.
+CREATE INDEX requests_customer_resolved ON requests (customer_id, resolved_at);
 CREATE INDEX surveys_request ON surveys (request_id);
 CREATE INDEX visits_reported ON visits (reported_at);
 
