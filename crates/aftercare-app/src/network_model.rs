@@ -8,6 +8,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// A certificate as routing weighs it: its line, service types and last day.
+pub use aftercare_domain::routing::Certificate as CertificateInForce;
+
 /// An outlet to create or change, as the pages, the API and an import send it.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,6 @@ use aftercare_app::model::Outlet;
 use aftercare_app::network_model::*;
 use aftercare_app::ports::{Actor, NetworkStore, StoreResult, stamp};
 use aftercare_domain::request::ServiceType;
-use aftercare_domain::routing;
 use aftercare_domain::{CategoryId, OutletId, UserId};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -405,7 +404,7 @@ impl NetworkStore for SqlStore {
     async fn certificates_in_force(
         &self,
         on: Date,
-    ) -> StoreResult<Vec<(UserId, routing::Certificate)>> {
+    ) -> StoreResult<Vec<(UserId, CertificateInForce)>> {
         let rows: Vec<(i64, i64, Option<i64>, String, String)> = fetch_all(
             &self.db.read,
             "SELECT id, user_id, category_id, skills, valid_until FROM certificates \
@@ -418,7 +417,7 @@ impl NetworkStore for SqlStore {
                 let c = Cells::of("certificates", id);
                 Ok((
                     UserId(user),
-                    routing::Certificate {
+                    CertificateInForce {
                         category_id: category,
                         skills: skills_of(&c, &skills)?,
                         valid_until: c.date("valid_until", &until)?,
