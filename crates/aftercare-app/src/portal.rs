@@ -813,9 +813,27 @@ where
                 ..Default::default()
             })
             .await?;
+        // Where the item's line needs certification: only days the technician's
+        // certificate still covers.
+        let cert_until = match self.certification_for(r.asset_id, today).await? {
+            None => None,
+            Some(c) => Some(
+                c.held
+                    .get(&tech)
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| k.covers(r.service_type, &c.requirement))
+                    .map(|k| k.valid_until)
+                    .max()
+                    .unwrap_or(today),
+            ),
+        };
         let mut slots = Vec::new();
         let mut day = from;
         while day < until && slots.len() < 24 {
+            if cert_until.is_some_and(|last| day > last) {
+                break;
+            }
             for (s, e) in cal.slots(day, 2 * 3600) {
                 let clash = busy
                     .iter()

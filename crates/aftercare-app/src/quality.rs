@@ -39,7 +39,12 @@ pub fn parse_month(s: &str) -> Result<Date, &'static str> {
     if t.len() != 7 || t.as_bytes()[4] != b'-' {
         return Err("month_invalid");
     }
-    format!("{t}-01").parse().map_err(|_| "month_invalid")
+    let d: Date = format!("{t}-01").parse().map_err(|_| "month_invalid")?;
+    // Months of this business, not of any calendar: the month after is always there.
+    if !(2000..=2100).contains(&d.year()) {
+        return Err("date_out_of_range");
+    }
+    Ok(d)
 }
 
 fn month_label(d: Date) -> String {
@@ -546,12 +551,17 @@ where
                 c.user_id == id
             }
         })
-        .map(|c| ComplaintLaid {
-            complaint_id: aftercare_domain::RequestId(c.complaint_id),
-            complaint_number: c.complaint_number,
-            opened_at: c.complaint_at,
-            root_cause: c.root_cause,
-            request_id: aftercare_domain::RequestId(c.request_id),
+        .map(|c| {
+            // A partner's staff may not open a complaint another outlet (or the brand)
+            // took: they see that it was made, not what it says.
+            let visible = my_outlet.is_none_or(|o| c.complaint_outlet_id == o.get());
+            ComplaintLaid {
+                complaint_id: visible.then_some(aftercare_domain::RequestId(c.complaint_id)),
+                complaint_number: visible.then_some(c.complaint_number),
+                opened_at: c.complaint_at,
+                root_cause: c.root_cause.filter(|_| visible),
+                request_id: aftercare_domain::RequestId(c.request_id),
+            }
         })
         .collect();
         out.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
@@ -819,6 +829,10 @@ where
     /// the stage funnel) — for everyone, per product line or per outlet.
     pub async fn overview(&self, p: &Principal, q: &OverviewQuery) -> Result<Overview, AppError> {
         p.require(Permission::Analyze)?;
+        // The brand's figures, every line and outlet: not for a partner's staff.
+        if self.partner_outlet(p).await?.is_some() {
+            return Err(AppError::Forbidden);
+        }
         let this = self.clock.today().first_of_month();
         let five_before = this
             .checked_sub(jiff::Span::new().months(5))

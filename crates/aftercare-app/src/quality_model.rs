@@ -27,6 +27,8 @@ pub struct Cell {
 #[derive(Debug, Clone)]
 pub struct ComplaintCandidate {
     pub complaint_id: i64,
+    /// The outlet the complaint itself is at (0: the brand's).
+    pub complaint_outlet_id: i64,
     pub complaint_number: String,
     pub root_cause: Option<String>,
     pub complaint_at: Timestamp,
@@ -265,8 +267,9 @@ pub struct Overview {
 /// concerns.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ComplaintLaid {
-    pub complaint_id: RequestId,
-    pub complaint_number: String,
+    /// The complaint (none for a partner's staff when another outlet or the brand took it).
+    pub complaint_id: Option<RequestId>,
+    pub complaint_number: Option<String>,
     pub opened_at: Timestamp,
     /// The root cause the complaint's handler found, once it is resolved.
     pub root_cause: Option<String>,

@@ -290,6 +290,7 @@ impl QualityStore for SqlStore {
         #[derive(sqlx::FromRow)]
         struct Q {
             complaint_id: i64,
+            complaint_outlet_id: i64,
             complaint_number: String,
             root_cause: Option<String>,
             complaint_at: String,
@@ -306,7 +307,8 @@ impl QualityStore for SqlStore {
             // Per complaint, the same customer's latest request resolved before it (the
             // index on customer and resolution time finds it in a step or two); the app
             // decides whether it is recent enough to count.
-            "SELECT c.id AS complaint_id, c.number AS complaint_number, c.root_cause, \
+            "SELECT c.id AS complaint_id, COALESCE(c.outlet_id, 0) AS complaint_outlet_id, \
+             c.number AS complaint_number, c.root_cause, \
              c.created_at AS complaint_at, q.id AS request_id, \
              q.resolved_at, COALESCE(q.assignee_id, 0) AS user_id, COALESCE(q.outlet_id, 0) AS outlet_id, \
              q.service_type, COALESCE(q.category_id, 0) AS category_id, q.tier \
@@ -323,6 +325,7 @@ impl QualityStore for SqlStore {
                 let c = Cells::of("requests", q.complaint_id);
                 Ok(ComplaintCandidate {
                     complaint_id: q.complaint_id,
+                    complaint_outlet_id: q.complaint_outlet_id,
                     complaint_number: q.complaint_number,
                     root_cause: q.root_cause,
                     complaint_at: c.at("created_at", &q.complaint_at)?,
@@ -742,7 +745,10 @@ impl QualityStore for SqlStore {
         let mut sql = Sql::new("SELECT ");
         if by == "all" {
             bucket(&mut sql, "c.created_at", &stamps);
-            sql.push(" AS m, CAST(0 AS BIGINT) AS g, COALESCE(c.source, '') AS t, COUNT(*) AS n FROM customers c WHERE");
+            sql.push(
+                " AS m, CAST(0 AS BIGINT) AS g, COALESCE(c.source, '') AS t, COUNT(*) AS n \
+                 FROM customers c WHERE c.merged_into IS NULL AND",
+            );
             window(&mut sql, "c.created_at", &stamps);
             sql.push(" GROUP BY 1, 3");
         } else {
@@ -760,6 +766,7 @@ impl QualityStore for SqlStore {
             sql.push(&format!(
                 " AS m, f.g AS g, '' AS t, COUNT(*) AS n FROM (SELECT o.customer_id, {key} AS g, \
                  MIN(o.ordered_on) AS first FROM orders o{join} WHERE {key} IS NOT NULL \
+                 AND o.status <> 'cancelled' \
                  GROUP BY o.customer_id, {key}) f WHERE"
             ));
             window(&mut sql, "f.first", &day_texts);
@@ -829,8 +836,8 @@ impl QualityStore for SqlStore {
         sql.push(&format!(
             " AS m, {key} AS g, COUNT(DISTINCT o.customer_id) AS buyers, \
              COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM orders e WHERE e.customer_id = o.customer_id \
-             AND e.ordered_on < o.ordered_on) THEN o.customer_id END) AS again \
-             FROM orders o{join} WHERE"
+             AND e.ordered_on < o.ordered_on AND e.status <> 'cancelled') THEN o.customer_id END) AS again \
+             FROM orders o{join} WHERE o.status <> 'cancelled' AND"
         ));
         window(&mut sql, "o.ordered_on", &day_texts);
         sql.push(" GROUP BY 1, 2");
@@ -857,12 +864,13 @@ impl QualityStore for SqlStore {
             "line" => {
                 "SELECT p.category_id AS g, v.stage, COUNT(DISTINCT v.customer_id) AS n \
                  FROM customer_values v JOIN orders o ON o.customer_id = v.customer_id \
-                 JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id GROUP BY 1, 2"
+                 JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id \
+                 WHERE o.status <> 'cancelled' GROUP BY 1, 2"
             }
             "outlet" => {
                 "SELECT o.outlet_id AS g, v.stage, COUNT(DISTINCT v.customer_id) AS n \
                  FROM customer_values v JOIN orders o ON o.customer_id = v.customer_id \
-                 WHERE o.outlet_id IS NOT NULL GROUP BY 1, 2"
+                 WHERE o.outlet_id IS NOT NULL AND o.status <> 'cancelled' GROUP BY 1, 2"
             }
             _ => {
                 "SELECT CAST(0 AS BIGINT) AS g, stage, COUNT(*) AS n FROM customer_values GROUP BY 1, 2"

@@ -364,7 +364,7 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
     assert_eq!(laid.len(), 1);
     assert_eq!(
         (laid[0].complaint_id, laid[0].request_id),
-        (complaint, first)
+        (Some(complaint), first)
     );
     assert_eq!(laid[0].root_cause, None);
     assert!(
@@ -541,11 +541,56 @@ async fn scorecards_hold_people_to_account(kind: Kind) {
             &w.admin,
             &OverviewQuery {
                 by: Some("region".into()),
-                ..nov
+                ..nov.clone()
             }
         )
         .await,
         Err(AppError::Invalid(_))
+    ));
+    // The last month a calendar has is no month of this business (no month after it).
+    match app
+        .overview(
+            &w.admin,
+            &OverviewQuery {
+                from: Some("9999-12".into()),
+                to: Some("9999-12".into()),
+                by: None,
+            },
+        )
+        .await
+    {
+        Err(AppError::Invalid(i)) => assert_eq!(i.0[0].code, "date_out_of_range"),
+        other => panic!("{other:?}"),
+    }
+    // A partner's marketer (who may analyse) does not read the brand's overview.
+    let marketer = staff_named(&app, "mkt@example.cn", "特约市场", "marketer").await;
+    let outlet = app
+        .save_outlet(
+            &w.admin,
+            None,
+            &aftercare_app::network_model::OutletInput {
+                name: "特约站".into(),
+                kind: "partner".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.set_staff_profile(
+        &w.admin,
+        marketer.user.id,
+        &StaffProfileInput {
+            outlet_id: Some(outlet),
+            capacity: 20,
+            auto_assign: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        app.overview(&marketer, &nov).await,
+        Err(AppError::Forbidden)
     ));
     db.cleanup().await;
 }

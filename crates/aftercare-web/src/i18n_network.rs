@@ -121,6 +121,12 @@ pub(crate) const NETWORK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "the request it concerns",
     ),
     (
+        "score.complaint_elsewhere",
+        "投诉（由其他网点受理）",
+        "投訴（由其他據點受理）",
+        "a complaint taken elsewhere",
+    ),
+    (
         "score.no_complaints",
         "期内没有投诉。",
         "期內沒有投訴。",
