@@ -850,8 +850,8 @@ pub(crate) const NETWORK_MESSAGES: &[(&str, &str, &str, &str)] = &[
         "按 SLA 策略",
         "the SLA policy's",
     ),
-    ("unit.minutes", "{n} 分钟", "{n} 分鐘", "{n} min"),
-    ("unit.hours", "{n} 小时", "{n} 小時", "{n} h"),
+    ("duration.n_minutes", "{n} 分钟", "{n} 分鐘", "{n} min"),
+    ("duration.n_hours", "{n} 小时", "{n} 小時", "{n} h"),
     ("outlet.load", "在办 / 上限", "在辦 / 上限", "Open / limit"),
     ("outlet.staff_count", "{n} 人", "{n} 人", "{n} staff"),
     (

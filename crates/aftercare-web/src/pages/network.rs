@@ -159,7 +159,7 @@ async fn choices(s: &AppState, session: &Session) -> Result<Choices, AppError> {
             .calendars(p)
             .await?
             .into_iter()
-            .map(|c| (c.id, c.body.name))
+            .map(|c| (c.id, Tr(session.lang).setup_name(&c.body.name)))
             .collect(),
     })
 }
@@ -229,12 +229,12 @@ fn sla_text(tr: &Tr, o: &Outlet) -> String {
 fn minutes_text(tr: &Tr, m: i64) -> String {
     let (h, min) = (m / 60, m % 60);
     match (h, min) {
-        (0, m) => tr.t("unit.minutes").replace("{n}", &m.to_string()),
-        (h, 0) => tr.t("unit.hours").replace("{n}", &h.to_string()),
+        (0, m) => tr.t("duration.n_minutes").replace("{n}", &m.to_string()),
+        (h, 0) => tr.t("duration.n_hours").replace("{n}", &h.to_string()),
         (h, m) => format!(
             "{} {}",
-            tr.t("unit.hours").replace("{n}", &h.to_string()),
-            tr.t("unit.minutes").replace("{n}", &m.to_string())
+            tr.t("duration.n_hours").replace("{n}", &h.to_string()),
+            tr.t("duration.n_minutes").replace("{n}", &m.to_string())
         ),
     }
 }
