@@ -236,7 +236,7 @@ pub async fn build(db: &Db, a: &Args, now: jiff::Timestamp) -> anyhow::Result<(f
         .execute(&db.write)
         .await?;
     } else {
-        sqlx::raw_sql("ANALYZE").execute(&db.write).await?;
+        db.analyze().await?;
     }
     Ok((start.elapsed().as_secs_f64(), rows))
 }

@@ -5,6 +5,7 @@
 //! Run it with `bench/run` (see docs/benchmarks.md).
 
 mod campaign;
+mod cpu;
 mod desk;
 mod quality;
 mod value;
@@ -85,10 +86,24 @@ struct Args {
     /// summing, everyone's scorecards for the year, a trend, summing after changes.
     #[arg(long)]
     scorecards: bool,
+    /// Measure the CPU each operation costs the server instead (issue 18): create a
+    /// customer, open a request, read a 360 and a customer's requests, name search, the
+    /// 360 page, the desk queue and a portal page, each under --clients loops, with CPU read
+    /// from /proc; then the floors: an empty axum handler and the same SQL from Rust.
+    #[arg(long)]
+    cpu: bool,
+    /// With --cpu: only these operations, comma-separated (create-customer, open-request,
+    /// read-360, requests, name-search, page-360, desk-queue, portal, empty-axum,
+    /// floor-create, floor-request, floor-360, floor-requests, floor-search).
+    #[arg(long)]
+    only: Option<String>,
+    /// Serve an empty axum handler (the floor `--cpu` measures; started by the benchmark).
+    #[arg(long, hide = true)]
+    floor_axum: bool,
 }
 
 const ADMIN: &str = "bench@aftercare.local";
-const PASSWORD: &str = "bench-password-2026";
+pub(crate) const PASSWORD: &str = "bench-password-2026";
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "高", "林", "罗",
@@ -128,7 +143,7 @@ enum Val {
 /// Inserts rows with multi-row statements, in chunks the parameter limits allow.
 async fn insert(
     backend: Backend,
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut aftercare_store::pool::Tx,
     table: &str,
     cols: &[&str],
     rows: &[Vec<Val>],
@@ -478,9 +493,9 @@ async fn build(db: &Db, a: &Args, product_ids: &[i64]) -> anyhow::Result<Built> 
             .execute(&db.write)
             .await?;
         }
-        sqlx::query("ANALYZE").execute(&db.write).await?;
+        db.analyze().await?;
     } else {
-        sqlx::query("ANALYZE").execute(&db.write).await?;
+        db.analyze().await?;
     }
     Ok(Built {
         rows,
@@ -632,6 +647,9 @@ async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    if a.floor_axum {
+        return cpu::serve_empty().await;
+    }
     std::fs::create_dir_all(&a.data_dir)?;
     let data_dir = std::fs::canonicalize(&a.data_dir)?;
     if a.voc {
@@ -764,6 +782,9 @@ async fn main() -> anyhow::Result<()> {
     let bin = std::fs::canonicalize(&a.bin)?;
     if a.campaign_events {
         return campaign::events(&app, &db, &a, &bin, &data_dir, &url).await;
+    }
+    if a.cpu {
+        return cpu::run(&app, &db, &a, &bin, &data_dir, &url).await;
     }
     if a.value {
         value::recompute(&app, &db, &data_dir).await?;

@@ -147,7 +147,7 @@ pub async fn build(db: &Db, customers: u64, data_dir: &Path) -> anyhow::Result<(
             .await?;
         }
     }
-    sqlx::query("ANALYZE").execute(&db.write).await?;
+    db.analyze().await?;
     Ok((order_id, start.elapsed().as_secs_f64()))
 }
 

@@ -1294,7 +1294,7 @@ where
         let campaigns = self.store.running_campaigns().await?;
         let mut sent = HashMap::new();
         let batch = self
-            .read_changes(changes::CAMPAIGN, EVENTS_PER_ROUND)
+            .read_changes(changes::CAMPAIGN, EVENTS_PER_ROUND, changes::CAMPAIGN_READS)
             .await?;
         round.events = batch.span();
         round.more |= batch.full(EVENTS_PER_ROUND);

@@ -887,7 +887,10 @@ where
         }
         // Nobody chose an outlet: the one covering the customer's city and the item's
         // product line takes it, if any does.
-        let (lines, needs_certificate) = self.product_line(r.asset_id).await?;
+        // The item was read above; its product names the line.
+        let (lines, needs_certificate) = self
+            .product_line(asset.as_ref().map(|a| a.product_id))
+            .await?;
         r.category_id = lines.first().copied();
         // A repair of an item repaired and resolved within the last 30 days: that earlier
         // repair did not hold.

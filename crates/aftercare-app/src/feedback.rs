@@ -779,7 +779,7 @@ where
     /// (request descriptions, their messages, notes of calls and visits) becomes feedback.
     pub async fn capture_feedback(&self) -> Result<Capture, AppError> {
         let batch = self
-            .read_changes(changes::FEEDBACK, EVENTS_PER_ROUND)
+            .read_changes(changes::FEEDBACK, EVENTS_PER_ROUND, changes::FEEDBACK_READS)
             .await?;
         if batch.is_empty() {
             return Ok(Capture::default());

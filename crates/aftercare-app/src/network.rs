@@ -480,19 +480,16 @@ where
 
     // ---- what routing asks of the network -------------------------------------------
 
-    /// An item's product line: its category and every category above it (none without
-    /// an item), with whether any of them needs certification.
+    /// A product's line: its category and every category above it (none without a
+    /// product), with whether any of them needs certification.
     pub(crate) async fn product_line(
         &self,
-        asset: Option<AssetId>,
+        product: Option<aftercare_domain::ProductId>,
     ) -> Result<(Vec<i64>, bool), AppError> {
-        let Some(asset) = asset else {
+        let Some(product) = product else {
             return Ok((vec![], false));
         };
-        let Some(a) = self.store.asset(asset).await? else {
-            return Ok((vec![], false));
-        };
-        let Some(product) = self.store.product(a.product_id).await? else {
+        let Some(product) = self.store.product(product).await? else {
             return Ok((vec![], false));
         };
         let categories = self.store.categories().await?;
@@ -542,7 +539,11 @@ where
         asset: Option<AssetId>,
         on: Date,
     ) -> Result<Option<Certification>, AppError> {
-        let (lines, required) = self.product_line(asset).await?;
+        let product = match asset {
+            Some(a) => self.store.asset(a).await?.map(|a| a.product_id),
+            None => None,
+        };
+        let (lines, required) = self.product_line(product).await?;
         self.certification(&lines, required, on).await
     }
 

@@ -231,7 +231,7 @@ where
             // A rebuild was interrupted: only a rebuild can finish it.
             return Ok(SearchRefresh::default());
         }
-        let batch = self.changes_after(after, EVENTS_PER_ROUND).await?;
+        let batch = self.changes_after(after, EVENTS_PER_ROUND, KINDS).await?;
         if batch.is_empty() {
             return Ok(SearchRefresh::default());
         }
@@ -262,6 +262,7 @@ where
             events: batch.span(),
             indexed: upserts.len(),
             removed: deletes.len(),
+            more: batch.full(EVENTS_PER_ROUND),
         };
         // After an erasure, the replaced documents' text must leave the disk too.
         let purge = batch.events.iter().any(|e| e.kind == "customer.erase");

@@ -88,4 +88,6 @@ pub struct SearchRefresh {
     pub events: usize,
     pub indexed: usize,
     pub removed: usize,
+    /// More of the log was waiting: the next round should come at once.
+    pub more: bool,
 }

@@ -172,7 +172,9 @@ where
         let s = self.survey_settings_now().await?;
         let mut round = SurveyRound::default();
         let now = self.clock.now();
-        let batch = self.read_changes(changes::SURVEY, EVENTS_PER_ROUND).await?;
+        let batch = self
+            .read_changes(changes::SURVEY, EVENTS_PER_ROUND, changes::SURVEY_READS)
+            .await?;
         round.events = batch.span();
         round.more = batch.full(EVENTS_PER_ROUND);
         let found = if batch.is_empty() {

@@ -318,7 +318,9 @@ where
         let Some(view) = self.model_now().await? else {
             return Ok(Refresh::default());
         };
-        let batch = self.read_changes(changes::VALUE, EVENTS_PER_ROUND).await?;
+        let batch = self
+            .read_changes(changes::VALUE, EVENTS_PER_ROUND, changes::VALUE_READS)
+            .await?;
         if batch.is_empty() {
             return Ok(Refresh::default());
         }

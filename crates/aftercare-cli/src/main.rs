@@ -327,7 +327,8 @@ async fn main() -> anyhow::Result<()> {
             };
             let stop = shutdown_signal()?;
             let mut runner = Runner::new(app.store.clone(), app.clock.clone())
-                .with_all(aftercare_app::jobs::app_jobs(&app, mailer));
+                .with_all(aftercare_app::jobs::app_jobs(&app, mailer))
+                .woken_by(app.store.commits());
             if let Some(imap) = &cfg.imap {
                 println!(
                     "polling {} at {}:{} every {} s",

@@ -111,6 +111,34 @@ struct DateRec {
     day: String,
 }
 
+/// One row of a customer's lists: `k` says which (0 phones, 1 emails, 2 addresses, 3
+/// family, 4 important dates), `p` is "primary", `a`–`f` the list's own columns.
+#[derive(sqlx::FromRow)]
+struct ChildRec {
+    k: i64,
+    id: i64,
+    p: i64,
+    has_a: i64,
+    a: Option<String>,
+    b: Option<String>,
+    c: Option<String>,
+    d: Option<String>,
+    e: Option<String>,
+    f: Option<String>,
+}
+
+const CHILDREN: &str = "SELECT CAST(0 AS BIGINT) AS k, id, is_primary AS p, CAST(1 AS BIGINT) AS has_a, \
+    number AS a, label AS b, CAST(NULL AS TEXT) AS c, CAST(NULL AS TEXT) AS d, CAST(NULL AS TEXT) AS e, CAST(NULL AS TEXT) AS f \
+    FROM customer_phones WHERE customer_id = $1 \
+    UNION ALL SELECT CAST(1 AS BIGINT), id, is_primary, CAST(1 AS BIGINT), address, NULL, NULL, NULL, NULL, NULL \
+    FROM customer_emails WHERE customer_id = $1 \
+    UNION ALL SELECT CAST(2 AS BIGINT), id, is_primary, CAST(CASE WHEN label IS NULL THEN 0 ELSE 1 END AS BIGINT), label, province, city, district, street, postcode \
+    FROM customer_addresses WHERE customer_id = $1 \
+    UNION ALL SELECT CAST(3 AS BIGINT), id, CAST(0 AS BIGINT), CAST(1 AS BIGINT), name, relation, birthday, NULL, NULL, NULL \
+    FROM customer_family WHERE customer_id = $1 \
+    UNION ALL SELECT CAST(4 AS BIGINT), id, CAST(0 AS BIGINT), CAST(1 AS BIGINT), label, day, NULL, NULL, NULL, NULL \
+    FROM customer_dates WHERE customer_id = $1";
+
 /// Reads one customer with everything attached to it.
 pub(crate) async fn load<'c, E>(e: E, id: i64) -> Result<Option<Customer>, StoreError>
 where
@@ -130,37 +158,73 @@ where
     else {
         return Ok(None);
     };
-    let phones: Vec<PhoneRec> = fetch_all(
-        e,
-        "SELECT number, label, is_primary FROM customer_phones WHERE customer_id = $1 ORDER BY is_primary DESC, id",
-        &[V::I(id)],
-    )
-    .await?;
-    let emails: Vec<EmailRec> = fetch_all(
-        e,
-        "SELECT address, is_primary FROM customer_emails WHERE customer_id = $1 ORDER BY is_primary DESC, id",
-        &[V::I(id)],
-    )
-    .await?;
-    let addresses: Vec<AddressRec> = fetch_all(
-        e,
-        "SELECT label, province, city, district, street, postcode, is_primary FROM customer_addresses \
-         WHERE customer_id = $1 ORDER BY is_primary DESC, id",
-        &[V::I(id)],
-    )
-    .await?;
-    let family: Vec<FamilyRec> = fetch_all(
-        e,
-        "SELECT name, relation, birthday FROM customer_family WHERE customer_id = $1 ORDER BY id",
-        &[V::I(id)],
-    )
-    .await?;
-    let dates: Vec<DateRec> = fetch_all(
-        e,
-        "SELECT label, day FROM customer_dates WHERE customer_id = $1 ORDER BY day, id",
-        &[V::I(id)],
-    )
-    .await?;
+    // The five lists attached to a customer in one statement (each statement is a round
+    // trip to the connection: docs/decisions/0021), sorted here as each list is shown.
+    let rows: Vec<ChildRec> = fetch_all(e, CHILDREN, &[V::I(id)]).await?;
+    let (mut phones, mut emails, mut addresses, mut family, mut dates) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for r in rows {
+        let a = r.a.unwrap_or_default();
+        match r.k {
+            0 => phones.push((
+                r.p,
+                r.id,
+                PhoneRec {
+                    number: a,
+                    label: r.b,
+                    is_primary: r.p,
+                },
+            )),
+            1 => emails.push((
+                r.p,
+                r.id,
+                EmailRec {
+                    address: a,
+                    is_primary: r.p,
+                },
+            )),
+            2 => addresses.push((
+                r.p,
+                r.id,
+                AddressRec {
+                    label: Some(a).filter(|_| r.has_a != 0),
+                    province: r.b,
+                    city: r.c,
+                    district: r.d,
+                    street: r.e.unwrap_or_default(),
+                    postcode: r.f,
+                    is_primary: r.p,
+                },
+            )),
+            3 => family.push((
+                r.id,
+                FamilyRec {
+                    name: a,
+                    relation: r.b.unwrap_or_default(),
+                    birthday: r.c,
+                },
+            )),
+            _ => dates.push((
+                r.b.clone().unwrap_or_default(),
+                r.id,
+                DateRec {
+                    label: a,
+                    day: r.b.unwrap_or_default(),
+                },
+            )),
+        }
+    }
+    // Primary first, then as entered; family as entered; dates by day.
+    phones.sort_by_key(|(p, id, _)| (std::cmp::Reverse(*p), *id));
+    emails.sort_by_key(|(p, id, _)| (std::cmp::Reverse(*p), *id));
+    addresses.sort_by_key(|(p, id, _)| (std::cmp::Reverse(*p), *id));
+    family.sort_by_key(|(id, _)| *id);
+    dates.sort_by(|x, y| (&x.0, x.1).cmp(&(&y.0, y.1)));
+    let phones = phones.into_iter().map(|(_, _, r)| r);
+    let emails = emails.into_iter().map(|(_, _, r)| r);
+    let addresses = addresses.into_iter().map(|(_, _, r)| r);
+    let family = family.into_iter().map(|(_, r)| r);
+    let dates = dates.into_iter().map(|(_, _, r)| r);
     let cells = Cells::of("customers", c.id);
     Ok(Some(Customer {
         id: CustomerId(c.id),

@@ -1,6 +1,7 @@
+use crate::pool::Pool;
 use aftercare_app::StoreError;
-use sqlx::any::{AnyArguments, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Arguments};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AnyConnection, Arguments};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,8 +19,8 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pub backend: Backend,
-    pub read: AnyPool,
-    pub write: AnyPool,
+    pub read: Pool,
+    pub write: Pool,
     /// SQLite only: the queue of the group-commit writer (see `write_job`).
     group: Option<GroupCommit>,
 }
@@ -46,10 +47,7 @@ struct GroupCommit {
 /// The most jobs one group commit takes.
 const GROUP_MAX: usize = 64;
 
-async fn group_commit_loop(
-    pool: AnyPool,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Job, Reply)>,
-) {
+async fn group_commit_loop(pool: Pool, mut rx: tokio::sync::mpsc::UnboundedReceiver<(Job, Reply)>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < GROUP_MAX {
@@ -70,6 +68,7 @@ async fn group_commit_loop(
         if batch.len() > 1 {
             tracing::debug!(jobs = batch.len(), "group commit");
             if let Ok(outs) = run_batch(&mut conn, &batch).await {
+                pool.committed();
                 for ((_, reply), out) in batch.into_iter().zip(outs) {
                     let _ = reply.send(Ok(out));
                 }
@@ -80,8 +79,20 @@ async fn group_commit_loop(
                 "a job of the batch failed: running them one by one"
             );
         }
+        let mut failed = false;
         for (job, reply) in batch {
-            let _ = reply.send(run_alone(&mut conn, &job).await);
+            let out = run_alone(&mut conn, &job).await;
+            if out.is_ok() {
+                pool.committed();
+            } else {
+                failed = true;
+            }
+            let _ = reply.send(out);
+        }
+        // A job that failed may have failed in the connection itself (its thread gone):
+        // one that does not answer is closed, and the next batch gets a new one.
+        if failed && sqlx::Connection::ping(&mut *conn).await.is_err() {
+            conn.discard();
         }
     }
 }
@@ -192,28 +203,18 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
             } else {
                 format!("{url}?mode=rwc")
             };
-            let opts = || {
-                AnyPoolOptions::new().after_connect(|conn, _| {
-                    Box::pin(async move {
-                        // Per connection: WAL for concurrent readers, a busy timeout, foreign
-                        // keys, and FULL sync so an acknowledged write survives a power cut.
-                        for pragma in SQLITE_PRAGMAS {
-                            sqlx::Executor::execute(&mut *conn, *pragma).await?;
-                        }
-                        Ok(())
-                    })
-                })
-            };
-            let write = opts()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(60))
-                .connect(&url)
+            // Per connection: WAL for concurrent readers, a busy timeout, foreign keys,
+            // and FULL sync so an acknowledged write survives a power cut.
+            let write = Pool::connect(&url, 1, SQLITE_PRAGMAS, Duration::from_secs(60))
                 .await
                 .map_err(backend_err)?;
+            // Best effort: a database opened read-only, or locked past the busy timeout,
+            // still opens (with its samples).
+            if let Err(e) = drop_sampled_statistics(&write).await {
+                tracing::warn!(error = %e, "could not drop SQLite's planner samples (sqlite_stat4)");
+            }
             // Readers in WAL mode run beside the writer; more than a few per core buys nothing.
-            let read = opts()
-                .max_connections(8)
-                .connect(&url)
+            let read = Pool::connect(&url, 8, SQLITE_PRAGMAS, Duration::from_secs(30))
                 .await
                 .map_err(backend_err)?;
             let (queue, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -226,10 +227,7 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
             })
         }
         Backend::Postgres => {
-            let pool = AnyPoolOptions::new()
-                .max_connections(24)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(url)
+            let pool = Pool::connect(url, 24, &[], Duration::from_secs(30))
                 .await
                 .map_err(backend_err)?;
             Ok(Db {
@@ -242,7 +240,53 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
     }
 }
 
+/// Keeps SQLite's planner on averages only. `ANALYZE` in a build with STAT4 (as sqlx's
+/// bundled SQLite is) samples index values into `sqlite_stat4`. A statement whose
+/// parameter the planner compared with those samples is then planned again every time it
+/// runs with a new value: on a database with samples that was over a third of a customer
+/// 360's instructions (docs/benchmarks.md). The averages in `sqlite_stat1` stay; the
+/// samples go, and the statistics are read again. Runs when the store opens, before the
+/// readers do.
+async fn drop_sampled_statistics(write: &Pool) -> Result<(), StoreError> {
+    let sampled: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat4'",
+    )
+    .fetch_optional(write)
+    .await
+    .map_err(backend_err)?;
+    if sampled.is_none() {
+        return Ok(());
+    }
+    let mut conn = write.acquire().await.map_err(backend_err)?;
+    let rows: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sqlite_stat4 LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend_err)?;
+    if rows.is_some() {
+        sqlx::raw_sql("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema")
+            .execute(&mut *conn)
+            .await
+            .map_err(backend_err)?;
+    }
+    Ok(())
+}
+
 impl Db {
+    /// Gathers the query planner's statistics (`ANALYZE`), as an operator would after a
+    /// large load; on SQLite without the per-value samples (see
+    /// `drop_sampled_statistics`). Connections opened before keep the statistics they
+    /// read.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::raw_sql("ANALYZE")
+            .execute(&self.write)
+            .await
+            .map_err(backend_err)?;
+        if self.backend == Backend::Sqlite {
+            drop_sampled_statistics(&self.write).await?;
+        }
+        Ok(())
+    }
+
     /// A database URL fit for logs.
     pub fn redacted(url: &str) -> String {
         redact(url)

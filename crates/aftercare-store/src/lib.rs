@@ -23,6 +23,7 @@ mod offers;
 mod order_rows;
 mod orders;
 mod outbox;
+pub mod pool;
 mod portal;
 mod privacy;
 pub mod purchases;

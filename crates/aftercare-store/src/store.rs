@@ -10,9 +10,9 @@ use aftercare_domain::customer::CustomerDraft;
 use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sqlx::{Any, AnyConnection};
+use sqlx::AnyConnection;
 
-pub(crate) type Tx = sqlx::Transaction<'static, Any>;
+pub(crate) type Tx = crate::pool::Tx;
 
 /// The store over one database.
 #[derive(Clone)]

@@ -155,6 +155,9 @@ impl Job for ValueRefresh {
     fn name(&self) -> &'static str {
         "value_refresh"
     }
+    fn reads_changes(&self) -> bool {
+        true
+    }
     fn every(&self) -> Duration {
         Duration::from_millis(250)
     }
@@ -181,6 +184,9 @@ impl Job for FeedbackCapture {
     fn name(&self) -> &'static str {
         "feedback_capture"
     }
+    fn reads_changes(&self) -> bool {
+        true
+    }
     fn every(&self) -> Duration {
         Duration::from_secs(1)
     }
@@ -206,6 +212,9 @@ pub struct Surveys(pub App);
 impl Job for Surveys {
     fn name(&self) -> &'static str {
         "surveys"
+    }
+    fn reads_changes(&self) -> bool {
+        true
     }
     fn every(&self) -> Duration {
         Duration::from_secs(5)
@@ -248,6 +257,9 @@ impl Job for SearchIndexing {
     fn name(&self) -> &'static str {
         "search_index"
     }
+    fn reads_changes(&self) -> bool {
+        true
+    }
     fn every(&self) -> Duration {
         Duration::from_millis(300)
     }
@@ -272,7 +284,8 @@ impl Job for SearchIndexing {
         let r = self.app.refresh_search().await?;
         Ok(Round::default()
             .count("indexed", r.indexed)
-            .count("removed", r.removed))
+            .count("removed", r.removed)
+            .more(r.more))
     }
 }
 
@@ -284,6 +297,9 @@ pub struct Campaigns(pub App);
 impl Job for Campaigns {
     fn name(&self) -> &'static str {
         "campaigns"
+    }
+    fn reads_changes(&self) -> bool {
+        true
     }
     /// Every second: a step on an event (a request resolved) follows it within seconds.
     /// An idle round reads the budget, the running campaigns, the change log's tail and

@@ -15,6 +15,20 @@ pub const FEEDBACK: &str = "feedback";
 pub const SURVEY: &str = "survey";
 pub const CAMPAIGN: &str = "campaign";
 
+/// What each consumer reads of the log: the entities its rounds look at.
+pub const VALUE_READS: &[&str] = &[
+    "customer",
+    "customer_tier",
+    "order",
+    "request",
+    "interaction",
+    "referral",
+    "rma",
+];
+pub const FEEDBACK_READS: &[&str] = &["request", "interaction"];
+pub const SURVEY_READS: &[&str] = &["request", "order"];
+pub const CAMPAIGN_READS: &[&str] = &["request", "improvement", "feedback"];
+
 /// Events a consumer read in one round.
 #[derive(Debug, Clone)]
 pub struct Batch {
@@ -23,6 +37,8 @@ pub struct Batch {
     /// The last event read (`after` when none was).
     pub last: i64,
     pub events: Vec<ChangeEvent>,
+    /// More of the log was waiting when this batch was read.
+    pub more: bool,
 }
 
 impl Batch {
@@ -34,7 +50,7 @@ impl Batch {
     /// and the consumer's next round should come at once rather than after its pause (a
     /// large import is then absorbed at the rounds' own pace, not one batch per pause).
     pub fn full(&self, limit: u32) -> bool {
-        self.events.len() >= limit as usize
+        self.more || self.events.len() >= limit as usize
     }
 
     /// How far the cursor moves: ids can have gaps, so this counts ids, not rows.
@@ -49,21 +65,32 @@ pub struct ChangeReader<'a, L: ?Sized = dyn ChangeLog> {
 }
 
 impl<L: ?Sized + ChangeLog> ChangeReader<'_, L> {
-    /// The events after `after`, at most `limit`.
-    pub async fn after(&self, after: i64, limit: u32) -> Result<Batch, AppError> {
-        let events = self.log.changes(after, limit).await?;
-        let last = events.last().map_or(after, |e| e.id);
+    /// The events about `entities` after `after`, at most `limit`: the others are passed
+    /// over in the store, unread.
+    pub async fn after(
+        &self,
+        after: i64,
+        limit: u32,
+        entities: &[&str],
+    ) -> Result<Batch, AppError> {
+        let read = self.log.changes_of(after, limit, entities).await?;
         Ok(Batch {
             after,
-            last,
-            events,
+            last: read.last.max(after),
+            more: read.more,
+            events: read.events,
         })
     }
 
-    /// The events after `consumer`'s cursor, at most `limit`.
-    pub async fn read(&self, consumer: &str, limit: u32) -> Result<Batch, AppError> {
+    /// The events about `entities` after `consumer`'s cursor, at most `limit`.
+    pub async fn read(
+        &self,
+        consumer: &str,
+        limit: u32,
+        entities: &[&str],
+    ) -> Result<Batch, AppError> {
         let after = self.log.consumer_cursor(consumer).await?;
-        self.after(after, limit).await
+        self.after(after, limit, entities).await
     }
 
     /// Moves `consumer`'s cursor past `batch`, once its effects are written.
@@ -80,12 +107,22 @@ impl<S: ?Sized + ChangeLog> App<S> {
         ChangeReader { log: &*self.store }
     }
 
-    pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Batch, AppError> {
-        self.change_reader().after(after, limit).await
+    pub(crate) async fn changes_after(
+        &self,
+        after: i64,
+        limit: u32,
+        entities: &[&str],
+    ) -> Result<Batch, AppError> {
+        self.change_reader().after(after, limit, entities).await
     }
 
-    pub(crate) async fn read_changes(&self, consumer: &str, limit: u32) -> Result<Batch, AppError> {
-        self.change_reader().read(consumer, limit).await
+    pub(crate) async fn read_changes(
+        &self,
+        consumer: &str,
+        limit: u32,
+        entities: &[&str],
+    ) -> Result<Batch, AppError> {
+        self.change_reader().read(consumer, limit, entities).await
     }
 
     pub(crate) async fn consumed(&self, consumer: &str, batch: &Batch) -> Result<(), AppError> {
@@ -191,12 +228,14 @@ mod tests {
             after: 0,
             last: 3,
             events,
+            more: false,
         };
         assert!(batch.full(3) && !batch.full(4));
         let empty = Batch {
             after: 3,
             last: 3,
             events: vec![],
+            more: false,
         };
         assert!(!empty.full(3) && empty.is_empty());
     }
@@ -259,6 +298,7 @@ mod tests {
             after: 10,
             last: 10,
             events: vec![],
+            more: false,
         };
         assert!(b.is_empty());
         assert_eq!(b.span(), 0);
@@ -317,17 +357,17 @@ mod tests {
     async fn a_consumer_reads_in_batches_and_moves_on_only_once_it_has_consumed() {
         let log = log_of(&[1, 2, 5, 9, 10]);
         let reader = ChangeReader { log: &log };
-        let first = reader.read(VALUE, 3).await.unwrap();
+        let first = reader.read(VALUE, 3, VALUE_READS).await.unwrap();
         assert_eq!((first.after, first.last, first.events.len()), (0, 5, 3));
         assert_eq!(first.span(), 5, "ids, not rows: gaps count");
         // A consumer that died before consuming reads the same batch again.
-        let again = reader.read(VALUE, 3).await.unwrap();
+        let again = reader.read(VALUE, 3, VALUE_READS).await.unwrap();
         assert_eq!(again.last, 5);
         reader.consumed(VALUE, &again).await.unwrap();
-        let second = reader.read(VALUE, 3).await.unwrap();
+        let second = reader.read(VALUE, 3, VALUE_READS).await.unwrap();
         assert_eq!((second.after, second.last), (5, 10));
         reader.consumed(VALUE, &second).await.unwrap();
-        let done = reader.read(VALUE, 3).await.unwrap();
+        let done = reader.read(VALUE, 3, VALUE_READS).await.unwrap();
         assert!(done.is_empty());
         reader.consumed(VALUE, &done).await.unwrap();
         assert_eq!(log.consumer_cursor(VALUE).await.unwrap(), 10);
@@ -337,10 +377,26 @@ mod tests {
     async fn each_consumer_keeps_its_own_cursor() {
         let log = log_of(&[3, 4]);
         let reader = ChangeReader { log: &log };
-        let b = reader.read(FEEDBACK, 10).await.unwrap();
+        let b = reader.read(FEEDBACK, 10, FEEDBACK_READS).await.unwrap();
         reader.consumed(FEEDBACK, &b).await.unwrap();
-        assert_eq!(reader.read(FEEDBACK, 10).await.unwrap().events.len(), 0);
-        assert_eq!(reader.read(SURVEY, 10).await.unwrap().events.len(), 2);
+        assert_eq!(
+            reader
+                .read(FEEDBACK, 10, FEEDBACK_READS)
+                .await
+                .unwrap()
+                .events
+                .len(),
+            0
+        );
+        assert_eq!(
+            reader
+                .read(SURVEY, 10, &["customer"])
+                .await
+                .unwrap()
+                .events
+                .len(),
+            2
+        );
         assert_eq!(log.consumer_cursor(SURVEY).await.unwrap(), 0);
     }
 }

@@ -84,8 +84,18 @@ pub trait Job: Send + Sync {
     fn loud(&self) -> bool {
         true
     }
+    /// Whether the job reads the change log: woken by commits where the store tells of
+    /// them, then [`Job::every`] is the least time between two rounds, and it asks
+    /// unprompted only every [`UNPROMPTED`].
+    fn reads_changes(&self) -> bool {
+        false
+    }
     async fn run_once(&self) -> Result<Round, AppError>;
 }
+
+/// How often a job woken by commits runs without being woken (a write that did not tell,
+/// a round that failed).
+pub const UNPROMPTED: Duration = Duration::from_secs(5);
 
 /// A lease lasts this long, or four rounds of its job if that is longer; it is renewed
 /// when half of it is left, so a live holder keeps it and a dead one loses it.
@@ -100,6 +110,7 @@ pub struct Runner {
     leases: Arc<dyn JobLeases>,
     clock: Arc<dyn Clock>,
     holder: String,
+    commits: Option<watch::Receiver<u64>>,
 }
 
 impl Runner {
@@ -110,7 +121,15 @@ impl Runner {
             leases,
             clock,
             holder: format!("{}-{:016x}", std::process::id(), rand::random::<u64>()),
+            commits: None,
         }
+    }
+
+    /// Wakes the jobs that read the change log when a write commits (see
+    /// [`Job::reads_changes`]).
+    pub fn woken_by(mut self, commits: Option<watch::Receiver<u64>>) -> Self {
+        self.commits = commits;
+        self
     }
 
     /// The name this runner holds leases under.
@@ -142,7 +161,8 @@ impl Runner {
                 held_until: None,
                 busy_until: None,
             });
-            tasks.spawn(drive(job, lease, watch.clone()));
+            let commits = self.commits.clone().filter(|_| job.reads_changes());
+            tasks.spawn(drive(job, lease, watch.clone(), commits));
         }
         Running { stop, tasks }
     }
@@ -162,19 +182,36 @@ impl Running {
     }
 }
 
-async fn drive(job: Arc<dyn Job>, mut lease: Option<Lease>, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(job.every());
+async fn drive(
+    job: Arc<dyn Job>,
+    mut lease: Option<Lease>,
+    mut stop: watch::Receiver<bool>,
+    mut commits: Option<watch::Receiver<u64>>,
+) {
+    // Woken by commits, the job asks unprompted only now and then; its own pause is then
+    // the least time between rounds, so that a burst of writes is read in batches.
+    let pause = if commits.is_some() {
+        UNPROMPTED.max(job.every())
+    } else {
+        job.every()
+    };
+    let mut tick = tokio::time::interval(pause);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_round: Option<tokio::time::Instant> = None;
+    // The last round left work: the next one runs at once, neither waiting for the tick
+    // (a timer reset to now fires on the timer's next turn, after a commit of the round
+    // itself would have woken the job) nor for a pause.
+    let mut again = false;
     loop {
-        // The round itself is not raced against the stop: it finishes, then the loop ends.
-        tokio::select! {
-            biased;
-            _ = stop.changed() => break,
-            _ = tick.tick() => {}
+        if again && !*stop.borrow() {
+            again = false;
+        } else if !wait_for_round(&job, &mut tick, &mut stop, commits.as_mut(), last_round).await {
+            break;
         }
         if *stop.borrow() {
             break;
         }
+        last_round = Some(tokio::time::Instant::now());
         if let Some(lease) = lease.as_mut() {
             match lease.hold().await {
                 Ok(true) => {}
@@ -193,7 +230,8 @@ async fn drive(job: Arc<dyn Job>, mut lease: Option<Lease>, mut stop: watch::Rec
                     tracing::debug!(job = job.name(), "{r}");
                 }
                 if r.more {
-                    tick.reset_immediately();
+                    again = true;
+                    tick.reset();
                 }
             }
             Err(e) => tracing::warn!(job = job.name(), error = %e, "job round failed"),
@@ -202,6 +240,42 @@ async fn drive(job: Arc<dyn Job>, mut lease: Option<Lease>, mut stop: watch::Rec
     if let Some(lease) = lease {
         lease.release().await;
     }
+}
+
+/// Waits for a job's next round: its tick, or a commit (then at least its pause after the
+/// last round). False when asked to stop.
+async fn wait_for_round(
+    job: &Arc<dyn Job>,
+    tick: &mut tokio::time::Interval,
+    stop: &mut watch::Receiver<bool>,
+    mut commits: Option<&mut watch::Receiver<u64>>,
+    last_round: Option<tokio::time::Instant>,
+) -> bool {
+    // The round itself is not raced against the stop: it finishes, then the loop ends.
+    let woken = async {
+        match commits.as_deref_mut() {
+            Some(c) => {
+                if c.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let was_woken = tokio::select! {
+        biased;
+        _ = stop.changed() => return false,
+        _ = tick.tick() => false,
+        _ = woken => true,
+    };
+    if was_woken && let Some(at) = last_round {
+        tokio::select! {
+            biased;
+            _ = stop.changed() => return false,
+            _ = tokio::time::sleep_until(at + job.every()) => {}
+        }
+    }
+    true
 }
 
 /// This runner's view of one shared job's lease.

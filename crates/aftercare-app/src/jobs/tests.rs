@@ -198,3 +198,111 @@ fn a_round_is_logged_as_its_counts() {
     assert_eq!(r.to_string(), "sent=2 failed=0");
     assert!(!Round::default().count("sent", 0).did_work());
 }
+
+/// A change-log reader: woken by commits when the store tells of them.
+struct Reader(Counting);
+
+#[async_trait]
+impl Job for Reader {
+    fn name(&self) -> &'static str {
+        "reader"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_millis(50)
+    }
+    fn scope(&self) -> Scope {
+        Scope::PerServer
+    }
+    fn reads_changes(&self) -> bool {
+        true
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        self.0.run_once().await
+    }
+}
+
+#[tokio::test]
+async fn a_change_log_reader_waits_for_commits_and_reads_a_burst_in_few_rounds() {
+    let job = Reader(Counting::new(Scope::PerServer, Duration::ZERO));
+    let started = job.0.started.clone();
+    let rounds = || started.load(Ordering::SeqCst);
+    let commits = tokio::sync::watch::Sender::new(0u64);
+    let running = Runner::new(Arc::new(Leases::default()), TestClock::new())
+        .woken_by(Some(commits.subscribe()))
+        .with(job)
+        .start();
+    // The first round at start, then nothing while nothing is written (unprompted rounds
+    // come every five seconds).
+    until(|| rounds() == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rounds(), 1, "it polled without a commit");
+    // A commit wakes it at once (well before its five-second unprompted round).
+    let asked = std::time::Instant::now();
+    commits.send_modify(|n| *n += 1);
+    until(|| rounds() == 2).await;
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    // A burst of commits is read in a few rounds, at most one per pause (50 ms).
+    let burst = std::time::Instant::now();
+    for _ in 0..100 {
+        commits.send_modify(|n| *n += 1);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let during = rounds() - 2;
+    let most = burst.elapsed().as_millis() as usize / 50 + 2;
+    assert!(
+        (1..=most).contains(&during),
+        "100 commits over {:?} took {during} rounds (at most {most})",
+        burst.elapsed()
+    );
+    running.shutdown().await;
+}
+
+/// A reader whose rounds write (and so wake it) and leave work for the next: it goes on
+/// at once, not a pause later.
+struct Busy {
+    rounds: Arc<AtomicUsize>,
+    commits: tokio::sync::watch::Sender<u64>,
+}
+
+#[async_trait]
+impl Job for Busy {
+    fn name(&self) -> &'static str {
+        "busy"
+    }
+    fn every(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+    fn scope(&self) -> Scope {
+        Scope::PerServer
+    }
+    fn reads_changes(&self) -> bool {
+        true
+    }
+    async fn run_once(&self) -> Result<Round, AppError> {
+        let n = self.rounds.fetch_add(1, Ordering::SeqCst) + 1;
+        self.commits.send_modify(|c| *c += 1);
+        Ok(Round::default().count("rounds", 1).more(n < 6))
+    }
+}
+
+#[tokio::test]
+async fn a_reader_that_left_work_goes_on_at_once_though_its_own_writes_woke_it() {
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let commits = tokio::sync::watch::Sender::new(0u64);
+    let running = Runner::new(Arc::new(Leases::default()), TestClock::new())
+        .woken_by(Some(commits.subscribe()))
+        .with(Busy {
+            rounds: rounds.clone(),
+            commits: commits.clone(),
+        })
+        .start();
+    let started = std::time::Instant::now();
+    until(|| rounds.load(Ordering::SeqCst) == 6).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "six rounds took {:?}",
+        started.elapsed()
+    );
+    running.shutdown().await;
+}

@@ -33,7 +33,7 @@ pub use audit::*;
 pub use campaigns::CampaignStore;
 pub use care::CareStore;
 pub use catalogue::*;
-pub use change_log::ChangeLog;
+pub use change_log::{ChangeLog, ChangesRead};
 pub use claims::ClaimStore;
 pub use customers::*;
 pub use desk_setup::*;
