@@ -285,6 +285,32 @@ impl Asset {
             .iter()
             .any(|e| matches!(e.kind.as_str(), "exchanged_out" | "returned"))
     }
+
+    /// What the 三包 rules read of the item: its days and, from its usage archive, the
+    /// repairs, the conditions that void guarantees, and the day it left the customer (the
+    /// latest departure, when there are several).
+    pub fn warranty_facts(&self) -> aftercare_domain::warranty::AssetFacts {
+        use aftercare_domain::warranty::{AssetFacts, Departure};
+        let mut f = AssetFacts {
+            purchased_on: self.purchased_on,
+            delivered_on: self.delivered_on,
+            repairs: vec![],
+            voids: vec![],
+            left: None,
+        };
+        for e in &self.events {
+            if e.kind == "repair" {
+                f.repairs.push(e.day);
+            } else if let Some(how) = Departure::from_code(&e.kind) {
+                if f.left.is_none_or(|(_, day)| e.day > day) {
+                    f.left = Some((how, e.day));
+                }
+            } else if let Some(v) = e.void_condition.filter(|_| e.kind == "void") {
+                f.voids.push((v, e.day));
+            }
+        }
+        f
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

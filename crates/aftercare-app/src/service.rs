@@ -862,16 +862,20 @@ where
             .map(|policy| warranty::status(&policy, &w.facts, on)))
     }
 
-    /// Fills in today's warranty of each asset, reading their inputs together.
+    /// Fills in today's warranty of each asset from its usage archive, which the asset
+    /// carries, and its policy, read for all of them together.
     pub(crate) async fn fill_warranties(&self, assets: &mut [Asset]) -> Result<(), AppError> {
+        if assets.is_empty() {
+            return Ok(());
+        }
         let ids: Vec<AssetId> = assets.iter().map(|a| a.id).collect();
+        let policies: std::collections::HashMap<AssetId, _> =
+            self.store.asset_policies(&ids).await?.into_iter().collect();
         let today = self.clock.today();
-        for (id, w) in self.store.warranty_inputs(&ids).await? {
-            if let Some(a) = assets.iter_mut().find(|a| a.id == id) {
-                a.warranty = w
-                    .policy
-                    .map(|policy| warranty::status(&policy, &w.facts, today));
-            }
+        for a in assets.iter_mut() {
+            a.warranty = policies
+                .get(&a.id)
+                .map(|policy| warranty::status(policy, &a.warranty_facts(), today));
         }
         Ok(())
     }

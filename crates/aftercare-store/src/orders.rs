@@ -246,19 +246,6 @@ impl OrderStore for SqlStore {
             fetch_all(&self.db.read, &q.text, &q.args).await?;
         // The 三包 decision rests on every one of these values: one that does not parse is
         // a damaged row, reported as such, never a repair or a void silently left out.
-        let policy_of = |p: &PolicyRec| -> Result<WarrantyPolicy, StoreError> {
-            let c = Cells::of("warranty_policies", p.id);
-            Ok(WarrantyPolicy {
-                return_days: p.return_days as u32,
-                exchange_days: p.exchange_days as u32,
-                repair_months: p.repair_months as u32,
-                repair_limit: p.repair_limit as u32,
-                void_conditions: customers::split_list(&p.void_conditions)
-                    .iter()
-                    .map(|v| c.code::<VoidCondition>("void_conditions", v))
-                    .collect::<Result<_, _>>()?,
-            })
-        };
         let mut out = Vec::with_capacity(assets.len());
         for r in assets {
             let policy = r
@@ -290,6 +277,32 @@ impl OrderStore for SqlStore {
                 left,
             };
             out.push((AssetId(r.id), WarrantyInputs { policy, facts }));
+        }
+        Ok(out)
+    }
+
+    async fn asset_policies(
+        &self,
+        asset_ids: &[AssetId],
+    ) -> StoreResult<Vec<(AssetId, WarrantyPolicy)>> {
+        #[derive(sqlx::FromRow)]
+        struct Q {
+            asset_id: i64,
+            #[sqlx(flatten)]
+            p: PolicyRec,
+        }
+        let mut out = Vec::with_capacity(asset_ids.len());
+        for chunk in asset_ids.chunks(IN_CHUNK) {
+            let mut q = Sql::new(
+                "SELECT a.id AS asset_id, w.id, w.name, w.return_days, w.exchange_days, w.repair_months, w.repair_limit, w.void_conditions \
+                 FROM assets a JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id \
+                 JOIN warranty_policies w ON w.id = COALESCE(p.policy_id, c.policy_id) WHERE 1 = 1",
+            );
+            in_list(&mut q, "a.id", chunk);
+            let rows: Vec<Q> = fetch_all(&self.db.read, &q.text, &q.args).await?;
+            for r in rows {
+                out.push((AssetId(r.asset_id), policy_of(&r.p)?));
+            }
         }
         Ok(out)
     }
@@ -540,4 +553,20 @@ impl SqlStore {
             })
             .await
     }
+}
+
+/// A policy row as the 三包 rules read it. Every value counts: one that does not parse is a
+/// damaged row, reported as such, never a void condition silently left out.
+fn policy_of(p: &PolicyRec) -> Result<WarrantyPolicy, StoreError> {
+    let c = Cells::of("warranty_policies", p.id);
+    Ok(WarrantyPolicy {
+        return_days: p.return_days as u32,
+        exchange_days: p.exchange_days as u32,
+        repair_months: p.repair_months as u32,
+        repair_limit: p.repair_limit as u32,
+        void_conditions: customers::split_list(&p.void_conditions)
+            .iter()
+            .map(|v| c.code::<VoidCondition>("void_conditions", v))
+            .collect::<Result<_, _>>()?,
+    })
 }

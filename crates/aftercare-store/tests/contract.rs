@@ -1396,6 +1396,12 @@ async fn void_event_voids_warranty(app: &App) {
     assert_eq!(c360.timeline.items[0].kind, "asset");
     assert_eq!(c360.timeline.items[0].ref_id, Some(asset.get()));
     assert!(c360.timeline.items[0].summary.contains("misuse"));
+    // The 360's warranty (from the item's archive and its policy) and the desk's check
+    // (from the inputs read apart) agree.
+    assert_eq!(
+        c360.assets[0].warranty,
+        app.warranty_on(asset, None).await.unwrap()
+    );
 
     // An unknown asset.
     let r = app
@@ -1464,6 +1470,12 @@ async fn repairs_reach_the_limit(app: &App) {
             .unwrap()
             .repairs_used,
         2
+    );
+    let c360 = app.customer_360(&p, cid, None).await.unwrap();
+    assert_eq!(c360.assets[0].warranty.as_ref().unwrap().repairs_used, 2);
+    assert_eq!(
+        c360.assets[0].warranty,
+        app.warranty_on(asset, None).await.unwrap()
     );
 }
 

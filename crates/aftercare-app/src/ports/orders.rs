@@ -35,6 +35,13 @@ pub trait OrderStore: Send + Sync {
         &self,
         asset_ids: &[AssetId],
     ) -> StoreResult<Vec<(AssetId, WarrantyInputs)>>;
+    /// The warranty policy each of these assets falls under (its product's, else its
+    /// category's), in one read; assets under none, and unknown ids, are left out. With
+    /// an asset's usage archive (`Asset::warranty_facts`) this is all its warranty needs.
+    async fn asset_policies(
+        &self,
+        asset_ids: &[AssetId],
+    ) -> StoreResult<Vec<(AssetId, WarrantyPolicy)>>;
     /// Adds entries to items' usage archives, all in one transaction.
     async fn add_asset_events(
         &self,
