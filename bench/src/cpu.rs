@@ -177,9 +177,10 @@ where
     })
 }
 
-/// With `AFTERCARE_BENCH_PERF=<dir>`, a `perf record` of the process (call graphs, 499
-/// samples a second) while the load runs: `<dir>/<name>.perf.data`, for `perf report` or a
-/// flame graph.
+/// With `AFTERCARE_BENCH_PERF=<dir>`, a `perf record` of the process (call graphs unwound
+/// from the stack's DWARF unwind tables, which release builds keep though they have no
+/// frame pointers; 199 samples a second) while the load runs: `<dir>/<name>.perf.data`,
+/// for `perf report` or a flame graph (`bench/flame`).
 fn profile(w: &Watch, name: &str) -> Option<std::process::Child> {
     let dir = std::env::var_os("AFTERCARE_BENCH_PERF")?;
     let pid = if w.pid == "self" {
@@ -189,7 +190,17 @@ fn profile(w: &Watch, name: &str) -> Option<std::process::Child> {
     };
     let out = std::path::Path::new(&dir).join(format!("{name}.perf.data"));
     std::process::Command::new("perf")
-        .args(["record", "-q", "-F", "499", "-g", "-p", &pid, "-o"])
+        .args([
+            "record",
+            "-q",
+            "-F",
+            "199",
+            "--call-graph",
+            "dwarf,16384",
+            "-p",
+            &pid,
+            "-o",
+        ])
         .arg(out)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -208,16 +219,24 @@ pub async fn serve_empty() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Plain SQL from Rust, run in this process: `clients` tasks doing `op` for `secs`; returns
-/// the operations done, their latencies and this process's CPU ticks over the run.
-async fn floor_sql(db: &Db, op: FloorOp, clients: usize, secs: u64, n: u64) -> (Stats, u64) {
+/// Plain SQL from Rust, run in this process: `clients` tasks doing one operation for
+/// `secs`, each with what `client(n)` gives it (a function from a customer id and a
+/// sequence number to the operation's future); returns the operations done, their
+/// latencies and this process's CPU ticks over the run.
+async fn floor<C, F, Fut>(clients: usize, secs: u64, n: u64, mut client: C) -> (Stats, u64)
+where
+    C: FnMut(usize) -> F,
+    F: FnMut(u64, u64) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
     let before = ticks("self");
     let deadline = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
     let seq = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (db, seq) = (db.clone(), seq.clone());
+    for c in 0..clients {
+        let seq = seq.clone();
+        let mut op = client(c);
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::from_os_rng();
             let (mut lat, mut errors) = (Vec::new(), 0usize);
@@ -225,11 +244,11 @@ async fn floor_sql(db: &Db, op: FloorOp, clients: usize, secs: u64, n: u64) -> (
                 let t = Instant::now();
                 let r: u64 = rng.random();
                 let i = seq.fetch_add(1, Ordering::Relaxed);
-                match op.run(&db, r % n + 1, i).await {
+                match op(r % n + 1, i).await {
                     Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
                     Err(e) => {
                         if errors == 0 {
-                            eprintln!("floor {op:?}: {e}");
+                            eprintln!("floor: {e}");
                         }
                         errors += 1
                     }
@@ -247,6 +266,64 @@ async fn floor_sql(db: &Db, op: FloorOp, clients: usize, secs: u64, n: u64) -> (
     }
     let s = stats(all, start.elapsed().as_secs_f64(), errors);
     (s, ticks("self") - before)
+}
+
+/// The floor through sqlx, as the store runs it.
+async fn floor_sql(db: &Db, op: FloorOp, clients: usize, secs: u64, n: u64) -> (Stats, u64) {
+    floor(clients, secs, n, |_| {
+        let db = db.clone();
+        move |id, seq| {
+            let db = db.clone();
+            async move { op.run(&db, id, seq).await }
+        }
+    })
+    .await
+}
+
+/// The floor through rusqlite: each client's connection runs the operation's statements
+/// on a blocking thread, one hand-off per operation instead of one per statement (sqlx's
+/// SQLite driver). Writers share one connection, as the store's writes do.
+async fn floor_direct(
+    file: &std::path::Path,
+    op: FloorOp,
+    clients: usize,
+    secs: u64,
+    n: u64,
+) -> anyhow::Result<(Stats, u64)> {
+    type Shared = Arc<std::sync::Mutex<rusqlite::Connection>>;
+    let open = || -> anyhow::Result<Shared> {
+        let c = rusqlite::Connection::open(file)?;
+        for p in [
+            "PRAGMA busy_timeout = 10000",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA cache_size = -16384",
+            "PRAGMA temp_store = MEMORY",
+            "PRAGMA secure_delete = ON",
+        ] {
+            c.execute_batch(p)?;
+        }
+        Ok(Arc::new(std::sync::Mutex::new(c)))
+    };
+    let writer = open()?;
+    let mut conns = Vec::new();
+    for _ in 0..clients {
+        conns.push(if op.writes() { writer.clone() } else { open()? });
+    }
+    Ok(floor(clients, secs, n, |c| {
+        let conn = conns[c].clone();
+        move |id, seq| {
+            let conn = conn.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let mut c = conn.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                    op.run_direct(&mut c, id, seq)
+                })
+                .await?
+            }
+        }
+    })
+    .await)
 }
 
 /// The reads and writes of each operation, as plain SQL.
@@ -269,6 +346,39 @@ enum FloorOp {
 
 const STAMP: &str = "2026-12-06T10:00:00.000000Z";
 
+// The floors' statements, run through sqlx and through rusqlite. `$n` numbers parameters
+// for PostgreSQL; SQLite numbers named parameters by first appearance, which is the same.
+const INSERT_CUSTOMER: &str = "INSERT INTO customers (kind, name, name_sort, primary_phone, tags, consent, created_at, updated_at) \
+     VALUES ('person', $1, $2, $3, 'bench', '', $4, $4) RETURNING id";
+const INSERT_PHONE: &str =
+    "INSERT INTO customer_phones (customer_id, number, is_primary) VALUES ($1, $2, 1)";
+const INSERT_TAG: &str = "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, 'bench')";
+const INSERT_CREATED: &str = "INSERT INTO timeline (customer_id, at, kind, ref_id, summary) VALUES ($1, $2, 'created', $1, $3)";
+const INSERT_EVENT: &str =
+    "INSERT INTO events (at, kind, entity, entity_id, payload) VALUES ($1, $2, $3, $4, '{}')";
+const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, actor_label, action, entity, entity_id, after_json) VALUES ($1, 'bench', $2, $3, $4, '{}')";
+const READ_CUSTOMER: &str = "SELECT id, name, city FROM customers WHERE id = $1";
+const READ_360: [&str; 7] = [
+    "SELECT id, number FROM customer_phones WHERE customer_id = $1",
+    "SELECT id, address FROM customer_emails WHERE customer_id = $1",
+    "SELECT customer_id, tag FROM customer_tags WHERE customer_id = $1",
+    "SELECT id, number FROM orders WHERE customer_id = $1 ORDER BY ordered_on DESC LIMIT 20",
+    "SELECT id, serial FROM assets WHERE customer_id = $1",
+    "SELECT id, summary FROM timeline WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT 20",
+    "SELECT id, subject FROM requests WHERE customer_id = $1 AND active = 1",
+];
+const READ_REQUESTS: &str =
+    "SELECT id, subject FROM requests WHERE customer_id = $1 ORDER BY id DESC LIMIT 50";
+const NAME_SEARCH: &str =
+    "SELECT id, name FROM customers WHERE name >= $1 AND name < $2 ORDER BY name, id LIMIT 50";
+
+/// The name prefix a search floor looks for, and the bound above it.
+fn prefix_range(id: i64) -> (String, String) {
+    let prefix: String = name_of(id as u64).chars().take(2).collect();
+    let upper = format!("{prefix}\u{10FFFF}");
+    (prefix, upper)
+}
+
 impl FloorOp {
     async fn run(self, db: &Db, id: u64, seq: u64) -> anyhow::Result<()> {
         let id = id as i64;
@@ -276,27 +386,21 @@ impl FloorOp {
             FloorOp::CreateCustomer => {
                 let mut tx = db.write.begin().await?;
                 let name = format!("底线客户{seq}");
-                let cid: i64 = sqlx::query_scalar(
-                    "INSERT INTO customers (kind, name, name_sort, primary_phone, tags, consent, created_at, updated_at) \
-                     VALUES ('person', $1, $2, $3, 'bench', '', $4, $4) RETURNING id",
-                )
-                .bind(&name)
-                .bind(&name)
-                .bind(format!("+86138{seq:08}"))
-                .bind(STAMP)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query("INSERT INTO customer_phones (customer_id, number, is_primary) VALUES ($1, $2, 1)")
+                let cid: i64 = sqlx::query_scalar(INSERT_CUSTOMER)
+                    .bind(&name)
+                    .bind(&name)
+                    .bind(format!("+86138{seq:08}"))
+                    .bind(STAMP)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(INSERT_PHONE)
                     .bind(cid)
                     .bind(format!("+86138{seq:08}"))
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("INSERT INTO customer_tags (customer_id, tag) VALUES ($1, 'bench')")
-                    .bind(cid)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(INSERT_TAG).bind(cid).execute(&mut *tx).await?;
                 log(&mut tx, "customer.created", "customer", cid).await?;
-                sqlx::query("INSERT INTO timeline (customer_id, at, kind, ref_id, summary) VALUES ($1, $2, 'created', $1, $3)")
+                sqlx::query(INSERT_CREATED)
                     .bind(cid)
                     .bind(STAMP)
                     .bind(&name)
@@ -344,40 +448,92 @@ impl FloorOp {
             }
             FloorOp::Read360 => {
                 let r = &db.read;
-                let _: Option<(i64, String, Option<String>)> =
-                    sqlx::query_as("SELECT id, name, city FROM customers WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(r)
-                        .await?;
-                for sql in [
-                    "SELECT id, number FROM customer_phones WHERE customer_id = $1",
-                    "SELECT id, address FROM customer_emails WHERE customer_id = $1",
-                    "SELECT customer_id, tag FROM customer_tags WHERE customer_id = $1",
-                    "SELECT id, number FROM orders WHERE customer_id = $1 ORDER BY ordered_on DESC LIMIT 20",
-                    "SELECT id, serial FROM assets WHERE customer_id = $1",
-                    "SELECT id, summary FROM timeline WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT 20",
-                    "SELECT id, subject FROM requests WHERE customer_id = $1 AND active = 1",
-                ] {
+                let _: Option<(i64, String, Option<String>)> = sqlx::query_as(READ_CUSTOMER)
+                    .bind(id)
+                    .fetch_optional(r)
+                    .await?;
+                for sql in READ_360 {
                     let _: Vec<(i64, String)> = sqlx::query_as(sql).bind(id).fetch_all(r).await?;
                 }
             }
             FloorOp::Requests => {
-                let _: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT id, subject FROM requests WHERE customer_id = $1 ORDER BY id DESC LIMIT 50",
-                )
-                .bind(id)
-                .fetch_all(&db.read)
-                .await?;
+                let _: Vec<(i64, String)> = sqlx::query_as(READ_REQUESTS)
+                    .bind(id)
+                    .fetch_all(&db.read)
+                    .await?;
             }
             FloorOp::NameSearch => {
-                let prefix: String = name_of(id as u64).chars().take(2).collect();
-                let _: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT id, name FROM customers WHERE name >= $1 AND name < $2 ORDER BY name, id LIMIT 50",
-                )
-                .bind(&prefix)
-                .bind(format!("{prefix}\u{10FFFF}"))
-                .fetch_all(&db.read)
-                .await?;
+                let (prefix, upper) = prefix_range(id);
+                let _: Vec<(i64, String)> = sqlx::query_as(NAME_SEARCH)
+                    .bind(&prefix)
+                    .bind(&upper)
+                    .fetch_all(&db.read)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FloorOp {
+    fn writes(self) -> bool {
+        matches!(self, FloorOp::CreateCustomer | FloorOp::OpenRequest)
+    }
+
+    /// The same statements through rusqlite, prepared once per connection.
+    fn run_direct(self, c: &mut rusqlite::Connection, id: u64, seq: u64) -> anyhow::Result<()> {
+        use rusqlite::{OptionalExtension, params};
+        fn rows(
+            c: &rusqlite::Connection,
+            sql: &str,
+            p: impl rusqlite::Params,
+        ) -> anyhow::Result<Vec<(i64, String)>> {
+            let mut s = c.prepare_cached(sql)?;
+            let v = s
+                .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(v)
+        }
+        let id = id as i64;
+        match self {
+            FloorOp::CreateCustomer => {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let name = format!("底线客户{seq}");
+                let phone = format!("+86138{seq:08}");
+                let cid: i64 = tx
+                    .prepare_cached(INSERT_CUSTOMER)?
+                    .query_row(params![name, name, phone, STAMP], |r| r.get(0))?;
+                tx.prepare_cached(INSERT_PHONE)?
+                    .execute(params![cid, phone])?;
+                tx.prepare_cached(INSERT_TAG)?.execute([cid])?;
+                for sql in [INSERT_EVENT, INSERT_AUDIT] {
+                    tx.prepare_cached(sql)?.execute(params![
+                        STAMP,
+                        "customer.created",
+                        "customer",
+                        cid
+                    ])?;
+                }
+                tx.prepare_cached(INSERT_CREATED)?
+                    .execute(params![cid, STAMP, name])?;
+                tx.commit()?;
+            }
+            FloorOp::OpenRequest => anyhow::bail!("not measured through rusqlite"),
+            FloorOp::Read360 => {
+                let _: Option<(i64, String, Option<String>)> = c
+                    .prepare_cached(READ_CUSTOMER)?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                for sql in READ_360 {
+                    rows(c, sql, [id])?;
+                }
+            }
+            FloorOp::Requests => {
+                rows(c, READ_REQUESTS, [id])?;
+            }
+            FloorOp::NameSearch => {
+                let (prefix, upper) = prefix_range(id);
+                rows(c, NAME_SEARCH, params![prefix, upper])?;
             }
         }
         Ok(())
@@ -390,16 +546,14 @@ async fn log(
     entity: &str,
     id: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO events (at, kind, entity, entity_id, payload) VALUES ($1, $2, $3, $4, '{}')",
-    )
-    .bind(STAMP)
-    .bind(kind)
-    .bind(entity)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("INSERT INTO audit_log (at, actor_label, action, entity, entity_id, after_json) VALUES ($1, 'bench', $2, $3, $4, '{}')")
+    sqlx::query(INSERT_EVENT)
+        .bind(STAMP)
+        .bind(kind)
+        .bind(entity)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(INSERT_AUDIT)
         .bind(STAMP)
         .bind(kind)
         .bind(entity)
@@ -619,33 +773,67 @@ pub async fn run(
         pg: w.pg,
         only: None,
     };
-    for (name, label, op) in [
+    let sqlite = db.backend == Backend::Sqlite;
+    let file = data_dir.join("aftercare.db");
+    for (name, label, op, direct) in [
         (
             "floor-create",
             "plain SQL: create a customer (7 statements, one transaction)",
             FloorOp::CreateCustomer,
+            false,
         ),
         (
             "floor-request",
             "plain SQL: open a request (2 reads, 6 statements in one transaction)",
             FloorOp::OpenRequest,
+            false,
         ),
         (
             "floor-360",
             "plain SQL: a 360's reads (8 statements)",
             FloorOp::Read360,
+            false,
         ),
         (
             "floor-requests",
             "plain SQL: a customer's requests (1 statement)",
             FloorOp::Requests,
+            false,
         ),
         (
             "floor-search",
             "plain SQL: 50 customers by name prefix (1 statement)",
             FloorOp::NameSearch,
+            false,
+        ),
+        (
+            "floor-create-direct",
+            "rusqlite: create a customer (the same 7 statements, one hand-off)",
+            FloorOp::CreateCustomer,
+            true,
+        ),
+        (
+            "floor-360-direct",
+            "rusqlite: a 360's reads (the same 8 statements, one hand-off)",
+            FloorOp::Read360,
+            true,
+        ),
+        (
+            "floor-requests-direct",
+            "rusqlite: a customer's requests",
+            FloorOp::Requests,
+            true,
+        ),
+        (
+            "floor-search-direct",
+            "rusqlite: 50 customers by name prefix",
+            FloorOp::NameSearch,
+            true,
         ),
     ] {
+        if direct && !sqlite {
+            continue;
+        }
         if w.only
             .as_ref()
             .is_some_and(|o| !o.iter().any(|n| n == name))
@@ -657,7 +845,11 @@ pub async fn run(
         let pg0 = if w.pg { pg_ticks() } else { 0 };
         let sw = switches("self");
         let t = Instant::now();
-        let (s, own) = floor_sql(db, op, clients, secs, n).await;
+        let (s, own) = if direct {
+            floor_direct(&file, op, clients, secs, n).await?
+        } else {
+            floor_sql(db, op, clients, secs, n).await
+        };
         let wall = t.elapsed().as_secs_f64();
         let pg1 = if w.pg { pg_ticks() } else { 0 };
         let sw = (switches("self") - sw) as f64 / s.n.max(1) as f64;
