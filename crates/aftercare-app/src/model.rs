@@ -286,9 +286,10 @@ impl Asset {
             .any(|e| matches!(e.kind.as_str(), "exchanged_out" | "returned"))
     }
 
-    /// What the 三包 rules read of the item: its days and, from its usage archive, the
-    /// repairs, the conditions that void guarantees, and the day it left the customer (the
-    /// latest departure, when there are several).
+    /// What the 三包 rules read of the item: its days and, from its usage archive read
+    /// oldest first, the repairs, the conditions that void guarantees, and the day it left
+    /// the customer (the latest departure, when there are several). The store refuses a
+    /// void without its condition as a damaged row.
     pub fn warranty_facts(&self) -> aftercare_domain::warranty::AssetFacts {
         use aftercare_domain::warranty::{AssetFacts, Departure};
         let mut f = AssetFacts {
@@ -298,13 +299,15 @@ impl Asset {
             voids: vec![],
             left: None,
         };
-        for e in &self.events {
+        // Oldest first, as the warranty's own read gives them: of two voids on one day the
+        // first recorded names the reason.
+        let mut events: Vec<&AssetEvent> = self.events.iter().collect();
+        events.sort_by_key(|e| (e.day, e.id));
+        for e in events {
             if e.kind == "repair" {
                 f.repairs.push(e.day);
             } else if let Some(how) = Departure::from_code(&e.kind) {
-                if f.left.is_none_or(|(_, day)| e.day > day) {
-                    f.left = Some((how, e.day));
-                }
+                f.left = Some((how, e.day));
             } else if let Some(v) = e.void_condition.filter(|_| e.kind == "void") {
                 f.voids.push((v, e.day));
             }

@@ -156,11 +156,21 @@ impl TryFrom<AssetEventRec> for AssetEvent {
 
     fn try_from(r: AssetEventRec) -> Result<Self, StoreError> {
         let c = Cells::of("asset_events", r.id);
+        // A void without its condition is a damaged row (the 三包 rules rest on it), never
+        // a void silently left out of the warranty.
+        let void_condition = if r.kind == "void" {
+            Some(c.code(
+                "void_condition",
+                r.void_condition.as_deref().unwrap_or_default(),
+            )?)
+        } else {
+            c.opt_code("void_condition", r.void_condition.as_deref())?
+        };
         Ok(AssetEvent {
             id: r.id,
             day: c.date("day", &r.day)?,
             kind: r.kind,
-            void_condition: c.opt_code("void_condition", r.void_condition.as_deref())?,
+            void_condition,
             note: r.note,
             created_at: c.at("created_at", &r.created_at)?,
         })

@@ -242,6 +242,9 @@ impl OrderStore for SqlStore {
              WHERE kind IN ('repair', 'void', 'exchanged_out', 'returned')",
         );
         in_list(&mut q, "asset_id", asset_ids);
+        // Oldest first: of two voids on one day the first recorded names the reason, and
+        // the latest departure is the one that counts (as `Asset::warranty_facts`).
+        q.push(" ORDER BY day, id");
         let events: Vec<(i64, i64, String, String, Option<String>)> =
             fetch_all(&self.db.read, &q.text, &q.args).await?;
         // The 三包 decision rests on every one of these values: one that does not parse is

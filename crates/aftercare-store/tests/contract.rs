@@ -1402,6 +1402,21 @@ async fn void_event_voids_warranty(app: &App) {
         c360.assets[0].warranty,
         app.warranty_on(asset, None).await.unwrap()
     );
+    // A second void on the same day: the first recorded still names the reason, on both
+    // paths.
+    app.add_asset_event(&p, asset, &event_input("void", Some("commercial_use")))
+        .await
+        .unwrap();
+    let c360 = app.customer_360(&p, cid, None).await.unwrap();
+    let w = c360.assets[0].warranty.clone().unwrap();
+    assert_eq!(
+        w.repair.reason,
+        Reason::Voided {
+            condition: VoidCondition::Misuse,
+            since: today
+        }
+    );
+    assert_eq!(Some(w), app.warranty_on(asset, None).await.unwrap());
 
     // An unknown asset.
     let r = app

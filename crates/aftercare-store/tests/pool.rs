@@ -112,8 +112,8 @@ async fn connections_in_use_are_taken_back_as_they_are_and_a_dropped_one_is_repl
 
 /// The bundled SQLite is built as `.cargo/config.toml` says: without the global locks
 /// every connection's thread took on each allocation and page fetch (issue 18). A build
-/// that lost the setting (run from elsewhere, or the variable overridden) fails here
-/// rather than quietly running slower.
+/// that lost the setting (`LIBSQLITE3_FLAGS` overridden in the environment, say) fails
+/// here rather than quietly running slower.
 #[tokio::test]
 async fn sqlite_is_built_without_the_global_memory_and_page_cache_locks() {
     let t = TestDb::new(Kind::Sqlite).await;
@@ -129,4 +129,5 @@ async fn sqlite_is_built_without_the_global_memory_and_page_cache_locks() {
         !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
         "{options:?}"
     );
+    t.cleanup().await;
 }
