@@ -879,7 +879,7 @@ where
             set_track(&mut r, &SlaTrack::start(&cal, now, rule));
         }
         if let (ServicePhase::AfterSale, Some(a)) = (phase, &asset)
-            && let Some(w) = self.warranty_on(a.id, None).await?
+            && let Some(w) = self.warranty_of(a, self.clock.today()).await?
         {
             let d = self.decide_who_pays(a.id, ty, &w).await?;
             r.charge = Some(d.charge);

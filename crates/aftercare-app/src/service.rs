@@ -862,6 +862,22 @@ where
             .map(|policy| warranty::status(&policy, &w.facts, on)))
     }
 
+    /// The warranty on `on` of an asset already read (its archive with it): only its
+    /// policy is read.
+    pub(crate) async fn warranty_of(
+        &self,
+        a: &Asset,
+        on: aftercare_domain::Date,
+    ) -> Result<Option<warranty::WarrantyStatus>, AppError> {
+        Ok(self
+            .store
+            .asset_policies(&[a.id])
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, policy)| warranty::status(&policy, &a.warranty_facts(), on)))
+    }
+
     /// Fills in today's warranty of each asset from its usage archive, which the asset
     /// carries, and its policy, read for all of them together.
     pub(crate) async fn fill_warranties(&self, assets: &mut [Asset]) -> Result<(), AppError> {
