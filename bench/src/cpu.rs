@@ -293,14 +293,8 @@ async fn floor_direct(
     type Shared = Arc<std::sync::Mutex<rusqlite::Connection>>;
     let open = || -> anyhow::Result<Shared> {
         let c = rusqlite::Connection::open(file)?;
-        for p in [
-            "PRAGMA busy_timeout = 10000",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA synchronous = FULL",
-            "PRAGMA cache_size = -16384",
-            "PRAGMA temp_store = MEMORY",
-            "PRAGMA secure_delete = ON",
-        ] {
+        // The store's own settings (journal_mode=WAL is the file's already).
+        for p in aftercare_store::SQLITE_PRAGMAS {
             c.execute_batch(p)?;
         }
         Ok(Arc::new(std::sync::Mutex::new(c)))

@@ -171,7 +171,9 @@ impl Db {
     }
 }
 
-const SQLITE_PRAGMAS: &[&str] = &[
+/// The settings every SQLite connection is opened with (the benchmark's floors open theirs
+/// with these too).
+pub const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA journal_mode = WAL",
     "PRAGMA busy_timeout = 10000",
     "PRAGMA foreign_keys = ON",
