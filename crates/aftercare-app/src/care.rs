@@ -239,13 +239,29 @@ where
         // The customer as the caller may see them.
         self.customer(p, customer_id).await?;
         let assets = self.store.assets_of(customer_id).await?;
-        let schedules = self.store.maintenance_schedules().await?;
-        let contracts = self.store.contracts(Some(customer_id), None).await?;
-        let vouchers = self.store.vouchers_of(customer_id).await?;
+        self.care_on(p, customer_id, &assets).await
+    }
+
+    /// [`App::customer_care`] for a customer and their items that the caller has already
+    /// read, as the customer page has in its 360: nothing is read twice.
+    pub async fn care_on(
+        &self,
+        p: &Principal,
+        customer_id: CustomerId,
+        assets: &[Asset],
+    ) -> Result<CustomerCare, AppError> {
+        p.require(Permission::Read)?;
+        let (partner, schedules, contracts, vouchers) = tokio::try_join!(
+            self.partner_outlet(p),
+            async { Ok(self.store.maintenance_schedules().await?) },
+            async { Ok(self.store.contracts(Some(customer_id), None).await?) },
+            async { Ok(self.store.vouchers_of(customer_id).await?) },
+        )?;
+        let partner = partner.is_some();
         Ok(CustomerCare {
-            contracts: self.visible_contracts(p, contracts).await?,
-            vouchers: self.visible_vouchers(p, vouchers).await?,
-            maintenance: maintenance_of(&assets, &schedules, self.clock.today()),
+            contracts: visible_contracts(partner, contracts),
+            vouchers: self.visible_vouchers(p, partner, vouchers).await?,
+            maintenance: maintenance_of(assets, &schedules, self.clock.today()),
         })
     }
 
@@ -260,8 +276,9 @@ where
         let schedules = self.store.maintenance_schedules().await?;
         let due = maintenance_of(std::slice::from_ref(asset), &schedules, self.clock.today());
         let contracts = self.store.contracts(None, Some(asset.id.get())).await?;
+        let partner = self.partner_outlet(p).await?.is_some();
         Ok((
-            self.visible_contracts(p, contracts).await?,
+            visible_contracts(partner, contracts),
             due.into_iter().next(),
         ))
     }
@@ -386,19 +403,22 @@ where
         // The voucher as its customer may be seen by the caller; a partner outlet's staff,
         // only those given from their outlet's requests.
         self.customer(p, v.customer_id).await?;
-        let mut shown = self.visible_vouchers(p, vec![v]).await?;
+        let partner = self.partner_outlet(p).await?.is_some();
+        let mut shown = self.visible_vouchers(p, partner, vec![v]).await?;
         shown.pop().ok_or(AppError::NotFound("voucher"))
     }
 
     /// Vouchers as the caller may see them: all, for the brand's staff; for a partner
     /// outlet's staff, those given from requests they may see, without the orders that
-    /// used them (what a customer buys is the brand's).
+    /// used them (what a customer buys is the brand's). `partner`: the caller is a partner
+    /// outlet's staff.
     async fn visible_vouchers(
         &self,
         p: &Principal,
+        partner: bool,
         vs: Vec<Voucher>,
     ) -> Result<Vec<Voucher>, AppError> {
-        if self.partner_outlet(p).await?.is_none() {
+        if !partner {
             return Ok(vs);
         }
         let mut out = Vec::new();
@@ -415,26 +435,6 @@ where
             }
         }
         Ok(out)
-    }
-
-    /// Contracts as the caller may see them: a partner outlet's staff see what is covered,
-    /// not the orders that sold it.
-    async fn visible_contracts(
-        &self,
-        p: &Principal,
-        ks: Vec<ServiceContract>,
-    ) -> Result<Vec<ServiceContract>, AppError> {
-        if self.partner_outlet(p).await?.is_none() {
-            return Ok(ks);
-        }
-        Ok(ks
-            .into_iter()
-            .map(|k| ServiceContract {
-                order_id: None,
-                order_number: None,
-                ..k
-            })
-            .collect())
     }
 
     /// Cancels an unused voucher (a mistake, a voucher given twice): those who run the
@@ -664,6 +664,21 @@ where
     }
 }
 
+/// Contracts as the caller may see them: a partner outlet's staff (`partner`) see what is
+/// covered, not the orders that sold it.
+fn visible_contracts(partner: bool, ks: Vec<ServiceContract>) -> Vec<ServiceContract> {
+    if !partner {
+        return ks;
+    }
+    ks.into_iter()
+        .map(|k| ServiceContract {
+            order_id: None,
+            order_number: None,
+            ..k
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -681,6 +696,7 @@ mod tests {
             product_id: aftercare_domain::ProductId(product),
             product_name: "净水器".into(),
             sku: "W1".into(),
+            category_id: aftercare_domain::ids::CategoryId(1),
             customer_id: CustomerId(1),
             order_id: None,
             order_number: None,

@@ -263,6 +263,8 @@ pub struct Asset {
     pub product_id: ProductId,
     pub product_name: String,
     pub sku: String,
+    /// The product's category (what offers and maintenance rules are written for).
+    pub category_id: CategoryId,
     pub customer_id: CustomerId,
     pub order_id: Option<OrderId>,
     pub order_number: Option<String>,

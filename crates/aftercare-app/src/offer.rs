@@ -9,6 +9,7 @@
 use crate::campaign_model::*;
 use crate::desk_model::MessageText;
 use crate::error::AppError;
+use crate::model::{Asset, Customer};
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::account::Permission;
@@ -184,7 +185,6 @@ where
         p: &Principal,
         customer_id: CustomerId,
     ) -> Result<Vec<ApplicableOffer>, AppError> {
-        p.require(Permission::Read)?;
         // The customer as the caller may see them.
         let customer = self.customer(p, customer_id).await?;
         let offers = self.store.offers(true).await?;
@@ -193,25 +193,43 @@ where
         }
         let mut assets = self.store.assets_of(customer_id).await?;
         self.fill_warranties(&mut assets).await?;
-        let mut categories: HashMap<i64, i64> = HashMap::new();
-        for a in &assets {
-            if let std::collections::hash_map::Entry::Vacant(e) =
-                categories.entry(a.product_id.get())
-                && let Some(pr) = self.store.product(a.product_id).await?
-            {
-                e.insert(pr.category_id.get());
-            }
+        self.offers_applying(p, &customer, &assets, &offers).await
+    }
+
+    /// [`App::offers_for`] for a customer and their items (with their warranties) that the
+    /// caller has already read, as the customer page has in its 360: nothing is read twice.
+    pub async fn offers_on(
+        &self,
+        p: &Principal,
+        customer: &Customer,
+        assets: &[Asset],
+    ) -> Result<Vec<ApplicableOffer>, AppError> {
+        p.require(Permission::Read)?;
+        let offers = self.store.offers(true).await?;
+        if offers.is_empty() {
+            return Ok(vec![]);
         }
+        self.offers_applying(p, customer, assets, &offers).await
+    }
+
+    async fn offers_applying(
+        &self,
+        p: &Principal,
+        customer: &Customer,
+        assets: &[Asset],
+        offers: &[Offer],
+    ) -> Result<Vec<ApplicableOffer>, AppError> {
+        let customer_id = customer.id;
         let responses = self.store.offer_responses(customer_id).await?;
         let today = self.clock.today();
         let lang = crate::customer_mail::mail_lang(customer.lang.as_deref());
         let mut texts: HashMap<i64, Option<MessageText>> = HashMap::new();
         let mut out = Vec::new();
-        for o in &offers {
+        for o in offers {
             let rule = o.rule();
-            for a in &assets {
+            for a in assets {
                 let facts = ItemFacts {
-                    category_id: categories.get(&a.product_id.get()).copied().unwrap_or(-1),
+                    category_id: a.category_id.get(),
                     starts: a.delivered_on.unwrap_or(a.purchased_on),
                     // A voided guarantee is not extended.
                     repair_until: a

@@ -475,9 +475,19 @@ where
 
     pub async fn customer(&self, p: &Principal, id: CustomerId) -> Result<Customer, AppError> {
         p.require(Permission::Read)?;
-        // A partner outlet's staff see the customers they serve: those with a request at
-        // their outlet. Others are missing to them, not forbidden.
-        if let Some(outlet) = self.partner_outlet(p).await? {
+        let outlet = self.partner_outlet(p).await?;
+        self.customer_seen_from(outlet, id).await
+    }
+
+    /// The customer as staff of `outlet` may see them (`None`: the brand's staff, who see
+    /// everyone). A partner outlet's staff see the customers they serve: those with a
+    /// request at their outlet. Others are missing to them, not forbidden.
+    async fn customer_seen_from(
+        &self,
+        outlet: Option<OutletId>,
+        id: CustomerId,
+    ) -> Result<Customer, AppError> {
+        if let Some(outlet) = outlet {
             let served = crate::ports::RequestFilter {
                 customer_id: Some(id),
                 outlet_id: Some(outlet),
@@ -492,21 +502,6 @@ where
             .customer(id)
             .await?
             .ok_or(AppError::NotFound("customer"))
-    }
-
-    /// What of a customer's timeline the caller may read: everything, or for a partner
-    /// outlet's staff only the entries about their outlet's requests.
-    async fn timeline_scope(
-        &self,
-        p: &Principal,
-    ) -> Result<Option<crate::ports::OutletEntries>, AppError> {
-        Ok(self
-            .partner_outlet(p)
-            .await?
-            .map(|o| crate::ports::OutletEntries {
-                outlet_id: o,
-                kinds: crate::desk::REQUEST_TIMELINE_KINDS,
-            }))
     }
 
     pub async fn customers(
@@ -534,10 +529,12 @@ where
         id: CustomerId,
         cursor: Option<&str>,
     ) -> Result<Customer360, AppError> {
-        let customer = self.customer(p, id).await?;
+        p.require(Permission::Read)?;
+        let outlet = self.partner_outlet(p).await?;
+        let customer = self.customer_seen_from(outlet, id).await?;
         let mut assets = self.store.assets_of(id).await?;
         self.fill_warranties(&mut assets).await?;
-        let scope = self.timeline_scope(p).await?;
+        let scope = outlet_entries(outlet);
         // A partner outlet serves the items; what the customer bought, and where, is the
         // brand's.
         let orders = if scope.is_some() {
@@ -572,8 +569,10 @@ where
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Page<TimelineEntry>, AppError> {
-        self.customer(p, id).await?;
-        let scope = self.timeline_scope(p).await?;
+        p.require(Permission::Read)?;
+        let outlet = self.partner_outlet(p).await?;
+        self.customer_seen_from(outlet, id).await?;
+        let scope = outlet_entries(outlet);
         self.store
             .timeline(id, scope.as_ref(), cursor, page_limit(limit))
             .await
@@ -1306,6 +1305,15 @@ where
         )
         .await
     }
+}
+
+/// What of a customer's timeline staff of `outlet` may read: for a partner outlet's staff,
+/// the entries about their outlet's requests; everything for the brand's (`None`).
+fn outlet_entries(outlet: Option<OutletId>) -> Option<crate::ports::OutletEntries> {
+    outlet.map(|o| crate::ports::OutletEntries {
+        outlet_id: o,
+        kinds: crate::desk::REQUEST_TIMELINE_KINDS,
+    })
 }
 
 #[cfg(test)]

@@ -101,6 +101,7 @@ pub(crate) struct AssetRec {
     pub product_id: i64,
     pub product_name: String,
     pub sku: String,
+    pub category_id: i64,
     pub customer_id: i64,
     pub order_id: Option<i64>,
     pub order_number: Option<String>,
@@ -111,7 +112,7 @@ pub(crate) struct AssetRec {
     pub location: Option<String>,
 }
 
-pub(crate) const ASSET_COLS: &str = "a.id, a.serial, a.product_id, p.name AS product_name, p.sku, a.customer_id, \
+pub(crate) const ASSET_COLS: &str = "a.id, a.serial, a.product_id, p.name AS product_name, p.sku, p.category_id, a.customer_id, \
      a.order_id, o.number AS order_number, a.purchased_on, a.delivered_on, a.installed_on, a.installed_by, a.location";
 pub(crate) const ASSET_FROM: &str =
     "FROM assets a JOIN products p ON p.id = a.product_id LEFT JOIN orders o ON o.id = a.order_id";
@@ -127,6 +128,7 @@ impl TryFrom<AssetRec> for Asset {
             product_id: ProductId(r.product_id),
             product_name: r.product_name,
             sku: r.sku,
+            category_id: CategoryId(r.category_id),
             customer_id: CustomerId(r.customer_id),
             order_id: r.order_id.map(OrderId),
             order_number: r.order_number,

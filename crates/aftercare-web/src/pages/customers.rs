@@ -739,23 +739,26 @@ pub(crate) async fn customer_page(
         .next_cursor
         .as_deref()
         .map(|c| format!("/customers/{id}?{}", query_string(&[("cursor", Some(c))])));
-    let value = crate::pages::value::panel(&s, &session, id).await;
-    let expert = match s.app.expert(&session.principal, id).await {
-        Ok(e) => e,
-        Err(e) => return page_error(e, session.lang),
-    };
+    // The rest of the page is read from the 360 already in hand (the customer and their
+    // items, with warranties), its independent parts at once.
+    let p = &session.principal;
     // An erased or merged customer is offered nothing.
-    let offers = if v.customer.erased_at.is_none() && v.customer.merged_into.is_none() {
-        match s.app.offers_for(&session.principal, id).await {
-            Ok(o) => o,
-            Err(e) => return page_error(e, session.lang),
-        }
-    } else {
-        vec![]
-    };
-    let care = match s.app.customer_care(&session.principal, id).await {
-        Ok(c) => c,
-        Err(e) => return page_error(e, session.lang),
+    let offered = v.customer.erased_at.is_none() && v.customer.merged_into.is_none();
+    let (value, expert, offers, care) = tokio::join!(
+        crate::pages::value::panel(&s, &session, id),
+        s.app.expert(p, id),
+        async {
+            if offered {
+                s.app.offers_on(p, &v.customer, &v.assets).await
+            } else {
+                Ok(vec![])
+            }
+        },
+        s.app.care_on(p, id, &v.assets),
+    );
+    let (expert, offers, care) = match (expert, offers, care) {
+        (Ok(e), Ok(o), Ok(c)) => (e, o, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return page_error(e, session.lang),
     };
     render(CustomerPage {
         c: Chrome::new(&session, "customers"),

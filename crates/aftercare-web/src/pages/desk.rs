@@ -678,7 +678,7 @@ async fn request_view(
     let offers = match &customer {
         Some(c) if c.customer.erased_at.is_none() => s
             .app
-            .offers_for(p, d.request.customer_id)
+            .offers_on(p, &c.customer, &c.assets)
             .await
             .unwrap_or_default(),
         _ => vec![],
@@ -686,9 +686,9 @@ async fn request_view(
     let offer_customer = d.request.customer_id.get();
     let offer_request = Some(d.request.id.get());
     let vouchers = match &customer {
-        Some(_) => s
+        Some(c) => s
             .app
-            .customer_care(p, d.request.customer_id)
+            .care_on(p, d.request.customer_id, &c.assets)
             .await
             .map(|c| c.vouchers)
             .unwrap_or_default()
