@@ -852,13 +852,13 @@ where
         asset_id: AssetId,
         on: Option<aftercare_domain::Date>,
     ) -> Result<Option<warranty::WarrantyStatus>, AppError> {
-        let inputs = self.store.warranty_inputs(&[asset_id]).await?;
-        let Some((_, w)) = inputs.into_iter().next() else {
-            return Err(AppError::NotFound("asset"));
-        };
-        let on = on.unwrap_or_else(|| self.clock.today());
-        Ok(w.policy
-            .map(|policy| warranty::status(&policy, &w.facts, on)))
+        let a = self
+            .store
+            .asset(asset_id)
+            .await?
+            .ok_or(AppError::NotFound("asset"))?;
+        self.warranty_of(&a, on.unwrap_or_else(|| self.clock.today()))
+            .await
     }
 
     /// The warranty on `on` of an asset already read (its archive with it): only its

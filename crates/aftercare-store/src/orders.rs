@@ -10,7 +10,6 @@ use aftercare_app::model::*;
 use aftercare_app::ports::*;
 use aftercare_domain::catalog::{VoidCondition, WarrantyPolicy, format_money};
 use aftercare_domain::ids::*;
-use aftercare_domain::warranty::{AssetFacts, Departure};
 use aftercare_domain::{Money, ProductId};
 use async_trait::async_trait;
 use serde_json::json;
@@ -208,80 +207,6 @@ impl OrderStore for SqlStore {
             }
         }
         Ok(assets)
-    }
-
-    async fn warranty_inputs(
-        &self,
-        asset_ids: &[AssetId],
-    ) -> StoreResult<Vec<(AssetId, WarrantyInputs)>> {
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            id: i64,
-            purchased_on: String,
-            delivered_on: Option<String>,
-            policy_id: Option<i64>,
-        }
-        if asset_ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut q = Sql::new(
-            "SELECT a.id, a.purchased_on, a.delivered_on, COALESCE(p.policy_id, c.policy_id) AS policy_id FROM assets a \
-             JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id WHERE 1 = 1",
-        );
-        in_list(&mut q, "a.id", asset_ids);
-        let assets: Vec<Q> = fetch_all(&self.db.read, &q.text, &q.args).await?;
-        // Policies are few; one read serves every asset.
-        let policies: Vec<PolicyRec> = fetch_all(
-            &self.db.read,
-            "SELECT id, name, return_days, exchange_days, repair_months, repair_limit, void_conditions FROM warranty_policies",
-            &[],
-        )
-        .await?;
-        let mut q = Sql::new(
-            "SELECT id, asset_id, day, kind, void_condition FROM asset_events \
-             WHERE kind IN ('repair', 'void', 'exchanged_out', 'returned')",
-        );
-        in_list(&mut q, "asset_id", asset_ids);
-        // Oldest first: of two voids on one day the first recorded names the reason, and
-        // the latest departure is the one that counts (as `Asset::warranty_facts`).
-        q.push(" ORDER BY day, id");
-        let events: Vec<(i64, i64, String, String, Option<String>)> =
-            fetch_all(&self.db.read, &q.text, &q.args).await?;
-        // The 三包 decision rests on every one of these values: one that does not parse is
-        // a damaged row, reported as such, never a repair or a void silently left out.
-        let mut out = Vec::with_capacity(assets.len());
-        for r in assets {
-            let policy = r
-                .policy_id
-                .and_then(|pid| policies.iter().find(|p| p.id == pid))
-                .map(policy_of)
-                .transpose()?;
-            let c = Cells::of("assets", r.id);
-            let mut repairs = Vec::new();
-            let mut voids = Vec::new();
-            let mut left = None;
-            for (id, _, day, kind, void) in events.iter().filter(|e| e.1 == r.id) {
-                let e = Cells::of("asset_events", *id);
-                let day = e.date("day", day)?;
-                if kind == "repair" {
-                    repairs.push(day);
-                } else if let Some(how) = Departure::from_code(kind) {
-                    left = Some((how, day));
-                } else {
-                    let void = void.as_deref().unwrap_or_default();
-                    voids.push((e.code::<VoidCondition>("void_condition", void)?, day));
-                }
-            }
-            let facts = AssetFacts {
-                purchased_on: c.date("purchased_on", &r.purchased_on)?,
-                delivered_on: c.opt_date("delivered_on", r.delivered_on.as_deref())?,
-                repairs,
-                voids,
-                left,
-            };
-            out.push((AssetId(r.id), WarrantyInputs { policy, facts }));
-        }
-        Ok(out)
     }
 
     async fn asset_policies(

@@ -5,14 +5,7 @@ use crate::input::*;
 use crate::model::*;
 use aftercare_domain::catalog::WarrantyPolicy;
 use aftercare_domain::ids::*;
-use aftercare_domain::warranty::AssetFacts;
 use async_trait::async_trait;
-
-/// What is needed to compute an asset's warranty.
-pub struct WarrantyInputs {
-    pub policy: Option<WarrantyPolicy>,
-    pub facts: AssetFacts,
-}
 
 /// Orders, the assets they put in customers' hands, and each asset's usage archive.
 #[async_trait]
@@ -30,11 +23,6 @@ pub trait OrderStore: Send + Sync {
     /// Which of these references from the system used before an order already carries.
     async fn known_order_refs(&self, refs: &[String]) -> StoreResult<Vec<String>>;
     async fn assets_of(&self, customer_id: CustomerId) -> StoreResult<Vec<Asset>>;
-    /// What the warranty of each of these assets is computed from (unknown ids are left out).
-    async fn warranty_inputs(
-        &self,
-        asset_ids: &[AssetId],
-    ) -> StoreResult<Vec<(AssetId, WarrantyInputs)>>;
     /// The warranty policy each of these assets falls under (its product's, else its
     /// category's), in one read; assets under none, and unknown ids, are left out. With
     /// an asset's usage archive (`Asset::warranty_facts`) this is all its warranty needs.
