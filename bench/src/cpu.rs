@@ -291,18 +291,25 @@ async fn floor_direct(
     n: u64,
 ) -> anyhow::Result<(Stats, u64)> {
     type Shared = Arc<std::sync::Mutex<rusqlite::Connection>>;
-    let open = || -> anyhow::Result<Shared> {
+    let open = |reader: bool| -> anyhow::Result<Shared> {
         let c = rusqlite::Connection::open(file)?;
         // The store's own settings (journal_mode=WAL is the file's already).
         for p in aftercare_store::SQLITE_PRAGMAS {
             c.execute_batch(p)?;
         }
+        if reader {
+            c.execute_batch(aftercare_store::SQLITE_READER_CACHE)?;
+        }
         Ok(Arc::new(std::sync::Mutex::new(c)))
     };
-    let writer = open()?;
+    let writer = open(false)?;
     let mut conns = Vec::new();
     for _ in 0..clients {
-        conns.push(if op.writes() { writer.clone() } else { open()? });
+        conns.push(if op.writes() {
+            writer.clone()
+        } else {
+            open(true)?
+        });
     }
     Ok(floor(clients, secs, n, |c| {
         let conn = conns[c].clone();

@@ -171,8 +171,15 @@ impl Db {
     }
 }
 
+/// A reader's page cache, in KiB (negative: a size, not a page count), after
+/// [`SQLITE_PRAGMAS`]' 16 MB for the writer. What a reader misses is mostly leaves met once
+/// (a customer, their items), which the operating system's file cache serves; eight readers
+/// at 16 MB were 128 MB of the server's memory at 1M customers for no measured gain
+/// (docs/benchmarks.md, "The readers' page cache").
+pub const SQLITE_READER_CACHE: &str = "PRAGMA cache_size = -8192";
+
 /// The settings every SQLite connection is opened with (the benchmark's floors open theirs
-/// with these too).
+/// with these too); readers then take [`SQLITE_READER_CACHE`].
 pub const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA journal_mode = WAL",
     "PRAGMA busy_timeout = 10000",
@@ -207,7 +214,7 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
             };
             // Per connection: WAL for concurrent readers, a busy timeout, foreign keys,
             // and FULL sync so an acknowledged write survives a power cut.
-            let write = Pool::connect(&url, 1, SQLITE_PRAGMAS, Duration::from_secs(60))
+            let write = Pool::connect(&url, 1, SQLITE_PRAGMAS.to_vec(), Duration::from_secs(60))
                 .await
                 .map_err(backend_err)?;
             // Best effort: a database opened read-only, or locked past the busy timeout,
@@ -216,7 +223,12 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
                 tracing::warn!(error = %e, "could not drop SQLite's planner samples (sqlite_stat4)");
             }
             // Readers in WAL mode run beside the writer; more than a few per core buys nothing.
-            let read = Pool::connect(&url, 8, SQLITE_PRAGMAS, Duration::from_secs(30))
+            let reader_setup = SQLITE_PRAGMAS
+                .iter()
+                .copied()
+                .chain([SQLITE_READER_CACHE])
+                .collect();
+            let read = Pool::connect(&url, 8, reader_setup, Duration::from_secs(30))
                 .await
                 .map_err(backend_err)?;
             let (queue, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -229,7 +241,7 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
             })
         }
         Backend::Postgres => {
-            let pool = Pool::connect(url, 24, &[], Duration::from_secs(30))
+            let pool = Pool::connect(url, 24, vec![], Duration::from_secs(30))
                 .await
                 .map_err(backend_err)?;
             Ok(Db {

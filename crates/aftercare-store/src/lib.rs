@@ -38,6 +38,6 @@ mod value;
 mod visits;
 mod voc;
 
-pub use db::{Backend, Db, SQLITE_PRAGMAS, connect};
+pub use db::{Backend, Db, SQLITE_PRAGMAS, SQLITE_READER_CACHE, connect};
 pub use migrate::{MIGRATIONS, migrate};
 pub use store::SqlStore;

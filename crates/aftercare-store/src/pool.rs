@@ -35,7 +35,7 @@ pub struct Pool {
 struct Inner {
     url: String,
     /// Statements run on every new connection (SQLite's pragmas).
-    setup: &'static [&'static str],
+    setup: Vec<&'static str>,
     idle: Mutex<Vec<(AnyConnection, Instant)>>,
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
@@ -63,7 +63,7 @@ impl Pool {
     pub async fn connect(
         url: &str,
         max: usize,
-        setup: &'static [&'static str],
+        setup: Vec<&'static str>,
         acquire_timeout: Duration,
     ) -> Result<Pool, sqlx::Error> {
         let pool = Pool {
@@ -142,7 +142,7 @@ impl Pool {
 
     async fn open(&self) -> Result<AnyConnection, sqlx::Error> {
         let mut conn = AnyConnection::connect(&self.inner.url).await?;
-        for s in self.inner.setup {
+        for s in &self.inner.setup {
             conn.execute(*s).await?;
         }
         Ok(conn)

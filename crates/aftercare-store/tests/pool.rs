@@ -131,3 +131,21 @@ async fn sqlite_is_built_without_the_global_memory_and_page_cache_locks() {
     );
     t.cleanup().await;
 }
+
+/// The writer keeps SQLite's 16 MB page cache; every reader the smaller one
+/// (`SQLITE_READER_CACHE`), which is what keeps eight of them inside the memory target.
+#[tokio::test]
+async fn readers_keep_a_smaller_page_cache_than_the_writer() {
+    let t = TestDb::new(Kind::Sqlite).await;
+    let cache = |pool| async move {
+        sqlx::query_scalar::<_, i64>("PRAGMA cache_size")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(cache(&t.db.write).await, -16384);
+    // Several readers at once: each connection of the pool was opened with the setting.
+    let (a, b, c) = tokio::join!(cache(&t.db.read), cache(&t.db.read), cache(&t.db.read));
+    assert_eq!((a, b, c), (-8192, -8192, -8192));
+    t.cleanup().await;
+}
