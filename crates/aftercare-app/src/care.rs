@@ -5,7 +5,7 @@
 use crate::care_model::*;
 use crate::error::AppError;
 use crate::input::{OrderDraft, OrderInput};
-use crate::model::Asset;
+use crate::model::{Asset, Customer360};
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::account::Permission;
@@ -239,18 +239,24 @@ where
         // The customer as the caller may see them.
         self.customer(p, customer_id).await?;
         let assets = self.store.assets_of(customer_id).await?;
-        self.care_on(p, customer_id, &assets).await
+        self.care_of(p, customer_id, &assets).await
     }
 
-    /// [`App::customer_care`] for a customer and their items that the caller has already
-    /// read, as the customer page has in its 360: nothing is read twice.
-    pub async fn care_on(
+    /// [`App::customer_care`] from a customer 360 the caller has read (which is where the
+    /// check that they may see the customer was made), as the customer and request pages
+    /// have it: the customer's items are not read again.
+    pub async fn care_on(&self, p: &Principal, v: &Customer360) -> Result<CustomerCare, AppError> {
+        p.require(Permission::Read)?;
+        self.care_of(p, v.customer.id, &v.assets).await
+    }
+
+    /// A customer's care, from their items as read, for a caller allowed to see them.
+    async fn care_of(
         &self,
         p: &Principal,
         customer_id: CustomerId,
         assets: &[Asset],
     ) -> Result<CustomerCare, AppError> {
-        p.require(Permission::Read)?;
         let (partner, schedules, contracts, vouchers) = tokio::try_join!(
             self.partner_outlet(p),
             async { Ok(self.store.maintenance_schedules().await?) },

@@ -1525,6 +1525,8 @@ where
             r.service_type = t;
             redecide = true;
         }
+        // The item the request is moved to, as read here (its warranty is decided from it).
+        let mut moved_to = None;
         if let Some(a) = i.asset_id.filter(|a| Some(*a) != r.asset_id) {
             match self.store.asset(a).await? {
                 Some(x) if x.customer_id == r.customer_id => {
@@ -1533,21 +1535,28 @@ where
                     r.asset_id = Some(a);
                     r.phase = ServicePhase::AfterSale;
                     redecide = true;
+                    moved_to = Some(x);
                 }
                 Some(_) => inv.push("asset_id", "asset_of_another_customer"),
                 None => inv.push("asset_id", "reference_not_found"),
             }
         }
         inv.into_result()?;
-        if redecide
-            && let Some(a) = r.asset_id
-            && let ty = r.service_type
+        if redecide && let Some(a) = r.asset_id {
+            let item = match moved_to {
+                Some(x) => x,
+                None => self
+                    .store
+                    .asset(a)
+                    .await?
+                    .ok_or(AppError::NotFound("asset"))?,
+            };
             // Decided on the day the request was opened, as at opening.
-            && let Some(w) = self.warranty_on(a, Some(self.opened_on(&r))).await?
-        {
-            let d = self.decide_who_pays(a, ty, &w).await?;
-            r.charge = Some(d.charge);
-            r.charge_reason = Some(d.reason.into());
+            if let Some(w) = self.warranty_of(&item, self.opened_on(&r)).await? {
+                let d = self.decide_who_pays(a, r.service_type, &w).await?;
+                r.charge = Some(d.charge);
+                r.charge_reason = Some(d.reason.into());
+            }
         }
         if i.escalate == Some(true) && !r.escalated {
             r.escalated = true;

@@ -9,7 +9,7 @@
 use crate::campaign_model::*;
 use crate::desk_model::MessageText;
 use crate::error::AppError;
-use crate::model::{Asset, Customer};
+use crate::model::{Asset, Customer, Customer360};
 use crate::ports::*;
 use crate::service::{App, Principal};
 use aftercare_domain::account::Permission;
@@ -196,20 +196,21 @@ where
         self.offers_applying(p, &customer, &assets, &offers).await
     }
 
-    /// [`App::offers_for`] for a customer and their items (with their warranties) that the
-    /// caller has already read, as the customer page has in its 360: nothing is read twice.
+    /// [`App::offers_for`] from a customer 360 the caller has read (which is where the
+    /// check that they may see the customer was made), as the customer and request pages
+    /// have it: the customer and their items, with warranties, are not read again.
     pub async fn offers_on(
         &self,
         p: &Principal,
-        customer: &Customer,
-        assets: &[Asset],
+        v: &Customer360,
     ) -> Result<Vec<ApplicableOffer>, AppError> {
         p.require(Permission::Read)?;
         let offers = self.store.offers(true).await?;
         if offers.is_empty() {
             return Ok(vec![]);
         }
-        self.offers_applying(p, customer, assets, &offers).await
+        self.offers_applying(p, &v.customer, &v.assets, &offers)
+            .await
     }
 
     async fn offers_applying(

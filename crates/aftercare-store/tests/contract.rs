@@ -1396,8 +1396,8 @@ async fn void_event_voids_warranty(app: &App) {
     assert_eq!(c360.timeline.items[0].kind, "asset");
     assert_eq!(c360.timeline.items[0].ref_id, Some(asset.get()));
     assert!(c360.timeline.items[0].summary.contains("misuse"));
-    // The 360's warranty (from the item's archive and its policy) and the desk's check
-    // (from the inputs read apart) agree.
+    // The 360's warranty (the customer's items and their policies, read together) and the
+    // desk's check (the one item, read alone) agree.
     assert_eq!(
         c360.assets[0].warranty,
         app.warranty_on(asset, None).await.unwrap()

@@ -515,6 +515,63 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     // The second request of the year gets the next number.
     let (_, n2) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
     assert_eq!(n2, "SR-2026-000002");
+
+    // Who pays is decided again when a request is moved to an item, and when its type
+    // changes, as it is when a request of that type on that item is opened.
+    let charge_of = |id| {
+        let app = &app;
+        let agent = &w.agent;
+        async move {
+            let r = app.request_detail(agent, id).await.unwrap().request;
+            (r.charge.map(|c| c.code()), r.charge_reason, r.version)
+        }
+    };
+    let no_item = RequestInput {
+        asset_id: None,
+        ..repair(&w)
+    };
+    let (moved, _) = app.open_request(&w.agent, &no_item).await.unwrap();
+    let (charge, reason, version) = charge_of(moved).await;
+    assert_eq!((charge, reason), (None, None));
+    app.patch_request(
+        &w.agent,
+        moved,
+        &RequestPatch {
+            version,
+            asset_id: Some(w.asset),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (charge, reason, version) = charge_of(moved).await;
+    assert_eq!(
+        (charge, reason.as_deref()),
+        (Some("free"), Some("repair_window"))
+    );
+    app.patch_request(
+        &w.agent,
+        moved,
+        &RequestPatch {
+            version,
+            service_type: Some("maintenance".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let maintenance = RequestInput {
+        service_type: "maintenance".into(),
+        ..repair(&w)
+    };
+    let (opened, _) = app.open_request(&w.agent, &maintenance).await.unwrap();
+    let (charge, reason, _) = charge_of(moved).await;
+    assert_eq!(
+        (charge, reason.as_deref()),
+        (Some("partial"), Some("parts_covered_labour_charged"))
+    );
+    let (charge_opened, reason_opened, _) = charge_of(opened).await;
+    assert_eq!((charge, reason), (charge_opened, reason_opened));
     db.cleanup().await;
 }
 
@@ -1013,6 +1070,19 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
             .iter()
             .all(|e| e.ref_id == Some(theirs.get()))
     );
+    // The pages' care and offers, from the 360 in hand, are what the API's own reads give,
+    // for the outlet's staff as for the brand's (pages with offers in them: the web tests).
+    for who in [&partner_tech, &w.admin] {
+        let c360 = app.customer_360(who, w.customer, None).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(app.care_on(who, &c360).await.unwrap()).unwrap(),
+            serde_json::to_value(app.customer_care(who, w.customer).await.unwrap()).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(app.offers_on(who, &c360).await.unwrap()).unwrap(),
+            serde_json::to_value(app.offers_for(who, w.customer).await.unwrap()).unwrap()
+        );
+    }
     let stranger = customer(&app, &w.agent, "陌生人").await;
     assert!(matches!(
         app.customer_360(&partner_tech, stranger, None).await,

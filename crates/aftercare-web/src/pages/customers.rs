@@ -749,12 +749,12 @@ pub(crate) async fn customer_page(
         s.app.expert(p, id),
         async {
             if offered {
-                s.app.offers_on(p, &v.customer, &v.assets).await
+                s.app.offers_on(p, &v).await
             } else {
                 Ok(vec![])
             }
         },
-        s.app.care_on(p, id, &v.assets),
+        s.app.care_on(p, &v),
     );
     let (expert, offers, care) = match (expert, offers, care) {
         (Ok(e), Ok(o), Ok(c)) => (e, o, c),

@@ -676,11 +676,9 @@ async fn request_view(
         && d.visits.iter().any(|v| v.status.code() == "done");
     // Offers are for those who work the request and may see the customer.
     let offers = match &customer {
-        Some(c) if c.customer.erased_at.is_none() => s
-            .app
-            .offers_on(p, &c.customer, &c.assets)
-            .await
-            .unwrap_or_default(),
+        Some(c) if c.customer.erased_at.is_none() => {
+            s.app.offers_on(p, c).await.unwrap_or_default()
+        }
         _ => vec![],
     };
     let offer_customer = d.request.customer_id.get();
@@ -688,7 +686,7 @@ async fn request_view(
     let vouchers = match &customer {
         Some(c) => s
             .app
-            .care_on(p, d.request.customer_id, &c.assets)
+            .care_on(p, c)
             .await
             .map(|c| c.vouchers)
             .unwrap_or_default()
