@@ -94,7 +94,7 @@ struct Args {
     cpu: bool,
     /// With --cpu: only these operations, comma-separated (create-customer, open-request,
     /// read-360, requests, name-search, page-360, desk-queue, portal, empty-axum,
-    /// floor-create, floor-request, floor-360, floor-requests, floor-search).
+    /// floor-create, floor-request, floor-360, floor-360-batch, floor-requests, floor-search).
     #[arg(long)]
     only: Option<String>,
     /// Serve an empty axum handler (the floor `--cpu` measures; started by the benchmark).

@@ -488,20 +488,27 @@ where
         id: CustomerId,
     ) -> Result<Customer, AppError> {
         if let Some(outlet) = outlet {
-            let served = crate::ports::RequestFilter {
-                customer_id: Some(id),
-                outlet_id: Some(outlet),
-                limit: 1,
-                ..Default::default()
-            };
-            if self.store.count_requests(&served, 1).await? == 0 {
-                return Err(AppError::NotFound("customer"));
-            }
+            self.served_by(outlet, id).await?;
         }
         self.store
             .customer(id)
             .await?
             .ok_or(AppError::NotFound("customer"))
+    }
+
+    /// Whether `outlet` serves the customer (a request of theirs is at the outlet); a
+    /// customer it does not serve is missing to its staff, not forbidden.
+    async fn served_by(&self, outlet: OutletId, id: CustomerId) -> Result<(), AppError> {
+        let served = crate::ports::RequestFilter {
+            customer_id: Some(id),
+            outlet_id: Some(outlet),
+            limit: 1,
+            ..Default::default()
+        };
+        if self.store.count_requests(&served, 1).await? == 0 {
+            return Err(AppError::NotFound("customer"));
+        }
+        Ok(())
     }
 
     pub async fn customers(
@@ -531,29 +538,26 @@ where
     ) -> Result<Customer360, AppError> {
         p.require(Permission::Read)?;
         let outlet = self.partner_outlet(p).await?;
-        let customer = self.customer_seen_from(outlet, id).await?;
-        let mut assets = self.store.assets_of(id).await?;
-        self.fill_warranties(&mut assets).await?;
+        if let Some(outlet) = outlet {
+            self.served_by(outlet, id).await?;
+        }
         let scope = outlet_entries(outlet);
         // A partner outlet serves the items; what the customer bought, and where, is the
         // brand's.
-        let orders = if scope.is_some() {
-            vec![]
-        } else {
-            self.store
-                .orders(&OrderQuery {
-                    customer_id: Some(id),
-                    limit: Some(50),
-                    ..Default::default()
-                })
-                .await?
-                .items
-        };
-        let timeline = self
+        let reads = self
             .store
-            .timeline(id, scope.as_ref(), cursor, 50)
+            .customer_360_reads(id, scope.as_ref(), cursor, scope.is_none())
             .await
-            .map_err(AppError::from_store("cursor"))?;
+            .map_err(AppError::from_store("cursor"))?
+            .ok_or(AppError::NotFound("customer"))?;
+        let ports::Reads360 {
+            customer,
+            mut assets,
+            policies,
+            orders,
+            timeline,
+        } = reads;
+        with_warranties(&mut assets, policies, self.clock.today());
         Ok(Customer360 {
             customer,
             assets,
@@ -884,14 +888,8 @@ where
             return Ok(());
         }
         let ids: Vec<AssetId> = assets.iter().map(|a| a.id).collect();
-        let policies: std::collections::HashMap<AssetId, _> =
-            self.store.asset_policies(&ids).await?.into_iter().collect();
-        let today = self.clock.today();
-        for a in assets.iter_mut() {
-            a.warranty = policies
-                .get(&a.id)
-                .map(|policy| warranty::status(policy, &a.warranty_facts(), today));
-        }
+        let policies = self.store.asset_policies(&ids).await?;
+        with_warranties(assets, policies, self.clock.today());
         Ok(())
     }
 
@@ -1318,3 +1316,18 @@ fn outlet_entries(outlet: Option<OutletId>) -> Option<crate::ports::OutletEntrie
 
 #[cfg(test)]
 mod tests;
+
+/// Fills in each asset's warranty on `on` from its usage archive, which it carries, and
+/// its policy among `policies` (an asset under none has no warranty).
+fn with_warranties(
+    assets: &mut [Asset],
+    policies: Vec<(AssetId, aftercare_domain::catalog::WarrantyPolicy)>,
+    on: aftercare_domain::Date,
+) {
+    let policies: std::collections::HashMap<AssetId, _> = policies.into_iter().collect();
+    for a in assets {
+        a.warranty = policies
+            .get(&a.id)
+            .map(|policy| warranty::status(policy, &a.warranty_facts(), on));
+    }
+}

@@ -114,7 +114,7 @@ struct DateRec {
 /// One row of a customer's lists: `k` says which (0 phones, 1 emails, 2 addresses, 3
 /// family, 4 important dates), `p` is "primary", `a`–`f` the list's own columns.
 #[derive(sqlx::FromRow)]
-struct ChildRec {
+pub(crate) struct ChildRec {
     k: i64,
     id: i64,
     p: i64,
@@ -139,28 +139,39 @@ const CHILDREN: &str = "SELECT CAST(0 AS BIGINT) AS k, id, is_primary AS p, CAST
     UNION ALL SELECT CAST(4 AS BIGINT), id, CAST(0 AS BIGINT), CAST(1 AS BIGINT), label, day, NULL, NULL, NULL, NULL \
     FROM customer_dates WHERE customer_id = $1";
 
+/// The two statements that read one customer with everything attached to it: the
+/// customer, then the five lists in one statement (each statement is a round trip to the
+/// connection: docs/decisions/0021). [`from_rows`] puts them together.
+pub(crate) fn load_sql(id: i64) -> [Sql; 2] {
+    [
+        Sql::with(
+            &CUSTOMER.replace("{TIER_IN_FORCE}", crate::value::TIER_IN_FORCE),
+            vec![V::I(id)],
+        ),
+        Sql::with(CHILDREN, vec![V::I(id)]),
+    ]
+}
+
+const CUSTOMER: &str = "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
+     u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.external_ref, c.consent, c.tags, \
+     c.merged_into, c.erased_at, c.lang, c.created_at, c.updated_at, c.version \
+     FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1";
+
 /// Reads one customer with everything attached to it.
 pub(crate) async fn load<'c, E>(e: E, id: i64) -> Result<Option<Customer>, StoreError>
 where
     E: Executor<'c, Database = Any> + Copy,
 {
-    let Some(c): Option<CustomerRec> = fetch_opt(
-        e,
-        "SELECT c.id, c.kind, c.name, c.company, c.title, c.birthday, c.account_manager_id, \
-         u.name AS account_manager_name, {TIER_IN_FORCE} AS tier, c.habits, c.preferences, c.notes, c.source, c.external_ref, c.consent, c.tags, \
-         c.merged_into, c.erased_at, c.lang, c.created_at, c.updated_at, c.version \
-         FROM customers c LEFT JOIN users u ON u.id = c.account_manager_id WHERE c.id = $1"
-            .replace("{TIER_IN_FORCE}", crate::value::TIER_IN_FORCE)
-            .as_str(),
-        &[V::I(id)],
-    )
-    .await?
-    else {
+    let [customer, children] = load_sql(id);
+    let Some(c): Option<CustomerRec> = fetch_opt(e, &customer.text, &customer.args).await? else {
         return Ok(None);
     };
-    // The five lists attached to a customer in one statement (each statement is a round
-    // trip to the connection: docs/decisions/0021), sorted here as each list is shown.
-    let rows: Vec<ChildRec> = fetch_all(e, CHILDREN, &[V::I(id)]).await?;
+    let rows: Vec<ChildRec> = fetch_all(e, &children.text, &children.args).await?;
+    from_rows(c, rows).map(Some)
+}
+
+/// A customer from the rows of [`load_sql`]'s two statements.
+pub(crate) fn from_rows(c: CustomerRec, rows: Vec<ChildRec>) -> Result<Customer, StoreError> {
     let (mut phones, mut emails, mut addresses, mut family, mut dates) =
         (vec![], vec![], vec![], vec![], vec![]);
     for r in rows {
@@ -226,7 +237,7 @@ where
     let family = family.into_iter().map(|(_, r)| r);
     let dates = dates.into_iter().map(|(_, _, r)| r);
     let cells = Cells::of("customers", c.id);
-    Ok(Some(Customer {
+    Ok(Customer {
         id: CustomerId(c.id),
         kind: cells.code("kind", &c.kind)?,
         name: c.name,
@@ -307,7 +318,7 @@ where
         created_at: cells.at("created_at", &c.created_at)?,
         updated_at: cells.at("updated_at", &c.updated_at)?,
         version: c.version,
-    }))
+    })
 }
 
 /// The columns of `customers` a draft sets, in insert order, with their values.

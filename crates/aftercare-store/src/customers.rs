@@ -327,59 +327,59 @@ impl CustomerStore for SqlStore {
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<TimelineEntry>> {
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            id: i64,
-            customer_id: i64,
-            at: String,
-            kind: String,
-            touchpoint: Option<String>,
-            ref_id: Option<i64>,
-            summary: String,
-            params: Option<String>,
-            actor_name: Option<String>,
-        }
-        let mut sql = Sql::new(
-            "SELECT * FROM (SELECT t.id, t.id AS x_id, t.customer_id, t.at, t.kind, t.touchpoint, t.ref_id, t.summary, t.params, u.name AS actor_name \
-             FROM timeline t LEFT JOIN users u ON u.id = t.actor_id WHERE t.customer_id = ",
-        );
-        sql.bind(customer_id);
-        if let Some(only) = only {
-            sql.push(" AND t.kind IN (");
-            for (i, k) in only.kinds.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(*k);
-            }
-            sql.push(") AND t.ref_id IN (SELECT r.id FROM requests r WHERE r.customer_id = ")
-                .bind(customer_id)
-                .push(" AND r.outlet_id = ")
-                .bind(only.outlet_id)
-                .push(")");
-        }
-        sql.push(") x WHERE 1 = 1");
-        keyset(&mut sql, "at", true, cursor, limit)?;
-        let rows: Vec<Q> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        let page = next_page(rows, limit, |r| (r.at.clone(), r.id));
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(|r| TimelineEntry {
-                    id: r.id,
-                    customer_id: CustomerId(r.customer_id),
-                    at: r.at,
-                    kind: r.kind,
-                    touchpoint: r.touchpoint,
-                    ref_id: r.ref_id,
-                    summary: r.summary,
-                    params: r.params.and_then(|p| serde_json::from_str(&p).ok()),
-                    actor_name: r.actor_name,
-                })
-                .collect(),
-            next_cursor: page.next_cursor,
-        })
+        let sql = timeline_sql(customer_id, only, cursor, limit)?;
+        let rows: Vec<TimelineRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(timeline_from(rows, limit))
+    }
+
+    async fn customer_360_reads(
+        &self,
+        id: CustomerId,
+        only: Option<&OutletEntries>,
+        cursor: Option<&str>,
+        with_orders: bool,
+    ) -> StoreResult<Option<Reads360>> {
+        const TIMELINE: u32 = 50;
+        let [customer, lists] = customers::load_sql(id.get());
+        let [items, archives] = crate::orders::assets_sql(id);
+        let mut stmts = vec![
+            customer,
+            lists,
+            items,
+            archives,
+            crate::orders::customer_policies_sql(id),
+            timeline_sql(id, only, cursor, TIMELINE)?,
+        ];
+        let orders = if with_orders {
+            let (sql, col, limit) = crate::orders::orders_sql(&OrderQuery {
+                customer_id: Some(id),
+                limit: Some(50),
+                ..Default::default()
+            })?;
+            stmts.push(sql);
+            Some((col, limit))
+        } else {
+            None
+        };
+        let mut sets = fetch_sets(self.db.backend, &self.db.read, stmts).await?;
+        let Some(c) = sets.next::<customers::CustomerRec>()?.pop() else {
+            return Ok(None);
+        };
+        let customer = customers::from_rows(c, sets.next()?)?;
+        let assets = crate::orders::assets_from(sets.next()?, sets.next()?)?;
+        let policies = crate::orders::policies_from(sets.next()?)?;
+        let timeline = timeline_from(sets.next()?, TIMELINE);
+        let orders = match orders {
+            Some((col, limit)) => crate::orders::orders_from(sets.next()?, col, limit)?.items,
+            None => vec![],
+        };
+        Ok(Some(Reads360 {
+            customer,
+            assets,
+            policies,
+            orders,
+            timeline,
+        }))
     }
 
     async fn add_interactions(
@@ -818,5 +818,73 @@ impl SqlStore {
                 })
             })
             .await
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TimelineRec {
+    id: i64,
+    customer_id: i64,
+    at: String,
+    kind: String,
+    touchpoint: Option<String>,
+    ref_id: Option<i64>,
+    summary: String,
+    params: Option<String>,
+    actor_name: Option<String>,
+}
+
+/// The statement that reads a page of a customer's timeline, newest first; with `only`,
+/// just the entries of those kinds about requests of that outlet.
+fn timeline_sql(
+    customer_id: CustomerId,
+    only: Option<&OutletEntries>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> StoreResult<Sql> {
+    let mut sql = Sql::new(
+        "SELECT * FROM (SELECT t.id, t.id AS x_id, t.customer_id, t.at, t.kind, t.touchpoint, t.ref_id, t.summary, t.params, u.name AS actor_name \
+         FROM timeline t LEFT JOIN users u ON u.id = t.actor_id WHERE t.customer_id = ",
+    );
+    sql.bind(customer_id);
+    if let Some(only) = only {
+        sql.push(" AND t.kind IN (");
+        for (i, k) in only.kinds.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*k);
+        }
+        sql.push(") AND t.ref_id IN (SELECT r.id FROM requests r WHERE r.customer_id = ")
+            .bind(customer_id)
+            .push(" AND r.outlet_id = ")
+            .bind(only.outlet_id)
+            .push(")");
+    }
+    sql.push(") x WHERE 1 = 1");
+    keyset(&mut sql, "at", true, cursor, limit)?;
+    Ok(sql)
+}
+
+/// A page of the timeline from the rows of [`timeline_sql`]'s statement.
+fn timeline_from(rows: Vec<TimelineRec>, limit: u32) -> Page<TimelineEntry> {
+    let page = next_page(rows, limit, |r| (r.at.clone(), r.id));
+    Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|r| TimelineEntry {
+                id: r.id,
+                customer_id: CustomerId(r.customer_id),
+                at: r.at,
+                kind: r.kind,
+                touchpoint: r.touchpoint,
+                ref_id: r.ref_id,
+                summary: r.summary,
+                params: r.params.and_then(|p| serde_json::from_str(&p).ok()),
+                actor_name: r.actor_name,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
     }
 }

@@ -1,6 +1,6 @@
 use crate::pool::Pool;
 use aftercare_app::StoreError;
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyConnection, Arguments};
 use std::future::Future;
 use std::pin::Pin;
@@ -408,6 +408,8 @@ impl From<bool> for V {
 pub(crate) struct Sql {
     pub text: String,
     pub args: Vec<V>,
+    /// Where each `$n` placeholder starts in `text`, for [`Sql::append`].
+    marks: Vec<usize>,
 }
 
 impl Sql {
@@ -415,17 +417,57 @@ impl Sql {
         Self {
             text: s.to_string(),
             args: vec![],
+            marks: vec![],
         }
     }
+
+    /// A statement written whole, its parameters numbered `$1`, `$2`, … in the text.
+    pub fn with(text: &str, args: Vec<V>) -> Self {
+        let b = text.as_bytes();
+        let marks = (0..b.len())
+            .filter(|&i| b[i] == b'$' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+            .collect();
+        Self {
+            text: text.to_string(),
+            args,
+            marks,
+        }
+    }
+
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self
     }
+
     /// Appends a parameter placeholder bound to `v`.
     pub fn bind(&mut self, v: impl Into<V>) -> &mut Self {
         self.args.push(v.into());
+        self.marks.push(self.text.len());
         self.text.push_str(&format!("${}", self.args.len()));
         self
+    }
+
+    /// Appends `other` as a statement after this one (`;` between), renumbering its
+    /// parameters after this one's: one multi-statement query for SQLite.
+    fn append(&mut self, other: Sql) {
+        if !self.text.is_empty() {
+            self.text.push_str(";\n");
+        }
+        let offset = self.args.len();
+        let mut from = 0;
+        for &m in &other.marks {
+            let digits = other.text[m + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            let n: usize = other.text[m + 1..m + 1 + digits].parse().unwrap_or(0);
+            self.text.push_str(&other.text[from..m]);
+            self.marks.push(self.text.len());
+            self.text.push_str(&format!("${}", n + offset));
+            from = m + 1 + digits;
+        }
+        self.text.push_str(&other.text[from..]);
+        self.args.extend(other.args);
     }
 }
 
@@ -780,4 +822,104 @@ pub(crate) fn like_contains(term: &str) -> String {
     }
     s.push('%');
     s
+}
+
+/// The rows of several statements read together, in the order they were given.
+pub(crate) struct Sets(std::collections::VecDeque<Vec<AnyRow>>);
+
+impl Sets {
+    /// The next statement's rows, decoded.
+    pub fn next<T>(&mut self) -> Result<Vec<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow>,
+    {
+        let rows = self
+            .0
+            .pop_front()
+            .ok_or_else(|| StoreError::Backend("fewer result sets than statements".into()))?;
+        rows.iter()
+            .map(|r| T::from_row(r).map_err(backend_err))
+            .collect()
+    }
+}
+
+/// Reads several statements at once. On SQLite they go to the connection's thread as one
+/// multi-statement query (one hand-off for all of them instead of one each, decision
+/// 0023); PostgreSQL's protocol takes one statement with parameters at a time, so there
+/// they run one after another. Each statement sees the database as it is when it runs,
+/// as separate reads do.
+pub(crate) async fn fetch_sets(
+    backend: Backend,
+    pool: &Pool,
+    stmts: Vec<Sql>,
+) -> Result<Sets, StoreError> {
+    let n = stmts.len();
+    let mut sets = std::collections::VecDeque::with_capacity(n);
+    match backend {
+        Backend::Sqlite => {
+            use futures_util::TryStreamExt;
+            let mut all = Sql::default();
+            for s in stmts {
+                all.append(s);
+            }
+            // Deprecated in sqlx 0.8 (multi-statement queries are to go from its prepared
+            // statements), still what its SQLite driver does; decision 0023 says what
+            // replaces it on an upgrade.
+            #[allow(deprecated)]
+            let mut rows = sqlx::query_with(&all.text, args(&all.args)).fetch_many(pool);
+            let mut set = Vec::new();
+            while let Some(r) = rows.try_next().await.map_err(backend_err)? {
+                match r {
+                    sqlx::Either::Left(_) => sets.push_back(std::mem::take(&mut set)),
+                    sqlx::Either::Right(row) => set.push(row),
+                }
+            }
+        }
+        Backend::Postgres => {
+            for s in stmts {
+                sets.push_back(
+                    sqlx::query_with(&s.text, args(&s.args))
+                        .fetch_all(pool)
+                        .await
+                        .map_err(backend_err)?,
+                );
+            }
+        }
+    }
+    if sets.len() != n {
+        return Err(StoreError::Backend(format!(
+            "{n} statements gave {} result sets",
+            sets.len()
+        )));
+    }
+    Ok(Sets(sets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_statements_number_their_parameters_after_the_ones_before() {
+        let mut first = Sql::new("SELECT a FROM t WHERE x = ");
+        first.bind(1_i64).push(" AND y = ").bind("b");
+        let mut all = Sql::default();
+        all.append(first);
+        // Written whole: `$1` twice, `$2` once; a `$` without digits is left alone.
+        all.append(Sql::with(
+            "SELECT '$' FROM u WHERE p = $1 OR q = $1 AND r = $2",
+            vec![V::I(7), V::I(8)],
+        ));
+        let mut third = Sql::new("SELECT c FROM v WHERE z = ");
+        third.bind(9_i64);
+        all.append(third);
+        assert_eq!(
+            all.text,
+            "SELECT a FROM t WHERE x = $1 AND y = $2;\n\
+             SELECT '$' FROM u WHERE p = $3 OR q = $3 AND r = $4;\n\
+             SELECT c FROM v WHERE z = $5"
+        );
+        assert_eq!(all.args.len(), 5);
+        assert!(matches!(all.args[4], V::I(9)));
+    }
 }

@@ -72,68 +72,9 @@ impl OrderStore for SqlStore {
     }
 
     async fn orders(&self, q: &OrderQuery) -> StoreResult<Page<OrderRow>> {
-        let limit = q.limit.unwrap_or(50);
-        let (col, desc) = sort_spec(
-            q.sort.as_deref(),
-            &[
-                ("-ordered", "ordered_on", true),
-                ("ordered", "ordered_on", false),
-                ("-total", "total_key", true),
-                ("total", "total_key", false),
-            ],
-            0,
-        )?;
-        let mut sql = Sql::new(
-            "SELECT * FROM (SELECT o.id, o.id AS x_id, o.number, o.customer_id, c.name AS customer_name, o.channel, o.ordered_on, o.status, o.currency, o.total, \
-             SUBSTR('0000000000000000' || CAST(o.total AS TEXT), LENGTH(CAST(o.total AS TEXT)) + 1, 16) AS total_key \
-             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1 = 1",
-        );
-        if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let up = s.to_uppercase();
-            sql.push(" AND (o.number >= ")
-                .bind(up.clone())
-                .push(" AND o.number < ")
-                .bind(prefix_end(&up));
-            sql.push(" OR o.id IN (SELECT order_id FROM assets WHERE serial = ")
-                .bind(up)
-                .push("))");
-        }
-        if let Some(c) = q.channel.as_deref().filter(|s| !s.is_empty()) {
-            sql.push(" AND o.channel = ").bind(c);
-        }
-        if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-            sql.push(" AND o.status = ").bind(s);
-        }
-        if let Some(c) = q.customer_id {
-            sql.push(" AND o.customer_id = ").bind(c);
-        }
-        sql.push(") t WHERE 1 = 1");
-        keyset(&mut sql, col, desc, q.cursor.as_deref(), limit)?;
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            #[sqlx(flatten)]
-            o: OrderRowRec,
-            total_key: String,
-        }
-        let rows: Vec<Q> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        let page = next_page(rows, limit, |r| {
-            (
-                if col == "total_key" {
-                    r.total_key.clone()
-                } else {
-                    r.o.ordered_on.clone()
-                },
-                r.o.id,
-            )
-        });
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(|r| r.o.try_into())
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        let (sql, col, limit) = orders_sql(q)?;
+        let rows: Vec<OrderPageRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        orders_from(rows, col, limit)
     }
 
     async fn asset(&self, id: AssetId) -> StoreResult<Option<Asset>> {
@@ -177,60 +118,22 @@ impl OrderStore for SqlStore {
     }
 
     async fn assets_of(&self, customer_id: CustomerId) -> StoreResult<Vec<Asset>> {
-        let r: Vec<AssetRec> = fetch_all(&self.db.read, &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.customer_id = $1 ORDER BY a.purchased_on DESC, a.id DESC"), &[V::I(customer_id.get())]).await?;
-        let mut assets: Vec<Asset> = r
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<_, _>>()?;
-        // Each item's usage archive, read together: offers, maintenance and 三包 read it.
-        #[derive(sqlx::FromRow)]
-        struct Ev {
-            asset_id: i64,
-            #[sqlx(flatten)]
-            e: AssetEventRec,
-        }
-        let ev: Vec<Ev> = fetch_all(
-            &self.db.read,
-            "SELECT e.asset_id, e.id, e.day, e.kind, e.void_condition, e.note, e.created_at FROM asset_events e \
-             JOIN assets a ON a.id = e.asset_id WHERE a.customer_id = $1 ORDER BY e.day DESC, e.id DESC",
-            &[V::I(customer_id.get())],
-        )
-        .await?;
-        let at: std::collections::HashMap<i64, usize> = assets
-            .iter()
-            .enumerate()
-            .map(|(n, a)| (a.id.get(), n))
-            .collect();
-        for Ev { asset_id, e } in ev {
-            if let Some(&n) = at.get(&asset_id) {
-                assets[n].events.push(e.try_into()?);
-            }
-        }
-        Ok(assets)
+        let [items, archives] = assets_sql(customer_id);
+        let r: Vec<AssetRec> = fetch_all(&self.db.read, &items.text, &items.args).await?;
+        let ev: Vec<AssetEv> = fetch_all(&self.db.read, &archives.text, &archives.args).await?;
+        assets_from(r, ev)
     }
 
     async fn asset_policies(
         &self,
         asset_ids: &[AssetId],
     ) -> StoreResult<Vec<(AssetId, WarrantyPolicy)>> {
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            asset_id: i64,
-            #[sqlx(flatten)]
-            p: PolicyRec,
-        }
         let mut out = Vec::with_capacity(asset_ids.len());
         for chunk in asset_ids.chunks(IN_CHUNK) {
-            let mut q = Sql::new(
-                "SELECT a.id AS asset_id, w.id, w.name, w.return_days, w.exchange_days, w.repair_months, w.repair_limit, w.void_conditions \
-                 FROM assets a JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id \
-                 JOIN warranty_policies w ON w.id = COALESCE(p.policy_id, c.policy_id) WHERE 1 = 1",
-            );
+            let mut q = Sql::new(ASSET_POLICIES);
             in_list(&mut q, "a.id", chunk);
-            let rows: Vec<Q> = fetch_all(&self.db.read, &q.text, &q.args).await?;
-            for r in rows {
-                out.push((AssetId(r.asset_id), policy_of(&r.p)?));
-            }
+            let rows: Vec<AssetPolicyRec> = fetch_all(&self.db.read, &q.text, &q.args).await?;
+            out.extend(policies_from(rows)?);
         }
         Ok(out)
     }
@@ -497,4 +400,153 @@ fn policy_of(p: &PolicyRec) -> Result<WarrantyPolicy, StoreError> {
             .map(|v| c.code::<VoidCondition>("void_conditions", v))
             .collect::<Result<_, _>>()?,
     })
+}
+
+/// The statement that reads a page of orders, with the sort column and page size
+/// [`orders_from`] needs.
+pub(crate) fn orders_sql(q: &OrderQuery) -> StoreResult<(Sql, &'static str, u32)> {
+    let limit = q.limit.unwrap_or(50);
+    let (col, desc) = sort_spec(
+        q.sort.as_deref(),
+        &[
+            ("-ordered", "ordered_on", true),
+            ("ordered", "ordered_on", false),
+            ("-total", "total_key", true),
+            ("total", "total_key", false),
+        ],
+        0,
+    )?;
+    let mut sql = Sql::new(
+        "SELECT * FROM (SELECT o.id, o.id AS x_id, o.number, o.customer_id, c.name AS customer_name, o.channel, o.ordered_on, o.status, o.currency, o.total, \
+         SUBSTR('0000000000000000' || CAST(o.total AS TEXT), LENGTH(CAST(o.total AS TEXT)) + 1, 16) AS total_key \
+         FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1 = 1",
+    );
+    if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let up = s.to_uppercase();
+        sql.push(" AND (o.number >= ")
+            .bind(up.clone())
+            .push(" AND o.number < ")
+            .bind(prefix_end(&up));
+        sql.push(" OR o.id IN (SELECT order_id FROM assets WHERE serial = ")
+            .bind(up)
+            .push("))");
+    }
+    if let Some(c) = q.channel.as_deref().filter(|s| !s.is_empty()) {
+        sql.push(" AND o.channel = ").bind(c);
+    }
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        sql.push(" AND o.status = ").bind(s);
+    }
+    if let Some(c) = q.customer_id {
+        sql.push(" AND o.customer_id = ").bind(c);
+    }
+    sql.push(") t WHERE 1 = 1");
+    keyset(&mut sql, col, desc, q.cursor.as_deref(), limit)?;
+    Ok((sql, col, limit))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderPageRec {
+    #[sqlx(flatten)]
+    o: OrderRowRec,
+    total_key: String,
+}
+
+/// A page of orders from the rows of [`orders_sql`]'s statement.
+pub(crate) fn orders_from(
+    rows: Vec<OrderPageRec>,
+    col: &str,
+    limit: u32,
+) -> StoreResult<Page<OrderRow>> {
+    let page = next_page(rows, limit, |r| {
+        (
+            if col == "total_key" {
+                r.total_key.clone()
+            } else {
+                r.o.ordered_on.clone()
+            },
+            r.o.id,
+        )
+    });
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|r| r.o.try_into())
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The two statements that read a customer's items, newest first, and the items' usage
+/// archives (offers, maintenance and 三包 read them); [`assets_from`] puts them together.
+pub(crate) fn assets_sql(customer_id: CustomerId) -> [Sql; 2] {
+    [
+        Sql::with(
+            &format!(
+                "SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.customer_id = $1 ORDER BY a.purchased_on DESC, a.id DESC"
+            ),
+            vec![V::I(customer_id.get())],
+        ),
+        Sql::with(
+            "SELECT e.asset_id, e.id, e.day, e.kind, e.void_condition, e.note, e.created_at FROM asset_events e \
+             JOIN assets a ON a.id = e.asset_id WHERE a.customer_id = $1 ORDER BY e.day DESC, e.id DESC",
+            vec![V::I(customer_id.get())],
+        ),
+    ]
+}
+
+/// One entry of an item's usage archive, with the item it is about.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AssetEv {
+    asset_id: i64,
+    #[sqlx(flatten)]
+    e: AssetEventRec,
+}
+
+/// A customer's items from the rows of [`assets_sql`]'s two statements.
+pub(crate) fn assets_from(items: Vec<AssetRec>, archives: Vec<AssetEv>) -> StoreResult<Vec<Asset>> {
+    let mut assets: Vec<Asset> = items
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect::<Result<_, _>>()?;
+    let at: std::collections::HashMap<i64, usize> = assets
+        .iter()
+        .enumerate()
+        .map(|(n, a)| (a.id.get(), n))
+        .collect();
+    for AssetEv { asset_id, e } in archives {
+        if let Some(&n) = at.get(&asset_id) {
+            assets[n].events.push(e.try_into()?);
+        }
+    }
+    Ok(assets)
+}
+
+/// Each item's warranty policy: its product's, else its category's.
+const ASSET_POLICIES: &str = "SELECT a.id AS asset_id, w.id, w.name, w.return_days, w.exchange_days, w.repair_months, w.repair_limit, w.void_conditions \
+     FROM assets a JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id \
+     JOIN warranty_policies w ON w.id = COALESCE(p.policy_id, c.policy_id) WHERE 1 = 1";
+
+/// The statement that reads the warranty policy of each of a customer's items.
+pub(crate) fn customer_policies_sql(customer_id: CustomerId) -> Sql {
+    let mut q = Sql::new(ASSET_POLICIES);
+    q.push(" AND a.customer_id = ").bind(customer_id.get());
+    q
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AssetPolicyRec {
+    asset_id: i64,
+    #[sqlx(flatten)]
+    p: PolicyRec,
+}
+
+/// Items' policies from rows of [`ASSET_POLICIES`].
+pub(crate) fn policies_from(
+    rows: Vec<AssetPolicyRec>,
+) -> StoreResult<Vec<(AssetId, WarrantyPolicy)>> {
+    rows.into_iter()
+        .map(|r| Ok((AssetId(r.asset_id), policy_of(&r.p)?)))
+        .collect()
 }

@@ -1083,6 +1083,57 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
             serde_json::to_value(app.offers_for(who, w.customer).await.unwrap()).unwrap()
         );
     }
+    // The 360, its reads batched (one hand-off on SQLite), is what the separate reads
+    // give: the customer, their items with today's warranty, orders, the timeline.
+    for who in [&partner_tech, &w.admin] {
+        let c360 = app.customer_360(who, w.customer, None).await.unwrap();
+        let mut items = Vec::new();
+        for a in app.store.assets_of(w.customer).await.unwrap() {
+            items.push(app.asset(&w.admin, a.id).await.unwrap());
+        }
+        assert!(
+            items.iter().any(|a| a.warranty.is_some()),
+            "the world's item is under warranty"
+        );
+        let orders = if std::ptr::eq(who, &w.admin) {
+            let q = OrderQuery {
+                customer_id: Some(w.customer),
+                limit: Some(50),
+                ..Default::default()
+            };
+            app.store.orders(&q).await.unwrap().items
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            serde_json::to_value(&c360.customer).unwrap(),
+            serde_json::to_value(app.customer(who, w.customer).await.unwrap()).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(&c360.assets).unwrap(),
+            serde_json::to_value(&items).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(&c360.orders).unwrap(),
+            serde_json::to_value(&orders).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(&c360.timeline).unwrap(),
+            serde_json::to_value(app.timeline(who, w.customer, None, Some(50)).await.unwrap())
+                .unwrap()
+        );
+    }
+    assert_eq!(
+        conflict_code(
+            app.customer_360(&w.admin, w.customer, Some("not-a-cursor"))
+                .await
+        ),
+        "cursor_invalid"
+    );
+    assert!(matches!(
+        app.customer_360(&w.admin, CustomerId(999_999), None).await,
+        Err(AppError::NotFound("customer"))
+    ));
     let stranger = customer(&app, &w.agent, "陌生人").await;
     assert!(matches!(
         app.customer_360(&partner_tech, stranger, None).await,

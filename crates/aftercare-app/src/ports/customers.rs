@@ -36,6 +36,18 @@ pub trait CustomerStore: Send + Sync {
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<TimelineEntry>>;
+    /// What a customer's 360 shows, read together (on SQLite in one hand-off to the
+    /// connection, docs/decisions/0023): the customer with their lists, their items with
+    /// their archives and policies, a page of 50 timeline entries (with `only`, as
+    /// [`CustomerStore::timeline`]) and, with `with_orders`, their latest 50 orders.
+    /// `None`: no such customer.
+    async fn customer_360_reads(
+        &self,
+        id: CustomerId,
+        only: Option<&OutletEntries>,
+        cursor: Option<&str>,
+        with_orders: bool,
+    ) -> StoreResult<Option<Reads360>>;
     /// Logs contacts, all in one transaction.
     async fn add_interactions(
         &self,
@@ -85,4 +97,16 @@ pub trait CustomerStore: Send + Sync {
 pub struct OutletEntries {
     pub outlet_id: OutletId,
     pub kinds: &'static [&'static str],
+}
+
+/// What [`CustomerStore::customer_360_reads`] reads.
+#[derive(Debug, Clone)]
+pub struct Reads360 {
+    pub customer: Customer,
+    /// Newest first, each with its usage archive; warranties not filled in.
+    pub assets: Vec<Asset>,
+    /// The warranty policy of each item under one.
+    pub policies: Vec<(AssetId, aftercare_domain::catalog::WarrantyPolicy)>,
+    pub orders: Vec<OrderRow>,
+    pub timeline: Page<TimelineEntry>,
 }
