@@ -847,7 +847,8 @@ impl Sets {
 /// multi-statement query (one hand-off for all of them instead of one each, decision
 /// 0023); PostgreSQL's protocol takes one statement with parameters at a time, so there
 /// they run one after another. Each statement sees the database as it is when it runs,
-/// as separate reads do.
+/// as separate reads do. The rows are held until decoded: for reads of a bounded size
+/// (one customer's, a chunk of ids), not for a whole table.
 pub(crate) async fn fetch_sets(
     backend: Backend,
     pool: &Pool,

@@ -423,32 +423,34 @@ pub async fn facts_all(
     Ok(out)
 }
 
-/// The purchase facts of these customers (those with a purchase up to `as_of`), in id
-/// order.
-pub(crate) async fn facts_of(
-    db: &Db,
-    as_of: Date,
-    s: &ValueSettings,
-    ids: &[aftercare_domain::CustomerId],
-) -> Result<Vec<CustomerFacts>, StoreError> {
-    let limits = Limits::new(as_of, s);
+/// The statement that reads the purchase blocks holding these customers (at most
+/// [`IN_CHUNK`] of them), with the customers' ids sorted for [`facts_from`].
+pub(crate) fn blocks_of(ids: &[aftercare_domain::CustomerId]) -> (Sql, Vec<i64>) {
     let mut ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut blocks: Vec<i64> = ids.iter().map(|id| id / BLOCK).collect();
     blocks.dedup();
+    let mut sql = Sql::new("SELECT data FROM purchase_blocks WHERE 1 = 1");
+    in_list(&mut sql, "block", &blocks);
+    (sql, ids)
+}
+
+/// The purchase facts of the customers `ids` (sorted; those with a purchase up to
+/// `as_of`), in id order, from the blocks [`blocks_of`] read.
+pub(crate) fn facts_from(
+    blocks: &[(Vec<u8>,)],
+    as_of: Date,
+    s: &ValueSettings,
+    ids: &[i64],
+) -> Result<Vec<CustomerFacts>, StoreError> {
     let mut out = Vec::new();
-    for chunk in blocks.chunks(IN_CHUNK) {
-        let mut sql = Sql::new("SELECT data FROM purchase_blocks WHERE 1 = 1");
-        in_list(&mut sql, "block", chunk);
-        let rows: Vec<(Vec<u8>,)> = fetch_all(&db.read, &sql.text, &sql.args).await?;
-        facts_in(
-            &rows,
-            &limits,
-            |id| ids.binary_search(&id).is_ok(),
-            &mut out,
-        )?;
-    }
+    facts_in(
+        blocks,
+        &Limits::new(as_of, s),
+        |id| ids.binary_search(&id).is_ok(),
+        &mut out,
+    )?;
     out.sort_unstable_by_key(|f| f.customer_id);
     Ok(out)
 }

@@ -956,11 +956,69 @@ impl SqlStore {
                 in_list(sql, col, ids);
             }
         };
+        let mut known = Sql::new("SELECT id, created_at FROM customers WHERE merged_into IS NULL");
+        filter(&mut known, "id");
+        let unhappy = i64::from(s.unhappy_rating_max);
+        let mut served = Sql::new(
+            "SELECT customer_id, COUNT(*), \
+             CAST(SUM(CASE WHEN service_type = 'consultation' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(parts_cost + labour_cost) AS DOUBLE PRECISION), \
+             CAST(SUM(CASE WHEN rating = 5 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN rating <= ",
+        );
+        served
+            .bind(V::I(unhappy))
+            .push(" THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN service_type = 'complaint' AND status NOT IN ('resolved', 'closed', 'cancelled') THEN 1 ELSE 0 END) AS BIGINT), \
+             MAX(CASE WHEN rating <= ")
+            .bind(V::I(unhappy))
+            .push(" THEN rated_at WHEN service_type = 'complaint' THEN created_at END) FROM requests WHERE 1 = 1");
+        filter(&mut served, "customer_id");
+        served.push(" GROUP BY customer_id");
+        let mut contacted = Sql::new("SELECT customer_id, COUNT(*) FROM interactions WHERE 1 = 1");
+        filter(&mut contacted, "customer_id");
+        contacted.push(" GROUP BY customer_id");
+        let mut referred = Sql::new("SELECT referrer_id, COUNT(*) FROM referrals WHERE 1 = 1");
+        filter(&mut referred, "referrer_id");
+        referred.push(" GROUP BY referrer_id");
+        let stmts = [known, served, contacted, referred];
+        // Named customers (a page, an incremental round: at most `IN_CHUNK`): their
+        // purchase blocks and the four reads above in one batch (one hand-off on SQLite).
+        // Everyone (a full run): the blocks in halves side by side, and the four reads one
+        // by one, each decoded as it streams rather than held as rows.
+        type ReqAgg = (i64, i64, i64, f64, i64, i64, i64, Option<String>);
+        let (bought, known, served, contacted, referred) = match ids {
+            Some(ids) => {
+                let (blocks, sorted) = crate::purchases::blocks_of(ids);
+                let mut sets = fetch_sets(
+                    self.db.backend,
+                    &self.db.read,
+                    std::iter::once(blocks).chain(stmts).collect(),
+                )
+                .await?;
+                let blocks: Vec<(Vec<u8>,)> = sets.next()?;
+                (
+                    crate::purchases::facts_from(&blocks, as_of, s, &sorted)?,
+                    sets.next::<(i64, String)>()?,
+                    sets.next::<ReqAgg>()?,
+                    sets.next::<(i64, i64)>()?,
+                    sets.next::<(i64, i64)>()?,
+                )
+            }
+            None => {
+                let r = &self.db.read;
+                let [known, served, contacted, referred] = stmts;
+                (
+                    crate::purchases::facts_all(&self.db, as_of, s).await?,
+                    fetch_all(r, &known.text, &known.args).await?,
+                    fetch_all(r, &served.text, &served.args).await?,
+                    fetch_all(r, &contacted.text, &contacted.args).await?,
+                    fetch_all(r, &referred.text, &referred.args).await?,
+                )
+            }
+        };
         let mut out: HashMap<i64, CustomerFacts> = HashMap::new();
-        let mut sql = Sql::new("SELECT id, created_at FROM customers WHERE merged_into IS NULL");
-        filter(&mut sql, "id");
-        let rows: Vec<(i64, String)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        for (id, created) in rows {
+        for (id, created) in known {
             out.insert(
                 id,
                 CustomerFacts {
@@ -971,10 +1029,6 @@ impl SqlStore {
             );
         }
         // Purchases from the summaries kept with the orders.
-        let bought = match ids {
-            None => crate::purchases::facts_all(&self.db, as_of, s).await?,
-            Some(ids) => crate::purchases::facts_of(&self.db, as_of, s, ids).await?,
-        };
         for p in bought {
             if let Some(f) = out.get_mut(&p.customer_id) {
                 f.first_purchase = p.first_purchase;
@@ -988,25 +1042,7 @@ impl SqlStore {
                 f.recent_revenue = p.recent_revenue;
             }
         }
-        let unhappy = i64::from(s.unhappy_rating_max);
-        let mut sql = Sql::new(
-            "SELECT customer_id, COUNT(*), \
-             CAST(SUM(CASE WHEN service_type = 'consultation' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(parts_cost + labour_cost) AS DOUBLE PRECISION), \
-             CAST(SUM(CASE WHEN rating = 5 THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN rating <= ",
-        );
-        sql.bind(V::I(unhappy))
-            .push(" THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN service_type = 'complaint' AND status NOT IN ('resolved', 'closed', 'cancelled') THEN 1 ELSE 0 END) AS BIGINT), \
-             MAX(CASE WHEN rating <= ")
-            .bind(V::I(unhappy))
-            .push(" THEN rated_at WHEN service_type = 'complaint' THEN created_at END) FROM requests WHERE 1 = 1");
-        filter(&mut sql, "customer_id");
-        sql.push(" GROUP BY customer_id");
-        type ReqAgg = (i64, i64, i64, f64, i64, i64, i64, Option<String>);
-        let rows: Vec<ReqAgg> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        for (id, n, consult, cost, promoters, unhappy, complaints, last_unhappy) in rows {
+        for (id, n, consult, cost, promoters, unhappy, complaints, last_unhappy) in served {
             if let Some(f) = out.get_mut(&id) {
                 f.contacts += n as u32;
                 f.consultations = consult as u32;
@@ -1017,20 +1053,12 @@ impl SqlStore {
                 f.last_unhappy = last_unhappy.as_deref().and_then(day);
             }
         }
-        let mut sql = Sql::new("SELECT customer_id, COUNT(*) FROM interactions WHERE 1 = 1");
-        filter(&mut sql, "customer_id");
-        sql.push(" GROUP BY customer_id");
-        let rows: Vec<(i64, i64)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        for (id, n) in rows {
+        for (id, n) in contacted {
             if let Some(f) = out.get_mut(&id) {
                 f.contacts += n as u32;
             }
         }
-        let mut sql = Sql::new("SELECT referrer_id, COUNT(*) FROM referrals WHERE 1 = 1");
-        filter(&mut sql, "referrer_id");
-        sql.push(" GROUP BY referrer_id");
-        let rows: Vec<(i64, i64)> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        for (id, n) in rows {
+        for (id, n) in referred {
             if let Some(f) = out.get_mut(&id) {
                 f.referrals = n as u32;
             }

@@ -148,6 +148,25 @@ async fn scenario(kind: Kind) {
         .unwrap();
     }
 
+    // A few customers' facts, read in one batch (a page's value panel, an incremental
+    // round), are what the read of everyone gives them.
+    {
+        let (as_of, s) = (date(2026, 6, 30), ValueSettings::default());
+        let named = [big, costly, asker, crowd[3]];
+        let all = app.store.customer_facts(as_of, &s, None).await.unwrap();
+        let some = app
+            .store
+            .customer_facts(as_of, &s, Some(&named))
+            .await
+            .unwrap();
+        assert_eq!(some.len(), named.len());
+        for f in &some {
+            assert_eq!(Some(f), all.iter().find(|x| x.customer_id == f.customer_id));
+        }
+        assert!(some.iter().any(|f| f.purchases == 6));
+        assert!(some.iter().any(|f| f.service_cost > 0.0));
+        assert!(some.iter().any(|f| f.contacts >= 2));
+    }
     // Only analysts (and managers) run it.
     assert!(matches!(
         app.start_recompute(&agent).await,
