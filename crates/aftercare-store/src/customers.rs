@@ -340,6 +340,17 @@ impl CustomerStore for SqlStore {
         with_orders: bool,
     ) -> StoreResult<Option<Reads360>> {
         const TIMELINE: u32 = 50;
+        // A cursor that does not decode is refused, but a missing customer is missing
+        // first, as when the customer was read on their own.
+        let timeline = match timeline_sql(id, only, cursor, TIMELINE) {
+            Ok(sql) => sql,
+            Err(e) => {
+                return match customers::load(&self.db.read, id.get()).await? {
+                    None => Ok(None),
+                    Some(_) => Err(e),
+                };
+            }
+        };
         let [customer, lists] = customers::load_sql(id.get());
         let [items, archives] = crate::orders::assets_sql(id);
         let mut stmts = vec![
@@ -348,7 +359,7 @@ impl CustomerStore for SqlStore {
             items,
             archives,
             crate::orders::customer_policies_sql(id),
-            timeline_sql(id, only, cursor, TIMELINE)?,
+            timeline,
         ];
         let orders = if with_orders {
             let (sql, col, limit) = crate::orders::orders_sql(&OrderQuery {

@@ -449,7 +449,22 @@ impl Sql {
 
     /// Appends `other` as a statement after this one (`;` between), renumbering its
     /// parameters after this one's: one multi-statement query for SQLite.
+    ///
+    /// Every placeholder of `other` must be a numbered one it recorded (`bind`, or `$n` in
+    /// [`Sql::with`]'s text): a `?` (see [`ph`]) or a `$n` pushed as text would bind to an
+    /// earlier statement's values on SQLite, silently.
     fn append(&mut self, other: Sql) {
+        debug_assert!(
+            !other.text.contains('?'),
+            "`?` placeholders cannot be batched: {}",
+            other.text
+        );
+        debug_assert_eq!(
+            Sql::with(&other.text, vec![]).marks,
+            other.marks,
+            "a `$n` not bound through `Sql`: {}",
+            other.text
+        );
         if !self.text.is_empty() {
             self.text.push_str(";\n");
         }
@@ -847,8 +862,9 @@ impl Sets {
 /// multi-statement query (one hand-off for all of them instead of one each, decision
 /// 0023); PostgreSQL's protocol takes one statement with parameters at a time, so there
 /// they run one after another. Each statement sees the database as it is when it runs,
-/// as separate reads do. The rows are held until decoded: for reads of a bounded size
-/// (one customer's, a chunk of ids), not for a whole table.
+/// as separate reads do. Every statement's rows are held at once until decoded (separate
+/// reads hold one statement's at a time): for reads of a bounded size (one customer's, a
+/// chunk of ids), not for whole tables.
 pub(crate) async fn fetch_sets(
     backend: Backend,
     pool: &Pool,

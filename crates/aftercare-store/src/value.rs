@@ -985,7 +985,7 @@ impl SqlStore {
         // Named customers (a page, an incremental round: at most `IN_CHUNK`): their
         // purchase blocks and the four reads above in one batch (one hand-off on SQLite).
         // Everyone (a full run): the blocks in halves side by side, and the four reads one
-        // by one, each decoded as it streams rather than held as rows.
+        // by one, so that only one statement's rows over every customer are held at once.
         type ReqAgg = (i64, i64, i64, f64, i64, i64, i64, Option<String>);
         let (bought, known, served, contacted, referred) = match ids {
             Some(ids) => {

@@ -1130,10 +1130,13 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
         ),
         "cursor_invalid"
     );
-    assert!(matches!(
-        app.customer_360(&w.admin, CustomerId(999_999), None).await,
-        Err(AppError::NotFound("customer"))
-    ));
+    for cursor in [None, Some("not-a-cursor")] {
+        assert!(matches!(
+            app.customer_360(&w.admin, CustomerId(999_999), cursor)
+                .await,
+            Err(AppError::NotFound("customer"))
+        ));
+    }
     let stranger = customer(&app, &w.agent, "陌生人").await;
     assert!(matches!(
         app.customer_360(&partner_tech, stranger, None).await,
