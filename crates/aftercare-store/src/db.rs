@@ -408,8 +408,6 @@ impl From<bool> for V {
 pub(crate) struct Sql {
     pub text: String,
     pub args: Vec<V>,
-    /// Where each `$n` placeholder starts in `text`, for [`Sql::append`].
-    marks: Vec<usize>,
 }
 
 impl Sql {
@@ -417,20 +415,14 @@ impl Sql {
         Self {
             text: s.to_string(),
             args: vec![],
-            marks: vec![],
         }
     }
 
     /// A statement written whole, its parameters numbered `$1`, `$2`, … in the text.
     pub fn with(text: &str, args: Vec<V>) -> Self {
-        let b = text.as_bytes();
-        let marks = (0..b.len())
-            .filter(|&i| b[i] == b'$' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
-            .collect();
         Self {
             text: text.to_string(),
             args,
-            marks,
         }
     }
 
@@ -442,7 +434,6 @@ impl Sql {
     /// Appends a parameter placeholder bound to `v`.
     pub fn bind(&mut self, v: impl Into<V>) -> &mut Self {
         self.args.push(v.into());
-        self.marks.push(self.text.len());
         self.text.push_str(&format!("${}", self.args.len()));
         self
     }
@@ -450,38 +441,33 @@ impl Sql {
     /// Appends `other` as a statement after this one (`;` between), renumbering its
     /// parameters after this one's: one multi-statement query for SQLite.
     ///
-    /// Every placeholder of `other` must be a numbered one it recorded (`bind`, or `$n` in
-    /// [`Sql::with`]'s text): a `?` (see [`ph`]) or a `$n` pushed as text would bind to an
-    /// earlier statement's values on SQLite, silently.
+    /// Every `$` followed by digits in `other` is taken for a placeholder (none of the
+    /// store's statements has one inside a string literal). A `?` (see [`ph`]) cannot be
+    /// batched: it would bind to an earlier statement's values on SQLite, silently.
     fn append(&mut self, other: Sql) {
         debug_assert!(
             !other.text.contains('?'),
             "`?` placeholders cannot be batched: {}",
             other.text
         );
-        debug_assert_eq!(
-            Sql::with(&other.text, vec![]).marks,
-            other.marks,
-            "a `$n` not bound through `Sql`: {}",
-            other.text
-        );
         if !self.text.is_empty() {
             self.text.push_str(";\n");
         }
         let offset = self.args.len();
-        let mut from = 0;
-        for &m in &other.marks {
-            let digits = other.text[m + 1..]
+        let mut rest = other.text.as_str();
+        while let Some(at) = rest.find('$') {
+            let digits = rest[at + 1..]
                 .bytes()
                 .take_while(u8::is_ascii_digit)
                 .count();
-            let n: usize = other.text[m + 1..m + 1 + digits].parse().unwrap_or(0);
-            self.text.push_str(&other.text[from..m]);
-            self.marks.push(self.text.len());
-            self.text.push_str(&format!("${}", n + offset));
-            from = m + 1 + digits;
+            self.text.push_str(&rest[..=at]);
+            // A `$` without digits is not a placeholder.
+            if let Ok(n) = rest[at + 1..at + 1 + digits].parse::<usize>() {
+                self.text.push_str(&(n + offset).to_string());
+            }
+            rest = &rest[at + 1 + digits..];
         }
-        self.text.push_str(&other.text[from..]);
+        self.text.push_str(rest);
         self.args.extend(other.args);
     }
 }
