@@ -297,15 +297,8 @@ where
         service: ServiceType,
         w: &WarrantyStatus,
     ) -> Result<ChargeDecision, AppError> {
-        let d = aftercare_domain::warranty::decide_charge(service, w);
-        let covers: Vec<Cover> = self
-            .store
-            .contracts(None, Some(asset_id.get()))
-            .await?
-            .iter()
-            .map(cover_of)
-            .collect();
-        Ok(charge_with_contracts(d, service, w.on, &covers))
+        let contracts = self.store.contracts(None, Some(asset_id.get())).await?;
+        Ok(who_pays(service, w, &contracts))
     }
 
     // ---- vouchers -------------------------------------------------------------------
@@ -683,6 +676,17 @@ fn visible_contracts(partner: bool, ks: Vec<ServiceContract>) -> Vec<ServiceCont
             ..k
         })
         .collect()
+}
+
+/// Who pays for `service` on an item with warranty `w` and these contracts on it.
+pub(crate) fn who_pays(
+    service: ServiceType,
+    w: &WarrantyStatus,
+    contracts: &[ServiceContract],
+) -> ChargeDecision {
+    let d = aftercare_domain::warranty::decide_charge(service, w);
+    let covers: Vec<Cover> = contracts.iter().map(cover_of).collect();
+    charge_with_contracts(d, service, w.on, &covers)
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! The service desk's use cases: opening and working requests, SLA clocks and their sweep,
 //! routing, visits, warranty decisions and ratings.
 
+use crate::care::who_pays;
 use crate::desk_model::*;
 use crate::error::AppError;
 use crate::input::empty_as_none;
 use crate::model::{Page, User};
-use crate::network::Certification;
+use crate::network::{Certification, line_of};
 use crate::ports;
 use crate::ports::*;
 use crate::service::{App, Principal};
@@ -769,31 +770,53 @@ where
         };
         let subject = inv.check("subject", required_text(&i.subject, 200));
         let description = text("description", Some(&i.description), 20_000, &mut inv);
-        let facts = self.store.service_facts(i.customer_id).await?;
+        // Everything below reads is read here, in one hand-off on SQLite.
+        let reads = self
+            .store
+            .opening_reads(&OpeningQuery {
+                customer_id: i.customer_id,
+                asset_id: i.asset_id,
+                order_id: i.order_id,
+                who_pays: phase == Some(ServicePhase::AfterSale),
+                last_repair: ty == Some(ServiceType::Repair),
+            })
+            .await?;
+        let OpeningReads {
+            facts,
+            asset: item,
+            order_customer,
+            outlets,
+            staff,
+            config,
+            product,
+            categories,
+            policy,
+            contracts,
+            last_repair,
+        } = reads;
         match &facts {
             None => inv.push("customer_id", "reference_not_found"),
             Some(f) if f.erased => inv.push("customer_id", "customer_erased"),
             Some(_) => {}
         }
         let mut asset = None;
-        if let Some(a) = i.asset_id {
-            match self.store.asset(a).await? {
+        if i.asset_id.is_some() {
+            match item {
                 Some(x) if x.customer_id == i.customer_id => asset = Some(x),
                 Some(_) => inv.push("asset_id", "asset_of_another_customer"),
                 None => inv.push("asset_id", "reference_not_found"),
             }
         }
-        if let Some(o) = i.order_id {
-            match self.store.order(o).await? {
-                Some(x) if x.customer_id == i.customer_id => {}
+        if i.order_id.is_some() {
+            match order_customer {
+                Some(c) if c == i.customer_id => {}
                 Some(_) => inv.push("order_id", "order_of_another_customer"),
                 None => inv.push("order_id", "reference_not_found"),
             }
         }
         if let Some(o) = i.outlet_id {
-            check_outlet_open(&self.store.outlets().await?, o, &mut inv);
+            check_outlet_open(&outlets, o, &mut inv);
         }
-        let staff = self.store.staff_profiles().await?;
         if let Some(a) = i.assignee_id
             && !staff.iter().any(|s| s.user_id == a && s.active)
         {
@@ -820,7 +843,6 @@ where
             priority = Priority::High;
         }
         let now = self.clock.now();
-        let config = self.store.desk_config().await?;
         let rules: Vec<SlaRule> = config.policies.iter().map(rule_of).collect();
         let rule = pick_rule(&rules, tier, priority, ty).cloned();
         let mut r = ServiceRequest {
@@ -878,34 +900,33 @@ where
             let cal = config.calendar(Some(rule.id));
             set_track(&mut r, &SlaTrack::start(&cal, now, rule));
         }
-        if let (ServicePhase::AfterSale, Some(a)) = (phase, &asset)
-            && let Some(w) = self.warranty_of(a, self.clock.today()).await?
-        {
-            let d = self.decide_who_pays(a.id, ty, &w).await?;
+        if let (ServicePhase::AfterSale, Some(a), Some(policy)) = (phase, &asset, &policy) {
+            let w = warranty::status(policy, &a.warranty_facts(), self.clock.today());
+            let d = who_pays(ty, &w, &contracts);
             r.charge = Some(d.charge);
             r.charge_reason = Some(d.reason.into());
         }
         // Nobody chose an outlet: the one covering the customer's city and the item's
-        // product line takes it, if any does.
-        // The item was read above; its product names the line.
-        let (lines, needs_certificate) = self
-            .product_line(asset.as_ref().map(|a| a.product_id))
-            .await?;
+        // product line takes it, if any does. The item's product names the line.
+        let (lines, needs_certificate) = match &asset {
+            Some(_) => line_of(product.as_ref(), &categories),
+            None => (vec![], false),
+        };
         r.category_id = lines.first().copied();
         // A repair of an item repaired and resolved within the last 30 days: that earlier
         // repair did not hold.
-        let repeat_of = match (ty, r.asset_id) {
-            (ServiceType::Repair, Some(a)) => self
-                .store
-                .last_repair(a)
-                .await?
+        let repeat_of = match (ty, &asset) {
+            (ServiceType::Repair, Some(_)) => last_repair
                 .filter(|(_, resolved)| aftercare_domain::scorecard::repeats(*resolved, now))
                 .map(|(id, _)| id),
             _ => None,
         };
         let covered = match r.outlet_id {
             Some(_) => None,
-            None => self.covering_outlet(r.city.as_deref(), &lines).await?,
+            None => {
+                self.covering_outlet(outlets, r.city.as_deref(), &lines)
+                    .await?
+            }
         };
         if let Some(o) = &covered {
             r.outlet_id = Some(o.id);

@@ -493,20 +493,7 @@ where
             return Ok((vec![], false));
         };
         let categories = self.store.categories().await?;
-        let mut lines = Vec::new();
-        let mut required = false;
-        let mut next = Some(product.category_id);
-        // Bounded: a damaged parent chain cannot loop.
-        while let Some(id) = next.filter(|_| lines.len() < 32) {
-            if lines.contains(&id.get()) {
-                break;
-            }
-            lines.push(id.get());
-            let c = categories.iter().find(|c| c.id == id);
-            required |= c.is_some_and(|c| c.certification_required);
-            next = c.and_then(|c| c.parent_id);
-        }
-        Ok((lines, required))
+        Ok(line_of(Some(&product), &categories))
     }
 
     /// What certification a request for this product line needs, with the certificates
@@ -547,19 +534,18 @@ where
         self.certification(&lines, required, on).await
     }
 
-    /// The active outlet covering a city and product line, with room left, if any.
+    /// The active outlet, among `outlets`, covering a city and product line, with room
+    /// left, if any.
     pub(crate) async fn covering_outlet(
         &self,
+        outlets: Vec<Outlet>,
         city: Option<&str>,
         lines: &[i64],
     ) -> Result<Option<Outlet>, AppError> {
         let Some(city) = city else {
             return Ok(None);
         };
-        let outlets: Vec<Outlet> = self
-            .store
-            .outlets()
-            .await?
+        let outlets: Vec<Outlet> = outlets
             .into_iter()
             .filter(|o| o.active && o.regions.iter().any(|r| routing::same_city(r, city)))
             .collect();
@@ -587,4 +573,26 @@ where
         Ok(routing::covering_outlet(Some(city), lines, &coverage)
             .and_then(|id| outlets.into_iter().find(|o| o.id.get() == id)))
     }
+}
+
+/// A product's line among the categories: its category and every category above it (none
+/// without a product), with whether any of them needs certification.
+pub(crate) fn line_of(
+    product: Option<&crate::model::Product>,
+    categories: &[crate::model::Category],
+) -> (Vec<i64>, bool) {
+    let mut lines = Vec::new();
+    let mut required = false;
+    let mut next = product.map(|p| p.category_id);
+    // Bounded: a damaged parent chain cannot loop.
+    while let Some(id) = next.filter(|_| lines.len() < 32) {
+        if lines.contains(&id.get()) {
+            break;
+        }
+        lines.push(id.get());
+        let c = categories.iter().find(|c| c.id == id);
+        required |= c.is_some_and(|c| c.certification_required);
+        next = c.and_then(|c| c.parent_id);
+    }
+    (lines, required)
 }

@@ -75,8 +75,27 @@ const CONTRACT_COLS: &str = "s.id, s.plan_id, pp.name AS plan_name, s.customer_i
      JOIN products pp ON pp.id = k.product_id JOIN assets a ON a.id = s.asset_id \
      JOIN products ap ON ap.id = a.product_id LEFT JOIN orders o ON o.id = s.order_id";
 
+/// The statement [`CareStore::contracts`] reads: contracts of a customer, on an item,
+/// or both, newest first.
+pub(crate) fn contracts_sql(customer_id: Option<CustomerId>, asset_id: Option<i64>) -> Sql {
+    let mut sql = Sql::new(&format!("SELECT {CONTRACT_COLS} WHERE 1 = 1"));
+    if let Some(c) = customer_id {
+        sql.push(" AND s.customer_id = ").bind(c.get());
+    }
+    if let Some(a) = asset_id {
+        sql.push(" AND s.asset_id = ").bind(a);
+    }
+    sql.push(" ORDER BY s.starts_on DESC, s.id DESC");
+    sql
+}
+
+/// Contracts from the rows of [`contracts_sql`].
+pub(crate) fn contracts_from(rows: Vec<ContractRow>) -> StoreResult<Vec<ServiceContract>> {
+    rows.into_iter().map(ContractRow::contract).collect()
+}
+
 #[derive(sqlx::FromRow)]
-struct ContractRow {
+pub(crate) struct ContractRow {
     id: i64,
     plan_id: i64,
     plan_name: String,
@@ -305,16 +324,9 @@ impl CareStore for SqlStore {
         customer_id: Option<CustomerId>,
         asset_id: Option<i64>,
     ) -> StoreResult<Vec<ServiceContract>> {
-        let mut sql = Sql::new(&format!("SELECT {CONTRACT_COLS} WHERE 1 = 1"));
-        if let Some(c) = customer_id {
-            sql.push(" AND s.customer_id = ").bind(c.get());
-        }
-        if let Some(a) = asset_id {
-            sql.push(" AND s.asset_id = ").bind(a);
-        }
-        sql.push(" ORDER BY s.starts_on DESC, s.id DESC");
+        let sql = contracts_sql(customer_id, asset_id);
         let rows: Vec<ContractRow> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
-        rows.into_iter().map(ContractRow::contract).collect()
+        contracts_from(rows)
     }
 
     async fn recent_contracts(&self, limit: u32) -> StoreResult<Vec<ServiceContract>> {

@@ -12,6 +12,51 @@ use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
+/// The statement [`CatalogueStore::categories`] reads.
+pub(crate) fn categories_sql() -> Sql {
+    Sql::new(
+        "SELECT id, name, parent_id, policy_id, certification_required FROM product_categories ORDER BY id",
+    )
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CategoryRec {
+    id: i64,
+    name: String,
+    parent_id: Option<i64>,
+    policy_id: Option<i64>,
+    certification_required: i64,
+}
+
+/// Categories from the rows of [`categories_sql`].
+pub(crate) fn categories_from(rows: Vec<CategoryRec>) -> Vec<Category> {
+    rows.into_iter()
+        .map(|r| Category {
+            id: CategoryId(r.id),
+            name: r.name,
+            parent_id: r.parent_id.map(CategoryId),
+            policy_id: r.policy_id.map(PolicyId),
+            certification_required: r.certification_required != 0,
+        })
+        .collect()
+}
+
+/// The statement that reads the product of an item, as [`ProductRec`] rows.
+pub(crate) fn product_of_asset_sql(asset: AssetId) -> Sql {
+    Sql::with(
+        &format!(
+            "SELECT {PRODUCT_COLS} FROM products p JOIN product_categories c ON c.id = p.category_id \
+             WHERE p.id = (SELECT product_id FROM assets WHERE id = $1)"
+        ),
+        vec![V::I(asset.get())],
+    )
+}
+
+/// A product from the rows of [`product_of_asset_sql`].
+pub(crate) fn product_from(rows: Vec<ProductRec>) -> StoreResult<Option<Product>> {
+    rows.into_iter().next().map(TryInto::try_into).transpose()
+}
+
 #[async_trait]
 impl CatalogueStore for SqlStore {
     async fn create_policy(
@@ -88,29 +133,9 @@ impl CatalogueStore for SqlStore {
     }
 
     async fn categories(&self) -> StoreResult<Vec<Category>> {
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            id: i64,
-            name: String,
-            parent_id: Option<i64>,
-            policy_id: Option<i64>,
-            certification_required: i64,
-        }
-        let r: Vec<Q> = fetch_all(
-            &self.db.read,
-            "SELECT id, name, parent_id, policy_id, certification_required FROM product_categories ORDER BY id",
-            &[],
-        )
-        .await?;
-        Ok(r.into_iter()
-            .map(|r| Category {
-                id: CategoryId(r.id),
-                name: r.name,
-                parent_id: r.parent_id.map(CategoryId),
-                policy_id: r.policy_id.map(PolicyId),
-                certification_required: r.certification_required != 0,
-            })
-            .collect())
+        let sql = categories_sql();
+        let rows: Vec<CategoryRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(categories_from(rows))
     }
 
     async fn create_products(

@@ -11,6 +11,173 @@ use aftercare_domain::ids::*;
 use async_trait::async_trait;
 use serde_json::json;
 
+/// The statements [`DeskSetupStore::desk_config`] reads: calendars, then active SLA
+/// policies.
+pub(crate) fn desk_config_sql() -> [Sql; 2] {
+    [
+        Sql::new("SELECT id, name, spec FROM calendars ORDER BY id"),
+        Sql::new(
+            "SELECT id, name, tier, priority, service_type, calendar_id, first_response_minutes, \
+             resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign \
+             FROM sla_policies WHERE active = 1 ORDER BY id",
+        ),
+    ]
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CalendarRec {
+    id: i64,
+    name: String,
+    spec: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SlaPolicyRec {
+    id: i64,
+    name: String,
+    tier: Option<String>,
+    priority: Option<String>,
+    service_type: Option<String>,
+    calendar_id: i64,
+    first_response_minutes: i64,
+    resolution_minutes: i64,
+    warn_minutes: i64,
+    notify_manager: i64,
+    raise_priority: i64,
+    reassign: i64,
+}
+
+/// The desk's configuration from the rows of [`desk_config_sql`].
+pub(crate) fn desk_config_from(
+    cs: Vec<CalendarRec>,
+    ps: Vec<SlaPolicyRec>,
+) -> StoreResult<DeskConfig> {
+    let mut calendars = Vec::new();
+    for c in cs {
+        let mut body: CalendarBody = serde_json::from_str(&c.spec)
+            .map_err(|e| StoreError::Backend(format!("calendar {} is not readable: {e}", c.id)))?;
+        body.name = c.name;
+        calendars.push(Calendar { id: c.id, body });
+    }
+    Ok(DeskConfig {
+        calendars,
+        policies: ps
+            .into_iter()
+            .map(|p| {
+                let c = Cells::of("sla_policies", p.id);
+                Ok(SlaPolicy {
+                    id: p.id,
+                    name: p.name,
+                    tier: c.opt_code("tier", p.tier.as_deref())?,
+                    priority: c.opt_code("priority", p.priority.as_deref())?,
+                    service_type: c.opt_code("service_type", p.service_type.as_deref())?,
+                    calendar_id: p.calendar_id,
+                    first_response_minutes: p.first_response_minutes,
+                    resolution_minutes: p.resolution_minutes,
+                    warn_minutes: p.warn_minutes,
+                    notify_manager: p.notify_manager != 0,
+                    raise_priority: p.raise_priority != 0,
+                    reassign: p.reassign != 0,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?,
+    })
+}
+
+/// The statement [`DeskSetupStore::staff_profiles`] reads. Load is counted up to a
+/// little over the largest capacity, so a huge backlog costs no more than a full person.
+pub(crate) fn staff_sql() -> Sql {
+    Sql::new(
+        "SELECT u.id, u.name, u.role, u.active, p.outlet_id, p.skills, p.regions, p.capacity, p.auto_assign, \
+         o.kind AS outlet_kind, \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE r.assignee_id = u.id AND r.active = 1 LIMIT 1001) l) AS load \
+         FROM users u LEFT JOIN staff_profiles p ON p.user_id = u.id LEFT JOIN outlets o ON o.id = p.outlet_id \
+         WHERE u.role IN ('admin', 'manager', 'agent', 'technician') ORDER BY u.name, u.id",
+    )
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct StaffRec {
+    id: i64,
+    name: String,
+    role: String,
+    active: i64,
+    outlet_id: Option<i64>,
+    skills: Option<String>,
+    regions: Option<String>,
+    capacity: Option<i64>,
+    auto_assign: Option<i64>,
+    outlet_kind: Option<String>,
+    load: i64,
+}
+
+/// Staff profiles from the rows of [`staff_sql`].
+pub(crate) fn staff_from(rows: Vec<StaffRec>) -> StoreResult<Vec<StaffProfile>> {
+    rows.into_iter()
+        .map(|q| {
+            let c = Cells::of("users", q.id);
+            let role: Role = c.code("role", &q.role)?;
+            let skills = split_list(q.skills.as_deref().unwrap_or(""))
+                .iter()
+                .map(|s| Cells::of("staff_profiles", q.id).code("skills", s))
+                .collect::<Result<_, _>>()?;
+            Ok(StaffProfile {
+                user_id: UserId(q.id),
+                name: q.name,
+                role,
+                active: q.active != 0,
+                outlet_id: q.outlet_id.map(OutletId),
+                partner: q.outlet_kind.as_deref() == Some("partner"),
+                skills,
+                regions: split_list(q.regions.as_deref().unwrap_or("")),
+                capacity: q.capacity.unwrap_or(20),
+                // Without a profile, agents and technicians take work; admins do not.
+                auto_assign: q
+                    .auto_assign
+                    .map(|a| a != 0)
+                    .unwrap_or(matches!(role, Role::Agent | Role::Technician)),
+                load: q.load,
+            })
+        })
+        .collect()
+}
+
+/// The statement [`DeskSetupStore::service_facts`] reads.
+pub(crate) fn service_facts_sql(customer_id: CustomerId) -> Sql {
+    Sql::with(
+        &format!(
+            "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email, c.erased_at, c.lang \
+             FROM customers c WHERE c.id = $1",
+            crate::value::TIER_IN_FORCE
+        ),
+        vec![V::I(customer_id.get())],
+    )
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct FactsRec {
+    name: String,
+    tier: Option<String>,
+    city: Option<String>,
+    account_manager_id: Option<i64>,
+    primary_email: Option<String>,
+    erased_at: Option<String>,
+    lang: Option<String>,
+}
+
+/// A customer's service facts from the rows of [`service_facts_sql`].
+pub(crate) fn service_facts_from(rows: Vec<FactsRec>) -> Option<ServiceFacts> {
+    rows.into_iter().next().map(|q| ServiceFacts {
+        name: q.name,
+        tier: q.tier,
+        city: q.city,
+        account_manager_id: q.account_manager_id.map(UserId),
+        email: q.primary_email,
+        erased: q.erased_at.is_some(),
+        lang: q.lang,
+    })
+}
+
 const TEXT_COLS: &str =
     "id, name, body_zh_hans, body_zh_hant, body_en, status, owner_name, updated_at, version";
 
@@ -50,72 +217,12 @@ const MAX_SAVED_VIEWS: i64 = 50;
 #[async_trait]
 impl DeskSetupStore for SqlStore {
     async fn desk_config(&self) -> StoreResult<DeskConfig> {
-        #[derive(sqlx::FromRow)]
-        struct C {
-            id: i64,
-            name: String,
-            spec: String,
-        }
-        #[derive(sqlx::FromRow)]
-        struct P {
-            id: i64,
-            name: String,
-            tier: Option<String>,
-            priority: Option<String>,
-            service_type: Option<String>,
-            calendar_id: i64,
-            first_response_minutes: i64,
-            resolution_minutes: i64,
-            warn_minutes: i64,
-            notify_manager: i64,
-            raise_priority: i64,
-            reassign: i64,
-        }
-        let cs: Vec<C> = fetch_all(
-            &self.db.read,
-            "SELECT id, name, spec FROM calendars ORDER BY id",
-            &[],
-        )
-        .await?;
-        let ps: Vec<P> = fetch_all(
-            &self.db.read,
-            "SELECT id, name, tier, priority, service_type, calendar_id, first_response_minutes, \
-             resolution_minutes, warn_minutes, notify_manager, raise_priority, reassign \
-             FROM sla_policies WHERE active = 1 ORDER BY id",
-            &[],
-        )
-        .await?;
-        let mut calendars = Vec::new();
-        for c in cs {
-            let mut body: CalendarBody = serde_json::from_str(&c.spec).map_err(|e| {
-                StoreError::Backend(format!("calendar {} is not readable: {e}", c.id))
-            })?;
-            body.name = c.name;
-            calendars.push(Calendar { id: c.id, body });
-        }
-        Ok(DeskConfig {
-            calendars,
-            policies: ps
-                .into_iter()
-                .map(|p| {
-                    let c = Cells::of("sla_policies", p.id);
-                    Ok(SlaPolicy {
-                        id: p.id,
-                        name: p.name,
-                        tier: c.opt_code("tier", p.tier.as_deref())?,
-                        priority: c.opt_code("priority", p.priority.as_deref())?,
-                        service_type: c.opt_code("service_type", p.service_type.as_deref())?,
-                        calendar_id: p.calendar_id,
-                        first_response_minutes: p.first_response_minutes,
-                        resolution_minutes: p.resolution_minutes,
-                        warn_minutes: p.warn_minutes,
-                        notify_manager: p.notify_manager != 0,
-                        raise_priority: p.raise_priority != 0,
-                        reassign: p.reassign != 0,
-                    })
-                })
-                .collect::<Result<_, StoreError>>()?,
-        })
+        let [calendars, policies] = desk_config_sql();
+        let cs: Vec<CalendarRec> =
+            fetch_all(&self.db.read, &calendars.text, &calendars.args).await?;
+        let ps: Vec<SlaPolicyRec> =
+            fetch_all(&self.db.read, &policies.text, &policies.args).await?;
+        desk_config_from(cs, ps)
     }
 
     async fn create_calendar(
@@ -466,91 +573,15 @@ impl DeskSetupStore for SqlStore {
     }
 
     async fn staff_profiles(&self) -> StoreResult<Vec<StaffProfile>> {
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            id: i64,
-            name: String,
-            role: String,
-            active: i64,
-            outlet_id: Option<i64>,
-            skills: Option<String>,
-            regions: Option<String>,
-            capacity: Option<i64>,
-            auto_assign: Option<i64>,
-            outlet_kind: Option<String>,
-            load: i64,
-        }
-        // Load is counted up to a little over the largest capacity, so a huge backlog
-        // costs no more than a full person.
-        let rows: Vec<Q> = fetch_all(
-            &self.db.read,
-            "SELECT u.id, u.name, u.role, u.active, p.outlet_id, p.skills, p.regions, p.capacity, p.auto_assign, \
-             o.kind AS outlet_kind, \
-             (SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE r.assignee_id = u.id AND r.active = 1 LIMIT 1001) l) AS load \
-             FROM users u LEFT JOIN staff_profiles p ON p.user_id = u.id LEFT JOIN outlets o ON o.id = p.outlet_id \
-             WHERE u.role IN ('admin', 'manager', 'agent', 'technician') ORDER BY u.name, u.id",
-            &[],
-        )
-        .await?;
-        rows.into_iter()
-            .map(|q| {
-                let c = Cells::of("users", q.id);
-                let role: Role = c.code("role", &q.role)?;
-                let skills = split_list(q.skills.as_deref().unwrap_or(""))
-                    .iter()
-                    .map(|s| Cells::of("staff_profiles", q.id).code("skills", s))
-                    .collect::<Result<_, _>>()?;
-                Ok(StaffProfile {
-                    user_id: UserId(q.id),
-                    name: q.name,
-                    role,
-                    active: q.active != 0,
-                    outlet_id: q.outlet_id.map(OutletId),
-                    partner: q.outlet_kind.as_deref() == Some("partner"),
-                    skills,
-                    regions: split_list(q.regions.as_deref().unwrap_or("")),
-                    capacity: q.capacity.unwrap_or(20),
-                    // Without a profile, agents and technicians take work; admins do not.
-                    auto_assign: q
-                        .auto_assign
-                        .map(|a| a != 0)
-                        .unwrap_or(matches!(role, Role::Agent | Role::Technician)),
-                    load: q.load,
-                })
-            })
-            .collect()
+        let sql = staff_sql();
+        let rows: Vec<StaffRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        staff_from(rows)
     }
 
     async fn service_facts(&self, customer_id: CustomerId) -> StoreResult<Option<ServiceFacts>> {
-        #[derive(sqlx::FromRow)]
-        struct Q {
-            name: String,
-            tier: Option<String>,
-            city: Option<String>,
-            account_manager_id: Option<i64>,
-            primary_email: Option<String>,
-            erased_at: Option<String>,
-            lang: Option<String>,
-        }
-        let q: Option<Q> = fetch_opt(
-            &self.db.read,
-            &format!(
-                "SELECT c.name, {} AS tier, c.city, c.account_manager_id, c.primary_email, c.erased_at, c.lang \
-                 FROM customers c WHERE c.id = $1",
-                crate::value::TIER_IN_FORCE
-            ),
-            &[V::I(customer_id.get())],
-        )
-        .await?;
-        Ok(q.map(|q| ServiceFacts {
-            name: q.name,
-            tier: q.tier,
-            city: q.city,
-            account_manager_id: q.account_manager_id.map(UserId),
-            email: q.primary_email,
-            erased: q.erased_at.is_some(),
-            lang: q.lang,
-        }))
+        let sql = service_facts_sql(customer_id);
+        let rows: Vec<FactsRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(service_facts_from(rows))
     }
 
     async fn staff_outlet(&self, user_id: UserId) -> StoreResult<Option<(OutletId, String)>> {

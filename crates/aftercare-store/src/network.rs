@@ -31,7 +31,7 @@ fn skills_of(cells: &Cells, s: &str) -> Result<Vec<ServiceType>, StoreError> {
 }
 
 #[derive(sqlx::FromRow)]
-struct OutletRow {
+pub(crate) struct OutletRow {
     id: i64,
     name: String,
     kind: String,
@@ -55,14 +55,21 @@ pub(crate) async fn outlets<'e, E>(e: E) -> StoreResult<Vec<Outlet>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let rows: Vec<OutletRow> = fetch_all(
-        e,
+    let sql = outlets_sql();
+    outlets_from(fetch_all(e, &sql.text, &sql.args).await?)
+}
+
+/// The statement [`outlets`] reads.
+pub(crate) fn outlets_sql() -> Sql {
+    Sql::new(
         "SELECT id, name, kind, city, address, contact_name, contact_phone, contact_email, regions, \
          categories, calendar_id, capacity, response_minutes, resolution_minutes, active, version \
          FROM outlets ORDER BY id",
-        &[],
     )
-    .await?;
+}
+
+/// Outlets from the rows of [`outlets_sql`].
+pub(crate) fn outlets_from(rows: Vec<OutletRow>) -> StoreResult<Vec<Outlet>> {
     rows.into_iter()
         .map(|r| {
             let c = Cells::of("outlets", r.id);

@@ -78,21 +78,13 @@ impl OrderStore for SqlStore {
     }
 
     async fn asset(&self, id: AssetId) -> StoreResult<Option<Asset>> {
-        let r: Option<AssetRec> = fetch_opt(
-            &self.db.read,
-            &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.id = $1"),
-            &[V::I(id.get())],
-        )
-        .await?;
-        let Some(mut a): Option<Asset> = r.map(TryInto::try_into).transpose()? else {
+        let [item, archive] = asset_sql(id);
+        let r: Vec<AssetRec> = fetch_all(&self.db.read, &item.text, &item.args).await?;
+        if r.is_empty() {
             return Ok(None);
-        };
-        let ev: Vec<AssetEventRec> = fetch_all(&self.db.read, "SELECT id, day, kind, void_condition, note, created_at FROM asset_events WHERE asset_id = $1 ORDER BY day DESC, id DESC", &[V::I(id.get())]).await?;
-        a.events = ev
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<_, _>>()?;
-        Ok(Some(a))
+        }
+        let ev: Vec<AssetEventRec> = fetch_all(&self.db.read, &archive.text, &archive.args).await?;
+        asset_from(r, ev)
     }
 
     async fn known_order_refs(&self, refs: &[String]) -> StoreResult<Vec<String>> {
@@ -524,6 +516,44 @@ pub(crate) fn assets_from(items: Vec<AssetRec>, archives: Vec<AssetEv>) -> Store
 }
 
 /// Each item's warranty policy: its product's, else its category's.
+/// The statements [`OrderStore::asset`] reads: the item, then its usage archive.
+pub(crate) fn asset_sql(id: AssetId) -> [Sql; 2] {
+    [
+        Sql::with(
+            &format!("SELECT {ASSET_COLS} {ASSET_FROM} WHERE a.id = $1"),
+            vec![V::I(id.get())],
+        ),
+        Sql::with(
+            "SELECT id, day, kind, void_condition, note, created_at FROM asset_events \
+             WHERE asset_id = $1 ORDER BY day DESC, id DESC",
+            vec![V::I(id.get())],
+        ),
+    ]
+}
+
+/// An item with its usage archive from the rows of [`asset_sql`].
+pub(crate) fn asset_from(
+    item: Vec<AssetRec>,
+    archive: Vec<AssetEventRec>,
+) -> StoreResult<Option<Asset>> {
+    let Some(r) = item.into_iter().next() else {
+        return Ok(None);
+    };
+    let mut a: Asset = r.try_into()?;
+    a.events = archive
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect::<Result<_, _>>()?;
+    Ok(Some(a))
+}
+
+/// The statement that reads one item's warranty policy, as [`ASSET_POLICIES`] rows.
+pub(crate) fn asset_policy_sql(id: AssetId) -> Sql {
+    let mut q = Sql::new(ASSET_POLICIES);
+    q.push(" AND a.id = ").bind(id.get());
+    q
+}
+
 const ASSET_POLICIES: &str = "SELECT a.id AS asset_id, w.id, w.name, w.return_days, w.exchange_days, w.repair_months, w.repair_limit, w.void_conditions \
      FROM assets a JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id \
      JOIN warranty_policies w ON w.id = COALESCE(p.policy_id, c.policy_id) WHERE 1 = 1";

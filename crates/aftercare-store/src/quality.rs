@@ -207,23 +207,35 @@ impl SqlStore {
     }
 }
 
-#[async_trait]
-impl QualityStore for SqlStore {
-    async fn last_repair(&self, asset: AssetId) -> StoreResult<Option<(RequestId, Timestamp)>> {
-        let row: Option<(i64, String)> = fetch_opt(
-            &self.db.read,
-            "SELECT id, resolved_at FROM requests WHERE asset_id = $1 AND service_type = 'repair' \
-             AND resolved_at IS NOT NULL ORDER BY resolved_at DESC, id DESC LIMIT 1",
-            &[V::I(asset.get())],
-        )
-        .await?;
-        row.map(|(id, at)| {
+/// The statement [`QualityStore::last_repair`] reads.
+pub(crate) fn last_repair_sql(asset: AssetId) -> Sql {
+    Sql::with(
+        "SELECT id, resolved_at FROM requests WHERE asset_id = $1 AND service_type = 'repair' \
+         AND resolved_at IS NOT NULL ORDER BY resolved_at DESC, id DESC LIMIT 1",
+        vec![V::I(asset.get())],
+    )
+}
+
+/// The last repair from the rows of [`last_repair_sql`].
+pub(crate) fn last_repair_from(
+    rows: Vec<(i64, String)>,
+) -> StoreResult<Option<(RequestId, Timestamp)>> {
+    rows.into_iter()
+        .next()
+        .map(|(id, at)| {
             Ok((
                 RequestId(id),
                 Cells::of("requests", id).at("resolved_at", &at)?,
             ))
         })
         .transpose()
+}
+
+#[async_trait]
+impl QualityStore for SqlStore {
+    async fn last_repair(&self, asset: AssetId) -> StoreResult<Option<(RequestId, Timestamp)>> {
+        let sql = last_repair_sql(asset);
+        last_repair_from(fetch_all(&self.db.read, &sql.text, &sql.args).await?)
     }
 
     async fn request_span(&self) -> StoreResult<Option<(Timestamp, Timestamp)>> {

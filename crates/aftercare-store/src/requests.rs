@@ -190,6 +190,62 @@ impl RequestStore for SqlStore {
             .await
     }
 
+    async fn opening_reads(&self, q: &OpeningQuery) -> StoreResult<OpeningReads> {
+        let [calendars, policies] = crate::desk_setup::desk_config_sql();
+        let mut stmts = vec![
+            crate::desk_setup::service_facts_sql(q.customer_id),
+            crate::network::outlets_sql(),
+            crate::desk_setup::staff_sql(),
+            calendars,
+            policies,
+        ];
+        if let Some(o) = q.order_id {
+            stmts.push(Sql::with(
+                "SELECT customer_id FROM orders WHERE id = $1",
+                vec![V::I(o.get())],
+            ));
+        }
+        let asset = q.asset_id;
+        if let Some(a) = asset {
+            stmts.extend(crate::orders::asset_sql(a));
+            stmts.push(crate::catalogue::product_of_asset_sql(a));
+            stmts.push(crate::catalogue::categories_sql());
+            if q.who_pays {
+                stmts.push(crate::orders::asset_policy_sql(a));
+                stmts.push(crate::care::contracts_sql(None, Some(a.get())));
+            }
+            if q.last_repair {
+                stmts.push(crate::quality::last_repair_sql(a));
+            }
+        }
+        let mut sets = fetch_sets(self.db.backend, &self.db.read, stmts).await?;
+        let mut reads = OpeningReads {
+            facts: crate::desk_setup::service_facts_from(sets.next()?),
+            outlets: crate::network::outlets_from(sets.next()?)?,
+            staff: crate::desk_setup::staff_from(sets.next()?)?,
+            config: crate::desk_setup::desk_config_from(sets.next()?, sets.next()?)?,
+            ..OpeningReads::default()
+        };
+        if q.order_id.is_some() {
+            reads.order_customer = sets.next::<(i64,)>()?.pop().map(|(c,)| CustomerId(c));
+        }
+        if asset.is_some() {
+            reads.asset = crate::orders::asset_from(sets.next()?, sets.next()?)?;
+            reads.product = crate::catalogue::product_from(sets.next()?)?;
+            reads.categories = crate::catalogue::categories_from(sets.next()?);
+            if q.who_pays {
+                reads.policy = crate::orders::policies_from(sets.next()?)?
+                    .pop()
+                    .map(|(_, p)| p);
+                reads.contracts = crate::care::contracts_from(sets.next()?)?;
+            }
+            if q.last_repair {
+                reads.last_repair = crate::quality::last_repair_from(sets.next()?)?;
+            }
+        }
+        Ok(reads)
+    }
+
     async fn request(&self, id: RequestId) -> StoreResult<Option<ServiceRequest>> {
         let r: Option<ReqRec> = fetch_opt(
             &self.db.read,

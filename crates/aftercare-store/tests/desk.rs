@@ -6,10 +6,10 @@
 use aftercare_app::desk::*;
 use aftercare_app::input::*;
 use aftercare_app::network_model::OutletInput;
-use aftercare_app::ports::{RequestFilter, stamp};
+use aftercare_app::ports::{OpeningQuery, OpeningReads, RequestFilter, stamp};
 use aftercare_app::service::Principal;
 use aftercare_app::{Actor, App, AppError};
-use aftercare_domain::{AssetId, CustomerId, Money, UserId};
+use aftercare_domain::{AssetId, CustomerId, Money, OrderId, UserId};
 use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order_input, staff_named};
 
 /// Monday 2026-11-23, 10:00 in Shanghai: inside office hours.
@@ -572,7 +572,101 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
     );
     let (charge_opened, reason_opened, _) = charge_of(opened).await;
     assert_eq!((charge, reason), (charge_opened, reason_opened));
+
+    // What opening a request reads in one batch (one hand-off on SQLite) is what the
+    // separate reads give: the item here has a policy and a resolved repair.
+    let order = app
+        .store
+        .orders(&OrderQuery {
+            customer_id: Some(w.customer),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    for (customer_id, asset_id, order_id) in [
+        (w.customer, Some(w.asset), Some(order)),
+        (w.customer, None, None),
+        (
+            CustomerId(999_999),
+            Some(AssetId(999_999)),
+            Some(OrderId(999_999)),
+        ),
+    ] {
+        for (who_pays, last_repair) in [(true, true), (false, false)] {
+            let q = OpeningQuery {
+                customer_id,
+                asset_id,
+                order_id,
+                who_pays,
+                last_repair,
+            };
+            assert_opening_reads_are_the_separate_reads(&app, &q).await;
+        }
+    }
+    let q = OpeningQuery {
+        customer_id: w.customer,
+        asset_id: Some(w.asset),
+        order_id: Some(order),
+        who_pays: true,
+        last_repair: true,
+    };
+    let reads = app.store.opening_reads(&q).await.unwrap();
+    assert!(reads.facts.is_some() && reads.asset.is_some() && reads.product.is_some());
+    assert!(reads.policy.is_some(), "the item is under the 三包 policy");
+    assert!(reads.last_repair.is_some(), "the item was repaired above");
+    assert_eq!(reads.order_customer, Some(w.customer));
     db.cleanup().await;
+}
+
+/// Compares [`RequestStore::opening_reads`] with the reads it stands for, one by one.
+async fn assert_opening_reads_are_the_separate_reads(app: &App, q: &OpeningQuery) {
+    let s = &app.store;
+    let batch = s.opening_reads(q).await.unwrap();
+    let asset = match q.asset_id {
+        Some(a) => s.asset(a).await.unwrap(),
+        None => None,
+    };
+    let product = match &asset {
+        Some(a) => s.product(a.product_id).await.unwrap(),
+        None => None,
+    };
+    let item = |on: bool| q.asset_id.filter(|_| on);
+    let policy = match item(q.who_pays) {
+        Some(a) => s.asset_policies(&[a]).await.unwrap().pop().map(|(_, p)| p),
+        None => None,
+    };
+    let contracts = match item(q.who_pays) {
+        Some(a) => s.contracts(None, Some(a.get())).await.unwrap(),
+        None => vec![],
+    };
+    let last_repair = match item(q.last_repair) {
+        Some(a) => s.last_repair(a).await.unwrap(),
+        None => None,
+    };
+    let order_customer = match q.order_id {
+        Some(o) => s.order(o).await.unwrap().map(|o| o.customer_id),
+        None => None,
+    };
+    let categories = match q.asset_id {
+        Some(_) => s.categories().await.unwrap(),
+        None => vec![],
+    };
+    let separate = OpeningReads {
+        facts: s.service_facts(q.customer_id).await.unwrap(),
+        asset,
+        order_customer,
+        outlets: s.outlets().await.unwrap(),
+        staff: s.staff_profiles().await.unwrap(),
+        config: s.desk_config().await.unwrap(),
+        product,
+        categories,
+        policy,
+        contracts,
+        last_repair,
+    };
+    assert_eq!(format!("{batch:?}"), format!("{separate:?}"), "{q:?}");
 }
 
 async fn breaches_escalate_and_the_sweep_reports_each_once(kind: Kind) {

@@ -27,6 +27,9 @@ pub trait RequestStore: Send + Sync {
         items: &[(ServiceRequest, Effects)],
         now: Timestamp,
     ) -> StoreResult<Vec<bool>>;
+    /// Everything opening a request reads before it writes, given the input's ids: on
+    /// SQLite in one hand-off to the database (decision 0023).
+    async fn opening_reads(&self, q: &OpeningQuery) -> StoreResult<OpeningReads>;
     async fn request(&self, id: RequestId) -> StoreResult<Option<ServiceRequest>>;
     async fn request_id_by_number(&self, number: &str) -> StoreResult<Option<RequestId>>;
     async fn requests(&self, q: &RequestFilter) -> StoreResult<Page<RequestRow>>;
@@ -62,4 +65,39 @@ pub trait RequestStore: Send + Sync {
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> StoreResult<Vec<ComplaintFacts>>;
+}
+
+/// What [`RequestStore::opening_reads`] is asked for.
+#[derive(Debug, Clone)]
+pub struct OpeningQuery {
+    pub customer_id: CustomerId,
+    pub asset_id: Option<AssetId>,
+    pub order_id: Option<OrderId>,
+    /// Read the item's warranty policy and the contracts on it (an after-sale request).
+    pub who_pays: bool,
+    /// Read the item's last resolved repair (a repair).
+    pub last_repair: bool,
+}
+
+/// What [`RequestStore::opening_reads`] reads.
+#[derive(Debug, Clone, Default)]
+pub struct OpeningReads {
+    /// None: no such customer.
+    pub facts: Option<ServiceFacts>,
+    /// The item asked for, with its usage archive; warranty not filled in.
+    pub asset: Option<Asset>,
+    /// The customer of the order asked for; none: no such order.
+    pub order_customer: Option<CustomerId>,
+    pub outlets: Vec<Outlet>,
+    pub staff: Vec<StaffProfile>,
+    pub config: DeskConfig,
+    /// The item's product (none without an item).
+    pub product: Option<Product>,
+    /// Every category, when an item was asked for (its product line is found in them).
+    pub categories: Vec<Category>,
+    /// With `who_pays`: the item's warranty policy and the contracts on it.
+    pub policy: Option<aftercare_domain::catalog::WarrantyPolicy>,
+    pub contracts: Vec<crate::care_model::ServiceContract>,
+    /// With `last_repair`: the item's last resolved repair and when it was resolved.
+    pub last_repair: Option<(RequestId, Timestamp)>,
 }
