@@ -25,6 +25,10 @@ use std::sync::{Arc, RwLock};
 /// Change-log events read per capture round.
 const EVENTS_PER_ROUND: u32 = 2_000;
 
+/// Feedback items a capture round writes per write job: small, so that the desk's own
+/// writes, which share the writer and its commits, never wait long behind a round.
+const WRITES_PER_TRANSACTION: usize = 8;
+
 /// Whether a request only books a service (an installation, a delivery, a yearly
 /// maintenance…) and says nothing more than its subject: a booking is not an opinion of the
 /// product, and taken in as feedback it was counted as a defect. A booking whose
@@ -364,28 +368,93 @@ where
         };
         let rating = rating.or(c.rating);
         let analysis = self.analyse(&c.body, rating).await?;
-        let backlog = analysis.as_ref().ok().and_then(|a| {
-            let kind = backlog_kind(a.sentiment.label, a.ladder.label, a.need.label)?;
-            Some((product_id, a.topic.clone()?, kind))
-        });
-        Ok(FeedbackRecord {
-            source: c.source,
-            origin: Some(c.origin).filter(|o| !o.is_empty()),
-            customer_id: c.customer_id,
-            product_id,
-            asset_id: c.asset_id,
-            request_id: c.request_id,
-            outlet_id: c.outlet_id,
-            // A rating taken in from the change log carries its stars with it.
-            rating,
-            body: c.body,
-            received_at: c.at,
-            uncertain: analysis.as_ref().is_ok_and(Analysis::uncertain),
-            analysis,
-            backlog,
-        })
+        Ok(record_of(c, product_id, rating, analysis))
     }
 
+    /// [`Self::record`] for many at once: the items' products in one read, the texts
+    /// analysed together on one blocking thread.
+    async fn records(&self, found: Vec<Captured>) -> Result<Vec<FeedbackRecord>, AppError> {
+        let mut assets: Vec<AssetId> = found
+            .iter()
+            .filter(|c| c.product_id.is_none())
+            .filter_map(|c| c.asset_id)
+            .collect();
+        assets.sort_unstable_by_key(|a| a.get());
+        assets.dedup();
+        let products: std::collections::HashMap<AssetId, ProductId> = self
+            .store
+            .products_of_assets(&assets)
+            .await?
+            .into_iter()
+            .collect();
+        let texts: Vec<(String, Option<i64>)> =
+            found.iter().map(|c| (c.body.clone(), c.rating)).collect();
+        let analyzer = self.analyzer().await?;
+        let analyses = tokio::task::spawn_blocking(move || {
+            let a = analyzer.read().map_err(poisoned)?;
+            Ok::<_, AppError>(
+                texts
+                    .iter()
+                    .map(|(body, rating)| a.analyze_rated(body, *rating).map_err(|e| e.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("text analysis: {e}")))??;
+        Ok(found
+            .into_iter()
+            .zip(analyses)
+            .map(|(c, analysis)| {
+                let product_id = c
+                    .product_id
+                    .or_else(|| c.asset_id.and_then(|a| products.get(&a).copied()));
+                let rating = c.rating;
+                record_of(c, product_id, rating, analysis)
+            })
+            .collect())
+    }
+}
+
+/// A record of what was said, with its product, rating and analysis (or why it failed).
+fn record_of(
+    c: Captured,
+    product_id: Option<ProductId>,
+    rating: Option<i64>,
+    analysis: Result<Analysis, String>,
+) -> FeedbackRecord {
+    let backlog = analysis.as_ref().ok().and_then(|a| {
+        let kind = backlog_kind(a.sentiment.label, a.ladder.label, a.need.label)?;
+        Some((product_id, a.topic.clone()?, kind))
+    });
+    FeedbackRecord {
+        source: c.source,
+        origin: Some(c.origin).filter(|o| !o.is_empty()),
+        customer_id: c.customer_id,
+        product_id,
+        asset_id: c.asset_id,
+        request_id: c.request_id,
+        outlet_id: c.outlet_id,
+        // A rating taken in from the change log carries its stars with it.
+        rating,
+        body: c.body,
+        received_at: c.at,
+        uncertain: analysis.as_ref().is_ok_and(Analysis::uncertain),
+        analysis,
+        backlog,
+    }
+}
+
+impl<S> App<S>
+where
+    S: ?Sized
+        + Send
+        + Sync
+        + ports::CatalogueStore
+        + ports::ChangeLog
+        + ports::DeskSetupStore
+        + ports::FeedbackStore
+        + ports::OrderStore,
+{
     /// Records feedback given by staff or a client. The text is analysed; when analysis
     /// fails the item is kept, flagged with the reason. Returns the item (the one taken
     /// in before when its origin is known already).
@@ -814,16 +883,15 @@ where
         }
         let actor = Actor::system("feedback");
         let mut items = 0;
-        for c in found {
-            let record = self.record(c, None).await?;
-            if self
+        // Written a few at a time, each few one write job.
+        for chunk in self.records(found).await?.chunks(WRITES_PER_TRANSACTION) {
+            items += self
                 .store
-                .insert_feedback(&actor, &record, self.now())
+                .insert_feedbacks(&actor, chunk, self.now())
                 .await?
-                .1
-            {
-                items += 1;
-            }
+                .iter()
+                .filter(|(_, new)| *new)
+                .count();
         }
         self.consumed(changes::FEEDBACK, &batch).await?;
         Ok(Capture {

@@ -217,16 +217,16 @@ fn short(body: &str) -> String {
     s
 }
 
-#[async_trait]
-impl FeedbackStore for SqlStore {
-    async fn insert_feedback(
+impl SqlStore {
+    /// Stores one feedback item in the caller's transaction: see
+    /// [`FeedbackStore::insert_feedback`]. An origin taken in before writes nothing.
+    async fn insert_feedback_in(
         &self,
+        tx: &mut AnyConnection,
         actor: &Actor,
         r: &FeedbackRecord,
-        now: jiff::Timestamp,
+        now: &str,
     ) -> StoreResult<(FeedbackId, bool)> {
-        let now = &aftercare_app::ports::stamp(now);
-        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
         if let Some(origin) = &r.origin
             && let Some(id) = scalar(
                 &mut *tx,
@@ -238,7 +238,7 @@ impl FeedbackStore for SqlStore {
             return Ok((FeedbackId(id), false));
         }
         check_links(
-            &mut tx,
+            &mut *tx,
             &[
                 (
                     "customer_id",
@@ -253,7 +253,7 @@ impl FeedbackStore for SqlStore {
         )
         .await?;
         let improvement = match &r.backlog {
-            Some(key) => Some(improvement_for(&mut tx, key, now).await?),
+            Some(key) => Some(improvement_for(&mut *tx, key, now).await?),
             None => None,
         };
         let (status, error) = match &r.analysis {
@@ -315,7 +315,7 @@ impl FeedbackStore for SqlStore {
             "analysis": status, "sentiment": a.map(|a| a.sentiment.label.code()),
         });
         self.log(
-            &mut tx,
+            &mut *tx,
             actor,
             "create",
             "feedback",
@@ -327,7 +327,7 @@ impl FeedbackStore for SqlStore {
         .await?;
         if let Some(customer) = r.customer_id {
             self.timeline_add(
-                &mut tx,
+                &mut *tx,
                 customer.get(),
                 now,
                 "feedback",
@@ -338,8 +338,52 @@ impl FeedbackStore for SqlStore {
             )
             .await?;
         }
-        tx.commit().await.map_err(backend_err)?;
         Ok((FeedbackId(id), true))
+    }
+}
+
+#[async_trait]
+impl FeedbackStore for SqlStore {
+    async fn insert_feedback(
+        &self,
+        actor: &Actor,
+        r: &FeedbackRecord,
+        now: jiff::Timestamp,
+    ) -> StoreResult<(FeedbackId, bool)> {
+        let now = &aftercare_app::ports::stamp(now);
+        let mut tx = self.db.write.begin().await.map_err(backend_err)?;
+        let found = self.insert_feedback_in(&mut tx, actor, r, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(found)
+    }
+
+    async fn insert_feedbacks(
+        &self,
+        actor: &Actor,
+        records: &[FeedbackRecord],
+        now: jiff::Timestamp,
+    ) -> StoreResult<Vec<(FeedbackId, bool)>> {
+        // One write job: on SQLite it queues with the desk's own writes and shares their
+        // commit, rather than holding the writer in a transaction of its own.
+        let now = aftercare_app::ports::stamp(now);
+        let (me, actor, records) = (
+            self.clone(),
+            actor.clone(),
+            std::sync::Arc::new(records.to_vec()),
+        );
+        self.db
+            .write_job(move |tx| {
+                let (me, actor, now, records) =
+                    (me.clone(), actor.clone(), now.clone(), records.clone());
+                Box::pin(async move {
+                    let mut out = Vec::with_capacity(records.len());
+                    for r in records.iter() {
+                        out.push(me.insert_feedback_in(tx, &actor, r, &now).await?);
+                    }
+                    Ok(out)
+                })
+            })
+            .await
     }
 
     async fn feedback_item(&self, id: FeedbackId) -> StoreResult<Option<FeedbackItem>> {

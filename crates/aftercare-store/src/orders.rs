@@ -116,6 +116,20 @@ impl OrderStore for SqlStore {
         assets_from(r, ev)
     }
 
+    async fn products_of_assets(
+        &self,
+        asset_ids: &[AssetId],
+    ) -> StoreResult<Vec<(AssetId, ProductId)>> {
+        let mut out = Vec::with_capacity(asset_ids.len());
+        for chunk in asset_ids.chunks(IN_CHUNK) {
+            let mut q = Sql::new("SELECT id, product_id FROM assets WHERE 1 = 1");
+            in_list(&mut q, "id", chunk);
+            let rows: Vec<(i64, i64)> = fetch_all(&self.db.read, &q.text, &q.args).await?;
+            out.extend(rows.into_iter().map(|(a, p)| (AssetId(a), ProductId(p))));
+        }
+        Ok(out)
+    }
+
     async fn asset_policies(
         &self,
         asset_ids: &[AssetId],

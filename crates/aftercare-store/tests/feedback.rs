@@ -9,7 +9,7 @@ use aftercare_app::desk::RequestInput;
 use aftercare_app::feedback::*;
 use aftercare_app::input::*;
 use aftercare_domain::{CustomerId, ProductId};
-use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, product, staff};
+use aftercare_testkit::{BOTH, Kind, ManualClock, TestDb, customer, order_input, product, staff};
 
 const NOW: &str = "2026-06-30T04:00:00Z";
 
@@ -374,6 +374,83 @@ async fn scenario(kind: Kind) {
         0,
         "nothing twice"
     );
+    // A round of many, more than one of its transactions takes: each request's item
+    // names the product of the request's item (read for all of them at once).
+    let category_id = app
+        .store
+        .product(fridge)
+        .await
+        .unwrap()
+        .unwrap()
+        .category_id;
+    let freezer = app
+        .create_product(
+            &admin,
+            &ProductInput {
+                sku: "BX-700".into(),
+                name: "星云冰柜".into(),
+                category_id,
+                policy_id: None,
+                price: "4599.00".into(),
+                currency: None,
+                serialized: true,
+                strategy: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.create_order(&admin, &order_input(li, freezer, 1, &["BX2026A0001"]))
+        .await
+        .unwrap();
+    let asset = app.store.assets_of(li).await.unwrap()[0].id;
+    for n in 0..55 {
+        app.open_request(
+            &agent,
+            &RequestInput {
+                customer_id: li,
+                asset_id: Some(asset),
+                service_type: "repair".into(),
+                subject: format!("冰箱不制冷（第 {n} 次报修）"),
+                description: "冷藏室温度一直降不下来，食物都坏了".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let round = app.capture_feedback().await.unwrap();
+    assert_eq!(round.items, 55, "{round:?}");
+    let mut repairs = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .feedback(
+                &agent,
+                &FeedbackQuery {
+                    source: Some("request".into()),
+                    customer_id: Some(li),
+                    cursor,
+                    limit: Some(50),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        repairs.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(repairs.len(), 55);
+    assert!(
+        repairs
+            .iter()
+            .all(|i| i.product_id == Some(freezer) && i.asset_id == Some(asset)),
+        "{:?}",
+        repairs.iter().find(|i| i.product_id != Some(freezer))
+    );
+    assert_eq!(app.capture_feedback().await.unwrap().items, 0);
     let complaint = app
         .feedback(
             &agent,

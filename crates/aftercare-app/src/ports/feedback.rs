@@ -19,6 +19,14 @@ pub trait FeedbackStore: Send + Sync {
         r: &FeedbackRecord,
         now: jiff::Timestamp,
     ) -> StoreResult<(FeedbackId, bool)>;
+    /// Stores items as [`Self::insert_feedback`] does, all in one transaction: each one's
+    /// id and whether it is new, in order.
+    async fn insert_feedbacks(
+        &self,
+        actor: &Actor,
+        records: &[FeedbackRecord],
+        now: jiff::Timestamp,
+    ) -> StoreResult<Vec<(FeedbackId, bool)>>;
     async fn feedback_item(&self, id: FeedbackId) -> StoreResult<Option<FeedbackItem>>;
     async fn feedback(&self, q: &FeedbackQuery, limit: u32) -> StoreResult<Page<FeedbackItem>>;
     /// Changes labels (each change kept), marks the item corrected and moves it to

@@ -23,6 +23,11 @@ pub trait OrderStore: Send + Sync {
     /// Which of these references from the system used before an order already carries.
     async fn known_order_refs(&self, refs: &[String]) -> StoreResult<Vec<String>>;
     async fn assets_of(&self, customer_id: CustomerId) -> StoreResult<Vec<Asset>>;
+    /// The product of each of these assets; unknown ids are left out.
+    async fn products_of_assets(
+        &self,
+        asset_ids: &[AssetId],
+    ) -> StoreResult<Vec<(AssetId, ProductId)>>;
     /// The warranty policy each of these assets falls under (its product's, else its
     /// category's), in one read; assets under none, and unknown ids, are left out. With
     /// an asset's usage archive (`Asset::warranty_facts`) this is all its warranty needs.
