@@ -770,7 +770,8 @@ where
         };
         let subject = inv.check("subject", required_text(&i.subject, 200));
         let description = text("description", Some(&i.description), 20_000, &mut inv);
-        // Everything below reads is read here, in one hand-off on SQLite.
+        // What the checks and decisions below need, read together (one hand-off on
+        // SQLite); only outlet loads and certificates, when asked for, are read later.
         let reads = self
             .store
             .opening_reads(&OpeningQuery {

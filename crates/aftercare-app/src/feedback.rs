@@ -390,14 +390,16 @@ where
         let texts: Vec<(String, Option<i64>)> =
             found.iter().map(|c| (c.body.clone(), c.rating)).collect();
         let analyzer = self.analyzer().await?;
+        // The analyser's lock is taken for one text at a time: a dictionary word or a
+        // retraining waits for one text, not for the round.
         let analyses = tokio::task::spawn_blocking(move || {
-            let a = analyzer.read().map_err(poisoned)?;
-            Ok::<_, AppError>(
-                texts
-                    .iter()
-                    .map(|(body, rating)| a.analyze_rated(body, *rating).map_err(|e| e.to_string()))
-                    .collect::<Vec<_>>(),
-            )
+            texts
+                .iter()
+                .map(|(body, rating)| {
+                    let a = analyzer.read().map_err(poisoned)?;
+                    Ok(a.analyze_rated(body, *rating).map_err(|e| e.to_string()))
+                })
+                .collect::<Result<Vec<_>, AppError>>()
         })
         .await
         .map_err(|e| AppError::Internal(format!("text analysis: {e}")))??;
@@ -884,7 +886,11 @@ where
         let actor = Actor::system("feedback");
         let mut items = 0;
         // Written a few at a time, each few one write job.
-        for chunk in self.records(found).await?.chunks(WRITES_PER_TRANSACTION) {
+        let records = match found.is_empty() {
+            true => vec![],
+            false => self.records(found).await?,
+        };
+        for chunk in records.chunks(WRITES_PER_TRANSACTION) {
             items += self
                 .store
                 .insert_feedbacks(&actor, chunk, self.now())

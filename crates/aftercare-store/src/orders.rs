@@ -529,7 +529,6 @@ pub(crate) fn assets_from(items: Vec<AssetRec>, archives: Vec<AssetEv>) -> Store
     Ok(assets)
 }
 
-/// Each item's warranty policy: its product's, else its category's.
 /// The statements [`OrderStore::asset`] reads: the item, then its usage archive.
 pub(crate) fn asset_sql(id: AssetId) -> [Sql; 2] {
     [
@@ -568,6 +567,7 @@ pub(crate) fn asset_policy_sql(id: AssetId) -> Sql {
     q
 }
 
+/// Each item's warranty policy: its product's, else its category's.
 const ASSET_POLICIES: &str = "SELECT a.id AS asset_id, w.id, w.name, w.return_days, w.exchange_days, w.repair_months, w.repair_limit, w.void_conditions \
      FROM assets a JOIN products p ON p.id = a.product_id JOIN product_categories c ON c.id = p.category_id \
      JOIN warranty_policies w ON w.id = COALESCE(p.policy_id, c.policy_id) WHERE 1 = 1";

@@ -587,6 +587,8 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
         .id;
     for (customer_id, asset_id, order_id) in [
         (w.customer, Some(w.asset), Some(order)),
+        (w.customer, Some(w.asset), None),
+        (w.customer, None, Some(order)),
         (w.customer, None, None),
         (
             CustomerId(999_999),
@@ -594,7 +596,8 @@ async fn a_repair_goes_from_portal_to_rating(kind: Kind) {
             Some(OrderId(999_999)),
         ),
     ] {
-        for (who_pays, last_repair) in [(true, true), (false, false)] {
+        for (who_pays, last_repair) in [(true, true), (true, false), (false, true), (false, false)]
+        {
             let q = OpeningQuery {
                 customer_id,
                 asset_id,
