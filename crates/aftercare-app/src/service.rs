@@ -62,6 +62,48 @@ pub struct App<S: ?Sized = dyn Store> {
     pub(crate) survey_key: Arc<tokio::sync::OnceCell<String>>,
     /// Reads raw mails posted to the API; without one, they are refused as unreadable.
     pub mail_parser: Option<Arc<dyn crate::ports::MailParser>>,
+    /// API tokens found valid in the last second (decision 0024).
+    pub(crate) tokens: Arc<TokenCache>,
+}
+
+/// API tokens recently found valid, by the hash of their secret: a client's calls look
+/// their token up about once a second rather than once a call (decision 0024). A token
+/// revoked, or a user changed, through this server is forgotten at once; through another
+/// server or the command line, within [`TOKEN_FRESH`].
+#[derive(Default)]
+pub(crate) struct TokenCache(
+    std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+);
+
+/// How long a token found valid is taken as valid without asking the database again.
+pub const TOKEN_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The most tokens remembered; past it the cache starts again empty.
+const TOKEN_CACHE_MAX: usize = 4_096;
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<Principal> {
+        let map = self.0.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < TOKEN_FRESH)
+            .map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, hash: String, p: &Principal) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= TOKEN_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(hash, (p.clone(), std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every token: a user or token changed.
+    pub(crate) fn forget(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
 }
 
 impl<S: ?Sized> Clone for App<S> {
@@ -74,6 +116,7 @@ impl<S: ?Sized> Clone for App<S> {
             search: self.search.clone(),
             survey_key: self.survey_key.clone(),
             mail_parser: self.mail_parser.clone(),
+            tokens: self.tokens.clone(),
         }
     }
 }
@@ -100,6 +143,7 @@ impl<S: ?Sized> App<S> {
             search: None,
             survey_key: Arc::default(),
             mail_parser: None,
+            tokens: Arc::default(),
         }
     }
 
@@ -195,8 +239,12 @@ where
 
     /// The principal behind an API bearer token.
     pub async fn token_principal(&self, token: &str) -> Result<Option<Principal>, AppError> {
-        let found = self.store.token(&auth::hash_secret(token)).await?;
-        Ok(found.and_then(|(user, scopes)| {
+        let hash = auth::hash_secret(token);
+        if let Some(p) = self.tokens.get(&hash) {
+            return Ok(Some(p));
+        }
+        let found = self.store.token(&hash).await?;
+        let p = found.and_then(|(user, scopes)| {
             let role = user.role;
             let scopes = scopes
                 .split(',')
@@ -207,7 +255,13 @@ where
                 role,
                 scopes: Some(scopes),
             })
-        }))
+        });
+        // Only tokens found valid are kept: a new token works at once, and guesses
+        // fill nothing.
+        if let Some(p) = &p {
+            self.tokens.put(hash, p);
+        }
+        Ok(p)
     }
 
     /// Creates an API token for a user; the secret is returned once and stored hashed.
@@ -258,10 +312,11 @@ where
     }
 
     pub async fn set_lang(&self, p: &Principal, lang: Option<Lang>) -> Result<(), AppError> {
-        Ok(self
-            .store
+        self.store
             .set_user_lang(p.user.id, lang.map(Lang::code))
-            .await?)
+            .await?;
+        self.tokens.forget();
+        Ok(())
     }
 
     pub async fn users(&self, p: &Principal) -> Result<Vec<User>, AppError> {
@@ -325,10 +380,13 @@ where
             role,
             password_hash,
         };
-        self.store
+        let updated = self
+            .store
             .update_user(&p.actor(), id, &change, self.now())
             .await
-            .map_err(AppError::from_store("user"))
+            .map_err(AppError::from_store("user"));
+        self.tokens.forget();
+        updated
     }
 
     /// Sets a user's password (CLI), ending their sessions.
@@ -348,19 +406,25 @@ where
             password_hash: Some(auth::hash_password(password).map_err(AppError::Internal)?),
             ..Default::default()
         };
-        self.store
+        let updated = self
+            .store
             .update_user(actor, creds.user.id, &change, self.now())
             .await
-            .map_err(AppError::from_store("user"))
+            .map_err(AppError::from_store("user"));
+        self.tokens.forget();
+        updated
     }
 
     /// Revokes an API token (admins).
     pub async fn revoke_token(&self, p: &Principal, id: i64) -> Result<(), AppError> {
         p.require(Permission::Admin)?;
-        self.store
+        let revoked = self
+            .store
             .revoke_token(&p.actor(), id, self.now())
             .await
-            .map_err(AppError::from_store("token"))
+            .map_err(AppError::from_store("token"));
+        self.tokens.forget();
+        revoked
     }
 }
 

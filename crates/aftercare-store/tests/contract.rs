@@ -2010,6 +2010,64 @@ async fn api_token_is_stored_hashed(db: &TestDb, app: &App) {
         fields.contains(&("scopes[0]".to_string(), "scope_unknown")),
         "{fields:?}"
     );
+
+    // A token found valid is taken as valid for a second without asking the database
+    // (decision 0024). Revoked through this server, it is refused at once; another server
+    // on the same database refuses it within that second.
+    let other = db.another_app().await;
+    let t2 = app
+        .create_token(&p.actor(), ADMIN_EMAIL, "报表", &strings(&["read"]))
+        .await
+        .unwrap();
+    for a in [app, &other] {
+        assert!(a.token_principal(&t2.token).await.unwrap().is_some());
+    }
+    app.revoke_token(&p, t2.id).await.unwrap();
+    assert!(app.token_principal(&t2.token).await.unwrap().is_none());
+    tokio::time::sleep(aftercare_app::service::TOKEN_FRESH).await;
+    assert!(other.token_principal(&t2.token).await.unwrap().is_none());
+    // A user deactivated, or whose language changed, through this server: their tokens
+    // answer for what they are now, at once.
+    let agent = app
+        .add_user(
+            &p.actor(),
+            "api@example.cn",
+            "接口账号",
+            "a good password",
+            "agent",
+        )
+        .await
+        .unwrap();
+    let t3 = app
+        .create_token(&p.actor(), "api@example.cn", "同步", &strings(&["read"]))
+        .await
+        .unwrap();
+    let as_agent = app.token_principal(&t3.token).await.unwrap().unwrap();
+    assert_eq!(as_agent.user.lang, None);
+    app.set_lang(&as_agent, Some(aftercare_domain::lang::Lang::En))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.token_principal(&t3.token)
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .lang
+            .as_deref(),
+        Some("en")
+    );
+    app.update_user(
+        &p,
+        agent.id,
+        &UserPatch {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(app.token_principal(&t3.token).await.unwrap().is_none());
 }
 
 async fn amounts_sort_numerically(app: &App) {
