@@ -71,11 +71,18 @@ pub struct App<S: ?Sized = dyn Store> {
 /// revoked, or a user changed, through this server is forgotten at once; through another
 /// server or the command line, within [`TOKEN_FRESH`].
 #[derive(Default)]
-pub(crate) struct TokenCache(
-    std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
-);
+pub(crate) struct TokenCache(std::sync::Mutex<Kept>);
 
-/// How long a token found valid is taken as valid without asking the database again.
+/// The tokens kept, and how many times they were all forgotten: a lookup that began
+/// before a change keeps nothing, so a token revoked while it was being read is not kept.
+#[derive(Default)]
+pub(crate) struct Kept {
+    generation: u64,
+    tokens: std::collections::HashMap<String, (Principal, std::time::Instant)>,
+}
+
+/// How long a token found valid is taken as valid without asking the database again,
+/// counted from before the read that found it.
 pub const TOKEN_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The most tokens remembered; past it the cache starts again empty.
@@ -83,25 +90,36 @@ const TOKEN_CACHE_MAX: usize = 4_096;
 
 impl TokenCache {
     fn get(&self, hash: &str) -> Option<Principal> {
-        let map = self.0.lock().ok()?;
-        map.get(hash)
+        let kept = self.0.lock().ok()?;
+        kept.tokens
+            .get(hash)
             .filter(|(_, at)| at.elapsed() < TOKEN_FRESH)
             .map(|(p, _)| p.clone())
     }
 
-    fn put(&self, hash: String, p: &Principal) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= TOKEN_CACHE_MAX {
-                map.clear();
+    /// Where a lookup begins: the generation and the moment, before the database is read.
+    fn begin(&self) -> (Option<u64>, std::time::Instant) {
+        let generation = self.0.lock().ok().map(|k| k.generation);
+        (generation, std::time::Instant::now())
+    }
+
+    /// Keeps what a lookup begun at `from` found, unless everything was forgotten since.
+    fn put(&self, hash: String, p: &Principal, from: (Option<u64>, std::time::Instant)) {
+        if let Ok(mut kept) = self.0.lock()
+            && Some(kept.generation) == from.0
+        {
+            if kept.tokens.len() >= TOKEN_CACHE_MAX {
+                kept.tokens.clear();
             }
-            map.insert(hash, (p.clone(), std::time::Instant::now()));
+            kept.tokens.insert(hash, (p.clone(), from.1));
         }
     }
 
     /// Forgets every token: a user or token changed.
     pub(crate) fn forget(&self) {
-        if let Ok(mut map) = self.0.lock() {
-            map.clear();
+        if let Ok(mut kept) = self.0.lock() {
+            kept.generation += 1;
+            kept.tokens.clear();
         }
     }
 }
@@ -243,6 +261,7 @@ where
         if let Some(p) = self.tokens.get(&hash) {
             return Ok(Some(p));
         }
+        let from = self.tokens.begin();
         let found = self.store.token(&hash).await?;
         let p = found.and_then(|(user, scopes)| {
             let role = user.role;
@@ -259,7 +278,7 @@ where
         // Only tokens found valid are kept: a new token works at once, and guesses
         // fill nothing.
         if let Some(p) = &p {
-            self.tokens.put(hash, p);
+            self.tokens.put(hash, p, from);
         }
         Ok(p)
     }

@@ -331,3 +331,23 @@ async fn only_administrators_read_the_logs_and_a_page_is_bounded() {
         ]
     );
 }
+
+#[test]
+fn a_token_read_while_everything_was_forgotten_is_not_kept() {
+    let cache = TokenCache::default();
+    // Kept, then answered from memory.
+    let from = cache.begin();
+    cache.put("a".into(), &principal(Role::Agent), from);
+    assert_eq!(cache.get("a").map(|p| p.user.id), Some(UserId(7)));
+    // A lookup begins, a revocation forgets everything, the lookup ends with what it read
+    // before the revocation: that is not kept.
+    let from = cache.begin();
+    cache.forget();
+    assert!(cache.get("a").is_none());
+    cache.put("b".into(), &principal(Role::Manager), from);
+    assert!(cache.get("b").is_none());
+    // Kept no longer than TOKEN_FRESH from before its read.
+    let stale = (cache.begin().0, std::time::Instant::now() - TOKEN_FRESH);
+    cache.put("c".into(), &principal(Role::Admin), stale);
+    assert!(cache.get("c").is_none());
+}
