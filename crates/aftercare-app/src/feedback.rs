@@ -256,6 +256,34 @@ fn word_kind(kind: &str) -> Result<WordKind, &'static str> {
     }
 }
 
+/// A record of what was said (with its rating), its product and analysis (or why it failed).
+fn record_of(
+    c: Captured,
+    product_id: Option<ProductId>,
+    analysis: Result<Analysis, String>,
+) -> FeedbackRecord {
+    let backlog = analysis.as_ref().ok().and_then(|a| {
+        let kind = backlog_kind(a.sentiment.label, a.ladder.label, a.need.label)?;
+        Some((product_id, a.topic.clone()?, kind))
+    });
+    FeedbackRecord {
+        source: c.source,
+        origin: Some(c.origin).filter(|o| !o.is_empty()),
+        customer_id: c.customer_id,
+        product_id,
+        asset_id: c.asset_id,
+        request_id: c.request_id,
+        outlet_id: c.outlet_id,
+        // A rating taken in from the change log carries its stars with it.
+        rating: c.rating,
+        body: c.body,
+        received_at: c.at,
+        uncertain: analysis.as_ref().is_ok_and(Analysis::uncertain),
+        analysis,
+        backlog,
+    }
+}
+
 impl<S> App<S>
 where
     S: ?Sized
@@ -309,22 +337,6 @@ where
             .cloned()
     }
 
-    /// Analyses a text, with the star rating that came with it when there was one.
-    async fn analyse(
-        &self,
-        body: &str,
-        rating: Option<i64>,
-    ) -> Result<Result<Analysis, String>, AppError> {
-        let analyzer = self.analyzer().await?;
-        let body = body.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let a = analyzer.read().map_err(poisoned)?;
-            Ok(a.analyze_rated(&body, rating).map_err(|e| e.to_string()))
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("text analysis: {e}")))?
-    }
-
     /// The service type a request's text reads as (mail and portal requests, before an
     /// agent looks); none when the text has nothing the model can read.
     pub async fn suggest_type(
@@ -353,27 +365,24 @@ where
         said: Captured,
         rating: Option<i64>,
     ) -> Result<(FeedbackId, bool), AppError> {
-        let record = self.record(said, rating).await?;
+        let mut said = said;
+        said.rating = rating.or(said.rating);
+        let Some(record) = self.records(vec![said]).await?.pop() else {
+            return Err(AppError::Internal("feedback: no record made".into()));
+        };
         self.store
             .insert_feedback(actor, &record, self.now())
             .await
             .map_err(AppError::from_store("feedback"))
     }
 
-    /// Turns what was said into a record: analysed (or flagged) and placed in the backlog.
-    async fn record(&self, c: Captured, rating: Option<i64>) -> Result<FeedbackRecord, AppError> {
-        let product_id = match (c.product_id, c.asset_id) {
-            (None, Some(asset)) => self.store.asset(asset).await?.map(|a| a.product_id),
-            (p, _) => p,
-        };
-        let rating = rating.or(c.rating);
-        let analysis = self.analyse(&c.body, rating).await?;
-        Ok(record_of(c, product_id, rating, analysis))
-    }
-
-    /// [`Self::record`] for many at once: the items' products in one read, the texts
-    /// analysed together on one blocking thread.
+    /// Turns what was said into records, one each: analysed (or flagged) and placed in
+    /// the backlog. The items' products are read in one statement, the texts analysed on
+    /// one blocking thread.
     async fn records(&self, found: Vec<Captured>) -> Result<Vec<FeedbackRecord>, AppError> {
+        if found.is_empty() {
+            return Ok(vec![]);
+        }
         let mut assets: Vec<AssetId> = found
             .iter()
             .filter(|c| c.product_id.is_none())
@@ -410,53 +419,11 @@ where
                 let product_id = c
                     .product_id
                     .or_else(|| c.asset_id.and_then(|a| products.get(&a).copied()));
-                let rating = c.rating;
-                record_of(c, product_id, rating, analysis)
+                record_of(c, product_id, analysis)
             })
             .collect())
     }
-}
 
-/// A record of what was said, with its product, rating and analysis (or why it failed).
-fn record_of(
-    c: Captured,
-    product_id: Option<ProductId>,
-    rating: Option<i64>,
-    analysis: Result<Analysis, String>,
-) -> FeedbackRecord {
-    let backlog = analysis.as_ref().ok().and_then(|a| {
-        let kind = backlog_kind(a.sentiment.label, a.ladder.label, a.need.label)?;
-        Some((product_id, a.topic.clone()?, kind))
-    });
-    FeedbackRecord {
-        source: c.source,
-        origin: Some(c.origin).filter(|o| !o.is_empty()),
-        customer_id: c.customer_id,
-        product_id,
-        asset_id: c.asset_id,
-        request_id: c.request_id,
-        outlet_id: c.outlet_id,
-        // A rating taken in from the change log carries its stars with it.
-        rating,
-        body: c.body,
-        received_at: c.at,
-        uncertain: analysis.as_ref().is_ok_and(Analysis::uncertain),
-        analysis,
-        backlog,
-    }
-}
-
-impl<S> App<S>
-where
-    S: ?Sized
-        + Send
-        + Sync
-        + ports::CatalogueStore
-        + ports::ChangeLog
-        + ports::DeskSetupStore
-        + ports::FeedbackStore
-        + ports::OrderStore,
-{
     /// Records feedback given by staff or a client. The text is analysed; when analysis
     /// fails the item is kept, flagged with the reason. Returns the item (the one taken
     /// in before when its origin is known already).
@@ -886,11 +853,7 @@ where
         let actor = Actor::system("feedback");
         let mut items = 0;
         // Written a few at a time, each few one write job.
-        let records = match found.is_empty() {
-            true => vec![],
-            false => self.records(found).await?,
-        };
-        for chunk in records.chunks(WRITES_PER_TRANSACTION) {
+        for chunk in self.records(found).await?.chunks(WRITES_PER_TRANSACTION) {
             items += self
                 .store
                 .insert_feedbacks(&actor, chunk, self.now())
