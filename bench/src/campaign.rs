@@ -259,7 +259,7 @@ pub async fn events(
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
-    drop(child);
+    crate::stop_server(child).await;
     let pairs: Vec<(String, String)> = sqlx::query_as(
         "SELECT r.resolved_at, m.at FROM campaign_members m \
          JOIN requests r ON r.id = CAST(SUBSTR(m.occurrence, 9) AS BIGINT) \

@@ -776,7 +776,7 @@ pub async fn run(
     .await;
     row("a customer's portal page `GET /portal`", &m);
     let (rss, hwm) = crate::rss_kb(pid);
-    drop(child);
+    crate::stop_server(child).await;
 
     // The floors.
     let mut empty = tokio::process::Command::new(std::env::current_exe()?)

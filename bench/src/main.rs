@@ -811,7 +811,7 @@ async fn main() -> anyhow::Result<()> {
         let (child, pid, base, token, cookie) =
             start_server(&app, &a, &bin, &data_dir, &url).await?;
         desk::measure(&app, &db, &a, &base, pid, &token, &cookie, catch_up).await?;
-        drop(child);
+        stop_server(child).await;
         return Ok(());
     }
 
@@ -894,8 +894,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Start the server on the data set.
-    let (mut child, pid, base, token, cookie) =
-        start_server(&app, &a, &bin, &data_dir, &url).await?;
+    let (child, pid, base, token, cookie) = start_server(&app, &a, &bin, &data_dir, &url).await?;
     let n = a.customers;
     let (rss0, _) = rss_kb(pid);
 
@@ -1026,13 +1025,15 @@ async fn main() -> anyhow::Result<()> {
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0
     );
-    let _ = child.kill().await;
+    stop_server(child).await;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
 
 /// Starts `aftercare serve` on the data set; returns the process, its pid, its base URL,
 /// an admin API token and an admin session cookie.
+///
+/// Stop it with [`stop_server`], not by dropping it.
 async fn start_server(
     app: &App,
     a: &Args,
@@ -1108,4 +1109,25 @@ async fn start_server(
         .context("no session cookie")?
         .to_string();
     Ok((child, pid, base, token, cookie))
+}
+
+/// Stops a server as an operator does (SIGTERM), so that it finishes and gives back its job
+/// leases. A server killed outright keeps them for a minute, and a server started on the
+/// same data within it does no background work until they lapse: the next run would
+/// measure requests without the work they set off (feedback capture, the search index),
+/// and the run after it that backlog.
+pub(crate) async fn stop_server(mut child: tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(60), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
 }

@@ -354,7 +354,7 @@ pub async fn incremental(
     }
     let bg = background.await?;
     let (_, peak) = rss_kb(pid);
-    drop(child);
+    crate::stop_server(child).await;
     lat.sort_by(f64::total_cmp);
     writes.sort_by(f64::total_cmp);
     let at = |v: &[f64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
