@@ -24,6 +24,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// The server's allocator (decision 0025), so the floors measured in this process pay for
+/// their allocations what the server pays.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// The `aftercare` binary to measure (build it with --profile bench-fast).
