@@ -1093,6 +1093,9 @@ async fn start_server(
             break u.to_string();
         }
     };
+    // The server prints more (when it stops): read it until it closes, or its last line
+    // would meet a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let token = app
         .create_token(&actor, ADMIN, "bench", &["admin".into()])
         .await
