@@ -1,6 +1,6 @@
 //! Customer rows and how a full customer is read back.
 
-use crate::db::{Cells, Sql, V, fetch_all, fetch_opt, in_list};
+use crate::db::{Cells, Sql, V, Writes, fetch_all, fetch_opt, in_list};
 use aftercare_app::StoreError;
 use aftercare_app::model::*;
 use aftercare_domain::contact::PhoneNumber;
@@ -369,34 +369,24 @@ pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
 }
 
 /// Writes the child rows of a customer (after deleting old ones on update).
-pub(crate) async fn write_children(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    d: &CustomerDraft,
-) -> Result<(), StoreError> {
-    use crate::db::exec;
+pub(crate) fn write_children(w: &mut Writes, id: i64, d: &CustomerDraft) {
     for p in &d.phones {
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO customer_phones (customer_id, number, label, is_primary) VALUES ($1, $2, $3, $4)",
-            &[V::I(id), V::T(p.number.as_str().into()), V::OptT(p.label.clone()), V::I(p.primary as i64)],
-        )
-        .await?;
+            vec![V::I(id), V::T(p.number.as_str().into()), V::OptT(p.label.clone()), V::I(p.primary as i64)],
+        );
     }
     for m in &d.emails {
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO customer_emails (customer_id, address, match_key, is_primary) VALUES ($1, $2, $3, $4)",
-            &[V::I(id), V::T(m.address.as_str().into()), V::T(m.address.match_key()), V::I(m.primary as i64)],
-        )
-        .await?;
+            vec![V::I(id), V::T(m.address.as_str().into()), V::T(m.address.match_key()), V::I(m.primary as i64)],
+        );
     }
     for a in &d.addresses {
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO customer_addresses (customer_id, label, province, city, district, street, postcode, is_primary) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
+            vec![
                 V::I(id),
                 V::OptT(a.label.clone()),
                 V::OptT(a.province.clone()),
@@ -406,40 +396,30 @@ pub(crate) async fn write_children(
                 V::OptT(a.postcode.clone()),
                 V::I(a.primary as i64),
             ],
-        )
-        .await?;
+        );
     }
     for f in &d.family {
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO customer_family (customer_id, name, relation, birthday) VALUES ($1, $2, $3, $4)",
-            &[V::I(id), V::T(f.name.clone()), V::T(f.relation.clone()), V::OptT(f.birthday.map(|b| b.to_string()))],
-        )
-        .await?;
+            vec![V::I(id), V::T(f.name.clone()), V::T(f.relation.clone()), V::OptT(f.birthday.map(|b| b.to_string()))],
+        );
     }
     for dt in &d.dates {
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO customer_dates (customer_id, label, day) VALUES ($1, $2, $3)",
-            &[V::I(id), V::T(dt.label.clone()), V::T(dt.date.to_string())],
-        )
-        .await?;
+            vec![V::I(id), V::T(dt.label.clone()), V::T(dt.date.to_string())],
+        );
     }
     for t in &d.tags {
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)",
-            &[V::I(id), V::T(t.clone())],
-        )
-        .await?;
+            vec![V::I(id), V::T(t.clone())],
+        );
     }
-    Ok(())
 }
 
-pub(crate) async fn delete_children(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-) -> Result<(), StoreError> {
+/// Deletes the child rows of a customer (before an update writes them again).
+pub(crate) fn delete_children(w: &mut Writes, id: i64) {
     for t in [
         "customer_phones",
         "customer_emails",
@@ -448,33 +428,26 @@ pub(crate) async fn delete_children(
         "customer_dates",
         "customer_tags",
     ] {
-        crate::db::exec(
-            &mut *tx,
+        w.add(
             &format!("DELETE FROM {t} WHERE customer_id = $1"),
-            &[V::I(id)],
-        )
-        .await?;
+            vec![V::I(id)],
+        );
     }
-    Ok(())
 }
 
 /// Records the customers who share a phone or an email of `d` with customer `id` as
 /// duplicate candidates (the smaller id first); pairs already known are left as they are.
-pub(crate) async fn find_duplicates_of(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    d: &CustomerDraft,
-    now: &str,
-) -> Result<(), StoreError> {
+pub(crate) fn duplicates_of(w: &mut Writes, id: i64, d: &CustomerDraft, now: &str) {
     let phones: Vec<String> = d.phones.iter().map(|p| p.number.as_str().into()).collect();
     let keys: Vec<String> = d.emails.iter().map(|m| m.address.match_key()).collect();
-    record_duplicates(tx, id, &phones, &keys, now).await
+    record_duplicates(w, id, &phones, &keys, now)
 }
 
-/// [`find_duplicates_of`] with the phones and emails customer `id` has stored (after a
+/// [`duplicates_of`] with the phones and emails customer `id` has stored (after a
 /// merge brought more).
-pub(crate) async fn find_duplicates_of_stored(
+pub(crate) async fn duplicates_of_stored(
     tx: &mut sqlx::AnyConnection,
+    w: &mut Writes,
     id: i64,
     now: &str,
 ) -> Result<(), StoreError> {
@@ -492,20 +465,15 @@ pub(crate) async fn find_duplicates_of_stored(
     .await?;
     let phones: Vec<String> = phones.into_iter().map(|p| p.0).collect();
     let keys: Vec<String> = keys.into_iter().map(|k| k.0).collect();
-    record_duplicates(tx, id, &phones, &keys, now).await
+    record_duplicates(w, id, &phones, &keys, now);
+    Ok(())
 }
 
-/// One indexed lookup per kind of contact, which almost always finds nobody, then an
-/// insert per pair found. A single `INSERT … SELECT` joining the customer's own rows did
-/// the same but took about a quarter of a create's time (docs/benchmarks.md).
-async fn record_duplicates(
-    tx: &mut sqlx::AnyConnection,
-    id: i64,
-    phones: &[String],
-    keys: &[String],
-    now: &str,
-) -> Result<(), StoreError> {
-    let mut found: Vec<(i64, &str, String)> = Vec::new();
+/// One `INSERT … SELECT` per kind of contact, an indexed lookup of the given values that
+/// almost always finds nobody. (One joining the customer's own stored rows instead of
+/// their values did the same but took about a quarter of a create's time,
+/// docs/benchmarks.md.)
+fn record_duplicates(w: &mut Writes, id: i64, phones: &[String], keys: &[String], now: &str) {
     for (table, col, reason, values) in [
         ("customer_phones", "number", "phone", phones),
         ("customer_emails", "match_key", "email", keys),
@@ -513,28 +481,18 @@ async fn record_duplicates(
         if values.is_empty() {
             continue;
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT customer_id, {col} FROM {table} WHERE customer_id <> "
-        ));
-        sql.bind(V::I(id));
+        let mut sql = Sql::with(
+            &format!(
+                "INSERT INTO duplicate_candidates (a, b, reason, value, found_at) \
+                 SELECT CASE WHEN customer_id < $1 THEN customer_id ELSE $1 END, \
+                 CASE WHEN customer_id < $1 THEN $1 ELSE customer_id END, $2, {col}, $3 \
+                 FROM {table} WHERE customer_id <> $1"
+            ),
+            vec![V::I(id), reason.into(), now.into()],
+        );
         in_list(&mut sql, col, values);
-        let rows: Vec<(i64, String)> = fetch_all(&mut *tx, &sql.text, &sql.args).await?;
-        found.extend(rows.into_iter().map(|(other, v)| (other, reason, v)));
+        // The WHERE before it tells SQLite's parser this ON is not a join's.
+        sql.push(" ON CONFLICT DO NOTHING");
+        w.add_sql(sql);
     }
-    for (other, reason, value) in found {
-        crate::db::exec(
-            &mut *tx,
-            "INSERT INTO duplicate_candidates (a, b, reason, value, found_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            &[
-                V::I(other.min(id)),
-                V::I(other.max(id)),
-                reason.into(),
-                value.into(),
-                now.into(),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
 }

@@ -89,9 +89,10 @@ impl CustomerStore for SqlStore {
                             field: Some("version".into()),
                         });
                     }
-                    customers::delete_children(&mut *tx, id.get()).await?;
-                    customers::write_children(&mut *tx, id.get(), d).await?;
-                    customers::find_duplicates_of(&mut *tx, id.get(), d, now).await?;
+                    let mut w = Writes::default();
+                    customers::delete_children(&mut w, id.get());
+                    customers::write_children(&mut w, id.get(), d);
+                    customers::duplicates_of(&mut w, id.get(), d, now);
                     let before_json = customer_json(before);
                     // The new state for the audit row: the stored profile with the draft written over it.
                     let after = {
@@ -161,8 +162,9 @@ impl CustomerStore for SqlStore {
                         }
                         _ => vec![],
                     };
-                    me.log(
+                    me.log_to(
                         &mut *tx,
+                        &mut w,
                         actor,
                         "update",
                         "customer",
@@ -172,8 +174,8 @@ impl CustomerStore for SqlStore {
                         now,
                     )
                     .await?;
-                    me.timeline_add(
-                        &mut *tx,
+                    timeline_to(
+                        &mut w,
                         id.get(),
                         now,
                         "change",
@@ -181,9 +183,8 @@ impl CustomerStore for SqlStore {
                         Some(id.get()),
                         &changed.join(", "),
                         actor,
-                    )
-                    .await?;
-                    Ok(())
+                    );
+                    w.run(me.db.backend, tx).await
                 })
             })
             .await
@@ -708,9 +709,11 @@ impl CustomerStore for SqlStore {
         exec(&mut *tx, "UPDATE customers SET merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3", &[V::I(keep.get()), now.into(), V::I(drop.get())]).await?;
         crate::purchases::refresh(&mut tx, self.db.backend, &[keep.get(), drop.get()]).await?;
         // The kept customer may now share a number with someone else.
-        customers::find_duplicates_of_stored(&mut tx, keep.get(), now).await?;
-        self.log(
+        let mut w = Writes::default();
+        customers::duplicates_of_stored(&mut tx, &mut w, keep.get(), now).await?;
+        self.log_to(
             &mut tx,
+            &mut w,
             actor,
             "merge",
             "customer",
@@ -720,8 +723,9 @@ impl CustomerStore for SqlStore {
             now,
         )
         .await?;
-        self.log(
+        self.log_to(
             &mut tx,
+            &mut w,
             actor,
             "merged_into",
             "customer",
@@ -731,8 +735,8 @@ impl CustomerStore for SqlStore {
             now,
         )
         .await?;
-        self.timeline_add(
-            &mut tx,
+        timeline_to(
+            &mut w,
             keep.get(),
             now,
             "merge",
@@ -740,8 +744,8 @@ impl CustomerStore for SqlStore {
             Some(drop.get()),
             &format!("{} (#{drop})", d.name),
             actor,
-        )
-        .await?;
+        );
+        w.run(self.db.backend, &mut tx).await?;
         tx.commit().await.map_err(backend_err)
     }
 

@@ -825,6 +825,79 @@ pub(crate) fn like_contains(term: &str) -> String {
     s
 }
 
+/// Writes whose results nobody reads, gathered through a transaction and run in the order
+/// they were added (decision 0026). On SQLite they go to the connection's thread as one
+/// multi-statement query: one hand-off for all of them instead of one each. On PostgreSQL,
+/// whose protocol takes one statement with parameters at a time, they run one after
+/// another. A statement that fails stops the ones after it and fails the whole, and with it
+/// the transaction: only statements whose failure is not an answer to the caller (an
+/// audit row, a change-log event, a timeline entry, a child row) belong here; one whose
+/// conflict means something (a taken reference, a repeated key) runs alone, so its error
+/// can be told apart.
+#[derive(Default)]
+pub(crate) struct Writes(Vec<Sql>);
+
+/// The most parameters one multi-statement query binds. A statement's parameters are
+/// numbered after the ones before it in the query, and SQLite refuses a number above its
+/// limit (32,766 by default); bulk writes go through `bulk_insert`, not here.
+const WRITES_MAX_ARGS: usize = 10_000;
+
+impl Writes {
+    /// Adds a statement, its parameters numbered `$1`, `$2`, … in the text.
+    pub fn add(&mut self, text: &str, args: Vec<V>) -> &mut Self {
+        self.0.push(Sql::with(text, args));
+        self
+    }
+
+    /// Adds a statement built piece by piece.
+    pub fn add_sql(&mut self, sql: Sql) -> &mut Self {
+        self.0.push(sql);
+        self
+    }
+
+    /// Runs the statements on `conn`, in order.
+    pub async fn run(self, backend: Backend, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        match backend {
+            Backend::Sqlite => {
+                use futures_util::TryStreamExt;
+                let mut stmts = self.0.into_iter().peekable();
+                while stmts.peek().is_some() {
+                    let mut all = Sql::default();
+                    let mut n = 0;
+                    while let Some(s) = stmts
+                        .next_if(|s| n == 0 || all.args.len() + s.args.len() <= WRITES_MAX_ARGS)
+                    {
+                        all.append(s);
+                        n += 1;
+                    }
+                    // As in `fetch_sets` (decision 0023): deprecated in sqlx 0.8, still
+                    // what its SQLite driver does with a multi-statement query.
+                    #[allow(deprecated)]
+                    let mut results =
+                        sqlx::query_with(&all.text, args(&all.args)).fetch_many(&mut *conn);
+                    let mut done = 0;
+                    while let Some(r) = results.try_next().await.map_err(backend_err)? {
+                        if r.is_left() {
+                            done += 1;
+                        }
+                    }
+                    if done != n {
+                        return Err(StoreError::Backend(format!(
+                            "{n} statements gave {done} results"
+                        )));
+                    }
+                }
+            }
+            Backend::Postgres => {
+                for s in self.0 {
+                    exec(&mut *conn, &s.text, &s.args).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The rows of several statements read together, in the order they were given.
 pub(crate) struct Sets(std::collections::VecDeque<Vec<AnyRow>>);
 

@@ -7,6 +7,20 @@ use aftercare_domain::RequestId;
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
+/// The statement that queues a mail in the outbox, with [`mail_args`].
+const QUEUE_MAIL: &str = "INSERT INTO outbox (recipient, subject, body, request_id, status, next_attempt_at, created_at) \
+     VALUES ($1, $2, $3, $4, 'pending', $5, $5)";
+
+fn mail_args(to: &str, subject: &str, body: &str, request_id: Option<i64>, now: &str) -> Vec<V> {
+    vec![
+        to.into(),
+        subject.into(),
+        body.into(),
+        V::OptI(request_id),
+        now.into(),
+    ]
+}
+
 /// Queues one mail in the outbox, in the caller's transaction: the delivery job sends it.
 pub(crate) async fn queue_mail(
     tx: &mut AnyConnection,
@@ -18,12 +32,23 @@ pub(crate) async fn queue_mail(
 ) -> StoreResult<()> {
     exec(
         &mut *tx,
-        "INSERT INTO outbox (recipient, subject, body, request_id, status, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
-        &[to.into(), subject.into(), body.into(), V::OptI(request_id), now.into()],
+        QUEUE_MAIL,
+        &mail_args(to, subject, body, request_id, now),
     )
     .await
     .map(drop)
+}
+
+/// [`queue_mail`] into writes the caller runs with its others.
+pub(crate) fn queue_mail_to(
+    w: &mut Writes,
+    to: &str,
+    subject: &str,
+    body: &str,
+    request_id: Option<i64>,
+    now: &str,
+) {
+    w.add(QUEUE_MAIL, mail_args(to, subject, body, request_id, now));
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 //! notifications, mail), and the queue filters.
 
 use crate::db::*;
-use crate::store::SqlStore;
+use crate::store::{SqlStore, timeline_to};
 use aftercare_app::StoreError;
 use aftercare_app::desk_model::*;
 use aftercare_app::ports::*;
@@ -281,21 +281,47 @@ impl SqlStore {
         fx: &Effects,
         now: &str,
     ) -> Result<(), StoreError> {
+        let mut w = Writes::default();
+        self.effects_to(
+            &mut *tx,
+            &mut w,
+            actor,
+            request_id,
+            customer_id,
+            number,
+            fx,
+            now,
+        )
+        .await?;
+        w.run(self.db.backend, tx).await
+    }
+
+    /// [`Self::apply_effects`] into `w`, which the caller runs with its other writes; only
+    /// a message, whose attachments need its id, is written at once.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn effects_to(
+        &self,
+        tx: &mut AnyConnection,
+        w: &mut Writes,
+        actor: &Actor,
+        request_id: i64,
+        customer_id: i64,
+        number: &str,
+        fx: &Effects,
+        now: &str,
+    ) -> Result<(), StoreError> {
         if let Some(earlier) = fx.repeat_of {
             // Its item came back for repair: its month's scorecard figures change.
-            exec(
-                &mut *tx,
+            w.add(
                 "UPDATE requests SET repeated = 1, updated_at = $1 WHERE id = $2",
-                &[now.into(), V::I(earlier.get())],
-            )
-            .await?;
+                vec![now.into(), V::I(earlier.get())],
+            );
         }
         for (kind, from, to) in &fx.history {
-            exec(
-                &mut *tx,
+            w.add(
                 "INSERT INTO request_history (request_id, at, kind, from_value, to_value, actor_label) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
+                vec![
                     V::I(request_id),
                     now.into(),
                     kind.into(),
@@ -303,12 +329,11 @@ impl SqlStore {
                     to.into(),
                     (&actor.label).into(),
                 ],
-            )
-            .await?;
+            );
         }
         for (kind, summary) in &fx.timeline {
-            self.timeline_add(
-                &mut *tx,
+            timeline_to(
+                w,
                 customer_id,
                 now,
                 kind,
@@ -316,8 +341,7 @@ impl SqlStore {
                 Some(request_id),
                 &summary.replace("{number}", number),
                 actor,
-            )
-            .await?;
+            );
         }
         if let Some(m) = &fx.message {
             let mid = insert_id(
@@ -337,11 +361,10 @@ impl SqlStore {
             )
             .await?;
             for a in &m.attachments {
-                exec(
-                    &mut *tx,
+                w.add(
                     "INSERT INTO attachments (request_id, message_id, filename, content_type, size, sha256, content, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &[
+                    vec![
                         V::I(request_id),
                         V::I(mid),
                         (&a.filename).into(),
@@ -351,35 +374,30 @@ impl SqlStore {
                         V::B(a.content.clone()),
                         now.into(),
                     ],
-                )
-                .await?;
+                );
             }
         }
         for m in &fx.mails {
-            crate::outbox::queue_mail(
-                &mut *tx,
+            crate::outbox::queue_mail_to(
+                w,
                 &m.to,
                 &m.subject.replace("{number}", number),
                 &m.body.replace("{number}", number),
                 Some(request_id),
                 now,
-            )
-            .await?;
+            );
         }
         for (user, kind) in &fx.notify {
-            exec(
-                &mut *tx,
+            w.add(
                 "INSERT INTO notifications (user_id, request_id, kind, created_at) VALUES ($1, $2, $3, $4)",
-                &[(*user).into(), V::I(request_id), kind.into(), now.into()],
-            )
-            .await?;
+                vec![(*user).into(), V::I(request_id), kind.into(), now.into()],
+            );
         }
         if let Some((asset, kind, note)) = &fx.asset_event {
-            exec(
-                &mut *tx,
+            w.add(
                 "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
+                vec![
                     (*asset).into(),
                     local_day(now).into(),
                     kind.into(),
@@ -387,16 +405,13 @@ impl SqlStore {
                     V::OptI(actor.user_id.map(UserId::get)),
                     now.into(),
                 ],
-            )
-            .await?;
+            );
         }
         if let Some(message_id) = &fx.received_mail {
-            exec(
-                &mut *tx,
+            w.add(
                 "INSERT INTO mail_received (message_id, request_id, received_at) VALUES ($1, $2, $3)",
-                &[message_id.into(), V::I(request_id), now.into()],
-            )
-            .await?;
+                vec![message_id.into(), V::I(request_id), now.into()],
+            );
         }
         Ok(())
     }

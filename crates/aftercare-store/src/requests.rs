@@ -98,10 +98,22 @@ impl RequestStore for SqlStore {
                     after["number"] = json!(number);
                     after["customer_id"] = json!(r.customer_id);
                     after["service_type"] = json!(r.service_type);
-                    me.log(&mut *tx, &actor, "create", "request", id, None, Some(&after), &now)
-                        .await?;
-                    me.apply_effects(
+                    let mut w = Writes::default();
+                    me.log_to(
                         &mut *tx,
+                        &mut w,
+                        &actor,
+                        "create",
+                        "request",
+                        id,
+                        None,
+                        Some(&after),
+                        &now,
+                    )
+                    .await?;
+                    me.effects_to(
+                        &mut *tx,
+                        &mut w,
                         &actor,
                         id,
                         r.customer_id.get(),
@@ -110,6 +122,7 @@ impl RequestStore for SqlStore {
                         &now,
                     )
                     .await?;
+                    w.run(me.db.backend, tx).await?;
                     Ok((RequestId(id), number))
                 })
             })
@@ -161,8 +174,10 @@ impl RequestStore for SqlStore {
                             continue;
                         }
                         let after = audit_of(r);
-                        me.log(
+                        let mut w = Writes::default();
+                        me.log_to(
                             &mut *tx,
+                            &mut w,
                             &actor,
                             "update",
                             "request",
@@ -172,8 +187,9 @@ impl RequestStore for SqlStore {
                             &now,
                         )
                         .await?;
-                        me.apply_effects(
+                        me.effects_to(
                             &mut *tx,
+                            &mut w,
                             &actor,
                             r.id.get(),
                             r.customer_id.get(),
@@ -182,6 +198,7 @@ impl RequestStore for SqlStore {
                             &now,
                         )
                         .await?;
+                        w.run(me.db.backend, &mut *tx).await?;
                         out.push(true);
                     }
                     Ok(out)

@@ -127,6 +127,28 @@ impl SqlStore {
         after: Option<&Value>,
         now: &str,
     ) -> Result<(), StoreError> {
+        let mut w = Writes::default();
+        self.log_to(tx, &mut w, actor, action, entity, id, before, after, now)
+            .await?;
+        w.run(self.db.backend, tx).await
+    }
+
+    /// [`Self::log`] into `w`: the audit row and the change-log event are added to the
+    /// writes the caller runs with the rest of its own. An Idempotency-Key's row is
+    /// written at once, alone, as its conflict is an answer to the caller.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn log_to(
+        &self,
+        tx: &mut AnyConnection,
+        w: &mut Writes,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        id: i64,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        now: &str,
+    ) -> Result<(), StoreError> {
         // A creation under an Idempotency-Key: its key goes with it, in this transaction.
         // A second effect for the key fails the primary key, and with it this transaction.
         if let (Some(mark), Some(user)) = (&actor.idempotency, actor.user_id)
@@ -154,11 +176,10 @@ impl SqlStore {
                 e => e,
             })?;
         }
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO audit_log (at, actor_id, actor_label, action, entity, entity_id, before_json, after_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
+            vec![
                 V::T(now.into()),
                 V::OptI(actor.user_id.map(UserId::get)),
                 V::T(actor.label.clone()),
@@ -168,32 +189,27 @@ impl SqlStore {
                 V::OptT(before.map(Value::to_string)),
                 V::OptT(after.map(Value::to_string)),
             ],
-        )
-        .await?;
+        );
         if self.db.backend == Backend::Postgres {
             // Sequence values are handed out before commit, so concurrent writers could
             // commit event 11 before event 10 and a reader at cursor 11 would skip 10.
             // This lock, held to commit, makes event ids commit in order. SQLite has one
             // writer at a time already.
-            exec(
-                &mut *tx,
+            w.add(
                 "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l",
-                &[],
-            )
-            .await?;
+                vec![],
+            );
         }
-        exec(
-            &mut *tx,
+        w.add(
             "INSERT INTO events (at, kind, entity, entity_id, payload) VALUES ($1, $2, $3, $4, $5)",
-            &[
+            vec![
                 V::T(now.into()),
                 V::T(format!("{entity}.{action}")),
                 V::T(entity.into()),
                 V::I(id),
                 V::T(json!({ "actor": actor.label, "after": after }).to_string()),
             ],
-        )
-        .await?;
+        );
         Ok(())
     }
 
@@ -249,25 +265,18 @@ impl SqlStore {
         summary: &str,
         actor: &Actor,
     ) -> Result<(), StoreError> {
-        exec(
-            &mut *tx,
-            "INSERT INTO timeline (customer_id, at, kind, touchpoint, ref_id, summary, actor_id, params) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                V::I(customer_id),
-                V::T(at.into()),
-                V::T(kind.into()),
-                V::OptT(touchpoint.map(str::to_string)),
-                V::OptI(ref_id),
-                V::T(summary.into()),
-                V::OptI(actor.user_id.map(UserId::get)),
-                V::OptT(
-                    aftercare_app::timeline_model::params_of(kind, summary).map(|p| p.to_string()),
-                ),
-            ],
-        )
-        .await?;
-        Ok(())
+        let mut w = Writes::default();
+        timeline_to(
+            &mut w,
+            customer_id,
+            at,
+            kind,
+            touchpoint,
+            ref_id,
+            summary,
+            actor,
+        );
+        w.run(self.db.backend, tx).await
     }
 
     /// Inserts one customer with its children, duplicate candidates, audit row and first
@@ -308,13 +317,15 @@ impl SqlStore {
                 },
                 e => e,
             })?;
-        customers::write_children(&mut *tx, id, d).await?;
-        customers::find_duplicates_of(&mut *tx, id, d, now).await?;
+        let mut w = Writes::default();
+        customers::write_children(&mut w, id, d);
+        customers::duplicates_of(&mut w, id, d, now);
         let after = json!({ "name": d.name, "kind": d.kind.code(),
                 "phones": d.phones.iter().map(|p| p.number.as_str()).collect::<Vec<_>>(),
                 "emails": d.emails.iter().map(|e| e.address.as_str()).collect::<Vec<_>>() });
-        self.log(
+        self.log_to(
             &mut *tx,
+            &mut w,
             actor,
             "create",
             "customer",
@@ -324,8 +335,8 @@ impl SqlStore {
             now,
         )
         .await?;
-        self.timeline_add(
-            &mut *tx,
+        timeline_to(
+            &mut w,
             id,
             now,
             "created",
@@ -333,8 +344,8 @@ impl SqlStore {
             Some(id),
             &d.name,
             actor,
-        )
-        .await?;
+        );
+        w.run(self.db.backend, tx).await?;
         Ok(id)
     }
 
@@ -360,6 +371,34 @@ impl SqlStore {
             Some((None,)) => Ok(true),
         }
     }
+}
+
+/// Adds a timeline entry to `w`, with the parameters its summary gives.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn timeline_to(
+    w: &mut Writes,
+    customer_id: i64,
+    at: &str,
+    kind: &str,
+    touchpoint: Option<&str>,
+    ref_id: Option<i64>,
+    summary: &str,
+    actor: &Actor,
+) {
+    w.add(
+        "INSERT INTO timeline (customer_id, at, kind, touchpoint, ref_id, summary, actor_id, params) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            V::I(customer_id),
+            V::T(at.into()),
+            V::T(kind.into()),
+            V::OptT(touchpoint.map(str::to_string)),
+            V::OptI(ref_id),
+            V::T(summary.into()),
+            V::OptI(actor.user_id.map(UserId::get)),
+            V::OptT(aftercare_app::timeline_model::params_of(kind, summary).map(|p| p.to_string())),
+        ],
+    );
 }
 
 pub(crate) fn customer_json(c: &Customer) -> Value {
