@@ -368,7 +368,8 @@ pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
     ]
 }
 
-/// Writes the child rows of a customer (after deleting old ones on update).
+/// Adds the inserts of a customer's child rows to `w` (an update adds
+/// [`delete_children`] first).
 pub(crate) fn write_children(w: &mut Writes, id: i64, d: &CustomerDraft) {
     for p in &d.phones {
         w.add(

@@ -835,12 +835,16 @@ pub(crate) fn like_contains(term: &str) -> String {
 /// conflict means something (a taken reference, a repeated key) runs alone, so its error
 /// can be told apart.
 #[derive(Default)]
+#[must_use = "gathered writes are lost unless run"]
 pub(crate) struct Writes(Vec<Sql>);
 
-/// The most parameters one multi-statement query binds. A statement's parameters are
-/// numbered after the ones before it in the query, and SQLite refuses a number above its
-/// limit (32,766 by default); bulk writes go through `bulk_insert`, not here.
-const WRITES_MAX_ARGS: usize = 10_000;
+/// The most statements one multi-statement query of [`Writes`] holds. sqlx keeps each
+/// query's prepared statements on the connection, keyed by its whole text (100 queries
+/// to a connection): a query of at most this many is kept, so the shapes a hot path
+/// repeats are prepared once; a longer `Writes` (a customer with hundreds of tags) goes
+/// in queries of this many that are prepared, run and dropped, so they neither fill the
+/// cache nor push the hot statements out of it.
+const WRITES_KEPT: usize = 32;
 
 impl Writes {
     /// Adds a statement, its parameters numbered `$1`, `$2`, … in the text.
@@ -860,12 +864,13 @@ impl Writes {
         match backend {
             Backend::Sqlite => {
                 use futures_util::TryStreamExt;
+                let keep = self.0.len() <= WRITES_KEPT;
                 let mut stmts = self.0.into_iter().peekable();
                 while stmts.peek().is_some() {
                     let mut all = Sql::default();
                     let mut n = 0;
-                    while let Some(s) = stmts
-                        .next_if(|s| n == 0 || all.args.len() + s.args.len() <= WRITES_MAX_ARGS)
+                    while n < WRITES_KEPT
+                        && let Some(s) = stmts.next()
                     {
                         all.append(s);
                         n += 1;
@@ -873,8 +878,9 @@ impl Writes {
                     // As in `fetch_sets` (decision 0023): deprecated in sqlx 0.8, still
                     // what its SQLite driver does with a multi-statement query.
                     #[allow(deprecated)]
-                    let mut results =
-                        sqlx::query_with(&all.text, args(&all.args)).fetch_many(&mut *conn);
+                    let mut results = sqlx::query_with(&all.text, args(&all.args))
+                        .persistent(keep)
+                        .fetch_many(&mut *conn);
                     let mut done = 0;
                     while let Some(r) = results.try_next().await.map_err(backend_err)? {
                         if r.is_left() {

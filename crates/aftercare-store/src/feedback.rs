@@ -4,7 +4,7 @@
 
 use crate::customer_rows::split_list;
 use crate::db::*;
-use crate::store::SqlStore;
+use crate::store::{SqlStore, timeline_to};
 use aftercare_app::StoreError;
 use aftercare_app::feedback::*;
 use aftercare_app::model::Page;
@@ -191,22 +191,47 @@ async fn improvement_for(
     .await
 }
 
-/// Checks that each linked record exists, naming the field of the first that does not.
-async fn check_links(
+/// What a new item's statement needs to know first, read in one statement: the item
+/// already taken in from `origin`, if any, else the field of the first linked record that
+/// does not exist, if any.
+async fn known_and_missing(
     tx: &mut AnyConnection,
+    origin: Option<&str>,
     links: &[(&'static str, &str, Option<i64>)],
-) -> Result<(), StoreError> {
-    for (field, table, id) in links {
-        let Some(id) = id else { continue };
-        let sql = format!("SELECT id FROM {table} WHERE id = $1");
-        if scalar(&mut *tx, &sql, &[V::I(*id)]).await?.is_none() {
-            return Err(StoreError::Conflict {
-                code: "reference_not_found",
-                field: Some((*field).into()),
-            });
-        }
+) -> Result<(Option<i64>, Option<&'static str>), StoreError> {
+    let mut sql = Sql::default();
+    if let Some(origin) = origin {
+        sql.push("SELECT CAST(-1 AS BIGINT) AS k, id FROM feedback_items WHERE origin = ")
+            .bind(origin);
     }
-    Ok(())
+    for (i, (_, table, id)) in links.iter().enumerate() {
+        let Some(id) = id else { continue };
+        if !sql.text.is_empty() {
+            sql.push(" UNION ALL ");
+        }
+        sql.push(&format!(
+            "SELECT CAST({i} AS BIGINT) AS k, id FROM {table} WHERE id = "
+        ))
+        .bind(*id);
+    }
+    if sql.text.is_empty() {
+        return Ok((None, None));
+    }
+    let found: Vec<(i64, i64)> = fetch_all(&mut *tx, &sql.text, &sql.args).await?;
+    if let Some((_, id)) = found.iter().find(|(k, _)| *k < 0) {
+        return Ok((Some(*id), None));
+    }
+    let missing = links
+        .iter()
+        .enumerate()
+        .find(|(i, (_, _, id))| {
+            id.is_some()
+                && !found
+                    .iter()
+                    .any(|(k, _)| usize::try_from(*k).ok() == Some(*i))
+        })
+        .map(|(_, (field, _, _))| *field);
+    Ok((None, missing))
 }
 
 fn short(body: &str) -> String {
@@ -227,18 +252,9 @@ impl SqlStore {
         r: &FeedbackRecord,
         now: &str,
     ) -> StoreResult<(FeedbackId, bool)> {
-        if let Some(origin) = &r.origin
-            && let Some(id) = scalar(
-                &mut *tx,
-                "SELECT id FROM feedback_items WHERE origin = $1",
-                &[origin.into()],
-            )
-            .await?
-        {
-            return Ok((FeedbackId(id), false));
-        }
-        check_links(
+        let (known, missing) = known_and_missing(
             &mut *tx,
+            r.origin.as_deref(),
             &[
                 (
                     "customer_id",
@@ -252,6 +268,15 @@ impl SqlStore {
             ],
         )
         .await?;
+        if let Some(id) = known {
+            return Ok((FeedbackId(id), false));
+        }
+        if let Some(field) = missing {
+            return Err(StoreError::Conflict {
+                code: "reference_not_found",
+                field: Some(field.into()),
+            });
+        }
         let improvement = match &r.backlog {
             Some(key) => Some(improvement_for(&mut *tx, key, now).await?),
             None => None,
@@ -314,8 +339,10 @@ impl SqlStore {
             "customer_id": r.customer_id, "product_id": r.product_id, "source": r.source.code(),
             "analysis": status, "sentiment": a.map(|a| a.sentiment.label.code()),
         });
-        self.log(
+        let mut w = Writes::default();
+        self.log_to(
             &mut *tx,
+            &mut w,
             actor,
             "create",
             "feedback",
@@ -326,8 +353,8 @@ impl SqlStore {
         )
         .await?;
         if let Some(customer) = r.customer_id {
-            self.timeline_add(
-                &mut *tx,
+            timeline_to(
+                &mut w,
                 customer.get(),
                 now,
                 "feedback",
@@ -335,9 +362,9 @@ impl SqlStore {
                 Some(id),
                 &short(&r.body),
                 actor,
-            )
-            .await?;
+            );
         }
+        w.run(self.db.backend, tx).await?;
         Ok((FeedbackId(id), true))
     }
 }

@@ -84,8 +84,8 @@ async fn every_gathered_write_lands_and_a_failed_one_takes_its_transaction_with_
             .await
             .unwrap()[0];
         // Sharing a phone and an email with the first: two duplicate candidates. 6,000
-        // tags are 12,000 parameters, more than one multi-statement query binds, so the
-        // writes go in two.
+        // tags are 6,000 statements, far more than one multi-statement query holds: they
+        // go in many, none of them kept prepared.
         let tags: Vec<String> = (0..6_000).map(|i| format!("标签{i}")).collect();
         let second = store
             .create_customers(
