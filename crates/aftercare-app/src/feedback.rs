@@ -337,6 +337,11 @@ where
             .cloned()
     }
 
+    /// Whether this server's analyser has been built yet.
+    pub fn text_model_built(&self) -> bool {
+        self.text.cell.initialized()
+    }
+
     /// The service type a request's text reads as (mail and portal requests, before an
     /// agent looks); none when the text has nothing the model can read.
     pub async fn suggest_type(

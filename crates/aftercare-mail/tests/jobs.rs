@@ -3,7 +3,8 @@
 //! `aftercare serve` processes would: each shared job's effects happen once (one survey
 //! and one mail per occasion, one feedback item per request), a correction made on one
 //! server changes the other's classification within seconds, and when one server stops
-//! the other takes its shared jobs over.
+//! the other takes its shared jobs over. And a server builds its text analyser as its jobs
+//! start.
 
 use aftercare_app::App;
 use aftercare_app::desk::{RequestInput, TransitionInput};
@@ -11,7 +12,7 @@ use aftercare_app::feedback::{FeedbackInput, LabelsInput};
 use aftercare_app::input::{CustomerInput, EmailInput};
 use aftercare_app::jobs::{Runner, Running, app_jobs};
 use aftercare_app::service::Principal;
-use aftercare_domain::feedback::Ladder;
+use aftercare_domain::feedback::{Ladder, Sentiment};
 use aftercare_insight::text::Analyzer;
 use aftercare_mail::{Security, SmtpConfig, SmtpMailer};
 use aftercare_testkit::smtp::SmtpSink;
@@ -218,4 +219,23 @@ async fn two_servers_on_one_database_do_each_shared_round_once() {
     );
     assert_eq!(db.count("SELECT COUNT(*) FROM surveys").await, 7);
     db.cleanup().await;
+}
+
+/// The text analyser is built when a server's jobs start, not by the first text that
+/// needs it: nothing here asks for it, and it is there, reading a complaint as negative.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_builds_its_text_analyser_at_start() {
+    let sink = SmtpSink::start();
+    let db = TestDb::new(Kind::Sqlite).await;
+    let app = db.app();
+    assert!(!app.text_model_built());
+    let running = server(&app, &sink);
+    wait_for("the analyser built", Duration::from_secs(60), async || {
+        app.text_model_built()
+    })
+    .await;
+    let analyzer = app.analyzer().await.unwrap();
+    let read = analyzer.read().unwrap().analyze(COMPLAINT).unwrap();
+    assert_eq!(read.sentiment.label, Sentiment::Negative);
+    running.shutdown().await;
 }

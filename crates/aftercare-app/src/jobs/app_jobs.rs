@@ -331,8 +331,9 @@ impl Job for Campaigns {
     }
 }
 
-/// Brings this server's text analyser up to date with the corrections and dictionary
-/// words staff stored on any server.
+/// Builds this server's text analyser in its first round, at the server's start, then
+/// brings it up to date with the corrections and dictionary words staff stored on any
+/// server.
 pub struct TextModelSync(pub App);
 
 #[async_trait]
@@ -347,6 +348,13 @@ impl Job for TextModelSync {
         Scope::PerServer
     }
     async fn run_once(&self) -> Result<Round, AppError> {
+        // Building it takes about a second of CPU (the dictionary, the training texts):
+        // done at the start, it is neither the first reader's wait nor a cost that lands
+        // on the requests served while it runs.
+        if !self.0.text_model_built() {
+            self.0.analyzer().await?;
+            return Ok(Round::default().count("built", 1));
+        }
         let changed = self.0.sync_text_model().await?;
         Ok(Round::default().count("retrained", usize::from(changed)))
     }
