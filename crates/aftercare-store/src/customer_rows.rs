@@ -372,19 +372,19 @@ pub(crate) fn columns(d: &CustomerDraft) -> Vec<(&'static str, V)> {
 /// [`delete_children`] first).
 pub(crate) fn write_children(w: &mut Writes, id: i64, d: &CustomerDraft) {
     for p in &d.phones {
-        w.add(
+        w.add_apart(
             "INSERT INTO customer_phones (customer_id, number, label, is_primary) VALUES ($1, $2, $3, $4)",
             vec![V::I(id), V::T(p.number.as_str().into()), V::OptT(p.label.clone()), V::I(p.primary as i64)],
         );
     }
     for m in &d.emails {
-        w.add(
+        w.add_apart(
             "INSERT INTO customer_emails (customer_id, address, match_key, is_primary) VALUES ($1, $2, $3, $4)",
             vec![V::I(id), V::T(m.address.as_str().into()), V::T(m.address.match_key()), V::I(m.primary as i64)],
         );
     }
     for a in &d.addresses {
-        w.add(
+        w.add_apart(
             "INSERT INTO customer_addresses (customer_id, label, province, city, district, street, postcode, is_primary) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             vec![
@@ -400,19 +400,19 @@ pub(crate) fn write_children(w: &mut Writes, id: i64, d: &CustomerDraft) {
         );
     }
     for f in &d.family {
-        w.add(
+        w.add_apart(
             "INSERT INTO customer_family (customer_id, name, relation, birthday) VALUES ($1, $2, $3, $4)",
             vec![V::I(id), V::T(f.name.clone()), V::T(f.relation.clone()), V::OptT(f.birthday.map(|b| b.to_string()))],
         );
     }
     for dt in &d.dates {
-        w.add(
+        w.add_apart(
             "INSERT INTO customer_dates (customer_id, label, day) VALUES ($1, $2, $3)",
             vec![V::I(id), V::T(dt.label.clone()), V::T(dt.date.to_string())],
         );
     }
     for t in &d.tags {
-        w.add(
+        w.add_apart(
             "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)",
             vec![V::I(id), V::T(t.clone())],
         );

@@ -445,14 +445,31 @@ impl Sql {
     /// store's statements has one inside a string literal). A `?` (see [`ph`]) cannot be
     /// batched: it would bind to an earlier statement's values on SQLite, silently.
     fn append(&mut self, other: Sql) {
+        if !self.text.is_empty() {
+            self.text.push_str(";\n");
+        }
+        self.renumbered(other);
+    }
+
+    /// Appends `other` as the data-modifying `WITH` query `name` of one PostgreSQL
+    /// statement (`WITH name AS (other)`, or `, name AS (other)` after the first),
+    /// renumbering its parameters as [`Sql::append`] does; the caller ends the statement.
+    fn join_as(&mut self, name: &str, other: Sql) {
+        self.text
+            .push_str(if self.text.is_empty() { "WITH " } else { ", " });
+        self.text.push_str(name);
+        self.text.push_str(" AS (");
+        self.renumbered(other);
+        self.text.push(')');
+    }
+
+    /// Appends `other`'s text with its parameters numbered after this one's.
+    fn renumbered(&mut self, other: Sql) {
         debug_assert!(
             !other.text.contains('?'),
             "`?` placeholders cannot be batched: {}",
             other.text
         );
-        if !self.text.is_empty() {
-            self.text.push_str(";\n");
-        }
         let offset = self.args.len();
         let mut rest = other.text.as_str();
         while let Some(at) = rest.find('$') {
@@ -825,18 +842,33 @@ pub(crate) fn like_contains(term: &str) -> String {
     s
 }
 
-/// Writes whose results nobody reads, gathered through a transaction and run in the order
-/// they were added (decision 0026). On SQLite they go to the connection's thread as one
-/// multi-statement query: one hand-off for all of them instead of one each. On PostgreSQL,
-/// whose protocol takes one statement with parameters at a time, they run one after
-/// another. A statement that fails stops the ones after it and fails the whole, and with it
-/// the transaction: only statements whose failure is not an answer to the caller (an
-/// audit row, a change-log event, a timeline entry, a child row) belong here; one whose
-/// conflict means something (a taken reference, a repeated key) runs alone, so its error
-/// can be told apart.
+/// Writes whose results nobody reads, gathered through a transaction and run at its end
+/// (decisions 0026 and 0027). On SQLite they go to the connection's thread as one
+/// multi-statement query, in the order they were added: one hand-off for all of them
+/// instead of one each. PostgreSQL's protocol takes one statement with parameters at a
+/// time, so there the statements added with [`Writes::add_apart`] that follow each other
+/// are joined into one statement of data-modifying `WITH` queries (one round trip for them
+/// instead of one each), and the others run alone, in order. A statement that fails stops
+/// the ones after it and fails the whole, and with it the transaction: only statements
+/// whose failure is not an answer to the caller (an audit row, a change-log event, a
+/// timeline entry, a child row) belong here; one whose conflict means something (a taken
+/// reference, a repeated key) runs alone, so its error can be told apart.
 #[derive(Default)]
 #[must_use = "gathered writes are lost unless run"]
-pub(crate) struct Writes(Vec<Sql>);
+pub(crate) struct Writes(Vec<(Sql, Order)>);
+
+/// How a gathered statement may run beside the others on PostgreSQL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// After every statement before it, seeing what they wrote, and before every one after.
+    After,
+    /// In one statement with its neighbours: the sub-statements of one `WITH` see none of
+    /// each other's writes and run in no set order.
+    Apart,
+    /// Apart, but never in one statement with another of its kind, so that those keep the
+    /// order they were added in (change-log events, whose ids say their order).
+    OneApart,
+}
 
 /// The most statements one multi-statement query of [`Writes`] holds. sqlx keeps each
 /// query's prepared statements on the connection, keyed by its whole text (100 queries
@@ -847,30 +879,46 @@ pub(crate) struct Writes(Vec<Sql>);
 const WRITES_KEPT: usize = 32;
 
 impl Writes {
-    /// Adds a statement, its parameters numbered `$1`, `$2`, … in the text.
+    /// Adds a statement, its parameters numbered `$1`, `$2`, … in the text. It runs after
+    /// every statement added before it and sees what they wrote.
     pub fn add(&mut self, text: &str, args: Vec<V>) -> &mut Self {
-        self.0.push(Sql::with(text, args));
+        self.0.push((Sql::with(text, args), Order::After));
         self
     }
 
-    /// Adds a statement built piece by piece.
+    /// Adds a statement built piece by piece, to run as [`Writes::add`]'s do.
     pub fn add_sql(&mut self, sql: Sql) -> &mut Self {
-        self.0.push(sql);
+        self.0.push((sql, Order::After));
         self
     }
 
-    /// Runs the statements on `conn`, in order.
+    /// Adds a statement that reads no table the others write and writes no row another
+    /// one touches (an audit row, a timeline entry, a new child row): on PostgreSQL it may
+    /// run in one statement with the ones beside it.
+    pub fn add_apart(&mut self, text: &str, args: Vec<V>) -> &mut Self {
+        self.0.push((Sql::with(text, args), Order::Apart));
+        self
+    }
+
+    /// Adds a change-log event's insert: apart from the others, but never in one
+    /// statement with another event, so events get their ids in the order they were added.
+    pub fn add_event(&mut self, text: &str, args: Vec<V>) -> &mut Self {
+        self.0.push((Sql::with(text, args), Order::OneApart));
+        self
+    }
+
+    /// Runs the statements on `conn`.
     pub async fn run(self, backend: Backend, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let keep = self.0.len() <= WRITES_KEPT;
         match backend {
             Backend::Sqlite => {
                 use futures_util::TryStreamExt;
-                let keep = self.0.len() <= WRITES_KEPT;
                 let mut stmts = self.0.into_iter().peekable();
                 while stmts.peek().is_some() {
                     let mut all = Sql::default();
                     let mut n = 0;
                     while n < WRITES_KEPT
-                        && let Some(s) = stmts.next()
+                        && let Some((s, _)) = stmts.next()
                     {
                         all.append(s);
                         n += 1;
@@ -895,13 +943,53 @@ impl Writes {
                 }
             }
             Backend::Postgres => {
-                for s in self.0 {
-                    exec(&mut *conn, &s.text, &s.args).await?;
+                for s in joined_apart(self.0) {
+                    sqlx::query_with(&s.text, args(&s.args))
+                        .persistent(keep)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(backend_err)?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// PostgreSQL's statements for gathered writes: each run of statements that may go apart
+/// joined into one (`WITH w1 AS (…), w2 AS (…) SELECT 1`, at most [`WRITES_KEPT`] and
+/// one event to a statement), the others as they are, in the order they were added.
+fn joined_apart(stmts: Vec<(Sql, Order)>) -> Vec<Sql> {
+    let mut out = Vec::new();
+    let mut run: Vec<Sql> = Vec::new();
+    let mut event_in_run = false;
+    let flush = |run: &mut Vec<Sql>, out: &mut Vec<Sql>| match run.len() {
+        0 => {}
+        1 => out.extend(run.pop()),
+        _ => {
+            let mut all = Sql::default();
+            for (i, s) in run.drain(..).enumerate() {
+                all.join_as(&format!("w{}", i + 1), s);
+            }
+            all.push(" SELECT 1");
+            out.push(all);
+        }
+    };
+    for (s, order) in stmts {
+        let full = run.len() >= WRITES_KEPT || (order == Order::OneApart && event_in_run);
+        if order == Order::After || full {
+            flush(&mut run, &mut out);
+            event_in_run = false;
+        }
+        if order == Order::After {
+            out.push(s);
+        } else {
+            event_in_run |= order == Order::OneApart;
+            run.push(s);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// The rows of several statements read together, in the order they were given.
@@ -980,6 +1068,57 @@ pub(crate) async fn fetch_sets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_joins_the_writes_that_go_apart_and_keeps_the_others_in_order() {
+        let mut w = Writes::default();
+        w.add("DELETE FROM a WHERE x = $1", vec![V::I(1)])
+            .add_apart("INSERT INTO b (x) VALUES ($1)", vec![V::I(2)])
+            .add_apart(
+                "INSERT INTO c (x, y) VALUES ($1, $2)",
+                vec![V::I(3), V::I(4)],
+            )
+            .add_event("INSERT INTO events (x) VALUES ($1)", vec![V::I(5)])
+            .add_apart("INSERT INTO d (x) VALUES ($1)", vec![V::I(6)])
+            .add_event("INSERT INTO events (x) VALUES ($1)", vec![V::I(7)])
+            .add(
+                "INSERT INTO e (x) SELECT x FROM b WHERE x = $1",
+                vec![V::I(8)],
+            )
+            .add_apart("INSERT INTO f (x) VALUES ($1)", vec![V::I(9)]);
+        let joined = joined_apart(w.0);
+        let texts: Vec<&str> = joined.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "DELETE FROM a WHERE x = $1",
+                // A second event starts a statement of its own, so events keep their order.
+                "WITH w1 AS (INSERT INTO b (x) VALUES ($1)), \
+                 w2 AS (INSERT INTO c (x, y) VALUES ($2, $3)), \
+                 w3 AS (INSERT INTO events (x) VALUES ($4)), \
+                 w4 AS (INSERT INTO d (x) VALUES ($5)) SELECT 1",
+                "INSERT INTO events (x) VALUES ($1)",
+                "INSERT INTO e (x) SELECT x FROM b WHERE x = $1",
+                "INSERT INTO f (x) VALUES ($1)",
+            ]
+        );
+        let firsts: Vec<i64> = joined
+            .iter()
+            .map(|s| match s.args.last() {
+                Some(V::I(i)) => *i,
+                _ => -1,
+            })
+            .collect();
+        assert_eq!(firsts, [1, 6, 7, 8, 9]);
+
+        // At most `WRITES_KEPT` to a statement.
+        let mut w = Writes::default();
+        for i in 0..(WRITES_KEPT as i64 * 2 + 1) {
+            w.add_apart("INSERT INTO t (x) VALUES ($1)", vec![V::I(i)]);
+        }
+        let sizes: Vec<usize> = joined_apart(w.0).iter().map(|s| s.args.len()).collect();
+        assert_eq!(sizes, [WRITES_KEPT, WRITES_KEPT, 1]);
+    }
 
     #[test]
     fn appended_statements_number_their_parameters_after_the_ones_before() {

@@ -48,7 +48,7 @@ pub(crate) fn queue_mail_to(
     request_id: Option<i64>,
     now: &str,
 ) {
-    w.add(QUEUE_MAIL, mail_args(to, subject, body, request_id, now));
+    w.add_apart(QUEUE_MAIL, mail_args(to, subject, body, request_id, now));
 }
 
 #[async_trait]

@@ -318,7 +318,7 @@ impl SqlStore {
             );
         }
         for (kind, from, to) in &fx.history {
-            w.add(
+            w.add_apart(
                 "INSERT INTO request_history (request_id, at, kind, from_value, to_value, actor_label) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 vec![
@@ -361,7 +361,7 @@ impl SqlStore {
             )
             .await?;
             for a in &m.attachments {
-                w.add(
+                w.add_apart(
                     "INSERT INTO attachments (request_id, message_id, filename, content_type, size, sha256, content, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     vec![
@@ -388,13 +388,13 @@ impl SqlStore {
             );
         }
         for (user, kind) in &fx.notify {
-            w.add(
+            w.add_apart(
                 "INSERT INTO notifications (user_id, request_id, kind, created_at) VALUES ($1, $2, $3, $4)",
                 vec![(*user).into(), V::I(request_id), kind.into(), now.into()],
             );
         }
         if let Some((asset, kind, note)) = &fx.asset_event {
-            w.add(
+            w.add_apart(
                 "INSERT INTO asset_events (asset_id, day, kind, note, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 vec![
@@ -408,7 +408,7 @@ impl SqlStore {
             );
         }
         if let Some(message_id) = &fx.received_mail {
-            w.add(
+            w.add_apart(
                 "INSERT INTO mail_received (message_id, request_id, received_at) VALUES ($1, $2, $3)",
                 vec![message_id.into(), V::I(request_id), now.into()],
             );

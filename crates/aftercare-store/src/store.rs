@@ -176,7 +176,7 @@ impl SqlStore {
                 e => e,
             })?;
         }
-        w.add(
+        w.add_apart(
             "INSERT INTO audit_log (at, actor_id, actor_label, action, entity, entity_id, before_json, after_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             vec![
@@ -190,18 +190,18 @@ impl SqlStore {
                 V::OptT(after.map(Value::to_string)),
             ],
         );
-        if self.db.backend == Backend::Postgres {
-            // Sequence values are handed out before commit, so concurrent writers could
-            // commit event 11 before event 10 and a reader at cursor 11 would skip 10.
-            // This lock, held to commit, makes event ids commit in order. SQLite has one
-            // writer at a time already.
-            w.add(
-                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l",
-                vec![],
-            );
-        }
-        w.add(
-            "INSERT INTO events (at, kind, entity, entity_id, payload) VALUES ($1, $2, $3, $4, $5)",
+        // Sequence values are handed out before commit, so on PostgreSQL concurrent
+        // writers could commit event 11 before event 10 and a reader at cursor 11 would
+        // skip 10. A lock held to commit, taken by the insert itself before the row (and
+        // its id) is made, makes event ids commit in order. SQLite has one writer at a time
+        // already.
+        w.add_event(
+            if self.db.backend == Backend::Postgres {
+                "INSERT INTO events (at, kind, entity, entity_id, payload) \
+                 SELECT $1, $2, $3, $4, $5 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l"
+            } else {
+                "INSERT INTO events (at, kind, entity, entity_id, payload) VALUES ($1, $2, $3, $4, $5)"
+            },
             vec![
                 V::T(now.into()),
                 V::T(format!("{entity}.{action}")),
@@ -385,7 +385,7 @@ pub(crate) fn timeline_to(
     summary: &str,
     actor: &Actor,
 ) {
-    w.add(
+    w.add_apart(
         "INSERT INTO timeline (customer_id, at, kind, touchpoint, ref_id, summary, actor_id, params) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         vec![

@@ -1,7 +1,8 @@
 //! Writes gathered through a transaction and run together (decision 0026), on a real
 //! SQLite file and a real PostgreSQL server: every statement lands, in a create and an
 //! update alike, however many there are; one that fails takes the whole transaction with
-//! it, and the connection serves the next write.
+//! it, and the connection serves the next write; on PostgreSQL, where statements that go
+//! apart are joined into one, change-log events keep their order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aftercare_app::StoreError;
@@ -176,13 +177,38 @@ async fn every_gathered_write_lands_and_a_failed_one_takes_its_transaction_with_
         );
 
         // The writer goes on: the next create lands whole.
-        store
+        let third = store
             .create_customers(&actor, &[draft("李雷", &["13700000003"], &[], vec![])], now)
             .await
-            .unwrap();
+            .unwrap()[0];
         assert_eq!(
             db.count("SELECT COUNT(*) FROM customers").await,
             3,
+            "{kind:?}"
+        );
+
+        // A merge logs two changes: on PostgreSQL its writes go in joined statements, and
+        // the two events still get their ids in the order they were written.
+        store
+            .merge_customers(&actor, first, third, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            db.count(&format!(
+                "SELECT COUNT(*) FROM events a JOIN events b ON a.id < b.id \
+                 WHERE a.kind = 'customer.merge' AND a.entity_id = {} \
+                 AND b.kind = 'customer.merged_into' AND b.entity_id = {}",
+                first.get(),
+                third.get()
+            ))
+            .await,
+            1,
+            "{kind:?}"
+        );
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('merge', 'merged_into')")
+                .await,
+            2,
             "{kind:?}"
         );
         db.cleanup().await;
