@@ -419,7 +419,8 @@ pub(crate) fn write_children(w: &mut Writes, id: i64, d: &CustomerDraft) {
     }
 }
 
-/// Deletes the child rows of a customer (before an update writes them again).
+/// Deletes the child rows of a customer (before an update writes them again): each table's
+/// apart from the others, and all of them before what is added after.
 pub(crate) fn delete_children(w: &mut Writes, id: i64) {
     for t in [
         "customer_phones",
@@ -429,11 +430,12 @@ pub(crate) fn delete_children(w: &mut Writes, id: i64) {
         "customer_dates",
         "customer_tags",
     ] {
-        w.add(
+        w.add_apart(
             &format!("DELETE FROM {t} WHERE customer_id = $1"),
             vec![V::I(id)],
         );
     }
+    w.barrier();
 }
 
 /// Records the customers who share a phone or an email of `d` with customer `id` as
@@ -494,6 +496,7 @@ fn record_duplicates(w: &mut Writes, id: i64, phones: &[String], keys: &[String]
         in_list(&mut sql, col, values);
         // The WHERE before it tells SQLite's parser this ON is not a join's.
         sql.push(" ON CONFLICT DO NOTHING");
-        w.add_sql(sql);
+        // It reads other customers' rows only, which nothing gathered with it writes.
+        w.add_sql_apart(sql);
     }
 }

@@ -868,6 +868,8 @@ enum Order {
     /// Apart, but never in one statement with another of its kind, so that those keep the
     /// order they were added in (change-log events, whose ids say their order).
     OneApart,
+    /// No statement: the ones added after it see what the ones before it wrote.
+    Barrier,
 }
 
 /// The most statements one multi-statement query of [`Writes`] holds. sqlx keeps each
@@ -886,17 +888,25 @@ impl Writes {
         self
     }
 
-    /// Adds a statement built piece by piece, to run as [`Writes::add`]'s do.
-    pub fn add_sql(&mut self, sql: Sql) -> &mut Self {
-        self.0.push((sql, Order::After));
-        self
-    }
-
     /// Adds a statement that reads no table the others write and writes no row another
     /// one touches (an audit row, a timeline entry, a new child row): on PostgreSQL it may
     /// run in one statement with the ones beside it.
     pub fn add_apart(&mut self, text: &str, args: Vec<V>) -> &mut Self {
         self.0.push((Sql::with(text, args), Order::Apart));
+        self
+    }
+
+    /// [`Writes::add_apart`] for a statement built piece by piece.
+    pub fn add_sql_apart(&mut self, sql: Sql) -> &mut Self {
+        self.0.push((sql, Order::Apart));
+        self
+    }
+
+    /// Makes the statements added from now on see what the ones added before wrote (on
+    /// PostgreSQL, no statement joins ones from both sides): so the statements of each
+    /// side may go apart among themselves.
+    pub fn barrier(&mut self) -> &mut Self {
+        self.0.push((Sql::default(), Order::Barrier));
         self
     }
 
@@ -909,11 +919,13 @@ impl Writes {
 
     /// Runs the statements on `conn`.
     pub async fn run(self, backend: Backend, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        let keep = self.0.len() <= WRITES_KEPT;
+        let mut stmts = self.0;
+        stmts.retain(|(_, order)| *order != Order::Barrier || backend == Backend::Postgres);
+        let keep = stmts.len() <= WRITES_KEPT;
         match backend {
             Backend::Sqlite => {
                 use futures_util::TryStreamExt;
-                let mut stmts = self.0.into_iter().peekable();
+                let mut stmts = stmts.into_iter().peekable();
                 while stmts.peek().is_some() {
                     let mut all = Sql::default();
                     let mut n = 0;
@@ -943,7 +955,7 @@ impl Writes {
                 }
             }
             Backend::Postgres => {
-                for s in joined_apart(self.0) {
+                for s in joined_apart(stmts) {
                     sqlx::query_with(&s.text, args(&s.args))
                         .persistent(keep)
                         .execute(&mut *conn)
@@ -976,14 +988,15 @@ fn joined_apart(stmts: Vec<(Sql, Order)>) -> Vec<Sql> {
         }
     };
     for (s, order) in stmts {
+        let alone = matches!(order, Order::After | Order::Barrier);
         let full = run.len() >= WRITES_KEPT || (order == Order::OneApart && event_in_run);
-        if order == Order::After || full {
+        if alone || full {
             flush(&mut run, &mut out);
             event_in_run = false;
         }
         if order == Order::After {
             out.push(s);
-        } else {
+        } else if order != Order::Barrier {
             event_in_run |= order == Order::OneApart;
             run.push(s);
         }
@@ -1085,7 +1098,10 @@ mod tests {
                 "INSERT INTO e (x) SELECT x FROM b WHERE x = $1",
                 vec![V::I(8)],
             )
-            .add_apart("INSERT INTO f (x) VALUES ($1)", vec![V::I(9)]);
+            .add_apart("INSERT INTO f (x) VALUES ($1)", vec![V::I(9)])
+            .add_apart("INSERT INTO g (x) VALUES ($1)", vec![V::I(10)])
+            .barrier()
+            .add_apart("INSERT INTO h (x) VALUES ($1)", vec![V::I(11)]);
         let joined = joined_apart(w.0);
         let texts: Vec<&str> = joined.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(
@@ -1099,7 +1115,10 @@ mod tests {
                  w4 AS (INSERT INTO d (x) VALUES ($5)) SELECT 1",
                 "INSERT INTO events (x) VALUES ($1)",
                 "INSERT INTO e (x) SELECT x FROM b WHERE x = $1",
-                "INSERT INTO f (x) VALUES ($1)",
+                "WITH w1 AS (INSERT INTO f (x) VALUES ($1)), \
+                 w2 AS (INSERT INTO g (x) VALUES ($2)) SELECT 1",
+                // Nothing joins the statements on both sides of a barrier.
+                "INSERT INTO h (x) VALUES ($1)",
             ]
         );
         let firsts: Vec<i64> = joined
@@ -1109,7 +1128,7 @@ mod tests {
                 _ => -1,
             })
             .collect();
-        assert_eq!(firsts, [1, 6, 7, 8, 9]);
+        assert_eq!(firsts, [1, 6, 7, 8, 10, 11]);
 
         // At most `WRITES_KEPT` to a statement.
         let mut w = Writes::default();
