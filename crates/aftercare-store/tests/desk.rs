@@ -1762,6 +1762,43 @@ async fn the_promise_check_flags_what_the_desk_does_not_keep(kind: Kind) {
     db.cleanup().await;
 }
 
+/// A request's number is drawn and written in the statement that inserts it: the year's
+/// sequence, six digits and more past 999,999, as `request_number` writes them.
+async fn request_numbers_go_past_six_digits(kind: Kind) {
+    let db = fresh(kind).await;
+    let clock = ManualClock::at(MONDAY_10);
+    let app = db.app_at(&clock);
+    let w = world(&app).await;
+    let (_, first) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+    assert_eq!(first, "SR-2026-000001");
+    assert_eq!(
+        db.count("UPDATE request_numbers SET last = 999998 WHERE year = 2026 RETURNING last")
+            .await,
+        999_998
+    );
+    let mut numbers = vec![];
+    for _ in 0..2 {
+        let (id, number) = app.open_request(&w.agent, &repair(&w)).await.unwrap();
+        let stored = app
+            .request_detail(&w.agent, id)
+            .await
+            .unwrap()
+            .request
+            .number;
+        assert_eq!(stored, number);
+        numbers.push(number);
+    }
+    assert_eq!(
+        numbers,
+        [
+            aftercare_domain::request::request_number(2026, 999_999),
+            aftercare_domain::request::request_number(2026, 1_000_000),
+        ]
+    );
+    assert_eq!(numbers, ["SR-2026-999999", "SR-2026-1000000"]);
+    db.cleanup().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -1784,6 +1821,7 @@ mod on_sqlite_and_postgres {
         customers_book_a_free_slot_with_their_technician,
         china_public_days_are_known_and_next_years_are_loaded,
         the_promise_check_flags_what_the_desk_does_not_keep,
+        request_numbers_go_past_six_digits,
     );
     use super::BOTH;
 }
