@@ -848,7 +848,7 @@ pub(crate) fn like_contains(term: &str) -> String {
 /// instead of one each. PostgreSQL's protocol takes one statement with parameters at a
 /// time, so there the statements added with [`Writes::add_apart`] that follow each other
 /// are joined into one statement of data-modifying `WITH` queries (one round trip for them
-/// instead of one each), and the others run alone, in order. A statement that fails stops
+/// instead of one each), at most one to a table, and the others run alone, in order. A statement that fails stops
 /// the ones after it and fails the whole, and with it the transaction: only statements
 /// whose failure is not an answer to the caller (an audit row, a change-log event, a
 /// timeline entry, a child row) belong here; one whose conflict means something (a taken
@@ -863,11 +863,8 @@ enum Order {
     /// After every statement before it, seeing what they wrote, and before every one after.
     After,
     /// In one statement with its neighbours: the sub-statements of one `WITH` see none of
-    /// each other's writes and run in no set order.
+    /// each other's writes and run in no set order (PostgreSQL runs them last to first).
     Apart,
-    /// Apart, but never in one statement with another of its kind, so that those keep the
-    /// order they were added in (change-log events, whose ids say their order).
-    OneApart,
     /// No statement: the ones added after it see what the ones before it wrote.
     Barrier,
 }
@@ -888,9 +885,11 @@ impl Writes {
         self
     }
 
-    /// Adds a statement that reads no table the others write and writes no row another
-    /// one touches (an audit row, a timeline entry, a new child row): on PostgreSQL it may
-    /// run in one statement with the ones beside it.
+    /// Adds a statement that reads no row the others write and writes no row another one
+    /// touches (an audit row, a change-log event, a timeline entry, a new child row): on
+    /// PostgreSQL it may run in one statement with the ones beside it that write other
+    /// tables. An `INSERT`, `UPDATE` or `DELETE` (its table is read from its start), so
+    /// that two of one table keep their order, and with it the order of their ids.
     pub fn add_apart(&mut self, text: &str, args: Vec<V>) -> &mut Self {
         self.0.push((Sql::with(text, args), Order::Apart));
         self
@@ -910,18 +909,11 @@ impl Writes {
         self
     }
 
-    /// Adds a change-log event's insert: apart from the others, but never in one
-    /// statement with another event, so events get their ids in the order they were added.
-    pub fn add_event(&mut self, text: &str, args: Vec<V>) -> &mut Self {
-        self.0.push((Sql::with(text, args), Order::OneApart));
-        self
-    }
-
     /// Runs the statements on `conn`.
     pub async fn run(self, backend: Backend, conn: &mut AnyConnection) -> Result<(), StoreError> {
         let mut stmts = self.0;
         stmts.retain(|(_, order)| *order != Order::Barrier || backend == Backend::Postgres);
-        let keep = stmts.len() <= WRITES_KEPT;
+        let keep = stmts.iter().filter(|(_, o)| *o != Order::Barrier).count() <= WRITES_KEPT;
         match backend {
             Backend::Sqlite => {
                 use futures_util::TryStreamExt;
@@ -969,12 +961,16 @@ impl Writes {
 }
 
 /// PostgreSQL's statements for gathered writes: each run of statements that may go apart
-/// joined into one (`WITH w1 AS (…), w2 AS (…) SELECT 1`, at most [`WRITES_KEPT`] and
-/// one event to a statement), the others as they are, in the order they were added.
+/// joined into one (`WITH w1 AS (…), w2 AS (…) SELECT 1`, at most [`WRITES_KEPT`] to a
+/// statement and one to a table), the others as they are, in the order they were added.
+/// PostgreSQL runs the queries of one `WITH` in an order it does not promise (last to
+/// first, as it is): one statement to a table keeps the rows of each table, and their
+/// ids, in the order they were added, which is what readers sort by (a customer's phones,
+/// a request's history, the change log).
 fn joined_apart(stmts: Vec<(Sql, Order)>) -> Vec<Sql> {
     let mut out = Vec::new();
     let mut run: Vec<Sql> = Vec::new();
-    let mut event_in_run = false;
+    let mut tables: Vec<String> = Vec::new();
     let flush = |run: &mut Vec<Sql>, out: &mut Vec<Sql>| match run.len() {
         0 => {}
         1 => out.extend(run.pop()),
@@ -988,21 +984,37 @@ fn joined_apart(stmts: Vec<(Sql, Order)>) -> Vec<Sql> {
         }
     };
     for (s, order) in stmts {
-        let alone = matches!(order, Order::After | Order::Barrier);
-        let full = run.len() >= WRITES_KEPT || (order == Order::OneApart && event_in_run);
+        let table = (order == Order::Apart)
+            .then(|| target_table(&s.text))
+            .flatten();
+        let alone = order != Order::Apart || table.is_none();
+        let full = run.len() >= WRITES_KEPT || table.as_ref().is_some_and(|t| tables.contains(t));
         if alone || full {
             flush(&mut run, &mut out);
-            event_in_run = false;
+            tables.clear();
         }
-        if order == Order::After {
-            out.push(s);
-        } else if order != Order::Barrier {
-            event_in_run |= order == Order::OneApart;
-            run.push(s);
+        match (order, table) {
+            (Order::Barrier, _) => {}
+            (_, Some(t)) => {
+                tables.push(t);
+                run.push(s);
+            }
+            (_, None) => out.push(s),
         }
     }
     flush(&mut run, &mut out);
     out
+}
+
+/// The table an `INSERT INTO t`, `UPDATE t` or `DELETE FROM t` writes, by its text.
+fn target_table(text: &str) -> Option<String> {
+    let rest = ["INSERT INTO ", "DELETE FROM ", "UPDATE "]
+        .iter()
+        .find_map(|p| text.trim_start().strip_prefix(p))?;
+    rest.split([' ', '(', '\n'])
+        .next()
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
 }
 
 /// The rows of several statements read together, in the order they were given.
@@ -1091,49 +1103,55 @@ mod tests {
                 "INSERT INTO c (x, y) VALUES ($1, $2)",
                 vec![V::I(3), V::I(4)],
             )
-            .add_event("INSERT INTO events (x) VALUES ($1)", vec![V::I(5)])
-            .add_apart("INSERT INTO d (x) VALUES ($1)", vec![V::I(6)])
-            .add_event("INSERT INTO events (x) VALUES ($1)", vec![V::I(7)])
+            .add_apart("INSERT INTO events (x) VALUES ($1)", vec![V::I(5)])
+            .add_apart("INSERT INTO d(x) VALUES ($1)", vec![V::I(6)])
+            .add_apart("INSERT INTO events (x) SELECT $1", vec![V::I(7)])
+            .add_apart("INSERT INTO b (x) VALUES ($1)", vec![V::I(8)])
             .add(
                 "INSERT INTO e (x) SELECT x FROM b WHERE x = $1",
-                vec![V::I(8)],
+                vec![V::I(9)],
             )
-            .add_apart("INSERT INTO f (x) VALUES ($1)", vec![V::I(9)])
-            .add_apart("INSERT INTO g (x) VALUES ($1)", vec![V::I(10)])
+            .add_apart("INSERT INTO f (x) VALUES ($1)", vec![V::I(10)])
+            .add_apart("UPDATE g SET x = $1", vec![V::I(11)])
             .barrier()
-            .add_apart("INSERT INTO h (x) VALUES ($1)", vec![V::I(11)]);
+            .add_apart("DELETE FROM h WHERE x = $1", vec![V::I(12)])
+            .add_apart("SELECT 1 FROM i WHERE x = $1", vec![V::I(13)]);
         let joined = joined_apart(w.0);
         let texts: Vec<&str> = joined.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(
             texts,
             [
                 "DELETE FROM a WHERE x = $1",
-                // A second event starts a statement of its own, so events keep their order.
+                // A second statement on a table starts a statement of its own, so the
+                // rows of each table keep their order.
                 "WITH w1 AS (INSERT INTO b (x) VALUES ($1)), \
                  w2 AS (INSERT INTO c (x, y) VALUES ($2, $3)), \
                  w3 AS (INSERT INTO events (x) VALUES ($4)), \
-                 w4 AS (INSERT INTO d (x) VALUES ($5)) SELECT 1",
-                "INSERT INTO events (x) VALUES ($1)",
+                 w4 AS (INSERT INTO d(x) VALUES ($5)) SELECT 1",
+                "WITH w1 AS (INSERT INTO events (x) SELECT $1), \
+                 w2 AS (INSERT INTO b (x) VALUES ($2)) SELECT 1",
                 "INSERT INTO e (x) SELECT x FROM b WHERE x = $1",
                 "WITH w1 AS (INSERT INTO f (x) VALUES ($1)), \
-                 w2 AS (INSERT INTO g (x) VALUES ($2)) SELECT 1",
-                // Nothing joins the statements on both sides of a barrier.
-                "INSERT INTO h (x) VALUES ($1)",
+                 w2 AS (UPDATE g SET x = $2) SELECT 1",
+                // Nothing joins the statements on both sides of a barrier, and a
+                // statement that writes no table it can name runs alone.
+                "DELETE FROM h WHERE x = $1",
+                "SELECT 1 FROM i WHERE x = $1",
             ]
         );
-        let firsts: Vec<i64> = joined
+        let lasts: Vec<i64> = joined
             .iter()
             .map(|s| match s.args.last() {
                 Some(V::I(i)) => *i,
                 _ => -1,
             })
             .collect();
-        assert_eq!(firsts, [1, 6, 7, 8, 10, 11]);
+        assert_eq!(lasts, [1, 6, 8, 9, 11, 12, 13]);
 
         // At most `WRITES_KEPT` to a statement.
         let mut w = Writes::default();
         for i in 0..(WRITES_KEPT as i64 * 2 + 1) {
-            w.add_apart("INSERT INTO t (x) VALUES ($1)", vec![V::I(i)]);
+            w.add_apart(&format!("INSERT INTO t{i} (x) VALUES ($1)"), vec![V::I(i)]);
         }
         let sizes: Vec<usize> = joined_apart(w.0).iter().map(|s| s.args.len()).collect();
         assert_eq!(sizes, [WRITES_KEPT, WRITES_KEPT, 1]);

@@ -10,13 +10,13 @@ use aftercare_app::ports::*;
 use aftercare_domain::RequestId;
 use aftercare_domain::calendar::china_date;
 use aftercare_domain::ids::*;
+use aftercare_domain::request::request_number;
+use async_trait::async_trait;
 
 /// Sorting by resolution due puts requests without one last, on both databases (SQLite
 /// sorts NULL first, PostgreSQL last).
 const NO_DUE: &str = "9999-12-31";
 const DUE_KEY: &str = "COALESCE(r.resolution_due, '9999-12-31')";
-use aftercare_domain::request::request_number;
-use async_trait::async_trait;
 
 /// Draws the next number of the year in `vals[0]` and inserts the request with it, in one
 /// round trip: `cols` and the rest of `vals` are the request's other columns. Returns its

@@ -195,7 +195,7 @@ impl SqlStore {
         // skip 10. A lock held to commit, taken by the insert itself before the row (and
         // its id) is made, makes event ids commit in order. SQLite has one writer at a time
         // already.
-        w.add_event(
+        w.add_apart(
             if self.db.backend == Backend::Postgres {
                 "INSERT INTO events (at, kind, entity, entity_id, payload) \
                  SELECT $1, $2, $3, $4, $5 FROM (SELECT pg_advisory_xact_lock(7220611)) AS l"
