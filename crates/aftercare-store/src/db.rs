@@ -848,11 +848,12 @@ pub(crate) fn like_contains(term: &str) -> String {
 /// instead of one each. PostgreSQL's protocol takes one statement with parameters at a
 /// time, so there the statements added with [`Writes::add_apart`] that follow each other
 /// are joined into one statement of data-modifying `WITH` queries (one round trip for them
-/// instead of one each), at most one to a table, and the others run alone, in order. A statement that fails stops
-/// the ones after it and fails the whole, and with it the transaction: only statements
-/// whose failure is not an answer to the caller (an audit row, a change-log event, a
-/// timeline entry, a child row) belong here; one whose conflict means something (a taken
-/// reference, a repeated key) runs alone, so its error can be told apart.
+/// instead of one each), at most one to a table, and the others run alone, in order. A
+/// statement that fails stops the ones after it and fails the whole, and with it the
+/// transaction: only statements whose failure is not an answer to the caller (an audit
+/// row, a change-log event, a timeline entry, a child row) belong here; one whose conflict
+/// means something (a taken reference, a repeated key) runs alone, so its error can be
+/// told apart.
 #[derive(Default)]
 #[must_use = "gathered writes are lost unless run"]
 pub(crate) struct Writes(Vec<(Sql, Order)>);
@@ -911,13 +912,16 @@ impl Writes {
 
     /// Runs the statements on `conn`.
     pub async fn run(self, backend: Backend, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        let mut stmts = self.0;
-        stmts.retain(|(_, order)| *order != Order::Barrier || backend == Backend::Postgres);
-        let keep = stmts.iter().filter(|(_, o)| *o != Order::Barrier).count() <= WRITES_KEPT;
+        let keep = self.0.iter().filter(|(_, o)| *o != Order::Barrier).count() <= WRITES_KEPT;
         match backend {
             Backend::Sqlite => {
                 use futures_util::TryStreamExt;
-                let mut stmts = stmts.into_iter().peekable();
+                // One query runs its statements in order: barriers are already kept.
+                let mut stmts = self
+                    .0
+                    .into_iter()
+                    .filter(|(_, o)| *o != Order::Barrier)
+                    .peekable();
                 while stmts.peek().is_some() {
                     let mut all = Sql::default();
                     let mut n = 0;
@@ -947,7 +951,7 @@ impl Writes {
                 }
             }
             Backend::Postgres => {
-                for s in joined_apart(stmts) {
+                for s in joined_apart(self.0) {
                     sqlx::query_with(&s.text, args(&s.args))
                         .persistent(keep)
                         .execute(&mut *conn)
