@@ -94,7 +94,7 @@ pub(crate) fn contracts_from(rows: Vec<ContractRow>) -> StoreResult<Vec<ServiceC
     rows.into_iter().map(ContractRow::contract).collect()
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct ContractRow {
     id: i64,
     plan_id: i64,

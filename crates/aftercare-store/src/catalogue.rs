@@ -19,7 +19,7 @@ pub(crate) fn categories_sql() -> Sql {
     )
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct CategoryRec {
     id: i64,
     name: String,

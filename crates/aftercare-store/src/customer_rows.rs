@@ -8,7 +8,7 @@ use aftercare_domain::customer::CustomerDraft;
 use aftercare_domain::ids::*;
 use sqlx::{Any, Executor};
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct CustomerRec {
     pub id: i64,
     pub kind: String,
@@ -113,7 +113,7 @@ struct DateRec {
 
 /// One row of a customer's lists: `k` says which (0 phones, 1 emails, 2 addresses, 3
 /// family, 4 important dates), `p` is "primary", `a`–`f` the list's own columns.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct ChildRec {
     k: i64,
     id: i64,

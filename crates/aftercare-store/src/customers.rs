@@ -836,7 +836,7 @@ impl SqlStore {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct TimelineRec {
     id: i64,
     customer_id: i64,

@@ -1022,32 +1022,96 @@ fn target_table(text: &str) -> Option<String> {
 }
 
 /// The rows of several statements read together, in the order they were given.
-pub(crate) struct Sets(std::collections::VecDeque<Vec<AnyRow>>);
+pub(crate) struct Sets(std::collections::VecDeque<Set>);
+
+/// One statement's rows: as the driver gives them, or (PostgreSQL, [`fetch_sets`]) as
+/// one JSON array of objects, one object a row, keyed by column name.
+enum Set {
+    Rows(Vec<AnyRow>),
+    Json(String),
+}
 
 impl Sets {
-    /// The next statement's rows, decoded.
+    /// The next statement's rows, decoded: by column name, from either form, so a type
+    /// read through [`fetch_sets`] is a named struct whose fields are its columns.
     pub fn next<T>(&mut self) -> Result<Vec<T>, StoreError>
     where
-        T: for<'r> sqlx::FromRow<'r, AnyRow>,
+        T: for<'r> sqlx::FromRow<'r, AnyRow> + serde::de::DeserializeOwned,
     {
-        let rows = self
+        let set = self
             .0
             .pop_front()
             .ok_or_else(|| StoreError::Backend("fewer result sets than statements".into()))?;
-        rows.iter()
-            .map(|r| T::from_row(r).map_err(backend_err))
-            .collect()
+        match set {
+            Set::Rows(rows) => rows
+                .iter()
+                .map(|r| T::from_row(r).map_err(backend_err))
+                .collect(),
+            Set::Json(text) => serde_json::from_str(&text).map_err(|e| {
+                StoreError::Backend(format!(
+                    "rows of {} as JSON: {e}",
+                    std::any::type_name::<T>()
+                ))
+            }),
+        }
     }
 }
 
-/// Reads several statements at once. On SQLite they go to the connection's thread as one
-/// multi-statement query (one hand-off for all of them instead of one each, decision
-/// 0023); PostgreSQL's protocol takes one statement with parameters at a time, so there
-/// they run one after another. Each statement sees the database as it is when it runs,
-/// as separate reads do. Every statement's rows are held at once until decoded (separate
-/// reads hold one statement's at a time): for reads of a bounded size (one customer's, a
-/// chunk of ids), not for whole tables.
+/// Reads several statements at once; each sees the database as it is when it runs, as
+/// separate reads do. On SQLite they go to the connection's thread as one multi-statement
+/// query (one hand-off for all of them instead of one each, decision 0023). PostgreSQL's
+/// protocol takes one statement with parameters at a time, so there they become one
+/// statement of subqueries, each aggregating its rows into a JSON array (decision 0028):
+/// one round trip instead of one each, all of them in one snapshot. Rows come back keyed
+/// by column name, so the types read are named structs (not tuples) of text, integer and
+/// float columns; [`fetch_sets_in_turn`] is for the others. Every statement's rows are
+/// held at once until decoded: for reads of a bounded size (one customer's, a chunk of
+/// ids), not for whole tables.
 pub(crate) async fn fetch_sets(
+    backend: Backend,
+    pool: &Pool,
+    stmts: Vec<Sql>,
+) -> Result<Sets, StoreError> {
+    match backend {
+        Backend::Sqlite => fetch_sets_in_turn(backend, pool, stmts).await,
+        Backend::Postgres => {
+            let n = stmts.len();
+            let joined = json_joined(stmts);
+            let row = sqlx::query_with(&joined.text, args(&joined.args))
+                .fetch_one(pool)
+                .await
+                .map_err(backend_err)?;
+            let sets = (0..n)
+                .map(|i| {
+                    use sqlx::Row;
+                    row.try_get::<String, _>(i).map(Set::Json)
+                })
+                .collect::<Result<_, _>>()
+                .map_err(backend_err)?;
+            Ok(Sets(sets))
+        }
+    }
+}
+
+/// One PostgreSQL statement reading `stmts`: a column each, the statement's rows as a
+/// JSON array of objects (`[]` for none) in the order the statement gives them.
+fn json_joined(stmts: Vec<Sql>) -> Sql {
+    let mut out = Sql::new("SELECT ");
+    for (i, s) in stmts.into_iter().enumerate() {
+        if i > 0 {
+            out.text.push_str(", ");
+        }
+        out.text
+            .push_str("(SELECT COALESCE(json_agg(t), '[]')::text FROM (");
+        out.renumbered(s);
+        out.text.push_str(") t)");
+    }
+    out
+}
+
+/// [`fetch_sets`] for types read by position or of other columns (tuples, blobs): on
+/// PostgreSQL the statements run one after another, a round trip each.
+pub(crate) async fn fetch_sets_in_turn(
     backend: Backend,
     pool: &Pool,
     stmts: Vec<Sql>,
@@ -1069,19 +1133,19 @@ pub(crate) async fn fetch_sets(
             let mut set = Vec::new();
             while let Some(r) = rows.try_next().await.map_err(backend_err)? {
                 match r {
-                    sqlx::Either::Left(_) => sets.push_back(std::mem::take(&mut set)),
+                    sqlx::Either::Left(_) => sets.push_back(Set::Rows(std::mem::take(&mut set))),
                     sqlx::Either::Right(row) => set.push(row),
                 }
             }
         }
         Backend::Postgres => {
             for s in stmts {
-                sets.push_back(
+                sets.push_back(Set::Rows(
                     sqlx::query_with(&s.text, args(&s.args))
                         .fetch_all(pool)
                         .await
                         .map_err(backend_err)?,
-                );
+                ));
             }
         }
     }

@@ -24,14 +24,14 @@ pub(crate) fn desk_config_sql() -> [Sql; 2] {
     ]
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct CalendarRec {
     id: i64,
     name: String,
     spec: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct SlaPolicyRec {
     id: i64,
     name: String,
@@ -96,7 +96,7 @@ pub(crate) fn staff_sql() -> Sql {
     )
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct StaffRec {
     id: i64,
     name: String,
@@ -154,7 +154,7 @@ pub(crate) fn service_facts_sql(customer_id: CustomerId) -> Sql {
     )
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct FactsRec {
     name: String,
     tier: Option<String>,

@@ -30,7 +30,7 @@ fn skills_of(cells: &Cells, s: &str) -> Result<Vec<ServiceType>, StoreError> {
     split(s).map(|c| cells.code("skills", c)).collect()
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct OutletRow {
     id: i64,
     name: String,

@@ -25,7 +25,7 @@ pub(crate) struct OrderRec {
     pub created_at: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct OrderRowRec {
     pub id: i64,
     pub number: String,
@@ -94,7 +94,7 @@ pub(crate) struct ItemRec {
     pub amount: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct AssetRec {
     pub id: i64,
     pub serial: String,
@@ -143,7 +143,7 @@ impl TryFrom<AssetRec> for Asset {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct AssetEventRec {
     pub id: i64,
     pub day: String,
@@ -179,7 +179,7 @@ impl TryFrom<AssetEventRec> for AssetEvent {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct ProductRec {
     pub id: i64,
     pub sku: String,

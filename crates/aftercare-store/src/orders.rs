@@ -451,9 +451,10 @@ pub(crate) fn orders_sql(q: &OrderQuery) -> StoreResult<(Sql, &'static str, u32)
     Ok((sql, col, limit))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct OrderPageRec {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     o: OrderRowRec,
     total_key: String,
 }
@@ -503,10 +504,11 @@ pub(crate) fn assets_sql(customer_id: CustomerId) -> [Sql; 2] {
 }
 
 /// One entry of an item's usage archive, with the item it is about.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct AssetEv {
     asset_id: i64,
     #[sqlx(flatten)]
+    #[serde(flatten)]
     e: AssetEventRec,
 }
 
@@ -579,10 +581,11 @@ pub(crate) fn customer_policies_sql(customer_id: CustomerId) -> Sql {
     q
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct AssetPolicyRec {
     asset_id: i64,
     #[sqlx(flatten)]
+    #[serde(flatten)]
     p: PolicyRec,
 }
 

@@ -216,16 +216,22 @@ pub(crate) fn last_repair_sql(asset: AssetId) -> Sql {
     )
 }
 
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct LastRepairRec {
+    id: i64,
+    resolved_at: String,
+}
+
 /// The last repair from the rows of [`last_repair_sql`].
 pub(crate) fn last_repair_from(
-    rows: Vec<(i64, String)>,
+    rows: Vec<LastRepairRec>,
 ) -> StoreResult<Option<(RequestId, Timestamp)>> {
     rows.into_iter()
         .next()
-        .map(|(id, at)| {
+        .map(|r| {
             Ok((
-                RequestId(id),
-                Cells::of("requests", id).at("resolved_at", &at)?,
+                RequestId(r.id),
+                Cells::of("requests", r.id).at("resolved_at", &r.resolved_at)?,
             ))
         })
         .transpose()

@@ -296,7 +296,10 @@ impl RequestStore for SqlStore {
             ..OpeningReads::default()
         };
         if q.order_id.is_some() {
-            reads.order_customer = sets.next::<(i64,)>()?.pop().map(|(c,)| CustomerId(c));
+            reads.order_customer = sets
+                .next::<OrderCustomer>()?
+                .pop()
+                .map(|r| CustomerId(r.customer_id));
         }
         if asset.is_some() {
             reads.asset = crate::orders::asset_from(sets.next()?, sets.next()?)?;
@@ -689,4 +692,10 @@ impl RequestStore for SqlStore {
             })
             .collect()
     }
+}
+
+/// The customer of the order a request is opened on.
+#[derive(sqlx::FromRow, serde::Deserialize)]
+struct OrderCustomer {
+    customer_id: i64,
 }

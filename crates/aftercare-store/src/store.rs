@@ -432,7 +432,7 @@ impl TryFrom<UserRec> for User {
 
 pub(crate) const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.lang, u.active";
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct PolicyRec {
     pub(crate) id: i64,
     pub(crate) name: String,

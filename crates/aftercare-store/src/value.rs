@@ -990,7 +990,7 @@ impl SqlStore {
         let (bought, known, served, contacted, referred) = match ids {
             Some(ids) => {
                 let (blocks, sorted) = crate::purchases::blocks_of(ids);
-                let mut sets = fetch_sets(
+                let mut sets = fetch_sets_in_turn(
                     self.db.backend,
                     &self.db.read,
                     std::iter::once(blocks).chain(stmts).collect(),
