@@ -25,7 +25,13 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
 /// The name the tokenizer is registered under.
 const TOKENIZER: &str = "aftercare_zh";
 /// Memory for the writer's buffers.
-const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+const WRITER_MEMORY: usize = 32 * 1024 * 1024;
+/// The writer's indexing threads. One: the change log's rounds hand it a few hundred
+/// documents at a time, and a full rebuild waits on the database's reads, not on the
+/// indexing (100k documents in 3.8 s with one, 4.1 s with two). Each thread builds
+/// segments of its own in buffers of its own: two held about 30 MB more under load
+/// (docs/benchmarks.md, stop 31).
+const WRITER_THREADS: usize = 1;
 
 /// jieba in search mode over text folded to simplified Chinese and lower case.
 #[derive(Clone)]
@@ -242,12 +248,14 @@ impl TantivyIndex {
         let index = Index::open_or_create(mmap, schema).map_err(err)?;
         let tokenizer = ZhTokenizer::new(Arc::new(Jieba::new()));
         index.tokenizers().register(TOKENIZER, tokenizer.clone());
-        let writer = index.writer(WRITER_MEMORY).map_err(|e| {
-            format!(
-                "the search index in {} is in use or broken: {e}",
-                dir.display()
-            )
-        })?;
+        let writer = index
+            .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)
+            .map_err(|e| {
+                format!(
+                    "the search index in {} is in use or broken: {e}",
+                    dir.display()
+                )
+            })?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
