@@ -18,6 +18,20 @@ pub fn china_date(t: Timestamp) -> Date {
     t.to_zoned(china()).date()
 }
 
+/// The instant a time of day typed for something that happened near `near` means, in
+/// China: that time on the day before, the day of or the day after `near`'s day, whichever
+/// is nearest. A technician who types 00:10 as the arrival for a visit booked at 23:40
+/// arrived the next day; one who types 23:50 for a visit booked at 00:05, the day before.
+pub fn china_time_near(near: Timestamp, time: Time) -> Option<Timestamp> {
+    let day = china_date(near);
+    [day.yesterday().ok(), Some(day), day.tomorrow().ok()]
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.to_datetime(time).to_zoned(china()).ok())
+        .map(|z| z.timestamp())
+        .min_by_key(|t| (t.as_second() - near.as_second()).abs())
+}
+
 /// Working time within one day: from `start` to `end`, local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shift {
@@ -360,6 +374,30 @@ mod tests {
             .to_zoned(cal.tz.clone())
             .unwrap()
             .timestamp()
+    }
+
+    #[test]
+    fn a_time_of_day_is_read_on_the_day_nearest_the_instant_it_is_near() {
+        let cal = BusinessCalendar::china_office();
+        let (d, next, before) = (date(2026, 12, 7), date(2026, 12, 8), date(2026, 12, 6));
+        // (near, time typed, the day it is read on)
+        let cases = [
+            ((14, 0), (13, 55), d, "the same day, before"),
+            ((9, 0), (10, 30), d, "the same day, after"),
+            ((23, 58), (0, 3), next, "across midnight, forwards"),
+            ((0, 5), (23, 50), before, "across midnight, backwards"),
+            (
+                (12, 0),
+                (0, 0),
+                d,
+                "twelve hours either side: the day itself",
+            ),
+        ];
+        for ((nh, nm), (h, m), day, what) in cases {
+            let typed = Time::constant(h, m, 0, 0);
+            let read = china_time_near(at(&cal, d, nh, nm), typed);
+            assert_eq!(read, Some(at(&cal, day, h, m)), "{what}");
+        }
     }
 
     #[test]

@@ -1057,9 +1057,10 @@ impl Sets {
     }
 }
 
-/// Reads several statements at once; each sees the database as it is when it runs, as
-/// separate reads do. On SQLite they go to the connection's thread as one multi-statement
-/// query (one hand-off for all of them instead of one each, decision 0023). PostgreSQL's
+/// Reads several statements at once, outside any transaction, as separate reads would:
+/// no statement sees the database older than when the call began. On SQLite they go to
+/// the connection's thread as one multi-statement query (one hand-off for all of them
+/// instead of one each, decision 0023), each seeing the database as it runs. PostgreSQL's
 /// protocol takes one statement with parameters at a time, so there they become one
 /// statement of subqueries, each aggregating its rows into a JSON array (decision 0028):
 /// one round trip instead of one each, all of them in one snapshot. Rows come back keyed
@@ -1074,6 +1075,7 @@ pub(crate) async fn fetch_sets(
 ) -> Result<Sets, StoreError> {
     match backend {
         Backend::Sqlite => fetch_sets_in_turn(backend, pool, stmts).await,
+        Backend::Postgres if stmts.is_empty() => Ok(Sets(Default::default())),
         Backend::Postgres => {
             let n = stmts.len();
             let joined = json_joined(stmts);

@@ -514,10 +514,6 @@ struct RequestPage {
 }
 
 impl RequestPage {
-    /// A visit's day in China, for the arrival time typed in its report.
-    fn visit_day(&self, at: &jiff::Timestamp) -> String {
-        aftercare_domain::calendar::china_date(*at).to_string()
-    }
     fn claim_yuan(&self, m: impl crate::pages::claims::Fen) -> String {
         aftercare_domain::catalog::format_money(m.fen_of())
     }
@@ -723,12 +719,22 @@ fn standard_in(all: &[(ServiceType, Vec<String>)], t: ServiceType) -> Vec<String
         .unwrap_or_default()
 }
 
-/// The arrival time of a visit report form: the visit's day and the time typed.
+/// The arrival time of a visit report form: the time typed, on the day nearest the visit's
+/// start (a visit booked for 23:40 was reached at 00:10 the next day). A time that does not
+/// read as one goes to the service as typed, which refuses it with its reason.
 fn arrival_of(f: &crate::kit::page::FormData) -> Option<String> {
-    let time = f.s("arrived_time");
-    let day = f.s("visit_day");
-    (!time.trim().is_empty() && !day.trim().is_empty())
-        .then(|| format!("{}T{}", day.trim(), time.trim()))
+    let typed = f.s("arrived_time");
+    let time = typed.trim();
+    if time.is_empty() {
+        return None;
+    }
+    let starts = f.s("visit_starts").trim().parse::<jiff::Timestamp>();
+    match (starts, time.parse::<jiff::civil::Time>()) {
+        (Ok(starts), Ok(t)) => aftercare_domain::calendar::china_time_near(starts, t)
+            .map(|at| at.to_string())
+            .or_else(|| Some(time.to_string())),
+        _ => Some(time.to_string()),
+    }
 }
 
 /// The checklist marks of a visit report form: every item sent, done where ticked.
@@ -1460,5 +1466,35 @@ async fn notifications_read(State(s): State<AppState>, CsrfForm(session, _): Csr
     match s.app.mark_notifications_read(&session.principal).await {
         Ok(()) => Redirect::to("/notifications").into_response(),
         Err(e) => page_error(e, session.lang),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arrival_of;
+    use crate::kit::page::FormData;
+
+    fn arrival(starts: &str, time: &str) -> Option<String> {
+        let body = format!("visit_starts={starts}&arrived_time={time}");
+        arrival_of(&FormData::parse(body.as_bytes()))
+    }
+
+    #[test]
+    fn an_arrival_time_is_read_on_the_day_nearest_the_visit() {
+        // 23:40 in China on the 7th; the technician got there at 00:10 on the 8th.
+        let starts = "2026-12-07T15:40:00Z";
+        assert_eq!(
+            arrival(starts, "00:10").as_deref(),
+            Some("2026-12-07T16:10:00Z")
+        );
+        assert_eq!(
+            arrival(starts, "23:35").as_deref(),
+            Some("2026-12-07T15:35:00Z")
+        );
+        // Nothing typed, nothing sent; what does not read as a time goes on as typed for
+        // the service to refuse, and so does a time without the visit's start.
+        assert_eq!(arrival(starts, "%20"), None);
+        assert_eq!(arrival(starts, "25:99").as_deref(), Some("25:99"));
+        assert_eq!(arrival("", "09:00").as_deref(), Some("09:00"));
     }
 }
