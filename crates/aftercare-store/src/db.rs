@@ -173,10 +173,13 @@ impl Db {
 
 /// A reader's page cache, in KiB (negative: a size, not a page count), after
 /// [`SQLITE_PRAGMAS`]' 16 MB for the writer. What a reader misses is mostly leaves met once
-/// (a customer, their items), which the operating system's file cache serves; eight readers
-/// at 16 MB were 128 MB of the server's memory at 1M customers for no measured gain
-/// (docs/benchmarks.md, "The readers' page cache").
-pub const SQLITE_READER_CACHE: &str = "PRAGMA cache_size = -8192";
+/// (a customer, their items), which the operating system's file cache serves, and a
+/// reader's whole cache is dropped whenever it begins a read after another connection's
+/// write (SQLite's WAL mode). Eight readers at 16 MB were 128 MB of the server's memory at
+/// 1M customers for no measured gain; 8 MB each held 42–47 MB more than 4 MB at the peak
+/// of the reads, again for no measured gain (docs/benchmarks.md, "The readers' page cache"
+/// and "Readers' caches of 4 MB").
+pub const SQLITE_READER_CACHE: &str = "PRAGMA cache_size = -4096";
 
 /// The settings every SQLite connection is opened with (the benchmark's floors open theirs
 /// with these too); readers then take [`SQLITE_READER_CACHE`].

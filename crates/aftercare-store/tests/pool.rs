@@ -146,6 +146,6 @@ async fn readers_keep_a_smaller_page_cache_than_the_writer() {
     assert_eq!(cache(&t.db.write).await, -16384);
     // Several readers at once: each connection of the pool was opened with the setting.
     let (a, b, c) = tokio::join!(cache(&t.db.read), cache(&t.db.read), cache(&t.db.read));
-    assert_eq!((a, b, c), (-8192, -8192, -8192));
+    assert_eq!((a, b, c), (-4096, -4096, -4096));
     t.cleanup().await;
 }
