@@ -729,12 +729,11 @@ fn arrival_of(f: &crate::kit::page::FormData) -> Option<String> {
         return None;
     }
     let starts = f.s("visit_starts").trim().parse::<jiff::Timestamp>();
-    match (starts, time.parse::<jiff::civil::Time>()) {
-        (Ok(starts), Ok(t)) => aftercare_domain::calendar::china_time_near(starts, t)
-            .map(|at| at.to_string())
-            .or_else(|| Some(time.to_string())),
-        _ => Some(time.to_string()),
-    }
+    let read = match (starts, time.parse::<jiff::civil::Time>()) {
+        (Ok(starts), Ok(t)) => aftercare_domain::calendar::china_time_near(starts, t),
+        _ => None,
+    };
+    Some(read.map_or_else(|| time.to_string(), |at| at.to_string()))
 }
 
 /// The checklist marks of a visit report form: every item sent, done where ticked.
