@@ -2,6 +2,7 @@
 
 pub mod clv;
 pub mod holdout;
+mod keywords;
 pub mod rfm;
 pub mod text;
 pub mod uplift;

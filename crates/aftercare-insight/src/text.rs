@@ -12,7 +12,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use aftercare_domain::feedback::{Ladder, Need, Sentiment};
 use aftercare_domain::request::ServiceType;
-use jieba_rs::{Jieba, KeywordExtract, KeywordExtractConfig, TfIdf};
+use jieba_rs::Jieba;
+
+use crate::keywords::Idf;
 
 /// The hand-labelled texts the models started from (see `data/README.md`): written for
 /// this project, in the format of [`parse_labelled`].
@@ -340,7 +342,7 @@ impl Analysis {
 /// moment) and share; `add_word` and `train` change it in place.
 pub struct Analyzer {
     jieba: Jieba,
-    tfidf: TfIdf,
+    idf: Idf,
     user_words: HashMap<String, WordKind>,
     sentiment: NaiveBayes,
     ladder: NaiveBayes,
@@ -359,16 +361,9 @@ impl std::fmt::Debug for Analyzer {
 impl Analyzer {
     /// The analyser trained on `examples`, with the built-in part and product words.
     pub fn new(examples: &[Example]) -> Self {
-        let config = STOP_WORDS
-            .iter()
-            .fold(KeywordExtractConfig::builder(), |b, w| b.add_stop_word(*w))
-            .use_hmm(true)
-            .build();
-        let mut tfidf = TfIdf::default();
-        *tfidf.config_mut() = config;
         let mut analyzer = Analyzer {
             jieba: Jieba::new(),
-            tfidf,
+            idf: Idf::jieba(),
             user_words: HashMap::new(),
             sentiment: NaiveBayes::default(),
             ladder: NaiveBayes::default(),
@@ -493,11 +488,10 @@ impl Analyzer {
         }
         let features = self.features(&norm, &tokens);
         let keywords: Vec<(String, String)> = self
-            .tfidf
-            .extract_keywords(&self.jieba, &norm, 5, Vec::new())
+            .idf
+            .keywords(&self.jieba, &norm, 5, is_keyword)
             .into_iter()
-            .filter(|k| k.keyword.chars().any(char::is_alphabetic))
-            .map(|k| (k.keyword, k.tag))
+            .filter(|(k, _)| k.chars().any(char::is_alphabetic))
             .collect();
         let kind = |w: &str| self.user_words.get(w).copied();
         let topic = words
@@ -980,6 +974,20 @@ const STOP_WORDS: &[&str] = &[
     "are", "was", "were", "it", "this", "that", "i", "we", "you", "to", "of", "and", "in", "on",
     "for", "with", "my", "our", "me",
 ];
+
+/// Words never keywords besides [`STOP_WORDS`]: English function words.
+const KEYWORD_STOP_WORDS: &[&str] = &[
+    "by", "be", "as", "can", "if", "from", "which", "then", "at", "have", "all", "not", "one",
+    "has", "or",
+];
+
+/// Whether a word can be a keyword: two characters or more, and no stop word in any case.
+fn is_keyword(word: &str) -> bool {
+    let stop = |w: &str| STOP_WORDS.contains(&w) || KEYWORD_STOP_WORDS.contains(&w);
+    word.chars().nth(1).is_some()
+        && !stop(word)
+        && !(word.chars().any(char::is_uppercase) && stop(&word.to_lowercase()))
+}
 
 /// Cue words by what they point to; a positive cue after a negator counts as negative.
 /// General service vocabulary, not lifted from the labelled texts: the models learn from
@@ -1799,6 +1807,54 @@ mod tests {
             analyzer.analyze(&"好".repeat(MAX_CHARS + 1)),
             Err(TextError::TooLong)
         );
+    }
+
+    /// The keywords come from a compact table of jieba's weights (`keywords::Idf`); they
+    /// are jieba-rs's own TF-IDF keywords, in the same order, with the same tags.
+    #[test]
+    fn keywords_are_jieba_rs_tfidf_keywords() {
+        use jieba_rs::{DEFAULT_STOP_WORDS, KeywordExtract, KeywordExtractConfig, TfIdf};
+        for w in DEFAULT_STOP_WORDS.iter() {
+            assert!(!is_keyword(w), "{w}");
+        }
+        let config = STOP_WORDS
+            .iter()
+            .fold(KeywordExtractConfig::builder(), |b, w| b.add_stop_word(*w))
+            .use_hmm(true)
+            .build();
+        let mut tfidf = TfIdf::default();
+        *tfidf.config_mut() = config;
+        let analyzer = Analyzer::builtin();
+        let mut texts: Vec<String> = [LABELLED_TSV, VARIED_TSV, TEST_TSV]
+            .into_iter()
+            .flat_map(|tsv| parse_labelled(tsv).unwrap_or_else(|e| panic!("{e}")))
+            .map(|l| l.example.text)
+            .collect();
+        texts.extend(
+            parse_reviews(REVIEWS_TSV)
+                .into_iter()
+                .map(|(_, t)| t.to_owned()),
+        );
+        texts.extend(
+            [
+                "The Washer From Haier IS Not working AT all, Or Has it BEEN fixed?",
+                "空调 空调 空调 冰箱 冰箱 洗衣机",
+                "",
+                "？？？",
+            ]
+            .map(str::to_owned),
+        );
+        for text in &texts {
+            for text in [text.clone(), normalise(text)] {
+                let theirs: Vec<(String, String)> = tfidf
+                    .extract_keywords(&analyzer.jieba, &text, 5, Vec::new())
+                    .into_iter()
+                    .map(|k| (k.keyword, k.tag))
+                    .collect();
+                let ours = analyzer.idf.keywords(&analyzer.jieba, &text, 5, is_keyword);
+                assert_eq!(ours, theirs, "{text}");
+            }
+        }
     }
 
     #[test]
