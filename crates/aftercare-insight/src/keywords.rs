@@ -33,8 +33,9 @@ pub(crate) struct Idf {
 impl Idf {
     /// jieba's table, inflated and read: a fraction of a second, once per analyser.
     pub(crate) fn jieba() -> Self {
-        // Compiled in, and read whole by a test: neither step fails. If one did, keywords
-        // would be weighed by their counts alone.
+        // Compiled in, and read whole by a test: neither step fails. If one did, the table
+        // would be empty, every word would weigh nothing, and keywords would come in
+        // code-point order.
         let text = zstd::stream::decode_all(JIEBA_IDF).unwrap_or_default();
         Self::parse(std::str::from_utf8(&text).unwrap_or_default())
     }
