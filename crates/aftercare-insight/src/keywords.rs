@@ -8,6 +8,7 @@
 //! same (a test checks it against jieba-rs on every labelled text and review sentence).
 
 use std::hash::BuildHasher;
+use std::sync::LazyLock;
 
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use jieba_rs::Jieba;
@@ -15,6 +16,10 @@ use jieba_rs::Jieba;
 /// jieba's IDF table as jieba-rs 0.11.0 ships it (`src/data/idf.txt`, MIT), compressed
 /// with zstd; see `data/README.md`.
 const JIEBA_IDF: &[u8] = include_bytes!("../data/jieba-idf.txt.zst");
+
+/// jieba's table, read once for the process: every analyser (one is built again each time
+/// the text model changes) weighs words with the same table.
+pub(crate) static JIEBA: LazyLock<Idf> = LazyLock::new(Idf::jieba);
 
 /// Words' inverse document frequencies.
 pub(crate) struct Idf {
@@ -31,7 +36,7 @@ pub(crate) struct Idf {
 }
 
 impl Idf {
-    /// jieba's table, inflated and read: a fraction of a second, once per analyser.
+    /// jieba's table, inflated and read: a fraction of a second ([`JIEBA`] holds it).
     pub(crate) fn jieba() -> Self {
         // Compiled in, and read whole by a test: neither step fails. If one did, the table
         // would be empty, every word would weigh nothing, and keywords would come in

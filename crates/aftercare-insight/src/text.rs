@@ -14,7 +14,7 @@ use aftercare_domain::feedback::{Ladder, Need, Sentiment};
 use aftercare_domain::request::ServiceType;
 use jieba_rs::Jieba;
 
-use crate::keywords::Idf;
+use crate::keywords::{self, Idf};
 
 /// The hand-labelled texts the models started from (see `data/README.md`): written for
 /// this project, in the format of [`parse_labelled`].
@@ -342,7 +342,7 @@ impl Analysis {
 /// moment) and share; `add_word` and `train` change it in place.
 pub struct Analyzer {
     jieba: Jieba,
-    idf: Idf,
+    idf: &'static Idf,
     user_words: HashMap<String, WordKind>,
     sentiment: NaiveBayes,
     ladder: NaiveBayes,
@@ -363,7 +363,7 @@ impl Analyzer {
     pub fn new(examples: &[Example]) -> Self {
         let mut analyzer = Analyzer {
             jieba: Jieba::new(),
-            idf: Idf::jieba(),
+            idf: &keywords::JIEBA,
             user_words: HashMap::new(),
             sentiment: NaiveBayes::default(),
             ladder: NaiveBayes::default(),
