@@ -11,7 +11,7 @@ use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
-use jieba_rs::Jieba;
+use jieba_rs::Tag;
 
 /// jieba's IDF table as jieba-rs 0.11.0 ships it (`src/data/idf.txt`, MIT), compressed
 /// with zstd; see `data/README.md`.
@@ -110,19 +110,19 @@ impl Idf {
             .map_or(self.median, |&i| self.weights[i as usize])
     }
 
-    /// The `k` words of `text` that weigh most, each with the part-of-speech tag jieba
-    /// gave its first occurrence. A word's weight is its share of the text's counted
+    /// The `k` words of a text that weigh most, each with the part-of-speech tag jieba
+    /// gave its first occurrence; `tagged` is the text as jieba tags it
+    /// (`Jieba::tag(text, true)`). A word's weight is its share of the text's counted
     /// words times its IDF; `counts` says which words are counted at all (stop words and
     /// single characters are not). Equal weights go to the word first in code-point order.
     pub(crate) fn keywords(
         &self,
-        jieba: &Jieba,
-        text: &str,
+        tagged: &[Tag<'_>],
         k: usize,
         counts: impl Fn(&str) -> bool,
     ) -> Vec<(String, String)> {
         let mut seen: HashMap<&str, (u32, &str)> = HashMap::new();
-        for tag in jieba.tag(text, true) {
+        for tag in tagged {
             if counts(tag.word) {
                 seen.entry(tag.word).or_insert((0, tag.tag)).0 += 1;
             }

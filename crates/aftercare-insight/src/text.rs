@@ -476,8 +476,10 @@ impl Analyzer {
             return Err(TextError::TooLong);
         }
         let norm = normalise(text);
-        // Segmented once: the content words and the classifiers' features both come from it.
-        let tokens = self.tokens(&norm);
+        // Segmented once: the content words, the classifiers' features and the keywords
+        // all come from it.
+        let tagged = self.jieba.tag(&norm, true);
+        let tokens = content_tokens(tagged.iter().map(|t| t.word));
         let words: Vec<String> = tokens
             .iter()
             .filter(|w| !STOP_WORDS.contains(w))
@@ -489,7 +491,7 @@ impl Analyzer {
         let features = self.features(&norm, &tokens);
         let keywords: Vec<(String, String)> = self
             .idf
-            .keywords(&self.jieba, &norm, 5, is_keyword)
+            .keywords(&tagged, 5, is_keyword)
             .into_iter()
             .filter(|(k, _)| k.chars().any(char::is_alphabetic))
             .collect();
@@ -578,12 +580,7 @@ impl Analyzer {
 
     /// The tokens of a normalised text that hold a letter or digit, in order.
     fn tokens<'a>(&self, norm: &'a str) -> Vec<&'a str> {
-        self.jieba
-            .cut(norm, true)
-            .into_iter()
-            .map(|t| t.word)
-            .filter(|w| w.chars().any(char::is_alphanumeric))
-            .collect()
+        content_tokens(self.jieba.cut(norm, true).into_iter().map(|t| t.word))
     }
 
     /// The classifiers' features of a normalised text and its tokens.
@@ -980,6 +977,13 @@ const KEYWORD_STOP_WORDS: &[&str] = &[
     "by", "be", "as", "can", "if", "from", "which", "then", "at", "have", "all", "not", "one",
     "has", "or",
 ];
+
+/// The words of a cut that hold a letter or digit, in order.
+fn content_tokens<'a>(words: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    words
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect()
+}
 
 /// Whether a word can be a keyword: two characters or more, and no stop word in any case.
 fn is_keyword(word: &str) -> bool {
@@ -1851,7 +1855,22 @@ mod tests {
                     .into_iter()
                     .map(|k| (k.keyword, k.tag))
                     .collect();
-                let ours = analyzer.idf.keywords(&analyzer.jieba, &text, 5, is_keyword);
+                let ours = analyzer
+                    .idf
+                    .keywords(&analyzer.jieba.tag(&text, true), 5, is_keyword);
+                let cut: Vec<&str> = analyzer
+                    .jieba
+                    .cut(&text, true)
+                    .into_iter()
+                    .map(|t| t.word)
+                    .collect();
+                let tags: Vec<&str> = analyzer
+                    .jieba
+                    .tag(&text, true)
+                    .into_iter()
+                    .map(|t| t.word)
+                    .collect();
+                assert_eq!(cut, tags, "tagging cuts as cutting does: {text}");
                 assert_eq!(ours, theirs, "{text}");
             }
         }
