@@ -257,17 +257,30 @@ where
         customer_id: CustomerId,
         assets: &[Asset],
     ) -> Result<CustomerCare, AppError> {
-        let (partner, schedules, contracts, vouchers) = tokio::try_join!(
-            self.partner_outlet(p),
-            async { Ok(self.store.maintenance_schedules().await?) },
-            async { Ok(self.store.contracts(Some(customer_id), None).await?) },
-            async { Ok(self.store.vouchers_of(customer_id).await?) },
+        let (schedules, contracts, vouchers) = tokio::try_join!(
+            self.store.maintenance_schedules(),
+            self.store.contracts(Some(customer_id), None),
+            self.store.vouchers_of(customer_id),
         )?;
-        let partner = partner.is_some();
+        self.care_from(p, assets, &schedules, contracts, vouchers)
+            .await
+    }
+
+    /// A customer's care from what was read of it: what of it the caller may see, and
+    /// when their items are due for maintenance.
+    pub(crate) async fn care_from(
+        &self,
+        p: &Principal,
+        assets: &[Asset],
+        schedules: &[MaintenanceSchedule],
+        contracts: Vec<ServiceContract>,
+        vouchers: Vec<Voucher>,
+    ) -> Result<CustomerCare, AppError> {
+        let partner = self.partner_outlet(p).await?.is_some();
         Ok(CustomerCare {
             contracts: visible_contracts(partner, contracts),
             vouchers: self.visible_vouchers(p, partner, vouchers).await?,
-            maintenance: maintenance_of(assets, &schedules, self.clock.today()),
+            maintenance: maintenance_of(assets, schedules, self.clock.today()),
         })
     }
 

@@ -9,6 +9,7 @@ pub mod care_model;
 pub mod claims;
 pub mod claims_model;
 pub mod customer_mail;
+pub mod customer_page;
 pub mod dashboard;
 pub mod desk;
 pub mod desk_model;

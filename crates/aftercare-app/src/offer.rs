@@ -193,7 +193,9 @@ where
         }
         let mut assets = self.store.assets_of(customer_id).await?;
         self.fill_warranties(&mut assets).await?;
-        self.offers_applying(p, &customer, &assets, &offers).await
+        let responses = self.store.offer_responses(customer_id).await?;
+        self.offers_applying(p, &customer, &assets, &offers, &responses)
+            .await
     }
 
     /// [`App::offers_for`] from a customer 360 the caller has read (which is where the
@@ -209,19 +211,21 @@ where
         if offers.is_empty() {
             return Ok(vec![]);
         }
-        self.offers_applying(p, &v.customer, &v.assets, &offers)
+        let responses = self.store.offer_responses(v.customer.id).await?;
+        self.offers_applying(p, &v.customer, &v.assets, &offers, &responses)
             .await
     }
 
-    async fn offers_applying(
+    /// Which of `offers` apply to the customer's items, with `responses`, what the
+    /// customer answered to offers (newest first).
+    pub(crate) async fn offers_applying(
         &self,
         p: &Principal,
         customer: &Customer,
         assets: &[Asset],
         offers: &[Offer],
+        responses: &[OfferResponseRow],
     ) -> Result<Vec<ApplicableOffer>, AppError> {
-        let customer_id = customer.id;
-        let responses = self.store.offer_responses(customer_id).await?;
         let today = self.clock.today();
         let lang = crate::customer_mail::mail_lang(customer.lang.as_deref());
         let mut texts: HashMap<i64, Option<MessageText>> = HashMap::new();

@@ -28,17 +28,38 @@ const HOLDOUT_POINTS: usize = 13;
 /// Change-log events read per incremental round.
 const EVENTS_PER_ROUND: u32 = 5_000;
 
+/// The value settings from their saved JSON (the defaults until someone changes them).
+pub(crate) fn settings_from(json: Option<&str>) -> Result<ValueSettings, AppError> {
+    Ok(match json {
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| AppError::Internal(format!("stored value settings: {e}")))?,
+        None => ValueSettings::default(),
+    })
+}
+
+/// The last full run's model as [`ValueStore::value_model`] reads it.
+pub(crate) fn model_from(
+    row: Option<(jiff::Timestamp, f64, String, String)>,
+) -> Result<Option<ModelView>, AppError> {
+    let Some((fitted_at, seconds, model, settings)) = row else {
+        return Ok(None);
+    };
+    let bad = |e: serde_json::Error| AppError::Internal(format!("stored value model: {e}"));
+    Ok(Some(ModelView {
+        fitted_at,
+        seconds,
+        model: serde_json::from_str(&model).map_err(bad)?,
+        settings: serde_json::from_str(&settings).map_err(bad)?,
+    }))
+}
+
 impl<S> App<S>
 where
     S: ?Sized + Send + Sync + ports::DeskPorts + ports::ChangeLog + ports::ValueStore,
 {
     /// The settings in force (the defaults until someone changes them).
     pub async fn value_settings_now(&self) -> Result<ValueSettings, AppError> {
-        Ok(match self.store.value_settings().await? {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| AppError::Internal(format!("stored value settings: {e}")))?,
-            None => ValueSettings::default(),
-        })
+        settings_from(self.store.value_settings().await?.as_deref())
     }
 
     pub async fn value_settings(&self, p: &Principal) -> Result<ValueSettings, AppError> {
@@ -352,16 +373,7 @@ where
     }
 
     async fn model_now(&self) -> Result<Option<ModelView>, AppError> {
-        let Some((fitted_at, seconds, model, settings)) = self.store.value_model().await? else {
-            return Ok(None);
-        };
-        let bad = |e: serde_json::Error| AppError::Internal(format!("stored value model: {e}"));
-        Ok(Some(ModelView {
-            fitted_at,
-            seconds,
-            model: serde_json::from_str(&model).map_err(bad)?,
-            settings: serde_json::from_str(&settings).map_err(bad)?,
-        }))
+        model_from(self.store.value_model().await?)
     }
 
     /// The last full run's model: parameters, log-likelihoods, calibration window, unit.
@@ -389,19 +401,38 @@ where
         id: CustomerId,
     ) -> Result<ValueView, AppError> {
         p.require(Permission::Read)?;
-        let (tier, tier_pinned) = self
-            .store
-            .customer_tier(id)
-            .await?
-            .ok_or(AppError::NotFound("customer"))?;
-        // The facts behind the scores, as they are now (scores follow within a second).
-        let mut value = self.store.customer_value(id).await?;
+        let tier = self.store.customer_tier(id).await?;
+        if tier.is_none() {
+            return Err(AppError::NotFound("customer"));
+        }
+        let value = self.store.customer_value(id).await?;
+        let settings = match value {
+            Some(_) => self.store.value_settings().await?,
+            None => None,
+        };
+        let stages = self.store.stage_history(id).await?;
+        self.value_view_from(id, tier, value, settings.as_deref(), stages)
+            .await
+    }
+
+    /// A customer's value view from what was read of it (as [`ValueStore::customer_tier`],
+    /// [`ValueStore::customer_value`], [`ValueStore::value_settings`] and
+    /// [`ValueStore::stage_history`] give it), with the facts behind the scores as they
+    /// are now (scores follow within a second).
+    pub(crate) async fn value_view_from(
+        &self,
+        id: CustomerId,
+        tier: Option<(Option<aftercare_domain::customer::ValueTier>, bool)>,
+        mut value: Option<CustomerValue>,
+        settings: Option<&str>,
+        stages: Vec<StageChange>,
+    ) -> Result<ValueView, AppError> {
+        let (tier, tier_pinned) = tier.ok_or(AppError::NotFound("customer"))?;
         if let Some(v) = &mut value {
-            let s = self.value_settings_now().await?;
-            let as_of = v.as_of;
+            let s = settings_from(settings)?;
             if let Some(f) = self
                 .store
-                .customer_facts(as_of, &s, Some(&[id]))
+                .customer_facts(v.as_of, &s, Some(&[id]))
                 .await?
                 .pop()
             {
@@ -412,7 +443,7 @@ where
             value,
             tier,
             tier_pinned,
-            stages: self.store.stage_history(id).await?,
+            stages,
         })
     }
 

@@ -141,8 +141,8 @@ const VOUCHER_COLS: &str = "v.id, v.code, v.customer_id, v.kind, v.value, v.max_
      FROM vouchers v LEFT JOIN requests r ON r.id = v.request_id \
      LEFT JOIN campaigns m ON m.id = v.campaign_id LEFT JOIN orders o ON o.id = v.order_id";
 
-#[derive(sqlx::FromRow)]
-struct VoucherRow {
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct VoucherRow {
     id: i64,
     code: String,
     customer_id: i64,
@@ -165,6 +165,45 @@ struct VoucherRow {
     redeemed_at: Option<String>,
     cancelled_at: Option<String>,
     version: i64,
+}
+
+/// A customer's vouchers, newest first.
+pub(crate) fn vouchers_of_sql(customer_id: CustomerId) -> Sql {
+    Sql::with(
+        &format!("SELECT {VOUCHER_COLS} WHERE v.customer_id = $1 ORDER BY v.id DESC"),
+        vec![V::I(customer_id.get())],
+    )
+}
+
+/// Vouchers from the rows of [`vouchers_of_sql`].
+pub(crate) fn vouchers_from(rows: Vec<VoucherRow>) -> StoreResult<Vec<Voucher>> {
+    rows.into_iter().map(VoucherRow::voucher).collect()
+}
+
+/// Every maintenance schedule, by product name.
+pub(crate) fn schedules_sql() -> Sql {
+    Sql::new(
+        "SELECT m.product_id, p.name AS product_name, m.every_months FROM maintenance_schedules m \
+         JOIN products p ON p.id = m.product_id ORDER BY p.name, m.product_id",
+    )
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct ScheduleRow {
+    product_id: i64,
+    product_name: String,
+    every_months: i64,
+}
+
+/// Schedules from the rows of [`schedules_sql`].
+pub(crate) fn schedules_from(rows: Vec<ScheduleRow>) -> Vec<MaintenanceSchedule> {
+    rows.into_iter()
+        .map(|r| MaintenanceSchedule {
+            product_id: r.product_id,
+            product_name: r.product_name,
+            every_months: small(r.every_months),
+        })
+        .collect()
 }
 
 impl VoucherRow {
@@ -423,21 +462,9 @@ impl CareStore for SqlStore {
     }
 
     async fn maintenance_schedules(&self) -> StoreResult<Vec<MaintenanceSchedule>> {
-        let rows: Vec<(i64, String, i64)> = fetch_all(
-            &self.db.read,
-            "SELECT m.product_id, p.name, m.every_months FROM maintenance_schedules m \
-             JOIN products p ON p.id = m.product_id ORDER BY p.name, m.product_id",
-            &[],
-        )
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(product_id, product_name, m)| MaintenanceSchedule {
-                product_id,
-                product_name,
-                every_months: small(m),
-            })
-            .collect())
+        let sql = schedules_sql();
+        let rows: Vec<ScheduleRow> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(schedules_from(rows))
     }
 
     async fn scheduled_items(
@@ -585,13 +612,9 @@ impl CareStore for SqlStore {
     }
 
     async fn vouchers_of(&self, customer_id: CustomerId) -> StoreResult<Vec<Voucher>> {
-        let rows: Vec<VoucherRow> = fetch_all(
-            &self.db.read,
-            &format!("SELECT {VOUCHER_COLS} WHERE v.customer_id = $1 ORDER BY v.id DESC"),
-            &[V::I(customer_id.get())],
-        )
-        .await?;
-        rows.into_iter().map(VoucherRow::voucher).collect()
+        let sql = vouchers_of_sql(customer_id);
+        let rows: Vec<VoucherRow> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        vouchers_from(rows)
     }
 
     async fn cancel_voucher(

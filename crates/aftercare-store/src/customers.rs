@@ -394,6 +394,58 @@ impl CustomerStore for SqlStore {
         }))
     }
 
+    async fn customer_page_reads(&self, id: CustomerId) -> StoreResult<PageReads> {
+        use crate::{care, feedback, offers, value};
+        let stmts = vec![
+            value::customer_tier_sql(id),
+            value::customer_value_sql(id),
+            value::value_settings_sql(),
+            value::stage_history_sql(id),
+            value::value_model_sql(),
+            feedback::expert_sql(id),
+            offers::offers_sql(true),
+            offers::responses_sql(id),
+            care::schedules_sql(),
+            care::contracts_sql(Some(id), None),
+            care::vouchers_of_sql(id),
+        ];
+        let mut sets = fetch_sets(self.db.backend, &self.db.read, stmts).await?;
+        let tier = sets
+            .next::<value::TierRec>()?
+            .pop()
+            .map(|r| value::tier_from(id, r))
+            .transpose()?;
+        let value = sets
+            .next::<value::ValueRec>()?
+            .pop()
+            .map(value::value_from)
+            .transpose()?;
+        let value_settings = sets.next::<value::SettingsRec>()?.pop().map(|r| r.settings);
+        let stages = value::stages_from(sets.next()?)?;
+        let model = sets
+            .next::<value::ModelRec>()?
+            .pop()
+            .map(value::model_from)
+            .transpose()?;
+        let expert = sets
+            .next::<feedback::ExpertRec>()?
+            .pop()
+            .map(|r| (r.field, r.since));
+        Ok(PageReads {
+            tier,
+            value,
+            value_settings,
+            stages,
+            model,
+            expert,
+            offers: offers::offers_from(sets.next()?)?,
+            offer_responses: offers::responses_from(sets.next()?)?,
+            schedules: care::schedules_from(sets.next()?),
+            contracts: care::contracts_from(sets.next()?)?,
+            vouchers: care::vouchers_from(sets.next()?)?,
+        })
+    }
+
     async fn add_interactions(
         &self,
         actor: &Actor,

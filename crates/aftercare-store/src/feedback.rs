@@ -369,6 +369,20 @@ impl SqlStore {
     }
 }
 
+/// Whether a customer is an expert (a field they know, and since when).
+pub(crate) fn expert_sql(customer_id: CustomerId) -> Sql {
+    Sql::with(
+        "SELECT field, since FROM customer_experts WHERE customer_id = $1",
+        vec![V::I(customer_id.get())],
+    )
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct ExpertRec {
+    pub(crate) field: Option<String>,
+    pub(crate) since: String,
+}
+
 #[async_trait]
 impl FeedbackStore for SqlStore {
     async fn insert_feedback(
@@ -895,12 +909,9 @@ impl FeedbackStore for SqlStore {
         &self,
         customer_id: CustomerId,
     ) -> StoreResult<Option<(Option<String>, String)>> {
-        fetch_opt(
-            &self.db.read,
-            "SELECT field, since FROM customer_experts WHERE customer_id = $1",
-            &[V::I(customer_id.get())],
-        )
-        .await
+        let sql = expert_sql(customer_id);
+        let r: Option<ExpertRec> = fetch_opt(&self.db.read, &sql.text, &sql.args).await?;
+        Ok(r.map(|r| (r.field, r.since)))
     }
 
     async fn text_model_version(&self) -> StoreResult<(i64, i64)> {

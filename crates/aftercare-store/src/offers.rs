@@ -15,8 +15,8 @@ const OFFER_COLS: &str = "o.id, o.name, o.kind, o.category_id, o.within_days, o.
      o.owner_name, o.created_at, o.version FROM offers o JOIN message_texts t ON t.id = o.text_id \
      LEFT JOIN products p ON p.id = o.product_id";
 
-#[derive(sqlx::FromRow)]
-struct Row {
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct Row {
     id: i64,
     name: String,
     kind: String,
@@ -37,6 +37,36 @@ struct Row {
 
 fn small(v: i64) -> u32 {
     v.clamp(0, i64::from(u32::MAX)) as u32
+}
+
+/// The offers, by name; with `active_only`, those in force.
+pub(crate) fn offers_sql(active_only: bool) -> Sql {
+    let filter = if active_only {
+        " WHERE o.active = 1"
+    } else {
+        ""
+    };
+    Sql::new(&format!(
+        "SELECT {OFFER_COLS}{filter} ORDER BY o.name, o.id"
+    ))
+}
+
+/// Offers from the rows of [`offers_sql`].
+pub(crate) fn offers_from(rows: Vec<Row>) -> StoreResult<Vec<Offer>> {
+    rows.into_iter().map(Row::offer).collect()
+}
+
+/// What a customer answered to offers, newest first.
+pub(crate) fn responses_sql(customer_id: CustomerId) -> Sql {
+    Sql::with(
+        &format!("SELECT {RESPONSE_COLS} WHERE customer_id = $1 ORDER BY at DESC, id DESC"),
+        vec![V::I(customer_id.get())],
+    )
+}
+
+/// Answers from the rows of [`responses_sql`].
+pub(crate) fn responses_from(rows: Vec<ResponseRow>) -> StoreResult<Vec<OfferResponseRow>> {
+    rows.into_iter().map(ResponseRow::row).collect()
 }
 
 impl Row {
@@ -63,8 +93,8 @@ impl Row {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ResponseRow {
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct ResponseRow {
     id: i64,
     offer_id: i64,
     customer_id: i64,
@@ -163,18 +193,9 @@ impl OfferStore for SqlStore {
     }
 
     async fn offers(&self, active_only: bool) -> StoreResult<Vec<Offer>> {
-        let filter = if active_only {
-            " WHERE o.active = 1"
-        } else {
-            ""
-        };
-        let rows: Vec<Row> = fetch_all(
-            &self.db.read,
-            &format!("SELECT {OFFER_COLS}{filter} ORDER BY o.name, o.id"),
-            &[],
-        )
-        .await?;
-        rows.into_iter().map(Row::offer).collect()
+        let sql = offers_sql(active_only);
+        let rows: Vec<Row> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        offers_from(rows)
     }
 
     async fn record_offer_response(&self, actor: &Actor, r: &OfferResponseRow) -> StoreResult<i64> {
@@ -233,13 +254,9 @@ impl OfferStore for SqlStore {
     }
 
     async fn offer_responses(&self, customer_id: CustomerId) -> StoreResult<Vec<OfferResponseRow>> {
-        let rows: Vec<ResponseRow> = fetch_all(
-            &self.db.read,
-            &format!("SELECT {RESPONSE_COLS} WHERE customer_id = $1 ORDER BY at DESC, id DESC"),
-            &[V::I(customer_id.get())],
-        )
-        .await?;
-        rows.into_iter().map(ResponseRow::row).collect()
+        let sql = responses_sql(customer_id);
+        let rows: Vec<ResponseRow> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        responses_from(rows)
     }
 
     async fn offer_activity(&self, since: jiff::Timestamp) -> StoreResult<OfferActivity> {

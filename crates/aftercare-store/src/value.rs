@@ -51,8 +51,8 @@ fn day(s: &str) -> Option<Date> {
     s.get(..10)?.parse().ok()
 }
 
-#[derive(sqlx::FromRow)]
-struct ValueRec {
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct ValueRec {
     customer_id: i64,
     as_of: String,
     recency_days: Option<i64>,
@@ -72,6 +72,131 @@ struct ValueRec {
     risk: Option<String>,
     risk_reason: Option<String>,
     updated_at: String,
+}
+
+/// A customer's value as last scored.
+pub(crate) fn customer_value_sql(customer_id: CustomerId) -> Sql {
+    Sql::with(
+        &format!(
+            "SELECT {} FROM customer_values WHERE customer_id = $1",
+            VALUE_COLS.join(", ")
+        ),
+        vec![V::I(customer_id.get())],
+    )
+}
+
+/// A customer's value from a row of [`customer_value_sql`]; its facts are not filled in.
+pub(crate) fn value_from(r: ValueRec) -> StoreResult<CustomerValue> {
+    let c = Cells::of("customer_values", r.customer_id);
+    Ok(CustomerValue {
+        customer_id: CustomerId(r.customer_id),
+        as_of: c.date("as_of", &r.as_of)?,
+        recency_days: r.recency_days,
+        r: r.r,
+        f: r.f,
+        m: r.m,
+        purchases: r.purchases,
+        revenue: r.revenue,
+        service_cost: r.service_cost,
+        current_value: r.current_value,
+        p_alive: r.p_alive,
+        expected_purchases: r.expected_purchases,
+        clv: r.clv,
+        class: c.code("class", &r.class)?,
+        tier: c.code("tier", &r.tier)?,
+        stage: c.code("stage", &r.stage)?,
+        risk: c.opt_code("risk", r.risk.as_deref())?,
+        risk_reason: r.risk_reason,
+        facts: Default::default(),
+        updated_at: c.at("updated_at", &r.updated_at)?,
+    })
+}
+
+/// A customer's tier in force and whether it is set by hand.
+pub(crate) fn customer_tier_sql(customer_id: CustomerId) -> Sql {
+    Sql::with(
+        &format!("SELECT {TIER_IN_FORCE} AS tier, c.tier_pinned FROM customers c WHERE c.id = $1"),
+        vec![V::I(customer_id.get())],
+    )
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct TierRec {
+    tier: Option<String>,
+    tier_pinned: i64,
+}
+
+/// The tier from a row of [`customer_tier_sql`].
+pub(crate) fn tier_from(
+    customer_id: CustomerId,
+    r: TierRec,
+) -> StoreResult<(Option<ValueTier>, bool)> {
+    let c = Cells::of("customers", customer_id.get());
+    Ok((c.opt_code("tier", r.tier.as_deref())?, r.tier_pinned != 0))
+}
+
+/// A customer's last 50 changes of loyalty stage, newest first.
+pub(crate) fn stage_history_sql(customer_id: CustomerId) -> Sql {
+    Sql::with(
+        "SELECT id, at, from_stage, to_stage FROM loyalty_history WHERE customer_id = $1 \
+         ORDER BY id DESC LIMIT 50",
+        vec![V::I(customer_id.get())],
+    )
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct StageRec {
+    id: i64,
+    at: String,
+    from_stage: Option<String>,
+    to_stage: String,
+}
+
+/// Stage changes from the rows of [`stage_history_sql`].
+pub(crate) fn stages_from(rows: Vec<StageRec>) -> StoreResult<Vec<StageChange>> {
+    rows.into_iter()
+        .map(|r| {
+            let c = Cells::of("loyalty_history", r.id);
+            Ok(StageChange {
+                at: c.at("at", &r.at)?,
+                from_stage: c.opt_code("from_stage", r.from_stage.as_deref())?,
+                to_stage: c.code("to_stage", &r.to_stage)?,
+            })
+        })
+        .collect()
+}
+
+/// The value settings as saved (JSON), if they ever were.
+pub(crate) fn value_settings_sql() -> Sql {
+    Sql::new("SELECT settings FROM value_settings WHERE id = 1")
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct SettingsRec {
+    pub(crate) settings: String,
+}
+
+/// The last full run's model.
+pub(crate) fn value_model_sql() -> Sql {
+    Sql::new(
+        "SELECT id, fitted_at, seconds, model, settings FROM value_models ORDER BY id DESC LIMIT 1",
+    )
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct ModelRec {
+    id: i64,
+    fitted_at: String,
+    seconds: f64,
+    model: String,
+    settings: String,
+}
+
+/// The model from a row of [`value_model_sql`]: when it was fitted, how long it took,
+/// the model and the settings it was fitted with (JSON).
+pub(crate) fn model_from(r: ModelRec) -> StoreResult<(jiff::Timestamp, f64, String, String)> {
+    let at = Cells::of("value_models", r.id).at("fitted_at", &r.fitted_at)?;
+    Ok((at, r.seconds, r.model, r.settings))
 }
 
 #[derive(sqlx::FromRow)]
@@ -395,17 +520,9 @@ impl ValueStore for SqlStore {
     }
 
     async fn value_model(&self) -> StoreResult<Option<(jiff::Timestamp, f64, String, String)>> {
-        let row: Option<(i64, String, f64, String, String)> = fetch_opt(
-            &self.db.read,
-            "SELECT id, fitted_at, seconds, model, settings FROM value_models ORDER BY id DESC LIMIT 1",
-            &[],
-        )
-        .await?;
-        row.map(|(id, at, seconds, model, settings)| {
-            let at = Cells::of("value_models", id).at("fitted_at", &at)?;
-            Ok((at, seconds, model, settings))
-        })
-        .transpose()
+        let sql = value_model_sql();
+        let row: Option<ModelRec> = fetch_opt(&self.db.read, &sql.text, &sql.args).await?;
+        row.map(model_from).transpose()
     }
 
     async fn create_value_job(&self, by: &str, now: jiff::Timestamp) -> StoreResult<i64> {
@@ -468,56 +585,18 @@ impl ValueStore for SqlStore {
     }
 
     async fn customer_value(&self, customer_id: CustomerId) -> StoreResult<Option<CustomerValue>> {
-        let r: Option<ValueRec> = fetch_opt(
-            &self.db.read,
-            &format!(
-                "SELECT {} FROM customer_values WHERE customer_id = $1",
-                VALUE_COLS.join(", ")
-            ),
-            &[V::I(customer_id.get())],
-        )
-        .await?;
-        r.map(|r| {
-            let c = Cells::of("customer_values", r.customer_id);
-            Ok(CustomerValue {
-                customer_id: CustomerId(r.customer_id),
-                as_of: c.date("as_of", &r.as_of)?,
-                recency_days: r.recency_days,
-                r: r.r,
-                f: r.f,
-                m: r.m,
-                purchases: r.purchases,
-                revenue: r.revenue,
-                service_cost: r.service_cost,
-                current_value: r.current_value,
-                p_alive: r.p_alive,
-                expected_purchases: r.expected_purchases,
-                clv: r.clv,
-                class: c.code("class", &r.class)?,
-                tier: c.code("tier", &r.tier)?,
-                stage: c.code("stage", &r.stage)?,
-                risk: c.opt_code("risk", r.risk.as_deref())?,
-                risk_reason: r.risk_reason,
-                facts: Default::default(),
-                updated_at: c.at("updated_at", &r.updated_at)?,
-            })
-        })
-        .transpose()
+        let sql = customer_value_sql(customer_id);
+        let r: Option<ValueRec> = fetch_opt(&self.db.read, &sql.text, &sql.args).await?;
+        r.map(value_from).transpose()
     }
 
     async fn customer_tier(
         &self,
         customer_id: CustomerId,
     ) -> StoreResult<Option<(Option<ValueTier>, bool)>> {
-        let r: Option<(Option<String>, i64)> = fetch_opt(
-            &self.db.read,
-            &format!("SELECT {TIER_IN_FORCE}, c.tier_pinned FROM customers c WHERE c.id = $1"),
-            &[V::I(customer_id.get())],
-        )
-        .await?;
-        let c = Cells::of("customers", customer_id.get());
-        r.map(|(t, p)| Ok((c.opt_code("tier", t.as_deref())?, p != 0)))
-            .transpose()
+        let sql = customer_tier_sql(customer_id);
+        let r: Option<TierRec> = fetch_opt(&self.db.read, &sql.text, &sql.args).await?;
+        r.map(|r| tier_from(customer_id, r)).transpose()
     }
 
     async fn unpin_tier(
@@ -577,23 +656,9 @@ impl ValueStore for SqlStore {
     }
 
     async fn stage_history(&self, customer_id: CustomerId) -> StoreResult<Vec<StageChange>> {
-        let rows: Vec<(i64, String, Option<String>, String)> = fetch_all(
-            &self.db.read,
-            "SELECT id, at, from_stage, to_stage FROM loyalty_history WHERE customer_id = $1 \
-             ORDER BY id DESC LIMIT 50",
-            &[V::I(customer_id.get())],
-        )
-        .await?;
-        rows.into_iter()
-            .map(|(id, at, from_stage, to_stage)| {
-                let c = Cells::of("loyalty_history", id);
-                Ok(StageChange {
-                    at: c.at("at", &at)?,
-                    from_stage: c.opt_code("from_stage", from_stage.as_deref())?,
-                    to_stage: c.code("to_stage", &to_stage)?,
-                })
-            })
-            .collect()
+        let sql = stage_history_sql(customer_id);
+        let rows: Vec<StageRec> = fetch_all(&self.db.read, &sql.text, &sql.args).await?;
+        stages_from(rows)
     }
 
     async fn segment(

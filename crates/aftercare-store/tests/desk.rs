@@ -1179,6 +1179,21 @@ async fn queues_visibility_and_bad_input(kind: Kind) {
             serde_json::to_value(app.offers_on(who, &c360).await.unwrap()).unwrap(),
             serde_json::to_value(app.offers_for(who, w.customer).await.unwrap()).unwrap()
         );
+        // The customer page reads the same parts in one batch after its 360.
+        let page = app.customer_page(who, w.customer, None).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&page.v).unwrap(),
+            serde_json::to_value(&c360).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(&page.care).unwrap(),
+            serde_json::to_value(app.customer_care(who, w.customer).await.unwrap()).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(&page.offers).unwrap(),
+            serde_json::to_value(app.offers_for(who, w.customer).await.unwrap()).unwrap()
+        );
+        assert_eq!(page.expert, app.expert(who, w.customer).await.unwrap());
     }
     // The 360, its reads batched (one hand-off on SQLite), is what the separate reads
     // give: the customer, their items with today's warranty, orders, the timeline.

@@ -292,6 +292,11 @@ async fn scenario(kind: Kind) {
             .as_deref(),
         Some("厨房电器")
     );
+    assert_eq!(
+        app.customer_page(&agent, chen, None).await.unwrap().expert,
+        app.expert(&agent, chen).await.unwrap(),
+        "the customer page reads the same in its batch"
+    );
 
     // The backlog of the product, ranked by customers touched; shipping it gives the list
     // of customers to tell.

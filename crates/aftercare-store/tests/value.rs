@@ -37,7 +37,16 @@ async fn recompute(app: &App, p: &Principal) -> ModelView {
 }
 
 async fn value(app: &App, p: &Principal, id: CustomerId) -> ValueView {
-    app.customer_value(p, id).await.unwrap()
+    let view = app.customer_value(p, id).await.unwrap();
+    // The customer page reads the same view, and the model behind it, in its batch.
+    let page = app.customer_page(p, id, None).await.unwrap();
+    let (paged, model) = page.value.expect("the customer page's value panel");
+    assert_eq!(format!("{paged:?}"), format!("{view:?}"));
+    assert_eq!(
+        format!("{model:?}"),
+        format!("{:?}", app.value_model(p).await.unwrap())
+    );
+    view
 }
 
 async fn timeline(app: &App, p: &Principal, id: CustomerId) -> Vec<String> {

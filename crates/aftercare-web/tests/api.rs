@@ -5550,6 +5550,23 @@ async fn offers_at_the_desk_apply_with_why_and_count_what_they_sell(app: &TestAp
         .expect(200)
         .json;
     assert_eq!(offers[0]["last_response"], "accepted");
+    // The customer page reads the offers and the answers in one batch after its 360: the
+    // same offers, with the answer.
+    let manager = aftercare_testkit::staff(&app.app, "offers-page@example.cn", "manager").await;
+    let owner_id = aftercare_domain::CustomerId(owner);
+    let page = app
+        .app
+        .customer_page(&manager, owner_id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&page.offers).unwrap(),
+        serde_json::to_value(app.app.offers_for(&manager, owner_id).await.unwrap()).unwrap()
+    );
+    assert_eq!(
+        page.offers[0].last_response,
+        Some(aftercare_domain::offer::OfferResponse::Accepted)
+    );
 
     // The extension bought afterwards is the offer's, and the agent's.
     post_json(
@@ -6080,6 +6097,21 @@ async fn care_plans_change_who_pays_and_vouchers_are_used_once(app: &TestApp) {
     .await
     .expect(409);
     assert!(r.text.contains("voucher_used"), "{}", r.text);
+
+    // The customer page reads the customer's care, with vouchers used and cancelled, in
+    // one batch after its 360: the same as the care read on its own.
+    let manager = aftercare_testkit::staff(&app.app, "page@example.cn", "manager").await;
+    let owner_id = aftercare_domain::CustomerId(owner);
+    let page = app
+        .app
+        .customer_page(&manager, owner_id, None)
+        .await
+        .unwrap();
+    assert!(!page.care.vouchers.is_empty() && !page.care.contracts.is_empty());
+    assert_eq!(
+        serde_json::to_value(&page.care).unwrap(),
+        serde_json::to_value(app.app.customer_care(&manager, owner_id).await.unwrap()).unwrap()
+    );
 
     // Referral codes: the owner's code credits a friend's new record to them; a mistyped
     // code, or one of nobody, is refused and creates nobody.

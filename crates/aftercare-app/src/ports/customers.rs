@@ -48,6 +48,12 @@ pub trait CustomerStore: Send + Sync {
         cursor: Option<&str>,
         with_orders: bool,
     ) -> StoreResult<Option<Reads360>>;
+    /// What the customer page shows beside a customer's 360, read together as
+    /// [`CustomerStore::customer_360_reads`] is: the customer's tier, value, stage history,
+    /// expert standing, answers to offers, service contracts and vouchers, with the
+    /// settings they are read against (value settings and model, offers in force,
+    /// maintenance schedules). Each part is what its own port method returns.
+    async fn customer_page_reads(&self, id: CustomerId) -> StoreResult<PageReads>;
     /// Logs contacts, all in one transaction.
     async fn add_interactions(
         &self,
@@ -97,6 +103,28 @@ pub trait CustomerStore: Send + Sync {
 pub struct OutletEntries {
     pub outlet_id: OutletId,
     pub kinds: &'static [&'static str],
+}
+
+/// What [`CustomerStore::customer_page_reads`] reads.
+#[derive(Debug, Clone)]
+pub struct PageReads {
+    /// As [`ValueStore::customer_tier`]: `None`, no such customer.
+    pub tier: Option<(Option<aftercare_domain::customer::ValueTier>, bool)>,
+    /// As [`ValueStore::customer_value`] (facts not filled in).
+    pub value: Option<crate::value_model::CustomerValue>,
+    /// As [`ValueStore::value_settings`].
+    pub value_settings: Option<String>,
+    pub stages: Vec<crate::value_model::StageChange>,
+    /// As [`ValueStore::value_model`].
+    pub model: Option<(jiff::Timestamp, f64, String, String)>,
+    /// As [`FeedbackStore::expert`].
+    pub expert: Option<(Option<String>, String)>,
+    /// The offers in force.
+    pub offers: Vec<crate::campaign_model::Offer>,
+    pub offer_responses: Vec<crate::campaign_model::OfferResponseRow>,
+    pub schedules: Vec<crate::care_model::MaintenanceSchedule>,
+    pub contracts: Vec<crate::care_model::ServiceContract>,
+    pub vouchers: Vec<crate::care_model::Voucher>,
 }
 
 /// What [`CustomerStore::customer_360_reads`] reads.

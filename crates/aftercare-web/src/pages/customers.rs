@@ -720,14 +720,15 @@ pub(crate) async fn customer_page(
     Path(id): Path<CustomerId>,
     PageQuery(q): PageQuery<CursorQ>,
 ) -> Response {
-    let v = match s
+    let page = match s
         .app
-        .customer_360(&session.principal, id, q.cursor.as_deref())
+        .customer_page(&session.principal, id, q.cursor.as_deref())
         .await
     {
-        Ok(v) => v,
+        Ok(page) => page,
         Err(e) => return page_error(e, session.lang),
     };
+    let v = page.v;
     let tr = Tr(session.lang);
     let warranties = v
         .assets
@@ -739,42 +740,24 @@ pub(crate) async fn customer_page(
         .next_cursor
         .as_deref()
         .map(|c| format!("/customers/{id}?{}", query_string(&[("cursor", Some(c))])));
-    // The rest of the page is read from the 360 already in hand (the customer and their
-    // items, with warranties), its independent parts at once.
-    let p = &session.principal;
-    // An erased or merged customer is offered nothing.
-    let offered = v.customer.erased_at.is_none() && v.customer.merged_into.is_none();
-    let (value, expert, offers, care) = tokio::join!(
-        crate::pages::value::panel(&s, &session, id),
-        s.app.expert(p, id),
-        async {
-            if offered {
-                s.app.offers_on(p, &v).await
-            } else {
-                Ok(vec![])
-            }
-        },
-        s.app.care_on(p, &v),
-    );
-    let (expert, offers, care) = match (expert, offers, care) {
-        (Ok(e), Ok(o), Ok(c)) => (e, o, c),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return page_error(e, session.lang),
-    };
+    let value = page
+        .value
+        .map(|(view, model)| crate::pages::value::panel(session.lang, view, model.as_ref()));
     render(CustomerPage {
         c: Chrome::new(&session, "customers"),
         v,
         warranties,
         next_href,
         value,
-        expert,
+        expert: page.expert,
         curate: session
             .principal
             .role
             .allows(aftercare_domain::account::Permission::Curate),
-        offers,
+        offers: page.offers,
         offer_customer: id.get(),
         offer_request: None,
-        care,
+        care: page.care,
         today: s.app.clock.today(),
     })
 }

@@ -620,9 +620,12 @@ pub(crate) struct ValuePanel {
     pub why: Vec<Why>,
 }
 
-pub(crate) async fn panel(s: &AppState, session: &Session, id: CustomerId) -> Option<ValuePanel> {
-    let view = s.app.customer_value(&session.principal, id).await.ok()?;
-    let model = s.app.value_model(&session.principal).await.ok().flatten();
-    let why = explain(session.lang, &view, model.as_ref());
-    Some(ValuePanel { view, why })
+/// The panel of a customer's value view and the model behind it, in the reader's language.
+pub(crate) fn panel(
+    lang: aftercare_domain::lang::Lang,
+    view: ValueView,
+    model: Option<&ModelView>,
+) -> ValuePanel {
+    let why = explain(lang, &view, model);
+    ValuePanel { view, why }
 }
